@@ -53,6 +53,14 @@ void s2t_fail(const char *file, int line, const char *expr, uint64_t a, uint64_t
 extern const struct s2t_case s2_proto_cases[];
 extern const size_t s2_proto_ncases;
 
+/** The shared message-body cases (tests/proto/msg_cases.c). */
+extern const struct s2t_case s2_msg_cases[];
+extern const size_t s2_msg_ncases;
+
+/** The shared monitor command-handler cases (tests/firmware/monitor_cases.c). */
+extern const struct s2t_case s2_monitor_cases[];
+extern const size_t s2_monitor_ncases;
+
 /**
  * Emit the proto test vectors (tests/proto/proto_vectors.c): one text line per call of
  * emit, no newline included. The same lines must come out on every build; the expected

@@ -114,5 +114,6 @@ int main(int argc, char **argv)
 	};
 	int failed = s2t_run_cmocka("proto", s2_proto_cases, s2_proto_ncases, extra,
 				    sizeof extra / sizeof extra[0]);
+	failed += s2t_run_cmocka("msg", s2_msg_cases, s2_msg_ncases, NULL, 0);
 	return failed ? 1 : 0;
 }

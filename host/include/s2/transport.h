@@ -1,0 +1,129 @@
+/**
+ * @file transport.h
+ * @brief Reliable request/reply transport to boards over UDP (docs/protocol.md section 6).
+ *
+ * One s2_client owns a libevent loop; it holds one s2_conn per board endpoint, so many
+ * boards are driven from one loop in parallel. A conn keeps up to `window` requests
+ * outstanding, numbers them, retransmits on a timeout derived from measured round-trip
+ * times (RFC 6298 smoothing, Karn's rule, exponential back-off; no fixed sleeps), drops
+ * duplicate and stray replies, and counts every retry, loss, timeout and bad datagram.
+ * A request that gets no reply after its retries completes with S2_E_TIMEOUT; the conn is
+ * then marked unresponsive and its queued requests fail at once, so a dead board costs a
+ * bounded time and never stalls the other boards.
+ *
+ * Typical use:
+ *   c = s2_client_new();
+ *   conn = s2_conn_open(c, "127.0.0.1", 17000, 0);
+ *   s2_conn_request(conn, S2_MSG_CHIP_INFO, chip, S2_PE_MONITOR, NULL, 0, done_cb, arg);
+ *   s2_client_wait(c);           // runs the loop until nothing is outstanding
+ *   s2_client_free(c);           // closes every conn
+ */
+#ifndef S2_TRANSPORT_H
+#define S2_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "s2/packet.h"
+
+struct event_base;
+struct s2_client;
+struct s2_conn;
+
+/** Transport tuning; s2_transport_defaults() fills the documented defaults. */
+struct s2_transport_opts {
+	unsigned window;        /**< requests outstanding per conn (default 32, max 256) */
+	unsigned max_attempts;  /**< sends of one request before S2_E_TIMEOUT (default 8) */
+	unsigned rto_initial_us; /**< timeout before the first RTT sample (default 100 ms) */
+	unsigned rto_min_us;    /**< lower bound of the timeout (default 5 ms) */
+	unsigned rto_max_us;    /**< upper bound, also of back-off (default 1 s) */
+};
+
+void s2_transport_defaults(struct s2_transport_opts *o);
+
+/** Counters of one conn. Every datagram sent or received lands in exactly one of them. */
+struct s2_conn_stats {
+	uint64_t requests;      /**< requests submitted */
+	uint64_t completed;     /**< requests completed with a reply (ok or error reply) */
+	uint64_t failed;        /**< requests completed without a reply (timeout, closed) */
+	uint64_t sent;          /**< datagrams sent, first sends and retransmissions */
+	uint64_t send_errors;   /**< of which the kernel refused (treated as lost) */
+	uint64_t retransmits;   /**< of which retransmissions */
+	uint64_t timeouts;      /**< retransmission timer expiries */
+	uint64_t replies;       /**< datagrams received that matched an outstanding request */
+	uint64_t duplicates;    /**< replies for a request already answered (or unknown seq) */
+	uint64_t unsolicited;   /**< valid non-reply datagrams (e.g. ANNOUNCE) */
+	uint64_t bad;           /**< datagrams that failed to decode (see bad_by_code) */
+	uint64_t bad_by_code[24]; /**< indexed by -S2_E_ code */
+	uint64_t wrong_source;  /**< datagrams from an address other than the board's */
+	uint64_t mismatched;    /**< replies whose type or address disagree with the request */
+	uint32_t srtt_us;       /**< smoothed round-trip time, 0 before the first sample */
+	uint32_t rttvar_us;
+	uint32_t rto_us;        /**< current retransmission timeout */
+};
+
+/**
+ * Completion of a request. Called exactly once, from the event loop.
+ * @param status  0: a reply came and payload/len hold its body; a negative S2_E_ code:
+ *                either the board's error reply (S2_F_ERROR, h non-NULL) or a local
+ *                failure (S2_E_TIMEOUT, S2_E_IO; h NULL).
+ * The payload is valid only during the call.
+ */
+typedef void (*s2_reply_cb)(void *arg, int status, const struct s2_header *h,
+			    const uint8_t *payload, size_t len);
+
+/** Called for valid datagrams that are not replies (ANNOUNCE). */
+typedef void (*s2_unsolicited_cb)(void *arg, const struct s2_header *h, const uint8_t *payload,
+				  size_t len);
+
+/** New client with its own event loop; NULL if out of memory. */
+struct s2_client *s2_client_new(const struct s2_transport_opts *opts);
+
+/** Close every conn (outstanding requests complete with S2_E_IO) and free the client. */
+void s2_client_free(struct s2_client *c);
+
+struct event_base *s2_client_base(struct s2_client *c);
+
+/**
+ * Run the loop until no request is outstanding or queued on any conn.
+ * @return 0, or S2_E_IO if the loop failed.
+ */
+int s2_client_wait(struct s2_client *c);
+
+/**
+ * Open a conn to a board endpoint.
+ * @param host   numeric IPv4 or IPv6 address or host name
+ * @param port   UDP port
+ * @param board  board index written into every request's header
+ * @return the conn (owned by the client; freed by s2_client_free), or NULL with errno set.
+ */
+struct s2_conn *s2_conn_open(struct s2_client *c, const char *host, uint16_t port,
+			     uint16_t board);
+
+/**
+ * Queue a request. body[0..len) is copied; len <= S2_MAX_PAYLOAD.
+ * @return 0 (cb will be called), S2_E_RANGE if len is too long, S2_E_NOMEM. If the conn
+ *         is unresponsive the request is still accepted and cb gets S2_E_TIMEOUT from
+ *         the loop, so callers have one completion path.
+ */
+int s2_conn_request(struct s2_conn *conn, uint8_t type, uint16_t chip, uint8_t pe,
+		    const void *body, size_t len, s2_reply_cb cb, void *arg);
+
+/** Call back for datagrams that are not replies. */
+void s2_conn_on_unsolicited(struct s2_conn *conn, s2_unsolicited_cb cb, void *arg);
+
+/** Requests outstanding plus queued. */
+size_t s2_conn_pending(const struct s2_conn *conn);
+
+/** True once a request timed out; cleared by s2_conn_reset_responsive(). */
+bool s2_conn_unresponsive(const struct s2_conn *conn);
+void s2_conn_reset_responsive(struct s2_conn *conn);
+
+const struct s2_conn_stats *s2_conn_stats(const struct s2_conn *conn);
+uint16_t s2_conn_board(const struct s2_conn *conn);
+
+/** "host:port" of the conn's endpoint, for messages. */
+const char *s2_conn_peer(const struct s2_conn *conn);
+
+#endif

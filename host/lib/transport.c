@@ -1,0 +1,496 @@
+/*
+ * Reliable request/reply transport over UDP (transport.h). Each conn has a window of
+ * in-flight requests, each with its own retransmission timer; replies are matched by
+ * sequence number and checked against the request they answer. Timeouts follow RFC 6298
+ * (smoothed RTT and variance, Karn's rule: no samples from retransmitted requests,
+ * exponential back-off), so pacing adapts to the path instead of fixed sleeps.
+ */
+#include "s2/transport.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/util.h>
+
+#include "s2/error.h"
+#include "s2/msg.h"
+
+#define WINDOW_MAX 256u
+
+struct req {
+	struct s2_conn *conn;
+	struct req *next; /* queue link */
+	struct event *timer;
+	s2_reply_cb cb;
+	void *arg;
+	uint64_t sent_at_us;
+	uint32_t seq;
+	unsigned attempts;
+	bool doomed; /* fail at the next timer run (conn unresponsive or closing) */
+	uint8_t type;
+	uint16_t chip;
+	uint8_t pe;
+	uint16_t dlen;
+	uint8_t dgram[S2_MAX_DATAGRAM];
+};
+
+struct s2_conn {
+	struct s2_client *client;
+	struct s2_conn *next;
+	int fd;
+	struct event *rd_ev;
+	struct sockaddr_storage peer;
+	socklen_t peerlen;
+	char peer_str[80];
+	uint16_t board;
+	uint32_t next_seq;
+	struct req *inflight[WINDOW_MAX];
+	unsigned n_inflight;
+	struct req *q_head, *q_tail;
+	size_t n_queued;
+	bool unresponsive;
+	s2_unsolicited_cb ucb;
+	void *uarg;
+	struct s2_conn_stats st;
+};
+
+struct s2_client {
+	struct event_base *base;
+	struct s2_conn *conns;
+	struct s2_transport_opts opts;
+	size_t pending; /* over all conns: in flight + queued */
+};
+
+static void read_cb(evutil_socket_t fd, short what, void *arg);
+static void timer_cb(evutil_socket_t fd, short what, void *arg);
+
+void s2_transport_defaults(struct s2_transport_opts *o)
+{
+	o->window = 32;
+	o->max_attempts = 8;
+	o->rto_initial_us = 100000;
+	o->rto_min_us = 5000;
+	o->rto_max_us = 1000000;
+}
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static struct timeval tv_us(uint64_t us)
+{
+	struct timeval tv = {.tv_sec = (time_t)(us / 1000000u), .tv_usec = (suseconds_t)(us % 1000000u)};
+	return tv;
+}
+
+struct s2_client *s2_client_new(const struct s2_transport_opts *opts)
+{
+	struct s2_client *c = calloc(1, sizeof *c);
+	if (!c)
+		return NULL;
+	if (opts)
+		c->opts = *opts;
+	else
+		s2_transport_defaults(&c->opts);
+	if (c->opts.window < 1)
+		c->opts.window = 1;
+	if (c->opts.window > WINDOW_MAX)
+		c->opts.window = WINDOW_MAX;
+	if (c->opts.max_attempts < 1)
+		c->opts.max_attempts = 1;
+	c->base = event_base_new();
+	if (!c->base) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+struct event_base *s2_client_base(struct s2_client *c)
+{
+	return c->base;
+}
+
+static void req_free(struct req *r)
+{
+	if (r->timer)
+		event_free(r->timer);
+	free(r);
+}
+
+/* Take r off the in-flight list (it must be there). */
+static void inflight_remove(struct s2_conn *conn, struct req *r)
+{
+	for (unsigned i = 0; i < conn->n_inflight; i++) {
+		if (conn->inflight[i] == r) {
+			conn->inflight[i] = conn->inflight[--conn->n_inflight];
+			return;
+		}
+	}
+}
+
+static void pump(struct s2_conn *conn);
+
+/* Finish r: it is already off every list. Runs the callback, then frees r. */
+static void complete(struct req *r, int status, const struct s2_header *h, const uint8_t *p,
+		     size_t len)
+{
+	struct s2_conn *conn = r->conn;
+	conn->client->pending--;
+	if (h)
+		conn->st.completed++;
+	else
+		conn->st.failed++;
+	if (r->cb)
+		r->cb(r->arg, status, h, p, len);
+	req_free(r);
+}
+
+static void send_req(struct s2_conn *conn, struct req *r)
+{
+	r->attempts++;
+	r->sent_at_us = now_us();
+	conn->st.sent++;
+	if (r->attempts > 1)
+		conn->st.retransmits++;
+	/* A failed send is a lost datagram like any other: the timer retransmits it. */
+	if (sendto(conn->fd, r->dgram, r->dlen, 0, (struct sockaddr *)&conn->peer,
+		   conn->peerlen) < 0)
+		conn->st.send_errors++;
+	struct timeval tv = tv_us(conn->st.rto_us);
+	evtimer_add(r->timer, &tv);
+}
+
+/* Move queued requests into the window; doom them at once if the board is unresponsive. */
+static void pump(struct s2_conn *conn)
+{
+	while (conn->q_head && conn->n_inflight < conn->client->opts.window) {
+		struct req *r = conn->q_head;
+		conn->q_head = r->next;
+		if (!conn->q_head)
+			conn->q_tail = NULL;
+		conn->n_queued--;
+		r->next = NULL;
+		conn->inflight[conn->n_inflight++] = r;
+		if (conn->unresponsive) {
+			static const struct timeval zero = {0, 0};
+			r->doomed = true;
+			evtimer_add(r->timer, &zero);
+		} else {
+			send_req(conn, r);
+		}
+	}
+}
+
+static void rtt_sample(struct s2_conn *conn, uint64_t rtt)
+{
+	struct s2_conn_stats *st = &conn->st;
+	const struct s2_transport_opts *o = &conn->client->opts;
+	if (rtt > UINT32_MAX / 2)
+		rtt = UINT32_MAX / 2;
+	if (st->srtt_us == 0) {
+		st->srtt_us = (uint32_t)rtt ? (uint32_t)rtt : 1;
+		st->rttvar_us = (uint32_t)rtt / 2;
+	} else {
+		uint32_t diff = st->srtt_us > rtt ? st->srtt_us - (uint32_t)rtt
+						 : (uint32_t)rtt - st->srtt_us;
+		st->rttvar_us = (3 * st->rttvar_us + diff) / 4;
+		st->srtt_us = (7 * st->srtt_us + (uint32_t)rtt) / 8;
+	}
+	uint64_t rto = (uint64_t)st->srtt_us + 4u * (uint64_t)st->rttvar_us;
+	if (rto < o->rto_min_us)
+		rto = o->rto_min_us;
+	if (rto > o->rto_max_us)
+		rto = o->rto_max_us;
+	st->rto_us = (uint32_t)rto;
+}
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct req *r = arg;
+	struct s2_conn *conn = r->conn;
+	if (!r->doomed) {
+		conn->st.timeouts++;
+		if (r->attempts < conn->client->opts.max_attempts) {
+			/* Back off (RFC 6298 5.5) and try again. */
+			uint64_t rto = 2u * (uint64_t)conn->st.rto_us;
+			if (rto > conn->client->opts.rto_max_us)
+				rto = conn->client->opts.rto_max_us;
+			conn->st.rto_us = (uint32_t)rto;
+			send_req(conn, r);
+			return;
+		}
+		conn->unresponsive = true;
+	}
+	inflight_remove(conn, r);
+	complete(r, S2_E_TIMEOUT, NULL, NULL, 0);
+	/* Everything else in flight to an unresponsive board fails now, not after its own
+	 * full round of retries: a dead board costs one timeout, not one per request. */
+	if (conn->unresponsive) {
+		static const struct timeval zero = {0, 0};
+		for (unsigned i = 0; i < conn->n_inflight; i++) {
+			struct req *o = conn->inflight[i];
+			if (!o->doomed) {
+				o->doomed = true;
+				evtimer_add(o->timer, &zero);
+			}
+		}
+	}
+	pump(conn);
+}
+
+static struct req *find_inflight(struct s2_conn *conn, uint32_t seq)
+{
+	for (unsigned i = 0; i < conn->n_inflight; i++)
+		if (conn->inflight[i]->seq == seq)
+			return conn->inflight[i];
+	return NULL;
+}
+
+static bool same_addr(const struct sockaddr_storage *a, socklen_t alen,
+		      const struct sockaddr_storage *b, socklen_t blen)
+{
+	return alen == blen && evutil_sockaddr_cmp((const struct sockaddr *)a,
+						   (const struct sockaddr *)b, 1) == 0;
+}
+
+static void handle_datagram(struct s2_conn *conn, const uint8_t *buf, size_t n)
+{
+	struct s2_header h;
+	const uint8_t *payload;
+	int rc = s2_packet_decode(buf, n, &h, &payload);
+	if (rc < 0) {
+		conn->st.bad++;
+		if (-rc < (int)(sizeof conn->st.bad_by_code / sizeof conn->st.bad_by_code[0]))
+			conn->st.bad_by_code[-rc]++;
+		return;
+	}
+	if (!(h.flags & S2_F_REPLY)) {
+		conn->st.unsolicited++;
+		if (conn->ucb)
+			conn->ucb(conn->uarg, &h, payload, h.payload_len);
+		return;
+	}
+	struct req *r = find_inflight(conn, h.seq);
+	if (!r || r->doomed) {
+		conn->st.duplicates++;
+		return;
+	}
+	if (h.type != r->type || (h.chip != r->chip && r->chip != S2_ADDR_ANY) ||
+	    h.pe != r->pe) {
+		conn->st.mismatched++;
+		return;
+	}
+	conn->st.replies++;
+	if (r->attempts == 1)
+		rtt_sample(conn, now_us() - r->sent_at_us);
+	inflight_remove(conn, r);
+	int status = 0;
+	size_t len = h.payload_len;
+	if (h.flags & S2_F_ERROR) {
+		if (s2_msg_status_decode(payload, len, &status) < 0)
+			status = S2_E_FORMAT;
+		len = 0;
+	}
+	complete(r, status, &h, payload, len);
+	pump(conn);
+}
+
+static void read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)what;
+	struct s2_conn *conn = arg;
+	uint8_t buf[S2_MAX_DATAGRAM + 1];
+	/* Drain what is there, but yield after a batch so other boards get their turn. */
+	for (int i = 0; i < 64; i++) {
+		struct sockaddr_storage from;
+		socklen_t fromlen = sizeof from;
+		ssize_t n = recvfrom(fd, buf, sizeof buf, 0, (struct sockaddr *)&from, &fromlen);
+		if (n < 0)
+			return;
+		if (!same_addr(&from, fromlen, &conn->peer, conn->peerlen)) {
+			conn->st.wrong_source++;
+			continue;
+		}
+		handle_datagram(conn, buf, (size_t)n);
+	}
+}
+
+struct s2_conn *s2_conn_open(struct s2_client *c, const char *host, uint16_t port,
+			     uint16_t board)
+{
+	char portstr[8];
+	snprintf(portstr, sizeof portstr, "%u", (unsigned)port);
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM};
+	struct addrinfo *ai = NULL;
+	if (getaddrinfo(host, portstr, &hints, &ai) != 0 || !ai) {
+		errno = EHOSTUNREACH;
+		return NULL;
+	}
+	struct s2_conn *conn = calloc(1, sizeof *conn);
+	if (!conn)
+		goto err_ai;
+	conn->fd = socket(ai->ai_family, SOCK_DGRAM, 0);
+	if (conn->fd < 0)
+		goto err_conn;
+	if (evutil_make_socket_nonblocking(conn->fd) < 0 ||
+	    evutil_make_socket_closeonexec(conn->fd) < 0)
+		goto err_fd;
+	int sz = 4 << 20;
+	(void)setsockopt(conn->fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+	memcpy(&conn->peer, ai->ai_addr, ai->ai_addrlen);
+	conn->peerlen = (socklen_t)ai->ai_addrlen;
+	snprintf(conn->peer_str, sizeof conn->peer_str, "%s:%u", host, (unsigned)port);
+	conn->rd_ev = event_new(c->base, conn->fd, EV_READ | EV_PERSIST, read_cb, conn);
+	if (!conn->rd_ev || event_add(conn->rd_ev, NULL) < 0)
+		goto err_ev;
+	conn->client = c;
+	conn->board = board;
+	conn->next_seq = 1;
+	conn->st.rto_us = c->opts.rto_initial_us;
+	conn->next = c->conns;
+	c->conns = conn;
+	freeaddrinfo(ai);
+	return conn;
+
+err_ev:
+	if (conn->rd_ev)
+		event_free(conn->rd_ev);
+err_fd:
+	close(conn->fd);
+err_conn:
+	free(conn);
+err_ai:
+	freeaddrinfo(ai);
+	errno = errno ? errno : ENOMEM;
+	return NULL;
+}
+
+int s2_conn_request(struct s2_conn *conn, uint8_t type, uint16_t chip, uint8_t pe,
+		    const void *body, size_t len, s2_reply_cb cb, void *arg)
+{
+	if (len > S2_MAX_PAYLOAD)
+		return S2_E_RANGE;
+	struct req *r = calloc(1, sizeof *r);
+	if (!r)
+		return S2_E_NOMEM;
+	r->timer = evtimer_new(conn->client->base, timer_cb, r);
+	if (!r->timer) {
+		free(r);
+		return S2_E_NOMEM;
+	}
+	struct s2_header h = {.type = type, .seq = conn->next_seq++, .board = conn->board,
+			      .chip = chip, .pe = pe};
+	if (conn->next_seq == 0)
+		conn->next_seq = 1;
+	int n = s2_packet_encode(r->dgram, sizeof r->dgram, &h, body, len);
+	if (n < 0) {
+		req_free(r);
+		return n;
+	}
+	r->conn = conn;
+	r->seq = h.seq;
+	r->type = type;
+	r->chip = chip;
+	r->pe = pe;
+	r->dlen = (uint16_t)n;
+	r->cb = cb;
+	r->arg = arg;
+	if (conn->q_tail)
+		conn->q_tail->next = r;
+	else
+		conn->q_head = r;
+	conn->q_tail = r;
+	conn->n_queued++;
+	conn->st.requests++;
+	conn->client->pending++;
+	pump(conn);
+	return 0;
+}
+
+int s2_client_wait(struct s2_client *c)
+{
+	while (c->pending > 0)
+		if (event_base_loop(c->base, EVLOOP_ONCE) < 0)
+			return S2_E_IO;
+	return 0;
+}
+
+void s2_conn_on_unsolicited(struct s2_conn *conn, s2_unsolicited_cb cb, void *arg)
+{
+	conn->ucb = cb;
+	conn->uarg = arg;
+}
+
+size_t s2_conn_pending(const struct s2_conn *conn)
+{
+	return conn->n_inflight + conn->n_queued;
+}
+
+bool s2_conn_unresponsive(const struct s2_conn *conn)
+{
+	return conn->unresponsive;
+}
+
+void s2_conn_reset_responsive(struct s2_conn *conn)
+{
+	conn->unresponsive = false;
+	conn->st.rto_us = conn->client->opts.rto_initial_us;
+}
+
+const struct s2_conn_stats *s2_conn_stats(const struct s2_conn *conn)
+{
+	return &conn->st;
+}
+
+uint16_t s2_conn_board(const struct s2_conn *conn)
+{
+	return conn->board;
+}
+
+const char *s2_conn_peer(const struct s2_conn *conn)
+{
+	return conn->peer_str;
+}
+
+static void conn_free(struct s2_conn *conn)
+{
+	/* Fail what is left, so every callback runs exactly once. */
+	while (conn->n_inflight) {
+		struct req *r = conn->inflight[--conn->n_inflight];
+		complete(r, S2_E_IO, NULL, NULL, 0);
+	}
+	while (conn->q_head) {
+		struct req *r = conn->q_head;
+		conn->q_head = r->next;
+		complete(r, S2_E_IO, NULL, NULL, 0);
+	}
+	event_free(conn->rd_ev);
+	close(conn->fd);
+	free(conn);
+}
+
+void s2_client_free(struct s2_client *c)
+{
+	if (!c)
+		return;
+	while (c->conns) {
+		struct s2_conn *conn = c->conns;
+		c->conns = conn->next;
+		conn_free(conn);
+	}
+	event_base_free(c->base);
+	free(c);
+}

@@ -1,0 +1,207 @@
+/**
+ * @file msg.h
+ * @brief Message bodies of protocol version 1 (docs/protocol.md section 4).
+ *
+ * Each message type has a request body and, unless S2_F_ERROR is set on the reply, a reply
+ * body, encoded here into the payload of a packet (packet.h). Decoders trust nothing:
+ * every field is bounds-checked, reserved bytes must be zero, and the whole payload must be
+ * consumed (S2_E_LENGTH otherwise). Encoders return the number of bytes written or a
+ * negative S2_E_ code. Sections refer to docs/protocol.md.
+ */
+#ifndef S2_MSG_H
+#define S2_MSG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/** Message types (section 4.1). */
+enum s2_msg_type {
+	S2_MSG_ANNOUNCE = 0x01,     /**< board -> host, unsolicited: board identity */
+	S2_MSG_DISCOVER = 0x02,     /**< host -> board: reply is a board identity */
+	S2_MSG_BOOT_START = 0x03,   /**< begin boot: image length, CRC, block size */
+	S2_MSG_BOOT_DATA = 0x04,    /**< one block of the boot image */
+	S2_MSG_BOOT_END = 0x05,     /**< check image, spread it, reply board status */
+	S2_MSG_BOARD_STATUS = 0x06, /**< reply board status (chips alive) */
+	S2_MSG_CHIP_INFO = 0x10,    /**< a chip's monitor: resources, PEs and links alive */
+	S2_MSG_MEM_READ = 0x11,     /**< read PE SRAM or chip DRAM */
+	S2_MSG_MEM_WRITE = 0x12,    /**< write PE SRAM or chip DRAM */
+	S2_MSG_CORE_STATES = 0x13,  /**< state of every PE of a chip */
+	S2_MSG_IOBUF = 0x14,        /**< read a PE's (or the monitor's) log buffer */
+	S2_MSG_SIGNAL = 0x15,       /**< start, stop or reset a set of PEs */
+	S2_MSG_BMP_INFO = 0x30,     /**< board controller: power state, identity */
+	S2_MSG_BMP_POWER = 0x31,    /**< board controller: power off, on or reset */
+};
+
+#define S2_VERSION_STR_LEN 32u   /**< NUL-padded version strings on the wire */
+#define S2_PE_BITMAP_LEN 20u     /**< bitmap of up to 160 PEs (152 used) */
+#define S2_MAX_CHIP_PES 160u
+#define S2_BOOT_BLOCK_MAX 1024u  /**< largest boot block */
+#define S2_MEM_XFER_MAX 1024u    /**< largest MEM_READ / MEM_WRITE data */
+#define S2_IOBUF_XFER_MAX 1024u  /**< largest IOBUF reply data */
+#define S2_BOARD_MAX_CHIPS 64u   /**< chips_alive is a 64-bit bitmap */
+
+/** Board states (section 4.2). */
+enum s2_board_state { S2_BOARD_UNBOOTED = 0, S2_BOARD_BOOTING = 1, S2_BOARD_BOOTED = 2 };
+
+/** Memory spaces of MEM_READ / MEM_WRITE (section 4.6). */
+enum s2_mem_space { S2_MEM_DRAM = 0, S2_MEM_SRAM = 1 };
+
+/** PE states of CORE_STATES (section 4.7). */
+enum s2_pe_state {
+	S2_PE_STATE_DEAD = 0,    /**< failed its test at boot; never used */
+	S2_PE_STATE_IDLE = 1,    /**< alive, reset, not running */
+	S2_PE_STATE_RUNNING = 2, /**< started */
+	S2_PE_STATE_STOPPED = 3, /**< stopped after running */
+	S2_PE_STATE_MONITOR = 4, /**< runs the chip's monitor firmware */
+};
+
+/** Signals (section 4.9). */
+enum s2_signal { S2_SIG_START = 1, S2_SIG_STOP = 2, S2_SIG_RESET = 3 };
+
+/** Board-controller power actions (section 4.11). */
+enum s2_power { S2_POWER_OFF = 0, S2_POWER_ON = 1, S2_POWER_RESET = 2 };
+
+/** ANNOUNCE body and DISCOVER reply (section 4.2). */
+struct s2_msg_board_id {
+	uint16_t board;        /**< board index in the machine, S2_ADDR_ANY if unknown */
+	uint8_t state;         /**< enum s2_board_state */
+	uint8_t eth_chip;      /**< index of the Ethernet chip within the board */
+	uint32_t serial;       /**< board serial number */
+	uint16_t chips;        /**< chips on the board, <= S2_BOARD_MAX_CHIPS */
+	uint16_t pes_per_chip; /**< PEs per chip, <= S2_MAX_CHIP_PES */
+	char version[S2_VERSION_STR_LEN + 1]; /**< NUL-terminated */
+};
+
+/** BOOT_START request (section 4.3). */
+struct s2_msg_boot_start {
+	uint32_t image_len;  /**< bytes, > 0 */
+	uint32_t image_crc;  /**< CRC-32 of the whole image */
+	uint16_t block_size; /**< bytes per BOOT_DATA block, 1..S2_BOOT_BLOCK_MAX */
+};
+
+/** BOOT_DATA request (section 4.3). data points into the decoded payload. */
+struct s2_msg_boot_data {
+	uint32_t block;
+	const uint8_t *data;
+	uint16_t len;
+};
+
+/** BOOT_END and BOARD_STATUS reply (section 4.4). */
+struct s2_msg_board_status {
+	uint8_t state;        /**< enum s2_board_state */
+	uint8_t chips;        /**< chips on the board */
+	uint64_t chips_alive; /**< bit c: chip c booted and answers */
+	uint32_t boot_us;     /**< time the board took to spread the image, microseconds */
+};
+
+/** CHIP_INFO reply (section 4.5). */
+struct s2_msg_chip_info {
+	uint16_t chip;           /**< chip index within the board */
+	uint8_t pes;             /**< PEs on the chip */
+	uint8_t links_alive;     /**< bit l: link l works (6 links) */
+	uint8_t pe_alive[S2_PE_BITMAP_LEN]; /**< bit p of byte p/8: PE p alive */
+	uint32_t sram_per_pe;    /**< bytes */
+	uint32_t router_entries;
+	uint64_t dram_bytes;
+	char version[S2_VERSION_STR_LEN + 1]; /**< monitor firmware version */
+};
+
+/** MEM_READ request (section 4.6). The PE for SRAM is the header's pe field. */
+struct s2_msg_mem_read {
+	uint8_t space; /**< enum s2_mem_space */
+	uint32_t addr;
+	uint16_t len;  /**< 1..S2_MEM_XFER_MAX */
+};
+
+/** MEM_WRITE request (section 4.6). data points into the decoded payload. */
+struct s2_msg_mem_write {
+	uint8_t space;
+	uint32_t addr;
+	const uint8_t *data;
+	uint16_t len; /**< 1..S2_MEM_XFER_MAX */
+};
+
+/** CORE_STATES reply (section 4.7). */
+struct s2_msg_core_states {
+	uint8_t n;
+	uint8_t state[S2_MAX_CHIP_PES]; /**< enum s2_pe_state */
+};
+
+/** IOBUF request (section 4.8). */
+struct s2_msg_iobuf_req {
+	uint32_t offset;  /**< stream offset to read from */
+	uint16_t max_len; /**< 1..S2_IOBUF_XFER_MAX */
+};
+
+/** IOBUF reply (section 4.8). */
+struct s2_msg_iobuf_rep {
+	uint32_t total;  /**< bytes ever written to this log */
+	uint32_t offset; /**< stream offset of data[0] (later than asked if overwritten) */
+	const uint8_t *data;
+	uint16_t len;
+};
+
+/** SIGNAL request (section 4.9). */
+struct s2_msg_signal {
+	uint8_t signal; /**< enum s2_signal */
+	uint8_t pes[S2_PE_BITMAP_LEN];
+};
+
+/** BMP_INFO reply (section 4.10). */
+struct s2_msg_bmp_info {
+	uint16_t board;
+	uint8_t power; /**< 0 off, 1 on */
+	uint32_t serial;
+	char version[S2_VERSION_STR_LEN + 1];
+};
+
+int s2_msg_board_id_encode(uint8_t *out, size_t cap, const struct s2_msg_board_id *m);
+int s2_msg_board_id_decode(const uint8_t *p, size_t len, struct s2_msg_board_id *m);
+int s2_msg_boot_start_encode(uint8_t *out, size_t cap, const struct s2_msg_boot_start *m);
+int s2_msg_boot_start_decode(const uint8_t *p, size_t len, struct s2_msg_boot_start *m);
+int s2_msg_boot_data_encode(uint8_t *out, size_t cap, const struct s2_msg_boot_data *m);
+int s2_msg_boot_data_decode(const uint8_t *p, size_t len, struct s2_msg_boot_data *m);
+int s2_msg_board_status_encode(uint8_t *out, size_t cap, const struct s2_msg_board_status *m);
+int s2_msg_board_status_decode(const uint8_t *p, size_t len, struct s2_msg_board_status *m);
+int s2_msg_chip_info_encode(uint8_t *out, size_t cap, const struct s2_msg_chip_info *m);
+int s2_msg_chip_info_decode(const uint8_t *p, size_t len, struct s2_msg_chip_info *m);
+int s2_msg_mem_read_encode(uint8_t *out, size_t cap, const struct s2_msg_mem_read *m);
+int s2_msg_mem_read_decode(const uint8_t *p, size_t len, struct s2_msg_mem_read *m);
+int s2_msg_mem_write_encode(uint8_t *out, size_t cap, const struct s2_msg_mem_write *m);
+int s2_msg_mem_write_decode(const uint8_t *p, size_t len, struct s2_msg_mem_write *m);
+int s2_msg_core_states_encode(uint8_t *out, size_t cap, const struct s2_msg_core_states *m);
+int s2_msg_core_states_decode(const uint8_t *p, size_t len, struct s2_msg_core_states *m);
+int s2_msg_iobuf_req_encode(uint8_t *out, size_t cap, const struct s2_msg_iobuf_req *m);
+int s2_msg_iobuf_req_decode(const uint8_t *p, size_t len, struct s2_msg_iobuf_req *m);
+int s2_msg_iobuf_rep_encode(uint8_t *out, size_t cap, const struct s2_msg_iobuf_rep *m);
+int s2_msg_iobuf_rep_decode(const uint8_t *p, size_t len, struct s2_msg_iobuf_rep *m);
+int s2_msg_signal_encode(uint8_t *out, size_t cap, const struct s2_msg_signal *m);
+int s2_msg_signal_decode(const uint8_t *p, size_t len, struct s2_msg_signal *m);
+int s2_msg_bmp_info_encode(uint8_t *out, size_t cap, const struct s2_msg_bmp_info *m);
+int s2_msg_bmp_info_decode(const uint8_t *p, size_t len, struct s2_msg_bmp_info *m);
+
+/** A one-byte body (BMP_POWER action, SIGNAL count...) and a 32-bit status. */
+int s2_msg_u8_decode(const uint8_t *p, size_t len, uint8_t *v);
+int s2_msg_status_encode(uint8_t *out, size_t cap, int status);
+/** Decode an S2_F_ERROR reply body: *status receives a negative S2_E_ code. */
+int s2_msg_status_decode(const uint8_t *p, size_t len, int *status);
+
+/** Bitmap helpers for pe_alive / SIGNAL masks. */
+static inline bool s2_bitmap_get(const uint8_t *bm, unsigned i)
+{
+	return (bm[i / 8] >> (i % 8)) & 1u;
+}
+
+static inline void s2_bitmap_set(uint8_t *bm, unsigned i, bool v)
+{
+	if (v)
+		bm[i / 8] = (uint8_t)(bm[i / 8] | (1u << (i % 8)));
+	else
+		bm[i / 8] = (uint8_t)(bm[i / 8] & ~(1u << (i % 8)));
+}
+
+/** Name of a message type for logs ("MEM_READ"), or "UNKNOWN". */
+const char *s2_msg_name(unsigned type);
+
+#endif

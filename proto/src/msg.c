@@ -1,0 +1,462 @@
+/*
+ * Encoders and checking decoders of the message bodies (msg.h, protocol section 4). Each
+ * pair is written with the bounded cursors of wire.h; a decoder validates every field it
+ * reads and requires the payload to be consumed exactly.
+ */
+#include "s2/msg.h"
+
+#include <string.h>
+
+#include "s2/error.h"
+#include "s2/wire.h"
+
+static int wr_done(const struct s2_wr *w)
+{
+	return w->err ? w->err : (int)w->pos;
+}
+
+static void wr_zero(struct s2_wr *w, size_t n)
+{
+	uint8_t *p = s2_wr_take(w, n);
+	if (p)
+		memset(p, 0, n);
+}
+
+static void rd_reserved(struct s2_rd *r, size_t n)
+{
+	const uint8_t *p = s2_rd_take(r, n);
+	for (size_t i = 0; p && i < n; i++)
+		if (p[i])
+			s2_rd_fail(r, S2_E_RESERVED);
+}
+
+static void wr_str(struct s2_wr *w, const char *s)
+{
+	uint8_t *p = s2_wr_take(w, S2_VERSION_STR_LEN);
+	if (!p)
+		return;
+	size_t n = 0;
+	while (n < S2_VERSION_STR_LEN && s[n]) /* strnlen is POSIX, not C11 */
+		n++;
+	memcpy(p, s, n);
+	memset(p + n, 0, S2_VERSION_STR_LEN - n);
+}
+
+/* Printable ASCII, then only NUL padding (section 4.1). */
+static void rd_str(struct s2_rd *r, char *out)
+{
+	const uint8_t *p = s2_rd_take(r, S2_VERSION_STR_LEN);
+	out[0] = 0;
+	if (!p)
+		return;
+	size_t n = 0;
+	while (n < S2_VERSION_STR_LEN && p[n]) {
+		if (p[n] < 0x20 || p[n] > 0x7E) {
+			s2_rd_fail(r, S2_E_FORMAT);
+			return;
+		}
+		n++;
+	}
+	for (size_t i = n; i < S2_VERSION_STR_LEN; i++)
+		if (p[i]) {
+			s2_rd_fail(r, S2_E_FORMAT);
+			return;
+		}
+	memcpy(out, p, n);
+	out[n] = 0;
+}
+
+static void rd_check(struct s2_rd *r, bool ok)
+{
+	if (!ok)
+		s2_rd_fail(r, S2_E_RANGE);
+}
+
+static int rd_done(const struct s2_rd *r)
+{
+	return s2_rd_end(r);
+}
+
+int s2_msg_board_id_encode(uint8_t *out, size_t cap, const struct s2_msg_board_id *m)
+{
+	struct s2_wr w;
+	s2_wr_init(&w, out, cap);
+	s2_wr_u16(&w, m->board);
+	s2_wr_u8(&w, m->state);
+	s2_wr_u8(&w, m->eth_chip);
+	s2_wr_u32(&w, m->serial);
+	s2_wr_u16(&w, m->chips);
+	s2_wr_u16(&w, m->pes_per_chip);
+	wr_str(&w, m->version);
+	return wr_done(&w);
+}
+
+int s2_msg_board_id_decode(const uint8_t *p, size_t len, struct s2_msg_board_id *m)
+{
+	struct s2_rd r;
+	s2_rd_init(&r, p, len);
+	m->board = s2_rd_u16(&r);
+	m->state = s2_rd_u8(&r);
+	m->eth_chip = s2_rd_u8(&r);
+	m->serial = s2_rd_u32(&r);
+	m->chips = s2_rd_u16(&r);
+	m->pes_per_chip = s2_rd_u16(&r);
+	rd_str(&r, m->version);
+	rd_check(&r, m->state <= S2_BOARD_BOOTED);
+	rd_check(&r, m->chips >= 1 && m->chips <= S2_BOARD_MAX_CHIPS);
+	rd_check(&r, m->eth_chip < m->chips);
+	rd_check(&r, m->pes_per_chip >= 1 && m->pes_per_chip <= S2_MAX_CHIP_PES);
+	return rd_done(&r);
+}
+
+int s2_msg_boot_start_encode(uint8_t *out, size_t cap, const struct s2_msg_boot_start *m)
+{
+	struct s2_wr w;
+	s2_wr_init(&w, out, cap);
+	s2_wr_u32(&w, m->image_len);
+	s2_wr_u32(&w, m->image_crc);
+	s2_wr_u16(&w, m->block_size);
+	wr_zero(&w, 2);
+	return wr_done(&w);
+}
+
+int s2_msg_boot_start_decode(const uint8_t *p, size_t len, struct s2_msg_boot_start *m)
+{
+	struct s2_rd r;
+	s2_rd_init(&r, p, len);
+	m->image_len = s2_rd_u32(&r);
+	m->image_crc = s2_rd_u32(&r);
+	m->block_size = s2_rd_u16(&r);
+	rd_reserved(&r, 2);
+	rd_check(&r, m->image_len >= 1);
+	rd_check(&r, m->block_size >= 1 && m->block_size <= S2_BOOT_BLOCK_MAX);
+	return rd_done(&r);
+}
+
+int s2_msg_boot_data_encode(uint8_t *out, size_t cap, const struct s2_msg_boot_data *m)
+{
+	if (m->len < 1 || m->len > S2_BOOT_BLOCK_MAX)
+		return S2_E_RANGE;
+	struct s2_wr w;
+	s2_wr_init(&w, out, cap);
+	s2_wr_u32(&w, m->block);
+	s2_wr_bytes(&w, m->data, m->len);
+	return wr_done(&w);
+}
+
+int s2_msg_boot_data_decode(const uint8_t *p, size_t len, struct s2_msg_boot_data *m)
+{
+	struct s2_rd r;
+	s2_rd_init(&r, p, len);
+	m->block = s2_rd_u32(&r);
+	size_t n = s2_rd_left(&r);
+	m->len = (uint16_t)n;
+	m->data = s2_rd_take(&r, n);
+	rd_check(&r, n >= 1 && n <= S2_BOOT_BLOCK_MAX);
+	return rd_done(&r);
+}
+
+int s2_msg_board_status_encode(uint8_t *out, size_t cap, const struct s2_msg_board_status *m)
+{
+	struct s2_wr w;
+	s2_wr_init(&w, out, cap);
+	s2_wr_u8(&w, m->state);
+	s2_wr_u8(&w, m->chips);
+	wr_zero(&w, 2);
+	s2_wr_u32(&w, m->boot_us);
+	s2_wr_u64(&w, m->chips_alive);
+	return wr_done(&w);
+}
+
+int s2_msg_board_status_decode(const uint8_t *p, size_t len, struct s2_msg_board_status *m)
+{
+	struct s2_rd r;
+	s2_rd_init(&r, p, len);
+	m->state = s2_rd_u8(&r);
+	m->chips = s2_rd_u8(&r);
+	rd_reserved(&r, 2);
+	m->boot_us = s2_rd_u32(&r);
+	m->chips_alive = s2_rd_u64(&r);
+	rd_check(&r, m->state <= S2_BOARD_BOOTED);
+	rd_check(&r, m->chips >= 1 && m->chips <= S2_BOARD_MAX_CHIPS);
+	if (m->chips < 64)
+		rd_check(&r, (m->chips_alive >> m->chips) == 0);
+	return rd_done(&r);
+}
+
+int s2_msg_chip_info_encode(uint8_t *out, size_t cap, const struct s2_msg_chip_info *m)
+{
+	struct s2_wr w;
+	s2_wr_init(&w, out, cap);
+	s2_wr_u16(&w, m->chip);
+	s2_wr_u8(&w, m->pes);
+	s2_wr_u8(&w, m->links_alive);
+	s2_wr_bytes(&w, m->pe_alive, S2_PE_BITMAP_LEN);
+	s2_wr_u32(&w, m->sram_per_pe);
+	s2_wr_u32(&w, m->router_entries);
+	s2_wr_u64(&w, m->dram_bytes);
+	wr_str(&w, m->version);
+	return wr_done(&w);
+}
+
+/* Bits at or beyond n in a PE bitmap must be zero. */
+static bool bitmap_tail_clear(const uint8_t *bm, unsigned n)
+{
+	for (unsigned i = n; i < 8 * S2_PE_BITMAP_LEN; i++)
+		if (s2_bitmap_get(bm, i))
+			return false;
+	return true;
+}
+
+int s2_msg_chip_info_decode(const uint8_t *p, size_t len, struct s2_msg_chip_info *m)
+{
+	struct s2_rd r;
+	s2_rd_init(&r, p, len);
+	m->chip = s2_rd_u16(&r);
+	m->pes = s2_rd_u8(&r);
+	m->links_alive = s2_rd_u8(&r);
+	s2_rd_bytes(&r, m->pe_alive, S2_PE_BITMAP_LEN);
+	m->sram_per_pe = s2_rd_u32(&r);
+	m->router_entries = s2_rd_u32(&r);
+	m->dram_bytes = s2_rd_u64(&r);
+	rd_str(&r, m->version);
+	rd_check(&r, m->chip < S2_BOARD_MAX_CHIPS);
+	rd_check(&r, m->pes >= 1 && m->pes <= S2_MAX_CHIP_PES);
+	rd_check(&r, m->links_alive < 64);
+	rd_check(&r, bitmap_tail_clear(m->pe_alive, m->pes));
+	return rd_done(&r);
+}
+
+int s2_msg_mem_read_encode(uint8_t *out, size_t cap, const struct s2_msg_mem_read *m)
+{
+	struct s2_wr w;
+	s2_wr_init(&w, out, cap);
+	s2_wr_u8(&w, m->space);
+	wr_zero(&w, 3);
+	s2_wr_u32(&w, m->addr);
+	s2_wr_u16(&w, m->len);
+	wr_zero(&w, 2);
+	return wr_done(&w);
+}
+
+int s2_msg_mem_read_decode(const uint8_t *p, size_t len, struct s2_msg_mem_read *m)
+{
+	struct s2_rd r;
+	s2_rd_init(&r, p, len);
+	m->space = s2_rd_u8(&r);
+	rd_reserved(&r, 3);
+	m->addr = s2_rd_u32(&r);
+	m->len = s2_rd_u16(&r);
+	rd_reserved(&r, 2);
+	rd_check(&r, m->space <= S2_MEM_SRAM);
+	rd_check(&r, m->len >= 1 && m->len <= S2_MEM_XFER_MAX);
+	return rd_done(&r);
+}
+
+int s2_msg_mem_write_encode(uint8_t *out, size_t cap, const struct s2_msg_mem_write *m)
+{
+	if (m->len < 1 || m->len > S2_MEM_XFER_MAX)
+		return S2_E_RANGE;
+	struct s2_wr w;
+	s2_wr_init(&w, out, cap);
+	s2_wr_u8(&w, m->space);
+	wr_zero(&w, 3);
+	s2_wr_u32(&w, m->addr);
+	s2_wr_bytes(&w, m->data, m->len);
+	return wr_done(&w);
+}
+
+int s2_msg_mem_write_decode(const uint8_t *p, size_t len, struct s2_msg_mem_write *m)
+{
+	struct s2_rd r;
+	s2_rd_init(&r, p, len);
+	m->space = s2_rd_u8(&r);
+	rd_reserved(&r, 3);
+	m->addr = s2_rd_u32(&r);
+	size_t n = s2_rd_left(&r);
+	m->len = (uint16_t)n;
+	m->data = s2_rd_take(&r, n);
+	rd_check(&r, m->space <= S2_MEM_SRAM);
+	rd_check(&r, n >= 1 && n <= S2_MEM_XFER_MAX);
+	return rd_done(&r);
+}
+
+int s2_msg_core_states_encode(uint8_t *out, size_t cap, const struct s2_msg_core_states *m)
+{
+	if (m->n > S2_MAX_CHIP_PES)
+		return S2_E_RANGE;
+	struct s2_wr w;
+	s2_wr_init(&w, out, cap);
+	s2_wr_u8(&w, m->n);
+	s2_wr_bytes(&w, m->state, m->n);
+	return wr_done(&w);
+}
+
+int s2_msg_core_states_decode(const uint8_t *p, size_t len, struct s2_msg_core_states *m)
+{
+	struct s2_rd r;
+	s2_rd_init(&r, p, len);
+	m->n = s2_rd_u8(&r);
+	rd_check(&r, m->n >= 1 && m->n <= S2_MAX_CHIP_PES);
+	if (r.err)
+		return r.err;
+	s2_rd_bytes(&r, m->state, m->n);
+	for (unsigned i = 0; !r.err && i < m->n; i++)
+		rd_check(&r, m->state[i] <= S2_PE_STATE_MONITOR);
+	return rd_done(&r);
+}
+
+int s2_msg_iobuf_req_encode(uint8_t *out, size_t cap, const struct s2_msg_iobuf_req *m)
+{
+	struct s2_wr w;
+	s2_wr_init(&w, out, cap);
+	s2_wr_u32(&w, m->offset);
+	s2_wr_u16(&w, m->max_len);
+	wr_zero(&w, 2);
+	return wr_done(&w);
+}
+
+int s2_msg_iobuf_req_decode(const uint8_t *p, size_t len, struct s2_msg_iobuf_req *m)
+{
+	struct s2_rd r;
+	s2_rd_init(&r, p, len);
+	m->offset = s2_rd_u32(&r);
+	m->max_len = s2_rd_u16(&r);
+	rd_reserved(&r, 2);
+	rd_check(&r, m->max_len >= 1 && m->max_len <= S2_IOBUF_XFER_MAX);
+	return rd_done(&r);
+}
+
+int s2_msg_iobuf_rep_encode(uint8_t *out, size_t cap, const struct s2_msg_iobuf_rep *m)
+{
+	if (m->len > S2_IOBUF_XFER_MAX)
+		return S2_E_RANGE;
+	struct s2_wr w;
+	s2_wr_init(&w, out, cap);
+	s2_wr_u32(&w, m->total);
+	s2_wr_u32(&w, m->offset);
+	s2_wr_bytes(&w, m->data, m->len);
+	return wr_done(&w);
+}
+
+int s2_msg_iobuf_rep_decode(const uint8_t *p, size_t len, struct s2_msg_iobuf_rep *m)
+{
+	struct s2_rd r;
+	s2_rd_init(&r, p, len);
+	m->total = s2_rd_u32(&r);
+	m->offset = s2_rd_u32(&r);
+	size_t n = s2_rd_left(&r);
+	m->len = (uint16_t)n;
+	m->data = s2_rd_take(&r, n);
+	rd_check(&r, n <= S2_IOBUF_XFER_MAX);
+	rd_check(&r, (uint64_t)m->offset + n <= m->total);
+	return rd_done(&r);
+}
+
+int s2_msg_signal_encode(uint8_t *out, size_t cap, const struct s2_msg_signal *m)
+{
+	struct s2_wr w;
+	s2_wr_init(&w, out, cap);
+	s2_wr_u8(&w, m->signal);
+	wr_zero(&w, 3);
+	s2_wr_bytes(&w, m->pes, S2_PE_BITMAP_LEN);
+	return wr_done(&w);
+}
+
+int s2_msg_signal_decode(const uint8_t *p, size_t len, struct s2_msg_signal *m)
+{
+	struct s2_rd r;
+	s2_rd_init(&r, p, len);
+	m->signal = s2_rd_u8(&r);
+	rd_reserved(&r, 3);
+	s2_rd_bytes(&r, m->pes, S2_PE_BITMAP_LEN);
+	rd_check(&r, m->signal >= S2_SIG_START && m->signal <= S2_SIG_RESET);
+	return rd_done(&r);
+}
+
+int s2_msg_bmp_info_encode(uint8_t *out, size_t cap, const struct s2_msg_bmp_info *m)
+{
+	struct s2_wr w;
+	s2_wr_init(&w, out, cap);
+	s2_wr_u16(&w, m->board);
+	s2_wr_u8(&w, m->power);
+	wr_zero(&w, 1);
+	s2_wr_u32(&w, m->serial);
+	wr_str(&w, m->version);
+	return wr_done(&w);
+}
+
+int s2_msg_bmp_info_decode(const uint8_t *p, size_t len, struct s2_msg_bmp_info *m)
+{
+	struct s2_rd r;
+	s2_rd_init(&r, p, len);
+	m->board = s2_rd_u16(&r);
+	m->power = s2_rd_u8(&r);
+	rd_reserved(&r, 1);
+	m->serial = s2_rd_u32(&r);
+	rd_str(&r, m->version);
+	rd_check(&r, m->power <= 1);
+	return rd_done(&r);
+}
+
+int s2_msg_u8_decode(const uint8_t *p, size_t len, uint8_t *v)
+{
+	struct s2_rd r;
+	s2_rd_init(&r, p, len);
+	*v = s2_rd_u8(&r);
+	return rd_done(&r);
+}
+
+int s2_msg_status_encode(uint8_t *out, size_t cap, int status)
+{
+	struct s2_wr w;
+	s2_wr_init(&w, out, cap);
+	s2_wr_u32(&w, (uint32_t)status);
+	return wr_done(&w);
+}
+
+int s2_msg_status_decode(const uint8_t *p, size_t len, int *status)
+{
+	struct s2_rd r;
+	s2_rd_init(&r, p, len);
+	uint32_t v = s2_rd_u32(&r);
+	*status = (int)(int32_t)v;
+	rd_check(&r, *status < 0);
+	return rd_done(&r);
+}
+
+const char *s2_msg_name(unsigned type)
+{
+	switch (type) {
+	case S2_MSG_ANNOUNCE:
+		return "ANNOUNCE";
+	case S2_MSG_DISCOVER:
+		return "DISCOVER";
+	case S2_MSG_BOOT_START:
+		return "BOOT_START";
+	case S2_MSG_BOOT_DATA:
+		return "BOOT_DATA";
+	case S2_MSG_BOOT_END:
+		return "BOOT_END";
+	case S2_MSG_BOARD_STATUS:
+		return "BOARD_STATUS";
+	case S2_MSG_CHIP_INFO:
+		return "CHIP_INFO";
+	case S2_MSG_MEM_READ:
+		return "MEM_READ";
+	case S2_MSG_MEM_WRITE:
+		return "MEM_WRITE";
+	case S2_MSG_CORE_STATES:
+		return "CORE_STATES";
+	case S2_MSG_IOBUF:
+		return "IOBUF";
+	case S2_MSG_SIGNAL:
+		return "SIGNAL";
+	case S2_MSG_BMP_INFO:
+		return "BMP_INFO";
+	case S2_MSG_BMP_POWER:
+		return "BMP_POWER";
+	default:
+		return "UNKNOWN";
+	}
+}

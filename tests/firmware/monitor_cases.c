@@ -1,0 +1,209 @@
+/*
+ * Shared cases for the monitor's command handler (firmware/monitor/monitor.h), run under
+ * cmocka on the host and by the firmware runner on Cortex-M4F under QEMU: the same handler
+ * source must give the same answers on both. The HAL here is a small in-memory chip:
+ * 152 PEs with 128 bytes of SRAM each and 4 KiB of DRAM.
+ */
+#include <string.h>
+
+#include "monitor.h"
+#include "s2/error.h"
+#include "s2/msg.h"
+#include "s2test.h"
+
+#define T_PES 152u
+#define T_SRAM 128u
+#define T_DRAM 4096u
+#define T_LOG 256u
+
+static uint8_t t_sram[T_PES][T_SRAM];
+static uint8_t t_dram[T_DRAM];
+static char t_log[T_LOG];
+static uint32_t t_log_total;
+
+static int t_read(void *ctx, uint8_t space, uint8_t pe, uint32_t addr, uint8_t *dst, uint16_t len)
+{
+	(void)ctx;
+	memcpy(dst, space == S2_MEM_DRAM ? &t_dram[addr] : &t_sram[pe][addr], len);
+	return 0;
+}
+
+static int t_write(void *ctx, uint8_t space, uint8_t pe, uint32_t addr, const uint8_t *src,
+		   uint16_t len)
+{
+	(void)ctx;
+	memcpy(space == S2_MEM_DRAM ? &t_dram[addr] : &t_sram[pe][addr], src, len);
+	return 0;
+}
+
+/* One log for all PEs is enough here: the cases read only the monitor's. */
+static void t_logw(void *ctx, uint8_t pe, const char *text, size_t len)
+{
+	(void)ctx;
+	(void)pe;
+	for (size_t i = 0; i < len; i++)
+		t_log[(t_log_total + i) % T_LOG] = text[i];
+	t_log_total += (uint32_t)len;
+}
+
+static int t_logr(void *ctx, uint8_t pe, uint32_t offset, uint8_t *dst, uint16_t max,
+		  uint32_t *total, uint32_t *start, uint16_t *n)
+{
+	(void)ctx;
+	(void)pe;
+	uint32_t oldest = t_log_total > T_LOG ? t_log_total - T_LOG : 0;
+	if (offset < oldest)
+		offset = oldest;
+	if (offset > t_log_total)
+		offset = t_log_total;
+	uint32_t k = t_log_total - offset < max ? t_log_total - offset : max;
+	for (uint32_t i = 0; i < k; i++)
+		dst[i] = (uint8_t)t_log[(offset + i) % T_LOG];
+	*total = t_log_total;
+	*start = offset;
+	*n = (uint16_t)k;
+	return 0;
+}
+
+static const struct s2_mon_hal t_hal = {t_read, t_write, t_logw, t_logr};
+static struct s2_monitor mon;
+static uint8_t out[S2_MAX_PAYLOAD];
+static uint8_t req[S2_MAX_PAYLOAD];
+
+static int setup(void)
+{
+	struct s2_mon_config cfg;
+	memset(&cfg, 0, sizeof cfg);
+	memset(t_sram, 0, sizeof t_sram);
+	memset(t_dram, 0, sizeof t_dram);
+	t_log_total = 0;
+	cfg.chip = 7;
+	cfg.pes = T_PES;
+	cfg.monitor_pe = 0;
+	cfg.links_alive = 0x2F;
+	for (unsigned p = 0; p < T_PES; p++)
+		s2_bitmap_set(cfg.pe_alive, p, p != 5);
+	cfg.sram_per_pe = T_SRAM;
+	cfg.router_entries = 16384;
+	cfg.dram_bytes = T_DRAM;
+	return s2_monitor_init(&mon, &t_hal, NULL, &cfg);
+}
+
+static void t_mon_chip_info_and_states(void)
+{
+	S2T_EQ(setup(), 0);
+	int n = s2_monitor_handle(&mon, S2_MSG_CHIP_INFO, S2_PE_MONITOR, NULL, 0, out, sizeof out);
+	S2T_EQ(n, 72);
+	struct s2_msg_chip_info ci;
+	S2T_EQ(s2_msg_chip_info_decode(out, (size_t)n, &ci), 0);
+	S2T_EQ(ci.chip, 7);
+	S2T_EQ(ci.pes, T_PES);
+	S2T_EQ(ci.links_alive, 0x2F);
+	S2T_CHECK(!s2_bitmap_get(ci.pe_alive, 5) && s2_bitmap_get(ci.pe_alive, 6));
+	S2T_CHECK(strcmp(ci.version, s2_monitor_version) == 0);
+
+	n = s2_monitor_handle(&mon, S2_MSG_CORE_STATES, S2_PE_MONITOR, NULL, 0, out, sizeof out);
+	struct s2_msg_core_states cs;
+	S2T_EQ(s2_msg_core_states_decode(out, (size_t)n, &cs), 0);
+	S2T_EQ(cs.n, T_PES);
+	S2T_EQ(cs.state[0], S2_PE_STATE_MONITOR);
+	S2T_EQ(cs.state[5], S2_PE_STATE_DEAD);
+	S2T_EQ(cs.state[151], S2_PE_STATE_IDLE);
+	/* A body where none belongs. */
+	S2T_EQ(s2_monitor_handle(&mon, S2_MSG_CHIP_INFO, 0, req, 1, out, sizeof out), S2_E_LENGTH);
+	S2T_EQ(s2_monitor_handle(&mon, 0x7E, 0, NULL, 0, out, sizeof out), S2_E_TYPE);
+}
+
+static void t_mon_memory(void)
+{
+	S2T_EQ(setup(), 0);
+	uint8_t data[100];
+	for (unsigned i = 0; i < sizeof data; i++)
+		data[i] = (uint8_t)(i ^ 0x5A);
+	struct s2_msg_mem_write w = {.space = S2_MEM_DRAM, .addr = T_DRAM - 100, .data = data,
+				     .len = 100};
+	int n = s2_msg_mem_write_encode(req, sizeof req, &w);
+	S2T_EQ(s2_monitor_handle(&mon, S2_MSG_MEM_WRITE, 0, req, (size_t)n, out, sizeof out), 0);
+	struct s2_msg_mem_read r = {.space = S2_MEM_DRAM, .addr = T_DRAM - 100, .len = 100};
+	n = s2_msg_mem_read_encode(req, sizeof req, &r);
+	S2T_EQ(s2_monitor_handle(&mon, S2_MSG_MEM_READ, 0, req, (size_t)n, out, sizeof out), 100);
+	S2T_CHECK(memcmp(out, data, 100) == 0);
+
+	/* One byte past the end of DRAM, and of a PE's SRAM. */
+	r.addr = T_DRAM - 99;
+	n = s2_msg_mem_read_encode(req, sizeof req, &r);
+	S2T_EQ(s2_monitor_handle(&mon, S2_MSG_MEM_READ, 0, req, (size_t)n, out, sizeof out),
+	       S2_E_RANGE);
+	r.space = S2_MEM_SRAM;
+	r.addr = 0;
+	r.len = T_SRAM + 1;
+	n = s2_msg_mem_read_encode(req, sizeof req, &r);
+	S2T_EQ(s2_monitor_handle(&mon, S2_MSG_MEM_READ, 9, req, (size_t)n, out, sizeof out),
+	       S2_E_RANGE);
+	/* SRAM of a dead PE, and of a PE the chip does not have. */
+	r.len = 4;
+	n = s2_msg_mem_read_encode(req, sizeof req, &r);
+	S2T_EQ(s2_monitor_handle(&mon, S2_MSG_MEM_READ, 5, req, (size_t)n, out, sizeof out),
+	       S2_E_DEAD);
+	S2T_EQ(s2_monitor_handle(&mon, S2_MSG_MEM_READ, 152, req, (size_t)n, out, sizeof out),
+	       S2_E_RANGE);
+	/* SRAM writes land in the named PE only. */
+	w.space = S2_MEM_SRAM;
+	w.addr = T_SRAM - 4;
+	w.len = 4;
+	n = s2_msg_mem_write_encode(req, sizeof req, &w);
+	S2T_EQ(s2_monitor_handle(&mon, S2_MSG_MEM_WRITE, 151, req, (size_t)n, out, sizeof out), 0);
+	S2T_EQ(t_sram[151][T_SRAM - 1], data[3]);
+	S2T_EQ(t_sram[150][T_SRAM - 1], 0);
+	/* Malformed body. */
+	S2T_EQ(s2_monitor_handle(&mon, S2_MSG_MEM_WRITE, 1, req, 8, out, sizeof out), S2_E_RANGE);
+	S2T_CHECK(mon.errors >= 4);
+}
+
+static uint16_t signal(uint8_t sig, unsigned from, unsigned to)
+{
+	struct s2_msg_signal s;
+	memset(&s, 0, sizeof s);
+	s.signal = sig;
+	for (unsigned p = from; p <= to; p++)
+		s2_bitmap_set(s.pes, p, true);
+	int n = s2_msg_signal_encode(req, sizeof req, &s);
+	n = s2_monitor_handle(&mon, S2_MSG_SIGNAL, S2_PE_MONITOR, req, (size_t)n, out, sizeof out);
+	return n == 2 ? (uint16_t)(out[0] | out[1] << 8) : 0xFFFF;
+}
+
+static void t_mon_signals_and_iobuf(void)
+{
+	S2T_EQ(setup(), 0);
+	/* PEs 0..9: the monitor (0) and the dead PE (5) never change. */
+	S2T_EQ(signal(S2_SIG_START, 0, 9), 8);
+	S2T_EQ(mon.state[3], S2_PE_STATE_RUNNING);
+	S2T_EQ(mon.state[0], S2_PE_STATE_MONITOR);
+	S2T_EQ(mon.state[5], S2_PE_STATE_DEAD);
+	S2T_EQ(signal(S2_SIG_START, 0, 9), 0);
+	S2T_EQ(signal(S2_SIG_STOP, 3, 4), 2);
+	S2T_EQ(mon.state[3], S2_PE_STATE_STOPPED);
+	S2T_EQ(signal(S2_SIG_RESET, 0, 151), 8);
+	S2T_EQ(mon.state[9], S2_PE_STATE_IDLE);
+
+	struct s2_msg_iobuf_req q = {.offset = 0, .max_len = 1024};
+	int n = s2_msg_iobuf_req_encode(req, sizeof req, &q);
+	n = s2_monitor_handle(&mon, S2_MSG_IOBUF, S2_PE_MONITOR, req, (size_t)n, out, sizeof out);
+	struct s2_msg_iobuf_rep rep;
+	S2T_EQ(s2_msg_iobuf_rep_decode(out, (size_t)n, &rep), 0);
+	S2T_EQ(rep.total, t_log_total);
+	S2T_CHECK(rep.len > 0 && rep.offset + rep.len == rep.total);
+	/* Reading past the end gives nothing, not an error. */
+	q.offset = rep.total + 100;
+	n = s2_msg_iobuf_req_encode(req, sizeof req, &q);
+	n = s2_monitor_handle(&mon, S2_MSG_IOBUF, S2_PE_MONITOR, req, (size_t)n, out, sizeof out);
+	S2T_EQ(s2_msg_iobuf_rep_decode(out, (size_t)n, &rep), 0);
+	S2T_EQ(rep.len, 0);
+}
+
+const struct s2t_case s2_monitor_cases[] = {
+	S2T_CASE(t_mon_chip_info_and_states),
+	S2T_CASE(t_mon_memory),
+	S2T_CASE(t_mon_signals_and_iobuf),
+};
+const size_t s2_monitor_ncases = sizeof s2_monitor_cases / sizeof s2_monitor_cases[0];

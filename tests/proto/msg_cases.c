@@ -1,0 +1,240 @@
+/*
+ * Shared cases for the message bodies (msg.h): every message round-trips, and the decoders
+ * reject short, long, out-of-range and reserved-bit inputs. Freestanding, like
+ * proto_cases.c, so they also run on Cortex-M4F under QEMU.
+ */
+#include <string.h>
+
+#include "s2/error.h"
+#include "s2/fwident.h"
+#include "s2/msg.h"
+#include "s2/packet.h"
+#include "s2test.h"
+
+static uint8_t buf[S2_MAX_PAYLOAD];
+
+static void t_msg_board_id(void)
+{
+	struct s2_msg_board_id a = {.board = 89, .state = S2_BOARD_BOOTED, .eth_chip = 0,
+				    .serial = 0xC0FFEE, .chips = 48, .pes_per_chip = 152};
+	strcpy(a.version, "s2emu 0.1.0");
+	struct s2_msg_board_id b;
+	int n = s2_msg_board_id_encode(buf, sizeof buf, &a);
+	S2T_EQ(n, 44);
+	S2T_EQ(s2_msg_board_id_decode(buf, (size_t)n, &b), 0);
+	S2T_EQ(b.board, 89);
+	S2T_EQ(b.serial, 0xC0FFEE);
+	S2T_EQ(b.chips, 48);
+	S2T_CHECK(strcmp(b.version, "s2emu 0.1.0") == 0);
+	S2T_EQ(s2_msg_board_id_decode(buf, (size_t)n - 1, &b), S2_E_SHORT);
+	S2T_EQ(s2_msg_board_id_decode(buf, (size_t)n + 1, &b), S2_E_LENGTH);
+	buf[12] = 0x07; /* control character in the version string */
+	S2T_EQ(s2_msg_board_id_decode(buf, (size_t)n, &b), S2_E_FORMAT);
+	n = s2_msg_board_id_encode(buf, sizeof buf, &a);
+	buf[40] = 'x'; /* text after the NUL terminator */
+	S2T_EQ(s2_msg_board_id_decode(buf, (size_t)n, &b), S2_E_FORMAT);
+	a.chips = 65;
+	n = s2_msg_board_id_encode(buf, sizeof buf, &a);
+	S2T_EQ(s2_msg_board_id_decode(buf, (size_t)n, &b), S2_E_RANGE);
+	/* A full 32-character version without NUL is allowed. */
+	a.chips = 48;
+	memset(a.version, 'v', S2_VERSION_STR_LEN);
+	a.version[S2_VERSION_STR_LEN] = 0;
+	n = s2_msg_board_id_encode(buf, sizeof buf, &a);
+	S2T_EQ(s2_msg_board_id_decode(buf, (size_t)n, &b), 0);
+	S2T_EQ(strlen(b.version), S2_VERSION_STR_LEN);
+}
+
+static void t_msg_boot(void)
+{
+	struct s2_msg_boot_start s = {.image_len = 5000, .image_crc = 0x12345678, .block_size = 1024};
+	struct s2_msg_boot_start s2;
+	int n = s2_msg_boot_start_encode(buf, sizeof buf, &s);
+	S2T_EQ(n, 12);
+	S2T_EQ(s2_msg_boot_start_decode(buf, 12, &s2), 0);
+	S2T_EQ(s2.image_len, 5000);
+	S2T_EQ(s2.block_size, 1024);
+	buf[10] = 1; /* reserved */
+	S2T_EQ(s2_msg_boot_start_decode(buf, 12, &s2), S2_E_RESERVED);
+	s.block_size = S2_BOOT_BLOCK_MAX + 1;
+	n = s2_msg_boot_start_encode(buf, sizeof buf, &s);
+	S2T_EQ(s2_msg_boot_start_decode(buf, (size_t)n, &s2), S2_E_RANGE);
+
+	static uint8_t block[S2_BOOT_BLOCK_MAX + 1];
+	for (unsigned i = 0; i < sizeof block; i++)
+		block[i] = (uint8_t)i;
+	struct s2_msg_boot_data d = {.block = 4, .data = block, .len = S2_BOOT_BLOCK_MAX}, d2;
+	n = s2_msg_boot_data_encode(buf, sizeof buf, &d);
+	S2T_EQ(n, 4 + (int)S2_BOOT_BLOCK_MAX);
+	S2T_EQ(s2_msg_boot_data_decode(buf, (size_t)n, &d2), 0);
+	S2T_EQ(d2.block, 4);
+	S2T_EQ(d2.len, S2_BOOT_BLOCK_MAX);
+	S2T_CHECK(d2.data == buf + 4 && memcmp(d2.data, block, d2.len) == 0);
+	S2T_EQ(s2_msg_boot_data_decode(buf, 4, &d2), S2_E_RANGE); /* empty block */
+	d.len = S2_BOOT_BLOCK_MAX + 1;
+	S2T_EQ(s2_msg_boot_data_encode(buf, sizeof buf, &d), S2_E_RANGE);
+
+	struct s2_msg_board_status st = {.state = S2_BOARD_BOOTED, .chips = 48,
+					 .chips_alive = (1ull << 48) - 1 - (1ull << 17),
+					 .boot_us = 1234},
+				   st2;
+	n = s2_msg_board_status_encode(buf, sizeof buf, &st);
+	S2T_EQ(s2_msg_board_status_decode(buf, (size_t)n, &st2), 0);
+	S2T_EQ(st2.chips_alive, st.chips_alive);
+	S2T_EQ(st2.boot_us, 1234);
+	st.chips_alive |= 1ull << 50; /* a chip the board does not have */
+	n = s2_msg_board_status_encode(buf, sizeof buf, &st);
+	S2T_EQ(s2_msg_board_status_decode(buf, (size_t)n, &st2), S2_E_RANGE);
+}
+
+static void t_msg_chip_info(void)
+{
+	struct s2_msg_chip_info a, b;
+	memset(&a, 0, sizeof a);
+	a.chip = 47;
+	a.pes = 152;
+	a.links_alive = 0x3B;
+	for (unsigned p = 0; p < 152; p++)
+		s2_bitmap_set(a.pe_alive, p, p != 3 && p != 151);
+	a.sram_per_pe = 131072;
+	a.router_entries = 16384;
+	a.dram_bytes = 2ull << 30;
+	strcpy(a.version, "s2-monitor 0.1.0");
+	int n = s2_msg_chip_info_encode(buf, sizeof buf, &a);
+	S2T_EQ(n, 72);
+	S2T_EQ(s2_msg_chip_info_decode(buf, (size_t)n, &b), 0);
+	S2T_CHECK(memcmp(a.pe_alive, b.pe_alive, S2_PE_BITMAP_LEN) == 0);
+	S2T_CHECK(!s2_bitmap_get(b.pe_alive, 3) && s2_bitmap_get(b.pe_alive, 4));
+	S2T_EQ(b.dram_bytes, 2ull << 30);
+	S2T_EQ(b.links_alive, 0x3B);
+	s2_bitmap_set(a.pe_alive, 155, true); /* beyond the chip's PEs */
+	n = s2_msg_chip_info_encode(buf, sizeof buf, &a);
+	S2T_EQ(s2_msg_chip_info_decode(buf, (size_t)n, &b), S2_E_RANGE);
+}
+
+static void t_msg_mem(void)
+{
+	struct s2_msg_mem_read r = {.space = S2_MEM_DRAM, .addr = 0x7FFFFC00u, .len = 1024}, r2;
+	int n = s2_msg_mem_read_encode(buf, sizeof buf, &r);
+	S2T_EQ(n, 12);
+	S2T_EQ(s2_msg_mem_read_decode(buf, 12, &r2), 0);
+	S2T_EQ(r2.addr, 0x7FFFFC00u);
+	S2T_EQ(r2.len, 1024);
+	r.len = 0;
+	n = s2_msg_mem_read_encode(buf, sizeof buf, &r);
+	S2T_EQ(s2_msg_mem_read_decode(buf, (size_t)n, &r2), S2_E_RANGE);
+	r.len = 8;
+	r.space = 2;
+	n = s2_msg_mem_read_encode(buf, sizeof buf, &r);
+	S2T_EQ(s2_msg_mem_read_decode(buf, (size_t)n, &r2), S2_E_RANGE);
+
+	static const uint8_t data[5] = {1, 2, 3, 4, 5};
+	struct s2_msg_mem_write w = {.space = S2_MEM_SRAM, .addr = 16, .data = data, .len = 5}, w2;
+	n = s2_msg_mem_write_encode(buf, sizeof buf, &w);
+	S2T_EQ(n, 13);
+	S2T_EQ(s2_msg_mem_write_decode(buf, 13, &w2), 0);
+	S2T_EQ(w2.len, 5);
+	S2T_EQ(w2.space, S2_MEM_SRAM);
+	S2T_CHECK(memcmp(w2.data, data, 5) == 0);
+	S2T_EQ(s2_msg_mem_write_decode(buf, 8, &w2), S2_E_RANGE);
+	S2T_EQ(s2_msg_mem_write_decode(buf, 7, &w2), S2_E_SHORT);
+	buf[1] = 9;
+	S2T_EQ(s2_msg_mem_write_decode(buf, 13, &w2), S2_E_RESERVED);
+}
+
+static void t_msg_states_iobuf_signal(void)
+{
+	struct s2_msg_core_states c, c2;
+	c.n = 152;
+	for (unsigned i = 0; i < c.n; i++)
+		c.state[i] = (uint8_t)(i % 5);
+	int n = s2_msg_core_states_encode(buf, sizeof buf, &c);
+	S2T_EQ(n, 153);
+	S2T_EQ(s2_msg_core_states_decode(buf, (size_t)n, &c2), 0);
+	S2T_CHECK(memcmp(c.state, c2.state, 152) == 0);
+	S2T_EQ(s2_msg_core_states_decode(buf, (size_t)n - 1, &c2), S2_E_SHORT);
+	buf[5] = 9;
+	S2T_EQ(s2_msg_core_states_decode(buf, (size_t)n, &c2), S2_E_RANGE);
+	buf[0] = 200;
+	S2T_EQ(s2_msg_core_states_decode(buf, (size_t)n, &c2), S2_E_RANGE);
+
+	struct s2_msg_iobuf_req q = {.offset = 100, .max_len = 512}, q2;
+	n = s2_msg_iobuf_req_encode(buf, sizeof buf, &q);
+	S2T_EQ(s2_msg_iobuf_req_decode(buf, (size_t)n, &q2), 0);
+	S2T_EQ(q2.max_len, 512);
+	static const uint8_t text[] = "hello";
+	struct s2_msg_iobuf_rep p = {.total = 105, .offset = 100, .data = text, .len = 5}, p2;
+	n = s2_msg_iobuf_rep_encode(buf, sizeof buf, &p);
+	S2T_EQ(s2_msg_iobuf_rep_decode(buf, (size_t)n, &p2), 0);
+	S2T_EQ(p2.len, 5);
+	p.total = 104; /* claims data beyond what was ever written */
+	n = s2_msg_iobuf_rep_encode(buf, sizeof buf, &p);
+	S2T_EQ(s2_msg_iobuf_rep_decode(buf, (size_t)n, &p2), S2_E_RANGE);
+
+	struct s2_msg_signal s, s2;
+	memset(&s, 0, sizeof s);
+	s.signal = S2_SIG_STOP;
+	s2_bitmap_set(s.pes, 151, true);
+	n = s2_msg_signal_encode(buf, sizeof buf, &s);
+	S2T_EQ(n, 24);
+	S2T_EQ(s2_msg_signal_decode(buf, (size_t)n, &s2), 0);
+	S2T_CHECK(s2_bitmap_get(s2.pes, 151) && !s2_bitmap_get(s2.pes, 150));
+	buf[0] = 0;
+	S2T_EQ(s2_msg_signal_decode(buf, (size_t)n, &s2), S2_E_RANGE);
+}
+
+static void t_msg_bmp_status(void)
+{
+	struct s2_msg_bmp_info a = {.board = 3, .power = 1, .serial = 77}, b;
+	strcpy(a.version, "s2emu-bmp 0.1.0");
+	int n = s2_msg_bmp_info_encode(buf, sizeof buf, &a);
+	S2T_EQ(n, 40);
+	S2T_EQ(s2_msg_bmp_info_decode(buf, (size_t)n, &b), 0);
+	S2T_EQ(b.serial, 77);
+	S2T_CHECK(strcmp(b.version, a.version) == 0);
+
+	int st = 0;
+	n = s2_msg_status_encode(buf, sizeof buf, S2_E_DEAD);
+	S2T_EQ(s2_msg_status_decode(buf, (size_t)n, &st), 0);
+	S2T_EQ(st, S2_E_DEAD);
+	n = s2_msg_status_encode(buf, sizeof buf, 5);
+	S2T_EQ(s2_msg_status_decode(buf, (size_t)n, &st), S2_E_RANGE);
+	uint8_t v;
+	buf[0] = 2;
+	S2T_EQ(s2_msg_u8_decode(buf, 1, &v), 0);
+	S2T_EQ(v, 2);
+	S2T_EQ(s2_msg_u8_decode(buf, 2, &v), S2_E_LENGTH);
+	S2T_CHECK(strcmp(s2_msg_name(S2_MSG_MEM_WRITE), "MEM_WRITE") == 0);
+	S2T_CHECK(strcmp(s2_msg_name(0xEE), "UNKNOWN") == 0);
+}
+
+static void t_fw_ident(void)
+{
+	static uint8_t image[S2_FW_IDENT_OFFSET + S2_FW_IDENT_LEN + 8];
+	static const struct s2_fw_ident_block ident = S2_FW_IDENT_BLOCK(S2_FW_MONITOR, 1, "s2-mon");
+	memcpy(image + S2_FW_IDENT_OFFSET, &ident, sizeof ident);
+	struct s2_fw_ident id;
+	S2T_EQ(s2_fw_ident_decode(image, sizeof image, &id), 0);
+	S2T_EQ(id.kind, S2_FW_MONITOR);
+	S2T_EQ(id.protocol, 1);
+	S2T_CHECK(strcmp(id.version, "s2-mon") == 0);
+	S2T_EQ(s2_fw_ident_decode(image, S2_FW_IDENT_OFFSET + 31, &id), S2_E_SHORT);
+	image[S2_FW_IDENT_OFFSET + 4] = 9;
+	S2T_EQ(s2_fw_ident_decode(image, sizeof image, &id), S2_E_RANGE);
+	image[S2_FW_IDENT_OFFSET + 4] = 1;
+	image[S2_FW_IDENT_OFFSET + 20] = 'x'; /* after the NUL */
+	S2T_EQ(s2_fw_ident_decode(image, sizeof image, &id), S2_E_FORMAT);
+	image[S2_FW_IDENT_OFFSET] = 0;
+	S2T_EQ(s2_fw_ident_decode(image, sizeof image, &id), S2_E_MAGIC);
+}
+
+const struct s2t_case s2_msg_cases[] = {
+	S2T_CASE(t_fw_ident),
+	S2T_CASE(t_msg_board_id),
+	S2T_CASE(t_msg_boot),
+	S2T_CASE(t_msg_chip_info),
+	S2T_CASE(t_msg_mem),
+	S2T_CASE(t_msg_states_iobuf_signal),
+	S2T_CASE(t_msg_bmp_status),
+};
+const size_t s2_msg_ncases = sizeof s2_msg_cases / sizeof s2_msg_cases[0];

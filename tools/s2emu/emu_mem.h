@@ -1,0 +1,39 @@
+/*
+ * Sparse emulated memory: a byte space of any size up to 4 GiB whose 4 KiB pages are
+ * allocated on first write. Untouched memory reads as zero and costs nothing, which is what
+ * lets one host emulate a rack: 4,320 chips x 2 GiB DRAM + 152 x 128 KiB SRAM would be
+ * 9 TB if allocated eagerly (brief, principle 1).
+ */
+#ifndef S2EMU_MEM_H
+#define S2EMU_MEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define EMU_PAGE_BITS 12u
+#define EMU_PAGE_SIZE (1u << EMU_PAGE_BITS)
+#define EMU_L2_BITS 10u /* pages per second-level table: 4 MiB of space */
+
+struct emu_mem {
+	uint64_t size;      /**< bytes addressable */
+	uint8_t ***dir;     /**< [top][l2] -> page, each level allocated on demand */
+	uint32_t n_top;
+	uint64_t pages;     /**< pages materialised */
+};
+
+/** Set up an empty space of size bytes. Allocates nothing. */
+void emu_mem_init(struct emu_mem *m, uint64_t size);
+
+/** Free every page. The space stays usable (and empty). */
+void emu_mem_clear(struct emu_mem *m);
+
+/** Copy out [addr, addr+len); untouched bytes read as 0. Range must be inside size. */
+int emu_mem_read(const struct emu_mem *m, uint64_t addr, void *dst, size_t len);
+
+/** Copy in; allocates pages as needed. 0, S2_E_RANGE, or S2_E_NOMEM. */
+int emu_mem_write(struct emu_mem *m, uint64_t addr, const void *src, size_t len);
+
+/** Bytes of host memory the space holds (pages and tables). */
+uint64_t emu_mem_footprint(const struct emu_mem *m);
+
+#endif
