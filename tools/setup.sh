@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 PACKAGES="build-essential cmake ninja-build pkg-config git
   clang libclang-rt-14-dev clang-format
   libevent-dev libprotobuf-c-dev protobuf-c-compiler zlib1g-dev libpcap-dev libcmocka-dev
-  gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi qemu-system-arm"
+  gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi qemu-system-arm
+  jq procps"
 
 if [ "${S2_SKIP_APT:-0}" != 1 ]; then
 	SUDO=""

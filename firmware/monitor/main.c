@@ -15,7 +15,7 @@
 #endif
 
 __attribute__((section(".s2ident"), used)) const struct s2_fw_ident_block s2_fw_ident =
-	S2_FW_IDENT_BLOCK(S2_FW_MONITOR, S2_PROTOCOL_VERSION, "s2-monitor " S2_VERSION_STRING);
+        S2_FW_IDENT_BLOCK(S2_FW_MONITOR, S2_PROTOCOL_VERSION, "s2-monitor " S2_VERSION_STRING);
 
 int main(void)
 {

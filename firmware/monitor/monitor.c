@@ -21,7 +21,7 @@ static void mon_log(struct s2_monitor *m, uint8_t pe, const char *s)
 }
 
 int s2_monitor_init(struct s2_monitor *m, const struct s2_mon_hal *hal, void *ctx,
-		    const struct s2_mon_config *cfg)
+                    const struct s2_mon_config *cfg)
 {
 	if (cfg->pes < 1 || cfg->pes > S2_MAX_CHIP_PES || cfg->monitor_pe >= cfg->pes ||
 	    !s2_bitmap_get(cfg->pe_alive, cfg->monitor_pe))
@@ -40,7 +40,7 @@ int s2_monitor_init(struct s2_monitor *m, const struct s2_mon_hal *hal, void *ct
 
 /* Check a memory access against the chip's spaces. */
 static int check_range(const struct s2_monitor *m, uint8_t space, uint8_t pe, uint32_t addr,
-		       uint16_t len)
+                       uint16_t len)
 {
 	uint64_t end = (uint64_t)addr + len;
 	if (space == S2_MEM_DRAM)
@@ -72,7 +72,7 @@ static int do_chip_info(struct s2_monitor *m, uint8_t *out, size_t cap)
 }
 
 static int do_mem_read(struct s2_monitor *m, uint8_t pe, const uint8_t *body, size_t len,
-		       uint8_t *out, size_t cap)
+                       uint8_t *out, size_t cap)
 {
 	struct s2_msg_mem_read r;
 	int rc = s2_msg_mem_read_decode(body, len, &r);
@@ -108,8 +108,8 @@ static int do_core_states(struct s2_monitor *m, uint8_t *out, size_t cap)
 	return s2_msg_core_states_encode(out, cap, &cs);
 }
 
-static int do_iobuf(struct s2_monitor *m, uint8_t pe, const uint8_t *body, size_t len,
-		    uint8_t *out, size_t cap)
+static int do_iobuf(struct s2_monitor *m, uint8_t pe, const uint8_t *body, size_t len, uint8_t *out,
+                    size_t cap)
 {
 	struct s2_msg_iobuf_req q;
 	int rc = s2_msg_iobuf_req_decode(body, len, &q);
@@ -120,7 +120,7 @@ static int do_iobuf(struct s2_monitor *m, uint8_t pe, const uint8_t *body, size_
 	static uint8_t data[S2_IOBUF_XFER_MAX]; /* one request at a time: no reentrancy */
 	struct s2_msg_iobuf_rep rep = {.data = data};
 	rc = m->hal->log_read(m->ctx, pe, q.offset, data, q.max_len, &rep.total, &rep.offset,
-			      &rep.len);
+	                      &rep.len);
 	if (rc < 0)
 		return rc;
 	return s2_msg_iobuf_rep_encode(out, cap, &rep);
@@ -129,7 +129,7 @@ static int do_iobuf(struct s2_monitor *m, uint8_t pe, const uint8_t *body, size_
 static const char *const signal_name[] = {"", "start\n", "stop\n", "reset\n"};
 
 static int do_signal(struct s2_monitor *m, const uint8_t *body, size_t len, uint8_t *out,
-		     size_t cap)
+                     size_t cap)
 {
 	struct s2_msg_signal s;
 	int rc = s2_msg_signal_decode(body, len, &s);
@@ -169,7 +169,7 @@ static int do_signal(struct s2_monitor *m, const uint8_t *body, size_t len, uint
 }
 
 int s2_monitor_handle(struct s2_monitor *m, uint8_t type, uint8_t pe, const uint8_t *body,
-		      size_t len, uint8_t *out, size_t cap)
+                      size_t len, uint8_t *out, size_t cap)
 {
 	int rc;
 	m->requests++;

@@ -23,24 +23,24 @@ struct s2_mon_hal {
 	/** Read len bytes at addr of a space (S2_MEM_DRAM, or S2_MEM_SRAM of PE pe).
 	 * The monitor has checked the range; the HAL only moves bytes. */
 	int (*mem_read)(void *ctx, uint8_t space, uint8_t pe, uint32_t addr, uint8_t *dst,
-			uint16_t len);
+	                uint16_t len);
 	int (*mem_write)(void *ctx, uint8_t space, uint8_t pe, uint32_t addr, const uint8_t *src,
-			 uint16_t len);
+	                 uint16_t len);
 	/** Append text to the log of PE pe (S2_PE_MONITOR: the monitor's own log). */
 	void (*log)(void *ctx, uint8_t pe, const char *text, size_t len);
 	/** Read a log from stream offset `offset` (see struct s2_msg_iobuf_rep). */
 	int (*log_read)(void *ctx, uint8_t pe, uint32_t offset, uint8_t *dst, uint16_t max,
-			uint32_t *total, uint32_t *start, uint16_t *n);
+	                uint32_t *total, uint32_t *start, uint16_t *n);
 };
 
 /** What the monitor knows of its chip after its boot-time self test. */
 struct s2_mon_config {
-	uint16_t chip;          /**< index within the board */
-	uint8_t pes;            /**< PEs on the chip, <= S2_MAX_CHIP_PES */
-	uint8_t monitor_pe;     /**< the PE the monitor runs on */
-	uint8_t links_alive;    /**< bit l: link l works */
+	uint16_t chip;       /**< index within the board */
+	uint8_t pes;         /**< PEs on the chip, <= S2_MAX_CHIP_PES */
+	uint8_t monitor_pe;  /**< the PE the monitor runs on */
+	uint8_t links_alive; /**< bit l: link l works */
 	uint8_t pe_alive[S2_PE_BITMAP_LEN];
-	uint32_t sram_per_pe;   /**< bytes */
+	uint32_t sram_per_pe; /**< bytes */
 	uint32_t router_entries;
 	uint64_t dram_bytes;
 };
@@ -63,7 +63,7 @@ extern const char s2_monitor_version[];
  * @return 0, or S2_E_RANGE if cfg is inconsistent (too many PEs, monitor PE dead).
  */
 int s2_monitor_init(struct s2_monitor *m, const struct s2_mon_hal *hal, void *ctx,
-		    const struct s2_mon_config *cfg);
+                    const struct s2_mon_config *cfg);
 
 /**
  * Handle one request for this chip.
@@ -74,6 +74,6 @@ int s2_monitor_init(struct s2_monitor *m, const struct s2_mon_hal *hal, void *ct
  * @return reply body length (>= 0), or a negative S2_E_ code to send as an error reply.
  */
 int s2_monitor_handle(struct s2_monitor *m, uint8_t type, uint8_t pe, const uint8_t *body,
-		      size_t len, uint8_t *out, size_t cap);
+                      size_t len, uint8_t *out, size_t cap);
 
 #endif

@@ -89,7 +89,8 @@ static uint64_t now_us(void)
 
 static struct timeval tv_us(uint64_t us)
 {
-	struct timeval tv = {.tv_sec = (time_t)(us / 1000000u), .tv_usec = (suseconds_t)(us % 1000000u)};
+	struct timeval tv = {.tv_sec = (time_t)(us / 1000000u),
+	                     .tv_usec = (suseconds_t)(us % 1000000u)};
 	return tv;
 }
 
@@ -143,7 +144,7 @@ static void pump(struct s2_conn *conn);
 
 /* Finish r: it is already off every list. Runs the callback, then frees r. */
 static void complete(struct req *r, int status, const struct s2_header *h, const uint8_t *p,
-		     size_t len)
+                     size_t len)
 {
 	struct s2_conn *conn = r->conn;
 	conn->client->pending--;
@@ -164,8 +165,8 @@ static void send_req(struct s2_conn *conn, struct req *r)
 	if (r->attempts > 1)
 		conn->st.retransmits++;
 	/* A failed send is a lost datagram like any other: the timer retransmits it. */
-	if (sendto(conn->fd, r->dgram, r->dlen, 0, (struct sockaddr *)&conn->peer,
-		   conn->peerlen) < 0)
+	if (sendto(conn->fd, r->dgram, r->dlen, 0, (struct sockaddr *)&conn->peer, conn->peerlen) <
+	    0)
 		conn->st.send_errors++;
 	struct timeval tv = tv_us(conn->st.rto_us);
 	evtimer_add(r->timer, &tv);
@@ -203,7 +204,7 @@ static void rtt_sample(struct s2_conn *conn, uint64_t rtt)
 		st->rttvar_us = (uint32_t)rtt / 2;
 	} else {
 		uint32_t diff = st->srtt_us > rtt ? st->srtt_us - (uint32_t)rtt
-						 : (uint32_t)rtt - st->srtt_us;
+		                                  : (uint32_t)rtt - st->srtt_us;
 		st->rttvar_us = (3 * st->rttvar_us + diff) / 4;
 		st->srtt_us = (7 * st->srtt_us + (uint32_t)rtt) / 8;
 	}
@@ -260,10 +261,10 @@ static struct req *find_inflight(struct s2_conn *conn, uint32_t seq)
 }
 
 static bool same_addr(const struct sockaddr_storage *a, socklen_t alen,
-		      const struct sockaddr_storage *b, socklen_t blen)
+                      const struct sockaddr_storage *b, socklen_t blen)
 {
-	return alen == blen && evutil_sockaddr_cmp((const struct sockaddr *)a,
-						   (const struct sockaddr *)b, 1) == 0;
+	return alen == blen &&
+	       evutil_sockaddr_cmp((const struct sockaddr *)a, (const struct sockaddr *)b, 1) == 0;
 }
 
 static void handle_datagram(struct s2_conn *conn, const uint8_t *buf, size_t n)
@@ -288,8 +289,7 @@ static void handle_datagram(struct s2_conn *conn, const uint8_t *buf, size_t n)
 		conn->st.duplicates++;
 		return;
 	}
-	if (h.type != r->type || (h.chip != r->chip && r->chip != S2_ADDR_ANY) ||
-	    h.pe != r->pe) {
+	if (h.type != r->type || (h.chip != r->chip && r->chip != S2_ADDR_ANY) || h.pe != r->pe) {
 		conn->st.mismatched++;
 		return;
 	}
@@ -328,8 +328,7 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-struct s2_conn *s2_conn_open(struct s2_client *c, const char *host, uint16_t port,
-			     uint16_t board)
+struct s2_conn *s2_conn_open(struct s2_client *c, const char *host, uint16_t port, uint16_t board)
 {
 	char portstr[8];
 	snprintf(portstr, sizeof portstr, "%u", (unsigned)port);
@@ -378,8 +377,8 @@ err_ai:
 	return NULL;
 }
 
-int s2_conn_request(struct s2_conn *conn, uint8_t type, uint16_t chip, uint8_t pe,
-		    const void *body, size_t len, s2_reply_cb cb, void *arg)
+int s2_conn_request(struct s2_conn *conn, uint8_t type, uint16_t chip, uint8_t pe, const void *body,
+                    size_t len, s2_reply_cb cb, void *arg)
 {
 	if (len > S2_MAX_PAYLOAD)
 		return S2_E_RANGE;
@@ -391,8 +390,11 @@ int s2_conn_request(struct s2_conn *conn, uint8_t type, uint16_t chip, uint8_t p
 		free(r);
 		return S2_E_NOMEM;
 	}
-	struct s2_header h = {.type = type, .seq = conn->next_seq++, .board = conn->board,
-			      .chip = chip, .pe = pe};
+	struct s2_header h = {.type = type,
+	                      .seq = conn->next_seq++,
+	                      .board = conn->board,
+	                      .chip = chip,
+	                      .pe = pe};
 	if (conn->next_seq == 0)
 		conn->next_seq = 1;
 	int n = s2_packet_encode(r->dgram, sizeof r->dgram, &h, body, len);

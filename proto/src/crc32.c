@@ -7,7 +7,7 @@
 
 #define POLY 0xEDB88320u
 
-#define C1(c) (((c) >> 1) ^ (POLY & (0u - ((c) & 1u))))
+#define C1(c) (((c) >> 1) ^ (POLY & (0u - ((c)&1u))))
 #define C8(c) C1(C1(C1(C1(C1(C1(C1(C1(c))))))))
 #define T1(n) C8((uint32_t)(n))
 #define T4(n) T1(n), T1((n) + 1), T1((n) + 2), T1((n) + 3)

@@ -18,7 +18,7 @@ static uint32_t packet_crc(const uint8_t *buf, size_t len)
 }
 
 int s2_packet_encode(uint8_t *out, size_t cap, const struct s2_header *h, const void *payload,
-		     size_t len)
+                     size_t len)
 {
 	if (len > S2_MAX_PAYLOAD)
 		return S2_E_RANGE;
@@ -62,8 +62,7 @@ static bool all_zero(const uint8_t *p, size_t n)
 	return acc == 0;
 }
 
-int s2_packet_decode(const uint8_t *buf, size_t len, struct s2_header *h,
-		     const uint8_t **payload)
+int s2_packet_decode(const uint8_t *buf, size_t len, struct s2_header *h, const uint8_t **payload)
 {
 	struct s2_rd r;
 	s2_rd_init(&r, buf, len);

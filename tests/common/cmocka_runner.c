@@ -15,7 +15,7 @@ static void run_case(void **state)
 }
 
 int s2t_run_cmocka(const char *group, const struct s2t_case *cases, size_t n,
-		   const struct CMUnitTest *extra, size_t nextra)
+                   const struct CMUnitTest *extra, size_t nextra)
 {
 	struct CMUnitTest *tests = calloc(n + nextra, sizeof *tests);
 	if (!tests)

@@ -12,6 +12,6 @@
  */
 struct CMUnitTest;
 int s2t_run_cmocka(const char *group, const struct s2t_case *cases, size_t n,
-		   const struct CMUnitTest *extra, size_t nextra);
+                   const struct CMUnitTest *extra, size_t nextra);
 
 #endif

@@ -21,7 +21,10 @@ struct s2t_case {
 	s2t_fn fn;
 };
 
-#define S2T_CASE(f) {#f, f}
+#define S2T_CASE(f)   \
+	{             \
+#f, f \
+	}
 
 #ifdef S2T_CMOCKA
 #include <setjmp.h>
@@ -32,20 +35,20 @@ struct s2t_case {
 #else
 /** Firmware runner hook: note a failed check (prints file, line, expression and values). */
 void s2t_fail(const char *file, int line, const char *expr, uint64_t a, uint64_t b);
-#define S2T_CHECK(c)                                                 \
-	do {                                                         \
-		if (!(c)) {                                          \
-			s2t_fail(__FILE__, __LINE__, #c, 0, 0);      \
-			return;                                      \
-		}                                                    \
+#define S2T_CHECK(c)                                            \
+	do {                                                    \
+		if (!(c)) {                                     \
+			s2t_fail(__FILE__, __LINE__, #c, 0, 0); \
+			return;                                 \
+		}                                               \
 	} while (0)
-#define S2T_EQ(a, b)                                                             \
-	do {                                                                     \
-		uint64_t s2t_a_ = (uint64_t)(a), s2t_b_ = (uint64_t)(b);         \
-		if (s2t_a_ != s2t_b_) {                                          \
+#define S2T_EQ(a, b)                                                                \
+	do {                                                                        \
+		uint64_t s2t_a_ = (uint64_t)(a), s2t_b_ = (uint64_t)(b);            \
+		if (s2t_a_ != s2t_b_) {                                             \
 			s2t_fail(__FILE__, __LINE__, #a " == " #b, s2t_a_, s2t_b_); \
-			return;                                                  \
-		}                                                                \
+			return;                                                     \
+		}                                                                   \
 	} while (0)
 #endif
 

@@ -29,7 +29,7 @@ static int t_read(void *ctx, uint8_t space, uint8_t pe, uint32_t addr, uint8_t *
 }
 
 static int t_write(void *ctx, uint8_t space, uint8_t pe, uint32_t addr, const uint8_t *src,
-		   uint16_t len)
+                   uint16_t len)
 {
 	(void)ctx;
 	memcpy(space == S2_MEM_DRAM ? &t_dram[addr] : &t_sram[pe][addr], src, len);
@@ -47,7 +47,7 @@ static void t_logw(void *ctx, uint8_t pe, const char *text, size_t len)
 }
 
 static int t_logr(void *ctx, uint8_t pe, uint32_t offset, uint8_t *dst, uint16_t max,
-		  uint32_t *total, uint32_t *start, uint16_t *n)
+                  uint32_t *total, uint32_t *start, uint16_t *n)
 {
 	(void)ctx;
 	(void)pe;
@@ -120,8 +120,8 @@ static void t_mon_memory(void)
 	uint8_t data[100];
 	for (unsigned i = 0; i < sizeof data; i++)
 		data[i] = (uint8_t)(i ^ 0x5A);
-	struct s2_msg_mem_write w = {.space = S2_MEM_DRAM, .addr = T_DRAM - 100, .data = data,
-				     .len = 100};
+	struct s2_msg_mem_write w = {
+	        .space = S2_MEM_DRAM, .addr = T_DRAM - 100, .data = data, .len = 100};
 	int n = s2_msg_mem_write_encode(req, sizeof req, &w);
 	S2T_EQ(s2_monitor_handle(&mon, S2_MSG_MEM_WRITE, 0, req, (size_t)n, out, sizeof out), 0);
 	struct s2_msg_mem_read r = {.space = S2_MEM_DRAM, .addr = T_DRAM - 100, .len = 100};
@@ -202,8 +202,8 @@ static void t_mon_signals_and_iobuf(void)
 }
 
 const struct s2t_case s2_monitor_cases[] = {
-	S2T_CASE(t_mon_chip_info_and_states),
-	S2T_CASE(t_mon_memory),
-	S2T_CASE(t_mon_signals_and_iobuf),
+        S2T_CASE(t_mon_chip_info_and_states),
+        S2T_CASE(t_mon_memory),
+        S2T_CASE(t_mon_signals_and_iobuf),
 };
 const size_t s2_monitor_ncases = sizeof s2_monitor_cases / sizeof s2_monitor_cases[0];

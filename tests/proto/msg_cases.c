@@ -9,14 +9,19 @@
 #include "s2/fwident.h"
 #include "s2/msg.h"
 #include "s2/packet.h"
+#include "s2/wire.h"
 #include "s2test.h"
 
 static uint8_t buf[S2_MAX_PAYLOAD];
 
 static void t_msg_board_id(void)
 {
-	struct s2_msg_board_id a = {.board = 89, .state = S2_BOARD_BOOTED, .eth_chip = 0,
-				    .serial = 0xC0FFEE, .chips = 48, .pes_per_chip = 152};
+	struct s2_msg_board_id a = {.board = 89,
+	                            .state = S2_BOARD_BOOTED,
+	                            .eth_chip = 0,
+	                            .serial = 0xC0FFEE,
+	                            .chips = 48,
+	                            .pes_per_chip = 152};
 	strcpy(a.version, "s2emu 0.1.0");
 	struct s2_msg_board_id b;
 	int n = s2_msg_board_id_encode(buf, sizeof buf, &a);
@@ -47,7 +52,8 @@ static void t_msg_board_id(void)
 
 static void t_msg_boot(void)
 {
-	struct s2_msg_boot_start s = {.image_len = 5000, .image_crc = 0x12345678, .block_size = 1024};
+	struct s2_msg_boot_start s = {
+	        .image_len = 5000, .image_crc = 0x12345678, .block_size = 1024};
 	struct s2_msg_boot_start s2;
 	int n = s2_msg_boot_start_encode(buf, sizeof buf, &s);
 	S2T_EQ(n, 12);
@@ -74,10 +80,11 @@ static void t_msg_boot(void)
 	d.len = S2_BOOT_BLOCK_MAX + 1;
 	S2T_EQ(s2_msg_boot_data_encode(buf, sizeof buf, &d), S2_E_RANGE);
 
-	struct s2_msg_board_status st = {.state = S2_BOARD_BOOTED, .chips = 48,
-					 .chips_alive = (1ull << 48) - 1 - (1ull << 17),
-					 .boot_us = 1234},
-				   st2;
+	struct s2_msg_board_status st = {.state = S2_BOARD_BOOTED,
+	                                 .chips = 48,
+	                                 .chips_alive = (1ull << 48) - 1 - (1ull << 17),
+	                                 .boot_us = 1234},
+	                           st2;
 	n = s2_msg_board_status_encode(buf, sizeof buf, &st);
 	S2T_EQ(s2_msg_board_status_decode(buf, (size_t)n, &st2), 0);
 	S2T_EQ(st2.chips_alive, st.chips_alive);
@@ -212,29 +219,42 @@ static void t_fw_ident(void)
 {
 	static uint8_t image[S2_FW_IDENT_OFFSET + S2_FW_IDENT_LEN + 8];
 	static const struct s2_fw_ident_block ident = S2_FW_IDENT_BLOCK(S2_FW_MONITOR, 1, "s2-mon");
-	memcpy(image + S2_FW_IDENT_OFFSET, &ident, sizeof ident);
+	const size_t n = sizeof image, at = S2_FW_IDENT_OFFSET;
+	for (size_t i = 0; i < n; i++)
+		image[i] = (uint8_t)(i * 7u);
+	memcpy(image + at, &ident, sizeof ident);
 	struct s2_fw_ident id;
-	S2T_EQ(s2_fw_ident_decode(image, sizeof image, &id), 0);
+	S2T_EQ(s2_fw_ident_decode(image, n, &id), S2_E_FORMAT); /* not sealed yet */
+	S2T_EQ(s2_fw_ident_seal(image, n), 0);
+	S2T_EQ(s2_ld32(image + at + 8), n);
+	S2T_EQ(s2_fw_ident_decode(image, n, &id), 0);
 	S2T_EQ(id.kind, S2_FW_MONITOR);
 	S2T_EQ(id.protocol, 1);
 	S2T_CHECK(strcmp(id.version, "s2-mon") == 0);
-	S2T_EQ(s2_fw_ident_decode(image, S2_FW_IDENT_OFFSET + 31, &id), S2_E_SHORT);
-	image[S2_FW_IDENT_OFFSET + 4] = 9;
-	S2T_EQ(s2_fw_ident_decode(image, sizeof image, &id), S2_E_RANGE);
-	image[S2_FW_IDENT_OFFSET + 4] = 1;
-	image[S2_FW_IDENT_OFFSET + 20] = 'x'; /* after the NUL */
-	S2T_EQ(s2_fw_ident_decode(image, sizeof image, &id), S2_E_FORMAT);
-	image[S2_FW_IDENT_OFFSET] = 0;
-	S2T_EQ(s2_fw_ident_decode(image, sizeof image, &id), S2_E_MAGIC);
+	/* Truncated or padded images, and any changed byte, are caught. */
+	S2T_EQ(s2_fw_ident_decode(image, n - 1, &id), S2_E_LENGTH);
+	S2T_EQ(s2_fw_ident_decode(image, at + S2_FW_IDENT_LEN - 1, &id), S2_E_SHORT);
+	image[n - 1] ^= 1;
+	S2T_EQ(s2_fw_ident_decode(image, n, &id), S2_E_CRC);
+	image[n - 1] ^= 1;
+	image[3] ^= 0x80;
+	S2T_EQ(s2_fw_ident_decode(image, n, &id), S2_E_CRC);
+	image[3] ^= 0x80;
+	S2T_EQ(s2_fw_ident_decode(image, n, &id), 0);
+	image[at + 4] = 9;
+	S2T_EQ(s2_fw_ident_decode(image, n, &id), S2_E_RANGE);
+	image[at + 4] = 1;
+	image[at + 16 + 20] = 'x'; /* after the version's NUL */
+	S2T_EQ(s2_fw_ident_decode(image, n, &id), S2_E_FORMAT);
+	image[at] = 0;
+	S2T_EQ(s2_fw_ident_decode(image, n, &id), S2_E_MAGIC);
+	S2T_EQ(s2_fw_ident_seal(image, n), S2_E_MAGIC);
+	S2T_EQ(s2_fw_ident_seal(image, 100), S2_E_SHORT);
 }
 
 const struct s2t_case s2_msg_cases[] = {
-	S2T_CASE(t_fw_ident),
-	S2T_CASE(t_msg_board_id),
-	S2T_CASE(t_msg_boot),
-	S2T_CASE(t_msg_chip_info),
-	S2T_CASE(t_msg_mem),
-	S2T_CASE(t_msg_states_iobuf_signal),
-	S2T_CASE(t_msg_bmp_status),
+        S2T_CASE(t_fw_ident),       S2T_CASE(t_msg_board_id), S2T_CASE(t_msg_boot),
+        S2T_CASE(t_msg_chip_info),  S2T_CASE(t_msg_mem),      S2T_CASE(t_msg_states_iobuf_signal),
+        S2T_CASE(t_msg_bmp_status),
 };
 const size_t s2_msg_ncases = sizeof s2_msg_cases / sizeof s2_msg_cases[0];

@@ -249,15 +249,15 @@ static void t_error_strings(void)
 }
 
 const struct s2t_case s2_proto_cases[] = {
-	S2T_CASE(t_crc_known_values),
-	S2T_CASE(t_crc_incremental),
-	S2T_CASE(t_wire_little_endian),
-	S2T_CASE(t_reader_bounds),
-	S2T_CASE(t_writer_bounds),
-	S2T_CASE(t_packet_roundtrip),
-	S2T_CASE(t_packet_encode_rejects),
-	S2T_CASE(t_packet_decode_rejects),
-	S2T_CASE(t_packet_every_bit_flip_detected),
-	S2T_CASE(t_error_strings),
+        S2T_CASE(t_crc_known_values),
+        S2T_CASE(t_crc_incremental),
+        S2T_CASE(t_wire_little_endian),
+        S2T_CASE(t_reader_bounds),
+        S2T_CASE(t_writer_bounds),
+        S2T_CASE(t_packet_roundtrip),
+        S2T_CASE(t_packet_encode_rejects),
+        S2T_CASE(t_packet_decode_rejects),
+        S2T_CASE(t_packet_every_bit_flip_detected),
+        S2T_CASE(t_error_strings),
 };
 const size_t s2_proto_ncases = sizeof s2_proto_cases / sizeof s2_proto_cases[0];

@@ -30,14 +30,14 @@ static void t_crc_matches_zlib(void **state)
 	for (size_t off = 0; off < 8; off++)
 		for (size_t len = 0; len <= 300; len++)
 			assert_int_equal(s2_crc32(0, buf + off, len),
-					 crc32(0L, buf + off, (uInt)len));
+			                 crc32(0L, buf + off, (uInt)len));
 	assert_int_equal(s2_crc32(0, buf, sizeof buf), crc32(0L, buf, sizeof buf));
 	uint32_t c = s2_crc32(0, buf, 777);
 	c = s2_crc32(c, buf + 777, sizeof buf - 777);
 	assert_int_equal(c, crc32(0L, buf, sizeof buf));
 	/* Continuing a zlib CRC with ours and the other way round. */
 	assert_int_equal(s2_crc32((uint32_t)crc32(0L, buf, 1000), buf + 1000, 5000),
-			 crc32(0L, buf, 6000));
+	                 crc32(0L, buf, 6000));
 }
 
 struct collect {
@@ -109,11 +109,11 @@ int main(int argc, char **argv)
 	}
 	golden_path = argc > 1 ? argv[1] : "proto_vectors.golden";
 	const struct CMUnitTest extra[] = {
-		cmocka_unit_test(t_crc_matches_zlib),
-		cmocka_unit_test(t_vectors_match_golden),
+	        cmocka_unit_test(t_crc_matches_zlib),
+	        cmocka_unit_test(t_vectors_match_golden),
 	};
 	int failed = s2t_run_cmocka("proto", s2_proto_cases, s2_proto_ncases, extra,
-				    sizeof extra / sizeof extra[0]);
+	                            sizeof extra / sizeof extra[0]);
 	failed += s2t_run_cmocka("msg", s2_msg_cases, s2_msg_ncases, NULL, 0);
 	return failed ? 1 : 0;
 }

@@ -36,30 +36,30 @@ struct emu_faults {
 
 /** Counters of a board: nothing is lost without being counted here. */
 struct emu_stats {
-	uint64_t rx, tx;          /**< datagrams received and sent (after faults) */
-	uint64_t rx_bad;          /**< failed to decode */
-	uint64_t rx_wrong_board;  /**< addressed to another board */
-	uint64_t dropped_loss;    /**< dropped by injected loss */
-	uint64_t duplicated;      /**< injected duplicates */
-	uint64_t reordered;       /**< injected reorders */
-	uint64_t dropped_muted;   /**< dropped because the board is muted */
-	uint64_t dropped_off;     /**< arrived while powered off */
-	uint64_t dup_requests;    /**< repeated requests answered from the reply cache */
-	uint64_t mesh_hops;       /**< chip-to-chip hops travelled by commands */
+	uint64_t rx, tx;         /**< datagrams received and sent (after faults) */
+	uint64_t rx_bad;         /**< failed to decode */
+	uint64_t rx_wrong_board; /**< addressed to another board */
+	uint64_t dropped_loss;   /**< dropped by injected loss */
+	uint64_t duplicated;     /**< injected duplicates */
+	uint64_t reordered;      /**< injected reorders */
+	uint64_t dropped_muted;  /**< dropped because the board is muted */
+	uint64_t dropped_off;    /**< arrived while powered off */
+	uint64_t dup_requests;   /**< repeated requests answered from the reply cache */
+	uint64_t mesh_hops;      /**< chip-to-chip hops travelled by commands */
 };
 
 struct emu_chip {
-	bool dead;                 /**< injected: the chip never boots */
+	bool dead; /**< injected: the chip never boots */
 	bool booted;
-	uint8_t links_dead;        /**< injected dead links (bit l) */
+	uint8_t links_dead;                /**< injected dead links (bit l) */
 	uint8_t pe_dead[S2_PE_BITMAP_LEN]; /**< injected dead PEs */
-	uint8_t parent;            /**< next chip towards the Ethernet chip (boot tree) */
-	uint8_t hops;              /**< distance from the Ethernet chip */
+	uint8_t parent;                    /**< next chip towards the Ethernet chip (boot tree) */
+	uint8_t hops;                      /**< distance from the Ethernet chip */
 	struct s2_monitor mon;
 	struct emu_mem dram;
-	struct emu_mem sram;       /**< all PEs: PE p at p * sram_per_pe */
+	struct emu_mem sram; /**< all PEs: PE p at p * sram_per_pe */
 	struct emu_log mon_log;
-	struct emu_log *pe_log;    /**< [pes], allocated on first use */
+	struct emu_log *pe_log; /**< [pes], allocated on first use */
 	struct emu_board *board;
 	uint16_t index;
 };
@@ -75,16 +75,16 @@ struct cached_reply {
 
 struct emu_board {
 	struct emu *emu;
-	uint16_t index;            /**< board index in the machine */
+	uint16_t index; /**< board index in the machine */
 	uint32_t serial;
 	int eth_fd, bmp_fd;
 	struct event *eth_ev, *bmp_ev, *announce_ev;
 	bool powered;
 	bool muted;
-	uint8_t state;             /**< enum s2_board_state */
+	uint8_t state; /**< enum s2_board_state */
 	uint16_t n_chips;
 	uint16_t eth_chip;
-	struct emu_chip *chips;    /**< [n_chips] */
+	struct emu_chip *chips; /**< [n_chips] */
 	uint64_t chips_alive;
 	uint32_t boot_us;
 	/* Boot in progress. */
@@ -92,7 +92,7 @@ struct emu_board {
 	uint32_t image_len, image_crc;
 	uint16_t block_size;
 	uint32_t n_blocks, blocks_have;
-	uint8_t *have;             /**< [n_blocks] */
+	uint8_t *have; /**< [n_blocks] */
 	/* Duplicate suppression. */
 	struct cached_reply *cache; /**< [EMU_REPLY_CACHE] */
 	unsigned cache_next;
@@ -102,13 +102,13 @@ struct emu_board {
 struct emu {
 	struct event_base *base;
 	struct s2_machine *machine;
-	struct emu_board *boards;  /**< [n_boards], machine boards first..first+n-1 */
+	struct emu_board *boards; /**< [n_boards], machine boards first..first+n-1 */
 	unsigned n_boards;
 	unsigned first;
 	struct emu_faults faults;
 	uint64_t rng;
 	struct sockaddr_storage announce_to;
-	socklen_t announce_len;    /**< 0: no announcements */
+	socklen_t announce_len; /**< 0: no announcements */
 	int ctl_fd;
 	struct event *ctl_ev;
 	bool verbose;
@@ -116,16 +116,16 @@ struct emu {
 
 /* emu_net.c: endpoints and the fault shaper. */
 int emu_net_open(struct emu *e, struct emu_board *b, const char *host, uint16_t eth_port,
-		 uint16_t bmp_port);
-void emu_net_send(struct emu_board *b, int fd, const struct sockaddr_storage *to,
-		  socklen_t tolen, const uint8_t *dgram, size_t len);
+                 uint16_t bmp_port);
+void emu_net_send(struct emu_board *b, int fd, const struct sockaddr_storage *to, socklen_t tolen,
+                  const uint8_t *dgram, size_t len);
 double emu_rand01(struct emu *e);
 
 /* emu_board.c: the board's protocol. */
 int emu_board_init(struct emu *e, struct emu_board *b, uint16_t index);
 void emu_board_power(struct emu_board *b, bool on);
 void emu_board_handle(struct emu_board *b, int fd, const struct sockaddr_storage *from,
-		      socklen_t fromlen, const uint8_t *dgram, size_t len);
+                      socklen_t fromlen, const uint8_t *dgram, size_t len);
 void emu_board_free(struct emu_board *b);
 /** Re-run the boot-time route computation after a fault changed (booted boards). */
 void emu_board_reroute(struct emu_board *b);

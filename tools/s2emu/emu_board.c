@@ -28,7 +28,7 @@ static void announce_cb(evutil_socket_t fd, short what, void *arg);
 /* --- chip HAL: what the monitor firmware sees as hardware ------------------------------ */
 
 static int hal_mem_read(void *ctx, uint8_t space, uint8_t pe, uint32_t addr, uint8_t *dst,
-			uint16_t len)
+                        uint16_t len)
 {
 	struct emu_chip *c = ctx;
 	if (space == S2_MEM_DRAM)
@@ -37,7 +37,7 @@ static int hal_mem_read(void *ctx, uint8_t space, uint8_t pe, uint32_t addr, uin
 }
 
 static int hal_mem_write(void *ctx, uint8_t space, uint8_t pe, uint32_t addr, const uint8_t *src,
-			 uint16_t len)
+                         uint16_t len)
 {
 	struct emu_chip *c = ctx;
 	if (space == S2_MEM_DRAM)
@@ -64,11 +64,12 @@ static void hal_log(void *ctx, uint8_t pe, const char *text, size_t len)
 	struct emu_chip *c = ctx;
 	struct emu_log *l = chip_log(c, pe);
 	if (l)
-		(void)emu_log_write(l, pe == S2_PE_MONITOR ? EMU_MONITOR_LOG : EMU_PE_LOG, text, len);
+		(void)emu_log_write(l, pe == S2_PE_MONITOR ? EMU_MONITOR_LOG : EMU_PE_LOG, text,
+		                    len);
 }
 
 static int hal_log_read(void *ctx, uint8_t pe, uint32_t offset, uint8_t *dst, uint16_t max,
-			uint32_t *total, uint32_t *start, uint16_t *n)
+                        uint32_t *total, uint32_t *start, uint16_t *n)
 {
 	struct emu_chip *c = ctx;
 	struct emu_log *l = chip_log(c, pe);
@@ -79,10 +80,10 @@ static int hal_log_read(void *ctx, uint8_t pe, uint32_t offset, uint8_t *dst, ui
 }
 
 static const struct s2_mon_hal chip_hal = {
-	.mem_read = hal_mem_read,
-	.mem_write = hal_mem_write,
-	.log = hal_log,
-	.log_read = hal_log_read,
+        .mem_read = hal_mem_read,
+        .mem_write = hal_mem_write,
+        .log = hal_log,
+        .log_read = hal_log_read,
 };
 
 /* --- board state ------------------------------------------------------------------------ */
@@ -199,8 +200,10 @@ static void announce_cb(evutil_socket_t fd, short what, void *arg)
 	struct s2_msg_board_id id;
 	board_id(b, &id);
 	int n = s2_msg_board_id_encode(body, sizeof body, &id);
-	struct s2_header h = {.type = S2_MSG_ANNOUNCE, .board = b->index, .chip = b->eth_chip,
-			      .pe = S2_PE_MONITOR};
+	struct s2_header h = {.type = S2_MSG_ANNOUNCE,
+	                      .board = b->index,
+	                      .chip = b->eth_chip,
+	                      .pe = S2_PE_MONITOR};
 	int len = s2_packet_encode(dgram, sizeof dgram, &h, body, (size_t)n);
 	if (len > 0)
 		emu_net_send(b, b->eth_fd, &e->announce_to, e->announce_len, dgram, (size_t)len);
@@ -391,15 +394,17 @@ static int do_boot_data(struct emu_board *b, const uint8_t *p, size_t len)
 
 static int board_status(const struct emu_board *b, uint8_t *out, size_t cap)
 {
-	struct s2_msg_board_status st = {.state = b->state, .chips = (uint8_t)b->n_chips,
-					 .chips_alive = b->chips_alive, .boot_us = b->boot_us};
+	struct s2_msg_board_status st = {.state = b->state,
+	                                 .chips = (uint8_t)b->n_chips,
+	                                 .chips_alive = b->chips_alive,
+	                                 .boot_us = b->boot_us};
 	return s2_msg_board_status_encode(out, cap, &st);
 }
 
 /* --- dispatch ----------------------------------------------------------------------------- */
 
 static int chip_command(struct emu_board *b, const struct s2_header *h, const uint8_t *p,
-			uint8_t *out, size_t cap)
+                        uint8_t *out, size_t cap)
 {
 	if (b->state != S2_BOARD_BOOTED)
 		return S2_E_STATE;
@@ -414,7 +419,7 @@ static int chip_command(struct emu_board *b, const struct s2_header *h, const ui
 }
 
 static int eth_request(struct emu_board *b, const struct s2_header *h, const uint8_t *p,
-		       uint8_t *out, size_t cap)
+                       uint8_t *out, size_t cap)
 {
 	struct s2_msg_board_id id;
 	switch (h->type) {
@@ -455,14 +460,14 @@ static int eth_request(struct emu_board *b, const struct s2_header *h, const uin
 }
 
 static int bmp_request(struct emu_board *b, const struct s2_header *h, const uint8_t *p,
-		       uint8_t *out, size_t cap)
+                       uint8_t *out, size_t cap)
 {
 	switch (h->type) {
 	case S2_MSG_BMP_INFO: {
 		if (h->payload_len)
 			return S2_E_LENGTH;
-		struct s2_msg_bmp_info bi = {.board = b->index, .power = b->powered,
-					     .serial = b->serial};
+		struct s2_msg_bmp_info bi = {
+		        .board = b->index, .power = b->powered, .serial = b->serial};
 		snprintf(bi.version, sizeof bi.version, "%s bmp", emu_version);
 		return s2_msg_bmp_info_encode(out, cap, &bi);
 	}
@@ -486,7 +491,7 @@ static int bmp_request(struct emu_board *b, const struct s2_header *h, const uin
 }
 
 static struct cached_reply *cache_find(struct emu_board *b, uint32_t seq,
-				       const struct sockaddr_storage *from, socklen_t fromlen)
+                                       const struct sockaddr_storage *from, socklen_t fromlen)
 {
 	for (unsigned i = 0; i < EMU_REPLY_CACHE; i++) {
 		struct cached_reply *c = &b->cache[i];
@@ -498,7 +503,7 @@ static struct cached_reply *cache_find(struct emu_board *b, uint32_t seq,
 }
 
 void emu_board_handle(struct emu_board *b, int fd, const struct sockaddr_storage *from,
-		      socklen_t fromlen, const uint8_t *dgram, size_t len)
+                      socklen_t fromlen, const uint8_t *dgram, size_t len)
 {
 	bool is_bmp = fd == b->bmp_fd;
 	if (!is_bmp && !b->powered) {
@@ -525,7 +530,7 @@ void emu_board_handle(struct emu_board *b, int fd, const struct sockaddr_storage
 	}
 	static uint8_t body[S2_MAX_PAYLOAD];
 	int n = is_bmp ? bmp_request(b, &h, p, body, sizeof body)
-		       : eth_request(b, &h, p, body, sizeof body);
+	               : eth_request(b, &h, p, body, sizeof body);
 	struct s2_header r = h;
 	r.flags = S2_F_REPLY;
 	r.payload_len = 0;

@@ -19,7 +19,7 @@ int emu_log_write(struct emu_log *l, uint32_t cap, const char *text, size_t len)
 
 /** Read from stream offset `offset` (protocol 4.8 semantics). */
 void emu_log_read(const struct emu_log *l, uint32_t offset, uint8_t *dst, uint16_t max,
-		  uint32_t *total, uint32_t *start, uint16_t *n);
+                  uint32_t *total, uint32_t *start, uint16_t *n);
 
 void emu_log_free(struct emu_log *l);
 

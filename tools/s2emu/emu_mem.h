@@ -15,10 +15,10 @@
 #define EMU_L2_BITS 10u /* pages per second-level table: 4 MiB of space */
 
 struct emu_mem {
-	uint64_t size;      /**< bytes addressable */
-	uint8_t ***dir;     /**< [top][l2] -> page, each level allocated on demand */
+	uint64_t size;  /**< bytes addressable */
+	uint8_t ***dir; /**< [top][l2] -> page, each level allocated on demand */
 	uint32_t n_top;
-	uint64_t pages;     /**< pages materialised */
+	uint64_t pages; /**< pages materialised */
 };
 
 /** Set up an empty space of size bytes. Allocates nothing. */

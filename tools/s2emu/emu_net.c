@@ -43,7 +43,7 @@ double emu_rand01(struct emu *e)
 }
 
 static void deliver(struct emu_board *b, int fd, bool inbound, const struct sockaddr_storage *a,
-		    socklen_t alen, const uint8_t *d, size_t len)
+                    socklen_t alen, const uint8_t *d, size_t len)
 {
 	if (inbound) {
 		emu_board_handle(b, fd, a, alen, d, len);
@@ -64,7 +64,7 @@ static void held_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void hold(struct emu_board *b, int fd, bool inbound, const struct sockaddr_storage *a,
-		 socklen_t alen, const uint8_t *d, size_t len, uint32_t us)
+                 socklen_t alen, const uint8_t *d, size_t len, uint32_t us)
 {
 	struct held *h = malloc(sizeof *h);
 	if (!h)
@@ -87,7 +87,7 @@ static void hold(struct emu_board *b, int fd, bool inbound, const struct sockadd
 
 /* The shaper: both directions go through here. */
 static void shape(struct emu_board *b, int fd, bool inbound, const struct sockaddr_storage *a,
-		  socklen_t alen, const uint8_t *d, size_t len)
+                  socklen_t alen, const uint8_t *d, size_t len)
 {
 	struct emu *e = b->emu;
 	const struct emu_faults *f = &e->faults;
@@ -117,8 +117,8 @@ static void shape(struct emu_board *b, int fd, bool inbound, const struct sockad
 	}
 }
 
-void emu_net_send(struct emu_board *b, int fd, const struct sockaddr_storage *to,
-		  socklen_t tolen, const uint8_t *dgram, size_t len)
+void emu_net_send(struct emu_board *b, int fd, const struct sockaddr_storage *to, socklen_t tolen,
+                  const uint8_t *dgram, size_t len)
 {
 	shape(b, fd, false, to, tolen, dgram, len);
 }
@@ -140,12 +140,13 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static int open_udp(struct emu *e, struct emu_board *b, const char *host, uint16_t port,
-		    struct event **ev)
+                    struct event **ev)
 {
 	char portstr[8];
 	snprintf(portstr, sizeof portstr, "%u", (unsigned)port);
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM,
-				 .ai_flags = AI_PASSIVE | AI_NUMERICHOST};
+	struct addrinfo hints = {.ai_family = AF_UNSPEC,
+	                         .ai_socktype = SOCK_DGRAM,
+	                         .ai_flags = AI_PASSIVE | AI_NUMERICHOST};
 	struct addrinfo *ai = NULL;
 	if (getaddrinfo(host, portstr, &hints, &ai) != 0 || !ai) {
 		fprintf(stderr, "s2emu: board %u: bad address %s\n", b->index, host);
@@ -154,7 +155,7 @@ static int open_udp(struct emu *e, struct emu_board *b, const char *host, uint16
 	int fd = socket(ai->ai_family, SOCK_DGRAM, 0);
 	if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
 		fprintf(stderr, "s2emu: board %u: cannot bind %s:%u: %s\n", b->index, host,
-			(unsigned)port, strerror(errno));
+		        (unsigned)port, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		freeaddrinfo(ai);
@@ -175,7 +176,7 @@ static int open_udp(struct emu *e, struct emu_board *b, const char *host, uint16
 }
 
 int emu_net_open(struct emu *e, struct emu_board *b, const char *host, uint16_t eth_port,
-		 uint16_t bmp_port)
+                 uint16_t bmp_port)
 {
 	b->eth_fd = open_udp(e, b, host, eth_port, &b->eth_ev);
 	if (b->eth_fd < 0)

@@ -33,34 +33,34 @@ struct s2_conn;
 
 /** Transport tuning; s2_transport_defaults() fills the documented defaults. */
 struct s2_transport_opts {
-	unsigned window;        /**< requests outstanding per conn (default 32, max 256) */
-	unsigned max_attempts;  /**< sends of one request before S2_E_TIMEOUT (default 8) */
+	unsigned window;         /**< requests outstanding per conn (default 32, max 256) */
+	unsigned max_attempts;   /**< sends of one request before S2_E_TIMEOUT (default 8) */
 	unsigned rto_initial_us; /**< timeout before the first RTT sample (default 100 ms) */
-	unsigned rto_min_us;    /**< lower bound of the timeout (default 5 ms) */
-	unsigned rto_max_us;    /**< upper bound, also of back-off (default 1 s) */
+	unsigned rto_min_us;     /**< lower bound of the timeout (default 5 ms) */
+	unsigned rto_max_us;     /**< upper bound, also of back-off (default 1 s) */
 };
 
 void s2_transport_defaults(struct s2_transport_opts *o);
 
 /** Counters of one conn. Every datagram sent or received lands in exactly one of them. */
 struct s2_conn_stats {
-	uint64_t requests;      /**< requests submitted */
-	uint64_t completed;     /**< requests completed with a reply (ok or error reply) */
-	uint64_t failed;        /**< requests completed without a reply (timeout, closed) */
-	uint64_t sent;          /**< datagrams sent, first sends and retransmissions */
-	uint64_t send_errors;   /**< of which the kernel refused (treated as lost) */
-	uint64_t retransmits;   /**< of which retransmissions */
-	uint64_t timeouts;      /**< retransmission timer expiries */
-	uint64_t replies;       /**< datagrams received that matched an outstanding request */
-	uint64_t duplicates;    /**< replies for a request already answered (or unknown seq) */
-	uint64_t unsolicited;   /**< valid non-reply datagrams (e.g. ANNOUNCE) */
-	uint64_t bad;           /**< datagrams that failed to decode (see bad_by_code) */
+	uint64_t requests;        /**< requests submitted */
+	uint64_t completed;       /**< requests completed with a reply (ok or error reply) */
+	uint64_t failed;          /**< requests completed without a reply (timeout, closed) */
+	uint64_t sent;            /**< datagrams sent, first sends and retransmissions */
+	uint64_t send_errors;     /**< of which the kernel refused (treated as lost) */
+	uint64_t retransmits;     /**< of which retransmissions */
+	uint64_t timeouts;        /**< retransmission timer expiries */
+	uint64_t replies;         /**< datagrams received that matched an outstanding request */
+	uint64_t duplicates;      /**< replies for a request already answered (or unknown seq) */
+	uint64_t unsolicited;     /**< valid non-reply datagrams (e.g. ANNOUNCE) */
+	uint64_t bad;             /**< datagrams that failed to decode (see bad_by_code) */
 	uint64_t bad_by_code[24]; /**< indexed by -S2_E_ code */
-	uint64_t wrong_source;  /**< datagrams from an address other than the board's */
-	uint64_t mismatched;    /**< replies whose type or address disagree with the request */
-	uint32_t srtt_us;       /**< smoothed round-trip time, 0 before the first sample */
+	uint64_t wrong_source;    /**< datagrams from an address other than the board's */
+	uint64_t mismatched;      /**< replies whose type or address disagree with the request */
+	uint32_t srtt_us;         /**< smoothed round-trip time, 0 before the first sample */
 	uint32_t rttvar_us;
-	uint32_t rto_us;        /**< current retransmission timeout */
+	uint32_t rto_us; /**< current retransmission timeout */
 };
 
 /**
@@ -71,11 +71,11 @@ struct s2_conn_stats {
  * The payload is valid only during the call.
  */
 typedef void (*s2_reply_cb)(void *arg, int status, const struct s2_header *h,
-			    const uint8_t *payload, size_t len);
+                            const uint8_t *payload, size_t len);
 
 /** Called for valid datagrams that are not replies (ANNOUNCE). */
 typedef void (*s2_unsolicited_cb)(void *arg, const struct s2_header *h, const uint8_t *payload,
-				  size_t len);
+                                  size_t len);
 
 /** New client with its own event loop; NULL if out of memory. */
 struct s2_client *s2_client_new(const struct s2_transport_opts *opts);
@@ -98,8 +98,7 @@ int s2_client_wait(struct s2_client *c);
  * @param board  board index written into every request's header
  * @return the conn (owned by the client; freed by s2_client_free), or NULL with errno set.
  */
-struct s2_conn *s2_conn_open(struct s2_client *c, const char *host, uint16_t port,
-			     uint16_t board);
+struct s2_conn *s2_conn_open(struct s2_client *c, const char *host, uint16_t port, uint16_t board);
 
 /**
  * Queue a request. body[0..len) is copied; len <= S2_MAX_PAYLOAD.
@@ -107,8 +106,8 @@ struct s2_conn *s2_conn_open(struct s2_client *c, const char *host, uint16_t por
  *         is unresponsive the request is still accepted and cb gets S2_E_TIMEOUT from
  *         the loop, so callers have one completion path.
  */
-int s2_conn_request(struct s2_conn *conn, uint8_t type, uint16_t chip, uint8_t pe,
-		    const void *body, size_t len, s2_reply_cb cb, void *arg);
+int s2_conn_request(struct s2_conn *conn, uint8_t type, uint16_t chip, uint8_t pe, const void *body,
+                    size_t len, s2_reply_cb cb, void *arg);
 
 /** Call back for datagrams that are not replies. */
 void s2_conn_on_unsolicited(struct s2_conn *conn, s2_unsolicited_cb cb, void *arg);

@@ -13,25 +13,25 @@
 /** Error codes. Negative; 0 is success. */
 enum s2_err {
 	S2_OK = 0,
-	S2_E_SHORT = -1,       /**< input shorter than the fixed part it must hold */
-	S2_E_MAGIC = -2,       /**< packet magic is not S2_MAGIC */
-	S2_E_VERSION = -3,     /**< protocol version not supported */
-	S2_E_LENGTH = -4,      /**< a length field disagrees with the bytes present */
-	S2_E_CRC = -5,         /**< CRC-32 check failed */
-	S2_E_RESERVED = -6,    /**< a reserved field or flag bit is not zero */
-	S2_E_TYPE = -7,        /**< unknown message type */
-	S2_E_RANGE = -8,       /**< a value is outside its allowed range */
-	S2_E_NOSPACE = -9,     /**< output buffer too small */
-	S2_E_INVAL = -10,      /**< invalid argument from the caller */
-	S2_E_NOMEM = -11,      /**< allocation failed */
-	S2_E_IO = -12,         /**< I/O error (file or socket); errno has details */
-	S2_E_TIMEOUT = -13,    /**< no answer within the time allowed */
-	S2_E_FORMAT = -14,     /**< malformed file or message body */
-	S2_E_NOTFOUND = -15,   /**< the named item does not exist */
-	S2_E_STATE = -16,      /**< the target is not in a state that allows this */
-	S2_E_DEAD = -17,       /**< the addressed board, chip, PE or link is dead */
-	S2_E_AUTH = -18,       /**< authentication tag missing or wrong */
-	S2_E__LAST = -19       /**< not a code: one past the last */
+	S2_E_SHORT = -1,     /**< input shorter than the fixed part it must hold */
+	S2_E_MAGIC = -2,     /**< packet magic is not S2_MAGIC */
+	S2_E_VERSION = -3,   /**< protocol version not supported */
+	S2_E_LENGTH = -4,    /**< a length field disagrees with the bytes present */
+	S2_E_CRC = -5,       /**< CRC-32 check failed */
+	S2_E_RESERVED = -6,  /**< a reserved field or flag bit is not zero */
+	S2_E_TYPE = -7,      /**< unknown message type */
+	S2_E_RANGE = -8,     /**< a value is outside its allowed range */
+	S2_E_NOSPACE = -9,   /**< output buffer too small */
+	S2_E_INVAL = -10,    /**< invalid argument from the caller */
+	S2_E_NOMEM = -11,    /**< allocation failed */
+	S2_E_IO = -12,       /**< I/O error (file or socket); errno has details */
+	S2_E_TIMEOUT = -13,  /**< no answer within the time allowed */
+	S2_E_FORMAT = -14,   /**< malformed file or message body */
+	S2_E_NOTFOUND = -15, /**< the named item does not exist */
+	S2_E_STATE = -16,    /**< the target is not in a state that allows this */
+	S2_E_DEAD = -17,     /**< the addressed board, chip, PE or link is dead */
+	S2_E_AUTH = -18,     /**< authentication tag missing or wrong */
+	S2_E__LAST = -19     /**< not a code: one past the last */
 };
 
 /**

@@ -33,13 +33,13 @@ enum s2_msg_type {
 	S2_MSG_BMP_POWER = 0x31,    /**< board controller: power off, on or reset */
 };
 
-#define S2_VERSION_STR_LEN 32u   /**< NUL-padded version strings on the wire */
-#define S2_PE_BITMAP_LEN 20u     /**< bitmap of up to 160 PEs (152 used) */
+#define S2_VERSION_STR_LEN 32u /**< NUL-padded version strings on the wire */
+#define S2_PE_BITMAP_LEN 20u   /**< bitmap of up to 160 PEs (152 used) */
 #define S2_MAX_CHIP_PES 160u
-#define S2_BOOT_BLOCK_MAX 1024u  /**< largest boot block */
-#define S2_MEM_XFER_MAX 1024u    /**< largest MEM_READ / MEM_WRITE data */
-#define S2_IOBUF_XFER_MAX 1024u  /**< largest IOBUF reply data */
-#define S2_BOARD_MAX_CHIPS 64u   /**< chips_alive is a 64-bit bitmap */
+#define S2_BOOT_BLOCK_MAX 1024u /**< largest boot block */
+#define S2_MEM_XFER_MAX 1024u   /**< largest MEM_READ / MEM_WRITE data */
+#define S2_IOBUF_XFER_MAX 1024u /**< largest IOBUF reply data */
+#define S2_BOARD_MAX_CHIPS 64u  /**< chips_alive is a 64-bit bitmap */
 
 /** Board states (section 4.2). */
 enum s2_board_state { S2_BOARD_UNBOOTED = 0, S2_BOARD_BOOTING = 1, S2_BOARD_BOOTED = 2 };
@@ -97,11 +97,11 @@ struct s2_msg_board_status {
 
 /** CHIP_INFO reply (section 4.5). */
 struct s2_msg_chip_info {
-	uint16_t chip;           /**< chip index within the board */
-	uint8_t pes;             /**< PEs on the chip */
-	uint8_t links_alive;     /**< bit l: link l works (6 links) */
+	uint16_t chip;                      /**< chip index within the board */
+	uint8_t pes;                        /**< PEs on the chip */
+	uint8_t links_alive;                /**< bit l: link l works (6 links) */
 	uint8_t pe_alive[S2_PE_BITMAP_LEN]; /**< bit p of byte p/8: PE p alive */
-	uint32_t sram_per_pe;    /**< bytes */
+	uint32_t sram_per_pe;               /**< bytes */
 	uint32_t router_entries;
 	uint64_t dram_bytes;
 	char version[S2_VERSION_STR_LEN + 1]; /**< monitor firmware version */
@@ -111,7 +111,7 @@ struct s2_msg_chip_info {
 struct s2_msg_mem_read {
 	uint8_t space; /**< enum s2_mem_space */
 	uint32_t addr;
-	uint16_t len;  /**< 1..S2_MEM_XFER_MAX */
+	uint16_t len; /**< 1..S2_MEM_XFER_MAX */
 };
 
 /** MEM_WRITE request (section 4.6). data points into the decoded payload. */

@@ -40,9 +40,9 @@
 
 /** Header flag bits (section 2.2). */
 enum s2_flags {
-	S2_F_REPLY = 1u << 0, /**< this packet answers the request with the same seq */
-	S2_F_ERROR = 1u << 1, /**< reply carries a status error (payload: int32 code) */
-	S2_F_AUTH = 1u << 2,  /**< auth_tag is valid (section 2.3) */
+	S2_F_REPLY = 1u << 0,  /**< this packet answers the request with the same seq */
+	S2_F_ERROR = 1u << 1,  /**< reply carries a status error (payload: int32 code) */
+	S2_F_AUTH = 1u << 2,   /**< auth_tag is valid (section 2.3) */
 	S2_F_ACKREQ = 1u << 3, /**< the sender wants an acknowledgement */
 	S2_F__DEFINED = 0x000Fu
 };
@@ -70,7 +70,7 @@ struct s2_header {
  *         len > S2_MAX_PAYLOAD, S2_E_RESERVED if h->flags has undefined bits.
  */
 int s2_packet_encode(uint8_t *out, size_t cap, const struct s2_header *h, const void *payload,
-		     size_t len);
+                     size_t len);
 
 /**
  * Decode and check one received datagram. Trusts nothing in buf[0..len). Checks, in this
@@ -83,7 +83,6 @@ int s2_packet_encode(uint8_t *out, size_t cap, const struct s2_header *h, const 
  * @param payload  set to point into buf at the payload on success (may be NULL)
  * @return 0 or a negative S2_E... code.
  */
-int s2_packet_decode(const uint8_t *buf, size_t len, struct s2_header *h,
-		     const uint8_t **payload);
+int s2_packet_decode(const uint8_t *buf, size_t len, struct s2_header *h, const uint8_t **payload);
 
 #endif

@@ -1,0 +1,104 @@
+/*
+ * Shared plumbing of the s2ctl verbs: exit codes, error messages, JSON output, progress
+ * bars, board selection and connecting to the boards of a machine description.
+ */
+#ifndef S2CTL_CLI_H
+#define S2CTL_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "s2/transport.h"
+
+struct s2_machine;
+
+/** Exit codes (docs/cli.md). */
+enum cli_exit {
+	EXIT_OK = 0,
+	EXIT_FAIL = 1,    /**< the operation failed on the machine */
+	EXIT_USAGE = 2,   /**< bad command line */
+	EXIT_INPUT = 3,   /**< bad input file (machine description, image, data) */
+	EXIT_TIMEOUT = 4, /**< a board did not answer */
+	EXIT_PARTIAL = 5, /**< some boards succeeded, some failed */
+};
+
+/** Options every verb takes. */
+struct cli {
+	const char *verb;
+	const char *machine_path; /**< --machine, or $S2_MACHINE */
+	bool json;
+	bool quiet;
+	bool progress;           /**< stderr is a terminal and not --quiet/--json */
+	const char *boards_spec; /**< --boards */
+};
+
+/* Print "s2ctl VERB: message" to stderr; returns code, for `return cli_error(...)`. */
+__attribute__((format(printf, 3, 4))) int cli_error(const struct cli *c, int code, const char *fmt,
+                                                    ...);
+
+/** Map an S2_E_ code to an exit code. */
+int cli_exit_for(int err);
+
+/** Load the machine description named by --machine / $S2_MACHINE; NULL after an error. */
+struct s2_machine *cli_load_machine(const struct cli *c);
+
+/**
+ * Parse --boards ("all", "3", "0-3,7") against a machine of n boards into sel[n]
+ * (true = selected). No --boards: all. Returns 0 or prints an error and returns -1.
+ */
+int cli_select_boards(const struct cli *c, unsigned n, bool *sel);
+
+/** Parse an unsigned number with bounds; prints an error naming `what` on failure. */
+int cli_uint(const struct cli *c, const char *what, const char *s, unsigned long max,
+             unsigned long *out);
+
+/** Draw a progress bar on stderr (only when c->progress); done <= total. */
+void cli_progress(const struct cli *c, const char *label, uint64_t done, uint64_t total);
+void cli_progress_end(const struct cli *c);
+
+/** Transport counters of a conn as one line of text (for errors and --verbose). */
+void cli_conn_summary(const struct s2_conn *conn, char *out, size_t cap);
+
+/* Minimal JSON writer on stdout. */
+struct json {
+	FILE *f;
+	int depth;
+	bool first[32];
+};
+void json_begin(struct json *j, FILE *f);
+void json_obj(struct json *j, const char *key); /* key NULL inside arrays */
+void json_arr(struct json *j, const char *key);
+void json_end_obj(struct json *j);
+void json_end_arr(struct json *j);
+void json_str(struct json *j, const char *key, const char *v);
+void json_int(struct json *j, const char *key, long long v);
+void json_uint(struct json *j, const char *key, unsigned long long v);
+void json_num(struct json *j, const char *key, double v);
+void json_bool(struct json *j, const char *key, bool v);
+void json_finish(struct json *j);
+
+/* Verbs. */
+int verb_discover(int argc, char **argv);
+int verb_boot(int argc, char **argv);
+int verb_info(int argc, char **argv);
+int verb_ps(int argc, char **argv);
+int verb_iobuf(int argc, char **argv);
+int verb_mem(int argc, char **argv);
+int verb_signal(int argc, char **argv);
+int verb_power(int argc, char **argv);
+int verb_reset(int argc, char **argv);
+int verb_machine(int argc, char **argv);
+
+#endif
+
+/* Option parsing shared by the verbs. Long options common to all verbs: --machine FILE,
+ * --boards LIST, --json, --quiet, --help. `extra` lists the verb's own (ending with a zero
+ * entry, `val` >= 256); `on` is called for each. Returns the index of the first
+ * positional argument, -1 after a usage error (message printed), or -2 after --help. */
+struct option;
+int cli_parse(struct cli *c, const char *verb, int argc, char **argv, const struct option *extra,
+              int (*on)(struct cli *c, int id, const char *arg, void *ctx), void *ctx);
+
+/** The usage text of a verb (from the verb table in s2ctl.c). */
+const char *cli_usage(const char *verb);

@@ -1,0 +1,223 @@
+/* Shared plumbing of the s2ctl verbs (cli.h). */
+#include "cli.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "s2/error.h"
+#include "s2/machine.h"
+
+int cli_error(const struct cli *c, int code, const char *fmt, ...)
+{
+	va_list ap;
+	if (c->progress)
+		fputc('\n', stderr);
+	fprintf(stderr, "s2ctl %s: ", c->verb);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+int cli_exit_for(int err)
+{
+	switch (err) {
+	case 0:
+		return EXIT_OK;
+	case S2_E_TIMEOUT:
+		return EXIT_TIMEOUT;
+	case S2_E_FORMAT:
+	case S2_E_IO:
+		return EXIT_INPUT;
+	default:
+		return EXIT_FAIL;
+	}
+}
+
+struct s2_machine *cli_load_machine(const struct cli *c)
+{
+	const char *path = c->machine_path ? c->machine_path : getenv("S2_MACHINE");
+	if (!path) {
+		cli_error(c, EXIT_USAGE,
+		          "no machine description: give --machine FILE or set S2_MACHINE");
+		return NULL;
+	}
+	char err[512];
+	struct s2_machine *m = s2_machine_load_file(path, err, sizeof err);
+	if (!m)
+		cli_error(c, EXIT_INPUT, "%s", err);
+	return m;
+}
+
+int cli_uint(const struct cli *c, const char *what, const char *s, unsigned long max,
+             unsigned long *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 0);
+	if (errno || end == s || *end || v > max || *s == '-') {
+		cli_error(c, EXIT_USAGE, "%s: '%s' is not a number in 0..%lu", what, s, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int cli_select_boards(const struct cli *c, unsigned n, bool *sel)
+{
+	const char *spec = c->boards_spec;
+	bool any = !spec || !strcmp(spec, "all");
+	for (unsigned i = 0; i < n; i++)
+		sel[i] = any;
+	if (any)
+		return 0;
+	char buf[1024];
+	snprintf(buf, sizeof buf, "%s", spec);
+	char *save = NULL;
+	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		unsigned long a, b;
+		char *dash = strchr(tok, '-');
+		if (dash)
+			*dash = 0;
+		if (cli_uint(c, "--boards", tok, n ? n - 1 : 0, &a) < 0)
+			return -1;
+		b = a;
+		if (dash && cli_uint(c, "--boards", dash + 1, n ? n - 1 : 0, &b) < 0)
+			return -1;
+		if (b < a) {
+			cli_error(c, EXIT_USAGE, "--boards: range %lu-%lu is backwards", a, b);
+			return -1;
+		}
+		for (unsigned long i = a; i <= b; i++)
+			sel[i] = true;
+	}
+	return 0;
+}
+
+void cli_progress(const struct cli *c, const char *label, uint64_t done, uint64_t total)
+{
+	if (!c->progress || total == 0)
+		return;
+	int width = 30, fill = (int)(done * (uint64_t)width / total);
+	fprintf(stderr, "\r%-10s [", label);
+	for (int i = 0; i < width; i++)
+		fputc(i < fill ? '#' : '.', stderr);
+	fprintf(stderr, "] %3d%%", (int)(done * 100 / total));
+	fflush(stderr);
+}
+
+void cli_progress_end(const struct cli *c)
+{
+	if (c->progress)
+		fputc('\n', stderr);
+}
+
+void cli_conn_summary(const struct s2_conn *conn, char *out, size_t cap)
+{
+	const struct s2_conn_stats *s = s2_conn_stats(conn);
+	snprintf(out, cap,
+	         "%s: %" PRIu64 " requests, %" PRIu64 " sent, %" PRIu64 " retransmitted, %" PRIu64
+	         " timeouts, %" PRIu64 " duplicate replies, %" PRIu64 " bad datagrams, srtt %u us",
+	         s2_conn_peer(conn), s->requests, s->sent, s->retransmits, s->timeouts,
+	         s->duplicates, s->bad, s->srtt_us);
+}
+
+/* --- JSON -------------------------------------------------------------------------------- */
+
+void json_begin(struct json *j, FILE *f)
+{
+	memset(j, 0, sizeof *j);
+	j->f = f;
+	j->first[0] = true;
+}
+
+static void json_key(struct json *j, const char *key)
+{
+	if (!j->first[j->depth])
+		fputc(',', j->f);
+	j->first[j->depth] = false;
+	if (key)
+		fprintf(j->f, "\"%s\":", key);
+}
+
+static void json_escaped(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\')
+			fprintf(f, "\\%c", ch);
+		else if (ch < 0x20)
+			fprintf(f, "\\u%04x", ch);
+		else
+			fputc(ch, f);
+	}
+	fputc('"', f);
+}
+
+void json_obj(struct json *j, const char *key)
+{
+	json_key(j, key);
+	fputc('{', j->f);
+	j->first[++j->depth] = true;
+}
+
+void json_arr(struct json *j, const char *key)
+{
+	json_key(j, key);
+	fputc('[', j->f);
+	j->first[++j->depth] = true;
+}
+
+void json_end_obj(struct json *j)
+{
+	fputc('}', j->f);
+	j->depth--;
+}
+
+void json_end_arr(struct json *j)
+{
+	fputc(']', j->f);
+	j->depth--;
+}
+
+void json_str(struct json *j, const char *key, const char *v)
+{
+	json_key(j, key);
+	json_escaped(j->f, v);
+}
+
+void json_int(struct json *j, const char *key, long long v)
+{
+	json_key(j, key);
+	fprintf(j->f, "%lld", v);
+}
+
+void json_uint(struct json *j, const char *key, unsigned long long v)
+{
+	json_key(j, key);
+	fprintf(j->f, "%llu", v);
+}
+
+void json_num(struct json *j, const char *key, double v)
+{
+	json_key(j, key);
+	fprintf(j->f, "%.6g", v);
+}
+
+void json_bool(struct json *j, const char *key, bool v)
+{
+	json_key(j, key);
+	fputs(v ? "true" : "false", j->f);
+}
+
+void json_finish(struct json *j)
+{
+	fputc('\n', j->f);
+	fflush(j->f);
+}

@@ -1,0 +1,155 @@
+/*
+ * s2ctl: the command line of s2. One verb per job (docs/cli.md); every verb takes --help
+ * and --json. The verb table below is the one source of the usage texts that --help prints
+ * and the user guide documents.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "s2/version.h"
+
+struct verb {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+	const char *usage;
+};
+
+static const struct verb verbs[] = {
+        {"discover", verb_discover, "find boards on the network",
+         "usage: s2ctl discover [--listen ADDR:PORT] [--wait SECONDS] [--machine FILE] [--json]\n"
+         "Listen for the announcements of unbooted boards for --wait seconds (default 2) on\n"
+         "--listen (default 127.0.0.1:17893), and ask every board of --machine (if given)\n"
+         "who it is. Prints one line per board found.\n"},
+        {"boot", verb_boot, "boot boards and report what is alive",
+         "usage: s2ctl boot [--machine FILE] [--boards LIST] [--image FILE]\n"
+         "                  [--write-machine FILE] [--json] [--quiet]\n"
+         "Send the monitor firmware (default: $S2_FIRMWARE, else the cm4f build's\n"
+         "s2_monitor.bin) to every selected board in parallel, then survey every chip and report\n"
+         "chips, PEs and links alive against the machine description. --write-machine writes\n"
+         "the description with what was found dead marked dead, for the mapper.\n"},
+        {"info", verb_info, "show boards, chips and PEs of a booted machine",
+         "usage: s2ctl info [--machine FILE] [--boards LIST] [--chips] [--json]\n"
+         "For every selected board: state, chips alive, PEs per chip; --chips lists each chip.\n"},
+        {"ps", verb_ps, "show the state of every PE of a chip",
+         "usage: s2ctl ps [--machine FILE] --board B [--chip C] [--json]\n"
+         "States: dead, idle, running, stopped, monitor. Default chip: the Ethernet chip.\n"},
+        {"iobuf", verb_iobuf, "print a PE's or a monitor's log buffer",
+         "usage: s2ctl iobuf [--machine FILE] --board B [--chip C] [--pe P|monitor] [--json]\n"},
+        {"mem", verb_mem, "read or write PE SRAM and chip DRAM",
+         "usage: s2ctl mem read  [--machine FILE] --board B [--chip C] [--pe P] [--sram] ADDR LEN\n"
+         "                       [-o FILE]\n"
+         "       s2ctl mem write [--machine FILE] --board B [--chip C] [--pe P] [--sram] ADDR\n"
+         "                       (--file FILE | --hex HEXBYTES)\n"
+         "DRAM of the chip by default; --sram addresses the SRAM of PE --pe. A read without -o\n"
+         "prints a hex dump (--json: hex string). Every byte is checked end to end (CRC per\n"
+         "packet); a write can be checked with a read.\n"},
+        {"signal", verb_signal, "start, stop or reset PEs",
+         "usage: s2ctl signal start|stop|reset [--machine FILE] --board B [--chip C] --pes LIST\n"},
+        {"power", verb_power, "power boards on or off through their board controllers",
+         "usage: s2ctl power on|off|status [--machine FILE] [--boards LIST] [--json]\n"},
+        {"reset", verb_reset, "reset boards (power off then on); they come back unbooted",
+         "usage: s2ctl reset [--machine FILE] [--boards LIST] [--json]\n"},
+        {"machine", verb_machine, "make or show machine descriptions",
+         "usage: s2ctl machine generate (--boards N | --rack | --racks R) [--host ADDR]\n"
+         "                              [--base-port P] -o FILE\n"
+         "       s2ctl machine show FILE [--json]\n"},
+};
+
+const char *cli_usage(const char *verb)
+{
+	for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+		if (!strcmp(verbs[i].name, verb))
+			return verbs[i].usage;
+	return "";
+}
+
+int cli_parse(struct cli *c, const char *verb, int argc, char **argv, const struct option *extra,
+              int (*on)(struct cli *c, int id, const char *arg, void *ctx), void *ctx)
+{
+	enum { O_MACHINE = 1, O_BOARDS, O_JSON, O_QUIET, O_HELP };
+	struct option all[48];
+	size_t n = 0;
+	all[n++] = (struct option){"machine", required_argument, 0, O_MACHINE};
+	all[n++] = (struct option){"boards", required_argument, 0, O_BOARDS};
+	all[n++] = (struct option){"json", no_argument, 0, O_JSON};
+	all[n++] = (struct option){"quiet", no_argument, 0, O_QUIET};
+	all[n++] = (struct option){"help", no_argument, 0, O_HELP};
+	for (size_t i = 0; extra && extra[i].name && n < 47; i++)
+		all[n++] = extra[i];
+	all[n] = (struct option){0, 0, 0, 0};
+
+	memset(c, 0, sizeof *c);
+	c->verb = verb;
+	optind = 1;
+	opterr = 0;
+	int ch;
+	while ((ch = getopt_long(argc, argv, "o:h", all, NULL)) != -1) {
+		switch (ch) {
+		case O_MACHINE:
+			c->machine_path = optarg;
+			break;
+		case O_BOARDS:
+			c->boards_spec = optarg;
+			break;
+		case O_JSON:
+			c->json = true;
+			break;
+		case O_QUIET:
+			c->quiet = true;
+			break;
+		case O_HELP:
+		case 'h':
+			fputs(cli_usage(verb), stdout);
+			return -2;
+		case '?':
+			cli_error(c, EXIT_USAGE, "unknown or incomplete option '%s' (see --help)",
+			          argv[optind - 1]);
+			return -1;
+		default:
+			if (!on || on(c, ch, optarg, ctx) < 0) {
+				cli_error(c, EXIT_USAGE,
+				          "option '%s' does not apply here (see --help)",
+				          argv[optind - 1]);
+				return -1;
+			}
+		}
+	}
+	c->progress = !c->quiet && !c->json && isatty(STDERR_FILENO);
+	return optind;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: s2ctl [--version] VERB [options]\n\nverbs:\n");
+	for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+		fprintf(f, "  %-9s %s\n", verbs[i].name, verbs[i].summary);
+	fprintf(f, "\nEvery verb takes --help and --json. Exit codes: 0 ok, 1 failed, 2 usage,\n"
+	           "3 bad input, 4 no answer from a board, 5 some boards failed (docs/cli.md).\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+		printf("s2ctl %s (protocol %u)\n", s2_version(), s2_protocol_version());
+		return EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+		if (!strcmp(verbs[i].name, argv[1]))
+			return verbs[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "s2ctl: unknown verb '%s'\n", argv[1]);
+	usage(stderr);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,357 @@
+/*
+ * Board operations (board.h): each one is a set of requests on one conn whose completions
+ * count down op->outstanding and record the first error. Multi-step operations (boot)
+ * chain their next step from the completion of the previous one.
+ */
+#include "s2/board.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "s2/crc32.h"
+#include "s2/error.h"
+
+void s2_op_init(struct s2_op *op, void (*progress)(void *arg), void *arg)
+{
+	memset(op, 0, sizeof *op);
+	op->progress = progress;
+	op->progress_arg = arg;
+}
+
+__attribute__((format(printf, 3, 4))) static void op_fail(struct s2_op *op, int status,
+                                                          const char *fmt, ...)
+{
+	if (op->status != 0)
+		return;
+	op->status = status;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(op->what, sizeof op->what, fmt, ap);
+	va_end(ap);
+}
+
+static void op_advance(struct s2_op *op, uint64_t n)
+{
+	op->done += n;
+	if (op->progress)
+		op->progress(op->progress_arg);
+}
+
+int s2_op_wait(struct s2_client *c, struct s2_op *op)
+{
+	int rc = s2_client_wait(c);
+	if (rc < 0 && op->status == 0)
+		op->status = rc;
+	return op->status;
+}
+
+/* --- boot --------------------------------------------------------------------------------- */
+
+struct boot {
+	struct s2_op *op;
+	struct s2_conn *conn;
+	const uint8_t *image;
+	size_t len;
+	uint16_t block_size;
+	uint32_t blocks, acked;
+	struct s2_msg_board_status *out;
+};
+
+/* Per-request context: the boot and which block. */
+struct boot_req {
+	struct boot *b;
+	uint32_t block;
+};
+
+static void boot_end_cb(void *arg, int status, const struct s2_header *h, const uint8_t *p,
+                        size_t len)
+{
+	(void)h;
+	struct boot *b = arg;
+	b->op->outstanding--;
+	if (status < 0) {
+		op_fail(b->op, status, "BOOT_END");
+	} else {
+		struct s2_msg_board_status st;
+		int rc = s2_msg_board_status_decode(p, len, &st);
+		if (rc < 0)
+			op_fail(b->op, rc, "BOOT_END reply");
+		else if (b->out)
+			*b->out = st;
+	}
+	free(b);
+}
+
+static void boot_data_cb(void *arg, int status, const struct s2_header *h, const uint8_t *p,
+                         size_t len)
+{
+	(void)h;
+	(void)p;
+	(void)len;
+	struct boot_req *r = arg;
+	struct boot *b = r->b;
+	b->op->outstanding--;
+	if (status < 0)
+		op_fail(b->op, status, "BOOT_DATA block %u", r->block);
+	else
+		op_advance(b->op, r->block + 1 == b->blocks
+		                          ? b->len - (size_t)r->block * b->block_size
+		                          : b->block_size);
+	free(r);
+	if (++b->acked < b->blocks)
+		return;
+	if (b->op->status < 0) {
+		free(b);
+		return;
+	}
+	b->op->outstanding++;
+	if (s2_conn_request(b->conn, S2_MSG_BOOT_END, S2_ADDR_ANY, S2_PE_MONITOR, NULL, 0,
+	                    boot_end_cb, b) < 0) {
+		b->op->outstanding--;
+		op_fail(b->op, S2_E_NOMEM, "BOOT_END");
+		free(b);
+	}
+}
+
+static void boot_start_cb(void *arg, int status, const struct s2_header *h, const uint8_t *p,
+                          size_t len)
+{
+	(void)h;
+	(void)p;
+	(void)len;
+	struct boot *b = arg;
+	b->op->outstanding--;
+	if (status < 0) {
+		op_fail(b->op, status, "BOOT_START");
+		free(b);
+		return;
+	}
+	uint8_t body[4 + S2_BOOT_BLOCK_MAX];
+	for (uint32_t i = 0; i < b->blocks; i++) {
+		size_t off = (size_t)i * b->block_size;
+		size_t n = b->len - off < b->block_size ? b->len - off : b->block_size;
+		struct s2_msg_boot_data d = {
+		        .block = i, .data = b->image + off, .len = (uint16_t)n};
+		int blen = s2_msg_boot_data_encode(body, sizeof body, &d);
+		struct boot_req *r = malloc(sizeof *r);
+		if (!r || blen < 0 ||
+		    s2_conn_request(b->conn, S2_MSG_BOOT_DATA, S2_ADDR_ANY, S2_PE_MONITOR, body,
+		                    (size_t)blen, boot_data_cb, r) < 0) {
+			free(r);
+			op_fail(b->op, S2_E_NOMEM, "BOOT_DATA block %u", i);
+			b->acked += b->blocks - i; /* those are never sent */
+			if (b->acked == b->blocks) /* none in flight either */
+				free(b);
+			return;
+		}
+		r->b = b;
+		r->block = i;
+		b->op->outstanding++;
+	}
+}
+
+int s2_boot_start(struct s2_conn *conn, const uint8_t *image, size_t len, uint16_t block_size,
+                  struct s2_op *op, struct s2_msg_board_status *status_out)
+{
+	if (len == 0 || block_size == 0 || block_size > S2_BOOT_BLOCK_MAX)
+		return S2_E_RANGE;
+	struct boot *b = calloc(1, sizeof *b);
+	if (!b)
+		return S2_E_NOMEM;
+	b->op = op;
+	b->conn = conn;
+	b->image = image;
+	b->len = len;
+	b->block_size = block_size;
+	b->blocks = (uint32_t)((len + block_size - 1) / block_size);
+	b->out = status_out;
+	op->total += len;
+	struct s2_msg_boot_start s = {.image_len = (uint32_t)len,
+	                              .image_crc = s2_crc32(0, image, len),
+	                              .block_size = block_size};
+	uint8_t body[16];
+	int n = s2_msg_boot_start_encode(body, sizeof body, &s);
+	op->outstanding++;
+	int rc = s2_conn_request(conn, S2_MSG_BOOT_START, S2_ADDR_ANY, S2_PE_MONITOR, body,
+	                         (size_t)n, boot_start_cb, b);
+	if (rc < 0) {
+		op->outstanding--;
+		free(b);
+	}
+	return rc;
+}
+
+/* --- memory ------------------------------------------------------------------------------ */
+
+struct mem_req {
+	struct s2_op *op;
+	uint8_t *dst; /* reads: where the reply goes */
+	uint16_t len;
+	uint32_t addr;
+};
+
+static void mem_cb(void *arg, int status, const struct s2_header *h, const uint8_t *p, size_t len)
+{
+	(void)h;
+	struct mem_req *r = arg;
+	r->op->outstanding--;
+	if (status < 0) {
+		op_fail(r->op, status, "memory at 0x%08x", r->addr);
+	} else if (r->dst) {
+		if (len != r->len)
+			op_fail(r->op, S2_E_LENGTH, "MEM_READ reply at 0x%08x", r->addr);
+		else
+			memcpy(r->dst, p, len);
+	}
+	if (status >= 0)
+		op_advance(r->op, r->len);
+	free(r);
+}
+
+static int mem_start(struct s2_conn *conn, uint16_t chip, uint8_t pe, uint8_t space, uint32_t addr,
+                     const uint8_t *src, uint8_t *dst, size_t len, struct s2_op *op)
+{
+	if ((uint64_t)addr + len > 0x100000000ull)
+		return S2_E_RANGE;
+	op->total += len;
+	for (size_t off = 0; off < len; off += S2_MEM_XFER_MAX) {
+		uint16_t n = (uint16_t)(len - off < S2_MEM_XFER_MAX ? len - off : S2_MEM_XFER_MAX);
+		struct mem_req *r = malloc(sizeof *r);
+		if (!r)
+			return S2_E_NOMEM;
+		*r = (struct mem_req){.op = op,
+		                      .dst = dst ? dst + off : NULL,
+		                      .len = n,
+		                      .addr = addr + (uint32_t)off};
+		uint8_t body[16 + S2_MEM_XFER_MAX];
+		int blen;
+		if (src) {
+			struct s2_msg_mem_write w = {
+			        .space = space, .addr = r->addr, .data = src + off, .len = n};
+			blen = s2_msg_mem_write_encode(body, sizeof body, &w);
+		} else {
+			struct s2_msg_mem_read q = {.space = space, .addr = r->addr, .len = n};
+			blen = s2_msg_mem_read_encode(body, sizeof body, &q);
+		}
+		int rc = blen < 0 ? blen
+		                  : s2_conn_request(conn, src ? S2_MSG_MEM_WRITE : S2_MSG_MEM_READ,
+		                                    chip, pe, body, (size_t)blen, mem_cb, r);
+		if (rc < 0) {
+			free(r);
+			return rc;
+		}
+		op->outstanding++;
+	}
+	return 0;
+}
+
+int s2_mem_write_start(struct s2_conn *conn, uint16_t chip, uint8_t pe, uint8_t space,
+                       uint32_t addr, const void *data, size_t len, struct s2_op *op)
+{
+	return mem_start(conn, chip, pe, space, addr, data, NULL, len, op);
+}
+
+int s2_mem_read_start(struct s2_conn *conn, uint16_t chip, uint8_t pe, uint8_t space, uint32_t addr,
+                      void *out, size_t len, struct s2_op *op)
+{
+	return mem_start(conn, chip, pe, space, addr, NULL, out, len, op);
+}
+
+/* --- survey and simple requests ---------------------------------------------------------- */
+
+struct survey_req {
+	struct s2_op *op;
+	struct s2_msg_chip_info *info;
+	int *status;
+	uint16_t chip;
+};
+
+static void survey_cb(void *arg, int status, const struct s2_header *h, const uint8_t *p,
+                      size_t len)
+{
+	(void)h;
+	struct survey_req *r = arg;
+	r->op->outstanding--;
+	if (status >= 0) {
+		status = s2_msg_chip_info_decode(p, len, r->info);
+		if (status == 0 && r->info->chip != r->chip)
+			status = S2_E_FORMAT;
+	}
+	*r->status = status;
+	/* A dead chip is an answer, not a failure of the survey; no answer at all is. */
+	if (status < 0 && status != S2_E_DEAD)
+		op_fail(r->op, status, "CHIP_INFO of chip %u", r->chip);
+	op_advance(r->op, 1);
+	free(r);
+}
+
+int s2_survey_start(struct s2_conn *conn, uint64_t chips, struct s2_msg_chip_info *info,
+                    int *chip_status, struct s2_op *op)
+{
+	for (unsigned c = 0; c < 64; c++) {
+		if (!((chips >> c) & 1u))
+			continue;
+		struct survey_req *r = malloc(sizeof *r);
+		if (!r)
+			return S2_E_NOMEM;
+		*r = (struct survey_req){
+		        .op = op, .info = &info[c], .status = &chip_status[c], .chip = (uint16_t)c};
+		int rc = s2_conn_request(conn, S2_MSG_CHIP_INFO, (uint16_t)c, S2_PE_MONITOR, NULL,
+		                         0, survey_cb, r);
+		if (rc < 0) {
+			free(r);
+			return rc;
+		}
+		op->outstanding++;
+		op->total++;
+	}
+	return 0;
+}
+
+struct simple_req {
+	struct s2_op *op;
+	void *reply;
+	size_t cap;
+	size_t *reply_len;
+	uint8_t type;
+};
+
+static void simple_cb(void *arg, int status, const struct s2_header *h, const uint8_t *p,
+                      size_t len)
+{
+	(void)h;
+	struct simple_req *r = arg;
+	r->op->outstanding--;
+	if (status < 0) {
+		op_fail(r->op, status, "%s", s2_msg_name(r->type));
+	} else if (len > r->cap) {
+		op_fail(r->op, S2_E_LENGTH, "%s reply", s2_msg_name(r->type));
+	} else {
+		if (len)
+			memcpy(r->reply, p, len);
+		if (r->reply_len)
+			*r->reply_len = len;
+		op_advance(r->op, 1);
+	}
+	free(r);
+}
+
+int s2_simple_start(struct s2_conn *conn, uint8_t type, uint16_t chip, uint8_t pe, const void *body,
+                    size_t len, void *reply, size_t cap, size_t *reply_len, struct s2_op *op)
+{
+	struct simple_req *r = malloc(sizeof *r);
+	if (!r)
+		return S2_E_NOMEM;
+	*r = (struct simple_req){
+	        .op = op, .reply = reply, .cap = cap, .reply_len = reply_len, .type = type};
+	int rc = s2_conn_request(conn, type, chip, pe, body, len, simple_cb, r);
+	if (rc < 0) {
+		free(r);
+		return rc;
+	}
+	op->outstanding++;
+	op->total++;
+	return 0;
+}
