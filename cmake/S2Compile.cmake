@@ -9,6 +9,13 @@ target_compile_options(s2_options INTERFACE
 if(S2_WERROR)
   target_compile_options(s2_options INTERFACE -Werror)
 endif()
+# The fuzz preset: coverage instrumentation and sanitizers on all our code, so libFuzzer sees
+# inside the decoders (the harnesses add -fsanitize=fuzzer to link the fuzzer's main).
+if(S2_FUZZ AND S2_PLATFORM STREQUAL "host")
+  target_compile_options(s2_options INTERFACE
+    -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
+  target_link_options(s2_options INTERFACE -fsanitize=address,undefined)
+endif()
 if(S2_SANITIZE AND S2_PLATFORM STREQUAL "host")
   target_compile_options(s2_options INTERFACE
     -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)

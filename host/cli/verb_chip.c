@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "s2/error.h"
@@ -351,6 +352,8 @@ int verb_mem(int argc, char **argv)
 		return ec;
 	}
 	uint8_t space = o.sram ? S2_MEM_SRAM : S2_MEM_DRAM;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	struct s2_op op;
 	s2_op_init(&op, NULL, NULL);
 	int rc = wr ? s2_mem_write_start(t.conn, (uint16_t)t.chip, t.pe, space, (uint32_t)addr,
@@ -360,6 +363,9 @@ int verb_mem(int argc, char **argv)
 	if (rc < 0)
 		op.status = rc;
 	s2_op_wait(t.s.client, &op);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
+	const struct s2_conn_stats *cs = s2_conn_stats(t.conn);
 	if ((ec = op_result(&t, &op)) == EXIT_OK) {
 		if (c.json) {
 			struct json j;
@@ -370,6 +376,11 @@ int verb_mem(int argc, char **argv)
 			json_str(&j, "space", o.sram ? "sram" : "dram");
 			json_uint(&j, "addr", addr);
 			json_uint(&j, "bytes", len);
+			json_num(&j, "seconds", secs);
+			json_num(&j, "mib_per_s", secs > 0 ? (double)len / (1 << 20) / secs : 0);
+			json_uint(&j, "datagrams_sent", cs->sent);
+			json_uint(&j, "retransmits", cs->retransmits);
+			json_uint(&j, "duplicates", cs->duplicates);
 			if (!wr && !o.out) {
 				char *hex = malloc(2 * len + 1);
 				for (size_t i = 0; hex && i < len; i++)
@@ -396,7 +407,8 @@ int verb_mem(int argc, char **argv)
 				printf("\n");
 			}
 		} else if (wr && !c.json && !c.quiet) {
-			printf("wrote %lu bytes at 0x%08lx\n", len, addr);
+			printf("wrote %lu bytes at 0x%08lx in %.3f s (%lu retransmits)\n", len,
+			       addr, secs, (unsigned long)cs->retransmits);
 		}
 	}
 	free(data);

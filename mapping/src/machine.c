@@ -85,7 +85,8 @@ static bool chip_ok(const struct s2_machine *m, unsigned b, unsigned c)
 	return b < m->n_boards && c < chips_of(m);
 }
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void seterr(char *err, size_t errlen, const char *fmt,
+                                                         ...)
 {
 	if (!err || !errlen)
 		return;
