@@ -7,8 +7,9 @@ set -eu
 cd "$(dirname "$0")/.."
 B=${1:-build/host-release}
 MIB=${2:-64}
-S2CTL=$PWD/$B/host/s2ctl
-S2EMU=$PWD/$B/tools/s2emu
+case $B in /*) ;; *) B=$PWD/$B ;; esac
+S2CTL=$B/host/s2ctl
+S2EMU=$B/tools/s2emu
 export S2_FIRMWARE=${S2_FIRMWARE:-$PWD/build/cm4f/firmware/monitor/s2_monitor.bin}
 for f in "$S2CTL" "$S2EMU" "$S2_FIRMWARE"; do
 	[ -e "$f" ] || { echo "bench: $f is missing: run tools/setup.sh first" >&2; exit 1; }
@@ -29,7 +30,7 @@ boot_one() { # NAME: boot $W/NAME.pb, print a line
 	"$S2CTL" boot --machine "$W/$1.pb" --json >"$W/$1.boot.json"
 	t1=$(now)
 	jq -r --arg wall "$(awk "BEGIN { print $t1 - $t0 }")" \
-		'"boot \(.boards|length) board(s): \(.seconds*1000|floor) ms in s2ctl, \($wall|tonumber*1000|floor) ms wall; chips \(.chips_alive)/\(.chips_expected), PEs \(.pes_alive)/\(.pes_expected)"' \
+		'"boot \(.boards|length) board(s): \(.seconds*10000|floor/10) ms in s2ctl (image+flood \(.boot_seconds*10000|floor/10) ms, survey \(.survey_seconds*10000|floor/10) ms), \($wall|tonumber*1000|floor) ms wall with process start; chips \(.chips_alive)/\(.chips_expected), PEs \(.pes_alive)/\(.pes_expected)"' \
 		"$W/$1.boot.json"
 }
 
@@ -40,8 +41,8 @@ for n in 1 4; do
 	wait_ready "$W/b$n.ready"
 	boot_one b$n
 	echo "   s2emu peak RSS after boot: $(hwm_mib "${PIDS[-1]}") MiB"
-	[ $n = 1 ] || stop
 done
+EMU1=${PIDS[0]}
 
 # The rack: one description, two processes.
 port=$((20000 + RANDOM % 20000))
@@ -71,4 +72,4 @@ for chip in 0 "$far"; do
 		'"\($l): write \(.[0].mib_per_s*10|floor/10) MiB/s, read \(.[1].mib_per_s*10|floor/10) MiB/s, \(.[0].datagrams_sent + .[1].datagrams_sent) datagrams, \(.[0].retransmits + .[1].retransmits) retransmits, read-back \($s)"' \
 		"$W/w.json" "$W/r.json"
 done
-echo "   s2emu peak RSS after $MIB MiB x 2 chips: $(hwm_mib "${PIDS[0]}") MiB"
+echo "   s2emu peak RSS after $MIB MiB x 2 chips: $(hwm_mib "$EMU1") MiB"

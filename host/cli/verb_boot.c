@@ -100,7 +100,7 @@ static bool link_reported_alive(struct session *s, struct board_report *rep, uns
 
 /* Compare reports with the description; print or emit JSON; optionally mark the dead. */
 static void report(struct session *s, struct board_report *rep, struct s2_machine *found,
-                   double seconds, bool boot)
+                   double seconds, double total, bool boot)
 {
 	struct cli *c = s->c;
 	unsigned chips = s2_machine_chips_per_board(s->m), pes = s2_machine_pes_per_chip(s->m);
@@ -109,8 +109,11 @@ static void report(struct session *s, struct board_report *rep, struct s2_machin
 	if (c->json) {
 		json_begin(&j, stdout);
 		json_obj(&j, NULL);
-		if (boot)
-			json_num(&j, "seconds", seconds);
+		if (boot) {
+			json_num(&j, "seconds", total);
+			json_num(&j, "boot_seconds", seconds);
+			json_num(&j, "survey_seconds", total - seconds);
+		}
 		json_arr(&j, "boards");
 	}
 	for (unsigned b = 0; b < s->n; b++) {
@@ -246,7 +249,8 @@ static void report(struct session *s, struct board_report *rep, struct s2_machin
 		printf("total: chips %u/%u, PEs %u/%u, links %u/%u alive", t.chips_alive,
 		       t.chips_exp, t.pes_alive, t.pes_exp, t.links_alive, t.links_exp);
 		if (boot)
-			printf(", booted in %.3f s", seconds);
+			printf(", booted in %.3f s (image and flood %.3f s, survey %.3f s)", total,
+			       seconds, total - seconds);
 		printf("\n");
 	}
 }
@@ -380,10 +384,11 @@ int verb_boot(int argc, char **argv)
 		}
 	}
 	survey_all(&s, rep, &pg);
+	double total = now_s() - t0;
 	struct s2_machine *found = NULL;
 	if (o.write_machine && !(found = s2_machine_clone(s.m)))
 		ec = cli_error(&c, EXIT_FAIL, "out of memory");
-	report(&s, rep, found, seconds, true);
+	report(&s, rep, found, seconds, total, true);
 	if (found) {
 		char err[512];
 		if (s2_machine_save_file(found, o.write_machine, err, sizeof err) < 0)
@@ -443,7 +448,7 @@ int verb_info(int argc, char **argv)
 		}
 	}
 	survey_all(&s, rep, &pg);
-	report(&s, rep, NULL, 0, false);
+	report(&s, rep, NULL, 0, 0, false);
 	ec = finish(&s, rep);
 	free(rep);
 	session_close(&s);
