@@ -78,6 +78,9 @@ void json_num(struct json *j, const char *key, double v);
 void json_bool(struct json *j, const char *key, bool v);
 void json_finish(struct json *j);
 
+/** A conn's transport counters as a JSON object under key. */
+void cli_json_conn(struct json *j, const char *key, const struct s2_conn *conn);
+
 /* Verbs. */
 int verb_discover(int argc, char **argv);
 int verb_boot(int argc, char **argv);

@@ -127,6 +127,23 @@ void cli_conn_summary(const struct s2_conn *conn, char *out, size_t cap)
 	         s->duplicates, s->bad, s->srtt_us);
 }
 
+void cli_json_conn(struct json *j, const char *key, const struct s2_conn *conn)
+{
+	const struct s2_conn_stats *s = s2_conn_stats(conn);
+	json_obj(j, key);
+	json_uint(j, "requests", s->requests);
+	json_uint(j, "sent", s->sent);
+	json_uint(j, "retransmits", s->retransmits);
+	json_uint(j, "timeouts", s->timeouts);
+	json_uint(j, "failed", s->failed);
+	json_uint(j, "duplicates", s->duplicates);
+	json_uint(j, "bad", s->bad);
+	json_uint(j, "wrong_source", s->wrong_source);
+	json_uint(j, "mismatched", s->mismatched);
+	json_uint(j, "srtt_us", s->srtt_us);
+	json_end_obj(j);
+}
+
 /* --- JSON -------------------------------------------------------------------------------- */
 
 void json_begin(struct json *j, FILE *f)

@@ -31,6 +31,7 @@ struct board_report {
 
 struct totals {
 	unsigned chips_exp, chips_alive, pes_exp, pes_alive, links_exp, links_alive;
+	uint64_t sent, retransmits, duplicates, bad; /* transport, all selected boards */
 };
 
 static double now_s(void)
@@ -220,6 +221,7 @@ static void report(struct session *s, struct board_report *rep, struct s2_machin
 						v = r->info[ch].version;
 				json_str(&j, "monitor", v);
 			}
+			cli_json_conn(&j, "transport", s->eth[b]);
 			json_end_obj(&j);
 		} else if (r->status) {
 			printf("board %u: FAILED at %s: %s\n", b, r->what, s2_strerror(r->status));
@@ -234,6 +236,11 @@ static void report(struct session *s, struct board_report *rep, struct s2_machin
 		t.pes_alive += bt.pes_alive;
 		t.links_exp += bt.links_exp;
 		t.links_alive += bt.links_alive;
+		const struct s2_conn_stats *cs = s2_conn_stats(s->eth[b]);
+		t.sent += cs->sent;
+		t.retransmits += cs->retransmits;
+		t.duplicates += cs->duplicates;
+		t.bad += cs->bad + cs->wrong_source + cs->mismatched;
 	}
 	if (c->json) {
 		json_end_arr(&j);
@@ -243,6 +250,12 @@ static void report(struct session *s, struct board_report *rep, struct s2_machin
 		json_uint(&j, "pes_alive", t.pes_alive);
 		json_uint(&j, "links_expected", t.links_exp);
 		json_uint(&j, "links_alive", t.links_alive);
+		json_obj(&j, "transport");
+		json_uint(&j, "sent", t.sent);
+		json_uint(&j, "retransmits", t.retransmits);
+		json_uint(&j, "duplicates", t.duplicates);
+		json_uint(&j, "bad", t.bad);
+		json_end_obj(&j);
 		json_end_obj(&j);
 		json_finish(&j);
 	} else if (!c->quiet) {
@@ -251,7 +264,11 @@ static void report(struct session *s, struct board_report *rep, struct s2_machin
 		if (boot)
 			printf(", booted in %.3f s (image and flood %.3f s, survey %.3f s)", total,
 			       seconds, total - seconds);
-		printf("\n");
+		printf("\ntransport: %llu datagrams sent, %llu retransmitted, %llu duplicate "
+		       "replies, "
+		       "%llu bad or stray datagrams\n",
+		       (unsigned long long)t.sent, (unsigned long long)t.retransmits,
+		       (unsigned long long)t.duplicates, (unsigned long long)t.bad);
 	}
 }
 

@@ -168,7 +168,12 @@ static void send_req(struct s2_conn *conn, struct req *r)
 	if (sendto(conn->fd, r->dgram, r->dlen, 0, (struct sockaddr *)&conn->peer, conn->peerlen) <
 	    0)
 		conn->st.send_errors++;
-	struct timeval tv = tv_us(conn->st.rto_us);
+	/* Back off per request (RFC 6298 5.5, applied to this request only): one loss among
+	 * many outstanding requests does not slow the others down. */
+	uint64_t rto = (uint64_t)conn->st.rto_us << (r->attempts - 1 < 16 ? r->attempts - 1 : 16);
+	if (rto > conn->client->opts.rto_max_us)
+		rto = conn->client->opts.rto_max_us;
+	struct timeval tv = tv_us((uint32_t)rto);
 	evtimer_add(r->timer, &tv);
 }
 
@@ -225,12 +230,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 	if (!r->doomed) {
 		conn->st.timeouts++;
 		if (r->attempts < conn->client->opts.max_attempts) {
-			/* Back off (RFC 6298 5.5) and try again. */
-			uint64_t rto = 2u * (uint64_t)conn->st.rto_us;
-			if (rto > conn->client->opts.rto_max_us)
-				rto = conn->client->opts.rto_max_us;
-			conn->st.rto_us = (uint32_t)rto;
-			send_req(conn, r);
+			send_req(conn, r); /* with a doubled timeout */
 			return;
 		}
 		conn->unresponsive = true;
