@@ -41,6 +41,8 @@ static void usage(FILE *f)
 	        "  --serve A-B           with --machine: only boards A..B (several processes\n"
 	        "                        can form one machine)\n"
 	        "  --announce ADDR:PORT  unbooted boards announce themselves there once a second\n"
+	        "                        (default 127.0.0.1:17893, where s2ctl discover listens;\n"
+	        "                        'none': do not announce)\n"
 	        "Faults:\n"
 	        "  --dead-chip B:C       chip C of board B is dead (repeatable)\n"
 	        "  --dead-pe B:C:P       PE P of chip C of board B is dead (repeatable)\n"
@@ -366,7 +368,7 @@ int main(int argc, char **argv)
 	};
 	unsigned long n_boards = 1, base_port = 0, seed = 1, serve_a = 0, serve_b = ~0ul;
 	const char *host = "127.0.0.1", *write_machine = NULL, *machine_file = NULL;
-	const char *control_file = NULL, *ready_file = NULL, *announce = NULL;
+	const char *control_file = NULL, *ready_file = NULL, *announce = "127.0.0.1:17893";
 	struct pending_fault faults[256];
 	unsigned n_faults = 0;
 	int c, idx;
@@ -471,7 +473,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "s2emu: out of memory\n");
 		return 1;
 	}
-	if (announce) {
+	if (announce && strcmp(announce, "none") != 0) {
 		int len = sizeof E.announce_to;
 		if (evutil_parse_sockaddr_port(announce, (struct sockaddr *)&E.announce_to, &len) <
 		    0) {
