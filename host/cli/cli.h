@@ -37,6 +37,10 @@ struct cli {
 __attribute__((format(printf, 3, 4))) int cli_error(const struct cli *c, int code, const char *fmt,
                                                     ...);
 
+/** Read a whole file of at most max bytes (malloc'd). NULL with errno set on failure:
+ * EFBIG if the file is longer than max. */
+uint8_t *cli_read_file(const char *path, size_t max, size_t *len);
+
 /** Map an S2_E_ code to an exit code. */
 int cli_exit_for(int err);
 
@@ -92,6 +96,7 @@ int verb_signal(int argc, char **argv);
 int verb_power(int argc, char **argv);
 int verb_reset(int argc, char **argv);
 int verb_machine(int argc, char **argv);
+int verb_flash(int argc, char **argv);
 
 #endif
 

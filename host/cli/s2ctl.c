@@ -54,6 +54,11 @@ static const struct verb verbs[] = {
          "usage: s2ctl power on|off|status [--machine FILE] [--boards LIST] [--json]\n"},
         {"reset", verb_reset, "reset boards (power off then on); they come back unbooted",
          "usage: s2ctl reset [--machine FILE] [--boards LIST] [--json]\n"},
+        {"flash", verb_flash, "write firmware to boards' flash, never leaving one unbootable",
+         "usage: s2ctl flash IMAGE [--machine FILE] [--boards LIST] [--json]\n"
+         "       s2ctl flash --status [--machine FILE] [--boards LIST] [--json]\n"
+         "       s2ctl flash pack MONITOR.bin --version V [--extra FILE] [--board-type T]\n"
+         "                        -o IMAGE\n"},
         {"machine", verb_machine, "make or show machine descriptions",
          "usage: s2ctl machine generate (--boards N | --rack | --racks R) [--host ADDR]\n"
          "                              [--base-port P] -o FILE\n"

@@ -41,30 +41,6 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* Read a whole file (at most max bytes). NULL with errno set on failure; EFBIG if longer. */
-static uint8_t *read_file(const char *path, size_t max, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	uint8_t *buf = malloc(max + 1);
-	size_t n = buf ? fread(buf, 1, max + 1, f) : 0;
-	int bad = !buf || ferror(f);
-	fclose(f);
-	if (bad) {
-		free(buf);
-		errno = EIO;
-		return NULL;
-	}
-	if (n > max) {
-		free(buf);
-		errno = EFBIG;
-		return NULL;
-	}
-	*len = n;
-	return buf;
-}
-
 struct progress {
 	struct cli *c;
 	struct board_report *rep;
@@ -358,7 +334,7 @@ int verb_boot(int argc, char **argv)
 	if (!path)
 		path = S2_DEFAULT_FIRMWARE;
 	size_t len = 0;
-	uint8_t *image = read_file(path, S2_FW_IMAGE_MAX, &len);
+	uint8_t *image = cli_read_file(path, S2_FW_IMAGE_MAX, &len);
 	if (!image)
 		return cli_error(&c, EXIT_INPUT, "image %s: %s", path,
 		                 errno == EFBIG ? "larger than a PE's 128 KiB SRAM"

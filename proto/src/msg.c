@@ -456,7 +456,173 @@ const char *s2_msg_name(unsigned type)
 		return "BMP_INFO";
 	case S2_MSG_BMP_POWER:
 		return "BMP_POWER";
+	case S2_MSG_FLASH_STATUS:
+		return "FLASH_STATUS";
+	case S2_MSG_FLASH_BEGIN:
+		return "FLASH_BEGIN";
+	case S2_MSG_FLASH_DATA:
+		return "FLASH_DATA";
+	case S2_MSG_FLASH_READ:
+		return "FLASH_READ";
+	case S2_MSG_FLASH_COMMIT:
+		return "FLASH_COMMIT";
 	default:
 		return "UNKNOWN";
 	}
+}
+
+/* --- flash (section 4.13) ------------------------------------------------------------------ */
+
+static void wr_slot(struct s2_wr *w, const struct s2_msg_flash_slot *sl)
+{
+	s2_wr_u8(w, sl->state);
+	wr_zero(w, 3);
+	s2_wr_u32(w, sl->seq);
+	s2_wr_u32(w, sl->length);
+	s2_wr_u32(w, sl->crc);
+	wr_str(w, sl->version);
+}
+
+static void rd_slot(struct s2_rd *r, struct s2_msg_flash_slot *sl)
+{
+	sl->state = s2_rd_u8(r);
+	rd_reserved(r, 3);
+	sl->seq = s2_rd_u32(r);
+	sl->length = s2_rd_u32(r);
+	sl->crc = s2_rd_u32(r);
+	rd_str(r, sl->version);
+	rd_check(r, sl->state <= S2_FLASH_BAD);
+}
+
+int s2_msg_flash_status_encode(uint8_t *out, size_t cap, const struct s2_msg_flash_status *m)
+{
+	struct s2_wr w;
+	s2_wr_init(&w, out, cap);
+	s2_wr_u16(&w, m->board_type);
+	s2_wr_u8(&w, m->booted_slot);
+	wr_zero(&w, 1);
+	s2_wr_u32(&w, m->slot_size);
+	for (unsigned i = 0; i < S2_FLASH_SLOTS; i++)
+		wr_slot(&w, &m->slot[i]);
+	return wr_done(&w);
+}
+
+int s2_msg_flash_status_decode(const uint8_t *p, size_t len, struct s2_msg_flash_status *m)
+{
+	struct s2_rd r;
+	s2_rd_init(&r, p, len);
+	m->board_type = s2_rd_u16(&r);
+	m->booted_slot = s2_rd_u8(&r);
+	rd_reserved(&r, 1);
+	m->slot_size = s2_rd_u32(&r);
+	for (unsigned i = 0; i < S2_FLASH_SLOTS; i++)
+		rd_slot(&r, &m->slot[i]);
+	rd_check(&r, m->booted_slot < S2_FLASH_SLOTS || m->booted_slot == S2_FLASH_NO_SLOT);
+	return rd_done(&r);
+}
+
+int s2_msg_flash_begin_encode(uint8_t *out, size_t cap, const struct s2_msg_flash_begin *m)
+{
+	struct s2_wr w;
+	s2_wr_init(&w, out, cap);
+	s2_wr_u8(&w, m->slot);
+	wr_zero(&w, 3);
+	s2_wr_u32(&w, m->length);
+	s2_wr_u32(&w, m->crc);
+	wr_str(&w, m->version);
+	return wr_done(&w);
+}
+
+int s2_msg_flash_begin_decode(const uint8_t *p, size_t len, struct s2_msg_flash_begin *m)
+{
+	struct s2_rd r;
+	s2_rd_init(&r, p, len);
+	m->slot = s2_rd_u8(&r);
+	rd_reserved(&r, 3);
+	m->length = s2_rd_u32(&r);
+	m->crc = s2_rd_u32(&r);
+	rd_str(&r, m->version);
+	rd_check(&r, m->slot < S2_FLASH_SLOTS && m->length >= 1);
+	return rd_done(&r);
+}
+
+int s2_msg_flash_data_encode(uint8_t *out, size_t cap, const struct s2_msg_flash_data *m)
+{
+	if (m->len < 1 || m->raw_len < 1 || m->raw_len > S2_FLASH_RAW_MAX)
+		return S2_E_RANGE;
+	struct s2_wr w;
+	s2_wr_init(&w, out, cap);
+	s2_wr_u8(&w, m->slot);
+	s2_wr_u8(&w, m->flags);
+	s2_wr_u16(&w, m->raw_len);
+	s2_wr_u32(&w, m->offset);
+	s2_wr_u32(&w, m->raw_crc);
+	s2_wr_bytes(&w, m->data, m->len);
+	return wr_done(&w);
+}
+
+int s2_msg_flash_data_decode(const uint8_t *p, size_t len, struct s2_msg_flash_data *m)
+{
+	struct s2_rd r;
+	s2_rd_init(&r, p, len);
+	m->slot = s2_rd_u8(&r);
+	m->flags = s2_rd_u8(&r);
+	m->raw_len = s2_rd_u16(&r);
+	m->offset = s2_rd_u32(&r);
+	m->raw_crc = s2_rd_u32(&r);
+	size_t n = s2_rd_left(&r);
+	m->len = (uint16_t)n;
+	m->data = s2_rd_take(&r, n);
+	rd_check(&r, m->slot < S2_FLASH_SLOTS);
+	rd_check(&r, (m->flags & ~S2_FLASH_F_ZLIB) == 0);
+	rd_check(&r, m->raw_len >= 1 && m->raw_len <= S2_FLASH_RAW_MAX);
+	rd_check(&r, n >= 1 && (m->flags & S2_FLASH_F_ZLIB || n == m->raw_len));
+	return rd_done(&r);
+}
+
+int s2_msg_flash_read_encode(uint8_t *out, size_t cap, const struct s2_msg_flash_read *m)
+{
+	struct s2_wr w;
+	s2_wr_init(&w, out, cap);
+	s2_wr_u8(&w, m->slot);
+	wr_zero(&w, 1);
+	s2_wr_u16(&w, m->len);
+	s2_wr_u32(&w, m->offset);
+	return wr_done(&w);
+}
+
+int s2_msg_flash_read_decode(const uint8_t *p, size_t len, struct s2_msg_flash_read *m)
+{
+	struct s2_rd r;
+	s2_rd_init(&r, p, len);
+	m->slot = s2_rd_u8(&r);
+	rd_reserved(&r, 1);
+	m->len = s2_rd_u16(&r);
+	m->offset = s2_rd_u32(&r);
+	rd_check(&r, m->slot < S2_FLASH_SLOTS);
+	rd_check(&r, m->len >= 1 && m->len <= S2_FLASH_READ_MAX);
+	return rd_done(&r);
+}
+
+int s2_msg_flash_commit_encode(uint8_t *out, size_t cap, const struct s2_msg_flash_commit *m)
+{
+	struct s2_wr w;
+	s2_wr_init(&w, out, cap);
+	s2_wr_u8(&w, m->slot);
+	wr_zero(&w, 3);
+	s2_wr_u32(&w, m->length);
+	s2_wr_u32(&w, m->crc);
+	return wr_done(&w);
+}
+
+int s2_msg_flash_commit_decode(const uint8_t *p, size_t len, struct s2_msg_flash_commit *m)
+{
+	struct s2_rd r;
+	s2_rd_init(&r, p, len);
+	m->slot = s2_rd_u8(&r);
+	rd_reserved(&r, 3);
+	m->length = s2_rd_u32(&r);
+	m->crc = s2_rd_u32(&r);
+	rd_check(&r, m->slot < S2_FLASH_SLOTS && m->length >= 1);
+	return rd_done(&r);
 }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "emu_flash.h"
 #include "emu_log.h"
 #include "emu_mem.h"
 #include "monitor.h"
@@ -96,6 +97,7 @@ struct emu_board {
 	/* Duplicate suppression. */
 	struct cached_reply *cache; /**< [EMU_REPLY_CACHE] */
 	unsigned cache_next;
+	struct emu_flash flash;
 	struct emu_stats st;
 };
 
@@ -109,6 +111,7 @@ struct emu {
 	uint64_t rng;
 	struct sockaddr_storage announce_to;
 	socklen_t announce_len; /**< 0: no announcements */
+	const char *flash_dir;  /**< --flash-dir, or NULL: flash in memory */
 	int ctl_fd;
 	struct event *ctl_ev;
 	bool verbose;
@@ -127,6 +130,8 @@ void emu_board_power(struct emu_board *b, bool on);
 void emu_board_handle(struct emu_board *b, int fd, const struct sockaddr_storage *from,
                       socklen_t fromlen, const uint8_t *dgram, size_t len);
 void emu_board_free(struct emu_board *b);
+/** Boot every chip of b from a monitor image (the flash boot path); 0 or an S2_E_ code. */
+int emu_board_boot_image(struct emu_board *b, const uint8_t *image, size_t len);
 /** Re-run the boot-time route computation after a fault changed (booted boards). */
 void emu_board_reroute(struct emu_board *b);
 

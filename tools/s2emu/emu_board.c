@@ -144,15 +144,17 @@ int emu_board_init(struct emu *e, struct emu_board *b, uint16_t index)
 	b->announce_ev = event_new(e->base, -1, EV_PERSIST, announce_cb, b);
 	if (!b->announce_ev)
 		return S2_E_NOMEM;
-	emu_board_power(b, true);
-	return 0;
+	return emu_flash_open(&b->flash, e->flash_dir, index);
 }
 
 void emu_board_power(struct emu_board *b, bool on)
 {
 	unboot(b);
 	b->powered = on;
-	if (on) {
+	b->flash.booted_slot = S2_FLASH_NO_SLOT;
+	if (on && emu_flash_power_on(&b->flash, b) == 0)
+		event_del(b->announce_ev); /* booted from flash: nothing to announce */
+	else if (on) {
 		struct timeval tv = {1, 0};
 		event_add(b->announce_ev, &tv);
 		event_active(b->announce_ev, EV_TIMEOUT, 0); /* announce at once */
@@ -170,6 +172,7 @@ void emu_board_free(struct emu_board *b)
 	free(b->cache);
 	if (b->announce_ev)
 		event_free(b->announce_ev);
+	emu_flash_close(&b->flash);
 	if (b->eth_ev)
 		event_free(b->eth_ev);
 	if (b->bmp_ev)
@@ -330,6 +333,26 @@ static int boot_finish(struct emu_board *b)
 	return b->chips_alive ? 0 : S2_E_DEAD;
 }
 
+int emu_board_boot_image(struct emu_board *b, const uint8_t *image, size_t len)
+{
+	if (len == 0 || len > S2_FW_IMAGE_MAX)
+		return S2_E_RANGE;
+	unboot(b);
+	b->image = malloc(len);
+	if (!b->image)
+		return S2_E_NOMEM;
+	memcpy(b->image, image, len);
+	b->image_len = (uint32_t)len;
+	b->image_crc = s2_crc32(0, image, len);
+	b->n_blocks = b->blocks_have = 1;
+	int rc = boot_finish(b);
+	if (rc < 0) {
+		boot_reset(b);
+		b->state = S2_BOARD_UNBOOTED;
+	}
+	return rc;
+}
+
 void emu_board_reroute(struct emu_board *b)
 {
 	if (b->state != S2_BOARD_BOOTED)
@@ -485,6 +508,14 @@ static int bmp_request(struct emu_board *b, const struct s2_header *h, const uin
 			emu_board_power(b, true);
 		return 0;
 	}
+	case S2_MSG_FLASH_STATUS:
+	case S2_MSG_FLASH_BEGIN:
+	case S2_MSG_FLASH_DATA:
+	case S2_MSG_FLASH_READ:
+	case S2_MSG_FLASH_COMMIT:
+		if (!b->powered)
+			return S2_E_STATE; /* the flash is on the board's power */
+		return emu_flash_request(&b->flash, h->type, p, h->payload_len, out, cap);
 	default:
 		return S2_E_TYPE;
 	}

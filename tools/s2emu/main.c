@@ -40,6 +40,11 @@ static void usage(FILE *f)
 	        "  --machine FILE        emulate boards of this description, at its endpoints\n"
 	        "  --serve A-B           with --machine: only boards A..B (several processes\n"
 	        "                        can form one machine)\n"
+	        "  --flash-dir DIR       keep each board's flash in DIR/board-B.flash (default:\n"
+	        "                        in memory, lost at exit)\n"
+	        "  --power-cut-after N[:torn]  fault: the power fails (SIGKILL) at the (N+1)th\n"
+	        "                        flash write; with :torn that write lands half-way\n"
+	        "  --boot-fail-version V fault: flash images of version V fail to boot\n"
 	        "  --announce ADDR:PORT  unbooted boards announce themselves there once a second\n"
 	        "                        (default 127.0.0.1:17893, where s2ctl discover listens;\n"
 	        "                        'none': do not announce)\n"
@@ -341,10 +346,16 @@ int main(int argc, char **argv)
 		O_FAULT,
 		O_SEED,
 		O_CONTROL,
-		O_READY
+		O_READY,
+		O_FLASH_DIR,
+		O_CUT,
+		O_BOOT_FAIL
 	};
 	static const struct option opts[] = {
 	        {"boards", required_argument, 0, O_BOARDS},
+	        {"flash-dir", required_argument, 0, O_FLASH_DIR},
+	        {"power-cut-after", required_argument, 0, O_CUT},
+	        {"boot-fail-version", required_argument, 0, O_BOOT_FAIL},
 	        {"host", required_argument, 0, O_HOST},
 	        {"base-port", required_argument, 0, O_BASE},
 	        {"write-machine", required_argument, 0, O_WRITE},
@@ -423,6 +434,25 @@ int main(int argc, char **argv)
 			break;
 		case O_READY:
 			ready_file = optarg;
+			break;
+		case O_FLASH_DIR:
+			E.flash_dir = optarg;
+			break;
+		case O_CUT: {
+			char *end;
+			unsigned long long n = strtoull(optarg, &end, 10);
+			bool torn = !strcmp(end, ":torn");
+			if (end == optarg || (*end && !torn) || n > (1ull << 40)) {
+				fprintf(stderr,
+				        "s2emu: --power-cut-after: '%s' is not N or N:torn\n",
+				        optarg);
+				return 2;
+			}
+			emu_flash_set_power_cut((long long)n, torn);
+			break;
+		}
+		case O_BOOT_FAIL:
+			emu_flash_set_boot_fail(optarg);
 			break;
 		case 'v':
 			E.verbose = true;
@@ -511,6 +541,9 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	/* Power on, with the faults in place: boards with a valid flash image boot from it. */
+	for (unsigned i = 0; i < E.n_boards; i++)
+		emu_board_power(&E.boards[i], true);
 	if (write_machine && s2_machine_save_file(E.machine, write_machine, err, sizeof err) < 0) {
 		fprintf(stderr, "s2emu: %s\n", err);
 		return 1;

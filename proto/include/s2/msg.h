@@ -31,6 +31,11 @@ enum s2_msg_type {
 	S2_MSG_SIGNAL = 0x15,       /**< start, stop or reset a set of PEs */
 	S2_MSG_BMP_INFO = 0x30,     /**< board controller: power state, identity */
 	S2_MSG_BMP_POWER = 0x31,    /**< board controller: power off, on or reset */
+	S2_MSG_FLASH_STATUS = 0x32, /**< board controller: both flash slots (section 4.13) */
+	S2_MSG_FLASH_BEGIN = 0x33,  /**< erase a slot and start writing an image into it */
+	S2_MSG_FLASH_DATA = 0x34,   /**< one block, zlib-compressed or stored, with its CRC */
+	S2_MSG_FLASH_READ = 0x35,   /**< read back bytes of a slot */
+	S2_MSG_FLASH_COMMIT = 0x36, /**< check the slot and make it the newest valid image */
 };
 
 #define S2_VERSION_STR_LEN 32u /**< NUL-padded version strings on the wire */
@@ -58,6 +63,69 @@ enum s2_pe_state {
 
 /** Signals (section 4.9). */
 enum s2_signal { S2_SIG_START = 1, S2_SIG_STOP = 2, S2_SIG_RESET = 3 };
+
+/** Flash slot states (section 4.13). */
+enum s2_flash_state {
+	S2_FLASH_EMPTY = 0,   /**< erased, or a header that fails its CRC */
+	S2_FLASH_WRITING = 1, /**< FLASH_BEGIN done, not committed: never booted */
+	S2_FLASH_VALID = 2,   /**< committed, not yet booted */
+	S2_FLASH_TRYING = 3,  /**< a boot from it started and has not been confirmed */
+	S2_FLASH_GOOD = 4,    /**< booted successfully */
+	S2_FLASH_BAD = 5,     /**< failed to boot; never tried again */
+};
+
+#define S2_FLASH_SLOTS 2u
+#define S2_FLASH_NO_SLOT 0xFFu
+#define S2_FLASH_READ_MAX 1024u /**< largest FLASH_READ reply */
+#define S2_FLASH_RAW_MAX 32768u /**< largest raw (uncompressed) FLASH_DATA block */
+#define S2_FLASH_F_ZLIB 0x01u   /**< FLASH_DATA flag: data is a zlib stream */
+
+/** One slot in a FLASH_STATUS reply. */
+struct s2_msg_flash_slot {
+	uint8_t state;        /**< enum s2_flash_state */
+	uint32_t seq;         /**< generation: the newest bootable slot has the highest */
+	uint32_t length, crc; /**< image length and CRC-32 recorded at FLASH_BEGIN */
+	char version[S2_VERSION_STR_LEN + 1];
+};
+
+/** FLASH_STATUS reply (section 4.13). */
+struct s2_msg_flash_status {
+	uint16_t board_type; /**< S2_BOARD_TYPE_* of flashimg.h */
+	uint8_t booted_slot; /**< slot the board booted from at power-on, or S2_FLASH_NO_SLOT */
+	uint32_t slot_size;  /**< bytes an image may take */
+	struct s2_msg_flash_slot slot[S2_FLASH_SLOTS];
+};
+
+/** FLASH_BEGIN request. */
+struct s2_msg_flash_begin {
+	uint8_t slot;
+	uint32_t length, crc; /**< of the whole image */
+	char version[S2_VERSION_STR_LEN + 1];
+};
+
+/** FLASH_DATA request. data points into the decoded payload. */
+struct s2_msg_flash_data {
+	uint8_t slot;
+	uint8_t flags;    /**< S2_FLASH_F_ZLIB */
+	uint16_t raw_len; /**< bytes after decompression, 1..S2_FLASH_RAW_MAX */
+	uint32_t offset;  /**< where the raw bytes go in the slot */
+	uint32_t raw_crc; /**< CRC-32 of the raw bytes */
+	const uint8_t *data;
+	uint16_t len;
+};
+
+/** FLASH_READ request. */
+struct s2_msg_flash_read {
+	uint8_t slot;
+	uint32_t offset;
+	uint16_t len; /**< 1..S2_FLASH_READ_MAX */
+};
+
+/** FLASH_COMMIT request: the host's idea of what the slot holds. */
+struct s2_msg_flash_commit {
+	uint8_t slot;
+	uint32_t length, crc;
+};
 
 /** Board-controller power actions (section 4.11). */
 enum s2_power { S2_POWER_OFF = 0, S2_POWER_ON = 1, S2_POWER_RESET = 2 };
@@ -203,5 +271,17 @@ static inline void s2_bitmap_set(uint8_t *bm, unsigned i, bool v)
 
 /** Name of a message type for logs ("MEM_READ"), or "UNKNOWN". */
 const char *s2_msg_name(unsigned type);
+
+/* Flash (section 4.13). */
+int s2_msg_flash_status_encode(uint8_t *out, size_t cap, const struct s2_msg_flash_status *m);
+int s2_msg_flash_status_decode(const uint8_t *p, size_t len, struct s2_msg_flash_status *m);
+int s2_msg_flash_begin_encode(uint8_t *out, size_t cap, const struct s2_msg_flash_begin *m);
+int s2_msg_flash_begin_decode(const uint8_t *p, size_t len, struct s2_msg_flash_begin *m);
+int s2_msg_flash_data_encode(uint8_t *out, size_t cap, const struct s2_msg_flash_data *m);
+int s2_msg_flash_data_decode(const uint8_t *p, size_t len, struct s2_msg_flash_data *m);
+int s2_msg_flash_read_encode(uint8_t *out, size_t cap, const struct s2_msg_flash_read *m);
+int s2_msg_flash_read_decode(const uint8_t *p, size_t len, struct s2_msg_flash_read *m);
+int s2_msg_flash_commit_encode(uint8_t *out, size_t cap, const struct s2_msg_flash_commit *m);
+int s2_msg_flash_commit_decode(const uint8_t *p, size_t len, struct s2_msg_flash_commit *m);
 
 #endif
