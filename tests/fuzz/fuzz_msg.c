@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "s2/flashimg.h"
 #include "s2/msg.h"
 #include "s2/packet.h"
 
@@ -26,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	const uint8_t *p = data + 1;
 	size_t len = size - 1;
-	switch (data[0] % 13) {
+	switch (data[0] % 19) {
 	case 0: {
 		struct s2_msg_board_id m;
 		if (!s2_msg_board_id_decode(p, len, &m))
@@ -103,6 +104,44 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int st;
 		if (!s2_msg_status_decode(p, len, &st))
 			same(s2_msg_status_encode(out, sizeof out, st), p, len);
+		break;
+	}
+	case 13: {
+		struct s2_msg_flash_status m;
+		if (!s2_msg_flash_status_decode(p, len, &m))
+			same(s2_msg_flash_status_encode(out, sizeof out, &m), p, len);
+		break;
+	}
+	case 14: {
+		struct s2_msg_flash_begin m;
+		if (!s2_msg_flash_begin_decode(p, len, &m))
+			same(s2_msg_flash_begin_encode(out, sizeof out, &m), p, len);
+		break;
+	}
+	case 15: {
+		struct s2_msg_flash_data m;
+		if (!s2_msg_flash_data_decode(p, len, &m))
+			same(s2_msg_flash_data_encode(out, sizeof out, &m), p, len);
+		break;
+	}
+	case 16: {
+		struct s2_msg_flash_read m;
+		if (!s2_msg_flash_read_decode(p, len, &m))
+			same(s2_msg_flash_read_encode(out, sizeof out, &m), p, len);
+		break;
+	}
+	case 17: {
+		struct s2_msg_flash_commit m;
+		if (!s2_msg_flash_commit_decode(p, len, &m))
+			same(s2_msg_flash_commit_encode(out, sizeof out, &m), p, len);
+		break;
+	}
+	case 18: {
+		/* A flash image: an accepted one must describe itself consistently. */
+		struct s2_flashimg fi;
+		if (!s2_flashimg_decode(p, len, &fi) &&
+		    (fi.total_len != len || fi.monitor_off + fi.monitor_len > len))
+			abort();
 		break;
 	}
 	}

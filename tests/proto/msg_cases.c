@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "s2/error.h"
+#include "s2/flashimg.h"
 #include "s2/fwident.h"
 #include "s2/msg.h"
 #include "s2/packet.h"
@@ -252,9 +253,90 @@ static void t_fw_ident(void)
 	S2T_EQ(s2_fw_ident_seal(image, 100), S2_E_SHORT);
 }
 
+static void t_msg_flash(void)
+{
+	struct s2_msg_flash_status st = {.board_type = 1, .booted_slot = 1, .slot_size = 4096};
+	st.slot[0] = (struct s2_msg_flash_slot){S2_FLASH_VALID, 3, 100, 0xABCDEF01u, "v3"};
+	st.slot[1] = (struct s2_msg_flash_slot){S2_FLASH_GOOD, 2, 90, 7, "v2"};
+	int n = s2_msg_flash_status_encode(buf, sizeof buf, &st);
+	S2T_EQ(n, 8 + 2 * 48);
+	struct s2_msg_flash_status st2;
+	S2T_EQ(s2_msg_flash_status_decode(buf, (size_t)n, &st2), 0);
+	S2T_EQ(st2.slot[0].crc, 0xABCDEF01u);
+	S2T_CHECK(strcmp(st2.slot[1].version, "v2") == 0);
+	buf[2] = 2; /* booted_slot out of range */
+	S2T_EQ(s2_msg_flash_status_decode(buf, (size_t)n, &st2), S2_E_RANGE);
+
+	static const uint8_t raw[5] = {1, 2, 3, 4, 5};
+	struct s2_msg_flash_data d = {
+	        .slot = 1, .raw_len = 5, .offset = 64, .raw_crc = 9, .data = raw, .len = 5};
+	n = s2_msg_flash_data_encode(buf, sizeof buf, &d);
+	S2T_EQ(n, 12 + 5);
+	struct s2_msg_flash_data d2;
+	S2T_EQ(s2_msg_flash_data_decode(buf, (size_t)n, &d2), 0);
+	S2T_EQ(d2.offset, 64);
+	S2T_EQ(d2.len, 5);
+	S2T_EQ(s2_msg_flash_data_decode(buf, (size_t)n - 1, &d2), S2_E_RANGE); /* stored: len */
+	buf[1] = 0x80;                                                         /* unknown flag */
+	S2T_EQ(s2_msg_flash_data_decode(buf, (size_t)n, &d2), S2_E_RANGE);
+
+	struct s2_msg_flash_read r = {.slot = 0, .offset = 5, .len = S2_FLASH_READ_MAX + 1};
+	n = s2_msg_flash_read_encode(buf, sizeof buf, &r);
+	struct s2_msg_flash_read r2;
+	S2T_EQ(s2_msg_flash_read_decode(buf, (size_t)n, &r2), S2_E_RANGE);
+	struct s2_msg_flash_begin b = {.slot = 2, .length = 1, .crc = 0, .version = "x"};
+	n = s2_msg_flash_begin_encode(buf, sizeof buf, &b);
+	struct s2_msg_flash_begin b2;
+	S2T_EQ(s2_msg_flash_begin_decode(buf, (size_t)n, &b2), S2_E_RANGE); /* no slot 2 */
+	struct s2_msg_flash_commit c = {.slot = 1, .length = 10, .crc = 3}, c2;
+	n = s2_msg_flash_commit_encode(buf, sizeof buf, &c);
+	S2T_EQ(s2_msg_flash_commit_decode(buf, (size_t)n, &c2), 0);
+	S2T_EQ(c2.crc, 3);
+}
+
+/* A flash image around a sealed monitor image: packs, decodes, and every damage is caught. */
+static void t_flash_image(void)
+{
+	static uint8_t mon[S2_FW_IDENT_OFFSET + S2_FW_IDENT_LEN + 16];
+	static const struct s2_fw_ident_block ident =
+	        S2_FW_IDENT_BLOCK(S2_FW_MONITOR, S2_PROTOCOL_VERSION, "s2-monitor t");
+	memcpy(mon + S2_FW_IDENT_OFFSET, &ident, sizeof ident);
+	S2T_EQ(s2_fw_ident_seal(mon, sizeof mon), 0);
+	static const uint8_t extra[7] = {9, 8, 7, 6, 5, 4, 3};
+	static uint8_t img[S2_FLASHIMG_HDR_LEN + sizeof mon + sizeof extra];
+	long n = s2_flashimg_pack(img, sizeof img, S2_BOARD_TYPE_S2_48, "board-fw 1.2", mon,
+	                          sizeof mon, extra, sizeof extra);
+	S2T_EQ(n, (long)sizeof img);
+	struct s2_flashimg fi;
+	S2T_EQ(s2_flashimg_decode(img, sizeof img, &fi), 0);
+	S2T_EQ(fi.board_type, S2_BOARD_TYPE_S2_48);
+	S2T_EQ(fi.monitor_off, S2_FLASHIMG_HDR_LEN);
+	S2T_EQ(fi.monitor_len, sizeof mon);
+	S2T_CHECK(strcmp(fi.version, "board-fw 1.2") == 0);
+	S2T_EQ(s2_flashimg_decode(img, sizeof img - 1, &fi), S2_E_LENGTH);
+	S2T_EQ(s2_flashimg_decode(img, 40, &fi), S2_E_SHORT);
+	img[sizeof img - 1] ^= 1;
+	S2T_EQ(s2_flashimg_decode(img, sizeof img, &fi), S2_E_CRC);
+	img[sizeof img - 1] ^= 1;
+	img[7] ^= 1; /* board type: the header CRC catches it */
+	S2T_EQ(s2_flashimg_decode(img, sizeof img, &fi), S2_E_CRC);
+	img[7] ^= 1;
+	img[0] = 0;
+	S2T_EQ(s2_flashimg_decode(img, sizeof img, &fi), S2_E_MAGIC);
+	S2T_EQ(s2_flashimg_pack(img, 10, 1, "v", mon, sizeof mon, NULL, 0), S2_E_NOSPACE);
+	S2T_EQ(s2_flashimg_pack(img, sizeof img, 1, "bad\x01", mon, sizeof mon, NULL, 0),
+	       S2_E_FORMAT);
+	/* A monitor section that is not sealed is refused. */
+	mon[0] ^= 1;
+	n = s2_flashimg_pack(img, sizeof img, 1, "v", mon, sizeof mon, NULL, 0);
+	S2T_CHECK(n > 0);
+	S2T_EQ(s2_flashimg_decode(img, (size_t)n, &fi), S2_E_FORMAT);
+	mon[0] ^= 1;
+}
+
 const struct s2t_case s2_msg_cases[] = {
         S2T_CASE(t_fw_ident),       S2T_CASE(t_msg_board_id), S2T_CASE(t_msg_boot),
         S2T_CASE(t_msg_chip_info),  S2T_CASE(t_msg_mem),      S2T_CASE(t_msg_states_iobuf_signal),
-        S2T_CASE(t_msg_bmp_status),
+        S2T_CASE(t_msg_bmp_status), S2T_CASE(t_msg_flash),    S2T_CASE(t_flash_image),
 };
 const size_t s2_msg_ncases = sizeof s2_msg_cases / sizeof s2_msg_cases[0];
