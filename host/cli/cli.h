@@ -80,6 +80,8 @@ void json_int(struct json *j, const char *key, long long v);
 void json_uint(struct json *j, const char *key, unsigned long long v);
 void json_num(struct json *j, const char *key, double v);
 void json_bool(struct json *j, const char *key, bool v);
+void json_null(struct json *j, const char *key);
+/* json_str with v NULL writes null. */
 void json_finish(struct json *j);
 
 /** A conn's transport counters as a JSON object under key. */

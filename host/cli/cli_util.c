@@ -230,7 +230,10 @@ void json_end_arr(struct json *j)
 void json_str(struct json *j, const char *key, const char *v)
 {
 	json_key(j, key);
-	json_escaped(j->f, v);
+	if (v)
+		json_escaped(j->f, v);
+	else
+		fputs("null", j->f);
 }
 
 void json_int(struct json *j, const char *key, long long v)
@@ -255,6 +258,12 @@ void json_bool(struct json *j, const char *key, bool v)
 {
 	json_key(j, key);
 	fputs(v ? "true" : "false", j->f);
+}
+
+void json_null(struct json *j, const char *key)
+{
+	json_key(j, key);
+	fputs("null", j->f);
 }
 
 void json_finish(struct json *j)

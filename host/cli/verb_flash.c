@@ -47,12 +47,9 @@ static int flash_opt(struct cli *c, int id, const char *arg, void *ctx)
 }
 
 static const struct option flash_options[] = {
-        {"status", no_argument, 0, 256},
-        {"version", required_argument, 0, 257},
-        {"extra", required_argument, 0, 258},
-        {"output", required_argument, 0, 'o'},
-        {"board-type", required_argument, 0, 259},
-        {0, 0, 0, 0},
+        {"status", no_argument, 0, 256},           {"version", required_argument, 0, 257},
+        {"extra", required_argument, 0, 258},      {"output", required_argument, 0, 'o'},
+        {"board-type", required_argument, 0, 259}, {0, 0, 0, 0},
 };
 
 static double now_s(void)
@@ -67,7 +64,7 @@ static void json_slots(struct json *j, const char *key, const struct s2_msg_flas
 	json_obj(j, key);
 	json_uint(j, "board_type", st->board_type);
 	if (st->booted_slot == S2_FLASH_NO_SLOT)
-		json_str(j, "booted_slot", NULL);
+		json_null(j, "booted_slot");
 	else
 		json_uint(j, "booted_slot", st->booted_slot);
 	json_uint(j, "slot_size", st->slot_size);
@@ -199,15 +196,16 @@ static int flash_pack(struct cli *c, struct flash_opts *o, int argc, char **argv
 	}
 	size_t cap = S2_FLASHIMG_HDR_LEN + mlen + elen;
 	uint8_t *img = malloc(cap);
-	long n = img ? s2_flashimg_pack(img, cap, (uint16_t)type, o->version, mon, mlen, extra,
-	                                elen)
-	             : S2_E_NOMEM;
+	long n =
+	        img ? s2_flashimg_pack(img, cap, (uint16_t)type, o->version, mon, mlen, extra, elen)
+	            : S2_E_NOMEM;
 	free(mon);
 	free(extra);
 	if (n < 0) {
 		free(img);
 		return cli_error(c, n == S2_E_FORMAT ? EXIT_USAGE : EXIT_INPUT, "cannot pack: %s",
-		                 n == S2_E_FORMAT ? "--version must be up to 32 printable characters"
+		                 n == S2_E_FORMAT
+		                         ? "--version must be up to 32 printable characters"
 		                 : n == S2_E_RANGE ? "too large for a flash slot"
 		                                   : s2_strerror((int)n));
 	}
@@ -274,8 +272,8 @@ static int flash_write(struct cli *c, const char *path)
 	if (!plan) {
 		free(image);
 		const char *why = rc == S2_E_SHORT || rc == S2_E_LENGTH ? "truncated or padded"
-		                  : rc == S2_E_CRC                       ? "damaged (CRC mismatch)"
-		                  : rc == S2_E_MAGIC                     ? "not a flash image"
+		                  : rc == S2_E_CRC                      ? "damaged (CRC mismatch)"
+		                  : rc == S2_E_MAGIC                    ? "not a flash image"
 		                  : rc == S2_E_FORMAT ? "its monitor is not a sealed monitor image "
 		                                        "for this protocol"
 		                                      : s2_strerror(rc);
@@ -370,7 +368,8 @@ static int flash_write(struct cli *c, const char *path)
 		json_end_obj(&j);
 		json_finish(&j);
 	} else if (!c->quiet) {
-		printf("flashed %u of %u boards in %.3f s: %zu bytes each as %zu blocks (%zu bytes on "
+		printf("flashed %u of %u boards in %.3f s: %zu bytes each as %zu blocks (%zu bytes "
+		       "on "
 		       "the wire), %.1f MiB/s in total\n",
 		       ok, boards, secs, len, s2_flash_plan_blocks(plan),
 		       s2_flash_plan_wire_bytes(plan), secs > 0 ? mib / secs : 0);

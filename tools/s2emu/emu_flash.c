@@ -60,8 +60,11 @@ static uint64_t data_off(unsigned slot)
 	return DATA_BASE + (uint64_t)slot * SLOT_SIZE;
 }
 
-/* Program (write) flash. Every write counts towards an injected power cut. */
-static int program(struct emu_flash *f, uint64_t off, const uint8_t *src, size_t len)
+/* Program (write) flash. Every write counts towards an injected power cut. With sync the
+ * write, and everything written before it, is on disk before this returns: headers are
+ * written that way, so data always reaches the disk before the header that vouches for
+ * it. (Process death loses nothing either way: the page cache survives it.) */
+static int program(struct emu_flash *f, uint64_t off, const uint8_t *src, size_t len, bool sync)
 {
 	if (cut_after == 0) {
 		/* The power fails now: part of this write reaches the flash, then nothing. */
@@ -81,7 +84,7 @@ static int program(struct emu_flash *f, uint64_t off, const uint8_t *src, size_t
 		memcpy(f->mem + off, src, len);
 		return 0;
 	}
-	if (pwrite(f->fd, src, len, (off_t)off) != (ssize_t)len || fdatasync(f->fd) != 0)
+	if (pwrite(f->fd, src, len, (off_t)off) != (ssize_t)len || (sync && fdatasync(f->fd) != 0))
 		return S2_E_IO;
 	return 0;
 }
@@ -132,7 +135,9 @@ static int hdr_store(struct emu_flash *f, unsigned s)
 	s2_st32(h + 16, sl->crc);
 	memcpy(h + 20, sl->version, strlen(sl->version));
 	s2_st32(h + 60, s2_crc32(0, h, 60));
-	return program(f, (uint64_t)s * SECTOR, h, sizeof h);
+	if (f->fd >= 0 && fdatasync(f->fd) != 0) /* the data the header describes, first */
+		return S2_E_IO;
+	return program(f, (uint64_t)s * SECTOR, h, sizeof h, true);
 }
 
 int emu_flash_open(struct emu_flash *f, const char *dir, unsigned board)
@@ -179,8 +184,8 @@ static uint8_t *load_image(struct emu_flash *f, unsigned s, struct s2_flashimg *
 	if (!img)
 		return NULL;
 	if (flash_read(f, data_off(s), img, sl->length) < 0 ||
-	    s2_crc32(0, img, sl->length) != sl->crc || s2_flashimg_decode(img, sl->length, fi) < 0 ||
-	    fi->board_type != S2_BOARD_TYPE_S2_48) {
+	    s2_crc32(0, img, sl->length) != sl->crc ||
+	    s2_flashimg_decode(img, sl->length, fi) < 0 || fi->board_type != S2_BOARD_TYPE_S2_48) {
 		free(img);
 		return NULL;
 	}
@@ -297,7 +302,7 @@ static int do_data(struct emu_flash *f, const uint8_t *p, size_t len)
 	}
 	if (s2_crc32(0, src, m.raw_len) != m.raw_crc)
 		return S2_E_CRC;
-	return program(f, data_off(m.slot) + m.offset, src, m.raw_len);
+	return program(f, data_off(m.slot) + m.offset, src, m.raw_len, false);
 }
 
 static int do_read(struct emu_flash *f, const uint8_t *p, size_t len, uint8_t *out, size_t cap)
@@ -348,8 +353,8 @@ static int do_commit(struct emu_flash *f, const uint8_t *p, size_t len)
 	return hdr_store(f, m.slot); /* the switch: one header write */
 }
 
-int emu_flash_request(struct emu_flash *f, uint8_t type, const uint8_t *p, size_t len,
-                      uint8_t *out, size_t cap)
+int emu_flash_request(struct emu_flash *f, uint8_t type, const uint8_t *p, size_t len, uint8_t *out,
+                      size_t cap)
 {
 	switch (type) {
 	case S2_MSG_FLASH_STATUS:
