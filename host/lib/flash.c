@@ -15,9 +15,9 @@
 #include "s2/error.h"
 #include "s2/packet.h"
 
-#define DATA_HDR 12u                           /* FLASH_DATA fields before the data */
-#define DATA_MAX (S2_MAX_PAYLOAD - DATA_HDR)   /* most data bytes in one FLASH_DATA */
-#define CHUNK 16384u                           /* raw bytes tried per compressed block */
+#define DATA_HDR 12u                         /* FLASH_DATA fields before the data */
+#define DATA_MAX (S2_MAX_PAYLOAD - DATA_HDR) /* most data bytes in one FLASH_DATA */
+#define CHUNK 16384u                         /* raw bytes tried per compressed block */
 
 struct block {
 	uint32_t offset, crc;
@@ -167,8 +167,8 @@ struct flash_req {
 	size_t index; /* block, or read offset */
 };
 
-__attribute__((format(printf, 3, 4))) static void fail(struct flash *f, int status,
-                                                       const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void fail(struct flash *f, int status, const char *fmt,
+                                                       ...)
 {
 	if (f->op->status != 0)
 		return;
@@ -233,15 +233,14 @@ static void commit_cb(void *arg, int status, const struct s2_header *h, const ui
 		end(f);
 }
 
-static void read_cb(void *arg, int status, const struct s2_header *h, const uint8_t *p,
-                    size_t len)
+static void read_cb(void *arg, int status, const struct s2_header *h, const uint8_t *p, size_t len)
 {
 	(void)h;
 	struct flash_req *r = arg;
 	struct flash *f = r->f;
 	const struct s2_flash_plan *plan = f->plan;
-	size_t off = r->index, want = plan->len - off < S2_FLASH_READ_MAX ? plan->len - off
-	                                                                     : S2_FLASH_READ_MAX;
+	size_t off = r->index,
+	       want = plan->len - off < S2_FLASH_READ_MAX ? plan->len - off : S2_FLASH_READ_MAX;
 	free(r);
 	f->op->outstanding--;
 	if (status < 0)
@@ -257,8 +256,8 @@ static void read_cb(void *arg, int status, const struct s2_header *h, const uint
 		return;
 	}
 	uint8_t body[16];
-	struct s2_msg_flash_commit c = {.slot = f->slot, .length = (uint32_t)plan->len,
-	                                .crc = plan->crc};
+	struct s2_msg_flash_commit c = {
+	        .slot = f->slot, .length = (uint32_t)plan->len, .crc = plan->crc};
 	int n = s2_msg_flash_commit_encode(body, sizeof body, &c);
 	if (n < 0 || !send(f, S2_MSG_FLASH_COMMIT, body, (size_t)n, commit_cb, f, "FLASH_COMMIT"))
 		end(f);
@@ -272,8 +271,8 @@ static void start_reads(struct flash *f)
 		uint8_t body[16];
 		size_t k = f->plan->len - off < S2_FLASH_READ_MAX ? f->plan->len - off
 		                                                  : S2_FLASH_READ_MAX;
-		struct s2_msg_flash_read m = {.slot = f->slot, .offset = (uint32_t)off,
-		                              .len = (uint16_t)k};
+		struct s2_msg_flash_read m = {
+		        .slot = f->slot, .offset = (uint32_t)off, .len = (uint16_t)k};
 		int n = s2_msg_flash_read_encode(body, sizeof body, &m);
 		struct flash_req *r = malloc(sizeof *r);
 		if (r)
@@ -291,8 +290,7 @@ static void start_reads(struct flash *f)
 	}
 }
 
-static void data_cb(void *arg, int status, const struct s2_header *h, const uint8_t *p,
-                    size_t len)
+static void data_cb(void *arg, int status, const struct s2_header *h, const uint8_t *p, size_t len)
 {
 	(void)h;
 	(void)p;
@@ -314,8 +312,7 @@ static void data_cb(void *arg, int status, const struct s2_header *h, const uint
 		start_reads(f);
 }
 
-static void begin_cb(void *arg, int status, const struct s2_header *h, const uint8_t *p,
-                     size_t len)
+static void begin_cb(void *arg, int status, const struct s2_header *h, const uint8_t *p, size_t len)
 {
 	(void)h;
 	(void)p;
@@ -356,8 +353,8 @@ static void begin_cb(void *arg, int status, const struct s2_header *h, const uin
 	}
 }
 
-static void status_before_cb(void *arg, int status, const struct s2_header *h,
-                             const uint8_t *p, size_t len)
+static void status_before_cb(void *arg, int status, const struct s2_header *h, const uint8_t *p,
+                             size_t len)
 {
 	(void)h;
 	struct flash *f = arg;
@@ -397,8 +394,8 @@ static void status_before_cb(void *arg, int status, const struct s2_header *h,
 	f->slot = keep == 0 ? 1 : 0;
 	f->out->slot = f->slot;
 	uint8_t body[64];
-	struct s2_msg_flash_begin m = {.slot = f->slot, .length = (uint32_t)plan->len,
-	                               .crc = plan->crc};
+	struct s2_msg_flash_begin m = {
+	        .slot = f->slot, .length = (uint32_t)plan->len, .crc = plan->crc};
 	snprintf(m.version, sizeof m.version, "%s", plan->fi.version);
 	int n = s2_msg_flash_begin_encode(body, sizeof body, &m);
 	if (n < 0 || !send(f, S2_MSG_FLASH_BEGIN, body, (size_t)n, begin_cb, f, "FLASH_BEGIN"))

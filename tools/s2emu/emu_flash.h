@@ -39,8 +39,8 @@ void emu_flash_close(struct emu_flash *f);
 int emu_flash_power_on(struct emu_flash *f, struct emu_board *b);
 
 /** Handle FLASH_STATUS/BEGIN/DATA/READ/COMMIT. Returns the reply length or an S2_E_ code. */
-int emu_flash_request(struct emu_flash *f, uint8_t type, const uint8_t *p, size_t len,
-                      uint8_t *out, size_t cap);
+int emu_flash_request(struct emu_flash *f, uint8_t type, const uint8_t *p, size_t len, uint8_t *out,
+                      size_t cap);
 
 /** Fault: after `after` more program operations the power fails (SIGKILL); with torn, the
  * failing write lands half-way. -1: never. */
