@@ -98,6 +98,8 @@ int verb_signal(int argc, char **argv);
 int verb_power(int argc, char **argv);
 int verb_reset(int argc, char **argv);
 int verb_machine(int argc, char **argv);
+int verb_net(int argc, char **argv);
+int verb_compile(int argc, char **argv);
 int verb_flash(int argc, char **argv);
 
 #endif

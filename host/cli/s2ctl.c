@@ -63,6 +63,20 @@ static const struct verb verbs[] = {
          "usage: s2ctl machine generate (--boards N | --rack | --racks R) [--host ADDR]\n"
          "                              [--base-port P] -o FILE\n"
          "       s2ctl machine show FILE [--json]\n"},
+        {"net", verb_net, "convert, generate or summarise network descriptions",
+         "usage: s2ctl net convert FILE -o OUT [--to json|pb] [--json]\n"
+         "       s2ctl net example NAME [--scale F] -o OUT [--to json|pb] [--json]\n"
+         "       s2ctl net show FILE [--json]\n"
+         "Networks are binary (protobuf) or JSON text; the output form follows --to, else\n"
+         "the name of OUT (.json is JSON). Examples: microcircuit, vogels_abbott, brunel,\n"
+         "synfire, synthetic_board, synthetic_rack, synthetic_8racks (--scale: neuron counts).\n"},
+        {"compile", verb_compile, "map a network onto a machine: a deployable image",
+         "usage: s2ctl compile NET --machine FILE -o IMAGE [--router-target N] [--json]\n"
+         "                     [--quiet]\n"
+         "Partition, place, allocate keys, route, build and compress router tables and\n"
+         "per-PE data; write the image atomically (nothing is written on failure) and print\n"
+         "the mapping report. --router-target caps entries per chip (default: the router's\n"
+         "size).\n"},
 };
 
 const char *cli_usage(const char *verb)

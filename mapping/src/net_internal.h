@@ -1,0 +1,80 @@
+/*
+ * Project-internal view of a network (mapping/include/s2/network.h): the validated protobuf
+ * message with its cross references resolved, the neuron model table, and a small arena that
+ * the JSON reader and the example generators build protobuf messages in before they are
+ * packed, unpacked and validated like any other input.
+ */
+#ifndef S2_NET_INTERNAL_H
+#define S2_NET_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "s2pb/network.pb-c.h"
+
+#define NET_MAX_PARAMS 12
+#define NET_MAX_DELAY_STEPS 64u  /* longest synaptic delay, in timesteps */
+#define NET_MAX_POP_SIZE (1u << 30)
+
+enum net_model_id { MODEL_LIF_CURR_EXP, MODEL_POISSON, MODEL_SPIKE_ARRAY, MODEL__COUNT };
+
+struct net_param_def {
+	const char *name;
+	double def, min, max;
+};
+
+/* One neuron model: its parameters and state variables (with defaults and allowed range). */
+struct net_model {
+	const char *name;
+	unsigned id;
+	unsigned n_params;
+	struct net_param_def params[NET_MAX_PARAMS];
+	unsigned n_state;
+	struct net_param_def state[4];
+	unsigned max_per_pe;    /* neurons per PE the firmware handles */
+	unsigned sram_fixed;    /* bytes of SRAM per neuron, before per-neuron parameters */
+	bool has_synapses;      /* can be the post side of a projection */
+};
+
+const struct net_model *net_model_find(const char *name);
+const struct net_model *net_model_get(unsigned id);
+/** Index of a parameter (or, with state = true, state variable) of m; -1 if none. */
+int net_model_param(const struct net_model *m, const char *name, bool state);
+/** The list of model names, for error messages. */
+const char *net_model_names(void);
+
+struct s2_net {
+	S2pb__Network *pb;         /* owned, from s2pb__network__unpack */
+	const struct net_model **model; /* per population */
+	uint32_t *pre, *post;      /* per projection: population indices */
+	uint32_t *pre_lo, *pre_hi, *post_lo, *post_hi; /* per projection: slices */
+	uint64_t neurons;
+};
+
+/* ---- arena for building messages ------------------------------------------------------ */
+
+struct net_arena {
+	struct net_chunk *head;
+	bool failed;
+};
+
+/** Zeroed memory from the arena; NULL (and a->failed set) when memory runs out. */
+void *net_arena_alloc(struct net_arena *a, size_t n);
+char *net_arena_strdup(struct net_arena *a, const char *s);
+void net_arena_free(struct net_arena *a);
+
+S2pb__Value *net_value_const(struct net_arena *a, double v);
+S2pb__Value *net_value_dist(struct net_arena *a, S2pb__Distribution__Kind kind, double p1,
+                            double p2, double low, double high);
+
+/**
+ * Pack a network built in an arena, unpack it and validate it: the one path by which every
+ * input (binary, JSON, generated) becomes a network. @return NULL with err set on failure.
+ */
+struct s2_net *net_from_built(const S2pb__Network *built, char *err, size_t errlen);
+
+__attribute__((format(printf, 3, 4))) void net_seterr(char *err, size_t errlen, const char *fmt,
+                                                      ...);
+
+#endif

@@ -1,0 +1,87 @@
+/*
+ * The neuron models the network format knows (docs/network.md): parameter and state names
+ * with units in the name, defaults (PyNN's), allowed ranges, and the per-PE limits the
+ * partitioner works with. The firmware engine (a later issue) implements the same table.
+ */
+#include <string.h>
+
+#include "net_internal.h"
+
+#define BIG 1e12
+
+static const struct net_model MODELS[MODEL__COUNT] = {
+        {
+                .name = "lif_curr_exp",
+                .id = MODEL_LIF_CURR_EXP,
+                .n_params = 9,
+                .params =
+                        {
+                                {"cm_nf", 1.0, 1e-6, 1e3},
+                                {"tau_m_ms", 20.0, 1e-3, 1e4},
+                                {"tau_syn_e_ms", 5.0, 1e-3, 1e4},
+                                {"tau_syn_i_ms", 5.0, 1e-3, 1e4},
+                                {"tau_refrac_ms", 0.1, 0.0, 1e4},
+                                {"v_rest_mv", -65.0, -1e3, 1e3},
+                                {"v_reset_mv", -65.0, -1e3, 1e3},
+                                {"v_thresh_mv", -50.0, -1e3, 1e3},
+                                {"i_offset_na", 0.0, -1e3, 1e3},
+                        },
+                .n_state = 3,
+                .state =
+                        {
+                                {"v_mv", -65.0, -1e3, 1e3},
+                                {"isyn_e_na", 0.0, -1e6, 1e6},
+                                {"isyn_i_na", 0.0, -1e6, 1e6},
+                        },
+                .max_per_pe = 256,
+                .sram_fixed = 16, /* v, isyn_e, isyn_i, refractory count */
+                .has_synapses = true,
+        },
+        {
+                .name = "spike_source_poisson",
+                .id = MODEL_POISSON,
+                .n_params = 3,
+                .params =
+                        {
+                                {"rate_hz", 1.0, 0.0, 1e6},
+                                {"start_ms", 0.0, 0.0, BIG},
+                                {"duration_ms", 1e10, 0.0, BIG},
+                        },
+                .max_per_pe = 1024,
+                .sram_fixed = 8, /* time to next spike, rate in ticks */
+        },
+        {
+                .name = "spike_source_array",
+                .id = MODEL_SPIKE_ARRAY,
+                .max_per_pe = 256,
+                .sram_fixed = 8, /* spike count, read index */
+        },
+};
+
+const struct net_model *net_model_find(const char *name)
+{
+	for (unsigned i = 0; i < MODEL__COUNT; i++)
+		if (name && !strcmp(MODELS[i].name, name))
+			return &MODELS[i];
+	return NULL;
+}
+
+const struct net_model *net_model_get(unsigned id)
+{
+	return id < MODEL__COUNT ? &MODELS[id] : NULL;
+}
+
+int net_model_param(const struct net_model *m, const char *name, bool state)
+{
+	unsigned n = state ? m->n_state : m->n_params;
+	const struct net_param_def *d = state ? m->state : m->params;
+	for (unsigned i = 0; i < n; i++)
+		if (!strcmp(d[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+const char *net_model_names(void)
+{
+	return "lif_curr_exp, spike_source_poisson, spike_source_array";
+}
