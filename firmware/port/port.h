@@ -58,4 +58,23 @@ _Noreturn void s2_port_exit(int status);
  */
 uint32_t s2_port_cycles(void);
 
+/**
+ * Host files, for test harnesses (fw_engine_run): read up to cap bytes of file `name` into
+ * buf, or write n bytes to it (created or truncated).
+ *   qemu: semihosting SYS_OPEN/SYS_READ/SYS_WRITE, relative to QEMU's working directory;
+ *   emu:  stdio;
+ *   cm4f: no host: -1.
+ * @return bytes read or written, or -1.
+ */
+long s2_port_file_read(const char *name, void *buf, size_t cap);
+long s2_port_file_write(const char *name, const void *buf, size_t n);
+
+/**
+ * The memory that stands for the chip's DRAM in this port, and its size in bytes.
+ *   qemu: the MPS2 board's 16 MiB PSRAM at 0x21000000;
+ *   emu:  a 16 MiB host buffer;
+ *   cm4f: NULL (a real PE reaches DRAM by DMA, not by address).
+ */
+uint8_t *s2_port_dram(uint32_t *size);
+
 #endif

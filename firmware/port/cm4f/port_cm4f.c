@@ -66,3 +66,26 @@ uint32_t s2_port_cycles(void)
 {
 	return DWT_CYCCNT;
 }
+
+/* A real PE has no host files and reaches DRAM by DMA, not by address. */
+long s2_port_file_read(const char *name, void *buf, size_t cap)
+{
+	(void)name;
+	(void)buf;
+	(void)cap;
+	return -1;
+}
+
+long s2_port_file_write(const char *name, const void *buf, size_t n)
+{
+	(void)name;
+	(void)buf;
+	(void)n;
+	return -1;
+}
+
+uint8_t *s2_port_dram(uint32_t *size)
+{
+	*size = 0;
+	return NULL;
+}

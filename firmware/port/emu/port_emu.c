@@ -38,3 +38,32 @@ uint32_t s2_port_cycles(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint32_t)((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
 }
+
+long s2_port_file_read(const char *name, void *buf, size_t cap)
+{
+	FILE *f = fopen(name, "rb");
+	if (!f)
+		return -1;
+	size_t n = fread(buf, 1, cap, f);
+	int bad = ferror(f);
+	fclose(f);
+	return bad ? -1 : (long)n;
+}
+
+long s2_port_file_write(const char *name, const void *buf, size_t n)
+{
+	FILE *f = fopen(name, "wb");
+	if (!f)
+		return -1;
+	size_t w = fwrite(buf, 1, n, f);
+	return fclose(f) == 0 && w == n ? (long)n : -1;
+}
+
+uint8_t *s2_port_dram(uint32_t *size)
+{
+	static uint8_t *dram;
+	*size = 16u << 20;
+	if (!dram)
+		dram = calloc(1, *size);
+	return dram;
+}

@@ -28,7 +28,11 @@ const char s2_port_name[] = "qemu";
 #define SYS_EXIT_EXTENDED 0x20
 #define ADP_Stopped_ApplicationExit 0x20026u
 #define ADP_Stopped_RunTimeErrorUnknown 0x20023u
-#define SYS_OPEN_MODE_W 4 /* fopen "w" */
+#define SYS_OPEN_MODE_W 4  /* fopen "w" */
+#define SYS_OPEN_MODE_RB 1 /* fopen "rb" */
+#define SYS_OPEN_MODE_WB 5 /* fopen "wb" */
+#define SYS_CLOSE 0x02
+#define SYS_READ 0x06
 
 static int tt = -1; /* semihosting handle of the console, from SYS_OPEN(":tt", "w") */
 
@@ -94,4 +98,41 @@ _Noreturn void s2_port_exit(int status)
 uint32_t s2_port_cycles(void)
 {
 	return 0;
+}
+
+static int open_file(const char *name, int mode)
+{
+	size_t n = 0;
+	while (name[n])
+		n++;
+	const uint32_t args[3] = {(uint32_t)(uintptr_t)name, (uint32_t)mode, (uint32_t)n};
+	return semihost(SYS_OPEN, args);
+}
+
+long s2_port_file_read(const char *name, void *buf, size_t cap)
+{
+	int fd = open_file(name, SYS_OPEN_MODE_RB);
+	if (fd < 0)
+		return -1;
+	const uint32_t args[3] = {(uint32_t)fd, (uint32_t)(uintptr_t)buf, (uint32_t)cap};
+	int left = semihost(SYS_READ, args); /* bytes NOT read */
+	semihost(SYS_CLOSE, &fd);
+	return left < 0 || (size_t)left > cap ? -1 : (long)(cap - (size_t)left);
+}
+
+long s2_port_file_write(const char *name, const void *buf, size_t n)
+{
+	int fd = open_file(name, SYS_OPEN_MODE_WB);
+	if (fd < 0)
+		return -1;
+	const uint32_t args[3] = {(uint32_t)fd, (uint32_t)(uintptr_t)buf, (uint32_t)n};
+	int left = semihost(SYS_WRITE, args);
+	semihost(SYS_CLOSE, &fd);
+	return left == 0 ? (long)n : -1;
+}
+
+uint8_t *s2_port_dram(uint32_t *size)
+{
+	*size = 16u << 20;
+	return (uint8_t *)(uintptr_t)0x21000000u;
 }

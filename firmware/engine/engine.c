@@ -1,0 +1,628 @@
+/* The neuron and synapse engine (engine.h, docs/engine.md). */
+#include "engine.h"
+
+#include <string.h>
+
+#include "s2/error.h"
+#include "s2/wire.h"
+
+/* Parameter indices (docs/pedata.md). */
+enum {
+	LIF_V_REST,
+	LIF_V_RESET,
+	LIF_V_THRESH,
+	LIF_TAU_M,
+	LIF_CM,
+	LIF_TAU_REFRAC,
+	LIF_TAU_SYN_E,
+	LIF_TAU_SYN_I,
+	LIF_I_OFFSET,
+	LIF_E_REV_E,
+	LIF_E_REV_I,
+};
+enum { IZK_A, IZK_B, IZK_C, IZK_D, IZK_I_OFFSET };
+enum { POI_RATE, POI_START, POI_DURATION };
+/* State indices. */
+enum { ST_V, ST_SYN_E, ST_SYN_I, ST_REFRAC };
+enum { ST_IZK_V = 0, ST_IZK_U = 1 };
+/* Derived constants. */
+enum { K_DECAY_M, K_DECAY_E, K_DECAY_I, K_REFRAC_STEPS };
+
+static float ldf(const uint8_t *p)
+{
+	uint32_t u = s2_ld32(p);
+	float f;
+	memcpy(&f, &u, sizeof f);
+	return f;
+}
+
+static int dram_write(struct s2_eng *e, uint32_t addr, const void *src, uint32_t len)
+{
+	e->c.dma_bytes += len;
+	return e->hal.dram_write(e->hal.ctx, addr, src, len);
+}
+
+static int dram_read(struct s2_eng *e, uint32_t addr, void *dst, uint32_t len)
+{
+	e->c.dma_bytes += len;
+	return e->hal.dram_read(e->hal.ctx, addr, dst, len);
+}
+
+/* --- DRAM rows: explicit and expanded ------------------------------------------------------ */
+
+struct alloc {
+	uint32_t next, end;
+};
+
+static int table_add(struct s2_eng *e, uint32_t key, uint32_t mask, uint32_t base, uint32_t stride,
+                     uint32_t n_rows)
+{
+	if (e->n_table == S2_PE_MAX_TABLE)
+		return S2_E_NOSPACE;
+	e->table[e->n_table++] = (struct s2_eng_entry){key, mask, base, stride, n_rows};
+	return 0;
+}
+
+static int reserve(struct alloc *a, uint32_t n_rows, uint32_t stride, uint32_t *base)
+{
+	uint64_t bytes = (uint64_t)n_rows * stride * 4u;
+	if (bytes > a->end - a->next)
+		return S2_E_NOSPACE;
+	*base = a->next;
+	a->next += (uint32_t)bytes;
+	return 0;
+}
+
+static int load_explicit(struct s2_eng *e, struct alloc *a)
+{
+	const uint8_t *p = e->pd.sect[S2_SECT_ROWS];
+	uint32_t left = e->pd.sect_len[S2_SECT_ROWS];
+	while (left) {
+		if (left < 16)
+			return S2_E_LENGTH;
+		uint32_t key = s2_ld32(p), mask = s2_ld32(p + 4), n_rows = s2_ld32(p + 8),
+		         stride = s2_ld32(p + 12);
+		p += 16;
+		left -= 16;
+		if (stride < 1 || stride > S2_PE_ROW_MAX + 1 || n_rows < 1 || (key & ~mask) ||
+		    (uint64_t)(~mask) + 1u < n_rows || (uint64_t)n_rows * stride * 4u > left)
+			return S2_E_RANGE;
+		uint32_t base;
+		int rc = reserve(a, n_rows, stride, &base);
+		if (rc < 0)
+			return rc;
+		for (uint32_t r = 0; r < n_rows; r++) {
+			const uint8_t *row = p + (size_t)r * stride * 4u;
+			uint32_t count = s2_ld32(row);
+			if (count > stride - 1)
+				return S2_E_RANGE;
+			for (uint32_t i = 0; i < stride; i++) {
+				uint32_t w = s2_ld32(row + 4 * i);
+				if (i >= 1 && i <= count && ((w & 0xFFu) >= e->n || (w & 0x8000u)))
+					return S2_E_RANGE;
+				e->row[i] = w;
+			}
+			if ((rc = dram_write(e, base + r * stride * 4u, e->row, stride * 4u)) < 0)
+				return rc;
+		}
+		p += (size_t)n_rows * stride * 4u;
+		left -= n_rows * stride * 4u;
+		if ((rc = table_add(e, key, mask, base, stride, n_rows)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static float draw(struct s2f_rng *r, unsigned dist, float a, float b)
+{
+	switch (dist) {
+	case S2_DIST_UNIFORM:
+		return a + (b - a) * s2f_rng_uniform(r);
+	case S2_DIST_NORMAL:
+		return a + b * s2f_rng_normal(r);
+	default:
+		return a;
+	}
+}
+
+/* One synapse's word: weight and delay drawn from the descriptor's distributions. */
+static uint32_t make_word(const struct s2_pe_expand *x, struct s2f_rng *r, unsigned post)
+{
+	float w = draw(r, x->w_dist, x->w_a, x->w_b);
+	float d = draw(r, x->d_dist, x->d_a, x->d_b);
+	unsigned wi = w <= 0 ? 0 : w >= 65535.0f ? 65535u : (unsigned)(w + 0.5f);
+	unsigned di = d <= 1.0f ? 1u : d >= (float)S2_PE_MAX_DELAY ? S2_PE_MAX_DELAY
+	                                                            : (unsigned)(d + 0.5f);
+	return s2_syn_word(post, x->receptor, di, wi);
+}
+
+static bool self_skip(const struct s2_pe_expand *x, uint32_t pre_g, uint32_t post_g)
+{
+	return (x->flags & S2_EXP_F_SAME_POP) && !(x->flags & S2_EXP_F_ALLOW_SELF) && pre_g == post_g;
+}
+
+/*
+ * Generate row r (pre neuron pre_lo + r) of a row-wise connector into e->row[1..]; returns
+ * the count (at most S2_PE_ROW_MAX; more is an error reported as UINT32_MAX).
+ */
+static uint32_t gen_row(struct s2_eng *e, const struct s2_pe_expand *x, uint32_t r)
+{
+	uint32_t pre_g = x->pre_lo + r, n = 0, n_post = e->n;
+	struct s2f_rng rng;
+	switch (x->connector) {
+	case S2_CONN_ALL_TO_ALL:
+		s2f_rng_seed(&rng, s2f_hash2(x->seed, s2f_hash2(pre_g, x->post_lo)));
+		for (uint32_t j = 0; j < n_post; j++)
+			if (!self_skip(x, pre_g, x->post_lo + j))
+				e->row[1 + n++] = make_word(x, &rng, j);
+		break;
+	case S2_CONN_ONE_TO_ONE:
+		s2f_rng_seed(&rng, s2f_hash2(x->seed, pre_g));
+		if (pre_g >= x->post_lo && pre_g < x->post_lo + n_post)
+			e->row[1 + n++] = make_word(x, &rng, pre_g - x->post_lo);
+		break;
+	case S2_CONN_FIXED_PROB: {
+		/* Pairs are independent: this PE's part of the row has its own stream; targets
+		 * by geometric skips, so the cost is the synapses made, not the posts scanned. */
+		s2f_rng_seed(&rng, s2f_hash2(x->seed, s2f_hash2(pre_g, x->post_lo)));
+		if (x->p <= 0)
+			break;
+		float lq = x->p < 1 ? s2f_log(1.0f - x->p) : 0;
+		uint32_t j = 0;
+		for (;;) {
+			if (x->p < 1) {
+				float u = 1.0f - s2f_rng_uniform(&rng); /* (0, 1] */
+				float skip = s2f_log(u) / lq;
+				if (skip >= (float)(n_post - j))
+					break;
+				j += (uint32_t)skip;
+			}
+			if (j >= n_post)
+				break;
+			if (!self_skip(x, pre_g, x->post_lo + j)) {
+				if (n == S2_PE_ROW_MAX)
+					return UINT32_MAX;
+				e->row[1 + n++] = make_word(x, &rng, j);
+			}
+			j++;
+		}
+		break;
+	}
+	case S2_CONN_FIXED_NUMBER_POST: {
+		/* The same choice on every PE holding part of the post population: seeded by
+		 * the pre neuron only, selection sampling over the whole post population. */
+		s2f_rng_seed(&rng, s2f_hash2(x->seed, pre_g));
+		uint32_t need = x->n, total = x->post_total;
+		for (uint32_t j = 0; j < total; j++) {
+			bool take;
+			if (x->flags & S2_EXP_F_REPLACE)
+				take = false; /* handled below */
+			else
+				take = need && s2f_rng_below(&rng, total - j) < need;
+			if (!take)
+				continue;
+			need--;
+			if (j >= x->post_lo && j < x->post_lo + n_post && !self_skip(x, pre_g, j)) {
+				if (n == S2_PE_ROW_MAX)
+					return UINT32_MAX;
+				e->row[1 + n++] = make_word(x, &rng, j - x->post_lo);
+			}
+		}
+		if (x->flags & S2_EXP_F_REPLACE)
+			for (uint32_t k = 0; k < x->n; k++) {
+				uint32_t j = s2f_rng_below(&rng, total);
+				if (j >= x->post_lo && j < x->post_lo + n_post &&
+				    !self_skip(x, pre_g, j)) {
+					if (n == S2_PE_ROW_MAX)
+						return UINT32_MAX;
+					e->row[1 + n++] = make_word(x, &rng, j - x->post_lo);
+				}
+			}
+		break;
+	}
+	default:
+		break;
+	}
+	return n;
+}
+
+static int expand_rowwise(struct s2_eng *e, const struct s2_pe_expand *x, struct alloc *a)
+{
+	uint32_t max = 0;
+	for (uint32_t r = 0; r < x->n_pre; r++) {
+		uint32_t n = gen_row(e, x, r);
+		if (n == UINT32_MAX)
+			return S2_E_NOSPACE;
+		if (n > max)
+			max = n;
+	}
+	uint32_t base, stride = max + 1;
+	int rc = reserve(a, x->n_pre, stride, &base);
+	for (uint32_t r = 0; rc == 0 && r < x->n_pre; r++) {
+		e->row[0] = gen_row(e, x, r);
+		rc = dram_write(e, base + r * stride * 4u, e->row, (e->row[0] + 1) * 4u);
+	}
+	return rc < 0 ? rc : table_add(e, x->key, x->mask, base, stride, x->n_pre);
+}
+
+/*
+ * Column-wise connectors (fixed number pre, fixed total): synapses are drawn per post neuron
+ * (or per pair), so rows fill out of order. Pass 1 counts per row in a DRAM scratch area,
+ * pass 2 draws the same synapses again and places them.
+ */
+struct colgen {
+	struct s2f_rng rng;
+	uint32_t post, k, need, scan; /* iteration state */
+};
+
+/* Next synapse: sets *pre (slice-relative) and *post; false when done. */
+static bool col_next(struct s2_eng *e, const struct s2_pe_expand *x, struct colgen *g,
+                     uint32_t *pre, uint32_t *post)
+{
+	if (x->connector == S2_CONN_FIXED_TOTAL) {
+		while (g->k < x->n) {
+			g->k++;
+			uint32_t i = s2f_rng_below(&g->rng, x->n_pre);
+			uint32_t j = s2f_rng_below(&g->rng, e->n);
+			if (self_skip(x, x->pre_lo + i, x->post_lo + j))
+				continue;
+			*pre = i;
+			*post = j;
+			return true;
+		}
+		return false;
+	}
+	/* FIXED_NUMBER_PRE: each post neuron draws n pre neurons of the whole population. */
+	for (;;) {
+		if (g->post >= e->n)
+			return false;
+		uint32_t post_g = x->post_lo + g->post;
+		if (g->k == 0 && g->scan == 0) {
+			s2f_rng_seed(&g->rng, s2f_hash2(x->seed, post_g));
+			g->need = x->n;
+		}
+		uint32_t i = UINT32_MAX;
+		if (x->flags & S2_EXP_F_REPLACE) {
+			if (g->k < x->n) {
+				g->k++;
+				i = s2f_rng_below(&g->rng, x->pre_total);
+			}
+		} else {
+			while (g->need && g->scan < x->pre_total) {
+				uint32_t s = g->scan++;
+				if (s2f_rng_below(&g->rng, x->pre_total - s) < g->need) {
+					g->need--;
+					i = s;
+					break;
+				}
+			}
+		}
+		if (i == UINT32_MAX) {
+			g->post++;
+			g->k = g->scan = 0;
+			continue;
+		}
+		if (i < x->pre_lo || i >= x->pre_lo + x->n_pre || self_skip(x, i, post_g))
+			continue;
+		*pre = i - x->pre_lo;
+		*post = g->post;
+		return true;
+	}
+}
+
+static void col_start(const struct s2_pe_expand *x, struct colgen *g)
+{
+	memset(g, 0, sizeof *g);
+	if (x->connector == S2_CONN_FIXED_TOTAL)
+		s2f_rng_seed(&g->rng, s2f_hash2(x->seed, s2f_hash2(x->pre_lo, x->post_lo)));
+}
+
+static int expand_colwise(struct s2_eng *e, const struct s2_pe_expand *x, struct alloc *a)
+{
+	/* Scratch: one u32 counter per row, at the end of the free DRAM. */
+	uint64_t scratch_bytes = (uint64_t)x->n_pre * 4u;
+	if (scratch_bytes > a->end - a->next)
+		return S2_E_NOSPACE;
+	uint32_t scratch = a->end - (uint32_t)scratch_bytes;
+	memset(e->row, 0, sizeof e->row);
+	for (uint32_t i = 0; i < x->n_pre; i += S2_PE_ROW_MAX) {
+		uint32_t k = x->n_pre - i < S2_PE_ROW_MAX ? x->n_pre - i : S2_PE_ROW_MAX;
+		int rc = dram_write(e, scratch + i * 4u, e->row, k * 4u);
+		if (rc < 0)
+			return rc;
+	}
+	struct colgen g;
+	uint32_t pre, post, max = 0, cnt;
+	col_start(x, &g);
+	while (col_next(e, x, &g, &pre, &post)) {
+		int rc = dram_read(e, scratch + pre * 4u, &cnt, 4);
+		cnt++;
+		if (rc < 0 || (rc = dram_write(e, scratch + pre * 4u, &cnt, 4)) < 0)
+			return rc;
+		if (cnt > max)
+			max = cnt;
+	}
+	if (max > S2_PE_ROW_MAX)
+		return S2_E_NOSPACE;
+	uint32_t base, stride = max + 1;
+	struct alloc below = {a->next, scratch};
+	int rc = reserve(&below, x->n_pre, stride, &base);
+	if (rc < 0)
+		return rc;
+	/* Row counts start at zero; each synapse goes to the next free place of its row. */
+	uint32_t zero = 0;
+	for (uint32_t r = 0; r < x->n_pre; r++)
+		if ((rc = dram_write(e, base + r * stride * 4u, &zero, 4)) < 0)
+			return rc;
+	col_start(x, &g);
+	while (col_next(e, x, &g, &pre, &post)) {
+		uint32_t at = base + pre * stride * 4u;
+		if ((rc = dram_read(e, at, &cnt, 4)) < 0)
+			return rc;
+		uint32_t w = make_word(x, &g.rng, post);
+		cnt++;
+		if ((rc = dram_write(e, at + cnt * 4u, &w, 4)) < 0 ||
+		    (rc = dram_write(e, at, &cnt, 4)) < 0)
+			return rc;
+	}
+	a->next = below.next;
+	return table_add(e, x->key, x->mask, base, stride, x->n_pre);
+}
+
+/* --- start-up ------------------------------------------------------------------------------ */
+
+static void derive(struct s2_eng *e)
+{
+	float dt = e->dt_ms;
+	for (unsigned i = 0; i < e->n; i++) {
+		float *p = e->params[i], *k = e->k[i];
+		switch (e->model) {
+		case S2_MODEL_LIF_CURR_EXP:
+		case S2_MODEL_LIF_COND_EXP:
+			k[K_DECAY_M] = s2f_exp(-dt / p[LIF_TAU_M]);
+			k[K_DECAY_E] = s2f_exp(-dt / p[LIF_TAU_SYN_E]);
+			k[K_DECAY_I] = s2f_exp(-dt / p[LIF_TAU_SYN_I]);
+			k[K_REFRAC_STEPS] = (float)(int)(p[LIF_TAU_REFRAC] / dt + 0.5f);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+static bool params_ok(const struct s2_eng *e)
+{
+	for (unsigned i = 0; i < e->n; i++) {
+		const float *p = e->params[i];
+		for (unsigned j = 0; j < S2_PE_PARAMS; j++)
+			if (!(p[j] == p[j]) || p[j] > 1e30f || p[j] < -1e30f)
+				return false;
+		switch (e->model) {
+		case S2_MODEL_LIF_CURR_EXP:
+		case S2_MODEL_LIF_COND_EXP:
+			if (!(p[LIF_TAU_M] > 0 && p[LIF_CM] > 0 && p[LIF_TAU_SYN_E] > 0 &&
+			      p[LIF_TAU_SYN_I] > 0 && p[LIF_TAU_REFRAC] >= 0))
+				return false;
+			break;
+		case S2_MODEL_POISSON:
+			if (!(p[POI_RATE] >= 0 && p[POI_START] >= 0 && p[POI_DURATION] >= 0))
+				return false;
+			break;
+		default:
+			break;
+		}
+	}
+	return true;
+}
+
+int s2_eng_init(struct s2_eng *e, const uint8_t *pedata, size_t len, const struct s2_eng_hal *hal)
+{
+	memset(e, 0, sizeof *e);
+	e->hal = *hal;
+	int rc = s2_pedata_decode(pedata, len, &e->pd);
+	if (rc < 0)
+		return rc;
+	e->n = e->pd.n_neurons;
+	e->model = e->pd.model;
+	e->dt_ms = (float)e->pd.dt_us / 1000.0f;
+	for (unsigned i = 0; i < e->n; i++)
+		for (unsigned j = 0; j < S2_PE_PARAMS; j++)
+			e->params[i][j] = ldf(e->pd.sect[S2_SECT_PARAMS] + 4u * (i * S2_PE_PARAMS + j));
+	if (!params_ok(e))
+		return S2_E_RANGE;
+	if (e->pd.sect[S2_SECT_STATE])
+		for (unsigned i = 0; i < e->n; i++)
+			for (unsigned j = 0; j < S2_PE_STATE; j++)
+				e->state[i][j] =
+				        ldf(e->pd.sect[S2_SECT_STATE] + 4u * (i * S2_PE_STATE + j));
+	for (unsigned i = 0; i < e->pd.n_record_v; i++)
+		e->record_v[i] = s2_ld16(e->pd.sect[S2_SECT_RECORD_V] + 2 * i);
+	derive(e);
+	s2f_rng_seed(&e->rng, e->pd.seed);
+	struct alloc a = {e->pd.dram_base, e->pd.dram_base + e->pd.dram_size};
+	if (a.end < a.next)
+		return S2_E_RANGE;
+	if ((rc = load_explicit(e, &a)) < 0)
+		return rc;
+	for (unsigned i = 0; i < s2_pedata_n_expand(&e->pd); i++) {
+		struct s2_pe_expand x;
+		if ((rc = s2_pedata_expand_decode(&e->pd, i, &x)) < 0)
+			return rc;
+		bool col = x.connector == S2_CONN_FIXED_NUMBER_PRE || x.connector == S2_CONN_FIXED_TOTAL;
+		if ((rc = col ? expand_colwise(e, &x, &a) : expand_rowwise(e, &x, &a)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* --- events -------------------------------------------------------------------------------- */
+
+void s2_eng_receive(struct s2_eng *e, uint32_t key)
+{
+	e->c.packets_in++;
+	bool matched = false;
+	uint32_t base = e->t - 1u; /* the sender's timestep */
+	for (unsigned k = 0; k < e->n_table; k++) {
+		const struct s2_eng_entry *t = &e->table[k];
+		if ((key & t->mask) != t->key)
+			continue;
+		uint32_t r = key & ~t->mask;
+		if (r >= t->n_rows)
+			continue;
+		matched = true;
+		uint32_t at = t->row_base + r * t->stride * 4u, n;
+		if (dram_read(e, at, &n, 4) < 0 || n > t->stride - 1)
+			continue;
+		if (n == 0 || dram_read(e, at + 4, e->row, n * 4u) < 0)
+			continue;
+		/* The inner loop: one synaptic word per iteration. */
+		const uint32_t *w = e->row, *end = e->row + n;
+		uint32_t sat = 0;
+		for (; w < end; w++) {
+			uint32_t x = *w;
+			uint16_t *slot = &e->ring[(base + ((x >> 9) & 63u) + 1u) & 63u][(x >> 8) & 1u]
+			                         [x & 0xFFu];
+			uint32_t s = (uint32_t)*slot + (x >> 16);
+			if (s > 0xFFFFu) {
+				s = 0xFFFFu;
+				sat++;
+			}
+			*slot = (uint16_t)s;
+		}
+		e->c.synaptic_events += n;
+		e->c.ring_saturated += sat;
+	}
+	if (!matched)
+		e->c.packets_unknown++;
+}
+
+static void spike(struct s2_eng *e, unsigned i, uint8_t *bits)
+{
+	bits[i >> 3] |= (uint8_t)(1u << (i & 7));
+	e->c.spikes_sent++;
+	e->hal.send(e->hal.ctx, e->pd.key_base + i);
+}
+
+static void apply_currents(struct s2_eng *e)
+{
+	const uint8_t *p = e->pd.sect[S2_SECT_CURRENT];
+	uint32_t n = e->pd.sect_len[S2_SECT_CURRENT] / 12u;
+	unsigned slot = e->model == S2_MODEL_IZHIKEVICH ? IZK_I_OFFSET : LIF_I_OFFSET;
+	while (e->current_next < n) {
+		const uint8_t *c = p + 12u * e->current_next;
+		if (s2_ld32(c) > e->t)
+			break;
+		unsigned i = s2_ld16(c + 4);
+		if (i < e->n)
+			e->params[i][slot] = ldf(c + 8);
+		e->current_next++;
+	}
+}
+
+void s2_eng_tick(struct s2_eng *e)
+{
+	uint8_t bits[S2_PE_MAX_NEURONS / 8] = {0};
+	unsigned slot = e->t & 63u;
+	uint16_t *in_e = e->ring[slot][0], *in_i = e->ring[slot][1];
+	float we = e->pd.w_scale_e, wi = e->pd.w_scale_i, dt = e->dt_ms;
+	if (e->pd.sect[S2_SECT_CURRENT])
+		apply_currents(e);
+	switch (e->model) {
+	case S2_MODEL_LIF_CURR_EXP:
+	case S2_MODEL_LIF_COND_EXP:
+		for (unsigned i = 0; i < e->n; i++) {
+			float *p = e->params[i], *s = e->state[i], *k = e->k[i];
+			s[ST_SYN_E] += (float)in_e[i] * we;
+			s[ST_SYN_I] += (float)in_i[i] * wi;
+			float v = s[ST_V];
+			if (s[ST_REFRAC] > 0) {
+				s[ST_REFRAC] -= 1.0f;
+				v = p[LIF_V_RESET];
+			} else if (e->model == S2_MODEL_LIF_CURR_EXP) {
+				/* Exact for a current constant over the step. */
+				float r_m = p[LIF_TAU_M] / p[LIF_CM];
+				float i_tot = s[ST_SYN_E] - s[ST_SYN_I] + p[LIF_I_OFFSET];
+				float v_inf = p[LIF_V_REST] + i_tot * r_m;
+				v = v_inf + (v - v_inf) * k[K_DECAY_M];
+			} else {
+				/* Conductances constant over the step: exponential Euler. */
+				float g_l = p[LIF_CM] / p[LIF_TAU_M];
+				float g = g_l + s[ST_SYN_E] + s[ST_SYN_I];
+				float v_inf = (g_l * p[LIF_V_REST] + s[ST_SYN_E] * p[LIF_E_REV_E] +
+				               s[ST_SYN_I] * p[LIF_E_REV_I] + p[LIF_I_OFFSET]) /
+				              g;
+				v = v_inf + (v - v_inf) * s2f_exp(-dt * g / p[LIF_CM]);
+			}
+			if (v >= p[LIF_V_THRESH] && s[ST_REFRAC] <= 0) {
+				v = p[LIF_V_RESET];
+				s[ST_REFRAC] = k[K_REFRAC_STEPS];
+				spike(e, i, bits);
+			}
+			s[ST_V] = v;
+			s[ST_SYN_E] *= k[K_DECAY_E];
+			s[ST_SYN_I] *= k[K_DECAY_I];
+		}
+		e->c.neuron_updates += e->n;
+		break;
+	case S2_MODEL_IZHIKEVICH:
+		for (unsigned i = 0; i < e->n; i++) {
+			float *p = e->params[i], *s = e->state[i];
+			float v = s[ST_IZK_V], u = s[ST_IZK_U];
+			/* Delta synapses: a weight unit is a jump of w_scale mV. */
+			v += (float)in_e[i] * we - (float)in_i[i] * wi;
+			float cur = p[IZK_I_OFFSET], h = dt * 0.5f;
+			for (int half = 0; half < 2; half++)
+				v += h * (0.04f * v * v + 5.0f * v + 140.0f - u + cur);
+			u += dt * p[IZK_A] * (p[IZK_B] * v - u);
+			if (v >= 30.0f) {
+				v = p[IZK_C];
+				u += p[IZK_D];
+				spike(e, i, bits);
+			}
+			s[ST_IZK_V] = v;
+			s[ST_IZK_U] = u;
+		}
+		e->c.neuron_updates += e->n;
+		break;
+	case S2_MODEL_POISSON: {
+		float t_ms = (float)e->t * dt;
+		for (unsigned i = 0; i < e->n; i++) {
+			const float *p = e->params[i];
+			bool on = t_ms >= p[POI_START] &&
+			          (p[POI_DURATION] <= 0 || t_ms < p[POI_START] + p[POI_DURATION]);
+			if (on && s2f_rng_uniform(&e->rng) < p[POI_RATE] * dt * 0.001f)
+				spike(e, i, bits);
+		}
+		break;
+	}
+	case S2_MODEL_SPIKE_ARRAY: {
+		const uint8_t *sp = e->pd.sect[S2_SECT_SPIKES];
+		uint32_t n = e->pd.sect_len[S2_SECT_SPIKES] / 8u;
+		while (e->spike_next < n) {
+			const uint8_t *x = sp + 8u * e->spike_next;
+			uint32_t step = s2_ld32(x);
+			if (step > e->t)
+				break;
+			unsigned i = s2_ld16(x + 4);
+			if (step == e->t && i < e->n && !(bits[i >> 3] & (1u << (i & 7))))
+				spike(e, i, bits);
+			e->spike_next++;
+		}
+		break;
+	}
+	default:
+		break;
+	}
+	memset(in_e, 0, e->n * sizeof *in_e);
+	memset(in_i, 0, e->n * sizeof *in_i);
+	if (e->pd.flags & 1u)
+		e->hal.record(e->hal.ctx, 0, bits, (e->n + 7u) / 8u);
+	if (e->pd.n_record_v) {
+		float v[S2_PE_MAX_RECORD_V];
+		for (unsigned r = 0; r < e->pd.n_record_v; r++)
+			v[r] = e->state[e->record_v[r]][ST_V];
+		e->hal.record(e->hal.ctx, 1, v, e->pd.n_record_v * 4u);
+	}
+	e->c.steps++;
+	e->t++;
+}

@@ -1,0 +1,95 @@
+/*
+ * The neuron and synapse engine of an application PE (docs/engine.md).
+ *
+ * Event-driven: the timer calls s2_eng_tick() once per timestep; every multicast packet that
+ * reaches the PE is handed to s2_eng_receive(). A packet's key selects a synaptic row (key
+ * table, rows in chip DRAM fetched by DMA); the row's weights are added into per-delay ring
+ * buffers; at each tick the ring slot of that timestep feeds the neurons, which are updated
+ * and send a packet (key_base + index) when they spike.
+ *
+ * Time: s2_eng_tick() computes timestep e->t and then increments it. A packet that arrives
+ * after the tick of step t (the sender spiked at t) with delay d feeds step t + d.
+ *
+ * Memory: everything lives in struct s2_eng (no allocation); the largest part is the ring
+ * buffer (64 slots x 2 receptors x 128 neurons x 16 bits = 32 KiB). The same source runs on
+ * Cortex-M4F (SRAM) and in the emulator; results are bit-identical (fmath.h, no FMA).
+ */
+#ifndef S2FW_ENGINE_H
+#define S2FW_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fmath.h"
+#include "s2/pedata.h"
+
+/** What the engine needs from below: DMA to chip DRAM, the router, recording. */
+struct s2_eng_hal {
+	void *ctx;
+	/** Copy len bytes of chip DRAM at addr into dst (a DMA read). 0 or a negative code. */
+	int (*dram_read)(void *ctx, uint32_t addr, void *dst, uint32_t len);
+	/** Copy len bytes from src into chip DRAM at addr (a DMA write). */
+	int (*dram_write)(void *ctx, uint32_t addr, const void *src, uint32_t len);
+	/** Send a multicast packet with this key. */
+	void (*send)(void *ctx, uint32_t key);
+	/** Append len bytes to recording stream 0 (spikes) or 1 (voltages). */
+	void (*record)(void *ctx, unsigned stream, const void *data, uint32_t len);
+};
+
+/** Activity counters (energy accounting, docs/engine.md). */
+struct s2_eng_counters {
+	uint64_t steps;           /**< timesteps computed */
+	uint64_t neuron_updates;  /**< neuron state updates */
+	uint64_t synaptic_events; /**< synaptic words processed */
+	uint64_t spikes_sent;     /**< packets sent */
+	uint64_t packets_in;      /**< packets received */
+	uint64_t packets_unknown; /**< of which matched no key table entry (dropped, counted) */
+	uint64_t dma_bytes;       /**< bytes moved by DMA (rows, expansion) */
+	uint64_t ring_saturated;  /**< ring-buffer additions clipped at the 16-bit maximum */
+	uint64_t late_packets;    /**< packets whose delayed slot had already passed (dropped) */
+};
+
+struct s2_eng_entry {
+	uint32_t key, mask, row_base, stride; /* stride: words per row, incl. the count */
+	uint32_t n_rows;
+};
+
+struct s2_eng {
+	struct s2_eng_hal hal;
+	struct s2_pedata pd;
+	uint32_t t; /**< next timestep to compute */
+	uint16_t n;
+	uint16_t model;
+	float params[S2_PE_MAX_NEURONS][S2_PE_PARAMS];
+	float state[S2_PE_MAX_NEURONS][S2_PE_STATE];
+	/* Per-neuron constants derived at start-up (decay factors). */
+	float k[S2_PE_MAX_NEURONS][4];
+	uint16_t ring[S2_PE_MAX_DELAY][2][S2_PE_MAX_NEURONS];
+	uint16_t record_v[S2_PE_MAX_RECORD_V];
+	struct s2_eng_entry table[S2_PE_MAX_TABLE];
+	unsigned n_table;
+	uint32_t row[S2_PE_ROW_MAX + 1]; /**< DMA buffer for one row */
+	uint32_t spike_next;             /**< next entry of the SPIKES section */
+	uint32_t current_next;           /**< next entry of the CURRENT section */
+	struct s2f_rng rng;
+	float dt_ms;
+	struct s2_eng_counters c;
+};
+
+/**
+ * Start the engine on a PE data blob (pedata.h): check it, derive constants, copy explicit
+ * rows to DRAM and expand the statistical connectors into DRAM rows, deterministically.
+ * The blob must stay valid while the engine runs (spike times and currents are read from it).
+ * @return 0, or a negative S2_E_ code (bad data, rows not fitting the DRAM area or the key
+ *         table, a DMA failure).
+ */
+int s2_eng_init(struct s2_eng *e, const uint8_t *pedata, size_t len, const struct s2_eng_hal *hal);
+
+/** A multicast packet arrived. */
+void s2_eng_receive(struct s2_eng *e, uint32_t key);
+
+/** Compute one timestep: inputs, neuron updates, spikes out, recording. */
+void s2_eng_tick(struct s2_eng *e);
+
+#endif

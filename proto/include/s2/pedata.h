@@ -1,0 +1,150 @@
+/**
+ * @file pedata.h
+ * @brief PE data: what an application PE is loaded with (docs/pedata.md). Declared once
+ * here and shared by the mapper, which writes it, and the firmware engine, which reads it.
+ *
+ * A PE data blob is a 64-byte header, a section table and sections, all little-endian:
+ *
+ * Header:
+ *   off size field
+ *     0    4 magic        0x44503253, the bytes 'S' '2' 'P' 'D'
+ *     4    2 version      1
+ *     6    2 model        enum s2_pe_model
+ *     8    2 n_neurons    1..S2_PE_MAX_NEURONS
+ *    10    2 n_record_v   neurons whose membrane voltage is recorded, 0..S2_PE_MAX_RECORD_V
+ *    12    4 dt_us        timestep: 100 or 1000 microseconds
+ *    16    4 key_base     neuron i sends key key_base + i; the low 8 bits of key_base are 0
+ *    20    4 seed         of the PE's random numbers (Poisson sources)
+ *    24    4 w_scale_e    f32: an excitatory weight unit, nA (current) or uS (conductance)
+ *    28    4 w_scale_i    f32: an inhibitory weight unit
+ *    32    4 dram_base    start of the PE's DRAM area (synaptic rows)
+ *    36    4 dram_size    its size in bytes
+ *    40    2 n_sections
+ *    42    2 flags        bit 0: record spikes
+ *    44   20 reserved     zero
+ * Section table: n_sections entries of 12 bytes: type u16, reserved u16, offset u32 (from the
+ * start of the blob), length u32. Each section type appears at most once.
+ */
+#ifndef S2_PEDATA_H
+#define S2_PEDATA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define S2_PEDATA_MAGIC 0x44503253u
+#define S2_PEDATA_VERSION 1u
+#define S2_PEDATA_HDR_LEN 64u
+#define S2_PEDATA_SECT_LEN 12u
+#define S2_PE_MAX_NEURONS 128u  /**< neurons per PE (SRAM budget, docs/pedata.md) */
+#define S2_PE_MAX_RECORD_V 16u  /**< neurons with recorded voltage per PE */
+#define S2_PE_PARAMS 12u        /**< f32 parameters per neuron */
+#define S2_PE_STATE 4u          /**< f32 state variables per neuron */
+#define S2_PE_MAX_DELAY 64u     /**< synaptic delay, timesteps (1..64) */
+#define S2_PE_MAX_TABLE 64u     /**< key table entries (explicit + expanded sources) */
+#define S2_PE_EXPAND_LEN 64u    /**< bytes of one expansion descriptor */
+#define S2_PE_ROW_MAX 1024u     /**< synapses in one row */
+
+/** Neuron models and sources. Parameter and state layouts: docs/pedata.md. */
+enum s2_pe_model {
+	S2_MODEL_LIF_CURR_EXP = 1, /**< current-based LIF, exponential synapses */
+	S2_MODEL_LIF_COND_EXP = 2, /**< conductance-based LIF, exponential synapses */
+	S2_MODEL_IZHIKEVICH = 3,   /**< Izhikevich, current (delta) synapses */
+	S2_MODEL_POISSON = 10,     /**< Poisson spike source, per-neuron rate */
+	S2_MODEL_SPIKE_ARRAY = 11, /**< spike-time arrays */
+};
+
+/** Section types. */
+enum s2_pe_section {
+	S2_SECT_PARAMS = 1,    /**< n_neurons x S2_PE_PARAMS f32 */
+	S2_SECT_STATE = 2,     /**< n_neurons x S2_PE_STATE f32: initial state */
+	S2_SECT_RECORD_V = 3,  /**< n_record_v x u16 neuron indices */
+	S2_SECT_ROWS = 4,      /**< explicit synaptic rows (s2_pe_rows entries) */
+	S2_SECT_EXPAND = 5,    /**< expansion descriptors, S2_PE_EXPAND_LEN bytes each */
+	S2_SECT_SPIKES = 6,    /**< spike times: (step u32, neuron u16, 0 u16), sorted by step */
+	S2_SECT_CURRENT = 7,   /**< DC steps: (step u32, neuron u16, 0 u16, amp f32 nA), sorted */
+	S2_SECT__MAX = 7,
+};
+
+/**
+ * A synaptic word: bits 0-7 target neuron, bit 8 receptor (0 excitatory, 1 inhibitory),
+ * bits 9-14 delay - 1 (delay 1..64 timesteps), bit 15 zero, bits 16-31 weight (units of
+ * w_scale_e / w_scale_i).
+ */
+static inline uint32_t s2_syn_word(unsigned neuron, unsigned receptor, unsigned delay,
+                                   unsigned weight)
+{
+	return (uint32_t)neuron | (uint32_t)receptor << 8 | (uint32_t)(delay - 1u) << 9 |
+	       (uint32_t)weight << 16;
+}
+
+/* Explicit rows section: entries of a 16-byte head, key u32, mask u32, n_rows u32, stride u32
+ * (words per row, >= 1), then n_rows x stride u32 words. Word 0 of a row is its synapse count
+ * (<= stride - 1), then the synaptic words. Row r belongs to the source with key
+ * (key | r); a source whose key matches key under mask uses row (source key & ~mask). */
+
+/** Connectors of expansion descriptors. */
+enum s2_pe_connector {
+	S2_CONN_ALL_TO_ALL = 1,
+	S2_CONN_ONE_TO_ONE = 2,
+	S2_CONN_FIXED_PROB = 3,       /**< p */
+	S2_CONN_FIXED_NUMBER_POST = 4, /**< each pre neuron: n targets of the post population */
+	S2_CONN_FIXED_NUMBER_PRE = 5,  /**< each post neuron: n sources of the pre population */
+	S2_CONN_FIXED_TOTAL = 6,       /**< n synapses between the slice and this PE, uniform */
+};
+
+/** Distributions of weights and delays. */
+enum s2_pe_dist {
+	S2_DIST_CONST = 0,  /**< a */
+	S2_DIST_UNIFORM = 1, /**< [a, b) */
+	S2_DIST_NORMAL = 2,  /**< mean a, s.d. b; weights clipped at 0, delays to 1..64 */
+};
+
+#define S2_EXP_F_ALLOW_SELF 0x01u /**< pre == post allowed (same population) */
+#define S2_EXP_F_SAME_POP 0x02u   /**< pre and post are the same population */
+#define S2_EXP_F_REPLACE 0x04u    /**< fixed number: with replacement (multapses) */
+
+/**
+ * An expansion descriptor (64 bytes): the PE generates the rows for one source slice
+ * itself. Layout: connector u8, receptor u8, flags u8, w_dist u8 | d_dist << 4; key u32, mask
+ * u32, pre_lo u32 (global index of the slice's first neuron), n_pre u32, pre_total u32,
+ * post_lo u32 (global index of this PE's first neuron), post_total u32, n u32, p f32, w_a f32,
+ * w_b f32, d_a f32, d_b f32 (delays in timesteps), seed u32, reserved u32.
+ */
+struct s2_pe_expand {
+	uint8_t connector, receptor, flags, w_dist, d_dist;
+	uint32_t key, mask, pre_lo, n_pre, pre_total, post_lo, post_total, n;
+	float p, w_a, w_b, d_a, d_b; /* weights in weight units (see w_scale) */
+	uint32_t seed;
+};
+
+/** A decoded PE data header with its sections located (pointers into the blob). */
+struct s2_pedata {
+	uint16_t model, n_neurons, n_record_v, flags;
+	uint32_t dt_us, key_base, seed, dram_base, dram_size;
+	float w_scale_e, w_scale_i;
+	const uint8_t *sect[S2_SECT__MAX + 1];
+	uint32_t sect_len[S2_SECT__MAX + 1];
+};
+
+/**
+ * Check a PE data blob: header, section table (in bounds, no overlap with the header, each
+ * type once), and the sizes of the fixed-size sections against n_neurons/n_record_v. Trusts
+ * nothing. Sections' contents are checked by their users (s2_pedata_expand_decode, the
+ * engine). @return 0 or S2_E_SHORT, S2_E_MAGIC, S2_E_VERSION, S2_E_RANGE, S2_E_LENGTH,
+ * S2_E_RESERVED, S2_E_FORMAT.
+ */
+int s2_pedata_decode(const uint8_t *buf, size_t len, struct s2_pedata *pd);
+
+/** Decode expansion descriptor i of the EXPAND section (checks its fields). */
+int s2_pedata_expand_decode(const struct s2_pedata *pd, unsigned i, struct s2_pe_expand *x);
+/** Encode one descriptor into out[0..S2_PE_EXPAND_LEN). */
+void s2_pedata_expand_encode(uint8_t *out, const struct s2_pe_expand *x);
+
+/** Number of expansion descriptors. */
+static inline unsigned s2_pedata_n_expand(const struct s2_pedata *pd)
+{
+	return pd->sect_len[S2_SECT_EXPAND] / S2_PE_EXPAND_LEN;
+}
+
+#endif

@@ -1,0 +1,151 @@
+/* PE data blobs (pedata.h, docs/pedata.md). */
+#include "s2/pedata.h"
+
+#include <string.h>
+
+#include "s2/error.h"
+#include "s2/wire.h"
+
+static float ldf(const uint8_t *p)
+{
+	uint32_t u = s2_ld32(p);
+	float f;
+	memcpy(&f, &u, sizeof f);
+	return f;
+}
+
+static void stf(uint8_t *p, float f)
+{
+	uint32_t u;
+	memcpy(&u, &f, sizeof u);
+	s2_st32(p, u);
+}
+
+static bool known_model(unsigned m)
+{
+	return m == S2_MODEL_LIF_CURR_EXP || m == S2_MODEL_LIF_COND_EXP ||
+	       m == S2_MODEL_IZHIKEVICH || m == S2_MODEL_POISSON || m == S2_MODEL_SPIKE_ARRAY;
+}
+
+int s2_pedata_decode(const uint8_t *buf, size_t len, struct s2_pedata *pd)
+{
+	memset(pd, 0, sizeof *pd);
+	if (len < S2_PEDATA_HDR_LEN)
+		return S2_E_SHORT;
+	if (s2_ld32(buf) != S2_PEDATA_MAGIC)
+		return S2_E_MAGIC;
+	if (s2_ld16(buf + 4) != S2_PEDATA_VERSION)
+		return S2_E_VERSION;
+	pd->model = s2_ld16(buf + 6);
+	pd->n_neurons = s2_ld16(buf + 8);
+	pd->n_record_v = s2_ld16(buf + 10);
+	pd->dt_us = s2_ld32(buf + 12);
+	pd->key_base = s2_ld32(buf + 16);
+	pd->seed = s2_ld32(buf + 20);
+	pd->w_scale_e = ldf(buf + 24);
+	pd->w_scale_i = ldf(buf + 28);
+	pd->dram_base = s2_ld32(buf + 32);
+	pd->dram_size = s2_ld32(buf + 36);
+	unsigned n_sect = s2_ld16(buf + 40);
+	pd->flags = s2_ld16(buf + 42);
+	for (unsigned i = 44; i < S2_PEDATA_HDR_LEN; i++)
+		if (buf[i])
+			return S2_E_RESERVED;
+	if (!known_model(pd->model) || pd->n_neurons < 1 || pd->n_neurons > S2_PE_MAX_NEURONS ||
+	    pd->n_record_v > S2_PE_MAX_RECORD_V || pd->n_record_v > pd->n_neurons ||
+	    (pd->dt_us != 100 && pd->dt_us != 1000) || (pd->key_base & 0xFFu) != 0 ||
+	    (pd->flags & ~1u) != 0 || !(pd->w_scale_e >= 0) || !(pd->w_scale_i >= 0))
+		return S2_E_RANGE;
+	if (n_sect > S2_SECT__MAX || len - S2_PEDATA_HDR_LEN < (size_t)n_sect * S2_PEDATA_SECT_LEN)
+		return S2_E_LENGTH;
+	size_t data_start = S2_PEDATA_HDR_LEN + (size_t)n_sect * S2_PEDATA_SECT_LEN;
+	for (unsigned i = 0; i < n_sect; i++) {
+		const uint8_t *e = buf + S2_PEDATA_HDR_LEN + i * S2_PEDATA_SECT_LEN;
+		unsigned type = s2_ld16(e);
+		uint32_t off = s2_ld32(e + 4), n = s2_ld32(e + 8);
+		if (s2_ld16(e + 2) != 0)
+			return S2_E_RESERVED;
+		if (type < 1 || type > S2_SECT__MAX || pd->sect[type])
+			return S2_E_FORMAT;
+		if (off < data_start || off > len || n > len - off)
+			return S2_E_LENGTH;
+		pd->sect[type] = buf + off;
+		pd->sect_len[type] = n;
+	}
+	/* Fixed sizes. */
+	if (pd->sect_len[S2_SECT_PARAMS] != (uint32_t)pd->n_neurons * S2_PE_PARAMS * 4u ||
+	    (pd->sect[S2_SECT_STATE] &&
+	     pd->sect_len[S2_SECT_STATE] != (uint32_t)pd->n_neurons * S2_PE_STATE * 4u) ||
+	    pd->sect_len[S2_SECT_RECORD_V] != pd->n_record_v * 2u ||
+	    pd->sect_len[S2_SECT_EXPAND] % S2_PE_EXPAND_LEN != 0 ||
+	    pd->sect_len[S2_SECT_SPIKES] % 8u != 0 || pd->sect_len[S2_SECT_CURRENT] % 12u != 0)
+		return S2_E_LENGTH;
+	for (unsigned i = 0; i < pd->n_record_v; i++)
+		if (s2_ld16(pd->sect[S2_SECT_RECORD_V] + 2 * i) >= pd->n_neurons)
+			return S2_E_RANGE;
+	return 0;
+}
+
+int s2_pedata_expand_decode(const struct s2_pedata *pd, unsigned i, struct s2_pe_expand *x)
+{
+	if (i >= s2_pedata_n_expand(pd))
+		return S2_E_RANGE;
+	const uint8_t *p = pd->sect[S2_SECT_EXPAND] + i * S2_PE_EXPAND_LEN;
+	x->connector = p[0];
+	x->receptor = p[1];
+	x->flags = p[2];
+	x->w_dist = p[3] & 0x0F;
+	x->d_dist = p[3] >> 4;
+	x->key = s2_ld32(p + 4);
+	x->mask = s2_ld32(p + 8);
+	x->pre_lo = s2_ld32(p + 12);
+	x->n_pre = s2_ld32(p + 16);
+	x->pre_total = s2_ld32(p + 20);
+	x->post_lo = s2_ld32(p + 24);
+	x->post_total = s2_ld32(p + 28);
+	x->n = s2_ld32(p + 32);
+	x->p = ldf(p + 36);
+	x->w_a = ldf(p + 40);
+	x->w_b = ldf(p + 44);
+	x->d_a = ldf(p + 48);
+	x->d_b = ldf(p + 52);
+	x->seed = s2_ld32(p + 56);
+	if (s2_ld32(p + 60) != 0)
+		return S2_E_RESERVED;
+	if (x->connector < S2_CONN_ALL_TO_ALL || x->connector > S2_CONN_FIXED_TOTAL ||
+	    x->receptor > 1 || (x->flags & ~7u) || x->w_dist > S2_DIST_NORMAL ||
+	    x->d_dist > S2_DIST_NORMAL || x->n_pre < 1 || x->n_pre > 65536 ||
+	    (x->key & ~x->mask) != 0 || x->pre_total < x->n_pre ||
+	    x->pre_lo > x->pre_total - x->n_pre || x->post_total < pd->n_neurons ||
+	    x->post_lo > x->post_total - pd->n_neurons || !(x->p >= 0 && x->p <= 1) ||
+	    !(x->w_a == x->w_a) || !(x->w_b == x->w_b) || !(x->d_a >= 0 && x->d_a <= 1e6f) ||
+	    !(x->d_b >= 0 && x->d_b <= 1e6f))
+		return S2_E_RANGE;
+	/* The slice's neurons must be distinguishable under the mask. */
+	if ((~x->mask) + 1ull < x->n_pre)
+		return S2_E_RANGE;
+	return 0;
+}
+
+void s2_pedata_expand_encode(uint8_t *out, const struct s2_pe_expand *x)
+{
+	memset(out, 0, S2_PE_EXPAND_LEN);
+	out[0] = x->connector;
+	out[1] = x->receptor;
+	out[2] = x->flags;
+	out[3] = (uint8_t)(x->w_dist | x->d_dist << 4);
+	s2_st32(out + 4, x->key);
+	s2_st32(out + 8, x->mask);
+	s2_st32(out + 12, x->pre_lo);
+	s2_st32(out + 16, x->n_pre);
+	s2_st32(out + 20, x->pre_total);
+	s2_st32(out + 24, x->post_lo);
+	s2_st32(out + 28, x->post_total);
+	s2_st32(out + 32, x->n);
+	stf(out + 36, x->p);
+	stf(out + 40, x->w_a);
+	stf(out + 44, x->w_b);
+	stf(out + 48, x->d_a);
+	stf(out + 52, x->d_b);
+	s2_st32(out + 56, x->seed);
+}

@@ -1,0 +1,61 @@
+#!/bin/bash
+# One firmware source, same results: for each scenario, the engine built for Cortex-M4F and
+# run under qemu-system-arm, and the same engine built for the host, read the same PE data
+# and input spikes and must write byte-identical output (spike recordings, voltages, counters).
+# Needs: S2FW_RUN (tools/s2fw-run), ENGINE_EMU (fw_engine_run_emu), ENGINE_ELF (the QEMU
+# build's fw_engine_run.elf), QEMU_RUN (cmake/qemu-run.sh).
+set -u
+W=$(mktemp -d "${TMPDIR:-/tmp}/s2eng.XXXXXX")
+trap 'rm -rf "$W"' EXIT
+[ -f "$ENGINE_ELF" ] || { echo "missing $ENGINE_ELF: build the cm4f-qemu preset first"; exit 1; }
+pass=0
+fail=0
+run() { # NAME ARGS...: one scenario
+	local name=$1 d="$W/$1"
+	shift
+	mkdir -p "$d/qemu" "$d/host"
+	"$S2FW_RUN" "$@" --write-dir "$d/qemu" || { echo "FAIL - $name: s2fw-run"; fail=$((fail + 1)); return; }
+	cp "$d/qemu/pedata.bin" "$d/qemu/input.bin" "$d/host/"
+	(cd "$d/host" && "$ENGINE_EMU") || { echo "FAIL - $name: host run"; fail=$((fail + 1)); return; }
+	(cd "$d/qemu" && timeout 120 sh "$QEMU_RUN" "$ENGINE_ELF") || { echo "FAIL - $name: QEMU run"; fail=$((fail + 1)); return; }
+	if cmp -s "$d/qemu/output.bin" "$d/host/output.bin"; then
+		local size ev sp
+		size=$(stat -c %s "$d/host/output.bin")
+		ev=$(od -An -tu8 -j $((size - 56)) -N8 "$d/host/output.bin" | tr -d ' ')
+		sp=$(od -An -tu8 -j $((size - 48)) -N8 "$d/host/output.bin" | tr -d ' ')
+		echo "ok   - $name ($size bytes identical; $sp spikes, $ev synaptic events)"
+		pass=$((pass + 1))
+	else
+		echo "FAIL - $name: QEMU and host outputs differ"
+		cmp "$d/qemu/output.bin" "$d/host/output.bin" | head -3
+		fail=$((fail + 1))
+	fi
+}
+
+run lif_curr_step --model lif_curr_exp --n 4 --param tau_m=10 --param cm=0.25 \
+	--param tau_refrac=2 --current 10:0:1.0 --current 20:1:0.7 --current 30:2:2.5 \
+	--current 60:0:0 --record-v 0,1,2,3 --duration 100
+run lif_curr_syn --model lif_curr_exp --n 8 --dt 1 --syn 0:0:2.5:1:exc --syn 0:1:1.5:5:exc \
+	--syn 1:0:1.0:2:inh --syn 1:7:3.0:64:exc --input 3:0 --input 4:0 --input 4:1 --input 9:0 \
+	--input 9:1 --record-v 0,1,7 --duration 200
+run lif_cond --model lif_cond_exp --n 3 --syn 0:0:0.02:1:exc --syn 0:1:0.05:2:exc \
+	--syn 1:2:0.03:1:inh --input 5:0 --input 5.1:0 --input 5.2:0 --input 5.3:1 \
+	--current 1:2:0.8 --record-v 0,1,2 --duration 50
+run izhikevich --model izhikevich --n 3 --param a=0.02 --param b=0.25 --param c=-55 \
+	--param d=0.05 --current 5:0:10 --current 5:1:4 --syn 0:2:8:1:exc --input 10:0 \
+	--record-v 0,1,2 --duration 200
+run poisson --model poisson --n 100 --param rate=40 --seed 42 --duration 500
+run spike_array --model spike_array --n 5 --spike 1:0 --spike 1:3 --spike 2.5:4 --spike 9:0 \
+	--duration 20
+run expand_prob --model lif_curr_exp --n 128 \
+	--connect fixed_prob:p=0.1:n_pre=2000:w=0.5:w_sd=0.2:d=1.5:d_hi=6:seed=11 \
+	--input 1:c17 --input 1:c1999 --input 2:c3 --record-v 0,5 --duration 30
+run expand_all --model lif_curr_exp --n 64 --connect all_to_all:n_pre=50:w=0.05:d=1:seed=2 \
+	--connect one_to_one:n_pre=64:w=3:d=2:inh=1 --input 1:c10 --duration 20
+run expand_number --model lif_curr_exp --n 100 \
+	--connect fixed_number_post:n=30:n_pre=300:w=0.4:d=1:seed=5 \
+	--connect fixed_number_pre:n=20:n_pre=400:w=0.3:d=2:seed=6 \
+	--connect fixed_total:n=5000:n_pre=500:w=0.2:d=1:d_hi=10:seed=7:replace=1 \
+	--input 1:c299 --duration 20
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

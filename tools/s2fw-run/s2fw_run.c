@@ -1,0 +1,693 @@
+/*
+ * s2fw-run: run one application PE of the firmware engine (host build) from a description
+ * on the command line, or write the PE data and input files that fw_engine_run (the QEMU
+ * build) reads. For single-neuron experiments, reference comparisons and the bit-identity
+ * test (docs/engine.md).
+ *
+ *   s2fw-run --model lif_curr_exp --n 1 --param tau_m=10 --current 10:0:1.5 --duration 100
+ *   s2fw-run ... --syn 0:0:0.5:1.0:exc --input 5.0:0   (external source 0 spikes at 5 ms)
+ *   s2fw-run ... --connect fixed_prob:p=0.1:n_pre=200:w=0.3:d=1:seed=7 --input 1:c17
+ *   s2fw-run ... --write-dir DIR      (pedata.bin + input.bin for fw_engine_run)
+ * Output (stdout): one line per spike "spike T_MS NEURON", then with --record-v one line per
+ * step "v T_MS V0 V1 ...", then "counters ..."; --json prints one JSON object instead.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "s2/error.h"
+#include "s2/pedata.h"
+#include "s2/wire.h"
+
+#define SRC_KEY 0x10000000u  /* external sources: key SRC_KEY + index */
+#define SRC_MASK 0xFFFFFF00u /* up to 256 external sources */
+#define EXP_KEY 0x20000000u  /* the source slice of --connect */
+#define EXP_MASK 0xFFFF0000u
+#define DRAM_BASE (1u << 20)
+#define DRAM_SIZE (11u << 20)
+#define MAX_EVENTS 65536
+
+struct syn {
+	unsigned src, dst, receptor;
+	double w, delay_ms;
+};
+struct event {
+	double t_ms;
+	unsigned a;
+	double v;
+};
+
+static struct {
+	unsigned model, n, seed;
+	double dt_ms, duration_ms;
+	double params[S2_PE_PARAMS];
+	bool param_set[S2_PE_PARAMS];
+	double init_v, init_u;
+	bool init_v_set;
+	struct event inputs[MAX_EVENTS], currents[MAX_EVENTS], spikes[MAX_EVENTS];
+	unsigned n_inputs, n_currents, n_spikes;
+	struct syn syns[MAX_EVENTS];
+	unsigned n_syns;
+	struct s2_pe_expand expand[4];
+	unsigned n_expand;
+	unsigned record_v[S2_PE_MAX_RECORD_V], n_record_v;
+	const char *write_dir;
+	bool json;
+} O = {.model = S2_MODEL_LIF_CURR_EXP, .n = 1, .seed = 1, .dt_ms = 0.1, .duration_ms = 100};
+
+static const struct model_info {
+	const char *name;
+	unsigned model;
+	const char *params[S2_PE_PARAMS];
+	double defaults[S2_PE_PARAMS];
+	double v0;
+} models[] = {
+        /* PyNN's defaults for IF_curr_exp, IF_cond_exp, Izhikevich. */
+        {"lif_curr_exp",
+         S2_MODEL_LIF_CURR_EXP,
+         {"v_rest", "v_reset", "v_thresh", "tau_m", "cm", "tau_refrac", "tau_syn_E", "tau_syn_I",
+          "i_offset"},
+         {-65, -65, -50, 20, 1, 0.1, 5, 5, 0},
+         -65},
+        {"lif_cond_exp",
+         S2_MODEL_LIF_COND_EXP,
+         {"v_rest", "v_reset", "v_thresh", "tau_m", "cm", "tau_refrac", "tau_syn_E", "tau_syn_I",
+          "i_offset", "e_rev_E", "e_rev_I"},
+         {-65, -65, -50, 20, 1, 0.1, 5, 5, 0, 0, -70},
+         -65},
+        {"izhikevich",
+         S2_MODEL_IZHIKEVICH,
+         {"a", "b", "c", "d", "i_offset"},
+         {0.02, 0.2, -65, 2, 0},
+         -70},
+        {"poisson", S2_MODEL_POISSON, {"rate", "start", "duration"}, {1, 0, 0}, 0},
+        {"spike_array", S2_MODEL_SPIKE_ARRAY, {0}, {0}, 0},
+};
+
+static const struct model_info *model_info(void)
+{
+	for (size_t i = 0; i < sizeof models / sizeof models[0]; i++)
+		if (models[i].model == O.model)
+			return &models[i];
+	return &models[0];
+}
+
+__attribute__((format(printf, 1, 2))) static _Noreturn void die(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("s2fw-run: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	exit(2);
+}
+
+static double num(const char *s, const char *what)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (end == s || errno || !isfinite(v))
+		die("%s: '%s' is not a number", what, s);
+	return v;
+}
+
+/* Split "a:b:c" in place into up to n fields; returns the count. */
+static unsigned fields(char *s, char **f, unsigned n)
+{
+	unsigned k = 0;
+	while (k < n) {
+		f[k++] = s;
+		char *c = strchr(s, ':');
+		if (!c)
+			break;
+		*c = 0;
+		s = c + 1;
+	}
+	return k;
+}
+
+static void opt_param(char *arg)
+{
+	char *eq = strchr(arg, '=');
+	if (!eq)
+		die("--param: '%s' is not NAME=VALUE", arg);
+	*eq = 0;
+	const struct model_info *m = model_info();
+	for (unsigned i = 0; i < S2_PE_PARAMS && m->params[i]; i++)
+		if (!strcmp(m->params[i], arg)) {
+			O.params[i] = num(eq + 1, arg);
+			O.param_set[i] = true;
+			return;
+		}
+	die("--param: model %s has no parameter '%s'", m->name, arg);
+}
+
+static void opt_connect(char *arg)
+{
+	if (O.n_expand == sizeof O.expand / sizeof O.expand[0])
+		die("--connect: at most 4");
+	struct s2_pe_expand *x = &O.expand[O.n_expand];
+	memset(x, 0, sizeof *x);
+	static const char *const conns[] = {"", "all_to_all", "one_to_one", "fixed_prob",
+	                                    "fixed_number_post", "fixed_number_pre", "fixed_total"};
+	char *f[16];
+	unsigned k = fields(arg, f, 16);
+	for (unsigned c = 1; c < 7; c++)
+		if (!strcmp(f[0], conns[c]))
+			x->connector = (uint8_t)c;
+	if (!x->connector)
+		die("--connect: unknown connector '%s'", f[0]);
+	x->key = EXP_KEY + ((uint32_t)O.n_expand << 16);
+	x->mask = EXP_MASK;
+	x->n_pre = 100;
+	x->w_a = 1;
+	x->d_a = 1;
+	x->seed = 1;
+	for (unsigned i = 1; i < k; i++) {
+		char *eq = strchr(f[i], '=');
+		if (!eq)
+			die("--connect: '%s' is not NAME=VALUE", f[i]);
+		*eq = 0;
+		double v = num(eq + 1, f[i]);
+		if (!strcmp(f[i], "p"))
+			x->p = (float)v;
+		else if (!strcmp(f[i], "n"))
+			x->n = (uint32_t)v;
+		else if (!strcmp(f[i], "n_pre"))
+			x->n_pre = (uint32_t)v;
+		else if (!strcmp(f[i], "w"))
+			x->w_a = (float)v;
+		else if (!strcmp(f[i], "w_sd")) {
+			x->w_b = (float)v;
+			x->w_dist = S2_DIST_NORMAL;
+		} else if (!strcmp(f[i], "d"))
+			x->d_a = (float)v;
+		else if (!strcmp(f[i], "d_hi")) {
+			x->d_b = (float)v;
+			x->d_dist = S2_DIST_UNIFORM;
+		} else if (!strcmp(f[i], "seed"))
+			x->seed = (uint32_t)v;
+		else if (!strcmp(f[i], "inh"))
+			x->receptor = v != 0;
+		else if (!strcmp(f[i], "replace"))
+			x->flags = v != 0 ? S2_EXP_F_REPLACE : 0;
+		else
+			die("--connect: unknown field '%s'", f[i]);
+	}
+	x->pre_total = x->n_pre;
+	O.n_expand++;
+}
+
+static void parse(int argc, char **argv)
+{
+	enum { O_MODEL = 256, O_N, O_DT, O_DUR, O_PARAM, O_CUR, O_IN, O_SYN, O_CONN, O_REC,
+	       O_SEED, O_WRITE, O_JSON, O_V0, O_SPIKE };
+	static const struct option opts[] = {
+	        {"model", required_argument, 0, O_MODEL},  {"n", required_argument, 0, O_N},
+	        {"dt", required_argument, 0, O_DT},        {"duration", required_argument, 0, O_DUR},
+	        {"param", required_argument, 0, O_PARAM},  {"current", required_argument, 0, O_CUR},
+	        {"input", required_argument, 0, O_IN},     {"syn", required_argument, 0, O_SYN},
+	        {"connect", required_argument, 0, O_CONN}, {"record-v", required_argument, 0, O_REC},
+	        {"seed", required_argument, 0, O_SEED},    {"write-dir", required_argument, 0, O_WRITE},
+	        {"json", no_argument, 0, O_JSON},          {"v0", required_argument, 0, O_V0},
+	        {"spike", required_argument, 0, O_SPIKE},  {"help", no_argument, 0, 'h'},
+	        {0, 0, 0, 0}};
+	/* The model first: parameter names depend on it. */
+	for (int i = 1; i + 1 < argc; i++)
+		if (!strcmp(argv[i], "--model")) {
+			bool found = false;
+			for (size_t k = 0; k < sizeof models / sizeof models[0]; k++)
+				if (!strcmp(models[k].name, argv[i + 1])) {
+					O.model = models[k].model;
+					found = true;
+				}
+			if (!found)
+				die("--model: unknown model '%s'", argv[i + 1]);
+		}
+	int c;
+	char *f[6];
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case O_MODEL:
+			break;
+		case O_N:
+			O.n = (unsigned)num(optarg, "--n");
+			if (O.n < 1 || O.n > S2_PE_MAX_NEURONS)
+				die("--n: 1..%u neurons on one PE", S2_PE_MAX_NEURONS);
+			break;
+		case O_DT:
+			O.dt_ms = num(optarg, "--dt");
+			if (O.dt_ms != 0.1 && O.dt_ms != 1.0)
+				die("--dt: 0.1 or 1 (ms)");
+			break;
+		case O_DUR:
+			O.duration_ms = num(optarg, "--duration");
+			break;
+		case O_PARAM:
+			opt_param(optarg);
+			break;
+		case O_V0:
+			O.init_v = num(optarg, "--v0");
+			O.init_v_set = true;
+			break;
+		case O_CUR:
+			if (fields(optarg, f, 3) != 3 || O.n_currents == MAX_EVENTS)
+				die("--current: T_MS:NEURON:NA");
+			O.currents[O.n_currents++] = (struct event){num(f[0], "time"),
+			                                            (unsigned)num(f[1], "neuron"),
+			                                            num(f[2], "current")};
+			break;
+		case O_IN:
+			if (fields(optarg, f, 2) != 2 || O.n_inputs == MAX_EVENTS)
+				die("--input: T_MS:SOURCE");
+			/* "c17": neuron 17 of the --connect source slice. */
+			O.inputs[O.n_inputs++] = (struct event){
+			        num(f[0], "time"),
+			        f[1][0] == 'c' ? 0x10000u + (unsigned)num(f[1] + 1, "source")
+			                       : (unsigned)num(f[1], "source"),
+			        0};
+			break;
+		case O_SPIKE:
+			if (fields(optarg, f, 2) != 2 || O.n_spikes == MAX_EVENTS)
+				die("--spike: T_MS:NEURON");
+			O.spikes[O.n_spikes++] =
+			        (struct event){num(f[0], "time"), (unsigned)num(f[1], "neuron"), 0};
+			break;
+		case O_SYN:
+			if (fields(optarg, f, 5) != 5 || O.n_syns == MAX_EVENTS)
+				die("--syn: SOURCE:NEURON:WEIGHT:DELAY_MS:exc|inh");
+			O.syns[O.n_syns++] = (struct syn){(unsigned)num(f[0], "source"),
+			                                  (unsigned)num(f[1], "neuron"),
+			                                  !strcmp(f[4], "inh"), num(f[2], "weight"),
+			                                  num(f[3], "delay")};
+			break;
+		case O_CONN:
+			opt_connect(optarg);
+			break;
+		case O_REC: {
+			char *s = optarg, *tok;
+			while ((tok = strtok(s, ",")) && O.n_record_v < S2_PE_MAX_RECORD_V) {
+				O.record_v[O.n_record_v++] = (unsigned)num(tok, "--record-v");
+				s = NULL;
+			}
+			break;
+		}
+		case O_SEED:
+			O.seed = (unsigned)num(optarg, "--seed");
+			break;
+		case O_WRITE:
+			O.write_dir = optarg;
+			break;
+		case O_JSON:
+			O.json = true;
+			break;
+		case 'h':
+			puts("usage: s2fw-run [--model M] [--n N] [--dt 0.1|1] [--duration MS]\n"
+			     "  [--param NAME=V]... [--v0 MV] [--current T:NEURON:NA]...\n"
+			     "  [--syn SRC:NEURON:W:DELAY_MS:exc|inh]... [--input T:SRC]...\n"
+			     "  [--spike T:NEURON]... (spike_array) [--connect CONN:k=v:...]...\n"
+			     "  [--record-v I,J,...] [--seed N] [--write-dir DIR] [--json]\n"
+			     "models: lif_curr_exp lif_cond_exp izhikevich poisson spike_array");
+			exit(0);
+		default:
+			die("unknown option (see --help)");
+		}
+	}
+	for (unsigned i = 0; i < O.n_record_v; i++)
+		if (O.record_v[i] >= O.n)
+			die("--record-v: neuron %u does not exist", O.record_v[i]);
+}
+
+static unsigned to_step(double t_ms)
+{
+	return (unsigned)floor(t_ms / O.dt_ms + 0.5);
+}
+
+static int cmp_event(const void *a, const void *b)
+{
+	const struct event *x = a, *y = b;
+	return x->t_ms < y->t_ms ? -1 : x->t_ms > y->t_ms;
+}
+
+/* Section builder. */
+struct blob {
+	uint8_t *buf;
+	size_t len, cap;
+	unsigned n_sect;
+	uint8_t table[S2_SECT__MAX][S2_PEDATA_SECT_LEN];
+};
+
+static uint8_t *grow(struct blob *b, size_t n)
+{
+	if (b->len + n > b->cap) {
+		b->cap = (b->len + n) * 2;
+		b->buf = realloc(b->buf, b->cap);
+		if (!b->buf)
+			die("out of memory");
+	}
+	uint8_t *p = b->buf + b->len;
+	memset(p, 0, n);
+	b->len += n;
+	return p;
+}
+
+static void put32(struct blob *b, uint32_t v)
+{
+	s2_st32(grow(b, 4), v);
+}
+
+static void putf(struct blob *b, float f)
+{
+	uint32_t u;
+	memcpy(&u, &f, 4);
+	put32(b, u);
+}
+
+static void sect_begin(struct blob *b, unsigned type, size_t *start)
+{
+	s2_st16(b->table[b->n_sect], (uint16_t)type);
+	*start = b->len;
+}
+
+static void sect_end(struct blob *b, size_t start)
+{
+	s2_st32(b->table[b->n_sect] + 4, (uint32_t)start);
+	s2_st32(b->table[b->n_sect] + 8, (uint32_t)(b->len - start));
+	b->n_sect++;
+}
+
+/* Weight units: the largest |weight| of a receptor maps to 60000. */
+static double w_scale(unsigned receptor)
+{
+	double m = 0;
+	for (unsigned i = 0; i < O.n_syns; i++)
+		if (O.syns[i].receptor == receptor && fabs(O.syns[i].w) > m)
+			m = fabs(O.syns[i].w);
+	return m > 0 ? m / 60000.0 : 1.0 / 1000.0;
+}
+
+static uint8_t *build(size_t *len)
+{
+	const struct model_info *mi = model_info();
+	struct blob body = {0};
+	size_t s;
+	double we = w_scale(0), wi = w_scale(1);
+	/* The --connect weights are in weight units of the receptor's scale. */
+	for (unsigned i = 0; i < O.n_expand; i++) {
+		struct s2_pe_expand *x = &O.expand[i];
+		double sc = x->receptor ? wi : we;
+		x->w_a = (float)(x->w_a / sc);
+		x->w_b = (float)(x->w_b / sc);
+		x->d_a = (float)(x->d_a / O.dt_ms);
+		x->d_b = (float)(x->d_b / O.dt_ms);
+		x->post_total = O.n;
+	}
+	sect_begin(&body, S2_SECT_PARAMS, &s);
+	for (unsigned i = 0; i < O.n; i++)
+		for (unsigned j = 0; j < S2_PE_PARAMS; j++)
+			putf(&body, (float)(O.param_set[j] ? O.params[j] : mi->defaults[j]));
+	sect_end(&body, s);
+	sect_begin(&body, S2_SECT_STATE, &s);
+	for (unsigned i = 0; i < O.n; i++) {
+		double v0 = O.init_v_set ? O.init_v : mi->v0;
+		double u0 = O.model == S2_MODEL_IZHIKEVICH
+		                    ? (O.param_set[1] ? O.params[1] : mi->defaults[1]) * v0
+		                    : 0;
+		putf(&body, (float)v0);
+		putf(&body, (float)u0);
+		putf(&body, 0);
+		putf(&body, 0);
+	}
+	sect_end(&body, s);
+	if (O.n_record_v) {
+		sect_begin(&body, S2_SECT_RECORD_V, &s);
+		for (unsigned i = 0; i < O.n_record_v; i++)
+			s2_st16(grow(&body, 2), (uint16_t)O.record_v[i]);
+		sect_end(&body, s);
+	}
+	if (O.n_syns) {
+		/* One row per external source 0..max, stride = longest row + 1. */
+		unsigned n_src = 0, longest = 0;
+		for (unsigned i = 0; i < O.n_syns; i++)
+			if (O.syns[i].src + 1 > n_src)
+				n_src = O.syns[i].src + 1;
+		if (n_src > 256)
+			die("--syn: external sources 0..255");
+		for (unsigned r = 0; r < n_src; r++) {
+			unsigned k = 0;
+			for (unsigned i = 0; i < O.n_syns; i++)
+				k += O.syns[i].src == r;
+			if (k > longest)
+				longest = k;
+		}
+		sect_begin(&body, S2_SECT_ROWS, &s);
+		put32(&body, SRC_KEY);
+		put32(&body, SRC_MASK);
+		put32(&body, n_src);
+		put32(&body, longest + 1);
+		for (unsigned r = 0; r < n_src; r++) {
+			uint8_t *row = grow(&body, (longest + 1) * 4u);
+			unsigned k = 0;
+			for (unsigned i = 0; i < O.n_syns; i++) {
+				const struct syn *y = &O.syns[i];
+				if (y->src != r)
+					continue;
+				if (y->dst >= O.n)
+					die("--syn: neuron %u does not exist", y->dst);
+				unsigned d = to_step(y->delay_ms);
+				if (d < 1 || d > S2_PE_MAX_DELAY)
+					die("--syn: delay %g ms is not 1..64 timesteps", y->delay_ms);
+				double sc = y->receptor ? wi : we;
+				unsigned w = (unsigned)floor(fabs(y->w) / sc + 0.5);
+				s2_st32(row + 4 * ++k, s2_syn_word(y->dst, y->receptor, d, w));
+			}
+			s2_st32(row, k);
+		}
+		sect_end(&body, s);
+	}
+	if (O.n_expand) {
+		sect_begin(&body, S2_SECT_EXPAND, &s);
+		for (unsigned i = 0; i < O.n_expand; i++)
+			s2_pedata_expand_encode(grow(&body, S2_PE_EXPAND_LEN), &O.expand[i]);
+		sect_end(&body, s);
+	}
+	if (O.n_spikes) {
+		qsort(O.spikes, O.n_spikes, sizeof O.spikes[0], cmp_event);
+		sect_begin(&body, S2_SECT_SPIKES, &s);
+		for (unsigned i = 0; i < O.n_spikes; i++) {
+			uint8_t *p = grow(&body, 8);
+			s2_st32(p, to_step(O.spikes[i].t_ms));
+			s2_st16(p + 4, (uint16_t)O.spikes[i].a);
+		}
+		sect_end(&body, s);
+	}
+	if (O.n_currents) {
+		qsort(O.currents, O.n_currents, sizeof O.currents[0], cmp_event);
+		sect_begin(&body, S2_SECT_CURRENT, &s);
+		for (unsigned i = 0; i < O.n_currents; i++) {
+			uint8_t *p = grow(&body, 12);
+			s2_st32(p, to_step(O.currents[i].t_ms));
+			s2_st16(p + 4, (uint16_t)O.currents[i].a);
+			float a = (float)O.currents[i].v;
+			memcpy(p + 8, &a, 4);
+		}
+		sect_end(&body, s);
+	}
+	/* Header + table + body, with section offsets moved past the table. */
+	size_t head = S2_PEDATA_HDR_LEN + body.n_sect * S2_PEDATA_SECT_LEN;
+	uint8_t *out = calloc(1, head + body.len);
+	if (!out)
+		die("out of memory");
+	s2_st32(out, S2_PEDATA_MAGIC);
+	s2_st16(out + 4, S2_PEDATA_VERSION);
+	s2_st16(out + 6, (uint16_t)O.model);
+	s2_st16(out + 8, (uint16_t)O.n);
+	s2_st16(out + 10, (uint16_t)O.n_record_v);
+	s2_st32(out + 12, O.dt_ms == 1.0 ? 1000 : 100);
+	s2_st32(out + 16, 0x00000100u); /* this PE's neurons: keys 0x100 + i */
+	s2_st32(out + 20, O.seed);
+	float f = (float)we;
+	memcpy(out + 24, &f, 4);
+	f = (float)wi;
+	memcpy(out + 28, &f, 4);
+	s2_st32(out + 32, DRAM_BASE);
+	s2_st32(out + 36, DRAM_SIZE);
+	s2_st16(out + 40, (uint16_t)body.n_sect);
+	s2_st16(out + 42, 1); /* record spikes */
+	for (unsigned i = 0; i < body.n_sect; i++) {
+		uint8_t *e = out + S2_PEDATA_HDR_LEN + i * S2_PEDATA_SECT_LEN;
+		memcpy(e, body.table[i], S2_PEDATA_SECT_LEN);
+		s2_st32(e + 4, s2_ld32(e + 4) + (uint32_t)head);
+	}
+	memcpy(out + head, body.buf, body.len);
+	free(body.buf);
+	*len = head + body.len;
+	return out;
+}
+
+/* input.bin: the external spikes as (step, key), sorted. */
+static uint8_t *build_input(unsigned steps, size_t *len)
+{
+	qsort(O.inputs, O.n_inputs, sizeof O.inputs[0], cmp_event);
+	uint8_t *in = malloc(12 + 8u * O.n_inputs);
+	if (!in)
+		die("out of memory");
+	s2_st32(in, 0x4E493253u);
+	s2_st32(in + 4, steps);
+	s2_st32(in + 8, O.n_inputs);
+	for (unsigned i = 0; i < O.n_inputs; i++) {
+		unsigned a = O.inputs[i].a;
+		uint32_t key = a >= 0x10000 ? EXP_KEY + (a - 0x10000) : SRC_KEY + a;
+		s2_st32(in + 12 + 8 * i, to_step(O.inputs[i].t_ms));
+		s2_st32(in + 16 + 8 * i, key);
+	}
+	*len = 12 + 8u * O.n_inputs;
+	return in;
+}
+
+static void write_file(const char *dir, const char *name, const uint8_t *p, size_t n)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	FILE *f = fopen(path, "wb");
+	if (!f || fwrite(p, 1, n, f) != n || fclose(f) != 0)
+		die("%s: cannot write: %s", path, strerror(errno));
+}
+
+/* --- running on the host -------------------------------------------------------------- */
+
+static uint8_t *dram;
+static uint8_t *rec[2];
+static size_t rec_len[2], rec_cap[2];
+
+static int h_read(void *ctx, uint32_t addr, void *dst, uint32_t len)
+{
+	(void)ctx;
+	if (addr < DRAM_BASE || len > DRAM_BASE + DRAM_SIZE - addr)
+		return S2_E_RANGE;
+	memcpy(dst, dram + (addr - DRAM_BASE), len);
+	return 0;
+}
+
+static int h_write(void *ctx, uint32_t addr, const void *src, uint32_t len)
+{
+	(void)ctx;
+	if (addr < DRAM_BASE || len > DRAM_BASE + DRAM_SIZE - addr)
+		return S2_E_RANGE;
+	memcpy(dram + (addr - DRAM_BASE), src, len);
+	return 0;
+}
+
+static void h_send(void *ctx, uint32_t key)
+{
+	(void)ctx;
+	(void)key;
+}
+
+static void h_record(void *ctx, unsigned s, const void *data, uint32_t len)
+{
+	(void)ctx;
+	if (rec_len[s] + len > rec_cap[s]) {
+		rec_cap[s] = (rec_len[s] + len) * 2;
+		rec[s] = realloc(rec[s], rec_cap[s]);
+		if (!rec[s])
+			die("out of memory");
+	}
+	memcpy(rec[s] + rec_len[s], data, len);
+	rec_len[s] += len;
+}
+
+int main(int argc, char **argv)
+{
+	parse(argc, argv);
+	unsigned steps = to_step(O.duration_ms);
+	size_t plen, ilen;
+	uint8_t *pd = build(&plen);
+	uint8_t *in = build_input(steps, &ilen);
+	if (O.write_dir) {
+		write_file(O.write_dir, "pedata.bin", pd, plen);
+		write_file(O.write_dir, "input.bin", in, ilen);
+		free(pd);
+		free(in);
+		return 0;
+	}
+	static struct s2_eng e;
+	dram = calloc(1, DRAM_SIZE);
+	if (!dram)
+		die("out of memory");
+	const struct s2_eng_hal hal = {NULL, h_read, h_write, h_send, h_record};
+	int rc = s2_eng_init(&e, pd, plen, &hal);
+	if (rc < 0)
+		die("the engine refused the PE data: %s", s2_strerror(rc));
+	unsigned next = 0;
+	for (unsigned t = 0; t < steps; t++) {
+		s2_eng_tick(&e);
+		while (next < O.n_inputs && s2_ld32(in + 12 + 8 * next) <= t) {
+			if (s2_ld32(in + 12 + 8 * next) == t)
+				s2_eng_receive(&e, s2_ld32(in + 16 + 8 * next));
+			next++;
+		}
+	}
+	unsigned bpr = (O.n + 7) / 8;
+	if (O.json)
+		printf("{\"dt\":%g,\"steps\":%u,\"spikes\":[", O.dt_ms, steps);
+	bool first = true;
+	for (unsigned t = 0; t < steps && (t + 1) * bpr <= rec_len[0]; t++)
+		for (unsigned i = 0; i < O.n; i++)
+			if (rec[0][t * bpr + i / 8] >> (i % 8) & 1u) {
+				/* A spike in step t happens at the end of the step: t+1 steps. */
+				double tm = (t + 1) * O.dt_ms;
+				if (O.json)
+					printf("%s[%u,%.4f]", first ? "" : ",", i, tm);
+				else
+					printf("spike %.4f %u\n", tm, i);
+				first = false;
+			}
+	if (O.json)
+		printf("],\"v\":[");
+	for (unsigned t = 0; O.n_record_v && t < steps; t++) {
+		if ((t + 1) * O.n_record_v * 4u > rec_len[1])
+			break;
+		const float *v = (const float *)(rec[1] + t * O.n_record_v * 4u);
+		if (O.json) {
+			printf("%s[", t ? "," : "");
+			for (unsigned k = 0; k < O.n_record_v; k++)
+				printf("%s%.6g", k ? "," : "", v[k]);
+			printf("]");
+		} else {
+			printf("v %.4f", (t + 1) * O.dt_ms);
+			for (unsigned k = 0; k < O.n_record_v; k++)
+				printf(" %.6g", v[k]);
+			printf("\n");
+		}
+	}
+	const struct s2_eng_counters *c = &e.c;
+	if (O.json)
+		printf("],\"counters\":{\"steps\":%llu,\"neuron_updates\":%llu,\"synaptic_events\":%llu,"
+		       "\"spikes_sent\":%llu,\"packets_in\":%llu,\"packets_unknown\":%llu,"
+		       "\"dma_bytes\":%llu,\"ring_saturated\":%llu}}\n",
+		       (unsigned long long)c->steps, (unsigned long long)c->neuron_updates,
+		       (unsigned long long)c->synaptic_events, (unsigned long long)c->spikes_sent,
+		       (unsigned long long)c->packets_in, (unsigned long long)c->packets_unknown,
+		       (unsigned long long)c->dma_bytes, (unsigned long long)c->ring_saturated);
+	else
+		printf("counters steps %llu neuron_updates %llu synaptic_events %llu spikes_sent %llu "
+		       "packets_in %llu packets_unknown %llu dma_bytes %llu ring_saturated %llu\n",
+		       (unsigned long long)c->steps, (unsigned long long)c->neuron_updates,
+		       (unsigned long long)c->synaptic_events, (unsigned long long)c->spikes_sent,
+		       (unsigned long long)c->packets_in, (unsigned long long)c->packets_unknown,
+		       (unsigned long long)c->dma_bytes, (unsigned long long)c->ring_saturated);
+	free(pd);
+	free(in);
+	free(dram);
+	free(rec[0]);
+	free(rec[1]);
+	return 0;
+}
