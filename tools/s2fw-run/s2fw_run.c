@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "pdbuild.h"
 #include "s2/error.h"
 #include "s2/pedata.h"
 #include "s2/wire.h"
@@ -155,8 +156,9 @@ static void opt_connect(char *arg)
 		die("--connect: at most 4");
 	struct s2_pe_expand *x = &O.expand[O.n_expand];
 	memset(x, 0, sizeof *x);
-	static const char *const conns[] = {"", "all_to_all", "one_to_one", "fixed_prob",
-	                                    "fixed_number_post", "fixed_number_pre", "fixed_total"};
+	static const char *const conns[] = {"",           "all_to_all",        "one_to_one",
+	                                    "fixed_prob", "fixed_number_post", "fixed_number_pre",
+	                                    "fixed_total"};
 	char *f[16];
 	unsigned k = fields(arg, f, 16);
 	for (unsigned c = 1; c < 7; c++)
@@ -207,18 +209,40 @@ static void opt_connect(char *arg)
 
 static void parse(int argc, char **argv)
 {
-	enum { O_MODEL = 256, O_N, O_DT, O_DUR, O_PARAM, O_CUR, O_IN, O_SYN, O_CONN, O_REC,
-	       O_SEED, O_WRITE, O_JSON, O_V0, O_SPIKE };
-	static const struct option opts[] = {
-	        {"model", required_argument, 0, O_MODEL},  {"n", required_argument, 0, O_N},
-	        {"dt", required_argument, 0, O_DT},        {"duration", required_argument, 0, O_DUR},
-	        {"param", required_argument, 0, O_PARAM},  {"current", required_argument, 0, O_CUR},
-	        {"input", required_argument, 0, O_IN},     {"syn", required_argument, 0, O_SYN},
-	        {"connect", required_argument, 0, O_CONN}, {"record-v", required_argument, 0, O_REC},
-	        {"seed", required_argument, 0, O_SEED},    {"write-dir", required_argument, 0, O_WRITE},
-	        {"json", no_argument, 0, O_JSON},          {"v0", required_argument, 0, O_V0},
-	        {"spike", required_argument, 0, O_SPIKE},  {"help", no_argument, 0, 'h'},
-	        {0, 0, 0, 0}};
+	enum {
+		O_MODEL = 256,
+		O_N,
+		O_DT,
+		O_DUR,
+		O_PARAM,
+		O_CUR,
+		O_IN,
+		O_SYN,
+		O_CONN,
+		O_REC,
+		O_SEED,
+		O_WRITE,
+		O_JSON,
+		O_V0,
+		O_SPIKE
+	};
+	static const struct option opts[] = {{"model", required_argument, 0, O_MODEL},
+	                                     {"n", required_argument, 0, O_N},
+	                                     {"dt", required_argument, 0, O_DT},
+	                                     {"duration", required_argument, 0, O_DUR},
+	                                     {"param", required_argument, 0, O_PARAM},
+	                                     {"current", required_argument, 0, O_CUR},
+	                                     {"input", required_argument, 0, O_IN},
+	                                     {"syn", required_argument, 0, O_SYN},
+	                                     {"connect", required_argument, 0, O_CONN},
+	                                     {"record-v", required_argument, 0, O_REC},
+	                                     {"seed", required_argument, 0, O_SEED},
+	                                     {"write-dir", required_argument, 0, O_WRITE},
+	                                     {"json", no_argument, 0, O_JSON},
+	                                     {"v0", required_argument, 0, O_V0},
+	                                     {"spike", required_argument, 0, O_SPIKE},
+	                                     {"help", no_argument, 0, 'h'},
+	                                     {0, 0, 0, 0}};
 	/* The model first: parameter names depend on it. */
 	for (int i = 1; i + 1 < argc; i++)
 		if (!strcmp(argv[i], "--model")) {
@@ -260,9 +284,9 @@ static void parse(int argc, char **argv)
 		case O_CUR:
 			if (fields(optarg, f, 3) != 3 || O.n_currents == MAX_EVENTS)
 				die("--current: T_MS:NEURON:NA");
-			O.currents[O.n_currents++] = (struct event){num(f[0], "time"),
-			                                            (unsigned)num(f[1], "neuron"),
-			                                            num(f[2], "current")};
+			O.currents[O.n_currents++] =
+			        (struct event){num(f[0], "time"), (unsigned)num(f[1], "neuron"),
+			                       num(f[2], "current")};
 			break;
 		case O_IN:
 			if (fields(optarg, f, 2) != 2 || O.n_inputs == MAX_EVENTS)
@@ -283,10 +307,9 @@ static void parse(int argc, char **argv)
 		case O_SYN:
 			if (fields(optarg, f, 5) != 5 || O.n_syns == MAX_EVENTS)
 				die("--syn: SOURCE:NEURON:WEIGHT:DELAY_MS:exc|inh");
-			O.syns[O.n_syns++] = (struct syn){(unsigned)num(f[0], "source"),
-			                                  (unsigned)num(f[1], "neuron"),
-			                                  !strcmp(f[4], "inh"), num(f[2], "weight"),
-			                                  num(f[3], "delay")};
+			O.syns[O.n_syns++] = (struct syn){
+			        (unsigned)num(f[0], "source"), (unsigned)num(f[1], "neuron"),
+			        !strcmp(f[4], "inh"), num(f[2], "weight"), num(f[3], "delay")};
 			break;
 		case O_CONN:
 			opt_connect(optarg);
@@ -336,53 +359,6 @@ static int cmp_event(const void *a, const void *b)
 	return x->t_ms < y->t_ms ? -1 : x->t_ms > y->t_ms;
 }
 
-/* Section builder. */
-struct blob {
-	uint8_t *buf;
-	size_t len, cap;
-	unsigned n_sect;
-	uint8_t table[S2_SECT__MAX][S2_PEDATA_SECT_LEN];
-};
-
-static uint8_t *grow(struct blob *b, size_t n)
-{
-	if (b->len + n > b->cap) {
-		b->cap = (b->len + n) * 2;
-		b->buf = realloc(b->buf, b->cap);
-		if (!b->buf)
-			die("out of memory");
-	}
-	uint8_t *p = b->buf + b->len;
-	memset(p, 0, n);
-	b->len += n;
-	return p;
-}
-
-static void put32(struct blob *b, uint32_t v)
-{
-	s2_st32(grow(b, 4), v);
-}
-
-static void putf(struct blob *b, float f)
-{
-	uint32_t u;
-	memcpy(&u, &f, 4);
-	put32(b, u);
-}
-
-static void sect_begin(struct blob *b, unsigned type, size_t *start)
-{
-	s2_st16(b->table[b->n_sect], (uint16_t)type);
-	*start = b->len;
-}
-
-static void sect_end(struct blob *b, size_t start)
-{
-	s2_st32(b->table[b->n_sect] + 4, (uint32_t)start);
-	s2_st32(b->table[b->n_sect] + 8, (uint32_t)(b->len - start));
-	b->n_sect++;
-}
-
 /* Weight units: the largest |weight| of a receptor maps to 60000. */
 static double w_scale(unsigned receptor)
 {
@@ -390,14 +366,13 @@ static double w_scale(unsigned receptor)
 	for (unsigned i = 0; i < O.n_syns; i++)
 		if (O.syns[i].receptor == receptor && fabs(O.syns[i].w) > m)
 			m = fabs(O.syns[i].w);
-	return m > 0 ? m / 60000.0 : 1.0 / 1000.0;
+	return m > 0 ? m / 4000.0 : 1.0 / 1000.0; /* headroom: 16 coincident maximal inputs */
 }
 
 static uint8_t *build(size_t *len)
 {
 	const struct model_info *mi = model_info();
-	struct blob body = {0};
-	size_t s;
+	struct pdb b;
 	double we = w_scale(0), wi = w_scale(1);
 	/* The --connect weights are in weight units of the receptor's scale. */
 	for (unsigned i = 0; i < O.n_expand; i++) {
@@ -409,28 +384,31 @@ static uint8_t *build(size_t *len)
 		x->d_b = (float)(x->d_b / O.dt_ms);
 		x->post_total = O.n;
 	}
-	sect_begin(&body, S2_SECT_PARAMS, &s);
+	pdb_init(&b, O.model, O.n, O.dt_ms == 1.0 ? 1000 : 100, 0x00000100u, O.seed, (float)we,
+	         (float)wi, DRAM_BASE, DRAM_SIZE);
+	pdb_begin(&b, S2_SECT_PARAMS);
 	for (unsigned i = 0; i < O.n; i++)
 		for (unsigned j = 0; j < S2_PE_PARAMS; j++)
-			putf(&body, (float)(O.param_set[j] ? O.params[j] : mi->defaults[j]));
-	sect_end(&body, s);
-	sect_begin(&body, S2_SECT_STATE, &s);
+			pdb_f32(&b, (float)(O.param_set[j] ? O.params[j] : mi->defaults[j]));
+	pdb_end(&b);
+	pdb_begin(&b, S2_SECT_STATE);
 	for (unsigned i = 0; i < O.n; i++) {
 		double v0 = O.init_v_set ? O.init_v : mi->v0;
 		double u0 = O.model == S2_MODEL_IZHIKEVICH
 		                    ? (O.param_set[1] ? O.params[1] : mi->defaults[1]) * v0
 		                    : 0;
-		putf(&body, (float)v0);
-		putf(&body, (float)u0);
-		putf(&body, 0);
-		putf(&body, 0);
+		pdb_f32(&b, (float)v0);
+		pdb_f32(&b, (float)u0);
+		pdb_f32(&b, 0);
+		pdb_f32(&b, 0);
 	}
-	sect_end(&body, s);
+	pdb_end(&b);
 	if (O.n_record_v) {
-		sect_begin(&body, S2_SECT_RECORD_V, &s);
+		pdb_set_record_v(&b, O.n_record_v);
+		pdb_begin(&b, S2_SECT_RECORD_V);
 		for (unsigned i = 0; i < O.n_record_v; i++)
-			s2_st16(grow(&body, 2), (uint16_t)O.record_v[i]);
-		sect_end(&body, s);
+			s2_st16(pdb_grow(&b, 2), (uint16_t)O.record_v[i]);
+		pdb_end(&b);
 	}
 	if (O.n_syns) {
 		/* One row per external source 0..max, stride = longest row + 1. */
@@ -447,13 +425,13 @@ static uint8_t *build(size_t *len)
 			if (k > longest)
 				longest = k;
 		}
-		sect_begin(&body, S2_SECT_ROWS, &s);
-		put32(&body, SRC_KEY);
-		put32(&body, SRC_MASK);
-		put32(&body, n_src);
-		put32(&body, longest + 1);
+		pdb_begin(&b, S2_SECT_ROWS);
+		pdb_u32(&b, SRC_KEY);
+		pdb_u32(&b, SRC_MASK);
+		pdb_u32(&b, n_src);
+		pdb_u32(&b, longest + 1);
 		for (unsigned r = 0; r < n_src; r++) {
-			uint8_t *row = grow(&body, (longest + 1) * 4u);
+			uint8_t *row = pdb_grow(&b, (longest + 1) * 4u);
 			unsigned k = 0;
 			for (unsigned i = 0; i < O.n_syns; i++) {
 				const struct syn *y = &O.syns[i];
@@ -463,73 +441,45 @@ static uint8_t *build(size_t *len)
 					die("--syn: neuron %u does not exist", y->dst);
 				unsigned d = to_step(y->delay_ms);
 				if (d < 1 || d > S2_PE_MAX_DELAY)
-					die("--syn: delay %g ms is not 1..64 timesteps", y->delay_ms);
+					die("--syn: delay %g ms is not 1..64 timesteps",
+					    y->delay_ms);
 				double sc = y->receptor ? wi : we;
 				unsigned w = (unsigned)floor(fabs(y->w) / sc + 0.5);
 				s2_st32(row + 4 * ++k, s2_syn_word(y->dst, y->receptor, d, w));
 			}
 			s2_st32(row, k);
 		}
-		sect_end(&body, s);
+		pdb_end(&b);
 	}
 	if (O.n_expand) {
-		sect_begin(&body, S2_SECT_EXPAND, &s);
+		pdb_begin(&b, S2_SECT_EXPAND);
 		for (unsigned i = 0; i < O.n_expand; i++)
-			s2_pedata_expand_encode(grow(&body, S2_PE_EXPAND_LEN), &O.expand[i]);
-		sect_end(&body, s);
+			s2_pedata_expand_encode(pdb_grow(&b, S2_PE_EXPAND_LEN), &O.expand[i]);
+		pdb_end(&b);
 	}
 	if (O.n_spikes) {
 		qsort(O.spikes, O.n_spikes, sizeof O.spikes[0], cmp_event);
-		sect_begin(&body, S2_SECT_SPIKES, &s);
+		pdb_begin(&b, S2_SECT_SPIKES);
 		for (unsigned i = 0; i < O.n_spikes; i++) {
-			uint8_t *p = grow(&body, 8);
+			uint8_t *p = pdb_grow(&b, 8);
 			s2_st32(p, to_step(O.spikes[i].t_ms));
 			s2_st16(p + 4, (uint16_t)O.spikes[i].a);
 		}
-		sect_end(&body, s);
+		pdb_end(&b);
 	}
 	if (O.n_currents) {
 		qsort(O.currents, O.n_currents, sizeof O.currents[0], cmp_event);
-		sect_begin(&body, S2_SECT_CURRENT, &s);
+		pdb_begin(&b, S2_SECT_CURRENT);
 		for (unsigned i = 0; i < O.n_currents; i++) {
-			uint8_t *p = grow(&body, 12);
+			uint8_t *p = pdb_grow(&b, 12);
 			s2_st32(p, to_step(O.currents[i].t_ms));
 			s2_st16(p + 4, (uint16_t)O.currents[i].a);
 			float a = (float)O.currents[i].v;
 			memcpy(p + 8, &a, 4);
 		}
-		sect_end(&body, s);
+		pdb_end(&b);
 	}
-	/* Header + table + body, with section offsets moved past the table. */
-	size_t head = S2_PEDATA_HDR_LEN + body.n_sect * S2_PEDATA_SECT_LEN;
-	uint8_t *out = calloc(1, head + body.len);
-	if (!out)
-		die("out of memory");
-	s2_st32(out, S2_PEDATA_MAGIC);
-	s2_st16(out + 4, S2_PEDATA_VERSION);
-	s2_st16(out + 6, (uint16_t)O.model);
-	s2_st16(out + 8, (uint16_t)O.n);
-	s2_st16(out + 10, (uint16_t)O.n_record_v);
-	s2_st32(out + 12, O.dt_ms == 1.0 ? 1000 : 100);
-	s2_st32(out + 16, 0x00000100u); /* this PE's neurons: keys 0x100 + i */
-	s2_st32(out + 20, O.seed);
-	float f = (float)we;
-	memcpy(out + 24, &f, 4);
-	f = (float)wi;
-	memcpy(out + 28, &f, 4);
-	s2_st32(out + 32, DRAM_BASE);
-	s2_st32(out + 36, DRAM_SIZE);
-	s2_st16(out + 40, (uint16_t)body.n_sect);
-	s2_st16(out + 42, 1); /* record spikes */
-	for (unsigned i = 0; i < body.n_sect; i++) {
-		uint8_t *e = out + S2_PEDATA_HDR_LEN + i * S2_PEDATA_SECT_LEN;
-		memcpy(e, body.table[i], S2_PEDATA_SECT_LEN);
-		s2_st32(e + 4, s2_ld32(e + 4) + (uint32_t)head);
-	}
-	memcpy(out + head, body.buf, body.len);
-	free(body.buf);
-	*len = head + body.len;
-	return out;
+	return pdb_finish(&b, len);
 }
 
 /* input.bin: the external spikes as (step, key), sorted. */
@@ -562,6 +512,8 @@ static void write_file(const char *dir, const char *name, const uint8_t *p, size
 }
 
 /* --- running on the host -------------------------------------------------------------- */
+
+int va_main(int argc, char **argv); /* va.c */
 
 static uint8_t *dram;
 static uint8_t *rec[2];
@@ -606,6 +558,8 @@ static void h_record(void *ctx, unsigned s, const void *data, uint32_t len)
 
 int main(int argc, char **argv)
 {
+	if (argc > 1 && !strcmp(argv[1], "va"))
+		return va_main(argc - 1, argv + 1);
 	parse(argc, argv);
 	unsigned steps = to_step(O.duration_ms);
 	size_t plen, ilen;
@@ -670,7 +624,8 @@ int main(int argc, char **argv)
 	}
 	const struct s2_eng_counters *c = &e.c;
 	if (O.json)
-		printf("],\"counters\":{\"steps\":%llu,\"neuron_updates\":%llu,\"synaptic_events\":%llu,"
+		printf("],\"counters\":{\"steps\":%llu,\"neuron_updates\":%llu,\"synaptic_events\":"
+		       "%llu,"
 		       "\"spikes_sent\":%llu,\"packets_in\":%llu,\"packets_unknown\":%llu,"
 		       "\"dma_bytes\":%llu,\"ring_saturated\":%llu}}\n",
 		       (unsigned long long)c->steps, (unsigned long long)c->neuron_updates,
@@ -678,7 +633,8 @@ int main(int argc, char **argv)
 		       (unsigned long long)c->packets_in, (unsigned long long)c->packets_unknown,
 		       (unsigned long long)c->dma_bytes, (unsigned long long)c->ring_saturated);
 	else
-		printf("counters steps %llu neuron_updates %llu synaptic_events %llu spikes_sent %llu "
+		printf("counters steps %llu neuron_updates %llu synaptic_events %llu spikes_sent "
+		       "%llu "
 		       "packets_in %llu packets_unknown %llu dma_bytes %llu ring_saturated %llu\n",
 		       (unsigned long long)c->steps, (unsigned long long)c->neuron_updates,
 		       (unsigned long long)c->synaptic_events, (unsigned long long)c->spikes_sent,
