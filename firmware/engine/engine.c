@@ -131,14 +131,16 @@ static uint32_t make_word(const struct s2_pe_expand *x, struct s2f_rng *r, unsig
 	float w = draw(r, x->w_dist, x->w_a, x->w_b);
 	float d = draw(r, x->d_dist, x->d_a, x->d_b);
 	unsigned wi = w <= 0 ? 0 : w >= 65535.0f ? 65535u : (unsigned)(w + 0.5f);
-	unsigned di = d <= 1.0f ? 1u : d >= (float)S2_PE_MAX_DELAY ? S2_PE_MAX_DELAY
-	                                                            : (unsigned)(d + 0.5f);
+	unsigned di = d <= 1.0f                     ? 1u
+	              : d >= (float)S2_PE_MAX_DELAY ? S2_PE_MAX_DELAY
+	                                            : (unsigned)(d + 0.5f);
 	return s2_syn_word(post, x->receptor, di, wi);
 }
 
 static bool self_skip(const struct s2_pe_expand *x, uint32_t pre_g, uint32_t post_g)
 {
-	return (x->flags & S2_EXP_F_SAME_POP) && !(x->flags & S2_EXP_F_ALLOW_SELF) && pre_g == post_g;
+	return (x->flags & S2_EXP_F_SAME_POP) && !(x->flags & S2_EXP_F_ALLOW_SELF) &&
+	       pre_g == post_g;
 }
 
 /*
@@ -427,7 +429,8 @@ int s2_eng_init(struct s2_eng *e, const uint8_t *pedata, size_t len, const struc
 	e->dt_ms = (float)e->pd.dt_us / 1000.0f;
 	for (unsigned i = 0; i < e->n; i++)
 		for (unsigned j = 0; j < S2_PE_PARAMS; j++)
-			e->params[i][j] = ldf(e->pd.sect[S2_SECT_PARAMS] + 4u * (i * S2_PE_PARAMS + j));
+			e->params[i][j] =
+			        ldf(e->pd.sect[S2_SECT_PARAMS] + 4u * (i * S2_PE_PARAMS + j));
 	if (!params_ok(e))
 		return S2_E_RANGE;
 	if (e->pd.sect[S2_SECT_STATE])
@@ -448,7 +451,8 @@ int s2_eng_init(struct s2_eng *e, const uint8_t *pedata, size_t len, const struc
 		struct s2_pe_expand x;
 		if ((rc = s2_pedata_expand_decode(&e->pd, i, &x)) < 0)
 			return rc;
-		bool col = x.connector == S2_CONN_FIXED_NUMBER_PRE || x.connector == S2_CONN_FIXED_TOTAL;
+		bool col = x.connector == S2_CONN_FIXED_NUMBER_PRE ||
+		           x.connector == S2_CONN_FIXED_TOTAL;
 		if ((rc = col ? expand_colwise(e, &x, &a) : expand_rowwise(e, &x, &a)) < 0)
 			return rc;
 	}
@@ -480,8 +484,8 @@ void s2_eng_receive(struct s2_eng *e, uint32_t key)
 		uint32_t sat = 0;
 		for (; w < end; w++) {
 			uint32_t x = *w;
-			uint16_t *slot = &e->ring[(base + ((x >> 9) & 63u) + 1u) & 63u][(x >> 8) & 1u]
-			                         [x & 0xFFu];
+			uint16_t *slot = &e->ring[(base + ((x >> 9) & 63u) + 1u) & 63u]
+			                         [(x >> 8) & 1u][x & 0xFFu];
 			uint32_t s = (uint32_t)*slot + (x >> 16);
 			if (s > 0xFFFFu) {
 				s = 0xFFFFu;

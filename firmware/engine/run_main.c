@@ -57,7 +57,8 @@ static void hal_send(void *ctx, uint32_t key)
 static void hal_record(void *ctx, unsigned stream, const void *data, uint32_t len)
 {
 	(void)ctx;
-	uint32_t base = stream ? REC_V : REC_SPIKES, cap = stream ? INPUT_AT - REC_V : REC_V - REC_SPIKES;
+	uint32_t base = stream ? REC_V : REC_SPIKES,
+	         cap = stream ? INPUT_AT - REC_V : REC_V - REC_SPIKES;
 	if (len > cap - rec_len[stream])
 		return;
 	memcpy(dram + base + rec_len[stream], data, len);

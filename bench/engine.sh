@@ -1,0 +1,36 @@
+#!/bin/bash
+# Engine benchmark: ARM instructions per synaptic event (Cortex-M4F build under QEMU with
+# -icount, SysTick calibrated against a loop of known length) and synaptic events per second
+# on one host core (emulator build), plus the Vogels-Abbott network on the host build.
+#   bench/engine.sh [HOST_BUILD]   needs build/cm4f-qemu and HOST_BUILD (default
+#                                  build/host-release), both made by tools/setup.sh
+set -eu
+cd "$(dirname "$0")/.."
+ELF=build/cm4f-qemu/firmware/engine/fw_engine_bench.elf
+HB=${1:-build/host-release}
+EMU=$HB/firmware/engine/fw_engine_bench_emu
+RUN=$HB/tools/s2fw-run
+for f in "$ELF" "$EMU" "$RUN"; do
+	[ -e "$f" ] || { echo "bench: $f is missing: run tools/setup.sh first" >&2; exit 1; }
+done
+q=$(sh cmake/qemu-run.sh "$ELF" -icount shift=0)
+h=$("$EMU")
+echo "== Cortex-M4F build under qemu-system-arm -icount shift=0 (1 instruction = 1 ns)"
+echo "$q" | awk '
+	/^calibration/ { per_tick = $3 / $5; printf "calibration: %d instructions = %d SysTick ticks (%.1f per tick)\n", $3, $5, per_tick }
+	/^L / { L[$2] = $8; ev[$2] = $6; p = $4 }
+	END {
+		slope = (L[256] - L[16]) * per_tick / (ev[256] - ev[16])
+		printf "inner loop: %.1f instructions per synaptic event (rows of 16..256 synapses)\n", slope
+		printf "per packet: %.0f instructions of key lookup and row DMA (rows of 0)\n", L[0] * per_tick / p
+		printf "rows of 16: %.1f instructions per synaptic event, all included\n", L[16] * per_tick / ev[16]
+		printf "rows of 256: %.1f instructions per synaptic event, all included\n", L[256] * per_tick / ev[256]
+	}'
+echo "== host build (one core, $(uname -m))"
+echo "$h" | awk '
+	/^L / { L[$2] = $8; ev[$2] = $6 }
+	END {
+		printf "inner loop: %.0f million synaptic events per second\n", (ev[256] - ev[16]) / (L[256] - L[16]) * 1000
+		printf "rows of 16, all included: %.0f million synaptic events per second\n", ev[16] / L[16] * 1000
+	}'
+"$RUN" va --json | jq -r '"Vogels-Abbott (4000 cells, 33 PEs, 1 s): \(.synaptic_events) synaptic events + 40 million neuron updates in \(.run_s) s on one core: \((.synaptic_events / .run_s / 1e6 * 10 | floor) / 10) million synaptic events per second with everything else included; rates exc \(.rate_exc) Hz, inh \(.rate_inh) Hz"'

@@ -1,0 +1,183 @@
+/*
+ * fw_engine_bench: the cost of synaptic events in the engine's inner loop (s2_eng_receive).
+ * An engine of 128 LIF neurons with rows of L synapses in DRAM; P packets per run, for
+ * several L. Under QEMU (run with -icount shift=0, one instruction = 1 ns of virtual time)
+ * the SysTick timer, clocked at the MPS2 board's 25 MHz, counts 40 instructions per tick:
+ * instructions per synaptic event = the slope of ticks over L. In the host build the port's
+ * clock gives synaptic events per second of one host core. bench/engine.sh runs both.
+ */
+#include <string.h>
+
+#include "engine.h"
+#include "port.h"
+#include "s2/wire.h"
+
+#define N 128u
+#define ROWS 64u
+#define PACKETS 20000u
+#define KEY 0x01000000u
+
+static struct s2_eng eng;
+#define BLOB_LEN (64 + 12 * 2 + N * S2_PE_PARAMS * 4 + 16 + ROWS * 257 * 4)
+static uint8_t *blob; /* in the DRAM window, past the rows: too large for SRAM */
+static uint8_t *dram;
+static uint32_t dram_size;
+
+static int rd(void *ctx, uint32_t addr, void *dst, uint32_t len)
+{
+	(void)ctx;
+	if (addr > dram_size || len > dram_size - addr)
+		return -8;
+	memcpy(dst, dram + addr, len);
+	return 0;
+}
+
+static int wr(void *ctx, uint32_t addr, const void *src, uint32_t len)
+{
+	(void)ctx;
+	if (addr > dram_size || len > dram_size - addr)
+		return -8;
+	memcpy(dram + addr, src, len);
+	return 0;
+}
+
+static void snd(void *ctx, uint32_t key)
+{
+	(void)ctx;
+	(void)key;
+}
+
+static void rec(void *ctx, unsigned s, const void *d, uint32_t len)
+{
+	(void)ctx;
+	(void)s;
+	(void)d;
+	(void)len;
+}
+
+static void putf32(uint8_t *p, float f)
+{
+	uint32_t u;
+	memcpy(&u, &f, 4);
+	s2_st32(p, u);
+}
+
+/* A blob: 128 LIF neurons, ROWS rows of L synapses (targets and delays spread). */
+static size_t make_blob(unsigned L)
+{
+	memset(blob, 0, BLOB_LEN);
+	size_t params = N * S2_PE_PARAMS * 4, rows = 16 + ROWS * (L + 1) * 4;
+	size_t off = 64 + 2 * 12;
+	s2_st32(blob, S2_PEDATA_MAGIC);
+	s2_st16(blob + 4, S2_PEDATA_VERSION);
+	s2_st16(blob + 6, S2_MODEL_LIF_CURR_EXP);
+	s2_st16(blob + 8, N);
+	s2_st32(blob + 12, 100);
+	s2_st32(blob + 16, 0x100);
+	putf32(blob + 24, 0.001f);
+	putf32(blob + 28, 0.001f);
+	s2_st32(blob + 32, 1u << 20);
+	s2_st32(blob + 36, 4u << 20);
+	s2_st16(blob + 40, 2);
+	s2_st16(blob + 64, S2_SECT_PARAMS);
+	s2_st32(blob + 68, (uint32_t)off);
+	s2_st32(blob + 72, (uint32_t)params);
+	s2_st16(blob + 76, S2_SECT_ROWS);
+	s2_st32(blob + 80, (uint32_t)(off + params));
+	s2_st32(blob + 84, (uint32_t)rows);
+	static const float lif[S2_PE_PARAMS] = {-65, -65, -50, 20, 1, 1, 5, 5, 0};
+	for (unsigned i = 0; i < N; i++)
+		for (unsigned j = 0; j < S2_PE_PARAMS; j++)
+			putf32(blob + off + 4 * (i * S2_PE_PARAMS + j), lif[j]);
+	uint8_t *r = blob + off + params;
+	s2_st32(r, KEY);
+	s2_st32(r + 4, 0xFFFFFF00u);
+	s2_st32(r + 8, ROWS);
+	s2_st32(r + 12, L + 1);
+	for (unsigned row = 0; row < ROWS; row++) {
+		uint8_t *w = r + 16 + row * (L + 1) * 4;
+		s2_st32(w, L);
+		for (unsigned k = 0; k < L; k++)
+			s2_st32(w + 4 + 4 * k,
+			        s2_syn_word((row * 7 + k * 13) % N, k & 1, 1 + (row + k) % 64, 1 + k % 5));
+	}
+	return off + params + rows;
+}
+
+#define SYST_CSR (*(volatile uint32_t *)0xE000E010u)
+#define SYST_RVR (*(volatile uint32_t *)0xE000E014u)
+#define SYST_CVR (*(volatile uint32_t *)0xE000E018u)
+
+static uint32_t now(void)
+{
+#ifdef S2FW_BENCH_SYSTICK
+	return 0xFFFFFFu - SYST_CVR; /* counts up, 24 bits */
+#else
+	return s2_port_cycles();
+#endif
+}
+
+static void put_u(uint64_t v)
+{
+	char b[24];
+	int i = 23;
+	b[i] = 0;
+	do {
+		b[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	s2_port_puts(b + i);
+}
+
+int main(void)
+{
+	s2_port_init();
+#ifdef S2FW_BENCH_SYSTICK
+	SYST_RVR = 0xFFFFFFu;
+	SYST_CVR = 0;
+	SYST_CSR = 5; /* enable, core clock, no interrupt */
+#endif
+#ifdef S2FW_BENCH_SYSTICK
+	/* Calibration: a loop of exactly 2 instructions x 1,000,000 (subs, bne). */
+	uint32_t n = 1000000u, c0 = now();
+	__asm__ volatile("1: subs %0, %0, #1\n\tbne 1b" : "+r"(n) : : "cc");
+	uint32_t c1 = now();
+	s2_port_puts("calibration instructions 2000000 ticks ");
+	put_u((c1 - c0) & 0xFFFFFFu);
+	s2_port_puts("\n");
+#endif
+	dram = s2_port_dram(&dram_size);
+	if (!dram || dram_size < (12u << 20))
+		s2_port_exit(1);
+	blob = dram + (8u << 20);
+	static const unsigned lens[] = {0, 16, 64, 256};
+	const struct s2_eng_hal hal = {NULL, rd, wr, snd, rec};
+	for (unsigned li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+		unsigned L = lens[li];
+		size_t len = make_blob(L);
+		if (s2_eng_init(&eng, blob, len, &hal) < 0)
+			s2_port_exit(2);
+		eng.t = 1;
+		uint32_t t0 = now();
+		for (unsigned p = 0; p < PACKETS; p++) {
+			s2_eng_receive(&eng, KEY | (p % ROWS));
+			if ((p & 63) == 63) /* drain the rings now and then, as ticks would */
+				memset(eng.ring, 0, sizeof eng.ring);
+		}
+		uint32_t t1 = now();
+		s2_port_puts("L ");
+		put_u(L);
+		s2_port_puts(" packets ");
+		put_u(PACKETS);
+		s2_port_puts(" events ");
+		put_u(eng.c.synaptic_events);
+		s2_port_puts(" ticks ");
+#ifdef S2FW_BENCH_SYSTICK
+		put_u((t1 - t0) & 0xFFFFFFu);
+#else
+		put_u(t1 - t0);
+#endif
+		s2_port_puts("\n");
+	}
+	return 0;
+}
