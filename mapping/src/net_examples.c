@@ -18,9 +18,9 @@ struct gen {
 	size_t pop_cap, proj_cap;
 };
 
-static const char *const NAMES[] = {"microcircuit",    "vogels_abbott",  "brunel",
-                                    "synfire",         "synthetic_board", "synthetic_rack",
-                                    "synthetic_8racks", NULL};
+static const char *const NAMES[] = {
+        "microcircuit",    "vogels_abbott",  "brunel",           "synfire",
+        "synthetic_board", "synthetic_rack", "synthetic_8racks", NULL};
 
 const char *const *s2_net_example_names(void)
 {
@@ -48,8 +48,7 @@ static bool gen_init(struct gen *g, const char *name, double dt, double run, siz
 	return !g->a.failed;
 }
 
-static S2pb__Population *add_pop(struct gen *g, const char *label, uint32_t size,
-                                 const char *model)
+static S2pb__Population *add_pop(struct gen *g, const char *label, uint32_t size, const char *model)
 {
 	if (g->n->n_populations >= g->pop_cap)
 		return NULL;
@@ -260,7 +259,7 @@ static void brunel(struct gen *g, double scale)
 {
 	uint32_t order = scaled(2500, scale), ne = 4 * order, ni = order;
 	uint32_t ce = ne / 10 ? ne / 10 : 1, ci = ni / 10 ? ni / 10 : 1;
-	const double j = 0.05, gi = 5, eta = 2; /* nA: a 0.1 mV PSP */
+	const double j = 0.05, gi = 5, eta = 2;            /* nA: a 0.1 mV PSP */
 	double nu_thr = 20.0 / (0.1 * ce * 20.0) * 1000.0; /* Hz */
 	const char *pops[2] = {"E", "I"};
 	uint32_t sizes[2] = {ne, ni};
@@ -277,10 +276,10 @@ static void brunel(struct gen *g, double scale)
 	         net_value_const(&g->a, 1.5), false);
 	for (int s = 0; s < 2; s++)
 		for (int t = 0; t < 2; t++) {
-			S2pb__Projection *p = add_proj(
-			        g, pops[s], pops[t], S2PB__PROJECTION__CONNECTOR_FIXED_NUMBER_PRE,
-			        net_value_const(&g->a, s ? gi * j : j), net_value_const(&g->a, 1.5),
-			        s == 1);
+			S2pb__Projection *p = add_proj(g, pops[s], pops[t],
+			                               S2PB__PROJECTION__CONNECTOR_FIXED_NUMBER_PRE,
+			                               net_value_const(&g->a, s ? gi * j : j),
+			                               net_value_const(&g->a, 1.5), s == 1);
 			if (p)
 				p->fixed_number_pre->n = s ? ci : ce;
 		}
@@ -328,7 +327,8 @@ static void synthetic(struct gen *g, double chips, double scale)
 			p->fixed_probability->p = 0.002;
 		if (pops > 1) {
 			p = add_proj(g, a, b, S2PB__PROJECTION__CONNECTOR_FIXED_PROBABILITY,
-			             net_value_const(&g->a, 0.01), net_value_const(&g->a, 2), false);
+			             net_value_const(&g->a, 0.01), net_value_const(&g->a, 2),
+			             false);
 			if (p)
 				p->fixed_probability->p = 0.002;
 		}
@@ -342,7 +342,8 @@ struct s2_net *s2_net_example(const char *name, double scale, char *err, size_t 
 		return NULL;
 	}
 	const struct s2_machine_defaults *d = s2_machine_defaults();
-	double board = d->board_width * d->board_height, rack = board * d->rack_width * d->rack_height;
+	double board = d->board_width * d->board_height,
+	       rack = board * d->rack_width * d->rack_height;
 	struct gen g;
 	bool ok;
 	if (!strcmp(name, "microcircuit")) {

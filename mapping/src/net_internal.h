@@ -14,7 +14,7 @@
 #include "s2pb/network.pb-c.h"
 
 #define NET_MAX_PARAMS 12
-#define NET_MAX_DELAY_STEPS 64u  /* longest synaptic delay, in timesteps */
+#define NET_MAX_DELAY_STEPS 64u /* longest synaptic delay, in timesteps */
 #define NET_MAX_POP_SIZE (1u << 30)
 
 enum net_model_id { MODEL_LIF_CURR_EXP, MODEL_POISSON, MODEL_SPIKE_ARRAY, MODEL__COUNT };
@@ -32,9 +32,9 @@ struct net_model {
 	struct net_param_def params[NET_MAX_PARAMS];
 	unsigned n_state;
 	struct net_param_def state[4];
-	unsigned max_per_pe;    /* neurons per PE the firmware handles */
-	unsigned sram_fixed;    /* bytes of SRAM per neuron, before per-neuron parameters */
-	bool has_synapses;      /* can be the post side of a projection */
+	unsigned max_per_pe; /* neurons per PE the firmware handles */
+	unsigned sram_fixed; /* bytes of SRAM per neuron, before per-neuron parameters */
+	bool has_synapses;   /* can be the post side of a projection */
 };
 
 const struct net_model *net_model_find(const char *name);
@@ -45,9 +45,9 @@ int net_model_param(const struct net_model *m, const char *name, bool state);
 const char *net_model_names(void);
 
 struct s2_net {
-	S2pb__Network *pb;         /* owned, from s2pb__network__unpack */
-	const struct net_model **model; /* per population */
-	uint32_t *pre, *post;      /* per projection: population indices */
+	S2pb__Network *pb;                             /* owned, from s2pb__network__unpack */
+	const struct net_model **model;                /* per population */
+	uint32_t *pre, *post;                          /* per projection: population indices */
 	uint32_t *pre_lo, *pre_hi, *post_lo, *post_hi; /* per projection: slices */
 	uint64_t neurons;
 };

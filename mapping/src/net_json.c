@@ -66,7 +66,7 @@ static int rd_u64(struct rd *r, json_object *o, const char *path, uint64_t max, 
 
 static int rd_u32(struct rd *r, json_object *o, const char *path, uint32_t *out)
 {
-	uint64_t v;
+	uint64_t v = 0;
 	int rc = rd_u64(r, o, path, UINT32_MAX, &v);
 	*out = (uint32_t)v;
 	return rc;
@@ -105,7 +105,7 @@ static int rd_doubles(struct rd *r, json_object *o, const char *path, double **o
 		return nomem(r);
 	char p[256];
 	for (size_t i = 0; i < len; i++) {
-		snprintf(p, sizeof p, "%s[%zu]", path, i);
+		snprintf(p, sizeof p, "%.200s[%zu]", path, i);
 		int rc = rd_num(r, json_object_array_get_idx(o, i), p, &v[i]);
 		if (rc < 0)
 			return rc;
@@ -125,7 +125,7 @@ static int rd_u32s(struct rd *r, json_object *o, const char *path, uint32_t **ou
 		return nomem(r);
 	char p[256];
 	for (size_t i = 0; i < len; i++) {
-		snprintf(p, sizeof p, "%s[%zu]", path, i);
+		snprintf(p, sizeof p, "%.200s[%zu]", path, i);
 		int rc = rd_u32(r, json_object_array_get_idx(o, i), p, &v[i]);
 		if (rc < 0)
 			return rc;
@@ -167,7 +167,7 @@ static int rd_value(struct rd *r, json_object *o, const char *path, S2pb__Value 
 	char p[256];
 	json_object_object_foreach(o, key, val)
 	{
-		snprintf(p, sizeof p, "%s.%s", path, key);
+		snprintf(p, sizeof p, "%.180s.%.60s", path, key);
 		int rc = 0;
 		if (!strcmp(key, "dist")) {
 			const char *s = json_object_get_string(val);
@@ -178,7 +178,8 @@ static int rd_value(struct rd *r, json_object *o, const char *path, S2pb__Value 
 				;
 			if (k == 4) {
 				net_seterr(r->err, r->errlen,
-				           "%s: distribution '%.60s' is unknown (known: uniform, normal, "
+				           "%s: distribution '%.60s' is unknown (known: uniform, "
+				           "normal, "
 				           "normal_clipped, exponential)",
 				           p, s);
 				return S2_E_NOTFOUND;
@@ -207,8 +208,7 @@ static int rd_value(struct rd *r, json_object *o, const char *path, S2pb__Value 
 }
 
 /* {"name": value, ...} into a Param list. */
-static int rd_params(struct rd *r, json_object *o, const char *path, S2pb__Param ***out,
-                     size_t *n)
+static int rd_params(struct rd *r, json_object *o, const char *path, S2pb__Param ***out, size_t *n)
 {
 	if (!json_object_is_type(o, json_type_object))
 		return type_err(r, path, "an object of name: value");
@@ -219,7 +219,7 @@ static int rd_params(struct rd *r, json_object *o, const char *path, S2pb__Param
 	char p[256];
 	json_object_object_foreach(o, key, val)
 	{
-		snprintf(p, sizeof p, "%s.%s", path, key);
+		snprintf(p, sizeof p, "%.180s.%.60s", path, key);
 		S2pb__Param *q = net_arena_alloc(&r->a, sizeof *q);
 		if (!q)
 			return nomem(r);
@@ -249,7 +249,7 @@ static int rd_population(struct rd *r, json_object *o, const char *path, S2pb__P
 	char q[256];
 	json_object_object_foreach(o, key, val)
 	{
-		snprintf(q, sizeof q, "%s.%s", path, key);
+		snprintf(q, sizeof q, "%.180s.%.60s", path, key);
 		int rc;
 		if (!strcmp(key, "label")) {
 			rc = rd_str(r, val, q, &p->label);
@@ -274,7 +274,7 @@ static int rd_population(struct rd *r, json_object *o, const char *path, S2pb__P
 				return nomem(r);
 			for (size_t i = 0; i < len; i++) {
 				char qi[280];
-				snprintf(qi, sizeof qi, "%s[%zu]", q, i);
+				snprintf(qi, sizeof qi, "%.200s[%zu]", q, i);
 				S2pb__SpikeTrain *t = net_arena_alloc(&r->a, sizeof *t);
 				if (!t)
 					return nomem(r);
@@ -387,7 +387,7 @@ static int rd_connector(struct rd *r, json_object *o, const char *path, S2pb__Pr
 	char q[256];
 	json_object_object_foreach(o, key, val)
 	{
-		snprintf(q, sizeof q, "%s.%s", path, key);
+		snprintf(q, sizeof q, "%.180s.%.60s", path, key);
 		int rc = S2_E_FORMAT;
 		bool known = true;
 		if (!strcmp(key, "type"))
@@ -469,7 +469,7 @@ static int rd_projection(struct rd *r, json_object *o, const char *path, S2pb__P
 	char q[256];
 	json_object_object_foreach(o, key, val)
 	{
-		snprintf(q, sizeof q, "%s.%s", path, key);
+		snprintf(q, sizeof q, "%.180s.%.60s", path, key);
 		int rc;
 		if (!strcmp(key, "label")) {
 			rc = rd_str(r, val, q, &p->label);
@@ -492,8 +492,9 @@ static int rd_projection(struct rd *r, json_object *o, const char *path, S2pb__P
 			if (!json_object_is_type(val, json_type_string) ||
 			    (strcmp(s, "excitatory") && strcmp(s, "inhibitory")))
 				return type_err(r, q, "\"excitatory\" or \"inhibitory\"");
-			p->receptor = strcmp(s, "excitatory") ? S2PB__PROJECTION__RECEPTOR__INHIBITORY
-			                                      : S2PB__PROJECTION__RECEPTOR__EXCITATORY;
+			p->receptor = strcmp(s, "excitatory")
+			                      ? S2PB__PROJECTION__RECEPTOR__INHIBITORY
+			                      : S2PB__PROJECTION__RECEPTOR__EXCITATORY;
 			rc = 0;
 		} else if (!strcmp(key, "synapse")) {
 			S2pb__Synapse *s = net_arena_alloc(&r->a, sizeof *s);
@@ -523,7 +524,7 @@ static int rd_recording(struct rd *r, json_object *o, const char *path, S2pb__Re
 	char q[256];
 	json_object_object_foreach(o, key, val)
 	{
-		snprintf(q, sizeof q, "%s.%s", path, key);
+		snprintf(q, sizeof q, "%.180s.%.60s", path, key);
 		int rc;
 		if (!strcmp(key, "population"))
 			rc = rd_str(r, val, q, &p->population);
@@ -552,9 +553,9 @@ static int rd_list(struct rd *r, json_object *o, const char *path,
 	void **v = net_arena_alloc(&r->a, (len ? len : 1) * sizeof *v);
 	if (!v)
 		return nomem(r);
-	char p[128];
+	char p[256];
 	for (size_t i = 0; i < len; i++) {
-		snprintf(p, sizeof p, "%s[%zu]", path, i);
+		snprintf(p, sizeof p, "%.200s[%zu]", path, i);
 		int rc = fn(r, json_object_array_get_idx(o, i), p, &v[i]);
 		if (rc < 0)
 			return rc;
@@ -633,16 +634,16 @@ struct s2_net *s2_net_from_json(const char *text, size_t len, char *err, size_t 
 		for (size_t i = 0; i < off && i < len; i++)
 			line += text[i] == '\n';
 		net_seterr(err, errlen, "JSON syntax error at line %d (byte %zu): %s", line, off,
-		           json_tokener_error_desc(jerr == json_tokener_success
-		                                           ? json_tokener_continue
-		                                           : jerr));
+		           json_tokener_error_desc(
+		                   jerr == json_tokener_success ? json_tokener_continue : jerr));
 		json_object_put(root);
 		return NULL;
 	}
 	for (size_t i = off; i < len; i++)
 		if (text[i] != ' ' && text[i] != '\n' && text[i] != '\t' && text[i] != '\r' &&
 		    text[i] != 0) {
-			net_seterr(err, errlen, "JSON: trailing bytes after the network (byte %zu)", i);
+			net_seterr(err, errlen, "JSON: trailing bytes after the network (byte %zu)",
+			           i);
 			json_object_put(root);
 			return NULL;
 		}
@@ -866,7 +867,8 @@ int s2_net_to_json(const struct s2_net *net, char **out, size_t *len)
 	json_object_object_add(o, "recordings", a);
 	size_t l;
 	const char *s = json_object_to_json_string_length(
-	        o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE,
+	        o,
+	        JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE,
 	        &l);
 	char *buf = s ? malloc(l + 2) : NULL;
 	if (!buf) {

@@ -162,8 +162,10 @@ static int check_value(struct check *k, const char *item, const char *what, cons
 		bool ok = d && isfinite(d->low) && isfinite(d->high) && isfinite(d->mean) &&
 		          isfinite(d->sd) && d->sd >= 0;
 		if (!ok) {
-			net_seterr(k->err, k->errlen, "%s: %s: distribution with a non-finite or "
-			           "negative parameter", item, what);
+			net_seterr(k->err, k->errlen,
+			           "%s: %s: distribution with a non-finite or "
+			           "negative parameter",
+			           item, what);
 			return S2_E_RANGE;
 		}
 		switch (d->kind) {
@@ -172,7 +174,8 @@ static int check_value(struct check *k, const char *item, const char *what, cons
 			ok = d->low <= d->high && d->low >= min && d->high <= max;
 			if (!ok) {
 				net_seterr(k->err, k->errlen,
-				           "%s: %s: bounds %g to %g are not an interval within %g to %g",
+				           "%s: %s: bounds %g to %g are not an interval within %g "
+				           "to %g",
 				           item, what, d->low, d->high, min, max);
 				return S2_E_RANGE;
 			}
@@ -183,8 +186,8 @@ static int check_value(struct check *k, const char *item, const char *what, cons
 		case S2PB__DISTRIBUTION__KIND__EXPONENTIAL:
 			break;
 		default:
-			net_seterr(k->err, k->errlen, "%s: %s: distribution kind %d is unknown", item,
-			           what, (int)d->kind);
+			net_seterr(k->err, k->errlen, "%s: %s: distribution kind %d is unknown",
+			           item, what, (int)d->kind);
 			return S2_E_FORMAT;
 		}
 		if (d->mean < min || d->mean > max) {
@@ -268,20 +271,21 @@ static int check_population(struct check *k, struct s2_net *n, unsigned i)
 		for (size_t j = 0; j < np; j++) {
 			int idx = net_model_param(m, ps[j]->name, state);
 			if (idx < 0) {
-				net_seterr(k->err, k->errlen, "%s: %s '%.60s' is not one of model %s",
-				           item, state ? "state variable" : "parameter",
-				           ps[j]->name, m->name);
+				net_seterr(k->err, k->errlen,
+				           "%s: %s '%.60s' is not one of model %s", item,
+				           state ? "state variable" : "parameter", ps[j]->name,
+				           m->name);
 				return S2_E_NOTFOUND;
 			}
 			for (size_t q = 0; q < j; q++)
 				if (!strcmp(ps[q]->name, ps[j]->name)) {
-					net_seterr(k->err, k->errlen, "%s: '%.60s' is given twice", item,
-					           ps[j]->name);
+					net_seterr(k->err, k->errlen, "%s: '%.60s' is given twice",
+					           item, ps[j]->name);
 					return S2_E_FORMAT;
 				}
 			const struct net_param_def *d = state ? &m->state[idx] : &m->params[idx];
-			int rc = check_value(k, item, d->name, ps[j]->value, d->min, d->max, p->size,
-			                     "with one value per neuron");
+			int rc = check_value(k, item, d->name, ps[j]->value, d->min, d->max,
+			                     p->size, "with one value per neuron");
 			if (rc < 0)
 				return rc;
 		}
@@ -299,8 +303,9 @@ static int check_population(struct check *k, struct s2_net *n, unsigned i)
 				thresh = v->constant;
 		}
 		if (reset >= thresh) {
-			net_seterr(k->err, k->errlen, "%s: v_reset_mv %g is not below v_thresh_mv %g",
-			           item, reset, thresh);
+			net_seterr(k->err, k->errlen,
+			           "%s: v_reset_mv %g is not below v_thresh_mv %g", item, reset,
+			           thresh);
 			return S2_E_RANGE;
 		}
 	}
@@ -319,9 +324,10 @@ static int check_population(struct check *k, struct s2_net *n, unsigned i)
 		for (size_t s = 0; s < t->n_times_ms; s++) {
 			double x = t->times_ms[s];
 			if (!isfinite(x) || x < 0 || (s && x < t->times_ms[s - 1])) {
-				net_seterr(k->err, k->errlen,
-				           "%s: spike_times[%zu][%zu]: %g is negative or out of order",
-				           item, j, s, x);
+				net_seterr(
+				        k->err, k->errlen,
+				        "%s: spike_times[%zu][%zu]: %g is negative or out of order",
+				        item, j, s, x);
 				return S2_E_RANGE;
 			}
 		}
@@ -335,8 +341,8 @@ static int check_population(struct check *k, struct s2_net *n, unsigned i)
 	return 0;
 }
 
-static int check_slice(struct check *k, const char *item, const char *what,
-                       const S2pb__Slice *s, uint32_t size, uint32_t *lo, uint32_t *hi)
+static int check_slice(struct check *k, const char *item, const char *what, const S2pb__Slice *s,
+                       uint32_t size, uint32_t *lo, uint32_t *hi)
 {
 	*lo = 0;
 	*hi = size;
@@ -369,8 +375,10 @@ static int check_projection(struct check *k, struct s2_net *n, unsigned j, const
 	n->pre[j] = (uint32_t)pre;
 	n->post[j] = (uint32_t)post;
 	if (!n->model[post]->has_synapses) {
-		net_seterr(k->err, k->errlen, "%s: post population '%.60s' is a %s and takes no "
-		           "synapses", item, p->post, n->model[post]->name);
+		net_seterr(k->err, k->errlen,
+		           "%s: post population '%.60s' is a %s and takes no "
+		           "synapses",
+		           item, p->post, n->model[post]->name);
 		return S2_E_INVAL;
 	}
 	int rc = check_slice(k, item, "pre_slice", p->pre_slice, pb->populations[pre]->size,
@@ -439,23 +447,24 @@ static int check_projection(struct check *k, struct s2_net *n, unsigned j, const
 		for (size_t i = 0; i < list; i++) {
 			if (l->pre[i] >= npre || l->post[i] >= npost) {
 				net_seterr(k->err, k->errlen,
-				           "%s: from_list[%zu]: %u -> %u is outside %llu x %llu", item,
-				           i, l->pre[i], l->post[i], (unsigned long long)npre,
+				           "%s: from_list[%zu]: %u -> %u is outside %llu x %llu",
+				           item, i, l->pre[i], l->post[i], (unsigned long long)npre,
 				           (unsigned long long)npost);
 				return S2_E_RANGE;
 			}
-			if (l->n_weight && (!isfinite(l->weight[i]) || l->weight[i] < 0 ||
-			                    l->weight[i] > 1e3)) {
+			if (l->n_weight &&
+			    (!isfinite(l->weight[i]) || l->weight[i] < 0 || l->weight[i] > 1e3)) {
 				net_seterr(k->err, k->errlen,
-				           "%s: from_list[%zu]: weight %g nA is outside 0 to 1000", item,
-				           i, l->weight[i]);
+				           "%s: from_list[%zu]: weight %g nA is outside 0 to 1000",
+				           item, i, l->weight[i]);
 				return S2_E_RANGE;
 			}
 			if (l->n_delay && (!isfinite(l->delay[i]) || l->delay[i] < k->dt ||
 			                   l->delay[i] > k->dt * NET_MAX_DELAY_STEPS)) {
 				net_seterr(k->err, k->errlen,
-				           "%s: from_list[%zu]: delay %g ms is outside %g to %g", item, i,
-				           l->delay[i], k->dt, k->dt * NET_MAX_DELAY_STEPS);
+				           "%s: from_list[%zu]: delay %g ms is outside %g to %g",
+				           item, i, l->delay[i], k->dt,
+				           k->dt * NET_MAX_DELAY_STEPS);
 				return S2_E_RANGE;
 			}
 		}
@@ -473,8 +482,8 @@ static int check_projection(struct check *k, struct s2_net *n, unsigned j, const
 			return rc;
 	}
 	if (!listed_d && p->delay) {
-		rc = check_value(k, item, "delay", p->delay, k->dt, k->dt * NET_MAX_DELAY_STEPS, list,
-		                 "with from_list (one per entry)");
+		rc = check_value(k, item, "delay", p->delay, k->dt, k->dt * NET_MAX_DELAY_STEPS,
+		                 list, "with from_list (one per entry)");
 		if (rc < 0)
 			return rc;
 	}
@@ -484,9 +493,8 @@ static int check_projection(struct check *k, struct s2_net *n, unsigned j, const
 		return S2_E_FORMAT;
 	}
 	if (p->synapse && p->synapse->rule[0] && strcmp(p->synapse->rule, "static")) {
-		net_seterr(k->err, k->errlen,
-		           "%s: synapse rule '%.60s' is unknown (known: static)", item,
-		           p->synapse->rule);
+		net_seterr(k->err, k->errlen, "%s: synapse rule '%.60s' is unknown (known: static)",
+		           item, p->synapse->rule);
 		return S2_E_NOTFOUND;
 	}
 	return 0;
@@ -518,7 +526,8 @@ static int check_recording(struct check *k, struct s2_net *n, unsigned i, const 
 			return S2_E_RANGE;
 		}
 	if (!isfinite(r->interval_ms) || r->interval_ms < 0) {
-		net_seterr(k->err, k->errlen, "%s: interval_ms %g is negative", item, r->interval_ms);
+		net_seterr(k->err, k->errlen, "%s: interval_ms %g is negative", item,
+		           r->interval_ms);
 		return S2_E_RANGE;
 	}
 	return 0;
@@ -717,8 +726,7 @@ struct s2_net *s2_net_load_file(const char *path, char *err, size_t errlen)
 	return n;
 }
 
-int s2_net_save_file(const struct s2_net *n, const char *path, bool json, char *err,
-                     size_t errlen)
+int s2_net_save_file(const struct s2_net *n, const char *path, bool json, char *err, size_t errlen)
 {
 	uint8_t *buf = NULL;
 	size_t len = 0;

@@ -144,8 +144,9 @@ static void t_bad(void **state)
 	(void)state;
 	expect_bad("\"lif_curr_exp\"", "\"lif_foo\"",
 	           "populations[2] (E): model 'lif_foo' is unknown");
-	expect_bad("\"tau_m_ms\": 10", "\"tau_m_ms\": -3", "populations[2] (E): tau_m_ms: -3 is "
-	                                                   "outside");
+	expect_bad("\"tau_m_ms\": 10", "\"tau_m_ms\": -3",
+	           "populations[2] (E): tau_m_ms: -3 is "
+	           "outside");
 	expect_bad("\"tau_m_ms\": 10", "\"tau_x\": 10",
 	           "parameter 'tau_x' is not one of model lif_curr_exp");
 	expect_bad("\"post\": \"E\", \"post_slice\"", "\"post\": \"X\", \"post_slice\"",
@@ -213,9 +214,9 @@ static void t_files(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(t_good),         cmocka_unit_test(t_roundtrip),
+	        cmocka_unit_test(t_good),          cmocka_unit_test(t_roundtrip),
 	        cmocka_unit_test(t_examples_full), cmocka_unit_test(t_bad),
-	        cmocka_unit_test(t_binary_bad),   cmocka_unit_test(t_files),
+	        cmocka_unit_test(t_binary_bad),    cmocka_unit_test(t_files),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -61,8 +61,7 @@ int s2_net_to_json(const struct s2_net *n, char **out, size_t *len);
  * Write n to path atomically (temporary file renamed over path; no file on failure), as JSON
  * text when json is true, else binary. @return 0 or a negative S2_E_* code with err set.
  */
-int s2_net_save_file(const struct s2_net *n, const char *path, bool json, char *err,
-                     size_t errlen);
+int s2_net_save_file(const struct s2_net *n, const char *path, bool json, char *err, size_t errlen);
 
 void s2_net_free(struct s2_net *n);
 

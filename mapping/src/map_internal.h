@@ -1,0 +1,107 @@
+/*
+ * Project-internal state of a mapping (mapping/include/s2/mapper.h), shared by the stage
+ * files: map_place.c (partition, place, keys), map_route.c (routes, tables, compression,
+ * verification) and image.c (per-PE data, image file).
+ */
+#ifndef S2_MAP_INTERNAL_H
+#define S2_MAP_INTERNAL_H
+
+#include <stdint.h>
+
+#include "net_internal.h"
+#include "s2/machine.h"
+#include "s2/mapper.h"
+
+#define NO_CHIP UINT32_MAX
+#define IN_LOCAL 6u  /* entry's packets come from a PE of the chip */
+#define IN_MIXED 7u  /* merged entry: packets come in on more than one link */
+
+struct part {
+	uint32_t pop, lo, n;
+	uint32_t chip;  /* global chip id: board * chips_per_board + chip */
+	uint16_t pe;
+	uint8_t kbits;  /* key block of 2^kbits keys */
+	uint32_t key;
+};
+
+struct pop_map {
+	uint64_t first;    /* first part */
+	uint32_t count;    /* parts */
+	uint32_t per_part; /* neurons per part (the last may hold fewer) */
+	double rate_hz;    /* expected firing rate, for traffic estimates */
+	uint32_t sram_per_neuron;
+	uint32_t delay_slots;
+};
+
+struct ent {
+	uint32_t key, mask;
+	struct s2_route route;
+	uint8_t in; /* link the packets arrive on (0-5), IN_LOCAL or IN_MIXED */
+};
+
+struct table {
+	struct ent *e;
+	uint32_t n, cap;
+	uint32_t n_before;
+	struct ent *orig; /* before compression, kept only for compressed chips */
+	uint32_t n_orig;
+};
+
+/* from_list projections: unique (pre part, post part) pairs, sorted. */
+struct list_pairs {
+	uint64_t *pair; /* pre part << 32 | post part offset within post population */
+	size_t n;
+};
+
+struct s2_mapping {
+	const struct s2_net *net;
+	const struct s2_machine *m;
+	struct s2_map_config cfg;
+	int stage; /* last stage done */
+	unsigned cpb, pes, monitor, bw, bh;
+	uint32_t n_chips;
+	uint32_t *nb; /* n_chips * 6: neighbour over a live link to a live chip, or NO_CHIP */
+	struct pop_map *pops;
+	struct part *parts;
+	uint64_t n_parts;
+	struct list_pairs *lists; /* per projection (empty unless from_list) */
+	uint32_t *out_first, *out_proj; /* projections of population p: out_proj[out_first[p]..] */
+	uint32_t *by_key;         /* part indices sorted by key (after stage 3) */
+	struct table *tables;     /* per chip */
+	double *link_load;        /* n_chips * 6, packets per timestep */
+	struct s2_map_report rep;
+	/* scratch for target sets */
+	uint64_t *tbuf;
+	size_t tcap;
+	/* scratch for verification: wanted PEs per chip */
+	uint32_t *vstamp;
+	struct s2_route *vwant;
+	uint32_t vcur;
+};
+
+static inline unsigned route_bit(const struct s2_route *r, unsigned bit)
+{
+	return (r->w[bit / 32] >> (bit % 32)) & 1u;
+}
+
+static inline void route_set(struct s2_route *r, unsigned bit)
+{
+	r->w[bit / 32] |= 1u << (bit % 32);
+}
+
+/**
+ * Target parts of part i into mp->tbuf as sorted, disjoint ranges [tbuf[2k], tbuf[2k+1]).
+ * @return the number of ranges, or S2_E_NOMEM.
+ */
+long map_targets(struct s2_mapping *mp, uint64_t i);
+
+/** Expected packets per timestep sent by part i. */
+double map_part_rate(const struct s2_mapping *mp, uint64_t i);
+
+/** Part index of neuron `neuron` of population p. */
+static inline uint64_t map_part_of(const struct s2_mapping *mp, uint32_t p, uint32_t neuron)
+{
+	return mp->pops[p].first + neuron / mp->pops[p].per_part;
+}
+
+#endif
