@@ -115,6 +115,7 @@ int s2_pedata_expand_decode(const struct s2_pedata *pd, unsigned i, struct s2_pe
 	if (x->connector < S2_CONN_ALL_TO_ALL || x->connector > S2_CONN_FIXED_TOTAL ||
 	    x->receptor > 1 || (x->flags & ~7u) || x->w_dist > S2_DIST_NORMAL ||
 	    x->d_dist > S2_DIST_NORMAL || x->n_pre < 1 || x->n_pre > 65536 ||
+	    x->pre_total > S2_PE_MAX_POP || x->post_total > S2_PE_MAX_POP || x->n > S2_PE_MAX_POP ||
 	    (x->key & ~x->mask) != 0 || x->pre_total < x->n_pre ||
 	    x->pre_lo > x->pre_total - x->n_pre || x->post_total < pd->n_neurons ||
 	    x->post_lo > x->post_total - pd->n_neurons || !(x->p >= 0 && x->p <= 1) ||

@@ -36,14 +36,15 @@
 #define S2_PEDATA_VERSION 1u
 #define S2_PEDATA_HDR_LEN 64u
 #define S2_PEDATA_SECT_LEN 12u
-#define S2_PE_MAX_NEURONS 128u  /**< neurons per PE (SRAM budget, docs/pedata.md) */
-#define S2_PE_MAX_RECORD_V 16u  /**< neurons with recorded voltage per PE */
-#define S2_PE_PARAMS 12u        /**< f32 parameters per neuron */
-#define S2_PE_STATE 4u          /**< f32 state variables per neuron */
-#define S2_PE_MAX_DELAY 64u     /**< synaptic delay, timesteps (1..64) */
-#define S2_PE_MAX_TABLE 64u     /**< key table entries (explicit + expanded sources) */
-#define S2_PE_EXPAND_LEN 64u    /**< bytes of one expansion descriptor */
-#define S2_PE_ROW_MAX 1024u     /**< synapses in one row */
+#define S2_PE_MAX_NEURONS 128u   /**< neurons per PE (SRAM budget, docs/pedata.md) */
+#define S2_PE_MAX_RECORD_V 16u   /**< neurons with recorded voltage per PE */
+#define S2_PE_PARAMS 12u         /**< f32 parameters per neuron */
+#define S2_PE_STATE 4u           /**< f32 state variables per neuron */
+#define S2_PE_MAX_DELAY 64u      /**< synaptic delay, timesteps (1..64) */
+#define S2_PE_MAX_TABLE 64u      /**< key table entries (explicit + expanded sources) */
+#define S2_PE_EXPAND_LEN 64u     /**< bytes of one expansion descriptor */
+#define S2_PE_ROW_MAX 1024u      /**< synapses in one row */
+#define S2_PE_MAX_POP (1u << 24) /**< neurons of a population; synapses of one descriptor */
 
 /** Neuron models and sources. Parameter and state layouts: docs/pedata.md. */
 enum s2_pe_model {
@@ -56,13 +57,13 @@ enum s2_pe_model {
 
 /** Section types. */
 enum s2_pe_section {
-	S2_SECT_PARAMS = 1,    /**< n_neurons x S2_PE_PARAMS f32 */
-	S2_SECT_STATE = 2,     /**< n_neurons x S2_PE_STATE f32: initial state */
-	S2_SECT_RECORD_V = 3,  /**< n_record_v x u16 neuron indices */
-	S2_SECT_ROWS = 4,      /**< explicit synaptic rows (s2_pe_rows entries) */
-	S2_SECT_EXPAND = 5,    /**< expansion descriptors, S2_PE_EXPAND_LEN bytes each */
-	S2_SECT_SPIKES = 6,    /**< spike times: (step u32, neuron u16, 0 u16), sorted by step */
-	S2_SECT_CURRENT = 7,   /**< DC steps: (step u32, neuron u16, 0 u16, amp f32 nA), sorted */
+	S2_SECT_PARAMS = 1,   /**< n_neurons x S2_PE_PARAMS f32 */
+	S2_SECT_STATE = 2,    /**< n_neurons x S2_PE_STATE f32: initial state */
+	S2_SECT_RECORD_V = 3, /**< n_record_v x u16 neuron indices */
+	S2_SECT_ROWS = 4,     /**< explicit synaptic rows (s2_pe_rows entries) */
+	S2_SECT_EXPAND = 5,   /**< expansion descriptors, S2_PE_EXPAND_LEN bytes each */
+	S2_SECT_SPIKES = 6,   /**< spike times: (step u32, neuron u16, 0 u16), sorted by step */
+	S2_SECT_CURRENT = 7,  /**< DC steps: (step u32, neuron u16, 0 u16, amp f32 nA), sorted */
 	S2_SECT__MAX = 7,
 };
 
@@ -87,7 +88,7 @@ static inline uint32_t s2_syn_word(unsigned neuron, unsigned receptor, unsigned 
 enum s2_pe_connector {
 	S2_CONN_ALL_TO_ALL = 1,
 	S2_CONN_ONE_TO_ONE = 2,
-	S2_CONN_FIXED_PROB = 3,       /**< p */
+	S2_CONN_FIXED_PROB = 3,        /**< p */
 	S2_CONN_FIXED_NUMBER_POST = 4, /**< each pre neuron: n targets of the post population */
 	S2_CONN_FIXED_NUMBER_PRE = 5,  /**< each post neuron: n sources of the pre population */
 	S2_CONN_FIXED_TOTAL = 6,       /**< n synapses between the slice and this PE, uniform */
@@ -95,7 +96,7 @@ enum s2_pe_connector {
 
 /** Distributions of weights and delays. */
 enum s2_pe_dist {
-	S2_DIST_CONST = 0,  /**< a */
+	S2_DIST_CONST = 0,   /**< a */
 	S2_DIST_UNIFORM = 1, /**< [a, b) */
 	S2_DIST_NORMAL = 2,  /**< mean a, s.d. b; weights clipped at 0, delays to 1..64 */
 };
