@@ -98,8 +98,8 @@ static size_t make_blob(unsigned L)
 		uint8_t *w = r + 16 + row * (L + 1) * 4;
 		s2_st32(w, L);
 		for (unsigned k = 0; k < L; k++)
-			s2_st32(w + 4 + 4 * k,
-			        s2_syn_word((row * 7 + k * 13) % N, k & 1, 1 + (row + k) % 64, 1 + k % 5));
+			s2_st32(w + 4 + 4 * k, s2_syn_word((row * 7 + k * 13) % N, k & 1,
+			                                   1 + (row + k) % 64, 1 + k % 5));
 	}
 	return off + params + rows;
 }

@@ -107,7 +107,8 @@ int va_main(int argc, char **argv)
 		else if (c == 'j')
 			json = true;
 		else {
-			fprintf(stderr, "usage: s2fw-run va [--n N] [--duration MS] [--seed N] [--json]\n");
+			fprintf(stderr,
+			        "usage: s2fw-run va [--n N] [--duration MS] [--seed N] [--json]\n");
 			return 2;
 		}
 	}
@@ -118,8 +119,8 @@ int va_main(int argc, char **argv)
 	/* PyNN VAbenchmarks.py, CUBA. */
 	const double dt = 0.1, cm = 0.2, tau_m = 20, v_rest = -49, v_thresh = -50, v_reset = -60,
 	             t_refrac = 5, tau_exc = 5, tau_inh = 10, v_mean = -60;
-	const double w_exc = 1e-3 * 0.27 * (0 - v_mean);    /* nA */
-	const double w_inh = -1e-3 * 4.5 * (-80 - v_mean);  /* nA, on the inhibitory receptor */
+	const double w_exc = 1e-3 * 0.27 * (0 - v_mean);   /* nA */
+	const double w_inh = -1e-3 * 4.5 * (-80 - v_mean); /* nA, on the inhibitory receptor */
 	const double pconn = 0.02, rconn = 0.01, delay_steps = 2; /* 0.2 ms */
 	const double units = 1000; /* weight units per synapse weight: headroom in the rings */
 	unsigned size[N_POPS] = {(unsigned)lround(n * 4.0 / 5.0), 0, 20};
@@ -145,14 +146,14 @@ int va_main(int argc, char **argv)
 		struct pe *x = &pes[i];
 		struct pdb b;
 		bool stim = x->pop == POP_STIM;
-		pdb_init(&b, stim ? S2_MODEL_POISSON : S2_MODEL_LIF_CURR_EXP, x->n, 100, x->key_base,
-		         s2f_hash2(seed, i), (float)(w_exc / units), (float)(w_inh / units), DRAM_BASE,
-		         PE_DRAM);
+		pdb_init(&b, stim ? S2_MODEL_POISSON : S2_MODEL_LIF_CURR_EXP, x->n, 100,
+		         x->key_base, s2f_hash2(seed, i), (float)(w_exc / units),
+		         (float)(w_inh / units), DRAM_BASE, PE_DRAM);
 		pdb_begin(&b, S2_SECT_PARAMS);
 		for (unsigned k = 0; k < x->n; k++) {
-			float lif[S2_PE_PARAMS] = {(float)v_rest,   (float)v_reset,  (float)v_thresh,
-			                           (float)tau_m,    (float)cm,       (float)t_refrac,
-			                           (float)tau_exc,  (float)tau_inh,  0};
+			float lif[S2_PE_PARAMS] = {(float)v_rest,  (float)v_reset, (float)v_thresh,
+			                           (float)tau_m,   (float)cm,      (float)t_refrac,
+			                           (float)tau_exc, (float)tau_inh, 0};
 			float poi[S2_PE_PARAMS] = {100, 0, 50}; /* 100 Hz for the first 50 ms */
 			for (unsigned j = 0; j < S2_PE_PARAMS; j++)
 				pdb_f32(&b, stim ? poi[j] : lif[j]);
@@ -161,8 +162,10 @@ int va_main(int argc, char **argv)
 		if (!stim) {
 			pdb_begin(&b, S2_SECT_STATE);
 			for (unsigned k = 0; k < x->n; k++) {
-				/* v uniform in [v_reset, v_thresh), as RandomDistribution in PyNN. */
-				pdb_f32(&b, (float)(v_reset + (v_thresh - v_reset) * s2f_rng_uniform(&rng)));
+				/* v uniform in [v_reset, v_thresh), as RandomDistribution in PyNN.
+				 */
+				pdb_f32(&b, (float)(v_reset +
+				                    (v_thresh - v_reset) * s2f_rng_uniform(&rng)));
 				pdb_f32(&b, 0);
 				pdb_f32(&b, 0);
 				pdb_f32(&b, 0);
@@ -225,8 +228,10 @@ int va_main(int argc, char **argv)
 	double r_exc = (double)pop_spikes[POP_EXC] / size[POP_EXC] / secs;
 	double r_inh = (double)pop_spikes[POP_INH] / size[POP_INH] / secs;
 	if (json)
-		printf("{\"n\":%u,\"pes\":%u,\"duration_ms\":%g,\"rate_exc\":%.3f,\"rate_inh\":%.3f,"
-		       "\"synaptic_events\":%llu,\"ring_saturated\":%llu,\"build_s\":%.3f,\"run_s\":%.3f}\n",
+		printf("{\"n\":%u,\"pes\":%u,\"duration_ms\":%g,\"rate_exc\":%.3f,\"rate_inh\":%."
+		       "3f,"
+		       "\"synaptic_events\":%llu,\"ring_saturated\":%llu,\"build_s\":%.3f,\"run_"
+		       "s\":%.3f}\n",
 		       n, n_pes, duration, r_exc, r_inh, (unsigned long long)events,
 		       (unsigned long long)sat, t1 - t0, t2 - t1);
 	else
