@@ -456,6 +456,16 @@ const char *s2_msg_name(unsigned type)
 		return "BMP_INFO";
 	case S2_MSG_BMP_POWER:
 		return "BMP_POWER";
+	case S2_MSG_ROUTER_LOAD:
+		return "ROUTER_LOAD";
+	case S2_MSG_APP_LOAD:
+		return "APP_LOAD";
+	case S2_MSG_APP_RUN:
+		return "APP_RUN";
+	case S2_MSG_APP_STATUS:
+		return "APP_STATUS";
+	case S2_MSG_APP_STOP:
+		return "APP_STOP";
 	case S2_MSG_FLASH_STATUS:
 		return "FLASH_STATUS";
 	case S2_MSG_FLASH_BEGIN:
@@ -624,5 +634,104 @@ int s2_msg_flash_commit_decode(const uint8_t *p, size_t len, struct s2_msg_flash
 	m->length = s2_rd_u32(&r);
 	m->crc = s2_rd_u32(&r);
 	rd_check(&r, m->slot < S2_FLASH_SLOTS && m->length >= 1);
+	return rd_done(&r);
+}
+
+/* --- applications (section 4.15) ----------------------------------------------------------- */
+
+int s2_msg_router_load_encode(uint8_t *out, size_t cap, const struct s2_msg_router_load *m)
+{
+	struct s2_wr w;
+	s2_wr_init(&w, out, cap);
+	s2_wr_u32(&w, m->addr);
+	s2_wr_u32(&w, m->n_entries);
+	return wr_done(&w);
+}
+
+int s2_msg_router_load_decode(const uint8_t *p, size_t len, struct s2_msg_router_load *m)
+{
+	struct s2_rd r;
+	s2_rd_init(&r, p, len);
+	m->addr = s2_rd_u32(&r);
+	m->n_entries = s2_rd_u32(&r);
+	rd_check(&r, m->n_entries <= 65536);
+	return rd_done(&r);
+}
+
+int s2_msg_app_load_encode(uint8_t *out, size_t cap, const struct s2_msg_app_load *m)
+{
+	struct s2_wr w;
+	s2_wr_init(&w, out, cap);
+	s2_wr_u32(&w, m->blob_addr);
+	s2_wr_u32(&w, m->blob_len);
+	for (int i = 0; i < 2; i++) {
+		s2_wr_u32(&w, m->rec_addr[i]);
+		s2_wr_u32(&w, m->rec_size[i]);
+	}
+	return wr_done(&w);
+}
+
+int s2_msg_app_load_decode(const uint8_t *p, size_t len, struct s2_msg_app_load *m)
+{
+	struct s2_rd r;
+	s2_rd_init(&r, p, len);
+	m->blob_addr = s2_rd_u32(&r);
+	m->blob_len = s2_rd_u32(&r);
+	for (int i = 0; i < 2; i++) {
+		m->rec_addr[i] = s2_rd_u32(&r);
+		m->rec_size[i] = s2_rd_u32(&r);
+		rd_check(&r, m->rec_size[i] == 0 || m->rec_size[i] >= 8);
+	}
+	rd_check(&r, m->blob_len >= 1 && m->blob_len <= (16u << 20));
+	return rd_done(&r);
+}
+
+int s2_msg_app_run_encode(uint8_t *out, size_t cap, const struct s2_msg_app_run *m)
+{
+	struct s2_wr w;
+	s2_wr_init(&w, out, cap);
+	s2_wr_u32(&w, m->n_steps);
+	s2_wr_u32(&w, m->flags);
+	return wr_done(&w);
+}
+
+int s2_msg_app_run_decode(const uint8_t *p, size_t len, struct s2_msg_app_run *m)
+{
+	struct s2_rd r;
+	s2_rd_init(&r, p, len);
+	m->n_steps = s2_rd_u32(&r);
+	m->flags = s2_rd_u32(&r);
+	rd_check(&r, (m->flags & ~S2_APP_F_REALTIME) == 0);
+	return rd_done(&r);
+}
+
+int s2_msg_app_status_encode(uint8_t *out, size_t cap, const struct s2_msg_app_status *m)
+{
+	struct s2_wr w;
+	s2_wr_init(&w, out, cap);
+	s2_wr_u8(&w, m->state);
+	wr_zero(&w, 3);
+	s2_wr_u32(&w, m->pes);
+	s2_wr_u32(&w, m->steps_done);
+	s2_wr_u32(&w, m->n_steps);
+	const uint64_t *c = &m->neuron_updates;
+	for (int i = 0; i < 9; i++)
+		s2_wr_u64(&w, c[i]);
+	return wr_done(&w);
+}
+
+int s2_msg_app_status_decode(const uint8_t *p, size_t len, struct s2_msg_app_status *m)
+{
+	struct s2_rd r;
+	s2_rd_init(&r, p, len);
+	m->state = s2_rd_u8(&r);
+	rd_reserved(&r, 3);
+	m->pes = s2_rd_u32(&r);
+	m->steps_done = s2_rd_u32(&r);
+	m->n_steps = s2_rd_u32(&r);
+	uint64_t *c = &m->neuron_updates;
+	for (int i = 0; i < 9; i++)
+		c[i] = s2_rd_u64(&r);
+	rd_check(&r, m->state <= S2_APP_DONE);
 	return rd_done(&r);
 }

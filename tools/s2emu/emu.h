@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "emu_app.h"
 #include "emu_flash.h"
 #include "emu_log.h"
 #include "emu_mem.h"
@@ -62,6 +63,7 @@ struct emu_chip {
 	struct emu_log mon_log;
 	struct emu_log *pe_log; /**< [pes], allocated on first use */
 	struct emu_board *board;
+	struct emu_app_chip *app; /**< router table and loaded PEs, NULL if none */
 	uint16_t index;
 };
 
@@ -98,6 +100,7 @@ struct emu_board {
 	struct cached_reply *cache; /**< [EMU_REPLY_CACHE] */
 	unsigned cache_next;
 	struct emu_flash flash;
+	struct emu_app_board app;
 	struct emu_stats st;
 };
 

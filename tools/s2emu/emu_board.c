@@ -90,6 +90,7 @@ static const struct s2_mon_hal chip_hal = {
 
 static void free_chip_state(struct emu_chip *c)
 {
+	emu_app_free_chip(c);
 	emu_mem_clear(&c->dram);
 	emu_mem_clear(&c->sram);
 	emu_log_free(&c->mon_log);
@@ -117,6 +118,7 @@ static void unboot(struct emu_board *b)
 	for (unsigned c = 0; c < b->n_chips; c++)
 		free_chip_state(&b->chips[c]);
 	b->chips_alive = 0;
+	memset(&b->app, 0, sizeof b->app);
 	b->state = S2_BOARD_UNBOOTED;
 	memset(b->cache, 0, EMU_REPLY_CACHE * sizeof *b->cache);
 }
@@ -438,6 +440,10 @@ static int chip_command(struct emu_board *b, const struct s2_header *h, const ui
 		return S2_E_DEAD;
 	/* The command travels the boot tree to the chip and the reply comes back the same way. */
 	b->st.mesh_hops += 2u * b->chips[c].hops;
+	if (h->type == S2_MSG_ROUTER_LOAD)
+		return emu_app_router_load(b, &b->chips[c], p, h->payload_len);
+	if (h->type == S2_MSG_APP_LOAD)
+		return emu_app_load(b, &b->chips[c], h->pe, p, h->payload_len);
 	return s2_monitor_handle(&b->chips[c].mon, h->type, h->pe, p, h->payload_len, out, cap);
 }
 
@@ -476,7 +482,22 @@ static int eth_request(struct emu_board *b, const struct s2_header *h, const uin
 	case S2_MSG_CORE_STATES:
 	case S2_MSG_IOBUF:
 	case S2_MSG_SIGNAL:
+	case S2_MSG_ROUTER_LOAD:
+	case S2_MSG_APP_LOAD:
 		return chip_command(b, h, p, out, cap);
+	case S2_MSG_APP_RUN:
+		if (b->state != S2_BOARD_BOOTED)
+			return S2_E_STATE;
+		return emu_app_run(b, p, h->payload_len);
+	case S2_MSG_APP_STATUS:
+		if (h->payload_len)
+			return S2_E_LENGTH;
+		return emu_app_status(b, out, cap);
+	case S2_MSG_APP_STOP:
+		if (h->payload_len)
+			return S2_E_LENGTH;
+		emu_app_stop(b);
+		return 0;
 	default:
 		return S2_E_TYPE;
 	}

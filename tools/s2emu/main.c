@@ -581,6 +581,7 @@ int main(int argc, char **argv)
 	if (E.ctl_fd >= 0)
 		close(E.ctl_fd);
 	event_base_free(E.base);
+	emu_app_shutdown();
 	s2_machine_free(E.machine);
 	return 0;
 }

@@ -29,6 +29,11 @@ enum s2_msg_type {
 	S2_MSG_CORE_STATES = 0x13,  /**< state of every PE of a chip */
 	S2_MSG_IOBUF = 0x14,        /**< read a PE's (or the monitor's) log buffer */
 	S2_MSG_SIGNAL = 0x15,       /**< start, stop or reset a set of PEs */
+	S2_MSG_ROUTER_LOAD = 0x20,  /**< a chip: load its router table from its DRAM (4.15) */
+	S2_MSG_APP_LOAD = 0x21,     /**< a chip's PE: start the engine on PE data in DRAM */
+	S2_MSG_APP_RUN = 0x22,      /**< board: arm the loaded application to run n steps */
+	S2_MSG_APP_STATUS = 0x23,   /**< board: run state, steps done, activity counters */
+	S2_MSG_APP_STOP = 0x24,     /**< board: stop running and unload the application */
 	S2_MSG_BMP_INFO = 0x30,     /**< board controller: power state, identity */
 	S2_MSG_BMP_POWER = 0x31,    /**< board controller: power off, on or reset */
 	S2_MSG_FLASH_STATUS = 0x32, /**< board controller: both flash slots (section 4.13) */
@@ -125,6 +130,52 @@ struct s2_msg_flash_read {
 struct s2_msg_flash_commit {
 	uint8_t slot;
 	uint32_t length, crc;
+};
+
+/** A router entry in chip DRAM for ROUTER_LOAD: key u32, mask u32, route 5 x u32 (bits
+ * 0-5 links, bit 6 + p PE p). */
+#define S2_RT_ENTRY_LEN 28u
+#define S2_RT_ROUTE_WORDS 5u
+
+/** ROUTER_LOAD request (section 4.15). */
+struct s2_msg_router_load {
+	uint32_t addr;      /**< chip DRAM address of the entries */
+	uint32_t n_entries; /**< <= the chip's router entries */
+};
+
+/** APP_LOAD request (section 4.15); the PE is the header's pe field. */
+struct s2_msg_app_load {
+	uint32_t blob_addr, blob_len;      /**< the PE data blob in chip DRAM */
+	uint32_t rec_addr[2], rec_size[2]; /**< recording regions (spikes, voltages) in chip DRAM */
+};
+
+/** APP_RUN request. */
+#define S2_APP_F_REALTIME 0x01u /**< pace timesteps to wall-clock time */
+struct s2_msg_app_run {
+	uint32_t n_steps;
+	uint32_t flags;
+};
+
+/** Application states of APP_STATUS. */
+enum s2_app_state {
+	S2_APP_IDLE = 0,   /**< nothing loaded */
+	S2_APP_LOADED = 1, /**< loaded, not armed */
+	S2_APP_ARMED = 2,  /**< waiting for the other boards of the machine to be armed */
+	S2_APP_RUNNING = 3,
+	S2_APP_DONE = 4,
+};
+
+/** APP_STATUS reply (section 4.15), 96 bytes. */
+struct s2_msg_app_status {
+	uint8_t state; /**< enum s2_app_state */
+	uint32_t pes;  /**< application PEs loaded on the board */
+	uint32_t steps_done, n_steps;
+	uint64_t neuron_updates, synaptic_events, spikes_sent, packets_in;
+	uint64_t packets_unrouted; /**< reached a PE whose key table had no entry */
+	uint64_t packets_routed;   /**< router traversals (chip hops) */
+	uint64_t packets_dropped;  /**< no route, dead link or chip, or off this emulator */
+	uint64_t rec_lost;         /**< recording bytes that did not fit their regions */
+	uint64_t ring_saturated;
 };
 
 /** Board-controller power actions (section 4.11). */
@@ -283,5 +334,15 @@ int s2_msg_flash_read_encode(uint8_t *out, size_t cap, const struct s2_msg_flash
 int s2_msg_flash_read_decode(const uint8_t *p, size_t len, struct s2_msg_flash_read *m);
 int s2_msg_flash_commit_encode(uint8_t *out, size_t cap, const struct s2_msg_flash_commit *m);
 int s2_msg_flash_commit_decode(const uint8_t *p, size_t len, struct s2_msg_flash_commit *m);
+
+/* Applications (section 4.15). */
+int s2_msg_router_load_encode(uint8_t *out, size_t cap, const struct s2_msg_router_load *m);
+int s2_msg_router_load_decode(const uint8_t *p, size_t len, struct s2_msg_router_load *m);
+int s2_msg_app_load_encode(uint8_t *out, size_t cap, const struct s2_msg_app_load *m);
+int s2_msg_app_load_decode(const uint8_t *p, size_t len, struct s2_msg_app_load *m);
+int s2_msg_app_run_encode(uint8_t *out, size_t cap, const struct s2_msg_app_run *m);
+int s2_msg_app_run_decode(const uint8_t *p, size_t len, struct s2_msg_app_run *m);
+int s2_msg_app_status_encode(uint8_t *out, size_t cap, const struct s2_msg_app_status *m);
+int s2_msg_app_status_decode(const uint8_t *p, size_t len, struct s2_msg_app_status *m);
 
 #endif

@@ -1,0 +1,494 @@
+/*
+ * Applications in the emulator (protocol 4.15, docs/s2emu.md "Applications"): the firmware
+ * engine (firmware/engine, the host build of the same source as on Cortex-M4F) on every
+ * loaded PE, multicast routing through the router tables the host loaded, and the
+ * machine-wide timestep.
+ *
+ * All boards of this process that have an application advance in lockstep: a step ticks
+ * every loaded PE of every running board, then routes every spike sent in it through the
+ * routers (table lookup; no entry: straight on, as the default route, or dropped at the
+ * source chip), so spikes sent in step t are in their targets' rings before step t + 1.
+ * Boards start together: a board that is armed waits until every board with a loaded
+ * application in this process is armed (the emulator's sync signal).
+ */
+#include "emu_app.h"
+
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "emu.h"
+#include "emu_geo.h"
+#include "engine.h"
+#include "s2/error.h"
+#include "s2/wire.h"
+
+#define NO_LINK 0xFFu
+#define HOP_LIMIT 1024u
+
+struct rt_entry {
+	uint32_t key, mask, route[S2_RT_ROUTE_WORDS];
+};
+
+struct pe_app {
+	struct s2_eng eng;
+	uint8_t *blob;
+	struct emu_board *board;
+	struct emu_chip *chip;
+	uint32_t rec_addr[2], rec_size[2], rec_len[2];
+};
+
+struct emu_app_chip {
+	struct rt_entry *rt;
+	uint32_t n_rt;
+	struct pe_app **pe; /* [pes] */
+	unsigned n_loaded;
+};
+
+/* Spikes sent in the current step: (board slot, chip, key). */
+struct spike {
+	uint16_t board, chip;
+	uint32_t key;
+};
+static struct spike *queue;
+static size_t n_queue, cap_queue;
+static struct event *step_ev;
+static bool oom;
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* --- the engine's hardware layer ---------------------------------------------------------- */
+
+static int pe_dram_read(void *ctx, uint32_t addr, void *dst, uint32_t len)
+{
+	struct pe_app *a = ctx;
+	return emu_mem_read(&a->chip->dram, addr, dst, len);
+}
+
+static int pe_dram_write(void *ctx, uint32_t addr, const void *src, uint32_t len)
+{
+	struct pe_app *a = ctx;
+	return emu_mem_write(&a->chip->dram, addr, src, len);
+}
+
+static void pe_send(void *ctx, uint32_t key)
+{
+	struct pe_app *a = ctx;
+	if (n_queue == cap_queue) {
+		size_t cap = cap_queue ? 2 * cap_queue : 4096;
+		struct spike *q = realloc(queue, cap * sizeof *q);
+		if (!q) {
+			oom = true;
+			a->board->app.packets_dropped++;
+			return;
+		}
+		queue = q;
+		cap_queue = cap;
+	}
+	queue[n_queue++] = (struct spike){(uint16_t)(a->board - a->board->emu->boards),
+	                                  a->chip->index, key};
+}
+
+/* Recording region: u32 bytes recorded, u32 bytes lost, then the data. */
+static void pe_record(void *ctx, unsigned s, const void *data, uint32_t len)
+{
+	struct pe_app *a = ctx;
+	if (s > 1 || a->rec_size[s] < 8)
+		return;
+	uint32_t room = a->rec_size[s] - 8 - a->rec_len[s];
+	uint32_t hdr[2];
+	if (len > room) {
+		a->board->app.rec_lost += len;
+		emu_mem_read(&a->chip->dram, a->rec_addr[s], hdr, 8);
+		hdr[1] += len;
+		emu_mem_write(&a->chip->dram, a->rec_addr[s], hdr, 8);
+		return;
+	}
+	emu_mem_write(&a->chip->dram, a->rec_addr[s] + 8 + a->rec_len[s], data, len);
+	a->rec_len[s] += len;
+	emu_mem_read(&a->chip->dram, a->rec_addr[s], hdr, 8);
+	hdr[0] = a->rec_len[s];
+	emu_mem_write(&a->chip->dram, a->rec_addr[s], hdr, 8);
+}
+
+/* --- loading -------------------------------------------------------------------------------- */
+
+static struct emu_app_chip *chip_app(struct emu_chip *c, unsigned pes)
+{
+	if (!c->app) {
+		c->app = calloc(1, sizeof *c->app);
+		if (c->app && !(c->app->pe = calloc(pes, sizeof *c->app->pe))) {
+			free(c->app);
+			c->app = NULL;
+		}
+	}
+	return c->app;
+}
+
+static int cmp_rt(const void *a, const void *b)
+{
+	const struct rt_entry *x = a, *y = b;
+	return x->key < y->key ? -1 : x->key > y->key;
+}
+
+int emu_app_router_load(struct emu_board *b, struct emu_chip *c, const uint8_t *p, size_t len)
+{
+	struct s2_msg_router_load m;
+	int rc = s2_msg_router_load_decode(p, len, &m);
+	if (rc < 0)
+		return rc;
+	if (m.n_entries > emu_geo_router_entries(b->emu))
+		return S2_E_NOSPACE;
+	struct emu_app_chip *a = chip_app(c, emu_geo_pes(b->emu));
+	struct rt_entry *rt = malloc((m.n_entries ? m.n_entries : 1) * sizeof *rt);
+	uint8_t e[S2_RT_ENTRY_LEN];
+	if (!a || !rt) {
+		free(rt);
+		return S2_E_NOMEM;
+	}
+	for (uint32_t i = 0; i < m.n_entries; i++) {
+		if ((rc = emu_mem_read(&c->dram, (uint64_t)m.addr + i * S2_RT_ENTRY_LEN, e, sizeof e)) <
+		    0) {
+			free(rt);
+			return rc;
+		}
+		rt[i].key = s2_ld32(e);
+		rt[i].mask = s2_ld32(e + 4);
+		for (unsigned w = 0; w < S2_RT_ROUTE_WORDS; w++)
+			rt[i].route[w] = s2_ld32(e + 8 + 4 * w);
+		if (rt[i].key & ~rt[i].mask) {
+			free(rt);
+			return S2_E_RANGE;
+		}
+	}
+	qsort(rt, m.n_entries, sizeof *rt, cmp_rt);
+	free(a->rt);
+	a->rt = rt;
+	a->n_rt = m.n_entries;
+	return 0;
+}
+
+int emu_app_load(struct emu_board *b, struct emu_chip *c, unsigned pe, const uint8_t *p,
+                 size_t len)
+{
+	struct s2_msg_app_load m;
+	int rc = s2_msg_app_load_decode(p, len, &m);
+	if (rc < 0)
+		return rc;
+	unsigned pes = emu_geo_pes(b->emu);
+	if (pe == 0 || pe >= pes)
+		return S2_E_RANGE; /* PE 0 runs the monitor */
+	if (s2_bitmap_get(c->pe_dead, pe))
+		return S2_E_DEAD;
+	if (b->app.state == S2_APP_ARMED || b->app.state == S2_APP_RUNNING)
+		return S2_E_STATE;
+	struct emu_app_chip *a = chip_app(c, pes);
+	struct pe_app *x = calloc(1, sizeof *x);
+	uint8_t *blob = malloc(m.blob_len);
+	if (!a || !x || !blob) {
+		free(x);
+		free(blob);
+		return S2_E_NOMEM;
+	}
+	if ((rc = emu_mem_read(&c->dram, m.blob_addr, blob, m.blob_len)) < 0)
+		goto fail;
+	x->blob = blob;
+	x->board = b;
+	x->chip = c;
+	for (int s = 0; s < 2; s++) {
+		x->rec_addr[s] = m.rec_addr[s];
+		x->rec_size[s] = m.rec_size[s];
+		uint32_t zero[2] = {0, 0};
+		if (m.rec_size[s] && (rc = emu_mem_write(&c->dram, m.rec_addr[s], zero, 8)) < 0)
+			goto fail;
+	}
+	const struct s2_eng_hal hal = {x, pe_dram_read, pe_dram_write, pe_send, pe_record};
+	if ((rc = s2_eng_init(&x->eng, blob, m.blob_len, &hal)) < 0)
+		goto fail;
+	if (a->pe[pe]) {
+		free(a->pe[pe]->blob);
+		free(a->pe[pe]);
+		a->n_loaded--;
+		b->app.pes--;
+	}
+	a->pe[pe] = x;
+	a->n_loaded++;
+	b->app.pes++;
+	if (b->app.state == S2_APP_IDLE || b->app.state == S2_APP_DONE)
+		b->app.state = S2_APP_LOADED;
+	return 0;
+fail:
+	free(blob);
+	free(x);
+	return rc;
+}
+
+void emu_app_free_chip(struct emu_chip *c)
+{
+	if (!c->app)
+		return;
+	for (unsigned p = 0; p < c->mon.cfg.pes && c->app->pe; p++)
+		if (c->app->pe[p]) {
+			free(c->app->pe[p]->blob);
+			free(c->app->pe[p]);
+		}
+	free(c->app->pe);
+	free(c->app->rt);
+	free(c->app);
+	c->app = NULL;
+}
+
+void emu_app_stop(struct emu_board *b)
+{
+	for (unsigned c = 0; c < b->n_chips; c++)
+		emu_app_free_chip(&b->chips[c]);
+	memset(&b->app, 0, sizeof b->app);
+}
+
+/* --- running -------------------------------------------------------------------------------- */
+
+static const struct rt_entry *lookup(const struct emu_app_chip *a, uint32_t key)
+{
+	if (!a || !a->n_rt)
+		return NULL;
+	/* Entries are disjoint and sorted by key: the candidate is the last key <= key. */
+	uint32_t lo = 0, hi = a->n_rt;
+	while (hi - lo > 1) {
+		uint32_t mid = (lo + hi) / 2;
+		if (a->rt[mid].key <= key)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	const struct rt_entry *e = &a->rt[lo];
+	return (key & e->mask) == e->key ? e : NULL;
+}
+
+static struct emu_board *board_slot(struct emu *e, int board_index)
+{
+	if (board_index < (int)e->first || board_index >= (int)(e->first + e->n_boards))
+		return NULL;
+	return &e->boards[board_index - (int)e->first];
+}
+
+/* Route one spike from the chip of its source PE. */
+static void route(struct emu *e, struct emu_board *b0, unsigned c0, uint32_t key)
+{
+	struct hop {
+		struct emu_board *b;
+		uint16_t c;
+		uint8_t in;
+	} stack[64];
+	unsigned sp = 0, hops = 0;
+	stack[sp++] = (struct hop){b0, (uint16_t)c0, NO_LINK};
+	while (sp) {
+		struct hop h = stack[--sp];
+		struct emu_chip *ch = &h.b->chips[h.c];
+		if (++hops > HOP_LIMIT) {
+			b0->app.packets_dropped++;
+			return;
+		}
+		h.b->app.packets_routed++;
+		const struct rt_entry *r = lookup(ch->app, key);
+		uint32_t route_w[S2_RT_ROUTE_WORDS] = {0};
+		if (r) {
+			memcpy(route_w, r->route, sizeof route_w);
+		} else if (h.in != NO_LINK) {
+			route_w[0] = 1u << ((h.in + 3) % 6); /* default route: straight on */
+		} else {
+			h.b->app.packets_dropped++; /* a local spike nobody routes */
+			continue;
+		}
+		/* PEs of this chip. */
+		for (unsigned p = 0; p < ch->mon.cfg.pes; p++) {
+			unsigned bit = 6 + p;
+			if (!((route_w[bit / 32] >> (bit % 32)) & 1u))
+				continue;
+			struct pe_app *x = ch->app && ch->app->pe ? ch->app->pe[p] : NULL;
+			if (!x) {
+				h.b->app.packets_dropped++;
+				continue;
+			}
+			uint64_t unknown = x->eng.c.packets_unknown;
+			s2_eng_receive(&x->eng, key);
+			h.b->app.packets_unrouted += x->eng.c.packets_unknown - unknown;
+		}
+		/* Links. */
+		for (unsigned l = 0; l < 6; l++) {
+			if (!((route_w[0] >> l) & 1u))
+				continue;
+			int nb, nc;
+			if (ch->dead || ((ch->links_dead >> l) & 1u) ||
+			    !emu_geo_neighbour(e, h.b->index, h.c, l, &nb, &nc)) {
+				h.b->app.packets_dropped++;
+				continue;
+			}
+			struct emu_board *tb = board_slot(e, nb);
+			if (!tb || !tb->powered || tb->app.state != S2_APP_RUNNING ||
+			    tb->chips[nc].dead || ((tb->chips[nc].links_dead >> ((l + 3) % 6)) & 1u) ||
+			    sp == sizeof stack / sizeof stack[0]) {
+				h.b->app.packets_dropped++; /* off this emulator, dead, or not running */
+				continue;
+			}
+			stack[sp++] = (struct hop){tb, (uint16_t)nc, (uint8_t)((l + 3) % 6)};
+		}
+	}
+}
+
+/* One machine-wide step over every running board. */
+static void step(struct emu *e)
+{
+	n_queue = 0;
+	for (unsigned i = 0; i < e->n_boards; i++) {
+		struct emu_board *b = &e->boards[i];
+		if (b->app.state != S2_APP_RUNNING)
+			continue;
+		for (unsigned c = 0; c < b->n_chips; c++) {
+			struct emu_app_chip *a = b->chips[c].app;
+			if (!a || !a->n_loaded)
+				continue;
+			for (unsigned p = 0; p < b->chips[c].mon.cfg.pes; p++)
+				if (a->pe[p])
+					s2_eng_tick(&a->pe[p]->eng);
+		}
+	}
+	for (size_t s = 0; s < n_queue; s++)
+		route(e, &e->boards[queue[s].board], queue[s].chip, queue[s].key);
+	for (unsigned i = 0; i < e->n_boards; i++) {
+		struct emu_board *b = &e->boards[i];
+		if (b->app.state != S2_APP_RUNNING)
+			continue;
+		if (++b->app.steps_done >= b->app.n_steps)
+			b->app.state = S2_APP_DONE;
+	}
+}
+
+static void step_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct emu *e = arg;
+	/* Start together: every board with an application is armed (or already running). */
+	bool armed = false, waiting = false, running = false, realtime = false;
+	for (unsigned i = 0; i < e->n_boards; i++) {
+		struct emu_board *b = &e->boards[i];
+		armed |= b->app.state == S2_APP_ARMED;
+		waiting |= b->app.state == S2_APP_LOADED;
+	}
+	if (armed && !waiting) {
+		uint64_t t0 = now_us();
+		for (unsigned i = 0; i < e->n_boards; i++)
+			if (e->boards[i].app.state == S2_APP_ARMED) {
+				e->boards[i].app.state = S2_APP_RUNNING;
+				e->boards[i].app.start_us = t0;
+			}
+	}
+	double dt_us = 0;
+	uint64_t start = 0;
+	uint32_t done = 0;
+	for (unsigned i = 0; i < e->n_boards; i++) {
+		struct emu_board *b = &e->boards[i];
+		if (b->app.state == S2_APP_RUNNING) {
+			running = true;
+			realtime |= (b->app.flags & S2_APP_F_REALTIME) != 0;
+			start = b->app.start_us;
+			done = b->app.steps_done;
+			dt_us = b->app.dt_us;
+		}
+	}
+	if (!running) {
+		if (armed) { /* wait for the other boards to be armed */
+			struct timeval tv = {0, 1000};
+			event_add(step_ev, &tv);
+		}
+		return;
+	}
+	/* Run for about 5 ms, then let the network in (status requests, other boards). */
+	uint64_t t_end = now_us() + 5000;
+	do {
+		if (realtime && dt_us > 0 && (double)(now_us() - start) < (double)done * dt_us)
+			break;
+		step(e);
+		done++;
+		running = false;
+		for (unsigned i = 0; i < e->n_boards; i++)
+			running |= e->boards[i].app.state == S2_APP_RUNNING;
+	} while (running && now_us() < t_end);
+	if (running) {
+		struct timeval tv = {0, realtime ? 100 : 0};
+		event_add(step_ev, &tv);
+	}
+}
+
+int emu_app_run(struct emu_board *b, const uint8_t *p, size_t len)
+{
+	struct s2_msg_app_run m;
+	int rc = s2_msg_app_run_decode(p, len, &m);
+	if (rc < 0)
+		return rc;
+	if (b->app.state == S2_APP_ARMED || b->app.state == S2_APP_RUNNING)
+		return 0; /* a repeated request */
+	if (b->app.state != S2_APP_LOADED && b->app.state != S2_APP_DONE)
+		return S2_E_STATE;
+	b->app.n_steps = m.n_steps;
+	b->app.flags = m.flags;
+	b->app.steps_done = 0;
+	b->app.dt_us = 0;
+	for (unsigned c = 0; c < b->n_chips && !b->app.dt_us; c++)
+		for (unsigned q = 0; b->chips[c].app && q < b->chips[c].mon.cfg.pes; q++)
+			if (b->chips[c].app->pe[q]) {
+				b->app.dt_us = b->chips[c].app->pe[q]->eng.pd.dt_us;
+				break;
+			}
+	b->app.state = m.n_steps ? S2_APP_ARMED : S2_APP_DONE;
+	struct emu *e = b->emu;
+	if (!step_ev && !(step_ev = evtimer_new(e->base, step_cb, e)))
+		return S2_E_NOMEM;
+	static const struct timeval zero = {0, 0};
+	event_add(step_ev, &zero);
+	return 0;
+}
+
+int emu_app_status(struct emu_board *b, uint8_t *out, size_t cap)
+{
+	struct s2_msg_app_status st = {.state = b->app.state,
+	                               .pes = b->app.pes,
+	                               .steps_done = b->app.steps_done,
+	                               .n_steps = b->app.n_steps,
+	                               .packets_unrouted = b->app.packets_unrouted,
+	                               .packets_routed = b->app.packets_routed,
+	                               .packets_dropped = b->app.packets_dropped,
+	                               .rec_lost = b->app.rec_lost};
+	for (unsigned c = 0; c < b->n_chips; c++) {
+		struct emu_app_chip *a = b->chips[c].app;
+		for (unsigned p = 0; a && p < b->chips[c].mon.cfg.pes; p++) {
+			if (!a->pe[p])
+				continue;
+			const struct s2_eng_counters *k = &a->pe[p]->eng.c;
+			st.neuron_updates += k->neuron_updates;
+			st.synaptic_events += k->synaptic_events;
+			st.spikes_sent += k->spikes_sent;
+			st.packets_in += k->packets_in;
+			st.ring_saturated += k->ring_saturated;
+		}
+	}
+	(void)oom;
+	return s2_msg_app_status_encode(out, cap, &st);
+}
+
+void emu_app_shutdown(void)
+{
+	if (step_ev)
+		event_free(step_ev);
+	step_ev = NULL;
+	free(queue);
+	queue = NULL;
+	n_queue = cap_queue = 0;
+}

@@ -1,0 +1,39 @@
+/*
+ * Applications in the emulator: router tables, the firmware engine on loaded PEs, and the
+ * machine-wide timestep (emu_app.c, protocol 4.15).
+ */
+#ifndef S2EMU_APP_H
+#define S2EMU_APP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct emu_board;
+struct emu_chip;
+struct emu_app_chip;
+
+/** Board-level application state and counters. */
+struct emu_app_board {
+	uint8_t state; /**< enum s2_app_state */
+	uint32_t pes, n_steps, steps_done, flags, dt_us;
+	uint64_t start_us;
+	uint64_t packets_unrouted, packets_routed, packets_dropped, rec_lost;
+};
+
+/** ROUTER_LOAD on chip c: 0 or an S2_E_ code. */
+int emu_app_router_load(struct emu_board *b, struct emu_chip *c, const uint8_t *p, size_t len);
+/** APP_LOAD on PE pe of chip c. */
+int emu_app_load(struct emu_board *b, struct emu_chip *c, unsigned pe, const uint8_t *p,
+                 size_t len);
+/** APP_RUN: arm the board; it runs when every board with an application here is armed. */
+int emu_app_run(struct emu_board *b, const uint8_t *p, size_t len);
+/** APP_STATUS reply into out; returns its length or an S2_E_ code. */
+int emu_app_status(struct emu_board *b, uint8_t *out, size_t cap);
+/** APP_STOP, and on unboot: unload everything of the board. */
+void emu_app_stop(struct emu_board *b);
+/** Free a chip's tables and PEs. */
+void emu_app_free_chip(struct emu_chip *c);
+/** At exit. */
+void emu_app_shutdown(void);
+
+#endif
