@@ -71,10 +71,10 @@ int main(int argc, char **argv)
 		}
 		img = now_s() - t2;
 	}
-	static const char *names[] = {"", "partition", "place", "keys", "route", "tables", "verify"};
-	printf("network:   %s x %g: %u populations, %llu neurons, %u projections\n", argv[1],
-	       scale, s2_net_populations(n), (unsigned long long)s2_net_neurons(n),
-	       s2_net_projections(n));
+	static const char *names[] = {"",      "partition", "place", "keys",
+	                              "route", "tables",    "verify"};
+	printf("network:   %s x %g: %u populations, %llu neurons, %u projections\n", argv[1], scale,
+	       s2_net_populations(n), (unsigned long long)s2_net_neurons(n), s2_net_projections(n));
 	printf("machine:   %s, %llu PEs\n", s2_machine_name(m),
 	       (unsigned long long)s2_machine_total_pes(m));
 	printf("generate:  %8.3f s\n", t1 - t0);

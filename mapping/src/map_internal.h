@@ -13,14 +13,14 @@
 #include "s2/mapper.h"
 
 #define NO_CHIP UINT32_MAX
-#define IN_LOCAL 6u  /* entry's packets come from a PE of the chip */
-#define IN_MIXED 7u  /* merged entry: packets come in on more than one link */
+#define IN_LOCAL 6u /* entry's packets come from a PE of the chip */
+#define IN_MIXED 7u /* merged entry: packets come in on more than one link */
 
 struct part {
 	uint32_t pop, lo, n;
-	uint32_t chip;  /* global chip id: board * chips_per_board + chip */
+	uint32_t chip; /* global chip id: board * chips_per_board + chip */
 	uint16_t pe;
-	uint8_t kbits;  /* key block of 2^kbits keys */
+	uint8_t kbits; /* key block of 2^kbits keys */
 	uint32_t key;
 };
 
@@ -64,11 +64,11 @@ struct s2_mapping {
 	struct pop_map *pops;
 	struct part *parts;
 	uint64_t n_parts;
-	struct list_pairs *lists; /* per projection (empty unless from_list) */
+	struct list_pairs *lists;       /* per projection (empty unless from_list) */
 	uint32_t *out_first, *out_proj; /* projections of population p: out_proj[out_first[p]..] */
-	uint32_t *by_key;         /* part indices sorted by key (after stage 3) */
-	struct table *tables;     /* per chip */
-	double *link_load;        /* n_chips * 6, packets per timestep */
+	uint32_t *by_key;               /* part indices sorted by key (after stage 3) */
+	struct table *tables;           /* per chip */
+	double *link_load;              /* n_chips * 6, packets per timestep */
 	struct s2_map_report rep;
 	/* scratch for target sets */
 	uint64_t *tbuf;

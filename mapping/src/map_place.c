@@ -30,6 +30,8 @@ struct s2_mapping *s2_map_new(const struct s2_net *n, const struct s2_machine *m
 	mp->bw = s2_machine_board_width(m);
 	mp->bh = s2_machine_board_height(m);
 	mp->n_chips = (uint32_t)s2_machine_total_chips(m);
+	if (!mp->cfg.key_bits || mp->cfg.key_bits > 32)
+		mp->cfg.key_bits = 32;
 	if (!mp->cfg.router_target || mp->cfg.router_target > r.router_entries)
 		mp->cfg.router_target = r.router_entries;
 	mp->nb = malloc((size_t)mp->n_chips * S2_MACHINE_LINKS * sizeof *mp->nb);
@@ -97,8 +99,8 @@ const struct s2_map_report *s2_map_report(const struct s2_mapping *mp)
 static int stage_check(struct s2_mapping *mp, int want, char *err, size_t errlen)
 {
 	if (mp->stage != want - 1) {
-		net_seterr(err, errlen, "mapping stage %d run after stage %d (needs %d first)", want,
-		           mp->stage, want - 1);
+		net_seterr(err, errlen, "mapping stage %d run after stage %d (needs %d first)",
+		           want, mp->stage, want - 1);
 		return S2_E_STATE;
 	}
 	return 0;
@@ -198,10 +200,11 @@ int s2_map_partition(struct s2_mapping *mp, char *err, size_t errlen)
 			if (pop->spike_times[i]->n_times_ms > max_spikes)
 				max_spikes = pop->spike_times[i]->n_times_ms;
 		if (max_spikes > budget / 4) {
-			net_seterr(err, errlen,
-			           "population %s: a neuron with %zu spike times needs more than the "
-			           "%u bytes of SRAM a PE has for data",
-			           pop->label, max_spikes, budget);
+			net_seterr(
+			        err, errlen,
+			        "population %s: a neuron with %zu spike times needs more than the "
+			        "%u bytes of SRAM a PE has for data",
+			        pop->label, max_spikes, budget);
 			rc = S2_E_RANGE;
 			break;
 		}
@@ -216,7 +219,8 @@ int s2_map_partition(struct s2_mapping *mp, char *err, size_t errlen)
 			per = (uint32_t)(dram_per_pe / dram_need);
 		if (per == 0) {
 			net_seterr(err, errlen,
-			           "population %s: one neuron needs %u bytes of SRAM and %.0f bytes of "
+			           "population %s: one neuron needs %u bytes of SRAM and %.0f "
+			           "bytes of "
 			           "DRAM for synapses, more than a PE has (%u and %.0f)",
 			           pop->label, bpn, dram_need, budget, dram_per_pe);
 			rc = S2_E_RANGE;
@@ -226,11 +230,9 @@ int s2_map_partition(struct s2_mapping *mp, char *err, size_t errlen)
 		pm->count = (pop->size + per - 1) / per;
 		pm->first = parts;
 		pm->sram_per_neuron = bpn;
-		pm->rate_hz = md->id == MODEL_POISSON ? net_model_find("spike_source_poisson")
-		                                                ->params[0]
-		                                                .def
-		                                      : (pop->rate_hint_hz > 0 ? pop->rate_hint_hz
-		                                                               : 10.0);
+		pm->rate_hz = md->id == MODEL_POISSON
+		                      ? net_model_find("spike_source_poisson")->params[0].def
+		                      : (pop->rate_hint_hz > 0 ? pop->rate_hint_hz : 10.0);
 		if (md->id == MODEL_POISSON)
 			for (size_t i = 0; i < pop->n_params; i++)
 				if (!strcmp(pop->params[i]->name, "rate_hz")) {
@@ -262,11 +264,12 @@ int s2_map_partition(struct s2_mapping *mp, char *err, size_t errlen)
 			usable += pe != mp->monitor && !s2_machine_pe_dead(mp->m, b, c, pe);
 	}
 	if (parts > usable) {
-		net_seterr(err, errlen,
-		           "network too large for machine %s: it needs %llu PEs, the machine has %llu "
-		           "usable (live, not monitors)",
-		           s2_machine_name(mp->m), (unsigned long long)parts,
-		           (unsigned long long)usable);
+		net_seterr(
+		        err, errlen,
+		        "network too large for machine %s: it needs %llu PEs, the machine has %llu "
+		        "usable (live, not monitors)",
+		        s2_machine_name(mp->m), (unsigned long long)parts,
+		        (unsigned long long)usable);
 		return S2_E_NOSPACE;
 	}
 	mp->parts = calloc(parts ? parts : 1, sizeof *mp->parts);
@@ -384,8 +387,8 @@ long map_targets(struct s2_mapping *mp, uint64_t i)
 			a = net->post_lo[j];
 			b = net->post_hi[j];
 		}
-		if (tpush(mp, &n, pm->first + a / pm->per_part, pm->first + (b - 1) / pm->per_part + 1) <
-		    0)
+		if (tpush(mp, &n, pm->first + a / pm->per_part,
+		          pm->first + (b - 1) / pm->per_part + 1) < 0)
 			return S2_E_NOMEM;
 	}
 	/* sort the ranges and merge those that overlap or touch */
@@ -463,13 +466,16 @@ static int metis_boards(struct s2_mapping *mp, const struct chunk *ch, uint32_t 
 	for (size_t j = 0; j < pb->n_projections; j++) {
 		uint32_t pre = mp->net->pre[j], post = mp->net->post[j];
 		uint32_t cpp = mp->pes - 1 ? mp->pes - 1 : 1;
-		uint32_t a0 = pop_chunk[pre] + (uint32_t)(mp->net->pre_lo[j] / mp->pops[pre].per_part / cpp);
+		uint32_t a0 = pop_chunk[pre] +
+		              (uint32_t)(mp->net->pre_lo[j] / mp->pops[pre].per_part / cpp);
 		uint32_t a1 = pop_chunk[pre] +
-		              (uint32_t)((mp->net->pre_hi[j] - 1) / mp->pops[pre].per_part / cpp) + 1;
+		              (uint32_t)((mp->net->pre_hi[j] - 1) / mp->pops[pre].per_part / cpp) +
+		              1;
 		uint32_t b0 = pop_chunk[post] +
 		              (uint32_t)(mp->net->post_lo[j] / mp->pops[post].per_part / cpp);
-		uint32_t b1 = pop_chunk[post] +
-		              (uint32_t)((mp->net->post_hi[j] - 1) / mp->pops[post].per_part / cpp) + 1;
+		uint32_t b1 =
+		        pop_chunk[post] +
+		        (uint32_t)((mp->net->post_hi[j] - 1) / mp->pops[post].per_part / cpp) + 1;
 		uint64_t na = a1 - a0, nbb = b1 - b0;
 		bool one = pb->projections[j]->connector_case ==
 		                   S2PB__PROJECTION__CONNECTOR_ONE_TO_ONE ||
@@ -538,8 +544,8 @@ static int metis_boards(struct s2_mapping *mp, const struct chunk *ch, uint32_t 
 	real_t ub = 1.01f;
 	METIS_SetDefaultOptions(opts);
 	opts[METIS_OPTION_SEED] = (idx_t)(pb->seed & 0x7fffffff);
-	int mr = METIS_PartGraphRecursive(&nv, &ncon, xadj, adj, vw, NULL, adjw, &np, tp, &ub,
-	                                  opts, &obj, part_of);
+	int mr = METIS_PartGraphRecursive(&nv, &ncon, xadj, adj, vw, NULL, adjw, &np, tp, &ub, opts,
+	                                  &obj, part_of);
 	if (mr != METIS_OK) {
 		/* METIS declines some degenerate graphs; fall back to filling boards in order. */
 		for (uint32_t i = 0; i < nch; i++)
@@ -680,9 +686,11 @@ int s2_map_place(struct s2_mapping *mp, char *err, size_t errlen)
 						found = (int)want;
 				} else {
 					for (unsigned d = 1; d <= nb && found < 0; d++) {
-						if (want + d < nb && used[want + d] < capv[want + d])
+						if (want + d < nb &&
+						    used[want + d] < capv[want + d])
 							found = (int)(want + d);
-						else if (want >= d && used[want - d] < capv[want - d])
+						else if (want >= d &&
+						         used[want - d] < capv[want - d])
 							found = (int)(want - d);
 					}
 				}
@@ -842,7 +850,8 @@ int s2_map_keys(struct s2_mapping *mp, char *err, size_t errlen)
 	if (rc < 0)
 		return rc;
 	if (mp->n_parts > UINT32_MAX) {
-		net_seterr(err, errlen, "keys exhausted: %llu parts", (unsigned long long)mp->n_parts);
+		net_seterr(err, errlen, "keys exhausted: %llu parts",
+		           (unsigned long long)mp->n_parts);
 		return S2_E_NOSPACE;
 	}
 	uint64_t *chip_first = calloc((size_t)mp->n_chips + 2, sizeof *chip_first);
@@ -883,14 +892,15 @@ int s2_map_keys(struct s2_mapping *mp, char *err, size_t errlen)
 	unsigned mode;
 	for (mode = 0; mode < 3; mode++) {
 		need = assign_keys(mp, mode, order, chip_first, tmp, chip_size, chip_base);
-		if (need <= (1ull << 32))
+		if (need <= (1ull << mp->cfg.key_bits))
 			break;
 	}
 	if (mode == 3) {
 		net_seterr(err, errlen,
 		           "keys exhausted: the network's %llu parts need %llu keys even packed "
-		           "without alignment, and a key has 32 bits (4294967296 keys)",
-		           (unsigned long long)mp->n_parts, (unsigned long long)need);
+		           "without alignment, and a key has %u bits (%llu keys)",
+		           (unsigned long long)mp->n_parts, (unsigned long long)need,
+		           mp->cfg.key_bits, 1ull << mp->cfg.key_bits);
 		rc = S2_E_NOSPACE;
 		goto out;
 	}

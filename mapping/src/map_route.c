@@ -14,8 +14,8 @@
 static int stage_check(struct s2_mapping *mp, int want, char *err, size_t errlen)
 {
 	if (mp->stage != want - 1) {
-		net_seterr(err, errlen, "mapping stage %d run after stage %d (needs %d first)", want,
-		           mp->stage, want - 1);
+		net_seterr(err, errlen, "mapping stage %d run after stage %d (needs %d first)",
+		           want, mp->stage, want - 1);
 		return S2_E_STATE;
 	}
 	return 0;
@@ -124,10 +124,12 @@ static int build_tree(struct s2_mapping *mp, struct router *r, uint64_t i, long 
 			if (r->bstamp[r->nodes[k].chip] != r->stamp) {
 				uint32_t g = r->nodes[k].chip;
 				net_seterr(err, errlen,
-				           "route: population %s: no live path from chip (%u, %u) to chip "
+				           "route: population %s: no live path from chip (%u, %u) "
+				           "to chip "
 				           "(%u, %u) (dead chips or links in the way)",
-				           mp->net->pb->populations[src->pop]->label, src->chip / mp->cpb,
-				           src->chip % mp->cpb, g / mp->cpb, g % mp->cpb);
+				           mp->net->pb->populations[src->pop]->label,
+				           src->chip / mp->cpb, src->chip % mp->cpb, g / mp->cpb,
+				           g % mp->cpb);
 				break;
 			}
 		return S2_E_DEAD;
@@ -174,8 +176,8 @@ int s2_map_route(struct s2_mapping *mp, char *err, size_t errlen)
 	size_t prev_cap = 0;
 	long prev_n = -1;
 	rc = S2_E_NOMEM;
-	if (!r.tstamp || !r.tidx || !r.bstamp || !r.parent || !r.plink || !r.queue ||
-	    !mp->tables || !mp->link_load)
+	if (!r.tstamp || !r.tidx || !r.bstamp || !r.parent || !r.plink || !r.queue || !mp->tables ||
+	    !mp->link_load)
 		goto nomem;
 	double dt = mp->net->pb->timestep_ms, events = 0;
 	for (size_t j = 0; j < mp->net->pb->n_projections; j++)
@@ -214,13 +216,16 @@ int s2_map_route(struct s2_mapping *mp, char *err, size_t errlen)
 		double pkts = map_part_rate(mp, i);
 		for (size_t k = 0; k < r.n_nodes; k++) {
 			const struct tnode *t = &r.nodes[k];
-			struct ent e = {.key = pt->key, .mask = part_mask(pt), .route = t->route,
+			struct ent e = {.key = pt->key,
+			                .mask = part_mask(pt),
+			                .route = t->route,
 			                .in = t->in};
 			if (table_add(&mp->tables[t->chip], &e) < 0)
 				goto nomem;
 			for (unsigned l = 0; l < S2_MACHINE_LINKS; l++)
 				if (route_bit(&t->route, l))
-					mp->link_load[(size_t)t->chip * S2_MACHINE_LINKS + l] += pkts;
+					mp->link_load[(size_t)t->chip * S2_MACHINE_LINKS + l] +=
+					        pkts;
 		}
 		mp->rep.route_chips += r.n_nodes;
 	}
@@ -353,7 +358,8 @@ int s2_map_tables(struct s2_mapping *mp, char *err, size_t errlen)
 			rep->chips_compressed++;
 			if (t->n > target) {
 				net_seterr(err, errlen,
-				           "router table of chip (%u, %u) cannot fit: %u entries before "
+				           "router table of chip (%u, %u) cannot fit: %u entries "
+				           "before "
 				           "compression, %u after, the router holds %u",
 				           g / mp->cpb, g % mp->cpb, t->n_before, t->n, target);
 				return S2_E_NOSPACE;
@@ -367,7 +373,8 @@ int s2_map_tables(struct s2_mapping *mp, char *err, size_t errlen)
 	return 0;
 }
 
-/* ---- lookup, delivery, verification ----------------------------------------------------------- */
+/* ---- lookup, delivery, verification -----------------------------------------------------------
+ */
 
 /* The entry of a sorted, disjoint table that matches key, or NULL. */
 static const struct ent *lookup(const struct ent *e, uint32_t n, uint32_t key)
@@ -517,7 +524,8 @@ long s2_map_deliver(const struct s2_mapping *mp, uint32_t key, uint32_t *out, si
 		for (unsigned w = 0; w < S2_ROUTE_WORDS; w++) {
 			uint32_t bits = r[k].pes.w[w];
 			while (bits) {
-				unsigned pe = w * 32 + (unsigned)__builtin_ctz(bits) - S2_MACHINE_LINKS;
+				unsigned pe =
+				        w * 32 + (unsigned)__builtin_ctz(bits) - S2_MACHINE_LINKS;
 				bits &= bits - 1;
 				if ((size_t)nout < cap) {
 					out[3 * nout] = r[k].chip / mp->cpb;
@@ -584,7 +592,8 @@ int s2_map_verify(struct s2_mapping *mp, char *err, size_t errlen)
 				bool ok = e ? same_route(e, o) : default_routable(mp, o);
 				if (!ok) {
 					net_seterr(err, errlen,
-					           "verify: chip (%u, %u): key 0x%08x routes differently "
+					           "verify: chip (%u, %u): key 0x%08x routes "
+					           "differently "
 					           "after compression",
 					           g / mp->cpb, g % mp->cpb, keys[k]);
 					return S2_E_FORMAT;
@@ -611,17 +620,20 @@ int s2_map_verify(struct s2_mapping *mp, char *err, size_t errlen)
 			goto nomem;
 		if (nr == 0)
 			continue;
-		/* the wanted set of the previous part serves when its target ranges were the same */
+		/* the wanted set of the previous part serves when its target ranges were the same
+		 */
 		bool same = prev_nr == nr && !memcmp(prev, mp->tbuf, 2 * (size_t)nr * sizeof *prev);
 		uint32_t cur = same ? mp->vcur : ++mp->vcur;
 		if (!same) {
 			nchips = nt = 0;
 			for (long k = 0; k < nr; k++)
-				for (uint64_t q = mp->tbuf[2 * k]; q < mp->tbuf[2 * k + 1]; q++, nt++) {
+				for (uint64_t q = mp->tbuf[2 * k]; q < mp->tbuf[2 * k + 1];
+				     q++, nt++) {
 					const struct part *t = &mp->parts[q];
 					if (mp->vstamp[t->chip] != cur) {
 						mp->vstamp[t->chip] = cur;
-						memset(&mp->vwant[t->chip], 0, sizeof mp->vwant[t->chip]);
+						memset(&mp->vwant[t->chip], 0,
+						       sizeof mp->vwant[t->chip]);
 						nchips++;
 					}
 					route_set(&mp->vwant[t->chip], S2_MACHINE_LINKS + t->pe);
@@ -651,22 +663,26 @@ int s2_map_verify(struct s2_mapping *mp, char *err, size_t errlen)
 			                  : n == S2_E_DEAD     ? "routed over a dead link"
 			                  : n == S2_E_NOTFOUND ? "dropped at the source chip"
 			                  : n < 0              ? "delivery failed"
-			                  : (size_t)n != nchips ? "reaches the wrong number of chips"
-			                                        : NULL;
-			/* every chip reached wants exactly the PEs reached there; with the chip count
-			 * equal (a tree visits a chip once), nothing is missed */
+			                  : (size_t)n != nchips
+			                          ? "reaches the wrong number of chips"
+			                          : NULL;
+			/* every chip reached wants exactly the PEs reached there; with the chip
+			 * count equal (a tree visits a chip once), nothing is missed */
 			for (long k = 0; !why && k < n; k++) {
 				uint32_t g = rbuf[k].chip;
 				if (mp->vstamp[g] != cur ||
 				    memcmp(&mp->vwant[g], &rbuf[k].pes, sizeof rbuf[k].pes))
-					why = "reaches PEs that are not its targets, or misses some";
+					why = "reaches PEs that are not its targets, or misses "
+					      "some";
 			}
 			if (why) {
-				net_seterr(err, errlen,
-				           "verify: population %s neurons %u-%u (key 0x%08x): %s (%ld "
-				           "chips reached, %zu targets on %zu chips)",
-				           mp->net->pb->populations[pt->pop]->label, pt->lo,
-				           pt->lo + pt->n - 1, keys[kk], why, n < 0 ? 0 : n, nt, nchips);
+				net_seterr(
+				        err, errlen,
+				        "verify: population %s neurons %u-%u (key 0x%08x): %s (%ld "
+				        "chips reached, %zu targets on %zu chips)",
+				        mp->net->pb->populations[pt->pop]->label, pt->lo,
+				        pt->lo + pt->n - 1, keys[kk], why, n < 0 ? 0 : n, nt,
+				        nchips);
 				rc = S2_E_FORMAT;
 				goto out;
 			}
@@ -693,8 +709,8 @@ static double now_s(void)
 int s2_map_run(struct s2_mapping *mp, char *err, size_t errlen)
 {
 	int (*const stage[])(struct s2_mapping *, char *, size_t) = {
-	        NULL, s2_map_partition, s2_map_place, s2_map_keys,
-	        s2_map_route, s2_map_tables, s2_map_verify,
+	        NULL,         s2_map_partition, s2_map_place,  s2_map_keys,
+	        s2_map_route, s2_map_tables,    s2_map_verify,
 	};
 	int last = mp->cfg.no_verify ? 5 : 6;
 	for (int s = mp->stage + 1; s <= last; s++) {

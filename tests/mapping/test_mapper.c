@@ -124,9 +124,9 @@ static void t_stages(void **state)
 }
 
 /* Run all stages on an example; compress to `target` entries per chip. */
-static const struct s2_map_report *run_example(const char *name, double scale,
-                                               struct s2_machine *m, uint32_t target,
-                                               struct s2_mapping **out, struct s2_net **net)
+static const struct s2_map_report *run_example(const char *name, double scale, struct s2_machine *m,
+                                               uint32_t target, struct s2_mapping **out,
+                                               struct s2_net **net)
 {
 	char err[512];
 	struct s2_net *n = s2_net_example(name, scale, err, sizeof err);
@@ -200,6 +200,22 @@ static void t_errors(void **state)
 	assert_non_null(strstr(err, "network too large for machine 1-board: it needs"));
 	s2_map_free(mp);
 	s2_net_free(n);
+	/* keys exhausted: a 12-bit key space for 14 parts of up to 1024 keys each */
+	n = json_net(SMALL);
+	struct s2_map_config kcfg = {.key_bits = 12};
+	mp = s2_map_new(n, m, &kcfg);
+	assert_int_equal(s2_map_run(mp, err, sizeof err), S2_E_NOSPACE);
+	assert_non_null(strstr(err, "keys exhausted"));
+	s2_map_free(mp);
+	s2_net_free(n);
+	/* with 13 bits the keys fit packed without chip alignment or with it */
+	n = json_net(SMALL);
+	kcfg.key_bits = 13;
+	mp = s2_map_new(n, m, &kcfg);
+	assert_int_equal(s2_map_run(mp, err, sizeof err), 0);
+	assert_true(s2_map_report(mp)->key_span <= 8192);
+	s2_map_free(mp);
+	s2_net_free(n);
 	/* tables cannot fit */
 	n = s2_net_example("microcircuit", 0.1, err, sizeof err);
 	struct s2_map_config cfg = {.router_target = 2};
@@ -227,7 +243,8 @@ static void t_errors(void **state)
 	s2_net_free(n);
 	n = json_net("{\"format\": 1, \"timestep_ms\": 1, \"run_ms\": 10, \"populations\": ["
 	             "{\"label\": \"big\", \"size\": 1, \"model\": \"spike_source_array\","
-	             " \"spike_times\": [[" "0,1,2,3,4,5,6,7,8,9]]}]}");
+	             " \"spike_times\": [["
+	             "0,1,2,3,4,5,6,7,8,9]]}]}");
 	mp = s2_map_new(n, m, NULL);
 	assert_int_equal(s2_map_run(mp, err, sizeof err), 0);
 	s2_map_free(mp);

@@ -34,12 +34,13 @@ struct s2_net;
 struct s2_machine;
 struct s2_mapping;
 
-#define S2_MAP_SRAM_DATA (96u * 1024u) /**< bytes of a PE's SRAM for data (brief, section 2) */
+#define S2_MAP_SRAM_DATA (96u * 1024u)  /**< bytes of a PE's SRAM for data (brief, section 2) */
 #define S2_MAP_PE_OVERHEAD (8u * 1024u) /**< of which: header, lookup table, descriptors */
 
 struct s2_map_config {
 	uint32_t router_target; /**< entries per chip to compress to; 0: the router's size */
 	bool no_verify;         /**< skip stage 6 (benchmarks measure it separately) */
+	unsigned key_bits;      /**< bits of a routing key; 0: 32 (smaller only for tests) */
 };
 
 /** Route bits: bit l (0-5) = link l, bit 6 + p = PE p. Enough for 154 PEs per chip. */
@@ -56,19 +57,19 @@ struct s2_rt_entry {
 
 /** The report of a mapping (docs/mapping.md). */
 struct s2_map_report {
-	uint64_t parts;                     /**< PEs used */
-	uint32_t chips, boards;             /**< chips and boards with at least one part */
+	uint64_t parts;                         /**< PEs used */
+	uint32_t chips, boards;                 /**< chips and boards with at least one part */
 	uint64_t entries_before, entries_after; /**< router entries, all chips */
 	uint32_t max_entries_before, max_entries_after; /**< on the fullest chip */
 	uint32_t chips_compressed;
-	double busiest_link_load;           /**< expected packets per timestep */
+	double busiest_link_load; /**< expected packets per timestep */
 	uint32_t busiest_board, busiest_chip, busiest_link;
-	double synaptic_events_per_step;    /**< expected, from rate hints */
-	uint64_t keys_used;                 /**< keys of all parts */
-	uint64_t key_span;                  /**< key space taken, alignment included */
-	unsigned key_mode;                  /**< 0: board+chip+PE blocks, 1: chip+PE, 2: PE */
-	uint64_t routes, route_chips;       /**< trees built; chips on all trees */
-	double seconds[7];                  /**< wall time of stages 1-6 (index 1-6) */
+	double synaptic_events_per_step; /**< expected, from rate hints */
+	uint64_t keys_used;              /**< keys of all parts */
+	uint64_t key_span;               /**< key space taken, alignment included */
+	unsigned key_mode;               /**< 0: board+chip+PE blocks, 1: chip+PE, 2: PE */
+	uint64_t routes, route_chips;    /**< trees built; chips on all trees */
+	double seconds[7];               /**< wall time of stages 1-6 (index 1-6) */
 };
 
 /**
@@ -97,8 +98,8 @@ const struct s2_map_report *s2_map_report(const struct s2_mapping *mp);
 /* ---- results, for tests, the image writer and tools --------------------------------------- */
 
 struct s2_part_info {
-	uint32_t pop;       /**< population index */
-	uint32_t lo, n;     /**< neurons [lo, lo + n) of the population */
+	uint32_t pop;   /**< population index */
+	uint32_t lo, n; /**< neurons [lo, lo + n) of the population */
 	uint32_t board, chip, pe;
 	uint32_t key, mask; /**< neuron i sends key + i */
 };
