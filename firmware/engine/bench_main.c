@@ -18,7 +18,7 @@
 #define KEY 0x01000000u
 
 static struct s2_eng eng;
-#define BLOB_LEN (64 + 12 * 2 + N * S2_PE_PARAMS * 4 + 16 + ROWS * 257 * 4)
+#define BLOB_LEN (64 + 12 * 2 + N * S2_PE_PARAMS * 4 + S2_PE_ROWS_HDR + ROWS * 257 * 4)
 static uint8_t *blob; /* in the DRAM window, past the rows: too large for SRAM */
 static uint8_t *dram;
 static uint32_t dram_size;
@@ -66,7 +66,7 @@ static void putf32(uint8_t *p, float f)
 static size_t make_blob(unsigned L)
 {
 	memset(blob, 0, BLOB_LEN);
-	size_t params = N * S2_PE_PARAMS * 4, rows = 16 + ROWS * (L + 1) * 4;
+	size_t params = N * S2_PE_PARAMS * 4, rows = S2_PE_ROWS_HDR + ROWS * (L + 1) * 4;
 	size_t off = 64 + 2 * 12;
 	s2_st32(blob, S2_PEDATA_MAGIC);
 	s2_st16(blob + 4, S2_PEDATA_VERSION);
@@ -91,11 +91,13 @@ static size_t make_blob(unsigned L)
 			putf32(blob + off + 4 * (i * S2_PE_PARAMS + j), lif[j]);
 	uint8_t *r = blob + off + params;
 	s2_st32(r, KEY);
-	s2_st32(r + 4, 0xFFFFFF00u);
-	s2_st32(r + 8, ROWS);
-	s2_st32(r + 12, L + 1);
+	s2_st32(r + 4, 256);
+	r[8] = 8;             /* part_bits */
+	s2_st16(r + 10, 256); /* per_part */
+	s2_st32(r + 12, ROWS);
+	s2_st32(r + 16, L + 1);
 	for (unsigned row = 0; row < ROWS; row++) {
-		uint8_t *w = r + 16 + row * (L + 1) * 4;
+		uint8_t *w = r + S2_PE_ROWS_HDR + row * (L + 1) * 4;
 		s2_st32(w, L);
 		for (unsigned k = 0; k < L; k++)
 			s2_st32(w + 4 + 4 * k, s2_syn_word((row * 7 + k * 13) % N, k & 1,

@@ -54,12 +54,13 @@ struct alloc {
 	uint32_t next, end;
 };
 
-static int table_add(struct s2_eng *e, uint32_t key, uint32_t mask, uint32_t base, uint32_t stride,
-                     uint32_t n_rows)
+static int table_add(struct s2_eng *e, uint32_t key_lo, uint32_t n_keys, unsigned part_bits,
+                     unsigned per_part, uint32_t base, uint32_t stride, uint32_t n_rows)
 {
 	if (e->n_table == S2_PE_MAX_TABLE)
 		return S2_E_NOSPACE;
-	e->table[e->n_table++] = (struct s2_eng_entry){key, mask, base, stride, n_rows};
+	e->table[e->n_table++] = (struct s2_eng_entry){
+	        key_lo, n_keys, base, stride, n_rows, (uint16_t)per_part, (uint8_t)part_bits, 0};
 	return 0;
 }
 
@@ -78,14 +79,19 @@ static int load_explicit(struct s2_eng *e, struct alloc *a)
 	const uint8_t *p = e->pd.sect[S2_SECT_ROWS];
 	uint32_t left = e->pd.sect_len[S2_SECT_ROWS];
 	while (left) {
-		if (left < 16)
+		if (left < S2_PE_ROWS_HDR)
 			return S2_E_LENGTH;
-		uint32_t key = s2_ld32(p), mask = s2_ld32(p + 4), n_rows = s2_ld32(p + 8),
-		         stride = s2_ld32(p + 12);
-		p += 16;
-		left -= 16;
-		if (stride < 1 || stride > S2_PE_ROW_MAX + 1 || n_rows < 1 || (key & ~mask) ||
-		    (uint64_t)(~mask) + 1u < n_rows || (uint64_t)n_rows * stride * 4u > left)
+		uint32_t key_lo = s2_ld32(p), n_keys = s2_ld32(p + 4), n_rows = s2_ld32(p + 12),
+		         stride = s2_ld32(p + 16);
+		unsigned part_bits = p[8], per_part = s2_ld16(p + 10);
+		if (p[9] != 0)
+			return S2_E_RESERVED;
+		p += S2_PE_ROWS_HDR;
+		left -= S2_PE_ROWS_HDR;
+		if (stride < 1 || stride > S2_PE_ROW_MAX + 1 || n_rows < 1 || n_keys < 1 ||
+		    part_bits > 31 || per_part < 1 || per_part > (1u << part_bits) ||
+		    (uint64_t)key_lo + n_keys > (1ull << 32) || n_rows > 65536 ||
+		    (uint64_t)n_rows * stride * 4u > left)
 			return S2_E_RANGE;
 		uint32_t base;
 		int rc = reserve(a, n_rows, stride, &base);
@@ -107,7 +113,8 @@ static int load_explicit(struct s2_eng *e, struct alloc *a)
 		}
 		p += (size_t)n_rows * stride * 4u;
 		left -= n_rows * stride * 4u;
-		if ((rc = table_add(e, key, mask, base, stride, n_rows)) < 0)
+		if ((rc = table_add(e, key_lo, n_keys, part_bits, per_part, base, stride, n_rows)) <
+		    0)
 			return rc;
 	}
 	return 0;
@@ -244,7 +251,9 @@ static int expand_rowwise(struct s2_eng *e, const struct s2_pe_expand *x, struct
 		e->row[0] = gen_row(e, x, r);
 		rc = dram_write(e, base + r * stride * 4u, e->row, (e->row[0] + 1) * 4u);
 	}
-	return rc < 0 ? rc : table_add(e, x->key, x->mask, base, stride, x->n_pre);
+	return rc < 0 ? rc
+	              : table_add(e, x->key_lo, x->n_keys, x->part_bits, x->per_part, base, stride,
+	                          x->n_pre);
 }
 
 /*
@@ -368,10 +377,32 @@ static int expand_colwise(struct s2_eng *e, const struct s2_pe_expand *x, struct
 			return rc;
 	}
 	a->next = below.next;
-	return table_add(e, x->key, x->mask, base, stride, x->n_pre);
+	return table_add(e, x->key_lo, x->n_keys, x->part_bits, x->per_part, base, stride,
+	                 x->n_pre);
 }
 
 /* --- start-up ------------------------------------------------------------------------------ */
+
+/* Sort the key table by key_lo (insertion sort: stable, at most 256 entries) and note the
+ * running maximum of the ranges' ends, so a lookup can stop early. */
+static void sort_table(struct s2_eng *e)
+{
+	for (unsigned i = 1; i < e->n_table; i++) {
+		struct s2_eng_entry t = e->table[i];
+		unsigned j = i;
+		while (j > 0 && e->table[j - 1].key_lo > t.key_lo) {
+			e->table[j] = e->table[j - 1];
+			j--;
+		}
+		e->table[j] = t;
+	}
+	uint64_t m = 0;
+	for (unsigned i = 0; i < e->n_table; i++) {
+		uint64_t end = (uint64_t)e->table[i].key_lo + e->table[i].n_keys;
+		m = end > m ? end : m;
+		e->table[i].max_end = m;
+	}
+}
 
 static void derive(struct s2_eng *e)
 {
@@ -456,6 +487,7 @@ int s2_eng_init(struct s2_eng *e, const uint8_t *pedata, size_t len, const struc
 		if ((rc = col ? expand_colwise(e, &x, &a) : expand_rowwise(e, &x, &a)) < 0)
 			return rc;
 	}
+	sort_table(e);
 	return 0;
 }
 
@@ -466,12 +498,20 @@ void s2_eng_receive(struct s2_eng *e, uint32_t key)
 	e->c.packets_in++;
 	bool matched = false;
 	uint32_t base = e->t - 1u; /* the sender's timestep */
-	for (unsigned k = 0; k < e->n_table; k++) {
+	/* The last entry with key_lo <= key, then back while an earlier range may reach key. */
+	unsigned lo = 0, hi = e->n_table;
+	while (lo < hi) {
+		unsigned mid = (lo + hi) / 2;
+		if (e->table[mid].key_lo <= key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (unsigned k = lo; k-- > 0 && e->table[k].max_end > key;) {
 		const struct s2_eng_entry *t = &e->table[k];
-		if ((key & t->mask) != t->key)
-			continue;
-		uint32_t r = key & ~t->mask;
-		if (r >= t->n_rows)
+		uint32_t r;
+		if (!s2_pe_source_row(t->key_lo, t->n_keys, t->part_bits, t->per_part, key, &r) ||
+		    r >= t->n_rows)
 			continue;
 		matched = true;
 		uint32_t at = t->row_base + r * t->stride * 4u, n;

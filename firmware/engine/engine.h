@@ -50,9 +50,13 @@ struct s2_eng_counters {
 	uint64_t late_packets;    /**< packets whose delayed slot had already passed (dropped) */
 };
 
+/** A key-table entry: a run of source parts (pedata.h) and its rows in DRAM. */
 struct s2_eng_entry {
-	uint32_t key, mask, row_base, stride; /* stride: words per row, incl. the count */
+	uint32_t key_lo, n_keys, row_base, stride; /* stride: words per row, incl. the count */
 	uint32_t n_rows;
+	uint16_t per_part;
+	uint8_t part_bits;
+	uint64_t max_end; /* the largest key_lo + n_keys of this and every earlier entry */
 };
 
 struct s2_eng {

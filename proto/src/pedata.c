@@ -96,8 +96,8 @@ int s2_pedata_expand_decode(const struct s2_pedata *pd, unsigned i, struct s2_pe
 	x->flags = p[2];
 	x->w_dist = p[3] & 0x0F;
 	x->d_dist = p[3] >> 4;
-	x->key = s2_ld32(p + 4);
-	x->mask = s2_ld32(p + 8);
+	x->key_lo = s2_ld32(p + 4);
+	x->n_keys = s2_ld32(p + 8);
 	x->pre_lo = s2_ld32(p + 12);
 	x->n_pre = s2_ld32(p + 16);
 	x->pre_total = s2_ld32(p + 20);
@@ -110,20 +110,26 @@ int s2_pedata_expand_decode(const struct s2_pedata *pd, unsigned i, struct s2_pe
 	x->d_a = ldf(p + 48);
 	x->d_b = ldf(p + 52);
 	x->seed = s2_ld32(p + 56);
-	if (s2_ld32(p + 60) != 0)
+	x->part_bits = p[60];
+	x->per_part = s2_ld16(p + 62);
+	if (p[61] != 0)
 		return S2_E_RESERVED;
 	if (x->connector < S2_CONN_ALL_TO_ALL || x->connector > S2_CONN_FIXED_TOTAL ||
 	    x->receptor > 1 || (x->flags & ~7u) || x->w_dist > S2_DIST_NORMAL ||
 	    x->d_dist > S2_DIST_NORMAL || x->n_pre < 1 || x->n_pre > 65536 ||
 	    x->pre_total > S2_PE_MAX_POP || x->post_total > S2_PE_MAX_POP || x->n > S2_PE_MAX_POP ||
-	    (x->key & ~x->mask) != 0 || x->pre_total < x->n_pre ||
+	    x->n_keys < 1 || x->part_bits > 31 || x->per_part < 1 ||
+	    (x->per_part > (1u << x->part_bits)) ||
+	    (uint64_t)x->key_lo + x->n_keys > (1ull << 32) || x->pre_total < x->n_pre ||
 	    x->pre_lo > x->pre_total - x->n_pre || x->post_total < pd->n_neurons ||
 	    x->post_lo > x->post_total - pd->n_neurons || !(x->p >= 0 && x->p <= 1) ||
 	    !(x->w_a == x->w_a) || !(x->w_b == x->w_b) || !(x->d_a >= 0 && x->d_a <= 1e6f) ||
 	    !(x->d_b >= 0 && x->d_b <= 1e6f))
 		return S2_E_RANGE;
-	/* The slice's neurons must be distinguishable under the mask. */
-	if ((~x->mask) + 1ull < x->n_pre)
+	/* Every neuron of the run must have a key in the range. */
+	uint32_t parts = (x->n_pre + x->per_part - 1u) / x->per_part;
+	if (((uint64_t)(parts - 1u) << x->part_bits) + (x->n_pre - (parts - 1u) * x->per_part) >
+	    x->n_keys)
 		return S2_E_RANGE;
 	return 0;
 }
@@ -135,8 +141,8 @@ void s2_pedata_expand_encode(uint8_t *out, const struct s2_pe_expand *x)
 	out[1] = x->receptor;
 	out[2] = x->flags;
 	out[3] = (uint8_t)(x->w_dist | x->d_dist << 4);
-	s2_st32(out + 4, x->key);
-	s2_st32(out + 8, x->mask);
+	s2_st32(out + 4, x->key_lo);
+	s2_st32(out + 8, x->n_keys);
 	s2_st32(out + 12, x->pre_lo);
 	s2_st32(out + 16, x->n_pre);
 	s2_st32(out + 20, x->pre_total);
@@ -149,4 +155,6 @@ void s2_pedata_expand_encode(uint8_t *out, const struct s2_pe_expand *x)
 	stf(out + 48, x->d_a);
 	stf(out + 52, x->d_b);
 	s2_st32(out + 56, x->seed);
+	out[60] = x->part_bits;
+	s2_st16(out + 62, x->per_part);
 }

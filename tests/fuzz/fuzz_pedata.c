@@ -78,7 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			for (unsigned t = 0; t < 8; t++) {
 				s2_eng_tick(&eng);
 				for (unsigned k = 0; k < eng.n_table; k++)
-					s2_eng_receive(&eng, eng.table[k].key | (t % 3));
+					s2_eng_receive(&eng, eng.table[k].key_lo + (t % 3));
 				s2_eng_receive(&eng, 0xFFFFFFFFu);
 			}
 		}

@@ -25,10 +25,8 @@
 #include "s2/pedata.h"
 #include "s2/wire.h"
 
-#define SRC_KEY 0x10000000u  /* external sources: key SRC_KEY + index */
-#define SRC_MASK 0xFFFFFF00u /* up to 256 external sources */
-#define EXP_KEY 0x20000000u  /* the source slice of --connect */
-#define EXP_MASK 0xFFFF0000u
+#define SRC_KEY 0x10000000u /* external sources: key SRC_KEY + index */
+#define EXP_KEY 0x20000000u /* the source slice of --connect */
 #define DRAM_BASE (1u << 20)
 #define DRAM_SIZE (11u << 20)
 #define MAX_EVENTS 65536
@@ -166,8 +164,9 @@ static void opt_connect(char *arg)
 			x->connector = (uint8_t)c;
 	if (!x->connector)
 		die("--connect: unknown connector '%s'", f[0]);
-	x->key = EXP_KEY + ((uint32_t)O.n_expand << 16);
-	x->mask = EXP_MASK;
+	x->key_lo = EXP_KEY + ((uint32_t)O.n_expand << 16);
+	x->n_keys = 1u << 16;
+	x->part_bits = 16;
 	x->n_pre = 100;
 	x->w_a = 1;
 	x->d_a = 1;
@@ -203,7 +202,10 @@ static void opt_connect(char *arg)
 		else
 			die("--connect: unknown field '%s'", f[i]);
 	}
+	if (x->n_pre < 1 || x->n_pre > 65535)
+		die("--connect: n_pre 1..65535");
 	x->pre_total = x->n_pre;
+	x->per_part = (uint16_t)x->n_pre;
 	O.n_expand++;
 }
 
@@ -427,7 +429,8 @@ static uint8_t *build(size_t *len)
 		}
 		pdb_begin(&b, S2_SECT_ROWS);
 		pdb_u32(&b, SRC_KEY);
-		pdb_u32(&b, SRC_MASK);
+		pdb_u32(&b, 256);             /* keys SRC_KEY + 0..255 */
+		pdb_u32(&b, 8u | 256u << 16); /* part_bits 8, per_part 256: one part */
 		pdb_u32(&b, n_src);
 		pdb_u32(&b, longest + 1);
 		for (unsigned r = 0; r < n_src; r++) {

@@ -80,7 +80,7 @@ static void va_record(void *ctx, unsigned s, const void *d, uint32_t len)
 static bool routes_to(const struct s2_eng *e, uint32_t key)
 {
 	for (unsigned k = 0; k < e->n_table; k++)
-		if ((key & e->table[k].mask) == e->table[k].key)
+		if (key - e->table[k].key_lo < e->table[k].n_keys)
 			return true;
 	return false;
 }
@@ -177,8 +177,10 @@ int va_main(int argc, char **argv)
 				struct s2_pe_expand e = {
 				        .connector = S2_CONN_FIXED_PROB,
 				        .receptor = src->pop == POP_INH,
-				        .key = src->key_base,
-				        .mask = 0xFFFFFF00u,
+				        .key_lo = src->key_base,
+				        .n_keys = 256,
+				        .part_bits = 8,
+				        .per_part = (uint16_t)src->n,
 				        .pre_lo = src->lo,
 				        .n_pre = src->n,
 				        .pre_total = size[src->pop],

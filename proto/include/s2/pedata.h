@@ -41,7 +41,7 @@
 #define S2_PE_PARAMS 12u         /**< f32 parameters per neuron */
 #define S2_PE_STATE 4u           /**< f32 state variables per neuron */
 #define S2_PE_MAX_DELAY 64u      /**< synaptic delay, timesteps (1..64) */
-#define S2_PE_MAX_TABLE 64u      /**< key table entries (explicit + expanded sources) */
+#define S2_PE_MAX_TABLE 256u     /**< key table entries (explicit + expanded sources) */
 #define S2_PE_EXPAND_LEN 64u     /**< bytes of one expansion descriptor */
 #define S2_PE_ROW_MAX 1024u      /**< synapses in one row */
 #define S2_PE_MAX_POP (1u << 24) /**< neurons of a population; synapses of one descriptor */
@@ -79,10 +79,35 @@ static inline uint32_t s2_syn_word(unsigned neuron, unsigned receptor, unsigned 
 	       (uint32_t)weight << 16;
 }
 
-/* Explicit rows section: entries of a 16-byte head, key u32, mask u32, n_rows u32, stride u32
- * (words per row, >= 1), then n_rows x stride u32 words. Word 0 of a row is its synapse count
- * (<= stride - 1), then the synaptic words. Row r belongs to the source with key
- * (key | r); a source whose key matches key under mask uses row (source key & ~mask). */
+/*
+ * Sources. A table entry (explicit rows or an expansion descriptor) serves the keys
+ * [key_lo, key_lo + n_keys) of a run of consecutive source parts: part i of the run sends
+ * keys key_lo + (i << part_bits) + j for its neurons j < per_part (the last part may have
+ * fewer). Key k selects row ((k - key_lo) >> part_bits) * per_part + ((k - key_lo) &
+ * ((1 << part_bits) - 1)), the row of the run's neuron with that index, which is neuron
+ * pre_lo + row of the pre population.
+ *
+ * Explicit rows section: entries of a 20-byte head, key_lo u32, n_keys u32, part_bits u8,
+ * 0 u8, per_part u16, n_rows u32, stride u32 (words per row, >= 1), then n_rows x stride
+ * u32 words. Word 0 of a row is its synapse count (<= stride - 1), then synaptic words.
+ */
+
+#define S2_PE_ROWS_HDR 20u
+
+/** Does the run (key_lo, n_keys, part_bits, per_part) hold key k? Then *row is its row. */
+static inline bool s2_pe_source_row(uint32_t key_lo, uint32_t n_keys, unsigned part_bits,
+                                    unsigned per_part, uint32_t k, uint32_t *row)
+{
+	uint32_t off = k - key_lo;
+	if (off >= n_keys)
+		return false;
+	uint32_t j = part_bits >= 32 ? off : off & ((1u << part_bits) - 1u);
+	uint32_t part = part_bits >= 32 ? 0 : off >> part_bits;
+	if (j >= per_part)
+		return false;
+	*row = part * per_part + j;
+	return true;
+}
 
 /** Connectors of expansion descriptors. */
 enum s2_pe_connector {
@@ -106,15 +131,17 @@ enum s2_pe_dist {
 #define S2_EXP_F_REPLACE 0x04u    /**< fixed number: with replacement (multapses) */
 
 /**
- * An expansion descriptor (64 bytes): the PE generates the rows for one source slice
- * itself. Layout: connector u8, receptor u8, flags u8, w_dist u8 | d_dist << 4; key u32, mask
- * u32, pre_lo u32 (global index of the slice's first neuron), n_pre u32, pre_total u32,
+ * An expansion descriptor (64 bytes): the PE generates the rows for one run of source parts
+ * itself. Layout: connector u8, receptor u8, flags u8, w_dist u8 | d_dist << 4; key_lo u32,
+ * n_keys u32, pre_lo u32 (global index of the run's first neuron), n_pre u32, pre_total u32,
  * post_lo u32 (global index of this PE's first neuron), post_total u32, n u32, p f32, w_a f32,
- * w_b f32, d_a f32, d_b f32 (delays in timesteps), seed u32, reserved u32.
+ * w_b f32, d_a f32, d_b f32 (delays in timesteps), seed u32, part_bits u8, 0 u8, per_part
+ * u16.
  */
 struct s2_pe_expand {
-	uint8_t connector, receptor, flags, w_dist, d_dist;
-	uint32_t key, mask, pre_lo, n_pre, pre_total, post_lo, post_total, n;
+	uint8_t connector, receptor, flags, w_dist, d_dist, part_bits;
+	uint16_t per_part;
+	uint32_t key_lo, n_keys, pre_lo, n_pre, pre_total, post_lo, post_total, n;
 	float p, w_a, w_b, d_a, d_b; /* weights in weight units (see w_scale) */
 	uint32_t seed;
 };
