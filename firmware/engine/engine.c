@@ -26,7 +26,7 @@ enum { POI_RATE, POI_START, POI_DURATION };
 enum { ST_V, ST_SYN_E, ST_SYN_I, ST_REFRAC };
 enum { ST_IZK_V = 0, ST_IZK_U = 1 };
 /* Derived constants. */
-enum { K_DECAY_M, K_DECAY_E, K_DECAY_I, K_REFRAC_STEPS };
+enum { K_DECAY_M, K_DECAY_E, K_DECAY_I, K_REFRAC_STEPS, K_P21E, K_P21I, K_AVG_E, K_AVG_I };
 
 static float ldf(const uint8_t *p)
 {
@@ -404,6 +404,14 @@ static void sort_table(struct s2_eng *e)
 	}
 }
 
+static float p21(float dt, float tau_m, float tau_s, float cm, float em, float es)
+{
+	float d = tau_s - tau_m;
+	if (d < 1e-4f * tau_m && d > -1e-4f * tau_m)
+		return dt / cm * em; /* the limit tau_s -> tau_m */
+	return tau_m * tau_s / (cm * d) * (es - em);
+}
+
 static void derive(struct s2_eng *e)
 {
 	float dt = e->dt_ms;
@@ -416,6 +424,16 @@ static void derive(struct s2_eng *e)
 			k[K_DECAY_E] = s2f_exp(-dt / p[LIF_TAU_SYN_E]);
 			k[K_DECAY_I] = s2f_exp(-dt / p[LIF_TAU_SYN_I]);
 			k[K_REFRAC_STEPS] = (float)(int)(p[LIF_TAU_REFRAC] / dt + 0.5f);
+			/* Exact propagators of an exponentially decaying current into v over a step
+			 * (Rotter & Diesmann 1999): v gains I(t) * P21 by the end of the step. */
+			k[K_P21E] = p21(dt, p[LIF_TAU_M], p[LIF_TAU_SYN_E], p[LIF_CM], k[K_DECAY_M],
+			                k[K_DECAY_E]);
+			k[K_P21I] = p21(dt, p[LIF_TAU_M], p[LIF_TAU_SYN_I], p[LIF_CM], k[K_DECAY_M],
+			                k[K_DECAY_I]);
+			/* Mean over a step of a decaying conductance, per unit at the step's start.
+			 */
+			k[K_AVG_E] = p[LIF_TAU_SYN_E] / dt * (1.0f - k[K_DECAY_E]);
+			k[K_AVG_I] = p[LIF_TAU_SYN_I] / dt * (1.0f - k[K_DECAY_I]);
 			break;
 		default:
 			break;
@@ -576,24 +594,25 @@ void s2_eng_tick(struct s2_eng *e)
 	case S2_MODEL_LIF_COND_EXP:
 		for (unsigned i = 0; i < e->n; i++) {
 			float *p = e->params[i], *s = e->state[i], *k = e->k[i];
-			s[ST_SYN_E] += (float)in_e[i] * we;
-			s[ST_SYN_I] += (float)in_i[i] * wi;
 			float v = s[ST_V];
 			if (s[ST_REFRAC] > 0) {
 				s[ST_REFRAC] -= 1.0f;
 				v = p[LIF_V_RESET];
 			} else if (e->model == S2_MODEL_LIF_CURR_EXP) {
-				/* Exact for a current constant over the step. */
+				/* Exact: the bias is constant, the synaptic currents decay over the
+				 * step with their own time constants. */
 				float r_m = p[LIF_TAU_M] / p[LIF_CM];
-				float i_tot = s[ST_SYN_E] - s[ST_SYN_I] + p[LIF_I_OFFSET];
-				float v_inf = p[LIF_V_REST] + i_tot * r_m;
-				v = v_inf + (v - v_inf) * k[K_DECAY_M];
+				float v_inf = p[LIF_V_REST] + p[LIF_I_OFFSET] * r_m;
+				v = v_inf + (v - v_inf) * k[K_DECAY_M] + s[ST_SYN_E] * k[K_P21E] -
+				    s[ST_SYN_I] * k[K_P21I];
 			} else {
-				/* Conductances constant over the step: exponential Euler. */
+				/* Exponential Euler with each conductance at its mean over the
+				 * step. */
+				float ge = s[ST_SYN_E] * k[K_AVG_E], gi = s[ST_SYN_I] * k[K_AVG_I];
 				float g_l = p[LIF_CM] / p[LIF_TAU_M];
-				float g = g_l + s[ST_SYN_E] + s[ST_SYN_I];
-				float v_inf = (g_l * p[LIF_V_REST] + s[ST_SYN_E] * p[LIF_E_REV_E] +
-				               s[ST_SYN_I] * p[LIF_E_REV_I] + p[LIF_I_OFFSET]) /
+				float g = g_l + ge + gi;
+				float v_inf = (g_l * p[LIF_V_REST] + ge * p[LIF_E_REV_E] +
+				               gi * p[LIF_E_REV_I] + p[LIF_I_OFFSET]) /
 				              g;
 				v = v_inf + (v - v_inf) * s2f_exp(-dt * g / p[LIF_CM]);
 			}
@@ -603,8 +622,9 @@ void s2_eng_tick(struct s2_eng *e)
 				spike(e, i, bits);
 			}
 			s[ST_V] = v;
-			s[ST_SYN_E] *= k[K_DECAY_E];
-			s[ST_SYN_I] *= k[K_DECAY_I];
+			/* Decay, then this step's input: it acts from the end of the step. */
+			s[ST_SYN_E] = s[ST_SYN_E] * k[K_DECAY_E] + (float)in_e[i] * we;
+			s[ST_SYN_I] = s[ST_SYN_I] * k[K_DECAY_I] + (float)in_i[i] * wi;
 		}
 		e->c.neuron_updates += e->n;
 		break;
@@ -612,17 +632,30 @@ void s2_eng_tick(struct s2_eng *e)
 		for (unsigned i = 0; i < e->n; i++) {
 			float *p = e->params[i], *s = e->state[i];
 			float v = s[ST_IZK_V], u = s[ST_IZK_U];
-			/* Delta synapses: a weight unit is a jump of w_scale mV. */
-			v += (float)in_e[i] * we - (float)in_i[i] * wi;
-			float cur = p[IZK_I_OFFSET], h = dt * 0.5f;
-			for (int half = 0; half < 2; half++)
-				v += h * (0.04f * v * v + 5.0f * v + 140.0f - u + cur);
-			u += dt * p[IZK_A] * (p[IZK_B] * v - u);
+			/* i_offset in nA, as in PyNN (1 nA acts as I = 1000 in Izhikevich's units).
+			 */
+			float cur = p[IZK_I_OFFSET] * 1000.0f, a = p[IZK_A], b = p[IZK_B], h = dt;
+			/* Classical Runge-Kutta, 4th order. */
+			float k1v = 0.04f * v * v + 5.0f * v + 140.0f - u + cur,
+			      k1u = a * (b * v - u);
+			float v2 = v + 0.5f * h * k1v, u2 = u + 0.5f * h * k1u;
+			float k2v = 0.04f * v2 * v2 + 5.0f * v2 + 140.0f - u2 + cur,
+			      k2u = a * (b * v2 - u2);
+			float v3 = v + 0.5f * h * k2v, u3 = u + 0.5f * h * k2u;
+			float k3v = 0.04f * v3 * v3 + 5.0f * v3 + 140.0f - u3 + cur,
+			      k3u = a * (b * v3 - u3);
+			float v4 = v + h * k3v, u4 = u + h * k3u;
+			float k4v = 0.04f * v4 * v4 + 5.0f * v4 + 140.0f - u4 + cur,
+			      k4u = a * (b * v4 - u4);
+			v += h / 6.0f * (k1v + 2.0f * k2v + 2.0f * k3v + k4v);
+			u += h / 6.0f * (k1u + 2.0f * k2u + 2.0f * k3u + k4u);
 			if (v >= 30.0f) {
 				v = p[IZK_C];
 				u += p[IZK_D];
 				spike(e, i, bits);
 			}
+			/* Delta synapses, at the end of the step: a weight unit is w_scale mV. */
+			v += (float)in_e[i] * we - (float)in_i[i] * wi;
 			s[ST_IZK_V] = v;
 			s[ST_IZK_U] = u;
 		}

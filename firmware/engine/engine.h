@@ -7,8 +7,11 @@
  * buffers; at each tick the ring slot of that timestep feeds the neurons, which are updated
  * and send a packet (key_base + index) when they spike.
  *
- * Time: s2_eng_tick() computes timestep e->t and then increments it. A packet that arrives
- * after the tick of step t (the sender spiked at t) with delay d feeds step t + d.
+ * Time: s2_eng_tick() computes timestep e->t and then increments it. A neuron that spikes in
+ * step t spikes at the end of the step, time (t + 1) dt. A packet that arrives after that
+ * tick with delay d lands in ring slot t + d, which step t + d adds to the synapses at its
+ * end, after the membrane update: the input acts from time (t + 1 + d) dt, exactly d
+ * timesteps after the spike (as in NEST and Brian2).
  *
  * Memory: everything lives in struct s2_eng (no allocation); the largest part is the ring
  * buffer (64 slots x 2 receptors x 128 neurons x 16 bits = 32 KiB). The same source runs on
@@ -68,7 +71,7 @@ struct s2_eng {
 	float params[S2_PE_MAX_NEURONS][S2_PE_PARAMS];
 	float state[S2_PE_MAX_NEURONS][S2_PE_STATE];
 	/* Per-neuron constants derived at start-up (decay factors). */
-	float k[S2_PE_MAX_NEURONS][4];
+	float k[S2_PE_MAX_NEURONS][8];
 	uint16_t ring[S2_PE_MAX_DELAY][2][S2_PE_MAX_NEURONS];
 	uint16_t record_v[S2_PE_MAX_RECORD_V];
 	struct s2_eng_entry table[S2_PE_MAX_TABLE];
