@@ -101,6 +101,9 @@ int verb_machine(int argc, char **argv);
 int verb_net(int argc, char **argv);
 int verb_compile(int argc, char **argv);
 int verb_flash(int argc, char **argv);
+int verb_deploy(int argc, char **argv);
+int verb_run(int argc, char **argv);
+int verb_results(int argc, char **argv);
 
 #endif
 

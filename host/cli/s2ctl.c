@@ -59,6 +59,13 @@ static const struct verb verbs[] = {
          "       s2ctl flash --status [--machine FILE] [--boards LIST] [--json]\n"
          "       s2ctl flash pack MONITOR.bin --version V [--extra FILE] [--board-type T]\n"
          "                        -o IMAGE\n"},
+        {"deploy", verb_deploy, "load a compiled network onto the machine, ready to run",
+         "usage: s2ctl deploy IMAGE [--machine FILE] [--boards LIST] [--json]\n"},
+        {"run", verb_run, "deploy, run and collect the recordings of a compiled network",
+         "usage: s2ctl run IMAGE [--duration MS] [--realtime] [-o RESULTS] [--machine FILE]\n"
+         "                 [--boards LIST] [--json]\n"},
+        {"results", verb_results, "summarise run results; convert them to CSV or NumPy",
+         "usage: s2ctl results FILE [--csv DIR] [--npy DIR] [--json]\n"},
         {"machine", verb_machine, "make or show machine descriptions",
          "usage: s2ctl machine generate (--boards N | --rack | --racks R) [--host ADDR]\n"
          "                              [--base-port P] -o FILE\n"

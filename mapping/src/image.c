@@ -17,18 +17,18 @@
 #include <zlib.h>
 
 #include "map_internal.h"
-#include "s2/crc32.h"
 #include "s2/error.h"
 #include "s2/network.h"
+#include "s2/pedata.h"
 #include "s2/wire.h"
 #include "s2pb/image.pb-c.h"
 
 #define CHIP_MAGIC 0x42433253u /* "S2CB" */
 #define PE_MAGIC 0x45503253u   /* "S2PE" */
-#define BLOB_VERSION 1u
+#define BLOB_VERSION 2u
 #define CHIP_HDR 24u
 #define RT_ENTRY 28u
-#define PE_DIR 12u
+#define PE_DIR S2_IMAGE_PE_DIR
 #define PE_HDR 48u
 #define SECT_LEN 12u
 #define VALUE_LEN 24u
@@ -37,8 +37,16 @@
 #define BLOB_RAW_MAX (256u << 20)
 #define MANIFEST_MAX (1u << 30)
 
-enum sect { SECT_PARAMS = 1, SECT_STATE, SECT_LOOKUP, SECT_EXPAND, SECT_ROWS, SECT_RECORD,
-            SECT_SPIKES, SECT__MAX = SECT_SPIKES };
+enum sect {
+	SECT_PARAMS = 1,
+	SECT_STATE,
+	SECT_LOOKUP,
+	SECT_EXPAND,
+	SECT_ROWS,
+	SECT_RECORD,
+	SECT_SPIKES,
+	SECT__MAX = SECT_SPIKES
+};
 
 enum vkind { V_CONST, V_ARRAY, V_UNIFORM, V_NORMAL, V_NORMAL_CLIPPED, V_EXPONENTIAL };
 
@@ -72,20 +80,6 @@ static uint8_t *grow(struct buf *b, size_t n)
 	return r;
 }
 
-static void put8(struct buf *b, uint8_t v)
-{
-	uint8_t *p = grow(b, 1);
-	if (p)
-		*p = v;
-}
-
-static void put16(struct buf *b, uint16_t v)
-{
-	uint8_t *p = grow(b, 2);
-	if (p)
-		s2_st16(p, v);
-}
-
 static void put32(struct buf *b, uint32_t v)
 {
 	uint8_t *p = grow(b, 4);
@@ -93,31 +87,18 @@ static void put32(struct buf *b, uint32_t v)
 		s2_st32(p, v);
 }
 
-static void putf(struct buf *b, double d)
+/* CRC-32 (IEEE, as s2_crc32 in proto/, which the proto tests check against zlib's): zlib's
+ * table-sliced version, several times faster on the gigabytes of a large image. */
+static uint32_t crc(const uint8_t *p, size_t n)
 {
-	float f = (float)d;
-	uint32_t v;
-	memcpy(&v, &f, 4);
-	put32(b, v);
-}
-
-static void at32(struct buf *b, size_t off, uint32_t v)
-{
-	if (!b->failed)
-		s2_st32(b->p + off, v);
-}
-
-/* splitmix64: seeds derived from the network seed and the item, never from the host's
- * random state, so that the same input gives the same image. */
-static uint32_t seed_of(uint64_t seed, uint64_t a, uint64_t b, uint64_t c)
-{
-	uint64_t z = seed ^ (a * 0x9e3779b97f4a7c15ull) ^ (b * 0xbf58476d1ce4e5b9ull) ^
-	             (c * 0x94d049bb133111ebull);
-	z += 0x9e3779b97f4a7c15ull;
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	z ^= z >> 31;
-	return (uint32_t)z ? (uint32_t)z : 1u;
+	uLong c = crc32(0L, Z_NULL, 0);
+	while (n) {
+		uInt k = n > (1u << 30) ? 1u << 30 : (uInt)n;
+		c = crc32(c, p, k);
+		p += k;
+		n -= k;
+	}
+	return (uint32_t)c;
 }
 
 /* ---- per-PE data ---------------------------------------------------------------------------- */
@@ -127,97 +108,10 @@ struct writer {
 	uint64_t **fixed_total_share; /* per projection: per post part share (fixed_total) */
 	uint64_t *src;                /* scratch: source parts of a post part */
 	size_t src_cap;
+	long src_n;    /* sources of the previous call, reused when its */
+	uint64_t *sig; /* signature (population, ranges) is the same */
+	size_t sig_n, sig_cap;
 };
-
-/* A value descriptor (24 bytes); array values go to `arr`, at an offset within the section
- * that is patched when the section is laid out (arr_base). */
-static void put_value(struct buf *b, struct buf *arr, const S2pb__Value *v, double def,
-                      uint32_t lo, uint32_t n, uint32_t seed)
-{
-	if (!v) {
-		put8(b, V_CONST);
-		grow(b, 3);
-		putf(b, def);
-		putf(b, 0);
-		putf(b, 0);
-		putf(b, 0);
-		put32(b, 0);
-		return;
-	}
-	switch (v->kind_case) {
-	case S2PB__VALUE__KIND_ARRAY:
-		put8(b, V_ARRAY);
-		grow(b, 3);
-		put32(b, (uint32_t)arr->n); /* offset of the values in the array area */
-		putf(b, 0);
-		putf(b, 0);
-		putf(b, 0);
-		put32(b, n);
-		for (uint32_t i = 0; i < n; i++)
-			putf(arr, v->array->values[lo + i]);
-		return;
-	case S2PB__VALUE__KIND_RANDOM: {
-		const S2pb__Distribution *d = v->random;
-		static const uint8_t kinds[] = {V_UNIFORM, V_NORMAL, V_NORMAL_CLIPPED, V_EXPONENTIAL};
-		put8(b, kinds[d->kind]);
-		grow(b, 3);
-		bool uni = d->kind == S2PB__DISTRIBUTION__KIND__UNIFORM;
-		putf(b, uni ? d->low : d->mean);
-		putf(b, uni ? d->high : d->sd);
-		putf(b, d->low);
-		putf(b, d->high);
-		put32(b, seed);
-		return;
-	}
-	default:
-		put8(b, V_CONST);
-		grow(b, 3);
-		putf(b, v->constant);
-		putf(b, 0);
-		putf(b, 0);
-		putf(b, 0);
-		put32(b, 0);
-		return;
-	}
-}
-
-static const S2pb__Value *find_param(S2pb__Param **ps, size_t n, const char *name)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(ps[i]->name, name))
-			return ps[i]->value;
-	return NULL;
-}
-
-/* Section of parameters or state: descriptors in model order, then the array area. */
-static void put_values(struct buf *b, const struct s2_mapping *mp, const struct part *pt,
-                       bool state, uint64_t part_index)
-{
-	const S2pb__Population *pop = mp->net->pb->populations[pt->pop];
-	const struct net_model *md = mp->net->model[pt->pop];
-	unsigned n = state ? md->n_state : md->n_params;
-	struct buf arr = {0};
-	size_t start = b->n;
-	for (unsigned i = 0; i < n; i++) {
-		const struct net_param_def *d = state ? &md->state[i] : &md->params[i];
-		const S2pb__Value *v = state ? find_param(pop->initial, pop->n_initial, d->name)
-		                             : find_param(pop->params, pop->n_params, d->name);
-		put_value(b, &arr, v, d->def, pt->lo, pt->n,
-		          seed_of(mp->net->pb->seed, pt->pop, (state ? 100u : 0u) + i, part_index));
-	}
-	/* array offsets are relative to the end of the descriptors */
-	if (!b->failed)
-		for (unsigned i = 0; i < n; i++)
-			if (b->p[start + i * VALUE_LEN] == V_ARRAY) {
-				size_t off = start + i * VALUE_LEN + 4;
-				s2_st32(b->p + off, s2_ld32(b->p + off) + n * VALUE_LEN);
-			}
-	uint8_t *p = arr.n ? grow(b, arr.n) : NULL;
-	if (p)
-		memcpy(p, arr.p, arr.n);
-	b->failed |= arr.failed;
-	free(arr.p);
-}
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -225,16 +119,37 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Source parts (sorted by key) whose spikes reach post part q, with the projection. */
+/* Source parts (sorted by key) whose spikes reach post part q. Parts of one population whose
+ * projections cover them the same way (no one-to-one, no list) share the previous result. */
 static long sources_of(struct writer *w, uint64_t q)
 {
 	struct s2_mapping *mp = w->mp;
 	const struct s2_net *net = mp->net;
 	const struct part *pt = &mp->parts[q];
-	size_t n = 0;
-	for (size_t j = 0; j < net->pb->n_projections; j++) {
-		if (net->post[j] != pt->pop)
+	size_t ns = 0;
+	bool cacheable = true;
+	uint64_t sig[3 * 64];
+	for (uint32_t ij = mp->in_first[pt->pop]; ij < mp->in_first[pt->pop + 1]; ij++) {
+		uint32_t j = mp->in_proj[ij];
+		uint32_t lo = pt->lo > net->post_lo[j] ? pt->lo : net->post_lo[j];
+		uint32_t hi = pt->lo + pt->n < net->post_hi[j] ? pt->lo + pt->n : net->post_hi[j];
+		if (lo >= hi)
 			continue;
+		S2pb__Projection__ConnectorCase cc = net->pb->projections[j]->connector_case;
+		if (cc == S2PB__PROJECTION__CONNECTOR_ONE_TO_ONE ||
+		    cc == S2PB__PROJECTION__CONNECTOR_FROM_LIST || ns + 1 >= 64)
+			cacheable = false;
+		else
+			sig[1 + ns++] = j;
+	}
+	sig[0] = pt->pop;
+	if (cacheable && w->src_n >= 0 && w->sig_n == ns + 1 &&
+	    !memcmp(w->sig, sig, (ns + 1) * sizeof *sig))
+		return w->src_n;
+	w->src_n = -1;
+	size_t n = 0;
+	for (uint32_t ij = mp->in_first[pt->pop]; ij < mp->in_first[pt->pop + 1]; ij++) {
+		uint32_t j = mp->in_proj[ij];
 		uint32_t lo = pt->lo > net->post_lo[j] ? pt->lo : net->post_lo[j];
 		uint32_t hi = pt->lo + pt->n < net->post_hi[j] ? pt->lo + pt->n : net->post_hi[j];
 		if (lo >= hi)
@@ -267,45 +182,37 @@ static long sources_of(struct writer *w, uint64_t q)
 			}
 			if (n == w->src_cap) {
 				size_t cap = w->src_cap ? w->src_cap * 2 : 1024;
-				uint64_t *ns = realloc(w->src, cap * sizeof *ns);
-				if (!ns)
+				uint64_t *nsrc = realloc(w->src, cap * sizeof *nsrc);
+				if (!nsrc)
 					return S2_E_NOMEM;
-				w->src = ns;
+				w->src = nsrc;
 				w->src_cap = cap;
 			}
 			w->src[n++] = (uint64_t)mp->parts[s].key << 32 | (uint32_t)s;
 		}
 	}
-	if (n > 1)
+	bool sorted = true;
+	for (size_t k = 1; k < n && sorted; k++)
+		sorted = w->src[k - 1] < w->src[k];
+	if (!sorted)
 		qsort(w->src, n, sizeof *w->src, cmp_u64);
 	size_t u = 0;
 	for (size_t k = 0; k < n; k++)
 		if (u == 0 || w->src[u - 1] != w->src[k])
 			w->src[u++] = w->src[k];
-	return (long)u;
-}
-
-static void put_dist(struct buf *b, const S2pb__Value *v, double def)
-{
-	/* kind u8 + 3 reserved, then a, b, low, high as f32 */
-	if (!v || v->kind_case != S2PB__VALUE__KIND_RANDOM) {
-		put8(b, V_CONST);
-		grow(b, 3);
-		putf(b, v && v->kind_case == S2PB__VALUE__KIND_CONSTANT ? v->constant : def);
-		putf(b, 0);
-		putf(b, 0);
-		putf(b, 0);
-		return;
+	if (cacheable) {
+		if (ns + 1 > w->sig_cap) {
+			uint64_t *nsig = realloc(w->sig, (ns + 1) * sizeof *nsig);
+			if (!nsig)
+				return S2_E_NOMEM;
+			w->sig = nsig;
+			w->sig_cap = ns + 1;
+		}
+		memcpy(w->sig, sig, (ns + 1) * sizeof *sig);
+		w->sig_n = ns + 1;
+		w->src_n = (long)u;
 	}
-	const S2pb__Distribution *d = v->random;
-	static const uint8_t kinds[] = {V_UNIFORM, V_NORMAL, V_NORMAL_CLIPPED, V_EXPONENTIAL};
-	put8(b, kinds[d->kind]);
-	grow(b, 3);
-	bool uni = d->kind == S2PB__DISTRIBUTION__KIND__UNIFORM;
-	putf(b, uni ? d->low : d->mean);
-	putf(b, uni ? d->high : d->sd);
-	putf(b, d->low);
-	putf(b, d->high);
+	return (long)u;
 }
 
 /* Shares of fixed_total projection j among the post parts of its slice: proportional to the
@@ -350,317 +257,10 @@ static int fixed_total_shares(struct writer *w, size_t j)
 	return 0;
 }
 
-static void put_expand(struct writer *w, struct buf *b, size_t j, uint64_t q, uint32_t rows_off,
-                       uint32_t rows_len)
-{
-	struct s2_mapping *mp = w->mp;
-	const struct s2_net *net = mp->net;
-	const S2pb__Projection *pj = net->pb->projections[j];
-	uint8_t conn = 0, flags = 0;
-	uint64_t n = 0;
-	float p = 0;
-	bool self = net->pre[j] == net->post[j];
-	switch (pj->connector_case) {
-	case S2PB__PROJECTION__CONNECTOR_ALL_TO_ALL:
-		conn = 1;
-		flags |= pj->all_to_all->allow_self ? 1 : 0;
-		break;
-	case S2PB__PROJECTION__CONNECTOR_ONE_TO_ONE:
-		conn = 2;
-		break;
-	case S2PB__PROJECTION__CONNECTOR_FIXED_PROBABILITY:
-		conn = 3;
-		p = (float)pj->fixed_probability->p;
-		flags |= pj->fixed_probability->allow_self ? 1 : 0;
-		break;
-	case S2PB__PROJECTION__CONNECTOR_FIXED_NUMBER_PRE:
-		conn = 4;
-		n = pj->fixed_number_pre->n;
-		flags |= (pj->fixed_number_pre->allow_self ? 1 : 0) |
-		         (pj->fixed_number_pre->with_replacement ? 4 : 0);
-		break;
-	case S2PB__PROJECTION__CONNECTOR_FIXED_NUMBER_POST:
-		conn = 5;
-		n = pj->fixed_number_post->n;
-		flags |= (pj->fixed_number_post->allow_self ? 1 : 0) |
-		         (pj->fixed_number_post->with_replacement ? 4 : 0);
-		break;
-	case S2PB__PROJECTION__CONNECTOR_FIXED_TOTAL:
-		conn = 6;
-		n = w->fixed_total_share[j] ? w->fixed_total_share[j][q - mp->pops[net->post[j]].first]
-		                            : 0;
-		flags |= pj->fixed_total->with_replacement ? 4 : 0;
-		break;
-	default:
-		conn = 7; /* from_list: rows */
-		break;
-	}
-	flags |= self ? 2 : 0;
-	size_t start = b->n;
-	put8(b, conn);
-	put8(b, (uint8_t)pj->receptor);
-	put8(b, flags);
-	put8(b, 0);
-	put32(b, (uint32_t)j);
-	put32(b, net->pre_lo[j]);
-	put32(b, net->pre_hi[j]);
-	put32(b, net->post_lo[j]);
-	put32(b, net->post_hi[j]);
-	put32(b, (uint32_t)n);
-	put32(b, (uint32_t)(n >> 32));
-	putf(b, p);
-	put_dist(b, pj->weight, 0);
-	put_dist(b, pj->delay, net->pb->timestep_ms);
-	/* fixed_number_post is drawn per pre neuron over the whole post slice: every post PE
-	 * must draw the same lists, so its seed is per projection, not per part */
-	put32(b, seed_of(net->pb->seed, 1000 + j, conn == 5 ? 0 : q, 7));
-	put32(b, rows_off);
-	put32(b, rows_len);
-	grow(b, EXPAND_LEN - (b->n - start));
-}
-
-/* Rows of from_list projection j for post part q: per pre neuron with entries, pre u32,
- * count u16, reserved u16, then count x (post local u16, delay steps u16, weight f32). */
-static void put_rows(struct buf *b, const struct s2_mapping *mp, size_t j, uint64_t q)
-{
-	const struct s2_net *net = mp->net;
-	const S2pb__FromList *l = net->pb->projections[j]->from_list;
-	const struct part *pt = &mp->parts[q];
-	double dt = net->pb->timestep_ms;
-	double wdef = 0, ddef = dt;
-	const S2pb__Projection *pj = net->pb->projections[j];
-	if (pj->weight && pj->weight->kind_case == S2PB__VALUE__KIND_CONSTANT)
-		wdef = pj->weight->constant;
-	if (pj->delay && pj->delay->kind_case == S2PB__VALUE__KIND_CONSTANT)
-		ddef = pj->delay->constant;
-	/* entries of this part, ordered by pre then list order */
-	size_t cnt = 0;
-	for (size_t i = 0; i < l->n_pre; i++) {
-		uint32_t post = net->post_lo[j] + l->post[i];
-		cnt += post >= pt->lo && post < pt->lo + pt->n;
-	}
-	uint64_t *idx = malloc((cnt ? cnt : 1) * sizeof *idx);
-	if (!idx) {
-		b->failed = true;
-		return;
-	}
-	size_t k = 0;
-	for (size_t i = 0; i < l->n_pre; i++) {
-		uint32_t post = net->post_lo[j] + l->post[i];
-		if (post >= pt->lo && post < pt->lo + pt->n)
-			idx[k++] = (uint64_t)(net->pre_lo[j] + l->pre[i]) << 32 | i;
-	}
-	if (cnt > 1)
-		qsort(idx, cnt, sizeof *idx, cmp_u64);
-	for (size_t i = 0; i < cnt;) {
-		uint32_t pre = (uint32_t)(idx[i] >> 32);
-		size_t e = i;
-		while (e < cnt && (uint32_t)(idx[e] >> 32) == pre && e - i < 65535)
-			e++;
-		put32(b, pre);
-		put16(b, (uint16_t)(e - i));
-		put16(b, 0);
-		for (; i < e; i++) {
-			size_t li = (uint32_t)idx[i];
-			double wv = l->n_weight ? l->weight[li]
-			            : pj->weight && pj->weight->kind_case == S2PB__VALUE__KIND_ARRAY
-			                    ? pj->weight->array->values[li]
-			                    : wdef;
-			double dv = l->n_delay ? l->delay[li]
-			            : pj->delay && pj->delay->kind_case == S2PB__VALUE__KIND_ARRAY
-			                    ? pj->delay->array->values[li]
-			                    : ddef;
-			long steps = lround(dv / dt);
-			put16(b, (uint16_t)(net->post_lo[j] + l->post[li] - pt->lo));
-			put16(b, (uint16_t)(steps < 1 ? 1 : steps > NET_MAX_DELAY_STEPS ? NET_MAX_DELAY_STEPS : steps));
-			putf(b, wv);
-		}
-	}
-	free(idx);
-}
-
-/* One PE's data: header, section table, sections (docs/image.md). */
-static int put_pe(struct writer *w, struct buf *b, uint64_t q)
-{
-	struct s2_mapping *mp = w->mp;
-	const struct s2_net *net = mp->net;
-	const struct part *pt = &mp->parts[q];
-	const S2pb__Population *pop = net->pb->populations[pt->pop];
-	size_t base = b->n;
-	uint8_t *h = grow(b, PE_HDR);
-	if (!h)
-		return S2_E_NOMEM;
-	s2_st32(h, PE_MAGIC);
-	s2_st16(h + 4, BLOB_VERSION);
-	s2_st16(h + 6, (uint16_t)net->model[pt->pop]->id);
-	s2_st32(h + 8, pt->pop);
-	s2_st32(h + 12, pt->lo);
-	s2_st32(h + 16, pt->n);
-	s2_st32(h + 20, pt->key);
-	s2_st32(h + 24, pt->kbits >= 32 ? 0 : ~((1u << pt->kbits) - 1u));
-	{
-		float dt = (float)net->pb->timestep_ms;
-		uint32_t v;
-		memcpy(&v, &dt, 4);
-		s2_st32(h + 28, v);
-	}
-	s2_st32(h + 32, mp->pops[pt->pop].delay_slots);
-	s2_st32(h + 36, seed_of(net->pb->seed, pt->pop, 999, q));
-	s2_st16(h + 40, SECT__MAX);
-	size_t table = b->n;
-	if (!grow(b, SECT__MAX * SECT_LEN))
-		return S2_E_NOMEM;
-	long nsrc = sources_of(w, q);
-	if (nsrc < 0)
-		return S2_E_NOMEM;
-	for (unsigned s = 1; s <= SECT__MAX; s++) {
-		size_t start = b->n;
-		switch (s) {
-		case SECT_PARAMS:
-			put_values(b, mp, pt, false, q);
-			break;
-		case SECT_STATE:
-			put_values(b, mp, pt, true, q);
-			break;
-		case SECT_LOOKUP: {
-			/* runs of source parts of one population with consecutive keys and parts:
-			 * key_lo u32, keys u32, pre_pop u32, first neuron u32, per_part u32,
-			 * part_bits u8, reserved u8, first projection u16 (index into the
-			 * projections of this PE, in EXPAND order), projections u16, reserved u16 */
-			for (long k = 0; k < nsrc;) {
-				uint64_t s0 = (uint32_t)w->src[k];
-				const struct part *a = &mp->parts[s0];
-				long e = k + 1;
-				while (e < nsrc) {
-					const struct part *c = &mp->parts[(uint32_t)w->src[e]];
-					const struct part *pv = &mp->parts[(uint32_t)w->src[e - 1]];
-					if (c->pop != a->pop || c->kbits != a->kbits ||
-					    (uint32_t)w->src[e] != (uint32_t)w->src[e - 1] + 1 ||
-					    c->key != pv->key + (1u << pv->kbits))
-						break;
-					e++;
-				}
-				/* projections from a's population into this part, in order */
-				uint16_t first = 0, cnt = 0, idx = 0;
-				for (size_t j = 0; j < net->pb->n_projections; j++) {
-					if (net->post[j] != pt->pop)
-						continue;
-					uint32_t lo = pt->lo > net->post_lo[j] ? pt->lo : net->post_lo[j];
-					uint32_t hi = pt->lo + pt->n < net->post_hi[j] ? pt->lo + pt->n
-					                                               : net->post_hi[j];
-					if (lo >= hi)
-						continue;
-					if (net->pre[j] == a->pop) {
-						if (!cnt)
-							first = idx;
-						cnt++;
-					}
-					idx++;
-				}
-				put32(b, a->key);
-				put32(b, (uint32_t)((uint64_t)(e - k) << a->kbits));
-				put32(b, a->pop);
-				put32(b, a->lo);
-				put32(b, mp->pops[a->pop].per_part);
-				put8(b, a->kbits);
-				put8(b, 0);
-				put16(b, first);
-				put16(b, cnt);
-				put16(b, 0);
-				k = e;
-			}
-			break;
-		}
-		case SECT_EXPAND:
-		case SECT_ROWS:
-			break; /* written together below */
-		case SECT_RECORD: {
-			/* records: variable u16 (0xffff spikes, else state index), count u16
-			 * (0xffff: all), interval in timesteps u32, then count x u16 local index */
-			for (size_t r = 0; r < net->pb->n_recordings; r++) {
-				const S2pb__Recording *rec = net->pb->recordings[r];
-				if (strcmp(rec->population, pop->label))
-					continue;
-				int var = strcmp(rec->variable, "spikes")
-				                  ? net_model_param(net->model[pt->pop], rec->variable,
-				                                    true)
-				                  : 0xffff;
-				uint32_t iv = (uint32_t)lround(rec->interval_ms / net->pb->timestep_ms);
-				size_t cnt = 0;
-				for (size_t i = 0; i < rec->n_neurons; i++)
-					cnt += rec->neurons[i] >= pt->lo && rec->neurons[i] < pt->lo + pt->n;
-				if (rec->n_neurons && !cnt)
-					continue;
-				put16(b, (uint16_t)var);
-				put16(b, rec->n_neurons ? (uint16_t)cnt : 0xffff);
-				put32(b, iv ? iv : 1);
-				for (size_t i = 0; i < rec->n_neurons; i++)
-					if (rec->neurons[i] >= pt->lo && rec->neurons[i] < pt->lo + pt->n)
-						put16(b, (uint16_t)(rec->neurons[i] - pt->lo));
-			}
-			break;
-		}
-		case SECT_SPIKES:
-			/* per neuron: count u32, then count x timestep u32 */
-			for (uint32_t i = 0; i < pt->n && pop->n_spike_times; i++) {
-				const S2pb__SpikeTrain *t = pop->spike_times[pt->lo + i];
-				put32(b, (uint32_t)t->n_times_ms);
-				for (size_t k = 0; k < t->n_times_ms; k++)
-					put32(b, (uint32_t)lround(t->times_ms[k] /
-					                          net->pb->timestep_ms));
-			}
-			break;
-		}
-		if (s == SECT_EXPAND) {
-			/* expansion descriptors first, rows after; the rows section is laid out
-			 * here too so that descriptors can point into it */
-			struct buf rows = {0};
-			for (size_t j = 0; j < net->pb->n_projections; j++) {
-				if (net->post[j] != pt->pop)
-					continue;
-				uint32_t lo = pt->lo > net->post_lo[j] ? pt->lo : net->post_lo[j];
-				uint32_t hi = pt->lo + pt->n < net->post_hi[j] ? pt->lo + pt->n
-				                                               : net->post_hi[j];
-				if (lo >= hi)
-					continue;
-				uint32_t roff = UINT32_MAX, rlen = 0;
-				if (net->pb->projections[j]->connector_case ==
-				    S2PB__PROJECTION__CONNECTOR_FROM_LIST) {
-					roff = (uint32_t)rows.n;
-					put_rows(&rows, mp, j, q);
-					rlen = (uint32_t)(rows.n - roff);
-				}
-				put_expand(w, b, j, q, roff, rlen);
-			}
-			size_t end = b->n;
-			at32(b, table + (SECT_EXPAND - 1) * SECT_LEN, SECT_EXPAND);
-			at32(b, table + (SECT_EXPAND - 1) * SECT_LEN + 4, (uint32_t)(start - base));
-			at32(b, table + (SECT_EXPAND - 1) * SECT_LEN + 8, (uint32_t)(end - start));
-			uint8_t *p = rows.n ? grow(b, rows.n) : NULL;
-			if (p)
-				memcpy(p, rows.p, rows.n);
-			b->failed |= rows.failed;
-			free(rows.p);
-			at32(b, table + (SECT_ROWS - 1) * SECT_LEN, SECT_ROWS);
-			at32(b, table + (SECT_ROWS - 1) * SECT_LEN + 4, (uint32_t)(end - base));
-			at32(b, table + (SECT_ROWS - 1) * SECT_LEN + 8, (uint32_t)(b->n - end));
-			continue;
-		}
-		if (s == SECT_ROWS)
-			continue;
-		at32(b, table + (s - 1) * SECT_LEN, s);
-		at32(b, table + (s - 1) * SECT_LEN + 4, (uint32_t)(start - base));
-		at32(b, table + (s - 1) * SECT_LEN + 8, (uint32_t)(b->n - start));
-	}
-	if (!b->failed)
-		s2_st32(b->p + base + 44, (uint32_t)(b->n - base));
-	return b->failed ? S2_E_NOMEM : 0;
-}
-
 /* ---- chip blobs and the file ---------------------------------------------------------------- */
 
 static int chip_blob(struct writer *w, struct buf *b, uint32_t g, const uint64_t *parts,
-                     uint32_t np)
+                     uint32_t np, char *why, size_t whylen)
 {
 	struct s2_mapping *mp = w->mp;
 	const struct table *t = &mp->tables[g];
@@ -684,15 +284,31 @@ static int chip_blob(struct writer *w, struct buf *b, uint32_t g, const uint64_t
 	if (!grow(b, (size_t)np * PE_DIR))
 		return S2_E_NOMEM;
 	for (uint32_t k = 0; k < np; k++) {
-		size_t off = b->n;
-		int rc = put_pe(w, b, parts[k]);
+		const struct part *pt = &mp->parts[parts[k]];
+		long nsrc = sources_of(w, parts[k]);
+		if (nsrc < 0)
+			return S2_E_NOMEM;
+		uint8_t *pd = NULL;
+		size_t pl = 0;
+		int rc = image_put_pedata(mp, parts[k], w->src, nsrc, w->fixed_total_share,
+		                          mp->net->pb->seed, &pd, &pl, why, whylen);
 		if (rc < 0)
 			return rc;
-		if (b->n - off > UINT32_MAX || b->n > BLOB_RAW_MAX)
+		size_t off = b->n;
+		uint8_t *p = grow(b, pl);
+		if (p)
+			memcpy(p, pd, pl);
+		free(pd);
+		if (b->n > BLOB_RAW_MAX)
 			return S2_E_NOSPACE;
-		s2_st16(b->p + dir + k * PE_DIR, mp->parts[parts[k]].pe);
-		s2_st32(b->p + dir + k * PE_DIR + 4, (uint32_t)off);
-		s2_st32(b->p + dir + k * PE_DIR + 8, (uint32_t)(b->n - off));
+		if (b->failed)
+			return S2_E_NOMEM;
+		uint8_t *d = b->p + dir + (size_t)k * PE_DIR;
+		s2_st16(d, pt->pe);
+		s2_st16(d + 2, (uint16_t)pt->pop);
+		s2_st32(d + 4, pt->lo);
+		s2_st32(d + 8, (uint32_t)off);
+		s2_st32(d + 12, (uint32_t)pl);
 	}
 	return b->failed ? S2_E_NOMEM : 0;
 }
@@ -710,7 +326,7 @@ int s2_image_write(struct s2_mapping *mp, const char *path, char *err, size_t er
 	}
 	const struct s2_net *net = mp->net;
 	const S2pb__Network *pb = net->pb;
-	struct writer w = {.mp = mp};
+	struct writer w = {.mp = mp, .src_n = -1};
 	struct buf raw = {0};
 	uint8_t *z = NULL;
 	size_t zcap = 0;
@@ -771,10 +387,13 @@ int s2_image_write(struct s2_mapping *mp, const char *path, char *err, size_t er
 		uint32_t np = (uint32_t)(chip_first[g + 1] - chip_first[g]);
 		if (np == 0 && mp->tables[g].n == 0)
 			continue;
-		rc = chip_blob(&w, &raw, g, order + chip_first[g], np);
+		char why[256] = "";
+		rc = chip_blob(&w, &raw, g, order + chip_first[g], np, why, sizeof why);
 		if (rc < 0) {
 			net_seterr(err, errlen, "chip (%u, %u): %s", g / mp->cpb, g % mp->cpb,
-			           rc == S2_E_NOSPACE ? "its data exceed 256 MiB" : "out of memory");
+			           why[0]               ? why
+			           : rc == S2_E_NOSPACE ? "its data exceed 256 MiB"
+			                                : "out of memory");
 			goto out;
 		}
 		uLongf zl = compressBound(raw.n);
@@ -796,8 +415,8 @@ int s2_image_write(struct s2_mapping *mp, const char *path, char *err, size_t er
 		ib->offset = off;
 		ib->size = (uint32_t)zl;
 		ib->raw_size = (uint32_t)raw.n;
-		ib->crc32 = s2_crc32(0, z, zl);
-		ib->raw_crc32 = s2_crc32(0, raw.p, raw.n);
+		ib->crc32 = crc(z, zl);
+		ib->raw_crc32 = crc(raw.p, raw.n);
 		ib->pes = np;
 		ib->router_entries = mp->tables[g].n;
 		pblobs[bi] = ib;
@@ -815,7 +434,7 @@ int s2_image_write(struct s2_mapping *mp, const char *path, char *err, size_t er
 		size_t nl;
 		if (s2_net_encode(net, &nb, &nl) < 0)
 			goto nomem;
-		im.network_crc32 = s2_crc32(0, nb, nl);
+		im.network_crc32 = crc(nb, nl);
 		free(nb);
 	}
 	im.machine = (char *)s2_machine_name(mp->m);
@@ -873,7 +492,7 @@ int s2_image_write(struct s2_mapping *mp, const char *path, char *err, size_t er
 	s2_st32(hdr + 8, S2_IMAGE_VERSION);
 	s2_st32(hdr + 12, (uint32_t)ml);
 	s2_st64(hdr + 16, off);
-	s2_st32(hdr + 24, s2_crc32(0, man, ml));
+	s2_st32(hdr + 24, crc(man, ml));
 	free(man);
 	if (!ok || fseek(f, 0, SEEK_SET) != 0 || !wr(f, hdr, sizeof hdr))
 		goto ioerr;
@@ -908,6 +527,7 @@ done:
 			free(w.fixed_total_share[j]);
 	free(w.fixed_total_share);
 	free(w.src);
+	free(w.sig);
 	free(raw.p);
 	free(z);
 	free(chip_first);
@@ -922,7 +542,8 @@ done:
 	return rc;
 }
 
-/* ---- checking an image ------------------------------------------------------------------------ */
+/* ---- checking an image ------------------------------------------------------------------------
+ */
 
 static int bad(char *err, size_t errlen, int code, const char *what)
 {
@@ -948,35 +569,25 @@ static int check_chip(const uint8_t *p, size_t n, const S2pb__ImageBlob *ib, siz
 	}
 	uint64_t need = CHIP_HDR + (uint64_t)ne * RT_ENTRY + (uint64_t)np * PE_DIR;
 	if (need > n) {
-		snprintf(what, sizeof what, "blobs[%zu]: %u entries and %u PEs do not fit %zu bytes",
-		         i, ne, np, n);
+		snprintf(what, sizeof what,
+		         "blobs[%zu]: %u entries and %u PEs do not fit %zu bytes", i, ne, np, n);
 		return bad(err, errlen, S2_E_LENGTH, what);
 	}
 	const uint8_t *dir = p + CHIP_HDR + (size_t)ne * RT_ENTRY;
 	for (uint32_t k = 0; k < np; k++) {
-		uint32_t off = s2_ld32(dir + k * PE_DIR + 4), len = s2_ld32(dir + k * PE_DIR + 8);
-		if (off < need || len < PE_HDR + SECT__MAX * SECT_LEN || off > n || len > n - off ||
-		    s2_ld32(p + off) != PE_MAGIC || s2_ld32(p + off + 44) != len) {
-			snprintf(what, sizeof what, "blobs[%zu]: PE record %u is out of bounds or bad",
-			         i, k);
-			return bad(err, errlen, S2_E_FORMAT, what);
-		}
-		const uint8_t *pe = p + off;
-		if (s2_ld16(pe + 40) != SECT__MAX) {
-			snprintf(what, sizeof what, "blobs[%zu]: PE record %u: bad section count", i,
+		const uint8_t *d = dir + (size_t)k * PE_DIR;
+		uint32_t off = s2_ld32(d + 8), len = s2_ld32(d + 12);
+		struct s2_pedata pd;
+		int rc;
+		if (off < need || off > n || len > n - off) {
+			snprintf(what, sizeof what, "blobs[%zu]: PE record %u is out of bounds", i,
 			         k);
 			return bad(err, errlen, S2_E_FORMAT, what);
 		}
-		for (unsigned s = 0; s < SECT__MAX; s++) {
-			const uint8_t *st = pe + PE_HDR + s * SECT_LEN;
-			uint32_t so = s2_ld32(st + 4), sl = s2_ld32(st + 8);
-			if (s2_ld32(st) != s + 1 || so < PE_HDR + SECT__MAX * SECT_LEN || so > len ||
-			    sl > len - so) {
-				snprintf(what, sizeof what,
-				         "blobs[%zu]: PE record %u: section %u out of bounds", i, k,
-				         s + 1);
-				return bad(err, errlen, S2_E_FORMAT, what);
-			}
+		if ((rc = s2_pedata_decode(p + off, len, &pd)) < 0) {
+			snprintf(what, sizeof what, "blobs[%zu]: PE record %u: bad PE data (%s)", i,
+			         k, s2_strerror(rc));
+			return bad(err, errlen, S2_E_FORMAT, what);
 		}
 	}
 	return 0;
@@ -998,7 +609,7 @@ int s2_image_check(const uint8_t *buf, size_t len, struct s2_image_summary *sum,
 	uint64_t mo = s2_ld64(buf + 16);
 	if (ml > MANIFEST_MAX || mo < S2_IMAGE_HDR_LEN || mo > len || ml > len - mo)
 		return bad(err, errlen, S2_E_LENGTH, "manifest: outside the file");
-	if (s2_crc32(0, buf + mo, ml) != s2_ld32(buf + 24))
+	if (crc(buf + mo, ml) != s2_ld32(buf + 24))
 		return bad(err, errlen, S2_E_CRC, "manifest: CRC-32 mismatch");
 	S2pb__Image *im = s2pb__image__unpack(NULL, ml, buf + mo);
 	if (!im)
@@ -1012,16 +623,17 @@ int s2_image_check(const uint8_t *buf, size_t len, struct s2_image_summary *sum,
 	sum->file_bytes = len;
 	for (size_t i = 0; i < im->n_blobs; i++) {
 		const S2pb__ImageBlob *ib = im->blobs[i];
-		if (ib->offset < S2_IMAGE_HDR_LEN || ib->offset > mo || ib->size > mo - ib->offset ||
-		    ib->raw_size > BLOB_RAW_MAX) {
-			snprintf(what, sizeof what, "blobs[%zu] (board %u chip %u): out of bounds", i,
-			         ib->board, ib->chip);
+		if (ib->offset < S2_IMAGE_HDR_LEN || ib->offset > mo ||
+		    ib->size > mo - ib->offset || ib->raw_size > BLOB_RAW_MAX) {
+			snprintf(what, sizeof what, "blobs[%zu] (board %u chip %u): out of bounds",
+			         i, ib->board, ib->chip);
 			rc = bad(err, errlen, S2_E_LENGTH, what);
 			goto out;
 		}
-		if (s2_crc32(0, buf + ib->offset, ib->size) != ib->crc32) {
-			snprintf(what, sizeof what, "blobs[%zu] (board %u chip %u): CRC-32 mismatch", i,
-			         ib->board, ib->chip);
+		if (crc(buf + ib->offset, ib->size) != ib->crc32) {
+			snprintf(what, sizeof what,
+			         "blobs[%zu] (board %u chip %u): CRC-32 mismatch", i, ib->board,
+			         ib->chip);
 			rc = bad(err, errlen, S2_E_CRC, what);
 			goto out;
 		}
@@ -1032,11 +644,11 @@ int s2_image_check(const uint8_t *buf, size_t len, struct s2_image_summary *sum,
 			goto out;
 		}
 		uLongf rl = ib->raw_size;
-		if (uncompress(raw, &rl, buf + ib->offset, ib->size) != Z_OK || rl != ib->raw_size ||
-		    s2_crc32(0, raw, rl) != ib->raw_crc32) {
+		if (uncompress(raw, &rl, buf + ib->offset, ib->size) != Z_OK ||
+		    rl != ib->raw_size || crc(raw, rl) != ib->raw_crc32) {
 			snprintf(what, sizeof what,
-			         "blobs[%zu] (board %u chip %u): does not inflate to its %u bytes", i,
-			         ib->board, ib->chip, ib->raw_size);
+			         "blobs[%zu] (board %u chip %u): does not inflate to its %u bytes",
+			         i, ib->board, ib->chip, ib->raw_size);
 			rc = bad(err, errlen, S2_E_FORMAT, what);
 			goto out;
 		}

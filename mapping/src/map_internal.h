@@ -66,6 +66,7 @@ struct s2_mapping {
 	uint64_t n_parts;
 	struct list_pairs *lists;       /* per projection (empty unless from_list) */
 	uint32_t *out_first, *out_proj; /* projections of population p: out_proj[out_first[p]..] */
+	uint32_t *in_first, *in_proj;   /* projections into population p, likewise */
 	uint32_t *by_key;               /* part indices sorted by key (after stage 3) */
 	struct table *tables;           /* per chip */
 	double *link_load;              /* n_chips * 6, packets per timestep */
@@ -103,5 +104,10 @@ static inline uint64_t map_part_of(const struct s2_mapping *mp, uint32_t p, uint
 {
 	return mp->pops[p].first + neuron / mp->pops[p].per_part;
 }
+
+/* image_pedata.c: the engine's PE data for part q (docs/pedata.md); *out is malloc'd. */
+int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, long nsrc,
+                     uint64_t *const *fixed_total_share, uint64_t seed_base, uint8_t **out,
+                     size_t *len, char *err, size_t errlen);
 
 #endif

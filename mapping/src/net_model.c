@@ -33,8 +33,8 @@ static const struct net_model MODELS[MODEL__COUNT] = {
                                 {"isyn_e_na", 0.0, -1e6, 1e6},
                                 {"isyn_i_na", 0.0, -1e6, 1e6},
                         },
-                .max_per_pe = 256,
-                .sram_fixed = 16, /* v, isyn_e, isyn_i, refractory count */
+                .max_per_pe = 128, /* S2_PE_MAX_NEURONS of the engine */
+                .sram_fixed = 16,  /* v, isyn_e, isyn_i, refractory count */
                 .has_synapses = true,
         },
         {
@@ -47,14 +47,14 @@ static const struct net_model MODELS[MODEL__COUNT] = {
                                 {"start_ms", 0.0, 0.0, BIG},
                                 {"duration_ms", 1e10, 0.0, BIG},
                         },
-                .max_per_pe = 1024,
-                .sram_fixed = 8, /* time to next spike, rate in ticks */
+                .max_per_pe = 128, /* S2_PE_MAX_NEURONS of the engine */
+                .sram_fixed = 8,   /* time to next spike, rate in ticks */
         },
         {
                 .name = "spike_source_array",
                 .id = MODEL_SPIKE_ARRAY,
-                .max_per_pe = 256,
-                .sram_fixed = 8, /* spike count, read index */
+                .max_per_pe = 128, /* S2_PE_MAX_NEURONS of the engine */
+                .sram_fixed = 8,   /* spike count, read index */
         },
 };
 

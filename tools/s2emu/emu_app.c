@@ -92,8 +92,8 @@ static void pe_send(void *ctx, uint32_t key)
 		queue = q;
 		cap_queue = cap;
 	}
-	queue[n_queue++] = (struct spike){(uint16_t)(a->board - a->board->emu->boards),
-	                                  a->chip->index, key};
+	queue[n_queue++] =
+	        (struct spike){(uint16_t)(a->board - a->board->emu->boards), a->chip->index, key};
 }
 
 /* Recording region: u32 bytes recorded, u32 bytes lost, then the data. */
@@ -154,8 +154,8 @@ int emu_app_router_load(struct emu_board *b, struct emu_chip *c, const uint8_t *
 		return S2_E_NOMEM;
 	}
 	for (uint32_t i = 0; i < m.n_entries; i++) {
-		if ((rc = emu_mem_read(&c->dram, (uint64_t)m.addr + i * S2_RT_ENTRY_LEN, e, sizeof e)) <
-		    0) {
+		if ((rc = emu_mem_read(&c->dram, (uint64_t)m.addr + i * S2_RT_ENTRY_LEN, e,
+		                       sizeof e)) < 0) {
 			free(rt);
 			return rc;
 		}
@@ -175,8 +175,7 @@ int emu_app_router_load(struct emu_board *b, struct emu_chip *c, const uint8_t *
 	return 0;
 }
 
-int emu_app_load(struct emu_board *b, struct emu_chip *c, unsigned pe, const uint8_t *p,
-                 size_t len)
+int emu_app_load(struct emu_board *b, struct emu_chip *c, unsigned pe, const uint8_t *p, size_t len)
 {
 	struct s2_msg_app_load m;
 	int rc = s2_msg_app_load_decode(p, len, &m);
@@ -332,9 +331,11 @@ static void route(struct emu *e, struct emu_board *b0, unsigned c0, uint32_t key
 			}
 			struct emu_board *tb = board_slot(e, nb);
 			if (!tb || !tb->powered || tb->app.state != S2_APP_RUNNING ||
-			    tb->chips[nc].dead || ((tb->chips[nc].links_dead >> ((l + 3) % 6)) & 1u) ||
+			    tb->chips[nc].dead ||
+			    ((tb->chips[nc].links_dead >> ((l + 3) % 6)) & 1u) ||
 			    sp == sizeof stack / sizeof stack[0]) {
-				h.b->app.packets_dropped++; /* off this emulator, dead, or not running */
+				h.b->app.packets_dropped++; /* off this emulator, dead, or not
+				                               running */
 				continue;
 			}
 			stack[sp++] = (struct hop){tb, (uint16_t)nc, (uint8_t)((l + 3) % 6)};

@@ -516,7 +516,8 @@ static void write_file(const char *dir, const char *name, const uint8_t *p, size
 
 /* --- running on the host -------------------------------------------------------------- */
 
-int va_main(int argc, char **argv); /* va.c */
+int va_main(int argc, char **argv);    /* va.c */
+int image_main(int argc, char **argv); /* image_run.c */
 
 static uint8_t *dram;
 static uint8_t *rec[2];
@@ -563,6 +564,8 @@ int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "va"))
 		return va_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "image"))
+		return image_main(argc - 1, argv + 1);
 	parse(argc, argv);
 	unsigned steps = to_step(O.duration_ms);
 	size_t plen, ilen;

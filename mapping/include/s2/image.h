@@ -19,6 +19,8 @@ struct s2_mapping;
 #define S2_IMAGE_MAGIC "S2IMAGE\0" /**< 8 bytes at offset 0 */
 #define S2_IMAGE_VERSION 1u
 #define S2_IMAGE_HDR_LEN 32u
+#define S2_IMAGE_CHIP_HDR 24u /**< chip blob header; router entries follow */
+#define S2_IMAGE_PE_DIR 16u   /**< PE directory entry: pe u16, pop u16, lo u32, off u32, len u32 */
 
 /**
  * Write the image of a mapping that has run at least stage 5 (tables) to path: written to a

@@ -1,0 +1,588 @@
+/*
+ * s2ctl deploy, run and results (docs/cli/deploy.md, run.md, results.md): put a compiled
+ * network on the machine, run it, bring the recordings back.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "plan.h"
+#include "results.h"
+#include "s2/app.h"
+#include "s2/error.h"
+#include "s2/fwident.h"
+#include "s2/machine.h"
+#include "session.h"
+
+#ifndef S2_DEFAULT_FIRMWARE
+#define S2_DEFAULT_FIRMWARE "s2_monitor.bin"
+#endif
+
+struct run_opts {
+	const char *duration, *out;
+	bool realtime;
+};
+
+static int run_opt(struct cli *c, int id, const char *arg, void *ctx)
+{
+	(void)c;
+	struct run_opts *o = ctx;
+	if (id == 256)
+		o->duration = arg;
+	else if (id == 257)
+		o->realtime = true;
+	else if (id == 'o')
+		o->out = arg;
+	else
+		return -1;
+	return 0;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+struct ctx {
+	struct cli *c;
+	struct session s;
+	struct plan *plan;
+	struct s2_op *ops;  /* [machine boards] */
+	int *failed;        /* [machine boards]: first error */
+	char (*what)[128];  /* [machine boards] */
+	double t_deploy;
+	uint64_t bytes;
+};
+
+/* Wait for the ops of every live plan board; record failures. */
+static void settle(struct ctx *x, const char *step)
+{
+	s2_client_wait(x->s.client);
+	for (unsigned i = 0; i < x->plan->n_boards; i++) {
+		unsigned b = x->plan->boards[i].board;
+		if (!x->failed[b] && x->ops[b].status) {
+			x->failed[b] = x->ops[b].status;
+			snprintf(x->what[b], sizeof x->what[b], "%s: %s", step, x->ops[b].what);
+		}
+	}
+}
+
+static unsigned live(const struct ctx *x)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < x->plan->n_boards; i++)
+		n += !x->failed[x->plan->boards[i].board];
+	return n;
+}
+
+static void progress_cb(void *arg)
+{
+	struct ctx *x = arg;
+	uint64_t d = 0, t = 0;
+	for (unsigned i = 0; i < x->plan->n_boards; i++) {
+		unsigned b = x->plan->boards[i].board;
+		d += x->ops[b].done;
+		t += x->ops[b].total;
+	}
+	cli_progress(x->c, "load", d, t);
+}
+
+/* Boot the plan's boards that are not booted, with the default monitor image. */
+static void boot_missing(struct ctx *x)
+{
+	struct s2_msg_board_status *st = calloc(x->s.n, sizeof *st);
+	uint8_t(*body)[32] = calloc(x->s.n, sizeof *body);
+	size_t *blen = calloc(x->s.n, sizeof *blen);
+	if (!st || !body || !blen)
+		goto out;
+	for (unsigned i = 0; i < x->plan->n_boards; i++) {
+		unsigned b = x->plan->boards[i].board;
+		s2_op_init(&x->ops[b], NULL, NULL);
+		s2_simple_start(x->s.eth[b], S2_MSG_BOARD_STATUS, S2_ADDR_ANY, S2_PE_MONITOR, NULL, 0,
+		                body[b], sizeof body[b], &blen[b], &x->ops[b]);
+	}
+	settle(x, "BOARD_STATUS");
+	const char *path = getenv("S2_FIRMWARE");
+	size_t len = 0;
+	uint8_t *image = NULL;
+	bool any = false;
+	for (unsigned i = 0; i < x->plan->n_boards; i++) {
+		unsigned b = x->plan->boards[i].board;
+		if (x->failed[b] || s2_msg_board_status_decode(body[b], blen[b], &st[b]) < 0 ||
+		    st[b].state == S2_BOARD_BOOTED)
+			continue;
+		if (!image && !(image = cli_read_file(path ? path : S2_DEFAULT_FIRMWARE,
+		                                      S2_FW_IMAGE_MAX, &len))) {
+			x->failed[b] = S2_E_STATE;
+			snprintf(x->what[b], sizeof x->what[b],
+			         "not booted, and no monitor image to boot it (%s)", strerror(errno));
+			continue;
+		}
+		s2_op_init(&x->ops[b], NULL, NULL);
+		if (s2_boot_start(x->s.eth[b], image, len, S2_BOOT_BLOCK_MAX, &x->ops[b], &st[b]) < 0)
+			x->ops[b].status = S2_E_NOMEM;
+		any = true;
+	}
+	if (any)
+		settle(x, "boot");
+	free(image);
+out:
+	free(st);
+	free(body);
+	free(blen);
+}
+
+/* Deploy the plan: boot what is not booted, clear, write, activate, verify. */
+static void deploy(struct ctx *x)
+{
+	double t0 = now_s();
+	boot_missing(x);
+	for (unsigned i = 0; i < x->plan->n_boards; i++) {
+		unsigned b = x->plan->boards[i].board;
+		if (x->failed[b])
+			continue;
+		s2_op_init(&x->ops[b], NULL, NULL);
+		s2_app_stop_start(x->s.eth[b], &x->ops[b]);
+	}
+	settle(x, "APP_STOP");
+	for (unsigned i = 0; i < x->plan->n_boards; i++) {
+		struct plan_board *pb = &x->plan->boards[i];
+		if (x->failed[pb->board])
+			continue;
+		s2_op_init(&x->ops[pb->board], progress_cb, x);
+		int rc = s2_app_write_start(x->s.eth[pb->board], pb->chips, pb->n_chips,
+		                            &x->ops[pb->board]);
+		if (rc < 0)
+			x->ops[pb->board].status = rc;
+	}
+	settle(x, "writing tables and PE data");
+	cli_progress_end(x->c);
+	for (unsigned i = 0; i < x->plan->n_boards; i++) {
+		struct plan_board *pb = &x->plan->boards[i];
+		if (x->failed[pb->board])
+			continue;
+		x->bytes += x->ops[pb->board].total;
+		s2_op_init(&x->ops[pb->board], NULL, NULL);
+		int rc = s2_app_activate_start(x->s.eth[pb->board], pb->chips, pb->n_chips,
+		                               &x->ops[pb->board]);
+		if (rc < 0)
+			x->ops[pb->board].status = rc;
+	}
+	settle(x, "loading");
+	x->t_deploy = now_s() - t0;
+}
+
+static int open_ctx(struct ctx *x, struct cli *c, const char *image)
+{
+	memset(x, 0, sizeof *x);
+	x->c = c;
+	char err[512];
+	if (!(x->plan = plan_load(image, err, sizeof err)))
+		return cli_error(c, EXIT_INPUT, "%s", err);
+	int ec = session_open(&x->s, c, true, false);
+	if (ec)
+		return ec;
+	x->ops = calloc(x->s.n, sizeof *x->ops);
+	x->failed = calloc(x->s.n, sizeof *x->failed);
+	x->what = calloc(x->s.n, sizeof *x->what);
+	if (!x->ops || !x->failed || !x->what)
+		return cli_error(c, EXIT_FAIL, "out of memory");
+	for (unsigned i = 0; i < x->plan->n_boards; i++) {
+		unsigned b = x->plan->boards[i].board;
+		if (b >= x->s.n)
+			return cli_error(c, EXIT_INPUT,
+			                 "%s: board %u is not in the machine description (%u boards)",
+			                 image, b, x->s.n);
+		if (!x->s.sel[b])
+			return cli_error(c, EXIT_USAGE, "board %u holds part of the network: --boards "
+			                                "must include it", b);
+	}
+	return 0;
+}
+
+static void close_ctx(struct ctx *x)
+{
+	free(x->ops);
+	free(x->failed);
+	free(x->what);
+	plan_free(x->plan);
+	session_close(&x->s);
+}
+
+/* Report failed boards; exit code. */
+static int failures(struct ctx *x)
+{
+	unsigned bad = 0;
+	int worst = 0;
+	for (unsigned i = 0; i < x->plan->n_boards; i++) {
+		unsigned b = x->plan->boards[i].board;
+		if (!x->failed[b])
+			continue;
+		bad++;
+		worst = x->failed[b];
+		char line[300];
+		cli_conn_summary(x->s.eth[b], line, sizeof line);
+		fprintf(stderr, "s2ctl %s: board %u failed at %s: %s (%s)\n", x->c->verb, b,
+		        x->what[b], s2_strerror(x->failed[b]), line);
+	}
+	return bad == 0 ? EXIT_OK : cli_exit_for(worst);
+}
+
+int verb_deploy(int argc, char **argv)
+{
+	struct cli c;
+	int pos = cli_parse(&c, "deploy", argc, argv, NULL, NULL, NULL);
+	if (pos < 0)
+		return pos == -2 ? EXIT_OK : EXIT_USAGE;
+	if (pos + 1 != argc)
+		return cli_error(&c, EXIT_USAGE, "deploy takes one IMAGE (see --help)");
+	struct ctx x;
+	int ec = open_ctx(&x, &c, argv[pos]);
+	if (!ec) {
+		deploy(&x);
+		ec = failures(&x);
+		if (c.json) {
+			struct json j;
+			json_begin(&j, stdout);
+			json_obj(&j, NULL);
+			json_bool(&j, "ok", ec == EXIT_OK);
+			json_uint(&j, "boards", x.plan->n_boards);
+			json_uint(&j, "pes", x.plan->pes);
+			json_uint(&j, "bytes", x.bytes);
+			json_num(&j, "seconds", x.t_deploy);
+			json_end_obj(&j);
+			json_finish(&j);
+		} else if (!c.quiet && ec == EXIT_OK) {
+			printf("deployed %llu PEs on %u boards: %.1f MiB in %.3f s\n",
+			       (unsigned long long)x.plan->pes, x.plan->n_boards,
+			       (double)x.bytes / (1 << 20), x.t_deploy);
+		}
+	}
+	close_ctx(&x);
+	return ec;
+}
+
+/* Read every PE's recordings back (both streams, all boards in parallel) into res. */
+static int collect(struct ctx *x, struct results *res)
+{
+	struct s2_app_rec **recs[2];
+	recs[0] = calloc(x->plan->n_boards + 1, sizeof *recs[0]);
+	recs[1] = calloc(x->plan->n_boards + 1, sizeof *recs[1]);
+	int rc = recs[0] && recs[1] ? 0 : S2_E_NOMEM;
+	for (unsigned s = 0; rc == 0 && s < 2; s++)
+		for (unsigned i = 0; i < x->plan->n_boards; i++)
+			if (!(recs[s][i] = calloc(x->plan->boards[i].pes + 1, sizeof *recs[s][i])))
+				rc = S2_E_NOMEM;
+	if (rc) {
+		for (unsigned s = 0; s < 2; s++)
+			for (unsigned i = 0; recs[s] && i < x->plan->n_boards; i++)
+				free(recs[s][i]);
+		free(recs[0]);
+		free(recs[1]);
+		return rc;
+	}
+	for (unsigned s = 0; s < 2; s++) {
+		for (unsigned i = 0; i < x->plan->n_boards; i++) {
+			struct plan_board *pb = &x->plan->boards[i];
+			if (x->failed[pb->board])
+				continue;
+			s2_op_init(&x->ops[pb->board], NULL, NULL);
+			s2_app_rec_head_start(x->s.eth[pb->board], pb->chips, pb->n_chips, s,
+			                      recs[s][i], &x->ops[pb->board]);
+		}
+		settle(x, "reading recording headers");
+		for (unsigned i = 0; i < x->plan->n_boards; i++) {
+			struct plan_board *pb = &x->plan->boards[i];
+			if (!recs[s][i] || x->failed[pb->board])
+				continue;
+			s2_op_init(&x->ops[pb->board], NULL, NULL);
+			int r2 = s2_app_rec_data_start(x->s.eth[pb->board], pb->chips, pb->n_chips, s,
+			                               recs[s][i], &x->ops[pb->board]);
+			if (r2 < 0)
+				x->ops[pb->board].status = r2;
+		}
+		settle(x, "reading recordings");
+	}
+	for (unsigned i = 0; i < x->plan->n_boards; i++) {
+		struct plan_board *pb = &x->plan->boards[i];
+		size_t k = 0;
+		for (unsigned ch = 0; ch < pb->n_chips; ch++)
+			for (unsigned q = 0; q < pb->chips[ch].n_pes; q++, k++) {
+				const struct plan_pe_info *in = &pb->info[ch][q];
+				struct s2_app_rec *sp = recs[0][i] ? &recs[0][i][k] : NULL;
+				struct s2_app_rec *vv = recs[1][i] ? &recs[1][i][k] : NULL;
+				if (!x->failed[pb->board] && rc == 0)
+					rc = results_add_pe(res, in->pop, in->lo, in->n,
+					                    sp ? sp->data : NULL, sp ? sp->hdr[0] : 0,
+					                    in->n_vrec, in->vrec, vv ? vv->data : NULL,
+					                    vv ? vv->hdr[0] : 0);
+				if (sp)
+					free(sp->data);
+				if (vv)
+					free(vv->data);
+			}
+		free(recs[0][i]);
+		free(recs[1][i]);
+	}
+	free(recs[0]);
+	free(recs[1]);
+	return rc;
+}
+
+int verb_run(int argc, char **argv)
+{
+	static const struct option extra[] = {{"duration", required_argument, 0, 256},
+	                                      {"realtime", no_argument, 0, 257},
+	                                      {"output", required_argument, 0, 'o'},
+	                                      {0, 0, 0, 0}};
+	struct cli c;
+	struct run_opts o = {0};
+	int pos = cli_parse(&c, "run", argc, argv, extra, run_opt, &o);
+	if (pos < 0)
+		return pos == -2 ? EXIT_OK : EXIT_USAGE;
+	if (pos + 1 != argc)
+		return cli_error(&c, EXIT_USAGE, "run takes one IMAGE (see --help)");
+	double dur = -1;
+	if (o.duration) {
+		char *end;
+		dur = strtod(o.duration, &end);
+		if (*end || !(dur > 0 && dur <= 1e7))
+			return cli_error(&c, EXIT_USAGE, "--duration: '%s' is not a time in ms", o.duration);
+	}
+	const char *out = o.out ? o.out : "run.s2res";
+	struct ctx x;
+	int ec = open_ctx(&x, &c, argv[pos]);
+	if (ec) {
+		close_ctx(&x);
+		return ec;
+	}
+	if (dur < 0)
+		dur = x.plan->run_ms;
+	uint32_t steps = (uint32_t)llround(dur / x.plan->dt_ms);
+	/* Recording regions sized for the run. */
+	for (unsigned i = 0; i < x.plan->n_boards; i++) {
+		struct plan_board *pb = &x.plan->boards[i];
+		for (unsigned ch = 0; ch < pb->n_chips; ch++)
+			for (unsigned q = 0; q < pb->chips[ch].n_pes; q++) {
+				const struct plan_pe_info *in = &pb->info[ch][q];
+				uint64_t sp = in->rec_spikes ? 8 + (uint64_t)steps * ((in->n + 7) / 8) : 0;
+				uint64_t vv = in->n_vrec ? 8 + (uint64_t)steps * in->n_vrec * 4 : 0;
+				pb->chips[ch].pes[q].rec_size[0] = (uint32_t)(sp > S2_APP_REC_MAX ? S2_APP_REC_MAX : sp);
+				pb->chips[ch].pes[q].rec_size[1] = (uint32_t)(vv > S2_APP_REC_MAX ? S2_APP_REC_MAX : vv);
+			}
+	}
+	deploy(&x);
+	if (!live(&x)) {
+		ec = failures(&x);
+		close_ctx(&x);
+		return ec;
+	}
+	if (!c.quiet && !c.json)
+		fprintf(stderr, "deployed %llu PEs on %u boards in %.3f s\n",
+		        (unsigned long long)x.plan->pes, x.plan->n_boards, x.t_deploy);
+	/* Start every board; they begin together. */
+	double t0 = now_s();
+	for (unsigned i = 0; i < x.plan->n_boards; i++) {
+		unsigned b = x.plan->boards[i].board;
+		if (x.failed[b])
+			continue;
+		s2_op_init(&x.ops[b], NULL, NULL);
+		s2_app_run_start(x.s.eth[b], steps, o.realtime ? S2_APP_F_REALTIME : 0, &x.ops[b]);
+	}
+	settle(&x, "APP_RUN");
+	struct s2_msg_app_status *st = calloc(x.s.n, sizeof *st);
+	if (!st) {
+		close_ctx(&x);
+		return cli_error(&c, EXIT_FAIL, "out of memory");
+	}
+	/* Poll until every live board is done; a board that stops answering ends its part. */
+	for (;;) {
+		for (unsigned i = 0; i < x.plan->n_boards; i++) {
+			unsigned b = x.plan->boards[i].board;
+			if (x.failed[b] || st[b].state == S2_APP_DONE)
+				continue;
+			s2_op_init(&x.ops[b], NULL, NULL);
+			s2_app_status_start(x.s.eth[b], &st[b], &x.ops[b]);
+		}
+		settle(&x, "APP_STATUS");
+		bool all = true;
+		uint64_t done = 0;
+		for (unsigned i = 0; i < x.plan->n_boards; i++) {
+			unsigned b = x.plan->boards[i].board;
+			if (x.failed[b])
+				continue;
+			all &= st[b].state == S2_APP_DONE;
+			done += st[b].steps_done;
+		}
+		cli_progress(&c, "run", done, (uint64_t)steps * live(&x));
+		if (all || !live(&x))
+			break;
+		struct timespec ts = {0, 20 * 1000 * 1000}; /* status poll interval */
+		nanosleep(&ts, NULL);
+	}
+	cli_progress_end(&c);
+	double t_run = now_s() - t0;
+	/* Boards that failed: stop the rest cleanly (they are done or stopped anyway). */
+	struct results *res = calloc(1, sizeof *res);
+	if (!res) {
+		free(st);
+		close_ctx(&x);
+		return cli_error(&c, EXIT_FAIL, "out of memory");
+	}
+	res->dt_ms = x.plan->dt_ms;
+	res->steps = steps;
+	res->n_pops = x.plan->n_pops;
+	res->pops = calloc(res->n_pops ? res->n_pops : 1, sizeof *res->pops);
+	for (unsigned p = 0; res->pops && p < res->n_pops; p++) {
+		res->pops[p].label = strdup(x.plan->pops[p].label);
+		res->pops[p].size = x.plan->pops[p].size;
+	}
+	double t1 = now_s();
+	int rc = res->pops ? collect(&x, res) : S2_E_NOMEM;
+	double t_collect = now_s() - t1;
+	char err[512];
+	if (rc == 0 && results_write(res, out, err, sizeof err) < 0)
+		rc = cli_error(&c, EXIT_FAIL, "%s", err);
+	uint64_t events = 0, dropped = 0, lost = 0, spikes = 0;
+	for (unsigned i = 0; i < x.plan->n_boards; i++) {
+		unsigned b = x.plan->boards[i].board;
+		events += st[b].synaptic_events;
+		dropped += st[b].packets_dropped + st[b].packets_unrouted;
+		lost += st[b].rec_lost;
+		spikes += st[b].spikes_sent;
+	}
+	if (c.json) {
+		struct json j;
+		json_begin(&j, stdout);
+		json_obj(&j, NULL);
+		json_str(&j, "results", out);
+		json_num(&j, "deploy_seconds", x.t_deploy);
+		json_num(&j, "run_seconds", t_run);
+		json_num(&j, "collect_seconds", t_collect);
+		json_num(&j, "biological_ms", dur);
+		json_uint(&j, "steps", steps);
+		json_uint(&j, "synaptic_events", events);
+		json_uint(&j, "spikes", spikes);
+		json_uint(&j, "packets_dropped", dropped);
+		json_uint(&j, "recording_bytes_lost", lost);
+		json_arr(&j, "populations");
+		for (unsigned p = 0; p < res->n_pops; p++) {
+			json_obj(&j, NULL);
+			json_str(&j, "label", res->pops[p].label);
+			json_uint(&j, "size", res->pops[p].size);
+			json_uint(&j, "spikes", res->pops[p].n_spikes);
+			json_num(&j, "rate_hz", res->pops[p].size ? (double)res->pops[p].n_spikes /
+			                                                    res->pops[p].size / (dur / 1000)
+			                                          : 0);
+			json_end_obj(&j);
+		}
+		json_end_arr(&j);
+		json_end_obj(&j);
+		json_finish(&j);
+	} else if (!c.quiet) {
+		printf("ran %g ms of biological time (%u steps) in %.3f s; %llu synaptic events, "
+		       "%llu packets dropped, %llu recording bytes lost\n",
+		       dur, steps, t_run, (unsigned long long)events, (unsigned long long)dropped,
+		       (unsigned long long)lost);
+		for (unsigned p = 0; p < res->n_pops; p++)
+			printf("  %-12s %8u neurons %10llu spikes %8.2f Hz\n", res->pops[p].label,
+			       res->pops[p].size, (unsigned long long)res->pops[p].n_spikes,
+			       res->pops[p].size ? (double)res->pops[p].n_spikes / res->pops[p].size /
+			                                   (dur / 1000)
+			                         : 0);
+		printf("results in %s\n", out);
+	}
+	results_free(res);
+	free(st);
+	ec = failures(&x);
+	if (!ec && rc)
+		ec = rc < 0 ? cli_exit_for(rc) : rc;
+	if (!ec && (dropped || lost) && !c.quiet)
+		fprintf(stderr, "s2ctl run: %llu packets dropped, %llu recording bytes lost (counted "
+		                "above)\n",
+		        (unsigned long long)dropped, (unsigned long long)lost);
+	close_ctx(&x);
+	return ec;
+}
+
+struct results_opts {
+	const char *csv, *npy;
+};
+
+static int results_opt(struct cli *c, int id, const char *arg, void *ctx)
+{
+	(void)c;
+	struct results_opts *o = ctx;
+	if (id == 256)
+		o->csv = arg;
+	else if (id == 257)
+		o->npy = arg;
+	else
+		return -1;
+	return 0;
+}
+
+int verb_results(int argc, char **argv)
+{
+	static const struct option extra[] = {
+	        {"csv", required_argument, 0, 256}, {"npy", required_argument, 0, 257}, {0, 0, 0, 0}};
+	struct cli c;
+	struct results_opts o = {0};
+	int pos = cli_parse(&c, "results", argc, argv, extra, results_opt, &o);
+	if (pos < 0)
+		return pos == -2 ? EXIT_OK : EXIT_USAGE;
+	if (pos + 1 != argc)
+		return cli_error(&c, EXIT_USAGE, "results takes one FILE (see --help)");
+	char err[512];
+	struct results *r = results_read(argv[pos], err, sizeof err);
+	if (!r)
+		return cli_error(&c, EXIT_INPUT, "%s", err);
+	int ec = EXIT_OK;
+	if (o.csv && results_export(r, o.csv, false, err, sizeof err) < 0)
+		ec = cli_error(&c, EXIT_FAIL, "%s", err);
+	if (!ec && o.npy && results_export(r, o.npy, true, err, sizeof err) < 0)
+		ec = cli_error(&c, EXIT_FAIL, "%s", err);
+	double secs = r->steps * r->dt_ms / 1000.0;
+	if (c.json) {
+		struct json j;
+		json_begin(&j, stdout);
+		json_obj(&j, NULL);
+		json_num(&j, "dt_ms", r->dt_ms);
+		json_uint(&j, "steps", r->steps);
+		json_arr(&j, "populations");
+		for (unsigned p = 0; p < r->n_pops; p++) {
+			json_obj(&j, NULL);
+			json_str(&j, "label", r->pops[p].label);
+			json_uint(&j, "size", r->pops[p].size);
+			json_uint(&j, "spikes", r->pops[p].n_spikes);
+			json_num(&j, "rate_hz", r->pops[p].size && secs > 0
+			                                ? (double)r->pops[p].n_spikes / r->pops[p].size / secs
+			                                : 0);
+			json_uint(&j, "voltage_traces", r->pops[p].n_vrec);
+			json_end_obj(&j);
+		}
+		json_end_arr(&j);
+		json_end_obj(&j);
+		json_finish(&j);
+	} else if (!c.quiet) {
+		printf("%s: %u steps of %g ms (%g ms)\n", argv[pos], r->steps, r->dt_ms,
+		       r->steps * r->dt_ms);
+		for (unsigned p = 0; p < r->n_pops; p++)
+			printf("  %-12s %8u neurons %10llu spikes %8.2f Hz %4u voltage traces\n",
+			       r->pops[p].label, r->pops[p].size,
+			       (unsigned long long)r->pops[p].n_spikes,
+			       r->pops[p].size && secs > 0
+			               ? (double)r->pops[p].n_spikes / r->pops[p].size / secs
+			               : 0,
+			       r->pops[p].n_vrec);
+	}
+	results_free(r);
+	return ec;
+}

@@ -1,0 +1,71 @@
+/**
+ * @file app.h
+ * @brief Loading and running applications on boards (docs/protocol.md 4.15, docs/cli/run.md).
+ *
+ * A load plan says, per chip, the router table and, per application PE, its PE data blob
+ * (proto/include/s2/pedata.h) and the sizes of its recording regions. The loader lays the
+ * chip's DRAM out (S2_APP_* addresses below), writes table and blobs, then asks the chip to
+ * load them. All boards of a machine load in parallel in one event loop.
+ */
+#ifndef S2_APP_H
+#define S2_APP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "s2/board.h"
+#include "s2/msg.h"
+
+/* Chip DRAM layout used by the loader. */
+#define S2_APP_RT_ADDR 0x00100000u            /**< router table (<= 16,384 x 28 bytes) */
+#define S2_APP_BLOB_ADDR(pe) (0x01000000u + (uint32_t)(pe) * 0x00080000u) /**< 512 KiB each */
+#define S2_APP_BLOB_MAX 0x00080000u
+#define S2_APP_ROWS_ADDR(pe) (0x08000000u + (uint32_t)(pe) * 0x00400000u) /**< 4 MiB each */
+#define S2_APP_ROWS_SIZE 0x00400000u
+#define S2_APP_REC_ADDR(pe, s) (0x30000000u + (uint32_t)(pe) * 0x00800000u + (uint32_t)(s) * 0x00400000u)
+#define S2_APP_REC_MAX 0x00400000u            /**< per PE and stream, header included */
+
+struct s2_app_pe {
+	uint8_t pe;
+	uint8_t *pedata; /**< the loader patches dram_base/dram_size in place */
+	uint32_t len;
+	uint32_t rec_size[2]; /**< bytes per recording stream (spikes, voltages), 0: none */
+};
+
+struct s2_app_chip {
+	uint16_t chip;
+	const uint8_t *rt; /**< n_rt entries of S2_RT_ENTRY_LEN bytes */
+	uint32_t n_rt;
+	struct s2_app_pe *pes;
+	unsigned n_pes;
+};
+
+/**
+ * Stage 1 of loading a board: write every chip's router table and PE blobs to its DRAM.
+ * Stage 2 (after s2_client_wait): s2_app_activate_start. Blobs must stay valid until then.
+ */
+int s2_app_write_start(struct s2_conn *eth, struct s2_app_chip *chips, unsigned n,
+                       struct s2_op *op);
+/** Stage 2: ROUTER_LOAD on every chip, APP_LOAD on every PE. */
+int s2_app_activate_start(struct s2_conn *eth, const struct s2_app_chip *chips, unsigned n,
+                          struct s2_op *op);
+/** APP_RUN on a board. */
+int s2_app_run_start(struct s2_conn *eth, uint32_t n_steps, uint32_t flags, struct s2_op *op);
+/** APP_STATUS of a board into *st. */
+int s2_app_status_start(struct s2_conn *eth, struct s2_msg_app_status *st, struct s2_op *op);
+/** APP_STOP on a board. */
+int s2_app_stop_start(struct s2_conn *eth, struct s2_op *op);
+
+/** A recording region as read back: header (bytes recorded, bytes lost) and data. */
+struct s2_app_rec {
+	uint32_t hdr[2];
+	uint8_t *data; /**< malloc'd by s2_app_rec_data_start, hdr[0] bytes */
+};
+/** Read the 8-byte headers of recording stream s of every PE of the plan. */
+int s2_app_rec_head_start(struct s2_conn *eth, const struct s2_app_chip *chips, unsigned n,
+                          unsigned s, struct s2_app_rec *out, struct s2_op *op);
+/** Then the data (out[i].hdr[0] bytes each). */
+int s2_app_rec_data_start(struct s2_conn *eth, const struct s2_app_chip *chips, unsigned n,
+                          unsigned s, struct s2_app_rec *out, struct s2_op *op);
+
+#endif

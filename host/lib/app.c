@@ -1,0 +1,155 @@
+/* Loading and running applications (app.h). */
+#include "s2/app.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "s2/error.h"
+#include "s2/pedata.h"
+#include "s2/wire.h"
+
+int s2_app_write_start(struct s2_conn *eth, struct s2_app_chip *chips, unsigned n,
+                       struct s2_op *op)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct s2_app_chip *c = &chips[i];
+		int rc;
+		if (c->n_rt &&
+		    (rc = s2_mem_write_start(eth, c->chip, S2_PE_MONITOR, S2_MEM_DRAM, S2_APP_RT_ADDR,
+		                             c->rt, (size_t)c->n_rt * S2_RT_ENTRY_LEN, op)) < 0)
+			return rc;
+		for (unsigned k = 0; k < c->n_pes; k++) {
+			struct s2_app_pe *p = &c->pes[k];
+			if (p->len < S2_PEDATA_HDR_LEN || p->len > S2_APP_BLOB_MAX)
+				return S2_E_RANGE;
+			/* The PE's rows go to its own DRAM area. */
+			s2_st32(p->pedata + 32, S2_APP_ROWS_ADDR(p->pe));
+			s2_st32(p->pedata + 36, S2_APP_ROWS_SIZE);
+			if ((rc = s2_mem_write_start(eth, c->chip, S2_PE_MONITOR, S2_MEM_DRAM,
+			                             S2_APP_BLOB_ADDR(p->pe), p->pedata, p->len, op)) < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+int s2_app_activate_start(struct s2_conn *eth, const struct s2_app_chip *chips, unsigned n,
+                          struct s2_op *op)
+{
+	for (unsigned i = 0; i < n; i++) {
+		const struct s2_app_chip *c = &chips[i];
+		uint8_t body[64];
+		int len, rc;
+		struct s2_msg_router_load rl = {S2_APP_RT_ADDR, c->n_rt};
+		len = s2_msg_router_load_encode(body, sizeof body, &rl);
+		if (len < 0 || (rc = s2_simple_start(eth, S2_MSG_ROUTER_LOAD, c->chip, S2_PE_MONITOR,
+		                                     body, (size_t)len, NULL, 0, NULL, op)) < 0)
+			return len < 0 ? len : rc;
+		for (unsigned k = 0; k < c->n_pes; k++) {
+			const struct s2_app_pe *p = &c->pes[k];
+			struct s2_msg_app_load al = {.blob_addr = S2_APP_BLOB_ADDR(p->pe), .blob_len = p->len};
+			for (int s = 0; s < 2; s++) {
+				al.rec_addr[s] = S2_APP_REC_ADDR(p->pe, s);
+				al.rec_size[s] = p->rec_size[s] > S2_APP_REC_MAX ? S2_APP_REC_MAX
+				                                                 : p->rec_size[s];
+			}
+			len = s2_msg_app_load_encode(body, sizeof body, &al);
+			if (len < 0 || (rc = s2_simple_start(eth, S2_MSG_APP_LOAD, c->chip, p->pe, body,
+			                                     (size_t)len, NULL, 0, NULL, op)) < 0)
+				return len < 0 ? len : rc;
+		}
+	}
+	return 0;
+}
+
+int s2_app_run_start(struct s2_conn *eth, uint32_t n_steps, uint32_t flags, struct s2_op *op)
+{
+	uint8_t body[16];
+	struct s2_msg_app_run m = {n_steps, flags};
+	int len = s2_msg_app_run_encode(body, sizeof body, &m);
+	if (len < 0)
+		return len;
+	return s2_simple_start(eth, S2_MSG_APP_RUN, S2_ADDR_ANY, S2_PE_MONITOR, body, (size_t)len,
+	                       NULL, 0, NULL, op);
+}
+
+struct status_req {
+	struct s2_op *op;
+	struct s2_msg_app_status *st;
+};
+
+static void status_cb(void *arg, int status, const struct s2_header *h, const uint8_t *p,
+                      size_t len)
+{
+	(void)h;
+	struct status_req *r = arg;
+	r->op->outstanding--;
+	int rc = status < 0 ? status : s2_msg_app_status_decode(p, len, r->st);
+	if (rc < 0 && r->op->status == 0) {
+		r->op->status = rc;
+		strcpy(r->op->what, "APP_STATUS");
+	}
+	free(r);
+}
+
+int s2_app_status_start(struct s2_conn *eth, struct s2_msg_app_status *st, struct s2_op *op)
+{
+	struct status_req *r = malloc(sizeof *r);
+	if (!r)
+		return S2_E_NOMEM;
+	*r = (struct status_req){op, st};
+	op->outstanding++;
+	int rc = s2_conn_request(eth, S2_MSG_APP_STATUS, S2_ADDR_ANY, S2_PE_MONITOR, NULL, 0,
+	                         status_cb, r);
+	if (rc < 0) {
+		op->outstanding--;
+		free(r);
+	}
+	return rc;
+}
+
+int s2_app_stop_start(struct s2_conn *eth, struct s2_op *op)
+{
+	return s2_simple_start(eth, S2_MSG_APP_STOP, S2_ADDR_ANY, S2_PE_MONITOR, NULL, 0, NULL, 0,
+	                       NULL, op);
+}
+
+int s2_app_rec_head_start(struct s2_conn *eth, const struct s2_app_chip *chips, unsigned n,
+                          unsigned s, struct s2_app_rec *out, struct s2_op *op)
+{
+	size_t k = 0;
+	for (unsigned i = 0; i < n; i++)
+		for (unsigned q = 0; q < chips[i].n_pes; q++, k++) {
+			memset(&out[k], 0, sizeof out[k]);
+			if (!chips[i].pes[q].rec_size[s])
+				continue;
+			int rc = s2_mem_read_start(eth, chips[i].chip, S2_PE_MONITOR, S2_MEM_DRAM,
+			                           S2_APP_REC_ADDR(chips[i].pes[q].pe, s), out[k].hdr, 8, op);
+			if (rc < 0)
+				return rc;
+		}
+	return 0;
+}
+
+int s2_app_rec_data_start(struct s2_conn *eth, const struct s2_app_chip *chips, unsigned n,
+                          unsigned s, struct s2_app_rec *out, struct s2_op *op)
+{
+	size_t k = 0;
+	for (unsigned i = 0; i < n; i++)
+		for (unsigned q = 0; q < chips[i].n_pes; q++, k++) {
+			uint32_t len = out[k].hdr[0];
+			if (!len)
+				continue;
+			if (len > S2_APP_REC_MAX - 8)
+				return S2_E_RANGE;
+			out[k].data = malloc(len);
+			if (!out[k].data)
+				return S2_E_NOMEM;
+			int rc = s2_mem_read_start(eth, chips[i].chip, S2_PE_MONITOR, S2_MEM_DRAM,
+			                           S2_APP_REC_ADDR(chips[i].pes[q].pe, s) + 8, out[k].data,
+			                           len, op);
+			if (rc < 0)
+				return rc;
+		}
+	return 0;
+}

@@ -1,0 +1,641 @@
+/*
+ * PE data for the firmware engine (proto/include/s2/pedata.h, docs/pedata.md), one blob per
+ * part of a mapping: neuron parameters and initial state evaluated per neuron, the sources as
+ * runs of consecutive source parts (one key-table entry per run and projection), expansion
+ * descriptors with seeds for statistical connectors, explicit rows for lists, recording and
+ * spike times. Called by the image writer (image.c).
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "map_internal.h"
+#include "s2/error.h"
+#include "s2/pedata.h"
+#include "s2/wire.h"
+
+/* Engine parameter slots of the network models' parameters (docs/pedata.md). */
+static int param_slot(unsigned model, const char *name)
+{
+	static const char *const lif[] = {"v_rest_mv",    "v_reset_mv",   "v_thresh_mv",
+	                                  "tau_m_ms",     "cm_nf",        "tau_refrac_ms",
+	                                  "tau_syn_e_ms", "tau_syn_i_ms", "i_offset_na"};
+	static const char *const poi[] = {"rate_hz", "start_ms", "duration_ms"};
+	const char *const *t = model == MODEL_POISSON ? poi : lif;
+	unsigned n = model == MODEL_POISSON ? 3 : 9;
+	for (unsigned i = 0; i < n; i++)
+		if (!strcmp(t[i], name))
+			return (int)i;
+	return -1;
+}
+
+static int state_slot(const char *name)
+{
+	if (!strcmp(name, "v_mv"))
+		return 0;
+	if (!strcmp(name, "isyn_e_na"))
+		return 1;
+	if (!strcmp(name, "isyn_i_na"))
+		return 2;
+	return -1;
+}
+
+/* splitmix64 from the network seed and an item: the same input gives the same values. */
+static uint64_t mix(uint64_t z)
+{
+	z += 0x9e3779b97f4a7c15ull;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static double unif(uint64_t *s)
+{
+	*s = mix(*s);
+	return (double)(*s >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static double normal(uint64_t *s)
+{
+	double u = unif(s), v = unif(s);
+	return sqrt(-2.0 * log(u > 0 ? u : 1e-300)) * cos(6.283185307179586 * v);
+}
+
+/* Value of v for neuron i (index into the population) with a per-item stream. */
+static double value_at(const S2pb__Value *v, double def, uint32_t i, uint64_t seed)
+{
+	if (!v)
+		return def;
+	switch (v->kind_case) {
+	case S2PB__VALUE__KIND_CONSTANT:
+		return v->constant;
+	case S2PB__VALUE__KIND_ARRAY:
+		return i < v->array->n_values ? v->array->values[i] : def;
+	case S2PB__VALUE__KIND_RANDOM: {
+		const S2pb__Distribution *d = v->random;
+		uint64_t s = mix(seed ^ ((uint64_t)i * 0xd1b54a32d192ed03ull));
+		switch (d->kind) {
+		case S2PB__DISTRIBUTION__KIND__UNIFORM:
+			return d->low + (d->high - d->low) * unif(&s);
+		case S2PB__DISTRIBUTION__KIND__NORMAL:
+			return d->mean + d->sd * normal(&s);
+		case S2PB__DISTRIBUTION__KIND__NORMAL_CLIPPED:
+			for (int k = 0; k < 1000; k++) {
+				double x = d->mean + d->sd * normal(&s);
+				if (x >= d->low && x <= d->high)
+					return x;
+			}
+			return d->mean < d->low ? d->low : d->mean > d->high ? d->high : d->mean;
+		case S2PB__DISTRIBUTION__KIND__EXPONENTIAL:
+			return -d->mean * log(1.0 - unif(&s));
+		default:
+			return def;
+		}
+	}
+	default:
+		return def;
+	}
+}
+
+static const S2pb__Value *find(S2pb__Param **ps, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(ps[i]->name, name))
+			return ps[i]->value;
+	return NULL;
+}
+
+/* The largest |value| a weight can take (for the engine's weight unit). */
+static double max_abs(const S2pb__Value *v)
+{
+	if (!v)
+		return 0;
+	switch (v->kind_case) {
+	case S2PB__VALUE__KIND_CONSTANT:
+		return fabs(v->constant);
+	case S2PB__VALUE__KIND_ARRAY: {
+		double m = 0;
+		for (size_t i = 0; i < v->array->n_values; i++)
+			m = fmax(m, fabs(v->array->values[i]));
+		return m;
+	}
+	case S2PB__VALUE__KIND_RANDOM: {
+		const S2pb__Distribution *d = v->random;
+		switch (d->kind) {
+		case S2PB__DISTRIBUTION__KIND__UNIFORM:
+			return fmax(fabs(d->low), fabs(d->high));
+		case S2PB__DISTRIBUTION__KIND__NORMAL_CLIPPED:
+			return fmax(fabs(d->low), fabs(d->high));
+		default:
+			return fabs(d->mean) + 4 * d->sd;
+		}
+	}
+	default:
+		return 0;
+	}
+}
+
+/* A distribution of the engine (weights in units, delays in steps). */
+static int dist_of(const S2pb__Value *v, double def, double scale, uint8_t *kind, float *a,
+                   float *b)
+{
+	*b = 0;
+	if (!v || v->kind_case == S2PB__VALUE__KIND_CONSTANT) {
+		*kind = S2_DIST_CONST;
+		*a = (float)(fabs(v ? v->constant : def) / scale);
+		return 0;
+	}
+	if (v->kind_case != S2PB__VALUE__KIND_RANDOM)
+		return -1;
+	const S2pb__Distribution *d = v->random;
+	switch (d->kind) {
+	case S2PB__DISTRIBUTION__KIND__UNIFORM:
+		*kind = S2_DIST_UNIFORM;
+		*a = (float)(d->low / scale);
+		*b = (float)(d->high / scale);
+		return 0;
+	case S2PB__DISTRIBUTION__KIND__NORMAL:
+	case S2PB__DISTRIBUTION__KIND__NORMAL_CLIPPED:
+		*kind = S2_DIST_NORMAL;
+		*a = (float)(d->mean / scale);
+		*b = (float)(d->sd / scale);
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+struct blob {
+	uint8_t *p;
+	size_t n, cap;
+	bool failed;
+	unsigned n_sect;
+	uint8_t table[S2_SECT__MAX][S2_PEDATA_SECT_LEN];
+	size_t start;
+};
+
+static uint8_t *grow(struct blob *b, size_t n)
+{
+	if (b->failed)
+		return NULL;
+	if (b->n + n > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		while (cap < b->n + n)
+			cap *= 2;
+		uint8_t *q = realloc(b->p, cap);
+		if (!q) {
+			b->failed = true;
+			return NULL;
+		}
+		b->p = q;
+		b->cap = cap;
+	}
+	uint8_t *r = b->p + b->n;
+	memset(r, 0, n);
+	b->n += n;
+	return r;
+}
+
+static void u32(struct blob *b, uint32_t v)
+{
+	uint8_t *p = grow(b, 4);
+	if (p)
+		s2_st32(p, v);
+}
+
+static void f32(struct blob *b, double d)
+{
+	float f = (float)d;
+	uint32_t v;
+	memcpy(&v, &f, 4);
+	u32(b, v);
+}
+
+static void begin(struct blob *b, unsigned type)
+{
+	s2_st16(b->table[b->n_sect], (uint16_t)type);
+	b->start = b->n;
+}
+
+static void end(struct blob *b)
+{
+	s2_st32(b->table[b->n_sect] + 4, (uint32_t)b->start);
+	s2_st32(b->table[b->n_sect] + 8, (uint32_t)(b->n - b->start));
+	b->n_sect++;
+}
+
+__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, const char *fmt,
+                                                      ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return S2_E_RANGE;
+}
+
+struct run {
+	uint32_t pop, key_lo, n_keys, pre_lo, n_pre;
+	uint8_t kbits;
+	uint32_t per_part;
+};
+
+int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, long nsrc,
+                     uint64_t *const *fixed_total_share, uint64_t seed_base, uint8_t **out,
+                     size_t *len, char *err, size_t errlen)
+{
+	const struct s2_net *net = mp->net;
+	const struct part *pt = &mp->parts[q];
+	const S2pb__Population *pop = net->pb->populations[pt->pop];
+	const struct net_model *md = net->model[pt->pop];
+	double dt = net->pb->timestep_ms;
+	unsigned model = md->id == MODEL_LIF_CURR_EXP ? S2_MODEL_LIF_CURR_EXP
+	                 : md->id == MODEL_POISSON    ? S2_MODEL_POISSON
+	                                              : S2_MODEL_SPIKE_ARRAY;
+	if (fabs(dt - 0.1) > 1e-9 && fabs(dt - 1.0) > 1e-9)
+		return fail(err, errlen, "timestep %g ms: the engine runs 0.1 or 1 ms", dt);
+	if (pt->n > S2_PE_MAX_NEURONS)
+		return fail(err, errlen, "population %s: %u neurons on one PE, the engine takes %u",
+		            pop->label, pt->n, S2_PE_MAX_NEURONS);
+	/* Runs of consecutive source parts of one population. */
+	struct run *runs = calloc((size_t)nsrc + 1, sizeof *runs);
+	if (!runs)
+		return S2_E_NOMEM;
+	size_t n_runs = 0;
+	for (long k = 0; k < nsrc;) {
+		uint64_t s0 = (uint32_t)src[k];
+		const struct part *a = &mp->parts[s0];
+		long e = k + 1;
+		uint32_t n = a->n;
+		while (e < nsrc) {
+			const struct part *c = &mp->parts[(uint32_t)src[e]];
+			const struct part *pv = &mp->parts[(uint32_t)src[e - 1]];
+			if (c->pop != a->pop || c->kbits != a->kbits ||
+			    (uint32_t)src[e] != (uint32_t)src[e - 1] + 1 ||
+			    c->key != pv->key + (1u << pv->kbits) || pv->n != mp->pops[a->pop].per_part)
+				break;
+			n += c->n;
+			e++;
+		}
+		/* A run of one part (perhaps a short last one with a smaller key block) has
+		 * that part's size per part. */
+		uint32_t per = e - k == 1 ? a->n : mp->pops[a->pop].per_part;
+		runs[n_runs++] = (struct run){a->pop, a->key, (uint32_t)(e - k) << a->kbits, a->lo, n,
+		                              a->kbits, per};
+		k = e;
+	}
+	/* Weight units per receptor: the largest weight of any projection into this part. */
+	double wmax[2] = {0, 0};
+	for (uint32_t ij = mp->in_first[pt->pop]; ij < mp->in_first[pt->pop + 1]; ij++) {
+		const S2pb__Projection *pj = net->pb->projections[mp->in_proj[ij]];
+		unsigned r = pj->receptor == S2PB__PROJECTION__RECEPTOR__INHIBITORY;
+		double m = max_abs(pj->weight);
+		if (pj->connector_case == S2PB__PROJECTION__CONNECTOR_FROM_LIST)
+			for (size_t i = 0; i < pj->from_list->n_weight; i++)
+				m = fmax(m, fabs(pj->from_list->weight[i]));
+		wmax[r] = fmax(wmax[r], m);
+	}
+	double scale[2] = {wmax[0] > 0 ? wmax[0] / 4000.0 : 1e-3, wmax[1] > 0 ? wmax[1] / 4000.0 : 1e-3};
+
+	struct blob b = {0};
+	int rc = 0;
+	/* Parameters and initial state, per neuron. */
+	begin(&b, S2_SECT_PARAMS);
+	for (uint32_t i = 0; i < pt->n; i++) {
+		double v[S2_PE_PARAMS] = {0};
+		if (model == S2_MODEL_LIF_CURR_EXP) {
+			static const double lif_def[] = {-65, -65, -50, 20, 1, 0.1, 5, 5, 0};
+			memcpy(v, lif_def, sizeof lif_def);
+		}
+		for (unsigned k = 0; k < md->n_params; k++) {
+			int slot = param_slot(md->id, md->params[k].name);
+			if (slot < 0)
+				continue;
+			v[slot] = value_at(find(pop->params, pop->n_params, md->params[k].name),
+			                   md->params[k].def, pt->lo + i,
+			                   mix(seed_base ^ ((uint64_t)pt->pop << 40) ^ k));
+		}
+		if (model == S2_MODEL_POISSON && v[2] > 1e9)
+			v[2] = 0; /* "for ever" */
+		for (unsigned k = 0; k < S2_PE_PARAMS; k++)
+			f32(&b, v[k]);
+	}
+	end(&b);
+	if (model == S2_MODEL_LIF_CURR_EXP) {
+		begin(&b, S2_SECT_STATE);
+		for (uint32_t i = 0; i < pt->n; i++) {
+			double v[S2_PE_STATE] = {0};
+			for (unsigned k = 0; k < md->n_state; k++) {
+				int slot = state_slot(md->state[k].name);
+				if (slot >= 0)
+					v[slot] = value_at(find(pop->initial, pop->n_initial,
+					                        md->state[k].name),
+					                   md->state[k].def, pt->lo + i,
+					                   mix(seed_base ^ ((uint64_t)pt->pop << 40) ^
+					                       (100u + k)));
+			}
+			for (unsigned k = 0; k < S2_PE_STATE; k++)
+				f32(&b, v[k]);
+		}
+		end(&b);
+	}
+	/* Recording. */
+	bool rec_spikes = false;
+	uint16_t vrec[S2_PE_MAX_RECORD_V];
+	unsigned n_vrec = 0;
+	for (size_t r = 0; r < net->pb->n_recordings; r++) {
+		const S2pb__Recording *rec = net->pb->recordings[r];
+		if (strcmp(rec->population, pop->label))
+			continue;
+		bool is_v = !strcmp(rec->variable, "v") || !strcmp(rec->variable, "v_mv");
+		if (!strcmp(rec->variable, "spikes")) {
+			rec_spikes = true;
+			continue;
+		}
+		if (!is_v)
+			continue; /* other state variables: not recorded by the engine yet */
+		for (uint32_t i = 0; i < pt->n; i++) {
+			bool want = rec->n_neurons == 0;
+			for (size_t k = 0; !want && k < rec->n_neurons; k++)
+				want = rec->neurons[k] == pt->lo + i;
+			if (want && n_vrec < S2_PE_MAX_RECORD_V)
+				vrec[n_vrec++] = (uint16_t)i;
+		}
+	}
+	if (n_vrec) {
+		begin(&b, S2_SECT_RECORD_V);
+		for (unsigned i = 0; i < n_vrec; i++) {
+			uint8_t *p = grow(&b, 2);
+			if (p)
+				s2_st16(p, vrec[i]);
+		}
+		end(&b);
+	}
+	/* Spike arrays. */
+	if (model == S2_MODEL_SPIKE_ARRAY && pop->n_spike_times) {
+		begin(&b, S2_SECT_SPIKES);
+		/* sorted by step: merge the neurons' (sorted) trains */
+		size_t total = 0;
+		for (uint32_t i = 0; i < pt->n; i++)
+			total += pop->spike_times[pt->lo + i]->n_times_ms;
+		uint64_t *ev = malloc((total + 1) * sizeof *ev);
+		if (!ev) {
+			rc = S2_E_NOMEM;
+			goto out;
+		}
+		size_t m = 0;
+		for (uint32_t i = 0; i < pt->n; i++) {
+			const S2pb__SpikeTrain *t = pop->spike_times[pt->lo + i];
+			for (size_t k = 0; k < t->n_times_ms; k++)
+				ev[m++] = (uint64_t)llround(t->times_ms[k] / dt) << 16 | i;
+		}
+		for (size_t x = 1; x < m; x++) /* insertion sort: trains are short */
+			for (size_t y = x; y > 0 && ev[y - 1] > ev[y]; y--) {
+				uint64_t tmp = ev[y];
+				ev[y] = ev[y - 1];
+				ev[y - 1] = tmp;
+			}
+		for (size_t x = 0; x < m; x++) {
+			u32(&b, (uint32_t)(ev[x] >> 16));
+			u32(&b, (uint32_t)(ev[x] & 0xFFFF));
+		}
+		free(ev);
+		end(&b);
+	}
+	/* Sources: explicit rows and expansion descriptors, per run and projection. */
+	struct blob rows = {0}, exp = {0};
+	unsigned entries = 0;
+	for (size_t r = 0; r < n_runs; r++) {
+		const struct run *ru = &runs[r];
+		for (uint32_t ij = mp->in_first[pt->pop]; ij < mp->in_first[pt->pop + 1]; ij++) {
+			uint32_t j = mp->in_proj[ij];
+			const S2pb__Projection *pj = net->pb->projections[j];
+			if (net->pre[j] != ru->pop)
+				continue;
+			const char *label = pj->label && pj->label[0] ? pj->label : "(unnamed)";
+			if (net->pre_lo[j] != 0 ||
+			    net->pre_hi[j] != net->pb->populations[net->pre[j]]->size ||
+			    net->post_lo[j] != 0 || net->post_hi[j] != pop->size) {
+				rc = fail(err, errlen, "projection %s: slices are not supported by the engine "
+				                       "yet", label);
+				goto out_src;
+			}
+			unsigned rcp = pj->receptor == S2PB__PROJECTION__RECEPTOR__INHIBITORY;
+			if (++entries > S2_PE_MAX_TABLE) {
+				rc = fail(err, errlen, "population %s: a PE hears from more than %u runs of "
+				                       "sources", pop->label, S2_PE_MAX_TABLE);
+				goto out_src;
+			}
+			if (pj->connector_case == S2PB__PROJECTION__CONNECTOR_FROM_LIST) {
+				/* Rows: one per pre neuron of the run, synapses to this part. */
+				const S2pb__FromList *l = pj->from_list;
+				uint32_t longest = 0;
+				uint32_t *cnt = calloc(ru->n_pre + 1, sizeof *cnt);
+				if (!cnt) {
+					rc = S2_E_NOMEM;
+					goto out_src;
+				}
+				for (size_t i = 0; i < l->n_pre; i++)
+					if (l->pre[i] >= ru->pre_lo && l->pre[i] < ru->pre_lo + ru->n_pre &&
+					    l->post[i] >= pt->lo && l->post[i] < pt->lo + pt->n)
+						longest = ++cnt[l->pre[i] - ru->pre_lo] > longest
+						                  ? cnt[l->pre[i] - ru->pre_lo]
+						                  : longest;
+				if (longest > S2_PE_ROW_MAX) {
+					free(cnt);
+					rc = fail(err, errlen, "projection %s: a row of %u synapses, the "
+					                       "engine takes %u", label, longest,
+					          S2_PE_ROW_MAX);
+					goto out_src;
+				}
+				uint32_t stride = longest + 1;
+				u32(&rows, ru->key_lo);
+				u32(&rows, ru->n_keys);
+				u32(&rows, (uint32_t)ru->kbits | ru->per_part << 16);
+				u32(&rows, ru->n_pre);
+				u32(&rows, stride);
+				size_t base = rows.n;
+				if (!grow(&rows, (size_t)ru->n_pre * stride * 4)) {
+					free(cnt);
+					rc = S2_E_NOMEM;
+					goto out_src;
+				}
+				memset(cnt, 0, (ru->n_pre + 1) * sizeof *cnt);
+				for (size_t i = 0; i < l->n_pre; i++) {
+					if (!(l->pre[i] >= ru->pre_lo && l->pre[i] < ru->pre_lo + ru->n_pre &&
+					      l->post[i] >= pt->lo && l->post[i] < pt->lo + pt->n))
+						continue;
+					uint32_t row = l->pre[i] - ru->pre_lo;
+					double w = l->n_weight ? l->weight[i]
+					                       : value_at(pj->weight, 0, (uint32_t)i, 0);
+					double d = l->n_delay ? l->delay[i] : value_at(pj->delay, dt, (uint32_t)i, 0);
+					long steps = lround(d / dt);
+					if (steps < 1 || steps > (long)S2_PE_MAX_DELAY) {
+						free(cnt);
+						rc = fail(err, errlen, "projection %s: delay %g ms is not 1-%u "
+						                       "timesteps", label, d, S2_PE_MAX_DELAY);
+						goto out_src;
+					}
+					long wu = lround(fabs(w) / scale[rcp]);
+					uint8_t *rp = rows.p + base + (size_t)row * stride * 4;
+					s2_st32(rp + 4 * ++cnt[row],
+					        s2_syn_word(l->post[i] - pt->lo, rcp, (unsigned)steps,
+					                    (unsigned)(wu > 65535 ? 65535 : wu)));
+					s2_st32(rp, cnt[row]);
+				}
+				free(cnt);
+				continue;
+			}
+			struct s2_pe_expand x = {.receptor = (uint8_t)rcp,
+			                         .key_lo = ru->key_lo,
+			                         .n_keys = ru->n_keys,
+			                         .part_bits = ru->kbits,
+			                         .per_part = (uint16_t)ru->per_part,
+			                         .pre_lo = ru->pre_lo,
+			                         .n_pre = ru->n_pre,
+			                         .pre_total = net->pb->populations[ru->pop]->size,
+			                         .post_lo = pt->lo,
+			                         .post_total = pop->size};
+			bool self = net->pre[j] == pt->pop;
+			x.flags = self ? S2_EXP_F_SAME_POP : 0;
+			switch (pj->connector_case) {
+			case S2PB__PROJECTION__CONNECTOR_ALL_TO_ALL:
+				x.connector = S2_CONN_ALL_TO_ALL;
+				x.flags |= pj->all_to_all->allow_self ? S2_EXP_F_ALLOW_SELF : 0;
+				break;
+			case S2PB__PROJECTION__CONNECTOR_ONE_TO_ONE:
+				x.connector = S2_CONN_ONE_TO_ONE;
+				x.flags |= S2_EXP_F_ALLOW_SELF;
+				break;
+			case S2PB__PROJECTION__CONNECTOR_FIXED_PROBABILITY:
+				x.connector = S2_CONN_FIXED_PROB;
+				x.p = (float)pj->fixed_probability->p;
+				x.flags |= pj->fixed_probability->allow_self ? S2_EXP_F_ALLOW_SELF : 0;
+				break;
+			case S2PB__PROJECTION__CONNECTOR_FIXED_NUMBER_PRE:
+				x.connector = S2_CONN_FIXED_NUMBER_PRE;
+				x.n = pj->fixed_number_pre->n;
+				x.flags |= (pj->fixed_number_pre->allow_self ? S2_EXP_F_ALLOW_SELF : 0) |
+				           (pj->fixed_number_pre->with_replacement ? S2_EXP_F_REPLACE : 0);
+				break;
+			case S2PB__PROJECTION__CONNECTOR_FIXED_NUMBER_POST:
+				x.connector = S2_CONN_FIXED_NUMBER_POST;
+				x.n = pj->fixed_number_post->n;
+				x.flags |= (pj->fixed_number_post->allow_self ? S2_EXP_F_ALLOW_SELF : 0) |
+				           (pj->fixed_number_post->with_replacement ? S2_EXP_F_REPLACE : 0);
+				break;
+			case S2PB__PROJECTION__CONNECTOR_FIXED_TOTAL: {
+				/* This part's share, split over the runs of the pre population by
+				 * their sizes (largest remainder, ties to the earlier run). */
+				uint64_t share = fixed_total_share && fixed_total_share[j]
+				                         ? fixed_total_share[j][q - mp->pops[pt->pop].first]
+				                         : 0;
+				uint32_t pre_size = net->pb->populations[ru->pop]->size;
+				uint64_t given = 0, mine = 0;
+				double best_frac = -1;
+				size_t best = 0;
+				for (size_t r2 = 0; r2 < n_runs; r2++) {
+					if (runs[r2].pop != ru->pop)
+						continue;
+					double ex = (double)share * runs[r2].n_pre / pre_size;
+					uint64_t fl = (uint64_t)floor(ex);
+					given += fl;
+					if (r2 == r)
+						mine = fl;
+					if (ex - floor(ex) > best_frac) {
+						best_frac = ex - floor(ex);
+						best = r2;
+					}
+				}
+				/* The runs of this PE cover the whole pre population (all parts
+				 * project here); the remainder goes to one run. */
+				if (best == r)
+					mine += share - given;
+				x.connector = S2_CONN_FIXED_TOTAL;
+				x.n = (uint32_t)mine;
+				x.flags |= S2_EXP_F_REPLACE;
+				break;
+			}
+			default:
+				rc = fail(err, errlen, "projection %s: connector not supported", label);
+				goto out_src;
+			}
+			if (dist_of(pj->weight, 0, scale[rcp], &x.w_dist, &x.w_a, &x.w_b) < 0 ||
+			    dist_of(pj->delay, dt, dt, &x.d_dist, &x.d_a, &x.d_b) < 0) {
+				rc = fail(err, errlen, "projection %s: weights or delays of that kind are "
+				                       "not supported by the engine's expansion", label);
+				goto out_src;
+			}
+			/* dist_of takes |const|: delays are positive, fine */
+			if (x.d_dist == S2_DIST_CONST && (x.d_a < 0.5f || x.d_a > S2_PE_MAX_DELAY + 0.49f)) {
+				rc = fail(err, errlen, "projection %s: delay %g ms is not 1-%u timesteps",
+				          label, x.d_a * dt, S2_PE_MAX_DELAY);
+				goto out_src;
+			}
+			/* fixed number post: every post PE must draw the same lists. */
+			uint64_t sd = mix(seed_base ^ (0x5EEDull << 32) ^ ((uint64_t)j << 16) ^
+			                  (x.connector == S2_CONN_FIXED_NUMBER_POST ? 0 : q + 1));
+			x.seed = (uint32_t)(sd ^ (sd >> 32));
+			uint8_t *p = grow(&exp, S2_PE_EXPAND_LEN);
+			if (p)
+				s2_pedata_expand_encode(p, &x);
+		}
+	}
+	if (rows.n) {
+		begin(&b, S2_SECT_ROWS);
+		uint8_t *p = grow(&b, rows.n);
+		if (p)
+			memcpy(p, rows.p, rows.n);
+		end(&b);
+	}
+	if (exp.n) {
+		begin(&b, S2_SECT_EXPAND);
+		uint8_t *p = grow(&b, exp.n);
+		if (p)
+			memcpy(p, exp.p, exp.n);
+		end(&b);
+	}
+	if (rows.failed || exp.failed || b.failed) {
+		rc = S2_E_NOMEM;
+		goto out_src;
+	}
+	/* Header and section table in front. */
+	size_t head = S2_PEDATA_HDR_LEN + (size_t)b.n_sect * S2_PEDATA_SECT_LEN;
+	uint8_t *o = calloc(1, head + b.n);
+	if (!o) {
+		rc = S2_E_NOMEM;
+		goto out_src;
+	}
+	s2_st32(o, S2_PEDATA_MAGIC);
+	s2_st16(o + 4, S2_PEDATA_VERSION);
+	s2_st16(o + 6, (uint16_t)model);
+	s2_st16(o + 8, (uint16_t)pt->n);
+	s2_st16(o + 10, (uint16_t)n_vrec);
+	s2_st32(o + 12, fabs(dt - 1.0) < 1e-9 ? 1000 : 100);
+	s2_st32(o + 16, pt->key);
+	uint64_t ps = mix(seed_base ^ (0xB0Bull << 40) ^ q);
+	s2_st32(o + 20, (uint32_t)(ps ^ (ps >> 32)));
+	float fe = (float)scale[0], fi = (float)scale[1];
+	memcpy(o + 24, &fe, 4);
+	memcpy(o + 28, &fi, 4);
+	/* dram_base/dram_size: set by the loader */
+	s2_st16(o + 40, (uint16_t)b.n_sect);
+	s2_st16(o + 42, rec_spikes ? 1 : 0);
+	for (unsigned i = 0; i < b.n_sect; i++) {
+		uint8_t *e = o + S2_PEDATA_HDR_LEN + i * S2_PEDATA_SECT_LEN;
+		memcpy(e, b.table[i], S2_PEDATA_SECT_LEN);
+		s2_st32(e + 4, s2_ld32(e + 4) + (uint32_t)head);
+	}
+	memcpy(o + head, b.p, b.n);
+	*out = o;
+	*len = head + b.n;
+out_src:
+	free(rows.p);
+	free(exp.p);
+out:
+	free(b.p);
+	free(runs);
+	return rc;
+}

@@ -1,0 +1,198 @@
+/*
+ * s2fw-run image IMAGE [--duration MS] [-o RESULTS]: the engine's own expectation of a
+ * compiled network. Every PE of the image runs the host build of the firmware engine in one
+ * process; each spike goes to exactly the PEs whose key table holds its key (ideal routing,
+ * no router tables, no network). `s2ctl run` on s2emu must produce the same results file,
+ * byte for byte (tests/integration/test_run.sh).
+ */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine.h"
+#include "plan.h"
+#include "results.h"
+#include "s2/error.h"
+#include "s2/wire.h"
+
+int image_main(int argc, char **argv);
+
+#define DRAM_SIZE S2_APP_ROWS_SIZE
+
+struct lpe {
+	struct s2_eng *eng;
+	uint8_t *dram; /* the PE's rows: calloc'd, pages appear when touched */
+	uint8_t *rec[2];
+	size_t rec_len[2], rec_cap[2];
+	const struct plan_pe_info *info;
+};
+
+static uint32_t *sent;
+static size_t n_sent, cap_sent;
+
+static int l_read(void *ctx, uint32_t addr, void *dst, uint32_t len)
+{
+	struct lpe *p = ctx;
+	if (addr > DRAM_SIZE || len > DRAM_SIZE - addr)
+		return S2_E_RANGE;
+	memcpy(dst, p->dram + addr, len);
+	return 0;
+}
+
+static int l_write(void *ctx, uint32_t addr, const void *src, uint32_t len)
+{
+	struct lpe *p = ctx;
+	if (addr > DRAM_SIZE || len > DRAM_SIZE - addr)
+		return S2_E_RANGE;
+	memcpy(p->dram + addr, src, len);
+	return 0;
+}
+
+static void l_send(void *ctx, uint32_t key)
+{
+	(void)ctx;
+	if (n_sent == cap_sent) {
+		cap_sent = cap_sent ? 2 * cap_sent : 4096;
+		sent = realloc(sent, cap_sent * sizeof *sent);
+		if (!sent)
+			exit(1);
+	}
+	sent[n_sent++] = key;
+}
+
+static void l_record(void *ctx, unsigned s, const void *d, uint32_t len)
+{
+	struct lpe *p = ctx;
+	if (p->rec_len[s] + len > p->rec_cap[s]) {
+		p->rec_cap[s] = (p->rec_len[s] + len) * 2;
+		p->rec[s] = realloc(p->rec[s], p->rec_cap[s]);
+		if (!p->rec[s])
+			exit(1);
+	}
+	memcpy(p->rec[s] + p->rec_len[s], d, len);
+	p->rec_len[s] += len;
+}
+
+static bool holds(const struct s2_eng *e, uint32_t key)
+{
+	for (unsigned k = 0; k < e->n_table; k++) {
+		uint32_t row;
+		if (s2_pe_source_row(e->table[k].key_lo, e->table[k].n_keys, e->table[k].part_bits,
+		                     e->table[k].per_part, key, &row) &&
+		    row < e->table[k].n_rows)
+			return true;
+	}
+	return false;
+}
+
+int image_main(int argc, char **argv)
+{
+	static const struct option opts[] = {{"duration", required_argument, 0, 'd'},
+	                                     {"output", required_argument, 0, 'o'},
+	                                     {0, 0, 0, 0}};
+	const char *out = "local.s2res";
+	double dur = -1;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+		if (c == 'd')
+			dur = atof(optarg);
+		else if (c == 'o')
+			out = optarg;
+		else {
+			fprintf(stderr, "usage: s2fw-run image IMAGE [--duration MS] [-o RESULTS]\n");
+			return 2;
+		}
+	}
+	if (optind + 1 != argc) {
+		fprintf(stderr, "usage: s2fw-run image IMAGE [--duration MS] [-o RESULTS]\n");
+		return 2;
+	}
+	char err[512];
+	struct plan *plan = plan_load(argv[optind], err, sizeof err);
+	if (!plan) {
+		fprintf(stderr, "s2fw-run image: %s\n", err);
+		return 3;
+	}
+	if (dur < 0)
+		dur = plan->run_ms;
+	uint32_t steps = (uint32_t)llround(dur / plan->dt_ms);
+	struct lpe *pes = calloc(plan->pes + 1, sizeof *pes);
+	if (!pes)
+		return 1;
+	size_t n = 0;
+	double t0 = (double)clock() / CLOCKS_PER_SEC;
+	for (unsigned b = 0; b < plan->n_boards; b++) {
+		struct plan_board *pb = &plan->boards[b];
+		for (unsigned ch = 0; ch < pb->n_chips; ch++)
+			for (unsigned q = 0; q < pb->chips[ch].n_pes; q++) {
+				struct s2_app_pe *ap = &pb->chips[ch].pes[q];
+				struct lpe *p = &pes[n++];
+				p->info = &pb->info[ch][q];
+				p->eng = calloc(1, sizeof *p->eng);
+				p->dram = calloc(1, DRAM_SIZE);
+				if (!p->eng || !p->dram)
+					return 1;
+				s2_st32(ap->pedata + 32, 0);
+				s2_st32(ap->pedata + 36, DRAM_SIZE);
+				const struct s2_eng_hal hal = {p, l_read, l_write, l_send, l_record};
+				int rc = s2_eng_init(p->eng, ap->pedata, ap->len, &hal);
+				if (rc < 0) {
+					fprintf(stderr, "s2fw-run image: board %u chip %u PE %u: %s\n",
+					        pb->board, pb->chips[ch].chip, ap->pe, s2_strerror(rc));
+					return 1;
+				}
+			}
+	}
+	double t1 = (double)clock() / CLOCKS_PER_SEC;
+	for (uint32_t t = 0; t < steps; t++) {
+		n_sent = 0;
+		for (size_t i = 0; i < n; i++)
+			s2_eng_tick(pes[i].eng);
+		for (size_t s = 0; s < n_sent; s++)
+			for (size_t i = 0; i < n; i++)
+				if (holds(pes[i].eng, sent[s]))
+					s2_eng_receive(pes[i].eng, sent[s]);
+	}
+	double t2 = (double)clock() / CLOCKS_PER_SEC;
+	struct results *res = calloc(1, sizeof *res);
+	if (!res)
+		return 1;
+	res->dt_ms = plan->dt_ms;
+	res->steps = steps;
+	res->n_pops = plan->n_pops;
+	res->pops = calloc(plan->n_pops + 1, sizeof *res->pops);
+	for (unsigned p = 0; p < plan->n_pops; p++) {
+		res->pops[p].label = strdup(plan->pops[p].label);
+		res->pops[p].size = plan->pops[p].size;
+	}
+	uint64_t events = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct plan_pe_info *in = pes[i].info;
+		if (results_add_pe(res, in->pop, in->lo, in->n, pes[i].rec[0], pes[i].rec_len[0],
+		                   in->n_vrec, in->vrec, pes[i].rec[1], pes[i].rec_len[1]) < 0)
+			return 1;
+		events += pes[i].eng->c.synaptic_events;
+	}
+	int rc = results_write(res, out, err, sizeof err);
+	if (rc < 0)
+		fprintf(stderr, "s2fw-run image: %s\n", err);
+	else
+		printf("local run: %zu PEs, %u steps, %llu synaptic events; build %.2f s, run %.2f s; "
+		       "results in %s\n",
+		       n, steps, (unsigned long long)events, t1 - t0, t2 - t1, out);
+	results_free(res);
+	for (size_t i = 0; i < n; i++) {
+		free(pes[i].eng);
+		free(pes[i].dram);
+		free(pes[i].rec[0]);
+		free(pes[i].rec[1]);
+	}
+	free(pes);
+	free(sent);
+	plan_free(plan);
+	return rc < 0 ? 1 : 0;
+}
