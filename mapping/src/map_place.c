@@ -39,7 +39,10 @@ struct s2_mapping *s2_map_new(const struct s2_net *n, const struct s2_machine *m
 	mp->lists = calloc(n->pb->n_projections + 1, sizeof *mp->lists);
 	mp->out_first = calloc(n->pb->n_populations + 2, sizeof *mp->out_first);
 	mp->out_proj = malloc((n->pb->n_projections + 1) * sizeof *mp->out_proj);
-	if (!mp->nb || !mp->pops || !mp->lists || !mp->out_first || !mp->out_proj) {
+	mp->in_first = calloc(n->pb->n_populations + 2, sizeof *mp->in_first);
+	mp->in_proj = malloc((n->pb->n_projections + 1) * sizeof *mp->in_proj);
+	if (!mp->nb || !mp->pops || !mp->lists || !mp->out_first || !mp->out_proj ||
+	    !mp->in_first || !mp->in_proj) {
 		s2_map_free(mp);
 		return NULL;
 	}
@@ -49,6 +52,12 @@ struct s2_mapping *s2_map_new(const struct s2_net *n, const struct s2_machine *m
 		mp->out_first[p + 2] += mp->out_first[p + 1];
 	for (size_t j = 0; j < n->pb->n_projections; j++)
 		mp->out_proj[mp->out_first[n->pre[j] + 1]++] = (uint32_t)j;
+	for (size_t j = 0; j < n->pb->n_projections; j++)
+		mp->in_first[n->post[j] + 2]++;
+	for (size_t p = 0; p < n->pb->n_populations; p++)
+		mp->in_first[p + 2] += mp->in_first[p + 1];
+	for (size_t j = 0; j < n->pb->n_projections; j++)
+		mp->in_proj[mp->in_first[n->post[j] + 1]++] = (uint32_t)j;
 	for (uint32_t g = 0; g < mp->n_chips; g++) {
 		unsigned b = g / mp->cpb, c = g % mp->cpb;
 		for (unsigned l = 0; l < S2_MACHINE_LINKS; l++) {
@@ -86,6 +95,8 @@ void s2_map_free(struct s2_mapping *mp)
 	free(mp->tbuf);
 	free(mp->out_first);
 	free(mp->out_proj);
+	free(mp->in_first);
+	free(mp->in_proj);
 	free(mp->vstamp);
 	free(mp->vwant);
 	free(mp);
