@@ -198,6 +198,20 @@ static void pump(struct s2_conn *conn)
 	}
 }
 
+static uint32_t random_seq(void)
+{
+	uint32_t v = 0;
+	FILE *f = fopen("/dev/urandom", "rb");
+	if (!f || fread(&v, sizeof v, 1, f) != 1) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		v = (uint32_t)ts.tv_nsec ^ (uint32_t)ts.tv_sec * 2654435761u ^ (uint32_t)getpid() << 16;
+	}
+	if (f)
+		fclose(f);
+	return v ? v : 1;
+}
+
 static void rtt_sample(struct s2_conn *conn, uint64_t rtt)
 {
 	struct s2_conn_stats *st = &conn->st;
@@ -357,7 +371,9 @@ struct s2_conn *s2_conn_open(struct s2_client *c, const char *host, uint16_t por
 		goto err_ev;
 	conn->client = c;
 	conn->board = board;
-	conn->next_seq = 1;
+	/* A random first sequence number: a later process that gets the same UDP port must not
+	 * match replies a board still holds for this one. */
+	conn->next_seq = random_seq();
 	conn->st.rto_us = c->opts.rto_initial_us;
 	conn->next = c->conns;
 	c->conns = conn;

@@ -70,6 +70,7 @@ struct emu_chip {
 struct cached_reply {
 	bool used;
 	uint32_t seq;
+	uint32_t req_crc; /**< CRC-32 of the request datagram: a repeat is the same request */
 	struct sockaddr_storage from;
 	socklen_t fromlen;
 	uint16_t len;

@@ -542,12 +542,12 @@ static int bmp_request(struct emu_board *b, const struct s2_header *h, const uin
 	}
 }
 
-static struct cached_reply *cache_find(struct emu_board *b, uint32_t seq,
+static struct cached_reply *cache_find(struct emu_board *b, uint32_t seq, uint32_t req_crc,
                                        const struct sockaddr_storage *from, socklen_t fromlen)
 {
 	for (unsigned i = 0; i < EMU_REPLY_CACHE; i++) {
 		struct cached_reply *c = &b->cache[i];
-		if (c->used && c->seq == seq && c->fromlen == fromlen &&
+		if (c->used && c->seq == seq && c->req_crc == req_crc && c->fromlen == fromlen &&
 		    memcmp(&c->from, from, fromlen) == 0)
 			return c;
 	}
@@ -574,7 +574,10 @@ void emu_board_handle(struct emu_board *b, int fd, const struct sockaddr_storage
 	}
 	/* A repeated request (a retransmission, or a duplicate made by the network) gets the
 	 * reply it got the first time, without acting twice. */
-	struct cached_reply *cr = cache_find(b, h.seq, from, fromlen);
+	/* The same request: same sender, sequence number and bytes (a new sender that reuses a
+	 * port and a sequence number is not a repeat). */
+	uint32_t req_crc = s2_crc32(0, dgram, len);
+	struct cached_reply *cr = cache_find(b, h.seq, req_crc, from, fromlen);
 	if (cr) {
 		b->st.dup_requests++;
 		emu_net_send(b, fd, from, fromlen, cr->dgram, cr->len);
@@ -598,6 +601,7 @@ void emu_board_handle(struct emu_board *b, int fd, const struct sockaddr_storage
 	b->cache_next = (b->cache_next + 1) % EMU_REPLY_CACHE;
 	c->used = true;
 	c->seq = h.seq;
+	c->req_crc = req_crc;
 	memcpy(&c->from, from, fromlen);
 	c->fromlen = fromlen;
 	c->len = (uint16_t)olen;

@@ -1,0 +1,70 @@
+#!/bin/bash
+# Compile, deploy and run networks on a 4-board s2emu: the results must equal the engine's
+# own expectation (s2fw-run image: every PE in one process, ideal delivery) byte for byte,
+# also under 10% loss, duplication and reordering; a board that dies during a run gives a
+# clear error in bounded time and the results of the others are kept.
+# Needs S2CTL, S2EMU, S2FW_RUN, S2_FIRMWARE, jq.
+. "$(dirname "$0")/lib.sh"
+
+"$S2CTL" net example vogels_abbott -o "$WORK/va.pb" --quiet
+"$S2CTL" net example synfire --scale 0.01 -o "$WORK/syn.pb" --quiet
+"$S2CTL" net example synfire --scale 0.02 -o "$WORK/syn2.pb" --quiet
+check "example networks written" test -s "$WORK/va.pb" -a -s "$WORK/syn.pb"
+
+emu_start four --boards 4
+for net in va syn; do
+	"$S2CTL" compile "$WORK/$net.pb" --machine "$WORK/four.pb" -o "$WORK/$net.s2img" --quiet
+	check "compile $net" test -s "$WORK/$net.s2img"
+	"$S2FW_RUN" image "$WORK/$net.s2img" --duration 200 -o "$WORK/$net.local" >/dev/null
+	"$S2CTL" run "$WORK/$net.s2img" --machine "$WORK/four.pb" --duration 200 \
+		-o "$WORK/$net.s2res" --json >"$WORK/$net.json"
+	check "run $net exits 0" test $? -eq 0
+	check "run $net: results equal the engine's own run, byte for byte" \
+		cmp -s "$WORK/$net.s2res" "$WORK/$net.local"
+	check "run $net: nothing dropped or lost" \
+		jq_is "$WORK/$net.json" '[.packets_dropped, .recording_bytes_lost]' '[0,0]'
+done
+check "VA spikes in both populations" \
+	jq_is "$WORK/va.json" '[.populations[] | .spikes > 0]' '[true,true]'
+check "synfire: the chain carries activity" \
+	jq_is "$WORK/syn.json" '[.synaptic_events > 0, .spikes > 100]' '[true,true]'
+"$S2CTL" results "$WORK/va.s2res" --csv "$WORK/csv" --npy "$WORK/npy" --quiet
+check "results convert to CSV and .npy" \
+	test -s "$WORK/csv/E_spikes.csv" -a -s "$WORK/npy/E_spikes.npy"
+check ".npy header is NumPy's" sh -c "head -c 6 '$WORK/npy/E_spikes.npy' | grep -q NUMPY"
+
+# The same runs through a lossy network.
+emu_start lossy --boards 4 --loss 0.1 --dup 0.1 --reorder 0.1 --seed 3
+for net in va syn; do
+	"$S2CTL" compile "$WORK/$net.pb" --machine "$WORK/lossy.pb" -o "$WORK/$net.l.s2img" --quiet
+	"$S2CTL" run "$WORK/$net.l.s2img" --machine "$WORK/lossy.pb" --duration 200 \
+		-o "$WORK/$net.l.s2res" --quiet
+	check "run $net under 10% loss+dup+reorder exits 0" test $? -eq 0
+	check "run $net under loss: the same results" cmp -s "$WORK/$net.l.s2res" "$WORK/$net.local"
+done
+
+# A bad image changes nothing and says why.
+head -c 2000 "$WORK/va.s2img" >"$WORK/bad.s2img"
+"$S2CTL" run "$WORK/bad.s2img" --machine "$WORK/four.pb" 2>"$WORK/bad.err"
+check "truncated image refused with exit 3" test $? -eq 3
+check "the error names the image" grep -q "bad.s2img" "$WORK/bad.err"
+
+# A board that dies during a run: the run of a network spread over two boards.
+# Board 0 keeps chips 0 and 1 (302 application PEs), board 1 its first row: a 401-PE
+# synfire chain must use both, linked through board 0 chip 0's west link.
+emu_start pair --boards 2 $(for c in $(seq 2 47); do printf -- '--dead-chip 0:%s ' "$c"; done) \
+	$(for c in $(seq 8 47); do printf -- '--dead-chip 1:%s ' "$c"; done)
+"$S2CTL" boot --machine "$WORK/pair.pb" --write-machine "$WORK/pair-found.pb" --quiet
+"$S2CTL" compile "$WORK/syn2.pb" --machine "$WORK/pair-found.pb" -o "$WORK/pair.s2img" --json >"$WORK/pair-c.json"
+check "the network spans both boards" jq_is "$WORK/pair-c.json" '.boards' '2'
+( sleep 1; "$S2EMU" ctl "$WORK/pair.ctl" mute 1 >/dev/null ) &
+start=$(date +%s)
+"$S2CTL" run "$WORK/pair.s2img" --machine "$WORK/pair-found.pb" --duration 100000 \
+	-o "$WORK/pair.s2res" --quiet 2>"$WORK/pair.err"
+rc=$?
+took=$(($(date +%s) - start))
+check "dead board: exit 4 (timeout), got $rc" test $rc -eq 4
+check "dead board: bounded time (${took}s)" test "$took" -le 60
+check "dead board: the error names board 1" grep -q "board 1" "$WORK/pair.err"
+check "the results of the other board are kept" test -s "$WORK/pair.s2res"
+finish
