@@ -11,6 +11,11 @@
 #include "map_internal.h"
 #include "s2/error.h"
 #include "s2/network.h"
+#include "s2/pedata.h"
+
+/* log2 of S2_PE_MAX_NEURONS */
+#define MIN_KEY_BITS 7u
+_Static_assert((1u << MIN_KEY_BITS) == S2_PE_MAX_NEURONS, "key block of a PE");
 
 struct s2_mapping *s2_map_new(const struct s2_net *n, const struct s2_machine *m,
                               const struct s2_map_config *cfg)
@@ -298,7 +303,9 @@ int s2_map_partition(struct s2_mapping *mp, char *err, size_t errlen)
 			pt->lo = k * pm->per_part;
 			pt->n = size - pt->lo < pm->per_part ? size - pt->lo : pm->per_part;
 			pt->chip = NO_CHIP;
-			uint8_t kb = 0;
+			/* at least a block of S2_PE_MAX_NEURONS keys: the engine's PE data wants
+			 * the low 7 bits of a PE's key base clear (proto/include/s2/pedata.h) */
+			uint8_t kb = MIN_KEY_BITS;
 			while ((1u << kb) < pt->n)
 				kb++;
 			pt->kbits = kb;

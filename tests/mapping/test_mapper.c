@@ -80,15 +80,15 @@ static void t_stages(void **state)
 	uint64_t first;
 	uint32_t count, per;
 	s2_map_pop_parts(mp, 0, &first, &count, &per);
-	assert_int_equal(per, 1024); /* Poisson: model limit */
-	assert_int_equal(count, 3);
+	assert_int_equal(per, 128); /* Poisson: model limit */
+	assert_int_equal(count, 24);
 	s2_map_pop_parts(mp, 1, &first, &count, &per);
-	assert_int_equal(per, 256);
-	assert_int_equal(count, 4);
+	assert_int_equal(per, 128);
+	assert_int_equal(count, 8);
 	s2_map_pop_parts(mp, 2, &first, &count, &per);
 	assert_int_equal(per, 100); /* max_per_pe */
 	assert_int_equal(count, 7);
-	assert_int_equal(s2_map_parts(mp), 14);
+	assert_int_equal(s2_map_parts(mp), 39);
 	assert_int_equal(s2_map_place(mp, err, sizeof err), 0);
 	for (uint64_t i = 0; i < s2_map_parts(mp); i++) {
 		struct s2_part_info pi;
@@ -170,15 +170,15 @@ static void t_compression(void **state)
 	struct s2_mapping *mp;
 	struct s2_net *n;
 	/* the microcircuit at 0.1 on one board: compress hard, verify checks equivalence */
-	const struct s2_map_report *r = run_example("microcircuit", 0.1, m, 32, &mp, &n);
+	const struct s2_map_report *r = run_example("microcircuit", 0.1, m, 96, &mp, &n);
 	assert_true(r->chips_compressed > 0);
 	assert_true(r->entries_after < r->entries_before);
-	assert_true(r->max_entries_after <= 32);
+	assert_true(r->max_entries_after <= 96);
 	/* compressed tables: sorted, disjoint */
-	struct s2_rt_entry e[64];
+	struct s2_rt_entry e[128];
 	for (unsigned c = 0; c < 48; c++) {
-		size_t ne = s2_map_table(mp, 0, c, e, 64);
-		assert_true(ne <= 32);
+		size_t ne = s2_map_table(mp, 0, c, e, 128);
+		assert_true(ne <= 96);
 		for (size_t k = 1; k < ne; k++)
 			assert_true((e[k].key & e[k - 1].mask) != e[k - 1].key &&
 			            e[k].key > e[k - 1].key);
@@ -200,7 +200,7 @@ static void t_errors(void **state)
 	assert_non_null(strstr(err, "network too large for machine 1-board: it needs"));
 	s2_map_free(mp);
 	s2_net_free(n);
-	/* keys exhausted: a 12-bit key space for 14 parts of up to 1024 keys each */
+	/* keys exhausted: a 12-bit key space for 39 parts of 128 keys each */
 	n = json_net(SMALL);
 	struct s2_map_config kcfg = {.key_bits = 12};
 	mp = s2_map_new(n, m, &kcfg);
@@ -224,12 +224,12 @@ static void t_errors(void **state)
 	assert_non_null(strstr(err, "cannot fit"));
 	s2_map_free(mp);
 	s2_net_free(n);
-	/* no live route: only chips 0 and 1 live, 10 PEs each, the link between them dead */
+	/* no live route: only chips 0 and 1 live, 30 PEs each, the link between them dead */
 	n = json_net(SMALL);
 	struct s2_machine *cut = s2_machine_new_boards(1, "h", 0);
 	for (unsigned c = 2; c < 48; c++)
 		s2_machine_mark_chip_dead(cut, 0, c);
-	for (unsigned pe = 11; pe < 152; pe++) {
+	for (unsigned pe = 31; pe < 152; pe++) {
 		s2_machine_mark_pe_dead(cut, 0, 0, pe);
 		s2_machine_mark_pe_dead(cut, 0, 1, pe);
 	}
