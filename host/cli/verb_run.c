@@ -54,9 +54,9 @@ struct ctx {
 	struct cli *c;
 	struct session s;
 	struct plan *plan;
-	struct s2_op *ops;  /* [machine boards] */
-	int *failed;        /* [machine boards]: first error */
-	char (*what)[128];  /* [machine boards] */
+	struct s2_op *ops; /* [machine boards] */
+	int *failed;       /* [machine boards]: first error */
+	char (*what)[128]; /* [machine boards] */
 	double t_deploy;
 	uint64_t bytes;
 };
@@ -105,8 +105,8 @@ static void boot_missing(struct ctx *x)
 	for (unsigned i = 0; i < x->plan->n_boards; i++) {
 		unsigned b = x->plan->boards[i].board;
 		s2_op_init(&x->ops[b], NULL, NULL);
-		s2_simple_start(x->s.eth[b], S2_MSG_BOARD_STATUS, S2_ADDR_ANY, S2_PE_MONITOR, NULL, 0,
-		                body[b], sizeof body[b], &blen[b], &x->ops[b]);
+		s2_simple_start(x->s.eth[b], S2_MSG_BOARD_STATUS, S2_ADDR_ANY, S2_PE_MONITOR, NULL,
+		                0, body[b], sizeof body[b], &blen[b], &x->ops[b]);
 	}
 	settle(x, "BOARD_STATUS");
 	const char *path = getenv("S2_FIRMWARE");
@@ -122,11 +122,13 @@ static void boot_missing(struct ctx *x)
 		                                      S2_FW_IMAGE_MAX, &len))) {
 			x->failed[b] = S2_E_STATE;
 			snprintf(x->what[b], sizeof x->what[b],
-			         "not booted, and no monitor image to boot it (%s)", strerror(errno));
+			         "not booted, and no monitor image to boot it (%s)",
+			         strerror(errno));
 			continue;
 		}
 		s2_op_init(&x->ops[b], NULL, NULL);
-		if (s2_boot_start(x->s.eth[b], image, len, S2_BOOT_BLOCK_MAX, &x->ops[b], &st[b]) < 0)
+		if (s2_boot_start(x->s.eth[b], image, len, S2_BOOT_BLOCK_MAX, &x->ops[b], &st[b]) <
+		    0)
 			x->ops[b].status = S2_E_NOMEM;
 		any = true;
 	}
@@ -197,12 +199,15 @@ static int open_ctx(struct ctx *x, struct cli *c, const char *image)
 	for (unsigned i = 0; i < x->plan->n_boards; i++) {
 		unsigned b = x->plan->boards[i].board;
 		if (b >= x->s.n)
-			return cli_error(c, EXIT_INPUT,
-			                 "%s: board %u is not in the machine description (%u boards)",
-			                 image, b, x->s.n);
+			return cli_error(
+			        c, EXIT_INPUT,
+			        "%s: board %u is not in the machine description (%u boards)", image,
+			        b, x->s.n);
 		if (!x->s.sel[b])
-			return cli_error(c, EXIT_USAGE, "board %u holds part of the network: --boards "
-			                                "must include it", b);
+			return cli_error(c, EXIT_USAGE,
+			                 "board %u holds part of the network: --boards "
+			                 "must include it",
+			                 b);
 	}
 	return 0;
 }
@@ -303,8 +308,8 @@ static int collect(struct ctx *x, struct results *res)
 			if (!recs[s][i] || x->failed[pb->board])
 				continue;
 			s2_op_init(&x->ops[pb->board], NULL, NULL);
-			int r2 = s2_app_rec_data_start(x->s.eth[pb->board], pb->chips, pb->n_chips, s,
-			                               recs[s][i], &x->ops[pb->board]);
+			int r2 = s2_app_rec_data_start(x->s.eth[pb->board], pb->chips, pb->n_chips,
+			                               s, recs[s][i], &x->ops[pb->board]);
 			if (r2 < 0)
 				x->ops[pb->board].status = r2;
 		}
@@ -319,10 +324,10 @@ static int collect(struct ctx *x, struct results *res)
 				struct s2_app_rec *sp = recs[0][i] ? &recs[0][i][k] : NULL;
 				struct s2_app_rec *vv = recs[1][i] ? &recs[1][i][k] : NULL;
 				if (!x->failed[pb->board] && rc == 0)
-					rc = results_add_pe(res, in->pop, in->lo, in->n,
-					                    sp ? sp->data : NULL, sp ? sp->hdr[0] : 0,
-					                    in->n_vrec, in->vrec, vv ? vv->data : NULL,
-					                    vv ? vv->hdr[0] : 0);
+					rc = results_add_pe(
+					        res, in->pop, in->lo, in->n, sp ? sp->data : NULL,
+					        sp ? sp->hdr[0] : 0, in->n_vrec, in->vrec,
+					        vv ? vv->data : NULL, vv ? vv->hdr[0] : 0);
 				if (sp)
 					free(sp->data);
 				if (vv)
@@ -354,7 +359,8 @@ int verb_run(int argc, char **argv)
 		char *end;
 		dur = strtod(o.duration, &end);
 		if (*end || !(dur > 0 && dur <= 1e7))
-			return cli_error(&c, EXIT_USAGE, "--duration: '%s' is not a time in ms", o.duration);
+			return cli_error(&c, EXIT_USAGE, "--duration: '%s' is not a time in ms",
+			                 o.duration);
 	}
 	const char *out = o.out ? o.out : "run.s2res";
 	struct ctx x;
@@ -372,10 +378,14 @@ int verb_run(int argc, char **argv)
 		for (unsigned ch = 0; ch < pb->n_chips; ch++)
 			for (unsigned q = 0; q < pb->chips[ch].n_pes; q++) {
 				const struct plan_pe_info *in = &pb->info[ch][q];
-				uint64_t sp = in->rec_spikes ? 8 + (uint64_t)steps * ((in->n + 7) / 8) : 0;
+				uint64_t sp = in->rec_spikes
+				                      ? 8 + (uint64_t)steps * ((in->n + 7) / 8)
+				                      : 0;
 				uint64_t vv = in->n_vrec ? 8 + (uint64_t)steps * in->n_vrec * 4 : 0;
-				pb->chips[ch].pes[q].rec_size[0] = (uint32_t)(sp > S2_APP_REC_MAX ? S2_APP_REC_MAX : sp);
-				pb->chips[ch].pes[q].rec_size[1] = (uint32_t)(vv > S2_APP_REC_MAX ? S2_APP_REC_MAX : vv);
+				pb->chips[ch].pes[q].rec_size[0] =
+				        (uint32_t)(sp > S2_APP_REC_MAX ? S2_APP_REC_MAX : sp);
+				pb->chips[ch].pes[q].rec_size[1] =
+				        (uint32_t)(vv > S2_APP_REC_MAX ? S2_APP_REC_MAX : vv);
 			}
 	}
 	deploy(&x);
@@ -424,6 +434,23 @@ int verb_run(int argc, char **argv)
 		cli_progress(&c, "run", done, (uint64_t)steps * live(&x));
 		if (all || !live(&x))
 			break;
+		if (live(&x) < x.plan->n_boards) {
+			/* A board died: stop the others cleanly; their recordings stay in DRAM and
+			 * are collected below. */
+			for (unsigned i = 0; i < x.plan->n_boards; i++) {
+				unsigned b = x.plan->boards[i].board;
+				if (x.failed[b])
+					continue;
+				s2_op_init(&x.ops[b], NULL, NULL);
+				s2_app_stop_start(x.s.eth[b], &x.ops[b]);
+			}
+			settle(&x, "APP_STOP after a board failed");
+			if (!c.quiet)
+				fprintf(stderr, "s2ctl run: a board failed; the others were "
+				                "stopped and their "
+				                "results are kept\n");
+			break;
+		}
 		struct timespec ts = {0, 20 * 1000 * 1000}; /* status poll interval */
 		nanosleep(&ts, NULL);
 	}
@@ -478,9 +505,10 @@ int verb_run(int argc, char **argv)
 			json_str(&j, "label", res->pops[p].label);
 			json_uint(&j, "size", res->pops[p].size);
 			json_uint(&j, "spikes", res->pops[p].n_spikes);
-			json_num(&j, "rate_hz", res->pops[p].size ? (double)res->pops[p].n_spikes /
-			                                                    res->pops[p].size / (dur / 1000)
-			                                          : 0);
+			json_num(&j, "rate_hz",
+			         res->pops[p].size ? (double)res->pops[p].n_spikes /
+			                                     res->pops[p].size / (dur / 1000)
+			                           : 0);
 			json_end_obj(&j);
 		}
 		json_end_arr(&j);
@@ -494,8 +522,8 @@ int verb_run(int argc, char **argv)
 		for (unsigned p = 0; p < res->n_pops; p++)
 			printf("  %-12s %8u neurons %10llu spikes %8.2f Hz\n", res->pops[p].label,
 			       res->pops[p].size, (unsigned long long)res->pops[p].n_spikes,
-			       res->pops[p].size ? (double)res->pops[p].n_spikes / res->pops[p].size /
-			                                   (dur / 1000)
+			       res->pops[p].size ? (double)res->pops[p].n_spikes /
+			                                   res->pops[p].size / (dur / 1000)
 			                         : 0);
 		printf("results in %s\n", out);
 	}
@@ -505,8 +533,9 @@ int verb_run(int argc, char **argv)
 	if (!ec && rc)
 		ec = rc < 0 ? cli_exit_for(rc) : rc;
 	if (!ec && (dropped || lost) && !c.quiet)
-		fprintf(stderr, "s2ctl run: %llu packets dropped, %llu recording bytes lost (counted "
-		                "above)\n",
+		fprintf(stderr,
+		        "s2ctl run: %llu packets dropped, %llu recording bytes lost (counted "
+		        "above)\n",
 		        (unsigned long long)dropped, (unsigned long long)lost);
 	close_ctx(&x);
 	return ec;
@@ -531,8 +560,9 @@ static int results_opt(struct cli *c, int id, const char *arg, void *ctx)
 
 int verb_results(int argc, char **argv)
 {
-	static const struct option extra[] = {
-	        {"csv", required_argument, 0, 256}, {"npy", required_argument, 0, 257}, {0, 0, 0, 0}};
+	static const struct option extra[] = {{"csv", required_argument, 0, 256},
+	                                      {"npy", required_argument, 0, 257},
+	                                      {0, 0, 0, 0}};
 	struct cli c;
 	struct results_opts o = {0};
 	int pos = cli_parse(&c, "results", argc, argv, extra, results_opt, &o);
@@ -562,9 +592,10 @@ int verb_results(int argc, char **argv)
 			json_str(&j, "label", r->pops[p].label);
 			json_uint(&j, "size", r->pops[p].size);
 			json_uint(&j, "spikes", r->pops[p].n_spikes);
-			json_num(&j, "rate_hz", r->pops[p].size && secs > 0
-			                                ? (double)r->pops[p].n_spikes / r->pops[p].size / secs
-			                                : 0);
+			json_num(&j, "rate_hz",
+			         r->pops[p].size && secs > 0
+			                 ? (double)r->pops[p].n_spikes / r->pops[p].size / secs
+			                 : 0);
 			json_uint(&j, "voltage_traces", r->pops[p].n_vrec);
 			json_end_obj(&j);
 		}
