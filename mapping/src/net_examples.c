@@ -303,12 +303,13 @@ static void synfire(struct gen *g, double scale)
 	record(g, "chain199", "spikes");
 }
 
-/* Populations of one chip's worth of PEs each (all application PEs, model limit 256 LIF
- * neurons per PE), each connected to itself and to the next in a ring: fills `chips` chips. */
+/* Populations of one chip's worth of PEs each (all application PEs at the model's limit of
+ * LIF neurons per PE), each connected to itself and to the next in a ring: fills `chips`
+ * chips. */
 static void synthetic(struct gen *g, double chips, double scale)
 {
 	const struct s2_machine_defaults *d = s2_machine_defaults();
-	uint32_t per_pop = (d->pes - 1) * 256u;
+	uint32_t per_pop = (d->pes - 1) * net_model_find("lif_curr_exp")->max_per_pe;
 	uint32_t pops = scaled(chips, scale);
 	for (uint32_t i = 0; i < pops; i++) {
 		char label[32];
