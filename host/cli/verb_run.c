@@ -382,10 +382,9 @@ int verb_run(int argc, char **argv)
 				                      ? 8 + (uint64_t)steps * ((in->n + 7) / 8)
 				                      : 0;
 				uint64_t vv = in->n_vrec ? 8 + (uint64_t)steps * in->n_vrec * 4 : 0;
-				pb->chips[ch].pes[q].rec_size[0] =
-				        (uint32_t)(sp > S2_APP_REC_MAX ? S2_APP_REC_MAX : sp);
-				pb->chips[ch].pes[q].rec_size[1] =
-				        (uint32_t)(vv > S2_APP_REC_MAX ? S2_APP_REC_MAX : vv);
+				uint32_t cap = s2_app_area(q, pb->chips[ch].n_pes).rec_max;
+				pb->chips[ch].pes[q].rec_size[0] = (uint32_t)(sp > cap ? cap : sp);
+				pb->chips[ch].pes[q].rec_size[1] = (uint32_t)(vv > cap ? cap : vv);
 			}
 	}
 	deploy(&x);

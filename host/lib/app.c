@@ -8,25 +8,26 @@
 #include "s2/pedata.h"
 #include "s2/wire.h"
 
-int s2_app_write_start(struct s2_conn *eth, struct s2_app_chip *chips, unsigned n,
-                       struct s2_op *op)
+int s2_app_write_start(struct s2_conn *eth, struct s2_app_chip *chips, unsigned n, struct s2_op *op)
 {
 	for (unsigned i = 0; i < n; i++) {
 		struct s2_app_chip *c = &chips[i];
 		int rc;
-		if (c->n_rt &&
-		    (rc = s2_mem_write_start(eth, c->chip, S2_PE_MONITOR, S2_MEM_DRAM, S2_APP_RT_ADDR,
-		                             c->rt, (size_t)c->n_rt * S2_RT_ENTRY_LEN, op)) < 0)
+		if (c->n_rt && (rc = s2_mem_write_start(eth, c->chip, S2_PE_MONITOR, S2_MEM_DRAM,
+		                                        S2_APP_RT_ADDR, c->rt,
+		                                        (size_t)c->n_rt * S2_RT_ENTRY_LEN, op)) < 0)
 			return rc;
 		for (unsigned k = 0; k < c->n_pes; k++) {
 			struct s2_app_pe *p = &c->pes[k];
 			if (p->len < S2_PEDATA_HDR_LEN || p->len > S2_APP_BLOB_MAX)
 				return S2_E_RANGE;
 			/* The PE's rows go to its own DRAM area. */
-			s2_st32(p->pedata + 32, S2_APP_ROWS_ADDR(p->pe));
-			s2_st32(p->pedata + 36, S2_APP_ROWS_SIZE);
+			struct s2_app_area ar = s2_app_area(k, c->n_pes);
+			s2_st32(p->pedata + 32, ar.rows);
+			s2_st32(p->pedata + 36, ar.rows_size);
 			if ((rc = s2_mem_write_start(eth, c->chip, S2_PE_MONITOR, S2_MEM_DRAM,
-			                             S2_APP_BLOB_ADDR(p->pe), p->pedata, p->len, op)) < 0)
+			                             S2_APP_BLOB_ADDR(p->pe), p->pedata, p->len,
+			                             op)) < 0)
 				return rc;
 		}
 	}
@@ -42,20 +43,24 @@ int s2_app_activate_start(struct s2_conn *eth, const struct s2_app_chip *chips, 
 		int len, rc;
 		struct s2_msg_router_load rl = {S2_APP_RT_ADDR, c->n_rt};
 		len = s2_msg_router_load_encode(body, sizeof body, &rl);
-		if (len < 0 || (rc = s2_simple_start(eth, S2_MSG_ROUTER_LOAD, c->chip, S2_PE_MONITOR,
-		                                     body, (size_t)len, NULL, 0, NULL, op)) < 0)
+		if (len < 0 ||
+		    (rc = s2_simple_start(eth, S2_MSG_ROUTER_LOAD, c->chip, S2_PE_MONITOR, body,
+		                          (size_t)len, NULL, 0, NULL, op)) < 0)
 			return len < 0 ? len : rc;
 		for (unsigned k = 0; k < c->n_pes; k++) {
 			const struct s2_app_pe *p = &c->pes[k];
-			struct s2_msg_app_load al = {.blob_addr = S2_APP_BLOB_ADDR(p->pe), .blob_len = p->len};
+			struct s2_msg_app_load al = {.blob_addr = S2_APP_BLOB_ADDR(p->pe),
+			                             .blob_len = p->len};
+			struct s2_app_area ar = s2_app_area(k, c->n_pes);
 			for (int s = 0; s < 2; s++) {
-				al.rec_addr[s] = S2_APP_REC_ADDR(p->pe, s);
-				al.rec_size[s] = p->rec_size[s] > S2_APP_REC_MAX ? S2_APP_REC_MAX
-				                                                 : p->rec_size[s];
+				al.rec_addr[s] = ar.rec[s];
+				al.rec_size[s] =
+				        p->rec_size[s] > ar.rec_max ? ar.rec_max : p->rec_size[s];
 			}
 			len = s2_msg_app_load_encode(body, sizeof body, &al);
-			if (len < 0 || (rc = s2_simple_start(eth, S2_MSG_APP_LOAD, c->chip, p->pe, body,
-			                                     (size_t)len, NULL, 0, NULL, op)) < 0)
+			if (len < 0 ||
+			    (rc = s2_simple_start(eth, S2_MSG_APP_LOAD, c->chip, p->pe, body,
+			                          (size_t)len, NULL, 0, NULL, op)) < 0)
 				return len < 0 ? len : rc;
 		}
 	}
@@ -123,8 +128,9 @@ int s2_app_rec_head_start(struct s2_conn *eth, const struct s2_app_chip *chips, 
 			memset(&out[k], 0, sizeof out[k]);
 			if (!chips[i].pes[q].rec_size[s])
 				continue;
+			struct s2_app_area ar = s2_app_area(q, chips[i].n_pes);
 			int rc = s2_mem_read_start(eth, chips[i].chip, S2_PE_MONITOR, S2_MEM_DRAM,
-			                           S2_APP_REC_ADDR(chips[i].pes[q].pe, s), out[k].hdr, 8, op);
+			                           ar.rec[s], out[k].hdr, 8, op);
 			if (rc < 0)
 				return rc;
 		}
@@ -140,14 +146,14 @@ int s2_app_rec_data_start(struct s2_conn *eth, const struct s2_app_chip *chips, 
 			uint32_t len = out[k].hdr[0];
 			if (!len)
 				continue;
-			if (len > S2_APP_REC_MAX - 8)
+			struct s2_app_area ar = s2_app_area(q, chips[i].n_pes);
+			if (len > ar.rec_max - 8)
 				return S2_E_RANGE;
 			out[k].data = malloc(len);
 			if (!out[k].data)
 				return S2_E_NOMEM;
 			int rc = s2_mem_read_start(eth, chips[i].chip, S2_PE_MONITOR, S2_MEM_DRAM,
-			                           S2_APP_REC_ADDR(chips[i].pes[q].pe, s) + 8, out[k].data,
-			                           len, op);
+			                           ar.rec[s] + 8, out[k].data, len, op);
 			if (rc < 0)
 				return rc;
 		}

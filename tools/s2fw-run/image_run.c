@@ -20,7 +20,7 @@
 
 int image_main(int argc, char **argv);
 
-#define DRAM_SIZE S2_APP_ROWS_SIZE
+#define DRAM_SIZE (64u << 20) /* rows of one PE; calloc: untouched pages cost nothing */
 
 struct lpe {
 	struct s2_eng *eng;
@@ -103,7 +103,8 @@ int image_main(int argc, char **argv)
 		else if (c == 'o')
 			out = optarg;
 		else {
-			fprintf(stderr, "usage: s2fw-run image IMAGE [--duration MS] [-o RESULTS]\n");
+			fprintf(stderr,
+			        "usage: s2fw-run image IMAGE [--duration MS] [-o RESULTS]\n");
 			return 2;
 		}
 	}
@@ -138,11 +139,14 @@ int image_main(int argc, char **argv)
 					return 1;
 				s2_st32(ap->pedata + 32, 0);
 				s2_st32(ap->pedata + 36, DRAM_SIZE);
-				const struct s2_eng_hal hal = {p, l_read, l_write, l_send, l_record};
+				const struct s2_eng_hal hal = {p, l_read, l_write, l_send,
+				                               l_record};
 				int rc = s2_eng_init(p->eng, ap->pedata, ap->len, &hal);
 				if (rc < 0) {
-					fprintf(stderr, "s2fw-run image: board %u chip %u PE %u: %s\n",
-					        pb->board, pb->chips[ch].chip, ap->pe, s2_strerror(rc));
+					fprintf(stderr,
+					        "s2fw-run image: board %u chip %u PE %u: %s\n",
+					        pb->board, pb->chips[ch].chip, ap->pe,
+					        s2_strerror(rc));
 					return 1;
 				}
 			}
@@ -181,7 +185,8 @@ int image_main(int argc, char **argv)
 	if (rc < 0)
 		fprintf(stderr, "s2fw-run image: %s\n", err);
 	else
-		printf("local run: %zu PEs, %u steps, %llu synaptic events; build %.2f s, run %.2f s; "
+		printf("local run: %zu PEs, %u steps, %llu synaptic events; build %.2f s, run %.2f "
+		       "s; "
 		       "results in %s\n",
 		       n, steps, (unsigned long long)events, t1 - t0, t2 - t1, out);
 	results_free(res);

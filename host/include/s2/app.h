@@ -16,14 +16,34 @@
 #include "s2/board.h"
 #include "s2/msg.h"
 
-/* Chip DRAM layout used by the loader. */
-#define S2_APP_RT_ADDR 0x00100000u            /**< router table (<= 16,384 x 28 bytes) */
-#define S2_APP_BLOB_ADDR(pe) (0x01000000u + (uint32_t)(pe) * 0x00080000u) /**< 512 KiB each */
+/* Chip DRAM layout used by the loader (2 GiB per chip): router table, PE data blobs, then
+ * the rows area and the recordings area shared out equally among the chip's application
+ * PEs (the k-th of n gets the k-th share). */
+#define S2_APP_RT_ADDR 0x00100000u /**< router table (<= 16,384 x 28 bytes) */
+#define S2_APP_BLOB_ADDR(pe) (0x01000000u + (uint32_t)(pe)*0x00080000u) /**< 512 KiB each */
 #define S2_APP_BLOB_MAX 0x00080000u
-#define S2_APP_ROWS_ADDR(pe) (0x08000000u + (uint32_t)(pe) * 0x00400000u) /**< 4 MiB each */
-#define S2_APP_ROWS_SIZE 0x00400000u
-#define S2_APP_REC_ADDR(pe, s) (0x30000000u + (uint32_t)(pe) * 0x00800000u + (uint32_t)(s) * 0x00400000u)
-#define S2_APP_REC_MAX 0x00400000u            /**< per PE and stream, header included */
+#define S2_APP_ROWS_BASE 0x08000000u /**< 1.5 GiB of synaptic rows */
+#define S2_APP_ROWS_END 0x68000000u
+#define S2_APP_REC_BASE 0x68000000u /**< 384 MiB of recordings */
+#define S2_APP_REC_END 0x80000000u
+
+/** Where the k-th of n application PEs of a chip keeps its rows and recordings. */
+struct s2_app_area {
+	uint32_t rows, rows_size;
+	uint32_t rec[2], rec_max; /**< per stream, header included */
+};
+static inline struct s2_app_area s2_app_area(unsigned k, unsigned n)
+{
+	struct s2_app_area a;
+	uint32_t rs = ((S2_APP_ROWS_END - S2_APP_ROWS_BASE) / (n ? n : 1)) & ~0xFFFu;
+	uint32_t cs = ((S2_APP_REC_END - S2_APP_REC_BASE) / (n ? n : 1) / 2) & ~0xFFFu;
+	a.rows = S2_APP_ROWS_BASE + k * rs;
+	a.rows_size = rs;
+	a.rec[0] = S2_APP_REC_BASE + 2 * k * cs;
+	a.rec[1] = a.rec[0] + cs;
+	a.rec_max = cs;
+	return a;
+}
 
 struct s2_app_pe {
 	uint8_t pe;

@@ -13,7 +13,7 @@
  *     8    2 n_neurons    1..S2_PE_MAX_NEURONS
  *    10    2 n_record_v   neurons whose membrane voltage is recorded, 0..S2_PE_MAX_RECORD_V
  *    12    4 dt_us        timestep: 100 or 1000 microseconds
- *    16    4 key_base     neuron i sends key key_base + i; the low 7 bits of key_base are 0
+ *    16    4 key_base     neuron i sends key key_base + i
  *    20    4 seed         of the PE's random numbers (Poisson sources)
  *    24    4 w_scale_e    f32: an excitatory weight unit, nA (current) or uS (conductance)
  *    28    4 w_scale_i    f32: an inhibitory weight unit
