@@ -617,11 +617,56 @@ void s2_net_free(struct s2_net *n)
 	free(n);
 }
 
+/* Fields this version does not know are refused, not carried along: the JSON form could not
+ * carry them, and a newer writer says so with a newer format number. Generic over the schema
+ * (protobuf-c descriptors); depth is bounded by the schema, which has no recursion. */
+static const char *unknown_field(const ProtobufCMessage *m, uint32_t *tag)
+{
+	if (m->n_unknown_fields) {
+		*tag = m->unknown_fields[0].tag;
+		return m->descriptor->short_name;
+	}
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+	for (unsigned f = 0; f < d->n_fields; f++) {
+		const ProtobufCFieldDescriptor *fd = &d->fields[f];
+		if (fd->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		const char *base = (const char *)m;
+		if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
+			size_t n = *(const size_t *)(base + fd->quantifier_offset);
+			ProtobufCMessage *const *v =
+			        *(ProtobufCMessage *const *const *)(base + fd->offset);
+			for (size_t i = 0; i < n; i++) {
+				const char *u = unknown_field(v[i], tag);
+				if (u)
+					return u;
+			}
+		} else {
+			if (fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF &&
+			    *(const uint32_t *)(base + fd->quantifier_offset) != fd->id)
+				continue;
+			const ProtobufCMessage *v = *(ProtobufCMessage *const *)(base + fd->offset);
+			const char *u = v ? unknown_field(v, tag) : NULL;
+			if (u)
+				return u;
+		}
+	}
+	return NULL;
+}
+
 struct s2_net *s2_net_decode(const uint8_t *buf, size_t len, char *err, size_t errlen)
 {
 	S2pb__Network *pb = s2pb__network__unpack(NULL, len, buf);
 	if (!pb) {
 		net_seterr(err, errlen, "not a valid protobuf Network message (%zu bytes)", len);
+		return NULL;
+	}
+	uint32_t tag = 0;
+	const char *where = unknown_field(&pb->base, &tag);
+	if (where) {
+		net_seterr(err, errlen, "%s: field %u is not part of format %u", where, tag,
+		           S2_NET_FORMAT);
+		s2pb__network__free_unpacked(pb, NULL);
 		return NULL;
 	}
 	struct s2_net *n = calloc(1, sizeof *n);

@@ -184,6 +184,20 @@ static void t_binary_bad(void **state)
 	assert_non_null(strstr(err, "not a valid protobuf Network"));
 	assert_null(s2_net_decode(NULL, 0, err, sizeof err)); /* empty: format 0 */
 	assert_non_null(strstr(err, "format: version 0"));
+	/* a field this format does not have: refused, since JSON could not carry it */
+	struct s2_net *n = s2_net_example("brunel", 0.001, err, sizeof err);
+	uint8_t *b;
+	size_t bl;
+	assert_int_equal(s2_net_encode(n, &b, &bl), 0);
+	uint8_t *x = malloc(bl + 2);
+	memcpy(x, b, bl);
+	x[bl] = 0x60; /* field 12, varint */
+	x[bl + 1] = 0;
+	assert_null(s2_net_decode(x, bl + 2, err, sizeof err));
+	assert_non_null(strstr(err, "Network: field 12 is not part of format 1"));
+	free(x);
+	free(b);
+	s2_net_free(n);
 }
 
 static void t_files(void **state)
