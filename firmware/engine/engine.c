@@ -256,6 +256,77 @@ static int expand_rowwise(struct s2_eng *e, const struct s2_pe_expand *x, struct
 	                          x->n_pre);
 }
 
+/* Binomial(n, p) by inversion (means up to 60) or by halving n (larger means): exact. */
+static uint32_t binomial(struct s2f_rng *r, uint32_t n, float p)
+{
+	if (n == 0 || p <= 0)
+		return 0;
+	if (p >= 1)
+		return n;
+	if ((float)n * p > 60.0f)
+		return binomial(r, n / 2, p) + binomial(r, n - n / 2, p);
+	float q = 1.0f - p, pk = s2f_exp((float)n * s2f_log(q)), cdf = pk, u = s2f_rng_uniform(r);
+	uint32_t k = 0;
+	while (u > cdf && k < n) {
+		pk *= (float)(n - k) / (float)(k + 1) * (p / q);
+		cdf += pk;
+		k++;
+		if (pk <= 0)
+			break;
+	}
+	return k;
+}
+
+/*
+ * Fixed total number with multapses, row by row: row r of the run gets Binomial(left,
+ * 1/rows left) of the synapses not yet placed (a multinomial split, exact), each to a
+ * uniform post neuron. Pass 1 only counts (for the stride); pass 2 draws the same stream
+ * again and writes. No scratch memory, cost linear in the synapses.
+ */
+static int fixed_total_pass(struct s2_eng *e, const struct s2_pe_expand *x, uint32_t base,
+                            uint32_t stride, uint32_t *max)
+{
+	struct s2f_rng rng;
+	s2f_rng_seed(&rng, s2f_hash2(x->seed, s2f_hash2(x->pre_lo, x->post_lo)));
+	uint32_t left = x->n;
+	*max = 0;
+	for (uint32_t r = 0; r < x->n_pre; r++) {
+		uint32_t k = r + 1 == x->n_pre ? left
+		                               : binomial(&rng, left, 1.0f / (float)(x->n_pre - r));
+		left -= k;
+		uint32_t n = 0;
+		for (uint32_t s = 0; s < k; s++) {
+			uint32_t post = s2f_rng_below(&rng, e->n);
+			uint32_t w = make_word(x, &rng, post);
+			if (self_skip(x, x->pre_lo + r, x->post_lo + post))
+				continue;
+			if (n == S2_PE_ROW_MAX)
+				return S2_E_NOSPACE;
+			e->row[1 + n++] = w;
+		}
+		if (n > *max)
+			*max = n;
+		if (stride) {
+			e->row[0] = n;
+			int rc = dram_write(e, base + r * stride * 4u, e->row, (n + 1) * 4u);
+			if (rc < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+static int expand_fixed_total(struct s2_eng *e, const struct s2_pe_expand *x, struct alloc *a)
+{
+	uint32_t max, base;
+	int rc = fixed_total_pass(e, x, 0, 0, &max);
+	if (rc < 0 || (rc = reserve(a, x->n_pre, max + 1, &base)) < 0 ||
+	    (rc = fixed_total_pass(e, x, base, max + 1, &max)) < 0)
+		return rc;
+	return table_add(e, x->key_lo, x->n_keys, x->part_bits, x->per_part, base, max + 1,
+	                 x->n_pre);
+}
+
 /*
  * Column-wise connectors (fixed number pre, fixed total): synapses are drawn per post neuron
  * (or per pair), so rows fill out of order. Pass 1 counts per row in a DRAM scratch area,
@@ -500,9 +571,13 @@ int s2_eng_init(struct s2_eng *e, const uint8_t *pedata, size_t len, const struc
 		struct s2_pe_expand x;
 		if ((rc = s2_pedata_expand_decode(&e->pd, i, &x)) < 0)
 			return rc;
-		bool col = x.connector == S2_CONN_FIXED_NUMBER_PRE ||
-		           x.connector == S2_CONN_FIXED_TOTAL;
-		if ((rc = col ? expand_colwise(e, &x, &a) : expand_rowwise(e, &x, &a)) < 0)
+		if (x.connector == S2_CONN_FIXED_TOTAL)
+			rc = expand_fixed_total(e, &x, &a);
+		else if (x.connector == S2_CONN_FIXED_NUMBER_PRE)
+			rc = expand_colwise(e, &x, &a);
+		else
+			rc = expand_rowwise(e, &x, &a);
+		if (rc < 0)
 			return rc;
 	}
 	sort_table(e);

@@ -178,6 +178,46 @@ static void deploy(struct ctx *x)
 			x->ops[pb->board].status = rc;
 	}
 	settle(x, "loading");
+	/* The PEs expand their synapses: wait until every board has loaded everything. */
+	struct s2_msg_app_status *st = calloc(x->s.n, sizeof *st);
+	for (bool busy = st != NULL; busy;) {
+		busy = false;
+		for (unsigned i = 0; i < x->plan->n_boards; i++) {
+			unsigned b = x->plan->boards[i].board;
+			if (x->failed[b])
+				continue;
+			s2_op_init(&x->ops[b], NULL, NULL);
+			s2_app_status_start(x->s.eth[b], &st[b], &x->ops[b]);
+		}
+		settle(x, "APP_STATUS while loading");
+		uint64_t loaded = 0;
+		for (unsigned i = 0; i < x->plan->n_boards; i++) {
+			unsigned b = x->plan->boards[i].board;
+			if (x->failed[b])
+				continue;
+			loaded += st[b].pes;
+			if (st[b].state == S2_APP_LOADING) {
+				busy = true;
+			} else if (st[b].state == S2_APP_FAILED) {
+				x->failed[b] = st[b].load_error ? st[b].load_error : S2_E_STATE;
+				snprintf(x->what[b], sizeof x->what[b],
+				         "loading: chip %u PE %u refused its PE data",
+				         st[b].load_chip, st[b].load_pe);
+			} else if (st[b].pes != x->plan->boards[i].pes) {
+				x->failed[b] = S2_E_STATE;
+				snprintf(x->what[b], sizeof x->what[b],
+				         "loading: %u of %llu PEs loaded", st[b].pes,
+				         (unsigned long long)x->plan->boards[i].pes);
+			}
+		}
+		cli_progress(x->c, "expand", loaded, x->plan->pes);
+		if (busy) {
+			struct timespec ts = {0, 20 * 1000 * 1000}; /* status poll interval */
+			nanosleep(&ts, NULL);
+		}
+	}
+	cli_progress_end(x->c);
+	free(st);
 	x->t_deploy = now_s() - t0;
 }
 

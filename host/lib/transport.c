@@ -41,6 +41,11 @@ struct req {
 	uint8_t dgram[S2_MAX_DATAGRAM];
 };
 
+struct listener {
+	s2_unsolicited_cb cb;
+	void *arg;
+};
+
 struct s2_conn {
 	struct s2_client *client;
 	struct s2_conn *next;
@@ -58,6 +63,8 @@ struct s2_conn {
 	bool unresponsive;
 	s2_unsolicited_cb ucb;
 	void *uarg;
+	struct listener *lis; /* s2_conn_listen */
+	unsigned n_lis, cap_lis;
 	struct s2_conn_stats st;
 };
 
@@ -164,6 +171,7 @@ static void send_req(struct s2_conn *conn, struct req *r)
 	conn->st.sent++;
 	if (r->attempts > 1)
 		conn->st.retransmits++;
+	conn->st.tx_bytes += r->dlen;
 	/* A failed send is a lost datagram like any other: the timer retransmits it. */
 	if (sendto(conn->fd, r->dgram, r->dlen, 0, (struct sockaddr *)&conn->peer, conn->peerlen) <
 	    0)
@@ -296,6 +304,14 @@ static void handle_datagram(struct s2_conn *conn, const uint8_t *buf, size_t n)
 		conn->st.unsolicited++;
 		if (conn->ucb)
 			conn->ucb(conn->uarg, &h, payload, h.payload_len);
+		/* By index: a listener may remove itself (or others) while called. */
+		for (unsigned i = 0; i < conn->n_lis; i++) {
+			struct listener l = conn->lis[i];
+			l.cb(l.arg, &h, payload, h.payload_len);
+			if (i < conn->n_lis &&
+			    (conn->lis[i].cb != l.cb || conn->lis[i].arg != l.arg))
+				i--; /* removed: the next one moved down into slot i */
+		}
 		return;
 	}
 	struct req *r = find_inflight(conn, h.seq);
@@ -338,6 +354,7 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
 			conn->st.wrong_source++;
 			continue;
 		}
+		conn->st.rx_bytes += (uint64_t)n;
 		handle_datagram(conn, buf, (size_t)n);
 	}
 }
@@ -446,6 +463,67 @@ int s2_client_wait(struct s2_client *c)
 	return 0;
 }
 
+int s2_conn_send(struct s2_conn *conn, uint8_t type, uint16_t chip, uint8_t pe, const void *body,
+                 size_t len)
+{
+	if (len > S2_MAX_PAYLOAD)
+		return S2_E_RANGE;
+	uint8_t dgram[S2_MAX_DATAGRAM];
+	struct s2_header h = {.type = type,
+	                      .seq = conn->next_seq++,
+	                      .board = conn->board,
+	                      .chip = chip,
+	                      .pe = pe};
+	if (conn->next_seq == 0)
+		conn->next_seq = 1;
+	int n = s2_packet_encode(dgram, sizeof dgram, &h, body, len);
+	if (n < 0)
+		return n;
+	conn->st.sent++;
+	conn->st.sent_noreply++;
+	conn->st.tx_bytes += (uint64_t)n;
+	if (sendto(conn->fd, dgram, (size_t)n, 0, (struct sockaddr *)&conn->peer, conn->peerlen) <
+	    0)
+		conn->st.send_errors++;
+	return 0;
+}
+
+int s2_conn_listen(struct s2_conn *conn, s2_unsolicited_cb cb, void *arg)
+{
+	if (conn->n_lis == conn->cap_lis) {
+		unsigned cap = conn->cap_lis ? 2 * conn->cap_lis : 8;
+		struct listener *l = realloc(conn->lis, cap * sizeof *l);
+		if (!l)
+			return S2_E_NOMEM;
+		conn->lis = l;
+		conn->cap_lis = cap;
+	}
+	conn->lis[conn->n_lis++] = (struct listener){cb, arg};
+	return 0;
+}
+
+void s2_conn_unlisten(struct s2_conn *conn, s2_unsolicited_cb cb, void *arg)
+{
+	for (unsigned i = 0; i < conn->n_lis; i++) {
+		if (conn->lis[i].cb == cb && conn->lis[i].arg == arg) {
+			memmove(&conn->lis[i], &conn->lis[i + 1],
+			        (conn->n_lis - i - 1) * sizeof *conn->lis);
+			conn->n_lis--;
+			return;
+		}
+	}
+}
+
+void s2_client_hold(struct s2_client *c)
+{
+	c->pending++;
+}
+
+void s2_client_release(struct s2_client *c)
+{
+	c->pending--;
+}
+
 void s2_conn_on_unsolicited(struct s2_conn *conn, s2_unsolicited_cb cb, void *arg)
 {
 	conn->ucb = cb;
@@ -478,6 +556,11 @@ uint16_t s2_conn_board(const struct s2_conn *conn)
 	return conn->board;
 }
 
+struct s2_client *s2_conn_client(const struct s2_conn *conn)
+{
+	return conn->client;
+}
+
 const char *s2_conn_peer(const struct s2_conn *conn)
 {
 	return conn->peer_str;
@@ -497,6 +580,7 @@ static void conn_free(struct s2_conn *conn)
 	}
 	event_free(conn->rd_ev);
 	close(conn->fd);
+	free(conn->lis);
 	free(conn);
 }
 

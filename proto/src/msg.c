@@ -476,6 +476,18 @@ const char *s2_msg_name(unsigned type)
 		return "FLASH_READ";
 	case S2_MSG_FLASH_COMMIT:
 		return "FLASH_COMMIT";
+	case S2_MSG_BULK_BEGIN:
+		return "BULK_BEGIN";
+	case S2_MSG_BULK_DATA:
+		return "BULK_DATA";
+	case S2_MSG_BULK_SACK:
+		return "BULK_SACK";
+	case S2_MSG_BULK_POLL:
+		return "BULK_POLL";
+	case S2_MSG_BULK_END:
+		return "BULK_END";
+	case S2_MSG_BULK_READ:
+		return "BULK_READ";
 	default:
 		return "UNKNOWN";
 	}
@@ -733,5 +745,187 @@ int s2_msg_app_status_decode(const uint8_t *p, size_t len, struct s2_msg_app_sta
 	for (int i = 0; i < 9; i++)
 		c[i] = s2_rd_u64(&r);
 	rd_check(&r, m->state <= S2_APP_DONE);
+	return rd_done(&r);
+}
+
+/* --- bulk transfers (section 4.16) --------------------------------------------------------- */
+
+static void rd_bulk_geometry(struct s2_rd *r, uint8_t space, uint32_t len, uint16_t block_size)
+{
+	rd_check(r, space <= S2_MEM_SRAM);
+	rd_check(r, len >= 1 && len <= S2_BULK_LEN_MAX);
+	rd_check(r, block_size >= S2_BULK_BLOCK_MIN && block_size <= S2_BULK_BLOCK_MAX);
+}
+
+int s2_msg_bulk_begin_encode(uint8_t *out, size_t cap, const struct s2_msg_bulk_begin *m)
+{
+	struct s2_wr w;
+	s2_wr_init(&w, out, cap);
+	s2_wr_u32(&w, m->region);
+	s2_wr_u8(&w, m->space);
+	wr_zero(&w, 3);
+	s2_wr_u32(&w, m->addr);
+	s2_wr_u32(&w, m->len);
+	s2_wr_u32(&w, m->crc);
+	s2_wr_u16(&w, m->block_size);
+	wr_zero(&w, 2);
+	return wr_done(&w);
+}
+
+int s2_msg_bulk_begin_decode(const uint8_t *p, size_t len, struct s2_msg_bulk_begin *m)
+{
+	struct s2_rd r;
+	s2_rd_init(&r, p, len);
+	m->region = s2_rd_u32(&r);
+	m->space = s2_rd_u8(&r);
+	rd_reserved(&r, 3);
+	m->addr = s2_rd_u32(&r);
+	m->len = s2_rd_u32(&r);
+	m->crc = s2_rd_u32(&r);
+	m->block_size = s2_rd_u16(&r);
+	rd_reserved(&r, 2);
+	rd_bulk_geometry(&r, m->space, m->len, m->block_size);
+	return rd_done(&r);
+}
+
+int s2_msg_bulk_read_encode(uint8_t *out, size_t cap, const struct s2_msg_bulk_read *m)
+{
+	struct s2_wr w;
+	s2_wr_init(&w, out, cap);
+	s2_wr_u32(&w, m->region);
+	s2_wr_u8(&w, m->space);
+	s2_wr_u8(&w, m->flags);
+	wr_zero(&w, 2);
+	s2_wr_u32(&w, m->addr);
+	s2_wr_u32(&w, m->len);
+	s2_wr_u16(&w, m->block_size);
+	s2_wr_u16(&w, m->window);
+	return wr_done(&w);
+}
+
+int s2_msg_bulk_read_decode(const uint8_t *p, size_t len, struct s2_msg_bulk_read *m)
+{
+	struct s2_rd r;
+	s2_rd_init(&r, p, len);
+	m->region = s2_rd_u32(&r);
+	m->space = s2_rd_u8(&r);
+	m->flags = s2_rd_u8(&r);
+	rd_reserved(&r, 2);
+	m->addr = s2_rd_u32(&r);
+	m->len = s2_rd_u32(&r);
+	m->block_size = s2_rd_u16(&r);
+	m->window = s2_rd_u16(&r);
+	rd_bulk_geometry(&r, m->space, m->len, m->block_size);
+	rd_check(&r, (m->flags & ~S2_BULK_F_ZLIB) == 0);
+	rd_check(&r, m->window >= 1 && m->window <= S2_BULK_WINDOW_MAX);
+	return rd_done(&r);
+}
+
+int s2_msg_bulk_read_rep_encode(uint8_t *out, size_t cap, const struct s2_msg_bulk_read_rep *m)
+{
+	struct s2_wr w;
+	s2_wr_init(&w, out, cap);
+	s2_wr_u32(&w, m->region);
+	s2_wr_u32(&w, m->len);
+	s2_wr_u32(&w, m->crc);
+	s2_wr_u32(&w, m->n_blocks);
+	return wr_done(&w);
+}
+
+int s2_msg_bulk_read_rep_decode(const uint8_t *p, size_t len, struct s2_msg_bulk_read_rep *m)
+{
+	struct s2_rd r;
+	s2_rd_init(&r, p, len);
+	m->region = s2_rd_u32(&r);
+	m->len = s2_rd_u32(&r);
+	m->crc = s2_rd_u32(&r);
+	m->n_blocks = s2_rd_u32(&r);
+	rd_check(&r, m->len >= 1 && m->len <= S2_BULK_LEN_MAX);
+	rd_check(&r, m->n_blocks >= 1 && m->n_blocks <= m->len);
+	return rd_done(&r);
+}
+
+int s2_msg_bulk_data_encode(uint8_t *out, size_t cap, const struct s2_msg_bulk_data *m)
+{
+	if (m->len < 1 || m->len > S2_BULK_BLOCK_MAX || m->raw_len < 1 ||
+	    m->raw_len > S2_BULK_BLOCK_MAX)
+		return S2_E_RANGE;
+	struct s2_wr w;
+	s2_wr_init(&w, out, cap);
+	s2_wr_u32(&w, m->region);
+	s2_wr_u32(&w, m->block);
+	s2_wr_u16(&w, m->raw_len);
+	s2_wr_u8(&w, m->flags);
+	wr_zero(&w, 1);
+	s2_wr_u32(&w, m->raw_crc);
+	s2_wr_bytes(&w, m->data, m->len);
+	return wr_done(&w);
+}
+
+int s2_msg_bulk_data_decode(const uint8_t *p, size_t len, struct s2_msg_bulk_data *m)
+{
+	struct s2_rd r;
+	s2_rd_init(&r, p, len);
+	m->region = s2_rd_u32(&r);
+	m->block = s2_rd_u32(&r);
+	m->raw_len = s2_rd_u16(&r);
+	m->flags = s2_rd_u8(&r);
+	rd_reserved(&r, 1);
+	m->raw_crc = s2_rd_u32(&r);
+	size_t n = s2_rd_left(&r);
+	m->len = (uint16_t)n;
+	m->data = s2_rd_take(&r, n);
+	rd_check(&r, (m->flags & ~S2_BULK_F_ZLIB) == 0);
+	rd_check(&r, m->raw_len >= 1 && m->raw_len <= S2_BULK_BLOCK_MAX);
+	rd_check(&r, n >= 1 && n <= S2_BULK_BLOCK_MAX);
+	rd_check(&r, (m->flags & S2_BULK_F_ZLIB) || n == m->raw_len);
+	return rd_done(&r);
+}
+
+int s2_msg_bulk_sack_encode(uint8_t *out, size_t cap, const struct s2_msg_bulk_sack *m)
+{
+	if (m->bm_len > S2_BULK_SACK_BITMAP_MAX)
+		return S2_E_RANGE;
+	struct s2_wr w;
+	s2_wr_init(&w, out, cap);
+	s2_wr_u32(&w, m->region);
+	s2_wr_u32(&w, m->cum);
+	s2_wr_u32(&w, m->bad);
+	s2_wr_u16(&w, m->flags);
+	s2_wr_u16(&w, m->bm_len);
+	s2_wr_bytes(&w, m->bitmap, m->bm_len);
+	return wr_done(&w);
+}
+
+int s2_msg_bulk_sack_decode(const uint8_t *p, size_t len, struct s2_msg_bulk_sack *m)
+{
+	struct s2_rd r;
+	s2_rd_init(&r, p, len);
+	m->region = s2_rd_u32(&r);
+	m->cum = s2_rd_u32(&r);
+	m->bad = s2_rd_u32(&r);
+	m->flags = s2_rd_u16(&r);
+	m->bm_len = s2_rd_u16(&r);
+	rd_check(&r, (m->flags & ~S2_BULK_SACK_F_TIMEOUT) == 0);
+	rd_check(&r, m->bm_len <= S2_BULK_SACK_BITMAP_MAX);
+	if (r.err)
+		return r.err;
+	s2_rd_bytes(&r, m->bitmap, m->bm_len);
+	return rd_done(&r);
+}
+
+int s2_msg_bulk_region_encode(uint8_t *out, size_t cap, uint32_t region)
+{
+	struct s2_wr w;
+	s2_wr_init(&w, out, cap);
+	s2_wr_u32(&w, region);
+	return wr_done(&w);
+}
+
+int s2_msg_bulk_region_decode(const uint8_t *p, size_t len, uint32_t *region)
+{
+	struct s2_rd r;
+	s2_rd_init(&r, p, len);
+	*region = s2_rd_u32(&r);
 	return rd_done(&r);
 }

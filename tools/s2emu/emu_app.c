@@ -175,19 +175,23 @@ int emu_app_router_load(struct emu_board *b, struct emu_chip *c, const uint8_t *
 	return 0;
 }
 
-int emu_app_load(struct emu_board *b, struct emu_chip *c, unsigned pe, const uint8_t *p, size_t len)
-{
+/* A PE's load, done after the reply (the expansion takes time, as on silicon). */
+struct load {
+	struct load *next;
+	struct emu_board *b;
+	struct emu_chip *c;
+	unsigned pe;
 	struct s2_msg_app_load m;
-	int rc = s2_msg_app_load_decode(p, len, &m);
-	if (rc < 0)
-		return rc;
+};
+static struct load *loads, **loads_tail = &loads;
+static struct event *load_ev;
+
+static int do_load(struct emu_board *b, struct emu_chip *c, unsigned pe,
+                   const struct s2_msg_app_load *mp)
+{
+	struct s2_msg_app_load m = *mp;
+	int rc;
 	unsigned pes = emu_geo_pes(b->emu);
-	if (pe == 0 || pe >= pes)
-		return S2_E_RANGE; /* PE 0 runs the monitor */
-	if (s2_bitmap_get(c->pe_dead, pe))
-		return S2_E_DEAD;
-	if (b->app.state == S2_APP_ARMED || b->app.state == S2_APP_RUNNING)
-		return S2_E_STATE;
 	struct emu_app_chip *a = chip_app(c, pes);
 	struct pe_app *x = calloc(1, sizeof *x);
 	uint8_t *blob = malloc(m.blob_len);
@@ -220,13 +224,74 @@ int emu_app_load(struct emu_board *b, struct emu_chip *c, unsigned pe, const uin
 	a->pe[pe] = x;
 	a->n_loaded++;
 	b->app.pes++;
-	if (b->app.state == S2_APP_IDLE || b->app.state == S2_APP_DONE)
-		b->app.state = S2_APP_LOADED;
 	return 0;
 fail:
 	free(blob);
 	free(x);
 	return rc;
+}
+
+static void load_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	struct load *l = loads;
+	if (!l)
+		return;
+	loads = l->next;
+	if (!loads)
+		loads_tail = &loads;
+	struct emu_board *b = l->b;
+	if (b->app.pending)
+		b->app.pending--;
+	/* A board stopped or rebooted meanwhile has no pending loads: skip. */
+	if (l->c->booted && b->app.state == S2_APP_LOADING) {
+		int rc = do_load(b, l->c, l->pe, &l->m);
+		if (rc < 0 && !b->app.load_error) {
+			b->app.load_error = rc;
+			b->app.load_chip = l->c->index;
+			b->app.load_pe = (uint16_t)l->pe;
+		}
+		if (!b->app.pending)
+			b->app.state = b->app.load_error ? S2_APP_FAILED : S2_APP_LOADED;
+	}
+	free(l);
+	if (loads) {
+		static const struct timeval zero = {0, 0};
+		event_add(load_ev, &zero);
+	}
+}
+
+int emu_app_load(struct emu_board *b, struct emu_chip *c, unsigned pe, const uint8_t *p, size_t len)
+{
+	struct s2_msg_app_load m;
+	int rc = s2_msg_app_load_decode(p, len, &m);
+	if (rc < 0)
+		return rc;
+	unsigned pes = emu_geo_pes(b->emu);
+	if (pe == 0 || pe >= pes)
+		return S2_E_RANGE; /* PE 0 runs the monitor */
+	if (s2_bitmap_get(c->pe_dead, pe))
+		return S2_E_DEAD;
+	if (b->app.state == S2_APP_ARMED || b->app.state == S2_APP_RUNNING)
+		return S2_E_STATE;
+	struct load *l = calloc(1, sizeof *l);
+	if (!l || (!load_ev && !(load_ev = evtimer_new(b->emu->base, load_cb, NULL)))) {
+		free(l);
+		return S2_E_NOMEM;
+	}
+	*l = (struct load){NULL, b, c, pe, m};
+	*loads_tail = l;
+	loads_tail = &l->next;
+	if (b->app.state != S2_APP_LOADING) {
+		b->app.state = S2_APP_LOADING;
+		b->app.load_error = 0;
+	}
+	b->app.pending++;
+	static const struct timeval zero = {0, 0};
+	event_add(load_ev, &zero);
+	return 0;
 }
 
 void emu_app_free_chip(struct emu_chip *c)
@@ -248,7 +313,7 @@ void emu_app_stop(struct emu_board *b)
 {
 	for (unsigned c = 0; c < b->n_chips; c++)
 		emu_app_free_chip(&b->chips[c]);
-	memset(&b->app, 0, sizeof b->app);
+	memset(&b->app, 0, sizeof b->app); /* queued loads of this board are skipped */
 }
 
 /* --- running -------------------------------------------------------------------------------- */
@@ -461,6 +526,10 @@ int emu_app_status(struct emu_board *b, uint8_t *out, size_t cap)
 {
 	struct s2_msg_app_status st = {.state = b->app.state,
 	                               .pes = b->app.pes,
+	                               .pending = b->app.pending,
+	                               .load_error = b->app.load_error,
+	                               .load_chip = b->app.load_chip,
+	                               .load_pe = b->app.load_pe,
 	                               .steps_done = b->app.steps_done,
 	                               .n_steps = b->app.n_steps,
 	                               .packets_unrouted = b->app.packets_unrouted,
@@ -489,6 +558,15 @@ void emu_app_shutdown(void)
 	if (step_ev)
 		event_free(step_ev);
 	step_ev = NULL;
+	if (load_ev)
+		event_free(load_ev);
+	load_ev = NULL;
+	while (loads) {
+		struct load *l = loads;
+		loads = l->next;
+		free(l);
+	}
+	loads_tail = &loads;
 	free(queue);
 	queue = NULL;
 	n_queue = cap_queue = 0;

@@ -18,6 +18,9 @@ struct emu_app_board {
 	uint32_t pes, n_steps, steps_done, flags, dt_us;
 	uint64_t start_us;
 	uint64_t packets_unrouted, packets_routed, packets_dropped, rec_lost;
+	uint32_t pending;   /**< APP_LOADs accepted, not yet done */
+	int32_t load_error; /**< first failure, with its chip and PE */
+	uint16_t load_chip, load_pe;
 };
 
 /** ROUTER_LOAD on chip c: 0 or an S2_E_ code. */

@@ -41,6 +41,12 @@ enum s2_msg_type {
 	S2_MSG_FLASH_DATA = 0x34,   /**< one block, zlib-compressed or stored, with its CRC */
 	S2_MSG_FLASH_READ = 0x35,   /**< read back bytes of a slot */
 	S2_MSG_FLASH_COMMIT = 0x36, /**< check the slot and make it the newest valid image */
+	S2_MSG_BULK_BEGIN = 0x40,   /**< start a bulk write of a region (section 4.16) */
+	S2_MSG_BULK_DATA = 0x41,    /**< one block of a region, either way; never answered */
+	S2_MSG_BULK_SACK = 0x42,    /**< selective acknowledgement of a region's blocks */
+	S2_MSG_BULK_POLL = 0x43,    /**< host asks for a SACK of a bulk write (the reply) */
+	S2_MSG_BULK_END = 0x44,     /**< check the whole region's CRC and forget the region */
+	S2_MSG_BULK_READ = 0x45,    /**< start a bulk read: the board streams BULK_DATA */
 };
 
 #define S2_VERSION_STR_LEN 32u /**< NUL-padded version strings on the wire */
@@ -344,5 +350,75 @@ int s2_msg_app_run_encode(uint8_t *out, size_t cap, const struct s2_msg_app_run 
 int s2_msg_app_run_decode(const uint8_t *p, size_t len, struct s2_msg_app_run *m);
 int s2_msg_app_status_encode(uint8_t *out, size_t cap, const struct s2_msg_app_status *m);
 int s2_msg_app_status_decode(const uint8_t *p, size_t len, struct s2_msg_app_status *m);
+
+/* Bulk transfers (section 4.16). */
+#define S2_BULK_DATA_HDR 16u    /**< BULK_DATA fixed part */
+#define S2_BULK_BLOCK_MAX 1416u /**< S2_MAX_PAYLOAD - S2_BULK_DATA_HDR: a stored block fits */
+#define S2_BULK_BLOCK_MIN 64u
+#define S2_BULK_LEN_MAX (1u << 30)     /**< largest region, bytes */
+#define S2_BULK_F_ZLIB 0x01u           /**< BULK_DATA flag, BULK_READ flag: zlib blocks */
+#define S2_BULK_SACK_F_TIMEOUT 0x0001u /**< host SACK of a read: resend all unacknowledged */
+#define S2_BULK_SACK_BITMAP_MAX 128u   /**< SACK bitmap bytes: 1024 blocks after cum */
+#define S2_BULK_WINDOW_MAX 1024u
+
+/** BULK_BEGIN request (section 4.16.2); chip and PE are the header's. */
+struct s2_msg_bulk_begin {
+	uint32_t region;     /**< chosen by the host, unique among its open regions of a board */
+	uint8_t space;       /**< enum s2_mem_space */
+	uint32_t addr;       /**< byte address in the space */
+	uint32_t len;        /**< raw bytes, 1..S2_BULK_LEN_MAX */
+	uint32_t crc;        /**< CRC-32 of the whole raw region */
+	uint16_t block_size; /**< raw bytes per block, S2_BULK_BLOCK_MIN..S2_BULK_BLOCK_MAX */
+};
+
+/** BULK_READ request (section 4.16.5). */
+struct s2_msg_bulk_read {
+	uint32_t region;
+	uint8_t space;
+	uint8_t flags; /**< S2_BULK_F_ZLIB: the board may compress blocks */
+	uint32_t addr, len;
+	uint16_t block_size;
+	uint16_t window; /**< blocks the board may have unacknowledged, 1..S2_BULK_WINDOW_MAX */
+};
+
+/** BULK_READ reply. */
+struct s2_msg_bulk_read_rep {
+	uint32_t region, len;
+	uint32_t crc; /**< CRC-32 of the region as read */
+	uint32_t n_blocks;
+};
+
+/** BULK_DATA (section 4.16.3). data points into the decoded payload. */
+struct s2_msg_bulk_data {
+	uint32_t region, block;
+	uint16_t raw_len; /**< bytes after decompression, 1..S2_BULK_BLOCK_MAX */
+	uint8_t flags;    /**< S2_BULK_F_ZLIB */
+	uint32_t raw_crc; /**< CRC-32 of the raw bytes */
+	const uint8_t *data;
+	uint16_t len;
+};
+
+/** BULK_SACK (section 4.16.4): blocks < cum all received; bitmap bit i: block cum + 1 + i. */
+struct s2_msg_bulk_sack {
+	uint32_t region, cum;
+	uint32_t bad;   /**< blocks of the region rejected so far (CRC, length, zlib) */
+	uint16_t flags; /**< S2_BULK_SACK_F_TIMEOUT */
+	uint16_t bm_len;
+	uint8_t bitmap[S2_BULK_SACK_BITMAP_MAX];
+};
+
+int s2_msg_bulk_begin_encode(uint8_t *out, size_t cap, const struct s2_msg_bulk_begin *m);
+int s2_msg_bulk_begin_decode(const uint8_t *p, size_t len, struct s2_msg_bulk_begin *m);
+int s2_msg_bulk_read_encode(uint8_t *out, size_t cap, const struct s2_msg_bulk_read *m);
+int s2_msg_bulk_read_decode(const uint8_t *p, size_t len, struct s2_msg_bulk_read *m);
+int s2_msg_bulk_read_rep_encode(uint8_t *out, size_t cap, const struct s2_msg_bulk_read_rep *m);
+int s2_msg_bulk_read_rep_decode(const uint8_t *p, size_t len, struct s2_msg_bulk_read_rep *m);
+int s2_msg_bulk_data_encode(uint8_t *out, size_t cap, const struct s2_msg_bulk_data *m);
+int s2_msg_bulk_data_decode(const uint8_t *p, size_t len, struct s2_msg_bulk_data *m);
+int s2_msg_bulk_sack_encode(uint8_t *out, size_t cap, const struct s2_msg_bulk_sack *m);
+int s2_msg_bulk_sack_decode(const uint8_t *p, size_t len, struct s2_msg_bulk_sack *m);
+/** BULK_POLL and BULK_END request: the region (u32). */
+int s2_msg_bulk_region_encode(uint8_t *out, size_t cap, uint32_t region);
+int s2_msg_bulk_region_decode(const uint8_t *p, size_t len, uint32_t *region);
 
 #endif
