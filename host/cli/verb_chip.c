@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "s2/bulk.h"
 #include "s2/error.h"
 #include "s2/machine.h"
 #include "session.h"
@@ -16,21 +17,17 @@
 /* Options shared by the chip verbs. */
 struct chip_opts {
 	const char *board, *chip, *pe, *pes, *file, *hex, *out;
-	bool sram;
+	bool sram, bulk;
 };
 
-enum { O_BOARD = 256, O_CHIP, O_PE, O_PES, O_FILE, O_HEX, O_OUT, O_SRAM };
+enum { O_BOARD = 256, O_CHIP, O_PE, O_PES, O_FILE, O_HEX, O_OUT, O_SRAM, O_BULK };
 
 static const struct option chip_options[] = {
-        {"board", required_argument, 0, O_BOARD},
-        {"chip", required_argument, 0, O_CHIP},
-        {"pe", required_argument, 0, O_PE},
-        {"pes", required_argument, 0, O_PES},
-        {"file", required_argument, 0, O_FILE},
-        {"hex", required_argument, 0, O_HEX},
-        {"output", required_argument, 0, O_OUT},
-        {"sram", no_argument, 0, O_SRAM},
-        {0, 0, 0, 0},
+        {"board", required_argument, 0, O_BOARD}, {"chip", required_argument, 0, O_CHIP},
+        {"pe", required_argument, 0, O_PE},       {"pes", required_argument, 0, O_PES},
+        {"file", required_argument, 0, O_FILE},   {"hex", required_argument, 0, O_HEX},
+        {"output", required_argument, 0, O_OUT},  {"sram", no_argument, 0, O_SRAM},
+        {"bulk", no_argument, 0, O_BULK},         {0, 0, 0, 0},
 };
 
 static int chip_opt(struct cli *c, int id, const char *arg, void *ctx)
@@ -62,6 +59,9 @@ static int chip_opt(struct cli *c, int id, const char *arg, void *ctx)
 		break;
 	case O_SRAM:
 		o->sram = true;
+		break;
+	case O_BULK:
+		o->bulk = true;
 		break;
 	default:
 		return -1;
@@ -356,10 +356,18 @@ int verb_mem(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	struct s2_op op;
 	s2_op_init(&op, NULL, NULL);
-	int rc = wr ? s2_mem_write_start(t.conn, (uint16_t)t.chip, t.pe, space, (uint32_t)addr,
-	                                 data, len, &op)
-	            : s2_mem_read_start(t.conn, (uint16_t)t.chip, t.pe, space, (uint32_t)addr, data,
-	                                len, &op);
+	struct s2_bulk_stats bs = {0};
+	int rc;
+	if (o.bulk) /* streamed, windowed, SACKed, zlib blocks (protocol section 4.16) */
+		rc = wr ? s2_bulk_write_start_ex(t.conn, (uint16_t)t.chip, t.pe, space,
+		                                 (uint32_t)addr, data, len, NULL, &bs, &op)
+		        : s2_bulk_read_start_ex(t.conn, (uint16_t)t.chip, t.pe, space,
+		                                (uint32_t)addr, data, len, NULL, &bs, &op);
+	else
+		rc = wr ? s2_mem_write_start(t.conn, (uint16_t)t.chip, t.pe, space, (uint32_t)addr,
+		                             data, len, &op)
+		        : s2_mem_read_start(t.conn, (uint16_t)t.chip, t.pe, space, (uint32_t)addr,
+		                            data, len, &op);
 	if (rc < 0)
 		op.status = rc;
 	s2_op_wait(t.s.client, &op);
@@ -381,6 +389,15 @@ int verb_mem(int argc, char **argv)
 			json_uint(&j, "datagrams_sent", cs->sent);
 			json_uint(&j, "retransmits", cs->retransmits);
 			json_uint(&j, "duplicates", cs->duplicates);
+			json_uint(&j, "wire_bytes", cs->tx_bytes + cs->rx_bytes);
+			if (o.bulk) {
+				json_uint(&j, "bulk_blocks_sent", bs.blocks_sent);
+				json_uint(&j, "bulk_retransmits", bs.retransmits);
+				json_uint(&j, "bulk_bad_blocks", bs.bad_blocks);
+				json_uint(&j, "bulk_sacks", bs.sacks);
+				json_uint(&j, "bulk_timeouts", bs.timeouts);
+				json_uint(&j, "bulk_compressed", bs.compressed);
+			}
 			if (!wr && !o.out) {
 				char *hex = malloc(2 * len + 1);
 				for (size_t i = 0; hex && i < len; i++)

@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	const uint8_t *p = data + 1;
 	size_t len = size - 1;
-	switch (data[0] % 19) {
+	switch (data[0] % 25) {
 	case 0: {
 		struct s2_msg_board_id m;
 		if (!s2_msg_board_id_decode(p, len, &m))
@@ -142,6 +142,42 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!s2_flashimg_decode(p, len, &fi) &&
 		    (fi.total_len != len || fi.monitor_off + fi.monitor_len > len))
 			abort();
+		break;
+	}
+	case 19: {
+		struct s2_msg_bulk_begin m;
+		if (!s2_msg_bulk_begin_decode(p, len, &m))
+			same(s2_msg_bulk_begin_encode(out, sizeof out, &m), p, len);
+		break;
+	}
+	case 20: {
+		struct s2_msg_bulk_read m;
+		if (!s2_msg_bulk_read_decode(p, len, &m))
+			same(s2_msg_bulk_read_encode(out, sizeof out, &m), p, len);
+		break;
+	}
+	case 21: {
+		struct s2_msg_bulk_read_rep m;
+		if (!s2_msg_bulk_read_rep_decode(p, len, &m))
+			same(s2_msg_bulk_read_rep_encode(out, sizeof out, &m), p, len);
+		break;
+	}
+	case 22: {
+		struct s2_msg_bulk_data m;
+		if (!s2_msg_bulk_data_decode(p, len, &m))
+			same(s2_msg_bulk_data_encode(out, sizeof out, &m), p, len);
+		break;
+	}
+	case 23: {
+		struct s2_msg_bulk_sack m;
+		if (!s2_msg_bulk_sack_decode(p, len, &m))
+			same(s2_msg_bulk_sack_encode(out, sizeof out, &m), p, len);
+		break;
+	}
+	case 24: {
+		uint32_t region;
+		if (!s2_msg_bulk_region_decode(p, len, &region))
+			same(s2_msg_bulk_region_encode(out, sizeof out, region), p, len);
 		break;
 	}
 	}

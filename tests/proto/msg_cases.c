@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "s2/crc32.h"
 #include "s2/error.h"
 #include "s2/flashimg.h"
 #include "s2/fwident.h"
@@ -334,9 +335,104 @@ static void t_flash_image(void)
 	mon[0] ^= 1;
 }
 
+/* Bulk transfers (section 4.16): round trips, the limits of each field, canonical bytes. */
+static void t_msg_bulk(void)
+{
+	struct s2_msg_bulk_begin b = {.region = 7,
+	                              .space = S2_MEM_SRAM,
+	                              .addr = 0x100,
+	                              .len = 5000,
+	                              .crc = 0xCAFEF00Du,
+	                              .block_size = S2_BULK_BLOCK_MAX},
+	                         b2;
+	int n = s2_msg_bulk_begin_encode(buf, sizeof buf, &b);
+	S2T_EQ(n, 24);
+	S2T_EQ(s2_msg_bulk_begin_decode(buf, (size_t)n, &b2), 0);
+	S2T_EQ(b2.crc, 0xCAFEF00Du);
+	S2T_EQ(b2.block_size, S2_BULK_BLOCK_MAX);
+	buf[5] = 1;
+	S2T_EQ(s2_msg_bulk_begin_decode(buf, (size_t)n, &b2), S2_E_RESERVED);
+	b.block_size = S2_BULK_BLOCK_MAX + 1;
+	n = s2_msg_bulk_begin_encode(buf, sizeof buf, &b);
+	S2T_EQ(s2_msg_bulk_begin_decode(buf, (size_t)n, &b2), S2_E_RANGE);
+	b.block_size = 1024;
+	b.len = 0;
+	n = s2_msg_bulk_begin_encode(buf, sizeof buf, &b);
+	S2T_EQ(s2_msg_bulk_begin_decode(buf, (size_t)n, &b2), S2_E_RANGE);
+	S2T_EQ(s2_msg_bulk_begin_decode(buf, 23, &b2), S2_E_SHORT);
+
+	struct s2_msg_bulk_read q = {.region = 1,
+	                             .space = S2_MEM_DRAM,
+	                             .flags = S2_BULK_F_ZLIB,
+	                             .addr = 4,
+	                             .len = 1u << 20,
+	                             .block_size = 1024,
+	                             .window = 64},
+	                        q2;
+	n = s2_msg_bulk_read_encode(buf, sizeof buf, &q);
+	S2T_EQ(n, 20);
+	S2T_EQ(s2_msg_bulk_read_decode(buf, (size_t)n, &q2), 0);
+	S2T_EQ(q2.window, 64);
+	q.window = 0;
+	n = s2_msg_bulk_read_encode(buf, sizeof buf, &q);
+	S2T_EQ(s2_msg_bulk_read_decode(buf, (size_t)n, &q2), S2_E_RANGE);
+	struct s2_msg_bulk_read_rep rr = {.region = 1, .len = 10, .crc = 3, .n_blocks = 1}, rr2;
+	n = s2_msg_bulk_read_rep_encode(buf, sizeof buf, &rr);
+	S2T_EQ(s2_msg_bulk_read_rep_decode(buf, (size_t)n, &rr2), 0);
+	S2T_EQ(rr2.n_blocks, 1);
+
+	static const uint8_t raw[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+	struct s2_msg_bulk_data d = {.region = 2,
+	                             .block = 9,
+	                             .raw_len = 8,
+	                             .raw_crc = s2_crc32(0, raw, 8),
+	                             .data = raw,
+	                             .len = 8},
+	                        d2;
+	n = s2_msg_bulk_data_encode(buf, sizeof buf, &d);
+	S2T_EQ(n, (int)S2_BULK_DATA_HDR + 8);
+	S2T_EQ(s2_msg_bulk_data_decode(buf, (size_t)n, &d2), 0);
+	S2T_EQ(d2.block, 9);
+	S2T_CHECK(memcmp(d2.data, raw, 8) == 0);
+	/* Stored data must be exactly raw_len; a zlib block may be any length. */
+	S2T_EQ(s2_msg_bulk_data_decode(buf, (size_t)n - 1, &d2), S2_E_RANGE);
+	d.flags = S2_BULK_F_ZLIB;
+	d.len = 3;
+	n = s2_msg_bulk_data_encode(buf, sizeof buf, &d);
+	S2T_EQ(s2_msg_bulk_data_decode(buf, (size_t)n, &d2), 0);
+	buf[10] = 0x80; /* undefined flag */
+	S2T_EQ(s2_msg_bulk_data_decode(buf, (size_t)n, &d2), S2_E_RANGE);
+	d.len = S2_BULK_BLOCK_MAX + 1;
+	S2T_EQ(s2_msg_bulk_data_encode(buf, sizeof buf, &d), S2_E_RANGE);
+	S2T_EQ(S2_HEADER_LEN + S2_BULK_DATA_HDR + S2_BULK_BLOCK_MAX, S2_MAX_DATAGRAM);
+
+	struct s2_msg_bulk_sack s = {.region = 3, .cum = 100, .bad = 2, .bm_len = 2}, s2;
+	s.bitmap[0] = 0x81;
+	s.bitmap[1] = 0x01;
+	n = s2_msg_bulk_sack_encode(buf, sizeof buf, &s);
+	S2T_EQ(n, 18);
+	S2T_EQ(s2_msg_bulk_sack_decode(buf, (size_t)n, &s2), 0);
+	S2T_EQ(s2.cum, 100);
+	S2T_EQ(s2.bitmap[0], 0x81);
+	S2T_EQ(s2_msg_bulk_sack_decode(buf, (size_t)n - 1, &s2), S2_E_SHORT);
+	S2T_EQ(s2_msg_bulk_sack_decode(buf, (size_t)n + 1, &s2), S2_E_LENGTH);
+	buf[14] = S2_BULK_SACK_BITMAP_MAX + 1;
+	S2T_EQ(s2_msg_bulk_sack_decode(buf, S2_MAX_PAYLOAD, &s2), S2_E_RANGE);
+	s.bm_len = S2_BULK_SACK_BITMAP_MAX + 1;
+	S2T_EQ(s2_msg_bulk_sack_encode(buf, sizeof buf, &s), S2_E_RANGE);
+
+	uint32_t region;
+	n = s2_msg_bulk_region_encode(buf, sizeof buf, 0x12345678u);
+	S2T_EQ(s2_msg_bulk_region_decode(buf, (size_t)n, &region), 0);
+	S2T_EQ(region, 0x12345678u);
+	S2T_EQ(s2_msg_bulk_region_decode(buf, 5, &region), S2_E_LENGTH);
+	S2T_CHECK(strcmp(s2_msg_name(S2_MSG_BULK_SACK), "BULK_SACK") == 0);
+}
+
 const struct s2t_case s2_msg_cases[] = {
         S2T_CASE(t_fw_ident),       S2T_CASE(t_msg_board_id), S2T_CASE(t_msg_boot),
         S2T_CASE(t_msg_chip_info),  S2T_CASE(t_msg_mem),      S2T_CASE(t_msg_states_iobuf_signal),
         S2T_CASE(t_msg_bmp_status), S2T_CASE(t_msg_flash),    S2T_CASE(t_flash_image),
+        S2T_CASE(t_msg_bulk),
 };
 const size_t s2_msg_ncases = sizeof s2_msg_cases / sizeof s2_msg_cases[0];

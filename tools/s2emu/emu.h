@@ -19,6 +19,7 @@
 #include "s2/msg.h"
 #include "s2/packet.h"
 
+struct emu_bulk;
 struct event;
 struct event_base;
 struct s2_machine;
@@ -102,6 +103,7 @@ struct emu_board {
 	unsigned cache_next;
 	struct emu_flash flash;
 	struct emu_app_board app;
+	struct emu_bulk *bulk; /**< open bulk regions (emu_bulk.c), NULL if none */
 	struct emu_stats st;
 };
 

@@ -12,6 +12,7 @@
 #include <event2/event.h>
 
 #include "emu.h"
+#include "emu_bulk.h"
 #include "emu_geo.h"
 #include "s2/crc32.h"
 #include "s2/error.h"
@@ -115,6 +116,7 @@ static void boot_reset(struct emu_board *b)
 static void unboot(struct emu_board *b)
 {
 	boot_reset(b);
+	emu_bulk_reset(b);
 	for (unsigned c = 0; c < b->n_chips; c++)
 		free_chip_state(&b->chips[c]);
 	b->chips_alive = 0;
@@ -485,6 +487,11 @@ static int eth_request(struct emu_board *b, const struct s2_header *h, const uin
 	case S2_MSG_ROUTER_LOAD:
 	case S2_MSG_APP_LOAD:
 		return chip_command(b, h, p, out, cap);
+	case S2_MSG_BULK_BEGIN:
+	case S2_MSG_BULK_POLL:
+	case S2_MSG_BULK_END:
+	case S2_MSG_BULK_READ:
+		return emu_bulk_request(b, h, p, out, cap);
 	case S2_MSG_APP_RUN:
 		if (b->state != S2_BOARD_BOOTED)
 			return S2_E_STATE;
@@ -572,6 +579,8 @@ void emu_board_handle(struct emu_board *b, int fd, const struct sockaddr_storage
 		b->st.rx_wrong_board++;
 		return;
 	}
+	if (!is_bmp && emu_bulk_datagram(b, fd, &h, p, from, fromlen))
+		return; /* bulk data and SACKs: never answered, never cached */
 	/* A repeated request (a retransmission, or a duplicate made by the network) gets the
 	 * reply it got the first time, without acting twice. */
 	/* The same request: same sender, sequence number and bytes (a new sender that reuses a

@@ -60,7 +60,10 @@ struct s2_conn_stats {
 	uint64_t mismatched;      /**< replies whose type or address disagree with the request */
 	uint32_t srtt_us;         /**< smoothed round-trip time, 0 before the first sample */
 	uint32_t rttvar_us;
-	uint32_t rto_us; /**< current retransmission timeout */
+	uint32_t rto_us;       /**< current retransmission timeout */
+	uint64_t sent_noreply; /**< of sent: datagrams that expect no reply (s2_conn_send) */
+	uint64_t tx_bytes;     /**< bytes of every datagram sent (UDP payload, no UDP/IP headers) */
+	uint64_t rx_bytes;     /**< bytes of every datagram received from the board's address */
 };
 
 /**
@@ -112,6 +115,33 @@ int s2_conn_request(struct s2_conn *conn, uint8_t type, uint16_t chip, uint8_t p
 /** Call back for datagrams that are not replies. */
 void s2_conn_on_unsolicited(struct s2_conn *conn, s2_unsolicited_cb cb, void *arg);
 
+/**
+ * Send one datagram that expects no reply (bulk data and acknowledgements, section 4.16):
+ * no retransmission, no timer; counted in sent, sent_noreply and tx_bytes. Its seq is
+ * taken from the conn's sequence so it never collides with a request.
+ * @return 0 (also when the kernel refused it: counted in send_errors, lost like any other
+ *         datagram), S2_E_RANGE if len > S2_MAX_PAYLOAD.
+ */
+int s2_conn_send(struct s2_conn *conn, uint8_t type, uint16_t chip, uint8_t pe, const void *body,
+                 size_t len);
+
+/**
+ * Add a listener for datagrams that are not replies, called after the on_unsolicited
+ * callback, in the order added. Used by protocols with their own demultiplexing (bulk).
+ * @return 0 or S2_E_NOMEM.
+ */
+int s2_conn_listen(struct s2_conn *conn, s2_unsolicited_cb cb, void *arg);
+
+/** Remove the listener added with the same cb and arg (safe from inside a callback). */
+void s2_conn_unlisten(struct s2_conn *conn, s2_unsolicited_cb cb, void *arg);
+
+/**
+ * Keep s2_client_wait() running while an operation waits for something other than a
+ * reply (a timer, datagrams from a board). Every hold is matched by one release.
+ */
+void s2_client_hold(struct s2_client *c);
+void s2_client_release(struct s2_client *c);
+
 /** Requests outstanding plus queued. */
 size_t s2_conn_pending(const struct s2_conn *conn);
 
@@ -121,6 +151,7 @@ void s2_conn_reset_responsive(struct s2_conn *conn);
 
 const struct s2_conn_stats *s2_conn_stats(const struct s2_conn *conn);
 uint16_t s2_conn_board(const struct s2_conn *conn);
+struct s2_client *s2_conn_client(const struct s2_conn *conn);
 
 /** "host:port" of the conn's endpoint, for messages. */
 const char *s2_conn_peer(const struct s2_conn *conn);
