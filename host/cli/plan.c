@@ -117,7 +117,8 @@ struct plan *plan_load(const char *path, char *err, size_t errlen)
 		if (!raw)
 			goto nomem;
 		o->blobs[o->n++] = raw;
-		if (uncompress(raw, &rl, buf + ib->offset, ib->size) != Z_OK || rl != ib->raw_size) {
+		if (uncompress(raw, &rl, buf + ib->offset, ib->size) != Z_OK ||
+		    rl != ib->raw_size) {
 			snprintf(err, errlen, "%s: blobs[%zu]: does not inflate", path, i);
 			goto fail;
 		}
@@ -150,7 +151,8 @@ struct plan *plan_load(const char *path, char *err, size_t errlen)
 			struct s2_pedata pd;
 			/* s2_image_check verified the bounds and the PE data */
 			if (s2_pedata_decode(raw + off, plen, &pd) < 0) {
-				snprintf(err, errlen, "%s: blobs[%zu]: PE %u: bad PE data", path, i, k);
+				snprintf(err, errlen, "%s: blobs[%zu]: PE %u: bad PE data", path, i,
+				         k);
 				goto fail;
 			}
 			ch->pes[k].pe = (uint8_t)s2_ld16(d);
@@ -165,7 +167,8 @@ struct plan *plan_load(const char *path, char *err, size_t errlen)
 			for (unsigned r = 0; r < pd.n_record_v; r++)
 				in->vrec[r] = s2_ld16(pd.sect[S2_SECT_RECORD_V] + 2 * r);
 			if (in->pop >= p->n_pops) {
-				snprintf(err, errlen, "%s: blobs[%zu]: PE %u: population %u does not exist",
+				snprintf(err, errlen,
+				         "%s: blobs[%zu]: PE %u: population %u does not exist",
 				         path, i, k, in->pop);
 				goto fail;
 			}

@@ -11,15 +11,15 @@
 #include "s2/app.h"
 
 struct plan_pe_info {
-	uint32_t pop, lo, n;   /**< neurons [lo, lo + n) of population pop */
-	uint16_t n_vrec;       /**< neurons with recorded voltage */
-	uint16_t vrec[16];     /**< their indices on the PE */
+	uint32_t pop, lo, n; /**< neurons [lo, lo + n) of population pop */
+	uint16_t n_vrec;     /**< neurons with recorded voltage */
+	uint16_t vrec[16];   /**< their indices on the PE */
 	uint8_t rec_spikes;
 };
 
 struct plan_board {
 	uint32_t board;
-	struct s2_app_chip *chips; /**< loader view (router table and PE blobs) */
+	struct s2_app_chip *chips;  /**< loader view (router table and PE blobs) */
 	struct plan_pe_info **info; /**< [chip][pe index] */
 	unsigned n_chips;
 	uint64_t pes;

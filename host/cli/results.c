@@ -47,9 +47,11 @@ int results_add_pe(struct results *r, unsigned pop, uint32_t lo, uint32_t n, con
 	for (uint32_t t = 0; spk && t < steps && (size_t)(t + 1) * bpr <= spk_len; t++)
 		for (uint32_t i = 0; i < n; i++)
 			if (spk[(size_t)t * bpr + i / 8] >> (i % 8) & 1u) {
-				if ((P->n_spikes & (P->n_spikes - 1)) == 0) { /* grow at powers of two */
+				if ((P->n_spikes & (P->n_spikes - 1)) ==
+				    0) { /* grow at powers of two */
 					size_t cap = P->n_spikes ? 2 * P->n_spikes : 64;
-					struct results_spike *sp = realloc(P->spikes, cap * sizeof *sp);
+					struct results_spike *sp =
+					        realloc(P->spikes, cap * sizeof *sp);
 					if (!sp)
 						return S2_E_NOMEM;
 					P->spikes = sp;
@@ -226,7 +228,8 @@ struct results *results_read(const char *path, char *err, size_t errlen)
 		q->n_vrec = get32(&r);
 		if (r.bad || q->n_vrec > (r.n - r.at) / 4 ||
 		    (q->n_vrec && (uint64_t)res->steps * q->n_vrec > (r.n - r.at) / 4)) {
-			snprintf(err, errlen, "%s: population %s: damaged voltages", path, q->label);
+			snprintf(err, errlen, "%s: population %s: damaged voltages", path,
+			         q->label);
 			goto fail;
 		}
 		q->vrec = malloc((q->n_vrec ? q->n_vrec : 1) * sizeof *q->vrec);

@@ -213,7 +213,8 @@ static uint32_t random_seq(void)
 	if (!f || fread(&v, sizeof v, 1, f) != 1) {
 		struct timespec ts;
 		clock_gettime(CLOCK_MONOTONIC, &ts);
-		v = (uint32_t)ts.tv_nsec ^ (uint32_t)ts.tv_sec * 2654435761u ^ (uint32_t)getpid() << 16;
+		v = (uint32_t)ts.tv_nsec ^ (uint32_t)ts.tv_sec * 2654435761u ^
+		    (uint32_t)getpid() << 16;
 	}
 	if (f)
 		fclose(f);

@@ -274,7 +274,8 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 			const struct part *pv = &mp->parts[(uint32_t)src[e - 1]];
 			if (c->pop != a->pop || c->kbits != a->kbits ||
 			    (uint32_t)src[e] != (uint32_t)src[e - 1] + 1 ||
-			    c->key != pv->key + (1u << pv->kbits) || pv->n != mp->pops[a->pop].per_part)
+			    c->key != pv->key + (1u << pv->kbits) ||
+			    pv->n != mp->pops[a->pop].per_part)
 				break;
 			n += c->n;
 			e++;
@@ -282,8 +283,8 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 		/* A run of one part (perhaps a short last one with a smaller key block) has
 		 * that part's size per part. */
 		uint32_t per = e - k == 1 ? a->n : mp->pops[a->pop].per_part;
-		runs[n_runs++] = (struct run){a->pop, a->key, (uint32_t)(e - k) << a->kbits, a->lo, n,
-		                              a->kbits, per};
+		runs[n_runs++] = (struct run){
+		        a->pop, a->key, (uint32_t)(e - k) << a->kbits, a->lo, n, a->kbits, per};
 		k = e;
 	}
 	/* Weight units per receptor: the largest weight of any projection into this part. */
@@ -297,7 +298,8 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 				m = fmax(m, fabs(pj->from_list->weight[i]));
 		wmax[r] = fmax(wmax[r], m);
 	}
-	double scale[2] = {wmax[0] > 0 ? wmax[0] / 4000.0 : 1e-3, wmax[1] > 0 ? wmax[1] / 4000.0 : 1e-3};
+	double scale[2] = {wmax[0] > 0 ? wmax[0] / 4000.0 : 1e-3,
+	                   wmax[1] > 0 ? wmax[1] / 4000.0 : 1e-3};
 
 	struct blob b = {0};
 	int rc = 0;
@@ -330,11 +332,12 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 			for (unsigned k = 0; k < md->n_state; k++) {
 				int slot = state_slot(md->state[k].name);
 				if (slot >= 0)
-					v[slot] = value_at(find(pop->initial, pop->n_initial,
-					                        md->state[k].name),
-					                   md->state[k].def, pt->lo + i,
-					                   mix(seed_base ^ ((uint64_t)pt->pop << 40) ^
-					                       (100u + k)));
+					v[slot] =
+					        value_at(find(pop->initial, pop->n_initial,
+					                      md->state[k].name),
+					                 md->state[k].def, pt->lo + i,
+					                 mix(seed_base ^ ((uint64_t)pt->pop << 40) ^
+					                     (100u + k)));
 			}
 			for (unsigned k = 0; k < S2_PE_STATE; k++)
 				f32(&b, v[k]);
@@ -418,14 +421,18 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 			if (net->pre_lo[j] != 0 ||
 			    net->pre_hi[j] != net->pb->populations[net->pre[j]]->size ||
 			    net->post_lo[j] != 0 || net->post_hi[j] != pop->size) {
-				rc = fail(err, errlen, "projection %s: slices are not supported by the engine "
-				                       "yet", label);
+				rc = fail(err, errlen,
+				          "projection %s: slices are not supported by the engine "
+				          "yet",
+				          label);
 				goto out_src;
 			}
 			unsigned rcp = pj->receptor == S2PB__PROJECTION__RECEPTOR__INHIBITORY;
 			if (++entries > S2_PE_MAX_TABLE) {
-				rc = fail(err, errlen, "population %s: a PE hears from more than %u runs of "
-				                       "sources", pop->label, S2_PE_MAX_TABLE);
+				rc = fail(err, errlen,
+				          "population %s: a PE hears from more than %u runs of "
+				          "sources",
+				          pop->label, S2_PE_MAX_TABLE);
 				goto out_src;
 			}
 			if (pj->connector_case == S2PB__PROJECTION__CONNECTOR_FROM_LIST) {
@@ -438,16 +445,18 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 					goto out_src;
 				}
 				for (size_t i = 0; i < l->n_pre; i++)
-					if (l->pre[i] >= ru->pre_lo && l->pre[i] < ru->pre_lo + ru->n_pre &&
+					if (l->pre[i] >= ru->pre_lo &&
+					    l->pre[i] < ru->pre_lo + ru->n_pre &&
 					    l->post[i] >= pt->lo && l->post[i] < pt->lo + pt->n)
 						longest = ++cnt[l->pre[i] - ru->pre_lo] > longest
 						                  ? cnt[l->pre[i] - ru->pre_lo]
 						                  : longest;
 				if (longest > S2_PE_ROW_MAX) {
 					free(cnt);
-					rc = fail(err, errlen, "projection %s: a row of %u synapses, the "
-					                       "engine takes %u", label, longest,
-					          S2_PE_ROW_MAX);
+					rc = fail(err, errlen,
+					          "projection %s: a row of %u synapses, the "
+					          "engine takes %u",
+					          label, longest, S2_PE_ROW_MAX);
 					goto out_src;
 				}
 				uint32_t stride = longest + 1;
@@ -464,24 +473,31 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 				}
 				memset(cnt, 0, (ru->n_pre + 1) * sizeof *cnt);
 				for (size_t i = 0; i < l->n_pre; i++) {
-					if (!(l->pre[i] >= ru->pre_lo && l->pre[i] < ru->pre_lo + ru->n_pre &&
+					if (!(l->pre[i] >= ru->pre_lo &&
+					      l->pre[i] < ru->pre_lo + ru->n_pre &&
 					      l->post[i] >= pt->lo && l->post[i] < pt->lo + pt->n))
 						continue;
 					uint32_t row = l->pre[i] - ru->pre_lo;
 					double w = l->n_weight ? l->weight[i]
-					                       : value_at(pj->weight, 0, (uint32_t)i, 0);
-					double d = l->n_delay ? l->delay[i] : value_at(pj->delay, dt, (uint32_t)i, 0);
+					                       : value_at(pj->weight, 0,
+					                                  (uint32_t)i, 0);
+					double d = l->n_delay ? l->delay[i]
+					                      : value_at(pj->delay, dt, (uint32_t)i,
+					                                 0);
 					long steps = lround(d / dt);
 					if (steps < 1 || steps > (long)S2_PE_MAX_DELAY) {
 						free(cnt);
-						rc = fail(err, errlen, "projection %s: delay %g ms is not 1-%u "
-						                       "timesteps", label, d, S2_PE_MAX_DELAY);
+						rc = fail(err, errlen,
+						          "projection %s: delay %g ms is not 1-%u "
+						          "timesteps",
+						          label, d, S2_PE_MAX_DELAY);
 						goto out_src;
 					}
 					long wu = lround(fabs(w) / scale[rcp]);
 					uint8_t *rp = rows.p + base + (size_t)row * stride * 4;
 					s2_st32(rp + 4 * ++cnt[row],
-					        s2_syn_word(l->post[i] - pt->lo, rcp, (unsigned)steps,
+					        s2_syn_word(l->post[i] - pt->lo, rcp,
+					                    (unsigned)steps,
 					                    (unsigned)(wu > 65535 ? 65535 : wu)));
 					s2_st32(rp, cnt[row]);
 				}
@@ -512,26 +528,34 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 			case S2PB__PROJECTION__CONNECTOR_FIXED_PROBABILITY:
 				x.connector = S2_CONN_FIXED_PROB;
 				x.p = (float)pj->fixed_probability->p;
-				x.flags |= pj->fixed_probability->allow_self ? S2_EXP_F_ALLOW_SELF : 0;
+				x.flags |=
+				        pj->fixed_probability->allow_self ? S2_EXP_F_ALLOW_SELF : 0;
 				break;
 			case S2PB__PROJECTION__CONNECTOR_FIXED_NUMBER_PRE:
 				x.connector = S2_CONN_FIXED_NUMBER_PRE;
 				x.n = pj->fixed_number_pre->n;
-				x.flags |= (pj->fixed_number_pre->allow_self ? S2_EXP_F_ALLOW_SELF : 0) |
-				           (pj->fixed_number_pre->with_replacement ? S2_EXP_F_REPLACE : 0);
+				x.flags |=
+				        (pj->fixed_number_pre->allow_self ? S2_EXP_F_ALLOW_SELF
+				                                          : 0) |
+				        (pj->fixed_number_pre->with_replacement ? S2_EXP_F_REPLACE
+				                                                : 0);
 				break;
 			case S2PB__PROJECTION__CONNECTOR_FIXED_NUMBER_POST:
 				x.connector = S2_CONN_FIXED_NUMBER_POST;
 				x.n = pj->fixed_number_post->n;
-				x.flags |= (pj->fixed_number_post->allow_self ? S2_EXP_F_ALLOW_SELF : 0) |
-				           (pj->fixed_number_post->with_replacement ? S2_EXP_F_REPLACE : 0);
+				x.flags |=
+				        (pj->fixed_number_post->allow_self ? S2_EXP_F_ALLOW_SELF
+				                                           : 0) |
+				        (pj->fixed_number_post->with_replacement ? S2_EXP_F_REPLACE
+				                                                 : 0);
 				break;
 			case S2PB__PROJECTION__CONNECTOR_FIXED_TOTAL: {
 				/* This part's share, split over the runs of the pre population by
 				 * their sizes (largest remainder, ties to the earlier run). */
-				uint64_t share = fixed_total_share && fixed_total_share[j]
-				                         ? fixed_total_share[j][q - mp->pops[pt->pop].first]
-				                         : 0;
+				uint64_t share =
+				        fixed_total_share && fixed_total_share[j]
+				                ? fixed_total_share[j][q - mp->pops[pt->pop].first]
+				                : 0;
 				uint32_t pre_size = net->pb->populations[ru->pop]->size;
 				uint64_t given = 0, mine = 0;
 				double best_frac = -1;
@@ -559,19 +583,24 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 				break;
 			}
 			default:
-				rc = fail(err, errlen, "projection %s: connector not supported", label);
+				rc = fail(err, errlen, "projection %s: connector not supported",
+				          label);
 				goto out_src;
 			}
 			if (dist_of(pj->weight, 0, scale[rcp], &x.w_dist, &x.w_a, &x.w_b) < 0 ||
 			    dist_of(pj->delay, dt, dt, &x.d_dist, &x.d_a, &x.d_b) < 0) {
-				rc = fail(err, errlen, "projection %s: weights or delays of that kind are "
-				                       "not supported by the engine's expansion", label);
+				rc = fail(err, errlen,
+				          "projection %s: weights or delays of that kind are "
+				          "not supported by the engine's expansion",
+				          label);
 				goto out_src;
 			}
 			/* dist_of takes |const|: delays are positive, fine */
-			if (x.d_dist == S2_DIST_CONST && (x.d_a < 0.5f || x.d_a > S2_PE_MAX_DELAY + 0.49f)) {
-				rc = fail(err, errlen, "projection %s: delay %g ms is not 1-%u timesteps",
-				          label, x.d_a * dt, S2_PE_MAX_DELAY);
+			if (x.d_dist == S2_DIST_CONST &&
+			    (x.d_a < 0.5f || x.d_a > S2_PE_MAX_DELAY + 0.49f)) {
+				rc = fail(err, errlen,
+				          "projection %s: delay %g ms is not 1-%u timesteps", label,
+				          x.d_a * dt, S2_PE_MAX_DELAY);
 				goto out_src;
 			}
 			/* fixed number post: every post PE must draw the same lists. */

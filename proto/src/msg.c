@@ -726,6 +726,10 @@ int s2_msg_app_status_encode(uint8_t *out, size_t cap, const struct s2_msg_app_s
 	s2_wr_u32(&w, m->pes);
 	s2_wr_u32(&w, m->steps_done);
 	s2_wr_u32(&w, m->n_steps);
+	s2_wr_u32(&w, m->pending);
+	s2_wr_u32(&w, (uint32_t)m->load_error);
+	s2_wr_u16(&w, m->load_chip);
+	s2_wr_u16(&w, m->load_pe);
 	const uint64_t *c = &m->neuron_updates;
 	for (int i = 0; i < 9; i++)
 		s2_wr_u64(&w, c[i]);
@@ -741,10 +745,14 @@ int s2_msg_app_status_decode(const uint8_t *p, size_t len, struct s2_msg_app_sta
 	m->pes = s2_rd_u32(&r);
 	m->steps_done = s2_rd_u32(&r);
 	m->n_steps = s2_rd_u32(&r);
+	m->pending = s2_rd_u32(&r);
+	m->load_error = (int32_t)s2_rd_u32(&r);
+	m->load_chip = s2_rd_u16(&r);
+	m->load_pe = s2_rd_u16(&r);
 	uint64_t *c = &m->neuron_updates;
 	for (int i = 0; i < 9; i++)
 		c[i] = s2_rd_u64(&r);
-	rd_check(&r, m->state <= S2_APP_DONE);
+	rd_check(&r, m->state <= S2_APP_FAILED && m->load_error <= 0);
 	return rd_done(&r);
 }
 

@@ -197,8 +197,8 @@ static void on_data(struct emu_board *b, struct region *r, const struct s2_msg_b
 		send_sack(b, r);
 		return;
 	}
-	struct emu_mem *m;
-	uint64_t base;
+	struct emu_mem *m = NULL;
+	uint64_t base = 0;
 	if (region_mem(b, r->chip, r->space, r->pe, r->addr, r->len, &m, &base) < 0 ||
 	    emu_mem_write(m, base + (uint64_t)d->block * r->bs, src, d->raw_len) < 0) {
 		r->bad++;
@@ -253,8 +253,8 @@ static int do_begin(struct emu_board *b, const struct s2_header *h, const uint8_
 {
 	struct s2_msg_bulk_begin m;
 	int rc = s2_msg_bulk_begin_decode(p, h->payload_len, &m);
-	struct emu_mem *mem;
-	uint64_t base;
+	struct emu_mem *mem = NULL;
+	uint64_t base = 0;
 	if (rc == 0)
 		rc = region_mem(b, h->chip, m.space, h->pe, m.addr, m.len, &mem, &base);
 	if (rc < 0)
@@ -271,8 +271,8 @@ static int do_end_write(struct emu_board *b, struct region *r)
 {
 	if (r->count != r->n)
 		return S2_E_STATE;
-	struct emu_mem *m;
-	uint64_t base;
+	struct emu_mem *m = NULL;
+	uint64_t base = 0;
 	int rc = region_mem(b, r->chip, r->space, r->pe, r->addr, r->len, &m, &base);
 	if (rc < 0)
 		return rc;
@@ -373,8 +373,8 @@ static int do_read(struct emu_board *b, const struct s2_header *h, const uint8_t
 {
 	struct s2_msg_bulk_read m;
 	int rc = s2_msg_bulk_read_decode(p, h->payload_len, &m);
-	struct emu_mem *mem;
-	uint64_t base;
+	struct emu_mem *mem = NULL;
+	uint64_t base = 0;
 	if (rc == 0)
 		rc = region_mem(b, h->chip, m.space, h->pe, m.addr, m.len, &mem, &base);
 	if (rc < 0)

@@ -169,12 +169,17 @@ enum s2_app_state {
 	S2_APP_ARMED = 2,  /**< waiting for the other boards of the machine to be armed */
 	S2_APP_RUNNING = 3,
 	S2_APP_DONE = 4,
+	S2_APP_LOADING = 5, /**< PEs are still expanding their synapses */
+	S2_APP_FAILED = 6,  /**< a PE refused its data: see load_error, load_chip, load_pe */
 };
 
-/** APP_STATUS reply (section 4.15), 96 bytes. */
+/** APP_STATUS reply (section 4.15), 104 bytes. */
 struct s2_msg_app_status {
-	uint8_t state; /**< enum s2_app_state */
-	uint32_t pes;  /**< application PEs loaded on the board */
+	uint8_t state;      /**< enum s2_app_state */
+	uint32_t pes;       /**< application PEs loaded on the board */
+	uint32_t pending;   /**< APP_LOADs accepted, still being loaded */
+	int32_t load_error; /**< the first load failure (an S2_E_ code), or 0 */
+	uint16_t load_chip, load_pe;
 	uint32_t steps_done, n_steps;
 	uint64_t neuron_updates, synaptic_events, spikes_sent, packets_in;
 	uint64_t packets_unrouted; /**< reached a PE whose key table had no entry */
