@@ -304,6 +304,17 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 	struct blob b = {0};
 	int rc = 0;
 	/* Parameters and initial state, per neuron. */
+	/* slots and values looked up once per PE, not once per neuron (name lookups) */
+	int pslot[NET_MAX_PARAMS], sslot[4];
+	const S2pb__Value *pval[NET_MAX_PARAMS], *sval[4];
+	for (unsigned k = 0; k < md->n_params; k++) {
+		pslot[k] = param_slot(md->id, md->params[k].name);
+		pval[k] = find(pop->params, pop->n_params, md->params[k].name);
+	}
+	for (unsigned k = 0; k < md->n_state; k++) {
+		sslot[k] = state_slot(md->state[k].name);
+		sval[k] = find(pop->initial, pop->n_initial, md->state[k].name);
+	}
 	begin(&b, S2_SECT_PARAMS);
 	for (uint32_t i = 0; i < pt->n; i++) {
 		double v[S2_PE_PARAMS] = {0};
@@ -312,11 +323,10 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 			memcpy(v, lif_def, sizeof lif_def);
 		}
 		for (unsigned k = 0; k < md->n_params; k++) {
-			int slot = param_slot(md->id, md->params[k].name);
+			int slot = pslot[k];
 			if (slot < 0)
 				continue;
-			v[slot] = value_at(find(pop->params, pop->n_params, md->params[k].name),
-			                   md->params[k].def, pt->lo + i,
+			v[slot] = value_at(pval[k], md->params[k].def, pt->lo + i,
 			                   mix(seed_base ^ ((uint64_t)pt->pop << 40) ^ k));
 		}
 		if (model == S2_MODEL_POISSON && v[2] > 1e9)
@@ -330,12 +340,10 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 		for (uint32_t i = 0; i < pt->n; i++) {
 			double v[S2_PE_STATE] = {0};
 			for (unsigned k = 0; k < md->n_state; k++) {
-				int slot = state_slot(md->state[k].name);
+				int slot = sslot[k];
 				if (slot >= 0)
 					v[slot] =
-					        value_at(find(pop->initial, pop->n_initial,
-					                      md->state[k].name),
-					                 md->state[k].def, pt->lo + i,
+					        value_at(sval[k], md->state[k].def, pt->lo + i,
 					                 mix(seed_base ^ ((uint64_t)pt->pop << 40) ^
 					                     (100u + k)));
 			}
