@@ -61,6 +61,9 @@ struct bulk {
 	uint32_t poll_serial;
 	unsigned stalls;
 	struct event *timer;
+	z_stream zs; /* writes with compression: one deflate state, reset per block */
+	bool zs_ok;
+	uint32_t incompressible; /* blocks in a row that did not shrink */
 };
 
 static uint32_t next_region_id = 1;
@@ -102,6 +105,8 @@ static void listen_cb(void *arg, const struct s2_header *h, const uint8_t *p, si
 
 static void release(struct bulk *b)
 {
+	if (b->zs_ok)
+		deflateEnd(&b->zs);
 	b->op->outstanding--;
 	s2_client_release(b->client);
 	event_free(b->timer);
@@ -199,13 +204,22 @@ static void send_block(struct bulk *b, uint32_t i)
 	                             .raw_crc = s2_crc32(0, b->src + off, n),
 	                             .data = b->src + off,
 	                             .len = (uint16_t)n};
-	if (b->o.compress) {
-		uLongf zn = sizeof z;
-		if (compress2(z, &zn, b->src + off, (uLong)n, 1) == Z_OK && zn < n) {
+	if (!b->zs_ok && b->o.compress)
+		b->zs_ok = deflateInit(&b->zs, Z_BEST_SPEED) == Z_OK;
+	if (b->zs_ok && (b->incompressible < 8 || i % 16 == 0) && deflateReset(&b->zs) == Z_OK) {
+		/* One complete zlib stream per block; kept only if it is shorter. */
+		b->zs.next_in = (Bytef *)(uintptr_t)(b->src + off);
+		b->zs.avail_in = (uInt)n;
+		b->zs.next_out = z;
+		b->zs.avail_out = (uInt)n;
+		if (deflate(&b->zs, Z_FINISH) == Z_STREAM_END && b->zs.total_out < n) {
 			d.flags = S2_BULK_F_ZLIB;
 			d.data = z;
-			d.len = (uint16_t)zn;
+			d.len = (uint16_t)b->zs.total_out;
+			b->incompressible = 0;
 			b->st->compressed++;
+		} else {
+			b->incompressible++;
 		}
 	}
 	int blen = s2_msg_bulk_data_encode(body, sizeof body, &d);
@@ -295,11 +309,10 @@ static void on_sack(struct bulk *b, const struct s2_msg_bulk_sack *s, uint32_t l
 	for (uint32_t i = b->cum; i < end && limit; i++)
 		if (b->serial[i] && b->serial[i] < limit)
 			queue_retx(b, i);
-	if (b->count > before) {
+	if (b->count > before)
 		b->stalls = 0;
-		if (!b->ending)
-			arm_timer(b);
-	}
+	if (!b->ending)
+		arm_timer(b); /* the board answers: not a stall */
 	pump_write(b);
 }
 
@@ -416,6 +429,10 @@ static void on_data(struct bulk *b, const struct s2_msg_bulk_data *d, size_t dgr
 		b->st->bad_blocks++;
 		return;
 	}
+	/* Anything of the region arriving shows the path is not stalled: a reader busy with
+	 * duplicates must not time out and ask for even more of them. */
+	b->stalls = 0;
+	arm_timer(b);
 	if (b->have[d->block]) {
 		b->st->duplicates++;
 		return;
@@ -445,8 +462,6 @@ static void on_data(struct bulk *b, const struct s2_msg_bulk_data *d, size_t dgr
 		b->hi = d->block + 1;
 	while (b->cum < b->n && b->have[b->cum])
 		b->cum++;
-	b->stalls = 0;
-	arm_timer(b);
 	progress(b, d->raw_len);
 	if (b->count == b->n)
 		read_check_done(b);
@@ -467,7 +482,6 @@ static void read_timer_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	b->st->timeouts++;
-	b->st->retransmits += b->n - b->count < b->o.window ? b->n - b->count : b->o.window;
 	send_sack(b, S2_BULK_SACK_F_TIMEOUT);
 	arm_timer(b);
 }

@@ -37,6 +37,9 @@ struct region {
 	uint8_t *have;    /* [n] write: received; read: acknowledged */
 	uint32_t *serial; /* [n] read: send serial, 0 never sent */
 	uint8_t *buf;     /* read: the region as read at BULK_READ */
+	z_stream zs;      /* read with zlib: one deflate state, reset per block */
+	bool zs_ok;
+	uint32_t incompressible; /* blocks in a row that did not shrink */
 	uint64_t used_at;
 };
 
@@ -50,6 +53,9 @@ struct emu_bulk {
 
 static void region_free(struct region *r)
 {
+	if (r->zs_ok)
+		deflateEnd(&r->zs);
+	r->zs_ok = false;
 	free(r->have);
 	free(r->serial);
 	free(r->buf);
@@ -300,12 +306,20 @@ static void send_block(struct emu_board *b, struct region *r, uint32_t i)
 	                             .raw_crc = s2_crc32(0, src, n),
 	                             .data = src,
 	                             .len = (uint16_t)n};
-	if (r->zlib) {
-		uLongf zn = sizeof z;
-		if (compress2(z, &zn, src, n, 1) == Z_OK && zn < n) {
+	if (r->zlib && !r->zs_ok)
+		r->zs_ok = deflateInit(&r->zs, Z_BEST_SPEED) == Z_OK;
+	if (r->zs_ok && (r->incompressible < 8 || i % 16 == 0) && deflateReset(&r->zs) == Z_OK) {
+		r->zs.next_in = (Bytef *)(uintptr_t)src;
+		r->zs.avail_in = n;
+		r->zs.next_out = z;
+		r->zs.avail_out = n;
+		if (deflate(&r->zs, Z_FINISH) == Z_STREAM_END && r->zs.total_out < n) {
 			d.flags = S2_BULK_F_ZLIB;
 			d.data = z;
-			d.len = (uint16_t)zn;
+			d.len = (uint16_t)r->zs.total_out;
+			r->incompressible = 0;
+		} else {
+			r->incompressible++;
 		}
 	}
 	int blen = s2_msg_bulk_data_encode(body, sizeof body, &d);
@@ -353,8 +367,12 @@ static void on_host_sack(struct emu_board *b, struct region *r, const struct s2_
 			ack(r, s->cum + 1 + k, &max_serial);
 	while (r->cum < r->n && r->have[r->cum])
 		r->cum++;
+	/* A timeout SACK (the host saw nothing for a while) resends the oldest unacknowledged
+	 * blocks only, like a TCP retransmission timeout: RACK finds the rest once they arrive. */
 	bool all = s->flags & S2_BULK_SACK_F_TIMEOUT;
-	uint32_t end = all ? r->next_new : (r->cum + 1 + span < r->n ? r->cum + 1 + span : r->n);
+	uint32_t end = r->cum + 1 + span < r->n ? r->cum + 1 + span : r->n;
+	if (all)
+		end = r->cum + SACK_EVERY < r->next_new ? r->cum + SACK_EVERY : r->next_new;
 	/* RACK with a reordering allowance of a quarter of the blocks in flight (as the host). */
 	uint32_t reo = r->in_flight / 4 > 3 ? r->in_flight / 4 : 3;
 	uint32_t limit = all ? r->next_serial + 1 : (max_serial > reo ? max_serial - reo : 0);

@@ -38,7 +38,7 @@ struct s2_bulk_stats {
 	uint64_t regions;     /**< transfers completed successfully */
 	uint64_t blocks;      /**< distinct blocks delivered */
 	uint64_t blocks_sent; /**< BULK_DATA datagrams sent or received, duplicates included */
-	uint64_t retransmits; /**< blocks sent again (writes) or asked again (reads) */
+	uint64_t retransmits; /**< writes: blocks sent again (reads: see duplicates) */
 	uint64_t duplicates;  /**< blocks received more than once (reads) */
 	uint64_t bad_blocks;  /**< blocks rejected: CRC, length, zlib (either end) */
 	uint64_t sacks;       /**< BULK_SACK datagrams sent or received */
