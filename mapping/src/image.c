@@ -9,6 +9,7 @@
 #include "s2/image.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -313,6 +314,53 @@ static int chip_blob(struct writer *w, struct buf *b, uint32_t g, const uint64_t
 	return b->failed ? S2_E_NOMEM : 0;
 }
 
+#define IMAGE_THREADS 2 /* the brief's reference host has 2 cores */
+#define IMAGE_BATCH 128
+
+/* One chip of a batch: its blob, compressed, with both CRCs (or the error). */
+struct item {
+	uint32_t g, np;
+	uint8_t *z;
+	size_t zl, raw_n;
+	uint32_t crc_z, crc_raw;
+	int rc;
+	char why[256];
+};
+
+/* A thread's share of a batch, with its own scratch (nothing mutable is shared). */
+struct worker {
+	struct writer w;
+	struct buf raw;
+	struct item *items;
+	size_t n_items;
+	unsigned t;
+	const uint64_t *order, *chip_first;
+	pthread_t th;
+};
+
+static void *image_work(void *arg)
+{
+	struct worker *k = arg;
+	for (size_t i = k->t; i < k->n_items; i += IMAGE_THREADS) {
+		struct item *it = &k->items[i];
+		it->rc = chip_blob(&k->w, &k->raw, it->g, k->order + k->chip_first[it->g], it->np,
+		                   it->why, sizeof it->why);
+		if (it->rc < 0)
+			continue;
+		uLongf zl = compressBound(k->raw.n);
+		it->z = malloc(zl);
+		if (!it->z || compress2(it->z, &zl, k->raw.p, k->raw.n, Z_BEST_SPEED) != Z_OK) {
+			it->rc = S2_E_NOMEM;
+			continue;
+		}
+		it->zl = zl;
+		it->raw_n = k->raw.n;
+		it->crc_z = crc(it->z, zl);
+		it->crc_raw = crc(k->raw.p, k->raw.n);
+	}
+	return NULL;
+}
+
 static bool wr(FILE *f, const void *p, size_t n)
 {
 	return fwrite(p, 1, n, f) == n;
@@ -327,9 +375,9 @@ int s2_image_write(struct s2_mapping *mp, const char *path, char *err, size_t er
 	const struct s2_net *net = mp->net;
 	const S2pb__Network *pb = net->pb;
 	struct writer w = {.mp = mp, .src_n = -1};
-	struct buf raw = {0};
-	uint8_t *z = NULL;
-	size_t zcap = 0;
+	struct worker wk[IMAGE_THREADS];
+	struct item *items = NULL;
+	memset(wk, 0, sizeof wk);
 	uint64_t *chip_first = calloc((size_t)mp->n_chips + 2, sizeof *chip_first);
 	uint64_t *order = malloc((mp->n_parts + 1) * sizeof *order);
 	S2pb__ImageBlob *blobs = NULL, **pblobs = NULL;
@@ -382,46 +430,82 @@ int s2_image_write(struct s2_mapping *mp, const char *path, char *err, size_t er
 	if (!wr(f, hdr, sizeof hdr))
 		goto ioerr;
 	uint64_t off = S2_IMAGE_HDR_LEN;
+	rc = 0;
 	uint32_t bi = 0;
-	for (uint32_t g = 0; g < mp->n_chips; g++) {
-		uint32_t np = (uint32_t)(chip_first[g + 1] - chip_first[g]);
-		if (np == 0 && mp->tables[g].n == 0)
-			continue;
-		char why[256] = "";
-		rc = chip_blob(&w, &raw, g, order + chip_first[g], np, why, sizeof why);
-		if (rc < 0) {
-			net_seterr(err, errlen, "chip (%u, %u): %s", g / mp->cpb, g % mp->cpb,
-			           why[0]               ? why
-			           : rc == S2_E_NOSPACE ? "its data exceed 256 MiB"
-			                                : "out of memory");
-			goto out;
+	/* Chips in batches, each batch built and compressed by IMAGE_THREADS threads (chip i of
+	 * the batch by thread i % IMAGE_THREADS), then written in chip order: the bytes do not
+	 * depend on the threads. */
+	items = calloc(IMAGE_BATCH, sizeof *items);
+	if (!items)
+		goto nomem;
+	for (unsigned t = 0; t < IMAGE_THREADS; t++) {
+		wk[t].w = (struct writer){
+		        .mp = mp, .src_n = -1, .fixed_total_share = w.fixed_total_share};
+		wk[t].items = items;
+		wk[t].t = t;
+		wk[t].order = order;
+		wk[t].chip_first = chip_first;
+	}
+	for (uint32_t g = 0; g < mp->n_chips;) {
+		size_t ni = 0;
+		for (; g < mp->n_chips && ni < IMAGE_BATCH; g++) {
+			uint32_t np = (uint32_t)(chip_first[g + 1] - chip_first[g]);
+			if (np == 0 && mp->tables[g].n == 0)
+				continue;
+			memset(&items[ni], 0, sizeof items[ni]);
+			items[ni].g = g;
+			items[ni].np = np;
+			ni++;
 		}
-		uLongf zl = compressBound(raw.n);
-		if (zl > zcap) {
-			uint8_t *nz = realloc(z, zl);
-			if (!nz)
-				goto nomem;
-			z = nz;
-			zcap = zl;
+		bool started[IMAGE_THREADS] = {false};
+		for (unsigned t = 0; t < IMAGE_THREADS; t++) {
+			wk[t].n_items = ni;
+			if (t > 0 && ni > t)
+				started[t] =
+				        pthread_create(&wk[t].th, NULL, image_work, &wk[t]) == 0;
 		}
-		if (compress2(z, &zl, raw.p, raw.n, Z_BEST_SPEED) != Z_OK)
-			goto nomem;
-		if (!wr(f, z, zl))
+		image_work(&wk[0]);
+		for (unsigned t = 1; t < IMAGE_THREADS; t++) {
+			if (started[t])
+				pthread_join(wk[t].th, NULL);
+			else if (ni > t)
+				image_work(&wk[t]); /* no thread: do its share here */
+		}
+		for (size_t i = 0; i < ni; i++) {
+			struct item *it = &items[i];
+			if (rc == 0 && it->rc < 0) {
+				rc = it->rc;
+				net_seterr(err, errlen, "chip (%u, %u): %s", it->g / mp->cpb,
+				           it->g % mp->cpb,
+				           it->why[0]               ? it->why
+				           : it->rc == S2_E_NOSPACE ? "its data exceed 256 MiB"
+				                                    : "out of memory");
+			}
+			if (rc == 0 && !wr(f, it->z, it->zl))
+				rc = S2_E_IO;
+			if (rc == 0) {
+				S2pb__ImageBlob *ib = &blobs[bi];
+				s2pb__image_blob__init(ib);
+				ib->board = it->g / mp->cpb;
+				ib->chip = it->g % mp->cpb;
+				ib->offset = off;
+				ib->size = (uint32_t)it->zl;
+				ib->raw_size = (uint32_t)it->raw_n;
+				ib->crc32 = it->crc_z;
+				ib->raw_crc32 = it->crc_raw;
+				ib->pes = it->np;
+				ib->router_entries = mp->tables[it->g].n;
+				pblobs[bi] = ib;
+				bi++;
+				off += it->zl;
+			}
+			free(it->z);
+			it->z = NULL;
+		}
+		if (rc == S2_E_IO)
 			goto ioerr;
-		S2pb__ImageBlob *ib = &blobs[bi];
-		s2pb__image_blob__init(ib);
-		ib->board = g / mp->cpb;
-		ib->chip = g % mp->cpb;
-		ib->offset = off;
-		ib->size = (uint32_t)zl;
-		ib->raw_size = (uint32_t)raw.n;
-		ib->crc32 = crc(z, zl);
-		ib->raw_crc32 = crc(raw.p, raw.n);
-		ib->pes = np;
-		ib->router_entries = mp->tables[g].n;
-		pblobs[bi] = ib;
-		bi++;
-		off += zl;
+		if (rc < 0)
+			goto out;
 	}
 	/* manifest */
 	S2pb__Image im = S2PB__IMAGE__INIT;
@@ -528,8 +612,12 @@ done:
 	free(w.fixed_total_share);
 	free(w.src);
 	free(w.sig);
-	free(raw.p);
-	free(z);
+	for (unsigned t = 0; t < IMAGE_THREADS; t++) {
+		free(wk[t].w.src);
+		free(wk[t].w.sig);
+		free(wk[t].raw.p);
+	}
+	free(items);
 	free(chip_first);
 	free(order);
 	free(blobs);
