@@ -146,7 +146,9 @@ int verb_compile(int argc, char **argv)
 	rc = s2_image_write(mp, o.out, err, sizeof err);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (rc < 0) {
-		code = cli_error(&c, EXIT_FAIL, "%s", err);
+		/* S2_E_RANGE: the network uses something the engine's PE data cannot express
+		 * yet (bad input for this machine); anything else is a failure to write */
+		code = cli_error(&c, rc == S2_E_RANGE ? EXIT_INPUT : EXIT_FAIL, "%s", err);
 		goto out;
 	}
 	report(&c, n, m, s2_map_report(mp), o.out,
