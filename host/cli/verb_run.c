@@ -59,6 +59,7 @@ struct ctx {
 	char (*what)[128]; /* [machine boards] */
 	double t_deploy;
 	uint64_t bytes;
+	struct s2_bulk_stats load, rec; /* bulk transfer counters: loading, recordings */
 };
 
 /* Wait for the ops of every live plan board; record failures. */
@@ -159,7 +160,7 @@ static void deploy(struct ctx *x)
 		if (x->failed[pb->board])
 			continue;
 		s2_op_init(&x->ops[pb->board], progress_cb, x);
-		int rc = s2_app_write_start(x->s.eth[pb->board], pb->chips, pb->n_chips,
+		int rc = s2_app_write_start(x->s.eth[pb->board], pb->chips, pb->n_chips, &x->load,
 		                            &x->ops[pb->board]);
 		if (rc < 0)
 			x->ops[pb->board].status = rc;
@@ -178,6 +179,8 @@ static void deploy(struct ctx *x)
 			x->ops[pb->board].status = rc;
 	}
 	settle(x, "loading");
+	for (unsigned i = 0; i < x->plan->n_boards; i++)
+		s2_app_release(x->plan->boards[i].chips, x->plan->boards[i].n_chips);
 	/* The PEs expand their synapses: wait until every board has loaded everything. */
 	struct s2_msg_app_status *st = calloc(x->s.n, sizeof *st);
 	for (bool busy = st != NULL; busy;) {
@@ -302,12 +305,18 @@ int verb_deploy(int argc, char **argv)
 			json_uint(&j, "pes", x.plan->pes);
 			json_uint(&j, "bytes", x.bytes);
 			json_num(&j, "seconds", x.t_deploy);
+			json_uint(&j, "wire_bytes", x.load.bytes_data + x.load.bytes_sack);
+			json_uint(&j, "retransmits", x.load.retransmits);
 			json_end_obj(&j);
 			json_finish(&j);
 		} else if (!c.quiet && ec == EXIT_OK) {
-			printf("deployed %llu PEs on %u boards: %.1f MiB in %.3f s\n",
+			printf("deployed %llu PEs on %u boards: %.2f MiB of tables and PE data in "
+			       "%.3f s "
+			       "(%.2f MiB on the wire, compressed; %llu blocks sent again)\n",
 			       (unsigned long long)x.plan->pes, x.plan->n_boards,
-			       (double)x.bytes / (1 << 20), x.t_deploy);
+			       (double)x.load.bytes_raw / (1 << 20), x.t_deploy,
+			       (double)(x.load.bytes_data + x.load.bytes_sack) / (1 << 20),
+			       (unsigned long long)x.load.retransmits);
 		}
 	}
 	close_ctx(&x);
@@ -343,17 +352,28 @@ static int collect(struct ctx *x, struct results *res)
 			                      recs[s][i], &x->ops[pb->board]);
 		}
 		settle(x, "reading recording headers");
-		for (unsigned i = 0; i < x->plan->n_boards; i++) {
-			struct plan_board *pb = &x->plan->boards[i];
-			if (!recs[s][i] || x->failed[pb->board])
-				continue;
-			s2_op_init(&x->ops[pb->board], NULL, NULL);
-			int r2 = s2_app_rec_data_start(x->s.eth[pb->board], pb->chips, pb->n_chips,
-			                               s, recs[s][i], &x->ops[pb->board]);
-			if (r2 < 0)
-				x->ops[pb->board].status = r2;
+		/* A board keeps a limited number of transfers open: waves of 32 per board. */
+		size_t *cursor = calloc(x->plan->n_boards + 1, sizeof *cursor);
+		if (!cursor)
+			rc = S2_E_NOMEM;
+		for (bool more = cursor != NULL; more;) {
+			more = false;
+			for (unsigned i = 0; i < x->plan->n_boards; i++) {
+				struct plan_board *pb = &x->plan->boards[i];
+				if (!recs[s][i] || x->failed[pb->board])
+					continue;
+				s2_op_init(&x->ops[pb->board], NULL, NULL);
+				int r2 = s2_app_rec_data_start(x->s.eth[pb->board], pb->chips,
+				                               pb->n_chips, s, recs[s][i], &x->rec,
+				                               &cursor[i], 32, &x->ops[pb->board]);
+				if (r2 < 0)
+					x->ops[pb->board].status = r2;
+				else if (r2 > 0)
+					more = true;
+			}
+			settle(x, "reading recordings");
 		}
-		settle(x, "reading recordings");
+		free(cursor);
 	}
 	for (unsigned i = 0; i < x->plan->n_boards; i++) {
 		struct plan_board *pb = &x->plan->boards[i];
@@ -538,6 +558,10 @@ int verb_run(int argc, char **argv)
 		json_uint(&j, "spikes", spikes);
 		json_uint(&j, "packets_dropped", dropped);
 		json_uint(&j, "recording_bytes_lost", lost);
+		json_uint(&j, "load_bytes", x.load.bytes_raw);
+		json_uint(&j, "load_wire_bytes", x.load.bytes_data + x.load.bytes_sack);
+		json_uint(&j, "recording_bytes", x.rec.bytes_raw);
+		json_uint(&j, "recording_wire_bytes", x.rec.bytes_data + x.rec.bytes_sack);
 		json_arr(&j, "populations");
 		for (unsigned p = 0; p < res->n_pops; p++) {
 			json_obj(&j, NULL);

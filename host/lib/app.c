@@ -8,30 +8,54 @@
 #include "s2/pedata.h"
 #include "s2/wire.h"
 
-int s2_app_write_start(struct s2_conn *eth, struct s2_app_chip *chips, unsigned n, struct s2_op *op)
+int s2_app_write_start(struct s2_conn *eth, struct s2_app_chip *chips, unsigned n,
+                       struct s2_bulk_stats *st, struct s2_op *op)
 {
 	for (unsigned i = 0; i < n; i++) {
 		struct s2_app_chip *c = &chips[i];
-		int rc;
-		if (c->n_rt && (rc = s2_mem_write_start(eth, c->chip, S2_PE_MONITOR, S2_MEM_DRAM,
-		                                        S2_APP_RT_ADDR, c->rt,
-		                                        (size_t)c->n_rt * S2_RT_ENTRY_LEN, op)) < 0)
-			return rc;
+		uint64_t len = (uint64_t)c->n_rt * S2_RT_ENTRY_LEN;
+		for (unsigned k = 0; k < c->n_pes; k++) {
+			if (c->pes[k].len < S2_PEDATA_HDR_LEN || c->pes[k].len > S2_APP_BLOB_MAX)
+				return S2_E_RANGE;
+			len += (c->pes[k].len + 3u) & ~3u;
+		}
+		if (len > S2_APP_DATA_MAX)
+			return S2_E_NOSPACE;
+		c->region = calloc(1, len ? len : 1);
+		c->blob_off = calloc(c->n_pes + 1, sizeof *c->blob_off);
+		if (!c->region || !c->blob_off)
+			return S2_E_NOMEM;
+		c->region_len = (uint32_t)len;
+		uint32_t off = c->n_rt * S2_RT_ENTRY_LEN;
+		if (c->n_rt)
+			memcpy(c->region, c->rt, off);
 		for (unsigned k = 0; k < c->n_pes; k++) {
 			struct s2_app_pe *p = &c->pes[k];
-			if (p->len < S2_PEDATA_HDR_LEN || p->len > S2_APP_BLOB_MAX)
-				return S2_E_RANGE;
 			/* The PE's rows go to its own DRAM area. */
 			struct s2_app_area ar = s2_app_area(k, c->n_pes);
 			s2_st32(p->pedata + 32, ar.rows);
 			s2_st32(p->pedata + 36, ar.rows_size);
-			if ((rc = s2_mem_write_start(eth, c->chip, S2_PE_MONITOR, S2_MEM_DRAM,
-			                             S2_APP_BLOB_ADDR(p->pe), p->pedata, p->len,
-			                             op)) < 0)
-				return rc;
+			memcpy(c->region + off, p->pedata, p->len);
+			c->blob_off[k] = off;
+			off += (p->len + 3u) & ~3u;
 		}
+		int rc;
+		if (len && (rc = s2_bulk_write_start_ex(eth, c->chip, S2_PE_MONITOR, S2_MEM_DRAM,
+		                                        S2_APP_DATA_ADDR, c->region, len, NULL, st,
+		                                        op)) < 0)
+			return rc;
 	}
 	return 0;
+}
+
+void s2_app_release(struct s2_app_chip *chips, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		free(chips[i].region);
+		free(chips[i].blob_off);
+		chips[i].region = NULL;
+		chips[i].blob_off = NULL;
+	}
 }
 
 int s2_app_activate_start(struct s2_conn *eth, const struct s2_app_chip *chips, unsigned n,
@@ -41,7 +65,7 @@ int s2_app_activate_start(struct s2_conn *eth, const struct s2_app_chip *chips, 
 		const struct s2_app_chip *c = &chips[i];
 		uint8_t body[64];
 		int len, rc;
-		struct s2_msg_router_load rl = {S2_APP_RT_ADDR, c->n_rt};
+		struct s2_msg_router_load rl = {S2_APP_DATA_ADDR, c->n_rt};
 		len = s2_msg_router_load_encode(body, sizeof body, &rl);
 		if (len < 0 ||
 		    (rc = s2_simple_start(eth, S2_MSG_ROUTER_LOAD, c->chip, S2_PE_MONITOR, body,
@@ -49,7 +73,9 @@ int s2_app_activate_start(struct s2_conn *eth, const struct s2_app_chip *chips, 
 			return len < 0 ? len : rc;
 		for (unsigned k = 0; k < c->n_pes; k++) {
 			const struct s2_app_pe *p = &c->pes[k];
-			struct s2_msg_app_load al = {.blob_addr = S2_APP_BLOB_ADDR(p->pe),
+			if (!c->blob_off)
+				return S2_E_STATE; /* s2_app_write_start first */
+			struct s2_msg_app_load al = {.blob_addr = S2_APP_DATA_ADDR + c->blob_off[k],
 			                             .blob_len = p->len};
 			struct s2_app_area ar = s2_app_area(k, c->n_pes);
 			for (int s = 0; s < 2; s++) {
@@ -138,11 +164,18 @@ int s2_app_rec_head_start(struct s2_conn *eth, const struct s2_app_chip *chips, 
 }
 
 int s2_app_rec_data_start(struct s2_conn *eth, const struct s2_app_chip *chips, unsigned n,
-                          unsigned s, struct s2_app_rec *out, struct s2_op *op)
+                          unsigned s, struct s2_app_rec *out, struct s2_bulk_stats *st,
+                          size_t *cursor, unsigned max, struct s2_op *op)
 {
 	size_t k = 0;
+	int started = 0;
 	for (unsigned i = 0; i < n; i++)
 		for (unsigned q = 0; q < chips[i].n_pes; q++, k++) {
+			if (k < *cursor)
+				continue;
+			if ((unsigned)started == max)
+				return started;
+			*cursor = k + 1;
 			uint32_t len = out[k].hdr[0];
 			if (!len)
 				continue;
@@ -152,10 +185,12 @@ int s2_app_rec_data_start(struct s2_conn *eth, const struct s2_app_chip *chips, 
 			out[k].data = malloc(len);
 			if (!out[k].data)
 				return S2_E_NOMEM;
-			int rc = s2_mem_read_start(eth, chips[i].chip, S2_PE_MONITOR, S2_MEM_DRAM,
-			                           ar.rec[s] + 8, out[k].data, len, op);
+			int rc = s2_bulk_read_start_ex(eth, chips[i].chip, S2_PE_MONITOR,
+			                               S2_MEM_DRAM, ar.rec[s] + 8, out[k].data, len,
+			                               NULL, st, op);
 			if (rc < 0)
 				return rc;
+			started++;
 		}
-	return 0;
+	return started;
 }

@@ -14,14 +14,15 @@
 #include <stdint.h>
 
 #include "s2/board.h"
+#include "s2/bulk.h"
 #include "s2/msg.h"
 
 /* Chip DRAM layout used by the loader (2 GiB per chip): router table, PE data blobs, then
  * the rows area and the recordings area shared out equally among the chip's application
  * PEs (the k-th of n gets the k-th share). */
-#define S2_APP_RT_ADDR 0x00100000u /**< router table (<= 16,384 x 28 bytes) */
-#define S2_APP_BLOB_ADDR(pe) (0x01000000u + (uint32_t)(pe)*0x00080000u) /**< 512 KiB each */
-#define S2_APP_BLOB_MAX 0x00080000u
+#define S2_APP_DATA_ADDR 0x00100000u /**< router table, then the PE blobs, one region */
+#define S2_APP_DATA_MAX 0x07F00000u  /**< up to S2_APP_ROWS_BASE */
+#define S2_APP_BLOB_MAX 0x00080000u  /**< one PE's blob */
 #define S2_APP_ROWS_BASE 0x08000000u /**< 1.5 GiB of synaptic rows */
 #define S2_APP_ROWS_END 0x68000000u
 #define S2_APP_REC_BASE 0x68000000u /**< 384 MiB of recordings */
@@ -58,14 +59,19 @@ struct s2_app_chip {
 	uint32_t n_rt;
 	struct s2_app_pe *pes;
 	unsigned n_pes;
+	/* loader state: the chip's data region (table and blobs) and where each blob is */
+	uint8_t *region;
+	uint32_t region_len;
+	uint32_t *blob_off;
 };
 
 /**
- * Stage 1 of loading a board: write every chip's router table and PE blobs to its DRAM.
- * Stage 2 (after s2_client_wait): s2_app_activate_start. Blobs must stay valid until then.
+ * Stage 1 of loading a board: write every chip's router table and PE blobs to its DRAM as
+ * one region per chip, by bulk transfers (protocol 4.16) whose counters add to st (may be
+ * NULL). Stage 2 (after s2_client_wait): s2_app_activate_start. Then s2_app_release.
  */
 int s2_app_write_start(struct s2_conn *eth, struct s2_app_chip *chips, unsigned n,
-                       struct s2_op *op);
+                       struct s2_bulk_stats *st, struct s2_op *op);
 /** Stage 2: ROUTER_LOAD on every chip, APP_LOAD on every PE. */
 int s2_app_activate_start(struct s2_conn *eth, const struct s2_app_chip *chips, unsigned n,
                           struct s2_op *op);
@@ -84,8 +90,15 @@ struct s2_app_rec {
 /** Read the 8-byte headers of recording stream s of every PE of the plan. */
 int s2_app_rec_head_start(struct s2_conn *eth, const struct s2_app_chip *chips, unsigned n,
                           unsigned s, struct s2_app_rec *out, struct s2_op *op);
-/** Then the data (out[i].hdr[0] bytes each). */
+/**
+ * Then the data (out[i].hdr[0] bytes each), by bulk transfers counted in st (may be NULL):
+ * starts at most max transfers from PE index *cursor on and advances it (a board keeps a
+ * limited number of transfers open). @return transfers started, or a negative S2_E_ code.
+ */
 int s2_app_rec_data_start(struct s2_conn *eth, const struct s2_app_chip *chips, unsigned n,
-                          unsigned s, struct s2_app_rec *out, struct s2_op *op);
+                          unsigned s, struct s2_app_rec *out, struct s2_bulk_stats *st,
+                          size_t *cursor, unsigned max, struct s2_op *op);
+/** Free the loader state of s2_app_write_start. */
+void s2_app_release(struct s2_app_chip *chips, unsigned n);
 
 #endif
