@@ -188,6 +188,36 @@ static void t_compression(void **state)
 	s2_machine_free(m);
 }
 
+/* The reference workloads with tables compressed hard (as far as each can go): verify (in
+ * s2_map_run) checks every compressed table against the original and every source's delivery;
+ * check_delivery does the latter again from outside. */
+static void t_compression_examples(void **state)
+{
+	(void)state;
+	struct s2_machine *m = s2_machine_new_boards(4, "h", 0);
+	s2_machine_mark_chip_dead(m, 0, 9);
+	s2_machine_mark_link_dead(m, 0, 10, 0);
+	const struct {
+		const char *name;
+		double scale;
+		uint32_t target;
+	} cases[] = {{"microcircuit", 0.1, 97},
+	             {"vogels_abbott", 1, 3},
+	             {"brunel", 0.2, 22},
+	             {"synthetic_board", 0.3, 3}};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct s2_mapping *mp;
+		struct s2_net *n;
+		const struct s2_map_report *r =
+		        run_example(cases[i].name, cases[i].scale, m, cases[i].target, &mp, &n);
+		assert_true(r->chips_compressed > 0);
+		assert_true(r->max_entries_after <= cases[i].target);
+		s2_map_free(mp);
+		s2_net_free(n);
+	}
+	s2_machine_free(m);
+}
+
 static void t_errors(void **state)
 {
 	(void)state;
@@ -255,9 +285,8 @@ static void t_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(t_stages),
-	        cmocka_unit_test(t_examples),
-	        cmocka_unit_test(t_compression),
+	        cmocka_unit_test(t_stages),      cmocka_unit_test(t_examples),
+	        cmocka_unit_test(t_compression), cmocka_unit_test(t_compression_examples),
 	        cmocka_unit_test(t_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
