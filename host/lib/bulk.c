@@ -43,6 +43,7 @@ struct bulk {
 	uint8_t *have;    /* [n] writes: acknowledged; reads: received */
 	uint32_t *serial; /* [n] writes: send serial of the last send, 0 never sent */
 	uint8_t *queued;  /* [n] writes: on the retransmit queue */
+	uint8_t *resent;  /* [n] writes: sent more than once (its ack is ambiguous) */
 	uint32_t *retx;   /* [n] writes: retransmit queue */
 	uint32_t n_retx;
 	uint32_t next_new; /* writes: next block never sent */
@@ -113,6 +114,7 @@ static void release(struct bulk *b)
 	free(b->have);
 	free(b->serial);
 	free(b->queued);
+	free(b->resent);
 	free(b->retx);
 	free(b);
 }
@@ -228,10 +230,12 @@ static void send_block(struct bulk *b, uint32_t i)
 		fail(b, blen < 0 ? blen : S2_E_IO, "BULK_DATA block %u", i);
 		return;
 	}
-	if (b->serial[i] == 0)
+	if (b->serial[i] == 0) {
 		b->in_flight++;
-	else
+	} else {
 		b->st->retransmits++;
+		b->resent[i] = 1;
+	}
 	b->serial[i] = ++b->next_serial;
 	b->st->blocks_sent++;
 	b->st->bytes_data += S2_HEADER_LEN + (uint64_t)blen;
@@ -270,7 +274,8 @@ static void ack(struct bulk *b, uint32_t i, uint32_t *max_serial)
 	b->st->blocks++;
 	if (b->serial[i])
 		b->in_flight--;
-	if (b->serial[i] > *max_serial)
+	/* Karn: the ack of a block sent twice may be for either send, so it dates nothing. */
+	if (!b->resent[i] && b->serial[i] > *max_serial)
 		*max_serial = b->serial[i];
 	progress(b, block_len(b, i));
 }
@@ -568,6 +573,7 @@ static int start(struct s2_conn *conn, uint16_t chip, uint8_t pe, uint8_t space,
 	if (b->write) {
 		b->serial = calloc(b->n, sizeof *b->serial);
 		b->queued = calloc(b->n, 1);
+		b->resent = calloc(b->n, 1);
 		b->retx = calloc(b->n, sizeof *b->retx);
 	}
 	b->timer = evtimer_new(s2_client_base(b->client), b->write ? write_timer_cb : read_timer_cb,
@@ -594,8 +600,8 @@ static int start(struct s2_conn *conn, uint16_t chip, uint8_t pe, uint8_t space,
 		n = s2_msg_bulk_read_encode(body, sizeof body, &m);
 	}
 	int rc = S2_E_NOMEM;
-	if (!b->have || (b->write && (!b->serial || !b->queued || !b->retx)) || !b->timer ||
-	    s2_conn_listen(conn, listen_cb, b) < 0)
+	if (!b->have || (b->write && (!b->serial || !b->queued || !b->resent || !b->retx)) ||
+	    !b->timer || s2_conn_listen(conn, listen_cb, b) < 0)
 		goto err_free;
 	rc = request(b, b->write ? S2_MSG_BULK_BEGIN : S2_MSG_BULK_READ, body, (size_t)n,
 	             b->write ? begin_cb : read_cb);
@@ -617,6 +623,7 @@ err_free:
 	free(b->have);
 	free(b->serial);
 	free(b->queued);
+	free(b->resent);
 	free(b->retx);
 	free(b);
 	return rc;

@@ -36,6 +36,7 @@ struct region {
 	uint32_t next_new, in_flight, next_serial;
 	uint8_t *have;    /* [n] write: received; read: acknowledged */
 	uint32_t *serial; /* [n] read: send serial, 0 never sent */
+	uint8_t *resent;  /* [n] read: sent more than once (its ack is ambiguous) */
 	uint8_t *buf;     /* read: the region as read at BULK_READ */
 	z_stream zs;      /* read with zlib: one deflate state, reset per block */
 	bool zs_ok;
@@ -58,6 +59,8 @@ static void region_free(struct region *r)
 	r->zs_ok = false;
 	free(r->have);
 	free(r->serial);
+	free(r->resent);
+	r->resent = NULL;
 	free(r->buf);
 	r->have = NULL;
 	r->serial = NULL;
@@ -328,6 +331,8 @@ static void send_block(struct emu_board *b, struct region *r, uint32_t i)
 	b->st.mesh_hops += hops(b, r->chip);
 	if (r->serial[i] == 0)
 		r->in_flight++;
+	else
+		r->resent[i] = 1;
 	r->serial[i] = ++r->next_serial;
 	region_send(b, r, S2_MSG_BULK_DATA, body, (size_t)blen);
 }
@@ -346,7 +351,7 @@ static void ack(struct region *r, uint32_t i, uint32_t *max_serial)
 	r->count++;
 	if (r->serial[i]) {
 		r->in_flight--;
-		if (r->serial[i] > *max_serial)
+		if (!r->resent[i] && r->serial[i] > *max_serial) /* Karn */
 			*max_serial = r->serial[i];
 	}
 }
@@ -401,8 +406,9 @@ static int do_read(struct emu_board *b, const struct s2_header *h, const uint8_t
 	if (!r)
 		return S2_E_NOMEM;
 	r->serial = calloc(r->n, sizeof *r->serial);
+	r->resent = calloc(r->n, 1);
 	r->buf = malloc(m.len);
-	if (!r->serial || !r->buf) {
+	if (!r->serial || !r->resent || !r->buf) {
 		region_free(r);
 		r->used = false;
 		return S2_E_NOMEM;
