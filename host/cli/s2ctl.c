@@ -42,12 +42,13 @@ static const struct verb verbs[] = {
          "usage: s2ctl iobuf [--machine FILE] --board B [--chip C] [--pe P|monitor] [--json]\n"},
         {"mem", verb_mem, "read or write PE SRAM and chip DRAM",
          "usage: s2ctl mem read  [--machine FILE] --board B [--chip C] [--pe P] [--sram] ADDR LEN\n"
-         "                       [-o FILE]\n"
+         "                       [-o FILE] [--bulk]\n"
          "       s2ctl mem write [--machine FILE] --board B [--chip C] [--pe P] [--sram] ADDR\n"
-         "                       (--file FILE | --hex HEXBYTES)\n"
+         "                       (--file FILE | --hex HEXBYTES) [--bulk]\n"
          "DRAM of the chip by default; --sram addresses the SRAM of PE --pe. A read without -o\n"
          "prints a hex dump (--json: hex string). Every byte is checked end to end (CRC per\n"
-         "packet); a write can be checked with a read.\n"},
+         "packet); a write can be checked with a read. --bulk streams the data (protocol\n"
+         "4.16: blocks with selective acknowledgements, zlib, CRC per block and region).\n"},
         {"signal", verb_signal, "start, stop or reset PEs",
          "usage: s2ctl signal start|stop|reset [--machine FILE] --board B [--chip C] --pes LIST\n"},
         {"power", verb_power, "power boards on or off through their board controllers",
