@@ -84,9 +84,12 @@ static void report(const struct cli *c, const struct s2_net *n, const struct s2_
 	       "%u chips compressed)\n",
 	       (unsigned long long)r->entries_before, (unsigned long long)r->entries_after,
 	       r->max_entries_before, r->max_entries_after, r->chips_compressed);
-	printf("  busiest link: board %u chip %u link %s, %.4g packets per timestep\n",
-	       r->busiest_board, r->busiest_chip, s2_machine_link_name(m, r->busiest_link),
-	       r->busiest_link_load);
+	if (r->busiest_link_load > 0)
+		printf("  busiest link: board %u chip %u link %s, %.4g packets per timestep\n",
+		       r->busiest_board, r->busiest_chip, s2_machine_link_name(m, r->busiest_link),
+		       r->busiest_link_load);
+	else
+		printf("  busiest link: none (no spikes leave their chip)\n");
 	printf("  expected synaptic events per timestep: %.4g\n", r->synaptic_events_per_step);
 	printf("  keys: %llu used, %llu of 4294967296 taken (%s)\n",
 	       (unsigned long long)r->keys_used, (unsigned long long)r->key_span,
