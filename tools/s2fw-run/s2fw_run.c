@@ -396,9 +396,7 @@ static uint8_t *build(size_t *len)
 	pdb_begin(&b, S2_SECT_STATE);
 	for (unsigned i = 0; i < O.n; i++) {
 		double v0 = O.init_v_set ? O.init_v : mi->v0;
-		double u0 = O.model == S2_MODEL_IZHIKEVICH
-		                    ? (O.param_set[1] ? O.params[1] : mi->defaults[1]) * v0
-		                    : 0;
+		double u0 = O.model == S2_MODEL_IZHIKEVICH ? -14.0 : 0; /* PyNN's default u */
 		pdb_f32(&b, (float)v0);
 		pdb_f32(&b, (float)u0);
 		pdb_f32(&b, 0);
