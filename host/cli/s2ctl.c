@@ -72,12 +72,13 @@ static const struct verb verbs[] = {
          "                              [--base-port P] -o FILE\n"
          "       s2ctl machine show FILE [--json]\n"},
         {"net", verb_net, "convert, generate or summarise network descriptions",
-         "usage: s2ctl net convert FILE -o OUT [--to json|pb] [--json]\n"
-         "       s2ctl net example NAME [--scale F] -o OUT [--to json|pb] [--json]\n"
+         "usage: s2ctl net convert FILE [-o OUT] [--to json|pb] [--json]\n"
+         "       s2ctl net example NAME [--scale F] [-o OUT] [--to json|pb] [--json]\n"
          "       s2ctl net show FILE [--json]\n"
          "Networks are binary (protobuf) or JSON text; the output form follows --to, else\n"
-         "the name of OUT (.json is JSON). Examples: microcircuit, vogels_abbott, brunel,\n"
-         "synfire, synthetic_board, synthetic_rack, synthetic_8racks (--scale: neuron counts).\n"},
+         "the name of OUT (.json is JSON); without -o, JSON on stdout. Examples:\n"
+         "microcircuit, vogels_abbott, brunel, synfire, synthetic_board, synthetic_rack,\n"
+         "synthetic_8racks (--scale: neuron counts).\n"},
         {"compile", verb_compile, "map a network onto a machine: a deployable image",
          "usage: s2ctl compile NET --machine FILE -o IMAGE [--router-target N] [--json]\n"
          "                     [--quiet]\n"

@@ -54,6 +54,18 @@ static int out_json(const struct cli *c, const struct net_opts *o)
 	return l >= 5 && !strcmp(o->out + l - 5, ".json");
 }
 
+/* No -o: the JSON text form on stdout (and no summary). */
+static int to_stdout(const struct cli *c, const struct s2_net *n)
+{
+	char *text;
+	size_t len;
+	if (s2_net_to_json(n, &text, &len) < 0)
+		return cli_error(c, EXIT_FAIL, "out of memory");
+	bool ok = fwrite(text, 1, len, stdout) == len && fflush(stdout) == 0;
+	free(text);
+	return ok ? EXIT_OK : cli_error(c, EXIT_FAIL, "writing to stdout failed");
+}
+
 static int summary(const struct cli *c, const struct s2_net *n, const char *file)
 {
 	double syn = 0;
@@ -96,15 +108,20 @@ static int net_convert(int argc, char **argv)
 		return pos == -2 ? EXIT_OK : EXIT_USAGE;
 	if (pos + 1 != argc)
 		return cli_error(&c, EXIT_USAGE, "convert needs exactly one input FILE");
-	if (!o.out)
-		return cli_error(&c, EXIT_USAGE, "convert needs -o FILE");
-	int json = out_json(&c, &o);
+	int json = o.out ? out_json(&c, &o) : 1;
 	if (json < 0)
 		return EXIT_USAGE;
+	if (!o.out && o.to && strcmp(o.to, "json"))
+		return cli_error(&c, EXIT_USAGE, "binary output needs -o FILE");
 	char err[512];
 	struct s2_net *n = s2_net_load_file(argv[pos], err, sizeof err);
 	if (!n)
 		return cli_error(&c, EXIT_INPUT, "%s", err);
+	if (!o.out) {
+		int code = to_stdout(&c, n);
+		s2_net_free(n);
+		return code;
+	}
 	int rc = s2_net_save_file(n, o.out, json, err, sizeof err);
 	if (rc < 0) {
 		s2_net_free(n);
@@ -124,11 +141,11 @@ static int net_example(int argc, char **argv)
 		return pos == -2 ? EXIT_OK : EXIT_USAGE;
 	if (pos + 1 != argc)
 		return cli_error(&c, EXIT_USAGE, "example needs exactly one NAME");
-	if (!o.out)
-		return cli_error(&c, EXIT_USAGE, "example needs -o FILE");
-	int json = out_json(&c, &o);
+	int json = o.out ? out_json(&c, &o) : 1;
 	if (json < 0)
 		return EXIT_USAGE;
+	if (!o.out && o.to && strcmp(o.to, "json"))
+		return cli_error(&c, EXIT_USAGE, "binary output needs -o FILE");
 	char *end;
 	double scale = strtod(o.scale, &end);
 	if (*end || end == o.scale || !(scale > 0 && scale <= 100))
@@ -138,6 +155,11 @@ static int net_example(int argc, char **argv)
 	struct s2_net *n = s2_net_example(argv[pos], scale, err, sizeof err);
 	if (!n)
 		return cli_error(&c, EXIT_USAGE, "%s", err);
+	if (!o.out) {
+		int code = to_stdout(&c, n);
+		s2_net_free(n);
+		return code;
+	}
 	int rc = s2_net_save_file(n, o.out, json, err, sizeof err);
 	if (rc < 0) {
 		s2_net_free(n);
