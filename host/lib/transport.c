@@ -31,6 +31,7 @@ struct req {
 	s2_reply_cb cb;
 	void *arg;
 	uint64_t sent_at_us;
+	uint64_t first_sent_us;
 	uint32_t seq;
 	unsigned attempts;
 	bool doomed; /* fail at the next timer run (conn unresponsive or closing) */
@@ -82,6 +83,7 @@ void s2_transport_defaults(struct s2_transport_opts *o)
 {
 	o->window = 32;
 	o->max_attempts = 8;
+	o->min_patience_us = 3000000;
 	o->rto_initial_us = 100000;
 	o->rto_min_us = 5000;
 	o->rto_max_us = 1000000;
@@ -168,6 +170,8 @@ static void send_req(struct s2_conn *conn, struct req *r)
 {
 	r->attempts++;
 	r->sent_at_us = now_us();
+	if (r->attempts == 1)
+		r->first_sent_us = r->sent_at_us;
 	conn->st.sent++;
 	if (r->attempts > 1)
 		conn->st.retransmits++;
@@ -252,7 +256,10 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 	struct s2_conn *conn = r->conn;
 	if (!r->doomed) {
 		conn->st.timeouts++;
-		if (r->attempts < conn->client->opts.max_attempts) {
+		/* Give up after max_attempts sends, but not before min_patience_us: with a short
+		 * measured RTT the back-off alone would give a busy board barely a second. */
+		if (r->attempts < conn->client->opts.max_attempts ||
+		    now_us() - r->first_sent_us < conn->client->opts.min_patience_us) {
 			send_req(conn, r); /* with a doubled timeout */
 			return;
 		}

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "s2/error.h"
+#include "s2/packet.h"
 #include "s2/wire.h"
 
 static int wr_done(const struct s2_wr *w)
@@ -598,7 +599,8 @@ int s2_msg_flash_data_decode(const uint8_t *p, size_t len, struct s2_msg_flash_d
 	rd_check(&r, m->slot < S2_FLASH_SLOTS);
 	rd_check(&r, (m->flags & ~S2_FLASH_F_ZLIB) == 0);
 	rd_check(&r, m->raw_len >= 1 && m->raw_len <= S2_FLASH_RAW_MAX);
-	rd_check(&r, n >= 1 && (m->flags & S2_FLASH_F_ZLIB || n == m->raw_len));
+	rd_check(&r, n >= 1 && n <= S2_MAX_PAYLOAD - 12 &&
+	                     (m->flags & S2_FLASH_F_ZLIB || n == m->raw_len));
 	return rd_done(&r);
 }
 

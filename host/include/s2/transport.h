@@ -33,11 +33,12 @@ struct s2_conn;
 
 /** Transport tuning; s2_transport_defaults() fills the documented defaults. */
 struct s2_transport_opts {
-	unsigned window;         /**< requests outstanding per conn (default 32, max 256) */
-	unsigned max_attempts;   /**< sends of one request before S2_E_TIMEOUT (default 8) */
-	unsigned rto_initial_us; /**< timeout before the first RTT sample (default 100 ms) */
-	unsigned rto_min_us;     /**< lower bound of the timeout (default 5 ms) */
-	unsigned rto_max_us;     /**< upper bound, also of back-off (default 1 s) */
+	unsigned window;          /**< requests outstanding per conn (default 32, max 256) */
+	unsigned max_attempts;    /**< sends of one request before S2_E_TIMEOUT (default 8) */
+	unsigned min_patience_us; /**< ... and not before this long after the first (3 s) */
+	unsigned rto_initial_us;  /**< timeout before the first RTT sample (default 100 ms) */
+	unsigned rto_min_us;      /**< lower bound of the timeout (default 5 ms) */
+	unsigned rto_max_us;      /**< upper bound, also of back-off (default 1 s) */
 };
 
 void s2_transport_defaults(struct s2_transport_opts *o);
