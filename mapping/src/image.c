@@ -53,13 +53,7 @@ enum vkind { V_CONST, V_ARRAY, V_UNIFORM, V_NORMAL, V_NORMAL_CLIPPED, V_EXPONENT
 
 /* ---- a growable little-endian byte buffer --------------------------------------------- */
 
-struct buf {
-	uint8_t *p;
-	size_t n, cap;
-	bool failed;
-};
-
-static uint8_t *grow(struct buf *b, size_t n)
+uint8_t *map_buf_grow(struct map_buf *b, size_t n)
 {
 	if (b->failed)
 		return NULL;
@@ -81,9 +75,9 @@ static uint8_t *grow(struct buf *b, size_t n)
 	return r;
 }
 
-static void put32(struct buf *b, uint32_t v)
+static void put32(struct map_buf *b, uint32_t v)
 {
-	uint8_t *p = grow(b, 4);
+	uint8_t *p = map_buf_grow(b, 4);
 	if (p)
 		s2_st32(p, v);
 }
@@ -260,13 +254,13 @@ static int fixed_total_shares(struct writer *w, size_t j)
 
 /* ---- chip blobs and the file ---------------------------------------------------------------- */
 
-static int chip_blob(struct writer *w, struct buf *b, uint32_t g, const uint64_t *parts,
+static int chip_blob(struct writer *w, struct map_buf *b, uint32_t g, const uint64_t *parts,
                      uint32_t np, char *why, size_t whylen)
 {
 	struct s2_mapping *mp = w->mp;
 	const struct table *t = &mp->tables[g];
 	b->n = 0;
-	uint8_t *h = grow(b, CHIP_HDR);
+	uint8_t *h = map_buf_grow(b, CHIP_HDR);
 	if (!h)
 		return S2_E_NOMEM;
 	s2_st32(h, CHIP_MAGIC);
@@ -282,7 +276,7 @@ static int chip_blob(struct writer *w, struct buf *b, uint32_t g, const uint64_t
 			put32(b, t->e[i].route.w[k]);
 	}
 	size_t dir = b->n;
-	if (!grow(b, (size_t)np * PE_DIR))
+	if (!map_buf_grow(b, (size_t)np * PE_DIR))
 		return S2_E_NOMEM;
 	for (uint32_t k = 0; k < np; k++) {
 		const struct part *pt = &mp->parts[parts[k]];
@@ -296,7 +290,7 @@ static int chip_blob(struct writer *w, struct buf *b, uint32_t g, const uint64_t
 		if (rc < 0)
 			return rc;
 		size_t off = b->n;
-		uint8_t *p = grow(b, pl);
+		uint8_t *p = map_buf_grow(b, pl);
 		if (p)
 			memcpy(p, pd, pl);
 		free(pd);
@@ -330,7 +324,7 @@ struct item {
 /* A thread's share of a batch, with its own scratch (nothing mutable is shared). */
 struct worker {
 	struct writer w;
-	struct buf raw;
+	struct map_buf raw;
 	struct item *items;
 	size_t n_items;
 	unsigned t;

@@ -168,9 +168,7 @@ static int dist_of(const S2pb__Value *v, double def, double scale, uint8_t *kind
 }
 
 struct blob {
-	uint8_t *p;
-	size_t n, cap;
-	bool failed;
+	struct map_buf buf;
 	unsigned n_sect;
 	uint8_t table[S2_SECT__MAX][S2_PEDATA_SECT_LEN];
 	size_t start;
@@ -178,24 +176,7 @@ struct blob {
 
 static uint8_t *grow(struct blob *b, size_t n)
 {
-	if (b->failed)
-		return NULL;
-	if (b->n + n > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		while (cap < b->n + n)
-			cap *= 2;
-		uint8_t *q = realloc(b->p, cap);
-		if (!q) {
-			b->failed = true;
-			return NULL;
-		}
-		b->p = q;
-		b->cap = cap;
-	}
-	uint8_t *r = b->p + b->n;
-	memset(r, 0, n);
-	b->n += n;
-	return r;
+	return map_buf_grow(&b->buf, n);
 }
 
 static void u32(struct blob *b, uint32_t v)
@@ -216,13 +197,13 @@ static void f32(struct blob *b, double d)
 static void begin(struct blob *b, unsigned type)
 {
 	s2_st16(b->table[b->n_sect], (uint16_t)type);
-	b->start = b->n;
+	b->start = b->buf.n;
 }
 
 static void end(struct blob *b)
 {
 	s2_st32(b->table[b->n_sect] + 4, (uint32_t)b->start);
-	s2_st32(b->table[b->n_sect] + 8, (uint32_t)(b->n - b->start));
+	s2_st32(b->table[b->n_sect] + 8, (uint32_t)(b->buf.n - b->start));
 	b->n_sect++;
 }
 
@@ -473,7 +454,7 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 				u32(&rows, (uint32_t)ru->kbits | ru->per_part << 16);
 				u32(&rows, ru->n_pre);
 				u32(&rows, stride);
-				size_t base = rows.n;
+				size_t base = rows.buf.n;
 				if (!grow(&rows, (size_t)ru->n_pre * stride * 4)) {
 					free(cnt);
 					rc = S2_E_NOMEM;
@@ -502,7 +483,7 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 						goto out_src;
 					}
 					long wu = lround(fabs(w) / scale[rcp]);
-					uint8_t *rp = rows.p + base + (size_t)row * stride * 4;
+					uint8_t *rp = rows.buf.p + base + (size_t)row * stride * 4;
 					s2_st32(rp + 4 * ++cnt[row],
 					        s2_syn_word(l->post[i] - pt->lo, rcp,
 					                    (unsigned)steps,
@@ -620,27 +601,27 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 				s2_pedata_expand_encode(p, &x);
 		}
 	}
-	if (rows.n) {
+	if (rows.buf.n) {
 		begin(&b, S2_SECT_ROWS);
-		uint8_t *p = grow(&b, rows.n);
+		uint8_t *p = grow(&b, rows.buf.n);
 		if (p)
-			memcpy(p, rows.p, rows.n);
+			memcpy(p, rows.buf.p, rows.buf.n);
 		end(&b);
 	}
-	if (exp.n) {
+	if (exp.buf.n) {
 		begin(&b, S2_SECT_EXPAND);
-		uint8_t *p = grow(&b, exp.n);
+		uint8_t *p = grow(&b, exp.buf.n);
 		if (p)
-			memcpy(p, exp.p, exp.n);
+			memcpy(p, exp.buf.p, exp.buf.n);
 		end(&b);
 	}
-	if (rows.failed || exp.failed || b.failed) {
+	if (rows.buf.failed || exp.buf.failed || b.buf.failed) {
 		rc = S2_E_NOMEM;
 		goto out_src;
 	}
 	/* Header and section table in front. */
 	size_t head = S2_PEDATA_HDR_LEN + (size_t)b.n_sect * S2_PEDATA_SECT_LEN;
-	uint8_t *o = calloc(1, head + b.n);
+	uint8_t *o = calloc(1, head + b.buf.n);
 	if (!o) {
 		rc = S2_E_NOMEM;
 		goto out_src;
@@ -665,14 +646,14 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 		memcpy(e, b.table[i], S2_PEDATA_SECT_LEN);
 		s2_st32(e + 4, s2_ld32(e + 4) + (uint32_t)head);
 	}
-	memcpy(o + head, b.p, b.n);
+	memcpy(o + head, b.buf.p, b.buf.n);
 	*out = o;
-	*len = head + b.n;
+	*len = head + b.buf.n;
 out_src:
-	free(rows.p);
-	free(exp.p);
+	free(rows.buf.p);
+	free(exp.buf.p);
 out:
-	free(b.p);
+	free(b.buf.p);
 	free(runs);
 	return rc;
 }

@@ -105,6 +105,15 @@ static inline uint64_t map_part_of(const struct s2_mapping *mp, uint32_t p, uint
 	return mp->pops[p].first + neuron / mp->pops[p].per_part;
 }
 
+/* A growable byte buffer (image.c): grow returns n zeroed bytes at the end, or NULL (and
+ * sets failed, after which every grow fails) when memory runs out. */
+struct map_buf {
+	uint8_t *p;
+	size_t n, cap;
+	bool failed;
+};
+uint8_t *map_buf_grow(struct map_buf *b, size_t n);
+
 /* image_pedata.c: the engine's PE data for part q (docs/pedata.md); *out is malloc'd. */
 int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, long nsrc,
                      uint64_t *const *fixed_total_share, uint64_t seed_base, uint8_t **out,
