@@ -55,13 +55,31 @@ struct alloc {
 };
 
 static int table_add(struct s2_eng *e, uint32_t key_lo, uint32_t n_keys, unsigned part_bits,
-                     unsigned per_part, uint32_t base, uint32_t stride, uint32_t n_rows)
+                     unsigned per_part, uint32_t index, uint32_t data, uint32_t n_rows)
 {
 	if (e->n_table == S2_PE_MAX_TABLE)
 		return S2_E_NOSPACE;
 	e->table[e->n_table++] = (struct s2_eng_entry){
-	        key_lo, n_keys, base, stride, n_rows, (uint16_t)per_part, (uint8_t)part_bits, 0};
+	        key_lo, n_keys, index, data, n_rows, (uint16_t)per_part, (uint8_t)part_bits, 0};
 	return 0;
+}
+
+/*
+ * Rows are stored compactly: an index of one word per row, (offset in words << 11) | count,
+ * and the rows' synaptic words one after the other in a data area. Two DMA reads per packet
+ * (index word, row), no padding.
+ */
+#define IDX_COUNT_BITS 11u
+#define IDX_OFF_MAX (1u << (32 - IDX_COUNT_BITS))
+
+/* Add a row of n words to an index being built: *off is the running offset. */
+static int index_row(struct s2_eng *e, uint32_t index, uint32_t r, uint32_t n, uint32_t *off)
+{
+	if (n > S2_PE_ROW_MAX || *off + n >= IDX_OFF_MAX)
+		return S2_E_NOSPACE;
+	uint32_t w = *off << IDX_COUNT_BITS | n;
+	*off += n;
+	return dram_write(e, index + r * 4u, &w, 4);
 }
 
 static int reserve(struct alloc *a, uint32_t n_rows, uint32_t stride, uint32_t *base)
@@ -93,27 +111,32 @@ static int load_explicit(struct s2_eng *e, struct alloc *a)
 		    (uint64_t)key_lo + n_keys > (1ull << 32) || n_rows > 65536 ||
 		    (uint64_t)n_rows * stride * 4u > left)
 			return S2_E_RANGE;
-		uint32_t base;
-		int rc = reserve(a, n_rows, stride, &base);
-		if (rc < 0)
+		uint32_t index, data, off = 0, total = 0;
+		for (uint32_t r = 0; r < n_rows; r++) {
+			uint32_t count = s2_ld32(p + (size_t)r * stride * 4u);
+			if (count > stride - 1)
+				return S2_E_RANGE;
+			total += count;
+		}
+		int rc = reserve(a, n_rows, 1, &index);
+		if (rc < 0 || (rc = reserve(a, total ? total : 1, 1, &data)) < 0)
 			return rc;
 		for (uint32_t r = 0; r < n_rows; r++) {
 			const uint8_t *row = p + (size_t)r * stride * 4u;
-			uint32_t count = s2_ld32(row);
-			if (count > stride - 1)
-				return S2_E_RANGE;
-			for (uint32_t i = 0; i < stride; i++) {
-				uint32_t w = s2_ld32(row + 4 * i);
-				if (i >= 1 && i <= count && ((w & 0xFFu) >= e->n || (w & 0x8000u)))
+			uint32_t count = s2_ld32(row), at = off;
+			for (uint32_t i = 0; i < count; i++) {
+				uint32_t w = s2_ld32(row + 4 * (i + 1));
+				if ((w & 0xFFu) >= e->n || (w & 0x8000u))
 					return S2_E_RANGE;
 				e->row[i] = w;
 			}
-			if ((rc = dram_write(e, base + r * stride * 4u, e->row, stride * 4u)) < 0)
+			if ((rc = index_row(e, index, r, count, &off)) < 0 ||
+			    (count && (rc = dram_write(e, data + at * 4u, e->row, count * 4u)) < 0))
 				return rc;
 		}
 		p += (size_t)n_rows * stride * 4u;
 		left -= n_rows * stride * 4u;
-		if ((rc = table_add(e, key_lo, n_keys, part_bits, per_part, base, stride, n_rows)) <
+		if ((rc = table_add(e, key_lo, n_keys, part_bits, per_part, index, data, n_rows)) <
 		    0)
 			return rc;
 	}
@@ -237,22 +260,23 @@ static uint32_t gen_row(struct s2_eng *e, const struct s2_pe_expand *x, uint32_t
 
 static int expand_rowwise(struct s2_eng *e, const struct s2_pe_expand *x, struct alloc *a)
 {
-	uint32_t max = 0;
-	for (uint32_t r = 0; r < x->n_pre; r++) {
-		uint32_t n = gen_row(e, x, r);
-		if (n == UINT32_MAX)
-			return S2_E_NOSPACE;
-		if (n > max)
-			max = n;
-	}
-	uint32_t base, stride = max + 1;
-	int rc = reserve(a, x->n_pre, stride, &base);
+	uint32_t index, data, off = 0;
+	int rc = reserve(a, x->n_pre, 1, &index);
 	for (uint32_t r = 0; rc == 0 && r < x->n_pre; r++) {
-		e->row[0] = gen_row(e, x, r);
-		rc = dram_write(e, base + r * stride * 4u, e->row, (e->row[0] + 1) * 4u);
+		uint32_t n = gen_row(e, x, r);
+		rc = n == UINT32_MAX ? S2_E_NOSPACE : index_row(e, index, r, n, &off);
+	}
+	if (rc < 0 || (rc = reserve(a, off ? off : 1, 1, &data)) < 0)
+		return rc;
+	off = 0;
+	for (uint32_t r = 0; rc == 0 && r < x->n_pre; r++) {
+		uint32_t n = gen_row(e, x, r);
+		if (n)
+			rc = dram_write(e, data + off * 4u, e->row + 1, n * 4u);
+		off += n;
 	}
 	return rc < 0 ? rc
-	              : table_add(e, x->key_lo, x->n_keys, x->part_bits, x->per_part, base, stride,
+	              : table_add(e, x->key_lo, x->n_keys, x->part_bits, x->per_part, index, data,
 	                          x->n_pre);
 }
 
@@ -283,13 +307,12 @@ static uint32_t binomial(struct s2f_rng *r, uint32_t n, float p)
  * uniform post neuron. Pass 1 only counts (for the stride); pass 2 draws the same stream
  * again and writes. No scratch memory, cost linear in the synapses.
  */
-static int fixed_total_pass(struct s2_eng *e, const struct s2_pe_expand *x, uint32_t base,
-                            uint32_t stride, uint32_t *max)
+static int fixed_total_pass(struct s2_eng *e, const struct s2_pe_expand *x, uint32_t index,
+                            uint32_t data, uint32_t *total)
 {
 	struct s2f_rng rng;
 	s2f_rng_seed(&rng, s2f_hash2(x->seed, s2f_hash2(x->pre_lo, x->post_lo)));
-	uint32_t left = x->n;
-	*max = 0;
+	uint32_t left = x->n, off = 0;
 	for (uint32_t r = 0; r < x->n_pre; r++) {
 		uint32_t k = r + 1 == x->n_pre ? left
 		                               : binomial(&rng, left, 1.0f / (float)(x->n_pre - r));
@@ -302,29 +325,31 @@ static int fixed_total_pass(struct s2_eng *e, const struct s2_pe_expand *x, uint
 				continue;
 			if (n == S2_PE_ROW_MAX)
 				return S2_E_NOSPACE;
-			e->row[1 + n++] = w;
+			e->row[n++] = w;
 		}
-		if (n > *max)
-			*max = n;
-		if (stride) {
-			e->row[0] = n;
-			int rc = dram_write(e, base + r * stride * 4u, e->row, (n + 1) * 4u);
-			if (rc < 0)
+		int rc;
+		if (!data) { /* pass 1: the index */
+			if ((rc = index_row(e, index, r, n, &off)) < 0)
 				return rc;
+		} else {
+			if (n && (rc = dram_write(e, data + off * 4u, e->row, n * 4u)) < 0)
+				return rc;
+			off += n;
 		}
 	}
+	*total = off;
 	return 0;
 }
 
 static int expand_fixed_total(struct s2_eng *e, const struct s2_pe_expand *x, struct alloc *a)
 {
-	uint32_t max, base;
-	int rc = fixed_total_pass(e, x, 0, 0, &max);
-	if (rc < 0 || (rc = reserve(a, x->n_pre, max + 1, &base)) < 0 ||
-	    (rc = fixed_total_pass(e, x, base, max + 1, &max)) < 0)
+	uint32_t total, index, data;
+	int rc = reserve(a, x->n_pre, 1, &index);
+	if (rc < 0 || (rc = fixed_total_pass(e, x, index, 0, &total)) < 0 ||
+	    (rc = reserve(a, total ? total : 1, 1, &data)) < 0 ||
+	    (rc = fixed_total_pass(e, x, index, data, &total)) < 0)
 		return rc;
-	return table_add(e, x->key_lo, x->n_keys, x->part_bits, x->per_part, base, max + 1,
-	                 x->n_pre);
+	return table_add(e, x->key_lo, x->n_keys, x->part_bits, x->per_part, index, data, x->n_pre);
 }
 
 /*
@@ -426,30 +451,36 @@ static int expand_colwise(struct s2_eng *e, const struct s2_pe_expand *x, struct
 	}
 	if (max > S2_PE_ROW_MAX)
 		return S2_E_NOSPACE;
-	uint32_t base, stride = max + 1;
+	/* The index from the counts (count 0 for now: pass 2 counts up again), then the data. */
 	struct alloc below = {a->next, scratch};
-	int rc = reserve(&below, x->n_pre, stride, &base);
-	if (rc < 0)
+	uint32_t index, data, off = 0;
+	int rc = reserve(&below, x->n_pre, 1, &index);
+	for (uint32_t r = 0; rc == 0 && r < x->n_pre; r++) {
+		uint32_t n, w;
+		if ((rc = dram_read(e, scratch + r * 4u, &n, 4)) < 0)
+			break;
+		if (off + n >= IDX_OFF_MAX)
+			return S2_E_NOSPACE;
+		w = off << IDX_COUNT_BITS;
+		off += n;
+		rc = dram_write(e, index + r * 4u, &w, 4);
+	}
+	if (rc < 0 || (rc = reserve(&below, off ? off : 1, 1, &data)) < 0)
 		return rc;
-	/* Row counts start at zero; each synapse goes to the next free place of its row. */
-	uint32_t zero = 0;
-	for (uint32_t r = 0; r < x->n_pre; r++)
-		if ((rc = dram_write(e, base + r * stride * 4u, &zero, 4)) < 0)
-			return rc;
 	col_start(x, &g);
 	while (col_next(e, x, &g, &pre, &post)) {
-		uint32_t at = base + pre * stride * 4u;
-		if ((rc = dram_read(e, at, &cnt, 4)) < 0)
+		uint32_t iw, wd = make_word(x, &g.rng, post);
+		if ((rc = dram_read(e, index + pre * 4u, &iw, 4)) < 0)
 			return rc;
-		uint32_t w = make_word(x, &g.rng, post);
-		cnt++;
-		if ((rc = dram_write(e, at + cnt * 4u, &w, 4)) < 0 ||
-		    (rc = dram_write(e, at, &cnt, 4)) < 0)
+		uint32_t at =
+		        data + ((iw >> IDX_COUNT_BITS) + (iw & ((1u << IDX_COUNT_BITS) - 1u))) * 4u;
+		iw++;
+		if ((rc = dram_write(e, at, &wd, 4)) < 0 ||
+		    (rc = dram_write(e, index + pre * 4u, &iw, 4)) < 0)
 			return rc;
 	}
 	a->next = below.next;
-	return table_add(e, x->key_lo, x->n_keys, x->part_bits, x->per_part, base, stride,
-	                 x->n_pre);
+	return table_add(e, x->key_lo, x->n_keys, x->part_bits, x->per_part, index, data, x->n_pre);
 }
 
 /* --- start-up ------------------------------------------------------------------------------ */
@@ -607,10 +638,12 @@ void s2_eng_receive(struct s2_eng *e, uint32_t key)
 		    r >= t->n_rows)
 			continue;
 		matched = true;
-		uint32_t at = t->row_base + r * t->stride * 4u, n;
-		if (dram_read(e, at, &n, 4) < 0 || n > t->stride - 1)
+		uint32_t iw, n;
+		if (dram_read(e, t->index + r * 4u, &iw, 4) < 0)
 			continue;
-		if (n == 0 || dram_read(e, at + 4, e->row, n * 4u) < 0)
+		n = iw & ((1u << IDX_COUNT_BITS) - 1u);
+		if (n == 0 || n > S2_PE_ROW_MAX ||
+		    dram_read(e, t->data + (iw >> IDX_COUNT_BITS) * 4u, e->row, n * 4u) < 0)
 			continue;
 		/* The inner loop: one synaptic word per iteration. */
 		const uint32_t *w = e->row, *end = e->row + n;

@@ -55,7 +55,8 @@ struct s2_eng_counters {
 
 /** A key-table entry: a run of source parts (pedata.h) and its rows in DRAM. */
 struct s2_eng_entry {
-	uint32_t key_lo, n_keys, row_base, stride; /* stride: words per row, incl. the count */
+	uint32_t key_lo, n_keys;
+	uint32_t index, data; /* DRAM: one index word per row ((offset << 11) | count), rows */
 	uint32_t n_rows;
 	uint16_t per_part;
 	uint8_t part_bits;
