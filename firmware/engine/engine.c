@@ -591,6 +591,10 @@ int s2_eng_init(struct s2_eng *e, const uint8_t *pedata, size_t len, const struc
 				        ldf(e->pd.sect[S2_SECT_STATE] + 4u * (i * S2_PE_STATE + j));
 	for (unsigned i = 0; i < e->pd.n_record_v; i++)
 		e->record_v[i] = s2_ld16(e->pd.sect[S2_SECT_RECORD_V] + 2 * i);
+	for (unsigned i = 0; i < e->n; i++) {
+		e->izk[i][0] = e->state[i][ST_IZK_V];
+		e->izk[i][1] = e->state[i][ST_IZK_U];
+	}
 	derive(e);
 	s2f_rng_seed(&e->rng, e->pd.seed);
 	struct alloc a = {e->pd.dram_base, e->pd.dram_base + e->pd.dram_size};
@@ -738,34 +742,38 @@ void s2_eng_tick(struct s2_eng *e)
 		break;
 	case S2_MODEL_IZHIKEVICH:
 		for (unsigned i = 0; i < e->n; i++) {
-			float *p = e->params[i], *s = e->state[i];
-			float v = s[ST_IZK_V], u = s[ST_IZK_U];
-			/* i_offset in nA, as in PyNN (1 nA acts as I = 1000 in Izhikevich's units).
+			/* In double precision: the model's fast upswing amplifies float rounding
+			 * into whole-step spike shifts (the reference check). Cortex-M4F computes
+			 * doubles in software, IEEE-exact like the host, so the builds still agree.
 			 */
-			float cur = p[IZK_I_OFFSET] * 1000.0f, a = p[IZK_A], b = p[IZK_B], h = dt;
-			/* Classical Runge-Kutta, 4th order. */
-			float k1v = 0.04f * v * v + 5.0f * v + 140.0f - u + cur,
-			      k1u = a * (b * v - u);
-			float v2 = v + 0.5f * h * k1v, u2 = u + 0.5f * h * k1u;
-			float k2v = 0.04f * v2 * v2 + 5.0f * v2 + 140.0f - u2 + cur,
-			      k2u = a * (b * v2 - u2);
-			float v3 = v + 0.5f * h * k2v, u3 = u + 0.5f * h * k2u;
-			float k3v = 0.04f * v3 * v3 + 5.0f * v3 + 140.0f - u3 + cur,
-			      k3u = a * (b * v3 - u3);
-			float v4 = v + h * k3v, u4 = u + h * k3u;
-			float k4v = 0.04f * v4 * v4 + 5.0f * v4 + 140.0f - u4 + cur,
-			      k4u = a * (b * v4 - u4);
-			v += h / 6.0f * (k1v + 2.0f * k2v + 2.0f * k3v + k4v);
-			u += h / 6.0f * (k1u + 2.0f * k2u + 2.0f * k3u + k4u);
-			if (v >= 30.0f) {
+			float *p = e->params[i], *s = e->state[i];
+			double v = e->izk[i][0], u = e->izk[i][1];
+			double cur = (double)p[IZK_I_OFFSET] * 1000.0, a = p[IZK_A], b = p[IZK_B],
+			       h = dt;
+			double k1v = 0.04 * v * v + 5.0 * v + 140.0 - u + cur,
+			       k1u = a * (b * v - u);
+			double v2 = v + 0.5 * h * k1v, u2 = u + 0.5 * h * k1u;
+			double k2v = 0.04 * v2 * v2 + 5.0 * v2 + 140.0 - u2 + cur,
+			       k2u = a * (b * v2 - u2);
+			double v3 = v + 0.5 * h * k2v, u3 = u + 0.5 * h * k2u;
+			double k3v = 0.04 * v3 * v3 + 5.0 * v3 + 140.0 - u3 + cur,
+			       k3u = a * (b * v3 - u3);
+			double v4 = v + h * k3v, u4 = u + h * k3u;
+			double k4v = 0.04 * v4 * v4 + 5.0 * v4 + 140.0 - u4 + cur,
+			       k4u = a * (b * v4 - u4);
+			v += h / 6.0 * (k1v + 2.0 * k2v + 2.0 * k3v + k4v);
+			u += h / 6.0 * (k1u + 2.0 * k2u + 2.0 * k3u + k4u);
+			if (v >= 30.0) {
 				v = p[IZK_C];
 				u += p[IZK_D];
 				spike(e, i, bits);
 			}
 			/* Delta synapses, at the end of the step: a weight unit is w_scale mV. */
-			v += (float)in_e[i] * we - (float)in_i[i] * wi;
-			s[ST_IZK_V] = v;
-			s[ST_IZK_U] = u;
+			v += (double)in_e[i] * we - (double)in_i[i] * wi;
+			e->izk[i][0] = v;
+			e->izk[i][1] = u;
+			s[ST_IZK_V] = (float)v;
+			s[ST_IZK_U] = (float)u;
 		}
 		e->c.neuron_updates += e->n;
 		break;

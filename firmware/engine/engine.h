@@ -73,6 +73,7 @@ struct s2_eng {
 	float state[S2_PE_MAX_NEURONS][S2_PE_STATE];
 	/* Per-neuron constants derived at start-up (decay factors). */
 	float k[S2_PE_MAX_NEURONS][8];
+	double izk[S2_PE_MAX_NEURONS][2]; /**< Izhikevich v, u in double precision */
 	uint16_t ring[S2_PE_MAX_DELAY][2][S2_PE_MAX_NEURONS];
 	uint16_t record_v[S2_PE_MAX_RECORD_V];
 	struct s2_eng_entry table[S2_PE_MAX_TABLE];

@@ -236,15 +236,8 @@ def run_s2(exe, sc, refrac_shift=True):
 # differences"). These scenarios are expected to differ until the engine is changed: they
 # are printed with their tables, do not fail the run while they still differ, and FAIL it
 # once they agree (so the list is kept honest). Every other scenario must agree.
-KNOWN = {
-    "izhikevich fast spiking DC 0.01 nA": "D3",
-}
-REASONS = {
-    "D3": "Izhikevich FS: the first 13 of 20 spikes are identical; then one threshold "
-          "crossing lands a step later and the train stays 0.4 ms behind with the same "
-          "inter-spike interval (7.5 ms). Consistent with float32 rounding in the engine "
-          "against float64 in Brian2 deciding a near-tie, not demonstrated",
-}
+KNOWN = {}
+REASONS = {}
 
 
 def compare(ref, s2):
