@@ -307,51 +307,48 @@ static uint32_t binomial(struct s2f_rng *r, uint32_t n, float p)
  * uniform post neuron. Pass 1 only counts (for the stride); pass 2 draws the same stream
  * again and writes. No scratch memory, cost linear in the synapses.
  */
-/* Row r's number of synapses: a stream of binomial splits (pass 1 and 2 draw the same). */
-static uint32_t ft_count(struct s2f_rng *split, const struct s2_pe_expand *x, uint32_t r,
-                         uint32_t *left)
+static int fixed_total_pass(struct s2_eng *e, const struct s2_pe_expand *x, uint32_t index,
+                            uint32_t data, uint32_t *total)
 {
-	uint32_t k =
-	        r + 1 == x->n_pre ? *left : binomial(split, *left, 1.0f / (float)(x->n_pre - r));
-	*left -= k;
-	return k;
+	struct s2f_rng rng;
+	s2f_rng_seed(&rng, s2f_hash2(x->seed, s2f_hash2(x->pre_lo, x->post_lo)));
+	uint32_t left = x->n, off = 0;
+	for (uint32_t r = 0; r < x->n_pre; r++) {
+		uint32_t k = r + 1 == x->n_pre ? left
+		                               : binomial(&rng, left, 1.0f / (float)(x->n_pre - r));
+		left -= k;
+		uint32_t n = 0;
+		for (uint32_t s = 0; s < k; s++) {
+			uint32_t post = s2f_rng_below(&rng, e->n);
+			uint32_t w = make_word(x, &rng, post);
+			if (self_skip(x, x->pre_lo + r, x->post_lo + post))
+				continue;
+			if (n == S2_PE_ROW_MAX)
+				return S2_E_NOSPACE;
+			e->row[n++] = w;
+		}
+		int rc;
+		if (!data) { /* pass 1: the index */
+			if ((rc = index_row(e, index, r, n, &off)) < 0)
+				return rc;
+		} else {
+			if (n && (rc = dram_write(e, data + off * 4u, e->row, n * 4u)) < 0)
+				return rc;
+			off += n;
+		}
+	}
+	*total = off;
+	return 0;
 }
 
 static int expand_fixed_total(struct s2_eng *e, const struct s2_pe_expand *x, struct alloc *a)
 {
-	/* Pass 1 draws only the row counts (an upper bound once self-connections are skipped);
-	 * pass 2 draws each row's synapses from the row's own stream, once. */
-	uint32_t seed = s2f_hash2(x->seed, s2f_hash2(x->pre_lo, x->post_lo));
-	struct s2f_rng split;
-	uint32_t index, data, left = x->n, off = 0;
+	uint32_t total, index, data;
 	int rc = reserve(a, x->n_pre, 1, &index);
-	s2f_rng_seed(&split, seed);
-	for (uint32_t r = 0; rc == 0 && r < x->n_pre; r++) {
-		uint32_t k = ft_count(&split, x, r, &left);
-		rc = index_row(e, index, r, k, &off);
-	}
-	if (rc < 0 || (rc = reserve(a, off ? off : 1, 1, &data)) < 0)
+	if (rc < 0 || (rc = fixed_total_pass(e, x, index, 0, &total)) < 0 ||
+	    (rc = reserve(a, total ? total : 1, 1, &data)) < 0 ||
+	    (rc = fixed_total_pass(e, x, index, data, &total)) < 0)
 		return rc;
-	s2f_rng_seed(&split, seed);
-	left = x->n;
-	off = 0;
-	for (uint32_t r = 0; r < x->n_pre; r++) {
-		uint32_t k = ft_count(&split, x, r, &left), n = 0;
-		struct s2f_rng rng;
-		s2f_rng_seed(&rng, s2f_hash2(seed, r));
-		for (uint32_t s = 0; s < k; s++) {
-			uint32_t post = s2f_rng_below(&rng, e->n);
-			uint32_t w = make_word(x, &rng, post);
-			if (!self_skip(x, x->pre_lo + r, x->post_lo + post))
-				e->row[n++] = w;
-		}
-		/* The row's index word: its place, and the synapses it really has. */
-		uint32_t iw = off << IDX_COUNT_BITS | n;
-		if ((n && (rc = dram_write(e, data + off * 4u, e->row, n * 4u)) < 0) ||
-		    (rc = dram_write(e, index + r * 4u, &iw, 4)) < 0)
-			return rc;
-		off += k;
-	}
 	return table_add(e, x->key_lo, x->n_keys, x->part_bits, x->per_part, index, data, x->n_pre);
 }
 

@@ -85,8 +85,6 @@ void s2f_rng_seed(struct s2f_rng *r, uint32_t seed)
 {
 	for (int i = 0; i < 4; i++)
 		r->s[i] = splitmix32(&seed);
-	r->has_spare = 0;
-	r->spare = 0;
 	if (!(r->s[0] | r->s[1] | r->s[2] | r->s[3]))
 		r->s[0] = 1;
 }
@@ -130,19 +128,11 @@ uint32_t s2f_rng_below(struct s2f_rng *r, uint32_t n)
 
 float s2f_rng_normal(struct s2f_rng *r)
 {
-	if (r->has_spare) {
-		r->has_spare = 0;
-		return r->spare;
-	}
 	for (;;) {
 		float u = 2.0f * s2f_rng_uniform(r) - 1.0f, v = 2.0f * s2f_rng_uniform(r) - 1.0f;
 		float s = u * u + v * v;
-		if (s > 0.0f && s < 1.0f) {
-			float f = __builtin_sqrtf(-2.0f * s2f_log(s) / s);
-			r->spare = v * f; /* the pair's second deviate, for the next call */
-			r->has_spare = 1;
-			return u * f;
-		}
+		if (s > 0.0f && s < 1.0f)
+			return u * __builtin_sqrtf(-2.0f * s2f_log(s) / s);
 	}
 }
 

@@ -16,8 +16,6 @@ float s2f_log(float x);
 /** xoshiro128** random numbers, seeded through splitmix32. */
 struct s2f_rng {
 	uint32_t s[4];
-	float spare; /**< the polar method's second normal deviate */
-	int has_spare;
 };
 void s2f_rng_seed(struct s2f_rng *r, uint32_t seed);
 uint32_t s2f_rng_next(struct s2f_rng *r);
