@@ -353,8 +353,8 @@ static int expand_fixed_total(struct s2_eng *e, const struct s2_pe_expand *x, st
 }
 
 /*
- * Column-wise connectors (fixed number pre, fixed total): synapses are drawn per post neuron
- * (or per pair), so rows fill out of order. Pass 1 counts per row in a DRAM scratch area,
+ * Column-wise connectors (fixed number pre): synapses are drawn per post neuron, so rows
+ * fill out of order. Pass 1 counts per row in a DRAM scratch area,
  * pass 2 draws the same synapses again and places them.
  */
 struct colgen {
@@ -366,20 +366,7 @@ struct colgen {
 static bool col_next(struct s2_eng *e, const struct s2_pe_expand *x, struct colgen *g,
                      uint32_t *pre, uint32_t *post)
 {
-	if (x->connector == S2_CONN_FIXED_TOTAL) {
-		while (g->k < x->n) {
-			g->k++;
-			uint32_t i = s2f_rng_below(&g->rng, x->n_pre);
-			uint32_t j = s2f_rng_below(&g->rng, e->n);
-			if (self_skip(x, x->pre_lo + i, x->post_lo + j))
-				continue;
-			*pre = i;
-			*post = j;
-			return true;
-		}
-		return false;
-	}
-	/* FIXED_NUMBER_PRE: each post neuron draws n pre neurons of the whole population. */
+	/* Each post neuron draws n pre neurons of the whole population. */
 	for (;;) {
 		if (g->post >= e->n)
 			return false;
@@ -417,11 +404,9 @@ static bool col_next(struct s2_eng *e, const struct s2_pe_expand *x, struct colg
 	}
 }
 
-static void col_start(const struct s2_pe_expand *x, struct colgen *g)
+static void col_start(struct colgen *g)
 {
-	memset(g, 0, sizeof *g);
-	if (x->connector == S2_CONN_FIXED_TOTAL)
-		s2f_rng_seed(&g->rng, s2f_hash2(x->seed, s2f_hash2(x->pre_lo, x->post_lo)));
+	memset(g, 0, sizeof *g); /* col_next seeds per post neuron */
 }
 
 static int expand_colwise(struct s2_eng *e, const struct s2_pe_expand *x, struct alloc *a)
@@ -440,7 +425,7 @@ static int expand_colwise(struct s2_eng *e, const struct s2_pe_expand *x, struct
 	}
 	struct colgen g;
 	uint32_t pre, post, max = 0, cnt;
-	col_start(x, &g);
+	col_start(&g);
 	while (col_next(e, x, &g, &pre, &post)) {
 		int rc = dram_read(e, scratch + pre * 4u, &cnt, 4);
 		cnt++;
@@ -467,7 +452,7 @@ static int expand_colwise(struct s2_eng *e, const struct s2_pe_expand *x, struct
 	}
 	if (rc < 0 || (rc = reserve(&below, off ? off : 1, 1, &data)) < 0)
 		return rc;
-	col_start(x, &g);
+	col_start(&g);
 	while (col_next(e, x, &g, &pre, &post)) {
 		uint32_t iw, wd = make_word(x, &g.rng, post);
 		if ((rc = dram_read(e, index + pre * 4u, &iw, 4)) < 0)

@@ -50,7 +50,6 @@ struct s2_eng_counters {
 	uint64_t packets_unknown; /**< of which matched no key table entry (dropped, counted) */
 	uint64_t dma_bytes;       /**< bytes moved by DMA (rows, expansion) */
 	uint64_t ring_saturated;  /**< ring-buffer additions clipped at the 16-bit maximum */
-	uint64_t late_packets;    /**< packets whose delayed slot had already passed (dropped) */
 };
 
 /** A key-table entry: a run of source parts (pedata.h) and its rows in DRAM. */

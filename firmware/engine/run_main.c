@@ -8,7 +8,7 @@
  * input.bin:  'S2IN' u32, n_steps u32, n u32, then n x (step u32, key u32) sorted by step: a
  *             spike with key `key` that a source sent in timestep `step`.
  * output.bin: 'S2OU' u32, n_steps u32, spike_bytes u32, v_bytes u32, the spike recording,
- *             the voltage recording (f32), then the counters of engine.h as 9 x u64.
+ *             the voltage recording (f32), then the counters of engine.h as 8 x u64.
  * The chip DRAM window (port.h) holds: the blob at 0, synaptic rows from 1 MiB (the blob's
  * dram_base/dram_size must lie in [1 MiB, 12 MiB)), recordings from 12 MiB, input at 15 MiB.
  */

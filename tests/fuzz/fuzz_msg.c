@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	const uint8_t *p = data + 1;
 	size_t len = size - 1;
-	switch (data[0] % 25) {
+	switch (data[0] % 29) {
 	case 0: {
 		struct s2_msg_board_id m;
 		if (!s2_msg_board_id_decode(p, len, &m))
@@ -178,6 +178,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint32_t region;
 		if (!s2_msg_bulk_region_decode(p, len, &region))
 			same(s2_msg_bulk_region_encode(out, sizeof out, region), p, len);
+		break;
+	}
+	case 25: {
+		struct s2_msg_router_load m;
+		if (!s2_msg_router_load_decode(p, len, &m))
+			same(s2_msg_router_load_encode(out, sizeof out, &m), p, len);
+		break;
+	}
+	case 26: {
+		struct s2_msg_app_load m;
+		if (!s2_msg_app_load_decode(p, len, &m))
+			same(s2_msg_app_load_encode(out, sizeof out, &m), p, len);
+		break;
+	}
+	case 27: {
+		struct s2_msg_app_run m;
+		if (!s2_msg_app_run_decode(p, len, &m))
+			same(s2_msg_app_run_encode(out, sizeof out, &m), p, len);
+		break;
+	}
+	case 28: {
+		struct s2_msg_app_status m;
+		if (!s2_msg_app_status_decode(p, len, &m))
+			same(s2_msg_app_status_encode(out, sizeof out, &m), p, len);
 		break;
 	}
 	}

@@ -429,10 +429,48 @@ static void t_msg_bulk(void)
 	S2T_CHECK(strcmp(s2_msg_name(S2_MSG_BULK_SACK), "BULK_SACK") == 0);
 }
 
+static void t_msg_app(void)
+{
+	struct s2_msg_app_status st = {.state = S2_APP_FAILED,
+	                               .pes = 7,
+	                               .steps_done = 3,
+	                               .n_steps = 9,
+	                               .pending = 2,
+	                               .load_error = S2_E_NOSPACE,
+	                               .load_chip = 4,
+	                               .load_pe = 5,
+	                               .synaptic_events = 123,
+	                               .ring_saturated = 8};
+	int n = s2_msg_app_status_encode(buf, sizeof buf, &st);
+	S2T_EQ(n, 100);
+	struct s2_msg_app_status st2;
+	S2T_EQ(s2_msg_app_status_decode(buf, (size_t)n, &st2), 0);
+	S2T_EQ(st2.load_error, S2_E_NOSPACE);
+	S2T_EQ(st2.load_pe, 5);
+	S2T_CHECK(st2.synaptic_events == 123 && st2.ring_saturated == 8);
+	s2_st32(buf + 20, 1); /* a positive load error is malformed */
+	S2T_EQ(s2_msg_app_status_decode(buf, (size_t)n, &st2), S2_E_RANGE);
+	struct s2_msg_app_load al = {.blob_addr = 0x100000,
+	                             .blob_len = 64,
+	                             .rec_addr = {1, 2},
+	                             .rec_size = {8, 0}},
+	                       al2;
+	n = s2_msg_app_load_encode(buf, sizeof buf, &al);
+	S2T_EQ(n, 24);
+	S2T_EQ(s2_msg_app_load_decode(buf, (size_t)n, &al2), 0);
+	S2T_EQ(al2.rec_size[0], 8);
+	al.rec_size[1] = 4; /* a region too small for its header */
+	n = s2_msg_app_load_encode(buf, sizeof buf, &al);
+	S2T_EQ(s2_msg_app_load_decode(buf, (size_t)n, &al2), S2_E_RANGE);
+	struct s2_msg_app_run r = {10, 2}, r2; /* unknown flag */
+	n = s2_msg_app_run_encode(buf, sizeof buf, &r);
+	S2T_EQ(s2_msg_app_run_decode(buf, (size_t)n, &r2), S2_E_RANGE);
+}
+
 const struct s2t_case s2_msg_cases[] = {
         S2T_CASE(t_fw_ident),       S2T_CASE(t_msg_board_id), S2T_CASE(t_msg_boot),
         S2T_CASE(t_msg_chip_info),  S2T_CASE(t_msg_mem),      S2T_CASE(t_msg_states_iobuf_signal),
         S2T_CASE(t_msg_bmp_status), S2T_CASE(t_msg_flash),    S2T_CASE(t_flash_image),
-        S2T_CASE(t_msg_bulk),
+        S2T_CASE(t_msg_app),        S2T_CASE(t_msg_bulk),
 };
 const size_t s2_msg_ncases = sizeof s2_msg_cases / sizeof s2_msg_cases[0];

@@ -55,7 +55,6 @@ struct spike {
 static struct spike *queue;
 static size_t n_queue, cap_queue;
 static struct event *step_ev;
-static bool oom;
 
 static uint64_t now_us(void)
 {
@@ -84,8 +83,7 @@ static void pe_send(void *ctx, uint32_t key)
 	if (n_queue == cap_queue) {
 		size_t cap = cap_queue ? 2 * cap_queue : 4096;
 		struct spike *q = realloc(queue, cap * sizeof *q);
-		if (!q) {
-			oom = true;
+		if (!q) { /* out of memory: the spike is lost, and counted */
 			a->board->app.packets_dropped++;
 			return;
 		}
@@ -549,7 +547,6 @@ int emu_app_status(struct emu_board *b, uint8_t *out, size_t cap)
 			st.ring_saturated += k->ring_saturated;
 		}
 	}
-	(void)oom;
 	return s2_msg_app_status_encode(out, cap, &st);
 }
 

@@ -173,7 +173,7 @@ enum s2_app_state {
 	S2_APP_FAILED = 6,  /**< a PE refused its data: see load_error, load_chip, load_pe */
 };
 
-/** APP_STATUS reply (section 4.15), 104 bytes. */
+/** APP_STATUS reply (section 4.15), 100 bytes. */
 struct s2_msg_app_status {
 	uint8_t state;      /**< enum s2_app_state */
 	uint32_t pes;       /**< application PEs loaded on the board */
