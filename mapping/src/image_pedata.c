@@ -186,12 +186,12 @@ static void u32(struct blob *b, uint32_t v)
 		s2_st32(p, v);
 }
 
-static void f32(struct blob *b, double d)
+static void st_f32(uint8_t *p, double d)
 {
 	float f = (float)d;
 	uint32_t v;
 	memcpy(&v, &f, 4);
-	u32(b, v);
+	s2_st32(p, v);
 }
 
 static void begin(struct blob *b, unsigned type)
@@ -296,40 +296,60 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 		sslot[k] = state_slot(md->state[k].name);
 		sval[k] = find(pop->initial, pop->n_initial, md->state[k].name);
 	}
+	/* One row template per PE: defaults and constants are set once, only arrays and random
+	 * values are evaluated per neuron; each section is grown once and written in place. */
+	double prow[S2_PE_PARAMS] = {0}, srow[S2_PE_STATE] = {0};
+	unsigned pvar[NET_MAX_PARAMS], svar[4], n_pvar = 0, n_svar = 0;
+	if (model == S2_MODEL_LIF_CURR_EXP) {
+		static const double lif_def[] = {-65, -65, -50, 20, 1, 0.1, 5, 5, 0};
+		memcpy(prow, lif_def, sizeof lif_def);
+	}
+	for (unsigned k = 0; k < md->n_params; k++) {
+		if (pslot[k] < 0)
+			continue;
+		if (!pval[k] || pval[k]->kind_case == S2PB__VALUE__KIND_CONSTANT)
+			prow[pslot[k]] = value_at(pval[k], md->params[k].def, 0, 0);
+		else
+			pvar[n_pvar++] = k;
+	}
+	for (unsigned k = 0; k < md->n_state; k++) {
+		if (sslot[k] < 0)
+			continue;
+		if (!sval[k] || sval[k]->kind_case == S2PB__VALUE__KIND_CONSTANT)
+			srow[sslot[k]] = value_at(sval[k], md->state[k].def, 0, 0);
+		else
+			svar[n_svar++] = k;
+	}
 	begin(&b, S2_SECT_PARAMS);
-	for (uint32_t i = 0; i < pt->n; i++) {
-		double v[S2_PE_PARAMS] = {0};
-		if (model == S2_MODEL_LIF_CURR_EXP) {
-			static const double lif_def[] = {-65, -65, -50, 20, 1, 0.1, 5, 5, 0};
-			memcpy(v, lif_def, sizeof lif_def);
-		}
-		for (unsigned k = 0; k < md->n_params; k++) {
-			int slot = pslot[k];
-			if (slot < 0)
-				continue;
-			v[slot] = value_at(pval[k], md->params[k].def, pt->lo + i,
-			                   mix(seed_base ^ ((uint64_t)pt->pop << 40) ^ k));
+	uint8_t *pp = grow(&b, (size_t)pt->n * S2_PE_PARAMS * 4);
+	for (uint32_t i = 0; pp && i < pt->n; i++) {
+		double v[S2_PE_PARAMS];
+		memcpy(v, prow, sizeof v);
+		for (unsigned x = 0; x < n_pvar; x++) {
+			unsigned k = pvar[x];
+			v[pslot[k]] = value_at(pval[k], md->params[k].def, pt->lo + i,
+			                       mix(seed_base ^ ((uint64_t)pt->pop << 40) ^ k));
 		}
 		if (model == S2_MODEL_POISSON && v[2] > 1e9)
 			v[2] = 0; /* "for ever" */
-		for (unsigned k = 0; k < S2_PE_PARAMS; k++)
-			f32(&b, v[k]);
+		for (unsigned k = 0; k < S2_PE_PARAMS; k++, pp += 4)
+			st_f32(pp, v[k]);
 	}
 	end(&b);
 	if (model == S2_MODEL_LIF_CURR_EXP) {
 		begin(&b, S2_SECT_STATE);
-		for (uint32_t i = 0; i < pt->n; i++) {
-			double v[S2_PE_STATE] = {0};
-			for (unsigned k = 0; k < md->n_state; k++) {
-				int slot = sslot[k];
-				if (slot >= 0)
-					v[slot] =
-					        value_at(sval[k], md->state[k].def, pt->lo + i,
-					                 mix(seed_base ^ ((uint64_t)pt->pop << 40) ^
-					                     (100u + k)));
+		uint8_t *sp = grow(&b, (size_t)pt->n * S2_PE_STATE * 4);
+		for (uint32_t i = 0; sp && i < pt->n; i++) {
+			double v[S2_PE_STATE];
+			memcpy(v, srow, sizeof v);
+			for (unsigned x = 0; x < n_svar; x++) {
+				unsigned k = svar[x];
+				v[sslot[k]] = value_at(
+				        sval[k], md->state[k].def, pt->lo + i,
+				        mix(seed_base ^ ((uint64_t)pt->pop << 40) ^ (100u + k)));
 			}
-			for (unsigned k = 0; k < S2_PE_STATE; k++)
-				f32(&b, v[k]);
+			for (unsigned k = 0; k < S2_PE_STATE; k++, sp += 4)
+				st_f32(sp, v[k]);
 		}
 		end(&b);
 	}
