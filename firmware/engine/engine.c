@@ -92,6 +92,38 @@ static int reserve(struct alloc *a, uint32_t n_rows, uint32_t stride, uint32_t *
 	return 0;
 }
 
+/*
+ * Generated rows in one pass: the index is reserved first, then each row is written as soon
+ * as it is drawn, one after the other from the first free DRAM word (the data area), and
+ * the data area is committed when the last row is in. Nothing else allocates meanwhile.
+ */
+static int rows_begin(struct alloc *a, uint32_t n_pre, uint32_t *index, uint32_t *data)
+{
+	int rc = reserve(a, n_pre, 1, index);
+	*data = a->next;
+	return rc;
+}
+
+static int row_put(struct s2_eng *e, const struct alloc *a, uint32_t index, uint32_t data,
+                   uint32_t r, const uint32_t *w, uint32_t n, uint32_t *off)
+{
+	uint32_t at = *off;
+	if (((uint64_t)at + n) * 4u > a->end - data)
+		return S2_E_NOSPACE;
+	int rc = index_row(e, index, r, n, off);
+	return rc < 0 || !n ? rc : dram_write(e, data + at * 4u, w, n * 4u);
+}
+
+/* Commit the data area (at least one word, so that every run has its own address). */
+static int rows_end(struct alloc *a, uint32_t data, uint32_t off)
+{
+	uint32_t words = off ? off : 1;
+	if ((uint64_t)words * 4u > a->end - data)
+		return S2_E_NOSPACE;
+	a->next = data + words * 4u;
+	return 0;
+}
+
 static int load_explicit(struct s2_eng *e, struct alloc *a)
 {
 	const uint8_t *p = e->pd.sect[S2_SECT_ROWS];
@@ -261,23 +293,15 @@ static uint32_t gen_row(struct s2_eng *e, const struct s2_pe_expand *x, uint32_t
 static int expand_rowwise(struct s2_eng *e, const struct s2_pe_expand *x, struct alloc *a)
 {
 	uint32_t index, data, off = 0;
-	int rc = reserve(a, x->n_pre, 1, &index);
+	int rc = rows_begin(a, x->n_pre, &index, &data);
 	for (uint32_t r = 0; rc == 0 && r < x->n_pre; r++) {
 		uint32_t n = gen_row(e, x, r);
-		rc = n == UINT32_MAX ? S2_E_NOSPACE : index_row(e, index, r, n, &off);
+		rc = n == UINT32_MAX ? S2_E_NOSPACE
+		                     : row_put(e, a, index, data, r, e->row + 1, n, &off);
 	}
-	if (rc < 0 || (rc = reserve(a, off ? off : 1, 1, &data)) < 0)
+	if (rc < 0 || (rc = rows_end(a, data, off)) < 0)
 		return rc;
-	off = 0;
-	for (uint32_t r = 0; rc == 0 && r < x->n_pre; r++) {
-		uint32_t n = gen_row(e, x, r);
-		if (n)
-			rc = dram_write(e, data + off * 4u, e->row + 1, n * 4u);
-		off += n;
-	}
-	return rc < 0 ? rc
-	              : table_add(e, x->key_lo, x->n_keys, x->part_bits, x->per_part, index, data,
-	                          x->n_pre);
+	return table_add(e, x->key_lo, x->n_keys, x->part_bits, x->per_part, index, data, x->n_pre);
 }
 
 /* Binomial(n, p) by inversion (means up to 60) or by halving n (larger means): exact. */
@@ -304,15 +328,17 @@ static uint32_t binomial(struct s2f_rng *r, uint32_t n, float p)
 /*
  * Fixed total number with multapses, row by row: row r of the run gets Binomial(left,
  * 1/rows left) of the synapses not yet placed (a multinomial split, exact), each to a
- * uniform post neuron. Pass 1 only counts (for the stride); pass 2 draws the same stream
- * again and writes. No scratch memory, cost linear in the synapses.
+ * uniform post neuron. One pass, no scratch memory, cost linear in the synapses.
  */
-static int fixed_total_pass(struct s2_eng *e, const struct s2_pe_expand *x, uint32_t index,
-                            uint32_t data, uint32_t *total)
+static int expand_fixed_total(struct s2_eng *e, const struct s2_pe_expand *x, struct alloc *a)
 {
+	uint32_t index, data, off = 0;
+	int rc = rows_begin(a, x->n_pre, &index, &data);
+	if (rc < 0)
+		return rc;
 	struct s2f_rng rng;
 	s2f_rng_seed(&rng, s2f_hash2(x->seed, s2f_hash2(x->pre_lo, x->post_lo)));
-	uint32_t left = x->n, off = 0;
+	uint32_t left = x->n;
 	for (uint32_t r = 0; r < x->n_pre; r++) {
 		uint32_t k = r + 1 == x->n_pre ? left
 		                               : binomial(&rng, left, 1.0f / (float)(x->n_pre - r));
@@ -327,27 +353,10 @@ static int fixed_total_pass(struct s2_eng *e, const struct s2_pe_expand *x, uint
 				return S2_E_NOSPACE;
 			e->row[n++] = w;
 		}
-		int rc;
-		if (!data) { /* pass 1: the index */
-			if ((rc = index_row(e, index, r, n, &off)) < 0)
-				return rc;
-		} else {
-			if (n && (rc = dram_write(e, data + off * 4u, e->row, n * 4u)) < 0)
-				return rc;
-			off += n;
-		}
+		if ((rc = row_put(e, a, index, data, r, e->row, n, &off)) < 0)
+			return rc;
 	}
-	*total = off;
-	return 0;
-}
-
-static int expand_fixed_total(struct s2_eng *e, const struct s2_pe_expand *x, struct alloc *a)
-{
-	uint32_t total, index, data;
-	int rc = reserve(a, x->n_pre, 1, &index);
-	if (rc < 0 || (rc = fixed_total_pass(e, x, index, 0, &total)) < 0 ||
-	    (rc = reserve(a, total ? total : 1, 1, &data)) < 0 ||
-	    (rc = fixed_total_pass(e, x, index, data, &total)) < 0)
+	if ((rc = rows_end(a, data, off)) < 0)
 		return rc;
 	return table_add(e, x->key_lo, x->n_keys, x->part_bits, x->per_part, index, data, x->n_pre);
 }

@@ -23,7 +23,7 @@ uint32_t s2f_rng_next(struct s2f_rng *r);
 float s2f_rng_uniform(struct s2f_rng *r);
 /** Uniform integer in [0, n), n >= 1 (Lemire's multiply, rejection for exactness). */
 uint32_t s2f_rng_below(struct s2f_rng *r, uint32_t n);
-/** Standard normal (Marsaglia's polar method). */
+/** Standard normal (Marsaglia and Tsang's ziggurat, tables in ziggurat.h). */
 float s2f_rng_normal(struct s2f_rng *r);
 /** A well-mixed 32-bit hash of (a, b), for per-row seeds. */
 uint32_t s2f_hash2(uint32_t a, uint32_t b);

@@ -1,0 +1,10 @@
+# firmware/engine/ziggurat.h must be exactly what tools/gen_ziggurat.py writes.
+execute_process(COMMAND ${PY} ${SRC}/tools/gen_ziggurat.py OUTPUT_VARIABLE gen RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "tools/gen_ziggurat.py failed (${rc})")
+endif()
+file(READ ${SRC}/firmware/engine/ziggurat.h have)
+if(NOT gen STREQUAL have)
+  message(FATAL_ERROR "firmware/engine/ziggurat.h differs from tools/gen_ziggurat.py output: regenerate it")
+endif()
+message(STATUS "ziggurat.h matches tools/gen_ziggurat.py")
