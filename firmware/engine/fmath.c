@@ -91,29 +91,6 @@ void s2f_rng_seed(struct s2f_rng *r, uint32_t seed)
 		r->s[0] = 1;
 }
 
-static uint32_t rotl(uint32_t x, int k)
-{
-	return (x << k) | (x >> (32 - k));
-}
-
-uint32_t s2f_rng_next(struct s2f_rng *r)
-{
-	uint32_t *s = r->s;
-	uint32_t result = rotl(s[1] * 5u, 7) * 9u, t = s[1] << 9;
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 11);
-	return result;
-}
-
-float s2f_rng_uniform(struct s2f_rng *r)
-{
-	return (float)(s2f_rng_next(r) >> 8) * (1.0f / 16777216.0f);
-}
-
 uint32_t s2f_rng_below(struct s2f_rng *r, uint32_t n)
 {
 	uint64_t m = (uint64_t)s2f_rng_next(r) * n;
@@ -128,18 +105,12 @@ uint32_t s2f_rng_below(struct s2f_rng *r, uint32_t n)
 	return (uint32_t)(m >> 32);
 }
 
-/*
- * Standard normal by Marsaglia and Tsang's ziggurat (128 layers, tables in ziggurat.h): one
- * 32-bit draw, a compare and a multiply for 98.8% of the deviates; the wedges take an exp and
- * the tail beyond r two logs. The low 7 bits choose the layer, the other 25 the signed
- * magnitude, so layer and value use different bits.
- */
-float s2f_rng_normal(struct s2f_rng *r)
+/* Wedges and tail of the ziggurat (fmath.h): u is the draw the fast path rejected. */
+float s2f_rng_normal_slow(struct s2f_rng *r, uint32_t u)
 {
 	for (;;) {
-		uint32_t u = s2f_rng_next(r);
-		unsigned i = u & 127u;
-		int32_t j = (int32_t)(u >> 7) - (1 << 24); /* [-2^24, 2^24) */
+		uint32_t i = u & 127u;
+		int32_t j = (int32_t)(u >> 7) - (1 << 24);
 		uint32_t a = j < 0 ? (uint32_t)-j : (uint32_t)j;
 		float x = (float)j * s2f_zig_w[i];
 		if (a < s2f_zig_k[i])
@@ -155,11 +126,12 @@ float s2f_rng_normal(struct s2f_rng *r)
 		float f = s2f_zig_f[i] + s2f_rng_uniform(r) * (s2f_zig_f[i - 1] - s2f_zig_f[i]);
 		if (f < s2f_exp(-0.5f * x * x))
 			return x;
+		u = s2f_rng_next(r);
 	}
 }
 
 uint32_t s2f_hash2(uint32_t a, uint32_t b)
 {
-	uint32_t x = a ^ rotl(b, 16) ^ 0x6A09E667u;
+	uint32_t x = a ^ s2f_rotl(b, 16) ^ 0x6A09E667u;
 	return splitmix32(&x) ^ splitmix32(&b);
 }

@@ -70,7 +70,8 @@ static void normal_is_standard_normal(void **state)
 		tail_lo += d < -3.5;
 	}
 	double mean = sum / N, var = sum2 / N - mean * mean;
-	/* standard errors: mean 1/sqrt(N), variance sqrt(2/N), skew sqrt(6/N), kurtosis sqrt(24/N) */
+	/* standard errors: mean 1/sqrt(N), variance sqrt(2/N), skew sqrt(6/N), kurtosis sqrt(24/N)
+	 */
 	assert_true(fabs(mean) < 4 / sqrt(N));
 	assert_true(fabs(var - 1) < 4 * sqrt(2.0 / N));
 	assert_true(fabs(sum3 / N) < 4 * sqrt(6.0 / N) + 0.001);

@@ -14,10 +14,14 @@
 #include "emu_app.h"
 
 #include <event2/event.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "emu.h"
 #include "emu_geo.h"
@@ -173,92 +177,254 @@ int emu_app_router_load(struct emu_board *b, struct emu_chip *c, const uint8_t *
 	return 0;
 }
 
-/* A PE's load, done after the reply (the expansion takes time, as on silicon). */
+/*
+ * PE loads. APP_LOAD is answered at once and the PE expands its synapses afterwards, as on
+ * silicon. Here the expansions (s2_eng_init: the same engine code as on Cortex-M4F) run on a
+ * pool of worker threads, as the PEs of a real chip expand in parallel; the event loop stays
+ * free to answer, and installs each loaded PE when its worker is done. Workers touch only
+ * their own job and the chip's DRAM (emu_mem is safe for that); everything else is the
+ * event loop's.
+ */
 struct load {
 	struct load *next;
 	struct emu_board *b;
 	struct emu_chip *c;
 	unsigned pe;
+	uint32_t gen; /* the board's application generation when queued */
 	struct s2_msg_app_load m;
-};
-static struct load *loads, **loads_tail = &loads;
-static struct event *load_ev;
-
-static int do_load(struct emu_board *b, struct emu_chip *c, unsigned pe,
-                   const struct s2_msg_app_load *mp)
-{
-	struct s2_msg_app_load m = *mp;
+	struct pe_app *x; /* the loaded PE, or NULL */
 	int rc;
-	unsigned pes = emu_geo_pes(b->emu);
-	struct emu_app_chip *a = chip_app(c, pes);
+};
+
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t work, idle;
+	struct load *todo, **todo_tail, *done, **done_tail;
+	struct load **busy; /* [n_threads]: each worker's job, or NULL */
+	pthread_t *th;
+	unsigned n_threads, want;
+	int pipe[2]; /* workers -> event loop: "jobs are done" */
+	struct event *ev;
+	bool quit;
+} W = {.mu = PTHREAD_MUTEX_INITIALIZER,
+       .work = PTHREAD_COND_INITIALIZER,
+       .idle = PTHREAD_COND_INITIALIZER,
+       .todo_tail = &W.todo,
+       .done_tail = &W.done,
+       .pipe = {-1, -1}};
+
+void emu_app_set_threads(unsigned n)
+{
+	W.want = n;
+}
+
+static void free_pe(struct pe_app *x)
+{
+	if (x) {
+		free(x->blob);
+		free(x);
+	}
+}
+
+/* Worker side: read the PE data from DRAM, clear the recording headers, expand. */
+static int expand(struct load *l)
+{
 	struct pe_app *x = calloc(1, sizeof *x);
-	uint8_t *blob = malloc(m.blob_len);
-	if (!a || !x || !blob) {
+	uint8_t *blob = malloc(l->m.blob_len ? l->m.blob_len : 1);
+	int rc;
+	if (!x || !blob) {
 		free(x);
 		free(blob);
 		return S2_E_NOMEM;
 	}
-	if ((rc = emu_mem_read(&c->dram, m.blob_addr, blob, m.blob_len)) < 0)
-		goto fail;
 	x->blob = blob;
-	x->board = b;
-	x->chip = c;
+	x->board = l->b;
+	x->chip = l->c;
+	if ((rc = emu_mem_read(&l->c->dram, l->m.blob_addr, blob, l->m.blob_len)) < 0)
+		goto fail;
 	for (int s = 0; s < 2; s++) {
-		x->rec_addr[s] = m.rec_addr[s];
-		x->rec_size[s] = m.rec_size[s];
+		x->rec_addr[s] = l->m.rec_addr[s];
+		x->rec_size[s] = l->m.rec_size[s];
 		uint32_t zero[2] = {0, 0};
-		if (m.rec_size[s] && (rc = emu_mem_write(&c->dram, m.rec_addr[s], zero, 8)) < 0)
+		if (l->m.rec_size[s] &&
+		    (rc = emu_mem_write(&l->c->dram, l->m.rec_addr[s], zero, 8)) < 0)
 			goto fail;
 	}
 	const struct s2_eng_hal hal = {x, pe_dram_read, pe_dram_write, pe_send, pe_record};
-	if ((rc = s2_eng_init(&x->eng, blob, m.blob_len, &hal)) < 0)
+	if ((rc = s2_eng_init(&x->eng, blob, l->m.blob_len, &hal)) < 0)
 		goto fail;
-	if (a->pe[pe]) {
-		free(a->pe[pe]->blob);
-		free(a->pe[pe]);
-		a->n_loaded--;
-		b->app.pes--;
-	}
-	a->pe[pe] = x;
-	a->n_loaded++;
-	b->app.pes++;
+	l->x = x;
 	return 0;
 fail:
-	free(blob);
-	free(x);
+	free_pe(x);
 	return rc;
 }
 
-static void load_cb(evutil_socket_t fd, short what, void *arg)
+static void wake_loop(void)
 {
-	(void)fd;
-	(void)what;
-	(void)arg;
-	struct load *l = loads;
-	if (!l)
-		return;
-	loads = l->next;
-	if (!loads)
-		loads_tail = &loads;
+	char one = 1;
+	/* Non-blocking: a full pipe already holds a wake-up. */
+	if (write(W.pipe[1], &one, 1) < 0) {
+	}
+}
+
+static void *worker(void *arg)
+{
+	unsigned id = (unsigned)(uintptr_t)arg;
+	pthread_mutex_lock(&W.mu);
+	while (!W.quit) {
+		if (!W.todo) {
+			pthread_cond_wait(&W.work, &W.mu);
+			continue;
+		}
+		struct load *l = W.todo;
+		if (!(W.todo = l->next))
+			W.todo_tail = &W.todo;
+		W.busy[id] = l;
+		pthread_mutex_unlock(&W.mu);
+		l->rc = expand(l);
+		pthread_mutex_lock(&W.mu);
+		W.busy[id] = NULL;
+		l->next = NULL;
+		*W.done_tail = l;
+		W.done_tail = &l->next;
+		pthread_cond_broadcast(&W.idle);
+		wake_loop();
+	}
+	pthread_mutex_unlock(&W.mu);
+	return NULL;
+}
+
+static void done_cb(evutil_socket_t fd, short what, void *arg);
+
+/* The pool, on the first load: one worker per online CPU unless --load-threads says. */
+static int pool_start(struct emu *e)
+{
+	if (W.n_threads)
+		return 0;
+	unsigned n = W.want;
+	if (!n) {
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		n = cpus < 1 ? 1 : cpus > 64 ? 64 : (unsigned)cpus;
+	}
+	if (pipe(W.pipe) < 0)
+		return S2_E_NOMEM;
+	for (int i = 0; i < 2; i++)
+		fcntl(W.pipe[i], F_SETFL, fcntl(W.pipe[i], F_GETFL) | O_NONBLOCK);
+	W.busy = calloc(n, sizeof *W.busy);
+	W.th = calloc(n, sizeof *W.th);
+	W.ev = event_new(e->base, W.pipe[0], EV_READ | EV_PERSIST, done_cb, NULL);
+	if (!W.busy || !W.th || !W.ev || event_add(W.ev, NULL) < 0)
+		return S2_E_NOMEM;
+	for (unsigned i = 0; i < n; i++) {
+		if (pthread_create(&W.th[i], NULL, worker, (void *)(uintptr_t)i) != 0)
+			break;
+		W.n_threads++;
+	}
+	return W.n_threads ? 0 : S2_E_NOMEM;
+}
+
+/* Event loop side: install a finished load, or record why it failed. */
+static void finish(struct load *l)
+{
 	struct emu_board *b = l->b;
-	if (b->app.pending)
-		b->app.pending--;
-	/* A board stopped or rebooted meanwhile has no pending loads: skip. */
-	if (l->c->booted && b->app.state == S2_APP_LOADING) {
-		int rc = do_load(b, l->c, l->pe, &l->m);
-		if (rc < 0 && !b->app.load_error) {
+	if (l->gen != b->app.gen || b->app.state != S2_APP_LOADING) {
+		free_pe(l->x); /* the board stopped or rebooted meanwhile */
+		return;
+	}
+	int rc = l->rc;
+	struct emu_app_chip *a = rc < 0 ? NULL : chip_app(l->c, emu_geo_pes(b->emu));
+	if (rc == 0 && (!a || !l->c->booted))
+		rc = a ? S2_E_STATE : S2_E_NOMEM;
+	if (rc < 0) {
+		free_pe(l->x);
+		/* Several failures: report the first PE of the first chip (deterministic). */
+		uint32_t at = (uint32_t)l->c->index << 16 | l->pe;
+		if (!b->app.load_error ||
+		    at < ((uint32_t)b->app.load_chip << 16 | b->app.load_pe)) {
 			b->app.load_error = rc;
 			b->app.load_chip = l->c->index;
 			b->app.load_pe = (uint16_t)l->pe;
 		}
-		if (!b->app.pending)
-			b->app.state = b->app.load_error ? S2_APP_FAILED : S2_APP_LOADED;
+	} else {
+		if (a->pe[l->pe]) {
+			free_pe(a->pe[l->pe]);
+			a->n_loaded--;
+			b->app.pes--;
+		}
+		a->pe[l->pe] = l->x;
+		a->n_loaded++;
+		b->app.pes++;
 	}
-	free(l);
-	if (loads) {
-		static const struct timeval zero = {0, 0};
-		event_add(load_ev, &zero);
+	if (b->app.pending && !--b->app.pending)
+		b->app.state = b->app.load_error ? S2_APP_FAILED : S2_APP_LOADED;
+}
+
+static void done_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)what;
+	(void)arg;
+	char buf[256];
+	while (read(fd, buf, sizeof buf) > 0) {
 	}
+	pthread_mutex_lock(&W.mu);
+	struct load *l = W.done;
+	W.done = NULL;
+	W.done_tail = &W.done;
+	pthread_mutex_unlock(&W.mu);
+	while (l) {
+		struct load *next = l->next;
+		finish(l);
+		free(l);
+		l = next;
+	}
+}
+
+static bool matches(const struct load *l, const struct emu_board *b, const struct emu_chip *c)
+{
+	return (!b || l->b == b) && (!c || l->c == c);
+}
+
+/*
+ * Before a board's or a chip's memory goes away: wait for its running expansions, and turn
+ * its queued and finished ones into failures (S2_E_STATE) that touch nothing.
+ */
+static void quiesce(const struct emu_board *b, const struct emu_chip *c)
+{
+	if (!W.n_threads)
+		return;
+	pthread_mutex_lock(&W.mu);
+	for (;;) {
+		bool running = false;
+		for (unsigned i = 0; i < W.n_threads; i++)
+			running |= W.busy[i] && matches(W.busy[i], b, c);
+		if (!running)
+			break;
+		pthread_cond_wait(&W.idle, &W.mu);
+	}
+	for (struct load *l = W.done; l; l = l->next)
+		if (matches(l, b, c) && l->x) {
+			free_pe(l->x);
+			l->x = NULL;
+			l->rc = S2_E_STATE;
+		}
+	for (struct load **pp = &W.todo; *pp;) {
+		struct load *l = *pp;
+		if (!matches(l, b, c)) {
+			pp = &l->next;
+			continue;
+		}
+		*pp = l->next;
+		l->next = NULL;
+		l->rc = S2_E_STATE;
+		*W.done_tail = l;
+		W.done_tail = &l->next;
+	}
+	W.todo_tail = &W.todo;
+	while (*W.todo_tail)
+		W.todo_tail = &(*W.todo_tail)->next;
+	pthread_mutex_unlock(&W.mu);
+	wake_loop();
 }
 
 int emu_app_load(struct emu_board *b, struct emu_chip *c, unsigned pe, const uint8_t *p, size_t len)
@@ -274,33 +440,32 @@ int emu_app_load(struct emu_board *b, struct emu_chip *c, unsigned pe, const uin
 		return S2_E_DEAD;
 	if (b->app.state == S2_APP_ARMED || b->app.state == S2_APP_RUNNING)
 		return S2_E_STATE;
+	if ((rc = pool_start(b->emu)) < 0)
+		return rc;
 	struct load *l = calloc(1, sizeof *l);
-	if (!l || (!load_ev && !(load_ev = evtimer_new(b->emu->base, load_cb, NULL)))) {
-		free(l);
+	if (!l)
 		return S2_E_NOMEM;
-	}
-	*l = (struct load){NULL, b, c, pe, m};
-	*loads_tail = l;
-	loads_tail = &l->next;
 	if (b->app.state != S2_APP_LOADING) {
 		b->app.state = S2_APP_LOADING;
 		b->app.load_error = 0;
 	}
 	b->app.pending++;
-	static const struct timeval zero = {0, 0};
-	event_add(load_ev, &zero);
+	*l = (struct load){.b = b, .c = c, .pe = pe, .gen = b->app.gen, .m = m};
+	pthread_mutex_lock(&W.mu);
+	*W.todo_tail = l;
+	W.todo_tail = &l->next;
+	pthread_cond_signal(&W.work);
+	pthread_mutex_unlock(&W.mu);
 	return 0;
 }
 
 void emu_app_free_chip(struct emu_chip *c)
 {
+	quiesce(NULL, c);
 	if (!c->app)
 		return;
 	for (unsigned p = 0; p < c->mon.cfg.pes && c->app->pe; p++)
-		if (c->app->pe[p]) {
-			free(c->app->pe[p]->blob);
-			free(c->app->pe[p]);
-		}
+		free_pe(c->app->pe[p]);
 	free(c->app->pe);
 	free(c->app->rt);
 	free(c->app);
@@ -309,9 +474,12 @@ void emu_app_free_chip(struct emu_chip *c)
 
 void emu_app_stop(struct emu_board *b)
 {
+	quiesce(b, NULL);
 	for (unsigned c = 0; c < b->n_chips; c++)
 		emu_app_free_chip(&b->chips[c]);
-	memset(&b->app, 0, sizeof b->app); /* queued loads of this board are skipped */
+	uint32_t gen = b->app.gen;
+	memset(&b->app, 0, sizeof b->app);
+	b->app.gen = gen + 1; /* loads still on their way back are dropped */
 }
 
 /* --- running -------------------------------------------------------------------------------- */
@@ -555,15 +723,35 @@ void emu_app_shutdown(void)
 	if (step_ev)
 		event_free(step_ev);
 	step_ev = NULL;
-	if (load_ev)
-		event_free(load_ev);
-	load_ev = NULL;
-	while (loads) {
-		struct load *l = loads;
-		loads = l->next;
-		free(l);
-	}
-	loads_tail = &loads;
+	pthread_mutex_lock(&W.mu);
+	W.quit = true;
+	pthread_cond_broadcast(&W.work);
+	pthread_mutex_unlock(&W.mu);
+	for (unsigned i = 0; i < W.n_threads; i++)
+		pthread_join(W.th[i], NULL);
+	for (struct load *lists[2] = {W.todo, W.done}, **k = lists; k < lists + 2; k++)
+		while (*k) {
+			struct load *l = *k;
+			*k = l->next;
+			free_pe(l->x);
+			free(l);
+		}
+	W.todo = W.done = NULL;
+	W.todo_tail = &W.todo;
+	W.done_tail = &W.done;
+	if (W.ev)
+		event_free(W.ev);
+	for (int i = 0; i < 2; i++)
+		if (W.pipe[i] >= 0)
+			close(W.pipe[i]);
+	free(W.busy);
+	free(W.th);
+	W.ev = NULL;
+	W.pipe[0] = W.pipe[1] = -1;
+	W.busy = NULL;
+	W.th = NULL;
+	W.n_threads = 0;
+	W.quit = false;
 	free(queue);
 	queue = NULL;
 	n_queue = cap_queue = 0;

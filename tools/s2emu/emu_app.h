@@ -21,6 +21,7 @@ struct emu_app_board {
 	uint32_t pending;   /**< APP_LOADs accepted, not yet done */
 	int32_t load_error; /**< first failure, with its chip and PE */
 	uint16_t load_chip, load_pe;
+	uint32_t gen; /**< application generation: bumped by every stop */
 };
 
 /** ROUTER_LOAD on chip c: 0 or an S2_E_ code. */
@@ -36,7 +37,9 @@ int emu_app_status(struct emu_board *b, uint8_t *out, size_t cap);
 void emu_app_stop(struct emu_board *b);
 /** Free a chip's tables and PEs. */
 void emu_app_free_chip(struct emu_chip *c);
-/** At exit. */
+/** Worker threads expanding PEs' synapses: 0 (default) = one per online CPU. */
+void emu_app_set_threads(unsigned n);
+/** At exit: stops the workers. */
 void emu_app_shutdown(void);
 
 #endif

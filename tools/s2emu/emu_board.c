@@ -120,7 +120,7 @@ static void unboot(struct emu_board *b)
 	for (unsigned c = 0; c < b->n_chips; c++)
 		free_chip_state(&b->chips[c]);
 	b->chips_alive = 0;
-	memset(&b->app, 0, sizeof b->app);
+	emu_app_stop(b); /* and a new generation: loads on their way back are dropped */
 	b->state = S2_BOARD_UNBOOTED;
 	memset(b->cache, 0, EMU_REPLY_CACHE * sizeof *b->cache);
 }

@@ -14,11 +14,18 @@
 #define EMU_PAGE_SIZE (1u << EMU_PAGE_BITS)
 #define EMU_L2_BITS 10u /* pages per second-level table: 4 MiB of space */
 
+/*
+ * The tables are published with atomic compare-and-swap, so threads may read and write one
+ * space at once (the emulator expands PEs' synapses on worker threads while the event loop
+ * serves the same chip); writes to the same bytes are the callers' to order. Clearing needs
+ * exclusive use.
+ */
 struct emu_mem {
-	uint64_t size;  /**< bytes addressable */
-	uint8_t ***dir; /**< [top][l2] -> page, each level allocated on demand */
+	uint64_t size;       /**< bytes addressable */
+	_Atomic(void *) dir; /**< -> _Atomic(void *)[n_top] -> [L2] -> page, on demand */
 	uint32_t n_top;
-	uint64_t pages; /**< pages materialised */
+	_Atomic uint64_t pages; /**< pages materialised */
+	_Atomic uint32_t n_l2;  /**< second-level tables materialised */
 };
 
 /** Set up an empty space of size bytes. Allocates nothing. */

@@ -60,6 +60,8 @@ static void usage(FILE *f)
 	        "  --control-file FILE   open a control socket on loopback, write its port to "
 	        "FILE\n"
 	        "  --ready-file FILE     write FILE once every endpoint is open\n"
+	        "  --load-threads N      threads expanding PEs' synapses at load (default: one\n"
+	        "                        per online CPU)\n"
 	        "  -v, --verbose         log requests to stderr\n"
 	        "  -h, --help            this text\n");
 }
@@ -349,7 +351,8 @@ int main(int argc, char **argv)
 		O_READY,
 		O_FLASH_DIR,
 		O_CUT,
-		O_BOOT_FAIL
+		O_BOOT_FAIL,
+		O_THREADS
 	};
 	static const struct option opts[] = {
 	        {"boards", required_argument, 0, O_BOARDS},
@@ -373,6 +376,7 @@ int main(int argc, char **argv)
 	        {"seed", required_argument, 0, O_SEED},
 	        {"control-file", required_argument, 0, O_CONTROL},
 	        {"ready-file", required_argument, 0, O_READY},
+	        {"load-threads", required_argument, 0, O_THREADS},
 	        {"verbose", no_argument, 0, 'v'},
 	        {"help", no_argument, 0, 'h'},
 	        {0, 0, 0, 0},
@@ -454,6 +458,16 @@ int main(int argc, char **argv)
 		case O_BOOT_FAIL:
 			emu_flash_set_boot_fail(optarg);
 			break;
+		case O_THREADS: {
+			unsigned long n;
+			if (parse_uint(optarg, 64, &n) < 0 || n == 0) {
+				fprintf(stderr, "s2emu: --load-threads: '%s' is not 1..64\n",
+				        optarg);
+				return 2;
+			}
+			emu_app_set_threads((unsigned)n);
+			break;
+		}
 		case 'v':
 			E.verbose = true;
 			break;
