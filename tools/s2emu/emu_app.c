@@ -574,25 +574,65 @@ static void route(struct emu *e, struct emu_board *b0, unsigned c0, uint32_t key
 	}
 }
 
-/* One machine-wide step over every running board. */
-static void step(struct emu *e)
+/*
+ * One machine-wide step over every running board: every loaded PE ticks, then every spike
+ * sent in the step is routed. A step can take seconds when a large network bursts, and a
+ * real board's monitor answers meanwhile, so a step is resumable: it runs in slices and the
+ * event loop serves requests between them. The results do not depend on the slicing.
+ */
+static struct {
+	bool active;  /* a step has begun and not finished */
+	bool routing; /* its ticks are done */
+	unsigned b, c, p;
+	size_t s;
+} cur;
+
+static bool any_running(const struct emu *e)
 {
-	n_queue = 0;
-	for (unsigned i = 0; i < e->n_boards; i++) {
-		struct emu_board *b = &e->boards[i];
-		if (b->app.state != S2_APP_RUNNING)
-			continue;
-		for (unsigned c = 0; c < b->n_chips; c++) {
-			struct emu_app_chip *a = b->chips[c].app;
-			if (!a || !a->n_loaded)
-				continue;
-			for (unsigned p = 0; p < b->chips[c].mon.cfg.pes; p++)
-				if (a->pe[p])
-					s2_eng_tick(&a->pe[p]->eng);
-		}
+	for (unsigned i = 0; i < e->n_boards; i++)
+		if (e->boards[i].app.state == S2_APP_RUNNING)
+			return true;
+	return false;
+}
+
+/* Work on the current step until it is done (true) or t_end has passed (false). */
+static bool step_part(struct emu *e, uint64_t t_end)
+{
+	if (!cur.active) {
+		memset(&cur, 0, sizeof cur);
+		cur.active = true;
+		n_queue = 0;
 	}
-	for (size_t s = 0; s < n_queue; s++)
-		route(e, &e->boards[queue[s].board], queue[s].chip, queue[s].key);
+	unsigned work = 0;
+	while (!cur.routing) {
+		if (cur.b >= e->n_boards) {
+			cur.routing = true;
+			break;
+		}
+		struct emu_board *b = &e->boards[cur.b];
+		if (b->app.state != S2_APP_RUNNING || cur.c >= b->n_chips) {
+			cur.b++;
+			cur.c = cur.p = 0;
+			continue;
+		}
+		struct emu_app_chip *a = b->chips[cur.c].app;
+		if (!a || !a->n_loaded || cur.p >= b->chips[cur.c].mon.cfg.pes) {
+			cur.c++;
+			cur.p = 0;
+			continue;
+		}
+		if (a->pe[cur.p])
+			s2_eng_tick(&a->pe[cur.p]->eng);
+		cur.p++;
+		if (++work % 16 == 0 && now_us() >= t_end)
+			return false;
+	}
+	while (cur.s < n_queue) {
+		const struct spike *q = &queue[cur.s++];
+		route(e, &e->boards[q->board], q->chip, q->key);
+		if (++work % 16 == 0 && cur.s < n_queue && now_us() >= t_end)
+			return false;
+	}
 	for (unsigned i = 0; i < e->n_boards; i++) {
 		struct emu_board *b = &e->boards[i];
 		if (b->app.state != S2_APP_RUNNING)
@@ -600,6 +640,8 @@ static void step(struct emu *e)
 		if (++b->app.steps_done >= b->app.n_steps)
 			b->app.state = S2_APP_DONE;
 	}
+	cur.active = false;
+	return true;
 }
 
 static void step_cb(evutil_socket_t fd, short what, void *arg)
@@ -607,14 +649,15 @@ static void step_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct emu *e = arg;
-	/* Start together: every board with an application is armed (or already running). */
-	bool armed = false, waiting = false, running = false, realtime = false;
+	/* Start together, between steps: every board with an application is armed (or
+	 * already running). */
+	bool armed = false, waiting = false, realtime = false;
 	for (unsigned i = 0; i < e->n_boards; i++) {
 		struct emu_board *b = &e->boards[i];
 		armed |= b->app.state == S2_APP_ARMED;
 		waiting |= b->app.state == S2_APP_LOADED;
 	}
-	if (armed && !waiting) {
+	if (armed && !waiting && !cur.active) {
 		uint64_t t0 = now_us();
 		for (unsigned i = 0; i < e->n_boards; i++)
 			if (e->boards[i].app.state == S2_APP_ARMED) {
@@ -628,14 +671,15 @@ static void step_cb(evutil_socket_t fd, short what, void *arg)
 	for (unsigned i = 0; i < e->n_boards; i++) {
 		struct emu_board *b = &e->boards[i];
 		if (b->app.state == S2_APP_RUNNING) {
-			running = true;
 			realtime |= (b->app.flags & S2_APP_F_REALTIME) != 0;
 			start = b->app.start_us;
 			done = b->app.steps_done;
 			dt_us = b->app.dt_us;
 		}
 	}
-	if (!running) {
+	if (!any_running(e)) {
+		cur.active = false; /* every board stopped, mid-step or not */
+		n_queue = 0;
 		if (armed) { /* wait for the other boards to be armed */
 			struct timeval tv = {0, 1000};
 			event_add(step_ev, &tv);
@@ -644,17 +688,19 @@ static void step_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	/* Run for about 5 ms, then let the network in (status requests, other boards). */
 	uint64_t t_end = now_us() + 5000;
+	bool paced = false;
 	do {
-		if (realtime && dt_us > 0 && (double)(now_us() - start) < (double)done * dt_us)
+		if (!cur.active && realtime && dt_us > 0 &&
+		    (double)(now_us() - start) < (double)done * dt_us) {
+			paced = true;
 			break;
-		step(e);
+		}
+		if (!step_part(e, t_end))
+			break;
 		done++;
-		running = false;
-		for (unsigned i = 0; i < e->n_boards; i++)
-			running |= e->boards[i].app.state == S2_APP_RUNNING;
-	} while (running && now_us() < t_end);
-	if (running) {
-		struct timeval tv = {0, realtime ? 100 : 0};
+	} while (any_running(e) && now_us() < t_end);
+	if (any_running(e)) {
+		struct timeval tv = {0, paced ? 100 : 0};
 		event_add(step_ev, &tv);
 	}
 }
