@@ -687,6 +687,17 @@ static void apply_currents(struct s2_eng *e)
 	}
 }
 
+int s2_eng_inject(struct s2_eng *e, unsigned i)
+{
+	if (e->model != S2_MODEL_POISSON && e->model != S2_MODEL_SPIKE_ARRAY)
+		return S2_E_STATE;
+	if (i >= e->n)
+		return S2_E_RANGE;
+	e->inject[i >> 3] |= (uint8_t)(1u << (i & 7));
+	e->n_inject++;
+	return 0;
+}
+
 void s2_eng_tick(struct s2_eng *e)
 {
 	uint8_t bits[S2_PE_MAX_NEURONS / 8] = {0};
@@ -799,6 +810,13 @@ void s2_eng_tick(struct s2_eng *e)
 	}
 	default:
 		break;
+	}
+	if (e->n_inject) { /* spikes injected by the host for this step (sources only) */
+		for (unsigned i = 0; i < e->n; i++)
+			if ((e->inject[i >> 3] >> (i & 7)) & 1u && !((bits[i >> 3] >> (i & 7)) & 1u))
+				spike(e, i, bits);
+		memset(e->inject, 0, sizeof e->inject);
+		e->n_inject = 0;
 	}
 	memset(in_e, 0, e->n * sizeof *in_e);
 	memset(in_i, 0, e->n * sizeof *in_i);

@@ -81,6 +81,8 @@ struct s2_eng {
 	uint32_t spike_next;             /**< next entry of the SPIKES section */
 	uint32_t current_next;           /**< next entry of the CURRENT section */
 	struct s2f_rng rng;
+	uint8_t inject[S2_PE_MAX_NEURONS / 8]; /**< neurons made to spike in the next tick */
+	unsigned n_inject;
 	float dt_ms;
 	struct s2_eng_counters c;
 };
@@ -96,6 +98,13 @@ int s2_eng_init(struct s2_eng *e, const uint8_t *pedata, size_t len, const struc
 
 /** A multicast packet arrived. */
 void s2_eng_receive(struct s2_eng *e, uint32_t key);
+
+/**
+ * Make neuron i of a spike source (Poisson or spike array) spike in the next step computed,
+ * once, whatever its own schedule (a spike injected by the host; one spike per step at most).
+ * @return 0, S2_E_RANGE (no neuron i), or S2_E_STATE (the PE is not a spike source).
+ */
+int s2_eng_inject(struct s2_eng *e, unsigned i);
 
 /** Compute one timestep: inputs, neuron updates, spikes out, recording. */
 void s2_eng_tick(struct s2_eng *e);

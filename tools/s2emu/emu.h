@@ -103,6 +103,9 @@ struct emu_board {
 	unsigned cache_next;
 	struct emu_flash flash;
 	struct emu_app_board app;
+	struct emu_live *live; /**< live streams and pending injections (emu_live.c), or NULL */
+	const struct sockaddr_storage *req_from; /**< sender of the request being handled */
+	socklen_t req_fromlen;
 	struct emu_bulk *bulk; /**< open bulk regions (emu_bulk.c), NULL if none */
 	struct emu_stats st;
 };

@@ -26,7 +26,9 @@
 #include "emu.h"
 #include "emu_geo.h"
 #include "engine.h"
+#include "emu_live.h"
 #include "s2/error.h"
+#include "s2/live.h"
 #include "s2/wire.h"
 
 #define NO_LINK 0xFFu
@@ -41,6 +43,7 @@ struct pe_app {
 	uint8_t *blob;
 	struct emu_board *board;
 	struct emu_chip *chip;
+	uint16_t pe;
 	uint32_t rec_addr[2], rec_size[2], rec_len[2];
 };
 
@@ -49,6 +52,7 @@ struct emu_app_chip {
 	uint32_t n_rt;
 	struct pe_app **pe; /* [pes] */
 	unsigned n_loaded;
+	uint64_t routed; /* packets through this chip's router */
 };
 
 /* Spikes sent in the current step: (board slot, chip, key). */
@@ -96,6 +100,9 @@ static void pe_send(void *ctx, uint32_t key)
 	}
 	queue[n_queue++] =
 	        (struct spike){(uint16_t)(a->board - a->board->emu->boards), a->chip->index, key};
+	if (a->board->live && emu_live_wants(a->board, a->chip->index, a->pe))
+		emu_live_spike(a->board, a->board->app.step, a->chip->index, a->pe,
+		               key - a->eng.pd.key_base);
 }
 
 /* Recording region: u32 bytes recorded, u32 bytes lost, then the data. */
@@ -240,6 +247,7 @@ static int expand(struct load *l)
 	x->blob = blob;
 	x->board = l->b;
 	x->chip = l->c;
+	x->pe = (uint16_t)l->pe;
 	if ((rc = emu_mem_read(&l->c->dram, l->m.blob_addr, blob, l->m.blob_len)) < 0)
 		goto fail;
 	for (int s = 0; s < 2; s++) {
@@ -475,11 +483,51 @@ void emu_app_free_chip(struct emu_chip *c)
 void emu_app_stop(struct emu_board *b)
 {
 	quiesce(b, NULL);
+	if (b->app.pes || b->app.pending)
+		emu_live_event(b, b->app.step, S2_LIVE_STOPPED);
+	emu_live_app_reset(b);
 	for (unsigned c = 0; c < b->n_chips; c++)
 		emu_app_free_chip(&b->chips[c]);
 	uint32_t gen = b->app.gen;
 	memset(&b->app, 0, sizeof b->app);
 	b->app.gen = gen + 1; /* loads still on their way back are dropped */
+}
+
+int emu_app_pe_inject(struct emu_board *b, unsigned chip, unsigned pe, unsigned neuron,
+                      bool check_only)
+{
+	if (chip >= b->n_chips)
+		return S2_E_RANGE;
+	struct emu_app_chip *a = b->chips[chip].app;
+	if (!a || pe >= b->chips[chip].mon.cfg.pes || !a->pe[pe])
+		return S2_E_RANGE; /* no application on that PE */
+	struct s2_eng *g = &a->pe[pe]->eng;
+	if (g->model != S2_MODEL_POISSON && g->model != S2_MODEL_SPIKE_ARRAY)
+		return S2_E_STATE;
+	if (neuron >= g->n)
+		return S2_E_RANGE;
+	return check_only ? 0 : s2_eng_inject(g, neuron);
+}
+
+bool emu_app_chip_counters(const struct emu_chip *c, uint64_t out[S2_LIVE_COUNTERS])
+{
+	const struct emu_app_chip *a = c->app;
+	if (!a || !a->n_loaded)
+		return false;
+	memset(out, 0, S2_LIVE_COUNTERS * sizeof *out);
+	for (unsigned p = 0; p < c->mon.cfg.pes; p++) {
+		if (!a->pe[p])
+			continue;
+		const struct s2_eng_counters *k = &a->pe[p]->eng.c;
+		out[S2_LC_NEURON_UPDATES] += k->neuron_updates;
+		out[S2_LC_SYNAPTIC_EVENTS] += k->synaptic_events;
+		out[S2_LC_SPIKES_SENT] += k->spikes_sent;
+		out[S2_LC_PACKETS_IN] += k->packets_in;
+		out[S2_LC_DMA_BYTES] += k->dma_bytes;
+		out[S2_LC_PE_STEPS] += k->steps;
+	}
+	out[S2_LC_PACKETS_ROUTED] = a->routed;
+	return true;
 }
 
 /* --- running -------------------------------------------------------------------------------- */
@@ -526,6 +574,8 @@ static void route(struct emu *e, struct emu_board *b0, unsigned c0, uint32_t key
 			return;
 		}
 		h.b->app.packets_routed++;
+		if (ch->app)
+			ch->app->routed++;
 		const struct rt_entry *r = lookup(ch->app, key);
 		uint32_t route_w[S2_RT_ROUTE_WORDS] = {0};
 		if (r) {
@@ -602,6 +652,9 @@ static bool step_part(struct emu *e, uint64_t t_end)
 		memset(&cur, 0, sizeof cur);
 		cur.active = true;
 		n_queue = 0;
+		for (unsigned i = 0; i < e->n_boards; i++)
+			if (e->boards[i].app.state == S2_APP_RUNNING)
+				emu_live_step_begin(&e->boards[i], e->boards[i].app.step);
 	}
 	unsigned work = 0;
 	while (!cur.routing) {
@@ -637,8 +690,12 @@ static bool step_part(struct emu *e, uint64_t t_end)
 		struct emu_board *b = &e->boards[i];
 		if (b->app.state != S2_APP_RUNNING)
 			continue;
-		if (++b->app.steps_done >= b->app.n_steps)
+		emu_live_step_end(b, b->app.step);
+		b->app.step++;
+		if (++b->app.steps_done >= b->app.n_steps) {
 			b->app.state = S2_APP_DONE;
+			emu_live_event(b, b->app.step, S2_LIVE_DONE);
+		}
 	}
 	cur.active = false;
 	return true;
@@ -663,6 +720,7 @@ static void step_cb(evutil_socket_t fd, short what, void *arg)
 			if (e->boards[i].app.state == S2_APP_ARMED) {
 				e->boards[i].app.state = S2_APP_RUNNING;
 				e->boards[i].app.start_us = t0;
+				emu_live_event(&e->boards[i], e->boards[i].app.step, S2_LIVE_STARTED);
 			}
 	}
 	double dt_us = 0;

@@ -5,6 +5,7 @@
 #ifndef S2EMU_APP_H
 #define S2EMU_APP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,7 +22,8 @@ struct emu_app_board {
 	uint32_t pending;   /**< APP_LOADs accepted, not yet done */
 	int32_t load_error; /**< first failure, with its chip and PE */
 	uint16_t load_chip, load_pe;
-	uint32_t gen; /**< application generation: bumped by every stop */
+	uint32_t gen;  /**< application generation: bumped by every stop */
+	uint32_t step; /**< steps computed since the application was loaded (all runs) */
 };
 
 /** ROUTER_LOAD on chip c: 0 or an S2_E_ code. */
@@ -37,6 +39,11 @@ int emu_app_status(struct emu_board *b, uint8_t *out, size_t cap);
 void emu_app_stop(struct emu_board *b);
 /** Free a chip's tables and PEs. */
 void emu_app_free_chip(struct emu_chip *c);
+/** Check (check_only) or make an injected spike of a source neuron: 0 or an S2_E_ code. */
+int emu_app_pe_inject(struct emu_board *b, unsigned chip, unsigned pe, unsigned neuron,
+                      bool check_only);
+/** A chip's activity counters (enum s2_live_counter); false if it has no application. */
+bool emu_app_chip_counters(const struct emu_chip *c, uint64_t out[8]);
 /** Worker threads expanding PEs' synapses: 0 (default) = one per online CPU. */
 void emu_app_set_threads(unsigned n);
 /** At exit: stops the workers. */

@@ -12,10 +12,12 @@
 #include <event2/event.h>
 
 #include "emu.h"
+#include "emu_live.h"
 #include "emu_bulk.h"
 #include "emu_geo.h"
 #include "s2/crc32.h"
 #include "s2/error.h"
+#include "s2/live.h"
 #include "s2/fwident.h"
 
 #ifndef S2_VERSION_STRING
@@ -121,6 +123,7 @@ static void unboot(struct emu_board *b)
 		free_chip_state(&b->chips[c]);
 	b->chips_alive = 0;
 	emu_app_stop(b); /* and a new generation: loads on their way back are dropped */
+	emu_live_free(b); /* a rebooted board forgets its streams */
 	b->state = S2_BOARD_UNBOOTED;
 	memset(b->cache, 0, EMU_REPLY_CACHE * sizeof *b->cache);
 }
@@ -505,6 +508,16 @@ static int eth_request(struct emu_board *b, const struct s2_header *h, const uin
 			return S2_E_LENGTH;
 		emu_app_stop(b);
 		return 0;
+	case S2_MSG_STREAM_START:
+		if (b->state != S2_BOARD_BOOTED)
+			return S2_E_STATE;
+		return emu_live_start(b, b->req_from, b->req_fromlen, p, h->payload_len);
+	case S2_MSG_STREAM_STOP:
+		return emu_live_stop(b, p, h->payload_len);
+	case S2_MSG_INJECT:
+		if (b->state != S2_BOARD_BOOTED)
+			return S2_E_STATE;
+		return emu_live_inject(b, p, h->payload_len, out, cap);
 	default:
 		return S2_E_TYPE;
 	}
@@ -593,8 +606,11 @@ void emu_board_handle(struct emu_board *b, int fd, const struct sockaddr_storage
 		return;
 	}
 	static uint8_t body[S2_MAX_PAYLOAD];
+	b->req_from = from;
+	b->req_fromlen = fromlen;
 	int n = is_bmp ? bmp_request(b, &h, p, body, sizeof body)
 	               : eth_request(b, &h, p, body, sizeof body);
+	b->req_from = NULL;
 	struct s2_header r = h;
 	r.flags = S2_F_REPLY;
 	r.payload_len = 0;
