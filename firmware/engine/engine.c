@@ -813,7 +813,8 @@ void s2_eng_tick(struct s2_eng *e)
 	}
 	if (e->n_inject) { /* spikes injected by the host for this step (sources only) */
 		for (unsigned i = 0; i < e->n; i++)
-			if ((e->inject[i >> 3] >> (i & 7)) & 1u && !((bits[i >> 3] >> (i & 7)) & 1u))
+			if ((e->inject[i >> 3] >> (i & 7)) & 1u &&
+			    !((bits[i >> 3] >> (i & 7)) & 1u))
 				spike(e, i, bits);
 		memset(e->inject, 0, sizeof e->inject);
 		e->n_inject = 0;

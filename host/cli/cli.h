@@ -104,6 +104,8 @@ int verb_flash(int argc, char **argv);
 int verb_deploy(int argc, char **argv);
 int verb_run(int argc, char **argv);
 int verb_results(int argc, char **argv);
+int verb_stream(int argc, char **argv);
+int verb_inject(int argc, char **argv);
 
 #endif
 

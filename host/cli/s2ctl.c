@@ -65,6 +65,24 @@ static const struct verb verbs[] = {
         {"run", verb_run, "deploy, run and collect the recordings of a compiled network",
          "usage: s2ctl run IMAGE [--duration MS] [--realtime] [-o RESULTS] [--machine FILE]\n"
          "                 [--boards LIST] [--json]\n"},
+        {"stream", verb_stream, "receive a running network's live spikes and energy counters",
+         "usage: s2ctl stream IMAGE [--population LABEL]... [--energy-every STEPS]\n"
+         "                    [--no-spikes] [--listen ADDR] [--serve unix:PATH|tcp:ADDR:PORT]\n"
+         "                    [--client-queue BYTES] [--ready-file FILE] [--follow]\n"
+         "                    [--max-seconds S] [--count-only] [--machine FILE] [--json]\n"
+         "Subscribe to the boards holding IMAGE (deployed, or about to run) and print every\n"
+         "spike of the chosen populations (default: all) as 'STEP POPULATION NEURON', energy\n"
+         "counter samples of every chip every --energy-every steps and run events as '#'\n"
+         "lines (--json: one JSON object per line), until every board has finished its run\n"
+         "(--follow: until interrupted). --serve passes the stream to applications instead\n"
+         "(length-framed protobuf, docs/stream.md). Lost, late, duplicated and malformed\n"
+         "packets are counted and reported at the end.\n"},
+        {"inject", verb_inject, "make source neurons spike at a given step of a run",
+         "usage: s2ctl inject IMAGE --population LABEL --neurons LIST [--step STEP]\n"
+         "                    [--machine FILE] [--json]\n"
+         "The neurons (of a Poisson or spike-array population) spike at STEP (default: the\n"
+         "next step each board computes); a step already computed counts as late and spikes\n"
+         "at the next one. All neurons are checked before any is sent.\n"},
         {"results", verb_results, "summarise run results; convert them to CSV or NumPy",
          "usage: s2ctl results FILE [--csv DIR] [--npy DIR] [--json]\n"},
         {"machine", verb_machine, "make or show machine descriptions",

@@ -121,7 +121,7 @@ int s2_msg_inject_reply_decode(const uint8_t *p, size_t len, struct s2_msg_injec
 /* --- STREAM_DATA ------------------------------------------------------------------------ */
 
 int s2_live_open(struct s2_live_rd *r, const uint8_t *p, size_t len, uint32_t *id,
-                 uint32_t *dropped)
+                 uint32_t *dropped, uint64_t *first_us)
 {
 	r->p = p;
 	r->len = len;
@@ -130,6 +130,7 @@ int s2_live_open(struct s2_live_rd *r, const uint8_t *p, size_t len, uint32_t *i
 		return S2_E_SHORT;
 	*id = s2_ld32(p);
 	*dropped = s2_ld32(p + 4);
+	*first_us = s2_ld64(p + 8);
 	return *id ? 0 : S2_E_RANGE;
 }
 
@@ -189,8 +190,7 @@ int s2_live_next(struct s2_live_rd *r, struct s2_live_rec *rec)
 	return 1;
 }
 
-void s2_live_begin(struct s2_live_wr *w, uint8_t *buf, size_t cap, uint32_t id,
-                   uint32_t dropped)
+void s2_live_begin(struct s2_live_wr *w, uint8_t *buf, size_t cap, uint32_t id, uint32_t dropped)
 {
 	w->buf = buf;
 	w->cap = cap;
@@ -198,6 +198,12 @@ void s2_live_begin(struct s2_live_wr *w, uint8_t *buf, size_t cap, uint32_t id,
 	w->open = 0;
 	s2_st32(buf, id);
 	s2_st32(buf + 4, dropped);
+	s2_st64(buf + 8, 0);
+}
+
+void s2_live_time(struct s2_live_wr *w, uint64_t first_us)
+{
+	s2_st64(w->buf + 8, first_us);
 }
 
 /* Claim a record of body length n; NULL if it does not fit. */
@@ -213,8 +219,7 @@ static uint8_t *rec(struct s2_live_wr *w, uint8_t kind, size_t n)
 	return h + S2_LIVE_REC_HDR;
 }
 
-int s2_live_spike(struct s2_live_wr *w, uint32_t step, uint16_t chip, uint8_t pe,
-                  uint16_t neuron)
+int s2_live_spike(struct s2_live_wr *w, uint32_t step, uint16_t chip, uint8_t pe, uint16_t neuron)
 {
 	if (w->open && w->step == step && w->chip == chip && w->pe == pe) {
 		uint8_t *h = w->buf + w->open;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "s2/error.h"
+#include "s2/live.h"
 #include "s2/packet.h"
 #include "s2/wire.h"
 
@@ -489,6 +490,14 @@ const char *s2_msg_name(unsigned type)
 		return "BULK_END";
 	case S2_MSG_BULK_READ:
 		return "BULK_READ";
+	case S2_MSG_STREAM_START:
+		return "STREAM_START";
+	case S2_MSG_STREAM_STOP:
+		return "STREAM_STOP";
+	case S2_MSG_STREAM_DATA:
+		return "STREAM_DATA";
+	case S2_MSG_INJECT:
+		return "INJECT";
 	default:
 		return "UNKNOWN";
 	}

@@ -720,7 +720,8 @@ static void step_cb(evutil_socket_t fd, short what, void *arg)
 			if (e->boards[i].app.state == S2_APP_ARMED) {
 				e->boards[i].app.state = S2_APP_RUNNING;
 				e->boards[i].app.start_us = t0;
-				emu_live_event(&e->boards[i], e->boards[i].app.step, S2_LIVE_STARTED);
+				emu_live_event(&e->boards[i], e->boards[i].app.step,
+				               S2_LIVE_STARTED);
 			}
 	}
 	double dt_us = 0;

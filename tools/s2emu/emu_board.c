@@ -122,7 +122,7 @@ static void unboot(struct emu_board *b)
 	for (unsigned c = 0; c < b->n_chips; c++)
 		free_chip_state(&b->chips[c]);
 	b->chips_alive = 0;
-	emu_app_stop(b); /* and a new generation: loads on their way back are dropped */
+	emu_app_stop(b);  /* and a new generation: loads on their way back are dropped */
 	emu_live_free(b); /* a rebooted board forgets its streams */
 	b->state = S2_BOARD_UNBOOTED;
 	memset(b->cache, 0, EMU_REPLY_CACHE * sizeof *b->cache);

@@ -36,6 +36,7 @@ struct stream {
 	uint32_t dropped; /* records this board could not send */
 	uint8_t body[S2_MAX_PAYLOAD];
 	struct s2_live_wr w;
+	bool stamped; /* the packet's time of its oldest record is set */
 };
 
 struct pending_inject {
@@ -83,6 +84,16 @@ static void flush(struct emu_board *b, struct stream *s)
 	else
 		emu_net_send(b, b->eth_fd, &s->to, s->tolen, out, (size_t)n);
 	s2_live_begin(&s->w, s->body, sizeof s->body, s->id, s->dropped);
+	s->stamped = false;
+}
+
+/* Before a record goes into the packet: the first one gives the packet its time. */
+static void stamp(struct stream *s, uint64_t t)
+{
+	if (!s->stamped) {
+		s2_live_time(&s->w, t ? t : now_us());
+		s->stamped = true;
+	}
 }
 
 int emu_live_start(struct emu_board *b, const struct sockaddr_storage *from, socklen_t fromlen,
@@ -171,8 +182,7 @@ int emu_live_wants(const struct emu_board *b, unsigned chip, unsigned pe)
 	return 0;
 }
 
-void emu_live_spike(struct emu_board *b, uint32_t step, unsigned chip, unsigned pe,
-                    unsigned neuron)
+void emu_live_spike(struct emu_board *b, uint32_t step, unsigned chip, unsigned pe, unsigned neuron)
 {
 	struct emu_live *l = b->live;
 	for (unsigned i = 0; l && i < S2_LIVE_MAX_STREAMS; i++) {
@@ -180,8 +190,10 @@ void emu_live_spike(struct emu_board *b, uint32_t step, unsigned chip, unsigned 
 		if (!s->used || !(s->flags & S2_LIVE_F_SPIKES) || chip >= s->n_chips ||
 		    !((s->live[chip][pe / 8] >> (pe % 8)) & 1u))
 			continue;
+		stamp(s, 0);
 		if (s2_live_spike(&s->w, step, (uint16_t)chip, (uint8_t)pe, (uint16_t)neuron) < 0) {
 			flush(b, s);
+			stamp(s, 0);
 			if (s2_live_spike(&s->w, step, (uint16_t)chip, (uint8_t)pe,
 			                  (uint16_t)neuron) < 0)
 				s->dropped++;
@@ -222,8 +234,10 @@ void emu_live_step_end(struct emu_board *b, uint32_t step)
 				uint64_t k[S2_LIVE_COUNTERS];
 				if (!emu_app_chip_counters(&b->chips[c], k))
 					continue;
+				stamp(s, t);
 				if (s2_live_energy(&s->w, step, (uint16_t)c, t, k) < 0) {
 					flush(b, s);
+					stamp(s, t);
 					if (s2_live_energy(&s->w, step, (uint16_t)c, t, k) < 0)
 						s->dropped++;
 				}
@@ -241,8 +255,10 @@ void emu_live_event(struct emu_board *b, uint32_t step, unsigned event)
 		struct stream *s = &l->s[i];
 		if (!s->used)
 			continue;
+		stamp(s, t);
 		if (s2_live_run(&s->w, step, (uint16_t)event, t) < 0) {
 			flush(b, s);
+			stamp(s, t);
 			if (s2_live_run(&s->w, step, (uint16_t)event, t) < 0)
 				s->dropped++;
 		}

@@ -7,7 +7,8 @@
  * STREAM_START / STREAM_STOP / INJECT are ordinary requests to the Ethernet endpoint.
  * STREAM_DATA is sent by the board, never answered: its header `seq` counts the stream's
  * packets from 0, so the host can count every one it lost; its body is the stream id, the
- * board's own count of records it could not send, and records. Every decoder here checks
+ * board's own count of records it could not send, the board's clock when the packet's oldest
+ * record was made, and records. Every decoder here checks
  * bounds and is fuzzed (tests/fuzz/fuzz_live.c).
  */
 #ifndef S2_LIVE_H
@@ -26,20 +27,20 @@ enum {
 	S2_MSG_INJECT = 0x53,       /**< host -> board: spikes for source neurons at a step */
 };
 
-#define S2_LIVE_F_SPIKES 0x1u    /**< stream the spikes of the live PEs */
-#define S2_LIVE_F_ENERGY 0x2u    /**< stream every chip's counters every energy_period steps */
-#define S2_LIVE_MAX_STREAMS 4u   /**< streams a board serves at once */
-#define S2_LIVE_START_HDR 20u    /**< STREAM_START fixed part */
-#define S2_LIVE_MAX_CHIPS 70u    /**< live-PE bitmaps one STREAM_START holds */
-#define S2_LIVE_DATA_HDR 8u      /**< STREAM_DATA: id, dropped */
-#define S2_LIVE_REC_HDR 4u       /**< record: kind, reserved, length */
-#define S2_LIVE_COUNTERS 8u      /**< counters of an ENERGY record */
-#define S2_LIVE_ENERGY_LEN 80u   /**< ENERGY record body */
-#define S2_LIVE_RUN_LEN 16u      /**< RUN record body */
-#define S2_LIVE_SPIKES_HDR 8u    /**< SPIKES record body before the neurons */
-#define S2_INJECT_HDR 8u         /**< INJECT fixed part */
-#define S2_INJECT_ENTRY 6u       /**< INJECT: chip, neuron, pe, reserved */
-#define S2_INJECT_MAX 237u       /**< entries in one INJECT */
+#define S2_LIVE_F_SPIKES 0x1u      /**< stream the spikes of the live PEs */
+#define S2_LIVE_F_ENERGY 0x2u      /**< stream every chip's counters every energy_period steps */
+#define S2_LIVE_MAX_STREAMS 4u     /**< streams a board serves at once */
+#define S2_LIVE_START_HDR 20u      /**< STREAM_START fixed part */
+#define S2_LIVE_MAX_CHIPS 70u      /**< live-PE bitmaps one STREAM_START holds */
+#define S2_LIVE_DATA_HDR 16u       /**< STREAM_DATA: id, dropped, time of the oldest record */
+#define S2_LIVE_REC_HDR 4u         /**< record: kind, reserved, length */
+#define S2_LIVE_COUNTERS 8u        /**< counters of an ENERGY record */
+#define S2_LIVE_ENERGY_LEN 80u     /**< ENERGY record body */
+#define S2_LIVE_RUN_LEN 16u        /**< RUN record body */
+#define S2_LIVE_SPIKES_HDR 8u      /**< SPIKES record body before the neurons */
+#define S2_INJECT_HDR 8u           /**< INJECT fixed part */
+#define S2_INJECT_ENTRY 6u         /**< INJECT: chip, neuron, pe, reserved */
+#define S2_INJECT_MAX 237u         /**< entries in one INJECT */
 #define S2_INJECT_NEXT 0xFFFFFFFFu /**< INJECT step: the next step the board computes */
 
 /** Record kinds of STREAM_DATA. */
@@ -56,7 +57,7 @@ enum s2_live_counter {
 	S2_LC_PACKETS_IN,
 	S2_LC_PACKETS_ROUTED, /**< by the chip's router */
 	S2_LC_DMA_BYTES,
-	S2_LC_PE_STEPS, /**< timesteps computed, summed over the chip's PEs */
+	S2_LC_PE_STEPS,  /**< timesteps computed, summed over the chip's PEs */
 	S2_LC_ENERGY_UJ, /**< measured energy, microjoules; 0: not measured (the emulator) */
 };
 
@@ -93,10 +94,10 @@ struct s2_live_rec {
 	uint32_t step;
 	uint16_t chip;
 	uint8_t pe;
-	uint16_t n;              /**< SPIKES: neurons */
-	const uint8_t *neurons;  /**< SPIKES: n little-endian u16, within the datagram */
-	uint16_t event;          /**< RUN */
-	uint64_t time_us;        /**< ENERGY, RUN: the board's clock */
+	uint16_t n;             /**< SPIKES: neurons */
+	const uint8_t *neurons; /**< SPIKES: n little-endian u16, within the datagram */
+	uint16_t event;         /**< RUN */
+	uint64_t time_us;       /**< ENERGY, RUN: the board's clock */
 	uint64_t counters[S2_LIVE_COUNTERS]; /**< ENERGY */
 };
 
@@ -114,7 +115,7 @@ struct s2_live_rd {
 };
 /** Check the body header; 0 or an S2_E_ code. */
 int s2_live_open(struct s2_live_rd *r, const uint8_t *p, size_t len, uint32_t *id,
-                 uint32_t *dropped);
+                 uint32_t *dropped, uint64_t *first_us);
 /** The next record: 1, 0 at the end, or an S2_E_ code (the rest of the body is unusable). */
 int s2_live_next(struct s2_live_rd *r, struct s2_live_rec *rec);
 
@@ -127,12 +128,12 @@ struct s2_live_wr {
 	uint16_t chip;
 	uint8_t pe;
 };
-/** Start a body (cap >= S2_LIVE_DATA_HDR). */
-void s2_live_begin(struct s2_live_wr *w, uint8_t *buf, size_t cap, uint32_t id,
-                   uint32_t dropped);
+/** Start a body (cap >= S2_LIVE_DATA_HDR); the time field is 0 until s2_live_time(). */
+void s2_live_begin(struct s2_live_wr *w, uint8_t *buf, size_t cap, uint32_t id, uint32_t dropped);
+/** Set the body's time of its oldest record (the board's clock, microseconds). */
+void s2_live_time(struct s2_live_wr *w, uint64_t first_us);
 /** Add one spike; extends the open record when step, chip and pe match. 0 or S2_E_NOSPACE. */
-int s2_live_spike(struct s2_live_wr *w, uint32_t step, uint16_t chip, uint8_t pe,
-                  uint16_t neuron);
+int s2_live_spike(struct s2_live_wr *w, uint32_t step, uint16_t chip, uint8_t pe, uint16_t neuron);
 /** Add an ENERGY record. 0 or S2_E_NOSPACE. */
 int s2_live_energy(struct s2_live_wr *w, uint32_t step, uint16_t chip, uint64_t time_us,
                    const uint64_t counters[S2_LIVE_COUNTERS]);
