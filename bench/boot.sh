@@ -21,7 +21,7 @@ stop() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/
 trap 'stop; rm -rf "$W"' EXIT
 
 now() { date +%s.%N; }
-wait_ready() { for _ in $(seq 200); do [ -f "$1" ] && return 0; sleep 0.05; done; echo "s2emu did not start" >&2; exit 1; }
+wait_ready() { for _ in $(seq 600); do [ -f "$1" ] && return 0; sleep 0.05; done; echo "s2emu did not start" >&2; exit 1; }
 hwm_mib() { awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
 
 boot_one() { # NAME: boot $W/NAME.pb, print a line
@@ -44,15 +44,28 @@ for n in 1 4; do
 done
 EMU1=${PIDS[0]}
 
-# The rack: one description, two processes.
-port=$((20000 + RANDOM % 20000))
-"$S2CTL" machine generate --rack --base-port $port -o "$W/rack.pb" --quiet
-"$S2EMU" --machine "$W/rack.pb" --serve 0-44 --ready-file "$W/r0.ready" 2>/dev/null &
-PIDS+=($!)
-"$S2EMU" --machine "$W/rack.pb" --serve 45-89 --ready-file "$W/r1.ready" 2>/dev/null &
-PIDS+=($!)
-wait_ready "$W/r0.ready"
-wait_ready "$W/r1.ready"
+# The rack: one description, two processes, on 180 consecutive ports from a random base; a
+# base whose ports are partly taken (by other tests running at the same time) is retried.
+rack_up=0
+for _try in 1 2 3 4 5; do
+	port=$((20000 + RANDOM % 20000))
+	"$S2CTL" machine generate --rack --base-port $port -o "$W/rack.pb" --quiet
+	rm -f "$W/r0.ready" "$W/r1.ready"
+	"$S2EMU" --machine "$W/rack.pb" --serve 0-44 --ready-file "$W/r0.ready" 2>/dev/null &
+	PIDS+=($!)
+	"$S2EMU" --machine "$W/rack.pb" --serve 45-89 --ready-file "$W/r1.ready" 2>/dev/null &
+	PIDS+=($!)
+	for _ in $(seq 400); do
+		[ -f "$W/r0.ready" ] && [ -f "$W/r1.ready" ] && { rack_up=1; break; }
+		kill -0 "${PIDS[-1]}" 2>/dev/null && kill -0 "${PIDS[-2]}" 2>/dev/null || break
+		sleep 0.05
+	done
+	[ $rack_up = 1 ] && break
+	kill "${PIDS[-1]}" "${PIDS[-2]}" 2>/dev/null || true
+	wait "${PIDS[-1]}" "${PIDS[-2]}" 2>/dev/null || true
+	unset 'PIDS[-1]' 'PIDS[-1]'
+done
+[ $rack_up = 1 ] || { echo "s2emu did not start (rack, 5 port ranges tried)" >&2; exit 1; }
 boot_one rack
 echo "   s2emu peak RSS after boot: $(hwm_mib "${PIDS[-2]}") + $(hwm_mib "${PIDS[-1]}") MiB"
 kill "${PIDS[-1]}" "${PIDS[-2]}"
