@@ -61,10 +61,15 @@ static const struct verb verbs[] = {
          "       s2ctl flash pack MONITOR.bin --version V [--extra FILE] [--board-type T]\n"
          "                        -o IMAGE\n"},
         {"deploy", verb_deploy, "load a compiled network onto the machine, ready to run",
-         "usage: s2ctl deploy IMAGE [--machine FILE] [--boards LIST] [--json]\n"},
+         "usage: s2ctl deploy IMAGE [--duration MS] [--machine FILE] [--boards LIST] [--json]\n"
+         "Boot what is not booted, load router tables and PE data, wait until every PE has\n"
+         "expanded its synapses. Recordings are sized for --duration (default: the image's\n"
+         "run length).\n"},
         {"run", verb_run, "deploy, run and collect the recordings of a compiled network",
-         "usage: s2ctl run IMAGE [--duration MS] [--realtime] [-o RESULTS] [--machine FILE]\n"
-         "                 [--boards LIST] [--json]\n"},
+         "usage: s2ctl run IMAGE [--duration MS] [--realtime] [--deployed] [-o RESULTS]\n"
+         "                 [--machine FILE] [--boards LIST] [--json]\n"
+         "Deploy (unless --deployed: run what s2ctl deploy left, with the spikes injected\n"
+         "meanwhile), start every board together, run, collect the recordings into RESULTS.\n"},
         {"stream", verb_stream, "receive a running network's live spikes and energy counters",
          "usage: s2ctl stream IMAGE [--population LABEL]... [--energy-every STEPS]\n"
          "                    [--no-spikes] [--listen ADDR] [--serve unix:PATH|tcp:ADDR:PORT]\n"

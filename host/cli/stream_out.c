@@ -31,10 +31,12 @@ void sx_spikes(void *ctx, const struct s2_spike *s, size_t n)
 	if (x->count_only || x->serve)
 		return;
 	for (size_t i = 0; i < n; i++) {
-		const char *label = s[i].pop < x->plan->n_pops ? x->plan->pops[s[i].pop].label : "?";
+		const char *label =
+		        s[i].pop < x->plan->n_pops ? x->plan->pops[s[i].pop].label : "?";
 		if (x->c->json)
 			fprintf(x->out,
-			        "{\"type\":\"spike\",\"step\":%u,\"t_ms\":%.6g,\"population\":\"%s\","
+			        "{\"type\":\"spike\",\"step\":%u,\"t_ms\":%.6g,\"population\":\"%"
+			        "s\","
 			        "\"neuron\":%u}\n",
 			        s[i].step, s[i].step * x->plan->dt_ms, label, s[i].neuron);
 		else
@@ -51,7 +53,8 @@ void sx_energy(void *ctx, const struct s2_energy_sample *e)
 		return;
 	if (x->c->json) {
 		fprintf(x->out,
-		        "{\"type\":\"energy\",\"board\":%u,\"chip\":%u,\"step\":%u,\"time_us\":%llu",
+		        "{\"type\":\"energy\",\"board\":%u,\"chip\":%u,\"step\":%u,\"time_us\":%"
+		        "llu",
 		        e->board, e->chip, e->step, (unsigned long long)e->time_us);
 		for (unsigned k = 0; k < S2_LIVE_COUNTERS; k++)
 			fprintf(x->out, ",\"%s\":%llu", counter_names[k],
@@ -100,8 +103,7 @@ void sx_event(void *ctx, const struct s2_run_event *ev)
 	}
 }
 
-void sx_summary(const struct cli *c, const struct s2_stream_stats *st, double secs,
-                        FILE *f)
+void sx_summary(const struct cli *c, const struct s2_stream_stats *st, double secs, FILE *f)
 {
 	if (c->json) {
 		fprintf(f,
@@ -128,4 +130,3 @@ void sx_summary(const struct cli *c, const struct s2_stream_stats *st, double se
 	        (unsigned long long)st->foreign, (unsigned long long)st->unknown_source,
 	        (unsigned long long)st->board_dropped, (unsigned long long)st->rx_errors);
 }
-

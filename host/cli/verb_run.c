@@ -25,7 +25,7 @@
 
 struct run_opts {
 	const char *duration, *out;
-	bool realtime;
+	bool realtime, deployed;
 };
 
 static int run_opt(struct cli *c, int id, const char *arg, void *ctx)
@@ -38,8 +38,21 @@ static int run_opt(struct cli *c, int id, const char *arg, void *ctx)
 		o->realtime = true;
 	else if (id == 'o')
 		o->out = arg;
+	else if (id == 258)
+		o->deployed = true;
 	else
 		return -1;
+	return 0;
+}
+
+static int parse_duration(const struct cli *c, const char *arg, double *dur)
+{
+	char *end;
+	*dur = strtod(arg, &end);
+	if (*end || !(*dur > 0 && *dur <= 1e7)) {
+		cli_error(c, EXIT_USAGE, "--duration: '%s' is not a time in ms", arg);
+		return -1;
+	}
 	return 0;
 }
 
@@ -283,17 +296,78 @@ static int failures(struct ctx *x)
 	return bad == 0 ? EXIT_OK : cli_exit_for(worst);
 }
 
+/* Recording regions sized for a run of steps (the spikes bitmap and the voltages of every
+ * step, capped by the PE's share of the recording area). */
+static void size_recordings(struct ctx *x, uint32_t steps)
+{
+	for (unsigned i = 0; i < x->plan->n_boards; i++) {
+		struct plan_board *pb = &x->plan->boards[i];
+		for (unsigned ch = 0; ch < pb->n_chips; ch++)
+			for (unsigned q = 0; q < pb->chips[ch].n_pes; q++) {
+				const struct plan_pe_info *in = &pb->info[ch][q];
+				uint64_t sp = in->rec_spikes
+				                      ? 8 + (uint64_t)steps * ((in->n + 7) / 8)
+				                      : 0;
+				uint64_t vv = in->n_vrec ? 8 + (uint64_t)steps * in->n_vrec * 4 : 0;
+				uint32_t cap = s2_app_area(q, pb->chips[ch].n_pes).rec_max;
+				pb->chips[ch].pes[q].rec_size[0] = (uint32_t)(sp > cap ? cap : sp);
+				pb->chips[ch].pes[q].rec_size[1] = (uint32_t)(vv > cap ? cap : vv);
+			}
+	}
+}
+
+/* run --deployed: every board must hold the image's application, loaded (or done). */
+static void check_deployed(struct ctx *x)
+{
+	struct s2_msg_app_status *st = calloc(x->s.n, sizeof *st);
+	if (!st) {
+		for (unsigned i = 0; i < x->plan->n_boards; i++)
+			x->failed[x->plan->boards[i].board] = S2_E_NOMEM;
+		return;
+	}
+	for (unsigned i = 0; i < x->plan->n_boards; i++) {
+		unsigned b = x->plan->boards[i].board;
+		s2_op_init(&x->ops[b], NULL, NULL);
+		s2_app_status_start(x->s.eth[b], &st[b], &x->ops[b]);
+	}
+	settle(x, "APP_STATUS");
+	for (unsigned i = 0; i < x->plan->n_boards; i++) {
+		unsigned b = x->plan->boards[i].board;
+		if (x->failed[b])
+			continue;
+		if ((st[b].state != S2_APP_LOADED && st[b].state != S2_APP_DONE) ||
+		    st[b].pes != x->plan->boards[i].pes) {
+			x->failed[b] = S2_E_STATE;
+			snprintf(x->what[b], sizeof x->what[b],
+			         "--deployed: the board holds %u PEs in state %u, not the image's "
+			         "%llu PEs loaded (s2ctl deploy it first)",
+			         st[b].pes, st[b].state,
+			         (unsigned long long)x->plan->boards[i].pes);
+		}
+	}
+	free(st);
+}
+
 int verb_deploy(int argc, char **argv)
 {
+	static const struct option extra[] = {{"duration", required_argument, 0, 256},
+	                                      {0, 0, 0, 0}};
 	struct cli c;
-	int pos = cli_parse(&c, "deploy", argc, argv, NULL, NULL, NULL);
+	struct run_opts o = {0};
+	int pos = cli_parse(&c, "deploy", argc, argv, extra, run_opt, &o);
 	if (pos < 0)
 		return pos == -2 ? EXIT_OK : EXIT_USAGE;
 	if (pos + 1 != argc)
 		return cli_error(&c, EXIT_USAGE, "deploy takes one IMAGE (see --help)");
+	double dur = -1;
+	if (o.duration && parse_duration(&c, o.duration, &dur) < 0)
+		return EXIT_USAGE;
 	struct ctx x;
 	int ec = open_ctx(&x, &c, argv[pos]);
 	if (!ec) {
+		if (dur < 0)
+			dur = x.plan->run_ms;
+		size_recordings(&x, (uint32_t)llround(dur / x.plan->dt_ms));
 		deploy(&x);
 		ec = failures(&x);
 		if (c.json) {
@@ -406,6 +480,7 @@ int verb_run(int argc, char **argv)
 	static const struct option extra[] = {{"duration", required_argument, 0, 256},
 	                                      {"realtime", no_argument, 0, 257},
 	                                      {"output", required_argument, 0, 'o'},
+	                                      {"deployed", no_argument, 0, 258},
 	                                      {0, 0, 0, 0}};
 	struct cli c;
 	struct run_opts o = {0};
@@ -415,13 +490,8 @@ int verb_run(int argc, char **argv)
 	if (pos + 1 != argc)
 		return cli_error(&c, EXIT_USAGE, "run takes one IMAGE (see --help)");
 	double dur = -1;
-	if (o.duration) {
-		char *end;
-		dur = strtod(o.duration, &end);
-		if (*end || !(dur > 0 && dur <= 1e7))
-			return cli_error(&c, EXIT_USAGE, "--duration: '%s' is not a time in ms",
-			                 o.duration);
-	}
+	if (o.duration && parse_duration(&c, o.duration, &dur) < 0)
+		return EXIT_USAGE;
 	const char *out = o.out ? o.out : "run.s2res";
 	struct ctx x;
 	int ec = open_ctx(&x, &c, argv[pos]);
@@ -432,28 +502,17 @@ int verb_run(int argc, char **argv)
 	if (dur < 0)
 		dur = x.plan->run_ms;
 	uint32_t steps = (uint32_t)llround(dur / x.plan->dt_ms);
-	/* Recording regions sized for the run. */
-	for (unsigned i = 0; i < x.plan->n_boards; i++) {
-		struct plan_board *pb = &x.plan->boards[i];
-		for (unsigned ch = 0; ch < pb->n_chips; ch++)
-			for (unsigned q = 0; q < pb->chips[ch].n_pes; q++) {
-				const struct plan_pe_info *in = &pb->info[ch][q];
-				uint64_t sp = in->rec_spikes
-				                      ? 8 + (uint64_t)steps * ((in->n + 7) / 8)
-				                      : 0;
-				uint64_t vv = in->n_vrec ? 8 + (uint64_t)steps * in->n_vrec * 4 : 0;
-				uint32_t cap = s2_app_area(q, pb->chips[ch].n_pes).rec_max;
-				pb->chips[ch].pes[q].rec_size[0] = (uint32_t)(sp > cap ? cap : sp);
-				pb->chips[ch].pes[q].rec_size[1] = (uint32_t)(vv > cap ? cap : vv);
-			}
-	}
-	deploy(&x);
+	size_recordings(&x, steps);
+	if (o.deployed)
+		check_deployed(&x);
+	else
+		deploy(&x);
 	if (!live(&x)) {
 		ec = failures(&x);
 		close_ctx(&x);
 		return ec;
 	}
-	if (!c.quiet && !c.json)
+	if (!c.quiet && !c.json && !o.deployed)
 		fprintf(stderr, "deployed %llu PEs on %u boards in %.3f s\n",
 		        (unsigned long long)x.plan->pes, x.plan->n_boards, x.t_deploy);
 	/* Start every board; they begin together. */

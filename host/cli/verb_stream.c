@@ -121,7 +121,8 @@ int verb_stream(int argc, char **argv)
 	if (o.queue && cli_uint(&c, "--client-queue", o.queue, 1ul << 32, &queue) < 0)
 		return EXIT_USAGE;
 	if (o.no_spikes && !energy)
-		return cli_error(&c, EXIT_USAGE, "--no-spikes needs --energy-every: nothing to stream");
+		return cli_error(&c, EXIT_USAGE,
+		                 "--no-spikes needs --energy-every: nothing to stream");
 	char err[512];
 	struct plan *plan = plan_load(argv[pos], err, sizeof err);
 	if (!plan)
@@ -175,7 +176,8 @@ int verb_stream(int argc, char **argv)
 		if (pb->board >= s.n || !s.sel[pb->board])
 			continue;
 		static struct s2_msg_stream_start m;
-		uint32_t flags = (o.no_spikes ? 0 : S2_LIVE_F_SPIKES) | (energy ? S2_LIVE_F_ENERGY : 0);
+		uint32_t flags =
+		        (o.no_spikes ? 0 : S2_LIVE_F_SPIKES) | (energy ? S2_LIVE_F_ENERGY : 0);
 		s2_stream_start_msg(st, flags, (uint32_t)energy, port, &m);
 		for (unsigned ch = 0; ch < pb->n_chips; ch++) {
 			const struct s2_app_chip *ac = &pb->chips[ch];
@@ -190,11 +192,12 @@ int verb_stream(int argc, char **argv)
 					               pb->board, ac->chip, S2_LIVE_MAX_CHIPS);
 					goto out;
 				}
-				m.live[ac->chip][ac->pes[q].pe / 8] |= (uint8_t)(1u << (ac->pes[q].pe % 8));
+				m.live[ac->chip][ac->pes[q].pe / 8] |=
+				        (uint8_t)(1u << (ac->pes[q].pe % 8));
 				if (m.n_chips <= ac->chip)
 					m.n_chips = (uint16_t)(ac->chip + 1);
-				if (s2_stream_add_source(st, (uint16_t)pb->board, ac->chip, ac->pes[q].pe,
-				                         in->pop, in->lo) < 0) {
+				if (s2_stream_add_source(st, (uint16_t)pb->board, ac->chip,
+				                         ac->pes[q].pe, in->pop, in->lo) < 0) {
 					ec = cli_error(&c, EXIT_FAIL, "out of memory");
 					goto out;
 				}
@@ -210,13 +213,15 @@ int verb_stream(int argc, char **argv)
 		if (b < s.n && s.sel[b] && ops[b].status) {
 			char line[300];
 			cli_conn_summary(s.eth[b], line, sizeof line);
-			ec = cli_error(&c, cli_exit_for(ops[b].status), "board %u: STREAM_START: %s (%s)",
-			               b, s2_strerror(ops[b].status), line);
+			ec = cli_error(&c, cli_exit_for(ops[b].status),
+			               "board %u: STREAM_START: %s (%s)", b,
+			               s2_strerror(ops[b].status), line);
 			goto stop;
 		}
 	}
 	if (!c.quiet)
-		fprintf(stderr, "s2ctl stream: %u board(s) streaming to 127.0.0.1:%u (stream %08x)\n",
+		fprintf(stderr,
+		        "s2ctl stream: %u board(s) streaming to 127.0.0.1:%u (stream %08x)\n",
 		        boards, port, id);
 	if (o.ready) {
 		FILE *f = fopen(o.ready, "w");
@@ -261,8 +266,9 @@ stop:
 	if (ec == EXIT_TIMEOUT)
 		cli_error(&c, ec, "--max-seconds %lu passed before every board finished", max_s);
 	else if (!ec && s2_stream_stats(st)->lost + s2_stream_stats(st)->board_dropped)
-		fprintf(stderr, "s2ctl stream: %llu packets lost, %llu records dropped by boards "
-		                "(counted above)\n",
+		fprintf(stderr,
+		        "s2ctl stream: %llu packets lost, %llu records dropped by boards "
+		        "(counted above)\n",
 		        (unsigned long long)s2_stream_stats(st)->lost,
 		        (unsigned long long)s2_stream_stats(st)->board_dropped);
 out:
@@ -330,8 +336,9 @@ int verb_inject(int argc, char **argv)
 	if (pos < 0)
 		return pos == -2 ? EXIT_OK : EXIT_USAGE;
 	if (pos + 1 != argc || !o.pop || !o.neurons)
-		return cli_error(&c, EXIT_USAGE,
-		                 "inject takes IMAGE --population LABEL --neurons LIST (see --help)");
+		return cli_error(
+		        &c, EXIT_USAGE,
+		        "inject takes IMAGE --population LABEL --neurons LIST (see --help)");
 	unsigned long step = S2_INJECT_NEXT;
 	if (o.step && cli_uint(&c, "--step", o.step, S2_INJECT_NEXT - 1, &step) < 0)
 		return EXIT_USAGE;
@@ -367,8 +374,8 @@ int verb_inject(int argc, char **argv)
 		unsigned long n = strtoul(q, &end, 10);
 		if (end == q || errno || (*end && *end != ',') || n >= plan->pops[pop].size) {
 			ec = cli_error(&c, EXIT_USAGE,
-			               "--neurons: '%s' is not a list of neurons 0..%u of %s", o.neurons,
-			               plan->pops[pop].size - 1, o.pop);
+			               "--neurons: '%s' is not a list of neurons 0..%u of %s",
+			               o.neurons, plan->pops[pop].size - 1, o.pop);
 			goto out;
 		}
 		unsigned board;
@@ -376,8 +383,8 @@ int verb_inject(int argc, char **argv)
 		uint8_t pe;
 		if (!locate(plan, pop, (uint32_t)n, &board, &chip, &pe, &idx) || board >= s.n ||
 		    !s.sel[board]) {
-			ec = cli_error(&c, EXIT_INPUT, "%s neuron %lu: not placed on a selected board",
-			               o.pop, n);
+			ec = cli_error(&c, EXIT_INPUT,
+			               "%s neuron %lu: not placed on a selected board", o.pop, n);
 			goto out;
 		}
 		struct s2_msg_inject *m = &msgs[board];
