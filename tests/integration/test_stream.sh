@@ -143,4 +143,38 @@ check "every spike that arrived was recorded (no duplicate, none invented)" \
 	test -z "$(comm -23 "$WORK/llive.txt" "$WORK/lrec.txt")"
 check "most spikes arrived" test "$(wc -l <"$WORK/llive.txt")" -gt $(($(wc -l <"$WORK/lrec.txt") / 2))
 
+# 4. The closed-loop example: the host reads OUT's spikes live and injects IN's spikes.
+if [ -n "${CLOSED_LOOP:-}" ]; then
+	cat >"$WORK/cl.json" <<'JSON'
+{"format": 1, "name": "loop", "timestep_ms": 1.0, "run_ms": 300, "seed": 1,
+ "populations": [
+   {"label": "in", "size": 4, "model": "spike_source_array", "spike_times": [[1.0], [], [], [5.0]]},
+   {"label": "out", "size": 4, "model": "lif_curr_exp", "params": {"tau_refrac_ms": 2}}],
+ "projections": [
+   {"pre": "in", "post": "out", "connector": {"type": "one_to_one"}, "weight": 5, "delay": 1}],
+ "recordings": [{"population": "in", "variable": "spikes"},
+                {"population": "out", "variable": "spikes"}]}
+JSON
+	"$S2CTL" net convert "$WORK/cl.json" -o "$WORK/cl.pb" --quiet
+	"$S2CTL" compile "$WORK/cl.pb" --machine "$WORK/four.pb" -o "$WORK/cl.s2img" --quiet
+	"$S2CTL" deploy "$WORK/cl.s2img" --machine "$WORK/four.pb" --quiet
+	timeout 60 "$CLOSED_LOOP" "$WORK/four.pb" "$WORK/cl.s2img" out in 5 50 >"$WORK/cl.out" 2>&1 &
+	clp=$!
+	for _ in $(seq 100); do grep -q listening "$WORK/cl.out" && break; sleep 0.1; done
+	"$S2CTL" run "$WORK/cl.s2img" --machine "$WORK/four.pb" --deployed --realtime \
+		-o "$WORK/cl.s2res" --quiet 2>/dev/null
+	wait $clp
+	check "closed loop exits 0" test $? -eq 0
+	cat "$WORK/cl.out"
+	"$S2CTL" results "$WORK/cl.s2res" --csv "$WORK/clcsv" --quiet
+	in_spikes=$(($(wc -l <"$WORK/clcsv/in_spikes.csv") - 1))
+	accepted=$(sed -n 's/.*(\([0-9]*\) accepted.*/\1/p' "$WORK/cl.out")
+	check "the loop kept the network going (more than 20 input spikes)" test "$in_spikes" -gt 20
+	# injections for steps past the run's 300 (outputs at step 295 or later) never happen
+	after=$(tail -n +2 "$WORK/clcsv/out_spikes.csv" | awk -F, '$2 >= 296' | wc -l)
+	echo "    input spikes $in_spikes, injections accepted $accepted, $after past the end"
+	check "every input spike is a seed or an accepted injection, at its step" \
+		test "$in_spikes" -eq $((2 + accepted - after))
+fi
+
 finish
