@@ -153,7 +153,11 @@ static bool sequence(struct s2_stream *s, struct board_seq *b, uint32_t seq)
 		return true;
 	}
 	uint32_t back = b->next - 1 - seq; /* bit index */
-	if (back < 64 && !((b->seen >> back) & 1u)) {
+	if (back >= 64) {
+		s->st.stale++;
+		return false;
+	}
+	if (!((b->seen >> back) & 1u)) {
 		b->seen |= 1ull << back;
 		s->st.late++;
 		if (s->st.lost)
@@ -277,8 +281,8 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-int s2_stream_listen(struct s2_stream *s, struct event_base *base, const char *addr,
-                     uint16_t port, uint16_t *port_out)
+int s2_stream_listen(struct s2_stream *s, struct event_base *base, const char *addr, uint16_t port,
+                     uint16_t *port_out)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
 	if (inet_pton(AF_INET, addr, &a.sin_addr) != 1)

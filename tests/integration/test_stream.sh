@@ -53,7 +53,7 @@ stream_start vaj "$WORK/va.s2img" "$WORK/four.pb" --json --no-spikes --energy-ev
 	-o "$WORK/va.s2res" --json >"$WORK/va.json"
 check "run VA exits 0" test $? -eq 0
 wait "${STREAM_PIDS[@]}"
-check "stream exits 0 when the run is done" grep -q "lost 0, late 0, duplicates 0, bad 0" "$WORK/va.err"
+check "stream exits 0 when the run is done" grep -q "lost 0, late 0, duplicates 0, stale 0, bad 0" "$WORK/va.err"
 "$S2CTL" results "$WORK/va.s2res" --csv "$WORK/csv" --quiet
 live_spikes "$WORK/va.out" 0.1 >"$WORK/live.txt"
 rec_spikes "$WORK/csv" E I >"$WORK/rec.txt"

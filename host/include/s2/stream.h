@@ -41,12 +41,14 @@ struct s2_run_event {
 };
 
 struct s2_stream_stats {
-	uint64_t packets;        /**< STREAM_DATA packets taken */
-	uint64_t bytes;          /**< their datagram bytes */
+	uint64_t packets; /**< STREAM_DATA packets taken */
+	uint64_t bytes;   /**< their datagram bytes */
 	uint64_t spikes, energy_samples, events;
 	uint64_t lost;           /**< packets missing from the boards' numbering */
 	uint64_t late;           /**< arrived after a later one (they filled a gap) */
 	uint64_t duplicates;     /**< seen before: dropped */
+	uint64_t stale;          /**< more than 64 packets late, too late to tell from a
+	                              duplicate: dropped (and still counted in lost) */
 	uint64_t bad;            /**< failed to decode (header, CRC, body): dropped */
 	uint64_t foreign;        /**< another type, stream id or board: ignored */
 	uint64_t unknown_source; /**< spikes of a PE with no population: dropped */
@@ -82,8 +84,8 @@ int s2_stream_feed(struct s2_stream *s, const uint8_t *dgram, size_t len);
  * Open a UDP socket on addr ("127.0.0.1"), port 0 for any, and feed what arrives, from the
  * event loop of base. *port_out: the port bound. 0 or an S2_E_ code.
  */
-int s2_stream_listen(struct s2_stream *s, struct event_base *base, const char *addr,
-                     uint16_t port, uint16_t *port_out);
+int s2_stream_listen(struct s2_stream *s, struct event_base *base, const char *addr, uint16_t port,
+                     uint16_t *port_out);
 
 const struct s2_stream_stats *s2_stream_stats(const struct s2_stream *s);
 
