@@ -65,14 +65,15 @@ check "run events: started, then done at step 2000" \
 n_energy=$(grep -c '^# energy' "$WORK/va.out")
 # fields: # energy board B chip C step S time_us T neuron_updates N synaptic_events E ...
 chips=$(grep '^# energy' "$WORK/va.out" | awk '{print $6}' | sort -u | wc -l)
-check "energy samples: 20 per chip" test "$n_energy" -eq $((20 * chips))
+check "energy samples: 20 per chip, plus one at the start and one at the end" \
+	test "$n_energy" -eq $((22 * chips))
 last_syn=$(grep '^# energy' "$WORK/va.out" | awk '$8 == 1999 { s += $14 } END { print s }')
 check "energy counters at the last step add up to the run's synaptic events" \
 	test "$last_syn" = "$(jq .synaptic_events "$WORK/va.json")"
 check "counters are monotonic" sh -c "grep '^# energy' '$WORK/va.out' | awk '
 	{ k = \$6; if (\$14 < last[k]) bad = 1; last[k] = \$14 } END { exit bad }'"
 check "JSON stream: energy lines and a clean summary" \
-	sh -c "grep -c '\"type\":\"energy\"' '$WORK/vaj.out' | grep -qx $((4 * chips)) &&
+	sh -c "grep -c '\"type\":\"energy\"' '$WORK/vaj.out' | grep -qx $((6 * chips)) &&
 	       tail -1 '$WORK/vaj.out' | jq -e '.type == \"summary\" and .lost == 0 and .spikes == 0' >/dev/null"
 
 # 2. Injection: spikes into a spike-source population at a chosen step.

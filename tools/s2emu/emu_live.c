@@ -217,6 +217,23 @@ void emu_live_step_begin(struct emu_board *b, uint32_t step)
 	l->n_inj = keep;
 }
 
+/* Every chip's counters into stream s at step, time t. */
+static void energy_records(struct emu_board *b, struct stream *s, uint32_t step, uint64_t t)
+{
+	for (unsigned c = 0; c < b->n_chips; c++) {
+		uint64_t k[S2_LIVE_COUNTERS];
+		if (!emu_app_chip_counters(&b->chips[c], k))
+			continue;
+		stamp(s, t);
+		if (s2_live_energy(&s->w, step, (uint16_t)c, t, k) < 0) {
+			flush(b, s);
+			stamp(s, t);
+			if (s2_live_energy(&s->w, step, (uint16_t)c, t, k) < 0)
+				s->dropped++;
+		}
+	}
+}
+
 void emu_live_step_end(struct emu_board *b, uint32_t step)
 {
 	struct emu_live *l = b->live;
@@ -230,18 +247,7 @@ void emu_live_step_end(struct emu_board *b, uint32_t step)
 		if ((s->flags & S2_LIVE_F_ENERGY) && (step + 1) % s->period == 0) {
 			if (!t)
 				t = now_us();
-			for (unsigned c = 0; c < b->n_chips; c++) {
-				uint64_t k[S2_LIVE_COUNTERS];
-				if (!emu_app_chip_counters(&b->chips[c], k))
-					continue;
-				stamp(s, t);
-				if (s2_live_energy(&s->w, step, (uint16_t)c, t, k) < 0) {
-					flush(b, s);
-					stamp(s, t);
-					if (s2_live_energy(&s->w, step, (uint16_t)c, t, k) < 0)
-						s->dropped++;
-				}
-			}
+			energy_records(b, s, step, t);
 		}
 		flush(b, s);
 	}
@@ -255,6 +261,10 @@ void emu_live_event(struct emu_board *b, uint32_t step, unsigned event)
 		struct stream *s = &l->s[i];
 		if (!s->used)
 			continue;
+		/* A sample of every chip at the event: energy windows start and end exactly at
+		 * the run's first and last step. */
+		if (s->flags & S2_LIVE_F_ENERGY)
+			energy_records(b, s, step, t);
 		stamp(s, t);
 		if (s2_live_run(&s->w, step, (uint16_t)event, t) < 0) {
 			flush(b, s);
