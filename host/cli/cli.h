@@ -79,7 +79,7 @@ void json_str(struct json *j, const char *key, const char *v);
 void json_int(struct json *j, const char *key, long long v);
 void json_uint(struct json *j, const char *key, unsigned long long v);
 void json_num(struct json *j, const char *key, double v);
-void json_bool(struct json *j, const char *key, bool v);
+void json_flag(struct json *j, const char *key, bool v);
 void json_null(struct json *j, const char *key);
 /* json_str with v NULL writes null. */
 void json_finish(struct json *j);
@@ -106,6 +106,9 @@ int verb_run(int argc, char **argv);
 int verb_results(int argc, char **argv);
 int verb_stream(int argc, char **argv);
 int verb_inject(int argc, char **argv);
+int verb_energy(int argc, char **argv);
+int verb_capture(int argc, char **argv);
+int verb_replay(int argc, char **argv);
 
 #endif
 

@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <math.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -251,10 +252,19 @@ void json_uint(struct json *j, const char *key, unsigned long long v)
 void json_num(struct json *j, const char *key, double v)
 {
 	json_key(j, key);
-	fprintf(j->f, "%.6g", v);
+	if (!isfinite(v)) { /* JSON has no NaN or infinity */
+		fputs("null", j->f);
+		return;
+	}
+	/* The shortest of 15 or 17 significant digits that reads back as v. */
+	char buf[40];
+	snprintf(buf, sizeof buf, "%.15g", v);
+	if (strtod(buf, NULL) != v)
+		snprintf(buf, sizeof buf, "%.17g", v);
+	fputs(buf, j->f);
 }
 
-void json_bool(struct json *j, const char *key, bool v)
+void json_flag(struct json *j, const char *key, bool v)
 {
 	json_key(j, key);
 	fputs(v ? "true" : "false", j->f);

@@ -67,27 +67,63 @@ static const struct verb verbs[] = {
          "run length).\n"},
         {"run", verb_run, "deploy, run and collect the recordings of a compiled network",
          "usage: s2ctl run IMAGE [--duration MS] [--realtime] [--deployed] [-o RESULTS]\n"
-         "                 [--machine FILE] [--boards LIST] [--json]\n"
+         "                 [--energy RECORD [--energy-every STEPS]] [--machine FILE]\n"
+         "                 [--boards LIST] [--json]\n"
          "Deploy (unless --deployed: run what s2ctl deploy left, with the spikes injected\n"
-         "meanwhile), start every board together, run, collect the recordings into RESULTS.\n"},
+         "meanwhile), start every board together, run, collect the recordings into RESULTS.\n"
+         "--energy records the chips' activity counters and the phases for s2ctl energy.\n"},
         {"stream", verb_stream, "receive a running network's live spikes and energy counters",
          "usage: s2ctl stream IMAGE [--population LABEL]... [--energy-every STEPS]\n"
          "                    [--no-spikes] [--listen ADDR] [--serve unix:PATH|tcp:ADDR:PORT]\n"
          "                    [--client-queue BYTES] [--ready-file FILE] [--follow]\n"
-         "                    [--max-seconds S] [--count-only] [--machine FILE] [--json]\n"
+         "                    [--max-seconds S] [--count-only] [--metrics tcp:ADDR:PORT]\n"
+         "                    [--machine FILE] [--json]\n"
          "Subscribe to the boards holding IMAGE (deployed, or about to run) and print every\n"
          "spike of the chosen populations (default: all) as 'STEP POPULATION NEURON', energy\n"
          "counter samples of every chip every --energy-every steps and run events as '#'\n"
          "lines (--json: one JSON object per line), until every board has finished its run\n"
          "(--follow: until interrupted). --serve passes the stream to applications instead\n"
          "(length-framed protobuf, docs/stream.md). Lost, late, duplicated and malformed\n"
-         "packets are counted and reported at the end.\n"},
+         "packets are counted and reported at the end. --metrics serves the energy counters\n"
+         "and modelled joules at http://ADDR:PORT/metrics (OpenMetrics, docs/energy.md).\n"},
         {"inject", verb_inject, "make source neurons spike at a given step of a run",
          "usage: s2ctl inject IMAGE --population LABEL --neurons LIST [--step STEP]\n"
          "                    [--machine FILE] [--json]\n"
          "The neurons (of a Poisson or spike-array population) spike at STEP (default: the\n"
          "next step each board computes); a step already computed counts as late and spikes\n"
          "at the next one. All neurons are checked before any is sent.\n"},
+        {"capture", verb_capture, "record the machine's UDP traffic to a pcap file",
+         "usage: s2ctl capture -o FILE.pcap [--interface IFACE] [--duration S] [--packets N]\n"
+         "                     [--ready-file FILE] [--machine FILE] [--json] [--quiet]\n"
+         "Capture with libpcap every UDP datagram to or from the ports of the boards of\n"
+         "--machine (Ethernet and board controller endpoints) on --interface (default: lo if\n"
+         "every board is on 127.x, else any), until --duration seconds, --packets packets, or\n"
+         "SIGINT/SIGTERM. The file is written atomically (FILE.pcap.tmp, then renamed; no file\n"
+         "on failure); packets captured and dropped by the kernel are reported. Needs root\n"
+         "or CAP_NET_RAW. --ready-file is written once the capture runs.\n"},
+        {"replay", verb_replay, "print the live stream of a capture, as s2ctl stream did",
+         "usage: s2ctl replay FILE.pcap IMAGE [--json] [--count-only] [--realtime]\n"
+         "                    [--stream-id ID] [--serve unix:PATH|tcp:ADDR:PORT]\n"
+         "                    [--client-queue BYTES] [--ready-file FILE] [--wait S] [--quiet]\n"
+         "Read a capture (pcap or pcapng: Ethernet, BSD loopback, Linux cooked, raw IP) and\n"
+         "decode its STREAM_DATA packets with the sources of IMAGE exactly as s2ctl stream\n"
+         "does: the same lines, the same counters (of --stream-id, as stream printed it;\n"
+         "default: the first stream in the file). Other packets are counted, malformed ones\n"
+         "counted and skipped (naming the record); a damaged file is an error (exit 3);\n"
+         "--realtime paces by the capture's timestamps. --serve passes the stream to\n"
+         "applications; --ready-file is written once it listens, and --wait S lets them\n"
+         "connect before the replay starts.\n"},
+        {"energy", verb_energy, "what a run cost: energy, power and carbon, with provenance",
+         "usage: s2ctl energy report RECORD [--model FILE] [--pue X]\n"
+         "                    [--grid-intensity G --grid-dataset NAME --grid-zone Z\n"
+         "                     --grid-year Y] [--embodied-kg KG --lifetime-years Y]\n"
+         "                    [--samples N] [--csv DIR] [--svg FILE] [--openmetrics] [--json]\n"
+         "RECORD is written by s2ctl run --energy. Joules per phase (boot, load, run,\n"
+         "readout), board and chip, static and dynamic, mean and peak power, per synaptic\n"
+         "event, spike, simulated second and inference (--samples); activity metrics;\n"
+         "CO2e = IT energy x PUE x grid intensity (g/kWh, its source named), the facility\n"
+         "overhead apart, and embodied carbon (kg per board, lifetime). Every figure is\n"
+         "tagged measured or modelled with the model's version (docs/energy.md).\n"},
         {"results", verb_results, "summarise run results; convert them to CSV or NumPy",
          "usage: s2ctl results FILE [--csv DIR] [--npy DIR] [--json]\n"},
         {"machine", verb_machine, "make or show machine descriptions",

@@ -4,7 +4,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "s2/error.h"
 #include "s2/live.h"
+#include "metrics.h"
 #include "serve.h"
 
 double sx_now(void)
@@ -47,6 +49,8 @@ void sx_spikes(void *ctx, const struct s2_spike *s, size_t n)
 void sx_energy(void *ctx, const struct s2_energy_sample *e)
 {
 	struct sx *x = ctx;
+	if (x->metrics)
+		metrics_energy(x->metrics, e);
 	if (x->serve)
 		serve_energy(x->serve, e);
 	if (x->count_only || x->serve)
@@ -73,6 +77,8 @@ void sx_energy(void *ctx, const struct s2_energy_sample *e)
 void sx_event(void *ctx, const struct s2_run_event *ev)
 {
 	struct sx *x = ctx;
+	if (x->metrics)
+		metrics_event(x->metrics, ev);
 	if (x->serve)
 		serve_event(x->serve, ev);
 	if (!x->count_only && !x->serve) {
@@ -109,24 +115,67 @@ void sx_summary(const struct cli *c, const struct s2_stream_stats *st, double se
 		fprintf(f,
 		        "{\"type\":\"summary\",\"seconds\":%.3f,\"packets\":%llu,\"spikes\":%llu,"
 		        "\"energy_samples\":%llu,\"events\":%llu,\"lost\":%llu,\"late\":%llu,"
-		        "\"duplicates\":%llu,\"bad\":%llu,\"foreign\":%llu,\"unknown_source\":%llu,"
+		        "\"duplicates\":%llu,\"stale\":%llu,\"bad\":%llu,\"foreign\":%llu,"
+		        "\"unknown_source\":%llu,"
 		        "\"board_dropped\":%llu,\"rx_errors\":%llu}\n",
 		        secs, (unsigned long long)st->packets, (unsigned long long)st->spikes,
 		        (unsigned long long)st->energy_samples, (unsigned long long)st->events,
 		        (unsigned long long)st->lost, (unsigned long long)st->late,
-		        (unsigned long long)st->duplicates, (unsigned long long)st->bad,
-		        (unsigned long long)st->foreign, (unsigned long long)st->unknown_source,
+		        (unsigned long long)st->duplicates, (unsigned long long)st->stale,
+		        (unsigned long long)st->bad, (unsigned long long)st->foreign,
+		        (unsigned long long)st->unknown_source,
 		        (unsigned long long)st->board_dropped, (unsigned long long)st->rx_errors);
 		return;
 	}
 	fprintf(f,
 	        "stream: %llu spikes, %llu energy samples, %llu events in %llu packets (%.3f s); "
-	        "lost %llu, late %llu, duplicates %llu, bad %llu, foreign %llu, unknown source "
+	        "lost %llu, late %llu, duplicates %llu, stale %llu, bad %llu, foreign %llu, "
+	        "unknown source "
 	        "%llu, dropped by boards %llu, receive errors %llu\n",
 	        (unsigned long long)st->spikes, (unsigned long long)st->energy_samples,
 	        (unsigned long long)st->events, (unsigned long long)st->packets, secs,
 	        (unsigned long long)st->lost, (unsigned long long)st->late,
-	        (unsigned long long)st->duplicates, (unsigned long long)st->bad,
-	        (unsigned long long)st->foreign, (unsigned long long)st->unknown_source,
-	        (unsigned long long)st->board_dropped, (unsigned long long)st->rx_errors);
+	        (unsigned long long)st->duplicates, (unsigned long long)st->stale,
+	        (unsigned long long)st->bad, (unsigned long long)st->foreign,
+	        (unsigned long long)st->unknown_source, (unsigned long long)st->board_dropped,
+	        (unsigned long long)st->rx_errors);
+}
+
+static bool pop_selected(const char *const *pops, unsigned n_pops, const char *label)
+{
+	if (!n_pops)
+		return true;
+	for (unsigned i = 0; i < n_pops; i++)
+		if (!strcmp(pops[i], label))
+			return true;
+	return false;
+}
+
+int sx_add_sources(struct s2_stream *st, const struct plan *plan, const struct plan_board *pb,
+                   const char *const *pops, unsigned n_pops, struct s2_msg_stream_start *m,
+                   unsigned *bad_chip)
+{
+	for (unsigned ch = 0; ch < pb->n_chips; ch++) {
+		const struct s2_app_chip *ac = &pb->chips[ch];
+		for (unsigned q = 0; q < ac->n_pes; q++) {
+			const struct plan_pe_info *in = &pb->info[ch][q];
+			uint8_t pe = ac->pes[q].pe;
+			if (!pop_selected(pops, n_pops, plan->pops[in->pop].label))
+				continue;
+			if (m) {
+				if (ac->chip >= S2_LIVE_MAX_CHIPS) {
+					*bad_chip = ac->chip;
+					return S2_E_RANGE;
+				}
+				m->live[ac->chip][pe / 8] |= (uint8_t)(1u << (pe % 8));
+				if (m->n_chips <= ac->chip)
+					m->n_chips = (uint16_t)(ac->chip + 1);
+			}
+			int rc = s2_stream_add_source(st, (uint16_t)pb->board, ac->chip, pe,
+			                              in->pop, in->lo);
+			if (rc < 0)
+				return rc;
+		}
+	}
+	return 0;
 }

@@ -101,7 +101,7 @@ static void report(struct session *s, struct board_report *rep, struct s2_machin
 		if (c->json) {
 			json_obj(&j, NULL);
 			json_uint(&j, "board", b);
-			json_bool(&j, "ok", r->status == 0);
+			json_flag(&j, "ok", r->status == 0);
 			if (r->status) {
 				json_str(&j, "error", s2_errname(r->status));
 				json_str(&j, "step", r->what);

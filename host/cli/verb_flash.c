@@ -144,7 +144,7 @@ static int flash_status(struct cli *c)
 		if (c->json) {
 			json_obj(&j, NULL);
 			json_uint(&j, "board", b);
-			json_bool(&j, "ok", ops[b].status == 0);
+			json_flag(&j, "ok", ops[b].status == 0);
 			if (ops[b].status)
 				json_str(&j, "error", s2_errname(ops[b].status));
 			else
@@ -338,7 +338,7 @@ static int flash_write(struct cli *c, const char *path)
 		if (c->json) {
 			json_obj(&j, NULL);
 			json_uint(&j, "board", b);
-			json_bool(&j, "ok", ops[b].status == 0);
+			json_flag(&j, "ok", ops[b].status == 0);
 			if (ops[b].status) {
 				json_str(&j, "error", s2_errname(ops[b].status));
 				json_str(&j, "step", ops[b].what);

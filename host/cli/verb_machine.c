@@ -155,7 +155,7 @@ static int machine_show(int argc, char **argv)
 		json_uint(&j, "board_height", s2_machine_board_height(m));
 		json_uint(&j, "width", s2_machine_width(m));
 		json_uint(&j, "height", s2_machine_height(m));
-		json_bool(&j, "wrap", s2_machine_wraps(m));
+		json_flag(&j, "wrap", s2_machine_wraps(m));
 		json_uint(&j, "eth_chip", s2_machine_eth_chip(m));
 		json_uint(&j, "pes_per_chip", r.pes);
 		json_uint(&j, "sram_per_pe", r.sram_per_pe);

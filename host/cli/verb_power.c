@@ -77,7 +77,7 @@ static int power_run(struct cli *c, int action /* -1: status */)
 		if (c->json) {
 			json_obj(&j, NULL);
 			json_uint(&j, "board", b);
-			json_bool(&j, "ok", rc == 0);
+			json_flag(&j, "ok", rc == 0);
 			if (rc)
 				json_str(&j, "error", s2_errname(rc));
 			else if (action < 0) {

@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "plan.h"
+#include "energy_rec.h"
 #include "results.h"
 #include "s2/app.h"
 #include "s2/error.h"
@@ -24,7 +25,7 @@
 #endif
 
 struct run_opts {
-	const char *duration, *out;
+	const char *duration, *out, *energy, *energy_every;
 	bool realtime, deployed;
 };
 
@@ -40,6 +41,10 @@ static int run_opt(struct cli *c, int id, const char *arg, void *ctx)
 		o->out = arg;
 	else if (id == 258)
 		o->deployed = true;
+	else if (id == 259)
+		o->energy = arg;
+	else if (id == 260)
+		o->energy_every = arg;
 	else
 		return -1;
 	return 0;
@@ -71,6 +76,7 @@ struct ctx {
 	int *failed;       /* [machine boards]: first error */
 	char (*what)[128]; /* [machine boards] */
 	double t_deploy;
+	double t_dep0, t_boot_end, t_dep_end; /* CLOCK_MONOTONIC seconds: deploy's phases */
 	uint64_t bytes;
 	struct s2_bulk_stats load, rec; /* bulk transfer counters: loading, recordings */
 };
@@ -159,7 +165,9 @@ out:
 static void deploy(struct ctx *x)
 {
 	double t0 = now_s();
+	x->t_dep0 = t0;
 	boot_missing(x);
+	x->t_boot_end = now_s();
 	for (unsigned i = 0; i < x->plan->n_boards; i++) {
 		unsigned b = x->plan->boards[i].board;
 		if (x->failed[b])
@@ -234,7 +242,8 @@ static void deploy(struct ctx *x)
 	}
 	cli_progress_end(x->c);
 	free(st);
-	x->t_deploy = now_s() - t0;
+	x->t_dep_end = now_s();
+	x->t_deploy = x->t_dep_end - t0;
 }
 
 static int open_ctx(struct ctx *x, struct cli *c, const char *image)
@@ -374,7 +383,7 @@ int verb_deploy(int argc, char **argv)
 			struct json j;
 			json_begin(&j, stdout);
 			json_obj(&j, NULL);
-			json_bool(&j, "ok", ec == EXIT_OK);
+			json_flag(&j, "ok", ec == EXIT_OK);
 			json_uint(&j, "boards", x.plan->n_boards);
 			json_uint(&j, "pes", x.plan->pes);
 			json_uint(&j, "bytes", x.bytes);
@@ -481,6 +490,8 @@ int verb_run(int argc, char **argv)
 	                                      {"realtime", no_argument, 0, 257},
 	                                      {"output", required_argument, 0, 'o'},
 	                                      {"deployed", no_argument, 0, 258},
+	                                      {"energy", required_argument, 0, 259},
+	                                      {"energy-every", required_argument, 0, 260},
 	                                      {0, 0, 0, 0}};
 	struct cli c;
 	struct run_opts o = {0};
@@ -493,6 +504,10 @@ int verb_run(int argc, char **argv)
 	if (o.duration && parse_duration(&c, o.duration, &dur) < 0)
 		return EXIT_USAGE;
 	const char *out = o.out ? o.out : "run.s2res";
+	unsigned long every = 100;
+	if (o.energy_every &&
+	    (cli_uint(&c, "--energy-every", o.energy_every, 1000000, &every) < 0 || !every))
+		return cli_error(&c, EXIT_USAGE, "--energy-every: a number of steps, at least 1");
 	struct ctx x;
 	int ec = open_ctx(&x, &c, argv[pos]);
 	if (ec) {
@@ -515,6 +530,15 @@ int verb_run(int argc, char **argv)
 	if (!c.quiet && !c.json && !o.deployed)
 		fprintf(stderr, "deployed %llu PEs on %u boards in %.3f s\n",
 		        (unsigned long long)x.plan->pes, x.plan->n_boards, x.t_deploy);
+	/* The energy record: every chip's counters every --energy-every steps. */
+	struct erec *er = NULL;
+	if (o.energy) {
+		char eerr[512];
+		if (!(er = erec_start(&x.s, x.plan, (uint32_t)every, eerr, sizeof eerr))) {
+			close_ctx(&x);
+			return cli_error(&c, EXIT_FAIL, "--energy %s: %s", o.energy, eerr);
+		}
+	}
 	/* Start every board; they begin together. */
 	double t0 = now_s();
 	for (unsigned i = 0; i < x.plan->n_boards; i++) {
@@ -574,6 +598,8 @@ int verb_run(int argc, char **argv)
 	}
 	cli_progress_end(&c);
 	double t_run = now_s() - t0;
+	if (er)
+		erec_finish(er, 2.0);
 	/* Boards that failed: stop the rest cleanly (they are done or stopped anyway). */
 	struct results *res = calloc(1, sizeof *res);
 	if (!res) {
@@ -595,6 +621,19 @@ int verb_run(int argc, char **argv)
 	char err[512];
 	if (rc == 0 && results_write(res, out, err, sizeof err) < 0)
 		rc = cli_error(&c, EXIT_FAIL, "%s", err);
+	if (er) {
+		if (!o.deployed) {
+			erec_phase(er, "boot", x.t_dep0, x.t_boot_end);
+			erec_phase(er, "load", x.t_boot_end, x.t_dep_end);
+		}
+		erec_phase(er, "run", t0, t0 + t_run);
+		erec_phase(er, "readout", t1, t1 + t_collect);
+		if (erec_write(er, o.energy, argv[pos], x.plan->dt_ms, steps, err, sizeof err) <
+		            0 &&
+		    rc == 0)
+			rc = cli_error(&c, EXIT_FAIL, "%s", err);
+		erec_free(er);
+	}
 	uint64_t events = 0, dropped = 0, lost = 0, spikes = 0;
 	for (unsigned i = 0; i < x.plan->n_boards; i++) {
 		unsigned b = x.plan->boards[i].board;

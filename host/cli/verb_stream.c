@@ -19,6 +19,7 @@
 #include "s2/error.h"
 #include "s2/live.h"
 #include "s2/stream.h"
+#include "metrics.h"
 #include "serve.h"
 #include "stream_out.h"
 #include "session.h"
@@ -26,7 +27,7 @@
 struct stream_opts {
 	const char *pops[64];
 	unsigned n_pops;
-	const char *energy, *listen, *serve, *ready, *max_s, *queue;
+	const char *energy, *listen, *serve, *ready, *max_s, *queue, *metrics;
 	bool no_spikes, follow, count_only;
 };
 
@@ -67,6 +68,9 @@ static int stream_opt(struct cli *c, int id, const char *arg, void *ctx)
 	case 265:
 		o->queue = arg;
 		return 0;
+	case 266:
+		o->metrics = arg;
+		return 0;
 	default:
 		return -1;
 	}
@@ -78,17 +82,6 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	interrupted = 1;
-}
-
-/* Is population label selected (none given: all)? */
-static bool selected(const struct stream_opts *o, const char *label)
-{
-	if (!o->n_pops)
-		return true;
-	for (unsigned i = 0; i < o->n_pops; i++)
-		if (!strcmp(o->pops[i], label))
-			return true;
-	return false;
 }
 
 int verb_stream(int argc, char **argv)
@@ -103,6 +96,7 @@ int verb_stream(int argc, char **argv)
 	                                      {"max-seconds", required_argument, 0, 263},
 	                                      {"count-only", no_argument, 0, 264},
 	                                      {"client-queue", required_argument, 0, 265},
+	                                      {"metrics", required_argument, 0, 266},
 	                                      {0, 0, 0, 0}};
 	struct cli c;
 	struct stream_opts o = {0};
@@ -155,6 +149,7 @@ int verb_stream(int argc, char **argv)
 	struct event_base *base = s2_client_base(s.client);
 	uint16_t port = 0;
 	int rc;
+	double t0 = sx_now();
 	if (!x.state || !ops || !st) {
 		ec = cli_error(&c, EXIT_FAIL, "out of memory");
 		goto out;
@@ -162,6 +157,10 @@ int verb_stream(int argc, char **argv)
 	if ((rc = s2_stream_listen(st, base, o.listen ? o.listen : "127.0.0.1", 0, &port)) < 0) {
 		ec = cli_error(&c, EXIT_USAGE, "--listen %s: %s", o.listen ? o.listen : "127.0.0.1",
 		               s2_strerror(rc));
+		goto out;
+	}
+	if (o.metrics && !(x.metrics = metrics_open(base, o.metrics, argv[pos], err, sizeof err))) {
+		ec = cli_error(&c, EXIT_USAGE, "--metrics %s: %s", o.metrics, err);
 		goto out;
 	}
 	if (o.serve &&
@@ -179,29 +178,17 @@ int verb_stream(int argc, char **argv)
 		uint32_t flags =
 		        (o.no_spikes ? 0 : S2_LIVE_F_SPIKES) | (energy ? S2_LIVE_F_ENERGY : 0);
 		s2_stream_start_msg(st, flags, (uint32_t)energy, port, &m);
-		for (unsigned ch = 0; ch < pb->n_chips; ch++) {
-			const struct s2_app_chip *ac = &pb->chips[ch];
-			for (unsigned q = 0; q < ac->n_pes; q++) {
-				const struct plan_pe_info *in = &pb->info[ch][q];
-				if (!selected(&o, plan->pops[in->pop].label))
-					continue;
-				if (ac->chip >= S2_LIVE_MAX_CHIPS) {
-					ec = cli_error(&c, EXIT_INPUT,
-					               "board %u chip %u: beyond the %u chips a "
-					               "stream subscribes",
-					               pb->board, ac->chip, S2_LIVE_MAX_CHIPS);
-					goto out;
-				}
-				m.live[ac->chip][ac->pes[q].pe / 8] |=
-				        (uint8_t)(1u << (ac->pes[q].pe % 8));
-				if (m.n_chips <= ac->chip)
-					m.n_chips = (uint16_t)(ac->chip + 1);
-				if (s2_stream_add_source(st, (uint16_t)pb->board, ac->chip,
-				                         ac->pes[q].pe, in->pop, in->lo) < 0) {
-					ec = cli_error(&c, EXIT_FAIL, "out of memory");
-					goto out;
-				}
-			}
+		unsigned bad_chip = 0;
+		rc = sx_add_sources(st, plan, pb, o.pops, o.n_pops, &m, &bad_chip);
+		if (rc == S2_E_RANGE) {
+			ec = cli_error(&c, EXIT_INPUT,
+			               "board %u chip %u: beyond the %u chips a stream subscribes",
+			               pb->board, bad_chip, S2_LIVE_MAX_CHIPS);
+			goto out;
+		}
+		if (rc < 0) {
+			ec = cli_error(&c, EXIT_FAIL, "out of memory");
+			goto out;
 		}
 		s2_op_init(&ops[pb->board], NULL, NULL);
 		s2_stream_start_start(s.eth[pb->board], &m, &ops[pb->board]);
@@ -232,7 +219,7 @@ int verb_stream(int argc, char **argv)
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	double t0 = sx_now();
+	t0 = sx_now();
 	/* Until every board finished (and 200 ms more for packets overtaken on the way), or
 	 * --max-seconds, or a signal. */
 	while (!interrupted) {
@@ -272,6 +259,7 @@ stop:
 		        (unsigned long long)s2_stream_stats(st)->lost,
 		        (unsigned long long)s2_stream_stats(st)->board_dropped);
 out:
+	metrics_close(x.metrics);
 	if (x.serve)
 		serve_close(x.serve);
 	s2_stream_free(st);
