@@ -68,6 +68,8 @@ struct report {
 	double dt_ms;
 	uint64_t steps;
 	unsigned machine_boards, n_boards, boards[MAX_BOARDS];
+	uint64_t pes; /* application PEs, all boards */
+	uint64_t board_pe[MAX_BOARDS];
 	struct chip_series *cs;
 	size_t n_cs;
 	struct phase ph[8];
@@ -159,6 +161,10 @@ static int load(const struct cli *c, struct report *r, const char *path)
 			goto out;
 		}
 		r->boards[r->n_boards++] = (unsigned)json_object_get_int(v);
+		if ((v = get(b, "pes", json_type_int)) && json_object_get_int64(v) > 0) {
+			r->board_pe[r->n_boards - 1] = (uint64_t)json_object_get_int64(v);
+			r->pes += r->board_pe[r->n_boards - 1];
+		}
 	}
 	if ((a = get(root, "phases", json_type_array)))
 		for (size_t i = 0; i < json_object_array_length(a) && r->n_ph < 8; i++) {
@@ -262,8 +268,11 @@ static void compute(struct report *r)
 	struct phase *run = phase(r, "run"), *ld = phase(r, "load");
 	if (run) /* the machine runs in biological real time; the emulator's wall time is not it */
 		run->s = (double)r->steps * r->dt_ms * 1e-3;
+	/* application PEs at the model's level while the application is loaded */
+	double pe_w = (double)r->pes * s2_energy_pe_active_w(&r->m);
 	for (unsigned i = 0; i < r->n_ph; i++) {
-		r->ph[i].static_j = static_w * r->ph[i].s;
+		bool app = !strcmp(r->ph[i].name, "load") || !strcmp(r->ph[i].name, "run");
+		r->ph[i].static_j = (static_w + (app ? pe_w : 0)) * r->ph[i].s;
 		r->ph[i].kind = "modelled";
 	}
 	for (size_t i = 0; i < r->n_cs; i++) {
@@ -295,6 +304,16 @@ static void compute(struct report *r)
 	}
 	if (run && r->measured)
 		run->kind = "measured";
+}
+
+static uint64_t board_pes(const struct report *r, int b)
+{
+	if (b < 0)
+		return r->pes;
+	for (unsigned i = 0; i < r->n_boards; i++)
+		if (r->boards[i] == (unsigned)b)
+			return r->board_pe[i];
+	return 0;
 }
 
 /* Power of board b (all boards if b < 0) over sample windows: (start step, end step, W). */
@@ -341,7 +360,8 @@ static size_t power_series(const struct report *r, int b, struct pw *out, size_t
 		m++;
 	}
 	size_t got = 0;
-	double static_w = r->board_static_w * (b >= 0 ? 1 : r->n_boards);
+	double static_w = r->board_static_w * (b >= 0 ? 1 : r->n_boards) +
+	                  (double)board_pes(r, b) * s2_energy_pe_active_w(&r->m);
 	for (size_t w = 0; w + 1 < m && got < cap; w++) {
 		uint32_t s0 = steps[w], s1 = steps[w + 1];
 		double j = 0;
@@ -691,6 +711,7 @@ int verb_energy(int argc, char **argv)
 		json_num(&j, "j_per_cycle", s2_energy_j_per_cycle(&r.m, r.m.pl));
 		json_num(&j, "chip_idle_w", r.m.chip_idle_w);
 		json_num(&j, "board_other_w", r.m.board_other_w);
+		json_num(&j, "pe_active_w", s2_energy_pe_active_w(&r.m));
 		json_end_obj(&j);
 		json_num(&j, "seconds", secs);
 		json_num(&j, "biological_seconds", bio_s);

@@ -147,6 +147,12 @@ double s2_energy_j_per_cycle(const struct s2_energy_model *m, unsigned pl)
 	return hi * r * r;
 }
 
+double s2_energy_pe_active_w(const struct s2_energy_model *m)
+{
+	double r = m->volts[m->pl] / m->volts[S2_PL_LOW];
+	return m->chip_idle_w / PES_PER_CHIP * (r * r - 1);
+}
+
 void s2_energy_unit_j(const struct s2_energy_model *m, double out[S2_EP_COUNT])
 {
 	double jc = s2_energy_j_per_cycle(m, m->pl);

@@ -26,6 +26,7 @@ cat >"$WORK/model.txt" <<'M'
 chip_idle_w = 0.5
 chip_busy_w = 0.500152   # 0.000152 W over 152 PEs at 1 MHz: 1e-12 J per cycle
 mhz_high = 1
+volts_low = 0.8      # the same voltage as the high level: application PEs add no static power
 board_other_w = 1
 cycles_neuron_update = 0
 cycles_synaptic_event = 10
@@ -77,6 +78,9 @@ for r in wrap gaps; do
 		jq_is "$WORK/$r.rep.json" '[.kind, .model.version]' '["modelled","s2-energy-model-1+custom"]'
 	check "$r: report validates against the schema" valid "$WORK/$r.rep.json"
 done
+"$S2CTL" energy report "$WORK/wrap.json" --json >"$WORK/default.rep.json"
+check "default model: an application PE adds 0.24 W / 152 x ((0.8 / 0.5)^2 - 1) at the high level" \
+	close "$(jq .model.pe_active_w "$WORK/default.rep.json")" "$(python3 -c "print(0.24 / 152 * (2.56 - 1))")"
 check "missing samples change nothing" \
 	test "$(jq -c .run "$WORK/wrap.rep.json")" = "$(jq -c .run "$WORK/gaps.rep.json")"
 # A board that measures: 2,000,000 uJ over the run is used instead of the model.

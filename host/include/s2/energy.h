@@ -62,6 +62,13 @@ int s2_energy_model_parse(struct s2_energy_model *m, const char *text, char *err
  * scaled by voltage squared from the high level. */
 double s2_energy_j_per_cycle(const struct s2_energy_model *m, unsigned pl);
 
+/**
+ * Static power an application PE adds at the model's level, watts: the idle chip's power
+ * spread over its 152 PEs (idle PEs sit at the low level), scaled by voltage squared to the
+ * model's level, minus that idle share. 0 at the low level.
+ */
+double s2_energy_pe_active_w(const struct s2_energy_model *m);
+
 /** Joules per counted item of each part at the model's level. */
 void s2_energy_unit_j(const struct s2_energy_model *m, double out[S2_EP_COUNT]);
 
