@@ -213,18 +213,31 @@ static uint32_t gen_row(struct s2_eng *e, const struct s2_pe_expand *x, uint32_t
 {
 	uint32_t pre_g = x->pre_lo + r, n = 0, n_post = e->n;
 	struct s2f_rng rng;
+	/* Slices: only pre neurons of the pre slice have synapses, only to post neurons of the
+	 * post slice, [jlo, jhi) of this PE's. Connectors count in slice-local indices. */
+	if (pre_g < x->pre_s_lo || pre_g - x->pre_s_lo >= x->pre_s_n)
+		return 0;
+	uint32_t s_hi = x->post_s_lo + x->post_s_n;
+	uint32_t jlo = x->post_s_lo > x->post_lo ? x->post_s_lo - x->post_lo : 0;
+	uint32_t jhi = s_hi < x->post_lo            ? 0
+	               : s_hi - x->post_lo < n_post ? s_hi - x->post_lo
+	                                            : n_post;
+	if (jlo >= jhi)
+		return 0;
 	switch (x->connector) {
 	case S2_CONN_ALL_TO_ALL:
 		s2f_rng_seed(&rng, s2f_hash2(x->seed, s2f_hash2(pre_g, x->post_lo)));
-		for (uint32_t j = 0; j < n_post; j++)
+		for (uint32_t j = jlo; j < jhi; j++)
 			if (!self_skip(x, pre_g, x->post_lo + j))
 				e->row[1 + n++] = make_word(x, &rng, j);
 		break;
-	case S2_CONN_ONE_TO_ONE:
+	case S2_CONN_ONE_TO_ONE: {
 		s2f_rng_seed(&rng, s2f_hash2(x->seed, pre_g));
-		if (pre_g >= x->post_lo && pre_g < x->post_lo + n_post)
-			e->row[1 + n++] = make_word(x, &rng, pre_g - x->post_lo);
+		uint32_t post_g = x->post_s_lo + (pre_g - x->pre_s_lo);
+		if (post_g >= x->post_lo + jlo && post_g < x->post_lo + jhi)
+			e->row[1 + n++] = make_word(x, &rng, post_g - x->post_lo);
 		break;
+	}
 	case S2_CONN_FIXED_PROB: {
 		/* Pairs are independent: this PE's part of the row has its own stream; targets
 		 * by geometric skips, so the cost is the synapses made, not the posts scanned. */
@@ -232,16 +245,16 @@ static uint32_t gen_row(struct s2_eng *e, const struct s2_pe_expand *x, uint32_t
 		if (x->p <= 0)
 			break;
 		float lq = x->p < 1 ? s2f_log(1.0f - x->p) : 0;
-		uint32_t j = 0;
+		uint32_t j = jlo;
 		for (;;) {
 			if (x->p < 1) {
 				float u = 1.0f - s2f_rng_uniform(&rng); /* (0, 1] */
 				float skip = s2f_log(u) / lq;
-				if (skip >= (float)(n_post - j))
+				if (skip >= (float)(jhi - j))
 					break;
 				j += (uint32_t)skip;
 			}
-			if (j >= n_post)
+			if (j >= jhi)
 				break;
 			if (!self_skip(x, pre_g, x->post_lo + j)) {
 				if (n == S2_PE_ROW_MAX)
@@ -253,20 +266,22 @@ static uint32_t gen_row(struct s2_eng *e, const struct s2_pe_expand *x, uint32_t
 		break;
 	}
 	case S2_CONN_FIXED_NUMBER_POST: {
-		/* The same choice on every PE holding part of the post population: seeded by
-		 * the pre neuron only, selection sampling over the whole post population. */
+		/* The same choice on every PE holding part of the post slice: seeded by the pre
+		 * neuron only, selection sampling over the whole post slice. */
 		s2f_rng_seed(&rng, s2f_hash2(x->seed, pre_g));
-		uint32_t need = x->n, total = x->post_total;
-		for (uint32_t j = 0; j < total; j++) {
+		uint32_t need = x->n, total = x->post_s_n;
+		for (uint32_t k = 0; k < total; k++) {
 			bool take;
 			if (x->flags & S2_EXP_F_REPLACE)
 				take = false; /* handled below */
 			else
-				take = need && s2f_rng_below(&rng, total - j) < need;
+				take = need && s2f_rng_below(&rng, total - k) < need;
 			if (!take)
 				continue;
 			need--;
-			if (j >= x->post_lo && j < x->post_lo + n_post && !self_skip(x, pre_g, j)) {
+			uint32_t j = x->post_s_lo + k;
+			if (j >= x->post_lo + jlo && j < x->post_lo + jhi &&
+			    !self_skip(x, pre_g, j)) {
 				if (n == S2_PE_ROW_MAX)
 					return UINT32_MAX;
 				e->row[1 + n++] = make_word(x, &rng, j - x->post_lo);
@@ -274,8 +289,8 @@ static uint32_t gen_row(struct s2_eng *e, const struct s2_pe_expand *x, uint32_t
 		}
 		if (x->flags & S2_EXP_F_REPLACE)
 			for (uint32_t k = 0; k < x->n; k++) {
-				uint32_t j = s2f_rng_below(&rng, total);
-				if (j >= x->post_lo && j < x->post_lo + n_post &&
+				uint32_t j = x->post_s_lo + s2f_rng_below(&rng, total);
+				if (j >= x->post_lo + jlo && j < x->post_lo + jhi &&
 				    !self_skip(x, pre_g, j)) {
 					if (n == S2_PE_ROW_MAX)
 						return UINT32_MAX;
@@ -338,21 +353,34 @@ static int expand_fixed_total(struct s2_eng *e, const struct s2_pe_expand *x, st
 		return rc;
 	struct s2f_rng rng;
 	s2f_rng_seed(&rng, s2f_hash2(x->seed, s2f_hash2(x->pre_lo, x->post_lo)));
-	uint32_t left = x->n;
+	/* The rows of the pre slice share the synapses; targets are this PE's posts of the post
+	 * slice, [jlo, jhi). */
+	uint32_t s_hi = x->post_s_lo + x->post_s_n;
+	uint32_t jlo = x->post_s_lo > x->post_lo ? x->post_s_lo - x->post_lo : 0;
+	uint32_t jhi = s_hi < x->post_lo ? 0 : s_hi - x->post_lo < e->n ? s_hi - x->post_lo : e->n;
+	uint32_t rows_left = 0;
+	for (uint32_t r = 0; r < x->n_pre; r++)
+		rows_left +=
+		        x->pre_lo + r >= x->pre_s_lo && x->pre_lo + r - x->pre_s_lo < x->pre_s_n;
+	uint32_t left = jlo < jhi ? x->n : 0;
 	for (uint32_t r = 0; r < x->n_pre; r++) {
-		uint32_t k = r + 1 == x->n_pre ? left
-		                               : binomial(&rng, left, 1.0f / (float)(x->n_pre - r));
-		left -= k;
-		uint32_t n = 0;
-		for (uint32_t s = 0; s < k; s++) {
-			uint32_t post = s2f_rng_below(&rng, e->n);
-			uint32_t w = make_word(x, &rng, post);
-			if (self_skip(x, x->pre_lo + r, x->post_lo + post))
-				continue;
-			if (n == S2_PE_ROW_MAX)
-				return S2_E_NOSPACE;
-			e->row[n++] = w;
+		uint32_t pre_g = x->pre_lo + r, n = 0;
+		if (pre_g >= x->pre_s_lo && pre_g - x->pre_s_lo < x->pre_s_n && left) {
+			uint32_t k = rows_left == 1 ? left
+			                            : binomial(&rng, left, 1.0f / (float)rows_left);
+			left -= k;
+			for (uint32_t s = 0; s < k; s++) {
+				uint32_t post = jlo + s2f_rng_below(&rng, jhi - jlo);
+				uint32_t w = make_word(x, &rng, post);
+				if (self_skip(x, pre_g, x->post_lo + post))
+					continue;
+				if (n == S2_PE_ROW_MAX)
+					return S2_E_NOSPACE;
+				e->row[n++] = w;
+			}
 		}
+		if (pre_g >= x->pre_s_lo && pre_g - x->pre_s_lo < x->pre_s_n)
+			rows_left--;
 		if ((rc = row_put(e, a, index, data, r, e->row, n, &off)) < 0)
 			return rc;
 	}
@@ -375,11 +403,15 @@ struct colgen {
 static bool col_next(struct s2_eng *e, const struct s2_pe_expand *x, struct colgen *g,
                      uint32_t *pre, uint32_t *post)
 {
-	/* Each post neuron draws n pre neurons of the whole population. */
+	/* Each post neuron of the post slice draws n pre neurons of the whole pre slice. */
 	for (;;) {
 		if (g->post >= e->n)
 			return false;
 		uint32_t post_g = x->post_lo + g->post;
+		if (post_g < x->post_s_lo || post_g - x->post_s_lo >= x->post_s_n) {
+			g->post++; /* not in the post slice: no synapses */
+			continue;
+		}
 		if (g->k == 0 && g->scan == 0) {
 			s2f_rng_seed(&g->rng, s2f_hash2(x->seed, post_g));
 			g->need = x->n;
@@ -388,14 +420,14 @@ static bool col_next(struct s2_eng *e, const struct s2_pe_expand *x, struct colg
 		if (x->flags & S2_EXP_F_REPLACE) {
 			if (g->k < x->n) {
 				g->k++;
-				i = s2f_rng_below(&g->rng, x->pre_total);
+				i = x->pre_s_lo + s2f_rng_below(&g->rng, x->pre_s_n);
 			}
 		} else {
-			while (g->need && g->scan < x->pre_total) {
+			while (g->need && g->scan < x->pre_s_n) {
 				uint32_t s = g->scan++;
-				if (s2f_rng_below(&g->rng, x->pre_total - s) < g->need) {
+				if (s2f_rng_below(&g->rng, x->pre_s_n - s) < g->need) {
 					g->need--;
-					i = s;
+					i = x->pre_s_lo + s;
 					break;
 				}
 			}

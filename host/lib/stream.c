@@ -216,7 +216,8 @@ int s2_stream_feed(struct s2_stream *s, const uint8_t *dgram, size_t len)
 	s->st.bytes += len;
 	s->packet_us = first_us;
 	if (!s->sorted) {
-		qsort(s->src, s->n_src, sizeof *s->src, cmp_src);
+		if (s->n_src > 1)
+			qsort(s->src, s->n_src, sizeof *s->src, cmp_src);
 		s->sorted = true;
 	}
 	size_t n = 0;

@@ -417,7 +417,8 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 		end(&b);
 	}
 	/* Sources: explicit rows and expansion descriptors, per run and projection. */
-	struct blob rows = {0}, exp = {0};
+	struct blob rows = {0}, exp = {0}, slc = {0};
+	bool sliced = false;
 	unsigned entries = 0;
 	for (size_t r = 0; r < n_runs; r++) {
 		const struct run *ru = &runs[r];
@@ -427,15 +428,9 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 			if (net->pre[j] != ru->pop)
 				continue;
 			const char *label = pj->label && pj->label[0] ? pj->label : "(unnamed)";
-			if (net->pre_lo[j] != 0 ||
-			    net->pre_hi[j] != net->pb->populations[net->pre[j]]->size ||
-			    net->post_lo[j] != 0 || net->post_hi[j] != pop->size) {
-				rc = fail(err, errlen,
-				          "projection %s: slices are not supported by the engine "
-				          "yet",
-				          label);
-				goto out_src;
-			}
+			/* The projection's slices: connectors count within them. */
+			uint32_t sa = net->pre_lo[j], san = net->pre_hi[j] - net->pre_lo[j];
+			uint32_t sc = net->post_lo[j], scn = net->post_hi[j] - net->post_lo[j];
 			unsigned rcp = pj->receptor == S2PB__PROJECTION__RECEPTOR__INHIBITORY;
 			if (++entries > S2_PE_MAX_TABLE) {
 				rc = fail(err, errlen,
@@ -454,12 +449,15 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 					goto out_src;
 				}
 				for (size_t i = 0; i < l->n_pre; i++)
-					if (l->pre[i] >= ru->pre_lo &&
-					    l->pre[i] < ru->pre_lo + ru->n_pre &&
-					    l->post[i] >= pt->lo && l->post[i] < pt->lo + pt->n)
-						longest = ++cnt[l->pre[i] - ru->pre_lo] > longest
-						                  ? cnt[l->pre[i] - ru->pre_lo]
-						                  : longest;
+					if ((sa + l->pre[i]) >= ru->pre_lo &&
+					    (sa + l->pre[i]) < ru->pre_lo + ru->n_pre &&
+					    (sc + l->post[i]) >= pt->lo &&
+					    (sc + l->post[i]) < pt->lo + pt->n)
+						longest =
+						        ++cnt[(sa + l->pre[i]) - ru->pre_lo] >
+						                        longest
+						                ? cnt[(sa + l->pre[i]) - ru->pre_lo]
+						                : longest;
 				if (longest > S2_PE_ROW_MAX) {
 					free(cnt);
 					rc = fail(err, errlen,
@@ -482,11 +480,12 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 				}
 				memset(cnt, 0, (ru->n_pre + 1) * sizeof *cnt);
 				for (size_t i = 0; i < l->n_pre; i++) {
-					if (!(l->pre[i] >= ru->pre_lo &&
-					      l->pre[i] < ru->pre_lo + ru->n_pre &&
-					      l->post[i] >= pt->lo && l->post[i] < pt->lo + pt->n))
+					if (!((sa + l->pre[i]) >= ru->pre_lo &&
+					      (sa + l->pre[i]) < ru->pre_lo + ru->n_pre &&
+					      (sc + l->post[i]) >= pt->lo &&
+					      (sc + l->post[i]) < pt->lo + pt->n))
 						continue;
-					uint32_t row = l->pre[i] - ru->pre_lo;
+					uint32_t row = (sa + l->pre[i]) - ru->pre_lo;
 					double w = l->n_weight ? l->weight[i]
 					                       : value_at(pj->weight, 0,
 					                                  (uint32_t)i, 0);
@@ -505,7 +504,7 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 					long wu = lround(fabs(w) / scale[rcp]);
 					uint8_t *rp = rows.buf.p + base + (size_t)row * stride * 4;
 					s2_st32(rp + 4 * ++cnt[row],
-					        s2_syn_word(l->post[i] - pt->lo, rcp,
+					        s2_syn_word((sc + l->post[i]) - pt->lo, rcp,
 					                    (unsigned)steps,
 					                    (unsigned)(wu > 65535 ? 65535 : wu)));
 					s2_st32(rp, cnt[row]);
@@ -522,7 +521,12 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 			                         .n_pre = ru->n_pre,
 			                         .pre_total = net->pb->populations[ru->pop]->size,
 			                         .post_lo = pt->lo,
-			                         .post_total = pop->size};
+			                         .post_total = pop->size,
+			                         .pre_s_lo = sa,
+			                         .pre_s_n = san,
+			                         .post_s_lo = sc,
+			                         .post_s_n = scn};
+			sliced |= sa != 0 || san != x.pre_total || sc != 0 || scn != x.post_total;
 			bool self = net->pre[j] == pt->pop;
 			x.flags = self ? S2_EXP_F_SAME_POP : 0;
 			switch (pj->connector_case) {
@@ -565,14 +569,18 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 				        fixed_total_share && fixed_total_share[j]
 				                ? fixed_total_share[j][q - mp->pops[pt->pop].first]
 				                : 0;
-				uint32_t pre_size = net->pb->populations[ru->pop]->size;
 				uint64_t given = 0, mine = 0;
 				double best_frac = -1;
 				size_t best = 0;
 				for (size_t r2 = 0; r2 < n_runs; r2++) {
 					if (runs[r2].pop != ru->pop)
 						continue;
-					double ex = (double)share * runs[r2].n_pre / pre_size;
+					/* the run's neurons inside the pre slice */
+					uint32_t lo = runs[r2].pre_lo > sa ? runs[r2].pre_lo : sa;
+					uint32_t hi = runs[r2].pre_lo + runs[r2].n_pre < sa + san
+					                      ? runs[r2].pre_lo + runs[r2].n_pre
+					                      : sa + san;
+					double ex = lo < hi ? (double)share * (hi - lo) / san : 0;
 					uint64_t fl = (uint64_t)floor(ex);
 					given += fl;
 					if (r2 == r)
@@ -582,7 +590,7 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 						best = r2;
 					}
 				}
-				/* The runs of this PE cover the whole pre population (all parts
+				/* The runs of this PE cover the whole pre slice (all its parts
 				 * project here); the remainder goes to one run. */
 				if (best == r)
 					mine += share - given;
@@ -619,6 +627,8 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 			uint8_t *p = grow(&exp, S2_PE_EXPAND_LEN);
 			if (p)
 				s2_pedata_expand_encode(p, &x);
+			if ((p = grow(&slc, S2_PE_SLICE_LEN)))
+				s2_pedata_slice_encode(p, &x);
 		}
 	}
 	if (rows.buf.n) {
@@ -635,7 +645,14 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 			memcpy(p, exp.buf.p, exp.buf.n);
 		end(&b);
 	}
-	if (rows.buf.failed || exp.buf.failed || b.buf.failed) {
+	if (exp.buf.n && sliced) { /* only when a projection is sliced: others' bytes unchanged */
+		begin(&b, S2_SECT_SLICES);
+		uint8_t *p = grow(&b, slc.buf.n);
+		if (p)
+			memcpy(p, slc.buf.p, slc.buf.n);
+		end(&b);
+	}
+	if (rows.buf.failed || exp.buf.failed || slc.buf.failed || b.buf.failed) {
 		rc = S2_E_NOMEM;
 		goto out_src;
 	}
@@ -671,6 +688,7 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 	*len = head + b.buf.n;
 out_src:
 	free(rows.buf.p);
+	free(slc.buf.p);
 	free(exp.buf.p);
 out:
 	free(b.buf.p);

@@ -78,7 +78,10 @@ int s2_pedata_decode(const uint8_t *buf, size_t len, struct s2_pedata *pd)
 	     pd->sect_len[S2_SECT_STATE] != (uint32_t)pd->n_neurons * S2_PE_STATE * 4u) ||
 	    pd->sect_len[S2_SECT_RECORD_V] != pd->n_record_v * 2u ||
 	    pd->sect_len[S2_SECT_EXPAND] % S2_PE_EXPAND_LEN != 0 ||
-	    pd->sect_len[S2_SECT_SPIKES] % 8u != 0 || pd->sect_len[S2_SECT_CURRENT] % 12u != 0)
+	    pd->sect_len[S2_SECT_SPIKES] % 8u != 0 || pd->sect_len[S2_SECT_CURRENT] % 12u != 0 ||
+	    (pd->sect[S2_SECT_SLICES] &&
+	     pd->sect_len[S2_SECT_SLICES] !=
+	             pd->sect_len[S2_SECT_EXPAND] / S2_PE_EXPAND_LEN * S2_PE_SLICE_LEN))
 		return S2_E_LENGTH;
 	for (unsigned i = 0; i < pd->n_record_v; i++)
 		if (s2_ld16(pd->sect[S2_SECT_RECORD_V] + 2 * i) >= pd->n_neurons)
@@ -131,7 +134,30 @@ int s2_pedata_expand_decode(const struct s2_pedata *pd, unsigned i, struct s2_pe
 	if (((uint64_t)(parts - 1u) << x->part_bits) + (x->n_pre - (parts - 1u) * x->per_part) >
 	    x->n_keys)
 		return S2_E_RANGE;
+	x->pre_s_lo = 0;
+	x->pre_s_n = x->pre_total;
+	x->post_s_lo = 0;
+	x->post_s_n = x->post_total;
+	if (pd->sect[S2_SECT_SLICES]) {
+		const uint8_t *q = pd->sect[S2_SECT_SLICES] + i * S2_PE_SLICE_LEN;
+		x->pre_s_lo = s2_ld32(q);
+		x->pre_s_n = s2_ld32(q + 4);
+		x->post_s_lo = s2_ld32(q + 8);
+		x->post_s_n = s2_ld32(q + 12);
+		if (x->pre_s_n < 1 || x->pre_s_lo > x->pre_total ||
+		    x->pre_s_n > x->pre_total - x->pre_s_lo || x->post_s_n < 1 ||
+		    x->post_s_lo > x->post_total || x->post_s_n > x->post_total - x->post_s_lo)
+			return S2_E_RANGE;
+	}
 	return 0;
+}
+
+void s2_pedata_slice_encode(uint8_t *out, const struct s2_pe_expand *x)
+{
+	s2_st32(out, x->pre_s_lo);
+	s2_st32(out + 4, x->pre_s_n);
+	s2_st32(out + 8, x->post_s_lo);
+	s2_st32(out + 12, x->post_s_n);
 }
 
 void s2_pedata_expand_encode(uint8_t *out, const struct s2_pe_expand *x)

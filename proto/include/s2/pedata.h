@@ -64,7 +64,8 @@ enum s2_pe_section {
 	S2_SECT_EXPAND = 5,   /**< expansion descriptors, S2_PE_EXPAND_LEN bytes each */
 	S2_SECT_SPIKES = 6,   /**< spike times: (step u32, neuron u16, 0 u16), sorted by step */
 	S2_SECT_CURRENT = 7,  /**< DC steps: (step u32, neuron u16, 0 u16, amp f32 nA), sorted */
-	S2_SECT__MAX = 7,
+	S2_SECT_SLICES = 8,   /**< per descriptor of EXPAND: its projection's population slices */
+	S2_SECT__MAX = 8,
 };
 
 /**
@@ -144,7 +145,12 @@ struct s2_pe_expand {
 	uint32_t key_lo, n_keys, pre_lo, n_pre, pre_total, post_lo, post_total, n;
 	float p, w_a, w_b, d_a, d_b; /* weights in weight units (see w_scale) */
 	uint32_t seed;
+	/* The projection's slices, [lo, lo + n) of each population (SLICES section, 16 bytes
+	 * per descriptor: the four u32 in this order; without it, the whole populations).
+	 * Connectors are drawn over the slices, in slice-local indices. */
+	uint32_t pre_s_lo, pre_s_n, post_s_lo, post_s_n;
 };
+#define S2_PE_SLICE_LEN 16u
 
 /** A decoded PE data header with its sections located (pointers into the blob). */
 struct s2_pedata {
@@ -166,6 +172,8 @@ int s2_pedata_decode(const uint8_t *buf, size_t len, struct s2_pedata *pd);
 
 /** Decode expansion descriptor i of the EXPAND section (checks its fields). */
 int s2_pedata_expand_decode(const struct s2_pedata *pd, unsigned i, struct s2_pe_expand *x);
+/** Encode a descriptor's slices into out[0..S2_PE_SLICE_LEN) (the SLICES section). */
+void s2_pedata_slice_encode(uint8_t *out, const struct s2_pe_expand *x);
 /** Encode one descriptor into out[0..S2_PE_EXPAND_LEN). */
 void s2_pedata_expand_encode(uint8_t *out, const struct s2_pe_expand *x);
 
