@@ -823,6 +823,7 @@ void s2_eng_tick(struct s2_eng *e)
 			if (on && s2f_rng_uniform(&e->rng) < p[POI_RATE] * dt * 0.001f)
 				spike(e, i, bits);
 		}
+		e->c.neuron_updates += e->n; /* a draw per source neuron per step */
 		break;
 	}
 	case S2_MODEL_SPIKE_ARRAY: {

@@ -390,6 +390,16 @@ static size_t power_series(const struct report *r, int b, struct pw *out, size_t
 	return got;
 }
 
+/* NeuroBench's activation sparsity: the share of neuron updates without a spike (spikes of
+ * spike-array sources, which are not updated, can push it below 0: clamped). */
+static double sparsity(uint64_t spikes, uint64_t updates)
+{
+	if (!updates)
+		return 0;
+	double s = 1.0 - (double)spikes / (double)updates;
+	return s < 0 ? 0 : s;
+}
+
 static const char *const part_names[S2_EP_COUNT] = {"neuron_updates", "synaptic_events",
                                                     "spikes_sent",    "packets_in",
                                                     "packets_routed", "dma_bytes"};
@@ -780,7 +790,7 @@ int verb_energy(int argc, char **argv)
 		json_uint(&j, "synaptic_operations", syn);
 		json_uint(&j, "spikes", spk);
 		json_uint(&j, "neuron_updates", upd);
-		json_num(&j, "activation_sparsity", upd ? 1.0 - (double)spk / (double)upd : 0);
+		json_num(&j, "activation_sparsity", sparsity(spk, upd));
 		json_uint(&j, "packets_routed", r.run_inc_total[S2_LC_PACKETS_ROUTED]);
 		json_uint(&j, "dma_bytes", r.run_inc_total[S2_LC_DMA_BYTES]);
 		json_end_obj(&j);
@@ -851,7 +861,7 @@ int verb_energy(int argc, char **argv)
 	printf("activity: %llu synaptic operations, %llu spikes, %llu neuron updates, activation "
 	       "sparsity %.4f\n",
 	       (unsigned long long)syn, (unsigned long long)spk, (unsigned long long)upd,
-	       upd ? 1.0 - (double)spk / (double)upd : 0);
+	       sparsity(spk, upd));
 	printf("boards:");
 	for (unsigned i = 0; i < r.n_boards; i++)
 		printf(" %u: static %.4g J + run dynamic %.4g J;", r.boards[i],
