@@ -451,7 +451,14 @@ static int write_svg(const struct report *r, const char *path, char *err, size_t
 		for (size_t k = 0; k < n[i]; k++)
 			ymax = fmax(ymax, pw[i][k].w);
 	}
-	ymax = ymax > 0 ? ymax * 1.1 : 1;
+	/* round ticks: 1, 2 or 5 x 10^k, five or so of them */
+	double raw = (ymax > 0 ? ymax * 1.05 : 1) / 5, mag = pow(10, floor(log10(raw)));
+	double ystep = raw / mag <= 1   ? mag
+	               : raw / mag <= 2 ? 2 * mag
+	               : raw / mag <= 5 ? 5 * mag
+	                                : 10 * mag;
+	int yticks = (int)ceil((ymax > 0 ? ymax * 1.05 : 1) / ystep);
+	ymax = ystep * yticks;
 	char tmp[4096];
 	snprintf(tmp, sizeof tmp, "%s.tmp", path);
 	FILE *f = fopen(tmp, "w");
