@@ -11,13 +11,16 @@ PACKAGES="build-essential cmake ninja-build pkg-config git
   libevent-dev libprotobuf-c-dev protobuf-c-compiler zlib1g-dev libpcap-dev libcmocka-dev
   gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi qemu-system-arm
   libmetis-dev libjson-c-dev jq procps python3-pynn python3-brian python3-jsonschema
-  protobuf-compiler python3-protobuf"
+  protobuf-compiler python3-protobuf tshark"
 
 if [ "${S2_SKIP_APT:-0}" != 1 ]; then
 	SUDO=""
 	[ "$(id -u)" = 0 ] || SUDO=sudo
 	export DEBIAN_FRONTEND=noninteractive
 	echo "== installing packages"
+	# tshark's wireshark-common asks whether non-root users may capture: answer no, unasked.
+	echo "wireshark-common wireshark-common/install-setuid boolean false" |
+		$SUDO debconf-set-selections
 	$SUDO apt-get update -qq
 	# shellcheck disable=SC2086
 	$SUDO apt-get install -y -qq --no-install-recommends $PACKAGES >/dev/null

@@ -10,6 +10,8 @@ for p in host-debug host-asan fuzz cm4f-qemu; do
 	echo "== ctest --preset $p"
 	ctest --preset "$p" -j "$jobs" || status=1
 done
+echo "== the installed library: tools/check_install.sh"
+sh tools/check_install.sh || status=1
 if [ $status -eq 0 ]; then
 	echo "all test presets passed"
 else

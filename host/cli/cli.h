@@ -107,6 +107,7 @@ int verb_results(int argc, char **argv);
 int verb_stream(int argc, char **argv);
 int verb_inject(int argc, char **argv);
 int verb_energy(int argc, char **argv);
+int verb_plot(int argc, char **argv);
 int verb_capture(int argc, char **argv);
 int verb_replay(int argc, char **argv);
 

@@ -124,6 +124,20 @@ static const struct verb verbs[] = {
          "CO2e = IT energy x PUE x grid intensity (g/kWh, its source named), the facility\n"
          "overhead apart, and embodied carbon (kg per board, lifetime). Every figure is\n"
          "tagged measured or modelled with the model's version (docs/energy.md).\n"},
+        {"plot", verb_plot, "draw a run as SVG: spike raster, rates, power, chip heatmap",
+         "usage: s2ctl plot raster RESULTS -o FILE.svg [--population LABEL]...\n"
+         "                         [--from MS --to MS] [--max-points N]\n"
+         "       s2ctl plot rates RESULTS -o FILE.svg [--bin MS] [--population LABEL]...\n"
+         "                        [--from MS --to MS]\n"
+         "       s2ctl plot power RECORD -o FILE.svg\n"
+         "       s2ctl plot heatmap RECORD -o FILE.svg [--machine FILE]\n"
+         "                          [--what synaptic_events|energy]\n"
+         "RESULTS is written by s2ctl run -o, RECORD by s2ctl run --energy. raster: a mark\n"
+         "per spike, a panel per population; above --max-points spikes (default 20000, 0: no\n"
+         "limit) only every k-th neuron is drawn and the plot says so. rates: mean rate (Hz)\n"
+         "per population in --bin ms bins (default 10). power: watts per board, as s2ctl\n"
+         "energy report --svg. heatmap: per chip on each board's chip grid, synaptic events\n"
+         "(default) or modelled dynamic energy. The file is written atomically.\n"},
         {"results", verb_results, "summarise run results; convert them to CSV or NumPy",
          "usage: s2ctl results FILE [--csv DIR] [--npy DIR] [--json]\n"},
         {"machine", verb_machine, "make or show machine descriptions",
@@ -210,11 +224,87 @@ int cli_parse(struct cli *c, const char *verb, int argc, char **argv, const stru
 	return optind;
 }
 
+/* Roff-escape a line of usage text: backslashes, and a leading dot or quote. */
+static void roff_line(FILE *f, const char *s, size_t n)
+{
+	if (n && (s[0] == '.' || s[0] == '\''))
+		fputs("\\&", f);
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\\')
+			fputs("\\e", f);
+		else if (s[i] == '-')
+			fputs("\\-", f);
+		else
+			fputc(s[i], f);
+	}
+	fputc('\n', f);
+}
+
+/* The man page of a verb (or of s2ctl, verb NULL), made from the same table as --help, so the
+ * two cannot drift: the usage lines verbatim, then the description. */
+static int man_page(const char *name)
+{
+	const struct verb *v = NULL;
+	for (size_t i = 0; name && i < sizeof verbs / sizeof verbs[0]; i++)
+		if (!strcmp(verbs[i].name, name))
+			v = &verbs[i];
+	if (name && !v) {
+		fprintf(stderr, "s2ctl man: unknown verb '%s'\n", name);
+		return EXIT_USAGE;
+	}
+	printf(".TH S2CTL%s", v ? "-" : "");
+	for (const char *c = v ? v->name : ""; *c; c++)
+		putchar(*c >= 'a' && *c <= 'z' ? *c - 'a' + 'A' : *c);
+	printf(" 1 \"\" \"s2 %s\" \"s2 manual\"\n", s2_version());
+	if (v) {
+		printf(".SH NAME\ns2ctl\\-%s \\- %s\n.SH SYNOPSIS\n.nf\n", v->name, v->summary);
+		const char *u = v->usage;
+		bool body = false;
+		while (*u) {
+			const char *e = strchr(u, '\n');
+			size_t n = e ? (size_t)(e - u) : strlen(u);
+			bool synopsis = !strncmp(u, "usage:", 6) || (n && u[0] == ' ');
+			if (!synopsis && !body) {
+				printf(".fi\n.SH DESCRIPTION\n");
+				body = true;
+			}
+			if (!strncmp(u, "usage: ", 7))
+				roff_line(stdout, u + 7, n - 7);
+			else if (!strncmp(u, "       ", 7) && !body)
+				roff_line(stdout, u + 7, n - 7);
+			else
+				roff_line(stdout, u, n);
+			u += n + (e ? 1 : 0);
+		}
+		if (!body)
+			printf(".fi\n");
+		printf(".SH COMMON OPTIONS\n\\-\\-machine FILE, \\-\\-boards LIST, \\-\\-json, "
+		       "\\-\\-quiet, \\-\\-help: see\n.BR s2ctl (1).\n.SH SEE ALSO\n.BR s2ctl "
+		       "(1),\n.BR s2emu (1);\n"
+		       "docs/cli/ in the s2 sources.\n");
+		return EXIT_OK;
+	}
+	printf(".SH NAME\ns2ctl \\- drive a SpiNNaker2 machine, real or emulated\n.SH SYNOPSIS\n"
+	       ".B s2ctl\n[\\-\\-version] VERB [options]\n.SH VERBS\n");
+	for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+		printf(".TP\n.BR s2ctl\\-%s (1)\n%s\n", verbs[i].name, verbs[i].summary);
+	printf(".SH COMMON OPTIONS\n.TP\n\\-\\-machine FILE\nthe machine description (default "
+	       "$S2_MACHINE)\n.TP\n\\-\\-boards LIST\nboards to act on: all (default), 3, "
+	       "0\\-3,7\n.TP\n\\-\\-json\nmachine\\-readable output\n.TP\n\\-\\-quiet\nno "
+	       "progress bars, no summary lines\n.TP\n\\-\\-help\nthe usage of the verb\n"
+	       ".SH EXIT STATUS\n0 ok, 1 failed on the machine, 2 bad command line, 3 bad input "
+	       "file, 4 a board did not answer, 5 some boards failed.\n.SH VERSION\ns2ctl %s, "
+	       "protocol %u.\n",
+	       s2_version(), s2_protocol_version());
+	return EXIT_OK;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: s2ctl [--version] VERB [options]\n\nverbs:\n");
 	for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
 		fprintf(f, "  %-9s %s\n", verbs[i].name, verbs[i].summary);
+	fprintf(f, "  %-9s %s\n", "man", "print the man page of s2ctl or of a verb (roff)");
 	fprintf(f, "\nEvery verb takes --help and --json. Exit codes: 0 ok, 1 failed, 2 usage,\n"
 	           "3 bad input, 4 no answer from a board, 5 some boards failed (docs/cli.md).\n");
 }
@@ -228,6 +318,13 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		usage(stdout);
 		return EXIT_OK;
+	}
+	if (!strcmp(argv[1], "man")) {
+		if (argc > 3) {
+			fprintf(stderr, "usage: s2ctl man [VERB]\n");
+			return EXIT_USAGE;
+		}
+		return man_page(argc == 3 ? argv[2] : NULL);
 	}
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
 		printf("s2ctl %s (protocol %u)\n", s2_version(), s2_protocol_version());

@@ -17,8 +17,10 @@
 #include <json-c/json.h>
 
 #include "cli.h"
+#include "energy_report.h"
 #include "s2/energy.h"
 #include "s2/error.h"
+#include "svg.h"
 
 #define CHIPS_PER_BOARD 48
 #define MAX_BOARDS 720
@@ -62,7 +64,7 @@ struct phase {
 	const char *kind; /* measured or modelled */
 };
 
-struct report {
+struct energy_report {
 	struct s2_energy_model m;
 	const char *path, *image;
 	double dt_ms;
@@ -94,7 +96,7 @@ static struct json_object *get(struct json_object *o, const char *key, enum json
 	return v;
 }
 
-static struct chip_series *series_of(struct report *r, unsigned board, unsigned chip)
+static struct chip_series *series_of(struct energy_report *r, unsigned board, unsigned chip)
 {
 	for (size_t i = 0; i < r->n_cs; i++)
 		if (r->cs[i].board == board && r->cs[i].chip == chip)
@@ -119,7 +121,7 @@ static int cmp_point(const void *a, const void *b)
 }
 
 /* Read the record; 0 or an exit code (the error printed). */
-static int load(const struct cli *c, struct report *r, const char *path)
+static int load(const struct cli *c, struct energy_report *r, const char *path)
 {
 	struct json_object *root = json_object_from_file(path);
 	if (!root)
@@ -244,7 +246,7 @@ out:
 	return ec;
 }
 
-static struct phase *phase(struct report *r, const char *name)
+static struct phase *phase(struct energy_report *r, const char *name)
 {
 	for (unsigned i = 0; i < r->n_ph; i++)
 		if (!strcmp(r->ph[i].name, name))
@@ -252,7 +254,7 @@ static struct phase *phase(struct report *r, const char *name)
 	return NULL;
 }
 
-static bool is_board_used(const struct report *r, unsigned b)
+static bool is_board_used(const struct energy_report *r, unsigned b)
 {
 	for (unsigned i = 0; i < r->n_boards; i++)
 		if (r->boards[i] == b)
@@ -261,7 +263,7 @@ static bool is_board_used(const struct report *r, unsigned b)
 }
 
 /* The energy: per phase static (a rate times the duration) and dynamic (counters). */
-static void compute(struct report *r)
+static void compute(struct energy_report *r)
 {
 	r->board_static_w = CHIPS_PER_BOARD * r->m.chip_idle_w + r->m.board_other_w;
 	double static_w = r->board_static_w * r->n_boards;
@@ -306,7 +308,7 @@ static void compute(struct report *r)
 		run->kind = "measured";
 }
 
-static uint64_t board_pes(const struct report *r, int b)
+static uint64_t board_pes(const struct energy_report *r, int b)
 {
 	if (b < 0)
 		return r->pes;
@@ -322,7 +324,7 @@ struct pw {
 	double w;
 };
 
-static size_t power_series(const struct report *r, int b, struct pw *out, size_t cap)
+static size_t power_series(const struct energy_report *r, int b, struct pw *out, size_t cap)
 {
 	/* windows: the distinct steps at which samples exist, over the chips of the board */
 	uint32_t *steps = NULL;
@@ -410,7 +412,7 @@ struct carbon {
 	const char *dataset, *zone, *year;
 };
 
-static double total_static(const struct report *r)
+static double total_static(const struct energy_report *r)
 {
 	double j = 0;
 	for (unsigned i = 0; i < r->n_ph; i++)
@@ -418,7 +420,7 @@ static double total_static(const struct report *r)
 	return j;
 }
 
-static double total_dynamic(const struct report *r)
+static double total_dynamic(const struct energy_report *r)
 {
 	double j = 0;
 	for (unsigned i = 0; i < r->n_ph; i++)
@@ -426,7 +428,7 @@ static double total_dynamic(const struct report *r)
 	return j;
 }
 
-static double total_seconds(const struct report *r)
+static double total_seconds(const struct energy_report *r)
 {
 	double s = 0;
 	for (unsigned i = 0; i < r->n_ph; i++)
@@ -434,98 +436,121 @@ static double total_seconds(const struct report *r)
 	return s;
 }
 
-static int write_svg(const struct report *r, const char *path, char *err, size_t errlen)
+int energy_report_power_svg(const struct energy_report *r, const char *path, char *err,
+                            size_t errlen)
 {
-	enum { W = 800, H = 420, L = 70, R = 150, T = 40, B = 50 };
-	static const char *const colour[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd",
-	                                     "#ff7f0e", "#8c564b", "#e377c2", "#17becf"};
-	struct pw *pw[MAX_BOARDS] = {0};
-	size_t n[MAX_BOARDS] = {0};
+	enum { W = 800, H = 420, L = 80, R = 150, T = 40, B = 56, SHOWN = 10 };
+	struct pw *pw[SHOWN] = {0};
+	size_t n[SHOWN] = {0};
 	double ymax = 0, xmax = (double)r->steps * r->dt_ms;
-	unsigned shown = r->n_boards < 8 ? r->n_boards : 8;
+	unsigned shown = r->n_boards < SHOWN ? r->n_boards : SHOWN;
+	int rc = 0;
 	for (unsigned i = 0; i < shown; i++) {
 		pw[i] = calloc(4096, sizeof *pw[i]);
-		if (!pw[i])
-			continue;
+		if (!pw[i]) {
+			snprintf(err, errlen, "%.400s: out of memory", path);
+			rc = S2_E_NOMEM;
+			goto free_series;
+		}
 		n[i] = power_series(r, (int)r->boards[i], pw[i], 4096);
 		for (size_t k = 0; k < n[i]; k++)
 			ymax = fmax(ymax, pw[i][k].w);
 	}
-	/* round ticks: 1, 2 or 5 x 10^k, five or so of them */
-	double raw = (ymax > 0 ? ymax * 1.05 : 1) / 5, mag = pow(10, floor(log10(raw)));
-	double ystep = raw / mag <= 1   ? mag
-	               : raw / mag <= 2 ? 2 * mag
-	               : raw / mag <= 5 ? 5 * mag
-	                                : 10 * mag;
-	int yticks = (int)ceil((ymax > 0 ? ymax * 1.05 : 1) / ystep);
-	ymax = ystep * yticks;
-	char tmp[4096];
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	FILE *f = fopen(tmp, "w");
-	if (!f) {
-		snprintf(err, errlen, "%.400s: %s", tmp, strerror(errno));
-		for (unsigned i = 0; i < shown; i++)
-			free(pw[i]);
-		return S2_E_IO;
-	}
-	fprintf(f,
-	        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-	        "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%%\" "
-	        "height=\"100%%\" fill=\"white\"/>\n",
-	        W, H);
-	fprintf(f,
-	        "<text x=\"%d\" y=\"22\" font-size=\"15\">Power per board during the run (%s, "
-	        "%s)</text>\n",
-	        L, r->measured ? "measured" : "modelled", r->m.version);
-	double pxw = W - L - R, pxh = H - T - B;
-	fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"black\"/>\n", L, H - B,
-	        W - R, H - B);
-	fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"black\"/>\n", L, T, L,
-	        H - B);
-	for (int k = 0; k <= 5; k++) {
-		double xv = xmax * k / 5, yv = ymax * k / 5;
-		double x = L + pxw * k / 5, y = H - B - pxh * k / 5;
-		fprintf(f,
-		        "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"black\"/>"
-		        "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%.4g</text>\n",
-		        x, H - B, x, H - B + 5, x, H - B + 20, xv);
-		fprintf(f,
-		        "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#ddd\"/>"
-		        "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%.4g</text>\n",
-		        L, y, W - R, y, L - 6, y + 4, yv);
-	}
-	fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">biological time (ms)</text>\n",
-	        L + pxw / 2, H - 12);
-	fprintf(f,
-	        "<text transform=\"translate(18,%.1f) rotate(-90)\" text-anchor=\"middle\">power "
-	        "(W)</text>\n",
-	        T + pxh / 2);
+	ymax *= 1.05;
+	double ystep = svg_round_up(&ymax, 5);
+	struct svg s;
+	if ((rc = svg_open(&s, path, W, H, err, errlen)) < 0)
+		goto free_series;
+	svg_text(&s, L, 22, "start", "font-size=\"15\"", "Power per board during the run (%s, %s)",
+	         r->measured ? "measured" : "modelled", r->m.version);
+	struct svg_axes ax = {L, T, W - L - R, H - T - B, 0, xmax > 0 ? xmax : 1, 0, ymax};
+	svg_draw_axes(&s, &ax, svg_nice_step(ax.xmax, 6), ystep, true, "biological time (ms)",
+	              "power (W)");
 	for (unsigned i = 0; i < shown; i++) {
-		fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" points=\"",
-		        colour[i % 8]);
+		char cls[32], label[32];
+		snprintf(cls, sizeof cls, "board board-%u", r->boards[i]);
+		svg_polyline_begin(&s, svg_colour(i), cls);
 		for (size_t k = 0; k < n[i]; k++) {
-			double x0 = L + pxw * (pw[i][k].s0 * r->dt_ms) / xmax;
-			double x1 = L + pxw * (pw[i][k].s1 * r->dt_ms) / xmax;
-			double y = H - B - pxh * pw[i][k].w / ymax;
-			fprintf(f, "%.1f,%.1f %.1f,%.1f ", x0, y, x1, y);
+			double y = svg_y(&ax, pw[i][k].w);
+			svg_polyline_point(&s, svg_x(&ax, pw[i][k].s0 * r->dt_ms), y);
+			svg_polyline_point(&s, svg_x(&ax, pw[i][k].s1 * r->dt_ms), y);
 		}
-		fprintf(f, "\"/>\n<text x=\"%d\" y=\"%d\" fill=\"%s\">board %u</text>\n",
-		        W - R + 10, T + 16 * (int)(i + 1), colour[i % 8], r->boards[i]);
-		free(pw[i]);
+		svg_polyline_end(&s);
+		snprintf(label, sizeof label, "board %u", r->boards[i]);
+		svg_legend(&s, W - R + 14, T + 16.0 * (i + 1), svg_colour(i), label);
 	}
 	if (r->n_boards > shown)
-		fprintf(f, "<text x=\"%d\" y=\"%d\">(%u more boards)</text>\n", W - R + 10,
-		        T + 16 * (int)(shown + 1), r->n_boards - shown);
-	fputs("</svg>\n", f);
-	if (ferror(f) | fclose(f) || rename(tmp, path) < 0) {
-		snprintf(err, errlen, "%.400s: %s", path, strerror(errno));
-		remove(tmp);
-		return S2_E_IO;
-	}
-	return 0;
+		svg_text(&s, W - R + 14, T + 16.0 * (shown + 1), "start", NULL, "(%u more boards)",
+		         r->n_boards - shown);
+	rc = svg_close(&s, err, errlen);
+free_series:
+	for (unsigned i = 0; i < shown; i++)
+		free(pw[i]);
+	return rc;
 }
 
-static int write_csv(const struct report *r, const char *dir, char *err, size_t errlen)
+static void report_release(struct energy_report *r)
+{
+	for (size_t i = 0; i < r->n_cs; i++)
+		free(r->cs[i].p);
+	free(r->cs);
+	free((char *)r->image);
+	r->cs = NULL;
+	r->n_cs = 0;
+	r->image = NULL;
+}
+
+struct energy_report *energy_report_open(const struct cli *c, const char *path, int *exit_code)
+{
+	struct energy_report *r = calloc(1, sizeof *r);
+	if (!r) {
+		*exit_code = cli_error(c, EXIT_FAIL, "out of memory");
+		return NULL;
+	}
+	s2_energy_model_default(&r->m);
+	int ec = load(c, r, path);
+	if (ec) {
+		*exit_code = ec;
+		energy_report_free(r);
+		return NULL;
+	}
+	compute(r);
+	return r;
+}
+
+void energy_report_free(struct energy_report *r)
+{
+	if (!r)
+		return;
+	report_release(r);
+	free(r);
+}
+
+unsigned energy_report_boards(const struct energy_report *r, const unsigned **boards)
+{
+	*boards = r->boards;
+	return r->n_boards;
+}
+
+size_t energy_report_chips(const struct energy_report *r, struct energy_chip **out)
+{
+	*out = NULL;
+	if (!r->n_cs || !(*out = calloc(r->n_cs, sizeof **out)))
+		return 0;
+	size_t n = 0;
+	for (size_t k = 0; k < r->n_cs; k++) {
+		const struct chip_series *cs = &r->cs[k];
+		if (!cs->n || !is_board_used(r, cs->board))
+			continue;
+		uint64_t inc[S2_LIVE_COUNTERS];
+		s2_energy_increase(&r->m, cs->p, 0, cs->n - 1, inc);
+		(*out)[n++] = (struct energy_chip){cs->board, cs->chip, inc[S2_LC_SYNAPTIC_EVENTS],
+		                                   s2_energy_dynamic_j(&r->m, inc, NULL)};
+	}
+	return n;
+}
+
+static int write_csv(const struct energy_report *r, const char *dir, char *err, size_t errlen)
 {
 	char p[4096];
 	snprintf(p, sizeof p, "%s/samples.csv", dir);
@@ -639,7 +664,7 @@ int verb_energy(int argc, char **argv)
 		inferences = parse_pos(&c, "--samples", o.samples, 1, 1e15, &ok);
 	if (!ok)
 		return EXIT_USAGE;
-	static struct report r;
+	static struct energy_report r;
 	memset(&r, 0, sizeof r);
 	s2_energy_model_default(&r.m);
 	if (o.model) {
@@ -688,7 +713,7 @@ int verb_energy(int argc, char **argv)
 		ec = cli_error(&c, EXIT_FAIL, "--csv: %s", err);
 		goto out;
 	}
-	if (o.svg && write_svg(&r, o.svg, err, sizeof err) < 0) {
+	if (o.svg && energy_report_power_svg(&r, o.svg, err, sizeof err) < 0) {
 		ec = cli_error(&c, EXIT_FAIL, "--svg: %s", err);
 		goto out;
 	}
@@ -897,9 +922,6 @@ int verb_energy(int argc, char **argv)
 		       "the counters still cover the gaps\n",
 		       (unsigned long long)r.stream_lost, (unsigned long long)r.stream_bad);
 out:
-	for (size_t i = 0; i < r.n_cs; i++)
-		free(r.cs[i].p);
-	free(r.cs);
-	free((char *)r.image);
+	report_release(&r);
 	return ec;
 }

@@ -2,16 +2,29 @@
  * @file s2.h
  * @brief libs2, the s2 host library: umbrella header.
  *
- * libs2 talks to SpiNNaker2 boards (and to s2emu, the emulated machine) over UDP. It is
- * growing issue by issue; today it carries the version and the wire core shared with the
- * firmware (error codes, CRC-32, packet header).
+ * libs2 talks to SpiNNaker2 boards (and to s2emu, the emulated machine) over UDP: the
+ * windowed transport (transport.h), board operations (board.h), flash (flash.h), bulk
+ * transfers (bulk.h), loading and running applications (app.h), live streams of spikes and
+ * energy counters with spike injection (stream.h), and the energy model (energy.h); and the
+ * wire core shared with the firmware (error codes, CRC-32, packet header, messages).
+ * Link with pkg-config (`pkg-config --cflags --libs s2`) or CMake (`find_package(s2)`,
+ * target `s2::s2`, or `s2::s2_static`).
  */
 #ifndef S2_S2_H
 #define S2_S2_H
 
+#include "s2/app.h"
+#include "s2/board.h"
+#include "s2/bulk.h"
 #include "s2/crc32.h"
+#include "s2/energy.h"
 #include "s2/error.h"
+#include "s2/flash.h"
+#include "s2/live.h"
+#include "s2/msg.h"
 #include "s2/packet.h"
+#include "s2/stream.h"
+#include "s2/transport.h"
 #include "s2/version.h"
 
 #endif
