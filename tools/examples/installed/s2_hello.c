@@ -13,7 +13,8 @@ static void on_spikes(void *ctx, const struct s2_spike *s, size_t n)
 {
 	(void)ctx;
 	for (size_t i = 0; i < n; i++)
-		printf("spike: population %u neuron %u step %u\n", s[i].pop, s[i].neuron, s[i].step);
+		printf("spike: population %u neuron %u step %u\n", s[i].pop, s[i].neuron,
+		       s[i].step);
 	got += (unsigned)n;
 }
 
