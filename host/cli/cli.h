@@ -83,6 +83,8 @@ void json_flag(struct json *j, const char *key, bool v);
 void json_null(struct json *j, const char *key);
 /* json_str with v NULL writes null. */
 void json_finish(struct json *j);
+/* s as a JSON string, quoted and escaped, for JSON printed without struct json. */
+void json_escaped(FILE *f, const char *s);
 
 /** A conn's transport counters as a JSON object under key. */
 void cli_json_conn(struct json *j, const char *key, const struct s2_conn *conn);

@@ -187,7 +187,7 @@ static void json_key(struct json *j, const char *key)
 		fprintf(j->f, "\"%s\":", key);
 }
 
-static void json_escaped(FILE *f, const char *s)
+void json_escaped(FILE *f, const char *s)
 {
 	fputc('"', f);
 	for (; *s; s++) {

@@ -35,13 +35,13 @@ void sx_spikes(void *ctx, const struct s2_spike *s, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		const char *label =
 		        s[i].pop < x->plan->n_pops ? x->plan->pops[s[i].pop].label : "?";
-		if (x->c->json)
+		if (x->c->json) {
 			fprintf(x->out,
-			        "{\"type\":\"spike\",\"step\":%u,\"t_ms\":%.6g,\"population\":\"%"
-			        "s\","
-			        "\"neuron\":%u}\n",
-			        s[i].step, s[i].step * x->plan->dt_ms, label, s[i].neuron);
-		else
+			        "{\"type\":\"spike\",\"step\":%u,\"t_ms\":%.6g,\"population\":",
+			        s[i].step, s[i].step * x->plan->dt_ms);
+			json_escaped(x->out, label); /* a label may hold quotes or backslashes */
+			fprintf(x->out, ",\"neuron\":%u}\n", s[i].neuron);
+		} else
 			fprintf(x->out, "%u %s %u\n", s[i].step, label, s[i].neuron);
 	}
 }

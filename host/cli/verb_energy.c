@@ -4,8 +4,9 @@
  * dynamic, per synaptic event, spike, simulated second and inference; NeuroBench-style
  * activity metrics; operational CO2e with the facility overhead apart and the grid
  * intensity's source named; embodied carbon by the SCI rule. Every number says whether it is
- * measured or modelled, and by which model version. Text, JSON (docs/energy-report.schema.json),
- * CSV of the raw samples and of power over time, an SVG plot, or OpenMetrics text.
+ * measured or modelled, and by which model version. Text, JSON
+ * (docs/schemas/s2ctl-energy.schema.json), CSV of the raw samples and of power over time, an SVG
+ * plot, or OpenMetrics text.
  */
 #include <errno.h>
 #include <getopt.h>

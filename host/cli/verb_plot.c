@@ -618,13 +618,26 @@ int verb_plot(int argc, char **argv)
 		return cli_error(&c, EXIT_USAGE, "--bin is for rates");
 	if (strcmp(kind, "heatmap") && o.what)
 		return cli_error(&c, EXIT_USAGE, "--what is for heatmap");
+	int ec;
 	if (!strcmp(kind, "raster"))
-		return plot_raster(&c, &o, in);
-	if (!strcmp(kind, "rates"))
-		return plot_rates(&c, &o, in);
-	if (!strcmp(kind, "power"))
-		return plot_power(&c, &o, in);
-	if (!strcmp(kind, "heatmap"))
-		return plot_heatmap(&c, &o, in);
-	return cli_error(&c, EXIT_USAGE, "'%s': raster, rates, power or heatmap", kind);
+		ec = plot_raster(&c, &o, in);
+	else if (!strcmp(kind, "rates"))
+		ec = plot_rates(&c, &o, in);
+	else if (!strcmp(kind, "power"))
+		ec = plot_power(&c, &o, in);
+	else if (!strcmp(kind, "heatmap"))
+		ec = plot_heatmap(&c, &o, in);
+	else
+		return cli_error(&c, EXIT_USAGE, "'%s': raster, rates, power or heatmap", kind);
+	if (!ec && c.json) { /* docs/schemas/s2ctl-plot.schema.json */
+		struct json j;
+		json_begin(&j, stdout);
+		json_obj(&j, NULL);
+		json_str(&j, "plot", kind);
+		json_str(&j, "input", in);
+		json_str(&j, "file", o.out);
+		json_end_obj(&j);
+		json_finish(&j);
+	}
+	return ec;
 }

@@ -2,10 +2,10 @@
 # Energy accounting (docs/energy.md): synthetic counter records of known energy (a counter
 # that wraps, samples missing, a board that measures its energy) give the known joules; a run
 # on s2emu with more activity reports more dynamic energy; every report validates against
-# docs/energy-report.schema.json; bad input gets a clear error and a non-zero exit.
+# docs/schemas/s2ctl-energy.schema.json; bad input gets a clear error and a non-zero exit.
 # Needs S2CTL, S2EMU, S2_FIRMWARE, jq, python3 with jsonschema.
 . "$(dirname "$0")/lib.sh"
-SCHEMA="$(dirname "$0")/../../docs/energy-report.schema.json"
+SCHEMA="$(dirname "$0")/../../docs/schemas/s2ctl-energy.schema.json"
 
 valid() { # REPORT.json: validates against the schema
 	python3 - "$SCHEMA" "$1" <<'PY'
