@@ -1,0 +1,84 @@
+"""pyNN.s2: a PyNN 0.10 backend that runs networks on SpiNNaker2 through s2ctl (and a local
+s2emu). See docs/pynn.md.
+"""
+import sys as _sys
+
+if __name__ == "pyNN_s2":  # imported as pyNN_s2: also be pyNN.s2
+    import pyNN as _pyNN
+    _sys.modules.setdefault("pyNN.s2", _sys.modules[__name__])
+    _pyNN.s2 = _sys.modules["pyNN.s2"]
+
+import logging
+from pyNN import common, errors
+from pyNN.common.control import DEFAULT_MAX_DELAY, DEFAULT_TIMESTEP, DEFAULT_MIN_DELAY
+from pyNN.connectors import *  # noqa: F401,F403  (unsupported ones fail in Projection)
+from pyNN.connectors import FixedProbabilityConnector
+from pyNN.recording import *  # noqa: F401,F403
+from pyNN.random import NumpyRNG, RandomDistribution  # noqa: F401
+from pyNN.space import Space  # noqa: F401
+from . import simulator
+from .simulator import NotSupportedError, S2RunError  # noqa: F401
+from .standardmodels import IF_curr_exp, SpikeSourcePoisson, SpikeSourceArray, StaticSynapse
+from .populations import Population, PopulationView, Assembly
+from .projections import Projection
+
+logger = logging.getLogger("PyNN")
+
+
+def list_standard_models():
+    return ["IF_curr_exp", "SpikeSourcePoisson", "SpikeSourceArray"]
+
+
+def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params):
+    """extra parameters: machine (an s2 machine file; default: start a local 1-board s2emu),
+    seed (the network's seed, default 1), workdir (keep the JSON, image, results there),
+    verbose (print each s2ctl command)."""
+    max_delay = extra_params.get('max_delay', DEFAULT_MAX_DELAY)
+    if min_delay == 'auto':
+        min_delay = timestep
+    common.setup(timestep, min_delay, **extra_params)
+    st = simulator.state
+    st.clear()
+    st.dt = timestep
+    st.min_delay = min_delay
+    st.max_delay = max_delay
+    st.machine = extra_params.get("machine")
+    st.seed = extra_params.get("seed", 1)
+    st.workdir = extra_params.get("workdir")
+    st.verbose = extra_params.get("verbose", False)
+    return 0
+
+
+def end(compatible_output=True):
+    """Write any files requested with write_on_end and stop the emulator started by run()."""
+    from neo.io import get_io
+    for (population, variables, filename) in simulator.state.write_on_end:
+        population.write_data(get_io(filename), variables)
+    simulator.state.write_on_end = []
+    simulator.state.stop_emulator()
+
+
+run, run_until = common.build_run(simulator)
+run_for = run
+reset = common.build_reset(simulator)
+initialize = common.initialize
+get_current_time, get_time_step, get_min_delay, get_max_delay, \
+    num_processes, rank = common.build_state_queries(simulator)
+create = common.build_create(Population)
+connect = common.build_connect(Projection, FixedProbabilityConnector, StaticSynapse)
+record = common.build_record(simulator)
+
+
+def _unsupported(what, exc=NotSupportedError):
+    def f(*a, **k):
+        raise exc("pyNN.s2: %s is not supported" % what)
+    return f
+
+
+DCSource = _unsupported("DCSource (use i_offset)")
+ACSource = StepCurrentSource = NoisyCurrentSource = _unsupported("current sources")
+IF_cond_exp = IF_curr_alpha = IF_cond_alpha = Izhikevich = EIF_cond_exp_isfa_ista = \
+    HH_cond_exp = _unsupported("this cell type (only IF_curr_exp, SpikeSourcePoisson, "
+                               "SpikeSourceArray)", errors.NoModelAvailableError)
+TsodyksMarkramSynapse = STDPMechanism = SimpleStochasticSynapse = \
+    _unsupported("plastic and stochastic synapses (only StaticSynapse)")

@@ -1,0 +1,145 @@
+"""Populations of pyNN.s2: they hold parameters on the host and describe themselves in the
+s2 network format (docs/network.md)."""
+import numpy as np
+from pyNN import common, errors
+from pyNN.standardmodels import StandardCellType
+from pyNN.parameters import ParameterSpace, simplify, Sequence
+from pyNN.random import RandomDistribution
+from . import simulator
+from .simulator import NotSupportedError
+from .recording import Recorder
+
+
+def _plain(values):
+    """A parameter array as a JSON value: one number if all equal, else a list."""
+    a = np.asarray(values, dtype=float).ravel()
+    if a.size and np.all(a == a[0]):
+        return float(a[0])
+    return [float(x) for x in a]
+
+
+class Assembly(common.Assembly):
+    _simulator = simulator
+
+
+class PopulationView(common.PopulationView):
+    _assembly_class = Assembly
+    _simulator = simulator
+
+    def _get_parameters(self, *names):
+        parameter_dict = {}
+        for name in names:
+            value = self.parent._parameters[name]
+            if isinstance(value, np.ndarray):
+                value = value[self.mask]
+            parameter_dict[name] = simplify(value)
+        return ParameterSpace(parameter_dict, shape=(self.size,))
+
+    def _set_parameters(self, parameter_space):
+        parameter_space.evaluate(simplify=False)
+        for name, value in parameter_space.items():
+            self.parent._parameters[name][self.mask] = value
+
+    def _set_initial_value_array(self, variable, initial_values):
+        self.parent._s2_check_state(variable)
+        vals = initial_values.evaluate(simplify=False) if hasattr(initial_values, "evaluate") \
+            else initial_values
+        cur = self.parent._s2_initial.setdefault(
+            variable, np.full(self.parent.size, float(
+                self.parent.celltype.default_initial_values[variable])))
+        cur[self.mask] = vals
+
+    def _get_view(self, selector, label=None):
+        return PopulationView(self, selector, label)
+
+
+class Population(common.Population):
+    __doc__ = common.Population.__doc__
+    _simulator = simulator
+    _recorder_class = Recorder
+    _assembly_class = Assembly
+
+    def _create_cells(self):
+        if not isinstance(self.celltype, StandardCellType) or \
+                not hasattr(self.celltype, "s2_model"):
+            raise errors.InvalidModelError(
+                "pyNN.s2 supports the cell types IF_curr_exp, SpikeSourcePoisson and "
+                "SpikeSourceArray, not %s" % type(self.celltype).__name__)
+        id_range = np.arange(simulator.state.id_counter, simulator.state.id_counter + self.size)
+        self.all_cells = np.array([simulator.ID(i) for i in id_range], dtype=simulator.ID)
+        self._mask_local = np.ones((self.size,), bool)
+        parameter_space = self.celltype.native_parameters
+        parameter_space.shape = (self.size,)
+        parameter_space.evaluate(mask=self._mask_local, simplify=False)
+        self._parameters = parameter_space.as_dict()
+        for i in self.all_cells:
+            i.parent = self
+        simulator.state.id_counter += self.size
+        self._s2_index = len(simulator.state.populations)
+        self._s2_label = "p%d" % self._s2_index
+        self._s2_initial = {}
+        simulator.state.populations.append(self)
+
+    def _s2_check_state(self, variable):
+        if variable not in self.celltype.s2_state:
+            raise NotSupportedError(
+                "pyNN.s2: initial value of '%s' is not supported for %s" %
+                (variable, type(self.celltype).__name__))
+
+    def _set_initial_value_array(self, variable, initial_values):
+        if not self.celltype.s2_state:
+            return  # spike sources have no state
+        self._s2_check_state(variable)
+        vals = initial_values.evaluate(simplify=False) if hasattr(initial_values, "evaluate") \
+            else initial_values
+        self._s2_initial[variable] = np.array(np.broadcast_to(
+            np.asarray(vals, dtype=float), (self.size,)))
+
+    def _get_view(self, selector, label=None):
+        return PopulationView(self, selector, label)
+
+    def _get_parameters(self, *names):
+        return ParameterSpace({n: simplify(self._parameters[n]) for n in names},
+                              shape=(self.local_size,))
+
+    def _set_parameters(self, parameter_space):
+        parameter_space.evaluate(simplify=False, mask=self._mask_local)
+        for name, value in parameter_space.items():
+            self._parameters[name] = value
+
+    # -- the s2 description ---------------------------------------------------------------
+    def _s2_description(self):
+        d = {"label": self._s2_label, "size": int(self.size), "model": self.celltype.s2_model}
+        params = {}
+        for name, value in self._parameters.items():
+            if name == "spike_times":
+                d["spike_times"] = [[float(t) for t in np.sort(np.asarray(
+                    s.value if isinstance(s, Sequence) else s, dtype=float))] for s in value]
+            else:
+                params[name] = _plain(value)
+        if params:
+            d["params"] = params
+        if self.celltype.s2_state:
+            init = {}
+            for var, native in self.celltype.s2_state.items():
+                if var in self._s2_initial:
+                    init[native] = _plain(self._s2_initial[var])
+            if init:
+                d["initial"] = init
+        return d
+
+    def _s2_recordings(self):
+        out = []
+        for variable, ids in self.recorder.recorded.items():
+            if not ids:
+                continue
+            idx = sorted(int(i) for i in self.id_to_index(np.array(sorted(ids), dtype=int)).ravel()) \
+                if len(ids) else []
+            neurons = [] if len(idx) == self.size else idx
+            if variable == "spikes":
+                out.append({"population": self._s2_label, "variable": "spikes",
+                            "neurons": neurons})
+            elif variable == "v":
+                out.append({"population": self._s2_label, "variable": "v_mv",
+                            "neurons": neurons})
+        return out

@@ -1,0 +1,177 @@
+"""Projections of pyNN.s2: the connector travels as an s2 connector descriptor (expanded on
+the machine), so no connection list exists on the host."""
+import numpy as np
+from pyNN import common, errors, connectors
+from pyNN.space import Space
+from pyNN.random import RandomDistribution
+from . import simulator
+from .simulator import NotSupportedError
+from .standardmodels import StaticSynapse
+
+_DISTS = {"uniform", "normal", "normal_clipped", "exponential"}
+
+
+def _base(v):
+    """The value inside a LazyArray (or the value)."""
+    return getattr(v, "base_value", v)
+
+
+def _dist(rd, sign, what):
+    name = rd.name
+    p = dict(rd.parameters)
+    if name not in _DISTS:
+        raise NotSupportedError(
+            "pyNN.s2: RandomDistribution '%s' for %s is not supported (supported: %s)"
+            % (name, what, ", ".join(sorted(_DISTS))))
+    if name == "uniform":
+        lo, hi = sorted((sign * p["low"], sign * p["high"]))
+        return {"dist": "uniform", "low": lo, "high": hi}
+    if name == "normal":
+        return {"dist": "normal", "mean": sign * p["mu"], "sd": p["sigma"]}
+    if name == "normal_clipped":
+        lo, hi = sorted((sign * p["low"], sign * p["high"]))
+        return {"dist": "normal_clipped", "mean": sign * p["mu"], "sd": p["sigma"],
+                "low": lo, "high": hi}
+    if sign < 0:
+        raise NotSupportedError("pyNN.s2: a negative exponential %s" % what)
+    return {"dist": "exponential", "mean": p["beta"]}
+
+
+def _value(v, sign, what):
+    v = _base(v)
+    if isinstance(v, RandomDistribution):
+        return _dist(v, sign, what)
+    if isinstance(v, (int, float, np.integer, np.floating)):
+        return float(sign * v)
+    raise NotSupportedError(
+        "pyNN.s2: %s of type %s is not supported (a number or a RandomDistribution; per-"
+        "connection values only with FromListConnector)" % (what, type(v).__name__))
+
+
+def _where(p):
+    """(parent population, [start, stop) or None) of a Population or a contiguous view."""
+    if isinstance(p, common.Assembly):
+        raise NotSupportedError("pyNN.s2: projections from/to an Assembly")
+    if isinstance(p, common.PopulationView):
+        gp = p.grandparent
+        idx = np.asarray(p.index_in_grandparent(np.arange(p.size))).ravel()
+        if idx.size == 0 or np.any(np.diff(idx) != 1):
+            raise NotSupportedError(
+                "pyNN.s2: a PopulationView must be a contiguous ascending slice of its "
+                "population")
+        return gp, [int(idx[0]), int(idx[-1]) + 1]
+    return p, None
+
+
+class Projection(common.Projection):
+    __doc__ = common.Projection.__doc__
+    _simulator = simulator
+    _static_synapse_class = StaticSynapse
+
+    def __init__(self, presynaptic_population, postsynaptic_population, connector,
+                 synapse_type=None, source=None, receptor_type=None, space=Space(),
+                 label=None):
+        post = postsynaptic_population
+        post = getattr(post, "grandparent", post)
+        if not getattr(getattr(post, "celltype", None), "s2_state", None):
+            raise errors.ConnectionError(
+                "pyNN.s2: the post population %s takes no synapses (a spike source)"
+                % getattr(post, "label", post))
+        common.Projection.__init__(self, presynaptic_population, postsynaptic_population,
+                                   connector, synapse_type, source, receptor_type, space, label)
+        if type(self.synapse_type) is not StaticSynapse:
+            raise NotSupportedError(
+                "pyNN.s2: only StaticSynapse, not %s" % type(self.synapse_type).__name__)
+        if self.receptor_type not in ("excitatory", "inhibitory"):
+            raise NotSupportedError(
+                "pyNN.s2: receptor_type '%s'" % self.receptor_type)
+        self._s2 = self._describe()  # fail now, not at run()
+        simulator.state.projections.append(self)
+
+    def _describe(self):
+        pre, pre_slice = _where(self.pre)
+        post, post_slice = _where(self.post)
+        if not getattr(post.celltype, "s2_state", None):
+            raise errors.ConnectionError("pyNN.s2: post population %s takes no synapses"
+                                         % post.label)
+        inh = self.receptor_type == "inhibitory"
+        # PyNN's current-based inhibitory weights are negative; s2's are positive on the
+        # inhibitory receptor.
+        sign = -1.0 if inh else 1.0
+        ps = self.synapse_type.native_parameters
+        w, d = ps["weight"], ps["delay"]
+        c = self._connector
+        same = pre is post
+        d_ = {"pre": pre._s2_label, "post": post._s2_label}
+        if pre_slice:
+            d_["pre_slice"] = pre_slice
+        if post_slice:
+            d_["post_slice"] = post_slice
+
+        def allow(cn):
+            a = getattr(cn, "allow_self_connections", True)
+            if a == "NoMutual":
+                raise NotSupportedError("pyNN.s2: allow_self_connections='NoMutual'")
+            return bool(a) if same else True
+
+        def n_of(cn):
+            if not isinstance(cn.n, (int, np.integer)):
+                raise NotSupportedError("pyNN.s2: %s with a random n"
+                                                 % type(cn).__name__)
+            return int(cn.n)
+
+        t = type(c)
+        if t is connectors.OneToOneConnector:
+            conn = {"type": "one_to_one"}
+        elif t is connectors.AllToAllConnector:
+            conn = {"type": "all_to_all", "allow_self": allow(c)}
+        elif t is connectors.FixedProbabilityConnector:
+            conn = {"type": "fixed_probability", "p": c.p_connect, "allow_self": allow(c)}
+        elif t is connectors.FixedNumberPreConnector:
+            conn = {"type": "fixed_number_pre", "n": n_of(c), "allow_self": allow(c),
+                    "with_replacement": bool(c.with_replacement)}
+        elif t is connectors.FixedNumberPostConnector:
+            conn = {"type": "fixed_number_post", "n": n_of(c), "allow_self": allow(c),
+                    "with_replacement": bool(c.with_replacement)}
+        elif t is connectors.FixedTotalNumberConnector:
+            if same and not allow(c):
+                raise NotSupportedError(
+                    "pyNN.s2: FixedTotalNumberConnector with allow_self_connections=False")
+            conn = {"type": "fixed_total", "n": n_of(c),
+                    "with_replacement": bool(c.with_replacement)}
+        elif t is connectors.FromListConnector:
+            cl = np.asarray(c.conn_list, dtype=float).reshape(len(c.conn_list), -1)
+            conn = {"type": "from_list", "pre": [int(x) for x in cl[:, 0]],
+                    "post": [int(x) for x in cl[:, 1]]}
+            for k, name in enumerate(c.column_names):
+                if name not in ("weight", "delay"):
+                    raise NotSupportedError("pyNN.s2: FromListConnector column '%s'"
+                                                     % name)
+                col = cl[:, 2 + k]
+                if name == "weight":
+                    conn["weight"] = [float(abs(x)) if inh else float(x) for x in col]
+                else:
+                    conn["delay"] = [float(x) for x in col]
+        else:
+            raise NotSupportedError("pyNN.s2: connector %s is not supported" % t.__name__)
+        d_["connector"] = conn
+        if "weight" not in conn:
+            d_["weight"] = _value(w, sign, "weight")
+        if "delay" not in conn:
+            d_["delay"] = _value(d, 1.0, "delay")
+        d_["receptor"] = self.receptor_type
+        return d_
+
+    def _s2_description(self):
+        return self._s2
+
+    def __len__(self):
+        raise NotSupportedError(
+            "pyNN.s2: connections are drawn on the machine; their number is not known on the host")
+
+    def set(self, **attributes):
+        raise NotSupportedError("pyNN.s2: Projection.set")
+
+    def get(self, *args, **kwargs):
+        raise NotSupportedError(
+            "pyNN.s2: Projection.get (connections are drawn on the machine)")

@@ -1,0 +1,70 @@
+"""Recorder of pyNN.s2: reads what `s2ctl results --npy` wrote."""
+import numpy as np
+from pyNN import recording, errors
+from . import simulator
+from .simulator import NotSupportedError
+
+
+class Recorder(recording.Recorder):
+    _simulator = simulator
+
+    def _record(self, variable, new_ids, sampling_interval=None):
+        if variable not in ("spikes", "v"):
+            raise errors.RecordingError(variable, self.population.celltype)
+        if variable == "v" and not self.population.celltype.s2_state:
+            raise errors.RecordingError(variable, self.population.celltype)
+        si = sampling_interval or self.sampling_interval
+        if abs(si - simulator.state.dt) > 1e-12:
+            raise NotSupportedError(
+                "pyNN.s2: sampling_interval other than the timestep is not supported yet")
+
+    def _results(self):
+        return simulator.state.results.get(self.population._s2_label, {})
+
+    def _get_spiketimes(self, ids, clear=False):
+        r = self._results().get("spikes")
+        out = {int(i): [] for i in ids}
+        if r is None or len(r) == 0:
+            return {k: np.array(v) for k, v in out.items()}
+        cells = self.population.all_cells
+        neuron = r[:, 0].astype(np.int64)
+        times = r[:, 1]
+        order = np.lexsort((times, neuron))
+        for n, t in zip(neuron[order], times[order]):
+            gid = int(cells[n])
+            if gid in out:
+                out[gid].append(float(t))
+        return {k: np.array(v, dtype=float) for k, v in out.items()}
+
+    def _recorded_v_neurons(self):
+        ids = self.recorded["v"]
+        idx = sorted(int(i) for i in self.population.id_to_index(
+            np.array(sorted(ids), dtype=int)).ravel())
+        return idx
+
+    def _get_all_signals(self, variable, ids, clear=False):
+        v = self._results().get("v")
+        rec = self._recorded_v_neurons()
+        want = [int(self.population.id_to_index(int(i))) for i in ids]
+        if v is None:
+            return np.zeros((0, len(ids))), None
+        v = np.asarray(v, dtype=float).reshape(v.shape[0], -1)
+        cols = [rec.index(n) for n in want]
+        init = self.population._s2_initial.get(
+            "v", np.full(self.population.size, self.population.celltype.default_initial_values["v"]))
+        first = np.array([[init[n] for n in want]])
+        # s2 row s is v at the end of step s, i.e. at (s+1)*dt; PyNN starts at t = 0.
+        return np.vstack([first, v[:, cols]]), None
+
+    def _local_count(self, variable, filter_ids=None):
+        if variable != "spikes":
+            raise NotSupportedError("pyNN.s2: only spike counts")
+        ids = self.filter_recorded(variable, filter_ids)
+        st = self._get_spiketimes(ids)
+        return {int(i): len(st[int(i)]) for i in ids}
+
+    def _clear_simulator(self):
+        pass
+
+    def _reset(self):
+        pass

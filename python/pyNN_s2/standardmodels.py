@@ -1,0 +1,54 @@
+"""Standard cell and synapse types of pyNN.s2: native names are the s2 network-format names."""
+from pyNN.standardmodels import cells, synapses, build_translations
+from .simulator import state
+
+
+class IF_curr_exp(cells.IF_curr_exp):
+    __doc__ = cells.IF_curr_exp.__doc__
+    s2_model = "lif_curr_exp"
+    translations = build_translations(
+        ('tau_m', 'tau_m_ms'),
+        ('cm', 'cm_nf'),
+        ('v_rest', 'v_rest_mv'),
+        ('v_thresh', 'v_thresh_mv'),
+        ('v_reset', 'v_reset_mv'),
+        ('tau_refrac', 'tau_refrac_ms'),
+        ('i_offset', 'i_offset_na'),
+        ('tau_syn_E', 'tau_syn_e_ms'),
+        ('tau_syn_I', 'tau_syn_i_ms'),
+    )
+    s2_state = {'v': 'v_mv', 'isyn_exc': 'isyn_e_na', 'isyn_inh': 'isyn_i_na'}
+
+
+class SpikeSourcePoisson(cells.SpikeSourcePoisson):
+    __doc__ = cells.SpikeSourcePoisson.__doc__
+    s2_model = "spike_source_poisson"
+    translations = build_translations(
+        ('rate', 'rate_hz'),
+        ('start', 'start_ms'),
+        ('duration', 'duration_ms'),
+    )
+    s2_state = {}
+
+
+class SpikeSourceArray(cells.SpikeSourceArray):
+    __doc__ = cells.SpikeSourceArray.__doc__
+    s2_model = "spike_source_array"
+    translations = build_translations(
+        ('spike_times', 'spike_times'),
+    )
+    s2_state = {}
+
+
+class StaticSynapse(synapses.StaticSynapse):
+    __doc__ = synapses.StaticSynapse.__doc__
+    translations = build_translations(
+        ('weight', 'weight'),
+        ('delay', 'delay'),
+    )
+
+    def _get_minimum_delay(self):
+        d = state.min_delay
+        if d == 'auto':
+            d = state.dt
+        return d
