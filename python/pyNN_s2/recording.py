@@ -21,14 +21,21 @@ class Recorder(recording.Recorder):
     def _results(self):
         return simulator.state.results.get(self.population._s2_label, {})
 
+    def _start_ms(self):
+        """Start of the current segment's data: 0, or the time of the last get_data(clear=True)
+        (the results always hold the whole run from t = 0: a continued run() re-simulates)."""
+        t = self._recording_start_time
+        return float(getattr(t, "magnitude", t))
+
     def _get_spiketimes(self, ids, clear=False):
         r = self._results().get("spikes")
         out = {int(i): [] for i in ids}
         if r is None or len(r) == 0:
             return {k: np.array(v) for k, v in out.items()}
         cells = self.population.all_cells
-        neuron = r[:, 0].astype(np.int64)
-        times = r[:, 1]
+        keep = r[:, 1] > self._start_ms() + 1e-9  # a spike in the step ending at t is at t
+        neuron = r[keep, 0].astype(np.int64)
+        times = r[keep, 1]
         order = np.lexsort((times, neuron))
         for n, t in zip(neuron[order], times[order]):
             gid = int(cells[n])
@@ -53,8 +60,11 @@ class Recorder(recording.Recorder):
         init = self.population._s2_initial.get(
             "v", np.full(self.population.size, self.population.celltype.default_initial_values["v"]))
         first = np.array([[init[n] for n in want]])
-        # s2 row s is v at the end of step s, i.e. at (s+1)*dt; PyNN starts at t = 0.
-        return np.vstack([first, v[:, cols]]), None
+        # s2 row s is v at the end of step s, i.e. at (s+1)*dt; PyNN starts at t = 0. After a
+        # get_data(clear=True) the segment starts at that time: drop the earlier samples.
+        full = np.vstack([first, v[:, cols]])
+        k0 = int(round(self._start_ms() / simulator.state.dt))
+        return full[k0:], None
 
     def _local_count(self, variable, filter_ids=None):
         if variable != "spikes":

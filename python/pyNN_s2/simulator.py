@@ -75,6 +75,7 @@ class State(common.control.BaseState):
         self.t_start = 0
         self.segment_counter += 1
         self.results = {}
+        self._run_signature = None
 
     # -- tools --------------------------------------------------------------------------
     def _env(self):
@@ -151,18 +152,57 @@ class State(common.control.BaseState):
     def run(self, simtime):
         self.run_until(self.t + simtime)
 
+    def _signature(self):
+        """What determines the simulation apart from its length: the network description
+        (populations, parameters, initial values, projections, recordings, timestep, seed)
+        and the machine. A continued run() must find it unchanged."""
+        net = self.network_json(0.0)
+        del net["run_ms"]
+        return {"network": json.loads(json.dumps(net, sort_keys=True)),
+                "machine": self.machine}
+
+    def _what_changed(self, old, new):
+        if old["machine"] != new["machine"]:
+            return "the machine"
+        a, b = old["network"], new["network"]
+        for key in ("timestep_ms", "seed"):
+            if a.get(key) != b.get(key):
+                return key
+        for key, what in (("populations", "population"), ("projections", "projection"),
+                          ("recordings", "recording")):
+            x, y = a.get(key, []), b.get(key, []),
+            if len(x) != len(y):
+                return "the number of %ss (%d -> %d)" % (what, len(x), len(y))
+            for i, (u, v) in enumerate(zip(x, y)):
+                if u != v:
+                    lab = u.get("label") or u.get("population") or u.get("post") or i
+                    names = {q._s2_label: q.label for q in self.populations}
+                    lab = "'%s'" % names.get(lab, lab)
+                    keys = sorted(k for k in set(u) | set(v) if u.get(k) != v.get(k))
+                    return "%s %s (%s)" % (what, lab, ", ".join(keys))
+        return "the network"
+
     def run_until(self, tstop):
-        if self.t > 0 or self.running:
-            raise NotSupportedError(
-                "pyNN.s2: continuing a run (run() called a second time) is not supported in "
-                "this version; call reset() first or run the whole duration at once")
         simtime = tstop - self.t
         if simtime <= 0:
             return
         if not self.populations:
             self.t = tstop
             self.running = True
+            self._run_signature = self._signature()
             return
+        # Continuation: the engine is deterministic, so run(a); run(b) is run from t = 0 to
+        # a + b again; the recorder returns what belongs to the current segment.
+        sig = self._signature()
+        if self.t > 0:
+            prev = getattr(self, "_run_signature", None)
+            if prev is not None and prev != sig:
+                raise NotSupportedError(
+                    "pyNN.s2: cannot continue the run: %s changed since the previous run() "
+                    "(a continued run() re-simulates from t = 0, so the network, parameters, "
+                    "initial values and recordings must stay as they were; call reset() "
+                    "before changing them)" % self._what_changed(prev, sig))
+        simtime = tstop
         wd = self.workdir or tempfile.mkdtemp(prefix="pynn_s2.")
         os.makedirs(wd, exist_ok=True)
         net = self.network_json(simtime)
@@ -196,6 +236,7 @@ class State(common.control.BaseState):
             shutil.rmtree(wd, ignore_errors=True)
         self.t = tstop
         self.running = True
+        self._run_signature = sig
 
 
 state = State()

@@ -7,6 +7,12 @@ Compared:
    of spikes, each within one timestep (0.1 ms + 1e-6). Brian2 stamps a spike with the start
    of its step, s2 with the end (docs/engine.md, A1): Brian2's times are shifted by +dt.
    tau_refrac is 0 so the refractory conventions (A2) do not enter.
+ - continuation: run(30); run(70) on pyNN.s2 gives exactly the spikes (and v) of run(100)
+   (a continued run() re-simulates from t = 0; the engine is deterministic), also for Poisson
+   sources and a FixedProbabilityConnector; the single neurons' spike times agree with
+   pyNN.brian2's run(30); run(70) within one timestep (+dt shift as above); changing a
+   parameter, a recording or the network between the runs raises NotSupportedError;
+   get_data(clear=True) between the runs leaves only the second run's data.
  - 100 Poisson sources (40 Hz) -> 100 IF_curr_exp, FixedProbabilityConnector(0.5), 2 s: the
    mean output rate within 10 % of Brian2's (different random realisations of the Poisson
    trains and of the connectivity: the spread between seeds is a few per cent).
@@ -38,6 +44,96 @@ DT = 0.1
 TOL = DT + 1e-6
 
 
+def continuation(sim, segments, change=None, clear=False):
+    """Single neurons (input spikes around the run boundary at 30 ms, DC) and 20 Poisson
+    sources -> 20 IF_curr_exp, run for each of `segments` in turn. Returns the spike times
+    per population label (lists per neuron) and the 'syn' neuron's v. `change(pops)` is
+    called between the first and the second run; `clear` calls get_data(clear=True) there."""
+    is_s2 = sim.__name__ in ("pyNN.s2", "pyNN_s2")
+    sim.setup(timestep=DT, min_delay=DT, **({"seed": 3} if is_s2 else {}))
+    cell = dict(tau_m=10.0, cm=0.25, v_rest=-65.0, v_reset=-65.0, v_thresh=-50.0,
+                tau_refrac=0.0, tau_syn_E=5.0, tau_syn_I=5.0)
+    src = sim.Population(1, sim.SpikeSourceArray(
+        spike_times=[5.0, 20.0, 28.0, 29.5, 31.0, 60.0, 85.0]), label="input")
+    syn = sim.Population(1, sim.IF_curr_exp(**cell), label="syn")
+    dc = sim.Population(1, sim.IF_curr_exp(i_offset=0.5, **cell), label="dc")
+    sim.Projection(src, syn, sim.OneToOneConnector(),
+                   sim.StaticSynapse(weight=2.0, delay=1.0), receptor_type="excitatory")
+    pops = {"syn": syn, "dc": dc}
+    if is_s2:
+        ps = sim.Population(20, sim.SpikeSourcePoisson(rate=50.0), label="poisson")
+        ex = sim.Population(20, sim.IF_curr_exp(), label="exc")
+        sim.Projection(ps, ex, sim.FixedProbabilityConnector(0.5),
+                       sim.StaticSynapse(weight=0.5, delay=1.0), receptor_type="excitatory")
+        pops.update(poisson=ps, exc=ex)
+    for p in pops.values():
+        p.record("spikes")
+    syn.record("v")
+    for k, t in enumerate(segments):
+        if k == 1:
+            if change:
+                change(pops)
+            if clear:
+                for p in pops.values():
+                    p.get_data(clear=True)
+        sim.run(t)
+    out = {}
+    for name, p in pops.items():
+        seg = p.get_data().segments
+        assert len(seg) == 1, len(seg)
+        out[name] = [[round(float(t), 6) for t in st.magnitude] for st in seg[0].spiketrains]
+    v = syn.get_data().segments[0].analogsignals[0]
+    out["v"] = (float(v.t_start), [float(x) for x in v.magnitude.ravel()])
+    sim.end()
+    return out
+
+
+def test_continuation():
+    fails = 0
+    one = continuation(s2, [100.0])
+    two = continuation(s2, [30.0, 70.0])
+    ok = one == two and sum(len(x) for x in one["exc"]) > 0 and len(one["v"][1]) == 1001
+    print("%s continuation: s2 run(30); run(70) == run(100) (spikes of %s, v): %s" % (
+        "PASS" if ok else "FAIL", ", ".join("%s %d" % (k, sum(len(x) for x in one[k]))
+                                            for k in ("syn", "dc", "poisson", "exc")),
+        "identical" if one == two else "DIFFERENT"))
+    fails += not ok
+    ref2 = continuation(ref, [30.0, 70.0])
+    for name in ("syn", "dc"):
+        r = [round(t + DT, 6) for t in ref2[name][0]]  # A1
+        s = two[name][0]
+        ok = len(r) == len(s) and len(r) > 0 and all(abs(x - y) <= TOL for x, y in zip(r, s))
+        print("%s continuation '%s': brian2 run(30); run(70) (+dt) %s\n     s2 %s" % (
+            "PASS" if ok else "FAIL", name, r, s))
+        fails += not ok
+    # get_data(clear=True) after run(30): the segment holds only (30, 100].
+    cl = continuation(s2, [30.0, 70.0], clear=True)
+    want = {k: [[t for t in x if t > 30.0 + 1e-9] for x in one[k]] for k in one if k != "v"}
+    ok = all(cl[k] == want[k] for k in want) and cl["v"][0] == 30.0 and \
+        cl["v"][1] == one["v"][1][300:]
+    print("%s continuation with get_data(clear=True) after run(30): only (30, 100] remains"
+          % ("PASS" if ok else "FAIL"))
+    fails += not ok
+    changes = {
+        "a parameter": lambda p: p["dc"].set(i_offset=0.6),
+        "an initial value": lambda p: p["syn"].initialize(v=-60.0),
+        "a recording": lambda p: p["dc"].record("v"),
+        "a projection": lambda p: s2.Projection(p["poisson"], p["syn"], s2.OneToOneConnector(),
+                                              s2.StaticSynapse(weight=0.1, delay=1.0)),
+    }
+    for what, fn in changes.items():
+        try:
+            continuation(s2, [30.0, 70.0], change=fn)
+            ok, msg = False, "no error"
+        except s2.NotSupportedError as e:
+            ok, msg = "cannot continue" in str(e), str(e).split(" (a continued")[0]
+            s2.end()
+        print("%s continuation after adding/changing %s refused: %s" % (
+            "PASS" if ok else "FAIL", what, msg))
+        fails += not ok
+    return fails
+
+
 def main():
     fails = 0
     t0 = time.time()
@@ -53,6 +149,7 @@ def main():
         print("     s2 %d spikes %s; max |diff| %.4f ms (tolerance %.4f)" % (
             len(s), [round(x, 4) for x in s], dmax, TOL))
         fails += not ok
+    fails += test_continuation()
     dur = 2000.0
     ro, ri = ex.poisson_network(ref, duration=dur)
     so, si = ex.poisson_network(s2, duration=dur)
