@@ -325,6 +325,12 @@ struct pw {
 	double w;
 };
 
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return (x > y) - (x < y);
+}
+
 static size_t power_series(const struct energy_report *r, int b, struct pw *out, size_t cap)
 {
 	/* windows: the distinct steps at which samples exist, over the chips of the board */
@@ -346,49 +352,45 @@ static size_t power_series(const struct energy_report *r, int b, struct pw *out,
 			steps[n++] = r->cs[i].p[k].step;
 		}
 	}
+	if (n > 1)
+		qsort(steps, n, sizeof *steps, cmp_u32);
 	size_t m = 0;
-	for (size_t i = 0; i < n; i++) { /* sort + unique (small n: insertion) */
-		uint32_t v = steps[i];
-		size_t j = m;
-		bool dup = false;
-		for (size_t k = 0; k < m && !dup; k++)
-			dup = steps[k] == v;
-		if (dup)
+	for (size_t i = 0; i < n; i++)
+		if (!m || steps[m - 1] != steps[i])
+			steps[m++] = steps[i];
+	/* Each chip's consecutive samples give the counters' increase over one window
+	 * [steps[w], steps[w + 1]): one pass over the samples, windows found by bisection. */
+	double *win_j = calloc(m ? m : 1, sizeof *win_j);
+	if (!win_j) {
+		free(steps);
+		return 0;
+	}
+	for (size_t i = 0; i < r->n_cs; i++) {
+		const struct chip_series *cs = &r->cs[i];
+		if ((b >= 0 && cs->board != (unsigned)b) || !is_board_used(r, cs->board))
 			continue;
-		while (j > 0 && steps[j - 1] > v) {
-			steps[j] = steps[j - 1];
-			j--;
+		for (size_t k = 0; k + 1 < cs->n; k++) {
+			uint32_t s0 = cs->p[k].step, s1 = cs->p[k + 1].step;
+			const uint32_t *at =
+			        m ? bsearch(&s0, steps, m, sizeof *steps, cmp_u32) : NULL;
+			size_t w = at ? (size_t)(at - steps) : m;
+			if (s1 <= s0 || w + 1 >= m || steps[w + 1] != s1)
+				continue;
+			uint64_t inc[S2_LIVE_COUNTERS];
+			s2_energy_increase(&r->m, cs->p, k, k + 1, inc);
+			win_j[w] += inc[S2_LC_ENERGY_UJ] ? (double)inc[S2_LC_ENERGY_UJ] * 1e-6
+			                                 : s2_energy_dynamic_j(&r->m, inc, NULL);
 		}
-		steps[j] = v;
-		m++;
 	}
 	size_t got = 0;
 	double static_w = r->board_static_w * (b >= 0 ? 1 : r->n_boards) +
 	                  (double)board_pes(r, b) * s2_energy_pe_active_w(&r->m);
 	for (size_t w = 0; w + 1 < m && got < cap; w++) {
-		uint32_t s0 = steps[w], s1 = steps[w + 1];
-		double j = 0;
-		for (size_t i = 0; i < r->n_cs; i++) {
-			const struct chip_series *cs = &r->cs[i];
-			if ((b >= 0 && cs->board != (unsigned)b) || !is_board_used(r, cs->board))
-				continue;
-			size_t a = SIZE_MAX, z = SIZE_MAX;
-			for (size_t k = 0; k < cs->n; k++) {
-				if (cs->p[k].step == s0 && a == SIZE_MAX)
-					a = k;
-				if (cs->p[k].step == s1)
-					z = k;
-			}
-			if (a == SIZE_MAX || z == SIZE_MAX || z <= a)
-				continue;
-			uint64_t inc[S2_LIVE_COUNTERS];
-			s2_energy_increase(&r->m, cs->p, a, z, inc);
-			j += inc[S2_LC_ENERGY_UJ] ? (double)inc[S2_LC_ENERGY_UJ] * 1e-6
-			                          : s2_energy_dynamic_j(&r->m, inc, NULL);
-		}
-		double secs = (double)(s1 - s0) * r->dt_ms * 1e-3;
-		out[got++] = (struct pw){s0, s1, static_w + (secs > 0 ? j / secs : 0)};
+		double secs = (double)(steps[w + 1] - steps[w]) * r->dt_ms * 1e-3;
+		out[got++] = (struct pw){steps[w], steps[w + 1],
+		                         static_w + (secs > 0 ? win_j[w] / secs : 0)};
 	}
+	free(win_j);
 	free(steps);
 	return got;
 }
