@@ -1,0 +1,310 @@
+#!/usr/bin/python3
+"""Write the NIR test fixtures of tests/integration/test_nir.sh.
+
+    /usr/bin/python3 tools/gen_nir_fixtures.py OUTDIR
+
+Writes, deterministically (fixed seeds), NIR 1.x HDF5 files in the layout nir.write produces
+(root dataset `version`, group `node` = the top NIRGraph; a node group holds `type` and one
+dataset per field, float32 parameter arrays, `input_type`/`output_type` groups where NIR's
+dataclasses carry them, `edges` as (N, 2) variable-length UTF-8 strings), and for every
+fixture an input raster `NAME.input.npy` (uint8, T x input shape; nonzero = a spike in step t):
+
+  lif_layer  Input(20) -> Affine(20->10, bias) -> LIF(10) -> Output
+  two_lif    Input(16) -> Linear(16->12) -> LIF(12) -> Affine(12->8) -> CubaLIF(8) -> Output
+  conv       Input(2x8x8) -> Conv2d(2->4, k3, pad 1, bias) -> LIF(4x8x8) -> SumPool2d(2)
+             -> Flatten -> Affine(64->16) -> LIF(16) -> Affine(16->4) -> LI(4) -> Output
+  recurrent  Input(10) -> Affine(10->15) -> LIF(15), LIF -> Affine(15->15, bias) -> LIF
+             (a cycle through the neuron) -> Output
+  nested     Input(12) -> Delay(0..3 ms) -> Scale -> NIRGraph sub {Input -> Affine(12->6)
+             -> LIF(6) -> Output} -> Linear(6->3) -> IF(3) -> Output
+
+and the broken files the importer must refuse, naming the node:
+
+  bad_edge   lif_layer with an edge from `lif` to the missing node `ghost`
+  bad_shape  lif_layer whose Affine gives 10 elements into a LIF `lif` of 12
+  bad_param  lif_layer whose LIF `lif` has a tau of 7 elements (r etc. of 10)
+
+The input name of every fixture is `input`; `fixtures.json` lists the fixtures and their T.
+Only h5py and numpy are needed (not the nir package).
+"""
+
+import json
+import os
+import sys
+
+import h5py
+import numpy as np
+
+NIR_VERSION = "1.0.0"
+F32 = np.float32
+
+
+def f32(a):
+    return np.asarray(a, dtype=F32)
+
+
+def shape_arr(shape):
+    return np.asarray(shape, dtype=np.int64)
+
+
+# ---- node constructors: dicts of the datasets nir.write would store -------------------------
+# Keys whose value is a dict become groups; strings become variable-length UTF-8 strings.
+
+
+def n_input(shape):
+    s = shape_arr(shape)
+    return {"type": "Input", "shape": s, "input_type": {"input": s}}
+
+
+def n_output(shape):
+    s = shape_arr(shape)
+    return {"type": "Output", "shape": s, "output_type": {"output": s}}
+
+
+def _io(n_in, n_out):
+    return {"input_type": {"input": shape_arr(n_in)}, "output_type": {"output": shape_arr(n_out)}}
+
+
+def n_affine(w, b):
+    w = f32(w)
+    return {"type": "Affine", "weight": w, "bias": f32(b), **_io(w.shape[1:], w.shape[:1])}
+
+
+def n_linear(w):
+    w = f32(w)
+    return {"type": "Linear", "weight": w, **_io(w.shape[1:], w.shape[:1])}
+
+
+def n_scale(s):
+    s = f32(s)
+    return {"type": "Scale", "scale": s, **_io(s.shape, s.shape)}
+
+
+def n_delay(d):
+    d = f32(d)
+    return {"type": "Delay", "delay": d, **_io(d.shape, d.shape)}
+
+
+def n_lif(tau, r, v_leak, v_threshold, v_reset=None):
+    tau = f32(tau)
+    v_reset = np.zeros_like(tau) if v_reset is None else f32(v_reset)
+    return {"type": "LIF", "tau": tau, "r": f32(r), "v_leak": f32(v_leak),
+            "v_threshold": f32(v_threshold), "v_reset": v_reset, **_io(tau.shape, tau.shape)}
+
+
+def n_cubalif(tau_syn, tau_mem, r, v_leak, v_threshold, w_in, v_reset=None):
+    tau_mem = f32(tau_mem)
+    v_reset = np.zeros_like(tau_mem) if v_reset is None else f32(v_reset)
+    return {"type": "CubaLIF", "tau_syn": f32(tau_syn), "tau_mem": tau_mem, "r": f32(r),
+            "v_leak": f32(v_leak), "v_threshold": f32(v_threshold), "v_reset": v_reset,
+            "w_in": f32(w_in), **_io(tau_mem.shape, tau_mem.shape)}
+
+
+def n_li(tau, r, v_leak):
+    tau = f32(tau)
+    return {"type": "LI", "tau": tau, "r": f32(r), "v_leak": f32(v_leak),
+            **_io(tau.shape, tau.shape)}
+
+
+def n_if(r, v_threshold, v_reset=None):
+    r = f32(r)
+    v_reset = np.zeros_like(r) if v_reset is None else f32(v_reset)
+    return {"type": "IF", "r": r, "v_threshold": f32(v_threshold), "v_reset": v_reset,
+            **_io(r.shape, r.shape)}
+
+
+def n_conv2d(input_shape, w, b, stride=1, padding=1, dilation=1, groups=1):
+    def pair(x):
+        return shape_arr((x, x)) if np.isscalar(x) else shape_arr(x)
+    return {"type": "Conv2d", "input_shape": shape_arr(input_shape), "weight": f32(w),
+            "stride": pair(stride), "padding": pair(padding), "dilation": pair(dilation),
+            "groups": np.int64(groups), "bias": f32(b)}
+
+
+def n_sumpool2d(k, stride, padding=0):
+    return {"type": "SumPool2d", "kernel_size": shape_arr((k, k)),
+            "stride": shape_arr((stride, stride)), "padding": shape_arr((padding, padding))}
+
+
+def n_flatten(input_shape, start_dim=0, end_dim=-1):
+    return {"type": "Flatten", "start_dim": np.int64(start_dim), "end_dim": np.int64(end_dim),
+            "input_type": shape_arr(input_shape)}
+
+
+def n_graph(nodes, edges):
+    g = {"type": "NIRGraph", "nodes": nodes, "edges": edges}
+    g["input_type"] = {k: v["shape"] for k, v in nodes.items() if v["type"] == "Input"}
+    g["output_type"] = {k: v["shape"] for k, v in nodes.items() if v["type"] == "Output"}
+    return g
+
+
+def write_group(group, node):
+    for key, val in node.items():
+        if key == "edges":
+            e = np.array(val, dtype=object).reshape(-1, 2)
+            group.create_dataset(key, data=e, dtype=h5py.string_dtype("utf-8"))
+        elif isinstance(val, dict):
+            write_group(group.create_group(key), val)
+        elif isinstance(val, str):
+            group.create_dataset(key, data=val, dtype=h5py.string_dtype())
+        elif isinstance(val, np.ndarray):
+            group.create_dataset(key, data=val, dtype=val.dtype)
+        else:
+            group.create_dataset(key, data=val)
+
+
+def write_nir(path, graph):
+    with h5py.File(path, "w") as f:
+        f.create_dataset("version", data=NIR_VERSION, dtype=h5py.string_dtype())
+        write_group(f.create_group("node"), graph)
+
+
+def raster(rng, T, shape, p):
+    return (rng.random((T, *shape)) < p).astype(np.uint8)
+
+
+# ---- the fixtures --------------------------------------------------------------------------
+
+
+def lif_layer(rng):
+    n_in, n = 20, 10
+    w = rng.normal(0.45, 0.5, (n, n_in))
+    b = rng.uniform(0.0, 0.05, n)
+    nodes = {
+        "input": n_input((n_in,)),
+        "fc": n_affine(w, b),
+        "lif": n_lif(tau=rng.uniform(0.01, 0.03, n), r=np.full(n, 2.0),
+                     v_leak=np.zeros(n), v_threshold=np.full(n, 1.0)),
+        "output": n_output((n,)),
+    }
+    edges = [("input", "fc"), ("fc", "lif"), ("lif", "output")]
+    return n_graph(nodes, edges), raster(rng, 150, (n_in,), 0.12)
+
+
+def two_lif(rng):
+    n_in, n1, n2 = 16, 12, 8
+    nodes = {
+        "input": n_input((n_in,)),
+        "lin": n_linear(rng.normal(0.5, 0.6, (n1, n_in))),
+        "lif1": n_lif(tau=np.full(n1, 0.02), r=rng.uniform(1.5, 2.5, n1),
+                      v_leak=np.full(n1, 0.1), v_threshold=np.full(n1, 1.0)),
+        "fc2": n_affine(rng.normal(0.9, 1.0, (n2, n1)), rng.uniform(-0.02, 0.05, n2)),
+        "cuba": n_cubalif(tau_syn=rng.uniform(0.004, 0.008, n2), tau_mem=np.full(n2, 0.02),
+                          r=np.full(n2, 2.5), v_leak=np.zeros(n2),
+                          v_threshold=np.full(n2, 1.0), w_in=np.full(n2, 1.5)),
+        "output": n_output((n2,)),
+    }
+    edges = [("input", "lin"), ("lin", "lif1"), ("lif1", "fc2"), ("fc2", "cuba"),
+             ("cuba", "output")]
+    return n_graph(nodes, edges), raster(rng, 160, (n_in,), 0.15)
+
+
+def conv(rng):
+    cin, cout, hw = 2, 4, 8
+    nh, no = 16, 4
+    nodes = {
+        "input": n_input((cin, hw, hw)),
+        "conv": n_conv2d((hw, hw), rng.normal(0.35, 0.35, (cout, cin, 3, 3)),
+                         rng.uniform(0.0, 0.03, cout), stride=1, padding=1),
+        "lif_c": n_lif(tau=np.full((cout, hw, hw), 0.015), r=np.full((cout, hw, hw), 2.0),
+                       v_leak=np.zeros((cout, hw, hw)), v_threshold=np.full((cout, hw, hw), 1.0)),
+        "pool": n_sumpool2d(2, 2, 0),
+        "flat": n_flatten((cout, hw // 2, hw // 2)),
+        "fc1": n_affine(rng.normal(0.2, 0.3, (nh, cout * 16)), rng.uniform(0.0, 0.03, nh)),
+        "lif_h": n_lif(tau=np.full(nh, 0.02), r=np.full(nh, 2.0), v_leak=np.zeros(nh),
+                       v_threshold=np.full(nh, 1.0)),
+        "fc_out": n_affine(rng.normal(0.6, 0.8, (no, nh)), rng.uniform(-0.05, 0.05, no)),
+        "li": n_li(tau=np.full(no, 0.03), r=np.full(no, 1.0), v_leak=np.zeros(no)),
+        "output": n_output((no,)),
+    }
+    edges = [("input", "conv"), ("conv", "lif_c"), ("lif_c", "pool"), ("pool", "flat"),
+             ("flat", "fc1"), ("fc1", "lif_h"), ("lif_h", "fc_out"), ("fc_out", "li"),
+             ("li", "output")]
+    return n_graph(nodes, edges), raster(rng, 120, (cin, hw, hw), 0.1)
+
+
+def recurrent(rng):
+    n_in, n = 10, 15
+    w_rec = rng.normal(0.0, 0.35, (n, n))
+    np.fill_diagonal(w_rec, 0.0)
+    nodes = {
+        "input": n_input((n_in,)),
+        "fc_in": n_affine(rng.normal(0.5, 0.5, (n, n_in)), np.zeros(n)),
+        "lif_r": n_lif(tau=np.full(n, 0.02), r=np.full(n, 2.0), v_leak=np.zeros(n),
+                       v_threshold=np.full(n, 1.0)),
+        "rec": n_affine(w_rec, rng.uniform(-0.02, 0.04, n)),
+        "output": n_output((n,)),
+    }
+    edges = [("input", "fc_in"), ("fc_in", "lif_r"), ("lif_r", "rec"), ("rec", "lif_r"),
+             ("lif_r", "output")]
+    return n_graph(nodes, edges), raster(rng, 150, (n_in,), 0.1)
+
+
+def nested(rng):
+    n_in, n, no = 12, 6, 3
+    sub = n_graph({
+        "input": n_input((n_in,)),
+        "fc": n_affine(rng.normal(0.4, 0.5, (n, n_in)), rng.uniform(0.0, 0.04, n)),
+        "lif": n_lif(tau=np.full(n, 0.02), r=np.full(n, 2.0), v_leak=np.zeros(n),
+                     v_threshold=np.full(n, 1.0)),
+        "output": n_output((n,)),
+    }, [("input", "fc"), ("fc", "lif"), ("lif", "output")])
+    nodes = {
+        "input": n_input((n_in,)),
+        "delay": n_delay(rng.integers(0, 4, n_in) * 0.001),
+        "scale": n_scale(rng.uniform(0.8, 1.6, n_in)),
+        "sub": sub,
+        "fc_o": n_linear(rng.normal(0.25, 0.3, (no, n))),
+        "if": n_if(r=np.full(no, 1000.0), v_threshold=np.full(no, 1.0)),
+        "output": n_output((no,)),
+    }
+    edges = [("input", "delay"), ("delay", "scale"), ("scale", "sub"), ("sub", "fc_o"),
+             ("fc_o", "if"), ("if", "output")]
+    return n_graph(nodes, edges), raster(rng, 150, (n_in,), 0.12)
+
+
+FIXTURES = [("lif_layer", lif_layer, 1), ("two_lif", two_lif, 2), ("conv", conv, 3),
+            ("recurrent", recurrent, 4), ("nested", nested, 5)]
+
+
+def broken(outdir):
+    """Broken variants of lif_layer; returns {name: node the error must name}."""
+    out = {}
+    g, _ = lif_layer(np.random.default_rng(1))
+    g["edges"] = g["edges"] + [("lif", "ghost")]
+    write_nir(os.path.join(outdir, "bad_edge.nir"), g)
+    out["bad_edge"] = "ghost"
+
+    g, _ = lif_layer(np.random.default_rng(1))
+    n = 12
+    g["nodes"]["lif"] = n_lif(np.full(n, 0.02), np.full(n, 2.0), np.zeros(n), np.ones(n))
+    g["nodes"]["output"] = n_output((n,))
+    write_nir(os.path.join(outdir, "bad_shape.nir"), g)
+    out["bad_shape"] = "lif"
+
+    g, _ = lif_layer(np.random.default_rng(1))
+    g["nodes"]["lif"]["tau"] = f32(np.full(7, 0.02))
+    write_nir(os.path.join(outdir, "bad_param.nir"), g)
+    out["bad_param"] = "lif"
+    return out
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    outdir = sys.argv[1]
+    os.makedirs(outdir, exist_ok=True)
+    index = {"fixtures": {}, "broken": {}}
+    for name, fn, seed in FIXTURES:
+        graph, inp = fn(np.random.default_rng(seed))
+        write_nir(os.path.join(outdir, name + ".nir"), graph)
+        np.save(os.path.join(outdir, name + ".input.npy"), inp)
+        index["fixtures"][name] = {"input": "input", "steps": int(inp.shape[0]),
+                                   "input_shape": list(inp.shape[1:])}
+    index["broken"] = broken(outdir)
+    with open(os.path.join(outdir, "fixtures.json"), "w") as f:
+        json.dump(index, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
