@@ -60,8 +60,13 @@ case_run() {
 		return
 	fi
 	"$PY" "$REF" run "$FX/$fx.nir" --input "$in" "$@" -o "$WORK/$name.ref.json"
-	check "$name: the same spikes as nir_ref.py (and LI v within 1e-5)" \
-		"$PY" "$REF" compare "$WORK/$name.ref.json" "$WORK/$name.s2res"
+	if ! checkr "$name: the same spikes as nir_ref.py (and LI v within 1e-5)" \
+		"$PY" "$REF" compare "$WORK/$name.ref.json" "$WORK/$name.s2res"; then
+		# Tell the importer from the engine: the imported network against the reference's.
+		echo "    netdiff (imported network vs the reference's, before quantisation):"
+		"$S2CTL" net convert "$WORK/$name.pb" --to json -o "$WORK/$name.net.json" >/dev/null &&
+			"$PY" "$REF" netdiff "$FX/$fx.nir" "$WORK/$name.net.json" "$@" | sed 's/^/  /'
+	fi
 }
 
 for fx in lif_layer two_lif conv recurrent nested; do

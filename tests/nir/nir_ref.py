@@ -4,6 +4,7 @@
     nir_ref.py run FILE.nir [--input NODE=FILE.npy]... [--dt S] [--reset subtract|zero]
                    [--integrator exact|euler] [--steps N] [-o OUT.json]
     nir_ref.py compare REF.json RESULTS.s2res [--vtol ABS]
+    nir_ref.py netdiff FILE.nir NET.json [--dt S] [--reset ..] [--integrator ..]
 
 `run` reads the .nir file with h5py (NIR 1.x layout), builds the populations (stateful nodes
 and the top-level Inputs) and the synapses (the linear nodes between them composed, Delay
@@ -16,6 +17,11 @@ a reset: how close a spike decision came to flipping).
 `compare` reads an s2ctl results file (docs/cli/results.md) and checks it against REF.json:
 spikes identical per population, v within --vtol (default 1e-5 absolute, plus 1e-6 relative).
 It prints the first difference of every population and exits 1 on any.
+
+`netdiff` compares the network import-nir wrote (as JSON: s2ctl net convert NET --to json)
+with the reference's: the populations, their nir_neuron parameters as float32, and the
+synapses per (pre, post, receptor, delay) before quantisation. It tells an importer difference
+from an engine one when `compare` fails.
 
 The discretisation (written from the NIR node equations, not from s2's code):
   x = E[t]*w_e - I[t]*w_i + bias;  i = a_i*i + g_i*x;  v = a_v*v + b_v + g_v*i
@@ -394,12 +400,17 @@ def load_inputs(specs, nodes, info):
     return rasters
 
 
-def simulate(path, inputs, dt, reset, integrator, steps):
+def prepare(path, dt):
     with h5py.File(path, "r") as f:
         top = read_group(f["node"])
     nodes, edges, _, _ = flatten_graph(top)
     info, _, succs = build(nodes, edges)
     pops, syn, bias = compose(nodes, edges, info, succs, dt)
+    return nodes, info, pops, syn, bias
+
+
+def simulate(path, inputs, dt, reset, integrator, steps):
+    nodes, info, pops, syn, bias = prepare(path, dt)
     q = quantise(pops, syn, nodes, info)
     rasters = load_inputs(inputs, nodes, info)
     if steps is None:
@@ -479,6 +490,92 @@ def simulate(path, inputs, dt, reset, integrator, steps):
             e["v"] = s["vrec"].tolist()
         out["populations"][p] = e
     return out
+
+
+# ---- the imported network -------------------------------------------------------------------
+
+
+def _values(v, n):
+    if isinstance(v, dict):
+        raise NirError(f"a distribution {v} where values were expected")
+    return np.broadcast_to(np.asarray(v, dtype=np.float64), (n,))
+
+
+def netdiff(path, net_json, dt, reset, integrator):
+    """Compare an imported network (s2ctl net convert NET --to json) with the reference's:
+    populations, their nir_neuron parameters (as float32) and the composed synapses. Prints
+    every difference; returns their number."""
+    nodes, info, pops, syn, bias = prepare(path, dt)
+    with open(net_json) as f:
+        net = json.load(f)
+    bad = []
+    got_pops = {p["label"]: p for p in net["populations"]}
+    dt_ms = net.get("timestep_ms", dt * 1e3)
+    for p in pops:
+        n = int(np.prod(info[p]["out_shape"]))
+        g = got_pops.get(p)
+        if g is None:
+            bad.append(f"population {p}: missing")
+            continue
+        if g["size"] != n:
+            bad.append(f"population {p}: size {g['size']}, want {n}")
+            continue
+        if nodes[p]["type"] == "Input":
+            continue
+        c = coefficients(nodes[p], dt, reset, integrator)
+        c["bias"] = bias[p]
+        params = g.get("params", {})
+        for k in ("a_i", "g_i", "a_v", "b_v", "g_v", "bias", "v_thresh", "v_reset",
+                  "reset_subtract", "spiking"):
+            want = np.broadcast_to(np.asarray(c[k], dtype=np.float64), (n,)).astype(F32)
+            have = _values(params.get(k, DEFAULTS[k]), n).astype(F32)
+            if not np.array_equal(want, have):
+                j = int(np.argmax(want != have))
+                bad.append(f"population {p}: {k}[{j}] = {have[j]!r}, reference {want[j]!r} "
+                           f"(float32; {int(np.sum(want != have))} of {n} differ, max |diff| "
+                           f"{float(np.max(np.abs(want.astype(np.float64) - have))):.3g})")
+    # Synapses: {(pre, post, receptor, delay_steps): {(i, j): weight}}
+    have = {}
+    for pr in net["projections"]:
+        fl = pr.get("connector", {})
+        if fl.get("type") != "from_list":
+            bad.append(f"projection {pr['pre']} -> {pr['post']}: connector {fl.get('type')}")
+            continue
+        k = len(fl["pre"])
+        w = _values(fl.get("weight", pr.get("weight", 0)), k)
+        d = _values(fl.get("delay", pr.get("delay", dt_ms)), k)
+        rec = pr.get("receptor", "excitatory")
+        for a, b, wv, dv in zip(fl["pre"], fl["post"], w, d):
+            key = (pr["pre"], pr["post"], rec, int(round(dv / dt_ms)))
+            have.setdefault(key, {})
+            have[key][(b, a)] = have[key].get((b, a), 0.0) + wv
+    want = {}
+    for (pre, post), byd in syn.items():
+        for d, m in byd.items():
+            for rec, sel in (("excitatory", m > 0), ("inhibitory", m < 0)):
+                jj, ii = np.nonzero(sel)
+                if len(jj):
+                    want[(pre, post, rec, d)] = {(int(j), int(i)): abs(float(m[j, i]))
+                                                 for j, i in zip(jj, ii)}
+    for key in sorted(set(want) | set(have)):
+        w, h = want.get(key, {}), have.get(key, {})
+        name = f"synapses {key[0]} -> {key[1]} {key[2]} delay {key[3]} steps"
+        if set(w) != set(h):
+            extra, miss = set(h) - set(w), set(w) - set(h)
+            bad.append(f"{name}: {len(h)} synapses, reference {len(w)} ({len(miss)} missing, "
+                       f"{len(extra)} extra; e.g. {sorted(miss or extra)[:3]} as (post, pre))")
+            continue
+        worst = max((abs(h[x] - w[x]) / max(abs(w[x]), 1e-30) for x in w), default=0.0)
+        if worst > 1e-9:
+            bad.append(f"{name}: weights differ, max relative {worst:.3g}")
+    print("\n".join("    " + s for s in bad) if bad else
+          f"    network equals the reference: {len(pops)} populations, "
+          f"{sum(len(v) for v in want.values())} synapses")
+    return len(bad)
+
+
+DEFAULTS = {"a_i": 0.0, "g_i": 1.0, "a_v": 1.0, "b_v": 0.0, "g_v": 1.0, "bias": 0.0,
+            "v_thresh": 1.0, "v_reset": 0.0, "reset_subtract": 0, "spiking": 1}
 
 
 # ---- results files ---------------------------------------------------------------------------
@@ -582,6 +679,13 @@ def main():
     r.add_argument("--steps", type=int)
     r.add_argument("-o", "--output")
     r.add_argument("--summary", action="store_true", help="print spike counts per population")
+    nd = sub.add_parser("netdiff")
+    nd.add_argument("nir")
+    nd.add_argument("net_json")
+    nd.add_argument("--dt", type=float, default=0.001)
+    nd.add_argument("--reset", choices=["subtract", "zero"], default="subtract")
+    nd.add_argument("--integrator", choices=["exact", "euler"], default="exact")
+    nd.add_argument("--steps", type=int, help="ignored (accepted like run)")
     c = sub.add_parser("compare")
     c.add_argument("ref")
     c.add_argument("results")
@@ -589,6 +693,8 @@ def main():
     a = ap.parse_args()
     if a.cmd == "compare":
         sys.exit(1 if compare(a.ref, a.results, a.vtol) else 0)
+    if a.cmd == "netdiff":
+        sys.exit(1 if netdiff(a.nir, a.net_json, a.dt, a.reset, a.integrator) else 0)
     try:
         out = simulate(a.nir, a.input, a.dt, a.reset, a.integrator, a.steps)
     except NirError as e:
