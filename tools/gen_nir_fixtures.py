@@ -17,6 +17,9 @@ fixture an input raster `NAME.input.npy` (uint8, T x input shape; nonzero = a sp
              (a cycle through the neuron) -> Output
   nested     Input(12) -> Delay(0..3 ms) -> Scale -> NIRGraph sub {Input -> Affine(12->6)
              -> LIF(6) -> Output} -> Linear(6->3) -> IF(3) -> Output
+  readouts   Input(2x6x6) -> AvgPool2d(2) -> Flatten -> Affine(18->10, bias) -> Threshold(10),
+             Threshold -> Linear(10->3) -> I(3) -> Output, Threshold -> Affine(10->3)
+             -> CubaLI(3) -> Output (two outputs; the Threshold spikes, I and CubaLI give v)
 
 and the broken files the importer must refuse, naming the node:
 
@@ -263,8 +266,50 @@ def nested(rng):
     return n_graph(nodes, edges), raster(rng, 150, (n_in,), 0.12)
 
 
+def n_avgpool2d(k, stride, padding=0):
+    return dict(n_sumpool2d(k, stride, padding), type="AvgPool2d")
+
+
+def n_threshold(th):
+    th = f32(th)
+    return {"type": "Threshold", "threshold": th, **_io(th.shape, th.shape)}
+
+
+def n_i(r):
+    r = f32(r)
+    return {"type": "I", "r": r, **_io(r.shape, r.shape)}
+
+
+def n_cubali(tau_syn, tau_mem, r, v_leak, w_in):
+    tau_mem = f32(tau_mem)
+    return {"type": "CubaLI", "tau_syn": f32(tau_syn), "tau_mem": tau_mem, "r": f32(r),
+            "v_leak": f32(v_leak), "w_in": f32(w_in), **_io(tau_mem.shape, tau_mem.shape)}
+
+
+def readouts(rng):
+    c, hw, n, no = 2, 6, 10, 3
+    nodes = {
+        "input": n_input((c, hw, hw)),
+        "avg": n_avgpool2d(2, 2, 0),
+        "flat": n_flatten((c, hw // 2, hw // 2)),
+        "fc": n_affine(rng.normal(0.1, 0.5, (n, c * 9)), rng.uniform(-0.05, 0.05, n)),
+        "thr": n_threshold(np.full(n, 0.6)),
+        "lin_i": n_linear(rng.normal(0.2, 0.3, (no, n))),
+        "integ": n_i(np.full(no, 100.0)),
+        "fc_c": n_affine(rng.normal(0.1, 0.4, (no, n)), np.zeros(no)),
+        "cli": n_cubali(np.full(no, 0.005), np.full(no, 0.02), np.full(no, 2.0),
+                        np.full(no, 0.1), np.full(no, 1.2)),
+        "out_i": n_output((no,)),
+        "out_c": n_output((no,)),
+    }
+    edges = [("input", "avg"), ("avg", "flat"), ("flat", "fc"), ("fc", "thr"),
+             ("thr", "lin_i"), ("lin_i", "integ"), ("integ", "out_i"), ("thr", "fc_c"),
+             ("fc_c", "cli"), ("cli", "out_c")]
+    return n_graph(nodes, edges), raster(rng, 120, (c, hw, hw), 0.12)
+
+
 FIXTURES = [("lif_layer", lif_layer, 1), ("two_lif", two_lif, 2), ("conv", conv, 3),
-            ("recurrent", recurrent, 4), ("nested", nested, 5)]
+            ("recurrent", recurrent, 4), ("nested", nested, 5), ("readouts", readouts, 6)]
 
 
 def broken(outdir):

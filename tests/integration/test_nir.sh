@@ -3,7 +3,7 @@
 # `s2ctl net import-nir` (with their input rasters), compiled, run on a loopback s2emu, and
 # compared with tests/nir/nir_ref.py, a numpy reference of the NIR equations under the
 # discretisation of the NIR contract: the spikes of every population must be identical, the v of
-# the LI read-out within 1e-5. Both integrators, both reset modes and dt = 0.1 ms are run on
+# the read-outs (LI, I, CubaLI) within 1e-5. Both integrators, both reset modes and dt = 0.1 ms are run on
 # some fixtures. Broken files must be refused (exit != 0, the node named, no output written).
 # Needs S2CTL, S2EMU, S2FW_RUN, S2_FIRMWARE, jq; numpy and h5py (else exit 77).
 . "$(dirname "$0")/lib.sh"
@@ -60,7 +60,7 @@ case_run() {
 		return
 	fi
 	"$PY" "$REF" run "$FX/$fx.nir" --input "$in" "$@" -o "$WORK/$name.ref.json"
-	if ! checkr "$name: the same spikes as nir_ref.py (and LI v within 1e-5)" \
+	if ! checkr "$name: the same spikes as nir_ref.py (and read-out v within 1e-5)" \
 		"$PY" "$REF" compare "$WORK/$name.ref.json" "$WORK/$name.s2res"; then
 		# Tell the importer from the engine: the imported network against the reference's.
 		echo "    netdiff (imported network vs the reference's, before quantisation):"
@@ -69,7 +69,7 @@ case_run() {
 	fi
 }
 
-for fx in lif_layer two_lif conv recurrent nested; do
+for fx in lif_layer two_lif conv recurrent nested readouts; do
 	case_run "$fx" "$fx"
 done
 # The engine's own run (s2fw-run, one process) gives the same results file.
