@@ -2,9 +2,11 @@
 # NIR import end to end: the fixtures of tools/gen_nir_fixtures.py are imported with
 # `s2ctl net import-nir` (with their input rasters), compiled, run on a loopback s2emu, and
 # compared with tests/nir/nir_ref.py, a numpy reference of the NIR equations under the
-# discretisation of the NIR contract: the spikes of every population must be identical, the v of
-# the read-outs (LI, I, CubaLI) within 1e-5. Both integrators, both reset modes and dt = 0.1 ms are run on
-# some fixtures. Broken files must be refused (exit != 0, the node named, no output written).
+# discretisation of the NIR contract: the spikes of every population must be identical, the v
+# of the read-outs (LI, I, CubaLI) within 1e-5. Both integrators, both reset modes and
+# dt = 0.1 ms are run on some fixtures. Broken files must be refused (exit != 0, the node
+# named, no output written). When spikes differ, `nir_ref.py netdiff` shows whether the
+# imported network already differs from the reference's (importer) or not (engine).
 # Needs S2CTL, S2EMU, S2FW_RUN, S2_FIRMWARE, jq; numpy and h5py (else exit 77).
 . "$(dirname "$0")/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
