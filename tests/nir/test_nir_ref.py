@@ -135,6 +135,21 @@ def main():
            list(range(1, 8)))
     out = run("noself", b8, [e for e in e8 if "rec" not in e], ras)
     expect("the same without the loop: a spike in step 1 only", steps_of(out, "lif"), [1])
+    # The dense maps of Conv2d (padding 1, stride 1 and 2) and SumPool2d against numpy's
+    # sliding windows.
+    rng = np.random.default_rng(0)
+    x = rng.random((2, 7, 7))
+    w = rng.normal(size=(3, 2, 3, 3))
+    for stride in (1, 2):
+        m, shape = nir_ref.conv_matrix(w, (2, 7, 7), stride, 1, 1, 1)
+        win = np.lib.stride_tricks.sliding_window_view(np.pad(x, ((0, 0), (1, 1), (1, 1))),
+                                                       (3, 3), axis=(1, 2))[:, ::stride, ::stride]
+        want = np.einsum("cyxij,ocij->oyx", win, w)
+        expect(f"Conv2d k3 pad 1 stride {stride} as a matrix", (m @ x.ravel()).reshape(shape),
+               want)
+    m, shape = nir_ref.pool_matrix((2, 7, 7), 2, 2, 0, False)
+    want = x[:, :6, :6].reshape(2, 3, 2, 3, 2).sum(axis=(2, 4))
+    expect("SumPool2d 2 as a matrix", (m @ x.ravel()).reshape(shape), want)
     print(f"{len(FAILS)} failed")
     sys.exit(1 if FAILS else 0)
 
