@@ -21,10 +21,23 @@ enum {
 	LIF_E_REV_I,
 };
 enum { IZK_A, IZK_B, IZK_C, IZK_D, IZK_I_OFFSET };
+enum {
+	NIR_A_I,
+	NIR_G_I,
+	NIR_A_V,
+	NIR_B_V,
+	NIR_G_V,
+	NIR_BIAS,
+	NIR_THRESH,
+	NIR_RESET,
+	NIR_SUBTRACT,
+	NIR_SPIKING
+};
 enum { POI_RATE, POI_START, POI_DURATION };
 /* State indices. */
 enum { ST_V, ST_SYN_E, ST_SYN_I, ST_REFRAC };
 enum { ST_IZK_V = 0, ST_IZK_U = 1 };
+enum { ST_NIR_V = 0, ST_NIR_I = 1 };
 /* Derived constants. */
 enum { K_DECAY_M, K_DECAY_E, K_DECAY_I, K_REFRAC_STEPS, K_P21E, K_P21I, K_AVG_E, K_AVG_I };
 
@@ -583,6 +596,11 @@ static bool params_ok(const struct s2_eng *e)
 			      p[LIF_TAU_SYN_I] > 0 && p[LIF_TAU_REFRAC] >= 0))
 				return false;
 			break;
+		case S2_MODEL_NIR:
+			if (!(p[NIR_A_I] >= 0 && p[NIR_A_I] <= 1 && p[NIR_A_V] >= 0 &&
+			      p[NIR_A_V] <= 1))
+				return false;
+			break;
 		case S2_MODEL_POISSON:
 			if (!(p[POI_RATE] >= 0 && p[POI_START] >= 0 && p[POI_DURATION] >= 0))
 				return false;
@@ -811,6 +829,30 @@ void s2_eng_tick(struct s2_eng *e)
 			e->izk[i][1] = u;
 			s[ST_IZK_V] = (float)v;
 			s[ST_IZK_U] = (float)u;
+		}
+		e->c.neuron_updates += e->n;
+		break;
+	case S2_MODEL_NIR:
+		/* The generic discrete neuron of NIR graphs (docs/nir.md): the host computed
+		 * the coefficients for its timestep and integrator; this step's input acts in
+		 * this step. Each operation rounds to float (the reference does the same). */
+		for (unsigned i = 0; i < e->n; i++) {
+			const float *p = e->params[i];
+			float *s = e->state[i];
+			float ex = (float)in_e[i] * we, ix = (float)in_i[i] * wi;
+			float x = ex - ix;
+			x = x + p[NIR_BIAS];
+			float ai = p[NIR_A_I] * s[ST_NIR_I], gi = p[NIR_G_I] * x;
+			float cur = ai + gi;
+			float av = p[NIR_A_V] * s[ST_NIR_V], gv = p[NIR_G_V] * cur;
+			float v = av + p[NIR_B_V];
+			v = v + gv;
+			if (p[NIR_SPIKING] != 0.0f && v > p[NIR_THRESH]) {
+				v = p[NIR_SUBTRACT] != 0.0f ? v - p[NIR_THRESH] : p[NIR_RESET];
+				spike(e, i, bits);
+			}
+			s[ST_NIR_V] = v;
+			s[ST_NIR_I] = cur;
 		}
 		e->c.neuron_updates += e->n;
 		break;

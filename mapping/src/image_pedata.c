@@ -23,8 +23,12 @@ static int param_slot(unsigned model, const char *name)
 	                                  "tau_m_ms",     "cm_nf",        "tau_refrac_ms",
 	                                  "tau_syn_e_ms", "tau_syn_i_ms", "i_offset_na"};
 	static const char *const poi[] = {"rate_hz", "start_ms", "duration_ms"};
-	const char *const *t = model == MODEL_POISSON ? poi : lif;
-	unsigned n = model == MODEL_POISSON ? 3 : 9;
+	static const char *const nir[] = {"a_i",      "g_i",     "a_v",
+	                                  "b_v",      "g_v",     "bias",
+	                                  "v_thresh", "v_reset", "reset_subtract",
+	                                  "spiking"};
+	const char *const *t = model == MODEL_POISSON ? poi : model == MODEL_NIR_NEURON ? nir : lif;
+	unsigned n = model == MODEL_POISSON ? 3 : model == MODEL_NIR_NEURON ? 10 : 9;
 	for (unsigned i = 0; i < n; i++)
 		if (!strcmp(t[i], name))
 			return (int)i;
@@ -33,8 +37,10 @@ static int param_slot(unsigned model, const char *name)
 
 static int state_slot(const char *name)
 {
-	if (!strcmp(name, "v_mv"))
+	if (!strcmp(name, "v_mv") || !strcmp(name, "v"))
 		return 0;
+	if (!strcmp(name, "i"))
+		return 1;
 	if (!strcmp(name, "isyn_e_na"))
 		return 1;
 	if (!strcmp(name, "isyn_i_na"))
@@ -217,6 +223,46 @@ __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, 
 	return S2_E_RANGE;
 }
 
+/*
+ * Weight units of a nir_neuron population (docs/nir.md): also no per-step sum may saturate
+ * the engine's 16-bit input, so the unit is at least the largest sum of |weight| over one
+ * neuron's synapses of a receptor / 65535 (exact for lists, an upper bound for statistical
+ * connectors: every pre neuron of the slice).
+ */
+static int nir_scale(const struct s2_net *net, const struct s2_mapping *mp, uint32_t pop,
+                     const double wmax[2], double scale[2])
+{
+	uint32_t n = net->pb->populations[pop]->size;
+	double *sum = calloc(2 * (size_t)n, sizeof *sum);
+	if (!sum)
+		return S2_E_NOMEM;
+	for (uint32_t ij = mp->in_first[pop]; ij < mp->in_first[pop + 1]; ij++) {
+		uint32_t j = mp->in_proj[ij];
+		const S2pb__Projection *pj = net->pb->projections[j];
+		double *s = sum + (pj->receptor == S2PB__PROJECTION__RECEPTOR__INHIBITORY ? n : 0);
+		if (pj->connector_case == S2PB__PROJECTION__CONNECTOR_FROM_LIST) {
+			const S2pb__FromList *fl = pj->from_list;
+			for (size_t k = 0; k < fl->n_post; k++) {
+				double w = fl->n_weight ? fabs(fl->weight[k]) : max_abs(pj->weight);
+				s[net->post_lo[j] + fl->post[k]] += w;
+			}
+		} else {
+			double w = max_abs(pj->weight) * (double)(net->pre_hi[j] - net->pre_lo[j]);
+			for (uint32_t i = net->post_lo[j]; i < net->post_hi[j]; i++)
+				s[i] += w;
+		}
+	}
+	for (unsigned r = 0; r < 2; r++) {
+		double m = 0;
+		for (uint32_t i = 0; i < n; i++)
+			m = fmax(m, sum[r * (size_t)n + i]);
+		if (wmax[r] > 0)
+			scale[r] = fmax(wmax[r] / 4000.0, m / 65535.0);
+	}
+	free(sum);
+	return 0;
+}
+
 struct run {
 	uint32_t pop, key_lo, n_keys, pre_lo, n_pre;
 	uint8_t kbits;
@@ -233,6 +279,7 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 	const struct net_model *md = net->model[pt->pop];
 	double dt = net->pb->timestep_ms;
 	unsigned model = md->id == MODEL_LIF_CURR_EXP ? S2_MODEL_LIF_CURR_EXP
+	                 : md->id == MODEL_NIR_NEURON ? S2_MODEL_NIR
 	                 : md->id == MODEL_POISSON    ? S2_MODEL_POISSON
 	                                              : S2_MODEL_SPIKE_ARRAY;
 	if (fabs(dt - 0.1) > 1e-9 && fabs(dt - 1.0) > 1e-9)
@@ -281,6 +328,11 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 	}
 	double scale[2] = {wmax[0] > 0 ? wmax[0] / 4000.0 : 1e-3,
 	                   wmax[1] > 0 ? wmax[1] / 4000.0 : 1e-3};
+	if (md->id == MODEL_NIR_NEURON) {
+		int r = nir_scale(net, mp, pt->pop, wmax, scale);
+		if (r < 0)
+			return r;
+	}
 
 	struct blob b = {0};
 	int rc = 0;
@@ -336,7 +388,7 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 			st_f32(pp, v[k]);
 	}
 	end(&b);
-	if (model == S2_MODEL_LIF_CURR_EXP) {
+	if (model == S2_MODEL_LIF_CURR_EXP || model == S2_MODEL_NIR) {
 		begin(&b, S2_SECT_STATE);
 		uint8_t *sp = grow(&b, (size_t)pt->n * S2_PE_STATE * 4);
 		for (uint32_t i = 0; sp && i < pt->n; i++) {

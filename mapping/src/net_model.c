@@ -56,6 +56,35 @@ static const struct net_model MODELS[MODEL__COUNT] = {
                 .max_per_pe = 128, /* S2_PE_MAX_NEURONS of the engine */
                 .sram_fixed = 8,   /* spike count, read index */
         },
+        {
+                /* The generic discrete neuron NIR graphs are imported as (docs/nir.md):
+                 * dimensionless coefficients computed by the importer. */
+                .name = "nir_neuron",
+                .id = MODEL_NIR_NEURON,
+                .n_params = 10,
+                .params =
+                        {
+                                {"a_i", 0.0, 0.0, 1.0},
+                                {"g_i", 1.0, -1e9, 1e9},
+                                {"a_v", 1.0, 0.0, 1.0},
+                                {"b_v", 0.0, -1e9, 1e9},
+                                {"g_v", 1.0, -1e9, 1e9},
+                                {"bias", 0.0, -1e9, 1e9},
+                                {"v_thresh", 1.0, -1e9, 1e9},
+                                {"v_reset", 0.0, -1e9, 1e9},
+                                {"reset_subtract", 0.0, 0.0, 1.0},
+                                {"spiking", 1.0, 0.0, 1.0},
+                        },
+                .n_state = 2,
+                .state =
+                        {
+                                {"v", 0.0, -1e9, 1e9},
+                                {"i", 0.0, -1e9, 1e9},
+                        },
+                .max_per_pe = 128, /* S2_PE_MAX_NEURONS of the engine */
+                .sram_fixed = 8,   /* v, i */
+                .has_synapses = true,
+        },
 };
 
 const struct net_model *net_model_find(const char *name)
@@ -83,5 +112,5 @@ int net_model_param(const struct net_model *m, const char *name, bool state)
 
 const char *net_model_names(void)
 {
-	return "lif_curr_exp, spike_source_poisson, spike_source_array";
+	return "lif_curr_exp, spike_source_poisson, spike_source_array, nir_neuron";
 }

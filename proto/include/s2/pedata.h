@@ -51,6 +51,7 @@ enum s2_pe_model {
 	S2_MODEL_LIF_CURR_EXP = 1, /**< current-based LIF, exponential synapses */
 	S2_MODEL_LIF_COND_EXP = 2, /**< conductance-based LIF, exponential synapses */
 	S2_MODEL_IZHIKEVICH = 3,   /**< Izhikevich, current (delta) synapses */
+	S2_MODEL_NIR = 4,          /**< generic discrete neuron for NIR graphs (docs/nir.md) */
 	S2_MODEL_POISSON = 10,     /**< Poisson spike source, per-neuron rate */
 	S2_MODEL_SPIKE_ARRAY = 11, /**< spike-time arrays */
 };
