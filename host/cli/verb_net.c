@@ -63,16 +63,11 @@ static int net_opt(struct cli *c, int id, const char *arg, void *ctx)
 }
 
 static const struct option NET_OPTS[] = {
-        {"output", required_argument, 0, 'o'},
-        {"to", required_argument, 0, 256},
-        {"scale", required_argument, 0, 257},
-        {"dt", required_argument, 0, 258},
-        {"reset", required_argument, 0, 259},
-        {"integrator", required_argument, 0, 260},
-        {"input", required_argument, 0, 261},
-        {"steps", required_argument, 0, 262},
-        {"seed", required_argument, 0, 263},
-        {0, 0, 0, 0},
+        {"output", required_argument, 0, 'o'}, {"to", required_argument, 0, 256},
+        {"scale", required_argument, 0, 257},  {"dt", required_argument, 0, 258},
+        {"reset", required_argument, 0, 259},  {"integrator", required_argument, 0, 260},
+        {"input", required_argument, 0, 261},  {"steps", required_argument, 0, 262},
+        {"seed", required_argument, 0, 263},   {0, 0, 0, 0},
 };
 
 /* Output form: --to json|pb, else by the name (".json" is JSON). -1 after an error. */
@@ -152,7 +147,8 @@ static int summary_nir(const struct cli *c, const struct s2_net *n, const char *
 				json_str(&j, "label", r->projs[i].label);
 				json_str(&j, "pre", r->projs[i].pre);
 				json_str(&j, "post", r->projs[i].post);
-				json_str(&j, "receptor", r->projs[i].inhibitory ? "inhibitory" : "excitatory");
+				json_str(&j, "receptor",
+				         r->projs[i].inhibitory ? "inhibitory" : "excitatory");
 				json_uint(&j, "synapses", r->projs[i].synapses);
 				json_end_obj(&j);
 			}
@@ -171,22 +167,23 @@ static int summary_nir(const struct cli *c, const struct s2_net *n, const char *
 		json_finish(&j);
 	} else if (!c->quiet) {
 		if (r) {
-			printf("%s: %u populations, %u projections, %llu synapses, %llu steps\n", from,
-			       r->n_pops, r->n_projs, (unsigned long long)r->synapses,
+			printf("%s: %u populations, %u projections, %llu synapses, %llu steps\n",
+			       from, r->n_pops, r->n_projs, (unsigned long long)r->synapses,
 			       (unsigned long long)r->steps);
 			for (unsigned i = 0; i < r->n_pops; i++)
 				printf("  population %-24s %-9s %8u  %s%s\n", r->pops[i].label,
 				       r->pops[i].type, r->pops[i].size, s2_net_pop_model(n, i),
 				       !strcmp(r->pops[i].type, "Input") ? ""
-				       : r->pops[i].spiking            ? " (spikes recorded)"
-				                                       : " (v recorded)");
+				       : r->pops[i].spiking              ? " (spikes recorded)"
+				                                         : " (v recorded)");
 			for (unsigned i = 0; i < r->n_projs; i++)
 				printf("  projection %-32s %10llu synapses\n", r->projs[i].label,
 				       (unsigned long long)r->projs[i].synapses);
 			if (r->n_folded) {
 				printf("  folded into projections:");
 				for (unsigned i = 0; i < r->n_folded; i++)
-					printf("%s %s (%s)", i ? "," : "", r->folded[i].name, r->folded[i].type);
+					printf("%s %s (%s)", i ? "," : "", r->folded[i].name,
+					       r->folded[i].type);
 				printf("\n");
 			}
 		}
@@ -310,7 +307,8 @@ static int net_import_nir(int argc, char **argv)
 		no.dt = strtod(o.dt, &end);
 		if (*end || end == o.dt || !(no.dt >= 1e-5 && no.dt <= 0.01))
 			return cli_error(&c, EXIT_USAGE,
-			                 "--dt: '%s' is not a number of seconds in 1e-5..0.01", o.dt);
+			                 "--dt: '%s' is not a number of seconds in 1e-5..0.01",
+			                 o.dt);
 	}
 	if (o.reset) {
 		if (!strcmp(o.reset, "zero"))
@@ -323,7 +321,8 @@ static int net_import_nir(int argc, char **argv)
 		if (!strcmp(o.integrator, "euler"))
 			no.euler = true;
 		else if (strcmp(o.integrator, "exact"))
-			return cli_error(&c, EXIT_USAGE, "--integrator: say exact or euler, not '%s'",
+			return cli_error(&c, EXIT_USAGE,
+			                 "--integrator: say exact or euler, not '%s'",
 			                 o.integrator);
 	}
 	unsigned long v;
