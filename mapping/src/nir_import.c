@@ -768,30 +768,39 @@ static bool build_pool(struct imp *m, struct node *nd)
 	return ok;
 }
 
+/* Flatten as NIR computes its output shape (nir/ir/utils.py: Python slices on the shape
+ * without the batch dimension); the elements pass through unchanged. */
 static bool build_flatten(struct imp *m, struct node *nd)
 {
 	long s, e;
 	long r = (long)nd->in_rank;
-	if (!int_tuple(m, nd, "start_dim", 1, -64, 64, 0, false, &s) ||
+	if (!int_tuple(m, nd, "start_dim", 1, -64, 64, 1, false, &s) ||
 	    !int_tuple(m, nd, "end_dim", 1, -64, 64, -1, false, &e))
 		return false;
+	bool e_last = e == -1 || e == r - 1;
 	if (s < 0)
 		s += r;
 	if (e < 0)
 		e += r;
-	if (r == 0 || s < 0 || s >= r || e < s || e >= r) {
+	s = s < 0 ? 0 : s > r ? r : s;
+	e = e < -1 ? -1 : e >= r ? r - 1 : e;
+	uint64_t od[NIR_MAX_RANK + 1];
+	unsigned k = 0;
+	for (long i = 0; i < s; i++)
+		od[k++] = nd->in_dims[i];
+	uint64_t mid = 1;
+	for (long i = s; i <= (e_last ? r - 1 : e); i++)
+		mid *= nd->in_dims[i];
+	od[k++] = mid;
+	if (!e_last)
+		for (long i = e + 1; i < r; i++)
+			od[k++] = nd->in_dims[i];
+	if (k > NIR_MAX_RANK || count(od, k) != nd->n_in) {
 		char b[96];
 		NFAIL(m, nd, "start_dim..end_dim do not fit the input shape %s",
 		      shape_str(nd->in_dims, nd->in_rank, b, sizeof b));
 		return false;
 	}
-	uint64_t od[NIR_MAX_RANK];
-	unsigned k = 0;
-	for (long i = 0; i < s; i++)
-		od[k++] = nd->in_dims[i];
-	od[k++] = count(nd->in_dims + s, (unsigned)(e - s + 1));
-	for (long i = e + 1; i < r; i++)
-		od[k++] = nd->in_dims[i];
 	set_out(nd, od, k);
 	return identity_op(m, nd);
 }

@@ -797,6 +797,26 @@ static void t_errors(void **state)
 	end();
 	must_fail(NULL, "node 'lif2' (LIF): tau has 2 elements, the node has 4");
 
+	/* element-count mismatch on an edge */
+	n = chain("e_count", 4, 4);
+	lif4(n, "lif", 4);
+	g = w_node(n, "in2", "Input");
+	w_ivec(g, "shape", 1, 2);
+	H5Gclose(g);
+	H5Gclose(n);
+	w_edges(top_cur, 3, "in>fc", "fc>lif", "in2>lif");
+	end();
+	must_fail(NULL, "edge 'in2' -> 'lif': 'in2' (Input) gives 2 elements (2,), 'lif' (LIF) "
+	                "takes 4 (4,)");
+
+	/* an edge into a top-level Input */
+	n = chain("e_into_input", 4, 4);
+	lif4(n, "lif", 4);
+	H5Gclose(n);
+	w_edges(top_cur, 3, "in>fc", "fc>lif", "lif>in");
+	end();
+	must_fail(NULL, "node 'in' (Input): an edge from 'lif' leads into a top-level Input");
+
 	/* no such file, not HDF5, not NIR */
 	snprintf(path, sizeof path, "%s/none.nir", dir);
 	must_fail(NULL, "cannot open the file");
