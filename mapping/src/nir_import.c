@@ -1309,7 +1309,8 @@ static bool coeffs(struct imp *m, const struct node *nd, size_t N, double **c)
 		c[C_SPK][i] = spiking;
 		static const double LIM[C__N] = {1, 1e9, 1, 1e9, 1e9, 1e9, 1e9, 1e9, 1, 1};
 		for (int k = 0; k < C__N; k++)
-			if (!isfinite(c[k][i]) || fabs(c[k][i]) > LIM[k]) {
+			if (!isfinite(c[k][i]) || fabs(c[k][i]) > LIM[k] ||
+			    (LIM[k] == 1 && c[k][i] < 0)) {
 				NFAIL(m, nd, "neuron %zu: %s = %g is outside %g..%g", i, CNAME[k],
 				      c[k][i], k <= C_AV && k != C_GI ? 0 : -LIM[k], LIM[k]);
 				return false;

@@ -11,13 +11,16 @@
 #include <stdint.h>
 
 #define NIR_MAX_DEPTH 32               /* nesting of groups */
-#define NIR_MAX_NAME 255               /* bytes in one link name or string element */
+#define NIR_MAX_NAME 255               /* bytes in one link name */
+#define NIR_MAX_STR 4096               /* bytes in one string element */
 #define NIR_MAX_OBJECTS 100000u        /* groups and datasets in one file */
 #define NIR_MAX_ELEMS (1u << 24)       /* elements in one dataset */
 #define NIR_MAX_TOTAL_ELEMS (1u << 26) /* elements in all datasets of a file */
 #define NIR_MAX_RANK 8
 
-enum nir_kind { NIR_GROUP, NIR_NUM, NIR_STR };
+/* NIR_OTHER: a dataset of another type (bool, compound, ...) or a named datatype: kept by
+ * name only, an error only where a node needs it. */
+enum nir_kind { NIR_GROUP, NIR_NUM, NIR_STR, NIR_OTHER };
 
 /* A group (named children, in name order) or a dataset (numbers as doubles, or strings). */
 struct nir_obj {

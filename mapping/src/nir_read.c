@@ -89,8 +89,8 @@ static bool read_group(struct rd *r, hid_t g, const char *path, unsigned depth, 
 static char *str_copy(struct rd *r, const char *path, const char *s, size_t max)
 {
 	size_t l = s ? strnlen(s, max) : 0;
-	if (l > NIR_MAX_NAME) {
-		rd_err(r, "%s: a string is longer than %d bytes", path, NIR_MAX_NAME);
+	if (l > NIR_MAX_STR) {
+		rd_err(r, "%s: a string is longer than %d bytes", path, NIR_MAX_STR);
 		return NULL;
 	}
 	char *c = malloc(l + 1);
@@ -116,6 +116,8 @@ static bool read_strings(struct rd *r, hid_t d, hid_t t, const char *path, struc
 		rd_err(r, "%s: out of memory", path);
 		return false;
 	}
+	if (!o->n)
+		return true;
 	int vl = H5Tis_variable_str(t);
 	if (vl < 0) {
 		rd_err(r, "%s: cannot read the string type: %s", path, h5_why(why));
@@ -143,7 +145,7 @@ static bool read_strings(struct rd *r, hid_t d, hid_t t, const char *path, struc
 		} else {
 			ok = true;
 			for (size_t i = 0; i < o->n; i++) {
-				if (ok && !(o->s[i] = str_copy(r, path, p[i], NIR_MAX_NAME + 1)))
+				if (ok && !(o->s[i] = str_copy(r, path, p[i], NIR_MAX_STR + 1)))
 					ok = false;
 				H5free_memory(p[i]);
 			}
@@ -151,7 +153,7 @@ static bool read_strings(struct rd *r, hid_t d, hid_t t, const char *path, struc
 		free(p);
 	} else {
 		size_t sz = H5Tget_size(t);
-		if (sz == 0 || sz > 65536) {
+		if (sz == 0 || sz > NIR_MAX_STR) {
 			rd_err(r, "%s: fixed-length strings of %zu bytes", path, sz);
 		} else if (o->n > (64u << 20) / sz) {
 			rd_err(r, "%s: too many strings (%zu)", path, o->n);
@@ -243,13 +245,8 @@ static bool read_dataset(struct rd *r, hid_t d, const char *path, struct nir_obj
 			ok = false;
 		}
 	} else {
-		static const char *const CLS[] = {
-		        "integer",  "float",     "time", "string",          "bitfield", "opaque",
-		        "compound", "reference", "enum", "variable-length", "array"};
-		const char *cn =
-		        tc >= 0 && (size_t)tc < sizeof CLS / sizeof *CLS ? CLS[tc] : "unknown";
-		rd_err(r, "%s: %s data (expected numbers or strings)", path, cn);
-		ok = false;
+		o->kind = NIR_OTHER; /* bool (an enum), compound, ...: not read */
+		o->n = 0;
 	}
 	H5Tclose(t);
 	return ok;
@@ -280,6 +277,8 @@ static herr_t link_cb(hid_t g, const char *name, const H5L_info_t *info, void *c
 		                                         : "user-defined");
 		return -1;
 	}
+	if (!strcmp(name, "metadata"))
+		return 0; /* NIR metadata: free-form, ignored */
 	if (++r->objects > NIR_MAX_OBJECTS) {
 		rd_err(r, "%s: more than %u objects in the file", path, NIR_MAX_OBJECTS);
 		return -1;
@@ -315,8 +314,8 @@ static herr_t link_cb(hid_t g, const char *name, const H5L_info_t *info, void *c
 	else if (ty == H5I_DATASET)
 		ok = read_dataset(r, obj, path, k);
 	else {
-		rd_err(r, "%s: neither a group nor a dataset", path);
-		ok = false;
+		k->kind = NIR_OTHER; /* a named datatype: not read */
+		ok = true;
 	}
 	H5Oclose(obj);
 	return ok ? 0 : -1;
