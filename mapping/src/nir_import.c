@@ -1760,9 +1760,9 @@ static bool report(struct imp *m, const S2pb__Network *n, struct s2_nir_report *
 	return true;
 }
 
-static struct s2_net *import_tree(const struct nir_obj *root, const char *name,
-                                  const struct s2_nir_opts *opts, struct s2_nir_report *rep,
-                                  char *err, size_t errlen)
+struct s2_net *nir_import_tree(const struct nir_obj *root, const char *name,
+                               const struct s2_nir_opts *opts, struct s2_nir_report *rep, char *err,
+                               size_t errlen)
 {
 	static const struct s2_nir_opts DEF = {0};
 	struct imp m = {.err = err, .errlen = errlen, .o = opts ? opts : &DEF};
@@ -1890,7 +1890,7 @@ struct s2_net *s2_net_import_nir(const char *path, const struct s2_nir_opts *o,
 		return NULL;
 	char name[128];
 	base_name(path, name, sizeof name);
-	struct s2_net *n = import_tree(root, name, o, report, err, errlen);
+	struct s2_net *n = nir_import_tree(root, name, o, report, err, errlen);
 	nir_tree_free(root);
 	return n;
 }
@@ -1901,7 +1901,7 @@ struct s2_net *s2_net_import_nir_image(const void *buf, size_t len, const struct
 	struct nir_obj *root = nir_read_image(buf, len, err, errlen);
 	if (!root)
 		return NULL;
-	struct s2_net *n = import_tree(root, "image", o, report, err, errlen);
+	struct s2_net *n = nir_import_tree(root, "image", o, report, err, errlen);
 	nir_tree_free(root);
 	return n;
 }

@@ -36,10 +36,26 @@ struct nir_obj {
 	bool empty; /* a dataset with a null dataspace (h5py: None / h5py.Empty) */
 };
 
-/** Read a whole .nir file. @return the root group (free with nir_tree_free), or NULL, err set. */
+#define NIR_TREE_MAX (1024u << 20) /* bytes of an encoded tree */
+
+/**
+ * Read a whole .nir file. libhdf5 runs in a child process (it crashes on some crafted
+ * files); the tree comes back encoded. @return the root group (free with nir_tree_free), or
+ * NULL with err set.
+ */
 struct nir_obj *nir_read_file(const char *path, char *err, size_t errlen);
 /** The same from an HDF5 file image in memory (not modified, not kept). */
 struct nir_obj *nir_read_image(const void *buf, size_t len, char *err, size_t errlen);
+/** The tree as bytes (malloc'd) and back; decoding checks every bound. */
+int nir_tree_encode(const struct nir_obj *root, uint8_t **out, size_t *len);
+struct nir_obj *nir_tree_decode(const uint8_t *buf, size_t len, char *err, size_t errlen);
+
+struct s2_nir_opts;
+struct s2_nir_report;
+/** Import a tree read from a file (name: the network's name). */
+struct s2_net *nir_import_tree(const struct nir_obj *root, const char *name,
+                               const struct s2_nir_opts *o, struct s2_nir_report *rep, char *err,
+                               size_t errlen);
 void nir_tree_free(struct nir_obj *root);
 /** Child of a group by name, NULL if none (or g is not a group). */
 const struct nir_obj *nir_child(const struct nir_obj *g, const char *name);
