@@ -24,8 +24,9 @@ fixture an input raster `NAME.input.npy` (uint8, T x input shape; nonzero = a sp
 and the broken files the importer must refuse, naming the node:
 
   bad_edge   lif_layer with an edge from `lif` to the missing node `ghost`
-  bad_shape  lif_layer whose Affine gives 10 elements into a LIF `lif` of 12
+  bad_shape  lif_layer whose LIF `lif` has parameters of 12 elements (its input has 10)
   bad_param  lif_layer whose LIF `lif` has a tau of 7 elements (r etc. of 10)
+  bad_mismatch  lif_layer plus `lif` (10) -> Linear `lin2` (12 -> 3) -> LIF
 
 The input name of every fixture is `input`; `fixtures.json` lists the fixtures and their T.
 Only h5py and numpy are needed (not the nir package).
@@ -323,7 +324,6 @@ def broken(outdir):
     g, _ = lif_layer(np.random.default_rng(1))
     n = 12
     g["nodes"]["lif"] = n_lif(np.full(n, 0.02), np.full(n, 2.0), np.zeros(n), np.ones(n))
-    g["nodes"]["output"] = n_output((n,))
     write_nir(os.path.join(outdir, "bad_shape.nir"), g)
     out["bad_shape"] = "lif"
 
@@ -331,6 +331,13 @@ def broken(outdir):
     g["nodes"]["lif"]["tau"] = f32(np.full(7, 0.02))
     write_nir(os.path.join(outdir, "bad_param.nir"), g)
     out["bad_param"] = "lif"
+
+    g, _ = lif_layer(np.random.default_rng(1))
+    g["nodes"]["lin2"] = n_linear(np.full((3, 12), 0.5))
+    g["nodes"]["lif2"] = n_lif(np.full(3, 0.02), np.full(3, 2.0), np.zeros(3), np.ones(3))
+    g["edges"] = g["edges"] + [("lif", "lin2"), ("lin2", "lif2")]
+    write_nir(os.path.join(outdir, "bad_mismatch.nir"), g)
+    out["bad_mismatch"] = "lin2"
     return out
 
 
