@@ -525,8 +525,10 @@ def netdiff(path, net_json, dt, reset, integrator):
         c = coefficients(nodes[p], dt, reset, integrator)
         c["bias"] = bias[p]
         params = g.get("params", {})
-        for k in ("a_i", "g_i", "a_v", "b_v", "g_v", "bias", "v_thresh", "v_reset",
-                  "reset_subtract", "spiking"):
+        keys = ["a_i", "g_i", "a_v", "b_v", "g_v", "bias", "spiking"]
+        if c["spiking"]:  # the threshold and reset of a read-out never act
+            keys += ["v_thresh", "v_reset", "reset_subtract"]
+        for k in keys:
             want = np.broadcast_to(np.asarray(c[k], dtype=np.float64), (n,)).astype(F32)
             have = _values(params.get(k, DEFAULTS[k]), n).astype(F32)
             if not np.array_equal(want, have):
