@@ -20,6 +20,9 @@ fixture an input raster `NAME.input.npy` (uint8, T x input shape; nonzero = a sp
   readouts   Input(2x6x6) -> AvgPool2d(2) -> Flatten -> Affine(18->10, bias) -> Threshold(10),
              Threshold -> Linear(10->3) -> I(3) -> Output, Threshold -> Affine(10->3)
              -> CubaLI(3) -> Output (two outputs; the Threshold spikes, I and CubaLI give v)
+  lif_dt01   lif_layer with r = 20 and 600 steps, for dt = 0.1 ms
+  conv_groups  Input(2x9x9) -> Conv2d(groups 2, stride 2, pad 1) -> LIF(4x5x5)
+             -> Conv2d('valid', dilation 2) -> CubaLIF(2x3x3, v_reset -0.2) -> Output
 
 and the broken files the importer must refuse, naming the node:
 
@@ -170,19 +173,19 @@ def raster(rng, T, shape, p):
 # ---- the fixtures --------------------------------------------------------------------------
 
 
-def lif_layer(rng):
+def lif_layer(rng, r=2.0, steps=150):
     n_in, n = 20, 10
     w = rng.normal(0.45, 0.5, (n, n_in))
     b = rng.uniform(0.0, 0.05, n)
     nodes = {
         "input": n_input((n_in,)),
         "fc": n_affine(w, b),
-        "lif": n_lif(tau=rng.uniform(0.01, 0.03, n), r=np.full(n, 2.0),
+        "lif": n_lif(tau=rng.uniform(0.01, 0.03, n), r=np.full(n, r),
                      v_leak=np.zeros(n), v_threshold=np.full(n, 1.0)),
         "output": n_output((n,)),
     }
     edges = [("input", "fc"), ("fc", "lif"), ("lif", "output")]
-    return n_graph(nodes, edges), raster(rng, 150, (n_in,), 0.12)
+    return n_graph(nodes, edges), raster(rng, steps, (n_in,), 0.12)
 
 
 def two_lif(rng):
@@ -309,8 +312,32 @@ def readouts(rng):
     return n_graph(nodes, edges), raster(rng, 120, (c, hw, hw), 0.12)
 
 
+def conv_groups(rng):
+    c, hw = 2, 9
+    nodes = {
+        "input": n_input((c, hw, hw)),
+        "conv_a": n_conv2d((hw, hw), rng.normal(0.8, 0.4, (4, 1, 3, 3)),
+                           rng.uniform(0.0, 0.05, 4), stride=2, padding=1, groups=2),
+        "lif_a": n_lif(tau=np.full((4, 5, 5), 0.015), r=np.full((4, 5, 5), 2.0),
+                       v_leak=np.zeros((4, 5, 5)), v_threshold=np.full((4, 5, 5), 1.0)),
+        "conv_b": dict(n_conv2d((5, 5), rng.normal(1.3, 0.5, (2, 4, 2, 2)),
+                                rng.uniform(-0.02, 0.02, 2), stride=1, dilation=2),
+                       padding="valid"),
+        "lif_b": n_cubalif(tau_syn=np.full((2, 3, 3), 0.005), tau_mem=np.full((2, 3, 3), 0.02),
+                           r=np.full((2, 3, 3), 2.0), v_leak=np.zeros((2, 3, 3)),
+                           v_threshold=np.full((2, 3, 3), 1.0), w_in=np.full((2, 3, 3), 1.0),
+                           v_reset=np.full((2, 3, 3), -0.2)),
+        "output": n_output((2, 3, 3)),
+    }
+    edges = [("input", "conv_a"), ("conv_a", "lif_a"), ("lif_a", "conv_b"), ("conv_b", "lif_b"),
+             ("lif_b", "output")]
+    return n_graph(nodes, edges), raster(rng, 150, (c, hw, hw), 0.12)
+
+
 FIXTURES = [("lif_layer", lif_layer, 1), ("two_lif", two_lif, 2), ("conv", conv, 3),
-            ("recurrent", recurrent, 4), ("nested", nested, 5), ("readouts", readouts, 6)]
+            ("recurrent", recurrent, 4), ("nested", nested, 5), ("readouts", readouts, 6),
+            ("conv_groups", conv_groups, 7),
+            ("lif_dt01", lambda rng: lif_layer(rng, r=20.0, steps=600), 8)]
 
 
 def broken(outdir):

@@ -76,7 +76,7 @@ case_run() {
 	fi
 }
 
-for fx in lif_layer two_lif conv recurrent nested readouts; do
+for fx in lif_layer two_lif conv recurrent nested readouts conv_groups; do
 	case_run "$fx" "$fx"
 done
 # The engine's own run (s2fw-run, one process) gives the same results file.
@@ -88,7 +88,8 @@ case_run lif_euler_zero lif_layer --integrator euler --reset zero
 case_run two_lif_euler two_lif --integrator euler
 case_run two_lif_zero two_lif --reset zero
 case_run conv_euler_zero conv --integrator euler --reset zero
-case_run lif_dt01 lif_layer --dt 0.0001 --steps 150
+case_run lif_dt01 lif_dt01 --dt 0.0001
+case_run conv_groups_zero conv_groups --reset zero
 
 # Broken files: refused, the node named, nothing written.
 for bad in $(jq -r '.broken | keys[]' "$FX/fixtures.json"); do
