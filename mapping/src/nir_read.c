@@ -827,7 +827,8 @@ static struct nir_obj *isolated(const char *what, const char *path, const void *
 		if (!t)
 			net_seterr(err, errlen, "%s: %s", what, e);
 	} else {
-		net_seterr(err, errlen, "%s: the reader process failed (status %d)", what, st);
+		net_seterr(err, errlen, "%s: the reader process failed (exit %d)", what,
+		           WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 	}
 	free(w.b);
 	return t;
