@@ -1898,7 +1898,7 @@ struct s2_net *s2_net_import_nir(const char *path, const struct s2_nir_opts *o,
 struct s2_net *s2_net_import_nir_image(const void *buf, size_t len, const struct s2_nir_opts *o,
                                        struct s2_nir_report *report, char *err, size_t errlen)
 {
-	struct nir_obj *root = nir_read_image(buf, len, err, errlen);
+	struct nir_obj *root = nir_read_image(buf, len, 0, err, errlen);
 	if (!root)
 		return NULL;
 	struct s2_net *n = nir_import_tree(root, "image", o, report, err, errlen);

@@ -37,15 +37,18 @@ struct nir_obj {
 };
 
 #define NIR_TREE_MAX (1024u << 20) /* bytes of an encoded tree */
+#define NIR_READ_SECONDS 300u      /* longest time the reader process may take */
 
 /**
- * Read a whole .nir file. libhdf5 runs in a child process (it crashes on some crafted
- * files); the tree comes back encoded. @return the root group (free with nir_tree_free), or
- * NULL with err set.
+ * Read a whole .nir file. libhdf5 runs in a child process (it crashes or loops on some
+ * crafted files; the child is killed after NIR_READ_SECONDS); the tree comes back encoded. @return
+ * the root group (free with nir_tree_free), or NULL with err set.
  */
 struct nir_obj *nir_read_file(const char *path, char *err, size_t errlen);
-/** The same from an HDF5 file image in memory (not modified, not kept). */
-struct nir_obj *nir_read_image(const void *buf, size_t len, char *err, size_t errlen);
+/** The same from an HDF5 file image in memory (not modified, not kept), in at most seconds
+ * (0: NIR_READ_SECONDS). */
+struct nir_obj *nir_read_image(const void *buf, size_t len, unsigned seconds, char *err,
+                               size_t errlen);
 /** The tree as bytes (malloc'd) and back; decoding checks every bound. */
 int nir_tree_encode(const struct nir_obj *root, uint8_t **out, size_t *len);
 struct nir_obj *nir_tree_decode(const uint8_t *buf, size_t len, char *err, size_t errlen);

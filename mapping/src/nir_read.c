@@ -748,7 +748,7 @@ static bool write_all(int fd, const void *p, size_t n)
 /* Run one of the readers in a child: its answer is 'T' + an encoded tree or 'E' + a
  * message. */
 static struct nir_obj *isolated(const char *what, const char *path, const void *img, size_t len,
-                                char *err, size_t errlen)
+                                unsigned seconds, char *err, size_t errlen)
 {
 	int fd[2];
 	if (pipe(fd) < 0) {
@@ -769,6 +769,8 @@ static struct nir_obj *isolated(const char *what, const char *path, const void *
 		static const int SIG[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
 		for (size_t i = 0; i < sizeof SIG / sizeof *SIG; i++)
 			signal(SIG[i], SIG_DFL);
+		signal(SIGALRM, SIG_DFL);
+		alarm(seconds); /* libhdf5 can also loop on a crafted file */
 		close(fd[0]);
 		char e[768] = "";
 		struct nir_obj *t = path ? read_file_here(path, e, sizeof e)
@@ -807,6 +809,11 @@ static struct nir_obj *isolated(const char *what, const char *path, const void *
 	struct nir_obj *t = NULL;
 	if (big) {
 		net_seterr(err, errlen, "%s: out of memory or more than 1 GiB of tree", what);
+	} else if (WIFSIGNALED(st) && WTERMSIG(st) == SIGALRM) {
+		net_seterr(err, errlen,
+		           "%s: libhdf5 took longer than %u s reading it: the file is corrupt or "
+		           "crafted",
+		           what, seconds);
 	} else if (WIFSIGNALED(st)) {
 		net_seterr(err, errlen,
 		           "%s: libhdf5 crashed reading it (signal %d): the file is corrupt or "
@@ -820,7 +827,8 @@ static struct nir_obj *isolated(const char *what, const char *path, const void *
 		if (!t)
 			net_seterr(err, errlen, "%s: %s", what, e);
 	} else {
-		net_seterr(err, errlen, "%s: the reader process failed (status %d)", what, st);
+		net_seterr(err, errlen, "%s: the reader process failed (exit %d)", what,
+		           WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 	}
 	free(w.b);
 	return t;
@@ -828,10 +836,11 @@ static struct nir_obj *isolated(const char *what, const char *path, const void *
 
 struct nir_obj *nir_read_file(const char *path, char *err, size_t errlen)
 {
-	return isolated(path, path, NULL, 0, err, errlen);
+	return isolated(path, path, NULL, 0, NIR_READ_SECONDS, err, errlen);
 }
 
-struct nir_obj *nir_read_image(const void *buf, size_t len, char *err, size_t errlen)
+struct nir_obj *nir_read_image(const void *buf, size_t len, unsigned seconds, char *err,
+                               size_t errlen)
 {
-	return isolated("image", NULL, buf, len, err, errlen);
+	return isolated("image", NULL, buf, len, seconds ? seconds : NIR_READ_SECONDS, err, errlen);
 }

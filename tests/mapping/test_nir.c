@@ -962,6 +962,18 @@ static void t_input(void **state)
 	(void)arg;
 }
 
+/* A file on which libhdf5 1.10.8 segfaults (found by fuzz_nir): an error, not a crash. */
+static void t_libhdf5_crash(void **state)
+{
+	(void)state;
+	snprintf(path, sizeof path, "%s",
+	         S2_SOURCE_DIR "/tests/fuzz/corpus/nir/libhdf5_segv_h5hg_read.nir");
+	char err[512] = "";
+	struct s2_net *n = import(NULL, err);
+	assert_null(n);
+	assert_true(!strncmp(err, path, strlen(path)));
+}
+
 /* The in-memory entry reads the same file from an image. */
 static void t_image(void **state)
 {
@@ -1009,6 +1021,7 @@ int main(void)
 	        cmocka_unit_test(t_nested),        cmocka_unit_test(t_fixed_strings_parallel),
 	        cmocka_unit_test(t_errors),        cmocka_unit_test(t_npy),
 	        cmocka_unit_test(t_input),         cmocka_unit_test(t_image),
+	        cmocka_unit_test(t_libhdf5_crash),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
