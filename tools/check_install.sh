@@ -26,3 +26,30 @@ cmake --build "$work/build" >/dev/null
 LD_LIBRARY_PATH=$libdir "$work/build/s2_hello"
 "$work/build/s2_hello_static"
 echo "check_install: the example built against the installed libs2 with pkg-config and find_package, shared and static"
+# The PyNN backend, from the installed tree alone: its programs on PATH, its monitor image, and
+# `import pyNN.s2` through the installed s2_pynn.pth (site.addsitedir reads .pth files as the
+# interpreter does for its own dist-packages).
+py=/usr/bin/python3
+pydir=$(find "$prefix" -name s2_pynn.pth -printf '%h\n' | head -1)
+if [ -x "$py" ] && "$py" -c "import pyNN" 2>/dev/null; then
+	[ -n "$pydir" ] && [ -f "$prefix/share/s2/s2_monitor.bin" ] || {
+		echo "check_install: pyNN.s2 or the monitor image not installed" >&2
+		exit 1
+	}
+	(cd "$work" && env -u PYTHONPATH -u S2CTL -u S2EMU -u S2_FIRMWARE PATH="$prefix/bin:$PATH" \
+		"$py" -c "
+import site; site.addsitedir('$pydir')
+import pyNN.s2 as sim
+assert sim.__file__.startswith('$prefix'), sim.__file__
+sim.setup(timestep=0.1)
+p = sim.Population(1, sim.IF_curr_exp(i_offset=1.0, tau_refrac=2.0))
+p.record('spikes')
+sim.run(50.0)
+n = len(p.get_data().segments[0].spiketrains[0])
+sim.end()
+assert n > 0, 'no spikes'
+print('check_install: pyNN.s2 from the installed tree ran a neuron on s2emu:', n, 'spikes')
+")
+else
+	echo "check_install: pyNN not installed, the PyNN check skipped"
+fi

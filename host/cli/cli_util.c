@@ -169,6 +169,37 @@ uint8_t *cli_read_file(const char *path, size_t max, size_t *len)
 	return buf;
 }
 
+/*
+ * The monitor image to boot with when neither --image nor S2_FIRMWARE names one: the build
+ * tree's (S2_DEFAULT_FIRMWARE) if it is there, else the installed one, found relative to the
+ * running program (PREFIX/bin/s2ctl -> PREFIX/share/s2/s2_monitor.bin), so an installed tree
+ * can be moved.
+ */
+const char *cli_default_firmware(void)
+{
+	static char buf[4096];
+	const char *env = getenv("S2_FIRMWARE");
+	if (env && *env)
+		return env;
+	if (access(S2_DEFAULT_FIRMWARE, R_OK) == 0)
+		return S2_DEFAULT_FIRMWARE;
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 64);
+	if (n > 0) {
+		buf[n] = 0;
+		char *slash = strrchr(buf, '/');
+		if (slash) {
+			*slash = 0;
+			slash = strrchr(buf, '/');
+			if (slash) {
+				strcpy(slash, "/share/s2/s2_monitor.bin");
+				if (access(buf, R_OK) == 0)
+					return buf;
+			}
+		}
+	}
+	return S2_DEFAULT_FIRMWARE;
+}
+
 /* --- JSON -------------------------------------------------------------------------------- */
 
 void json_begin(struct json *j, FILE *f)

@@ -29,7 +29,8 @@ static const struct verb verbs[] = {
          "usage: s2ctl boot [--machine FILE] [--boards LIST] [--image FILE]\n"
          "                  [--write-machine FILE] [--json] [--quiet]\n"
          "Send the monitor firmware (default: $S2_FIRMWARE, else the cm4f build's\n"
-         "s2_monitor.bin) to every selected board in parallel, then survey every chip and report\n"
+         "s2_monitor.bin, else PREFIX/share/s2/s2_monitor.bin of an installed s2ctl) to every\n"
+         "selected board in parallel, then survey every chip and report\n"
          "chips, PEs and links alive against the machine description. --write-machine writes\n"
          "the description with what was found dead marked dead, for the mapper.\n"},
         {"info", verb_info, "show boards, chips and PEs of a booted machine",

@@ -15,10 +15,6 @@
 #include "s2/machine.h"
 #include "session.h"
 
-#ifndef S2_DEFAULT_FIRMWARE
-#define S2_DEFAULT_FIRMWARE "s2_monitor.bin"
-#endif
-
 /* What one board reported. */
 struct board_report {
 	int status; /* 0, or why the board failed */
@@ -330,9 +326,7 @@ int verb_boot(int argc, char **argv)
 		return cli_error(&c, EXIT_USAGE, "unexpected argument '%s'", argv[pos]);
 
 	/* Check the image before touching any board: a bad image changes nothing. */
-	const char *path = o.image ? o.image : getenv("S2_FIRMWARE");
-	if (!path)
-		path = S2_DEFAULT_FIRMWARE;
+	const char *path = o.image ? o.image : cli_default_firmware();
 	size_t len = 0;
 	uint8_t *image = cli_read_file(path, S2_FW_IMAGE_MAX, &len);
 	if (!image)

@@ -20,10 +20,6 @@
 #include "s2/machine.h"
 #include "session.h"
 
-#ifndef S2_DEFAULT_FIRMWARE
-#define S2_DEFAULT_FIRMWARE "s2_monitor.bin"
-#endif
-
 struct run_opts {
 	const char *duration, *out, *energy, *energy_every;
 	bool realtime, deployed;
@@ -129,7 +125,7 @@ static void boot_missing(struct ctx *x)
 		                0, body[b], sizeof body[b], &blen[b], &x->ops[b]);
 	}
 	settle(x, "BOARD_STATUS");
-	const char *path = getenv("S2_FIRMWARE");
+	const char *path = cli_default_firmware();
 	size_t len = 0;
 	uint8_t *image = NULL;
 	bool any = false;
@@ -138,8 +134,7 @@ static void boot_missing(struct ctx *x)
 		if (x->failed[b] || s2_msg_board_status_decode(body[b], blen[b], &st[b]) < 0 ||
 		    st[b].state == S2_BOARD_BOOTED)
 			continue;
-		if (!image && !(image = cli_read_file(path ? path : S2_DEFAULT_FIRMWARE,
-		                                      S2_FW_IMAGE_MAX, &len))) {
+		if (!image && !(image = cli_read_file(path, S2_FW_IMAGE_MAX, &len))) {
 			x->failed[b] = S2_E_STATE;
 			snprintf(x->what[b], sizeof x->what[b],
 			         "not booted, and no monitor image to boot it (%s)",

@@ -41,7 +41,17 @@ def _find_tool(env, rel):
         if os.access(cand, os.X_OK):
             return cand
     cand = os.path.join(_ROOT, "build", "host-debug", rel)
-    return cand
+    if os.access(cand, os.X_OK):
+        return cand
+    # An installed s2 (docs/install.md): the programs on PATH, s2emu beside s2ctl.
+    name = os.path.basename(rel)
+    if env == "S2EMU":
+        s2ctl = shutil.which("s2ctl")
+        if s2ctl:
+            beside = os.path.join(os.path.dirname(os.path.realpath(s2ctl)), "s2emu")
+            if os.access(beside, os.X_OK):
+                return beside
+    return shutil.which(name) or cand
 
 
 class State(common.control.BaseState):
@@ -80,8 +90,9 @@ class State(common.control.BaseState):
     # -- tools --------------------------------------------------------------------------
     def _env(self):
         env = dict(os.environ)
-        env.setdefault("S2_FIRMWARE",
-                       os.path.join(_ROOT, "build", "cm4f", "firmware", "monitor", "s2_monitor.bin"))
+        fw = os.path.join(_ROOT, "build", "cm4f", "firmware", "monitor", "s2_monitor.bin")
+        if os.path.exists(fw):  # else s2ctl's own default (an installed one: PREFIX/share/s2)
+            env.setdefault("S2_FIRMWARE", fw)
         return env
 
     def _run_tool(self, args):
