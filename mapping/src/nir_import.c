@@ -1805,7 +1805,7 @@ struct s2_net *nir_import_tree(const struct nir_obj *root, const char *name,
 	o.n->name = net_arena_strdup(&o.a, name);
 	o.n->timestep_ms = m.dt * 1000;
 	o.n->run_ms = (double)steps * m.dt * 1000;
-	o.n->seed = m.o->seed ? m.o->seed : 1;
+	o.n->seed = m.o->seed_set ? m.o->seed : 1;
 	o.n->populations = net_arena_alloc(&o.a, (m.n_nodes + 1) * sizeof(void *));
 	o.n->recordings = net_arena_alloc(&o.a, (m.n_nodes + 1) * sizeof(void *));
 	if (o.a.failed) {
