@@ -145,14 +145,19 @@ static const struct verb verbs[] = {
          "usage: s2ctl machine generate (--boards N | --rack | --racks R) [--host ADDR]\n"
          "                              [--base-port P] -o FILE\n"
          "       s2ctl machine show FILE [--json]\n"},
-        {"net", verb_net, "convert, generate or summarise network descriptions",
+        {"net", verb_net, "convert, generate, import (NIR) or summarise network descriptions",
          "usage: s2ctl net convert FILE [-o OUT] [--to json|pb] [--json]\n"
          "       s2ctl net example NAME [--scale F] [-o OUT] [--to json|pb] [--json]\n"
          "       s2ctl net show FILE [--json]\n"
+         "       s2ctl net import-nir FILE.nir -o NET [--dt S] [--reset subtract|zero]\n"
+         "                 [--integrator exact|euler] [--input NODE=FILE.npy]... [--steps N]\n"
+         "                 [--seed N] [--json]\n"
          "Networks are binary (protobuf) or JSON text; the output form follows --to, else\n"
          "the name of OUT (.json is JSON); without -o, JSON on stdout. Examples:\n"
          "microcircuit, vogels_abbott, brunel, synfire, synthetic_board, synthetic_rack,\n"
-         "synthetic_8racks (--scale: neuron counts).\n"},
+         "synthetic_8racks (--scale: neuron counts). import-nir reads a NIR graph (HDF5):\n"
+         "neuron nodes become nir_neuron populations, Inputs spike sources (rasters from\n"
+         "--input .npy files), linear nodes are folded into from_list projections.\n"},
         {"compile", verb_compile, "map a network onto a machine: a deployable image",
          "usage: s2ctl compile NET --machine FILE -o IMAGE [--router-target N] [--json]\n"
          "                     [--quiet]\n"

@@ -8,9 +8,16 @@
 
 #include "cli.h"
 #include "s2/network.h"
+#include "s2/nir.h"
+
+#define NIR_MAX_INPUTS 64
 
 struct net_opts {
 	const char *out, *to, *scale;
+	const char *dt, *reset, *integrator, *steps, *seed;
+	struct s2_nir_input inputs[NIR_MAX_INPUTS];
+	unsigned n_inputs;
+	bool too_many_inputs;
 };
 
 static int net_opt(struct cli *c, int id, const char *arg, void *ctx)
@@ -27,16 +34,40 @@ static int net_opt(struct cli *c, int id, const char *arg, void *ctx)
 	case 257:
 		o->scale = arg;
 		return 0;
+	case 258:
+		o->dt = arg;
+		return 0;
+	case 259:
+		o->reset = arg;
+		return 0;
+	case 260:
+		o->integrator = arg;
+		return 0;
+	case 261:
+		if (o->n_inputs == NIR_MAX_INPUTS) {
+			o->too_many_inputs = true;
+			return 0;
+		}
+		o->inputs[o->n_inputs].node = arg; /* split at '=' by the verb */
+		o->inputs[o->n_inputs++].path = NULL;
+		return 0;
+	case 262:
+		o->steps = arg;
+		return 0;
+	case 263:
+		o->seed = arg;
+		return 0;
 	default:
 		return -1;
 	}
 }
 
 static const struct option NET_OPTS[] = {
-        {"output", required_argument, 0, 'o'},
-        {"to", required_argument, 0, 256},
-        {"scale", required_argument, 0, 257},
-        {0, 0, 0, 0},
+        {"output", required_argument, 0, 'o'}, {"to", required_argument, 0, 256},
+        {"scale", required_argument, 0, 257},  {"dt", required_argument, 0, 258},
+        {"reset", required_argument, 0, 259},  {"integrator", required_argument, 0, 260},
+        {"input", required_argument, 0, 261},  {"steps", required_argument, 0, 262},
+        {"seed", required_argument, 0, 263},   {0, 0, 0, 0},
 };
 
 /* Output form: --to json|pb, else by the name (".json" is JSON). -1 after an error. */
@@ -66,7 +97,16 @@ static int to_stdout(const struct cli *c, const struct s2_net *n)
 	return ok ? EXIT_OK : cli_error(c, EXIT_FAIL, "writing to stdout failed");
 }
 
+static int summary_nir(const struct cli *c, const struct s2_net *n, const char *file,
+                       const char *from, const struct s2_nir_report *r);
+
 static int summary(const struct cli *c, const struct s2_net *n, const char *file)
+{
+	return summary_nir(c, n, file, NULL, NULL);
+}
+
+static int summary_nir(const struct cli *c, const struct s2_net *n, const char *file,
+                       const char *from, const struct s2_nir_report *r)
 {
 	double syn = 0;
 	for (unsigned j = 0; j < s2_net_projections(n); j++)
@@ -86,9 +126,67 @@ static int summary(const struct cli *c, const struct s2_net *n, const char *file
 		json_uint(&j, "projections", s2_net_projections(n));
 		json_num(&j, "synapses", syn);
 		json_uint(&j, "recordings", s2_net_recordings(n));
+		if (r) {
+			json_obj(&j, "nir");
+			json_str(&j, "from", from);
+			json_uint(&j, "steps", r->steps);
+			json_arr(&j, "populations");
+			for (unsigned i = 0; i < r->n_pops; i++) {
+				json_obj(&j, NULL);
+				json_str(&j, "label", r->pops[i].label);
+				json_str(&j, "node_type", r->pops[i].type);
+				json_uint(&j, "size", r->pops[i].size);
+				json_str(&j, "model", s2_net_pop_model(n, i));
+				json_flag(&j, "spiking", r->pops[i].spiking);
+				json_end_obj(&j);
+			}
+			json_end_arr(&j);
+			json_arr(&j, "projections");
+			for (unsigned i = 0; i < r->n_projs; i++) {
+				json_obj(&j, NULL);
+				json_str(&j, "label", r->projs[i].label);
+				json_str(&j, "pre", r->projs[i].pre);
+				json_str(&j, "post", r->projs[i].post);
+				json_str(&j, "receptor",
+				         r->projs[i].inhibitory ? "inhibitory" : "excitatory");
+				json_uint(&j, "synapses", r->projs[i].synapses);
+				json_end_obj(&j);
+			}
+			json_end_arr(&j);
+			json_arr(&j, "folded");
+			for (unsigned i = 0; i < r->n_folded; i++) {
+				json_obj(&j, NULL);
+				json_str(&j, "name", r->folded[i].name);
+				json_str(&j, "node_type", r->folded[i].type);
+				json_end_obj(&j);
+			}
+			json_end_arr(&j);
+			json_end_obj(&j);
+		}
 		json_end_obj(&j);
 		json_finish(&j);
 	} else if (!c->quiet) {
+		if (r) {
+			printf("%s: %u populations, %u projections, %llu synapses, %llu steps\n",
+			       from, r->n_pops, r->n_projs, (unsigned long long)r->synapses,
+			       (unsigned long long)r->steps);
+			for (unsigned i = 0; i < r->n_pops; i++)
+				printf("  population %-24s %-9s %8u  %s%s\n", r->pops[i].label,
+				       r->pops[i].type, r->pops[i].size, s2_net_pop_model(n, i),
+				       !strcmp(r->pops[i].type, "Input") ? ""
+				       : r->pops[i].spiking              ? " (spikes recorded)"
+				                                         : " (v recorded)");
+			for (unsigned i = 0; i < r->n_projs; i++)
+				printf("  projection %-32s %10llu synapses\n", r->projs[i].label,
+				       (unsigned long long)r->projs[i].synapses);
+			if (r->n_folded) {
+				printf("  folded into projections:");
+				for (unsigned i = 0; i < r->n_folded; i++)
+					printf("%s %s (%s)", i ? "," : "", r->folded[i].name,
+					       r->folded[i].type);
+				printf("\n");
+			}
+		}
 		printf("%s%snetwork %s: %u populations, %llu neurons, %u projections, %.4g "
 		       "synapses, %u recordings; dt %g ms, run %g ms, seed %llu\n",
 		       file ? file : "", file ? ": " : "", s2_net_name(n), s2_net_populations(n),
@@ -187,8 +285,94 @@ static int net_show(int argc, char **argv)
 	return EXIT_OK;
 }
 
+static int net_import_nir(int argc, char **argv)
+{
+	struct cli c;
+	struct net_opts o = {0};
+	int pos = cli_parse(&c, "net", argc, argv, NET_OPTS, net_opt, &o);
+	if (pos < 0)
+		return pos == -2 ? EXIT_OK : EXIT_USAGE;
+	if (pos + 1 != argc)
+		return cli_error(&c, EXIT_USAGE, "import-nir needs exactly one FILE.nir");
+	if (!o.out)
+		return cli_error(&c, EXIT_USAGE, "import-nir needs -o NET");
+	if (o.too_many_inputs)
+		return cli_error(&c, EXIT_USAGE, "--input: at most %d", NIR_MAX_INPUTS);
+	int json = out_json(&c, &o);
+	if (json < 0)
+		return EXIT_USAGE;
+	struct s2_nir_opts no = {0};
+	if (o.dt) {
+		char *end;
+		no.dt = strtod(o.dt, &end);
+		if (*end || end == o.dt || !(no.dt >= 1e-5 && no.dt <= 0.01))
+			return cli_error(&c, EXIT_USAGE,
+			                 "--dt: '%s' is not a number of seconds in 1e-5..0.01",
+			                 o.dt);
+	}
+	if (o.reset) {
+		if (!strcmp(o.reset, "zero"))
+			no.reset_zero = true;
+		else if (strcmp(o.reset, "subtract"))
+			return cli_error(&c, EXIT_USAGE, "--reset: say subtract or zero, not '%s'",
+			                 o.reset);
+	}
+	if (o.integrator) {
+		if (!strcmp(o.integrator, "euler"))
+			no.euler = true;
+		else if (strcmp(o.integrator, "exact"))
+			return cli_error(&c, EXIT_USAGE,
+			                 "--integrator: say exact or euler, not '%s'",
+			                 o.integrator);
+	}
+	unsigned long v;
+	if (o.steps) {
+		if (cli_uint(&c, "--steps", o.steps, 100000000, &v) < 0)
+			return EXIT_USAGE;
+		if (!v)
+			return cli_error(&c, EXIT_USAGE, "--steps: must be at least 1");
+		no.steps = v;
+	}
+	if (o.seed) {
+		if (cli_uint(&c, "--seed", o.seed, 0xffffffffUL, &v) < 0)
+			return EXIT_USAGE;
+		no.seed = v;
+		no.seed_set = true;
+	}
+	char spec[NIR_MAX_INPUTS][512];
+	for (unsigned i = 0; i < o.n_inputs; i++) {
+		const char *a = o.inputs[i].node;
+		const char *eq = strchr(a, '=');
+		if (!eq || eq == a || !eq[1] || strlen(a) >= sizeof spec[i])
+			return cli_error(&c, EXIT_USAGE, "--input: say NODE=FILE.npy, not '%s'", a);
+		memcpy(spec[i], a, strlen(a) + 1);
+		spec[i][eq - a] = 0;
+		o.inputs[i].node = spec[i];
+		o.inputs[i].path = spec[i] + (eq - a) + 1;
+	}
+	no.inputs = o.inputs;
+	no.n_inputs = o.n_inputs;
+	char err[768];
+	struct s2_nir_report rep;
+	struct s2_net *n = s2_net_import_nir(argv[pos], &no, &rep, err, sizeof err);
+	if (!n)
+		return cli_error(&c, EXIT_INPUT, "%s", err);
+	int rc = s2_net_save_file(n, o.out, json, err, sizeof err);
+	if (rc < 0) {
+		s2_nir_report_free(&rep);
+		s2_net_free(n);
+		return cli_error(&c, EXIT_FAIL, "%s", err);
+	}
+	summary_nir(&c, n, o.out, argv[pos], &rep);
+	s2_nir_report_free(&rep);
+	s2_net_free(n);
+	return EXIT_OK;
+}
+
 int verb_net(int argc, char **argv)
 {
+	if (argc >= 2 && !strcmp(argv[1], "import-nir"))
+		return net_import_nir(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "convert"))
 		return net_convert(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "example"))
@@ -199,7 +383,7 @@ int verb_net(int argc, char **argv)
 		fputs(cli_usage("net"), stdout);
 		return EXIT_OK;
 	}
-	fprintf(stderr, "s2ctl net: say convert, example or show (see --help)\n%s",
+	fprintf(stderr, "s2ctl net: say convert, example, show or import-nir (see --help)\n%s",
 	        cli_usage("net"));
 	return EXIT_USAGE;
 }

@@ -102,6 +102,8 @@ j machine_generate machine machine generate --boards 2 -o "$WORK/m2.pb"
 j net_example net net example vogels_abbott -o "$WORK/va.pb"
 j net_show net net show "$WORK/va.pb"
 j net_convert net net convert "$WORK/va.pb" -o "$WORK/va.json" --to json
+j net_import_nir net net import-nir \
+	"$(cd "$(dirname "$0")/../fuzz/corpus/nir" && pwd)/affine_lif.nir" -o "$WORK/nir.pb"
 j compile compile compile "$WORK/va.pb" --machine "$M" -o "$WORK/va.s2img"
 j deploy deploy deploy "$WORK/va.s2img" --machine "$M" --duration 200
 
