@@ -1403,8 +1403,6 @@ static bool emit_neuron(struct imp *m, struct out *o, struct node *nd)
 		free(c[k]);
 	if (!ok || m->failed)
 		return false;
-	if (!spiking)
-		p->max_per_pe = 16;
 	S2pb__Recording *r = net_arena_alloc(&o->a, sizeof *r);
 	if (!r) {
 		fail(m, "out of memory");

@@ -450,7 +450,7 @@ static void t_affine_scale_li(void **state)
 		near(parv(p, "bias", k), bias[k]);
 		near(parv(p, "spiking", k), 0);
 	}
-	assert_int_equal(p->max_per_pe, 16);
+	assert_int_equal(p->max_per_pe, 0);
 	assert_int_equal(net->pb->n_recordings, 1);
 	assert_string_equal(net->pb->recordings[0]->variable, "v");
 	s2_net_free(net);
@@ -577,7 +577,7 @@ static void t_coefficients(void **state)
 			near(parv(p, "a_i", 0), es);
 			near(parv(p, "g_i", 0), ks); /* w_in absent: 1 */
 			near(parv(p, "spiking", 0), 0);
-			assert_int_equal(p->max_per_pe, 16);
+			assert_int_equal(p->max_per_pe, 0);
 			p = pop(net, "if");
 			near(parv(p, "a_v", 0), 1);
 			near(parv(p, "b_v", 0), 0);
