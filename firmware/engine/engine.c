@@ -899,10 +899,9 @@ void s2_eng_tick(struct s2_eng *e)
 	if (e->pd.flags & 1u)
 		e->hal.record(e->hal.ctx, 0, bits, (e->n + 7u) / 8u);
 	if (e->pd.n_record_v) {
-		float v[S2_PE_MAX_RECORD_V];
 		for (unsigned r = 0; r < e->pd.n_record_v; r++)
-			v[r] = e->state[e->record_v[r]][ST_V];
-		e->hal.record(e->hal.ctx, 1, v, e->pd.n_record_v * 4u);
+			e->vbuf[r] = e->state[e->record_v[r]][ST_V];
+		e->hal.record(e->hal.ctx, 1, e->vbuf, e->pd.n_record_v * 4u);
 	}
 	e->c.steps++;
 	e->t++;

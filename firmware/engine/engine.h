@@ -75,6 +75,7 @@ struct s2_eng {
 	double izk[S2_PE_MAX_NEURONS][2]; /**< Izhikevich v, u in double precision */
 	uint16_t ring[S2_PE_MAX_DELAY][2][S2_PE_MAX_NEURONS];
 	uint16_t record_v[S2_PE_MAX_RECORD_V];
+	float vbuf[S2_PE_MAX_RECORD_V]; /**< one step's recorded voltages */
 	struct s2_eng_entry table[S2_PE_MAX_TABLE];
 	unsigned n_table;
 	uint32_t row[S2_PE_ROW_MAX + 1]; /**< DMA buffer for one row */

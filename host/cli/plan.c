@@ -164,8 +164,7 @@ struct plan *plan_load(const char *path, char *err, size_t errlen)
 			in->n = pd.n_neurons;
 			in->rec_spikes = pd.flags & 1u;
 			in->n_vrec = pd.n_record_v;
-			for (unsigned r = 0; r < pd.n_record_v; r++)
-				in->vrec[r] = s2_ld16(pd.sect[S2_SECT_RECORD_V] + 2 * r);
+			in->vrec = pd.sect[S2_SECT_RECORD_V];
 			if (in->pop >= p->n_pops) {
 				snprintf(err, errlen,
 				         "%s: blobs[%zu]: PE %u: population %u does not exist",

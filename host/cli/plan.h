@@ -13,7 +13,7 @@
 struct plan_pe_info {
 	uint32_t pop, lo, n; /**< neurons [lo, lo + n) of population pop */
 	uint16_t n_vrec;     /**< neurons with recorded voltage */
-	uint16_t vrec[16];   /**< their indices on the PE */
+	const uint8_t *vrec; /**< their indices on the PE: n_vrec LE u16 in the PE data */
 	uint8_t rec_spikes;
 };
 

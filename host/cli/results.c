@@ -37,7 +37,7 @@ void results_free(struct results *r)
 }
 
 int results_add_pe(struct results *r, unsigned pop, uint32_t lo, uint32_t n, const uint8_t *spk,
-                   size_t spk_len, unsigned n_vrec, const uint16_t *vrec, const uint8_t *v,
+                   size_t spk_len, unsigned n_vrec, const uint8_t *vrec, const uint8_t *v,
                    size_t v_len)
 {
 	if (pop >= r->n_pops)
@@ -82,7 +82,7 @@ int results_add_pe(struct results *r, unsigned pop, uint32_t lo, uint32_t n, con
 	free(P->v);
 	P->v = m;
 	for (unsigned c = 0; c < n_vrec; c++)
-		vr[first + c] = lo + vrec[c];
+		vr[first + c] = lo + s2_ld16(vrec + 2 * c);
 	P->n_vrec = w;
 	return 0;
 }

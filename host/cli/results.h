@@ -35,7 +35,7 @@ void results_free(struct results *r);
  * @return 0 or S2_E_NOMEM.
  */
 int results_add_pe(struct results *r, unsigned pop, uint32_t lo, uint32_t n, const uint8_t *spk,
-                   size_t spk_len, unsigned n_vrec, const uint16_t *vrec, const uint8_t *v,
+                   size_t spk_len, unsigned n_vrec, const uint8_t *vrec, const uint8_t *v,
                    size_t v_len);
 /** Write atomically. 0 or S2_E_IO with err set. */
 int results_write(const struct results *r, const char *path, char *err, size_t errlen);

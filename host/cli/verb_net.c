@@ -337,6 +337,7 @@ static int net_import_nir(int argc, char **argv)
 		if (cli_uint(&c, "--seed", o.seed, 0xffffffffUL, &v) < 0)
 			return EXIT_USAGE;
 		no.seed = v;
+		no.seed_set = true;
 	}
 	char spec[NIR_MAX_INPUTS][512];
 	for (unsigned i = 0; i < o.n_inputs; i++) {

@@ -407,6 +407,7 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 	}
 	/* Recording. */
 	bool rec_spikes = false;
+	uint8_t vsel[S2_PE_MAX_NEURONS] = {0}; /* a neuron named by several recordings once */
 	uint16_t vrec[S2_PE_MAX_RECORD_V];
 	unsigned n_vrec = 0;
 	for (size_t r = 0; r < net->pb->n_recordings; r++) {
@@ -419,15 +420,17 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 			continue;
 		}
 		if (!is_v)
-			continue; /* other state variables: not recorded by the engine yet */
+			continue; /* refused by the network checks (network.c) */
 		for (uint32_t i = 0; i < pt->n; i++) {
 			bool want = rec->n_neurons == 0;
 			for (size_t k = 0; !want && k < rec->n_neurons; k++)
 				want = rec->neurons[k] == pt->lo + i;
-			if (want && n_vrec < S2_PE_MAX_RECORD_V)
-				vrec[n_vrec++] = (uint16_t)i;
+			vsel[i] |= want;
 		}
 	}
+	for (uint32_t i = 0; i < pt->n; i++) /* pt->n <= S2_PE_MAX_RECORD_V: checked above */
+		if (vsel[i])
+			vrec[n_vrec++] = (uint16_t)i;
 	if (n_vrec) {
 		begin(&b, S2_SECT_RECORD_V);
 		for (unsigned i = 0; i < n_vrec; i++) {

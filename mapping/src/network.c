@@ -519,6 +519,14 @@ static int check_recording(struct check *k, struct s2_net *n, unsigned i, const 
 		           r->variable, m->name);
 		return S2_E_NOTFOUND;
 	}
+	if (strcmp(r->variable, "spikes") && net_model_param(m, r->variable, true) != 0) {
+		/* The engine records spikes and the membrane voltage (state 0) only. */
+		net_seterr(k->err, k->errlen,
+		           "%s: variable '%.60s' cannot be recorded yet (the engine records spikes "
+		           "and %s)",
+		           item, r->variable, m->state[0].name);
+		return S2_E_RANGE;
+	}
 	for (size_t j = 0; j < r->n_neurons; j++)
 		if (r->neurons[j] >= pb->populations[p]->size) {
 			net_seterr(k->err, k->errlen, "%s: neurons[%zu]: %u is not a neuron of %u",

@@ -1403,8 +1403,6 @@ static bool emit_neuron(struct imp *m, struct out *o, struct node *nd)
 		free(c[k]);
 	if (!ok || m->failed)
 		return false;
-	if (!spiking)
-		p->max_per_pe = 16;
 	S2pb__Recording *r = net_arena_alloc(&o->a, sizeof *r);
 	if (!r) {
 		fail(m, "out of memory");
@@ -1805,7 +1803,7 @@ struct s2_net *nir_import_tree(const struct nir_obj *root, const char *name,
 	o.n->name = net_arena_strdup(&o.a, name);
 	o.n->timestep_ms = m.dt * 1000;
 	o.n->run_ms = (double)steps * m.dt * 1000;
-	o.n->seed = m.o->seed ? m.o->seed : 1;
+	o.n->seed = m.o->seed_set ? m.o->seed : 1;
 	o.n->populations = net_arena_alloc(&o.a, (m.n_nodes + 1) * sizeof(void *));
 	o.n->recordings = net_arena_alloc(&o.a, (m.n_nodes + 1) * sizeof(void *));
 	if (o.a.failed) {

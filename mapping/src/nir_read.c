@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -745,6 +746,16 @@ static bool write_all(int fd, const void *p, size_t n)
 	return true;
 }
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define S2_HAS_ASAN 1
+#endif
+#endif
+#ifndef S2_HAS_ASAN
+#define S2_HAS_ASAN 0
+#endif
+#define NIR_CHILD_MEM_MAX ((rlim_t)4 << 30) /* bytes of heap for libhdf5 and the tree */
+
 /* Run one of the readers in a child: its answer is 'T' + an encoded tree or 'E' + a
  * message. */
 static struct nir_obj *isolated(const char *what, const char *path, const void *img, size_t len,
@@ -771,6 +782,12 @@ static struct nir_obj *isolated(const char *what, const char *path, const void *
 			signal(SIG[i], SIG_DFL);
 		signal(SIGALRM, SIG_DFL);
 		alarm(seconds); /* libhdf5 can also loop on a crafted file */
+#if !defined(__SANITIZE_ADDRESS__) && !S2_HAS_ASAN
+		/* ... or ask for gigabytes: its heap is bounded (a sanitizer's shadow memory would
+		 * not fit under such a limit, so not with one) */
+		struct rlimit rl = {NIR_CHILD_MEM_MAX, NIR_CHILD_MEM_MAX};
+		setrlimit(RLIMIT_DATA, &rl);
+#endif
 		close(fd[0]);
 		char e[768] = "";
 		struct nir_obj *t = path ? read_file_here(path, e, sizeof e)
@@ -799,6 +816,7 @@ static struct nir_obj *isolated(const char *what, const char *path, const void *
 		put(&w, b, (size_t)r);
 		if (w.failed) {
 			big = true;
+			kill(pid, SIGKILL); /* it would wait for us to read the rest */
 			break;
 		}
 	}

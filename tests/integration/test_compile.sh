@@ -49,4 +49,35 @@ bad_input "tables cannot fit" "cannot fit" "$WORK/mc.pb" --machine "$WORK/m2.pb"
 printf 'not a network' >"$WORK/junk.pb"
 bad_input "corrupt network" "not a valid protobuf Network" "$WORK/junk.pb" --machine "$WORK/m2.pb"
 
+# NIR import (docs/nir.md): committed NIR-layout files import and compile; bad files and
+# inputs exit 3 with the node and the reason and write nothing.
+NIRS="$(cd "$(dirname "$0")/../fuzz/corpus/nir" && pwd)"
+for f in affine_lif conv_pool nested; do
+	"$S2CTL" net import-nir "$NIRS/$f.nir" -o "$WORK/$f.pb" --quiet
+	check "import-nir $f exits 0" test $? -eq 0
+	"$S2CTL" compile "$WORK/$f.pb" --machine "$WORK/m1.pb" -o "$WORK/$f.s2img" --quiet
+	check "imported $f compiles" test $? -eq 0
+done
+"$S2CTL" net show "$WORK/conv_pool.pb" --json >"$WORK/cp.json"
+check "conv_pool: 2x2 conv + 2x2 sum pool over 3x3 = 9 synapses" jq_is "$WORK/cp.json" '.synapses' '9'
+bad_nir() {
+	local name=$1 want=$2
+	shift 2
+	rm -f "$WORK/nir_out.pb"
+	"$S2CTL" net import-nir "$@" -o "$WORK/nir_out.pb" 2>"$WORK/err.txt"
+	local rc=$?
+	check "import-nir $name: exit 3" test $rc -eq 3
+	check "import-nir $name: says '$want'" grep -q -- "$want" "$WORK/err.txt"
+	check "import-nir $name: nothing written" test ! -e "$WORK/nir_out.pb"
+}
+bad_nir "bool field" "node 'lif' (LIF): field 'v_threshold' is not numeric" "$NIRS/metadata_bool.nir"
+bad_nir "libhdf5 crash" "libhdf5 crashed reading it" "$NIRS/libhdf5_segv_h5hg_read.nir"
+bad_nir "not HDF5" "not an HDF5 file" "$WORK/junk.pb"
+NPYS="$(cd "$(dirname "$0")/../fuzz/corpus/npy" && pwd)"
+bad_nir "big-endian input" "big-endian" "$NIRS/affine_lif.nir" --input "in=$NPYS/i2_be.npy"
+bad_nir "Fortran-order input" "Fortran order" "$NIRS/affine_lif.nir" \
+	--input "in=$NPYS/f8_fortran.npy"
+bad_nir "unknown input node" "no top-level Input node 'lif'" "$NIRS/affine_lif.nir" \
+	--input "lif=$NPYS/i2_be.npy"
+
 finish

@@ -173,6 +173,9 @@ static void t_bad(void **state)
 	expect_bad("\"seed\": 7,", "\"seed\": 7,,", "JSON syntax error at line 1");
 	expect_bad("\"variable\": \"v_mv\"", "\"variable\": \"gsyn\"",
 	           "variable 'gsyn' is not 'spikes' or a state variable of lif_curr_exp");
+	expect_bad("\"variable\": \"v_mv\"", "\"variable\": \"isyn_e_na\"",
+	           "variable 'isyn_e_na' cannot be recorded yet (the engine records spikes and "
+	           "v_mv)");
 }
 
 static void t_binary_bad(void **state)

@@ -34,7 +34,8 @@ struct s2_nir_opts {
 	const struct s2_nir_input *inputs;
 	unsigned n_inputs;
 	uint64_t steps; /**< run length in steps; 0: the longest input's T, else 100 */
-	uint64_t seed;  /**< 0: 1 */
+	uint64_t seed;  /**< the network seed when seed_set, else 1 */
+	bool seed_set;
 };
 
 /** What became of each node (filled when a report is passed; free with s2_nir_report_free). */

@@ -37,7 +37,7 @@
 #define S2_PEDATA_HDR_LEN 64u
 #define S2_PEDATA_SECT_LEN 12u
 #define S2_PE_MAX_NEURONS 128u   /**< neurons per PE (SRAM budget, docs/pedata.md) */
-#define S2_PE_MAX_RECORD_V 16u   /**< neurons with recorded voltage per PE */
+#define S2_PE_MAX_RECORD_V 128u  /**< neurons with recorded voltage per PE: all of them */
 #define S2_PE_PARAMS 12u         /**< f32 parameters per neuron */
 #define S2_PE_STATE 4u           /**< f32 state variables per neuron */
 #define S2_PE_MAX_DELAY 64u      /**< synaptic delay, timesteps (1..64) */
