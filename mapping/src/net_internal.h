@@ -17,7 +17,14 @@
 #define NET_MAX_DELAY_STEPS 64u /* longest synaptic delay, in timesteps */
 #define NET_MAX_POP_SIZE (1u << 30)
 
-enum net_model_id { MODEL_LIF_CURR_EXP, MODEL_POISSON, MODEL_SPIKE_ARRAY, MODEL__COUNT };
+enum net_model_id {
+	MODEL_LIF_CURR_EXP,
+	MODEL_POISSON,
+	MODEL_SPIKE_ARRAY,
+	MODEL_LIF_COND_EXP,
+	MODEL_IZHIKEVICH,
+	MODEL__COUNT
+};
 
 struct net_param_def {
 	const char *name;
