@@ -6,7 +6,7 @@ prints the mean rates and their differences. The same scripts as tests/pynn/test
 
     S2CTL=build/host-debug/host/s2ctl S2EMU=build/host-debug/tools/s2emu \\
     S2_FIRMWARE=build/cm4f/firmware/monitor/s2_monitor.bin \\
-        /usr/bin/python3 bench/pynn_compare.py [--n 4000] [--duration 1000] [--seeds 2]
+        /usr/bin/python3 bench/pynn_compare.py [--n 4000] [--duration 1000] [--seeds 4]
 """
 import argparse
 import os
@@ -21,7 +21,7 @@ import test_pynn_s2 as t  # noqa: E402  (Brian2 set up as in the test: RK4, batc
 ap = argparse.ArgumentParser()
 ap.add_argument("--n", type=int, default=4000)
 ap.add_argument("--duration", type=float, default=1000.0)
-ap.add_argument("--seeds", type=int, default=2)
+ap.add_argument("--seeds", type=int, default=4)
 a = ap.parse_args(_argv)
 for bench in ("CUBA", "COBA"):
     res = {}

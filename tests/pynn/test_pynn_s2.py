@@ -16,6 +16,12 @@ Compared:
  - 100 Poisson sources (40 Hz) -> 100 IF_curr_exp, FixedProbabilityConnector(0.5), 2 s: the
    mean output rate within 10 % of Brian2's (different random realisations of the Poisson
    trains and of the connectivity: the spread between seeds is a few per cent).
+ - the scripts of scripts_pynn.py: single IF_cond_exp and Izhikevich neurons under DC and
+   spikes (spike times within one timestep, also with run(30); run(70)); a synfire chain
+   (per-group counts within 10 %, every group fires); Vogels-Abbott CUBA and COBA at 1000
+   neurons (mean E and I rates over seeds within 10 %); unsupported PyNN classes refused
+   with their name. Brian2 integrates with 'exact'/RK4 (A8) and its connections are built in
+   one call per projection (batch_brian2_connect). Numbers: docs/pynn.md.
 """
 import os
 import sys
