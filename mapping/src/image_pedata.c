@@ -310,9 +310,12 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 	 * values are evaluated per neuron; each section is grown once and written in place. */
 	double prow[S2_PE_PARAMS] = {0}, srow[S2_PE_STATE] = {0};
 	unsigned pvar[NET_MAX_PARAMS], svar[4], n_pvar = 0, n_svar = 0;
-	if (model == S2_MODEL_LIF_CURR_EXP || model == S2_MODEL_LIF_COND_EXP) {
-		static const double lif_def[] = {-65, -65, -50, 20, 1, 0.1, 5, 5, 0, 0, -70};
+	if (model == S2_MODEL_LIF_CURR_EXP) {
+		static const double lif_def[] = {-65, -65, -50, 20, 1, 0.1, 5, 5, 0};
 		memcpy(prow, lif_def, sizeof lif_def);
+	} else if (model == S2_MODEL_LIF_COND_EXP) {
+		static const double cond_def[] = {-65, -65, -50, 20, 1, 0.1, 5, 5, 0, 0, -70};
+		memcpy(prow, cond_def, sizeof cond_def);
 	} else if (model == S2_MODEL_IZHIKEVICH) {
 		static const double izk_def[] = {0.02, 0.2, -65, 2, 0};
 		memcpy(prow, izk_def, sizeof izk_def);
