@@ -172,6 +172,13 @@ class Projection(common.Projection):
         d_["connector"] = conn
         if "weight" not in conn:
             d_["weight"] = _value(w, sign, "weight")
+            if isinstance(d_["weight"], float) and d_["weight"] < 0:
+                raise errors.ConnectionError(
+                    "pyNN.s2: weight %g onto %s (%s, %s): %s" % (
+                        _base(w), post.label, type(post.celltype).__name__, self.receptor_type,
+                        "conductances (uS) are positive on both receptors"
+                        if post.celltype.conductance_based else
+                        "excitatory weights are positive, inhibitory ones negative"))
         if "delay" not in conn:
             d_["delay"] = _value(d, 1.0, "delay")
         d_["receptor"] = self.receptor_type
