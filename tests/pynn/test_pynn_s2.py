@@ -290,10 +290,12 @@ def test_synfire():
 
 
 def test_errors():
-    """Unsupported cell types, synapses, connectors and current sources raise naming them."""
+    """Unsupported cell types, synapses, connectors and current sources raise naming them; so
+    does a weight of the wrong sign."""
     fails = 0
     s2.setup(timestep=DT)
     pop = s2.Population(2, s2.IF_curr_exp())
+    cond = s2.Population(2, s2.IF_cond_exp())
     cases = {
         "IF_cond_alpha": (lambda: s2.IF_cond_alpha(), pyNN.errors.NoModelAvailableError),
         "STDPMechanism": (lambda: s2.STDPMechanism(), NotImplementedError),
@@ -304,6 +306,10 @@ def test_errors():
                                   s2.StaticSynapse()), NotImplementedError),
         "IF_curr_alpha": (lambda: s2.Population(1, ref.IF_curr_alpha()),
                           pyNN.errors.InvalidModelError),
+        "IF_cond_exp, inhibitory): conductances (uS) are positive": (
+            lambda: s2.Projection(pop, cond, s2.AllToAllConnector(),
+                                  s2.StaticSynapse(weight=-0.01), receptor_type="inhibitory"),
+            pyNN.errors.ConnectionError),
     }
     for what, (fn, exc) in cases.items():
         try:
