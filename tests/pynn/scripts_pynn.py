@@ -27,7 +27,8 @@ def single_cond_izk(sim, segments=(100.0,)):
     """Single neurons: IF_cond_exp under DC (i_offset) and under excitatory + inhibitory
     spikes; Izhikevich (regular spiking, d = 8) under DC and under spikes (voltage jumps, the
     excitatory ones through an ArrayConnector).
-    Runs for each duration in `segments` in turn. Returns each neuron's spike times."""
+    Runs for each duration in `segments` in turn. Returns each neuron's spike times, and the
+    v traces of cond_syn and izk_dc (as 'cond_syn_v', 'izk_dc_v')."""
     _setup(sim)
     cond = dict(tau_m=10.0, cm=0.25, v_rest=-65.0, v_reset=-65.0, v_thresh=-50.0,
                 tau_refrac=0.0, tau_syn_E=5.0, tau_syn_I=5.0, e_rev_E=0.0, e_rev_I=-75.0)
@@ -54,9 +55,14 @@ def single_cond_izk(sim, segments=(100.0,)):
                        receptor_type="inhibitory")
     for p in pops.values():
         p.record("spikes")
+    pops["cond_syn"].record("v")
+    pops["izk_dc"].record("v")
     for t in segments:
         sim.run(t)
     out = {name: _trains(p)[0] for name, p in pops.items()}
+    for name in ("cond_syn", "izk_dc"):
+        sig = pops[name].get_data().segments[0].analogsignals[0]
+        out[name + "_v"] = [float(x) for x in sig.magnitude.ravel()]
     sim.end()
     return out
 

@@ -225,6 +225,14 @@ def test_cond_izk():
     a = sc.single_cond_izk(ref)
     b = sc.single_cond_izk(s2)
     for name in a:
+        if name.endswith("_v"):
+            x, y = a[name], b[name]
+            d = max((abs(p - q) for p, q in zip(x, y)), default=float("inf"))
+            ok = len(x) == len(y) == 1001 and d <= 0.01
+            print("%s single %s: %d/%d samples, max |v diff| %.2g mV (tolerance 0.01)" % (
+                "PASS" if ok else "FAIL", name, len(x), len(y), d))
+            fails += not ok
+            continue
         ok, r, dmax = same_times(a[name], b[name])
         print("%s single %s: brian2 (+dt) %d spikes %s\n     s2 %d spikes %s; max |diff| %.4f ms"
               % ("PASS" if ok else "FAIL", name, len(r), r, len(b[name]), b[name], dmax))
@@ -235,7 +243,7 @@ def test_cond_izk():
           % ("PASS" if ok else "FAIL", "identical" if ok else "DIFFERENT"))
     fails += not ok
     a2 = sc.single_cond_izk(ref, segments=(30.0, 70.0))
-    for name in a2:
+    for name in (k for k in a2 if not k.endswith("_v")):
         ok, r, dmax = same_times(a2[name], b2[name])
         print("%s single %s, run(30); run(70): brian2 (+dt) vs s2: %d/%d spikes, max |diff| "
               "%.4f ms" % ("PASS" if ok else "FAIL", name, len(r), len(b2[name]), dmax))
