@@ -21,29 +21,41 @@ static int param_slot(unsigned model, const char *name)
 {
 	static const char *const lif[] = {"v_rest_mv",    "v_reset_mv",   "v_thresh_mv",
 	                                  "tau_m_ms",     "cm_nf",        "tau_refrac_ms",
-	                                  "tau_syn_e_ms", "tau_syn_i_ms", "i_offset_na"};
+	                                  "tau_syn_e_ms", "tau_syn_i_ms", "i_offset_na",
+	                                  "e_rev_e_mv",   "e_rev_i_mv"};
 	static const char *const poi[] = {"rate_hz", "start_ms", "duration_ms"};
+	static const char *const izk[] = {"a", "b", "c_mv", "d", "i_offset_na"};
 	static const char *const nir[] = {"a_i",      "g_i",     "a_v",
 	                                  "b_v",      "g_v",     "bias",
 	                                  "v_thresh", "v_reset", "reset_subtract",
 	                                  "spiking"};
-	const char *const *t = model == MODEL_POISSON ? poi : model == MODEL_NIR_NEURON ? nir : lif;
-	unsigned n = model == MODEL_POISSON ? 3 : model == MODEL_NIR_NEURON ? 10 : 9;
+	const char *const *t = model == MODEL_POISSON      ? poi
+	                       : model == MODEL_IZHIKEVICH ? izk
+	                       : model == MODEL_NIR_NEURON ? nir
+	                                                   : lif;
+	unsigned n = model == MODEL_POISSON        ? 3
+	             : model == MODEL_IZHIKEVICH   ? 5
+	             : model == MODEL_NIR_NEURON   ? 10
+	             : model == MODEL_LIF_COND_EXP ? 11
+	                                           : 9;
 	for (unsigned i = 0; i < n; i++)
 		if (!strcmp(t[i], name))
 			return (int)i;
 	return -1;
 }
 
-static int state_slot(const char *name)
+/* Engine state slots: LIF (v, I_e or g_e, I_i or g_i, refractory), Izhikevich (v, u). */
+static int state_slot(unsigned model, const char *name)
 {
 	if (!strcmp(name, "v_mv") || !strcmp(name, "v"))
 		return 0;
-	if (!strcmp(name, "i"))
+	if (model == MODEL_IZHIKEVICH)
+		return strcmp(name, "u") ? -1 : 1;
+	if (model == MODEL_NIR_NEURON)
+		return strcmp(name, "i") ? -1 : 1;
+	if (!strcmp(name, "isyn_e_na") || !strcmp(name, "gsyn_e_us"))
 		return 1;
-	if (!strcmp(name, "isyn_e_na"))
-		return 1;
-	if (!strcmp(name, "isyn_i_na"))
+	if (!strcmp(name, "isyn_i_na") || !strcmp(name, "gsyn_i_us"))
 		return 2;
 	return -1;
 }
@@ -278,10 +290,12 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 	const S2pb__Population *pop = net->pb->populations[pt->pop];
 	const struct net_model *md = net->model[pt->pop];
 	double dt = net->pb->timestep_ms;
-	unsigned model = md->id == MODEL_LIF_CURR_EXP ? S2_MODEL_LIF_CURR_EXP
-	                 : md->id == MODEL_NIR_NEURON ? S2_MODEL_NIR
-	                 : md->id == MODEL_POISSON    ? S2_MODEL_POISSON
-	                                              : S2_MODEL_SPIKE_ARRAY;
+	unsigned model = md->id == MODEL_LIF_CURR_EXP   ? S2_MODEL_LIF_CURR_EXP
+	                 : md->id == MODEL_LIF_COND_EXP ? S2_MODEL_LIF_COND_EXP
+	                 : md->id == MODEL_IZHIKEVICH   ? S2_MODEL_IZHIKEVICH
+	                 : md->id == MODEL_NIR_NEURON   ? S2_MODEL_NIR
+	                 : md->id == MODEL_POISSON      ? S2_MODEL_POISSON
+	                                                : S2_MODEL_SPIKE_ARRAY;
 	if (fabs(dt - 0.1) > 1e-9 && fabs(dt - 1.0) > 1e-9)
 		return fail(err, errlen, "timestep %g ms: the engine runs 0.1 or 1 ms", dt);
 	if (pt->n > S2_PE_MAX_NEURONS)
@@ -345,7 +359,7 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 		pval[k] = find(pop->params, pop->n_params, md->params[k].name);
 	}
 	for (unsigned k = 0; k < md->n_state; k++) {
-		sslot[k] = state_slot(md->state[k].name);
+		sslot[k] = state_slot(md->id, md->state[k].name);
 		sval[k] = find(pop->initial, pop->n_initial, md->state[k].name);
 	}
 	/* One row template per PE: defaults and constants are set once, only arrays and random
@@ -355,6 +369,12 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 	if (model == S2_MODEL_LIF_CURR_EXP) {
 		static const double lif_def[] = {-65, -65, -50, 20, 1, 0.1, 5, 5, 0};
 		memcpy(prow, lif_def, sizeof lif_def);
+	} else if (model == S2_MODEL_LIF_COND_EXP) {
+		static const double cond_def[] = {-65, -65, -50, 20, 1, 0.1, 5, 5, 0, 0, -70};
+		memcpy(prow, cond_def, sizeof cond_def);
+	} else if (model == S2_MODEL_IZHIKEVICH) {
+		static const double izk_def[] = {0.02, 0.2, -65, 2, 0};
+		memcpy(prow, izk_def, sizeof izk_def);
 	}
 	for (unsigned k = 0; k < md->n_params; k++) {
 		if (pslot[k] < 0)
@@ -388,7 +408,8 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 			st_f32(pp, v[k]);
 	}
 	end(&b);
-	if (model == S2_MODEL_LIF_CURR_EXP || model == S2_MODEL_NIR) {
+	if (model == S2_MODEL_LIF_CURR_EXP || model == S2_MODEL_LIF_COND_EXP ||
+	    model == S2_MODEL_IZHIKEVICH || model == S2_MODEL_NIR) {
 		begin(&b, S2_SECT_STATE);
 		uint8_t *sp = grow(&b, (size_t)pt->n * S2_PE_STATE * 4);
 		for (uint32_t i = 0; sp && i < pt->n; i++) {
