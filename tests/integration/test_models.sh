@@ -55,31 +55,24 @@ sed 's/"d": 8/"d": 8000/' "$WORK/m.json" >"$WORK/bad.json"
 check "izhikevich d 8000 refused" grep -q "populations\[3\] (izk): d: 8000 is outside" \
 	"$WORK/bad.err"
 
-# 100 sources spiking in the same step into one neuron: the 16-bit per-step input clips,
-# and run counts and says so (docs/engine.md).
-cat >"$WORK/clip.json" <<'JSON'
-{"format": 1, "name": "clip", "timestep_ms": 0.1, "run_ms": 5, "seed": 1,
- "populations": [
-  {"label": "src", "size": 100, "model": "spike_source_array",
-   "spike_times": [[1.0], [1.0], [1.0], [1.0], [1.0], [1.0], [1.0], [1.0], [1.0], [1.0],
-    [1.0], [1.0], [1.0], [1.0], [1.0], [1.0], [1.0], [1.0], [1.0], [1.0],
-    [1.0], [1.0], [1.0], [1.0], [1.0], [1.0], [1.0], [1.0], [1.0], [1.0],
-    [1.0], [1.0], [1.0], [1.0], [1.0], [1.0], [1.0], [1.0], [1.0], [1.0],
-    [1.0], [1.0], [1.0], [1.0], [1.0], [1.0], [1.0], [1.0], [1.0], [1.0],
-    [1.0], [1.0], [1.0], [1.0], [1.0], [1.0], [1.0], [1.0], [1.0], [1.0],
-    [1.0], [1.0], [1.0], [1.0], [1.0], [1.0], [1.0], [1.0], [1.0], [1.0],
-    [1.0], [1.0], [1.0], [1.0], [1.0], [1.0], [1.0], [1.0], [1.0], [1.0],
-    [1.0], [1.0], [1.0], [1.0], [1.0], [1.0], [1.0], [1.0], [1.0], [1.0],
-    [1.0], [1.0], [1.0], [1.0], [1.0], [1.0], [1.0], [1.0], [1.0], [1.0]]},
-  {"label": "post", "size": 1, "model": "lif_curr_exp"}],
- "projections": [{"pre": "src", "post": "post", "connector": {"type": "all_to_all"},
-   "weight": 1.0}],
- "recordings": [{"population": "post", "variable": "spikes"}]}
-JSON
-"$S2CTL" compile "$WORK/clip.json" --machine "$WORK/one.pb" -o "$WORK/clip.s2img" --quiet
-"$S2CTL" run "$WORK/clip.s2img" --machine "$WORK/one.pb" -o "$WORK/clip.s2res" --json \
-	>"$WORK/clip.out" 2>"$WORK/clip.err"
-check "clipped inputs counted: 100 arrive, 16 fit" jq -e '.inputs_clipped == 84' "$WORK/clip.out"
-check "and run warns about them" grep -q "84 synaptic inputs were clipped" "$WORK/clip.err"
+# The weight unit leaves room for every input a neuron can get in a step, up to 256 full-weight
+# spikes (docs/engine.md): 100 sources spiking together into one neuron fit; 300 clip, and run
+# counts and says so.
+for n in 100 300; do
+	jq -n --argjson n "$n" '{format: 1, name: "clip", timestep_ms: 0.1, run_ms: 5, seed: 1,
+	  populations: [{label: "src", size: $n, model: "spike_source_array",
+	                 spike_times: [range($n) | [1.0]]},
+	                {label: "post", size: 1, model: "lif_curr_exp"}],
+	  projections: [{pre: "src", post: "post", connector: {type: "all_to_all"}, weight: 1.0}],
+	  recordings: [{population: "post", variable: "spikes"}]}' >"$WORK/clip$n.json"
+	"$S2CTL" compile "$WORK/clip$n.json" --machine "$WORK/one.pb" -o "$WORK/clip$n.s2img" --quiet
+	"$S2CTL" run "$WORK/clip$n.s2img" --machine "$WORK/one.pb" -o "$WORK/clip$n.s2res" --json \
+		>"$WORK/clip$n.out" 2>"$WORK/clip$n.err"
+done
+check "100 simultaneous inputs fit" jq -e '.inputs_clipped == 0 and .synaptic_events == 100' \
+	"$WORK/clip100.out"
+check "300 clip: 255 of 256 units each fit in 65535, 45 counted" \
+	jq -e '.inputs_clipped == 45' "$WORK/clip300.out"
+check "and run warns about them" grep -q "45 synaptic inputs were clipped" "$WORK/clip300.err"
 
 finish
