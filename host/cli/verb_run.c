@@ -629,12 +629,14 @@ int verb_run(int argc, char **argv)
 			rc = cli_error(&c, EXIT_FAIL, "%s", err);
 		erec_free(er);
 	}
-	uint64_t events = 0, dropped = 0, lost = 0, spikes = 0;
+	uint64_t events = 0, dropped = 0, unrouted = 0, lost = 0, spikes = 0, clipped = 0;
 	for (unsigned i = 0; i < x.plan->n_boards; i++) {
 		unsigned b = x.plan->boards[i].board;
 		events += st[b].synaptic_events;
 		dropped += st[b].packets_dropped + st[b].packets_unrouted;
+		unrouted += st[b].packets_unrouted;
 		lost += st[b].rec_lost;
+		clipped += st[b].ring_saturated;
 		spikes += st[b].spikes_sent;
 	}
 	if (c.json) {
@@ -650,6 +652,8 @@ int verb_run(int argc, char **argv)
 		json_uint(&j, "synaptic_events", events);
 		json_uint(&j, "spikes", spikes);
 		json_uint(&j, "packets_dropped", dropped);
+		json_uint(&j, "packets_unrouted", unrouted);
+		json_uint(&j, "inputs_clipped", clipped);
 		json_uint(&j, "recording_bytes_lost", lost);
 		json_uint(&j, "load_bytes", x.load.bytes_raw);
 		json_uint(&j, "load_wire_bytes", x.load.bytes_data + x.load.bytes_sack);
@@ -683,6 +687,13 @@ int verb_run(int argc, char **argv)
 			                         : 0);
 		printf("results in %s\n", out);
 	}
+	if (clipped && !c.quiet)
+		fprintf(stderr,
+		        "s2ctl run: %llu synaptic inputs were clipped: a neuron's input in one "
+		        "step "
+		        "exceeded 65535 weight units of its receptor (docs/engine.md); the run is "
+		        "not what the network says\n",
+		        (unsigned long long)clipped);
 	results_free(res);
 	free(st);
 	ec = failures(&x);

@@ -390,6 +390,8 @@ int s2_image_write(struct s2_mapping *mp, const char *path, char *err, size_t er
 		if (pb->projections[j]->connector_case == S2PB__PROJECTION__CONNECTOR_FIXED_TOTAL &&
 		    fixed_total_shares(&w, j) < 0)
 			goto nomem;
+	if (image_weight_units(mp) < 0)
+		goto nomem;
 	/* parts per chip, in PE order */
 	for (uint64_t i = 0; i < mp->n_parts; i++)
 		chip_first[mp->parts[i].chip + 1]++;

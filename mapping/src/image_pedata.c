@@ -21,29 +21,41 @@ static int param_slot(unsigned model, const char *name)
 {
 	static const char *const lif[] = {"v_rest_mv",    "v_reset_mv",   "v_thresh_mv",
 	                                  "tau_m_ms",     "cm_nf",        "tau_refrac_ms",
-	                                  "tau_syn_e_ms", "tau_syn_i_ms", "i_offset_na"};
+	                                  "tau_syn_e_ms", "tau_syn_i_ms", "i_offset_na",
+	                                  "e_rev_e_mv",   "e_rev_i_mv"};
 	static const char *const poi[] = {"rate_hz", "start_ms", "duration_ms"};
+	static const char *const izk[] = {"a", "b", "c_mv", "d", "i_offset_na"};
 	static const char *const nir[] = {"a_i",      "g_i",     "a_v",
 	                                  "b_v",      "g_v",     "bias",
 	                                  "v_thresh", "v_reset", "reset_subtract",
 	                                  "spiking"};
-	const char *const *t = model == MODEL_POISSON ? poi : model == MODEL_NIR_NEURON ? nir : lif;
-	unsigned n = model == MODEL_POISSON ? 3 : model == MODEL_NIR_NEURON ? 10 : 9;
+	const char *const *t = model == MODEL_POISSON      ? poi
+	                       : model == MODEL_IZHIKEVICH ? izk
+	                       : model == MODEL_NIR_NEURON ? nir
+	                                                   : lif;
+	unsigned n = model == MODEL_POISSON        ? 3
+	             : model == MODEL_IZHIKEVICH   ? 5
+	             : model == MODEL_NIR_NEURON   ? 10
+	             : model == MODEL_LIF_COND_EXP ? 11
+	                                           : 9;
 	for (unsigned i = 0; i < n; i++)
 		if (!strcmp(t[i], name))
 			return (int)i;
 	return -1;
 }
 
-static int state_slot(const char *name)
+/* Engine state slots: LIF (v, I_e or g_e, I_i or g_i, refractory), Izhikevich (v, u). */
+static int state_slot(unsigned model, const char *name)
 {
 	if (!strcmp(name, "v_mv") || !strcmp(name, "v"))
 		return 0;
-	if (!strcmp(name, "i"))
+	if (model == MODEL_IZHIKEVICH)
+		return strcmp(name, "u") ? -1 : 1;
+	if (model == MODEL_NIR_NEURON)
+		return strcmp(name, "i") ? -1 : 1;
+	if (!strcmp(name, "isyn_e_na") || !strcmp(name, "gsyn_e_us"))
 		return 1;
-	if (!strcmp(name, "isyn_e_na"))
-		return 1;
-	if (!strcmp(name, "isyn_i_na"))
+	if (!strcmp(name, "isyn_i_na") || !strcmp(name, "gsyn_i_us"))
 		return 2;
 	return -1;
 }
@@ -223,43 +235,102 @@ __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, 
 	return S2_E_RANGE;
 }
 
-/*
- * Weight units of a nir_neuron population (docs/nir.md): also no per-step sum may saturate
- * the engine's 16-bit input, so the unit is at least the largest sum of |weight| over one
- * neuron's synapses of a receptor / 65535 (exact for lists, an upper bound for statistical
- * connectors: every pre neuron of the slice).
- */
-static int nir_scale(const struct s2_net *net, const struct s2_mapping *mp, uint32_t pop,
-                     const double wmax[2], double scale[2])
+/* Synapses of projection j one post neuron can have, at most or (statistical connectors) at
+ * the mean plus five standard deviations. */
+static double in_degree_bound(const struct s2_net *net, uint32_t j)
 {
-	uint32_t n = net->pb->populations[pop]->size;
-	double *sum = calloc(2 * (size_t)n, sizeof *sum);
-	if (!sum)
+	const S2pb__Projection *pj = net->pb->projections[j];
+	double npre = net->pre_hi[j] - net->pre_lo[j], npost = net->post_hi[j] - net->post_lo[j];
+	double m;
+	switch (pj->connector_case) {
+	case S2PB__PROJECTION__CONNECTOR_ONE_TO_ONE:
+		return 1;
+	case S2PB__PROJECTION__CONNECTOR_FIXED_NUMBER_PRE:
+		return pj->fixed_number_pre->n;
+	case S2PB__PROJECTION__CONNECTOR_FIXED_PROBABILITY:
+		m = npre * pj->fixed_probability->p;
+		return fmin(npre, m + 5 * sqrt(m * (1 - pj->fixed_probability->p)) + 1);
+	case S2PB__PROJECTION__CONNECTOR_FIXED_NUMBER_POST:
+		m = npost > 0 ? npre * pj->fixed_number_post->n / npost : 0;
+		break;
+	case S2PB__PROJECTION__CONNECTOR_FIXED_TOTAL:
+		m = npost > 0 ? (double)pj->fixed_total->n / npost : 0;
+		break;
+	default: /* all_to_all */
+		return npre;
+	}
+	return m + 5 * sqrt(m) + 1; /* with replacement the count may exceed npre */
+}
+
+/*
+ * The weight unit of every population and receptor (docs/engine.md), once, before the image
+ * is written in threads. A synapse holds a 16-bit weight and a neuron sums a step's input in a
+ * 16-bit slot, so the unit trades resolution against headroom: at least wmax / 4000 (the
+ * resolution), raised until the largest input one neuron can get in one step, B, fits in
+ * 65535 units, but never above wmax / 256 (so weights keep 8 bits at least; a larger
+ * synchronous input clips, counted). B sums over the projections into the neuron the weight
+ * times the in-degree bound above, exactly per neuron for lists. For nir_neuron populations
+ * B is never capped (their inputs are lists: exact) so nothing clips (docs/nir.md).
+ */
+int image_weight_units(struct s2_mapping *mp)
+{
+	const struct s2_net *net = mp->net;
+	uint32_t np = (uint32_t)net->pb->n_populations;
+	free(mp->wunit);
+	mp->wunit = calloc(2 * (size_t)np + 1, sizeof *mp->wunit);
+	if (!mp->wunit)
 		return S2_E_NOMEM;
-	for (uint32_t ij = mp->in_first[pop]; ij < mp->in_first[pop + 1]; ij++) {
-		uint32_t j = mp->in_proj[ij];
-		const S2pb__Projection *pj = net->pb->projections[j];
-		double *s = sum + (pj->receptor == S2PB__PROJECTION__RECEPTOR__INHIBITORY ? n : 0);
-		if (pj->connector_case == S2PB__PROJECTION__CONNECTOR_FROM_LIST) {
-			const S2pb__FromList *fl = pj->from_list;
-			for (size_t k = 0; k < fl->n_post; k++) {
-				double w = fl->n_weight ? fabs(fl->weight[k]) : max_abs(pj->weight);
-				s[net->post_lo[j] + fl->post[k]] += w;
+	for (uint32_t pop = 0; pop < np; pop++) {
+		double wmax[2] = {0, 0}, bound[2] = {0, 0};
+		bool lists = false;
+		for (uint32_t ij = mp->in_first[pop]; ij < mp->in_first[pop + 1]; ij++) {
+			const S2pb__Projection *pj = net->pb->projections[mp->in_proj[ij]];
+			unsigned r = pj->receptor == S2PB__PROJECTION__RECEPTOR__INHIBITORY;
+			double m = max_abs(pj->weight);
+			if (pj->connector_case == S2PB__PROJECTION__CONNECTOR_FROM_LIST) {
+				lists = true;
+				for (size_t i = 0; i < pj->from_list->n_weight; i++)
+					m = fmax(m, fabs(pj->from_list->weight[i]));
 			}
-		} else {
-			double w = max_abs(pj->weight) * (double)(net->pre_hi[j] - net->pre_lo[j]);
-			for (uint32_t i = net->post_lo[j]; i < net->post_hi[j]; i++)
-				s[i] += w;
+			wmax[r] = fmax(wmax[r], m);
 		}
+		uint32_t n = net->pb->populations[pop]->size;
+		double *sum = lists ? calloc(2 * (size_t)n, sizeof *sum) : NULL;
+		if (lists && !sum)
+			return S2_E_NOMEM;
+		for (uint32_t ij = mp->in_first[pop]; ij < mp->in_first[pop + 1]; ij++) {
+			uint32_t j = mp->in_proj[ij];
+			const S2pb__Projection *pj = net->pb->projections[j];
+			unsigned r = pj->receptor == S2PB__PROJECTION__RECEPTOR__INHIBITORY;
+			if (pj->connector_case == S2PB__PROJECTION__CONNECTOR_FROM_LIST) {
+				const S2pb__FromList *fl = pj->from_list;
+				for (size_t k = 0; k < fl->n_post; k++)
+					sum[r * (size_t)n + net->post_lo[j] + fl->post[k]] +=
+					        fl->n_weight ? fabs(fl->weight[k])
+					                     : max_abs(pj->weight);
+			} else if (sum) {
+				double w = max_abs(pj->weight) * in_degree_bound(net, j);
+				for (uint32_t i = net->post_lo[j]; i < net->post_hi[j]; i++)
+					sum[r * (size_t)n + i] += w;
+			} else {
+				/* all neurons alike (slices ignored: an upper bound) */
+				bound[r] += max_abs(pj->weight) * in_degree_bound(net, j);
+			}
+		}
+		for (unsigned r = 0; r < 2; r++) {
+			for (uint32_t i = 0; sum && i < n; i++)
+				bound[r] = fmax(bound[r], sum[r * (size_t)n + i]);
+			double u = wmax[r] > 0 ? wmax[r] / 4000.0 : 1e-3;
+			if (wmax[r] > 0) {
+				double need = bound[r] / 65535.0;
+				if (net->model[pop]->id != MODEL_NIR_NEURON)
+					need = fmin(need, wmax[r] / 256.0);
+				u = fmax(u, need);
+			}
+			mp->wunit[2 * (size_t)pop + r] = u;
+		}
+		free(sum);
 	}
-	for (unsigned r = 0; r < 2; r++) {
-		double m = 0;
-		for (uint32_t i = 0; i < n; i++)
-			m = fmax(m, sum[r * (size_t)n + i]);
-		if (wmax[r] > 0)
-			scale[r] = fmax(wmax[r] / 4000.0, m / 65535.0);
-	}
-	free(sum);
 	return 0;
 }
 
@@ -278,10 +349,12 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 	const S2pb__Population *pop = net->pb->populations[pt->pop];
 	const struct net_model *md = net->model[pt->pop];
 	double dt = net->pb->timestep_ms;
-	unsigned model = md->id == MODEL_LIF_CURR_EXP ? S2_MODEL_LIF_CURR_EXP
-	                 : md->id == MODEL_NIR_NEURON ? S2_MODEL_NIR
-	                 : md->id == MODEL_POISSON    ? S2_MODEL_POISSON
-	                                              : S2_MODEL_SPIKE_ARRAY;
+	unsigned model = md->id == MODEL_LIF_CURR_EXP   ? S2_MODEL_LIF_CURR_EXP
+	                 : md->id == MODEL_LIF_COND_EXP ? S2_MODEL_LIF_COND_EXP
+	                 : md->id == MODEL_IZHIKEVICH   ? S2_MODEL_IZHIKEVICH
+	                 : md->id == MODEL_NIR_NEURON   ? S2_MODEL_NIR
+	                 : md->id == MODEL_POISSON      ? S2_MODEL_POISSON
+	                                                : S2_MODEL_SPIKE_ARRAY;
 	if (fabs(dt - 0.1) > 1e-9 && fabs(dt - 1.0) > 1e-9)
 		return fail(err, errlen, "timestep %g ms: the engine runs 0.1 or 1 ms", dt);
 	if (pt->n > S2_PE_MAX_NEURONS)
@@ -315,24 +388,8 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 		        a->pop, a->key, (uint32_t)(e - k) << a->kbits, a->lo, n, a->kbits, per};
 		k = e;
 	}
-	/* Weight units per receptor: the largest weight of any projection into this part. */
-	double wmax[2] = {0, 0};
-	for (uint32_t ij = mp->in_first[pt->pop]; ij < mp->in_first[pt->pop + 1]; ij++) {
-		const S2pb__Projection *pj = net->pb->projections[mp->in_proj[ij]];
-		unsigned r = pj->receptor == S2PB__PROJECTION__RECEPTOR__INHIBITORY;
-		double m = max_abs(pj->weight);
-		if (pj->connector_case == S2PB__PROJECTION__CONNECTOR_FROM_LIST)
-			for (size_t i = 0; i < pj->from_list->n_weight; i++)
-				m = fmax(m, fabs(pj->from_list->weight[i]));
-		wmax[r] = fmax(wmax[r], m);
-	}
-	double scale[2] = {wmax[0] > 0 ? wmax[0] / 4000.0 : 1e-3,
-	                   wmax[1] > 0 ? wmax[1] / 4000.0 : 1e-3};
-	if (md->id == MODEL_NIR_NEURON) {
-		int r = nir_scale(net, mp, pt->pop, wmax, scale);
-		if (r < 0)
-			return r;
-	}
+	/* Weight units per receptor (image_weight_units). */
+	double scale[2] = {mp->wunit[2 * (size_t)pt->pop], mp->wunit[2 * (size_t)pt->pop + 1]};
 
 	struct blob b = {0};
 	int rc = 0;
@@ -345,7 +402,7 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 		pval[k] = find(pop->params, pop->n_params, md->params[k].name);
 	}
 	for (unsigned k = 0; k < md->n_state; k++) {
-		sslot[k] = state_slot(md->state[k].name);
+		sslot[k] = state_slot(md->id, md->state[k].name);
 		sval[k] = find(pop->initial, pop->n_initial, md->state[k].name);
 	}
 	/* One row template per PE: defaults and constants are set once, only arrays and random
@@ -355,6 +412,12 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 	if (model == S2_MODEL_LIF_CURR_EXP) {
 		static const double lif_def[] = {-65, -65, -50, 20, 1, 0.1, 5, 5, 0};
 		memcpy(prow, lif_def, sizeof lif_def);
+	} else if (model == S2_MODEL_LIF_COND_EXP) {
+		static const double cond_def[] = {-65, -65, -50, 20, 1, 0.1, 5, 5, 0, 0, -70};
+		memcpy(prow, cond_def, sizeof cond_def);
+	} else if (model == S2_MODEL_IZHIKEVICH) {
+		static const double izk_def[] = {0.02, 0.2, -65, 2, 0};
+		memcpy(prow, izk_def, sizeof izk_def);
 	}
 	for (unsigned k = 0; k < md->n_params; k++) {
 		if (pslot[k] < 0)
@@ -388,7 +451,8 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 			st_f32(pp, v[k]);
 	}
 	end(&b);
-	if (model == S2_MODEL_LIF_CURR_EXP || model == S2_MODEL_NIR) {
+	if (model == S2_MODEL_LIF_CURR_EXP || model == S2_MODEL_LIF_COND_EXP ||
+	    model == S2_MODEL_IZHIKEVICH || model == S2_MODEL_NIR) {
 		begin(&b, S2_SECT_STATE);
 		uint8_t *sp = grow(&b, (size_t)pt->n * S2_PE_STATE * 4);
 		for (uint32_t i = 0; sp && i < pt->n; i++) {

@@ -64,7 +64,8 @@ struct s2_mapping {
 	struct pop_map *pops;
 	struct part *parts;
 	uint64_t n_parts;
-	struct list_pairs *lists;       /* per projection (empty unless from_list) */
+	struct list_pairs *lists; /* per projection (empty unless from_list) */
+	double *wunit;            /* weight unit per population and receptor (image_weight_units) */
 	uint32_t *out_first, *out_proj; /* projections of population p: out_proj[out_first[p]..] */
 	uint32_t *in_first, *in_proj;   /* projections into population p, likewise */
 	uint32_t *by_key;               /* part indices sorted by key (after stage 3) */
@@ -115,6 +116,8 @@ struct map_buf {
 uint8_t *map_buf_grow(struct map_buf *b, size_t n);
 
 /* image_pedata.c: the engine's PE data for part q (docs/pedata.md); *out is malloc'd. */
+/** Weight units of every population and receptor into mp->wunit (before image_put_pedata). */
+int image_weight_units(struct s2_mapping *mp);
 int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, long nsrc,
                      uint64_t *const *fixed_total_share, uint64_t seed_base, uint8_t **out,
                      size_t *len, char *err, size_t errlen);

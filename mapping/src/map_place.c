@@ -92,6 +92,7 @@ void s2_map_free(struct s2_mapping *mp)
 			free(mp->lists[j].pair);
 	free(mp->tables);
 	free(mp->lists);
+	free(mp->wunit);
 	free(mp->nb);
 	free(mp->pops);
 	free(mp->parts);

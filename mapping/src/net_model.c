@@ -57,6 +57,57 @@ static const struct net_model MODELS[MODEL__COUNT] = {
                 .sram_fixed = 8,   /* spike count, read index */
         },
         {
+                .name = "lif_cond_exp",
+                .id = MODEL_LIF_COND_EXP,
+                .n_params = 11,
+                .params =
+                        {
+                                {"cm_nf", 1.0, 1e-6, 1e3},
+                                {"tau_m_ms", 20.0, 1e-3, 1e4},
+                                {"tau_syn_e_ms", 5.0, 1e-3, 1e4},
+                                {"tau_syn_i_ms", 5.0, 1e-3, 1e4},
+                                {"tau_refrac_ms", 0.1, 0.0, 1e4},
+                                {"v_rest_mv", -65.0, -1e3, 1e3},
+                                {"v_reset_mv", -65.0, -1e3, 1e3},
+                                {"v_thresh_mv", -50.0, -1e3, 1e3},
+                                {"i_offset_na", 0.0, -1e3, 1e3},
+                                {"e_rev_e_mv", 0.0, -1e3, 1e3},
+                                {"e_rev_i_mv", -70.0, -1e3, 1e3},
+                        },
+                .n_state = 3,
+                .state =
+                        {
+                                {"v_mv", -65.0, -1e3, 1e3},
+                                {"gsyn_e_us", 0.0, 0.0, 1e6},
+                                {"gsyn_i_us", 0.0, 0.0, 1e6},
+                        },
+                .max_per_pe = 128, /* S2_PE_MAX_NEURONS of the engine */
+                .sram_fixed = 16,  /* v, g_e, g_i, refractory count */
+                .has_synapses = true,
+        },
+        {
+                .name = "izhikevich",
+                .id = MODEL_IZHIKEVICH,
+                .n_params = 5,
+                .params =
+                        {
+                                {"a", 0.02, -1e3, 1e3},
+                                {"b", 0.2, -1e3, 1e3},
+                                {"c_mv", -65.0, -1e3, 1e3},
+                                {"d", 2.0, -1e3, 1e3},
+                                {"i_offset_na", 0.0, -1e3, 1e3},
+                        },
+                .n_state = 2,
+                .state =
+                        {
+                                {"v_mv", -70.0, -1e3, 1e3},
+                                {"u", -14.0, -1e6, 1e6},
+                        },
+                .max_per_pe = 128, /* S2_PE_MAX_NEURONS of the engine */
+                .sram_fixed = 16,  /* v, u (as doubles) */
+                .has_synapses = true,
+        },
+        {
                 /* The generic discrete neuron NIR graphs are imported as (docs/nir.md):
                  * dimensionless coefficients computed by the importer. */
                 .name = "nir_neuron",
@@ -112,5 +163,6 @@ int net_model_param(const struct net_model *m, const char *name, bool state)
 
 const char *net_model_names(void)
 {
-	return "lif_curr_exp, spike_source_poisson, spike_source_array, nir_neuron";
+	return "lif_curr_exp, spike_source_poisson, spike_source_array, lif_cond_exp, izhikevich, "
+	       "nir_neuron";
 }

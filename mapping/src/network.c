@@ -291,7 +291,7 @@ static int check_population(struct check *k, struct s2_net *n, unsigned i)
 		}
 	}
 	/* v_reset below v_thresh, where both are constants. */
-	if (m->id == MODEL_LIF_CURR_EXP) {
+	if (m->id == MODEL_LIF_CURR_EXP || m->id == MODEL_LIF_COND_EXP) {
 		double reset = m->params[6].def, thresh = m->params[7].def;
 		for (size_t j = 0; j < p->n_params; j++) {
 			const S2pb__Value *v = p->params[j]->value;
@@ -455,8 +455,11 @@ static int check_projection(struct check *k, struct s2_net *n, unsigned j, const
 			if (l->n_weight &&
 			    (!isfinite(l->weight[i]) || l->weight[i] < 0 || l->weight[i] > 1e3)) {
 				net_seterr(k->err, k->errlen,
-				           "%s: from_list[%zu]: weight %g nA is outside 0 to 1000",
-				           item, i, l->weight[i]);
+				           "%s: from_list[%zu]: weight %g %s is outside 0 to 1000",
+				           item, i, l->weight[i],
+				           n->model[post]->id == MODEL_LIF_COND_EXP ? "uS"
+				           : n->model[post]->id == MODEL_IZHIKEVICH ? "mV"
+				                                                    : "nA");
 				return S2_E_RANGE;
 			}
 			if (l->n_delay && (!isfinite(l->delay[i]) || l->delay[i] < k->dt ||

@@ -18,7 +18,8 @@ from pyNN.random import NumpyRNG, RandomDistribution  # noqa: F401
 from pyNN.space import Space  # noqa: F401
 from . import simulator
 from .simulator import NotSupportedError, S2RunError  # noqa: F401
-from .standardmodels import IF_curr_exp, SpikeSourcePoisson, SpikeSourceArray, StaticSynapse
+from .standardmodels import IF_curr_exp, IF_cond_exp, Izhikevich, SpikeSourcePoisson, \
+    SpikeSourceArray, StaticSynapse
 from .populations import Population, PopulationView, Assembly
 from .projections import Projection
 
@@ -26,7 +27,8 @@ logger = logging.getLogger("PyNN")
 
 
 def list_standard_models():
-    return ["IF_curr_exp", "SpikeSourcePoisson", "SpikeSourceArray"]
+    return ["IF_curr_exp", "IF_cond_exp", "Izhikevich", "SpikeSourcePoisson",
+            "SpikeSourceArray"]
 
 
 def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params):
@@ -69,16 +71,27 @@ connect = common.build_connect(Projection, FixedProbabilityConnector, StaticSyna
 record = common.build_record(simulator)
 
 
-def _unsupported(what, exc=NotSupportedError):
+def _unsupported(name, why, exc=NotSupportedError):
+    """A stand-in for a PyNN class pyNN.s2 does not have: using it raises exc naming it."""
     def f(*a, **k):
-        raise exc("pyNN.s2: %s is not supported" % what)
+        raise exc("pyNN.s2: %s is not supported (%s)" % (name, why))
+    f.__name__ = name
     return f
 
 
-DCSource = _unsupported("DCSource (use i_offset)")
-ACSource = StepCurrentSource = NoisyCurrentSource = _unsupported("current sources")
-IF_cond_exp = IF_curr_alpha = IF_cond_alpha = Izhikevich = EIF_cond_exp_isfa_ista = \
-    HH_cond_exp = _unsupported("this cell type (only IF_curr_exp, SpikeSourcePoisson, "
-                               "SpikeSourceArray)", errors.NoModelAvailableError)
-TsodyksMarkramSynapse = STDPMechanism = SimpleStochasticSynapse = \
-    _unsupported("plastic and stochastic synapses (only StaticSynapse)")
+_CELLS = "pyNN.s2 has " + ", ".join(list_standard_models())
+for _name in ("IF_curr_alpha", "IF_curr_delta", "IF_cond_alpha", "IF_cond_exp_gsfa_grr",
+              "IF_facets_hardware1", "HH_cond_exp", "EIF_cond_alpha_isfa_ista",
+              "EIF_cond_exp_isfa_ista", "GIF_cond_exp", "SpikeSourcePoissonRefractory",
+              "SpikeSourceGamma", "SpikeSourceInhGamma"):
+    globals()[_name] = _unsupported(_name, _CELLS, errors.NoModelAvailableError)
+for _name in ("DCSource", "ACSource", "StepCurrentSource", "NoisyCurrentSource"):
+    globals()[_name] = _unsupported(_name, "current sources: use the cell's i_offset")
+for _name in ("TsodyksMarkramSynapse", "SimpleStochasticSynapse",
+              "StochasticTsodyksMarkramSynapse", "MultiQuantalSynapse", "ElectricalSynapse",
+              "STDPMechanism", "AdditiveWeightDependence", "MultiplicativeWeightDependence",
+              "AdditivePotentiationMultiplicativeDepression", "GutigWeightDependence",
+              "SpikePairRule", "Vogels2011Rule"):
+    globals()[_name] = _unsupported(
+        _name, "plastic, stochastic and electrical synapses: only StaticSynapse")
+del _name

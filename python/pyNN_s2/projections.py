@@ -9,6 +9,9 @@ from .simulator import NotSupportedError
 from .standardmodels import StaticSynapse
 
 _DISTS = {"uniform", "normal", "normal_clipped", "exponential"}
+_CONNECTORS = ("OneToOneConnector", "AllToAllConnector", "FixedProbabilityConnector",
+               "FixedNumberPreConnector", "FixedNumberPostConnector",
+               "FixedTotalNumberConnector", "FromListConnector", "ArrayConnector")
 
 
 def _base(v):
@@ -95,9 +98,10 @@ class Projection(common.Projection):
             raise errors.ConnectionError("pyNN.s2: post population %s takes no synapses"
                                          % post.label)
         inh = self.receptor_type == "inhibitory"
-        # PyNN's current-based inhibitory weights are negative; s2's are positive on the
-        # inhibitory receptor.
-        sign = -1.0 if inh else 1.0
+        # PyNN's current-based (and Izhikevich's voltage-jump) inhibitory weights are
+        # negative; s2's are positive on the inhibitory receptor. Conductances are positive
+        # on both receptors.
+        sign = -1.0 if inh and not post.celltype.conductance_based else 1.0
         ps = self.synapse_type.native_parameters
         w, d = ps["weight"], ps["delay"]
         c = self._connector
@@ -152,11 +156,29 @@ class Projection(common.Projection):
                     conn["weight"] = [float(abs(x)) if inh else float(x) for x in col]
                 else:
                     conn["delay"] = [float(x) for x in col]
+        elif t is connectors.ArrayConnector:
+            a = np.asarray(c.array, dtype=bool)
+            if a.shape != (self.pre.size, self.post.size):
+                raise errors.ConnectionError(
+                    "pyNN.s2: ArrayConnector array of shape %s for %d x %d neurons"
+                    % (a.shape, self.pre.size, self.post.size))
+            pi, qi = np.nonzero(a)
+            conn = {"type": "from_list", "pre": [int(x) for x in pi],
+                    "post": [int(x) for x in qi]}
         else:
-            raise NotSupportedError("pyNN.s2: connector %s is not supported" % t.__name__)
+            raise NotSupportedError(
+                "pyNN.s2: connector %s is not supported (supported: %s)"
+                % (t.__name__, ", ".join(_CONNECTORS)))
         d_["connector"] = conn
         if "weight" not in conn:
             d_["weight"] = _value(w, sign, "weight")
+            if isinstance(d_["weight"], float) and d_["weight"] < 0:
+                raise errors.ConnectionError(
+                    "pyNN.s2: weight %g onto %s (%s, %s): %s" % (
+                        _base(w), post.label, type(post.celltype).__name__, self.receptor_type,
+                        "conductances (uS) are positive on both receptors"
+                        if post.celltype.conductance_based else
+                        "excitatory weights are positive, inhibitory ones negative"))
         if "delay" not in conn:
             d_["delay"] = _value(d, 1.0, "delay")
         d_["receptor"] = self.receptor_type

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import tempfile
 import time
+import warnings
 
 import numpy as np
 from pyNN import common, errors
@@ -107,6 +108,23 @@ class State(common.control.BaseState):
 
     def s2ctl(self):
         return _find_tool("S2CTL", os.path.join("host", "s2ctl"))
+
+    @staticmethod
+    def _warn_losses(summary):
+        """What the run lost or clipped is said, never hidden (s2ctl run's counters)."""
+        summary = dict(summary)
+        # spikes of populations nothing listens to have no route: not a loss
+        summary["packets_dropped"] = (summary.get("packets_dropped", 0) -
+                                      summary.get("packets_unrouted", 0))
+        said = {"packets_dropped": "packets were dropped",
+                "recording_bytes_lost": "recording bytes were lost",
+                "inputs_clipped": "synaptic inputs were clipped at a neuron's 16-bit per-step "
+                                  "maximum (docs/engine.md)"}
+        for key, what in said.items():
+            n = summary.get(key, 0)
+            if n:
+                warnings.warn("pyNN.s2: %d %s: the results are not exactly what the network "
+                              "says" % (n, what), RuntimeWarning, stacklevel=4)
 
     def _start_emulator(self):
         if self.emu is not None and self.emu.poll() is None:
@@ -230,8 +248,9 @@ class State(common.control.BaseState):
         npy = os.path.join(wd, "npy")
         self._run_tool([s2ctl, "net", "convert", jpath, "-o", pb, "--quiet"])
         self._run_tool([s2ctl, "compile", pb, "--machine", machine, "-o", img, "--quiet"])
-        self._run_tool([s2ctl, "run", img, "--machine", machine, "--duration", repr(float(simtime)),
-                        "-o", res, "--quiet"])
+        out = self._run_tool([s2ctl, "run", img, "--machine", machine, "--duration",
+                              repr(float(simtime)), "-o", res, "--json"])
+        self._warn_losses(json.loads(out))
         self._run_tool([s2ctl, "results", res, "--npy", npy, "--quiet"])
         self.results = {}
         for p in self.populations:

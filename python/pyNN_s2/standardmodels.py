@@ -20,6 +20,37 @@ class IF_curr_exp(cells.IF_curr_exp):
     s2_state = {'v': 'v_mv', 'isyn_exc': 'isyn_e_na', 'isyn_inh': 'isyn_i_na'}
 
 
+class IF_cond_exp(cells.IF_cond_exp):
+    __doc__ = cells.IF_cond_exp.__doc__
+    s2_model = "lif_cond_exp"
+    translations = build_translations(
+        ('tau_m', 'tau_m_ms'),
+        ('cm', 'cm_nf'),
+        ('v_rest', 'v_rest_mv'),
+        ('v_thresh', 'v_thresh_mv'),
+        ('v_reset', 'v_reset_mv'),
+        ('tau_refrac', 'tau_refrac_ms'),
+        ('i_offset', 'i_offset_na'),
+        ('tau_syn_E', 'tau_syn_e_ms'),
+        ('tau_syn_I', 'tau_syn_i_ms'),
+        ('e_rev_E', 'e_rev_e_mv'),
+        ('e_rev_I', 'e_rev_i_mv'),
+    )
+    s2_state = {'v': 'v_mv', 'gsyn_exc': 'gsyn_e_us', 'gsyn_inh': 'gsyn_i_us'}
+
+
+class Izhikevich(cells.Izhikevich):
+    __doc__ = cells.Izhikevich.__doc__
+    s2_model = "izhikevich"
+    translations = build_translations(
+        ('a', 'a'),
+        ('b', 'b'),
+        ('c', 'c_mv'),
+        ('d', 'd'),
+        ('i_offset', 'i_offset_na'),
+    )
+    s2_state = {'v': 'v_mv', 'u': 'u'}
+
 class SpikeSourcePoisson(cells.SpikeSourcePoisson):
     __doc__ = cells.SpikeSourcePoisson.__doc__
     s2_model = "spike_source_poisson"

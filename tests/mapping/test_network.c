@@ -178,6 +178,77 @@ static void t_bad(void **state)
 	           "v_mv)");
 }
 
+/* The conductance-based LIF and Izhikevich models: accepted with their parameters and state,
+ * a bad parameter refused naming the model and the reason. */
+static const char *MODELS_NET =
+        "{\"format\": 1, \"name\": \"m\", \"timestep_ms\": 0.1, \"run_ms\": 50, \"seed\": 3,\n"
+        " \"populations\": [\n"
+        "  {\"label\": \"in\", \"size\": 4, \"model\": \"spike_source_poisson\"},\n"
+        "  {\"label\": \"C\", \"size\": 20, \"model\": \"lif_cond_exp\",\n"
+        "   \"params\": {\"e_rev_e_mv\": 0, \"e_rev_i_mv\": -80, \"v_thresh_mv\": -52},\n"
+        "   \"initial\": {\"v_mv\": -60, \"gsyn_e_us\": 0.01}},\n"
+        "  {\"label\": \"Z\", \"size\": 10, \"model\": \"izhikevich\",\n"
+        "   \"params\": {\"a\": 0.02, \"b\": 0.2, \"c_mv\": -65, \"d\": 8, \"i_offset_na\": "
+        "0.01},\n"
+        "   \"initial\": {\"v_mv\": -70, \"u\": -14}}\n"
+        " ],\n"
+        " \"projections\": [\n"
+        "  {\"pre\": \"in\", \"post\": \"C\", \"connector\": {\"type\": \"all_to_all\"},"
+        " \"weight\": 0.004},\n"
+        "  {\"pre\": \"C\", \"post\": \"Z\", \"connector\": {\"type\": \"from_list\","
+        " \"pre\": [0, 1], \"post\": [0, 1], \"weight\": [5, 3]}, \"receptor\": \"inhibitory\"}\n"
+        " ],\n"
+        " \"recordings\": [{\"population\": \"Z\", \"variable\": \"v_mv\"},"
+        " {\"population\": \"C\", \"variable\": \"v_mv\"}]\n"
+        "}\n";
+
+static void expect_models_bad(const char *from, const char *to, const char *want)
+{
+	const char *at = strstr(MODELS_NET, from);
+	if (!at)
+		fail_msg("test text '%s' not found", from);
+	size_t n = strlen(MODELS_NET) - strlen(from) + strlen(to) + 1;
+	char *text = malloc(n), err[512] = "";
+	snprintf(text, n, "%.*s%s%s", (int)(at - MODELS_NET), MODELS_NET, to, at + strlen(from));
+	struct s2_net *net = s2_net_from_json(text, strlen(text), err, sizeof err);
+	if (net)
+		fail_msg("accepted: %s -> %s", from, to);
+	if (!strstr(err, want))
+		fail_msg("error '%s' does not say '%s'", err, want);
+	free(text);
+}
+
+static void t_models(void **state)
+{
+	(void)state;
+	char err[512] = "";
+	struct s2_net *n = s2_net_from_json(MODELS_NET, strlen(MODELS_NET), err, sizeof err);
+	if (!n)
+		fail_msg("%s", err);
+	assert_string_equal(s2_net_pop_model(n, 1), "lif_cond_exp");
+	assert_string_equal(s2_net_pop_model(n, 2), "izhikevich");
+	assert_true(s2_net_proj_synapses(n, 0) == 80);
+	s2_net_free(n);
+	expect_models_bad("\"b\": 0.2", "\"b\": 2000", "populations[2] (Z): b: 2000 is outside");
+	expect_models_bad("\"c_mv\": -65", "\"v_reset_mv\": -65",
+	                  "parameter 'v_reset_mv' is not one of model izhikevich");
+	expect_models_bad("\"u\": -14", "\"w\": -14",
+	                  "state variable 'w' is not one of model izhikevich");
+	expect_models_bad("\"e_rev_i_mv\": -80", "\"e_rev_i_mv\": -8000",
+	                  "populations[1] (C): e_rev_i_mv: -8000 is outside");
+	expect_models_bad("\"v_thresh_mv\": -52", "\"v_thresh_mv\": -70",
+	                  "populations[1] (C): v_reset_mv -65 is not below v_thresh_mv -70");
+	expect_models_bad("\"gsyn_e_us\": 0.01", "\"isyn_e_na\": 0.01",
+	                  "state variable 'isyn_e_na' is not one of model lif_cond_exp");
+	expect_models_bad("\"variable\": \"v_mv\"}, {", "\"variable\": \"u\"}, {",
+	                  "recordings[0] (Z): variable 'u' cannot be recorded yet (the engine "
+	                  "records spikes and v_mv)");
+	expect_models_bad("[5, 3]", "[5, 1003]",
+	                  "from_list[1]: weight 1003 mV is outside 0 to 1000");
+	expect_models_bad("\"weight\": 0.004", "\"weight\": -0.004",
+	                  "weight: -0.004 is outside 0 to 1000");
+}
+
 static void t_binary_bad(void **state)
 {
 	(void)state;
@@ -233,7 +304,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(t_good),          cmocka_unit_test(t_roundtrip),
 	        cmocka_unit_test(t_examples_full), cmocka_unit_test(t_bad),
-	        cmocka_unit_test(t_binary_bad),    cmocka_unit_test(t_files),
+	        cmocka_unit_test(t_models),        cmocka_unit_test(t_binary_bad),
+	        cmocka_unit_test(t_files),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
