@@ -3,39 +3,31 @@ from pyNN.standardmodels import cells, synapses, build_translations
 from .simulator import state
 
 
+# PyNN's LIF parameters and their s2 names (units as PyNN's: ms, nF, mV, nA)
+_LIF = (
+    ('tau_m', 'tau_m_ms'),
+    ('cm', 'cm_nf'),
+    ('v_rest', 'v_rest_mv'),
+    ('v_thresh', 'v_thresh_mv'),
+    ('v_reset', 'v_reset_mv'),
+    ('tau_refrac', 'tau_refrac_ms'),
+    ('i_offset', 'i_offset_na'),
+    ('tau_syn_E', 'tau_syn_e_ms'),
+    ('tau_syn_I', 'tau_syn_i_ms'),
+)
+
+
 class IF_curr_exp(cells.IF_curr_exp):
     __doc__ = cells.IF_curr_exp.__doc__
     s2_model = "lif_curr_exp"
-    translations = build_translations(
-        ('tau_m', 'tau_m_ms'),
-        ('cm', 'cm_nf'),
-        ('v_rest', 'v_rest_mv'),
-        ('v_thresh', 'v_thresh_mv'),
-        ('v_reset', 'v_reset_mv'),
-        ('tau_refrac', 'tau_refrac_ms'),
-        ('i_offset', 'i_offset_na'),
-        ('tau_syn_E', 'tau_syn_e_ms'),
-        ('tau_syn_I', 'tau_syn_i_ms'),
-    )
+    translations = build_translations(*_LIF)
     s2_state = {'v': 'v_mv', 'isyn_exc': 'isyn_e_na', 'isyn_inh': 'isyn_i_na'}
 
 
 class IF_cond_exp(cells.IF_cond_exp):
     __doc__ = cells.IF_cond_exp.__doc__
     s2_model = "lif_cond_exp"
-    translations = build_translations(
-        ('tau_m', 'tau_m_ms'),
-        ('cm', 'cm_nf'),
-        ('v_rest', 'v_rest_mv'),
-        ('v_thresh', 'v_thresh_mv'),
-        ('v_reset', 'v_reset_mv'),
-        ('tau_refrac', 'tau_refrac_ms'),
-        ('i_offset', 'i_offset_na'),
-        ('tau_syn_E', 'tau_syn_e_ms'),
-        ('tau_syn_I', 'tau_syn_i_ms'),
-        ('e_rev_E', 'e_rev_e_mv'),
-        ('e_rev_I', 'e_rev_i_mv'),
-    )
+    translations = build_translations(*_LIF, ('e_rev_E', 'e_rev_e_mv'), ('e_rev_I', 'e_rev_i_mv'))
     s2_state = {'v': 'v_mv', 'gsyn_exc': 'gsyn_e_us', 'gsyn_inh': 'gsyn_i_us'}
 
 

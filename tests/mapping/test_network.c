@@ -122,21 +122,27 @@ static void t_examples_full(void **state)
 	assert_null(s2_net_example("brunel", 0, err, sizeof err));
 }
 
-/* Replace the first occurrence of `from` in GOOD by `to`, parse, expect failure with `want`. */
-static void expect_bad(const char *from, const char *to, const char *want)
+/* Replace the first occurrence of `from` in `base` by `to`, parse, expect failure with
+ * `want`. */
+static void expect_bad_in(const char *base, const char *from, const char *to, const char *want)
 {
-	const char *at = strstr(GOOD, from);
+	const char *at = strstr(base, from);
 	if (!at)
 		fail_msg("test text '%s' not found", from);
-	size_t n = strlen(GOOD) - strlen(from) + strlen(to) + 1;
+	size_t n = strlen(base) - strlen(from) + strlen(to) + 1;
 	char *text = malloc(n), err[512] = "";
-	snprintf(text, n, "%.*s%s%s", (int)(at - GOOD), GOOD, to, at + strlen(from));
+	snprintf(text, n, "%.*s%s%s", (int)(at - base), base, to, at + strlen(from));
 	struct s2_net *net = s2_net_from_json(text, strlen(text), err, sizeof err);
 	if (net)
 		fail_msg("accepted: %s -> %s", from, to);
 	if (!strstr(err, want))
 		fail_msg("error '%s' does not say '%s'", err, want);
 	free(text);
+}
+
+static void expect_bad(const char *from, const char *to, const char *want)
+{
+	expect_bad_in(GOOD, from, to, want);
 }
 
 static void t_bad(void **state)
@@ -204,18 +210,7 @@ static const char *MODELS_NET =
 
 static void expect_models_bad(const char *from, const char *to, const char *want)
 {
-	const char *at = strstr(MODELS_NET, from);
-	if (!at)
-		fail_msg("test text '%s' not found", from);
-	size_t n = strlen(MODELS_NET) - strlen(from) + strlen(to) + 1;
-	char *text = malloc(n), err[512] = "";
-	snprintf(text, n, "%.*s%s%s", (int)(at - MODELS_NET), MODELS_NET, to, at + strlen(from));
-	struct s2_net *net = s2_net_from_json(text, strlen(text), err, sizeof err);
-	if (net)
-		fail_msg("accepted: %s -> %s", from, to);
-	if (!strstr(err, want))
-		fail_msg("error '%s' does not say '%s'", err, want);
-	free(text);
+	expect_bad_in(MODELS_NET, from, to, want);
 }
 
 static void t_models(void **state)
