@@ -1372,6 +1372,16 @@ static bool emit_input(struct imp *m, struct out *o, struct node *nd, uint64_t s
 			if (nd->spikes[t * N + j] != 0)
 				tr[j].times_ms[tr[j].n_times_ms++] = (double)t * dt_ms;
 	}
+	/* recorded too: the results then show what went in beside what came out */
+	S2pb__Recording *r = net_arena_alloc(&o->a, sizeof *r);
+	if (!r) {
+		fail(m, "out of memory");
+		return false;
+	}
+	s2pb__recording__init(r);
+	r->population = nd->name;
+	r->variable = "spikes";
+	o->n->recordings[o->n->n_recordings++] = r;
 	return true;
 }
 

@@ -451,8 +451,11 @@ static void t_affine_scale_li(void **state)
 		near(parv(p, "spiking", k), 0);
 	}
 	assert_int_equal(p->max_per_pe, 0);
-	assert_int_equal(net->pb->n_recordings, 1);
-	assert_string_equal(net->pb->recordings[0]->variable, "v");
+	assert_int_equal(net->pb->n_recordings, 2); /* the input's spikes, the read-out's v */
+	for (size_t k = 0; k < 2; k++)
+		assert_string_equal(net->pb->recordings[k]->variable,
+		                    strcmp(net->pb->recordings[k]->population, p->label) ? "spikes"
+		                                                                         : "v");
 	s2_net_free(net);
 }
 
