@@ -796,7 +796,11 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 	memcpy(o + 28, &fi, 4);
 	/* dram_base/dram_size: set by the loader */
 	s2_st16(o + 40, (uint16_t)b.n_sect);
-	s2_st16(o + 42, rec_spikes ? 1 : 0);
+	/* bit 1: no projection leaves the population, its spikes have nowhere to go (the port does
+	 * not send them; a live stream still sees them) */
+	bool no_targets = mp->out_first[pt->pop] == mp->out_first[pt->pop + 1];
+	s2_st16(o + 42, (uint16_t)((rec_spikes ? S2_PD_F_RECORD_SPIKES : 0) |
+	                           (no_targets ? S2_PD_F_NO_TARGETS : 0)));
 	for (unsigned i = 0; i < b.n_sect; i++) {
 		uint8_t *e = o + S2_PEDATA_HDR_LEN + i * S2_PEDATA_SECT_LEN;
 		memcpy(e, b.table[i], S2_PEDATA_SECT_LEN);

@@ -55,7 +55,8 @@ int s2_pedata_decode(const uint8_t *buf, size_t len, struct s2_pedata *pd)
 	if (!known_model(pd->model) || pd->n_neurons < 1 || pd->n_neurons > S2_PE_MAX_NEURONS ||
 	    pd->n_record_v > S2_PE_MAX_RECORD_V || pd->n_record_v > pd->n_neurons ||
 	    (pd->dt_us != 100 && pd->dt_us != 1000) || pd->key_base > UINT32_MAX - pd->n_neurons ||
-	    (pd->flags & ~1u) != 0 || !(pd->w_scale_e >= 0) || !(pd->w_scale_i >= 0))
+	    (pd->flags & ~(S2_PD_F_RECORD_SPIKES | S2_PD_F_NO_TARGETS)) != 0 ||
+	    !(pd->w_scale_e >= 0) || !(pd->w_scale_i >= 0))
 		return S2_E_RANGE;
 	if (n_sect > S2_SECT__MAX || len - S2_PEDATA_HDR_LEN < (size_t)n_sect * S2_PEDATA_SECT_LEN)
 		return S2_E_LENGTH;

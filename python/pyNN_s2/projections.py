@@ -74,6 +74,11 @@ class Projection(common.Projection):
     def __init__(self, presynaptic_population, postsynaptic_population, connector,
                  synapse_type=None, source=None, receptor_type=None, space=Space(),
                  label=None):
+        for end in (presynaptic_population, postsynaptic_population):
+            if isinstance(end, common.Assembly):
+                raise NotSupportedError(
+                    "pyNN.s2: a Projection from or to an Assembly (%s); make one Projection "
+                    "per population of it" % end.label)
         post = postsynaptic_population
         post = getattr(post, "grandparent", post)
         if not getattr(getattr(post, "celltype", None), "s2_state", None):

@@ -112,10 +112,6 @@ class State(common.control.BaseState):
     @staticmethod
     def _warn_losses(summary):
         """What the run lost or clipped is said, never hidden (s2ctl run's counters)."""
-        summary = dict(summary)
-        # spikes of populations nothing listens to have no route: not a loss
-        summary["packets_dropped"] = (summary.get("packets_dropped", 0) -
-                                      summary.get("packets_unrouted", 0))
         said = {"packets_dropped": "packets were dropped",
                 "recording_bytes_lost": "recording bytes were lost",
                 "inputs_clipped": "synaptic inputs were clipped at a neuron's 16-bit per-step "

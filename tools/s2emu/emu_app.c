@@ -88,6 +88,8 @@ static int pe_dram_write(void *ctx, uint32_t addr, const void *src, uint32_t len
 static void pe_send(void *ctx, uint32_t key)
 {
 	struct pe_app *a = ctx;
+	if (a->eng.pd.flags & S2_PD_F_NO_TARGETS)
+		goto live; /* nowhere to go: not a packet, not a drop */
 	if (n_queue == cap_queue) {
 		size_t cap = cap_queue ? 2 * cap_queue : 4096;
 		struct spike *q = realloc(queue, cap * sizeof *q);
@@ -100,6 +102,7 @@ static void pe_send(void *ctx, uint32_t key)
 	}
 	queue[n_queue++] =
 	        (struct spike){(uint16_t)(a->board - a->board->emu->boards), a->chip->index, key};
+live:
 	if (a->board->live && emu_live_wants(a->board, a->chip->index, a->pe))
 		emu_live_spike(a->board, a->board->app.step, a->chip->index, a->pe,
 		               key - a->eng.pd.key_base);

@@ -20,7 +20,7 @@
  *    32    4 dram_base    start of the PE's DRAM area (synaptic rows)
  *    36    4 dram_size    its size in bytes
  *    40    2 n_sections
- *    42    2 flags        bit 0: record spikes
+ *    42    2 flags        bit 0: record spikes; bit 1: no targets (spikes not sent)
  *    44   20 reserved     zero
  * Section table: n_sections entries of 12 bytes: type u16, reserved u16, offset u32 (from the
  * start of the blob), length u32. Each section type appears at most once.
@@ -36,15 +36,17 @@
 #define S2_PEDATA_VERSION 1u
 #define S2_PEDATA_HDR_LEN 64u
 #define S2_PEDATA_SECT_LEN 12u
-#define S2_PE_MAX_NEURONS 128u   /**< neurons per PE (SRAM budget, docs/pedata.md) */
-#define S2_PE_MAX_RECORD_V 128u  /**< neurons with recorded voltage per PE: all of them */
-#define S2_PE_PARAMS 12u         /**< f32 parameters per neuron */
-#define S2_PE_STATE 4u           /**< f32 state variables per neuron */
-#define S2_PE_MAX_DELAY 64u      /**< synaptic delay, timesteps (1..64) */
-#define S2_PE_MAX_TABLE 256u     /**< key table entries (explicit + expanded sources) */
-#define S2_PE_EXPAND_LEN 64u     /**< bytes of one expansion descriptor */
-#define S2_PE_ROW_MAX 1024u      /**< synapses in one row */
-#define S2_PE_MAX_POP (1u << 24) /**< neurons of a population; synapses of one descriptor */
+#define S2_PE_MAX_NEURONS 128u      /**< neurons per PE (SRAM budget, docs/pedata.md) */
+#define S2_PE_MAX_RECORD_V 128u     /**< neurons with recorded voltage per PE: all of them */
+#define S2_PE_PARAMS 12u            /**< f32 parameters per neuron */
+#define S2_PE_STATE 4u              /**< f32 state variables per neuron */
+#define S2_PD_F_RECORD_SPIKES 0x01u /**< header flags: record the spikes */
+#define S2_PD_F_NO_TARGETS 0x02u    /**< header flags: no projection leaves: do not send */
+#define S2_PE_MAX_DELAY 64u         /**< synaptic delay, timesteps (1..64) */
+#define S2_PE_MAX_TABLE 256u        /**< key table entries (explicit + expanded sources) */
+#define S2_PE_EXPAND_LEN 64u        /**< bytes of one expansion descriptor */
+#define S2_PE_ROW_MAX 1024u         /**< synapses in one row */
+#define S2_PE_MAX_POP (1u << 24)    /**< neurons of a population; synapses of one descriptor */
 
 /** Neuron models and sources. Parameter and state layouts: docs/pedata.md. */
 enum s2_pe_model {
