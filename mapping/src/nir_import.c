@@ -1339,6 +1339,21 @@ static S2pb__Population *add_pop(struct imp *m, struct out *o, struct node *nd)
 	return p;
 }
 
+/* One recording of a population (at most one per node: the array has a slot per node). */
+static bool add_recording(struct imp *m, struct out *o, char *name, const char *variable)
+{
+	S2pb__Recording *r = net_arena_alloc(&o->a, sizeof *r);
+	if (!r) {
+		fail(m, "out of memory");
+		return false;
+	}
+	s2pb__recording__init(r);
+	r->population = name;
+	r->variable = (char *)variable;
+	o->n->recordings[o->n->n_recordings++] = r;
+	return true;
+}
+
 static bool emit_input(struct imp *m, struct out *o, struct node *nd, uint64_t steps)
 {
 	S2pb__Population *p = add_pop(m, o, nd);
@@ -1373,16 +1388,7 @@ static bool emit_input(struct imp *m, struct out *o, struct node *nd, uint64_t s
 				tr[j].times_ms[tr[j].n_times_ms++] = (double)t * dt_ms;
 	}
 	/* recorded too: the results then show what went in beside what came out */
-	S2pb__Recording *r = net_arena_alloc(&o->a, sizeof *r);
-	if (!r) {
-		fail(m, "out of memory");
-		return false;
-	}
-	s2pb__recording__init(r);
-	r->population = nd->name;
-	r->variable = "spikes";
-	o->n->recordings[o->n->n_recordings++] = r;
-	return true;
+	return add_recording(m, o, nd->name, "spikes");
 }
 
 static bool emit_neuron(struct imp *m, struct out *o, struct node *nd)
@@ -1413,16 +1419,7 @@ static bool emit_neuron(struct imp *m, struct out *o, struct node *nd)
 		free(c[k]);
 	if (!ok || m->failed)
 		return false;
-	S2pb__Recording *r = net_arena_alloc(&o->a, sizeof *r);
-	if (!r) {
-		fail(m, "out of memory");
-		return false;
-	}
-	s2pb__recording__init(r);
-	r->population = nd->name;
-	r->variable = spiking ? "spikes" : "v";
-	o->n->recordings[o->n->n_recordings++] = r;
-	return true;
+	return add_recording(m, o, nd->name, spiking ? "spikes" : "v");
 }
 
 static int syn_cmp(const void *a, const void *b)
