@@ -22,6 +22,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -81,7 +82,18 @@ struct serve {
 	bool finished;
 	struct sigaction old_pipe; /* SIGPIPE action before serve_open */
 	uint64_t frames_dropped_nomem;
+	const char *who; /* the program and verb, for its lines on stderr */
 };
+
+/* A line on stderr, prefixed with who serves ("s2ctl stream", "s2ctl replay"). */
+__attribute__((format(printf, 2, 3))) static void say(const struct serve *sv, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "%s: ", sv->who);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+}
 
 static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa,
                       int socklen, void *ctx);
@@ -220,12 +232,12 @@ static void broadcast(struct serve *sv, size_t len, uint64_t spikes)
 static void client_end(struct serve_client *c, const char *how)
 {
 	struct serve *sv = c->sv;
-	fprintf(stderr,
-	        "s2ctl stream: client %u (%s): sent %llu messages, %llu spikes, %llu bytes; "
-	        "dropped %llu messages, %llu spikes; %s\n",
-	        c->id, c->peer, (unsigned long long)c->sent_msgs,
-	        (unsigned long long)c->sent_spikes, (unsigned long long)c->sent_bytes,
-	        (unsigned long long)c->drop_msgs, (unsigned long long)c->drop_spikes, how);
+	say(sv,
+	    "client %u (%s): sent %llu messages, %llu spikes, %llu bytes; "
+	    "dropped %llu messages, %llu spikes; %s\n",
+	    c->id, c->peer, (unsigned long long)c->sent_msgs, (unsigned long long)c->sent_spikes,
+	    (unsigned long long)c->sent_bytes, (unsigned long long)c->drop_msgs,
+	    (unsigned long long)c->drop_spikes, how);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -276,12 +288,10 @@ static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct soc
 	peer_name(fd, sa, peer, sizeof peer);
 	if (sv->finished || sv->n_clients >= SERVE_MAX_CLIENTS) {
 		if (sv->finished)
-			fprintf(stderr, "s2ctl stream: client (%s) refused: the stream has ended\n",
-			        peer);
+			say(sv, "client (%s) refused: the stream has ended\n", peer);
 		else
-			fprintf(stderr,
-			        "s2ctl stream: client (%s) refused: %u clients already connected\n",
-			        peer, SERVE_MAX_CLIENTS);
+			say(sv, "client (%s) refused: %u clients already connected\n", peer,
+			    SERVE_MAX_CLIENTS);
 		evutil_closesocket(fd);
 		return;
 	}
@@ -302,7 +312,7 @@ static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct soc
 	struct bufferevent *bev =
 	        c ? bufferevent_socket_new(sv->base, fd, BEV_OPT_CLOSE_ON_FREE) : NULL;
 	if (!bev) {
-		fprintf(stderr, "s2ctl stream: client (%s) refused: out of memory\n", peer);
+		say(sv, "client (%s) refused: out of memory\n", peer);
 		free(c);
 		evutil_closesocket(fd);
 		return;
@@ -322,7 +332,7 @@ static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct soc
 		client_end(c, "closed: could not start (out of memory)");
 		return;
 	}
-	fprintf(stderr, "s2ctl stream: client %u (%s) connected\n", c->id, c->peer);
+	say(sv, "client %u (%s) connected\n", c->id, c->peer);
 }
 
 /* EMFILE and the like: the pending connection stays in the backlog, so the listener would
@@ -330,8 +340,8 @@ static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct soc
 static void accept_error_cb(struct evconnlistener *lis, void *ctx)
 {
 	struct serve *sv = ctx;
-	fprintf(stderr, "s2ctl stream: accepting a client: %s (trying again in 1 s)\n",
-	        evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	say(sv, "accepting a client: %s (trying again in 1 s)\n",
+	    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 	evconnlistener_disable(lis);
 	struct timeval tv = {1, 0};
 	evtimer_add(sv->accept_retry, &tv);
@@ -473,7 +483,7 @@ static int listen_unix(struct serve *sv, const char *path, char *err, size_t err
 	}
 	sv->unix_dev = st.st_dev;
 	sv->unix_ino = st.st_ino;
-	fprintf(stderr, "s2ctl stream: serving on unix:%s\n", path);
+	say(sv, "serving on unix:%s\n", path);
 	return 0;
 }
 
@@ -541,10 +551,10 @@ static int listen_tcp(struct serve *sv, const char *spec, char *err, size_t errl
 		return -1;
 	if (!is_loopback(&ss))
 		/* Given explicitly, so allowed; but there is no authentication on the stream. */
-		fprintf(stderr,
-		        "s2ctl stream: warning: serving on %s, not a loopback address: anyone who "
-		        "can reach it can read the stream\n",
-		        spec);
+		say(sv,
+		    "warning: serving on %s, not a loopback address: anyone who "
+		    "can reach it can read the stream\n",
+		    spec);
 	sv->lis = evconnlistener_new_bind(sv->base, accept_cb, sv,
 	                                  LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC |
 	                                          LEV_OPT_REUSEABLE,
@@ -568,15 +578,15 @@ static int listen_tcp(struct serve *sv, const char *spec, char *err, size_t errl
 			bport = ntohs(in6->sin6_port);
 		}
 	}
-	fprintf(stderr,
-	        bound.ss_family == AF_INET6 ? "s2ctl stream: serving on tcp:[%s]:%u\n"
-	                                    : "s2ctl stream: serving on tcp:%s:%u\n",
-	        a, bport);
+	if (bound.ss_family == AF_INET6)
+		say(sv, "serving on tcp:[%s]:%u\n", a, bport);
+	else
+		say(sv, "serving on tcp:%s:%u\n", a, bport);
 	return 0;
 }
 
-struct serve *serve_open(struct event_base *base, const char *spec, const struct plan *plan,
-                         size_t queue_bytes, char *err, size_t errlen)
+struct serve *serve_open(struct event_base *base, const char *who, const char *spec,
+                         const struct plan *plan, size_t queue_bytes, char *err, size_t errlen)
 {
 	if (!queue_bytes) {
 		snprintf(err, errlen, "the client queue must hold at least 1 byte");
@@ -588,6 +598,7 @@ struct serve *serve_open(struct event_base *base, const char *spec, const struct
 		return NULL;
 	}
 	sv->base = base;
+	sv->who = who;
 	sv->queue_bytes = queue_bytes;
 	struct sigaction ign = {.sa_handler = SIG_IGN};
 	sigemptyset(&ign.sa_mask);
@@ -693,10 +704,10 @@ void serve_finish(struct serve *sv, const struct s2_stream_stats *st)
 		evconnlistener_disable(sv->lis);
 	evtimer_del(sv->accept_retry);
 	if (sv->frames_dropped_nomem)
-		fprintf(stderr,
-		        "s2ctl stream: %llu messages could not be encoded (out of memory): "
-		        "counted as dropped for every client\n",
-		        (unsigned long long)sv->frames_dropped_nomem);
+		say(sv,
+		    "%llu messages could not be encoded (out of memory): "
+		    "counted as dropped for every client\n",
+		    (unsigned long long)sv->frames_dropped_nomem);
 	/* The Summary goes to every client whatever its queue: it is the last message. */
 	struct serve_client *next;
 	for (struct serve_client *c = sv->clients; c; c = next) {

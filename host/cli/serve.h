@@ -17,12 +17,13 @@ struct event_base;
 struct serve;
 
 /**
- * Listen on spec, "unix:PATH" or "tcp:127.0.0.1:PORT" (PORT 0: any; the port is printed),
+ * Listen on spec, "unix:PATH" or "tcp:127.0.0.1:PORT" (PORT 0: any; the port is printed, its
+ * lines on stderr prefixed by who, e.g. "s2ctl replay"),
  * in the event loop of base; each client may have up to queue_bytes waiting. The plan gives
  * the population labels sent to every client first. NULL with err set on failure.
  */
-struct serve *serve_open(struct event_base *base, const char *spec, const struct plan *plan,
-                         size_t queue_bytes, char *err, size_t errlen);
+struct serve *serve_open(struct event_base *base, const char *who, const char *spec,
+                         const struct plan *plan, size_t queue_bytes, char *err, size_t errlen);
 void serve_spikes(struct serve *sv, const struct s2_spike *s, size_t n);
 void serve_energy(struct serve *sv, const struct s2_energy_sample *e);
 void serve_event(struct serve *sv, const struct s2_run_event *ev);

@@ -748,7 +748,8 @@ int verb_replay(int argc, char **argv)
 			ec = cli_error(&c, EXIT_FAIL, "out of memory");
 			goto out;
 		}
-		if (!(x.serve = serve_open(base, o.serve, plan, (size_t)queue, err, sizeof err))) {
+		if (!(x.serve = serve_open(base, "s2ctl replay", o.serve, plan, (size_t)queue, err,
+		                           sizeof err))) {
 			ec = cli_error(&c, EXIT_USAGE, "--serve %s: %s", o.serve, err);
 			goto out;
 		}

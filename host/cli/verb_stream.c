@@ -163,8 +163,8 @@ int verb_stream(int argc, char **argv)
 		ec = cli_error(&c, EXIT_USAGE, "--metrics %s: %s", o.metrics, err);
 		goto out;
 	}
-	if (o.serve &&
-	    !(x.serve = serve_open(base, o.serve, plan, (size_t)queue, err, sizeof err))) {
+	if (o.serve && !(x.serve = serve_open(base, "s2ctl stream", o.serve, plan, (size_t)queue,
+	                                      err, sizeof err))) {
 		ec = cli_error(&c, EXIT_USAGE, "--serve %s: %s", o.serve, err);
 		goto out;
 	}
