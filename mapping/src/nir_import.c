@@ -227,18 +227,28 @@ static long find_graph(const struct imp *m, const char *name)
 	return -1;
 }
 
+/* The array arr of n elements of cap, with room for one more (cap doubled, from first);
+ * NULL (and the import failed) when memory runs out, arr then unchanged. */
+static void *grow(struct imp *m, void *arr, size_t n, size_t *cap, size_t elem, size_t first)
+{
+	if (n < *cap)
+		return arr;
+	size_t nc = *cap ? *cap * 2 : first;
+	void *p = realloc(arr, nc * elem);
+	if (!p) {
+		fail(m, "out of memory");
+		return NULL;
+	}
+	*cap = nc;
+	return p;
+}
+
 static bool add_pred(struct imp *m, struct node *d, size_t src)
 {
-	if (d->n_pred == d->cap_pred) {
-		size_t nc = d->cap_pred ? d->cap_pred * 2 : 4;
-		unsigned *p = realloc(d->pred, nc * sizeof *p);
-		if (!p) {
-			fail(m, "out of memory");
-			return false;
-		}
-		d->pred = p;
-		d->cap_pred = nc;
-	}
+	unsigned *p = grow(m, d->pred, d->n_pred, &d->cap_pred, sizeof *p, 4);
+	if (!p)
+		return false;
+	d->pred = p;
 	d->pred[d->n_pred++] = (unsigned)src;
 	return true;
 }
@@ -293,16 +303,10 @@ static bool flatten(struct imp *m, const struct nir_obj *g, const char *prefix, 
 		fail(m, "graph '%s': no 'nodes' group", gname);
 		return false;
 	}
-	if (m->n_graphs == m->cap_graphs) {
-		size_t nc = m->cap_graphs ? m->cap_graphs * 2 : 8;
-		struct graphref *p = realloc(m->graphs, nc * sizeof *p);
-		if (!p) {
-			fail(m, "out of memory");
-			return false;
-		}
-		m->graphs = p;
-		m->cap_graphs = nc;
-	}
+	struct graphref *gs = grow(m, m->graphs, m->n_graphs, &m->cap_graphs, sizeof *gs, 8);
+	if (!gs)
+		return false;
+	m->graphs = gs;
 	size_t gi = m->n_graphs++;
 	memset(&m->graphs[gi], 0, sizeof m->graphs[gi]);
 	if (!(m->graphs[gi].name = xstrdup(m, prefix)))
@@ -355,16 +359,10 @@ static bool flatten(struct imp *m, const struct nir_obj *g, const char *prefix, 
 			fail(m, "more than %u nodes", MAX_NODES);
 			return false;
 		}
-		if (m->n_nodes == m->cap_nodes) {
-			size_t nc = m->cap_nodes ? m->cap_nodes * 2 : 16;
-			struct node *p = realloc(m->nodes, nc * sizeof *p);
-			if (!p) {
-				fail(m, "out of memory");
-				return false;
-			}
-			m->nodes = p;
-			m->cap_nodes = nc;
-		}
+		struct node *ns = grow(m, m->nodes, m->n_nodes, &m->cap_nodes, sizeof *ns, 16);
+		if (!ns)
+			return false;
+		m->nodes = ns;
 		struct node *nd = &m->nodes[m->n_nodes];
 		memset(nd, 0, sizeof *nd);
 		nd->t = (enum ntype)t;

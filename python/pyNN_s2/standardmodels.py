@@ -43,6 +43,7 @@ class Izhikevich(cells.Izhikevich):
     )
     s2_state = {'v': 'v_mv', 'u': 'u'}
 
+
 class SpikeSourcePoisson(cells.SpikeSourcePoisson):
     __doc__ = cells.SpikeSourcePoisson.__doc__
     s2_model = "spike_source_poisson"

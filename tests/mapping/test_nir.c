@@ -1036,7 +1036,8 @@ static void t_image(void **state)
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof dir, "/tmp/s2nirXXXXXX");
+	const char *tmp = getenv("TMPDIR");
+	snprintf(dir, sizeof dir, "%s/s2nirXXXXXX", tmp && *tmp ? tmp : "/tmp");
 	return mkdtemp(dir) ? 0 : -1;
 }
 
