@@ -41,10 +41,11 @@ static int wr(void *ctx, uint32_t addr, const void *src, uint32_t len)
 	return 0;
 }
 
-static void snd(void *ctx, uint32_t key)
+static void snd(void *ctx, uint32_t key, const uint32_t *payload)
 {
 	(void)ctx;
 	(void)key;
+	(void)payload;
 }
 
 static void rec(void *ctx, unsigned s, const void *d, uint32_t len)
@@ -162,7 +163,7 @@ int main(void)
 		eng.t = 1;
 		uint32_t t0 = now();
 		for (unsigned p = 0; p < PACKETS; p++) {
-			s2_eng_receive(&eng, KEY | (p % ROWS));
+			s2_eng_receive(&eng, KEY | (p % ROWS), NULL);
 			if ((p & 63) == 63) /* drain the rings now and then, as ticks would */
 				memset(eng.ring, 0, sizeof eng.ring);
 		}

@@ -34,6 +34,17 @@ enum {
 	NIR_SPIKING
 };
 enum { POI_RATE, POI_START, POI_DURATION };
+enum {
+	EG_THR,
+	EG_B_U,
+	EG_B_R,
+	EG_B_CX,
+	EG_B_CH,
+	EG_SHIFT_U, /* then r, cx, ch: the gate order of the event word */
+	EG_WBITS = EG_SHIFT_U + S2_EV_GATES,
+	EG_START,
+};
+enum { DN_BIAS, DN_THR, DN_SHIFT, DN_WBITS, DN_START };
 /* State indices. */
 enum { ST_V, ST_SYN_E, ST_SYN_I, ST_REFRAC };
 enum { ST_IZK_V = 0, ST_IZK_U = 1 };
@@ -553,6 +564,38 @@ static float p21(float dt, float tau_m, float tau_s, float cm, float em, float e
 	return tau_m * tau_s / (cm * d) * (es - em);
 }
 
+/* 2^-n, exactly, for n <= 126. */
+static float pow2_neg(unsigned n)
+{
+	uint32_t u = (uint32_t)(127u - n) << 23;
+	float f;
+	memcpy(&f, &u, sizeof f);
+	return f;
+}
+
+static bool whole(float x, float lo, float hi)
+{
+	return x >= lo && x <= hi && (float)(int32_t)x == x;
+}
+
+/* The event layers' parameters (docs/egru.md); every neuron of a PE has the same weight bits,
+ * which set the accumulator bound. */
+static bool event_params_ok(struct s2_eng *e, const float *p)
+{
+	unsigned wb_slot = e->model == S2_MODEL_EGRU ? EG_WBITS : DN_WBITS;
+	float wb = p[wb_slot];
+	if (!(wb == 8.0f || wb == 16.0f) || wb != e->params[0][wb_slot])
+		return false;
+	e->ev_lim = wb == 8.0f ? (1 << 23) - 1 : INT32_MAX;
+	if (e->model == S2_MODEL_EGRU) {
+		for (unsigned g = 0; g < S2_EV_GATES; g++)
+			if (!whole(p[EG_SHIFT_U + g], 0, 24))
+				return false;
+		return p[EG_THR] > 0 && p[EG_THR] < 1 && whole(p[EG_START], 0, 1e9f);
+	}
+	return whole(p[DN_SHIFT], 0, 24) && p[DN_THR] >= 0 && whole(p[DN_START], 0, 1e9f);
+}
+
 static void derive(struct s2_eng *e)
 {
 	float dt = e->dt_ms;
@@ -576,13 +619,21 @@ static void derive(struct s2_eng *e)
 			k[K_AVG_E] = p[LIF_TAU_SYN_E] / dt * (1.0f - k[K_DECAY_E]);
 			k[K_AVG_I] = p[LIF_TAU_SYN_I] / dt * (1.0f - k[K_DECAY_I]);
 			break;
+		case S2_MODEL_EGRU:
+			/* An accumulator counts weight units x event units: 2^-shift x 2^-7. */
+			for (unsigned g = 0; g < S2_EV_GATES; g++)
+				k[g] = pow2_neg((unsigned)p[EG_SHIFT_U + g] + 7u);
+			break;
+		case S2_MODEL_DENSE:
+			k[0] = pow2_neg((unsigned)p[DN_SHIFT] + 7u);
+			break;
 		default:
 			break;
 		}
 	}
 }
 
-static bool params_ok(const struct s2_eng *e)
+static bool params_ok(struct s2_eng *e)
 {
 	for (unsigned i = 0; i < e->n; i++) {
 		const float *p = e->params[i];
@@ -603,6 +654,11 @@ static bool params_ok(const struct s2_eng *e)
 			break;
 		case S2_MODEL_POISSON:
 			if (!(p[POI_RATE] >= 0 && p[POI_START] >= 0 && p[POI_DURATION] >= 0))
+				return false;
+			break;
+		case S2_MODEL_EGRU:
+		case S2_MODEL_DENSE:
+			if (!event_params_ok(e, p))
 				return false;
 			break;
 		default:
@@ -665,7 +721,29 @@ int s2_eng_init(struct s2_eng *e, const uint8_t *pedata, size_t len, const struc
 
 /* --- events -------------------------------------------------------------------------------- */
 
-void s2_eng_receive(struct s2_eng *e, uint32_t key)
+/* An event layer's row: weight x event value into the accumulators of the step after the
+ * sender's (docs/egru.md). The bound is the mapper's guarantee; a sum beyond it is clipped and
+ * counted, never wrapped. */
+static void event_row(struct s2_eng *e, uint32_t base, unsigned n, const uint32_t *payload)
+{
+	int32_t(*acc)[S2_PE_MAX_NEURONS] = e->acc[(base + 1u) & 1u];
+	int64_t val = payload ? (int64_t)(int32_t)*payload : S2_EV_ONE, lim = e->ev_lim;
+	uint32_t sat = 0;
+	for (const uint32_t *w = e->row, *end = e->row + n; w < end; w++) {
+		uint32_t x = *w;
+		int32_t *a = &acc[(x >> 8) & 3u][x & 0xFFu];
+		int64_t s = (int64_t)*a + (int64_t)(int16_t)(uint16_t)(x >> 16) * val;
+		if (s > lim || s < -lim) {
+			s = s > 0 ? lim : -lim;
+			sat++;
+		}
+		*a = (int32_t)s;
+	}
+	e->c.synaptic_events += n;
+	e->c.ring_saturated += sat;
+}
+
+void s2_eng_receive(struct s2_eng *e, uint32_t key, const uint32_t *payload)
 {
 	e->c.packets_in++;
 	bool matched = false;
@@ -693,6 +771,10 @@ void s2_eng_receive(struct s2_eng *e, uint32_t key)
 		if (n == 0 || n > S2_PE_ROW_MAX ||
 		    dram_read(e, t->data + (iw >> IDX_COUNT_BITS) * 4u, e->row, n * 4u) < 0)
 			continue;
+		if (e->model == S2_MODEL_EGRU || e->model == S2_MODEL_DENSE) {
+			event_row(e, base, n, payload);
+			continue;
+		}
 		/* The inner loop: one synaptic word per iteration. */
 		const uint32_t *w = e->row, *end = e->row + n;
 		uint32_t sat = 0;
@@ -718,7 +800,62 @@ static void spike(struct s2_eng *e, unsigned i, uint8_t *bits)
 {
 	bits[i >> 3] |= (uint8_t)(1u << (i & 7));
 	e->c.spikes_sent++;
-	e->hal.send(e->hal.ctx, e->pd.key_base + i);
+	e->hal.send(e->hal.ctx, e->pd.key_base + i, NULL);
+}
+
+/* An event of an event layer: value x > 0 in units of 2^-7, capped at S2_EV_MAX (counted). */
+static void event(struct s2_eng *e, unsigned i, uint8_t *bits, float x)
+{
+	int32_t q = (int32_t)(x * 128.0f + 0.5f);
+	if (q > S2_EV_MAX) {
+		q = S2_EV_MAX;
+		e->c.ring_saturated++;
+	}
+	uint32_t payload = (uint32_t)q;
+	bits[i >> 3] |= (uint8_t)(1u << (i & 7));
+	e->c.spikes_sent++;
+	e->hal.send(e->hal.ctx, e->pd.key_base + i, &payload);
+}
+
+static float sigmoid(float a)
+{
+	return 1.0f / (1.0f + s2f_exp(-a));
+}
+
+/* One step of an EGRU or dense layer (docs/egru.md: the order of every operation). */
+static void event_tick(struct s2_eng *e, uint8_t *bits)
+{
+	int32_t(*acc)[S2_PE_MAX_NEURONS] = e->acc[e->t & 1u];
+	bool send = !(e->pd.flags & S2_PD_F_NO_TARGETS);
+	for (unsigned i = 0; i < e->n; i++) {
+		const float *p = e->params[i], *k = e->k[i];
+		float *s = e->state[i];
+		if ((float)e->t < p[e->model == S2_MODEL_EGRU ? EG_START : DN_START])
+			continue; /* before its first input can arrive: idle */
+		if (e->model == S2_MODEL_EGRU) {
+			float au = (float)acc[0][i] * k[0] + p[EG_B_U];
+			float ar = (float)acc[1][i] * k[1] + p[EG_B_R];
+			float ax = (float)acc[2][i] * k[2] + p[EG_B_CX];
+			float ah = (float)acc[3][i] * k[3] + p[EG_B_CH];
+			float u = sigmoid(au), r = sigmoid(ar);
+			float z = 2.0f * sigmoid(2.0f * (ax + r * ah)) - 1.0f;
+			float keep = u * s[0], take = (1.0f - u) * z;
+			float c = keep + take;
+			if (c > p[EG_THR]) {
+				event(e, i, bits, c);
+				c = c - p[EG_THR];
+			}
+			s[0] = c;
+		} else {
+			float a = (float)acc[0][i] * k[0] + p[DN_BIAS];
+			if (send && a > p[DN_THR])
+				event(e, i, bits, a);
+			s[0] = a;
+		}
+		e->c.neuron_updates++;
+	}
+	for (unsigned g = 0; g < S2_EV_GATES; g++)
+		memset(acc[g], 0, e->n * sizeof acc[g][0]);
 }
 
 static void apply_currents(struct s2_eng *e)
@@ -868,6 +1005,10 @@ void s2_eng_tick(struct s2_eng *e)
 		e->c.neuron_updates += e->n; /* a draw per source neuron per step */
 		break;
 	}
+	case S2_MODEL_EGRU:
+	case S2_MODEL_DENSE:
+		event_tick(e, bits);
+		break;
 	case S2_MODEL_SPIKE_ARRAY: {
 		const uint8_t *sp = e->pd.sect[S2_SECT_SPIKES];
 		uint32_t n = e->pd.sect_len[S2_SECT_SPIKES] / 8u;
@@ -894,8 +1035,10 @@ void s2_eng_tick(struct s2_eng *e)
 		memset(e->inject, 0, sizeof e->inject);
 		e->n_inject = 0;
 	}
-	memset(in_e, 0, e->n * sizeof *in_e);
-	memset(in_i, 0, e->n * sizeof *in_i);
+	if (e->model != S2_MODEL_EGRU && e->model != S2_MODEL_DENSE) {
+		memset(in_e, 0, e->n * sizeof *in_e);
+		memset(in_i, 0, e->n * sizeof *in_i);
+	}
 	if (e->pd.flags & 1u)
 		e->hal.record(e->hal.ctx, 0, bits, (e->n + 7u) / 8u);
 	if (e->pd.n_record_v) {

@@ -34,8 +34,9 @@ struct s2_eng_hal {
 	int (*dram_read)(void *ctx, uint32_t addr, void *dst, uint32_t len);
 	/** Copy len bytes from src into chip DRAM at addr (a DMA write). */
 	int (*dram_write)(void *ctx, uint32_t addr, const void *src, uint32_t len);
-	/** Send a multicast packet with this key. */
-	void (*send)(void *ctx, uint32_t key);
+	/** Send a multicast packet with this key; with a 32-bit payload when payload is not NULL
+	 *  (the graded events of event layers, docs/egru.md). */
+	void (*send)(void *ctx, uint32_t key, const uint32_t *payload);
 	/** Append len bytes to recording stream 0 (spikes) or 1 (voltages). */
 	void (*record)(void *ctx, unsigned stream, const void *data, uint32_t len);
 };
@@ -49,7 +50,9 @@ struct s2_eng_counters {
 	uint64_t packets_in;      /**< packets received */
 	uint64_t packets_unknown; /**< of which matched no key table entry (dropped, counted) */
 	uint64_t dma_bytes;       /**< bytes moved by DMA (rows, expansion) */
-	uint64_t ring_saturated;  /**< ring-buffer additions clipped at the 16-bit maximum */
+	uint64_t ring_saturated;  /**< values clipped: ring-buffer additions at the 16-bit maximum;
+	                               event layers: event values at S2_EV_MAX, accumulator
+	                               overflows (docs/egru.md) */
 };
 
 /** A key-table entry: a run of source parts (pedata.h) and its rows in DRAM. */
@@ -73,7 +76,12 @@ struct s2_eng {
 	/* Per-neuron constants derived at start-up (decay factors). */
 	float k[S2_PE_MAX_NEURONS][8];
 	double izk[S2_PE_MAX_NEURONS][2]; /**< Izhikevich v, u in double precision */
-	uint16_t ring[S2_PE_MAX_DELAY][2][S2_PE_MAX_NEURONS];
+	union {
+		uint16_t ring[S2_PE_MAX_DELAY][2][S2_PE_MAX_NEURONS];
+		/* Event layers (docs/egru.md): per step parity, gate and unit, the integer sum of
+		 * weight x event value of the events that arrived for that step. */
+		int32_t acc[2][S2_EV_GATES][S2_PE_MAX_NEURONS];
+	};
 	uint16_t record_v[S2_PE_MAX_RECORD_V];
 	float vbuf[S2_PE_MAX_RECORD_V]; /**< one step's recorded voltages */
 	struct s2_eng_entry table[S2_PE_MAX_TABLE];
@@ -85,6 +93,7 @@ struct s2_eng {
 	uint8_t inject[S2_PE_MAX_NEURONS / 8]; /**< neurons made to spike in the next tick */
 	unsigned n_inject;
 	float dt_ms;
+	int32_t ev_lim; /**< event layers: the accumulator bound (2^23 - 1 or 2^31 - 1) */
 	struct s2_eng_counters c;
 };
 
@@ -97,8 +106,9 @@ struct s2_eng {
  */
 int s2_eng_init(struct s2_eng *e, const uint8_t *pedata, size_t len, const struct s2_eng_hal *hal);
 
-/** A multicast packet arrived. */
-void s2_eng_receive(struct s2_eng *e, uint32_t key);
+/** A multicast packet arrived, with its 32-bit payload if payload is not NULL (an event
+ *  value of an event layer; a packet without one has the value 1, S2_EV_ONE). */
+void s2_eng_receive(struct s2_eng *e, uint32_t key, const uint32_t *payload);
 
 /**
  * Make neuron i of a spike source (Poisson or spike array) spike in the next step computed,

@@ -6,7 +6,9 @@
  * build). The QEMU and host outputs of the same inputs must be identical byte for byte.
  *
  * input.bin:  'S2IN' u32, n_steps u32, n u32, then n x (step u32, key u32) sorted by step: a
- *             spike with key `key` that a source sent in timestep `step`.
+ *             spike with key `key` that a source sent in timestep `step`; or 'S2IP' u32,
+ *             n_steps u32, n u32, then n x (step u32, key u32, payload u32): bit 31 of step
+ *             set means the packet carries the payload (graded events, docs/egru.md).
  * output.bin: 'S2OU' u32, n_steps u32, spike_bytes u32, v_bytes u32, the spike recording,
  *             the voltage recording (f32), then the counters of engine.h as 8 x u64.
  * The chip DRAM window (port.h) holds: the blob at 0, synaptic rows from 1 MiB (the blob's
@@ -48,10 +50,11 @@ static int hal_write(void *ctx, uint32_t addr, const void *src, uint32_t len)
 	return 0;
 }
 
-static void hal_send(void *ctx, uint32_t key)
+static void hal_send(void *ctx, uint32_t key, const uint32_t *payload)
 {
 	(void)ctx;
 	(void)key; /* a PE on its own: the spikes are in the recording */
+	(void)payload;
 }
 
 static void hal_record(void *ctx, unsigned stream, const void *data, uint32_t len)
@@ -87,18 +90,22 @@ int main(void)
 	if (rc < 0)
 		fail("pedata.bin refused by the engine");
 	long m = s2_port_file_read("input.bin", dram + INPUT_AT, 1u << 20);
-	if (m < 12 || s2_ld32(dram + INPUT_AT) != 0x4E493253u)
+	uint32_t magic = m < 12 ? 0 : s2_ld32(dram + INPUT_AT);
+	if (magic != 0x4E493253u && magic != 0x50493253u)
 		fail("cannot read input.bin");
+	uint32_t ent = magic == 0x50493253u ? 12u : 8u; /* 'S2IP': with payloads */
 	uint32_t steps = s2_ld32(dram + INPUT_AT + 4), n_in = s2_ld32(dram + INPUT_AT + 8);
-	if ((uint64_t)n_in * 8u > (uint64_t)m - 12u)
+	if ((uint64_t)n_in * ent > (uint64_t)m - 12u)
 		fail("input.bin is truncated");
 	const uint8_t *in = dram + INPUT_AT + 12;
 	uint32_t next = 0;
 	for (uint32_t t = 0; t < steps; t++) {
 		s2_eng_tick(&eng);
-		while (next < n_in && s2_ld32(in + 8u * next) <= t) {
-			if (s2_ld32(in + 8u * next) == t)
-				s2_eng_receive(&eng, s2_ld32(in + 8u * next + 4));
+		while (next < n_in && (s2_ld32(in + ent * next) & 0x7FFFFFFFu) <= t) {
+			const uint8_t *x = in + ent * next;
+			uint32_t st = s2_ld32(x), pl = ent == 12u ? s2_ld32(x + 8) : 0;
+			if ((st & 0x7FFFFFFFu) == t)
+				s2_eng_receive(&eng, s2_ld32(x + 4), (st >> 31) ? &pl : NULL);
 			next++;
 		}
 	}

@@ -689,10 +689,10 @@ int verb_run(int argc, char **argv)
 	}
 	if (clipped && !c.quiet)
 		fprintf(stderr,
-		        "s2ctl run: %llu synaptic inputs were clipped: a neuron's input in one "
-		        "step "
-		        "exceeded 65535 weight units of its receptor (docs/engine.md); the run is "
-		        "not what the network says\n",
+		        "s2ctl run: %llu inputs were clipped: a neuron's input in one step "
+		        "exceeded 65535 weight units of its receptor (docs/engine.md), or an event "
+		        "layer's value or sum its fixed-point range (docs/egru.md); the run is not "
+		        "what the network says\n",
 		        (unsigned long long)clipped);
 	results_free(res);
 	free(st);

@@ -29,14 +29,23 @@ static int param_slot(unsigned model, const char *name)
 	                                  "b_v",      "g_v",     "bias",
 	                                  "v_thresh", "v_reset", "reset_subtract",
 	                                  "spiking"};
+	/* the engine's order (firmware/engine/engine.c) */
+	static const char *const egru[] = {"thr",      "b_u",         "b_r",       "b_cx",
+	                                   "b_ch",     "shift_u",     "shift_r",   "shift_cx",
+	                                   "shift_ch", "weight_bits", "start_step"};
+	static const char *const dense[] = {"bias", "thr", "shift", "weight_bits", "start_step"};
 	const char *const *t = model == MODEL_POISSON      ? poi
 	                       : model == MODEL_IZHIKEVICH ? izk
 	                       : model == MODEL_NIR_NEURON ? nir
+	                       : model == MODEL_EGRU       ? egru
+	                       : model == MODEL_DENSE      ? dense
 	                                                   : lif;
 	unsigned n = model == MODEL_POISSON        ? 3
 	             : model == MODEL_IZHIKEVICH   ? 5
 	             : model == MODEL_NIR_NEURON   ? 10
 	             : model == MODEL_LIF_COND_EXP ? 11
+	             : model == MODEL_EGRU         ? 11
+	             : model == MODEL_DENSE        ? 5
 	                                           : 9;
 	for (unsigned i = 0; i < n; i++)
 		if (!strcmp(t[i], name))
@@ -47,7 +56,7 @@ static int param_slot(unsigned model, const char *name)
 /* Engine state slots: LIF (v, I_e or g_e, I_i or g_i, refractory), Izhikevich (v, u). */
 static int state_slot(unsigned model, const char *name)
 {
-	if (!strcmp(name, "v_mv") || !strcmp(name, "v"))
+	if (!strcmp(name, "v_mv") || !strcmp(name, "v") || !strcmp(name, "c") || !strcmp(name, "a"))
 		return 0;
 	if (model == MODEL_IZHIKEVICH)
 		return strcmp(name, "u") ? -1 : 1;
@@ -334,6 +343,65 @@ int image_weight_units(struct s2_mapping *mp)
 	return 0;
 }
 
+/*
+ * The fixed-point format of an event layer's PE (docs/egru.md): a weight w of the description
+ * must be w_q * 2^-shift exactly, |w_q| within the weight bits; per unit and gate the sum of
+ * |w_q| times the largest event value (S2_EV_MAX) must fit the accumulator, so no sum of a
+ * step can overflow.
+ */
+struct ev_fmt {
+	double unit[S2_EV_GATES]; /* 2^-shift per gate */
+	long wmax;                /* 127 or 32767 */
+	double acc_max;           /* 2^23 - 1 or 2^31 - 1 */
+	double sum[S2_EV_GATES][S2_PE_MAX_NEURONS];
+	const char *pop;
+};
+
+static double const_param(const struct net_model *md, const S2pb__Population *pop, const char *name)
+{
+	const S2pb__Value *v = find(pop->params, pop->n_params, name);
+	int k = net_model_param(md, name, false);
+	return v ? v->constant : md->params[k].def; /* constants: checked by network.c */
+}
+
+static void ev_begin(struct ev_fmt *f, const struct net_model *md, const S2pb__Population *pop)
+{
+	static const char *const gates[] = {"shift_u", "shift_r", "shift_cx", "shift_ch"};
+	for (unsigned g = 0; g < S2_EV_GATES; g++)
+		f->unit[g] = ldexp(
+		        1.0, -(int)const_param(md, pop, md->id == MODEL_EGRU ? gates[g] : "shift"));
+	bool wide = const_param(md, pop, "weight_bits") == 16;
+	f->wmax = wide ? 32767 : 127;
+	f->acc_max = wide ? 2147483647.0 : 8388607.0;
+	f->pop = pop->label;
+}
+
+static int ev_word(struct ev_fmt *f, const S2pb__Projection *pj, const char *label, size_t i,
+                   double w, uint32_t neuron, uint32_t *word, char *err, size_t errlen)
+{
+	unsigned g = pj->receptor == S2PB__PROJECTION__RECEPTOR__INPUT
+	                     ? 0
+	                     : (unsigned)(pj->receptor - S2PB__PROJECTION__RECEPTOR__GATE_U);
+	double q = w / f->unit[g];
+	if (q != floor(q) || fabs(q) > (double)f->wmax)
+		return fail(
+		        err, errlen,
+		        "projection %s: from_list[%zu]: weight %.17g is not a whole multiple of "
+		        "2^-%d within %ld of it (population %s, %d-bit weights)",
+		        label, i, w, -ilogb(f->unit[g]), f->wmax, f->pop, f->wmax == 127 ? 8 : 16);
+	f->sum[g][neuron] += fabs(q) * S2_EV_MAX;
+	if (f->sum[g][neuron] > f->acc_max)
+		return fail(
+		        err, errlen,
+		        "population %s: unit %u, gate %s: the weights into it could sum to %.0f, "
+		        "beyond the %s-bit accumulator (%.0f); lower the weights or use "
+		        "more shift",
+		        f->pop, neuron, net_receptor_name(pj->receptor), f->sum[g][neuron],
+		        f->wmax == 127 ? "24" : "32", f->acc_max);
+	*word = s2_ev_word(neuron, g, (int)q);
+	return 0;
+}
+
 struct run {
 	uint32_t pop, key_lo, n_keys, pre_lo, n_pre;
 	uint8_t kbits;
@@ -353,6 +421,8 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 	                 : md->id == MODEL_LIF_COND_EXP ? S2_MODEL_LIF_COND_EXP
 	                 : md->id == MODEL_IZHIKEVICH   ? S2_MODEL_IZHIKEVICH
 	                 : md->id == MODEL_NIR_NEURON   ? S2_MODEL_NIR
+	                 : md->id == MODEL_EGRU         ? S2_MODEL_EGRU
+	                 : md->id == MODEL_DENSE        ? S2_MODEL_DENSE
 	                 : md->id == MODEL_POISSON      ? S2_MODEL_POISSON
 	                                                : S2_MODEL_SPIKE_ARRAY;
 	if (fabs(dt - 0.1) > 1e-9 && fabs(dt - 1.0) > 1e-9)
@@ -360,6 +430,7 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 	if (pt->n > S2_PE_MAX_NEURONS)
 		return fail(err, errlen, "population %s: %u neurons on one PE, the engine takes %u",
 		            pop->label, pt->n, S2_PE_MAX_NEURONS);
+	int rc = 0;
 	/* Runs of consecutive source parts of one population. */
 	struct run *runs = calloc((size_t)nsrc + 1, sizeof *runs);
 	if (!runs)
@@ -390,9 +461,13 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 	}
 	/* Weight units per receptor (image_weight_units). */
 	double scale[2] = {mp->wunit[2 * (size_t)pt->pop], mp->wunit[2 * (size_t)pt->pop + 1]};
+	/* Event layers (docs/egru.md): per gate the weight unit 2^-shift, the weight bits, and
+	 * per unit and gate the sum of |w_q| (the accumulator bound). */
+	struct ev_fmt evf = {0};
+	if (md->event_layer)
+		ev_begin(&evf, md, pop);
 
 	struct blob b = {0};
-	int rc = 0;
 	/* Parameters and initial state, per neuron. */
 	/* slots and values looked up once per PE, not once per neuron (name lookups) */
 	int pslot[NET_MAX_PARAMS], sslot[4];
@@ -452,7 +527,7 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 	}
 	end(&b);
 	if (model == S2_MODEL_LIF_CURR_EXP || model == S2_MODEL_LIF_COND_EXP ||
-	    model == S2_MODEL_IZHIKEVICH || model == S2_MODEL_NIR) {
+	    model == S2_MODEL_IZHIKEVICH || model == S2_MODEL_NIR || md->event_layer) {
 		begin(&b, S2_SECT_STATE);
 		uint8_t *sp = grow(&b, (size_t)pt->n * S2_PE_STATE * 4);
 		for (uint32_t i = 0; sp && i < pt->n; i++) {
@@ -478,7 +553,8 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 		const S2pb__Recording *rec = net->pb->recordings[r];
 		if (strcmp(rec->population, pop->label))
 			continue;
-		bool is_v = !strcmp(rec->variable, "v") || !strcmp(rec->variable, "v_mv");
+		bool is_v = !strcmp(rec->variable, "v") || !strcmp(rec->variable, "v_mv") ||
+		            (md->event_layer && !strcmp(rec->variable, md->state[0].name));
 		if (!strcmp(rec->variable, "spikes")) {
 			rec_spikes = true;
 			continue;
@@ -620,12 +696,23 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 						          label, d, S2_PE_MAX_DELAY);
 						goto out_src;
 					}
-					long wu = lround(fabs(w) / scale[rcp]);
 					uint8_t *rp = rows.buf.p + base + (size_t)row * stride * 4;
-					s2_st32(rp + 4 * ++cnt[row],
-					        s2_syn_word((sc + l->post[i]) - pt->lo, rcp,
-					                    (unsigned)steps,
-					                    (unsigned)(wu > 65535 ? 65535 : wu)));
+					uint32_t word = 0;
+					if (md->event_layer) {
+						if ((rc = ev_word(&evf, pj, label, i, w,
+						                  (sc + l->post[i]) - pt->lo, &word,
+						                  err, errlen)) < 0) {
+							free(cnt);
+							goto out_src;
+						}
+					} else {
+						long wu = lround(fabs(w) / scale[rcp]);
+						word = s2_syn_word(
+						        (sc + l->post[i]) - pt->lo, rcp,
+						        (unsigned)steps,
+						        (unsigned)(wu > 65535 ? 65535 : wu));
+					}
+					s2_st32(rp + 4 * ++cnt[row], word);
 					s2_st32(rp, cnt[row]);
 				}
 				free(cnt);

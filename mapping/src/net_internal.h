@@ -24,6 +24,8 @@ enum net_model_id {
 	MODEL_LIF_COND_EXP,
 	MODEL_IZHIKEVICH,
 	MODEL_NIR_NEURON,
+	MODEL_EGRU,
+	MODEL_DENSE,
 	MODEL__COUNT
 };
 
@@ -43,9 +45,14 @@ struct net_model {
 	unsigned max_per_pe; /* neurons per PE the firmware handles */
 	unsigned sram_fixed; /* bytes of SRAM per neuron, before per-neuron parameters */
 	bool has_synapses;   /* can be the post side of a projection */
+	bool event_layer;    /* graded events, gate receptors, signed weights (docs/egru.md) */
 };
 
 const struct net_model *net_model_find(const char *name);
+/** The JSON name of a projection receptor (network.proto enum), "?" if none. */
+const char *net_receptor_name(int r);
+/** The receptor of a JSON name, or -1. */
+int net_receptor_find(const char *name);
 const struct net_model *net_model_get(unsigned id);
 /** Index of a parameter (or, with state = true, state variable) of m; -1 if none. */
 int net_model_param(const struct net_model *m, const char *name, bool state);

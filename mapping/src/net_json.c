@@ -488,13 +488,15 @@ static int rd_projection(struct rd *r, json_object *o, const char *path, S2pb__P
 		} else if (!strcmp(key, "delay")) {
 			rc = rd_value(r, val, q, &p->delay);
 		} else if (!strcmp(key, "receptor")) {
-			const char *s = json_object_get_string(val);
-			if (!json_object_is_type(val, json_type_string) ||
-			    (strcmp(s, "excitatory") && strcmp(s, "inhibitory")))
-				return type_err(r, q, "\"excitatory\" or \"inhibitory\"");
-			p->receptor = strcmp(s, "excitatory")
-			                      ? S2PB__PROJECTION__RECEPTOR__INHIBITORY
-			                      : S2PB__PROJECTION__RECEPTOR__EXCITATORY;
+			int rcp = json_object_is_type(val, json_type_string)
+			                  ? net_receptor_find(json_object_get_string(val))
+			                  : -1;
+			if (rcp < 0)
+				return type_err(r, q,
+				                "\"excitatory\", \"inhibitory\" or a gate of an "
+				                "event layer (\"u\", \"r\", \"cx\", \"ch\", "
+				                "\"input\")");
+			p->receptor = (S2pb__Projection__Receptor)rcp;
 			rc = 0;
 		} else if (!strcmp(key, "synapse")) {
 			S2pb__Synapse *s = net_arena_alloc(&r->a, sizeof *s);
@@ -824,7 +826,7 @@ static json_object *wr_projection(const S2pb__Projection *p)
 	if (p->delay)
 		json_object_object_add(o, "delay", wr_value(p->delay));
 	json_object_object_add(o, "receptor",
-	                       json_object_new_string(p->receptor ? "inhibitory" : "excitatory"));
+	                       json_object_new_string(net_receptor_name(p->receptor)));
 	if (p->synapse)
 		json_object_object_add(o, "synapse", json_object_new_string(p->synapse->rule));
 	return o;

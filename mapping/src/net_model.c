@@ -9,133 +9,180 @@
 
 #define BIG 1e12
 
-static const struct net_model MODELS[MODEL__COUNT] = {
+static const struct net_model MODELS[MODEL__COUNT] =
         {
-                .name = "lif_curr_exp",
-                .id = MODEL_LIF_CURR_EXP,
-                .n_params = 9,
-                .params =
-                        {
-                                {"cm_nf", 1.0, 1e-6, 1e3},
-                                {"tau_m_ms", 20.0, 1e-3, 1e4},
-                                {"tau_syn_e_ms", 5.0, 1e-3, 1e4},
-                                {"tau_syn_i_ms", 5.0, 1e-3, 1e4},
-                                {"tau_refrac_ms", 0.1, 0.0, 1e4},
-                                {"v_rest_mv", -65.0, -1e3, 1e3},
-                                {"v_reset_mv", -65.0, -1e3, 1e3},
-                                {"v_thresh_mv", -50.0, -1e3, 1e3},
-                                {"i_offset_na", 0.0, -1e3, 1e3},
-                        },
-                .n_state = 3,
-                .state =
-                        {
-                                {"v_mv", -65.0, -1e3, 1e3},
-                                {"isyn_e_na", 0.0, -1e6, 1e6},
-                                {"isyn_i_na", 0.0, -1e6, 1e6},
-                        },
-                .max_per_pe = 128, /* S2_PE_MAX_NEURONS of the engine */
-                .sram_fixed = 16,  /* v, isyn_e, isyn_i, refractory count */
-                .has_synapses = true,
-        },
-        {
-                .name = "spike_source_poisson",
-                .id = MODEL_POISSON,
-                .n_params = 3,
-                .params =
-                        {
-                                {"rate_hz", 1.0, 0.0, 1e6},
-                                {"start_ms", 0.0, 0.0, BIG},
-                                {"duration_ms", 1e10, 0.0, BIG},
-                        },
-                .max_per_pe = 128, /* S2_PE_MAX_NEURONS of the engine */
-                .sram_fixed = 8,   /* time to next spike, rate in ticks */
-        },
-        {
-                .name = "spike_source_array",
-                .id = MODEL_SPIKE_ARRAY,
-                .max_per_pe = 128, /* S2_PE_MAX_NEURONS of the engine */
-                .sram_fixed = 8,   /* spike count, read index */
-        },
-        {
-                .name = "lif_cond_exp",
-                .id = MODEL_LIF_COND_EXP,
-                .n_params = 11,
-                .params =
-                        {
-                                {"cm_nf", 1.0, 1e-6, 1e3},
-                                {"tau_m_ms", 20.0, 1e-3, 1e4},
-                                {"tau_syn_e_ms", 5.0, 1e-3, 1e4},
-                                {"tau_syn_i_ms", 5.0, 1e-3, 1e4},
-                                {"tau_refrac_ms", 0.1, 0.0, 1e4},
-                                {"v_rest_mv", -65.0, -1e3, 1e3},
-                                {"v_reset_mv", -65.0, -1e3, 1e3},
-                                {"v_thresh_mv", -50.0, -1e3, 1e3},
-                                {"i_offset_na", 0.0, -1e3, 1e3},
-                                {"e_rev_e_mv", 0.0, -1e3, 1e3},
-                                {"e_rev_i_mv", -70.0, -1e3, 1e3},
-                        },
-                .n_state = 3,
-                .state =
-                        {
-                                {"v_mv", -65.0, -1e3, 1e3},
-                                {"gsyn_e_us", 0.0, 0.0, 1e6},
-                                {"gsyn_i_us", 0.0, 0.0, 1e6},
-                        },
-                .max_per_pe = 128, /* S2_PE_MAX_NEURONS of the engine */
-                .sram_fixed = 16,  /* v, g_e, g_i, refractory count */
-                .has_synapses = true,
-        },
-        {
-                .name = "izhikevich",
-                .id = MODEL_IZHIKEVICH,
-                .n_params = 5,
-                .params =
-                        {
-                                {"a", 0.02, -1e3, 1e3},
-                                {"b", 0.2, -1e3, 1e3},
-                                {"c_mv", -65.0, -1e3, 1e3},
-                                {"d", 2.0, -1e3, 1e3},
-                                {"i_offset_na", 0.0, -1e3, 1e3},
-                        },
-                .n_state = 2,
-                .state =
-                        {
-                                {"v_mv", -70.0, -1e3, 1e3},
-                                {"u", -14.0, -1e6, 1e6},
-                        },
-                .max_per_pe = 128, /* S2_PE_MAX_NEURONS of the engine */
-                .sram_fixed = 16,  /* v, u (as doubles) */
-                .has_synapses = true,
-        },
-        {
-                /* The generic discrete neuron NIR graphs are imported as (docs/nir.md):
-                 * dimensionless coefficients computed by the importer. */
-                .name = "nir_neuron",
-                .id = MODEL_NIR_NEURON,
-                .n_params = 10,
-                .params =
-                        {
-                                {"a_i", 0.0, 0.0, 1.0},
-                                {"g_i", 1.0, -1e9, 1e9},
-                                {"a_v", 1.0, 0.0, 1.0},
-                                {"b_v", 0.0, -1e9, 1e9},
-                                {"g_v", 1.0, -1e9, 1e9},
-                                {"bias", 0.0, -1e9, 1e9},
-                                {"v_thresh", 1.0, -1e9, 1e9},
-                                {"v_reset", 0.0, -1e9, 1e9},
-                                {"reset_subtract", 0.0, 0.0, 1.0},
-                                {"spiking", 1.0, 0.0, 1.0},
-                        },
-                .n_state = 2,
-                .state =
-                        {
-                                {"v", 0.0, -1e9, 1e9},
-                                {"i", 0.0, -1e9, 1e9},
-                        },
-                .max_per_pe = 128, /* S2_PE_MAX_NEURONS of the engine */
-                .sram_fixed = 8,   /* v, i */
-                .has_synapses = true,
-        },
+                {
+                        .name = "lif_curr_exp",
+                        .id = MODEL_LIF_CURR_EXP,
+                        .n_params = 9,
+                        .params =
+                                {
+                                        {"cm_nf", 1.0, 1e-6, 1e3},
+                                        {"tau_m_ms", 20.0, 1e-3, 1e4},
+                                        {"tau_syn_e_ms", 5.0, 1e-3, 1e4},
+                                        {"tau_syn_i_ms", 5.0, 1e-3, 1e4},
+                                        {"tau_refrac_ms", 0.1, 0.0, 1e4},
+                                        {"v_rest_mv", -65.0, -1e3, 1e3},
+                                        {"v_reset_mv", -65.0, -1e3, 1e3},
+                                        {"v_thresh_mv", -50.0, -1e3, 1e3},
+                                        {"i_offset_na", 0.0, -1e3, 1e3},
+                                },
+                        .n_state = 3,
+                        .state =
+                                {
+                                        {"v_mv", -65.0, -1e3, 1e3},
+                                        {"isyn_e_na", 0.0, -1e6, 1e6},
+                                        {"isyn_i_na", 0.0, -1e6, 1e6},
+                                },
+                        .max_per_pe = 128, /* S2_PE_MAX_NEURONS of the engine */
+                        .sram_fixed = 16,  /* v, isyn_e, isyn_i, refractory count */
+                        .has_synapses = true,
+                },
+                {
+                        .name = "spike_source_poisson",
+                        .id = MODEL_POISSON,
+                        .n_params = 3,
+                        .params =
+                                {
+                                        {"rate_hz", 1.0, 0.0, 1e6},
+                                        {"start_ms", 0.0, 0.0, BIG},
+                                        {"duration_ms", 1e10, 0.0, BIG},
+                                },
+                        .max_per_pe = 128, /* S2_PE_MAX_NEURONS of the engine */
+                        .sram_fixed = 8,   /* time to next spike, rate in ticks */
+                },
+                {
+                        .name = "spike_source_array",
+                        .id = MODEL_SPIKE_ARRAY,
+                        .max_per_pe = 128, /* S2_PE_MAX_NEURONS of the engine */
+                        .sram_fixed = 8,   /* spike count, read index */
+                },
+                {
+                        .name = "lif_cond_exp",
+                        .id = MODEL_LIF_COND_EXP,
+                        .n_params = 11,
+                        .params =
+                                {
+                                        {"cm_nf", 1.0, 1e-6, 1e3},
+                                        {"tau_m_ms", 20.0, 1e-3, 1e4},
+                                        {"tau_syn_e_ms", 5.0, 1e-3, 1e4},
+                                        {"tau_syn_i_ms", 5.0, 1e-3, 1e4},
+                                        {"tau_refrac_ms", 0.1, 0.0, 1e4},
+                                        {"v_rest_mv", -65.0, -1e3, 1e3},
+                                        {"v_reset_mv", -65.0, -1e3, 1e3},
+                                        {"v_thresh_mv", -50.0, -1e3, 1e3},
+                                        {"i_offset_na", 0.0, -1e3, 1e3},
+                                        {"e_rev_e_mv", 0.0, -1e3, 1e3},
+                                        {"e_rev_i_mv", -70.0, -1e3, 1e3},
+                                },
+                        .n_state = 3,
+                        .state =
+                                {
+                                        {"v_mv", -65.0, -1e3, 1e3},
+                                        {"gsyn_e_us", 0.0, 0.0, 1e6},
+                                        {"gsyn_i_us", 0.0, 0.0, 1e6},
+                                },
+                        .max_per_pe = 128, /* S2_PE_MAX_NEURONS of the engine */
+                        .sram_fixed = 16,  /* v, g_e, g_i, refractory count */
+                        .has_synapses = true,
+                },
+                {
+                        .name = "izhikevich",
+                        .id = MODEL_IZHIKEVICH,
+                        .n_params = 5,
+                        .params =
+                                {
+                                        {"a", 0.02, -1e3, 1e3},
+                                        {"b", 0.2, -1e3, 1e3},
+                                        {"c_mv", -65.0, -1e3, 1e3},
+                                        {"d", 2.0, -1e3, 1e3},
+                                        {"i_offset_na", 0.0, -1e3, 1e3},
+                                },
+                        .n_state = 2,
+                        .state =
+                                {
+                                        {"v_mv", -70.0, -1e3, 1e3},
+                                        {"u", -14.0, -1e6, 1e6},
+                                },
+                        .max_per_pe = 128, /* S2_PE_MAX_NEURONS of the engine */
+                        .sram_fixed = 16,  /* v, u (as doubles) */
+                        .has_synapses = true,
+                },
+                {
+                        /* The generic discrete neuron NIR graphs are imported as (docs/nir.md):
+                         * dimensionless coefficients computed by the importer. */
+                        .name = "nir_neuron",
+                        .id = MODEL_NIR_NEURON,
+                        .n_params = 10,
+                        .params =
+                                {
+                                        {"a_i", 0.0, 0.0, 1.0},
+                                        {"g_i", 1.0, -1e9, 1e9},
+                                        {"a_v", 1.0, 0.0, 1.0},
+                                        {"b_v", 0.0, -1e9, 1e9},
+                                        {"g_v", 1.0, -1e9, 1e9},
+                                        {"bias", 0.0, -1e9, 1e9},
+                                        {"v_thresh", 1.0, -1e9, 1e9},
+                                        {"v_reset", 0.0, -1e9, 1e9},
+                                        {"reset_subtract", 0.0, 0.0, 1.0},
+                                        {"spiking", 1.0, 0.0, 1.0},
+                                },
+                        .n_state = 2,
+                        .state =
+                                {
+                                        {"v", 0.0, -1e9, 1e9},
+                                        {"i", 0.0, -1e9, 1e9},
+                                },
+                        .max_per_pe = 128, /* S2_PE_MAX_NEURONS of the engine */
+                        .sram_fixed = 8,   /* v, i */
+                        .has_synapses = true,
+                },
+                {
+                        /* Event-based GRU unit (docs/egru.md): weights w_q * 2^-shift per gate. */
+                        .name = "egru",
+                        .id = MODEL_EGRU,
+                        .n_params = 11,
+                        .params =
+                                {
+                                        {"thr", 0.5, 1e-6, 0.999999},
+                                        {"b_u", 0.0, -1e6, 1e6},
+                                        {"b_r", 0.0, -1e6, 1e6},
+                                        {"b_cx", 0.0, -1e6, 1e6},
+                                        {"b_ch", 0.0, -1e6, 1e6},
+                                        {"shift_u", 7.0, 0.0, 24.0},
+                                        {"shift_r", 7.0, 0.0, 24.0},
+                                        {"shift_cx", 7.0, 0.0, 24.0},
+                                        {"shift_ch", 7.0, 0.0, 24.0},
+                                        {"weight_bits", 8.0, 8.0, 16.0},
+                                        {"start_step", 0.0, 0.0, 1e9},
+                                },
+                        .n_state = 1,
+                        .state = {{"c", 0.0, -1e6, 1e6}},
+                        .max_per_pe = 128, /* S2_PE_MAX_NEURONS of the engine */
+                        .sram_fixed = 36,  /* c, four 32-bit accumulators x 2 steps */
+                        .has_synapses = true,
+                        .event_layer = true,
+                },
+                {
+                        /* Dense layer over events: a read-out, or graded events above thr. */
+                        .name = "dense",
+                        .id = MODEL_DENSE,
+                        .n_params = 5,
+                        .params =
+                                {
+                                        {"bias", 0.0, -1e6, 1e6},
+                                        {"thr", 0.0, 0.0, 1e6},
+                                        {"shift", 7.0, 0.0, 24.0},
+                                        {"weight_bits", 8.0, 8.0, 16.0},
+                                        {"start_step", 0.0, 0.0, 1e9},
+                                },
+                        .n_state = 1,
+                        .state = {{"a", 0.0, -1e6, 1e6}},
+                        .max_per_pe = 128, /* S2_PE_MAX_NEURONS of the engine */
+                        .sram_fixed = 36,
+                        .has_synapses = true,
+                        .event_layer = true,
+                },
 };
 
 const struct net_model *net_model_find(const char *name)
@@ -165,4 +212,20 @@ const char *net_model_names(void)
 {
 	return "lif_curr_exp, spike_source_poisson, spike_source_array, lif_cond_exp, izhikevich, "
 	       "nir_neuron";
+}
+
+/* Receptor names of the JSON form, in the order of the protobuf enum (network.proto). */
+static const char *const RECEPTORS[] = {"excitatory", "inhibitory", "u", "r", "cx", "ch", "input"};
+
+const char *net_receptor_name(int r)
+{
+	return r >= 0 && r < (int)(sizeof RECEPTORS / sizeof *RECEPTORS) ? RECEPTORS[r] : "?";
+}
+
+int net_receptor_find(const char *name)
+{
+	for (unsigned i = 0; i < sizeof RECEPTORS / sizeof *RECEPTORS; i++)
+		if (!strcmp(RECEPTORS[i], name))
+			return (int)i;
+	return -1;
 }

@@ -290,6 +290,23 @@ static int check_population(struct check *k, struct s2_net *n, unsigned i)
 				return rc;
 		}
 	}
+	/* Event layers: the scales, weight bits and start step are one whole number per
+	 * population (they set the fixed-point format of the whole layer, docs/egru.md). */
+	for (size_t j = 0; m->event_layer && j < p->n_params; j++) {
+		const char *pn = p->params[j]->name;
+		const S2pb__Value *v = p->params[j]->value;
+		if (strncmp(pn, "shift", 5) && strcmp(pn, "weight_bits") &&
+		    strcmp(pn, "start_step"))
+			continue;
+		if (v->kind_case != S2PB__VALUE__KIND_CONSTANT ||
+		    v->constant != floor(v->constant) ||
+		    (!strcmp(pn, "weight_bits") && v->constant != 8 && v->constant != 16)) {
+			net_seterr(k->err, k->errlen,
+			           "%s: %s must be one whole number for the population%s", item, pn,
+			           strcmp(pn, "weight_bits") ? "" : " (8 or 16)");
+			return S2_E_RANGE;
+		}
+	}
 	/* v_reset below v_thresh, where both are constants. */
 	if (m->id == MODEL_LIF_CURR_EXP || m->id == MODEL_LIF_COND_EXP) {
 		double reset = m->params[6].def, thresh = m->params[7].def;
@@ -390,6 +407,41 @@ static int check_projection(struct check *k, struct s2_net *n, unsigned j, const
 		return rc;
 	uint64_t npre = n->pre_hi[j] - n->pre_lo[j], npost = n->post_hi[j] - n->post_lo[j];
 	uint64_t list = 0;
+	/* Event layers (docs/egru.md): gates, signed listed weights, one-step delays; their
+	 * graded events go to event layers only (a spiking neuron would drop the value). */
+	bool ev = n->model[post]->event_layer;
+	bool gate = p->receptor >= S2PB__PROJECTION__RECEPTOR__GATE_U &&
+	            p->receptor <= S2PB__PROJECTION__RECEPTOR__GATE_CH;
+	if (ev && !(n->model[post]->id == MODEL_EGRU
+	                    ? gate
+	                    : p->receptor == S2PB__PROJECTION__RECEPTOR__INPUT)) {
+		net_seterr(k->err, k->errlen,
+		           "%s: post population '%.60s' is %s: receptor must be %s", item, p->post,
+		           n->model[post]->name,
+		           n->model[post]->id == MODEL_EGRU ? "u, r, cx or ch" : "input");
+		return S2_E_RANGE;
+	}
+	if (!ev && p->receptor > S2PB__PROJECTION__RECEPTOR__INHIBITORY &&
+	    p->receptor <= S2PB__PROJECTION__RECEPTOR__INPUT) {
+		net_seterr(k->err, k->errlen,
+		           "%s: receptor %s is for event layers (egru, dense), not %s", item,
+		           net_receptor_name(p->receptor), n->model[post]->name);
+		return S2_E_RANGE;
+	}
+	if (n->model[pre]->event_layer && !ev) {
+		net_seterr(k->err, k->errlen,
+		           "%s: pre population '%.60s' sends graded events (%s): post must be an "
+		           "event layer (egru, dense), not %s",
+		           item, p->pre, n->model[pre]->name, n->model[post]->name);
+		return S2_E_RANGE;
+	}
+	if (ev && p->connector_case != S2PB__PROJECTION__CONNECTOR_FROM_LIST) {
+		net_seterr(k->err, k->errlen,
+		           "%s: projections into %s take from_list (the sparse weights)", item,
+		           n->model[post]->name);
+		return S2_E_FORMAT;
+	}
+	double wlo = ev ? -1e6 : 0, whi = ev ? 1e6 : 1e3;
 	switch (p->connector_case) {
 	case S2PB__PROJECTION__CONNECTOR_ALL_TO_ALL:
 	case S2PB__PROJECTION__CONNECTOR_ONE_TO_ONE:
@@ -453,13 +505,23 @@ static int check_projection(struct check *k, struct s2_net *n, unsigned j, const
 				return S2_E_RANGE;
 			}
 			if (l->n_weight &&
-			    (!isfinite(l->weight[i]) || l->weight[i] < 0 || l->weight[i] > 1e3)) {
+			    (!isfinite(l->weight[i]) || l->weight[i] < wlo || l->weight[i] > whi)) {
 				net_seterr(k->err, k->errlen,
-				           "%s: from_list[%zu]: weight %g %s is outside 0 to 1000",
+				           "%s: from_list[%zu]: weight %g %s is outside %g to %g",
 				           item, i, l->weight[i],
 				           n->model[post]->id == MODEL_LIF_COND_EXP ? "uS"
 				           : n->model[post]->id == MODEL_IZHIKEVICH ? "mV"
-				                                                    : "nA");
+				           : ev ? "(w_q x 2^-shift)"
+				                : "nA",
+				           wlo, whi);
+				return S2_E_RANGE;
+			}
+			if (ev && l->n_delay && fabs(l->delay[i] - k->dt) > 1e-9 * k->dt) {
+				net_seterr(k->err, k->errlen,
+				           "%s: from_list[%zu]: delay %g ms: event layers take "
+				           "exactly "
+				           "one timestep (%g ms)",
+				           item, i, l->delay[i], k->dt);
 				return S2_E_RANGE;
 			}
 			if (l->n_delay && (!isfinite(l->delay[i]) || l->delay[i] < k->dt ||
@@ -479,7 +541,7 @@ static int check_projection(struct check *k, struct s2_net *n, unsigned j, const
 	}
 	bool listed_w = list && p->from_list->n_weight, listed_d = list && p->from_list->n_delay;
 	if (!listed_w) {
-		rc = check_value(k, item, "weight", p->weight, 0, 1e3, list,
+		rc = check_value(k, item, "weight", p->weight, wlo, whi, list,
 		                 "with from_list (one per entry)");
 		if (rc < 0)
 			return rc;
@@ -490,8 +552,16 @@ static int check_projection(struct check *k, struct s2_net *n, unsigned j, const
 		if (rc < 0)
 			return rc;
 	}
-	if (p->receptor != S2PB__PROJECTION__RECEPTOR__EXCITATORY &&
-	    p->receptor != S2PB__PROJECTION__RECEPTOR__INHIBITORY) {
+	if (ev && !listed_d && p->delay &&
+	    !(p->delay->kind_case == S2PB__VALUE__KIND_CONSTANT &&
+	      fabs(p->delay->constant - k->dt) <= 1e-9 * k->dt)) {
+		net_seterr(k->err, k->errlen,
+		           "%s: delay: event layers take exactly one timestep (%g ms)", item,
+		           k->dt);
+		return S2_E_RANGE;
+	}
+	if (p->receptor < S2PB__PROJECTION__RECEPTOR__EXCITATORY ||
+	    p->receptor > S2PB__PROJECTION__RECEPTOR__INPUT) {
 		net_seterr(k->err, k->errlen, "%s: receptor %d is unknown", item, (int)p->receptor);
 		return S2_E_FORMAT;
 	}

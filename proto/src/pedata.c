@@ -24,8 +24,8 @@ static void stf(uint8_t *p, float f)
 static bool known_model(unsigned m)
 {
 	return m == S2_MODEL_LIF_CURR_EXP || m == S2_MODEL_LIF_COND_EXP ||
-	       m == S2_MODEL_IZHIKEVICH || m == S2_MODEL_NIR || m == S2_MODEL_POISSON ||
-	       m == S2_MODEL_SPIKE_ARRAY;
+	       m == S2_MODEL_IZHIKEVICH || m == S2_MODEL_NIR || m == S2_MODEL_EGRU ||
+	       m == S2_MODEL_DENSE || m == S2_MODEL_POISSON || m == S2_MODEL_SPIKE_ARRAY;
 }
 
 int s2_pedata_decode(const uint8_t *buf, size_t len, struct s2_pedata *pd)

@@ -15,6 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define DRAM (1u << 20)
 static uint8_t dram[DRAM];
 static struct s2_eng eng;
+static const uint32_t pl = 100; /* an event value (Q0.7) */
 
 static int rd(void *ctx, uint32_t addr, void *dst, uint32_t len)
 {
@@ -34,10 +35,11 @@ static int wr(void *ctx, uint32_t addr, const void *src, uint32_t len)
 	return 0;
 }
 
-static void snd(void *ctx, uint32_t key)
+static void snd(void *ctx, uint32_t key, const uint32_t *payload)
 {
 	(void)ctx;
 	(void)key;
+	(void)payload;
 }
 
 static void rec(void *ctx, unsigned s, const void *d, uint32_t len)
@@ -78,8 +80,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			for (unsigned t = 0; t < 8; t++) {
 				s2_eng_tick(&eng);
 				for (unsigned k = 0; k < eng.n_table; k++)
-					s2_eng_receive(&eng, eng.table[k].key_lo + (t % 3));
-				s2_eng_receive(&eng, 0xFFFFFFFFu);
+					s2_eng_receive(&eng, eng.table[k].key_lo + (t % 3),
+					               (t & 4) ? &pl : NULL);
+				s2_eng_receive(&eng, 0xFFFFFFFFu, NULL);
 			}
 		}
 	}

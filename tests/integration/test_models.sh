@@ -73,6 +73,6 @@ check "100 simultaneous inputs fit" jq -e '.inputs_clipped == 0 and .synaptic_ev
 	"$WORK/clip100.out"
 check "300 clip: 255 of 256 units each fit in 65535, 45 counted" \
 	jq -e '.inputs_clipped == 45' "$WORK/clip300.out"
-check "and run warns about them" grep -q "45 synaptic inputs were clipped" "$WORK/clip300.err"
+check "and run warns about them" grep -q "45 inputs were clipped" "$WORK/clip300.err"
 
 finish

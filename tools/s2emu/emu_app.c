@@ -55,10 +55,11 @@ struct emu_app_chip {
 	uint64_t routed; /* packets through this chip's router */
 };
 
-/* Spikes sent in the current step: (board slot, chip, key). */
+/* Packets sent in the current step: (board slot, chip, key, payload if has_payload). */
 struct spike {
 	uint16_t board, chip;
-	uint32_t key;
+	uint32_t key, payload;
+	bool has_payload;
 };
 static struct spike *queue;
 static size_t n_queue, cap_queue;
@@ -85,7 +86,7 @@ static int pe_dram_write(void *ctx, uint32_t addr, const void *src, uint32_t len
 	return emu_mem_write(&a->chip->dram, addr, src, len);
 }
 
-static void pe_send(void *ctx, uint32_t key)
+static void pe_send(void *ctx, uint32_t key, const uint32_t *payload)
 {
 	struct pe_app *a = ctx;
 	if (a->eng.pd.flags & S2_PD_F_NO_TARGETS)
@@ -101,7 +102,8 @@ static void pe_send(void *ctx, uint32_t key)
 		cap_queue = cap;
 	}
 	queue[n_queue++] =
-	        (struct spike){(uint16_t)(a->board - a->board->emu->boards), a->chip->index, key};
+	        (struct spike){(uint16_t)(a->board - a->board->emu->boards), a->chip->index, key,
+	                       payload ? *payload : 0, payload != NULL};
 live:
 	if (a->board->live && emu_live_wants(a->board, a->chip->index, a->pe))
 		emu_live_spike(a->board, a->board->app.step, a->chip->index, a->pe,
@@ -559,8 +561,9 @@ static struct emu_board *board_slot(struct emu *e, int board_index)
 	return &e->boards[board_index - (int)e->first];
 }
 
-/* Route one spike from the chip of its source PE. */
-static void route(struct emu *e, struct emu_board *b0, unsigned c0, uint32_t key)
+/* Route one packet (a spike, or a graded event with its payload) from its source's chip. */
+static void route(struct emu *e, struct emu_board *b0, unsigned c0, uint32_t key,
+                  const uint32_t *payload)
 {
 	struct hop {
 		struct emu_board *b;
@@ -600,7 +603,7 @@ static void route(struct emu *e, struct emu_board *b0, unsigned c0, uint32_t key
 				continue;
 			}
 			uint64_t unknown = x->eng.c.packets_unknown;
-			s2_eng_receive(&x->eng, key);
+			s2_eng_receive(&x->eng, key, payload);
 			h.b->app.packets_unrouted += x->eng.c.packets_unknown - unknown;
 		}
 		/* Links. */
@@ -685,7 +688,8 @@ static bool step_part(struct emu *e, uint64_t t_end)
 	}
 	while (cur.s < n_queue) {
 		const struct spike *q = &queue[cur.s++];
-		route(e, &e->boards[q->board], q->chip, q->key);
+		route(e, &e->boards[q->board], q->chip, q->key,
+		      q->has_payload ? &q->payload : NULL);
 		if (++work % 16 == 0 && cur.s < n_queue && now_us() >= t_end)
 			return false;
 	}

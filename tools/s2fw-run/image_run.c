@@ -4,12 +4,19 @@
  * process; each spike goes to exactly the PEs whose key table holds its key (ideal routing,
  * no router tables, no network). `s2ctl run` on s2emu must produce the same results file,
  * byte for byte (tests/integration/test_run.sh).
+ *
+ * --dump DIR writes, for PE number i (image order), DIR/pe<i>/pedata.bin and input.bin in
+ * the format of fw_engine_run (firmware/engine/run_main.c; every packet the PE received, with
+ * its payload), so each PE can be re-run alone on another build of the engine: the QEMU
+ * build must give the same output (tests/integration/test_egru.sh).
  */
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "engine.h"
@@ -30,7 +37,12 @@ struct lpe {
 	const struct plan_pe_info *info;
 };
 
-static uint32_t *sent;
+/* Packets sent in the current step: key, payload, whether it has one. */
+struct sent {
+	uint32_t key, payload;
+	bool has;
+};
+static struct sent *sent;
 static size_t n_sent, cap_sent;
 
 static int l_read(void *ctx, uint32_t addr, void *dst, uint32_t len)
@@ -51,7 +63,7 @@ static int l_write(void *ctx, uint32_t addr, const void *src, uint32_t len)
 	return 0;
 }
 
-static void l_send(void *ctx, uint32_t key)
+static void l_send(void *ctx, uint32_t key, const uint32_t *payload)
 {
 	(void)ctx;
 	if (n_sent == cap_sent) {
@@ -60,7 +72,62 @@ static void l_send(void *ctx, uint32_t key)
 		if (!sent)
 			exit(1);
 	}
-	sent[n_sent++] = key;
+	sent[n_sent++] = (struct sent){key, payload ? *payload : 0, payload != NULL};
+}
+
+/* A PE's received packets for --dump: 'S2IP' entries (step | has << 31, key, payload). */
+struct inlog {
+	uint8_t *p;
+	size_t n, cap;
+};
+
+static void inlog_add(struct inlog *l, uint32_t step, const struct sent *x)
+{
+	if (l->n + 12 > l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 4096;
+		l->p = realloc(l->p, l->cap);
+		if (!l->p)
+			exit(1);
+	}
+	s2_st32(l->p + l->n, step | (uint32_t)x->has << 31);
+	s2_st32(l->p + l->n + 4, x->key);
+	s2_st32(l->p + l->n + 8, x->payload);
+	l->n += 12;
+}
+
+static int dump_pe(const char *dir, size_t i, const struct s2_app_pe *ap, uint32_t steps,
+                   const struct inlog *l)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/pe%zu", dir, i);
+	if (mkdir(path, 0777) < 0 && errno != EEXIST)
+		return -1;
+	/* fw_engine_run keeps rows in [1 MiB, 12 MiB) of its DRAM window. */
+	uint8_t *pd = malloc(ap->len);
+	if (!pd)
+		return -1;
+	memcpy(pd, ap->pedata, ap->len);
+	s2_st32(pd + 32, 1u << 20);
+	s2_st32(pd + 36, 11u << 20);
+	uint8_t head[12];
+	s2_st32(head, 0x50493253u);
+	s2_st32(head + 4, steps);
+	s2_st32(head + 8, (uint32_t)(l->n / 12));
+	int rc = 0;
+	snprintf(path, sizeof path, "%s/pe%zu/pedata.bin", dir, i);
+	FILE *f = fopen(path, "wb");
+	if (!f || fwrite(pd, 1, ap->len, f) != ap->len)
+		rc = -1;
+	if (f && fclose(f))
+		rc = -1;
+	snprintf(path, sizeof path, "%s/pe%zu/input.bin", dir, i);
+	f = fopen(path, "wb");
+	if (!f || fwrite(head, 1, 12, f) != 12 || (l->n && fwrite(l->p, 1, l->n, f) != l->n))
+		rc = -1;
+	if (f && fclose(f))
+		rc = -1;
+	free(pd);
+	return rc;
 }
 
 static void l_record(void *ctx, unsigned s, const void *d, uint32_t len)
@@ -92,8 +159,9 @@ int image_main(int argc, char **argv)
 {
 	static const struct option opts[] = {{"duration", required_argument, 0, 'd'},
 	                                     {"output", required_argument, 0, 'o'},
+	                                     {"dump", required_argument, 0, 'D'},
 	                                     {0, 0, 0, 0}};
-	const char *out = "local.s2res";
+	const char *out = "local.s2res", *dump = NULL;
 	double dur = -1;
 	int c;
 	optind = 1;
@@ -102,14 +170,17 @@ int image_main(int argc, char **argv)
 			dur = atof(optarg);
 		else if (c == 'o')
 			out = optarg;
+		else if (c == 'D')
+			dump = optarg;
 		else {
-			fprintf(stderr,
-			        "usage: s2fw-run image IMAGE [--duration MS] [-o RESULTS]\n");
+			fprintf(stderr, "usage: s2fw-run image IMAGE [--duration MS] [-o RESULTS] "
+			                "[--dump DIR]\n");
 			return 2;
 		}
 	}
 	if (optind + 1 != argc) {
-		fprintf(stderr, "usage: s2fw-run image IMAGE [--duration MS] [-o RESULTS]\n");
+		fprintf(stderr, "usage: s2fw-run image IMAGE [--duration MS] [-o RESULTS] [--dump "
+		                "DIR]\n");
 		return 2;
 	}
 	char err[512];
@@ -122,7 +193,9 @@ int image_main(int argc, char **argv)
 		dur = plan->run_ms;
 	uint32_t steps = (uint32_t)llround(dur / plan->dt_ms);
 	struct lpe *pes = calloc(plan->pes + 1, sizeof *pes);
-	if (!pes)
+	struct inlog *logs = dump ? calloc(plan->pes + 1, sizeof *logs) : NULL;
+	const struct s2_app_pe **aps = calloc(plan->pes + 1, sizeof *aps);
+	if (!pes || (dump && !logs) || !aps)
 		return 1;
 	size_t n = 0;
 	double t0 = (double)clock() / CLOCKS_PER_SEC;
@@ -131,6 +204,7 @@ int image_main(int argc, char **argv)
 		for (unsigned ch = 0; ch < pb->n_chips; ch++)
 			for (unsigned q = 0; q < pb->chips[ch].n_pes; q++) {
 				struct s2_app_pe *ap = &pb->chips[ch].pes[q];
+				aps[n] = ap;
 				struct lpe *p = &pes[n++];
 				p->info = &pb->info[ch][q];
 				p->eng = calloc(1, sizeof *p->eng);
@@ -158,9 +232,23 @@ int image_main(int argc, char **argv)
 			s2_eng_tick(pes[i].eng);
 		for (size_t s = 0; s < n_sent; s++)
 			for (size_t i = 0; i < n; i++)
-				if (holds(pes[i].eng, sent[s]))
-					s2_eng_receive(pes[i].eng, sent[s]);
+				if (holds(pes[i].eng, sent[s].key)) {
+					s2_eng_receive(pes[i].eng, sent[s].key,
+					               sent[s].has ? &sent[s].payload : NULL);
+					if (logs)
+						inlog_add(&logs[i], t, &sent[s]);
+				}
 	}
+	for (size_t i = 0; dump && i < n; i++) {
+		if (dump_pe(dump, i, aps[i], steps, &logs[i]) < 0) {
+			fprintf(stderr, "s2fw-run image: cannot write %s: %s\n", dump,
+			        strerror(errno));
+			return 1;
+		}
+		free(logs[i].p);
+	}
+	free(logs);
+	free(aps);
 	double t2 = (double)clock() / CLOCKS_PER_SEC;
 	struct results *res = calloc(1, sizeof *res);
 	if (!res)

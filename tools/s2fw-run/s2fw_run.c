@@ -539,10 +539,11 @@ static int h_write(void *ctx, uint32_t addr, const void *src, uint32_t len)
 	return 0;
 }
 
-static void h_send(void *ctx, uint32_t key)
+static void h_send(void *ctx, uint32_t key, const uint32_t *payload)
 {
 	(void)ctx;
 	(void)key;
+	(void)payload;
 }
 
 static void h_record(void *ctx, unsigned s, const void *data, uint32_t len)
@@ -589,7 +590,7 @@ int main(int argc, char **argv)
 		s2_eng_tick(&e);
 		while (next < O.n_inputs && s2_ld32(in + 12 + 8 * next) <= t) {
 			if (s2_ld32(in + 12 + 8 * next) == t)
-				s2_eng_receive(&e, s2_ld32(in + 16 + 8 * next));
+				s2_eng_receive(&e, s2_ld32(in + 16 + 8 * next), NULL);
 			next++;
 		}
 	}

@@ -56,8 +56,9 @@ static int va_write(void *ctx, uint32_t addr, const void *src, uint32_t len)
 	return 0;
 }
 
-static void va_send(void *ctx, uint32_t key)
+static void va_send(void *ctx, uint32_t key, const uint32_t *payload)
 {
+	(void)payload; /* LIF spikes carry none */
 	struct pe *p = ctx;
 	pop_spikes[p->pop]++;
 	if (n_sent == cap_sent) {
@@ -218,7 +219,7 @@ int va_main(int argc, char **argv)
 		for (size_t s = 0; s < n_sent; s++)
 			for (unsigned i = 0; i < n_pes; i++)
 				if (routes_to(pes[i].eng, sent[s]))
-					s2_eng_receive(pes[i].eng, sent[s]);
+					s2_eng_receive(pes[i].eng, sent[s], NULL);
 	}
 	double t2 = (double)clock() / CLOCKS_PER_SEC;
 	uint64_t sat = 0;

@@ -54,6 +54,8 @@ enum s2_pe_model {
 	S2_MODEL_LIF_COND_EXP = 2, /**< conductance-based LIF, exponential synapses */
 	S2_MODEL_IZHIKEVICH = 3,   /**< Izhikevich, current (delta) synapses */
 	S2_MODEL_NIR = 4,          /**< generic discrete neuron for NIR graphs (docs/nir.md) */
+	S2_MODEL_EGRU = 5,         /**< event-based GRU unit, graded events (docs/egru.md) */
+	S2_MODEL_DENSE = 6,        /**< dense layer: read-out or graded events (docs/egru.md) */
 	S2_MODEL_POISSON = 10,     /**< Poisson spike source, per-neuron rate */
 	S2_MODEL_SPIKE_ARRAY = 11, /**< spike-time arrays */
 };
@@ -81,6 +83,19 @@ static inline uint32_t s2_syn_word(unsigned neuron, unsigned receptor, unsigned 
 {
 	return (uint32_t)neuron | (uint32_t)receptor << 8 | (uint32_t)(delay - 1u) << 9 |
 	       (uint32_t)weight << 16;
+}
+
+/*
+ * An event-layer word (models S2_MODEL_EGRU and S2_MODEL_DENSE, docs/egru.md): bits 0-7 target
+ * neuron, bits 8-9 gate (EGRU: 0 u, 1 r, 2 cx, 3 ch; dense: 0), bits 10-15 zero, bits 16-31
+ * the signed weight w_q (two's complement). Delay: always one timestep.
+ */
+#define S2_EV_GATES 4u
+#define S2_EV_ONE 128 /**< the value of an event without payload (1.0 in units of 2^-7) */
+#define S2_EV_MAX 255 /**< the largest event value a unit sends (unsigned 8 bits, Q1.7) */
+static inline uint32_t s2_ev_word(unsigned neuron, unsigned gate, int weight)
+{
+	return (uint32_t)neuron | (uint32_t)gate << 8 | (uint32_t)(uint16_t)(int16_t)weight << 16;
 }
 
 /*
