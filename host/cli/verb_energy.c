@@ -18,6 +18,7 @@
 #include <json-c/json.h>
 
 #include "cli.h"
+#include "energy_baseline.h"
 #include "energy_report.h"
 #include "s2/energy.h"
 #include "s2/error.h"
@@ -28,7 +29,7 @@
 
 struct eopts {
 	const char *model, *pue, *grid, *grid_dataset, *grid_zone, *grid_year, *embodied, *lifetime,
-	        *samples, *csv, *svg;
+	        *samples, *csv, *svg, *baseline, *training_j, *training_csv, *requests;
 	bool openmetrics;
 };
 
@@ -36,9 +37,10 @@ static int energy_opt(struct cli *c, int id, const char *arg, void *ctx)
 {
 	(void)c;
 	struct eopts *o = ctx;
-	const char **slot[] = {&o->model,     &o->pue,       &o->grid,     &o->grid_dataset,
-	                       &o->grid_zone, &o->grid_year, &o->embodied, &o->lifetime,
-	                       &o->samples,   &o->csv,       &o->svg};
+	const char **slot[] = {&o->model,      &o->pue,          &o->grid,     &o->grid_dataset,
+	                       &o->grid_zone,  &o->grid_year,    &o->embodied, &o->lifetime,
+	                       &o->samples,    &o->csv,          &o->svg,      &o->baseline,
+	                       &o->training_j, &o->training_csv, &o->requests};
 	if (id >= 256 && id < 256 + (int)(sizeof slot / sizeof slot[0])) {
 		*slot[id - 256] = arg;
 		return 0;
@@ -629,6 +631,10 @@ int verb_energy(int argc, char **argv)
 	                                      {"samples", required_argument, 0, 264},
 	                                      {"csv", required_argument, 0, 265},
 	                                      {"svg", required_argument, 0, 266},
+	                                      {"baseline", required_argument, 0, 267},
+	                                      {"training-j", required_argument, 0, 268},
+	                                      {"training-csv", required_argument, 0, 269},
+	                                      {"requests", required_argument, 0, 270},
 	                                      {"openmetrics", no_argument, 0, 300},
 	                                      {0, 0, 0, 0}};
 	struct cli c;
@@ -665,8 +671,29 @@ int verb_energy(int argc, char **argv)
 	double inferences = 0;
 	if (o.samples)
 		inferences = parse_pos(&c, "--samples", o.samples, 1, 1e15, &ok);
+	double requests = 0, training_j = -1;
+	const char *training_src = "given (--training-j)";
+	if (o.requests)
+		requests = parse_pos(&c, "--requests", o.requests, 1, 1e18, &ok);
+	if (o.training_j)
+		training_j = parse_pos(&c, "--training-j", o.training_j, 0, 1e18, &ok);
 	if (!ok)
 		return EXIT_USAGE;
+	if ((o.baseline || o.requests || o.training_j || o.training_csv) && !o.samples)
+		return cli_error(
+		        &c, EXIT_USAGE,
+		        "--baseline, --requests and the training energy compare energy per "
+		        "inference: give --samples N (inferences in the run)");
+	if (o.training_j && o.training_csv)
+		return cli_error(&c, EXIT_USAGE, "give --training-j or --training-csv, not both");
+	static struct eb_set bl;
+	memset(&bl, 0, sizeof bl);
+	char berr[512];
+	if (o.baseline && eb_load(&bl, o.baseline, berr, sizeof berr) < 0)
+		return cli_error(&c, EXIT_INPUT, "--baseline %s", berr);
+	if (o.training_csv &&
+	    eb_training_csv(o.training_csv, &training_j, &training_src, berr, sizeof berr) < 0)
+		return cli_error(&c, EXIT_INPUT, "--training-csv %s", berr);
 	static struct energy_report r;
 	memset(&r, 0, sizeof r);
 	s2_energy_model_default(&r.m);
@@ -698,6 +725,18 @@ int verb_energy(int argc, char **argv)
 	double run_j = run ? run->static_j + run->dynamic_j : 0;
 	uint64_t syn = r.run_inc_total[S2_LC_SYNAPTIC_EVENTS],
 	         spk = r.run_inc_total[S2_LC_SPIKES_SENT];
+	/* Per inference at two boundaries: the boards (every chip powered, the board's other
+	 * parts) and the chips in use alone (their idle power, the PEs' level, the run's dynamic
+	 * energy): the like-for-like comparison with an accelerator's own energy counter. */
+	unsigned chips_used = 0;
+	for (size_t i = 0; i < r.n_cs; i++)
+		chips_used += r.cs[i].n && is_board_used(&r, r.cs[i].board);
+	double run_s = run ? run->s : 0, run_dyn = run ? run->dynamic_j : 0;
+	double chip_run_j = run_dyn + (chips_used * r.m.chip_idle_w +
+	                               (double)r.pes * s2_energy_pe_active_w(&r.m)) *
+	                                      run_s;
+	double per_inf_board = inferences > 0 ? run_j / inferences : 0,
+	       per_inf_chip = inferences > 0 ? chip_run_j / inferences : 0;
 	uint64_t upd = r.run_inc_total[S2_LC_NEURON_UPDATES];
 	static struct pw all[4096];
 	size_t n_all = power_series(&r, -1, all, 4096);
@@ -867,6 +906,68 @@ int verb_energy(int argc, char **argv)
 		json_uint(&j, "lost", r.stream_lost);
 		json_uint(&j, "bad", r.stream_bad);
 		json_end_obj(&j);
+		if (inferences > 0) {
+			json_obj(&j, "per_inference");
+			json_num(&j, "inferences", inferences);
+			json_num(&j, "boards_j", per_inf_board);
+			json_num(&j, "chips_in_use_j", per_inf_chip);
+			json_uint(&j, "chips_in_use", chips_used);
+			json_str(&j, "kind", kind);
+			json_end_obj(&j);
+		} else {
+			json_null(&j, "per_inference");
+		}
+		json_arr(&j, "baselines");
+		for (unsigned i = 0; i < bl.n; i++) {
+			const struct eb_row *b = &bl.row[i];
+			json_obj(&j, NULL);
+			json_str(&j, "platform", b->platform);
+			json_num(&j, "per_inference_j", b->per_inference_j);
+			json_str(&j, "kind", b->kind);
+			json_str(&j, "basis", b->basis);
+			json_str(&j, "boundary", b->boundary);
+			if (b->latency_s >= 0)
+				json_num(&j, "latency_s", b->latency_s);
+			else
+				json_null(&j, "latency_s");
+			json_num(&j, "ratio_to_s2_chips",
+			         per_inf_chip > 0 ? b->per_inference_j / per_inf_chip : 0);
+			json_num(&j, "ratio_to_s2_boards",
+			         per_inf_board > 0 ? b->per_inference_j / per_inf_board : 0);
+			json_end_obj(&j);
+		}
+		json_end_arr(&j);
+		if (training_j >= 0 || requests > 0) {
+			json_obj(&j, "lifecycle");
+			if (training_j >= 0) {
+				json_num(&j, "training_j", training_j);
+				json_str(&j, "training_source", training_src);
+			} else {
+				json_null(&j, "training_j");
+			}
+			json_num(&j, "requests", requests);
+			json_num(&j, "s2_chips_j",
+			         (training_j > 0 ? training_j : 0) + requests * per_inf_chip);
+			json_arr(&j, "baselines");
+			for (unsigned i = 0; i < bl.n; i++) {
+				const struct eb_row *b = &bl.row[i];
+				double saved = b->per_inference_j - per_inf_chip;
+				json_obj(&j, NULL);
+				json_str(&j, "platform", b->platform);
+				json_num(&j, "j",
+				         (training_j > 0 ? training_j : 0) +
+				                 requests * b->per_inference_j);
+				if (saved > 0 && training_j >= 0)
+					json_num(&j, "payback_requests", ceil(training_j / saved));
+				else
+					json_null(&j, "payback_requests");
+				json_end_obj(&j);
+			}
+			json_end_arr(&j);
+			json_end_obj(&j);
+		} else {
+			json_null(&j, "lifecycle");
+		}
 		json_end_obj(&j);
 		json_finish(&j);
 		goto out;
@@ -924,6 +1025,47 @@ int verb_energy(int argc, char **argv)
 		       "missing, "
 		       "the counters still cover the gaps\n",
 		       (unsigned long long)r.stream_lost, (unsigned long long)r.stream_bad);
+	if (inferences > 0 && (bl.n || training_j >= 0 || requests > 0)) {
+		printf("per %s (%s): s2 %.4g J at the %u chips in use, %.4g J at the boards\n",
+		       bl.inference[0] ? bl.inference : "inference", kind, per_inf_chip, chips_used,
+		       per_inf_board);
+		for (unsigned i = 0; i < bl.n; i++) {
+			const struct eb_row *b = &bl.row[i];
+			printf("  %-34s %10.4g J  %-9s boundary %-14s  %.3gx s2 (chips), %.3gx s2 "
+			       "(boards)\n    basis: %s\n",
+			       b->platform, b->per_inference_j, b->kind, b->boundary,
+			       per_inf_chip > 0 ? b->per_inference_j / per_inf_chip : 0,
+			       per_inf_board > 0 ? b->per_inference_j / per_inf_board : 0,
+			       b->basis);
+		}
+	}
+	if (training_j >= 0 || requests > 0) {
+		printf("lifecycle:");
+		if (training_j >= 0)
+			printf(" training %.4g J (%s);", training_j, training_src);
+		else
+			printf(" no training energy given;");
+		printf(" %.4g requests: s2 %.4g J", requests,
+		       (training_j > 0 ? training_j : 0) + requests * per_inf_chip);
+		for (unsigned i = 0; i < bl.n; i++)
+			printf(", %s %.4g J", bl.row[i].platform,
+			       (training_j > 0 ? training_j : 0) +
+			               requests * bl.row[i].per_inference_j);
+		printf("\n");
+		for (unsigned i = 0; training_j >= 0 && i < bl.n; i++) {
+			double saved = bl.row[i].per_inference_j - per_inf_chip;
+			if (saved > 0)
+				printf("  against %s: serving on s2 saves %.4g J per %s and pays "
+				       "back the "
+				       "training energy after %.4g requests\n",
+				       bl.row[i].platform, saved, bl.inference,
+				       ceil(training_j / saved));
+			else
+				printf("  against %s: s2 saves nothing per %s, it never pays "
+				       "back\n",
+				       bl.row[i].platform, bl.inference);
+		}
+	}
 out:
 	report_release(&r);
 	return ec;
