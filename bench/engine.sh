@@ -19,7 +19,11 @@ echo "== Cortex-M4F build under qemu-system-arm -icount shift=0 (1 instruction =
 echo "$q" | awk '
 	/^calibration/ { per_tick = $3 / $5; printf "calibration: %d instructions = %d SysTick ticks (%.1f per tick)\n", $3, $5, per_tick }
 	/^L / { L[$2] = $8; ev[$2] = $6; p = $4 }
+	/^E / { E[$2] = $8; eev[$2] = $6 }
+	/^U / { units = $3 * $5; uticks = $9 }
 	END {
+		printf "EGRU rows: %.1f instructions per event-layer MAC (rows of 16..256 words, 8-bit weights x payload)\n", (E[256] - E[16]) * per_tick / (eev[256] - eev[16])
+		printf "EGRU units: %.1f instructions per unit update (4 gates, 3 exps, event test, accumulator clear)\n", uticks * per_tick / units
 		slope = (L[256] - L[16]) * per_tick / (ev[256] - ev[16])
 		printf "inner loop: %.1f instructions per synaptic event (rows of 16..256 synapses)\n", slope
 		printf "per packet: %.0f instructions of key lookup and row DMA (rows of 0)\n", L[0] * per_tick / p
@@ -29,7 +33,9 @@ echo "$q" | awk '
 echo "== host build (one core, $(uname -m))"
 echo "$h" | awk '
 	/^L / { L[$2] = $8; ev[$2] = $6 }
+	/^E / { E[$2] = $8; eev[$2] = $6 }
 	END {
+		printf "EGRU rows: %.0f million event-layer MACs per second\n", (eev[256] - eev[16]) / (E[256] - E[16]) * 1000
 		printf "inner loop: %.0f million synaptic events per second\n", (ev[256] - ev[16]) / (L[256] - L[16]) * 1000
 		printf "rows of 16, all included: %.0f million synaptic events per second\n", ev[16] / L[16] * 1000
 	}'

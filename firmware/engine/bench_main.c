@@ -5,7 +5,10 @@
  * the SysTick timer, clocked at the MPS2 board's 25 MHz, counts 40 instructions per tick:
  * instructions per synaptic event = the slope of ticks over L. In the host build the port's
  * clock gives synaptic events per second of one host core. bench/engine.sh runs both.
+ * The same for an EGRU layer (docs/egru.md): rows of L event words with a payload ("E" lines),
+ * and steps of 128 units whose accumulators hold varied sums ("U" line: unit updates).
  */
+#include <stdbool.h>
 #include <string.h>
 
 #include "engine.h"
@@ -63,15 +66,16 @@ static void putf32(uint8_t *p, float f)
 	s2_st32(p, u);
 }
 
-/* A blob: 128 LIF neurons, ROWS rows of L synapses (targets and delays spread). */
-static size_t make_blob(unsigned L)
+/* A blob: 128 LIF neurons (or EGRU units), ROWS rows of L synapses (targets, delays or gates
+ * spread). */
+static size_t make_blob(unsigned L, bool egru)
 {
 	memset(blob, 0, BLOB_LEN);
 	size_t params = N * S2_PE_PARAMS * 4, rows = S2_PE_ROWS_HDR + ROWS * (L + 1) * 4;
 	size_t off = 64 + 2 * 12;
 	s2_st32(blob, S2_PEDATA_MAGIC);
 	s2_st16(blob + 4, S2_PEDATA_VERSION);
-	s2_st16(blob + 6, S2_MODEL_LIF_CURR_EXP);
+	s2_st16(blob + 6, egru ? S2_MODEL_EGRU : S2_MODEL_LIF_CURR_EXP);
 	s2_st16(blob + 8, N);
 	s2_st32(blob + 12, 100);
 	s2_st32(blob + 16, 0x100);
@@ -87,9 +91,11 @@ static size_t make_blob(unsigned L)
 	s2_st32(blob + 80, (uint32_t)(off + params));
 	s2_st32(blob + 84, (uint32_t)rows);
 	static const float lif[S2_PE_PARAMS] = {-65, -65, -50, 20, 1, 1, 5, 5, 0};
+	/* thr, b_u, b_r, b_cx, b_ch, shifts 6, 8-bit weights, start 0 */
+	static const float eg[S2_PE_PARAMS] = {0.3f, 0.1f, -0.2f, 0.05f, 0.0f, 6, 6, 6, 6, 8, 0};
 	for (unsigned i = 0; i < N; i++)
 		for (unsigned j = 0; j < S2_PE_PARAMS; j++)
-			putf32(blob + off + 4 * (i * S2_PE_PARAMS + j), lif[j]);
+			putf32(blob + off + 4 * (i * S2_PE_PARAMS + j), egru ? eg[j] : lif[j]);
 	uint8_t *r = blob + off + params;
 	s2_st32(r, KEY);
 	s2_st32(r + 4, 256);
@@ -101,8 +107,10 @@ static size_t make_blob(unsigned L)
 		uint8_t *w = r + S2_PE_ROWS_HDR + row * (L + 1) * 4;
 		s2_st32(w, L);
 		for (unsigned k = 0; k < L; k++)
-			s2_st32(w + 4 + 4 * k, s2_syn_word((row * 7 + k * 13) % N, k & 1,
-			                                   1 + (row + k) % 64, 1 + k % 5));
+			s2_st32(w + 4 + 4 * k,
+			        egru ? s2_ev_word((row * 7 + k * 13) % N, k & 3, (int)(k % 9) - 4)
+			             : s2_syn_word((row * 7 + k * 13) % N, k & 1,
+			                           1 + (row + k) % 64, 1 + k % 5));
 	}
 	return off + params + rows;
 }
@@ -155,20 +163,21 @@ int main(void)
 	blob = dram + (8u << 20);
 	static const unsigned lens[] = {0, 16, 64, 256};
 	const struct s2_eng_hal hal = {NULL, rd, wr, snd, rec};
-	for (unsigned li = 0; li < sizeof lens / sizeof lens[0]; li++) {
-		unsigned L = lens[li];
-		size_t len = make_blob(L);
+	for (unsigned li = 0; li < 2 * sizeof lens / sizeof lens[0]; li++) {
+		bool egru = li >= sizeof lens / sizeof lens[0];
+		unsigned L = lens[li % (sizeof lens / sizeof lens[0])];
+		size_t len = make_blob(L, egru);
 		if (s2_eng_init(&eng, blob, len, &hal) < 0)
 			s2_port_exit(2);
 		eng.t = 1;
-		uint32_t t0 = now();
+		uint32_t t0 = now(), pl = 100;
 		for (unsigned p = 0; p < PACKETS; p++) {
-			s2_eng_receive(&eng, KEY | (p % ROWS), NULL);
+			s2_eng_receive(&eng, KEY | (p % ROWS), egru ? &pl : NULL);
 			if ((p & 63) == 63) /* drain the rings now and then, as ticks would */
 				memset(eng.ring, 0, sizeof eng.ring);
 		}
 		uint32_t t1 = now();
-		s2_port_puts("L ");
+		s2_port_puts(egru ? "E " : "L ");
 		put_u(L);
 		s2_port_puts(" packets ");
 		put_u(PACKETS);
@@ -182,5 +191,29 @@ int main(void)
 #endif
 		s2_port_puts("\n");
 	}
+	/* EGRU unit updates: STEPS steps of 128 units, accumulators set before each step. */
+	size_t len = make_blob(0, true);
+	if (s2_eng_init(&eng, blob, len, &hal) < 0)
+		s2_port_exit(2);
+	enum { STEPS = 100 };
+	uint32_t spent = 0;
+	for (unsigned t = 0; t < STEPS; t++) {
+		for (unsigned g = 0; g < S2_EV_GATES; g++)
+			for (unsigned i = 0; i < N; i++)
+				eng.acc[t & 1][g][i] =
+				        (int32_t)((i * 37u + g * 101u + t * 13u) % 4001u) - 2000;
+		uint32_t t0 = now();
+		s2_eng_tick(&eng);
+		spent += (now() - t0) & 0xFFFFFFu;
+	}
+	s2_port_puts("U units ");
+	put_u(N);
+	s2_port_puts(" steps ");
+	put_u(STEPS);
+	s2_port_puts(" events ");
+	put_u(eng.c.spikes_sent);
+	s2_port_puts(" ticks ");
+	put_u(spent);
+	s2_port_puts("\n");
 	return 0;
 }

@@ -724,7 +724,8 @@ int s2_eng_init(struct s2_eng *e, const uint8_t *pedata, size_t len, const struc
 /* An event layer's row: weight x event value into the accumulators of the step after the
  * sender's (docs/egru.md). The bound is the mapper's guarantee; a sum beyond it is clipped and
  * counted, never wrapped. */
-static void event_row(struct s2_eng *e, uint32_t base, unsigned n, const uint32_t *payload)
+__attribute__((noinline)) static void event_row(struct s2_eng *e, uint32_t base, unsigned n,
+                                                const uint32_t *payload)
 {
 	int32_t(*acc)[S2_PE_MAX_NEURONS] = e->acc[(base + 1u) & 1u];
 	int64_t val = payload ? (int64_t)(int32_t)*payload : S2_EV_ONE, lim = e->ev_lim;
