@@ -21,8 +21,7 @@ static int copy_str(struct json_object *o, const char *key, char *dst, size_t ca
 		snprintf(err, errlen, "rows[%u]: %s missing", i, key);
 		return S2_E_FORMAT;
 	}
-	if (!json_object_is_type(v, json_type_string) ||
-	    strlen(json_object_get_string(v)) >= cap) {
+	if (!json_object_is_type(v, json_type_string) || strlen(json_object_get_string(v)) >= cap) {
 		snprintf(err, errlen, "rows[%u]: %s is not a string of at most %zu bytes", i, key,
 		         cap - 1);
 		return S2_E_FORMAT;
@@ -59,7 +58,8 @@ int eb_load(struct eb_set *s, const char *path, char *err, size_t errlen)
 	struct json_object *root = json_object_from_file(path), *v, *rows;
 	int rc = 0;
 	if (!root) {
-		snprintf(err, errlen, "%.300s: not a JSON file (%s)", path, json_util_get_last_err());
+		snprintf(err, errlen, "%.300s: not a JSON file (%s)", path,
+		         json_util_get_last_err());
 		return S2_E_FORMAT;
 	}
 	if (!json_object_object_get_ex(root, "format", &v) ||
@@ -93,13 +93,14 @@ int eb_load(struct eb_set *s, const char *path, char *err, size_t errlen)
 		if ((rc = copy_str(o, "platform", r->platform, sizeof r->platform, true, i, err,
 		                   errlen)) < 0 ||
 		    (rc = copy_str(o, "kind", r->kind, sizeof r->kind, true, i, err, errlen)) < 0 ||
-		    (rc = copy_str(o, "basis", r->basis, sizeof r->basis, true, i, err, errlen)) < 0 ||
+		    (rc = copy_str(o, "basis", r->basis, sizeof r->basis, true, i, err, errlen)) <
+		            0 ||
 		    (rc = copy_str(o, "boundary", r->boundary, sizeof r->boundary, true, i, err,
 		                   errlen)) < 0 ||
 		    (rc = copy_str(o, "accuracy_name", r->accuracy_name, sizeof r->accuracy_name,
 		                   false, i, err, errlen)) < 0 ||
-		    (rc = get_num(o, "per_inference_j", &r->per_inference_j, true, i, err, errlen)) <
-		            0 ||
+		    (rc = get_num(o, "per_inference_j", &r->per_inference_j, true, i, err,
+		                  errlen)) < 0 ||
 		    (rc = get_num(o, "latency_s", &r->latency_s, false, i, err, errlen)) < 0 ||
 		    (rc = get_num(o, "accuracy", &r->accuracy, false, i, err, errlen)) < 0)
 			goto out;
@@ -146,8 +147,7 @@ static unsigned csv_split(char *line, char **f, unsigned max)
 	return n;
 }
 
-int eb_training_csv(const char *path, double *joules, const char **source, char *err,
-                    size_t errlen)
+int eb_training_csv(const char *path, double *joules, const char **source, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "r");
 	if (!f) {
@@ -194,8 +194,9 @@ int eb_training_csv(const char *path, double *joules, const char **source, char 
 			char *end;
 			double x = strtod(lf[i], &end);
 			if (end == lf[i] || *end || !isfinite(x) || x < 0) {
-				snprintf(err, errlen, "%.300s: row %u: %s '%.40s' is not a number >= 0",
-				         path, row, hf[i], lf[i]);
+				snprintf(err, errlen,
+				         "%.300s: row %u: %s '%.40s' is not a number >= 0", path,
+				         row, hf[i], lf[i]);
 				rc = S2_E_FORMAT;
 				goto out;
 			}

@@ -16,10 +16,10 @@
 
 struct eb_row {
 	char platform[96], kind[16], basis[256], boundary[64];
-	double per_inference_j;   /**< J per inference (token or sample) */
-	double latency_s;         /**< per inference, or < 0 if not given */
-	double accuracy;          /**< the task's accuracy figure, or NAN */
-	char accuracy_name[32];   /**< e.g. "top-1 agreement", "bits per character" */
+	double per_inference_j; /**< J per inference (token or sample) */
+	double latency_s;       /**< per inference, or < 0 if not given */
+	double accuracy;        /**< the task's accuracy figure, or NAN */
+	char accuracy_name[32]; /**< e.g. "top-1 agreement", "bits per character" */
 };
 
 struct eb_set {

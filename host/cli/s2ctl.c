@@ -119,12 +119,18 @@ static const struct verb verbs[] = {
          "                    [--grid-intensity G --grid-dataset NAME --grid-zone Z\n"
          "                     --grid-year Y] [--embodied-kg KG --lifetime-years Y]\n"
          "                    [--samples N] [--csv DIR] [--svg FILE] [--openmetrics] [--json]\n"
+         "                    [--baseline FILE] [--training-j J | --training-csv FILE]\n"
+         "                    [--requests N]\n"
          "RECORD is written by s2ctl run --energy. Joules per phase (boot, load, run,\n"
          "readout), board and chip, static and dynamic, mean and peak power, per synaptic\n"
          "event, spike, simulated second and inference (--samples); activity metrics;\n"
          "CO2e = IT energy x PUE x grid intensity (g/kWh, its source named), the facility\n"
          "overhead apart, and embodied carbon (kg per board, lifetime). Every figure is\n"
-         "tagged measured or modelled with the model's version (docs/energy.md).\n"},
+         "tagged measured or modelled with the model's version (docs/energy.md).\n"
+         "--baseline: the same model's energy per inference on other platforms (rows\n"
+         "measured, modelled or estimated) beside s2's at the chips in use and the boards,\n"
+         "with ratios; --training-j/--training-csv (CodeCarbon or Zeus) and --requests:\n"
+         "training plus N inferences, and when s2 pays the training energy back.\n"},
         {"plot", verb_plot, "draw a run as SVG: spike raster, rates, power, chip heatmap",
          "usage: s2ctl plot raster RESULTS -o FILE.svg [--population LABEL]...\n"
          "                         [--from MS --to MS] [--max-points N]\n"
@@ -143,7 +149,7 @@ static const struct verb verbs[] = {
          "usage: s2ctl results FILE [--csv DIR] [--npy DIR] [--json]\n"},
         {"machine", verb_machine, "make or show machine descriptions",
          "usage: s2ctl machine generate (--boards N | --rack | --racks R) [--host ADDR]\n"
-         "                              [--base-port P] -o FILE\n"
+         "                              [--base-port P] [--dram-kib K] -o FILE\n"
          "       s2ctl machine show FILE [--json]\n"},
         {"net", verb_net, "convert, generate, import (NIR) or summarise network descriptions",
          "usage: s2ctl net convert FILE [-o OUT] [--to json|pb] [--json]\n"

@@ -10,7 +10,7 @@
 
 struct gen_opts {
 	bool rack;
-	const char *racks, *host, *base_port, *out;
+	const char *racks, *host, *base_port, *out, *dram_kib;
 };
 
 static int gen_opt(struct cli *c, int id, const char *arg, void *ctx)
@@ -27,6 +27,9 @@ static int gen_opt(struct cli *c, int id, const char *arg, void *ctx)
 	case 258:
 		o->host = arg;
 		break;
+	case 260:
+		o->dram_kib = arg;
+		break;
 	case 259:
 		o->base_port = arg;
 		break;
@@ -42,9 +45,13 @@ static int gen_opt(struct cli *c, int id, const char *arg, void *ctx)
 static int machine_generate(int argc, char **argv)
 {
 	static const struct option extra[] = {
-	        {"rack", no_argument, 0, 256},         {"racks", required_argument, 0, 257},
-	        {"host", required_argument, 0, 258},   {"base-port", required_argument, 0, 259},
-	        {"output", required_argument, 0, 'o'}, {0, 0, 0, 0},
+	        {"rack", no_argument, 0, 256},
+	        {"racks", required_argument, 0, 257},
+	        {"host", required_argument, 0, 258},
+	        {"base-port", required_argument, 0, 259},
+	        {"dram-kib", required_argument, 0, 260},
+	        {"output", required_argument, 0, 'o'},
+	        {0, 0, 0, 0},
 	};
 	struct cli c;
 	struct gen_opts o = {.host = "127.0.0.1", .base_port = "0"};
@@ -78,6 +85,18 @@ static int machine_generate(int argc, char **argv)
 	                : s2_machine_new_racks(o.rack ? 1u : (unsigned)n, o.host, (uint16_t)port);
 	if (!m)
 		return cli_error(&c, EXIT_FAIL, "cannot make that machine (out of memory?)");
+	if (o.dram_kib) {
+		unsigned long kib = 0;
+		if (cli_uint(&c, "--dram-kib", o.dram_kib, 1ul << 26, &kib) < 0) {
+			s2_machine_free(m);
+			return EXIT_USAGE;
+		}
+		if (kib == 0) {
+			s2_machine_free(m);
+			return cli_error(&c, EXIT_USAGE, "--dram-kib: must be at least 1");
+		}
+		s2_machine_set_dram(m, (uint64_t)kib << 10);
+	}
 	unsigned boards = s2_machine_boards(m);
 	if (port && port + 2ul * boards - 1 > 65535) {
 		s2_machine_free(m);

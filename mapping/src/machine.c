@@ -306,6 +306,11 @@ void s2_machine_chip_resources(const struct s2_machine *m, struct s2_chip_resour
 	*r = m->res;
 }
 
+void s2_machine_set_dram(struct s2_machine *m, uint64_t bytes)
+{
+	m->res.dram_bytes = bytes;
+}
+
 const char *s2_machine_name(const struct s2_machine *m)
 {
 	return m->name;

@@ -128,6 +128,9 @@ unsigned s2_machine_board_height(const struct s2_machine *m);
 unsigned s2_machine_pes_per_chip(const struct s2_machine *m);
 unsigned s2_machine_eth_chip(const struct s2_machine *m);
 void s2_machine_chip_resources(const struct s2_machine *m, struct s2_chip_resources *r);
+/** Set the DRAM bytes of every chip (a board revision with other memory); the mapper refuses
+ *  networks that do not fit it. */
+void s2_machine_set_dram(struct s2_machine *m, uint64_t bytes);
 const char *s2_machine_name(const struct s2_machine *m);
 bool s2_machine_wraps(const struct s2_machine *m);
 /** Global chip grid size. */
