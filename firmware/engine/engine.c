@@ -44,7 +44,7 @@ enum {
 	EG_WBITS = EG_SHIFT_U + S2_EV_GATES,
 	EG_START,
 };
-enum { DN_BIAS, DN_THR, DN_SHIFT, DN_WBITS, DN_START };
+enum { DN_BIAS, DN_THR, DN_SHIFT, DN_WBITS, DN_START, DN_ARGMAX };
 /* State indices. */
 enum { ST_V, ST_SYN_E, ST_SYN_I, ST_REFRAC };
 enum { ST_IZK_V = 0, ST_IZK_U = 1 };
@@ -593,7 +593,8 @@ static bool event_params_ok(struct s2_eng *e, const float *p)
 				return false;
 		return p[EG_THR] > 0 && p[EG_THR] < 1 && whole(p[EG_START], 0, 1e9f);
 	}
-	return whole(p[DN_SHIFT], 0, 24) && p[DN_THR] >= 0 && whole(p[DN_START], 0, 1e9f);
+	return whole(p[DN_SHIFT], 0, 24) && p[DN_THR] >= 0 && whole(p[DN_START], 0, 1e9f) &&
+	       whole(p[DN_ARGMAX], 0, 1) && p[DN_ARGMAX] == e->params[0][DN_ARGMAX];
 }
 
 static void derive(struct s2_eng *e)
@@ -828,6 +829,8 @@ static void event_tick(struct s2_eng *e, uint8_t *bits)
 {
 	int32_t(*acc)[S2_PE_MAX_NEURONS] = e->acc[e->t & 1u];
 	bool send = !(e->pd.flags & S2_PD_F_NO_TARGETS);
+	bool argmax = e->model == S2_MODEL_DENSE && e->params[0][DN_ARGMAX] != 0.0f;
+	int best = -1;
 	for (unsigned i = 0; i < e->n; i++) {
 		const float *p = e->params[i], *k = e->k[i];
 		float *s = e->state[i];
@@ -849,12 +852,18 @@ static void event_tick(struct s2_eng *e, uint8_t *bits)
 			s[0] = c;
 		} else {
 			float a = (float)acc[0][i] * k[0] + p[DN_BIAS];
-			if (send && a > p[DN_THR])
+			if (argmax) {
+				if (best < 0 || a > e->state[best][0])
+					best = (int)i; /* ties: the lowest index */
+			} else if (send && a > p[DN_THR]) {
 				event(e, i, bits, a);
+			}
 			s[0] = a;
 		}
 		e->c.neuron_updates++;
 	}
+	if (best >= 0) /* the winner's spike: a token id, live on the stream (docs/egru.md) */
+		spike(e, (unsigned)best, bits);
 	for (unsigned g = 0; g < S2_EV_GATES; g++)
 		memset(acc[g], 0, e->n * sizeof acc[g][0]);
 }

@@ -33,7 +33,8 @@ static int param_slot(unsigned model, const char *name)
 	static const char *const egru[] = {"thr",      "b_u",         "b_r",       "b_cx",
 	                                   "b_ch",     "shift_u",     "shift_r",   "shift_cx",
 	                                   "shift_ch", "weight_bits", "start_step"};
-	static const char *const dense[] = {"bias", "thr", "shift", "weight_bits", "start_step"};
+	static const char *const dense[] = {"bias",        "thr",        "shift",
+	                                    "weight_bits", "start_step", "argmax"};
 	const char *const *t = model == MODEL_POISSON      ? poi
 	                       : model == MODEL_IZHIKEVICH ? izk
 	                       : model == MODEL_NIR_NEURON ? nir
@@ -45,7 +46,7 @@ static int param_slot(unsigned model, const char *name)
 	             : model == MODEL_NIR_NEURON   ? 10
 	             : model == MODEL_LIF_COND_EXP ? 11
 	             : model == MODEL_EGRU         ? 11
-	             : model == MODEL_DENSE        ? 5
+	             : model == MODEL_DENSE        ? 6
 	                                           : 9;
 	for (unsigned i = 0; i < n; i++)
 		if (!strcmp(t[i], name))
@@ -466,6 +467,15 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 	struct ev_fmt evf = {0};
 	if (md->event_layer)
 		ev_begin(&evf, md, pop);
+	if (md->id == MODEL_DENSE && const_param(md, pop, "argmax") != 0 &&
+	    mp->pops[pt->pop].count > 1) {
+		free(runs);
+		return fail(
+		        err, errlen,
+		        "population %s: argmax needs the whole layer on one PE (its %u units are "
+		        "on %u PEs; at most %u per PE)",
+		        pop->label, pop->size, mp->pops[pt->pop].count, S2_PE_MAX_NEURONS);
+	}
 
 	struct blob b = {0};
 	/* Parameters and initial state, per neuron. */

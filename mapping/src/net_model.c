@@ -167,7 +167,7 @@ static const struct net_model MODELS[MODEL__COUNT] =
                         /* Dense layer over events: a read-out, or graded events above thr. */
                         .name = "dense",
                         .id = MODEL_DENSE,
-                        .n_params = 5,
+                        .n_params = 6,
                         .params =
                                 {
                                         {"bias", 0.0, -1e6, 1e6},
@@ -175,6 +175,7 @@ static const struct net_model MODELS[MODEL__COUNT] =
                                         {"shift", 7.0, 0.0, 24.0},
                                         {"weight_bits", 8.0, 8.0, 16.0},
                                         {"start_step", 0.0, 0.0, 1e9},
+                                        {"argmax", 0.0, 0.0, 1.0},
                                 },
                         .n_state = 1,
                         .state = {{"a", 0.0, -1e6, 1e6}},

@@ -296,7 +296,7 @@ static int check_population(struct check *k, struct s2_net *n, unsigned i)
 		const char *pn = p->params[j]->name;
 		const S2pb__Value *v = p->params[j]->value;
 		if (strncmp(pn, "shift", 5) && strcmp(pn, "weight_bits") &&
-		    strcmp(pn, "start_step"))
+		    strcmp(pn, "start_step") && strcmp(pn, "argmax"))
 			continue;
 		if (v->kind_case != S2PB__VALUE__KIND_CONSTANT ||
 		    v->constant != floor(v->constant) ||
