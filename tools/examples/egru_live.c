@@ -58,8 +58,9 @@ struct live {
 static void inject(struct live *l, unsigned long id)
 {
 	if (id >= l->n_tokens) {
-		fprintf(stderr, "egru_live: token %lu at position %u: outside the vocabulary (%u)\n",
-		        id, l->next, l->n_tokens);
+		fprintf(stderr,
+		        "egru_live: token %lu at position %u: outside the vocabulary (%u)\n", id,
+		        l->next, l->n_tokens);
 		l->failed = S2_E_RANGE;
 		return;
 	}
@@ -114,8 +115,8 @@ static void on_stdin(evutil_socket_t fd, short what, void *ctx)
 			l->n_pending = 0;
 		} else if (i < n && buf[i] != ' ' && buf[i] != '\n' && buf[i] != '\t' &&
 		           buf[i] != '\r') {
-			fprintf(stderr, "egru_live: '%c' at position %u is not a token id\n", buf[i],
-			        l->next);
+			fprintf(stderr, "egru_live: '%c' at position %u is not a token id\n",
+			        buf[i], l->next);
 			l->failed = S2_E_FORMAT;
 		}
 	}
@@ -154,8 +155,9 @@ static int pop_index(const struct plan *p, const char *label)
 int main(int argc, char **argv)
 {
 	if (argc < 5 || argc > 7) {
-		fprintf(stderr, "usage: egru_live MACHINE IMAGE TOKENS OUT [FIRST_STEP [MAX_SECONDS]] "
-		                "< token ids\n");
+		fprintf(stderr,
+		        "usage: egru_live MACHINE IMAGE TOKENS OUT [FIRST_STEP [MAX_SECONDS]] "
+		        "< token ids\n");
 		return 2;
 	}
 	char err[512];
@@ -167,8 +169,8 @@ int main(int argc, char **argv)
 	}
 	int tok = pop_index(plan, argv[3]), out = pop_index(plan, argv[4]);
 	if (tok < 0 || out < 0) {
-		fprintf(stderr, "egru_live: population %s: not in %s\n", tok < 0 ? argv[3] : argv[4],
-		        argv[2]);
+		fprintf(stderr, "egru_live: population %s: not in %s\n",
+		        tok < 0 ? argv[3] : argv[4], argv[2]);
 		return 3;
 	}
 	struct live l = {.out_pop = (uint32_t)out,
