@@ -145,7 +145,10 @@ check "a weight that is not on the layer's grid" refuse grid \
 check "weights whose sums exceed the 24-bit accumulator" refuse acc \
 	"beyond the 24-bit accumulator" \
 	'(.populations[] | select(.label == "egru2") | .params.shift_u) = 0 |
-	 (.projections[] | select(.label == "egru1->egru2:u") | .connector.weight) |= map(127)' compile
+	 (.projections[] | select(.label == "egru2->egru2:u") | .connector.weight) |= map(0) |
+	 (.projections[] | select(.label == "egru1->egru2:u") | .connector) |=
+	     {type: "from_list", pre: [range(300) | . % 160], post: [range(300) | 0],
+	      weight: [range(300) | 127]}' compile
 "$S2CTL" machine generate --boards 1 --dram-kib 16 -o small.pb --quiet
 rm -f small.s2img
 "$S2CTL" compile lm.pb --machine small.pb -o small.s2img 2>small.err

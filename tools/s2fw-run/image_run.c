@@ -99,6 +99,8 @@ static int dump_pe(const char *dir, size_t i, const struct s2_app_pe *ap, uint32
                    const struct inlog *l)
 {
 	char path[4096];
+	if (mkdir(dir, 0777) < 0 && errno != EEXIST)
+		return -1;
 	snprintf(path, sizeof path, "%s/pe%zu", dir, i);
 	if (mkdir(path, 0777) < 0 && errno != EEXIST)
 		return -1;
