@@ -8,7 +8,8 @@
  * --dump DIR writes, for PE number i (image order), DIR/pe<i>/pedata.bin and input.bin in
  * the format of fw_engine_run (firmware/engine/run_main.c; every packet the PE received, with
  * its payload), so each PE can be re-run alone on another build of the engine: the QEMU
- * build must give the same output (tests/integration/test_egru.sh).
+ * build must give the same output (tests/integration/test_egru.sh); and counters.bin, the PE's
+ * activity counters of this run (8 x u64, the order of struct s2_eng_counters).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -96,7 +97,7 @@ static void inlog_add(struct inlog *l, uint32_t step, const struct sent *x)
 }
 
 static int dump_pe(const char *dir, size_t i, const struct s2_app_pe *ap, uint32_t steps,
-                   const struct inlog *l)
+                   const struct inlog *l, const struct s2_eng_counters *c)
 {
 	char path[4096];
 	if (mkdir(dir, 0777) < 0 && errno != EEXIST)
@@ -125,6 +126,17 @@ static int dump_pe(const char *dir, size_t i, const struct s2_app_pe *ap, uint32
 	snprintf(path, sizeof path, "%s/pe%zu/input.bin", dir, i);
 	f = fopen(path, "wb");
 	if (!f || fwrite(head, 1, 12, f) != 12 || (l->n && fwrite(l->p, 1, l->n, f) != l->n))
+		rc = -1;
+	if (f && fclose(f))
+		rc = -1;
+	/* The PE's activity counters of this run, 8 x u64 as in output.bin. */
+	uint8_t cnt[8 * 8];
+	const uint64_t *cv = &c->steps;
+	for (unsigned k = 0; k < 8; k++)
+		s2_st64(cnt + 8 * k, cv[k]);
+	snprintf(path, sizeof path, "%s/pe%zu/counters.bin", dir, i);
+	f = fopen(path, "wb");
+	if (!f || fwrite(cnt, 1, sizeof cnt, f) != sizeof cnt)
 		rc = -1;
 	if (f && fclose(f))
 		rc = -1;
@@ -242,7 +254,7 @@ int image_main(int argc, char **argv)
 				}
 	}
 	for (size_t i = 0; dump && i < n; i++) {
-		if (dump_pe(dump, i, aps[i], steps, &logs[i]) < 0) {
+		if (dump_pe(dump, i, aps[i], steps, &logs[i], &pes[i].eng->c) < 0) {
 			fprintf(stderr, "s2fw-run image: cannot write %s: %s\n", dump,
 			        strerror(errno));
 			return 1;
