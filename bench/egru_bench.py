@@ -27,6 +27,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "python"))
 
 from s2_egru import data, energy, export  # noqa: E402
+from s2_egru.data import bits_per_char  # noqa: E402
 from s2_egru import model as M  # noqa: E402
 
 # Event-layer costs on Cortex-M4F, instructions (one per cycle), measured by bench/engine.sh
@@ -39,12 +40,6 @@ MHZ = 300.0  # the PEs' high performance level (docs/energy.md)
 def sh(*cmd, **kw):
     return subprocess.run([str(c) for c in cmd], check=True, **kw)
 
-
-def bits_per_char(logits, targets):
-    z = logits.astype(np.float64)
-    z = z - z.max(1, keepdims=True)
-    lp = z - np.log(np.exp(z).sum(1, keepdims=True))
-    return float(-lp[np.arange(len(targets)), targets].mean() / np.log(2))
 
 
 def pe_cycles(dump):
@@ -85,7 +80,7 @@ def main():
     emu = None
     try:
         model_path = a.model
-        train_j, train_basis = None, None
+        train_j = None
         if a.train:
             t0 = time.process_time()
             sh(sys.executable, os.path.join(ROOT, "tools", "egru_train.py"), "train", "--task",
@@ -94,9 +89,7 @@ def main():
         net, meta = M.load(model_path)
         tr = meta.get("metrics", {}).get("train_cpu_s") or meta.get("metrics", {}).get("train_seconds")
         if tr:
-            train_j = tr * energy.CPU_WATTS_PER_CORE
-            train_basis = "estimated: %.0f s of training CPU time x %.1f W per core" % (
-                tr, energy.CPU_WATTS_PER_CORE)
+            train_j = tr * energy.CPU_WATTS_PER_CORE * (os.cpu_count() or 1)  # estimated: every core
         corpus = data.Corpus(vocab=meta["vocab"])
         toks = np.asarray(corpus.held_out[:a.tokens])
         T, L = len(toks), net.n_layers

@@ -41,6 +41,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import torch  # noqa: E402
 
 from s2_egru import data, export, model as M, ref_numpy  # noqa: E402
+from s2_egru.data import bits_per_char  # noqa: E402
 
 torch.set_num_threads(2)
 
@@ -64,11 +65,6 @@ def sparsity_at(frac, target):
     p = (frac - PHASES["dense"]) / (PHASES["prune_end"] - PHASES["dense"])
     return target * (1.0 - (1.0 - p) ** 3)
 
-
-def bits_per_char(logits, targets):
-    lp = torch.log_softmax(torch.as_tensor(np.asarray(logits, dtype=np.float64)), dim=-1)
-    t = torch.as_tensor(np.asarray(targets, dtype=np.int64))
-    return float(-lp[torch.arange(len(t)), t].mean() / math.log(2))
 
 
 def activity(counts, hidden):

@@ -79,3 +79,12 @@ def digits():
     n_test = int(round(len(y) * DIGITS_TEST_FRACTION))
     tr, te = perm[:-n_test], perm[-n_test:]
     return x[tr], y[tr], x[te], y[te]
+
+
+def bits_per_char(logits, targets):
+    """Mean -log2 p(target) under softmax(logits), in float64: logits (T, V), targets (T,)."""
+    z = np.asarray(logits, dtype=np.float64)
+    z = z - z.max(1, keepdims=True)
+    lp = z - np.log(np.exp(z).sum(1, keepdims=True))
+    t = np.asarray(targets, dtype=np.int64)
+    return float(-lp[np.arange(len(t)), t].mean() / np.log(2))

@@ -29,6 +29,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
 
 from s2_egru import export, ref_numpy  # noqa: E402
+from s2_egru.data import bits_per_char  # noqa: E402
 from s2_egru import model as M  # noqa: E402
 
 passed = failed = 0
@@ -42,12 +43,6 @@ def check(what, ok, detail=""):
         failed += 1
     print("%s - %s%s" % ("ok  " if ok else "FAIL", what, (": " + detail) if detail else ""))
 
-
-def bits_per_char(logits, targets):
-    z = logits.astype(np.float64)
-    z = z - z.max(1, keepdims=True)
-    lp = z - np.log(np.exp(z).sum(1, keepdims=True))
-    return float(-lp[np.arange(len(targets)), targets].mean() / np.log(2))
 
 
 def read_output_bin(path):
