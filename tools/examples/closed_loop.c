@@ -16,33 +16,17 @@
 
 #include <event2/event.h>
 
-#include "plan.h"
-#include "s2/board.h"
+#include "live_setup.h"
 #include "s2/error.h"
-#include "s2/live.h"
-#include "s2/machine.h"
-#include "s2/stream.h"
-
-struct where {
-	uint16_t board, chip, idx;
-	uint8_t pe;
-};
-
-/* One INJECT in flight: its op and reply buffer stay put until the reply came. */
-struct inj {
-	struct s2_op op;
-	uint8_t reply[4];
-	size_t len;
-};
 
 struct loop {
 	struct plan *plan;
 	struct s2_conn **eth; /* [machine boards] */
 	unsigned n_boards;    /* in the machine */
 	uint32_t out_pop, in_pop, in_size, delay;
-	struct where *in_at;       /* [in_size]: where each input neuron lives */
+	struct live_where *in_at;  /* [in_size]: where each input neuron lives */
 	struct s2_msg_inject *msg; /* [machine boards]: injections being gathered */
-	struct inj **sent;         /* every INJECT sent, with its op and reply (freed at the end) */
+	struct live_inj **sent;    /* every INJECT sent, with its op and reply (freed at the end) */
 	size_t n_sent, cap_sent;
 	uint64_t received, injected;
 	unsigned running, finished;
@@ -55,7 +39,7 @@ static void send_board(struct loop *l, unsigned b)
 		return;
 	if (l->n_sent == l->cap_sent) {
 		size_t cap = l->cap_sent ? 2 * l->cap_sent : 1024;
-		struct inj **q = realloc(l->sent, cap * sizeof *q);
+		struct live_inj **q = realloc(l->sent, cap * sizeof *q);
 		if (!q) {
 			l->failed = S2_E_NOMEM;
 			return;
@@ -63,7 +47,7 @@ static void send_board(struct loop *l, unsigned b)
 		l->sent = q;
 		l->cap_sent = cap;
 	}
-	struct inj *k = calloc(1, sizeof *k);
+	struct live_inj *k = calloc(1, sizeof *k);
 	if (!k) {
 		l->failed = S2_E_NOMEM;
 		return;
@@ -84,7 +68,7 @@ static void on_spikes(void *ctx, const struct s2_spike *s, size_t n)
 		if (s[i].pop != l->out_pop)
 			continue;
 		l->received++;
-		const struct where *w = &l->in_at[s[i].neuron % l->in_size];
+		const struct live_where *w = &l->in_at[s[i].neuron % l->in_size];
 		struct s2_msg_inject *m = &l->msg[w->board];
 		uint32_t step = s[i].step + l->delay;
 		if (m->n && (m->step != step || m->n == S2_INJECT_MAX))
@@ -157,47 +141,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "closed_loop: cannot open the stream's socket\n");
 		return 1;
 	}
-	/* Per board of the image: where the input neurons are, which PEs hold the output, and a
-	 * stream of those PEs' spikes. */
-	struct s2_op *start = calloc(plan->n_boards + 1, sizeof *start);
-	for (unsigned i = 0; start && i < plan->n_boards; i++) {
-		const struct plan_board *pb = &plan->boards[i];
-		struct s2_board_endpoint ep;
-		s2_machine_board_endpoint(mach, pb->board, &ep);
-		l.eth[pb->board] = s2_conn_open(client, ep.host, ep.eth_port, (uint16_t)pb->board);
-		static struct s2_msg_stream_start m;
-		s2_stream_start_msg(st, S2_LIVE_F_SPIKES, 0, port, &m);
-		for (unsigned ch = 0; ch < pb->n_chips; ch++)
-			for (unsigned q = 0; q < pb->chips[ch].n_pes; q++) {
-				const struct plan_pe_info *pi = &pb->info[ch][q];
-				uint16_t chip = pb->chips[ch].chip;
-				uint8_t pe = pb->chips[ch].pes[q].pe;
-				if (pi->pop == l.in_pop)
-					for (uint32_t k = 0; k < pi->n; k++)
-						l.in_at[pi->lo + k] = (struct where){
-						        (uint16_t)pb->board, chip, (uint16_t)k, pe};
-				if (pi->pop != l.out_pop || chip >= S2_LIVE_MAX_CHIPS)
-					continue;
-				m.live[chip][pe / 8] |= (uint8_t)(1u << (pe % 8));
-				if (m.n_chips <= chip)
-					m.n_chips = (uint16_t)(chip + 1);
-				s2_stream_add_source(st, (uint16_t)pb->board, chip, pe, pi->pop,
-				                     pi->lo);
-			}
-		s2_op_init(&start[i], NULL, NULL);
-		if (!l.eth[pb->board] ||
-		    s2_stream_start_start(l.eth[pb->board], &m, &start[i]) < 0) {
-			fprintf(stderr, "closed_loop: board %u: cannot subscribe\n", pb->board);
-			return 1;
-		}
-	}
-	s2_client_wait(client);
-	for (unsigned i = 0; i < plan->n_boards; i++)
-		if (start[i].status) {
-			fprintf(stderr, "closed_loop: board %u: STREAM_START: %s\n",
-			        plan->boards[i].board, s2_strerror(start[i].status));
-			return 1;
-		}
+	/* Per board of the image: where the input neurons are, and a stream of the output's PEs. */
+	if (live_subscribe("closed_loop", client, st, port, plan, mach, l.in_pop, l.in_at,
+	                   l.out_pop, l.eth) < 0)
+		return 1;
 	printf("closed_loop: listening on port %u\n", port);
 	fflush(stdout);
 	/* Until every board that started has finished (or MAX_SECONDS). */
@@ -208,18 +155,8 @@ int main(int argc, char **argv)
 		event_base_dispatch(s2_client_base(client));
 	}
 	s2_client_wait(client); /* the last injections' replies */
-	unsigned accepted = 0, late = 0, refused = 0;
-	for (size_t k = 0; k < l.n_sent; k++) {
-		struct s2_msg_inject_reply r;
-		if (l.sent[k]->op.status ||
-		    s2_msg_inject_reply_decode(l.sent[k]->reply, l.sent[k]->len, &r) < 0)
-			refused++;
-		else {
-			accepted += r.accepted;
-			late += r.late;
-		}
-		free(l.sent[k]);
-	}
+	unsigned accepted, late, refused;
+	live_tally(l.sent, l.n_sent, &accepted, &late, &refused);
 	const struct s2_stream_stats *ss = s2_stream_stats(st);
 	printf("closed_loop: received %llu spikes of %s, injected %llu into %s (%u accepted, %u "
 	       "late, %u INJECTs refused); stream lost %llu, bad %llu\n",
@@ -228,7 +165,6 @@ int main(int argc, char **argv)
 	int rc = l.failed || refused || !l.finished ? 1 : 0;
 	s2_stream_free(st);
 	s2_client_free(client);
-	free(start);
 	free(l.sent);
 	free(l.eth);
 	free(l.msg);

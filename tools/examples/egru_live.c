@@ -20,31 +20,14 @@
 
 #include <event2/event.h>
 
-#include "plan.h"
-#include "s2/board.h"
+#include "live_setup.h"
 #include "s2/error.h"
-#include "s2/live.h"
-#include "s2/machine.h"
-#include "s2/stream.h"
-
-struct where {
-	uint16_t board, chip, idx;
-	uint8_t pe;
-};
-
-/* One INJECT in flight: its message, op and reply stay put until the reply came. */
-struct inj {
-	struct s2_msg_inject msg;
-	struct s2_op op;
-	uint8_t reply[4];
-	size_t len;
-};
 
 struct live {
 	struct s2_conn **eth; /* [machine boards] */
 	uint32_t out_pop, n_tokens, first;
-	struct where *tok_at; /* [n_tokens] */
-	struct inj **sent;
+	struct live_where *tok_at; /* [n_tokens] */
+	struct live_inj **sent;
 	size_t n_sent, cap_sent;
 	uint32_t next; /* position of the next token read */
 	uint64_t predictions;
@@ -66,7 +49,7 @@ static void inject(struct live *l, unsigned long id)
 	}
 	if (l->n_sent == l->cap_sent) {
 		size_t cap = l->cap_sent ? 2 * l->cap_sent : 1024;
-		struct inj **q = realloc(l->sent, cap * sizeof *q);
+		struct live_inj **q = realloc(l->sent, cap * sizeof *q);
 		if (!q) {
 			l->failed = S2_E_NOMEM;
 			return;
@@ -74,13 +57,13 @@ static void inject(struct live *l, unsigned long id)
 		l->sent = q;
 		l->cap_sent = cap;
 	}
-	struct inj *k = calloc(1, sizeof *k);
+	struct live_inj *k = calloc(1, sizeof *k);
 	if (!k) {
 		l->failed = S2_E_NOMEM;
 		return;
 	}
 	l->sent[l->n_sent++] = k;
-	const struct where *w = &l->tok_at[id];
+	const struct live_where *w = &l->tok_at[id];
 	k->msg.step = l->first + l->next++;
 	k->msg.n = 1;
 	k->msg.e[0] = (struct s2_inject_entry){w->chip, w->idx, w->pe};
@@ -183,8 +166,7 @@ int main(int argc, char **argv)
 	struct s2_client *client = s2_client_new(NULL);
 	struct s2_stream_callbacks cb = {on_spikes, NULL, on_event, &l};
 	struct s2_stream *st = s2_stream_new((uint32_t)time(NULL) | 1u, &cb);
-	struct s2_op *start = calloc(plan->n_boards + 1, sizeof *start);
-	if (!l.eth || !l.tok_at || !client || !st || !start) {
+	if (!l.eth || !l.tok_at || !client || !st) {
 		fprintf(stderr, "egru_live: out of memory\n");
 		return 1;
 	}
@@ -194,44 +176,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	/* Per board: where the token neurons are, and a stream of the read-out's PEs. */
-	for (unsigned i = 0; i < plan->n_boards; i++) {
-		const struct plan_board *pb = &plan->boards[i];
-		struct s2_board_endpoint ep;
-		s2_machine_board_endpoint(mach, pb->board, &ep);
-		l.eth[pb->board] = s2_conn_open(client, ep.host, ep.eth_port, (uint16_t)pb->board);
-		static struct s2_msg_stream_start m;
-		s2_stream_start_msg(st, S2_LIVE_F_SPIKES, 0, port, &m);
-		for (unsigned ch = 0; ch < pb->n_chips; ch++)
-			for (unsigned q = 0; q < pb->chips[ch].n_pes; q++) {
-				const struct plan_pe_info *pi = &pb->info[ch][q];
-				uint16_t chip = pb->chips[ch].chip;
-				uint8_t pe = pb->chips[ch].pes[q].pe;
-				if (pi->pop == (uint32_t)tok)
-					for (uint32_t k = 0; k < pi->n; k++)
-						l.tok_at[pi->lo + k] = (struct where){
-						        (uint16_t)pb->board, chip, (uint16_t)k, pe};
-				if (pi->pop != l.out_pop || chip >= S2_LIVE_MAX_CHIPS)
-					continue;
-				m.live[chip][pe / 8] |= (uint8_t)(1u << (pe % 8));
-				if (m.n_chips <= chip)
-					m.n_chips = (uint16_t)(chip + 1);
-				s2_stream_add_source(st, (uint16_t)pb->board, chip, pe, pi->pop,
-				                     pi->lo);
-			}
-		s2_op_init(&start[i], NULL, NULL);
-		if (!l.eth[pb->board] ||
-		    s2_stream_start_start(l.eth[pb->board], &m, &start[i]) < 0) {
-			fprintf(stderr, "egru_live: board %u: cannot subscribe\n", pb->board);
-			return 1;
-		}
-	}
-	s2_client_wait(client);
-	for (unsigned i = 0; i < plan->n_boards; i++)
-		if (start[i].status) {
-			fprintf(stderr, "egru_live: board %u: STREAM_START: %s\n",
-			        plan->boards[i].board, s2_strerror(start[i].status));
-			return 1;
-		}
+	if (live_subscribe("egru_live", client, st, port, plan, mach, (uint32_t)tok, l.tok_at,
+	                   l.out_pop, l.eth) < 0)
+		return 1;
 	fprintf(stderr, "egru_live: listening on port %u\n", port);
 	/* A pipe or terminal is read as tokens come; a regular file (which epoll cannot watch)
 	 * is read whole now. */
@@ -261,18 +208,8 @@ int main(int argc, char **argv)
 	if (in)
 		event_free(in);
 	s2_client_wait(client); /* the last injections' replies */
-	unsigned accepted = 0, late = 0, refused = 0;
-	for (size_t k = 0; k < l.n_sent; k++) {
-		struct s2_msg_inject_reply r;
-		if (l.sent[k]->op.status ||
-		    s2_msg_inject_reply_decode(l.sent[k]->reply, l.sent[k]->len, &r) < 0)
-			refused++;
-		else {
-			accepted += r.accepted;
-			late += r.late;
-		}
-		free(l.sent[k]);
-	}
+	unsigned accepted, late, refused;
+	live_tally(l.sent, l.n_sent, &accepted, &late, &refused);
 	const struct s2_stream_stats *ss = s2_stream_stats(st);
 	fprintf(stderr,
 	        "egru_live: %u tokens injected (%u accepted, %u late, %u INJECTs refused), %llu "
@@ -283,7 +220,6 @@ int main(int argc, char **argv)
 	int rc = l.failed || refused || late || ss->lost || !l.finished ? 1 : 0;
 	s2_stream_free(st);
 	s2_client_free(client);
-	free(start);
 	free(l.sent);
 	free(l.eth);
 	free(l.tok_at);
