@@ -29,7 +29,7 @@ struct loop {
 	struct live_inj **sent;    /* every INJECT sent, with its op and reply (freed at the end) */
 	size_t n_sent, cap_sent;
 	uint64_t received, injected;
-	unsigned running, finished;
+	struct live_run run;
 	int failed; /* first error */
 };
 
@@ -83,20 +83,7 @@ static void on_spikes(void *ctx, const struct s2_spike *s, size_t n)
 static void on_event(void *ctx, const struct s2_run_event *ev)
 {
 	struct loop *l = ctx;
-	if (ev->event == S2_LIVE_STARTED)
-		l->running++;
-	else if (l->running) {
-		l->running--;
-		l->finished++;
-	}
-}
-
-static int pop_index(const struct plan *p, const char *label)
-{
-	for (unsigned i = 0; i < p->n_pops; i++)
-		if (!strcmp(p->pops[i].label, label))
-			return (int)i;
-	return -1;
+	live_run_event(&l->run, ev);
 }
 
 int main(int argc, char **argv)
@@ -113,7 +100,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "closed_loop: %s\n", err);
 		return 3;
 	}
-	int out = pop_index(plan, argv[3]), in = pop_index(plan, argv[4]);
+	int out = live_pop_index(plan, argv[3]), in = live_pop_index(plan, argv[4]);
 	if (out < 0 || in < 0) {
 		fprintf(stderr, "closed_loop: population %s: not in %s\n",
 		        out < 0 ? argv[3] : argv[4], argv[2]);
@@ -149,7 +136,7 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	/* Until every board that started has finished (or MAX_SECONDS). */
 	time_t t0 = time(NULL);
-	while (!(l.finished && !l.running) && time(NULL) - t0 < max_s && !l.failed) {
+	while (!(l.run.finished && !l.run.running) && time(NULL) - t0 < max_s && !l.failed) {
 		struct timeval tv = {0, 20000};
 		event_base_loopexit(s2_client_base(client), &tv);
 		event_base_dispatch(s2_client_base(client));
@@ -162,7 +149,7 @@ int main(int argc, char **argv)
 	       "late, %u INJECTs refused); stream lost %llu, bad %llu\n",
 	       (unsigned long long)l.received, argv[3], (unsigned long long)l.injected, argv[4],
 	       accepted, late, refused, (unsigned long long)ss->lost, (unsigned long long)ss->bad);
-	int rc = l.failed || refused || !l.finished ? 1 : 0;
+	int rc = l.failed || refused || !l.run.finished ? 1 : 0;
 	s2_stream_free(st);
 	s2_client_free(client);
 	free(l.sent);

@@ -31,7 +31,7 @@ struct live {
 	size_t n_sent, cap_sent;
 	uint32_t next; /* position of the next token read */
 	uint64_t predictions;
-	unsigned running, finished;
+	struct live_run run;
 	bool eof;
 	int failed;
 	char pending[32]; /* a number cut by a read */
@@ -119,20 +119,7 @@ static void on_spikes(void *ctx, const struct s2_spike *s, size_t n)
 static void on_event(void *ctx, const struct s2_run_event *ev)
 {
 	struct live *l = ctx;
-	if (ev->event == S2_LIVE_STARTED)
-		l->running++;
-	else if (l->running) {
-		l->running--;
-		l->finished++;
-	}
-}
-
-static int pop_index(const struct plan *p, const char *label)
-{
-	for (unsigned i = 0; i < p->n_pops; i++)
-		if (!strcmp(p->pops[i].label, label))
-			return (int)i;
-	return -1;
+	live_run_event(&l->run, ev);
 }
 
 int main(int argc, char **argv)
@@ -150,7 +137,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "egru_live: %s\n", err);
 		return 3;
 	}
-	int tok = pop_index(plan, argv[3]), out = pop_index(plan, argv[4]);
+	int tok = live_pop_index(plan, argv[3]), out = live_pop_index(plan, argv[4]);
 	if (tok < 0 || out < 0) {
 		fprintf(stderr, "egru_live: population %s: not in %s\n",
 		        tok < 0 ? argv[3] : argv[4], argv[2]);
@@ -196,7 +183,7 @@ int main(int argc, char **argv)
 		}
 	}
 	time_t t0 = time(NULL);
-	while (!(l.finished && !l.running) && time(NULL) - t0 < max_s && !l.failed) {
+	while (!(l.run.finished && !l.run.running) && time(NULL) - t0 < max_s && !l.failed) {
 		struct timeval tv = {0, 20000};
 		if (l.eof && in) {
 			event_free(in);
@@ -216,8 +203,8 @@ int main(int argc, char **argv)
 	        "predictions received; stream lost %llu, bad %llu%s\n",
 	        l.next, accepted, late, refused, (unsigned long long)l.predictions,
 	        (unsigned long long)ss->lost, (unsigned long long)ss->bad,
-	        l.finished ? "" : "; the run did not finish");
-	int rc = l.failed || refused || late || ss->lost || !l.finished ? 1 : 0;
+	        l.run.finished ? "" : "; the run did not finish");
+	int rc = l.failed || refused || late || ss->lost || !l.run.finished ? 1 : 0;
 	s2_stream_free(st);
 	s2_client_free(client);
 	free(l.sent);

@@ -3,13 +3,13 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "s2/error.h"
 
-int live_subscribe(const char *prog, struct s2_client *client, struct s2_stream *st,
-                   uint16_t port, const struct plan *plan, const struct s2_machine *mach,
-                   uint32_t in_pop, struct live_where *in_at, uint32_t out_pop,
-                   struct s2_conn **eth)
+int live_subscribe(const char *prog, struct s2_client *client, struct s2_stream *st, uint16_t port,
+                   const struct plan *plan, const struct s2_machine *mach, uint32_t in_pop,
+                   struct live_where *in_at, uint32_t out_pop, struct s2_conn **eth)
 {
 	struct s2_op *start = calloc(plan->n_boards + 1, sizeof *start);
 	if (!start) {
@@ -73,4 +73,22 @@ void live_tally(struct live_inj **sent, size_t n, unsigned *accepted, unsigned *
 		}
 		free(sent[k]);
 	}
+}
+
+void live_run_event(struct live_run *r, const struct s2_run_event *ev)
+{
+	if (ev->event == S2_LIVE_STARTED)
+		r->running++;
+	else if (r->running) {
+		r->running--;
+		r->finished++;
+	}
+}
+
+int live_pop_index(const struct plan *plan, const char *label)
+{
+	for (unsigned i = 0; i < plan->n_pops; i++)
+		if (!strcmp(plan->pops[i].label, label))
+			return (int)i;
+	return -1;
 }

@@ -36,10 +36,19 @@ struct live_inj {
  * (listening on @p port) to the spikes of every PE of population @p out_pop; then wait for the
  * boards' answers. @return 0, or -1 with the reason printed after "PROG: ".
  */
-int live_subscribe(const char *prog, struct s2_client *client, struct s2_stream *st,
-                   uint16_t port, const struct plan *plan, const struct s2_machine *mach,
-                   uint32_t in_pop, struct live_where *in_at, uint32_t out_pop,
-                   struct s2_conn **eth);
+int live_subscribe(const char *prog, struct s2_client *client, struct s2_stream *st, uint16_t port,
+                   const struct plan *plan, const struct s2_machine *mach, uint32_t in_pop,
+                   struct live_where *in_at, uint32_t out_pop, struct s2_conn **eth);
+
+/** Boards running and finished, from the stream's run events. */
+struct live_run {
+	unsigned running, finished;
+};
+/** Count one run event (STARTED, or an end) into @p r. */
+void live_run_event(struct live_run *r, const struct s2_run_event *ev);
+
+/** Index of the population labelled @p label in @p plan, or -1. */
+int live_pop_index(const struct plan *plan, const char *label);
 
 /** Add up the replies of @p n INJECTs (and free them): entries accepted, of which late, and
  *  INJECTs refused or unanswered. */
