@@ -1,14 +1,14 @@
 #!/usr/bin/python3
 """Check an s2 run of an exported EGRU network against the references (docs/egru.md).
 
-    check_run.py MODEL.npz NET.json RESULTS_DIR [--qemu-dump DIR] [--min-agree 0.99]
+    check_run.py MODEL.npz|- NET.json RESULTS_DIR [--qemu-dump DIR] [--min-agree 0.99]
                  [--bpc-tol 0.02] [--same-as OTHER_RESULTS_DIR]
 
 RESULTS_DIR holds `s2ctl results --npy` output. Checks, each printed as ok/FAIL:
   - the read-out values of every step equal, bit for bit, those of ref_numpy (an independent
     NumPy model of the engine's fixed-point arithmetic, written from docs/egru.md), and every
     EGRU layer's events equal the reference's;
-  - against the float PyTorch model (no quantisation): per-token top-1 agreement >= --min-agree,
+  - (not with MODEL "-", a network without a trained model) against the float PyTorch model (no quantisation): per-token top-1 agreement >= --min-agree,
     bits per character within --bpc-tol (relative) -- charlm; accuracy and agreement -- digits;
   - with --qemu-dump: the read-out PE's recording made by the Cortex-M4F build under QEMU
     (output.bin of fw_engine_run) equals s2emu's read-out values;
@@ -80,8 +80,9 @@ def main():
     a = ap.parse_args()
     with open(a.net) as f:
         netd = json.load(f)
-    net, meta = M.load(a.model)
-    L = net.n_layers
+    if a.model != "-":
+        net, meta = M.load(a.model)
+        L = net.n_layers
     ref = ref_numpy.run(netd)
     reads = [p["label"] for p in netd["populations"] if p["model"] == "dense"]
     layers = [p["label"] for p in netd["populations"] if p["model"] == "egru"]
@@ -93,7 +94,7 @@ def main():
         same = v.shape == r.shape and np.array_equal(v.view(np.uint32), r.view(np.uint32))
         check("%s: %s values, every step, bit-identical to ref_numpy" % (lab, "x".join(map(str, v.shape))),
               same, "" if same else "max |diff| %.3g" % float(np.abs(v - r).max()))
-    for lab in layers:
+    for lab in layers + [r for r in reads if any(p["pre"] == r for p in netd["projections"])]:
         path = os.path.join(a.results, lab + "_spikes.npy")
         if not os.path.exists(path):
             continue
@@ -106,7 +107,9 @@ def main():
         ok = np.array_equal(raster, fired)
         check("%s: %d events, the same unit-steps as ref_numpy" % (lab, int(fired.sum())), ok,
               "" if ok else "%d differ" % int((raster != fired).sum()))
-    if meta["task"] == "charlm":
+    if a.model == "-":
+        pass
+    elif meta["task"] == "charlm":
         # The token sequence: the spike source's spikes, by time.
         src = netd["populations"][0]
         ev = sorted((t, i) for i, tr in enumerate(src["spike_times"]) for t in tr)

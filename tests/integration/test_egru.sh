@@ -72,6 +72,11 @@ fi
 check "against ref_numpy, the float model, QEMU and the one-unit-per-PE mapping" \
 	"$PY" "$CHECK" "$MODEL" lm.json lm.out --qemu-dump dump --same-as lm1.out
 
+# Every layer type, the dense event layer included (random weights on the 8-bit grid).
+"$PY" "$SRC/tests/egru/gen_mixed_net.py" mixed.json 3
+check "a network with a dense event layer: compile and run" run_net mixed.json mixed
+check "its values and events against ref_numpy" "$PY" "$CHECK" - mixed.json mixed.out
+
 # Live: the same tokens injected by a host application while the board runs (one step per
 # millisecond), the argmax read-out's predictions streamed back.
 jq '(.populations[] | select(.model == "dense") | .params.argmax) = 1 |
