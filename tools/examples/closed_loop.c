@@ -26,8 +26,7 @@ struct loop {
 	uint32_t out_pop, in_pop, in_size, delay;
 	struct live_where *in_at;  /* [in_size]: where each input neuron lives */
 	struct s2_msg_inject *msg; /* [machine boards]: injections being gathered */
-	struct live_inj **sent;    /* every INJECT sent, with its op and reply (freed at the end) */
-	size_t n_sent, cap_sent;
+	struct live_sent sent;     /* every INJECT sent, with its op and reply (freed at the end) */
 	uint64_t received, injected;
 	struct live_run run;
 	int failed; /* first error */
@@ -37,23 +36,11 @@ static void send_board(struct loop *l, unsigned b)
 {
 	if (!l->msg[b].n)
 		return;
-	if (l->n_sent == l->cap_sent) {
-		size_t cap = l->cap_sent ? 2 * l->cap_sent : 1024;
-		struct live_inj **q = realloc(l->sent, cap * sizeof *q);
-		if (!q) {
-			l->failed = S2_E_NOMEM;
-			return;
-		}
-		l->sent = q;
-		l->cap_sent = cap;
-	}
-	struct live_inj *k = calloc(1, sizeof *k);
+	struct live_inj *k = live_inj_new(&l->sent);
 	if (!k) {
 		l->failed = S2_E_NOMEM;
 		return;
 	}
-	l->sent[l->n_sent++] = k;
-	s2_op_init(&k->op, NULL, NULL);
 	int rc = s2_inject_start(l->eth[b], &l->msg[b], k->reply, &k->len, &k->op);
 	if (rc < 0 && !l->failed)
 		l->failed = rc;
@@ -143,7 +130,7 @@ int main(int argc, char **argv)
 	}
 	s2_client_wait(client); /* the last injections' replies */
 	unsigned accepted, late, refused;
-	live_tally(l.sent, l.n_sent, &accepted, &late, &refused);
+	live_tally(l.sent.v, l.sent.n, &accepted, &late, &refused);
 	const struct s2_stream_stats *ss = s2_stream_stats(st);
 	printf("closed_loop: received %llu spikes of %s, injected %llu into %s (%u accepted, %u "
 	       "late, %u INJECTs refused); stream lost %llu, bad %llu\n",
@@ -152,7 +139,7 @@ int main(int argc, char **argv)
 	int rc = l.failed || refused || !l.run.finished ? 1 : 0;
 	s2_stream_free(st);
 	s2_client_free(client);
-	free(l.sent);
+	free(l.sent.v);
 	free(l.eth);
 	free(l.msg);
 	free(l.in_at);

@@ -27,8 +27,7 @@ struct live {
 	struct s2_conn **eth; /* [machine boards] */
 	uint32_t out_pop, n_tokens, first;
 	struct live_where *tok_at; /* [n_tokens] */
-	struct live_inj **sent;
-	size_t n_sent, cap_sent;
+	struct live_sent sent;
 	uint32_t next; /* position of the next token read */
 	uint64_t predictions;
 	struct live_run run;
@@ -47,27 +46,15 @@ static void inject(struct live *l, unsigned long id)
 		l->failed = S2_E_RANGE;
 		return;
 	}
-	if (l->n_sent == l->cap_sent) {
-		size_t cap = l->cap_sent ? 2 * l->cap_sent : 1024;
-		struct live_inj **q = realloc(l->sent, cap * sizeof *q);
-		if (!q) {
-			l->failed = S2_E_NOMEM;
-			return;
-		}
-		l->sent = q;
-		l->cap_sent = cap;
-	}
-	struct live_inj *k = calloc(1, sizeof *k);
+	struct live_inj *k = live_inj_new(&l->sent);
 	if (!k) {
 		l->failed = S2_E_NOMEM;
 		return;
 	}
-	l->sent[l->n_sent++] = k;
 	const struct live_where *w = &l->tok_at[id];
 	k->msg.step = l->first + l->next++;
 	k->msg.n = 1;
 	k->msg.e[0] = (struct s2_inject_entry){w->chip, w->idx, w->pe};
-	s2_op_init(&k->op, NULL, NULL);
 	int rc = s2_inject_start(l->eth[w->board], &k->msg, k->reply, &k->len, &k->op);
 	if (rc < 0 && !l->failed)
 		l->failed = rc;
@@ -196,7 +183,7 @@ int main(int argc, char **argv)
 		event_free(in);
 	s2_client_wait(client); /* the last injections' replies */
 	unsigned accepted, late, refused;
-	live_tally(l.sent, l.n_sent, &accepted, &late, &refused);
+	live_tally(l.sent.v, l.sent.n, &accepted, &late, &refused);
 	const struct s2_stream_stats *ss = s2_stream_stats(st);
 	fprintf(stderr,
 	        "egru_live: %u tokens injected (%u accepted, %u late, %u INJECTs refused), %llu "
@@ -207,7 +194,7 @@ int main(int argc, char **argv)
 	int rc = l.failed || refused || late || ss->lost || !l.run.finished ? 1 : 0;
 	s2_stream_free(st);
 	s2_client_free(client);
-	free(l.sent);
+	free(l.sent.v);
 	free(l.eth);
 	free(l.tok_at);
 	plan_free(plan);

@@ -92,3 +92,21 @@ int live_pop_index(const struct plan *plan, const char *label)
 			return (int)i;
 	return -1;
 }
+
+struct live_inj *live_inj_new(struct live_sent *s)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 1024;
+		struct live_inj **q = realloc(s->v, cap * sizeof *q);
+		if (!q)
+			return NULL;
+		s->v = q;
+		s->cap = cap;
+	}
+	struct live_inj *k = calloc(1, sizeof *k);
+	if (!k)
+		return NULL;
+	s2_op_init(&k->op, NULL, NULL);
+	s->v[s->n++] = k;
+	return k;
+}

@@ -50,6 +50,16 @@ void live_run_event(struct live_run *r, const struct s2_run_event *ev);
 /** Index of the population labelled @p label in @p plan, or -1. */
 int live_pop_index(const struct plan *plan, const char *label);
 
+/** The INJECTs sent so far (live_tally frees them). */
+struct live_sent {
+	struct live_inj **v;
+	size_t n, cap;
+};
+
+/** A new, zeroed INJECT record appended to @p s (its op initialised), or NULL when memory
+ *  runs out. */
+struct live_inj *live_inj_new(struct live_sent *s);
+
 /** Add up the replies of @p n INJECTs (and free them): entries accepted, of which late, and
  *  INJECTs refused or unanswered. */
 void live_tally(struct live_inj **sent, size_t n, unsigned *accepted, unsigned *late,
