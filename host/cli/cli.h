@@ -21,6 +21,7 @@ enum cli_exit {
 	EXIT_INPUT = 3,   /**< bad input file (machine description, image, data) */
 	EXIT_TIMEOUT = 4, /**< a board did not answer */
 	EXIT_PARTIAL = 5, /**< some boards succeeded, some failed */
+	EXIT_BUSY = 6,    /**< a board is held by another session's lease */
 };
 
 /** Options every verb takes. */
@@ -31,6 +32,7 @@ struct cli {
 	bool quiet;
 	bool progress;           /**< stderr is a terminal and not --quiet/--json */
 	const char *boards_spec; /**< --boards */
+	bool force;              /**< --force: take boards held by another session (logged) */
 };
 
 /* Print "s2ctl VERB: message" to stderr; returns code, for `return cli_error(...)`. */

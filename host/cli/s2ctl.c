@@ -184,7 +184,7 @@ const char *cli_usage(const char *verb)
 int cli_parse(struct cli *c, const char *verb, int argc, char **argv, const struct option *extra,
               int (*on)(struct cli *c, int id, const char *arg, void *ctx), void *ctx)
 {
-	enum { O_MACHINE = 1, O_BOARDS, O_JSON, O_QUIET, O_HELP };
+	enum { O_MACHINE = 1, O_BOARDS, O_JSON, O_QUIET, O_HELP, O_FORCE };
 	struct option all[48];
 	size_t n = 0;
 	all[n++] = (struct option){"machine", required_argument, 0, O_MACHINE};
@@ -192,6 +192,7 @@ int cli_parse(struct cli *c, const char *verb, int argc, char **argv, const stru
 	all[n++] = (struct option){"json", no_argument, 0, O_JSON};
 	all[n++] = (struct option){"quiet", no_argument, 0, O_QUIET};
 	all[n++] = (struct option){"help", no_argument, 0, O_HELP};
+	all[n++] = (struct option){"force", no_argument, 0, O_FORCE};
 	for (size_t i = 0; extra && extra[i].name && n < 47; i++)
 		all[n++] = extra[i];
 	all[n] = (struct option){0, 0, 0, 0};
@@ -214,6 +215,9 @@ int cli_parse(struct cli *c, const char *verb, int argc, char **argv, const stru
 			break;
 		case O_QUIET:
 			c->quiet = true;
+			break;
+		case O_FORCE:
+			c->force = true;
 			break;
 		case O_HELP:
 		case 'h':

@@ -345,6 +345,8 @@ int verb_boot(int argc, char **argv)
 
 	struct session s;
 	int ec = session_open(&s, &c, true, false);
+	if (!ec)
+		ec = session_lease(&s);
 	struct board_report *rep = ec ? NULL : calloc(s.n, sizeof *rep);
 	if (ec || !rep) {
 		free(image);

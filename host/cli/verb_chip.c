@@ -346,6 +346,8 @@ int verb_mem(int argc, char **argv)
 	int ec = target_open(&t, &c, &o, true);
 	if (!ec && o.sram && t.pe == S2_PE_MONITOR)
 		ec = cli_error(&c, EXIT_USAGE, "--sram needs --pe P");
+	if (!ec && wr)
+		ec = session_lease(&t.s); /* writes change the board: take its lease */
 	if (ec) {
 		free(data);
 		session_close(&t.s);
@@ -454,6 +456,8 @@ int verb_signal(int argc, char **argv)
 		return cli_error(&c, EXIT_USAGE, "--pes LIST is required (e.g. 1-151)");
 	struct target t;
 	int ec = target_open(&t, &c, &o, false);
+	if (!ec)
+		ec = session_lease(&t.s);
 	if (ec) {
 		session_close(&t.s);
 		return ec;

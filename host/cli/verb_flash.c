@@ -283,6 +283,8 @@ static int flash_write(struct cli *c, const char *path)
 	const struct s2_flashimg *fi = s2_flash_plan_image(plan);
 	struct session s;
 	int ec = session_open(&s, c, false, true);
+	if (!ec)
+		ec = session_lease(&s);
 	struct s2_op *ops = ec ? NULL : calloc(s.n, sizeof *ops);
 	struct s2_flash_result *res = ec ? NULL : calloc(s.n, sizeof *res);
 	if (ec || !ops || !res) {

@@ -22,6 +22,8 @@ static int power_run(struct cli *c, int action /* -1: status */)
 {
 	struct session s;
 	int ec = session_open(&s, c, false, true);
+	if (!ec && action >= 0)
+		ec = session_lease(&s);
 	if (ec) {
 		session_close(&s);
 		return ec;

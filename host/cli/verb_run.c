@@ -251,6 +251,7 @@ static int open_ctx(struct ctx *x, struct cli *c, const char *image)
 	int ec = session_open(&x->s, c, true, false);
 	if (ec)
 		return ec;
+	/* Board numbers are checked (below) before any datagram is sent; then the lease. */
 	x->ops = calloc(x->s.n, sizeof *x->ops);
 	x->failed = calloc(x->s.n, sizeof *x->failed);
 	x->what = calloc(x->s.n, sizeof *x->what);
@@ -269,7 +270,16 @@ static int open_ctx(struct ctx *x, struct cli *c, const char *image)
 			                 "must include it",
 			                 b);
 	}
-	return 0;
+	/* Lease only the boards that hold part of the network; the others stay free. */
+	bool *in_plan = calloc(x->s.n + 1, sizeof *in_plan);
+	if (!in_plan)
+		return cli_error(c, EXIT_FAIL, "out of memory");
+	for (unsigned i = 0; i < x->plan->n_boards; i++)
+		in_plan[x->plan->boards[i].board] = true;
+	for (unsigned b = 0; b < x->s.n; b++)
+		x->s.sel[b] = x->s.sel[b] && in_plan[b];
+	free(in_plan);
+	return session_lease(&x->s);
 }
 
 static void close_ctx(struct ctx *x)

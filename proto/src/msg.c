@@ -401,6 +401,68 @@ int s2_msg_bmp_info_decode(const uint8_t *p, size_t len, struct s2_msg_bmp_info 
 	return rd_done(&r);
 }
 
+int s2_msg_lease_req_encode(uint8_t *out, size_t cap, const struct s2_msg_lease_req *m)
+{
+	struct s2_wr w;
+	s2_wr_init(&w, out, cap);
+	s2_wr_u8(&w, m->op);
+	s2_wr_u8(&w, m->flags);
+	wr_zero(&w, 2);
+	s2_wr_u32(&w, m->ttl_ms);
+	s2_wr_u64(&w, m->token);
+	wr_str(&w, m->holder);
+	return wr_done(&w);
+}
+
+int s2_msg_lease_req_decode(const uint8_t *p, size_t len, struct s2_msg_lease_req *m)
+{
+	struct s2_rd r;
+	s2_rd_init(&r, p, len);
+	m->op = s2_rd_u8(&r);
+	m->flags = s2_rd_u8(&r);
+	rd_reserved(&r, 2);
+	m->ttl_ms = s2_rd_u32(&r);
+	m->token = s2_rd_u64(&r);
+	rd_str(&r, m->holder);
+	rd_check(&r, m->op <= S2_LEASE_RELEASE);
+	rd_check(&r, (m->flags & ~S2_LEASE_F_FORCE) == 0);
+	if (m->op == S2_LEASE_ACQUIRE)
+		rd_check(&r, m->ttl_ms >= 1 && m->ttl_ms <= S2_LEASE_TTL_MAX);
+	else
+		rd_check(&r, m->ttl_ms == 0);
+	rd_check(&r, m->op == S2_LEASE_STATUS || m->token != 0);
+	return rd_done(&r);
+}
+
+int s2_msg_lease_rep_encode(uint8_t *out, size_t cap, const struct s2_msg_lease_rep *m)
+{
+	struct s2_wr w;
+	s2_wr_init(&w, out, cap);
+	s2_wr_u8(&w, m->held);
+	s2_wr_u8(&w, m->mine);
+	wr_zero(&w, 2);
+	s2_wr_u32(&w, m->remaining_ms);
+	s2_wr_u32(&w, m->refused);
+	s2_wr_u32(&w, m->forced);
+	wr_str(&w, m->holder);
+	return wr_done(&w);
+}
+
+int s2_msg_lease_rep_decode(const uint8_t *p, size_t len, struct s2_msg_lease_rep *m)
+{
+	struct s2_rd r;
+	s2_rd_init(&r, p, len);
+	m->held = s2_rd_u8(&r);
+	m->mine = s2_rd_u8(&r);
+	rd_reserved(&r, 2);
+	m->remaining_ms = s2_rd_u32(&r);
+	m->refused = s2_rd_u32(&r);
+	m->forced = s2_rd_u32(&r);
+	rd_str(&r, m->holder);
+	rd_check(&r, m->held <= 1 && m->mine <= m->held);
+	return rd_done(&r);
+}
+
 int s2_msg_u8_decode(const uint8_t *p, size_t len, uint8_t *v)
 {
 	struct s2_rd r;
@@ -442,6 +504,8 @@ const char *s2_msg_name(unsigned type)
 		return "BOOT_END";
 	case S2_MSG_BOARD_STATUS:
 		return "BOARD_STATUS";
+	case S2_MSG_LEASE:
+		return "LEASE";
 	case S2_MSG_CHIP_INFO:
 		return "CHIP_INFO";
 	case S2_MSG_MEM_READ:

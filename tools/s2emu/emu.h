@@ -15,6 +15,7 @@
 #include "emu_flash.h"
 #include "emu_log.h"
 #include "emu_mem.h"
+#include "lease.h"
 #include "monitor.h"
 #include "s2/msg.h"
 #include "s2/packet.h"
@@ -49,6 +50,7 @@ struct emu_stats {
 	uint64_t dropped_off;    /**< arrived while powered off */
 	uint64_t dup_requests;   /**< repeated requests answered from the reply cache */
 	uint64_t mesh_hops;      /**< chip-to-chip hops travelled by commands */
+	uint64_t lease_refused;  /**< requests refused: the board is held by another session */
 };
 
 struct emu_chip {
@@ -107,6 +109,7 @@ struct emu_board {
 	const struct sockaddr_storage *req_from; /**< sender of the request being handled */
 	socklen_t req_fromlen;
 	struct emu_bulk *bulk; /**< open bulk regions (emu_bulk.c), NULL if none */
+	struct s2_lease lease; /**< who holds the board (both endpoints; survives power cycles) */
 	struct emu_stats st;
 };
 

@@ -148,6 +148,7 @@ int emu_board_init(struct emu *e, struct emu_board *b, uint16_t index)
 		emu_mem_init(&ch->dram, emu_geo_dram_bytes(e));
 		emu_mem_init(&ch->sram, (uint64_t)emu_geo_pes(e) * emu_geo_sram_per_pe(e));
 	}
+	s2_lease_init(&b->lease);
 	b->announce_ev = event_new(e->base, -1, EV_PERSIST, announce_cb, b);
 	if (!b->announce_ev)
 		return S2_E_NOMEM;
@@ -574,6 +575,50 @@ static struct cached_reply *cache_find(struct emu_board *b, uint32_t seq, uint32
 	return NULL;
 }
 
+/* The board's millisecond clock for leases. */
+static uint64_t board_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* A sender's id for leases: its address and port, folded into 64 bits (FNV-1a). */
+static uint64_t sender_id(const struct sockaddr_storage *from, socklen_t fromlen)
+{
+	uint64_t h = 1469598103934665603ull;
+	const uint8_t *p = (const uint8_t *)from;
+	for (socklen_t i = 0; i < fromlen; i++)
+		h = (h ^ p[i]) * 1099511628211ull;
+	return h;
+}
+
+/* Forced takeovers land in the Ethernet chip's monitor log (s2ctl iobuf) and on stderr. */
+static void lease_log(void *ctx, const char *text)
+{
+	struct emu_board *b = ctx;
+	struct emu_chip *c = &b->chips[b->eth_chip];
+	(void)emu_log_write(&c->mon_log, EMU_MONITOR_LOG, text, strlen(text));
+	fprintf(stderr, "s2emu: board %u: %s", b->index, text);
+}
+
+/* LEASE, and the lease check of requests that change the board (docs/protocol.md 4.18). */
+static int lease_gate(struct emu_board *b, const struct s2_header *h, const uint8_t *p,
+                      const struct sockaddr_storage *from, socklen_t fromlen, uint8_t *out,
+                      size_t cap, bool *handled)
+{
+	*handled = h->type == S2_MSG_LEASE;
+	uint64_t now = board_ms(), who = sender_id(from, fromlen);
+	if (*handled)
+		return s2_lease_handle(&b->lease, now, who, p, h->payload_len, out, cap, lease_log,
+		                       b);
+	if (s2_lease_guarded(h->type) && s2_lease_check(&b->lease, now, who) < 0) {
+		b->st.lease_refused++;
+		return S2_E_BUSY;
+	}
+	return 0;
+}
+
 void emu_board_handle(struct emu_board *b, int fd, const struct sockaddr_storage *from,
                       socklen_t fromlen, const uint8_t *dgram, size_t len)
 {
@@ -608,8 +653,11 @@ void emu_board_handle(struct emu_board *b, int fd, const struct sockaddr_storage
 	static uint8_t body[S2_MAX_PAYLOAD];
 	b->req_from = from;
 	b->req_fromlen = fromlen;
-	int n = is_bmp ? bmp_request(b, &h, p, body, sizeof body)
-	               : eth_request(b, &h, p, body, sizeof body);
+	bool handled;
+	int n = lease_gate(b, &h, p, from, fromlen, body, sizeof body, &handled);
+	if (n >= 0 && !handled)
+		n = is_bmp ? bmp_request(b, &h, p, body, sizeof body)
+		           : eth_request(b, &h, p, body, sizeof body);
 	b->req_from = NULL;
 	struct s2_header r = h;
 	r.flags = S2_F_REPLY;

@@ -193,12 +193,13 @@ static void format_stats(char *out, size_t cap)
 		                      ",\"rx_wrong_board\":%" PRIu64 ",\"dropped_loss\":%" PRIu64
 		                      ",\"duplicated\":%" PRIu64 ",\"reordered\":%" PRIu64
 		                      ",\"dropped_muted\":%" PRIu64 ",\"dropped_off\":%" PRIu64
-		                      ",\"dup_requests\":%" PRIu64 ",\"mesh_hops\":%" PRIu64 "}",
+		                      ",\"dup_requests\":%" PRIu64 ",\"mesh_hops\":%" PRIu64
+		                      ",\"lease_refused\":%" PRIu64 "}",
 		                      i ? "," : "", b->index, b->state,
 		                      b->powered ? "true" : "false", b->muted ? "true" : "false",
 		                      s->rx, s->tx, s->rx_bad, s->rx_wrong_board, s->dropped_loss,
 		                      s->duplicated, s->reordered, s->dropped_muted, s->dropped_off,
-		                      s->dup_requests, s->mesh_hops);
+		                      s->dup_requests, s->mesh_hops, s->lease_refused);
 	}
 	if (n < cap)
 		snprintf(out + n, cap - n, "]}");

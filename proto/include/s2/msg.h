@@ -23,6 +23,7 @@ enum s2_msg_type {
 	S2_MSG_BOOT_DATA = 0x04,    /**< one block of the boot image */
 	S2_MSG_BOOT_END = 0x05,     /**< check image, spread it, reply board status */
 	S2_MSG_BOARD_STATUS = 0x06, /**< reply board status (chips alive) */
+	S2_MSG_LEASE = 0x07,        /**< either endpoint: take, renew, release or show a lease */
 	S2_MSG_CHIP_INFO = 0x10,    /**< a chip's monitor: resources, PEs and links alive */
 	S2_MSG_MEM_READ = 0x11,     /**< read PE SRAM or chip DRAM */
 	S2_MSG_MEM_WRITE = 0x12,    /**< write PE SRAM or chip DRAM */
@@ -285,6 +286,36 @@ struct s2_msg_bmp_info {
 	uint32_t serial;
 	char version[S2_VERSION_STR_LEN + 1];
 };
+
+/** LEASE operations (section 4.18). */
+enum s2_lease_op { S2_LEASE_STATUS = 0, S2_LEASE_ACQUIRE = 1, S2_LEASE_RELEASE = 2 };
+#define S2_LEASE_F_FORCE 0x01u     /**< ACQUIRE/RELEASE: whoever holds it */
+#define S2_LEASE_TTL_MAX 3600000u  /**< longest lease, ms (one hour) */
+#define S2_LEASE_HOLDER_LEN 32u    /**< holder names on the wire */
+
+/** LEASE request, 48 bytes (section 4.18). */
+struct s2_msg_lease_req {
+	uint8_t op;      /**< enum s2_lease_op */
+	uint8_t flags;   /**< S2_LEASE_F_FORCE */
+	uint32_t ttl_ms; /**< ACQUIRE: 1..S2_LEASE_TTL_MAX; otherwise 0 */
+	uint64_t token;  /**< the holder's secret id, not 0 for ACQUIRE and RELEASE */
+	char holder[S2_LEASE_HOLDER_LEN + 1]; /**< who, for people: "user@host pid" */
+};
+
+/** LEASE reply, 48 bytes: the lease after the request. */
+struct s2_msg_lease_rep {
+	uint8_t held;          /**< 1: a live lease exists */
+	uint8_t mine;          /**< 1: held with the request's token */
+	uint32_t remaining_ms; /**< until it expires unless renewed */
+	uint32_t refused;      /**< requests refused as busy since the board started */
+	uint32_t forced;       /**< leases taken over by force since the board started */
+	char holder[S2_LEASE_HOLDER_LEN + 1];
+};
+
+int s2_msg_lease_req_encode(uint8_t *out, size_t cap, const struct s2_msg_lease_req *m);
+int s2_msg_lease_req_decode(const uint8_t *p, size_t len, struct s2_msg_lease_req *m);
+int s2_msg_lease_rep_encode(uint8_t *out, size_t cap, const struct s2_msg_lease_rep *m);
+int s2_msg_lease_rep_decode(const uint8_t *p, size_t len, struct s2_msg_lease_rep *m);
 
 int s2_msg_board_id_encode(uint8_t *out, size_t cap, const struct s2_msg_board_id *m);
 int s2_msg_board_id_decode(const uint8_t *p, size_t len, struct s2_msg_board_id *m);
