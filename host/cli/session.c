@@ -159,7 +159,16 @@ int session_lease(struct session *s)
 		}
 	}
 	if (ec) {
-		release_all(s);
+		/* Give back what was taken, and only that (a release of another's lease would
+		 * be refused, and counted against us on that board). */
+		for (unsigned i = 0; i < k; i++) {
+			bool took = !ops[i].status;
+			s2_op_init(&ops[i], NULL, NULL);
+			if (took)
+				(void)s2_lease_release_start(conns[i], s->token, NULL, &ops[i]);
+		}
+		s2_client_wait(s->client);
+		s->token = 0;
 		goto out;
 	}
 	s->keeper = s2_lease_keeper_new(s->client, conns, k, s->token, s->holder,

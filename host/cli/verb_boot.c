@@ -23,6 +23,9 @@ struct board_report {
 	struct s2_msg_chip_info info[S2_BOARD_MAX_CHIPS];
 	int chip_status[S2_BOARD_MAX_CHIPS];
 	struct s2_op op;
+	bool lease_asked; /* info: who holds the board */
+	int lease_status;
+	struct s2_msg_lease_rep lease;
 };
 
 struct totals {
@@ -193,6 +196,15 @@ static void report(struct session *s, struct board_report *rep, struct s2_machin
 						v = r->info[ch].version;
 				json_str(&j, "monitor", v);
 			}
+			if (r->lease_asked && r->lease_status == 0) {
+				json_obj(&j, "lease");
+				json_flag(&j, "held", r->lease.held);
+				json_str(&j, "holder", r->lease.held ? r->lease.holder : NULL);
+				json_num(&j, "remaining_s", r->lease.remaining_ms / 1000.0);
+				json_uint(&j, "refused", r->lease.refused);
+				json_uint(&j, "forced", r->lease.forced);
+				json_end_obj(&j);
+			}
 			cli_json_conn(&j, "transport", s->eth[b]);
 			json_end_obj(&j);
 		} else if (r->status) {
@@ -201,6 +213,12 @@ static void report(struct session *s, struct board_report *rep, struct s2_machin
 			printf("board %u: chips %u/%u, PEs %u/%u, links %u/%u alive\n", b,
 			       bt.chips_alive, bt.chips_exp, bt.pes_alive, bt.pes_exp,
 			       bt.links_alive, bt.links_exp);
+		}
+		if (!c->json && r->lease_asked && r->lease_status == 0) {
+			char lt[160];
+			session_lease_text(&r->lease, lt, sizeof lt);
+			printf("board %u: lease %s; %u requests refused as busy, %u taken by force\n",
+			       b, lt, r->lease.refused, r->lease.forced);
 		}
 		t.chips_exp += bt.chips_exp;
 		t.chips_alive += bt.chips_alive;
@@ -437,6 +455,19 @@ int verb_info(int argc, char **argv)
 		}
 	}
 	survey_all(&s, rep, &pg);
+	struct s2_msg_lease_rep *lr = calloc(s.n, sizeof *lr);
+	int *ls = calloc(s.n, sizeof *ls);
+	if (lr && ls) {
+		session_lease_status(&s, lr, ls);
+		for (unsigned b = 0; b < s.n; b++)
+			if (s.sel[b]) {
+				rep[b].lease_asked = true;
+				rep[b].lease_status = ls[b];
+				rep[b].lease = lr[b];
+			}
+	}
+	free(lr);
+	free(ls);
 	report(&s, rep, NULL, 0, 0, false);
 	ec = finish(&s, rep);
 	free(rep);

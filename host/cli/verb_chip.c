@@ -148,6 +148,11 @@ int verb_ps(int argc, char **argv)
 		op.status = rc;
 		snprintf(op.what, sizeof op.what, "CORE_STATES reply");
 	}
+	/* Who holds the board: ps shows it beside the PEs' states. */
+	struct s2_msg_lease_rep *lr = calloc(t.s.n, sizeof *lr);
+	int *ls = calloc(t.s.n, sizeof *ls);
+	if (lr && ls)
+		session_lease_status(&t.s, lr, ls);
 	if ((ec = op_result(&t, &op)) == EXIT_OK) {
 		unsigned count[5] = {0};
 		struct json j;
@@ -172,14 +177,29 @@ int verb_ps(int argc, char **argv)
 			for (unsigned k = 0; k < 5; k++)
 				json_uint(&j, state_names[k], count[k]);
 			json_end_obj(&j);
+			if (lr && ls && ls[t.board] == 0) {
+				json_obj(&j, "lease");
+				json_flag(&j, "held", lr[t.board].held);
+				json_str(&j, "holder",
+				         lr[t.board].held ? lr[t.board].holder : NULL);
+				json_num(&j, "remaining_s", lr[t.board].remaining_ms / 1000.0);
+				json_end_obj(&j);
+			}
 			json_end_obj(&j);
 			json_finish(&j);
 		} else {
 			printf("%s%u PEs: %u idle, %u running, %u stopped, %u dead, %u monitor\n",
 			       cs.n % 8 ? "\n" : "", cs.n, count[1], count[2], count[3], count[0],
 			       count[4]);
+			if (lr && ls && ls[t.board] == 0) {
+				char lt[160];
+				session_lease_text(&lr[t.board], lt, sizeof lt);
+				printf("board %u: lease %s\n", t.board, lt);
+			}
 		}
 	}
+	free(lr);
+	free(ls);
 	session_close(&t.s);
 	return ec;
 }

@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "lease.h"
 #include "monitor.h"
 #include "s2/error.h"
 #include "s2/msg.h"
@@ -201,7 +202,113 @@ static void t_mon_signals_and_iobuf(void)
 	S2T_EQ(rep.len, 0);
 }
 
+/* Leases (lease.h, protocol 4.18): one board's lease on a millisecond clock. */
+static struct s2_lease lease;
+static char lease_logged[200];
+
+static void lease_log(void *ctx, const char *text)
+{
+	(void)ctx;
+	size_t n = strlen(lease_logged);
+	for (size_t i = 0; text[i] && n + 1 < sizeof lease_logged; i++)
+		lease_logged[n++] = text[i];
+	lease_logged[n] = 0;
+}
+
+/* A LEASE request from sender at now; the reply decoded into *rep. Returns the status. */
+static int lease_req(uint64_t now, uint64_t sender, uint8_t op, uint8_t flags, uint32_t ttl,
+                     uint64_t token, const char *holder, struct s2_msg_lease_rep *rep)
+{
+	struct s2_msg_lease_req q = {.op = op, .flags = flags, .ttl_ms = ttl, .token = token};
+	size_t i = 0;
+	for (; holder[i] && i < S2_LEASE_HOLDER_LEN; i++)
+		q.holder[i] = holder[i];
+	q.holder[i] = 0;
+	int n = s2_msg_lease_req_encode(req, sizeof req, &q);
+	if (n < 0)
+		return n;
+	n = s2_lease_handle(&lease, now, sender, req, (size_t)n, out, sizeof out, lease_log, 0);
+	if (n < 0)
+		return n;
+	return s2_msg_lease_rep_decode(out, (size_t)n, rep);
+}
+
+static void t_lease_take_keep_expire(void)
+{
+	struct s2_msg_lease_rep rep;
+	s2_lease_init(&lease);
+	lease_logged[0] = 0;
+	/* Free: anyone may change the board. */
+	S2T_EQ(s2_lease_check(&lease, 0, 7), 0);
+	S2T_EQ(lease_req(1000, 7, S2_LEASE_ACQUIRE, 0, 30000, 0xA1, "alice", &rep), 0);
+	S2T_EQ(rep.held, 1);
+	S2T_EQ(rep.mine, 1);
+	S2T_EQ(rep.remaining_ms, 30000);
+	/* The holder's sender may act; another is refused at once, and counted. */
+	S2T_EQ(s2_lease_check(&lease, 2000, 7), 0);
+	S2T_EQ(s2_lease_check(&lease, 2000, 8), S2_E_BUSY);
+	S2T_EQ(lease_req(2000, 8, S2_LEASE_ACQUIRE, 0, 30000, 0xB2, "bob", &rep), S2_E_BUSY);
+	S2T_EQ(lease.refused, 2);
+	/* STATUS from anyone names the holder and the time left. */
+	S2T_EQ(lease_req(11000, 8, S2_LEASE_STATUS, 0, 0, 0, "", &rep), 0);
+	S2T_EQ(rep.held, 1);
+	S2T_EQ(rep.mine, 0);
+	S2T_EQ(rep.remaining_ms, 20000);
+	S2T_EQ(strcmp(rep.holder, "alice"), 0);
+	/* The same token from a second socket joins the holder and renews. */
+	S2T_EQ(lease_req(20000, 9, S2_LEASE_ACQUIRE, 0, 30000, 0xA1, "alice", &rep), 0);
+	S2T_EQ(rep.remaining_ms, 30000);
+	S2T_EQ(s2_lease_check(&lease, 20001, 9), 0);
+	/* Not renewed: it expires, and the board is free again. */
+	S2T_EQ(s2_lease_check(&lease, 49999, 8), S2_E_BUSY);
+	S2T_EQ(s2_lease_check(&lease, 50000, 8), 0);
+	S2T_EQ(lease_req(50000, 8, S2_LEASE_STATUS, 0, 0, 0, "", &rep), 0);
+	S2T_EQ(rep.held, 0);
+	/* Release by the holder frees it; release by another is refused. */
+	S2T_EQ(lease_req(60000, 8, S2_LEASE_ACQUIRE, 0, 1000, 0xB2, "bob", &rep), 0);
+	S2T_EQ(lease_req(60001, 7, S2_LEASE_RELEASE, 0, 0, 0xA1, "alice", &rep), S2_E_BUSY);
+	S2T_EQ(lease_req(60002, 8, S2_LEASE_RELEASE, 0, 0, 0xB2, "bob", &rep), 0);
+	S2T_EQ(rep.held, 0);
+	S2T_CHECK(lease_logged[0] == 0); /* nothing forced so far: nothing logged */
+}
+
+static void t_lease_force_and_bad_requests(void)
+{
+	struct s2_msg_lease_rep rep;
+	s2_lease_init(&lease);
+	lease_logged[0] = 0;
+	S2T_EQ(lease_req(0, 1, S2_LEASE_ACQUIRE, 0, 5000, 0x11, "job 1", &rep), 0);
+	S2T_EQ(lease_req(10, 2, S2_LEASE_ACQUIRE, S2_LEASE_F_FORCE, 5000, 0x22, "operator", &rep),
+	       0);
+	S2T_EQ(rep.mine, 1);
+	S2T_EQ(rep.forced, 1);
+	S2T_EQ(strcmp(rep.holder, "operator"), 0);
+	S2T_EQ(s2_lease_check(&lease, 20, 1), S2_E_BUSY); /* the old holder is out */
+	S2T_CHECK(strstr(lease_logged, "taken by force by operator") != NULL);
+	S2T_CHECK(strstr(lease_logged, "job 1") != NULL);
+	/* Malformed: no token, a TTL of 0 or over an hour, an unknown op or flag. */
+	S2T_EQ(lease_req(30, 3, S2_LEASE_ACQUIRE, 0, 5000, 0, "x", &rep), S2_E_RANGE);
+	S2T_EQ(lease_req(30, 3, S2_LEASE_ACQUIRE, 0, 0, 5, "x", &rep), S2_E_RANGE);
+	S2T_EQ(lease_req(30, 3, S2_LEASE_ACQUIRE, 0, S2_LEASE_TTL_MAX + 1, 5, "x", &rep),
+	       S2_E_RANGE);
+	S2T_EQ(lease_req(30, 3, 3, 0, 0, 5, "x", &rep), S2_E_RANGE);
+	S2T_EQ(lease_req(30, 3, S2_LEASE_STATUS, 0x80, 0, 0, "", &rep), S2_E_RANGE);
+	/* Eight sockets may act for one holder; a ninth is refused, not silently ignored. */
+	for (uint64_t k = 10; k < 10 + S2_LEASE_SENDERS - 1; k++)
+		S2T_EQ(lease_req(40, k, S2_LEASE_ACQUIRE, 0, 5000, 0x22, "operator", &rep), 0);
+	S2T_EQ(lease_req(40, 99, S2_LEASE_ACQUIRE, 0, 5000, 0x22, "operator", &rep),
+	       S2_E_NOSPACE);
+	/* What needs the lease: changes, never reads. */
+	S2T_CHECK(s2_lease_guarded(S2_MSG_APP_LOAD) && s2_lease_guarded(S2_MSG_MEM_WRITE) &&
+	          s2_lease_guarded(S2_MSG_FLASH_DATA) && s2_lease_guarded(S2_MSG_BMP_POWER) &&
+	          s2_lease_guarded(S2_MSG_BOOT_START) && s2_lease_guarded(S2_MSG_APP_RUN));
+	S2T_CHECK(!s2_lease_guarded(S2_MSG_MEM_READ) && !s2_lease_guarded(S2_MSG_APP_STATUS) &&
+	          !s2_lease_guarded(S2_MSG_CHIP_INFO) && !s2_lease_guarded(S2_MSG_LEASE));
+}
+
 const struct s2t_case s2_monitor_cases[] = {
+        S2T_CASE(t_lease_take_keep_expire),
+        S2T_CASE(t_lease_force_and_bad_requests),
         S2T_CASE(t_mon_chip_info_and_states),
         S2T_CASE(t_mon_memory),
         S2T_CASE(t_mon_signals_and_iobuf),

@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	const uint8_t *p = data + 1;
 	size_t len = size - 1;
-	switch (data[0] % 29) {
+	switch (data[0] % 31) {
 	case 0: {
 		struct s2_msg_board_id m;
 		if (!s2_msg_board_id_decode(p, len, &m))
@@ -202,6 +202,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct s2_msg_app_status m;
 		if (!s2_msg_app_status_decode(p, len, &m))
 			same(s2_msg_app_status_encode(out, sizeof out, &m), p, len);
+		break;
+	}
+	case 29: {
+		struct s2_msg_lease_req m;
+		if (!s2_msg_lease_req_decode(p, len, &m))
+			same(s2_msg_lease_req_encode(out, sizeof out, &m), p, len);
+		break;
+	}
+	case 30: {
+		struct s2_msg_lease_rep m;
+		if (!s2_msg_lease_rep_decode(p, len, &m))
+			same(s2_msg_lease_rep_encode(out, sizeof out, &m), p, len);
 		break;
 	}
 	}
