@@ -21,9 +21,12 @@
 #include "session.h"
 
 struct run_opts {
-	const char *duration, *out, *energy, *energy_every;
+	const char *duration, *out, *energy, *energy_every, *stall;
 	bool realtime, deployed;
 };
+
+/* Default of --stall-timeout: seconds a phase may go without progress (docs/cli/run.md). */
+#define STALL_DEFAULT_S 60.0
 
 static int run_opt(struct cli *c, int id, const char *arg, void *ctx)
 {
@@ -41,8 +44,24 @@ static int run_opt(struct cli *c, int id, const char *arg, void *ctx)
 		o->energy = arg;
 	else if (id == 260)
 		o->energy_every = arg;
+	else if (id == 261)
+		o->stall = arg;
 	else
 		return -1;
+	return 0;
+}
+
+static int parse_stall(const struct cli *c, const char *arg, double *s)
+{
+	char *end;
+	*s = STALL_DEFAULT_S;
+	if (!arg)
+		return 0;
+	*s = strtod(arg, &end);
+	if (*end || !(*s >= 1 && *s <= 86400)) {
+		cli_error(c, EXIT_USAGE, "--stall-timeout: '%s' is not 1..86400 seconds", arg);
+		return -1;
+	}
 	return 0;
 }
 
@@ -73,6 +92,7 @@ struct ctx {
 	char (*what)[128]; /* [machine boards] */
 	double t_deploy;
 	double t_dep0, t_boot_end, t_dep_end; /* CLOCK_MONOTONIC seconds: deploy's phases */
+	double stall_s; /* --stall-timeout: a phase without progress for this long fails */
 	uint64_t bytes;
 	struct s2_bulk_stats load, rec; /* bulk transfer counters: loading, recordings */
 };
@@ -199,7 +219,15 @@ static void deploy(struct ctx *x)
 		s2_app_release(x->plan->boards[i].chips, x->plan->boards[i].n_chips);
 	/* The PEs expand their synapses: wait until every board has loaded everything. */
 	struct s2_msg_app_status *st = calloc(x->s.n, sizeof *st);
-	for (bool busy = st != NULL; busy;) {
+	/* Deadline: every board must finish at least one more PE within --stall-timeout, so
+	 * the wait is bounded by the work (PEs to expand) times the stall limit. */
+	uint32_t *pend = calloc(x->s.n + 1, sizeof *pend);
+	double *moved = calloc(x->s.n + 1, sizeof *moved);
+	for (unsigned i = 0; pend && moved && i < x->plan->n_boards; i++) {
+		pend[x->plan->boards[i].board] = UINT32_MAX;
+		moved[x->plan->boards[i].board] = now_s();
+	}
+	for (bool busy = st && pend && moved; busy;) {
 		busy = false;
 		for (unsigned i = 0; i < x->plan->n_boards; i++) {
 			unsigned b = x->plan->boards[i].board;
@@ -216,7 +244,20 @@ static void deploy(struct ctx *x)
 				continue;
 			loaded += st[b].pes;
 			if (st[b].state == S2_APP_LOADING) {
-				busy = true;
+				double now = now_s();
+				if (st[b].pending < pend[b]) {
+					pend[b] = st[b].pending;
+					moved[b] = now;
+				}
+				if (now - moved[b] > x->stall_s) {
+					x->failed[b] = S2_E_TIMEOUT;
+					snprintf(x->what[b], sizeof x->what[b],
+					         "loading: no PE finished expanding its synapses for "
+					         "%.0f s (%u PE loads pending; --stall-timeout)",
+					         x->stall_s, st[b].pending);
+				} else {
+					busy = true;
+				}
 			} else if (st[b].state == S2_APP_FAILED) {
 				x->failed[b] = st[b].load_error ? st[b].load_error : S2_E_STATE;
 				snprintf(x->what[b], sizeof x->what[b],
@@ -237,6 +278,8 @@ static void deploy(struct ctx *x)
 	}
 	cli_progress_end(x->c);
 	free(st);
+	free(pend);
+	free(moved);
 	x->t_dep_end = now_s();
 	x->t_deploy = x->t_dep_end - t0;
 }
@@ -365,6 +408,7 @@ static void check_deployed(struct ctx *x)
 int verb_deploy(int argc, char **argv)
 {
 	static const struct option extra[] = {{"duration", required_argument, 0, 256},
+	                                      {"stall-timeout", required_argument, 0, 261},
 	                                      {0, 0, 0, 0}};
 	struct cli c;
 	struct run_opts o = {0};
@@ -373,11 +417,13 @@ int verb_deploy(int argc, char **argv)
 		return pos == -2 ? EXIT_OK : EXIT_USAGE;
 	if (pos + 1 != argc)
 		return cli_error(&c, EXIT_USAGE, "deploy takes one IMAGE (see --help)");
-	double dur = -1;
-	if (o.duration && parse_duration(&c, o.duration, &dur) < 0)
+	double dur = -1, stall;
+	if ((o.duration && parse_duration(&c, o.duration, &dur) < 0) ||
+	    parse_stall(&c, o.stall, &stall) < 0)
 		return EXIT_USAGE;
 	struct ctx x;
 	int ec = open_ctx(&x, &c, argv[pos]);
+	x.stall_s = stall;
 	if (!ec) {
 		if (dur < 0)
 			dur = x.plan->run_ms;
@@ -497,6 +543,7 @@ int verb_run(int argc, char **argv)
 	                                      {"deployed", no_argument, 0, 258},
 	                                      {"energy", required_argument, 0, 259},
 	                                      {"energy-every", required_argument, 0, 260},
+	                                      {"stall-timeout", required_argument, 0, 261},
 	                                      {0, 0, 0, 0}};
 	struct cli c;
 	struct run_opts o = {0};
@@ -505,8 +552,9 @@ int verb_run(int argc, char **argv)
 		return pos == -2 ? EXIT_OK : EXIT_USAGE;
 	if (pos + 1 != argc)
 		return cli_error(&c, EXIT_USAGE, "run takes one IMAGE (see --help)");
-	double dur = -1;
-	if (o.duration && parse_duration(&c, o.duration, &dur) < 0)
+	double dur = -1, stall;
+	if ((o.duration && parse_duration(&c, o.duration, &dur) < 0) ||
+	    parse_stall(&c, o.stall, &stall) < 0)
 		return EXIT_USAGE;
 	const char *out = o.out ? o.out : "run.s2res";
 	unsigned long every = 100;
@@ -515,6 +563,7 @@ int verb_run(int argc, char **argv)
 		return cli_error(&c, EXIT_USAGE, "--energy-every: a number of steps, at least 1");
 	struct ctx x;
 	int ec = open_ctx(&x, &c, argv[pos]);
+	x.stall_s = stall;
 	if (ec) {
 		close_ctx(&x);
 		return ec;
@@ -555,11 +604,23 @@ int verb_run(int argc, char **argv)
 	}
 	settle(&x, "APP_RUN");
 	struct s2_msg_app_status *st = calloc(x.s.n, sizeof *st);
-	if (!st) {
+	uint32_t *last = calloc(x.s.n + 1, sizeof *last); /* steps done, as last seen */
+	double *moved = calloc(x.s.n + 1, sizeof *moved);  /* when last seen to advance */
+	if (!st || !last || !moved) {
+		free(st);
+		free(last);
+		free(moved);
 		close_ctx(&x);
 		return cli_error(&c, EXIT_FAIL, "out of memory");
 	}
-	/* Poll until every live board is done; a board that stops answering ends its part. */
+	for (unsigned i = 0; i < x.plan->n_boards; i++)
+		moved[x.plan->boards[i].board] = t0;
+	/* A real-time run cannot go faster than biological time: its boards get that long
+	 * before the stall limit applies to their first step. */
+	double rt_s = o.realtime ? steps * x.plan->dt_ms / 1000.0 : 0;
+	bool stopped_early = false; /* the live boards were stopped because one failed */
+	/* Poll until every live board is done. A board that stops answering, that does not
+	 * advance for --stall-timeout, or that leaves the run ends its part (bounded waits). */
 	for (;;) {
 		for (unsigned i = 0; i < x.plan->n_boards; i++) {
 			unsigned b = x.plan->boards[i].board;
@@ -571,11 +632,33 @@ int verb_run(int argc, char **argv)
 		settle(&x, "APP_STATUS");
 		bool all = true;
 		uint64_t done = 0;
+		double now = now_s();
 		for (unsigned i = 0; i < x.plan->n_boards; i++) {
 			unsigned b = x.plan->boards[i].board;
 			if (x.failed[b])
 				continue;
-			all &= st[b].state == S2_APP_DONE;
+			if (st[b].steps_done > last[b] || st[b].state == S2_APP_DONE) {
+				last[b] = st[b].steps_done;
+				moved[b] = now;
+			}
+			uint8_t sb = st[b].state;
+			if (sb != S2_APP_ARMED && sb != S2_APP_RUNNING && sb != S2_APP_DONE) {
+				x.failed[b] = S2_E_STATE;
+				snprintf(x.what[b], sizeof x.what[b],
+				         "run: the board left the run at step %u of %u (state %u: "
+				         "stopped or reset by someone else?)",
+				         st[b].steps_done, steps, sb);
+				continue;
+			}
+			if (sb != S2_APP_DONE && now - moved[b] > x.stall_s + (last[b] ? 0 : rt_s)) {
+				x.failed[b] = S2_E_TIMEOUT;
+				snprintf(x.what[b], sizeof x.what[b],
+				         "run: no step for %.0f s at step %u of %u (the board "
+				         "answers but does not advance; --stall-timeout)",
+				         x.stall_s, last[b], steps);
+				continue;
+			}
+			all &= sb == S2_APP_DONE;
 			done += st[b].steps_done;
 		}
 		cli_progress(&c, "run", done, (uint64_t)steps * live(&x));
@@ -592,10 +675,11 @@ int verb_run(int argc, char **argv)
 				s2_app_stop_start(x.s.eth[b], &x.ops[b]);
 			}
 			settle(&x, "APP_STOP after a board failed");
+			stopped_early = true;
 			if (!c.quiet)
 				fprintf(stderr, "s2ctl run: a board failed; the others were "
-				                "stopped and their "
-				                "results are kept\n");
+				                "stopped and their results are kept, marked "
+				                "partial\n");
 			break;
 		}
 		struct timespec ts = {0, 20 * 1000 * 1000}; /* status poll interval */
@@ -609,6 +693,8 @@ int verb_run(int argc, char **argv)
 	struct results *res = calloc(1, sizeof *res);
 	if (!res) {
 		free(st);
+		free(last);
+		free(moved);
 		close_ctx(&x);
 		return cli_error(&c, EXIT_FAIL, "out of memory");
 	}
@@ -624,6 +710,30 @@ int verb_run(int argc, char **argv)
 	int rc = res->pops ? collect(&x, res) : S2_E_NOMEM;
 	double t_collect = now_s() - t1;
 	char err[512];
+	/* How each board's part ended: only a board that ran every step and whose recordings
+	 * were read is complete; the results say so per board (docs/results.md). */
+	bool complete = true;
+	for (unsigned i = 0; rc == 0 && i < x.plan->n_boards; i++) {
+		unsigned b = x.plan->boards[i].board;
+		enum results_board_status bs = RESULTS_BOARD_COMPLETE;
+		uint32_t at = steps;
+		char why[RESULTS_REASON_MAX] = "";
+		if (x.failed[b]) {
+			bs = x.failed[b] == S2_E_TIMEOUT && !strstr(x.what[b], "--stall-timeout")
+			             ? RESULTS_BOARD_NO_ANSWER
+			             : RESULTS_BOARD_STOPPED;
+			at = st[b].state == S2_APP_DONE ? steps : last[b];
+			snprintf(why, sizeof why, "%s: %s", x.what[b], s2_strerror(x.failed[b]));
+		} else if (st[b].state != S2_APP_DONE) {
+			bs = RESULTS_BOARD_STOPPED;
+			at = last[b];
+			snprintf(why, sizeof why, "%s",
+			         stopped_early ? "stopped by s2ctl run after another board failed"
+			                       : "did not finish");
+		}
+		complete &= bs == RESULTS_BOARD_COMPLETE;
+		rc = results_set_board_status(res, b, bs, at, bs ? why : NULL);
+	}
 	if (rc == 0 && results_write(res, out, err, sizeof err) < 0)
 		rc = cli_error(&c, EXIT_FAIL, "%s", err);
 	if (er) {
@@ -654,6 +764,18 @@ int verb_run(int argc, char **argv)
 		json_begin(&j, stdout);
 		json_obj(&j, NULL);
 		json_str(&j, "results", out);
+		json_flag(&j, "complete", complete);
+		json_arr(&j, "boards");
+		for (unsigned i = 0; i < res->n_boards; i++) {
+			json_obj(&j, NULL);
+			json_uint(&j, "board", res->boards[i].board);
+			json_str(&j, "status", results_status_name(res->boards[i].status));
+			json_uint(&j, "last_step", res->boards[i].last_step);
+			if (res->boards[i].reason[0])
+				json_str(&j, "reason", res->boards[i].reason);
+			json_end_obj(&j);
+		}
+		json_end_arr(&j);
 		json_num(&j, "deploy_seconds", x.t_deploy);
 		json_num(&j, "run_seconds", t_run);
 		json_num(&j, "collect_seconds", t_collect);
@@ -685,17 +807,25 @@ int verb_run(int argc, char **argv)
 		json_end_obj(&j);
 		json_finish(&j);
 	} else if (!c.quiet) {
-		printf("ran %g ms of biological time (%u steps) in %.3f s; %llu synaptic events, "
-		       "%llu packets dropped, %llu recording bytes lost\n",
-		       dur, steps, t_run, (unsigned long long)events, (unsigned long long)dropped,
-		       (unsigned long long)lost);
+		if (complete) {
+			printf("ran %g ms of biological time (%u steps) in %.3f s; %llu synaptic "
+			       "events, %llu packets dropped, %llu recording bytes lost\n",
+			       dur, steps, t_run, (unsigned long long)events,
+			       (unsigned long long)dropped, (unsigned long long)lost);
+		} else {
+			char why[300];
+			results_partial_why(res, why, sizeof why);
+			printf("PARTIAL run: %s; what was recorded until then is kept, marked "
+			       "partial (s2ctl results --allow-partial reads it)\n",
+			       why);
+		}
 		for (unsigned p = 0; p < res->n_pops; p++)
 			printf("  %-12s %8u neurons %10llu spikes %8.2f Hz\n", res->pops[p].label,
 			       res->pops[p].size, (unsigned long long)res->pops[p].n_spikes,
 			       res->pops[p].size ? (double)res->pops[p].n_spikes /
 			                                   res->pops[p].size / (dur / 1000)
 			                         : 0);
-		printf("results in %s\n", out);
+		printf("%s in %s\n", complete ? "results" : "partial results", out);
 	}
 	if (clipped && !c.quiet)
 		fprintf(stderr,
@@ -706,7 +836,11 @@ int verb_run(int argc, char **argv)
 		        (unsigned long long)clipped);
 	results_free(res);
 	free(st);
+	free(last);
+	free(moved);
 	ec = failures(&x);
+	if (!ec && !complete)
+		ec = EXIT_FAIL; /* never a zero exit for a run that did not complete */
 	if (!ec && rc)
 		ec = rc < 0 ? cli_exit_for(rc) : rc;
 	if (!ec && (dropped || lost) && !c.quiet)

@@ -16,6 +16,7 @@
 
 #include "cli.h"
 #include "plan.h"
+#include "s2/app.h"
 #include "s2/error.h"
 #include "s2/live.h"
 #include "s2/stream.h"
@@ -220,6 +221,17 @@ int verb_stream(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	t0 = sx_now();
+	/* Liveness: a stream only listens, so it asks each board for APP_STATUS once a second; a
+	 * board that stops answering (the transport's retries, at least 3 s) ends the stream
+	 * with an error naming it, instead of a wait without end. */
+	struct s2_msg_app_status *probe = calloc(s.n ? s.n : 1, sizeof *probe);
+	double t_probe = t0;
+	if (!probe) {
+		ec = cli_error(&c, EXIT_FAIL, "out of memory");
+		goto stop;
+	}
+	for (unsigned i = 0; i < plan->n_boards; i++)
+		s2_op_init(&ops[plan->boards[i].board], NULL, NULL);
 	/* Until every board finished (and 200 ms more for packets overtaken on the way), or
 	 * --max-seconds, or a signal. */
 	while (!interrupted) {
@@ -235,7 +247,34 @@ int verb_stream(int argc, char **argv)
 				ec = EXIT_TIMEOUT;
 			break;
 		}
+		bool dead = false;
+		for (unsigned i = 0; i < plan->n_boards && !dead; i++) {
+			unsigned b = plan->boards[i].board;
+			if (b >= s.n || !s.sel[b] || !ops[b].status)
+				continue;
+			char line[300];
+			cli_conn_summary(s.eth[b], line, sizeof line);
+			ec = cli_error(&c, cli_exit_for(ops[b].status),
+			               "board %u stopped answering while streaming (APP_STATUS: %s) "
+			               "(%s)",
+			               b, s2_strerror(ops[b].status), line);
+			dead = true;
+		}
+		if (dead)
+			break;
+		if (sx_now() - t_probe >= 1.0) {
+			t_probe = sx_now();
+			for (unsigned i = 0; i < plan->n_boards; i++) {
+				unsigned b = plan->boards[i].board;
+				if (b >= s.n || !s.sel[b] || ops[b].outstanding)
+					continue;
+				s2_op_init(&ops[b], NULL, NULL);
+				if (s2_app_status_start(s.eth[b], &probe[b], &ops[b]) < 0)
+					ops[b].status = S2_E_NOMEM;
+			}
+		}
 	}
+	free(probe);
 stop:
 	/* Unsubscribe (best effort: a board that is gone forgets its streams anyway). */
 	for (unsigned i = 0; i < plan->n_boards; i++) {

@@ -12,6 +12,7 @@
  * application in this process is armed (the emulator's sync signal).
  */
 #include "emu_app.h"
+#include "emu_fault.h"
 
 #include <event2/event.h>
 #include <fcntl.h>
@@ -699,6 +700,7 @@ static bool step_part(struct emu *e, uint64_t t_end)
 			continue;
 		emu_live_step_end(b, b->app.step);
 		b->app.step++;
+		emu_fault_point(EMU_PH_RUN);
 		if (++b->app.steps_done >= b->app.n_steps) {
 			b->app.state = S2_APP_DONE;
 			emu_live_event(b, b->app.step, S2_LIVE_DONE);

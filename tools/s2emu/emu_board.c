@@ -14,6 +14,7 @@
 #include "emu.h"
 #include "emu_live.h"
 #include "emu_bulk.h"
+#include "emu_fault.h"
 #include "emu_geo.h"
 #include "s2/crc32.h"
 #include "s2/error.h"
@@ -653,6 +654,15 @@ void emu_board_handle(struct emu_board *b, int fd, const struct sockaddr_storage
 	static uint8_t body[S2_MAX_PAYLOAD];
 	b->req_from = from;
 	b->req_fromlen = fromlen;
+	/* --fault-at: the process may stop or die here, before it acts. */
+	if (h.type == S2_MSG_BOOT_DATA)
+		emu_fault_point(EMU_PH_BOOT);
+	else if (h.type == S2_MSG_FLASH_DATA)
+		emu_fault_point(EMU_PH_FLASH);
+	else if (h.type == S2_MSG_BULK_BEGIN || h.type == S2_MSG_APP_LOAD)
+		emu_fault_point(EMU_PH_LOAD);
+	else if (h.type == S2_MSG_BULK_READ)
+		emu_fault_point(EMU_PH_READOUT);
 	bool handled;
 	int n = lease_gate(b, &h, p, from, fromlen, body, sizeof body, &handled);
 	if (n >= 0 && !handled)

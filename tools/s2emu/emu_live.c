@@ -11,6 +11,7 @@
  * monitor, which packs them the same way; the emulator taps them as the PEs send.
  */
 #include "emu_live.h"
+#include "emu_fault.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -83,6 +84,7 @@ static void flush(struct emu_board *b, struct stream *s)
 		s->dropped++;
 	else
 		emu_net_send(b, b->eth_fd, &s->to, s->tolen, out, (size_t)n);
+	emu_fault_point(EMU_PH_STREAM);
 	s2_live_begin(&s->w, s->body, sizeof s->body, s->id, s->dropped);
 	s->stamped = false;
 }

@@ -19,6 +19,7 @@
 #include <event2/util.h>
 
 #include "emu.h"
+#include "emu_fault.h"
 #include "emu_geo.h"
 #include "s2/error.h"
 #include "s2/machine.h"
@@ -45,6 +46,10 @@ static void usage(FILE *f)
 	        "  --power-cut-after N[:torn]  fault: the power fails (SIGKILL) at the (N+1)th\n"
 	        "                        flash write; with :torn that write lands half-way\n"
 	        "  --boot-fail-version V fault: flash images of version V fail to boot\n"
+	        "  --fault-at PHASE:ACTION[:N]  fault: the whole process stops (SIGSTOP) or\n"
+	        "                        dies (SIGKILL) the Nth time (default 1) a board\n"
+	        "                        reaches PHASE: boot, flash, load, run (a step done),\n"
+	        "                        readout or stream (a STREAM_DATA sent)\n"
 	        "  --announce ADDR:PORT  unbooted boards announce themselves there once a second\n"
 	        "                        (default 127.0.0.1:17893, where s2ctl discover listens;\n"
 	        "                        'none': do not announce)\n"
@@ -353,7 +358,8 @@ int main(int argc, char **argv)
 		O_FLASH_DIR,
 		O_CUT,
 		O_BOOT_FAIL,
-		O_THREADS
+		O_THREADS,
+		O_FAULT_AT
 	};
 	static const struct option opts[] = {
 	        {"boards", required_argument, 0, O_BOARDS},
@@ -378,6 +384,7 @@ int main(int argc, char **argv)
 	        {"control-file", required_argument, 0, O_CONTROL},
 	        {"ready-file", required_argument, 0, O_READY},
 	        {"load-threads", required_argument, 0, O_THREADS},
+	        {"fault-at", required_argument, 0, O_FAULT_AT},
 	        {"verbose", no_argument, 0, 'v'},
 	        {"help", no_argument, 0, 'h'},
 	        {0, 0, 0, 0},
@@ -458,6 +465,16 @@ int main(int argc, char **argv)
 		}
 		case O_BOOT_FAIL:
 			emu_flash_set_boot_fail(optarg);
+			break;
+		case O_FAULT_AT:
+			if (emu_fault_parse(optarg) < 0) {
+				fprintf(stderr,
+				        "s2emu: --fault-at: '%s' is not PHASE:ACTION[:N] (PHASE boot, "
+				        "flash, load, run, readout or stream; ACTION stop or kill; "
+				        "N >= 1)\n",
+				        optarg);
+				return 2;
+			}
 			break;
 		case O_THREADS: {
 			unsigned long n;
