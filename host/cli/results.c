@@ -1,12 +1,19 @@
 /*
- * Run results (docs/results.md): spikes per population and recorded voltages, in one
- * little-endian file, written atomically; read back for `s2ctl results` and converted to CSV
- * and NumPy .npy.
+ * Run results (docs/results.md): spikes per population, recorded voltages and how each board's
+ * part of the run ended, in the checksummed s2 file container (s2/fileio.h, kind "RSLT",
+ * format version 2), written atomically; read back and verified for `s2ctl results` and
+ * converted to CSV and NumPy .npy.
  *
- * File: 'S2RS' u32, version u32 (1), dt_ms f64, steps u32, n_pops u32, then per population:
- *   label_len u16, label, size u32, n_spikes u64, n_spikes x (neuron u32, step u32),
- *   n_vrec u32, n_vrec x neuron u32, steps x n_vrec f32 (row per step).
+ * Sections (little-endian):
+ *   "run"      dt_ms f64, steps u32, n_pops u32, n_boards u32, flags u32 (bit 0: complete)
+ *   "boards"   per board: board u32, status u32, last_step u32, reason_len u16, reason
+ *   per population P, in order:
+ *   "population P spikes"    label_len u16, label, size u32, n_spikes u64,
+ *                            n_spikes x (neuron u32, step u32)
+ *   "population P voltages"  n_vrec u32, n_vrec x neuron u32, steps x n_vrec f32 (row per step)
  * A spike in step s happened at (s + 1) * dt ms; voltage row s is the value after step s.
+ * Format 1 (bare 'S2RS' files, no checksum and no run status) is refused: nothing in it says
+ * whether the run completed.
  */
 #include "results.h"
 
@@ -16,11 +23,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "s2/error.h"
+#include "s2/fileio.h"
 #include "s2/wire.h"
 
-#define MAGIC 0x53523253u
+#define KIND S2_SFILE_KIND('R', 'S', 'L', 'T')
+#define VERSION 2u
+#define LEGACY_MAGIC 0x53523253u /* format 1 */
+#define FILE_MAX (1ull << 34)
 
 void results_free(struct results *r)
 {
@@ -33,7 +45,75 @@ void results_free(struct results *r)
 		free(r->pops[p].v);
 	}
 	free(r->pops);
+	free(r->boards);
 	free(r);
+}
+
+const char *results_status_name(enum results_board_status s)
+{
+	switch (s) {
+	case RESULTS_BOARD_COMPLETE:
+		return "complete";
+	case RESULTS_BOARD_STOPPED:
+		return "stopped";
+	case RESULTS_BOARD_NO_ANSWER:
+		return "no answer";
+	}
+	return "unknown";
+}
+
+int results_set_board_status(struct results *r, uint32_t board, enum results_board_status status,
+                             uint32_t last_step, const char *reason)
+{
+	if ((unsigned)status > RESULTS_BOARD_NO_ANSWER)
+		return S2_E_INVAL;
+	uint32_t i = 0;
+	while (i < r->n_boards && r->boards[i].board != board)
+		i++;
+	if (i == r->n_boards) {
+		struct results_board *nb = realloc(r->boards, (r->n_boards + 1) * sizeof *nb);
+		if (!nb)
+			return S2_E_NOMEM;
+		r->boards = nb;
+		r->n_boards++;
+	}
+	struct results_board *b = &r->boards[i];
+	b->board = board;
+	b->status = status;
+	b->last_step = last_step;
+	snprintf(b->reason, sizeof b->reason, "%s", reason ? reason : "");
+	return 0;
+}
+
+bool results_is_complete(const struct results *r)
+{
+	if (!r->n_boards)
+		return false;
+	for (uint32_t i = 0; i < r->n_boards; i++)
+		if (r->boards[i].status != RESULTS_BOARD_COMPLETE ||
+		    r->boards[i].last_step != r->steps)
+			return false;
+	return true;
+}
+
+void results_partial_why(const struct results *r, char *buf, size_t len)
+{
+	if (!r->n_boards) {
+		snprintf(buf, len, "no board recorded how its run ended");
+		return;
+	}
+	for (uint32_t i = 0; i < r->n_boards; i++) {
+		const struct results_board *b = &r->boards[i];
+		if (b->status == RESULTS_BOARD_COMPLETE && b->last_step == r->steps)
+			continue;
+		snprintf(buf, len, "board %u %s at step %u of %u%s%s", b->board,
+		         b->status == RESULTS_BOARD_NO_ANSWER ? "stopped answering"
+		         : b->status == RESULTS_BOARD_STOPPED ? "stopped"
+		                                              : "complete but",
+		         b->last_step, r->steps, b->reason[0] ? ": " : "", b->reason);
+		return;
+	}
+	snprintf(buf, len, "complete");
 }
 
 int results_add_pe(struct results *r, unsigned pop, uint32_t lo, uint32_t n, const uint8_t *spk,
@@ -87,176 +167,289 @@ int results_add_pe(struct results *r, unsigned pop, uint32_t lo, uint32_t n, con
 	return 0;
 }
 
-static bool put(FILE *f, const void *p, size_t n)
+static void pop_section(char *name, size_t n, const char *label, const char *kind)
 {
-	return fwrite(p, 1, n, f) == n;
-}
-
-static bool put32(FILE *f, uint32_t v)
-{
-	uint8_t b[4];
-	s2_st32(b, v);
-	return put(f, b, 4);
+	snprintf(name, n, "population %.*s %s", 200, label, kind);
 }
 
 int results_write(const struct results *r, const char *path, char *err, size_t errlen)
 {
-	char tmp[4096];
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	FILE *f = fopen(tmp, "wb");
-	if (!f) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		return S2_E_IO;
+	struct s2_file_w *w = s2_file_w_new(KIND, VERSION);
+	if (!w) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return S2_E_NOMEM;
 	}
-	bool ok = put32(f, MAGIC) && put32(f, 1);
-	uint8_t b8[8];
 	uint64_t u;
 	memcpy(&u, &r->dt_ms, 8);
-	s2_st64(b8, u);
-	ok = ok && put(f, b8, 8) && put32(f, r->steps) && put32(f, r->n_pops);
-	for (unsigned p = 0; ok && p < r->n_pops; p++) {
+	s2_file_w_section(w, "run");
+	s2_file_w_u64(w, u);
+	s2_file_w_u32(w, r->steps);
+	s2_file_w_u32(w, r->n_pops);
+	s2_file_w_u32(w, r->n_boards);
+	s2_file_w_u32(w, results_is_complete(r) ? 1u : 0u);
+	s2_file_w_section(w, "boards");
+	for (uint32_t i = 0; i < r->n_boards; i++) {
+		const struct results_board *b = &r->boards[i];
+		size_t rl = strnlen(b->reason, sizeof b->reason - 1);
+		s2_file_w_u32(w, b->board);
+		s2_file_w_u32(w, (uint32_t)b->status);
+		s2_file_w_u32(w, b->last_step);
+		s2_file_w_u16(w, (uint16_t)rl);
+		s2_file_w_put(w, b->reason, rl);
+	}
+	for (unsigned p = 0; p < r->n_pops; p++) {
 		const struct results_pop *q = &r->pops[p];
-		uint8_t b2[2];
+		char name[256];
 		size_t ll = strlen(q->label);
-		s2_st16(b2, (uint16_t)ll);
-		ok = put(f, b2, 2) && put(f, q->label, ll) && put32(f, q->size);
-		s2_st64(b8, q->n_spikes);
-		ok = ok && put(f, b8, 8);
-		for (uint64_t i = 0; ok && i < q->n_spikes; i++)
-			ok = put32(f, q->spikes[i].neuron) && put32(f, q->spikes[i].step);
-		ok = ok && put32(f, q->n_vrec);
-		for (unsigned i = 0; ok && i < q->n_vrec; i++)
-			ok = put32(f, q->vrec[i]);
-		for (uint64_t i = 0; ok && i < (uint64_t)r->steps * q->n_vrec; i++) {
+		if (ll > UINT16_MAX) {
+			s2_file_w_free(w);
+			snprintf(err, errlen, "%s: population %u: label longer than 65535 bytes",
+			         path, p);
+			return S2_E_INVAL;
+		}
+		pop_section(name, sizeof name, q->label, "spikes");
+		s2_file_w_section(w, name);
+		s2_file_w_u16(w, (uint16_t)ll);
+		s2_file_w_put(w, q->label, ll);
+		s2_file_w_u32(w, q->size);
+		s2_file_w_u64(w, q->n_spikes);
+		for (uint64_t i = 0; i < q->n_spikes; i++) {
+			s2_file_w_u32(w, q->spikes[i].neuron);
+			s2_file_w_u32(w, q->spikes[i].step);
+		}
+		pop_section(name, sizeof name, q->label, "voltages");
+		s2_file_w_section(w, name);
+		s2_file_w_u32(w, q->n_vrec);
+		for (unsigned i = 0; i < q->n_vrec; i++)
+			s2_file_w_u32(w, q->vrec[i]);
+		for (uint64_t i = 0; i < (uint64_t)r->steps * q->n_vrec; i++) {
 			uint32_t v;
 			memcpy(&v, &q->v[i], 4);
-			ok = put32(f, v);
+			s2_file_w_u32(w, v);
 		}
 	}
-	if (fclose(f) != 0)
-		ok = false;
-	if (!ok || rename(tmp, path) != 0) {
-		snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
-		remove(tmp);
-		return S2_E_IO;
-	}
-	return 0;
+	int rc = s2_file_w_save(w, path, err, errlen);
+	s2_file_w_free(w);
+	return rc;
 }
 
-/* Bounded reader over a whole file. */
-struct rd {
-	const uint8_t *p;
-	size_t n, at;
-	bool bad;
-};
-
-static const uint8_t *take(struct rd *r, size_t n)
+static const char *damaged(char *err, size_t errlen, const char *name, const struct s2_sfile_sec *s,
+                           const char *why)
 {
-	if (r->bad || n > r->n - r->at) {
-		r->bad = true;
-		return NULL;
-	}
-	const uint8_t *p = r->p + r->at;
-	r->at += n;
-	return p;
+	snprintf(err, errlen, "%s: section '%.*s': %s", name, (int)s->name_len, s->name, why);
+	return NULL;
 }
 
-static uint32_t get32(struct rd *r)
+/* Decode the "run" and "boards" sections into res. */
+static bool read_run(struct results *res, const struct s2_sfile_sec *run,
+                     const struct s2_sfile_sec *bs, const char *name, uint32_t *flags, char *err,
+                     size_t errlen)
 {
-	const uint8_t *p = take(r, 4);
-	return p ? s2_ld32(p) : 0;
-}
-
-struct results *results_read(const char *path, char *err, size_t errlen)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	struct stat st;
-	uint8_t *buf = NULL;
-	struct results *res = NULL;
-	if (fstat(fileno(f), &st) != 0 || st.st_size < 24 || st.st_size > (1ll << 34) ||
-	    !(buf = malloc((size_t)st.st_size)) ||
-	    fread(buf, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
-		snprintf(err, errlen, "%s: cannot read (empty, too large or unreadable)", path);
-		goto out;
-	}
-	struct rd r = {buf, (size_t)st.st_size, 0, false};
-	if (get32(&r) != MAGIC || get32(&r) != 1) {
-		snprintf(err, errlen, "%s: not an s2 results file (version 1)", path);
-		goto out;
-	}
-	res = calloc(1, sizeof *res);
-	if (!res)
-		goto nomem;
-	const uint8_t *d = take(&r, 8);
-	uint64_t u = d ? s2_ld64(d) : 0;
+	struct s2_rd r;
+	s2_rd_init(&r, run->data, (size_t)run->len);
+	uint64_t u = s2_rd_u64(&r);
 	memcpy(&res->dt_ms, &u, 8);
-	res->steps = get32(&r);
-	res->n_pops = get32(&r);
-	if (r.bad || res->n_pops > 65536 || !(res->dt_ms > 0)) {
-		snprintf(err, errlen, "%s: damaged header", path);
+	res->steps = s2_rd_u32(&r);
+	res->n_pops = s2_rd_u32(&r);
+	uint32_t nb = s2_rd_u32(&r);
+	*flags = s2_rd_u32(&r);
+	if (r.err || s2_rd_left(&r) || !(res->dt_ms > 0) || res->n_pops > 65536 || nb > 65536 ||
+	    (*flags & ~1u)) {
+		damaged(err, errlen, name, run, "inconsistent run header");
+		return false;
+	}
+	s2_rd_init(&r, bs->data, (size_t)bs->len);
+	for (uint32_t i = 0; i < nb; i++) {
+		uint32_t board = s2_rd_u32(&r), st = s2_rd_u32(&r), last = s2_rd_u32(&r);
+		uint16_t rl = s2_rd_u16(&r);
+		const uint8_t *reason = s2_rd_take(&r, rl);
+		char rs[RESULTS_REASON_MAX];
+		if (r.err || st > RESULTS_BOARD_NO_ANSWER || rl >= sizeof rs || last > res->steps) {
+			damaged(err, errlen, name, bs, "a board entry is out of range");
+			return false;
+		}
+		memcpy(rs, reason, rl);
+		rs[rl] = 0;
+		if (memchr(rs, 0, rl)) {
+			damaged(err, errlen, name, bs, "a reason holds a NUL byte");
+			return false;
+		}
+		for (uint32_t k = 0; k < res->n_boards; k++)
+			if (res->boards[k].board == board) {
+				damaged(err, errlen, name, bs, "a board is listed twice");
+				return false;
+			}
+		if (results_set_board_status(res, board, st, last, rs) < 0) {
+			snprintf(err, errlen, "%s: out of memory", name);
+			return false;
+		}
+	}
+	if (s2_rd_left(&r)) {
+		damaged(err, errlen, name, bs, "trailing bytes");
+		return false;
+	}
+	return true;
+}
+
+/* Decode one population's two sections into q. */
+static bool read_pop(struct results_pop *q, uint32_t steps, const struct s2_sfile_sec *sp,
+                     const struct s2_sfile_sec *sv, const char *name, char *err, size_t errlen)
+{
+	struct s2_rd r;
+	s2_rd_init(&r, sp->data, (size_t)sp->len);
+	uint16_t ll = s2_rd_u16(&r);
+	const uint8_t *lab = s2_rd_take(&r, ll);
+	q->size = s2_rd_u32(&r);
+	q->n_spikes = s2_rd_u64(&r);
+	if (r.err || q->n_spikes != s2_rd_left(&r) / 8 || s2_rd_left(&r) % 8) {
+		damaged(err, errlen, name, sp, "spike count disagrees with the section length");
+		return false;
+	}
+	q->label = malloc((size_t)ll + 1);
+	q->spikes = malloc((q->n_spikes ? q->n_spikes : 1) * sizeof *q->spikes);
+	if (!q->label || !q->spikes)
+		goto nomem;
+	memcpy(q->label, lab, ll);
+	q->label[ll] = 0;
+	char want[256];
+	pop_section(want, sizeof want, q->label, "spikes");
+	if (strlen(q->label) != ll || !s2_sfile_sec_is(sp, want)) {
+		damaged(err, errlen, name, sp, "label disagrees with the section name");
+		return false;
+	}
+	for (uint64_t i = 0; i < q->n_spikes; i++) {
+		q->spikes[i].neuron = s2_rd_u32(&r);
+		q->spikes[i].step = s2_rd_u32(&r);
+		if (q->spikes[i].neuron >= q->size || q->spikes[i].step >= steps) {
+			damaged(err, errlen, name, sp, "a spike is outside the population or run");
+			return false;
+		}
+	}
+	pop_section(want, sizeof want, q->label, "voltages");
+	if (!s2_sfile_sec_is(sv, want)) {
+		damaged(err, errlen, name, sv, "not the voltages of the population before it");
+		return false;
+	}
+	s2_rd_init(&r, sv->data, (size_t)sv->len);
+	q->n_vrec = s2_rd_u32(&r);
+	size_t left = s2_rd_left(&r);
+	if (r.err || (q->n_vrec ? left % (4ull * q->n_vrec) != 0 ||
+	                                  left / (4ull * q->n_vrec) != (uint64_t)steps + 1
+	                        : left != 0)) {
+		damaged(err, errlen, name, sv, "voltage count disagrees with the section length");
+		return false;
+	}
+	q->vrec = malloc((q->n_vrec ? q->n_vrec : 1) * sizeof *q->vrec);
+	q->v = malloc(((size_t)steps * q->n_vrec + 1) * sizeof *q->v);
+	if (!q->vrec || !q->v)
+		goto nomem;
+	for (unsigned i = 0; i < q->n_vrec; i++) {
+		q->vrec[i] = s2_rd_u32(&r);
+		if (q->vrec[i] >= q->size) {
+			damaged(err, errlen, name, sv,
+			        "a recorded neuron is outside the population");
+			return false;
+		}
+	}
+	for (uint64_t i = 0; i < (uint64_t)steps * q->n_vrec; i++) {
+		uint32_t v = s2_rd_u32(&r);
+		memcpy(&q->v[i], &v, 4);
+	}
+	return true;
+nomem:
+	snprintf(err, errlen, "%s: out of memory", name);
+	return false;
+}
+
+struct results *results_decode(const uint8_t *buf, size_t len, const char *name, unsigned flags,
+                               int *rcp, char *err, size_t errlen)
+{
+	int rc_local;
+	int *rc = rcp ? rcp : &rc_local;
+	struct s2_sfile f;
+	if (len >= 4 && s2_ld32(buf) == LEGACY_MAGIC) {
+		snprintf(err, errlen,
+		         "%s: results format 1 (an older s2: no checksum, no run status) is not "
+		         "read; run again to get format 2",
+		         name);
+		*rc = S2_E_VERSION;
+		return NULL;
+	}
+	*rc = s2_file_check(buf, len, KIND, VERSION, name, &f, err, errlen);
+	if (*rc < 0)
+		return NULL;
+	*rc = S2_E_FORMAT;
+	struct results *res = calloc(1, sizeof *res);
+	if (!res) {
+		snprintf(err, errlen, "%s: out of memory", name);
+		*rc = S2_E_NOMEM;
+		return NULL;
+	}
+	struct s2_sfile_it it = {0};
+	struct s2_sfile_sec run, bs;
+	uint32_t fl = 0;
+	if (!s2_sfile_next(&f, &it, &run) || !s2_sfile_sec_is(&run, "run") ||
+	    !s2_sfile_next(&f, &it, &bs) || !s2_sfile_sec_is(&bs, "boards")) {
+		snprintf(err, errlen, "%s: sections 'run' and 'boards' are not first", name);
+		goto fail;
+	}
+	if (!read_run(res, &run, &bs, name, &fl, err, errlen))
+		goto fail;
+	if (f.n_sections != 2 + 2 * (uint64_t)res->n_pops) {
+		snprintf(err, errlen, "%s: %u sections for %u populations", name, f.n_sections,
+		         res->n_pops);
 		goto fail;
 	}
 	res->pops = calloc(res->n_pops ? res->n_pops : 1, sizeof *res->pops);
-	if (!res->pops)
-		goto nomem;
-	for (unsigned p = 0; p < res->n_pops; p++) {
-		struct results_pop *q = &res->pops[p];
-		const uint8_t *l2 = take(&r, 2);
-		size_t ll = l2 ? s2_ld16(l2) : 0;
-		const uint8_t *lab = take(&r, ll);
-		q->size = get32(&r);
-		const uint8_t *ns = take(&r, 8);
-		q->n_spikes = ns ? s2_ld64(ns) : 0;
-		if (r.bad || q->n_spikes > (r.n - r.at) / 8) {
-			snprintf(err, errlen, "%s: population %u: damaged", path, p);
-			goto fail;
-		}
-		q->label = malloc(ll + 1);
-		q->spikes = malloc((q->n_spikes ? q->n_spikes : 1) * sizeof *q->spikes);
-		if (!q->label || !q->spikes)
-			goto nomem;
-		memcpy(q->label, lab, ll);
-		q->label[ll] = 0;
-		for (uint64_t i = 0; i < q->n_spikes; i++) {
-			q->spikes[i].neuron = get32(&r);
-			q->spikes[i].step = get32(&r);
-		}
-		q->n_vrec = get32(&r);
-		if (r.bad || q->n_vrec > (r.n - r.at) / 4 ||
-		    (q->n_vrec && (uint64_t)res->steps * q->n_vrec > (r.n - r.at) / 4)) {
-			snprintf(err, errlen, "%s: population %s: damaged voltages", path,
-			         q->label);
-			goto fail;
-		}
-		q->vrec = malloc((q->n_vrec ? q->n_vrec : 1) * sizeof *q->vrec);
-		q->v = malloc(((size_t)res->steps * q->n_vrec + 1) * sizeof *q->v);
-		if (!q->vrec || !q->v)
-			goto nomem;
-		for (unsigned i = 0; i < q->n_vrec; i++)
-			q->vrec[i] = get32(&r);
-		for (uint64_t i = 0; i < (uint64_t)res->steps * q->n_vrec; i++) {
-			uint32_t v = get32(&r);
-			memcpy(&q->v[i], &v, 4);
-		}
-	}
-	if (r.bad || r.at != r.n) {
-		snprintf(err, errlen, "%s: %s", path, r.bad ? "truncated" : "trailing bytes");
+	if (!res->pops) {
+		snprintf(err, errlen, "%s: out of memory", name);
 		goto fail;
 	}
-	goto out;
-nomem:
-	snprintf(err, errlen, "%s: out of memory", path);
+	uint32_t n_read = res->n_pops;
+	res->n_pops = 0; /* counts the populations to free */
+	for (unsigned p = 0; p < n_read; p++) {
+		struct s2_sfile_sec sp, sv;
+		s2_sfile_next(&f, &it, &sp);
+		s2_sfile_next(&f, &it, &sv);
+		res->n_pops++;
+		if (!read_pop(&res->pops[p], res->steps, &sp, &sv, name, err, errlen))
+			goto fail;
+	}
+	res->complete = results_is_complete(res);
+	if (res->complete != (fl & 1u)) {
+		damaged(err, errlen, name, &run, "complete flag disagrees with the boards");
+		goto fail;
+	}
+	if (!res->complete && !(flags & RESULTS_ALLOW_PARTIAL)) {
+		char why[300];
+		results_partial_why(res, why, sizeof why);
+		snprintf(err, errlen,
+		         "%s: partial run (%s); its data are incomplete (read it anyway with "
+		         "--allow-partial)",
+		         name, why);
+		*rc = S2_E_STATE;
+		goto fail;
+	}
+	*rc = 0;
+	return res;
 fail:
 	results_free(res);
-	res = NULL;
-out:
+	return NULL;
+}
+
+struct results *results_read(const char *path, unsigned flags, int *rc, char *err, size_t errlen)
+{
+	uint8_t *buf;
+	size_t len;
+	int e = s2_file_read_all(path, FILE_MAX, &buf, &len, err, errlen);
+	if (e < 0) {
+		if (rc)
+			*rc = e;
+		return NULL;
+	}
+	struct results *r = results_decode(buf, len, path, flags, rc, err, errlen);
 	free(buf);
-	fclose(f);
-	return res;
+	return r;
 }
 
 /* .npy (NumPy format 1.0): magic, version, header dict padded to 64 bytes, data. */
@@ -286,6 +479,20 @@ int results_export(const struct results *r, const char *dir, bool npy, char *err
 		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
 		return S2_E_IO;
 	}
+	char why[300] = "";
+	if (!r->complete) {
+		char path[4096];
+		results_partial_why(r, why, sizeof why);
+		snprintf(path, sizeof path, "%s/PARTIAL", dir);
+		FILE *f = fopen(path, "w");
+		if (!f || fprintf(f, "partial run: %s\n", why) < 0 || fclose(f) != 0)
+			goto io;
+	} else {
+		char path[4096];
+		snprintf(path, sizeof path, "%s/PARTIAL", dir);
+		if (unlink(path) != 0 && errno != ENOENT)
+			goto io;
+	}
 	for (unsigned p = 0; p < r->n_pops; p++) {
 		const struct results_pop *q = &r->pops[p];
 		char path[4096];
@@ -298,6 +505,8 @@ int results_export(const struct results *r, const char *dir, bool npy, char *err
 			f = npy_open(path, "<f8", shape);
 		} else {
 			f = fopen(path, "w");
+			if (f && why[0])
+				fprintf(f, "# partial run: %s\n", why);
 			if (f)
 				fputs("neuron,time_ms\n", f);
 		}
@@ -324,6 +533,8 @@ int results_export(const struct results *r, const char *dir, bool npy, char *err
 			f = npy_open(path, "<f4", shape);
 		} else {
 			f = fopen(path, "w");
+			if (f && why[0])
+				fprintf(f, "# partial run: %s\n", why);
 			if (f) {
 				fputs("time_ms", f);
 				for (unsigned k = 0; k < q->n_vrec; k++)

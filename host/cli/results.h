@@ -20,13 +20,52 @@ struct results_pop {
 	float *v;       /**< steps x n_vrec */
 };
 
+/** How a board's part of a run ended (docs/results.md). */
+enum results_board_status {
+	RESULTS_BOARD_COMPLETE = 0,  /**< ran every step and its recordings were read */
+	RESULTS_BOARD_STOPPED = 1,   /**< stopped early or failed: see reason and last_step */
+	RESULTS_BOARD_NO_ANSWER = 2, /**< stopped answering; last_step is the last one seen */
+};
+
+#define RESULTS_REASON_MAX 200 /**< bytes of a reason, with its NUL */
+
+struct results_board {
+	uint32_t board;
+	enum results_board_status status;
+	uint32_t last_step; /**< steps completed as far as known (== steps if complete) */
+	char reason[RESULTS_REASON_MAX]; /**< "" when complete */
+};
+
 struct results {
 	double dt_ms;
 	uint32_t steps, n_pops;
 	struct results_pop *pops;
+	uint32_t n_boards;
+	struct results_board *boards; /**< per board of the run (results_set_board_status) */
+	bool complete; /**< set by results_read: every board complete (and at least one) */
 };
 
 void results_free(struct results *r);
+
+/**
+ * Record how board `board` ended: status, the last step reached, and for a board that did
+ * not complete the reason (copied, cut to RESULTS_REASON_MAX - 1 bytes; NULL for none).
+ * Setting a board again replaces its entry. A run is complete only if it has at least one
+ * board and every board is RESULTS_BOARD_COMPLETE with last_step == steps; every writer must
+ * record every board it ran on.
+ * @return 0, S2_E_INVAL (unknown status) or S2_E_NOMEM.
+ */
+int results_set_board_status(struct results *r, uint32_t board, enum results_board_status status,
+                             uint32_t last_step, const char *reason);
+
+/** True if r records a complete run (as results_set_board_status defines it). */
+bool results_is_complete(const struct results *r);
+
+/** One line on why r is partial ("board 0 stopped at step 1234 of 10000: reason"). */
+void results_partial_why(const struct results *r, char *buf, size_t len);
+
+/** Name of a status: "complete", "stopped", "no answer". */
+const char *results_status_name(enum results_board_status s);
 
 /**
  * Add one PE's recordings to its population: spikes (a bitmap of n neurons per step, neuron
@@ -37,11 +76,36 @@ void results_free(struct results *r);
 int results_add_pe(struct results *r, unsigned pop, uint32_t lo, uint32_t n, const uint8_t *spk,
                    size_t spk_len, unsigned n_vrec, const uint8_t *vrec, const uint8_t *v,
                    size_t v_len);
-/** Write atomically. 0 or S2_E_IO with err set. */
+/**
+ * Write r to path in the checksummed container (docs/results.md, docs/files.md), atomically:
+ * a crash leaves the old file or the new one, never a half file.
+ * @return 0, S2_E_IO or S2_E_NOMEM with err set.
+ */
 int results_write(const struct results *r, const char *path, char *err, size_t errlen);
-/** Read and check (bounds, sizes). NULL with err set. */
-struct results *results_read(const char *path, char *err, size_t errlen);
-/** One file per population and kind into dir: LABEL_spikes.csv|npy, LABEL_v.csv|npy. */
+
+enum {
+	RESULTS_ALLOW_PARTIAL = 1u, /**< results_read: return a partial run (complete == false) */
+};
+
+/**
+ * Read and verify a results file: container checksums (a damaged file is refused naming the
+ * section), then bounds and sizes of every section. A partial run is refused with
+ * S2_E_STATE (err says which board stopped where) unless flags has RESULTS_ALLOW_PARTIAL.
+ * @param rc if not NULL, the error code on failure (S2_E_IO, S2_E_CRC, S2_E_FORMAT, S2_E_STATE,
+ *           ...)
+ * @return the results (free with results_free), or NULL with err set.
+ */
+struct results *results_read(const char *path, unsigned flags, int *rc, char *err, size_t errlen);
+
+/** results_read from bytes already in memory (fuzzing, tests); name is used in messages. */
+struct results *results_decode(const uint8_t *buf, size_t len, const char *name, unsigned flags,
+                               int *rc, char *err, size_t errlen);
+
+/**
+ * One file per population and kind into dir: LABEL_spikes.csv|npy, LABEL_v.csv|npy. For a
+ * partial run (r->complete false) each CSV starts with a "# partial run: ..." line, and a
+ * PARTIAL file in dir says why (so .npy readers see it too).
+ */
 int results_export(const struct results *r, const char *dir, bool npy, char *err, size_t errlen);
 
 #endif

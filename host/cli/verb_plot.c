@@ -27,6 +27,7 @@ struct popts {
 	const char *pops[MAX_SELECT];
 	unsigned n_pops;
 	bool too_many_pops;
+	bool allow_partial;
 };
 
 static int plot_opt(struct cli *c, int id, const char *arg, void *ctx)
@@ -57,6 +58,9 @@ static int plot_opt(struct cli *c, int id, const char *arg, void *ctx)
 		return 0;
 	case 261:
 		o->what = arg;
+		return 0;
+	case 262:
+		o->allow_partial = true;
 		return 0;
 	}
 	return -1;
@@ -95,8 +99,12 @@ static int view_open(const struct cli *c, const struct popts *o, const char *pat
 	char err[512];
 	memset(v, 0, sizeof *v);
 	v->path = path;
-	if (!(v->r = results_read(path, err, sizeof err)))
-		return cli_error(c, EXIT_INPUT, "%s", err);
+	int rc;
+	if (!(v->r = results_read(path, o->allow_partial ? RESULTS_ALLOW_PARTIAL : 0, &rc, err,
+	                          sizeof err)))
+		return cli_error(c, rc == S2_E_STATE ? EXIT_PARTIAL : EXIT_INPUT, "%s", err);
+	if (!v->r->complete && !c->quiet)
+		fprintf(stderr, "s2ctl plot: %s: partial run, plotted as far as it went\n", path);
 	if (!v->r->n_pops)
 		return cli_error(c, EXIT_INPUT, "%s: no populations recorded", path);
 	v->to = v->r->steps * v->r->dt_ms;
@@ -592,6 +600,7 @@ int verb_plot(int argc, char **argv)
 	                                      {"max-points", required_argument, 0, 259},
 	                                      {"bin", required_argument, 0, 260},
 	                                      {"what", required_argument, 0, 261},
+	                                      {"allow-partial", no_argument, 0, 262},
 	                                      {0, 0, 0, 0}};
 	struct cli c;
 	struct popts o = {0};

@@ -854,6 +854,7 @@ int verb_run(int argc, char **argv)
 
 struct results_opts {
 	const char *csv, *npy;
+	bool allow_partial;
 };
 
 static int results_opt(struct cli *c, int id, const char *arg, void *ctx)
@@ -864,6 +865,8 @@ static int results_opt(struct cli *c, int id, const char *arg, void *ctx)
 		o->csv = arg;
 	else if (id == 257)
 		o->npy = arg;
+	else if (id == 258)
+		o->allow_partial = true;
 	else
 		return -1;
 	return 0;
@@ -873,6 +876,7 @@ int verb_results(int argc, char **argv)
 {
 	static const struct option extra[] = {{"csv", required_argument, 0, 256},
 	                                      {"npy", required_argument, 0, 257},
+	                                      {"allow-partial", no_argument, 0, 258},
 	                                      {0, 0, 0, 0}};
 	struct cli c;
 	struct results_opts o = {0};
@@ -882,9 +886,14 @@ int verb_results(int argc, char **argv)
 	if (pos + 1 != argc)
 		return cli_error(&c, EXIT_USAGE, "results takes one FILE (see --help)");
 	char err[512];
-	struct results *r = results_read(argv[pos], err, sizeof err);
+	int rrc;
+	struct results *r = results_read(argv[pos], o.allow_partial ? RESULTS_ALLOW_PARTIAL : 0,
+	                                 &rrc, err, sizeof err);
 	if (!r)
-		return cli_error(&c, EXIT_INPUT, "%s", err);
+		return cli_error(&c, rrc == S2_E_STATE ? EXIT_PARTIAL : EXIT_INPUT, "%s", err);
+	char why[300] = "";
+	if (!r->complete)
+		results_partial_why(r, why, sizeof why);
 	int ec = EXIT_OK;
 	if (o.csv && results_export(r, o.csv, false, err, sizeof err) < 0)
 		ec = cli_error(&c, EXIT_FAIL, "%s", err);
@@ -897,6 +906,20 @@ int verb_results(int argc, char **argv)
 		json_obj(&j, NULL);
 		json_num(&j, "dt_ms", r->dt_ms);
 		json_uint(&j, "steps", r->steps);
+		json_flag(&j, "complete", r->complete);
+		if (why[0])
+			json_str(&j, "partial", why);
+		json_arr(&j, "boards");
+		for (unsigned b = 0; b < r->n_boards; b++) {
+			json_obj(&j, NULL);
+			json_uint(&j, "board", r->boards[b].board);
+			json_str(&j, "status", results_status_name(r->boards[b].status));
+			json_uint(&j, "last_step", r->boards[b].last_step);
+			if (r->boards[b].reason[0])
+				json_str(&j, "reason", r->boards[b].reason);
+			json_end_obj(&j);
+		}
+		json_end_arr(&j);
 		json_arr(&j, "populations");
 		for (unsigned p = 0; p < r->n_pops; p++) {
 			json_obj(&j, NULL);
@@ -914,8 +937,8 @@ int verb_results(int argc, char **argv)
 		json_end_obj(&j);
 		json_finish(&j);
 	} else if (!c.quiet) {
-		printf("%s: %u steps of %g ms (%g ms)\n", argv[pos], r->steps, r->dt_ms,
-		       r->steps * r->dt_ms);
+		printf("%s: %u steps of %g ms (%g ms)%s%s\n", argv[pos], r->steps, r->dt_ms,
+		       r->steps * r->dt_ms, why[0] ? "; PARTIAL RUN: " : "", why);
 		for (unsigned p = 0; p < r->n_pops; p++)
 			printf("  %-12s %8u neurons %10llu spikes %8.2f Hz %4u voltage traces\n",
 			       r->pops[p].label, r->pops[p].size,

@@ -17,7 +17,7 @@ from pyNN.recording import *  # noqa: F401,F403
 from pyNN.random import NumpyRNG, RandomDistribution  # noqa: F401
 from pyNN.space import Space  # noqa: F401
 from . import simulator
-from .simulator import NotSupportedError, S2RunError  # noqa: F401
+from .simulator import NotSupportedError, S2RunError, S2PartialResultError  # noqa: F401
 from .standardmodels import IF_curr_exp, IF_cond_exp, Izhikevich, SpikeSourcePoisson, \
     SpikeSourceArray, StaticSynapse
 from .populations import Population, PopulationView, Assembly
@@ -34,7 +34,9 @@ def list_standard_models():
 def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params):
     """extra parameters: machine (an s2 machine file; default: start a local 1-board s2emu),
     seed (the network's seed, default 1), workdir (keep the JSON, image, results there),
-    verbose (print each s2ctl command)."""
+    verbose (print each s2ctl command), allow_partial (default False: a run that did not
+    complete on every board raises S2PartialResultError; True: read what it recorded, warn, and
+    set pyNN.s2.simulator.state.partial to why)."""
     max_delay = extra_params.get('max_delay', DEFAULT_MAX_DELAY)
     if min_delay == 'auto':
         min_delay = timestep
@@ -48,6 +50,7 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     st.seed = extra_params.get("seed", 1)
     st.workdir = extra_params.get("workdir")
     st.verbose = extra_params.get("verbose", False)
+    st.allow_partial = bool(extra_params.get("allow_partial", False))
     return 0
 
 

@@ -25,6 +25,14 @@ class S2RunError(RuntimeError):
     """An s2 tool (s2ctl, s2emu) failed; the message has its command and error output."""
 
 
+class S2PartialResultError(S2RunError):
+    """The run did not complete on every board (s2ctl results exit 5, docs/results.md); read
+    what it recorded with setup(..., allow_partial=True)."""
+
+
+EXIT_PARTIAL = 5  # s2ctl: the results record a partial run
+
+
 class ID(int, common.IDMixin):
     def __init__(self, n):
         int.__init__(n)
@@ -68,6 +76,8 @@ class State(common.control.BaseState):
         self.emu = None
         self.emu_dir = None
         self.verbose = False
+        self.allow_partial = False
+        self.partial = None  # after run(): None, or why the results are partial
         self.clear()
 
     # -- bookkeeping -------------------------------------------------------------------
@@ -96,12 +106,13 @@ class State(common.control.BaseState):
             env.setdefault("S2_FIRMWARE", fw)
         return env
 
-    def _run_tool(self, args):
+    def _run_tool(self, args, ok=(0,)):
         r = subprocess.run(args, capture_output=True, text=True, env=self._env(), check=False)
         if self.verbose:
             print("$", " ".join(args), "\n", r.stdout, r.stderr)
-        if r.returncode != 0:
-            raise S2RunError(
+        if r.returncode not in ok:
+            cls = S2PartialResultError if r.returncode == EXIT_PARTIAL else S2RunError
+            raise cls(
                 "pyNN.s2: %s failed (exit %d): %s" % (" ".join(args), r.returncode,
                                                       (r.stderr or r.stdout).strip()))
         return r.stdout
@@ -244,10 +255,30 @@ class State(common.control.BaseState):
         npy = os.path.join(wd, "npy")
         self._run_tool([s2ctl, "net", "convert", jpath, "-o", pb, "--quiet"])
         self._run_tool([s2ctl, "compile", pb, "--machine", machine, "-o", img, "--quiet"])
-        out = self._run_tool([s2ctl, "run", img, "--machine", machine, "--duration",
-                              repr(float(simtime)), "-o", res, "--json"])
-        self._warn_losses(json.loads(out))
-        self._run_tool([s2ctl, "results", res, "--npy", npy, "--quiet"])
+        run = [s2ctl, "run", img, "--machine", machine, "--duration", repr(float(simtime)),
+               "-o", res, "--json"]
+        if self.allow_partial and os.path.exists(res):
+            os.unlink(res)
+        try:
+            out = self._run_tool(run)
+            self._warn_losses(json.loads(out))
+        except S2RunError as e:
+            # A run that failed part-way may still have written what it recorded, marked
+            # partial: read it only when asked to.
+            if not (self.allow_partial and os.path.exists(res)):
+                raise
+            warnings.warn("pyNN.s2: %s" % e, RuntimeWarning, stacklevel=3)
+        results = [s2ctl, "results", res, "--npy", npy, "--quiet"]
+        if self.allow_partial:
+            results.append("--allow-partial")
+        self._run_tool(results)
+        self.partial = None
+        marker = os.path.join(npy, "PARTIAL")
+        if os.path.exists(marker):
+            with open(marker) as f:
+                self.partial = f.read().strip()
+            warnings.warn("pyNN.s2: %s: the recorded data stop where the run stopped"
+                          % self.partial, RuntimeWarning, stacklevel=3)
         self.results = {}
         for p in self.populations:
             r = {}

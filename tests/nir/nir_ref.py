@@ -34,6 +34,7 @@ import json
 import math
 import struct
 import sys
+import zlib
 
 import h5py
 import numpy as np
@@ -583,30 +584,48 @@ DEFAULTS = {"a_i": 0.0, "g_i": 1.0, "a_v": 1.0, "b_v": 0.0, "g_v": 1.0, "bias": 
 # ---- results files ---------------------------------------------------------------------------
 
 
-def read_s2res(path):
+def read_s2file(path, kind):
+    """Sections of an s2 file container (docs/files.md), each checked against its CRC-32."""
     with open(path, "rb") as f:
         b = f.read()
-    magic, ver = struct.unpack_from("<II", b, 0)
-    if magic != 0x53523253 or ver != 1:
-        raise ValueError(f"{path}: not an s2 results file")
-    dt_ms, steps, n_pops = struct.unpack_from("<dII", b, 8)
-    o = 24
+    if len(b) < 32 or b[:4] != b"S2FC":
+        raise ValueError(f"{path}: not an s2 file")
+    cver, ver, k, n, total, tlen, hcrc = struct.unpack_from("<HH4sIQII", b, 4)
+    if cver != 1 or k != kind.encode() or total != len(b):
+        raise ValueError(f"{path}: not a complete s2 {kind} file")
+    if zlib.crc32(b[:28] + b[32:32 + tlen]) != hcrc:
+        raise ValueError(f"{path}: header fails its checksum")
+    secs, t, o = [], 32, 32 + tlen
+    for _ in range(n):
+        ln, crc, nl = struct.unpack_from("<QIB", b, t)
+        name = b[t + 13:t + 13 + nl].decode()
+        t += 13 + nl
+        data = b[o:o + ln]
+        o += ln
+        if zlib.crc32(data) != crc:
+            raise ValueError(f"{path}: section '{name}' fails its checksum")
+        secs.append((name, data))
+    return ver, secs
+
+
+def read_s2res(path):
+    ver, secs = read_s2file(path, "RSLT")
+    if ver != 2:
+        raise ValueError(f"{path}: results format {ver}, this reads 2")
+    dt_ms, steps, n_pops, n_boards, flags = struct.unpack_from("<dIIII", secs[0][1], 0)
+    if not flags & 1:
+        raise ValueError(f"{path}: partial run")
     pops = {}
-    for _ in range(n_pops):
-        (ll,) = struct.unpack_from("<H", b, o)
-        o += 2
-        label = b[o:o + ll].decode("utf-8")
-        o += ll
-        size, nsp = struct.unpack_from("<IQ", b, o)
-        o += 12
-        sp = np.frombuffer(b, dtype="<u4", count=2 * nsp, offset=o).reshape(-1, 2)
-        o += 8 * nsp
-        (nv,) = struct.unpack_from("<I", b, o)
-        o += 4
-        vn = np.frombuffer(b, dtype="<u4", count=nv, offset=o)
-        o += 4 * nv
-        vv = np.frombuffer(b, dtype="<f4", count=steps * nv, offset=o).reshape(steps, nv)
-        o += 4 * steps * nv
+    for i in range(n_pops):
+        b = secs[2 + 2 * i][1]
+        (ll,) = struct.unpack_from("<H", b, 0)
+        label = b[2:2 + ll].decode("utf-8")
+        size, nsp = struct.unpack_from("<IQ", b, 2 + ll)
+        sp = np.frombuffer(b, dtype="<u4", count=2 * nsp, offset=14 + ll).reshape(-1, 2)
+        b = secs[3 + 2 * i][1]
+        (nv,) = struct.unpack_from("<I", b, 0)
+        vn = np.frombuffer(b, dtype="<u4", count=nv, offset=4)
+        vv = np.frombuffer(b, dtype="<f4", count=steps * nv, offset=4 + 4 * nv).reshape(steps, nv)
         pops[label] = {"size": size, "spikes": sp, "vn": vn, "v": vv}
     return {"dt_ms": dt_ms, "steps": steps, "populations": pops}
 

@@ -283,7 +283,12 @@ int image_main(int argc, char **argv)
 			return 1;
 		events += pes[i].eng->c.synaptic_events;
 	}
-	int rc = results_write(res, out, err, sizeof err);
+	int rc = 0;
+	for (unsigned i = 0; rc == 0 && i < plan->n_boards; i++) /* every step ran, locally */
+		rc = results_set_board_status(res, plan->boards[i].board, RESULTS_BOARD_COMPLETE,
+		                              steps, NULL);
+	if (rc == 0)
+		rc = results_write(res, out, err, sizeof err);
 	if (rc < 0)
 		fprintf(stderr, "s2fw-run image: %s\n", err);
 	else
