@@ -112,6 +112,19 @@ int session_lease(struct session *s)
 		goto out;
 	}
 	unsigned k = lease_conns(s, conns, board);
+	/* S2_LEASE_TTL_MS: another time to live (tests, or an operator's policy). */
+	uint32_t ttl = S2_LEASE_TTL_DEFAULT;
+	const char *e = getenv("S2_LEASE_TTL_MS");
+	if (e) {
+		char *end;
+		unsigned long v = strtoul(e, &end, 10);
+		if (*end || v < 300 || v > S2_LEASE_TTL_MAX) {
+			ec = cli_error(c, EXIT_USAGE, "S2_LEASE_TTL_MS: '%s' is not 300..%u ms", e,
+			               S2_LEASE_TTL_MAX);
+			goto out;
+		}
+		ttl = (uint32_t)v;
+	}
 	s->token = s2_lease_token_new();
 	s2_lease_holder_default(s->holder, sizeof s->holder, c->verb);
 	if (c->force) {
@@ -133,8 +146,8 @@ int session_lease(struct session *s)
 	}
 	for (unsigned i = 0; i < k; i++) {
 		s2_op_init(&ops[i], NULL, NULL);
-		int rc = s2_lease_acquire_start(conns[i], s->token, s->holder, S2_LEASE_TTL_DEFAULT,
-		                                c->force, &rep[i], &ops[i]);
+		int rc = s2_lease_acquire_start(conns[i], s->token, s->holder, ttl, c->force,
+		                                &rep[i], &ops[i]);
 		if (rc < 0)
 			ops[i].status = rc;
 	}
@@ -171,8 +184,7 @@ int session_lease(struct session *s)
 		s->token = 0;
 		goto out;
 	}
-	s->keeper = s2_lease_keeper_new(s->client, conns, k, s->token, s->holder,
-	                                S2_LEASE_TTL_DEFAULT);
+	s->keeper = s2_lease_keeper_new(s->client, conns, k, s->token, s->holder, ttl);
 	if (!s->keeper) {
 		release_all(s);
 		ec = cli_error(c, EXIT_FAIL, "out of memory");

@@ -105,7 +105,11 @@ static void settle(struct ctx *x, const char *step)
 		unsigned b = x->plan->boards[i].board;
 		if (!x->failed[b] && x->ops[b].status) {
 			x->failed[b] = x->ops[b].status;
-			snprintf(x->what[b], sizeof x->what[b], "%s: %s", step, x->ops[b].what);
+			if (strcmp(step, x->ops[b].what))
+				snprintf(x->what[b], sizeof x->what[b], "%s: %s", step,
+				         x->ops[b].what);
+			else
+				snprintf(x->what[b], sizeof x->what[b], "%s", step);
 		}
 	}
 }
@@ -819,7 +823,11 @@ int verb_run(int argc, char **argv)
 			       "partial (s2ctl results --allow-partial reads it)\n",
 			       why);
 		}
-		for (unsigned p = 0; p < res->n_pops; p++)
+		for (unsigned p = 0; !complete && p < res->n_pops; p++)
+			printf("  %-12s %8u neurons %10llu spikes recorded (partial: no rate)\n",
+			       res->pops[p].label, res->pops[p].size,
+			       (unsigned long long)res->pops[p].n_spikes);
+		for (unsigned p = 0; complete && p < res->n_pops; p++)
 			printf("  %-12s %8u neurons %10llu spikes %8.2f Hz\n", res->pops[p].label,
 			       res->pops[p].size, (unsigned long long)res->pops[p].n_spikes,
 			       res->pops[p].size ? (double)res->pops[p].n_spikes /

@@ -33,6 +33,9 @@ row() {
 	ROWS=$((ROWS + 1))
 }
 
+# The monitor image is sent in blocks of 1 KiB: boot faults strike at the second block.
+check "the monitor image has at least 2 boot blocks" test "$(stat -c %s "$S2_FIRMWARE")" -gt 1024
+
 # The reference: the same image run without faults, as CSV spikes.
 emu_start ref --boards 1
 "$S2CTL" compile "$WORK/va.pb" --machine "$WORK/ref.pb" -o "$WORK/ref.s2img" --quiet
@@ -75,7 +78,7 @@ judge() {
 		if "$@"; then outcome="completed correctly"; else outcome="WRONG RESULT"; fi
 	else
 		local first
-		first=$(grep -m1 -E "s2ctl [a-z]+: " "$WORK/err" | sed 's/ (127\.0\.0\.1:[0-9]*:.*//; s/|/\//g' | cut -c1-150)
+		first=$(grep -m1 -E "s2ctl [a-z]+: .*board [0-9]+ " "$WORK/err" | sed 's/ (127\.0\.0\.1:[0-9]*:.*//; s/|/\//g' | cut -c1-150)
 		outcome="error: ${first:-"(no message)"}"
 		if ! grep -q "board [0-9]" "$WORK/err"; then outcome="UNCLEAR ERROR: $first"; fi
 		if [ "$fstate" = complete ]; then outcome="FILE CLAIMS COMPLETE: $first"; fi
@@ -104,11 +107,11 @@ stop_emu() { # NAME: kill it whatever its state (a stopped process needs SIGCONT
 # --- stopped and killed at each phase ----------------------------------------------------------
 for act in stop kill; do
 	# boot: the boot verb, and run on an unbooted board (run boots what is missing).
-	emu_start "boot$act" --boards 1 --fault-at "boot:$act:20"
+	emu_start "boot$act" --boards 1 --fault-at "boot:$act:2"
 	timed "$WORK/out" "$WORK/err" "$S2CTL" boot --machine "$WORK/boot$act.pb"
 	judge "$act at boot" "boot" $DL_DEAD "" true
 	stop_emu "boot$act"
-	emu_start "bootr$act" --boards 1 --fault-at "boot:$act:20"
+	emu_start "bootr$act" --boards 1 --fault-at "boot:$act:2"
 	"$S2CTL" compile "$WORK/va.pb" --machine "$WORK/bootr$act.pb" -o "$WORK/b$act.s2img" --quiet
 	timed "$WORK/out" "$WORK/err" "$S2CTL" run "$WORK/b$act.s2img" --machine "$WORK/bootr$act.pb" \
 		--duration $DUR -o "$WORK/br$act.s2res"
@@ -117,7 +120,7 @@ for act in stop kill; do
 
 	# flash: a FLASH_DATA block.
 	mkdir -p "$WORK/fl$act"
-	emu_start "flash$act" --boards 1 --flash-dir "$WORK/fl$act" --fault-at "flash:$act:3"
+	emu_start "flash$act" --boards 1 --flash-dir "$WORK/fl$act" --fault-at "flash:$act:1"
 	timed "$WORK/out" "$WORK/err" "$S2CTL" flash "$WORK/fm1.s2fi" --machine "$WORK/flash$act.pb"
 	judge "$act at flash" "flash" $DL_DEAD "" flashed "$WORK/flash$act.pb"
 	stop_emu "flash$act"
