@@ -62,17 +62,23 @@ static const struct verb verbs[] = {
          "       s2ctl flash pack MONITOR.bin --version V [--extra FILE] [--board-type T]\n"
          "                        -o IMAGE\n"},
         {"deploy", verb_deploy, "load a compiled network onto the machine, ready to run",
-         "usage: s2ctl deploy IMAGE [--duration MS] [--machine FILE] [--boards LIST] [--json]\n"
+         "usage: s2ctl deploy IMAGE [--duration MS] [--stall-timeout S] [--machine FILE]\n"
+         "                    [--boards LIST] [--force] [--json]\n"
          "Boot what is not booted, load router tables and PE data, wait until every PE has\n"
          "expanded its synapses. Recordings are sized for --duration (default: the image's\n"
-         "run length).\n"},
+         "run length). The image's boards are leased while deploy works (--force takes them\n"
+         "from another session, logged); a board with no PE done for --stall-timeout s\n"
+         "(default 60) fails.\n"},
         {"run", verb_run, "deploy, run and collect the recordings of a compiled network",
          "usage: s2ctl run IMAGE [--duration MS] [--realtime] [--deployed] [-o RESULTS]\n"
-         "                 [--energy RECORD [--energy-every STEPS]] [--machine FILE]\n"
-         "                 [--boards LIST] [--json]\n"
+         "                 [--energy RECORD [--energy-every STEPS]] [--stall-timeout S]\n"
+         "                 [--machine FILE] [--boards LIST] [--force] [--json]\n"
          "Deploy (unless --deployed: run what s2ctl deploy left, with the spikes injected\n"
          "meanwhile), start every board together, run, collect the recordings into RESULTS.\n"
-         "--energy records the chips' activity counters and the phases for s2ctl energy.\n"},
+         "--energy records the chips' activity counters and the phases for s2ctl energy.\n"
+         "The image's boards are leased while run works; a board that stops answering, does\n"
+         "not advance for --stall-timeout s (default 60) or leaves the run ends its part:\n"
+         "the results are then written marked partial and the exit is non-zero.\n"},
         {"stream", verb_stream, "receive a running network's live spikes and energy counters",
          "usage: s2ctl stream IMAGE [--population LABEL]... [--energy-every STEPS]\n"
          "                    [--no-spikes] [--listen ADDR] [--serve unix:PATH|tcp:ADDR:PORT]\n"
