@@ -21,7 +21,7 @@ local MAX_PAYLOAD = 1432
 ---------------------------------------------------------------------------------------------
 local type_names = {
 	[0x01] = "ANNOUNCE", [0x02] = "DISCOVER", [0x03] = "BOOT_START", [0x04] = "BOOT_DATA",
-	[0x05] = "BOOT_END", [0x06] = "BOARD_STATUS",
+	[0x05] = "BOOT_END", [0x06] = "BOARD_STATUS", [0x07] = "LEASE",
 	[0x10] = "CHIP_INFO", [0x11] = "MEM_READ", [0x12] = "MEM_WRITE", [0x13] = "CORE_STATES",
 	[0x14] = "IOBUF", [0x15] = "SIGNAL",
 	[0x20] = "ROUTER_LOAD", [0x21] = "APP_LOAD", [0x22] = "APP_RUN", [0x23] = "APP_STATUS",
@@ -38,7 +38,7 @@ local status_names = {
 	[-4] = "S2_E_LENGTH", [-5] = "S2_E_CRC", [-6] = "S2_E_RESERVED", [-7] = "S2_E_TYPE",
 	[-8] = "S2_E_RANGE", [-9] = "S2_E_NOSPACE", [-10] = "S2_E_INVAL", [-11] = "S2_E_NOMEM",
 	[-12] = "S2_E_IO", [-13] = "S2_E_TIMEOUT", [-14] = "S2_E_FORMAT", [-15] = "S2_E_NOTFOUND",
-	[-16] = "S2_E_STATE", [-17] = "S2_E_DEAD", [-18] = "S2_E_AUTH",
+	[-16] = "S2_E_STATE", [-17] = "S2_E_DEAD", [-18] = "S2_E_AUTH", [-19] = "S2_E_BUSY",
 }
 
 local board_state_names = { [0] = "unbooted", [1] = "booting", [2] = "booted" }
@@ -109,6 +109,17 @@ F("bs_chips", ProtoField.uint8("s2.board_status.chips", "Chips", base.DEC))
 F("bs_boot_us", ProtoField.uint32("s2.board_status.boot_us", "Boot spread (us)", base.DEC))
 F("bs_alive", ProtoField.uint64("s2.board_status.chips_alive", "Chips alive", base.HEX))
 F("bs_alive_n", ProtoField.uint32("s2.board_status.chips_alive.count", "Chips alive (count)", base.DEC))
+-- 4.18 lease
+F("ls_op", ProtoField.uint8("s2.lease.op", "Operation", base.DEC,
+	{ [0] = "status", [1] = "acquire", [2] = "release" }))
+F("ls_flags", ProtoField.uint8("s2.lease.flags", "Flags", base.HEX, { [0] = "none", [1] = "force" }))
+F("ls_ttl", ProtoField.uint32("s2.lease.ttl_ms", "Time to live (ms)", base.DEC))
+F("ls_token", ProtoField.uint64("s2.lease.token", "Token", base.HEX))
+F("ls_held", ProtoField.uint8("s2.lease.held", "Held", base.DEC, { [0] = "no", [1] = "yes" }))
+F("ls_mine", ProtoField.uint8("s2.lease.mine", "Held by the requester", base.DEC, { [0] = "no", [1] = "yes" }))
+F("ls_remaining", ProtoField.uint32("s2.lease.remaining_ms", "Remaining (ms)", base.DEC))
+F("ls_refused", ProtoField.uint32("s2.lease.refused", "Requests refused as busy", base.DEC))
+F("ls_forced", ProtoField.uint32("s2.lease.forced", "Taken by force", base.DEC))
 -- 4.5 chip info
 F("ci_chip", ProtoField.uint16("s2.chip_info.chip", "Chip", base.DEC))
 F("ci_pes", ProtoField.uint8("s2.chip_info.pes", "PEs", base.DEC))
@@ -461,6 +472,31 @@ body[0x04] = { req = function(rd, c)
 end, rep = empty() }
 body[0x05] = { req = empty(), rep = b_board_status }
 body[0x06] = { req = empty(), rep = b_board_status }
+body[0x07] = { req = function(rd, c)
+	local op = rd:add(f.ls_op, 1)
+	rd:add(f.ls_flags, 1)
+	rd:rsvd(2)
+	rd:add(f.ls_ttl, 4)
+	rd:add(f.ls_token, 8)
+	local who = rd:str32()
+	rd:finish()
+	if op then c.info[#c.info + 1] = ({ [0] = "status", [1] = "acquire", [2] = "release" })[op] or "?" end
+	if who and who ~= "" then c.info[#c.info + 1] = who end
+end, rep = function(rd, c)
+	local held = rd:add(f.ls_held, 1)
+	rd:add(f.ls_mine, 1)
+	rd:rsvd(2)
+	local left = rd:add(f.ls_remaining, 4)
+	rd:add(f.ls_refused, 4)
+	rd:add(f.ls_forced, 4)
+	local who = rd:str32()
+	rd:finish()
+	if held == 1 then
+		c.info[#c.info + 1] = string.format("held by %s, %d ms left", who or "?", left or 0)
+	elseif held == 0 then
+		c.info[#c.info + 1] = "free"
+	end
+end }
 body[0x10] = { req = empty(), rep = function(rd, c)
 	local chip = rd:add(f.ci_chip, 2)
 	local pes = rd:add(f.ci_pes, 1)
