@@ -12,7 +12,7 @@ PACKAGES="build-essential cmake ninja-build pkg-config git
   gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi qemu-system-arm
   libmetis-dev libjson-c-dev jq procps python3-pynn python3-brian python3-jsonschema
   protobuf-compiler python3-protobuf tshark libhdf5-dev python3-h5py python3-numpy
-  python3-torch python3-sklearn"
+  python3-torch python3-sklearn libsodium-dev slurm-wlm munge prometheus"
 
 if [ "${S2_SKIP_APT:-0}" != 1 ]; then
 	SUDO=""

@@ -17,8 +17,8 @@ struct session {
 	struct s2_conn **eth; /**< [n] Ethernet endpoints of selected boards */
 	struct s2_conn **bmp; /**< [n] board controllers of selected boards */
 	/* The session's lease on its boards (session_lease), released by session_close. */
-	uint64_t token;                          /**< 0: no lease taken */
-	char holder[S2_LEASE_HOLDER_LEN + 1];    /**< "user@host pid N verb" */
+	uint64_t token;                       /**< 0: no lease taken */
+	char holder[S2_LEASE_HOLDER_LEN + 1]; /**< "user@host pid N verb" */
 	struct s2_lease_keeper *keeper;
 };
 

@@ -217,7 +217,8 @@ static void report(struct session *s, struct board_report *rep, struct s2_machin
 		if (!c->json && r->lease_asked && r->lease_status == 0) {
 			char lt[160];
 			session_lease_text(&r->lease, lt, sizeof lt);
-			printf("board %u: lease %s; %u requests refused as busy, %u taken by force\n",
+			printf("board %u: lease %s; %u requests refused as busy, %u taken by "
+			       "force\n",
 			       b, lt, r->lease.refused, r->lease.forced);
 		}
 		t.chips_exp += bt.chips_exp;

@@ -256,7 +256,8 @@ static void deploy(struct ctx *x)
 				if (now - moved[b] > x->stall_s) {
 					x->failed[b] = S2_E_TIMEOUT;
 					snprintf(x->what[b], sizeof x->what[b],
-					         "loading: no PE finished expanding its synapses for "
+					         "loading: no PE finished expanding its synapses "
+					         "for "
 					         "%.0f s (%u PE loads pending; --stall-timeout)",
 					         x->stall_s, st[b].pending);
 				} else {
@@ -609,7 +610,7 @@ int verb_run(int argc, char **argv)
 	settle(&x, "APP_RUN");
 	struct s2_msg_app_status *st = calloc(x.s.n, sizeof *st);
 	uint32_t *last = calloc(x.s.n + 1, sizeof *last); /* steps done, as last seen */
-	double *moved = calloc(x.s.n + 1, sizeof *moved);  /* when last seen to advance */
+	double *moved = calloc(x.s.n + 1, sizeof *moved); /* when last seen to advance */
 	if (!st || !last || !moved) {
 		free(st);
 		free(last);
@@ -654,7 +655,8 @@ int verb_run(int argc, char **argv)
 				         st[b].steps_done, steps, sb);
 				continue;
 			}
-			if (sb != S2_APP_DONE && now - moved[b] > x.stall_s + (last[b] ? 0 : rt_s)) {
+			if (sb != S2_APP_DONE &&
+			    now - moved[b] > x.stall_s + (last[b] ? 0 : rt_s)) {
 				x.failed[b] = S2_E_TIMEOUT;
 				snprintf(x.what[b], sizeof x.what[b],
 				         "run: no step for %.0f s at step %u of %u (the board "

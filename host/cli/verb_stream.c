@@ -254,10 +254,11 @@ int verb_stream(int argc, char **argv)
 				continue;
 			char line[300];
 			cli_conn_summary(s.eth[b], line, sizeof line);
-			ec = cli_error(&c, cli_exit_for(ops[b].status),
-			               "board %u stopped answering while streaming (APP_STATUS: %s) "
-			               "(%s)",
-			               b, s2_strerror(ops[b].status), line);
+			ec = cli_error(
+			        &c, cli_exit_for(ops[b].status),
+			        "board %u stopped answering while streaming (APP_STATUS: %s) "
+			        "(%s)",
+			        b, s2_strerror(ops[b].status), line);
 			dead = true;
 		}
 		if (dead)

@@ -38,8 +38,8 @@ void s2_lease_holder_default(char *out, size_t cap, const char *verb)
 		*dot = 0;
 	const struct passwd *pw = getpwuid(getuid());
 	char buf[160];
-	snprintf(buf, sizeof buf, "%s@%s pid %ld %s", pw ? pw->pw_name : "?", host,
-	         (long)getpid(), verb ? verb : "");
+	snprintf(buf, sizeof buf, "%s@%s pid %ld %s", pw ? pw->pw_name : "?", host, (long)getpid(),
+	         verb ? verb : "");
 	size_t n = 0, lim = cap ? cap - 1 : 0;
 	if (lim > S2_LEASE_HOLDER_LEN)
 		lim = S2_LEASE_HOLDER_LEN;
@@ -69,8 +69,7 @@ static void fail(struct s2_op *op, int status, const char *what)
 	snprintf(op->what, sizeof op->what, "%s", what);
 }
 
-static void lease_cb(void *arg, int status, const struct s2_header *h, const uint8_t *p,
-                     size_t len)
+static void lease_cb(void *arg, int status, const struct s2_header *h, const uint8_t *p, size_t len)
 {
 	(void)h;
 	struct lease_req *r = arg;
@@ -106,8 +105,8 @@ static int send_lease(struct lease_req *r, const struct s2_msg_lease_req *q)
 	int n = s2_msg_lease_req_encode(body, sizeof body, q);
 	if (n < 0)
 		return n;
-	int rc = s2_conn_request(r->conn, S2_MSG_LEASE, S2_ADDR_ANY, S2_PE_MONITOR, body,
-	                         (size_t)n, lease_cb, r);
+	int rc = s2_conn_request(r->conn, S2_MSG_LEASE, S2_ADDR_ANY, S2_PE_MONITOR, body, (size_t)n,
+	                         lease_cb, r);
 	if (rc == 0)
 		r->op->outstanding++;
 	return rc;
@@ -185,8 +184,7 @@ struct s2_lease_keeper {
 	struct kcore *core;
 };
 
-static void renew_cb(void *arg, int status, const struct s2_header *h, const uint8_t *p,
-                     size_t len)
+static void renew_cb(void *arg, int status, const struct s2_header *h, const uint8_t *p, size_t len)
 {
 	(void)h;
 	(void)p;

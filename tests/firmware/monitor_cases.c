@@ -296,8 +296,7 @@ static void t_lease_force_and_bad_requests(void)
 	/* Eight sockets may act for one holder; a ninth is refused, not silently ignored. */
 	for (uint64_t k = 10; k < 10 + S2_LEASE_SENDERS - 1; k++)
 		S2T_EQ(lease_req(40, k, S2_LEASE_ACQUIRE, 0, 5000, 0x22, "operator", &rep), 0);
-	S2T_EQ(lease_req(40, 99, S2_LEASE_ACQUIRE, 0, 5000, 0x22, "operator", &rep),
-	       S2_E_NOSPACE);
+	S2T_EQ(lease_req(40, 99, S2_LEASE_ACQUIRE, 0, 5000, 0x22, "operator", &rep), S2_E_NOSPACE);
 	/* What needs the lease: changes, never reads. */
 	S2T_CHECK(s2_lease_guarded(S2_MSG_APP_LOAD) && s2_lease_guarded(S2_MSG_MEM_WRITE) &&
 	          s2_lease_guarded(S2_MSG_FLASH_DATA) && s2_lease_guarded(S2_MSG_BMP_POWER) &&
@@ -307,10 +306,8 @@ static void t_lease_force_and_bad_requests(void)
 }
 
 const struct s2t_case s2_monitor_cases[] = {
-        S2T_CASE(t_lease_take_keep_expire),
-        S2T_CASE(t_lease_force_and_bad_requests),
-        S2T_CASE(t_mon_chip_info_and_states),
-        S2T_CASE(t_mon_memory),
+        S2T_CASE(t_lease_take_keep_expire),   S2T_CASE(t_lease_force_and_bad_requests),
+        S2T_CASE(t_mon_chip_info_and_states), S2T_CASE(t_mon_memory),
         S2T_CASE(t_mon_signals_and_iobuf),
 };
 const size_t s2_monitor_ncases = sizeof s2_monitor_cases / sizeof s2_monitor_cases[0];

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const phase_name[EMU_PH__N] = {"boot", "flash", "load",
+static const char *const phase_name[EMU_PH__N] = {"boot", "flash",   "load",
                                                   "run",  "readout", "stream"};
 
 static struct {

@@ -469,7 +469,8 @@ int main(int argc, char **argv)
 		case O_FAULT_AT:
 			if (emu_fault_parse(optarg) < 0) {
 				fprintf(stderr,
-				        "s2emu: --fault-at: '%s' is not PHASE:ACTION[:N] (PHASE boot, "
+				        "s2emu: --fault-at: '%s' is not PHASE:ACTION[:N] (PHASE "
+				        "boot, "
 				        "flash, load, run, readout or stream; ACTION stop or kill; "
 				        "N >= 1)\n",
 				        optarg);
