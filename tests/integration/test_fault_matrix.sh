@@ -78,7 +78,7 @@ judge() {
 		if "$@"; then outcome="completed correctly"; else outcome="WRONG RESULT"; fi
 	else
 		local first
-		first=$(grep -m1 -E "s2ctl [a-z]+: .*board [0-9]+ " "$WORK/err" | sed 's/ (127\.0\.0\.1:[0-9]*:.*//; s/|/\//g' | cut -c1-150)
+		first=$(grep -m1 -E "s2ctl [a-z]+: .*board [0-9]+ " "$WORK/err" | sed "s| (127\\.0\\.0\\.1:[0-9]*:.*||; s/|/\\//g; s|$WORK/||g" | cut -c1-150)
 		outcome="error: ${first:-"(no message)"}"
 		if ! grep -q "board [0-9]" "$WORK/err"; then outcome="UNCLEAR ERROR: $first"; fi
 		if [ "$fstate" = complete ]; then outcome="FILE CLAIMS COMPLETE: $first"; fi
