@@ -967,65 +967,24 @@ struct s2_machine *s2_machine_decode(const uint8_t *buf, size_t len, char *err, 
 	return m;
 }
 
-static bool pb_varint(const uint8_t *p, size_t n, size_t *at, uint64_t *v)
-{
-	*v = 0;
-	for (unsigned shift = 0; shift < 64; shift += 7) {
-		if (*at >= n)
-			return false;
-		uint8_t c = p[(*at)++];
-		*v |= (uint64_t)(c & 0x7f) << shift;
-		if (!(c & 0x80))
-			return true;
-	}
-	return false;
-}
-
-/* Protobuf wire format: the end of the top-level field at p[at..n); its number in *field. */
-static int pb_field(const uint8_t *p, size_t n, size_t at, uint32_t *field, size_t *end)
-{
-	uint64_t key, v;
-	if (!pb_varint(p, n, &at, &key))
-		return S2_E_FORMAT;
-	*field = (uint32_t)(key >> 3);
-	switch (key & 7) {
-	case 0:
-		if (!pb_varint(p, n, &at, &v))
-			return S2_E_FORMAT;
-		break;
-	case 1:
-	case 5:
-		v = (key & 7) == 1 ? 8 : 4;
-		if (v > n - at)
-			return S2_E_FORMAT;
-		at += (size_t)v;
-		break;
-	case 2:
-		if (!pb_varint(p, n, &at, &v) || v > n - at)
-			return S2_E_FORMAT;
-		at += (size_t)v;
-		break;
-	default:
-		return S2_E_FORMAT;
-	}
-	*end = at;
-	return 0;
-}
-
-/* Which section a top-level field of Machine belongs to. */
-static const char *pb_part(uint32_t field)
+/* Section names of the description file: the top-level fields of Machine. */
+static void pb_part(uint32_t field, unsigned nth, char *name, size_t n)
 {
 	switch (field) {
 	case 12:
-		return "board";
+		snprintf(name, n, "board %u", nth);
+		break;
 	case 13:
-		return "dead chips";
+		snprintf(name, n, "dead chips");
+		break;
 	case 14:
-		return "dead PEs";
+		snprintf(name, n, "dead PEs");
+		break;
 	case 15:
-		return "dead links";
+		snprintf(name, n, "dead links");
+		break;
 	default:
-		return "machine";
+		snprintf(name, n, "machine");
 	}
 }
 
@@ -1037,30 +996,7 @@ int s2_machine_encode_file(const struct s2_machine *m, uint8_t **out, size_t *le
 	if (rc < 0)
 		return rc;
 	struct s2_file_w *w = s2_file_w_new(FILE_KIND, FILE_VERSION);
-	rc = w ? 0 : S2_E_NOMEM;
-	/* Split the message at its top-level fields (packed in field order): a section for the
-	 * shape, one per board, one per dead list; the sections concatenated are the message. */
-	const char *cur = NULL;
-	unsigned board = 0;
-	for (size_t at = 0; rc == 0 && at < n;) {
-		uint32_t field;
-		size_t end;
-		rc = pb_field(pb, n, at, &field, &end);
-		if (rc < 0)
-			break;
-		const char *part = pb_part(field);
-		if (field == 12) {
-			char name[32];
-			snprintf(name, sizeof name, "board %u", board++);
-			rc = s2_file_w_section(w, name);
-		} else if (part != cur) {
-			rc = s2_file_w_section(w, part);
-		}
-		cur = part;
-		if (rc == 0)
-			rc = s2_file_w_put(w, pb + at, end - at);
-		at = end;
-	}
+	rc = w ? s2_file_w_protobuf(w, pb, n, pb_part) : S2_E_NOMEM;
 	if (rc == 0)
 		rc = s2_file_w_finish(w, out, len);
 	s2_file_w_free(w);

@@ -331,6 +331,80 @@ int s2_file_w_u64(struct s2_file_w *w, uint64_t v)
 	return s2_file_w_put(w, b, 8);
 }
 
+static bool pb_varint(const uint8_t *p, size_t n, size_t *at, uint64_t *v)
+{
+	*v = 0;
+	for (unsigned shift = 0; shift < 64; shift += 7) {
+		if (*at >= n)
+			return false;
+		uint8_t c = p[(*at)++];
+		*v |= (uint64_t)(c & 0x7f) << shift;
+		if (!(c & 0x80))
+			return true;
+	}
+	return false;
+}
+
+/* Protobuf wire format: the end of the top-level field at p[at..n); its number in *field. */
+static int pb_field(const uint8_t *p, size_t n, size_t at, uint32_t *field, size_t *end)
+{
+	uint64_t key, v;
+	if (!pb_varint(p, n, &at, &key))
+		return S2_E_FORMAT;
+	*field = (uint32_t)(key >> 3);
+	switch (key & 7) {
+	case 0:
+		if (!pb_varint(p, n, &at, &v))
+			return S2_E_FORMAT;
+		break;
+	case 1:
+	case 5:
+		v = (key & 7) == 1 ? 8 : 4;
+		if (v > n - at)
+			return S2_E_FORMAT;
+		at += (size_t)v;
+		break;
+	case 2:
+		if (!pb_varint(p, n, &at, &v) || v > n - at)
+			return S2_E_FORMAT;
+		at += (size_t)v;
+		break;
+	default:
+		return S2_E_FORMAT;
+	}
+	*end = at;
+	return 0;
+}
+
+#define PB_FIELDS 64 /* occurrence counters for field numbers below this; others share one */
+
+int s2_file_w_protobuf(struct s2_file_w *w, const uint8_t *pb, size_t len,
+                       void (*name)(uint32_t field, unsigned nth, char *buf, size_t n))
+{
+	unsigned nth[PB_FIELDS + 1] = {0};
+	char cur[S2_SFILE_NAME_MAX + 1] = "", nm[S2_SFILE_NAME_MAX + 1];
+	for (size_t at = 0; at < len;) {
+		uint32_t field;
+		size_t end;
+		int rc = pb_field(pb, len, at, &field, &end);
+		if (rc < 0)
+			return w->err = rc;
+		unsigned *k = &nth[field < PB_FIELDS ? field : PB_FIELDS];
+		name(field, (*k)++, nm, sizeof nm);
+		if (strcmp(nm, cur) != 0 || !w->n) {
+			if ((rc = s2_file_w_section(w, nm)) < 0)
+				return rc;
+			memcpy(cur, nm, sizeof cur);
+		}
+		if ((rc = s2_file_w_put(w, pb + at, end - at)) < 0)
+			return rc;
+		at = end;
+	}
+	if (!len && !w->n)
+		return s2_file_w_section(w, "empty");
+	return 0;
+}
+
 /* Header and table into a new buffer. */
 static int w_head(struct s2_file_w *w, uint8_t **head, size_t *head_len)
 {

@@ -57,6 +57,15 @@ int s2_file_w_put(struct s2_file_w *w, const void *p, size_t n);
 int s2_file_w_u16(struct s2_file_w *w, uint16_t v);
 int s2_file_w_u32(struct s2_file_w *w, uint32_t v);
 int s2_file_w_u64(struct s2_file_w *w, uint64_t v);
+/**
+ * Append a protobuf message as sections split at its top-level fields, so that damage is
+ * named by part ("board 3") while the sections back to back are still the message.
+ * name(field, nth, buf, n) names the section of a field (nth: its occurrence among fields of
+ * that number); consecutive fields with the same name share one section.
+ * @return 0, S2_E_FORMAT (not protobuf wire format) or S2_E_NOMEM.
+ */
+int s2_file_w_protobuf(struct s2_file_w *w, const uint8_t *pb, size_t len,
+                       void (*name)(uint32_t field, unsigned nth, char *buf, size_t n));
 /** The whole file as one new buffer (free() it). 0, S2_E_NOMEM or S2_E_INVAL. */
 int s2_file_w_finish(struct s2_file_w *w, uint8_t **out, size_t *len);
 /** Write the file atomically to path. 0 or a negative code with err set. */
