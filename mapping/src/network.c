@@ -837,12 +837,9 @@ fail:
 	return NULL;
 }
 
-struct s2_net *s2_net_load_file(const char *path, char *err, size_t errlen)
+struct s2_net *s2_net_decode_file(const uint8_t *buf, size_t len, const char *name, char *err,
+                                  size_t errlen)
 {
-	size_t len;
-	uint8_t *buf = read_file(path, &len, err, errlen);
-	if (!buf)
-		return NULL;
 	size_t i = 0;
 	while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\n' || buf[i] == '\r'))
 		i++;
@@ -855,15 +852,24 @@ struct s2_net *s2_net_load_file(const char *path, char *err, size_t errlen)
 		snprintf(why, sizeof why,
 		         "not an s2 network (JSON starts with '{'; the binary form with an S2FC "
 		         "header: a bare protobuf from an older s2 must be converted again)");
-	} else if (s2_file_check(buf, len, NET_FILE_KIND, NET_FILE_VERSION, path, &f, err, errlen) <
+	} else if (s2_file_check(buf, len, NET_FILE_KIND, NET_FILE_VERSION, name, &f, err, errlen) <
 	           0) {
-		free(buf);
 		return NULL;
 	} else {
 		n = s2_net_decode(f.content, (size_t)f.content_len, why, sizeof why);
 	}
 	if (!n)
-		net_seterr(err, errlen, "%s: %s", path, why);
+		net_seterr(err, errlen, "%s: %s", name, why);
+	return n;
+}
+
+struct s2_net *s2_net_load_file(const char *path, char *err, size_t errlen)
+{
+	size_t len;
+	uint8_t *buf = read_file(path, &len, err, errlen);
+	if (!buf)
+		return NULL;
+	struct s2_net *n = s2_net_decode_file(buf, len, path, err, errlen);
 	free(buf);
 	return n;
 }

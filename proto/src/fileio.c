@@ -183,8 +183,9 @@ int s2_file_check(const uint8_t *buf, size_t len, uint32_t kind, uint16_t max_ve
 		         what, (unsigned long long)why.have, S2_SFILE_HEADER);
 		break;
 	case S2_SFILE_CVERSION:
-		snprintf(err, errlen, "%s: container version %llu is not supported (this is %u)",
-		         what, (unsigned long long)why.have, S2_SFILE_VERSION);
+		snprintf(err, errlen,
+		         "%s: header: container version %llu is not supported (this is %u)", what,
+		         (unsigned long long)why.have, S2_SFILE_VERSION);
 		break;
 	case S2_SFILE_HDR_CRC:
 		snprintf(err, errlen, "%s: header fails its checksum", what);

@@ -48,6 +48,10 @@ struct s2_net *s2_net_from_json(const char *text, size_t len, char *err, size_t 
  */
 struct s2_net *s2_net_load_file(const char *path, char *err, size_t errlen);
 
+/** s2_net_load_file on bytes in memory; messages start with name. */
+struct s2_net *s2_net_decode_file(const uint8_t *buf, size_t len, const char *name, char *err,
+                                  size_t errlen);
+
 /** Encode as protobuf. *out is malloc'd, the caller frees it. @return 0 or S2_E_NOMEM. */
 int s2_net_encode(const struct s2_net *n, uint8_t **out, size_t *len);
 
