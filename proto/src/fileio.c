@@ -87,6 +87,48 @@ int s2_file_write_atomic(const char *path, const void *data, size_t len, char *e
 	return s2_file_write_parts(path, &data, &len, 1, err, errlen);
 }
 
+FILE *s2_file_tmp_open(const char *path, const char *mode, char *tmp, size_t tmplen, char *err,
+                       size_t errlen)
+{
+	if (snprintf(tmp, tmplen, "%s.tmp%ld", path, (long)getpid()) >= (int)tmplen) {
+		snprintf(err, errlen, "%.200s...: path too long", path);
+		return NULL;
+	}
+	FILE *f = fopen(tmp, mode);
+	if (!f)
+		snprintf(err, errlen, "%s: cannot create %s: %s", path, tmp, strerror(errno));
+	return f;
+}
+
+int s2_file_tmp_commit(FILE *f, const char *tmp, const char *path, char *err, size_t errlen)
+{
+	bool ok = fflush(f) == 0 && !ferror(f);
+	ok = ok && fsync(fileno(f)) == 0;
+	int e = errno;
+	if (fclose(f) != 0 && ok) {
+		ok = false;
+		e = errno;
+	}
+	if (ok && rename(tmp, path) != 0) {
+		ok = false;
+		e = errno;
+	}
+	if (!ok) {
+		snprintf(err, errlen, "%s: cannot write: %s", path, strerror(e ? e : EIO));
+		unlink(tmp);
+		return S2_E_IO;
+	}
+	(void)fsync_dir(path);
+	return 0;
+}
+
+void s2_file_tmp_abort(FILE *f, const char *tmp)
+{
+	if (f)
+		fclose(f);
+	unlink(tmp);
+}
+
 int s2_file_read_all(const char *path, size_t max, uint8_t **buf, size_t *len, char *err,
                      size_t errlen)
 {

@@ -49,7 +49,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (unsigned pass = 0; pass < 2; pass++) {
 		unsigned flags = pass ? RESULTS_ALLOW_PARTIAL : 0;
 		err[0] = 0;
-		struct results *r = results_decode(file, len, "r.s2res", flags, &rc, err, sizeof err);
+		struct results *r =
+		        results_decode(file, len, "r.s2res", flags, &rc, err, sizeof err);
 		if (!r) {
 			if (strncmp(err, "r.s2res: ", 9) != 0 || rc >= 0)
 				abort();

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "s2/sfile.h"
 
@@ -25,6 +26,24 @@ int s2_file_write_parts(const char *path, const void *const *parts, const size_t
 
 /** s2_file_write_parts with one part. */
 int s2_file_write_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen);
+
+/**
+ * For writers that stream: open a temporary file beside path (name into tmp, tmplen >= 32 +
+ * strlen(path)) with fopen mode, to be finished by s2_file_tmp_commit or s2_file_tmp_abort.
+ * @return the stream, or NULL with err set.
+ */
+FILE *s2_file_tmp_open(const char *path, const char *mode, char *tmp, size_t tmplen, char *err,
+                       size_t errlen);
+
+/**
+ * Finish a stream of s2_file_tmp_open: flush, fsync, close, rename tmp over path, fsync the
+ * directory. f is closed in every case; on failure tmp is removed and path untouched.
+ * @return 0 or S2_E_IO with err set.
+ */
+int s2_file_tmp_commit(FILE *f, const char *tmp, const char *path, char *err, size_t errlen);
+
+/** Give up a stream of s2_file_tmp_open: close f (if not NULL) and remove tmp. */
+void s2_file_tmp_abort(FILE *f, const char *tmp);
 
 /**
  * Read a whole file of at most max bytes into a new buffer (free() it).
