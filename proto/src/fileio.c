@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "s2/crc32.h"
 #include "s2/error.h"
 #include "s2/wire.h"
 
@@ -507,5 +508,132 @@ int s2_file_w_save(struct s2_file_w *w, const char *path, char *err, size_t errl
 	size_t lens[2] = {hl, w->len};
 	rc = s2_file_write_parts(path, parts, lens, 2, err, errlen);
 	free(h);
+	return rc;
+}
+
+/* ---- checksum records of foreign files ------------------------------------------------- */
+
+#define SUM_KIND S2_SFILE_KIND('S', 'U', 'M', 'S')
+#define SUM_MAX (1ull << 40) /* bytes of a file a record describes */
+
+int s2_file_sum_write(const char *path, const char *sum_path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return S2_E_IO;
+	}
+	struct s2_file_w *w = s2_file_w_new(SUM_KIND, 1);
+	uint8_t *chunk = malloc(S2_FILE_SUM_CHUNK);
+	uint64_t total = 0;
+	int rc = w && chunk ? 0 : S2_E_NOMEM;
+	if (rc == 0)
+		rc = s2_file_w_section(w, "chunks");
+	while (rc == 0) {
+		size_t n = fread(chunk, 1, S2_FILE_SUM_CHUNK, f);
+		if (n)
+			rc = s2_file_w_u32(w, s2_crc32(0, chunk, n));
+		total += n;
+		if (n < S2_FILE_SUM_CHUNK)
+			break;
+	}
+	if (rc == 0 && ferror(f))
+		rc = S2_E_IO;
+	fclose(f);
+	free(chunk);
+	if (rc == 0) {
+		rc = s2_file_w_section(w, "file");
+		s2_file_w_u64(w, total);
+		s2_file_w_u32(w, S2_FILE_SUM_CHUNK);
+	}
+	if (rc < 0)
+		snprintf(err, errlen, "%s: cannot read for its checksum record: %s", path,
+		         rc == S2_E_IO ? strerror(errno) : s2_strerror(rc));
+	else
+		rc = s2_file_w_save(w, sum_path, err, errlen);
+	s2_file_w_free(w);
+	return rc;
+}
+
+int s2_file_sum_check(const char *path, const char *sum_path, char *err, size_t errlen)
+{
+	uint8_t *rec;
+	size_t rl;
+	struct stat st;
+	if (stat(sum_path, &st) != 0 && errno == ENOENT) {
+		snprintf(err, errlen, "%s: no checksum record (%s)", path, sum_path);
+		return S2_E_NOTFOUND;
+	}
+	int rc = s2_file_read_all(sum_path, 64u << 20, &rec, &rl, err, errlen);
+	if (rc < 0)
+		return rc;
+	struct s2_sfile sf;
+	struct s2_sfile_it it = {0};
+	struct s2_sfile_sec chunks, file;
+	rc = s2_file_check(rec, rl, SUM_KIND, 1, sum_path, &sf, err, errlen);
+	if (rc == 0 && (!s2_sfile_next(&sf, &it, &chunks) || !s2_sfile_sec_is(&chunks, "chunks") ||
+	                !s2_sfile_next(&sf, &it, &file) || !s2_sfile_sec_is(&file, "file") ||
+	                file.len != 12 || chunks.len % 4)) {
+		snprintf(err, errlen, "%s: not a checksum record of one file", sum_path);
+		rc = S2_E_FORMAT;
+	}
+	uint64_t total = rc == 0 ? s2_ld64(file.data) : 0;
+	uint32_t csize = rc == 0 ? s2_ld32(file.data + 8) : 0;
+	if (rc == 0 && (csize == 0 || csize > (64u << 20) ||
+	                chunks.len / 4 != (total + csize - 1) / csize || total > SUM_MAX)) {
+		snprintf(err, errlen, "%s: chunk count disagrees with the length", sum_path);
+		rc = S2_E_FORMAT;
+	}
+	FILE *f = rc == 0 ? fopen(path, "rb") : NULL;
+	if (rc == 0 && !f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		rc = S2_E_IO;
+	}
+	uint8_t *chunk = rc == 0 ? malloc(csize) : NULL;
+	if (rc == 0 && !chunk) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		rc = S2_E_NOMEM;
+	}
+	uint64_t at = 0;
+	for (uint64_t i = 0; rc == 0; i++) {
+		size_t n = fread(chunk, 1, csize, f);
+		if (n == 0 && ferror(f)) {
+			snprintf(err, errlen, "%s: read error: %s", path, strerror(errno));
+			rc = S2_E_IO;
+			break;
+		}
+		if (at + n > total) {
+			uint64_t have = at + n;
+			while ((n = fread(chunk, 1, csize, f)) > 0)
+				have += n;
+			snprintf(err, errlen,
+			         "%s: trailing bytes: %s says %llu bytes, file has %llu", path,
+			         sum_path, (unsigned long long)total, (unsigned long long)have);
+			rc = S2_E_LENGTH;
+			break;
+		}
+		if (n == 0 && at == total)
+			break;
+		uint64_t want_n = total - at < csize ? total - at : csize;
+		if (n < want_n) {
+			snprintf(err, errlen, "%s: truncated: %s says %llu bytes, file has %llu",
+			         path, sum_path, (unsigned long long)total,
+			         (unsigned long long)(at + n));
+			rc = S2_E_SHORT;
+			break;
+		}
+		if (s2_crc32(0, chunk, n) != s2_ld32(chunks.data + 4 * i)) {
+			snprintf(err, errlen, "%s: bytes %llu-%llu fail their checksum (%s)", path,
+			         (unsigned long long)at, (unsigned long long)(at + n - 1),
+			         sum_path);
+			rc = S2_E_CRC;
+			break;
+		}
+		at += n;
+	}
+	free(chunk);
+	if (f)
+		fclose(f);
+	free(rec);
 	return rc;
 }

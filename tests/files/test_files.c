@@ -122,6 +122,60 @@ static void t_atomic(void **state)
 	assert_int_equal(rmdir(dir), 0); /* empty: no temporary file left behind */
 }
 
+static void write_bytes(const char *path, const uint8_t *b, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(b, 1, n, f), n);
+	fclose(f);
+}
+
+/* Checksum records of foreign files (pcaps): damage named by byte range, cuts by length. */
+static void t_sum(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/s2sumXXXXXX", path[64], sum[72], err[512];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/run.pcap", dir);
+	snprintf(sum, sizeof sum, "%s.s2sum", path);
+	size_t n = 2 * S2_FILE_SUM_CHUNK + 1000;
+	uint8_t *b = malloc(n);
+	for (size_t i = 0; i < n; i++)
+		b[i] = (uint8_t)(i * 31 + (i >> 11));
+	write_bytes(path, b, n);
+	assert_int_equal(s2_file_sum_check(path, sum, err, sizeof err), S2_E_NOTFOUND);
+	assert_int_equal(s2_file_sum_write(path, sum, err, sizeof err), 0);
+	assert_int_equal(s2_file_sum_check(path, sum, err, sizeof err), 0);
+	b[S2_FILE_SUM_CHUNK + 5] ^= 0x20;
+	write_bytes(path, b, n);
+	assert_int_equal(s2_file_sum_check(path, sum, err, sizeof err), S2_E_CRC);
+	char want[256];
+	snprintf(want, sizeof want, "%s: bytes 1048576-2097151 fail their checksum (%s)", path,
+	         sum);
+	assert_string_equal(err, want);
+	b[S2_FILE_SUM_CHUNK + 5] ^= 0x20;
+	write_bytes(path, b, n - 1);
+	assert_int_equal(s2_file_sum_check(path, sum, err, sizeof err), S2_E_SHORT);
+	snprintf(want, sizeof want, "%s: truncated: %s says %zu bytes, file has %zu", path, sum, n,
+	         n - 1);
+	assert_string_equal(err, want);
+	write_bytes(path, b, 2 * S2_FILE_SUM_CHUNK); /* cut at a chunk boundary */
+	assert_int_equal(s2_file_sum_check(path, sum, err, sizeof err), S2_E_SHORT);
+	b = realloc(b, n + 1);
+	b[n] = 7;
+	write_bytes(path, b, n + 1);
+	assert_int_equal(s2_file_sum_check(path, sum, err, sizeof err), S2_E_LENGTH);
+	assert_non_null(strstr(err, "trailing bytes"));
+	/* an empty file has a record too */
+	write_bytes(path, b, 0);
+	assert_int_equal(s2_file_sum_write(path, sum, err, sizeof err), 0);
+	assert_int_equal(s2_file_sum_check(path, sum, err, sizeof err), 0);
+	free(b);
+	unlink(path);
+	unlink(sum);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 /* ---- results ---------------------------------------------------------------------------- */
 
 static struct results *sample_results(uint32_t steps, unsigned spikes)
@@ -425,9 +479,8 @@ static void t_mutants(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(t_container),
-	        cmocka_unit_test(t_atomic),
-	        cmocka_unit_test(t_results_status),
+	        cmocka_unit_test(t_container), cmocka_unit_test(t_atomic),
+	        cmocka_unit_test(t_sum),       cmocka_unit_test(t_results_status),
 	        cmocka_unit_test(t_mutants),
 	};
 	return cmocka_run_group_tests_name("files", tests, NULL, NULL);

@@ -63,6 +63,24 @@ int s2_file_read_all(const char *path, size_t max, uint8_t **buf, size_t *len, c
 int s2_file_check(const uint8_t *buf, size_t len, uint32_t kind, uint16_t max_version,
                   const char *what, struct s2_sfile *f, char *err, size_t errlen);
 
+/**
+ * Checksum record of a file that must keep a foreign format (a pcap that tshark reads): a
+ * container of kind "SUMS" at sum_path holding the file's length and the CRC-32 of each
+ * S2_FILE_SUM_CHUNK bytes of it, written atomically (docs/files.md).
+ * @return 0, or S2_E_IO / S2_E_NOMEM with err set.
+ */
+int s2_file_sum_write(const char *path, const char *sum_path, char *err, size_t errlen);
+
+#define S2_FILE_SUM_CHUNK (1u << 20)
+
+/**
+ * Check path against its checksum record: "run.pcap: bytes 1048576-2097151 fail their
+ * checksum (run.pcap.s2sum)", "run.pcap: truncated: run.pcap.s2sum says N bytes, file has M".
+ * @return 0, S2_E_NOTFOUND (no record at sum_path; err set), S2_E_CRC or S2_E_SHORT or
+ *         S2_E_LENGTH (path damaged), or an error of the record itself, with err set.
+ */
+int s2_file_sum_check(const char *path, const char *sum_path, char *err, size_t errlen);
+
 /** A container being built in memory (opaque). */
 struct s2_file_w;
 
