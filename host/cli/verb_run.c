@@ -614,9 +614,11 @@ int verb_run(int argc, char **argv)
 	int rc = res->pops ? collect(&x, res) : S2_E_NOMEM;
 	double t_collect = now_s() - t1;
 	char err[512];
-	for (unsigned i = 0; rc == 0 && i < x.plan->n_boards; i++) {
+	for (unsigned i = 0; rc == 0 && i < x.plan->n_boards; i++) { /* how each board ended */
 		unsigned b = x.plan->boards[i].board;
-		snprintf(err, sizeof err, "failed at %s: %s", x.what[b], s2_strerror(x.failed[b]));
+		if (x.failed[b])
+			snprintf(err, sizeof err, "failed at %s: %s", x.what[b],
+			         s2_strerror(x.failed[b]));
 		rc = results_set_board_status(res, b, x.failed[b] ? RESULTS_BOARD_STOPPED : 0,
 		                              x.failed[b] ? 0 : steps, x.failed[b] ? err : NULL);
 	}
