@@ -38,7 +38,7 @@ void results_free(struct results *r)
 {
 	if (!r)
 		return;
-	for (unsigned p = 0; p < r->n_pops; p++) {
+	for (unsigned p = 0; r->pops && p < r->n_pops; p++) {
 		free(r->pops[p].label);
 		free(r->pops[p].spikes);
 		free(r->pops[p].vrec);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "s2/error.h"
+#include "s2/fileio.h"
 #include "svg.h"
 
 int svg_open(struct svg *s, const char *path, int width, int height, char *err, size_t errlen)
@@ -19,14 +20,11 @@ int svg_open(struct svg *s, const char *path, int width, int height, char *err, 
 		return S2_E_IO;
 	}
 	snprintf(s->path, sizeof s->path, "%s", path);
-	snprintf(s->tmp, sizeof s->tmp, "%s.tmp", path);
 	s->width = width;
 	s->height = height;
-	s->f = fopen(s->tmp, "w");
-	if (!s->f) {
-		snprintf(err, errlen, "%.400s: %s", s->tmp, strerror(errno));
+	s->f = s2_file_tmp_open(path, "w", s->tmp, sizeof s->tmp, err, errlen);
+	if (!s->f)
 		return S2_E_IO;
-	}
 	fprintf(s->f,
 	        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
 	        "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"12\">\n"
@@ -38,23 +36,15 @@ int svg_open(struct svg *s, const char *path, int width, int height, char *err, 
 int svg_close(struct svg *s, char *err, size_t errlen)
 {
 	fputs("</svg>\n", s->f);
-	int bad = ferror(s->f);
-	if (fclose(s->f) | bad || rename(s->tmp, s->path) < 0) {
-		snprintf(err, errlen, "%.400s: %s", s->path, strerror(errno ? errno : EIO));
-		remove(s->tmp);
-		s->f = NULL;
-		return S2_E_IO;
-	}
+	int rc = s2_file_tmp_commit(s->f, s->tmp, s->path, err, errlen);
 	s->f = NULL;
-	return 0;
+	return rc;
 }
 
 void svg_abort(struct svg *s)
 {
-	if (s->f)
-		fclose(s->f);
+	s2_file_tmp_abort(s->f, s->tmp);
 	s->f = NULL;
-	remove(s->tmp);
 }
 
 void svg_escape(FILE *f, const char *t)

@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "s2/error.h"
+#include "s2/fileio.h"
 #include "s2/flash.h"
 #include "s2/fwident.h"
 #include "session.h"
@@ -209,20 +210,11 @@ static int flash_pack(struct cli *c, struct flash_opts *o, int argc, char **argv
 		                 : n == S2_E_RANGE ? "too large for a flash slot"
 		                                   : s2_strerror((int)n));
 	}
-	/* Atomic: a temporary file renamed over the output. */
-	char tmp[4096];
-	snprintf(tmp, sizeof tmp, "%s.tmp", o->out);
-	FILE *f = fopen(tmp, "wb");
-	bool ok = f && fwrite(img, 1, (size_t)n, f) == (size_t)n;
-	if (f && fclose(f) != 0)
-		ok = false;
-	if (!ok || rename(tmp, o->out) != 0) {
-		int e = errno;
-		remove(tmp);
-		free(img);
-		return cli_error(c, EXIT_INPUT, "%s: cannot write: %s", o->out, strerror(e));
-	}
+	char err[512];
+	int wrc = s2_file_write_atomic(o->out, img, (size_t)n, err, sizeof err);
 	free(img);
+	if (wrc < 0)
+		return cli_error(c, EXIT_INPUT, "%s", err);
 	if (c->json) {
 		struct json j;
 		json_begin(&j, stdout);

@@ -691,6 +691,16 @@ int s2_image_check(const uint8_t *buf, size_t len, struct s2_image_summary *sum,
 	}
 	uint32_t ml = s2_ld32(buf + 12);
 	uint64_t mo = s2_ld64(buf + 16);
+	if (s2_ld32(buf + 28) != 0)
+		return bad(err, errlen, S2_E_FORMAT, "header: reserved bytes 28-31 are not 0");
+	/* Every byte is accounted for: header, blobs back to back, the manifest ending the file. */
+	if (ml <= MANIFEST_MAX && mo >= S2_IMAGE_HDR_LEN && mo <= UINT64_MAX - ml &&
+	    mo + ml != len) {
+		snprintf(what, sizeof what, "%s: header says %llu bytes, file has %zu",
+		         mo + ml > len ? "truncated" : "trailing bytes",
+		         (unsigned long long)(mo + ml), len);
+		return bad(err, errlen, mo + ml > len ? S2_E_SHORT : S2_E_LENGTH, what);
+	}
 	if (ml > MANIFEST_MAX || mo < S2_IMAGE_HDR_LEN || mo > len || ml > len - mo)
 		return bad(err, errlen, S2_E_LENGTH, "manifest: outside the file");
 	if (crc(buf + mo, ml) != s2_ld32(buf + 24))
@@ -705,6 +715,7 @@ int s2_image_check(const uint8_t *buf, size_t len, struct s2_image_summary *sum,
 		goto out;
 	}
 	sum->file_bytes = len;
+	uint64_t next = S2_IMAGE_HDR_LEN; /* where the next blob must start */
 	for (size_t i = 0; i < im->n_blobs; i++) {
 		const S2pb__ImageBlob *ib = im->blobs[i];
 		if (ib->offset < S2_IMAGE_HDR_LEN || ib->offset > mo ||
@@ -714,6 +725,16 @@ int s2_image_check(const uint8_t *buf, size_t len, struct s2_image_summary *sum,
 			rc = bad(err, errlen, S2_E_LENGTH, what);
 			goto out;
 		}
+		if (ib->offset != next) {
+			snprintf(what, sizeof what,
+			         "blobs[%zu] (board %u chip %u): at offset %llu, not where the "
+			         "previous blob ends (%llu)",
+			         i, ib->board, ib->chip, (unsigned long long)ib->offset,
+			         (unsigned long long)next);
+			rc = bad(err, errlen, S2_E_FORMAT, what);
+			goto out;
+		}
+		next = ib->offset + ib->size;
 		if (crc(buf + ib->offset, ib->size) != ib->crc32) {
 			snprintf(what, sizeof what,
 			         "blobs[%zu] (board %u chip %u): CRC-32 mismatch", i, ib->board,
@@ -744,6 +765,11 @@ int s2_image_check(const uint8_t *buf, size_t len, struct s2_image_summary *sum,
 		sum->pes += ib->pes;
 		sum->raw_bytes += rl;
 		sum->router_entries += ib->router_entries;
+	}
+	if (next != mo) {
+		snprintf(what, sizeof what, "%llu bytes between the last blob and the manifest",
+		         (unsigned long long)(mo - next));
+		rc = bad(err, errlen, S2_E_FORMAT, what);
 	}
 out:
 	free(raw);

@@ -15,11 +15,14 @@
 #include <unistd.h>
 
 #include "s2/error.h"
+#include "s2/fileio.h"
 #include "s2pb/machine.pb-c.h"
 
 #define FORMAT_VERSION 1u
 #define FILE_MAX (256u << 20)
 #define NO_BOARD UINT32_MAX
+#define FILE_KIND S2_SFILE_KIND('M', 'A', 'C', 'H')
+#define FILE_VERSION 1u
 
 /* The hardware numbers of brief section 2. The one place they live. */
 static const struct s2_machine_defaults DEFAULTS = {
@@ -657,6 +660,133 @@ out:
 	return rc;
 }
 
+/* A host name (RFC 1123 labels) or an IPv4 dotted quad or an IPv6 literal. */
+static bool valid_host(const char *h)
+{
+	size_t n = strlen(h);
+	if (n == 0 || n >= S2_MACHINE_HOST_MAX)
+		return false;
+	if (strchr(h, ':')) { /* IPv6 literal: hex digits, ':' and '.' (embedded IPv4) */
+		for (const char *p = h; *p; p++)
+			if (!strchr("0123456789abcdefABCDEF:.", *p))
+				return false;
+		return true;
+	}
+	bool numeric = true;
+	for (const char *p = h; *p; p++)
+		numeric &= (*p >= '0' && *p <= '9') || *p == '.';
+	if (numeric) {
+		unsigned parts = 0, v = 0, digits = 0;
+		for (const char *p = h;; p++) {
+			if (*p == '.' || !*p) {
+				if (!digits || v > 255)
+					return false;
+				parts++;
+				v = digits = 0;
+				if (!*p)
+					break;
+			} else {
+				v = v * 10 + (unsigned)(*p - '0');
+				if (++digits > 3)
+					return false;
+			}
+		}
+		return parts == 4;
+	}
+	size_t label = 0;
+	for (const char *p = h;; p++) {
+		if (*p == '.' || !*p) {
+			if (label == 0 || p[-1] == '-')
+				return false;
+			label = 0;
+			if (!*p)
+				break;
+			continue;
+		}
+		bool ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		          (*p >= '0' && *p <= '9') || (*p == '-' && label > 0);
+		if (!ok || ++label > 63)
+			return false;
+	}
+	return true;
+}
+
+/* One board's endpoint: ports in range and distinct, host valid (may be empty only while
+ * both ports are 0, "not known yet"). */
+static int check_endpoint(const S2pb__Board *pb, unsigned b, char *err, size_t errlen)
+{
+	if (pb->eth_port > 65535 || pb->bmp_port > 65535) {
+		bool eth = pb->eth_port > 65535;
+		seterr(err, errlen, "board %u: field %s: %u is not a port (0-65535)", b,
+		       eth ? "eth_port" : "bmp_port", eth ? pb->eth_port : pb->bmp_port);
+		return S2_E_RANGE;
+	}
+	if (pb->eth_port && pb->eth_port == pb->bmp_port) {
+		seterr(err, errlen, "board %u: field bmp_port: %u is also the board's eth_port", b,
+		       pb->bmp_port);
+		return S2_E_RANGE;
+	}
+	const char *host = pb->host ? pb->host : "";
+	if (!host[0] && !pb->eth_port && !pb->bmp_port)
+		return 0;
+	if (!valid_host(host)) {
+		seterr(err, errlen,
+		       "board %u: field host: '%.64s' is not an IPv4 address, IPv6 address or host "
+		       "name",
+		       b, host);
+		return S2_E_RANGE;
+	}
+	return 0;
+}
+
+struct ep_key {
+	const char *host;
+	uint16_t port;
+	unsigned board;
+	bool bmp;
+};
+
+static int ep_cmp(const void *a, const void *b)
+{
+	const struct ep_key *x = a, *y = b;
+	int c = strcmp(x->host, y->host);
+	if (c)
+		return c;
+	if (x->port != y->port)
+		return x->port < y->port ? -1 : 1;
+	return x->board < y->board ? -1 : x->board > y->board;
+}
+
+/* No two boards at one host and port (ports 0 are unknown, not compared). */
+static int check_duplicates(const struct s2_machine *m, char *err, size_t errlen)
+{
+	struct ep_key *k = malloc(2 * (size_t)m->n_boards * sizeof *k);
+	if (!k) {
+		seterr(err, errlen, "out of memory");
+		return S2_E_NOMEM;
+	}
+	size_t n = 0;
+	for (unsigned b = 0; b < m->n_boards; b++) {
+		const struct s2_board_endpoint *ep = &m->boards[b].ep;
+		if (ep->eth_port)
+			k[n++] = (struct ep_key){ep->host, ep->eth_port, b, false};
+		if (ep->bmp_port)
+			k[n++] = (struct ep_key){ep->host, ep->bmp_port, b, true};
+	}
+	qsort(k, n, sizeof *k, ep_cmp);
+	int rc = 0;
+	for (size_t i = 1; i < n; i++)
+		if (k[i].port == k[i - 1].port && !strcmp(k[i].host, k[i - 1].host)) {
+			seterr(err, errlen, "board %u: field %s: %s:%u is also board %u's %s",
+			       k[i].board, k[i].bmp ? "bmp_port" : "eth_port", k[i].host, k[i].port,
+			       k[i - 1].board, k[i - 1].bmp ? "bmp_port" : "eth_port");
+			rc = S2_E_RANGE;
+			break;
+		}
+	free(k);
+	return rc;
+}
+
 /* Check a decoded description; build the machine. */
 static struct s2_machine *from_pb(const S2pb__Machine *pm, char *err, size_t errlen)
 {
@@ -695,6 +825,17 @@ static struct s2_machine *from_pb(const S2pb__Machine *pm, char *err, size_t err
 			seterr(err, errlen,
 			       "links[%u]: (%d, %d) is not a unit step whose opposite is links[%u]",
 			       l, a->dx, a->dy, (l + 3) % S2_MACHINE_LINKS);
+			return NULL;
+		}
+	}
+	for (unsigned l = 0; l < S2_MACHINE_LINKS; l++) {
+		const char *nm = pm->links[l]->name ? pm->links[l]->name : "";
+		bool dup = false;
+		for (unsigned k = 0; k < l; k++)
+			dup |= pm->links[k]->name && !strcmp(pm->links[k]->name, nm);
+		if (!nm[0] || strlen(nm) >= sizeof((struct s2_machine *)0)->link_name[0] || dup) {
+			seterr(err, errlen, "links[%u]: field name: '%.16s' is %s", l, nm,
+			       dup ? "the name of another link" : "not 1-7 characters");
 			return NULL;
 		}
 	}
@@ -745,27 +886,30 @@ static struct s2_machine *from_pb(const S2pb__Machine *pm, char *err, size_t err
 		const S2pb__Board *pb = pm->boards[b];
 		if (pb->grid_x >= m->gw || pb->grid_y >= m->gh) {
 			seterr(err, errlen,
-			       "boards[%u]: grid position (%u, %u) is outside the %u x %u grid", b,
-			       pb->grid_x, pb->grid_y, m->gw, m->gh);
+			       "board %u: field grid_x/grid_y: (%u, %u) is outside the %u x %u "
+			       "grid",
+			       b, pb->grid_x, pb->grid_y, m->gw, m->gh);
 			goto fail;
 		}
 		uint32_t *slot = &m->grid[(size_t)pb->grid_y * m->gw + pb->grid_x];
 		if (*slot != NO_BOARD) {
 			seterr(err, errlen,
-			       "boards[%u]: grid position (%u, %u) is taken by board %u", b,
+			       "board %u: field grid_x/grid_y: (%u, %u) is taken by board %u", b,
 			       pb->grid_x, pb->grid_y, *slot);
 			goto fail;
 		}
-		if (pb->eth_port > 65535 || pb->bmp_port > 65535) {
-			seterr(err, errlen, "boards[%u]: port %u is not 0-65535", b,
-			       pb->eth_port > 65535 ? pb->eth_port : pb->bmp_port);
+		if (check_endpoint(pb, b, err, errlen) < 0)
 			goto fail;
-		}
 		const char *host = pb->host ? pb->host : "";
 		if (s2_machine_set_board_endpoint(m, b, host, (uint16_t)pb->eth_port,
 		                                  (uint16_t)pb->bmp_port) < 0) {
-			seterr(err, errlen, "boards[%u]: host is longer than %u bytes", b,
+			seterr(err, errlen, "board %u: field host: longer than %u bytes", b,
 			       S2_MACHINE_HOST_MAX - 1);
+			goto fail;
+		}
+		if (pb->rack >= pm->n_boards) {
+			seterr(err, errlen, "board %u: field rack: %u is more racks than boards", b,
+			       pb->rack);
 			goto fail;
 		}
 		*slot = b;
@@ -773,6 +917,8 @@ static struct s2_machine *from_pb(const S2pb__Machine *pm, char *err, size_t err
 		m->boards[b].gy = pb->grid_y;
 		m->boards[b].rack = pb->rack;
 	}
+	if (check_duplicates(m, err, errlen) < 0)
+		goto fail;
 	for (size_t i = 0; i < pm->n_dead_chips; i++) {
 		const S2pb__DeadChip *d = pm->dead_chips[i];
 		if (!chip_ok(m, d->board, d->chip)) {
@@ -821,47 +967,71 @@ struct s2_machine *s2_machine_decode(const uint8_t *buf, size_t len, char *err, 
 	return m;
 }
 
-struct s2_machine *s2_machine_load_file(const char *path, char *err, size_t errlen)
+/* Section names of the description file: the top-level fields of Machine. */
+static void pb_part(uint32_t field, unsigned nth, char *name, size_t n)
 {
-	char why[256];
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+	switch (field) {
+	case 12:
+		snprintf(name, n, "board %u", nth);
+		break;
+	case 13:
+		snprintf(name, n, "dead chips");
+		break;
+	case 14:
+		snprintf(name, n, "dead PEs");
+		break;
+	case 15:
+		snprintf(name, n, "dead links");
+		break;
+	default:
+		snprintf(name, n, "machine");
+	}
+}
+
+int s2_machine_encode_file(const struct s2_machine *m, uint8_t **out, size_t *len)
+{
+	uint8_t *pb;
+	size_t n;
+	int rc = s2_machine_encode(m, &pb, &n);
+	if (rc < 0)
+		return rc;
+	struct s2_file_w *w = s2_file_w_new(FILE_KIND, FILE_VERSION);
+	rc = w ? s2_file_w_protobuf(w, pb, n, pb_part) : S2_E_NOMEM;
+	if (rc == 0)
+		rc = s2_file_w_finish(w, out, len);
+	s2_file_w_free(w);
+	free(pb);
+	return rc;
+}
+
+struct s2_machine *s2_machine_decode_file(const uint8_t *buf, size_t len, const char *name,
+                                          char *err, size_t errlen)
+{
+	struct s2_sfile f;
+	if (!s2_sfile_is(buf, len)) {
+		seterr(err, errlen,
+		       "%s: not an s2 machine description (no S2FC header; a description from "
+		       "before format 1 of the container is a bare protobuf: generate it again)",
+		       name);
 		return NULL;
 	}
-	uint8_t *buf = NULL;
-	size_t len = 0, cap = 0;
-	struct s2_machine *m = NULL;
-	for (;;) {
-		if (len == cap) {
-			if (cap >= FILE_MAX) {
-				seterr(err, errlen, "%s: larger than %u MiB", path, FILE_MAX >> 20);
-				goto out;
-			}
-			cap = cap ? cap * 2 : 65536;
-			uint8_t *nb = realloc(buf, cap);
-			if (!nb) {
-				seterr(err, errlen, "%s: out of memory", path);
-				goto out;
-			}
-			buf = nb;
-		}
-		size_t n = fread(buf + len, 1, cap - len, f);
-		len += n;
-		if (n == 0) {
-			if (ferror(f)) {
-				seterr(err, errlen, "%s: read error: %s", path, strerror(errno));
-				goto out;
-			}
-			break;
-		}
-	}
-	m = s2_machine_decode(buf, len, why, sizeof why);
+	if (s2_file_check(buf, len, FILE_KIND, FILE_VERSION, name, &f, err, errlen) < 0)
+		return NULL;
+	char why[256];
+	struct s2_machine *m = s2_machine_decode(f.content, (size_t)f.content_len, why, sizeof why);
 	if (!m)
-		seterr(err, errlen, "%s: %s", path, why);
-out:
+		seterr(err, errlen, "%s: %s", name, why);
+	return m;
+}
+
+struct s2_machine *s2_machine_load_file(const char *path, char *err, size_t errlen)
+{
+	uint8_t *buf;
+	size_t len;
+	if (s2_file_read_all(path, FILE_MAX, &buf, &len, err, errlen) < 0)
+		return NULL;
+	struct s2_machine *m = s2_machine_decode_file(buf, len, path, err, errlen);
 	free(buf);
-	fclose(f);
 	return m;
 }
 
@@ -869,40 +1039,11 @@ int s2_machine_save_file(const struct s2_machine *m, const char *path, char *err
 {
 	uint8_t *buf;
 	size_t len;
-	if (s2_machine_encode(m, &buf, &len) < 0) {
+	if (s2_machine_encode_file(m, &buf, &len) < 0) {
 		seterr(err, errlen, "%s: out of memory encoding the description", path);
 		return S2_E_NOMEM;
 	}
-	int rc = S2_E_IO;
-	size_t tl = strlen(path) + 16;
-	char *tmp = malloc(tl);
-	if (!tmp) {
-		free(buf);
-		seterr(err, errlen, "%s: out of memory", path);
-		return S2_E_NOMEM;
-	}
-	snprintf(tmp, tl, "%s.tmp%ld", path, (long)getpid());
-	FILE *f = fopen(tmp, "wb");
-	if (!f) {
-		seterr(err, errlen, "%s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	bool ok = fwrite(buf, 1, len, f) == len;
-	ok = fflush(f) == 0 && ok;
-	ok = fsync(fileno(f)) == 0 && ok;
-	if (fclose(f) != 0 || !ok) {
-		seterr(err, errlen, "%s: write failed: %s", tmp, strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	if (rename(tmp, path) != 0) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	rc = 0;
-out:
-	free(tmp);
+	int rc = s2_file_write_atomic(path, buf, len, err, errlen);
 	free(buf);
 	return rc;
 }

@@ -16,6 +16,10 @@
 
 #include "net_internal.h"
 #include "s2/error.h"
+#include "s2/fileio.h"
+
+#define NET_FILE_KIND S2_SFILE_KIND('N', 'E', 'T', 'W')
+#define NET_FILE_VERSION 1u
 
 void net_seterr(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -833,64 +837,82 @@ fail:
 	return NULL;
 }
 
+struct s2_net *s2_net_decode_file(const uint8_t *buf, size_t len, const char *name, char *err,
+                                  size_t errlen)
+{
+	size_t i = 0;
+	while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\n' || buf[i] == '\r'))
+		i++;
+	char why[512];
+	struct s2_net *n = NULL;
+	struct s2_sfile f;
+	if (i < len && buf[i] == '{') {
+		n = s2_net_from_json((const char *)buf, len, why, sizeof why);
+	} else if (!s2_sfile_is(buf, len)) {
+		snprintf(why, sizeof why,
+		         "not an s2 network (JSON starts with '{'; the binary form with an S2FC "
+		         "header: a bare protobuf from an older s2 must be converted again)");
+	} else if (s2_file_check(buf, len, NET_FILE_KIND, NET_FILE_VERSION, name, &f, err, errlen) <
+	           0) {
+		return NULL;
+	} else {
+		n = s2_net_decode(f.content, (size_t)f.content_len, why, sizeof why);
+	}
+	if (!n)
+		net_seterr(err, errlen, "%s: %s", name, why);
+	return n;
+}
+
 struct s2_net *s2_net_load_file(const char *path, char *err, size_t errlen)
 {
 	size_t len;
 	uint8_t *buf = read_file(path, &len, err, errlen);
 	if (!buf)
 		return NULL;
-	size_t i = 0;
-	while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\n' || buf[i] == '\r'))
-		i++;
-	char why[512];
-	struct s2_net *n = i < len && buf[i] == '{'
-	                           ? s2_net_from_json((const char *)buf, len, why, sizeof why)
-	                           : s2_net_decode(buf, len, why, sizeof why);
-	if (!n)
-		net_seterr(err, errlen, "%s: %s", path, why);
+	struct s2_net *n = s2_net_decode_file(buf, len, path, err, errlen);
 	free(buf);
 	return n;
+}
+
+/* Section names of the binary file: the top-level fields of Network. */
+static void net_part(uint32_t field, unsigned nth, char *name, size_t n)
+{
+	if (field == 6)
+		snprintf(name, n, "population %u", nth);
+	else if (field == 7)
+		snprintf(name, n, "projection %u", nth);
+	else if (field == 8)
+		snprintf(name, n, "recordings");
+	else
+		snprintf(name, n, "network");
+}
+
+int s2_net_encode_file(const struct s2_net *n, uint8_t **out, size_t *len)
+{
+	uint8_t *pb;
+	size_t pl;
+	int rc = s2_net_encode(n, &pb, &pl);
+	if (rc < 0)
+		return rc;
+	struct s2_file_w *w = s2_file_w_new(NET_FILE_KIND, NET_FILE_VERSION);
+	rc = w ? s2_file_w_protobuf(w, pb, pl, net_part) : S2_E_NOMEM;
+	if (rc == 0)
+		rc = s2_file_w_finish(w, out, len);
+	s2_file_w_free(w);
+	free(pb);
+	return rc;
 }
 
 int s2_net_save_file(const struct s2_net *n, const char *path, bool json, char *err, size_t errlen)
 {
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	int rc = json ? s2_net_to_json(n, (char **)&buf, &len) : s2_net_encode(n, &buf, &len);
+	int rc = json ? s2_net_to_json(n, (char **)&buf, &len) : s2_net_encode_file(n, &buf, &len);
 	if (rc < 0) {
 		net_seterr(err, errlen, "%s: out of memory encoding the network", path);
 		return rc;
 	}
-	rc = S2_E_IO;
-	size_t tl = strlen(path) + 32;
-	char *tmp = malloc(tl);
-	if (!tmp) {
-		free(buf);
-		net_seterr(err, errlen, "%s: out of memory", path);
-		return S2_E_NOMEM;
-	}
-	snprintf(tmp, tl, "%s.tmp%ld", path, (long)getpid());
-	FILE *f = fopen(tmp, "wb");
-	if (!f) {
-		net_seterr(err, errlen, "%s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	bool ok = fwrite(buf, 1, len, f) == len;
-	ok = fflush(f) == 0 && ok;
-	ok = fsync(fileno(f)) == 0 && ok;
-	if (fclose(f) != 0 || !ok) {
-		net_seterr(err, errlen, "%s: write failed: %s", tmp, strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	if (rename(tmp, path) != 0) {
-		net_seterr(err, errlen, "%s: %s", path, strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	rc = 0;
-out:
-	free(tmp);
+	rc = s2_file_write_atomic(path, buf, len, err, errlen);
 	free(buf);
 	return rc;
 }

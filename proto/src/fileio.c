@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "s2/crc32.h"
 #include "s2/error.h"
 #include "s2/wire.h"
 
@@ -85,6 +86,48 @@ int s2_file_write_parts(const char *path, const void *const *parts, const size_t
 int s2_file_write_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen)
 {
 	return s2_file_write_parts(path, &data, &len, 1, err, errlen);
+}
+
+FILE *s2_file_tmp_open(const char *path, const char *mode, char *tmp, size_t tmplen, char *err,
+                       size_t errlen)
+{
+	if (snprintf(tmp, tmplen, "%s.tmp%ld", path, (long)getpid()) >= (int)tmplen) {
+		snprintf(err, errlen, "%.200s...: path too long", path);
+		return NULL;
+	}
+	FILE *f = fopen(tmp, mode);
+	if (!f)
+		snprintf(err, errlen, "%s: cannot create %s: %s", path, tmp, strerror(errno));
+	return f;
+}
+
+int s2_file_tmp_commit(FILE *f, const char *tmp, const char *path, char *err, size_t errlen)
+{
+	bool ok = fflush(f) == 0 && !ferror(f);
+	ok = ok && fsync(fileno(f)) == 0;
+	int e = errno;
+	if (fclose(f) != 0 && ok) {
+		ok = false;
+		e = errno;
+	}
+	if (ok && rename(tmp, path) != 0) {
+		ok = false;
+		e = errno;
+	}
+	if (!ok) {
+		snprintf(err, errlen, "%s: cannot write: %s", path, strerror(e ? e : EIO));
+		unlink(tmp);
+		return S2_E_IO;
+	}
+	(void)fsync_dir(path);
+	return 0;
+}
+
+void s2_file_tmp_abort(FILE *f, const char *tmp)
+{
+	if (f)
+		fclose(f);
+	unlink(tmp);
 }
 
 int s2_file_read_all(const char *path, size_t max, uint8_t **buf, size_t *len, char *err,
@@ -183,8 +226,9 @@ int s2_file_check(const uint8_t *buf, size_t len, uint32_t kind, uint16_t max_ve
 		         what, (unsigned long long)why.have, S2_SFILE_HEADER);
 		break;
 	case S2_SFILE_CVERSION:
-		snprintf(err, errlen, "%s: container version %llu is not supported (this is %u)",
-		         what, (unsigned long long)why.have, S2_SFILE_VERSION);
+		snprintf(err, errlen,
+		         "%s: header: container version %llu is not supported (this is %u)", what,
+		         (unsigned long long)why.have, S2_SFILE_VERSION);
 		break;
 	case S2_SFILE_HDR_CRC:
 		snprintf(err, errlen, "%s: header fails its checksum", what);
@@ -331,6 +375,80 @@ int s2_file_w_u64(struct s2_file_w *w, uint64_t v)
 	return s2_file_w_put(w, b, 8);
 }
 
+static bool pb_varint(const uint8_t *p, size_t n, size_t *at, uint64_t *v)
+{
+	*v = 0;
+	for (unsigned shift = 0; shift < 64; shift += 7) {
+		if (*at >= n)
+			return false;
+		uint8_t c = p[(*at)++];
+		*v |= (uint64_t)(c & 0x7f) << shift;
+		if (!(c & 0x80))
+			return true;
+	}
+	return false;
+}
+
+/* Protobuf wire format: the end of the top-level field at p[at..n); its number in *field. */
+static int pb_field(const uint8_t *p, size_t n, size_t at, uint32_t *field, size_t *end)
+{
+	uint64_t key, v;
+	if (!pb_varint(p, n, &at, &key))
+		return S2_E_FORMAT;
+	*field = (uint32_t)(key >> 3);
+	switch (key & 7) {
+	case 0:
+		if (!pb_varint(p, n, &at, &v))
+			return S2_E_FORMAT;
+		break;
+	case 1:
+	case 5:
+		v = (key & 7) == 1 ? 8 : 4;
+		if (v > n - at)
+			return S2_E_FORMAT;
+		at += (size_t)v;
+		break;
+	case 2:
+		if (!pb_varint(p, n, &at, &v) || v > n - at)
+			return S2_E_FORMAT;
+		at += (size_t)v;
+		break;
+	default:
+		return S2_E_FORMAT;
+	}
+	*end = at;
+	return 0;
+}
+
+#define PB_FIELDS 64 /* occurrence counters for field numbers below this; others share one */
+
+int s2_file_w_protobuf(struct s2_file_w *w, const uint8_t *pb, size_t len,
+                       void (*name)(uint32_t field, unsigned nth, char *buf, size_t n))
+{
+	unsigned nth[PB_FIELDS + 1] = {0};
+	char cur[S2_SFILE_NAME_MAX + 1] = "", nm[S2_SFILE_NAME_MAX + 1];
+	for (size_t at = 0; at < len;) {
+		uint32_t field;
+		size_t end;
+		int rc = pb_field(pb, len, at, &field, &end);
+		if (rc < 0)
+			return w->err = rc;
+		unsigned *k = &nth[field < PB_FIELDS ? field : PB_FIELDS];
+		name(field, (*k)++, nm, sizeof nm);
+		if (strcmp(nm, cur) != 0 || !w->n) {
+			if ((rc = s2_file_w_section(w, nm)) < 0)
+				return rc;
+			memcpy(cur, nm, sizeof cur);
+		}
+		if ((rc = s2_file_w_put(w, pb + at, end - at)) < 0)
+			return rc;
+		at = end;
+	}
+	if (!len && !w->n)
+		return s2_file_w_section(w, "empty");
+	return 0;
+}
+
 /* Header and table into a new buffer. */
 static int w_head(struct s2_file_w *w, uint8_t **head, size_t *head_len)
 {
@@ -390,5 +508,132 @@ int s2_file_w_save(struct s2_file_w *w, const char *path, char *err, size_t errl
 	size_t lens[2] = {hl, w->len};
 	rc = s2_file_write_parts(path, parts, lens, 2, err, errlen);
 	free(h);
+	return rc;
+}
+
+/* ---- checksum records of foreign files ------------------------------------------------- */
+
+#define SUM_KIND S2_SFILE_KIND('S', 'U', 'M', 'S')
+#define SUM_MAX (1ull << 40) /* bytes of a file a record describes */
+
+int s2_file_sum_write(const char *path, const char *sum_path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return S2_E_IO;
+	}
+	struct s2_file_w *w = s2_file_w_new(SUM_KIND, 1);
+	uint8_t *chunk = malloc(S2_FILE_SUM_CHUNK);
+	uint64_t total = 0;
+	int rc = w && chunk ? 0 : S2_E_NOMEM;
+	if (rc == 0)
+		rc = s2_file_w_section(w, "chunks");
+	while (rc == 0) {
+		size_t n = fread(chunk, 1, S2_FILE_SUM_CHUNK, f);
+		if (n)
+			rc = s2_file_w_u32(w, s2_crc32(0, chunk, n));
+		total += n;
+		if (n < S2_FILE_SUM_CHUNK)
+			break;
+	}
+	if (rc == 0 && ferror(f))
+		rc = S2_E_IO;
+	fclose(f);
+	free(chunk);
+	if (rc == 0) {
+		rc = s2_file_w_section(w, "file");
+		s2_file_w_u64(w, total);
+		s2_file_w_u32(w, S2_FILE_SUM_CHUNK);
+	}
+	if (rc < 0)
+		snprintf(err, errlen, "%s: cannot read for its checksum record: %s", path,
+		         rc == S2_E_IO ? strerror(errno) : s2_strerror(rc));
+	else
+		rc = s2_file_w_save(w, sum_path, err, errlen);
+	s2_file_w_free(w);
+	return rc;
+}
+
+int s2_file_sum_check(const char *path, const char *sum_path, char *err, size_t errlen)
+{
+	uint8_t *rec;
+	size_t rl;
+	struct stat st;
+	if (stat(sum_path, &st) != 0 && errno == ENOENT) {
+		snprintf(err, errlen, "%s: no checksum record (%s)", path, sum_path);
+		return S2_E_NOTFOUND;
+	}
+	int rc = s2_file_read_all(sum_path, 64u << 20, &rec, &rl, err, errlen);
+	if (rc < 0)
+		return rc;
+	struct s2_sfile sf;
+	struct s2_sfile_it it = {0};
+	struct s2_sfile_sec chunks, file;
+	rc = s2_file_check(rec, rl, SUM_KIND, 1, sum_path, &sf, err, errlen);
+	if (rc == 0 && (!s2_sfile_next(&sf, &it, &chunks) || !s2_sfile_sec_is(&chunks, "chunks") ||
+	                !s2_sfile_next(&sf, &it, &file) || !s2_sfile_sec_is(&file, "file") ||
+	                file.len != 12 || chunks.len % 4)) {
+		snprintf(err, errlen, "%s: not a checksum record of one file", sum_path);
+		rc = S2_E_FORMAT;
+	}
+	uint64_t total = rc == 0 ? s2_ld64(file.data) : 0;
+	uint32_t csize = rc == 0 ? s2_ld32(file.data + 8) : 0;
+	if (rc == 0 && (csize == 0 || csize > (64u << 20) ||
+	                chunks.len / 4 != (total + csize - 1) / csize || total > SUM_MAX)) {
+		snprintf(err, errlen, "%s: chunk count disagrees with the length", sum_path);
+		rc = S2_E_FORMAT;
+	}
+	FILE *f = rc == 0 ? fopen(path, "rb") : NULL;
+	if (rc == 0 && !f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		rc = S2_E_IO;
+	}
+	uint8_t *chunk = rc == 0 ? malloc(csize) : NULL;
+	if (rc == 0 && !chunk) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		rc = S2_E_NOMEM;
+	}
+	uint64_t at = 0;
+	for (uint64_t i = 0; rc == 0; i++) {
+		size_t n = fread(chunk, 1, csize, f);
+		if (n == 0 && ferror(f)) {
+			snprintf(err, errlen, "%s: read error: %s", path, strerror(errno));
+			rc = S2_E_IO;
+			break;
+		}
+		if (at + n > total) {
+			uint64_t have = at + n;
+			while ((n = fread(chunk, 1, csize, f)) > 0)
+				have += n;
+			snprintf(err, errlen,
+			         "%s: trailing bytes: %s says %llu bytes, file has %llu", path,
+			         sum_path, (unsigned long long)total, (unsigned long long)have);
+			rc = S2_E_LENGTH;
+			break;
+		}
+		if (n == 0 && at == total)
+			break;
+		uint64_t want_n = total - at < csize ? total - at : csize;
+		if (n < want_n) {
+			snprintf(err, errlen, "%s: truncated: %s says %llu bytes, file has %llu",
+			         path, sum_path, (unsigned long long)total,
+			         (unsigned long long)(at + n));
+			rc = S2_E_SHORT;
+			break;
+		}
+		if (s2_crc32(0, chunk, n) != s2_ld32(chunks.data + 4 * i)) {
+			snprintf(err, errlen, "%s: bytes %llu-%llu fail their checksum (%s)", path,
+			         (unsigned long long)at, (unsigned long long)(at + n - 1),
+			         sum_path);
+			rc = S2_E_CRC;
+			break;
+		}
+		at += n;
+	}
+	free(chunk);
+	if (f)
+		fclose(f);
+	free(rec);
 	return rc;
 }

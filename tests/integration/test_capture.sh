@@ -191,6 +191,25 @@ check "cut in a record's header: the error names the file and the record" \
 	grep -q "s2ctl replay: .*trunc_hdr.pcap: record $rec_hdr: truncated dump file" \
 	"$WORK/trunc_hdr.err"
 
+# The checksum record beside the capture (docs/files.md): damage and cuts anywhere, even
+# between two records, are found before replaying.
+check "capture writes a checksum record beside the pcap" test -s "$WORK/cap.pcap.s2sum"
+cp "$WORK/cap.pcap" "$WORK/flip.pcap"
+cp "$WORK/cap.pcap.s2sum" "$WORK/flip.pcap.s2sum"
+printf '\377' | dd of="$WORK/flip.pcap" bs=1 seek=100 conv=notrunc 2>/dev/null
+"$S2CTL" replay "$WORK/flip.pcap" "$WORK/va.s2img" >"$WORK/flip.out" 2>"$WORK/flip.err"
+check "a flipped byte under a checksum record: exit 3, nothing printed" \
+	test $? -eq 3 -a ! -s "$WORK/flip.out"
+check "a flipped byte: the byte range named" \
+	grep -q "flip.pcap: bytes 0-[0-9]* fail their checksum (.*flip.pcap.s2sum)" "$WORK/flip.err"
+head -c $(($(wc -c <"$WORK/cap.pcap") / 2)) "$WORK/cap.pcap" >"$WORK/half.pcap"
+cp "$WORK/cap.pcap.s2sum" "$WORK/half.pcap.s2sum"
+"$S2CTL" replay "$WORK/half.pcap" "$WORK/va.s2img" >/dev/null 2>"$WORK/half.err"
+check "a cut capture under a checksum record: exit 3, both lengths" \
+	sh -c "test $? -eq 3 && grep -q 'half.pcap: truncated: .*half.pcap.s2sum says [0-9]* bytes, file has' '$WORK/half.err'"
+check "a capture without a record: replayed, said to be unchecked" \
+	grep -q "sll.pcap: no checksum record (.*): not checked for damage" "$WORK/rep.sll.err"
+
 head -c 4096 /dev/urandom >"$WORK/garbage.pcap"
 for f in garbage.pcap empty.pcap header.pcap; do
 	case $f in

@@ -47,7 +47,12 @@ bad_input "missing population" "post population 'L99' does not exist" "$WORK/mis
 bad_input "network too large" "network too large for machine" "$WORK/big.pb" --machine "$WORK/m1.pb"
 bad_input "tables cannot fit" "cannot fit" "$WORK/mc.pb" --machine "$WORK/m2.pb" --router-target 3
 printf 'not a network' >"$WORK/junk.pb"
-bad_input "corrupt network" "not a valid protobuf Network" "$WORK/junk.pb" --machine "$WORK/m2.pb"
+bad_input "corrupt network" "junk.pb: not an s2 network" "$WORK/junk.pb" --machine "$WORK/m2.pb"
+cp "$WORK/big.pb" "$WORK/flip.pb"
+printf '\377' | dd of="$WORK/flip.pb" bs=1 seek=$(($(wc -c <"$WORK/big.pb") - 100)) conv=notrunc 2>/dev/null
+bad_input "damaged network: the part is named" "flip.pb: section '" "$WORK/flip.pb" --machine "$WORK/m2.pb"
+head -c 200 "$WORK/big.pb" >"$WORK/short.pb"
+bad_input "truncated network" "short.pb: truncated: header says" "$WORK/short.pb" --machine "$WORK/m2.pb"
 
 # NIR import (docs/nir.md): committed NIR-layout files import and compile; bad files and
 # inputs exit 3 with the node and the reason and write nothing.

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "s2/machine.h"
+#include "s2/sfile.h"
 #include "s2pb/machine.pb-c.h"
 
 static void t_one_board(void **state)
@@ -326,6 +327,26 @@ static void e_no_boards(S2pb__Machine *p)
 {
 	p->n_boards = 0;
 }
+static void e_host(S2pb__Machine *p)
+{
+	p->boards[1]->host[0] = '!'; /* "h" -> "!" (the bit flip of '1' in 127.0.0.1 gives '!') */
+}
+static void e_dup_endpoint(S2pb__Machine *p)
+{
+	p->boards[1]->eth_port = p->boards[0]->eth_port;
+}
+static void e_same_ports(S2pb__Machine *p)
+{
+	p->boards[0]->bmp_port = p->boards[0]->eth_port;
+}
+static void e_link_name(S2pb__Machine *p)
+{
+	p->links[3]->name[0] = 'E'; /* "W" -> "E", the name of links[0] */
+}
+static void e_rack(S2pb__Machine *p)
+{
+	p->boards[1]->rack = 7;
+}
 
 static void t_rejects(void **state)
 {
@@ -336,9 +357,14 @@ static void t_rejects(void **state)
 	expect_reject(e_pes, "chip");
 	expect_reject(e_links, "links");
 	expect_reject(e_link_dir, "links[1]");
-	expect_reject(e_board_pos, "boards[1]");
-	expect_reject(e_board_dup, "taken by board 0");
-	expect_reject(e_port, "boards[0]: port");
+	expect_reject(e_board_pos, "board 1: field grid_x/grid_y: (5, 0) is outside");
+	expect_reject(e_board_dup, "board 1: field grid_x/grid_y: (0, 0) is taken by board 0");
+	expect_reject(e_port, "board 0: field eth_port: 70000 is not a port");
+	expect_reject(e_host, "board 1: field host: '!' is not an IPv4 address");
+	expect_reject(e_dup_endpoint, "board 1: field eth_port: h:1000 is also board 0's eth_port");
+	expect_reject(e_same_ports, "board 0: field bmp_port: 1000 is also the board's eth_port");
+	expect_reject(e_link_name, "links[3]: field name: 'E' is the name of another link");
+	expect_reject(e_rack, "board 1: field rack: 7");
 	expect_reject(e_dead_chip, "dead_chips[0]");
 	expect_reject(e_no_boards, "boards");
 	char err[256];
@@ -349,6 +375,91 @@ static void t_rejects(void **state)
 	assert_non_null(strstr(err, "/nonexistent/m.pb"));
 }
 
+static void expect_host(const char *host, bool ok)
+{
+	struct s2_machine *m = s2_machine_new_boards(1, host, 1000);
+	uint8_t *buf;
+	size_t len;
+	char err[256] = "";
+	assert_int_equal(s2_machine_encode(m, &buf, &len), 0);
+	struct s2_machine *d = s2_machine_decode(buf, len, err, sizeof err);
+	if (!d == ok)
+		fail_msg("host '%s': want %s, got '%s'", host, ok ? "accepted" : "refused", err);
+	s2_machine_free(d);
+	s2_machine_free(m);
+	free(buf);
+}
+
+static void t_hosts(void **state)
+{
+	(void)state;
+	expect_host("127.0.0.1", true);
+	expect_host("board-7.rack2.example.org", true);
+	expect_host("::1", true);
+	expect_host("fe80::1:2", true);
+	expect_host("localhost", true);
+	expect_host("!27.0.0.1", false);
+	expect_host("127.0.0.256", false);
+	expect_host("127.0.0", false);
+	expect_host("127..0.1", false);
+	expect_host("-board", false);
+	expect_host("board-", false);
+	expect_host("bo ard", false);
+	expect_host("a.b_c", false);
+}
+
+/* The description file: container round trip, damage named by section. */
+static void t_file(void **state)
+{
+	(void)state;
+	struct s2_machine *m = s2_machine_new_boards(4, "127.0.0.1", 4000);
+	s2_machine_mark_chip_dead(m, 2, 5);
+	s2_machine_mark_pe_dead(m, 1, 3, 7);
+	s2_machine_mark_link_dead(m, 0, 0, 1);
+	uint8_t *buf, *pb;
+	size_t len, pl;
+	char err[256] = "";
+	assert_int_equal(s2_machine_encode_file(m, &buf, &len), 0);
+	assert_int_equal(s2_machine_encode(m, &pb, &pl), 0);
+	struct s2_sfile f;
+	assert_int_equal(s2_sfile_verify(buf, len, 0, 1, &f, NULL), 0);
+	/* The sections concatenated are the protobuf message. */
+	assert_int_equal(f.content_len, pl);
+	assert_memory_equal(f.content, pb, pl);
+	const char *want[] = {"machine", "board 0",    "board 1",  "board 2",
+	                      "board 3", "dead chips", "dead PEs", "dead links"};
+	struct s2_sfile_it it = {0};
+	struct s2_sfile_sec sec;
+	unsigned i = 0;
+	uint64_t board2_at = 0;
+	while (s2_sfile_next(&f, &it, &sec)) {
+		assert_true(i < 8);
+		assert_true(s2_sfile_sec_is(&sec, want[i]));
+		if (i == 3)
+			board2_at = (uint64_t)(sec.data - buf);
+		i++;
+	}
+	assert_int_equal(i, 8);
+	struct s2_machine *d = s2_machine_decode_file(buf, len, "m.pb", err, sizeof err);
+	assert_non_null(d);
+	s2_machine_free(d);
+	buf[board2_at + 3] ^= 0x10;
+	assert_null(s2_machine_decode_file(buf, len, "m.pb", err, sizeof err));
+	assert_string_equal(err, "m.pb: section 'board 2' fails its checksum");
+	buf[board2_at + 3] ^= 0x10;
+	assert_null(s2_machine_decode_file(buf, len - 10, "m.pb", err, sizeof err));
+	char msg[128];
+	snprintf(msg, sizeof msg, "m.pb: truncated: header says %zu bytes, file has %zu", len,
+	         len - 10);
+	assert_string_equal(err, msg);
+	/* A bare protobuf (before the container) is refused, saying why. */
+	assert_null(s2_machine_decode_file(pb, pl, "old.pb", err, sizeof err));
+	assert_non_null(strstr(err, "old.pb: not an s2 machine description"));
+	free(buf);
+	free(pb);
+	s2_machine_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -356,6 +467,7 @@ int main(void)
 	        cmocka_unit_test(t_coordinates),    cmocka_unit_test(t_links),
 	        cmocka_unit_test(t_hops_match_bfs), cmocka_unit_test(t_dead),
 	        cmocka_unit_test(t_round_trip),     cmocka_unit_test(t_rejects),
+	        cmocka_unit_test(t_hosts),          cmocka_unit_test(t_file),
 	};
 	return cmocka_run_group_tests_name("machine", tests, NULL, NULL);
 }

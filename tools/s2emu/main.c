@@ -22,6 +22,7 @@
 #include "emu_fault.h"
 #include "emu_geo.h"
 #include "s2/error.h"
+#include "s2/fileio.h"
 #include "s2/machine.h"
 
 static void usage(FILE *f)
@@ -245,18 +246,8 @@ static void ctl_cb(evutil_socket_t fd, short what, void *arg)
 
 static int write_file_atomic(const char *path, const void *data, size_t len)
 {
-	char tmp[4096];
-	snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
-	FILE *f = fopen(tmp, "wb");
-	if (!f)
-		return -1;
-	int ok = fwrite(data, 1, len, f) == len;
-	ok &= fclose(f) == 0;
-	if (!ok || rename(tmp, path) < 0) {
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
+	char err[300];
+	return s2_file_write_atomic(path, data, len, err, sizeof err);
 }
 
 static int open_control(const char *file)

@@ -94,8 +94,11 @@ void s2_machine_free(struct s2_machine *m);
 /* ---- description files ---------------------------------------------------------------- */
 
 /**
- * Decode and validate a machine description (protobuf Machine). The bytes are untrusted:
- * every size, index and position is checked.
+ * Decode and validate a machine description (the bare protobuf Machine, as inside a
+ * description file). The bytes are untrusted: every size, index and position is checked,
+ * and each board's endpoint (host a valid IPv4 address or DNS name, ports distinct, no two
+ * boards at one address and port); errors name the board and field
+ * ("board 3: field host: '!27.0.0.1' is not an IPv4 address or host name").
  * @param err  receives a message naming the item and the reason on failure
  * @return a new machine, or NULL with err set.
  */
@@ -108,12 +111,31 @@ struct s2_machine *s2_machine_decode(const uint8_t *buf, size_t len, char *err, 
  */
 int s2_machine_encode(const struct s2_machine *m, uint8_t **out, size_t *len);
 
+/**
+ * Encode m as a description file: the protobuf Machine of s2_machine_encode inside the
+ * checksummed s2 file container (kind "MACH", docs/machine.md), one section per part:
+ * "machine" (shape and resources), "board N" per board, "dead chips", "dead PEs",
+ * "dead links".
+ * @return 0, or S2_E_NOMEM.
+ */
+int s2_machine_encode_file(const struct s2_machine *m, uint8_t **out, size_t *len);
+
+/**
+ * Verify and decode the bytes of a description file (s2_machine_encode_file). A damaged file
+ * is refused naming the part ("m.pb: section 'board 3' fails its checksum"), a truncated one
+ * with both lengths; then as s2_machine_decode. Messages start with name.
+ * @return a new machine, or NULL with err set.
+ */
+struct s2_machine *s2_machine_decode_file(const uint8_t *buf, size_t len, const char *name,
+                                          char *err, size_t errlen);
+
 /** Read and decode a description file (at most 256 MiB). NULL with err set on failure. */
 struct s2_machine *s2_machine_load_file(const char *path, char *err, size_t errlen);
 
 /**
- * Write m to path atomically (a temporary file renamed over path), so a reader never sees
- * a partial description. @return 0, or a negative S2_E_* code with err set.
+ * Write m to path (s2_machine_encode_file) atomically (a temporary file renamed over path),
+ * so a reader never sees a partial description. @return 0, or a negative S2_E_* code with
+ * err set.
  */
 int s2_machine_save_file(const struct s2_machine *m, const char *path, char *err, size_t errlen);
 

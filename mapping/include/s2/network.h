@@ -42,13 +42,26 @@ struct s2_net *s2_net_decode(const uint8_t *buf, size_t len, char *err, size_t e
 struct s2_net *s2_net_from_json(const char *text, size_t len, char *err, size_t errlen);
 
 /**
- * Read a file in either form: JSON when its first non-blank byte is '{', else binary.
+ * Read a file in either form: JSON when its first non-blank byte is '{', else the binary file
+ * (s2_net_encode_file; a bare protobuf without the container is refused).
  * @return a new network, or NULL with err set ("PATH: ...").
  */
 struct s2_net *s2_net_load_file(const char *path, char *err, size_t errlen);
 
+/** s2_net_load_file on bytes in memory; messages start with name. */
+struct s2_net *s2_net_decode_file(const uint8_t *buf, size_t len, const char *name, char *err,
+                                  size_t errlen);
+
 /** Encode as protobuf. *out is malloc'd, the caller frees it. @return 0 or S2_E_NOMEM. */
 int s2_net_encode(const struct s2_net *n, uint8_t **out, size_t *len);
+
+/**
+ * Encode as the binary network file: the protobuf of s2_net_encode in the checksummed s2 file
+ * container (kind "NETW", docs/network.md), a section per part ("network", "population N",
+ * "projection N", "recordings"), so s2_net_load_file names the damaged part.
+ * @return 0, S2_E_NOMEM or S2_E_FORMAT.
+ */
+int s2_net_encode_file(const struct s2_net *n, uint8_t **out, size_t *len);
 
 /**
  * Write the JSON text form (two-space indented, keys in schema order, numbers in the shortest
@@ -59,7 +72,8 @@ int s2_net_to_json(const struct s2_net *n, char **out, size_t *len);
 
 /**
  * Write n to path atomically (temporary file renamed over path; no file on failure), as JSON
- * text when json is true, else binary. @return 0 or a negative S2_E_* code with err set.
+ * text when json is true, else the binary file (s2_net_encode_file). @return 0 or a negative
+ * S2_E_* code with err set.
  */
 int s2_net_save_file(const struct s2_net *n, const char *path, bool json, char *err, size_t errlen);
 

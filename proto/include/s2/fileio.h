@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "s2/sfile.h"
 
@@ -25,6 +26,24 @@ int s2_file_write_parts(const char *path, const void *const *parts, const size_t
 
 /** s2_file_write_parts with one part. */
 int s2_file_write_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen);
+
+/**
+ * For writers that stream: open a temporary file beside path (name into tmp, tmplen >= 32 +
+ * strlen(path)) with fopen mode, to be finished by s2_file_tmp_commit or s2_file_tmp_abort.
+ * @return the stream, or NULL with err set.
+ */
+FILE *s2_file_tmp_open(const char *path, const char *mode, char *tmp, size_t tmplen, char *err,
+                       size_t errlen);
+
+/**
+ * Finish a stream of s2_file_tmp_open: flush, fsync, close, rename tmp over path, fsync the
+ * directory. f is closed in every case; on failure tmp is removed and path untouched.
+ * @return 0 or S2_E_IO with err set.
+ */
+int s2_file_tmp_commit(FILE *f, const char *tmp, const char *path, char *err, size_t errlen);
+
+/** Give up a stream of s2_file_tmp_open: close f (if not NULL) and remove tmp. */
+void s2_file_tmp_abort(FILE *f, const char *tmp);
 
 /**
  * Read a whole file of at most max bytes into a new buffer (free() it).
@@ -44,6 +63,24 @@ int s2_file_read_all(const char *path, size_t max, uint8_t **buf, size_t *len, c
 int s2_file_check(const uint8_t *buf, size_t len, uint32_t kind, uint16_t max_version,
                   const char *what, struct s2_sfile *f, char *err, size_t errlen);
 
+/**
+ * Checksum record of a file that must keep a foreign format (a pcap that tshark reads): a
+ * container of kind "SUMS" at sum_path holding the file's length and the CRC-32 of each
+ * S2_FILE_SUM_CHUNK bytes of it, written atomically (docs/files.md).
+ * @return 0, or S2_E_IO / S2_E_NOMEM with err set.
+ */
+int s2_file_sum_write(const char *path, const char *sum_path, char *err, size_t errlen);
+
+#define S2_FILE_SUM_CHUNK (1u << 20)
+
+/**
+ * Check path against its checksum record: "run.pcap: bytes 1048576-2097151 fail their
+ * checksum (run.pcap.s2sum)", "run.pcap: truncated: run.pcap.s2sum says N bytes, file has M".
+ * @return 0, S2_E_NOTFOUND (no record at sum_path; err set), S2_E_CRC or S2_E_SHORT or
+ *         S2_E_LENGTH (path damaged), or an error of the record itself, with err set.
+ */
+int s2_file_sum_check(const char *path, const char *sum_path, char *err, size_t errlen);
+
 /** A container being built in memory (opaque). */
 struct s2_file_w;
 
@@ -57,6 +94,15 @@ int s2_file_w_put(struct s2_file_w *w, const void *p, size_t n);
 int s2_file_w_u16(struct s2_file_w *w, uint16_t v);
 int s2_file_w_u32(struct s2_file_w *w, uint32_t v);
 int s2_file_w_u64(struct s2_file_w *w, uint64_t v);
+/**
+ * Append a protobuf message as sections split at its top-level fields, so that damage is
+ * named by part ("board 3") while the sections back to back are still the message.
+ * name(field, nth, buf, n) names the section of a field (nth: its occurrence among fields of
+ * that number); consecutive fields with the same name share one section.
+ * @return 0, S2_E_FORMAT (not protobuf wire format) or S2_E_NOMEM.
+ */
+int s2_file_w_protobuf(struct s2_file_w *w, const uint8_t *pb, size_t len,
+                       void (*name)(uint32_t field, unsigned nth, char *buf, size_t n));
 /** The whole file as one new buffer (free() it). 0, S2_E_NOMEM or S2_E_INVAL. */
 int s2_file_w_finish(struct s2_file_w *w, uint8_t **out, size_t *len);
 /** Write the file atomically to path. 0 or a negative code with err set. */

@@ -1,0 +1,487 @@
+/*
+ * Files s2 writes and reads back (docs/files.md): the checksummed container (s2/sfile.h), the
+ * atomic writer (s2/fileio.h), the results file with its per-board run status, and a mutation
+ * test over every file type: single-bit flips (every bit of small files, every bit of the
+ * header and table and a deterministic sample elsewhere in larger ones) and truncations at
+ * every length (or a dense sample), each of which must be refused with a message that names
+ * the file and the damaged part.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "results.h"
+#include "s2/error.h"
+#include "s2/fileio.h"
+#include "s2/image.h"
+#include "s2/machine.h"
+#include "s2/mapper.h"
+#include "s2/network.h"
+#include "s2/sfile.h"
+
+/* ---- the container --------------------------------------------------------------------- */
+
+static void t_container(void **state)
+{
+	(void)state;
+	struct s2_file_w *w = s2_file_w_new(S2_SFILE_KIND('T', 'E', 'S', 'T'), 3);
+	assert_non_null(w);
+	assert_int_equal(s2_file_w_section(w, "alpha"), 0);
+	assert_int_equal(s2_file_w_u32(w, 0x01020304), 0);
+	assert_int_equal(s2_file_w_section(w, "empty"), 0);
+	assert_int_equal(s2_file_w_section(w, "beta"), 0);
+	assert_int_equal(s2_file_w_put(w, "hello", 5), 0);
+	uint8_t *buf;
+	size_t len;
+	assert_int_equal(s2_file_w_finish(w, &buf, &len), 0);
+	s2_file_w_free(w);
+	/* 32-byte header, table of 3 entries (13 + name), 9 content bytes */
+	assert_int_equal(len, 32 + (13 + 5) + (13 + 5) + (13 + 4) + 9);
+	struct s2_sfile f;
+	assert_int_equal(s2_sfile_verify(buf, len, S2_SFILE_KIND('T', 'E', 'S', 'T'), 3, &f, NULL),
+	                 0);
+	assert_int_equal(f.version, 3);
+	assert_int_equal(f.n_sections, 3);
+	struct s2_sfile_it it = {0};
+	struct s2_sfile_sec s;
+	assert_true(s2_sfile_next(&f, &it, &s));
+	assert_true(s2_sfile_sec_is(&s, "alpha"));
+	assert_int_equal(s.len, 4);
+	assert_true(s2_sfile_next(&f, &it, &s));
+	assert_true(s2_sfile_sec_is(&s, "empty"));
+	assert_int_equal(s.len, 0);
+	assert_true(s2_sfile_next(&f, &it, &s));
+	assert_true(s2_sfile_sec_is(&s, "beta"));
+	assert_memory_equal(s.data, "hello", 5);
+	assert_false(s2_sfile_next(&f, &it, &s));
+	/* kind and version checks, each with its message */
+	char err[256];
+	assert_int_equal(s2_file_check(buf, len, S2_SFILE_KIND('R', 'S', 'L', 'T'), 3, "x", &f, err,
+	                               sizeof err),
+	                 S2_E_TYPE);
+	assert_string_equal(err, "x: not an s2 results file (an s2 'TEST' file, not 'RSLT')");
+	assert_int_equal(s2_file_check(buf, len, 0, 2, "x", &f, err, sizeof err), S2_E_VERSION);
+	assert_string_equal(err, "x: format version 3 is not supported (this s2 reads 1 to 2)");
+	buf[len - 1] ^= 4;
+	assert_int_equal(s2_file_check(buf, len, 0, 3, "x", &f, err, sizeof err), S2_E_CRC);
+	assert_string_equal(err, "x: section 'beta' fails its checksum");
+	assert_int_equal(s2_file_check(buf, len - 3, 0, 3, "x", &f, err, sizeof err), S2_E_SHORT);
+	char want[96];
+	snprintf(want, sizeof want, "x: truncated: header says %zu bytes, file has %zu", len,
+	         len - 3);
+	assert_string_equal(err, want);
+	free(buf);
+	/* a builder without sections cannot finish; names are cut, not refused */
+	w = s2_file_w_new(1, 1);
+	assert_int_equal(s2_file_w_finish(w, &buf, &len), S2_E_INVAL);
+	char longname[400];
+	memset(longname, 'n', sizeof longname - 1);
+	longname[sizeof longname - 1] = 0;
+	assert_int_equal(s2_file_w_section(w, longname), 0);
+	assert_int_equal(s2_file_w_finish(w, &buf, &len), 0);
+	assert_int_equal(s2_sfile_verify(buf, len, 1, 1, &f, NULL), 0);
+	it = (struct s2_sfile_it){0};
+	assert_true(s2_sfile_next(&f, &it, &s));
+	assert_int_equal(s.name_len, S2_SFILE_NAME_MAX);
+	assert_memory_equal(s.name + S2_SFILE_NAME_MAX - 3, "...", 3);
+	free(buf);
+	s2_file_w_free(w);
+}
+
+static void t_atomic(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/s2filesXXXXXX", path[64], err[256];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/a.bin", dir);
+	assert_int_equal(s2_file_write_atomic(path, "old", 3, err, sizeof err), 0);
+	const void *parts[2] = {"ne", "w!"};
+	size_t lens[2] = {2, 2};
+	assert_int_equal(s2_file_write_parts(path, parts, lens, 2, err, sizeof err), 0);
+	uint8_t *b;
+	size_t n;
+	assert_int_equal(s2_file_read_all(path, 100, &b, &n, err, sizeof err), 0);
+	assert_int_equal(n, 4);
+	assert_memory_equal(b, "new!", 4);
+	free(b);
+	assert_int_equal(s2_file_read_all(path, 3, &b, &n, err, sizeof err), S2_E_RANGE);
+	/* a failed write leaves the old file and no temporary file */
+	char bad[96];
+	snprintf(bad, sizeof bad, "%s/nodir/x.bin", dir);
+	assert_int_equal(s2_file_write_atomic(bad, "x", 1, err, sizeof err), S2_E_IO);
+	assert_non_null(strstr(err, bad));
+	unlink(path);
+	assert_int_equal(rmdir(dir), 0); /* empty: no temporary file left behind */
+}
+
+static void write_bytes(const char *path, const uint8_t *b, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(b, 1, n, f), n);
+	fclose(f);
+}
+
+/* Checksum records of foreign files (pcaps): damage named by byte range, cuts by length. */
+static void t_sum(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/s2sumXXXXXX", path[64], sum[72], err[512];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/run.pcap", dir);
+	snprintf(sum, sizeof sum, "%s.s2sum", path);
+	size_t n = 2 * S2_FILE_SUM_CHUNK + 1000;
+	uint8_t *b = malloc(n);
+	for (size_t i = 0; i < n; i++)
+		b[i] = (uint8_t)(i * 31 + (i >> 11));
+	write_bytes(path, b, n);
+	assert_int_equal(s2_file_sum_check(path, sum, err, sizeof err), S2_E_NOTFOUND);
+	assert_int_equal(s2_file_sum_write(path, sum, err, sizeof err), 0);
+	assert_int_equal(s2_file_sum_check(path, sum, err, sizeof err), 0);
+	b[S2_FILE_SUM_CHUNK + 5] ^= 0x20;
+	write_bytes(path, b, n);
+	assert_int_equal(s2_file_sum_check(path, sum, err, sizeof err), S2_E_CRC);
+	char want[256];
+	snprintf(want, sizeof want, "%s: bytes 1048576-2097151 fail their checksum (%s)", path,
+	         sum);
+	assert_string_equal(err, want);
+	b[S2_FILE_SUM_CHUNK + 5] ^= 0x20;
+	write_bytes(path, b, n - 1);
+	assert_int_equal(s2_file_sum_check(path, sum, err, sizeof err), S2_E_SHORT);
+	snprintf(want, sizeof want, "%s: truncated: %s says %zu bytes, file has %zu", path, sum, n,
+	         n - 1);
+	assert_string_equal(err, want);
+	write_bytes(path, b, 2 * S2_FILE_SUM_CHUNK); /* cut at a chunk boundary */
+	assert_int_equal(s2_file_sum_check(path, sum, err, sizeof err), S2_E_SHORT);
+	b = realloc(b, n + 1);
+	b[n] = 7;
+	write_bytes(path, b, n + 1);
+	assert_int_equal(s2_file_sum_check(path, sum, err, sizeof err), S2_E_LENGTH);
+	assert_non_null(strstr(err, "trailing bytes"));
+	/* an empty file has a record too */
+	write_bytes(path, b, 0);
+	assert_int_equal(s2_file_sum_write(path, sum, err, sizeof err), 0);
+	assert_int_equal(s2_file_sum_check(path, sum, err, sizeof err), 0);
+	free(b);
+	unlink(path);
+	unlink(sum);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+/* ---- results ---------------------------------------------------------------------------- */
+
+static struct results *sample_results(uint32_t steps, unsigned spikes)
+{
+	struct results *r = calloc(1, sizeof *r);
+	r->dt_ms = 0.1;
+	r->steps = steps;
+	r->n_pops = 2;
+	r->pops = calloc(2, sizeof *r->pops);
+	const char *labels[2] = {"exc", "inh"};
+	for (unsigned p = 0; p < 2; p++) {
+		struct results_pop *q = &r->pops[p];
+		q->label = strdup(labels[p]);
+		q->size = 40;
+		q->n_spikes = spikes;
+		q->spikes = calloc(spikes + 1, sizeof *q->spikes);
+		for (unsigned i = 0; i < spikes; i++)
+			q->spikes[i] = (struct results_spike){(i * 7 + p) % 40, (i * 13) % steps};
+	}
+	r->pops[0].n_vrec = 2;
+	r->pops[0].vrec = calloc(2, sizeof(uint32_t));
+	r->pops[0].vrec[0] = 3;
+	r->pops[0].vrec[1] = 17;
+	r->pops[0].v = calloc((size_t)steps * 2, sizeof(float));
+	for (uint32_t i = 0; i < steps * 2; i++)
+		r->pops[0].v[i] = -65.0f + (float)i * 0.01f;
+	return r;
+}
+
+static uint8_t *write_results(const struct results *r, const char *dir, size_t *len)
+{
+	char path[96], err[256];
+	snprintf(path, sizeof path, "%s/r.s2res", dir);
+	if (results_write(r, path, err, sizeof err) < 0)
+		fail_msg("%s", err);
+	uint8_t *b;
+	assert_int_equal(s2_file_read_all(path, 1u << 30, &b, len, err, sizeof err), 0);
+	unlink(path);
+	return b;
+}
+
+static void t_results_status(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/s2resXXXXXX", err[512];
+	assert_non_null(mkdtemp(dir));
+	struct results *r = sample_results(100, 30);
+	size_t len;
+	uint8_t *b;
+	int rc;
+	/* no board recorded: never complete */
+	assert_false(results_is_complete(r));
+	assert_int_equal(results_set_board_status(r, 0, RESULTS_BOARD_COMPLETE, 100, NULL), 0);
+	assert_int_equal(results_set_board_status(r, 3, RESULTS_BOARD_COMPLETE, 100, NULL), 0);
+	assert_true(results_is_complete(r));
+	b = write_results(r, dir, &len);
+	struct results *d = results_decode(b, len, "va.s2res", 0, &rc, err, sizeof err);
+	if (!d)
+		fail_msg("%s", err);
+	assert_true(d->complete);
+	assert_int_equal(d->n_boards, 2);
+	assert_int_equal(d->boards[1].board, 3);
+	assert_int_equal(d->pops[0].n_spikes, 30);
+	assert_int_equal(d->pops[1].spikes[5].neuron, r->pops[1].spikes[5].neuron);
+	assert_memory_equal(d->pops[0].v, r->pops[0].v, 200 * sizeof(float));
+	results_free(d);
+	free(b);
+	/* board 3 stops answering at step 42: partial, refused unless asked */
+	assert_int_equal(
+	        results_set_board_status(r, 3, RESULTS_BOARD_NO_ANSWER, 42, "no answer at run"), 0);
+	assert_int_equal(r->n_boards, 2); /* replaced, not added */
+	assert_false(results_is_complete(r));
+	b = write_results(r, dir, &len);
+	assert_null(results_decode(b, len, "va.s2res", 0, &rc, err, sizeof err));
+	assert_int_equal(rc, S2_E_STATE);
+	assert_string_equal(err, "va.s2res: partial run (board 3 stopped answering at step 42 of "
+	                         "100: no answer at run); its data are incomplete (read it "
+	                         "anyway with --allow-partial)");
+	d = results_decode(b, len, "va.s2res", RESULTS_ALLOW_PARTIAL, &rc, err, sizeof err);
+	assert_non_null(d);
+	assert_false(d->complete);
+	assert_int_equal(d->boards[1].status, RESULTS_BOARD_NO_ANSWER);
+	assert_int_equal(d->boards[1].last_step, 42);
+	assert_string_equal(d->boards[1].reason, "no answer at run");
+	/* export marks it partial: a PARTIAL file and a comment line in each CSV */
+	char out[96], p[128], line[256];
+	snprintf(out, sizeof out, "%s/csv", dir);
+	assert_int_equal(results_export(d, out, false, err, sizeof err), 0);
+	snprintf(p, sizeof p, "%s/PARTIAL", out);
+	FILE *f = fopen(p, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(line, sizeof line, f));
+	fclose(f);
+	assert_non_null(strstr(line, "partial run: board 3 stopped answering at step 42"));
+	snprintf(p, sizeof p, "%s/exc_spikes.csv", out);
+	f = fopen(p, "r");
+	assert_non_null(fgets(line, sizeof line, f));
+	fclose(f);
+	assert_true(strncmp(line, "# partial run: board 3", 22) == 0);
+	results_free(d);
+	free(b);
+	/* a complete export into the same directory removes the stale marker */
+	assert_int_equal(results_set_board_status(r, 3, RESULTS_BOARD_COMPLETE, 100, NULL), 0);
+	b = write_results(r, dir, &len);
+	d = results_decode(b, len, "va.s2res", 0, &rc, err, sizeof err);
+	assert_non_null(d);
+	assert_int_equal(results_export(d, out, true, err, sizeof err), 0);
+	snprintf(p, sizeof p, "%s/PARTIAL", out);
+	struct stat st;
+	assert_int_not_equal(stat(p, &st), 0);
+	results_free(d);
+	free(b);
+	/* complete needs last_step == steps */
+	assert_int_equal(results_set_board_status(r, 0, RESULTS_BOARD_COMPLETE, 99, NULL), 0);
+	assert_false(results_is_complete(r));
+	assert_int_equal(results_set_board_status(r, 0, (enum results_board_status)7, 1, NULL),
+	                 S2_E_INVAL);
+	/* the format-1 file of older versions is refused, saying so */
+	uint8_t old[24] = {'S', '2', 'R', 'S', 1};
+	assert_null(results_decode(old, sizeof old, "old.s2res", 0, &rc, err, sizeof err));
+	assert_non_null(strstr(err, "old.s2res: results format 1"));
+	results_free(r);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* ---- mutants of every file type ------------------------------------------------------- */
+
+typedef bool (*decode_fn)(const uint8_t *buf, size_t len, const char *name, char *err,
+                          size_t errlen);
+
+static bool dec_results(const uint8_t *buf, size_t len, const char *name, char *err, size_t errlen)
+{
+	struct results *r = results_decode(buf, len, name, 0, NULL, err, errlen);
+	results_free(r);
+	return r != NULL;
+}
+
+static bool dec_machine(const uint8_t *buf, size_t len, const char *name, char *err, size_t errlen)
+{
+	struct s2_machine *m = s2_machine_decode_file(buf, len, name, err, errlen);
+	s2_machine_free(m);
+	return m != NULL;
+}
+
+static bool dec_net(const uint8_t *buf, size_t len, const char *name, char *err, size_t errlen)
+{
+	struct s2_net *n = s2_net_decode_file(buf, len, name, err, errlen);
+	s2_net_free(n);
+	return n != NULL;
+}
+
+static bool dec_image(const uint8_t *buf, size_t len, const char *name, char *err, size_t errlen)
+{
+	char why[512];
+	struct s2_image_summary sum;
+	int rc = s2_image_check(buf, len, &sum, why, sizeof why);
+	snprintf(err, errlen, "%s: %s", name, why); /* as s2ctl prints it */
+	return rc == 0;
+}
+
+/* A message names the file and the part. */
+static bool names_part(const char *err, const char *name)
+{
+	static const char *const parts[] = {
+	        "section '",      "header",         "truncated: header says",
+	        "trailing bytes", "not an s2",      "blobs[",
+	        "manifest",       "image version ", "bytes between the last blob",
+	};
+	size_t nl = strlen(name);
+	if (strncmp(err, name, nl) != 0 || err[nl] != ':')
+		return false;
+	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+		if (strstr(err, parts[i]))
+			return true;
+	return false;
+}
+
+struct tally {
+	unsigned long flips, cuts;
+};
+
+/* Flip bits and cut the file; every mutant must be refused naming the file and part. */
+static struct tally mutate(const char *name, const uint8_t *good, size_t len, decode_fn dec,
+                           size_t max_flips, size_t max_cuts)
+{
+	char err[1024];
+	struct tally t = {0, 0};
+	if (!dec(good, len, name, err, sizeof err))
+		fail_msg("%s: the good file is refused: %s", name, err);
+	uint8_t *b = malloc(len);
+	memcpy(b, good, len);
+	size_t bits = len * 8;
+	uint64_t x = 0x9E3779B97F4A7C15ull;
+	for (size_t k = 0; k < bits && k < max_flips; k++) {
+		size_t bit;
+		if (bits <= max_flips)
+			bit = k;
+		else if (k < 2048 && k < bits)
+			bit = k; /* every bit of the first 256 bytes: header and table */
+		else {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			bit = (size_t)(x % bits);
+		}
+		b[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		err[0] = 0;
+		if (dec(b, len, name, err, sizeof err))
+			fail_msg("%s: bit %zu flipped is accepted", name, bit);
+		if (!names_part(err, name))
+			fail_msg("%s: bit %zu flipped: the message names no part: '%s'", name, bit,
+			         err);
+		b[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		t.flips++;
+	}
+	size_t step = len <= max_cuts ? 1 : len / max_cuts + 1;
+	for (size_t cut = 0; cut < len; cut += step) {
+		err[0] = 0;
+		if (dec(b, cut, name, err, sizeof err))
+			fail_msg("%s: cut to %zu bytes is accepted", name, cut);
+		if (!names_part(err, name))
+			fail_msg("%s: cut to %zu bytes: the message names no part: '%s'", name, cut,
+			         err);
+		t.cuts++;
+	}
+	free(b);
+	return t;
+}
+
+static void t_mutants(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/s2mutXXXXXX", err[512];
+	assert_non_null(mkdtemp(dir));
+	struct tally t;
+
+	/* results: a small file (every bit) and a larger one (a sample) */
+	struct results *r = sample_results(50, 12);
+	results_set_board_status(r, 0, RESULTS_BOARD_COMPLETE, 50, NULL);
+	size_t len;
+	uint8_t *b = write_results(r, dir, &len);
+	t = mutate("va.s2res", b, len, dec_results, SIZE_MAX, SIZE_MAX);
+	print_message("results (%zu bytes): %lu flips, %lu truncations refused\n", len, t.flips,
+	              t.cuts);
+	free(b);
+	results_free(r);
+	r = sample_results(2000, 3000);
+	results_set_board_status(r, 0, RESULTS_BOARD_COMPLETE, 2000, NULL);
+	b = write_results(r, dir, &len);
+	t = mutate("big.s2res", b, len, dec_results, 6000, 6000);
+	print_message("results (%zu bytes): %lu flips, %lu truncations refused\n", len, t.flips,
+	              t.cuts);
+	free(b);
+	results_free(r);
+
+	/* machine descriptions: 3 boards with dead parts (every bit) */
+	struct s2_machine *m = s2_machine_new_boards(3, "127.0.0.1", 5000);
+	s2_machine_mark_chip_dead(m, 1, 5);
+	s2_machine_mark_pe_dead(m, 2, 3, 7);
+	s2_machine_mark_link_dead(m, 0, 0, 1);
+	assert_int_equal(s2_machine_encode_file(m, &b, &len), 0);
+	t = mutate("m.pb", b, len, dec_machine, SIZE_MAX, SIZE_MAX);
+	print_message("machine (%zu bytes): %lu flips, %lu truncations refused\n", len, t.flips,
+	              t.cuts);
+	free(b);
+
+	/* networks: the Vogels-Abbott example (every bit) */
+	struct s2_net *n = s2_net_example("vogels_abbott", 0.05, err, sizeof err);
+	assert_non_null(n);
+	assert_int_equal(s2_net_encode_file(n, &b, &len), 0);
+	t = mutate("net.pb", b, len, dec_net, SIZE_MAX, SIZE_MAX);
+	print_message("network (%zu bytes): %lu flips, %lu truncations refused\n", len, t.flips,
+	              t.cuts);
+	free(b);
+
+	/* images: the same network mapped on one board (every bit) */
+	struct s2_machine *m1 = s2_machine_new_boards(1, "h", 0);
+	struct s2_mapping *mp = s2_map_new(n, m1, NULL);
+	if (s2_map_run(mp, err, sizeof err) < 0)
+		fail_msg("%s", err);
+	char path[96];
+	snprintf(path, sizeof path, "%s/va.s2img", dir);
+	assert_int_equal(s2_image_write(mp, path, err, sizeof err), 0);
+	assert_int_equal(s2_file_read_all(path, 1u << 30, &b, &len, err, sizeof err), 0);
+	unlink(path);
+	t = mutate("va.s2img", b, len, dec_image, SIZE_MAX, SIZE_MAX);
+	print_message("image (%zu bytes): %lu flips, %lu truncations refused\n", len, t.flips,
+	              t.cuts);
+	free(b);
+	s2_map_free(mp);
+	s2_machine_free(m1);
+	s2_net_free(n);
+	s2_machine_free(m);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(t_container), cmocka_unit_test(t_atomic),
+	        cmocka_unit_test(t_sum),       cmocka_unit_test(t_results_status),
+	        cmocka_unit_test(t_mutants),
+	};
+	return cmocka_run_group_tests_name("files", tests, NULL, NULL);
+}
