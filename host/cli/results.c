@@ -102,18 +102,37 @@ void results_partial_why(const struct results *r, char *buf, size_t len)
 		snprintf(buf, len, "no board recorded how its run ended");
 		return;
 	}
+	/* Name the cause first: a board that stopped answering, then one that stopped for a
+	 * reason of its own, then one that was stopped because another failed. */
+	const struct results_board *pick = NULL;
+	unsigned rank = 4, others = 0;
 	for (uint32_t i = 0; i < r->n_boards; i++) {
 		const struct results_board *b = &r->boards[i];
 		if (b->status == RESULTS_BOARD_COMPLETE && b->last_step == r->steps)
 			continue;
-		snprintf(buf, len, "board %u %s at step %u of %u%s%s", b->board,
-		         b->status == RESULTS_BOARD_NO_ANSWER ? "stopped answering"
-		         : b->status == RESULTS_BOARD_STOPPED ? "stopped"
-		                                              : "complete but",
-		         b->last_step, r->steps, b->reason[0] ? ": " : "", b->reason);
+		unsigned k = b->status == RESULTS_BOARD_NO_ANSWER ? 0
+		             : b->status != RESULTS_BOARD_STOPPED ? 1
+		             : strncmp(b->reason, "stopped by s2ctl", 16) ? 2
+		                                                   : 3;
+		others++;
+		if (k < rank) {
+			rank = k;
+			pick = b;
+		}
+	}
+	if (!pick) {
+		snprintf(buf, len, "complete");
 		return;
 	}
-	snprintf(buf, len, "complete");
+	char more[48] = "";
+	if (others > 1)
+		snprintf(more, sizeof more, " (and %u other board%s not complete)", others - 1,
+		         others > 2 ? "s" : "");
+	snprintf(buf, len, "board %u %s at step %u of %u%s%s%s", pick->board,
+	         pick->status == RESULTS_BOARD_NO_ANSWER ? "stopped answering"
+	         : pick->status == RESULTS_BOARD_STOPPED ? "stopped"
+	                                                 : "complete but",
+	         pick->last_step, r->steps, pick->reason[0] ? ": " : "", pick->reason, more);
 }
 
 int results_add_pe(struct results *r, unsigned pop, uint32_t lo, uint32_t n, const uint8_t *spk,

@@ -68,9 +68,9 @@ check "dead board: bounded time (${took}s)" test "$took" -le 60
 check "dead board: the error names board 1" grep -q "board 1" "$WORK/pair.err"
 check "the results of the other board are kept" test -s "$WORK/pair.s2res"
 "$S2CTL" results "$WORK/pair.s2res" >/dev/null 2>"$WORK/pres.err"
-check "they read as a partial run: exit 5, board 1 named" \
-	sh -c "test $? -eq 5 && grep -q 'pair.s2res: partial run (board 1 stopped' '$WORK/pres.err'"
+check "they read as a partial run: exit 5, board 1 named as the cause" \
+	sh -c "test $? -eq 5 && grep -q 'pair.s2res: partial run (board 1 stopped answering at step' '$WORK/pres.err'"
 "$S2CTL" results "$WORK/pair.s2res" --allow-partial --json >"$WORK/pres.json"
-check "--allow-partial: board 0 complete, board 1 stopped" jq_is "$WORK/pres.json" \
-	'[.complete, ([.boards[]|[.board,.status]]|sort)]' '[false,[[0,"complete"],[1,"stopped"]]]'
+check "--allow-partial: board 1 no answer, board 0 stopped after it" jq_is "$WORK/pres.json" \
+	'[.complete, ([.boards[]|[.board,.status]]|sort)]' '[false,[[0,"stopped"],[1,"no answer"]]]'
 finish
