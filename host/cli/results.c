@@ -6,6 +6,8 @@
  * File: 'S2RS' u32, version u32 (1), dt_ms f64, steps u32, n_pops u32, then per population:
  *   label_len u16, label, size u32, n_spikes u64, n_spikes x (neuron u32, step u32),
  *   n_vrec u32, n_vrec x neuron u32, steps x n_vrec f32 (row per step).
+ * Then the clipping section: 'S2CL' u32, n_pops u32, per population flags u32 (bit 0: spikes
+ * recorded) and RES_CLIPS x u64 (results.h; absent in files written before it).
  * A spike in step s happened at (s + 1) * dt ms; voltage row s is the value after step s.
  */
 #include "results.h"
@@ -21,6 +23,11 @@
 #include "s2/wire.h"
 
 #define MAGIC 0x53523253u
+#define CLIP_MAGIC 0x4C433253u /* 'S2CL' */
+
+const char *const results_clip_names[RES_CLIPS] = {"inputs_clipped", "weights_zero",
+                                                   "weights_clipped", "delays_clamped",
+                                                   "recording_bytes_lost"};
 
 void results_free(struct results *r)
 {
@@ -133,6 +140,14 @@ int results_write(const struct results *r, const char *path, char *err, size_t e
 			ok = put32(f, v);
 		}
 	}
+	ok = ok && put32(f, CLIP_MAGIC) && put32(f, r->n_pops);
+	for (unsigned p = 0; ok && p < r->n_pops; p++) {
+		ok = put32(f, r->pops[p].spikes_recorded ? 1u : 0u);
+		for (unsigned k = 0; ok && k < RES_CLIPS; k++) {
+			s2_st64(b8, r->pops[p].clip[k]);
+			ok = put(f, b8, 8);
+		}
+	}
 	if (fclose(f) != 0)
 		ok = false;
 	if (!ok || rename(tmp, path) != 0) {
@@ -242,6 +257,27 @@ struct results *results_read(const char *path, char *err, size_t errlen)
 			uint32_t v = get32(&r);
 			memcpy(&q->v[i], &v, 4);
 		}
+	}
+	if (!r.bad && r.at != r.n) { /* the clipping section */
+		uint32_t tag = get32(&r), np = get32(&r);
+		if (r.bad || tag != CLIP_MAGIC || np != res->n_pops) {
+			snprintf(err, errlen, "%s: trailing bytes", path);
+			goto fail;
+		}
+		for (unsigned p = 0; p < res->n_pops; p++) {
+			uint32_t fl = get32(&r);
+			res->pops[p].spikes_recorded = fl & 1u;
+			for (unsigned k = 0; k < RES_CLIPS; k++) {
+				const uint8_t *c = take(&r, 8);
+				res->pops[p].clip[k] = c ? s2_ld64(c) : 0;
+			}
+			if (fl & ~1u)
+				r.bad = true;
+		}
+		res->has_clips = true;
+	} else {
+		for (unsigned p = 0; p < res->n_pops; p++) /* older files: as before */
+			res->pops[p].spikes_recorded = true;
 	}
 	if (r.bad || r.at != r.n) {
 		snprintf(err, errlen, "%s: %s", path, r.bad ? "truncated" : "trailing bytes");
