@@ -326,9 +326,12 @@ int results_export(const struct results *r, const char *dir, bool npy, char *err
 		const struct results_pop *q = &r->pops[p];
 		char path[4096];
 		FILE *f;
-		/* Spikes: neuron, time in ms. */
+		/* Spikes: neuron, time in ms (no file for a population whose spikes were not
+		 * recorded: an empty one would read as silence). */
 		snprintf(path, sizeof path, "%s/%s_spikes.%s", dir, q->label, npy ? "npy" : "csv");
-		if (npy) {
+		if (!q->spikes_recorded) {
+			f = NULL;
+		} else if (npy) {
 			char shape[64];
 			snprintf(shape, sizeof shape, "(%llu, 2)", (unsigned long long)q->n_spikes);
 			f = npy_open(path, "<f8", shape);
@@ -337,9 +340,9 @@ int results_export(const struct results *r, const char *dir, bool npy, char *err
 			if (f)
 				fputs("neuron,time_ms\n", f);
 		}
-		if (!f)
+		if (!f && q->spikes_recorded)
 			goto io;
-		for (uint64_t i = 0; i < q->n_spikes; i++) {
+		for (uint64_t i = 0; f && i < q->n_spikes; i++) {
 			double t = (q->spikes[i].step + 1) * r->dt_ms, nn = q->spikes[i].neuron;
 			if (npy) {
 				fwrite(&nn, 8, 1, f);
@@ -348,7 +351,7 @@ int results_export(const struct results *r, const char *dir, bool npy, char *err
 				fprintf(f, "%u,%.4f\n", q->spikes[i].neuron, t);
 			}
 		}
-		if (fclose(f) != 0)
+		if (f && fclose(f) != 0)
 			goto io;
 		if (!q->n_vrec)
 			continue;

@@ -319,21 +319,31 @@ static void brunel(struct gen *g, double scale)
 		}
 }
 
-/* 200 populations in a one-to-one chain, started by a Poisson burst into the first. */
+/*
+ * 200 populations in a one-to-one chain, carrying a pulse packet: a Poisson burst (500 Hz
+ * for 2 ms from 10 ms) makes most neurons of the first group spike once; every synapse is
+ * strong enough (12 nA, a PSP peak of about 20 mV against a 15 mV gap to threshold) that a
+ * spike of neuron i of one group makes neuron i of the next spike 2-3 ms later, so the
+ * packet reaches the last group. Spikes are recorded in the first, middle and last group.
+ */
 static void synfire(struct gen *g, double scale)
 {
 	uint32_t n = scaled(10000, scale);
 	char label[32], prev[32];
-	poisson(g, "stim", n, 50);
+	S2pb__Population *st = poisson(g, "stim", n, 500);
+	set_param(g, st, false, "start_ms", net_value_const(&g->a, 10));
+	set_param(g, st, false, "duration_ms", net_value_const(&g->a, 2));
 	snprintf(prev, sizeof prev, "stim");
 	for (int i = 0; i < 200; i++) {
 		snprintf(label, sizeof label, "chain%03d", i);
 		S2pb__Population *p = add_pop(g, label, n, "lif_curr_exp");
 		lif(g, p, 0.25, 10, 0.5, 0.5, 2, -65, -65, -50, 0);
 		add_proj(g, prev, label, S2PB__PROJECTION__CONNECTOR_ONE_TO_ONE,
-		         net_value_const(&g->a, 2.0), net_value_const(&g->a, 1.0), false);
+		         net_value_const(&g->a, 12.0), net_value_const(&g->a, 1.0), false);
 		memcpy(prev, label, sizeof prev);
 	}
+	record(g, "chain000", "spikes");
+	record(g, "chain100", "spikes");
 	record(g, "chain199", "spikes");
 }
 
