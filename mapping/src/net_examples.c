@@ -297,17 +297,16 @@ static void brunel(struct gen *g, double scale)
 	double nu_thr = 20.0 / (0.1 * ce * 20.0) * 1000.0; /* Hz */
 	const char *pops[2] = {"E", "I"};
 	uint32_t sizes[2] = {ne, ni};
+	/* The external drive: CE independent Poisson trains of eta x nu_thr per neuron, as one
+	 * Poisson input of eta x nu_thr x CE (tens of kHz: the engine's background input; a
+	 * spike source sends at most one spike per step). */
 	for (int i = 0; i < 2; i++) {
 		S2pb__Population *p = add_pop(g, pops[i], sizes[i], "lif_curr_exp");
 		lif(g, p, 0.25, 20, 0.5, 0.5, 2, -70, -60, -50, 0);
+		set_param(g, p, false, "bg_rate_hz", net_value_const(&g->a, eta * nu_thr * ce));
+		set_param(g, p, false, "bg_weight_na", net_value_const(&g->a, j));
 		record(g, pops[i], "spikes");
 	}
-	poisson(g, "ext_E", ne, eta * nu_thr * ce);
-	poisson(g, "ext_I", ni, eta * nu_thr * ce);
-	add_proj(g, "ext_E", "E", S2PB__PROJECTION__CONNECTOR_ONE_TO_ONE, net_value_const(&g->a, j),
-	         net_value_const(&g->a, 1.5), false);
-	add_proj(g, "ext_I", "I", S2PB__PROJECTION__CONNECTOR_ONE_TO_ONE, net_value_const(&g->a, j),
-	         net_value_const(&g->a, 1.5), false);
 	for (int s = 0; s < 2; s++)
 		for (int t = 0; t < 2; t++) {
 			S2pb__Projection *p = add_proj(g, pops[s], pops[t],
@@ -400,7 +399,7 @@ struct s2_net *s2_net_example(const char *name, double scale, char *err, size_t 
 		if (ok)
 			vogels_abbott(&g, scale);
 	} else if (!strcmp(name, "brunel")) {
-		ok = gen_init(&g, name, 0.1, 1000, 4, 6);
+		ok = gen_init(&g, name, 0.1, 1000, 2, 4);
 		if (ok)
 			brunel(&g, scale);
 	} else if (!strcmp(name, "synfire")) {
