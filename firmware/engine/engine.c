@@ -236,7 +236,7 @@ static uint32_t make_word(struct s2_eng *e, const struct s2_pe_expand *x, struct
 	              : d >= (float)S2_PE_MAX_DELAY ? S2_PE_MAX_DELAY
 	                                            : (unsigned)(d + 0.5f);
 	if (count) {
-		e->c.weights_zero += wi == 0 && (w > 0 || x->w_a > 0);
+		e->c.weights_zero += wi == 0 && w != 0; /* rounded or clipped to 0 */
 		e->c.weights_clipped += w > 65535.5f;
 		e->c.delays_clamped += d < 0.5f || d >= (float)S2_PE_MAX_DELAY + 0.5f;
 	}

@@ -55,7 +55,7 @@ struct s2_eng_counters {
 	                               overflows (docs/egru.md) */
 	uint64_t bg_inputs;       /**< background Poisson input spikes (pedata bg_rate_hz) */
 	/* Synapses the PE drew (expansion) whose values the engine cannot hold: */
-	uint64_t weights_zero;    /**< a weight above 0 that rounded to 0 weight units */
+	uint64_t weights_zero;    /**< a drawn weight that became 0 units (rounded, or negative) */
 	uint64_t weights_clipped; /**< a weight above 65535 units, stored as 65535 */
 	uint64_t delays_clamped;  /**< a delay outside 1-64 steps, stored as 1 or 64 */
 };
