@@ -738,6 +738,16 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 						}
 					} else {
 						long wu = lround(fabs(w) / scale[rcp]);
+						if (wu == 0 && w != 0) {
+							free(cnt);
+							rc = fail(err, errlen,
+							          "projection %s into population %s: "
+							          "the weights cannot be represented: "
+							          "weight %g of entry %zu rounds to zero "
+							          "weight units (unit %g)",
+							          label, pop->label, w, i, scale[rcp]);
+							goto out_src;
+						}
 						word = s2_syn_word(
 						        (sc + l->post[i]) - pt->lo, rcp,
 						        (unsigned)steps,

@@ -249,6 +249,15 @@ static void t_refused(void **state)
 	                         "\"low\": 0.1, \"high\": 6.4}",
 	                         "0.5", err, sizeof err),
 	                 0);
+	/* a list weight that rounds to zero units beside a large one */
+	const char *lst = "{\"format\": 1, \"name\": \"t\", \"timestep_ms\": 0.1, \"run_ms\": 10,"
+	                  " \"populations\": [{\"label\": \"a\", \"size\": 2, \"model\": "
+	                  "\"spike_source_array\", \"spike_times\": [[1], [2]]}, {\"label\": \"Lst\", \"size\": 2, \"model\": "
+	                  "\"lif_curr_exp\"}], \"projections\": [{\"pre\": \"a\", \"post\": "
+	                  "\"Lst\", \"connector\": {\"type\": \"from_list\", \"pre\": [0, 1], "
+	                  "\"post\": [0, 1], \"weight\": [100, 0.000001]}}]}";
+	expect_refused(map_json(lst, err, sizeof err), err, "into population Lst",
+	               "entry 1 rounds to zero");
 	/* a background input given per neuron: refused (one rate per population) */
 	const char *bg = "{\"format\": 1, \"name\": \"t\", \"timestep_ms\": 0.1, \"run_ms\": 10,"
 	                 " \"populations\": [{\"label\": \"E\", \"size\": 2, \"model\": "
