@@ -338,7 +338,8 @@ static uint32_t gen_row(struct s2_eng *e, const struct s2_pe_expand *x, uint32_t
 				    !self_skip(x, pre_g, j)) {
 					if (n == S2_PE_ROW_MAX)
 						return UINT32_MAX;
-					e->row[1 + n++] = make_word(e, x, &rng, j - x->post_lo, true);
+					e->row[1 + n++] =
+					        make_word(e, x, &rng, j - x->post_lo, true);
 				}
 			}
 		break;

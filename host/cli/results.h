@@ -12,10 +12,10 @@ struct results_spike {
 
 /** Values the machine clipped, dropped or rounded away, per population (docs/results.md). */
 enum {
-	RES_CLIP_INPUT,  /**< input additions clipped at the 16-bit per-step slot */
-	RES_CLIP_WZERO,  /**< synapses whose drawn weight rounded to 0 units */
-	RES_CLIP_WMAX,   /**< synapses whose drawn weight exceeded 65535 units */
-	RES_CLIP_DELAY,  /**< synapses whose drawn delay was clamped to 1-64 steps */
+	RES_CLIP_INPUT,   /**< input additions clipped at the 16-bit per-step slot */
+	RES_CLIP_WZERO,   /**< synapses whose drawn weight rounded to 0 units */
+	RES_CLIP_WMAX,    /**< synapses whose drawn weight exceeded 65535 units */
+	RES_CLIP_DELAY,   /**< synapses whose drawn delay was clamped to 1-64 steps */
 	RES_CLIP_RECLOST, /**< recording bytes that did not fit (spikes and voltages) */
 	RES_CLIPS
 };

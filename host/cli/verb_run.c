@@ -309,10 +309,13 @@ static void size_recordings(struct ctx *x, uint32_t steps)
 		for (unsigned ch = 0; ch < pb->n_chips; ch++)
 			for (unsigned q = 0; q < pb->chips[ch].n_pes; q++) {
 				const struct plan_pe_info *in = &pb->info[ch][q];
-				/* the spike region always: its header holds the clipping counters */
-				uint64_t sp = S2_REC_HDR_LEN +
-				              (in->rec_spikes ? (uint64_t)steps * ((in->n + 7) / 8) : 0);
-				uint64_t vv = in->n_vrec ? S2_REC_HDR_LEN + (uint64_t)steps * in->n_vrec * 4
+				/* the spike region always: its header holds the clipping counters
+				 */
+				uint64_t sp =
+				        S2_REC_HDR_LEN +
+				        (in->rec_spikes ? (uint64_t)steps * ((in->n + 7) / 8) : 0);
+				uint64_t vv = in->n_vrec ? S2_REC_HDR_LEN +
+				                                   (uint64_t)steps * in->n_vrec * 4
 				                         : 0;
 				uint32_t cap = s2_app_area(q, pb->chips[ch].n_pes).rec_max;
 				pb->chips[ch].pes[q].rec_size[0] = (uint32_t)(sp > cap ? cap : sp);
@@ -450,14 +453,15 @@ static uint64_t print_pops(const struct results *r, double secs, struct json *j,
 			printf("  %-12s %8u neurons %10llu spikes %8.2f Hz", P->label, P->size,
 			       (unsigned long long)P->n_spikes, rate);
 		else
-			printf("  %-12s %8u neurons %30s", P->label, P->size, "spikes not recorded");
+			printf("  %-12s %8u neurons %30s", P->label, P->size,
+			       "spikes not recorded");
 		if (vtraces)
 			printf(" %4u voltage traces", P->n_vrec);
 		printf("\n");
 		for (unsigned k = 0; any && k < RES_CLIPS; k++)
 			if (P->clip[k])
-				printf("  %-12s   CLIPPED: %s %llu\n", P->label, results_clip_names[k],
-				       (unsigned long long)P->clip[k]);
+				printf("  %-12s   CLIPPED: %s %llu\n", P->label,
+				       results_clip_names[k], (unsigned long long)P->clip[k]);
 	}
 	if (j)
 		json_end_arr(j);

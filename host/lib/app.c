@@ -187,8 +187,7 @@ int s2_app_rec_data_start(struct s2_conn *eth, const struct s2_app_chip *chips, 
 				return S2_E_NOMEM;
 			int rc = s2_bulk_read_start_ex(eth, chips[i].chip, S2_PE_MONITOR,
 			                               S2_MEM_DRAM, ar.rec[s] + S2_REC_HDR_LEN,
-			                               out[k].data, len,
-			                               NULL, st, op);
+			                               out[k].data, len, NULL, st, op);
 			if (rc < 0)
 				return rc;
 			started++;

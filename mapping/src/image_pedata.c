@@ -197,7 +197,8 @@ static int dist_of(const S2pb__Value *v, double def, double scale, double least,
 	case S2PB__DISTRIBUTION__KIND__NORMAL_CLIPPED:
 		if (d->sd > 0) {
 			/* normal mass between the description's and the engine's bounds */
-			double z_lo = (d->low - d->mean) / d->sd, z_least = (least - d->mean) / d->sd;
+			double z_lo = (d->low - d->mean) / d->sd,
+			       z_least = (least - d->mean) / d->sd;
 			double z_hi = (fmin(d->high, most) - d->mean) / d->sd;
 			*lost = fabs(0.5 * erfc(-z_lo / sqrt(2)) - 0.5 * erfc(-z_least / sqrt(2))) +
 			        (d->high > most ? 0.5 * erfc(z_hi / sqrt(2)) : 0);
@@ -740,12 +741,16 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 						long wu = lround(fabs(w) / scale[rcp]);
 						if (wu == 0 && w != 0) {
 							free(cnt);
-							rc = fail(err, errlen,
-							          "projection %s into population %s: "
-							          "the weights cannot be represented: "
-							          "weight %g of entry %zu rounds to zero "
-							          "weight units (unit %g)",
-							          label, pop->label, w, i, scale[rcp]);
+							rc = fail(
+							        err, errlen,
+							        "projection %s into population %s: "
+							        "the weights cannot be "
+							        "represented: "
+							        "weight %g of entry %zu rounds to "
+							        "zero "
+							        "weight units (unit %g)",
+							        label, pop->label, w, i,
+							        scale[rcp]);
 							goto out_src;
 						}
 						word = s2_syn_word(
@@ -865,16 +870,20 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 			/* Values the engine cannot hold: refused, with the size of the error
 			 * (docs/engine.md, "Nothing clipped in silence"). */
 			if (wlost > 1e-6 || dlost > 1e-6) {
-				rc = fail(err, errlen,
-				          "projection %s into population %s: %s cannot be "
-				          "represented: %s %.3g (weight unit %g, delays 1-%u steps "
-				          "of %g ms)",
-				          label, pop->label, wlost > 1e-6 ? "the weights" : "the delays",
-				          (wlost > 1e-6 ? wlost : dlost) >= 1
-				                  ? "the value rounds to zero weight units; fraction"
-				                  : "the fraction of the distribution the engine would "
-				                    "clip elsewhere than the description is",
-				          wlost > 1e-6 ? wlost : dlost, scale[rcp], S2_PE_MAX_DELAY, dt);
+				rc = fail(
+				        err, errlen,
+				        "projection %s into population %s: %s cannot be "
+				        "represented: %s %.3g (weight unit %g, delays 1-%u steps "
+				        "of %g ms)",
+				        label, pop->label,
+				        wlost > 1e-6 ? "the weights" : "the delays",
+				        (wlost > 1e-6 ? wlost : dlost) >= 1
+				                ? "the value rounds to zero weight units; fraction"
+				                : "the fraction of the distribution the engine "
+				                  "would "
+				                  "clip elsewhere than the description is",
+				        wlost > 1e-6 ? wlost : dlost, scale[rcp], S2_PE_MAX_DELAY,
+				        dt);
 				goto out_src;
 			}
 			/* dist_of takes |const|: delays are positive, fine */

@@ -198,7 +198,8 @@ const double S2_MC_P[8][8] = {
 const double S2_MC_K_EXT[8] = {1600, 1500, 2100, 1900, 2000, 1900, 2900, 2100};
 /* Full-scale rates of the NEST example (network_params.py, 'full_mean_rates'), Hz. */
 const double S2_MC_RATES[8] = {0.903, 2.965, 4.414, 5.876, 7.569, 8.633, 1.105, 7.829};
-static const double MC_V0_MEAN[8] = {-68.28, -63.16, -63.33, -63.45, -63.11, -61.66, -66.72, -61.43};
+static const double MC_V0_MEAN[8] = {-68.28, -63.16, -63.33, -63.45,
+                                     -63.11, -61.66, -66.72, -61.43};
 static const double MC_V0_SD[8] = {5.36, 4.57, 4.74, 4.94, 4.94, 4.55, 5.46, 4.48};
 
 double s2_mc_psc_per_psp(double cm_pf, double tau_m, double tau_s)

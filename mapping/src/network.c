@@ -325,18 +325,20 @@ static int check_population(struct check *k, struct s2_net *n, unsigned i)
 			else if (v->kind_case == S2PB__VALUE__KIND_RANDOM) {
 				const S2pb__Distribution *d = v->random;
 				hi = d->kind == S2PB__DISTRIBUTION__KIND__UNIFORM ||
-				                     d->kind == S2PB__DISTRIBUTION__KIND__NORMAL_CLIPPED
+				                     d->kind ==
+				                             S2PB__DISTRIBUTION__KIND__NORMAL_CLIPPED
 				             ? d->high
 				             : d->mean + 5 * d->sd;
 			}
 			if (hi * k->dt * 1e-3 > 1) {
-				net_seterr(k->err, k->errlen,
-				           "%s: rate_hz %g is %.3g spikes per timestep of %g ms; a "
-				           "spike source sends at most one per step, so its rate "
-				           "cannot exceed %g Hz (for a Poisson input at a higher rate "
-				           "give the target population bg_rate_hz and bg_weight_na, "
-				           "docs/engine.md)",
-				           item, hi, hi * k->dt * 1e-3, k->dt, 1e3 / k->dt);
+				net_seterr(
+				        k->err, k->errlen,
+				        "%s: rate_hz %g is %.3g spikes per timestep of %g ms; a "
+				        "spike source sends at most one per step, so its rate "
+				        "cannot exceed %g Hz (for a Poisson input at a higher rate "
+				        "give the target population bg_rate_hz and bg_weight_na, "
+				        "docs/engine.md)",
+				        item, hi, hi * k->dt * 1e-3, k->dt, 1e3 / k->dt);
 				return S2_E_RANGE;
 			}
 		}

@@ -31,15 +31,14 @@
 static const char *const POP[8] = {"L23E", "L23I", "L4E", "L4I", "L5E", "L5I", "L6E", "L6I"};
 static const double N[8] = {20683, 5834, 21915, 5479, 4850, 1065, 14395, 2948};
 static const double KEXT[8] = {1600, 1500, 2100, 1900, 2000, 1900, 2900, 2100};
-static const double C[8][8] = {
-        {0.1009, 0.1689, 0.0437, 0.0818, 0.0323, 0., 0.0076, 0.},
-        {0.1346, 0.1371, 0.0316, 0.0515, 0.0755, 0., 0.0042, 0.},
-        {0.0077, 0.0059, 0.0497, 0.135, 0.0067, 0.0003, 0.0453, 0.},
-        {0.0691, 0.0029, 0.0794, 0.1597, 0.0033, 0., 0.1057, 0.},
-        {0.1004, 0.0622, 0.0505, 0.0057, 0.0831, 0.3726, 0.0204, 0.},
-        {0.0548, 0.0269, 0.0257, 0.0022, 0.06, 0.3158, 0.0086, 0.},
-        {0.0156, 0.0066, 0.0211, 0.0166, 0.0572, 0.0197, 0.0396, 0.2252},
-        {0.0364, 0.001, 0.0034, 0.0005, 0.0277, 0.008, 0.0658, 0.1443}};
+static const double C[8][8] = {{0.1009, 0.1689, 0.0437, 0.0818, 0.0323, 0., 0.0076, 0.},
+                               {0.1346, 0.1371, 0.0316, 0.0515, 0.0755, 0., 0.0042, 0.},
+                               {0.0077, 0.0059, 0.0497, 0.135, 0.0067, 0.0003, 0.0453, 0.},
+                               {0.0691, 0.0029, 0.0794, 0.1597, 0.0033, 0., 0.1057, 0.},
+                               {0.1004, 0.0622, 0.0505, 0.0057, 0.0831, 0.3726, 0.0204, 0.},
+                               {0.0548, 0.0269, 0.0257, 0.0022, 0.06, 0.3158, 0.0086, 0.},
+                               {0.0156, 0.0066, 0.0211, 0.0166, 0.0572, 0.0197, 0.0396, 0.2252},
+                               {0.0364, 0.001, 0.0034, 0.0005, 0.0277, 0.008, 0.0658, 0.1443}};
 /* The NEST example's "optimized" initial voltages (mean, s.d., mV). */
 static const double V0M[8] = {-68.28, -63.16, -63.33, -63.45, -63.11, -61.66, -66.72, -61.43};
 static const double V0S[8] = {5.36, 4.57, 4.74, 4.94, 4.94, 4.55, 5.46, 4.48};
@@ -74,7 +73,8 @@ static double psp_per_pa(double cm, double tau_m, double tau_s)
 {
 	double best = 0;
 	for (double t = 0; t < 10 * tau_s + 5; t += 1e-4) {
-		double v = 1 / cm * tau_m * tau_s / (tau_m - tau_s) * (exp(-t / tau_m) - exp(-t / tau_s));
+		double v = 1 / cm * tau_m * tau_s / (tau_m - tau_s) *
+		           (exp(-t / tau_m) - exp(-t / tau_s));
 		best = v > best ? v : best;
 	}
 	return best;
@@ -199,14 +199,14 @@ static int map_json(const char *json, char *err, size_t errlen)
 	return rc;
 }
 
-#define NET_HEAD                                                                               \
-	"{\"format\": 1, \"name\": \"t\", \"timestep_ms\": 0.1, \"run_ms\": 10, \"seed\": 1,"      \
-	" \"populations\": [{\"label\": \"src\", \"size\": 10, \"model\": "                          \
-	"\"spike_source_poisson\", \"params\": {\"rate_hz\": %s}},"                                 \
-	" {\"label\": \"Tgt\", \"size\": 10, \"model\": \"lif_curr_exp\"}],"                         \
-	" \"projections\": [{\"pre\": \"src\", \"post\": \"Tgt\", \"connector\": {\"type\": "       \
-	"\"fixed_probability\", \"p\": 0.5}, \"weight\": %s, \"delay\": %s},"                       \
-	" {\"pre\": \"src\", \"post\": \"Tgt\", \"connector\": {\"type\": \"one_to_one\"}, "         \
+#define NET_HEAD                                                                              \
+	"{\"format\": 1, \"name\": \"t\", \"timestep_ms\": 0.1, \"run_ms\": 10, \"seed\": 1," \
+	" \"populations\": [{\"label\": \"src\", \"size\": 10, \"model\": "                   \
+	"\"spike_source_poisson\", \"params\": {\"rate_hz\": %s}},"                           \
+	" {\"label\": \"Tgt\", \"size\": 10, \"model\": \"lif_curr_exp\"}],"                  \
+	" \"projections\": [{\"pre\": \"src\", \"post\": \"Tgt\", \"connector\": {\"type\": " \
+	"\"fixed_probability\", \"p\": 0.5}, \"weight\": %s, \"delay\": %s},"                 \
+	" {\"pre\": \"src\", \"post\": \"Tgt\", \"connector\": {\"type\": \"one_to_one\"}, "  \
 	"\"weight\": %s}]}"
 
 static int try_net(const char *rate, const char *w, const char *d, const char *w2, char *err,
@@ -238,11 +238,12 @@ static void t_refused(void **state)
 	expect_refused(try_net("20", "0.00001", "1", "200", err, sizeof err), err, "Tgt",
 	               "weights cannot be represented");
 	/* a normal_clipped delay clipped where the engine does not (low 0.5 ms, high 0.6 ms) */
-	expect_refused(try_net("20", "0.5",
-	                       "{\"dist\": \"normal_clipped\", \"mean\": 0.55, \"sd\": 0.3, \"low\": "
-	                       "0.5, \"high\": 0.6}",
-	                       "0.5", err, sizeof err),
-	               err, "Tgt", "delays cannot be represented");
+	expect_refused(
+	        try_net("20", "0.5",
+	                "{\"dist\": \"normal_clipped\", \"mean\": 0.55, \"sd\": 0.3, \"low\": "
+	                "0.5, \"high\": 0.6}",
+	                "0.5", err, sizeof err),
+	        err, "Tgt", "delays cannot be represented");
 	/* the same clipped at the engine's own bounds: mapped */
 	assert_int_equal(try_net("20", "0.5",
 	                         "{\"dist\": \"normal_clipped\", \"mean\": 1.5, \"sd\": 0.75, "
@@ -252,7 +253,8 @@ static void t_refused(void **state)
 	/* a list weight that rounds to zero units beside a large one */
 	const char *lst = "{\"format\": 1, \"name\": \"t\", \"timestep_ms\": 0.1, \"run_ms\": 10,"
 	                  " \"populations\": [{\"label\": \"a\", \"size\": 2, \"model\": "
-	                  "\"spike_source_array\", \"spike_times\": [[1], [2]]}, {\"label\": \"Lst\", \"size\": 2, \"model\": "
+	                  "\"spike_source_array\", \"spike_times\": [[1], [2]]}, {\"label\": "
+	                  "\"Lst\", \"size\": 2, \"model\": "
 	                  "\"lif_curr_exp\"}], \"projections\": [{\"pre\": \"a\", \"post\": "
 	                  "\"Lst\", \"connector\": {\"type\": \"from_list\", \"pre\": [0, 1], "
 	                  "\"post\": [0, 1], \"weight\": [100, 0.000001]}}]}";

@@ -645,10 +645,10 @@ int main(int argc, char **argv)
 		}
 	}
 	const struct s2_eng_counters *c = &e.c;
-	static const char *const names[] = {
-	        "steps",       "neuron_updates", "synaptic_events", "spikes_sent",
-	        "packets_in",  "packets_unknown", "dma_bytes",      "ring_saturated",
-	        "bg_inputs",   "weights_zero",   "weights_clipped", "delays_clamped"};
+	static const char *const names[] = {"steps",        "neuron_updates",  "synaptic_events",
+	                                    "spikes_sent",  "packets_in",      "packets_unknown",
+	                                    "dma_bytes",    "ring_saturated",  "bg_inputs",
+	                                    "weights_zero", "weights_clipped", "delays_clamped"};
 	_Static_assert(sizeof names / sizeof names[0] == sizeof *c / sizeof(uint64_t),
 	               "a name per counter");
 	const uint64_t *cv = &c->steps;
