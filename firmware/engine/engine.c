@@ -199,27 +199,47 @@ static int load_explicit(struct s2_eng *e, struct alloc *a)
 	return 0;
 }
 
-static float draw(struct s2f_rng *r, unsigned dist, float a, float b)
+static float draw(struct s2f_rng *r, unsigned dist, float a, float b, float least)
 {
 	switch (dist) {
 	case S2_DIST_UNIFORM:
 		return a + (b - a) * s2f_rng_uniform(r);
 	case S2_DIST_NORMAL:
 		return a + b * s2f_rng_normal(r);
+	case S2_DIST_NORMAL_POS:
+		/* Redrawn below the least value (NEST's redraw); a mean far below it gives up
+		 * after 64 draws and keeps the last (then clamped and counted). */
+		for (unsigned k = 0; k < 64; k++) {
+			float x = a + b * s2f_rng_normal(r);
+			if (x >= least)
+				return x;
+			if (k == 63)
+				return x;
+		}
+		return a;
 	default:
 		return a;
 	}
 }
 
-/* One synapse's word: weight and delay drawn from the descriptor's distributions. */
-static uint32_t make_word(const struct s2_pe_expand *x, struct s2f_rng *r, unsigned post)
+/*
+ * One synapse's word: weight and delay drawn from the descriptor's distributions. Values the
+ * word cannot hold are clamped and, when count is set (the synapse is kept), counted.
+ */
+static uint32_t make_word(struct s2_eng *e, const struct s2_pe_expand *x, struct s2f_rng *r,
+                          unsigned post, bool count)
 {
-	float w = draw(r, x->w_dist, x->w_a, x->w_b);
-	float d = draw(r, x->d_dist, x->d_a, x->d_b);
+	float w = draw(r, x->w_dist, x->w_a, x->w_b, 1e-30f);
+	float d = draw(r, x->d_dist, x->d_a, x->d_b, 1.0f);
 	unsigned wi = w <= 0 ? 0 : w >= 65535.0f ? 65535u : (unsigned)(w + 0.5f);
-	unsigned di = d <= 1.0f                     ? 1u
+	unsigned di = d < 0.5f                      ? 1u
 	              : d >= (float)S2_PE_MAX_DELAY ? S2_PE_MAX_DELAY
 	                                            : (unsigned)(d + 0.5f);
+	if (count) {
+		e->c.weights_zero += wi == 0 && w != 0; /* rounded or clipped to 0 */
+		e->c.weights_clipped += w > 65535.5f;
+		e->c.delays_clamped += d < 0.5f || d >= (float)S2_PE_MAX_DELAY + 0.5f;
+	}
 	return s2_syn_word(post, x->receptor, di, wi);
 }
 
@@ -253,13 +273,13 @@ static uint32_t gen_row(struct s2_eng *e, const struct s2_pe_expand *x, uint32_t
 		s2f_rng_seed(&rng, s2f_hash2(x->seed, s2f_hash2(pre_g, x->post_lo)));
 		for (uint32_t j = jlo; j < jhi; j++)
 			if (!self_skip(x, pre_g, x->post_lo + j))
-				e->row[1 + n++] = make_word(x, &rng, j);
+				e->row[1 + n++] = make_word(e, x, &rng, j, true);
 		break;
 	case S2_CONN_ONE_TO_ONE: {
 		s2f_rng_seed(&rng, s2f_hash2(x->seed, pre_g));
 		uint32_t post_g = x->post_s_lo + (pre_g - x->pre_s_lo);
 		if (post_g >= x->post_lo + jlo && post_g < x->post_lo + jhi)
-			e->row[1 + n++] = make_word(x, &rng, post_g - x->post_lo);
+			e->row[1 + n++] = make_word(e, x, &rng, post_g - x->post_lo, true);
 		break;
 	}
 	case S2_CONN_FIXED_PROB: {
@@ -283,7 +303,7 @@ static uint32_t gen_row(struct s2_eng *e, const struct s2_pe_expand *x, uint32_t
 			if (!self_skip(x, pre_g, x->post_lo + j)) {
 				if (n == S2_PE_ROW_MAX)
 					return UINT32_MAX;
-				e->row[1 + n++] = make_word(x, &rng, j);
+				e->row[1 + n++] = make_word(e, x, &rng, j, true);
 			}
 			j++;
 		}
@@ -308,7 +328,7 @@ static uint32_t gen_row(struct s2_eng *e, const struct s2_pe_expand *x, uint32_t
 			    !self_skip(x, pre_g, j)) {
 				if (n == S2_PE_ROW_MAX)
 					return UINT32_MAX;
-				e->row[1 + n++] = make_word(x, &rng, j - x->post_lo);
+				e->row[1 + n++] = make_word(e, x, &rng, j - x->post_lo, true);
 			}
 		}
 		if (x->flags & S2_EXP_F_REPLACE)
@@ -318,7 +338,8 @@ static uint32_t gen_row(struct s2_eng *e, const struct s2_pe_expand *x, uint32_t
 				    !self_skip(x, pre_g, j)) {
 					if (n == S2_PE_ROW_MAX)
 						return UINT32_MAX;
-					e->row[1 + n++] = make_word(x, &rng, j - x->post_lo);
+					e->row[1 + n++] =
+					        make_word(e, x, &rng, j - x->post_lo, true);
 				}
 			}
 		break;
@@ -395,8 +416,9 @@ static int expand_fixed_total(struct s2_eng *e, const struct s2_pe_expand *x, st
 			left -= k;
 			for (uint32_t s = 0; s < k; s++) {
 				uint32_t post = jlo + s2f_rng_below(&rng, jhi - jlo);
-				uint32_t w = make_word(x, &rng, post);
-				if (self_skip(x, pre_g, x->post_lo + post))
+				bool skip = self_skip(x, pre_g, x->post_lo + post);
+				uint32_t w = make_word(e, x, &rng, post, !skip);
+				if (skip)
 					continue;
 				if (n == S2_PE_ROW_MAX)
 					return S2_E_NOSPACE;
@@ -519,7 +541,7 @@ static int expand_colwise(struct s2_eng *e, const struct s2_pe_expand *x, struct
 		return rc;
 	col_start(&g);
 	while (col_next(e, x, &g, &pre, &post)) {
-		uint32_t iw, wd = make_word(x, &g.rng, post);
+		uint32_t iw, wd = make_word(e, x, &g.rng, post, true);
 		if ((rc = dram_read(e, index + pre * 4u, &iw, 4)) < 0)
 			return rc;
 		uint32_t at =
@@ -697,6 +719,15 @@ int s2_eng_init(struct s2_eng *e, const uint8_t *pedata, size_t len, const struc
 		e->izk[i][1] = e->state[i][ST_IZK_U];
 	}
 	derive(e);
+	if (e->pd.bg_rate_hz > 0) {
+		/* Poisson(lam) as the sum of bg_chunks Poisson(lam / chunks) of mean at most 16:
+		 * exact, and exp(-mean) stays far from float underflow. */
+		float lam = e->pd.bg_rate_hz * e->dt_ms * 0.001f;
+		e->bg_chunks = (unsigned)(lam / 16.0f) + 1u;
+		e->bg_lam = lam / (float)e->bg_chunks;
+		e->bg_p0 = s2f_exp(-e->bg_lam);
+		e->bg_w = e->pd.bg_weight;
+	}
 	s2f_rng_seed(&e->rng, e->pd.seed);
 	struct alloc a = {e->pd.dram_base, e->pd.dram_base + e->pd.dram_size};
 	if (a.end < a.next)
@@ -796,6 +827,24 @@ void s2_eng_receive(struct s2_eng *e, uint32_t key, const uint32_t *payload)
 	}
 	if (!matched)
 		e->c.packets_unknown++;
+}
+
+/* A Poisson count of mean bg_chunks x bg_lam: per chunk, inversion by sequential search
+ * (one uniform; about bg_lam + 1 comparisons). */
+static uint32_t bg_count(struct s2_eng *e)
+{
+	uint32_t total = 0;
+	for (unsigned c = 0; c < e->bg_chunks; c++) {
+		float u = s2f_rng_uniform(&e->rng), p = e->bg_p0, cdf = p;
+		uint32_t k = 0;
+		while (u > cdf && p > 0) {
+			k++;
+			p = p * e->bg_lam / (float)k;
+			cdf += p;
+		}
+		total += k;
+	}
+	return total;
 }
 
 static void spike(struct s2_eng *e, unsigned i, uint8_t *bits)
@@ -936,8 +985,15 @@ void s2_eng_tick(struct s2_eng *e)
 				spike(e, i, bits);
 			}
 			s[ST_V] = v;
-			/* Decay, then this step's input: it acts from the end of the step. */
-			s[ST_SYN_E] = s[ST_SYN_E] * k[K_DECAY_E] + (float)in_e[i] * we;
+			/* Decay, then this step's input: it acts from the end of the step. The
+			 * background Poisson input arrives like a spike of this step. */
+			float bg = 0;
+			if (e->bg_chunks) {
+				uint32_t nb = bg_count(e);
+				e->c.bg_inputs += nb;
+				bg = (float)nb * e->bg_w;
+			}
+			s[ST_SYN_E] = s[ST_SYN_E] * k[K_DECAY_E] + (float)in_e[i] * we + bg;
 			s[ST_SYN_I] = s[ST_SYN_I] * k[K_DECAY_I] + (float)in_i[i] * wi;
 		}
 		e->c.neuron_updates += e->n;

@@ -53,6 +53,11 @@ struct s2_eng_counters {
 	uint64_t ring_saturated;  /**< values clipped: ring-buffer additions at the 16-bit maximum;
 	                               event layers: event values at S2_EV_MAX, accumulator
 	                               overflows (docs/egru.md) */
+	uint64_t bg_inputs;       /**< background Poisson input spikes (pedata bg_rate_hz) */
+	/* Synapses the PE drew (expansion) whose values the engine cannot hold: */
+	uint64_t weights_zero;    /**< a drawn weight that became 0 units (rounded, or negative) */
+	uint64_t weights_clipped; /**< a weight above 65535 units, stored as 65535 */
+	uint64_t delays_clamped;  /**< a delay outside 1-64 steps, stored as 1 or 64 */
 };
 
 /** A key-table entry: a run of source parts (pedata.h) and its rows in DRAM. */
@@ -94,6 +99,10 @@ struct s2_eng {
 	unsigned n_inject;
 	float dt_ms;
 	int32_t ev_lim; /**< event layers: the accumulator bound (2^23 - 1 or 2^31 - 1) */
+	/* Background Poisson input (docs/engine.md): per step and neuron a Poisson count of mean
+	 * bg_chunks x bg_lam, drawn as bg_chunks counts of mean bg_lam (exp(-bg_lam) = bg_p0). */
+	float bg_lam, bg_p0, bg_w;
+	unsigned bg_chunks;
 	struct s2_eng_counters c;
 };
 

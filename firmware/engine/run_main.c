@@ -10,7 +10,7 @@
  *             n_steps u32, n u32, then n x (step u32, key u32, payload u32): bit 31 of step
  *             set means the packet carries the payload (graded events, docs/egru.md).
  * output.bin: 'S2OU' u32, n_steps u32, spike_bytes u32, v_bytes u32, the spike recording,
- *             the voltage recording (f32), then the counters of engine.h as 8 x u64.
+ *             the voltage recording (f32), then the counters of engine.h as 12 x u64.
  * The chip DRAM window (port.h) holds: the blob at 0, synaptic rows from 1 MiB (the blob's
  * dram_base/dram_size must lie in [1 MiB, 12 MiB)), recordings from 12 MiB, input at 15 MiB.
  */
@@ -116,7 +116,7 @@ int main(void)
 	s2_st32(out + 4, steps);
 	s2_st32(out + 8, rec_len[0]);
 	s2_st32(out + 12, rec_len[1]);
-	if (rec_len[0] + rec_len[1] + 16u + 72u > (1u << 20))
+	if (rec_len[0] + rec_len[1] + 16u + sizeof eng.c > (1u << 20))
 		fail("recordings too large for output.bin");
 	memmove(out + len, dram + REC_SPIKES, rec_len[0]);
 	len += rec_len[0];

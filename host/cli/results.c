@@ -11,6 +11,9 @@
  *   "population P spikes"    label_len u16, label, size u32, n_spikes u64,
  *                            n_spikes x (neuron u32, step u32)
  *   "population P voltages"  n_vrec u32, n_vrec x neuron u32, steps x n_vrec f32 (row per step)
+ *   "clipping"  n_pops u32, per population flags u32 (bit 0: spikes recorded) and RES_CLIPS x u64
+ *               (results.h: what the machine clipped, dropped or rounded away; optional when
+ *               reading: files written before it say nothing of clipping)
  * A spike in step s happened at (s + 1) * dt ms; voltage row s is the value after step s.
  * Format 1 (bare 'S2RS' files, no checksum and no run status) is refused: nothing in it says
  * whether the run completed.
@@ -33,6 +36,10 @@
 #define VERSION 2u
 #define LEGACY_MAGIC 0x53523253u /* format 1 */
 #define FILE_MAX (1ull << 34)
+
+const char *const results_clip_names[RES_CLIPS] = {"inputs_clipped", "weights_zero",
+                                                   "weights_clipped", "delays_clamped",
+                                                   "recording_bytes_lost"};
 
 void results_free(struct results *r)
 {
@@ -110,10 +117,10 @@ void results_partial_why(const struct results *r, char *buf, size_t len)
 		const struct results_board *b = &r->boards[i];
 		if (b->status == RESULTS_BOARD_COMPLETE && b->last_step == r->steps)
 			continue;
-		unsigned k = b->status == RESULTS_BOARD_NO_ANSWER ? 0
-		             : b->status != RESULTS_BOARD_STOPPED ? 1
+		unsigned k = b->status == RESULTS_BOARD_NO_ANSWER         ? 0
+		             : b->status != RESULTS_BOARD_STOPPED         ? 1
 		             : strncmp(b->reason, "stopped by s2ctl", 16) ? 2
-		                                                   : 3;
+		                                                          : 3;
 		others++;
 		if (k < rank) {
 			rank = k;
@@ -246,6 +253,13 @@ int results_write(const struct results *r, const char *path, char *err, size_t e
 			memcpy(&v, &q->v[i], 4);
 			s2_file_w_u32(w, v);
 		}
+	}
+	s2_file_w_section(w, "clipping");
+	s2_file_w_u32(w, r->n_pops);
+	for (unsigned p = 0; p < r->n_pops; p++) {
+		s2_file_w_u32(w, r->pops[p].spikes_recorded ? 1u : 0u);
+		for (unsigned k = 0; k < RES_CLIPS; k++)
+			s2_file_w_u64(w, r->pops[p].clip[k]);
 	}
 	int rc = s2_file_w_save(w, path, err, errlen);
 	s2_file_w_free(w);
@@ -414,7 +428,8 @@ struct results *results_decode(const uint8_t *buf, size_t len, const char *name,
 	}
 	if (!read_run(res, &run, &bs, name, &fl, err, errlen))
 		goto fail;
-	if (f.n_sections != 2 + 2 * (uint64_t)res->n_pops) {
+	bool clips = f.n_sections == 3 + 2 * (uint64_t)res->n_pops;
+	if (!clips && f.n_sections != 2 + 2 * (uint64_t)res->n_pops) {
 		snprintf(err, errlen, "%s: %u sections for %u populations", name, f.n_sections,
 		         res->n_pops);
 		goto fail;
@@ -433,6 +448,27 @@ struct results *results_decode(const uint8_t *buf, size_t len, const char *name,
 		res->n_pops++;
 		if (!read_pop(&res->pops[p], res->steps, &sp, &sv, name, err, errlen))
 			goto fail;
+		res->pops[p].spikes_recorded = true; /* unless the clipping section says not */
+	}
+	if (clips) {
+		struct s2_sfile_sec sc;
+		s2_sfile_next(&f, &it, &sc);
+		struct s2_rd r;
+		s2_rd_init(&r, sc.data, (size_t)sc.len);
+		bool ok = s2_sfile_sec_is(&sc, "clipping") && s2_rd_u32(&r) == res->n_pops;
+		for (unsigned p = 0; ok && p < res->n_pops; p++) {
+			uint32_t pf = s2_rd_u32(&r);
+			res->pops[p].spikes_recorded = pf & 1u;
+			for (unsigned k = 0; k < RES_CLIPS; k++)
+				res->pops[p].clip[k] = s2_rd_u64(&r);
+			ok = !(pf & ~1u);
+		}
+		if (!ok || r.err || s2_rd_left(&r)) {
+			damaged(err, errlen, name, &sc,
+			        "not a clipping section for these populations");
+			goto fail;
+		}
+		res->has_clips = true;
 	}
 	res->complete = results_is_complete(res);
 	if (res->complete != (fl & 1u)) {
@@ -516,9 +552,12 @@ int results_export(const struct results *r, const char *dir, bool npy, char *err
 		const struct results_pop *q = &r->pops[p];
 		char path[4096];
 		FILE *f;
-		/* Spikes: neuron, time in ms. */
+		/* Spikes: neuron, time in ms (no file for a population whose spikes were not
+		 * recorded: an empty one would read as silence). */
 		snprintf(path, sizeof path, "%s/%s_spikes.%s", dir, q->label, npy ? "npy" : "csv");
-		if (npy) {
+		if (!q->spikes_recorded) {
+			f = NULL;
+		} else if (npy) {
 			char shape[64];
 			snprintf(shape, sizeof shape, "(%llu, 2)", (unsigned long long)q->n_spikes);
 			f = npy_open(path, "<f8", shape);
@@ -529,9 +568,9 @@ int results_export(const struct results *r, const char *dir, bool npy, char *err
 			if (f)
 				fputs("neuron,time_ms\n", f);
 		}
-		if (!f)
+		if (!f && q->spikes_recorded)
 			goto io;
-		for (uint64_t i = 0; i < q->n_spikes; i++) {
+		for (uint64_t i = 0; f && i < q->n_spikes; i++) {
 			double t = (q->spikes[i].step + 1) * r->dt_ms, nn = q->spikes[i].neuron;
 			if (npy) {
 				fwrite(&nn, 8, 1, f);
@@ -540,7 +579,7 @@ int results_export(const struct results *r, const char *dir, bool npy, char *err
 				fprintf(f, "%u,%.4f\n", q->spikes[i].neuron, t);
 			}
 		}
-		if (fclose(f) != 0)
+		if (f && fclose(f) != 0)
 			goto io;
 		if (!q->n_vrec)
 			continue;

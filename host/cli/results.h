@@ -10,7 +10,19 @@ struct results_spike {
 	uint32_t neuron, step; /**< neuron index in its population; the spike's timestep */
 };
 
+/** Values the machine clipped, dropped or rounded away, per population (docs/results.md). */
+enum {
+	RES_CLIP_INPUT,   /**< input additions clipped at the 16-bit per-step slot */
+	RES_CLIP_WZERO,   /**< synapses whose drawn weight rounded to 0 units */
+	RES_CLIP_WMAX,    /**< synapses whose drawn weight exceeded 65535 units */
+	RES_CLIP_DELAY,   /**< synapses whose drawn delay was clamped to 1-64 steps */
+	RES_CLIP_RECLOST, /**< recording bytes that did not fit (spikes and voltages) */
+	RES_CLIPS
+};
+
 struct results_pop {
+	uint64_t clip[RES_CLIPS];
+	bool spikes_recorded; /**< false: n_spikes is 0 because nothing was recorded */
 	char *label;
 	uint32_t size;
 	uint64_t n_spikes;
@@ -37,6 +49,7 @@ struct results_board {
 };
 
 struct results {
+	bool has_clips; /**< the file had the clipping section (files before it: unknown) */
 	double dt_ms;
 	uint32_t steps, n_pops;
 	struct results_pop *pops;
@@ -76,6 +89,8 @@ const char *results_status_name(enum results_board_status s);
 int results_add_pe(struct results *r, unsigned pop, uint32_t lo, uint32_t n, const uint8_t *spk,
                    size_t spk_len, unsigned n_vrec, const uint8_t *vrec, const uint8_t *v,
                    size_t v_len);
+/** Names of the RES_CLIP_ counters, for reports (JSON keys). */
+extern const char *const results_clip_names[RES_CLIPS];
 /**
  * Write r to path in the checksummed container (docs/results.md, docs/files.md), atomically:
  * a crash leaves the old file or the new one, never a half file.

@@ -367,10 +367,14 @@ static void size_recordings(struct ctx *x, uint32_t steps)
 		for (unsigned ch = 0; ch < pb->n_chips; ch++)
 			for (unsigned q = 0; q < pb->chips[ch].n_pes; q++) {
 				const struct plan_pe_info *in = &pb->info[ch][q];
-				uint64_t sp = in->rec_spikes
-				                      ? 8 + (uint64_t)steps * ((in->n + 7) / 8)
-				                      : 0;
-				uint64_t vv = in->n_vrec ? 8 + (uint64_t)steps * in->n_vrec * 4 : 0;
+				/* the spike region always: its header holds the clipping counters
+				 */
+				uint64_t sp =
+				        S2_REC_HDR_LEN +
+				        (in->rec_spikes ? (uint64_t)steps * ((in->n + 7) / 8) : 0);
+				uint64_t vv = in->n_vrec ? S2_REC_HDR_LEN +
+				                                   (uint64_t)steps * in->n_vrec * 4
+				                         : 0;
 				uint32_t cap = s2_app_area(q, pb->chips[ch].n_pes).rec_max;
 				pb->chips[ch].pes[q].rec_size[0] = (uint32_t)(sp > cap ? cap : sp);
 				pb->chips[ch].pes[q].rec_size[1] = (uint32_t)(vv > cap ? cap : vv);
@@ -462,6 +466,77 @@ int verb_deploy(int argc, char **argv)
 	return ec;
 }
 
+_Static_assert((int)RES_CLIP_INPUT == (int)S2_CLIP_INPUT &&
+                       (int)RES_CLIP_WZERO == (int)S2_CLIP_WZERO &&
+                       (int)RES_CLIP_WMAX == (int)S2_CLIP_WMAX &&
+                       (int)RES_CLIP_DELAY == (int)S2_CLIP_DELAY,
+               "results and recording headers count the same causes");
+
+/* The populations of a results set, for `run` and `results`: spikes and rate (or "not
+ * recorded"), voltage traces, and every clipping counter that is not zero. Returns the
+ * total of the clipping counters. */
+static uint64_t print_pops(const struct results *r, double secs, struct json *j, bool vtraces)
+{
+	uint64_t total = 0;
+	if (j)
+		json_arr(j, "populations");
+	for (unsigned p = 0; p < r->n_pops; p++) {
+		const struct results_pop *P = &r->pops[p];
+		/* A partial run has no duration to divide by: its spikes, but no rate. */
+		bool has_rate = r->complete && P->spikes_recorded;
+		double rate = P->size && secs > 0 ? (double)P->n_spikes / P->size / secs : 0;
+		uint64_t any = 0;
+		for (unsigned k = 0; k < RES_CLIPS; k++)
+			any += P->clip[k];
+		total += any;
+		if (j) {
+			json_obj(j, NULL);
+			json_str(j, "label", P->label);
+			json_uint(j, "size", P->size);
+			json_flag(j, "spikes_recorded", P->spikes_recorded);
+			if (P->spikes_recorded) {
+				json_uint(j, "spikes", P->n_spikes);
+				if (has_rate)
+					json_num(j, "rate_hz", rate);
+				else
+					json_null(j, "rate_hz");
+			} else {
+				json_null(j, "spikes");
+				json_null(j, "rate_hz");
+			}
+			if (vtraces)
+				json_uint(j, "voltage_traces", P->n_vrec);
+			if (r->has_clips) {
+				json_obj(j, "clipped");
+				for (unsigned k = 0; k < RES_CLIPS; k++)
+					json_uint(j, results_clip_names[k], P->clip[k]);
+				json_end_obj(j);
+			}
+			json_end_obj(j);
+			continue;
+		}
+		if (has_rate)
+			printf("  %-12s %8u neurons %10llu spikes %8.2f Hz", P->label, P->size,
+			       (unsigned long long)P->n_spikes, rate);
+		else if (P->spikes_recorded)
+			printf("  %-12s %8u neurons %10llu spikes (partial run: no rate)", P->label,
+			       P->size, (unsigned long long)P->n_spikes);
+		else
+			printf("  %-12s %8u neurons %30s", P->label, P->size,
+			       "spikes not recorded");
+		if (vtraces)
+			printf(" %4u voltage traces", P->n_vrec);
+		printf("\n");
+		for (unsigned k = 0; any && k < RES_CLIPS; k++)
+			if (P->clip[k])
+				printf("  %-12s   CLIPPED: %s %llu\n", P->label,
+				       results_clip_names[k], (unsigned long long)P->clip[k]);
+	}
+	if (j)
+		json_end_arr(j);
+	return total;
+}
+
 /* Read every PE's recordings back (both streams, all boards in parallel) into res. */
 static int collect(struct ctx *x, struct results *res)
 {
@@ -522,6 +597,14 @@ static int collect(struct ctx *x, struct results *res)
 				const struct plan_pe_info *in = &pb->info[ch][q];
 				struct s2_app_rec *sp = recs[0][i] ? &recs[0][i][k] : NULL;
 				struct s2_app_rec *vv = recs[1][i] ? &recs[1][i][k] : NULL;
+				if (!x->failed[pb->board] && in->pop < res->n_pops) {
+					struct results_pop *P = &res->pops[in->pop];
+					P->spikes_recorded |= in->rec_spikes != 0;
+					for (unsigned c = 0; sp && c < RES_CLIP_RECLOST; c++)
+						P->clip[c] += s2_app_rec_clip(sp, c);
+					P->clip[RES_CLIP_RECLOST] +=
+					        (sp ? sp->hdr[1] : 0) + (vv ? vv->hdr[1] : 0);
+				}
 				if (!x->failed[pb->board] && rc == 0)
 					rc = results_add_pe(
 					        res, in->pop, in->lo, in->n, sp ? sp->data : NULL,
@@ -706,6 +789,7 @@ int verb_run(int argc, char **argv)
 	}
 	res->dt_ms = x.plan->dt_ms;
 	res->steps = steps;
+	res->has_clips = true;
 	res->n_pops = x.plan->n_pops;
 	res->pops = calloc(res->n_pops ? res->n_pops : 1, sizeof *res->pops);
 	for (unsigned p = 0; res->pops && p < res->n_pops; p++) {
@@ -740,6 +824,7 @@ int verb_run(int argc, char **argv)
 		complete &= bs == RESULTS_BOARD_COMPLETE;
 		rc = results_set_board_status(res, b, bs, at, bs ? why : NULL);
 	}
+	res->complete = complete;
 	if (rc == 0 && results_write(res, out, err, sizeof err) < 0)
 		rc = cli_error(&c, EXIT_FAIL, "%s", err);
 	if (er) {
@@ -792,24 +877,18 @@ int verb_run(int argc, char **argv)
 		json_uint(&j, "packets_dropped", dropped);
 		json_uint(&j, "packets_unrouted", unrouted);
 		json_uint(&j, "inputs_clipped", clipped);
+		uint64_t syn_clipped = 0;
+		for (unsigned p = 0; p < res->n_pops; p++)
+			syn_clipped += res->pops[p].clip[RES_CLIP_WZERO] +
+			               res->pops[p].clip[RES_CLIP_WMAX] +
+			               res->pops[p].clip[RES_CLIP_DELAY];
+		json_uint(&j, "synapses_clipped", syn_clipped);
 		json_uint(&j, "recording_bytes_lost", lost);
 		json_uint(&j, "load_bytes", x.load.bytes_raw);
 		json_uint(&j, "load_wire_bytes", x.load.bytes_data + x.load.bytes_sack);
 		json_uint(&j, "recording_bytes", x.rec.bytes_raw);
 		json_uint(&j, "recording_wire_bytes", x.rec.bytes_data + x.rec.bytes_sack);
-		json_arr(&j, "populations");
-		for (unsigned p = 0; p < res->n_pops; p++) {
-			json_obj(&j, NULL);
-			json_str(&j, "label", res->pops[p].label);
-			json_uint(&j, "size", res->pops[p].size);
-			json_uint(&j, "spikes", res->pops[p].n_spikes);
-			json_num(&j, "rate_hz",
-			         res->pops[p].size ? (double)res->pops[p].n_spikes /
-			                                     res->pops[p].size / (dur / 1000)
-			                           : 0);
-			json_end_obj(&j);
-		}
-		json_end_arr(&j);
+		print_pops(res, dur / 1000, &j, false);
 		json_end_obj(&j);
 		json_finish(&j);
 	} else if (!c.quiet) {
@@ -825,16 +904,7 @@ int verb_run(int argc, char **argv)
 			       "partial (s2ctl results --allow-partial reads it)\n",
 			       why);
 		}
-		for (unsigned p = 0; !complete && p < res->n_pops; p++)
-			printf("  %-12s %8u neurons %10llu spikes recorded (partial: no rate)\n",
-			       res->pops[p].label, res->pops[p].size,
-			       (unsigned long long)res->pops[p].n_spikes);
-		for (unsigned p = 0; complete && p < res->n_pops; p++)
-			printf("  %-12s %8u neurons %10llu spikes %8.2f Hz\n", res->pops[p].label,
-			       res->pops[p].size, (unsigned long long)res->pops[p].n_spikes,
-			       res->pops[p].size ? (double)res->pops[p].n_spikes /
-			                                   res->pops[p].size / (dur / 1000)
-			                         : 0);
+		print_pops(res, dur / 1000, NULL, false);
 		printf("%s in %s\n", complete ? "results" : "partial results", out);
 	}
 	if (clipped && !c.quiet)
@@ -844,6 +914,16 @@ int verb_run(int argc, char **argv)
 		        "layer's value or sum its fixed-point range (docs/egru.md); the run is not "
 		        "what the network says\n",
 		        (unsigned long long)clipped);
+	uint64_t drawn = 0;
+	for (unsigned p = 0; p < res->n_pops; p++)
+		drawn += res->pops[p].clip[RES_CLIP_WZERO] + res->pops[p].clip[RES_CLIP_WMAX] +
+		         res->pops[p].clip[RES_CLIP_DELAY];
+	if (drawn && !c.quiet)
+		fprintf(stderr,
+		        "s2ctl run: %llu synapses drawn on the PEs had a weight or delay the "
+		        "engine cannot hold (rounded to zero, or clamped; per population above, "
+		        "docs/engine.md); the run is not what the network says\n",
+		        (unsigned long long)drawn);
 	results_free(res);
 	free(st);
 	free(last);
@@ -930,33 +1010,15 @@ int verb_results(int argc, char **argv)
 			json_end_obj(&j);
 		}
 		json_end_arr(&j);
-		json_arr(&j, "populations");
-		for (unsigned p = 0; p < r->n_pops; p++) {
-			json_obj(&j, NULL);
-			json_str(&j, "label", r->pops[p].label);
-			json_uint(&j, "size", r->pops[p].size);
-			json_uint(&j, "spikes", r->pops[p].n_spikes);
-			json_num(&j, "rate_hz",
-			         r->pops[p].size && secs > 0
-			                 ? (double)r->pops[p].n_spikes / r->pops[p].size / secs
-			                 : 0);
-			json_uint(&j, "voltage_traces", r->pops[p].n_vrec);
-			json_end_obj(&j);
-		}
-		json_end_arr(&j);
+		print_pops(r, secs, &j, true);
 		json_end_obj(&j);
 		json_finish(&j);
 	} else if (!c.quiet) {
 		printf("%s: %u steps of %g ms (%g ms)%s%s\n", argv[pos], r->steps, r->dt_ms,
 		       r->steps * r->dt_ms, why[0] ? "; PARTIAL RUN: " : "", why);
-		for (unsigned p = 0; p < r->n_pops; p++)
-			printf("  %-12s %8u neurons %10llu spikes %8.2f Hz %4u voltage traces\n",
-			       r->pops[p].label, r->pops[p].size,
-			       (unsigned long long)r->pops[p].n_spikes,
-			       r->pops[p].size && secs > 0
-			               ? (double)r->pops[p].n_spikes / r->pops[p].size / secs
-			               : 0,
-			       r->pops[p].n_vrec);
+		print_pops(r, secs, NULL, true);
+		if (!r->has_clips)
+			printf("  (written before s2 counted clipping: no clipping counters)\n");
 	}
 	results_free(r);
 	return ec;

@@ -156,7 +156,7 @@ int s2_app_rec_head_start(struct s2_conn *eth, const struct s2_app_chip *chips, 
 				continue;
 			struct s2_app_area ar = s2_app_area(q, chips[i].n_pes);
 			int rc = s2_mem_read_start(eth, chips[i].chip, S2_PE_MONITOR, S2_MEM_DRAM,
-			                           ar.rec[s], out[k].hdr, 8, op);
+			                           ar.rec[s], out[k].hdr, S2_REC_HDR_LEN, op);
 			if (rc < 0)
 				return rc;
 		}
@@ -180,14 +180,14 @@ int s2_app_rec_data_start(struct s2_conn *eth, const struct s2_app_chip *chips, 
 			if (!len)
 				continue;
 			struct s2_app_area ar = s2_app_area(q, chips[i].n_pes);
-			if (len > ar.rec_max - 8)
+			if (len > ar.rec_max - S2_REC_HDR_LEN)
 				return S2_E_RANGE;
 			out[k].data = malloc(len);
 			if (!out[k].data)
 				return S2_E_NOMEM;
 			int rc = s2_bulk_read_start_ex(eth, chips[i].chip, S2_PE_MONITOR,
-			                               S2_MEM_DRAM, ar.rec[s] + 8, out[k].data, len,
-			                               NULL, st, op);
+			                               S2_MEM_DRAM, ar.rec[s] + S2_REC_HDR_LEN,
+			                               out[k].data, len, NULL, st, op);
 			if (rc < 0)
 				return rc;
 			started++;

@@ -165,14 +165,24 @@ static double max_abs(const S2pb__Value *v)
 	}
 }
 
-/* A distribution of the engine (weights in units, delays in steps). */
-static int dist_of(const S2pb__Value *v, double def, double scale, uint8_t *kind, float *a,
-                   float *b)
+/*
+ * A distribution of the engine (weights in units, delays in steps). The engine redraws a
+ * normal_clipped value below the least value it holds (a weight of 0, a delay of one step)
+ * and clamps values above the most it holds (most, in the item's unit); *lost is the part of
+ * the distribution where that differs from the description's bounds (0 for constants,
+ * uniform and plain normal values, which the engine clamps and counts), or 1 for a constant
+ * that rounds to zero units.
+ */
+static int dist_of(const S2pb__Value *v, double def, double scale, double least, double most,
+                   uint8_t *kind, float *a, float *b, double *lost)
 {
 	*b = 0;
+	*lost = 0;
 	if (!v || v->kind_case == S2PB__VALUE__KIND_CONSTANT) {
+		double c = fabs(v ? v->constant : def);
 		*kind = S2_DIST_CONST;
-		*a = (float)(fabs(v ? v->constant : def) / scale);
+		*a = (float)(c / scale);
+		*lost = c > 0 && c / scale < 0.5 ? 1 : 0;
 		return 0;
 	}
 	if (v->kind_case != S2PB__VALUE__KIND_RANDOM)
@@ -184,8 +194,20 @@ static int dist_of(const S2pb__Value *v, double def, double scale, uint8_t *kind
 		*a = (float)(d->low / scale);
 		*b = (float)(d->high / scale);
 		return 0;
-	case S2PB__DISTRIBUTION__KIND__NORMAL:
 	case S2PB__DISTRIBUTION__KIND__NORMAL_CLIPPED:
+		if (d->sd > 0) {
+			/* normal mass between the description's and the engine's bounds */
+			double z_lo = (d->low - d->mean) / d->sd,
+			       z_least = (least - d->mean) / d->sd;
+			double z_hi = (fmin(d->high, most) - d->mean) / d->sd;
+			*lost = fabs(0.5 * erfc(-z_lo / sqrt(2)) - 0.5 * erfc(-z_least / sqrt(2))) +
+			        (d->high > most ? 0.5 * erfc(z_hi / sqrt(2)) : 0);
+		}
+		*kind = S2_DIST_NORMAL_POS;
+		*a = (float)(d->mean / scale);
+		*b = (float)(d->sd / scale);
+		return 0;
+	case S2PB__DISTRIBUTION__KIND__NORMAL:
 		*kind = S2_DIST_NORMAL;
 		*a = (float)(d->mean / scale);
 		*b = (float)(d->sd / scale);
@@ -717,6 +739,20 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 						}
 					} else {
 						long wu = lround(fabs(w) / scale[rcp]);
+						if (wu == 0 && w != 0) {
+							free(cnt);
+							rc = fail(
+							        err, errlen,
+							        "projection %s into population %s: "
+							        "the weights cannot be "
+							        "represented: "
+							        "weight %g of entry %zu rounds to "
+							        "zero "
+							        "weight units (unit %g)",
+							        label, pop->label, w, i,
+							        scale[rcp]);
+							goto out_src;
+						}
 						word = s2_syn_word(
 						        (sc + l->post[i]) - pt->lo, rcp,
 						        (unsigned)steps,
@@ -820,12 +856,34 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 				          label);
 				goto out_src;
 			}
-			if (dist_of(pj->weight, 0, scale[rcp], &x.w_dist, &x.w_a, &x.w_b) < 0 ||
-			    dist_of(pj->delay, dt, dt, &x.d_dist, &x.d_a, &x.d_b) < 0) {
+			double wlost, dlost;
+			if (dist_of(pj->weight, 0, scale[rcp], 0, 65535 * scale[rcp], &x.w_dist,
+			            &x.w_a, &x.w_b, &wlost) < 0 ||
+			    dist_of(pj->delay, dt, dt, dt, S2_PE_MAX_DELAY * dt, &x.d_dist, &x.d_a,
+			            &x.d_b, &dlost) < 0) {
 				rc = fail(err, errlen,
 				          "projection %s: weights or delays of that kind are "
 				          "not supported by the engine's expansion",
 				          label);
+				goto out_src;
+			}
+			/* Values the engine cannot hold: refused, with the size of the error
+			 * (docs/engine.md, "Nothing clipped in silence"). */
+			if (wlost > 1e-6 || dlost > 1e-6) {
+				rc = fail(
+				        err, errlen,
+				        "projection %s into population %s: %s cannot be "
+				        "represented: %s %.3g (weight unit %g, delays 1-%u steps "
+				        "of %g ms)",
+				        label, pop->label,
+				        wlost > 1e-6 ? "the weights" : "the delays",
+				        (wlost > 1e-6 ? wlost : dlost) >= 1
+				                ? "the value rounds to zero weight units; fraction"
+				                : "the fraction of the distribution the engine "
+				                  "would "
+				                  "clip elsewhere than the description is",
+				        wlost > 1e-6 ? wlost : dlost, scale[rcp], S2_PE_MAX_DELAY,
+				        dt);
 				goto out_src;
 			}
 			/* dist_of takes |const|: delays are positive, fine */
@@ -891,6 +949,14 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 	float fe = (float)scale[0], fi = (float)scale[1];
 	memcpy(o + 24, &fe, 4);
 	memcpy(o + 28, &fi, 4);
+	if (model == S2_MODEL_LIF_CURR_EXP || model == S2_MODEL_LIF_COND_EXP) {
+		float bg_r = (float)const_param(md, pop, "bg_rate_hz"),
+		      bg_w = (float)const_param(md, pop,
+		                                model == S2_MODEL_LIF_CURR_EXP ? "bg_weight_na"
+		                                                               : "bg_weight_us");
+		memcpy(o + 44, &bg_r, 4);
+		memcpy(o + 48, &bg_w, 4);
+	}
 	/* dram_base/dram_size: set by the loader */
 	s2_st16(o + 40, (uint16_t)b.n_sect);
 	/* bit 1: no projection leaves the population, its spikes have nowhere to go (the port does

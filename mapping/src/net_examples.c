@@ -172,58 +172,93 @@ static uint32_t scaled(double n, double scale)
 	return v < 1 ? 1 : (uint32_t)v;
 }
 
-/* Potjans & Diesmann 2014, brief section 5. */
+/*
+ * Potjans & Diesmann 2014 (brief section 5), as the NEST example (pynest/examples/Potjans_2014,
+ * network_params.py and network.py of NEST 3) builds it: the published populations, K_ext,
+ * connection probabilities turned into fixed total numbers of synapses (multapses and
+ * autapses allowed), PSPs of 0.15 mV (L4E->L2/3E doubled, g = -4) with a relative s.d. of 0.1
+ * redrawn at 0, delays 1.5 / 0.75 ms with a relative s.d. of 0.5 redrawn below one step, the
+ * "optimized" initial voltages per population, and the external drive as an independent
+ * Poisson train of 8 Hz x K_ext per neuron (the engine's background input, docs/engine.md).
+ * Below scale 1 the in-degrees scale too (K_scaling = N_scaling = scale), compensated as the
+ * NEST example does (van Albada et al. 2015): weights / sqrt(K_scaling) and a DC current that
+ * restores the mean input at the published full-scale rates (MC_RATES).
+ */
+const double S2_MC_N[8] = {20683, 5834, 21915, 5479, 4850, 1065, 14395, 2948};
+const double S2_MC_P[8][8] = {
+        {0.1009, 0.1689, 0.0437, 0.0818, 0.0323, 0, 0.0076, 0},
+        {0.1346, 0.1371, 0.0316, 0.0515, 0.0755, 0, 0.0042, 0},
+        {0.0077, 0.0059, 0.0497, 0.135, 0.0067, 0.0003, 0.0453, 0},
+        {0.0691, 0.0029, 0.0794, 0.1597, 0.0033, 0, 0.1057, 0},
+        {0.1004, 0.0622, 0.0505, 0.0057, 0.0831, 0.3726, 0.0204, 0},
+        {0.0548, 0.0269, 0.0257, 0.0022, 0.06, 0.3158, 0.0086, 0},
+        {0.0156, 0.0066, 0.0211, 0.0166, 0.0572, 0.0197, 0.0396, 0.2252},
+        {0.0364, 0.001, 0.0034, 0.0005, 0.0277, 0.008, 0.0658, 0.1443},
+};
+const double S2_MC_K_EXT[8] = {1600, 1500, 2100, 1900, 2000, 1900, 2900, 2100};
+/* Full-scale rates of the NEST example (network_params.py, 'full_mean_rates'), Hz. */
+const double S2_MC_RATES[8] = {0.903, 2.965, 4.414, 5.876, 7.569, 8.633, 1.105, 7.829};
+static const double MC_V0_MEAN[8] = {-68.28, -63.16, -63.33, -63.45,
+                                     -63.11, -61.66, -66.72, -61.43};
+static const double MC_V0_SD[8] = {5.36, 4.57, 4.74, 4.94, 4.94, 4.55, 5.46, 4.48};
+
+double s2_mc_psc_per_psp(double cm_pf, double tau_m, double tau_s)
+{
+	/* PSC amplitude (pA) giving a 1 mV PSP peak (NEST example, helpers.py) */
+	double sub = 1.0 / (tau_s - tau_m);
+	double pre = tau_m * tau_s / cm_pf / (tau_s - tau_m);
+	double frac = pow(tau_m / tau_s, sub);
+	return 1.0 / (pre * (pow(frac, tau_m) - pow(frac, tau_s)));
+}
+
+double s2_mc_synapses(int t, int s)
+{
+	double pairs = S2_MC_N[s] * S2_MC_N[t];
+	return S2_MC_P[t][s] > 0 ? log(1 - S2_MC_P[t][s]) / log((pairs - 1) / pairs) : 0;
+}
+
 static void microcircuit(struct gen *g, double scale)
 {
 	static const char *L[8] = {"L23E", "L23I", "L4E", "L4I", "L5E", "L5I", "L6E", "L6I"};
-	static const double N[8] = {20683, 5834, 21915, 5479, 4850, 1065, 14395, 2948};
-	static const double C[8][8] = {
-	        {0.1009, 0.1689, 0.0437, 0.0818, 0.0323, 0, 0.0076, 0},
-	        {0.1346, 0.1371, 0.0316, 0.0515, 0.0755, 0, 0.0042, 0},
-	        {0.0077, 0.0059, 0.0497, 0.135, 0.0067, 0.0003, 0.0453, 0},
-	        {0.0691, 0.0029, 0.0794, 0.1597, 0.0033, 0, 0.1057, 0},
-	        {0.1004, 0.0622, 0.0505, 0.0057, 0.0831, 0.3726, 0.0204, 0},
-	        {0.0548, 0.0269, 0.0257, 0.0022, 0.06, 0.3158, 0.0086, 0},
-	        {0.0156, 0.0066, 0.0211, 0.0166, 0.0572, 0.0197, 0.0396, 0.2252},
-	        {0.0364, 0.001, 0.0034, 0.0005, 0.0277, 0.008, 0.0658, 0.1443},
-	};
-	static const double K_EXT[8] = {1600, 1500, 2100, 1900, 2000, 1900, 2900, 2100};
-	const double dt = 0.1, w = 0.08781; /* nA: a 0.15 mV PSP with these neurons */
+	const double dt = 0.1, tau_s = 0.5, bg = 8.0;
+	const double psc = 0.15 * s2_mc_psc_per_psp(250, 10, tau_s) / 1000; /* nA */
+	double ks = scale < 1 ? scale : 1, wf = 1 / sqrt(ks);
 	uint32_t n[8];
-	for (int i = 0; i < 8; i++) {
-		n[i] = scaled(N[i], scale);
-		S2pb__Population *p = add_pop(g, L[i], n[i], "lif_curr_exp");
-		lif(g, p, 0.25, 10, 0.5, 0.5, 2, -65, -65, -50, 0);
+	for (int t = 0; t < 8; t++) {
+		n[t] = scaled(S2_MC_N[t], scale);
+		S2pb__Population *p = add_pop(g, L[t], n[t], "lif_curr_exp");
+		/* DC restoring the mean input lost by scaling the in-degrees (0 at scale 1) */
+		double mean = psc * S2_MC_K_EXT[t] * bg;
+		for (int s = 0; s < 8; s++) {
+			double w = s % 2 ? -4 * psc : (t == 0 && s == 2 ? 2 * psc : psc);
+			mean += w * s2_mc_synapses(t, s) / S2_MC_N[t] * S2_MC_RATES[s];
+		}
+		double dc = 0.001 * tau_s * (1 - sqrt(ks)) * mean;
+		lif(g, p, 0.25, 10, tau_s, tau_s, 2, -65, -65, -50, dc);
+		set_param(g, p, false, "bg_rate_hz",
+		          net_value_const(&g->a, bg * round(S2_MC_K_EXT[t] * ks)));
+		set_param(g, p, false, "bg_weight_na", net_value_const(&g->a, psc * wf));
 		set_param(g, p, true, "v_mv",
-		          net_value_dist(&g->a, S2PB__DISTRIBUTION__KIND__NORMAL, -58, 10, 0, 0));
-		record(g, L[i], "spikes");
-		char label[32];
-		snprintf(label, sizeof label, "%s_ext", L[i]);
-		poisson(g, label, n[i], 8.0 * K_EXT[i]);
-	}
-	for (int i = 0; i < 8; i++) {
-		char label[32];
-		snprintf(label, sizeof label, "%s_ext", L[i]);
-		add_proj(g, label, L[i], S2PB__PROJECTION__CONNECTOR_ONE_TO_ONE,
-		         net_value_const(&g->a, w), net_value_const(&g->a, dt), false);
+		          net_value_dist(&g->a, S2PB__DISTRIBUTION__KIND__NORMAL, MC_V0_MEAN[t],
+		                         MC_V0_SD[t], 0, 0));
+		record(g, L[t], "spikes");
 	}
 	for (int t = 0; t < 8; t++)
 		for (int s = 0; s < 8; s++) {
-			if (C[t][s] == 0)
+			if (S2_MC_P[t][s] == 0)
 				continue;
 			bool inh = s % 2 == 1;
-			double pairs = (double)n[s] * n[t];
-			double k = log(1 - C[t][s]) / log(1 - 1 / pairs);
-			double wm = inh ? 4 * w : (t == 0 && s == 2 ? 2 * w : w);
+			double wm = (inh ? 4 * psc : (t == 0 && s == 2 ? 2 * psc : psc)) * wf;
 			double dm = inh ? 0.75 : 1.5;
 			S2pb__Projection *p = add_proj(
 			        g, L[s], L[t], S2PB__PROJECTION__CONNECTOR_FIXED_TOTAL,
 			        net_value_dist(&g->a, S2PB__DISTRIBUTION__KIND__NORMAL_CLIPPED, wm,
-			                       0.1 * wm, 0, 10 * wm),
+			                       0.1 * wm, 0, 2 * wm),
 			        net_value_dist(&g->a, S2PB__DISTRIBUTION__KIND__NORMAL_CLIPPED, dm,
-			                       0.5 * dm, dt, 4 * dm),
+			                       0.5 * dm, dt, 64 * dt),
 			        inh);
 			if (p) {
+				double k = s2_mc_synapses(t, s) * ((double)n[t] / S2_MC_N[t]) * ks;
 				p->fixed_total->n = (uint64_t)llround(k);
 				p->fixed_total->with_replacement = 1;
 			}
@@ -263,17 +298,16 @@ static void brunel(struct gen *g, double scale)
 	double nu_thr = 20.0 / (0.1 * ce * 20.0) * 1000.0; /* Hz */
 	const char *pops[2] = {"E", "I"};
 	uint32_t sizes[2] = {ne, ni};
+	/* The external drive: CE independent Poisson trains of eta x nu_thr per neuron, as one
+	 * Poisson input of eta x nu_thr x CE (tens of kHz: the engine's background input; a
+	 * spike source sends at most one spike per step). */
 	for (int i = 0; i < 2; i++) {
 		S2pb__Population *p = add_pop(g, pops[i], sizes[i], "lif_curr_exp");
 		lif(g, p, 0.25, 20, 0.5, 0.5, 2, -70, -60, -50, 0);
+		set_param(g, p, false, "bg_rate_hz", net_value_const(&g->a, eta * nu_thr * ce));
+		set_param(g, p, false, "bg_weight_na", net_value_const(&g->a, j));
 		record(g, pops[i], "spikes");
 	}
-	poisson(g, "ext_E", ne, eta * nu_thr * ce);
-	poisson(g, "ext_I", ni, eta * nu_thr * ce);
-	add_proj(g, "ext_E", "E", S2PB__PROJECTION__CONNECTOR_ONE_TO_ONE, net_value_const(&g->a, j),
-	         net_value_const(&g->a, 1.5), false);
-	add_proj(g, "ext_I", "I", S2PB__PROJECTION__CONNECTOR_ONE_TO_ONE, net_value_const(&g->a, j),
-	         net_value_const(&g->a, 1.5), false);
 	for (int s = 0; s < 2; s++)
 		for (int t = 0; t < 2; t++) {
 			S2pb__Projection *p = add_proj(g, pops[s], pops[t],
@@ -285,21 +319,31 @@ static void brunel(struct gen *g, double scale)
 		}
 }
 
-/* 200 populations in a one-to-one chain, started by a Poisson burst into the first. */
+/*
+ * 200 populations in a one-to-one chain, carrying a pulse packet: a Poisson burst (500 Hz
+ * for 2 ms from 10 ms) makes most neurons of the first group spike once; every synapse is
+ * strong enough (12 nA, a PSP peak of about 20 mV against a 15 mV gap to threshold) that a
+ * spike of neuron i of one group makes neuron i of the next spike 2-3 ms later, so the
+ * packet reaches the last group. Spikes are recorded in the first, middle and last group.
+ */
 static void synfire(struct gen *g, double scale)
 {
 	uint32_t n = scaled(10000, scale);
 	char label[32], prev[32];
-	poisson(g, "stim", n, 50);
+	S2pb__Population *st = poisson(g, "stim", n, 500);
+	set_param(g, st, false, "start_ms", net_value_const(&g->a, 10));
+	set_param(g, st, false, "duration_ms", net_value_const(&g->a, 2));
 	snprintf(prev, sizeof prev, "stim");
 	for (int i = 0; i < 200; i++) {
 		snprintf(label, sizeof label, "chain%03d", i);
 		S2pb__Population *p = add_pop(g, label, n, "lif_curr_exp");
 		lif(g, p, 0.25, 10, 0.5, 0.5, 2, -65, -65, -50, 0);
 		add_proj(g, prev, label, S2PB__PROJECTION__CONNECTOR_ONE_TO_ONE,
-		         net_value_const(&g->a, 2.0), net_value_const(&g->a, 1.0), false);
+		         net_value_const(&g->a, 12.0), net_value_const(&g->a, 1.0), false);
 		memcpy(prev, label, sizeof prev);
 	}
+	record(g, "chain000", "spikes");
+	record(g, "chain100", "spikes");
 	record(g, "chain199", "spikes");
 }
 
@@ -348,7 +392,7 @@ struct s2_net *s2_net_example(const char *name, double scale, char *err, size_t 
 	struct gen g;
 	bool ok;
 	if (!strcmp(name, "microcircuit")) {
-		ok = gen_init(&g, name, 0.1, 1000, 16, 80);
+		ok = gen_init(&g, name, 0.1, 1000, 8, 64);
 		if (ok)
 			microcircuit(&g, scale);
 	} else if (!strcmp(name, "vogels_abbott")) {
@@ -356,7 +400,7 @@ struct s2_net *s2_net_example(const char *name, double scale, char *err, size_t 
 		if (ok)
 			vogels_abbott(&g, scale);
 	} else if (!strcmp(name, "brunel")) {
-		ok = gen_init(&g, name, 0.1, 1000, 4, 6);
+		ok = gen_init(&g, name, 0.1, 1000, 2, 4);
 		if (ok)
 			brunel(&g, scale);
 	} else if (!strcmp(name, "synfire")) {

@@ -13,7 +13,7 @@
 
 #include "s2pb/network.pb-c.h"
 
-#define NET_MAX_PARAMS 12
+#define NET_MAX_PARAMS 14
 #define NET_MAX_DELAY_STEPS 64u /* longest synaptic delay, in timesteps */
 #define NET_MAX_POP_SIZE (1u << 30)
 
@@ -91,5 +91,14 @@ struct s2_net *net_from_built(const S2pb__Network *built, char *err, size_t errl
 
 __attribute__((format(printf, 3, 4))) void net_seterr(char *err, size_t errlen, const char *fmt,
                                                       ...);
+
+/* The microcircuit example's published parameters (net_examples.c; checked against the
+ * paper in tests/mapping/test_network.c). Index order L23E, L23I, L4E, L4I, L5E, L5I, L6E,
+ * L6I; S2_MC_P[target][source]. */
+extern const double S2_MC_N[8], S2_MC_P[8][8], S2_MC_K_EXT[8], S2_MC_RATES[8];
+/** PSC amplitude (pA) of a 1 mV PSP peak of a current-based LIF neuron (C in pF, ms). */
+double s2_mc_psc_per_psp(double cm_pf, double tau_m, double tau_s);
+/** Synapses from population s to t at full scale: log(1 - p) / log(1 - 1 / (N_s N_t)). */
+double s2_mc_synapses(int t, int s);
 
 #endif

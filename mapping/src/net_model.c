@@ -14,7 +14,7 @@ static const struct net_model MODELS[MODEL__COUNT] =
                 {
                         .name = "lif_curr_exp",
                         .id = MODEL_LIF_CURR_EXP,
-                        .n_params = 9,
+                        .n_params = 11,
                         .params =
                                 {
                                         {"cm_nf", 1.0, 1e-6, 1e3},
@@ -26,6 +26,8 @@ static const struct net_model MODELS[MODEL__COUNT] =
                                         {"v_reset_mv", -65.0, -1e3, 1e3},
                                         {"v_thresh_mv", -50.0, -1e3, 1e3},
                                         {"i_offset_na", 0.0, -1e3, 1e3},
+                                        {"bg_rate_hz", 0.0, 0.0, 1e7},
+                                        {"bg_weight_na", 0.0, 0.0, 1e3},
                                 },
                         .n_state = 3,
                         .state =
@@ -60,7 +62,7 @@ static const struct net_model MODELS[MODEL__COUNT] =
                 {
                         .name = "lif_cond_exp",
                         .id = MODEL_LIF_COND_EXP,
-                        .n_params = 11,
+                        .n_params = 13,
                         .params =
                                 {
                                         {"cm_nf", 1.0, 1e-6, 1e3},
@@ -74,6 +76,8 @@ static const struct net_model MODELS[MODEL__COUNT] =
                                         {"i_offset_na", 0.0, -1e3, 1e3},
                                         {"e_rev_e_mv", 0.0, -1e3, 1e3},
                                         {"e_rev_i_mv", -70.0, -1e3, 1e3},
+                                        {"bg_rate_hz", 0.0, 0.0, 1e7},
+                                        {"bg_weight_us", 0.0, 0.0, 1e6},
                                 },
                         .n_state = 3,
                         .state =

@@ -311,6 +311,56 @@ static int check_population(struct check *k, struct s2_net *n, unsigned i)
 			return S2_E_RANGE;
 		}
 	}
+	/* A spike source sends at most one spike per step: a Poisson source whose rate x dt
+	 * exceeds one cannot be represented (it would be cut to one spike per step, losing mean
+	 * and variance, in silence). Drive above that rate belongs in the target population's
+	 * bg_rate_hz. Distributions: their upper bound (unbounded ones: mean + 5 s.d.). */
+	if (m->id == MODEL_POISSON) {
+		for (size_t j = 0; j < p->n_params; j++) {
+			if (strcmp(p->params[j]->name, "rate_hz"))
+				continue;
+			const S2pb__Value *v = p->params[j]->value;
+			double hi = 0;
+			if (v->kind_case == S2PB__VALUE__KIND_CONSTANT)
+				hi = v->constant;
+			else if (v->kind_case == S2PB__VALUE__KIND_ARRAY)
+				for (size_t q = 0; q < v->array->n_values; q++)
+					hi = fmax(hi, v->array->values[q]);
+			else if (v->kind_case == S2PB__VALUE__KIND_RANDOM) {
+				const S2pb__Distribution *d = v->random;
+				hi = d->kind == S2PB__DISTRIBUTION__KIND__UNIFORM ||
+				                     d->kind ==
+				                             S2PB__DISTRIBUTION__KIND__NORMAL_CLIPPED
+				             ? d->high
+				             : d->mean + 5 * d->sd;
+			}
+			if (hi * k->dt * 1e-3 > 1) {
+				net_seterr(
+				        k->err, k->errlen,
+				        "%s: rate_hz %g is %.3g spikes per timestep of %g ms; a "
+				        "spike source sends at most one per step, so its rate "
+				        "cannot exceed %g Hz (for a Poisson input at a higher rate "
+				        "give the target population bg_rate_hz and bg_weight_na, "
+				        "docs/engine.md)",
+				        item, hi, hi * k->dt * 1e-3, k->dt, 1e3 / k->dt);
+				return S2_E_RANGE;
+			}
+		}
+	}
+	/* The background Poisson input is one rate and one weight per population (the engine
+	 * holds it per PE, docs/engine.md). */
+	for (size_t j = 0; j < p->n_params; j++) {
+		const char *pn = p->params[j]->name;
+		if (strncmp(pn, "bg_", 3))
+			continue;
+		if (p->params[j]->value->kind_case != S2PB__VALUE__KIND_CONSTANT) {
+			net_seterr(k->err, k->errlen,
+			           "%s: %s must be one number for the population (the background "
+			           "input is per population)",
+			           item, pn);
+			return S2_E_RANGE;
+		}
+	}
 	/* v_reset below v_thresh, where both are constants. */
 	if (m->id == MODEL_LIF_CURR_EXP || m->id == MODEL_LIF_COND_EXP) {
 		double reset = m->params[6].def, thresh = m->params[7].def;

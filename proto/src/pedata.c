@@ -49,14 +49,20 @@ int s2_pedata_decode(const uint8_t *buf, size_t len, struct s2_pedata *pd)
 	pd->dram_size = s2_ld32(buf + 36);
 	unsigned n_sect = s2_ld16(buf + 40);
 	pd->flags = s2_ld16(buf + 42);
-	for (unsigned i = 44; i < S2_PEDATA_HDR_LEN; i++)
+	pd->bg_rate_hz = ldf(buf + 44);
+	pd->bg_weight = ldf(buf + 48);
+	for (unsigned i = 52; i < S2_PEDATA_HDR_LEN; i++)
 		if (buf[i])
 			return S2_E_RESERVED;
 	if (!known_model(pd->model) || pd->n_neurons < 1 || pd->n_neurons > S2_PE_MAX_NEURONS ||
 	    pd->n_record_v > S2_PE_MAX_RECORD_V || pd->n_record_v > pd->n_neurons ||
 	    (pd->dt_us != 100 && pd->dt_us != 1000) || pd->key_base > UINT32_MAX - pd->n_neurons ||
 	    (pd->flags & ~(S2_PD_F_RECORD_SPIKES | S2_PD_F_NO_TARGETS)) != 0 ||
-	    !(pd->w_scale_e >= 0) || !(pd->w_scale_i >= 0))
+	    !(pd->w_scale_e >= 0) || !(pd->w_scale_i >= 0) ||
+	    !(pd->bg_rate_hz >= 0 && pd->bg_rate_hz <= 1e7f) ||
+	    !(pd->bg_weight >= 0 && pd->bg_weight <= 1e6f) ||
+	    (pd->bg_rate_hz > 0 && pd->model != S2_MODEL_LIF_CURR_EXP &&
+	     pd->model != S2_MODEL_LIF_COND_EXP))
 		return S2_E_RANGE;
 	if (n_sect > S2_SECT__MAX || len - S2_PEDATA_HDR_LEN < (size_t)n_sect * S2_PEDATA_SECT_LEN)
 		return S2_E_LENGTH;
@@ -120,8 +126,8 @@ int s2_pedata_expand_decode(const struct s2_pedata *pd, unsigned i, struct s2_pe
 	if (p[61] != 0)
 		return S2_E_RESERVED;
 	if (x->connector < S2_CONN_ALL_TO_ALL || x->connector > S2_CONN_FIXED_TOTAL ||
-	    x->receptor > 1 || (x->flags & ~7u) || x->w_dist > S2_DIST_NORMAL ||
-	    x->d_dist > S2_DIST_NORMAL || x->n_pre < 1 || x->n_pre > 65536 ||
+	    x->receptor > 1 || (x->flags & ~7u) || x->w_dist > S2_DIST_NORMAL_POS ||
+	    x->d_dist > S2_DIST_NORMAL_POS || x->n_pre < 1 || x->n_pre > 65536 ||
 	    x->pre_total > S2_PE_MAX_POP || x->post_total > S2_PE_MAX_POP || x->n > S2_PE_MAX_POP ||
 	    x->n_keys < 1 || x->part_bits > 31 || x->per_part < 1 ||
 	    (x->per_part > (1u << x->part_bits)) ||

@@ -126,7 +126,9 @@ class State(common.control.BaseState):
         said = {"packets_dropped": "packets were dropped",
                 "recording_bytes_lost": "recording bytes were lost",
                 "inputs_clipped": "synaptic inputs were clipped at a neuron's 16-bit per-step "
-                                  "maximum (docs/engine.md)"}
+                                  "maximum (docs/engine.md)",
+                "synapses_clipped": "synapses drawn on the PEs had a weight or delay the "
+                                    "engine cannot hold (docs/engine.md)"}
         for key, what in said.items():
             n = summary.get(key, 0)
             if n:

@@ -169,8 +169,9 @@ static void t_compression(void **state)
 	struct s2_machine *m = s2_machine_new_boards(1, "h", 0);
 	struct s2_mapping *mp;
 	struct s2_net *n;
-	/* the microcircuit at 0.1 on one board: compress hard, verify checks equivalence */
-	const struct s2_map_report *r = run_example("microcircuit", 0.1, m, 96, &mp, &n);
+	/* the microcircuit at 0.2 (125 PEs) on one board: compress hard, verify checks
+	 * equivalence */
+	const struct s2_map_report *r = run_example("microcircuit", 0.2, m, 96, &mp, &n);
 	assert_true(r->chips_compressed > 0);
 	assert_true(r->entries_after < r->entries_before);
 	assert_true(r->max_entries_after <= 96);
@@ -201,9 +202,9 @@ static void t_compression_examples(void **state)
 		const char *name;
 		double scale;
 		uint32_t target;
-	} cases[] = {{"microcircuit", 0.1, 97},
+	} cases[] = {{"microcircuit", 0.2, 97},
 	             {"vogels_abbott", 1, 3},
-	             {"brunel", 0.2, 22},
+	             {"brunel", 0.4, 22},
 	             {"synthetic_board", 0.3, 3}};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct s2_mapping *mp;

@@ -46,6 +46,7 @@ struct pe_app {
 	struct emu_chip *chip;
 	uint16_t pe;
 	uint32_t rec_addr[2], rec_size[2], rec_len[2];
+	uint64_t clip[S2_REC_CLIPS]; /* the clipping counters last written to the header */
 };
 
 struct emu_app_chip {
@@ -111,13 +112,32 @@ live:
 		               key - a->eng.pd.key_base);
 }
 
-/* Recording region: u32 bytes recorded, u32 bytes lost, then the data. */
+/* The PE's clipping counters into the header of its spike region (S2_REC_HDR_LEN), when
+ * they changed. */
+static void pe_clips(struct pe_app *a)
+{
+	const struct s2_eng_counters *c = &a->eng.c;
+	uint64_t v[S2_REC_CLIPS] = {[S2_CLIP_INPUT] = c->ring_saturated,
+	                            [S2_CLIP_WZERO] = c->weights_zero,
+	                            [S2_CLIP_WMAX] = c->weights_clipped,
+	                            [S2_CLIP_DELAY] = c->delays_clamped};
+	if (a->rec_size[0] < S2_REC_HDR_LEN || !memcmp(v, a->clip, sizeof v))
+		return;
+	memcpy(a->clip, v, sizeof v);
+	uint8_t b[8 * S2_REC_CLIPS];
+	for (unsigned k = 0; k < S2_REC_CLIPS; k++)
+		s2_st64(b + 8 * k, v[k]);
+	emu_mem_write(&a->chip->dram, a->rec_addr[0] + 8, b, sizeof b);
+}
+
+/* Recording region: u32 bytes recorded, u32 bytes lost, (spikes: the clipping counters,)
+ * then the data, S2_REC_HDR_LEN bytes in. */
 static void pe_record(void *ctx, unsigned s, const void *data, uint32_t len)
 {
 	struct pe_app *a = ctx;
-	if (s > 1 || a->rec_size[s] < 8)
+	if (s > 1 || a->rec_size[s] < S2_REC_HDR_LEN)
 		return;
-	uint32_t room = a->rec_size[s] - 8 - a->rec_len[s];
+	uint32_t room = a->rec_size[s] - S2_REC_HDR_LEN - a->rec_len[s];
 	uint32_t hdr[2];
 	if (len > room) {
 		a->board->app.rec_lost += len;
@@ -126,7 +146,7 @@ static void pe_record(void *ctx, unsigned s, const void *data, uint32_t len)
 		emu_mem_write(&a->chip->dram, a->rec_addr[s], hdr, 8);
 		return;
 	}
-	emu_mem_write(&a->chip->dram, a->rec_addr[s] + 8 + a->rec_len[s], data, len);
+	emu_mem_write(&a->chip->dram, a->rec_addr[s] + S2_REC_HDR_LEN + a->rec_len[s], data, len);
 	a->rec_len[s] += len;
 	emu_mem_read(&a->chip->dram, a->rec_addr[s], hdr, 8);
 	hdr[0] = a->rec_len[s];
@@ -259,14 +279,17 @@ static int expand(struct load *l)
 	for (int s = 0; s < 2; s++) {
 		x->rec_addr[s] = l->m.rec_addr[s];
 		x->rec_size[s] = l->m.rec_size[s];
-		uint32_t zero[2] = {0, 0};
+		static const uint8_t zero[S2_REC_HDR_LEN];
 		if (l->m.rec_size[s] &&
-		    (rc = emu_mem_write(&l->c->dram, l->m.rec_addr[s], zero, 8)) < 0)
+		    (rc = emu_mem_write(&l->c->dram, l->m.rec_addr[s], zero,
+		                        l->m.rec_size[s] < S2_REC_HDR_LEN ? l->m.rec_size[s]
+		                                                          : S2_REC_HDR_LEN)) < 0)
 			goto fail;
 	}
 	const struct s2_eng_hal hal = {x, pe_dram_read, pe_dram_write, pe_send, pe_record};
 	if ((rc = s2_eng_init(&x->eng, blob, l->m.blob_len, &hal)) < 0)
 		goto fail;
+	pe_clips(x); /* the expansion's */
 	l->x = x;
 	return 0;
 fail:
@@ -681,8 +704,10 @@ static bool step_part(struct emu *e, uint64_t t_end)
 			cur.p = 0;
 			continue;
 		}
-		if (a->pe[cur.p])
+		if (a->pe[cur.p]) {
 			s2_eng_tick(&a->pe[cur.p]->eng);
+			pe_clips(a->pe[cur.p]);
+		}
 		cur.p++;
 		if (++work % 16 == 0 && now_us() >= t_end)
 			return false;

@@ -269,6 +269,7 @@ int image_main(int argc, char **argv)
 		return 1;
 	res->dt_ms = plan->dt_ms;
 	res->steps = steps;
+	res->has_clips = true;
 	res->n_pops = plan->n_pops;
 	res->pops = calloc(plan->n_pops + 1, sizeof *res->pops);
 	for (unsigned p = 0; p < plan->n_pops; p++) {
@@ -281,6 +282,14 @@ int image_main(int argc, char **argv)
 		if (results_add_pe(res, in->pop, in->lo, in->n, pes[i].rec[0], pes[i].rec_len[0],
 		                   in->n_vrec, in->vrec, pes[i].rec[1], pes[i].rec_len[1]) < 0)
 			return 1;
+		/* the clipping counters as s2ctl run collects them (nothing is lost here) */
+		struct results_pop *P = &res->pops[in->pop];
+		const struct s2_eng_counters *ec = &pes[i].eng->c;
+		P->spikes_recorded |= in->rec_spikes != 0;
+		P->clip[RES_CLIP_INPUT] += ec->ring_saturated;
+		P->clip[RES_CLIP_WZERO] += ec->weights_zero;
+		P->clip[RES_CLIP_WMAX] += ec->weights_clipped;
+		P->clip[RES_CLIP_DELAY] += ec->delays_clamped;
 		events += pes[i].eng->c.synaptic_events;
 	}
 	int rc = 0;

@@ -57,6 +57,7 @@ static struct {
 	unsigned record_v[S2_PE_MAX_RECORD_V], n_record_v;
 	const char *write_dir;
 	bool json;
+	double bg_rate, bg_w; /* background Poisson input (--bg) */
 } O = {.model = S2_MODEL_LIF_CURR_EXP, .n = 1, .seed = 1, .dt_ms = 0.1, .duration_ms = 100};
 
 static const struct model_info {
@@ -226,7 +227,8 @@ static void parse(int argc, char **argv)
 		O_WRITE,
 		O_JSON,
 		O_V0,
-		O_SPIKE
+		O_SPIKE,
+		O_BG
 	};
 	static const struct option opts[] = {{"model", required_argument, 0, O_MODEL},
 	                                     {"n", required_argument, 0, O_N},
@@ -243,6 +245,7 @@ static void parse(int argc, char **argv)
 	                                     {"json", no_argument, 0, O_JSON},
 	                                     {"v0", required_argument, 0, O_V0},
 	                                     {"spike", required_argument, 0, O_SPIKE},
+	                                     {"bg", required_argument, 0, O_BG},
 	                                     {"help", no_argument, 0, 'h'},
 	                                     {0, 0, 0, 0}};
 	/* The model first: parameter names depend on it. */
@@ -316,6 +319,14 @@ static void parse(int argc, char **argv)
 		case O_CONN:
 			opt_connect(optarg);
 			break;
+		case O_BG:
+			if (fields(optarg, f, 2) != 2)
+				die("--bg: RATE_HZ:WEIGHT");
+			O.bg_rate = num(f[0], "--bg rate");
+			O.bg_w = num(f[1], "--bg weight");
+			if (!(O.bg_rate >= 0 && O.bg_rate <= 1e7 && O.bg_w >= 0 && O.bg_w <= 1e3))
+				die("--bg: rate 0-1e7 Hz, weight 0-1000");
+			break;
 		case O_REC: {
 			char *s = optarg, *tok;
 			while ((tok = strtok(s, ",")) && O.n_record_v < S2_PE_MAX_RECORD_V) {
@@ -339,6 +350,7 @@ static void parse(int argc, char **argv)
 			     "  [--syn SRC:NEURON:W:DELAY_MS:exc|inh]... [--input T:SRC]...\n"
 			     "  [--spike T:NEURON]... (spike_array) [--connect CONN:k=v:...]...\n"
 			     "  [--record-v I,J,...] [--seed N] [--write-dir DIR] [--json]\n"
+			     "  [--bg RATE_HZ:WEIGHT] (LIF: background Poisson input per neuron)\n"
 			     "models: lif_curr_exp lif_cond_exp izhikevich poisson spike_array");
 			exit(0);
 		default:
@@ -388,6 +400,11 @@ static uint8_t *build(size_t *len)
 	}
 	pdb_init(&b, O.model, O.n, O.dt_ms == 1.0 ? 1000 : 100, 0x00000100u, O.seed, (float)we,
 	         (float)wi, DRAM_BASE, DRAM_SIZE);
+	if (O.bg_rate > 0) {
+		float r = (float)O.bg_rate, w = (float)O.bg_w;
+		memcpy(b.hdr + 44, &r, 4);
+		memcpy(b.hdr + 48, &w, 4);
+	}
 	pdb_begin(&b, S2_SECT_PARAMS);
 	for (unsigned i = 0; i < O.n; i++)
 		for (unsigned j = 0; j < S2_PE_PARAMS; j++)
@@ -628,23 +645,18 @@ int main(int argc, char **argv)
 		}
 	}
 	const struct s2_eng_counters *c = &e.c;
-	if (O.json)
-		printf("],\"counters\":{\"steps\":%llu,\"neuron_updates\":%llu,\"synaptic_events\":"
-		       "%llu,"
-		       "\"spikes_sent\":%llu,\"packets_in\":%llu,\"packets_unknown\":%llu,"
-		       "\"dma_bytes\":%llu,\"ring_saturated\":%llu}}\n",
-		       (unsigned long long)c->steps, (unsigned long long)c->neuron_updates,
-		       (unsigned long long)c->synaptic_events, (unsigned long long)c->spikes_sent,
-		       (unsigned long long)c->packets_in, (unsigned long long)c->packets_unknown,
-		       (unsigned long long)c->dma_bytes, (unsigned long long)c->ring_saturated);
-	else
-		printf("counters steps %llu neuron_updates %llu synaptic_events %llu spikes_sent "
-		       "%llu "
-		       "packets_in %llu packets_unknown %llu dma_bytes %llu ring_saturated %llu\n",
-		       (unsigned long long)c->steps, (unsigned long long)c->neuron_updates,
-		       (unsigned long long)c->synaptic_events, (unsigned long long)c->spikes_sent,
-		       (unsigned long long)c->packets_in, (unsigned long long)c->packets_unknown,
-		       (unsigned long long)c->dma_bytes, (unsigned long long)c->ring_saturated);
+	static const char *const names[] = {"steps",        "neuron_updates",  "synaptic_events",
+	                                    "spikes_sent",  "packets_in",      "packets_unknown",
+	                                    "dma_bytes",    "ring_saturated",  "bg_inputs",
+	                                    "weights_zero", "weights_clipped", "delays_clamped"};
+	_Static_assert(sizeof names / sizeof names[0] == sizeof *c / sizeof(uint64_t),
+	               "a name per counter");
+	const uint64_t *cv = &c->steps;
+	printf(O.json ? "],\"counters\":{" : "counters");
+	for (unsigned k = 0; k < sizeof names / sizeof names[0]; k++)
+		printf(O.json ? "%s\"%s\":%llu" : "%s%s %llu", O.json && k ? "," : " ", names[k],
+		       (unsigned long long)cv[k]);
+	printf(O.json ? "}}\n" : "\n");
 	free(pd);
 	free(in);
 	free(dram);

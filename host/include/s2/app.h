@@ -82,12 +82,18 @@ int s2_app_status_start(struct s2_conn *eth, struct s2_msg_app_status *st, struc
 /** APP_STOP on a board. */
 int s2_app_stop_start(struct s2_conn *eth, struct s2_op *op);
 
-/** A recording region as read back: header (bytes recorded, bytes lost) and data. */
+/** A recording region as read back: header (bytes recorded, bytes lost, the spike region's
+ *  clipping counters, msg.h S2_REC_HDR_LEN) and data. */
 struct s2_app_rec {
-	uint32_t hdr[2];
-	uint8_t *data; /**< malloc'd by s2_app_rec_data_start, hdr[0] bytes */
+	uint32_t hdr[S2_REC_HDR_LEN / 4]; /**< as stored (little-endian words) */
+	uint8_t *data;                    /**< malloc'd by s2_app_rec_data_start, hdr[0] bytes */
 };
-/** Read the 8-byte headers of recording stream s of every PE of the plan. */
+/** Clipping counter k (enum s2_rec_clip) of a spike region's header. */
+static inline uint64_t s2_app_rec_clip(const struct s2_app_rec *r, unsigned k)
+{
+	return (uint64_t)r->hdr[2 + 2 * k] | (uint64_t)r->hdr[3 + 2 * k] << 32;
+}
+/** Read the headers (S2_REC_HDR_LEN bytes) of recording stream s of every PE of the plan. */
 int s2_app_rec_head_start(struct s2_conn *eth, const struct s2_app_chip *chips, unsigned n,
                           unsigned s, struct s2_app_rec *out, struct s2_op *op);
 /**

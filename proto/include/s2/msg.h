@@ -150,6 +150,21 @@ struct s2_msg_router_load {
 	uint32_t n_entries; /**< <= the chip's router entries */
 };
 
+/**
+ * A recording region (protocol 4.15) starts with a header: recorded u32, lost u32, and in the
+ * spike stream's region (stream 0) the PE's clipping counters, S2_REC_CLIPS x u64 (enum
+ * s2_rec_clip), kept current by the PE; then the data. A region of stream 0 is at least
+ * S2_REC_HDR_LEN bytes, so that every PE reports its counters.
+ */
+#define S2_REC_HDR_LEN 48u
+enum s2_rec_clip {
+	S2_CLIP_INPUT = 0, /**< input additions clipped at a neuron's 16-bit per-step slot */
+	S2_CLIP_WZERO = 1, /**< drawn weights above 0 that rounded to 0 weight units */
+	S2_CLIP_WMAX = 2,  /**< drawn weights above 65535 units (stored as 65535) */
+	S2_CLIP_DELAY = 3, /**< drawn delays outside 1-64 steps (stored as 1 or 64) */
+	S2_REC_CLIPS = 5,  /**< counters in the header (the last is reserved, zero) */
+};
+
 /** APP_LOAD request (section 4.15); the PE is the header's pe field. */
 struct s2_msg_app_load {
 	uint32_t blob_addr, blob_len;      /**< the PE data blob in chip DRAM */

@@ -21,7 +21,9 @@
  *    36    4 dram_size    its size in bytes
  *    40    2 n_sections
  *    42    2 flags        bit 0: record spikes; bit 1: no targets (spikes not sent)
- *    44   20 reserved     zero
+ *    44    4 bg_rate_hz   f32: background Poisson input per neuron, Hz (LIF models; 0: none)
+ *    48    4 bg_weight    f32: its weight, nA (current) or uS (conductance), excitatory
+ *    52   12 reserved     zero
  * Section table: n_sections entries of 12 bytes: type u16, reserved u16, offset u32 (from the
  * start of the blob), length u32. Each section type appears at most once.
  */
@@ -143,6 +145,9 @@ enum s2_pe_dist {
 	S2_DIST_CONST = 0,   /**< a */
 	S2_DIST_UNIFORM = 1, /**< [a, b) */
 	S2_DIST_NORMAL = 2,  /**< mean a, s.d. b; weights clipped at 0, delays to 1..64 */
+	/** mean a, s.d. b, redrawn while below the item's least value (weights: at or below 0;
+	 *  delays: below one timestep), as NEST's redraw and PyNN's normal_clipped */
+	S2_DIST_NORMAL_POS = 3,
 };
 
 #define S2_EXP_F_ALLOW_SELF 0x01u /**< pre == post allowed (same population) */
@@ -175,6 +180,7 @@ struct s2_pedata {
 	uint16_t model, n_neurons, n_record_v, flags;
 	uint32_t dt_us, key_base, seed, dram_base, dram_size;
 	float w_scale_e, w_scale_i;
+	float bg_rate_hz, bg_weight; /**< per-neuron background Poisson input (0: none) */
 	const uint8_t *sect[S2_SECT__MAX + 1];
 	uint32_t sect_len[S2_SECT__MAX + 1];
 };

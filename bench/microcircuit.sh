@@ -1,0 +1,34 @@
+#!/bin/bash
+# The cortical microcircuit (Potjans & Diesmann 2014) on a 4-board s2emu: compile, run, and
+# print per population the rate after the 100 ms transient beside the published full-scale
+# rate (NEST example), the irregularity (CV ISI) and the synchrony (bench/mc_stats.py).
+#   bench/microcircuit.sh [BUILD_DIR] [SCALE] [DURATION_MS] [OUT_DIR]
+#   default build/host-release 1 1100 (a temporary directory)
+# Full scale takes minutes of wall time per biological second (docs/engine.md).
+set -eu
+cd "$(dirname "$0")/.."
+B=${1:-build/host-release}
+SCALE=${2:-1}
+DUR=${3:-1100}
+case $B in /*) ;; *) B=$PWD/$B ;; esac
+S2CTL=$B/host/s2ctl
+S2EMU=$B/tools/s2emu
+export S2_FIRMWARE=${S2_FIRMWARE:-$PWD/build/cm4f/firmware/monitor/s2_monitor.bin}
+if [ -n "${4:-}" ]; then W=$4; mkdir -p "$W"; else W=$(mktemp -d); fi
+trap 'kill $EMU 2>/dev/null; wait 2>/dev/null' EXIT
+"$S2EMU" --boards 4 --write-machine "$W/m.pb" --ready-file "$W/ready" 2>"$W/emu.err" &
+EMU=$!
+for _ in $(seq 200); do [ -f "$W/ready" ] && break; sleep 0.05; done
+"$S2CTL" net example microcircuit --scale "$SCALE" -o "$W/net.pb" --quiet
+"$S2CTL" compile "$W/net.pb" --machine "$W/m.pb" -o "$W/net.s2img" --quiet
+t0=$(date +%s)
+"$S2CTL" run "$W/net.s2img" --machine "$W/m.pb" --duration "$DUR" -o "$W/r.s2res" --json >"$W/run.json"
+t1=$(date +%s)
+echo "microcircuit scale $SCALE, $DUR ms: deploy+run $((t1 - t0)) s wall"
+jq -r '"run \(.run_seconds) s; \(.synaptic_events) synaptic events; clipped \(.inputs_clipped); dropped \(.packets_dropped); recording bytes lost \(.recording_bytes_lost)"' "$W/run.json"
+"$S2CTL" results "$W/r.s2res" --json >"$W/results.json"
+rm -rf "$W/csv"
+"$S2CTL" results "$W/r.s2res" --csv "$W/csv" --quiet
+PY=python3
+$PY -c 'import numpy' 2>/dev/null || PY=/usr/bin/python3
+$PY bench/mc_stats.py "$W/csv" "$W/results.json" --t0 100 --json "$W/stats.json"

@@ -1,0 +1,91 @@
+#!/bin/bash
+# Model fidelity on s2emu (docs/engine.md): the free membrane under background Poisson input
+# at 12.8 kHz against Campbell's theorem; every clipping counter counts, per population, in
+# `s2ctl run` (human and --json) and in the results file; a network the engine cannot hold
+# is refused with the population named; a Poisson source above one spike per step is refused.
+# Needs S2CTL, S2EMU, S2FW_RUN, S2_FIRMWARE, jq, python3 with numpy.
+. "$(dirname "$0")/lib.sh"
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+PY=python3
+$PY -c 'import numpy' 2>/dev/null || PY=/usr/bin/python3
+emu_start one --boards 1
+
+# 1. Campbell: 128 free neurons (threshold out of reach), every voltage recorded, 1 s.
+jq -n '{format: 1, name: "campbell", timestep_ms: 0.1, run_ms: 1000, seed: 9,
+  populations: [{label: "free", size: 128, model: "lif_curr_exp",
+    params: {cm_nf: 0.25, tau_m_ms: 10, tau_syn_e_ms: 0.5, tau_syn_i_ms: 0.5,
+             v_thresh_mv: 1000, bg_rate_hz: 12800, bg_weight_na: 0.08781}}],
+  recordings: [{population: "free", variable: "v_mv"}]}' >"$WORK/camp.json"
+"$S2CTL" compile "$WORK/camp.json" --machine "$WORK/one.pb" -o "$WORK/camp.s2img" --quiet
+"$S2CTL" run "$WORK/camp.s2img" --machine "$WORK/one.pb" -o "$WORK/camp.s2res" --quiet
+check "campbell network runs" test $? -eq 0
+"$S2CTL" results "$WORK/camp.s2res" --npy "$WORK/camp" --quiet
+$PY "$HERE/reference/campbell.py" "$WORK/camp/free_v.npy" --rate 12800 --weight 0.08781 \
+	>"$WORK/camp.out"
+check "s2emu: mean and variance of the free membrane as Campbell's theorem" test $? -eq 0
+cat "$WORK/camp.out"
+"$S2FW_RUN" image "$WORK/camp.s2img" -o "$WORK/camp.local" >/dev/null
+check "and the emulator's results equal the engine's own, byte for byte" \
+	cmp -s "$WORK/camp.s2res" "$WORK/camp.local"
+
+# 2. A network built to clip: 300 sources spiking together into one neuron (45 input
+#    additions clipped), weights drawn from a normal around 0 (about half round to zero),
+#    delays from a normal beyond 1-64 steps (most clamped), and an unrecorded population.
+jq -n '{format: 1, name: "clip", timestep_ms: 0.1, run_ms: 5, seed: 1,
+  populations: [{label: "src", size: 300, model: "spike_source_array",
+                 spike_times: [range(300) | [1.0]]},
+                {label: "sat", size: 1, model: "lif_curr_exp"},
+                {label: "drawn", size: 100, model: "lif_curr_exp"},
+                {label: "quiet", size: 10, model: "lif_curr_exp"}],
+  projections: [{pre: "src", post: "sat", connector: {type: "all_to_all"}, weight: 1.0},
+                {pre: "src", post: "drawn", connector: {type: "fixed_probability", p: 0.5},
+                 weight: {dist: "normal", mean: 0.0, sd: 0.1},
+                 delay: {dist: "normal", mean: 3.2, sd: 6}},
+                {pre: "src", post: "quiet", connector: {type: "fixed_probability", p: 0.1},
+                 weight: 0.01}],
+  recordings: [{population: "sat", variable: "spikes"}, {population: "drawn",
+                variable: "spikes"}]}' >"$WORK/clip.json"
+"$S2CTL" compile "$WORK/clip.json" --machine "$WORK/one.pb" -o "$WORK/clip.s2img" --quiet
+"$S2CTL" run "$WORK/clip.s2img" --machine "$WORK/one.pb" -o "$WORK/clip.s2res" --json \
+	>"$WORK/clip.out" 2>"$WORK/clip.err"
+check "run exits 0" test $? -eq 0
+pop() { jq -e ".populations[] | select(.label == \"$1\") | $2" "$WORK/clip.out" >/dev/null; }
+check "inputs_clipped counted for sat (45), none elsewhere" pop sat '.clipped.inputs_clipped == 45'
+check "weights rounded to zero counted for drawn (about half of about 15,000)" \
+	pop drawn '.clipped.weights_zero > 6000 and .clipped.weights_zero < 9000'
+jq -c '.populations[] | select(.label == "drawn") | .clipped' "$WORK/clip.out"
+check "delays clamped counted for drawn (most of them)" \
+	pop drawn '.clipped.delays_clamped > 7000'
+check "nothing clipped for quiet" pop quiet '[.clipped[]] | add == 0'
+check "quiet: spikes not recorded (null), not 0" pop quiet '.spikes_recorded == false and .spikes == null'
+check "run warns about the drawn synapses" grep -q "synapses drawn on the PEs had a weight" "$WORK/clip.err"
+"$S2CTL" run "$WORK/clip.s2img" --machine "$WORK/one.pb" -o "$WORK/clip2.s2res" >"$WORK/clip.txt" 2>/dev/null
+check "human report: CLIPPED lines per population" grep -q "sat .*CLIPPED: inputs_clipped 45" "$WORK/clip.txt"
+check "human report: 'spikes not recorded'" grep -q "quiet .*spikes not recorded" "$WORK/clip.txt"
+"$S2CTL" results "$WORK/clip.s2res" --json >"$WORK/clip.res.json"
+check "results file keeps the counters" jq -e '[.populations[] | .clipped.inputs_clipped] == [0, 45, 0, 0]' "$WORK/clip.res.json"
+"$S2FW_RUN" image "$WORK/clip.s2img" -o "$WORK/clip.local" >/dev/null
+check "the engine's own run counts the same, byte for byte" cmp -s "$WORK/clip.s2res" "$WORK/clip.local"
+
+# Weights above 65535 units cannot come from a mapped network (the unit is chosen above the
+# largest weight); the engine still counts them: its own harness, 3 x 4 synapses of 100 nA in
+# units of 1 pA.
+"$S2FW_RUN" --n 4 --connect all_to_all:n_pre=3:w=100:d=1:seed=1 --duration 1 --json \
+	>"$WORK/wmax.json"
+check "weights_clipped counted by the engine (12)" jq -e '.counters.weights_clipped == 12' "$WORK/wmax.json"
+
+# 3. Refused, naming the population: weights that round to zero units, sources above one
+#    spike per step.
+jq '.projections[2].weight = 0.000001 | .projections += [{pre: "src", post: "quiet",
+  connector: {type: "fixed_probability", p: 0.1}, weight: 100}]' "$WORK/clip.json" >"$WORK/zero.json"
+"$S2CTL" compile "$WORK/zero.json" --machine "$WORK/one.pb" -o "$WORK/zero.s2img" --quiet \
+	2>"$WORK/zero.err"
+check "a weight rounding to zero is refused (exit != 0)" test $? -ne 0
+check "naming the population" grep -q "into population quiet: the weights cannot be represented" "$WORK/zero.err"
+jq -n '{format: 1, name: "fast", timestep_ms: 0.1, run_ms: 5,
+  populations: [{label: "drive", size: 1, model: "spike_source_poisson", params: {rate_hz: 16000}}]}' \
+	>"$WORK/fast.json"
+"$S2CTL" net convert "$WORK/fast.json" -o "$WORK/fast.pb" 2>"$WORK/fast.err"
+check "a 16 kHz source at 0.1 ms is refused" test $? -ne 0
+check "naming the population and the rate" grep -q "populations\[0\] (drive): rate_hz 16000" "$WORK/fast.err"
+finish
