@@ -191,6 +191,7 @@ static struct results *sample_results(uint32_t steps, unsigned spikes)
 		q->label = strdup(labels[p]);
 		q->size = 40;
 		q->n_spikes = spikes;
+		q->spikes_recorded = true;
 		q->spikes = calloc(spikes + 1, sizeof *q->spikes);
 		for (unsigned i = 0; i < spikes; i++)
 			q->spikes[i] = (struct results_spike){(i * 7 + p) % 40, (i * 13) % steps};
