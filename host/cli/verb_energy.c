@@ -836,21 +836,19 @@ static const char *host_kind(const struct figs *f)
 	return f->host_n[0] ? "measured" : f->host_n[1] ? "estimated" : "excluded";
 }
 
-/* UTC of a host CLOCK_MONOTONIC time (microseconds) of the record, seconds since the epoch. */
-static double utc_s(const struct energy_report *r, int64_t mono_us)
+/* UTC of a host CLOCK_MONOTONIC time of the record: microseconds since the epoch. */
+static int64_t utc_us(const struct energy_report *r, int64_t mono_us)
 {
-	return (double)(mono_us + r->utc_minus_mono_us) * 1e-6;
+	return mono_us + r->utc_minus_mono_us;
 }
 
-static void utc_str(double t, char out[40])
+/* YYYY-MM-DDTHH:MM:SS.mmmZ of microseconds since the epoch. */
+static void utc_str(int64_t us, char out[40])
 {
-	char s[32];
-	double whole = floor(t);
-	eg_utc_string((int64_t)whole, s);
-	/* YYYY-MM-DDTHH:MM:SS.mmmZ */
-	s[19] = 0;
-	unsigned ms = (unsigned)((t - whole) * 1000) % 1000u;
-	snprintf(out, 40, "%.19s.%03uZ", s, ms);
+	int64_t s = us >= 0 ? us / 1000000 : (us - 999999) / 1000000;
+	char buf[32];
+	eg_utc_string(s, buf);
+	snprintf(out, 40, "%.19s.%03uZ", buf, (unsigned)((us - s * 1000000) / 1000));
 }
 
 /* --- the boundary: which power domains the figures cover, and how ------------------------ */
@@ -991,6 +989,7 @@ static void sampling(const struct energy_report *r, const struct figs *f,
 struct rate_row {
 	char label[64];
 	double expected, tol, measured;
+	uint64_t spikes;
 	bool ok;
 };
 
@@ -1110,6 +1109,7 @@ static int check_rates(const struct cli *c, const char *file, const char *result
 			               q->label, results);
 			break;
 		}
+		q->spikes = pop->n_spikes;
 		q->measured = pop->size && secs > 0
 		                      ? (double)pop->n_spikes / ((double)pop->size * secs)
 		                      : 0;
@@ -1135,26 +1135,28 @@ struct hour_row {
 	double kwh, g_per_kwh, g;
 };
 
-/* Add kwh spread evenly over [u0, u1] (UTC seconds) to the hour rows. */
-static int spread(struct hour_row **rows, size_t *n, double u0, double u1, double kwh)
+/* Add kwh spread evenly over [u0, u1] (UTC microseconds, exact) to the hour rows. */
+static int spread(struct hour_row **rows, size_t *n, int64_t u0, int64_t u1, double kwh)
 {
-	int64_t h0 = (int64_t)floor(u0 / 3600) * 3600, h1 = (int64_t)floor(u1 / 3600) * 3600;
-	if (h1 - h0 > 3600 * 24 * 366)
+	const int64_t H = 3600 * (int64_t)1000000;
+	int64_t h0 = (u0 >= 0 ? u0 / H : (u0 - H + 1) / H) * H,
+	        h1 = (u1 >= 0 ? u1 / H : (u1 - H + 1) / H) * H;
+	if (h1 - h0 > H * 24 * 366)
 		return -1; /* a phase longer than a year: not a run's */
-	for (int64_t h = h0; h <= h1; h += 3600) {
-		double a = fmax(u0, (double)h), b = fmin(u1, (double)h + 3600);
-		double share = u1 > u0 ? (b - a) / (u1 - u0) : 1.0;
-		if (share <= 0 && u1 > u0)
+	for (int64_t h = h0; h <= h1; h += H) {
+		int64_t a = u0 > h ? u0 : h, b = u1 < h + H ? u1 : h + H;
+		double share = u1 > u0 ? (double)(b - a) / (double)(u1 - u0) : 1.0;
+		if (b <= a && u1 > u0)
 			continue;
 		size_t i = 0;
-		while (i < *n && (*rows)[i].hour != h)
+		while (i < *n && (*rows)[i].hour != h / 1000000)
 			i++;
 		if (i == *n) {
 			struct hour_row *q = realloc(*rows, (*n + 1) * sizeof *q);
 			if (!q)
 				return -1;
 			*rows = q;
-			q[(*n)++] = (struct hour_row){h, 0, 0, 0};
+			q[(*n)++] = (struct hour_row){h / 1000000, 0, 0, 0};
 		}
 		(*rows)[i].kwh += kwh * share;
 	}
@@ -1186,12 +1188,12 @@ static int hourly(const struct cli *c, const struct energy_report *r, const stru
 	for (unsigned i = 0; i < r->n_ph; i++) {
 		const struct phase *ph = &r->ph[i];
 		double kwh = (ph->static_j + ph->dynamic_j + ph->host_j) / 3.6e6;
-		if (spread(rows, n, utc_s(r, ph->t0_us), utc_s(r, ph->t1_us), kwh) < 0)
+		if (spread(rows, n, utc_us(r, ph->t0_us), utc_us(r, ph->t1_us), kwh) < 0)
 			return cli_error(c, EXIT_FAIL, "--grid-hourly: phase %s: cannot spread",
 			                 ph->name);
 	}
 	if (f->compile_cpu_s >= 0 && r->n_ph) {
-		double u = utc_s(r, r->ph[0].t0_us);
+		int64_t u = utc_us(r, r->ph[0].t0_us);
 		if (spread(rows, n, u, u, f->compile_cpu_s * r->m.host_w_per_core / 3.6e6) < 0)
 			return cli_error(c, EXIT_FAIL, "out of memory");
 	}
@@ -1405,9 +1407,9 @@ static void report_json(const struct energy_report *r, const struct figs *f,
 		json_str(&j, "kind", ph->kind);
 		if (r->have_utc) {
 			char u[40];
-			utc_str(utc_s(r, ph->t0_us), u);
+			utc_str(utc_us(r, ph->t0_us), u);
 			json_str(&j, "start_utc", u);
-			utc_str(utc_s(r, ph->t1_us), u);
+			utc_str(utc_us(r, ph->t1_us), u);
 			json_str(&j, "end_utc", u);
 		} else {
 			json_null(&j, "start_utc");
@@ -1499,6 +1501,7 @@ static void report_json(const struct energy_report *r, const struct figs *f,
 				json_num(&j, "expected_hz", k->rate[i].expected);
 				json_num(&j, "tolerance_hz", k->rate[i].tol);
 				json_num(&j, "measured_hz", k->rate[i].measured);
+				json_uint(&j, "spikes", k->rate[i].spikes);
 				json_flag(&j, "ok", k->rate[i].ok);
 				json_end_obj(&j);
 			}
@@ -1787,7 +1790,7 @@ static void report_text(const struct energy_report *r, const struct figs *f,
 		const struct phase *ph = &r->ph[p];
 		char u[40] = "-", hj[48];
 		if (r->have_utc)
-			utc_str(utc_s(r, ph->t0_us), u);
+			utc_str(utc_us(r, ph->t0_us), u);
 		if (strcmp(ph->host_kind, "excluded"))
 			snprintf(hj, sizeof hj, "%.4g J %s", ph->host_j, ph->host_kind);
 		else
@@ -2109,8 +2112,7 @@ static int report(struct cli *c, const struct eopts *o, const char *path)
 	compute(&r);
 	if (o->expect_rates) {
 		const char *res = o->results ? o->results : r.prov[9];
-		if ((ec = check_rates(c, o->expect_rates, res, o->results ? NULL : r.prov[10],
-		                      &in.k)))
+		if ((ec = check_rates(c, o->expect_rates, res, r.prov[10], &in.k)))
 			goto out;
 	}
 	struct figs f;
