@@ -28,6 +28,7 @@ struct sample {
 	uint16_t board, chip;
 	uint32_t step;
 	uint64_t time_us;
+	uint64_t host_us; /* CLOCK_MONOTONIC when s2ctl took the sample's packet */
 	uint64_t c[S2_LIVE_COUNTERS];
 };
 
@@ -63,6 +64,8 @@ struct erec {
 	bool nomem;
 };
 
+static uint64_t clock_us(clockid_t id);
+
 static void on_energy(void *ctx, const struct s2_energy_sample *e)
 {
 	struct erec *r = ctx;
@@ -77,6 +80,7 @@ static void on_energy(void *ctx, const struct s2_energy_sample *e)
 		r->cap_smp = cap;
 	}
 	struct sample *x = &r->smp[r->n_smp++];
+	x->host_us = clock_us(CLOCK_MONOTONIC);
 	x->board = e->board;
 	x->chip = e->chip;
 	x->step = e->step;
@@ -304,6 +308,54 @@ void erec_finish(struct erec *r, double max_s)
 	free(ops);
 }
 
+/*
+ * Host minus board clock near the run's start and end, per board: the least over the board's
+ * samples and events in the first and last tenth of its clock's span of (when s2ctl took the
+ * packet - the board's time stamp). Every packet's delay adds to the difference, never
+ * subtracts, so the least-delayed packet bounds the offset best.
+ */
+static void write_clock_offsets(struct json *j, const struct erec *r)
+{
+	json_arr(j, "clock_offsets");
+	for (unsigned i = 0; i < r->plan->n_boards; i++) {
+		unsigned b = r->plan->boards[i].board;
+		uint64_t t0 = UINT64_MAX, t1 = 0;
+		for (size_t k = 0; k < r->n_smp; k++)
+			if (r->smp[k].board == b) {
+				t0 = r->smp[k].time_us < t0 ? r->smp[k].time_us : t0;
+				t1 = r->smp[k].time_us > t1 ? r->smp[k].time_us : t1;
+			}
+		if (t0 > t1)
+			continue;
+		uint64_t w = (t1 - t0) / 10;
+		int64_t best0 = INT64_MAX, best1 = INT64_MAX;
+		unsigned n0 = 0, n1 = 0;
+		for (size_t k = 0; k < r->n_smp; k++) {
+			const struct sample *x = &r->smp[k];
+			if (x->board != b)
+				continue;
+			int64_t off = (int64_t)x->host_us - (int64_t)x->time_us;
+			if (x->time_us <= t0 + w) {
+				n0++;
+				best0 = off < best0 ? off : best0;
+			}
+			if (x->time_us + w >= t1) {
+				n1++;
+				best1 = off < best1 ? off : best1;
+			}
+		}
+		json_obj(j, NULL);
+		json_uint(j, "board", b);
+		json_int(j, "start_us", best0);
+		json_int(j, "end_us", best1);
+		json_uint(j, "samples_start", n0);
+		json_uint(j, "samples_end", n1);
+		json_uint(j, "window_us", w);
+		json_end_obj(j);
+	}
+	json_end_arr(j);
+}
+
 static const char *event_name(unsigned e)
 {
 	return e == S2_LIVE_STARTED ? "started" : e == S2_LIVE_DONE ? "done" : "stopped";
@@ -438,6 +490,7 @@ int erec_write(struct erec *r, const char *path, const struct erec_info *info, d
 		json_end_obj(&j);
 	}
 	json_end_arr(&j);
+	write_clock_offsets(&j, r);
 	json_obj(&j, "stream");
 	json_uint(&j, "packets", ss->packets);
 	json_uint(&j, "lost", ss->lost);

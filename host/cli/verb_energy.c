@@ -105,8 +105,9 @@ struct phase {
 
 /* The host's and a board's clocks at the run's start and end (record 2's run events). */
 struct board_clock {
-	bool have_start, have_end;
+	bool have_start, have_end, from_samples;
 	int64_t off_start_us, off_end_us; /* host CLOCK_MONOTONIC - board clock */
+	uint64_t n_start, n_end;          /* packets the least was taken over */
 };
 
 /* Provenance strings of a record 2 (NULL: null or not recorded). */
@@ -303,7 +304,28 @@ static int load(const struct cli *c, struct energy_report *r, const char *path)
 		                       ? (uint64_t)json_object_get_int64(x)
 		                       : 0;
 	}
-	/* Clock offsets: when the host received each board's start and end events. */
+	/* Clock offsets: the least (host arrival - board time) over the samples near the start
+	 * and the end (record 2), else the start and end events alone. */
+	if ((a = get(root, "clock_offsets", json_type_array)))
+		for (size_t i = 0; i < json_object_array_length(a); i++) {
+			struct json_object *e = json_object_array_get_idx(a, i), *b, *t0, *t1, *n0,
+			                   *n1;
+			if (!(b = get(e, "board", json_type_int)) ||
+			    !(t0 = get(e, "start_us", json_type_int)) ||
+			    !(t1 = get(e, "end_us", json_type_int)))
+				continue;
+			n0 = get(e, "samples_start", json_type_int);
+			n1 = get(e, "samples_end", json_type_int);
+			for (unsigned k = 0; k < r->n_boards; k++)
+				if (r->boards[k] == (unsigned)json_object_get_int(b)) {
+					struct board_clock *bc = &r->bclk[k];
+					bc->have_start = bc->have_end = bc->from_samples = true;
+					bc->off_start_us = json_object_get_int64(t0);
+					bc->off_end_us = json_object_get_int64(t1);
+					bc->n_start = n0 ? (uint64_t)json_object_get_int64(n0) : 0;
+					bc->n_end = n1 ? (uint64_t)json_object_get_int64(n1) : 0;
+				}
+		}
 	if ((a = get(root, "events", json_type_array)))
 		for (size_t i = 0; i < json_object_array_length(a); i++) {
 			struct json_object *e = json_object_array_get_idx(a, i), *b, *ev, *t, *h;
@@ -313,7 +335,8 @@ static int load(const struct cli *c, struct energy_report *r, const char *path)
 			    !(h = get(e, "host_us", json_type_int)))
 				continue;
 			for (unsigned k = 0; k < r->n_boards; k++) {
-				if (r->boards[k] != (unsigned)json_object_get_int(b))
+				if (r->boards[k] != (unsigned)json_object_get_int(b) ||
+				    r->bclk[k].from_samples)
 					continue;
 				int64_t off = json_object_get_int64(h) - json_object_get_int64(t);
 				struct board_clock *bc = &r->bclk[k];
@@ -921,14 +944,14 @@ struct series_meta {
 enum { N_SERIES = 6 };
 
 static void sampling(const struct energy_report *r, const struct figs *f,
-                     struct series_meta s[N_SERIES], char period[64])
+                     struct series_meta s[N_SERIES], char period[128])
 {
 	if (r->energy_every)
-		snprintf(period, 64, "%llu steps (%.6g s of biological time), and at run events",
+		snprintf(period, 128, "%llu steps (%.6g s of biological time), and at run events",
 		         (unsigned long long)r->energy_every,
 		         (double)r->energy_every * r->dt_ms * 1e-3);
 	else
-		snprintf(period, 64, "not recorded");
+		snprintf(period, 128, "not recorded");
 	s[0] = (struct series_meta){
 	        "chip_activity_counters",
 	        "the boards' energy stream (protocol 4.17, kind 2)",
@@ -1236,10 +1259,12 @@ static bool clock_ok(const struct energy_report *r, double tol_us, bool *any)
 }
 
 static const char *const clock_method =
-        "the host's CLOCK_MONOTONIC when each board's run-start and run-end event arrived, "
-        "less the board's time_us in the event; s2 can read no board clock directly. The "
-        "offset includes the event packet's delay (up to a step plus the network); the "
-        "difference between end and start (drift) is checked against the tolerance";
+        "host CLOCK_MONOTONIC when s2ctl took a packet less the board's time stamp in it, the "
+        "least over the board's energy samples in the first and last tenth of the run (record "
+        "format 2; else the run's start and end events): s2 can read no board clock directly. "
+        "Each value includes the packet's delay (up to a step plus the network), so it bounds "
+        "the offset from above; the difference between end and start (drift) is checked "
+        "against the tolerance";
 
 /* The firmware's hash applies to what the boards run only if this run booted them with it. */
 static const char *firmware_basis(const struct energy_report *r, char *buf, size_t len)
@@ -1352,6 +1377,9 @@ static void report_json(const struct energy_report *r, const struct figs *f,
 		json_int(&j, "offset_start_us", b->off_start_us);
 		json_int(&j, "offset_end_us", b->off_end_us);
 		json_int(&j, "drift_us", b->off_end_us - b->off_start_us);
+		json_str(&j, "from", b->from_samples ? "samples" : "events");
+		json_uint(&j, "packets_start", b->from_samples ? b->n_start : 1);
+		json_uint(&j, "packets_end", b->from_samples ? b->n_end : 1);
 		json_flag(&j, "within_tolerance",
 		          (double)llabs(b->off_end_us - b->off_start_us) <= in->clock_tol_us);
 		json_end_obj(&j);
@@ -1374,7 +1402,7 @@ static void report_json(const struct energy_report *r, const struct figs *f,
 	}
 	json_end_arr(&j);
 	struct series_meta sm[N_SERIES];
-	char period[64];
+	char period[128];
 	sampling(r, f, sm, period);
 	json_arr(&j, "sampling");
 	for (unsigned i = 0; i < N_SERIES; i++) {

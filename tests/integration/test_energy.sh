@@ -163,6 +163,13 @@ check "clock offset out of tolerance flagged: drift 20000 us" \
 check "text report says the offset is out of tolerance" grep -q "OUT OF TOLERANCE" "$WORK/r2drift.txt"
 "$S2CTL" energy report "$WORK/r2drift.json" --model "$WORK/model.txt" --clock-tolerance-us 30000 --json >"$WORK/r2tol.rep.json"
 check "a wider --clock-tolerance-us accepts it" jq_is "$WORK/r2tol.rep.json" .clock.ok true
+# The least offset over the samples near the start and the end (clock_offsets) comes before
+# the events: here the events agree (drift 300 us) but the samples drift 9000 us.
+jq '.clock_offsets = [{"board": 0, "start_us": 40, "end_us": 9040, "samples_start": 3, "samples_end": 2, "window_us": 70000}]' \
+	"$WORK/r2.json" >"$WORK/r2s.json"
+"$S2CTL" energy report "$WORK/r2s.json" --model "$WORK/model.txt" --json >"$WORK/r2s.rep.json"
+check "clock offsets from the samples first: drift 9000 us flagged" \
+	jq_is "$WORK/r2s.rep.json" '[.clock.boards[0].from, .clock.boards[0].packets_start, .clock.boards[0].drift_us, .clock.ok]' '["samples",3,9000,false]'
 # Record 1 has no host data: the host is excluded, its energy null, never a zero.
 check "record 1: host excluded, energies null, not zero" \
 	jq_is "$WORK/wrap.rep.json" '[.host.kind, [.host.phases[].energy_j], (.boundary[] | select(.domain == "host_cpu") | .method)]' \
@@ -284,8 +291,8 @@ check "provenance: s2 version, commit, network, firmware identity, board serial"
 	jq -e '.provenance.s2_version != null and (.provenance.git_commit | length) > 6 and .provenance.network == "drive80" and (.firmware.version | startswith("s2-monitor")) and .boards[0].serial != null' "$WORK/p80.rep.json"
 check "s2emu run: the host's share estimated from CPU time, every phase with UTC times" \
 	jq -e '.host.kind == "estimated" and .host.energy_j > 0 and ([.phases[].start_utc | select(. == null)] | length) == 0' "$WORK/p80.rep.json"
-check "s2emu shares the host's clock: the measured offset is the events' delay, 0 to 1 s" \
-	jq -e '(.clock.boards | length) == 1 and .clock.boards[0].offset_start_us >= 0 and .clock.boards[0].offset_start_us < 1000000 and .clock.boards[0].offset_end_us >= 0' "$WORK/p80.rep.json"
+check "s2emu shares the host's clock: the measured offset is the packets' delay, 0 to 1 s" \
+	jq -e '(.clock.boards | length) == 1 and .clock.boards[0].from == "samples" and .clock.boards[0].offset_start_us >= 0 and .clock.boards[0].offset_start_us < 1000000 and .clock.boards[0].offset_end_us >= 0' "$WORK/p80.rep.json"
 # Correctness in the same run: the drive's Poisson rate (80 Hz, its parameter) within 8 Hz
 # (5 standard deviations of 200 neurons over 0.2 s); an absurd expectation for the cells fails.
 printf '# population rate tolerance\ndrive 80 8\ncells 1000 1\n' >"$WORK/rates.txt"
