@@ -106,6 +106,36 @@ int eg_parse(const char *text, size_t len, struct eg_hourly *out, char *err, siz
 		memcpy(buf, text + pos, e - pos);
 		buf[e - pos] = 0;
 		pos = e + 1;
+		if (buf[0] == '#') {
+			static const char *const keys[] = {"dataset", "zone", "year", "scope"};
+			char *slot[] = {out->dataset, out->zone, out->year, out->scope};
+			size_t cap_of[] = {sizeof out->dataset, sizeof out->zone, sizeof out->year,
+			                   sizeof out->scope};
+			char *p = buf + 1;
+			while (*p == ' ')
+				p++;
+			for (unsigned k = 0; k < 4; k++) {
+				size_t kl = strlen(keys[k]);
+				if (strncmp(p, keys[k], kl) || p[kl] != ':')
+					continue;
+				char *v = p + kl + 1;
+				while (*v == ' ' || *v == '\t')
+					v++;
+				char *e2 = v + strlen(v);
+				while (e2 > v &&
+				       (e2[-1] == ' ' || e2[-1] == '\r' || e2[-1] == '\t'))
+					*--e2 = 0;
+				if (!*v || strlen(v) >= cap_of[k]) {
+					snprintf(err, errlen,
+					         "line %zu: %s: empty or longer than %zu", line,
+					         keys[k], cap_of[k] - 1);
+					rc = S2_E_FORMAT;
+					goto fail;
+				}
+				memcpy(slot[k], v, strlen(v) + 1);
+			}
+			continue;
+		}
 		char *f[32];
 		unsigned nf = split(buf, f, 32);
 		if (nf == 1 && !f[0][0])
@@ -182,6 +212,18 @@ int eg_parse(const char *text, size_t len, struct eg_hourly *out, char *err, siz
 		rc = S2_E_FORMAT;
 		goto fail;
 	}
+	static const char *const need[] = {"dataset", "zone", "year", "scope"};
+	const char *have[] = {out->dataset, out->zone, out->year, out->scope};
+	for (unsigned k = 0; k < 4; k++)
+		if (!have[k][0]) {
+			snprintf(err, errlen,
+			         "no '# %s: ...' line: the file must name its dataset, zone, year "
+			         "and "
+			         "scope",
+			         need[k]);
+			rc = S2_E_FORMAT;
+			goto fail;
+		}
 	return 0;
 fail:
 	eg_free(out);
@@ -191,8 +233,7 @@ fail:
 void eg_free(struct eg_hourly *g)
 {
 	free(g->h);
-	g->h = NULL;
-	g->n = 0;
+	memset(g, 0, sizeof *g);
 }
 
 const struct eg_hour *eg_find(const struct eg_hourly *g, int64_t t)

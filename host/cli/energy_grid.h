@@ -17,14 +17,18 @@ struct eg_hour {
 struct eg_hourly {
 	struct eg_hour *h; /**< strictly increasing hours (gaps allowed) */
 	size_t n;
+	/** What the intensities are, from the file's "# key: value" lines */
+	char dataset[128], zone[64], year[16], scope[64];
 };
 
 /**
- * Parse an hourly intensity CSV: a header line naming the columns `hour_utc` and
- * `g_per_kwh` (other columns ignored), then one row per hour: `YYYY-MM-DDTHH:00:00Z` (or
- * `...THH:00Z`), and the intensity in g CO2e per kWh (0..5000). Hours must increase strictly.
- * Trusts nothing in text[0..len). @return 0, or S2_E_FORMAT / S2_E_RANGE with err naming the
- * line and the field (out is then empty).
+ * Parse an hourly intensity CSV: comment lines `# dataset: NAME`, `# zone: ZONE`,
+ * `# year: YEAR` and `# scope: SCOPE` (all four required; other `#` lines ignored) naming what
+ * the numbers are, a header line naming the columns `hour_utc` and `g_per_kwh` (other columns
+ * ignored), then one row per hour: `YYYY-MM-DDTHH:00:00Z` (or `...THH:00Z`), and the intensity
+ * in g CO2e per kWh (0..5000). Hours must increase strictly. Trusts nothing in text[0..len).
+ * @return 0, or S2_E_FORMAT / S2_E_RANGE with err naming the line and the field (out is then
+ * empty).
  */
 int eg_parse(const char *text, size_t len, struct eg_hourly *out, char *err, size_t errlen);
 void eg_free(struct eg_hourly *g);

@@ -116,7 +116,7 @@ static const struct verb verbs[] = {
          "connect before the replay starts.\n"},
         {"energy", verb_energy, "what a run cost: energy, power and carbon, with provenance",
          "usage: s2ctl energy report RECORD [--model FILE] [--pue X]\n"
-         "                    [--grid-intensity G] [--grid-hourly CSV --grid-scope S]\n"
+         "                    [--grid-intensity G [--grid-scope S]] [--grid-hourly CSV]\n"
          "                    [--grid-dataset NAME --grid-zone Z --grid-year Y]\n"
          "                    [--market-intensity G --market-source S]\n"
          "                    [--wue L --wue-source S] [--water-intensity L --water-source S]\n"

@@ -1606,10 +1606,10 @@ static void report_json(const struct energy_report *r, const struct figs *f,
 	if (cb->hourly_path) {
 		json_obj(&j, "hourly");
 		json_str(&j, "file", cb->hourly_path);
-		json_str(&j, "dataset", cb->dataset);
-		json_str(&j, "zone", cb->zone);
-		json_str(&j, "year", cb->year);
-		json_str(&j, "scope", cb->scope);
+		json_str(&j, "dataset", cb->hourly.dataset);
+		json_str(&j, "zone", cb->hourly.zone);
+		json_str(&j, "year", cb->hourly.year);
+		json_str(&j, "scope", cb->hourly.scope);
 		json_str(&j, "method",
 		         "each phase's energy (boards and host) spread evenly over its UTC window, "
 		         "x PUE x the hour's intensity");
@@ -1882,11 +1882,11 @@ static void report_text(const struct energy_report *r, const struct figs *f,
 		       op_g, cb->grid, cb->dataset, cb->zone, cb->year, cb->scope ? ", " : "",
 		       cb->scope ? cb->scope : "");
 	else if (!cb->hourly_path)
-		printf("  operational: not computed (give --grid-intensity or --grid-hourly with "
-		       "the dataset, zone and year)\n");
+		printf("  operational: not computed (give --grid-intensity with its dataset, zone "
+		       "and year, or --grid-hourly)\n");
 	if (cb->hourly_path) {
 		printf("  operational, hour by hour %.4g g CO2e (%s, %s, %s, %s):", hourly_g,
-		       cb->dataset, cb->zone, cb->year, cb->scope);
+		       cb->hourly.dataset, cb->hourly.zone, cb->hourly.year, cb->hourly.scope);
 		for (size_t i = 0; i < n_hr; i++) {
 			char h[32];
 			eg_utc_string(hr[i].hour, h);
@@ -2031,16 +2031,10 @@ static int report_inputs(const struct cli *c, const struct eopts *o, struct rep_
 		cb->grid = parse_pos(c, "--grid-intensity", o->grid, 0, 5000, &ok);
 		cb->have_grid = true;
 	}
-	if (ok && (o->grid || o->grid_hourly) &&
-	    (!o->grid_dataset || !o->grid_zone || !o->grid_year))
-		return cli_error(
-		        c, EXIT_USAGE,
-		        "--grid-intensity and --grid-hourly need --grid-dataset, --grid-zone "
-		        "and --grid-year: a CO2e figure names its source");
-	if (ok && o->grid_hourly && !o->grid_scope)
+	if (ok && o->grid && (!o->grid_dataset || !o->grid_zone || !o->grid_year))
 		return cli_error(c, EXIT_USAGE,
-		                 "--grid-hourly needs --grid-scope (for example 'direct' or "
-		                 "'lifecycle'): what the intensities count");
+		                 "--grid-intensity needs --grid-dataset, --grid-zone and "
+		                 "--grid-year: a CO2e figure names its source");
 	cb->dataset = o->grid_dataset;
 	cb->zone = o->grid_zone;
 	cb->year = o->grid_year;

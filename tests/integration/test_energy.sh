@@ -180,6 +180,10 @@ check "record 1: no provenance, no clock offset" \
 # of the run (2.5 J static + 1.2e-8 J dynamic + 0.78 J host), hour 10 the other 4/7 and readout
 # (2.5 J + 0.195 J); 300 g/kWh before, 500 after; PUE 1.5.
 cat >"$WORK/hourly.csv" <<'CSV'
+# dataset: test hourly
+# zone: YY
+# year: 2026
+# scope: direct
 hour_utc,g_per_kwh,note
 2026-03-01T08:00:00Z,100,x
 2026-03-01T09:00:00Z,300,x
@@ -187,7 +191,7 @@ hour_utc,g_per_kwh,note
 2026-03-01T11:00Z,700,x
 CSV
 "$S2CTL" energy report "$WORK/r2.json" --model "$WORK/model.txt" --json --pue 1.5 \
-	--grid-hourly "$WORK/hourly.csv" --grid-dataset "test hourly" --grid-zone XX --grid-year 2026 \
+	--grid-hourly "$WORK/hourly.csv" --grid-dataset "test annual" --grid-zone XX --grid-year 2026 \
 	--grid-scope direct --grid-intensity 400 --market-intensity 50 --market-source "test PPA" \
 	--wue 1.8 --wue-source "test site" --water-intensity 3.1 --water-source "test grid mix" \
 	--metric accuracy=0.93 >"$WORK/hourly.rep.json"
@@ -195,6 +199,8 @@ check "hourly report validates" valid "$WORK/hourly.rep.json"
 check "hourly carbon = the hand-computed sum over the two hours" \
 	close "$(jq .carbon.hourly.operational_g "$WORK/hourly.rep.json")" \
 	"$(python3 -c "r = 2.5 + 1.2e-8 + 0.78; print(1.5 * ((5 + 0.39 + 3 / 7 * r) * 300 + (4 / 7 * r + 2.5 + 0.195) * 500) / 3.6e6)")"
+check "the hourly figures name the CSV's dataset, zone, year and scope; the annual its own" \
+	jq_is "$WORK/hourly.rep.json" '[.carbon.hourly.dataset, .carbon.hourly.zone, .carbon.hourly.scope, .carbon.grid.dataset]' '["test hourly","YY","direct","test annual"]'
 check "the run's two hours, in order" \
 	jq_is "$WORK/hourly.rep.json" '[.carbon.hourly.hours[].hour_utc]' '["2026-03-01T09:00:00Z","2026-03-01T10:00:00Z"]'
 e_kwh=$(jq .carbon.it_energy_kwh "$WORK/hourly.rep.json")
@@ -213,10 +219,12 @@ check "a given task metric beside the energy" \
 check "--compile-cpu-s: compile's host energy estimated, 2 s x 3.9 W" \
 	jq_is "$WORK/cc.rep.json" '[.host.phases[0].name, .host.phases[0].energy_j, .host.energy_j]' '["compile",7.8,9.165]'
 # Bad input: an error naming the field, a non-zero exit, no report (stdout and --csv empty).
-printf 'hour_utc,g_per_kwh\n2026-03-01T09:00:00Z,300\n2026-03-01T09:30:00Z,500\n' >"$WORK/badhour.csv"
-printf 'hour_utc,g_per_kwh\n2026-03-01T10:00:00Z,300\n2026-03-01T09:00:00Z,500\n' >"$WORK/nonmono.csv"
-printf 'hour_utc,g_per_kwh\n2026-03-01T09:00:00Z,lots\n' >"$WORK/badg.csv"
-printf 'hour_utc,g_per_kwh\n2026-03-01T10:00:00Z,300\n' >"$WORK/short.csv"
+head='# dataset: d\n# zone: z\n# year: 2026\n# scope: direct\n'
+printf "$head"'hour_utc,g_per_kwh\n2026-03-01T09:00:00Z,300\n2026-03-01T09:30:00Z,500\n' >"$WORK/badhour.csv"
+printf "$head"'hour_utc,g_per_kwh\n2026-03-01T10:00:00Z,300\n2026-03-01T09:00:00Z,500\n' >"$WORK/nonmono.csv"
+printf "$head"'hour_utc,g_per_kwh\n2026-03-01T09:00:00Z,lots\n' >"$WORK/badg.csv"
+printf "$head"'hour_utc,g_per_kwh\n2026-03-01T10:00:00Z,300\n' >"$WORK/short.csv"
+grep -v scope "$WORK/hourly.csv" >"$WORK/noscope.csv"
 bad_input() { # DESCRIPTION PATTERN ARGS...: exit != 0, the pattern on stderr, no output, no CSV
 	local what=$1 pat=$2
 	shift 2
@@ -228,18 +236,17 @@ bad_input() { # DESCRIPTION PATTERN ARGS...: exit != 0, the pattern on stderr, n
 		[ -z "$(ls "$WORK/nocsv")" ] && ok=0
 	check "$what" test "$ok" -eq 0 || { echo "    exit $rc:"; cat "$WORK/bad.err"; }
 }
-hourly_args=(--grid-dataset d --grid-zone z --grid-year 2026 --grid-scope direct)
-bad_input "hourly CSV: not a whole hour, line named" "badhour.csv: line 3: hour_utc" --grid-hourly "$WORK/badhour.csv" "${hourly_args[@]}"
-bad_input "hourly CSV: hours not increasing" "nonmono.csv: line 3: hour_utc .* must increase" --grid-hourly "$WORK/nonmono.csv" "${hourly_args[@]}"
-bad_input "hourly CSV: intensity not a number" "badg.csv: line 2: g_per_kwh" --grid-hourly "$WORK/badg.csv" "${hourly_args[@]}"
-bad_input "hourly CSV: an hour of the run missing" "no intensity for the hour from 2026-03-01T09:00:00Z" --grid-hourly "$WORK/short.csv" "${hourly_args[@]}"
-bad_input "hourly CSV without its scope" "needs --grid-scope" --grid-hourly "$WORK/hourly.csv" --grid-dataset d --grid-zone z --grid-year 2026
+bad_input "hourly CSV: not a whole hour, line named" "badhour.csv: line 7: hour_utc" --grid-hourly "$WORK/badhour.csv"
+bad_input "hourly CSV: hours not increasing" "nonmono.csv: line 7: hour_utc .* must increase" --grid-hourly "$WORK/nonmono.csv"
+bad_input "hourly CSV: intensity not a number" "badg.csv: line 6: g_per_kwh" --grid-hourly "$WORK/badg.csv"
+bad_input "hourly CSV: an hour of the run missing" "no intensity for the hour from 2026-03-01T09:00:00Z" --grid-hourly "$WORK/short.csv"
+bad_input "hourly CSV that does not name its scope" "no '# scope: ...' line" --grid-hourly "$WORK/noscope.csv"
 bad_input "a PUE below 1" "--pue: '0.9' is not a number in 1..5" --pue 0.9
 bad_input "a WUE below 0" "--wue: '-1' is not a number in 0..100" --wue -1 --wue-source s
 bad_input "a WUE without its source" "--wue needs --wue-source" --wue 1
 bad_input "a malformed --metric" "--metric: 'accuracy' is not NAME=VALUE" --metric accuracy
 check "record 1 has no UTC times: --grid-hourly refused" \
-	sh -c "! '$S2CTL' energy report '$WORK/wrap.json' --grid-hourly '$WORK/hourly.csv' ${hourly_args[*]} 2>'$WORK/h1.err' >/dev/null && grep -q 'no UTC times' '$WORK/h1.err'"
+	sh -c "! '$S2CTL' energy report '$WORK/wrap.json' --grid-hourly '$WORK/hourly.csv' 2>'$WORK/h1.err' >/dev/null && grep -q 'no UTC times' '$WORK/h1.err'"
 "$S2CTL" energy bench "$WORK/none.s2img" --trials 0 >"$WORK/bad.out" 2>"$WORK/bad.err"
 check "a trial count of 0: error naming --trials, exit 2, no runs" \
 	sh -c "test $? -eq 2 && grep -q -- \"--trials: '0'\" '$WORK/bad.err' && test ! -e energy-bench"
