@@ -163,6 +163,12 @@ check "clock offset out of tolerance flagged: drift 20000 us" \
 check "text report says the offset is out of tolerance" grep -q "OUT OF TOLERANCE" "$WORK/r2drift.txt"
 "$S2CTL" energy report "$WORK/r2drift.json" --model "$WORK/model.txt" --clock-tolerance-us 30000 --json >"$WORK/r2tol.rep.json"
 check "a wider --clock-tolerance-us accepts it" jq_is "$WORK/r2tol.rep.json" .clock.ok true
+# RAPL where the record has it: measured, used instead of the CPU-time estimate, phase by phase.
+jq '.phases[0].rapl_uj = 2500000 | .phases[1].rapl_uj = 4000000' "$WORK/r2.json" >"$WORK/r2r.json"
+"$S2CTL" energy report "$WORK/r2r.json" --model "$WORK/model.txt" --json >"$WORK/r2r.rep.json"
+check "RAPL measured where recorded (2.5 J + 4 J), the estimate elsewhere (0.05 s x 3.9 W)" \
+	jq_is "$WORK/r2r.rep.json" '[.host.kind, [.host.phases[].kind], .host.energy_j, (.boundary[] | select(.domain == "host_cpu") | .method)]' \
+	'["mixed",["measured","measured","estimated"],6.695,"mixed"]'
 # The least offset over the samples near the start and the end (clock_offsets) comes before
 # the events: here the events agree (drift 300 us) but the samples drift 9000 us.
 jq '.clock_offsets = [{"board": 0, "start_us": 40, "end_us": 9040, "samples_start": 3, "samples_end": 2, "window_us": 70000}]' \
@@ -290,6 +296,28 @@ check "more activity, more synaptic operations" \
 	python3 -c "import json; a, b = (json.load(open('$WORK/p%d.rep.json' % r)) for r in (10, 80)); exit(0 if b['activity']['synaptic_operations'] > 4 * a['activity']['synaptic_operations'] else 1)"
 check "more activity, more dynamic energy in the run" \
 	python3 -c "import json; a, b = (json.load(open('$WORK/p%d.rep.json' % r)) for r in (10, 80)); exit(0 if b['run']['dynamic_j'] > a['run']['dynamic_j'] else 1)"
+# RAPL through powercap: a fake tree ($S2_POWERCAP) whose package counter a loop advances by
+# at most 0.1 J every 10 ms (10 W) and wraps at 30 J (max_energy_range_uj), starting 0.2 J
+# before the wrap: every phase is measured, the run (paced to real time, 0.2 s) spent some of
+# it, and no phase reads the wrap as a huge figure.
+mkdir -p "$WORK/powercap/intel-rapl:0" "$WORK/powercap/intel-rapl:0:0"
+echo 30000000 >"$WORK/powercap/intel-rapl:0/max_energy_range_uj"
+echo 29800000 >"$WORK/powercap/intel-rapl:0/energy_uj"
+echo 999 >"$WORK/powercap/intel-rapl:0:0/energy_uj" # a sub-zone: not read
+(v=29800000; while :; do v=$(((v + 100000) % 30000000)); echo $v >"$WORK/powercap/intel-rapl:0/energy_uj.t" &&
+	mv "$WORK/powercap/intel-rapl:0/energy_uj.t" "$WORK/powercap/intel-rapl:0/energy_uj"; sleep 0.01; done) &
+rapl_pid=$!
+S2_POWERCAP="$WORK/powercap" "$S2CTL" run "$WORK/p10.s2img" --machine "$WORK/four.pb" -o "$WORK/rapl.s2res" \
+	--energy "$WORK/rapl.energy" --energy-every 20 --realtime --quiet
+kill $rapl_pid; wait $rapl_pid 2>/dev/null
+"$S2CTL" energy report "$WORK/rapl.energy" --json >"$WORK/rapl.rep.json"
+check "RAPL through powercap: every phase measured, package domain only" \
+	jq -e '.host.kind == "measured" and ([.host.phases[].kind] | unique) == ["measured"] and (.host.phases[] | select(.name == "run") | .energy_j) > 0' "$WORK/rapl.rep.json"
+check "RAPL: the counter's wrap unwrapped (no phase above 10 W x 2 x its seconds + 0.3 J)" \
+	python3 -c "
+import json; r = json.load(open('$WORK/rapl.rep.json')); hs = {p['name']: p['host_seconds'] for p in r['phases']}
+ok = all(0 <= p['energy_j'] <= 10.0 * hs[p['name']] * 2 + 0.3 for p in r['host']['phases'])
+print([(p['name'], p['energy_j'], hs[p['name']]) for p in r['host']['phases']]); exit(0 if ok else 1)"
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 check "provenance: SHA-256 of image, machine, results and firmware as sha256sum computes them" \
 	jq_is "$WORK/p80.rep.json" '[.provenance.image_sha256, .provenance.machine_sha256, .provenance.results_sha256, .firmware.sha256]' \
