@@ -1457,7 +1457,11 @@ static void report_json(const struct energy_report *r, const struct figs *f,
 	/* the host's share */
 	json_obj(&j, "host");
 	json_str(&j, "kind", host_kind(f));
-	json_num(&j, "energy_j", f->host_j);
+	bool host_none = !strcmp(host_kind(f), "excluded") && f->compile_cpu_s < 0;
+	if (host_none) /* nothing recorded: null, never a silent zero */
+		json_null(&j, "energy_j");
+	else
+		json_num(&j, "energy_j", f->host_j);
 	json_num(&j, "w_per_core", r->m.host_w_per_core);
 	json_arr(&j, "phases");
 	if (f->compile_cpu_s >= 0) {
@@ -1584,7 +1588,10 @@ static void report_json(const struct energy_report *r, const struct figs *f,
 	json_num(&j, "it_energy_kwh", it_kwh);
 	json_obj(&j, "it_energy_parts_kwh");
 	json_num(&j, "boards", f->e_total / 3.6e6);
-	json_num(&j, "host", f->host_j / 3.6e6);
+	if (host_none)
+		json_null(&j, "host");
+	else
+		json_num(&j, "host", f->host_j / 3.6e6);
 	json_end_obj(&j);
 	json_num(&j, "pue", cb->pue);
 	json_str(&j, "pue_kind",
@@ -1832,8 +1839,11 @@ static void report_text(const struct energy_report *r, const struct figs *f,
 	printf("  %-8s %10.3f %12.4g %12.4g %12.4g   mean %.3g W, peak %.3g W\n", "total", f->secs,
 	       f->e_static, f->e_dyn, f->e_total, f->secs > 0 ? f->e_total / f->secs : 0,
 	       f->peak_w);
-	printf("host: %.4g J %s (%.3g W per busy core", f->host_j, host_kind(f),
-	       r->m.host_w_per_core);
+	if (!strcmp(host_kind(f), "excluded") && f->compile_cpu_s < 0)
+		printf("host: excluded, not recorded (energy record format 1");
+	else
+		printf("host: %.4g J %s (%.3g W per busy core", f->host_j, host_kind(f),
+		       r->m.host_w_per_core);
 	if (f->compile_cpu_s >= 0)
 		printf("; compile %.3g s of CPU", f->compile_cpu_s);
 	else
@@ -1873,9 +1883,14 @@ static void report_text(const struct energy_report *r, const struct figs *f,
 	printf("\nboundary:");
 	for (unsigned i = 0; i < N_DOMAINS; i++)
 		printf(" %s %s%s", d[i].name, d[i].method, i + 1 < N_DOMAINS ? "," : "\n");
-	printf("carbon: IT energy %.4g kWh (boards %.4g, host %.4g); PUE %.2f (%s): facility "
+	char host_kwh[48];
+	if (!strcmp(host_kind(f), "excluded") && f->compile_cpu_s < 0)
+		snprintf(host_kwh, sizeof host_kwh, "excluded");
+	else
+		snprintf(host_kwh, sizeof host_kwh, "%.4g", f->host_j / 3.6e6);
+	printf("carbon: IT energy %.4g kWh (boards %.4g, host %s); PUE %.2f (%s): facility "
 	       "overhead %.4g kWh\n",
-	       it_kwh, f->e_total / 3.6e6, f->host_j / 3.6e6, cb->pue,
+	       it_kwh, f->e_total / 3.6e6, host_kwh, cb->pue,
 	       cb->have_pue ? "given" : "assumed: none given", facility_kwh);
 	if (cb->have_grid)
 		printf("  operational %.4g g CO2e (annual average %.4g g/kWh: %s, %s, %s%s%s)\n",

@@ -178,8 +178,8 @@ check "clock offsets from the samples first: drift 9000 us flagged" \
 	jq_is "$WORK/r2s.rep.json" '[.clock.boards[0].from, .clock.boards[0].packets_start, .clock.boards[0].drift_us, .clock.ok]' '["samples",3,9000,false]'
 # Record 1 has no host data: the host is excluded, its energy null, never a zero.
 check "record 1: host excluded, energies null, not zero" \
-	jq_is "$WORK/wrap.rep.json" '[.host.kind, [.host.phases[].energy_j], (.boundary[] | select(.domain == "host_cpu") | .method)]' \
-	'["excluded",[null,null,null],"excluded"]'
+	jq_is "$WORK/wrap.rep.json" '[.host.kind, .host.energy_j, [.host.phases[].energy_j], .carbon.it_energy_parts_kwh.host, (.boundary[] | select(.domain == "host_cpu") | .method)]' \
+	'["excluded",null,[null,null,null],null,"excluded"]'
 check "record 1: no provenance, no clock offset" \
 	jq_is "$WORK/wrap.rep.json" '[.record_format, .provenance.git_commit, .firmware, .clock.ok]' '["s2-energy-record-1",null,null,null]'
 # Hourly carbon across 10:00 UTC, by hand: hour 9 holds boot (5 J static + 0.39 J host) and 3/7
