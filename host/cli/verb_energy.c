@@ -2103,6 +2103,19 @@ static int report_inputs(const struct cli *c, const struct eopts *o, struct rep_
 	if (!ok)
 		return EXIT_USAGE;
 	in->have_k = o->n_metric || o->expect_rates;
+	/* An option that qualifies another is an error without it, not ignored. */
+	static const char *const orphan[][2] = {{"--results", "--expect-rates"},
+	                                        {"--grid-scope", "--grid-intensity"},
+	                                        {"--market-source", "--market-intensity"},
+	                                        {"--wue-source", "--wue"},
+	                                        {"--water-source", "--water-intensity"}};
+	const char *given[] = {o->results, o->grid_scope, o->market_source, o->wue_source,
+	                       o->water_source};
+	const char *base[] = {o->expect_rates, o->grid, o->market, o->wue, o->water};
+	for (unsigned i = 0; i < sizeof given / sizeof given[0]; i++)
+		if (given[i] && !base[i])
+			return cli_error(c, EXIT_USAGE, "%s applies only with %s", orphan[i][0],
+			                 orphan[i][1]);
 	if ((o->baseline || o->requests || o->training_j || o->training_csv) && !o->samples)
 		return cli_error(
 		        c, EXIT_USAGE,

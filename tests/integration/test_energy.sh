@@ -251,6 +251,7 @@ bad_input "a PUE below 1" "--pue: '0.9' is not a number in 1..5" --pue 0.9
 bad_input "a WUE below 0" "--wue: '-1' is not a number in 0..100" --wue -1 --wue-source s
 bad_input "a WUE without its source" "--wue needs --wue-source" --wue 1
 bad_input "a malformed --metric" "--metric: 'accuracy' is not NAME=VALUE" --metric accuracy
+bad_input "a qualifier without its option" "--water-source applies only with --water-intensity" --water-source x
 check "record 1 has no UTC times: --grid-hourly refused" \
 	sh -c "! '$S2CTL' energy report '$WORK/wrap.json' --grid-hourly '$WORK/hourly.csv' 2>'$WORK/h1.err' >/dev/null && grep -q 'no UTC times' '$WORK/h1.err'"
 "$S2CTL" energy bench "$WORK/none.s2img" --trials 0 >"$WORK/bad.out" 2>"$WORK/bad.err"
