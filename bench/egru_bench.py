@@ -155,7 +155,10 @@ def main():
             json.dump(bl, f)
         rep_args = [s2ctl, "energy", "report", os.path.join(w, "lm.energy"), "--model",
                     os.path.join(w, "egru.model"), "--samples", T, "--baseline", blp,
-                    "--requests", "1e6"]
+                    "--requests", "1e6",
+                    # the task metric of this run beside its energy (s2's, quantised)
+                    "--metric", "bits_per_character=%.6g" % bq,
+                    "--metric", "top1_accuracy=%.6g" % acc_q]
         if train_j:
             rep_args += ["--training-j", "%.6g" % train_j]
         rep = json.loads(sh(*rep_args, "--json", capture_output=True).stdout)

@@ -8,23 +8,43 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/resource.h>
+
 #include <event2/event.h>
 
 #include "cli.h"
+#include "s2/board.h"
 #include "s2/energy.h"
 #include "s2/error.h"
+#include "s2/fwident.h"
+#include "s2/msg.h"
 #include "s2/stream.h"
+#include "s2/version.h"
+#include "s2/wire.h"
+#include "s2_git.h"
+#include "sha256.h"
 
 struct sample {
 	uint16_t board, chip;
 	uint32_t step;
 	uint64_t time_us;
+	uint64_t host_us; /* CLOCK_MONOTONIC when s2ctl took the sample's packet */
 	uint64_t c[S2_LIVE_COUNTERS];
 };
 
 struct phase {
 	char name[16];
-	uint64_t t0, t1; /* microseconds */
+	uint64_t t0, t1;  /* microseconds */
+	uint64_t cpu_us;  /* s2ctl's CPU time (user + system) in the phase */
+	bool rapl;        /* RAPL readable at both ends */
+	uint64_t rapl_uj; /* the package domains' energy in the phase, unwrapped */
+	unsigned rapl_n;  /* domains */
+};
+
+struct board_id {
+	bool ok;
+	int status;
+	struct s2_msg_board_id id;
 };
 
 struct erec {
@@ -35,11 +55,16 @@ struct erec {
 	struct sample *smp;
 	size_t n_smp, cap_smp;
 	struct s2_run_event *ev;
+	uint64_t *ev_host_us; /* CLOCK_MONOTONIC when each event's packet arrived */
 	size_t n_ev, cap_ev;
+	uint64_t utc_us0, mono_us0; /* CLOCK_REALTIME and CLOCK_MONOTONIC, read together */
+	struct board_id *bid;       /* [plan boards] */
 	struct phase ph[8];
 	unsigned n_ph;
 	bool nomem;
 };
+
+static uint64_t clock_us(clockid_t id);
 
 static void on_energy(void *ctx, const struct s2_energy_sample *e)
 {
@@ -55,6 +80,7 @@ static void on_energy(void *ctx, const struct s2_energy_sample *e)
 		r->cap_smp = cap;
 	}
 	struct sample *x = &r->smp[r->n_smp++];
+	x->host_us = clock_us(CLOCK_MONOTONIC);
 	x->board = e->board;
 	x->chip = e->chip;
 	x->step = e->step;
@@ -62,20 +88,104 @@ static void on_energy(void *ctx, const struct s2_energy_sample *e)
 	memcpy(x->c, e->counters, sizeof x->c);
 }
 
+static uint64_t clock_us(clockid_t id)
+{
+	struct timespec ts;
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 static void on_event(void *ctx, const struct s2_run_event *ev)
 {
 	struct erec *r = ctx;
+	uint64_t host_us = clock_us(CLOCK_MONOTONIC);
 	if (r->n_ev == r->cap_ev) {
 		size_t cap = r->cap_ev ? 2 * r->cap_ev : 64;
 		struct s2_run_event *q = realloc(r->ev, cap * sizeof *q);
-		if (!q) {
+		if (q)
+			r->ev = q;
+		uint64_t *h = q ? realloc(r->ev_host_us, cap * sizeof *h) : NULL;
+		if (!q || !h) {
 			r->nomem = true;
 			return;
 		}
-		r->ev = q;
+		r->ev_host_us = h;
 		r->cap_ev = cap;
 	}
+	r->ev_host_us[r->n_ev] = host_us;
 	r->ev[r->n_ev++] = *ev;
+}
+
+/* The RAPL package domains (intel-rapl:N, not their sub-zones) under $S2_POWERCAP. */
+static void read_rapl(struct erec_host *h)
+{
+	const char *root = getenv("S2_POWERCAP");
+	if (!root || !*root)
+		root = "/sys/class/powercap";
+	h->n_rapl = 0;
+	for (unsigned d = 0; d < 64 && h->n_rapl < EREC_RAPL_MAX; d++) {
+		char p[4200];
+		unsigned long long uj = 0, range = 0;
+		snprintf(p, sizeof p, "%.4000s/intel-rapl:%u/energy_uj", root, d);
+		FILE *f = fopen(p, "r");
+		if (!f)
+			continue;
+		int got = fscanf(f, "%llu", &uj);
+		fclose(f);
+		if (got != 1)
+			continue;
+		snprintf(p, sizeof p, "%.4000s/intel-rapl:%u/max_energy_range_uj", root, d);
+		if ((f = fopen(p, "r"))) {
+			if (fscanf(f, "%llu", &range) != 1)
+				range = 0;
+			fclose(f);
+		}
+		h->rapl_uj[h->n_rapl] = uj;
+		h->rapl_range_uj[h->n_rapl++] = range;
+	}
+}
+
+void erec_host_now(struct erec_host *h)
+{
+	memset(h, 0, sizeof *h);
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	h->cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
+	           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
+	read_rapl(h);
+	h->mono_s = (double)clock_us(CLOCK_MONOTONIC) * 1e-6;
+}
+
+/* The boards' identities (DISCOVER: serial and firmware version), for the provenance. */
+static void identify(struct erec *r)
+{
+	struct session *s = r->s;
+	const struct plan *p = r->plan;
+	struct s2_op *ops = calloc(s->n ? s->n : 1, sizeof *ops);
+	uint8_t(*body)[64] = calloc(s->n ? s->n : 1, sizeof *body);
+	size_t *blen = calloc(s->n ? s->n : 1, sizeof *blen);
+	if (!(r->bid = calloc(p->n_boards + 1, sizeof *r->bid)) || !ops || !body || !blen)
+		goto out;
+	for (unsigned i = 0; i < p->n_boards; i++) {
+		unsigned b = p->boards[i].board;
+		s2_op_init(&ops[b], NULL, NULL);
+		if (s2_simple_start(s->eth[b], S2_MSG_DISCOVER, S2_ADDR_ANY, S2_PE_MONITOR, NULL, 0,
+		                    body[b], sizeof body[b], &blen[b], &ops[b]) < 0)
+			ops[b].status = S2_E_NOMEM;
+	}
+	s2_client_wait(s->client);
+	for (unsigned i = 0; i < p->n_boards; i++) {
+		unsigned b = p->boards[i].board;
+		struct board_id *id = &r->bid[i];
+		id->status = ops[b].status;
+		if (!id->status)
+			id->status = s2_msg_board_id_decode(body[b], blen[b], &id->id);
+		id->ok = id->status == 0;
+	}
+out:
+	free(ops);
+	free(body);
+	free(blen);
 }
 
 struct erec *erec_start(struct session *s, const struct plan *p, uint32_t every, char *err,
@@ -118,6 +228,9 @@ struct erec *erec_start(struct session *s, const struct plan *p, uint32_t every,
 		}
 	}
 	free(ops);
+	r->utc_us0 = clock_us(CLOCK_REALTIME);
+	r->mono_us0 = clock_us(CLOCK_MONOTONIC);
+	identify(r);
 	return r;
 fail:
 	free(ops);
@@ -125,14 +238,27 @@ fail:
 	return NULL;
 }
 
-void erec_phase(struct erec *r, const char *name, double t0, double t1)
+void erec_phase(struct erec *r, const char *name, const struct erec_host *h0,
+                const struct erec_host *h1)
 {
 	if (r->n_ph == sizeof r->ph / sizeof r->ph[0])
 		return;
 	struct phase *ph = &r->ph[r->n_ph++];
+	memset(ph, 0, sizeof *ph);
 	snprintf(ph->name, sizeof ph->name, "%s", name);
-	ph->t0 = (uint64_t)(t0 * 1e6);
-	ph->t1 = (uint64_t)(t1 * 1e6);
+	ph->t0 = (uint64_t)(h0->mono_s * 1e6);
+	ph->t1 = (uint64_t)(h1->mono_s * 1e6);
+	double cpu = h1->cpu_s - h0->cpu_s;
+	ph->cpu_us = cpu > 0 ? (uint64_t)(cpu * 1e6 + 0.5) : 0;
+	ph->rapl = h0->n_rapl && h0->n_rapl == h1->n_rapl;
+	ph->rapl_n = ph->rapl ? h0->n_rapl : 0;
+	for (unsigned d = 0; ph->rapl && d < h0->n_rapl; d++) {
+		uint64_t a = h0->rapl_uj[d], b = h1->rapl_uj[d], range = h0->rapl_range_uj[d];
+		/* the counter wraps at max_energy_range_uj (one wrap at most in a phase) */
+		ph->rapl_uj += b >= a ? b - a : range > a ? range - a + b : 0;
+		if (b < a && range <= a)
+			ph->rapl = false; /* a wrap we cannot unwrap: no figure, said so */
+	}
 }
 
 static unsigned boards_ended(const struct erec *r)
@@ -155,6 +281,14 @@ static double mono_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+void erec_pump(struct erec *r, double s)
+{
+	struct event_base *base = s2_client_base(r->s->client);
+	struct timeval tv = {(time_t)s, (suseconds_t)((s - (double)(time_t)s) * 1e6)};
+	event_base_loopexit(base, &tv);
+	event_base_dispatch(base);
+}
+
 void erec_finish(struct erec *r, double max_s)
 {
 	struct event_base *base = s2_client_base(r->s->client);
@@ -174,13 +308,96 @@ void erec_finish(struct erec *r, double max_s)
 	free(ops);
 }
 
+/*
+ * Host minus board clock near the run's start and end, per board: the least over the board's
+ * samples and events in the first and last tenth of its clock's span of (when s2ctl took the
+ * packet - the board's time stamp). Every packet's delay adds to the difference, never
+ * subtracts, so the least-delayed packet bounds the offset best.
+ */
+static void write_clock_offsets(struct json *j, const struct erec *r)
+{
+	json_arr(j, "clock_offsets");
+	for (unsigned i = 0; i < r->plan->n_boards; i++) {
+		unsigned b = r->plan->boards[i].board;
+		uint64_t t0 = UINT64_MAX, t1 = 0;
+		for (size_t k = 0; k < r->n_smp; k++)
+			if (r->smp[k].board == b) {
+				t0 = r->smp[k].time_us < t0 ? r->smp[k].time_us : t0;
+				t1 = r->smp[k].time_us > t1 ? r->smp[k].time_us : t1;
+			}
+		if (t0 > t1)
+			continue;
+		uint64_t w = (t1 - t0) / 10;
+		int64_t best0 = INT64_MAX, best1 = INT64_MAX;
+		unsigned n0 = 0, n1 = 0;
+		for (size_t k = 0; k < r->n_smp; k++) {
+			const struct sample *x = &r->smp[k];
+			if (x->board != b)
+				continue;
+			int64_t off = (int64_t)x->host_us - (int64_t)x->time_us;
+			if (x->time_us <= t0 + w) {
+				n0++;
+				best0 = off < best0 ? off : best0;
+			}
+			if (x->time_us + w >= t1) {
+				n1++;
+				best1 = off < best1 ? off : best1;
+			}
+		}
+		json_obj(j, NULL);
+		json_uint(j, "board", b);
+		json_int(j, "start_us", best0);
+		json_int(j, "end_us", best1);
+		json_uint(j, "samples_start", n0);
+		json_uint(j, "samples_end", n1);
+		json_uint(j, "window_us", w);
+		json_end_obj(j);
+	}
+	json_end_arr(j);
+}
+
 static const char *event_name(unsigned e)
 {
 	return e == S2_LIVE_STARTED ? "started" : e == S2_LIVE_DONE ? "done" : "stopped";
 }
 
-int erec_write(struct erec *r, const char *path, const char *image, double dt_ms, uint32_t steps,
-               char *err, size_t errlen)
+/* A file's SHA-256, or null when it cannot be read. */
+static void json_file_hash(struct json *j, const char *key, const char *path)
+{
+	char hex[65];
+	if (path && sha256_file(path, hex) == 0)
+		json_str(j, key, hex);
+	else
+		json_null(j, key);
+}
+
+static void write_firmware(struct json *j, const struct erec *r, const struct erec_info *info)
+{
+	json_obj(j, "firmware");
+	json_str(j, "path", info->firmware);
+	json_file_hash(j, "sha256", info->firmware);
+	size_t len = 0;
+	uint8_t *img = info->firmware ? cli_read_file(info->firmware, S2_FW_IMAGE_MAX, &len) : NULL;
+	struct s2_fw_ident id;
+	if (img && s2_fw_ident_decode(img, len, &id) == 0) {
+		json_str(j, "version", id.version);
+		json_uint(j, "protocol", id.protocol);
+		char crc[16];
+		snprintf(crc, sizeof crc, "%08x", (unsigned)s2_ld32(img + S2_FW_IDENT_OFFSET + 12));
+		json_str(j, "image_crc32", crc);
+	} else {
+		json_null(j, "version");
+		json_null(j, "protocol");
+		json_null(j, "image_crc32");
+	}
+	free(img);
+	json_uint(j, "booted_boards", info->booted);
+	json_uint(j, "boards", r->plan->n_boards);
+	json_end_obj(j);
+}
+
+int erec_write(struct erec *r, const char *path, const struct erec_info *info, double dt_ms,
+               uint32_t steps, char *err, size_t errlen)
 {
 	if (r->nomem) {
 		snprintf(err, errlen, "%.400s: out of memory while recording", path);
@@ -197,10 +414,14 @@ int erec_write(struct erec *r, const char *path, const char *image, double dt_ms
 	struct json j;
 	json_begin(&j, f);
 	json_obj(&j, NULL);
-	json_str(&j, "format", "s2-energy-record-1");
-	json_str(&j, "image", image);
+	json_str(&j, "format", "s2-energy-record-2");
+	json_str(&j, "image", info->image);
 	json_num(&j, "timestep_ms", dt_ms);
 	json_uint(&j, "steps", steps);
+	/* A run that did not complete never reads as complete (docs/results.md). */
+	json_flag(&j, "complete", !info->partial);
+	if (info->partial)
+		json_str(&j, "partial", info->partial);
 	json_uint(&j, "energy_every", r->every);
 	json_uint(&j, "machine_boards", r->s->n);
 	json_arr(&j, "boards");
@@ -210,15 +431,55 @@ int erec_write(struct erec *r, const char *path, const char *image, double dt_ms
 		json_uint(&j, "board", pb->board);
 		json_uint(&j, "chips_used", pb->n_chips);
 		json_uint(&j, "pes", pb->pes);
+		if (r->bid && r->bid[i].ok) {
+			json_uint(&j, "serial", r->bid[i].id.serial);
+			json_str(&j, "version", r->bid[i].id.version);
+		} else {
+			json_null(&j, "serial");
+			json_str(&j, "version", NULL);
+			json_str(&j, "identity_error",
+			         s2_strerror(r->bid ? r->bid[i].status : S2_E_NOMEM));
+		}
 		json_end_obj(&j);
 	}
 	json_end_arr(&j);
+	/* Provenance: what made the record, from what, where and when. */
+	json_obj(&j, "provenance");
+	json_str(&j, "s2_version", s2_version());
+	json_str(&j, "git_commit", S2_GIT_COMMIT);
+	char host[256] = "";
+	if (gethostname(host, sizeof host - 1) < 0)
+		host[0] = 0;
+	json_str(&j, "host", host[0] ? host : NULL);
+	json_str(&j, "image", info->image);
+	json_file_hash(&j, "image_sha256", info->image);
+	json_str(&j, "network", info->network);
+	char crc[16];
+	snprintf(crc, sizeof crc, "%08x", (unsigned)info->network_crc32);
+	json_str(&j, "network_crc32", crc);
+	json_str(&j, "machine", info->machine);
+	json_file_hash(&j, "machine_sha256", info->machine);
+	json_str(&j, "results", info->results);
+	json_file_hash(&j, "results_sha256", info->results);
+	json_end_obj(&j);
+	write_firmware(&j, r, info);
+	json_obj(&j, "host_clock");
+	json_uint(&j, "utc_us", r->utc_us0);
+	json_uint(&j, "mono_us", r->mono_us0);
+	json_end_obj(&j);
 	json_arr(&j, "phases");
 	for (unsigned i = 0; i < r->n_ph; i++) {
 		json_obj(&j, NULL);
 		json_str(&j, "name", r->ph[i].name);
 		json_uint(&j, "start_us", r->ph[i].t0);
 		json_uint(&j, "end_us", r->ph[i].t1);
+		json_uint(&j, "cpu_us", r->ph[i].cpu_us);
+		if (r->ph[i].rapl) {
+			json_uint(&j, "rapl_uj", r->ph[i].rapl_uj);
+			json_uint(&j, "rapl_domains", r->ph[i].rapl_n);
+		} else {
+			json_null(&j, "rapl_uj");
+		}
 		json_end_obj(&j);
 	}
 	json_end_arr(&j);
@@ -229,9 +490,11 @@ int erec_write(struct erec *r, const char *path, const char *image, double dt_ms
 		json_str(&j, "event", event_name(r->ev[k].event));
 		json_uint(&j, "step", r->ev[k].step);
 		json_uint(&j, "time_us", r->ev[k].time_us);
+		json_uint(&j, "host_us", r->ev_host_us[k]);
 		json_end_obj(&j);
 	}
 	json_end_arr(&j);
+	write_clock_offsets(&j, r);
 	json_obj(&j, "stream");
 	json_uint(&j, "packets", ss->packets);
 	json_uint(&j, "lost", ss->lost);
@@ -283,5 +546,7 @@ void erec_free(struct erec *r)
 	s2_stream_free(r->st);
 	free(r->smp);
 	free(r->ev);
+	free(r->ev_host_us);
+	free(r->bid);
 	free(r);
 }

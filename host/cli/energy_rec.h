@@ -1,8 +1,11 @@
 /*
  * Recording what a run cost, for s2ctl energy report (docs/energy.md): during s2ctl run
  * --energy FILE, every chip's counter samples from the boards' energy stream, the run events,
- * and the host's phase windows (boot, load, run, readout), written as an energy record (JSON,
- * format s2-energy-record-1) by energy_rec.c.
+ * the host's phase windows (boot, load, run, readout) with the host's own CPU time and, where
+ * the machine exposes RAPL through powercap, its energy in each, and the run's provenance
+ * (s2 version and commit, host, hashes of the image, machine file and firmware, the boards'
+ * identities, the host and board clocks), written as an energy record (JSON, format
+ * s2-energy-record-2) by energy_rec.c.
  */
 #ifndef S2CTL_ENERGY_REC_H
 #define S2CTL_ENERGY_REC_H
@@ -15,16 +18,48 @@
 
 struct erec;
 
+#define EREC_RAPL_MAX 8
+
+/**
+ * What the host had spent at one moment: CLOCK_MONOTONIC seconds, the process's CPU time
+ * (user + system, getrusage) and the RAPL package domains' energy counters where
+ * $S2_POWERCAP (default /sys/class/powercap) has readable intel-rapl:N/energy_uj files.
+ */
+struct erec_host {
+	double mono_s, cpu_s;
+	unsigned n_rapl;
+	uint64_t rapl_uj[EREC_RAPL_MAX], rapl_range_uj[EREC_RAPL_MAX];
+};
+/** Take a host snapshot now. */
+void erec_host_now(struct erec_host *h);
+
+/** What a run used, for the record's provenance. */
+struct erec_info {
+	const char *image;    /**< the image file */
+	const char *machine;  /**< the machine description file (NULL: not known) */
+	const char *firmware; /**< the monitor image s2ctl boots with */
+	unsigned booted;      /**< boards this run booted with it */
+	const char *results;  /**< the results file the run wrote */
+	const char *network;  /**< the network the image names, and its CRC-32 */
+	uint32_t network_crc32;
+	const char *partial; /**< NULL: the run completed; else why it did not (docs/results.md) */
+};
+
 /** Subscribe the plan's boards to energy samples every `every` steps. NULL with err set. */
 struct erec *erec_start(struct session *s, const struct plan *p, uint32_t every, char *err,
                         size_t errlen);
-/** A phase window in CLOCK_MONOTONIC seconds (the clock s2ctl measures with). */
-void erec_phase(struct erec *r, const char *name, double t0, double t1);
+/** A phase window between two host snapshots (CLOCK_MONOTONIC, the clock s2ctl measures
+ * with; the CPU time and RAPL energy the host spent in it). */
+void erec_phase(struct erec *r, const char *name, const struct erec_host *h0,
+                const struct erec_host *h1);
+/** Wait s seconds taking the stream's packets as they come (their arrival times are the host's
+ * side of the clock offset: a packet left waiting would read as a later arrival). */
+void erec_pump(struct erec *r, double s);
 /** After the run: take what is still coming (every board's end event, at most max_s). */
 void erec_finish(struct erec *r, double max_s);
 /** Write the record atomically (no file on failure). 0 or an S2_E_ code with err set. */
-int erec_write(struct erec *r, const char *path, const char *image, double dt_ms, uint32_t steps,
-               char *err, size_t errlen);
+int erec_write(struct erec *r, const char *path, const struct erec_info *info, double dt_ms,
+               uint32_t steps, char *err, size_t errlen);
 void erec_free(struct erec *r);
 
 #endif

@@ -40,6 +40,7 @@ void plan_free(struct plan *p)
 	for (unsigned i = 0; i < p->n_pops; i++)
 		free(p->pops[i].label);
 	free(p->pops);
+	free(p->network);
 	struct owned *o = p->owned;
 	if (o) {
 		for (size_t i = 0; i < o->n; i++)
@@ -98,6 +99,9 @@ struct plan *plan_load(const char *path, char *err, size_t errlen)
 	p->owned = o;
 	p->dt_ms = img->timestep_ms;
 	p->run_ms = img->run_ms;
+	p->network_crc32 = img->network_crc32;
+	if (!(p->network = strdup(img->network ? img->network : "")))
+		goto nomem;
 	p->n_pops = (unsigned)img->n_populations;
 	p->pops = calloc(p->n_pops + 1, sizeof *p->pops);
 	o->blobs = calloc(img->n_blobs + 1, sizeof *o->blobs);

@@ -37,7 +37,9 @@ struct plan {
 	struct plan_board *boards; /**< boards with something to load */
 	unsigned n_boards;
 	uint64_t pes, raw_bytes;
-	void *owned; /**< inflated blobs */
+	char *network;          /**< the network the image was compiled from (its name) */
+	uint32_t network_crc32; /**< CRC-32 of its binary form, as the image records it */
+	void *owned;            /**< inflated blobs */
 };
 
 /** Read and check an image; NULL with err naming the item on failure. */

@@ -93,6 +93,8 @@ struct ctx {
 	double t_deploy;
 	double t_dep0, t_boot_end, t_dep_end; /* CLOCK_MONOTONIC seconds: deploy's phases */
 	double stall_s; /* --stall-timeout: a phase without progress for this long fails */
+	struct erec_host h_dep0, h_boot_end, h_dep_end; /* the host's spending at those moments */
+	unsigned booted;                                /* boards boot_missing booted */
 	uint64_t bytes;
 	struct s2_bulk_stats load, rec; /* bulk transfer counters: loading, recordings */
 };
@@ -170,6 +172,7 @@ static void boot_missing(struct ctx *x)
 		    0)
 			x->ops[b].status = S2_E_NOMEM;
 		any = true;
+		x->booted++;
 	}
 	if (any)
 		settle(x, "boot");
@@ -183,10 +186,12 @@ out:
 /* Deploy the plan: boot what is not booted, clear, write, activate, verify. */
 static void deploy(struct ctx *x)
 {
+	erec_host_now(&x->h_dep0);
 	double t0 = now_s();
 	x->t_dep0 = t0;
 	boot_missing(x);
 	x->t_boot_end = now_s();
+	erec_host_now(&x->h_boot_end);
 	for (unsigned i = 0; i < x->plan->n_boards; i++) {
 		unsigned b = x->plan->boards[i].board;
 		if (x->failed[b])
@@ -287,6 +292,7 @@ static void deploy(struct ctx *x)
 	free(moved);
 	x->t_dep_end = now_s();
 	x->t_deploy = x->t_dep_end - t0;
+	erec_host_now(&x->h_dep_end);
 }
 
 static int open_ctx(struct ctx *x, struct cli *c, const char *image)
@@ -682,6 +688,8 @@ int verb_run(int argc, char **argv)
 		}
 	}
 	/* Start every board; they begin together. */
+	struct erec_host h_run0, h_run1, h_out0, h_out1;
+	erec_host_now(&h_run0);
 	double t0 = now_s();
 	for (unsigned i = 0; i < x.plan->n_boards; i++) {
 		unsigned b = x.plan->boards[i].board;
@@ -772,10 +780,14 @@ int verb_run(int argc, char **argv)
 			break;
 		}
 		struct timespec ts = {0, 20 * 1000 * 1000}; /* status poll interval */
-		nanosleep(&ts, NULL);
+		if (er)
+			erec_pump(er, 0.02); /* the energy stream's packets, as they arrive */
+		else
+			nanosleep(&ts, NULL);
 	}
 	cli_progress_end(&c);
 	double t_run = now_s() - t0;
+	erec_host_now(&h_run1);
 	if (er)
 		erec_finish(er, 2.0);
 	/* Boards that failed: stop the rest cleanly (they are done or stopped anyway). */
@@ -796,9 +808,11 @@ int verb_run(int argc, char **argv)
 		res->pops[p].label = strdup(x.plan->pops[p].label);
 		res->pops[p].size = x.plan->pops[p].size;
 	}
+	erec_host_now(&h_out0);
 	double t1 = now_s();
 	int rc = res->pops ? collect(&x, res) : S2_E_NOMEM;
 	double t_collect = now_s() - t1;
+	erec_host_now(&h_out1);
 	char err[512];
 	/* How each board's part ended: only a board that ran every step and whose recordings
 	 * were read is complete; the results say so per board (docs/results.md). */
@@ -829,13 +843,25 @@ int verb_run(int argc, char **argv)
 		rc = cli_error(&c, EXIT_FAIL, "%s", err);
 	if (er) {
 		if (!o.deployed) {
-			erec_phase(er, "boot", x.t_dep0, x.t_boot_end);
-			erec_phase(er, "load", x.t_boot_end, x.t_dep_end);
+			erec_phase(er, "boot", &x.h_dep0, &x.h_boot_end);
+			erec_phase(er, "load", &x.h_boot_end, &x.h_dep_end);
 		}
-		erec_phase(er, "run", t0, t0 + t_run);
-		erec_phase(er, "readout", t1, t1 + t_collect);
-		if (erec_write(er, o.energy, argv[pos], x.plan->dt_ms, steps, err, sizeof err) <
-		            0 &&
+		erec_phase(er, "run", &h_run0, &h_run1);
+		erec_phase(er, "readout", &h_out0, &h_out1);
+		struct erec_info info = {argv[pos],
+		                         c.machine_path ? c.machine_path : getenv("S2_MACHINE"),
+		                         cli_default_firmware(),
+		                         x.booted,
+		                         out,
+		                         x.plan->network,
+		                         x.plan->network_crc32,
+		                         NULL};
+		char pwhy[300];
+		if (!complete) {
+			results_partial_why(res, pwhy, sizeof pwhy);
+			info.partial = pwhy;
+		}
+		if (erec_write(er, o.energy, &info, x.plan->dt_ms, steps, err, sizeof err) < 0 &&
 		    rc == 0)
 			rc = cli_error(&c, EXIT_FAIL, "%s", err);
 		erec_free(er);

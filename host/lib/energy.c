@@ -28,6 +28,7 @@ void s2_energy_model_default(struct s2_energy_model *m)
 	m->j_packet_routed = 1e-9;
 	m->j_dma_byte = 20e-12;
 	m->counter_bits = 64;
+	m->host_w_per_core = S2_ENERGY_HOST_W_PER_CORE;
 }
 
 static const struct {
@@ -52,6 +53,7 @@ static const struct {
         P("cycles_packet_in", cycles[S2_EP_PACKETS_IN], 0, 1e6),
         P("j_packet_routed", j_packet_routed, 0, 1e-3),
         P("j_dma_byte", j_dma_byte, 0, 1e-3),
+        P("host_w_per_core", host_w_per_core, 0.01, 1e3),
 #undef P
 };
 

@@ -13,11 +13,29 @@ import time
 import numpy as np
 import torch
 
-# Per-core power for the estimate: AMD EPYC 9755 (Zen 5, family 1Ah, the CPU family this
-# machine reports), TDP 500 W over 128 cores = 3.9 W per core (AMD's product specification
-# page for the EPYC 9755). A TDP share is an upper-end average for a fully loaded socket, not
-# a measurement of this workload; it ignores memory, uncore idle power and the host's PSU.
-CPU_WATTS_PER_CORE = 3.9
+# Per-core power for the estimate: one definition, S2_ENERGY_HOST_W_PER_CORE in the host's
+# energy model header (host/include/s2/energy.h), which s2ctl energy report uses for the host's
+# share too: AMD EPYC 9755 (Zen 5, the CPU family this machine reports), TDP 500 W over 128
+# cores = 3.9 W per core. A TDP share is an upper-end average for a fully loaded socket, not a
+# measurement of this workload; it ignores memory, uncore idle power and the host's PSU.
+_ENERGY_H = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "host",
+                         "include", "s2", "energy.h")
+
+
+def _host_constant():
+    import re
+    try:
+        text = open(_ENERGY_H).read()
+    except OSError as e:
+        raise RuntimeError("the per-core power is defined in %s, which is not readable: %s"
+                           % (_ENERGY_H, e))
+    m = re.search(r"#define S2_ENERGY_HOST_W_PER_CORE ([0-9.]+)", text)
+    if not m:
+        raise RuntimeError("%s: no S2_ENERGY_HOST_W_PER_CORE" % _ENERGY_H)
+    return float(m.group(1))
+
+
+CPU_WATTS_PER_CORE = _host_constant()
 CPU_WATTS_SOURCE = "AMD EPYC 9755 TDP 500 W / 128 cores (AMD product specifications)"
 
 

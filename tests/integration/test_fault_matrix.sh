@@ -146,8 +146,13 @@ for act in stop kill; do
 		emu_start "ph$act" --boards 1 --fault-at "${ph%%:*}:$act:${ph##*:}"
 		"$S2CTL" compile "$WORK/va.pb" --machine "$WORK/ph$act.pb" -o "$WORK/p.s2img" --quiet
 		timed "$WORK/out" "$WORK/err" "$S2CTL" run "$WORK/p.s2img" --machine "$WORK/ph$act.pb" \
-			--duration $DUR -o "$WORK/p${ph%%:*}$act.s2res"
+			--duration $DUR -o "$WORK/p${ph%%:*}$act.s2res" --energy "$WORK/p$act.energy"
 		judge "$act at ${ph%%:*}" run $DL_DEAD "$WORK/p${ph%%:*}$act.s2res" false
+		if [ -e "$WORK/p$act.energy" ]; then
+			"$S2CTL" energy report "$WORK/p$act.energy" >/dev/null 2>"$WORK/erep.err"
+			check "$act at ${ph%%:*}: the energy record is refused as partial (exit 5)" \
+				test $? -eq 5
+		fi
 		stop_emu "ph$act"
 	done
 

@@ -20,6 +20,16 @@
 
 #define S2_ENERGY_MODEL_VERSION "s2-energy-model-1"
 
+/**
+ * The host's power per busy core, for the estimate of what the host spent where it exposes no
+ * RAPL counter: CPU time x this figure, labelled estimated. The one definition of it: the EGRU
+ * baseline (python/s2_egru/energy.py) reads it from here.
+ */
+#define S2_ENERGY_HOST_W_PER_CORE 3.9
+#define S2_ENERGY_HOST_W_SOURCE                                                           \
+	"AMD EPYC 9755 TDP 500 W / 128 cores (AMD product specifications): an upper-end " \
+	"average of a fully loaded socket, not a measurement"
+
 /** Performance levels of a PE (brief: 150 MHz at 0.5 V and 300 MHz at 0.8 V among them). */
 enum s2_pl { S2_PL_LOW = 0, S2_PL_HIGH = 1, S2_PL_COUNT };
 
@@ -47,6 +57,7 @@ struct s2_energy_model {
 	double j_packet_routed;     /**< per router traversal */
 	double j_dma_byte;          /**< per byte moved by DMA (DRAM included) */
 	unsigned counter_bits;      /**< width of the chips' counters (64 on s2emu) */
+	double host_w_per_core;     /**< the host's estimate: W per busy core (CPU time) */
 };
 
 /** Model version 1 with its published or derived constants (docs/energy.md). */
