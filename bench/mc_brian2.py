@@ -14,7 +14,7 @@ import sys
 
 import numpy as np
 from brian2 import (Hz, Network, NeuronGroup, PoissonInput, SpikeMonitor, Synapses,
-                    defaultclock, ms, mV, pA, pF, prefs, seed)
+                    defaultclock, ms, mV, pA, pF, prefs, seed)  # noqa: F401 (pF: equations)
 
 POPS = ["L23E", "L23I", "L4E", "L4I", "L5E", "L5I", "L6E", "L6I"]
 N = np.array([20683, 5834, 21915, 5479, 4850, 1065, 14395, 2948.0])

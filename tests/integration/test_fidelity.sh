@@ -74,6 +74,20 @@ check "the engine's own run counts the same, byte for byte" cmp -s "$WORK/clip.s
 	>"$WORK/wmax.json"
 check "weights_clipped counted by the engine (12)" jq -e '.counters.weights_clipped == 12' "$WORK/wmax.json"
 
+# The synfire example carries its pulse packet through all 200 groups (2 ms per group).
+"$S2CTL" net example synfire --scale 0.01 -o "$WORK/syn.pb" --quiet
+"$S2CTL" compile "$WORK/syn.pb" --machine "$WORK/one.pb" -o "$WORK/syn.s2img" --quiet
+"$S2CTL" run "$WORK/syn.s2img" --machine "$WORK/one.pb" --duration 600 -o "$WORK/syn.s2res" \
+	--json >"$WORK/syn.json"
+check "synfire: the first, middle and last group each fire most of their 100 neurons" jq -e \
+	'[.populations[] | select(.spikes_recorded) | .spikes > 60] == [true, true, true]' \
+	"$WORK/syn.json"
+"$S2CTL" results "$WORK/syn.s2res" --csv "$WORK/syncsv" --quiet
+first() { awk -F, 'NR == 2 { print int($2) }' "$WORK/syncsv/$1_spikes.csv"; }
+check "synfire: the packet reaches group 100 after 200 ms and group 199 after 400 ms" \
+	test "$(first chain000)" -lt 20 -a "$(first chain100)" -ge 200 -a "$(first chain199)" -ge 400
+check "synfire: no spike file for the unrecorded groups" test ! -e "$WORK/syncsv/chain050_spikes.csv"
+
 # 3. Refused, naming the population: weights that round to zero units, sources above one
 #    spike per step.
 jq '.projections[2].weight = 0.000001 | .projections += [{pre: "src", post: "quiet",
