@@ -117,9 +117,10 @@ int verb_compile(int argc, char **argv)
 	if (!o.out)
 		return cli_error(&c, EXIT_USAGE, "compile needs -o IMAGE");
 	unsigned long target = 0;
-	if (o.target && cli_uint(&c, "--router-target", o.target, UINT32_MAX, &target) < 0)
+	bool tmin = o.target && !strcmp(o.target, "min");
+	if (o.target && !tmin && cli_uint(&c, "--router-target", o.target, UINT32_MAX, &target) < 0)
 		return EXIT_USAGE;
-	if (o.target && target == 0)
+	if (o.target && !tmin && target == 0)
 		return cli_error(&c, EXIT_USAGE, "--router-target: must be at least 1");
 	char err[512];
 	struct s2_net *n = s2_net_load_file(argv[pos], err, sizeof err);
@@ -130,7 +131,7 @@ int verb_compile(int argc, char **argv)
 		s2_net_free(n);
 		return c.machine_path || getenv("S2_MACHINE") ? EXIT_INPUT : EXIT_USAGE;
 	}
-	struct s2_map_config cfg = {.router_target = (uint32_t)target};
+	struct s2_map_config cfg = {.router_target = (uint32_t)target, .router_min = tmin};
 	struct s2_mapping *mp = s2_map_new(n, m, &cfg);
 	int code = EXIT_OK;
 	if (!mp) {

@@ -39,6 +39,7 @@ struct s2_mapping;
 
 struct s2_map_config {
 	uint32_t router_target; /**< entries per chip to compress to; 0: the router's size */
+	bool router_min;        /**< compress every table as far as it goes (ordered tables) */
 	bool no_verify;         /**< skip stage 6 (benchmarks measure it separately) */
 	unsigned key_bits;      /**< bits of a routing key; 0: 32 (smaller only for tests) */
 };
@@ -53,6 +54,8 @@ struct s2_route {
 struct s2_rt_entry {
 	uint32_t key, mask;
 	struct s2_route route;
+	uint8_t in; /**< s2_map_table: the link its packets arrive on (0-5), 6 a local PE, 7 mixed
+	             */
 };
 
 /** The report of a mapping (docs/mapping.md). */
@@ -111,10 +114,29 @@ void s2_map_pop_parts(const struct s2_mapping *mp, unsigned p, uint64_t *first, 
 
 /**
  * The router table of chip c of board b (after stage 5: compressed): copies up to cap
- * entries, sorted by key and disjoint, to out. @return the number of entries of the table.
+ * entries to out, in the router's order: sorted by key and disjoint, or, for a table
+ * compressed to the minimum (s2_map_table_ordered), in priority order (the first entry that
+ * matches a key routes it; entries may overlap). @return the number of entries of the table.
  */
 size_t s2_map_table(const struct s2_mapping *mp, unsigned b, unsigned c, struct s2_rt_entry *out,
                     size_t cap);
+/** Whether chip (b, c)'s table is ordered (first match wins) rather than sorted and disjoint. */
+bool s2_map_table_ordered(const struct s2_mapping *mp, unsigned b, unsigned c);
+
+#define S2_RT_MIN_OC_ONLY 1u /**< s2_rt_minimise: ordered covering and default routes only */
+
+/**
+ * Compress one router table as far as it goes, as `--router-target min` does for every chip
+ * (docs/mapping.md, section 5). e[0..n): disjoint entries (masks need not be prefixes);
+ * in[i]: the link entry i's packets arrive on (0-5), or 6 for the chip's own PEs; keys outside
+ * every entry are taken as never arriving. opposite[l]: the link opposite link l. flags:
+ * S2_RT_MIN_OC_ONLY gives the plain published algorithm (ordered covering, then entries that
+ * default routing handles dropped), for comparisons. On return e holds the ordered table
+ * (the first matching entry wins). @return its entries (never more than n), or S2_E_NOMEM.
+ */
+long s2_rt_minimise(struct s2_rt_entry *e, const uint8_t *in, size_t n, const unsigned opposite[6],
+                    unsigned flags);
+
 /** Entries of chip (b, c) before compression. */
 size_t s2_map_table_before(const struct s2_mapping *mp, unsigned b, unsigned c);
 
