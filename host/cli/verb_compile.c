@@ -62,6 +62,11 @@ static void report(const struct cli *c, const struct s2_net *n, const struct s2_
 		json_str(&j, "link", s2_machine_link_name(m, r->busiest_link));
 		json_num(&j, "packets_per_step", r->busiest_link_load);
 		json_end_obj(&j);
+		json_obj(&j, "hops_per_spike");
+		json_num(&j, "mean", r->hops_mean);
+		json_uint(&j, "max", r->hops_max);
+		json_uint(&j, "longest_path", r->path_max);
+		json_end_obj(&j);
 		json_num(&j, "synaptic_events_per_step", r->synaptic_events_per_step);
 		json_uint(&j, "keys_used", r->keys_used);
 		json_uint(&j, "key_span", r->key_span);
@@ -90,6 +95,8 @@ static void report(const struct cli *c, const struct s2_net *n, const struct s2_
 		       r->busiest_link_load);
 	else
 		printf("  busiest link: none (no spikes leave their chip)\n");
+	printf("  router hops per spike: mean %.3f, worst %u (longest path %u hops)\n",
+	       r->hops_mean, r->hops_max, r->path_max);
 	printf("  expected synaptic events per timestep: %.4g\n", r->synaptic_events_per_step);
 	printf("  keys: %llu used, %llu of 4294967296 taken (%s)\n",
 	       (unsigned long long)r->keys_used, (unsigned long long)r->key_span,

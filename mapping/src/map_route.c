@@ -52,6 +52,8 @@ struct router {
 	uint32_t *tstamp, *tidx;   /* per chip: on the current tree, its node */
 	uint32_t *bstamp, *parent; /* per chip: BFS visit, parent chip */
 	uint8_t *plink;            /* per chip: link from parent */
+	uint32_t *dist;            /* per chip: hops from the source (BFS) */
+	uint32_t depth;            /* the tree's longest source-to-target path */
 	uint32_t *queue;
 	struct tnode *nodes;
 	size_t n_nodes, cap_nodes;
@@ -105,6 +107,7 @@ static int build_tree(struct s2_mapping *mp, struct router *r, uint64_t i, long 
 	size_t head = 0, tail = 0;
 	r->queue[tail++] = src->chip;
 	r->bstamp[src->chip] = r->stamp;
+	r->dist[src->chip] = 0;
 	uint32_t found = 0;
 	while (head < tail && found < need) {
 		uint32_t u = r->queue[head++];
@@ -115,6 +118,7 @@ static int build_tree(struct s2_mapping *mp, struct router *r, uint64_t i, long 
 			r->bstamp[v] = r->stamp;
 			r->parent[v] = u;
 			r->plink[v] = (uint8_t)l;
+			r->dist[v] = r->dist[u] + 1;
 			r->queue[tail++] = v;
 			found += r->tstamp[v] == r->stamp;
 		}
@@ -136,8 +140,11 @@ static int build_tree(struct s2_mapping *mp, struct router *r, uint64_t i, long 
 	}
 	/* connect every target back to the tree along BFS parents: branches are shared */
 	size_t targets = r->n_nodes;
+	r->depth = 0;
 	for (size_t k = 0; k < targets; k++) {
 		uint32_t u = r->nodes[k].chip;
+		if (r->dist[u] > r->depth)
+			r->depth = r->dist[u];
 		while (u != src->chip) {
 			struct tnode *un = node(r, u);
 			if (!un)
@@ -169,6 +176,7 @@ int s2_map_route(struct s2_mapping *mp, char *err, size_t errlen)
 	r.bstamp = calloc(nc, sizeof *r.bstamp);
 	r.parent = calloc(nc, sizeof *r.parent);
 	r.plink = calloc(nc, 1);
+	r.dist = calloc(nc, sizeof *r.dist);
 	r.queue = malloc(nc * sizeof *r.queue);
 	mp->tables = calloc(nc, sizeof *mp->tables);
 	mp->link_load = calloc(nc * S2_MACHINE_LINKS, sizeof *mp->link_load);
@@ -176,8 +184,8 @@ int s2_map_route(struct s2_mapping *mp, char *err, size_t errlen)
 	size_t prev_cap = 0;
 	long prev_n = -1;
 	rc = S2_E_NOMEM;
-	if (!r.tstamp || !r.tidx || !r.bstamp || !r.parent || !r.plink || !r.queue || !mp->tables ||
-	    !mp->link_load)
+	if (!r.tstamp || !r.tidx || !r.bstamp || !r.parent || !r.plink || !r.dist || !r.queue ||
+	    !mp->tables || !mp->link_load)
 		goto nomem;
 	double dt = mp->net->pb->timestep_ms, events = 0;
 	for (size_t j = 0; j < mp->net->pb->n_projections; j++)
@@ -186,6 +194,8 @@ int s2_map_route(struct s2_mapping *mp, char *err, size_t errlen)
 	mp->rep.synaptic_events_per_step = events;
 	mp->rep.routes = 0;
 	mp->rep.route_chips = 0;
+	mp->rep.hops_max = mp->rep.path_max = 0;
+	double hop_sum = 0, spike_sum = 0;
 	for (uint64_t i = 0; i < mp->n_parts; i++) {
 		const struct part *pt = &mp->parts[i];
 		long nt = map_targets(mp, i);
@@ -214,6 +224,14 @@ int s2_map_route(struct s2_mapping *mp, char *err, size_t errlen)
 			prev_n = nt;
 		}
 		double pkts = map_part_rate(mp, i);
+		/* every chip of the tree but the source receives the spike over one link */
+		uint32_t hops = (uint32_t)r.n_nodes - 1;
+		hop_sum += pkts * hops;
+		spike_sum += pkts;
+		if (hops > mp->rep.hops_max)
+			mp->rep.hops_max = hops;
+		if (r.depth > mp->rep.path_max)
+			mp->rep.path_max = r.depth;
 		for (size_t k = 0; k < r.n_nodes; k++) {
 			const struct tnode *t = &r.nodes[k];
 			struct ent e = {.key = pt->key,
@@ -229,6 +247,7 @@ int s2_map_route(struct s2_mapping *mp, char *err, size_t errlen)
 		}
 		mp->rep.route_chips += r.n_nodes;
 	}
+	mp->rep.hops_mean = spike_sum > 0 ? hop_sum / spike_sum : 0;
 	double best = 0;
 	size_t bi = 0;
 	for (size_t k = 0; k < nc * S2_MACHINE_LINKS; k++)
@@ -253,6 +272,7 @@ out:
 	free(r.bstamp);
 	free(r.parent);
 	free(r.plink);
+	free(r.dist);
 	free(r.queue);
 	free(r.nodes);
 	return rc;

@@ -40,6 +40,8 @@ struct s2_mapping;
 struct s2_map_config {
 	uint32_t router_target; /**< entries per chip to compress to; 0: the router's size */
 	bool router_min;        /**< compress every table as far as it goes (ordered tables) */
+	bool no_fine_place;     /**< fill boards in population order (the placement before fine
+	                             placement, kept for comparisons) */
 	bool no_verify;         /**< skip stage 6 (benchmarks measure it separately) */
 	unsigned key_bits;      /**< bits of a routing key; 0: 32 (smaller only for tests) */
 };
@@ -67,6 +69,11 @@ struct s2_map_report {
 	uint32_t chips_compressed;
 	double busiest_link_load; /**< expected packets per timestep */
 	uint32_t busiest_board, busiest_chip, busiest_link;
+	/** Router hops per spike: links a spike crosses in its multicast tree (each chip of the
+	 *  tree but the source receives it over one link). Mean weighted by expected spikes,
+	 *  and the largest tree; path_max: the longest source-to-target path, in hops. */
+	double hops_mean;
+	uint32_t hops_max, path_max;
 	double synaptic_events_per_step; /**< expected, from rate hints */
 	uint64_t keys_used;              /**< keys of all parts */
 	uint64_t key_span;               /**< key space taken, alignment included */
