@@ -40,6 +40,8 @@ struct s2_mapping;
 struct s2_map_config {
 	uint32_t router_target; /**< entries per chip to compress to; 0: the router's size */
 	bool router_min;        /**< compress every table as far as it goes (ordered tables) */
+	unsigned image_threads; /**< threads building the image (s2_image_write); 0: 2. The
+	                             image's bytes do not depend on it */
 	bool no_fine_place;     /**< fill boards in population order (the placement before fine
 	                             placement, kept for comparisons) */
 	bool no_verify;         /**< skip stage 6 (benchmarks measure it separately) */
