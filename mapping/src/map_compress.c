@@ -36,7 +36,12 @@ struct oc {
 	uint8_t *gen;      /* per table entry: generality */
 	uint32_t *members; /* scratch: a candidate merge (table indices, ascending) */
 	uint32_t *best;    /* the best merge found so far */
-	uint32_t *first;   /* per class: stamp of the last scan that saw it */
+	uint32_t *first;   /* per class: start of its entries in order[] */
+	uint32_t *order;   /* table indices grouped by class, ascending within each */
+	uint8_t *merged;   /* per table entry: made by a merge (else an input entry) */
+	uint32_t *mlist;   /* indices of the merged entries, ascending */
+	uint32_t n_mlist;
+	uint8_t *tmp_merged;
 	struct ent *tmp;
 	uint32_t *tmp_ahead, *tmp_atail, *tmp_cls;
 	uint8_t *tmp_gen;
@@ -44,9 +49,18 @@ struct oc {
 
 #define NO_ALIAS UINT32_MAX
 
+static unsigned popcount32(uint32_t x)
+{
+	/* without a popcount instruction in the baseline ISA, this beats the library call */
+	x = x - ((x >> 1) & 0x55555555u);
+	x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
+	x = (x + (x >> 4)) & 0x0f0f0f0fu;
+	return (x * 0x01010101u) >> 24;
+}
+
 static unsigned generality(uint32_t mask)
 {
-	return 32u - (unsigned)__builtin_popcount(mask);
+	return 32u - popcount32(mask);
 }
 
 static bool intersect(uint32_t k1, uint32_t m1, uint32_t k2, uint32_t m2)
@@ -129,7 +143,7 @@ static uint32_t downcheck(const struct oc *o, uint32_t *s, uint32_t ns, uint32_t
 					continue;
 				covered = true;
 				uint32_t settable = o->amask[a] & ~c.mask;
-				unsigned nset = (unsigned)__builtin_popcount(settable);
+				unsigned nset = popcount32(settable);
 				if (nset > strict)
 					continue;
 				if (nset < strict) {
@@ -170,13 +184,22 @@ static uint32_t upcheck(const struct oc *o, uint32_t *s, uint32_t ns, uint32_t m
                         bool *changed)
 {
 	*changed = false;
+	struct cube c = merged(o, s, ns); /* recomputed only when the merge changes */
 	for (uint32_t k = ns; k-- > 0;) {
 		uint32_t i = s[k];
-		struct cube c = merged(o, s, ns);
 		const struct ent *e = &o->t[i];
 		bool hit = false;
-		for (uint32_t j = i + 1; j < c.ins && !hit; j++)
-			hit = intersect(e->key, e->mask, o->t[j].key, o->t[j].mask);
+		if (o->merged[i]) {
+			for (uint32_t j = i + 1; j < c.ins && !hit; j++)
+				hit = intersect(e->key, e->mask, o->t[j].key, o->t[j].mask);
+		} else {
+			/* input entries are disjoint: only merged entries can intersect this one */
+			for (uint32_t m = 0; m < o->n_mlist && o->mlist[m] < c.ins && !hit; m++) {
+				uint32_t j = o->mlist[m];
+				hit = j > i &&
+				      intersect(e->key, e->mask, o->t[j].key, o->t[j].mask);
+			}
+		}
 		if (!hit)
 			continue;
 		memmove(&s[k], &s[k + 1], (ns - k - 1) * sizeof *s);
@@ -184,6 +207,7 @@ static uint32_t upcheck(const struct oc *o, uint32_t *s, uint32_t ns, uint32_t m
 		*changed = true;
 		if (ns <= min_good + 1)
 			return 0;
+		c = merged(o, s, ns);
 	}
 	return ns;
 }
@@ -227,6 +251,7 @@ static void apply(struct oc *o, const uint32_t *s, uint32_t ns)
 			o->tmp_atail[out] = tail;
 			o->tmp_cls[out] = o->cls[s[0]];
 			o->tmp_gen[out] = (uint8_t)c.gen;
+			o->tmp_merged[out] = 1;
 			out++;
 		}
 		if (i == o->n)
@@ -240,6 +265,7 @@ static void apply(struct oc *o, const uint32_t *s, uint32_t ns)
 		o->tmp_atail[out] = o->atail[i];
 		o->tmp_cls[out] = o->cls[i];
 		o->tmp_gen[out] = o->gen[i];
+		o->tmp_merged[out] = o->merged[i];
 		out++;
 	}
 	o->n = out;
@@ -248,15 +274,22 @@ static void apply(struct oc *o, const uint32_t *s, uint32_t ns)
 	memcpy(o->atail, o->tmp_atail, out * sizeof *o->atail);
 	memcpy(o->cls, o->tmp_cls, out * sizeof *o->cls);
 	memcpy(o->gen, o->tmp_gen, out);
+	memcpy(o->merged, o->tmp_merged, out);
+	o->n_mlist = 0;
+	for (uint32_t i = 0; i < out; i++)
+		if (o->merged[i])
+			o->mlist[o->n_mlist++] = i;
 }
 
-static int cmp_gen(const void *a, const void *b)
+struct gkey {
+	uint64_t k; /* generality << 32 | key: unique in a disjoint table */
+	uint32_t i;
+};
+
+static int cmp_gkey(const void *a, const void *b)
 {
-	const struct ent *x = a, *y = b;
-	unsigned gx = generality(x->mask), gy = generality(y->mask);
-	if (gx != gy)
-		return gx < gy ? -1 : 1;
-	return x->key < y->key ? -1 : x->key > y->key;
+	const struct gkey *x = a, *y = b;
+	return x->k < y->k ? -1 : x->k > y->k;
 }
 
 static int cmp_route(const void *a, const void *b, void *ctx)
@@ -318,6 +351,10 @@ static void oc_free(struct oc *o)
 	free(o->members);
 	free(o->best);
 	free(o->first);
+	free(o->order);
+	free(o->merged);
+	free(o->tmp_merged);
+	free(o->mlist);
 	free(o->tmp);
 	free(o->tmp_ahead);
 	free(o->tmp_atail);
@@ -338,20 +375,38 @@ int map_rt_ordered_covering(struct ent *t, uint32_t *n)
 	o.gen = malloc(m);
 	o.members = malloc(m * sizeof *o.members);
 	o.best = malloc(m * sizeof *o.best);
-	o.first = malloc(m * sizeof *o.first);
+	o.first = malloc((m + 1) * sizeof *o.first);
+	o.order = malloc(m * sizeof *o.order);
+	o.merged = calloc(m, 1);
+	o.tmp_merged = calloc(m, 1);
+	o.mlist = malloc(m * sizeof *o.mlist);
 	o.tmp = malloc(m * sizeof *o.tmp);
 	o.tmp_ahead = malloc(m * sizeof *o.tmp_ahead);
 	o.tmp_atail = malloc(m * sizeof *o.tmp_atail);
 	o.tmp_cls = malloc(m * sizeof *o.tmp_cls);
 	o.tmp_gen = malloc(m);
 	if (!o.ahead || !o.atail || !o.akey || !o.amask || !o.anext || !o.cls || !o.gen ||
-	    !o.members || !o.best || !o.first || !o.tmp || !o.tmp_ahead || !o.tmp_atail ||
-	    !o.tmp_cls || !o.tmp_gen) {
+	    !o.members || !o.best || !o.first || !o.order || !o.merged || !o.tmp_merged ||
+	    !o.mlist || !o.tmp || !o.tmp_ahead || !o.tmp_atail || !o.tmp_cls || !o.tmp_gen) {
 		oc_free(&o);
 		return S2_E_NOMEM;
 	}
 	/* increasing generality; equal generality by key, for a deterministic start */
-	qsort(o.t, o.n, sizeof *o.t, cmp_gen);
+	{
+		struct gkey *gk = malloc(m * sizeof *gk);
+		if (!gk) {
+			oc_free(&o);
+			return S2_E_NOMEM;
+		}
+		for (uint32_t i = 0; i < o.n; i++)
+			gk[i] = (struct gkey){(uint64_t)generality(o.t[i].mask) << 32 | o.t[i].key,
+			                      i};
+		qsort(gk, o.n, sizeof *gk, cmp_gkey);
+		for (uint32_t i = 0; i < o.n; i++)
+			o.tmp[i] = o.t[gk[i].i];
+		memcpy(o.t, o.tmp, o.n * sizeof *o.t);
+		free(gk);
+	}
 	for (uint32_t i = 0; i < o.n; i++) {
 		o.akey[i] = o.t[i].key;
 		o.amask[i] = o.t[i].mask;
@@ -363,25 +418,33 @@ int map_rt_ordered_covering(struct ent *t, uint32_t *n)
 		oc_free(&o);
 		return S2_E_NOMEM;
 	}
-	uint32_t stamp = 0;
-	for (uint32_t c = 0; c < o.n; c++)
-		o.first[c] = UINT32_MAX;
 	for (;;) {
-		/* candidates: per route, all its entries, in order of the route's first entry */
+		/* candidates: per route, all its entries, in order of the route's first entry:
+		 * entries bucketed by class (first[c]: the start of class c's run in members) */
+		uint32_t nc = 0;
+		for (uint32_t i = 0; i < o.n; i++)
+			if (o.cls[i] + 1 > nc)
+				nc = o.cls[i] + 1;
+		memset(o.first, 0, (nc + 1) * sizeof *o.first);
+		for (uint32_t i = 0; i < o.n; i++)
+			o.first[o.cls[i] + 1]++;
+		for (uint32_t c = 0; c < nc; c++)
+			o.first[c + 1] += o.first[c];
+		for (uint32_t i = 0; i < o.n; i++)
+			o.order[o.first[o.cls[i]]++] = i;
+		for (uint32_t c = nc; c > 0; c--)
+			o.first[c] = o.first[c - 1];
+		o.first[0] = 0;
 		uint32_t best_n = 0; /* entries in the best merge; goodness = best_n - 1 */
-		stamp++;
 		for (uint32_t i = 0; i < o.n; i++) {
 			uint32_t c = o.cls[i];
-			if (o.first[c] == stamp)
-				continue;
-			o.first[c] = stamp;
-			uint32_t ns = 0;
-			for (uint32_t j = i; j < o.n; j++)
-				if (o.cls[j] == c)
-					o.members[ns++] = j;
+			if (o.order[o.first[c]] != i)
+				continue; /* not the class's first entry */
+			uint32_t ns = o.first[c + 1] - o.first[c];
 			uint32_t min_good = best_n ? best_n - 1 : 0;
 			if (ns < 2 || ns - 1 <= min_good)
 				continue;
+			memcpy(o.members, o.order + o.first[c], ns * sizeof *o.members);
 			ns = refine(&o, o.members, ns, min_good);
 			if (ns >= 2 && ns - 1 > min_good) {
 				best_n = ns;
@@ -391,7 +454,6 @@ int map_rt_ordered_covering(struct ent *t, uint32_t *n)
 		if (best_n < 2)
 			break;
 		apply(&o, o.best, best_n);
-		/* `first` is indexed by class and classes never change: stamps stay valid */
 	}
 	*n = o.n;
 	oc_free(&o);
