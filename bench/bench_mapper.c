@@ -1,11 +1,12 @@
 /*
  * bench_mapper: generate a reference workload, map it onto a standard machine and print the
  * wall time of every stage and the process's peak resident memory (docs/bench.md).
- *   bench_mapper NETWORK SCALE MACHINE [IMAGE] [--min] [--old-place] [--threads N]
+ *   bench_mapper NETWORK SCALE MACHINE [IMAGE] [--min] [--fine-place] [--threads N]
  * NETWORK: an example name (s2ctl net example); MACHINE: "boards:N", "rack" or "racks:R".
  * With IMAGE, the image is written there too (and timed). --min: router tables compressed
- * to the minimum (--router-target min); --old-place: boards filled in population order (the
- * placement of the release before fine placement); --threads: image threads;
+ * to the minimum (--router-target min); --fine-place: fine placement (s2ctl compile --place
+ * traffic; without it, boards are filled in population order, as the previous release did);
+ * --threads: image threads;
  * --dump-tables FILE: every chip's table of two or more entries, as mapped (uncompressed
  * unless a table exceeded the router), in the file format of rig_routing_tables' desktop
  * tools (x u8, y u8, length u16, then key, mask, source, route u32 each; source: bit l for
@@ -108,8 +109,8 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--min"))
 			cfg.router_min = true;
-		else if (!strcmp(argv[i], "--old-place"))
-			cfg.no_fine_place = true;
+		else if (!strcmp(argv[i], "--fine-place"))
+			cfg.fine_place = true;
 		else if (!strcmp(argv[i], "--dump-tables") && i + 1 < argc)
 			dump = argv[++i];
 		else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
@@ -121,7 +122,7 @@ int main(int argc, char **argv)
 	}
 	if (na < 3 || na > 4) {
 		fprintf(stderr, "usage: bench_mapper NETWORK SCALE MACHINE [IMAGE] [--min] "
-		                "[--old-place] [--threads N]\n");
+		                "[--fine-place] [--threads N]\n");
 		return 2;
 	}
 	if (na == 4)

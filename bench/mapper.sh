@@ -4,9 +4,11 @@
 # mapping and image time, peak memory, router hops per spike (mean, worst), the busiest link,
 # router entries per chip before and after compression (total and max, as compiled and with
 # --router-target min), each beside the same figures from the previous release of s2 (commit
-# 26cff90, built from git in a temporary directory), with ratios. The previous release's hops
-# are measured by this release's bench_mapper with --old-place (its placement: boards filled in
-# population order), whose busiest link must equal the old binary's.
+# 26cff90, built from git in a temporary directory), with ratios. This release places as the
+# previous one by default (boards filled in population order: the same spikes); its fine
+# placement (s2ctl compile --place traffic) is measured beside it: the previous release's hops
+# are those of this release's default placement, whose busiest link must equal the old
+# binary's.
 #
 # With RIG_ROUTING_TABLES=DIR (a checkout of github.com/project-rig/rig_routing_tables) the
 # published C implementation of ordered covering (its desktop tool) compresses the same tables
@@ -100,13 +102,13 @@ for c in $cases; do
 	"$B/bench/bench_mapper" "$@" $im --dump-tables "$out/$c.tab" >"$out/new.txt"
 	[ -n "$im" ] && ls -l "$im" | awk '{print $5}' >"$out/new.size" && rm -f "$im"
 	"$B/bench/bench_mapper" "$@" --min >"$out/min.txt"
-	"$B/bench/bench_mapper" "$@" --old-place >"$out/oldplace.txt"
+	"$B/bench/bench_mapper" "$@" --fine-place >"$out/fine.txt"
 	if [ -n "$OLDB" ]; then
 		"$OLDB" "$@" $im >"$out/old.txt"
 		[ -n "$im" ] && ls -l "$im" | awk '{print $5}' >"$out/old.size" && rm -f "$im"
-		if [ "$(field "$out/old.txt" busy)" != "$(field "$out/oldplace.txt" busy)" ]; then
-			echo "  WARNING: --old-place does not reproduce the previous release's" \
-				"placement (busiest link differs)"
+		if [ "$(field "$out/old.txt" busy)" != "$(field "$out/new.txt" busy)" ]; then
+			echo "  WARNING: the default placement differs from the previous release's" \
+				"(busiest link differs)"
 		fi
 	else
 		: >"$out/old.txt"
@@ -122,11 +124,15 @@ for c in $cases; do
 			"$([ -s "$out/old.size" ] && cat "$out/old.size" || echo -)"
 	fi
 	row "peak RSS (MiB)" "$(field "$out/new.txt" rss)" "$(get_old rss)"
-	row "hops per spike, mean" "$(field "$out/new.txt" hmean)" \
-		"$(field "$out/oldplace.txt" hmean)"
+	row "hops per spike, mean" "$(field "$out/new.txt" hmean)" "$(field "$out/new.txt" hmean)"
 	row "hops per spike, worst" "$(field "$out/new.txt" hworst)" \
-		"$(field "$out/oldplace.txt" hworst)"
+		"$(field "$out/new.txt" hworst)"
 	row "busiest link (packets/step)" "$(field "$out/new.txt" busy)" "$(get_old busy)"
+	row "hops per spike, mean, --place traffic" "$(field "$out/fine.txt" hmean)" \
+		"$(field "$out/new.txt" hmean)"
+	row "hops per spike, worst, --place traffic" "$(field "$out/fine.txt" hworst)" \
+		"$(field "$out/new.txt" hworst)"
+	row "busiest link, --place traffic" "$(field "$out/fine.txt" busy)" "$(get_old busy)"
 	row "entries before, total" "$(field "$out/new.txt" before)" "$(get_old before)"
 	row "entries before, max per chip" "$(field "$out/new.txt" maxb)" "$(get_old maxb)"
 	row "entries after, total" "$(field "$out/new.txt" after)" "$(get_old after)"

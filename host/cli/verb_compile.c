@@ -16,7 +16,7 @@
 #include "s2/network.h"
 
 struct compile_opts {
-	const char *out, *target;
+	const char *out, *target, *place;
 };
 
 static int compile_opt(struct cli *c, int id, const char *arg, void *ctx)
@@ -29,6 +29,9 @@ static int compile_opt(struct cli *c, int id, const char *arg, void *ctx)
 		return 0;
 	case 256:
 		o->target = arg;
+		return 0;
+	case 257:
+		o->place = arg;
 		return 0;
 	default:
 		return -1;
@@ -112,6 +115,7 @@ int verb_compile(int argc, char **argv)
 	static const struct option extra[] = {
 	        {"output", required_argument, 0, 'o'},
 	        {"router-target", required_argument, 0, 256},
+	        {"place", required_argument, 0, 257},
 	        {0, 0, 0, 0},
 	};
 	struct cli c;
@@ -129,6 +133,8 @@ int verb_compile(int argc, char **argv)
 		return EXIT_USAGE;
 	if (o.target && !tmin && target == 0)
 		return cli_error(&c, EXIT_USAGE, "--router-target: must be at least 1");
+	if (o.place && strcmp(o.place, "order") && strcmp(o.place, "traffic"))
+		return cli_error(&c, EXIT_USAGE, "--place: '%s' is not order or traffic", o.place);
 	char err[512];
 	struct s2_net *n = s2_net_load_file(argv[pos], err, sizeof err);
 	if (!n)
@@ -138,7 +144,9 @@ int verb_compile(int argc, char **argv)
 		s2_net_free(n);
 		return c.machine_path || getenv("S2_MACHINE") ? EXIT_INPUT : EXIT_USAGE;
 	}
-	struct s2_map_config cfg = {.router_target = (uint32_t)target, .router_min = tmin};
+	struct s2_map_config cfg = {.router_target = (uint32_t)target,
+	                            .router_min = tmin,
+	                            .fine_place = o.place && !strcmp(o.place, "traffic")};
 	struct s2_mapping *mp = s2_map_new(n, m, &cfg);
 	int code = EXIT_OK;
 	if (!mp) {

@@ -873,7 +873,7 @@ int s2_map_place(struct s2_mapping *mp, char *err, size_t errlen)
 			corder[fill[part_of[c]]++] = (uint32_t)c;
 		free(fill);
 	}
-	rc = mp->cfg.no_fine_place ? 0
+	rc = !mp->cfg.fine_place ? 0
 	                           : fine_place(mp, &graph, ch, (uint32_t)nch, corder, cfirst, nb,
 	                                        chosen_board, slots, slot_first, capv);
 	if (rc < 0)

@@ -304,7 +304,7 @@ static void t_fine_place(void **state)
 		char err[512];
 		struct s2_net *n = s2_net_example(names[i], scales[i], err, sizeof err);
 		assert_non_null(n);
-		struct s2_map_config c0 = {.no_fine_place = true, .no_verify = true}, c1 = {0};
+		struct s2_map_config c0 = {.no_verify = true}, c1 = {.fine_place = true};
 		struct s2_mapping *m0 = s2_map_new(n, m, &c0), *m1 = s2_map_new(n, m, &c1),
 		                  *m2 = s2_map_new(n, m, &c1);
 		assert_int_equal(s2_map_run(m0, err, sizeof err), 0);
@@ -381,8 +381,7 @@ static void t_errors(void **state)
 	s2_machine_mark_link_dead(cut, 0, 0, 0);
 	/* in population order, a projection crosses the dead link (fine placement happens to
 	 * keep this small network's traffic on each chip) */
-	struct s2_map_config pcfg = {.no_fine_place = true};
-	mp = s2_map_new(n, cut, &pcfg);
+	mp = s2_map_new(n, cut, NULL);
 	assert_int_equal(s2_map_run(mp, err, sizeof err), S2_E_DEAD);
 	assert_non_null(strstr(err, "no live path from chip"));
 	s2_map_free(mp);

@@ -6,12 +6,13 @@
  * Stages, run in this order by s2_map_run or one by one (each needs the previous ones):
  *   1 partition  split populations into PE-sized parts (SRAM budget, per-model limits)
  *   2 place      coarse: parts to boards with METIS, minimising spike traffic between
- *                boards; fine: to chips and PEs for locality; dead chips and PEs and each
- *                chip's monitor PE are never used
+ *                boards; fine: to chips and PEs, chunks ordered so that heavy traffic stays
+ *                on a chip or goes to a neighbour; dead chips and PEs and each chip's
+ *                monitor PE are never used
  *   3 keys       32-bit routing keys, allocated hierarchically (board, chip, PE blocks)
  *   4 route      a multicast tree per source over live links and chips, sharing branches
  *   5 tables     per-chip key/mask/route tables, compressed to fit the router (to the
- *                target, not to the minimum)
+ *                target; or, with router_min, as far as they go: ordered tables)
  *   6 verify     every key routes exactly as before compression, and every source's spikes
  *                reach exactly the PEs that hold its targets (walks the compressed tables)
  * Per-PE data and the image file are written by image.h.
@@ -42,8 +43,10 @@ struct s2_map_config {
 	bool router_min;        /**< compress every table as far as it goes (ordered tables) */
 	unsigned image_threads; /**< threads building the image (s2_image_write); 0: 2. The
 	                             image's bytes do not depend on it */
-	bool no_fine_place;     /**< fill boards in population order (the placement before fine
-	                             placement, kept for comparisons) */
+	bool fine_place;        /**< order each board's chunks to keep heavy traffic on a chip
+	                             or next door (fewer hops); off: population order. Off by
+	                             default: fixed_total connectivity depends on the key layout,
+	                             so moving parts changes the spikes (docs/mapping.md) */
 	bool no_verify;         /**< skip stage 6 (benchmarks measure it separately) */
 	unsigned key_bits;      /**< bits of a routing key; 0: 32 (smaller only for tests) */
 };
