@@ -874,8 +874,8 @@ int s2_map_place(struct s2_mapping *mp, char *err, size_t errlen)
 		free(fill);
 	}
 	rc = !mp->cfg.fine_place ? 0
-	                           : fine_place(mp, &graph, ch, (uint32_t)nch, corder, cfirst, nb,
-	                                        chosen_board, slots, slot_first, capv);
+	                         : fine_place(mp, &graph, ch, (uint32_t)nch, corder, cfirst, nb,
+	                                      chosen_board, slots, slot_first, capv);
 	if (rc < 0)
 		goto out;
 	/* fill each board's slots with its chunks in that order; what does not fit spills over
