@@ -1,9 +1,18 @@
 /*
  * bench_mapper: generate a reference workload, map it onto a standard machine and print the
  * wall time of every stage and the process's peak resident memory (docs/bench.md).
- *   bench_mapper NETWORK SCALE MACHINE [IMAGE]
+ *   bench_mapper NETWORK SCALE MACHINE [IMAGE] [--min] [--fine-place] [--threads N]
  * NETWORK: an example name (s2ctl net example); MACHINE: "boards:N", "rack" or "racks:R".
- * With IMAGE, the image is written there too (and timed).
+ * With IMAGE, the image is written there too (and timed). --min: router tables compressed
+ * to the minimum (--router-target min); --fine-place: fine placement (s2ctl compile --place
+ * traffic; without it, boards are filled in population order, as the previous release did);
+ * --threads: image threads;
+ * --dump-tables FILE: every chip's table of two or more entries, as mapped (uncompressed
+ * unless a table exceeded the router), in the file format of rig_routing_tables' desktop
+ * tools (x u8, y u8, length u16, then key, mask, source, route u32 each; source: bit l for
+ * the link packets arrive on, 1 << 6 for a local PE; routes that do not fit 26 bits, which
+ * only route equality matters for, become distinct numbers with bit 31 set), for
+ * bench_rtmin and the published ordered covering.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,42 +39,125 @@ static long peak_rss_mib(void)
 	return ru.ru_maxrss / 1024;
 }
 
+/* Route classes that do not fit 26 bits, as distinct numbers (bit 31 set). */
+struct rclass {
+	struct s2_route *r;
+	size_t n, cap;
+};
+
+static uint32_t route_word(struct rclass *rc, const struct s2_route *r)
+{
+	bool small = r->w[0] < (1u << 26);
+	for (unsigned w = 1; w < S2_ROUTE_WORDS; w++)
+		small &= r->w[w] == 0;
+	if (small)
+		return r->w[0];
+	for (size_t i = 0; i < rc->n; i++)
+		if (!memcmp(&rc->r[i], r, sizeof *r))
+			return 0x80000000u | (uint32_t)i;
+	if (rc->n == rc->cap) {
+		rc->cap = rc->cap ? rc->cap * 2 : 256;
+		rc->r = realloc(rc->r, rc->cap * sizeof *rc->r);
+		if (!rc->r)
+			exit(1);
+	}
+	rc->r[rc->n] = *r;
+	return 0x80000000u | (uint32_t)rc->n++;
+}
+
+static void put_u32(FILE *f, uint32_t v)
+{
+	fwrite(&v, 4, 1, f); /* the desktop tools read their host's byte order */
+}
+
+static int dump_tables(const struct s2_mapping *mp, const struct s2_machine *m, const char *path)
+{
+	FILE *f = fopen(path, "wb");
+	if (!f)
+		return -1;
+	struct rclass rc = {0};
+	size_t cap = 65536;
+	struct s2_rt_entry *e = malloc(cap * sizeof *e);
+	if (!e)
+		return -1;
+	unsigned cpb = s2_machine_chips_per_board(m);
+	for (unsigned b = 0; b < s2_machine_boards(m); b++)
+		for (unsigned c = 0; c < cpb; c++) {
+			size_t n = s2_map_table(mp, b, c, e, cap);
+			if (n < 2 || n > 65535 || s2_map_table_ordered(mp, b, c))
+				continue;
+			uint8_t h[4] = {(uint8_t)b, (uint8_t)c, (uint8_t)n, (uint8_t)(n >> 8)};
+			fwrite(h, 1, 4, f);
+			for (size_t i = 0; i < n; i++) {
+				put_u32(f, e[i].key);
+				put_u32(f, e[i].mask);
+				put_u32(f, e[i].in < 7 ? 1u << e[i].in : 0);
+				put_u32(f, route_word(&rc, &e[i].route));
+			}
+		}
+	free(e);
+	free(rc.r);
+	return fclose(f) == 0 ? 0 : -1;
+}
+
 int main(int argc, char **argv)
 {
-	if (argc < 4) {
-		fprintf(stderr, "usage: bench_mapper NETWORK SCALE MACHINE [IMAGE]\n");
+	struct s2_map_config cfg = {0};
+	const char *image = NULL, *dump = NULL;
+	int na = 0;
+	char *args[4];
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--min"))
+			cfg.router_min = true;
+		else if (!strcmp(argv[i], "--fine-place"))
+			cfg.fine_place = true;
+		else if (!strcmp(argv[i], "--dump-tables") && i + 1 < argc)
+			dump = argv[++i];
+		else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
+			cfg.image_threads = (unsigned)strtoul(argv[++i], NULL, 10);
+		else if (na < 4)
+			args[na++] = argv[i];
+		else
+			na = 5;
+	}
+	if (na < 3 || na > 4) {
+		fprintf(stderr, "usage: bench_mapper NETWORK SCALE MACHINE [IMAGE] [--min] "
+		                "[--fine-place] [--threads N]\n");
 		return 2;
 	}
-	double scale = strtod(argv[2], NULL);
+	if (na == 4)
+		image = args[3];
+	const char *net_name = args[0], *mach = args[2];
+	double scale = strtod(args[1], NULL);
 	struct s2_machine *m = NULL;
-	if (!strncmp(argv[3], "boards:", 7))
-		m = s2_machine_new_boards((unsigned)strtoul(argv[3] + 7, NULL, 10), "127.0.0.1", 0);
-	else if (!strcmp(argv[3], "rack"))
+	if (!strncmp(mach, "boards:", 7))
+		m = s2_machine_new_boards((unsigned)strtoul(mach + 7, NULL, 10), "127.0.0.1", 0);
+	else if (!strcmp(mach, "rack"))
 		m = s2_machine_new_racks(1, "127.0.0.1", 0);
-	else if (!strncmp(argv[3], "racks:", 6))
-		m = s2_machine_new_racks((unsigned)strtoul(argv[3] + 6, NULL, 10), "127.0.0.1", 0);
+	else if (!strncmp(mach, "racks:", 6))
+		m = s2_machine_new_racks((unsigned)strtoul(mach + 6, NULL, 10), "127.0.0.1", 0);
 	if (!m) {
-		fprintf(stderr, "bench_mapper: bad machine '%s'\n", argv[3]);
+		fprintf(stderr, "bench_mapper: bad machine '%s'\n", mach);
 		return 2;
 	}
 	char err[512];
 	double t0 = now_s();
-	struct s2_net *n = s2_net_example(argv[1], scale, err, sizeof err);
+	struct s2_net *n = s2_net_example(net_name, scale, err, sizeof err);
 	double t1 = now_s();
 	if (!n) {
 		fprintf(stderr, "bench_mapper: %s\n", err);
 		return 1;
 	}
-	struct s2_mapping *mp = s2_map_new(n, m, NULL);
+	struct s2_mapping *mp = s2_map_new(n, m, &cfg);
 	if (!mp || s2_map_run(mp, err, sizeof err) < 0) {
 		fprintf(stderr, "bench_mapper: %s\n", mp ? err : "out of memory");
 		return 1;
 	}
 	const struct s2_map_report *r = s2_map_report(mp);
 	double img = 0;
-	if (argc > 4) {
+	if (image) {
 		double t2 = now_s();
-		if (s2_image_write(mp, argv[4], err, sizeof err) < 0) {
+		if (s2_image_write(mp, image, err, sizeof err) < 0) {
 			fprintf(stderr, "bench_mapper: %s\n", err);
 			return 1;
 		}
@@ -73,8 +165,9 @@ int main(int argc, char **argv)
 	}
 	static const char *names[] = {"",      "partition", "place", "keys",
 	                              "route", "tables",    "verify"};
-	printf("network:   %s x %g: %u populations, %llu neurons, %u projections\n", argv[1], scale,
-	       s2_net_populations(n), (unsigned long long)s2_net_neurons(n), s2_net_projections(n));
+	printf("network:   %s x %g: %u populations, %llu neurons, %u projections\n", net_name,
+	       scale, s2_net_populations(n), (unsigned long long)s2_net_neurons(n),
+	       s2_net_projections(n));
 	printf("machine:   %s, %llu PEs\n", s2_machine_name(m),
 	       (unsigned long long)s2_machine_total_pes(m));
 	printf("generate:  %8.3f s\n", t1 - t0);
@@ -83,9 +176,9 @@ int main(int argc, char **argv)
 		printf("%-10s %8.3f s\n", names[s], r->seconds[s]);
 		total += r->seconds[s];
 	}
-	if (argc > 4)
+	if (image)
 		printf("image:     %8.3f s\n", img);
-	printf("total:     %8.3f s (mapping%s)\n", total + img, argc > 4 ? " and image" : "");
+	printf("total:     %8.3f s (mapping%s)\n", total + img, image ? " and image" : "");
 	printf("result:    %llu PEs on %u chips, %u boards; %llu routes; entries %llu -> %llu "
 	       "(max/chip %u -> %u, %u chips compressed)\n",
 	       (unsigned long long)r->parts, r->chips, r->boards, (unsigned long long)r->routes,
@@ -95,7 +188,13 @@ int main(int argc, char **argv)
 	       "synaptic events/step\n",
 	       (unsigned long long)r->keys_used, (unsigned long long)r->key_span, r->key_mode,
 	       r->busiest_link_load, r->synaptic_events_per_step);
+	printf("hops:      mean %.4f per spike, worst %u, longest path %u\n", r->hops_mean,
+	       r->hops_max, r->path_max);
 	printf("peak RSS:  %ld MiB\n", peak_rss_mib());
+	if (dump && dump_tables(mp, m, dump) < 0) {
+		fprintf(stderr, "bench_mapper: cannot write %s\n", dump);
+		return 1;
+	}
 	s2_map_free(mp);
 	s2_net_free(n);
 	s2_machine_free(m);

@@ -701,17 +701,20 @@ int s2_eng_init(struct s2_eng *e, const uint8_t *pedata, size_t len, const struc
 	e->n = e->pd.n_neurons;
 	e->model = e->pd.model;
 	e->dt_ms = (float)e->pd.dt_us / 1000.0f;
+	/* a row per neuron, or one row shared by all (docs/pedata.md) */
+	bool p_one = e->pd.sect_len[S2_SECT_PARAMS] == S2_PE_PARAMS * 4u;
+	bool s_one = e->pd.sect_len[S2_SECT_STATE] == S2_PE_STATE * 4u;
 	for (unsigned i = 0; i < e->n; i++)
 		for (unsigned j = 0; j < S2_PE_PARAMS; j++)
-			e->params[i][j] =
-			        ldf(e->pd.sect[S2_SECT_PARAMS] + 4u * (i * S2_PE_PARAMS + j));
+			e->params[i][j] = ldf(e->pd.sect[S2_SECT_PARAMS] +
+			                      4u * ((p_one ? 0 : i) * S2_PE_PARAMS + j));
 	if (!params_ok(e))
 		return S2_E_RANGE;
 	if (e->pd.sect[S2_SECT_STATE])
 		for (unsigned i = 0; i < e->n; i++)
 			for (unsigned j = 0; j < S2_PE_STATE; j++)
-				e->state[i][j] =
-				        ldf(e->pd.sect[S2_SECT_STATE] + 4u * (i * S2_PE_STATE + j));
+				e->state[i][j] = ldf(e->pd.sect[S2_SECT_STATE] +
+				                     4u * ((s_one ? 0 : i) * S2_PE_STATE + j));
 	for (unsigned i = 0; i < e->pd.n_record_v; i++)
 		e->record_v[i] = s2_ld16(e->pd.sect[S2_SECT_RECORD_V] + 2 * i);
 	for (unsigned i = 0; i < e->n; i++) {

@@ -16,7 +16,7 @@
 #include "s2/network.h"
 
 struct compile_opts {
-	const char *out, *target;
+	const char *out, *target, *place;
 };
 
 static int compile_opt(struct cli *c, int id, const char *arg, void *ctx)
@@ -29,6 +29,9 @@ static int compile_opt(struct cli *c, int id, const char *arg, void *ctx)
 		return 0;
 	case 256:
 		o->target = arg;
+		return 0;
+	case 257:
+		o->place = arg;
 		return 0;
 	default:
 		return -1;
@@ -62,6 +65,11 @@ static void report(const struct cli *c, const struct s2_net *n, const struct s2_
 		json_str(&j, "link", s2_machine_link_name(m, r->busiest_link));
 		json_num(&j, "packets_per_step", r->busiest_link_load);
 		json_end_obj(&j);
+		json_obj(&j, "hops_per_spike");
+		json_num(&j, "mean", r->hops_mean);
+		json_uint(&j, "max", r->hops_max);
+		json_uint(&j, "longest_path", r->path_max);
+		json_end_obj(&j);
 		json_num(&j, "synaptic_events_per_step", r->synaptic_events_per_step);
 		json_uint(&j, "keys_used", r->keys_used);
 		json_uint(&j, "key_span", r->key_span);
@@ -90,6 +98,8 @@ static void report(const struct cli *c, const struct s2_net *n, const struct s2_
 		       r->busiest_link_load);
 	else
 		printf("  busiest link: none (no spikes leave their chip)\n");
+	printf("  router hops per spike: mean %.3f, worst %u (longest path %u hops)\n",
+	       r->hops_mean, r->hops_max, r->path_max);
 	printf("  expected synaptic events per timestep: %.4g\n", r->synaptic_events_per_step);
 	printf("  keys: %llu used, %llu of 4294967296 taken (%s)\n",
 	       (unsigned long long)r->keys_used, (unsigned long long)r->key_span,
@@ -105,6 +115,7 @@ int verb_compile(int argc, char **argv)
 	static const struct option extra[] = {
 	        {"output", required_argument, 0, 'o'},
 	        {"router-target", required_argument, 0, 256},
+	        {"place", required_argument, 0, 257},
 	        {0, 0, 0, 0},
 	};
 	struct cli c;
@@ -117,10 +128,13 @@ int verb_compile(int argc, char **argv)
 	if (!o.out)
 		return cli_error(&c, EXIT_USAGE, "compile needs -o IMAGE");
 	unsigned long target = 0;
-	if (o.target && cli_uint(&c, "--router-target", o.target, UINT32_MAX, &target) < 0)
+	bool tmin = o.target && !strcmp(o.target, "min");
+	if (o.target && !tmin && cli_uint(&c, "--router-target", o.target, UINT32_MAX, &target) < 0)
 		return EXIT_USAGE;
-	if (o.target && target == 0)
+	if (o.target && !tmin && target == 0)
 		return cli_error(&c, EXIT_USAGE, "--router-target: must be at least 1");
+	if (o.place && strcmp(o.place, "order") && strcmp(o.place, "traffic"))
+		return cli_error(&c, EXIT_USAGE, "--place: '%s' is not order or traffic", o.place);
 	char err[512];
 	struct s2_net *n = s2_net_load_file(argv[pos], err, sizeof err);
 	if (!n)
@@ -130,7 +144,9 @@ int verb_compile(int argc, char **argv)
 		s2_net_free(n);
 		return c.machine_path || getenv("S2_MACHINE") ? EXIT_INPUT : EXIT_USAGE;
 	}
-	struct s2_map_config cfg = {.router_target = (uint32_t)target};
+	struct s2_map_config cfg = {.router_target = (uint32_t)target,
+	                            .router_min = tmin,
+	                            .fine_place = o.place && !strcmp(o.place, "traffic")};
 	struct s2_mapping *mp = s2_map_new(n, m, &cfg);
 	int code = EXIT_OK;
 	if (!mp) {

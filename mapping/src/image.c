@@ -308,7 +308,8 @@ static int chip_blob(struct writer *w, struct map_buf *b, uint32_t g, const uint
 	return b->failed ? S2_E_NOMEM : 0;
 }
 
-#define IMAGE_THREADS 2 /* the brief's reference host has 2 cores */
+#define IMAGE_THREADS 2 /* default: the brief's reference host has 2 cores */
+#define IMAGE_THREADS_MAX 64
 #define IMAGE_BATCH 128
 
 /* One chip of a batch: its blob, compressed, with both CRCs (or the error). */
@@ -325,9 +326,11 @@ struct item {
 struct worker {
 	struct writer w;
 	struct map_buf raw;
+	uint8_t *zbuf; /* deflate output, reused (a fresh buffer per chip costs page faults) */
+	size_t zcap;
 	struct item *items;
 	size_t n_items;
-	unsigned t;
+	unsigned t, nt;
 	const uint64_t *order, *chip_first;
 	pthread_t th;
 };
@@ -335,18 +338,26 @@ struct worker {
 static void *image_work(void *arg)
 {
 	struct worker *k = arg;
-	for (size_t i = k->t; i < k->n_items; i += IMAGE_THREADS) {
+	for (size_t i = k->t; i < k->n_items; i += k->nt) {
 		struct item *it = &k->items[i];
 		it->rc = chip_blob(&k->w, &k->raw, it->g, k->order + k->chip_first[it->g], it->np,
 		                   it->why, sizeof it->why);
 		if (it->rc < 0)
 			continue;
 		uLongf zl = compressBound(k->raw.n);
-		it->z = malloc(zl);
-		if (!it->z || compress2(it->z, &zl, k->raw.p, k->raw.n, Z_BEST_SPEED) != Z_OK) {
+		if (zl > k->zcap) {
+			free(k->zbuf);
+			k->zcap = zl + zl / 4;
+			k->zbuf = malloc(k->zcap);
+			if (!k->zbuf)
+				k->zcap = 0;
+		}
+		if (!k->zbuf || compress2(k->zbuf, &zl, k->raw.p, k->raw.n, Z_BEST_SPEED) != Z_OK ||
+		    !(it->z = malloc(zl ? zl : 1))) {
 			it->rc = S2_E_NOMEM;
 			continue;
 		}
+		memcpy(it->z, k->zbuf, zl);
 		it->zl = zl;
 		it->raw_n = k->raw.n;
 		it->crc_z = crc(it->z, zl);
@@ -369,7 +380,10 @@ int s2_image_write(struct s2_mapping *mp, const char *path, char *err, size_t er
 	const struct s2_net *net = mp->net;
 	const S2pb__Network *pb = net->pb;
 	struct writer w = {.mp = mp, .src_n = -1};
-	struct worker wk[IMAGE_THREADS];
+	unsigned nt = mp->cfg.image_threads ? mp->cfg.image_threads : IMAGE_THREADS;
+	if (nt > IMAGE_THREADS_MAX)
+		nt = IMAGE_THREADS_MAX;
+	struct worker wk[IMAGE_THREADS_MAX];
 	struct item *items = NULL;
 	memset(wk, 0, sizeof wk);
 	uint64_t *chip_first = calloc((size_t)mp->n_chips + 2, sizeof *chip_first);
@@ -428,17 +442,18 @@ int s2_image_write(struct s2_mapping *mp, const char *path, char *err, size_t er
 	uint64_t off = S2_IMAGE_HDR_LEN;
 	rc = 0;
 	uint32_t bi = 0;
-	/* Chips in batches, each batch built and compressed by IMAGE_THREADS threads (chip i of
-	 * the batch by thread i % IMAGE_THREADS), then written in chip order: the bytes do not
-	 * depend on the threads. */
+	/* Chips in batches, each batch built and compressed by nt threads (chip i of the batch
+	 * by thread i % nt), then written in chip order: the bytes do not depend on the
+	 * threads. */
 	items = calloc(IMAGE_BATCH, sizeof *items);
 	if (!items)
 		goto nomem;
-	for (unsigned t = 0; t < IMAGE_THREADS; t++) {
+	for (unsigned t = 0; t < nt; t++) {
 		wk[t].w = (struct writer){
 		        .mp = mp, .src_n = -1, .fixed_total_share = w.fixed_total_share};
 		wk[t].items = items;
 		wk[t].t = t;
+		wk[t].nt = nt;
 		wk[t].order = order;
 		wk[t].chip_first = chip_first;
 	}
@@ -453,15 +468,15 @@ int s2_image_write(struct s2_mapping *mp, const char *path, char *err, size_t er
 			items[ni].np = np;
 			ni++;
 		}
-		bool started[IMAGE_THREADS] = {false};
-		for (unsigned t = 0; t < IMAGE_THREADS; t++) {
+		bool started[IMAGE_THREADS_MAX] = {false};
+		for (unsigned t = 0; t < nt; t++) {
 			wk[t].n_items = ni;
 			if (t > 0 && ni > t)
 				started[t] =
 				        pthread_create(&wk[t].th, NULL, image_work, &wk[t]) == 0;
 		}
 		image_work(&wk[0]);
-		for (unsigned t = 1; t < IMAGE_THREADS; t++) {
+		for (unsigned t = 1; t < nt; t++) {
 			if (started[t])
 				pthread_join(wk[t].th, NULL);
 			else if (ni > t)
@@ -608,10 +623,11 @@ done:
 	free(w.fixed_total_share);
 	free(w.src);
 	free(w.sig);
-	for (unsigned t = 0; t < IMAGE_THREADS; t++) {
+	for (unsigned t = 0; t < IMAGE_THREADS_MAX; t++) {
 		free(wk[t].w.src);
 		free(wk[t].w.sig);
 		free(wk[t].raw.p);
+		free(wk[t].zbuf);
 	}
 	free(items);
 	free(chip_first);

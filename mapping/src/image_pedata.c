@@ -542,9 +542,12 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 		else
 			svar[n_svar++] = k;
 	}
+	/* with no array or random value, every neuron has the template's row: one row, which
+	 * the engine gives every neuron (docs/pedata.md), instead of n equal ones */
+	uint32_t prows = n_pvar ? pt->n : 1, srows = n_svar ? pt->n : 1;
 	begin(&b, S2_SECT_PARAMS);
-	uint8_t *pp = grow(&b, (size_t)pt->n * S2_PE_PARAMS * 4);
-	for (uint32_t i = 0; pp && i < pt->n; i++) {
+	uint8_t *pp = grow(&b, (size_t)prows * S2_PE_PARAMS * 4);
+	for (uint32_t i = 0; pp && i < prows; i++) {
 		double v[S2_PE_PARAMS];
 		memcpy(v, prow, sizeof v);
 		for (unsigned x = 0; x < n_pvar; x++) {
@@ -561,8 +564,8 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 	if (model == S2_MODEL_LIF_CURR_EXP || model == S2_MODEL_LIF_COND_EXP ||
 	    model == S2_MODEL_IZHIKEVICH || model == S2_MODEL_NIR || md->event_layer) {
 		begin(&b, S2_SECT_STATE);
-		uint8_t *sp = grow(&b, (size_t)pt->n * S2_PE_STATE * 4);
-		for (uint32_t i = 0; sp && i < pt->n; i++) {
+		uint8_t *sp = grow(&b, (size_t)srows * S2_PE_STATE * 4);
+		for (uint32_t i = 0; sp && i < srows; i++) {
 			double v[S2_PE_STATE];
 			memcpy(v, srow, sizeof v);
 			for (unsigned x = 0; x < n_svar; x++) {

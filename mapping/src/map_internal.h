@@ -45,6 +45,7 @@ struct table {
 	uint32_t n_before;
 	struct ent *orig; /* before compression, kept only for compressed chips */
 	uint32_t n_orig;
+	bool ordered; /* entries overlap: the first match wins (else sorted and disjoint) */
 };
 
 /* from_list projections: unique (pre part, post part) pairs, sorted. */
@@ -105,6 +106,20 @@ static inline uint64_t map_part_of(const struct s2_mapping *mp, uint32_t p, uint
 {
 	return mp->pops[p].first + neuron / mp->pops[p].per_part;
 }
+
+/* map_compress.c: compression to the minimum (docs/mapping.md, section 5). */
+/**
+ * Ordered covering of t[0..*n): disjoint entries in, an ordered table out (first match wins,
+ * entries sorted by generality, possibly overlapping), never more entries. Keys outside every
+ * input entry are taken as never sent. @return 0 or S2_E_NOMEM (t unchanged).
+ */
+int map_rt_ordered_covering(struct ent *t, uint32_t *n);
+/**
+ * Drop the entries of ordered table t[0..*n) that default routing handles (one link in, the
+ * opposite link out, no PE) and that no later entry intersects. opposite[l]: the link
+ * opposite l. @return 0.
+ */
+int map_rt_drop_defaults(struct ent *t, uint32_t *n, const unsigned opposite[S2_MACHINE_LINKS]);
 
 /* A growable byte buffer (image.c): grow returns n zeroed bytes at the end, or NULL (and
  * sets failed, after which every grow fails) when memory runs out. */

@@ -457,19 +457,26 @@ struct chunk {
 	uint32_t pop;
 };
 
+/* The chunk graph in compressed rows: the neighbours of chunk v are adj[xadj[v]..xadj[v+1])
+ * with weights adjw (both directions of every edge). */
+struct cgraph {
+	idx_t *xadj, *adj, *adjw, *vw;
+};
+
+static void cgraph_free(struct cgraph *g)
+{
+	free(g->xadj);
+	free(g->adj);
+	free(g->adjw);
+	free(g->vw);
+}
+
 /* Graph of chunks (up to one chip of parts of one population), edges weighted by the
- * spikes per timestep the source chunk sends; METIS recursive bisection into `nparts` parts
- * weighted by capacity. part_of[] receives the partition of each chunk. */
-static int metis_boards(struct s2_mapping *mp, const struct chunk *ch, uint32_t nch,
-                        const uint64_t *cap, unsigned nparts, idx_t *part_of, char *err,
-                        size_t errlen)
+ * spikes per timestep the source chunk sends (both directions summed). */
+static int chunk_graph(struct s2_mapping *mp, const struct chunk *ch, uint32_t nch,
+                       struct cgraph *g, char *err, size_t errlen)
 {
 	const S2pb__Network *pb = mp->net->pb;
-	if (nparts <= 1 || nch <= 1) {
-		for (uint32_t i = 0; i < nch; i++)
-			part_of[i] = 0;
-		return 0;
-	}
 	/* first chunk of each population */
 	uint32_t *pop_chunk = malloc((pb->n_populations + 1) * sizeof *pop_chunk);
 	if (!pop_chunk)
@@ -537,22 +544,47 @@ static int metis_boards(struct s2_mapping *mp, const struct chunk *ch, uint32_t 
 		}
 	}
 	ne = u;
-	idx_t *xadj = malloc((nch + 1) * sizeof *xadj), *adj = malloc((ne + 1) * sizeof *adj);
-	idx_t *adjw = malloc((ne + 1) * sizeof *adjw), *vw = malloc(nch * sizeof *vw);
-	real_t *tp = malloc(nparts * sizeof *tp);
-	if (!xadj || !adj || !adjw || !vw || !tp)
-		goto free_graph;
+	g->xadj = malloc((nch + 1) * sizeof *g->xadj);
+	g->adj = malloc((ne + 1) * sizeof *g->adj);
+	g->adjw = malloc((ne + 1) * sizeof *g->adjw);
+	g->vw = malloc((nch + 1) * sizeof *g->vw);
+	if (!g->xadj || !g->adj || !g->adjw || !g->vw) {
+		cgraph_free(g);
+		goto out;
+	}
 	size_t k = 0;
 	for (uint32_t v = 0; v < nch; v++) {
-		xadj[v] = (idx_t)k;
+		g->xadj[v] = (idx_t)k;
 		while (k < ne && e[k].u == v) {
-			adj[k] = (idx_t)e[k].v;
-			adjw[k] = (idx_t)e[k].w;
+			g->adj[k] = (idx_t)e[k].v;
+			g->adjw[k] = (idx_t)e[k].w;
 			k++;
 		}
-		vw[v] = (idx_t)ch[v].count;
+		g->vw[v] = (idx_t)ch[v].count;
 	}
-	xadj[nch] = (idx_t)k;
+	g->xadj[nch] = (idx_t)k;
+	rc = 0;
+out:
+	if (rc < 0)
+		net_seterr(err, errlen, "out of memory building the placement graph");
+	free(e);
+	free(pop_chunk);
+	return rc;
+}
+
+/* METIS recursive bisection of the chunk graph into `nparts` parts weighted by capacity.
+ * part_of[] receives the partition of each chunk. */
+static int metis_boards(struct s2_mapping *mp, struct cgraph *g, uint32_t nch, const uint64_t *cap,
+                        unsigned nparts, idx_t *part_of)
+{
+	if (nparts <= 1 || nch <= 1) {
+		for (uint32_t i = 0; i < nch; i++)
+			part_of[i] = 0;
+		return 0;
+	}
+	real_t *tp = malloc(nparts * sizeof *tp);
+	if (!tp)
+		return S2_E_NOMEM;
 	double total = 0;
 	for (unsigned b = 0; b < nparts; b++)
 		total += (double)cap[b];
@@ -562,26 +594,153 @@ static int metis_boards(struct s2_mapping *mp, const struct chunk *ch, uint32_t 
 	idx_t opts[METIS_NOPTIONS];
 	real_t ub = 1.01f;
 	METIS_SetDefaultOptions(opts);
-	opts[METIS_OPTION_SEED] = (idx_t)(pb->seed & 0x7fffffff);
-	int mr = METIS_PartGraphRecursive(&nv, &ncon, xadj, adj, vw, NULL, adjw, &np, tp, &ub, opts,
-	                                  &obj, part_of);
+	opts[METIS_OPTION_SEED] = (idx_t)(mp->net->pb->seed & 0x7fffffff);
+	int mr = METIS_PartGraphRecursive(&nv, &ncon, g->xadj, g->adj, g->vw, NULL, g->adjw, &np,
+	                                  tp, &ub, opts, &obj, part_of);
 	if (mr != METIS_OK) {
 		/* METIS declines some degenerate graphs; fall back to filling boards in order. */
 		for (uint32_t i = 0; i < nch; i++)
 			part_of[i] = 0;
 	}
-	rc = 0;
-free_graph:
-	free(xadj);
-	free(adj);
-	free(adjw);
-	free(vw);
 	free(tp);
+	return 0;
+}
+
+/* Fine placement within a board: the order in which the board's chunks fill its slots (the
+ * serpentine path over its chips). Cost of an order: over the graph's edges between chunks
+ * of the board, weight x hops between their chips, each chunk seen at its first, middle and
+ * last slot. Hill climbing from the given order (population order): the best swap of two
+ * chunks while one improves, at most `budget` evaluations. Deterministic. */
+struct fine {
+	const struct cgraph *g;
+	const struct chunk *ch;
+	const uint32_t *slot_chip; /* the board's slots: chip of each */
+	uint64_t cap;
+	const uint8_t *dist; /* cpb x cpb hops */
+	unsigned cpb;
+	uint32_t *local; /* per chunk: index in the board's order, or UINT32_MAX */
+	uint64_t *start; /* per position: first slot */
+};
+
+static double fine_cost(struct fine *f, const uint32_t *o, uint32_t k)
+{
+	uint64_t s = 0;
+	for (uint32_t i = 0; i < k; i++) {
+		f->local[o[i]] = i;
+		f->start[i] = s;
+		s += f->ch[o[i]].count;
+	}
+	double cost = 0;
+	for (uint32_t i = 0; i < k; i++) {
+		uint32_t u = o[i];
+		uint32_t cu[3];
+		uint64_t su = f->start[i], nu = f->ch[u].count;
+		uint64_t pu[3] = {su, su + nu / 2, su + nu - 1};
+		for (int a = 0; a < 3; a++)
+			cu[a] = f->slot_chip[pu[a] < f->cap ? pu[a] : f->cap - 1];
+		for (idx_t e = f->g->xadj[u]; e < f->g->xadj[u + 1]; e++) {
+			uint32_t v = (uint32_t)f->g->adj[e];
+			uint32_t j = f->local[v];
+			if (j == UINT32_MAX || j <= i)
+				continue;
+			uint64_t sv = f->start[j], nv = f->ch[v].count;
+			uint64_t pv[3] = {sv, sv + nv / 2, sv + nv - 1};
+			unsigned d = 0;
+			for (int b = 0; b < 3; b++) {
+				uint32_t cv = f->slot_chip[pv[b] < f->cap ? pv[b] : f->cap - 1];
+				for (int a = 0; a < 3; a++)
+					d += f->dist[cu[a] * f->cpb + cv];
+			}
+			cost += (double)f->g->adjw[e] * d;
+		}
+	}
+	return cost;
+}
+
+#define FINE_BUDGET 4000u /* cost evaluations per board */
+
+static void fine_order(struct fine *f, uint32_t *o, uint32_t k, unsigned budget)
+{
+	if (k < 2)
+		return;
+	double cur = fine_cost(f, o, k);
+	unsigned evals = 1;
+	for (;;) {
+		double best = cur;
+		uint32_t bi = 0, bj = 0;
+		for (uint32_t i = 0; i < k && evals < budget; i++)
+			for (uint32_t j = i + 1; j < k && evals < budget; j++) {
+				uint32_t t = o[i];
+				o[i] = o[j];
+				o[j] = t;
+				double c = fine_cost(f, o, k);
+				evals++;
+				o[j] = o[i];
+				o[i] = t;
+				if (c < best - 1e-9 * (best > 0 ? best : 1)) {
+					best = c;
+					bi = i;
+					bj = j;
+				}
+			}
+		if (best >= cur || bi == bj)
+			break;
+		uint32_t t = o[bi];
+		o[bi] = o[bj];
+		o[bj] = t;
+		cur = best;
+		if (evals >= budget)
+			break;
+	}
+	for (uint32_t i = 0; i < k; i++)
+		f->local[o[i]] = UINT32_MAX;
+}
+
+/* Fine placement of every board's chunks (corder[cfirst[i]..cfirst[i+1]) for partition i,
+ * on board chosen[i]), reordered in place. */
+static int fine_place(struct s2_mapping *mp, const struct cgraph *g, const struct chunk *ch,
+                      uint32_t nch, uint32_t *corder, const uint64_t *cfirst, unsigned nb,
+                      const unsigned *chosen, const uint32_t *slots, const uint64_t *slot_first,
+                      const uint64_t *cap)
+{
+	unsigned cpb = mp->cpb;
+	uint64_t maxcap = 0;
+	for (unsigned i = 0; i < nb; i++)
+		if (cap[i] > maxcap)
+			maxcap = cap[i];
+	struct fine f = {.g = g, .ch = ch, .cpb = cpb};
+	uint8_t *dist = malloc((size_t)cpb * cpb);
+	uint32_t *slot_chip = malloc((maxcap + 1) * sizeof *slot_chip);
+	f.local = malloc((nch + 1) * sizeof *f.local);
+	f.start = malloc((nch + 1) * sizeof *f.start);
+	int rc = S2_E_NOMEM;
+	if (!dist || !slot_chip || !f.local || !f.start)
+		goto out;
+	for (uint32_t c = 0; c < nch; c++)
+		f.local[c] = UINT32_MAX;
+	f.dist = dist;
+	f.slot_chip = slot_chip;
+	for (unsigned i = 0; i < nb; i++) {
+		unsigned b = chosen[i];
+		uint32_t k = (uint32_t)(cfirst[i + 1] - cfirst[i]);
+		if (k < 2 || cap[i] == 0)
+			continue;
+		for (unsigned c1 = 0; c1 < cpb; c1++)
+			for (unsigned c2 = 0; c2 < cpb; c2++) {
+				unsigned h = s2_machine_hops(mp->m, b, c1, b, c2);
+				dist[c1 * cpb + c2] = (uint8_t)(h > 255 ? 255 : h);
+			}
+		for (uint64_t sl = 0; sl < cap[i]; sl++)
+			slot_chip[sl] = slots[slot_first[b] + sl] >> 16;
+		f.cap = cap[i];
+		fine_order(&f, corder + cfirst[i], k, FINE_BUDGET);
+	}
+	rc = 0;
 out:
-	if (rc < 0)
-		net_seterr(err, errlen, "out of memory building the placement graph");
-	free(e);
-	free(pop_chunk);
+	free(dist);
+	free(slot_chip);
+	free(f.local);
+	free(f.start);
 	return rc;
 }
 
@@ -614,6 +773,9 @@ int s2_map_place(struct s2_mapping *mp, char *err, size_t errlen)
 	idx_t *part_of = NULL;
 	uint64_t *capv = NULL;
 	unsigned *chosen_board = NULL;
+	uint32_t *corder = NULL;
+	uint64_t *cfirst = NULL;
+	struct cgraph graph = {0};
 	rc = S2_E_NOMEM;
 	if (!ord || !slot_first || !used)
 		goto out;
@@ -686,14 +848,42 @@ int s2_map_place(struct s2_mapping *mp, char *err, size_t errlen)
 		capv[i] = ord[i].cap;
 		chosen_board[i] = ord[i].b;
 	}
-	rc = metis_boards(mp, ch, (uint32_t)nch, capv, nb, part_of, err, errlen);
+	rc = chunk_graph(mp, ch, (uint32_t)nch, &graph, err, errlen);
 	if (rc < 0)
 		goto out;
-	/* fill each board's slots with its chunks in order; what does not fit spills over to the
-	 * nearest board (in partition order) with room */
+	rc = metis_boards(mp, &graph, (uint32_t)nch, capv, nb, part_of);
+	if (rc < 0)
+		goto out;
+	/* each board's chunks, in population order, then in the order that fine placement finds */
+	rc = S2_E_NOMEM;
+	corder = malloc((nch + 1) * sizeof *corder);
+	cfirst = calloc(nb + 1, sizeof *cfirst);
+	if (!corder || !cfirst)
+		goto out;
+	for (uint64_t c = 0; c < nch; c++)
+		cfirst[part_of[c] + 1]++;
+	for (unsigned i = 0; i < nb; i++)
+		cfirst[i + 1] += cfirst[i];
+	{
+		uint64_t *fill = malloc((nb + 1) * sizeof *fill);
+		if (!fill)
+			goto out;
+		memcpy(fill, cfirst, nb * sizeof *fill);
+		for (uint64_t c = 0; c < nch; c++)
+			corder[fill[part_of[c]]++] = (uint32_t)c;
+		free(fill);
+	}
+	rc = !mp->cfg.fine_place ? 0
+	                         : fine_place(mp, &graph, ch, (uint32_t)nch, corder, cfirst, nb,
+	                                      chosen_board, slots, slot_first, capv);
+	if (rc < 0)
+		goto out;
+	/* fill each board's slots with its chunks in that order; what does not fit spills over
+	 * to the nearest board (in partition order) with room */
 	rc = S2_E_NOMEM;
 	for (unsigned pass = 0; pass < 2; pass++)
-		for (uint64_t c = 0; c < nch; c++) {
+		for (uint64_t ci = 0; ci < nch; ci++) {
+			uint64_t c = corder[ci];
 			for (uint64_t q = ch[c].first; q < ch[c].first + ch[c].count; q++) {
 				struct part *pt = &mp->parts[q];
 				if (pt->chip != NO_CHIP)
@@ -760,6 +950,9 @@ out:
 	free(part_of);
 	free(capv);
 	free(chosen_board);
+	free(corder);
+	free(cfirst);
+	cgraph_free(&graph);
 	return rc;
 }
 

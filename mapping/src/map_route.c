@@ -52,6 +52,8 @@ struct router {
 	uint32_t *tstamp, *tidx;   /* per chip: on the current tree, its node */
 	uint32_t *bstamp, *parent; /* per chip: BFS visit, parent chip */
 	uint8_t *plink;            /* per chip: link from parent */
+	uint32_t *dist;            /* per chip: hops from the source (BFS) */
+	uint32_t depth;            /* the tree's longest source-to-target path */
 	uint32_t *queue;
 	struct tnode *nodes;
 	size_t n_nodes, cap_nodes;
@@ -105,6 +107,7 @@ static int build_tree(struct s2_mapping *mp, struct router *r, uint64_t i, long 
 	size_t head = 0, tail = 0;
 	r->queue[tail++] = src->chip;
 	r->bstamp[src->chip] = r->stamp;
+	r->dist[src->chip] = 0;
 	uint32_t found = 0;
 	while (head < tail && found < need) {
 		uint32_t u = r->queue[head++];
@@ -115,6 +118,7 @@ static int build_tree(struct s2_mapping *mp, struct router *r, uint64_t i, long 
 			r->bstamp[v] = r->stamp;
 			r->parent[v] = u;
 			r->plink[v] = (uint8_t)l;
+			r->dist[v] = r->dist[u] + 1;
 			r->queue[tail++] = v;
 			found += r->tstamp[v] == r->stamp;
 		}
@@ -136,8 +140,11 @@ static int build_tree(struct s2_mapping *mp, struct router *r, uint64_t i, long 
 	}
 	/* connect every target back to the tree along BFS parents: branches are shared */
 	size_t targets = r->n_nodes;
+	r->depth = 0;
 	for (size_t k = 0; k < targets; k++) {
 		uint32_t u = r->nodes[k].chip;
+		if (r->dist[u] > r->depth)
+			r->depth = r->dist[u];
 		while (u != src->chip) {
 			struct tnode *un = node(r, u);
 			if (!un)
@@ -169,6 +176,7 @@ int s2_map_route(struct s2_mapping *mp, char *err, size_t errlen)
 	r.bstamp = calloc(nc, sizeof *r.bstamp);
 	r.parent = calloc(nc, sizeof *r.parent);
 	r.plink = calloc(nc, 1);
+	r.dist = calloc(nc, sizeof *r.dist);
 	r.queue = malloc(nc * sizeof *r.queue);
 	mp->tables = calloc(nc, sizeof *mp->tables);
 	mp->link_load = calloc(nc * S2_MACHINE_LINKS, sizeof *mp->link_load);
@@ -176,8 +184,8 @@ int s2_map_route(struct s2_mapping *mp, char *err, size_t errlen)
 	size_t prev_cap = 0;
 	long prev_n = -1;
 	rc = S2_E_NOMEM;
-	if (!r.tstamp || !r.tidx || !r.bstamp || !r.parent || !r.plink || !r.queue || !mp->tables ||
-	    !mp->link_load)
+	if (!r.tstamp || !r.tidx || !r.bstamp || !r.parent || !r.plink || !r.dist || !r.queue ||
+	    !mp->tables || !mp->link_load)
 		goto nomem;
 	double dt = mp->net->pb->timestep_ms, events = 0;
 	for (size_t j = 0; j < mp->net->pb->n_projections; j++)
@@ -186,6 +194,8 @@ int s2_map_route(struct s2_mapping *mp, char *err, size_t errlen)
 	mp->rep.synaptic_events_per_step = events;
 	mp->rep.routes = 0;
 	mp->rep.route_chips = 0;
+	mp->rep.hops_max = mp->rep.path_max = 0;
+	double hop_sum = 0, spike_sum = 0;
 	for (uint64_t i = 0; i < mp->n_parts; i++) {
 		const struct part *pt = &mp->parts[i];
 		long nt = map_targets(mp, i);
@@ -214,6 +224,14 @@ int s2_map_route(struct s2_mapping *mp, char *err, size_t errlen)
 			prev_n = nt;
 		}
 		double pkts = map_part_rate(mp, i);
+		/* every chip of the tree but the source receives the spike over one link */
+		uint32_t hops = (uint32_t)r.n_nodes - 1;
+		hop_sum += pkts * hops;
+		spike_sum += pkts;
+		if (hops > mp->rep.hops_max)
+			mp->rep.hops_max = hops;
+		if (r.depth > mp->rep.path_max)
+			mp->rep.path_max = r.depth;
 		for (size_t k = 0; k < r.n_nodes; k++) {
 			const struct tnode *t = &r.nodes[k];
 			struct ent e = {.key = pt->key,
@@ -229,6 +247,7 @@ int s2_map_route(struct s2_mapping *mp, char *err, size_t errlen)
 		}
 		mp->rep.route_chips += r.n_nodes;
 	}
+	mp->rep.hops_mean = spike_sum > 0 ? hop_sum / spike_sum : 0;
 	double best = 0;
 	size_t bi = 0;
 	for (size_t k = 0; k < nc * S2_MACHINE_LINKS; k++)
@@ -253,6 +272,7 @@ out:
 	free(r.bstamp);
 	free(r.parent);
 	free(r.plink);
+	free(r.dist);
 	free(r.queue);
 	free(r.nodes);
 	return rc;
@@ -273,23 +293,29 @@ static bool same_route(const struct ent *a, const struct ent *b)
 
 /* Entries whose packets a router passes on by default (straight through, no PE): one link
  * bit, the opposite of the one they arrive on. */
-static bool default_routable(const struct s2_mapping *mp, const struct ent *e)
+static bool default_via(const unsigned opposite[S2_MACHINE_LINKS], const struct ent *e)
 {
 	if (e->in >= S2_MACHINE_LINKS)
 		return false;
 	struct s2_route want = {{0}};
-	route_set(&want, s2_machine_link_opposite(mp->m, e->in));
+	route_set(&want, opposite[e->in]);
 	return !memcmp(&want, &e->route, sizeof want);
 }
 
-/* Compress a sorted table to at most `target` entries:
- *  1. merge: level by level, all entries inside one aligned block of 2^(s+1) keys that share
- *     a route become one entry for the block. Keys of the block that no entry held are never
- *     sent to this chip (every key that reaches a chip has an entry there), so covering
- *     them changes nothing. Masks stay prefix masks, entries stay disjoint.
- *  2. if still too many: drop entries the router's default route handles.
- * Stops as soon as the table fits. */
-static void compress(const struct s2_mapping *mp, struct table *t, uint32_t target)
+static bool default_routable(const struct s2_mapping *mp, const struct ent *e)
+{
+	unsigned opp[S2_MACHINE_LINKS];
+	for (unsigned l = 0; l < S2_MACHINE_LINKS; l++)
+		opp[l] = s2_machine_link_opposite(mp->m, l);
+	return default_via(opp, e);
+}
+
+/* Merge, level by level, all entries inside one aligned block of 2^(s+1) keys that share a
+ * route into one entry for the block, until the sorted table t has at most `target` entries.
+ * Keys of the block that no entry held are never sent to this chip (every key that reaches
+ * a chip has an entry there), so covering them changes nothing. Masks stay prefix masks,
+ * entries stay disjoint. */
+static void merge_blocks(struct table *t, uint32_t target)
 {
 	for (unsigned s = 0; s < 32 && t->n > target; s++) {
 		uint32_t blk = s == 31 ? 0 : ~((2u << s) - 1u);
@@ -319,13 +345,90 @@ static void compress(const struct s2_mapping *mp, struct table *t, uint32_t targ
 		}
 		t->n = out;
 	}
+}
+
+/* Compress a sorted table to at most `target` entries: 1. merge_blocks; 2. if still too
+ * many, drop entries the router's default route handles. Stops as soon as the table fits;
+ * the table stays sorted and disjoint. */
+static void compress(const unsigned opp[S2_MACHINE_LINKS], struct table *t, uint32_t target)
+{
+	merge_blocks(t, target);
 	if (t->n > target) {
 		uint32_t out = 0;
 		for (uint32_t i = 0; i < t->n; i++)
-			if (t->n - (i - out) <= target || !default_routable(mp, &t->e[i]))
+			if (t->n - (i - out) <= target || !default_via(opp, &t->e[i]))
 				t->e[out++] = t->e[i];
 		t->n = out;
 	}
+}
+
+/* Compress a sorted table as far as it goes (`--router-target min`): the smallest of
+ *  A. ordered covering of the table, then default routes dropped;
+ *  B. full block merging, then A (ordered covering starts from fewer, bigger entries);
+ *  C. full block merging and every default route dropped (sorted and disjoint).
+ * C wins ties (a disjoint table), then B. A runs on tables of up to MIN_OC_RAW entries (its
+ * time grows with the square of the table, at least), and alone when oc_only is set or a
+ * mask is not a prefix mask. */
+#define MIN_OC_RAW 4096u
+static int compress_min(const unsigned opp[S2_MACHINE_LINKS], struct table *t, bool oc_only)
+{
+	uint32_t n0 = t->n;
+	struct ent *a = NULL, *b = malloc(n0 * sizeof *b);
+	if (!b)
+		return S2_E_NOMEM;
+	uint32_t na = UINT32_MAX, nb = n0;
+	/* B and C need prefix masks (aligned blocks); the mapper makes nothing else */
+	bool prefix = true;
+	for (uint32_t i = 0; i < n0 && prefix; i++)
+		prefix = (~t->e[i].mask & (~t->e[i].mask + 1u)) == 0;
+	if (!prefix)
+		oc_only = true;
+	if (n0 <= MIN_OC_RAW || oc_only) {
+		a = malloc(n0 * sizeof *a);
+		if (!a) {
+			free(b);
+			return S2_E_NOMEM;
+		}
+		memcpy(a, t->e, n0 * sizeof *a);
+		na = n0;
+		if (map_rt_ordered_covering(a, &na) < 0) {
+			free(a);
+			free(b);
+			return S2_E_NOMEM;
+		}
+		map_rt_drop_defaults(a, &na, opp);
+		if (oc_only) {
+			memcpy(t->e, a, na * sizeof *a);
+			t->n = na;
+			t->ordered = true;
+			free(a);
+			free(b);
+			return 0;
+		}
+	}
+	merge_blocks(t, 0);
+	memcpy(b, t->e, t->n * sizeof *b);
+	nb = t->n;
+	if (map_rt_ordered_covering(b, &nb) < 0) {
+		free(a);
+		free(b);
+		return S2_E_NOMEM;
+	}
+	map_rt_drop_defaults(b, &nb, opp);
+	compress(opp, t, 0); /* C, in place */
+	t->ordered = false;
+	if (nb < t->n && nb <= na) {
+		memcpy(t->e, b, nb * sizeof *b);
+		t->n = nb;
+		t->ordered = true;
+	} else if (na < t->n && na < nb) {
+		memcpy(t->e, a, na * sizeof *a);
+		t->n = na;
+		t->ordered = true;
+	}
+	free(a);
+	free(b);
+	return 0;
 }
 
 int s2_map_tables(struct s2_mapping *mp, char *err, size_t errlen)
@@ -338,6 +441,9 @@ int s2_map_tables(struct s2_mapping *mp, char *err, size_t errlen)
 	rep->entries_before = rep->entries_after = 0;
 	rep->max_entries_before = rep->max_entries_after = 0;
 	rep->chips_compressed = 0;
+	unsigned opp[S2_MACHINE_LINKS];
+	for (unsigned l = 0; l < S2_MACHINE_LINKS; l++)
+		opp[l] = s2_machine_link_opposite(mp->m, l);
 	for (uint32_t g = 0; g < mp->n_chips; g++) {
 		struct table *t = &mp->tables[g];
 		if (t->n > 1)
@@ -346,7 +452,7 @@ int s2_map_tables(struct s2_mapping *mp, char *err, size_t errlen)
 		rep->entries_before += t->n;
 		if (t->n > rep->max_entries_before)
 			rep->max_entries_before = t->n;
-		if (t->n > target) {
+		if (t->n > target || (mp->cfg.router_min && t->n > 1)) {
 			t->orig = malloc(t->n * sizeof *t->orig);
 			if (!t->orig) {
 				net_seterr(err, errlen, "out of memory compressing tables");
@@ -354,7 +460,14 @@ int s2_map_tables(struct s2_mapping *mp, char *err, size_t errlen)
 			}
 			memcpy(t->orig, t->e, t->n * sizeof *t->orig);
 			t->n_orig = t->n;
-			compress(mp, t, target);
+			if (mp->cfg.router_min) {
+				if (compress_min(opp, t, false) < 0) {
+					net_seterr(err, errlen, "out of memory compressing tables");
+					return S2_E_NOMEM;
+				}
+			} else {
+				compress(opp, t, target);
+			}
 			rep->chips_compressed++;
 			if (t->n > target) {
 				net_seterr(err, errlen,
@@ -391,6 +504,46 @@ static const struct ent *lookup(const struct ent *e, uint32_t n, uint32_t key)
 		return NULL;
 	const struct ent *c = &e[lo - 1];
 	return (key & c->mask) == c->key ? c : NULL;
+}
+
+/* The entry of table t that routes key: the first match of an ordered table, else the
+ * match of a sorted, disjoint one. */
+static const struct ent *lookup_table(const struct table *t, uint32_t key)
+{
+	if (!t->ordered)
+		return lookup(t->e, t->n, key);
+	for (uint32_t i = 0; i < t->n; i++)
+		if ((key & t->e[i].mask) == t->e[i].key)
+			return &t->e[i];
+	return NULL;
+}
+
+/* Every key of the cube (key, mask) routes in ordered table t as original entry o says (its
+ * route, or the default route where o is default-routable), searching from entry `from`:
+ * a cube is split on a bit where the entry that partly covers it is specified. Exact, for
+ * every key, not a sample. @return the first key that routes differently, via *bad. */
+static bool cube_routes_as(const struct s2_mapping *mp, const struct table *t, uint32_t from,
+                           uint32_t key, uint32_t mask, const struct ent *o, uint32_t *bad)
+{
+	for (uint32_t i = from; i < t->n; i++) {
+		const struct ent *e = &t->e[i];
+		if ((key ^ e->key) & mask & e->mask)
+			continue; /* disjoint */
+		uint32_t split = e->mask & ~mask;
+		if (!split) { /* e covers the whole cube */
+			if (same_route(e, o))
+				return true;
+			*bad = key;
+			return false;
+		}
+		uint32_t bit = split & -split;
+		return cube_routes_as(mp, t, i, key, mask | bit, o, bad) &&
+		       cube_routes_as(mp, t, i, key | bit, mask | bit, o, bad);
+	}
+	if (default_routable(mp, o))
+		return true;
+	*bad = key;
+	return false;
 }
 
 /* Part whose key block holds key, or -1. */
@@ -454,7 +607,7 @@ static long walk(const struct s2_mapping *mp, uint32_t key, struct reach *out, s
 		}
 		seen[nseen++] = g;
 		const struct table *t = &mp->tables[g];
-		const struct ent *e = lookup(t->e, t->n, key);
+		const struct ent *e = lookup_table(t, key);
 		struct s2_route route = {{0}};
 		if (e) {
 			route = e->route;
@@ -565,8 +718,46 @@ size_t s2_map_table(const struct s2_mapping *mp, unsigned b, unsigned c, struct 
 		out[i].key = t->e[i].key;
 		out[i].mask = t->e[i].mask;
 		out[i].route = t->e[i].route;
+		out[i].in = t->e[i].in;
 	}
 	return t->n;
+}
+
+bool s2_map_table_ordered(const struct s2_mapping *mp, unsigned b, unsigned c)
+{
+	if (!mp->tables || b >= s2_machine_boards(mp->m) || c >= mp->cpb)
+		return false;
+	return mp->tables[b * mp->cpb + c].ordered;
+}
+
+long s2_rt_minimise(struct s2_rt_entry *e, const uint8_t *in, size_t n,
+                    const unsigned opposite[S2_MACHINE_LINKS], unsigned flags)
+{
+	if (n > UINT32_MAX / 2)
+		return S2_E_RANGE;
+	struct table t = {.n = (uint32_t)n};
+	t.e = malloc((n ? n : 1) * sizeof *t.e);
+	if (!t.e)
+		return S2_E_NOMEM;
+	for (size_t i = 0; i < n; i++)
+		t.e[i] = (struct ent){.key = e[i].key,
+		                      .mask = e[i].mask,
+		                      .route = e[i].route,
+		                      .in = in[i] <= IN_LOCAL ? in[i] : IN_LOCAL};
+	if (n > 1)
+		qsort(t.e, n, sizeof *t.e, cmp_ent);
+	int rc = compress_min(opposite, &t, flags & S2_RT_MIN_OC_ONLY);
+	if (rc < 0) {
+		free(t.e);
+		return rc;
+	}
+	for (uint32_t i = 0; i < t.n; i++)
+		e[i] = (struct s2_rt_entry){.key = t.e[i].key,
+		                            .mask = t.e[i].mask,
+		                            .route = t.e[i].route,
+		                            .in = t.e[i].in};
+	free(t.e);
+	return t.n;
 }
 
 size_t s2_map_table_before(const struct s2_mapping *mp, unsigned b, unsigned c)
@@ -584,7 +775,18 @@ int s2_map_verify(struct s2_mapping *mp, char *err, size_t errlen)
 	/* 1. every chip: each entry before compression routes the same after it */
 	for (uint32_t g = 0; g < mp->n_chips; g++) {
 		const struct table *t = &mp->tables[g];
-		for (uint32_t i = 0; i < t->n_orig; i++) {
+		for (uint32_t i = 0; i < t->n_orig && t->ordered; i++) {
+			const struct ent *o = &t->orig[i];
+			uint32_t bad = 0;
+			if (!cube_routes_as(mp, t, 0, o->key, o->mask, o, &bad)) {
+				net_seterr(err, errlen,
+				           "verify: chip (%u, %u): key 0x%08x routes differently "
+				           "after compression",
+				           g / mp->cpb, g % mp->cpb, bad);
+				return S2_E_FORMAT;
+			}
+		}
+		for (uint32_t i = 0; i < t->n_orig && !t->ordered; i++) {
 			const struct ent *o = &t->orig[i];
 			uint32_t keys[2] = {o->key, o->key | ~o->mask};
 			for (int k = 0; k < 2; k++) {

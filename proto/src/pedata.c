@@ -81,9 +81,12 @@ int s2_pedata_decode(const uint8_t *buf, size_t len, struct s2_pedata *pd)
 		pd->sect_len[type] = n;
 	}
 	/* Fixed sizes. */
-	if (pd->sect_len[S2_SECT_PARAMS] != (uint32_t)pd->n_neurons * S2_PE_PARAMS * 4u ||
+	/* PARAMS and STATE: a row per neuron, or one row that every neuron shares */
+	if ((pd->sect_len[S2_SECT_PARAMS] != (uint32_t)pd->n_neurons * S2_PE_PARAMS * 4u &&
+	     pd->sect_len[S2_SECT_PARAMS] != S2_PE_PARAMS * 4u) ||
 	    (pd->sect[S2_SECT_STATE] &&
-	     pd->sect_len[S2_SECT_STATE] != (uint32_t)pd->n_neurons * S2_PE_STATE * 4u) ||
+	     pd->sect_len[S2_SECT_STATE] != (uint32_t)pd->n_neurons * S2_PE_STATE * 4u &&
+	     pd->sect_len[S2_SECT_STATE] != S2_PE_STATE * 4u) ||
 	    pd->sect_len[S2_SECT_RECORD_V] != pd->n_record_v * 2u ||
 	    pd->sect_len[S2_SECT_EXPAND] % S2_PE_EXPAND_LEN != 0 ||
 	    pd->sect_len[S2_SECT_SPIKES] % 8u != 0 || pd->sect_len[S2_SECT_CURRENT] % 12u != 0 ||

@@ -83,6 +83,54 @@ static void t_write_check(void **state)
 	rmdir(dir);
 }
 
+/* The image's bytes do not depend on the number of threads building it (1, 2, 3 and 7, on
+ * networks with several chips), nor on tables compressed to the minimum. */
+static void t_threads(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/s2imgXXXXXX", a[64], b[64], err[512];
+	assert_non_null(mkdtemp(dir));
+	snprintf(a, sizeof a, "%s/a.s2img", dir);
+	snprintf(b, sizeof b, "%s/b.s2img", dir);
+	const char *names[] = {"microcircuit", "synthetic_board"};
+	const double scales[] = {0.3, 0.1};
+	const unsigned threads[] = {2, 1, 3, 7};
+	for (int i = 0; i < 2; i++) {
+		char e2[512];
+		struct s2_net *n = s2_net_example(names[i], scales[i], e2, sizeof e2);
+		struct s2_machine *m = s2_machine_new_boards(1, "h", 0);
+		size_t al = 0;
+		uint8_t *ab = NULL;
+		for (int t = 0; t < 4; t++) {
+			struct s2_map_config cfg = {.image_threads = threads[t],
+			                            .router_min = i == 1};
+			struct s2_mapping *mp = s2_map_new(n, m, &cfg);
+			assert_int_equal(s2_map_run(mp, err, sizeof err), 0);
+			assert_true(s2_map_report(mp)->chips > 1);
+			assert_int_equal(s2_image_write(mp, t ? b : a, err, sizeof err), 0);
+			s2_map_free(mp);
+			if (t == 0) {
+				ab = slurp(a, &al);
+				continue;
+			}
+			size_t bl;
+			uint8_t *bb = slurp(b, &bl);
+			assert_int_equal(al, bl);
+			assert_memory_equal(ab, bb, al);
+			free(bb);
+		}
+		struct s2_image_summary sum;
+		if (s2_image_check(ab, al, &sum, err, sizeof err) < 0)
+			fail_msg("%s: %s", names[i], err);
+		free(ab);
+		s2_machine_free(m);
+		s2_net_free(n);
+	}
+	unlink(a);
+	unlink(b);
+	rmdir(dir);
+}
+
 static void t_corrupt(void **state)
 {
 	(void)state;
@@ -135,6 +183,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(t_write_check),
+	        cmocka_unit_test(t_threads),
 	        cmocka_unit_test(t_corrupt),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -52,6 +52,7 @@ struct pe_app {
 struct emu_app_chip {
 	struct rt_entry *rt;
 	uint32_t n_rt;
+	bool rt_ordered;    /* entries overlap: the first match wins, as in the router's TCAM */
 	struct pe_app **pe; /* [pes] */
 	unsigned n_loaded;
 	uint64_t routed; /* packets through this chip's router */
@@ -167,12 +168,6 @@ static struct emu_app_chip *chip_app(struct emu_chip *c, unsigned pes)
 	return c->app;
 }
 
-static int cmp_rt(const void *a, const void *b)
-{
-	const struct rt_entry *x = a, *y = b;
-	return x->key < y->key ? -1 : x->key > y->key;
-}
-
 int emu_app_router_load(struct emu_board *b, struct emu_chip *c, const uint8_t *p, size_t len)
 {
 	struct s2_msg_router_load m;
@@ -203,10 +198,16 @@ int emu_app_router_load(struct emu_board *b, struct emu_chip *c, const uint8_t *
 			return S2_E_RANGE;
 		}
 	}
-	qsort(rt, m.n_entries, sizeof *rt, cmp_rt);
+	/* the router matches in table order (the first entry wins); a table sorted by key with
+	 * disjoint entries (the mapper's default) is searched by bisection, any other in order
+	 * (tables compressed to the minimum overlap; docs/image.md) */
+	bool ordered = false;
+	for (uint32_t i = 1; i < m.n_entries && !ordered; i++)
+		ordered = rt[i].key <= (rt[i - 1].key | ~rt[i - 1].mask);
 	free(a->rt);
 	a->rt = rt;
 	a->n_rt = m.n_entries;
+	a->rt_ordered = ordered;
 	return 0;
 }
 
@@ -565,6 +566,12 @@ static const struct rt_entry *lookup(const struct emu_app_chip *a, uint32_t key)
 {
 	if (!a || !a->n_rt)
 		return NULL;
+	if (a->rt_ordered) {
+		for (uint32_t i = 0; i < a->n_rt; i++)
+			if ((key & a->rt[i].mask) == a->rt[i].key)
+				return &a->rt[i];
+		return NULL;
+	}
 	/* Entries are disjoint and sorted by key: the candidate is the last key <= key. */
 	uint32_t lo = 0, hi = a->n_rt;
 	while (hi - lo > 1) {

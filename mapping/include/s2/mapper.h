@@ -6,12 +6,13 @@
  * Stages, run in this order by s2_map_run or one by one (each needs the previous ones):
  *   1 partition  split populations into PE-sized parts (SRAM budget, per-model limits)
  *   2 place      coarse: parts to boards with METIS, minimising spike traffic between
- *                boards; fine: to chips and PEs for locality; dead chips and PEs and each
- *                chip's monitor PE are never used
+ *                boards; fine: to chips and PEs, chunks ordered so that heavy traffic stays
+ *                on a chip or goes to a neighbour; dead chips and PEs and each chip's
+ *                monitor PE are never used
  *   3 keys       32-bit routing keys, allocated hierarchically (board, chip, PE blocks)
  *   4 route      a multicast tree per source over live links and chips, sharing branches
  *   5 tables     per-chip key/mask/route tables, compressed to fit the router (to the
- *                target, not to the minimum)
+ *                target; or, with router_min, as far as they go: ordered tables)
  *   6 verify     every key routes exactly as before compression, and every source's spikes
  *                reach exactly the PEs that hold its targets (walks the compressed tables)
  * Per-PE data and the image file are written by image.h.
@@ -39,6 +40,13 @@ struct s2_mapping;
 
 struct s2_map_config {
 	uint32_t router_target; /**< entries per chip to compress to; 0: the router's size */
+	bool router_min;        /**< compress every table as far as it goes (ordered tables) */
+	unsigned image_threads; /**< threads building the image (s2_image_write); 0: 2. The
+	                             image's bytes do not depend on it */
+	bool fine_place;        /**< order each board's chunks to keep heavy traffic on a chip
+	                             or next door (fewer hops); off: population order. Off by
+	                             default: fixed_total connectivity depends on the key layout,
+	                             so moving parts changes the spikes (docs/mapping.md) */
 	bool no_verify;         /**< skip stage 6 (benchmarks measure it separately) */
 	unsigned key_bits;      /**< bits of a routing key; 0: 32 (smaller only for tests) */
 };
@@ -53,6 +61,8 @@ struct s2_route {
 struct s2_rt_entry {
 	uint32_t key, mask;
 	struct s2_route route;
+	uint8_t in; /**< s2_map_table: the link its packets arrive on (0-5), 6 a local PE, 7 mixed
+	             */
 };
 
 /** The report of a mapping (docs/mapping.md). */
@@ -64,6 +74,11 @@ struct s2_map_report {
 	uint32_t chips_compressed;
 	double busiest_link_load; /**< expected packets per timestep */
 	uint32_t busiest_board, busiest_chip, busiest_link;
+	/** Router hops per spike: links a spike crosses in its multicast tree (each chip of the
+	 *  tree but the source receives it over one link). Mean weighted by expected spikes,
+	 *  and the largest tree; path_max: the longest source-to-target path, in hops. */
+	double hops_mean;
+	uint32_t hops_max, path_max;
 	double synaptic_events_per_step; /**< expected, from rate hints */
 	uint64_t keys_used;              /**< keys of all parts */
 	uint64_t key_span;               /**< key space taken, alignment included */
@@ -111,10 +126,29 @@ void s2_map_pop_parts(const struct s2_mapping *mp, unsigned p, uint64_t *first, 
 
 /**
  * The router table of chip c of board b (after stage 5: compressed): copies up to cap
- * entries, sorted by key and disjoint, to out. @return the number of entries of the table.
+ * entries to out, in the router's order: sorted by key and disjoint, or, for a table
+ * compressed to the minimum (s2_map_table_ordered), in priority order (the first entry that
+ * matches a key routes it; entries may overlap). @return the number of entries of the table.
  */
 size_t s2_map_table(const struct s2_mapping *mp, unsigned b, unsigned c, struct s2_rt_entry *out,
                     size_t cap);
+/** Whether chip (b, c)'s table is ordered (first match wins) rather than sorted and disjoint. */
+bool s2_map_table_ordered(const struct s2_mapping *mp, unsigned b, unsigned c);
+
+#define S2_RT_MIN_OC_ONLY 1u /**< s2_rt_minimise: ordered covering and default routes only */
+
+/**
+ * Compress one router table as far as it goes, as `--router-target min` does for every chip
+ * (docs/mapping.md, section 5). e[0..n): disjoint entries (masks need not be prefixes);
+ * in[i]: the link entry i's packets arrive on (0-5), or 6 for the chip's own PEs; keys outside
+ * every entry are taken as never arriving. opposite[l]: the link opposite link l. flags:
+ * S2_RT_MIN_OC_ONLY gives the plain published algorithm (ordered covering, then entries that
+ * default routing handles dropped), for comparisons. On return e holds the ordered table
+ * (the first matching entry wins). @return its entries (never more than n), or S2_E_NOMEM.
+ */
+long s2_rt_minimise(struct s2_rt_entry *e, const uint8_t *in, size_t n, const unsigned opposite[6],
+                    unsigned flags);
+
 /** Entries of chip (b, c) before compression. */
 size_t s2_map_table_before(const struct s2_mapping *mp, unsigned b, unsigned c);
 

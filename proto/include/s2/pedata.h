@@ -64,8 +64,8 @@ enum s2_pe_model {
 
 /** Section types. */
 enum s2_pe_section {
-	S2_SECT_PARAMS = 1,   /**< n_neurons x S2_PE_PARAMS f32 */
-	S2_SECT_STATE = 2,    /**< n_neurons x S2_PE_STATE f32: initial state */
+	S2_SECT_PARAMS = 1,   /**< n_neurons (or 1, shared by all) x S2_PE_PARAMS f32 */
+	S2_SECT_STATE = 2,    /**< n_neurons (or 1, shared) x S2_PE_STATE f32: initial state */
 	S2_SECT_RECORD_V = 3, /**< n_record_v x u16 neuron indices */
 	S2_SECT_ROWS = 4,     /**< explicit synaptic rows (s2_pe_rows entries) */
 	S2_SECT_EXPAND = 5,   /**< expansion descriptors, S2_PE_EXPAND_LEN bytes each */
