@@ -12,7 +12,7 @@ set -eu
 cd "$(dirname "$0")/.."
 RUNS=${1:-10000000}
 [ $# -gt 0 ] && shift
-TARGETS=${*:-sfile results machine_file netfile machine image network packet msg live capframe pedata npy nir}
+TARGETS=${*:-sfile results machine_file netfile sumrec machine image network packet msg live capframe pedata npy nir}
 B=${S2_FUZZ_BUILD:-build/fuzz}
 case $B in /*) ;; *) B=$PWD/$B ;; esac
 CAP=${S2_FUZZ_MAX_SECONDS:-0}

@@ -154,9 +154,9 @@ static const struct verb verbs[] = {
          "5 %).\n"},
         {"plot", verb_plot, "draw a run as SVG: spike raster, rates, power, chip heatmap",
          "usage: s2ctl plot raster RESULTS -o FILE.svg [--population LABEL]...\n"
-         "                         [--from MS --to MS] [--max-points N]\n"
+         "                         [--from MS --to MS] [--max-points N] [--allow-partial]\n"
          "       s2ctl plot rates RESULTS -o FILE.svg [--bin MS] [--population LABEL]...\n"
-         "                        [--from MS --to MS]\n"
+         "                        [--from MS --to MS] [--allow-partial]\n"
          "       s2ctl plot power RECORD -o FILE.svg\n"
          "       s2ctl plot heatmap RECORD -o FILE.svg [--machine FILE]\n"
          "                          [--what synaptic_events|energy]\n"
@@ -165,9 +165,12 @@ static const struct verb verbs[] = {
          "limit) only every k-th neuron is drawn and the plot says so. rates: mean rate (Hz)\n"
          "per population in --bin ms bins (default 10). power: watts per board, as s2ctl\n"
          "energy report --svg. heatmap: per chip on each board's chip grid, synaptic events\n"
-         "(default) or modelled dynamic energy. The file is written atomically.\n"},
+         "(default) or modelled dynamic energy. The file is written atomically. Results of a\n"
+         "partial run are refused (exit 5) unless --allow-partial.\n"},
         {"results", verb_results, "summarise run results; convert them to CSV or NumPy",
-         "usage: s2ctl results FILE [--csv DIR] [--npy DIR] [--json]\n"},
+         "usage: s2ctl results FILE [--csv DIR] [--npy DIR] [--allow-partial] [--json]\n"
+         "A partial run (a board stopped early) is refused with exit code 5;\n"
+         "--allow-partial reads it and marks the summary, the CSV files and DIR/PARTIAL.\n"},
         {"machine", verb_machine, "make or show machine descriptions",
          "usage: s2ctl machine generate (--boards N | --rack | --racks R) [--host ADDR]\n"
          "                              [--base-port P] [--dram-kib K] -o FILE\n"

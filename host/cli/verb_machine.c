@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "s2/error.h"
 #include "s2/machine.h"
 
 struct gen_opts {
@@ -104,9 +105,11 @@ static int machine_generate(int argc, char **argv)
 		                 port, boards, port + 2ul * boards - 1);
 	}
 	char err[512];
-	if (s2_machine_save_file(m, o.out, err, sizeof err) < 0) {
+	int rc = s2_machine_save_file(m, o.out, err, sizeof err);
+	if (rc < 0) {
 		s2_machine_free(m);
-		return cli_error(&c, EXIT_FAIL, "%s", err);
+		/* S2_E_INVAL: the description is refused (a bad --host): a bad command line */
+		return cli_error(&c, rc == S2_E_INVAL ? EXIT_USAGE : EXIT_FAIL, "%s", err);
 	}
 	if (c.json) {
 		struct json j;

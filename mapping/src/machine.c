@@ -1043,6 +1043,13 @@ int s2_machine_save_file(const struct s2_machine *m, const char *path, char *err
 		seterr(err, errlen, "%s: out of memory encoding the description", path);
 		return S2_E_NOMEM;
 	}
+	/* Never write a description that reading would refuse (a bad --host, say). */
+	struct s2_machine *back = s2_machine_decode_file(buf, len, path, err, errlen);
+	if (!back) {
+		free(buf);
+		return S2_E_INVAL;
+	}
+	s2_machine_free(back);
 	int rc = s2_file_write_atomic(path, buf, len, err, errlen);
 	free(buf);
 	return rc;

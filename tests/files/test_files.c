@@ -339,6 +339,16 @@ static bool dec_image(const uint8_t *buf, size_t len, const char *name, char *er
 	return rc == 0;
 }
 
+/* Checksum records are read from files: the mutant is written over the record. */
+static char g_pcap[96], g_sum[104];
+
+static bool dec_sum(const uint8_t *buf, size_t len, const char *name, char *err, size_t errlen)
+{
+	(void)name;
+	write_bytes(g_sum, buf, len);
+	return s2_file_sum_check(g_pcap, g_sum, err, errlen) == 0;
+}
+
 /* A message names the file and the part. */
 static bool names_part(const char *err, const char *name)
 {
@@ -470,6 +480,20 @@ static void t_mutants(void **state)
 	free(b);
 	s2_map_free(mp);
 	s2_machine_free(m1);
+
+	/* the checksum record beside a capture (every bit) */
+	snprintf(g_pcap, sizeof g_pcap, "%s/run.pcap", dir);
+	snprintf(g_sum, sizeof g_sum, "%s/run.pcap.s2sum", dir);
+	uint8_t data[3000];
+	for (size_t i = 0; i < sizeof data; i++)
+		data[i] = (uint8_t)(i * 7);
+	write_bytes(g_pcap, data, sizeof data);
+	assert_int_equal(s2_file_sum_write(g_pcap, g_sum, err, sizeof err), 0);
+	assert_int_equal(s2_file_read_all(g_sum, 1u << 20, &b, &len, err, sizeof err), 0);
+	t = mutate(g_sum, b, len, dec_sum, SIZE_MAX, SIZE_MAX);
+	print_message("checksum record (%zu bytes): %lu flips, %lu truncations refused\n", len,
+	              t.flips, t.cuts);
+	free(b);
 	s2_net_free(n);
 	s2_machine_free(m);
 	char cmd[128];

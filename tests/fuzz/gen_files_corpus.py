@@ -11,6 +11,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SEP = b"|#|"
@@ -31,6 +32,17 @@ def sections(b):
 
 def wrapped(b):
     return b"\x01" + SEP.join(data for _, data in sections(b)[2])
+
+
+def sum_record(data, chunk=1 << 20):
+    """What s2_file_sum_write writes for data (docs/files.md): kind SUMS, sections chunks and file."""
+    crcs = b"".join(struct.pack("<I", zlib.crc32(data[i:i + chunk]))
+                    for i in range(0, len(data), chunk))
+    secs = [(b"chunks", crcs), (b"file", struct.pack("<QI", len(data), chunk))]
+    table = b"".join(struct.pack("<QIB", len(d), zlib.crc32(d), len(n)) + n for n, d in secs)
+    total = 32 + len(table) + sum(len(d) for _, d in secs)
+    head = b"S2FC" + struct.pack("<HH4sIQI", 1, 1, b"SUMS", len(secs), total, len(table))
+    return head + struct.pack("<I", zlib.crc32(head + table)) + table + b"".join(d for _, d in secs)
 
 
 def put(target, name, data):
@@ -87,6 +99,13 @@ def main():
     put("results", "partial.wrapped", b"\x01" + SEP.join(parts))
     for f in ("m3.pb", "va.pb", "va.s2res"):
         put("sfile", f, read(f))
+    # A checksum record of the 3000 bytes fuzz_sumrec checks against (byte i = 7i mod 256).
+    with open(os.path.join(w, "data"), "wb") as f:
+        f.write(bytes((i * 7) % 256 for i in range(3000)))
+    with open(os.path.join(w, "data.s2sum"), "wb") as f:
+        f.write(sum_record(read("data")))
+    put("sumrec", "data.s2sum", read("data.s2sum"))
+    put("sumrec", "data.s2sum.wrapped", wrapped(read("data.s2sum")))
     subprocess.run(["rm", "-rf", w], check=True)
 
 

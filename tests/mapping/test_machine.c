@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "s2/error.h"
 #include "s2/machine.h"
 #include "s2/sfile.h"
 #include "s2pb/machine.pb-c.h"
@@ -406,6 +407,16 @@ static void t_hosts(void **state)
 	expect_host("board-", false);
 	expect_host("bo ard", false);
 	expect_host("a.b_c", false);
+	/* what reading refuses is never written */
+	struct s2_machine *m = s2_machine_new_boards(1, "bad host", 1000);
+	char path[] = "/tmp/s2badhostXXXXXX", err[256];
+	int fd = mkstemp(path);
+	close(fd);
+	unlink(path);
+	assert_int_equal(s2_machine_save_file(m, path, err, sizeof err), S2_E_INVAL);
+	assert_non_null(strstr(err, "board 0: field host: 'bad host'"));
+	assert_int_not_equal(access(path, F_OK), 0);
+	s2_machine_free(m);
 }
 
 /* The description file: container round trip, damage named by section. */

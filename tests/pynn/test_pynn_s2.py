@@ -331,9 +331,70 @@ def test_errors():
     return fails
 
 
+FAKE_S2CTL = r"""#!/bin/sh
+# A stand-in for s2ctl that records a partial run (test_partial): run exits 4 when
+# FAKE_RUN_FAILS is set (results written anyway), results exits 5 unless --allow-partial.
+verb=$1; out=""; npy=""; allow=0
+while [ $# -gt 0 ]; do
+  case $1 in -o) out=$2; shift;; --npy) npy=$2; shift;; --allow-partial) allow=1;; esac
+  shift
+done
+case $verb in
+net|compile) : >"$out";;
+run) : >"$out"; echo '{}'; [ -n "$FAKE_RUN_FAILS" ] && { echo "board 0 failed" >&2; exit 4; };;
+results)
+  [ $allow = 1 ] || { echo "x.s2res: partial run (board 0 stopped at step 40 of 100)" >&2; exit 5; }
+  mkdir -p "$npy"; echo "partial run: board 0 stopped at step 40 of 100" >"$npy/PARTIAL";;
+esac
+exit 0
+"""
+
+
+def test_partial():
+    """A partial run raises S2PartialResultError unless setup(allow_partial=True), which reads
+    it, warns and says why in state.partial (s2ctl stood in for by a script)."""
+    import shutil
+    import tempfile
+    import warnings
+    fails = 0
+    d = tempfile.mkdtemp(prefix="pynn_partial.")
+    fake = os.path.join(d, "s2ctl")
+    with open(fake, "w") as f:
+        f.write(FAKE_S2CTL)
+    os.chmod(fake, 0o755)
+    old = os.environ.get("S2CTL")
+    os.environ["S2CTL"] = fake
+    try:
+        for allow, run_fails in ((False, False), (True, True)):
+            os.environ["FAKE_RUN_FAILS"] = "1" if run_fails else ""
+            s2.setup(timestep=DT, machine=os.path.join(d, "m.pb"), allow_partial=allow)
+            s2.Population(2, s2.IF_curr_exp()).record("spikes")
+            try:
+                with warnings.catch_warnings(record=True) as w:
+                    warnings.simplefilter("always")
+                    s2.run(10.0)
+                ok = allow and s2.simulator.state.partial and "board 0 stopped" in \
+                    s2.simulator.state.partial and any("partial" in str(x.message) for x in w)
+                msg = "read, state.partial = %r" % s2.simulator.state.partial
+            except s2.S2PartialResultError as e:
+                ok, msg = not allow and "partial run" in str(e), str(e)
+            print("%s partial run, allow_partial=%s: %s" % ("PASS" if ok else "FAIL", allow, msg))
+            fails += not ok
+            s2.end()
+    finally:
+        if old is None:
+            del os.environ["S2CTL"]
+        else:
+            os.environ["S2CTL"] = old
+        os.environ.pop("FAKE_RUN_FAILS", None)
+        shutil.rmtree(d, ignore_errors=True)
+    return fails
+
+
 def main():
     fails = 0
     t0 = time.time()
+    fails += test_partial()
     a = ex.single_neurons(ref)
     b = ex.single_neurons(s2)
     for name in a:

@@ -134,8 +134,9 @@ struct s2_machine *s2_machine_load_file(const char *path, char *err, size_t errl
 
 /**
  * Write m to path (s2_machine_encode_file) atomically (a temporary file renamed over path),
- * so a reader never sees a partial description. @return 0, or a negative S2_E_* code with
- * err set.
+ * so a reader never sees a partial description; a description that reading would refuse
+ * (an invalid host, two boards at one port) is not written (S2_E_INVAL, err says why).
+ * @return 0, or a negative S2_E_* code with err set.
  */
 int s2_machine_save_file(const struct s2_machine *m, const char *path, char *err, size_t errlen);
 
