@@ -17,6 +17,7 @@
 #include <event2/event.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,12 @@ struct rt_entry {
 	uint32_t key, mask, route[S2_RT_ROUTE_WORDS];
 };
 
+/* A packet routed to a PE in the current step, delivered (s2_eng_receive) after routing. */
+struct dlv {
+	uint32_t key, payload;
+	bool has_payload;
+};
+
 struct pe_app {
 	struct s2_eng eng;
 	uint8_t *blob;
@@ -46,7 +53,17 @@ struct pe_app {
 	struct emu_chip *chip;
 	uint16_t pe;
 	uint32_t rec_addr[2], rec_size[2], rec_len[2];
+	struct dlv *in; /* packets routed to this PE in the current step, in routing order */
+	uint32_t n_in, cap_in;
 };
+
+/* A packet sent by a PE of the chip in the current step. */
+struct sent {
+	uint32_t key, payload;
+	uint16_t pe;
+	uint8_t flags;
+};
+enum { SENT_PAYLOAD = 1, SENT_ROUTE = 2 };
 
 struct emu_app_chip {
 	struct rt_entry *rt;
@@ -54,16 +71,13 @@ struct emu_app_chip {
 	struct pe_app **pe; /* [pes] */
 	unsigned n_loaded;
 	uint64_t routed; /* packets through this chip's router */
+	/* The current step: what the chip's PEs sent (filled by the thread ticking the chip,
+	 * routed in chip order), and whether packets wait for delivery to its PEs. */
+	struct sent *out;
+	uint32_t n_out, cap_out;
+	bool to_deliver;
 };
 
-/* Packets sent in the current step: (board slot, chip, key, payload if has_payload). */
-struct spike {
-	uint16_t board, chip;
-	uint32_t key, payload;
-	bool has_payload;
-};
-static struct spike *queue;
-static size_t n_queue, cap_queue;
 static struct event *step_ev;
 
 static uint64_t now_us(void)
@@ -87,28 +101,31 @@ static int pe_dram_write(void *ctx, uint32_t addr, const void *src, uint32_t len
 	return emu_mem_write(&a->chip->dram, addr, src, len);
 }
 
+/*
+ * Called by the thread ticking the chip: the packet joins the chip's list of the step, to be
+ * routed (and shown to live streams) in chip order once every PE has ticked.
+ */
 static void pe_send(void *ctx, uint32_t key, const uint32_t *payload)
 {
 	struct pe_app *a = ctx;
-	if (a->eng.pd.flags & S2_PD_F_NO_TARGETS)
-		goto live; /* nowhere to go: not a packet, not a drop */
-	if (n_queue == cap_queue) {
-		size_t cap = cap_queue ? 2 * cap_queue : 4096;
-		struct spike *q = realloc(queue, cap * sizeof *q);
+	struct emu_app_chip *c = a->chip->app;
+	/* With no targets, nowhere to go (not a packet, not a drop): only live streams see it. */
+	bool routed = !(a->eng.pd.flags & S2_PD_F_NO_TARGETS);
+	if (!routed && !a->board->live)
+		return;
+	if (c->n_out == c->cap_out) {
+		uint32_t cap = c->cap_out ? 2 * c->cap_out : 256;
+		struct sent *q = realloc(c->out, cap * sizeof *q);
 		if (!q) { /* out of memory: the spike is lost, and counted */
-			a->board->app.packets_dropped++;
+			__atomic_fetch_add(&a->board->app.packets_dropped, 1, __ATOMIC_RELAXED);
 			return;
 		}
-		queue = q;
-		cap_queue = cap;
+		c->out = q;
+		c->cap_out = cap;
 	}
-	queue[n_queue++] =
-	        (struct spike){(uint16_t)(a->board - a->board->emu->boards), a->chip->index, key,
-	                       payload ? *payload : 0, payload != NULL};
-live:
-	if (a->board->live && emu_live_wants(a->board, a->chip->index, a->pe))
-		emu_live_spike(a->board, a->board->app.step, a->chip->index, a->pe,
-		               key - a->eng.pd.key_base);
+	c->out[c->n_out++] =
+	        (struct sent){key, payload ? *payload : 0, a->pe,
+	                      (uint8_t)((payload ? SENT_PAYLOAD : 0) | (routed ? SENT_ROUTE : 0))};
 }
 
 /* Recording region: u32 bytes recorded, u32 bytes lost, then the data. */
@@ -120,7 +137,7 @@ static void pe_record(void *ctx, unsigned s, const void *data, uint32_t len)
 	uint32_t room = a->rec_size[s] - 8 - a->rec_len[s];
 	uint32_t hdr[2];
 	if (len > room) {
-		a->board->app.rec_lost += len;
+		__atomic_fetch_add(&a->board->app.rec_lost, len, __ATOMIC_RELAXED);
 		emu_mem_read(&a->chip->dram, a->rec_addr[s], hdr, 8);
 		hdr[1] += len;
 		emu_mem_write(&a->chip->dram, a->rec_addr[s], hdr, 8);
@@ -234,6 +251,7 @@ void emu_app_set_threads(unsigned n)
 static void free_pe(struct pe_app *x)
 {
 	if (x) {
+		free(x->in);
 		free(x->blob);
 		free(x);
 	}
@@ -482,6 +500,7 @@ void emu_app_free_chip(struct emu_chip *c)
 		free_pe(c->app->pe[p]);
 	free(c->app->pe);
 	free(c->app->rt);
+	free(c->app->out);
 	free(c->app);
 	c->app = NULL;
 }
@@ -562,6 +581,38 @@ static struct emu_board *board_slot(struct emu *e, int board_index)
 	return &e->boards[board_index - (int)e->first];
 }
 
+/* Chips with packets waiting for delivery in the current step, in the order first reached. */
+static struct emu_chip **dlv_chips;
+static size_t n_dlv_chips, cap_dlv_chips;
+
+/* Queue a routed packet for PE x of chip ch; delivered after routing, in routing order. */
+static int deliver_later(struct emu_chip *ch, struct pe_app *x, uint32_t key,
+                         const uint32_t *payload)
+{
+	if (x->n_in == x->cap_in) {
+		uint32_t cap = x->cap_in ? 2 * x->cap_in : 64;
+		struct dlv *q = realloc(x->in, cap * sizeof *q);
+		if (!q)
+			return S2_E_NOMEM;
+		x->in = q;
+		x->cap_in = cap;
+	}
+	if (!ch->app->to_deliver) {
+		if (n_dlv_chips == cap_dlv_chips) {
+			size_t cap = cap_dlv_chips ? 2 * cap_dlv_chips : 256;
+			struct emu_chip **q = realloc(dlv_chips, cap * sizeof *q);
+			if (!q)
+				return S2_E_NOMEM;
+			dlv_chips = q;
+			cap_dlv_chips = cap;
+		}
+		dlv_chips[n_dlv_chips++] = ch;
+		ch->app->to_deliver = true;
+	}
+	x->in[x->n_in++] = (struct dlv){key, payload ? *payload : 0, payload != NULL};
+	return 0;
+}
+
 /* Route one packet (a spike, or a graded event with its payload) from its source's chip. */
 static void route(struct emu *e, struct emu_board *b0, unsigned c0, uint32_t key,
                   const uint32_t *payload)
@@ -603,9 +654,8 @@ static void route(struct emu *e, struct emu_board *b0, unsigned c0, uint32_t key
 				h.b->app.packets_dropped++;
 				continue;
 			}
-			uint64_t unknown = x->eng.c.packets_unknown;
-			s2_eng_receive(&x->eng, key, payload);
-			h.b->app.packets_unrouted += x->eng.c.packets_unknown - unknown;
+			if (deliver_later(ch, x, key, payload) < 0)
+				h.b->app.packets_dropped++; /* out of memory: lost, and counted */
 		}
 		/* Links. */
 		for (unsigned l = 0; l < 6; l++) {
@@ -632,17 +682,185 @@ static void route(struct emu *e, struct emu_board *b0, unsigned c0, uint32_t key
 }
 
 /*
- * One machine-wide step over every running board: every loaded PE ticks, then every spike
- * sent in the step is routed. A step can take seconds when a large network bursts, and a
- * real board's monitor answers meanwhile, so a step is resumable: it runs in slices and the
- * event loop serves requests between them. The results do not depend on the slicing.
+ * One machine-wide step over every running board, in three phases:
+ *  1. tick: every loaded PE of every running board computes the step; chips are shared out
+ *     to the step threads (--threads), each chip's PEs in order, and what they send goes to
+ *     their chip's list;
+ *  2. route: on the event loop's thread, the chips' lists in machine order (board, chip, PE,
+ *     sending order: the order of one thread) through the routers, into each target PE's
+ *     list of the step;
+ *  3. deliver: the chips with packets are shared out again; each PE takes its packets in
+ *     routing order (s2_eng_receive).
+ * A PE's state is touched by one thread at a time, and every order that matters (packets at a
+ * PE, live spikes, router counters) is the same whatever the number of threads, so the results
+ * are bit-identical to one thread.
+ *
+ * A step can take seconds when a large network bursts, and a real board's monitor answers
+ * meanwhile, so a step is resumable: each phase stops (at a chip's end) when its slice of time
+ * is over and the event loop serves requests between slices. The results do not depend on the
+ * slicing.
  */
+enum { PH_TICK, PH_ROUTE, PH_DELIVER };
 static struct {
-	bool active;  /* a step has begun and not finished */
-	bool routing; /* its ticks are done */
-	unsigned b, c, p;
-	size_t s;
+	bool active; /* a step has begun and not finished */
+	int phase;
+	size_t next; /* next chip of the phase's list */
+	uint32_t s;  /* route: next packet of that chip's list */
 } cur;
+
+/* Chips with loaded PEs on running boards, in machine order: fixed at the step's start. */
+static struct emu_chip **act_chips;
+static size_t n_act_chips, cap_act_chips;
+
+static bool running_chip(const struct emu_chip *c)
+{
+	return c->app && c->board->app.state == S2_APP_RUNNING;
+}
+
+static void tick_chip(struct emu_chip *c)
+{
+	struct emu_app_chip *a = c->app;
+	a->n_out = 0;
+	for (unsigned p = 0; p < c->mon.cfg.pes; p++)
+		if (a->pe[p])
+			s2_eng_tick(&a->pe[p]->eng);
+}
+
+static void deliver_chip(struct emu_chip *c)
+{
+	struct emu_app_chip *a = c->app;
+	uint64_t unknown = 0;
+	for (unsigned p = 0; p < c->mon.cfg.pes; p++) {
+		struct pe_app *x = a->pe[p];
+		if (!x || !x->n_in)
+			continue;
+		uint64_t u0 = x->eng.c.packets_unknown;
+		for (uint32_t i = 0; i < x->n_in; i++)
+			s2_eng_receive(&x->eng, x->in[i].key,
+			               x->in[i].has_payload ? &x->in[i].payload : NULL);
+		unknown += x->eng.c.packets_unknown - u0;
+		x->n_in = 0;
+	}
+	a->to_deliver = false;
+	if (unknown)
+		__atomic_fetch_add(&c->board->app.packets_unrouted, unknown, __ATOMIC_RELAXED);
+}
+
+/* The step threads: the event loop's thread and n_helpers more, working on one phase's list
+ * of chips; each chip is claimed by exactly one of them. */
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t go, done;
+	pthread_t *th;
+	unsigned want, n_helpers, busy;
+	uint64_t gen;
+	bool quit;
+	/* The phase being worked on. */
+	int phase;
+	struct emu_chip **chips;
+	size_t n;
+	_Atomic size_t next;
+	_Atomic bool late;
+	uint64_t t_end;
+} T = {.mu = PTHREAD_MUTEX_INITIALIZER,
+       .go = PTHREAD_COND_INITIALIZER,
+       .done = PTHREAD_COND_INITIALIZER};
+
+void emu_app_set_step_threads(unsigned n)
+{
+	T.want = n;
+}
+
+static void phase_work(void)
+{
+	while (!atomic_load_explicit(&T.late, memory_order_relaxed)) {
+		size_t i = atomic_fetch_add_explicit(&T.next, 1, memory_order_relaxed);
+		if (i >= T.n)
+			break;
+		struct emu_chip *c = T.chips[i];
+		if (running_chip(c)) {
+			if (T.phase == PH_TICK)
+				tick_chip(c);
+			else if (c->app->to_deliver)
+				deliver_chip(c);
+		}
+		if (now_us() >= T.t_end)
+			atomic_store_explicit(&T.late, true, memory_order_relaxed);
+	}
+}
+
+static void *step_thread(void *arg)
+{
+	(void)arg;
+	uint64_t seen = 0;
+	pthread_mutex_lock(&T.mu);
+	for (;;) {
+		while (!T.quit && T.gen == seen)
+			pthread_cond_wait(&T.go, &T.mu);
+		if (T.quit)
+			break;
+		seen = T.gen;
+		pthread_mutex_unlock(&T.mu);
+		phase_work();
+		pthread_mutex_lock(&T.mu);
+		if (!--T.busy)
+			pthread_cond_signal(&T.done);
+	}
+	pthread_mutex_unlock(&T.mu);
+	return NULL;
+}
+
+static void step_threads_start(void)
+{
+	static bool tried;
+	if (tried)
+		return;
+	tried = true;
+	unsigned n = T.want;
+	if (!n) {
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		n = cpus < 1 ? 1 : cpus > 64 ? 64 : (unsigned)cpus;
+	}
+	if (n < 2 || !(T.th = calloc(n - 1, sizeof *T.th)))
+		return;
+	for (unsigned i = 0; i + 1 < n; i++) {
+		if (pthread_create(&T.th[i], NULL, step_thread, NULL) != 0)
+			break; /* fewer threads: the same results, later */
+		T.n_helpers++;
+	}
+}
+
+/* Work on the chips[*next..n) of a phase until done (true) or t_end has passed (false). */
+static bool run_phase(int phase, struct emu_chip **chips, size_t n, size_t *next, uint64_t t_end)
+{
+	if (*next >= n)
+		return true;
+	T.phase = phase;
+	T.chips = chips;
+	T.n = n;
+	T.t_end = t_end;
+	atomic_store(&T.next, *next);
+	atomic_store(&T.late, false);
+	/* Few chips: not worth waking anyone. */
+	unsigned helpers = n - *next > 1 ? T.n_helpers : 0;
+	if (helpers) {
+		pthread_mutex_lock(&T.mu);
+		T.busy = T.n_helpers;
+		T.gen++;
+		pthread_cond_broadcast(&T.go);
+		pthread_mutex_unlock(&T.mu);
+	}
+	phase_work();
+	if (helpers) {
+		pthread_mutex_lock(&T.mu);
+		while (T.busy)
+			pthread_cond_wait(&T.done, &T.mu);
+		pthread_mutex_unlock(&T.mu);
+	}
+	size_t k = atomic_load(&T.next);
+	*next = k < n ? k : n;
+	return *next >= n;
+}
 
 static bool any_running(const struct emu *e)
 {
@@ -652,48 +870,81 @@ static bool any_running(const struct emu *e)
 	return false;
 }
 
+static int push_chip(struct emu_chip *c)
+{
+	if (n_act_chips == cap_act_chips) {
+		size_t cap = cap_act_chips ? 2 * cap_act_chips : 256;
+		struct emu_chip **q = realloc(act_chips, cap * sizeof *q);
+		if (!q)
+			return S2_E_NOMEM;
+		act_chips = q;
+		cap_act_chips = cap;
+	}
+	act_chips[n_act_chips++] = c;
+	return 0;
+}
+
+/* Route the sends of the step's chips, from chip cur.next, packet cur.s on. */
+static bool route_part(struct emu *e, uint64_t t_end)
+{
+	unsigned work = 0;
+	for (; cur.next < n_act_chips; cur.next++, cur.s = 0) {
+		struct emu_chip *c = act_chips[cur.next];
+		if (!running_chip(c))
+			continue;
+		struct emu_board *b = c->board;
+		struct emu_app_chip *a = c->app;
+		while (cur.s < a->n_out) {
+			const struct sent *q = &a->out[cur.s++];
+			if (b->live && emu_live_wants(b, c->index, q->pe))
+				emu_live_spike(b, b->app.step, c->index, q->pe,
+				               q->key - a->pe[q->pe]->eng.pd.key_base);
+			if (q->flags & SENT_ROUTE)
+				route(e, b, c->index, q->key,
+				      (q->flags & SENT_PAYLOAD) ? &q->payload : NULL);
+			if (++work % 16 == 0 && now_us() >= t_end &&
+			    (cur.s < a->n_out || cur.next + 1 < n_act_chips))
+				return false;
+		}
+	}
+	return true;
+}
+
 /* Work on the current step until it is done (true) or t_end has passed (false). */
 static bool step_part(struct emu *e, uint64_t t_end)
 {
 	if (!cur.active) {
 		memset(&cur, 0, sizeof cur);
 		cur.active = true;
-		n_queue = 0;
-		for (unsigned i = 0; i < e->n_boards; i++)
-			if (e->boards[i].app.state == S2_APP_RUNNING)
-				emu_live_step_begin(&e->boards[i], e->boards[i].app.step);
+		n_act_chips = 0;
+		n_dlv_chips = 0;
+		step_threads_start();
+		for (unsigned i = 0; i < e->n_boards; i++) {
+			struct emu_board *b = &e->boards[i];
+			if (b->app.state != S2_APP_RUNNING)
+				continue;
+			emu_live_step_begin(b, b->app.step);
+			for (unsigned c = 0; c < b->n_chips; c++)
+				if (b->chips[c].app && b->chips[c].app->n_loaded &&
+				    push_chip(&b->chips[c]) < 0)
+					b->app.packets_dropped++; /* out of memory: its step is lost
+					                           */
+		}
 	}
-	unsigned work = 0;
-	while (!cur.routing) {
-		if (cur.b >= e->n_boards) {
-			cur.routing = true;
-			break;
-		}
-		struct emu_board *b = &e->boards[cur.b];
-		if (b->app.state != S2_APP_RUNNING || cur.c >= b->n_chips) {
-			cur.b++;
-			cur.c = cur.p = 0;
-			continue;
-		}
-		struct emu_app_chip *a = b->chips[cur.c].app;
-		if (!a || !a->n_loaded || cur.p >= b->chips[cur.c].mon.cfg.pes) {
-			cur.c++;
-			cur.p = 0;
-			continue;
-		}
-		if (a->pe[cur.p])
-			s2_eng_tick(&a->pe[cur.p]->eng);
-		cur.p++;
-		if (++work % 16 == 0 && now_us() >= t_end)
+	if (cur.phase == PH_TICK) {
+		if (!run_phase(PH_TICK, act_chips, n_act_chips, &cur.next, t_end))
 			return false;
+		cur.phase = PH_ROUTE;
+		cur.next = 0;
 	}
-	while (cur.s < n_queue) {
-		const struct spike *q = &queue[cur.s++];
-		route(e, &e->boards[q->board], q->chip, q->key,
-		      q->has_payload ? &q->payload : NULL);
-		if (++work % 16 == 0 && cur.s < n_queue && now_us() >= t_end)
+	if (cur.phase == PH_ROUTE) {
+		if (!route_part(e, t_end))
 			return false;
+		cur.phase = PH_DELIVER;
+		cur.next = 0;
 	}
+	if (!run_phase(PH_DELIVER, dlv_chips, n_dlv_chips, &cur.next, t_end))
+		return false;
 	for (unsigned i = 0; i < e->n_boards; i++) {
 		struct emu_board *b = &e->boards[i];
 		if (b->app.state != S2_APP_RUNNING)
@@ -747,8 +998,7 @@ static void step_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (!any_running(e)) {
 		cur.active = false; /* every board stopped, mid-step or not */
-		n_queue = 0;
-		if (armed) { /* wait for the other boards to be armed */
+		if (armed) {        /* wait for the other boards to be armed */
 			struct timeval tv = {0, 1000};
 			event_add(step_ev, &tv);
 		}
@@ -866,7 +1116,18 @@ void emu_app_shutdown(void)
 	W.th = NULL;
 	W.n_threads = 0;
 	W.quit = false;
-	free(queue);
-	queue = NULL;
-	n_queue = cap_queue = 0;
+	pthread_mutex_lock(&T.mu);
+	T.quit = true;
+	pthread_cond_broadcast(&T.go);
+	pthread_mutex_unlock(&T.mu);
+	for (unsigned i = 0; i < T.n_helpers; i++)
+		pthread_join(T.th[i], NULL);
+	free(T.th);
+	T.th = NULL;
+	T.n_helpers = 0;
+	free(act_chips);
+	free(dlv_chips);
+	act_chips = NULL;
+	dlv_chips = NULL;
+	n_act_chips = cap_act_chips = n_dlv_chips = cap_dlv_chips = 0;
 }

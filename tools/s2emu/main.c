@@ -67,6 +67,8 @@ static void usage(FILE *f)
 	        "  --ready-file FILE     write FILE once every endpoint is open\n"
 	        "  --load-threads N      threads expanding PEs' synapses at load (default: one\n"
 	        "                        per online CPU)\n"
+	        "  --threads N           threads computing the timesteps (default: one per\n"
+	        "                        online CPU); the results are the same for every N\n"
 	        "  -v, --verbose         log requests to stderr\n"
 	        "  -h, --help            this text\n");
 }
@@ -359,6 +361,7 @@ int main(int argc, char **argv)
 		O_CUT,
 		O_BOOT_FAIL,
 		O_THREADS,
+		O_STEP_THREADS,
 		O_FAULT_AT
 	};
 	static const struct option opts[] = {
@@ -384,6 +387,7 @@ int main(int argc, char **argv)
 	        {"control-file", required_argument, 0, O_CONTROL},
 	        {"ready-file", required_argument, 0, O_READY},
 	        {"load-threads", required_argument, 0, O_THREADS},
+	        {"threads", required_argument, 0, O_STEP_THREADS},
 	        {"fault-at", required_argument, 0, O_FAULT_AT},
 	        {"verbose", no_argument, 0, 'v'},
 	        {"help", no_argument, 0, 'h'},
@@ -484,6 +488,15 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			emu_app_set_threads((unsigned)n);
+			break;
+		}
+		case O_STEP_THREADS: {
+			unsigned long n;
+			if (parse_uint(optarg, 64, &n) < 0 || n == 0) {
+				fprintf(stderr, "s2emu: --threads: '%s' is not 1..64\n", optarg);
+				return 2;
+			}
+			emu_app_set_step_threads((unsigned)n);
 			break;
 		}
 		case 'v':
