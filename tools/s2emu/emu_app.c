@@ -46,6 +46,13 @@ struct dlv {
 	bool has_payload;
 };
 
+/* A packet sent by the PE in the current step. */
+struct sent {
+	uint32_t key, payload;
+	uint8_t flags;
+};
+enum { SENT_PAYLOAD = 1, SENT_ROUTE = 2 };
+
 struct pe_app {
 	struct s2_eng eng;
 	uint8_t *blob;
@@ -53,29 +60,21 @@ struct pe_app {
 	struct emu_chip *chip;
 	uint16_t pe;
 	uint32_t rec_addr[2], rec_size[2], rec_len[2];
-	struct dlv *in; /* packets routed to this PE in the current step, in routing order */
+	/* The current step: what the PE sent (filled by the thread ticking it, routed in machine
+	 * order), and the packets routed to it (in routing order, delivered after routing). */
+	struct sent *out;
+	uint32_t n_out, cap_out;
+	struct dlv *in;
 	uint32_t n_in, cap_in;
 };
 
-/* A packet sent by a PE of the chip in the current step. */
-struct sent {
-	uint32_t key, payload;
-	uint16_t pe;
-	uint8_t flags;
-};
-enum { SENT_PAYLOAD = 1, SENT_ROUTE = 2 };
-
 struct emu_app_chip {
 	struct rt_entry *rt;
+	uint32_t *rt_keys; /* [n_rt]: the entries' keys, searched apart for fewer cache misses */
 	uint32_t n_rt;
 	struct pe_app **pe; /* [pes] */
 	unsigned n_loaded;
 	uint64_t routed; /* packets through this chip's router */
-	/* The current step: what the chip's PEs sent (filled by the thread ticking the chip,
-	 * routed in chip order), and whether packets wait for delivery to its PEs. */
-	struct sent *out;
-	uint32_t n_out, cap_out;
-	bool to_deliver;
 };
 
 static struct event *step_ev;
@@ -102,29 +101,28 @@ static int pe_dram_write(void *ctx, uint32_t addr, const void *src, uint32_t len
 }
 
 /*
- * Called by the thread ticking the chip: the packet joins the chip's list of the step, to be
- * routed (and shown to live streams) in chip order once every PE has ticked.
+ * Called by the thread ticking the PE: the packet joins the PE's list of the step, to be
+ * routed (and shown to live streams) in machine order once every PE has ticked.
  */
 static void pe_send(void *ctx, uint32_t key, const uint32_t *payload)
 {
-	struct pe_app *a = ctx;
-	struct emu_app_chip *c = a->chip->app;
+	struct pe_app *c = ctx;
 	/* With no targets, nowhere to go (not a packet, not a drop): only live streams see it. */
-	bool routed = !(a->eng.pd.flags & S2_PD_F_NO_TARGETS);
-	if (!routed && !a->board->live)
+	bool routed = !(c->eng.pd.flags & S2_PD_F_NO_TARGETS);
+	if (!routed && !c->board->live)
 		return;
 	if (c->n_out == c->cap_out) {
 		uint32_t cap = c->cap_out ? 2 * c->cap_out : 256;
 		struct sent *q = realloc(c->out, cap * sizeof *q);
 		if (!q) { /* out of memory: the spike is lost, and counted */
-			__atomic_fetch_add(&a->board->app.packets_dropped, 1, __ATOMIC_RELAXED);
+			__atomic_fetch_add(&c->board->app.packets_dropped, 1, __ATOMIC_RELAXED);
 			return;
 		}
 		c->out = q;
 		c->cap_out = cap;
 	}
 	c->out[c->n_out++] =
-	        (struct sent){key, payload ? *payload : 0, a->pe,
+	        (struct sent){key, payload ? *payload : 0,
 	                      (uint8_t)((payload ? SENT_PAYLOAD : 0) | (routed ? SENT_ROUTE : 0))};
 }
 
@@ -180,15 +178,18 @@ int emu_app_router_load(struct emu_board *b, struct emu_chip *c, const uint8_t *
 		return S2_E_NOSPACE;
 	struct emu_app_chip *a = chip_app(c, emu_geo_pes(b->emu));
 	struct rt_entry *rt = malloc((m.n_entries ? m.n_entries : 1) * sizeof *rt);
+	uint32_t *keys = malloc((m.n_entries ? m.n_entries : 1) * sizeof *keys);
 	uint8_t e[S2_RT_ENTRY_LEN];
-	if (!a || !rt) {
+	if (!a || !rt || !keys) {
 		free(rt);
+		free(keys);
 		return S2_E_NOMEM;
 	}
 	for (uint32_t i = 0; i < m.n_entries; i++) {
 		if ((rc = emu_mem_read(&c->dram, (uint64_t)m.addr + i * S2_RT_ENTRY_LEN, e,
 		                       sizeof e)) < 0) {
 			free(rt);
+			free(keys);
 			return rc;
 		}
 		rt[i].key = s2_ld32(e);
@@ -197,12 +198,17 @@ int emu_app_router_load(struct emu_board *b, struct emu_chip *c, const uint8_t *
 			rt[i].route[w] = s2_ld32(e + 8 + 4 * w);
 		if (rt[i].key & ~rt[i].mask) {
 			free(rt);
+			free(keys);
 			return S2_E_RANGE;
 		}
 	}
 	qsort(rt, m.n_entries, sizeof *rt, cmp_rt);
+	for (uint32_t i = 0; i < m.n_entries; i++)
+		keys[i] = rt[i].key;
 	free(a->rt);
+	free(a->rt_keys);
 	a->rt = rt;
+	a->rt_keys = keys;
 	a->n_rt = m.n_entries;
 	return 0;
 }
@@ -252,6 +258,7 @@ static void free_pe(struct pe_app *x)
 {
 	if (x) {
 		free(x->in);
+		free(x->out);
 		free(x->blob);
 		free(x);
 	}
@@ -500,7 +507,7 @@ void emu_app_free_chip(struct emu_chip *c)
 		free_pe(c->app->pe[p]);
 	free(c->app->pe);
 	free(c->app->rt);
-	free(c->app->out);
+	free(c->app->rt_keys);
 	free(c->app);
 	c->app = NULL;
 }
@@ -562,13 +569,12 @@ static const struct rt_entry *lookup(const struct emu_app_chip *a, uint32_t key)
 	if (!a || !a->n_rt)
 		return NULL;
 	/* Entries are disjoint and sorted by key: the candidate is the last key <= key. */
-	uint32_t lo = 0, hi = a->n_rt;
-	while (hi - lo > 1) {
-		uint32_t mid = (lo + hi) / 2;
-		if (a->rt[mid].key <= key)
-			lo = mid;
-		else
-			hi = mid;
+	const uint32_t *k = a->rt_keys;
+	uint32_t lo = 0, n = a->n_rt;
+	while (n > 1) { /* branch-free: lo + half stays <= the last key <= key, if any */
+		uint32_t half = n / 2;
+		lo = k[lo + half] <= key ? lo + half : lo;
+		n -= half;
 	}
 	const struct rt_entry *e = &a->rt[lo];
 	return (key & e->mask) == e->key ? e : NULL;
@@ -581,9 +587,30 @@ static struct emu_board *board_slot(struct emu *e, int board_index)
 	return &e->boards[board_index - (int)e->first];
 }
 
-/* Chips with packets waiting for delivery in the current step, in the order first reached. */
-static struct emu_chip **dlv_chips;
-static size_t n_dlv_chips, cap_dlv_chips;
+/* A PE, as the step's work lists name it: checked before use, as its board may stop (and free
+ * it) between two slices of a step. */
+struct pe_ref {
+	struct emu_chip *c;
+	uint16_t p;
+};
+
+/* PEs with packets waiting for delivery in the current step, in the order first reached. */
+static struct pe_ref *dlv_pes;
+static size_t n_dlv_pes, cap_dlv_pes;
+
+static int push_ref(struct pe_ref **v, size_t *n, size_t *cap, struct emu_chip *c, unsigned p)
+{
+	if (*n == *cap) {
+		size_t k = *cap ? 2 * *cap : 1024;
+		struct pe_ref *q = realloc(*v, k * sizeof *q);
+		if (!q)
+			return S2_E_NOMEM;
+		*v = q;
+		*cap = k;
+	}
+	(*v)[(*n)++] = (struct pe_ref){c, (uint16_t)p};
+	return 0;
+}
 
 /* Queue a routed packet for PE x of chip ch; delivered after routing, in routing order. */
 static int deliver_later(struct emu_chip *ch, struct pe_app *x, uint32_t key,
@@ -597,18 +624,8 @@ static int deliver_later(struct emu_chip *ch, struct pe_app *x, uint32_t key,
 		x->in = q;
 		x->cap_in = cap;
 	}
-	if (!ch->app->to_deliver) {
-		if (n_dlv_chips == cap_dlv_chips) {
-			size_t cap = cap_dlv_chips ? 2 * cap_dlv_chips : 256;
-			struct emu_chip **q = realloc(dlv_chips, cap * sizeof *q);
-			if (!q)
-				return S2_E_NOMEM;
-			dlv_chips = q;
-			cap_dlv_chips = cap;
-		}
-		dlv_chips[n_dlv_chips++] = ch;
-		ch->app->to_deliver = true;
-	}
+	if (!x->n_in && push_ref(&dlv_pes, &n_dlv_pes, &cap_dlv_pes, ch, x->pe) < 0)
+		return S2_E_NOMEM;
 	x->in[x->n_in++] = (struct dlv){key, payload ? *payload : 0, payload != NULL};
 	return 0;
 }
@@ -644,18 +661,22 @@ static void route(struct emu *e, struct emu_board *b0, unsigned c0, uint32_t key
 			h.b->app.packets_dropped++; /* a local spike nobody routes */
 			continue;
 		}
-		/* PEs of this chip. */
-		for (unsigned p = 0; p < ch->mon.cfg.pes; p++) {
-			unsigned bit = 6 + p;
-			if (!((route_w[bit / 32] >> (bit % 32)) & 1u))
-				continue;
-			struct pe_app *x = ch->app && ch->app->pe ? ch->app->pe[p] : NULL;
-			if (!x) {
-				h.b->app.packets_dropped++;
-				continue;
+		/* PEs of this chip (route bits 6 on), in PE order. */
+		unsigned pes = ch->mon.cfg.pes;
+		for (unsigned w = 0; w < S2_RT_ROUTE_WORDS; w++) {
+			uint32_t bits = w ? route_w[w] : route_w[0] & ~0x3Fu;
+			while (bits) {
+				unsigned p = 32 * w + (unsigned)__builtin_ctz(bits) - 6;
+				bits &= bits - 1;
+				if (p >= pes)
+					break;
+				struct pe_app *x = ch->app && ch->app->pe ? ch->app->pe[p] : NULL;
+				if (!x)
+					h.b->app.packets_dropped++;
+				else if (deliver_later(ch, x, key, payload) < 0)
+					h.b->app.packets_dropped++; /* out of memory: lost, counted
+					                             */
 			}
-			if (deliver_later(ch, x, key, payload) < 0)
-				h.b->app.packets_dropped++; /* out of memory: lost, and counted */
 		}
 		/* Links. */
 		for (unsigned l = 0; l < 6; l++) {
@@ -683,20 +704,19 @@ static void route(struct emu *e, struct emu_board *b0, unsigned c0, uint32_t key
 
 /*
  * One machine-wide step over every running board, in three phases:
- *  1. tick: every loaded PE of every running board computes the step; chips are shared out
- *     to the step threads (--threads), each chip's PEs in order, and what they send goes to
- *     their chip's list;
- *  2. route: on the event loop's thread, the chips' lists in machine order (board, chip, PE,
+ *  1. tick: every loaded PE of every running board computes the step; the PEs are shared
+ *     out to the step threads (--threads), and what each sends goes to its own list;
+ *  2. route: on the event loop's thread, the PEs' lists in machine order (board, chip, PE,
  *     sending order: the order of one thread) through the routers, into each target PE's
  *     list of the step;
- *  3. deliver: the chips with packets are shared out again; each PE takes its packets in
- *     routing order (s2_eng_receive).
+ *  3. deliver: the PEs with packets are shared out again; each takes its packets in routing
+ *     order (s2_eng_receive).
  * A PE's state is touched by one thread at a time, and every order that matters (packets at a
  * PE, live spikes, router counters) is the same whatever the number of threads, so the results
  * are bit-identical to one thread.
  *
  * A step can take seconds when a large network bursts, and a real board's monitor answers
- * meanwhile, so a step is resumable: each phase stops (at a chip's end) when its slice of time
+ * meanwhile, so a step is resumable: each phase stops (at a PE's end) when its slice of time
  * is over and the event loop serves requests between slices. The results do not depend on the
  * slicing.
  */
@@ -708,46 +728,38 @@ static struct {
 	uint32_t s;  /* route: next packet of that chip's list */
 } cur;
 
-/* Chips with loaded PEs on running boards, in machine order: fixed at the step's start. */
-static struct emu_chip **act_chips;
-static size_t n_act_chips, cap_act_chips;
+/* Loaded PEs of running boards, in machine order (board, chip, PE): fixed at the step's start. */
+static struct pe_ref *act_pes;
+static size_t n_act_pes, cap_act_pes;
 
-static bool running_chip(const struct emu_chip *c)
+/* The PE, if its board is still running. */
+static struct pe_app *ref_pe(struct pe_ref r)
 {
-	return c->app && c->board->app.state == S2_APP_RUNNING;
+	if (!r.c->app || r.c->board->app.state != S2_APP_RUNNING)
+		return NULL;
+	return r.c->app->pe[r.p];
 }
 
-static void tick_chip(struct emu_chip *c)
+static void tick_pe(struct pe_app *x)
 {
-	struct emu_app_chip *a = c->app;
-	a->n_out = 0;
-	for (unsigned p = 0; p < c->mon.cfg.pes; p++)
-		if (a->pe[p])
-			s2_eng_tick(&a->pe[p]->eng);
+	x->n_out = 0;
+	s2_eng_tick(&x->eng);
 }
 
-static void deliver_chip(struct emu_chip *c)
+static void deliver_pe(struct pe_app *x)
 {
-	struct emu_app_chip *a = c->app;
-	uint64_t unknown = 0;
-	for (unsigned p = 0; p < c->mon.cfg.pes; p++) {
-		struct pe_app *x = a->pe[p];
-		if (!x || !x->n_in)
-			continue;
-		uint64_t u0 = x->eng.c.packets_unknown;
-		for (uint32_t i = 0; i < x->n_in; i++)
-			s2_eng_receive(&x->eng, x->in[i].key,
-			               x->in[i].has_payload ? &x->in[i].payload : NULL);
-		unknown += x->eng.c.packets_unknown - u0;
-		x->n_in = 0;
-	}
-	a->to_deliver = false;
-	if (unknown)
-		__atomic_fetch_add(&c->board->app.packets_unrouted, unknown, __ATOMIC_RELAXED);
+	uint64_t u0 = x->eng.c.packets_unknown;
+	for (uint32_t i = 0; i < x->n_in; i++)
+		s2_eng_receive(&x->eng, x->in[i].key,
+		               x->in[i].has_payload ? &x->in[i].payload : NULL);
+	x->n_in = 0;
+	if (x->eng.c.packets_unknown != u0)
+		__atomic_fetch_add(&x->board->app.packets_unrouted, x->eng.c.packets_unknown - u0,
+		                   __ATOMIC_RELAXED);
 }
 
 /* The step threads: the event loop's thread and n_helpers more, working on one phase's list
- * of chips; each chip is claimed by exactly one of them. */
+ * of PEs; each PE is claimed by exactly one of them. */
 static struct {
 	pthread_mutex_t mu;
 	pthread_cond_t go, done;
@@ -757,7 +769,7 @@ static struct {
 	bool quit;
 	/* The phase being worked on. */
 	int phase;
-	struct emu_chip **chips;
+	struct pe_ref *pes;
 	size_t n;
 	_Atomic size_t next;
 	_Atomic bool late;
@@ -777,12 +789,12 @@ static void phase_work(void)
 		size_t i = atomic_fetch_add_explicit(&T.next, 1, memory_order_relaxed);
 		if (i >= T.n)
 			break;
-		struct emu_chip *c = T.chips[i];
-		if (running_chip(c)) {
+		struct pe_app *x = ref_pe(T.pes[i]);
+		if (x) {
 			if (T.phase == PH_TICK)
-				tick_chip(c);
-			else if (c->app->to_deliver)
-				deliver_chip(c);
+				tick_pe(x);
+			else
+				deliver_pe(x);
 		}
 		if (now_us() >= T.t_end)
 			atomic_store_explicit(&T.late, true, memory_order_relaxed);
@@ -830,19 +842,19 @@ static void step_threads_start(void)
 	}
 }
 
-/* Work on the chips[*next..n) of a phase until done (true) or t_end has passed (false). */
-static bool run_phase(int phase, struct emu_chip **chips, size_t n, size_t *next, uint64_t t_end)
+/* Work on the pes[*next..n) of a phase until done (true) or t_end has passed (false). */
+static bool run_phase(int phase, struct pe_ref *pes, size_t n, size_t *next, uint64_t t_end)
 {
 	if (*next >= n)
 		return true;
 	T.phase = phase;
-	T.chips = chips;
+	T.pes = pes;
 	T.n = n;
 	T.t_end = t_end;
 	atomic_store(&T.next, *next);
 	atomic_store(&T.late, false);
-	/* Few chips: not worth waking anyone. */
-	unsigned helpers = n - *next > 1 ? T.n_helpers : 0;
+	/* Few PEs: not worth waking anyone. */
+	unsigned helpers = n - *next > 4 ? T.n_helpers : 0;
 	if (helpers) {
 		pthread_mutex_lock(&T.mu);
 		T.busy = T.n_helpers;
@@ -870,40 +882,27 @@ static bool any_running(const struct emu *e)
 	return false;
 }
 
-static int push_chip(struct emu_chip *c)
-{
-	if (n_act_chips == cap_act_chips) {
-		size_t cap = cap_act_chips ? 2 * cap_act_chips : 256;
-		struct emu_chip **q = realloc(act_chips, cap * sizeof *q);
-		if (!q)
-			return S2_E_NOMEM;
-		act_chips = q;
-		cap_act_chips = cap;
-	}
-	act_chips[n_act_chips++] = c;
-	return 0;
-}
-
-/* Route the sends of the step's chips, from chip cur.next, packet cur.s on. */
+/* Route the sends of the step's PEs, from PE cur.next, packet cur.s on. */
 static bool route_part(struct emu *e, uint64_t t_end)
 {
 	unsigned work = 0;
-	for (; cur.next < n_act_chips; cur.next++, cur.s = 0) {
-		struct emu_chip *c = act_chips[cur.next];
-		if (!running_chip(c))
+	for (; cur.next < n_act_pes; cur.next++, cur.s = 0) {
+		struct pe_app *x = ref_pe(act_pes[cur.next]);
+		if (!x)
 			continue;
-		struct emu_board *b = c->board;
-		struct emu_app_chip *a = c->app;
-		while (cur.s < a->n_out) {
-			const struct sent *q = &a->out[cur.s++];
-			if (b->live && emu_live_wants(b, c->index, q->pe))
-				emu_live_spike(b, b->app.step, c->index, q->pe,
-				               q->key - a->pe[q->pe]->eng.pd.key_base);
+		struct emu_board *b = x->board;
+		unsigned c = x->chip->index;
+		bool live = b->live && emu_live_wants(b, c, x->pe);
+		while (cur.s < x->n_out) {
+			const struct sent *q = &x->out[cur.s++];
+			if (live)
+				emu_live_spike(b, b->app.step, c, x->pe,
+				               q->key - x->eng.pd.key_base);
 			if (q->flags & SENT_ROUTE)
-				route(e, b, c->index, q->key,
+				route(e, b, c, q->key,
 				      (q->flags & SENT_PAYLOAD) ? &q->payload : NULL);
 			if (++work % 16 == 0 && now_us() >= t_end &&
-			    (cur.s < a->n_out || cur.next + 1 < n_act_chips))
+			    (cur.s < x->n_out || cur.next + 1 < n_act_pes))
 				return false;
 		}
 	}
@@ -916,23 +915,27 @@ static bool step_part(struct emu *e, uint64_t t_end)
 	if (!cur.active) {
 		memset(&cur, 0, sizeof cur);
 		cur.active = true;
-		n_act_chips = 0;
-		n_dlv_chips = 0;
+		n_act_pes = 0;
+		n_dlv_pes = 0;
 		step_threads_start();
 		for (unsigned i = 0; i < e->n_boards; i++) {
 			struct emu_board *b = &e->boards[i];
 			if (b->app.state != S2_APP_RUNNING)
 				continue;
 			emu_live_step_begin(b, b->app.step);
-			for (unsigned c = 0; c < b->n_chips; c++)
-				if (b->chips[c].app && b->chips[c].app->n_loaded &&
-				    push_chip(&b->chips[c]) < 0)
-					b->app.packets_dropped++; /* out of memory: its step is lost
-					                           */
+			for (unsigned c = 0; c < b->n_chips; c++) {
+				struct emu_app_chip *a = b->chips[c].app;
+				for (unsigned p = 0;
+				     a && a->n_loaded && p < b->chips[c].mon.cfg.pes; p++)
+					if (a->pe[p] && push_ref(&act_pes, &n_act_pes, &cap_act_pes,
+					                         &b->chips[c], p) < 0)
+						b->app.packets_dropped++; /* no memory: PE's step
+						                             lost */
+			}
 		}
 	}
 	if (cur.phase == PH_TICK) {
-		if (!run_phase(PH_TICK, act_chips, n_act_chips, &cur.next, t_end))
+		if (!run_phase(PH_TICK, act_pes, n_act_pes, &cur.next, t_end))
 			return false;
 		cur.phase = PH_ROUTE;
 		cur.next = 0;
@@ -943,7 +946,7 @@ static bool step_part(struct emu *e, uint64_t t_end)
 		cur.phase = PH_DELIVER;
 		cur.next = 0;
 	}
-	if (!run_phase(PH_DELIVER, dlv_chips, n_dlv_chips, &cur.next, t_end))
+	if (!run_phase(PH_DELIVER, dlv_pes, n_dlv_pes, &cur.next, t_end))
 		return false;
 	for (unsigned i = 0; i < e->n_boards; i++) {
 		struct emu_board *b = &e->boards[i];
@@ -1125,9 +1128,9 @@ void emu_app_shutdown(void)
 	free(T.th);
 	T.th = NULL;
 	T.n_helpers = 0;
-	free(act_chips);
-	free(dlv_chips);
-	act_chips = NULL;
-	dlv_chips = NULL;
-	n_act_chips = cap_act_chips = n_dlv_chips = cap_dlv_chips = 0;
+	free(act_pes);
+	free(dlv_pes);
+	act_pes = NULL;
+	dlv_pes = NULL;
+	n_act_pes = cap_act_pes = n_dlv_pes = cap_dlv_pes = 0;
 }
