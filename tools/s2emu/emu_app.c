@@ -28,6 +28,7 @@
 #include "emu.h"
 #include "emu_geo.h"
 #include "engine.h"
+#include "emu_link.h"
 #include "emu_live.h"
 #include "s2/error.h"
 #include "s2/live.h"
@@ -44,6 +45,7 @@ struct rt_entry {
 struct dlv {
 	uint32_t key, payload;
 	bool has_payload;
+	uint64_t ord; /* the source's place in machine order */
 };
 
 /* A packet sent by the PE in the current step. */
@@ -614,7 +616,7 @@ static int push_ref(struct pe_ref **v, size_t *n, size_t *cap, struct emu_chip *
 
 /* Queue a routed packet for PE x of chip ch; delivered after routing, in routing order. */
 static int deliver_later(struct emu_chip *ch, struct pe_app *x, uint32_t key,
-                         const uint32_t *payload)
+                         const uint32_t *payload, uint64_t ord)
 {
 	if (x->n_in == x->cap_in) {
 		uint32_t cap = x->cap_in ? 2 * x->cap_in : 64;
@@ -626,13 +628,17 @@ static int deliver_later(struct emu_chip *ch, struct pe_app *x, uint32_t key,
 	}
 	if (!x->n_in && push_ref(&dlv_pes, &n_dlv_pes, &cap_dlv_pes, ch, x->pe) < 0)
 		return S2_E_NOMEM;
-	x->in[x->n_in++] = (struct dlv){key, payload ? *payload : 0, payload != NULL};
+	x->in[x->n_in++] = (struct dlv){key, payload ? *payload : 0, payload != NULL, ord};
 	return 0;
 }
 
-/* Route one packet (a spike, or a graded event with its payload) from its source's chip. */
-static void route(struct emu *e, struct emu_board *b0, unsigned c0, uint32_t key,
-                  const uint32_t *payload)
+/*
+ * Route one packet (a spike, or a graded event with its payload) from chip c0 of board b0,
+ * where it was sent (in0 NO_LINK) or arrived over link in0 from another process. ord is its
+ * source's place in machine order: deliveries are made in that order.
+ */
+static void route(struct emu *e, struct emu_board *b0, unsigned c0, unsigned in0, uint32_t key,
+                  const uint32_t *payload, uint64_t ord)
 {
 	struct hop {
 		struct emu_board *b;
@@ -640,7 +646,7 @@ static void route(struct emu *e, struct emu_board *b0, unsigned c0, uint32_t key
 		uint8_t in;
 	} stack[64];
 	unsigned sp = 0, hops = 0;
-	stack[sp++] = (struct hop){b0, (uint16_t)c0, NO_LINK};
+	stack[sp++] = (struct hop){b0, (uint16_t)c0, (uint8_t)in0};
 	while (sp) {
 		struct hop h = stack[--sp];
 		struct emu_chip *ch = &h.b->chips[h.c];
@@ -673,7 +679,7 @@ static void route(struct emu *e, struct emu_board *b0, unsigned c0, uint32_t key
 				struct pe_app *x = ch->app && ch->app->pe ? ch->app->pe[p] : NULL;
 				if (!x)
 					h.b->app.packets_dropped++;
-				else if (deliver_later(ch, x, key, payload) < 0)
+				else if (deliver_later(ch, x, key, payload, ord) < 0)
 					h.b->app.packets_dropped++; /* out of memory: lost, counted
 					                             */
 			}
@@ -689,6 +695,13 @@ static void route(struct emu *e, struct emu_board *b0, unsigned c0, uint32_t key
 				continue;
 			}
 			struct emu_board *tb = board_slot(e, nb);
+			if (!tb && emu_link_active(e)) { /* to a board of another process */
+				if (emu_link_out(e, h.b, (unsigned)nb, (unsigned)nc, (l + 3) % 6,
+				                 key, payload, ord) < 0)
+					h.b->app.packets_dropped++; /* lost on the link, or not
+					                               running there: counted */
+				continue;
+			}
 			if (!tb || !tb->powered || tb->app.state != S2_APP_RUNNING ||
 			    tb->chips[nc].dead ||
 			    ((tb->chips[nc].links_dead >> ((l + 3) % 6)) & 1u) ||
@@ -700,6 +713,21 @@ static void route(struct emu *e, struct emu_board *b0, unsigned c0, uint32_t key
 			stack[sp++] = (struct hop){tb, (uint16_t)nc, (uint8_t)((l + 3) % 6)};
 		}
 	}
+}
+
+/* A packet from another process, arriving at a chip of ours over a board-to-board link. */
+static void route_in(struct emu *e, const struct emu_link_pkt *k)
+{
+	struct emu_board *tb = board_slot(e, k->board);
+	if (!tb)
+		return; /* not ours: the sender's machine description differs */
+	if (!tb->powered || tb->app.state != S2_APP_RUNNING || k->chip >= tb->n_chips ||
+	    k->in >= 6 || tb->chips[k->chip].dead ||
+	    ((tb->chips[k->chip].links_dead >> k->in) & 1u)) {
+		tb->app.packets_dropped++; /* dead or not running: counted here */
+		return;
+	}
+	route(e, tb, k->chip, k->in, k->key, k->has_payload ? &k->payload : NULL, k->ord);
 }
 
 /*
@@ -720,12 +748,16 @@ static void route(struct emu *e, struct emu_board *b0, unsigned c0, uint32_t key
  * is over and the event loop serves requests between slices. The results do not depend on the
  * slicing.
  */
-enum { PH_TICK, PH_ROUTE, PH_DELIVER };
+enum { PH_TICK, PH_ROUTE, PH_LINK, PH_DELIVER };
 static struct {
 	bool active; /* a step has begun and not finished */
 	int phase;
-	size_t next; /* next chip of the phase's list */
-	uint32_t s;  /* route: next packet of that chip's list */
+	size_t next;      /* next PE of the phase's list */
+	uint32_t s;       /* route: next packet of that PE's list */
+	uint32_t step_id; /* the running boards' step (the same in every process) */
+	unsigned round;   /* link: exchange round with the other processes */
+	bool sent;        /* link: this round's batches are sent */
+	bool link_wait;   /* link: waiting for the other processes' batches */
 } cur;
 
 /* Loaded PEs of running boards, in machine order (board, chip, PE): fixed at the step's start. */
@@ -746,8 +778,21 @@ static void tick_pe(struct pe_app *x)
 	s2_eng_tick(&x->eng);
 }
 
+static int cmp_dlv(const void *a, const void *b)
+{
+	const struct dlv *x = a, *y = b;
+	return x->ord < y->ord ? -1 : x->ord > y->ord;
+}
+
 static void deliver_pe(struct pe_app *x)
 {
+	/* Packets from other processes came in later rounds: put them in machine order (equal
+	 * places are copies of one packet, so their order does not matter). */
+	for (uint32_t i = 1; i < x->n_in; i++)
+		if (x->in[i].ord < x->in[i - 1].ord) {
+			qsort(x->in, x->n_in, sizeof *x->in, cmp_dlv);
+			break;
+		}
 	uint64_t u0 = x->eng.c.packets_unknown;
 	for (uint32_t i = 0; i < x->n_in; i++)
 		s2_eng_receive(&x->eng, x->in[i].key,
@@ -893,14 +938,17 @@ static bool route_part(struct emu *e, uint64_t t_end)
 		struct emu_board *b = x->board;
 		unsigned c = x->chip->index;
 		bool live = b->live && emu_live_wants(b, c, x->pe);
+		uint64_t ord0 =
+		        (uint64_t)b->index << 48 | (uint64_t)c << 40 | (uint64_t)x->pe << 32;
 		while (cur.s < x->n_out) {
+			uint64_t ord = ord0 | cur.s;
 			const struct sent *q = &x->out[cur.s++];
 			if (live)
 				emu_live_spike(b, b->app.step, c, x->pe,
 				               q->key - x->eng.pd.key_base);
 			if (q->flags & SENT_ROUTE)
-				route(e, b, c, q->key,
-				      (q->flags & SENT_PAYLOAD) ? &q->payload : NULL);
+				route(e, b, c, NO_LINK, q->key,
+				      (q->flags & SENT_PAYLOAD) ? &q->payload : NULL, ord);
 			if (++work % 16 == 0 && now_us() >= t_end &&
 			    (cur.s < x->n_out || cur.next + 1 < n_act_pes))
 				return false;
@@ -917,6 +965,11 @@ static bool step_part(struct emu *e, uint64_t t_end)
 		cur.active = true;
 		n_act_pes = 0;
 		n_dlv_pes = 0;
+		for (unsigned i = 0; i < e->n_boards; i++)
+			if (e->boards[i].app.state == S2_APP_RUNNING) {
+				cur.step_id = e->boards[i].app.step;
+				break;
+			}
 		step_threads_start();
 		for (unsigned i = 0; i < e->n_boards; i++) {
 			struct emu_board *b = &e->boards[i];
@@ -943,8 +996,34 @@ static bool step_part(struct emu *e, uint64_t t_end)
 	if (cur.phase == PH_ROUTE) {
 		if (!route_part(e, t_end))
 			return false;
-		cur.phase = PH_DELIVER;
+		cur.phase = emu_link_active(e) ? PH_LINK : PH_DELIVER;
 		cur.next = 0;
+	}
+	/* Packets that left for other processes, and theirs for us, in rounds until one in which
+	 * no process sent any. */
+	while (cur.phase == PH_LINK) {
+		if (!cur.sent) {
+			emu_link_send_round(e, cur.step_id, cur.round);
+			cur.sent = true;
+		}
+		const struct emu_link_pkt *k;
+		size_t n;
+		bool any;
+		int r = emu_link_recv_round(e, cur.step_id, cur.round, &k, &n, &any);
+		if (r == 0) {
+			cur.link_wait = true;
+			return false;
+		}
+		cur.link_wait = false;
+		for (size_t i = 0; r > 0 && i < n; i++)
+			route_in(e, &k[i]);
+		if (r < 0 || !any) {
+			cur.phase = PH_DELIVER;
+			cur.next = 0;
+		} else {
+			cur.round++;
+			cur.sent = false;
+		}
 	}
 	if (!run_phase(PH_DELIVER, dlv_pes, n_dlv_pes, &cur.next, t_end))
 		return false;
@@ -977,7 +1056,7 @@ static void step_cb(evutil_socket_t fd, short what, void *arg)
 		armed |= b->app.state == S2_APP_ARMED;
 		waiting |= b->app.state == S2_APP_LOADED;
 	}
-	if (armed && !waiting && !cur.active) {
+	if (armed && !waiting && !cur.active && emu_link_start_ok(e)) {
 		uint64_t t0 = now_us();
 		for (unsigned i = 0; i < e->n_boards; i++)
 			if (e->boards[i].app.state == S2_APP_ARMED) {
@@ -1021,8 +1100,19 @@ static void step_cb(evutil_socket_t fd, short what, void *arg)
 		done++;
 	} while (any_running(e) && now_us() < t_end);
 	if (any_running(e)) {
-		struct timeval tv = {0, paced ? 100 : 0};
+		/* Waiting for other processes: their datagrams kick the step (the timeout asks
+		 * again for lost ones). */
+		struct timeval tv = {0, cur.link_wait ? 20000 : paced ? 100 : 0};
 		event_add(step_ev, &tv);
+	}
+}
+
+/* A datagram from another process arrived: work on the step now. */
+static void kick(void)
+{
+	if (step_ev && cur.link_wait) {
+		event_del(step_ev);
+		event_active(step_ev, EV_TIMEOUT, 1);
 	}
 }
 
@@ -1050,6 +1140,7 @@ int emu_app_run(struct emu_board *b, const uint8_t *p, size_t len)
 	struct emu *e = b->emu;
 	if (!step_ev && !(step_ev = evtimer_new(e->base, step_cb, e)))
 		return S2_E_NOMEM;
+	emu_link_set_kick(kick);
 	static const struct timeval zero = {0, 0};
 	event_add(step_ev, &zero);
 	return 0;
