@@ -809,8 +809,10 @@ static struct {
 	pthread_mutex_t mu;
 	pthread_cond_t go, done;
 	pthread_t *th;
-	unsigned want, n_helpers, busy;
-	uint64_t gen;
+	unsigned want, n_helpers;
+	unsigned active; /* helpers working on the phase */
+	uint64_t gen;    /* the phase; helpers join it until it is closed */
+	uint64_t closed; /* the last phase closed to late helpers */
 	bool quit;
 	/* The phase being worked on. */
 	int phase;
@@ -857,10 +859,13 @@ static void *step_thread(void *arg)
 		if (T.quit)
 			break;
 		seen = T.gen;
+		if (T.closed == seen)
+			continue; /* woken too late: the phase is done without us */
+		T.active++;
 		pthread_mutex_unlock(&T.mu);
 		phase_work();
 		pthread_mutex_lock(&T.mu);
-		if (!--T.busy)
+		if (!--T.active)
 			pthread_cond_signal(&T.done);
 	}
 	pthread_mutex_unlock(&T.mu);
@@ -902,15 +907,18 @@ static bool run_phase(int phase, struct pe_ref *pes, size_t n, size_t *next, uin
 	unsigned helpers = n - *next > 4 ? T.n_helpers : 0;
 	if (helpers) {
 		pthread_mutex_lock(&T.mu);
-		T.busy = T.n_helpers;
 		T.gen++;
 		pthread_cond_broadcast(&T.go);
 		pthread_mutex_unlock(&T.mu);
 	}
 	phase_work();
 	if (helpers) {
+		/* Every PE is claimed: close the phase to helpers not yet awake (on a busy host
+		 * they may be; waiting for them would cost more than their work), and wait for
+		 * the ones working. */
 		pthread_mutex_lock(&T.mu);
-		while (T.busy)
+		T.closed = T.gen;
+		while (T.active)
 			pthread_cond_wait(&T.done, &T.mu);
 		pthread_mutex_unlock(&T.mu);
 	}
