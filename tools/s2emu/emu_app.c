@@ -48,6 +48,17 @@ struct dlv {
 	uint64_t ord; /* the source's place in machine order */
 };
 
+/* What routing one packet found: a delivery to PE `board` of chip q, or a crossing to chip
+ * `chip` of board `board` of another process over link `in` (from board p). */
+struct rres {
+	uint8_t kind, has_payload, in, chip;
+	uint16_t board;
+	uint32_t key, payload;
+	void *p, *q;
+	uint64_t ord;
+};
+enum { RR_PE, RR_LINK };
+
 /* A packet sent by the PE in the current step. */
 struct sent {
 	uint32_t key, payload;
@@ -68,6 +79,8 @@ struct pe_app {
 	uint32_t n_out, cap_out;
 	struct dlv *in;
 	uint32_t n_in, cap_in;
+	struct rres *rr; /* what routing its packets found, to apply in machine order */
+	uint32_t n_rr, cap_rr;
 };
 
 struct emu_app_chip {
@@ -261,6 +274,7 @@ static void free_pe(struct pe_app *x)
 	if (x) {
 		free(x->in);
 		free(x->out);
+		free(x->rr);
 		free(x->blob);
 		free(x);
 	}
@@ -633,11 +647,85 @@ static int deliver_later(struct emu_chip *ch, struct pe_app *x, uint32_t key,
 }
 
 /*
+ * Routing counters of one step thread, added to the boards' and chips' counters between phases
+ * (sums: the same whatever thread routed what).
+ */
+struct rcount {
+	uint64_t *chip_routed;      /* [board slot * chips + chip] */
+	uint64_t *routed, *dropped; /* [board slot] */
+	bool dirty;
+};
+static struct rcount *rcounts; /* [step threads] */
+static unsigned n_rcounts, rc_chips;
+static _Thread_local unsigned step_tid; /* 0: the event loop's thread */
+
+static int rcounts_init(const struct emu *e, unsigned threads)
+{
+	if (rcounts)
+		return 0;
+	rc_chips = emu_geo_chips(e);
+	if (!(rcounts = calloc(threads, sizeof *rcounts)))
+		return S2_E_NOMEM;
+	n_rcounts = threads;
+	for (unsigned t = 0; t < threads; t++) {
+		struct rcount *k = &rcounts[t];
+		k->chip_routed = calloc((size_t)e->n_boards * rc_chips, sizeof *k->chip_routed);
+		k->routed = calloc(e->n_boards, sizeof *k->routed);
+		k->dropped = calloc(e->n_boards, sizeof *k->dropped);
+		if (!k->chip_routed || !k->routed || !k->dropped)
+			return S2_E_NOMEM;
+	}
+	return 0;
+}
+
+static void rcounts_flush(struct emu *e)
+{
+	for (unsigned t = 0; t < n_rcounts; t++) {
+		struct rcount *k = &rcounts[t];
+		if (!k->dirty)
+			continue;
+		for (unsigned i = 0; i < e->n_boards; i++) {
+			struct emu_board *b = &e->boards[i];
+			if (!k->routed[i] && !k->dropped[i])
+				continue;
+			bool keep = b->app.state == S2_APP_RUNNING; /* else its counters are gone */
+			b->app.packets_routed += keep ? k->routed[i] : 0;
+			b->app.packets_dropped += keep ? k->dropped[i] : 0;
+			k->routed[i] = k->dropped[i] = 0;
+			uint64_t *cr = &k->chip_routed[(size_t)i * rc_chips];
+			for (unsigned c = 0; c < rc_chips && c < b->n_chips; c++)
+				if (cr[c]) {
+					if (keep && b->chips[c].app)
+						b->chips[c].app->routed += cr[c];
+					cr[c] = 0;
+				}
+		}
+		k->dirty = false;
+	}
+}
+
+static int rr_push(struct rres **v, uint32_t *n, uint32_t *cap, struct rres r)
+{
+	if (*n == *cap) {
+		uint32_t k = *cap ? 2 * *cap : 64;
+		struct rres *q = realloc(*v, k * sizeof *q);
+		if (!q)
+			return S2_E_NOMEM;
+		*v = q;
+		*cap = k;
+	}
+	(*v)[(*n)++] = r;
+	return 0;
+}
+
+/*
  * Route one packet (a spike, or a graded event with its payload) from chip c0 of board b0,
  * where it was sent (in0 NO_LINK) or arrived over link in0 from another process. ord is its
- * source's place in machine order: deliveries are made in that order.
+ * source's place in machine order. Touches nothing shared: what it finds goes to the list
+ * (*v, *n, *cap), applied later in machine order (apply_rr), and its counts to k.
  */
-static void route(struct emu *e, struct emu_board *b0, unsigned c0, unsigned in0, uint32_t key,
+static void route(struct emu *e, struct rcount *k, struct rres **v, uint32_t *n, uint32_t *cap,
+                  struct emu_board *b0, unsigned c0, unsigned in0, uint32_t key,
                   const uint32_t *payload, uint64_t ord)
 {
 	struct hop {
@@ -646,25 +734,30 @@ static void route(struct emu *e, struct emu_board *b0, unsigned c0, unsigned in0
 		uint8_t in;
 	} stack[64];
 	unsigned sp = 0, hops = 0;
+	struct rres r = {.has_payload = payload != NULL,
+	                 .key = key,
+	                 .payload = payload ? *payload : 0,
+	                 .ord = ord};
+	k->dirty = true;
 	stack[sp++] = (struct hop){b0, (uint16_t)c0, (uint8_t)in0};
 	while (sp) {
 		struct hop h = stack[--sp];
+		size_t slot = (size_t)(h.b - e->boards);
 		struct emu_chip *ch = &h.b->chips[h.c];
 		if (++hops > HOP_LIMIT) {
-			b0->app.packets_dropped++;
+			k->dropped[b0 - e->boards]++;
 			return;
 		}
-		h.b->app.packets_routed++;
-		if (ch->app)
-			ch->app->routed++;
-		const struct rt_entry *r = lookup(ch->app, key);
+		k->routed[slot]++;
+		k->chip_routed[slot * rc_chips + h.c]++;
+		const struct rt_entry *re = lookup(ch->app, key);
 		uint32_t route_w[S2_RT_ROUTE_WORDS] = {0};
-		if (r) {
-			memcpy(route_w, r->route, sizeof route_w);
+		if (re) {
+			memcpy(route_w, re->route, sizeof route_w);
 		} else if (h.in != NO_LINK) {
 			route_w[0] = 1u << ((h.in + 3) % 6); /* default route: straight on */
 		} else {
-			h.b->app.packets_dropped++; /* a local spike nobody routes */
+			k->dropped[slot]++; /* a local spike nobody routes */
 			continue;
 		}
 		/* PEs of this chip (route bits 6 on), in PE order. */
@@ -677,11 +770,11 @@ static void route(struct emu *e, struct emu_board *b0, unsigned c0, unsigned in0
 				if (p >= pes)
 					break;
 				struct pe_app *x = ch->app && ch->app->pe ? ch->app->pe[p] : NULL;
-				if (!x)
-					h.b->app.packets_dropped++;
-				else if (deliver_later(ch, x, key, payload, ord) < 0)
-					h.b->app.packets_dropped++; /* out of memory: lost, counted
-					                             */
+				r.kind = RR_PE;
+				r.board = (uint16_t)p;
+				r.q = ch;
+				if (!x || rr_push(v, n, cap, r) < 0)
+					k->dropped[slot]++; /* no PE there, or out of memory */
 			}
 		}
 		/* Links. */
@@ -691,27 +784,47 @@ static void route(struct emu *e, struct emu_board *b0, unsigned c0, unsigned in0
 			int nb, nc;
 			if (ch->dead || ((ch->links_dead >> l) & 1u) ||
 			    !emu_geo_neighbour(e, h.b->index, h.c, l, &nb, &nc)) {
-				h.b->app.packets_dropped++;
+				k->dropped[slot]++;
 				continue;
 			}
 			struct emu_board *tb = board_slot(e, nb);
 			if (!tb && emu_link_active(e)) { /* to a board of another process */
-				if (emu_link_out(e, h.b, (unsigned)nb, (unsigned)nc, (l + 3) % 6,
-				                 key, payload, ord) < 0)
-					h.b->app.packets_dropped++; /* lost on the link, or not
-					                               running there: counted */
+				r.kind = RR_LINK;
+				r.board = (uint16_t)nb;
+				r.chip = (uint8_t)nc;
+				r.in = (uint8_t)((l + 3) % 6);
+				r.p = h.b;
+				if (rr_push(v, n, cap, r) < 0)
+					k->dropped[slot]++;
 				continue;
 			}
 			if (!tb || !tb->powered || tb->app.state != S2_APP_RUNNING ||
 			    tb->chips[nc].dead ||
 			    ((tb->chips[nc].links_dead >> ((l + 3) % 6)) & 1u) ||
 			    sp == sizeof stack / sizeof stack[0]) {
-				h.b->app.packets_dropped++; /* off this emulator, dead, or not
-				                               running */
+				k->dropped[slot]++; /* off this emulator, dead, or not running */
 				continue;
 			}
 			stack[sp++] = (struct hop){tb, (uint16_t)nc, (uint8_t)((l + 3) % 6)};
 		}
+	}
+}
+
+static struct pe_app *ref_pe(struct pe_ref r);
+
+/* Apply what routing found, on the event loop's thread, in machine order. */
+static void apply_rr(struct emu *e, const struct rres *r)
+{
+	const uint32_t *pl = r->has_payload ? &r->payload : NULL;
+	if (r->kind == RR_PE) {
+		/* Its board may have stopped since (between two slices of the step). */
+		struct pe_app *x = ref_pe((struct pe_ref){r->q, r->board});
+		if (x && deliver_later(r->q, x, r->key, pl, r->ord) < 0)
+			x->board->app.packets_dropped++; /* out of memory: lost, counted */
+	} else {
+		struct emu_board *b = r->p;
+		if (emu_link_out(e, b, r->board, r->chip, r->in, r->key, pl, r->ord) < 0)
+			b->app.packets_dropped++; /* lost on the link, or not running there */
 	}
 }
 
@@ -727,17 +840,26 @@ static void route_in(struct emu *e, const struct emu_link_pkt *k)
 		tb->app.packets_dropped++; /* dead or not running: counted here */
 		return;
 	}
-	route(e, tb, k->chip, k->in, k->key, k->has_payload ? &k->payload : NULL, k->ord);
+	static struct rres *v;
+	static uint32_t n, cap;
+	n = 0;
+	route(e, &rcounts[0], &v, &n, &cap, tb, k->chip, k->in, k->key,
+	      k->has_payload ? &k->payload : NULL, k->ord);
+	for (uint32_t i = 0; i < n; i++)
+		apply_rr(e, &v[i]);
 }
 
 /*
  * One machine-wide step over every running board, in three phases:
  *  1. tick: every loaded PE of every running board computes the step; the PEs are shared
  *     out to the step threads (--threads), and what each sends goes to its own list;
- *  2. route: on the event loop's thread, the PEs' lists in machine order (board, chip, PE,
- *     sending order: the order of one thread) through the routers, into each target PE's
- *     list of the step;
- *  3. deliver: the PEs with packets are shared out again; each takes its packets in routing
+ *  2. route: the PEs are shared out again; each one's packets go through the routers (which
+ *     only read), what they find (target PEs, crossings to other processes) into the PE's own
+ *     list, the counts into the thread's counters (sums);
+ *  3. gather: on the event loop's thread, those lists in machine order (board, chip, PE,
+ *     sending order: the order of one thread) into each target PE's list of the step (and to
+ *     the other processes, emu_link.c); live streams see the spikes in that order;
+ *  4. deliver: the PEs with packets are shared out again; each takes its packets in that
  *     order (s2_eng_receive).
  * A PE's state is touched by one thread at a time, and every order that matters (packets at a
  * PE, live spikes, router counters) is the same whatever the number of threads, so the results
@@ -748,7 +870,7 @@ static void route_in(struct emu *e, const struct emu_link_pkt *k)
  * is over and the event loop serves requests between slices. The results do not depend on the
  * slicing.
  */
-enum { PH_TICK, PH_ROUTE, PH_LINK, PH_DELIVER };
+enum { PH_TICK, PH_ROUTE, PH_GATHER, PH_LINK, PH_DELIVER };
 static struct {
 	bool active; /* a step has begun and not finished */
 	int phase;
@@ -758,6 +880,7 @@ static struct {
 	unsigned round;   /* link: exchange round with the other processes */
 	bool sent;        /* link: this round's batches are sent */
 	bool link_wait;   /* link: waiting for the other processes' batches */
+	bool shown;       /* gather: the PE's spikes are shown to live streams */
 } cur;
 
 /* Loaded PEs of running boards, in machine order (board, chip, PE): fixed at the step's start. */
@@ -803,6 +926,22 @@ static void deliver_pe(struct pe_app *x)
 		                   __ATOMIC_RELAXED);
 }
 
+/* Route what PE x sent this step (any thread), into its list of findings. */
+static void route_pe(struct emu *e, struct pe_app *x)
+{
+	struct emu_board *b = x->board;
+	unsigned c = x->chip->index;
+	uint64_t ord0 = (uint64_t)b->index << 48 | (uint64_t)c << 40 | (uint64_t)x->pe << 32;
+	struct rcount *k = &rcounts[step_tid];
+	x->n_rr = 0;
+	for (uint32_t i = 0; i < x->n_out; i++) {
+		const struct sent *q = &x->out[i];
+		if (q->flags & SENT_ROUTE)
+			route(e, k, &x->rr, &x->n_rr, &x->cap_rr, b, c, NO_LINK, q->key,
+			      (q->flags & SENT_PAYLOAD) ? &q->payload : NULL, ord0 | i);
+	}
+}
+
 /* The step threads: the event loop's thread and n_helpers more, working on one phase's list
  * of PEs; each PE is claimed by exactly one of them. */
 static struct {
@@ -816,6 +955,7 @@ static struct {
 	bool quit;
 	/* The phase being worked on. */
 	int phase;
+	struct emu *e;
 	struct pe_ref *pes;
 	size_t n;
 	_Atomic size_t next;
@@ -840,6 +980,8 @@ static void phase_work(void)
 		if (x) {
 			if (T.phase == PH_TICK)
 				tick_pe(x);
+			else if (T.phase == PH_ROUTE)
+				route_pe(T.e, x);
 			else
 				deliver_pe(x);
 		}
@@ -850,7 +992,7 @@ static void phase_work(void)
 
 static void *step_thread(void *arg)
 {
-	(void)arg;
+	step_tid = (unsigned)(uintptr_t)arg;
 	uint64_t seen = 0;
 	pthread_mutex_lock(&T.mu);
 	for (;;) {
@@ -886,7 +1028,7 @@ static void step_threads_start(void)
 	if (n < 2 || !(T.th = calloc(n - 1, sizeof *T.th)))
 		return;
 	for (unsigned i = 0; i + 1 < n; i++) {
-		if (pthread_create(&T.th[i], NULL, step_thread, NULL) != 0)
+		if (pthread_create(&T.th[i], NULL, step_thread, (void *)(uintptr_t)(i + 1)) != 0)
 			break; /* fewer threads: the same results, later */
 		T.n_helpers++;
 	}
@@ -935,30 +1077,26 @@ static bool any_running(const struct emu *e)
 	return false;
 }
 
-/* Route the sends of the step's PEs, from PE cur.next, packet cur.s on. */
-static bool route_part(struct emu *e, uint64_t t_end)
+/* Apply what the routing of the step's PEs found, in machine order (board, chip, PE, sending
+ * order), from PE cur.next, finding cur.s on; live streams see the PEs' spikes in that order. */
+static bool gather_part(struct emu *e, uint64_t t_end)
 {
 	unsigned work = 0;
-	for (; cur.next < n_act_pes; cur.next++, cur.s = 0) {
+	for (; cur.next < n_act_pes; cur.next++, cur.s = 0, cur.shown = false) {
 		struct pe_app *x = ref_pe(act_pes[cur.next]);
 		if (!x)
 			continue;
 		struct emu_board *b = x->board;
 		unsigned c = x->chip->index;
-		bool live = b->live && emu_live_wants(b, c, x->pe);
-		uint64_t ord0 =
-		        (uint64_t)b->index << 48 | (uint64_t)c << 40 | (uint64_t)x->pe << 32;
-		while (cur.s < x->n_out) {
-			uint64_t ord = ord0 | cur.s;
-			const struct sent *q = &x->out[cur.s++];
-			if (live)
+		if (!cur.shown && b->live && emu_live_wants(b, c, x->pe))
+			for (uint32_t i = 0; i < x->n_out; i++)
 				emu_live_spike(b, b->app.step, c, x->pe,
-				               q->key - x->eng.pd.key_base);
-			if (q->flags & SENT_ROUTE)
-				route(e, b, c, NO_LINK, q->key,
-				      (q->flags & SENT_PAYLOAD) ? &q->payload : NULL, ord);
-			if (++work % 16 == 0 && now_us() >= t_end &&
-			    (cur.s < x->n_out || cur.next + 1 < n_act_pes))
+				               x->out[i].key - x->eng.pd.key_base);
+		cur.shown = true;
+		while (cur.s < x->n_rr) {
+			apply_rr(e, &x->rr[cur.s++]);
+			if (++work % 64 == 0 && now_us() >= t_end &&
+			    (cur.s < x->n_rr || cur.next + 1 < n_act_pes))
 				return false;
 		}
 	}
@@ -979,6 +1117,11 @@ static bool step_part(struct emu *e, uint64_t t_end)
 				break;
 			}
 		step_threads_start();
+		T.e = e;
+		if (rcounts_init(e, T.n_helpers + 1) < 0) {
+			fprintf(stderr, "s2emu: out of memory for the routing counters\n");
+			abort();
+		}
 		for (unsigned i = 0; i < e->n_boards; i++) {
 			struct emu_board *b = &e->boards[i];
 			if (b->app.state != S2_APP_RUNNING)
@@ -1002,7 +1145,13 @@ static bool step_part(struct emu *e, uint64_t t_end)
 		cur.next = 0;
 	}
 	if (cur.phase == PH_ROUTE) {
-		if (!route_part(e, t_end))
+		if (!run_phase(PH_ROUTE, act_pes, n_act_pes, &cur.next, t_end))
+			return false;
+		cur.phase = PH_GATHER;
+		cur.next = 0;
+	}
+	if (cur.phase == PH_GATHER) {
+		if (!gather_part(e, t_end))
 			return false;
 		cur.phase = emu_link_active(e) ? PH_LINK : PH_DELIVER;
 		cur.next = 0;
@@ -1028,11 +1177,13 @@ static bool step_part(struct emu *e, uint64_t t_end)
 		if (r < 0 || !any) {
 			cur.phase = PH_DELIVER;
 			cur.next = 0;
+			rcounts_flush(e);
 		} else {
 			cur.round++;
 			cur.sent = false;
 		}
 	}
+	rcounts_flush(e);
 	if (!run_phase(PH_DELIVER, dlv_pes, n_dlv_pes, &cur.next, t_end))
 		return false;
 	for (unsigned i = 0; i < e->n_boards; i++) {
@@ -1088,7 +1239,9 @@ static void step_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (!any_running(e)) {
 		cur.active = false; /* every board stopped, mid-step or not */
-		if (armed) {        /* wait for the other boards to be armed */
+		if (rcounts)
+			rcounts_flush(e); /* (drops the counts: no board runs) */
+		if (armed) {              /* wait for the other boards to be armed */
 			struct timeval tv = {0, 1000};
 			event_add(step_ev, &tv);
 		}
@@ -1227,6 +1380,14 @@ void emu_app_shutdown(void)
 	free(T.th);
 	T.th = NULL;
 	T.n_helpers = 0;
+	for (unsigned t = 0; t < n_rcounts; t++) {
+		free(rcounts[t].chip_routed);
+		free(rcounts[t].routed);
+		free(rcounts[t].dropped);
+	}
+	free(rcounts);
+	rcounts = NULL;
+	n_rcounts = 0;
 	free(act_pes);
 	free(dlv_pes);
 	act_pes = NULL;
