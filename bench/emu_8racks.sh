@@ -66,7 +66,7 @@ for r in $(seq 0 7); do
 	for _ in $(seq 600); do [ -f "$W/r$r.ready" ] && break; sleep 0.05; done
 done
 t1=$(date +%s.%N)
-"$S2CTL" boot --machine "$W/m8.pb" --quiet
+"$S2CTL" boot --machine "$W/m8.pb" --quiet >/dev/null
 t2=$(date +%s.%N)
 echo "8 processes up in $(echo "$t1 - $t0" | bc) s; 720 boards booted in $(echo "$t2 - $t1" | bc) s"
 rss() { for p in "${PIDS[@]}"; do awk '/VmRSS/ {printf "%d ", $2/1024}' "/proc/$p/status"; done; }

@@ -77,7 +77,7 @@ static void usage(FILE *f)
 }
 
 static struct emu E;
-static char ctl_reply[8192];
+static char ctl_reply[65000]; /* one UDP datagram: stats of about 190 boards */
 
 static int parse_uint(const char *s, unsigned long max, unsigned long *out)
 {
