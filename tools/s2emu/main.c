@@ -406,7 +406,7 @@ int main(int argc, char **argv)
 	double link_loss = 0;
 	const char *host = "127.0.0.1", *write_machine = NULL, *machine_file = NULL;
 	const char *control_file = NULL, *ready_file = NULL, *announce = "127.0.0.1:17893";
-	struct pending_fault faults[256];
+	static struct pending_fault faults[4096];
 	unsigned n_faults = 0;
 	int c, idx;
 	while ((c = getopt_long(argc, argv, "vh", opts, &idx)) != -1) {
@@ -444,7 +444,7 @@ int main(int argc, char **argv)
 			break;
 		case O_FAULT:
 			if (n_faults == sizeof faults / sizeof faults[0]) {
-				fprintf(stderr, "s2emu: too many fault options\n");
+				fprintf(stderr, "s2emu: too many fault options (at most 4096)\n");
 				return 2;
 			}
 			faults[n_faults++] = (struct pending_fault){opts[idx].name, optarg};
