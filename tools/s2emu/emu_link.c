@@ -564,7 +564,8 @@ int emu_link_recv_round(struct emu *e, uint32_t step, unsigned round,
 			if (j == L.n_rp)
 				break;
 			struct rpart *r = &L.rp[j];
-			memcpy(L.in + L.n_in, r->p, r->n * sizeof *r->p);
+			if (r->n)
+				memcpy(L.in + L.n_in, r->p, r->n * sizeof *r->p);
 			L.n_in += r->n;
 			L.peers[i].pkts_in += r->n;
 			if (r->t_us > last)
