@@ -152,7 +152,8 @@ int s2_file_read_all(const char *path, size_t max, uint8_t **buf, size_t *len, c
 			}
 			cap = cap ? cap * 2 : 65536;
 			if (cap > max)
-				cap = max + 1; /* one byte more than allowed tells a too large file */
+				cap = max +
+				      1; /* one byte more than allowed tells a too large file */
 			uint8_t *nb = realloc(b, cap + 1);
 			if (!nb) {
 				snprintf(err, errlen, "%s: out of memory", path);

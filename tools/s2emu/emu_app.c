@@ -17,6 +17,7 @@
 #include <event2/event.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@
 #include "emu.h"
 #include "emu_geo.h"
 #include "engine.h"
+#include "emu_link.h"
 #include "emu_live.h"
 #include "s2/error.h"
 #include "s2/live.h"
@@ -39,6 +41,31 @@ struct rt_entry {
 	uint32_t key, mask, route[S2_RT_ROUTE_WORDS];
 };
 
+/* A packet routed to a PE in the current step, delivered (s2_eng_receive) after routing. */
+struct dlv {
+	uint32_t key, payload;
+	bool has_payload;
+	uint64_t ord; /* the source's place in machine order */
+};
+
+/* What routing one packet found: a delivery to PE `board` of chip q, or a crossing to chip
+ * `chip` of board `board` of another process over link `in` (from board p). */
+struct rres {
+	uint8_t kind, has_payload, in, chip;
+	uint16_t board;
+	uint32_t key, payload;
+	void *p, *q;
+	uint64_t ord;
+};
+enum { RR_PE, RR_LINK };
+
+/* A packet sent by the PE in the current step. */
+struct sent {
+	uint32_t key, payload;
+	uint8_t flags;
+};
+enum { SENT_PAYLOAD = 1, SENT_ROUTE = 2 };
+
 struct pe_app {
 	struct s2_eng eng;
 	uint8_t *blob;
@@ -47,10 +74,19 @@ struct pe_app {
 	uint16_t pe;
 	uint32_t rec_addr[2], rec_size[2], rec_len[2];
 	uint64_t clip[S2_REC_CLIPS]; /* the clipping counters last written to the header */
+	/* The current step: what the PE sent (filled by the thread ticking it, routed in machine
+	 * order), and the packets routed to it (in routing order, delivered after routing). */
+	struct sent *out;
+	uint32_t n_out, cap_out;
+	struct dlv *in;
+	uint32_t n_in, cap_in;
+	struct rres *rr; /* what routing its packets found, to apply in machine order */
+	uint32_t n_rr, cap_rr;
 };
 
 struct emu_app_chip {
 	struct rt_entry *rt;
+	uint32_t *rt_keys; /* [n_rt]: the entries' keys, searched apart for fewer cache misses */
 	uint32_t n_rt;
 	bool rt_ordered;    /* entries overlap: the first match wins, as in the router's TCAM */
 	struct pe_app **pe; /* [pes] */
@@ -58,14 +94,6 @@ struct emu_app_chip {
 	uint64_t routed; /* packets through this chip's router */
 };
 
-/* Packets sent in the current step: (board slot, chip, key, payload if has_payload). */
-struct spike {
-	uint16_t board, chip;
-	uint32_t key, payload;
-	bool has_payload;
-};
-static struct spike *queue;
-static size_t n_queue, cap_queue;
 static struct event *step_ev;
 
 static uint64_t now_us(void)
@@ -89,28 +117,30 @@ static int pe_dram_write(void *ctx, uint32_t addr, const void *src, uint32_t len
 	return emu_mem_write(&a->chip->dram, addr, src, len);
 }
 
+/*
+ * Called by the thread ticking the PE: the packet joins the PE's list of the step, to be
+ * routed (and shown to live streams) in machine order once every PE has ticked.
+ */
 static void pe_send(void *ctx, uint32_t key, const uint32_t *payload)
 {
-	struct pe_app *a = ctx;
-	if (a->eng.pd.flags & S2_PD_F_NO_TARGETS)
-		goto live; /* nowhere to go: not a packet, not a drop */
-	if (n_queue == cap_queue) {
-		size_t cap = cap_queue ? 2 * cap_queue : 4096;
-		struct spike *q = realloc(queue, cap * sizeof *q);
+	struct pe_app *c = ctx;
+	/* With no targets, nowhere to go (not a packet, not a drop): only live streams see it. */
+	bool routed = !(c->eng.pd.flags & S2_PD_F_NO_TARGETS);
+	if (!routed && !c->board->live)
+		return;
+	if (c->n_out == c->cap_out) {
+		uint32_t cap = c->cap_out ? 2 * c->cap_out : 256;
+		struct sent *q = realloc(c->out, cap * sizeof *q);
 		if (!q) { /* out of memory: the spike is lost, and counted */
-			a->board->app.packets_dropped++;
+			__atomic_fetch_add(&c->board->app.packets_dropped, 1, __ATOMIC_RELAXED);
 			return;
 		}
-		queue = q;
-		cap_queue = cap;
+		c->out = q;
+		c->cap_out = cap;
 	}
-	queue[n_queue++] =
-	        (struct spike){(uint16_t)(a->board - a->board->emu->boards), a->chip->index, key,
-	                       payload ? *payload : 0, payload != NULL};
-live:
-	if (a->board->live && emu_live_wants(a->board, a->chip->index, a->pe))
-		emu_live_spike(a->board, a->board->app.step, a->chip->index, a->pe,
-		               key - a->eng.pd.key_base);
+	c->out[c->n_out++] =
+	        (struct sent){key, payload ? *payload : 0,
+	                      (uint8_t)((payload ? SENT_PAYLOAD : 0) | (routed ? SENT_ROUTE : 0))};
 }
 
 /* The PE's clipping counters into the header of its spike region (S2_REC_HDR_LEN), when
@@ -141,7 +171,7 @@ static void pe_record(void *ctx, unsigned s, const void *data, uint32_t len)
 	uint32_t room = a->rec_size[s] - S2_REC_HDR_LEN - a->rec_len[s];
 	uint32_t hdr[2];
 	if (len > room) {
-		a->board->app.rec_lost += len;
+		__atomic_fetch_add(&a->board->app.rec_lost, len, __ATOMIC_RELAXED);
 		emu_mem_read(&a->chip->dram, a->rec_addr[s], hdr, 8);
 		hdr[1] += len;
 		emu_mem_write(&a->chip->dram, a->rec_addr[s], hdr, 8);
@@ -178,15 +208,18 @@ int emu_app_router_load(struct emu_board *b, struct emu_chip *c, const uint8_t *
 		return S2_E_NOSPACE;
 	struct emu_app_chip *a = chip_app(c, emu_geo_pes(b->emu));
 	struct rt_entry *rt = malloc((m.n_entries ? m.n_entries : 1) * sizeof *rt);
+	uint32_t *keys = malloc((m.n_entries ? m.n_entries : 1) * sizeof *keys);
 	uint8_t e[S2_RT_ENTRY_LEN];
-	if (!a || !rt) {
+	if (!a || !rt || !keys) {
 		free(rt);
+		free(keys);
 		return S2_E_NOMEM;
 	}
 	for (uint32_t i = 0; i < m.n_entries; i++) {
 		if ((rc = emu_mem_read(&c->dram, (uint64_t)m.addr + i * S2_RT_ENTRY_LEN, e,
 		                       sizeof e)) < 0) {
 			free(rt);
+			free(keys);
 			return rc;
 		}
 		rt[i].key = s2_ld32(e);
@@ -195,6 +228,7 @@ int emu_app_router_load(struct emu_board *b, struct emu_chip *c, const uint8_t *
 			rt[i].route[w] = s2_ld32(e + 8 + 4 * w);
 		if (rt[i].key & ~rt[i].mask) {
 			free(rt);
+			free(keys);
 			return S2_E_RANGE;
 		}
 	}
@@ -204,8 +238,12 @@ int emu_app_router_load(struct emu_board *b, struct emu_chip *c, const uint8_t *
 	bool ordered = false;
 	for (uint32_t i = 1; i < m.n_entries && !ordered; i++)
 		ordered = rt[i].key <= (rt[i - 1].key | ~rt[i - 1].mask);
+	for (uint32_t i = 0; i < m.n_entries; i++)
+		keys[i] = rt[i].key;
 	free(a->rt);
+	free(a->rt_keys);
 	a->rt = rt;
+	a->rt_keys = keys;
 	a->n_rt = m.n_entries;
 	a->rt_ordered = ordered;
 	return 0;
@@ -255,6 +293,9 @@ void emu_app_set_threads(unsigned n)
 static void free_pe(struct pe_app *x)
 {
 	if (x) {
+		free(x->in);
+		free(x->out);
+		free(x->rr);
 		free(x->blob);
 		free(x);
 	}
@@ -506,6 +547,7 @@ void emu_app_free_chip(struct emu_chip *c)
 		free_pe(c->app->pe[p]);
 	free(c->app->pe);
 	free(c->app->rt);
+	free(c->app->rt_keys);
 	free(c->app);
 	c->app = NULL;
 }
@@ -573,13 +615,12 @@ static const struct rt_entry *lookup(const struct emu_app_chip *a, uint32_t key)
 		return NULL;
 	}
 	/* Entries are disjoint and sorted by key: the candidate is the last key <= key. */
-	uint32_t lo = 0, hi = a->n_rt;
-	while (hi - lo > 1) {
-		uint32_t mid = (lo + hi) / 2;
-		if (a->rt[mid].key <= key)
-			lo = mid;
-		else
-			hi = mid;
+	const uint32_t *k = a->rt_keys;
+	uint32_t lo = 0, n = a->n_rt;
+	while (n > 1) { /* branch-free: lo + half stays <= the last key <= key, if any */
+		uint32_t half = n / 2;
+		lo = k[lo + half] <= key ? lo + half : lo;
+		n -= half;
 	}
 	const struct rt_entry *e = &a->rt[lo];
 	return (key & e->mask) == e->key ? e : NULL;
@@ -592,9 +633,130 @@ static struct emu_board *board_slot(struct emu *e, int board_index)
 	return &e->boards[board_index - (int)e->first];
 }
 
-/* Route one packet (a spike, or a graded event with its payload) from its source's chip. */
-static void route(struct emu *e, struct emu_board *b0, unsigned c0, uint32_t key,
-                  const uint32_t *payload)
+/* A PE, as the step's work lists name it: checked before use, as its board may stop (and free
+ * it) between two slices of a step. */
+struct pe_ref {
+	struct emu_chip *c;
+	uint16_t p;
+};
+
+/* PEs with packets waiting for delivery in the current step, in the order first reached. */
+static struct pe_ref *dlv_pes;
+static size_t n_dlv_pes, cap_dlv_pes;
+
+static int push_ref(struct pe_ref **v, size_t *n, size_t *cap, struct emu_chip *c, unsigned p)
+{
+	if (*n == *cap) {
+		size_t k = *cap ? 2 * *cap : 1024;
+		struct pe_ref *q = realloc(*v, k * sizeof *q);
+		if (!q)
+			return S2_E_NOMEM;
+		*v = q;
+		*cap = k;
+	}
+	(*v)[(*n)++] = (struct pe_ref){c, (uint16_t)p};
+	return 0;
+}
+
+/* Queue a routed packet for PE x of chip ch; delivered after routing, in routing order. */
+static int deliver_later(struct emu_chip *ch, struct pe_app *x, uint32_t key,
+                         const uint32_t *payload, uint64_t ord)
+{
+	if (x->n_in == x->cap_in) {
+		uint32_t cap = x->cap_in ? 2 * x->cap_in : 64;
+		struct dlv *q = realloc(x->in, cap * sizeof *q);
+		if (!q)
+			return S2_E_NOMEM;
+		x->in = q;
+		x->cap_in = cap;
+	}
+	if (!x->n_in && push_ref(&dlv_pes, &n_dlv_pes, &cap_dlv_pes, ch, x->pe) < 0)
+		return S2_E_NOMEM;
+	x->in[x->n_in++] = (struct dlv){key, payload ? *payload : 0, payload != NULL, ord};
+	return 0;
+}
+
+/*
+ * Routing counters of one step thread, added to the boards' and chips' counters between phases
+ * (sums: the same whatever thread routed what).
+ */
+struct rcount {
+	uint64_t *chip_routed;      /* [board slot * chips + chip] */
+	uint64_t *routed, *dropped; /* [board slot] */
+	bool dirty;
+};
+static struct rcount *rcounts; /* [step threads] */
+static unsigned n_rcounts, rc_chips;
+static _Thread_local unsigned step_tid; /* 0: the event loop's thread */
+
+static int rcounts_init(const struct emu *e, unsigned threads)
+{
+	if (rcounts)
+		return 0;
+	rc_chips = emu_geo_chips(e);
+	if (!(rcounts = calloc(threads, sizeof *rcounts)))
+		return S2_E_NOMEM;
+	n_rcounts = threads;
+	for (unsigned t = 0; t < threads; t++) {
+		struct rcount *k = &rcounts[t];
+		k->chip_routed = calloc((size_t)e->n_boards * rc_chips, sizeof *k->chip_routed);
+		k->routed = calloc(e->n_boards, sizeof *k->routed);
+		k->dropped = calloc(e->n_boards, sizeof *k->dropped);
+		if (!k->chip_routed || !k->routed || !k->dropped)
+			return S2_E_NOMEM;
+	}
+	return 0;
+}
+
+static void rcounts_flush(struct emu *e)
+{
+	for (unsigned t = 0; t < n_rcounts; t++) {
+		struct rcount *k = &rcounts[t];
+		if (!k->dirty)
+			continue;
+		for (unsigned i = 0; i < e->n_boards; i++) {
+			struct emu_board *b = &e->boards[i];
+			if (!k->routed[i] && !k->dropped[i])
+				continue;
+			bool keep = b->app.state == S2_APP_RUNNING; /* else its counters are gone */
+			b->app.packets_routed += keep ? k->routed[i] : 0;
+			b->app.packets_dropped += keep ? k->dropped[i] : 0;
+			k->routed[i] = k->dropped[i] = 0;
+			uint64_t *cr = &k->chip_routed[(size_t)i * rc_chips];
+			for (unsigned c = 0; c < rc_chips && c < b->n_chips; c++)
+				if (cr[c]) {
+					if (keep && b->chips[c].app)
+						b->chips[c].app->routed += cr[c];
+					cr[c] = 0;
+				}
+		}
+		k->dirty = false;
+	}
+}
+
+static int rr_push(struct rres **v, uint32_t *n, uint32_t *cap, struct rres r)
+{
+	if (*n == *cap) {
+		uint32_t k = *cap ? 2 * *cap : 64;
+		struct rres *q = realloc(*v, k * sizeof *q);
+		if (!q)
+			return S2_E_NOMEM;
+		*v = q;
+		*cap = k;
+	}
+	(*v)[(*n)++] = r;
+	return 0;
+}
+
+/*
+ * Route one packet (a spike, or a graded event with its payload) from chip c0 of board b0,
+ * where it was sent (in0 NO_LINK) or arrived over link in0 from another process. ord is its
+ * source's place in machine order. Touches nothing shared: what it finds goes to the list
+ * (*v, *n, *cap), applied later in machine order (apply_rr), and its counts to k.
+ */
+static void route(struct emu *e, struct rcount *k, struct rres **v, uint32_t *n, uint32_t *cap,
+                  struct emu_board *b0, unsigned c0, unsigned in0, uint32_t key,
+                  const uint32_t *payload, uint64_t ord)
 {
 	struct hop {
 		struct emu_board *b;
@@ -602,40 +764,48 @@ static void route(struct emu *e, struct emu_board *b0, unsigned c0, uint32_t key
 		uint8_t in;
 	} stack[64];
 	unsigned sp = 0, hops = 0;
-	stack[sp++] = (struct hop){b0, (uint16_t)c0, NO_LINK};
+	struct rres r = {.has_payload = payload != NULL,
+	                 .key = key,
+	                 .payload = payload ? *payload : 0,
+	                 .ord = ord};
+	k->dirty = true;
+	stack[sp++] = (struct hop){b0, (uint16_t)c0, (uint8_t)in0};
 	while (sp) {
 		struct hop h = stack[--sp];
+		size_t slot = (size_t)(h.b - e->boards);
 		struct emu_chip *ch = &h.b->chips[h.c];
 		if (++hops > HOP_LIMIT) {
-			b0->app.packets_dropped++;
+			k->dropped[b0 - e->boards]++;
 			return;
 		}
-		h.b->app.packets_routed++;
-		if (ch->app)
-			ch->app->routed++;
-		const struct rt_entry *r = lookup(ch->app, key);
+		k->routed[slot]++;
+		k->chip_routed[slot * rc_chips + h.c]++;
+		const struct rt_entry *re = lookup(ch->app, key);
 		uint32_t route_w[S2_RT_ROUTE_WORDS] = {0};
-		if (r) {
-			memcpy(route_w, r->route, sizeof route_w);
+		if (re) {
+			memcpy(route_w, re->route, sizeof route_w);
 		} else if (h.in != NO_LINK) {
 			route_w[0] = 1u << ((h.in + 3) % 6); /* default route: straight on */
 		} else {
-			h.b->app.packets_dropped++; /* a local spike nobody routes */
+			k->dropped[slot]++; /* a local spike nobody routes */
 			continue;
 		}
-		/* PEs of this chip. */
-		for (unsigned p = 0; p < ch->mon.cfg.pes; p++) {
-			unsigned bit = 6 + p;
-			if (!((route_w[bit / 32] >> (bit % 32)) & 1u))
-				continue;
-			struct pe_app *x = ch->app && ch->app->pe ? ch->app->pe[p] : NULL;
-			if (!x) {
-				h.b->app.packets_dropped++;
-				continue;
+		/* PEs of this chip (route bits 6 on), in PE order. */
+		unsigned pes = ch->mon.cfg.pes;
+		for (unsigned w = 0; w < S2_RT_ROUTE_WORDS; w++) {
+			uint32_t bits = w ? route_w[w] : route_w[0] & ~0x3Fu;
+			while (bits) {
+				unsigned p = 32 * w + (unsigned)__builtin_ctz(bits) - 6;
+				bits &= bits - 1;
+				if (p >= pes)
+					break;
+				struct pe_app *x = ch->app && ch->app->pe ? ch->app->pe[p] : NULL;
+				r.kind = RR_PE;
+				r.board = (uint16_t)p;
+				r.q = ch;
+				if (!x || rr_push(v, n, cap, r) < 0)
+					k->dropped[slot]++; /* no PE there, or out of memory */
 			}
-			uint64_t unknown = x->eng.c.packets_unknown;
-			s2_eng_receive(&x->eng, key, payload);
-			h.b->app.packets_unrouted += x->eng.c.packets_unknown - unknown;
 		}
 		/* Links. */
 		for (unsigned l = 0; l < 6; l++) {
@@ -644,16 +814,25 @@ static void route(struct emu *e, struct emu_board *b0, unsigned c0, uint32_t key
 			int nb, nc;
 			if (ch->dead || ((ch->links_dead >> l) & 1u) ||
 			    !emu_geo_neighbour(e, h.b->index, h.c, l, &nb, &nc)) {
-				h.b->app.packets_dropped++;
+				k->dropped[slot]++;
 				continue;
 			}
 			struct emu_board *tb = board_slot(e, nb);
+			if (!tb && emu_link_active(e)) { /* to a board of another process */
+				r.kind = RR_LINK;
+				r.board = (uint16_t)nb;
+				r.chip = (uint8_t)nc;
+				r.in = (uint8_t)((l + 3) % 6);
+				r.p = h.b;
+				if (rr_push(v, n, cap, r) < 0)
+					k->dropped[slot]++;
+				continue;
+			}
 			if (!tb || !tb->powered || tb->app.state != S2_APP_RUNNING ||
 			    tb->chips[nc].dead ||
 			    ((tb->chips[nc].links_dead >> ((l + 3) % 6)) & 1u) ||
 			    sp == sizeof stack / sizeof stack[0]) {
-				h.b->app.packets_dropped++; /* off this emulator, dead, or not
-				                               running */
+				k->dropped[slot]++; /* off this emulator, dead, or not running */
 				continue;
 			}
 			stack[sp++] = (struct hop){tb, (uint16_t)nc, (uint8_t)((l + 3) % 6)};
@@ -661,18 +840,265 @@ static void route(struct emu *e, struct emu_board *b0, unsigned c0, uint32_t key
 	}
 }
 
+static struct pe_app *ref_pe(struct pe_ref r);
+
+/* Apply what routing found, on the event loop's thread, in machine order. */
+static void apply_rr(struct emu *e, const struct rres *r)
+{
+	const uint32_t *pl = r->has_payload ? &r->payload : NULL;
+	if (r->kind == RR_PE) {
+		/* Its board may have stopped since (between two slices of the step). */
+		struct pe_app *x = ref_pe((struct pe_ref){r->q, r->board});
+		if (x && deliver_later(r->q, x, r->key, pl, r->ord) < 0)
+			x->board->app.packets_dropped++; /* out of memory: lost, counted */
+	} else {
+		struct emu_board *b = r->p;
+		if (emu_link_out(e, b, r->board, r->chip, r->in, r->key, pl, r->ord) < 0)
+			b->app.packets_dropped++; /* lost on the link, or not running there */
+	}
+}
+
+/* A packet from another process, arriving at a chip of ours over a board-to-board link. */
+static void route_in(struct emu *e, const struct emu_link_pkt *k)
+{
+	struct emu_board *tb = board_slot(e, k->board);
+	if (!tb)
+		return; /* not ours: the sender's machine description differs */
+	if (!tb->powered || tb->app.state != S2_APP_RUNNING || k->chip >= tb->n_chips ||
+	    k->in >= 6 || tb->chips[k->chip].dead ||
+	    ((tb->chips[k->chip].links_dead >> k->in) & 1u)) {
+		tb->app.packets_dropped++; /* dead or not running: counted here */
+		return;
+	}
+	static struct rres *v;
+	static uint32_t n, cap;
+	n = 0;
+	route(e, &rcounts[0], &v, &n, &cap, tb, k->chip, k->in, k->key,
+	      k->has_payload ? &k->payload : NULL, k->ord);
+	for (uint32_t i = 0; i < n; i++)
+		apply_rr(e, &v[i]);
+}
+
 /*
- * One machine-wide step over every running board: every loaded PE ticks, then every spike
- * sent in the step is routed. A step can take seconds when a large network bursts, and a
- * real board's monitor answers meanwhile, so a step is resumable: it runs in slices and the
- * event loop serves requests between them. The results do not depend on the slicing.
+ * One machine-wide step over every running board, in three phases:
+ *  1. tick: every loaded PE of every running board computes the step; the PEs are shared
+ *     out to the step threads (--threads), and what each sends goes to its own list;
+ *  2. route: the PEs are shared out again; each one's packets go through the routers (which
+ *     only read), what they find (target PEs, crossings to other processes) into the PE's own
+ *     list, the counts into the thread's counters (sums);
+ *  3. gather: on the event loop's thread, those lists in machine order (board, chip, PE,
+ *     sending order: the order of one thread) into each target PE's list of the step (and to
+ *     the other processes, emu_link.c); live streams see the spikes in that order;
+ *  4. deliver: the PEs with packets are shared out again; each takes its packets in that
+ *     order (s2_eng_receive).
+ * A PE's state is touched by one thread at a time, and every order that matters (packets at a
+ * PE, live spikes, router counters) is the same whatever the number of threads, so the results
+ * are bit-identical to one thread.
+ *
+ * A step can take seconds when a large network bursts, and a real board's monitor answers
+ * meanwhile, so a step is resumable: each phase stops (at a PE's end) when its slice of time
+ * is over and the event loop serves requests between slices. The results do not depend on the
+ * slicing.
  */
+enum { PH_TICK, PH_ROUTE, PH_GATHER, PH_LINK, PH_DELIVER };
 static struct {
-	bool active;  /* a step has begun and not finished */
-	bool routing; /* its ticks are done */
-	unsigned b, c, p;
-	size_t s;
+	bool active; /* a step has begun and not finished */
+	int phase;
+	size_t next;      /* next PE of the phase's list */
+	uint32_t s;       /* route: next packet of that PE's list */
+	uint32_t step_id; /* the running boards' step (the same in every process) */
+	unsigned round;   /* link: exchange round with the other processes */
+	bool sent;        /* link: this round's batches are sent */
+	bool link_wait;   /* link: waiting for the other processes' batches */
+	bool shown;       /* gather: the PE's spikes are shown to live streams */
 } cur;
+
+/* Loaded PEs of running boards, in machine order (board, chip, PE): fixed at the step's start. */
+static struct pe_ref *act_pes;
+static size_t n_act_pes, cap_act_pes;
+
+/* The PE, if its board is still running. */
+static struct pe_app *ref_pe(struct pe_ref r)
+{
+	if (!r.c->app || r.c->board->app.state != S2_APP_RUNNING)
+		return NULL;
+	return r.c->app->pe[r.p];
+}
+
+static void tick_pe(struct pe_app *x)
+{
+	x->n_out = 0;
+	s2_eng_tick(&x->eng);
+	pe_clips(x); /* writes only this PE's own recording header: safe on any thread */
+}
+
+static int cmp_dlv(const void *a, const void *b)
+{
+	const struct dlv *x = a, *y = b;
+	return x->ord < y->ord ? -1 : x->ord > y->ord;
+}
+
+static void deliver_pe(struct pe_app *x)
+{
+	/* Packets from other processes came in later rounds: put them in machine order (equal
+	 * places are copies of one packet, so their order does not matter). */
+	for (uint32_t i = 1; i < x->n_in; i++)
+		if (x->in[i].ord < x->in[i - 1].ord) {
+			qsort(x->in, x->n_in, sizeof *x->in, cmp_dlv);
+			break;
+		}
+	uint64_t u0 = x->eng.c.packets_unknown;
+	for (uint32_t i = 0; i < x->n_in; i++)
+		s2_eng_receive(&x->eng, x->in[i].key,
+		               x->in[i].has_payload ? &x->in[i].payload : NULL);
+	x->n_in = 0;
+	if (x->eng.c.packets_unknown != u0)
+		__atomic_fetch_add(&x->board->app.packets_unrouted, x->eng.c.packets_unknown - u0,
+		                   __ATOMIC_RELAXED);
+}
+
+/* Route what PE x sent this step (any thread), into its list of findings. */
+static void route_pe(struct emu *e, struct pe_app *x)
+{
+	struct emu_board *b = x->board;
+	unsigned c = x->chip->index;
+	uint64_t ord0 = (uint64_t)b->index << 48 | (uint64_t)c << 40 | (uint64_t)x->pe << 32;
+	struct rcount *k = &rcounts[step_tid];
+	x->n_rr = 0;
+	for (uint32_t i = 0; i < x->n_out; i++) {
+		const struct sent *q = &x->out[i];
+		if (q->flags & SENT_ROUTE)
+			route(e, k, &x->rr, &x->n_rr, &x->cap_rr, b, c, NO_LINK, q->key,
+			      (q->flags & SENT_PAYLOAD) ? &q->payload : NULL, ord0 | i);
+	}
+}
+
+/* The step threads: the event loop's thread and n_helpers more, working on one phase's list
+ * of PEs; each PE is claimed by exactly one of them. */
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t go, done;
+	pthread_t *th;
+	unsigned want, n_helpers;
+	unsigned active; /* helpers working on the phase */
+	uint64_t gen;    /* the phase; helpers join it until it is closed */
+	uint64_t closed; /* the last phase closed to late helpers */
+	bool quit;
+	/* The phase being worked on. */
+	int phase;
+	struct emu *e;
+	struct pe_ref *pes;
+	size_t n;
+	_Atomic size_t next;
+	_Atomic bool late;
+	uint64_t t_end;
+} T = {.mu = PTHREAD_MUTEX_INITIALIZER,
+       .go = PTHREAD_COND_INITIALIZER,
+       .done = PTHREAD_COND_INITIALIZER};
+
+void emu_app_set_step_threads(unsigned n)
+{
+	T.want = n;
+}
+
+static void phase_work(void)
+{
+	while (!atomic_load_explicit(&T.late, memory_order_relaxed)) {
+		size_t i = atomic_fetch_add_explicit(&T.next, 1, memory_order_relaxed);
+		if (i >= T.n)
+			break;
+		struct pe_app *x = ref_pe(T.pes[i]);
+		if (x) {
+			if (T.phase == PH_TICK)
+				tick_pe(x);
+			else if (T.phase == PH_ROUTE)
+				route_pe(T.e, x);
+			else
+				deliver_pe(x);
+		}
+		if (now_us() >= T.t_end)
+			atomic_store_explicit(&T.late, true, memory_order_relaxed);
+	}
+}
+
+static void *step_thread(void *arg)
+{
+	step_tid = (unsigned)(uintptr_t)arg;
+	uint64_t seen = 0;
+	pthread_mutex_lock(&T.mu);
+	for (;;) {
+		while (!T.quit && T.gen == seen)
+			pthread_cond_wait(&T.go, &T.mu);
+		if (T.quit)
+			break;
+		seen = T.gen;
+		if (T.closed == seen)
+			continue; /* woken too late: the phase is done without us */
+		T.active++;
+		pthread_mutex_unlock(&T.mu);
+		phase_work();
+		pthread_mutex_lock(&T.mu);
+		if (!--T.active)
+			pthread_cond_signal(&T.done);
+	}
+	pthread_mutex_unlock(&T.mu);
+	return NULL;
+}
+
+static void step_threads_start(void)
+{
+	static bool tried;
+	if (tried)
+		return;
+	tried = true;
+	unsigned n = T.want;
+	if (!n) {
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		n = cpus < 1 ? 1 : cpus > 64 ? 64 : (unsigned)cpus;
+	}
+	if (n < 2 || !(T.th = calloc(n - 1, sizeof *T.th)))
+		return;
+	for (unsigned i = 0; i + 1 < n; i++) {
+		if (pthread_create(&T.th[i], NULL, step_thread, (void *)(uintptr_t)(i + 1)) != 0)
+			break; /* fewer threads: the same results, later */
+		T.n_helpers++;
+	}
+}
+
+/* Work on the pes[*next..n) of a phase until done (true) or t_end has passed (false). */
+static bool run_phase(int phase, struct pe_ref *pes, size_t n, size_t *next, uint64_t t_end)
+{
+	if (*next >= n)
+		return true;
+	T.phase = phase;
+	T.pes = pes;
+	T.n = n;
+	T.t_end = t_end;
+	atomic_store(&T.next, *next);
+	atomic_store(&T.late, false);
+	/* Few PEs: not worth waking anyone. */
+	unsigned helpers = n - *next > 4 ? T.n_helpers : 0;
+	if (helpers) {
+		pthread_mutex_lock(&T.mu);
+		T.gen++;
+		pthread_cond_broadcast(&T.go);
+		pthread_mutex_unlock(&T.mu);
+	}
+	phase_work();
+	if (helpers) {
+		/* Every PE is claimed: close the phase to helpers not yet awake (on a busy host
+		 * they may be; waiting for them would cost more than their work), and wait for
+		 * the ones working. */
+		pthread_mutex_lock(&T.mu);
+		T.closed = T.gen;
+		while (T.active)
+			pthread_cond_wait(&T.done, &T.mu);
+		pthread_mutex_unlock(&T.mu);
+	}
+	size_t k = atomic_load(&T.next);
+	*next = k < n ? k : n;
+	return *next >= n;
+}
 
 static bool any_running(const struct emu *e)
 {
@@ -682,50 +1108,115 @@ static bool any_running(const struct emu *e)
 	return false;
 }
 
+/* Apply what the routing of the step's PEs found, in machine order (board, chip, PE, sending
+ * order), from PE cur.next, finding cur.s on; live streams see the PEs' spikes in that order. */
+static bool gather_part(struct emu *e, uint64_t t_end)
+{
+	unsigned work = 0;
+	for (; cur.next < n_act_pes; cur.next++, cur.s = 0, cur.shown = false) {
+		struct pe_app *x = ref_pe(act_pes[cur.next]);
+		if (!x)
+			continue;
+		struct emu_board *b = x->board;
+		unsigned c = x->chip->index;
+		if (!cur.shown && b->live && emu_live_wants(b, c, x->pe))
+			for (uint32_t i = 0; i < x->n_out; i++)
+				emu_live_spike(b, b->app.step, c, x->pe,
+				               x->out[i].key - x->eng.pd.key_base);
+		cur.shown = true;
+		while (cur.s < x->n_rr) {
+			apply_rr(e, &x->rr[cur.s++]);
+			if (++work % 64 == 0 && now_us() >= t_end &&
+			    (cur.s < x->n_rr || cur.next + 1 < n_act_pes))
+				return false;
+		}
+	}
+	return true;
+}
+
 /* Work on the current step until it is done (true) or t_end has passed (false). */
 static bool step_part(struct emu *e, uint64_t t_end)
 {
 	if (!cur.active) {
 		memset(&cur, 0, sizeof cur);
 		cur.active = true;
-		n_queue = 0;
+		n_act_pes = 0;
+		n_dlv_pes = 0;
 		for (unsigned i = 0; i < e->n_boards; i++)
-			if (e->boards[i].app.state == S2_APP_RUNNING)
-				emu_live_step_begin(&e->boards[i], e->boards[i].app.step);
+			if (e->boards[i].app.state == S2_APP_RUNNING) {
+				cur.step_id = e->boards[i].app.step;
+				break;
+			}
+		step_threads_start();
+		T.e = e;
+		if (rcounts_init(e, T.n_helpers + 1) < 0) {
+			fprintf(stderr, "s2emu: out of memory for the routing counters\n");
+			abort();
+		}
+		for (unsigned i = 0; i < e->n_boards; i++) {
+			struct emu_board *b = &e->boards[i];
+			if (b->app.state != S2_APP_RUNNING)
+				continue;
+			emu_live_step_begin(b, b->app.step);
+			for (unsigned c = 0; c < b->n_chips; c++) {
+				struct emu_app_chip *a = b->chips[c].app;
+				for (unsigned p = 0;
+				     a && a->n_loaded && p < b->chips[c].mon.cfg.pes; p++)
+					if (a->pe[p] && push_ref(&act_pes, &n_act_pes, &cap_act_pes,
+					                         &b->chips[c], p) < 0)
+						b->app.packets_dropped++; /* no memory: PE's step
+						                             lost */
+			}
+		}
 	}
-	unsigned work = 0;
-	while (!cur.routing) {
-		if (cur.b >= e->n_boards) {
-			cur.routing = true;
-			break;
-		}
-		struct emu_board *b = &e->boards[cur.b];
-		if (b->app.state != S2_APP_RUNNING || cur.c >= b->n_chips) {
-			cur.b++;
-			cur.c = cur.p = 0;
-			continue;
-		}
-		struct emu_app_chip *a = b->chips[cur.c].app;
-		if (!a || !a->n_loaded || cur.p >= b->chips[cur.c].mon.cfg.pes) {
-			cur.c++;
-			cur.p = 0;
-			continue;
-		}
-		if (a->pe[cur.p]) {
-			s2_eng_tick(&a->pe[cur.p]->eng);
-			pe_clips(a->pe[cur.p]);
-		}
-		cur.p++;
-		if (++work % 16 == 0 && now_us() >= t_end)
+	if (cur.phase == PH_TICK) {
+		if (!run_phase(PH_TICK, act_pes, n_act_pes, &cur.next, t_end))
 			return false;
+		cur.phase = PH_ROUTE;
+		cur.next = 0;
 	}
-	while (cur.s < n_queue) {
-		const struct spike *q = &queue[cur.s++];
-		route(e, &e->boards[q->board], q->chip, q->key,
-		      q->has_payload ? &q->payload : NULL);
-		if (++work % 16 == 0 && cur.s < n_queue && now_us() >= t_end)
+	if (cur.phase == PH_ROUTE) {
+		if (!run_phase(PH_ROUTE, act_pes, n_act_pes, &cur.next, t_end))
 			return false;
+		cur.phase = PH_GATHER;
+		cur.next = 0;
 	}
+	if (cur.phase == PH_GATHER) {
+		if (!gather_part(e, t_end))
+			return false;
+		cur.phase = emu_link_active(e) ? PH_LINK : PH_DELIVER;
+		cur.next = 0;
+	}
+	/* Packets that left for other processes, and theirs for us, in rounds until one in which
+	 * no process sent any. */
+	while (cur.phase == PH_LINK) {
+		if (!cur.sent) {
+			emu_link_send_round(e, cur.step_id, cur.round);
+			cur.sent = true;
+		}
+		const struct emu_link_pkt *k;
+		size_t n;
+		bool any;
+		int r = emu_link_recv_round(e, cur.step_id, cur.round, &k, &n, &any);
+		if (r == 0) {
+			cur.link_wait = true;
+			return false;
+		}
+		cur.link_wait = false;
+		for (size_t i = 0; r > 0 && i < n; i++)
+			route_in(e, &k[i]);
+		if (r < 0 || !any) {
+			cur.phase = PH_DELIVER;
+			cur.next = 0;
+			rcounts_flush(e);
+		} else {
+			cur.round++;
+			cur.sent = false;
+		}
+	}
+	rcounts_flush(e);
+	if (!run_phase(PH_DELIVER, dlv_pes, n_dlv_pes, &cur.next, t_end))
+		return false;
 	for (unsigned i = 0; i < e->n_boards; i++) {
 		struct emu_board *b = &e->boards[i];
 		if (b->app.state != S2_APP_RUNNING)
@@ -755,7 +1246,7 @@ static void step_cb(evutil_socket_t fd, short what, void *arg)
 		armed |= b->app.state == S2_APP_ARMED;
 		waiting |= b->app.state == S2_APP_LOADED;
 	}
-	if (armed && !waiting && !cur.active) {
+	if (armed && !waiting && !cur.active && emu_link_start_ok(e)) {
 		uint64_t t0 = now_us();
 		for (unsigned i = 0; i < e->n_boards; i++)
 			if (e->boards[i].app.state == S2_APP_ARMED) {
@@ -779,8 +1270,9 @@ static void step_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (!any_running(e)) {
 		cur.active = false; /* every board stopped, mid-step or not */
-		n_queue = 0;
-		if (armed) { /* wait for the other boards to be armed */
+		if (rcounts)
+			rcounts_flush(e); /* (drops the counts: no board runs) */
+		if (armed) {              /* wait for the other boards to be armed */
 			struct timeval tv = {0, 1000};
 			event_add(step_ev, &tv);
 		}
@@ -800,8 +1292,19 @@ static void step_cb(evutil_socket_t fd, short what, void *arg)
 		done++;
 	} while (any_running(e) && now_us() < t_end);
 	if (any_running(e)) {
-		struct timeval tv = {0, paced ? 100 : 0};
+		/* Waiting for other processes: their datagrams kick the step (the timeout asks
+		 * again for lost ones). */
+		struct timeval tv = {0, cur.link_wait ? 20000 : paced ? 100 : 0};
 		event_add(step_ev, &tv);
+	}
+}
+
+/* A datagram from another process arrived: work on the step now. */
+static void kick(void)
+{
+	if (step_ev && cur.link_wait) {
+		event_del(step_ev);
+		event_active(step_ev, EV_TIMEOUT, 1);
 	}
 }
 
@@ -829,6 +1332,7 @@ int emu_app_run(struct emu_board *b, const uint8_t *p, size_t len)
 	struct emu *e = b->emu;
 	if (!step_ev && !(step_ev = evtimer_new(e->base, step_cb, e)))
 		return S2_E_NOMEM;
+	emu_link_set_kick(kick);
 	static const struct timeval zero = {0, 0};
 	event_add(step_ev, &zero);
 	return 0;
@@ -898,7 +1402,26 @@ void emu_app_shutdown(void)
 	W.th = NULL;
 	W.n_threads = 0;
 	W.quit = false;
-	free(queue);
-	queue = NULL;
-	n_queue = cap_queue = 0;
+	pthread_mutex_lock(&T.mu);
+	T.quit = true;
+	pthread_cond_broadcast(&T.go);
+	pthread_mutex_unlock(&T.mu);
+	for (unsigned i = 0; i < T.n_helpers; i++)
+		pthread_join(T.th[i], NULL);
+	free(T.th);
+	T.th = NULL;
+	T.n_helpers = 0;
+	for (unsigned t = 0; t < n_rcounts; t++) {
+		free(rcounts[t].chip_routed);
+		free(rcounts[t].routed);
+		free(rcounts[t].dropped);
+	}
+	free(rcounts);
+	rcounts = NULL;
+	n_rcounts = 0;
+	free(act_pes);
+	free(dlv_pes);
+	act_pes = NULL;
+	dlv_pes = NULL;
+	n_act_pes = cap_act_pes = n_dlv_pes = cap_dlv_pes = 0;
 }

@@ -46,6 +46,9 @@ int emu_app_pe_inject(struct emu_board *b, unsigned chip, unsigned pe, unsigned 
 bool emu_app_chip_counters(const struct emu_chip *c, uint64_t out[8]);
 /** Worker threads expanding PEs' synapses: 0 (default) = one per online CPU. */
 void emu_app_set_threads(unsigned n);
+/** Threads computing the timesteps (the event loop's and n - 1 more): 0 (default) = one per
+ *  online CPU. The results are bit-identical whatever n. */
+void emu_app_set_step_threads(unsigned n);
 /** At exit: stops the workers. */
 void emu_app_shutdown(void);
 

@@ -15,6 +15,7 @@
 #include <event2/util.h>
 
 #include "emu.h"
+#include "emu_link.h"
 
 /* A datagram waiting for its (delayed) delivery or send. */
 struct held {
@@ -134,6 +135,10 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
 		ssize_t n = recvfrom(fd, buf, sizeof buf, 0, (struct sockaddr *)&from, &fromlen);
 		if (n < 0)
 			return;
+		if (emu_link_is(buf, (size_t)n)) { /* another emulator of the machine */
+			emu_link_input(b->emu, fd, &from, fromlen, buf, (size_t)n);
+			continue;
+		}
 		b->st.rx++;
 		shape(b, fd, true, &from, fromlen, buf, (size_t)n);
 	}

@@ -21,6 +21,7 @@
 #include "emu.h"
 #include "emu_fault.h"
 #include "emu_geo.h"
+#include "emu_link.h"
 #include "s2/error.h"
 #include "s2/fileio.h"
 #include "s2/machine.h"
@@ -68,12 +69,16 @@ static void usage(FILE *f)
 	        "  --ready-file FILE     write FILE once every endpoint is open\n"
 	        "  --load-threads N      threads expanding PEs' synapses at load (default: one\n"
 	        "                        per online CPU)\n"
+	        "  --threads N           threads computing the timesteps (default: one per\n"
+	        "                        online CPU); the results are the same for every N\n"
+	        "  --link-loss P         with --serve: each packet crossing to another s2emu\n"
+	        "                        process is lost with probability P (counted)\n"
 	        "  -v, --verbose         log requests to stderr\n"
 	        "  -h, --help            this text\n");
 }
 
 static struct emu E;
-static char ctl_reply[8192];
+static char ctl_reply[65000]; /* one UDP datagram: stats of about 190 boards */
 
 static int parse_uint(const char *s, unsigned long max, unsigned long *out)
 {
@@ -208,7 +213,11 @@ static void format_stats(char *out, size_t cap)
 		                      s->dup_requests, s->mesh_hops, s->lease_refused);
 	}
 	if (n < cap)
-		snprintf(out + n, cap - n, "]}");
+		n += (size_t)snprintf(out + n, cap - n, "],\"links\":");
+	if (n < cap)
+		n += emu_link_format_stats(out + n, cap - n);
+	if (n < cap)
+		snprintf(out + n, cap - n, "}");
 }
 
 /* Control socket: one text command per datagram, one text reply. */
@@ -350,6 +359,8 @@ int main(int argc, char **argv)
 		O_CUT,
 		O_BOOT_FAIL,
 		O_THREADS,
+		O_STEP_THREADS,
+		O_LINK_LOSS,
 		O_FAULT_AT
 	};
 	static const struct option opts[] = {
@@ -375,15 +386,18 @@ int main(int argc, char **argv)
 	        {"control-file", required_argument, 0, O_CONTROL},
 	        {"ready-file", required_argument, 0, O_READY},
 	        {"load-threads", required_argument, 0, O_THREADS},
+	        {"threads", required_argument, 0, O_STEP_THREADS},
+	        {"link-loss", required_argument, 0, O_LINK_LOSS},
 	        {"fault-at", required_argument, 0, O_FAULT_AT},
 	        {"verbose", no_argument, 0, 'v'},
 	        {"help", no_argument, 0, 'h'},
 	        {0, 0, 0, 0},
 	};
 	unsigned long n_boards = 1, base_port = 0, seed = 1, serve_a = 0, serve_b = ~0ul;
+	double link_loss = 0;
 	const char *host = "127.0.0.1", *write_machine = NULL, *machine_file = NULL;
 	const char *control_file = NULL, *ready_file = NULL, *announce = "127.0.0.1:17893";
-	struct pending_fault faults[256];
+	static struct pending_fault faults[4096];
 	unsigned n_faults = 0;
 	int c, idx;
 	while ((c = getopt_long(argc, argv, "vh", opts, &idx)) != -1) {
@@ -421,7 +435,7 @@ int main(int argc, char **argv)
 			break;
 		case O_FAULT:
 			if (n_faults == sizeof faults / sizeof faults[0]) {
-				fprintf(stderr, "s2emu: too many fault options\n");
+				fprintf(stderr, "s2emu: too many fault options (at most 4096)\n");
 				return 2;
 			}
 			faults[n_faults++] = (struct pending_fault){opts[idx].name, optarg};
@@ -476,6 +490,26 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			emu_app_set_threads((unsigned)n);
+			break;
+		}
+		case O_STEP_THREADS: {
+			unsigned long n;
+			if (parse_uint(optarg, 64, &n) < 0 || n == 0) {
+				fprintf(stderr, "s2emu: --threads: '%s' is not 1..64\n", optarg);
+				return 2;
+			}
+			emu_app_set_step_threads((unsigned)n);
+			break;
+		}
+		case O_LINK_LOSS: {
+			char *end;
+			link_loss = strtod(optarg, &end);
+			if (end == optarg || *end || !(link_loss >= 0 && link_loss <= 1)) {
+				fprintf(stderr,
+				        "s2emu: --link-loss: '%s' is not a probability 0..1\n",
+				        optarg);
+				return 2;
+			}
 			break;
 		}
 		case 'v':
@@ -559,6 +593,14 @@ int main(int argc, char **argv)
 			s2_machine_set_board_endpoint(E.machine, b, ep.host, ports[0], ports[1]);
 		}
 	}
+	emu_link_set_loss(link_loss, seed);
+	{
+		struct s2_board_endpoint
+		        ep; /* the link socket: beside the first board's endpoints */
+		s2_machine_board_endpoint(E.machine, E.first, &ep);
+		if (emu_link_open(&E, ep.host) < 0)
+			return 1;
+	}
 	for (unsigned i = 0; i < n_faults; i++) {
 		if (apply_fault(faults[i].kind, faults[i].arg, err, sizeof err) < 0) {
 			fprintf(stderr, "s2emu: --%s\n", err);
@@ -606,6 +648,7 @@ int main(int argc, char **argv)
 		close(E.ctl_fd);
 	event_base_free(E.base);
 	emu_app_shutdown();
+	emu_link_shutdown();
 	s2_machine_free(E.machine);
 	return 0;
 }
