@@ -1,6 +1,8 @@
 /* Recording a run's energy counters and phases (energy_rec.h). */
 #include "energy_rec.h"
 
+#include <stdbool.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +11,9 @@
 #include <unistd.h>
 
 #include <sys/resource.h>
+
+#include "s2/crc32.h"
+#include "s2/fileio.h"
 
 #include <event2/event.h>
 
@@ -403,12 +408,14 @@ int erec_write(struct erec *r, const char *path, const struct erec_info *info, d
 		snprintf(err, errlen, "%.400s: out of memory while recording", path);
 		return S2_E_NOMEM;
 	}
-	char tmp[4096];
-	snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
-	FILE *f = fopen(tmp, "w");
+	/* Built in memory, sealed with the CRC-32 of every byte before its "crc32" field (the
+	 * last; docs/energy.md), then written atomically (s2/fileio.h). */
+	char *buf = NULL;
+	size_t blen = 0;
+	FILE *f = open_memstream(&buf, &blen);
 	if (!f) {
-		snprintf(err, errlen, "%.400s: %s", tmp, strerror(errno));
-		return S2_E_IO;
+		snprintf(err, errlen, "%.400s: out of memory", path);
+		return S2_E_NOMEM;
 	}
 	const struct s2_stream_stats *ss = s2_stream_stats(r->st);
 	struct json j;
@@ -529,14 +536,21 @@ int erec_write(struct erec *r, const char *path, const struct erec_info *info, d
 		json_end_arr(&j);
 	}
 	json_end_arr(&j);
+	fflush(f);
+	char seal[16];
+	snprintf(seal, sizeof seal, "%08x", (unsigned)s2_crc32(0, buf, blen));
+	json_str(&j, "crc32", seal);
 	json_end_obj(&j);
 	json_finish(&j);
-	if (ferror(f) | fclose(f) || rename(tmp, path) < 0) {
-		snprintf(err, errlen, "%.400s: %s", path, strerror(errno));
-		unlink(tmp);
-		return S2_E_IO;
+	bool bad = ferror(f);
+	if (fclose(f) != 0 || bad) {
+		free(buf);
+		snprintf(err, errlen, "%.400s: out of memory", path);
+		return S2_E_NOMEM;
 	}
-	return 0;
+	int rc = s2_file_write_atomic(path, buf, blen, err, errlen);
+	free(buf);
+	return rc;
 }
 
 void erec_free(struct erec *r)

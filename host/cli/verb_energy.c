@@ -27,7 +27,9 @@
 #include "energy_report.h"
 #include "results.h"
 #include "sha256.h"
+#include "s2/crc32.h"
 #include "s2/energy.h"
+#include "s2/fileio.h"
 #include "s2/error.h"
 #include "s2/version.h"
 #include "s2_git.h"
@@ -193,11 +195,76 @@ static int cmp_point(const void *a, const void *b)
 }
 
 /* Read the record; 0 or an exit code (the error printed). */
+/* A format-2 record ends with "crc32", the CRC-32 of every byte before the comma that
+ * precedes it (energy_rec.c). 0 if it holds; else an error naming the file and why. */
+static int check_seal(const struct cli *c, const char *path, const char *buf, size_t len)
+{
+	const char *k = NULL;
+	for (const char *p = buf; (p = strstr(p, "\"crc32\":\"")) != NULL; p++)
+		k = p; /* the last one: the seal */
+	if (!k)
+		return fail(c, path, "no \"crc32\" at its end: cut short, or not written by s2");
+	const char *comma = k;
+	while (comma > buf && comma[-1] != ',')
+		comma--;
+	char want[9] = {0};
+	memcpy(want, k + 9, k + 17 <= buf + len ? 8 : 0);
+	char got[16];
+	snprintf(got, sizeof got, "%08x",
+	         (unsigned)s2_crc32(0, buf, comma > buf ? (size_t)(comma - 1 - buf) : 0));
+	if (comma == buf || strcmp(want, got)) {
+		char why[160];
+		snprintf(why, sizeof why,
+		         "damaged: its content (bytes 0-%zu) has CRC-32 %s, its \"crc32\" says %s",
+		         comma > buf ? (size_t)(comma - 1 - buf) : 0, got,
+		         want[0] ? want : "nothing");
+		return fail(c, path, why);
+	}
+	return 0;
+}
+
 static int load(const struct cli *c, struct energy_report *r, const char *path)
 {
-	struct json_object *root = json_object_from_file(path);
-	if (!root)
-		return fail(c, path, "not readable JSON");
+	uint8_t *raw = NULL;
+	size_t rawlen = 0;
+	char rerr[512];
+	if (s2_file_read_all(path, (size_t)1 << 32, &raw, &rawlen, rerr, sizeof rerr) < 0)
+		return cli_error(c, EXIT_INPUT, "%s", rerr);
+	char *text = realloc(raw, rawlen + 1);
+	if (!text) {
+		free(raw);
+		return cli_error(c, EXIT_FAIL, "out of memory");
+	}
+	text[rawlen] = 0;
+	/* One JSON object and nothing after it but white space. */
+	struct json_tokener *tok = json_tokener_new();
+	struct json_object *root = tok ? json_tokener_parse_ex(tok, text, (int)rawlen + 1) : NULL;
+	size_t end = tok && root ? json_tokener_get_parse_end(tok) : 0;
+	json_tokener_free(tok);
+	while (root && end < rawlen &&
+	       (text[end] == ' ' || text[end] == '\n' || text[end] == '\t' || text[end] == '\r' ||
+	        text[end] == 0))
+		end++;
+	if (root && end < rawlen) {
+		json_object_put(root);
+		root = NULL;
+	}
+	if (!root) {
+		free(text);
+		return fail(c, path, "not readable JSON (cut short or damaged?)");
+	}
+	struct json_object *fmt = NULL;
+	if (json_object_object_get_ex(root, "format", &fmt) &&
+	    json_object_is_type(fmt, json_type_string) &&
+	    !strcmp(json_object_get_string(fmt), "s2-energy-record-2")) {
+		int sealed = check_seal(c, path, text, rawlen);
+		if (sealed) {
+			free(text);
+			json_object_put(root);
+			return sealed;
+		}
+	}
+	free(text);
 	int ec = 0;
 	struct json_object *v, *a;
 	if (!(v = get(root, "format", json_type_string)) ||

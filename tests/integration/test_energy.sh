@@ -108,6 +108,17 @@ check "carbon report validates" valid "$WORK/co2.json"
 #     0.1 s); the host clock puts monotonic 1.5 s at 2026-03-01T10:00:00Z, so the run phase
 #     crosses the hour: 3/7 of it before 10:00, 4/7 after. CPU time: boot 0.1 s, run 0.2 s,
 #     readout 0.05 s. Board clock offset: 100 us at the start, 100 + DRIFT us at the end.
+# reseal FILE: a record edited by hand (jq), sealed again as s2ctl seals it (docs/energy.md)
+reseal() {
+	python3 - "$1" <<'PYS'
+import json, sys, zlib
+rec = json.load(open(sys.argv[1]))
+rec.pop("crc32", None)
+body = json.dumps(rec, separators=(",", ":"))[:-1]
+open(sys.argv[1], "w").write(body + ',"crc32":"%08x"}\n' % zlib.crc32(body.encode()))
+PYS
+}
+
 record2() { # NAME DRIFT_US
 	python3 - "$WORK/$1.json" "$2" <<'PY2'
 import json, sys, calendar
@@ -133,11 +144,44 @@ rec = {"format": "s2-energy-record-2", "image": "synthetic", "timestep_ms": 1.0,
        "sample_fields": [],
        "samples": [[0, 0, st, 1200000 + 1000 * st, 0, s, 0, 0, 0, 0, 0, 0]
                    for st, s in zip([0, 25, 50, 100], [4294966796, 4294967196, 300, 700])]}
-json.dump(rec, open(sys.argv[1], "w"))
+# sealed as s2ctl seals it: the CRC-32 of every byte before ',"crc32"' (docs/energy.md)
+import zlib
+body = json.dumps(rec, separators=(",", ":"))[:-1]
+open(sys.argv[1], "w").write(body + ',"crc32":"%08x"}\n' % zlib.crc32(body.encode()))
 PY2
 }
 record2 r2 300
 record2 r2drift 20000
+# A damaged or cut record is refused, naming the file and the reason.
+sed 's/"steps":100/"steps":101/' "$WORK/r2.json" >"$WORK/r2bad.json"
+"$S2CTL" energy report "$WORK/r2bad.json" >/dev/null 2>"$WORK/r2bad.err"
+check "a record with one changed byte is refused (exit 3)" test $? -eq 3
+check "... naming the file and its damage" grep -q "r2bad.json: damaged: its content" "$WORK/r2bad.err"
+head -c 300 "$WORK/r2.json" >"$WORK/r2cut.json"
+"$S2CTL" energy report "$WORK/r2cut.json" >/dev/null 2>"$WORK/r2cut.err"
+check "a cut record is refused (exit 3)" test $? -eq 3
+# Many mutants: 300 single-bit flips anywhere in the record and 60 cuts, every one refused.
+python3 - "$WORK/r2.json" "$WORK/mut" <<'PY3'
+import os, random, sys
+data = open(sys.argv[1], "rb").read()
+os.makedirs(sys.argv[2], exist_ok=True)
+rng = random.Random(7)
+for i in range(300):
+    b = bytearray(data)
+    k = rng.randrange(len(b) * 8)
+    b[k // 8] ^= 1 << (k % 8)
+    open(os.path.join(sys.argv[2], "flip%03d.energy" % i), "wb").write(b)
+for i in range(60):
+    open(os.path.join(sys.argv[2], "cut%03d.energy" % i), "wb").write(data[:rng.randrange(len(data))])
+PY3
+accepted=0
+for f in "$WORK"/mut/*.energy; do
+	if "$S2CTL" energy report "$f" >/dev/null 2>"$WORK/mut.err" || ! grep -q "$(basename "$f")" "$WORK/mut.err"; then
+		accepted=$((accepted + 1))
+		echo "    accepted, or refused without naming the file: $f"
+	fi
+done
+check "360 damaged or cut records: all refused, each naming its file" test $accepted -eq 0
 "$S2CTL" energy report "$WORK/r2.json" --model "$WORK/model.txt" --json >"$WORK/r2.rep.json"
 check "record 2: report exits 0" test $? -eq 0
 check "record 2: report validates" valid "$WORK/r2.rep.json"
@@ -165,6 +209,7 @@ check "text report says the offset is out of tolerance" grep -q "OUT OF TOLERANC
 check "a wider --clock-tolerance-us accepts it" jq_is "$WORK/r2tol.rep.json" .clock.ok true
 # RAPL where the record has it: measured, used instead of the CPU-time estimate, phase by phase.
 jq '.phases[0].rapl_uj = 2500000 | .phases[1].rapl_uj = 4000000' "$WORK/r2.json" >"$WORK/r2r.json"
+reseal "$WORK/r2r.json"
 "$S2CTL" energy report "$WORK/r2r.json" --model "$WORK/model.txt" --json >"$WORK/r2r.rep.json"
 check "RAPL measured where recorded (2.5 J + 4 J), the estimate elsewhere (0.05 s x 3.9 W)" \
 	jq_is "$WORK/r2r.rep.json" '[.host.kind, [.host.phases[].kind], .host.energy_j, (.boundary[] | select(.domain == "host_cpu") | .method)]' \
@@ -173,6 +218,7 @@ check "RAPL measured where recorded (2.5 J + 4 J), the estimate elsewhere (0.05 
 # the events: here the events agree (drift 300 us) but the samples drift 9000 us.
 jq '.clock_offsets = [{"board": 0, "start_us": 40, "end_us": 9040, "samples_start": 3, "samples_end": 2, "window_us": 70000}]' \
 	"$WORK/r2.json" >"$WORK/r2s.json"
+reseal "$WORK/r2s.json"
 "$S2CTL" energy report "$WORK/r2s.json" --model "$WORK/model.txt" --json >"$WORK/r2s.rep.json"
 check "clock offsets from the samples first: drift 9000 us flagged" \
 	jq_is "$WORK/r2s.rep.json" '[.clock.boards[0].from, .clock.boards[0].packets_start, .clock.boards[0].drift_us, .clock.ok]' '["samples",3,9000,false]'
