@@ -78,4 +78,47 @@ void s2_auth_mac(const struct s2_auth_key *k, const uint8_t *dgram, size_t len,
 /** Compare two tags in time that does not depend on where they differ. */
 bool s2_auth_tag_equal(const uint8_t *a, const uint8_t *b);
 
+/* --- KEY (protocol 4.19): install, revoke and list a board's keys ------------------------ */
+
+enum s2_key_op { S2_KEY_LIST = 0, S2_KEY_ADD = 1, S2_KEY_REVOKE = 2 };
+
+#define S2_KEY_REQ_LEN 40u
+#define S2_KEY_MAX_LIST 8u
+
+/** KEY request, 40 bytes: op u8, role u8, 2 reserved, key_id u32, wrapped key (32; zero
+ * unless ADD). */
+struct s2_msg_key_req {
+	uint8_t op;
+	uint8_t role;
+	uint32_t key_id;
+	uint8_t wrapped[S2_AUTH_KEY_LEN];
+};
+
+/** KEY reply, 28 + 8 n bytes: the guard's six counters (u32 each: ok, unauth, unknown_key,
+ * bad_tag, replayed, forbidden), n u32, then n x (key_id u32, role u8, 3 reserved). */
+struct s2_msg_key_rep {
+	uint32_t counters[6];
+	uint32_t n;
+	uint32_t key_id[S2_KEY_MAX_LIST];
+	uint8_t role[S2_KEY_MAX_LIST];
+};
+
+int s2_msg_key_req_encode(uint8_t *out, size_t cap, const struct s2_msg_key_req *m);
+int s2_msg_key_req_decode(const uint8_t *p, size_t len, struct s2_msg_key_req *m);
+int s2_msg_key_rep_encode(uint8_t *out, size_t cap, const struct s2_msg_key_rep *m);
+int s2_msg_key_rep_decode(const uint8_t *p, size_t len, struct s2_msg_key_rep *m);
+
+/**
+ * Wrap (or unwrap: the same operation) a key for KEY ADD: out = in XOR BLAKE2b-256 keyed
+ * with the machine key over "s2 key wrap 1" and the 16 trailer bytes of the request that
+ * carries it (unique per datagram, so no key stream is used twice).
+ */
+void s2_auth_wrap(const uint8_t machine[S2_AUTH_KEY_LEN], const struct s2_auth_trailer *t,
+                  const uint8_t in[S2_AUTH_KEY_LEN], uint8_t out[S2_AUTH_KEY_LEN]);
+
+/** The wrap's input: "s2 key wrap 1" (13 bytes) then the trailer. Host and board share it. */
+#define S2_AUTH_WRAP_LABEL "s2 key wrap 1"
+#define S2_AUTH_WRAP_MSG_LEN (13u + S2_AUTH_TRAILER_LEN)
+void s2_auth_wrap_msg(const struct s2_auth_trailer *t, uint8_t msg[S2_AUTH_WRAP_MSG_LEN]);
+
 #endif
