@@ -15,6 +15,7 @@
 #include "emu_flash.h"
 #include "emu_log.h"
 #include "emu_mem.h"
+#include "guard.h"
 #include "lease.h"
 #include "monitor.h"
 #include "s2/msg.h"
@@ -110,6 +111,7 @@ struct emu_board {
 	socklen_t req_fromlen;
 	struct emu_bulk *bulk; /**< open bulk regions (emu_bulk.c), NULL if none */
 	struct s2_lease lease; /**< who holds the board (both endpoints; survives power cycles) */
+	struct s2_guard guard; /**< keys and replay state (both endpoints; survive power cycles) */
 	struct emu_stats st;
 };
 

@@ -22,6 +22,7 @@
 #include "emu_fault.h"
 #include "emu_geo.h"
 #include "s2/error.h"
+#include "s2/key.h"
 #include "s2/machine.h"
 
 static void usage(FILE *f)
@@ -50,6 +51,8 @@ static void usage(FILE *f)
 	        "                        dies (SIGKILL) the Nth time (default 1) a board\n"
 	        "                        reaches PHASE: boot, flash, load, run (a step done),\n"
 	        "                        readout or stream (a STREAM_DATA sent)\n"
+	        "  --key-file FILE       every board holds this key (s2ctl key init) and\n"
+	        "                        requires authentication (docs/security.md)\n"
 	        "  --announce ADDR:PORT  unbooted boards announce themselves there once a second\n"
 	        "                        (default 127.0.0.1:17893, where s2ctl discover listens;\n"
 	        "                        'none': do not announce)\n"
@@ -199,12 +202,18 @@ static void format_stats(char *out, size_t cap)
 		                      ",\"duplicated\":%" PRIu64 ",\"reordered\":%" PRIu64
 		                      ",\"dropped_muted\":%" PRIu64 ",\"dropped_off\":%" PRIu64
 		                      ",\"dup_requests\":%" PRIu64 ",\"mesh_hops\":%" PRIu64
-		                      ",\"lease_refused\":%" PRIu64 "}",
+		                      ",\"lease_refused\":%" PRIu64 ",\"auth_ok\":%" PRIu32
+		                      ",\"auth_unauth\":%" PRIu32 ",\"auth_unknown_key\":%" PRIu32
+		                      ",\"auth_bad_tag\":%" PRIu32 ",\"auth_replayed\":%" PRIu32
+		                      ",\"auth_forbidden\":%" PRIu32 "}",
 		                      i ? "," : "", b->index, b->state,
 		                      b->powered ? "true" : "false", b->muted ? "true" : "false",
 		                      s->rx, s->tx, s->rx_bad, s->rx_wrong_board, s->dropped_loss,
 		                      s->duplicated, s->reordered, s->dropped_muted, s->dropped_off,
-		                      s->dup_requests, s->mesh_hops, s->lease_refused);
+		                      s->dup_requests, s->mesh_hops, s->lease_refused,
+		                      b->guard.st.ok, b->guard.st.unauth, b->guard.st.unknown_key,
+		                      b->guard.st.bad_tag, b->guard.st.replayed,
+		                      b->guard.st.forbidden);
 	}
 	if (n < cap)
 		snprintf(out + n, cap - n, "]}");
@@ -359,7 +368,8 @@ int main(int argc, char **argv)
 		O_CUT,
 		O_BOOT_FAIL,
 		O_THREADS,
-		O_FAULT_AT
+		O_FAULT_AT,
+		O_KEY_FILE
 	};
 	static const struct option opts[] = {
 	        {"boards", required_argument, 0, O_BOARDS},
@@ -385,6 +395,7 @@ int main(int argc, char **argv)
 	        {"ready-file", required_argument, 0, O_READY},
 	        {"load-threads", required_argument, 0, O_THREADS},
 	        {"fault-at", required_argument, 0, O_FAULT_AT},
+	        {"key-file", required_argument, 0, O_KEY_FILE},
 	        {"verbose", no_argument, 0, 'v'},
 	        {"help", no_argument, 0, 'h'},
 	        {0, 0, 0, 0},
@@ -392,6 +403,7 @@ int main(int argc, char **argv)
 	unsigned long n_boards = 1, base_port = 0, seed = 1, serve_a = 0, serve_b = ~0ul;
 	const char *host = "127.0.0.1", *write_machine = NULL, *machine_file = NULL;
 	const char *control_file = NULL, *ready_file = NULL, *announce = "127.0.0.1:17893";
+	const char *key_file = NULL;
 	struct pending_fault faults[256];
 	unsigned n_faults = 0;
 	int c, idx;
@@ -486,6 +498,9 @@ int main(int argc, char **argv)
 			emu_app_set_threads((unsigned)n);
 			break;
 		}
+		case O_KEY_FILE:
+			key_file = optarg;
+			break;
 		case 'v':
 			E.verbose = true;
 			break;
@@ -503,6 +518,11 @@ int main(int argc, char **argv)
 	}
 
 	char err[512];
+	struct s2_key key;
+	if (key_file && s2_key_load(key_file, &key, err, sizeof err) < 0) {
+		fprintf(stderr, "s2emu: --key-file: %s\n", err);
+		return 2;
+	}
 	if (machine_file) {
 		E.machine = s2_machine_load_file(machine_file, err, sizeof err);
 		if (!E.machine) {
@@ -550,6 +570,9 @@ int main(int argc, char **argv)
 		s2_machine_board_endpoint(E.machine, b, &ep);
 		if (emu_board_init(&E, &E.boards[i], (uint16_t)b) < 0 ||
 		    emu_net_open(&E, &E.boards[i], ep.host, ep.eth_port, ep.bmp_port) < 0)
+			return 1;
+		if (key_file &&
+		    s2_guard_add(&E.boards[i].guard, key.id, key.role, key.secret) < 0)
 			return 1;
 		if (!machine_file) {
 			/* Ports chosen by the system go into the description we write out. */

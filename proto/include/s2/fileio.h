@@ -26,6 +26,10 @@ int s2_file_write_parts(const char *path, const void *const *parts, const size_t
 /** s2_file_write_parts with one part. */
 int s2_file_write_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen);
 
+/** s2_file_write_atomic for secrets: the file is created with mode 0600 (never wider, whatever
+ * the umask), so no other user can read it at any moment (key files, s2/key.h). */
+int s2_file_write_private(const char *path, const void *data, size_t len, char *err, size_t errlen);
+
 /**
  * Read a whole file of at most max bytes into a new buffer (free() it).
  * @return 0, S2_E_IO (cannot open or read), S2_E_RANGE (larger than max) or S2_E_NOMEM,
