@@ -87,6 +87,34 @@ static int key_all(struct session *s, int op, const struct s2_key *k, uint32_t i
 	return ec;
 }
 
+/* The outcome of init, rotate, grant and revoke: a line, or with --json one object. */
+static void say(const struct cli *c, const char *action, const char *path, uint32_t id,
+                uint8_t role, uint32_t replaced)
+{
+	if (c->json) {
+		struct json j;
+		json_begin(&j, stdout);
+		json_obj(&j, NULL);
+		json_str(&j, "action", action);
+		json_str(&j, "file", path);
+		json_uint(&j, "key_id", id);
+		json_str(&j, "role", role_name(role));
+		if (replaced)
+			json_uint(&j, "replaced", replaced);
+		json_end_obj(&j);
+		json_finish(&j);
+	} else if (!c->quiet) {
+		if (!strcmp(action, "rotate"))
+			printf("%s: machine key %u replaces %u on every board\n", path,
+			       (unsigned)id, (unsigned)replaced);
+		else if (!strcmp(action, "init"))
+			printf("%s: machine key %u (mode 0600)\n", path, (unsigned)id);
+		else
+			printf("%s: %s key %u %s on the selected boards\n", path, role_name(role),
+			       (unsigned)id, !strcmp(action, "grant") ? "granted" : "revoked");
+	}
+}
+
 static int open_keyed(struct session *s, struct cli *c)
 {
 	if (!c->key_path && !getenv("S2_KEY_FILE"))
@@ -110,8 +138,7 @@ static int key_init(struct cli *c, const char *path, const struct key_opts *o)
 	memset(&k, 0, sizeof k);
 	if (rc < 0)
 		return cli_error(c, EXIT_INPUT, "%s", err);
-	if (!c->quiet)
-		printf("%s: machine key %u (mode 0600)\n", path, (unsigned)id);
+	say(c, "init", path, id, S2_KEY_MACHINE, 0);
 	return 0;
 }
 
@@ -157,9 +184,8 @@ static int key_rotate(struct cli *c, const char *path, const struct key_opts *o)
 		cli_error(c, ec, "%s holds the new key %u; the old key %u is still held by the "
 		                 "boards named above (run rotate again, or revoke it)",
 		          path, (unsigned)id, (unsigned)old.id);
-	else if (!c->quiet)
-		printf("%s: machine key %u replaces %u on every board\n", path, (unsigned)id,
-		       (unsigned)old.id);
+	else
+		say(c, "rotate", path, id, S2_KEY_MACHINE, old.id);
 out:
 	memset(&old, 0, sizeof old);
 	memset(&nk, 0, sizeof nk);
@@ -192,8 +218,8 @@ static int key_grant(struct cli *c, const char *path, const struct key_opts *o)
 		goto out;
 	}
 	ec = key_all(&s, S2_KEY_ADD, &k, 0, reps);
-	if (!ec && !c->quiet)
-		printf("%s: job key %u granted on the selected boards\n", path, (unsigned)id);
+	if (!ec)
+		say(c, "grant", path, id, S2_KEY_JOB, 0);
 out:
 	memset(&k, 0, sizeof k);
 	free(reps);
@@ -215,8 +241,8 @@ static int key_revoke(struct cli *c, const char *path)
 		goto out;
 	}
 	ec = key_all(&s, S2_KEY_REVOKE, NULL, k.id, reps);
-	if (!ec && !c->quiet)
-		printf("%s: key %u revoked on the selected boards\n", path, (unsigned)k.id);
+	if (!ec)
+		say(c, "revoke", path, k.id, k.role, 0);
 	memset(&k, 0, sizeof k);
 out:
 	free(reps);
