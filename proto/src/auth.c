@@ -152,3 +152,14 @@ void s2_auth_wrap(const uint8_t machine[S2_AUTH_KEY_LEN], const struct s2_auth_t
 	for (unsigned i = 0; i < S2_AUTH_KEY_LEN; i++)
 		out[i] = (uint8_t)(in[i] ^ ks[i]);
 }
+
+int s2_auth_bulk_end_decode(const uint8_t *p, size_t len, uint32_t *region, const uint8_t **hash)
+{
+	if (len < 4)
+		return S2_E_SHORT;
+	if (len != 4 && len != 4 + S2_AUTH_HASH_LEN)
+		return len < 4 + S2_AUTH_HASH_LEN ? S2_E_SHORT : S2_E_LENGTH;
+	*region = s2_ld32(p);
+	*hash = len == 4 ? NULL : p + 4;
+	return 0;
+}

@@ -115,6 +115,12 @@ python3 "$PROBE" $EP 1 "$K" forge >"$WORK/forge.json"
 check "a forged tag is dropped" jq_is "$WORK/forge.json" '.forged_answered' 'false'
 python3 "$PROBE" $EP 1 "$K" stale >"$WORK/stale.json"
 check "a session older than the forgotten ones is dropped" jq_is "$WORK/stale.json" '.stale_answered' 'false'
+python3 "$PROBE" $EP 1 "$K" bulk >"$WORK/bulk.json"
+check "bulk: blocks that match the CRC but not the region's hash: S2_E_AUTH (-18)" \
+	jq_is "$WORK/bulk.json" '.crc_matches_hash_not' '-18'
+check "bulk: an authenticated region ended without its hash: S2_E_AUTH" \
+	jq_is "$WORK/bulk.json" '.no_hash' '-18'
+check "bulk: the genuine blocks with their hash: accepted" jq_is "$WORK/bulk.json" '.genuine' '0'
 stats
 check "board 1 counted the replays (2) and the forgery" \
 	jq -e '.boards[1].auth_replayed >= 2 and .boards[1].auth_bad_tag >= 1' "$WORK/stats.json" >/dev/null

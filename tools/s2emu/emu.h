@@ -109,6 +109,7 @@ struct emu_board {
 	struct emu_live *live; /**< live streams and pending injections (emu_live.c), or NULL */
 	const struct sockaddr_storage *req_from; /**< sender of the request being handled */
 	socklen_t req_fromlen;
+	bool req_auth; /**< the request being handled was authenticated (protocol 2.3) */
 	struct emu_bulk *bulk; /**< open bulk regions (emu_bulk.c), NULL if none */
 	struct s2_lease lease; /**< who holds the board (both endpoints; survives power cycles) */
 	struct s2_guard guard; /**< keys and replay state (both endpoints; survive power cycles) */

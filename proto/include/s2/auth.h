@@ -78,6 +78,17 @@ void s2_auth_mac(const struct s2_auth_key *k, const uint8_t *dgram, size_t len,
 /** Compare two tags in time that does not depend on where they differ. */
 bool s2_auth_tag_equal(const uint8_t *a, const uint8_t *b);
 
+/* --- Bulk regions bound to an authenticated session (docs/security.md) ------------------- */
+
+#define S2_AUTH_HASH_LEN 32u /**< BLAKE2b-256 (unkeyed) of a bulk region's raw bytes */
+
+/**
+ * BULK_END body: region u32, then (a region opened by an authenticated BULK_BEGIN) the
+ * BLAKE2b-256 of the region's raw bytes. *hash is NULL for the 4-byte form.
+ * @return 0, S2_E_SHORT, S2_E_LENGTH.
+ */
+int s2_auth_bulk_end_decode(const uint8_t *p, size_t len, uint32_t *region, const uint8_t **hash);
+
 /* --- KEY (protocol 4.19): install, revoke and list a board's keys ------------------------ */
 
 enum s2_key_op { S2_KEY_LIST = 0, S2_KEY_ADD = 1, S2_KEY_REVOKE = 2 };
