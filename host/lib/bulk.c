@@ -44,6 +44,8 @@ struct bulk {
 	uint32_t crc;     /* of the region: ours (writes), the board's (reads) */
 	bool keyed;       /* authenticated client: the region is bound by its hash */
 	uint8_t hash[S2_AUTH_HASH_LEN]; /* BLAKE2b-256: ours (writes), the board's (reads) */
+	crypto_generichash_state hs;    /* writes: absorbs blocks as they are first sent */
+	uint32_t hashed;                /* writes: blocks absorbed */
 	uint32_t n;       /* blocks */
 	uint8_t *have;    /* [n] writes: acknowledged; reads: received */
 	uint32_t *serial; /* [n] writes: send serial of the last send, 0 never sent */
@@ -196,7 +198,10 @@ static void send_end(struct bulk *b)
 	uint8_t body[8 + S2_AUTH_HASH_LEN];
 	int n = s2_msg_bulk_region_encode(body, sizeof body, b->region);
 	if (n > 0 && b->write && b->keyed) {
-		memcpy(body + n, b->hash, S2_AUTH_HASH_LEN); /* protocol 2.3: bound by its hash */
+		/* Protocol 2.3: an authenticated region is bound by its hash. Every block was
+		 * sent (and absorbed, in order) before the board acknowledged them all. */
+		crypto_generichash_final(&b->hs, b->hash, S2_AUTH_HASH_LEN);
+		memcpy(body + n, b->hash, S2_AUTH_HASH_LEN);
 		n += (int)S2_AUTH_HASH_LEN;
 	}
 	if (request(b, S2_MSG_BULK_END, body, (size_t)n, end_cb) < 0) {
@@ -211,6 +216,11 @@ static void send_block(struct bulk *b, uint32_t i)
 {
 	size_t off = (size_t)i * b->o.block_size, n = block_len(b, i);
 	uint8_t z[S2_BULK_BLOCK_MAX + 64], body[S2_MAX_PAYLOAD];
+	if (b->keyed && i == b->hashed) {
+		/* First sends go in block order: the hash costs no pass of its own. */
+		crypto_generichash_update(&b->hs, b->src + off, n);
+		b->hashed++;
+	}
 	struct s2_msg_bulk_data d = {.region = b->region,
 	                             .block = i,
 	                             .raw_len = (uint16_t)n,
@@ -432,7 +442,8 @@ static void read_check_done(struct bulk *b)
 	if (!b->started || b->count != b->n || b->ending)
 		return;
 	send_sack(b, 0); /* tells the board it may stop */
-	if (s2_crc32(0, b->dst, b->len) != b->crc)
+	/* Authenticated, the region's hash replaces its CRC (the board sends crc 0). */
+	if (!b->keyed && s2_crc32(0, b->dst, b->len) != b->crc)
 		fail(b, S2_E_CRC, "bulk read of chip %u at 0x%08x: region CRC", b->chip, b->addr);
 	if (b->keyed) {
 		uint8_t got[S2_AUTH_HASH_LEN];
@@ -608,7 +619,7 @@ static int start(struct s2_conn *conn, uint16_t chip, uint8_t pe, uint8_t space,
 	if (b->write) {
 		b->crc = s2_crc32(0, src, len);
 		if (b->keyed)
-			crypto_generichash(b->hash, sizeof b->hash, src, len, NULL, 0);
+			crypto_generichash_init(&b->hs, NULL, 0, S2_AUTH_HASH_LEN);
 		struct s2_msg_bulk_begin m = {.region = b->region,
 		                              .space = space,
 		                              .addr = addr,

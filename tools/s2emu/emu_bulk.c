@@ -291,9 +291,9 @@ static int do_end_write(struct emu_board *b, struct region *r, const uint8_t *ha
 	int rc = region_mem(b, r->chip, r->space, r->pe, r->addr, r->len, &m, &base);
 	if (rc < 0)
 		return rc;
-	/* The chip computes the CRC (and, authenticated, the BLAKE2b-256) of what its memory
-	 * now holds: blocks may have come from anyone who knew the region, so only this check
-	 * binds them to the session that opened it. */
+	/* The chip computes the CRC of what its memory now holds or, for an authenticated region,
+	 * its BLAKE2b-256 instead: blocks may have come from anyone who knew the region, so only
+	 * the hash binds them to the session that opened it (and the CRC adds nothing to it). */
 	uint8_t buf[4096];
 	uint32_t crc = 0;
 	struct s2_blake2b hs;
@@ -301,11 +301,12 @@ static int do_end_write(struct emu_board *b, struct region *r, const uint8_t *ha
 	for (uint32_t off = 0; off < r->len; off += sizeof buf) {
 		uint32_t n = r->len - off < sizeof buf ? r->len - off : (uint32_t)sizeof buf;
 		emu_mem_read(m, base + off, buf, n);
-		crc = s2_crc32(crc, buf, n);
 		if (hash)
 			s2_blake2b_update(&hs, buf, n);
+		else
+			crc = s2_crc32(crc, buf, n);
 	}
-	if (crc != r->crc)
+	if (!hash && crc != r->crc)
 		return S2_E_CRC;
 	if (hash) {
 		uint8_t got[S2_AUTH_HASH_LEN];
@@ -437,7 +438,8 @@ static int do_read(struct emu_board *b, const struct s2_header *h, const uint8_t
 		return S2_E_NOMEM;
 	}
 	emu_mem_read(mem, base, r->buf, m.len);
-	r->crc = s2_crc32(0, r->buf, m.len);
+	/* Authenticated, the hash below replaces the CRC: crc 0 (docs/security.md). */
+	r->crc = b->req_auth ? 0 : s2_crc32(0, r->buf, m.len);
 	r->window = m.window;
 	r->zlib = m.flags & S2_BULK_F_ZLIB;
 	struct s2_msg_bulk_read_rep rep = {
