@@ -72,6 +72,7 @@ if [ -e "$ELF" ]; then
 	echo "== the board's guard, Cortex-M4F build under qemu-system-arm -icount shift=0"
 	sh cmake/qemu-run.sh "$ELF" -icount shift=0 | awk '
 		/^calibration/ { per_tick = $3 / $5 }
+		/^guard state/ { printf "guard state: %d bytes of RAM (8 keys x 16 sessions)\n", $4 }
 		/^G / { n = $4; printf "body %4d bytes (datagram %4d): check %6.0f instructions, seal %6.0f instructions\n", $2, 40 + $2 + 16, $6 * per_tick / n, $8 * per_tick / n }'
 else
 	echo "(no $ELF: build the cm4f-qemu preset for the per-datagram figures)"

@@ -51,6 +51,9 @@ int main(void)
 	s2_port_puts("calibration instructions 2000000 ticks ");
 	put_u((c1 - c0) & 0xFFFFFFu);
 	s2_port_puts("\n");
+	s2_port_puts("guard state bytes ");
+	put_u(sizeof(struct s2_guard));
+	s2_port_puts("\n");
 
 	uint8_t key[S2_AUTH_KEY_LEN];
 	for (unsigned i = 0; i < sizeof key; i++)
