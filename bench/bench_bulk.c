@@ -144,13 +144,9 @@ int main(int argc, char **argv)
 	}
 	struct s2_client *c = s2_client_new(NULL);
 	/* S2_KEY_FILE: authenticate (docs/security.md), to measure what it costs. */
-	const char *kf = getenv("S2_KEY_FILE");
-	if (c && kf && *kf) {
-		struct s2_key k;
-		if (s2_key_load(kf, &k, err, sizeof err) < 0 || s2_client_set_key(c, &k) < 0) {
-			fprintf(stderr, "bench_bulk: %s\n", err);
-			return 2;
-		}
+	if (c && s2_client_key_from_env(c, err, sizeof err) < 0) {
+		fprintf(stderr, "bench_bulk: S2_KEY_FILE: %s\n", err);
+		return 2;
 	}
 	bool is_probe = !strcmp(argv[2], "probe");
 	unsigned nb = is_probe ? 1 : (unsigned)atoi(argv[2]);

@@ -117,6 +117,19 @@ int s2_key_save(const char *path, const struct s2_key *k, char *err, size_t errl
 	return rc;
 }
 
+int s2_client_key_from_env(struct s2_client *c, char *err, size_t errlen)
+{
+	const char *path = getenv("S2_KEY_FILE");
+	if (!path || !*path)
+		return 0;
+	struct s2_key k;
+	int rc = s2_key_load(path, &k, err, errlen);
+	if (rc == 0 && (rc = s2_client_set_key(c, &k)) < 0)
+		snprintf(err, errlen, "%s: libsodium could not start", path);
+	sodium_memzero(&k, sizeof k);
+	return rc;
+}
+
 /* --- KEY requests ---------------------------------------------------------------------- */
 
 struct key_req {

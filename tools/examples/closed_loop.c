@@ -18,6 +18,7 @@
 
 #include "live_setup.h"
 #include "s2/error.h"
+#include "s2/key.h"
 
 struct loop {
 	struct plan *plan;
@@ -108,6 +109,11 @@ int main(int argc, char **argv)
 	struct s2_stream *st = s2_stream_new((uint32_t)time(NULL) | 1u, &cb);
 	if (!l.eth || !l.msg || !l.in_at || !client || !st) {
 		fprintf(stderr, "closed_loop: out of memory\n");
+		return 1;
+	}
+	char kerr[512];
+	if (s2_client_key_from_env(client, kerr, sizeof kerr) < 0) { /* docs/security.md */
+		fprintf(stderr, "closed_loop: S2_KEY_FILE: %s\n", kerr);
 		return 1;
 	}
 	uint16_t port;

@@ -56,6 +56,12 @@ int s2_key_save(const char *path, const struct s2_key *k, char *err, size_t errl
  */
 int s2_client_set_key(struct s2_client *c, const struct s2_key *k);
 
+/**
+ * Programs that take their key from the environment, as s2ctl does: load $S2_KEY_FILE (if set
+ * and not empty) into c. @return 0 (also when unset), or as s2_key_load with err set.
+ */
+int s2_client_key_from_env(struct s2_client *c, char *err, size_t errlen);
+
 /** The client's key, or NULL. */
 const struct s2_key *s2_client_key(const struct s2_client *c);
 
