@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "s2/energy.h"
 #include "s2/error.h"
+#include "s2/key.h"
 #include "s2/stream.h"
 
 struct sample {
@@ -101,6 +102,7 @@ struct erec *erec_start(struct session *s, const struct plan *p, uint32_t every,
 		snprintf(err, errlen, "energy stream: %s", s2_strerror(rc));
 		goto fail;
 	}
+	s2_stream_set_key(r->st, s2_client_key(s->client)); /* docs/security.md */
 	for (unsigned i = 0; i < p->n_boards; i++) {
 		unsigned b = p->boards[i].board;
 		static struct s2_msg_stream_start m;

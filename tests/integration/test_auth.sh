@@ -62,6 +62,22 @@ check "refusals counted on every board" every_board auth_unauth 3
 check "with the key: run exits 0" test $? -eq 0
 "$S2CTL" results "$WORK/keyed.s2res" --csv "$WORK/keyed" --quiet
 check "authenticated run: spikes identical to the run without keys" diff -rq "$WORK/plain" "$WORK/keyed"
+# A live stream set up with the key: its packets are tagged, and the keyed receiver (which
+# drops untagged ones) gets every spike that was recorded.
+"$S2CTL" deploy "$WORK/va.s2img" --machine "$M" --key "$K" --quiet
+timeout 120 "$S2CTL" stream "$WORK/va.s2img" --machine "$M" --key "$K" --ready-file "$WORK/s.ready" \
+	--max-seconds 100 >"$WORK/s.out" 2>"$WORK/s.err" &
+SP=$!
+for _ in $(seq 100); do [ -f "$WORK/s.ready" ] && break; sleep 0.1; done
+"$S2CTL" run "$WORK/va.s2img" --machine "$M" --key "$K" --deployed -o "$WORK/ks.s2res" --quiet
+check "with the key: deploy, then run --deployed, exits 0" test $? -eq 0
+wait $SP
+check "authenticated stream: exits 0 with nothing lost or bad" \
+	grep -q "lost 0, late 0, duplicates 0, stale 0, bad 0" "$WORK/s.err"
+live=$(grep -vc '^#' "$WORK/s.out")
+rec=$(tail -q -n +2 "$WORK/keyed/E_spikes.csv" "$WORK/keyed/I_spikes.csv" | wc -l)
+check "authenticated stream: every recorded spike arrived tagged ($live live, $rec recorded)" \
+	test "$live" -eq "$rec"
 S2_KEY_FILE="$K" "$S2CTL" mem write --machine "$M" --board 1 --chip 3 0x1000 --hex 0123 --quiet
 check "S2_KEY_FILE works as --key" test $? -eq 0
 

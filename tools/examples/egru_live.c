@@ -150,6 +150,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "egru_live: S2_KEY_FILE: %s\n", kerr);
 		return 1;
 	}
+	s2_stream_set_key(st, s2_client_key(client));
 	uint16_t port;
 	if (s2_stream_listen(st, s2_client_base(client), "127.0.0.1", 0, &port) < 0) {
 		fprintf(stderr, "egru_live: cannot open the stream's socket\n");

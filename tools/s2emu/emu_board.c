@@ -686,6 +686,7 @@ void emu_board_handle(struct emu_board *b, int fd, const struct sockaddr_storage
 	b->req_from = from;
 	b->req_fromlen = fromlen;
 	b->req_auth = gctx.slot >= 0;
+	b->req_gctx = &gctx;
 	/* An authenticated reply has room for less: its trailer. */
 	size_t cap = gctx.slot >= 0 ? S2_AUTH_MAX_BODY : sizeof body;
 	if (!handled) {
@@ -696,6 +697,7 @@ void emu_board_handle(struct emu_board *b, int fd, const struct sockaddr_storage
 		n = is_bmp ? bmp_request(b, &h, p, body, cap) : eth_request(b, &h, p, body, cap);
 	b->req_from = NULL;
 	b->req_auth = false;
+	b->req_gctx = NULL;
 	struct s2_header r = h;
 	r.flags = S2_F_REPLY;
 	r.payload_len = 0;
