@@ -188,8 +188,8 @@ int s2_guard_allowed(struct s2_guard *g, const struct s2_guard_ctx *ctx, uint8_t
 	}
 }
 
-int s2_guard_seal(const struct s2_guard *g, const struct s2_guard_ctx *ctx, uint8_t *out, size_t cap,
-                  const struct s2_header *r, const void *body, size_t len)
+int s2_guard_seal(const struct s2_guard *g, const struct s2_guard_ctx *ctx, uint8_t *out,
+                  size_t cap, const struct s2_header *r, const void *body, size_t len)
 {
 	if (ctx->slot < 0 || !g->key[ctx->slot].role)
 		return s2_packet_encode(out, cap, r, body, len);

@@ -110,8 +110,8 @@ int s2_guard_allowed(struct s2_guard *g, const struct s2_guard_ctx *ctx, uint8_t
  * request's key, session and counter if the request was; plain otherwise.
  * @return datagram length or a negative S2_E_ code (as s2_packet_encode).
  */
-int s2_guard_seal(const struct s2_guard *g, const struct s2_guard_ctx *ctx, uint8_t *out, size_t cap,
-                  const struct s2_header *r, const void *body, size_t len);
+int s2_guard_seal(const struct s2_guard *g, const struct s2_guard_ctx *ctx, uint8_t *out,
+                  size_t cap, const struct s2_header *r, const void *body, size_t len);
 
 /**
  * Handle a KEY request body (protocol 4.19) authenticated as ctx: only a machine key may

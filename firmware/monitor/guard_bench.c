@@ -70,9 +70,10 @@ int main(void)
 	for (unsigned z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {
 		uint32_t check = 0, seal = 0;
 		for (unsigned r = 0; r < REPS; r++) {
-			struct s2_header h = {.type = S2_MSG_MEM_WRITE, .seq = r, .chip = 0xFFFF,
-			                      .pe = 0xFF};
-			struct s2_auth_trailer t = {.key_id = 7, .counter = ++counter, .session = 0x1000};
+			struct s2_header h = {
+			        .type = S2_MSG_MEM_WRITE, .seq = r, .chip = 0xFFFF, .pe = 0xFF};
+			struct s2_auth_trailer t = {
+			        .key_id = 7, .counter = ++counter, .session = 0x1000};
 			int len = s2_auth_encode(dgram, sizeof dgram, &h, body, sizes[z], &t);
 			uint8_t tag[S2_AUTH_TAG_LEN];
 			s2_auth_mac(&k, dgram, (size_t)len, tag);
@@ -89,7 +90,8 @@ int main(void)
 				s2_port_exit(3);
 			struct s2_header rep = d;
 			rep.flags = S2_F_REPLY;
-			int olen = s2_guard_seal(&guard, &ctx, out, sizeof out, &rep, body, sizes[z]);
+			int olen =
+			        s2_guard_seal(&guard, &ctx, out, sizeof out, &rep, body, sizes[z]);
 			uint32_t c = now();
 			if (olen < 0)
 				s2_port_exit(4);

@@ -56,9 +56,10 @@ static int key_all(struct session *s, int op, const struct s2_key *k, uint32_t i
 			s2_op_init(o, NULL, NULL);
 			if (!s->sel[b] || !conns[e])
 				continue;
-			int rc = op == S2_KEY_ADD      ? s2_key_add_start(conns[e], k, &reps[b], o)
-			         : op == S2_KEY_REVOKE ? s2_key_revoke_start(conns[e], id, &reps[b], o)
-			                               : s2_key_list_start(conns[e], &reps[b], o);
+			int rc = op == S2_KEY_ADD ? s2_key_add_start(conns[e], k, &reps[b], o)
+			         : op == S2_KEY_REVOKE
+			                 ? s2_key_revoke_start(conns[e], id, &reps[b], o)
+			                 : s2_key_list_start(conns[e], &reps[b], o);
 			if (rc < 0)
 				o->status = rc;
 		}
@@ -181,8 +182,9 @@ static int key_rotate(struct cli *c, const char *path, const struct key_opts *o)
 	(void)s2_client_set_key(s.client, &nk);
 	ec = key_all(&s, S2_KEY_REVOKE, NULL, old.id, reps);
 	if (ec)
-		cli_error(c, ec, "%s holds the new key %u; the old key %u is still held by the "
-		                 "boards named above (run rotate again, or revoke it)",
+		cli_error(c, ec,
+		          "%s holds the new key %u; the old key %u is still held by the "
+		          "boards named above (run rotate again, or revoke it)",
 		          path, (unsigned)id, (unsigned)old.id);
 	else
 		say(c, "rotate", path, id, S2_KEY_MACHINE, old.id);

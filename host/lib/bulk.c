@@ -41,17 +41,17 @@ struct bulk {
 	const uint8_t *src; /* writes */
 	uint8_t *dst;       /* reads */
 	size_t len;
-	uint32_t crc;     /* of the region: ours (writes), the board's (reads) */
-	bool keyed;       /* authenticated client: the region is bound by its hash */
+	uint32_t crc;                   /* of the region: ours (writes), the board's (reads) */
+	bool keyed;                     /* authenticated client: the region is bound by its hash */
 	uint8_t hash[S2_AUTH_HASH_LEN]; /* BLAKE2b-256: ours (writes), the board's (reads) */
 	crypto_generichash_state hs;    /* writes: absorbs blocks as they are first sent */
 	uint32_t hashed;                /* writes: blocks absorbed */
-	uint32_t n;       /* blocks */
-	uint8_t *have;    /* [n] writes: acknowledged; reads: received */
-	uint32_t *serial; /* [n] writes: send serial of the last send, 0 never sent */
-	uint8_t *queued;  /* [n] writes: on the retransmit queue */
-	uint8_t *resent;  /* [n] writes: sent more than once (its ack is ambiguous) */
-	uint32_t *retx;   /* [n] writes: retransmit queue */
+	uint32_t n;                     /* blocks */
+	uint8_t *have;                  /* [n] writes: acknowledged; reads: received */
+	uint32_t *serial;               /* [n] writes: send serial of the last send, 0 never sent */
+	uint8_t *queued;                /* [n] writes: on the retransmit queue */
+	uint8_t *resent;                /* [n] writes: sent more than once (its ack is ambiguous) */
+	uint32_t *retx;                 /* [n] writes: retransmit queue */
 	uint32_t n_retx;
 	uint32_t next_new; /* writes: next block never sent */
 	uint32_t in_flight;
@@ -449,8 +449,10 @@ static void read_check_done(struct bulk *b)
 		uint8_t got[S2_AUTH_HASH_LEN];
 		crypto_generichash(got, sizeof got, b->dst, b->len, NULL, 0);
 		if (sodium_memcmp(got, b->hash, sizeof got) != 0)
-			fail(b, S2_E_AUTH, "bulk read of chip %u at 0x%08x: region hash (blocks "
-			                   "not from the board)", b->chip, b->addr);
+			fail(b, S2_E_AUTH,
+			     "bulk read of chip %u at 0x%08x: region hash (blocks "
+			     "not from the board)",
+			     b->chip, b->addr);
 	}
 	send_end(b);
 }

@@ -78,8 +78,8 @@ int s2_key_load(const char *path, struct s2_key *k, char *err, size_t errlen)
 			k->id = s2_ld32(p);
 			k->role = p[4];
 			memcpy(k->secret, p + 8, S2_AUTH_KEY_LEN);
-			if (!k->id || (k->role != S2_KEY_MACHINE && k->role != S2_KEY_JOB) || p[5] ||
-			    p[6] || p[7]) {
+			if (!k->id || (k->role != S2_KEY_MACHINE && k->role != S2_KEY_JOB) ||
+			    p[5] || p[6] || p[7]) {
 				snprintf(err, errlen, "%s: not a key: id %u, role %u", path,
 				         (unsigned)k->id, (unsigned)k->role);
 				rc = S2_E_FORMAT;

@@ -24,8 +24,8 @@ void s2_auth_trailer_put(uint8_t *p, const struct s2_auth_trailer *t)
 	s2_st64(p + 8, t->session);
 }
 
-int s2_auth_encode(uint8_t *out, size_t cap, const struct s2_header *h, const void *body, size_t len,
-                   const struct s2_auth_trailer *t)
+int s2_auth_encode(uint8_t *out, size_t cap, const struct s2_header *h, const void *body,
+                   size_t len, const struct s2_auth_trailer *t)
 {
 	if (len > S2_AUTH_MAX_BODY)
 		return S2_E_RANGE;

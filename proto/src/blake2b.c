@@ -8,9 +8,8 @@
 #include "s2/wire.h"
 
 static const uint64_t iv[8] = {
-        0x6A09E667F3BCC908ull, 0xBB67AE8584CAA73Bull, 0x3C6EF372FE94F82Bull,
-        0xA54FF53A5F1D36F1ull, 0x510E527FADE682D1ull, 0x9B05688C2B3E6C1Full,
-        0x1F83D9ABFB41BD6Bull, 0x5BE0CD19137E2179ull,
+        0x6A09E667F3BCC908ull, 0xBB67AE8584CAA73Bull, 0x3C6EF372FE94F82Bull, 0xA54FF53A5F1D36F1ull,
+        0x510E527FADE682D1ull, 0x9B05688C2B3E6C1Full, 0x1F83D9ABFB41BD6Bull, 0x5BE0CD19137E2179ull,
 };
 
 static const uint8_t sigma[12][16] = {
@@ -33,15 +32,15 @@ static uint64_t rotr64(uint64_t x, unsigned n)
 	return (x >> n) | (x << (64 - n));
 }
 
-#define G(a, b, c, d, x, y)                   \
-	do {                                  \
-		v[a] = v[a] + v[b] + (x);     \
+#define G(a, b, c, d, x, y)                     \
+	do {                                    \
+		v[a] = v[a] + v[b] + (x);       \
 		v[d] = rotr64(v[d] ^ v[a], 32); \
-		v[c] = v[c] + v[d];           \
+		v[c] = v[c] + v[d];             \
 		v[b] = rotr64(v[b] ^ v[c], 24); \
-		v[a] = v[a] + v[b] + (y);     \
+		v[a] = v[a] + v[b] + (y);       \
 		v[d] = rotr64(v[d] ^ v[a], 16); \
-		v[c] = v[c] + v[d];           \
+		v[c] = v[c] + v[d];             \
 		v[b] = rotr64(v[b] ^ v[c], 63); \
 	} while (0)
 

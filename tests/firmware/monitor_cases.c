@@ -419,8 +419,8 @@ static void t_guard_sessions_and_reply(void)
 	S2T_EQ(guard.st.replayed, 2);
 	/* The reply is sealed with the request's key, session and counter. */
 	S2T_EQ(g_check(g_req(km, 5, 0x101, 4, S2_MSG_MEM_READ, NULL, 0), &ctx), 0);
-	struct s2_header r = {.type = S2_MSG_MEM_READ, .flags = S2_F_REPLY, .seq = 4,
-	                      .chip = 0xFFFF, .pe = 0xFF};
+	struct s2_header r = {
+	        .type = S2_MSG_MEM_READ, .flags = S2_F_REPLY, .seq = 4, .chip = 0xFFFF, .pe = 0xFF};
 	static const uint8_t body[5] = {9, 8, 7, 6, 5};
 	uint8_t rdg[S2_MAX_DATAGRAM];
 	int n = s2_guard_seal(&guard, &ctx, rdg, sizeof rdg, &r, body, sizeof body);

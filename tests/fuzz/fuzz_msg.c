@@ -235,8 +235,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const uint8_t *hash;
 		if (!s2_auth_bulk_end_decode(p, len, &region, &hash) &&
 		    (region != (len ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-		                              (uint32_t)p[3] << 24
-		                        : 0) ||
+		                                (uint32_t)p[3] << 24
+		                    : 0) ||
 		     (len == 4) != (hash == NULL) || (hash && hash != p + 4)))
 			abort();
 		struct s2_auth_trailer t;

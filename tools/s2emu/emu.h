@@ -111,7 +111,7 @@ struct emu_board {
 	socklen_t req_fromlen;
 	bool req_auth; /**< the request being handled was authenticated (protocol 2.3) */
 	const struct s2_guard_ctx *req_gctx; /**< ... by this key and trailer */
-	struct emu_bulk *bulk; /**< open bulk regions (emu_bulk.c), NULL if none */
+	struct emu_bulk *bulk;               /**< open bulk regions (emu_bulk.c), NULL if none */
 	struct s2_lease lease; /**< who holds the board (both endpoints; survives power cycles) */
 	struct s2_guard guard; /**< keys and replay state (both endpoints; survive power cycles) */
 	struct emu_stats st;

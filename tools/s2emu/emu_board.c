@@ -680,7 +680,8 @@ void emu_board_handle(struct emu_board *b, int fd, const struct sockaddr_storage
 		handled = n < 0;
 	}
 	if (!handled && h.type == S2_MSG_KEY) {
-		n = s2_guard_key_request(&b->guard, &gctx, p, h.payload_len, body, S2_AUTH_MAX_BODY);
+		n = s2_guard_key_request(&b->guard, &gctx, p, h.payload_len, body,
+		                         S2_AUTH_MAX_BODY);
 		handled = true;
 	}
 	b->req_from = from;

@@ -518,9 +518,8 @@ int emu_bulk_request(struct emu_board *b, const struct s2_header *h, const uint8
 		return do_read(b, h, p, out, cap);
 	uint32_t id;
 	const uint8_t *hash = NULL;
-	int rc = h->type == S2_MSG_BULK_END
-	                 ? s2_auth_bulk_end_decode(p, h->payload_len, &id, &hash)
-	                 : s2_msg_bulk_region_decode(p, h->payload_len, &id);
+	int rc = h->type == S2_MSG_BULK_END ? s2_auth_bulk_end_decode(p, h->payload_len, &id, &hash)
+	                                    : s2_msg_bulk_region_decode(p, h->payload_len, &id);
 	if (rc < 0)
 		return rc;
 	/* Regions belong to the sender: the socket of the host's transport. */

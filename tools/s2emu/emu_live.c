@@ -77,9 +77,9 @@ static int seal(struct emu_board *b, const struct stream *s, const struct s2_hea
 {
 	if (!s->key_id)
 		return s2_packet_encode(out, cap, h, s->body, s->w.pos);
-	struct s2_guard_ctx ctx = {.slot = -1,
-	                           .t = {.key_id = s->key_id, .counter = h->seq + 1u,
-	                                 .session = s->session}};
+	struct s2_guard_ctx ctx = {
+	        .slot = -1,
+	        .t = {.key_id = s->key_id, .counter = h->seq + 1u, .session = s->session}};
 	for (unsigned i = 0; i < S2_GUARD_KEYS; i++)
 		if (b->guard.key[i].role && b->guard.key[i].id == s->key_id)
 			ctx.slot = (int)i;

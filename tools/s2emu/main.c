@@ -195,25 +195,24 @@ static void format_stats(char *out, size_t cap)
 	for (unsigned i = 0; i < E.n_boards && n < cap; i++) {
 		const struct emu_board *b = &E.boards[i];
 		const struct emu_stats *s = &b->st;
-		n += (size_t)snprintf(out + n, cap - n,
-		                      "%s{\"board\":%u,\"state\":%u,\"powered\":%s,\"muted\":%s,"
-		                      "\"rx\":%" PRIu64 ",\"tx\":%" PRIu64 ",\"rx_bad\":%" PRIu64
-		                      ",\"rx_wrong_board\":%" PRIu64 ",\"dropped_loss\":%" PRIu64
-		                      ",\"duplicated\":%" PRIu64 ",\"reordered\":%" PRIu64
-		                      ",\"dropped_muted\":%" PRIu64 ",\"dropped_off\":%" PRIu64
-		                      ",\"dup_requests\":%" PRIu64 ",\"mesh_hops\":%" PRIu64
-		                      ",\"lease_refused\":%" PRIu64 ",\"auth_ok\":%" PRIu32
-		                      ",\"auth_unauth\":%" PRIu32 ",\"auth_unknown_key\":%" PRIu32
-		                      ",\"auth_bad_tag\":%" PRIu32 ",\"auth_replayed\":%" PRIu32
-		                      ",\"auth_forbidden\":%" PRIu32 "}",
-		                      i ? "," : "", b->index, b->state,
-		                      b->powered ? "true" : "false", b->muted ? "true" : "false",
-		                      s->rx, s->tx, s->rx_bad, s->rx_wrong_board, s->dropped_loss,
-		                      s->duplicated, s->reordered, s->dropped_muted, s->dropped_off,
-		                      s->dup_requests, s->mesh_hops, s->lease_refused,
-		                      b->guard.st.ok, b->guard.st.unauth, b->guard.st.unknown_key,
-		                      b->guard.st.bad_tag, b->guard.st.replayed,
-		                      b->guard.st.forbidden);
+		n += (size_t)snprintf(
+		        out + n, cap - n,
+		        "%s{\"board\":%u,\"state\":%u,\"powered\":%s,\"muted\":%s,"
+		        "\"rx\":%" PRIu64 ",\"tx\":%" PRIu64 ",\"rx_bad\":%" PRIu64
+		        ",\"rx_wrong_board\":%" PRIu64 ",\"dropped_loss\":%" PRIu64
+		        ",\"duplicated\":%" PRIu64 ",\"reordered\":%" PRIu64
+		        ",\"dropped_muted\":%" PRIu64 ",\"dropped_off\":%" PRIu64
+		        ",\"dup_requests\":%" PRIu64 ",\"mesh_hops\":%" PRIu64
+		        ",\"lease_refused\":%" PRIu64 ",\"auth_ok\":%" PRIu32
+		        ",\"auth_unauth\":%" PRIu32 ",\"auth_unknown_key\":%" PRIu32
+		        ",\"auth_bad_tag\":%" PRIu32 ",\"auth_replayed\":%" PRIu32
+		        ",\"auth_forbidden\":%" PRIu32 "}",
+		        i ? "," : "", b->index, b->state, b->powered ? "true" : "false",
+		        b->muted ? "true" : "false", s->rx, s->tx, s->rx_bad, s->rx_wrong_board,
+		        s->dropped_loss, s->duplicated, s->reordered, s->dropped_muted,
+		        s->dropped_off, s->dup_requests, s->mesh_hops, s->lease_refused,
+		        b->guard.st.ok, b->guard.st.unauth, b->guard.st.unknown_key,
+		        b->guard.st.bad_tag, b->guard.st.replayed, b->guard.st.forbidden);
 	}
 	if (n < cap)
 		snprintf(out + n, cap - n, "]}");
@@ -571,8 +570,7 @@ int main(int argc, char **argv)
 		if (emu_board_init(&E, &E.boards[i], (uint16_t)b) < 0 ||
 		    emu_net_open(&E, &E.boards[i], ep.host, ep.eth_port, ep.bmp_port) < 0)
 			return 1;
-		if (key_file &&
-		    s2_guard_add(&E.boards[i].guard, key.id, key.role, key.secret) < 0)
+		if (key_file && s2_guard_add(&E.boards[i].guard, key.id, key.role, key.secret) < 0)
 			return 1;
 		if (!machine_file) {
 			/* Ports chosen by the system go into the description we write out. */

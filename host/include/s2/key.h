@@ -26,8 +26,8 @@
 #include "s2/transport.h"
 
 struct s2_key {
-	uint32_t id;                    /**< never 0 */
-	uint8_t role;                   /**< enum s2_key_role */
+	uint32_t id;  /**< never 0 */
+	uint8_t role; /**< enum s2_key_role */
 	uint8_t secret[S2_AUTH_KEY_LEN];
 };
 

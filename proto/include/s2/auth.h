@@ -60,8 +60,8 @@ void s2_auth_trailer_put(uint8_t *p, const struct s2_auth_trailer *t);
  * or the host's library) and stores it with s2_packet_set_tag.
  * @return datagram length, or as s2_packet_encode (S2_E_RANGE if len > S2_AUTH_MAX_BODY).
  */
-int s2_auth_encode(uint8_t *out, size_t cap, const struct s2_header *h, const void *body, size_t len,
-                   const struct s2_auth_trailer *t);
+int s2_auth_encode(uint8_t *out, size_t cap, const struct s2_header *h, const void *body,
+                   size_t len, const struct s2_auth_trailer *t);
 
 /** A key made ready for s2_auth_mac: BLAKE2b's keyed first block, compressed once. */
 struct s2_auth_key {
