@@ -150,8 +150,13 @@ int s2_guard_check(struct s2_guard *g, const uint8_t *dgram, size_t len, const s
 	struct s2_guard_session *s = session(k, ctx->t.session);
 	uint32_t c = ctx->t.counter;
 	if (!s) {
+		/* A forgotten session: nothing is acted on, but its holder (or a replayer, who
+		 * learns nothing new) is told so, under the key, so that a live sender starts a
+		 * new session instead of timing out. */
 		g->st.replayed++;
-		return S2_E_AUTH;
+		ctx->slot = slot;
+		ctx->answer = true;
+		return S2_E_STALE;
 	}
 	if (c > s->top) {
 		win_shift(s, c - s->top);

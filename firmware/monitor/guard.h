@@ -14,6 +14,9 @@
  *    error reply, so a user without the key learns it at once), counted;
  *  - a wrong tag, or a counter already seen or older than the replay window: dropped
  *    without an answer, counted (an attacker learns nothing);
+ *  - a session the board has forgotten (at or below the key's floor): refused with
+ *    S2_E_STALE, a reply authenticated with the request's key and trailer, counted as
+ *    replayed; the sender starts a new session and sends again;
  *  - a job key asking for flash or key management: refused with S2_E_AUTH, counted.
  *
  * Replay protection after IPsec (RFC 4303 3.4.3): per key and session the highest counter
@@ -97,7 +100,8 @@ int s2_guard_revoke(struct s2_guard *g, uint32_t id);
 /**
  * Check a request that decoded (s2_packet_decode) as h with payload p, from its datagram
  * dgram[0..len). On success ctx says which key made it and the body's length.
- * @return 0, or S2_E_AUTH (counted; ctx->answer says whether to reply S2_E_AUTH or drop).
+ * @return 0, S2_E_STALE (a forgotten session: answer it; ctx->slot says the key to seal the
+ *         reply with), or S2_E_AUTH (ctx->answer says whether to reply or drop). Counted.
  */
 int s2_guard_check(struct s2_guard *g, const uint8_t *dgram, size_t len, const struct s2_header *h,
                    const uint8_t *p, struct s2_guard_ctx *ctx);

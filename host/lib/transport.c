@@ -37,6 +37,8 @@ struct req {
 	uint64_t first_sent_us;
 	uint32_t seq;
 	uint32_t counter; /* authenticated: the trailer's counter, echoed by the reply */
+	uint64_t session; /* ... and the session it was sent in */
+	unsigned restarts; /* times re-sent in a new session (S2_E_STALE) */
 	unsigned attempts;
 	bool doomed; /* fail at the next timer run (conn unresponsive or closing) */
 	uint8_t type;
@@ -86,6 +88,8 @@ struct s2_client {
 
 static void read_cb(evutil_socket_t fd, short what, void *arg);
 static void timer_cb(evutil_socket_t fd, short what, void *arg);
+struct req;
+static int restart(struct s2_conn *conn, struct req *r);
 
 /* The tag of protocol 2.3 with libsodium's BLAKE2b: header bytes 0-19, then the payload. */
 static void auth_mac(const struct s2_key *k, const uint8_t *dgram, size_t len,
@@ -121,6 +125,8 @@ static int encode_for(struct s2_conn *conn, uint8_t *out, size_t cap, const stru
 {
 	struct s2_client *c = conn->client;
 	*counter = 0;
+	if (h->flags & S2_F_AUTH) /* a re-encoding: the caller passes a plain header */
+		return S2_E_INVAL;
 	if (!c->keyed || h->type == S2_MSG_BULK_DATA || h->type == S2_MSG_BULK_SACK)
 		return s2_packet_encode(out, cap, h, body, len);
 	if (len > S2_AUTH_MAX_BODY)
@@ -161,7 +167,7 @@ static bool reply_authentic(const struct s2_conn *conn, const struct req *r, con
 	}
 	struct s2_auth_trailer t;
 	if (!c->keyed || s2_auth_trailer_get(payload, h->payload_len, &t) < 0 ||
-	    t.key_id != c->key.id || t.session != conn->session || t.counter != r->counter)
+	    t.key_id != c->key.id || t.session != r->session || t.counter != r->counter)
 		return false;
 	uint8_t tag[S2_AUTH_TAG_LEN];
 	auth_mac(&c->key, dgram, dlen, tag);
@@ -448,8 +454,49 @@ static void handle_datagram(struct s2_conn *conn, const uint8_t *buf, size_t n)
 			status = S2_E_FORMAT;
 		len = 0;
 	}
+	if (status == S2_E_STALE && restart(conn, r) == 0)
+		return; /* sent again in a new session: its reply completes it */
 	complete(r, status, &h, payload, len);
 	pump(conn);
+}
+
+/* The board forgot r's session (protocol 2.3): start a new one for the conn (once for all of
+ * its requests of the old one) and send r again in it, as a new datagram (it was not acted
+ * on). 0, or a negative code if r cannot be re-sent (then it fails with S2_E_STALE). */
+static int restart(struct s2_conn *conn, struct req *r)
+{
+	if (!conn->client->keyed || r->restarts >= 3)
+		return S2_E_STALE;
+	if (r->session == conn->session) {
+		conn->session = session_id();
+		conn->counter = 0;
+		conn->st.session_restarts++;
+	}
+	struct s2_header h;
+	const uint8_t *p;
+	if (s2_packet_decode(r->dgram, r->dlen, &h, &p) < 0 || h.payload_len < S2_AUTH_TRAILER_LEN)
+		return S2_E_STALE;
+	uint8_t body[S2_MAX_PAYLOAD];
+	size_t len = h.payload_len - S2_AUTH_TRAILER_LEN;
+	memcpy(body, p, len);
+	if (h.type == S2_MSG_KEY && len == S2_KEY_REQ_LEN && body[0] == S2_KEY_ADD) {
+		/* The secret travelled wrapped for the old datagram: unwrap it first. */
+		struct s2_auth_trailer t;
+		(void)s2_auth_trailer_get(p, h.payload_len, &t);
+		wrap_key_add(&conn->client->key, &t, body, len);
+	}
+	h.flags = 0;
+	memset(h.auth_tag, 0, sizeof h.auth_tag);
+	int n = encode_for(conn, r->dgram, sizeof r->dgram, &h, body, len, &r->counter);
+	sodium_memzero(body, sizeof body);
+	if (n < 0)
+		return n;
+	r->dlen = (uint16_t)n;
+	r->session = conn->session;
+	r->restarts++;
+	evtimer_del(r->timer);
+	send_req(conn, r);
+	return 0;
 }
 
 static void read_cb(evutil_socket_t fd, short what, void *arg)
@@ -550,6 +597,7 @@ int s2_conn_request(struct s2_conn *conn, uint8_t type, uint16_t chip, uint8_t p
 		req_free(r);
 		return n;
 	}
+	r->session = conn->session;
 	r->conn = conn;
 	r->seq = h.seq;
 	r->type = type;

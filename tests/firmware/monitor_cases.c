@@ -413,8 +413,9 @@ static void t_guard_sessions_and_reply(void)
 		S2T_EQ(g_check(g_req(km, 5, s, 1, S2_MSG_MEM_READ, NULL, 0), &ctx), 0);
 	S2T_EQ(g_check(g_req(km, 5, 0x101, 2, S2_MSG_MEM_READ, NULL, 0), &ctx), 0);
 	S2T_EQ(g_check(g_req(km, 5, 0x200, 1, S2_MSG_MEM_READ, NULL, 0), &ctx), 0);
-	S2T_EQ(g_check(g_req(km, 5, 0x100, 2, S2_MSG_MEM_READ, NULL, 0), &ctx), S2_E_AUTH);
-	S2T_EQ(g_check(g_req(km, 5, 0x0FF, 1, S2_MSG_MEM_READ, NULL, 0), &ctx), S2_E_AUTH);
+	S2T_EQ(g_check(g_req(km, 5, 0x100, 2, S2_MSG_MEM_READ, NULL, 0), &ctx), S2_E_STALE);
+	S2T_CHECK(ctx.answer && ctx.slot == 0); /* told, under the key, to start anew */
+	S2T_EQ(g_check(g_req(km, 5, 0x0FF, 1, S2_MSG_MEM_READ, NULL, 0), &ctx), S2_E_STALE);
 	S2T_EQ(g_check(g_req(km, 5, 0x101, 3, S2_MSG_MEM_READ, NULL, 0), &ctx), 0);
 	S2T_EQ(guard.st.replayed, 2);
 	/* The reply is sealed with the request's key, session and counter. */

@@ -6,7 +6,8 @@ code: Python's hashlib BLAKE2b makes the tag. Prints one JSON object.
                                                  then the same bytes from another socket
   auth_probe.py HOST PORT BOARD KEYFILE forge    a MEM_READ tagged with a random key
   auth_probe.py HOST PORT BOARD KEYFILE stale    a valid MEM_READ of a session older than
-                                                 every session the board has forgotten
+                                                 every session the board has forgotten (it
+                                                 is answered S2_E_STALE, under the key)
   auth_probe.py HOST PORT BOARD KEYFILE bulk     bulk writes to chip 0 opened by an
                                                  authenticated BULK_BEGIN: blocks that match
                                                  the CRC but not the hash; no hash; the truth
@@ -142,8 +143,10 @@ def main():
         # older than all of them (at or below the floor).
         for i in range(33):
             ask(request(key, kid, board, session + 4096 * (i + 1), 1, 100 + i), addr)
-        out["stale_answered"] = ask(request(key, kid, board, session - 4096, 1, 99),
-                                    addr) is not None
+        rep = ask(request(key, kid, board, session - 4096, 1, 99), addr)
+        # The answer: S2_E_STALE (-20), authenticated with the request's key and trailer.
+        out["stale_status"] = None if rep is None else struct.unpack_from("<i", rep, 40)[0]
+        out["stale_reply_authentic"] = rep is not None and rep[24:40] == tag_of(key, rep)
     elif mode == "bulk":
         out.update(bulk(key, kid, board, addr, session))
     print(json.dumps(out))

@@ -78,6 +78,28 @@ live=$(grep -vc '^#' "$WORK/s.out")
 rec=$(tail -q -n +2 "$WORK/keyed/E_spikes.csv" "$WORK/keyed/I_spikes.csv" | wc -l)
 check "authenticated stream: every recorded spike arrived tagged ($live live, $rec recorded)" \
 	test "$live" -eq "$rec"
+# A long-lived session the board forgets (33 newer sessions in between) starts a new one
+# when told S2_E_STALE: the stream's STREAM_STOP at the end still succeeds.
+"$S2CTL" deploy "$WORK/va.s2img" --machine "$M" --key "$K" --quiet
+rm -f "$WORK/s.ready"
+timeout 120 "$S2CTL" stream "$WORK/va.s2img" --machine "$M" --key "$K" --ready-file "$WORK/s.ready" \
+	--max-seconds 100 >"$WORK/s2.out" 2>"$WORK/s2.err" &
+SP=$!
+for _ in $(seq 100); do [ -f "$WORK/s.ready" ] && break; sleep 0.1; done
+EP0=$("$S2CTL" machine show "$M" --json | jq -r '.endpoints[0] | "\(.host) \(.eth_port)"')
+stats
+r0=$(jq '.boards[0].auth_replayed' "$WORK/stats.json")
+python3 "$PROBE" $EP0 0 "$K" stale >/dev/null
+"$S2CTL" run "$WORK/va.s2img" --machine "$M" --key "$K" --deployed -o "$WORK/ks2.s2res" --quiet
+wait $SP
+src=$?
+stats
+r1=$(jq '.boards[0].auth_replayed' "$WORK/stats.json")
+check "a stream whose session the board forgot ends normally (exit $src)" test $src -eq 0
+check "... nothing lost" grep -q "lost 0, late 0, duplicates 0, stale 0, bad 0" "$WORK/s2.err"
+check "... its STREAM_STOP was told S2_E_STALE and sent again (board 0 refusals $r0 -> $r1)" \
+	test "$r1" -ge $((r0 + 2))
+check "... with every spike" test "$(grep -vc '^#' "$WORK/s2.out")" -eq "$rec"
 S2_KEY_FILE="$K" "$S2CTL" mem write --machine "$M" --board 1 --chip 3 0x1000 --hex 0123 --quiet
 check "S2_KEY_FILE works as --key" test $? -eq 0
 
@@ -130,7 +152,9 @@ check "the same datagram replayed from another socket is dropped" \
 python3 "$PROBE" $EP 1 "$K" forge >"$WORK/forge.json"
 check "a forged tag is dropped" jq_is "$WORK/forge.json" '.forged_answered' 'false'
 python3 "$PROBE" $EP 1 "$K" stale >"$WORK/stale.json"
-check "a session older than the forgotten ones is dropped" jq_is "$WORK/stale.json" '.stale_answered' 'false'
+check "a session older than the forgotten ones: not acted on, answered S2_E_STALE (-20)" \
+	jq_is "$WORK/stale.json" '.stale_status' '-20'
+check "... in a reply authenticated with the key" jq_is "$WORK/stale.json" '.stale_reply_authentic' 'true'
 python3 "$PROBE" $EP 1 "$K" bulk >"$WORK/bulk.json"
 check "bulk: blocks that match the CRC but not the region's hash: S2_E_AUTH (-18)" \
 	jq_is "$WORK/bulk.json" '.crc_matches_hash_not' '-18'

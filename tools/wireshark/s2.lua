@@ -39,6 +39,7 @@ local status_names = {
 	[-8] = "S2_E_RANGE", [-9] = "S2_E_NOSPACE", [-10] = "S2_E_INVAL", [-11] = "S2_E_NOMEM",
 	[-12] = "S2_E_IO", [-13] = "S2_E_TIMEOUT", [-14] = "S2_E_FORMAT", [-15] = "S2_E_NOTFOUND",
 	[-16] = "S2_E_STATE", [-17] = "S2_E_DEAD", [-18] = "S2_E_AUTH", [-19] = "S2_E_BUSY",
+	[-20] = "S2_E_STALE",
 }
 
 local board_state_names = { [0] = "unbooted", [1] = "booting", [2] = "booted" }

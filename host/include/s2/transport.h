@@ -66,6 +66,7 @@ struct s2_conn_stats {
 	uint64_t tx_bytes;     /**< bytes of every datagram sent (UDP payload, no UDP/IP headers) */
 	uint64_t rx_bytes;     /**< bytes of every datagram received from the board's address */
 	uint64_t auth_bad;     /**< replies dropped: not authenticated as the request (2.3) */
+	uint64_t session_restarts; /**< new sessions after a board forgot ours (S2_E_STALE) */
 };
 
 /**
