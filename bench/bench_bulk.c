@@ -18,6 +18,7 @@
 
 #include <event2/event.h>
 
+#include "s2/key.h"
 #include "s2/board.h"
 #include "s2/bulk.h"
 #include "s2/crc32.h"
@@ -142,6 +143,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	struct s2_client *c = s2_client_new(NULL);
+	/* S2_KEY_FILE: authenticate (docs/security.md), to measure what it costs. */
+	if (c && s2_client_key_from_env(c, err, sizeof err) < 0) {
+		fprintf(stderr, "bench_bulk: S2_KEY_FILE: %s\n", err);
+		return 2;
+	}
 	bool is_probe = !strcmp(argv[2], "probe");
 	unsigned nb = is_probe ? 1 : (unsigned)atoi(argv[2]);
 	if (!c || nb < 1 || nb > s2_machine_boards(m) || (!is_probe && argc < 6))

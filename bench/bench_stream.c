@@ -47,6 +47,7 @@
 #include "s2/board.h"
 #include "s2/crc32.h"
 #include "s2/error.h"
+#include "s2/key.h"
 #include "s2/live.h"
 #include "s2/machine.h"
 #include "s2/packet.h"
@@ -758,6 +759,11 @@ static int run_latency(const char *machine, const char *image, const char *ready
 	int rc = 1;
 	unsigned nb = s2_machine_boards(m);
 	struct s2_client *c = s2_client_new(NULL);
+	char kerr[512];
+	if (c && s2_client_key_from_env(c, kerr, sizeof kerr) < 0) { /* docs/security.md */
+		fprintf(stderr, "bench_stream: S2_KEY_FILE: %s\n", kerr);
+		return 2;
+	}
 	struct s2_conn **conn = calloc(nb, sizeof *conn);
 	struct s2_op *ops = calloc(nb, sizeof *ops);
 	static struct s2_msg_stream_start msg;

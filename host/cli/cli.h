@@ -22,6 +22,7 @@ enum cli_exit {
 	EXIT_TIMEOUT = 4, /**< a board did not answer */
 	EXIT_PARTIAL = 5, /**< some boards succeeded, some failed */
 	EXIT_BUSY = 6,    /**< a board is held by another session's lease */
+	EXIT_AUTH = 7,    /**< a board refused the request's authentication (no or wrong key) */
 };
 
 /** Options every verb takes. */
@@ -33,6 +34,7 @@ struct cli {
 	bool progress;           /**< stderr is a terminal and not --quiet/--json */
 	const char *boards_spec; /**< --boards */
 	bool force;              /**< --force: take boards held by another session (logged) */
+	const char *key_path;    /**< --key, or $S2_KEY_FILE: authenticate (docs/security.md) */
 };
 
 /* Print "s2ctl VERB: message" to stderr; returns code, for `return cli_error(...)`. */
@@ -116,6 +118,7 @@ int verb_energy(int argc, char **argv);
 int verb_plot(int argc, char **argv);
 int verb_capture(int argc, char **argv);
 int verb_replay(int argc, char **argv);
+int verb_key(int argc, char **argv);
 
 #endif
 

@@ -34,6 +34,8 @@ int cli_exit_for(int err)
 		return EXIT_TIMEOUT;
 	case S2_E_BUSY:
 		return EXIT_BUSY;
+	case S2_E_AUTH:
+		return EXIT_AUTH;
 	case S2_E_FORMAT:
 	case S2_E_IO:
 		return EXIT_INPUT;

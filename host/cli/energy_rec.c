@@ -23,6 +23,7 @@
 #include "s2/error.h"
 #include "s2/fwident.h"
 #include "s2/msg.h"
+#include "s2/key.h"
 #include "s2/stream.h"
 #include "s2/version.h"
 #include "s2/wire.h"
@@ -216,6 +217,7 @@ struct erec *erec_start(struct session *s, const struct plan *p, uint32_t every,
 		snprintf(err, errlen, "energy stream: %s", s2_strerror(rc));
 		goto fail;
 	}
+	s2_stream_set_key(r->st, s2_client_key(s->client)); /* docs/security.md */
 	for (unsigned i = 0; i < p->n_boards; i++) {
 		unsigned b = p->boards[i].board;
 		static struct s2_msg_stream_start m;

@@ -108,6 +108,20 @@ static const struct verb verbs[] = {
          "SIGINT/SIGTERM. The file is written atomically (FILE.pcap.tmp, then renamed; no file\n"
          "on failure); packets captured and dropped by the kernel are reported. Needs root\n"
          "or CAP_NET_RAW. --ready-file is written once the capture runs.\n"},
+        {"key", verb_key, "machine and job keys: make, rotate, grant, revoke, list",
+         "usage: s2ctl key init FILE [--id N] [--force]\n"
+         "       s2ctl key rotate FILE [--machine FILE] [--boards LIST] [--id N]\n"
+         "       s2ctl key grant JOBKEY --key MACHINEKEY [--machine FILE] [--boards LIST]\n"
+         "                       [--id N] [--force]\n"
+         "       s2ctl key revoke JOBKEY --key MACHINEKEY [--machine FILE] [--boards LIST]\n"
+         "       s2ctl key list --key KEY [--machine FILE] [--boards LIST] [--json]\n"
+         "init writes a new machine key (mode 0600) to FILE, refusing to overwrite one;\n"
+         "rotate installs a new machine key on every board with the old one of FILE, then\n"
+         "revokes the old one and replaces FILE; grant writes a new job key to JOBKEY and\n"
+         "installs it on the boards chosen (the prolog of a job); revoke removes it (the\n"
+         "epilog); list shows each board's keys and the requests its guard refused.\n"
+         "Every verb authenticates with --key FILE or $S2_KEY_FILE when given; a key file\n"
+         "that others may read is refused (docs/security.md).\n"},
         {"replay", verb_replay, "print the live stream of a capture, as s2ctl stream did",
          "usage: s2ctl replay FILE.pcap IMAGE [--json] [--count-only] [--realtime]\n"
          "                    [--stream-id ID] [--serve unix:PATH|tcp:ADDR:PORT]\n"
@@ -210,7 +224,7 @@ const char *cli_usage(const char *verb)
 int cli_parse(struct cli *c, const char *verb, int argc, char **argv, const struct option *extra,
               int (*on)(struct cli *c, int id, const char *arg, void *ctx), void *ctx)
 {
-	enum { O_MACHINE = 1, O_BOARDS, O_JSON, O_QUIET, O_HELP, O_FORCE };
+	enum { O_MACHINE = 1, O_BOARDS, O_JSON, O_QUIET, O_HELP, O_FORCE, O_KEY };
 	struct option all[48];
 	size_t n = 0;
 	all[n++] = (struct option){"machine", required_argument, 0, O_MACHINE};
@@ -219,6 +233,7 @@ int cli_parse(struct cli *c, const char *verb, int argc, char **argv, const stru
 	all[n++] = (struct option){"quiet", no_argument, 0, O_QUIET};
 	all[n++] = (struct option){"help", no_argument, 0, O_HELP};
 	all[n++] = (struct option){"force", no_argument, 0, O_FORCE};
+	all[n++] = (struct option){"key", required_argument, 0, O_KEY};
 	for (size_t i = 0; extra && extra[i].name && n < 47; i++)
 		all[n++] = extra[i];
 	all[n] = (struct option){0, 0, 0, 0};
@@ -244,6 +259,9 @@ int cli_parse(struct cli *c, const char *verb, int argc, char **argv, const stru
 			break;
 		case O_FORCE:
 			c->force = true;
+			break;
+		case O_KEY:
+			c->key_path = optarg;
 			break;
 		case O_HELP:
 		case 'h':

@@ -8,7 +8,26 @@
 #include <time.h>
 
 #include "s2/error.h"
+#include "s2/key.h"
 #include "s2/machine.h"
+
+int session_key(struct session *s)
+{
+	struct cli *c = s->c;
+	const char *path = c->key_path ? c->key_path : getenv("S2_KEY_FILE");
+	if (!path || !*path)
+		return 0;
+	struct s2_key k;
+	char err[512];
+	int rc = s2_key_load(path, &k, err, sizeof err);
+	if (rc < 0)
+		return cli_error(c, EXIT_INPUT, "key: %s", err);
+	rc = s2_client_set_key(s->client, &k);
+	memset(&k, 0, sizeof k);
+	if (rc < 0)
+		return cli_error(c, EXIT_FAIL, "key: libsodium could not start");
+	return 0;
+}
 
 int session_open(struct session *s, struct cli *c, bool eth, bool bmp)
 {
@@ -26,6 +45,9 @@ int session_open(struct session *s, struct cli *c, bool eth, bool bmp)
 		return cli_error(c, EXIT_FAIL, "out of memory");
 	if (cli_select_boards(c, s->n, s->sel) < 0)
 		return EXIT_USAGE;
+	int ec = session_key(s);
+	if (ec)
+		return ec;
 	for (unsigned b = 0; b < s->n; b++) {
 		if (!s->sel[b])
 			continue;

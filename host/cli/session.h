@@ -22,7 +22,12 @@ struct session {
 	struct s2_lease_keeper *keeper;
 };
 
-/** Load the machine, select boards, open the endpoints asked for. 0 or an exit code. */
+/** The key of --key or $S2_KEY_FILE (if any) into s->client: 0, or an exit code after a
+ * message naming the file and the reason (missing, unreadable, readable by others). */
+int session_key(struct session *s);
+
+/** Load the machine, select boards, load the key (session_key), open the endpoints asked
+ * for. 0 or an exit code. */
 int session_open(struct session *s, struct cli *c, bool eth, bool bmp);
 /**
  * Take the lease of every selected board on each endpoint opened (docs/cli.md, "Leases")

@@ -18,6 +18,7 @@
 #include "plan.h"
 #include "s2/app.h"
 #include "s2/error.h"
+#include "s2/key.h"
 #include "s2/live.h"
 #include "s2/stream.h"
 #include "metrics.h"
@@ -148,6 +149,8 @@ int verb_stream(int argc, char **argv)
 	struct s2_stream_callbacks cb = {sx_spikes, sx_energy, sx_event, &x};
 	struct s2_stream *st = s2_stream_new(id, &cb);
 	struct event_base *base = s2_client_base(s.client);
+	if (st)
+		s2_stream_set_key(st, s2_client_key(s.client)); /* docs/security.md */
 	uint16_t port = 0;
 	int rc;
 	double t0 = sx_now();

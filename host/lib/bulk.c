@@ -14,10 +14,13 @@
 #include <string.h>
 
 #include <event2/event.h>
+#include <sodium.h>
 #include <zlib.h>
 
 #include "s2/crc32.h"
+#include "s2/auth.h"
 #include "s2/error.h"
+#include "s2/key.h"
 #include "s2/msg.h"
 
 #define SACK_EVERY 16u /* a reader acknowledges at least every this many new blocks */
@@ -38,13 +41,17 @@ struct bulk {
 	const uint8_t *src; /* writes */
 	uint8_t *dst;       /* reads */
 	size_t len;
-	uint32_t crc;     /* of the region: ours (writes), the board's (reads) */
-	uint32_t n;       /* blocks */
-	uint8_t *have;    /* [n] writes: acknowledged; reads: received */
-	uint32_t *serial; /* [n] writes: send serial of the last send, 0 never sent */
-	uint8_t *queued;  /* [n] writes: on the retransmit queue */
-	uint8_t *resent;  /* [n] writes: sent more than once (its ack is ambiguous) */
-	uint32_t *retx;   /* [n] writes: retransmit queue */
+	uint32_t crc;                   /* of the region: ours (writes), the board's (reads) */
+	bool keyed;                     /* authenticated client: the region is bound by its hash */
+	uint8_t hash[S2_AUTH_HASH_LEN]; /* BLAKE2b-256: ours (writes), the board's (reads) */
+	crypto_generichash_state hs;    /* writes: absorbs blocks as they are first sent */
+	uint32_t hashed;                /* writes: blocks absorbed */
+	uint32_t n;                     /* blocks */
+	uint8_t *have;                  /* [n] writes: acknowledged; reads: received */
+	uint32_t *serial;               /* [n] writes: send serial of the last send, 0 never sent */
+	uint8_t *queued;                /* [n] writes: on the retransmit queue */
+	uint8_t *resent;                /* [n] writes: sent more than once (its ack is ambiguous) */
+	uint32_t *retx;                 /* [n] writes: retransmit queue */
 	uint32_t n_retx;
 	uint32_t next_new; /* writes: next block never sent */
 	uint32_t in_flight;
@@ -176,7 +183,9 @@ static void end_cb(void *arg, int status, const struct s2_header *h, const uint8
 		return;
 	if (status < 0)
 		fail(b, status, "BULK_END of chip %u region at 0x%08x%s", b->chip, b->addr,
-		     status == S2_E_CRC ? " (region CRC)" : "");
+		     status == S2_E_CRC    ? " (region CRC)"
+		     : status == S2_E_AUTH ? " (region hash: blocks not from this session)"
+		                           : "");
 	finish(b);
 }
 
@@ -186,8 +195,15 @@ static void send_end(struct bulk *b)
 		return;
 	b->ending = true;
 	evtimer_del(b->timer);
-	uint8_t body[8];
+	uint8_t body[8 + S2_AUTH_HASH_LEN];
 	int n = s2_msg_bulk_region_encode(body, sizeof body, b->region);
+	if (n > 0 && b->write && b->keyed) {
+		/* Protocol 2.3: an authenticated region is bound by its hash. Every block was
+		 * sent (and absorbed, in order) before the board acknowledged them all. */
+		crypto_generichash_final(&b->hs, b->hash, S2_AUTH_HASH_LEN);
+		memcpy(body + n, b->hash, S2_AUTH_HASH_LEN);
+		n += (int)S2_AUTH_HASH_LEN;
+	}
 	if (request(b, S2_MSG_BULK_END, body, (size_t)n, end_cb) < 0) {
 		fail(b, S2_E_NOMEM, "BULK_END");
 		finish(b);
@@ -200,6 +216,11 @@ static void send_block(struct bulk *b, uint32_t i)
 {
 	size_t off = (size_t)i * b->o.block_size, n = block_len(b, i);
 	uint8_t z[S2_BULK_BLOCK_MAX + 64], body[S2_MAX_PAYLOAD];
+	if (b->keyed && i == b->hashed) {
+		/* First sends go in block order: the hash costs no pass of its own. */
+		crypto_generichash_update(&b->hs, b->src + off, n);
+		b->hashed++;
+	}
 	struct s2_msg_bulk_data d = {.region = b->region,
 	                             .block = i,
 	                             .raw_len = (uint16_t)n,
@@ -421,8 +442,18 @@ static void read_check_done(struct bulk *b)
 	if (!b->started || b->count != b->n || b->ending)
 		return;
 	send_sack(b, 0); /* tells the board it may stop */
-	if (s2_crc32(0, b->dst, b->len) != b->crc)
+	/* Authenticated, the region's hash replaces its CRC (the board sends crc 0). */
+	if (!b->keyed && s2_crc32(0, b->dst, b->len) != b->crc)
 		fail(b, S2_E_CRC, "bulk read of chip %u at 0x%08x: region CRC", b->chip, b->addr);
+	if (b->keyed) {
+		uint8_t got[S2_AUTH_HASH_LEN];
+		crypto_generichash(got, sizeof got, b->dst, b->len, NULL, 0);
+		if (sodium_memcmp(got, b->hash, sizeof got) != 0)
+			fail(b, S2_E_AUTH,
+			     "bulk read of chip %u at 0x%08x: region hash (blocks "
+			     "not from the board)",
+			     b->chip, b->addr);
+	}
 	send_end(b);
 }
 
@@ -498,8 +529,14 @@ static void read_cb(void *arg, int status, const struct s2_header *h, const uint
 	if (req_done(b))
 		return;
 	struct s2_msg_bulk_read_rep r;
+	/* Authenticated, the reply ends with the region's BLAKE2b-256 (docs/security.md). */
+	size_t hl = b->keyed ? S2_AUTH_HASH_LEN : 0;
+	if (status == 0 && len < hl)
+		status = S2_E_SHORT;
 	if (status == 0)
-		status = s2_msg_bulk_read_rep_decode(p, len, &r);
+		status = s2_msg_bulk_read_rep_decode(p, len - hl, &r);
+	if (status == 0 && hl)
+		memcpy(b->hash, p + len - hl, hl);
 	if (status == 0 && (r.region != b->region || r.len != b->len || r.n_blocks != b->n))
 		status = S2_E_FORMAT;
 	if (status < 0) {
@@ -580,8 +617,11 @@ static int start(struct s2_conn *conn, uint16_t chip, uint8_t pe, uint8_t space,
 	                       b);
 	uint8_t body[32];
 	int n;
+	b->keyed = s2_client_key(b->client) != NULL;
 	if (b->write) {
 		b->crc = s2_crc32(0, src, len);
+		if (b->keyed)
+			crypto_generichash_init(&b->hs, NULL, 0, S2_AUTH_HASH_LEN);
 		struct s2_msg_bulk_begin m = {.region = b->region,
 		                              .space = space,
 		                              .addr = addr,

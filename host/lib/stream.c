@@ -10,10 +10,13 @@
 #include <arpa/inet.h>
 #include <event2/event.h>
 #include <netinet/in.h>
+#include <sodium.h>
 #include <sys/socket.h>
 
 #include "s2/board.h"
+#include "s2/auth.h"
 #include "s2/error.h"
+#include "s2/key.h"
 #include "s2/packet.h"
 #include "s2/wire.h"
 
@@ -47,7 +50,36 @@ struct s2_stream {
 	struct event *ev;
 	void (*tap)(void *ctx, const uint8_t *d, size_t n);
 	void *tap_ctx;
+	bool keyed;
+	struct s2_key key; /* with keyed: packets must carry its tag */
 };
+
+void s2_stream_set_key(struct s2_stream *s, const struct s2_key *k)
+{
+	s->keyed = k != NULL && sodium_init() >= 0;
+	if (s->keyed)
+		s->key = *k;
+	else
+		sodium_memzero(&s->key, sizeof s->key);
+}
+
+/* A tagged STREAM_DATA (protocol 2.3): the stream's key made it, and its counter is the
+ * packet's number plus one. */
+static bool stream_authentic(const struct s2_stream *s, const uint8_t *dgram, size_t len,
+                             const struct s2_header *h, const uint8_t *p)
+{
+	struct s2_auth_trailer t;
+	if (!(h->flags & S2_F_AUTH) || s2_auth_trailer_get(p, h->payload_len, &t) < 0 ||
+	    t.key_id != s->key.id || t.counter != h->seq + 1u || !t.session)
+		return false;
+	uint8_t tag[S2_AUTH_TAG_LEN];
+	crypto_generichash_blake2b_state st;
+	crypto_generichash_blake2b_init(&st, s->key.secret, S2_AUTH_KEY_LEN, S2_AUTH_TAG_LEN);
+	crypto_generichash_blake2b_update(&st, dgram, 20);
+	crypto_generichash_blake2b_update(&st, dgram + S2_HEADER_LEN, len - S2_HEADER_LEN);
+	crypto_generichash_blake2b_final(&st, tag, S2_AUTH_TAG_LEN);
+	return sodium_memcmp(tag, h->auth_tag, S2_AUTH_TAG_LEN) == 0;
+}
 
 struct s2_stream *s2_stream_new(uint32_t id, const struct s2_stream_callbacks *cb)
 {
@@ -72,6 +104,7 @@ void s2_stream_free(struct s2_stream *s)
 	free(s->src);
 	free(s->boards);
 	free(s->board_dropped);
+	sodium_memzero(&s->key, sizeof s->key);
 	free(s);
 }
 
@@ -180,6 +213,17 @@ int s2_stream_feed(struct s2_stream *s, const uint8_t *dgram, size_t len)
 	if (h.type != S2_MSG_STREAM_DATA || (h.flags & S2_F_REPLY) || h.board == S2_ADDR_ANY) {
 		s->st.foreign++;
 		return 0;
+	}
+	if (s->keyed && !stream_authentic(s, dgram, len, &h, p)) {
+		s->st.auth_bad++;
+		return 0;
+	}
+	if (h.flags & S2_F_AUTH) {
+		if (h.payload_len < S2_AUTH_TRAILER_LEN) {
+			s->st.bad++;
+			return S2_E_SHORT;
+		}
+		h.payload_len = (uint16_t)(h.payload_len - S2_AUTH_TRAILER_LEN);
 	}
 	struct s2_live_rd r;
 	uint32_t id, dropped;

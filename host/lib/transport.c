@@ -18,8 +18,11 @@
 
 #include <event2/event.h>
 #include <event2/util.h>
+#include <sodium.h>
 
+#include "s2/auth.h"
 #include "s2/error.h"
+#include "s2/key.h"
 #include "s2/msg.h"
 
 #define WINDOW_MAX 256u
@@ -33,6 +36,9 @@ struct req {
 	uint64_t sent_at_us;
 	uint64_t first_sent_us;
 	uint32_t seq;
+	uint32_t counter;  /* authenticated: the trailer's counter, echoed by the reply */
+	uint64_t session;  /* ... and the session it was sent in */
+	unsigned restarts; /* times re-sent in a new session (S2_E_STALE) */
 	unsigned attempts;
 	bool doomed; /* fail at the next timer run (conn unresponsive or closing) */
 	uint8_t type;
@@ -62,6 +68,8 @@ struct s2_conn {
 	struct req *q_head, *q_tail;
 	size_t n_queued;
 	bool unresponsive;
+	uint64_t session; /* protocol 2.3: this conn's session id */
+	uint32_t counter; /* last counter used */
 	s2_unsolicited_cb ucb;
 	void *uarg;
 	struct listener *lis; /* s2_conn_listen */
@@ -74,10 +82,100 @@ struct s2_client {
 	struct s2_conn *conns;
 	struct s2_transport_opts opts;
 	size_t pending; /* over all conns: in flight + queued */
+	bool keyed;
+	struct s2_key key; /* with keyed: authenticate everything (s2_client_set_key) */
 };
 
 static void read_cb(evutil_socket_t fd, short what, void *arg);
 static void timer_cb(evutil_socket_t fd, short what, void *arg);
+struct req;
+static int restart(struct s2_conn *conn, struct req *r);
+
+/* The tag of protocol 2.3 with libsodium's BLAKE2b: header bytes 0-19, then the payload. */
+static void auth_mac(const struct s2_key *k, const uint8_t *dgram, size_t len,
+                     uint8_t tag[S2_AUTH_TAG_LEN])
+{
+	crypto_generichash_blake2b_state st;
+	crypto_generichash_blake2b_init(&st, k->secret, S2_AUTH_KEY_LEN, S2_AUTH_TAG_LEN);
+	crypto_generichash_blake2b_update(&st, dgram, 20);
+	crypto_generichash_blake2b_update(&st, dgram + S2_HEADER_LEN, len - S2_HEADER_LEN);
+	crypto_generichash_blake2b_final(&st, tag, S2_AUTH_TAG_LEN);
+}
+
+/* KEY ADD carries its secret wrapped for the datagram it travels in (protocol 4.19): only
+ * here is the datagram's counter known. body is the request body with the plain secret. */
+static void wrap_key_add(const struct s2_key *k, const struct s2_auth_trailer *t, uint8_t *body,
+                         size_t len)
+{
+	if (len != S2_KEY_REQ_LEN || body[0] != S2_KEY_ADD)
+		return;
+	uint8_t msg[S2_AUTH_WRAP_MSG_LEN], ks[S2_AUTH_KEY_LEN];
+	s2_auth_wrap_msg(t, msg);
+	crypto_generichash_blake2b(ks, sizeof ks, msg, sizeof msg, k->secret, S2_AUTH_KEY_LEN);
+	for (unsigned i = 0; i < S2_AUTH_KEY_LEN; i++)
+		body[8 + i] ^= ks[i];
+	sodium_memzero(ks, sizeof ks);
+}
+
+/* Encode a request (or a datagram that expects no reply) for conn: authenticated when the
+ * client has a key and the type is not one bound to a session instead (bulk blocks and
+ * SACKs, protocol 2.3). Returns the length or a negative code; *counter gets the counter. */
+static int encode_for(struct s2_conn *conn, uint8_t *out, size_t cap, const struct s2_header *h,
+                      const void *body, size_t len, uint32_t *counter)
+{
+	struct s2_client *c = conn->client;
+	*counter = 0;
+	if (h->flags & S2_F_AUTH) /* a re-encoding: the caller passes a plain header */
+		return S2_E_INVAL;
+	if (!c->keyed || h->type == S2_MSG_BULK_DATA || h->type == S2_MSG_BULK_SACK)
+		return s2_packet_encode(out, cap, h, body, len);
+	if (len > S2_AUTH_MAX_BODY)
+		return S2_E_RANGE;
+	struct s2_auth_trailer t = {
+	        .key_id = c->key.id, .counter = ++conn->counter, .session = conn->session};
+	uint8_t b[S2_MAX_PAYLOAD];
+	if (len)
+		memcpy(b, body, len);
+	if (h->type == S2_MSG_KEY)
+		wrap_key_add(&c->key, &t, b, len);
+	int n = s2_auth_encode(out, cap, h, b, len, &t);
+	sodium_memzero(b, len);
+	if (n < 0)
+		return n;
+	uint8_t tag[S2_AUTH_TAG_LEN];
+	auth_mac(&c->key, out, (size_t)n, tag);
+	s2_packet_set_tag(out, (size_t)n, tag);
+	*counter = t.counter;
+	return n;
+}
+
+/* Is the reply h/payload to request r authentic (protocol 2.3)? On success *len is the body
+ * length without the trailer. An unauthenticated S2_E_AUTH error reply is let through: the
+ * board's answer to a request it could not authenticate (it cannot make a request succeed). */
+static bool reply_authentic(const struct s2_conn *conn, const struct req *r, const uint8_t *dgram,
+                            size_t dlen, const struct s2_header *h, const uint8_t *payload,
+                            size_t *len)
+{
+	const struct s2_client *c = conn->client;
+	if (!(h->flags & S2_F_AUTH)) {
+		if (!c->keyed)
+			return true;
+		int status = 0;
+		return (h->flags & S2_F_ERROR) &&
+		       s2_msg_status_decode(payload, h->payload_len, &status) == 0 &&
+		       status == S2_E_AUTH;
+	}
+	struct s2_auth_trailer t;
+	if (!c->keyed || s2_auth_trailer_get(payload, h->payload_len, &t) < 0 ||
+	    t.key_id != c->key.id || t.session != r->session || t.counter != r->counter)
+		return false;
+	uint8_t tag[S2_AUTH_TAG_LEN];
+	auth_mac(&c->key, dgram, dlen, tag);
+	if (sodium_memcmp(tag, h->auth_tag, S2_AUTH_TAG_LEN) != 0)
+		return false;
+	*len = h->payload_len - S2_AUTH_TRAILER_LEN;
+	return true;
+}
 
 void s2_transport_defaults(struct s2_transport_opts *o)
 {
@@ -225,6 +323,15 @@ static uint32_t random_seq(void)
 	return v ? v : 1;
 }
 
+/* Protocol 2.3: the session's start in microseconds since the epoch, 12 random low bits. */
+static uint64_t session_id(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uint64_t us = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	return us << 12 | (random_seq() & 0xFFFu);
+}
+
 static void rtt_sample(struct s2_conn *conn, uint64_t rtt)
 {
 	struct s2_conn_stats *st = &conn->st;
@@ -331,19 +438,65 @@ static void handle_datagram(struct s2_conn *conn, const uint8_t *buf, size_t n)
 		conn->st.mismatched++;
 		return;
 	}
+	size_t len = h.payload_len;
+	if (!reply_authentic(conn, r, buf, n, &h, payload, &len)) {
+		conn->st.auth_bad++;
+		return;
+	}
+	h.payload_len = (uint16_t)len; /* the body, without the trailer */
 	conn->st.replies++;
 	if (r->attempts == 1)
 		rtt_sample(conn, now_us() - r->sent_at_us);
 	inflight_remove(conn, r);
 	int status = 0;
-	size_t len = h.payload_len;
 	if (h.flags & S2_F_ERROR) {
 		if (s2_msg_status_decode(payload, len, &status) < 0)
 			status = S2_E_FORMAT;
 		len = 0;
 	}
+	if (status == S2_E_STALE && restart(conn, r) == 0)
+		return; /* sent again in a new session: its reply completes it */
 	complete(r, status, &h, payload, len);
 	pump(conn);
+}
+
+/* The board forgot r's session (protocol 2.3): start a new one for the conn (once for all of
+ * its requests of the old one) and send r again in it, as a new datagram (it was not acted
+ * on). 0, or a negative code if r cannot be re-sent (then it fails with S2_E_STALE). */
+static int restart(struct s2_conn *conn, struct req *r)
+{
+	if (!conn->client->keyed || r->restarts >= 3)
+		return S2_E_STALE;
+	if (r->session == conn->session) {
+		conn->session = session_id();
+		conn->counter = 0;
+		conn->st.session_restarts++;
+	}
+	struct s2_header h;
+	const uint8_t *p;
+	if (s2_packet_decode(r->dgram, r->dlen, &h, &p) < 0 || h.payload_len < S2_AUTH_TRAILER_LEN)
+		return S2_E_STALE;
+	uint8_t body[S2_MAX_PAYLOAD];
+	size_t len = h.payload_len - S2_AUTH_TRAILER_LEN;
+	memcpy(body, p, len);
+	if (h.type == S2_MSG_KEY && len == S2_KEY_REQ_LEN && body[0] == S2_KEY_ADD) {
+		/* The secret travelled wrapped for the old datagram: unwrap it first. */
+		struct s2_auth_trailer t;
+		(void)s2_auth_trailer_get(p, h.payload_len, &t);
+		wrap_key_add(&conn->client->key, &t, body, len);
+	}
+	h.flags = 0;
+	memset(h.auth_tag, 0, sizeof h.auth_tag);
+	int n = encode_for(conn, r->dgram, sizeof r->dgram, &h, body, len, &r->counter);
+	sodium_memzero(body, sizeof body);
+	if (n < 0)
+		return n;
+	r->dlen = (uint16_t)n;
+	r->session = conn->session;
+	r->restarts++;
+	evtimer_del(r->timer);
+	send_req(conn, r);
+	return 0;
 }
 
 static void read_cb(evutil_socket_t fd, short what, void *arg)
@@ -399,6 +552,7 @@ struct s2_conn *s2_conn_open(struct s2_client *c, const char *host, uint16_t por
 	/* A random first sequence number: a later process that gets the same UDP port must not
 	 * match replies a board still holds for this one. */
 	conn->next_seq = random_seq();
+	conn->session = session_id();
 	conn->st.rto_us = c->opts.rto_initial_us;
 	conn->next = c->conns;
 	c->conns = conn;
@@ -438,11 +592,12 @@ int s2_conn_request(struct s2_conn *conn, uint8_t type, uint16_t chip, uint8_t p
 	                      .pe = pe};
 	if (conn->next_seq == 0)
 		conn->next_seq = 1;
-	int n = s2_packet_encode(r->dgram, sizeof r->dgram, &h, body, len);
+	int n = encode_for(conn, r->dgram, sizeof r->dgram, &h, body, len, &r->counter);
 	if (n < 0) {
 		req_free(r);
 		return n;
 	}
+	r->session = conn->session;
 	r->conn = conn;
 	r->seq = h.seq;
 	r->type = type;
@@ -484,7 +639,8 @@ int s2_conn_send(struct s2_conn *conn, uint8_t type, uint16_t chip, uint8_t pe, 
 	                      .pe = pe};
 	if (conn->next_seq == 0)
 		conn->next_seq = 1;
-	int n = s2_packet_encode(dgram, sizeof dgram, &h, body, len);
+	uint32_t counter;
+	int n = encode_for(conn, dgram, sizeof dgram, &h, body, len, &counter);
 	if (n < 0)
 		return n;
 	conn->st.sent++;
@@ -602,5 +758,23 @@ void s2_client_free(struct s2_client *c)
 		conn_free(conn);
 	}
 	event_base_free(c->base);
+	sodium_memzero(&c->key, sizeof c->key);
 	free(c);
+}
+
+int s2_client_set_key(struct s2_client *c, const struct s2_key *k)
+{
+	if (k && sodium_init() < 0)
+		return S2_E_IO;
+	c->keyed = k != NULL;
+	if (k)
+		c->key = *k;
+	else
+		sodium_memzero(&c->key, sizeof c->key);
+	return 0;
+}
+
+const struct s2_key *s2_client_key(const struct s2_client *c)
+{
+	return c->keyed ? &c->key : NULL;
 }

@@ -28,6 +28,7 @@ static const struct err_text err_table[] = {
         {"S2_E_DEAD", "target is dead"},
         {"S2_E_AUTH", "authentication failed"},
         {"S2_E_BUSY", "busy: the board is held by another session"},
+        {"S2_E_STALE", "authenticated session forgotten by the board"},
 };
 
 _Static_assert(sizeof err_table / sizeof err_table[0] == -S2_E__LAST,

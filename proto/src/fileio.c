@@ -36,15 +36,30 @@ static int fsync_dir(const char *path)
 	return rc;
 }
 
+static int write_parts(const char *path, const void *const *parts, const size_t *lens, unsigned n,
+                       mode_t mode, char *err, size_t errlen);
+
 int s2_file_write_parts(const char *path, const void *const *parts, const size_t *lens, unsigned n,
                         char *err, size_t errlen)
+{
+	return write_parts(path, parts, lens, n, 0644, err, errlen);
+}
+
+int s2_file_write_private(const char *path, const void *data, size_t len, char *err, size_t errlen)
+{
+	return write_parts(path, &data, &len, 1, 0600, err, errlen);
+}
+
+static int write_parts(const char *path, const void *const *parts, const size_t *lens, unsigned n,
+                       mode_t mode, char *err, size_t errlen)
 {
 	char tmp[4200];
 	if (snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid()) >= (int)sizeof tmp) {
 		snprintf(err, errlen, "%.200s...: path too long", path);
 		return S2_E_IO;
 	}
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	(void)unlink(tmp); /* a stale one from a dead process of the same pid: not its mode */
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, mode);
 	if (fd < 0) {
 		snprintf(err, errlen, "%s: cannot create %s: %s", path, tmp, strerror(errno));
 		return S2_E_IO;

@@ -8,6 +8,7 @@
 #include "s2/wire.h"
 
 #define OFF_CRC 20u
+#define OFF_TAG 24u
 
 static uint32_t packet_crc(const uint8_t *buf, size_t len)
 {
@@ -20,11 +21,18 @@ static uint32_t packet_crc(const uint8_t *buf, size_t len)
 int s2_packet_encode(uint8_t *out, size_t cap, const struct s2_header *h, const void *payload,
                      size_t len)
 {
-	if (len > S2_MAX_PAYLOAD)
+	return s2_packet_encode2(out, cap, h, payload, len, NULL, 0);
+}
+
+int s2_packet_encode2(uint8_t *out, size_t cap, const struct s2_header *h, const void *p1,
+                      size_t len1, const void *p2, size_t len2)
+{
+	if (len1 > S2_MAX_PAYLOAD || len2 > S2_MAX_PAYLOAD - len1)
 		return S2_E_RANGE;
+	size_t len = len1 + len2;
 	if (h->flags & ~(unsigned)S2_F__DEFINED)
 		return S2_E_RESERVED;
-	if (len && !payload)
+	if ((len1 && !p1) || (len2 && !p2))
 		return S2_E_INVAL;
 
 	struct s2_wr w;
@@ -47,11 +55,18 @@ int s2_packet_encode(uint8_t *out, size_t cap, const struct s2_header *h, const 
 		if (tag)
 			memset(tag, 0, S2_AUTH_TAG_LEN);
 	}
-	s2_wr_bytes(&w, payload, len);
+	s2_wr_bytes(&w, p1, len1);
+	s2_wr_bytes(&w, p2, len2);
 	if (w.err)
 		return w.err;
 	s2_st32(out + OFF_CRC, packet_crc(out, w.pos));
 	return (int)w.pos;
+}
+
+void s2_packet_set_tag(uint8_t *dgram, size_t len, const uint8_t tag[S2_AUTH_TAG_LEN])
+{
+	memcpy(dgram + OFF_TAG, tag, S2_AUTH_TAG_LEN);
+	s2_st32(dgram + OFF_CRC, packet_crc(dgram, len));
 }
 
 static bool all_zero(const uint8_t *p, size_t n)

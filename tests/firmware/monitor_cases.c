@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "guard.h"
 #include "lease.h"
 #include "monitor.h"
 #include "s2/error.h"
@@ -305,9 +306,220 @@ static void t_lease_force_and_bad_requests(void)
 	          !s2_lease_guarded(S2_MSG_CHIP_INFO) && !s2_lease_guarded(S2_MSG_LEASE));
 }
 
+/* The guard (guard.h, protocol 2.3 and 4.19): tags, replay window, sessions, roles, KEY. */
+static struct s2_guard guard;
+static uint8_t g_dgram[S2_MAX_DATAGRAM];
+
+static void g_key(uint8_t *k, uint8_t seed)
+{
+	for (unsigned i = 0; i < S2_AUTH_KEY_LEN; i++)
+		k[i] = (uint8_t)(seed + 7u * i);
+}
+
+/* A request of type with body[0..len), authenticated with key (or plain if !key). */
+static int g_req(const uint8_t *key, uint32_t key_id, uint64_t session, uint32_t counter,
+                 uint8_t type, const uint8_t *body, size_t len)
+{
+	struct s2_header h = {.type = type, .seq = counter, .board = 0, .chip = 0xFFFF, .pe = 0xFF};
+	if (!key)
+		return s2_packet_encode(g_dgram, sizeof g_dgram, &h, body, len);
+	struct s2_auth_trailer t = {.key_id = key_id, .counter = counter, .session = session};
+	int n = s2_auth_encode(g_dgram, sizeof g_dgram, &h, body, len, &t);
+	if (n < 0)
+		return n;
+	struct s2_auth_key k;
+	uint8_t tag[S2_AUTH_TAG_LEN];
+	s2_auth_key_init(&k, key);
+	s2_auth_mac(&k, g_dgram, (size_t)n, tag);
+	s2_packet_set_tag(g_dgram, (size_t)n, tag);
+	return n;
+}
+
+static int g_check(int n, struct s2_guard_ctx *ctx)
+{
+	struct s2_header h;
+	const uint8_t *p;
+	if (n < 0 || s2_packet_decode(g_dgram, (size_t)n, &h, &p) < 0)
+		return S2_E_FORMAT;
+	return s2_guard_check(&guard, g_dgram, (size_t)n, &h, p, ctx);
+}
+
+static void t_guard_tags_and_replay(void)
+{
+	uint8_t km[S2_AUTH_KEY_LEN], kx[S2_AUTH_KEY_LEN];
+	struct s2_guard_ctx ctx;
+	const uint64_t S = 0x1000;
+	g_key(km, 1);
+	g_key(kx, 2);
+	s2_guard_init(&guard);
+	/* No key: everything passes unauthenticated, as before authentication existed. */
+	S2T_CHECK(!s2_guard_active(&guard));
+	S2T_EQ(g_check(g_req(NULL, 0, 0, 1, S2_MSG_MEM_WRITE, NULL, 0), &ctx), 0);
+	S2T_EQ(ctx.slot, -1);
+	S2T_EQ(g_check(g_req(km, 5, S, 1, S2_MSG_MEM_READ, NULL, 0), &ctx), S2_E_AUTH);
+	S2T_EQ(guard.st.unknown_key, 1);
+	S2T_EQ(s2_guard_add(&guard, 5, S2_KEY_MACHINE, km), 0);
+	S2T_EQ(s2_guard_add(&guard, 0, S2_KEY_MACHINE, km), S2_E_RANGE);
+	S2T_EQ(s2_guard_add(&guard, 6, 9, km), S2_E_RANGE);
+	S2T_CHECK(s2_guard_active(&guard));
+	/* No tag: refused and answered; DISCOVER is open. */
+	S2T_EQ(g_check(g_req(NULL, 0, 0, 1, S2_MSG_MEM_WRITE, NULL, 0), &ctx), S2_E_AUTH);
+	S2T_CHECK(ctx.answer);
+	S2T_EQ(guard.st.unauth, 1);
+	S2T_EQ(g_check(g_req(NULL, 0, 0, 1, S2_MSG_DISCOVER, NULL, 0), &ctx), 0);
+	/* Another key under the same id: a bad tag, dropped silently. */
+	S2T_EQ(g_check(g_req(kx, 5, S, 1, S2_MSG_MEM_WRITE, NULL, 0), &ctx), S2_E_AUTH);
+	S2T_CHECK(!ctx.answer);
+	S2T_EQ(guard.st.bad_tag, 1);
+	/* The right key: accepted once; the same counter again is a replay. */
+	static const uint8_t body[3] = {1, 2, 3};
+	int n = g_req(km, 5, S, 1, S2_MSG_MEM_WRITE, body, sizeof body);
+	S2T_EQ(g_check(n, &ctx), 0);
+	S2T_EQ(ctx.slot, 0);
+	S2T_EQ(ctx.body_len, 3);
+	S2T_EQ(g_check(n, &ctx), S2_E_AUTH);
+	S2T_CHECK(!ctx.answer);
+	S2T_EQ(guard.st.replayed, 1);
+	/* Reordering inside the window is accepted, once. */
+	S2T_EQ(g_check(g_req(km, 5, S, 4, S2_MSG_MEM_READ, NULL, 0), &ctx), 0);
+	S2T_EQ(g_check(g_req(km, 5, S, 3, S2_MSG_MEM_READ, NULL, 0), &ctx), 0);
+	S2T_EQ(g_check(g_req(km, 5, S, 2, S2_MSG_MEM_READ, NULL, 0), &ctx), 0);
+	S2T_EQ(g_check(g_req(km, 5, S, 3, S2_MSG_MEM_READ, NULL, 0), &ctx), S2_E_AUTH);
+	/* Far ahead: the window slides; what fell out of it is refused. */
+	S2T_EQ(g_check(g_req(km, 5, S, 4 + S2_GUARD_WINDOW, S2_MSG_MEM_READ, NULL, 0), &ctx), 0);
+	S2T_EQ(g_check(g_req(km, 5, S, 5, S2_MSG_MEM_READ, NULL, 0), &ctx), 0);
+	S2T_EQ(g_check(g_req(km, 5, S, 4, S2_MSG_MEM_READ, NULL, 0), &ctx), S2_E_AUTH);
+	S2T_EQ(g_check(g_req(km, 5, S, 1 + 37 + 64, S2_MSG_MEM_READ, NULL, 0), &ctx), 0);
+	S2T_EQ(g_check(g_req(km, 5, S, 1 + 37 + 64, S2_MSG_MEM_READ, NULL, 0), &ctx), S2_E_AUTH);
+	S2T_EQ(guard.st.replayed, 4);
+	/* Counter 0 and session 0 are never valid. */
+	S2T_EQ(g_check(g_req(km, 5, S, 0, S2_MSG_MEM_READ, NULL, 0), &ctx), S2_E_AUTH);
+	S2T_EQ(g_check(g_req(km, 5, 0, 9, S2_MSG_MEM_READ, NULL, 0), &ctx), S2_E_AUTH);
+	/* A damaged trailer (payload shorter than a trailer) is a bad tag. */
+	S2T_EQ(guard.st.bad_tag, 3);
+}
+
+static void t_guard_sessions_and_reply(void)
+{
+	uint8_t km[S2_AUTH_KEY_LEN];
+	struct s2_guard_ctx ctx;
+	g_key(km, 1);
+	s2_guard_init(&guard);
+	S2T_EQ(s2_guard_add(&guard, 5, S2_KEY_MACHINE, km), 0);
+	/* Sessions 0x100.. fill the table; one more forgets the least recently used (0x100),
+	 * which, and everything older, is refused from then on. */
+	for (uint64_t s = 0x100; s < 0x100 + S2_GUARD_SESSIONS; s++)
+		S2T_EQ(g_check(g_req(km, 5, s, 1, S2_MSG_MEM_READ, NULL, 0), &ctx), 0);
+	S2T_EQ(g_check(g_req(km, 5, 0x101, 2, S2_MSG_MEM_READ, NULL, 0), &ctx), 0);
+	S2T_EQ(g_check(g_req(km, 5, 0x200, 1, S2_MSG_MEM_READ, NULL, 0), &ctx), 0);
+	S2T_EQ(g_check(g_req(km, 5, 0x100, 2, S2_MSG_MEM_READ, NULL, 0), &ctx), S2_E_STALE);
+	S2T_CHECK(ctx.answer && ctx.slot == 0); /* told, under the key, to start anew */
+	S2T_EQ(g_check(g_req(km, 5, 0x0FF, 1, S2_MSG_MEM_READ, NULL, 0), &ctx), S2_E_STALE);
+	S2T_EQ(g_check(g_req(km, 5, 0x101, 3, S2_MSG_MEM_READ, NULL, 0), &ctx), 0);
+	S2T_EQ(guard.st.replayed, 2);
+	/* The reply is sealed with the request's key, session and counter. */
+	S2T_EQ(g_check(g_req(km, 5, 0x101, 4, S2_MSG_MEM_READ, NULL, 0), &ctx), 0);
+	struct s2_header r = {
+	        .type = S2_MSG_MEM_READ, .flags = S2_F_REPLY, .seq = 4, .chip = 0xFFFF, .pe = 0xFF};
+	static const uint8_t body[5] = {9, 8, 7, 6, 5};
+	uint8_t rdg[S2_MAX_DATAGRAM];
+	int n = s2_guard_seal(&guard, &ctx, rdg, sizeof rdg, &r, body, sizeof body);
+	S2T_EQ(n, 40 + 5 + 16);
+	struct s2_header d;
+	const uint8_t *p;
+	S2T_EQ(s2_packet_decode(rdg, (size_t)n, &d, &p), 0);
+	S2T_CHECK(d.flags & S2_F_AUTH);
+	struct s2_auth_key k;
+	uint8_t tag[S2_AUTH_TAG_LEN];
+	s2_auth_key_init(&k, km);
+	s2_auth_mac(&k, rdg, (size_t)n, tag);
+	S2T_CHECK(s2_auth_tag_equal(tag, d.auth_tag));
+	struct s2_auth_trailer t;
+	S2T_EQ(s2_auth_trailer_get(p, d.payload_len, &t), 0);
+	S2T_EQ(t.counter, 4);
+	S2T_EQ(t.session, 0x101);
+	S2T_EQ(t.key_id, 5);
+	S2T_CHECK(memcmp(p, body, sizeof body) == 0);
+}
+
+static int g_key_req(const uint8_t *key, uint32_t key_id, uint32_t counter,
+                     const struct s2_msg_key_req *q, struct s2_msg_key_rep *rep)
+{
+	uint8_t b[S2_KEY_REQ_LEN], kr[128];
+	struct s2_guard_ctx ctx;
+	int n = s2_msg_key_req_encode(b, sizeof b, q);
+	if (n < 0)
+		return n;
+	int rc = g_check(g_req(key, key_id, 0x500, counter, S2_MSG_KEY, b, (size_t)n), &ctx);
+	if (rc < 0)
+		return rc;
+	n = s2_guard_key_request(&guard, &ctx, b, (size_t)n, kr, sizeof kr);
+	if (n < 0)
+		return n;
+	return rep ? s2_msg_key_rep_decode(kr, (size_t)n, rep) : 0;
+}
+
+static void t_guard_job_keys(void)
+{
+	uint8_t km[S2_AUTH_KEY_LEN], kj[S2_AUTH_KEY_LEN];
+	struct s2_guard_ctx ctx;
+	struct s2_msg_key_rep rep;
+	g_key(km, 1);
+	g_key(kj, 77);
+	s2_guard_init(&guard);
+	S2T_EQ(s2_guard_add(&guard, 5, S2_KEY_MACHINE, km), 0);
+	/* The machine key installs job key 9, wrapped for this very datagram (counter 1). */
+	struct s2_msg_key_req q = {.op = S2_KEY_ADD, .role = S2_KEY_JOB, .key_id = 9};
+	struct s2_auth_trailer t = {.key_id = 5, .counter = 1, .session = 0x500};
+	s2_auth_wrap(km, &t, kj, q.wrapped);
+	S2T_CHECK(memcmp(q.wrapped, kj, sizeof kj) != 0);
+	S2T_EQ(g_key_req(km, 5, 1, &q, &rep), 0);
+	S2T_EQ(rep.n, 2);
+	S2T_EQ(rep.key_id[1], 9);
+	S2T_EQ(rep.role[1], S2_KEY_JOB);
+	/* The job key works, but not for flash or key management. */
+	S2T_EQ(g_check(g_req(kj, 9, 0x600, 1, S2_MSG_MEM_WRITE, NULL, 0), &ctx), 0);
+	S2T_EQ(s2_guard_allowed(&guard, &ctx, S2_MSG_MEM_WRITE), 0);
+	S2T_EQ(s2_guard_allowed(&guard, &ctx, S2_MSG_FLASH_BEGIN), S2_E_AUTH);
+	S2T_EQ(s2_guard_allowed(&guard, &ctx, S2_MSG_FLASH_DATA), S2_E_AUTH);
+	S2T_EQ(s2_guard_allowed(&guard, &ctx, S2_MSG_FLASH_COMMIT), S2_E_AUTH);
+	struct s2_msg_key_req rv = {.op = S2_KEY_REVOKE, .key_id = 5};
+	S2T_EQ(g_key_req(kj, 9, 1, &rv, NULL), S2_E_AUTH);
+	struct s2_msg_key_req ls = {.op = S2_KEY_LIST};
+	S2T_EQ(g_key_req(kj, 9, 2, &ls, &rep), 0);
+	S2T_EQ(rep.counters[5], 4); /* forbidden: three flash, one revoke */
+	/* Revoked by the machine key: the job key is unknown from then on. */
+	rv.key_id = 9;
+	S2T_EQ(g_key_req(km, 5, 2, &rv, &rep), 0);
+	S2T_EQ(rep.n, 1);
+	S2T_EQ(g_key_req(km, 5, 3, &rv, &rep), 0); /* again: still succeeds */
+	S2T_EQ(g_check(g_req(kj, 9, 0x600, 2, S2_MSG_MEM_WRITE, NULL, 0), &ctx), S2_E_AUTH);
+	S2T_CHECK(ctx.answer);
+	/* A key does not revoke itself; bad bodies are refused. */
+	rv.key_id = 5;
+	S2T_EQ(g_key_req(km, 5, 4, &rv, NULL), S2_E_STATE);
+	uint8_t bad[S2_KEY_REQ_LEN] = {3};
+	struct s2_msg_key_req d;
+	S2T_EQ(s2_msg_key_req_decode(bad, sizeof bad, &d), S2_E_RANGE);
+	S2T_EQ(s2_msg_key_req_decode(bad, sizeof bad - 1, &d), S2_E_SHORT);
+	bad[0] = 0;
+	bad[2] = 1;
+	S2T_EQ(s2_msg_key_req_decode(bad, sizeof bad, &d), S2_E_RESERVED);
+	/* The table holds S2_GUARD_KEYS keys. */
+	for (uint32_t id = 100; id < 100 + S2_GUARD_KEYS - 1; id++)
+		S2T_EQ(s2_guard_add(&guard, id, S2_KEY_JOB, kj), 0);
+	S2T_EQ(s2_guard_add(&guard, 200, S2_KEY_JOB, kj), S2_E_NOSPACE);
+	S2T_EQ(s2_guard_revoke(&guard, 4242), S2_E_NOTFOUND);
+}
+
 const struct s2t_case s2_monitor_cases[] = {
-        S2T_CASE(t_lease_take_keep_expire),   S2T_CASE(t_lease_force_and_bad_requests),
-        S2T_CASE(t_mon_chip_info_and_states), S2T_CASE(t_mon_memory),
+        S2T_CASE(t_guard_tags_and_replay),
+        S2T_CASE(t_guard_sessions_and_reply),
+        S2T_CASE(t_guard_job_keys),
+        S2T_CASE(t_lease_take_keep_expire),
+        S2T_CASE(t_lease_force_and_bad_requests),
+        S2T_CASE(t_mon_chip_info_and_states),
+        S2T_CASE(t_mon_memory),
         S2T_CASE(t_mon_signals_and_iobuf),
 };
 const size_t s2_monitor_ncases = sizeof s2_monitor_cases / sizeof s2_monitor_cases[0];

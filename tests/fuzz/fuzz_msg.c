@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "s2/auth.h"
 #include "s2/flashimg.h"
 #include "s2/msg.h"
 #include "s2/packet.h"
@@ -27,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	const uint8_t *p = data + 1;
 	size_t len = size - 1;
-	switch (data[0] % 31) {
+	switch (data[0] % 34) {
 	case 0: {
 		struct s2_msg_board_id m;
 		if (!s2_msg_board_id_decode(p, len, &m))
@@ -214,6 +215,37 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct s2_msg_lease_rep m;
 		if (!s2_msg_lease_rep_decode(p, len, &m))
 			same(s2_msg_lease_rep_encode(out, sizeof out, &m), p, len);
+		break;
+	}
+	case 31: {
+		struct s2_msg_key_req m;
+		if (!s2_msg_key_req_decode(p, len, &m))
+			same(s2_msg_key_req_encode(out, sizeof out, &m), p, len);
+		break;
+	}
+	case 32: {
+		struct s2_msg_key_rep m;
+		if (!s2_msg_key_rep_decode(p, len, &m))
+			same(s2_msg_key_rep_encode(out, sizeof out, &m), p, len);
+		break;
+	}
+	case 33: {
+		/* BULK_END with or without the region hash, and the authenticated trailer. */
+		uint32_t region;
+		const uint8_t *hash;
+		if (!s2_auth_bulk_end_decode(p, len, &region, &hash) &&
+		    (region != (len ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+		                                (uint32_t)p[3] << 24
+		                    : 0) ||
+		     (len == 4) != (hash == NULL) || (hash && hash != p + 4)))
+			abort();
+		struct s2_auth_trailer t;
+		if (!s2_auth_trailer_get(p, len, &t)) {
+			s2_auth_trailer_put(out, &t);
+			if (len < S2_AUTH_TRAILER_LEN ||
+			    memcmp(out, p + len - S2_AUTH_TRAILER_LEN, S2_AUTH_TRAILER_LEN) != 0)
+				abort();
+		}
 		break;
 	}
 	}

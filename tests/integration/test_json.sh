@@ -208,6 +208,16 @@ check "power status: board 3 off" jq_is "$WORK/power_status_off.json" '.boards[0
 j power_on power power on --machine "$M" --boards 3
 j reset reset reset --machine "$M"
 
+# --- keys (a 1-board emulator holding a machine key) ----------------------------------------
+j key_init key key init "$WORK/m.key"
+emu_start keyed --boards 1 --key-file "$WORK/m.key"
+j key_grant key key grant "$WORK/job.key" --key "$WORK/m.key" --machine "$WORK/keyed.pb"
+j key_list key key list --key "$WORK/m.key" --machine "$WORK/keyed.pb"
+check "key list: the machine key and the job key" jq_is "$WORK/key_list.json" \
+	'[.boards[0].keys[].role]' '["machine","job"]'
+j key_revoke key key revoke "$WORK/job.key" --key "$WORK/m.key" --machine "$WORK/keyed.pb"
+j key_rotate key key rotate "$WORK/m.key" --machine "$WORK/keyed.pb"
+
 # --- the schemas catch drift ---------------------------------------------------------------
 jq '.properties.accepted.type = "string"' "$SCHEMAS/s2ctl-inject.schema.json" >"$WORK/wrong.schema.json"
 validate "$WORK/wrong.schema.json" "$WORK/inject.json" >/dev/null

@@ -5,6 +5,8 @@
  */
 #include <string.h>
 
+#include "s2/auth.h"
+#include "s2/blake2b.h"
 #include "s2/crc32.h"
 #include "s2/error.h"
 #include "s2/packet.h"
@@ -234,6 +236,124 @@ static void t_packet_every_bit_flip_detected(void)
 	}
 }
 
+/* RFC 7693 Appendix A: BLAKE2b-512("abc"). */
+static void t_blake2b_rfc7693_abc(void)
+{
+	static const uint8_t want[64] = {
+	        0xBA, 0x80, 0xA5, 0x3F, 0x98, 0x1C, 0x4D, 0x0D, 0x6A, 0x27, 0x97, 0xB6, 0x9F,
+	        0x12, 0xF6, 0xE9, 0x4C, 0x21, 0x2F, 0x14, 0x68, 0x5A, 0xC4, 0xB7, 0x4B, 0x12,
+	        0xBB, 0x6F, 0xDB, 0xFF, 0xA2, 0xD1, 0x7D, 0x87, 0xC5, 0x39, 0x2A, 0xAB, 0x79,
+	        0x2D, 0xC2, 0x52, 0xD5, 0xDE, 0x45, 0x33, 0xCC, 0x95, 0x18, 0xD3, 0x8A, 0xA8,
+	        0xDB, 0xF1, 0x92, 0x5A, 0xB9, 0x23, 0x86, 0xED, 0xD4, 0x00, 0x99, 0x23};
+	uint8_t md[64];
+	S2T_EQ(s2_blake2b(md, 64, NULL, 0, "abc", 3), 0);
+	S2T_CHECK(memcmp(md, want, 64) == 0);
+	/* Keyed, empty input, key 00..3f (the BLAKE2 reference KAT's first keyed vector). */
+	static const uint8_t want_k[8] = {0x10, 0xeb, 0xb6, 0x77, 0x00, 0xb1, 0x86, 0x8e};
+	uint8_t key[64];
+	for (unsigned i = 0; i < 64; i++)
+		key[i] = (uint8_t)i;
+	S2T_EQ(s2_blake2b(md, 64, key, 64, NULL, 0), 0);
+	S2T_CHECK(memcmp(md, want_k, sizeof want_k) == 0);
+	S2T_EQ(s2_blake2b(md, 0, NULL, 0, NULL, 0), S2_E_RANGE);
+	S2T_EQ(s2_blake2b(md, 65, NULL, 0, NULL, 0), S2_E_RANGE);
+	S2T_EQ(s2_blake2b(md, 16, key, 65, NULL, 0), S2_E_RANGE);
+}
+
+static void selftest_seq(uint8_t *out, size_t len, uint32_t seed)
+{
+	uint32_t a = 0xDEAD4BADu * seed, b = 1;
+	for (size_t i = 0; i < len; i++) {
+		uint32_t t = a + b;
+		a = b;
+		b = t;
+		out[i] = (uint8_t)(t >> 24);
+	}
+}
+
+/* RFC 7693 Appendix E: the self-test's hash of keyed and unkeyed hashes of every digest
+ * length 20, 32, 48, 64 and input length 0, 3, 128, 129, 255, 1024 (block edges). */
+static void t_blake2b_rfc7693_selftest(void)
+{
+	static const uint8_t want[32] = {0xC2, 0x3A, 0x78, 0x00, 0xD9, 0x81, 0x23, 0xBD,
+	                                 0x10, 0xF5, 0x06, 0xC6, 0x1E, 0x29, 0xDA, 0x56,
+	                                 0x03, 0xD7, 0x63, 0xB8, 0xBB, 0xAD, 0x2E, 0x73,
+	                                 0x7F, 0x5E, 0x76, 0x5A, 0x7B, 0xCC, 0xD4, 0x75};
+	static const uint8_t md_len[4] = {20, 32, 48, 64};
+	static const uint16_t in_len[6] = {0, 3, 128, 129, 255, 1024};
+	static uint8_t in[1024];
+	uint8_t md[64], key[64];
+	struct s2_blake2b ctx;
+	S2T_EQ(s2_blake2b_init(&ctx, 32, NULL, 0), 0);
+	for (unsigned i = 0; i < 4; i++) {
+		for (unsigned j = 0; j < 6; j++) {
+			selftest_seq(in, in_len[j], in_len[j]);
+			S2T_EQ(s2_blake2b(md, md_len[i], NULL, 0, in, in_len[j]), 0);
+			s2_blake2b_update(&ctx, md, md_len[i]);
+			selftest_seq(key, md_len[i], md_len[i]);
+			S2T_EQ(s2_blake2b(md, md_len[i], key, md_len[i], in, in_len[j]), 0);
+			s2_blake2b_update(&ctx, md, md_len[i]);
+		}
+	}
+	s2_blake2b_final(&ctx, md);
+	S2T_CHECK(memcmp(md, want, 32) == 0);
+	/* Incremental updates in every split agree with one call. */
+	uint8_t one[32], two[32];
+	selftest_seq(in, 300, 300);
+	S2T_EQ(s2_blake2b(one, 32, key, 32, in, 300), 0);
+	for (unsigned cut = 0; cut <= 300; cut += 7) {
+		S2T_EQ(s2_blake2b_init(&ctx, 32, key, 32), 0);
+		s2_blake2b_update(&ctx, in, cut);
+		s2_blake2b_update(&ctx, in + cut, 300 - cut);
+		s2_blake2b_final(&ctx, two);
+		S2T_CHECK(memcmp(one, two, 32) == 0);
+	}
+}
+
+/* An authenticated packet (protocol 2.3) with a tag computed independently (Python's
+ * hashlib.blake2b over header bytes 0-19 and the payload with its trailer). */
+static void t_auth_packet_known_answer(void)
+{
+	static const uint8_t want_tag[16] = {0x5f, 0x29, 0xde, 0xf1, 0xac, 0xc2, 0x7d, 0x4d,
+	                                     0x00, 0x69, 0xc7, 0x99, 0x4a, 0x88, 0xb8, 0x16};
+	uint8_t key[S2_AUTH_KEY_LEN], body[10], buf[S2_MAX_DATAGRAM], tag[16];
+	for (unsigned i = 0; i < sizeof key; i++)
+		key[i] = (uint8_t)i;
+	for (unsigned i = 0; i < sizeof body; i++)
+		body[i] = (uint8_t)i;
+	struct s2_header h = {.type = 0x12, .seq = 0x01020304u, .board = 1, .chip = 2, .pe = 0xFF};
+	struct s2_auth_trailer t = {.key_id = 7, .counter = 5, .session = 0x0123456789ABCDEFull};
+	int n = s2_auth_encode(buf, sizeof buf, &h, body, sizeof body, &t);
+	S2T_EQ(n, 40 + 10 + 16);
+	struct s2_auth_key k;
+	s2_auth_key_init(&k, key);
+	s2_auth_mac(&k, buf, (size_t)n, tag);
+	S2T_CHECK(memcmp(tag, want_tag, 16) == 0);
+	s2_packet_set_tag(buf, (size_t)n, tag);
+	S2T_EQ(s2_ld32(buf + 20), 0x0f99c831u);
+	struct s2_header d;
+	const uint8_t *p;
+	S2T_EQ(s2_packet_decode(buf, (size_t)n, &d, &p), 0);
+	S2T_CHECK(d.flags & S2_F_AUTH);
+	S2T_CHECK(s2_auth_tag_equal(d.auth_tag, want_tag));
+	struct s2_auth_trailer g;
+	S2T_EQ(s2_auth_trailer_get(p, d.payload_len, &g), 0);
+	S2T_EQ(g.key_id, 7u);
+	S2T_EQ(g.counter, 5u);
+	S2T_EQ(g.session, 0x0123456789ABCDEFull);
+	S2T_EQ(s2_auth_trailer_get(p, 15, &g), S2_E_SHORT);
+	/* Any change of a covered byte changes the tag. */
+	for (size_t i = 0; i < (size_t)n; i++) {
+		if (i >= 20 && i < 40)
+			continue; /* crc and tag: not covered */
+		buf[i] ^= 0x01;
+		s2_auth_mac(&k, buf, (size_t)n, tag);
+		S2T_CHECK(!s2_auth_tag_equal(tag, want_tag));
+		buf[i] ^= 0x01;
+	}
+	S2T_EQ(s2_auth_encode(buf, sizeof buf, &h, body, S2_AUTH_MAX_BODY + 1, &t), S2_E_RANGE);
+}
+
 static void t_error_strings(void)
 {
 	for (int e = 0; e > S2_E__LAST; e--) {
@@ -259,5 +379,8 @@ const struct s2t_case s2_proto_cases[] = {
         S2T_CASE(t_packet_decode_rejects),
         S2T_CASE(t_packet_every_bit_flip_detected),
         S2T_CASE(t_error_strings),
+        S2T_CASE(t_blake2b_rfc7693_abc),
+        S2T_CASE(t_blake2b_rfc7693_selftest),
+        S2T_CASE(t_auth_packet_known_answer),
 };
 const size_t s2_proto_ncases = sizeof s2_proto_cases / sizeof s2_proto_cases[0];

@@ -18,6 +18,7 @@
 
 #include "live_setup.h"
 #include "s2/error.h"
+#include "s2/key.h"
 
 struct loop {
 	struct plan *plan;
@@ -110,6 +111,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "closed_loop: out of memory\n");
 		return 1;
 	}
+	char kerr[512];
+	if (s2_client_key_from_env(client, kerr, sizeof kerr) < 0) { /* docs/security.md */
+		fprintf(stderr, "closed_loop: S2_KEY_FILE: %s\n", kerr);
+		return 1;
+	}
+	s2_stream_set_key(st, s2_client_key(client));
 	uint16_t port;
 	if (s2_stream_listen(st, s2_client_base(client), "127.0.0.1", 0, &port) < 0) {
 		fprintf(stderr, "closed_loop: cannot open the stream's socket\n");

@@ -15,6 +15,7 @@
 #include "emu_flash.h"
 #include "emu_log.h"
 #include "emu_mem.h"
+#include "guard.h"
 #include "lease.h"
 #include "monitor.h"
 #include "s2/msg.h"
@@ -108,8 +109,11 @@ struct emu_board {
 	struct emu_live *live; /**< live streams and pending injections (emu_live.c), or NULL */
 	const struct sockaddr_storage *req_from; /**< sender of the request being handled */
 	socklen_t req_fromlen;
-	struct emu_bulk *bulk; /**< open bulk regions (emu_bulk.c), NULL if none */
+	bool req_auth; /**< the request being handled was authenticated (protocol 2.3) */
+	const struct s2_guard_ctx *req_gctx; /**< ... by this key and trailer */
+	struct emu_bulk *bulk;               /**< open bulk regions (emu_bulk.c), NULL if none */
 	struct s2_lease lease; /**< who holds the board (both endpoints; survives power cycles) */
+	struct s2_guard guard; /**< keys and replay state (both endpoints; survive power cycles) */
 	struct emu_stats st;
 };
 

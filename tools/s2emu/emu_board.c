@@ -150,6 +150,7 @@ int emu_board_init(struct emu *e, struct emu_board *b, uint16_t index)
 		emu_mem_init(&ch->sram, (uint64_t)emu_geo_pes(e) * emu_geo_sram_per_pe(e));
 	}
 	s2_lease_init(&b->lease);
+	s2_guard_init(&b->guard);
 	b->announce_ev = event_new(e->base, -1, EV_PERSIST, announce_cb, b);
 	if (!b->announce_ev)
 		return S2_E_NOMEM;
@@ -620,6 +621,19 @@ static int lease_gate(struct emu_board *b, const struct s2_header *h, const uint
 	return 0;
 }
 
+/* --fault-at: the process may stop or die here, before it acts. */
+static void fault_point_for(uint8_t type)
+{
+	if (type == S2_MSG_BOOT_DATA)
+		emu_fault_point(EMU_PH_BOOT);
+	else if (type == S2_MSG_FLASH_DATA)
+		emu_fault_point(EMU_PH_FLASH);
+	else if (type == S2_MSG_BULK_BEGIN || type == S2_MSG_APP_LOAD)
+		emu_fault_point(EMU_PH_LOAD);
+	else if (type == S2_MSG_BULK_READ)
+		emu_fault_point(EMU_PH_READOUT);
+}
+
 void emu_board_handle(struct emu_board *b, int fd, const struct sockaddr_storage *from,
                       socklen_t fromlen, const uint8_t *dgram, size_t len)
 {
@@ -652,23 +666,39 @@ void emu_board_handle(struct emu_board *b, int fd, const struct sockaddr_storage
 		return;
 	}
 	static uint8_t body[S2_MAX_PAYLOAD];
+	/* Authentication (protocol 2.3): a forged or replayed request is dropped here, counted,
+	 * before anything acts on it; one without a tag or with a key the board does not hold
+	 * gets an S2_E_AUTH reply. */
+	struct s2_guard_ctx gctx;
+	int n = s2_guard_check(&b->guard, dgram, len, &h, p, &gctx);
+	if (n < 0 && !gctx.answer)
+		return;
+	bool handled = n < 0;
+	if (n == 0) {
+		h.payload_len = gctx.body_len; /* the body, without the trailer */
+		n = s2_guard_allowed(&b->guard, &gctx, h.type);
+		handled = n < 0;
+	}
+	if (!handled && h.type == S2_MSG_KEY) {
+		n = s2_guard_key_request(&b->guard, &gctx, p, h.payload_len, body,
+		                         S2_AUTH_MAX_BODY);
+		handled = true;
+	}
 	b->req_from = from;
 	b->req_fromlen = fromlen;
-	/* --fault-at: the process may stop or die here, before it acts. */
-	if (h.type == S2_MSG_BOOT_DATA)
-		emu_fault_point(EMU_PH_BOOT);
-	else if (h.type == S2_MSG_FLASH_DATA)
-		emu_fault_point(EMU_PH_FLASH);
-	else if (h.type == S2_MSG_BULK_BEGIN || h.type == S2_MSG_APP_LOAD)
-		emu_fault_point(EMU_PH_LOAD);
-	else if (h.type == S2_MSG_BULK_READ)
-		emu_fault_point(EMU_PH_READOUT);
-	bool handled;
-	int n = lease_gate(b, &h, p, from, fromlen, body, sizeof body, &handled);
+	b->req_auth = gctx.slot >= 0;
+	b->req_gctx = &gctx;
+	/* An authenticated reply has room for less: its trailer. */
+	size_t cap = gctx.slot >= 0 ? S2_AUTH_MAX_BODY : sizeof body;
+	if (!handled) {
+		fault_point_for(h.type);
+		n = lease_gate(b, &h, p, from, fromlen, body, cap, &handled);
+	}
 	if (n >= 0 && !handled)
-		n = is_bmp ? bmp_request(b, &h, p, body, sizeof body)
-		           : eth_request(b, &h, p, body, sizeof body);
+		n = is_bmp ? bmp_request(b, &h, p, body, cap) : eth_request(b, &h, p, body, cap);
 	b->req_from = NULL;
+	b->req_auth = false;
+	b->req_gctx = NULL;
 	struct s2_header r = h;
 	r.flags = S2_F_REPLY;
 	r.payload_len = 0;
@@ -677,7 +707,7 @@ void emu_board_handle(struct emu_board *b, int fd, const struct sockaddr_storage
 		n = s2_msg_status_encode(body, sizeof body, n);
 	}
 	uint8_t out[S2_MAX_DATAGRAM];
-	int olen = s2_packet_encode(out, sizeof out, &r, body, (size_t)n);
+	int olen = s2_guard_seal(&b->guard, &gctx, out, sizeof out, &r, body, (size_t)n);
 	if (olen < 0)
 		return;
 	struct cached_reply *c = &b->cache[b->cache_next];

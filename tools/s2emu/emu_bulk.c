@@ -13,6 +13,8 @@
 #include <zlib.h>
 
 #include "emu.h"
+#include "s2/auth.h"
+#include "s2/blake2b.h"
 #include "s2/crc32.h"
 #include "s2/error.h"
 #include "s2/msg.h"
@@ -30,6 +32,7 @@ struct region {
 	uint16_t chip;
 	uint8_t pe, space;
 	uint32_t addr, len, crc;
+	bool authed; /* opened by an authenticated request: BULK_END must carry the hash */
 	uint16_t bs, window;
 	bool zlib;
 	uint32_t n, cum, count, hi, since, bad;
@@ -273,27 +276,48 @@ static int do_begin(struct emu_board *b, const struct s2_header *h, const uint8_
 		return S2_E_NOMEM;
 	r->write = true;
 	r->crc = m.crc;
+	r->authed = b->req_auth;
 	return 0;
 }
 
-static int do_end_write(struct emu_board *b, struct region *r)
+static int do_end_write(struct emu_board *b, struct region *r, const uint8_t *hash)
 {
 	if (r->count != r->n)
 		return S2_E_STATE;
+	if (r->authed && !hash)
+		return S2_E_AUTH; /* an authenticated region is checked by its hash */
 	struct emu_mem *m = NULL;
 	uint64_t base = 0;
 	int rc = region_mem(b, r->chip, r->space, r->pe, r->addr, r->len, &m, &base);
 	if (rc < 0)
 		return rc;
-	/* The chip computes the CRC of what its memory now holds. */
+	/* The chip computes the CRC of what its memory now holds or, for an authenticated region,
+	 * its BLAKE2b-256 instead: blocks may have come from anyone who knew the region, so only
+	 * the hash binds them to the session that opened it (and the CRC adds nothing to it). */
 	uint8_t buf[4096];
 	uint32_t crc = 0;
+	struct s2_blake2b hs;
+	(void)s2_blake2b_init(&hs, S2_AUTH_HASH_LEN, NULL, 0);
 	for (uint32_t off = 0; off < r->len; off += sizeof buf) {
 		uint32_t n = r->len - off < sizeof buf ? r->len - off : (uint32_t)sizeof buf;
 		emu_mem_read(m, base + off, buf, n);
-		crc = s2_crc32(crc, buf, n);
+		if (hash)
+			s2_blake2b_update(&hs, buf, n);
+		else
+			crc = s2_crc32(crc, buf, n);
 	}
-	return crc == r->crc ? 0 : S2_E_CRC;
+	if (!hash && crc != r->crc)
+		return S2_E_CRC;
+	if (hash) {
+		uint8_t got[S2_AUTH_HASH_LEN];
+		s2_blake2b_final(&hs, got);
+		uint8_t d = 0;
+		for (unsigned i = 0; i < S2_AUTH_HASH_LEN; i++)
+			d |= (uint8_t)(got[i] ^ hash[i]);
+		if (d)
+			return S2_E_AUTH;
+	}
+	return 0;
 }
 
 /* --- data out ---------------------------------------------------------------------------- */
@@ -414,12 +438,21 @@ static int do_read(struct emu_board *b, const struct s2_header *h, const uint8_t
 		return S2_E_NOMEM;
 	}
 	emu_mem_read(mem, base, r->buf, m.len);
-	r->crc = s2_crc32(0, r->buf, m.len);
+	/* Authenticated, the hash below replaces the CRC: crc 0 (docs/security.md). */
+	r->crc = b->req_auth ? 0 : s2_crc32(0, r->buf, m.len);
 	r->window = m.window;
 	r->zlib = m.flags & S2_BULK_F_ZLIB;
 	struct s2_msg_bulk_read_rep rep = {
 	        .region = r->id, .len = r->len, .crc = r->crc, .n_blocks = r->n};
 	rc = s2_msg_bulk_read_rep_encode(out, cap, &rep);
+	if (rc >= 0 && b->req_auth) {
+		/* Authenticated: the region's BLAKE2b-256 too, so the host can tell the board's
+		 * blocks from forged ones (docs/security.md). */
+		if ((size_t)rc + S2_AUTH_HASH_LEN > cap)
+			return S2_E_NOSPACE;
+		(void)s2_blake2b(out + rc, S2_AUTH_HASH_LEN, NULL, 0, r->buf, m.len);
+		rc += (int)S2_AUTH_HASH_LEN;
+	}
 	pump_read(b, r); /* the stream may overtake the reply: the host knows the geometry */
 	return rc;
 }
@@ -484,7 +517,9 @@ int emu_bulk_request(struct emu_board *b, const struct s2_header *h, const uint8
 	if (h->type == S2_MSG_BULK_READ)
 		return do_read(b, h, p, out, cap);
 	uint32_t id;
-	int rc = s2_msg_bulk_region_decode(p, h->payload_len, &id);
+	const uint8_t *hash = NULL;
+	int rc = h->type == S2_MSG_BULK_END ? s2_auth_bulk_end_decode(p, h->payload_len, &id, &hash)
+	                                    : s2_msg_bulk_region_decode(p, h->payload_len, &id);
 	if (rc < 0)
 		return rc;
 	/* Regions belong to the sender: the socket of the host's transport. */
@@ -500,7 +535,7 @@ int emu_bulk_request(struct emu_board *b, const struct s2_header *h, const uint8
 	if (r->ended)
 		return r->result;
 	b->st.mesh_hops += 2u * hops(b, r->chip);
-	r->result = r->write ? do_end_write(b, r) : 0;
+	r->result = r->write ? do_end_write(b, r, hash) : 0;
 	if (r->result == S2_E_STATE)
 		return r->result; /* blocks missing: the region stays open */
 	r->ended = true;

@@ -36,6 +36,9 @@ struct stream {
 	uint32_t seq;     /* next packet's header seq */
 	uint32_t dropped; /* records this board could not send */
 	uint8_t body[S2_MAX_PAYLOAD];
+	/* Set up by an authenticated STREAM_START: every packet tagged with its key (2.3). */
+	uint32_t key_id; /* 0: not tagged */
+	uint64_t session;
 	struct s2_live_wr w;
 	bool stamped; /* the packet's time of its oldest record is set */
 };
@@ -67,6 +70,24 @@ static void count_spike_streams(struct emu_live *l)
 		l->spike_streams += l->s[i].used && (l->s[i].flags & S2_LIVE_F_SPIKES);
 }
 
+/* The packet of s under header h: plain, or tagged with the key of its STREAM_START, the
+ * trailer's counter being the packet's number plus one (docs/security.md). */
+static int seal(struct emu_board *b, const struct stream *s, const struct s2_header *h,
+                uint8_t *out, size_t cap)
+{
+	if (!s->key_id)
+		return s2_packet_encode(out, cap, h, s->body, s->w.pos);
+	struct s2_guard_ctx ctx = {
+	        .slot = -1,
+	        .t = {.key_id = s->key_id, .counter = h->seq + 1u, .session = s->session}};
+	for (unsigned i = 0; i < S2_GUARD_KEYS; i++)
+		if (b->guard.key[i].role && b->guard.key[i].id == s->key_id)
+			ctx.slot = (int)i;
+	if (ctx.slot < 0)
+		return S2_E_AUTH;
+	return s2_guard_seal(&b->guard, &ctx, out, cap, h, s->body, s->w.pos);
+}
+
 /* Send the stream's packet if it holds records, and start the next. */
 static void flush(struct emu_board *b, struct stream *s)
 {
@@ -79,13 +100,14 @@ static void flush(struct emu_board *b, struct stream *s)
 	                      .chip = S2_ADDR_ANY,
 	                      .pe = S2_PE_MONITOR};
 	uint8_t out[S2_MAX_DATAGRAM];
-	int n = s2_packet_encode(out, sizeof out, &h, s->body, s->w.pos);
+	int n = seal(b, s, &h, out, sizeof out);
 	if (n < 0)
-		s->dropped++;
+		s->dropped++; /* counted: also when its key was revoked since STREAM_START */
 	else
 		emu_net_send(b, b->eth_fd, &s->to, s->tolen, out, (size_t)n);
 	emu_fault_point(EMU_PH_STREAM);
-	s2_live_begin(&s->w, s->body, sizeof s->body, s->id, s->dropped);
+	s2_live_begin(&s->w, s->body, s->key_id ? S2_AUTH_MAX_BODY : sizeof s->body, s->id,
+	              s->dropped);
 	s->stamped = false;
 }
 
@@ -147,7 +169,13 @@ int emu_live_start(struct emu_board *b, const struct sockaddr_storage *from, soc
 	memcpy(&s->to, &to, sizeof to);
 	s->tolen = sizeof to;
 	(void)fromlen;
-	s2_live_begin(&s->w, s->body, sizeof s->body, s->id, 0);
+	size_t cap = sizeof s->body;
+	if (b->req_gctx && b->req_gctx->slot >= 0) {
+		s->key_id = b->req_gctx->t.key_id;
+		s->session = b->req_gctx->t.session;
+		cap = S2_AUTH_MAX_BODY; /* room for the trailer */
+	}
+	s2_live_begin(&s->w, s->body, cap, s->id, 0);
 	count_spike_streams(l);
 	return 0;
 }

@@ -24,6 +24,7 @@
 #include "emu_link.h"
 #include "s2/error.h"
 #include "s2/fileio.h"
+#include "s2/key.h"
 #include "s2/machine.h"
 
 static void usage(FILE *f)
@@ -52,6 +53,8 @@ static void usage(FILE *f)
 	        "                        dies (SIGKILL) the Nth time (default 1) a board\n"
 	        "                        reaches PHASE: boot, flash, load, run (a step done),\n"
 	        "                        readout or stream (a STREAM_DATA sent)\n"
+	        "  --key-file FILE       every board holds this key (s2ctl key init) and\n"
+	        "                        requires authentication (docs/security.md)\n"
 	        "  --announce ADDR:PORT  unbooted boards announce themselves there once a second\n"
 	        "                        (default 127.0.0.1:17893, where s2ctl discover listens;\n"
 	        "                        'none': do not announce)\n"
@@ -198,19 +201,24 @@ static void format_stats(char *out, size_t cap)
 	for (unsigned i = 0; i < E.n_boards && n < cap; i++) {
 		const struct emu_board *b = &E.boards[i];
 		const struct emu_stats *s = &b->st;
-		n += (size_t)snprintf(out + n, cap - n,
-		                      "%s{\"board\":%u,\"state\":%u,\"powered\":%s,\"muted\":%s,"
-		                      "\"rx\":%" PRIu64 ",\"tx\":%" PRIu64 ",\"rx_bad\":%" PRIu64
-		                      ",\"rx_wrong_board\":%" PRIu64 ",\"dropped_loss\":%" PRIu64
-		                      ",\"duplicated\":%" PRIu64 ",\"reordered\":%" PRIu64
-		                      ",\"dropped_muted\":%" PRIu64 ",\"dropped_off\":%" PRIu64
-		                      ",\"dup_requests\":%" PRIu64 ",\"mesh_hops\":%" PRIu64
-		                      ",\"lease_refused\":%" PRIu64 "}",
-		                      i ? "," : "", b->index, b->state,
-		                      b->powered ? "true" : "false", b->muted ? "true" : "false",
-		                      s->rx, s->tx, s->rx_bad, s->rx_wrong_board, s->dropped_loss,
-		                      s->duplicated, s->reordered, s->dropped_muted, s->dropped_off,
-		                      s->dup_requests, s->mesh_hops, s->lease_refused);
+		n += (size_t)snprintf(
+		        out + n, cap - n,
+		        "%s{\"board\":%u,\"state\":%u,\"powered\":%s,\"muted\":%s,"
+		        "\"rx\":%" PRIu64 ",\"tx\":%" PRIu64 ",\"rx_bad\":%" PRIu64
+		        ",\"rx_wrong_board\":%" PRIu64 ",\"dropped_loss\":%" PRIu64
+		        ",\"duplicated\":%" PRIu64 ",\"reordered\":%" PRIu64
+		        ",\"dropped_muted\":%" PRIu64 ",\"dropped_off\":%" PRIu64
+		        ",\"dup_requests\":%" PRIu64 ",\"mesh_hops\":%" PRIu64
+		        ",\"lease_refused\":%" PRIu64 ",\"auth_ok\":%" PRIu32
+		        ",\"auth_unauth\":%" PRIu32 ",\"auth_unknown_key\":%" PRIu32
+		        ",\"auth_bad_tag\":%" PRIu32 ",\"auth_replayed\":%" PRIu32
+		        ",\"auth_forbidden\":%" PRIu32 "}",
+		        i ? "," : "", b->index, b->state, b->powered ? "true" : "false",
+		        b->muted ? "true" : "false", s->rx, s->tx, s->rx_bad, s->rx_wrong_board,
+		        s->dropped_loss, s->duplicated, s->reordered, s->dropped_muted,
+		        s->dropped_off, s->dup_requests, s->mesh_hops, s->lease_refused,
+		        b->guard.st.ok, b->guard.st.unauth, b->guard.st.unknown_key,
+		        b->guard.st.bad_tag, b->guard.st.replayed, b->guard.st.forbidden);
 	}
 	if (n < cap)
 		n += (size_t)snprintf(out + n, cap - n, "],\"links\":");
@@ -361,7 +369,8 @@ int main(int argc, char **argv)
 		O_THREADS,
 		O_STEP_THREADS,
 		O_LINK_LOSS,
-		O_FAULT_AT
+		O_FAULT_AT,
+		O_KEY_FILE
 	};
 	static const struct option opts[] = {
 	        {"boards", required_argument, 0, O_BOARDS},
@@ -389,6 +398,7 @@ int main(int argc, char **argv)
 	        {"threads", required_argument, 0, O_STEP_THREADS},
 	        {"link-loss", required_argument, 0, O_LINK_LOSS},
 	        {"fault-at", required_argument, 0, O_FAULT_AT},
+	        {"key-file", required_argument, 0, O_KEY_FILE},
 	        {"verbose", no_argument, 0, 'v'},
 	        {"help", no_argument, 0, 'h'},
 	        {0, 0, 0, 0},
@@ -397,6 +407,7 @@ int main(int argc, char **argv)
 	double link_loss = 0;
 	const char *host = "127.0.0.1", *write_machine = NULL, *machine_file = NULL;
 	const char *control_file = NULL, *ready_file = NULL, *announce = "127.0.0.1:17893";
+	const char *key_file = NULL;
 	static struct pending_fault faults[4096];
 	unsigned n_faults = 0;
 	int c, idx;
@@ -512,6 +523,9 @@ int main(int argc, char **argv)
 			}
 			break;
 		}
+		case O_KEY_FILE:
+			key_file = optarg;
+			break;
 		case 'v':
 			E.verbose = true;
 			break;
@@ -529,6 +543,11 @@ int main(int argc, char **argv)
 	}
 
 	char err[512];
+	struct s2_key key;
+	if (key_file && s2_key_load(key_file, &key, err, sizeof err) < 0) {
+		fprintf(stderr, "s2emu: --key-file: %s\n", err);
+		return 2;
+	}
 	if (machine_file) {
 		E.machine = s2_machine_load_file(machine_file, err, sizeof err);
 		if (!E.machine) {
@@ -576,6 +595,8 @@ int main(int argc, char **argv)
 		s2_machine_board_endpoint(E.machine, b, &ep);
 		if (emu_board_init(&E, &E.boards[i], (uint16_t)b) < 0 ||
 		    emu_net_open(&E, &E.boards[i], ep.host, ep.eth_port, ep.bmp_port) < 0)
+			return 1;
+		if (key_file && s2_guard_add(&E.boards[i].guard, key.id, key.role, key.secret) < 0)
 			return 1;
 		if (!machine_file) {
 			/* Ports chosen by the system go into the description we write out. */

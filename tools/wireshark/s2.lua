@@ -21,7 +21,7 @@ local MAX_PAYLOAD = 1432
 ---------------------------------------------------------------------------------------------
 local type_names = {
 	[0x01] = "ANNOUNCE", [0x02] = "DISCOVER", [0x03] = "BOOT_START", [0x04] = "BOOT_DATA",
-	[0x05] = "BOOT_END", [0x06] = "BOARD_STATUS", [0x07] = "LEASE",
+	[0x05] = "BOOT_END", [0x06] = "BOARD_STATUS", [0x07] = "LEASE", [0x08] = "KEY",
 	[0x10] = "CHIP_INFO", [0x11] = "MEM_READ", [0x12] = "MEM_WRITE", [0x13] = "CORE_STATES",
 	[0x14] = "IOBUF", [0x15] = "SIGNAL",
 	[0x20] = "ROUTER_LOAD", [0x21] = "APP_LOAD", [0x22] = "APP_RUN", [0x23] = "APP_STATUS",
@@ -39,6 +39,7 @@ local status_names = {
 	[-8] = "S2_E_RANGE", [-9] = "S2_E_NOSPACE", [-10] = "S2_E_INVAL", [-11] = "S2_E_NOMEM",
 	[-12] = "S2_E_IO", [-13] = "S2_E_TIMEOUT", [-14] = "S2_E_FORMAT", [-15] = "S2_E_NOTFOUND",
 	[-16] = "S2_E_STATE", [-17] = "S2_E_DEAD", [-18] = "S2_E_AUTH", [-19] = "S2_E_BUSY",
+	[-20] = "S2_E_STALE",
 }
 
 local board_state_names = { [0] = "unbooted", [1] = "booting", [2] = "booted" }
@@ -120,6 +121,17 @@ F("ls_mine", ProtoField.uint8("s2.lease.mine", "Held by the requester", base.DEC
 F("ls_remaining", ProtoField.uint32("s2.lease.remaining_ms", "Remaining (ms)", base.DEC))
 F("ls_refused", ProtoField.uint32("s2.lease.refused", "Requests refused as busy", base.DEC))
 F("ls_forced", ProtoField.uint32("s2.lease.forced", "Taken by force", base.DEC))
+F("trailer", ProtoField.bytes("s2.auth", "Authentication trailer (2.3)"))
+F("tr_key", ProtoField.uint32("s2.auth.key_id", "Key id", base.DEC))
+F("tr_counter", ProtoField.uint32("s2.auth.counter", "Counter", base.DEC))
+F("tr_session", ProtoField.uint64("s2.auth.session", "Session", base.HEX))
+F("key_op", ProtoField.uint8("s2.key.op", "Operation", base.DEC, { [0] = "list", [1] = "add", [2] = "revoke" }))
+F("key_role", ProtoField.uint8("s2.key.role", "Role", base.DEC, { [0] = "-", [1] = "machine", [2] = "job" }))
+F("key_id", ProtoField.uint32("s2.key.id", "Key id", base.DEC))
+F("key_wrapped", ProtoField.bytes("s2.key.wrapped", "Wrapped key"))
+F("key_counter", ProtoField.uint32("s2.key.counter", "Guard counter", base.DEC))
+F("key_n", ProtoField.uint32("s2.key.n", "Keys", base.DEC))
+F("bk_hash", ProtoField.bytes("s2.bulk.hash", "Region BLAKE2b-256 (authenticated, 2.3)"))
 -- 4.5 chip info
 F("ci_chip", ProtoField.uint16("s2.chip_info.chip", "Chip", base.DEC))
 F("ci_pes", ProtoField.uint8("s2.chip_info.pes", "PEs", base.DEC))
@@ -497,6 +509,25 @@ end, rep = function(rd, c)
 		c.info[#c.info + 1] = "free"
 	end
 end }
+body[0x08] = { req = function(rd, c)
+	local op = rd:add(f.key_op, 1)
+	rd:add(f.key_role, 1)
+	rd:rsvd(2)
+	local id = rd:add(f.key_id, 4)
+	rd:bytes(f.key_wrapped, 32)
+	rd:finish()
+	if op then c.info[#c.info + 1] = string.format("%s %d", ({ [0] = "list", [1] = "add", [2] = "revoke" })[op] or "?", id or 0) end
+end, rep = function(rd, c)
+	for _ = 1, 6 do rd:add(f.key_counter, 4) end
+	local k = rd:add(f.key_n, 4)
+	for _ = 1, (k or 0) do
+		rd:add(f.key_id, 4)
+		rd:add(f.key_role, 1)
+		rd:rsvd(3)
+	end
+	rd:finish()
+	c.info[#c.info + 1] = string.format("%d keys", k or 0)
+end }
 body[0x10] = { req = empty(), rep = function(rd, c)
 	local chip = rd:add(f.ci_chip, 2)
 	local pes = rd:add(f.ci_pes, 1)
@@ -753,7 +784,13 @@ body[0x41] = { any = function(rd, c)
 end }
 body[0x42] = { any = b_sack }
 body[0x43] = { req = b_region, rep = b_sack }
-body[0x44] = { req = b_region, rep = empty() }
+-- BULK_END: with the region's hash when the region was opened under authentication (2.3)
+body[0x44] = { req = function(rd, c)
+	local r = rd:add(f.bk_region, 4)
+	if rd:left() == 32 then rd:bytes(f.bk_hash, 32) end
+	rd:finish()
+	if r then c.info[#c.info + 1] = string.format("region %d", r) end
+end, rep = empty() }
 body[0x45] = { req = function(rd, c)
 	local region = rd:add(f.bk_region, 4)
 	rd:add(f.bk_space, 1)
@@ -774,6 +811,7 @@ end, rep = function(rd, c)
 	local n = rd:add(f.bk_len, 4)
 	rd:add(f.bk_crc, 4)
 	local nb = rd:add(f.bk_n_blocks, 4)
+	if rd:left() == 32 then rd:bytes(f.bk_hash, 32) end
 	rd:finish()
 	if nb then c.info[#c.info + 1] = string.format("region %d, %d bytes, %d blocks", region, n, nb) end
 end }
@@ -1028,6 +1066,14 @@ function s2.dissector(tvb, pinfo, tree)
 			plen, tvb:reported_len() - HDR_LEN))
 	end
 	if blen > avail then blen = avail end
+	-- authenticated packets end with a 16-byte trailer (section 2.3), not part of the body
+	if band(flags, 4) ~= 0 and blen >= 16 then
+		blen = blen - 16
+		local tr = root:add(f.trailer, tvb(HDR_LEN + blen, 16))
+		tr:add_le(f.tr_key, tvb(HDR_LEN + blen, 4))
+		tr:add_le(f.tr_counter, tvb(HDR_LEN + blen + 4, 4))
+		tr:add_le(f.tr_session, tvb(HDR_LEN + blen + 8, 8))
+	end
 
 	-- CRC (section 3)
 	if s2.prefs.check_crc and n == tvb:reported_len() then

@@ -54,6 +54,7 @@ struct s2_stream_stats {
 	uint64_t unknown_source; /**< spikes of a PE with no population: dropped */
 	uint64_t board_dropped;  /**< records the boards could not send (their own count) */
 	uint64_t rx_errors;      /**< socket receive errors */
+	uint64_t auth_bad; /**< keyed stream: packets not authenticated by the key (2.3): dropped */
 };
 
 struct s2_stream_callbacks {
@@ -68,6 +69,15 @@ struct s2_stream_callbacks {
  * NULL if out of memory. */
 struct s2_stream *s2_stream_new(uint32_t id, const struct s2_stream_callbacks *cb);
 void s2_stream_free(struct s2_stream *s);
+
+struct s2_key;
+/**
+ * Accept only packets authenticated with k (copied; NULL: accept any, as before): the
+ * boards tag the packets of a stream that an authenticated STREAM_START set up
+ * (docs/security.md). Others are dropped and counted in auth_bad. Without a key, tagged
+ * packets are taken with their tags unchecked (s2ctl replay of a capture).
+ */
+void s2_stream_set_key(struct s2_stream *s, const struct s2_key *k);
 
 /** Spikes of (board, chip, pe) are neurons lo + i of population pop. 0 or S2_E_NOMEM. */
 int s2_stream_add_source(struct s2_stream *s, uint16_t board, uint16_t chip, uint8_t pe,

@@ -65,6 +65,8 @@ struct s2_conn_stats {
 	uint64_t sent_noreply; /**< of sent: datagrams that expect no reply (s2_conn_send) */
 	uint64_t tx_bytes;     /**< bytes of every datagram sent (UDP payload, no UDP/IP headers) */
 	uint64_t rx_bytes;     /**< bytes of every datagram received from the board's address */
+	uint64_t auth_bad;     /**< replies dropped: not authenticated as the request (2.3) */
+	uint64_t session_restarts; /**< new sessions after a board forgot ours (S2_E_STALE) */
 };
 
 /**
@@ -105,7 +107,8 @@ int s2_client_wait(struct s2_client *c);
 struct s2_conn *s2_conn_open(struct s2_client *c, const char *host, uint16_t port, uint16_t board);
 
 /**
- * Queue a request. body[0..len) is copied; len <= S2_MAX_PAYLOAD.
+ * Queue a request. body[0..len) is copied; len <= S2_MAX_PAYLOAD (S2_AUTH_MAX_BODY when the
+ * client has a key: s2/key.h).
  * @return 0 (cb will be called), S2_E_RANGE if len is too long, S2_E_NOMEM. If the conn
  *         is unresponsive the request is still accepted and cb gets S2_E_TIMEOUT from
  *         the loop, so callers have one completion path.

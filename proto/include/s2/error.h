@@ -32,7 +32,8 @@ enum s2_err {
 	S2_E_DEAD = -17,     /**< the addressed board, chip, PE or link is dead */
 	S2_E_AUTH = -18,     /**< authentication tag missing or wrong */
 	S2_E_BUSY = -19,     /**< the board is held by another session's lease */
-	S2_E__LAST = -20     /**< not a code: one past the last */
+	S2_E_STALE = -20,    /**< the board forgot this authenticated session: start a new one */
+	S2_E__LAST = -21     /**< not a code: one past the last */
 };
 
 /**

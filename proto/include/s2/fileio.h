@@ -27,6 +27,10 @@ int s2_file_write_parts(const char *path, const void *const *parts, const size_t
 /** s2_file_write_parts with one part. */
 int s2_file_write_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen);
 
+/** s2_file_write_atomic for secrets: the file is created with mode 0600 (never wider, whatever
+ * the umask), so no other user can read it at any moment (key files, s2/key.h). */
+int s2_file_write_private(const char *path, const void *data, size_t len, char *err, size_t errlen);
+
 /**
  * For writers that stream: open a temporary file beside path (name into tmp, tmplen >= 32 +
  * strlen(path)) with fopen mode, to be finished by s2_file_tmp_commit or s2_file_tmp_abort.

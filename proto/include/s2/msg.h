@@ -24,6 +24,7 @@ enum s2_msg_type {
 	S2_MSG_BOOT_END = 0x05,     /**< check image, spread it, reply board status */
 	S2_MSG_BOARD_STATUS = 0x06, /**< reply board status (chips alive) */
 	S2_MSG_LEASE = 0x07,        /**< either endpoint: take, renew, release or show a lease */
+	S2_MSG_KEY = 0x08,          /**< either endpoint: install, revoke or list keys (4.19) */
 	S2_MSG_CHIP_INFO = 0x10,    /**< a chip's monitor: resources, PEs and links alive */
 	S2_MSG_MEM_READ = 0x11,     /**< read PE SRAM or chip DRAM */
 	S2_MSG_MEM_WRITE = 0x12,    /**< write PE SRAM or chip DRAM */

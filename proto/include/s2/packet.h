@@ -72,6 +72,16 @@ struct s2_header {
 int s2_packet_encode(uint8_t *out, size_t cap, const struct s2_header *h, const void *payload,
                      size_t len);
 
+/** s2_packet_encode with the payload in two parts: p1[0..len1) then p2[0..len2). */
+int s2_packet_encode2(uint8_t *out, size_t cap, const struct s2_header *h, const void *p1,
+                      size_t len1, const void *p2, size_t len2);
+
+/**
+ * Store an authentication tag into an encoded datagram dgram[0..len) (which must have
+ * S2_F_AUTH set) and recompute its CRC (docs/protocol.md 2.3: the tag lies inside the CRC).
+ */
+void s2_packet_set_tag(uint8_t *dgram, size_t len, const uint8_t tag[S2_AUTH_TAG_LEN]);
+
 /**
  * Decode and check one received datagram. Trusts nothing in buf[0..len). Checks, in this
  * order (the first failure is returned): len >= S2_HEADER_LEN (S2_E_SHORT); magic
