@@ -30,9 +30,9 @@ static void name(unsigned i, const uint8_t *sec, size_t n, char *buf, size_t len
 			ll = 0;
 		memcpy(label, sec + 2, ll);
 		label[ll] = 0;
-		snprintf(buf, len, "population %s spikes", label);
+		snprintf(buf, len, "population %.200s spikes", label);
 	} else {
-		snprintf(buf, len, "population %s voltages", label);
+		snprintf(buf, len, "population %.200s voltages", label);
 	}
 }
 
