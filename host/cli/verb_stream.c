@@ -26,6 +26,9 @@
 #include "stream_out.h"
 #include "session.h"
 
+/* Probes (APP_STATUS, once a second) a board may miss in a row before the stream ends. */
+#define STREAM_MISSES 2
+
 struct stream_opts {
 	const char *pops[64];
 	unsigned n_pops;
@@ -228,8 +231,12 @@ int verb_stream(int argc, char **argv)
 	 * board that stops answering (the transport's retries, at least 3 s) ends the stream
 	 * with an error naming it, instead of a wait without end. */
 	struct s2_msg_app_status *probe = calloc(s.n ? s.n : 1, sizeof *probe);
+	unsigned *misses = calloc(s.n ? s.n : 1, sizeof *misses);
+	bool *probed = calloc(s.n ? s.n : 1, sizeof *probed); /* a probe was sent, not yet judged */
 	double t_probe = t0;
-	if (!probe) {
+	if (!probe || !misses || !probed) {
+		free(misses);
+		free(probed);
 		ec = cli_error(&c, EXIT_FAIL, "out of memory");
 		goto stop;
 	}
@@ -250,18 +257,33 @@ int verb_stream(int argc, char **argv)
 				ec = EXIT_TIMEOUT;
 			break;
 		}
+		/* A probe that times out (the transport's bound, at least 3 s) counts a miss;
+		 * STREAM_MISSES in a row end the stream (a board starved for a few seconds by a
+		 * busy host is not dead); an error reply ends it at once. */
 		bool dead = false;
 		for (unsigned i = 0; i < plan->n_boards && !dead; i++) {
 			unsigned b = plan->boards[i].board;
-			if (b >= s.n || !s.sel[b] || !ops[b].status)
+			if (b >= s.n || !s.sel[b] || ops[b].outstanding || !probed[b])
 				continue;
+			probed[b] = false; /* this probe's outcome, taken once */
+			if (!ops[b].status) {
+				misses[b] = 0;
+				continue;
+			}
+			if (ops[b].status == S2_E_TIMEOUT && ++misses[b] < STREAM_MISSES) {
+				s2_conn_reset_responsive(s.eth[b]);
+				s2_op_init(&ops[b], NULL,
+				           NULL); /* probe again at the next second */
+				continue;
+			}
 			char line[300];
 			cli_conn_summary(s.eth[b], line, sizeof line);
-			ec = cli_error(
-			        &c, cli_exit_for(ops[b].status),
-			        "board %u stopped answering while streaming (APP_STATUS: %s) "
-			        "(%s)",
-			        b, s2_strerror(ops[b].status), line);
+			ec = cli_error(&c, cli_exit_for(ops[b].status),
+			               "board %u stopped answering while streaming (APP_STATUS: "
+			               "%s%s) (%s)",
+			               b, s2_strerror(ops[b].status),
+			               ops[b].status == S2_E_TIMEOUT ? ", two probes in a row" : "",
+			               line);
 			dead = true;
 		}
 		if (dead)
@@ -273,11 +295,14 @@ int verb_stream(int argc, char **argv)
 				if (b >= s.n || !s.sel[b] || ops[b].outstanding)
 					continue;
 				s2_op_init(&ops[b], NULL, NULL);
+				probed[b] = true;
 				if (s2_app_status_start(s.eth[b], &probe[b], &ops[b]) < 0)
 					ops[b].status = S2_E_NOMEM;
 			}
 		}
 	}
+	free(misses);
+	free(probed);
 	free(probe);
 stop:
 	/* Unsubscribe (best effort: a board that is gone forgets its streams anyway). */
