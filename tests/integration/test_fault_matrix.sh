@@ -68,7 +68,8 @@ file_state() {
 }
 
 # judge NAME FAULT VERB DEADLINE [RESULTS] [CHECK...]: classify the last timed command. With exit
-# 0 the CHECK command must hold (the result is right); otherwise the error must name a board,
+# 0 the CHECK command must hold (the result is right; where the injected fault must have struck,
+# CHECK is false: a verb that completed anyway means the fault never fired, and the row fails); otherwise the error must name a board,
 # come within the deadline, and leave no complete-looking results file.
 judge() {
 	local fault=$1 verb=$2 dl=$3 res=${4:-} outcome fstate="-"
@@ -109,20 +110,20 @@ for act in stop kill; do
 	# boot: the boot verb, and run on an unbooted board (run boots what is missing).
 	emu_start "boot$act" --boards 1 --fault-at "boot:$act:2"
 	timed "$WORK/out" "$WORK/err" "$S2CTL" boot --machine "$WORK/boot$act.pb"
-	judge "$act at boot" "boot" $DL_DEAD "" true
+	judge "$act at boot" "boot" $DL_DEAD "" false
 	stop_emu "boot$act"
 	emu_start "bootr$act" --boards 1 --fault-at "boot:$act:2"
 	"$S2CTL" compile "$WORK/va.pb" --machine "$WORK/bootr$act.pb" -o "$WORK/b$act.s2img" --quiet
 	timed "$WORK/out" "$WORK/err" "$S2CTL" run "$WORK/b$act.s2img" --machine "$WORK/bootr$act.pb" \
 		--duration $DUR -o "$WORK/br$act.s2res"
-	judge "$act at boot" "run" $DL_DEAD "$WORK/br$act.s2res" same_spikes "$WORK/br$act.s2res"
+	judge "$act at boot" "run" $DL_DEAD "$WORK/br$act.s2res" false
 	stop_emu "bootr$act"
 
 	# flash: a FLASH_DATA block.
 	mkdir -p "$WORK/fl$act"
 	emu_start "flash$act" --boards 1 --flash-dir "$WORK/fl$act" --fault-at "flash:$act:1"
 	timed "$WORK/out" "$WORK/err" "$S2CTL" flash "$WORK/fm1.s2fi" --machine "$WORK/flash$act.pb"
-	judge "$act at flash" "flash" $DL_DEAD "" flashed "$WORK/flash$act.pb"
+	judge "$act at flash" "flash" $DL_DEAD "" false
 	stop_emu "flash$act"
 
 	# load: the third bulk write or APP_LOAD, under deploy and under run.

@@ -610,11 +610,13 @@ static int lease_gate(struct emu_board *b, const struct s2_header *h, const uint
                       size_t cap, bool *handled)
 {
 	*handled = h->type == S2_MSG_LEASE;
+	if (!*handled && !s2_lease_guarded(h->type))
+		return 0; /* reads: no clock, no sender id */
 	uint64_t now = board_ms(), who = sender_id(from, fromlen);
 	if (*handled)
 		return s2_lease_handle(&b->lease, now, who, p, h->payload_len, out, cap, lease_log,
 		                       b);
-	if (s2_lease_guarded(h->type) && s2_lease_check(&b->lease, now, who) < 0) {
+	if (s2_lease_check(&b->lease, now, who) < 0) {
 		b->st.lease_refused++;
 		return S2_E_BUSY;
 	}
