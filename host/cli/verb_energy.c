@@ -776,6 +776,11 @@ struct energy_report *energy_report_open(const struct cli *c, const char *path, 
 	}
 	s2_energy_model_default(&r->m);
 	int ec = load(c, r, path);
+	if (!ec && r->partial)
+		ec = cli_error(c, EXIT_PARTIAL,
+		               "%s: record of a partial run (%s): not drawn as if it were complete "
+		               "(s2ctl energy report --allow-partial shows it, marked)",
+		               path, r->partial);
 	if (ec) {
 		*exit_code = ec;
 		energy_report_free(r);

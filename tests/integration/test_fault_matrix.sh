@@ -153,6 +153,8 @@ for act in stop kill; do
 			"$S2CTL" energy report "$WORK/p$act.energy" >/dev/null 2>"$WORK/erep.err"
 			check "$act at ${ph%%:*}: the energy record is refused as partial (exit 5)" \
 				test $? -eq 5
+			"$S2CTL" plot power "$WORK/p$act.energy" -o "$WORK/pp.svg" >/dev/null 2>&1
+			check "$act at ${ph%%:*}: plot power refuses it too (exit 5)" test $? -eq 5
 		fi
 		stop_emu "ph$act"
 	done
