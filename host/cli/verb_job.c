@@ -194,8 +194,7 @@ static int job_begin(struct cli *c, struct job_opts *o)
 	}
 	snprintf(a->job, sizeof a->job, "%s", job);
 	snprintf(a->user, sizeof a->user, "%s", env_or(o->user, "SLURM_JOB_USER", "-"));
-	snprintf(a->account, sizeof a->account, "%s",
-	         env_or(o->account, "SLURM_JOB_ACCOUNT", "-"));
+	snprintf(a->account, sizeof a->account, "%s", env_or(o->account, "SLURM_JOB_ACCOUNT", "-"));
 	unsigned long uid = 0;
 	if (cli_uint(c, "--uid", env_or(o->uid, "SLURM_JOB_UID", "0"), UINT32_MAX, &uid) < 0) {
 		ec = EXIT_USAGE;
@@ -306,7 +305,8 @@ static int job_end(struct cli *c, struct job_opts *o)
 	char list[8192];
 	size_t ln = 0;
 	for (unsigned i = 0; i < a->n && ln < sizeof list; i++)
-		ln += (size_t)snprintf(list + ln, sizeof list - ln, "%s%u", i ? "," : "", a->board[i]);
+		ln += (size_t)snprintf(list + ln, sizeof list - ln, "%s%u", i ? "," : "",
+		                       a->board[i]);
 	c->boards_spec = list;
 	if ((ec = session_open(&s, c, true, false)))
 		goto out;
@@ -338,8 +338,9 @@ static int job_end(struct cli *c, struct job_opts *o)
 		 * counters: its dynamic energy since the last load is 0, said on stderr. */
 		r->dynamic_j[i] = ops[b].status == 0 ? status_dynamic_j(&em, &st[b]) : 0;
 		if (ops[b].status < 0 && !c->quiet)
-			fprintf(stderr, "s2ctl job: board %u: no activity counters (%s): dynamic 0 J\n",
-			        b, s2_strerror(ops[b].status));
+			fprintf(stderr,
+			        "s2ctl job: board %u: no activity counters (%s): dynamic 0 J\n", b,
+			        s2_strerror(ops[b].status));
 	}
 	char dir[1024], rpath[1100];
 	snprintf(dir, sizeof dir, "%s/energy", s2_alloc_state_dir());
@@ -394,10 +395,11 @@ static int job_show(struct cli *c, const struct job_opts *o)
 		if (rc < 0)
 			return EXIT_INPUT;
 		if (rc == 0)
-			return cli_error(c, EXIT_USAGE,
-			                 "not inside a SLURM job with s2 boards (no SLURM_JOB_ID, or "
-			                 "no %s/jobs); --job ID names one",
-			                 s2_alloc_state_dir());
+			return cli_error(
+			        c, EXIT_USAGE,
+			        "not inside a SLURM job with s2 boards (no SLURM_JOB_ID, or "
+			        "no %s/jobs); --job ID names one",
+			        s2_alloc_state_dir());
 	}
 	if (c->quiet) { /* the site boards, for scripts */
 		for (unsigned i = 0; i < a->n; i++)
@@ -497,7 +499,8 @@ int cli_machine_slurm(int argc, char **argv)
 		return pos == -2 ? EXIT_OK : EXIT_USAGE;
 	const char *path = pos < argc ? argv[pos] : c.machine_path;
 	if (!path || pos + 1 < argc)
-		return cli_error(&c, EXIT_USAGE, "usage: s2ctl machine slurm MACHINE [--node NAME] "
+		return cli_error(&c, EXIT_USAGE,
+		                 "usage: s2ctl machine slurm MACHINE [--node NAME] "
 		                 "[--dev-dir DIR] [--make-files]");
 	char err[512], host[256];
 	struct s2_machine *m = s2_machine_load_file(path, err, sizeof err);
@@ -583,8 +586,8 @@ static int parse_time(const struct cli *c, const char *what, const char *s, uint
 			return 0;
 		}
 	}
-	return cli_error(c, EXIT_USAGE,
-	                 "%s: '%s' is neither Unix seconds nor YYYY-MM-DDTHH:MM:SSZ", what, s);
+	return cli_error(c, EXIT_USAGE, "%s: '%s' is neither Unix seconds nor YYYY-MM-DDTHH:MM:SSZ",
+	                 what, s);
 }
 
 static void utc(uint64_t us, char *out, size_t cap)
@@ -674,8 +677,10 @@ int cli_energy_jobs(int argc, char **argv)
 			hi = jobs[k]->end_us > hi ? jobs[k]->end_us : hi;
 		}
 		if (!n) {
-			ec = cli_error(&c, EXIT_INPUT, "%s: no job reports (*.s2job); give --from "
-			               "and --to for the idle machine", dir);
+			ec = cli_error(&c, EXIT_INPUT,
+			               "%s: no job reports (*.s2job); give --from "
+			               "and --to for the idle machine",
+			               dir);
 			goto out;
 		}
 		if (!o.from)
@@ -704,8 +709,8 @@ int cli_energy_jobs(int argc, char **argv)
 		if (share[k].seconds <= 0 && share[k].energy_j <= 0)
 			continue;
 		size_t i = 0;
-		while (i < ng && (strcmp(g[i].user, jobs[k]->user) ||
-		                  strcmp(g[i].account, jobs[k]->account)))
+		while (i < ng &&
+		       (strcmp(g[i].user, jobs[k]->user) || strcmp(g[i].account, jobs[k]->account)))
 			i++;
 		if (i == ng) {
 			snprintf(g[i].user, sizeof g[i].user, "%s", jobs[k]->user);

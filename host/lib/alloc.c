@@ -89,7 +89,8 @@ int s2_alloc_parse_gres(const char *text, const char *name, unsigned *idx, unsig
 			if (!strncmp(q, name, nl) && q[nl] == ':') {
 				const char *open = strchr(q, '(');
 				if (!open || strncmp(open, "(IDX:", 5)) {
-					snprintf(err, errlen, "'%.*s': no (IDX:...) after the count",
+					snprintf(err, errlen,
+					         "'%.*s': no (IDX:...) after the count",
 					         (int)strcspn(q, " \n"), q);
 					return S2_E_FORMAT;
 				}
@@ -119,8 +120,10 @@ int s2_alloc_parse_gres(const char *text, const char *name, unsigned *idx, unsig
 			q = close + 2;
 		}
 	}
-	snprintf(err, errlen, "no GRES=%s:N(IDX:...) in the job's details (did the job ask for "
-	         "--gres=%s:N?)", name, name);
+	snprintf(err, errlen,
+	         "no GRES=%s:N(IDX:...) in the job's details (did the job ask for "
+	         "--gres=%s:N?)",
+	         name, name);
 	return S2_E_NOTFOUND;
 }
 
@@ -164,8 +167,10 @@ int s2_alloc_save(const struct s2_alloc *a, const char *path, char *err, size_t 
 {
 	if (!*a->job || !word_ok(a->job) || !word_ok(a->user) || !word_ok(a->account) ||
 	    !word_ok(a->machine) || !word_ok(a->key) || !a->n) {
-		snprintf(err, errlen, "%s: job, user, account and paths must be one word each, and "
-		         "the job must hold a board", path);
+		snprintf(err, errlen,
+		         "%s: job, user, account and paths must be one word each, and "
+		         "the job must hold a board",
+		         path);
 		return S2_E_INVAL;
 	}
 	size_t cap = 4096 + (size_t)a->n * (S2_MACHINE_HOST_MAX + 48), n = 0;
@@ -224,14 +229,15 @@ static int parse_line(struct s2_alloc *a, char *line)
 		char host[S2_MACHINE_HOST_MAX + 1];
 		int used = 0;
 		if (a->n >= S2_ALLOC_MAX_BOARDS ||
-		    sscanf(v, "%u %64s %u %u%n", &idx, host, &eth, &bmp, &used) != 4 ||
-		    v[used] || strlen(host) >= S2_MACHINE_HOST_MAX || eth > 65535 || bmp > 65535)
+		    sscanf(v, "%u %64s %u %u%n", &idx, host, &eth, &bmp, &used) != 4 || v[used] ||
+		    strlen(host) >= S2_MACHINE_HOST_MAX || eth > 65535 || bmp > 65535)
 			return S2_E_FORMAT;
 		for (unsigned i = 0; i < a->n; i++)
 			if (a->board[i] == idx)
 				return S2_E_FORMAT;
 		a->board[a->n] = idx;
-		memcpy(a->ep[a->n].host, host, strlen(host) + 1); /* checked: < S2_MACHINE_HOST_MAX */
+		memcpy(a->ep[a->n].host, host,
+		       strlen(host) + 1); /* checked: < S2_MACHINE_HOST_MAX */
 		a->ep[a->n].eth_port = (uint16_t)eth;
 		a->ep[a->n].bmp_port = (uint16_t)bmp;
 		a->n++;
@@ -276,29 +282,29 @@ static int parse_line(struct s2_alloc *a, char *line)
 	return 0; /* names a later version adds are skipped */
 }
 
-int s2_alloc_load(const char *path, struct s2_alloc *a, char *err, size_t errlen)
+int s2_alloc_decode(const uint8_t *buf, size_t len, const char *path, struct s2_alloc *a, char *err,
+                    size_t errlen)
 {
 	memset(a, 0, sizeof *a);
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	int rc = s2_file_read_all(path, ALLOC_MAX, &buf, &len, err, errlen);
+	struct s2_sfile f;
+	int rc = s2_file_check(buf, len, ALLOC_KIND, ALLOC_VERSION, path, &f, err, errlen);
 	if (rc < 0)
 		return rc;
-	struct s2_sfile f;
-	rc = s2_file_check(buf, len, ALLOC_KIND, ALLOC_VERSION, path, &f, err, errlen);
-	if (rc < 0)
-		goto out;
 	char *t = malloc(f.content_len + 1);
 	if (!t) {
-		rc = S2_E_NOMEM;
 		snprintf(err, errlen, "out of memory");
-		goto out;
+		return S2_E_NOMEM;
 	}
 	memcpy(t, f.content, f.content_len);
 	t[f.content_len] = 0;
+	if (strlen(t) != f.content_len) {
+		snprintf(err, errlen, "%s: a NUL byte in the allocation text", path);
+		rc = S2_E_FORMAT;
+	}
 	unsigned lineno = 0;
 	char *save = NULL;
-	for (char *line = strtok_r(t, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+	for (char *line = rc ? NULL : strtok_r(t, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
 		lineno++;
 		if (strlen(line) != strcspn(line, "\r") || parse_line(a, line) < 0) {
 			snprintf(err, errlen, "%s: line %u: '%.60s' is not a valid allocation line",
@@ -312,7 +318,18 @@ int s2_alloc_load(const char *path, struct s2_alloc *a, char *err, size_t errlen
 		snprintf(err, errlen, "%s: no job id or no boards", path);
 		rc = S2_E_FORMAT;
 	}
-out:
+	return rc;
+}
+
+int s2_alloc_load(const char *path, struct s2_alloc *a, char *err, size_t errlen)
+{
+	memset(a, 0, sizeof *a);
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc = s2_file_read_all(path, ALLOC_MAX, &buf, &len, err, errlen);
+	if (rc < 0)
+		return rc;
+	rc = s2_alloc_decode(buf, len, path, a, err, errlen);
 	free(buf);
 	return rc;
 }
@@ -331,8 +348,8 @@ int s2_alloc_from_env(struct s2_alloc *a, char *err, size_t errlen)
 	s2_alloc_path(job, path, sizeof path);
 	if (stat(path, &st) < 0 && errno == ENOENT) {
 		snprintf(err, errlen,
-		         "job %s holds no s2 boards (no %s): ask for them with --gres=s2board:N", job,
-		         path);
+		         "job %s holds no s2 boards (no %s): ask for them with --gres=s2board:N",
+		         job, path);
 		return S2_E_NOTFOUND;
 	}
 	int rc = s2_alloc_load(path, a, err, errlen);
@@ -387,11 +404,12 @@ struct s2_machine *s2_alloc_view(const struct s2_alloc *a, const struct s2_machi
 		s2_machine_board_endpoint(m, b, &ep);
 		bool mine = false;
 		for (unsigned i = 0; i < a->n && !mine; i++)
-			mine = !strcmp(ep.host, a->ep[i].host) && ep.eth_port == a->ep[i].eth_port &&
-			       ep.bmp_port == a->ep[i].bmp_port;
+			mine = !strcmp(ep.host, a->ep[i].host) &&
+			       ep.eth_port == a->ep[i].eth_port && ep.bmp_port == a->ep[i].bmp_port;
 		if (!mine) {
 			snprintf(err, errlen,
-			         "%s: board %u (%s:%u) is not one of job %s's boards (site boards %s "
+			         "%s: board %u (%s:%u) is not one of job %s's boards (site boards "
+			         "%s "
 			         "of %s); nothing was sent",
 			         what, b, ep.host, ep.eth_port, a->job, list,
 			         *a->machine ? a->machine : "the site machine");

@@ -45,8 +45,10 @@ int s2_job_energy_save(const struct s2_job_energy *j, const char *path, char *er
 {
 	if (!word_ok(j->job) || !word_ok(j->user) || !word_ok(j->account) || !word_ok(j->model) ||
 	    !j->n || j->end_us < j->start_us) {
-		snprintf(err, errlen, "%s: a report needs a job, user, account and model (one word "
-		         "each), a board, and an end not before its start", path);
+		snprintf(err, errlen,
+		         "%s: a report needs a job, user, account and model (one word "
+		         "each), a board, and an end not before its start",
+		         path);
 		return S2_E_INVAL;
 	}
 	size_t cap = 1024 + (size_t)j->n * 96, n = 0;
@@ -120,8 +122,9 @@ static int parse_line(struct s2_job_energy *j, const char *line)
 		unsigned b;
 		double w, d;
 		int used = 0;
-		if (j->n >= S2_JOB_MAX_BOARDS || sscanf(v, "%u %lf %lf%n", &b, &w, &d, &used) != 3 ||
-		    v[used] || !isfinite(w) || !isfinite(d) || w < 0 || d < 0)
+		if (j->n >= S2_JOB_MAX_BOARDS ||
+		    sscanf(v, "%u %lf %lf%n", &b, &w, &d, &used) != 3 || v[used] || !isfinite(w) ||
+		    !isfinite(d) || w < 0 || d < 0)
 			return S2_E_FORMAT;
 		for (unsigned i = 0; i < j->n; i++)
 			if (j->board[i] == b)
@@ -135,6 +138,49 @@ static int parse_line(struct s2_job_energy *j, const char *line)
 	return 0; /* names a later version adds */
 }
 
+int s2_job_energy_decode(const uint8_t *buf, size_t len, const char *path, struct s2_job_energy *j,
+                         char *err, size_t errlen)
+{
+	memset(j, 0, sizeof *j);
+	struct s2_sfile f;
+	int rc = s2_file_check(buf, len, JOB_KIND, JOB_VERSION, path, &f, err, errlen);
+	if (rc < 0)
+		return rc;
+	char *t = malloc(f.content_len + 1);
+	if (!t) {
+		snprintf(err, errlen, "out of memory");
+		return S2_E_NOMEM;
+	}
+	memcpy(t, f.content, f.content_len);
+	t[f.content_len] = 0;
+	if (strlen(t) != f.content_len) {
+		snprintf(err, errlen, "%s: a NUL byte in the report text", path);
+		rc = S2_E_FORMAT;
+	}
+	unsigned lineno = 0;
+	char *save = NULL;
+	for (char *line = rc ? NULL : strtok_r(t, "\n", &save); line && rc == 0;
+	     line = strtok_r(NULL, "\n", &save)) {
+		lineno++;
+		if (parse_line(j, line) < 0) {
+			snprintf(err, errlen, "%s: line %u: '%.60s' is not a valid report line",
+			         path, lineno, line);
+			rc = S2_E_FORMAT;
+		}
+	}
+	if (rc == 0 &&
+	    (!*j->job || !*j->user || !*j->account || !j->n || j->end_us < j->start_us)) {
+		snprintf(
+		        err, errlen,
+		        "%s: a report needs job, user, account, a board, and an end not before its "
+		        "start",
+		        path);
+		rc = S2_E_FORMAT;
+	}
+	free(t);
+	return rc;
+}
+
 int s2_job_energy_load(const char *path, struct s2_job_energy *j, char *err, size_t errlen)
 {
 	memset(j, 0, sizeof *j);
@@ -143,37 +189,7 @@ int s2_job_energy_load(const char *path, struct s2_job_energy *j, char *err, siz
 	int rc = s2_file_read_all(path, JOB_MAX, &buf, &len, err, errlen);
 	if (rc < 0)
 		return rc;
-	struct s2_sfile f;
-	rc = s2_file_check(buf, len, JOB_KIND, JOB_VERSION, path, &f, err, errlen);
-	char *t = rc == 0 ? malloc(f.content_len + 1) : NULL;
-	if (rc == 0 && !t) {
-		snprintf(err, errlen, "out of memory");
-		rc = S2_E_NOMEM;
-	}
-	if (rc == 0) {
-		memcpy(t, f.content, f.content_len);
-		t[f.content_len] = 0;
-		unsigned lineno = 0;
-		char *save = NULL;
-		for (char *line = strtok_r(t, "\n", &save); line && rc == 0;
-		     line = strtok_r(NULL, "\n", &save)) {
-			lineno++;
-			if (parse_line(j, line) < 0) {
-				snprintf(err, errlen, "%s: line %u: '%.60s' is not a valid report line",
-				         path, lineno, line);
-				rc = S2_E_FORMAT;
-			}
-		}
-		if (rc == 0 && (!*j->job || !*j->user || !*j->account || !j->n ||
-		                j->end_us < j->start_us)) {
-			snprintf(err, errlen,
-			         "%s: a report needs job, user, account, a board, and an end not "
-			         "before its start",
-			         path);
-			rc = S2_E_FORMAT;
-		}
-	}
-	free(t);
+	rc = s2_job_energy_decode(buf, len, path, j, err, errlen);
 	free(buf);
 	return rc;
 }
@@ -255,7 +271,8 @@ int s2_jobs_sum(const struct s2_job_energy *const *jobs, size_t n, unsigned n_bo
 				p->overlap_s += (double)dup * 1e-6;
 			}
 			if (sp[q].e > s) {
-				double j_ = jobs[sp[q].job]->static_w[sp[q].i] * (double)(sp[q].e - s) * 1e-6;
+				double j_ = jobs[sp[q].job]->static_w[sp[q].i] *
+				            (double)(sp[q].e - s) * 1e-6;
 				share[sp[q].job].energy_j += j_;
 				covered += sp[q].e - s;
 				cursor = sp[q].e;

@@ -33,16 +33,16 @@
 
 /** A job's allocation. Strings are NUL-terminated, possibly empty. */
 struct s2_alloc {
-	char job[32];      /**< SLURM job id */
-	char user[64];     /**< the job's user name */
-	uint32_t uid;      /**< the job's user id */
-	char account[64];  /**< the job's account */
-	char machine[512]; /**< path of the site's machine description */
+	char job[32];             /**< SLURM job id */
+	char user[64];            /**< the job's user name */
+	uint32_t uid;             /**< the job's user id */
+	char account[64];         /**< the job's account */
+	char machine[512];        /**< path of the site's machine description */
 	uint8_t machine_hash[32]; /**< BLAKE2b-256 of the site machine's protobuf encoding */
-	char key[512];     /**< path of the job key file, "" if none */
-	uint64_t start_us; /**< when the prolog ran, Unix microseconds */
-	unsigned n;        /**< boards */
-	unsigned board[S2_ALLOC_MAX_BOARDS];             /**< site board index of job board i */
+	char key[512];            /**< path of the job key file, "" if none */
+	uint64_t start_us;        /**< when the prolog ran, Unix microseconds */
+	unsigned n;               /**< boards */
+	unsigned board[S2_ALLOC_MAX_BOARDS];              /**< site board index of job board i */
 	struct s2_board_endpoint ep[S2_ALLOC_MAX_BOARDS]; /**< its endpoint */
 };
 
@@ -75,6 +75,10 @@ int s2_alloc_save(const struct s2_alloc *a, const char *path, char *err, size_t 
 
 /** Read an allocation file; every line and value checked. 0 or a negative code, err set. */
 int s2_alloc_load(const char *path, struct s2_alloc *a, char *err, size_t errlen);
+/** The same from the file's bytes buf[0..len) (untrusted: checked before use); name is for
+ * messages. 0 or a negative code with err naming the file and the line. */
+int s2_alloc_decode(const uint8_t *buf, size_t len, const char *name, struct s2_alloc *a, char *err,
+                    size_t errlen);
 
 /** STATE/jobs/JOB/alloc into out. */
 void s2_alloc_path(const char *job, char *out, size_t cap);

@@ -27,7 +27,7 @@ struct s2_job_energy {
 	uint64_t start_us; /**< the prolog: boards taken (Unix microseconds) */
 	uint64_t end_us;   /**< the epilog: boards given back */
 	unsigned n;
-	unsigned board[S2_JOB_MAX_BOARDS]; /**< site board index */
+	unsigned board[S2_JOB_MAX_BOARDS];   /**< site board index */
 	double static_w[S2_JOB_MAX_BOARDS];  /**< watts while held */
 	double dynamic_j[S2_JOB_MAX_BOARDS]; /**< joules of activity at the epilog */
 };
@@ -41,6 +41,9 @@ double s2_job_total_j(const struct s2_job_energy *j);
 int s2_job_energy_save(const struct s2_job_energy *j, const char *path, char *err, size_t errlen);
 /** Read one; every line checked. 0 or a negative code, err naming the file and line. */
 int s2_job_energy_load(const char *path, struct s2_job_energy *j, char *err, size_t errlen);
+/** The same from the file's bytes buf[0..len) (untrusted); name is for messages. */
+int s2_job_energy_decode(const uint8_t *buf, size_t len, const char *name, struct s2_job_energy *j,
+                         char *err, size_t errlen);
 
 /** One job's share of a period. */
 struct s2_jobs_share {
@@ -51,10 +54,10 @@ struct s2_jobs_share {
 
 /** A period's split. */
 struct s2_jobs_period {
-	double total_j;    /**< every board over the whole period (static) + all jobs' dynamic */
-	double idle_j;     /**< boards held by no job */
-	double jobs_j;     /**< sum of the shares */
-	double overlap_s;  /**< board-seconds claimed twice (0 normally) */
+	double total_j;   /**< every board over the whole period (static) + all jobs' dynamic */
+	double idle_j;    /**< boards held by no job */
+	double jobs_j;    /**< sum of the shares */
+	double overlap_s; /**< board-seconds claimed twice (0 normally) */
 };
 
 /**
