@@ -36,11 +36,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bool job = data[0] & 1;
 	uint8_t *owned;
 	size_t len;
-	const uint8_t *f =
-	        job ? fuzz_file(data + 1, size - 1, S2_SFILE_KIND('J', 'O', 'B', 'E'), 1, name_job,
-	                        &len, &owned)
-	            : fuzz_file(data + 1, size - 1, S2_SFILE_KIND('A', 'L', 'O', 'C'), 1, name_alloc,
-	                        &len, &owned);
+	const uint8_t *f = job ? fuzz_file(data + 1, size - 1, S2_SFILE_KIND('J', 'O', 'B', 'E'), 1,
+	                                   name_job, &len, &owned)
+	                       : fuzz_file(data + 1, size - 1, S2_SFILE_KIND('A', 'L', 'O', 'C'), 1,
+	                                   name_alloc, &len, &owned);
 	if (!f)
 		return 0;
 	char err[1024];

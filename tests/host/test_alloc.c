@@ -48,9 +48,9 @@ static void gres_indices(void **state)
 	assert_int_equal(s2_alloc_parse_gres("GRES=s2board:2(IDX:3,1)", "s2board", idx, 16, &n, err,
 	                                     sizeof err),
 	                 S2_E_FORMAT);
-	assert_int_equal(s2_alloc_parse_gres("GRES=gpu:1(IDX:0)", "s2board", idx, 16, &n, err,
-	                                     sizeof err),
-	                 S2_E_NOTFOUND);
+	assert_int_equal(
+	        s2_alloc_parse_gres("GRES=gpu:1(IDX:0)", "s2board", idx, 16, &n, err, sizeof err),
+	        S2_E_NOTFOUND);
 	assert_non_null(strstr(err, "--gres=s2board:N"));
 	assert_int_equal(s2_alloc_parse_gres("GRES=s2board:5(IDX:0-4)", "s2board", idx, 4, &n, err,
 	                                     sizeof err),
@@ -192,10 +192,9 @@ static struct s2_job_energy *job(const char *id, const char *acct, uint64_t s, u
 static void period_split(void **state)
 {
 	(void)state;
-	struct s2_job_energy *jobs[4] = {job("a", "x", 10, 20, 0, 1, 1.0),
-	                                 job("b", "y", 12, 25, 2, 3, 0.5),
-	                                 job("c", "x", 21, 30, 0, 1, 0.0),
-	                                 job("d", "y", 15, 22, 0, 2, 2.0)};
+	struct s2_job_energy *jobs[4] = {
+	        job("a", "x", 10, 20, 0, 1, 1.0), job("b", "y", 12, 25, 2, 3, 0.5),
+	        job("c", "x", 21, 30, 0, 1, 0.0), job("d", "y", 15, 22, 0, 2, 2.0)};
 	struct s2_jobs_share sh[4];
 	struct s2_jobs_period p;
 	char err[256];

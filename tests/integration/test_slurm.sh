@@ -169,6 +169,13 @@ touch "$OUT/$1.started"
 if [ "$1" != c ]; then
 	for _ in $(seq 600); do [ -f "$OUT/a.started" ] && [ -f "$OUT/b.started" ] && break; sleep 0.1; done
 	squeue -h -o "%i %T %r" >"$O/squeue.txt"
+	# The other job's key: not this user's to read (or, both root, not on these boards).
+	for k in "$S2_STATE_DIR"/jobs/*/job.key; do
+		[ "$k" = "$S2_STATE_DIR/jobs/$SLURM_JOB_ID/job.key" ] && continue
+		"$S2CTL" info --machine "$M" --key "$k" >/dev/null 2>"$O/otherkey.err"
+		echo $? >"$O/otherkey.rc"
+		break
+	done
 fi
 "$S2CTL" info --machine "$M" --json >"$O/info.json"
 echo $? >"$O/info.rc"
@@ -239,6 +246,12 @@ for j in a b; do
 	check "... naming the board and the job" grep -q "is not one of job" "$O/foreign.err"
 	check "job $j: Vogels-Abbott ran (exit 0)" grep -qx 0 "$O/run.rc"
 	check "job $j: spikes identical to the network run alone" diff -rq "$WORK/alone" "$O/csv"
+	if [ "$U1" != root ]; then
+		check "job $j: the other user's job key file is refused (exit 3, unreadable)" \
+			bash -c "grep -qx 3 '$O/otherkey.rc' && grep -q 'Permission denied' '$O/otherkey.err'"
+	else
+		check "job $j: the other job's key is refused by its boards (exit 7)" grep -qx 7 "$O/otherkey.rc"
+	fi
 	check "job $j: it saw the other job running at once" \
 		bash -c "grep -c RUNNING '$O/squeue.txt' | grep -qx 2"
 done
@@ -251,6 +264,7 @@ check "job c: the board memory an earlier job wrote is scrubbed (zeros)" \
 check "prologs and epilogs logged no failure" bash -c "! grep -q 'failed' '$S/log/prolog.log' '$S/log/epilog.log'"
 check "the epilog scrubbed (power cycle) and revoked each job's key" \
 	test "$(grep -c 'scrubbed in .* key revoked (rc 0)' "$S/log/epilog.log")" -eq 3
+sed -n 's/.*\(boards .* scrubbed in [0-9.]* s\).*/    epilog: \1/p' "$S/log/epilog.log"
 check "job keys and allocations are gone" test -z "$(ls "$S2_STATE_DIR/jobs")"
 "$S2CTL" key list --machine "$M" --key "$K" --json >"$WORK/keys.json"
 check "only the machine key is left on every board" \
