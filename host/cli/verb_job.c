@@ -502,6 +502,9 @@ int cli_machine_slurm(int argc, char **argv)
 		return cli_error(&c, EXIT_USAGE,
 		                 "usage: s2ctl machine slurm MACHINE [--node NAME] "
 		                 "[--dev-dir DIR] [--make-files]");
+	if (c.json)
+		return cli_error(&c, EXIT_USAGE,
+		                 "slurm prints configuration lines; it has no --json");
 	char err[512], host[256];
 	struct s2_machine *m = s2_machine_load_file(path, err, sizeof err);
 	if (!m)
