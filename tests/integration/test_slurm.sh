@@ -40,11 +40,12 @@ trap stop_daemons EXIT
 # Two users, if they can be made; else both jobs run as root under two accounts.
 U1=root U2=root
 if command -v useradd >/dev/null; then
-	for u in s2alice s2bob; do
-		id "$u" >/dev/null 2>&1 ||
-			{ useradd --system --no-create-home --shell /usr/sbin/nologin "$u" && MADE_USERS+=("$u"); }
+	# names of this run only (tests may run at once), removed at the end
+	for u in "s2a$$" "s2b$$"; do
+		useradd --system --no-create-home --shell /usr/sbin/nologin "$u" 2>/dev/null &&
+			MADE_USERS+=("$u")
 	done
-	id s2alice >/dev/null 2>&1 && id s2bob >/dev/null 2>&1 && U1=s2alice U2=s2bob
+	[ ${#MADE_USERS[@]} -eq 2 ] && U1=s2a$$ U2=s2b$$
 fi
 
 # The machine: 4 boards, a machine key; the site's description is what s2emu wrote.
@@ -62,6 +63,12 @@ emu_start alone --boards 2
 	"$S2CTL" run "$WORK/alone.s2img" --machine "$WORK/alone.pb" -o "$WORK/alone.s2res" --quiet &&
 	"$S2CTL" results "$WORK/alone.s2res" --csv "$WORK/alone" --quiet
 check "reference: Vogels-Abbott alone on a 2-board machine" test -s "$WORK/alone/E_spikes.csv"
+PYNN=0
+if /usr/bin/python3 -c 'import pyNN' 2>/dev/null; then
+	PYNN=1
+	/usr/bin/python3 "$SRC/tests/integration/slurm_pynn.py" "$WORK/alone.pb" >"$WORK/pynn_alone.json"
+	check "reference: pyNN.s2 alone on a 2-board machine" test -s "$WORK/pynn_alone.json"
+fi
 
 # SLURM's configuration: s2ctl machine slurm gives the gres lines.
 "$S2CTL" machine slurm "$M" --node s2node --dev-dir "$S/dev" --make-files >"$S/lines.txt"
@@ -192,6 +199,10 @@ echo $? >"$O/foreign.rc"
 if [ "$1" = c ]; then # the boards of an earlier job: scrubbed
 	"$S2CTL" mem read --machine "$M" --board 0 --chip 3 0x2000 4 >"$O/scrub.txt" 2>&1
 	echo $? >"$O/scrub.rc"
+	if [ "$PYNN" = 1 ]; then # pyNN.s2, given the site's description, in the job
+		/usr/bin/python3 "$SRC/tests/integration/slurm_pynn.py" "$M" >"$O/pynn.json" 2>"$O/pynn.err"
+		echo $? >"$O/pynn.rc"
+	fi
 else # leave something for the next tenant to find, if the scrub failed
 	"$S2CTL" mem write --machine "$M" --board 0 --chip 3 0x2000 --hex a5a5a5a5 --quiet
 	echo $? >"$O/mark.rc"
@@ -204,7 +215,7 @@ EOF
 chmod 755 "$WORK/job.sh"
 "$S2CTL" machine show "$M" --json >"$WORK/site.json"
 chmod 644 "$WORK/site.json"
-export OUT=$WORK/out M VA=$WORK/va.pb SITE_JSON=$WORK/site.json
+export OUT=$WORK/out M VA=$WORK/va.pb SITE_JSON=$WORK/site.json SRC PYNN
 JA=$(sbatch --parsable --uid="$U1" --account=alpha --gres=s2board:2 -J a -o "$OUT/a.log" \
 	"$WORK/job.sh" a)
 JB=$(sbatch --parsable --uid="$U2" --account=beta --gres=s2board:2 -J b -o "$OUT/b.log" \
@@ -261,6 +272,11 @@ check "a and b hold different site boards ($sa and $sb)" test "$sa" != "$sb"
 check "job c: ran after a and b, on boards they had" grep -qx 0 "$OUT/c/show.rc"
 check "job c: the board memory an earlier job wrote is scrubbed (zeros)" \
 	grep -q "00 00 00 00" "$OUT/c/scrub.txt"
+if [ "$PYNN" = 1 ]; then
+	check "job c: pyNN.s2 runs on the job's boards with its key (exit 0)" grep -qx 0 "$OUT/c/pynn.rc" ||
+		tail -n 3 "$OUT/c/pynn.err"
+	check "job c: pyNN.s2's spikes are those of the run alone" cmp -s "$WORK/pynn_alone.json" "$OUT/c/pynn.json"
+fi
 check "prologs and epilogs logged no failure" bash -c "! grep -q 'failed' '$S/log/prolog.log' '$S/log/epilog.log'"
 check "the epilog scrubbed (power cycle) and revoked each job's key" \
 	test "$(grep -c 'scrubbed in .* key revoked (rc 0)' "$S/log/epilog.log")" -eq 3
