@@ -363,12 +363,17 @@ int s2_alloc_from_env(struct s2_alloc *a, char *err, size_t errlen)
 	return 1;
 }
 
+static bool same_ep(const struct s2_board_endpoint *x, const struct s2_board_endpoint *y)
+{
+	return !strcmp(x->host, y->host) && x->eth_port == y->eth_port &&
+	       x->bmp_port == y->bmp_port;
+}
+
 unsigned s2_alloc_wire_board(const struct s2_alloc *a, const struct s2_board_endpoint *ep,
                              unsigned b)
 {
 	for (unsigned i = 0; i < a->n; i++)
-		if (!strcmp(ep->host, a->ep[i].host) && ep->eth_port == a->ep[i].eth_port &&
-		    ep->bmp_port == a->ep[i].bmp_port)
+		if (same_ep(ep, &a->ep[i]))
 			return a->board[i];
 	return b;
 }
@@ -384,28 +389,34 @@ static void board_list(const struct s2_alloc *a, char *out, size_t cap)
 struct s2_machine *s2_alloc_view(const struct s2_alloc *a, const struct s2_machine *m,
                                  const char *what, char *err, size_t errlen)
 {
-	uint8_t h[32];
-	if (s2_alloc_machine_hash(m, h) < 0) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
 	char list[256];
 	board_list(a, list, sizeof list);
-	if (!memcmp(h, a->machine_hash, sizeof h)) {
+	/* The site's description (or one with the same boards at the same indices, such as the
+	 * site's rewritten with dead chips marked): the job's boards of it. */
+	unsigned nb = s2_machine_boards(m);
+	bool site = true;
+	for (unsigned i = 0; i < a->n && site; i++) {
+		struct s2_board_endpoint ep;
+		if (a->board[i] >= nb) {
+			site = false;
+			break;
+		}
+		s2_machine_board_endpoint(m, a->board[i], &ep);
+		site = same_ep(&ep, &a->ep[i]);
+	}
+	if (site) {
 		char e2[256];
 		struct s2_machine *v = s2_machine_subset(m, a->board, a->n, e2, sizeof e2);
 		if (!v)
 			snprintf(err, errlen, "%s: job %s's boards %s: %s", what, a->job, list, e2);
 		return v;
 	}
-	unsigned nb = s2_machine_boards(m);
 	for (unsigned b = 0; b < nb; b++) {
 		struct s2_board_endpoint ep;
 		s2_machine_board_endpoint(m, b, &ep);
 		bool mine = false;
 		for (unsigned i = 0; i < a->n && !mine; i++)
-			mine = !strcmp(ep.host, a->ep[i].host) &&
-			       ep.eth_port == a->ep[i].eth_port && ep.bmp_port == a->ep[i].bmp_port;
+			mine = same_ep(&ep, &a->ep[i]);
 		if (!mine) {
 			snprintf(err, errlen,
 			         "%s: board %u (%s:%u) is not one of job %s's boards (site boards "

@@ -106,6 +106,15 @@ static void job_view(void **state)
 			}
 		assert_true(links_v < links_m);
 	}
+	/* The site's description rewritten with a dead chip marked: still the job's 2 boards. */
+	struct s2_machine *dead = s2_machine_clone(m);
+	s2_machine_mark_chip_dead(dead, 3, 5);
+	struct s2_machine *vd = s2_alloc_view(a, dead, "m.pb", err, sizeof err);
+	assert_non_null(vd);
+	assert_int_equal(s2_machine_boards(vd), 2);
+	assert_true(s2_machine_chip_dead(vd, 1, 5));
+	s2_machine_free(vd);
+	s2_machine_free(dead);
 	/* The job's own description (its boards only) is taken as it is. */
 	struct s2_machine *again = s2_alloc_view(a, v, "job.pb", err, sizeof err);
 	assert_non_null(again);
