@@ -92,7 +92,10 @@ def window_cv(rates_hz, cv, t0, t1, min_spikes, rng, trials=3):
 
 
 def population(csv_dir, p, size, t0, t1):
-    d = np.loadtxt(f"{csv_dir}/{p}_spikes.csv", delimiter=",", skiprows=1, ndmin=2)
+    with open(f"{csv_dir}/{p}_spikes.csv") as f:
+        f.readline()
+        rows = f.read()
+    d = np.array(rows.replace(",", " ").split(), dtype=float).reshape(-1, 2)
     n, t = d[:, 0].astype(int), d[:, 1]
     keep = (t >= t0) & (t < t1)
     return n[keep], t[keep]
@@ -141,7 +144,7 @@ def main():
              "netpyne_hz": NETPYNE_RATE[k], "rate_ratio": rate / NEST_RATE[k],
              "cv_isi": cv, "cv_neurons": int(len(cvs)), "cv_published": NETPYNE_CV[k],
              "cv_published_sd": NETPYNE_CV_SD[k], "cv_published_in_window": pub_win,
-             "cv_ratio": cv / pub_win,
+             "cv_ratio": cv / pub_win if pub_win > 0 else float("nan"),
              "cv_netpyne_rule": float(lit.mean()) if len(lit) else None,
              "cv_netpyne_rule_neurons": int(len(lit)),
              "synchrony": sync, "synchrony_published": NETPYNE_SYNC[k],
@@ -149,7 +152,7 @@ def main():
         out.append(r)
         print(f"{p:5} {rate:6.3f} {NEST_RATE[k]:6.3f} {rate / NEST_RATE[k]:5.2f} "
               f"{NETPYNE_RATE[k]:7.2f} | {cv:5.3f} {len(cvs):5d} {NETPYNE_CV[k]:5.3f} "
-              f"{pub_win:7.3f} {cv / pub_win:5.2f} | {sync:5.2f} {NETPYNE_SYNC[k]:4.1f} "
+              f"{pub_win:7.3f} {r['cv_ratio']:5.2f} | {sync:5.2f} {NETPYNE_SYNC[k]:4.1f} "
               f"{sync / NETPYNE_SYNC[k]:5.2f}")
     if opt["--json"]:
         json.dump({"t0_ms": t0, "t1_ms": t1, "min_spikes": ms, "populations": out},
