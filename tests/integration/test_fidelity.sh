@@ -82,7 +82,8 @@ check "weights_clipped counted by the engine (12)" jq -e '.counters.weights_clip
 # were not delivered read as NaN.
 jq -n '{format: 1, name: "reclost", timestep_ms: 0.1, run_ms: 270, seed: 1,
   populations: [{label: "rec", size: 128, model: "lif_curr_exp"},
-                {label: "fill", size: 19200, model: "lif_curr_exp"}],
+                {label: "fill", size: 19200, model: "spike_source_array",
+                 spike_times: [range(19200) | []]}],
   recordings: [{population: "rec", variable: "v_mv"}]}' >"$WORK/rl.json"
 "$S2CTL" compile "$WORK/rl.json" --machine "$WORK/one.pb" -o "$WORK/rl.s2img" >"$WORK/rl.cout"
 check "the recording network fills one chip (151 PEs)" grep -q "151 PEs on 1 chips" "$WORK/rl.cout"
