@@ -87,6 +87,7 @@ struct emu_board {
 	uint32_t serial;
 	int eth_fd, bmp_fd;
 	struct event *eth_ev, *bmp_ev, *announce_ev;
+	struct event *scrub_ev; /**< drives the chips' monitors' scrubs (protocol 4.20) */
 	bool powered;
 	bool muted;
 	uint8_t state; /**< enum s2_board_state */

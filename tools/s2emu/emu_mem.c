@@ -128,6 +128,63 @@ int emu_mem_write(struct emu_mem *m, uint64_t addr, const void *src, size_t len)
 	return 0;
 }
 
+int emu_mem_zero(struct emu_mem *m, uint64_t addr, uint64_t len)
+{
+	if (addr > m->size || len > m->size - addr)
+		return S2_E_RANGE;
+	slot *dir = get(&m->dir);
+	while (len && dir) {
+		uint64_t pg = addr >> EMU_PAGE_BITS;
+		size_t off = (size_t)(addr & (EMU_PAGE_SIZE - 1));
+		uint64_t n = EMU_PAGE_SIZE - off < len ? EMU_PAGE_SIZE - off : len;
+		slot *l2 = get(&dir[pg / L2_ENTRIES]);
+		if (!l2 && !off) { /* a whole absent table: nothing to clear up to its end */
+			uint64_t to_end = (uint64_t)(L2_ENTRIES - pg % L2_ENTRIES) << EMU_PAGE_BITS;
+			n = to_end < len ? to_end : len;
+		} else if (l2) {
+			slot *s = &l2[pg % L2_ENTRIES];
+			uint8_t *p = get(s);
+			if (p && n == EMU_PAGE_SIZE) {
+				free(atomic_exchange_explicit(s, NULL, memory_order_acq_rel));
+				atomic_fetch_sub_explicit(&m->pages, 1, memory_order_relaxed);
+			} else if (p) {
+				memset(p + off, 0, (size_t)n);
+			}
+		}
+		addr += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int emu_mem_find_nonzero(const struct emu_mem *m, uint64_t addr, uint64_t len, uint64_t *at)
+{
+	if (addr > m->size || len > m->size - addr)
+		return S2_E_RANGE;
+	slot *dir = get((slot *)&m->dir);
+	uint64_t done = 0;
+	while (done < len && dir) {
+		uint64_t a = addr + done, pg = a >> EMU_PAGE_BITS;
+		size_t off = (size_t)(a & (EMU_PAGE_SIZE - 1));
+		uint64_t n = EMU_PAGE_SIZE - off < len - done ? EMU_PAGE_SIZE - off : len - done;
+		slot *l2 = get(&dir[pg / L2_ENTRIES]);
+		if (!l2) {
+			uint64_t to_end =
+			        ((uint64_t)(L2_ENTRIES - pg % L2_ENTRIES) << EMU_PAGE_BITS) - off;
+			n = to_end < len - done ? to_end : len - done;
+		} else {
+			const uint8_t *p = get(&l2[pg % L2_ENTRIES]);
+			for (size_t i = 0; p && i < n; i++)
+				if (p[off + i]) {
+					*at = done + i;
+					return 1;
+				}
+		}
+		done += n;
+	}
+	return 0;
+}
+
 uint64_t emu_mem_footprint(const struct emu_mem *m)
 {
 	uint64_t bytes = atomic_load(&m->pages) * EMU_PAGE_SIZE;

@@ -40,6 +40,14 @@ int emu_mem_read(const struct emu_mem *m, uint64_t addr, void *dst, size_t len);
 /** Copy in; allocates pages as needed. 0, S2_E_RANGE, or S2_E_NOMEM. */
 int emu_mem_write(struct emu_mem *m, uint64_t addr, const void *src, size_t len);
 
+/** Zero [addr, addr+len): whole pages are freed (they read as zero), partial ones cleared.
+ * Needs exclusive use of the space. 0 or S2_E_RANGE. */
+int emu_mem_zero(struct emu_mem *m, uint64_t addr, uint64_t len);
+
+/** 0 if [addr, addr+len) reads all zero; 1 and *at = offset of the first non-zero byte if
+ * not; S2_E_RANGE. Untouched pages and tables are skipped without reading. */
+int emu_mem_find_nonzero(const struct emu_mem *m, uint64_t addr, uint64_t len, uint64_t *at);
+
 /** Bytes of host memory the space holds (pages and tables). */
 uint64_t emu_mem_footprint(const struct emu_mem *m);
 
