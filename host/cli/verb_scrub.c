@@ -69,7 +69,8 @@ static void round_all(struct session *s, struct board_scrub *bs, uint8_t op)
 		if (!todo)
 			continue;
 		s2_op_init(&bs[b].op, NULL, NULL);
-		int rc = s2_scrub_start(s->eth[b], todo, op, bs[b].rep, bs[b].chip_status, &bs[b].op);
+		int rc = s2_scrub_start(s->eth[b], todo, op, bs[b].rep, bs[b].chip_status,
+		                        &bs[b].op);
 		if (rc < 0)
 			bs[b].op.status = rc;
 	}
@@ -106,8 +107,8 @@ static int scrub_run(struct cli *c, unsigned long timeout_s)
 			continue;
 		s2_op_init(&bs[b].op, NULL, NULL);
 		int rc = s2_simple_start(s.eth[b], S2_MSG_BOARD_STATUS, S2_ADDR_ANY, S2_PE_MONITOR,
-		                         NULL, 0, bs[b].st_body, sizeof bs[b].st_body, &bs[b].st_len,
-		                         &bs[b].op);
+		                         NULL, 0, bs[b].st_body, sizeof bs[b].st_body,
+		                         &bs[b].st_len, &bs[b].op);
 		if (rc < 0)
 			bs[b].op.status = rc;
 	}
@@ -116,14 +117,16 @@ static int scrub_run(struct cli *c, unsigned long timeout_s)
 		if (!s.sel[b])
 			continue;
 		struct s2_msg_board_status st;
-		int rc = bs[b].op.status ? bs[b].op.status
-		                         : s2_msg_board_status_decode(bs[b].st_body, bs[b].st_len, &st);
+		int rc = bs[b].op.status
+		                 ? bs[b].op.status
+		                 : s2_msg_board_status_decode(bs[b].st_body, bs[b].st_len, &st);
 		if (rc)
 			board_fail(&bs[b], rc, "BOARD_STATUS");
 		else if (st.state != S2_BOARD_BOOTED)
-			board_fail(&bs[b], S2_E_STATE,
-			           "board not booted: the scrub runs in the chips' monitors (boot it "
-			           "first)");
+			board_fail(
+			        &bs[b], S2_E_STATE,
+			        "board not booted: the scrub runs in the chips' monitors (boot it "
+			        "first)");
 		else
 			bs[b].chips = st.chips_alive;
 	}
@@ -140,8 +143,9 @@ static int scrub_run(struct cli *c, unsigned long timeout_s)
 		if (now_s() > deadline) {
 			for (unsigned b = 0; b < s.n; b++)
 				if (s.sel[b] && !bs[b].status && running(&bs[b]))
-					board_fail(&bs[b], S2_E_TIMEOUT,
-					           "scrub still running at --timeout (not verified)");
+					board_fail(
+					        &bs[b], S2_E_TIMEOUT,
+					        "scrub still running at --timeout (not verified)");
 			break;
 		}
 		struct timespec ts = {0, 50 * 1000 * 1000};
@@ -182,8 +186,8 @@ static int scrub_run(struct cli *c, unsigned long timeout_s)
 					snprintf(where, sizeof where, "SRAM of PE %u, 0x%08x",
 					         (unsigned)p->fail_pe, (unsigned)p->fail_addr);
 				snprintf(what, sizeof what,
-				         "chip %u: verification failed: %u failures, first at %s", ch,
-				         (unsigned)p->failures, where);
+				         "chip %u: verification failed: %u failures, first at %s",
+				         ch, (unsigned)p->failures, where);
 				board_fail(r, S2_E_STATE, what);
 			}
 		}
@@ -192,8 +196,8 @@ static int scrub_run(struct cli *c, unsigned long timeout_s)
 		if (r->status) {
 			bad++;
 			worst = r->status;
-			fprintf(stderr, "s2ctl scrub: board %u: NOT scrubbed: %s (%s)\n", b, r->what,
-			        s2_strerror(r->status));
+			fprintf(stderr, "s2ctl scrub: board %u: NOT scrubbed: %s (%s)\n", b,
+			        r->what, s2_strerror(r->status));
 		} else {
 			ok++;
 		}
@@ -221,8 +225,10 @@ static int scrub_run(struct cli *c, unsigned long timeout_s)
 		json_end_obj(&j);
 		json_finish(&j);
 	}
-	ec = bad == 0 ? EXIT_OK : ok ? EXIT_PARTIAL : worst == S2_E_STATE ? EXIT_FAIL
-	                                                                : cli_exit_for(worst);
+	ec = bad == 0              ? EXIT_OK
+	     : ok                  ? EXIT_PARTIAL
+	     : worst == S2_E_STATE ? EXIT_FAIL
+	                           : cli_exit_for(worst);
 	free(bs);
 	session_close(&s);
 	return ec;
