@@ -94,6 +94,8 @@ static int do_mem_write(struct s2_monitor *m, uint8_t pe, const uint8_t *body, s
 	int rc = s2_msg_mem_write_decode(body, len, &w);
 	if (rc < 0)
 		return rc;
+	if (m->scrub.rep.state == S2_SCRUB_RUNNING)
+		return S2_E_STATE; /* the scrub would wipe it, or verify it as not zero */
 	rc = check_range(m, w.space, pe, w.addr, w.len);
 	if (rc < 0)
 		return rc;
@@ -136,6 +138,8 @@ static int do_signal(struct s2_monitor *m, const uint8_t *body, size_t len, uint
 	int rc = s2_msg_signal_decode(body, len, &s);
 	if (rc < 0)
 		return rc;
+	if (s.signal == S2_SIG_START && m->scrub.rep.state == S2_SCRUB_RUNNING)
+		return S2_E_STATE; /* no PE starts while its memory is being scrubbed */
 	unsigned changed = 0;
 	for (unsigned p = 0; p < 8u * S2_PE_BITMAP_LEN; p++) {
 		if (!s2_bitmap_get(s.pes, p))

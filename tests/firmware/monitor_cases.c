@@ -165,6 +165,15 @@ static void t_mon_scrub(void)
 	S2T_EQ(rep.phase, 0);
 	S2T_EQ(rep.bytes_zeroed, 1000);
 	S2T_EQ(rep.bytes_verified, 0);
+	/* While it runs, nothing writes memory and no PE starts. */
+	struct s2_msg_mem_write mw = {.space = S2_MEM_DRAM, .addr = 0, .data = t_dram, .len = 4};
+	n = s2_msg_mem_write_encode(req, sizeof req, &mw);
+	S2T_EQ(s2_monitor_handle(&mon, S2_MSG_MEM_WRITE, 0, req, (size_t)n, out, sizeof out),
+	       S2_E_STATE);
+	n = s2_msg_signal_encode(req, sizeof req, &sig);
+	S2T_EQ(s2_monitor_handle(&mon, S2_MSG_SIGNAL, S2_PE_MONITOR, req, (size_t)n, out,
+	                         sizeof out),
+	       S2_E_STATE);
 	/* A second START while it runs does not restart it. */
 	S2T_EQ(scrub_req(S2_SCRUB_START, &rep), 0);
 	S2T_EQ(rep.bytes_zeroed, 1000);

@@ -503,6 +503,9 @@ static int chip_command(struct emu_board *b, const struct s2_header *h, const ui
 		return S2_E_DEAD;
 	/* The command travels the boot tree to the chip and the reply comes back the same way. */
 	b->st.mesh_hops += 2u * b->chips[c].hops;
+	if ((h->type == S2_MSG_ROUTER_LOAD || h->type == S2_MSG_APP_LOAD) &&
+	    b->chips[c].mon.scrub.rep.state == S2_SCRUB_RUNNING)
+		return S2_E_STATE; /* nothing loads into memory being scrubbed */
 	if (h->type == S2_MSG_ROUTER_LOAD)
 		return emu_app_router_load(b, &b->chips[c], p, h->payload_len);
 	if (h->type == S2_MSG_APP_LOAD)
