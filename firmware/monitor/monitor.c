@@ -177,6 +177,8 @@ static int do_signal(struct s2_monitor *m, const uint8_t *body, size_t len, uint
 
 #define SCRUB_CHUNK (4u << 20) /* bytes per HAL call when the HAL zeroes or checks itself */
 
+static uint8_t scrub_buf[S2_MEM_XFER_MAX]; /* one scrub at a time: no reentrancy */
+
 static uint64_t region_len(const struct s2_monitor *m, unsigned r)
 {
 	return r == m->cfg.pes ? m->cfg.dram_bytes : m->cfg.sram_per_pe;
@@ -206,8 +208,8 @@ static int scrub_zero(struct s2_monitor *m, uint8_t space, uint8_t pe, uint64_t 
 {
 	if (m->hal->mem_zero)
 		return m->hal->mem_zero(m->ctx, space, pe, addr, n);
-	static const uint8_t zeros[S2_MEM_XFER_MAX];
-	return m->hal->mem_write(m->ctx, space, pe, (uint32_t)addr, zeros, (uint16_t)n);
+	memset(scrub_buf, 0, n);
+	return m->hal->mem_write(m->ctx, space, pe, (uint32_t)addr, scrub_buf, (uint16_t)n);
 }
 
 /* 0 if n bytes at addr read as zero, 1 (*at set) if not, or a negative code. */
@@ -216,7 +218,7 @@ static int scrub_check(struct s2_monitor *m, uint8_t space, uint8_t pe, uint64_t
 {
 	if (m->hal->mem_find_nonzero)
 		return m->hal->mem_find_nonzero(m->ctx, space, pe, addr, n, at);
-	static uint8_t buf[S2_MEM_XFER_MAX]; /* one scrub at a time: no reentrancy */
+	uint8_t *buf = scrub_buf;
 	int rc = m->hal->mem_read(m->ctx, space, pe, (uint32_t)addr, buf, (uint16_t)n);
 	if (rc < 0)
 		return rc;
