@@ -85,6 +85,16 @@ check "no PE of chip 5 is running or stopped after the scrub" \
 "$S2CTL" iobuf --machine "$M" --board 0 --chip 47 --pe monitor >"$WORK/iobuf.txt"
 check "the monitor logged the verified scrub" grep -q "scrub done, verified" "$WORK/iobuf.txt"
 
+# A DRAM cell that does not clear (s2emu fault stuck-dram): the scrub fails, names the chip
+# and the address, and exits 1; the other chips are done.
+emu_ctl one stuck-dram 0:3:100 >/dev/null
+"$S2CTL" scrub --machine "$M" --json >"$WORK/bad.json" 2>"$WORK/bad.err"
+check "scrub with a stuck DRAM byte: exit 1 (got $?)" test $? -eq 1
+check "... naming chip 3 and DRAM 0x00000064" \
+	grep -q "board 0: NOT scrubbed: chip 3: verification failed: 1 failures, first at DRAM 0x00000064" "$WORK/bad.err"
+check "... and reported not ok, with fewer bytes verified than zeroed" \
+	jq_is "$WORK/bad.json" '.boards[0] | [.ok, .bytes_zeroed == .bytes_total, .bytes_verified < .bytes_total]' '[false,true,true]'
+
 # A keyed machine: refused without the key (nothing changed), done with it.
 K="$WORK/machine.key"
 "$S2CTL" key init "$K" --quiet

@@ -102,7 +102,11 @@ static int hal_mem_zero(void *ctx, uint8_t space, uint8_t pe, uint64_t addr, uin
 {
 	struct emu_chip *c = ctx;
 	struct emu_mem *m = hal_space(c, space, pe, &addr);
-	return emu_mem_zero(m, addr, len);
+	int rc = emu_mem_zero(m, addr, len);
+	uint64_t bad = (uint64_t)c->stuck_dram - 1; /* --stuck-dram: a cell that will not clear */
+	if (rc == 0 && c->stuck_dram && space == S2_MEM_DRAM && bad >= addr && bad - addr < len)
+		rc = emu_mem_write(m, bad, &(const uint8_t){0xA5}, 1);
+	return rc;
 }
 
 static int hal_mem_find_nonzero(void *ctx, uint8_t space, uint8_t pe, uint64_t addr, uint32_t len,
