@@ -4,8 +4,9 @@
  *   bench_mapper NETWORK SCALE MACHINE [IMAGE] [--min] [--fine-place] [--threads N]
  * NETWORK: an example name (s2ctl net example); MACHINE: "boards:N", "rack" or "racks:R".
  * With IMAGE, the image is written there too (and timed). --min: router tables compressed
- * to the minimum (--router-target min); --fine-place: fine placement (s2ctl compile --place
- * traffic; without it, boards are filled in population order, as the previous release did);
+ * to the minimum (--router-target min); --fine-place: the traffic order always (s2ctl
+ * compile --place traffic); --order-place: population order always (--place order, the
+ * previous release's default); neither: the better of the two by router hops per spike;
  * --threads: image threads;
  * --dump-tables FILE: every chip's table of two or more entries, as mapped (uncompressed
  * unless a table exceeded the router), in the file format of rig_routing_tables' desktop
@@ -120,6 +121,8 @@ int main(int argc, char **argv)
 			cfg.router_min = true;
 		else if (!strcmp(argv[i], "--fine-place"))
 			cfg.fine_place = true;
+		else if (!strcmp(argv[i], "--order-place"))
+			cfg.place_order = true;
 		else if (!strcmp(argv[i], "--dump-tables") && i + 1 < argc)
 			dump = argv[++i];
 		else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
@@ -130,8 +133,9 @@ int main(int argc, char **argv)
 			na = 5;
 	}
 	if (na < 3 || na > 4) {
-		fprintf(stderr, "usage: bench_mapper NETWORK SCALE MACHINE [IMAGE] [--min] "
-		                "[--fine-place] [--threads N]\n");
+		fprintf(stderr,
+		        "usage: bench_mapper NETWORK SCALE MACHINE [IMAGE] [--min] "
+		        "[--fine-place|--order-place] [--threads N] [--dump-tables FILE]\n");
 		return 2;
 	}
 	if (na == 4)
@@ -200,6 +204,11 @@ int main(int argc, char **argv)
 	       r->busiest_link_load, r->synaptic_events_per_step);
 	printf("hops:      mean %.4f per spike, worst %u, longest path %u\n", r->hops_mean,
 	       r->hops_max, r->path_max);
+	if (r->hops_mean_other >= 0)
+		printf("placement: %s order kept; the other gave %.4f hops per spike\n",
+		       r->placed_by_traffic ? "traffic" : "population", r->hops_mean_other);
+	else
+		printf("placement: %s order\n", r->placed_by_traffic ? "traffic" : "population");
 	printf("peak RSS:  %ld MiB\n", peak_rss_mib());
 	if (dump && dump_tables(mp, m, dump) < 0) {
 		fprintf(stderr, "bench_mapper: cannot write %s\n", dump);

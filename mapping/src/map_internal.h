@@ -80,7 +80,13 @@ struct s2_mapping {
 	uint32_t *vstamp;
 	struct s2_route *vwant;
 	uint32_t vcur;
+	/* placement: the traffic order is tried (cfg.fine_place, or s2_map_run's default) and
+	 * moved some chunk */
+	bool try_traffic, traffic_moved;
 };
+
+/** Back to stage 1 (partitioned): placement, keys, routes and tables undone. */
+void map_unplace(struct s2_mapping *mp);
 
 static inline unsigned route_bit(const struct s2_route *r, unsigned bit)
 {

@@ -113,6 +113,29 @@ const struct s2_map_report *s2_map_report(const struct s2_mapping *mp)
 	return &mp->rep;
 }
 
+void map_unplace(struct s2_mapping *mp)
+{
+	if (mp->stage < 2)
+		return;
+	if (mp->tables)
+		for (uint32_t g = 0; g < mp->n_chips; g++) {
+			free(mp->tables[g].e);
+			free(mp->tables[g].orig);
+		}
+	free(mp->tables);
+	free(mp->by_key);
+	free(mp->link_load);
+	mp->tables = NULL;
+	mp->by_key = NULL;
+	mp->link_load = NULL;
+	for (uint64_t q = 0; q < mp->n_parts; q++) {
+		mp->parts[q].chip = NO_CHIP;
+		mp->parts[q].pe = 0;
+		mp->parts[q].key = 0;
+	}
+	mp->stage = 1;
+}
+
 static int stage_check(struct s2_mapping *mp, int want, char *err, size_t errlen)
 {
 	if (mp->stage != want - 1) {
@@ -659,10 +682,11 @@ static double fine_cost(struct fine *f, const uint32_t *o, uint32_t k)
 
 #define FINE_BUDGET 4000u /* cost evaluations per board */
 
-static void fine_order(struct fine *f, uint32_t *o, uint32_t k, unsigned budget)
+static bool fine_order(struct fine *f, uint32_t *o, uint32_t k, unsigned budget)
 {
+	bool moved = false;
 	if (k < 2)
-		return;
+		return false;
 	double cur = fine_cost(f, o, k);
 	unsigned evals = 1;
 	for (;;) {
@@ -689,11 +713,13 @@ static void fine_order(struct fine *f, uint32_t *o, uint32_t k, unsigned budget)
 		o[bi] = o[bj];
 		o[bj] = t;
 		cur = best;
+		moved = true;
 		if (evals >= budget)
 			break;
 	}
 	for (uint32_t i = 0; i < k; i++)
 		f->local[o[i]] = UINT32_MAX;
+	return moved;
 }
 
 /* Fine placement of every board's chunks (corder[cfirst[i]..cfirst[i+1]) for partition i,
@@ -733,7 +759,7 @@ static int fine_place(struct s2_mapping *mp, const struct cgraph *g, const struc
 		for (uint64_t sl = 0; sl < cap[i]; sl++)
 			slot_chip[sl] = slots[slot_first[b] + sl] >> 16;
 		f.cap = cap[i];
-		fine_order(&f, corder + cfirst[i], k, FINE_BUDGET);
+		mp->traffic_moved |= fine_order(&f, corder + cfirst[i], k, FINE_BUDGET);
 	}
 	rc = 0;
 out:
@@ -873,9 +899,12 @@ int s2_map_place(struct s2_mapping *mp, char *err, size_t errlen)
 			corder[fill[part_of[c]]++] = (uint32_t)c;
 		free(fill);
 	}
-	rc = !mp->cfg.fine_place ? 0
-	                         : fine_place(mp, &graph, ch, (uint32_t)nch, corder, cfirst, nb,
-	                                      chosen_board, slots, slot_first, capv);
+	mp->traffic_moved = false;
+	rc = !(mp->cfg.fine_place || mp->try_traffic)
+	             ? 0
+	             : fine_place(mp, &graph, ch, (uint32_t)nch, corder, cfirst, nb, chosen_board,
+	                          slots, slot_first, capv);
+	mp->rep.placed_by_traffic = mp->traffic_moved;
 	if (rc < 0)
 		goto out;
 	/* fill each board's slots with its chunks in that order; what does not fit spills over
