@@ -7,7 +7,7 @@
  * to the minimum (--router-target min); --fine-place: the traffic order always (s2ctl
  * compile --place traffic); --order-place: population order always (--place order, the
  * previous release's default); neither: the better of the two by router hops per spike;
- * --threads: image threads;
+ * --threads: image threads; --no-verify: stage 6 skipped;
  * --dump-tables FILE: every chip's table of two or more entries, as mapped (uncompressed
  * unless a table exceeded the router), in the file format of rig_routing_tables' desktop
  * tools (x u8, y u8, length u16, then key, mask, source, route u32 each; source: bit l for
@@ -123,6 +123,8 @@ int main(int argc, char **argv)
 			cfg.fine_place = true;
 		else if (!strcmp(argv[i], "--order-place"))
 			cfg.place_order = true;
+		else if (!strcmp(argv[i], "--no-verify"))
+			cfg.no_verify = true;
 		else if (!strcmp(argv[i], "--dump-tables") && i + 1 < argc)
 			dump = argv[++i];
 		else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
@@ -133,9 +135,9 @@ int main(int argc, char **argv)
 			na = 5;
 	}
 	if (na < 3 || na > 4) {
-		fprintf(stderr,
-		        "usage: bench_mapper NETWORK SCALE MACHINE [IMAGE] [--min] "
-		        "[--fine-place|--order-place] [--threads N] [--dump-tables FILE]\n");
+		fprintf(stderr, "usage: bench_mapper NETWORK SCALE MACHINE [IMAGE] [--min] "
+		                "[--fine-place|--order-place] [--threads N] [--no-verify] "
+		                "[--dump-tables FILE]\n");
 		return 2;
 	}
 	if (na == 4)
