@@ -5,14 +5,14 @@
 # threads), image size, peak memory, router hops per spike (mean, worst), the busiest link,
 # router entries per chip before and after compression (total and max, as compiled and with
 # --router-target min), each beside the same figures from the previous release of s2 (commit
-# 26cff90, built from git in a temporary directory), with ratios; the load average before
-# each case (the host is shared: wall times depend on it, CPU times much less).
+# 583c921, or S2_OLD_REV: 26cff90 is the release before issue 25's work, whose example
+# networks differ; built from git in a temporary directory), with ratios; the load average
+# before each case (the host is shared: wall times depend on it, CPU times much less).
 #
 # Placement: this release's default keeps the better (fewer hops per spike) of population
 # order and the traffic order; both are measured beside it. The previous release placed in
-# population order, so its hops are this release's --place order hops (it did not report
-# them); its busiest link, which it did report, must equal them where the default keeps
-# population order. The image's bytes must not depend on the number of threads: the image is
+# population order, so its hops are this release's --place order hops (26cff90 did not
+# report them); its busiest link must equal --place order's. The image's bytes must not depend on the number of threads: the image is
 # built with 1 and 2 threads and the SHA-256 of both printed.
 #
 # With RIG_ROUTING_TABLES=DIR (a checkout of github.com/project-rig/rig_routing_tables) the
@@ -24,7 +24,7 @@ set -eu
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 B=build/host-release
-OLD_REV=${S2_OLD_REV:-26cff90}
+OLD_REV=${S2_OLD_REV:-583c921}
 cmake --preset host-release >/dev/null
 cmake --build --preset host-release --target bench_mapper bench_rtmin >/dev/null
 img=1
