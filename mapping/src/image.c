@@ -3,8 +3,10 @@
  * chip's router table and the data of each of its application PEs (neuron parameters and
  * initial state as descriptors, the key-to-synaptic-row lookup, expansion descriptors for
  * statistical connectors with their seeds, explicit rows for lists, recording and spike
- * times), each zlib-compressed with a CRC-32, then the protobuf manifest, then the header
- * written last, all in a temporary file renamed into place.
+ * times), each a zlib stream with a CRC-32, then the protobuf manifest, then the header
+ * written last, all in a temporary file renamed into place. Chips are built and compressed by
+ * worker threads (image_pedata.c, image_deflate.c or libdeflate) and written in chip order by
+ * the caller's thread, so the bytes do not depend on the threads.
  */
 #include "s2/image.h"
 
