@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "map_internal.h"
+#include "s2/wire.h"
 
 #define WINDOW 32768u
 #define MIN_MATCH 3u
@@ -38,10 +39,21 @@ struct bits {
 	bool over;
 };
 
-static void put(struct bits *b, uint32_t v, unsigned n)
+/* Append n <= 16 bits; whole 32-bit words are stored at once while 4 bytes of room remain,
+ * bytes one by one near the end. */
+static inline void put(struct bits *b, uint32_t v, unsigned n)
 {
 	b->acc |= (uint64_t)v << b->n;
 	b->n += n;
+	if (b->n < 32)
+		return;
+	if (b->end - b->p >= 4) {
+		s2_st32(b->p, (uint32_t)b->acc);
+		b->p += 4;
+		b->acc >>= 32;
+		b->n -= 32;
+		return;
+	}
 	while (b->n >= 8) {
 		if (b->p == b->end) {
 			b->over = true;
@@ -52,6 +64,20 @@ static void put(struct bits *b, uint32_t v, unsigned n)
 		*b->p++ = (uint8_t)b->acc;
 		b->acc >>= 8;
 		b->n -= 8;
+	}
+}
+
+/* The bits still in the accumulator, as whole bytes (the last one padded with zeros). */
+static void flush(struct bits *b)
+{
+	while (b->n > 0 && !b->over) {
+		if (b->p == b->end) {
+			b->over = true;
+			return;
+		}
+		*b->p++ = (uint8_t)b->acc;
+		b->acc >>= 8;
+		b->n = b->n > 8 ? b->n - 8 : 0;
 	}
 }
 
@@ -177,8 +203,7 @@ size_t image_deflate(const uint8_t *in, size_t n, const struct image_span *sp, s
 		i++;
 	}
 	put_sym(&b, &c, 256); /* end of block */
-	if (b.n)
-		put(&b, 0, 8 - b.n);
+	flush(&b);
 	if (b.over)
 		return 0;
 	uint32_t a = libdeflate_adler32(1, in, n);
