@@ -344,6 +344,7 @@ static int chip_blob(struct worker *k, const struct image_prep *ip, struct map_b
 #define IMAGE_THREADS 2 /* default: the brief's reference host has 2 cores */
 #define IMAGE_THREADS_MAX 64
 #define IMAGE_WINDOW 256 /* chips built ahead of the one being written, at most */
+#define IMAGE_WAKE 32    /* chips the writer lets the workers finish before it wakes */
 
 /* A chip being built: its blob compressed, with both CRCs (or the error). The buffer stays
  * with the slot and is reused. */
@@ -575,9 +576,16 @@ int s2_image_write(struct s2_mapping *mp, const char *path, char *err, size_t er
 			s->ready = true;
 		}
 		pthread_mutex_lock(&pl.mu);
-		pl.want = i;
-		while (!s->ready)
+		while (!s->ready) {
+			/* Wait for a chip IMAGE_WAKE - 1 further on, unless it is built already
+			 * (then for this one): one wake-up per IMAGE_WAKE chips rather than per
+			 * chip. The window's slot of that chip is its own (far < i + IMAGE_WINDOW).
+			 */
+			uint32_t far =
+			        i + IMAGE_WAKE - 1 < nblobs ? i + IMAGE_WAKE - 1 : nblobs - 1;
+			pl.want = pl.slot[far % IMAGE_WINDOW].ready ? i : far;
 			pthread_cond_wait(&pl.ready, &pl.mu);
+		}
 		pl.want = UINT32_MAX;
 		pthread_mutex_unlock(&pl.mu);
 		if (s->rc < 0) {
