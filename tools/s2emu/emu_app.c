@@ -111,6 +111,12 @@ static int pe_dram_read(void *ctx, uint32_t addr, void *dst, uint32_t len)
 	return emu_mem_read(&a->chip->dram, addr, dst, len);
 }
 
+static const void *pe_dram_peek(void *ctx, uint32_t addr, uint32_t len)
+{
+	struct pe_app *a = ctx;
+	return emu_mem_peek(&a->chip->dram, addr, len);
+}
+
 static int pe_dram_write(void *ctx, uint32_t addr, const void *src, uint32_t len)
 {
 	struct pe_app *a = ctx;
@@ -331,6 +337,7 @@ static int expand(struct load *l)
 	const struct s2_eng_hal hal = {x, pe_dram_read, pe_dram_write, pe_send, pe_record};
 	if ((rc = s2_eng_init(&x->eng, blob, l->m.blob_len, &hal)) < 0)
 		goto fail;
+	x->eng.dram_peek = pe_dram_peek;
 	pe_clips(x); /* the expansion's */
 	l->x = x;
 	return 0;
@@ -948,9 +955,18 @@ static void deliver_pe(struct pe_app *x)
 			break;
 		}
 	uint64_t u0 = x->eng.c.packets_unknown;
-	for (uint32_t i = 0; i < x->n_in; i++)
-		s2_eng_receive(&x->eng, x->in[i].key,
-		               x->in[i].has_payload ? &x->in[i].payload : NULL);
+	/* In batches whose rows are fetched together (s2_eng_prefetch): the rows are scattered
+	 * over the chip's DRAM, and one at a time each would wait for memory. */
+	for (uint32_t i = 0; i < x->n_in; i += S2_ENG_PREFETCH) {
+		uint32_t keys[S2_ENG_PREFETCH], m = x->n_in - i;
+		m = m < S2_ENG_PREFETCH ? m : S2_ENG_PREFETCH;
+		for (uint32_t j = 0; j < m; j++)
+			keys[j] = x->in[i + j].key;
+		s2_eng_prefetch(&x->eng, keys, m);
+		for (uint32_t j = i; j < i + m; j++)
+			s2_eng_receive(&x->eng, x->in[j].key,
+			               x->in[j].has_payload ? &x->in[j].payload : NULL);
+	}
 	x->n_in = 0;
 	if (x->eng.c.packets_unknown != u0)
 		__atomic_fetch_add(&x->board->app.packets_unrouted, x->eng.c.packets_unknown - u0,

@@ -108,6 +108,15 @@ int emu_mem_read(const struct emu_mem *m, uint64_t addr, void *dst, size_t len)
 	return 0;
 }
 
+const void *emu_mem_peek(const struct emu_mem *m, uint64_t addr, size_t len)
+{
+	size_t off = (size_t)(addr & (EMU_PAGE_SIZE - 1));
+	if (addr >= m->size || !len || len > EMU_PAGE_SIZE - off)
+		return NULL;
+	const uint8_t *p = page_ro(m, addr >> EMU_PAGE_BITS);
+	return p ? p + off : NULL;
+}
+
 int emu_mem_write(struct emu_mem *m, uint64_t addr, const void *src, size_t len)
 {
 	if (addr > m->size || len > m->size - addr)

@@ -40,6 +40,10 @@ int emu_mem_read(const struct emu_mem *m, uint64_t addr, void *dst, size_t len);
 /** Copy in; allocates pages as needed. 0, S2_E_RANGE, or S2_E_NOMEM. */
 int emu_mem_write(struct emu_mem *m, uint64_t addr, const void *src, size_t len);
 
+/** A pointer to [addr, addr+len) if those bytes lie in one page that exists (a hint for
+ *  prefetching: the page stays until emu_mem_clear), else NULL. */
+const void *emu_mem_peek(const struct emu_mem *m, uint64_t addr, size_t len);
+
 /** Bytes of host memory the space holds (pages and tables). */
 uint64_t emu_mem_footprint(const struct emu_mem *m);
 
