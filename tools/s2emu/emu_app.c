@@ -53,6 +53,7 @@ struct dlv {
 struct rres {
 	uint8_t kind, has_payload, in, chip;
 	uint16_t board;
+	uint8_t bucket; /* RR_PE: the gather bucket of the target PE */
 	uint32_t key, payload;
 	void *p, *q;
 	uint64_t ord;
@@ -647,9 +648,20 @@ struct pe_ref {
 	uint16_t p;
 };
 
-/* PEs with packets waiting for delivery in the current step, in the order first reached. */
-static struct pe_ref *dlv_pes;
-static size_t n_dlv_pes, cap_dlv_pes;
+/*
+ * The gather is shared out by target PE: bucket j holds the PEs whose routed packets thread j
+ * appends to their lists (route() notes the bucket of each finding), each bucket with its own
+ * list of PEs reached, joined into dlv afterwards. n_buckets: the step threads.
+ */
+struct dlv_list {
+	struct pe_ref *v;
+	size_t n, cap;
+};
+static struct dlv_list *buckets;
+static unsigned n_buckets;
+/* PEs with packets waiting for delivery in the current step: the buckets' lists, then the
+ * PEs reached by packets from other processes. */
+static struct dlv_list dlv;
 
 static int push_ref(struct pe_ref **v, size_t *n, size_t *cap, struct emu_chip *c, unsigned p)
 {
@@ -666,7 +678,7 @@ static int push_ref(struct pe_ref **v, size_t *n, size_t *cap, struct emu_chip *
 }
 
 /* Queue a routed packet for PE x of chip ch; delivered after routing, in routing order. */
-static int deliver_later(struct emu_chip *ch, struct pe_app *x, uint32_t key,
+static int deliver_later(struct dlv_list *l, struct emu_chip *ch, struct pe_app *x, uint32_t key,
                          const uint32_t *payload, uint64_t ord)
 {
 	if (x->n_in == x->cap_in) {
@@ -677,7 +689,7 @@ static int deliver_later(struct emu_chip *ch, struct pe_app *x, uint32_t key,
 		x->in = q;
 		x->cap_in = cap;
 	}
-	if (!x->n_in && push_ref(&dlv_pes, &n_dlv_pes, &cap_dlv_pes, ch, x->pe) < 0)
+	if (!x->n_in && push_ref(&l->v, &l->n, &l->cap, ch, x->pe) < 0)
 		return S2_E_NOMEM;
 	x->in[x->n_in++] = (struct dlv){key, payload ? *payload : 0, payload != NULL, ord};
 	return 0;
@@ -809,6 +821,7 @@ static void route(struct emu *e, struct rcount *k, struct rres **v, uint32_t *n,
 				struct pe_app *x = ch->app && ch->app->pe ? ch->app->pe[p] : NULL;
 				r.kind = RR_PE;
 				r.board = (uint16_t)p;
+				r.bucket = (uint8_t)((h.c + p) % n_buckets);
 				r.q = ch;
 				if (!x || rr_push(v, n, cap, r) < 0)
 					k->dropped[slot]++; /* no PE there, or out of memory */
@@ -849,15 +862,18 @@ static void route(struct emu *e, struct rcount *k, struct rres **v, uint32_t *n,
 
 static struct pe_app *ref_pe(struct pe_ref r);
 
-/* Apply what routing found, on the event loop's thread, in machine order. */
-static void apply_rr(struct emu *e, const struct rres *r)
+/* Apply what routing found, in machine order: a packet for a PE joins its list (on the thread
+ * of the PE's bucket, l that bucket's list), a crossing to another process goes out (on the
+ * event loop's thread). */
+static void apply_rr(struct emu *e, const struct rres *r, struct dlv_list *l)
 {
 	const uint32_t *pl = r->has_payload ? &r->payload : NULL;
 	if (r->kind == RR_PE) {
 		/* Its board may have stopped since (between two slices of the step). */
 		struct pe_app *x = ref_pe((struct pe_ref){r->q, r->board});
-		if (x && deliver_later(r->q, x, r->key, pl, r->ord) < 0)
-			x->board->app.packets_dropped++; /* out of memory: lost, counted */
+		if (x && deliver_later(l, r->q, x, r->key, pl, r->ord) < 0)
+			__atomic_fetch_add(&x->board->app.packets_dropped, 1,
+			                   __ATOMIC_RELAXED); /* out of memory: lost, counted */
 	} else {
 		struct emu_board *b = r->p;
 		if (emu_link_out(e, b, r->board, r->chip, r->in, r->key, pl, r->ord) < 0)
@@ -883,20 +899,23 @@ static void route_in(struct emu *e, const struct emu_link_pkt *k)
 	route(e, &rcounts[0], &v, &n, &cap, tb, k->chip, k->in, k->key,
 	      k->has_payload ? &k->payload : NULL, k->ord);
 	for (uint32_t i = 0; i < n; i++)
-		apply_rr(e, &v[i]);
+		apply_rr(e, &v[i], &dlv);
 }
 
 /*
  * One machine-wide step over every running board, in three phases:
- *  1. tick: every loaded PE of every running board computes the step; the PEs are shared
- *     out to the step threads (--threads), and what each sends goes to its own list;
- *  2. route: the PEs are shared out again; each one's packets go through the routers (which
- *     only read), what they find (target PEs, crossings to other processes) into the PE's own
- *     list, the counts into the thread's counters (sums);
- *  3. gather: on the event loop's thread, those lists in machine order (board, chip, PE,
- *     sending order: the order of one thread) into each target PE's list of the step (and to
- *     the other processes, emu_link.c); live streams see the spikes in that order;
- *  4. deliver: the PEs with packets are shared out again; each takes its packets in that
+ *  1. tick and route: every loaded PE of every running board computes the step, then its
+ *     packets go through the routers (which only read); the PEs are shared out to the step
+ *     threads (--threads); what a PE sends, and what routing found for it (target PEs,
+ *     crossings to other processes), go to its own lists, the counts into the thread's
+ *     counters (sums);
+ *  2. gather: those lists are applied in machine order (board, chip, PE, sending order: the
+ *     order of one thread), each packet for a PE joining that PE's list of the step. The
+ *     target PEs are shared out in buckets, one thread per bucket, each thread reading every
+ *     list and applying what goes to its bucket's PEs; the event loop's thread (bucket 0)
+ *     also sends the crossings to the other processes (emu_link.c) and shows the spikes to
+ *     live streams, in that order;
+ *  3. deliver: the PEs with packets are shared out again; each takes its packets in that
  *     order (s2_eng_receive).
  * A PE's state is touched by one thread at a time, and every order that matters (packets at a
  * PE, live spikes, router counters) is the same whatever the number of threads, so the results
@@ -911,13 +930,11 @@ enum { PH_TICK, PH_ROUTE, PH_GATHER, PH_LINK, PH_DELIVER };
 static struct {
 	bool active; /* a step has begun and not finished */
 	int phase;
-	size_t next;      /* next PE of the phase's list */
-	uint32_t s;       /* route: next packet of that PE's list */
+	size_t next;      /* next PE (gather: bucket) of the phase's list */
 	uint32_t step_id; /* the running boards' step (the same in every process) */
 	unsigned round;   /* link: exchange round with the other processes */
 	bool sent;        /* link: this round's batches are sent */
 	bool link_wait;   /* link: waiting for the other processes' batches */
-	bool shown;       /* gather: the PE's spikes are shown to live streams */
 } cur;
 
 /* Loaded PEs of running boards, in machine order (board, chip, PE): fixed at the step's start. */
@@ -989,6 +1006,28 @@ static void route_pe(struct emu *e, struct pe_app *x)
 	}
 }
 
+/* Apply what the routing of the step's PEs found for the PEs of bucket j, in machine order
+ * (board, chip, PE, sending order); bucket 0 also sends the crossings to other processes and
+ * shows the PEs' spikes to live streams, in that order. */
+static void gather_bucket(struct emu *e, unsigned j)
+{
+	for (size_t i = 0; i < n_act_pes; i++) {
+		struct pe_app *x = ref_pe(act_pes[i]);
+		if (!x)
+			continue;
+		struct emu_board *b = x->board;
+		if (j == 0 && b->live && emu_live_wants(b, x->chip->index, x->pe))
+			for (uint32_t s = 0; s < x->n_out; s++)
+				emu_live_spike(b, b->app.step, x->chip->index, x->pe,
+				               x->out[s].key - x->eng.pd.key_base);
+		for (uint32_t s = 0; s < x->n_rr; s++) {
+			const struct rres *r = &x->rr[s];
+			if (r->kind == RR_PE ? r->bucket == j : j == 0)
+				apply_rr(e, r, &buckets[j]);
+		}
+	}
+}
+
 /* The step threads: the event loop's thread and n_helpers more, working on one phase's list
  * of PEs; each PE is claimed by exactly one of them. */
 static struct {
@@ -1023,14 +1062,14 @@ static void phase_work(void)
 		size_t i = atomic_fetch_add_explicit(&T.next, 1, memory_order_relaxed);
 		if (i >= T.n)
 			break;
-		struct pe_app *x = ref_pe(T.pes[i]);
-		if (x) {
-			if (T.phase == PH_TICK)
-				tick_pe(x);
-			else if (T.phase == PH_ROUTE)
-				route_pe(T.e, x);
-			else
-				deliver_pe(x);
+		struct pe_app *x = T.phase == PH_GATHER ? NULL : ref_pe(T.pes[i]);
+		if (T.phase == PH_GATHER) {
+			gather_bucket(T.e, (unsigned)i);
+		} else if (x && T.phase == PH_TICK) {
+			tick_pe(x);
+			route_pe(T.e, x);
+		} else if (x) {
+			deliver_pe(x);
 		}
 		if (now_us() >= T.t_end)
 			atomic_store_explicit(&T.late, true, memory_order_relaxed);
@@ -1092,8 +1131,8 @@ static bool run_phase(int phase, struct pe_ref *pes, size_t n, size_t *next, uin
 	T.t_end = t_end;
 	atomic_store(&T.next, *next);
 	atomic_store(&T.late, false);
-	/* Few PEs: not worth waking anyone. */
-	unsigned helpers = n - *next > 4 ? T.n_helpers : 0;
+	/* Few PEs: not worth waking anyone. (The gather's buckets are few, and large.) */
+	unsigned helpers = n - *next > 4 || (phase == PH_GATHER && n - *next > 1) ? T.n_helpers : 0;
 	if (helpers) {
 		pthread_mutex_lock(&T.mu);
 		T.gen++;
@@ -1124,32 +1163,6 @@ static bool any_running(const struct emu *e)
 	return false;
 }
 
-/* Apply what the routing of the step's PEs found, in machine order (board, chip, PE, sending
- * order), from PE cur.next, finding cur.s on; live streams see the PEs' spikes in that order. */
-static bool gather_part(struct emu *e, uint64_t t_end)
-{
-	unsigned work = 0;
-	for (; cur.next < n_act_pes; cur.next++, cur.s = 0, cur.shown = false) {
-		struct pe_app *x = ref_pe(act_pes[cur.next]);
-		if (!x)
-			continue;
-		struct emu_board *b = x->board;
-		unsigned c = x->chip->index;
-		if (!cur.shown && b->live && emu_live_wants(b, c, x->pe))
-			for (uint32_t i = 0; i < x->n_out; i++)
-				emu_live_spike(b, b->app.step, c, x->pe,
-				               x->out[i].key - x->eng.pd.key_base);
-		cur.shown = true;
-		while (cur.s < x->n_rr) {
-			apply_rr(e, &x->rr[cur.s++]);
-			if (++work % 64 == 0 && now_us() >= t_end &&
-			    (cur.s < x->n_rr || cur.next + 1 < n_act_pes))
-				return false;
-		}
-	}
-	return true;
-}
-
 /* Work on the current step until it is done (true) or t_end has passed (false). */
 static bool step_part(struct emu *e, uint64_t t_end)
 {
@@ -1157,7 +1170,7 @@ static bool step_part(struct emu *e, uint64_t t_end)
 		memset(&cur, 0, sizeof cur);
 		cur.active = true;
 		n_act_pes = 0;
-		n_dlv_pes = 0;
+		dlv.n = 0;
 		for (unsigned i = 0; i < e->n_boards; i++)
 			if (e->boards[i].app.state == S2_APP_RUNNING) {
 				cur.step_id = e->boards[i].app.step;
@@ -1165,10 +1178,14 @@ static bool step_part(struct emu *e, uint64_t t_end)
 			}
 		step_threads_start();
 		T.e = e;
-		if (rcounts_init(e, T.n_helpers + 1) < 0) {
+		if (rcounts_init(e, T.n_helpers + 1) < 0 ||
+		    (!buckets && !(buckets = calloc(T.n_helpers + 1, sizeof *buckets)))) {
 			fprintf(stderr, "s2emu: out of memory for the routing counters\n");
 			abort();
 		}
+		n_buckets = T.n_helpers + 1;
+		for (unsigned j = 0; j < n_buckets; j++)
+			buckets[j].n = 0; /* (a step cut short by its boards stopping) */
 		for (unsigned i = 0; i < e->n_boards; i++) {
 			struct emu_board *b = &e->boards[i];
 			if (b->app.state != S2_APP_RUNNING)
@@ -1188,18 +1205,25 @@ static bool step_part(struct emu *e, uint64_t t_end)
 	if (cur.phase == PH_TICK) {
 		if (!run_phase(PH_TICK, act_pes, n_act_pes, &cur.next, t_end))
 			return false;
-		cur.phase = PH_ROUTE;
-		cur.next = 0;
-	}
-	if (cur.phase == PH_ROUTE) {
-		if (!run_phase(PH_ROUTE, act_pes, n_act_pes, &cur.next, t_end))
-			return false;
 		cur.phase = PH_GATHER;
 		cur.next = 0;
 	}
 	if (cur.phase == PH_GATHER) {
-		if (!gather_part(e, t_end))
+		if (!run_phase(PH_GATHER, NULL, n_buckets, &cur.next, t_end))
 			return false;
+		for (unsigned j = 0; j < n_buckets; j++) {
+			for (size_t i = 0; i < buckets[j].n; i++)
+				if (push_ref(&dlv.v, &dlv.n, &dlv.cap, buckets[j].v[i].c,
+				             buckets[j].v[i].p) < 0) {
+					/* out of memory: that PE's packets are lost, counted */
+					struct pe_app *x = ref_pe(buckets[j].v[i]);
+					if (x) {
+						x->board->app.packets_dropped += x->n_in;
+						x->n_in = 0;
+					}
+				}
+			buckets[j].n = 0;
+		}
 		cur.phase = emu_link_active(e) ? PH_LINK : PH_DELIVER;
 		cur.next = 0;
 	}
@@ -1231,7 +1255,7 @@ static bool step_part(struct emu *e, uint64_t t_end)
 		}
 	}
 	rcounts_flush(e);
-	if (!run_phase(PH_DELIVER, dlv_pes, n_dlv_pes, &cur.next, t_end))
+	if (!run_phase(PH_DELIVER, dlv.v, dlv.n, &cur.next, t_end))
 		return false;
 	for (unsigned i = 0; i < e->n_boards; i++) {
 		struct emu_board *b = &e->boards[i];
@@ -1436,8 +1460,13 @@ void emu_app_shutdown(void)
 	rcounts = NULL;
 	n_rcounts = 0;
 	free(act_pes);
-	free(dlv_pes);
+	free(dlv.v);
+	for (unsigned j = 0; j < n_buckets; j++)
+		free(buckets[j].v);
+	free(buckets);
+	buckets = NULL;
+	n_buckets = 0;
 	act_pes = NULL;
-	dlv_pes = NULL;
-	n_act_pes = cap_act_pes = n_dlv_pes = cap_dlv_pes = 0;
+	dlv = (struct dlv_list){0};
+	n_act_pes = cap_act_pes = 0;
 }

@@ -26,7 +26,17 @@ struct emu_mem {
 	uint32_t n_top;
 	_Atomic uint64_t pages; /**< pages materialised */
 	_Atomic uint32_t n_l2;  /**< second-level tables materialised */
+	_Atomic(void *) arena; /**< -> struct emu_arena: the pages past the first EMU_ARENA_AFTER */
 };
+
+/*
+ * A space's first EMU_ARENA_AFTER pages are allocated one by one; the pages after them (a
+ * chip's synaptic rows: tens of MiB per chip for a large network) are carved from 2 MiB
+ * chunks that the kernel may back with huge pages (MADV_HUGEPAGE), so that reading rows all
+ * over them costs fewer TLB misses. An idle or lightly used space never has a chunk.
+ */
+#define EMU_ARENA_AFTER 64u
+#define EMU_ARENA_CHUNK (2u << 20)
 
 /** Set up an empty space of size bytes. Allocates nothing. */
 void emu_mem_init(struct emu_mem *m, uint64_t size);
