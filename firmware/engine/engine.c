@@ -854,6 +854,38 @@ void s2_eng_prefetch(const struct s2_eng *e, const uint32_t *keys, unsigned n)
 	}
 }
 
+void s2_eng_prefetch_ring(const struct s2_eng *e, const uint32_t *keys, unsigned n)
+{
+	const void *(*peek)(void *, uint32_t, uint32_t) = e->dram_peek;
+	if (!peek || e->model == S2_MODEL_EGRU || e->model == S2_MODEL_DENSE)
+		return;
+	uint32_t base = e->t - 1u;
+	for (unsigned i = 0; i < n && i < S2_ENG_PREFETCH; i++) {
+		for (unsigned k = table_upper(e, keys[i]);
+		     k-- > 0 && e->table[k].max_end > keys[i];) {
+			const struct s2_eng_entry *t = &e->table[k];
+			uint32_t r;
+			if (!s2_pe_source_row(t->key_lo, t->n_keys, t->part_bits, t->per_part,
+			                      keys[i], &r) ||
+			    r >= t->n_rows)
+				continue;
+			const uint8_t *p = peek(e->hal.ctx, t->index + r * 4u, 4);
+			uint32_t iw = p ? s2_ld32(p) : 0, len = iw & ((1u << IDX_COUNT_BITS) - 1u);
+			const uint8_t *w =
+			        len ? peek(e->hal.ctx, t->data + (iw >> IDX_COUNT_BITS) * 4u,
+			                   len * 4u)
+			            : NULL;
+			for (uint32_t j = 0; w && j < len; j++) {
+				uint32_t x = s2_ld32(w + 4u * j);
+				__builtin_prefetch(&e->ring[(base + ((x >> 9) & 63u) + 1u) & 63u]
+				                           [(x >> 8) & 1u][x & 0xFFu],
+				                   1);
+			}
+			break;
+		}
+	}
+}
+
 void s2_eng_receive(struct s2_eng *e, uint32_t key, const uint32_t *payload)
 {
 	e->c.packets_in++;

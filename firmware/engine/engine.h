@@ -142,6 +142,12 @@ void s2_eng_prefetch(const struct s2_eng *e, const uint32_t *keys, unsigned n);
 #define S2_ENG_PREFETCH 32u
 
 /**
+ * The same for the input ring-buffer slots that the rows of these keys will add to: best
+ * called once the rows have had time to arrive (after s2_eng_prefetch of the next batch).
+ */
+void s2_eng_prefetch_ring(const struct s2_eng *e, const uint32_t *keys, unsigned n);
+
+/**
  * Make neuron i of a spike source (Poisson or spike array) spike in the next step computed,
  * once, whatever its own schedule (a spike injected by the host; one spike per step at most).
  * @return 0, S2_E_RANGE (no neuron i), or S2_E_STATE (the PE is not a spike source).

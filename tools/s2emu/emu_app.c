@@ -972,14 +972,25 @@ static void deliver_pe(struct pe_app *x)
 			break;
 		}
 	uint64_t u0 = x->eng.c.packets_unknown;
-	/* In batches whose rows are fetched together (s2_eng_prefetch): the rows are scattered
-	 * over the chip's DRAM, and one at a time each would wait for memory. */
-	for (uint32_t i = 0; i < x->n_in; i += S2_ENG_PREFETCH) {
-		uint32_t keys[S2_ENG_PREFETCH], m = x->n_in - i;
-		m = m < S2_ENG_PREFETCH ? m : S2_ENG_PREFETCH;
-		for (uint32_t j = 0; j < m; j++)
-			keys[j] = x->in[i + j].key;
-		s2_eng_prefetch(&x->eng, keys, m);
+	/* In batches whose memory is fetched ahead (s2_eng_prefetch*): the rows of the next
+	 * batch, then the ring slots of this one, whose rows came meanwhile. One at a time, each
+	 * row and slot would wait for memory (rows are scattered over the chip's DRAM, and the
+	 * other PEs' steps have pushed this PE's ring out of the caches). */
+	enum { B = S2_ENG_PREFETCH / 2 };
+	uint32_t keys[2][B];
+	for (uint32_t i = 0, h = 0; i < x->n_in; i += B, h ^= 1) {
+		uint32_t m = x->n_in - i < B ? x->n_in - i : B;
+		if (i == 0) {
+			for (uint32_t j = 0; j < m; j++)
+				keys[h][j] = x->in[j].key;
+			s2_eng_prefetch(&x->eng, keys[h], m);
+		}
+		uint32_t m2 = x->n_in - i - m < B ? x->n_in - i - m : B;
+		for (uint32_t j = 0; j < m2; j++)
+			keys[h ^ 1][j] = x->in[i + m + j].key;
+		if (m2)
+			s2_eng_prefetch(&x->eng, keys[h ^ 1], m2);
+		s2_eng_prefetch_ring(&x->eng, keys[h], m);
 		for (uint32_t j = i; j < i + m; j++)
 			s2_eng_receive(&x->eng, x->in[j].key,
 			               x->in[j].has_payload ? &x->in[j].payload : NULL);
