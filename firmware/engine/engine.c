@@ -939,9 +939,16 @@ static uint32_t bg_count(struct s2_eng *e)
 	uint32_t total = 0;
 	for (unsigned c = 0; c < e->bg_chunks; c++) {
 		float u = s2f_rng_uniform(&e->rng);
+		/* The CDF never decreases, so the first k with u <= cdf[k] is the number of
+		 * entries below u: counted without branches over the first four (the count is
+		 * random; a branch per entry would be mispredicted on most neurons). */
+		unsigned lim = e->bg_top < 4u ? e->bg_top : 4u;
 		uint32_t k = 0;
-		while (k < e->bg_top && u > e->bg_cdf[k])
-			k++;
+		for (unsigned j = 0; j < lim; j++)
+			k += u > e->bg_cdf[j];
+		if (k == lim)
+			while (k < e->bg_top && u > e->bg_cdf[k])
+				k++;
 		if (k == e->bg_top) {
 			float p = e->bg_top_p, cdf = e->bg_cdf[k];
 			while (u > cdf && p > 0) {
