@@ -73,6 +73,11 @@ struct pe_app {
 	struct emu_board *board;
 	struct emu_chip *chip;
 	uint16_t pe;
+	/* The PE's DRAM area [fast_lo, fast_hi) in one host mapping (emu_mem_reserve), read
+	 * without the page tables; NULL: through them. */
+	const uint8_t *fast;
+	uint64_t fast_lo, fast_hi;
+	uint64_t fast_used; /* the end of what the PE wrote there (its expansion) */
 	uint32_t rec_addr[2], rec_size[2], rec_len[2];
 	uint64_t clip[S2_REC_CLIPS]; /* the clipping counters last written to the header */
 	/* The current step: what the PE sent (filled by the thread ticking it, routed in machine
@@ -109,18 +114,26 @@ static uint64_t now_us(void)
 static int pe_dram_read(void *ctx, uint32_t addr, void *dst, uint32_t len)
 {
 	struct pe_app *a = ctx;
+	if (addr >= a->fast_lo && addr < a->fast_hi && len <= a->fast_hi - addr) {
+		memcpy(dst, a->fast + (addr - a->fast_lo), len);
+		return 0;
+	}
 	return emu_mem_read(&a->chip->dram, addr, dst, len);
 }
 
 static const void *pe_dram_peek(void *ctx, uint32_t addr, uint32_t len)
 {
 	struct pe_app *a = ctx;
+	if (addr >= a->fast_lo && addr < a->fast_hi && len <= a->fast_hi - addr)
+		return a->fast + (addr - a->fast_lo);
 	return emu_mem_peek(&a->chip->dram, addr, len);
 }
 
 static int pe_dram_write(void *ctx, uint32_t addr, const void *src, uint32_t len)
 {
 	struct pe_app *a = ctx;
+	if (addr >= a->fast_lo && addr < a->fast_hi && (uint64_t)addr + len > a->fast_used)
+		a->fast_used = (uint64_t)addr + len;
 	return emu_mem_write(&a->chip->dram, addr, src, len);
 }
 
@@ -335,10 +348,19 @@ static int expand(struct load *l)
 		                                                          : S2_REC_HDR_LEN)) < 0)
 			goto fail;
 	}
+	/* Its rows' area in one host mapping, if nothing is there yet (writes still go through
+	 * the page tables, which then take the mapping's pages). */
+	struct s2_pedata pd;
+	if (s2_pedata_decode(blob, l->m.blob_len, &pd) == 0 && pd.dram_size &&
+	    (x->fast = emu_mem_reserve(&l->c->dram, pd.dram_base, pd.dram_size, &x->fast_lo,
+	                               &x->fast_hi)) == NULL)
+		x->fast_lo = x->fast_hi = 0;
 	const struct s2_eng_hal hal = {x, pe_dram_read, pe_dram_write, pe_send, pe_record};
 	if ((rc = s2_eng_init(&x->eng, blob, l->m.blob_len, &hal)) < 0)
 		goto fail;
 	x->eng.dram_peek = pe_dram_peek;
+	if (x->fast && x->fast_used > x->fast_lo) /* rows are written from the area's start */
+		emu_mem_hugepages(x->fast, (size_t)(x->fast_used - x->fast_lo));
 	pe_clips(x); /* the expansion's */
 	l->x = x;
 	return 0;

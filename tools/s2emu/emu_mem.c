@@ -25,6 +25,15 @@ struct emu_arena {
 	uint32_t used;  /* bytes of it taken */
 	void **chunks;  /* every chunk, to free */
 	uint32_t n_chunks, cap_chunks;
+	/* The mappings of emu_mem_reserve: the pages of [lo, hi) are made there. */
+	struct emu_map {
+		uint8_t *p;
+		uint64_t lo, hi;
+		void *raw; /* the mapping, p rounded up in it */
+		size_t raw_len;
+	} * maps;
+	uint32_t n_maps, cap_maps;
+	_Atomic uint32_t n_maps_pub; /* n_maps: whether page_make must look */
 };
 
 static void *untag(void *p)
@@ -52,6 +61,9 @@ static void arena_free(struct emu_arena *a)
 	for (uint32_t i = 0; i < a->n_chunks; i++)
 		free(a->chunks[i]);
 	free(a->chunks);
+	for (uint32_t i = 0; i < a->n_maps; i++)
+		munmap(a->maps[i].raw, a->maps[i].raw_len);
+	free(a->maps);
 	pthread_mutex_destroy(&a->mu);
 	free(a);
 }
@@ -156,11 +168,30 @@ static const uint8_t *page_ro(const struct emu_mem *m, uint64_t pg)
 }
 
 /* The page in *s, or a new zeroed one put there (unless another thread's won). */
-static uint8_t *page_make(struct emu_mem *m, slot *s)
+static uint8_t *page_make(struct emu_mem *m, slot *s, uint64_t pg)
 {
 	void *p = get(s);
 	if (p)
 		return untag(p);
+	/* In an area of emu_mem_reserve: its page (it may hold what a PE wrote there). */
+	struct emu_arena *a = get(&m->arena);
+	if (a && atomic_load_explicit(&a->n_maps_pub, memory_order_acquire)) {
+		uint64_t addr = pg << EMU_PAGE_BITS;
+		void *q = NULL;
+		pthread_mutex_lock(&a->mu);
+		for (uint32_t i = 0; i < a->n_maps && !q; i++)
+			if (addr >= a->maps[i].lo && addr < a->maps[i].hi)
+				q = (void *)((uintptr_t)(a->maps[i].p + (addr - a->maps[i].lo)) |
+				             ARENA_TAG);
+		pthread_mutex_unlock(&a->mu);
+		if (q) {
+			void *expect = NULL;
+			if (atomic_compare_exchange_strong_explicit(
+			            s, &expect, q, memory_order_acq_rel, memory_order_acquire))
+				return untag(q);
+			return untag(expect);
+		}
+	}
 	bool from_arena = atomic_load_explicit(&m->pages, memory_order_relaxed) >= EMU_ARENA_AFTER;
 	void *q = from_arena ? arena_page(m) : calloc(1, EMU_PAGE_SIZE);
 	if (!q)
@@ -188,7 +219,7 @@ static uint8_t *page_rw(struct emu_mem *m, uint64_t pg)
 		return NULL;
 	if (made)
 		atomic_fetch_add_explicit(&m->n_l2, 1, memory_order_relaxed);
-	return page_make(m, &l2[pg % L2_ENTRIES]);
+	return page_make(m, &l2[pg % L2_ENTRIES], pg);
 }
 
 int emu_mem_read(const struct emu_mem *m, uint64_t addr, void *dst, size_t len)
@@ -219,6 +250,70 @@ const void *emu_mem_peek(const struct emu_mem *m, uint64_t addr, size_t len)
 		return NULL;
 	const uint8_t *p = page_ro(m, addr >> EMU_PAGE_BITS);
 	return p ? p + off : NULL;
+}
+
+uint8_t *emu_mem_reserve(struct emu_mem *m, uint64_t addr, uint64_t len, uint64_t *lo, uint64_t *hi)
+{
+	uint64_t a0 = (addr + EMU_PAGE_SIZE - 1) & ~(uint64_t)(EMU_PAGE_SIZE - 1);
+	uint64_t a1 =
+	        (addr + len > m->size ? m->size : addr + len) & ~(uint64_t)(EMU_PAGE_SIZE - 1);
+	if (addr >= m->size || a1 <= a0)
+		return NULL;
+	struct emu_arena *ar = arena_of(m);
+	if (!ar)
+		return NULL;
+	uint8_t *p = NULL;
+	pthread_mutex_lock(&ar->mu);
+	/* The same area again (the same application reloaded): its mapping, whose pages are
+	 * the space's there. Overlapping another: none. */
+	for (uint32_t i = 0; i < ar->n_maps; i++) {
+		const struct emu_map *q = &ar->maps[i];
+		if (q->lo == a0 && q->hi == a1)
+			p = q->p;
+		else if (q->lo < a1 && a0 < q->hi)
+			goto out;
+	}
+	if (p)
+		goto found;
+	for (uint64_t pg = a0 >> EMU_PAGE_BITS; pg < a1 >> EMU_PAGE_BITS; pg++)
+		if (page_ro(m, pg))
+			goto out; /* memory of its own there already */
+	if (ar->n_maps == ar->cap_maps) {
+		uint32_t cap = ar->cap_maps ? 2 * ar->cap_maps : 16;
+		struct emu_map *v = realloc(ar->maps, cap * sizeof *v);
+		if (!v)
+			goto out;
+		ar->maps = v;
+		ar->cap_maps = cap;
+	}
+	/* Starting on a 2 MiB boundary, so that the area's first whole megabytes can become
+	 * huge pages (emu_mem_hugepages). */
+	size_t n = (size_t)(a1 - a0) + EMU_ARENA_CHUNK;
+	uint8_t *raw = mmap(NULL, n, PROT_READ | PROT_WRITE,
+	                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (raw == MAP_FAILED)
+		goto out;
+	p = (uint8_t *)(((uintptr_t)raw + EMU_ARENA_CHUNK - 1) & ~(uintptr_t)(EMU_ARENA_CHUNK - 1));
+	ar->maps[ar->n_maps++] = (struct emu_map){p, a0, a1, raw, n};
+	atomic_store_explicit(&ar->n_maps_pub, ar->n_maps, memory_order_release);
+found:
+	*lo = a0;
+	*hi = a1;
+out:
+	pthread_mutex_unlock(&ar->mu);
+	return p;
+}
+
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25 /* Linux 6.1 */
+#endif
+
+void emu_mem_hugepages(const uint8_t *p, size_t len)
+{
+	uintptr_t a = ((uintptr_t)p + EMU_ARENA_CHUNK - 1) & ~(uintptr_t)(EMU_ARENA_CHUNK - 1);
+	uintptr_t b = ((uintptr_t)p + len) & ~(uintptr_t)(EMU_ARENA_CHUNK - 1);
+	if (b > a && madvise((void *)a, b - a, MADV_HUGEPAGE) == 0)
+		madvise((void *)a, b - a, MADV_COLLAPSE);
 }
 
 int emu_mem_write(struct emu_mem *m, uint64_t addr, const void *src, size_t len)

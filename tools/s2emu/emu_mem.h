@@ -54,6 +54,24 @@ int emu_mem_write(struct emu_mem *m, uint64_t addr, const void *src, size_t len)
  *  prefetching: the page stays until emu_mem_clear), else NULL. */
 const void *emu_mem_peek(const struct emu_mem *m, uint64_t addr, size_t len);
 
+/**
+ * Back the whole pages of [addr, addr+len) with one contiguous, lazily zeroed host mapping
+ * (a PE's own DRAM area, so that its rows are reached without the page tables). Only when
+ * none of those pages exists yet. Returns the host address of the first whole page and sets
+ * [*lo, *hi) to the space's addresses covered; NULL (nothing covered) if there is no whole
+ * page, one exists already, or the mapping fails. Memory is still materialised only where
+ * written; the mapping lives until emu_mem_clear.
+ */
+uint8_t *emu_mem_reserve(struct emu_mem *m, uint64_t addr, uint64_t len, uint64_t *lo,
+                         uint64_t *hi);
+
+/**
+ * Ask the kernel to back the whole 2 MiB blocks of [p, p+len), host memory of an
+ * emu_mem_reserve mapping that has been written throughout, with huge pages now (fewer TLB
+ * misses when a PE reads its rows all over them). A hint: refused, nothing changes.
+ */
+void emu_mem_hugepages(const uint8_t *p, size_t len);
+
 /** Bytes of host memory the space holds (pages and tables). */
 uint64_t emu_mem_footprint(const struct emu_mem *m);
 
