@@ -1096,6 +1096,19 @@ static void phase_work(void)
 		if (i >= T.n)
 			break;
 		struct pe_app *x = T.phase == PH_GATHER ? NULL : ref_pe(T.pes[i]);
+		if (x && i + 1 < T.n) {
+			/* The next PE's lists and engine header, while this one works: with
+			 * hundreds of PEs a step, each PE's state has left the caches since its
+			 * last turn. */
+			struct pe_ref r = T.pes[i + 1];
+			struct pe_app *y = r.c->app ? r.c->app->pe[r.p] : NULL;
+			if (y) {
+				__builtin_prefetch(&y->n_out);
+				__builtin_prefetch(&y->n_in);
+				__builtin_prefetch(&y->eng.t);
+				__builtin_prefetch(&y->eng.params[0][0]);
+			}
+		}
 		if (T.phase == PH_GATHER) {
 			gather_bucket(T.e, (unsigned)i);
 		} else if (x && T.phase == PH_TICK) {
