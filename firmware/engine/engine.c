@@ -833,7 +833,7 @@ void s2_eng_prefetch(const struct s2_eng *e, const uint32_t *keys, unsigned n)
 				continue;
 			const void *p = peek(e->hal.ctx, t->index + r * 4u, 4);
 			if (p) {
-				__builtin_prefetch(p);
+				__builtin_prefetch(p, 0, 0);
 				at[m] = t->index + r * 4u;
 				data[m++] = t->data;
 			}
@@ -850,7 +850,7 @@ void s2_eng_prefetch(const struct s2_eng *e, const uint32_t *keys, unsigned n)
 		if (q) /* (a row across a page boundary of the host is left out: rare) */
 			for (uintptr_t c = (uintptr_t)q & ~(uintptr_t)63; c < (uintptr_t)q + len;
 			     c += 64)
-				__builtin_prefetch((const void *)c);
+				__builtin_prefetch((const void *)c, 0, 0);
 	}
 }
 
