@@ -199,9 +199,7 @@ static void pe_record(void *ctx, unsigned s, const void *data, uint32_t len)
 	}
 	emu_mem_write(&a->chip->dram, a->rec_addr[s] + S2_REC_HDR_LEN + a->rec_len[s], data, len);
 	a->rec_len[s] += len;
-	emu_mem_read(&a->chip->dram, a->rec_addr[s], hdr, 8);
-	hdr[0] = a->rec_len[s];
-	emu_mem_write(&a->chip->dram, a->rec_addr[s], hdr, 8);
+	emu_mem_write(&a->chip->dram, a->rec_addr[s], &a->rec_len[s], 4); /* bytes recorded */
 }
 
 /* --- loading -------------------------------------------------------------------------------- */
