@@ -15,8 +15,9 @@
 
 typedef _Atomic(void *) slot;
 
-/* Pages carved from chunks; their slots hold the pointer with bit 0 set (pages are 4 KiB
- * aligned), so that clearing frees the chunks and not the pages. */
+/* Pages carved from chunks or lying in a mapping of emu_mem_reserve: their slots hold the
+ * pointer with bit 0 set (pages are 4 KiB aligned), so that clearing frees the chunks and
+ * unmaps the mappings, not the pages one by one. */
 #define ARENA_TAG ((uintptr_t)1)
 
 struct emu_arena {
