@@ -388,14 +388,20 @@ static void build_slot(struct worker *k, struct slot *s)
 	size_t lbound = libdeflate_zlib_compress_bound(k->z, k->raw.n);
 	if (lbound > bound)
 		bound = lbound;
-	if (bound > s->zcap || bound > k->zcap) {
+	if (bound > s->zcap) {
 		free(s->z);
+		s->zcap = bound + bound / 4;
+		if (!(s->z = malloc(s->zcap))) {
+			s->zcap = 0;
+			s->rc = S2_E_NOMEM;
+			return;
+		}
+	}
+	if (bound > k->zcap) {
 		free(k->zb);
-		s->zcap = k->zcap = bound + bound / 4;
-		s->z = malloc(s->zcap);
-		k->zb = malloc(k->zcap);
-		if (!s->z || !k->zb) {
-			s->zcap = k->zcap = 0;
+		k->zcap = bound + bound / 4;
+		if (!(k->zb = malloc(k->zcap))) {
+			k->zcap = 0;
 			s->rc = S2_E_NOMEM;
 			return;
 		}
@@ -404,9 +410,12 @@ static void build_slot(struct worker *k, struct slot *s)
 	if (s->zl == 0 || s->zl > k->raw.n / 4) {
 		size_t zl = libdeflate_zlib_compress(k->z, k->raw.p, k->raw.n, k->zb, k->zcap);
 		if (zl > 0 && (s->zl == 0 || zl < s->zl)) {
-			uint8_t *t = s->z;
+			uint8_t *t = s->z; /* the buffers change hands with their sizes */
+			size_t tc = s->zcap;
 			s->z = k->zb;
+			s->zcap = k->zcap;
 			k->zb = t;
+			k->zcap = tc;
 			s->zl = zl;
 		}
 	}
