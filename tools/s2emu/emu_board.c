@@ -97,7 +97,7 @@ static struct emu_mem *hal_space(struct emu_chip *c, uint8_t space, uint8_t pe, 
 	return &c->sram;
 }
 
-/* Zeroing frees whole pages (a freed page reads as zero, as untouched memory does). */
+/* Zeroing clears the pages that exist (absent ones read as zero, as untouched memory does). */
 static int hal_mem_zero(void *ctx, uint8_t space, uint8_t pe, uint64_t addr, uint32_t len)
 {
 	struct emu_chip *c = ctx;
