@@ -33,7 +33,7 @@ static void scrub_cb(evutil_socket_t fd, short what, void *arg);
 /* Bytes of scrub work per chip per turn of the event loop: the chips of a board scrub side by
  * side, as every chip's monitor does its own memory on silicon, and requests are served
  * between turns. */
-#define EMU_SCRUB_BUDGET (256ull << 20)
+#define EMU_SCRUB_BUDGET (64ull << 20)
 
 /* --- chip HAL: what the monitor firmware sees as hardware ------------------------------ */
 

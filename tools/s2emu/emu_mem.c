@@ -408,15 +408,29 @@ struct find_ctx {
 	uint64_t base, best; /* best: offset from base of the first non-zero byte, or UINT64_MAX */
 };
 
+static const uint8_t zero_page[EMU_PAGE_SIZE];
+
+/* Offset of the first non-zero byte of p[0..n), or n: a page at a time with memcmp. */
+static uint64_t first_nonzero(const uint8_t *p, uint64_t n)
+{
+	uint64_t i = 0;
+	while (i < n) {
+		size_t k = n - i < EMU_PAGE_SIZE ? (size_t)(n - i) : EMU_PAGE_SIZE;
+		if (memcmp(p + i, zero_page, k) != 0)
+			for (size_t j = 0; j < k; j++)
+				if (p[i + j])
+					return i + j;
+		i += k;
+	}
+	return n;
+}
+
 static int map_find(uint8_t *p, uint64_t space_addr, uint64_t n, void *ctx)
 {
 	struct find_ctx *f = ctx;
-	for (uint64_t i = 0; i < n; i++)
-		if (p[i]) {
-			if (space_addr - f->base + i < f->best)
-				f->best = space_addr - f->base + i;
-			break;
-		}
+	uint64_t i = first_nonzero(p, n);
+	if (i < n && space_addr - f->base + i < f->best)
+		f->best = space_addr - f->base + i;
 	return 0;
 }
 
@@ -439,12 +453,9 @@ int emu_mem_find_nonzero(const struct emu_mem *m, uint64_t addr, uint64_t len, u
 			n = to_end < len - done ? to_end : len - done;
 		} else {
 			const uint8_t *p = untag(get(&l2[pg % L2_ENTRIES]));
-			for (size_t i = 0; p && i < n; i++)
-				if (p[off + i]) {
-					if (done + i < f.best)
-						f.best = done + i;
-					break;
-				}
+			uint64_t i = p ? first_nonzero(p + off, n) : n;
+			if (i < n && done + i < f.best)
+				f.best = done + i;
 		}
 		done += n;
 	}
