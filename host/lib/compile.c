@@ -44,8 +44,8 @@ static FILE *anon_file(void)
 	return tmpfile();
 }
 
-int s2_compile(const struct s2_net *n, const struct s2_machine *m,
-               const struct s2_map_config *cfg, struct s2_plan **out, char *err, size_t errlen)
+int s2_compile(const struct s2_net *n, const struct s2_machine *m, const struct s2_map_config *cfg,
+               struct s2_plan **out, char *err, size_t errlen)
 {
 	*out = NULL;
 	static const struct s2_map_config defaults;
@@ -69,8 +69,7 @@ int s2_compile(const struct s2_net *n, const struct s2_machine *m,
 		goto out;
 	}
 	struct stat st;
-	if (fstat(fileno(f), &st) != 0 || st.st_size <= 0 ||
-	    !(buf = malloc((size_t)st.st_size)) ||
+	if (fstat(fileno(f), &st) != 0 || st.st_size <= 0 || !(buf = malloc((size_t)st.st_size)) ||
 	    pread(fileno(f), buf, (size_t)st.st_size, 0) != st.st_size) {
 		rc = fail(err, errlen, buf ? S2_E_IO : S2_E_NOMEM, "image: cannot read it back");
 		goto out;
@@ -86,8 +85,7 @@ out:
 }
 
 int s2_compile_json(const char *text, size_t len, const struct s2_machine *m,
-                    const struct s2_map_config *cfg, struct s2_plan **out, char *err,
-                    size_t errlen)
+                    const struct s2_map_config *cfg, struct s2_plan **out, char *err, size_t errlen)
 {
 	*out = NULL;
 	char why[512];

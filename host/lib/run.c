@@ -64,8 +64,7 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static void progress(const struct s2_deployment *d, const char *what, uint64_t done,
-                     uint64_t total)
+static void progress(const struct s2_deployment *d, const char *what, uint64_t done, uint64_t total)
 {
 	if (d->cb && d->cb->progress)
 		d->cb->progress(d->cb->arg, what, done, total);
@@ -155,7 +154,8 @@ int s2_deployment_new(struct s2_session *s, struct s2_plan *plan, bool force,
 		}
 		if (!sel[b]) {
 			rc = fail(err, errlen, S2_E_INVAL,
-			          "board %u holds part of the network: --boards must include it", b);
+			          "board %u holds part of the network: --boards must include it",
+			          b);
 			goto fail;
 		}
 		if (!eth(d, b)) {
@@ -364,7 +364,8 @@ static void wait_expanded(struct s2_deployment *d)
 				if (now - moved[b] > d->stall_s) {
 					d->failed[b] = S2_E_TIMEOUT;
 					snprintf(d->what[b], sizeof d->what[b],
-					         "loading: no PE finished expanding its synapses for "
+					         "loading: no PE finished expanding its synapses "
+					         "for "
 					         "%.0f s (%u PE loads pending; --stall-timeout)",
 					         d->stall_s, st[b].pending);
 				} else {
@@ -373,8 +374,8 @@ static void wait_expanded(struct s2_deployment *d)
 			} else if (st[b].state == S2_APP_FAILED) {
 				d->failed[b] = st[b].load_error ? st[b].load_error : S2_E_STATE;
 				snprintf(d->what[b], sizeof d->what[b],
-				         "loading: chip %u PE %u refused its PE data", st[b].load_chip,
-				         st[b].load_pe);
+				         "loading: chip %u PE %u refused its PE data",
+				         st[b].load_chip, st[b].load_pe);
 			} else if (st[b].pes != d->plan->boards[i].pes) {
 				d->failed[b] = S2_E_STATE;
 				snprintf(d->what[b], sizeof d->what[b],
@@ -472,7 +473,8 @@ int s2_deployment_check_loaded(struct s2_deployment *d, double duration_ms, char
 			snprintf(d->what[b], sizeof d->what[b],
 			         "--deployed: the board holds %u PEs in state %u, not the image's "
 			         "%llu PEs loaded (s2ctl deploy it first)",
-			         st[b].pes, st[b].state, (unsigned long long)d->plan->boards[i].pes);
+			         st[b].pes, st[b].state,
+			         (unsigned long long)d->plan->boards[i].pes);
 		}
 	}
 	free(st);
@@ -533,8 +535,7 @@ static int stream_open(struct s2_deployment *d, const struct s2_run_opts *o, cha
 		struct s2_msg_stream_start *m = &ms[i];
 		if (d->failed[pb->board])
 			continue;
-		s2_stream_start_msg(d->st, flags, o->energy_every ? o->energy_every : 100, port,
-		                    m);
+		s2_stream_start_msg(d->st, flags, o->energy_every ? o->energy_every : 100, port, m);
 		for (unsigned ch = 0; rc == 0 && cb->spikes && ch < pb->n_chips; ch++) {
 			const struct s2_app_chip *ac = &pb->chips[ch];
 			for (unsigned q = 0; rc == 0 && q < ac->n_pes; q++) {
@@ -554,7 +555,8 @@ static int stream_open(struct s2_deployment *d, const struct s2_run_opts *o, cha
 					m->n_chips = (uint16_t)(ac->chip + 1);
 				if (s2_stream_add_source(d->st, (uint16_t)pb->board, ac->chip, pe,
 				                         in->pop, in->lo) < 0)
-					rc = fail(err, errlen, S2_E_NOMEM, "live stream: out of memory");
+					rc = fail(err, errlen, S2_E_NOMEM,
+					          "live stream: out of memory");
 			}
 		}
 		s2_op_init(&d->ops[pb->board], NULL, NULL);
@@ -650,10 +652,9 @@ static int collect(struct s2_deployment *d, struct s2_results *res)
 				if (!recs[s][i] || d->failed[pb->board])
 					continue;
 				s2_op_init(&d->ops[pb->board], NULL, NULL);
-				int r2 = s2_app_rec_data_start(eth(d, pb->board), pb->chips,
-				                               pb->n_chips, s, recs[s][i],
-				                               &d->stats.rec, &cursor[i], 32,
-				                               &d->ops[pb->board]);
+				int r2 = s2_app_rec_data_start(
+				        eth(d, pb->board), pb->chips, pb->n_chips, s, recs[s][i],
+				        &d->stats.rec, &cursor[i], 32, &d->ops[pb->board]);
 				if (r2 < 0)
 					d->ops[pb->board].status = r2;
 				else if (r2 > 0)
@@ -744,10 +745,12 @@ static bool run_loop(struct s2_deployment *d, const struct s2_run_opts *o, uint3
 				         st[b].steps_done, steps, sb);
 				continue;
 			}
-			if (sb != S2_APP_DONE && now - moved[b] > d->stall_s + (last[b] ? 0 : rt_s)) {
+			if (sb != S2_APP_DONE &&
+			    now - moved[b] > d->stall_s + (last[b] ? 0 : rt_s)) {
 				d->failed[b] = S2_E_TIMEOUT;
 				snprintf(d->what[b], sizeof d->what[b],
-				         "run: no step for %.0f s at step %u of %u (the board answers "
+				         "run: no step for %.0f s at step %u of %u (the board "
+				         "answers "
 				         "but does not advance; --stall-timeout)",
 				         d->stall_s, last[b], steps);
 				continue;
@@ -781,8 +784,8 @@ static bool run_loop(struct s2_deployment *d, const struct s2_run_opts *o, uint3
 	}
 }
 
-int s2_run(struct s2_deployment *d, const struct s2_run_opts *o, struct s2_results **out,
-           char *err, size_t errlen)
+int s2_run(struct s2_deployment *d, const struct s2_run_opts *o, struct s2_results **out, char *err,
+           size_t errlen)
 {
 	static const struct s2_run_opts none;
 	if (!o)

@@ -29,9 +29,8 @@ extern "C" {
  *         this machine or expressed in PE data (err says why); S2_E_IO: no anonymous
  *         memory file; S2_E_NOMEM.
  */
-int s2_compile(const struct s2_net *n, const struct s2_machine *m,
-               const struct s2_map_config *cfg, struct s2_plan **out, char *err,
-               size_t errlen);
+int s2_compile(const struct s2_net *n, const struct s2_machine *m, const struct s2_map_config *cfg,
+               struct s2_plan **out, char *err, size_t errlen);
 
 /**
  * s2_compile() of a network in its JSON form (docs/network.md), text of len bytes (not

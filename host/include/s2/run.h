@@ -84,7 +84,7 @@ struct s2_run_opts {
 	/** Live spikes: [plan->n_pops] flags, NULL for every population. Only used with
 	 * cb->spikes. */
 	const bool *live_pops;
-	uint32_t energy_every; /**< steps between energy samples (cb->energy); 0: 100 */
+	uint32_t energy_every;             /**< steps between energy samples (cb->energy); 0: 100 */
 	const struct s2_run_callbacks *cb; /**< NULL: none (no live stream is opened) */
 };
 
@@ -153,8 +153,8 @@ int s2_deployment_check_loaded(struct s2_deployment *d, double duration_ms, char
  *         S2_E_STATE: a board left the run; S2_E_NOMEM) with err saying which board and
  *         why, and *res, if not NULL, marked partial.
  */
-int s2_run(struct s2_deployment *d, const struct s2_run_opts *o, struct s2_results **res,
-           char *err, size_t errlen);
+int s2_run(struct s2_deployment *d, const struct s2_run_opts *o, struct s2_results **res, char *err,
+           size_t errlen);
 
 /**
  * How board b fared: 0 if it has not failed, else its code, and *what (if what is not NULL)
