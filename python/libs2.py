@@ -10,8 +10,9 @@ s2/run.h, s2/results.h; docs/api.md) through ctypes, in-process.
             print(pop.label, pop.spikes)                 # NumPy arrays
 
 The shared library is found by $S2_LIB (a path to libs2.so), then beside $S2CTL in its build
-directory (BUILD/dist/libs2.so), then in this source tree's build/host-debug, then where the
-system's loader finds libs2.so.0 (an installed s2). Every structure laid out here is checked
+directory (BUILD/dist/libs2.so), then in this source tree's build/host-debug (or
+host-release), then in the installation this module belongs to (PREFIX/LIBDIR/libs2.so.0 above
+it), then where the system's loader finds libs2.so.0. Every structure laid out here is checked
 against the library's own sizes (s2_abi_sizeof) when it is loaded.
 
 Errors: every failing call raises Error (or a subclass) with the library's S2_E_ code and its
@@ -175,6 +176,15 @@ def _candidates():
         yield os.path.join(b, "dist", "libs2.so")
     yield os.path.join(_ROOT, "build", "host-debug", "dist", "libs2.so")
     yield os.path.join(_ROOT, "build", "host-release", "dist", "libs2.so")
+    # installed: PREFIX/LIBDIR/libs2.so.0 above PREFIX/LIBDIR/pythonX.Y/dist-packages/libs2.py
+    import glob
+    d = _HERE
+    while d != os.path.dirname(d):
+        for c in [os.path.join(d, "libs2.so.0")] + sorted(glob.glob(os.path.join(d, "*",
+                                                                             "libs2.so.0"))):
+            if os.path.exists(c):
+                yield c
+        d = os.path.dirname(d)
     found = ctypes.util.find_library("s2")
     yield found or "libs2.so.0"
 

@@ -19,7 +19,7 @@
 #include <event2/event.h>
 #include <pcap/pcap.h>
 
-#include "cap_frame.h"
+#include "cap_frame_internal.h"
 #include "cli.h"
 #include "s2/plan.h"
 #include "s2/error.h"

@@ -23,7 +23,7 @@
 
 #include "cli.h"
 #include "energy_baseline.h"
-#include "energy_grid.h"
+#include "energy_grid_internal.h"
 #include "energy_report.h"
 #include "s2/results.h"
 #include "sha256.h"

@@ -389,8 +389,8 @@ static void board_dies_mid_run(void **state)
 	int rrc = 0;
 	assert_null(s2_results_read(path, 0, &rrc, err, sizeof err));
 	assert_int_equal(rrc, S2_E_STATE);
-	struct s2_results *back = s2_results_read(path, S2_RESULTS_ALLOW_PARTIAL, &rrc, err,
-	                                          sizeof err);
+	struct s2_results *back =
+	        s2_results_read(path, S2_RESULTS_ALLOW_PARTIAL, &rrc, err, sizeof err);
 	assert_non_null(back);
 	assert_false(back->complete);
 	s2_results_free(back);
