@@ -109,7 +109,8 @@ class RunCallbacks(ctypes.Structure):
 
 class SessionOpts(ctypes.Structure):
     _fields_ = [("machine_path", c_char_p), ("machine", c_void_p), ("allocation", c_char_p),
-                ("resolve", RESOLVE), ("resolve_arg", c_void_p), ("boards", c_char_p),
+                ("resolve", RESOLVE), ("resolve_arg", c_void_p), ("ignore_job", c_bool),
+                ("wire_boards", ctypes.POINTER(u16)), ("boards", c_char_p),
                 ("key_path", c_char_p), ("eth", c_bool), ("bmp", c_bool),
                 ("purpose", c_char_p), ("log", LOG), ("log_arg", c_void_p)]
 

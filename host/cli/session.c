@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "s2/error.h"
+#include "s2/machine.h"
 
 static void log_cb(void *arg, const char *msg)
 {
@@ -33,9 +34,26 @@ int session_open(struct session *s, struct cli *c, bool eth, bool bmp)
 {
 	memset(s, 0, sizeof *s);
 	s->c = c;
+	/* The machine as the verb sees it: inside a SLURM job its view, with the job's key and
+	 * the site's board numbers in the headers (verb_job.c); --site: the whole machine. */
+	struct s2_machine *m = cli_load_machine(c);
+	if (!m)
+		return c->machine_path || getenv("S2_MACHINE") ? EXIT_INPUT : EXIT_USAGE;
 	const char *key = c->key_path ? c->key_path : getenv("S2_KEY_FILE");
+	if (!key || !*key)
+		key = cli_job_key(c);
+	unsigned n = s2_machine_boards(m);
+	uint16_t *wire = malloc((n ? n : 1) * sizeof *wire);
+	if (!wire) {
+		s2_machine_free(m);
+		return cli_error(c, EXIT_FAIL, "out of memory");
+	}
+	for (unsigned b = 0; b < n; b++)
+		wire[b] = cli_job_wire_board(c, m, b);
 	struct s2_session_opts o = {
-	        .machine_path = c->machine_path ? c->machine_path : getenv("S2_MACHINE"),
+	        .machine = m,
+	        .ignore_job = true, /* applied above, as for every verb */
+	        .wire_boards = wire,
 	        .boards = c->boards_spec,
 	        .key_path = key,
 	        .eth = eth,
@@ -46,8 +64,10 @@ int session_open(struct session *s, struct cli *c, bool eth, bool bmp)
 	};
 	char err[512];
 	int rc = s2_session_open(&o, &s->ls, err, sizeof err);
+	free(wire);
 	if (rc < 0)
-		return cli_error(c, session_exit_for(rc), "%s", err);
+		return cli_error(c, session_exit_for(rc == S2_E_AUTH ? S2_E_FORMAT : rc), "%s",
+		                 err);
 	s->m = s2_session_machine(s->ls);
 	s->client = s2_session_client(s->ls);
 	s->n = s2_session_boards(s->ls);

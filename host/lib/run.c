@@ -528,7 +528,12 @@ static int stream_open(struct s2_deployment *d, const struct s2_run_opts *o, cha
 		free(ms);
 		return fail(err, errlen, rc, "live stream: %s", s2_strerror(rc));
 	}
-	s2_stream_set_key(d->st, s2_client_key(client)); /* docs/security.md */
+	s2_stream_set_key(d->st, s2_client_key(client));     /* docs/security.md */
+	const uint16_t *wire = s2_session_wire_boards(d->s); /* a SLURM job's boards */
+	if (wire && (rc = s2_stream_map_boards(d->st, wire, d->n)) < 0) {
+		free(ms);
+		return fail(err, errlen, rc, "live stream: out of memory");
+	}
 	rc = 0;
 	for (unsigned i = 0; rc == 0 && i < d->plan->n_boards; i++) {
 		const struct s2_plan_board *pb = &d->plan->boards[i];

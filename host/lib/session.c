@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "s2/alloc.h"
 #include "s2/error.h"
 #include "s2/key.h"
 #include "s2/machine.h"
@@ -24,6 +25,7 @@ struct s2_session {
 	struct s2_conn **eth; /* [n] Ethernet endpoints of selected boards */
 	struct s2_conn **bmp; /* [n] board controllers of selected boards */
 	char *machine_path;
+	uint16_t *wire; /* [n] board numbers on the wire; NULL: b itself */
 	char purpose[64];
 	void (*log)(void *arg, const char *msg);
 	void *log_arg;
@@ -125,6 +127,35 @@ int s2_session_open(const struct s2_session_opts *o, struct s2_session **out, ch
 	}
 	if (o->machine_path && !(m = s2_machine_load_file(o->machine_path, why, sizeof why)))
 		return fail(err, errlen, S2_E_FORMAT, "%s", why);
+	/* Inside a SLURM job: its view, key and board numbers (alloc.h). */
+	struct s2_alloc *job = NULL;
+	const char *key_path = o->key_path;
+	if (!o->ignore_job && !o->allocation) {
+		if (!(job = malloc(sizeof *job))) {
+			s2_machine_free(m);
+			return fail(err, errlen, S2_E_NOMEM, "out of memory");
+		}
+		rc = s2_alloc_from_env(job, why, sizeof why);
+		if (rc == 1) {
+			struct s2_machine *v = s2_alloc_view(
+			        job, m, o->machine_path ? o->machine_path : "the machine", why,
+			        sizeof why);
+			s2_machine_free(m);
+			if (!(m = v)) {
+				free(job);
+				return fail(err, errlen, S2_E_AUTH, "%s", why);
+			}
+			if (!key_path && job->key[0])
+				key_path = job->key;
+		} else {
+			free(job);
+			job = NULL;
+			if (rc < 0) {
+				s2_machine_free(m);
+				return fail(err, errlen, rc, "%s", why);
+			}
+		}
+	}
 	if (o->allocation) {
 		if (!o->resolve)
 			return fail(err, errlen, S2_E_INVAL,
@@ -140,6 +171,7 @@ int s2_session_open(const struct s2_session_opts *o, struct s2_session **out, ch
 	struct s2_session *s = calloc(1, sizeof *s);
 	if (!s) {
 		s2_machine_free(m);
+		free(job);
 		return fail(err, errlen, S2_E_NOMEM, "out of memory");
 	}
 	s->m = m;
@@ -156,30 +188,43 @@ int s2_session_open(const struct s2_session_opts *o, struct s2_session **out, ch
 		rc = fail(err, errlen, S2_E_NOMEM, "out of memory");
 		goto fail;
 	}
+	if (o->wire_boards || job) {
+		if (!(s->wire = calloc(s->n + 1, sizeof *s->wire))) {
+			rc = fail(err, errlen, S2_E_NOMEM, "out of memory");
+			goto fail;
+		}
+		for (unsigned b = 0; b < s->n; b++) {
+			struct s2_board_endpoint ep;
+			s2_machine_board_endpoint(s->m, b, &ep);
+			s->wire[b] = o->wire_boards ? o->wire_boards[b]
+			                            : (uint16_t)s2_alloc_wire_board(job, &ep, b);
+		}
+	}
 	if ((rc = select_boards(boards, s->n, s->sel, err, errlen)) < 0 ||
-	    (rc = load_key(s, o->key_path, err, errlen)) < 0)
+	    (rc = load_key(s, key_path, err, errlen)) < 0)
 		goto fail;
 	for (unsigned b = 0; b < s->n; b++) {
 		if (!s->sel[b])
 			continue;
 		struct s2_board_endpoint ep;
 		s2_machine_board_endpoint(s->m, b, &ep);
-		if (o->eth &&
-		    !(s->eth[b] = s2_conn_open(s->client, ep.host, ep.eth_port, (uint16_t)b))) {
+		uint16_t wire = s->wire ? s->wire[b] : (uint16_t)b;
+		if (o->eth && !(s->eth[b] = s2_conn_open(s->client, ep.host, ep.eth_port, wire))) {
 			rc = fail(err, errlen, S2_E_IO, "board %u: cannot open %s:%u: %s", b,
 			          ep.host, ep.eth_port, strerror(errno));
 			goto fail;
 		}
-		if (o->bmp &&
-		    !(s->bmp[b] = s2_conn_open(s->client, ep.host, ep.bmp_port, (uint16_t)b))) {
+		if (o->bmp && !(s->bmp[b] = s2_conn_open(s->client, ep.host, ep.bmp_port, wire))) {
 			rc = fail(err, errlen, S2_E_IO, "board %u: cannot open %s:%u: %s", b,
 			          ep.host, ep.bmp_port, strerror(errno));
 			goto fail;
 		}
 	}
+	free(job);
 	*out = s;
 	return 0;
 fail:
+	free(job);
 	s2_session_close(s);
 	return rc;
 }
@@ -370,6 +415,7 @@ void s2_session_close(struct s2_session *s)
 	free(s->eth);
 	free(s->bmp);
 	free(s->machine_path);
+	free(s->wire);
 	s2_machine_free(s->m);
 	free(s);
 }
@@ -402,6 +448,14 @@ struct s2_conn **s2_session_eth(struct s2_session *s)
 struct s2_conn **s2_session_bmp(struct s2_session *s)
 {
 	return s->bmp;
+}
+
+const uint16_t *s2_session_wire_boards(const struct s2_session *s)
+{
+	for (unsigned b = 0; s->wire && b < s->n; b++)
+		if (s->wire[b] != b)
+			return s->wire;
+	return NULL;
 }
 
 const char *s2_session_machine_path(const struct s2_session *s)

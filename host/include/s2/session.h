@@ -54,6 +54,17 @@ struct s2_session_opts {
 	const char *allocation;     /**< a job's allocation, given to resolve */
 	s2_session_resolver resolve;
 	void *resolve_arg;
+	/**
+	 * Inside a SLURM job (SLURM_JOB_ID set and the job's allocation recorded by the s2
+	 * prolog, s2/alloc.h) the session sees the job's view of the machine (its boards,
+	 * renumbered from 0), uses the job's key when key_path is NULL, and addresses each board
+	 * by its site number. ignore_job: do none of that (the site's whole machine; or a caller
+	 * that applied the view itself and gives wire_boards).
+	 */
+	bool ignore_job;
+	/** [boards of the machine] the board number for packet headers and live streams
+	 * (s2_alloc_wire_board); NULL: each board's own number (or the job's, above). Copied. */
+	const uint16_t *wire_boards;
 	/** Boards: NULL or "all" for every board, else "0,2-5" (numbers of the machine). */
 	const char *boards;
 	/** A key file (docs/security.md): authenticate every request. NULL: no key. */
@@ -74,8 +85,9 @@ struct s2_session_opts {
  * @param out the session, owned by the caller until s2_session_close(); NULL on failure
  * @return 0; S2_E_INVAL: no machine given, or a bad board selection; S2_E_IO, S2_E_FORMAT,
  *         S2_E_CRC, S2_E_VERSION: the machine description or key file cannot be read or
- *         does not parse (err names the file); the resolver's code; S2_E_IO: an endpoint
- *         cannot be opened; S2_E_NOMEM.
+ *         does not parse (err names the file); the resolver's code; inside a SLURM job,
+ *         s2_alloc_from_env's and s2_alloc_view's (S2_E_AUTH: the machine has a board that is
+ *         not the job's); S2_E_IO: an endpoint cannot be opened; S2_E_NOMEM.
  */
 int s2_session_open(const struct s2_session_opts *o, struct s2_session **out, char *err,
                     size_t errlen);
@@ -108,6 +120,9 @@ bool *s2_session_selection(struct s2_session *s);
 struct s2_conn **s2_session_eth(struct s2_session *s);
 /** The board controllers' endpoints, [s2_session_boards()], NULL for boards not opened. */
 struct s2_conn **s2_session_bmp(struct s2_session *s);
+/** The board numbers packets carry, [s2_session_boards()] (a SLURM job's site numbers), or
+ * NULL when every board is addressed by its own number. Owned by the session. */
+const uint16_t *s2_session_wire_boards(const struct s2_session *s);
 /** The machine description file the session was opened from (NULL: none). */
 const char *s2_session_machine_path(const struct s2_session *s);
 

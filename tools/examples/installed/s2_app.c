@@ -49,7 +49,8 @@ static void on_progress(void *arg, const char *what, uint64_t done, uint64_t tot
 int main(int argc, char **argv)
 {
 	if (argc < 3 || argc > 5) {
-		fprintf(stderr, "usage: s2_app MACHINE.pb NETWORK.s2img [DURATION_MS [FIRMWARE]]\n");
+		fprintf(stderr,
+		        "usage: s2_app MACHINE.pb NETWORK.s2img [DURATION_MS [FIRMWARE]]\n");
 		return 2;
 	}
 	double duration = argc > 3 ? atof(argv[3]) : 0;
@@ -78,10 +79,8 @@ int main(int argc, char **argv)
 	}
 	/* 3. Boot what is not booted, load tables and PE data. */
 	struct live l = {0};
-	struct s2_run_callbacks cb = {.progress = on_progress,
-	                              .spikes = on_spikes,
-	                              .energy = on_energy,
-	                              .arg = &l};
+	struct s2_run_callbacks cb = {
+	        .progress = on_progress, .spikes = on_spikes, .energy = on_energy, .arg = &l};
 	struct s2_deploy_opts dop = {.duration_ms = duration, .firmware = fw, .cb = &cb};
 	if ((rc = s2_deploy(d, &dop, err, sizeof err)) < 0) {
 		fprintf(stderr, "s2_app: deploy: %s\n", err);
