@@ -1,8 +1,8 @@
 /*
- * Live-stream benchmark (docs/bench.md "Live streams"; protocol section 4.17, host/lib/stream.c):
- * how many spikes per second libs2 takes from one UDP socket with zero loss on one host core,
- * what the decoder alone costs, and how long a spike of an emulated PE takes to reach the
- * host's callback.
+ * Live-stream benchmark (docs/bench.md "Live streams"; protocol section 4.17,
+ * host/lib/streams/stream.c): how many spikes per second libs2 takes from one UDP socket with zero
+ * loss on one host core, what the decoder alone costs, and how long a spike of an emulated PE takes
+ * to reach the host's callback.
  *
  *   bench_stream decode [--seconds S]
  *     s2_crc32, s2_packet_decode and s2_stream_feed over full STREAM_DATA datagrams on one

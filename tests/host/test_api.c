@@ -186,6 +186,25 @@ static void allocation_through_a_resolver(void **state)
 	assert_int_equal(s2_session_open(&o, &s, err, sizeof err), S2_E_INVAL);
 }
 
+static void image_that_does_not_parse(void **state)
+{
+	(void)state;
+	char path[128], err[512] = "";
+	snprintf(path, sizeof path, "%s/garbage.s2img", dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("S2IMAGE but not really an image at all, just text of some length", f);
+	fclose(f);
+	assert_null(s2_plan_load(path, err, sizeof err));
+	assert_non_null(strstr(err, "garbage.s2img"));
+	static const uint8_t few[3] = {1, 2, 3};
+	assert_null(s2_plan_decode(few, sizeof few, "three bytes", err, sizeof err));
+	assert_non_null(strstr(err, "three bytes"));
+	snprintf(path, sizeof path, "%s/missing.s2img", dir);
+	assert_null(s2_plan_load(path, err, sizeof err));
+	assert_non_null(strstr(err, "missing.s2img"));
+}
+
 static void network_that_does_not_parse(void **state)
 {
 	(void)state;
@@ -233,6 +252,12 @@ static void not_booted_and_no_firmware(void **state)
 	struct s2_session *s = open_session(e.machine);
 	struct s2_deployment *d = NULL;
 	char err[512];
+	assert_int_equal(s2_deployment_new(s, compile_va(s), false, &d, err, sizeof err), 0);
+	/* nothing was deployed before: --deployed is refused */
+	assert_true(s2_deployment_check_loaded(d, RUN_MS, err, sizeof err) < 0);
+	assert_true(s2_deployment_board_error(d, 0, NULL) < 0);
+	s2_deployment_free(d);
+	d = NULL;
 	assert_int_equal(s2_deployment_new(s, compile_va(s), false, &d, err, sizeof err), 0);
 	struct s2_deploy_opts o = {.duration_ms = RUN_MS}; /* no firmware */
 	assert_int_equal(s2_deploy(d, &o, err, sizeof err), S2_E_STATE);
@@ -413,6 +438,7 @@ int main(void)
 	        cmocka_unit_test(machine_file_that_does_not_parse),
 	        cmocka_unit_test(board_selection_out_of_range),
 	        cmocka_unit_test(allocation_through_a_resolver),
+	        cmocka_unit_test(image_that_does_not_parse),
 	        cmocka_unit_test(network_that_does_not_parse),
 	        cmocka_unit_test(image_for_a_bigger_machine),
 	        cmocka_unit_test(not_booted_and_no_firmware),
