@@ -95,7 +95,8 @@ int s2_session_open(const struct s2_session_opts *o, struct s2_session **out, ch
 /**
  * Take the lease of every selected board on each endpoint opened, and keep it renewed until
  * s2_session_close(). With force a lease held by another session is taken over (the board
- * logs it; so does o->log). On failure nothing is held.
+ * logs it; so does o->log). A lease the session took before is released first (a new
+ * deployment on the same session leases its own boards). On failure nothing is held.
  * @return 0; S2_E_BUSY: a board is held by another session (err names it, the holder and
  *         until when); S2_E_TIMEOUT: a board did not answer; S2_E_AUTH: a board refused the
  *         key; S2_E_INVAL: $S2_LEASE_TTL_MS is not 300..S2_LEASE_TTL_MAX; S2_E_NOMEM.

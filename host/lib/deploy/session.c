@@ -287,6 +287,7 @@ static void release_all(struct s2_session *s)
 
 int s2_session_lease(struct s2_session *s, bool force, char *err, size_t errlen)
 {
+	release_all(s); /* a lease taken before (another selection) is given back first */
 	unsigned cap = 2 * s->n + 1, *board = calloc(cap, sizeof *board);
 	struct s2_conn **conns = calloc(cap, sizeof *conns);
 	struct s2_op *ops = calloc(cap, sizeof *ops);
