@@ -1,8 +1,8 @@
 /*
- * Live-stream benchmark (docs/bench.md "Live streams"; protocol section 4.17, host/lib/stream.c):
- * how many spikes per second libs2 takes from one UDP socket with zero loss on one host core,
- * what the decoder alone costs, and how long a spike of an emulated PE takes to reach the
- * host's callback.
+ * Live-stream benchmark (docs/bench.md "Live streams"; protocol section 4.17,
+ * host/lib/streams/stream.c): how many spikes per second libs2 takes from one UDP socket with zero
+ * loss on one host core, what the decoder alone costs, and how long a spike of an emulated PE takes
+ * to reach the host's callback.
  *
  *   bench_stream decode [--seconds S]
  *     s2_crc32, s2_packet_decode and s2_stream_feed over full STREAM_DATA datagrams on one
@@ -43,7 +43,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
-#include "plan.h"
+#include "s2/plan.h"
 #include "s2/board.h"
 #include "s2/crc32.h"
 #include "s2/error.h"
@@ -750,7 +750,7 @@ static int run_latency(const char *machine, const char *image, const char *ready
 		fprintf(stderr, "bench_stream: %s\n", err);
 		return 2;
 	}
-	struct plan *plan = plan_load(image, err, sizeof err);
+	struct s2_plan *plan = s2_plan_load(image, err, sizeof err);
 	if (!plan) {
 		fprintf(stderr, "bench_stream: %s\n", err);
 		s2_machine_free(m);
@@ -783,7 +783,7 @@ static int run_latency(const char *machine, const char *image, const char *ready
 		goto out;
 	}
 	for (unsigned i = 0; i < plan->n_boards; i++) {
-		const struct plan_board *pb = &plan->boards[i];
+		const struct s2_plan_board *pb = &plan->boards[i];
 		if (pb->board >= nb)
 			continue;
 		struct s2_board_endpoint ep;
@@ -797,7 +797,7 @@ static int run_latency(const char *machine, const char *image, const char *ready
 		for (unsigned ch = 0; ch < pb->n_chips; ch++) {
 			const struct s2_app_chip *ac = &pb->chips[ch];
 			for (unsigned q = 0; q < ac->n_pes; q++) {
-				const struct plan_pe_info *in = &pb->info[ch][q];
+				const struct s2_plan_pe_info *in = &pb->info[ch][q];
 				uint8_t pe = ac->pes[q].pe;
 				if (ac->chip >= S2_LIVE_MAX_CHIPS)
 					continue;
@@ -888,7 +888,7 @@ out:
 		s2_client_free(c);
 	free(conn);
 	free(ops);
-	plan_free(plan);
+	s2_plan_free(plan);
 	s2_machine_free(m);
 	return rc;
 }

@@ -9,6 +9,16 @@ target_compile_options(s2_options INTERFACE
 if(S2_WERROR)
   target_compile_options(s2_options INTERFACE -Werror)
 endif()
+# s2_options_plain: the same warnings, never the sanitizers below: for the installable libs2,
+# which other processes load (the Python binding into /usr/bin/python3, which has no ASan
+# runtime); the in-tree static libs2 that every test links stays sanitized.
+add_library(s2_options_plain INTERFACE)
+target_compile_options(s2_options_plain INTERFACE
+  -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith
+  -Wformat=2 -Wvla -ffp-contract=off)
+if(S2_WERROR)
+  target_compile_options(s2_options_plain INTERFACE -Werror)
+endif()
 # The fuzz preset: coverage instrumentation and sanitizers on all our code, so libFuzzer sees
 # inside the decoders (the harnesses add -fsanitize=fuzzer to link the fuzzer's main).
 if(S2_FUZZ AND S2_PLATFORM STREQUAL "host")

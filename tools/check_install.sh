@@ -26,6 +26,13 @@ cmake --build "$work/build" >/dev/null
 LD_LIBRARY_PATH=$libdir "$work/build/s2_hello"
 "$work/build/s2_hello_static"
 echo "check_install: the example built against the installed libs2 with pkg-config and find_package, shared and static"
+# The high-level API example (docs/api.md), built with pkg-config, run on the installed s2emu
+# with an image the installed s2ctl compiled and the installed monitor image.
+# shellcheck disable=SC2046
+$cc -std=c11 -Wall -Wextra -Werror "$src/s2_app.c" -o "$work/s2_app" $(pkg-config --cflags --libs s2)
+[ -f "$prefix/share/s2/s2_monitor.bin" ] && LD_LIBRARY_PATH=$libdir S2CTL=$prefix/bin/s2ctl \
+	S2EMU=$prefix/bin/s2emu S2_FIRMWARE=$prefix/share/s2/s2_monitor.bin \
+	sh tools/examples/s2_app_test.sh "$work/s2_app"
 # The PyNN backend, from the installed tree alone: its programs on PATH, its monitor image, and
 # `import pyNN.s2` through the installed s2_pynn.pth (site.addsitedir reads .pth files as the
 # interpreter does for its own dist-packages).
@@ -41,6 +48,8 @@ if [ -x "$py" ] && "$py" -c "import pyNN" 2>/dev/null; then
 import site; site.addsitedir('$pydir')
 import pyNN.s2 as sim
 assert sim.__file__.startswith('$prefix'), sim.__file__
+import libs2
+assert libs2.load()._name.startswith('$prefix'), libs2.load()._name
 sim.setup(timestep=0.1)
 p = sim.Population(1, sim.IF_curr_exp(i_offset=1.0, tau_refrac=2.0))
 p.record('spikes')

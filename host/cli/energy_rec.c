@@ -15,8 +15,6 @@
 #include "s2/crc32.h"
 #include "s2/fileio.h"
 
-#include <event2/event.h>
-
 #include "cli.h"
 #include "s2/board.h"
 #include "s2/energy.h"
@@ -55,9 +53,9 @@ struct board_id {
 
 struct erec {
 	struct session *s;
-	const struct plan *plan;
-	struct s2_stream *st;
-	uint32_t id, every;
+	const struct s2_plan *plan;
+	struct s2_stream_stats ss; /* the run's live stream (erec_stream_stats) */
+	uint32_t every;
 	struct sample *smp;
 	size_t n_smp, cap_smp;
 	struct s2_run_event *ev;
@@ -72,9 +70,8 @@ struct erec {
 
 static uint64_t clock_us(clockid_t id);
 
-static void on_energy(void *ctx, const struct s2_energy_sample *e)
+void erec_energy(struct erec *r, const struct s2_energy_sample *e)
 {
-	struct erec *r = ctx;
 	if (r->n_smp == r->cap_smp) {
 		size_t cap = r->cap_smp ? 2 * r->cap_smp : 1024;
 		struct sample *q = realloc(r->smp, cap * sizeof *q);
@@ -101,9 +98,8 @@ static uint64_t clock_us(clockid_t id)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-static void on_event(void *ctx, const struct s2_run_event *ev)
+void erec_event(struct erec *r, const struct s2_run_event *ev)
 {
-	struct erec *r = ctx;
 	uint64_t host_us = clock_us(CLOCK_MONOTONIC);
 	if (r->n_ev == r->cap_ev) {
 		size_t cap = r->cap_ev ? 2 * r->cap_ev : 64;
@@ -166,7 +162,7 @@ void erec_host_now(struct erec_host *h)
 static void identify(struct erec *r)
 {
 	struct session *s = r->s;
-	const struct plan *p = r->plan;
+	const struct s2_plan *p = r->plan;
 	struct s2_op *ops = calloc(s->n ? s->n : 1, sizeof *ops);
 	uint8_t(*body)[64] = calloc(s->n ? s->n : 1, sizeof *body);
 	size_t *blen = calloc(s->n ? s->n : 1, sizeof *blen);
@@ -194,59 +190,26 @@ out:
 	free(blen);
 }
 
-struct erec *erec_start(struct session *s, const struct plan *p, uint32_t every, char *err,
+struct erec *erec_start(struct session *s, const struct s2_plan *p, uint32_t every, char *err,
                         size_t errlen)
 {
 	struct erec *r = calloc(1, sizeof *r);
-	struct s2_op *ops = calloc(s->n ? s->n : 1, sizeof *ops);
-	if (!r || !ops) {
-		free(r);
-		free(ops);
+	if (!r) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
 	r->s = s;
 	r->plan = p;
 	r->every = every;
-	r->id = ((uint32_t)time(NULL) ^ (uint32_t)getpid() << 16) | 1u;
-	struct s2_stream_callbacks cb = {NULL, on_energy, on_event, r};
-	uint16_t port = 0;
-	int rc = S2_E_NOMEM;
-	if (!(r->st = s2_stream_new(r->id, &cb)) ||
-	    (rc = s2_stream_listen(r->st, s2_client_base(s->client), "127.0.0.1", 0, &port)) < 0) {
-		snprintf(err, errlen, "energy stream: %s", s2_strerror(rc));
-		goto fail;
-	}
-	s2_stream_set_key(r->st, s2_client_key(s->client));     /* docs/security.md */
-	if ((rc = cli_job_stream_map(s->c, s->m, r->st)) < 0) { /* a SLURM job's boards */
-		snprintf(err, errlen, "energy stream: %s", s2_strerror(rc));
-		goto fail;
-	}
-	for (unsigned i = 0; i < p->n_boards; i++) {
-		unsigned b = p->boards[i].board;
-		static struct s2_msg_stream_start m;
-		s2_stream_start_msg(r->st, S2_LIVE_F_ENERGY, every, port, &m);
-		s2_op_init(&ops[b], NULL, NULL);
-		s2_stream_start_start(s->eth[b], &m, &ops[b]);
-	}
-	s2_client_wait(s->client);
-	for (unsigned i = 0; i < p->n_boards; i++) {
-		unsigned b = p->boards[i].board;
-		if (ops[b].status) {
-			snprintf(err, errlen, "board %u: STREAM_START for the energy samples: %s",
-			         b, s2_strerror(ops[b].status));
-			goto fail;
-		}
-	}
-	free(ops);
 	r->utc_us0 = clock_us(CLOCK_REALTIME);
 	r->mono_us0 = clock_us(CLOCK_MONOTONIC);
 	identify(r);
 	return r;
-fail:
-	free(ops);
-	erec_free(r);
-	return NULL;
+}
+
+void erec_stream_stats(struct erec *r, const struct s2_stream_stats *ss)
+{
+	r->ss = *ss;
 }
 
 void erec_phase(struct erec *r, const char *name, const struct erec_host *h0,
@@ -270,53 +233,6 @@ void erec_phase(struct erec *r, const char *name, const struct erec_host *h0,
 		if (b < a && range <= a)
 			ph->rapl = false; /* a wrap we cannot unwrap: no figure, said so */
 	}
-}
-
-static unsigned boards_ended(const struct erec *r)
-{
-	unsigned n = 0;
-	for (unsigned i = 0; i < r->plan->n_boards; i++) {
-		bool ended = false;
-		for (size_t k = 0; k < r->n_ev && !ended; k++)
-			ended = r->ev[k].board == r->plan->boards[i].board &&
-			        r->ev[k].event != S2_LIVE_STARTED;
-		n += ended;
-	}
-	return n;
-}
-
-static double mono_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-void erec_pump(struct erec *r, double s)
-{
-	struct event_base *base = s2_client_base(r->s->client);
-	struct timeval tv = {(time_t)s, (suseconds_t)((s - (double)(time_t)s) * 1e6)};
-	event_base_loopexit(base, &tv);
-	event_base_dispatch(base);
-}
-
-void erec_finish(struct erec *r, double max_s)
-{
-	struct event_base *base = s2_client_base(r->s->client);
-	double t0 = mono_s();
-	while (boards_ended(r) < r->plan->n_boards && mono_s() - t0 < max_s) {
-		struct timeval tv = {0, 20000};
-		event_base_loopexit(base, &tv);
-		event_base_dispatch(base);
-	}
-	struct s2_op *ops = calloc(r->s->n ? r->s->n : 1, sizeof *ops);
-	for (unsigned i = 0; ops && i < r->plan->n_boards; i++) {
-		unsigned b = r->plan->boards[i].board;
-		s2_op_init(&ops[b], NULL, NULL);
-		s2_stream_stop_start(r->s->eth[b], r->id, &ops[b]);
-	}
-	s2_client_wait(r->s->client);
-	free(ops);
 }
 
 /*
@@ -423,7 +339,7 @@ int erec_write(struct erec *r, const char *path, const struct erec_info *info, d
 		snprintf(err, errlen, "%.400s: out of memory", path);
 		return S2_E_NOMEM;
 	}
-	const struct s2_stream_stats *ss = s2_stream_stats(r->st);
+	const struct s2_stream_stats *ss = &r->ss;
 	struct json j;
 	json_begin(&j, f);
 	json_obj(&j, NULL);
@@ -439,7 +355,7 @@ int erec_write(struct erec *r, const char *path, const struct erec_info *info, d
 	json_uint(&j, "machine_boards", r->s->n);
 	json_arr(&j, "boards");
 	for (unsigned i = 0; i < r->plan->n_boards; i++) {
-		const struct plan_board *pb = &r->plan->boards[i];
+		const struct s2_plan_board *pb = &r->plan->boards[i];
 		json_obj(&j, NULL);
 		json_uint(&j, "board", pb->board);
 		json_uint(&j, "chips_used", pb->n_chips);
@@ -563,7 +479,6 @@ void erec_free(struct erec *r)
 {
 	if (!r)
 		return;
-	s2_stream_free(r->st);
 	free(r->smp);
 	free(r->ev);
 	free(r->ev_host_us);

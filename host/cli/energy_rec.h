@@ -13,8 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "plan.h"
+#include "s2/plan.h"
 #include "session.h"
+#include "s2/stream.h"
 
 struct erec;
 
@@ -45,18 +46,19 @@ struct erec_info {
 	const char *partial; /**< NULL: the run completed; else why it did not (docs/results.md) */
 };
 
-/** Subscribe the plan's boards to energy samples every `every` steps. NULL with err set. */
-struct erec *erec_start(struct session *s, const struct plan *p, uint32_t every, char *err,
+/** A record of the plan's boards, whose energy samples come every `every` steps (the run's
+ * live stream, s2_run: erec_energy and erec_event take them). NULL with err set. */
+struct erec *erec_start(struct session *s, const struct s2_plan *p, uint32_t every, char *err,
                         size_t errlen);
+/** One energy sample, and one run event, of the run's stream, as they arrive. */
+void erec_energy(struct erec *r, const struct s2_energy_sample *e);
+void erec_event(struct erec *r, const struct s2_run_event *ev);
+/** The stream's counters at its end (lost, late, ... packets), for the record. */
+void erec_stream_stats(struct erec *r, const struct s2_stream_stats *ss);
 /** A phase window between two host snapshots (CLOCK_MONOTONIC, the clock s2ctl measures
  * with; the CPU time and RAPL energy the host spent in it). */
 void erec_phase(struct erec *r, const char *name, const struct erec_host *h0,
                 const struct erec_host *h1);
-/** Wait s seconds taking the stream's packets as they come (their arrival times are the host's
- * side of the clock offset: a packet left waiting would read as a later arrival). */
-void erec_pump(struct erec *r, double s);
-/** After the run: take what is still coming (every board's end event, at most max_s). */
-void erec_finish(struct erec *r, double max_s);
 /** Write the record atomically (no file on failure). 0 or an S2_E_ code with err set. */
 int erec_write(struct erec *r, const char *path, const struct erec_info *info, double dt_ms,
                uint32_t steps, char *err, size_t errlen);

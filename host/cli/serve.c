@@ -397,7 +397,7 @@ static void client_event_cb(struct bufferevent *bev, short what, void *ctx)
 }
 
 /* Make the Hello frame of a plan. 0 or S2_E_NOMEM. */
-static int make_hello(struct serve *sv, const struct plan *plan)
+static int make_hello(struct serve *sv, const struct s2_plan *plan)
 {
 	S2pb__StreamMessage m = S2PB__STREAM_MESSAGE__INIT;
 	S2pb__StreamMessage__Hello h = S2PB__STREAM_MESSAGE__HELLO__INIT;
@@ -586,7 +586,7 @@ static int listen_tcp(struct serve *sv, const char *spec, char *err, size_t errl
 }
 
 struct serve *serve_open(struct event_base *base, const char *who, const char *spec,
-                         const struct plan *plan, size_t queue_bytes, char *err, size_t errlen)
+                         const struct s2_plan *plan, size_t queue_bytes, char *err, size_t errlen)
 {
 	if (!queue_bytes) {
 		snprintf(err, errlen, "the client queue must hold at least 1 byte");

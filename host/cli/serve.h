@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-#include "plan.h"
+#include "s2/plan.h"
 #include "s2/stream.h"
 
 struct event_base;
@@ -23,7 +23,7 @@ struct serve;
  * the population labels sent to every client first. NULL with err set on failure.
  */
 struct serve *serve_open(struct event_base *base, const char *who, const char *spec,
-                         const struct plan *plan, size_t queue_bytes, char *err, size_t errlen);
+                         const struct s2_plan *plan, size_t queue_bytes, char *err, size_t errlen);
 void serve_spikes(struct serve *sv, const struct s2_spike *s, size_t n);
 void serve_energy(struct serve *sv, const struct s2_energy_sample *e);
 void serve_event(struct serve *sv, const struct s2_run_event *ev);

@@ -151,14 +151,14 @@ static bool pop_selected(const char *const *pops, unsigned n_pops, const char *l
 	return false;
 }
 
-int sx_add_sources(struct s2_stream *st, const struct plan *plan, const struct plan_board *pb,
+int sx_add_sources(struct s2_stream *st, const struct s2_plan *plan, const struct s2_plan_board *pb,
                    const char *const *pops, unsigned n_pops, struct s2_msg_stream_start *m,
                    unsigned *bad_chip)
 {
 	for (unsigned ch = 0; ch < pb->n_chips; ch++) {
 		const struct s2_app_chip *ac = &pb->chips[ch];
 		for (unsigned q = 0; q < ac->n_pes; q++) {
-			const struct plan_pe_info *in = &pb->info[ch][q];
+			const struct s2_plan_pe_info *in = &pb->info[ch][q];
 			uint8_t pe = ac->pes[q].pe;
 			if (!pop_selected(pops, n_pops, plan->pops[in->pop].label))
 				continue;

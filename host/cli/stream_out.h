@@ -10,7 +10,7 @@
 #include <stdio.h>
 
 #include "cli.h"
-#include "plan.h"
+#include "s2/plan.h"
 #include "s2/stream.h"
 
 struct serve;
@@ -18,7 +18,7 @@ struct metrics;
 
 struct sx {
 	struct cli *c;
-	struct plan *plan;
+	struct s2_plan *plan;
 	struct serve *serve;     /**< if set, the stream goes there instead of out */
 	struct metrics *metrics; /**< if set, energy samples and events are exported there too */
 	bool count_only;         /**< print nothing but the summary */
@@ -45,7 +45,7 @@ double sx_now(void);
  * @return 0; S2_E_RANGE if m is given and a PE's chip is beyond S2_LIVE_MAX_CHIPS (that chip
  *         in *bad_chip); S2_E_NOMEM.
  */
-int sx_add_sources(struct s2_stream *st, const struct plan *plan, const struct plan_board *pb,
+int sx_add_sources(struct s2_stream *st, const struct s2_plan *plan, const struct s2_plan_board *pb,
                    const char *const *pops, unsigned n_pops, struct s2_msg_stream_start *m,
                    unsigned *bad_chip);
 

@@ -19,9 +19,9 @@
 #include <event2/event.h>
 #include <pcap/pcap.h>
 
-#include "cap_frame.h"
+#include "cap_frame_internal.h"
 #include "cli.h"
-#include "plan.h"
+#include "s2/plan.h"
 #include "s2/error.h"
 #include "s2/fileio.h"
 #include "s2/live.h"
@@ -736,7 +736,7 @@ int verb_replay(int argc, char **argv)
 		                 file, name ? name : "unknown", dlt);
 	}
 	char err[512];
-	struct plan *plan = plan_load(image, err, sizeof err);
+	struct s2_plan *plan = s2_plan_load(image, err, sizeof err);
 	if (!plan) {
 		pcap_close(p);
 		return cli_error(&c, EXIT_INPUT, "%s", err);
@@ -864,7 +864,7 @@ out:
 		event_base_free(base);
 	s2_stream_free(st);
 	free(x.state);
-	plan_free(plan);
+	s2_plan_free(plan);
 	pcap_close(p);
 	return ec;
 }

@@ -23,9 +23,9 @@
 
 #include "cli.h"
 #include "energy_baseline.h"
-#include "energy_grid.h"
+#include "energy_grid_internal.h"
 #include "energy_report.h"
-#include "results.h"
+#include "s2/results.h"
 #include "sha256.h"
 #include "s2/crc32.h"
 #include "s2/energy.h"
@@ -1198,7 +1198,7 @@ static int check_rates(const struct cli *c, const char *file, const char *result
 		                 "from the record's results_sha256)",
 		                 results);
 	char err[512];
-	struct results *res = results_read(results, 0, NULL, err, sizeof err);
+	struct s2_results *res = s2_results_read(results, 0, NULL, err, sizeof err);
 	if (!res)
 		return cli_error(c, EXIT_INPUT, "--results %s", err);
 	double secs = (double)res->steps * res->dt_ms * 1e-3;
@@ -1206,7 +1206,7 @@ static int check_rates(const struct cli *c, const char *file, const char *result
 	k->results = results;
 	for (unsigned i = 0; i < k->n_rate && !ec; i++) {
 		struct rate_row *q = &k->rate[i];
-		const struct results_pop *pop = NULL;
+		const struct s2_results_pop *pop = NULL;
 		for (uint32_t p = 0; p < res->n_pops && !pop; p++)
 			if (!strcmp(res->pops[p].label, q->label))
 				pop = &res->pops[p];
@@ -1223,7 +1223,7 @@ static int check_rates(const struct cli *c, const char *file, const char *result
 		q->ok = fabs(q->measured - q->expected) <= q->tol;
 		k->ok &= q->ok;
 	}
-	results_free(res);
+	s2_results_free(res);
 	return ec;
 }
 

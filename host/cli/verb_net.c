@@ -2,9 +2,12 @@
  * s2ctl net: convert network descriptions between the binary and the JSON text form,
  * generate the reference workloads, and summarise a network (docs/cli/net.md).
  */
+#include <errno.h>
 #include <getopt.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "s2/network.h"
@@ -285,6 +288,34 @@ static int net_show(int argc, char **argv)
 	return EXIT_OK;
 }
 
+#ifdef S2CTL_NIR_EXEC
+/* s2ctl itself does not link the NIR importer (libhdf5: its start-up would cost every verb);
+ * `net import-nir` is run by s2ctl-nir beside it: this s2ctl built with the importer. */
+static int net_import_nir(int argc, char **argv)
+{
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 16);
+	char *slash = n > 0 ? (exe[n] = 0, strrchr(exe, '/')) : NULL;
+	if (!slash) {
+		fprintf(stderr,
+		        "s2ctl net: import-nir: cannot find s2ctl-nir (no /proc/self/exe)\n");
+		return EXIT_FAIL;
+	}
+	strcpy(slash + 1, "s2ctl-nir");
+	char **args = calloc((size_t)argc + 3, sizeof *args);
+	if (!args)
+		return EXIT_FAIL;
+	args[0] = exe;
+	args[1] = "net";
+	for (int k = 0; k < argc; k++)
+		args[k + 2] = argv[k];
+	fflush(NULL);
+	execv(exe, args);
+	fprintf(stderr, "s2ctl net: import-nir: cannot run %s: %s\n", exe, strerror(errno));
+	free(args);
+	return EXIT_FAIL;
+}
+#else
 static int net_import_nir(int argc, char **argv)
 {
 	struct cli c;
@@ -368,6 +399,8 @@ static int net_import_nir(int argc, char **argv)
 	s2_net_free(n);
 	return EXIT_OK;
 }
+
+#endif
 
 int verb_net(int argc, char **argv)
 {

@@ -14,7 +14,7 @@
 
 #include "cli.h"
 #include "energy_report.h"
-#include "results.h"
+#include "s2/results.h"
 #include "s2/error.h"
 #include "s2/machine.h"
 #include "svg.h"
@@ -79,14 +79,14 @@ static int parse_ms(const struct cli *c, const char *opt, const char *arg, doubl
 
 /* What raster and rates share: the results, the chosen populations and the time range. */
 struct spikes_view {
-	struct results *r;
+	struct s2_results *r;
 	const char *path;
 	bool sel[4096]; /* by population index; populations past 4096 are never shown */
 	unsigned n_sel;
 	double from, to; /* ms, inclusive */
 };
 
-static bool in_range(const struct spikes_view *v, const struct results_spike *s)
+static bool in_range(const struct spikes_view *v, const struct s2_results_spike *s)
 {
 	double t = (s->step + 1.0) * v->r->dt_ms;
 	return t >= v->from - 1e-9 && t <= v->to + 1e-9;
@@ -100,8 +100,8 @@ static int view_open(const struct cli *c, const struct popts *o, const char *pat
 	memset(v, 0, sizeof *v);
 	v->path = path;
 	int rc;
-	if (!(v->r = results_read(path, o->allow_partial ? RESULTS_ALLOW_PARTIAL : 0, &rc, err,
-	                          sizeof err)))
+	if (!(v->r = s2_results_read(path, o->allow_partial ? S2_RESULTS_ALLOW_PARTIAL : 0, &rc,
+	                             err, sizeof err)))
 		return cli_error(c, rc == S2_E_STATE ? EXIT_PARTIAL : EXIT_INPUT, "%s", err);
 	if (!v->r->complete && !c->quiet)
 		fprintf(stderr, "s2ctl plot: %s: partial run, plotted as far as it went\n", path);
@@ -144,7 +144,7 @@ static unsigned raster_stride(const struct spikes_view *v, uint64_t max, uint64_
 	uint64_t **cnt = calloc(v->r->n_pops, sizeof *cnt);
 	*total = 0;
 	for (unsigned p = 0; p < v->r->n_pops; p++) {
-		const struct results_pop *q = &v->r->pops[p];
+		const struct s2_results_pop *q = &v->r->pops[p];
 		if (!v->sel[p] || !cnt || !(cnt[p] = calloc(q->size + 1, sizeof **cnt)))
 			continue;
 		for (uint64_t i = 0; i < q->n_spikes; i++)
@@ -227,7 +227,7 @@ static int plot_raster(const struct cli *c, const struct popts *o, const char *p
 	for (unsigned p = 0; p < v.r->n_pops; p++) {
 		if (!v.sel[p])
 			continue;
-		const struct results_pop *q = &v.r->pops[p];
+		const struct s2_results_pop *q = &v.r->pops[p];
 		double h = avail * fmax(neurons ? (double)q->size / neurons : 1, 0.1) / wsum;
 		struct svg_axes ax = {L, top, W - L - R, h, v.from, v.to, 0, q->size ? q->size : 1};
 		bool last = ++drawn == v.n_sel;
@@ -251,7 +251,7 @@ static int plot_raster(const struct cli *c, const struct popts *o, const char *p
 		        "d=\"",
 		        (unsigned long long)n, svg_colour(p));
 		for (uint64_t i = 0; i < q->n_spikes; i++) {
-			const struct results_spike *sp = &q->spikes[i];
+			const struct s2_results_spike *sp = &q->spikes[i];
 			if (sp->neuron >= q->size || sp->neuron % stride || !in_range(&v, sp))
 				continue;
 			/* one mark per spike: a 1 px dash centred on its time */
@@ -277,7 +277,7 @@ static int plot_raster(const struct cli *c, const struct popts *o, const char *p
 		fprintf(stderr, "s2ctl plot: %s: %llu spikes of %u populations\n", o->out,
 		        (unsigned long long)shown, v.n_sel);
 free_results:
-	results_free(v.r);
+	s2_results_free(v.r);
 	return ec;
 }
 
@@ -313,7 +313,7 @@ static int plot_rates(const struct cli *c, const struct popts *o, const char *pa
 	}
 	double ymax = 0;
 	for (unsigned p = 0; p < v.r->n_pops; p++) {
-		const struct results_pop *q = &v.r->pops[p];
+		const struct s2_results_pop *q = &v.r->pops[p];
 		if (!v.sel[p])
 			continue;
 		for (uint64_t i = 0; i < q->n_spikes; i++) {
@@ -370,7 +370,7 @@ static int plot_rates(const struct cli *c, const struct popts *o, const char *pa
 		ec = cli_error(c, EXIT_FAIL, "%s", err);
 free_results:
 	free(cnt);
-	results_free(v.r);
+	s2_results_free(v.r);
 	return ec;
 }
 

@@ -15,7 +15,7 @@
 #include <event2/event.h>
 
 #include "cli.h"
-#include "plan.h"
+#include "s2/plan.h"
 #include "s2/app.h"
 #include "s2/error.h"
 #include "s2/key.h"
@@ -123,7 +123,7 @@ int verb_stream(int argc, char **argv)
 		return cli_error(&c, EXIT_USAGE,
 		                 "--no-spikes needs --energy-every: nothing to stream");
 	char err[512];
-	struct plan *plan = plan_load(argv[pos], err, sizeof err);
+	struct s2_plan *plan = s2_plan_load(argv[pos], err, sizeof err);
 	if (!plan)
 		return cli_error(&c, EXIT_INPUT, "%s", err);
 	for (unsigned i = 0; i < o.n_pops; i++) {
@@ -131,7 +131,7 @@ int verb_stream(int argc, char **argv)
 		for (unsigned p = 0; p < plan->n_pops && !found; p++)
 			found = !strcmp(plan->pops[p].label, o.pops[i]);
 		if (!found) {
-			plan_free(plan);
+			s2_plan_free(plan);
 			return cli_error(&c, EXIT_INPUT, "--population %s: not in %s", o.pops[i],
 			                 argv[pos]);
 		}
@@ -140,7 +140,7 @@ int verb_stream(int argc, char **argv)
 	int ec = session_open(&s, &c, true, false);
 	if (ec) {
 		session_close(&s);
-		plan_free(plan);
+		s2_plan_free(plan);
 		return ec;
 	}
 	struct sx x = {.c = &c, .plan = plan, .count_only = o.count_only, .out = stdout};
@@ -182,7 +182,7 @@ int verb_stream(int argc, char **argv)
 	/* Subscribe every board of the image: its live PEs, its chips' counters. */
 	unsigned boards = 0;
 	for (unsigned i = 0; i < plan->n_boards; i++) {
-		const struct plan_board *pb = &plan->boards[i];
+		const struct s2_plan_board *pb = &plan->boards[i];
 		if (pb->board >= s.n || !s.sel[pb->board])
 			continue;
 		static struct s2_msg_stream_start m;
@@ -338,7 +338,7 @@ out:
 	free(ops);
 	free(x.state);
 	session_close(&s);
-	plan_free(plan);
+	s2_plan_free(plan);
 	return ec;
 }
 
@@ -364,14 +364,14 @@ static int inject_opt(struct cli *c, int id, const char *arg, void *ctx)
 }
 
 /* Where neuron of population pop lives: board, chip, pe and index there. */
-static bool locate(const struct plan *p, uint32_t pop, uint32_t neuron, unsigned *board,
+static bool locate(const struct s2_plan *p, uint32_t pop, uint32_t neuron, unsigned *board,
                    uint16_t *chip, uint8_t *pe, uint16_t *idx)
 {
 	for (unsigned i = 0; i < p->n_boards; i++) {
-		const struct plan_board *pb = &p->boards[i];
+		const struct s2_plan_board *pb = &p->boards[i];
 		for (unsigned ch = 0; ch < pb->n_chips; ch++)
 			for (unsigned q = 0; q < pb->chips[ch].n_pes; q++) {
-				const struct plan_pe_info *in = &pb->info[ch][q];
+				const struct s2_plan_pe_info *in = &pb->info[ch][q];
 				if (in->pop == pop && neuron >= in->lo && neuron < in->lo + in->n) {
 					*board = pb->board;
 					*chip = pb->chips[ch].chip;
@@ -403,7 +403,7 @@ int verb_inject(int argc, char **argv)
 	if (o.step && cli_uint(&c, "--step", o.step, S2_INJECT_NEXT - 1, &step) < 0)
 		return EXIT_USAGE;
 	char err[512];
-	struct plan *plan = plan_load(argv[pos], err, sizeof err);
+	struct s2_plan *plan = s2_plan_load(argv[pos], err, sizeof err);
 	if (!plan)
 		return cli_error(&c, EXIT_INPUT, "%s", err);
 	uint32_t pop = UINT32_MAX;
@@ -502,6 +502,6 @@ out:
 	free(msgs);
 	if (s.client)
 		session_close(&s);
-	plan_free(plan);
+	s2_plan_free(plan);
 	return ec;
 }

@@ -463,7 +463,10 @@ static bool wr(FILE *f, const void *p, size_t n)
 	return fwrite(p, 1, n, f) == n;
 }
 
-int s2_image_write(struct s2_mapping *mp, const char *path, char *err, size_t errlen)
+/* Write the image to path (atomically, through a temporary file), or to the seekable stream
+ * given (then path only names it in messages, and the stream stays open). */
+static int image_write(struct s2_mapping *mp, const char *path, FILE *given, char *err,
+                       size_t errlen)
 {
 	if (mp->stage < 5) {
 		net_seterr(err, errlen, "%s: the mapping has not built its tables yet", path);
@@ -530,7 +533,7 @@ int s2_image_write(struct s2_mapping *mp, const char *path, char *err, size_t er
 		if (chip_first[g + 1] > chip_first[g] || mp->tables[g].n > 0)
 			chips[i++] = g;
 	snprintf(tmp, strlen(path) + 32, "%s.tmp%ld", path, (long)getpid());
-	f = fopen(tmp, "wb");
+	f = given ? given : fopen(tmp, "wb");
 	if (!f) {
 		net_seterr(err, errlen, "%s: %s", tmp, strerror(errno));
 		rc = S2_E_IO;
@@ -714,12 +717,14 @@ int s2_image_write(struct s2_mapping *mp, const char *path, char *err, size_t er
 	if (!ok || fseek(f, 0, SEEK_SET) != 0 || !wr(f, hdr, sizeof hdr))
 		goto ioerr;
 	ok = fflush(f) == 0;
-	ok = fsync(fileno(f)) == 0 && ok;
-	ok = fclose(f) == 0 && ok;
+	if (!given) {
+		ok = fsync(fileno(f)) == 0 && ok;
+		ok = fclose(f) == 0 && ok;
+	}
 	f = NULL;
 	if (!ok)
 		goto ioerr;
-	if (rename(tmp, path) != 0) {
+	if (!given && rename(tmp, path) != 0) {
 		net_seterr(err, errlen, "%s: %s", path, strerror(errno));
 		rc = S2_E_IO;
 		goto out;
@@ -734,9 +739,9 @@ nomem:
 	net_seterr(err, errlen, "%s: out of memory writing the image", path);
 	rc = S2_E_NOMEM;
 out:
-	if (f)
+	if (f && !given)
 		fclose(f);
-	if (tmp)
+	if (tmp && !given)
 		unlink(tmp);
 done:
 	if (w.fixed_total_share)
@@ -775,6 +780,17 @@ done:
 	free(precs);
 	free(tmp);
 	return rc;
+}
+
+int s2_image_write(struct s2_mapping *mp, const char *path, char *err, size_t errlen)
+{
+	return image_write(mp, path, NULL, err, errlen);
+}
+
+int s2_image_write_stream(struct s2_mapping *mp, FILE *f, const char *name, char *err,
+                          size_t errlen)
+{
+	return image_write(mp, name, f, err, errlen);
 }
 
 /* ---- checking an image ------------------------------------------------------------------------

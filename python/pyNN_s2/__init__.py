@@ -33,8 +33,8 @@ def list_standard_models():
 
 def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params):
     """extra parameters: machine (an s2 machine file; default: start a local 1-board s2emu),
-    seed (the network's seed, default 1), workdir (keep the JSON, image, results there),
-    verbose (print each s2ctl command), allow_partial (default False: a run that did not
+    seed (the network's seed, default 1), workdir (write the network's JSON there, for
+    inspection: the run itself is in memory), allow_partial (default False: a run that did not
     complete on every board raises S2PartialResultError; True: read what it recorded, warn, and
     set pyNN.s2.simulator.state.partial to why)."""
     max_delay = extra_params.get('max_delay', DEFAULT_MAX_DELAY)

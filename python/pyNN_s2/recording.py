@@ -1,4 +1,5 @@
-"""Recorder of pyNN.s2: reads what `s2ctl results --npy` wrote."""
+"""Recorder of pyNN.s2: the spikes and voltages of the run's results (simulator.state.results,
+NumPy arrays from libs2)."""
 import numpy as np
 from pyNN import recording, errors
 from . import simulator
@@ -27,21 +28,27 @@ class Recorder(recording.Recorder):
         t = self._recording_start_time
         return float(getattr(t, "magnitude", t))
 
-    def _get_spiketimes(self, ids, clear=False):
+    def _spikes_in_segment(self, ids):
+        """(global ids, times in ms) of the recorded spikes of ids since the segment's start,
+        ordered by neuron then time."""
         r = self._results().get("spikes")
-        out = {int(i): [] for i in ids}
         if r is None or len(r) == 0:
-            return {k: np.array(v) for k, v in out.items()}
-        cells = self.population.all_cells
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        cells = np.asarray(self.population.all_cells, dtype=np.int64)
         keep = r[:, 1] > self._start_ms() + 1e-9  # a spike in the step ending at t is at t
         neuron = r[keep, 0].astype(np.int64)
         times = r[keep, 1]
-        order = np.lexsort((times, neuron))
-        for n, t in zip(neuron[order], times[order]):
-            gid = int(cells[n])
-            if gid in out:
-                out[gid].append(float(t))
-        return {k: np.array(v, dtype=float) for k, v in out.items()}
+        gid = cells[neuron]
+        want = np.isin(gid, np.fromiter((int(i) for i in ids), dtype=np.int64))
+        gid, times = gid[want], times[want]
+        order = np.lexsort((times, gid))
+        return gid[order], times[order]
+
+    def _get_spiketimes(self, ids, clear=False):
+        # The array form (ids, times): PyNN builds the segment's SpikeTrainList from it in one
+        # pass (neo's from_spike_time_array) instead of one SpikeTrain per neuron up front.
+        gid, times = self._spikes_in_segment(ids)
+        return gid, times.astype(float)
 
     def _recorded_v_neurons(self):
         ids = self.recorded["v"]
@@ -70,8 +77,10 @@ class Recorder(recording.Recorder):
         if variable != "spikes":
             raise NotSupportedError("pyNN.s2: only spike counts")
         ids = self.filter_recorded(variable, filter_ids)
-        st = self._get_spiketimes(ids)
-        return {int(i): len(st[int(i)]) for i in ids}
+        gid, _ = self._spikes_in_segment(ids)
+        uniq, n = np.unique(gid, return_counts=True)
+        counts = dict(zip(uniq.tolist(), n.tolist()))
+        return {int(i): counts.get(int(i), 0) for i in ids}
 
     def _clear_simulator(self):
         pass

@@ -1,4 +1,6 @@
-"""State of the pyNN.s2 backend: the network being built, and running it with s2ctl/s2emu."""
+"""State of the pyNN.s2 backend: the network being built, and running it in this process
+through libs2 (python/libs2.py: compile in memory, deploy, run, results as NumPy arrays) on a
+machine given to setup() or an s2emu started here."""
 import atexit
 import json
 import os
@@ -12,6 +14,13 @@ import warnings
 import numpy as np
 from pyNN import common, errors
 
+try:
+    import libs2
+except ImportError:  # pyNN_s2 beside libs2.py (source tree python/, or dist-packages)
+    import sys
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    import libs2
+
 name = "s2"
 
 _ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
@@ -22,15 +31,13 @@ class NotSupportedError(NotImplementedError):
 
 
 class S2RunError(RuntimeError):
-    """An s2 tool (s2ctl, s2emu) failed; the message has its command and error output."""
+    """Compiling or running failed (libs2's error: the message names the item and the
+    reason), or s2emu did not start."""
 
 
 class S2PartialResultError(S2RunError):
-    """The run did not complete on every board (s2ctl results exit 5, docs/results.md); read
-    what it recorded with setup(..., allow_partial=True)."""
-
-
-EXIT_PARTIAL = 5  # s2ctl: the results record a partial run
+    """The run did not complete on every board (docs/results.md); read what it recorded
+    with setup(..., allow_partial=True)."""
 
 
 class ID(int, common.IDMixin):
@@ -106,19 +113,29 @@ class State(common.control.BaseState):
             env.setdefault("S2_FIRMWARE", fw)
         return env
 
-    def _run_tool(self, args, ok=(0,)):
-        r = subprocess.run(args, capture_output=True, text=True, env=self._env(), check=False)
-        if self.verbose:
-            print("$", " ".join(args), "\n", r.stdout, r.stderr)
-        if r.returncode not in ok:
-            cls = S2PartialResultError if r.returncode == EXIT_PARTIAL else S2RunError
-            raise cls(
-                "pyNN.s2: %s failed (exit %d): %s" % (" ".join(args), r.returncode,
-                                                      (r.stderr or r.stdout).strip()))
-        return r.stdout
+    def _firmware(self):
+        """The monitor image for boards that are not booted: $S2_FIRMWARE, this source
+        tree's Cortex-M4F build, or an installed one (PREFIX/share/s2)."""
+        env = self._env()
+        if env.get("S2_FIRMWARE"):
+            return env["S2_FIRMWARE"]
+        lib = getattr(libs2.load(), "_name", "") or ""
+        d = os.path.dirname(os.path.realpath(lib)) if os.path.sep in lib else ""
+        while d and d != os.path.dirname(d):
+            cand = os.path.join(d, "share", "s2", "s2_monitor.bin")
+            if os.path.exists(cand):
+                return cand
+            d = os.path.dirname(d)
+        return None
 
-    def s2ctl(self):
-        return _find_tool("S2CTL", os.path.join("host", "s2ctl"))
+    @staticmethod
+    def _losses(st, res):
+        """The run's counters by the names s2ctl run --json gives them."""
+        syn = sum(p.clipped["weight_zero"] + p.clipped["weight_max"] + p.clipped["delay"]
+                  for p in res.populations)
+        return {"packets_dropped": st.packets_dropped,
+                "recording_bytes_lost": st.recording_lost,
+                "inputs_clipped": st.inputs_clipped, "synapses_clipped": syn}
 
     @staticmethod
     def _warn_losses(summary):
@@ -241,58 +258,48 @@ class State(common.control.BaseState):
                     "initial values and recordings must stay as they were; call reset() "
                     "before changing them)" % self._what_changed(prev, sig))
         simtime = tstop
-        wd = self.workdir or tempfile.mkdtemp(prefix="pynn_s2.")
-        os.makedirs(wd, exist_ok=True)
         net = self.network_json(simtime)
-        jpath = os.path.join(wd, "network.json")
-        with open(jpath, "w") as f:
-            json.dump(net, f, indent=1)
-        s2ctl = self.s2ctl()
-        if not os.access(s2ctl, os.X_OK):
-            raise S2RunError("pyNN.s2: s2ctl not found at %s (set S2CTL)" % s2ctl)
         machine = self.machine or self._start_emulator()
-        pb = os.path.join(wd, "network.pb")
-        img = os.path.join(wd, "network.s2img")
-        res = os.path.join(wd, "network.s2res")
-        npy = os.path.join(wd, "npy")
-        self._run_tool([s2ctl, "net", "convert", jpath, "-o", pb, "--quiet"])
-        self._run_tool([s2ctl, "compile", pb, "--machine", machine, "-o", img, "--quiet"])
-        run = [s2ctl, "run", img, "--machine", machine, "--duration", repr(float(simtime)),
-               "-o", res, "--json"]
-        if self.allow_partial and os.path.exists(res):
-            os.unlink(res)
+        if self.workdir:  # kept for inspection (setup(workdir=...)); the run does not read it
+            os.makedirs(self.workdir, exist_ok=True)
+            with open(os.path.join(self.workdir, "network.json"), "w") as f:
+                json.dump(net, f, indent=1)
         try:
-            out = self._run_tool(run)
-            self._warn_losses(json.loads(out))
-        except S2RunError as e:
-            # A run that failed part-way may still have written what it recorded, marked
-            # partial: read it only when asked to.
-            if not (self.allow_partial and os.path.exists(res)):
-                raise
-            warnings.warn("pyNN.s2: %s" % e, RuntimeWarning, stacklevel=3)
-        results = [s2ctl, "results", res, "--npy", npy, "--quiet"]
-        if self.allow_partial:
-            results.append("--allow-partial")
-        self._run_tool(results)
+            with libs2.Session(machine, purpose="pyNN.s2") as session:
+                plan = session.compile_json(json.dumps(net))
+                with session.deploy(plan, firmware=self._firmware(),
+                                    duration_ms=float(simtime)) as d:
+                    try:
+                        res = d.run(duration_ms=float(simtime), allow_partial=True)
+                    finally:
+                        st = d.stats
+        except libs2.Error as e:
+            raise S2RunError("pyNN.s2: %s" % e) from None
+        if d.error:
+            if not self.allow_partial or res.complete:
+                raise S2PartialResultError("pyNN.s2: partial run: %s (%s)"
+                                           % (res.partial or d.error[1], d.error[1]))
+            warnings.warn("pyNN.s2: %s" % d.error[1], RuntimeWarning, stacklevel=3)
+        self._warn_losses(self._losses(st, res))
         self.partial = None
-        marker = os.path.join(npy, "PARTIAL")
-        if os.path.exists(marker):
-            with open(marker) as f:
-                self.partial = f.read().strip()
+        if not res.complete:
+            self.partial = "partial run: %s" % res.partial
             warnings.warn("pyNN.s2: %s: the recorded data stop where the run stopped"
                           % self.partial, RuntimeWarning, stacklevel=3)
         self.results = {}
         for p in self.populations:
             r = {}
-            sp = os.path.join(npy, "%s_spikes.npy" % p._s2_label)
-            if os.path.exists(sp):
-                r["spikes"] = np.load(sp).reshape(-1, 2)
-            vp = os.path.join(npy, "%s_v.npy" % p._s2_label)
-            if os.path.exists(vp):
-                r["v"] = np.load(vp)
+            try:
+                q = res.population(p._s2_label)
+            except KeyError:
+                q = None
+            if q is not None and q.spikes is not None:
+                # neuron, and the time at the end of the spike's step (docs/results.md)
+                r["spikes"] = np.column_stack([q.spikes[:, 0].astype(np.float64),
+                                               (q.spikes[:, 1] + 1.0) * res.dt_ms])
+            if q is not None and q.v is not None:
+                r["v"] = q.v
             self.results[p._s2_label] = r
-        if not self.workdir and not self.keep_files:
-            shutil.rmtree(wd, ignore_errors=True)
         self.t = tstop
         self.running = True
         self._run_signature = sig

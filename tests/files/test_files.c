@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "results.h"
+#include "s2/results.h"
 #include "s2/error.h"
 #include "s2/fileio.h"
 #include "s2/image.h"
@@ -178,23 +178,24 @@ static void t_sum(void **state)
 
 /* ---- results ---------------------------------------------------------------------------- */
 
-static struct results *sample_results(uint32_t steps, unsigned spikes)
+static struct s2_results *sample_results(uint32_t steps, unsigned spikes)
 {
-	struct results *r = calloc(1, sizeof *r);
+	struct s2_results *r = calloc(1, sizeof *r);
 	r->dt_ms = 0.1;
 	r->steps = steps;
 	r->n_pops = 2;
 	r->pops = calloc(2, sizeof *r->pops);
 	const char *labels[2] = {"exc", "inh"};
 	for (unsigned p = 0; p < 2; p++) {
-		struct results_pop *q = &r->pops[p];
+		struct s2_results_pop *q = &r->pops[p];
 		q->label = strdup(labels[p]);
 		q->size = 40;
 		q->n_spikes = spikes;
 		q->spikes_recorded = true;
 		q->spikes = calloc(spikes + 1, sizeof *q->spikes);
 		for (unsigned i = 0; i < spikes; i++)
-			q->spikes[i] = (struct results_spike){(i * 7 + p) % 40, (i * 13) % steps};
+			q->spikes[i] =
+			        (struct s2_results_spike){(i * 7 + p) % 40, (i * 13) % steps};
 	}
 	r->pops[0].n_vrec = 2;
 	r->pops[0].vrec = calloc(2, sizeof(uint32_t));
@@ -206,11 +207,11 @@ static struct results *sample_results(uint32_t steps, unsigned spikes)
 	return r;
 }
 
-static uint8_t *write_results(const struct results *r, const char *dir, size_t *len)
+static uint8_t *write_results(const struct s2_results *r, const char *dir, size_t *len)
 {
 	char path[96], err[256];
 	snprintf(path, sizeof path, "%s/r.s2res", dir);
-	if (results_write(r, path, err, sizeof err) < 0)
+	if (s2_results_write(r, path, err, sizeof err) < 0)
 		fail_msg("%s", err);
 	uint8_t *b;
 	assert_int_equal(s2_file_read_all(path, 1u << 30, &b, len, err, sizeof err), 0);
@@ -223,17 +224,19 @@ static void t_results_status(void **state)
 	(void)state;
 	char dir[] = "/tmp/s2resXXXXXX", err[512];
 	assert_non_null(mkdtemp(dir));
-	struct results *r = sample_results(100, 30);
+	struct s2_results *r = sample_results(100, 30);
 	size_t len;
 	uint8_t *b;
 	int rc;
 	/* no board recorded: never complete */
-	assert_false(results_is_complete(r));
-	assert_int_equal(results_set_board_status(r, 0, RESULTS_BOARD_COMPLETE, 100, NULL), 0);
-	assert_int_equal(results_set_board_status(r, 3, RESULTS_BOARD_COMPLETE, 100, NULL), 0);
-	assert_true(results_is_complete(r));
+	assert_false(s2_results_is_complete(r));
+	assert_int_equal(s2_results_set_board_status(r, 0, S2_RESULTS_BOARD_COMPLETE, 100, NULL),
+	                 0);
+	assert_int_equal(s2_results_set_board_status(r, 3, S2_RESULTS_BOARD_COMPLETE, 100, NULL),
+	                 0);
+	assert_true(s2_results_is_complete(r));
 	b = write_results(r, dir, &len);
-	struct results *d = results_decode(b, len, "va.s2res", 0, &rc, err, sizeof err);
+	struct s2_results *d = s2_results_decode(b, len, "va.s2res", 0, &rc, err, sizeof err);
 	if (!d)
 		fail_msg("%s", err);
 	assert_true(d->complete);
@@ -242,29 +245,30 @@ static void t_results_status(void **state)
 	assert_int_equal(d->pops[0].n_spikes, 30);
 	assert_int_equal(d->pops[1].spikes[5].neuron, r->pops[1].spikes[5].neuron);
 	assert_memory_equal(d->pops[0].v, r->pops[0].v, 200 * sizeof(float));
-	results_free(d);
+	s2_results_free(d);
 	free(b);
 	/* board 3 stops answering at step 42: partial, refused unless asked */
-	assert_int_equal(
-	        results_set_board_status(r, 3, RESULTS_BOARD_NO_ANSWER, 42, "no answer at run"), 0);
+	assert_int_equal(s2_results_set_board_status(r, 3, S2_RESULTS_BOARD_NO_ANSWER, 42,
+	                                             "no answer at run"),
+	                 0);
 	assert_int_equal(r->n_boards, 2); /* replaced, not added */
-	assert_false(results_is_complete(r));
+	assert_false(s2_results_is_complete(r));
 	b = write_results(r, dir, &len);
-	assert_null(results_decode(b, len, "va.s2res", 0, &rc, err, sizeof err));
+	assert_null(s2_results_decode(b, len, "va.s2res", 0, &rc, err, sizeof err));
 	assert_int_equal(rc, S2_E_STATE);
 	assert_string_equal(err, "va.s2res: partial run (board 3 stopped answering at step 42 of "
 	                         "100: no answer at run); its data are incomplete (read it "
 	                         "anyway with --allow-partial)");
-	d = results_decode(b, len, "va.s2res", RESULTS_ALLOW_PARTIAL, &rc, err, sizeof err);
+	d = s2_results_decode(b, len, "va.s2res", S2_RESULTS_ALLOW_PARTIAL, &rc, err, sizeof err);
 	assert_non_null(d);
 	assert_false(d->complete);
-	assert_int_equal(d->boards[1].status, RESULTS_BOARD_NO_ANSWER);
+	assert_int_equal(d->boards[1].status, S2_RESULTS_BOARD_NO_ANSWER);
 	assert_int_equal(d->boards[1].last_step, 42);
 	assert_string_equal(d->boards[1].reason, "no answer at run");
 	/* export marks it partial: a PARTIAL file and a comment line in each CSV */
 	char out[96], p[128], line[256];
 	snprintf(out, sizeof out, "%s/csv", dir);
-	assert_int_equal(results_export(d, out, false, err, sizeof err), 0);
+	assert_int_equal(s2_results_export(d, out, false, err, sizeof err), 0);
 	snprintf(p, sizeof p, "%s/PARTIAL", out);
 	FILE *f = fopen(p, "r");
 	assert_non_null(f);
@@ -276,29 +280,31 @@ static void t_results_status(void **state)
 	assert_non_null(fgets(line, sizeof line, f));
 	fclose(f);
 	assert_true(strncmp(line, "# partial run: board 3", 22) == 0);
-	results_free(d);
+	s2_results_free(d);
 	free(b);
 	/* a complete export into the same directory removes the stale marker */
-	assert_int_equal(results_set_board_status(r, 3, RESULTS_BOARD_COMPLETE, 100, NULL), 0);
+	assert_int_equal(s2_results_set_board_status(r, 3, S2_RESULTS_BOARD_COMPLETE, 100, NULL),
+	                 0);
 	b = write_results(r, dir, &len);
-	d = results_decode(b, len, "va.s2res", 0, &rc, err, sizeof err);
+	d = s2_results_decode(b, len, "va.s2res", 0, &rc, err, sizeof err);
 	assert_non_null(d);
-	assert_int_equal(results_export(d, out, true, err, sizeof err), 0);
+	assert_int_equal(s2_results_export(d, out, true, err, sizeof err), 0);
 	snprintf(p, sizeof p, "%s/PARTIAL", out);
 	struct stat st;
 	assert_int_not_equal(stat(p, &st), 0);
-	results_free(d);
+	s2_results_free(d);
 	free(b);
 	/* complete needs last_step == steps */
-	assert_int_equal(results_set_board_status(r, 0, RESULTS_BOARD_COMPLETE, 99, NULL), 0);
-	assert_false(results_is_complete(r));
-	assert_int_equal(results_set_board_status(r, 0, (enum results_board_status)7, 1, NULL),
-	                 S2_E_INVAL);
+	assert_int_equal(s2_results_set_board_status(r, 0, S2_RESULTS_BOARD_COMPLETE, 99, NULL), 0);
+	assert_false(s2_results_is_complete(r));
+	assert_int_equal(
+	        s2_results_set_board_status(r, 0, (enum s2_results_board_status)7, 1, NULL),
+	        S2_E_INVAL);
 	/* the format-1 file of older versions is refused, saying so */
 	uint8_t old[24] = {'S', '2', 'R', 'S', 1};
-	assert_null(results_decode(old, sizeof old, "old.s2res", 0, &rc, err, sizeof err));
+	assert_null(s2_results_decode(old, sizeof old, "old.s2res", 0, &rc, err, sizeof err));
 	assert_non_null(strstr(err, "old.s2res: results format 1"));
-	results_free(r);
+	s2_results_free(r);
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	assert_int_equal(system(cmd), 0);
@@ -311,8 +317,8 @@ typedef bool (*decode_fn)(const uint8_t *buf, size_t len, const char *name, char
 
 static bool dec_results(const uint8_t *buf, size_t len, const char *name, char *err, size_t errlen)
 {
-	struct results *r = results_decode(buf, len, name, 0, NULL, err, errlen);
-	results_free(r);
+	struct s2_results *r = s2_results_decode(buf, len, name, 0, NULL, err, errlen);
+	s2_results_free(r);
 	return r != NULL;
 }
 
@@ -426,23 +432,23 @@ static void t_mutants(void **state)
 	struct tally t;
 
 	/* results: a small file (every bit) and a larger one (a sample) */
-	struct results *r = sample_results(50, 12);
-	results_set_board_status(r, 0, RESULTS_BOARD_COMPLETE, 50, NULL);
+	struct s2_results *r = sample_results(50, 12);
+	s2_results_set_board_status(r, 0, S2_RESULTS_BOARD_COMPLETE, 50, NULL);
 	size_t len;
 	uint8_t *b = write_results(r, dir, &len);
 	t = mutate("va.s2res", b, len, dec_results, SIZE_MAX, SIZE_MAX);
 	print_message("results (%zu bytes): %lu flips, %lu truncations refused\n", len, t.flips,
 	              t.cuts);
 	free(b);
-	results_free(r);
+	s2_results_free(r);
 	r = sample_results(2000, 3000);
-	results_set_board_status(r, 0, RESULTS_BOARD_COMPLETE, 2000, NULL);
+	s2_results_set_board_status(r, 0, S2_RESULTS_BOARD_COMPLETE, 2000, NULL);
 	b = write_results(r, dir, &len);
 	t = mutate("big.s2res", b, len, dec_results, 6000, 6000);
 	print_message("results (%zu bytes): %lu flips, %lu truncations refused\n", len, t.flips,
 	              t.cuts);
 	free(b);
-	results_free(r);
+	s2_results_free(r);
 
 	/* machine descriptions: 3 boards with dead parts (every bit) */
 	struct s2_machine *m = s2_machine_new_boards(3, "127.0.0.1", 5000);

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "cap_frame.h"
+#include "cap_frame_internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "energy_grid.h"
+#include "energy_grid_internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,5 +1,5 @@
 /*
- * Fuzz target for results files (results_decode, docs/cli/results.md): any bytes are accepted
+ * Fuzz target for results files (s2_results_decode, docs/cli/results.md): any bytes are accepted
  * or refused with a message naming the file, never read out of bounds; what is accepted keeps
  * every spike inside its population and run, and a partial run is refused unless allowed.
  * Inputs starting with 0x01 are section contents wrapped by the harness (fuzz_wrap.h).
@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "fuzz_wrap.h"
-#include "results.h"
+#include "s2/results.h"
 #include "s2/error.h"
 #include "s2/wire.h"
 
@@ -47,16 +47,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[1024];
 	int rc;
 	for (unsigned pass = 0; pass < 2; pass++) {
-		unsigned flags = pass ? RESULTS_ALLOW_PARTIAL : 0;
+		unsigned flags = pass ? S2_RESULTS_ALLOW_PARTIAL : 0;
 		err[0] = 0;
-		struct results *r =
-		        results_decode(file, len, "r.s2res", flags, &rc, err, sizeof err);
+		struct s2_results *r =
+		        s2_results_decode(file, len, "r.s2res", flags, &rc, err, sizeof err);
 		if (!r) {
 			if (strncmp(err, "r.s2res: ", 9) != 0 || rc >= 0)
 				abort();
 			continue;
 		}
-		if (!r->complete && !(flags & RESULTS_ALLOW_PARTIAL))
+		if (!r->complete && !(flags & S2_RESULTS_ALLOW_PARTIAL))
 			abort(); /* a partial run never reads as complete */
 		for (unsigned p = 0; p < r->n_pops; p++)
 			for (uint64_t i = 0; i < r->pops[p].n_spikes; i++)
@@ -64,8 +64,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				    r->pops[p].spikes[i].step >= r->steps)
 					abort();
 		char why[300];
-		results_partial_why(r, why, sizeof why);
-		results_free(r);
+		s2_results_partial_why(r, why, sizeof why);
+		s2_results_free(r);
 	}
 	free(owned);
 	return 0;

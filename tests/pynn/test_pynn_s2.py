@@ -331,44 +331,37 @@ def test_errors():
     return fails
 
 
-FAKE_S2CTL = r"""#!/bin/sh
-# A stand-in for s2ctl that records a partial run (test_partial): run exits 4 when
-# FAKE_RUN_FAILS is set (results written anyway), results exits 5 unless --allow-partial.
-verb=$1; out=""; npy=""; allow=0
-while [ $# -gt 0 ]; do
-  case $1 in -o) out=$2; shift;; --npy) npy=$2; shift;; --allow-partial) allow=1;; esac
-  shift
-done
-case $verb in
-net|compile) : >"$out";;
-run) : >"$out"; echo '{}'; [ -n "$FAKE_RUN_FAILS" ] && { echo "board 0 failed" >&2; exit 4; };;
-results)
-  [ $allow = 1 ] || { echo "x.s2res: partial run (board 0 stopped at step 40 of 100)" >&2; exit 5; }
-  mkdir -p "$npy"; echo "partial run: board 0 stopped at step 40 of 100" >"$npy/PARTIAL";;
-esac
-exit 0
-"""
+def _faulty_emulator(d, name):
+    """A 1-board s2emu that dies (SIGKILL) when its boards complete their 40th timestep
+    (s2emu --fault-at, docs/faults.md): the machine file, and the process."""
+    import subprocess
+    m = os.path.join(d, name + ".pb")
+    ready = os.path.join(d, name + ".ready")
+    emu = subprocess.Popen([os.environ["S2EMU"], "--boards", "1", "--write-machine", m,
+                            "--ready-file", ready, "--fault-at", "run:kill:40"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(200):
+        if os.path.exists(ready) or emu.poll() is not None:
+            break
+        time.sleep(0.05)
+    return m, emu
 
 
 def test_partial():
-    """A partial run raises S2PartialResultError unless setup(allow_partial=True), which reads
-    it, warns and says why in state.partial (s2ctl stood in for by a script)."""
+    """A board that dies mid-run (a real s2emu killed at its 40th step): the run raises
+    S2PartialResultError unless setup(allow_partial=True), which reads what was recorded,
+    warns, and says why in state.partial; never a partial run read as complete."""
     import shutil
     import tempfile
     import warnings
     fails = 0
     d = tempfile.mkdtemp(prefix="pynn_partial.")
-    fake = os.path.join(d, "s2ctl")
-    with open(fake, "w") as f:
-        f.write(FAKE_S2CTL)
-    os.chmod(fake, 0o755)
-    old = os.environ.get("S2CTL")
-    os.environ["S2CTL"] = fake
     try:
-        for allow, run_fails in ((False, False), (True, True)):
-            os.environ["FAKE_RUN_FAILS"] = "1" if run_fails else ""
-            s2.setup(timestep=DT, machine=os.path.join(d, "m.pb"), allow_partial=allow)
+        for allow in (False, True):
+            m, emu = _faulty_emulator(d, "m%d" % allow)
+            s2.setup(timestep=DT, machine=m, allow_partial=allow)
             s2.Population(2, s2.IF_curr_exp()).record("spikes")
+            t0 = time.time()
             try:
                 with warnings.catch_warnings(record=True) as w:
                     warnings.simplefilter("always")
@@ -378,15 +371,15 @@ def test_partial():
                 msg = "read, state.partial = %r" % s2.simulator.state.partial
             except s2.S2PartialResultError as e:
                 ok, msg = not allow and "partial run" in str(e), str(e)
-            print("%s partial run, allow_partial=%s: %s" % ("PASS" if ok else "FAIL", allow, msg))
+            except s2.S2RunError as e:
+                ok, msg = False, "S2RunError: %s" % e
+            print("%s partial run (board killed at step 40), allow_partial=%s, %.1f s: %s" % (
+                "PASS" if ok else "FAIL", allow, time.time() - t0, msg))
             fails += not ok
             s2.end()
+            emu.kill()
+            emu.wait()
     finally:
-        if old is None:
-            del os.environ["S2CTL"]
-        else:
-            os.environ["S2CTL"] = old
-        os.environ.pop("FAKE_RUN_FAILS", None)
         shutil.rmtree(d, ignore_errors=True)
     return fails
 

@@ -21,7 +21,7 @@
 #include "s2/key.h"
 
 struct loop {
-	struct plan *plan;
+	struct s2_plan *plan;
 	struct s2_conn **eth; /* [machine boards] */
 	unsigned n_boards;    /* in the machine */
 	uint32_t out_pop, in_pop, in_size, delay;
@@ -83,7 +83,7 @@ int main(int argc, char **argv)
 	}
 	char err[512];
 	struct s2_machine *mach = s2_machine_load_file(argv[1], err, sizeof err);
-	struct plan *plan = mach ? plan_load(argv[2], err, sizeof err) : NULL;
+	struct s2_plan *plan = mach ? s2_plan_load(argv[2], err, sizeof err) : NULL;
 	if (!mach || !plan) {
 		fprintf(stderr, "closed_loop: %s\n", err);
 		return 3;
@@ -150,7 +150,7 @@ int main(int argc, char **argv)
 	free(l.eth);
 	free(l.msg);
 	free(l.in_at);
-	plan_free(plan);
+	s2_plan_free(plan);
 	s2_machine_free(mach);
 	return rc;
 }

@@ -120,7 +120,7 @@ int main(int argc, char **argv)
 	}
 	char err[512];
 	struct s2_machine *mach = s2_machine_load_file(argv[1], err, sizeof err);
-	struct plan *plan = mach ? plan_load(argv[2], err, sizeof err) : NULL;
+	struct s2_plan *plan = mach ? s2_plan_load(argv[2], err, sizeof err) : NULL;
 	if (!mach || !plan) {
 		fprintf(stderr, "egru_live: %s\n", err);
 		return 3;
@@ -204,7 +204,7 @@ int main(int argc, char **argv)
 	free(l.sent.v);
 	free(l.eth);
 	free(l.tok_at);
-	plan_free(plan);
+	s2_plan_free(plan);
 	s2_machine_free(mach);
 	return rc;
 }

@@ -8,7 +8,7 @@
 #include "s2/error.h"
 
 int live_subscribe(const char *prog, struct s2_client *client, struct s2_stream *st, uint16_t port,
-                   const struct plan *plan, const struct s2_machine *mach, uint32_t in_pop,
+                   const struct s2_plan *plan, const struct s2_machine *mach, uint32_t in_pop,
                    struct live_where *in_at, uint32_t out_pop, struct s2_conn **eth)
 {
 	struct s2_op *start = calloc(plan->n_boards + 1, sizeof *start);
@@ -18,7 +18,7 @@ int live_subscribe(const char *prog, struct s2_client *client, struct s2_stream 
 	}
 	int rc = 0;
 	for (unsigned i = 0; i < plan->n_boards && rc == 0; i++) {
-		const struct plan_board *pb = &plan->boards[i];
+		const struct s2_plan_board *pb = &plan->boards[i];
 		struct s2_board_endpoint ep;
 		s2_machine_board_endpoint(mach, pb->board, &ep);
 		eth[pb->board] = s2_conn_open(client, ep.host, ep.eth_port, (uint16_t)pb->board);
@@ -26,7 +26,7 @@ int live_subscribe(const char *prog, struct s2_client *client, struct s2_stream 
 		s2_stream_start_msg(st, S2_LIVE_F_SPIKES, 0, port, &m);
 		for (unsigned ch = 0; ch < pb->n_chips; ch++)
 			for (unsigned q = 0; q < pb->chips[ch].n_pes; q++) {
-				const struct plan_pe_info *pi = &pb->info[ch][q];
+				const struct s2_plan_pe_info *pi = &pb->info[ch][q];
 				uint16_t chip = pb->chips[ch].chip;
 				uint8_t pe = pb->chips[ch].pes[q].pe;
 				if (pi->pop == in_pop)
@@ -85,7 +85,7 @@ void live_run_event(struct live_run *r, const struct s2_run_event *ev)
 	}
 }
 
-int live_pop_index(const struct plan *plan, const char *label)
+int live_pop_index(const struct s2_plan *plan, const char *label)
 {
 	for (unsigned i = 0; i < plan->n_pops; i++)
 		if (!strcmp(plan->pops[i].label, label))

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "plan.h"
+#include "s2/plan.h"
 #include "s2/board.h"
 #include "s2/live.h"
 #include "s2/machine.h"
@@ -37,7 +37,7 @@ struct live_inj {
  * boards' answers. @return 0, or -1 with the reason printed after "PROG: ".
  */
 int live_subscribe(const char *prog, struct s2_client *client, struct s2_stream *st, uint16_t port,
-                   const struct plan *plan, const struct s2_machine *mach, uint32_t in_pop,
+                   const struct s2_plan *plan, const struct s2_machine *mach, uint32_t in_pop,
                    struct live_where *in_at, uint32_t out_pop, struct s2_conn **eth);
 
 /** Boards running and finished, from the stream's run events. */
@@ -48,7 +48,7 @@ struct live_run {
 void live_run_event(struct live_run *r, const struct s2_run_event *ev);
 
 /** Index of the population labelled @p label in @p plan, or -1. */
-int live_pop_index(const struct plan *plan, const char *label);
+int live_pop_index(const struct s2_plan *plan, const char *label);
 
 /** The INJECTs sent so far (live_tally frees them). */
 struct live_sent {

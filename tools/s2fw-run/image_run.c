@@ -21,8 +21,8 @@
 #include <time.h>
 
 #include "engine.h"
-#include "plan.h"
-#include "results.h"
+#include "s2/plan.h"
+#include "s2/results.h"
 #include "s2/error.h"
 #include "s2/wire.h"
 
@@ -35,7 +35,7 @@ struct lpe {
 	uint8_t *dram; /* the PE's rows: calloc'd, pages appear when touched */
 	uint8_t *rec[2];
 	size_t rec_len[2], rec_cap[2];
-	const struct plan_pe_info *info;
+	const struct s2_plan_pe_info *info;
 };
 
 /* Packets sent in the current step: key, payload, whether it has one. */
@@ -198,7 +198,7 @@ int image_main(int argc, char **argv)
 		return 2;
 	}
 	char err[512];
-	struct plan *plan = plan_load(argv[optind], err, sizeof err);
+	struct s2_plan *plan = s2_plan_load(argv[optind], err, sizeof err);
 	if (!plan) {
 		fprintf(stderr, "s2fw-run image: %s\n", err);
 		return 3;
@@ -214,7 +214,7 @@ int image_main(int argc, char **argv)
 	size_t n = 0;
 	double t0 = (double)clock() / CLOCKS_PER_SEC;
 	for (unsigned b = 0; b < plan->n_boards; b++) {
-		struct plan_board *pb = &plan->boards[b];
+		struct s2_plan_board *pb = &plan->boards[b];
 		for (unsigned ch = 0; ch < pb->n_chips; ch++)
 			for (unsigned q = 0; q < pb->chips[ch].n_pes; q++) {
 				struct s2_app_pe *ap = &pb->chips[ch].pes[q];
@@ -264,7 +264,7 @@ int image_main(int argc, char **argv)
 	free(logs);
 	free(aps);
 	double t2 = (double)clock() / CLOCKS_PER_SEC;
-	struct results *res = calloc(1, sizeof *res);
+	struct s2_results *res = calloc(1, sizeof *res);
 	if (!res)
 		return 1;
 	res->dt_ms = plan->dt_ms;
@@ -278,26 +278,26 @@ int image_main(int argc, char **argv)
 	}
 	uint64_t events = 0;
 	for (size_t i = 0; i < n; i++) {
-		const struct plan_pe_info *in = pes[i].info;
-		if (results_add_pe(res, in->pop, in->lo, in->n, pes[i].rec[0], pes[i].rec_len[0],
-		                   in->n_vrec, in->vrec, pes[i].rec[1], pes[i].rec_len[1]) < 0)
+		const struct s2_plan_pe_info *in = pes[i].info;
+		if (s2_results_add_pe(res, in->pop, in->lo, in->n, pes[i].rec[0], pes[i].rec_len[0],
+		                      in->n_vrec, in->vrec, pes[i].rec[1], pes[i].rec_len[1]) < 0)
 			return 1;
 		/* the clipping counters as s2ctl run collects them (nothing is lost here) */
-		struct results_pop *P = &res->pops[in->pop];
+		struct s2_results_pop *P = &res->pops[in->pop];
 		const struct s2_eng_counters *ec = &pes[i].eng->c;
 		P->spikes_recorded |= in->rec_spikes != 0;
-		P->clip[RES_CLIP_INPUT] += ec->ring_saturated;
-		P->clip[RES_CLIP_WZERO] += ec->weights_zero;
-		P->clip[RES_CLIP_WMAX] += ec->weights_clipped;
-		P->clip[RES_CLIP_DELAY] += ec->delays_clamped;
+		P->clip[S2_RES_CLIP_INPUT] += ec->ring_saturated;
+		P->clip[S2_RES_CLIP_WZERO] += ec->weights_zero;
+		P->clip[S2_RES_CLIP_WMAX] += ec->weights_clipped;
+		P->clip[S2_RES_CLIP_DELAY] += ec->delays_clamped;
 		events += pes[i].eng->c.synaptic_events;
 	}
 	int rc = 0;
 	for (unsigned i = 0; rc == 0 && i < plan->n_boards; i++) /* every step ran, locally */
-		rc = results_set_board_status(res, plan->boards[i].board, RESULTS_BOARD_COMPLETE,
-		                              steps, NULL);
+		rc = s2_results_set_board_status(res, plan->boards[i].board,
+		                                 S2_RESULTS_BOARD_COMPLETE, steps, NULL);
 	if (rc == 0)
-		rc = results_write(res, out, err, sizeof err);
+		rc = s2_results_write(res, out, err, sizeof err);
 	if (rc < 0)
 		fprintf(stderr, "s2fw-run image: %s\n", err);
 	else
@@ -305,7 +305,7 @@ int image_main(int argc, char **argv)
 		       "s; "
 		       "results in %s\n",
 		       n, steps, (unsigned long long)events, t1 - t0, t2 - t1, out);
-	results_free(res);
+	s2_results_free(res);
 	for (size_t i = 0; i < n; i++) {
 		free(pes[i].eng);
 		free(pes[i].dram);
@@ -314,6 +314,6 @@ int image_main(int argc, char **argv)
 	}
 	free(pes);
 	free(sent);
-	plan_free(plan);
+	s2_plan_free(plan);
 	return rc < 0 ? 1 : 0;
 }

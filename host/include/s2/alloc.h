@@ -8,7 +8,7 @@
  * plugin, so the prolog (tools/slurm/s2-prolog, as root) reads the job's indices from
  * `scontrol show job -d` ("GRES=s2board:2(IDX:2-3)") and writes the job's *allocation file*,
  * STATE/jobs/JOBID/alloc (STATE: $S2_STATE_DIR, else /var/lib/s2). A process of the job
- * (SLURM_JOB_ID set) finds it there: libs2's users (s2ctl, pyNN.s2 through s2ctl, programs
+ * (SLURM_JOB_ID set) finds it there: libs2's users (s2ctl, pyNN.s2, any s2_session_open(), programs
  * calling s2_alloc_from_env) then see only those boards, as a machine renumbered from 0 with
  * the real endpoints behind it, and authenticate with the job's key, which the prolog
  * installed on those boards only. A command to any other board is refused before anything

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -29,6 +30,15 @@ struct s2_mapping;
  * bytes. @return 0, or a negative S2_E_* code with err set.
  */
 int s2_image_write(struct s2_mapping *mp, const char *path, char *err, size_t errlen);
+
+/**
+ * s2_image_write() to a stream the caller opened (an image built in memory: a memfd, a
+ * tmpfile()): the same bytes, from the stream's current position, which must be 0 and
+ * seekable (the header is written last). The stream stays open; name is used in messages.
+ * @return 0, or a negative S2_E_* code with err set (the stream then holds a partial image).
+ */
+int s2_image_write_stream(struct s2_mapping *mp, FILE *f, const char *name, char *err,
+                          size_t errlen);
 
 /** What s2_image_check found. */
 struct s2_image_summary {

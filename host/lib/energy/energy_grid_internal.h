@@ -3,8 +3,8 @@
  * hour"): an hourly CSV of a zone's intensity, multiplied hour by hour with the energy the run
  * spent in that hour.
  */
-#ifndef S2_CLI_ENERGY_GRID_H
-#define S2_CLI_ENERGY_GRID_H
+#ifndef S2_ENERGY_GRID_INTERNAL_H
+#define S2_ENERGY_GRID_INTERNAL_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -5,8 +5,8 @@
  * libpcap: the caller maps the capture's link type to enum cap_link, and the fuzz harness
  * (tests/fuzz/fuzz_capframe.c) calls it directly.
  */
-#ifndef S2CTL_CAP_FRAME_H
-#define S2CTL_CAP_FRAME_H
+#ifndef S2_CAP_FRAME_INTERNAL_H
+#define S2_CAP_FRAME_INTERNAL_H
 
 #include <stddef.h>
 #include <stdint.h>

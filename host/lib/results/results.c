@@ -11,14 +11,13 @@
  *   "population P spikes"    label_len u16, label, size u32, n_spikes u64,
  *                            n_spikes x (neuron u32, step u32)
  *   "population P voltages"  n_vrec u32, n_vrec x neuron u32, steps x n_vrec f32 (row per step)
- *   "clipping"  n_pops u32, per population flags u32 (bit 0: spikes recorded) and RES_CLIPS x u64
- *               (results.h: what the machine clipped, dropped or rounded away; optional when
- *               reading: files written before it say nothing of clipping)
- * A spike in step s happened at (s + 1) * dt ms; voltage row s is the value after step s.
- * Format 1 (bare 'S2RS' files, no checksum and no run status) is refused: nothing in it says
- * whether the run completed.
+ *   "clipping"  n_pops u32, per population flags u32 (bit 0: spikes recorded) and S2_RES_CLIPS x
+ * u64 (results.h: what the machine clipped, dropped or rounded away; optional when reading: files
+ * written before it say nothing of clipping) A spike in step s happened at (s + 1) * dt ms; voltage
+ * row s is the value after step s. Format 1 (bare 'S2RS' files, no checksum and no run status) is
+ * refused: nothing in it says whether the run completed.
  */
-#include "results.h"
+#include "s2/results.h"
 
 #include <errno.h>
 #include <math.h>
@@ -37,11 +36,11 @@
 #define LEGACY_MAGIC 0x53523253u /* format 1 */
 #define FILE_MAX (1ull << 34)
 
-const char *const results_clip_names[RES_CLIPS] = {"inputs_clipped", "weights_zero",
-                                                   "weights_clipped", "delays_clamped",
-                                                   "recording_bytes_lost"};
+const char *const s2_results_clip_names[S2_RES_CLIPS] = {"inputs_clipped", "weights_zero",
+                                                         "weights_clipped", "delays_clamped",
+                                                         "recording_bytes_lost"};
 
-void results_free(struct results *r)
+void s2_results_free(struct s2_results *r)
 {
 	if (!r)
 		return;
@@ -56,35 +55,36 @@ void results_free(struct results *r)
 	free(r);
 }
 
-const char *results_status_name(enum results_board_status s)
+const char *s2_results_status_name(enum s2_results_board_status s)
 {
 	switch (s) {
-	case RESULTS_BOARD_COMPLETE:
+	case S2_RESULTS_BOARD_COMPLETE:
 		return "complete";
-	case RESULTS_BOARD_STOPPED:
+	case S2_RESULTS_BOARD_STOPPED:
 		return "stopped";
-	case RESULTS_BOARD_NO_ANSWER:
+	case S2_RESULTS_BOARD_NO_ANSWER:
 		return "no answer";
 	}
 	return "unknown";
 }
 
-int results_set_board_status(struct results *r, uint32_t board, enum results_board_status status,
-                             uint32_t last_step, const char *reason)
+int s2_results_set_board_status(struct s2_results *r, uint32_t board,
+                                enum s2_results_board_status status, uint32_t last_step,
+                                const char *reason)
 {
-	if ((unsigned)status > RESULTS_BOARD_NO_ANSWER)
+	if ((unsigned)status > S2_RESULTS_BOARD_NO_ANSWER)
 		return S2_E_INVAL;
 	uint32_t i = 0;
 	while (i < r->n_boards && r->boards[i].board != board)
 		i++;
 	if (i == r->n_boards) {
-		struct results_board *nb = realloc(r->boards, (r->n_boards + 1) * sizeof *nb);
+		struct s2_results_board *nb = realloc(r->boards, (r->n_boards + 1) * sizeof *nb);
 		if (!nb)
 			return S2_E_NOMEM;
 		r->boards = nb;
 		r->n_boards++;
 	}
-	struct results_board *b = &r->boards[i];
+	struct s2_results_board *b = &r->boards[i];
 	b->board = board;
 	b->status = status;
 	b->last_step = last_step;
@@ -92,18 +92,18 @@ int results_set_board_status(struct results *r, uint32_t board, enum results_boa
 	return 0;
 }
 
-bool results_is_complete(const struct results *r)
+bool s2_results_is_complete(const struct s2_results *r)
 {
 	if (!r->n_boards)
 		return false;
 	for (uint32_t i = 0; i < r->n_boards; i++)
-		if (r->boards[i].status != RESULTS_BOARD_COMPLETE ||
+		if (r->boards[i].status != S2_RESULTS_BOARD_COMPLETE ||
 		    r->boards[i].last_step != r->steps)
 			return false;
 	return true;
 }
 
-void results_partial_why(const struct results *r, char *buf, size_t len)
+void s2_results_partial_why(const struct s2_results *r, char *buf, size_t len)
 {
 	if (!r->n_boards) {
 		snprintf(buf, len, "no board recorded how its run ended");
@@ -111,14 +111,14 @@ void results_partial_why(const struct results *r, char *buf, size_t len)
 	}
 	/* Name the cause first: a board that stopped answering, then one that stopped for a
 	 * reason of its own, then one that was stopped because another failed. */
-	const struct results_board *pick = NULL;
+	const struct s2_results_board *pick = NULL;
 	unsigned rank = 4, others = 0;
 	for (uint32_t i = 0; i < r->n_boards; i++) {
-		const struct results_board *b = &r->boards[i];
-		if (b->status == RESULTS_BOARD_COMPLETE && b->last_step == r->steps)
+		const struct s2_results_board *b = &r->boards[i];
+		if (b->status == S2_RESULTS_BOARD_COMPLETE && b->last_step == r->steps)
 			continue;
-		unsigned k = b->status == RESULTS_BOARD_NO_ANSWER         ? 0
-		             : b->status != RESULTS_BOARD_STOPPED         ? 1
+		unsigned k = b->status == S2_RESULTS_BOARD_NO_ANSWER      ? 0
+		             : b->status != S2_RESULTS_BOARD_STOPPED      ? 1
 		             : strncmp(b->reason, "stopped by s2ctl", 16) ? 2
 		                                                          : 3;
 		others++;
@@ -136,19 +136,19 @@ void results_partial_why(const struct results *r, char *buf, size_t len)
 		snprintf(more, sizeof more, " (and %u other board%s not complete)", others - 1,
 		         others > 2 ? "s" : "");
 	snprintf(buf, len, "board %u %s at step %u of %u%s%s%s", pick->board,
-	         pick->status == RESULTS_BOARD_NO_ANSWER ? "stopped answering"
-	         : pick->status == RESULTS_BOARD_STOPPED ? "stopped"
-	                                                 : "complete but",
+	         pick->status == S2_RESULTS_BOARD_NO_ANSWER ? "stopped answering"
+	         : pick->status == S2_RESULTS_BOARD_STOPPED ? "stopped"
+	                                                    : "complete but",
 	         pick->last_step, r->steps, pick->reason[0] ? ": " : "", pick->reason, more);
 }
 
-int results_add_pe(struct results *r, unsigned pop, uint32_t lo, uint32_t n, const uint8_t *spk,
-                   size_t spk_len, unsigned n_vrec, const uint8_t *vrec, const uint8_t *v,
-                   size_t v_len)
+int s2_results_add_pe(struct s2_results *r, unsigned pop, uint32_t lo, uint32_t n,
+                      const uint8_t *spk, size_t spk_len, unsigned n_vrec, const uint8_t *vrec,
+                      const uint8_t *v, size_t v_len)
 {
 	if (pop >= r->n_pops)
 		return S2_E_RANGE;
-	struct results_pop *P = &r->pops[pop];
+	struct s2_results_pop *P = &r->pops[pop];
 	uint32_t bpr = (n + 7) / 8, steps = r->steps;
 	for (uint32_t t = 0; spk && t < steps && (size_t)(t + 1) * bpr <= spk_len; t++)
 		for (uint32_t i = 0; i < n; i++)
@@ -156,13 +156,13 @@ int results_add_pe(struct results *r, unsigned pop, uint32_t lo, uint32_t n, con
 				if ((P->n_spikes & (P->n_spikes - 1)) ==
 				    0) { /* grow at powers of two */
 					size_t cap = P->n_spikes ? 2 * P->n_spikes : 64;
-					struct results_spike *sp =
+					struct s2_results_spike *sp =
 					        realloc(P->spikes, cap * sizeof *sp);
 					if (!sp)
 						return S2_E_NOMEM;
 					P->spikes = sp;
 				}
-				P->spikes[P->n_spikes++] = (struct results_spike){lo + i, t};
+				P->spikes[P->n_spikes++] = (struct s2_results_spike){lo + i, t};
 			}
 	if (!n_vrec)
 		return 0;
@@ -198,7 +198,7 @@ static void pop_section(char *name, size_t n, const char *label, const char *kin
 	snprintf(name, n, "population %.*s %s", 200, label, kind);
 }
 
-int results_write(const struct results *r, const char *path, char *err, size_t errlen)
+int s2_results_write(const struct s2_results *r, const char *path, char *err, size_t errlen)
 {
 	struct s2_file_w *w = s2_file_w_new(KIND, VERSION);
 	if (!w) {
@@ -212,10 +212,10 @@ int results_write(const struct results *r, const char *path, char *err, size_t e
 	s2_file_w_u32(w, r->steps);
 	s2_file_w_u32(w, r->n_pops);
 	s2_file_w_u32(w, r->n_boards);
-	s2_file_w_u32(w, results_is_complete(r) ? 1u : 0u);
+	s2_file_w_u32(w, s2_results_is_complete(r) ? 1u : 0u);
 	s2_file_w_section(w, "boards");
 	for (uint32_t i = 0; i < r->n_boards; i++) {
-		const struct results_board *b = &r->boards[i];
+		const struct s2_results_board *b = &r->boards[i];
 		size_t rl = strnlen(b->reason, sizeof b->reason - 1);
 		s2_file_w_u32(w, b->board);
 		s2_file_w_u32(w, (uint32_t)b->status);
@@ -224,7 +224,7 @@ int results_write(const struct results *r, const char *path, char *err, size_t e
 		s2_file_w_put(w, b->reason, rl);
 	}
 	for (unsigned p = 0; p < r->n_pops; p++) {
-		const struct results_pop *q = &r->pops[p];
+		const struct s2_results_pop *q = &r->pops[p];
 		char name[256];
 		size_t ll = strlen(q->label);
 		if (ll > UINT16_MAX) {
@@ -258,7 +258,7 @@ int results_write(const struct results *r, const char *path, char *err, size_t e
 	s2_file_w_u32(w, r->n_pops);
 	for (unsigned p = 0; p < r->n_pops; p++) {
 		s2_file_w_u32(w, r->pops[p].spikes_recorded ? 1u : 0u);
-		for (unsigned k = 0; k < RES_CLIPS; k++)
+		for (unsigned k = 0; k < S2_RES_CLIPS; k++)
 			s2_file_w_u64(w, r->pops[p].clip[k]);
 	}
 	int rc = s2_file_w_save(w, path, err, errlen);
@@ -274,7 +274,7 @@ static const char *damaged(char *err, size_t errlen, const char *name, const str
 }
 
 /* Decode the "run" and "boards" sections into res. */
-static bool read_run(struct results *res, const struct s2_sfile_sec *run,
+static bool read_run(struct s2_results *res, const struct s2_sfile_sec *run,
                      const struct s2_sfile_sec *bs, const char *name, uint32_t *flags, char *err,
                      size_t errlen)
 {
@@ -296,8 +296,9 @@ static bool read_run(struct results *res, const struct s2_sfile_sec *run,
 		uint32_t board = s2_rd_u32(&r), st = s2_rd_u32(&r), last = s2_rd_u32(&r);
 		uint16_t rl = s2_rd_u16(&r);
 		const uint8_t *reason = s2_rd_take(&r, rl);
-		char rs[RESULTS_REASON_MAX];
-		if (r.err || st > RESULTS_BOARD_NO_ANSWER || rl >= sizeof rs || last > res->steps) {
+		char rs[S2_RESULTS_REASON_MAX];
+		if (r.err || st > S2_RESULTS_BOARD_NO_ANSWER || rl >= sizeof rs ||
+		    last > res->steps) {
 			damaged(err, errlen, name, bs, "a board entry is out of range");
 			return false;
 		}
@@ -312,7 +313,7 @@ static bool read_run(struct results *res, const struct s2_sfile_sec *run,
 				damaged(err, errlen, name, bs, "a board is listed twice");
 				return false;
 			}
-		if (results_set_board_status(res, board, st, last, rs) < 0) {
+		if (s2_results_set_board_status(res, board, st, last, rs) < 0) {
 			snprintf(err, errlen, "%s: out of memory", name);
 			return false;
 		}
@@ -325,7 +326,7 @@ static bool read_run(struct results *res, const struct s2_sfile_sec *run,
 }
 
 /* Decode one population's two sections into q. */
-static bool read_pop(struct results_pop *q, uint32_t steps, const struct s2_sfile_sec *sp,
+static bool read_pop(struct s2_results_pop *q, uint32_t steps, const struct s2_sfile_sec *sp,
                      const struct s2_sfile_sec *sv, const char *name, char *err, size_t errlen)
 {
 	struct s2_rd r;
@@ -394,8 +395,8 @@ nomem:
 	return false;
 }
 
-struct results *results_decode(const uint8_t *buf, size_t len, const char *name, unsigned flags,
-                               int *rcp, char *err, size_t errlen)
+struct s2_results *s2_results_decode(const uint8_t *buf, size_t len, const char *name,
+                                     unsigned flags, int *rcp, char *err, size_t errlen)
 {
 	int rc_local;
 	int *rc = rcp ? rcp : &rc_local;
@@ -412,7 +413,7 @@ struct results *results_decode(const uint8_t *buf, size_t len, const char *name,
 	if (*rc < 0)
 		return NULL;
 	*rc = S2_E_FORMAT;
-	struct results *res = calloc(1, sizeof *res);
+	struct s2_results *res = calloc(1, sizeof *res);
 	if (!res) {
 		snprintf(err, errlen, "%s: out of memory", name);
 		*rc = S2_E_NOMEM;
@@ -459,7 +460,7 @@ struct results *results_decode(const uint8_t *buf, size_t len, const char *name,
 		for (unsigned p = 0; ok && p < res->n_pops; p++) {
 			uint32_t pf = s2_rd_u32(&r);
 			res->pops[p].spikes_recorded = pf & 1u;
-			for (unsigned k = 0; k < RES_CLIPS; k++)
+			for (unsigned k = 0; k < S2_RES_CLIPS; k++)
 				res->pops[p].clip[k] = s2_rd_u64(&r);
 			ok = !(pf & ~1u);
 		}
@@ -470,14 +471,14 @@ struct results *results_decode(const uint8_t *buf, size_t len, const char *name,
 		}
 		res->has_clips = true;
 	}
-	res->complete = results_is_complete(res);
+	res->complete = s2_results_is_complete(res);
 	if (res->complete != (fl & 1u)) {
 		damaged(err, errlen, name, &run, "complete flag disagrees with the boards");
 		goto fail;
 	}
-	if (!res->complete && !(flags & RESULTS_ALLOW_PARTIAL)) {
+	if (!res->complete && !(flags & S2_RESULTS_ALLOW_PARTIAL)) {
 		char why[300];
-		results_partial_why(res, why, sizeof why);
+		s2_results_partial_why(res, why, sizeof why);
 		snprintf(err, errlen,
 		         "%s: partial run (%s); its data are incomplete (read it anyway with "
 		         "--allow-partial)",
@@ -488,11 +489,12 @@ struct results *results_decode(const uint8_t *buf, size_t len, const char *name,
 	*rc = 0;
 	return res;
 fail:
-	results_free(res);
+	s2_results_free(res);
 	return NULL;
 }
 
-struct results *results_read(const char *path, unsigned flags, int *rc, char *err, size_t errlen)
+struct s2_results *s2_results_read(const char *path, unsigned flags, int *rc, char *err,
+                                   size_t errlen)
 {
 	uint8_t *buf;
 	size_t len;
@@ -502,7 +504,7 @@ struct results *results_read(const char *path, unsigned flags, int *rc, char *er
 			*rc = e;
 		return NULL;
 	}
-	struct results *r = results_decode(buf, len, path, flags, rc, err, errlen);
+	struct s2_results *r = s2_results_decode(buf, len, path, flags, rc, err, errlen);
 	free(buf);
 	return r;
 }
@@ -528,7 +530,8 @@ static FILE *npy_open(const char *path, const char *descr, const char *shape)
 	return f;
 }
 
-int results_export(const struct results *r, const char *dir, bool npy, char *err, size_t errlen)
+int s2_results_export(const struct s2_results *r, const char *dir, bool npy, char *err,
+                      size_t errlen)
 {
 	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
 		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
@@ -537,7 +540,7 @@ int results_export(const struct results *r, const char *dir, bool npy, char *err
 	char why[300] = "";
 	if (!r->complete) {
 		char path[4096];
-		results_partial_why(r, why, sizeof why);
+		s2_results_partial_why(r, why, sizeof why);
 		snprintf(path, sizeof path, "%s/PARTIAL", dir);
 		FILE *f = fopen(path, "w");
 		if (!f || fprintf(f, "partial run: %s\n", why) < 0 || fclose(f) != 0)
@@ -549,7 +552,7 @@ int results_export(const struct results *r, const char *dir, bool npy, char *err
 			goto io;
 	}
 	for (unsigned p = 0; p < r->n_pops; p++) {
-		const struct results_pop *q = &r->pops[p];
+		const struct s2_results_pop *q = &r->pops[p];
 		char path[4096];
 		FILE *f;
 		/* Spikes: neuron, time in ms (no file for a population whose spikes were not

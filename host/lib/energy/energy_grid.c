@@ -1,5 +1,5 @@
 /* Hourly grid carbon intensity (energy_grid.h). */
-#include "energy_grid.h"
+#include "energy_grid_internal.h"
 
 #include <math.h>
 #include <stdbool.h>

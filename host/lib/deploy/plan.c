@@ -3,7 +3,7 @@
  * s2_image_check (header, manifest, every blob's CRC before and after inflation, the chip
  * blobs' structure); then every chip blob is inflated into a loader view per board.
  */
-#include "plan.h"
+#include "s2/plan.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -23,12 +23,12 @@ struct owned {
 	size_t n;
 };
 
-void plan_free(struct plan *p)
+void s2_plan_free(struct s2_plan *p)
 {
 	if (!p)
 		return;
 	for (unsigned b = 0; b < p->n_boards; b++) {
-		struct plan_board *pb = &p->boards[b];
+		struct s2_plan_board *pb = &p->boards[b];
 		for (unsigned c = 0; c < pb->n_chips; c++) {
 			free(pb->chips[c].pes);
 			free(pb->info[c]);
@@ -73,15 +73,33 @@ static uint8_t *read_all(const char *path, size_t *len, char *err, size_t errlen
 	return buf;
 }
 
-struct plan *plan_load(const char *path, char *err, size_t errlen)
+struct s2_plan *s2_plan_load(const char *path, char *err, size_t errlen)
 {
 	size_t len = 0;
+	char dummy[8];
+	if (!err) {
+		err = dummy;
+		errlen = sizeof dummy;
+	}
 	uint8_t *buf = read_all(path, &len, err, errlen);
 	if (!buf)
 		return NULL;
+	struct s2_plan *p = s2_plan_decode(buf, len, path, err, errlen);
+	free(buf);
+	return p;
+}
+
+struct s2_plan *s2_plan_decode(const uint8_t *buf, size_t len, const char *path, char *err,
+                               size_t errlen)
+{
+	char dummy[8];
+	if (!err) {
+		err = dummy;
+		errlen = sizeof dummy;
+	}
 	char why[400];
 	struct s2_image_summary sum;
-	struct plan *p = NULL;
+	struct s2_plan *p = NULL;
 	S2pb__Image *img = NULL;
 	if (s2_image_check(buf, len, &sum, why, sizeof why) < 0) {
 		snprintf(err, errlen, "%s: %s", path, why);
@@ -127,7 +145,7 @@ struct plan *plan_load(const char *path, char *err, size_t errlen)
 			goto fail;
 		}
 		/* The board's entry (blobs are in board order). */
-		struct plan_board *pb = p->n_boards ? &p->boards[p->n_boards - 1] : NULL;
+		struct s2_plan_board *pb = p->n_boards ? &p->boards[p->n_boards - 1] : NULL;
 		if (!pb || pb->board != ib->board) {
 			pb = &p->boards[p->n_boards++];
 			pb->board = ib->board;
@@ -137,7 +155,7 @@ struct plan *plan_load(const char *path, char *err, size_t errlen)
 				goto nomem;
 		}
 		struct s2_app_chip *ch = &pb->chips[pb->n_chips];
-		struct plan_pe_info **info = &pb->info[pb->n_chips];
+		struct s2_plan_pe_info **info = &pb->info[pb->n_chips];
 		pb->n_chips++;
 		uint32_t np = s2_ld16(raw + 6), ne = s2_ld32(raw + 8);
 		ch->chip = (uint16_t)ib->chip;
@@ -162,7 +180,7 @@ struct plan *plan_load(const char *path, char *err, size_t errlen)
 			ch->pes[k].pe = (uint8_t)s2_ld16(d);
 			ch->pes[k].pedata = raw + off;
 			ch->pes[k].len = plen;
-			struct plan_pe_info *in = &(*info)[k];
+			struct s2_plan_pe_info *in = &(*info)[k];
 			in->pop = s2_ld16(d + 2);
 			in->lo = s2_ld32(d + 4);
 			in->n = pd.n_neurons;
@@ -184,11 +202,10 @@ struct plan *plan_load(const char *path, char *err, size_t errlen)
 nomem:
 	snprintf(err, errlen, "%s: out of memory", path);
 fail:
-	plan_free(p);
+	s2_plan_free(p);
 	p = NULL;
 out:
 	if (img)
 		s2pb__image__free_unpacked(img, NULL);
-	free(buf);
 	return p;
 }

@@ -1,5 +1,5 @@
 /* Finding the UDP datagram in a captured frame (cap_frame.h). */
-#include "cap_frame.h"
+#include "cap_frame_internal.h"
 
 #include <string.h>
 

@@ -1,0 +1,51 @@
+#!/bin/bash
+# pyNN.s2 overhead (issue 21): the Vogels-Abbott script of 1 s biological time
+# (bench/pynn_va.py) as a whole process, against a bare `s2ctl run` of the same network's
+# image as a whole process, both on one running 1-board s2emu (booted by a warm-up run).
+# Prints the median of REPEAT runs of each and their ratio (goal: at most 1.5).
+#   bench/pynn_overhead.sh [BUILD_DIR] [REPEAT]     default build/host-release 3
+set -eu
+cd "$(dirname "$0")/.."
+B=${1:-build/host-release}
+REPEAT=${2:-3}
+case $B in /*) ;; *) B=$PWD/$B ;; esac
+PY=/usr/bin/python3
+export S2CTL=$B/host/s2ctl S2EMU=$B/tools/s2emu S2_LIB=$B/dist/libs2.so
+export S2_FIRMWARE=${S2_FIRMWARE:-$PWD/build/cm4f/firmware/monitor/s2_monitor.bin}
+export PYTHONPATH=$PWD/python${PYTHONPATH:+:$PYTHONPATH}
+$PY -c 'import pyNN' 2>/dev/null || { echo "pynn_overhead: skipped, no pyNN for $PY"; exit 77; }
+W=$(mktemp -d)
+trap 'kill $EMU 2>/dev/null; wait 2>/dev/null; rm -rf "$W"' EXIT
+"$S2EMU" --boards 1 --write-machine "$W/m.pb" --ready-file "$W/ready" 2>/dev/null &
+EMU=$!
+for _ in $(seq 200); do [ -f "$W/ready" ] && break; sleep 0.05; done
+export S2_MACHINE=$W/m.pb
+now() { date +%s.%N; }
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+# Warm-up (boots the board) and the network's JSON for the bare run.
+VA_JSON_DIR=$W/json $PY bench/pynn_va.py >"$W/warm.txt"
+"$S2CTL" net convert "$W/json/network.json" -o "$W/va.pb" --quiet
+"$S2CTL" compile "$W/va.pb" --machine "$W/m.pb" -o "$W/va.s2img" --quiet
+
+for _ in $(seq "$REPEAT"); do
+	t0=$(now)
+	$PY bench/pynn_va.py >"$W/py.txt"
+	t1=$(now)
+	"$S2CTL" run "$W/va.s2img" --machine "$W/m.pb" --duration 1000 -o "$W/r.s2res" --quiet
+	t2=$(now)
+	$PY -c "import pyNN.s2"
+	t3=$(now)
+	echo "$t1 - $t0" | bc >>"$W/py.s"
+	echo "$t2 - $t1" | bc >>"$W/ctl.s"
+	echo "$t3 - $t2" | bc >>"$W/imp.s"
+done
+py=$(median <"$W/py.s")
+ctl=$(median <"$W/ctl.s")
+imp=$(median <"$W/imp.s")
+echo "pyNN.s2 Vogels-Abbott (4000 neurons, 1 s biological), whole process: ${py} s ($(cat "$W/py.txt"))"
+echo "bare s2ctl run of the same image, whole process:                 ${ctl} s"
+echo "ratio pyNN.s2 / s2ctl run: $(echo "scale=2; $py / $ctl" | bc) (goal <= 1.5; median of $REPEAT; load: $(cut -d' ' -f1-3 /proc/loadavg))"
+# What any PyNN backend pays before the script's first line: python3 and `import pyNN.s2`
+# (PyNN imports neo, which imports scipy.signal and scipy.stats).
+echo "of which python3 + import pyNN.s2 alone (PyNN, neo, scipy): ${imp} s; the rest of the script: $(echo "$py - $imp" | bc) s = $(echo "scale=2; ($py - $imp) / $ctl" | bc)x s2ctl run"

@@ -1,0 +1,36 @@
+#!/usr/bin/env python3
+"""The Vogels-Abbott CUBA network (4,000 IF_curr_exp neurons, p = 0.02) for 1 s of
+biological time, as a plain pyNN.s2 script: bench/pynn_overhead.sh times it as a whole
+process. $S2_MACHINE: the machine to run on (default: pyNN.s2 starts an s2emu); $VA_JSON_DIR:
+also write the network's JSON there (setup(workdir=...)), for the bare s2ctl run of the same
+network. Prints the mean excitatory and inhibitory rates (from get_spike_counts)."""
+import os
+
+import pyNN.s2 as sim
+
+n, duration, seed = 4000, 1000.0, 1
+extra = {}
+if os.environ.get("S2_MACHINE"):
+    extra["machine"] = os.environ["S2_MACHINE"]
+if os.environ.get("VA_JSON_DIR"):
+    extra["workdir"] = os.environ["VA_JSON_DIR"]
+sim.setup(timestep=0.1, min_delay=0.1, seed=seed, **extra)
+rng = sim.NumpyRNG(seed=seed)
+n_exc = int(0.8 * n)
+cell = sim.IF_curr_exp(tau_m=20.0, cm=0.2, v_thresh=-50.0, v_reset=-60.0, tau_refrac=5.0,
+                       tau_syn_E=5.0, tau_syn_I=10.0, i_offset=0.0, v_rest=-49.0)
+cells = sim.Population(n, cell, label="cells")
+cells.initialize(v=sim.RandomDistribution("uniform", low=-60.0, high=-50.0, rng=rng))
+conn = sim.FixedProbabilityConnector(0.02, allow_self_connections=False, rng=rng)
+for pre, w, rec in ((cells[:n_exc], 0.27e-3 * 60.0, "excitatory"),
+                    (cells[n_exc:], -4.5e-3 * 20.0, "inhibitory")):
+    sim.Projection(pre, cells, conn, sim.StaticSynapse(weight=w, delay=0.1), receptor_type=rec)
+cells.record("spikes")
+sim.run(duration)
+# Spike counts per neuron (PyNN's get_spike_counts): iterating get_data()'s 4,000 neo
+# SpikeTrains instead costs several seconds of neo/quantities on any backend.
+sc = cells.get_spike_counts()
+counts = [sc[i] for i in cells.all_cells]
+sim.end()
+print("E %.2f Hz, I %.2f Hz" % (sum(counts[:n_exc]) / (n_exc * duration / 1000.0),
+                                sum(counts[n_exc:]) / ((n - n_exc) * duration / 1000.0)))

@@ -1,0 +1,40 @@
+/*
+ * The sizes of the public structures, by name (s2_abi_sizeof, version.h): bindings that lay
+ * the structures out themselves (the Python binding, python/libs2.py, with ctypes) check
+ * their layout against the library they loaded.
+ */
+#include <string.h>
+
+#include "s2/results.h"
+#include "s2/run.h"
+#include "s2/session.h"
+#include "s2/version.h"
+
+size_t s2_abi_sizeof(const char *name)
+{
+	static const struct {
+		const char *name;
+		size_t size;
+	} t[] = {
+	        {"s2_session_opts", sizeof(struct s2_session_opts)},
+	        {"s2_run_callbacks", sizeof(struct s2_run_callbacks)},
+	        {"s2_deploy_opts", sizeof(struct s2_deploy_opts)},
+	        {"s2_run_opts", sizeof(struct s2_run_opts)},
+	        {"s2_run_stats", sizeof(struct s2_run_stats)},
+	        {"s2_bulk_stats", sizeof(struct s2_bulk_stats)},
+	        {"s2_stream_stats", sizeof(struct s2_stream_stats)},
+	        {"s2_spike", sizeof(struct s2_spike)},
+	        {"s2_energy_sample", sizeof(struct s2_energy_sample)},
+	        {"s2_run_event", sizeof(struct s2_run_event)},
+	        {"s2_results", sizeof(struct s2_results)},
+	        {"s2_results_pop", sizeof(struct s2_results_pop)},
+	        {"s2_results_board", sizeof(struct s2_results_board)},
+	        {"s2_results_spike", sizeof(struct s2_results_spike)},
+	        {"s2_plan", sizeof(struct s2_plan)},
+	        {"s2_plan_pop", sizeof(struct s2_plan_pop)},
+	};
+	for (size_t i = 0; name && i < sizeof t / sizeof t[0]; i++)
+		if (!strcmp(t[i].name, name))
+			return t[i].size;
+	return 0;
+}

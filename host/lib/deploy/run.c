@@ -1,0 +1,933 @@
+/*
+ * Deploying and running a network image (run.h): the orchestration s2ctl deploy and run,
+ * pyNN.s2 and host applications share. Every step is started on every board at once and
+ * waited for together (s2_client_wait); a board that fails is recorded with the step and the
+ * reason and left out of what follows, so one dead board never hangs the others and never
+ * makes a partial run read as complete.
+ */
+#include "s2/run.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "s2/app.h"
+#include "s2/error.h"
+#include "s2/fwident.h"
+#include "s2/key.h"
+#include "s2/live.h"
+#include "s2/machine.h"
+
+#define STALL_DEFAULT_S 60.0
+#define POLL_NS (20 * 1000 * 1000) /* status poll interval */
+
+struct s2_deployment {
+	struct s2_session *s;
+	struct s2_plan *plan;
+	unsigned n;        /* boards in the machine */
+	struct s2_op *ops; /* [n] */
+	int *failed;       /* [n]: first error */
+	char (*what)[160]; /* [n] */
+	uint32_t sized_steps;
+	double stall_s;
+	const struct s2_run_callbacks *cb;
+	struct s2_run_stats stats;
+	/* the live stream of a run */
+	struct s2_stream *st;
+	uint32_t stream_id, stream_flags, n_streams;
+	bool *ended; /* [n] a board's end event arrived */
+	struct s2_run_callbacks user;
+};
+
+__attribute__((format(printf, 4, 5))) static int fail(char *err, size_t errlen, int code,
+                                                      const char *fmt, ...)
+{
+	if (err && errlen) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void progress(const struct s2_deployment *d, const char *what, uint64_t done, uint64_t total)
+{
+	if (d->cb && d->cb->progress)
+		d->cb->progress(d->cb->arg, what, done, total);
+}
+
+static void phase(const struct s2_deployment *d, enum s2_phase ph, bool end)
+{
+	if (d->cb && d->cb->phase)
+		d->cb->phase(d->cb->arg, ph, end);
+}
+
+static struct s2_conn *eth(const struct s2_deployment *d, unsigned b)
+{
+	return s2_session_eth(d->s)[b];
+}
+
+/* Wait for the ops of every live plan board; record failures. */
+static void settle(struct s2_deployment *d, const char *step)
+{
+	s2_client_wait(s2_session_client(d->s));
+	for (unsigned i = 0; i < d->plan->n_boards; i++) {
+		unsigned b = d->plan->boards[i].board;
+		if (!d->failed[b] && d->ops[b].status) {
+			d->failed[b] = d->ops[b].status;
+			if (strcmp(step, d->ops[b].what))
+				snprintf(d->what[b], sizeof d->what[b], "%s: %s", step,
+				         d->ops[b].what);
+			else
+				snprintf(d->what[b], sizeof d->what[b], "%s", step);
+		}
+	}
+}
+
+unsigned s2_deployment_live_boards(const struct s2_deployment *d)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < d->plan->n_boards; i++)
+		n += !d->failed[d->plan->boards[i].board];
+	return n;
+}
+
+/* The first failed board as the call's error (0 if none). */
+static int first_failure(const struct s2_deployment *d, char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < d->plan->n_boards; i++) {
+		unsigned b = d->plan->boards[i].board;
+		if (d->failed[b])
+			return fail(err, errlen, d->failed[b], "board %u failed at %s: %s", b,
+			            d->what[b], s2_strerror(d->failed[b]));
+	}
+	return 0;
+}
+
+int s2_deployment_new(struct s2_session *s, struct s2_plan *plan, bool force,
+                      struct s2_deployment **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	struct s2_deployment *d = calloc(1, sizeof *d);
+	int rc = 0;
+	if (!d) {
+		s2_plan_free(plan);
+		return fail(err, errlen, S2_E_NOMEM, "out of memory");
+	}
+	d->s = s;
+	d->plan = plan;
+	d->n = s2_session_boards(s);
+	d->stall_s = STALL_DEFAULT_S;
+	d->ops = calloc(d->n + 1, sizeof *d->ops);
+	d->failed = calloc(d->n + 1, sizeof *d->failed);
+	d->what = calloc(d->n + 1, sizeof *d->what);
+	d->ended = calloc(d->n + 1, sizeof *d->ended);
+	bool *in_plan = calloc(d->n + 1, sizeof *in_plan);
+	if (!d->ops || !d->failed || !d->what || !d->ended || !in_plan) {
+		rc = fail(err, errlen, S2_E_NOMEM, "out of memory");
+		goto fail;
+	}
+	/* Board numbers are checked before any datagram is sent; then the lease. */
+	bool *sel = s2_session_selection(s);
+	for (unsigned i = 0; i < plan->n_boards; i++) {
+		unsigned b = plan->boards[i].board;
+		if (b >= d->n) {
+			rc = fail(err, errlen, S2_E_RANGE,
+			          "image: board %u is not in the machine description (%u boards): "
+			          "the image was compiled for a bigger machine",
+			          b, d->n);
+			goto fail;
+		}
+		if (!sel[b]) {
+			rc = fail(err, errlen, S2_E_INVAL,
+			          "board %u holds part of the network: --boards must include it",
+			          b);
+			goto fail;
+		}
+		if (!eth(d, b)) {
+			rc = fail(err, errlen, S2_E_INVAL,
+			          "board %u: the session has no Ethernet endpoint for it", b);
+			goto fail;
+		}
+		in_plan[b] = true;
+	}
+	/* Lease only the boards that hold part of the network; the others stay free. */
+	for (unsigned b = 0; b < d->n; b++)
+		sel[b] = sel[b] && in_plan[b];
+	free(in_plan);
+	in_plan = NULL;
+	if ((rc = s2_session_lease(s, force, err, errlen)) < 0)
+		goto fail;
+	*out = d;
+	return 0;
+fail:
+	free(in_plan);
+	s2_deployment_free(d);
+	return rc;
+}
+
+const struct s2_plan *s2_deployment_plan(const struct s2_deployment *d)
+{
+	return d->plan;
+}
+
+int s2_deployment_board_error(const struct s2_deployment *d, unsigned board, const char **what)
+{
+	if (board >= d->n || !d->failed[board]) {
+		if (what)
+			*what = "";
+		return 0;
+	}
+	if (what)
+		*what = d->what[board];
+	return d->failed[board];
+}
+
+const struct s2_run_stats *s2_deployment_stats(const struct s2_deployment *d)
+{
+	return &d->stats;
+}
+
+void s2_deployment_free(struct s2_deployment *d)
+{
+	if (!d)
+		return;
+	s2_stream_free(d->st);
+	free(d->ops);
+	free(d->failed);
+	free(d->what);
+	free(d->ended);
+	s2_plan_free(d->plan);
+	free(d);
+}
+
+/* Recording regions sized for a run of steps (the spikes bitmap and the voltages of every
+ * step, capped by the PE's share of the recording area). */
+static void size_recordings(struct s2_deployment *d, uint32_t steps)
+{
+	d->sized_steps = steps;
+	for (unsigned i = 0; i < d->plan->n_boards; i++) {
+		struct s2_plan_board *pb = &d->plan->boards[i];
+		for (unsigned ch = 0; ch < pb->n_chips; ch++)
+			for (unsigned q = 0; q < pb->chips[ch].n_pes; q++) {
+				const struct s2_plan_pe_info *in = &pb->info[ch][q];
+				/* the spike region always: its header holds the clipping counters
+				 */
+				uint64_t sp =
+				        S2_REC_HDR_LEN +
+				        (in->rec_spikes ? (uint64_t)steps * ((in->n + 7) / 8) : 0);
+				uint64_t vv = in->n_vrec ? S2_REC_HDR_LEN +
+				                                   (uint64_t)steps * in->n_vrec * 4
+				                         : 0;
+				uint32_t cap = s2_app_area(q, pb->chips[ch].n_pes).rec_max;
+				pb->chips[ch].pes[q].rec_size[0] = (uint32_t)(sp > cap ? cap : sp);
+				pb->chips[ch].pes[q].rec_size[1] = (uint32_t)(vv > cap ? cap : vv);
+			}
+	}
+}
+
+static uint32_t steps_for(const struct s2_deployment *d, double duration_ms)
+{
+	double dur = duration_ms > 0 ? duration_ms : d->plan->run_ms;
+	return (uint32_t)llround(dur / d->plan->dt_ms);
+}
+
+static uint8_t *read_firmware(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	uint8_t *buf = malloc(S2_FW_IMAGE_MAX + 1);
+	size_t n = buf ? fread(buf, 1, S2_FW_IMAGE_MAX + 1, f) : 0;
+	int e = ferror(f) ? EIO : n > S2_FW_IMAGE_MAX ? EFBIG : n == 0 ? EINVAL : 0;
+	fclose(f);
+	if (e) {
+		free(buf);
+		errno = e;
+		return NULL;
+	}
+	*len = n;
+	return buf;
+}
+
+/* Boot the plan's boards that are not booted, with the monitor image firmware. */
+static void boot_missing(struct s2_deployment *d, const char *firmware)
+{
+	struct s2_msg_board_status *st = calloc(d->n + 1, sizeof *st);
+	uint8_t(*body)[32] = calloc(d->n + 1, sizeof *body);
+	size_t *blen = calloc(d->n + 1, sizeof *blen);
+	if (!st || !body || !blen)
+		goto out;
+	for (unsigned i = 0; i < d->plan->n_boards; i++) {
+		unsigned b = d->plan->boards[i].board;
+		s2_op_init(&d->ops[b], NULL, NULL);
+		s2_simple_start(eth(d, b), S2_MSG_BOARD_STATUS, S2_ADDR_ANY, S2_PE_MONITOR, NULL, 0,
+		                body[b], sizeof body[b], &blen[b], &d->ops[b]);
+	}
+	settle(d, "BOARD_STATUS");
+	size_t len = 0;
+	uint8_t *image = NULL;
+	bool any = false;
+	for (unsigned i = 0; i < d->plan->n_boards; i++) {
+		unsigned b = d->plan->boards[i].board;
+		if (d->failed[b] || s2_msg_board_status_decode(body[b], blen[b], &st[b]) < 0 ||
+		    st[b].state == S2_BOARD_BOOTED)
+			continue;
+		if (!image && (!firmware || !(image = read_firmware(firmware, &len)))) {
+			d->failed[b] = S2_E_STATE;
+			if (firmware)
+				snprintf(d->what[b], sizeof d->what[b],
+				         "not booted, and no monitor image to boot it (%.60s: %s)",
+				         firmware, strerror(errno));
+			else
+				snprintf(d->what[b], sizeof d->what[b],
+				         "not booted, and no monitor image was given to boot it");
+			continue;
+		}
+		s2_op_init(&d->ops[b], NULL, NULL);
+		if (s2_boot_start(eth(d, b), image, len, S2_BOOT_BLOCK_MAX, &d->ops[b], &st[b]) < 0)
+			d->ops[b].status = S2_E_NOMEM;
+		any = true;
+		d->stats.booted++;
+	}
+	if (any)
+		settle(d, "boot");
+	free(image);
+out:
+	free(st);
+	free(body);
+	free(blen);
+}
+
+static void load_progress_cb(void *arg)
+{
+	struct s2_deployment *d = arg;
+	uint64_t done = 0, total = 0;
+	for (unsigned i = 0; i < d->plan->n_boards; i++) {
+		unsigned b = d->plan->boards[i].board;
+		done += d->ops[b].done;
+		total += d->ops[b].total;
+	}
+	progress(d, "load", done, total);
+}
+
+/* Wait until every board has expanded every PE's synapses (bounded: each board must finish
+ * at least one more PE within stall_s). */
+static void wait_expanded(struct s2_deployment *d)
+{
+	struct s2_msg_app_status *st = calloc(d->n + 1, sizeof *st);
+	uint32_t *pend = calloc(d->n + 1, sizeof *pend);
+	double *moved = calloc(d->n + 1, sizeof *moved);
+	for (unsigned i = 0; pend && moved && i < d->plan->n_boards; i++) {
+		pend[d->plan->boards[i].board] = UINT32_MAX;
+		moved[d->plan->boards[i].board] = now_s();
+	}
+	if (!st || !pend || !moved)
+		for (unsigned i = 0; i < d->plan->n_boards; i++)
+			d->failed[d->plan->boards[i].board] = S2_E_NOMEM;
+	for (bool busy = st && pend && moved; busy;) {
+		busy = false;
+		for (unsigned i = 0; i < d->plan->n_boards; i++) {
+			unsigned b = d->plan->boards[i].board;
+			if (d->failed[b])
+				continue;
+			s2_op_init(&d->ops[b], NULL, NULL);
+			s2_app_status_start(eth(d, b), &st[b], &d->ops[b]);
+		}
+		settle(d, "APP_STATUS while loading");
+		uint64_t loaded = 0;
+		for (unsigned i = 0; i < d->plan->n_boards; i++) {
+			unsigned b = d->plan->boards[i].board;
+			if (d->failed[b])
+				continue;
+			loaded += st[b].pes;
+			if (st[b].state == S2_APP_LOADING) {
+				double now = now_s();
+				if (st[b].pending < pend[b]) {
+					pend[b] = st[b].pending;
+					moved[b] = now;
+				}
+				if (now - moved[b] > d->stall_s) {
+					d->failed[b] = S2_E_TIMEOUT;
+					snprintf(d->what[b], sizeof d->what[b],
+					         "loading: no PE finished expanding its synapses "
+					         "for "
+					         "%.0f s (%u PE loads pending; --stall-timeout)",
+					         d->stall_s, st[b].pending);
+				} else {
+					busy = true;
+				}
+			} else if (st[b].state == S2_APP_FAILED) {
+				d->failed[b] = st[b].load_error ? st[b].load_error : S2_E_STATE;
+				snprintf(d->what[b], sizeof d->what[b],
+				         "loading: chip %u PE %u refused its PE data",
+				         st[b].load_chip, st[b].load_pe);
+			} else if (st[b].pes != d->plan->boards[i].pes) {
+				d->failed[b] = S2_E_STATE;
+				snprintf(d->what[b], sizeof d->what[b],
+				         "loading: %u of %llu PEs loaded", st[b].pes,
+				         (unsigned long long)d->plan->boards[i].pes);
+			}
+		}
+		progress(d, "expand", loaded, d->plan->pes);
+		if (busy) {
+			struct timespec ts = {0, POLL_NS};
+			nanosleep(&ts, NULL);
+		}
+	}
+	free(st);
+	free(pend);
+	free(moved);
+}
+
+int s2_deploy(struct s2_deployment *d, const struct s2_deploy_opts *o, char *err, size_t errlen)
+{
+	static const struct s2_deploy_opts none;
+	if (!o)
+		o = &none;
+	d->cb = o->cb;
+	d->stall_s = o->stall_s > 0 ? o->stall_s : STALL_DEFAULT_S;
+	size_recordings(d, steps_for(d, o->duration_ms));
+	double t0 = now_s();
+	phase(d, S2_PHASE_BOOT, false);
+	boot_missing(d, o->firmware);
+	phase(d, S2_PHASE_BOOT, true);
+	phase(d, S2_PHASE_LOAD, false);
+	for (unsigned i = 0; i < d->plan->n_boards; i++) {
+		unsigned b = d->plan->boards[i].board;
+		if (d->failed[b])
+			continue;
+		s2_op_init(&d->ops[b], NULL, NULL);
+		s2_app_stop_start(eth(d, b), &d->ops[b]);
+	}
+	settle(d, "APP_STOP");
+	for (unsigned i = 0; i < d->plan->n_boards; i++) {
+		struct s2_plan_board *pb = &d->plan->boards[i];
+		if (d->failed[pb->board])
+			continue;
+		s2_op_init(&d->ops[pb->board], load_progress_cb, d);
+		int rc = s2_app_write_start(eth(d, pb->board), pb->chips, pb->n_chips,
+		                            &d->stats.load, &d->ops[pb->board]);
+		if (rc < 0)
+			d->ops[pb->board].status = rc;
+	}
+	settle(d, "writing tables and PE data");
+	for (unsigned i = 0; i < d->plan->n_boards; i++) {
+		struct s2_plan_board *pb = &d->plan->boards[i];
+		if (d->failed[pb->board])
+			continue;
+		d->stats.bytes += d->ops[pb->board].total;
+		s2_op_init(&d->ops[pb->board], NULL, NULL);
+		int rc = s2_app_activate_start(eth(d, pb->board), pb->chips, pb->n_chips,
+		                               &d->ops[pb->board]);
+		if (rc < 0)
+			d->ops[pb->board].status = rc;
+	}
+	settle(d, "loading");
+	for (unsigned i = 0; i < d->plan->n_boards; i++)
+		s2_app_release(d->plan->boards[i].chips, d->plan->boards[i].n_chips);
+	/* The PEs expand their synapses: wait until every board has loaded everything. */
+	wait_expanded(d);
+	phase(d, S2_PHASE_LOAD, true);
+	d->stats.deploy_s = now_s() - t0;
+	return first_failure(d, err, errlen);
+}
+
+int s2_deployment_check_loaded(struct s2_deployment *d, double duration_ms, char *err,
+                               size_t errlen)
+{
+	size_recordings(d, steps_for(d, duration_ms));
+	struct s2_msg_app_status *st = calloc(d->n + 1, sizeof *st);
+	if (!st) {
+		for (unsigned i = 0; i < d->plan->n_boards; i++)
+			d->failed[d->plan->boards[i].board] = S2_E_NOMEM;
+		return fail(err, errlen, S2_E_NOMEM, "out of memory");
+	}
+	for (unsigned i = 0; i < d->plan->n_boards; i++) {
+		unsigned b = d->plan->boards[i].board;
+		s2_op_init(&d->ops[b], NULL, NULL);
+		s2_app_status_start(eth(d, b), &st[b], &d->ops[b]);
+	}
+	settle(d, "APP_STATUS");
+	for (unsigned i = 0; i < d->plan->n_boards; i++) {
+		unsigned b = d->plan->boards[i].board;
+		if (d->failed[b])
+			continue;
+		if ((st[b].state != S2_APP_LOADED && st[b].state != S2_APP_DONE) ||
+		    st[b].pes != d->plan->boards[i].pes) {
+			d->failed[b] = S2_E_STATE;
+			snprintf(d->what[b], sizeof d->what[b],
+			         "--deployed: the board holds %u PEs in state %u, not the image's "
+			         "%llu PEs loaded (s2ctl deploy it first)",
+			         st[b].pes, st[b].state,
+			         (unsigned long long)d->plan->boards[i].pes);
+		}
+	}
+	free(st);
+	return first_failure(d, err, errlen);
+}
+
+/* ---- The live stream of a run -------------------------------------------------------- */
+
+static void on_spikes(void *arg, const struct s2_spike *s, size_t n)
+{
+	struct s2_deployment *d = arg;
+	if (d->user.spikes)
+		d->user.spikes(d->user.arg, s, n);
+}
+
+static void on_energy(void *arg, const struct s2_energy_sample *e)
+{
+	struct s2_deployment *d = arg;
+	if (d->user.energy)
+		d->user.energy(d->user.arg, e);
+}
+
+static void on_event(void *arg, const struct s2_run_event *ev)
+{
+	struct s2_deployment *d = arg;
+	if (ev->board < d->n && ev->event != S2_LIVE_STARTED)
+		d->ended[ev->board] = true;
+	if (d->user.event)
+		d->user.event(d->user.arg, ev);
+}
+
+/* Subscribe every live board to spikes (of o->live_pops) and/or energy samples. */
+static int stream_open(struct s2_deployment *d, const struct s2_run_opts *o, char *err,
+                       size_t errlen)
+{
+	const struct s2_run_callbacks *cb = o->cb;
+	uint32_t flags = (cb->spikes ? S2_LIVE_F_SPIKES : 0) |
+	                 (cb->energy || cb->event ? S2_LIVE_F_ENERGY : 0);
+	if (!flags)
+		return 0;
+	d->stream_flags = flags;
+	d->user = *cb;
+	/* a new id for every run's stream: the boards number each stream's packets afresh */
+	s2_stream_free(d->st);
+	d->st = NULL;
+	memset(d->ended, 0, (d->n + 1) * sizeof *d->ended);
+	d->n_streams++;
+	d->stream_id =
+	        ((uint32_t)time(NULL) ^ (uint32_t)(uintptr_t)d << 8 ^ d->n_streams << 24) | 1u;
+	struct s2_stream_callbacks scb = {on_spikes, on_energy, on_event, d};
+	struct s2_client *client = s2_session_client(d->s);
+	uint16_t port = 0;
+	int rc = S2_E_NOMEM;
+	/* one request per board, alive until every board has answered */
+	struct s2_msg_stream_start *ms = calloc(d->plan->n_boards + 1, sizeof *ms);
+	if (!ms || !(d->st = s2_stream_new(d->stream_id, &scb)) ||
+	    (rc = s2_stream_listen(d->st, s2_client_base(client), "127.0.0.1", 0, &port)) < 0) {
+		free(ms);
+		return fail(err, errlen, rc, "live stream: %s", s2_strerror(rc));
+	}
+	s2_stream_set_key(d->st, s2_client_key(client));     /* docs/security.md */
+	const uint16_t *wire = s2_session_wire_boards(d->s); /* a SLURM job's boards */
+	if (wire && (rc = s2_stream_map_boards(d->st, wire, d->n)) < 0) {
+		free(ms);
+		return fail(err, errlen, rc, "live stream: out of memory");
+	}
+	rc = 0;
+	for (unsigned i = 0; rc == 0 && i < d->plan->n_boards; i++) {
+		const struct s2_plan_board *pb = &d->plan->boards[i];
+		struct s2_msg_stream_start *m = &ms[i];
+		if (d->failed[pb->board])
+			continue;
+		s2_stream_start_msg(d->st, flags, o->energy_every ? o->energy_every : 100, port, m);
+		for (unsigned ch = 0; rc == 0 && cb->spikes && ch < pb->n_chips; ch++) {
+			const struct s2_app_chip *ac = &pb->chips[ch];
+			for (unsigned q = 0; rc == 0 && q < ac->n_pes; q++) {
+				const struct s2_plan_pe_info *in = &pb->info[ch][q];
+				uint8_t pe = ac->pes[q].pe;
+				if (o->live_pops && !o->live_pops[in->pop])
+					continue;
+				if (ac->chip >= S2_LIVE_MAX_CHIPS) {
+					rc = fail(err, errlen, S2_E_RANGE,
+					          "live stream: board %u chip %u is beyond the %u "
+					          "chips a subscription can name",
+					          pb->board, ac->chip, S2_LIVE_MAX_CHIPS);
+					break;
+				}
+				m->live[ac->chip][pe / 8] |= (uint8_t)(1u << (pe % 8));
+				if (m->n_chips <= ac->chip)
+					m->n_chips = (uint16_t)(ac->chip + 1);
+				if (s2_stream_add_source(d->st, (uint16_t)pb->board, ac->chip, pe,
+				                         in->pop, in->lo) < 0)
+					rc = fail(err, errlen, S2_E_NOMEM,
+					          "live stream: out of memory");
+			}
+		}
+		s2_op_init(&d->ops[pb->board], NULL, NULL);
+		if (rc == 0)
+			s2_stream_start_start(eth(d, pb->board), m, &d->ops[pb->board]);
+	}
+	s2_client_wait(client);
+	for (unsigned i = 0; rc == 0 && i < d->plan->n_boards; i++) {
+		unsigned b = d->plan->boards[i].board;
+		if (!d->failed[b] && d->ops[b].status)
+			rc = fail(err, errlen, d->ops[b].status, "board %u: STREAM_START: %s", b,
+			          s2_strerror(d->ops[b].status));
+	}
+	free(ms);
+	return rc;
+}
+
+/* Take what arrives for s seconds (the stream's packets, as they come). */
+static void pump(struct s2_deployment *d, double s)
+{
+	struct event_base *base = s2_client_base(s2_session_client(d->s));
+	struct timeval tv = {(time_t)s, (suseconds_t)((s - (double)(time_t)s) * 1e6)};
+	event_base_loopexit(base, &tv);
+	event_base_dispatch(base);
+}
+
+/* After the run: every live board's end event (at most max_s; boards send run events with
+ * energy samples only), what is still in flight, then unsubscribe. */
+static void stream_close(struct s2_deployment *d, double max_s)
+{
+	if (!d->st)
+		return;
+	double t0 = now_s();
+	for (bool events = d->stream_flags & S2_LIVE_F_ENERGY; events;) {
+		bool all = true;
+		for (unsigned i = 0; i < d->plan->n_boards; i++) {
+			unsigned b = d->plan->boards[i].board;
+			all &= d->failed[b] || d->ended[b];
+		}
+		if (all || now_s() - t0 >= max_s)
+			break;
+		pump(d, 0.02);
+	}
+	/* Packets still on their way: take them until none came for 100 ms (at most 1 s). */
+	t0 = now_s();
+	for (uint64_t seen = UINT64_MAX; now_s() - t0 < 1.0;) {
+		uint64_t now = s2_stream_stats(d->st)->packets;
+		if (now == seen)
+			break;
+		seen = now;
+		pump(d, 0.1);
+	}
+	for (unsigned i = 0; i < d->plan->n_boards; i++) {
+		unsigned b = d->plan->boards[i].board;
+		s2_op_init(&d->ops[b], NULL, NULL);
+		if (!d->failed[b])
+			s2_stream_stop_start(eth(d, b), d->stream_id, &d->ops[b]);
+	}
+	s2_client_wait(s2_session_client(d->s));
+	d->stats.stream = *s2_stream_stats(d->st);
+}
+
+/* ---- Running and reading back -------------------------------------------------------- */
+
+/* Read every PE's recordings back (both streams, all boards in parallel) into res. */
+static int collect(struct s2_deployment *d, struct s2_results *res)
+{
+	const struct s2_plan *plan = d->plan;
+	struct s2_app_rec **recs[2];
+	recs[0] = calloc(plan->n_boards + 1, sizeof *recs[0]);
+	recs[1] = calloc(plan->n_boards + 1, sizeof *recs[1]);
+	int rc = recs[0] && recs[1] ? 0 : S2_E_NOMEM;
+	for (unsigned s = 0; rc == 0 && s < 2; s++)
+		for (unsigned i = 0; i < plan->n_boards; i++)
+			if (!(recs[s][i] = calloc(plan->boards[i].pes + 1, sizeof *recs[s][i])))
+				rc = S2_E_NOMEM;
+	if (rc) {
+		for (unsigned s = 0; s < 2; s++)
+			for (unsigned i = 0; recs[s] && i < plan->n_boards; i++)
+				free(recs[s][i]);
+		free(recs[0]);
+		free(recs[1]);
+		return rc;
+	}
+	for (unsigned s = 0; s < 2; s++) {
+		for (unsigned i = 0; i < plan->n_boards; i++) {
+			struct s2_plan_board *pb = &plan->boards[i];
+			if (d->failed[pb->board])
+				continue;
+			s2_op_init(&d->ops[pb->board], NULL, NULL);
+			s2_app_rec_head_start(eth(d, pb->board), pb->chips, pb->n_chips, s,
+			                      recs[s][i], &d->ops[pb->board]);
+		}
+		settle(d, "reading recording headers");
+		/* A board keeps a limited number of transfers open: waves of 32 per board. */
+		size_t *cursor = calloc(plan->n_boards + 1, sizeof *cursor);
+		if (!cursor)
+			rc = S2_E_NOMEM;
+		for (bool more = cursor != NULL; more;) {
+			more = false;
+			for (unsigned i = 0; i < plan->n_boards; i++) {
+				struct s2_plan_board *pb = &plan->boards[i];
+				if (!recs[s][i] || d->failed[pb->board])
+					continue;
+				s2_op_init(&d->ops[pb->board], NULL, NULL);
+				int r2 = s2_app_rec_data_start(
+				        eth(d, pb->board), pb->chips, pb->n_chips, s, recs[s][i],
+				        &d->stats.rec, &cursor[i], 32, &d->ops[pb->board]);
+				if (r2 < 0)
+					d->ops[pb->board].status = r2;
+				else if (r2 > 0)
+					more = true;
+			}
+			settle(d, "reading recordings");
+		}
+		free(cursor);
+	}
+	for (unsigned i = 0; i < plan->n_boards; i++) {
+		struct s2_plan_board *pb = &plan->boards[i];
+		size_t k = 0;
+		for (unsigned ch = 0; ch < pb->n_chips; ch++)
+			for (unsigned q = 0; q < pb->chips[ch].n_pes; q++, k++) {
+				const struct s2_plan_pe_info *in = &pb->info[ch][q];
+				struct s2_app_rec *sp = recs[0][i] ? &recs[0][i][k] : NULL;
+				struct s2_app_rec *vv = recs[1][i] ? &recs[1][i][k] : NULL;
+				if (!d->failed[pb->board] && in->pop < res->n_pops) {
+					struct s2_results_pop *P = &res->pops[in->pop];
+					P->spikes_recorded |= in->rec_spikes != 0;
+					for (unsigned c = 0; sp && c < S2_RES_CLIP_RECLOST; c++)
+						P->clip[c] += s2_app_rec_clip(sp, c);
+					P->clip[S2_RES_CLIP_RECLOST] +=
+					        (sp ? sp->hdr[1] : 0) + (vv ? vv->hdr[1] : 0);
+				}
+				if (!d->failed[pb->board] && rc == 0)
+					rc = s2_results_add_pe(
+					        res, in->pop, in->lo, in->n, sp ? sp->data : NULL,
+					        sp ? sp->hdr[0] : 0, in->n_vrec, in->vrec,
+					        vv ? vv->data : NULL, vv ? vv->hdr[0] : 0);
+				if (sp)
+					free(sp->data);
+				if (vv)
+					free(vv->data);
+			}
+		free(recs[0][i]);
+		free(recs[1][i]);
+	}
+	free(recs[0]);
+	free(recs[1]);
+	return rc;
+}
+
+_Static_assert((int)S2_RES_CLIP_INPUT == (int)S2_CLIP_INPUT &&
+                       (int)S2_RES_CLIP_WZERO == (int)S2_CLIP_WZERO &&
+                       (int)S2_RES_CLIP_WMAX == (int)S2_CLIP_WMAX &&
+                       (int)S2_RES_CLIP_DELAY == (int)S2_CLIP_DELAY,
+               "results and recording headers count the same causes");
+
+/* Poll every live board until each is done, fails, or a board dies (then the others are
+ * stopped). st[b], last[b]: each board's last status and steps done. */
+static bool run_loop(struct s2_deployment *d, const struct s2_run_opts *o, uint32_t steps,
+                     struct s2_msg_app_status *st, uint32_t *last, double *moved)
+{
+	const struct s2_plan *plan = d->plan;
+	double t0 = now_s();
+	for (unsigned i = 0; i < plan->n_boards; i++)
+		moved[plan->boards[i].board] = t0;
+	/* A real-time run cannot go faster than biological time: its boards get that long
+	 * before the stall limit applies to their first step. */
+	double rt_s = o->realtime ? steps * plan->dt_ms / 1000.0 : 0;
+	for (;;) {
+		for (unsigned i = 0; i < plan->n_boards; i++) {
+			unsigned b = plan->boards[i].board;
+			if (d->failed[b] || st[b].state == S2_APP_DONE)
+				continue;
+			s2_op_init(&d->ops[b], NULL, NULL);
+			s2_app_status_start(eth(d, b), &st[b], &d->ops[b]);
+		}
+		settle(d, "APP_STATUS");
+		bool all = true;
+		uint64_t done = 0;
+		double now = now_s();
+		for (unsigned i = 0; i < plan->n_boards; i++) {
+			unsigned b = plan->boards[i].board;
+			if (d->failed[b])
+				continue;
+			if (st[b].steps_done > last[b] || st[b].state == S2_APP_DONE) {
+				last[b] = st[b].steps_done;
+				moved[b] = now;
+			}
+			uint8_t sb = st[b].state;
+			if (sb != S2_APP_ARMED && sb != S2_APP_RUNNING && sb != S2_APP_DONE) {
+				d->failed[b] = S2_E_STATE;
+				snprintf(d->what[b], sizeof d->what[b],
+				         "run: the board left the run at step %u of %u (state %u: "
+				         "stopped or reset by someone else?)",
+				         st[b].steps_done, steps, sb);
+				continue;
+			}
+			if (sb != S2_APP_DONE &&
+			    now - moved[b] > d->stall_s + (last[b] ? 0 : rt_s)) {
+				d->failed[b] = S2_E_TIMEOUT;
+				snprintf(d->what[b], sizeof d->what[b],
+				         "run: no step for %.0f s at step %u of %u (the board "
+				         "answers "
+				         "but does not advance; --stall-timeout)",
+				         d->stall_s, last[b], steps);
+				continue;
+			}
+			all &= sb == S2_APP_DONE;
+			done += st[b].steps_done;
+		}
+		unsigned live = s2_deployment_live_boards(d);
+		progress(d, "run", done, (uint64_t)steps * live);
+		if (all || !live)
+			return false;
+		if (live < plan->n_boards) {
+			/* A board died: stop the others cleanly; their recordings stay in DRAM and
+			 * are collected. */
+			for (unsigned i = 0; i < plan->n_boards; i++) {
+				unsigned b = plan->boards[i].board;
+				if (d->failed[b])
+					continue;
+				s2_op_init(&d->ops[b], NULL, NULL);
+				s2_app_stop_start(eth(d, b), &d->ops[b]);
+			}
+			settle(d, "APP_STOP after a board failed");
+			return true;
+		}
+		if (d->st) {
+			pump(d, 0.02); /* the live stream's packets, as they arrive */
+		} else {
+			struct timespec ts = {0, POLL_NS};
+			nanosleep(&ts, NULL);
+		}
+	}
+}
+
+int s2_run(struct s2_deployment *d, const struct s2_run_opts *o, struct s2_results **out, char *err,
+           size_t errlen)
+{
+	static const struct s2_run_opts none;
+	if (!o)
+		o = &none;
+	*out = NULL;
+	const struct s2_plan *plan = d->plan;
+	d->cb = o->cb;
+	if (o->stall_s > 0)
+		d->stall_s = o->stall_s;
+	uint32_t steps = o->duration_ms > 0 ? steps_for(d, o->duration_ms) : d->sized_steps;
+	if (!steps)
+		steps = steps_for(d, 0);
+	if (steps > d->sized_steps)
+		size_recordings(d, steps); /* (effective on the next deployment only) */
+	/* this run's counters (a deployment may run more than once) */
+	d->stats.steps = steps;
+	d->stats.run_s = d->stats.collect_s = 0;
+	d->stats.synaptic_events = d->stats.spikes_sent = 0;
+	d->stats.packets_dropped = d->stats.packets_unrouted = 0;
+	d->stats.inputs_clipped = d->stats.recording_lost = 0;
+	memset(&d->stats.rec, 0, sizeof d->stats.rec);
+	memset(&d->stats.stream, 0, sizeof d->stats.stream);
+	int rc = first_failure(d, err, errlen);
+	if (!s2_deployment_live_boards(d))
+		return rc ? rc : fail(err, errlen, S2_E_STATE, "no board to run on");
+	if (o->cb && (rc = stream_open(d, o, err, errlen)) < 0)
+		return rc;
+	struct s2_msg_app_status *st = calloc(d->n + 1, sizeof *st);
+	uint32_t *last = calloc(d->n + 1, sizeof *last); /* steps done, as last seen */
+	double *moved = calloc(d->n + 1, sizeof *moved); /* when last seen to advance */
+	struct s2_results *res = calloc(1, sizeof *res);
+	if (!st || !last || !moved || !res) {
+		rc = fail(err, errlen, S2_E_NOMEM, "out of memory");
+		goto out;
+	}
+	/* Start every board; they begin together. */
+	phase(d, S2_PHASE_RUN, false);
+	double t0 = now_s();
+	for (unsigned i = 0; i < plan->n_boards; i++) {
+		unsigned b = plan->boards[i].board;
+		if (d->failed[b])
+			continue;
+		s2_op_init(&d->ops[b], NULL, NULL);
+		s2_app_run_start(eth(d, b), steps, o->realtime ? S2_APP_F_REALTIME : 0, &d->ops[b]);
+	}
+	settle(d, "APP_RUN");
+	bool stopped_early = run_loop(d, o, steps, st, last, moved);
+	d->stats.run_s = now_s() - t0;
+	phase(d, S2_PHASE_RUN, true);
+	stream_close(d, 2.0);
+	res->dt_ms = plan->dt_ms;
+	res->steps = steps;
+	res->has_clips = true;
+	res->n_pops = plan->n_pops;
+	res->pops = calloc(res->n_pops ? res->n_pops : 1, sizeof *res->pops);
+	for (unsigned p = 0; res->pops && p < res->n_pops; p++) {
+		res->pops[p].size = plan->pops[p].size;
+		if (!(res->pops[p].label = strdup(plan->pops[p].label))) {
+			rc = fail(err, errlen, S2_E_NOMEM, "out of memory");
+			goto out;
+		}
+	}
+	phase(d, S2_PHASE_READOUT, false);
+	double t1 = now_s();
+	int crc = res->pops ? collect(d, res) : S2_E_NOMEM;
+	d->stats.collect_s = now_s() - t1;
+	phase(d, S2_PHASE_READOUT, true);
+	if (crc < 0) {
+		rc = fail(err, errlen, crc, "reading the recordings: %s", s2_strerror(crc));
+		goto out;
+	}
+	/* How each board's part ended: only a board that ran every step and whose recordings
+	 * were read is complete; the results say so per board (docs/results.md). */
+	bool complete = true;
+	for (unsigned i = 0; i < plan->n_boards; i++) {
+		unsigned b = plan->boards[i].board;
+		enum s2_results_board_status bs = S2_RESULTS_BOARD_COMPLETE;
+		uint32_t at = steps;
+		char why[S2_RESULTS_REASON_MAX] = "";
+		if (d->failed[b]) {
+			bs = d->failed[b] == S2_E_TIMEOUT && !strstr(d->what[b], "--stall-timeout")
+			             ? S2_RESULTS_BOARD_NO_ANSWER
+			             : S2_RESULTS_BOARD_STOPPED;
+			at = st[b].state == S2_APP_DONE ? steps : last[b];
+			snprintf(why, sizeof why, "%s: %s", d->what[b], s2_strerror(d->failed[b]));
+		} else if (st[b].state != S2_APP_DONE) {
+			bs = S2_RESULTS_BOARD_STOPPED;
+			at = last[b];
+			snprintf(why, sizeof why, "%s",
+			         stopped_early ? "stopped by s2ctl run after another board failed"
+			                       : "did not finish");
+		}
+		complete &= bs == S2_RESULTS_BOARD_COMPLETE;
+		if ((crc = s2_results_set_board_status(res, b, bs, at, bs ? why : NULL)) < 0) {
+			rc = fail(err, errlen, crc, "out of memory");
+			goto out;
+		}
+	}
+	res->complete = complete;
+	for (unsigned i = 0; i < plan->n_boards; i++) {
+		unsigned b = plan->boards[i].board;
+		d->stats.synaptic_events += st[b].synaptic_events;
+		d->stats.packets_dropped += st[b].packets_dropped + st[b].packets_unrouted;
+		d->stats.packets_unrouted += st[b].packets_unrouted;
+		d->stats.recording_lost += st[b].rec_lost;
+		d->stats.inputs_clipped += st[b].ring_saturated;
+		d->stats.spikes_sent += st[b].spikes_sent;
+	}
+	rc = first_failure(d, err, errlen);
+	if (!rc && !complete) {
+		char why[300];
+		s2_results_partial_why(res, why, sizeof why);
+		rc = fail(err, errlen, S2_E_STATE, "partial run: %s", why);
+	}
+	*out = res;
+	res = NULL;
+out:
+	s2_results_free(res);
+	free(st);
+	free(last);
+	free(moved);
+	return rc;
+}

@@ -1,0 +1,476 @@
+/*
+ * libs2's high-level calls (session.h, compile.h, run.h, results.h) against a real s2emu
+ * ($S2EMU, booted with $S2_FIRMWARE): opening a machine, compiling in memory, deploying,
+ * running with live spikes and energy samples, reading the results back, and their errors:
+ * a machine file that does not parse, a board selection out of range, a network that does
+ * not parse, an image for a bigger machine than the session, a board that is not booted with
+ * no firmware to boot it, a board held by another session, and a board that dies mid-run
+ * (s2emu --fault-at run:kill: a clear error code, results marked partial, never complete).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "cmocka_runner.h"
+#include "s2/compile.h"
+#include "s2/error.h"
+#include "s2/machine.h"
+#include "s2/network.h"
+#include "s2/run.h"
+#include "s2/session.h"
+
+#define NET_SCALE 0.1 /* Vogels-Abbott at 400 neurons: a few PEs */
+#define RUN_MS 200.0
+
+static char dir[64];
+
+struct emu {
+	pid_t pid;
+	char machine[128];
+};
+
+/* Start s2emu (1 board) with extra arguments (NULL-terminated); fails the test if it does
+ * not come up within 10 s. */
+static void emu_start(struct emu *e, const char *name, const char *fault)
+{
+	const char *exe = getenv("S2EMU");
+	assert_non_null(exe);
+	char ready[160];
+	snprintf(e->machine, sizeof e->machine, "%s/%s.pb", dir, name);
+	snprintf(ready, sizeof ready, "%s/%s.ready", dir, name);
+	e->pid = fork();
+	assert_true(e->pid >= 0);
+	if (e->pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		if (null >= 0) {
+			dup2(null, 1);
+			dup2(null, 2);
+		}
+		if (fault)
+			execl(exe, exe, "--boards", "1", "--write-machine", e->machine,
+			      "--ready-file", ready, "--fault-at", fault, (char *)NULL);
+		else
+			execl(exe, exe, "--boards", "1", "--write-machine", e->machine,
+			      "--ready-file", ready, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 200 && access(ready, F_OK) != 0; i++) {
+		struct timespec ts = {0, 50 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	assert_int_equal(access(ready, F_OK), 0);
+}
+
+static void emu_stop(struct emu *e)
+{
+	kill(e->pid, SIGKILL);
+	waitpid(e->pid, NULL, 0);
+}
+
+static struct s2_session *open_session(const char *machine)
+{
+	struct s2_session_opts o = {.machine_path = machine, .eth = true, .purpose = "test_api"};
+	struct s2_session *s = NULL;
+	char err[512];
+	int rc = s2_session_open(&o, &s, err, sizeof err);
+	if (rc)
+		fprintf(stderr, "s2_session_open: %s\n", err);
+	assert_int_equal(rc, 0);
+	assert_non_null(s);
+	return s;
+}
+
+static struct s2_plan *compile_va(struct s2_session *s)
+{
+	char err[512];
+	struct s2_net *n = s2_net_example("vogels_abbott", NET_SCALE, err, sizeof err);
+	assert_non_null(n);
+	struct s2_plan *p = NULL;
+	int rc = s2_compile(n, s2_session_machine(s), NULL, &p, err, sizeof err);
+	if (rc)
+		fprintf(stderr, "s2_compile: %s\n", err);
+	assert_int_equal(rc, 0);
+	assert_non_null(p);
+	s2_net_free(n);
+	return p;
+}
+
+/* ---- errors before anything is sent ---------------------------------------------------- */
+
+static void machine_file_that_does_not_parse(void **state)
+{
+	(void)state;
+	char path[128], err[512] = "";
+	snprintf(path, sizeof path, "%s/garbage.pb", dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("this is not a machine description\n", f);
+	fclose(f);
+	struct s2_session_opts o = {.machine_path = path, .eth = true};
+	struct s2_session *s = (struct s2_session *)&o; /* must be reset to NULL */
+	int rc = s2_session_open(&o, &s, err, sizeof err);
+	assert_true(rc < 0);
+	assert_int_not_equal(rc, S2_E_NOMEM);
+	assert_null(s);
+	assert_non_null(strstr(err, "garbage.pb"));
+	/* no machine at all, and one that does not exist */
+	struct s2_session_opts none = {.eth = true};
+	assert_int_equal(s2_session_open(&none, &s, err, sizeof err), S2_E_INVAL);
+	snprintf(path, sizeof path, "%s/missing.pb", dir);
+	o.machine_path = path;
+	assert_true(s2_session_open(&o, &s, err, sizeof err) < 0);
+	assert_non_null(strstr(err, "missing.pb"));
+}
+
+static void board_selection_out_of_range(void **state)
+{
+	(void)state;
+	char path[128], err[512] = "";
+	snprintf(path, sizeof path, "%s/two.pb", dir);
+	struct s2_machine *m = s2_machine_new_boards(2, "127.0.0.1", 1);
+	assert_non_null(m);
+	assert_int_equal(s2_machine_save_file(m, path, err, sizeof err), 0);
+	s2_machine_free(m);
+	struct s2_session_opts o = {.machine_path = path, .boards = "0,5", .eth = true};
+	struct s2_session *s = NULL;
+	assert_int_equal(s2_session_open(&o, &s, err, sizeof err), S2_E_INVAL);
+	assert_non_null(strstr(err, "5"));
+	o.boards = "1-0";
+	assert_int_equal(s2_session_open(&o, &s, err, sizeof err), S2_E_INVAL);
+	o.boards = "1";
+	assert_int_equal(s2_session_open(&o, &s, err, sizeof err), 0);
+	assert_false(s2_session_selection(s)[0]);
+	assert_true(s2_session_selection(s)[1]);
+	s2_session_close(s);
+}
+
+static int resolve_two(void *arg, const char *allocation, struct s2_machine **m,
+                       const char **boards, char *err, size_t errlen)
+{
+	(void)arg;
+	if (strcmp(allocation, "job42")) {
+		snprintf(err, errlen, "no such job");
+		return S2_E_NOTFOUND;
+	}
+	*m = s2_machine_new_boards(2, "127.0.0.1", 1);
+	*boards = "1";
+	return *m ? 0 : S2_E_NOMEM;
+}
+
+static void allocation_through_a_resolver(void **state)
+{
+	(void)state;
+	char err[512];
+	struct s2_session *s = NULL;
+	struct s2_session_opts o = {.allocation = "job42", .resolve = resolve_two, .eth = true};
+	assert_int_equal(s2_session_open(&o, &s, err, sizeof err), 0);
+	assert_int_equal(s2_session_boards(s), 2);
+	assert_false(s2_session_selection(s)[0]);
+	assert_true(s2_session_selection(s)[1]);
+	s2_session_close(s);
+	o.allocation = "job7";
+	assert_int_equal(s2_session_open(&o, &s, err, sizeof err), S2_E_NOTFOUND);
+	assert_non_null(strstr(err, "job7"));
+	o.resolve = NULL;
+	assert_int_equal(s2_session_open(&o, &s, err, sizeof err), S2_E_INVAL);
+}
+
+static void image_that_does_not_parse(void **state)
+{
+	(void)state;
+	char path[128], err[512] = "";
+	snprintf(path, sizeof path, "%s/garbage.s2img", dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("S2IMAGE but not really an image at all, just text of some length", f);
+	fclose(f);
+	assert_null(s2_plan_load(path, err, sizeof err));
+	assert_non_null(strstr(err, "garbage.s2img"));
+	static const uint8_t few[3] = {1, 2, 3};
+	assert_null(s2_plan_decode(few, sizeof few, "three bytes", err, sizeof err));
+	assert_non_null(strstr(err, "three bytes"));
+	snprintf(path, sizeof path, "%s/missing.s2img", dir);
+	assert_null(s2_plan_load(path, err, sizeof err));
+	assert_non_null(strstr(err, "missing.s2img"));
+}
+
+static void network_that_does_not_parse(void **state)
+{
+	(void)state;
+	char err[512] = "";
+	struct s2_machine *m = s2_machine_new_boards(1, "127.0.0.1", 1);
+	struct s2_plan *p = (struct s2_plan *)m;
+	static const char bad[] = "{\"format\": 1, \"populations\": [{\"size\": -3}]";
+	assert_int_equal(s2_compile_json(bad, sizeof bad - 1, m, NULL, &p, err, sizeof err),
+	                 S2_E_FORMAT);
+	assert_null(p);
+	assert_true(err[0] != 0);
+	s2_machine_free(m);
+}
+
+/* ---- against an emulator ----------------------------------------------------------------- */
+
+static void image_for_a_bigger_machine(void **state)
+{
+	(void)state;
+	struct emu e;
+	emu_start(&e, "big", NULL);
+	struct s2_session *s = open_session(e.machine);
+	struct s2_plan *p = compile_va(s);
+	p->boards[0].board = 3; /* as if compiled for a machine of 4 boards */
+	struct s2_deployment *d = (struct s2_deployment *)s;
+	char err[512];
+	assert_int_equal(s2_deployment_new(s, p, false, &d, err, sizeof err), S2_E_RANGE);
+	assert_null(d);
+	assert_non_null(strstr(err, "board 3"));
+	/* nothing was taken: the board's lease is free */
+	struct s2_msg_lease_rep rep;
+	int st;
+	s2_session_lease_status(s, &rep, &st);
+	assert_int_equal(st, 0);
+	assert_false(rep.held);
+	s2_session_close(s);
+	emu_stop(&e);
+}
+
+static void not_booted_and_no_firmware(void **state)
+{
+	(void)state;
+	struct emu e;
+	emu_start(&e, "unbooted", NULL);
+	struct s2_session *s = open_session(e.machine);
+	struct s2_deployment *d = NULL;
+	char err[512];
+	assert_int_equal(s2_deployment_new(s, compile_va(s), false, &d, err, sizeof err), 0);
+	/* nothing was deployed before: --deployed is refused */
+	assert_true(s2_deployment_check_loaded(d, RUN_MS, err, sizeof err) < 0);
+	assert_true(s2_deployment_board_error(d, 0, NULL) < 0);
+	s2_deployment_free(d);
+	d = NULL;
+	assert_int_equal(s2_deployment_new(s, compile_va(s), false, &d, err, sizeof err), 0);
+	struct s2_deploy_opts o = {.duration_ms = RUN_MS}; /* no firmware */
+	assert_int_equal(s2_deploy(d, &o, err, sizeof err), S2_E_STATE);
+	assert_non_null(strstr(err, "not booted"));
+	const char *what;
+	assert_int_equal(s2_deployment_board_error(d, 0, &what), S2_E_STATE);
+	assert_int_equal(s2_deployment_live_boards(d), 0);
+	struct s2_results *res = (struct s2_results *)d;
+	assert_int_equal(s2_run(d, NULL, &res, err, sizeof err), S2_E_STATE);
+	assert_null(res);
+	s2_deployment_free(d);
+	s2_session_close(s);
+	emu_stop(&e);
+}
+
+struct seen {
+	uint64_t spikes, energy, events, progress;
+	unsigned phases;
+};
+
+static void on_progress(void *arg, const char *what, uint64_t done, uint64_t total)
+{
+	(void)what;
+	(void)done;
+	(void)total;
+	((struct seen *)arg)->progress++;
+}
+
+static void on_phase(void *arg, enum s2_phase ph, bool end)
+{
+	if (end)
+		((struct seen *)arg)->phases |= 1u << ph;
+}
+
+static void on_spikes(void *arg, const struct s2_spike *sp, size_t n)
+{
+	(void)sp;
+	((struct seen *)arg)->spikes += n;
+}
+
+static void on_energy(void *arg, const struct s2_energy_sample *e)
+{
+	(void)e;
+	((struct seen *)arg)->energy++;
+}
+
+static void on_event(void *arg, const struct s2_run_event *ev)
+{
+	(void)ev;
+	((struct seen *)arg)->events++;
+}
+
+static void deploy_run_live_and_results(void **state)
+{
+	(void)state;
+	const char *fw = getenv("S2_FIRMWARE");
+	assert_non_null(fw);
+	struct emu e;
+	emu_start(&e, "ok", NULL);
+	struct s2_session *s = open_session(e.machine);
+	struct s2_deployment *d = NULL, *d2 = NULL;
+	char err[512];
+	assert_int_equal(s2_deployment_new(s, compile_va(s), false, &d, err, sizeof err), 0);
+	/* a second session finds the board held */
+	struct s2_session *other = open_session(e.machine);
+	assert_int_equal(s2_deployment_new(other, compile_va(other), false, &d2, err, sizeof err),
+	                 S2_E_BUSY);
+	assert_non_null(strstr(err, "busy"));
+	assert_null(d2);
+	s2_session_close(other);
+
+	struct seen seen = {0};
+	struct s2_run_callbacks cb = {on_progress, on_phase, on_spikes, on_energy, on_event, &seen};
+	struct s2_deploy_opts dop = {.duration_ms = RUN_MS, .firmware = fw, .cb = &cb};
+	int rc = s2_deploy(d, &dop, err, sizeof err);
+	if (rc)
+		fprintf(stderr, "s2_deploy: %s\n", err);
+	assert_int_equal(rc, 0);
+	assert_int_equal(s2_deployment_stats(d)->booted, 1);
+	assert_true(seen.phases & (1u << S2_PHASE_LOAD));
+	struct s2_run_opts rop = {.duration_ms = RUN_MS, .energy_every = 50, .cb = &cb};
+	struct s2_results *res = NULL;
+	rc = s2_run(d, &rop, &res, err, sizeof err);
+	if (rc)
+		fprintf(stderr, "s2_run: %s\n", err);
+	assert_int_equal(rc, 0);
+	assert_non_null(res);
+	assert_true(res->complete);
+	assert_int_equal(res->steps, (uint32_t)(RUN_MS / res->dt_ms + 0.5));
+	assert_int_equal(res->n_boards, 1);
+	assert_int_equal(res->boards[0].status, S2_RESULTS_BOARD_COMPLETE);
+	uint64_t recorded = 0;
+	for (unsigned p = 0; p < res->n_pops; p++)
+		recorded += res->pops[p].n_spikes;
+	const struct s2_run_stats *rs = s2_deployment_stats(d);
+	assert_true(recorded > 0);
+	/* every spike recorded also arrived live, none lost on the way */
+	assert_int_equal(rs->stream.lost, 0);
+	assert_int_equal(seen.spikes, recorded);
+	assert_true(seen.energy > 0);
+	assert_true(seen.events >= 2); /* started, finished */
+	assert_true(seen.progress > 0);
+	assert_true(seen.phases & (1u << S2_PHASE_RUN));
+	assert_true(seen.phases & (1u << S2_PHASE_READOUT));
+	/* the results file round trip */
+	char path[128];
+	snprintf(path, sizeof path, "%s/ok.s2res", dir);
+	assert_int_equal(s2_results_write(res, path, err, sizeof err), 0);
+	int rrc = 0;
+	struct s2_results *back = s2_results_read(path, 0, &rrc, err, sizeof err);
+	assert_non_null(back);
+	assert_true(back->complete);
+	assert_int_equal(back->n_pops, res->n_pops);
+	for (unsigned p = 0; p < res->n_pops; p++)
+		assert_int_equal(back->pops[p].n_spikes, res->pops[p].n_spikes);
+	s2_results_free(back);
+	s2_results_free(res);
+	/* what is loaded can run again (s2ctl run --deployed) */
+	assert_int_equal(s2_deployment_check_loaded(d, RUN_MS, err, sizeof err), 0);
+	s2_deployment_free(d);
+	/* a new deployment on the same session (its lease replaces the first), live spikes only
+	 * (no energy samples): every recorded spike still arrives live */
+	d = NULL;
+	assert_int_equal(s2_deployment_new(s, compile_va(s), false, &d, err, sizeof err), 0);
+	struct s2_deploy_opts dop2 = {.duration_ms = RUN_MS, .firmware = fw};
+	assert_int_equal(s2_deploy(d, &dop2, err, sizeof err), 0);
+	assert_int_equal(s2_deployment_stats(d)->booted, 0); /* booted already */
+	struct seen only = {0};
+	struct s2_run_callbacks cb2 = {.spikes = on_spikes, .arg = &only};
+	struct s2_run_opts rop2 = {.duration_ms = RUN_MS, .cb = &cb2};
+	rc = s2_run(d, &rop2, &res, err, sizeof err);
+	if (rc)
+		fprintf(stderr, "s2_run again: %s\n", err);
+	assert_int_equal(rc, 0);
+	recorded = 0;
+	for (unsigned p = 0; p < res->n_pops; p++)
+		recorded += res->pops[p].n_spikes;
+	assert_true(recorded > 0);
+	assert_int_equal(only.spikes, recorded);
+	assert_int_equal(s2_deployment_stats(d)->stream.lost, 0);
+	s2_results_free(res);
+	s2_deployment_free(d);
+	s2_session_close(s);
+	emu_stop(&e);
+}
+
+static void board_dies_mid_run(void **state)
+{
+	(void)state;
+	const char *fw = getenv("S2_FIRMWARE");
+	assert_non_null(fw);
+	struct emu e;
+	emu_start(&e, "dies", "run:kill:100"); /* SIGKILL at the 100th completed step */
+	struct s2_session *s = open_session(e.machine);
+	struct s2_deployment *d = NULL;
+	char err[512];
+	assert_int_equal(s2_deployment_new(s, compile_va(s), false, &d, err, sizeof err), 0);
+	struct s2_deploy_opts dop = {.duration_ms = RUN_MS, .firmware = fw, .stall_s = 5};
+	assert_int_equal(s2_deploy(d, &dop, err, sizeof err), 0);
+	struct s2_results *res = NULL;
+	struct s2_run_opts rop = {.duration_ms = RUN_MS, .stall_s = 5};
+	int rc = s2_run(d, &rop, &res, err, sizeof err);
+	assert_int_equal(rc, S2_E_TIMEOUT);
+	assert_non_null(strstr(err, "board 0"));
+	assert_int_equal(s2_deployment_board_error(d, 0, NULL), S2_E_TIMEOUT);
+	/* what there is, is marked partial, never complete */
+	assert_non_null(res);
+	assert_false(res->complete);
+	assert_int_equal(res->n_boards, 1);
+	assert_int_equal(res->boards[0].status, S2_RESULTS_BOARD_NO_ANSWER);
+	assert_true(res->boards[0].last_step < res->steps);
+	assert_false(s2_results_is_complete(res));
+	char path[128];
+	snprintf(path, sizeof path, "%s/dies.s2res", dir);
+	assert_int_equal(s2_results_write(res, path, err, sizeof err), 0);
+	int rrc = 0;
+	assert_null(s2_results_read(path, 0, &rrc, err, sizeof err));
+	assert_int_equal(rrc, S2_E_STATE);
+	struct s2_results *back =
+	        s2_results_read(path, S2_RESULTS_ALLOW_PARTIAL, &rrc, err, sizeof err);
+	assert_non_null(back);
+	assert_false(back->complete);
+	s2_results_free(back);
+	s2_results_free(res);
+	s2_deployment_free(d);
+	s2_session_close(s);
+	emu_stop(&e);
+}
+
+int main(void)
+{
+	if (!getenv("S2EMU") || !getenv("S2_FIRMWARE") || access(getenv("S2_FIRMWARE"), R_OK)) {
+		printf("test_api: skipped, needs S2EMU and S2_FIRMWARE (the monitor image)\n");
+		return 77;
+	}
+	snprintf(dir, sizeof dir, "/tmp/s2api.XXXXXX");
+	if (!mkdtemp(dir))
+		return 1;
+	const struct CMUnitTest t[] = {
+	        cmocka_unit_test(machine_file_that_does_not_parse),
+	        cmocka_unit_test(board_selection_out_of_range),
+	        cmocka_unit_test(allocation_through_a_resolver),
+	        cmocka_unit_test(image_that_does_not_parse),
+	        cmocka_unit_test(network_that_does_not_parse),
+	        cmocka_unit_test(image_for_a_bigger_machine),
+	        cmocka_unit_test(not_booted_and_no_firmware),
+	        cmocka_unit_test(deploy_run_live_and_results),
+	        cmocka_unit_test(board_dies_mid_run),
+	};
+	int failed = s2t_run_cmocka("api", NULL, 0, t, sizeof t / sizeof t[0]);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "test_api: could not remove %s\n", dir);
+	return failed ? 1 : 0;
+}

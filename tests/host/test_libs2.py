@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""python/libs2.py (the ctypes binding of libs2's high-level API, docs/api.md) against a real
+s2emu: structure layouts checked against the library, a session, a network compiled in memory
+from its JSON form, deploy, a run with live spikes and energy samples, results as NumPy arrays
+(equal to the live spikes), and errors: a machine file that does not parse, a network that
+does not parse, a board killed mid-run (PartialRun with partial results). Needs S2EMU,
+S2_FIRMWARE and libs2.so (S2_LIB or beside S2CTL); exit 77 without NumPy."""
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
+try:
+    import numpy as np
+except ImportError:
+    print("test_libs2: skipped, no NumPy")
+    sys.exit(77)
+import libs2  # noqa: E402
+
+FAILS = 0
+
+
+def check(ok, what):
+    global FAILS
+    print("%s - %s" % ("ok  " if ok else "FAIL", what))
+    FAILS += not ok
+
+
+def emulator(d, name, fault=None):
+    m = os.path.join(d, name + ".pb")
+    ready = os.path.join(d, name + ".ready")
+    args = [os.environ["S2EMU"], "--boards", "1", "--write-machine", m, "--ready-file", ready]
+    if fault:
+        args += ["--fault-at", fault]
+    p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(200):
+        if os.path.exists(ready):
+            break
+        time.sleep(0.05)
+    return m, p
+
+
+def example_json():
+    """The Vogels-Abbott example at 400 neurons in its JSON form (s2ctl net example)."""
+    return subprocess.run([os.environ["S2CTL"], "net", "example", "vogels_abbott", "--scale",
+                           "0.1"], capture_output=True, text=True, check=True).stdout
+
+
+def main():
+    fw = os.environ["S2_FIRMWARE"]
+    lib = libs2.load()
+    check(bool(lib.s2_version()), "libs2 %s loaded from %s, layouts match"
+          % (lib.s2_version().decode(), lib._name))
+    d = tempfile.mkdtemp(prefix="test_libs2.")
+    bad = os.path.join(d, "bad.pb")
+    with open(bad, "w") as f:
+        f.write("not a machine\n")
+    try:
+        libs2.Session(bad)
+        check(False, "a machine file that does not parse is refused")
+    except libs2.Error as e:
+        check(e.code < 0 and "bad.pb" in str(e), "a machine file that does not parse: %s" % e)
+    m, emu = emulator(d, "ok")
+    try:
+        with libs2.Session(m, purpose="test_libs2") as s:
+            try:
+                s.compile_json('{"format": 1, "populations": [')
+                check(False, "a network that does not parse is refused")
+            except libs2.Error as e:
+                check(e.code == -14, "a network that does not parse: %s" % e)
+            plan = s.compile_json(example_json())
+            pops = plan.populations
+            check(len(pops) >= 2, "compiled in memory: populations %s" % pops)
+            live = []
+            energy = []
+            with s.deploy(plan, firmware=fw, duration_ms=200.0) as dep:
+                res = dep.run(duration_ms=200.0, energy_every=100,
+                              on_spikes=lambda a: live.append(a),
+                              on_energy=lambda e: energy.append(e.step))
+                st = dep.stats
+            check(res.complete and res.steps == 2000, "run complete, %d steps" % res.steps)
+            rec = sum(len(p.spikes) for p in res.populations if p.spikes is not None)
+            lv = np.concatenate(live) if live else np.zeros((0, 3), dtype=np.uint32)
+            check(rec > 0 and len(lv) == rec and st.stream.lost == 0,
+                  "live spikes %d == recorded %d, %d stream packets lost"
+                  % (len(lv), rec, st.stream.lost))
+            same = True
+            for i, p in enumerate(res.populations):
+                if p.spikes is None:
+                    continue
+                a = lv[lv[:, 0] == i][:, [1, 2]]
+                same &= sorted(map(tuple, a.tolist())) == sorted(map(tuple, p.spikes.tolist()))
+            check(same, "the live spikes are the recorded ones (neuron, step)")
+            check(len(energy) > 0, "%d energy samples" % len(energy))
+    finally:
+        emu.kill()
+        emu.wait()
+    m, emu = emulator(d, "dies", "run:kill:100")
+    try:
+        with libs2.Session(m) as s:
+            plan = s.compile_json(example_json())
+            with s.deploy(plan, firmware=fw, duration_ms=200.0, stall_s=5) as dep:
+                try:
+                    dep.run(duration_ms=200.0, stall_s=5)
+                    check(False, "a board killed mid-run raises PartialRun")
+                except libs2.PartialRun as e:
+                    r = e.results
+                    check(e.code == -13 and r is not None and not r.complete and
+                          r.boards[0]["status"] == "no answer",
+                          "a board killed mid-run: PartialRun (%s), results partial: %s"
+                          % (e, r.partial if r else None))
+    finally:
+        emu.kill()
+        emu.wait()
+    subprocess.run(["rm", "-rf", d])
+    print("%d failed" % FAILS)
+    return 1 if FAILS else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
