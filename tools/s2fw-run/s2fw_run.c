@@ -351,7 +351,10 @@ static void parse(int argc, char **argv)
 			     "  [--spike T:NEURON]... (spike_array) [--connect CONN:k=v:...]...\n"
 			     "  [--record-v I,J,...] [--seed N] [--write-dir DIR] [--json]\n"
 			     "  [--bg RATE_HZ:WEIGHT] (LIF: background Poisson input per neuron)\n"
-			     "models: lif_curr_exp lif_cond_exp izhikevich poisson spike_array");
+			     "models: lif_curr_exp lif_cond_exp izhikevich poisson spike_array\n"
+			     "       s2fw-run image IMAGE ... (docs/engine.md)\n"
+			     "       s2fw-run connections IMAGE -o FILE (the synapses the PEs "
+			     "make)");
 			exit(0);
 		default:
 			die("unknown option (see --help)");
@@ -531,8 +534,9 @@ static void write_file(const char *dir, const char *name, const uint8_t *p, size
 
 /* --- running on the host -------------------------------------------------------------- */
 
-int va_main(int argc, char **argv);    /* va.c */
-int image_main(int argc, char **argv); /* image_run.c */
+int va_main(int argc, char **argv);          /* va.c */
+int image_main(int argc, char **argv);       /* image_run.c */
+int connections_main(int argc, char **argv); /* connections.c */
 
 static uint8_t *dram;
 static uint8_t *rec[2];
@@ -582,6 +586,8 @@ int main(int argc, char **argv)
 		return va_main(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "image"))
 		return image_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "connections"))
+		return connections_main(argc - 1, argv + 1);
 	parse(argc, argv);
 	unsigned steps = to_step(O.duration_ms);
 	size_t plen, ilen;
