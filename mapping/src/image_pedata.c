@@ -448,8 +448,14 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 	                 : md->id == MODEL_DENSE        ? S2_MODEL_DENSE
 	                 : md->id == MODEL_POISSON      ? S2_MODEL_POISSON
 	                                                : S2_MODEL_SPIKE_ARRAY;
-	if (fabs(dt - 0.1) > 1e-9 && fabs(dt - 1.0) > 1e-9)
-		return fail(err, errlen, "timestep %g ms: the engine runs 0.1 or 1 ms", dt);
+	/* The engine's timestep is a whole number of microseconds (docs/engine.md). */
+	double dt_us = floor(dt * 1000.0 + 0.5);
+	if (fabs(dt * 1000.0 - dt_us) > 1e-6 * dt_us || dt_us < S2_PE_DT_US_MIN ||
+	    dt_us > S2_PE_DT_US_MAX)
+		return fail(err, errlen,
+		            "timestep %g ms: the engine runs a whole number of microseconds from "
+		            "%g to %g ms",
+		            dt, S2_PE_DT_US_MIN / 1000.0, S2_PE_DT_US_MAX / 1000.0);
 	if (pt->n > S2_PE_MAX_NEURONS)
 		return fail(err, errlen, "population %s: %u neurons on one PE, the engine takes %u",
 		            pop->label, pt->n, S2_PE_MAX_NEURONS);
@@ -945,7 +951,7 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 	s2_st16(o + 6, (uint16_t)model);
 	s2_st16(o + 8, (uint16_t)pt->n);
 	s2_st16(o + 10, (uint16_t)n_vrec);
-	s2_st32(o + 12, fabs(dt - 1.0) < 1e-9 ? 1000 : 100);
+	s2_st32(o + 12, (uint32_t)dt_us);
 	s2_st32(o + 16, pt->key);
 	uint64_t ps = mix(seed_base ^ (0xB0Bull << 40) ^ q);
 	s2_st32(o + 20, (uint32_t)(ps ^ (ps >> 32)));

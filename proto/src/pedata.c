@@ -56,7 +56,8 @@ int s2_pedata_decode(const uint8_t *buf, size_t len, struct s2_pedata *pd)
 			return S2_E_RESERVED;
 	if (!known_model(pd->model) || pd->n_neurons < 1 || pd->n_neurons > S2_PE_MAX_NEURONS ||
 	    pd->n_record_v > S2_PE_MAX_RECORD_V || pd->n_record_v > pd->n_neurons ||
-	    (pd->dt_us != 100 && pd->dt_us != 1000) || pd->key_base > UINT32_MAX - pd->n_neurons ||
+	    pd->dt_us < S2_PE_DT_US_MIN || pd->dt_us > S2_PE_DT_US_MAX ||
+	    pd->key_base > UINT32_MAX - pd->n_neurons ||
 	    (pd->flags & ~(S2_PD_F_RECORD_SPIKES | S2_PD_F_NO_TARGETS)) != 0 ||
 	    !(pd->w_scale_e >= 0) || !(pd->w_scale_i >= 0) ||
 	    !(pd->bg_rate_hz >= 0 && pd->bg_rate_hz <= 1e7f) ||

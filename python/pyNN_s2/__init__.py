@@ -38,6 +38,7 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     complete on every board raises S2PartialResultError; True: read what it recorded, warn, and
     set pyNN.s2.simulator.state.partial to why)."""
     max_delay = extra_params.get('max_delay', DEFAULT_MAX_DELAY)
+    check_timestep(timestep)
     if min_delay == 'auto':
         min_delay = timestep
     common.setup(timestep, min_delay, **extra_params)
@@ -52,6 +53,24 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     st.verbose = extra_params.get("verbose", False)
     st.allow_partial = bool(extra_params.get("allow_partial", False))
     return 0
+
+
+# The engine's timestep: a whole number of microseconds in this range (pedata.h).
+DT_US_MIN, DT_US_MAX = 10, 10000
+MAX_DELAY_STEPS = 64
+
+
+def check_timestep(timestep):
+    """Refuse a timestep the engine cannot run, naming it (docs/pynn.md)."""
+    try:
+        us = float(timestep) * 1000.0
+    except (TypeError, ValueError):
+        raise NotSupportedError("pyNN.s2: timestep %r is not a number of ms" % (timestep,))
+    if not (DT_US_MIN <= us <= DT_US_MAX) or abs(us - round(us)) > 1e-6 * us:
+        raise NotSupportedError(
+            "pyNN.s2: timestep %g ms is not supported: the engine runs a whole number of "
+            "microseconds from %g to %g ms (0.01, 0.025, 0.05, 0.1, 0.25, 1 ms, ...)"
+            % (float(timestep), DT_US_MIN / 1000.0, DT_US_MAX / 1000.0))
 
 
 def end(compatible_output=True):

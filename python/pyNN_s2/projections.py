@@ -187,6 +187,14 @@ class Projection(common.Projection):
                         "excitatory weights are positive, inhibitory ones negative"))
         if "delay" not in conn:
             d_["delay"] = _value(d, 1.0, "delay")
+        dt = simulator.state.dt
+        for dl in ([d_["delay"]] if isinstance(d_.get("delay"), float) else []) + \
+                list(conn.get("delay", [])):
+            if not 0.5 <= dl / dt < 64.5:
+                raise errors.ConnectionError(
+                    "pyNN.s2: delay %g ms onto %s: the engine holds delays of 1-64 "
+                    "timesteps (%g-%g ms at timestep %g ms)"
+                    % (dl, post.label, dt, 64 * dt, dt))
         d_["receptor"] = self.receptor_type
         return d_
 

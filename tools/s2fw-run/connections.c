@@ -130,7 +130,8 @@ int connections_main(int argc, char **argv)
 			for (unsigned q = 0; q < plan->boards[b].chips[ch].n_pes; q++) {
 				const struct s2_app_pe *ap = &plan->boards[b].chips[ch].pes[q];
 				const struct plan_pe_info *in = &plan->boards[b].info[ch][q];
-				src[n++] = (struct cn_src){s2_ld32(ap->pedata + 16), in->pop, in->lo};
+				src[n++] =
+				        (struct cn_src){s2_ld32(ap->pedata + 16), in->pop, in->lo};
 			}
 	size_t pe_no = 0;
 	for (unsigned b = 0; b < plan->n_boards; b++)
@@ -143,13 +144,16 @@ int connections_main(int argc, char **argv)
 				free(pe.dram);
 				if (!(pe.dram = calloc(1, CN_DRAM)))
 					goto out;
-				const struct s2_eng_hal hal = {&pe, c_read, c_write, c_send, c_record};
+				const struct s2_eng_hal hal = {&pe, c_read, c_write, c_send,
+				                               c_record};
 				int r = s2_eng_init(e, ap->pedata, ap->len, &hal);
 				if (r < 0) {
 					fprintf(stderr,
-					        "s2fw-run connections: board %u chip %u PE %u: %s\n",
-					        plan->boards[b].board, plan->boards[b].chips[ch].chip,
-					        ap->pe, s2_strerror(r));
+					        "s2fw-run connections: board %u chip %u PE %u: "
+					        "%s\n",
+					        plan->boards[b].board,
+					        plan->boards[b].chips[ch].chip, ap->pe,
+					        s2_strerror(r));
 					goto out;
 				}
 				/* Creation order: each entry's index was allocated after the
@@ -173,7 +177,8 @@ int connections_main(int argc, char **argv)
 							s = &src[i];
 					if (!s) {
 						fprintf(stderr,
-						        "s2fw-run connections: PE %zu: no population "
+						        "s2fw-run connections: PE %zu: no "
+						        "population "
 						        "sends key 0x%08x\n",
 						        pe_no, t->key_lo);
 						goto out;
@@ -190,7 +195,8 @@ int connections_main(int argc, char **argv)
 							goto out;
 						if (n_conns + cnt > cap_conns) {
 							cap_conns = 2 * (n_conns + cnt) + 4096;
-							uint8_t *g = realloc(conns, cap_conns * 16u);
+							uint8_t *g =
+							        realloc(conns, cap_conns * 16u);
 							if (!g)
 								goto out;
 							conns = g;
@@ -198,7 +204,8 @@ int connections_main(int argc, char **argv)
 						for (uint32_t i = 0; i < cnt; i++) {
 							uint32_t w = e->row[i];
 							unsigned rcp = (w >> 8) & 1u;
-							float sc = rcp ? e->pd.w_scale_i : e->pd.w_scale_e;
+							float sc = rcp ? e->pd.w_scale_i
+							               : e->pd.w_scale_e;
 							float wv = (float)(w >> 16) * sc;
 							uint32_t wb;
 							memcpy(&wb, &wv, 4);
@@ -206,7 +213,8 @@ int connections_main(int argc, char **argv)
 							s2_st32(o, s->lo + r0);
 							s2_st32(o + 4, in->lo + (w & 0xFFu));
 							s2_st32(o + 8, wb);
-							s2_st16(o + 12, (uint16_t)(((w >> 9) & 63u) + 1u));
+							s2_st16(o + 12,
+							        (uint16_t)(((w >> 9) & 63u) + 1u));
 							o[14] = (uint8_t)rcp;
 							o[15] = 0;
 						}

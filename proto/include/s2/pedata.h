@@ -12,7 +12,7 @@
  *     6    2 model        enum s2_pe_model
  *     8    2 n_neurons    1..S2_PE_MAX_NEURONS
  *    10    2 n_record_v   neurons whose membrane voltage is recorded, 0..S2_PE_MAX_RECORD_V
- *    12    4 dt_us        timestep: 100 or 1000 microseconds
+ *    12    4 dt_us        timestep, whole microseconds, S2_PE_DT_US_MIN..S2_PE_DT_US_MAX
  *    16    4 key_base     neuron i sends key key_base + i
  *    20    4 seed         of the PE's random numbers (Poisson sources)
  *    24    4 w_scale_e    f32: an excitatory weight unit, nA (current) or uS (conductance)
@@ -45,6 +45,8 @@
 #define S2_PD_F_RECORD_SPIKES 0x01u /**< header flags: record the spikes */
 #define S2_PD_F_NO_TARGETS 0x02u    /**< header flags: no projection leaves: do not send */
 #define S2_PE_MAX_DELAY 64u         /**< synaptic delay, timesteps (1..64) */
+#define S2_PE_DT_US_MIN 10u         /**< the shortest timestep, microseconds (0.01 ms) */
+#define S2_PE_DT_US_MAX 10000u      /**< the longest timestep, microseconds (10 ms) */
 #define S2_PE_MAX_TABLE 256u        /**< key table entries (explicit + expanded sources) */
 #define S2_PE_EXPAND_LEN 64u        /**< bytes of one expansion descriptor */
 #define S2_PE_ROW_MAX 1024u         /**< synapses in one row */
