@@ -729,6 +729,17 @@ int s2_eng_init(struct s2_eng *e, const uint8_t *pedata, size_t len, const struc
 		e->izk[i][1] = e->state[i][ST_IZK_U];
 	}
 	derive(e);
+	if (e->pd.sect[S2_SECT_CSOURCE]) { /* current sources: LIF and Izhikevich neurons */
+		if (e->model != S2_MODEL_LIF_CURR_EXP && e->model != S2_MODEL_LIF_COND_EXP &&
+		    e->model != S2_MODEL_IZHIKEVICH)
+			return S2_E_RANGE;
+		unsigned slot = e->model == S2_MODEL_IZHIKEVICH ? IZK_I_OFFSET : LIF_I_OFFSET;
+		rc = s2_csrc_init(&e->cs, e->pd.sect[S2_SECT_CSOURCE],
+		                  e->pd.sect_len[S2_SECT_CSOURCE], e->n,
+		                  (const float(*)[S2_PE_PARAMS])e->params, slot, e->pd.seed);
+		if (rc < 0)
+			return rc;
+	}
 	if (e->pd.bg_rate_hz > 0) {
 		/* Poisson(lam) as the sum of bg_chunks Poisson(lam / chunks) of mean at most 16:
 		 * exact, and exp(-mean) stays far from float underflow. */
@@ -937,8 +948,8 @@ static void apply_currents(struct s2_eng *e)
 		if (s2_ld32(c) > e->t)
 			break;
 		unsigned i = s2_ld16(c + 4);
-		if (i < e->n)
-			e->params[i][slot] = ldf(c + 8);
+		if (i < e->n) /* with current sources, the value they add to */
+			*(e->cs.n ? &e->cs.base[i] : &e->params[i][slot]) = ldf(c + 8);
 		e->current_next++;
 	}
 }
@@ -962,6 +973,9 @@ void s2_eng_tick(struct s2_eng *e)
 	float we = e->pd.w_scale_e, wi = e->pd.w_scale_i, dt = e->dt_ms;
 	if (e->pd.sect[S2_SECT_CURRENT])
 		apply_currents(e);
+	if (e->cs.n)
+		s2_csrc_step(&e->cs, e->t, dt, e->n, e->params,
+		             e->model == S2_MODEL_IZHIKEVICH ? IZK_I_OFFSET : LIF_I_OFFSET);
 	switch (e->model) {
 	case S2_MODEL_LIF_CURR_EXP:
 	case S2_MODEL_LIF_COND_EXP:

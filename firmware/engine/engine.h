@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "csource.h"
 #include "fmath.h"
 #include "s2/pedata.h"
 
@@ -103,6 +104,7 @@ struct s2_eng {
 	 * bg_chunks x bg_lam, drawn as bg_chunks counts of mean bg_lam (exp(-bg_lam) = bg_p0). */
 	float bg_lam, bg_p0, bg_w;
 	unsigned bg_chunks;
+	struct s2_csrc cs; /**< current sources (csource.h) */
 	struct s2_eng_counters c;
 };
 

@@ -425,6 +425,99 @@ static int ev_word(struct ev_fmt *f, const S2pb__Projection *pj, const char *lab
 	return 0;
 }
 
+static uint32_t csrc_step(double t_ms, double dt)
+{
+	double s = floor(t_ms / dt + 0.5);
+	return s >= 4294967295.0 ? 0xFFFFFFFFu : (uint32_t)s;
+}
+
+/* The CSOURCE section of part pt: each current source of its population that feeds one of
+ * its neurons, as a descriptor with the neurons' mask; step times rounded to steps (of
+ * several times in one step the last amplitude counts, as pyNN.brian2 does). */
+static int put_csources(struct blob *b, const struct s2_net *net, const struct part *pt, double dt,
+                        char *err, size_t errlen)
+{
+	const S2pb__Network *pb = net->pb;
+	const char *label = pb->populations[pt->pop]->label;
+	unsigned used = 0;
+	for (size_t i = 0; i < pb->n_current_sources; i++) {
+		const S2pb__CurrentSource *c = pb->current_sources[i];
+		if (strcmp(c->population, label))
+			continue;
+		uint8_t mask[16] = {0};
+		bool any = false;
+		for (uint32_t k = 0; k < pt->n; k++) {
+			bool in = c->n_neurons == 0;
+			for (size_t q = 0; !in && q < c->n_neurons; q++)
+				in = c->neurons[q] == pt->lo + k;
+			if (in) {
+				mask[k >> 3] |= (uint8_t)(1u << (k & 7));
+				any = true;
+			}
+		}
+		if (!any)
+			continue;
+		if (used == 0)
+			begin(b, S2_SECT_CSOURCE);
+		if (++used > S2_PE_MAX_CSRC)
+			return fail(
+			        err, errlen,
+			        "population %s: more than %u current sources feed the neurons of "
+			        "one PE",
+			        label, S2_PE_MAX_CSRC);
+		unsigned kind = !strcmp(c->kind, "dc")     ? S2_CSRC_DC
+		                : !strcmp(c->kind, "step") ? S2_CSRC_STEP
+		                : !strcmp(c->kind, "ac")   ? S2_CSRC_AC
+		                                           : S2_CSRC_NOISY;
+		double p[4] = {0};
+		if (kind == S2_CSRC_DC) {
+			p[0] = c->amplitude_na;
+		} else if (kind == S2_CSRC_AC) {
+			p[0] = c->amplitude_na;
+			p[1] = c->offset_na;
+			p[2] = c->frequency_hz;
+			p[3] = c->phase_deg;
+		} else if (kind == S2_CSRC_NOISY) {
+			double iv = c->interval_ms > dt ? c->interval_ms : dt;
+			p[0] = c->mean_na;
+			p[1] = c->stdev_na;
+			p[2] = floor(iv / dt + 0.5);
+		}
+		/* step points: one per step, the last of each step */
+		uint32_t n_pts = 0;
+		for (size_t q = 0; kind == S2_CSRC_STEP && q < c->n_times_ms; q++)
+			n_pts += q + 1 == c->n_times_ms ||
+			         csrc_step(c->times_ms[q], dt) != csrc_step(c->times_ms[q + 1], dt);
+		uint8_t *h = grow(b, S2_PE_CSRC_HDR);
+		if (!h)
+			return S2_E_NOMEM;
+		memset(h, 0, S2_PE_CSRC_HDR);
+		h[0] = (uint8_t)kind;
+		s2_st16(h + 2, (uint16_t)n_pts);
+		uint32_t start = kind == S2_CSRC_STEP ? 0 : csrc_step(c->start_ms, dt);
+		uint32_t stop = kind == S2_CSRC_STEP || c->stop_ms <= 0 ? 0xFFFFFFFFu
+		                                                        : csrc_step(c->stop_ms, dt);
+		s2_st32(h + 4, start);
+		s2_st32(h + 8, stop < start ? start : stop);
+		memcpy(h + 12, mask, sizeof mask);
+		for (unsigned k = 0; k < 4; k++)
+			st_f32(h + 28 + 4 * k, p[k]);
+		for (size_t q = 0; kind == S2_CSRC_STEP && q < c->n_times_ms; q++) {
+			if (q + 1 < c->n_times_ms &&
+			    csrc_step(c->times_ms[q], dt) == csrc_step(c->times_ms[q + 1], dt))
+				continue;
+			u32(b, csrc_step(c->times_ms[q], dt));
+			uint8_t *a = grow(b, 4);
+			if (!a)
+				return S2_E_NOMEM;
+			st_f32(a, c->amplitudes_na[q]);
+		}
+	}
+	if (used)
+		end(b);
+	return 0;
+}
+
 struct run {
 	uint32_t pop, key_lo, n_keys, pre_lo, n_pre;
 	uint8_t kbits;
@@ -652,6 +745,9 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 		free(ev);
 		end(&b);
 	}
+	/* Current sources into this PE's neurons (pedata.h CSOURCE, docs/engine.md). */
+	if ((rc = put_csources(&b, net, pt, dt, err, errlen)) < 0)
+		goto out;
 	/* Sources: explicit rows and expansion descriptors, per run and projection. */
 	struct blob rows = {0}, exp = {0}, slc = {0};
 	bool sliced = false;

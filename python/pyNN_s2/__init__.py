@@ -22,6 +22,7 @@ from .standardmodels import IF_curr_exp, IF_cond_exp, Izhikevich, SpikeSourcePoi
     SpikeSourceArray, StaticSynapse
 from .populations import Population, PopulationView, Assembly
 from .projections import Projection
+from .electrodes import DCSource, ACSource, StepCurrentSource, NoisyCurrentSource  # noqa: F401
 
 logger = logging.getLogger("PyNN")
 
@@ -44,6 +45,7 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     common.setup(timestep, min_delay, **extra_params)
     st = simulator.state
     st.clear()
+    st.current_sources = []  # electrodes.py
     st.dt = timestep
     st.min_delay = min_delay
     st.max_delay = max_delay
@@ -107,8 +109,6 @@ for _name in ("IF_curr_alpha", "IF_curr_delta", "IF_cond_alpha", "IF_cond_exp_gs
               "EIF_cond_exp_isfa_ista", "GIF_cond_exp", "SpikeSourcePoissonRefractory",
               "SpikeSourceGamma", "SpikeSourceInhGamma"):
     globals()[_name] = _unsupported(_name, _CELLS, errors.NoModelAvailableError)
-for _name in ("DCSource", "ACSource", "StepCurrentSource", "NoisyCurrentSource"):
-    globals()[_name] = _unsupported(_name, "current sources: use the cell's i_offset")
 for _name in ("TsodyksMarkramSynapse", "SimpleStochasticSynapse",
               "StochasticTsodyksMarkramSynapse", "MultiQuantalSynapse", "ElectricalSynapse",
               "STDPMechanism", "AdditiveWeightDependence", "MultiplicativeWeightDependence",

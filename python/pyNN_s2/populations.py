@@ -80,6 +80,10 @@ class Population(common.Population):
         self._s2_initial = {}
         simulator.state.populations.append(self)
 
+    def inject(self, current_source):
+        """Connect a current source to all cells (a spike source: TypeError naming both)."""
+        current_source.inject_into(self)
+
     def _s2_check_state(self, variable):
         if variable not in self.celltype.s2_state:
             raise NotSupportedError(

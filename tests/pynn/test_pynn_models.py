@@ -109,6 +109,90 @@ def refusals():
     s2.end()
 
 
+def currents(sim, dt=0.1, duration=100.0):
+    """Single neurons under each kind of current source; returns spike times and v."""
+    sim.setup(timestep=dt, min_delay=dt)
+    pops = {
+        "dc": sim.Population(1, sim.IF_curr_exp(**CURR)),
+        "step": sim.Population(1, sim.IF_curr_exp(**CURR)),
+        "ac": sim.Population(1, sim.IF_cond_exp(**COND)),
+        "sum": sim.Population(3, sim.IF_curr_exp(i_offset=0.1, **CURR)),
+        "izk_step": sim.Population(1, sim.Izhikevich(a=0.02, b=0.2, c=-65.0, d=8.0)),
+    }
+    sim.DCSource(amplitude=0.5, start=20.0, stop=80.0).inject_into(pops["dc"])
+    # 55.03 ms rounds to the step of 55.0 (pyNN.brian2 rounds the same way)
+    pops["step"].inject(sim.StepCurrentSource(times=[10.0, 40.0, 55.03, 70.0],
+                                              amplitudes=[0.4, 0.8, 0.2, 0.6]))
+    pops["ac"].inject(sim.ACSource(amplitude=0.3, offset=0.4, frequency=50.0, phase=30.0,
+                                   start=10.0, stop=90.0))
+    # two sources summed, one into a view, one into a list of cells
+    sim.DCSource(amplitude=0.2, start=5.0, stop=95.0).inject_into(pops["sum"][0:2])
+    sim.ACSource(amplitude=0.2, offset=0.1, frequency=20.0, start=0.0,
+                 stop=100.0).inject_into([pops["sum"][1], pops["sum"][2]])
+    pops["izk_step"].inject(sim.StepCurrentSource(times=[20.0, 60.0],
+                                                  amplitudes=[0.005, 0.015]))
+    for p in pops.values():
+        p.record(["spikes", "v"])
+    sim.run(duration)
+    out = {}
+    for name, p in pops.items():
+        seg = p.get_data().segments[0]
+        v = seg.filter(name="v")[0].magnitude
+        for k in range(p.size):
+            key = name if p.size == 1 else "%s%d" % (name, k)
+            out[key] = [round(float(t), 6) for t in seg.spiketrains[k].magnitude]
+            out[key + "_v"] = [float(x) for x in v[:, k]]
+    sim.end()
+    return out
+
+
+def noisy(sim, dt=0.1, duration=600.0, n=20):
+    """n IF_curr_exp neurons (threshold out of reach) under one NoisyCurrentSource (mean
+    0.2 nA, s.d. 0.3 nA, a new value every 1 ms, independent per neuron): mean and s.d. of v
+    over 100-600 ms and all neurons."""
+    import numpy as np
+    sim.setup(timestep=dt, min_delay=dt)
+    pop = sim.Population(n, sim.IF_curr_exp(**dict(CURR, v_thresh=0.0)))
+    pop.inject(sim.NoisyCurrentSource(mean=0.2, stdev=0.3, dt=1.0, start=0.0,
+                                      stop=duration))
+    pop.record("v")
+    sim.run(duration)
+    v = pop.get_data().segments[0].filter(name="v")[0].magnitude
+    v = v[int(round(100.0 / dt)):]
+    # neurons must differ (independent noise per neuron)
+    distinct = len(set(np.round(v[-1], 6)))
+    sim.end()
+    return float(v.mean()), float(v.std()), distinct
+
+
+def current_sources():
+    a, b = currents(ref), currents(s2)
+    for name in (k for k in a if not k.endswith("_v")):
+        r = [round(t + 0.1, 6) for t in a[name]]  # A1
+        s = b[name]
+        dmax = max((abs(x - y) for x, y in zip(r, s)), default=0.0)
+        check(len(r) == len(s) and dmax <= 0.1 + 1e-6,
+              "current %s: brian2 (+dt) %d spikes, s2 %d, max |diff| %.4f ms"
+              % (name, len(r), len(s), dmax))
+        x, y = a[name + "_v"], b[name + "_v"]
+        d = max((abs(p - q) for p, q in zip(x, y)), default=float("inf"))
+        check(len(x) == len(y) and d <= 0.01, "current %s v: %d/%d samples, max |v diff| %.2g "
+              "mV (tolerance 0.01)" % (name, len(x), len(y), d))
+    (ma, sa, da), (mb, sb, db) = noisy(ref), noisy(s2)
+    check(abs(ma - mb) < 0.5 and abs(sa - sb) < 0.12 * sa and db == da == 20,
+          "noisy current: v mean brian2 %.3f / s2 %.3f mV (tolerance 0.5), s.d. %.3f / %.3f mV "
+          "(tolerance 12 %%), %d / %d distinct neurons" % (ma, mb, sa, sb, da, db))
+    s2.setup()
+    src = s2.Population(2, s2.SpikeSourcePoisson(rate=5.0), label="poisson_in")
+    try:
+        src.inject(s2.DCSource(amplitude=1.0))
+        check(False, "current source on a spike source refused: it was accepted")
+    except TypeError as e:
+        check("DCSource" in str(e) and "poisson_in" in str(e),
+              "current source on a spike source refused: %s" % e)
+    s2.end()
+
+
 def pyNN_errors():
     import pyNN.errors
     return pyNN.errors
@@ -117,6 +201,7 @@ def pyNN_errors():
 if __name__ == "__main__":
     base.brian2_integrator()
     refusals()
+    current_sources()
     timesteps()
     print("test_pynn_models: %s" % ("FAIL: " + "; ".join(FAILS) if FAILS else "PASS"))
     sys.exit(1 if FAILS else 0)

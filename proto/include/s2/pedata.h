@@ -74,7 +74,8 @@ enum s2_pe_section {
 	S2_SECT_SPIKES = 6,   /**< spike times: (step u32, neuron u16, 0 u16), sorted by step */
 	S2_SECT_CURRENT = 7,  /**< DC steps: (step u32, neuron u16, 0 u16, amp f32 nA), sorted */
 	S2_SECT_SLICES = 8,   /**< per descriptor of EXPAND: its projection's population slices */
-	S2_SECT__MAX = 8,
+	S2_SECT_CSOURCE = 9,  /**< current sources (s2_pe_csource entries, below) */
+	S2_SECT__MAX = 9,
 };
 
 /**
@@ -176,6 +177,23 @@ struct s2_pe_expand {
 	uint32_t pre_s_lo, pre_s_n, post_s_lo, post_s_n;
 };
 #define S2_PE_SLICE_LEN 16u
+
+/**
+ * Current sources (CSOURCE section, docs/pedata.md): entries of a 48-byte head, kind u8
+ * (enum s2_pe_csrc_kind), 0 u8, n_points u16 (step kind; 0 otherwise), start u32 (first step
+ * it acts in), stop u32 (first step it no longer acts in; 0xFFFFFFFF: never), mask of the
+ * PE's neurons it feeds (16 bytes, neuron i is bit i & 7 of byte i >> 3), p0..p3 f32, 4 zero
+ * bytes; then n_points x (step u32, amplitude f32 nA), steps ascending. The engine adds the
+ * sum of the sources acting in a step to the neuron's i_offset (firmware/engine/csource.c).
+ */
+#define S2_PE_CSRC_HDR 48u
+#define S2_PE_MAX_CSRC 16u /**< current sources per PE */
+enum s2_pe_csrc_kind {
+	S2_CSRC_DC = 1,    /**< p0 amplitude nA in [start, stop) */
+	S2_CSRC_STEP = 2,  /**< the amplitude of the last point at or before the step (0 before) */
+	S2_CSRC_AC = 3,    /**< p1 + p0 sin(2 pi (p2 Hz (t - start) + p3 / 360)) in [start, stop) */
+	S2_CSRC_NOISY = 4, /**< p0 + p1 N(0, 1), drawn at start + k p2 steps, in [start, stop) */
+};
 
 /** A decoded PE data header with its sections located (pointers into the blob). */
 struct s2_pedata {
