@@ -31,14 +31,13 @@ int s2_csrc_init(struct s2_csrc *c, const uint8_t *sect, uint32_t len, unsigned 
 			p[k] = ldf(sect + 28 + 4 * k);
 		if (c->n == S2_PE_MAX_CSRC || kind < S2_CSRC_DC || kind > S2_CSRC_NOISY ||
 		    sect[1] || s2_ld32(sect + 44) || stop < start ||
-		    (kind != S2_CSRC_STEP && pts) ||
-		    (uint64_t)pts * 8u > len - S2_PE_CSRC_HDR)
+		    (kind != S2_CSRC_STEP && pts) || (uint64_t)pts * 8u > len - S2_PE_CSRC_HDR)
 			return S2_E_RANGE;
 		for (unsigned k = 0; k < 4; k++)
 			if (!(p[k] == p[k]) || p[k] > 1e30f || p[k] < -1e30f)
 				return S2_E_RANGE;
-		if (kind == S2_CSRC_NOISY && !(p[1] >= 0 && p[2] >= 1 && p[2] <= 1e9f &&
-		                               (float)(uint32_t)p[2] == p[2]))
+		if (kind == S2_CSRC_NOISY &&
+		    !(p[1] >= 0 && p[2] >= 1 && p[2] <= 1e9f && (float)(uint32_t)p[2] == p[2]))
 			return S2_E_RANGE;
 		for (unsigned i = n; i < S2_PE_MAX_NEURONS; i++) /* no neuron beyond the PE's */
 			if ((sect[12 + i / 8] >> (i % 8)) & 1u)
@@ -96,7 +95,8 @@ void s2_csrc_step(struct s2_csrc *c, uint32_t t, float dt_ms, unsigned n,
 		switch (x[0]) {
 		case S2_CSRC_STEP: {
 			unsigned pts = s2_ld16(x + 2);
-			while (c->next[s] < pts && s2_ld32(x + S2_PE_CSRC_HDR + 8u * c->next[s]) <= t) {
+			while (c->next[s] < pts &&
+			       s2_ld32(x + S2_PE_CSRC_HDR + 8u * c->next[s]) <= t) {
 				c->val[s] = ldf(x + S2_PE_CSRC_HDR + 8u * c->next[s] + 4);
 				c->next[s]++;
 			}
@@ -108,8 +108,9 @@ void s2_csrc_step(struct s2_csrc *c, uint32_t t, float dt_ms, unsigned n,
 			break;
 		case S2_CSRC_AC:
 			if (t >= start && t < stop) {
-				double cyc = (double)p2 * ((double)(t - start) * (double)dt_ms * 1e-3) +
-				             (double)p3 / 360.0;
+				double cyc =
+				        (double)p2 * ((double)(t - start) * (double)dt_ms * 1e-3) +
+				        (double)p3 / 360.0;
 				v = (float)((double)p1 + (double)p0 * s2_csrc_sin_cycles(cyc));
 			}
 			break;

@@ -14,12 +14,12 @@
 #include "s2/pedata.h"
 
 struct s2_csrc {
-	unsigned n;                              /**< sources (0: none, nothing to do) */
-	const uint8_t *ent[S2_PE_MAX_CSRC];      /**< their entries in the PE data */
-	float val[S2_PE_MAX_CSRC];               /**< step: the current amplitude */
-	uint32_t next[S2_PE_MAX_CSRC];           /**< step: the next point */
-	float base[S2_PE_MAX_NEURONS];           /**< each neuron's i_offset without the sources */
-	uint32_t seed;                           /**< of the noise */
+	unsigned n;                         /**< sources (0: none, nothing to do) */
+	const uint8_t *ent[S2_PE_MAX_CSRC]; /**< their entries in the PE data */
+	float val[S2_PE_MAX_CSRC];          /**< step: the current amplitude */
+	uint32_t next[S2_PE_MAX_CSRC];      /**< step: the next point */
+	float base[S2_PE_MAX_NEURONS];      /**< each neuron's i_offset without the sources */
+	uint32_t seed;                      /**< of the noise */
 };
 
 /**

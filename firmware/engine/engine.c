@@ -1,5 +1,6 @@
 /* The neuron and synapse engine (engine.h, docs/engine.md). */
 #include "engine.h"
+#include "lif_alpha.h"
 
 #include <string.h>
 
@@ -673,6 +674,9 @@ static bool params_ok(struct s2_eng *e)
 		switch (e->model) {
 		case S2_MODEL_LIF_CURR_EXP:
 		case S2_MODEL_LIF_COND_EXP:
+		case S2_MODEL_LIF_CURR_ALPHA:
+		case S2_MODEL_LIF_COND_ALPHA:
+		case S2_MODEL_LIF_CURR_DELTA:
 			if (!(p[LIF_TAU_M] > 0 && p[LIF_CM] > 0 && p[LIF_TAU_SYN_E] > 0 &&
 			      p[LIF_TAU_SYN_I] > 0 && p[LIF_TAU_REFRAC] >= 0))
 				return false;
@@ -729,9 +733,11 @@ int s2_eng_init(struct s2_eng *e, const uint8_t *pedata, size_t len, const struc
 		e->izk[i][1] = e->state[i][ST_IZK_U];
 	}
 	derive(e);
+	if (s2_lif2_model(e->model))
+		s2_lif2_derive(e);         /* lif_alpha.c */
 	if (e->pd.sect[S2_SECT_CSOURCE]) { /* current sources: LIF and Izhikevich neurons */
 		if (e->model != S2_MODEL_LIF_CURR_EXP && e->model != S2_MODEL_LIF_COND_EXP &&
-		    e->model != S2_MODEL_IZHIKEVICH)
+		    e->model != S2_MODEL_IZHIKEVICH && !s2_lif2_model(e->model))
 			return S2_E_RANGE;
 		unsigned slot = e->model == S2_MODEL_IZHIKEVICH ? IZK_I_OFFSET : LIF_I_OFFSET;
 		rc = s2_csrc_init(&e->cs, e->pd.sect[S2_SECT_CSOURCE],
@@ -1022,6 +1028,16 @@ void s2_eng_tick(struct s2_eng *e)
 		}
 		e->c.neuron_updates += e->n;
 		break;
+	case S2_MODEL_LIF_CURR_ALPHA:
+	case S2_MODEL_LIF_COND_ALPHA:
+	case S2_MODEL_LIF_CURR_DELTA: { /* lif_alpha.c */
+		uint8_t fire[S2_PE_MAX_NEURONS / 8] = {0};
+		s2_lif2_tick(e, in_e, in_i, fire);
+		for (unsigned i = 0; i < e->n; i++)
+			if ((fire[i >> 3] >> (i & 7)) & 1u)
+				spike(e, i, bits);
+		break;
+	}
 	case S2_MODEL_IZHIKEVICH:
 		for (unsigned i = 0; i < e->n; i++) {
 			/* In double precision: the model's fast upswing amplifies float rounding

@@ -41,13 +41,14 @@ static int param_slot(unsigned model, const char *name)
 	                       : model == MODEL_EGRU       ? egru
 	                       : model == MODEL_DENSE      ? dense
 	                                                   : lif;
-	unsigned n = model == MODEL_POISSON        ? 3
-	             : model == MODEL_IZHIKEVICH   ? 5
-	             : model == MODEL_NIR_NEURON   ? 10
-	             : model == MODEL_LIF_COND_EXP ? 11
-	             : model == MODEL_EGRU         ? 11
-	             : model == MODEL_DENSE        ? 6
-	                                           : 9;
+	unsigned n = model == MODEL_POISSON          ? 3
+	             : model == MODEL_IZHIKEVICH     ? 5
+	             : model == MODEL_NIR_NEURON     ? 10
+	             : model == MODEL_LIF_COND_EXP   ? 11
+	             : model == MODEL_LIF_COND_ALPHA ? 11
+	             : model == MODEL_EGRU           ? 11
+	             : model == MODEL_DENSE          ? 6
+	                                             : 9;
 	for (unsigned i = 0; i < n; i++)
 		if (!strcmp(t[i], name))
 			return (int)i;
@@ -533,14 +534,17 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 	const S2pb__Population *pop = net->pb->populations[pt->pop];
 	const struct net_model *md = net->model[pt->pop];
 	double dt = net->pb->timestep_ms;
-	unsigned model = md->id == MODEL_LIF_CURR_EXP   ? S2_MODEL_LIF_CURR_EXP
-	                 : md->id == MODEL_LIF_COND_EXP ? S2_MODEL_LIF_COND_EXP
-	                 : md->id == MODEL_IZHIKEVICH   ? S2_MODEL_IZHIKEVICH
-	                 : md->id == MODEL_NIR_NEURON   ? S2_MODEL_NIR
-	                 : md->id == MODEL_EGRU         ? S2_MODEL_EGRU
-	                 : md->id == MODEL_DENSE        ? S2_MODEL_DENSE
-	                 : md->id == MODEL_POISSON      ? S2_MODEL_POISSON
-	                                                : S2_MODEL_SPIKE_ARRAY;
+	unsigned model = md->id == MODEL_LIF_CURR_EXP     ? S2_MODEL_LIF_CURR_EXP
+	                 : md->id == MODEL_LIF_COND_EXP   ? S2_MODEL_LIF_COND_EXP
+	                 : md->id == MODEL_IZHIKEVICH     ? S2_MODEL_IZHIKEVICH
+	                 : md->id == MODEL_LIF_CURR_ALPHA ? S2_MODEL_LIF_CURR_ALPHA
+	                 : md->id == MODEL_LIF_COND_ALPHA ? S2_MODEL_LIF_COND_ALPHA
+	                 : md->id == MODEL_LIF_CURR_DELTA ? S2_MODEL_LIF_CURR_DELTA
+	                 : md->id == MODEL_NIR_NEURON     ? S2_MODEL_NIR
+	                 : md->id == MODEL_EGRU           ? S2_MODEL_EGRU
+	                 : md->id == MODEL_DENSE          ? S2_MODEL_DENSE
+	                 : md->id == MODEL_POISSON        ? S2_MODEL_POISSON
+	                                                  : S2_MODEL_SPIKE_ARRAY;
 	/* The engine's timestep is a whole number of microseconds (docs/engine.md). */
 	double dt_us = floor(dt * 1000.0 + 0.5);
 	if (fabs(dt * 1000.0 - dt_us) > 1e-6 * dt_us || dt_us < S2_PE_DT_US_MIN ||
@@ -615,10 +619,11 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 	 * values are evaluated per neuron; each section is grown once and written in place. */
 	double prow[S2_PE_PARAMS] = {0}, srow[S2_PE_STATE] = {0};
 	unsigned pvar[NET_MAX_PARAMS], svar[4], n_pvar = 0, n_svar = 0;
-	if (model == S2_MODEL_LIF_CURR_EXP) {
+	if (model == S2_MODEL_LIF_CURR_EXP || model == S2_MODEL_LIF_CURR_ALPHA ||
+	    model == S2_MODEL_LIF_CURR_DELTA) {
 		static const double lif_def[] = {-65, -65, -50, 20, 1, 0.1, 5, 5, 0};
 		memcpy(prow, lif_def, sizeof lif_def);
-	} else if (model == S2_MODEL_LIF_COND_EXP) {
+	} else if (model == S2_MODEL_LIF_COND_EXP || model == S2_MODEL_LIF_COND_ALPHA) {
 		static const double cond_def[] = {-65, -65, -50, 20, 1, 0.1, 5, 5, 0, 0, -70};
 		memcpy(prow, cond_def, sizeof cond_def);
 	} else if (model == S2_MODEL_IZHIKEVICH) {
@@ -661,7 +666,9 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 	}
 	end(&b);
 	if (model == S2_MODEL_LIF_CURR_EXP || model == S2_MODEL_LIF_COND_EXP ||
-	    model == S2_MODEL_IZHIKEVICH || model == S2_MODEL_NIR || md->event_layer) {
+	    model == S2_MODEL_IZHIKEVICH || model == S2_MODEL_NIR || md->event_layer ||
+	    model == S2_MODEL_LIF_CURR_ALPHA || model == S2_MODEL_LIF_COND_ALPHA ||
+	    model == S2_MODEL_LIF_CURR_DELTA) {
 		begin(&b, S2_SECT_STATE);
 		uint8_t *sp = grow(&b, (size_t)srows * S2_PE_STATE * 4);
 		for (uint32_t i = 0; sp && i < srows; i++) {

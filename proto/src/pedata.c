@@ -25,7 +25,9 @@ static bool known_model(unsigned m)
 {
 	return m == S2_MODEL_LIF_CURR_EXP || m == S2_MODEL_LIF_COND_EXP ||
 	       m == S2_MODEL_IZHIKEVICH || m == S2_MODEL_NIR || m == S2_MODEL_EGRU ||
-	       m == S2_MODEL_DENSE || m == S2_MODEL_POISSON || m == S2_MODEL_SPIKE_ARRAY;
+	       m == S2_MODEL_DENSE || m == S2_MODEL_POISSON || m == S2_MODEL_SPIKE_ARRAY ||
+	       m == S2_MODEL_LIF_CURR_ALPHA || m == S2_MODEL_LIF_COND_ALPHA ||
+	       m == S2_MODEL_LIF_CURR_DELTA;
 }
 
 int s2_pedata_decode(const uint8_t *buf, size_t len, struct s2_pedata *pd)

@@ -63,8 +63,9 @@ class Population(common.Population):
         if not isinstance(self.celltype, StandardCellType) or \
                 not hasattr(self.celltype, "s2_model"):
             raise errors.InvalidModelError(
-                "pyNN.s2 supports the cell types IF_curr_exp, IF_cond_exp, Izhikevich, "
-                "SpikeSourcePoisson and SpikeSourceArray, not %s" % type(self.celltype).__name__)
+                "pyNN.s2 supports the cell types IF_curr_exp, IF_cond_exp, IF_curr_alpha, "
+                "IF_cond_alpha, IF_curr_delta, Izhikevich, SpikeSourcePoisson and "
+                "SpikeSourceArray, not %s" % type(self.celltype).__name__)
         id_range = np.arange(simulator.state.id_counter, simulator.state.id_counter + self.size)
         self.all_cells = np.array([simulator.ID(i) for i in id_range], dtype=simulator.ID)
         self._mask_local = np.ones((self.size,), bool)

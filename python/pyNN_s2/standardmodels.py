@@ -31,6 +31,27 @@ class IF_cond_exp(cells.IF_cond_exp):
     s2_state = {'v': 'v_mv', 'gsyn_exc': 'gsyn_e_us', 'gsyn_inh': 'gsyn_i_us'}
 
 
+class IF_curr_alpha(cells.IF_curr_alpha):
+    __doc__ = cells.IF_curr_alpha.__doc__
+    s2_model = "lif_curr_alpha"
+    translations = build_translations(*_LIF)
+    s2_state = {'v': 'v_mv', 'isyn_exc': 'isyn_e_na', 'isyn_inh': 'isyn_i_na'}
+
+
+class IF_cond_alpha(cells.IF_cond_alpha):
+    __doc__ = cells.IF_cond_alpha.__doc__
+    s2_model = "lif_cond_alpha"
+    translations = build_translations(*_LIF, ('e_rev_E', 'e_rev_e_mv'), ('e_rev_I', 'e_rev_i_mv'))
+    s2_state = {'v': 'v_mv', 'gsyn_exc': 'gsyn_e_us', 'gsyn_inh': 'gsyn_i_us'}
+
+
+class IF_curr_delta(cells.IF_curr_delta):
+    __doc__ = cells.IF_curr_delta.__doc__
+    s2_model = "lif_curr_delta"
+    translations = build_translations(*[t for t in _LIF if not t[0].startswith("tau_syn")])
+    s2_state = {'v': 'v_mv'}
+
+
 class Izhikevich(cells.Izhikevich):
     __doc__ = cells.Izhikevich.__doc__
     s2_model = "izhikevich"

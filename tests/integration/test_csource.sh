@@ -1,6 +1,8 @@
 #!/bin/bash
-# Current sources in the engine (docs/engine.md, "Current sources"): a network with every kind
-# (DC, step, AC, noisy; several on one neuron, on views; IF_curr_exp, IF_cond_exp, Izhikevich)
+# Current sources and the alpha and delta LIF models in the engine (docs/engine.md): a network
+# with every kind of source (DC, step, AC, noisy; several on one neuron, on parts of
+# populations) into every model that takes them (lif_curr_exp, lif_cond_exp, izhikevich,
+# lif_curr_alpha, lif_cond_alpha, lif_curr_delta)
 # on s2emu through s2ctl gives the results of the engine's own local run (s2fw-run image), and
 # every PE re-run alone by the Cortex-M4F build under QEMU gives byte for byte the output of
 # the host build. Bad current sources are refused naming the item. (Agreement with pyNN.brian2:
@@ -16,13 +18,26 @@ cat >net.json <<'JSON'
    "spike_times": [[10, 50], [20], [30, 31], [150]]},
   {"label": "curr", "size": 150, "model": "lif_curr_exp", "params": {"tau_refrac_ms": 2}},
   {"label": "cond", "size": 3, "model": "lif_cond_exp"},
-  {"label": "izk", "size": 2, "model": "izhikevich"}],
+  {"label": "izk", "size": 2, "model": "izhikevich"},
+  {"label": "alpha", "size": 4, "model": "lif_curr_alpha", "params": {"tau_syn_i_ms": 1.5}},
+  {"label": "calpha", "size": 3, "model": "lif_cond_alpha"},
+  {"label": "delta", "size": 4, "model": "lif_curr_delta"}],
  "projections": [
-  {"pre": "in", "post": "curr", "connector": {"type": "all_to_all"}, "weight": 0.5, "delay": 1}],
+  {"pre": "in", "post": "curr", "connector": {"type": "all_to_all"}, "weight": 0.5, "delay": 1},
+  {"pre": "in", "post": "alpha", "connector": {"type": "all_to_all"}, "weight": 2, "delay": 1},
+  {"pre": "in", "post": "alpha", "connector": {"type": "one_to_one"}, "weight": 1,
+   "delay": 2, "receptor": "inhibitory"},
+  {"pre": "in", "post": "calpha", "connector": {"type": "all_to_all"}, "weight": 0.05,
+   "delay": 1},
+  {"pre": "in", "post": "delta", "connector": {"type": "all_to_all"}, "weight": 9, "delay": 1},
+  {"pre": "in", "post": "delta", "connector": {"type": "one_to_one"}, "weight": 3,
+   "delay": 3, "receptor": "inhibitory"}],
  "recordings": [
   {"population": "curr", "variable": "spikes"}, {"population": "curr", "variable": "v_mv", "neurons": [0, 1, 2, 3, 5, 140, 149]},
   {"population": "cond", "variable": "v_mv"}, {"population": "izk", "variable": "spikes"},
-  {"population": "izk", "variable": "v_mv"}],
+  {"population": "izk", "variable": "v_mv"}, {"population": "alpha", "variable": "v_mv"},
+  {"population": "calpha", "variable": "v_mv"}, {"population": "delta", "variable": "v_mv"},
+  {"population": "alpha", "variable": "spikes"}, {"population": "delta", "variable": "spikes"}],
  "current_sources": [
   {"population": "curr", "kind": "dc", "amplitude_na": 0.3, "start_ms": 20, "stop_ms": 120},
   {"population": "curr", "kind": "step", "neurons": [0, 5, 140],
@@ -33,7 +48,10 @@ cat >net.json <<'JSON'
    "start_ms": 0, "stop_ms": 150},
   {"population": "cond", "kind": "ac", "amplitude_na": 0.5, "frequency_hz": 10},
   {"population": "izk", "kind": "step", "times_ms": [50], "amplitudes_na": [0.01]},
-  {"population": "izk", "kind": "noisy", "neurons": [1], "mean_na": 0.005, "stdev_na": 0.002}]}
+  {"population": "izk", "kind": "noisy", "neurons": [1], "mean_na": 0.005, "stdev_na": 0.002},
+  {"population": "alpha", "kind": "dc", "neurons": [2], "amplitude_na": 0.6},
+  {"population": "calpha", "kind": "ac", "amplitude_na": 0.6, "frequency_hz": 25},
+  {"population": "delta", "kind": "step", "times_ms": [40], "amplitudes_na": [0.5]}]}
 JSON
 
 emu_start m --boards 1
@@ -61,7 +79,7 @@ for d in dump/pe*; do
 		qemu_bad=$((qemu_bad + 1))
 done
 check "every PE ($qemu_ok) gives byte-identical output on the host and under QEMU" \
-	[ "$qemu_bad" -eq 0 -a "$qemu_ok" -ge 4 ]
+	[ "$qemu_bad" -eq 0 -a "$qemu_ok" -ge 8 ]
 
 # Bad input: the item named, nothing written.
 bad() {

@@ -193,6 +193,60 @@ def current_sources():
     s2.end()
 
 
+def cell_types(sim, dt=0.1, duration=100.0):
+    """IF_curr_alpha, IF_cond_alpha and IF_curr_delta under excitatory and inhibitory spikes
+    and under DC. tau_syn_E = tau_syn_I for IF_curr_alpha: pyNN.brian2 0.10.1's inhibitory
+    alpha current decays with tau_syn_E (its equations), the engine's with tau_syn_I."""
+    sim.setup(timestep=dt, min_delay=dt)
+    src = sim.Population(1, sim.SpikeSourceArray(
+        spike_times=[5.0, 20.0, 22.0, 28.0, 29.5, 31.0, 60.0, 61.0, 85.0]), label="input")
+    inh = sim.Population(1, sim.SpikeSourceArray(spike_times=[21.0, 59.0, 70.0]),
+                         label="inh_input")
+    ca = dict(CURR, tau_syn_E=2.0, tau_syn_I=2.0)
+    da = {k: v for k, v in CURR.items() if not k.startswith("tau_syn")}
+    pops = {
+        "curr_alpha_syn": sim.Population(1, sim.IF_curr_alpha(**ca)),
+        "curr_alpha_dc": sim.Population(1, sim.IF_curr_alpha(i_offset=0.5, **ca)),
+        "cond_alpha_syn": sim.Population(1, sim.IF_cond_alpha(**dict(COND, tau_syn_E=1.5,
+                                                                     tau_syn_I=3.0))),
+        "curr_delta_syn": sim.Population(1, sim.IF_curr_delta(**da)),
+        "curr_delta_dc": sim.Population(1, sim.IF_curr_delta(i_offset=0.45, **da)),
+    }
+    w = {"curr_alpha_syn": (1.5, -1.0), "cond_alpha_syn": (0.03, 0.05),
+         "curr_delta_syn": (6.0, -4.0)}
+    for name, (we, wi) in w.items():
+        sim.Projection(src, pops[name], sim.OneToOneConnector(),
+                       sim.StaticSynapse(weight=we, delay=1.0), receptor_type="excitatory")
+        sim.Projection(inh, pops[name], sim.OneToOneConnector(),
+                       sim.StaticSynapse(weight=wi, delay=1.0), receptor_type="inhibitory")
+    for p in pops.values():
+        p.record(["spikes", "v"])
+    sim.run(duration)
+    out = {}
+    for name, p in pops.items():
+        seg = p.get_data().segments[0]
+        out[name] = [round(float(t), 6) for t in seg.spiketrains[0].magnitude]
+        out[name + "_v"] = [float(x) for x in seg.filter(name="v")[0].magnitude[:, 0]]
+    sim.end()
+    return out
+
+
+def models():
+    a, b = cell_types(ref), cell_types(s2)
+    for name in (k for k in a if not k.endswith("_v")):
+        r = [round(t + 0.1, 6) for t in a[name]]  # A1
+        s = b[name]
+        dmax = max((abs(x - y) for x, y in zip(r, s)), default=0.0)
+        check(len(r) == len(s) and len(r) > 0 and dmax <= 0.1 + 1e-6,
+              "%s: brian2 (+dt) %d spikes, s2 %d, max |diff| %.4f ms"
+              % (name, len(r), len(s), dmax))
+        x, y = a[name + "_v"], b[name + "_v"]
+        d = max((abs(p - q) for p, q in zip(x, y)), default=float("inf"))
+        tol = 0.01
+        check(len(x) == len(y) and d <= tol, "%s v: %d/%d samples, max |v diff| %.2g mV "
+              "(tolerance %g)" % (name, len(x), len(y), d, tol))
+
+
 def pyNN_errors():
     import pyNN.errors
     return pyNN.errors
@@ -201,6 +255,7 @@ def pyNN_errors():
 if __name__ == "__main__":
     base.brian2_integrator()
     refusals()
+    models()
     current_sources()
     timesteps()
     print("test_pynn_models: %s" % ("FAIL: " + "; ".join(FAILS) if FAILS else "PASS"))

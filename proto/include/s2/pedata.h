@@ -54,14 +54,17 @@
 
 /** Neuron models and sources. Parameter and state layouts: docs/pedata.md. */
 enum s2_pe_model {
-	S2_MODEL_LIF_CURR_EXP = 1, /**< current-based LIF, exponential synapses */
-	S2_MODEL_LIF_COND_EXP = 2, /**< conductance-based LIF, exponential synapses */
-	S2_MODEL_IZHIKEVICH = 3,   /**< Izhikevich, current (delta) synapses */
-	S2_MODEL_NIR = 4,          /**< generic discrete neuron for NIR graphs (docs/nir.md) */
-	S2_MODEL_EGRU = 5,         /**< event-based GRU unit, graded events (docs/egru.md) */
-	S2_MODEL_DENSE = 6,        /**< dense layer: read-out or graded events (docs/egru.md) */
-	S2_MODEL_POISSON = 10,     /**< Poisson spike source, per-neuron rate */
-	S2_MODEL_SPIKE_ARRAY = 11, /**< spike-time arrays */
+	S2_MODEL_LIF_CURR_EXP = 1,   /**< current-based LIF, exponential synapses */
+	S2_MODEL_LIF_COND_EXP = 2,   /**< conductance-based LIF, exponential synapses */
+	S2_MODEL_IZHIKEVICH = 3,     /**< Izhikevich, current (delta) synapses */
+	S2_MODEL_NIR = 4,            /**< generic discrete neuron for NIR graphs (docs/nir.md) */
+	S2_MODEL_EGRU = 5,           /**< event-based GRU unit, graded events (docs/egru.md) */
+	S2_MODEL_DENSE = 6,          /**< dense layer: read-out or graded events (docs/egru.md) */
+	S2_MODEL_LIF_CURR_ALPHA = 7, /**< current-based LIF, alpha synapses */
+	S2_MODEL_LIF_COND_ALPHA = 8, /**< conductance-based LIF, alpha synapses */
+	S2_MODEL_LIF_CURR_DELTA = 9, /**< LIF, delta synapses (weights are voltage jumps) */
+	S2_MODEL_POISSON = 10,       /**< Poisson spike source, per-neuron rate */
+	S2_MODEL_SPIKE_ARRAY = 11,   /**< spike-time arrays */
 };
 
 /** Section types. */
