@@ -15,6 +15,13 @@ from pyNN.connectors import *  # noqa: F401,F403  (unsupported ones fail in Proj
 from pyNN.connectors import FixedProbabilityConnector
 from pyNN.recording import *  # noqa: F401,F403
 from pyNN.random import NumpyRNG, RandomDistribution  # noqa: F401
+from pyNN.random import NativeRNG as _NativeRNG
+
+
+class NativeRNG(_NativeRNG):
+    """The machine's own random numbers: connectors and distributed weights and delays are
+    drawn on the PEs from the network's seed (setup(seed=...)) whatever RNG is given, so this
+    only marks the intent; the seed given here is not used."""
 from pyNN.space import Space  # noqa: F401
 from . import simulator
 from .simulator import NotSupportedError, S2RunError, S2PartialResultError  # noqa: F401
@@ -77,7 +84,7 @@ def check_timestep(timestep):
 
 def end(compatible_output=True):
     """Write any files requested with write_on_end and stop the emulator started by run()."""
-    from neo.io import get_io
+    from pyNN.recording import get_io  # makes the file's directory, as other backends
     for (population, variables, filename) in simulator.state.write_on_end:
         population.write_data(get_io(filename), variables)
     simulator.state.write_on_end = []
