@@ -56,8 +56,11 @@ def main():
              Idc : amp"""
     groups, mons, objs = [], [], []
     for t in range(8):
+        # NEST's iaf_psc_exp (and s2) hold V at reset for t_ref / dt = 20 steps after the
+        # spike's step; Brian2 holds it while timestep(t - lastspike) < timestep(refractory),
+        # 19 steps for 2 ms: 2.1 ms gives NEST's 20.
         g = NeuronGroup(n[t], eqs, threshold="v >= -50*mV", reset="v = -65*mV",
-                        refractory=2 * ms, method="exact", name=POPS[t])
+                        refractory=2.1 * ms, method="exact", name=POPS[t])
         g.v = (V0M[t] + V0S[t] * rng.standard_normal(n[t])) * mV
         w = np.array([(-4 if s % 2 else (2 if (t == 0 and s == 2) else 1)) * psc
                       for s in range(8)])

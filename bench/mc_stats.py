@@ -1,12 +1,28 @@
 #!/usr/bin/env python3
-"""Statistics of a microcircuit run (docs/engine.md, "The cortical microcircuit"): per
-population the mean rate after the transient, the irregularity (mean CV of inter-spike
-intervals, neurons with at least 5 spikes) and the synchrony (variance over mean of the
-population spike count in 3 ms bins, over at most 1000 neurons), as Potjans & Diesmann 2014
-(Fig. 6-7) and van Albada et al. 2018 define them; beside the published full-scale rates of
-the NEST example (pynest/examples/Potjans_2014, network_params.py, full_mean_rates).
+"""Statistics of a microcircuit run (docs/engine.md, "The cortical microcircuit") beside the
+published full-scale values, with the definitions of the source that published them.
 
-usage: mc_stats.py CSV_DIR SIZES_JSON [--t0 100] [--t1 1100] [--json OUT]
+Sources (full scale, Poisson external input):
+- rates: the NEST example (pynest/examples/Potjans_2014, network_params.py,
+  'full_mean_rates', Hz) and NetPyNE (Romaro et al. 2021, Neural Comput 33(7):1993,
+  Table A.1, 100 %, 60 s).
+- irregularity: Romaro et al. 2021 Table A.3 (100 %): per neuron with more than 10 spikes in
+  the window the coefficient of variation of its inter-spike intervals, std / mean with the
+  population standard deviation (NetPyNE analysis 'isicv'), averaged over the neurons of the
+  population; about 1000 neurons per population, 60 s. The 10-trial row gives the spread over
+  neurons (± 0.10-0.15).
+- synchrony: Romaro et al. 2021 Table A.5 (100 %): the variance over the mean of the
+  population spike count histogram (Potjans & Diesmann 2014's measure), 3 ms bins, about
+  1000 neurons per population, 60 s.
+
+A CV measured in a window of about one second is biased low: intervals longer than the window
+cannot be seen, and a neuron needs several spikes in it to count at all, which favours the
+faster, more regular neurons. So the CV is also compared with the published value as the same
+window sees it: gamma renewal trains (a stationary process whose CV is the published one) at
+each s2 neuron's own rate in the window, measured exactly as s2's trains are
+(`window_cv`). Synchrony over one second is measured as published (3 ms bins, 1000 neurons).
+
+usage: mc_stats.py CSV_DIR SIZES_JSON [--t0 100] [--t1 END] [--min-spikes 5] [--json OUT]
 CSV_DIR: `s2ctl results FILE --csv DIR`; SIZES_JSON: `s2ctl results FILE --json`.
 """
 import json
@@ -15,12 +31,79 @@ import sys
 import numpy as np
 
 POPS = ["L23E", "L23I", "L4E", "L4I", "L5E", "L5I", "L6E", "L6I"]
-REF = [0.903, 2.965, 4.414, 5.876, 7.569, 8.633, 1.105, 7.829]
+NEST_RATE = [0.903, 2.965, 4.414, 5.876, 7.569, 8.633, 1.105, 7.829]
+NETPYNE_RATE = [0.90, 2.80, 4.39, 5.70, 6.80, 8.22, 1.14, 7.60]
+NETPYNE_CV = [0.938, 0.916, 0.891, 0.873, 0.847, 0.809, 0.924, 0.819]
+NETPYNE_CV_SD = [0.146, 0.106, 0.107, 0.101, 0.107, 0.118, 0.142, 0.125]
+NETPYNE_SYNC = [2.9, 1.8, 3.0, 1.7, 4.4, 1.1, 1.2, 1.0]
+SYNC_BIN_MS = 3.0
+SUBSAMPLE = 1000
+NETPYNE_MIN_SPIKES = 11  # "len(spks) > 10"
+
+
+def cv_per_neuron(n, t, min_spikes):
+    """CV (std / mean, population std) of the inter-spike intervals of every neuron with at
+    least min_spikes spikes; n, t: neuron ids and spike times (ms), any order."""
+    order = np.lexsort((t, n))
+    n, t = n[order], t[order]
+    ids, first, counts = np.unique(n, return_index=True, return_counts=True)
+    out = []
+    for f, c in zip(first, counts):
+        if c >= min_spikes:
+            isi = np.diff(t[f:f + c])
+            out.append(isi.std() / isi.mean())
+    return np.array(out)
+
+
+def synchrony(t, t0, t1, bin_ms=SYNC_BIN_MS):
+    """Variance over mean of the spike count histogram of the spike times t (ms) in bins of
+    bin_ms from t0 to t1 (a partial last bin is dropped)."""
+    edges = t0 + bin_ms * np.arange(int((t1 - t0) / bin_ms + 1e-9) + 1)
+    h, _ = np.histogram(t, bins=edges)
+    return float(h.var() / h.mean()) if h.mean() > 0 else float("nan")
+
+
+def gamma_train(rate_hz, cv, t0, t1, rng):
+    """A stationary gamma renewal train (ms) of this rate and CV in [t0, t1): started 20 mean
+    intervals (at least 2 s) before t0 so that the window sees the stationary process."""
+    if rate_hz <= 0:
+        return np.empty(0)
+    k = 1.0 / cv ** 2
+    mean_isi = 1000.0 / rate_hz
+    lead = max(20 * mean_isi, 2000.0)
+    n = int((t1 - t0 + lead) / mean_isi * 1.5) + 20
+    s = t0 - lead + np.cumsum(rng.gamma(k, mean_isi / k, n))
+    while s[-1] < t1:
+        s = np.concatenate([s, s[-1] + np.cumsum(rng.gamma(k, mean_isi / k, n))])
+    return s[(s >= t0) & (s < t1)]
+
+
+def window_cv(rates_hz, cv, t0, t1, min_spikes, rng, trials=3):
+    """The mean CV that the window [t0, t1) and the threshold min_spikes show of neurons
+    firing as gamma processes of this CV at these rates (one train per rate, trials times)."""
+    vals = []
+    for _ in range(trials):
+        for r in rates_hz:
+            s = gamma_train(r, cv, t0, t1, rng)
+            if len(s) >= min_spikes:
+                isi = np.diff(s)
+                vals.append(isi.std() / isi.mean())
+    return float(np.mean(vals)) if vals else float("nan")
+
+
+def population(csv_dir, p, size, t0, t1):
+    with open(f"{csv_dir}/{p}_spikes.csv") as f:
+        f.readline()
+        rows = f.read()
+    d = np.array(rows.replace(",", " ").split(), dtype=float).reshape(-1, 2)
+    n, t = d[:, 0].astype(int), d[:, 1]
+    keep = (t >= t0) & (t < t1)
+    return n[keep], t[keep]
 
 
 def main():
     args = sys.argv[1:]
-    opt = {"--t0": 100.0, "--t1": None, "--json": None}
+    opt = {"--t0": "100", "--t1": None, "--json": None, "--min-spikes": "5"}
     pos = []
     i = 0
     while i < len(args):
@@ -36,35 +119,44 @@ def main():
     t_end = info["steps"] * info["dt_ms"]
     t0 = float(opt["--t0"])
     t1 = float(opt["--t1"]) if opt["--t1"] else t_end
+    ms = int(opt["--min-spikes"])
     rng = np.random.default_rng(1)
     out = []
-    print(f"window {t0:g}-{t1:g} ms")
-    print(f"{'pop':5} {'rate Hz':>8} {'ref Hz':>7} {'ratio':>6} {'CV ISI':>7} {'sync':>6}")
-    for p, ref in zip(POPS, REF):
-        d = np.loadtxt(f"{csv_dir}/{p}_spikes.csv", delimiter=",", skiprows=1, ndmin=2)
-        n, t = d[:, 0].astype(int), d[:, 1]
-        keep = (t >= t0) & (t < t1)
-        n, t = n[keep], t[keep]
-        rate = len(t) / size[p] / ((t1 - t0) / 1000)
-        order = np.lexsort((t, n))
-        n, t = n[order], t[order]
-        cvs = []
-        for k in np.unique(n):
-            tk = t[n == k]
-            if len(tk) >= 5:
-                isi = np.diff(tk)
-                cvs.append(isi.std() / isi.mean())
-        cv = float(np.mean(cvs)) if cvs else float("nan")
-        sub = rng.choice(size[p], min(1000, size[p]), replace=False)
-        ts = t[np.isin(n, sub)]
-        h, _ = np.histogram(ts, bins=np.arange(t0, t1 + 1e-9, 3.0))
-        sync = float(h.var() / h.mean()) if h.mean() > 0 else float("nan")
-        print(f"{p:5} {rate:8.3f} {ref:7.3f} {rate / ref:6.2f} {cv:7.3f} {sync:6.2f}")
-        out.append({"population": p, "rate_hz": rate, "ref_hz": ref, "ratio": rate / ref,
-                    "cv_isi": cv, "synchrony": sync, "neurons_cv": len(cvs)})
+    print(f"window {t0:g}-{t1:g} ms; rates: NEST example and NetPyNE (Romaro et al. 2021 "
+          f"Table A.1); CV: neurons with >= {ms} spikes, NetPyNE Table A.3 (60 s) and as "
+          f"this window sees it; synchrony: {SUBSAMPLE} neurons, {SYNC_BIN_MS:g} ms bins, "
+          "NetPyNE Table A.5")
+    print(f"{'pop':5} {'rate':>6} {'NEST':>6} {'ratio':>5} {'NetPyNE':>7} | {'CV':>5} "
+          f"{'cells':>5} {'pub':>5} {'pub@win':>7} {'ratio':>5} | {'sync':>5} {'pub':>4} "
+          f"{'ratio':>5}")
+    for k, p in enumerate(POPS):
+        n, t = population(csv_dir, p, size[p], t0, t1)
+        dur_s = (t1 - t0) / 1000
+        rate = len(t) / size[p] / dur_s
+        cvs = cv_per_neuron(n, t, ms)
+        cv = float(cvs.mean()) if len(cvs) else float("nan")
+        counts = np.bincount(n, minlength=size[p])
+        pub_win = window_cv(counts / dur_s, NETPYNE_CV[k], t0, t1, ms, rng)
+        sub = rng.choice(size[p], min(SUBSAMPLE, size[p]), replace=False)
+        lit = cv_per_neuron(n[np.isin(n, sub)], t[np.isin(n, sub)], NETPYNE_MIN_SPIKES)
+        sync = synchrony(t[np.isin(n, sub)], t0, t1)
+        r = {"population": p, "rate_hz": rate, "nest_hz": NEST_RATE[k],
+             "netpyne_hz": NETPYNE_RATE[k], "rate_ratio": rate / NEST_RATE[k],
+             "cv_isi": cv, "cv_neurons": int(len(cvs)), "cv_published": NETPYNE_CV[k],
+             "cv_published_sd": NETPYNE_CV_SD[k], "cv_published_in_window": pub_win,
+             "cv_ratio": cv / pub_win if pub_win > 0 else float("nan"),
+             "cv_netpyne_rule": float(lit.mean()) if len(lit) else None,
+             "cv_netpyne_rule_neurons": int(len(lit)),
+             "synchrony": sync, "synchrony_published": NETPYNE_SYNC[k],
+             "synchrony_ratio": sync / NETPYNE_SYNC[k]}
+        out.append(r)
+        print(f"{p:5} {rate:6.3f} {NEST_RATE[k]:6.3f} {rate / NEST_RATE[k]:5.2f} "
+              f"{NETPYNE_RATE[k]:7.2f} | {cv:5.3f} {len(cvs):5d} {NETPYNE_CV[k]:5.3f} "
+              f"{pub_win:7.3f} {r['cv_ratio']:5.2f} | {sync:5.2f} {NETPYNE_SYNC[k]:4.1f} "
+              f"{sync / NETPYNE_SYNC[k]:5.2f}")
     if opt["--json"]:
-        json.dump({"t0_ms": t0, "t1_ms": t1, "populations": out}, open(opt["--json"], "w"),
-                  indent=1)
+        json.dump({"t0_ms": t0, "t1_ms": t1, "min_spikes": ms, "populations": out},
+                  open(opt["--json"], "w"), indent=1)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 #!/bin/bash
 # The cortical microcircuit (Potjans & Diesmann 2014) on a 4-board s2emu: compile, run, and
-# print per population the rate after the 100 ms transient beside the published full-scale
-# rate (NEST example), the irregularity (CV ISI) and the synchrony (bench/mc_stats.py).
+# print per population the rate after the 100 ms transient, the irregularity (CV ISI) and the
+# synchrony beside the published full-scale values (NEST example, Romaro et al. 2021), with
+# the sources' definitions (bench/mc_stats.py).
 #   bench/microcircuit.sh [BUILD_DIR] [SCALE] [DURATION_MS] [OUT_DIR]
 #   default build/host-release 1 1100 (a temporary directory)
 # Full scale takes minutes of wall time per biological second (docs/engine.md).
@@ -14,8 +15,9 @@ case $B in /*) ;; *) B=$PWD/$B ;; esac
 S2CTL=$B/host/s2ctl
 S2EMU=$B/tools/s2emu
 export S2_FIRMWARE=${S2_FIRMWARE:-$PWD/build/cm4f/firmware/monitor/s2_monitor.bin}
-if [ -n "${4:-}" ]; then W=$4; mkdir -p "$W"; else W=$(mktemp -d); fi
-trap 'kill $EMU 2>/dev/null; wait 2>/dev/null' EXIT
+RM=
+if [ -n "${4:-}" ]; then W=$4; mkdir -p "$W"; else W=$(mktemp -d); RM=$W; fi
+trap 'kill $EMU 2>/dev/null; wait 2>/dev/null; [ -z "$RM" ] || rm -rf "$RM"' EXIT
 "$S2EMU" --boards 4 --write-machine "$W/m.pb" --ready-file "$W/ready" 2>"$W/emu.err" &
 EMU=$!
 for _ in $(seq 200); do [ -f "$W/ready" ] && break; sleep 0.05; done

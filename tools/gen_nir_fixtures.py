@@ -3,11 +3,13 @@
 
     /usr/bin/python3 tools/gen_nir_fixtures.py OUTDIR
 
-Writes, deterministically (fixed seeds), NIR 1.x HDF5 files in the layout nir.write produces
-(root dataset `version`, group `node` = the top NIRGraph; a node group holds `type` and one
-dataset per field, float32 parameter arrays, `input_type`/`output_type` groups where NIR's
-dataclasses carry them, `edges` as (N, 2) variable-length UTF-8 strings), and for every
-fixture an input raster `NAME.input.npy` (uint8, T x input shape; nonzero = a spike in step t):
+Writes, deterministically (fixed seeds), NIR 1.x HDF5 files exactly as nir.write of the nir
+library 1.0.7 writes them (root dataset `version`, group `node` = the top NIRGraph; a node
+group holds `type` and one dataset per field of the node's class, float32 parameter arrays,
+`edges` as (N, 2) variable-length UTF-8 strings; no `input_type`/`output_type`, which nir.write
+leaves out, except Flatten's `input_type` dataset, which it keeps; tests/nir/nir_schema.py
+checks that), and for every fixture an input raster `NAME.input.npy` (uint8, T x input shape;
+nonzero = a spike in step t):
 
   lif_layer  Input(20) -> Affine(20->10, bias) -> LIF(10) -> Output
   two_lif    Input(16) -> Linear(16->12) -> LIF(12) -> Affine(12->8) -> CubaLIF(8) -> Output
@@ -23,6 +25,15 @@ fixture an input raster `NAME.input.npy` (uint8, T x input shape; nonzero = a sp
   lif_dt01   lif_layer with r = 20 and 600 steps, for dt = 0.1 ms
   conv_groups  Input(2x9x9) -> Conv2d(groups 2, stride 2, pad 1) -> LIF(4x5x5)
              -> Conv2d('valid', dilation 2) -> CubaLIF(2x3x3, v_reset -0.2) -> Output
+             (nir 1.0.7 types a Conv2d's input as weight.shape[1] channels whatever
+             `groups` is, so its own type check refuses every grouped convolution:
+             nir.read(..., type_check=False) reads this file)
+
+and in the older form that earlier writers used and that s2 keeps importing (every node and
+graph with `input_type`/`output_type` groups, LIF and IF without `v_reset`; nir 1.0.7 itself
+refuses `input_type` on a Linear):
+
+  two_lif_legacy  two_lif in that form
 
 and the broken files the importer must refuse, naming the node:
 
@@ -42,7 +53,7 @@ import sys
 import h5py
 import numpy as np
 
-NIR_VERSION = "1.0.0"
+NIR_VERSION = "1.0.7"  # the nir release whose nir.write this mirrors
 F32 = np.float32
 
 
@@ -59,44 +70,38 @@ def shape_arr(shape):
 
 
 def n_input(shape):
-    s = shape_arr(shape)
-    return {"type": "Input", "shape": s, "input_type": {"input": s}}
+    return {"type": "Input", "shape": shape_arr(shape)}
 
 
 def n_output(shape):
-    s = shape_arr(shape)
-    return {"type": "Output", "shape": s, "output_type": {"output": s}}
-
-
-def _io(n_in, n_out):
-    return {"input_type": {"input": shape_arr(n_in)}, "output_type": {"output": shape_arr(n_out)}}
+    return {"type": "Output", "shape": shape_arr(shape)}
 
 
 def n_affine(w, b):
     w = f32(w)
-    return {"type": "Affine", "weight": w, "bias": f32(b), **_io(w.shape[1:], w.shape[:1])}
+    return {"type": "Affine", "weight": w, "bias": f32(b)}
 
 
 def n_linear(w):
     w = f32(w)
-    return {"type": "Linear", "weight": w, **_io(w.shape[1:], w.shape[:1])}
+    return {"type": "Linear", "weight": w}
 
 
 def n_scale(s):
     s = f32(s)
-    return {"type": "Scale", "scale": s, **_io(s.shape, s.shape)}
+    return {"type": "Scale", "scale": s}
 
 
 def n_delay(d):
     d = f32(d)
-    return {"type": "Delay", "delay": d, **_io(d.shape, d.shape)}
+    return {"type": "Delay", "delay": d}
 
 
 def n_lif(tau, r, v_leak, v_threshold, v_reset=None):
     tau = f32(tau)
     v_reset = np.zeros_like(tau) if v_reset is None else f32(v_reset)
     return {"type": "LIF", "tau": tau, "r": f32(r), "v_leak": f32(v_leak),
-            "v_threshold": f32(v_threshold), "v_reset": v_reset, **_io(tau.shape, tau.shape)}
+            "v_threshold": f32(v_threshold), "v_reset": v_reset}
 
 
 def n_cubalif(tau_syn, tau_mem, r, v_leak, v_threshold, w_in, v_reset=None):
@@ -104,20 +109,18 @@ def n_cubalif(tau_syn, tau_mem, r, v_leak, v_threshold, w_in, v_reset=None):
     v_reset = np.zeros_like(tau_mem) if v_reset is None else f32(v_reset)
     return {"type": "CubaLIF", "tau_syn": f32(tau_syn), "tau_mem": tau_mem, "r": f32(r),
             "v_leak": f32(v_leak), "v_threshold": f32(v_threshold), "v_reset": v_reset,
-            "w_in": f32(w_in), **_io(tau_mem.shape, tau_mem.shape)}
+            "w_in": f32(w_in)}
 
 
 def n_li(tau, r, v_leak):
     tau = f32(tau)
-    return {"type": "LI", "tau": tau, "r": f32(r), "v_leak": f32(v_leak),
-            **_io(tau.shape, tau.shape)}
+    return {"type": "LI", "tau": tau, "r": f32(r), "v_leak": f32(v_leak)}
 
 
 def n_if(r, v_threshold, v_reset=None):
     r = f32(r)
     v_reset = np.zeros_like(r) if v_reset is None else f32(v_reset)
-    return {"type": "IF", "r": r, "v_threshold": f32(v_threshold), "v_reset": v_reset,
-            **_io(r.shape, r.shape)}
+    return {"type": "IF", "r": r, "v_threshold": f32(v_threshold), "v_reset": v_reset}
 
 
 def n_conv2d(input_shape, w, b, stride=1, padding=1, dilation=1, groups=1):
@@ -139,10 +142,42 @@ def n_flatten(input_shape, start_dim=0, end_dim=-1):
 
 
 def n_graph(nodes, edges):
-    g = {"type": "NIRGraph", "nodes": nodes, "edges": edges}
-    g["input_type"] = {k: v["shape"] for k, v in nodes.items() if v["type"] == "Input"}
-    g["output_type"] = {k: v["shape"] for k, v in nodes.items() if v["type"] == "Output"}
-    return g
+    return {"type": "NIRGraph", "nodes": nodes, "edges": edges}
+
+
+def io_shapes(node):
+    """(input shape, output shape) of a node of these fixtures, as the older writers stored
+    them (None where they stored none)."""
+    t = node["type"]
+    if t in ("Affine", "Linear"):
+        return node["weight"].shape[1:], node["weight"].shape[:1]
+    key = {"Scale": "scale", "Delay": "delay", "LIF": "tau", "CubaLIF": "tau_mem", "LI": "tau",
+           "IF": "r", "Threshold": "threshold", "I": "r", "CubaLI": "tau_mem"}.get(t)
+    return (node[key].shape, node[key].shape) if key else (None, None)
+
+
+def legacy(node):
+    """The older form of a node (and of the nodes of a graph): `input_type`/`output_type`
+    groups everywhere, no `v_reset` on LIF and IF (zero, as nir reads it)."""
+    node = dict(node)
+    t = node["type"]
+    if t == "NIRGraph":
+        node["nodes"] = {k: legacy(v) for k, v in node["nodes"].items()}
+        nodes = node["nodes"]
+        node["input_type"] = {k: v["shape"] for k, v in nodes.items() if v["type"] == "Input"}
+        node["output_type"] = {k: v["shape"] for k, v in nodes.items() if v["type"] == "Output"}
+    elif t == "Input":
+        node["input_type"] = {"input": node["shape"]}
+    elif t == "Output":
+        node["output_type"] = {"output": node["shape"]}
+    else:
+        i, o = io_shapes(node)
+        if i is not None:
+            node["input_type"] = {"input": shape_arr(i)}
+            node["output_type"] = {"output": shape_arr(o)}
+        if t in ("LIF", "IF") and not node["v_reset"].any():
+            del node["v_reset"]
+    return node
 
 
 def write_group(group, node):
@@ -276,18 +311,18 @@ def n_avgpool2d(k, stride, padding=0):
 
 def n_threshold(th):
     th = f32(th)
-    return {"type": "Threshold", "threshold": th, **_io(th.shape, th.shape)}
+    return {"type": "Threshold", "threshold": th}
 
 
 def n_i(r):
     r = f32(r)
-    return {"type": "I", "r": r, **_io(r.shape, r.shape)}
+    return {"type": "I", "r": r}
 
 
 def n_cubali(tau_syn, tau_mem, r, v_leak, w_in):
     tau_mem = f32(tau_mem)
     return {"type": "CubaLI", "tau_syn": f32(tau_syn), "tau_mem": tau_mem, "r": f32(r),
-            "v_leak": f32(v_leak), "w_in": f32(w_in), **_io(tau_mem.shape, tau_mem.shape)}
+            "v_leak": f32(v_leak), "w_in": f32(w_in)}
 
 
 def readouts(rng):
@@ -338,6 +373,7 @@ FIXTURES = [("lif_layer", lif_layer, 1), ("two_lif", two_lif, 2), ("conv", conv,
             ("recurrent", recurrent, 4), ("nested", nested, 5), ("readouts", readouts, 6),
             ("conv_groups", conv_groups, 7),
             ("lif_dt01", lambda rng: lif_layer(rng, r=20.0, steps=600), 8)]
+LEGACY = [("two_lif_legacy", two_lif, 2)]
 
 
 def broken(outdir):
@@ -373,9 +409,11 @@ def main():
         sys.exit(__doc__)
     outdir = sys.argv[1]
     os.makedirs(outdir, exist_ok=True)
-    index = {"fixtures": {}, "broken": {}}
-    for name, fn, seed in FIXTURES:
+    index = {"fixtures": {}, "broken": {}, "legacy": [n for n, _, _ in LEGACY]}
+    for name, fn, seed in FIXTURES + LEGACY:
         graph, inp = fn(np.random.default_rng(seed))
+        if name in index["legacy"]:
+            graph = legacy(graph)
         write_nir(os.path.join(outdir, name + ".nir"), graph)
         np.save(os.path.join(outdir, name + ".input.npy"), inp)
         index["fixtures"][name] = {"input": "input", "steps": int(inp.shape[0]),

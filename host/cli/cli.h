@@ -35,6 +35,7 @@ struct cli {
 	const char *boards_spec; /**< --boards */
 	bool force;              /**< --force: take boards held by another session (logged) */
 	const char *key_path;    /**< --key, or $S2_KEY_FILE: authenticate (docs/security.md) */
+	bool site; /**< the site's whole machine, not a SLURM job's view (prolog, epilog) */
 };
 
 /* Print "s2ctl VERB: message" to stderr; returns code, for `return cli_error(...)`. */
@@ -119,6 +120,21 @@ int verb_plot(int argc, char **argv);
 int verb_capture(int argc, char **argv);
 int verb_replay(int argc, char **argv);
 int verb_key(int argc, char **argv);
+int verb_job(int argc, char **argv);
+
+/* SLURM (verb_job.c, docs/cluster.md). Inside a job (s2/alloc.h): the job's view of m (m is
+ * consumed; NULL after a message), the job key's path (NULL: none), and "JOB\tUSER\tACCOUNT"
+ * for metrics labels (returns 1 inside a job). */
+struct s2_machine *cli_job_view(const struct cli *c, struct s2_machine *m, const char *what);
+const char *cli_job_key(const struct cli *c);
+int cli_job_labels(char *out, size_t cap);
+/* The header board of board b of m (the site index behind a job's board; b outside a job),
+ * and the same translation for a live stream's packets. */
+uint16_t cli_job_wire_board(const struct cli *c, const struct s2_machine *m, unsigned b);
+struct s2_stream;
+int cli_job_stream_map(const struct cli *c, const struct s2_machine *m, struct s2_stream *st);
+int cli_machine_slurm(int argc, char **argv);
+int cli_energy_jobs(int argc, char **argv);
 
 #endif
 

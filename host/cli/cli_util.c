@@ -56,7 +56,7 @@ struct s2_machine *cli_load_machine(const struct cli *c)
 	struct s2_machine *m = s2_machine_load_file(path, err, sizeof err);
 	if (!m)
 		cli_error(c, EXIT_INPUT, "%s", err);
-	return m;
+	return m ? cli_job_view(c, m, path) : NULL; /* inside a SLURM job: its boards only */
 }
 
 int cli_uint(const struct cli *c, const char *what, const char *s, unsigned long max,

@@ -217,7 +217,11 @@ struct erec *erec_start(struct session *s, const struct plan *p, uint32_t every,
 		snprintf(err, errlen, "energy stream: %s", s2_strerror(rc));
 		goto fail;
 	}
-	s2_stream_set_key(r->st, s2_client_key(s->client)); /* docs/security.md */
+	s2_stream_set_key(r->st, s2_client_key(s->client));     /* docs/security.md */
+	if ((rc = cli_job_stream_map(s->c, s->m, r->st)) < 0) { /* a SLURM job's boards */
+		snprintf(err, errlen, "energy stream: %s", s2_strerror(rc));
+		goto fail;
+	}
 	for (unsigned i = 0; i < p->n_boards; i++) {
 		unsigned b = p->boards[i].board;
 		static struct s2_msg_stream_start m;

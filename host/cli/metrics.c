@@ -9,6 +9,7 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 
+#include "cli.h"
 #include "s2/energy.h"
 
 enum { PH_LOAD, PH_RUN, PH_IDLE, PH_COUNT };
@@ -34,6 +35,8 @@ struct metrics {
 	struct evhttp *http;
 	struct s2_energy_model model;
 	char run[256];
+	char job[64], user[64], account[64]; /* a SLURM job's labels (docs/cluster.md) */
+	bool in_job;
 	struct chip *chips;
 	size_t n_chips;
 	struct board boards[720];
@@ -81,6 +84,20 @@ static void escape(struct evbuffer *out, const char *s)
 	}
 }
 
+/* The labels every series starts with: run, and inside a SLURM job, job, user and account. */
+static void labels(struct evbuffer *out, const struct metrics *m)
+{
+	escape(out, m->run);
+	if (!m->in_job)
+		return;
+	evbuffer_add_printf(out, "\",job=\"");
+	escape(out, m->job);
+	evbuffer_add_printf(out, "\",user=\"");
+	escape(out, m->user);
+	evbuffer_add_printf(out, "\",account=\"");
+	escape(out, m->account);
+}
+
 static void serve(struct evhttp_request *req, void *arg)
 {
 	struct metrics *m = arg;
@@ -97,7 +114,7 @@ static void serve(struct evhttp_request *req, void *arg)
 	for (unsigned b = 0; b < m->n_boards; b++)
 		for (unsigned p = 0; p < PH_COUNT; p++) {
 			evbuffer_add_printf(out, "s2_energy_joules_total{run=\"");
-			escape(out, m->run);
+			labels(out, m);
 			evbuffer_add_printf(
 			        out,
 			        "\",board=\"%u\",chip=\"all\",part=\"static\",phase=\"%s\","
@@ -108,7 +125,7 @@ static void serve(struct evhttp_request *req, void *arg)
 		for (unsigned p = 0; p < PH_COUNT; p++) {
 			const struct chip *c = &m->chips[i];
 			evbuffer_add_printf(out, "s2_energy_joules_total{run=\"");
-			escape(out, m->run);
+			labels(out, m);
 			evbuffer_add_printf(
 			        out,
 			        "\",board=\"%u\",chip=\"%u\",part=\"dynamic\",phase=\"%s\","
@@ -123,7 +140,7 @@ static void serve(struct evhttp_request *req, void *arg)
 		evbuffer_add_printf(out, "# TYPE s2_%s counter\n", names[k]);
 		for (size_t i = 0; i < m->n_chips; i++) {
 			evbuffer_add_printf(out, "s2_%s_total{run=\"", names[k]);
-			escape(out, m->run);
+			labels(out, m);
 			evbuffer_add_printf(out, "\",board=\"%u\",chip=\"%u\"} %llu\n",
 			                    m->chips[i].board, m->chips[i].chip,
 			                    (unsigned long long)m->chips[i].last[k]);
@@ -152,6 +169,10 @@ struct metrics *metrics_open(struct event_base *base, const char *spec, const ch
 	}
 	s2_energy_model_default(&m->model);
 	snprintf(m->run, sizeof m->run, "%s", run);
+	char jl[256];
+	if (cli_job_labels(jl, sizeof jl) == 1 &&
+	    sscanf(jl, "%63[^\t]\t%63[^\t]\t%63[^\t]", m->job, m->user, m->account) == 3)
+		m->in_job = true;
 	m->t0 = mono();
 	struct evhttp_bound_socket *h = NULL;
 	if (!(m->http = evhttp_new(base)) ||

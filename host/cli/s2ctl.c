@@ -122,6 +122,21 @@ static const struct verb verbs[] = {
          "epilog); list shows each board's keys and the requests its guard refused.\n"
          "Every verb authenticates with --key FILE or $S2_KEY_FILE when given; a key file\n"
          "that others may read is refused (docs/security.md).\n"},
+        {"job", verb_job, "SLURM prolog and epilog steps; the boards of this job",
+         "usage: s2ctl job begin --machine SITE (--scontrol FILE|- | --gres-idx LIST)\n"
+         "                       [--job ID] [--user U] [--uid N] [--account A]\n"
+         "       s2ctl job end --machine SITE --key MACHINEKEY [--job ID] [--model FILE]\n"
+         "                     [--json]\n"
+         "       s2ctl job show [--json]\n"
+         "begin (the prolog, as root): read the job's s2board indices from `scontrol show\n"
+         "job -d` (or --gres-idx), write the job's allocation file\n"
+         "$S2_STATE_DIR/jobs/ID/alloc (default /var/lib/s2) and print the site boards.\n"
+         "end (the epilog): read each board's activity counters and write the job's energy\n"
+         "report $S2_STATE_DIR/energy/ID.s2job (user, account, boards, the whole time held).\n"
+         "show (inside a job): the job's boards, renumbered from 0, and the site's behind.\n"
+         "Inside a job (SLURM_JOB_ID) every verb sees only the job's boards and uses the\n"
+         "job's key (docs/cluster.md). Job and user default to SLURM_JOB_ID, SLURM_JOB_USER,\n"
+         "SLURM_JOB_UID and SLURM_JOB_ACCOUNT.\n"},
         {"replay", verb_replay, "print the live stream of a capture, as s2ctl stream did",
          "usage: s2ctl replay FILE.pcap IMAGE [--json] [--count-only] [--realtime]\n"
          "                    [--stream-id ID] [--serve unix:PATH|tcp:ADDR:PORT]\n"
@@ -148,6 +163,8 @@ static const struct verb verbs[] = {
          "                    [--requests N] [--allow-partial]\n"
          "       s2ctl energy bench IMAGE --trials N [--out DIR] [--energy-every STEPS]\n"
          "                    [--model FILE] [--machine FILE] [--json]\n"
+         "       s2ctl energy jobs [--dir DIR] [--from T] [--to T] [--model FILE]\n"
+         "                    [--machine FILE] [--json]\n"
          "RECORD is written by s2ctl run --energy. Joules per phase (boot, load, run,\n"
          "readout), board and chip, static and dynamic, mean and peak power, per synaptic\n"
          "event, spike, simulated second and inference (--samples); activity metrics; the\n"
@@ -165,7 +182,11 @@ static const struct verb verbs[] = {
          "training plus N inferences, and when s2 pays the training energy back.\n"
          "bench: runs s2ctl run IMAGE --energy N times, marks each run cold (it booted boards)\n"
          "or warm, and gives per figure the mean, standard error and spread (flagged above\n"
-         "5 %).\n"},
+         "5 %).\n"
+         "jobs: the SLURM epilog's job reports (DIR, default $S2_STATE_DIR/energy) summed per\n"
+         "job, user and account over [--from, --to] (Unix seconds or YYYY-MM-DDTHH:MM:SSZ;\n"
+         "default: the reports' span), each board counted once; the jobs plus the\n"
+         "unallocated idle equal the machine's total (docs/cluster.md).\n"},
         {"plot", verb_plot, "draw a run as SVG: spike raster, rates, power, chip heatmap",
          "usage: s2ctl plot raster RESULTS -o FILE.svg [--population LABEL]...\n"
          "                         [--from MS --to MS] [--max-points N] [--allow-partial]\n"
@@ -188,7 +209,10 @@ static const struct verb verbs[] = {
         {"machine", verb_machine, "make or show machine descriptions",
          "usage: s2ctl machine generate (--boards N | --rack | --racks R) [--host ADDR]\n"
          "                              [--base-port P] [--dram-kib K] -o FILE\n"
-         "       s2ctl machine show FILE [--json]\n"},
+         "       s2ctl machine show FILE [--json]\n"
+         "       s2ctl machine slurm FILE [--node NAME] [--dev-dir DIR] [--make-files]\n"
+         "slurm prints the gres.conf and slurm.conf lines that make the boards of FILE the\n"
+         "SLURM generic resource s2board, one per board (docs/cluster.md).\n"},
         {"net", verb_net, "convert, generate, import (NIR) or summarise network descriptions",
          "usage: s2ctl net convert FILE [-o OUT] [--to json|pb] [--json]\n"
          "       s2ctl net example NAME [--scale F] [-o OUT] [--to json|pb] [--json]\n"

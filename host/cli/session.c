@@ -16,6 +16,8 @@ int session_key(struct session *s)
 	struct cli *c = s->c;
 	const char *path = c->key_path ? c->key_path : getenv("S2_KEY_FILE");
 	if (!path || !*path)
+		path = cli_job_key(c); /* inside a SLURM job: the job's key */
+	if (!path || !*path)
 		return 0;
 	struct s2_key k;
 	char err[512];
@@ -53,12 +55,11 @@ int session_open(struct session *s, struct cli *c, bool eth, bool bmp)
 			continue;
 		struct s2_board_endpoint ep;
 		s2_machine_board_endpoint(s->m, b, &ep);
-		if (eth &&
-		    !(s->eth[b] = s2_conn_open(s->client, ep.host, ep.eth_port, (uint16_t)b)))
+		uint16_t wire = cli_job_wire_board(c, s->m, b); /* b, or a job's site board */
+		if (eth && !(s->eth[b] = s2_conn_open(s->client, ep.host, ep.eth_port, wire)))
 			return cli_error(c, EXIT_INPUT, "board %u: cannot open %s:%u: %s", b,
 			                 ep.host, ep.eth_port, strerror(errno));
-		if (bmp &&
-		    !(s->bmp[b] = s2_conn_open(s->client, ep.host, ep.bmp_port, (uint16_t)b)))
+		if (bmp && !(s->bmp[b] = s2_conn_open(s->client, ep.host, ep.bmp_port, wire)))
 			return cli_error(c, EXIT_INPUT, "board %u: cannot open %s:%u: %s", b,
 			                 ep.host, ep.bmp_port, strerror(errno));
 	}

@@ -2554,6 +2554,8 @@ out:
 
 int verb_energy(int argc, char **argv)
 {
+	if (argc >= 2 && !strcmp(argv[1], "jobs"))
+		return cli_energy_jobs(argc - 1, argv + 1);
 	static const struct option extra[] = {{"model", required_argument, 0, 256},
 	                                      {"pue", required_argument, 0, 257},
 	                                      {"grid-intensity", required_argument, 0, 258},

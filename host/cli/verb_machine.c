@@ -237,11 +237,13 @@ int verb_machine(int argc, char **argv)
 		return machine_generate(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "show"))
 		return machine_show(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "slurm"))
+		return cli_machine_slurm(argc - 1, argv + 1);
 	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		fputs(cli_usage("machine"), stdout);
 		return EXIT_OK;
 	}
-	fprintf(stderr, "s2ctl machine: say generate or show (see --help)\n%s",
+	fprintf(stderr, "s2ctl machine: say generate, show or slurm (see --help)\n%s",
 	        cli_usage("machine"));
 	return EXIT_USAGE;
 }

@@ -154,6 +154,10 @@ int verb_stream(int argc, char **argv)
 	struct event_base *base = s2_client_base(s.client);
 	if (st)
 		s2_stream_set_key(st, s2_client_key(s.client)); /* docs/security.md */
+	if (st && cli_job_stream_map(&c, s.m, st) < 0) {
+		s2_stream_free(st);
+		st = NULL;
+	}
 	uint16_t port = 0;
 	int rc;
 	double t0 = sx_now();

@@ -51,8 +51,23 @@ struct s2_stream {
 	void (*tap)(void *ctx, const uint8_t *d, size_t n);
 	void *tap_ctx;
 	bool keyed;
-	struct s2_key key; /* with keyed: packets must carry its tag */
+	struct s2_key key;   /* with keyed: packets must carry its tag */
+	uint16_t *board_map; /* s2_stream_map_boards: header board of source board i */
+	unsigned n_map;
 };
+
+int s2_stream_map_boards(struct s2_stream *s, const uint16_t *wire, unsigned n)
+{
+	uint16_t *m = n ? malloc(n * sizeof *m) : NULL;
+	if (n && !m)
+		return S2_E_NOMEM;
+	if (n)
+		memcpy(m, wire, n * sizeof *m);
+	free(s->board_map);
+	s->board_map = m;
+	s->n_map = n;
+	return 0;
+}
 
 void s2_stream_set_key(struct s2_stream *s, const struct s2_key *k)
 {
@@ -104,6 +119,7 @@ void s2_stream_free(struct s2_stream *s)
 	free(s->src);
 	free(s->boards);
 	free(s->board_dropped);
+	free(s->board_map);
 	sodium_memzero(&s->key, sizeof s->key);
 	free(s);
 }
@@ -217,6 +233,16 @@ int s2_stream_feed(struct s2_stream *s, const uint8_t *dgram, size_t len)
 	if (s->keyed && !stream_authentic(s, dgram, len, &h, p)) {
 		s->st.auth_bad++;
 		return 0;
+	}
+	if (s->n_map) { /* after the tag check: the tag covers the header as sent */
+		unsigned i = 0;
+		while (i < s->n_map && s->board_map[i] != h.board)
+			i++;
+		if (i == s->n_map) {
+			s->st.foreign++;
+			return 0;
+		}
+		h.board = (uint16_t)i;
 	}
 	if (h.flags & S2_F_AUTH) {
 		if (h.payload_len < S2_AUTH_TRAILER_LEN) {

@@ -230,6 +230,54 @@ void s2_machine_free(struct s2_machine *m)
 	free(m);
 }
 
+struct s2_machine *s2_machine_subset(const struct s2_machine *m, const unsigned *boards, unsigned k,
+                                     char *err, size_t errlen)
+{
+	if (k == 0 || k > m->n_boards) {
+		seterr(err, errlen, "%u boards asked of a machine of %u", k, m->n_boards);
+		return NULL;
+	}
+	for (unsigned i = 0; i < k; i++) {
+		if (boards[i] >= m->n_boards) {
+			seterr(err, errlen, "board %u: the machine has boards 0-%u", boards[i],
+			       m->n_boards - 1);
+			return NULL;
+		}
+		for (unsigned j = 0; j < i; j++)
+			if (boards[j] == boards[i]) {
+				seterr(err, errlen, "board %u named twice", boards[i]);
+				return NULL;
+			}
+	}
+	struct s2_machine *s = calloc(1, sizeof *s);
+	if (!s)
+		goto nomem;
+	*s = *m;
+	s->name = NULL;
+	s->boards = NULL;
+	s->grid = NULL;
+	s->chip_flags = s->link_dead = s->pe_dead = NULL;
+	s->n_boards = k;
+	s->name = strdup(m->name);
+	if (!s->name || alloc_arrays(s) < 0)
+		goto nomem;
+	size_t chips = chips_of(m);
+	for (unsigned i = 0; i < k; i++) {
+		unsigned b = boards[i];
+		s->boards[i] = m->boards[b];
+		s->grid[(size_t)m->boards[b].gy * m->gw + m->boards[b].gx] = i;
+		memcpy(s->chip_flags + i * chips, m->chip_flags + b * chips, chips);
+		memcpy(s->link_dead + i * chips, m->link_dead + b * chips, chips);
+		memcpy(s->pe_dead + i * chips * m->pe_bytes, m->pe_dead + b * chips * m->pe_bytes,
+		       chips * m->pe_bytes);
+	}
+	return s;
+nomem:
+	s2_machine_free(s);
+	seterr(err, errlen, "out of memory");
+	return NULL;
+}
+
 static void *dup_mem(const void *p, size_t n)
 {
 	void *q = malloc(n ? n : 1);

@@ -437,8 +437,12 @@ static int check_projection(struct check *k, struct s2_net *n, unsigned j, const
 	S2pb__Network *pb = n->pb;
 	const S2pb__Projection *p = pb->projections[j];
 	char item[200];
-	snprintf(item, sizeof item, "projections[%u] (%.60s)", j,
-	         p->label[0] ? p->label : "unlabelled");
+	/* an unlabelled projection is named by its populations */
+	if (p->label[0])
+		snprintf(item, sizeof item, "projections[%u] (%.60s)", j, p->label);
+	else
+		snprintf(item, sizeof item, "projections[%u] (unlabelled, %.60s -> %.60s)", j,
+		         p->pre, p->post);
 	long pre = find_pop(sorted, pb->n_populations, pb->populations, p->pre);
 	long post = find_pop(sorted, pb->n_populations, pb->populations, p->post);
 	if (pre < 0 || post < 0) {

@@ -129,8 +129,10 @@ refused "power off" "$S2CTL" power off --machine "$M" --boards 0
 refused "run (the network is on board 0)" "$S2CTL" run "$WORK/va.s2img" --machine "$M" -o "$WORK/y.s2res"
 refused "stream" "$S2CTL" stream "$WORK/va.s2img" --machine "$M" --max-seconds 1
 refused "inject" "$S2CTL" inject "$WORK/va.s2img" --machine "$M" --population E --neurons 1
+refused "deploy (load)" "$S2CTL" deploy "$WORK/va.s2img" --machine "$M"
+refused "flash (board 0)" "$S2CTL" flash "$WORK/fw.s2flash" --machine "$M" --boards 0
 after=$(auth_sum auth_unknown_key)
-check "another job's key: refusals counted ($before -> $after)" test "$after" -ge $((before + 8))
+check "another job's key: refusals counted ($before -> $after)" test "$after" -ge $((before + 10))
 "$S2CTL" flash "$WORK/fw.s2flash" --machine "$M" --key "$J" --boards 1 2>"$WORK/jf.err" >/dev/null
 check "job key: flash refused with exit 7" test $? -eq 7
 stats
@@ -189,6 +191,20 @@ check "a missing key file: exit 3" test $? -eq 3
 check "... naming it" grep -q "none.key: No such file" "$WORK/none.err"
 "$S2CTL" info --machine "$M" --key "$WORK" 2>"$WORK/dir.err" >/dev/null
 check "a key path that is not a file: exit 3" test $? -eq 3
+if [ "$(id -u)" = 0 ] && command -v runuser >/dev/null; then
+	# A key file the user may not read (root reads anything: run as nobody).
+	D=$(mktemp -d /tmp/s2key.XXXXXX)
+	chmod 755 "$D"
+	cp "$K" "$D/other.key"
+	chmod 600 "$D/other.key"
+	cp "$M" "$D/m.pb"
+	chmod 644 "$D/m.pb"
+	runuser -u nobody -- "$S2CTL" info --machine "$D/m.pb" --key "$D/other.key" 2>"$WORK/unread.err" >/dev/null
+	check "a key file the user cannot read: exit 3" test $? -eq 3
+	check "... naming it and why" grep -q "other.key: Permission denied" "$WORK/unread.err" ||
+		cat "$WORK/unread.err"
+	rm -rf "$D"
+fi
 printf 'not a key' >"$WORK/junk.key"
 chmod 600 "$WORK/junk.key"
 "$S2CTL" info --machine "$M" --key "$WORK/junk.key" 2>"$WORK/junk.err" >/dev/null

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Model fidelity on s2emu (docs/engine.md): the free membrane under background Poisson input
 # at 12.8 kHz against Campbell's theorem; every clipping counter counts, per population, in
-# `s2ctl run` (human and --json) and in the results file; a network the engine cannot hold
+# `s2ctl run` (human and --json) and in the results file (input slot, weights rounded to
+# zero or above the maximum, delays clamped, recording space); a network the engine cannot hold
 # is refused with the population named; a Poisson source above one spike per step is refused.
 # Needs S2CTL, S2EMU, S2FW_RUN, S2_FIRMWARE, jq, python3 with numpy.
 . "$(dirname "$0")/lib.sh"
@@ -73,6 +74,34 @@ check "the engine's own run counts the same, byte for byte" cmp -s "$WORK/clip.s
 "$S2FW_RUN" --n 4 --connect all_to_all:n_pre=3:w=100:d=1:seed=1 --duration 1 --json \
 	>"$WORK/wmax.json"
 check "weights_clipped counted by the engine (12)" jq -e '.counters.weights_clipped == 12' "$WORK/wmax.json"
+
+# Recording space: a chip holding 151 application PEs gives each one 1,331,200 bytes per
+# stream (docs/protocol.md, s2_app_area). 128 voltages are 512 bytes a step, so after the
+# 48-byte header 2,599 steps fit; 2,700 steps lose the last 101 (51,712 bytes), counted for
+# the recorded population only, in the run's report and the results, and the steps that
+# were not delivered read as NaN.
+jq -n '{format: 1, name: "reclost", timestep_ms: 0.1, run_ms: 270, seed: 1,
+  populations: [{label: "rec", size: 128, model: "lif_curr_exp"},
+                {label: "fill", size: 19200, model: "spike_source_array",
+                 spike_times: [range(19200) | []]}],
+  recordings: [{population: "rec", variable: "v_mv"}]}' >"$WORK/rl.json"
+"$S2CTL" compile "$WORK/rl.json" --machine "$WORK/one.pb" -o "$WORK/rl.s2img" >"$WORK/rl.cout"
+check "the recording network fills one chip (151 PEs)" grep -q "151 PEs on 1 chips" "$WORK/rl.cout"
+"$S2CTL" run "$WORK/rl.s2img" --machine "$WORK/one.pb" -o "$WORK/rl.s2res" --json \
+	>"$WORK/rl.out" 2>"$WORK/rl.err"
+check "run exits 0" test $? -eq 0
+check "recording_bytes_lost 51712 in total" jq -e '.recording_bytes_lost == 51712' "$WORK/rl.out"
+check "counted for rec, not for fill" jq -e \
+	'[.populations[] | .clipped.recording_bytes_lost] == [51712, 0]' "$WORK/rl.out"
+check "run warns about the lost bytes" grep -q "51712 recording bytes lost" "$WORK/rl.err"
+"$S2CTL" results "$WORK/rl.s2res" >"$WORK/rl.txt"
+check "results: CLIPPED line for rec" grep -q "rec .*CLIPPED: recording_bytes_lost 51712" "$WORK/rl.txt"
+"$S2CTL" results "$WORK/rl.s2res" --npy "$WORK/rlnpy" --quiet
+check "results: 2,599 steps of voltage, the 101 lost ones NaN" $PY -c "
+import numpy as np, sys
+v = np.load(sys.argv[1])
+sys.exit(not (v.shape == (2700, 128) and not np.isnan(v[:2599]).any()
+              and np.isnan(v[2599:]).all()))" "$WORK/rlnpy/rec_v.npy"
 
 # The synfire example carries its pulse packet through all 200 groups (2 ms per group).
 "$S2CTL" net example synfire --scale 0.01 -o "$WORK/syn.pb" --quiet

@@ -218,6 +218,13 @@ check "key list: the machine key and the job key" jq_is "$WORK/key_list.json" \
 j key_revoke key key revoke "$WORK/job.key" --key "$WORK/m.key" --machine "$WORK/keyed.pb"
 j key_rotate key key rotate "$WORK/m.key" --machine "$WORK/keyed.pb"
 
+# --- SLURM: a job's boards and its energy report (docs/cluster.md) -----------------------------
+export S2_STATE_DIR=$WORK/state
+"$S2CTL" job begin --machine "$WORK/keyed.pb" --job 5 --gres-idx 0 --user u --account a >/dev/null
+SLURM_JOB_ID=5 j job_show job job show
+j job_end job job end --machine "$WORK/keyed.pb" --key "$WORK/m.key" --job 5
+j energy_jobs energy-jobs energy jobs --machine "$WORK/keyed.pb"
+
 # --- the schemas catch drift ---------------------------------------------------------------
 jq '.properties.accepted.type = "string"' "$SCHEMAS/s2ctl-inject.schema.json" >"$WORK/wrong.schema.json"
 validate "$WORK/wrong.schema.json" "$WORK/inject.json" >/dev/null

@@ -90,6 +90,8 @@ case_run two_lif_zero two_lif --reset zero
 case_run conv_euler_zero conv --integrator euler --reset zero
 case_run lif_dt01 lif_dt01 --dt 0.0001
 case_run conv_groups_zero conv_groups --reset zero
+# The older form (input_type/output_type groups on every node, LIF without v_reset) imports too.
+case_run two_lif_legacy two_lif_legacy
 
 # Broken files: refused, the node named, nothing written.
 for bad in $(jq -r '.broken | keys[]' "$FX/fixtures.json"); do

@@ -244,6 +244,15 @@ static void t_refused(void **state)
 	                "0.5, \"high\": 0.6}",
 	                "0.5", err, sizeof err),
 	        err, "Tgt", "delays cannot be represented");
+	/* a constant delay beyond the engine's 64 steps: refused, naming both populations */
+	expect_refused(try_net("20", "0.5", "10", "0.5", err, sizeof err), err, "src -> Tgt",
+	               "delay: 10 is outside 0.1 to 6.4");
+	/* normal_clipped weights clipped where the engine does not (0.4 to 0.6 nA) */
+	expect_refused(try_net("20",
+	                       "{\"dist\": \"normal_clipped\", \"mean\": 0.5, \"sd\": 0.3, "
+	                       "\"low\": 0.4, \"high\": 0.6}",
+	                       "1", "0.5", err, sizeof err),
+	               err, "into population Tgt", "weights cannot be represented");
 	/* the same clipped at the engine's own bounds: mapped */
 	assert_int_equal(try_net("20", "0.5",
 	                         "{\"dist\": \"normal_clipped\", \"mean\": 1.5, \"sd\": 0.75, "

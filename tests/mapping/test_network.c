@@ -156,7 +156,7 @@ static void t_bad(void **state)
 	expect_bad("\"tau_m_ms\": 10", "\"tau_x\": 10",
 	           "parameter 'tau_x' is not one of model lif_curr_exp");
 	expect_bad("\"post\": \"E\", \"post_slice\"", "\"post\": \"X\", \"post_slice\"",
-	           "projections[0] (unlabelled): post population 'X' does not exist");
+	           "projections[0] (unlabelled, in -> X): post population 'X' does not exist");
 	expect_bad("\"population\": \"E\"", "\"population\": \"Q\"",
 	           "recordings[0] (Q): population 'Q' does not exist");
 	expect_bad("[0, 10]", "[0, 200]", "post_slice [0, 200) is not a slice of 100 neurons");

@@ -70,6 +70,13 @@ struct s2_stream_callbacks {
 struct s2_stream *s2_stream_new(uint32_t id, const struct s2_stream_callbacks *cb);
 void s2_stream_free(struct s2_stream *s);
 
+/**
+ * Boards whose packets say board wire[i] are board i of this stream's sources and reports
+ * (a SLURM job's view, s2/alloc.h: its board 0 may be site board 2); packets from any other
+ * board are counted foreign. n 0 removes the map. 0 or S2_E_NOMEM.
+ */
+int s2_stream_map_boards(struct s2_stream *s, const uint16_t *wire, unsigned n);
+
 struct s2_key;
 /**
  * Accept only packets authenticated with k (copied; NULL: accept any, as before): the

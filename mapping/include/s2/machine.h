@@ -88,6 +88,17 @@ struct s2_machine *s2_machine_new_racks(unsigned racks, const char *host, uint16
 /** Deep copy, or NULL when memory runs out. */
 struct s2_machine *s2_machine_clone(const struct s2_machine *m);
 
+/**
+ * The machine made of boards[0..k) of m only, renumbered 0..k-1 in that order (a SLURM job's
+ * view, host/include/s2/alloc.h): each keeps its endpoint, rack and position on m's board
+ * grid, with its dead chips, PEs and links; the other grid positions are empty, so no link
+ * leads off the chosen boards and the mapper never routes through a board left out.
+ * @return a new machine, or NULL with err set (a board index out of range or repeated,
+ *         k == 0, out of memory).
+ */
+struct s2_machine *s2_machine_subset(const struct s2_machine *m, const unsigned *boards, unsigned k,
+                                     char *err, size_t errlen);
+
 /** Free a machine; NULL is fine. */
 void s2_machine_free(struct s2_machine *m);
 

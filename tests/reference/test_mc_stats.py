@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""The microcircuit statistics of bench/mc_stats.py on spike trains whose answer is known:
+the CV of Poisson and gamma trains, the synchrony of independent and of identical trains,
+the 3 ms bins, the population standard deviation of the CV, and the bias of a one-second
+window that the comparison with the published 60 s values corrects for (docs/engine.md).
+Prints one line per check and 'N passed, N failed'; exit status 1 on any failure."""
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "bench"))
+import mc_stats as ms  # noqa: E402
+
+passed = failed = 0
+
+
+def check(name, ok, detail=""):
+    global passed, failed
+    print(f"{'ok' if ok else 'FAIL'}: {name} {detail}")
+    if ok:
+        passed += 1
+    else:
+        failed += 1
+
+
+def trains(k_neurons, rate, cv, t1, rng):
+    n, t = [], []
+    for i in range(k_neurons):
+        s = ms.gamma_train(rate, cv, 0.0, t1, rng)
+        n.append(np.full(len(s), i))
+        t.append(s)
+    return np.concatenate(n), np.concatenate(t)
+
+
+rng = np.random.default_rng(7)
+
+# CV: std / mean with the population standard deviation, per neuron, threshold on spikes.
+n = np.array([0, 0, 0, 1, 1])
+t = np.array([0.0, 1.0, 4.0, 0.0, 5.0])
+c = ms.cv_per_neuron(n, t, 3)
+check("CV of intervals 1 and 3 ms is 0.5 (population s.d.), neuron 1 (2 spikes) left out",
+      len(c) == 1 and abs(c[0] - 0.5) < 1e-12, f"{c}")
+c = ms.cv_per_neuron(n[::-1].copy(), t[::-1].copy(), 2)
+check("spike order does not matter; 2 spikes give a CV of 0", len(c) == 2 and c[1] == 0.0,
+      f"{c}")
+
+# Poisson (CV 1) and gamma shape 4 (CV 0.5) over 60 s, the NetPyNE rule (> 10 spikes).
+n, t = trains(300, 8.0, 1.0, 60000.0, rng)
+cv = ms.cv_per_neuron(n, t, ms.NETPYNE_MIN_SPIKES).mean()
+check("Poisson trains, 8 Hz, 60 s: mean CV 1 within 0.02", abs(cv - 1) < 0.02, f"{cv:.4f}")
+n, t = trains(300, 8.0, 0.5, 60000.0, rng)
+cv = ms.cv_per_neuron(n, t, ms.NETPYNE_MIN_SPIKES).mean()
+check("gamma trains of CV 0.5: mean CV 0.5 within 0.02", abs(cv - 0.5) < 0.02, f"{cv:.4f}")
+
+# Synchrony: variance over mean of the count in 3 ms bins.
+check("bins are 3 ms: counts [2, 1] give 0.25 / 1.5",
+      abs(ms.synchrony(np.array([0.5, 2.9, 3.5]), 0.0, 6.0) - 0.25 / 1.5) < 1e-12)
+check("a partial last bin is dropped",
+      abs(ms.synchrony(np.array([0.5, 2.9, 3.5, 6.5]), 0.0, 7.0) - 0.25 / 1.5) < 1e-12)
+n, t = trains(1000, 5.0, 1.0, 20000.0, rng)
+s = ms.synchrony(t, 0.0, 20000.0)
+check("1000 independent Poisson trains: synchrony 1 within 0.05", abs(s - 1) < 0.05, f"{s:.4f}")
+one = ms.gamma_train(50.0, 1.0, 0.0, 20000.0, rng)
+s = ms.synchrony(np.tile(one, 10), 0.0, 20000.0)
+check("10 identical Poisson trains: synchrony 10 within 0.5", abs(s - 10) < 0.5, f"{s:.3f}")
+
+# The one-second window: Poisson neurons at 8 Hz with at least 5 spikes show a CV well
+# below 1; the correction reproduces what the window shows of a known process.
+rates = rng.uniform(4, 12, 2000)
+w = ms.window_cv(rates, 1.0, 100.0, 1100.0, 5, rng, trials=1)
+check("a 1 s window shows Poisson neurons (4-12 Hz, >= 5 spikes) with a CV below 0.85",
+      w < 0.85, f"{w:.3f}")
+n, t = [], []
+for i, r in enumerate(rates):
+    s_ = ms.gamma_train(r, 1.0, 100.0, 1100.0, rng)
+    n.append(np.full(len(s_), i))
+    t.append(s_)
+direct = ms.cv_per_neuron(np.concatenate(n), np.concatenate(t), 5).mean()
+check("window_cv equals the same measurement on such trains within 0.03",
+      abs(direct - w) < 0.03, f"{direct:.3f} vs {w:.3f}")
+
+# The published values are the paper's (Romaro et al. 2021 Tables A.1, A.3, A.5, 100 %).
+check("published tables as printed", ms.NETPYNE_CV[0] == 0.938 and ms.NETPYNE_SYNC[4] == 4.4
+      and ms.NETPYNE_RATE[7] == 7.60 and ms.NEST_RATE[2] == 4.414)
+
+print(f"{passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)
