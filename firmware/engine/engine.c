@@ -1,5 +1,6 @@
 /* The neuron and synapse engine (engine.h, docs/engine.md). */
 #include "engine.h"
+#include "adex.h"
 #include "lif_alpha.h"
 
 #include <string.h>
@@ -677,6 +678,7 @@ static bool params_ok(struct s2_eng *e)
 		case S2_MODEL_LIF_CURR_ALPHA:
 		case S2_MODEL_LIF_COND_ALPHA:
 		case S2_MODEL_LIF_CURR_DELTA:
+		case S2_MODEL_ADEX_COND_EXP:
 			if (!(p[LIF_TAU_M] > 0 && p[LIF_CM] > 0 && p[LIF_TAU_SYN_E] > 0 &&
 			      p[LIF_TAU_SYN_I] > 0 && p[LIF_TAU_REFRAC] >= 0))
 				return false;
@@ -734,10 +736,19 @@ int s2_eng_init(struct s2_eng *e, const uint8_t *pedata, size_t len, const struc
 	}
 	derive(e);
 	if (s2_lif2_model(e->model))
-		s2_lif2_derive(e);         /* lif_alpha.c */
+		s2_lif2_derive(e); /* lif_alpha.c */
+	if (e->model == S2_MODEL_ADEX_COND_EXP) {
+		s2_adex_derive(e);                  /* adex.c */
+		for (unsigned i = 0; i < e->n; i++) /* delta_T, tau_w > 0 */
+			if (!(e->k[i][6] > 0 && e->k[i][7] > 0 && e->k[i][6] < 1e6f &&
+			      e->k[i][7] < 1e9f && e->k[i][4] == e->k[i][4] &&
+			      e->k[i][5] == e->k[i][5]))
+				return S2_E_RANGE;
+	}
 	if (e->pd.sect[S2_SECT_CSOURCE]) { /* current sources: LIF and Izhikevich neurons */
 		if (e->model != S2_MODEL_LIF_CURR_EXP && e->model != S2_MODEL_LIF_COND_EXP &&
-		    e->model != S2_MODEL_IZHIKEVICH && !s2_lif2_model(e->model))
+		    e->model != S2_MODEL_IZHIKEVICH && !s2_lif2_model(e->model) &&
+		    e->model != S2_MODEL_ADEX_COND_EXP)
 			return S2_E_RANGE;
 		unsigned slot = e->model == S2_MODEL_IZHIKEVICH ? IZK_I_OFFSET : LIF_I_OFFSET;
 		rc = s2_csrc_init(&e->cs, e->pd.sect[S2_SECT_CSOURCE],
@@ -1030,9 +1041,13 @@ void s2_eng_tick(struct s2_eng *e)
 		break;
 	case S2_MODEL_LIF_CURR_ALPHA:
 	case S2_MODEL_LIF_COND_ALPHA:
-	case S2_MODEL_LIF_CURR_DELTA: { /* lif_alpha.c */
+	case S2_MODEL_LIF_CURR_DELTA:
+	case S2_MODEL_ADEX_COND_EXP: { /* lif_alpha.c, adex.c */
 		uint8_t fire[S2_PE_MAX_NEURONS / 8] = {0};
-		s2_lif2_tick(e, in_e, in_i, fire);
+		if (e->model == S2_MODEL_ADEX_COND_EXP)
+			s2_adex_tick(e, in_e, in_i, fire);
+		else
+			s2_lif2_tick(e, in_e, in_i, fire);
 		for (unsigned i = 0; i < e->n; i++)
 			if ((fire[i >> 3] >> (i & 7)) & 1u)
 				spike(e, i, bits);

@@ -14,8 +14,19 @@
 #include "engine.h"
 
 /* The LIF layout of docs/pedata.md (engine.c's LIF_*, ST_*). */
-enum { P_V_REST, P_V_RESET, P_V_THRESH, P_TAU_M, P_CM, P_TAU_REFRAC, P_TAU_E, P_TAU_I,
-       P_I_OFFSET, P_E_REV_E, P_E_REV_I };
+enum {
+	P_V_REST,
+	P_V_RESET,
+	P_V_THRESH,
+	P_TAU_M,
+	P_CM,
+	P_TAU_REFRAC,
+	P_TAU_E,
+	P_TAU_I,
+	P_I_OFFSET,
+	P_E_REV_E,
+	P_E_REV_I
+};
 enum { S_V, S_E, S_I, S_REFRAC };
 /* Derived constants: current-based and delta */
 enum { K_DM, K_DE, K_DI, K_REF, K_P21E, K_P21I, K_P31E, K_P31I };
@@ -80,7 +91,8 @@ void s2_lif2_derive(struct s2_eng *e)
 			if (e->model == S2_MODEL_LIF_COND_ALPHA) {
 				k[r ? KC_AVG_GI : KC_AVG_GE] = (float)(ts / h * (1.0 - (double)ds));
 				k[r ? KC_AVG_YI : KC_AVG_YE] =
-				        (float)(E_1 * one_minus_exp_1x(h / ts) * ts * ts / (h * ts));
+				        (float)(E_1 * one_minus_exp_1x(h / ts) * ts * ts /
+				                (h * ts));
 				continue;
 			}
 			/* v gains P21 I0 + P31 y0 over a step from the synaptic current, with

@@ -24,7 +24,6 @@ void s2_lif2_derive(struct s2_eng *e);
  * acting from the end of the step, as for IF_curr_exp); a neuron that fires gets its bit set
  * in fire (the caller sends the packets).
  */
-void s2_lif2_tick(struct s2_eng *e, const uint16_t *in_e, const uint16_t *in_i,
-                  uint8_t *fire);
+void s2_lif2_tick(struct s2_eng *e, const uint16_t *in_e, const uint16_t *in_i, uint8_t *fire);
 
 #endif

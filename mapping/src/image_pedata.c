@@ -25,6 +25,12 @@ static int param_slot(unsigned model, const char *name)
 	                                  "e_rev_e_mv",   "e_rev_i_mv"};
 	static const char *const poi[] = {"rate_hz", "start_ms", "duration_ms"};
 	static const char *const izk[] = {"a", "b", "c_mv", "d", "i_offset_na"};
+	/* slots 12-15: the PARAMS2 section */
+	static const char *const adex[] = {
+	        "v_rest_mv",   "v_reset_mv",    "v_thresh_mv",  "tau_m_ms",
+	        "cm_nf",       "tau_refrac_ms", "tau_syn_e_ms", "tau_syn_i_ms",
+	        "i_offset_na", "e_rev_e_mv",    "e_rev_i_mv",   "v_spike_mv",
+	        "a_ns",        "b_na",          "delta_t_mv",   "tau_w_ms"};
 	static const char *const nir[] = {"a_i",      "g_i",     "a_v",
 	                                  "b_v",      "g_v",     "bias",
 	                                  "v_thresh", "v_reset", "reset_subtract",
@@ -35,17 +41,19 @@ static int param_slot(unsigned model, const char *name)
 	                                   "shift_ch", "weight_bits", "start_step"};
 	static const char *const dense[] = {"bias",        "thr",        "shift",
 	                                    "weight_bits", "start_step", "argmax"};
-	const char *const *t = model == MODEL_POISSON      ? poi
-	                       : model == MODEL_IZHIKEVICH ? izk
-	                       : model == MODEL_NIR_NEURON ? nir
-	                       : model == MODEL_EGRU       ? egru
-	                       : model == MODEL_DENSE      ? dense
-	                                                   : lif;
+	const char *const *t = model == MODEL_POISSON         ? poi
+	                       : model == MODEL_IZHIKEVICH    ? izk
+	                       : model == MODEL_NIR_NEURON    ? nir
+	                       : model == MODEL_EGRU          ? egru
+	                       : model == MODEL_DENSE         ? dense
+	                       : model == MODEL_ADEX_COND_EXP ? adex
+	                                                      : lif;
 	unsigned n = model == MODEL_POISSON          ? 3
 	             : model == MODEL_IZHIKEVICH     ? 5
 	             : model == MODEL_NIR_NEURON     ? 10
 	             : model == MODEL_LIF_COND_EXP   ? 11
 	             : model == MODEL_LIF_COND_ALPHA ? 11
+	             : model == MODEL_ADEX_COND_EXP  ? 16
 	             : model == MODEL_EGRU           ? 11
 	             : model == MODEL_DENSE          ? 6
 	                                             : 9;
@@ -540,6 +548,7 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 	                 : md->id == MODEL_LIF_CURR_ALPHA ? S2_MODEL_LIF_CURR_ALPHA
 	                 : md->id == MODEL_LIF_COND_ALPHA ? S2_MODEL_LIF_COND_ALPHA
 	                 : md->id == MODEL_LIF_CURR_DELTA ? S2_MODEL_LIF_CURR_DELTA
+	                 : md->id == MODEL_ADEX_COND_EXP  ? S2_MODEL_ADEX_COND_EXP
 	                 : md->id == MODEL_NIR_NEURON     ? S2_MODEL_NIR
 	                 : md->id == MODEL_EGRU           ? S2_MODEL_EGRU
 	                 : md->id == MODEL_DENSE          ? S2_MODEL_DENSE
@@ -617,12 +626,17 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 	}
 	/* One row template per PE: defaults and constants are set once, only arrays and random
 	 * values are evaluated per neuron; each section is grown once and written in place. */
-	double prow[S2_PE_PARAMS] = {0}, srow[S2_PE_STATE] = {0};
+	double prow[S2_PE_PARAMS + S2_PE_PARAMS2] = {0}, srow[S2_PE_STATE] = {0};
 	unsigned pvar[NET_MAX_PARAMS], svar[4], n_pvar = 0, n_svar = 0;
 	if (model == S2_MODEL_LIF_CURR_EXP || model == S2_MODEL_LIF_CURR_ALPHA ||
 	    model == S2_MODEL_LIF_CURR_DELTA) {
 		static const double lif_def[] = {-65, -65, -50, 20, 1, 0.1, 5, 5, 0};
 		memcpy(prow, lif_def, sizeof lif_def);
+	} else if (model == S2_MODEL_ADEX_COND_EXP) {
+		static const double adex_def[] = {-70.6, -70.6,  -50.4, 9.3667, 0.281, 0.1,
+		                                  5,     5,      0,     0,      -80,   -40,
+		                                  4,     0.0805, 2,     144};
+		memcpy(prow, adex_def, sizeof adex_def);
 	} else if (model == S2_MODEL_LIF_COND_EXP || model == S2_MODEL_LIF_COND_ALPHA) {
 		static const double cond_def[] = {-65, -65, -50, 20, 1, 0.1, 5, 5, 0, 0, -70};
 		memcpy(prow, cond_def, sizeof cond_def);
@@ -652,7 +666,7 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 	begin(&b, S2_SECT_PARAMS);
 	uint8_t *pp = grow(&b, (size_t)prows * S2_PE_PARAMS * 4);
 	for (uint32_t i = 0; pp && i < prows; i++) {
-		double v[S2_PE_PARAMS];
+		double v[S2_PE_PARAMS + S2_PE_PARAMS2];
 		memcpy(v, prow, sizeof v);
 		for (unsigned x = 0; x < n_pvar; x++) {
 			unsigned k = pvar[x];
@@ -665,10 +679,27 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 			st_f32(pp, v[k]);
 	}
 	end(&b);
+	if (model == S2_MODEL_ADEX_COND_EXP) { /* the parameters beyond 12: PARAMS2 */
+		begin(&b, S2_SECT_PARAMS2);
+		uint8_t *p2 = grow(&b, (size_t)prows * S2_PE_PARAMS2 * 4);
+		for (uint32_t i = 0; p2 && i < prows; i++) {
+			double v[S2_PE_PARAMS + S2_PE_PARAMS2];
+			memcpy(v, prow, sizeof v);
+			for (unsigned x = 0; x < n_pvar; x++) {
+				unsigned k = pvar[x];
+				v[pslot[k]] =
+				        value_at(pval[k], md->params[k].def, pt->lo + i,
+				                 mix(seed_base ^ ((uint64_t)pt->pop << 40) ^ k));
+			}
+			for (unsigned k = 0; k < S2_PE_PARAMS2; k++, p2 += 4)
+				st_f32(p2, v[S2_PE_PARAMS + k]);
+		}
+		end(&b);
+	}
 	if (model == S2_MODEL_LIF_CURR_EXP || model == S2_MODEL_LIF_COND_EXP ||
 	    model == S2_MODEL_IZHIKEVICH || model == S2_MODEL_NIR || md->event_layer ||
 	    model == S2_MODEL_LIF_CURR_ALPHA || model == S2_MODEL_LIF_COND_ALPHA ||
-	    model == S2_MODEL_LIF_CURR_DELTA) {
+	    model == S2_MODEL_LIF_CURR_DELTA || model == S2_MODEL_ADEX_COND_EXP) {
 		begin(&b, S2_SECT_STATE);
 		uint8_t *sp = grow(&b, (size_t)srows * S2_PE_STATE * 4);
 		for (uint32_t i = 0; sp && i < srows; i++) {

@@ -26,7 +26,8 @@ from pyNN.space import Space  # noqa: F401
 from . import simulator
 from .simulator import NotSupportedError, S2RunError, S2PartialResultError  # noqa: F401
 from .standardmodels import IF_curr_exp, IF_cond_exp, Izhikevich, SpikeSourcePoisson, \
-    SpikeSourceArray, StaticSynapse, IF_curr_alpha, IF_cond_alpha, IF_curr_delta
+    SpikeSourceArray, StaticSynapse, IF_curr_alpha, IF_cond_alpha, IF_curr_delta, \
+    EIF_cond_exp_isfa_ista
 from .populations import Population, PopulationView, Assembly
 from .projections import Projection
 from .electrodes import DCSource, ACSource, StepCurrentSource, NoisyCurrentSource  # noqa: F401
@@ -36,7 +37,7 @@ logger = logging.getLogger("PyNN")
 
 def list_standard_models():
     return ["IF_curr_exp", "IF_cond_exp", "IF_curr_alpha", "IF_cond_alpha", "IF_curr_delta",
-            "Izhikevich", "SpikeSourcePoisson", "SpikeSourceArray"]
+            "EIF_cond_exp_isfa_ista", "Izhikevich", "SpikeSourcePoisson", "SpikeSourceArray"]
 
 
 def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params):
@@ -113,7 +114,7 @@ def _unsupported(name, why, exc=NotSupportedError):
 _CELLS = "pyNN.s2 has " + ", ".join(list_standard_models())
 for _name in ("IF_cond_exp_gsfa_grr",
               "IF_facets_hardware1", "HH_cond_exp", "EIF_cond_alpha_isfa_ista",
-              "EIF_cond_exp_isfa_ista", "GIF_cond_exp", "SpikeSourcePoissonRefractory",
+              "GIF_cond_exp", "SpikeSourcePoissonRefractory",
               "SpikeSourceGamma", "SpikeSourceInhGamma"):
     globals()[_name] = _unsupported(_name, _CELLS, errors.NoModelAvailableError)
 for _name in ("TsodyksMarkramSynapse", "SimpleStochasticSynapse",

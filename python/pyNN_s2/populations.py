@@ -64,7 +64,8 @@ class Population(common.Population):
                 not hasattr(self.celltype, "s2_model"):
             raise errors.InvalidModelError(
                 "pyNN.s2 supports the cell types IF_curr_exp, IF_cond_exp, IF_curr_alpha, "
-                "IF_cond_alpha, IF_curr_delta, Izhikevich, SpikeSourcePoisson and "
+                "IF_cond_alpha, IF_curr_delta, EIF_cond_exp_isfa_ista, Izhikevich, "
+                "SpikeSourcePoisson and "
                 "SpikeSourceArray, not %s" % type(self.celltype).__name__)
         id_range = np.arange(simulator.state.id_counter, simulator.state.id_counter + self.size)
         self.all_cells = np.array([simulator.ID(i) for i in id_range], dtype=simulator.ID)
@@ -94,9 +95,12 @@ class Population(common.Population):
     def _set_initial_value_array(self, variable, initial_values):
         if not self.celltype.s2_state:
             return  # spike sources have no state
-        self._s2_check_state(variable)
         vals = initial_values.evaluate(simplify=False) if hasattr(initial_values, "evaluate") \
             else initial_values
+        if variable in getattr(self.celltype, "s2_state_zero", ()) and \
+                not np.any(np.asarray(vals, dtype=float)):
+            return  # a state variable the engine starts at 0 (AdEx's w): 0 is fine
+        self._s2_check_state(variable)
         self._s2_initial[variable] = np.array(np.broadcast_to(
             np.asarray(vals, dtype=float), (self.size,)))
 

@@ -52,6 +52,16 @@ class IF_curr_delta(cells.IF_curr_delta):
     s2_state = {'v': 'v_mv'}
 
 
+class EIF_cond_exp_isfa_ista(cells.EIF_cond_exp_isfa_ista):
+    __doc__ = cells.EIF_cond_exp_isfa_ista.__doc__
+    s2_model = "adex_cond_exp"
+    translations = build_translations(
+        *_LIF, ('e_rev_E', 'e_rev_e_mv'), ('e_rev_I', 'e_rev_i_mv'), ('v_spike', 'v_spike_mv'),
+        ('a', 'a_ns'), ('b', 'b_na'), ('delta_T', 'delta_t_mv'), ('tau_w', 'tau_w_ms'))
+    s2_state = {'v': 'v_mv', 'gsyn_exc': 'gsyn_e_us', 'gsyn_inh': 'gsyn_i_us'}
+    s2_state_zero = {'w'}  # starts at 0 on the PEs; another initial w is refused
+
+
 class Izhikevich(cells.Izhikevich):
     __doc__ = cells.Izhikevich.__doc__
     s2_model = "izhikevich"

@@ -2,7 +2,7 @@
 # Current sources and the alpha and delta LIF models in the engine (docs/engine.md): a network
 # with every kind of source (DC, step, AC, noisy; several on one neuron, on parts of
 # populations) into every model that takes them (lif_curr_exp, lif_cond_exp, izhikevich,
-# lif_curr_alpha, lif_cond_alpha, lif_curr_delta)
+# lif_curr_alpha, lif_cond_alpha, lif_curr_delta, adex_cond_exp with per-neuron parameters)
 # on s2emu through s2ctl gives the results of the engine's own local run (s2fw-run image), and
 # every PE re-run alone by the Cortex-M4F build under QEMU gives byte for byte the output of
 # the host build. Bad current sources are refused naming the item. (Agreement with pyNN.brian2:
@@ -21,7 +21,9 @@ cat >net.json <<'JSON'
   {"label": "izk", "size": 2, "model": "izhikevich"},
   {"label": "alpha", "size": 4, "model": "lif_curr_alpha", "params": {"tau_syn_i_ms": 1.5}},
   {"label": "calpha", "size": 3, "model": "lif_cond_alpha"},
-  {"label": "delta", "size": 4, "model": "lif_curr_delta"}],
+  {"label": "delta", "size": 4, "model": "lif_curr_delta"},
+  {"label": "adex", "size": 4, "model": "adex_cond_exp",
+   "params": {"a_ns": [2, 4, 6, 8], "tau_refrac_ms": 1}}],
  "projections": [
   {"pre": "in", "post": "curr", "connector": {"type": "all_to_all"}, "weight": 0.5, "delay": 1},
   {"pre": "in", "post": "alpha", "connector": {"type": "all_to_all"}, "weight": 2, "delay": 1},
@@ -30,6 +32,8 @@ cat >net.json <<'JSON'
   {"pre": "in", "post": "calpha", "connector": {"type": "all_to_all"}, "weight": 0.05,
    "delay": 1},
   {"pre": "in", "post": "delta", "connector": {"type": "all_to_all"}, "weight": 9, "delay": 1},
+  {"pre": "in", "post": "adex", "connector": {"type": "one_to_one"}, "weight": 0.05,
+   "delay": 1.5},
   {"pre": "in", "post": "delta", "connector": {"type": "one_to_one"}, "weight": 3,
    "delay": 3, "receptor": "inhibitory"}],
  "recordings": [
@@ -37,7 +41,8 @@ cat >net.json <<'JSON'
   {"population": "cond", "variable": "v_mv"}, {"population": "izk", "variable": "spikes"},
   {"population": "izk", "variable": "v_mv"}, {"population": "alpha", "variable": "v_mv"},
   {"population": "calpha", "variable": "v_mv"}, {"population": "delta", "variable": "v_mv"},
-  {"population": "alpha", "variable": "spikes"}, {"population": "delta", "variable": "spikes"}],
+  {"population": "alpha", "variable": "spikes"}, {"population": "delta", "variable": "spikes"},
+  {"population": "adex", "variable": "v_mv"}, {"population": "adex", "variable": "spikes"}],
  "current_sources": [
   {"population": "curr", "kind": "dc", "amplitude_na": 0.3, "start_ms": 20, "stop_ms": 120},
   {"population": "curr", "kind": "step", "neurons": [0, 5, 140],
@@ -51,7 +56,8 @@ cat >net.json <<'JSON'
   {"population": "izk", "kind": "noisy", "neurons": [1], "mean_na": 0.005, "stdev_na": 0.002},
   {"population": "alpha", "kind": "dc", "neurons": [2], "amplitude_na": 0.6},
   {"population": "calpha", "kind": "ac", "amplitude_na": 0.6, "frequency_hz": 25},
-  {"population": "delta", "kind": "step", "times_ms": [40], "amplitudes_na": [0.5]}]}
+  {"population": "delta", "kind": "step", "times_ms": [40], "amplitudes_na": [0.5]},
+  {"population": "adex", "kind": "dc", "amplitude_na": 0.8, "start_ms": 10}]}
 JSON
 
 emu_start m --boards 1
@@ -64,7 +70,8 @@ check "run it on s2emu" "$S2CTL" run net.s2img --machine m.pb -o net.s2res --qui
 check "the engine's local run (s2fw-run image) gives the same results file" \
 	cmp -s local.s2res net.s2res
 "$S2CTL" results net.s2res --npy out --quiet
-n_sp=$(/usr/bin/python3 -c 'import numpy; print(len(numpy.load("out/curr_spikes.npy")))')
+n_sp=$(/usr/bin/python3 -c 'import numpy; print(sum(len(numpy.load("out/%s_spikes.npy" % p))
+                                                for p in ("curr", "alpha", "delta", "adex")))')
 check "the neurons spiked ($n_sp spikes)" test "${n_sp:-0}" -gt 10
 
 qemu_ok=0
@@ -79,7 +86,7 @@ for d in dump/pe*; do
 		qemu_bad=$((qemu_bad + 1))
 done
 check "every PE ($qemu_ok) gives byte-identical output on the host and under QEMU" \
-	[ "$qemu_bad" -eq 0 -a "$qemu_ok" -ge 8 ]
+	[ "$qemu_bad" -eq 0 -a "$qemu_ok" -ge 9 ]
 
 # Bad input: the item named, nothing written.
 bad() {

@@ -211,9 +211,14 @@ def cell_types(sim, dt=0.1, duration=100.0):
                                                                      tau_syn_I=3.0))),
         "curr_delta_syn": sim.Population(1, sim.IF_curr_delta(**da)),
         "curr_delta_dc": sim.Population(1, sim.IF_curr_delta(i_offset=0.45, **da)),
+        # AdEx with PyNN's defaults; v_spike at pyNN.brian2's cut-off v_thresh + 5 delta_T
+        "adex_dc": sim.Population(1, sim.EIF_cond_exp_isfa_ista(i_offset=0.8, v_spike=-40.4,
+                                                                tau_refrac=0.0)),
+        "adex_syn": sim.Population(1, sim.EIF_cond_exp_isfa_ista(i_offset=0.3, v_spike=-40.4,
+                                                                 tau_refrac=0.0)),
     }
     w = {"curr_alpha_syn": (1.5, -1.0), "cond_alpha_syn": (0.03, 0.05),
-         "curr_delta_syn": (6.0, -4.0)}
+         "curr_delta_syn": (6.0, -4.0), "adex_syn": (0.05, 0.05)}
     for name, (we, wi) in w.items():
         sim.Projection(src, pops[name], sim.OneToOneConnector(),
                        sim.StaticSynapse(weight=we, delay=1.0), receptor_type="excitatory")
@@ -229,6 +234,20 @@ def cell_types(sim, dt=0.1, duration=100.0):
         out[name + "_v"] = [float(x) for x in seg.filter(name="v")[0].magnitude[:, 0]]
     sim.end()
     return out
+
+
+def adex_rk4():
+    """pyNN.brian2 integrates EIF_cond_exp_isfa_ista with RK2 (its AdaptiveNeuronGroup); the
+    reference uses RK4 (A8), as the engine does."""
+    import importlib
+    bc = importlib.import_module("pyNN.brian2.cells")
+    orig = bc.BaseNeuronGroup.__init__
+
+    def init(self, *a, **k):
+        if k.get("method") == "rk2":
+            k["method"] = "rk4"
+        orig(self, *a, **k)
+    bc.BaseNeuronGroup.__init__ = init
 
 
 def models():
@@ -254,6 +273,7 @@ def pyNN_errors():
 
 if __name__ == "__main__":
     base.brian2_integrator()
+    adex_rk4()
     refusals()
     models()
     current_sources()

@@ -42,6 +42,7 @@
 #define S2_PE_MAX_RECORD_V 128u     /**< neurons with recorded voltage per PE: all of them */
 #define S2_PE_PARAMS 12u            /**< f32 parameters per neuron */
 #define S2_PE_STATE 4u              /**< f32 state variables per neuron */
+#define S2_PE_PARAMS2 4u            /**< f32 parameters per neuron in PARAMS2 (AdEx) */
 #define S2_PD_F_RECORD_SPIKES 0x01u /**< header flags: record the spikes */
 #define S2_PD_F_NO_TARGETS 0x02u    /**< header flags: no projection leaves: do not send */
 #define S2_PE_MAX_DELAY 64u         /**< synaptic delay, timesteps (1..64) */
@@ -63,6 +64,7 @@ enum s2_pe_model {
 	S2_MODEL_LIF_CURR_ALPHA = 7, /**< current-based LIF, alpha synapses */
 	S2_MODEL_LIF_COND_ALPHA = 8, /**< conductance-based LIF, alpha synapses */
 	S2_MODEL_LIF_CURR_DELTA = 9, /**< LIF, delta synapses (weights are voltage jumps) */
+	S2_MODEL_ADEX_COND_EXP = 12, /**< adaptive exponential LIF, conductance synapses */
 	S2_MODEL_POISSON = 10,       /**< Poisson spike source, per-neuron rate */
 	S2_MODEL_SPIKE_ARRAY = 11,   /**< spike-time arrays */
 };
@@ -78,7 +80,8 @@ enum s2_pe_section {
 	S2_SECT_CURRENT = 7,  /**< DC steps: (step u32, neuron u16, 0 u16, amp f32 nA), sorted */
 	S2_SECT_SLICES = 8,   /**< per descriptor of EXPAND: its projection's population slices */
 	S2_SECT_CSOURCE = 9,  /**< current sources (s2_pe_csource entries, below) */
-	S2_SECT__MAX = 9,
+	S2_SECT_PARAMS2 = 10, /**< n_neurons (or 1) x S2_PE_PARAMS2 f32: more parameters (AdEx) */
+	S2_SECT__MAX = 10,
 };
 
 /**
