@@ -8,7 +8,9 @@
 # The examples are not part of the repository: they are taken from the PyNN source at tag
 # 0.10.1 into $PYNN_EXAMPLES (default /tmp/pynn-0.10.1-examples) if not there, from a git
 # clone of NeuralEnsemble/PyNN named by $PYNN_GIT (a git dir), or by `git clone` if the
-# network allows. Each run has a time limit ($EX_TIMEOUT, default 600 s). Needs
+# network allows. Each run has a time limit ($EX_TIMEOUT, default 600 s). $SIMS (default
+# "s2 brian2") chooses the simulators run; results already in OUT_DIR are kept and tabled
+# (so SIMS=s2 re-runs pyNN.s2 against an earlier pyNN.brian2 run; SIMS=none only tables). Needs
 # /usr/bin/python3 with pyNN 0.10 and Brian2 (Debian python3-pynn python3-brian).
 set -u
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -54,7 +56,8 @@ not_counted=" nineml_brunel nineml_neuron nrn_artificial_cell simpleRandomNetwor
 
 for f in "$EX"/*.py; do
 	name=$(basename "$f" .py)
-	for sim in s2 brian2; do
+	for sim in ${SIMS:-s2 brian2}; do
+		[ "$sim" = none ] && continue # SIMS=none: only the table
 		d="$OUT/$name.$sim"
 		rm -rf "$d"
 		mkdir -p "$d"
@@ -75,6 +78,8 @@ out, ex, skip = sys.argv[1], sys.argv[2], sys.argv[3].split()
 names = sorted(os.path.basename(f)[:-3] for f in os.listdir(ex) if f.endswith(".py"))
 def load(n, s):
     d = os.path.join(out, "%s.%s" % (n, s))
+    if not os.path.exists(os.path.join(d, "status")):
+        return 99, 0.0, None, "not run"
     rc, secs = open(os.path.join(d, "status")).read().split()
     summ = None
     p = os.path.join(d, "summary.json")
@@ -83,7 +88,7 @@ def load(n, s):
     err = ""
     if rc != "0":
         lines = [l for l in open(os.path.join(d, "out.txt")).read().splitlines() if l.strip()]
-        err = lines[-1][:150] if lines else "no output"
+        err = lines[-1][:110] if lines else "no output"
     return int(rc), float(secs), summ, err
 rows, ok_s2, ok_br, counted = [], 0, 0, 0
 print("\n| example | pyNN.s2 | pyNN.brian2 | population: rate s2 / brian2 (Hz) | first spikes (neuron 0) s2 / brian2 | plastic weights mean s2 / brian2 |")
@@ -106,7 +111,8 @@ for n in names:
             w = b[2]["projections"].get(k)
             if w and "mean" in v and "mean" in w:
                 ws.append("%.4g / %.4g" % (v["mean"], w["mean"]))
-    st = lambda r: ("runs (%.0f s)" % r[1]) if r[0] == 0 else ("fails: %s" % r[3].replace("|", "/"))
+    st = lambda r: ("runs (%.0f s)" % r[1]) if r[0] == 0 else \
+        ("timed out (%.0f s)" % r[1]) if r[0] == 124 else ("fails: %s" % r[3].replace("|", "/"))
     print("| %s%s | %s | %s | %s | %s | %s |" % (n, "" if c else " (not counted)", st(a), st(b),
           "; ".join(rates[:3]), "; ".join(firsts[:2]), "; ".join(ws[:2])))
 print("\nrun unchanged: pyNN.s2 %d of %d, pyNN.brian2 %d of %d (not counted: %s)"

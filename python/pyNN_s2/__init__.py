@@ -20,8 +20,14 @@ from pyNN.random import NativeRNG as _NativeRNG
 
 class NativeRNG(_NativeRNG):
     """The machine's own random numbers: connectors and distributed weights and delays are
-    drawn on the PEs from the network's seed (setup(seed=...)) whatever RNG is given, so this
-    only marks the intent; the seed given here is not used."""
+    drawn on the PEs from the network's seed (setup(seed=...)) whatever RNG is given. What
+    PyNN draws on the host with it (parameters, initial values, the sign of a weight when
+    guessing the receptor) comes from a NumpyRNG with this seed."""
+
+    def next(self, n=None, distribution=None, parameters=None, mask=None):
+        if not hasattr(self, "_np"):
+            self._np = NumpyRNG(seed=self.seed)
+        return self._np.next(n, distribution, parameters, mask)
 from pyNN.space import Space  # noqa: F401
 from . import simulator
 from .simulator import NotSupportedError, S2RunError, S2PartialResultError  # noqa: F401
