@@ -15,8 +15,20 @@
 #include "engine.h"
 #include "s2/wire.h"
 
-enum { P_V_REST, P_V_RESET, P_V_THRESH, P_TAU_M, P_CM, P_TAU_REFRAC, P_TAU_E, P_TAU_I,
-       P_I_OFFSET, P_E_REV_E, P_E_REV_I, P_V_SPIKE };
+enum {
+	P_V_REST,
+	P_V_RESET,
+	P_V_THRESH,
+	P_TAU_M,
+	P_CM,
+	P_TAU_REFRAC,
+	P_TAU_E,
+	P_TAU_I,
+	P_I_OFFSET,
+	P_E_REV_E,
+	P_E_REV_I,
+	P_V_SPIKE
+};
 enum { S_V, S_E, S_I, S_REFRAC };
 enum { K_REF = 3, K_A = 4, K_B = 5, K_DT = 6, K_TAU_W = 7 };
 
@@ -47,7 +59,7 @@ static void deriv(const struct adx *p, bool refr, const double *x, double *d)
 	d[0] = refr ? 0.0
 	            : (p->gl * (p->el - v) + p->gl * p->dt_ * ex + ge * (p->ee - v) +
 	               gi * (p->ei - v) + p->ie - w) /
-	                      p->cm;
+	                       p->cm;
 	d[1] = (p->a * (v - p->el) - w) / p->tw;
 	d[2] = -ge / p->te;
 	d[3] = -gi / p->ti;
