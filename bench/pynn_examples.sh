@@ -100,7 +100,7 @@ for n in names:
     ok_s2 += c and a[0] == 0
     ok_br += c and b[0] == 0
     rates, firsts, ws = [], [], []
-    if a[2] and b[2]:
+    if a[2] and b[2] and a[0] == 0 and b[0] == 0:  # both completed
         for k, v in a[2]["populations"].items():
             w = b[2]["populations"].get(k)
             if w and "rate_hz" in v and "rate_hz" in w:
