@@ -1,5 +1,7 @@
 /* The neuron and synapse engine (engine.h, docs/engine.md). */
 #include "engine.h"
+#include "adex.h"
+#include "lif_alpha.h"
 
 #include <string.h>
 
@@ -311,37 +313,35 @@ static uint32_t gen_row(struct s2_eng *e, const struct s2_pe_expand *x, uint32_t
 	}
 	case S2_CONN_FIXED_NUMBER_POST: {
 		/* The same choice on every PE holding part of the post slice: seeded by the pre
-		 * neuron only, selection sampling over the whole post slice. */
+		 * neuron only, selection sampling over the post slice (without the pre neuron
+		 * itself when self-connections are not allowed: n others, as PyNN). Weights and
+		 * delays come from a second stream, so drawing them does not change the choice. */
 		s2f_rng_seed(&rng, s2f_hash2(x->seed, pre_g));
-		uint32_t need = x->n, total = x->post_s_n;
-		for (uint32_t k = 0; k < total; k++) {
-			bool take;
-			if (x->flags & S2_EXP_F_REPLACE)
-				take = false; /* handled below */
-			else
-				take = need && s2f_rng_below(&rng, total - k) < need;
-			if (!take)
-				continue;
-			need--;
+		struct s2f_rng wrng;
+		s2f_rng_seed(&wrng, s2f_hash2(x->seed ^ 0x9E3779B9u, s2f_hash2(pre_g, x->post_lo)));
+		bool excl = (x->flags & S2_EXP_F_SAME_POP) && !(x->flags & S2_EXP_F_ALLOW_SELF) &&
+		            pre_g >= x->post_s_lo && pre_g - x->post_s_lo < x->post_s_n;
+		uint32_t total = x->post_s_n - excl,
+		         draws = x->flags & S2_EXP_F_REPLACE ? x->n : total;
+		uint32_t need = x->n;
+		for (uint32_t c = 0; c < draws && total && need; c++) {
+			uint32_t k; /* the candidate: an index among the total */
+			if (x->flags & S2_EXP_F_REPLACE) {
+				k = s2f_rng_below(&rng, total);
+			} else { /* selection sampling: candidate c taken with need / left */
+				if (s2f_rng_below(&rng, total - c) >= need)
+					continue;
+				need--;
+				k = c;
+			}
 			uint32_t j = x->post_s_lo + k;
-			if (j >= x->post_lo + jlo && j < x->post_lo + jhi &&
-			    !self_skip(x, pre_g, j)) {
+			j += excl && j >= pre_g;
+			if (j >= x->post_lo + jlo && j < x->post_lo + jhi) {
 				if (n == S2_PE_ROW_MAX)
 					return UINT32_MAX;
-				e->row[1 + n++] = make_word(e, x, &rng, j - x->post_lo, true);
+				e->row[1 + n++] = make_word(e, x, &wrng, j - x->post_lo, true);
 			}
 		}
-		if (x->flags & S2_EXP_F_REPLACE)
-			for (uint32_t k = 0; k < x->n; k++) {
-				uint32_t j = x->post_s_lo + s2f_rng_below(&rng, total);
-				if (j >= x->post_lo + jlo && j < x->post_lo + jhi &&
-				    !self_skip(x, pre_g, j)) {
-					if (n == S2_PE_ROW_MAX)
-						return UINT32_MAX;
-					e->row[1 + n++] =
-					        make_word(e, x, &rng, j - x->post_lo, true);
-				}
-			}
 		break;
 	}
 	default:
@@ -441,7 +441,9 @@ static int expand_fixed_total(struct s2_eng *e, const struct s2_pe_expand *x, st
  * pass 2 draws the same synapses again and places them.
  */
 struct colgen {
-	struct s2f_rng rng;
+	/* rng chooses the pre neurons; wrng draws the weights and delays, so that both passes
+	 * choose the same synapses whatever the distributions draw */
+	struct s2f_rng rng, wrng;
 	uint32_t post, k, need, scan; /* iteration state */
 };
 
@@ -460,20 +462,27 @@ static bool col_next(struct s2_eng *e, const struct s2_pe_expand *x, struct colg
 		}
 		if (g->k == 0 && g->scan == 0) {
 			s2f_rng_seed(&g->rng, s2f_hash2(x->seed, post_g));
+			s2f_rng_seed(&g->wrng, s2f_hash2(x->seed ^ 0x9E3779B9u, post_g));
 			g->need = x->n;
 		}
-		uint32_t i = UINT32_MAX;
+		/* Without the post neuron itself among the candidates when self-connections are
+		 * not allowed (n others, as PyNN). */
+		bool excl = (x->flags & S2_EXP_F_SAME_POP) && !(x->flags & S2_EXP_F_ALLOW_SELF) &&
+		            post_g >= x->pre_s_lo && post_g - x->pre_s_lo < x->pre_s_n;
+		uint32_t total = x->pre_s_n - excl, i = UINT32_MAX;
 		if (x->flags & S2_EXP_F_REPLACE) {
-			if (g->k < x->n) {
+			if (g->k < x->n && total) {
 				g->k++;
-				i = x->pre_s_lo + s2f_rng_below(&g->rng, x->pre_s_n);
+				i = x->pre_s_lo + s2f_rng_below(&g->rng, total);
+				i += excl && i >= post_g;
 			}
 		} else {
-			while (g->need && g->scan < x->pre_s_n) {
+			while (g->need && g->scan < total) {
 				uint32_t s = g->scan++;
-				if (s2f_rng_below(&g->rng, x->pre_s_n - s) < g->need) {
+				if (s2f_rng_below(&g->rng, total - s) < g->need) {
 					g->need--;
 					i = x->pre_s_lo + s;
+					i += excl && i >= post_g;
 					break;
 				}
 			}
@@ -541,7 +550,7 @@ static int expand_colwise(struct s2_eng *e, const struct s2_pe_expand *x, struct
 		return rc;
 	col_start(&g);
 	while (col_next(e, x, &g, &pre, &post)) {
-		uint32_t iw, wd = make_word(e, x, &g.rng, post, true);
+		uint32_t iw, wd = make_word(e, x, &g.wrng, post, true);
 		if ((rc = dram_read(e, index + pre * 4u, &iw, 4)) < 0)
 			return rc;
 		uint32_t at =
@@ -666,6 +675,10 @@ static bool params_ok(struct s2_eng *e)
 		switch (e->model) {
 		case S2_MODEL_LIF_CURR_EXP:
 		case S2_MODEL_LIF_COND_EXP:
+		case S2_MODEL_LIF_CURR_ALPHA:
+		case S2_MODEL_LIF_COND_ALPHA:
+		case S2_MODEL_LIF_CURR_DELTA:
+		case S2_MODEL_ADEX_COND_EXP:
 			if (!(p[LIF_TAU_M] > 0 && p[LIF_CM] > 0 && p[LIF_TAU_SYN_E] > 0 &&
 			      p[LIF_TAU_SYN_I] > 0 && p[LIF_TAU_REFRAC] >= 0))
 				return false;
@@ -740,6 +753,28 @@ int s2_eng_init(struct s2_eng *e, const uint8_t *pedata, size_t len, const struc
 		e->izk[i][1] = e->state[i][ST_IZK_U];
 	}
 	derive(e);
+	if (s2_lif2_model(e->model))
+		s2_lif2_derive(e); /* lif_alpha.c */
+	if (e->model == S2_MODEL_ADEX_COND_EXP) {
+		s2_adex_derive(e);                  /* adex.c */
+		for (unsigned i = 0; i < e->n; i++) /* delta_T, tau_w > 0 */
+			if (!(e->k[i][6] > 0 && e->k[i][7] > 0 && e->k[i][6] < 1e6f &&
+			      e->k[i][7] < 1e9f && e->k[i][4] == e->k[i][4] &&
+			      e->k[i][5] == e->k[i][5]))
+				return S2_E_RANGE;
+	}
+	if (e->pd.sect[S2_SECT_CSOURCE]) { /* current sources: LIF and Izhikevich neurons */
+		if (e->model != S2_MODEL_LIF_CURR_EXP && e->model != S2_MODEL_LIF_COND_EXP &&
+		    e->model != S2_MODEL_IZHIKEVICH && !s2_lif2_model(e->model) &&
+		    e->model != S2_MODEL_ADEX_COND_EXP)
+			return S2_E_RANGE;
+		unsigned slot = e->model == S2_MODEL_IZHIKEVICH ? IZK_I_OFFSET : LIF_I_OFFSET;
+		rc = s2_csrc_init(&e->cs, e->pd.sect[S2_SECT_CSOURCE],
+		                  e->pd.sect_len[S2_SECT_CSOURCE], e->n,
+		                  (const float(*)[S2_PE_PARAMS])e->params, slot, e->pd.seed);
+		if (rc < 0)
+			return rc;
+	}
 	if (e->pd.bg_rate_hz > 0) {
 		/* Poisson(lam) as the sum of bg_chunks Poisson(lam / chunks) of mean at most 16:
 		 * exact, and exp(-mean) stays far from float underflow. */
@@ -1042,8 +1077,8 @@ static void apply_currents(struct s2_eng *e)
 		if (s2_ld32(c) > e->t)
 			break;
 		unsigned i = s2_ld16(c + 4);
-		if (i < e->n)
-			e->params[i][slot] = ldf(c + 8);
+		if (i < e->n) /* with current sources, the value they add to */
+			*(e->cs.n ? &e->cs.base[i] : &e->params[i][slot]) = ldf(c + 8);
 		e->current_next++;
 	}
 }
@@ -1067,6 +1102,9 @@ void s2_eng_tick(struct s2_eng *e)
 	float we = e->pd.w_scale_e, wi = e->pd.w_scale_i, dt = e->dt_ms;
 	if (e->pd.sect[S2_SECT_CURRENT])
 		apply_currents(e);
+	if (e->cs.n)
+		s2_csrc_step(&e->cs, e->t, dt, e->n, e->params,
+		             e->model == S2_MODEL_IZHIKEVICH ? IZK_I_OFFSET : LIF_I_OFFSET);
 	switch (e->model) {
 	case S2_MODEL_LIF_CURR_EXP:
 	case S2_MODEL_LIF_COND_EXP:
@@ -1113,6 +1151,20 @@ void s2_eng_tick(struct s2_eng *e)
 		}
 		e->c.neuron_updates += e->n;
 		break;
+	case S2_MODEL_LIF_CURR_ALPHA:
+	case S2_MODEL_LIF_COND_ALPHA:
+	case S2_MODEL_LIF_CURR_DELTA:
+	case S2_MODEL_ADEX_COND_EXP: { /* lif_alpha.c, adex.c */
+		uint8_t fire[S2_PE_MAX_NEURONS / 8] = {0};
+		if (e->model == S2_MODEL_ADEX_COND_EXP)
+			s2_adex_tick(e, in_e, in_i, fire);
+		else
+			s2_lif2_tick(e, in_e, in_i, fire);
+		for (unsigned i = 0; i < e->n; i++)
+			if ((fire[i >> 3] >> (i & 7)) & 1u)
+				spike(e, i, bits);
+		break;
+	}
 	case S2_MODEL_IZHIKEVICH:
 		for (unsigned i = 0; i < e->n; i++) {
 			/* In double precision: the model's fast upswing amplifies float rounding

@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "csource.h"
 #include "fmath.h"
 #include "s2/pedata.h"
 
@@ -111,6 +112,7 @@ struct s2_eng {
 	 * bg_chunks x bg_lam, drawn as bg_chunks counts of mean bg_lam (exp(-bg_lam) = bg_p0). */
 	float bg_lam, bg_p0, bg_w;
 	unsigned bg_chunks;
+	struct s2_csrc cs; /**< current sources (csource.h) */
 	/* The Poisson CDF of mean bg_lam at 0..bg_top, as bg_count's sequential search sums it
 	 * (the same operations, so the same floats), and its term at bg_top. */
 	float bg_cdf[S2_ENG_BG_CDF], bg_top_p;

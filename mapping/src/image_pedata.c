@@ -25,6 +25,12 @@ static int param_slot(unsigned model, const char *name)
 	                                  "e_rev_e_mv",   "e_rev_i_mv"};
 	static const char *const poi[] = {"rate_hz", "start_ms", "duration_ms"};
 	static const char *const izk[] = {"a", "b", "c_mv", "d", "i_offset_na"};
+	/* slots 12-15: the PARAMS2 section */
+	static const char *const adex[] = {
+	        "v_rest_mv",   "v_reset_mv",    "v_thresh_mv",  "tau_m_ms",
+	        "cm_nf",       "tau_refrac_ms", "tau_syn_e_ms", "tau_syn_i_ms",
+	        "i_offset_na", "e_rev_e_mv",    "e_rev_i_mv",   "v_spike_mv",
+	        "a_ns",        "b_na",          "delta_t_mv",   "tau_w_ms"};
 	static const char *const nir[] = {"a_i",      "g_i",     "a_v",
 	                                  "b_v",      "g_v",     "bias",
 	                                  "v_thresh", "v_reset", "reset_subtract",
@@ -35,19 +41,22 @@ static int param_slot(unsigned model, const char *name)
 	                                   "shift_ch", "weight_bits", "start_step"};
 	static const char *const dense[] = {"bias",        "thr",        "shift",
 	                                    "weight_bits", "start_step", "argmax"};
-	const char *const *t = model == MODEL_POISSON      ? poi
-	                       : model == MODEL_IZHIKEVICH ? izk
-	                       : model == MODEL_NIR_NEURON ? nir
-	                       : model == MODEL_EGRU       ? egru
-	                       : model == MODEL_DENSE      ? dense
-	                                                   : lif;
-	unsigned n = model == MODEL_POISSON        ? 3
-	             : model == MODEL_IZHIKEVICH   ? 5
-	             : model == MODEL_NIR_NEURON   ? 10
-	             : model == MODEL_LIF_COND_EXP ? 11
-	             : model == MODEL_EGRU         ? 11
-	             : model == MODEL_DENSE        ? 6
-	                                           : 9;
+	const char *const *t = model == MODEL_POISSON         ? poi
+	                       : model == MODEL_IZHIKEVICH    ? izk
+	                       : model == MODEL_NIR_NEURON    ? nir
+	                       : model == MODEL_EGRU          ? egru
+	                       : model == MODEL_DENSE         ? dense
+	                       : model == MODEL_ADEX_COND_EXP ? adex
+	                                                      : lif;
+	unsigned n = model == MODEL_POISSON          ? 3
+	             : model == MODEL_IZHIKEVICH     ? 5
+	             : model == MODEL_NIR_NEURON     ? 10
+	             : model == MODEL_LIF_COND_EXP   ? 11
+	             : model == MODEL_LIF_COND_ALPHA ? 11
+	             : model == MODEL_ADEX_COND_EXP  ? 16
+	             : model == MODEL_EGRU           ? 11
+	             : model == MODEL_DENSE          ? 6
+	                                             : 9;
 	for (unsigned i = 0; i < n; i++)
 		if (!strcmp(t[i], name))
 			return (int)i;
@@ -425,6 +434,99 @@ static int ev_word(struct ev_fmt *f, const S2pb__Projection *pj, const char *lab
 	return 0;
 }
 
+static uint32_t csrc_step(double t_ms, double dt)
+{
+	double s = floor(t_ms / dt + 0.5);
+	return s >= 4294967295.0 ? 0xFFFFFFFFu : (uint32_t)s;
+}
+
+/* The CSOURCE section of part pt: each current source of its population that feeds one of
+ * its neurons, as a descriptor with the neurons' mask; step times rounded to steps (of
+ * several times in one step the last amplitude counts, as pyNN.brian2 does). */
+static int put_csources(struct blob *b, const struct s2_net *net, const struct part *pt, double dt,
+                        char *err, size_t errlen)
+{
+	const S2pb__Network *pb = net->pb;
+	const char *label = pb->populations[pt->pop]->label;
+	unsigned used = 0;
+	for (size_t i = 0; i < pb->n_current_sources; i++) {
+		const S2pb__CurrentSource *c = pb->current_sources[i];
+		if (strcmp(c->population, label))
+			continue;
+		uint8_t mask[16] = {0};
+		bool any = false;
+		for (uint32_t k = 0; k < pt->n; k++) {
+			bool in = c->n_neurons == 0;
+			for (size_t q = 0; !in && q < c->n_neurons; q++)
+				in = c->neurons[q] == pt->lo + k;
+			if (in) {
+				mask[k >> 3] |= (uint8_t)(1u << (k & 7));
+				any = true;
+			}
+		}
+		if (!any)
+			continue;
+		if (used == 0)
+			begin(b, S2_SECT_CSOURCE);
+		if (++used > S2_PE_MAX_CSRC)
+			return fail(
+			        err, errlen,
+			        "population %s: more than %u current sources feed the neurons of "
+			        "one PE",
+			        label, S2_PE_MAX_CSRC);
+		unsigned kind = !strcmp(c->kind, "dc")     ? S2_CSRC_DC
+		                : !strcmp(c->kind, "step") ? S2_CSRC_STEP
+		                : !strcmp(c->kind, "ac")   ? S2_CSRC_AC
+		                                           : S2_CSRC_NOISY;
+		double p[4] = {0};
+		if (kind == S2_CSRC_DC) {
+			p[0] = c->amplitude_na;
+		} else if (kind == S2_CSRC_AC) {
+			p[0] = c->amplitude_na;
+			p[1] = c->offset_na;
+			p[2] = c->frequency_hz;
+			p[3] = c->phase_deg;
+		} else if (kind == S2_CSRC_NOISY) {
+			double iv = c->interval_ms > dt ? c->interval_ms : dt;
+			p[0] = c->mean_na;
+			p[1] = c->stdev_na;
+			p[2] = floor(iv / dt + 0.5);
+		}
+		/* step points: one per step, the last of each step */
+		uint32_t n_pts = 0;
+		for (size_t q = 0; kind == S2_CSRC_STEP && q < c->n_times_ms; q++)
+			n_pts += q + 1 == c->n_times_ms ||
+			         csrc_step(c->times_ms[q], dt) != csrc_step(c->times_ms[q + 1], dt);
+		uint8_t *h = grow(b, S2_PE_CSRC_HDR);
+		if (!h)
+			return S2_E_NOMEM;
+		memset(h, 0, S2_PE_CSRC_HDR);
+		h[0] = (uint8_t)kind;
+		s2_st16(h + 2, (uint16_t)n_pts);
+		uint32_t start = kind == S2_CSRC_STEP ? 0 : csrc_step(c->start_ms, dt);
+		uint32_t stop = kind == S2_CSRC_STEP || c->stop_ms <= 0 ? 0xFFFFFFFFu
+		                                                        : csrc_step(c->stop_ms, dt);
+		s2_st32(h + 4, start);
+		s2_st32(h + 8, stop < start ? start : stop);
+		memcpy(h + 12, mask, sizeof mask);
+		for (unsigned k = 0; k < 4; k++)
+			st_f32(h + 28 + 4 * k, p[k]);
+		for (size_t q = 0; kind == S2_CSRC_STEP && q < c->n_times_ms; q++) {
+			if (q + 1 < c->n_times_ms &&
+			    csrc_step(c->times_ms[q], dt) == csrc_step(c->times_ms[q + 1], dt))
+				continue;
+			u32(b, csrc_step(c->times_ms[q], dt));
+			uint8_t *a = grow(b, 4);
+			if (!a)
+				return S2_E_NOMEM;
+			st_f32(a, c->amplitudes_na[q]);
+		}
+	}
+	if (used)
+		end(b);
+	return 0;
+}
+
 struct run {
 	uint32_t pop, key_lo, n_keys, pre_lo, n_pre;
 	uint8_t kbits;
@@ -437,7 +539,7 @@ struct pop_prep {
 	unsigned model; /* S2_MODEL_... */
 	bool state_sect, rec_spikes, no_targets, argmax_split;
 	uint8_t prow[S2_PE_PARAMS * 4], srow[S2_PE_STATE * 4]; /* encoded template rows */
-	double prow_d[S2_PE_PARAMS], srow_d[S2_PE_STATE];
+	double prow_d[S2_PE_PARAMS + S2_PE_PARAMS2], srow_d[S2_PE_STATE]; /* PARAMS2: AdEx */
 	unsigned pvar[NET_MAX_PARAMS], svar[4], n_pvar, n_svar;
 	int pslot[NET_MAX_PARAMS], sslot[4];
 	const S2pb__Value *pval[NET_MAX_PARAMS], *sval[4];
@@ -480,14 +582,18 @@ void image_prep_free(struct image_prep *ip)
 
 static unsigned engine_model(unsigned id)
 {
-	return id == MODEL_LIF_CURR_EXP   ? S2_MODEL_LIF_CURR_EXP
-	       : id == MODEL_LIF_COND_EXP ? S2_MODEL_LIF_COND_EXP
-	       : id == MODEL_IZHIKEVICH   ? S2_MODEL_IZHIKEVICH
-	       : id == MODEL_NIR_NEURON   ? S2_MODEL_NIR
-	       : id == MODEL_EGRU         ? S2_MODEL_EGRU
-	       : id == MODEL_DENSE        ? S2_MODEL_DENSE
-	       : id == MODEL_POISSON      ? S2_MODEL_POISSON
-	                                  : S2_MODEL_SPIKE_ARRAY;
+	return id == MODEL_LIF_CURR_EXP     ? S2_MODEL_LIF_CURR_EXP
+	       : id == MODEL_LIF_COND_EXP   ? S2_MODEL_LIF_COND_EXP
+	       : id == MODEL_IZHIKEVICH     ? S2_MODEL_IZHIKEVICH
+	       : id == MODEL_LIF_CURR_ALPHA ? S2_MODEL_LIF_CURR_ALPHA
+	       : id == MODEL_LIF_COND_ALPHA ? S2_MODEL_LIF_COND_ALPHA
+	       : id == MODEL_LIF_CURR_DELTA ? S2_MODEL_LIF_CURR_DELTA
+	       : id == MODEL_ADEX_COND_EXP  ? S2_MODEL_ADEX_COND_EXP
+	       : id == MODEL_NIR_NEURON     ? S2_MODEL_NIR
+	       : id == MODEL_EGRU           ? S2_MODEL_EGRU
+	       : id == MODEL_DENSE          ? S2_MODEL_DENSE
+	       : id == MODEL_POISSON        ? S2_MODEL_POISSON
+	                                    : S2_MODEL_SPIKE_ARRAY;
 }
 
 struct image_prep *image_prep_new(struct s2_mapping *mp, uint64_t seed_base)
@@ -513,9 +619,11 @@ struct image_prep *image_prep_new(struct s2_mapping *mp, uint64_t seed_base)
 		const struct net_model *md = net->model[p];
 		unsigned model = engine_model(md->id);
 		pp->model = model;
-		pp->state_sect = model == S2_MODEL_LIF_CURR_EXP || model == S2_MODEL_LIF_COND_EXP ||
-		                 model == S2_MODEL_IZHIKEVICH || model == S2_MODEL_NIR ||
-		                 md->event_layer;
+		pp->state_sect =
+		        model == S2_MODEL_LIF_CURR_EXP || model == S2_MODEL_LIF_COND_EXP ||
+		        model == S2_MODEL_IZHIKEVICH || model == S2_MODEL_NIR || md->event_layer ||
+		        model == S2_MODEL_LIF_CURR_ALPHA || model == S2_MODEL_LIF_COND_ALPHA ||
+		        model == S2_MODEL_LIF_CURR_DELTA || model == S2_MODEL_ADEX_COND_EXP;
 		pp->argmax_split = md->id == MODEL_DENSE && const_param(md, pop, "argmax") != 0 &&
 		                   mp->pops[p].count > 1;
 		pp->no_targets = mp->out_first[p] == mp->out_first[p + 1];
@@ -532,10 +640,16 @@ struct image_prep *image_prep_new(struct s2_mapping *mp, uint64_t seed_base)
 		/* Row templates: defaults and constants set once, only arrays and random values
 		 * evaluated per neuron. */
 		double *prow = pp->prow_d, *srow = pp->srow_d;
-		if (model == S2_MODEL_LIF_CURR_EXP) {
+		if (model == S2_MODEL_LIF_CURR_EXP || model == S2_MODEL_LIF_CURR_ALPHA ||
+		    model == S2_MODEL_LIF_CURR_DELTA) {
 			static const double lif_def[] = {-65, -65, -50, 20, 1, 0.1, 5, 5, 0};
 			memcpy(prow, lif_def, sizeof lif_def);
-		} else if (model == S2_MODEL_LIF_COND_EXP) {
+		} else if (model == S2_MODEL_ADEX_COND_EXP) {
+			static const double adex_def[] = {-70.6, -70.6,  -50.4, 9.3667, 0.281, 0.1,
+			                                  5,     5,      0,     0,      -80,   -40,
+			                                  4,     0.0805, 2,     144};
+			memcpy(prow, adex_def, sizeof adex_def);
+		} else if (model == S2_MODEL_LIF_COND_EXP || model == S2_MODEL_LIF_COND_ALPHA) {
 			static const double cond_def[] = {-65, -65, -50, 20, 1,  0.1,
 			                                  5,   5,   0,   0,  -70};
 			memcpy(prow, cond_def, sizeof cond_def);
@@ -675,8 +789,14 @@ int image_put_pedata(struct s2_mapping *mp, const struct image_prep *ip, struct 
 	const struct pop_prep *pp = &ip->pop[pt->pop];
 	double dt = net->pb->timestep_ms;
 	unsigned model = pp->model;
-	if (fabs(dt - 0.1) > 1e-9 && fabs(dt - 1.0) > 1e-9)
-		return fail(err, errlen, "timestep %g ms: the engine runs 0.1 or 1 ms", dt);
+	/* The engine's timestep is a whole number of microseconds (docs/engine.md). */
+	double dt_us = floor(dt * 1000.0 + 0.5);
+	if (fabs(dt * 1000.0 - dt_us) > 1e-6 * dt_us || dt_us < S2_PE_DT_US_MIN ||
+	    dt_us > S2_PE_DT_US_MAX)
+		return fail(err, errlen,
+		            "timestep %g ms: the engine runs a whole number of microseconds from "
+		            "%g to %g ms",
+		            dt, S2_PE_DT_US_MIN / 1000.0, S2_PE_DT_US_MAX / 1000.0);
 	if (pt->n > S2_PE_MAX_NEURONS)
 		return fail(err, errlen, "population %s: %u neurons on one PE, the engine takes %u",
 		            pop->label, pt->n, S2_PE_MAX_NEURONS);
@@ -715,7 +835,7 @@ int image_put_pedata(struct s2_mapping *mp, const struct image_prep *ip, struct 
 	if (ppr && !pp->n_pvar)
 		memcpy(ppr, pp->prow, sizeof pp->prow);
 	for (uint32_t i = 0; ppr && pp->n_pvar && i < prows; i++) {
-		double v[S2_PE_PARAMS];
+		double v[S2_PE_PARAMS + S2_PE_PARAMS2];
 		memcpy(v, pp->prow_d, sizeof v);
 		for (unsigned x = 0; x < pp->n_pvar; x++) {
 			unsigned k = pp->pvar[x];
@@ -728,6 +848,22 @@ int image_put_pedata(struct s2_mapping *mp, const struct image_prep *ip, struct 
 			st_f32(ppr, v[k]);
 	}
 	end(b);
+	if (model == S2_MODEL_ADEX_COND_EXP) { /* the parameters beyond 12: PARAMS2 */
+		begin(b, S2_SECT_PARAMS2);
+		uint8_t *p2 = grow(b, (size_t)prows * S2_PE_PARAMS2 * 4);
+		for (uint32_t i = 0; p2 && i < prows; i++) {
+			double v[S2_PE_PARAMS + S2_PE_PARAMS2];
+			memcpy(v, pp->prow_d, sizeof v);
+			for (unsigned x = 0; x < pp->n_pvar; x++) {
+				unsigned k = pp->pvar[x];
+				v[pp->pslot[k]] = value_at(pp->pval[k], md->params[k].def,
+				                           pt->lo + i, pp->pseed[k]);
+			}
+			for (unsigned k = 0; k < S2_PE_PARAMS2; k++, p2 += 4)
+				st_f32(p2, v[S2_PE_PARAMS + k]);
+		}
+		end(b);
+	}
 	if (pp->state_sect) {
 		begin(b, S2_SECT_STATE);
 		uint8_t *sp = grow(b, (size_t)srows * S2_PE_STATE * 4);
@@ -806,6 +942,9 @@ int image_put_pedata(struct s2_mapping *mp, const struct image_prep *ip, struct 
 		free(ev);
 		end(b);
 	}
+	/* Current sources into this PE's neurons (pedata.h CSOURCE, docs/engine.md). */
+	if ((rc = put_csources(b, net, pt, dt, err, errlen)) < 0)
+		goto out;
 	/* Sources: explicit rows and expansion descriptors, per run and projection. */
 	struct blob *rows = &scr->rows, *exp = &scr->exp, *slc = &scr->slc;
 	rows->buf.n = exp->buf.n = slc->buf.n = 0;
@@ -1111,7 +1250,7 @@ int image_put_pedata(struct s2_mapping *mp, const struct image_prep *ip, struct 
 	s2_st16(o + 6, (uint16_t)model);
 	s2_st16(o + 8, (uint16_t)pt->n);
 	s2_st16(o + 10, (uint16_t)n_vrec);
-	s2_st32(o + 12, fabs(dt - 1.0) < 1e-9 ? 1000 : 100);
+	s2_st32(o + 12, (uint32_t)dt_us);
 	s2_st32(o + 16, pt->key);
 	uint64_t ps = mix(seed_base ^ (0xB0Bull << 40) ^ q);
 	s2_st32(o + 20, (uint32_t)(ps ^ (ps >> 32)));

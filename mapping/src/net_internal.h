@@ -13,7 +13,7 @@
 
 #include "s2pb/network.pb-c.h"
 
-#define NET_MAX_PARAMS 14
+#define NET_MAX_PARAMS 16
 #define NET_MAX_DELAY_STEPS 64u /* longest synaptic delay, in timesteps */
 #define NET_MAX_POP_SIZE (1u << 30)
 
@@ -26,6 +26,10 @@ enum net_model_id {
 	MODEL_NIR_NEURON,
 	MODEL_EGRU,
 	MODEL_DENSE,
+	MODEL_LIF_CURR_ALPHA,
+	MODEL_LIF_COND_ALPHA,
+	MODEL_LIF_CURR_DELTA,
+	MODEL_ADEX_COND_EXP,
 	MODEL__COUNT
 };
 

@@ -544,6 +544,52 @@ static int rd_recording(struct rd *r, json_object *o, const char *path, S2pb__Re
 	return 0;
 }
 
+static int rd_csource(struct rd *r, json_object *o, const char *path, void *out)
+{
+	if (!json_object_is_type(o, json_type_object))
+		return type_err(r, path, "an object");
+	S2pb__CurrentSource *p = net_arena_alloc(&r->a, sizeof *p);
+	if (!p)
+		return nomem(r);
+	s2pb__current_source__init(p);
+	*(S2pb__CurrentSource **)out = p;
+	char q[256];
+	json_object_object_foreach(o, key, val)
+	{
+		snprintf(q, sizeof q, "%.180s.%.60s", path, key);
+		int rc;
+		struct {
+			const char *name;
+			double *at;
+		} nums[] = {{"amplitude_na", &p->amplitude_na}, {"start_ms", &p->start_ms},
+		            {"stop_ms", &p->stop_ms},           {"offset_na", &p->offset_na},
+		            {"frequency_hz", &p->frequency_hz}, {"phase_deg", &p->phase_deg},
+		            {"mean_na", &p->mean_na},           {"stdev_na", &p->stdev_na},
+		            {"interval_ms", &p->interval_ms}};
+		double *num = NULL;
+		for (size_t k = 0; k < sizeof nums / sizeof nums[0]; k++)
+			if (!strcmp(key, nums[k].name))
+				num = nums[k].at;
+		if (num)
+			rc = rd_num(r, val, q, num);
+		else if (!strcmp(key, "population"))
+			rc = rd_str(r, val, q, &p->population);
+		else if (!strcmp(key, "kind"))
+			rc = rd_str(r, val, q, &p->kind);
+		else if (!strcmp(key, "neurons"))
+			rc = rd_u32s(r, val, q, &p->neurons, &p->n_neurons);
+		else if (!strcmp(key, "times_ms"))
+			rc = rd_doubles(r, val, q, &p->times_ms, &p->n_times_ms);
+		else if (!strcmp(key, "amplitudes_na"))
+			rc = rd_doubles(r, val, q, &p->amplitudes_na, &p->n_amplitudes_na);
+		else
+			rc = unknown_key(r, path, key);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
 /* A JSON array of objects, each read by fn into a pointer array. */
 static int rd_list(struct rd *r, json_object *o, const char *path,
                    int (*fn)(struct rd *, json_object *, const char *, void *), void ***out,
@@ -608,6 +654,9 @@ static int rd_network(struct rd *r, json_object *o, S2pb__Network *n)
 		else if (!strcmp(key, "recordings"))
 			rc = rd_list(r, val, key, rd_recording_v, (void ***)&n->recordings,
 			             &n->n_recordings);
+		else if (!strcmp(key, "current_sources"))
+			rc = rd_list(r, val, key, rd_csource, (void ***)&n->current_sources,
+			             &n->n_current_sources);
 		else
 			rc = unknown_key(r, "network", key);
 		if (rc < 0)
@@ -844,6 +893,37 @@ static json_object *wr_recording(const S2pb__Recording *r)
 	return o;
 }
 
+static json_object *wr_csource(const S2pb__CurrentSource *c)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "population", json_object_new_string(c->population));
+	json_object_object_add(o, "kind", json_object_new_string(c->kind));
+	if (c->n_neurons)
+		json_object_object_add(o, "neurons", wr_u32s(c->neurons, c->n_neurons));
+	const struct {
+		const char *name;
+		double v;
+	} nums[] = {{"amplitude_na", c->amplitude_na}, {"start_ms", c->start_ms},
+	            {"stop_ms", c->stop_ms},           {"offset_na", c->offset_na},
+	            {"frequency_hz", c->frequency_hz}, {"phase_deg", c->phase_deg},
+	            {"mean_na", c->mean_na},           {"stdev_na", c->stdev_na},
+	            {"interval_ms", c->interval_ms}};
+	for (size_t k = 0; k < sizeof nums / sizeof nums[0]; k++)
+		if (nums[k].v != 0)
+			json_object_object_add(o, nums[k].name, wr_num(nums[k].v));
+	if (c->n_times_ms) {
+		json_object *t = json_object_new_array_ext((int)c->n_times_ms),
+		            *a = json_object_new_array_ext((int)c->n_times_ms);
+		for (size_t k = 0; k < c->n_times_ms; k++) {
+			json_object_array_add(t, wr_num(c->times_ms[k]));
+			json_object_array_add(a, wr_num(c->amplitudes_na[k]));
+		}
+		json_object_object_add(o, "times_ms", t);
+		json_object_object_add(o, "amplitudes_na", a);
+	}
+	return o;
+}
+
 int s2_net_to_json(const struct s2_net *net, char **out, size_t *len)
 {
 	const S2pb__Network *n = net->pb;
@@ -867,6 +947,12 @@ int s2_net_to_json(const struct s2_net *net, char **out, size_t *len)
 	for (size_t i = 0; i < n->n_recordings; i++)
 		json_object_array_add(a, wr_recording(n->recordings[i]));
 	json_object_object_add(o, "recordings", a);
+	if (n->n_current_sources) {
+		a = json_object_new_array_ext((int)n->n_current_sources);
+		for (size_t i = 0; i < n->n_current_sources; i++)
+			json_object_array_add(a, wr_csource(n->current_sources[i]));
+		json_object_object_add(o, "current_sources", a);
+	}
 	size_t l;
 	const char *s = json_object_to_json_string_length(
 	        o,

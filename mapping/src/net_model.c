@@ -188,6 +188,118 @@ static const struct net_model MODELS[MODEL__COUNT] =
                         .has_synapses = true,
                         .event_layer = true,
                 },
+                {
+                        .name = "lif_curr_alpha",
+                        .id = MODEL_LIF_CURR_ALPHA,
+                        .n_params = 9,
+                        .params =
+                                {
+                                        {"cm_nf", 1.0, 1e-6, 1e3},
+                                        {"tau_m_ms", 20.0, 1e-3, 1e4},
+                                        {"tau_syn_e_ms", 0.5, 1e-3, 1e4},
+                                        {"tau_syn_i_ms", 0.5, 1e-3, 1e4},
+                                        {"tau_refrac_ms", 0.1, 0.0, 1e4},
+                                        {"v_rest_mv", -65.0, -1e3, 1e3},
+                                        {"v_reset_mv", -65.0, -1e3, 1e3},
+                                        {"v_thresh_mv", -50.0, -1e3, 1e3},
+                                        {"i_offset_na", 0.0, -1e3, 1e3},
+                                },
+                        .n_state = 3,
+                        .state =
+                                {
+                                        {"v_mv", -65.0, -1e3, 1e3},
+                                        {"isyn_e_na", 0.0, -1e6, 1e6},
+                                        {"isyn_i_na", 0.0, -1e6, 1e6},
+                                },
+                        .max_per_pe = 128, /* S2_PE_MAX_NEURONS of the engine */
+                        .sram_fixed = 32,  /* v, I and y per receptor, refractory count */
+                        .has_synapses = true,
+                },
+                {
+                        .name = "lif_cond_alpha",
+                        .id = MODEL_LIF_COND_ALPHA,
+                        .n_params = 11,
+                        .params =
+                                {
+                                        {"cm_nf", 1.0, 1e-6, 1e3},
+                                        {"tau_m_ms", 20.0, 1e-3, 1e4},
+                                        {"tau_syn_e_ms", 0.3, 1e-3, 1e4},
+                                        {"tau_syn_i_ms", 0.5, 1e-3, 1e4},
+                                        {"tau_refrac_ms", 0.1, 0.0, 1e4},
+                                        {"v_rest_mv", -65.0, -1e3, 1e3},
+                                        {"v_reset_mv", -65.0, -1e3, 1e3},
+                                        {"v_thresh_mv", -50.0, -1e3, 1e3},
+                                        {"i_offset_na", 0.0, -1e3, 1e3},
+                                        {"e_rev_e_mv", 0.0, -1e3, 1e3},
+                                        {"e_rev_i_mv", -70.0, -1e3, 1e3},
+                                },
+                        .n_state = 3,
+                        .state =
+                                {
+                                        {"v_mv", -65.0, -1e3, 1e3},
+                                        {"gsyn_e_us", 0.0, 0.0, 1e6},
+                                        {"gsyn_i_us", 0.0, 0.0, 1e6},
+                                },
+                        .max_per_pe = 128, /* S2_PE_MAX_NEURONS of the engine */
+                        .sram_fixed = 32,  /* v, g and y per receptor, refractory count */
+                        .has_synapses = true,
+                },
+                {
+                        .name = "lif_curr_delta",
+                        .id = MODEL_LIF_CURR_DELTA,
+                        .n_params = 7,
+                        .params =
+                                {
+                                        {"cm_nf", 1.0, 1e-6, 1e3},
+                                        {"tau_m_ms", 20.0, 1e-3, 1e4},
+                                        {"tau_refrac_ms", 0.1, 0.0, 1e4},
+                                        {"v_rest_mv", -65.0, -1e3, 1e3},
+                                        {"v_reset_mv", -65.0, -1e3, 1e3},
+                                        {"v_thresh_mv", -50.0, -1e3, 1e3},
+                                        {"i_offset_na", 0.0, -1e3, 1e3},
+                                },
+                        .n_state = 1,
+                        .state = {{"v_mv", -65.0, -1e3, 1e3}},
+                        .max_per_pe = 128, /* S2_PE_MAX_NEURONS of the engine */
+                        .sram_fixed = 16,  /* v, refractory count */
+                        .has_synapses = true,
+                },
+                {
+                        /* Adaptive exponential LIF (PyNN EIF_cond_exp_isfa_ista; PyNN's
+                         * defaults and units: a in nS, b in nA). */
+                        .name = "adex_cond_exp",
+                        .id = MODEL_ADEX_COND_EXP,
+                        .n_params = 16,
+                        .params =
+                                {
+                                        {"cm_nf", 0.281, 1e-6, 1e3},
+                                        {"tau_m_ms", 9.3667, 1e-3, 1e4},
+                                        {"tau_syn_e_ms", 5.0, 1e-3, 1e4},
+                                        {"tau_syn_i_ms", 5.0, 1e-3, 1e4},
+                                        {"tau_refrac_ms", 0.1, 0.0, 1e4},
+                                        {"v_rest_mv", -70.6, -1e3, 1e3},
+                                        {"v_reset_mv", -70.6, -1e3, 1e3},
+                                        {"v_thresh_mv", -50.4, -1e3, 1e3},
+                                        {"i_offset_na", 0.0, -1e3, 1e3},
+                                        {"e_rev_e_mv", 0.0, -1e3, 1e3},
+                                        {"e_rev_i_mv", -80.0, -1e3, 1e3},
+                                        {"v_spike_mv", -40.0, -1e3, 1e3},
+                                        {"a_ns", 4.0, -1e6, 1e6},
+                                        {"b_na", 0.0805, -1e3, 1e3},
+                                        {"delta_t_mv", 2.0, 1e-3, 1e3},
+                                        {"tau_w_ms", 144.0, 1e-3, 1e6},
+                                },
+                        .n_state = 3,
+                        .state =
+                                {
+                                        {"v_mv", -70.6, -1e3, 1e3},
+                                        {"gsyn_e_us", 0.0, 0.0, 1e6},
+                                        {"gsyn_i_us", 0.0, 0.0, 1e6},
+                                },
+                        .max_per_pe = 128, /* S2_PE_MAX_NEURONS of the engine */
+                        .sram_fixed = 24,  /* v, w (double), g_e, g_i, refractory count */
+                        .has_synapses = true,
+                },
 };
 
 const struct net_model *net_model_find(const char *name)
@@ -216,7 +328,7 @@ int net_model_param(const struct net_model *m, const char *name, bool state)
 const char *net_model_names(void)
 {
 	return "lif_curr_exp, spike_source_poisson, spike_source_array, lif_cond_exp, izhikevich, "
-	       "nir_neuron";
+	       "nir_neuron, lif_curr_alpha, lif_cond_alpha, lif_curr_delta, adex_cond_exp";
 }
 
 /* Receptor names of the JSON form, in the order of the protobuf enum (network.proto). */

@@ -362,8 +362,11 @@ static int check_population(struct check *k, struct s2_net *n, unsigned i)
 		}
 	}
 	/* v_reset below v_thresh, where both are constants. */
-	if (m->id == MODEL_LIF_CURR_EXP || m->id == MODEL_LIF_COND_EXP) {
-		double reset = m->params[6].def, thresh = m->params[7].def;
+	if (m->id == MODEL_LIF_CURR_EXP || m->id == MODEL_LIF_COND_EXP ||
+	    m->id == MODEL_LIF_CURR_ALPHA || m->id == MODEL_LIF_COND_ALPHA ||
+	    m->id == MODEL_LIF_CURR_DELTA || m->id == MODEL_ADEX_COND_EXP) {
+		double reset = m->params[net_model_param(m, "v_reset_mv", false)].def,
+		       thresh = m->params[net_model_param(m, "v_thresh_mv", false)].def;
 		for (size_t j = 0; j < p->n_params; j++) {
 			const S2pb__Value *v = p->params[j]->value;
 			if (v->kind_case != S2PB__VALUE__KIND_CONSTANT)
@@ -567,8 +570,15 @@ static int check_projection(struct check *k, struct s2_net *n, unsigned j, const
 				net_seterr(k->err, k->errlen,
 				           "%s: from_list[%zu]: weight %g %s is outside %g to %g",
 				           item, i, l->weight[i],
-				           n->model[post]->id == MODEL_LIF_COND_EXP ? "uS"
-				           : n->model[post]->id == MODEL_IZHIKEVICH ? "mV"
+				           n->model[post]->id == MODEL_LIF_COND_EXP ||
+				                           n->model[post]->id ==
+				                                   MODEL_LIF_COND_ALPHA ||
+				                           n->model[post]->id == MODEL_ADEX_COND_EXP
+				                   ? "uS"
+				           : n->model[post]->id == MODEL_IZHIKEVICH ||
+				                           n->model[post]->id ==
+				                                   MODEL_LIF_CURR_DELTA
+				                   ? "mV"
 				           : ev ? "(w_q x 2^-shift)"
 				                : "nA",
 				           wlo, whi);
@@ -672,6 +682,83 @@ static int check_recording(struct check *k, struct s2_net *n, unsigned i, const 
 	return 0;
 }
 
+/* A current source (PyNN's DC, step, AC, noisy): into neurons that take a current. */
+static int check_csource(struct check *k, struct s2_net *n, unsigned i, const uint32_t *sorted)
+{
+	S2pb__Network *pb = n->pb;
+	const S2pb__CurrentSource *c = pb->current_sources[i];
+	char item[160];
+	snprintf(item, sizeof item, "current_sources[%u] (%.20s into %.60s)", i,
+	         c->kind ? c->kind : "", c->population);
+	long p = find_pop(sorted, pb->n_populations, pb->populations, c->population);
+	if (p < 0) {
+		net_seterr(k->err, k->errlen, "%s: population '%.60s' does not exist", item,
+		           c->population);
+		return S2_E_NOTFOUND;
+	}
+	const struct net_model *m = n->model[p];
+	if (m->id != MODEL_LIF_CURR_EXP && m->id != MODEL_LIF_COND_EXP &&
+	    m->id != MODEL_IZHIKEVICH && m->id != MODEL_LIF_CURR_ALPHA &&
+	    m->id != MODEL_LIF_COND_ALPHA && m->id != MODEL_LIF_CURR_DELTA &&
+	    m->id != MODEL_ADEX_COND_EXP) {
+		net_seterr(k->err, k->errlen,
+		           "%s: a %s population takes no current (the lif_* models and "
+		           "izhikevich do)",
+		           item, m->name);
+		return S2_E_RANGE;
+	}
+	for (size_t j = 0; j < c->n_neurons; j++)
+		if (c->neurons[j] >= pb->populations[p]->size) {
+			net_seterr(k->err, k->errlen, "%s: neurons[%zu]: %u is not a neuron of %u",
+			           item, j, c->neurons[j], pb->populations[p]->size);
+			return S2_E_RANGE;
+		}
+	const char *kinds[] = {"dc", "step", "ac", "noisy"};
+	bool known = false;
+	for (unsigned q = 0; q < 4; q++)
+		known |= c->kind && !strcmp(c->kind, kinds[q]);
+	if (!known) {
+		net_seterr(k->err, k->errlen, "%s: kind must be dc, step, ac or noisy", item);
+		return S2_E_FORMAT;
+	}
+	double v[] = {c->amplitude_na, c->start_ms, c->stop_ms,  c->offset_na,  c->frequency_hz,
+	              c->phase_deg,    c->mean_na,  c->stdev_na, c->interval_ms};
+	for (unsigned q = 0; q < sizeof v / sizeof v[0]; q++)
+		if (!isfinite(v[q]) || fabs(v[q]) > 1e30) {
+			net_seterr(k->err, k->errlen, "%s: a value is not a finite number", item);
+			return S2_E_RANGE;
+		}
+	if (c->start_ms < 0 || c->stop_ms < 0 || (c->stop_ms > 0 && c->stop_ms < c->start_ms)) {
+		net_seterr(k->err, k->errlen, "%s: start_ms %g, stop_ms %g: not 0 <= start <= stop",
+		           item, c->start_ms, c->stop_ms);
+		return S2_E_RANGE;
+	}
+	if (c->stdev_na < 0 || c->interval_ms < 0) {
+		net_seterr(k->err, k->errlen, "%s: stdev_na %g and interval_ms %g must be >= 0",
+		           item, c->stdev_na, c->interval_ms);
+		return S2_E_RANGE;
+	}
+	if (c->n_times_ms != c->n_amplitudes_na || c->n_times_ms > 65535) {
+		net_seterr(
+		        k->err, k->errlen,
+		        "%s: %zu times_ms and %zu amplitudes_na (the same number, at most 65535)",
+		        item, c->n_times_ms, c->n_amplitudes_na);
+		return S2_E_RANGE;
+	}
+	for (size_t j = 0; j < c->n_times_ms; j++)
+		if (!isfinite(c->times_ms[j]) || c->times_ms[j] < 0 ||
+		    (j && c->times_ms[j] <= c->times_ms[j - 1]) || !isfinite(c->amplitudes_na[j]) ||
+		    fabs(c->amplitudes_na[j]) > 1e30) {
+			net_seterr(
+			        k->err, k->errlen,
+			        "%s: times_ms[%zu] %g: times are increasing and >= 0, amplitudes "
+			        "finite",
+			        item, j, c->times_ms[j]);
+			return S2_E_RANGE;
+		}
+	return 0;
+}
+
 static int validate(struct s2_net *n, char *err, size_t errlen)
 {
 	S2pb__Network *pb = n->pb;
@@ -738,6 +825,8 @@ static int validate(struct s2_net *n, char *err, size_t errlen)
 		rc = check_projection(&k, n, j, sorted);
 	for (unsigned i = 0; i < pb->n_recordings && rc == 0; i++)
 		rc = check_recording(&k, n, i, sorted);
+	for (unsigned i = 0; i < pb->n_current_sources && rc == 0; i++)
+		rc = check_csource(&k, n, i, sorted);
 	free(sorted);
 	free(tmp);
 	return rc;

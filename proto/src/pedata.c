@@ -25,7 +25,9 @@ static bool known_model(unsigned m)
 {
 	return m == S2_MODEL_LIF_CURR_EXP || m == S2_MODEL_LIF_COND_EXP ||
 	       m == S2_MODEL_IZHIKEVICH || m == S2_MODEL_NIR || m == S2_MODEL_EGRU ||
-	       m == S2_MODEL_DENSE || m == S2_MODEL_POISSON || m == S2_MODEL_SPIKE_ARRAY;
+	       m == S2_MODEL_DENSE || m == S2_MODEL_POISSON || m == S2_MODEL_SPIKE_ARRAY ||
+	       m == S2_MODEL_LIF_CURR_ALPHA || m == S2_MODEL_LIF_COND_ALPHA ||
+	       m == S2_MODEL_LIF_CURR_DELTA || m == S2_MODEL_ADEX_COND_EXP;
 }
 
 int s2_pedata_decode(const uint8_t *buf, size_t len, struct s2_pedata *pd)
@@ -56,7 +58,8 @@ int s2_pedata_decode(const uint8_t *buf, size_t len, struct s2_pedata *pd)
 			return S2_E_RESERVED;
 	if (!known_model(pd->model) || pd->n_neurons < 1 || pd->n_neurons > S2_PE_MAX_NEURONS ||
 	    pd->n_record_v > S2_PE_MAX_RECORD_V || pd->n_record_v > pd->n_neurons ||
-	    (pd->dt_us != 100 && pd->dt_us != 1000) || pd->key_base > UINT32_MAX - pd->n_neurons ||
+	    pd->dt_us < S2_PE_DT_US_MIN || pd->dt_us > S2_PE_DT_US_MAX ||
+	    pd->key_base > UINT32_MAX - pd->n_neurons ||
 	    (pd->flags & ~(S2_PD_F_RECORD_SPIKES | S2_PD_F_NO_TARGETS)) != 0 ||
 	    !(pd->w_scale_e >= 0) || !(pd->w_scale_i >= 0) ||
 	    !(pd->bg_rate_hz >= 0 && pd->bg_rate_hz <= 1e7f) ||
@@ -90,6 +93,11 @@ int s2_pedata_decode(const uint8_t *buf, size_t len, struct s2_pedata *pd)
 	    pd->sect_len[S2_SECT_RECORD_V] != pd->n_record_v * 2u ||
 	    pd->sect_len[S2_SECT_EXPAND] % S2_PE_EXPAND_LEN != 0 ||
 	    pd->sect_len[S2_SECT_SPIKES] % 8u != 0 || pd->sect_len[S2_SECT_CURRENT] % 12u != 0 ||
+	    (pd->sect[S2_SECT_CSOURCE] && pd->sect_len[S2_SECT_CSOURCE] < S2_PE_CSRC_HDR) ||
+	    (pd->sect[S2_SECT_PARAMS2] &&
+	     pd->sect_len[S2_SECT_PARAMS2] != (uint32_t)pd->n_neurons * S2_PE_PARAMS2 * 4u &&
+	     pd->sect_len[S2_SECT_PARAMS2] != S2_PE_PARAMS2 * 4u) ||
+	    ((pd->model == S2_MODEL_ADEX_COND_EXP) != (pd->sect[S2_SECT_PARAMS2] != NULL)) ||
 	    (pd->sect[S2_SECT_SLICES] &&
 	     pd->sect_len[S2_SECT_SLICES] !=
 	             pd->sect_len[S2_SECT_EXPAND] / S2_PE_EXPAND_LEN * S2_PE_SLICE_LEN))

@@ -15,20 +15,35 @@ from pyNN.connectors import *  # noqa: F401,F403  (unsupported ones fail in Proj
 from pyNN.connectors import FixedProbabilityConnector
 from pyNN.recording import *  # noqa: F401,F403
 from pyNN.random import NumpyRNG, RandomDistribution  # noqa: F401
+from pyNN.random import NativeRNG as _NativeRNG
+
+
+class NativeRNG(_NativeRNG):
+    """The machine's own random numbers: connectors and distributed weights and delays are
+    drawn on the PEs from the network's seed (setup(seed=...)) whatever RNG is given. What
+    PyNN draws on the host with it (parameters, initial values, the sign of a weight when
+    guessing the receptor) comes from a NumpyRNG with this seed."""
+
+    def next(self, n=None, distribution=None, parameters=None, mask=None):
+        if not hasattr(self, "_np"):
+            self._np = NumpyRNG(seed=self.seed)
+        return self._np.next(n, distribution, parameters, mask)
 from pyNN.space import Space  # noqa: F401
 from . import simulator
 from .simulator import NotSupportedError, S2RunError, S2PartialResultError  # noqa: F401
 from .standardmodels import IF_curr_exp, IF_cond_exp, Izhikevich, SpikeSourcePoisson, \
-    SpikeSourceArray, StaticSynapse
+    SpikeSourceArray, StaticSynapse, IF_curr_alpha, IF_cond_alpha, IF_curr_delta, \
+    EIF_cond_exp_isfa_ista
 from .populations import Population, PopulationView, Assembly
 from .projections import Projection
+from .electrodes import DCSource, ACSource, StepCurrentSource, NoisyCurrentSource  # noqa: F401
 
 logger = logging.getLogger("PyNN")
 
 
 def list_standard_models():
-    return ["IF_curr_exp", "IF_cond_exp", "Izhikevich", "SpikeSourcePoisson",
-            "SpikeSourceArray"]
+    return ["IF_curr_exp", "IF_cond_exp", "IF_curr_alpha", "IF_cond_alpha", "IF_curr_delta",
+            "EIF_cond_exp_isfa_ista", "Izhikevich", "SpikeSourcePoisson", "SpikeSourceArray"]
 
 
 def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params):
@@ -38,11 +53,13 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     complete on every board raises S2PartialResultError; True: read what it recorded, warn, and
     set pyNN.s2.simulator.state.partial to why)."""
     max_delay = extra_params.get('max_delay', DEFAULT_MAX_DELAY)
+    check_timestep(timestep)
     if min_delay == 'auto':
         min_delay = timestep
     common.setup(timestep, min_delay, **extra_params)
     st = simulator.state
     st.clear()
+    st.current_sources = []  # electrodes.py
     st.dt = timestep
     st.min_delay = min_delay
     st.max_delay = max_delay
@@ -54,9 +71,27 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     return 0
 
 
+# The engine's timestep: a whole number of microseconds in this range (pedata.h).
+DT_US_MIN, DT_US_MAX = 10, 10000
+MAX_DELAY_STEPS = 64
+
+
+def check_timestep(timestep):
+    """Refuse a timestep the engine cannot run, naming it (docs/pynn.md)."""
+    try:
+        us = float(timestep) * 1000.0
+    except (TypeError, ValueError):
+        raise NotSupportedError("pyNN.s2: timestep %r is not a number of ms" % (timestep,))
+    if not (DT_US_MIN <= us <= DT_US_MAX) or abs(us - round(us)) > 1e-6 * us:
+        raise NotSupportedError(
+            "pyNN.s2: timestep %g ms is not supported: the engine runs a whole number of "
+            "microseconds from %g to %g ms (0.01, 0.025, 0.05, 0.1, 0.25, 1 ms, ...)"
+            % (float(timestep), DT_US_MIN / 1000.0, DT_US_MAX / 1000.0))
+
+
 def end(compatible_output=True):
     """Write any files requested with write_on_end and stop the emulator started by run()."""
-    from neo.io import get_io
+    from pyNN.recording import get_io  # makes the file's directory, as other backends
     for (population, variables, filename) in simulator.state.write_on_end:
         population.write_data(get_io(filename), variables)
     simulator.state.write_on_end = []
@@ -83,13 +118,11 @@ def _unsupported(name, why, exc=NotSupportedError):
 
 
 _CELLS = "pyNN.s2 has " + ", ".join(list_standard_models())
-for _name in ("IF_curr_alpha", "IF_curr_delta", "IF_cond_alpha", "IF_cond_exp_gsfa_grr",
+for _name in ("IF_cond_exp_gsfa_grr",
               "IF_facets_hardware1", "HH_cond_exp", "EIF_cond_alpha_isfa_ista",
-              "EIF_cond_exp_isfa_ista", "GIF_cond_exp", "SpikeSourcePoissonRefractory",
+              "GIF_cond_exp", "SpikeSourcePoissonRefractory",
               "SpikeSourceGamma", "SpikeSourceInhGamma"):
     globals()[_name] = _unsupported(_name, _CELLS, errors.NoModelAvailableError)
-for _name in ("DCSource", "ACSource", "StepCurrentSource", "NoisyCurrentSource"):
-    globals()[_name] = _unsupported(_name, "current sources: use the cell's i_offset")
 for _name in ("TsodyksMarkramSynapse", "SimpleStochasticSynapse",
               "StochasticTsodyksMarkramSynapse", "MultiQuantalSynapse", "ElectricalSynapse",
               "STDPMechanism", "AdditiveWeightDependence", "MultiplicativeWeightDependence",

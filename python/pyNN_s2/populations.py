@@ -63,8 +63,10 @@ class Population(common.Population):
         if not isinstance(self.celltype, StandardCellType) or \
                 not hasattr(self.celltype, "s2_model"):
             raise errors.InvalidModelError(
-                "pyNN.s2 supports the cell types IF_curr_exp, IF_cond_exp, Izhikevich, "
-                "SpikeSourcePoisson and SpikeSourceArray, not %s" % type(self.celltype).__name__)
+                "pyNN.s2 supports the cell types IF_curr_exp, IF_cond_exp, IF_curr_alpha, "
+                "IF_cond_alpha, IF_curr_delta, EIF_cond_exp_isfa_ista, Izhikevich, "
+                "SpikeSourcePoisson and "
+                "SpikeSourceArray, not %s" % type(self.celltype).__name__)
         id_range = np.arange(simulator.state.id_counter, simulator.state.id_counter + self.size)
         self.all_cells = np.array([simulator.ID(i) for i in id_range], dtype=simulator.ID)
         self._mask_local = np.ones((self.size,), bool)
@@ -80,6 +82,10 @@ class Population(common.Population):
         self._s2_initial = {}
         simulator.state.populations.append(self)
 
+    def inject(self, current_source):
+        """Connect a current source to all cells (a spike source: TypeError naming both)."""
+        current_source.inject_into(self)
+
     def _s2_check_state(self, variable):
         if variable not in self.celltype.s2_state:
             raise NotSupportedError(
@@ -89,9 +95,12 @@ class Population(common.Population):
     def _set_initial_value_array(self, variable, initial_values):
         if not self.celltype.s2_state:
             return  # spike sources have no state
-        self._s2_check_state(variable)
         vals = initial_values.evaluate(simplify=False) if hasattr(initial_values, "evaluate") \
             else initial_values
+        if variable in getattr(self.celltype, "s2_state_zero", ()) and \
+                not np.any(np.asarray(vals, dtype=float)):
+            return  # a state variable the engine starts at 0 (AdEx's w): 0 is fine
+        self._s2_check_state(variable)
         self._s2_initial[variable] = np.array(np.broadcast_to(
             np.asarray(vals, dtype=float), (self.size,)))
 

@@ -1,5 +1,6 @@
 """Projections of pyNN.s2: the connector travels as an s2 connector descriptor (expanded on
-the machine), so no connection list exists on the host."""
+the machine); the host computes the same connections with the engine's own expansion code
+when the script asks for them (connections.py)."""
 import numpy as np
 from pyNN import common, errors, connectors
 from pyNN.space import Space
@@ -186,19 +187,88 @@ class Projection(common.Projection):
                         "excitatory weights are positive, inhibitory ones negative"))
         if "delay" not in conn:
             d_["delay"] = _value(d, 1.0, "delay")
+        dt = simulator.state.dt
+        for dl in ([d_["delay"]] if isinstance(d_.get("delay"), float) else []) + \
+                list(conn.get("delay", [])):
+            if not 0.5 <= dl / dt < 64.5:
+                raise errors.ConnectionError(
+                    "pyNN.s2: delay %g ms onto %s: the engine holds delays of 1-64 "
+                    "timesteps (%g-%g ms at timestep %g ms)"
+                    % (dl, post.label, dt, 64 * dt, dt))
         d_["receptor"] = self.receptor_type
         return d_
 
     def _s2_description(self):
         return self._s2
 
+    # -- connections, computed on the host as the PEs draw them (connections.py) ---------
+    def _s2_conns(self):
+        from .connections import connections_of
+        return connections_of(self)
+
     def __len__(self):
-        raise NotSupportedError(
-            "pyNN.s2: connections are drawn on the machine; their number is not known on the host")
+        return len(self._s2_conns())
+
+    def __getitem__(self, i):
+        c = self._s2_conns()[i]
+        return Connection(int(c["pre"]), int(c["post"]), weight=float(c["weight"]),
+                          delay=float(c["delay"]))
+
+    @property
+    def connections(self):
+        """The synapses on the machine, as Connection objects (presynaptic_index,
+        postsynaptic_index, weight, delay), by post neuron then pre neuron."""
+        return [self[i] for i in range(len(self))]
+
+    def _get_attributes_as_list(self, names):
+        c = self._s2_conns()
+        cols = []
+        for name in names:
+            key = {"presynaptic_index": "pre", "postsynaptic_index": "post"}.get(name, name)
+            if key not in ("pre", "post", "weight", "delay"):
+                raise NotSupportedError("pyNN.s2: Projection attribute '%s'" % name)
+            cols.append(c[key].astype(int) if key in ("pre", "post") else c[key])
+        return [tuple(x) for x in zip(*[col.tolist() for col in cols])]
+
+    def _get_attributes_as_arrays(self, names, multiple_synapses="sum"):
+        c = self._s2_conns()
+        idx = (c["pre"], c["post"])
+        out = []
+        for name in names:
+            key = name[:-1] if name.endswith("s") else name
+            if key not in ("weight", "delay"):
+                raise NotSupportedError("pyNN.s2: Projection attribute '%s'" % name)
+            v = c[key]
+            if multiple_synapses in ("last", "first"):
+                a = np.full((self.pre.size, self.post.size), np.nan)
+                if multiple_synapses == "last":
+                    a[idx] = v
+                else:
+                    a[c["pre"][::-1], c["post"][::-1]] = v[::-1]
+            else:  # multapses: sum, min or max over the pair's synapses
+                ufunc, init = {"sum": (np.add, 0.0), "min": (np.minimum, np.inf),
+                               "max": (np.maximum, -np.inf)}[multiple_synapses]
+                a = np.full((self.pre.size, self.post.size), init)
+                ufunc.at(a, idx, v)
+                present = np.zeros(a.shape, bool)
+                present[idx] = True
+                a[~present] = np.nan
+            out.append(a)
+        return out
 
     def set(self, **attributes):
         raise NotSupportedError("pyNN.s2: Projection.set")
 
-    def get(self, *args, **kwargs):
-        raise NotSupportedError(
-            "pyNN.s2: Projection.get (connections are drawn on the machine)")
+
+class Connection(common.Connection):
+    """One synapse as the machine holds it (weight rounded to the PE's weight unit, delay
+    to whole timesteps)."""
+
+    def __init__(self, pre, post, **attributes):
+        self.presynaptic_index = pre
+        self.postsynaptic_index = post
+        for name, value in attributes.items():
+            setattr(self, name, value)
+
+    def as_tuple(self, *attribute_names):
+        return tuple(getattr(self, name) for name in attribute_names)

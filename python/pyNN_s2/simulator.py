@@ -202,6 +202,9 @@ class State(common.control.BaseState):
             net["recordings"].extend(p._s2_recordings())
         for prj in self.projections:
             net["projections"].append(prj._s2_description())
+        for cs in getattr(self, "current_sources", []):  # electrodes.py
+            if cs._targets:
+                net.setdefault("current_sources", []).extend(cs._s2_description())
         return net
 
     def run(self, simtime):

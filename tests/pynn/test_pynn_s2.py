@@ -298,17 +298,17 @@ def test_synfire():
 
 
 def test_errors():
-    """Unsupported cell types, synapses, connectors and current sources raise naming them; so
-    does a weight of the wrong sign."""
+    """Unsupported cell types, synapses and connectors raise naming them; so does a weight of
+    the wrong sign."""
     fails = 0
     s2.setup(timestep=DT)
     pop = s2.Population(2, s2.IF_curr_exp())
     cond = s2.Population(2, s2.IF_cond_exp())
     cases = {
-        "IF_cond_alpha": (lambda: s2.IF_cond_alpha(), pyNN.errors.NoModelAvailableError),
+        "HH_cond_exp": (lambda: s2.HH_cond_exp(), pyNN.errors.NoModelAvailableError),
         "STDPMechanism": (lambda: s2.STDPMechanism(), NotImplementedError),
         "SpikePairRule": (lambda: s2.SpikePairRule(), NotImplementedError),
-        "DCSource": (lambda: s2.DCSource(amplitude=1.0), NotImplementedError),
+        "TsodyksMarkramSynapse": (lambda: s2.TsodyksMarkramSynapse(), NotImplementedError),
         "DistanceDependentProbabilityConnector": (
             lambda: s2.Projection(pop, pop, s2.DistanceDependentProbabilityConnector("d<1"),
                                   s2.StaticSynapse()), NotImplementedError),

@@ -273,8 +273,10 @@ static void parse(int argc, char **argv)
 			break;
 		case O_DT:
 			O.dt_ms = num(optarg, "--dt");
-			if (O.dt_ms != 0.1 && O.dt_ms != 1.0)
-				die("--dt: 0.1 or 1 (ms)");
+			if (!(O.dt_ms * 1000.0 >= S2_PE_DT_US_MIN &&
+			      O.dt_ms * 1000.0 <= S2_PE_DT_US_MAX) ||
+			    fabs(O.dt_ms * 1000.0 - floor(O.dt_ms * 1000.0 + 0.5)) > 1e-6)
+				die("--dt: whole microseconds from 0.01 to 10 ms");
 			break;
 		case O_DUR:
 			O.duration_ms = num(optarg, "--duration");
@@ -345,13 +347,16 @@ static void parse(int argc, char **argv)
 			O.json = true;
 			break;
 		case 'h':
-			puts("usage: s2fw-run [--model M] [--n N] [--dt 0.1|1] [--duration MS]\n"
+			puts("usage: s2fw-run [--model M] [--n N] [--dt MS] [--duration MS]\n"
 			     "  [--param NAME=V]... [--v0 MV] [--current T:NEURON:NA]...\n"
 			     "  [--syn SRC:NEURON:W:DELAY_MS:exc|inh]... [--input T:SRC]...\n"
 			     "  [--spike T:NEURON]... (spike_array) [--connect CONN:k=v:...]...\n"
 			     "  [--record-v I,J,...] [--seed N] [--write-dir DIR] [--json]\n"
 			     "  [--bg RATE_HZ:WEIGHT] (LIF: background Poisson input per neuron)\n"
-			     "models: lif_curr_exp lif_cond_exp izhikevich poisson spike_array");
+			     "models: lif_curr_exp lif_cond_exp izhikevich poisson spike_array\n"
+			     "       s2fw-run image IMAGE ... (docs/engine.md)\n"
+			     "       s2fw-run connections IMAGE -o FILE (the synapses the PEs "
+			     "make)");
 			exit(0);
 		default:
 			die("unknown option (see --help)");
@@ -398,8 +403,8 @@ static uint8_t *build(size_t *len)
 		x->d_b = (float)(x->d_b / O.dt_ms);
 		x->post_total = O.n;
 	}
-	pdb_init(&b, O.model, O.n, O.dt_ms == 1.0 ? 1000 : 100, 0x00000100u, O.seed, (float)we,
-	         (float)wi, DRAM_BASE, DRAM_SIZE);
+	pdb_init(&b, O.model, O.n, (unsigned)floor(O.dt_ms * 1000.0 + 0.5), 0x00000100u, O.seed,
+	         (float)we, (float)wi, DRAM_BASE, DRAM_SIZE);
 	if (O.bg_rate > 0) {
 		float r = (float)O.bg_rate, w = (float)O.bg_w;
 		memcpy(b.hdr + 44, &r, 4);
@@ -531,8 +536,9 @@ static void write_file(const char *dir, const char *name, const uint8_t *p, size
 
 /* --- running on the host -------------------------------------------------------------- */
 
-int va_main(int argc, char **argv);    /* va.c */
-int image_main(int argc, char **argv); /* image_run.c */
+int va_main(int argc, char **argv);          /* va.c */
+int image_main(int argc, char **argv);       /* image_run.c */
+int connections_main(int argc, char **argv); /* connections.c */
 
 static uint8_t *dram;
 static uint8_t *rec[2];
@@ -582,6 +588,8 @@ int main(int argc, char **argv)
 		return va_main(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "image"))
 		return image_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "connections"))
+		return connections_main(argc - 1, argv + 1);
 	parse(argc, argv);
 	unsigned steps = to_step(O.duration_ms);
 	size_t plen, ilen;

@@ -12,7 +12,7 @@
  *     6    2 model        enum s2_pe_model
  *     8    2 n_neurons    1..S2_PE_MAX_NEURONS
  *    10    2 n_record_v   neurons whose membrane voltage is recorded, 0..S2_PE_MAX_RECORD_V
- *    12    4 dt_us        timestep: 100 or 1000 microseconds
+ *    12    4 dt_us        timestep, whole microseconds, S2_PE_DT_US_MIN..S2_PE_DT_US_MAX
  *    16    4 key_base     neuron i sends key key_base + i
  *    20    4 seed         of the PE's random numbers (Poisson sources)
  *    24    4 w_scale_e    f32: an excitatory weight unit, nA (current) or uS (conductance)
@@ -42,9 +42,12 @@
 #define S2_PE_MAX_RECORD_V 128u     /**< neurons with recorded voltage per PE: all of them */
 #define S2_PE_PARAMS 12u            /**< f32 parameters per neuron */
 #define S2_PE_STATE 4u              /**< f32 state variables per neuron */
+#define S2_PE_PARAMS2 4u            /**< f32 parameters per neuron in PARAMS2 (AdEx) */
 #define S2_PD_F_RECORD_SPIKES 0x01u /**< header flags: record the spikes */
 #define S2_PD_F_NO_TARGETS 0x02u    /**< header flags: no projection leaves: do not send */
 #define S2_PE_MAX_DELAY 64u         /**< synaptic delay, timesteps (1..64) */
+#define S2_PE_DT_US_MIN 10u         /**< the shortest timestep, microseconds (0.01 ms) */
+#define S2_PE_DT_US_MAX 10000u      /**< the longest timestep, microseconds (10 ms) */
 #define S2_PE_MAX_TABLE 256u        /**< key table entries (explicit + expanded sources) */
 #define S2_PE_EXPAND_LEN 64u        /**< bytes of one expansion descriptor */
 #define S2_PE_ROW_MAX 1024u         /**< synapses in one row */
@@ -52,14 +55,18 @@
 
 /** Neuron models and sources. Parameter and state layouts: docs/pedata.md. */
 enum s2_pe_model {
-	S2_MODEL_LIF_CURR_EXP = 1, /**< current-based LIF, exponential synapses */
-	S2_MODEL_LIF_COND_EXP = 2, /**< conductance-based LIF, exponential synapses */
-	S2_MODEL_IZHIKEVICH = 3,   /**< Izhikevich, current (delta) synapses */
-	S2_MODEL_NIR = 4,          /**< generic discrete neuron for NIR graphs (docs/nir.md) */
-	S2_MODEL_EGRU = 5,         /**< event-based GRU unit, graded events (docs/egru.md) */
-	S2_MODEL_DENSE = 6,        /**< dense layer: read-out or graded events (docs/egru.md) */
-	S2_MODEL_POISSON = 10,     /**< Poisson spike source, per-neuron rate */
-	S2_MODEL_SPIKE_ARRAY = 11, /**< spike-time arrays */
+	S2_MODEL_LIF_CURR_EXP = 1,   /**< current-based LIF, exponential synapses */
+	S2_MODEL_LIF_COND_EXP = 2,   /**< conductance-based LIF, exponential synapses */
+	S2_MODEL_IZHIKEVICH = 3,     /**< Izhikevich, current (delta) synapses */
+	S2_MODEL_NIR = 4,            /**< generic discrete neuron for NIR graphs (docs/nir.md) */
+	S2_MODEL_EGRU = 5,           /**< event-based GRU unit, graded events (docs/egru.md) */
+	S2_MODEL_DENSE = 6,          /**< dense layer: read-out or graded events (docs/egru.md) */
+	S2_MODEL_LIF_CURR_ALPHA = 7, /**< current-based LIF, alpha synapses */
+	S2_MODEL_LIF_COND_ALPHA = 8, /**< conductance-based LIF, alpha synapses */
+	S2_MODEL_LIF_CURR_DELTA = 9, /**< LIF, delta synapses (weights are voltage jumps) */
+	S2_MODEL_ADEX_COND_EXP = 12, /**< adaptive exponential LIF, conductance synapses */
+	S2_MODEL_POISSON = 10,       /**< Poisson spike source, per-neuron rate */
+	S2_MODEL_SPIKE_ARRAY = 11,   /**< spike-time arrays */
 };
 
 /** Section types. */
@@ -72,7 +79,9 @@ enum s2_pe_section {
 	S2_SECT_SPIKES = 6,   /**< spike times: (step u32, neuron u16, 0 u16), sorted by step */
 	S2_SECT_CURRENT = 7,  /**< DC steps: (step u32, neuron u16, 0 u16, amp f32 nA), sorted */
 	S2_SECT_SLICES = 8,   /**< per descriptor of EXPAND: its projection's population slices */
-	S2_SECT__MAX = 8,
+	S2_SECT_CSOURCE = 9,  /**< current sources (s2_pe_csource entries, below) */
+	S2_SECT_PARAMS2 = 10, /**< n_neurons (or 1) x S2_PE_PARAMS2 f32: more parameters (AdEx) */
+	S2_SECT__MAX = 10,
 };
 
 /**
@@ -174,6 +183,23 @@ struct s2_pe_expand {
 	uint32_t pre_s_lo, pre_s_n, post_s_lo, post_s_n;
 };
 #define S2_PE_SLICE_LEN 16u
+
+/**
+ * Current sources (CSOURCE section, docs/pedata.md): entries of a 48-byte head, kind u8
+ * (enum s2_pe_csrc_kind), 0 u8, n_points u16 (step kind; 0 otherwise), start u32 (first step
+ * it acts in), stop u32 (first step it no longer acts in; 0xFFFFFFFF: never), mask of the
+ * PE's neurons it feeds (16 bytes, neuron i is bit i & 7 of byte i >> 3), p0..p3 f32, 4 zero
+ * bytes; then n_points x (step u32, amplitude f32 nA), steps ascending. The engine adds the
+ * sum of the sources acting in a step to the neuron's i_offset (firmware/engine/csource.c).
+ */
+#define S2_PE_CSRC_HDR 48u
+#define S2_PE_MAX_CSRC 16u /**< current sources per PE */
+enum s2_pe_csrc_kind {
+	S2_CSRC_DC = 1,    /**< p0 amplitude nA in [start, stop) */
+	S2_CSRC_STEP = 2,  /**< the amplitude of the last point at or before the step (0 before) */
+	S2_CSRC_AC = 3,    /**< p1 + p0 sin(2 pi (p2 Hz (t - start) + p3 / 360)) in [start, stop) */
+	S2_CSRC_NOISY = 4, /**< p0 + p1 N(0, 1), drawn at start + k p2 steps, in [start, stop) */
+};
 
 /** A decoded PE data header with its sections located (pointers into the blob). */
 struct s2_pedata {

@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""Run one PyNN example unchanged and summarise what it simulated (bench/pynn_examples.sh).
+
+    pynn_example_run.py OUT.json EXAMPLE.py SIMULATOR [example arguments...]
+
+The example runs as `python3 EXAMPLE.py SIMULATOR ...` would run it (runpy, sys.argv as
+given, in the current directory). Before it runs, every Population and Projection that PyNN
+creates is noted (common.Population/Projection.__init__), and the simulator module's end()
+is wrapped: before it ends, the run's summary is written to OUT.json: per population with
+recorded spikes the mean rate (Hz) and the first spike times of its first neurons; per
+projection with a plastic synapse type its weights (mean, min, max, count). Written at every
+end() call (the last one counts) and, if the example never calls end(), at exit.
+"""
+import atexit
+import importlib
+import json
+import runpy
+import sys
+import warnings
+
+warnings.filterwarnings("ignore")
+
+
+def main():
+    out, script, simname = sys.argv[1], sys.argv[2], sys.argv[3]
+    sys.argv = [script] + sys.argv[3:]
+    if simname == "s2":
+        import pyNN_s2  # noqa: F401  registers pyNN.s2
+    if simname == "brian2":
+        import logging
+        import brian2
+        brian2.prefs.codegen.target = "numpy"
+        logging.getLogger("brian2").setLevel(logging.ERROR)
+    from pyNN import common
+    pops, prjs = [], []
+    p_init, j_init = common.Population.__init__, common.Projection.__init__
+
+    def pop_init(self, *a, **k):
+        p_init(self, *a, **k)
+        pops.append(self)
+
+    def prj_init(self, *a, **k):
+        j_init(self, *a, **k)
+        prjs.append(self)
+    common.Population.__init__ = pop_init
+    common.Projection.__init__ = prj_init
+    sim = importlib.import_module("pyNN." + simname)
+    state = {"written": False}
+
+    def summarise():
+        res = {"populations": {}, "projections": {}}
+        for k, p in enumerate(pops):
+            try:
+                if "spikes" not in p.recorder.recorded or not p.recorder.recorded["spikes"]:
+                    continue
+                seg = p.get_data("spikes").segments[-1]
+                trains = seg.spiketrains
+                t = float(sim.get_current_time())
+                n = sum(len(st) for st in trains)
+                label = "%d:%s" % (k, p.label)
+                res["populations"][label] = {
+                    "neurons": len(trains), "spikes": n,
+                    "rate_hz": n / (len(trains) * t / 1000.0) if trains and t > 0 else 0.0,
+                    "first": [[round(float(x), 4) for x in st.magnitude[:5]]
+                              for st in trains[:3]]}
+            except Exception as e:  # noqa: BLE001  the summary must not fail the run
+                res["populations"]["%d:%s" % (k, p.label)] = {"error": str(e)[:200]}
+        for k, j in enumerate(prjs):
+            st = j.synapse_type
+            if type(st).__name__ == "StaticSynapse":
+                continue
+            try:
+                w = [x for x in j.get("weight", format="list", with_address=False)]
+                if w:
+                    res["projections"]["%d:%s" % (k, j.label)] = {
+                        "synapse": type(st).__name__, "count": len(w),
+                        "mean": sum(w) / len(w), "min": min(w), "max": max(w)}
+            except Exception as e:  # noqa: BLE001
+                res["projections"]["%d:%s" % (k, j.label)] = {"error": str(e)[:200]}
+        with open(out, "w") as f:
+            json.dump(res, f, indent=1)
+        state["written"] = True
+
+    orig_end = sim.end
+
+    def end(*a, **k):
+        try:
+            summarise()
+        finally:
+            return orig_end(*a, **k)
+    sim.end = end
+    atexit.register(lambda: None if state["written"] else summarise())
+    runpy.run_path(script, run_name="__main__")
+
+
+if __name__ == "__main__":
+    main()
