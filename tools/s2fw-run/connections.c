@@ -27,7 +27,7 @@
 #include <string.h>
 
 #include "engine.h"
-#include "plan.h"
+#include "s2/plan.h"
 #include "s2/error.h"
 #include "s2/wire.h"
 
@@ -108,7 +108,7 @@ int connections_main(int argc, char **argv)
 		return 2;
 	}
 	char err[512];
-	struct plan *plan = plan_load(argv[optind], err, sizeof err);
+	struct s2_plan *plan = s2_plan_load(argv[optind], err, sizeof err);
 	if (!plan) {
 		fprintf(stderr, "s2fw-run connections: %s\n", err);
 		return 3;
@@ -129,7 +129,7 @@ int connections_main(int argc, char **argv)
 		for (unsigned ch = 0; ch < plan->boards[b].n_chips; ch++)
 			for (unsigned q = 0; q < plan->boards[b].chips[ch].n_pes; q++) {
 				const struct s2_app_pe *ap = &plan->boards[b].chips[ch].pes[q];
-				const struct plan_pe_info *in = &plan->boards[b].info[ch][q];
+				const struct s2_plan_pe_info *in = &plan->boards[b].info[ch][q];
 				src[n++] =
 				        (struct cn_src){s2_ld32(ap->pedata + 16), in->pop, in->lo};
 			}
@@ -138,7 +138,7 @@ int connections_main(int argc, char **argv)
 		for (unsigned ch = 0; ch < plan->boards[b].n_chips; ch++)
 			for (unsigned q = 0; q < plan->boards[b].chips[ch].n_pes; q++, pe_no++) {
 				struct s2_app_pe *ap = &plan->boards[b].chips[ch].pes[q];
-				const struct plan_pe_info *in = &plan->boards[b].info[ch][q];
+				const struct s2_plan_pe_info *in = &plan->boards[b].info[ch][q];
 				s2_st32(ap->pedata + 32, 0);
 				s2_st32(ap->pedata + 36, CN_DRAM);
 				free(pe.dram);
@@ -267,6 +267,6 @@ out:
 	free(ents);
 	free(src);
 	free(e);
-	plan_free(plan);
+	s2_plan_free(plan);
 	return rc;
 }
