@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	const uint8_t *p = data + 1;
 	size_t len = size - 1;
-	switch (data[0] % 34) {
+	switch (data[0] % 35) {
 	case 0: {
 		struct s2_msg_board_id m;
 		if (!s2_msg_board_id_decode(p, len, &m))
@@ -227,6 +227,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct s2_msg_key_rep m;
 		if (!s2_msg_key_rep_decode(p, len, &m))
 			same(s2_msg_key_rep_encode(out, sizeof out, &m), p, len);
+		break;
+	}
+	case 34: {
+		struct s2_msg_app_update m;
+		if (!s2_msg_app_update_decode(p, len, &m))
+			same(s2_msg_app_update_encode(out, sizeof out, &m), p, len);
 		break;
 	}
 	case 33: {

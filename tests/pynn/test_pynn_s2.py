@@ -121,7 +121,7 @@ DT = 0.1
 TOL = DT + 1e-6
 
 
-def continuation(sim, segments, change=None, clear=False):
+def continuation_r(sim, segments, change=None, clear=False):
     """Single neurons (input spikes around the run boundary at 30 ms, DC) and 20 Poisson
     sources -> 20 IF_curr_exp, run for each of `segments` in turn. Returns the spike times
     per population label (lists per neuron) and the 'syn' neuron's v. `change(pops)` is
@@ -161,19 +161,30 @@ def continuation(sim, segments, change=None, clear=False):
         out[name] = [[round(float(t), 6) for t in st.magnitude] for st in seg[0].spiketrains]
     v = syn.get_data().segments[0].analogsignals[0]
     out["v"] = (float(v.t_start), [float(x) for x in v.magnitude.ravel()])
+    # pyNN.s2: the steps the machine had run before the last run() continued (0: loaded anew)
+    resumed = getattr(getattr(sim, "simulator", None), "state", None)
+    resumed = getattr(resumed, "steps_before", None)
     sim.end()
+    return out, resumed
+
+
+def continuation(sim, segments, change=None, clear=False):
+    return continuation_r(sim, segments, change, clear)[0]
     return out
 
 
 def test_continuation():
     fails = 0
-    one = continuation(s2, [100.0])
-    two = continuation(s2, [30.0, 70.0])
-    ok = one == two and sum(len(x) for x in one["exc"]) > 0 and len(one["v"][1]) == 1001
-    print("%s continuation: s2 run(30); run(70) == run(100) (spikes of %s, v): %s" % (
-        "PASS" if ok else "FAIL", ", ".join("%s %d" % (k, sum(len(x) for x in one[k]))
-                                            for k in ("syn", "dc", "poisson", "exc")),
-        "identical" if one == two else "DIFFERENT"))
+    one, r1 = continuation_r(s2, [100.0])
+    two, r2 = continuation_r(s2, [30.0, 70.0])
+    # run(70) continued the machine from step 300 (not loaded again and run from t = 0)
+    ok = one == two and sum(len(x) for x in one["exc"]) > 0 and len(one["v"][1]) == 1001 \
+        and r1 == 0 and r2 == 300
+    print("%s continuation: s2 run(30); run(70) == run(100) (spikes of %s, v): %s; the "
+          "second run continued the machine from step %s" % (
+              "PASS" if ok else "FAIL", ", ".join("%s %d" % (k, sum(len(x) for x in one[k]))
+                                                  for k in ("syn", "dc", "poisson", "exc")),
+              "identical" if one == two else "DIFFERENT", r2))
     fails += not ok
     ref2 = continuation(ref, [30.0, 70.0])
     for name in ("syn", "dc"):
@@ -203,7 +214,7 @@ def test_continuation():
             continuation(s2, [30.0, 70.0], change=fn)
             ok, msg = False, "no error"
         except s2.NotSupportedError as e:
-            ok, msg = "cannot continue" in str(e), str(e).split(" (a continued")[0]
+            ok, msg = "cannot continue" in str(e), str(e).split(" (the network stays")[0]
             s2.end()
         print("%s continuation after adding/changing %s refused: %s" % (
             "PASS" if ok else "FAIL", what, msg))
