@@ -34,11 +34,18 @@ for _ in $(seq "$REPEAT"); do
 	t1=$(now)
 	"$S2CTL" run "$W/va.s2img" --machine "$W/m.pb" --duration 1000 -o "$W/r.s2res" --quiet
 	t2=$(now)
+	$PY -c "import pyNN.s2"
+	t3=$(now)
 	echo "$t1 - $t0" | bc >>"$W/py.s"
 	echo "$t2 - $t1" | bc >>"$W/ctl.s"
+	echo "$t3 - $t2" | bc >>"$W/imp.s"
 done
 py=$(median <"$W/py.s")
 ctl=$(median <"$W/ctl.s")
+imp=$(median <"$W/imp.s")
 echo "pyNN.s2 Vogels-Abbott (4000 neurons, 1 s biological), whole process: ${py} s ($(cat "$W/py.txt"))"
 echo "bare s2ctl run of the same image, whole process:                 ${ctl} s"
 echo "ratio pyNN.s2 / s2ctl run: $(echo "scale=2; $py / $ctl" | bc) (goal <= 1.5; median of $REPEAT; load: $(cut -d' ' -f1-3 /proc/loadavg))"
+# What any PyNN backend pays before the script's first line: python3 and `import pyNN.s2`
+# (PyNN imports neo, which imports scipy.signal and scipy.stats).
+echo "of which python3 + import pyNN.s2 alone (PyNN, neo, scipy): ${imp} s; the rest of the script: $(echo "$py - $imp" | bc) s = $(echo "scale=2; ($py - $imp) / $ctl" | bc)x s2ctl run"

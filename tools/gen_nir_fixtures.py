@@ -17,8 +17,8 @@ nonzero = a spike in step t):
              -> Flatten -> Affine(64->16) -> LIF(16) -> Affine(16->4) -> LI(4) -> Output
   recurrent  Input(10) -> Affine(10->15) -> LIF(15), LIF -> Affine(15->15, bias) -> LIF
              (a cycle through the neuron) -> Output
-  nested     Input(12) -> Delay(0..3 ms) -> Scale -> NIRGraph sub {Input -> Affine(12->6)
-             -> LIF(6) -> Output} -> Linear(6->3) -> IF(3) -> Output
+  nested     Input(12) -> Delay(0..3 ms) -> Scale (with metadata) -> NIRGraph sub {Input
+             -> Affine(12->6) -> LIF(6) -> Output} -> Linear(6->3) -> IF(3) -> Output
   readouts   Input(2x6x6) -> AvgPool2d(2) -> Flatten -> Affine(18->10, bias) -> Threshold(10),
              Threshold -> Linear(10->3) -> I(3) -> Output, Threshold -> Affine(10->3)
              -> CubaLI(3) -> Output (two outputs; the Threshold spikes, I and CubaLI give v)
@@ -294,7 +294,9 @@ def nested(rng):
     nodes = {
         "input": n_input((n_in,)),
         "delay": n_delay(rng.integers(0, 4, n_in) * 0.001),
-        "scale": n_scale(rng.uniform(0.8, 1.6, n_in)),
+        # metadata, which nir.write stores as a group when it is not empty: s2 ignores it
+        "scale": dict(n_scale(rng.uniform(0.8, 1.6, n_in)),
+                      metadata={"origin": "gen_nir_fixtures", "gain": F32(1.0)}),
         "sub": sub,
         "fc_o": n_linear(rng.normal(0.25, 0.3, (no, n))),
         "if": n_if(r=np.full(no, 1000.0), v_threshold=np.full(no, 1.0)),

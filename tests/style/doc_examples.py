@@ -13,7 +13,7 @@ checked, bad = 0, 0
 docs = [root / "README.md"] + sorted((root / "docs").rglob("*.md"))
 for doc in docs:
     text = doc.read_text()
-    for m in re.finditer(r"`(tools/examples/[\w.]+(\.c|\.py|\.sh))`[^\n]*\n(?:[^\n]*\n)*?```(\w*)\n(.*?)```",
+    for m in re.finditer(r"`(tools/examples/[\w./]+?(\.c|\.py|\.sh))`[^\n]*\n(?:[^\n]*\n)*?```(\w*)\n(.*?)```",
                          text, re.S):
         name, ext, lang, body = m.group(1), m.group(2), m.group(3), m.group(4)
         if lang != LANG[ext]:
