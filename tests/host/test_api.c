@@ -375,6 +375,24 @@ static void deploy_run_live_and_results(void **state)
 		assert_int_equal(back->pops[p].n_spikes, res->pops[p].n_spikes);
 	s2_results_free(back);
 	s2_results_free(res);
+	/* pause and resume: continue for half the time; longer than the recordings were sized
+	 * for is refused; the same network given again changes nothing */
+	struct s2_run_opts rsm = {.duration_ms = RUN_MS / 2, .resume = true};
+	rc = s2_run(d, &rsm, &res, err, sizeof err);
+	if (rc)
+		fprintf(stderr, "s2_run resume: %s\n", err);
+	assert_int_equal(rc, 0);
+	assert_true(res->complete);
+	assert_int_equal(res->steps, (uint32_t)(RUN_MS / 2 / res->dt_ms + 0.5));
+	assert_int_equal(s2_deployment_stats(d)->steps_before,
+	                 (uint64_t)(RUN_MS / res->dt_ms + 0.5));
+	s2_results_free(res);
+	res = NULL;
+	rsm.duration_ms = 2 * RUN_MS;
+	assert_int_equal(s2_run(d, &rsm, &res, err, sizeof err), S2_E_RANGE);
+	assert_non_null(strstr(err, "sized for"));
+	assert_null(res);
+	assert_int_equal(s2_deployment_update(d, compile_va(s), err, sizeof err), 0);
 	/* run again on what is loaded (s2ctl run --deployed) */
 	assert_int_equal(s2_deployment_check_loaded(d, RUN_MS, err, sizeof err), 0);
 	s2_deployment_free(d);
