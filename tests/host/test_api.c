@@ -393,8 +393,30 @@ static void deploy_run_live_and_results(void **state)
 	assert_non_null(strstr(err, "sized for"));
 	assert_null(res);
 	assert_int_equal(s2_deployment_update(d, compile_va(s), err, sizeof err), 0);
-	/* run again on what is loaded (s2ctl run --deployed) */
+	/* what is loaded can run again (s2ctl run --deployed) */
 	assert_int_equal(s2_deployment_check_loaded(d, RUN_MS, err, sizeof err), 0);
+	s2_deployment_free(d);
+	/* a new deployment on the same session (its lease replaces the first), live spikes only
+	 * (no energy samples): every recorded spike still arrives live */
+	d = NULL;
+	assert_int_equal(s2_deployment_new(s, compile_va(s), false, &d, err, sizeof err), 0);
+	struct s2_deploy_opts dop2 = {.duration_ms = RUN_MS, .firmware = fw};
+	assert_int_equal(s2_deploy(d, &dop2, err, sizeof err), 0);
+	assert_int_equal(s2_deployment_stats(d)->booted, 0); /* booted already */
+	struct seen only = {0};
+	struct s2_run_callbacks cb2 = {.spikes = on_spikes, .arg = &only};
+	struct s2_run_opts rop2 = {.duration_ms = RUN_MS, .cb = &cb2};
+	rc = s2_run(d, &rop2, &res, err, sizeof err);
+	if (rc)
+		fprintf(stderr, "s2_run again: %s\n", err);
+	assert_int_equal(rc, 0);
+	recorded = 0;
+	for (unsigned p = 0; p < res->n_pops; p++)
+		recorded += res->pops[p].n_spikes;
+	assert_true(recorded > 0);
+	assert_int_equal(only.spikes, recorded);
+	assert_int_equal(s2_deployment_stats(d)->stream.lost, 0);
+	s2_results_free(res);
 	s2_deployment_free(d);
 	s2_session_close(s);
 	emu_stop(&e);

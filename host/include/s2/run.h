@@ -99,7 +99,8 @@ struct s2_run_opts {
 	bool resume;
 };
 
-/** What a deployment and its run did (s2_deployment_stats). */
+/** What a deployment and its last run did (s2_deployment_stats; each s2_run() starts the
+ * run's counters afresh). */
 struct s2_run_stats {
 	double deploy_s, run_s, collect_s; /**< wall-clock seconds of each part */
 	unsigned booted;                   /**< boards s2_deploy() booted */

@@ -44,7 +44,7 @@ struct s2_deployment {
 	struct s2_run_stats stats;
 	/* the live stream of a run */
 	struct s2_stream *st;
-	uint32_t stream_id;
+	uint32_t stream_id, stream_flags, n_streams;
 	bool *ended; /* [n] a board's end event arrived */
 	struct s2_run_callbacks user;
 };
@@ -707,8 +707,15 @@ static int stream_open(struct s2_deployment *d, const struct s2_run_opts *o, cha
 	                 (cb->energy || cb->event ? S2_LIVE_F_ENERGY : 0);
 	if (!flags)
 		return 0;
+	d->stream_flags = flags;
 	d->user = *cb;
-	d->stream_id = ((uint32_t)time(NULL) ^ (uint32_t)(uintptr_t)d << 8) | 1u;
+	/* a new id for every run's stream: the boards number each stream's packets afresh */
+	s2_stream_free(d->st);
+	d->st = NULL;
+	memset(d->ended, 0, (d->n + 1) * sizeof *d->ended);
+	d->n_streams++;
+	d->stream_id =
+	        ((uint32_t)time(NULL) ^ (uint32_t)(uintptr_t)d << 8 ^ d->n_streams << 24) | 1u;
 	struct s2_stream_callbacks scb = {on_spikes, on_energy, on_event, d};
 	struct s2_client *client = s2_session_client(d->s);
 	uint16_t port = 0;
@@ -780,13 +787,14 @@ static void pump(struct s2_deployment *d, double s)
 	event_base_dispatch(base);
 }
 
-/* After the run: every live board's end event (at most max_s), then unsubscribe. */
+/* After the run: every live board's end event (at most max_s; boards send run events with
+ * energy samples only), what is still in flight, then unsubscribe. */
 static void stream_close(struct s2_deployment *d, double max_s)
 {
 	if (!d->st)
 		return;
 	double t0 = now_s();
-	for (;;) {
+	for (bool events = d->stream_flags & S2_LIVE_F_ENERGY; events;) {
 		bool all = true;
 		for (unsigned i = 0; i < d->plan->n_boards; i++) {
 			unsigned b = d->plan->boards[i].board;
@@ -795,6 +803,15 @@ static void stream_close(struct s2_deployment *d, double max_s)
 		if (all || now_s() - t0 >= max_s)
 			break;
 		pump(d, 0.02);
+	}
+	/* Packets still on their way: take them until none came for 100 ms (at most 1 s). */
+	t0 = now_s();
+	for (uint64_t seen = UINT64_MAX; now_s() - t0 < 1.0;) {
+		uint64_t now = s2_stream_stats(d->st)->packets;
+		if (now == seen)
+			break;
+		seen = now;
+		pump(d, 0.1);
 	}
 	for (unsigned i = 0; i < d->plan->n_boards; i++) {
 		unsigned b = d->plan->boards[i].board;
@@ -1006,8 +1023,15 @@ int s2_run(struct s2_deployment *d, const struct s2_run_opts *o, struct s2_resul
 		            steps, d->sized_steps);
 	if (steps > d->sized_steps)
 		size_recordings(d, steps); /* (effective on the next deployment only) */
+	/* this run's counters (a deployment may run more than once) */
 	d->stats.steps = steps;
 	d->resumable = false;
+	d->stats.run_s = d->stats.collect_s = 0;
+	d->stats.synaptic_events = d->stats.spikes_sent = 0;
+	d->stats.packets_dropped = d->stats.packets_unrouted = 0;
+	d->stats.inputs_clipped = d->stats.recording_lost = 0;
+	memset(&d->stats.rec, 0, sizeof d->stats.rec);
+	memset(&d->stats.stream, 0, sizeof d->stats.stream);
 	int rc = first_failure(d, err, errlen);
 	if (!s2_deployment_live_boards(d))
 		return rc ? rc : fail(err, errlen, S2_E_STATE, "no board to run on");
