@@ -39,6 +39,7 @@ struct s2_deployment {
 	uint32_t sized_steps;
 	uint64_t steps_run; /* steps run since the deployment was loaded, by completed runs */
 	bool resumable;     /* the last s2_run() completed on every board */
+	uint8_t **upd;      /* [plan->pes] PE data given by s2_deployment_update (owned), or NULL */
 	double stall_s;
 	const struct s2_run_callbacks *cb;
 	struct s2_run_stats stats;
@@ -215,6 +216,9 @@ void s2_deployment_free(struct s2_deployment *d)
 	free(d->failed);
 	free(d->what);
 	free(d->ended);
+	for (uint64_t g = 0; d->upd && g < d->plan->pes; g++)
+		free(d->upd[g]);
+	free(d->upd);
 	s2_plan_free(d->plan);
 	free(d);
 }
@@ -491,6 +495,13 @@ int s2_deployment_update(struct s2_deployment *d, struct s2_plan *np, char *err,
 {
 	struct s2_plan *op = d->plan;
 	int rc = 0;
+	/* copies of the changed PE data, [op->pes] by PE in plan order: the loaded plan keeps them
+	 */
+	uint8_t **fresh = calloc(op->pes + 1, sizeof *fresh);
+	if (!fresh || (!d->upd && !(d->upd = calloc(op->pes + 1, sizeof *d->upd)))) {
+		rc = fail(err, errlen, S2_E_NOMEM, "out of memory");
+		goto out;
+	}
 	if ((rc = first_failure(d, err, errlen)) < 0)
 		goto out;
 	/* Every board, chip, PE and router table as loaded; only PE data may differ. */
@@ -515,6 +526,7 @@ int s2_deployment_update(struct s2_deployment *d, struct s2_plan *np, char *err,
 	}
 	/* Check every PE before anything is sent. */
 	unsigned changed = 0;
+	uint64_t g = 0;
 	for (unsigned i = 0; i < op->n_boards; i++)
 		for (unsigned c = 0; c < op->boards[i].n_chips; c++) {
 			struct s2_app_chip *x = &op->boards[i].chips[c],
@@ -525,8 +537,13 @@ int s2_deployment_update(struct s2_deployment *d, struct s2_plan *np, char *err,
 				          "deployment (s2_deploy)");
 				goto out;
 			}
-			for (unsigned k = 0; k < x->n_pes; k++) {
+			for (unsigned k = 0; k < x->n_pes; k++, g++) {
 				struct s2_app_pe *p = &x->pes[k], *q = &y->pes[k];
+				if (g >= op->pes) {
+					rc = fail(err, errlen, S2_E_STATE,
+					          "the plan's PE count is wrong");
+					goto out;
+				}
 				if (q->len < S2_PEDATA_HDR_LEN || q->len > S2_APP_BLOB_MAX) {
 					rc = fail(
 					        err, errlen, S2_E_RANGE,
@@ -557,6 +574,11 @@ int s2_deployment_update(struct s2_deployment *d, struct s2_plan *np, char *err,
 					          op->boards[i].board, x->chip, p->pe);
 					goto out;
 				}
+				if (!(fresh[g] = malloc(q->len))) {
+					rc = fail(err, errlen, S2_E_NOMEM, "out of memory");
+					goto out;
+				}
+				memcpy(fresh[g], q->pedata, q->len);
 				changed++;
 			}
 		}
@@ -620,21 +642,25 @@ int s2_deployment_update(struct s2_deployment *d, struct s2_plan *np, char *err,
 	if ((rc = first_failure(d, err, errlen)) < 0)
 		goto out;
 	/* The new PE data is what the boards hold now (the loaded plan keeps its layout). */
+	g = 0;
 	for (unsigned i = 0; i < op->n_boards; i++)
 		for (unsigned c = 0; c < op->boards[i].n_chips; c++) {
 			struct s2_app_chip *x = &op->boards[i].chips[c],
 			                   *y = &np->boards[i].chips[c];
-			for (unsigned k = 0; k < x->n_pes; k++) {
-				struct s2_app_pe t = x->pes[k];
-				x->pes[k].pedata = y->pes[k].pedata;
+			for (unsigned k = 0; k < x->n_pes; k++, g++) {
+				if (!fresh[g])
+					continue;
+				free(d->upd[g]);
+				d->upd[g] = fresh[g];
+				fresh[g] = NULL;
+				x->pes[k].pedata = d->upd[g];
 				x->pes[k].len = y->pes[k].len;
-				y->pes[k].pedata = t.pedata;
-				y->pes[k].len = t.len;
 			}
 		}
-	s2_plan_free(np);
-	return 0;
 out:
+	for (uint64_t h = 0; fresh && h < op->pes; h++)
+		free(fresh[h]);
+	free(fresh);
 	s2_plan_free(np);
 	return rc;
 }
