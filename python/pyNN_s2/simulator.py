@@ -89,6 +89,7 @@ class State(common.control.BaseState):
         self._broken = None  # why the loaded network cannot continue
         self._sized_steps = 0
         self.steps_before = 0
+        self._loss_seen = {}
         self.clear()
 
     # -- bookkeeping -------------------------------------------------------------------
@@ -370,7 +371,13 @@ class State(common.control.BaseState):
                 raise S2PartialResultError("pyNN.s2: partial run: %s (%s)"
                                            % (res.partial or d.error[1], d.error[1]))
             warnings.warn("pyNN.s2: %s" % d.error[1], RuntimeWarning, stacklevel=4)
-        self._warn_losses(self._losses(st, res))
+        # The boards' counters run on over resumed runs (the recording losses start afresh):
+        # say what this part added.
+        loss = self._losses(st, res)
+        seen = self._loss_seen if resume else {}
+        self._loss_seen = dict(loss)
+        self._warn_losses({k: v - (seen.get(k, 0) if k != "recording_bytes_lost" else 0)
+                           for k, v in loss.items()})
         self.partial = None
         if not res.complete:
             self._broken = "the previous run() did not complete (%s)" % res.partial
