@@ -4,9 +4,10 @@
  *   bench_mapper NETWORK SCALE MACHINE [IMAGE] [--min] [--fine-place] [--threads N]
  * NETWORK: an example name (s2ctl net example); MACHINE: "boards:N", "rack" or "racks:R".
  * With IMAGE, the image is written there too (and timed). --min: router tables compressed
- * to the minimum (--router-target min); --fine-place: fine placement (s2ctl compile --place
- * traffic; without it, boards are filled in population order, as the previous release did);
- * --threads: image threads;
+ * to the minimum (--router-target min); --fine-place: the traffic order always (s2ctl
+ * compile --place traffic); --order-place: population order always (--place order, the
+ * previous release's default); neither: the better of the two by router hops per spike;
+ * --threads: image threads; --no-verify: stage 6 skipped;
  * --dump-tables FILE: every chip's table of two or more entries, as mapped (uncompressed
  * unless a table exceeded the router), in the file format of rig_routing_tables' desktop
  * tools (x u8, y u8, length u16, then key, mask, source, route u32 each; source: bit l for
@@ -30,6 +31,15 @@ static double now_s(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* CPU time of the process, all threads (user + system). */
+static double cpu_s(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
 }
 
 static long peak_rss_mib(void)
@@ -111,6 +121,10 @@ int main(int argc, char **argv)
 			cfg.router_min = true;
 		else if (!strcmp(argv[i], "--fine-place"))
 			cfg.fine_place = true;
+		else if (!strcmp(argv[i], "--order-place"))
+			cfg.place_order = true;
+		else if (!strcmp(argv[i], "--no-verify"))
+			cfg.no_verify = true;
 		else if (!strcmp(argv[i], "--dump-tables") && i + 1 < argc)
 			dump = argv[++i];
 		else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
@@ -122,7 +136,8 @@ int main(int argc, char **argv)
 	}
 	if (na < 3 || na > 4) {
 		fprintf(stderr, "usage: bench_mapper NETWORK SCALE MACHINE [IMAGE] [--min] "
-		                "[--fine-place] [--threads N]\n");
+		                "[--fine-place|--order-place] [--threads N] [--no-verify] "
+		                "[--dump-tables FILE]\n");
 		return 2;
 	}
 	if (na == 4)
@@ -154,14 +169,15 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	const struct s2_map_report *r = s2_map_report(mp);
-	double img = 0;
+	double img = 0, img_cpu = 0;
 	if (image) {
-		double t2 = now_s();
+		double t2 = now_s(), c2 = cpu_s();
 		if (s2_image_write(mp, image, err, sizeof err) < 0) {
 			fprintf(stderr, "bench_mapper: %s\n", err);
 			return 1;
 		}
 		img = now_s() - t2;
+		img_cpu = cpu_s() - c2;
 	}
 	static const char *names[] = {"",      "partition", "place", "keys",
 	                              "route", "tables",    "verify"};
@@ -177,7 +193,7 @@ int main(int argc, char **argv)
 		total += r->seconds[s];
 	}
 	if (image)
-		printf("image:     %8.3f s\n", img);
+		printf("image:     %8.3f s (CPU %.3f s, all threads)\n", img, img_cpu);
 	printf("total:     %8.3f s (mapping%s)\n", total + img, image ? " and image" : "");
 	printf("result:    %llu PEs on %u chips, %u boards; %llu routes; entries %llu -> %llu "
 	       "(max/chip %u -> %u, %u chips compressed)\n",
@@ -190,6 +206,11 @@ int main(int argc, char **argv)
 	       r->busiest_link_load, r->synaptic_events_per_step);
 	printf("hops:      mean %.4f per spike, worst %u, longest path %u\n", r->hops_mean,
 	       r->hops_max, r->path_max);
+	if (r->hops_mean_other >= 0)
+		printf("placement: %s order kept; the other gave %.4f hops per spike\n",
+		       r->placed_by_traffic ? "traffic" : "population", r->hops_mean_other);
+	else
+		printf("placement: %s order\n", r->placed_by_traffic ? "traffic" : "population");
 	printf("peak RSS:  %ld MiB\n", peak_rss_mib());
 	if (dump && dump_tables(mp, m, dump) < 0) {
 		fprintf(stderr, "bench_mapper: cannot write %s\n", dump);

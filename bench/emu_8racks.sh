@@ -28,13 +28,27 @@ echo "== $(date -u +%FT%TZ), commit $(git rev-parse --short HEAD 2>/dev/null || 
 	"load average $(cut -d' ' -f1-3 /proc/loadavg)"
 "$S2CTL" machine generate --racks 8 --base-port "$PORT" -o "$W/m8.pb" >/dev/null
 # The compiler's view: the ring of chips (see above).
-protoc -I proto/pb --decode=s2pb.Machine machine.proto <"$W/m8.pb" >"$W/m8.txt"
+# (Descriptions are protobuf in s2's checksummed container, docs/files.md: unwrapped for protoc,
+# wrapped again as one section.)
+s2fc() {
+	python3 -c '
+import struct, sys, zlib
+b = sys.stdin.buffer.read()
+if sys.argv[1] == "unwrap":
+    assert b[:4] == b"S2FC", "not an s2 file"
+    sys.stdout.buffer.write(b[32 + struct.unpack_from("<I", b, 24)[0]:])
+else:
+    t = struct.pack("<QIB", len(b), zlib.crc32(b), 7) + b"machine"
+    h = b"S2FC" + struct.pack("<HH", 1, 1) + b"MACH" + struct.pack("<IQI", 1, 32 + len(t) + len(b), len(t))
+    sys.stdout.buffer.write(h + struct.pack("<I", zlib.crc32(h + t)) + t + b)' "$1"
+}
+s2fc unwrap <"$W/m8.pb" | protoc -I proto/pb --decode=s2pb.Machine machine.proto >"$W/m8.txt"
 awk 'BEGIN {
 	for (b = 0; b < 720; b++) for (c = 0; c < 48; c++)
 		if (b % 90 >= 10 || c >= 8) printf "dead_chips { board: %d chip: %d }\n", b, c
 		else for (p = 3; p < 152; p++) printf "dead_pes { board: %d chip: %d pe: %d }\n", b, c, p
 }' >>"$W/m8.txt"
-protoc -I proto/pb --encode=s2pb.Machine machine.proto <"$W/m8.txt" >"$W/ring.pb"
+protoc -I proto/pb --encode=s2pb.Machine machine.proto <"$W/m8.txt" | s2fc wrap >"$W/ring.pb"
 cat >"$W/net.json" <<'JSON'
 {"format": 1, "name": "ring8racks", "timestep_ms": 1.0, "run_ms": 100, "seed": 1,
  "populations": [

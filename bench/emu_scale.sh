@@ -6,7 +6,10 @@
 # of emulated PEs, idle (a 90-board rack, booted, nothing loaded) and loaded (the microcircuit).
 #   bench/emu_scale.sh [BUILD_DIR] [DURATION_MS] [SCALE]
 # default build/host-release 100 1.0. The microcircuit takes minutes per biological second on
-# one core: DURATION_MS of it is run and the wall scaled to 1 s (said so in the output).
+# one core: DURATION_MS of it is run and the wall scaled to 1 s (said so in the output). The
+# network is deployed first (timed apart), then run; with perf installed, the emulator's CPU
+# time during the run is printed too (task-clock: on a shared host, less sensitive to the
+# load than the wall).
 set -eu
 cd "$(dirname "$0")/.."
 B=${1:-build/host-release}
@@ -57,16 +60,33 @@ for t in 1 2; do
 	before=$(rss_kib "$EMU" VmRSS)
 	[ "$t" = 1 ] && "$S2CTL" compile "$W/mc.pb" --machine "$W/mc$t.pb" -o "$W/mc.s2img" \
 		--json >"$W/c.json"
-	"$S2CTL" run "$W/mc.s2img" --machine "$W/mc$t.pb" --duration "$DUR" -o "$W/mc$t.s2res" \
-		--json >"$W/r$t.json"
+	"$S2CTL" deploy "$W/mc.s2img" --machine "$W/mc$t.pb" --duration "$DUR" --json >"$W/d$t.json"
+	PERF=
+	if command -v perf >/dev/null; then
+		perf stat -e task-clock -x, -p "$EMU" -o "$W/cpu$t" 2>/dev/null &
+		PERF=$!
+		sleep 0.2
+	fi
+	"$S2CTL" run "$W/mc.s2img" --deployed --machine "$W/mc$t.pb" --duration "$DUR" \
+		-o "$W/mc$t.s2res" --json >"$W/r$t.json"
+	cpu=
+	if [ -n "$PERF" ]; then
+		kill -INT "$PERF"
+		wait "$PERF" 2>/dev/null || true
+		cpu=$(awk -F, '/task-clock/ {print $1 / 1000}' "$W/cpu$t")
+	fi
 	hwm=$(rss_kib "$EMU" VmHWM)
 	WALL[$t]=$(jq -r .run_seconds "$W/r$t.json")
-	jq -r --arg t "$t" --arg d "$DUR" --arg load "$(cut -d' ' -f1 /proc/loadavg)" '
+	jq -r --arg t "$t" --arg d "$DUR" --arg load "$(cut -d' ' -f1 /proc/loadavg)" \
+		--arg dep "$(jq .seconds "$W/d$t.json")" '
 		"microcircuit, \($t) thread(s): \($d) ms in \(.run_seconds*1000|floor/1000) s wall " +
 		"= \(.run_seconds*1000/($d|tonumber)|floor) s per biological second (scaled from " +
-		"\($d) ms); deploy \(.deploy_seconds|floor) s; \(.spikes) spikes, " +
+		"\($d) ms); deploy \($dep|tonumber|floor) s; \(.spikes) spikes, " +
 		"\(.synaptic_events) synaptic events, dropped \(.packets_dropped); load \($load)"' \
 		"$W/r$t.json"
+	[ -n "$cpu" ] && awk -v c="$cpu" -v d="$DUR" -v t="$t" 'BEGIN {printf "microcircuit, %s " \
+		"thread(s): s2emu CPU time (perf task-clock) %.2f s = %.0f CPU-s per biological " \
+		"second\n", t, c, c * 1000 / d}'
 	if [ "$t" = 1 ]; then
 		loaded=$(jq .pes "$W/c.json")
 		echo "loaded: $loaded PEs ($(jq -r '"\(.neurons) neurons, \(.synapses|floor) synapses"' \

@@ -1,14 +1,19 @@
 #!/bin/sh
-# Mapper benchmarks (docs/bench.md): for the full-scale cortical microcircuit, the synfire chain
-# 200 x 10,000, a network filling one 90-board rack and one filling 8 racks (5.25 million PEs):
-# mapping and image time, peak memory, router hops per spike (mean, worst), the busiest link,
+# Mapper benchmarks (docs/bench.md, docs/mapping.md): for the full-scale cortical microcircuit,
+# the synfire chain 200 x 10,000, a network filling one 90-board rack and one filling 8 racks
+# (5.25 million PEs): mapping and image time (wall, and the image's CPU time over all its
+# threads), image size, peak memory, router hops per spike (mean, worst), the busiest link,
 # router entries per chip before and after compression (total and max, as compiled and with
 # --router-target min), each beside the same figures from the previous release of s2 (commit
-# 26cff90, built from git in a temporary directory), with ratios. This release places as the
-# previous one by default (boards filled in population order: the same spikes); its fine
-# placement (s2ctl compile --place traffic) is measured beside it: the previous release's hops
-# are those of this release's default placement, whose busiest link must equal the old
-# binary's.
+# 583c921, or S2_OLD_REV: 26cff90 is the release before issue 25's work, whose example
+# networks differ; built from git in a temporary directory), with ratios; the load average
+# before each case (the host is shared: wall times depend on it, CPU times much less).
+#
+# Placement: this release's default keeps the better (fewer hops per spike) of population
+# order and the traffic order; both are measured beside it. The previous release placed in
+# population order, so its hops are this release's --place order hops (26cff90 did not
+# report them); its busiest link must equal --place order's. The image's bytes must not depend on the number of threads: the image is
+# built with 1 and 2 threads and the SHA-256 of both printed.
 #
 # With RIG_ROUTING_TABLES=DIR (a checkout of github.com/project-rig/rig_routing_tables) the
 # published C implementation of ordered covering (its desktop tool) compresses the same tables
@@ -19,7 +24,7 @@ set -eu
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 B=build/host-release
-OLD_REV=${S2_OLD_REV:-26cff90}
+OLD_REV=${S2_OLD_REV:-583c921}
 cmake --preset host-release >/dev/null
 cmake --build --preset host-release --target bench_mapper bench_rtmin >/dev/null
 img=1
@@ -67,6 +72,8 @@ stage_sum() { awk '/^(partition|place|keys|route|tables|verify) /{s+=$2} END{pri
 field() { # file key
 	case $2 in
 	image) awk '/^image:/{print $2}' "$1" ;;
+	imgcpu) sed -n 's/^image:.*(CPU \([0-9.]*\) s.*/\1/p' "$1" ;;
+	placed) sed -n 's/^placement: *\([a-z]*\) .*/\1/p' "$1" ;;
 	rss) awk '/^peak RSS:/{print $3}' "$1" ;;
 	hmean) awk '/^hops:/{print $3}' "$1" ;;
 	hworst) awk '/^hops:/{gsub(",","",$7); print $7}' "$1" ;;
@@ -81,9 +88,9 @@ row() { # label new old
 	if [ -n "$3" ] && [ "$3" != "-" ]; then
 		awk -v l="$1" -v n="$2" -v o="$3" 'BEGIN{
 			r = (o + 0 != 0) ? sprintf("%.3f", n / o) : "-";
-			printf "  %-34s %14s %14s %8s\n", l, n, o, r}'
+			printf "  %-38s %14s %14s %8s\n", l, n, o, r}'
 	else
-		printf "  %-34s %14s %14s %8s\n" "$1" "$2" "-" "-"
+		printf "  %-38s %14s %14s %8s\n" "$1" "$2" "-" "-"
 	fi
 }
 
@@ -95,19 +102,27 @@ for c in $cases; do
 	racks8) set -- synthetic_8racks 1 racks:8 ;;
 	*) echo "mapper.sh: unknown case $c" >&2; exit 2 ;;
 	esac
-	echo "== $c ($1 x $2 on $3)"
+	echo "== $c ($1 x $2 on $3), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 	im=
 	[ $img = 1 ] && im=$out/$c.s2img
-	# this release: as compiled (with the image), compressed to the minimum, old placement
-	"$B/bench/bench_mapper" "$@" $im --dump-tables "$out/$c.tab" >"$out/new.txt"
-	[ -n "$im" ] && ls -l "$im" | awk '{print $5}' >"$out/new.size" && rm -f "$im"
+	# this release: as compiled (with the image, 2 threads), compressed to the minimum, both
+	# placements forced; the image again with 1 thread for the SHA-256 comparison
+	"$B/bench/bench_mapper" "$@" $im --threads 2 --dump-tables "$out/$c.tab" >"$out/new.txt"
+	if [ -n "$im" ]; then
+		ls -l "$im" | awk '{print $5}' >"$out/new.size"
+		sha2=$(sha256sum "$im" | cut -c1-16)
+		"$B/bench/bench_mapper" "$@" "$im" --threads 1 --no-verify >"$out/t1.txt"
+		sha1=$(sha256sum "$im" | cut -c1-16)
+		rm -f "$im"
+	fi
 	"$B/bench/bench_mapper" "$@" --min >"$out/min.txt"
 	"$B/bench/bench_mapper" "$@" --fine-place >"$out/fine.txt"
+	"$B/bench/bench_mapper" "$@" --order-place >"$out/order.txt"
 	if [ -n "$OLDB" ]; then
 		"$OLDB" "$@" $im >"$out/old.txt"
 		[ -n "$im" ] && ls -l "$im" | awk '{print $5}' >"$out/old.size" && rm -f "$im"
-		if [ "$(field "$out/old.txt" busy)" != "$(field "$out/new.txt" busy)" ]; then
-			echo "  WARNING: the default placement differs from the previous release's" \
+		if [ "$(field "$out/old.txt" busy)" != "$(field "$out/order.txt" busy)" ]; then
+			echo "  WARNING: --place order differs from the previous release's placement" \
 				"(busiest link differs)"
 		fi
 	else
@@ -115,23 +130,29 @@ for c in $cases; do
 	fi
 	O=$out/old.txt
 	get_old() { if [ -s "$O" ]; then field "$O" "$1"; else echo -; fi; }
-	printf "  %-34s %14s %14s %8s\n" "" "this release" "previous" "ratio"
+	printf "  %-38s %14s %14s %8s\n" "" "this release" "previous" "ratio"
 	row "mapping time (s)" "$(stage_sum "$out/new.txt")" \
 		"$([ -s "$O" ] && stage_sum "$O" || echo -)"
 	if [ $img = 1 ]; then
-		row "image time (s)" "$(field "$out/new.txt" image)" "$(get_old image)"
+		row "image time (s, wall, 2 threads)" "$(field "$out/new.txt" image)" \
+			"$(get_old image)"
+		row "image CPU time (s, all threads)" "$(field "$out/new.txt" imgcpu)" "-"
+		row "image time (s, wall, 1 thread)" "$(field "$out/t1.txt" image)" "-"
 		row "image size (bytes)" "$(cat "$out/new.size")" \
 			"$([ -s "$out/old.size" ] && cat "$out/old.size" || echo -)"
+		if [ "$sha1" = "$sha2" ]; then same=yes; else same=NO; fi
+		printf "  %-38s %s (1 and 2 threads: %s)\n" "image SHA-256, same bytes" "$same" "$sha2"
 	fi
 	row "peak RSS (MiB)" "$(field "$out/new.txt" rss)" "$(get_old rss)"
-	row "hops per spike, mean" "$(field "$out/new.txt" hmean)" "$(field "$out/new.txt" hmean)"
+	printf "  %-38s %14s\n" "placement kept by default" "$(field "$out/new.txt" placed)"
+	row "hops per spike, mean" "$(field "$out/new.txt" hmean)" "$(field "$out/order.txt" hmean)"
 	row "hops per spike, worst" "$(field "$out/new.txt" hworst)" \
-		"$(field "$out/new.txt" hworst)"
+		"$(field "$out/order.txt" hworst)"
 	row "busiest link (packets/step)" "$(field "$out/new.txt" busy)" "$(get_old busy)"
 	row "hops per spike, mean, --place traffic" "$(field "$out/fine.txt" hmean)" \
-		"$(field "$out/new.txt" hmean)"
+		"$(field "$out/order.txt" hmean)"
 	row "hops per spike, worst, --place traffic" "$(field "$out/fine.txt" hworst)" \
-		"$(field "$out/new.txt" hworst)"
+		"$(field "$out/order.txt" hworst)"
 	row "busiest link, --place traffic" "$(field "$out/fine.txt" busy)" "$(get_old busy)"
 	row "entries before, total" "$(field "$out/new.txt" before)" "$(get_old before)"
 	row "entries before, max per chip" "$(field "$out/new.txt" maxb)" "$(get_old maxb)"

@@ -10,7 +10,7 @@ PACKAGES="build-essential cmake ninja-build pkg-config git
   clang libclang-rt-14-dev clang-format
   libevent-dev libprotobuf-c-dev protobuf-c-compiler zlib1g-dev libpcap-dev libcmocka-dev
   gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi qemu-system-arm
-  libmetis-dev libjson-c-dev jq procps python3-pynn python3-brian python3-jsonschema
+  libmetis-dev libdeflate-dev libjson-c-dev jq procps python3-pynn python3-brian python3-jsonschema
   protobuf-compiler python3-protobuf tshark libhdf5-dev python3-h5py python3-numpy
   python3-torch python3-sklearn libsodium-dev slurm-wlm munge prometheus"
 

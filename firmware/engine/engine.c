@@ -691,6 +691,24 @@ static bool params_ok(struct s2_eng *e)
 	return true;
 }
 
+/* The background input's Poisson CDF at 0..bg_top, each term and partial sum computed as
+ * the sequential search of bg_count computes them (the same floats): the search then costs a
+ * comparison per step instead of a division. Every term before bg_top is > 0. */
+static void bg_table(struct s2_eng *e)
+{
+	float p = e->bg_p0, cdf = p;
+	unsigned k = 0;
+	e->bg_cdf[0] = cdf;
+	while (p > 0 && k + 1 < S2_ENG_BG_CDF) {
+		k++;
+		p = p * e->bg_lam / (float)k;
+		cdf += p;
+		e->bg_cdf[k] = cdf;
+	}
+	e->bg_top = k;
+	e->bg_top_p = p;
+}
+
 int s2_eng_init(struct s2_eng *e, const uint8_t *pedata, size_t len, const struct s2_eng_hal *hal)
 {
 	memset(e, 0, sizeof *e);
@@ -730,6 +748,7 @@ int s2_eng_init(struct s2_eng *e, const uint8_t *pedata, size_t len, const struc
 		e->bg_lam = lam / (float)e->bg_chunks;
 		e->bg_p0 = s2f_exp(-e->bg_lam);
 		e->bg_w = e->pd.bg_weight;
+		bg_table(e);
 	}
 	s2f_rng_seed(&e->rng, e->pd.seed);
 	struct alloc a = {e->pd.dram_base, e->pd.dram_base + e->pd.dram_size};
@@ -849,12 +868,10 @@ __attribute__((noinline)) static void event_row(struct s2_eng *e, uint32_t base,
 	e->c.ring_saturated += sat;
 }
 
-void s2_eng_receive(struct s2_eng *e, uint32_t key, const uint32_t *payload)
+/* One past the last key-table entry with key_lo <= key; the entries that may hold key are
+ * that one and those before it while their max_end is above key. */
+static unsigned table_upper(const struct s2_eng *e, uint32_t key)
 {
-	e->c.packets_in++;
-	bool matched = false;
-	uint32_t base = e->t - 1u; /* the sender's timestep */
-	/* The last entry with key_lo <= key, then back while an earlier range may reach key. */
 	unsigned lo = 0, hi = e->n_table;
 	while (lo < hi) {
 		unsigned mid = (lo + hi) / 2;
@@ -863,7 +880,89 @@ void s2_eng_receive(struct s2_eng *e, uint32_t key, const uint32_t *payload)
 		else
 			hi = mid;
 	}
-	for (unsigned k = lo; k-- > 0 && e->table[k].max_end > key;) {
+	return lo;
+}
+
+void s2_eng_prefetch(const struct s2_eng *e, const uint32_t *keys, unsigned n)
+{
+	const void *(*peek)(void *, uint32_t, uint32_t) = e->dram_peek;
+	if (!peek)
+		return;
+	/* Two passes, so that the memory accesses of one pass overlap: the rows' index words,
+	 * then (their values known) the rows. */
+	uint32_t at[S2_ENG_PREFETCH], data[S2_ENG_PREFETCH];
+	unsigned m = 0;
+	for (unsigned i = 0; i < n && i < S2_ENG_PREFETCH; i++) {
+		for (unsigned k = table_upper(e, keys[i]);
+		     k-- > 0 && e->table[k].max_end > keys[i];) {
+			const struct s2_eng_entry *t = &e->table[k];
+			uint32_t r;
+			if (!s2_pe_source_row(t->key_lo, t->n_keys, t->part_bits, t->per_part,
+			                      keys[i], &r) ||
+			    r >= t->n_rows)
+				continue;
+			const void *p = peek(e->hal.ctx, t->index + r * 4u, 4);
+			if (p) {
+				__builtin_prefetch(p, 0, 0);
+				at[m] = t->index + r * 4u;
+				data[m++] = t->data;
+			}
+			break; /* one row per key is hint enough */
+		}
+	}
+	for (unsigned j = 0; j < m; j++) {
+		const uint8_t *p = peek(e->hal.ctx, at[j], 4);
+		if (!p)
+			continue;
+		uint32_t iw = s2_ld32(p), len = (iw & ((1u << IDX_COUNT_BITS) - 1u)) * 4u;
+		uint32_t row = data[j] + (iw >> IDX_COUNT_BITS) * 4u;
+		const uint8_t *q = len ? peek(e->hal.ctx, row, len) : NULL;
+		if (q) /* (a row across a page boundary of the host is left out: rare) */
+			for (uintptr_t c = (uintptr_t)q & ~(uintptr_t)63; c < (uintptr_t)q + len;
+			     c += 64)
+				__builtin_prefetch((const void *)c, 0, 0);
+	}
+}
+
+void s2_eng_prefetch_ring(const struct s2_eng *e, const uint32_t *keys, unsigned n)
+{
+	const void *(*peek)(void *, uint32_t, uint32_t) = e->dram_peek;
+	if (!peek || e->model == S2_MODEL_EGRU || e->model == S2_MODEL_DENSE)
+		return;
+	uint32_t base = e->t - 1u;
+	for (unsigned i = 0; i < n && i < S2_ENG_PREFETCH; i++) {
+		for (unsigned k = table_upper(e, keys[i]);
+		     k-- > 0 && e->table[k].max_end > keys[i];) {
+			const struct s2_eng_entry *t = &e->table[k];
+			uint32_t r;
+			if (!s2_pe_source_row(t->key_lo, t->n_keys, t->part_bits, t->per_part,
+			                      keys[i], &r) ||
+			    r >= t->n_rows)
+				continue;
+			const uint8_t *p = peek(e->hal.ctx, t->index + r * 4u, 4);
+			uint32_t iw = p ? s2_ld32(p) : 0, len = iw & ((1u << IDX_COUNT_BITS) - 1u);
+			const uint8_t *w =
+			        len ? peek(e->hal.ctx, t->data + (iw >> IDX_COUNT_BITS) * 4u,
+			                   len * 4u)
+			            : NULL;
+			for (uint32_t j = 0; w && j < len; j++) {
+				uint32_t x = s2_ld32(w + 4u * j);
+				__builtin_prefetch(&e->ring[(base + ((x >> 9) & 63u) + 1u) & 63u]
+				                           [(x >> 8) & 1u][x & 0xFFu],
+				                   1);
+			}
+			break;
+		}
+	}
+}
+
+void s2_eng_receive(struct s2_eng *e, uint32_t key, const uint32_t *payload)
+{
+	e->c.packets_in++;
+	bool matched = false;
+	uint32_t base = e->t - 1u; /* the sender's timestep */
+	/* The last entry with key_lo <= key, then back while an earlier range may reach key. */
+	for (unsigned k = table_upper(e, key); k-- > 0 && e->table[k].max_end > key;) {
 		const struct s2_eng_entry *t = &e->table[k];
 		uint32_t r;
 		if (!s2_pe_source_row(t->key_lo, t->n_keys, t->part_bits, t->per_part, key, &r) ||
@@ -903,17 +1002,30 @@ void s2_eng_receive(struct s2_eng *e, uint32_t key, const uint32_t *payload)
 }
 
 /* A Poisson count of mean bg_chunks x bg_lam: per chunk, inversion by sequential search
- * (one uniform; about bg_lam + 1 comparisons). */
+ * (one uniform; about bg_lam + 1 comparisons) of the CDF that bg_table summed once, then,
+ * past its end (rare), summed on as bg_table would have. */
 static uint32_t bg_count(struct s2_eng *e)
 {
 	uint32_t total = 0;
 	for (unsigned c = 0; c < e->bg_chunks; c++) {
-		float u = s2f_rng_uniform(&e->rng), p = e->bg_p0, cdf = p;
+		float u = s2f_rng_uniform(&e->rng);
+		/* The CDF never decreases, so the first k with u <= cdf[k] is the number of
+		 * entries below u: counted without branches over the first four (the count is
+		 * random; a branch per entry would be mispredicted on most neurons). */
+		unsigned lim = e->bg_top < 4u ? e->bg_top : 4u;
 		uint32_t k = 0;
-		while (u > cdf && p > 0) {
-			k++;
-			p = p * e->bg_lam / (float)k;
-			cdf += p;
+		for (unsigned j = 0; j < lim; j++)
+			k += u > e->bg_cdf[j];
+		if (k == lim)
+			while (k < e->bg_top && u > e->bg_cdf[k])
+				k++;
+		if (k == e->bg_top) {
+			float p = e->bg_top_p, cdf = e->bg_cdf[k];
+			while (u > cdf && p > 0) {
+				k++;
+				p = p * e->bg_lam / (float)k;
+				cdf += p;
+			}
 		}
 		total += k;
 	}

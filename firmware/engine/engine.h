@@ -70,8 +70,16 @@ struct s2_eng_entry {
 	uint64_t max_end; /* the largest key_lo + n_keys of this and every earlier entry */
 };
 
+/** Entries of the background input's precomputed CDF (struct s2_eng). */
+#define S2_ENG_BG_CDF 40u
+
 struct s2_eng {
 	struct s2_eng_hal hal;
+	/** Optional, set by a host with caches after s2_eng_init (NULL on silicon): a host
+	 *  pointer to the len bytes of chip DRAM at addr (called with hal.ctx) when the host
+	 *  holds them contiguously, else NULL. Only s2_eng_prefetch() uses it, to warm the
+	 *  caches; nothing read through it reaches a result or a counter. */
+	const void *(*dram_peek)(void *ctx, uint32_t addr, uint32_t len);
 	struct s2_pedata pd;
 	uint32_t t; /**< next timestep to compute */
 	uint16_t n;
@@ -103,6 +111,10 @@ struct s2_eng {
 	 * bg_chunks x bg_lam, drawn as bg_chunks counts of mean bg_lam (exp(-bg_lam) = bg_p0). */
 	float bg_lam, bg_p0, bg_w;
 	unsigned bg_chunks;
+	/* The Poisson CDF of mean bg_lam at 0..bg_top, as bg_count's sequential search sums it
+	 * (the same operations, so the same floats), and its term at bg_top. */
+	float bg_cdf[S2_ENG_BG_CDF], bg_top_p;
+	unsigned bg_top;
 	struct s2_eng_counters c;
 };
 
@@ -118,6 +130,22 @@ int s2_eng_init(struct s2_eng *e, const uint8_t *pedata, size_t len, const struc
 /** A multicast packet arrived, with its 32-bit payload if payload is not NULL (an event
  *  value of an event layer; a packet without one has the value 1, S2_EV_ONE). */
 void s2_eng_receive(struct s2_eng *e, uint32_t key, const uint32_t *payload);
+
+/**
+ * Packets with these n keys will be received next, in this order: fetch the key-table rows
+ * they select into the host's caches (through e->dram_peek), so that the s2_eng_receive()
+ * calls that follow do not wait for memory one row at a time. A hint for hosts with caches
+ * (the emulator): it reads only, changes no state and no counter, and does nothing without
+ * dram_peek. At most S2_ENG_PREFETCH keys are looked at.
+ */
+void s2_eng_prefetch(const struct s2_eng *e, const uint32_t *keys, unsigned n);
+#define S2_ENG_PREFETCH 32u
+
+/**
+ * The same for the input ring-buffer slots that the rows of these keys will add to: best
+ * called once the rows have had time to arrive (after s2_eng_prefetch of the next batch).
+ */
+void s2_eng_prefetch_ring(const struct s2_eng *e, const uint32_t *keys, unsigned n);
 
 /**
  * Make neuron i of a spike source (Poisson or spike array) spike in the next step computed,

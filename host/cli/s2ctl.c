@@ -228,13 +228,14 @@ static const struct verb verbs[] = {
          "--input .npy files), linear nodes are folded into from_list projections.\n"},
         {"compile", verb_compile, "map a network onto a machine: a deployable image",
          "usage: s2ctl compile NET --machine FILE -o IMAGE [--router-target N|min]\n"
-         "                     [--place order|traffic] [--json] [--quiet]\n"
+         "                     [--place auto|order|traffic] [--json] [--quiet]\n"
          "Partition, place, allocate keys, route, build and compress router tables and\n"
          "per-PE data; write the image atomically (nothing is written on failure) and print\n"
          "the mapping report. --router-target caps entries per chip (default: the router's\n"
          "size); min compresses every table as far as it goes (ordered tables).\n"
-         "--place traffic orders each board's parts for fewer router hops (spikes of\n"
-         "fixed_total projections then differ from --place order, the default).\n"},
+         "--place traffic orders each board's parts for fewer router hops, order fills\n"
+         "boards in population order; auto (the default) keeps whichever of the two\n"
+         "gives fewer router hops per spike (ties: order).\n"},
 };
 
 const char *cli_usage(const char *verb)

@@ -70,6 +70,7 @@ static void report(const struct cli *c, const struct s2_net *n, const struct s2_
 		json_uint(&j, "max", r->hops_max);
 		json_uint(&j, "longest_path", r->path_max);
 		json_end_obj(&j);
+		json_str(&j, "placement", r->placed_by_traffic ? "traffic" : "population");
 		json_num(&j, "synaptic_events_per_step", r->synaptic_events_per_step);
 		json_uint(&j, "keys_used", r->keys_used);
 		json_uint(&j, "key_span", r->key_span);
@@ -100,6 +101,11 @@ static void report(const struct cli *c, const struct s2_net *n, const struct s2_
 		printf("  busiest link: none (no spikes leave their chip)\n");
 	printf("  router hops per spike: mean %.3f, worst %u (longest path %u hops)\n",
 	       r->hops_mean, r->hops_max, r->path_max);
+	if (r->hops_mean_other >= 0)
+		printf("  placement: %s order (the other: %.3f hops per spike)\n",
+		       r->placed_by_traffic ? "traffic" : "population", r->hops_mean_other);
+	else
+		printf("  placement: %s order\n", r->placed_by_traffic ? "traffic" : "population");
 	printf("  expected synaptic events per timestep: %.4g\n", r->synaptic_events_per_step);
 	printf("  keys: %llu used, %llu of 4294967296 taken (%s)\n",
 	       (unsigned long long)r->keys_used, (unsigned long long)r->key_span,
@@ -133,8 +139,10 @@ int verb_compile(int argc, char **argv)
 		return EXIT_USAGE;
 	if (o.target && !tmin && target == 0)
 		return cli_error(&c, EXIT_USAGE, "--router-target: must be at least 1");
-	if (o.place && strcmp(o.place, "order") && strcmp(o.place, "traffic"))
-		return cli_error(&c, EXIT_USAGE, "--place: '%s' is not order or traffic", o.place);
+	if (o.place && strcmp(o.place, "order") && strcmp(o.place, "traffic") &&
+	    strcmp(o.place, "auto"))
+		return cli_error(&c, EXIT_USAGE, "--place: '%s' is not auto, order or traffic",
+		                 o.place);
 	char err[512];
 	struct s2_net *n = s2_net_load_file(argv[pos], err, sizeof err);
 	if (!n)
@@ -146,7 +154,8 @@ int verb_compile(int argc, char **argv)
 	}
 	struct s2_map_config cfg = {.router_target = (uint32_t)target,
 	                            .router_min = tmin,
-	                            .fine_place = o.place && !strcmp(o.place, "traffic")};
+	                            .fine_place = o.place && !strcmp(o.place, "traffic"),
+	                            .place_order = o.place && !strcmp(o.place, "order")};
 	struct s2_mapping *mp = s2_map_new(n, m, &cfg);
 	int code = EXIT_OK;
 	if (!mp) {

@@ -3,8 +3,10 @@
  * chip's router table and the data of each of its application PEs (neuron parameters and
  * initial state as descriptors, the key-to-synaptic-row lookup, expansion descriptors for
  * statistical connectors with their seeds, explicit rows for lists, recording and spike
- * times), each zlib-compressed with a CRC-32, then the protobuf manifest, then the header
- * written last, all in a temporary file renamed into place.
+ * times), each a zlib stream with a CRC-32, then the protobuf manifest, then the header
+ * written last, all in a temporary file renamed into place. Chips are built and compressed by
+ * worker threads (image_pedata.c, image_deflate.c or libdeflate) and written in chip order by
+ * the caller's thread, so the bytes do not depend on the threads.
  */
 #include "s2/image.h"
 
@@ -15,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <libdeflate.h>
 #include <zlib.h>
 
 #include "map_internal.h"
@@ -37,6 +40,7 @@
 #define EXPAND_LEN 96u
 #define BLOB_RAW_MAX (256u << 20)
 #define MANIFEST_MAX (1u << 30)
+#define IMAGE_ZLEVEL 1 /* libdeflate's fastest level that still searches for matches */
 
 enum sect {
 	SECT_PARAMS = 1,
@@ -75,25 +79,11 @@ uint8_t *map_buf_grow(struct map_buf *b, size_t n)
 	return r;
 }
 
-static void put32(struct map_buf *b, uint32_t v)
-{
-	uint8_t *p = map_buf_grow(b, 4);
-	if (p)
-		s2_st32(p, v);
-}
-
-/* CRC-32 (IEEE, as s2_crc32 in proto/, which the proto tests check against zlib's): zlib's
- * table-sliced version, several times faster on the gigabytes of a large image. */
+/* CRC-32 (IEEE, as s2_crc32 in proto/ and zlib's crc32, which the proto tests check it
+ * against): libdeflate's, several times faster on the gigabytes of a large image. */
 static uint32_t crc(const uint8_t *p, size_t n)
 {
-	uLong c = crc32(0L, Z_NULL, 0);
-	while (n) {
-		uInt k = n > (1u << 30) ? 1u << 30 : (uInt)n;
-		c = crc32(c, p, k);
-		p += k;
-		n -= k;
-	}
-	return (uint32_t)c;
+	return libdeflate_crc32(0, p, n);
 }
 
 /* ---- per-PE data ---------------------------------------------------------------------------- */
@@ -106,6 +96,7 @@ struct writer {
 	long src_n;    /* sources of the previous call, reused when its */
 	uint64_t *sig; /* signature (population, ranges) is the same */
 	size_t sig_n, sig_cap;
+	bool src_new; /* the last call computed its sources (else reused them) */
 };
 
 static int cmp_u64(const void *a, const void *b)
@@ -139,9 +130,12 @@ static long sources_of(struct writer *w, uint64_t q)
 	}
 	sig[0] = pt->pop;
 	if (cacheable && w->src_n >= 0 && w->sig_n == ns + 1 &&
-	    !memcmp(w->sig, sig, (ns + 1) * sizeof *sig))
+	    !memcmp(w->sig, sig, (ns + 1) * sizeof *sig)) {
+		w->src_new = false;
 		return w->src_n;
+	}
 	w->src_n = -1;
+	w->src_new = true;
 	size_t n = 0;
 	for (uint32_t ij = mp->in_first[pt->pop]; ij < mp->in_first[pt->pop + 1]; ij++) {
 		uint32_t j = mp->in_proj[ij];
@@ -254,13 +248,30 @@ static int fixed_total_shares(struct writer *w, size_t j)
 
 /* ---- chip blobs and the file ---------------------------------------------------------------- */
 
-static int chip_blob(struct writer *w, struct map_buf *b, uint32_t g, const uint64_t *parts,
-                     uint32_t np, char *why, size_t whylen)
+/* One thread's tools: source lists, PE-data scratch, compressor. */
+struct worker {
+	struct writer w;
+	struct image_scratch *sc;
+	struct libdeflate_compressor *z;
+	struct map_buf raw;
+	struct image_span *span; /* where the blob repeats itself: for image_deflate */
+	uint8_t *zb; /* the other encoder's output, swapped with a slot's buffer if smaller */
+	size_t zcap;
+	size_t n_span, span_cap;
+	pthread_t th;
+	bool started;
+	struct pool *pool;
+};
+
+static int chip_blob(struct worker *k, const struct image_prep *ip, struct map_buf *b, uint32_t g,
+                     const uint64_t *parts, uint32_t np, char *why, size_t whylen)
 {
-	struct s2_mapping *mp = w->mp;
+	struct s2_mapping *mp = k->w.mp;
 	const struct table *t = &mp->tables[g];
 	b->n = 0;
-	uint8_t *h = map_buf_grow(b, CHIP_HDR);
+	b->failed = false;
+	size_t fixed = CHIP_HDR + (size_t)t->n * RT_ENTRY + (size_t)np * PE_DIR;
+	uint8_t *h = map_buf_grow(b, fixed);
 	if (!h)
 		return S2_E_NOMEM;
 	s2_st32(h, CHIP_MAGIC);
@@ -269,100 +280,181 @@ static int chip_blob(struct writer *w, struct map_buf *b, uint32_t g, const uint
 	s2_st32(h + 8, t->n);
 	s2_st32(h + 12, g / mp->cpb);
 	s2_st32(h + 16, g % mp->cpb);
-	for (uint32_t i = 0; i < t->n; i++) {
-		put32(b, t->e[i].key);
-		put32(b, t->e[i].mask);
-		for (unsigned k = 0; k < S2_ROUTE_WORDS; k++)
-			put32(b, t->e[i].route.w[k]);
+	uint8_t *e = h + CHIP_HDR;
+	for (uint32_t i = 0; i < t->n; i++, e += RT_ENTRY) {
+		s2_st32(e, t->e[i].key);
+		s2_st32(e + 4, t->e[i].mask);
+		for (unsigned w = 0; w < S2_ROUTE_WORDS; w++)
+			s2_st32(e + 8 + 4 * w, t->e[i].route.w[w]);
 	}
-	size_t dir = b->n;
-	if (!map_buf_grow(b, (size_t)np * PE_DIR))
-		return S2_E_NOMEM;
-	for (uint32_t k = 0; k < np; k++) {
-		const struct part *pt = &mp->parts[parts[k]];
-		long nsrc = sources_of(w, parts[k]);
+	size_t dir = CHIP_HDR + (size_t)t->n * RT_ENTRY;
+	/* Spans for image_deflate: a router entry repeats the previous one but for its key, a
+	 * directory entry the previous one, a PE record the previous record of its length. */
+	if ((size_t)np + 3 > k->span_cap) {
+		size_t cap = (size_t)np + 3 + 64;
+		struct image_span *sp = realloc(k->span, cap * sizeof *sp);
+		if (!sp)
+			return S2_E_NOMEM;
+		k->span = sp;
+		k->span_cap = cap;
+	}
+	k->n_span = 0;
+	k->span[k->n_span++] = (struct image_span){0, 0};
+	k->span[k->n_span++] = (struct image_span){CHIP_HDR, RT_ENTRY};
+	k->span[k->n_span++] = (struct image_span){(uint32_t)dir, PE_DIR};
+	struct {
+		size_t len, start;
+	} last[16]; /* the latest record of each recent length */
+	unsigned n_last = 0, next_last = 0;
+	for (uint32_t x = 0; x < np; x++) {
+		const struct part *pt = &mp->parts[parts[x]];
+		long nsrc = sources_of(&k->w, parts[x]);
 		if (nsrc < 0)
 			return S2_E_NOMEM;
-		uint8_t *pd = NULL;
-		size_t pl = 0;
-		int rc = image_put_pedata(mp, parts[k], w->src, nsrc, w->fixed_total_share,
-		                          mp->net->pb->seed, &pd, &pl, why, whylen);
+		size_t off = b->n;
+		int rc =
+		        image_put_pedata(mp, ip, k->sc, parts[x], k->w.src, nsrc, k->w.src_new,
+		                         k->w.fixed_total_share, mp->net->pb->seed, b, why, whylen);
 		if (rc < 0)
 			return rc;
-		size_t off = b->n;
-		uint8_t *p = map_buf_grow(b, pl);
-		if (p)
-			memcpy(p, pd, pl);
-		free(pd);
 		if (b->n > BLOB_RAW_MAX)
 			return S2_E_NOSPACE;
-		if (b->failed)
-			return S2_E_NOMEM;
-		uint8_t *d = b->p + dir + (size_t)k * PE_DIR;
+		size_t len = b->n - off, dist = 0;
+		unsigned y = 0;
+		while (y < n_last && last[y].len != len)
+			y++;
+		if (y < n_last) {
+			dist = off - last[y].start;
+		} else {
+			y = n_last < 16 ? n_last++ : next_last++ % 16;
+			last[y].len = len;
+		}
+		last[y].start = off;
+		k->span[k->n_span++] = (struct image_span){(uint32_t)off, (uint32_t)dist};
+		uint8_t *d = b->p + dir + (size_t)x * PE_DIR;
 		s2_st16(d, pt->pe);
 		s2_st16(d + 2, (uint16_t)pt->pop);
 		s2_st32(d + 4, pt->lo);
 		s2_st32(d + 8, (uint32_t)off);
-		s2_st32(d + 12, (uint32_t)pl);
+		s2_st32(d + 12, (uint32_t)(b->n - off));
 	}
 	return b->failed ? S2_E_NOMEM : 0;
 }
 
 #define IMAGE_THREADS 2 /* default: the brief's reference host has 2 cores */
 #define IMAGE_THREADS_MAX 64
-#define IMAGE_BATCH 128
+#define IMAGE_WINDOW 256 /* chips built ahead of the one being written, at most */
+#define IMAGE_WAKE 32    /* chips the writer lets the workers finish before it wakes */
 
-/* One chip of a batch: its blob, compressed, with both CRCs (or the error). */
-struct item {
+/* A chip being built: its blob compressed, with both CRCs (or the error). The buffer stays
+ * with the slot and is reused. */
+struct slot {
 	uint32_t g, np;
 	uint8_t *z;
-	size_t zl, raw_n;
+	size_t zl, zcap, raw_n;
 	uint32_t crc_z, crc_raw;
 	int rc;
+	bool ready;
 	char why[256];
 };
 
-/* A thread's share of a batch, with its own scratch (nothing mutable is shared). */
-struct worker {
-	struct writer w;
-	struct map_buf raw;
-	uint8_t *zbuf; /* deflate output, reused (a fresh buffer per chip costs page faults) */
-	size_t zcap;
-	struct item *items;
-	size_t n_items;
-	unsigned t, nt;
+/* Chips are claimed in order by the workers and written in order by the caller's thread: the
+ * file's bytes do not depend on the number of threads or on which thread built a chip. */
+struct pool {
+	struct s2_mapping *mp;
+	const struct image_prep *ip;
+	const uint32_t *chips; /* the chips with a blob, in (board, chip) order */
+	uint32_t n;
 	const uint64_t *order, *chip_first;
-	pthread_t th;
+	struct slot *slot; /* IMAGE_WINDOW */
+	pthread_mutex_t mu;
+	pthread_cond_t ready, space;
+	uint32_t next, written; /* next chip to claim; chips written */
+	uint32_t want;          /* the chip the writer waits for (UINT32_MAX: none) */
+	unsigned idle;          /* workers waiting for space in the window */
+	bool stop;              /* an error was met: claim nothing more */
 };
+
+static void build_slot(struct worker *k, struct slot *s)
+{
+	struct pool *pl = k->pool;
+	s->rc = chip_blob(k, pl->ip, &k->raw, s->g, pl->order + pl->chip_first[s->g], s->np, s->why,
+	                  sizeof s->why);
+	if (s->rc < 0)
+		return;
+	/* The fast encoder first; where it does not reach a quarter of the raw size (blobs
+	 * without repeated records), libdeflate too, and the smaller stream is kept. */
+	size_t bound = image_deflate_bound(k->raw.n);
+	size_t lbound = libdeflate_zlib_compress_bound(k->z, k->raw.n);
+	if (lbound > bound)
+		bound = lbound;
+	if (bound > s->zcap) {
+		free(s->z);
+		s->zcap = bound + bound / 4;
+		if (!(s->z = malloc(s->zcap))) {
+			s->zcap = 0;
+			s->rc = S2_E_NOMEM;
+			return;
+		}
+	}
+	if (bound > k->zcap) {
+		free(k->zb);
+		k->zcap = bound + bound / 4;
+		if (!(k->zb = malloc(k->zcap))) {
+			k->zcap = 0;
+			s->rc = S2_E_NOMEM;
+			return;
+		}
+	}
+	s->zl = image_deflate(k->raw.p, k->raw.n, k->span, k->n_span, s->z, s->zcap);
+	if (s->zl == 0 || s->zl > k->raw.n / 4) {
+		size_t zl = libdeflate_zlib_compress(k->z, k->raw.p, k->raw.n, k->zb, k->zcap);
+		if (zl > 0 && (s->zl == 0 || zl < s->zl)) {
+			uint8_t *t = s->z; /* the buffers change hands with their sizes */
+			size_t tc = s->zcap;
+			s->z = k->zb;
+			s->zcap = k->zcap;
+			k->zb = t;
+			k->zcap = tc;
+			s->zl = zl;
+		}
+	}
+	if (s->zl == 0) {
+		s->rc = S2_E_NOMEM;
+		return;
+	}
+	s->raw_n = k->raw.n;
+	s->crc_z = crc(s->z, s->zl);
+	s->crc_raw = crc(k->raw.p, k->raw.n);
+}
 
 static void *image_work(void *arg)
 {
 	struct worker *k = arg;
-	for (size_t i = k->t; i < k->n_items; i += k->nt) {
-		struct item *it = &k->items[i];
-		it->rc = chip_blob(&k->w, &k->raw, it->g, k->order + k->chip_first[it->g], it->np,
-		                   it->why, sizeof it->why);
-		if (it->rc < 0)
-			continue;
-		uLongf zl = compressBound(k->raw.n);
-		if (zl > k->zcap) {
-			free(k->zbuf);
-			k->zcap = zl + zl / 4;
-			k->zbuf = malloc(k->zcap);
-			if (!k->zbuf)
-				k->zcap = 0;
+	struct pool *pl = k->pool;
+	pthread_mutex_lock(&pl->mu);
+	for (;;) {
+		while (!pl->stop && pl->next < pl->n && pl->next >= pl->written + IMAGE_WINDOW) {
+			pl->idle++;
+			pthread_cond_wait(&pl->space, &pl->mu);
+			pl->idle--;
 		}
-		if (!k->zbuf || compress2(k->zbuf, &zl, k->raw.p, k->raw.n, Z_BEST_SPEED) != Z_OK ||
-		    !(it->z = malloc(zl ? zl : 1))) {
-			it->rc = S2_E_NOMEM;
-			continue;
-		}
-		memcpy(it->z, k->zbuf, zl);
-		it->zl = zl;
-		it->raw_n = k->raw.n;
-		it->crc_z = crc(it->z, zl);
-		it->crc_raw = crc(k->raw.p, k->raw.n);
+		if (pl->stop || pl->next >= pl->n)
+			break;
+		uint32_t i = pl->next++;
+		struct slot *s = &pl->slot[i % IMAGE_WINDOW];
+		pthread_mutex_unlock(&pl->mu);
+		s->g = pl->chips[i];
+		s->np = (uint32_t)(pl->chip_first[s->g + 1] - pl->chip_first[s->g]);
+		s->rc = 0;
+		s->why[0] = 0;
+		build_slot(k, s);
+		pthread_mutex_lock(&pl->mu);
+		s->ready = true;
+		if (pl->want == i) /* wake the writer only for the chip it waits for */
+			pthread_cond_signal(&pl->ready);
 	}
+	pthread_mutex_unlock(&pl->mu);
 	return NULL;
 }
 
@@ -387,7 +479,10 @@ static int image_write(struct s2_mapping *mp, const char *path, FILE *given, cha
 	if (nt > IMAGE_THREADS_MAX)
 		nt = IMAGE_THREADS_MAX;
 	struct worker wk[IMAGE_THREADS_MAX];
-	struct item *items = NULL;
+	struct pool pl = {.mp = mp, .want = UINT32_MAX};
+	bool pool_init = false;
+	struct image_prep *ip = NULL;
+	uint32_t *chips = NULL;
 	memset(wk, 0, sizeof wk);
 	uint64_t *chip_first = calloc((size_t)mp->n_chips + 2, sizeof *chip_first);
 	uint64_t *order = malloc((mp->n_parts + 1) * sizeof *order);
@@ -407,7 +502,7 @@ static int image_write(struct s2_mapping *mp, const char *path, FILE *given, cha
 		if (pb->projections[j]->connector_case == S2PB__PROJECTION__CONNECTOR_FIXED_TOTAL &&
 		    fixed_total_shares(&w, j) < 0)
 			goto nomem;
-	if (image_weight_units(mp) < 0)
+	if (!(ip = image_prep_new(mp, pb->seed)))
 		goto nomem;
 	/* parts per chip, in PE order */
 	for (uint64_t i = 0; i < mp->n_parts; i++)
@@ -430,8 +525,13 @@ static int image_write(struct s2_mapping *mp, const char *path, FILE *given, cha
 	}
 	blobs = calloc(nblobs + 1, sizeof *blobs);
 	pblobs = calloc(nblobs + 1, sizeof *pblobs);
-	if (!blobs || !pblobs)
+	chips = malloc((nblobs + 1) * sizeof *chips);
+	pl.slot = calloc(IMAGE_WINDOW, sizeof *pl.slot);
+	if (!blobs || !pblobs || !chips || !pl.slot)
 		goto nomem;
+	for (uint32_t g = 0, i = 0; g < mp->n_chips; g++)
+		if (chip_first[g + 1] > chip_first[g] || mp->tables[g].n > 0)
+			chips[i++] = g;
 	snprintf(tmp, strlen(path) + 32, "%s.tmp%ld", path, (long)getpid());
 	f = given ? given : fopen(tmp, "wb");
 	if (!f) {
@@ -443,84 +543,106 @@ static int image_write(struct s2_mapping *mp, const char *path, FILE *given, cha
 	if (!wr(f, hdr, sizeof hdr))
 		goto ioerr;
 	uint64_t off = S2_IMAGE_HDR_LEN;
-	rc = 0;
-	uint32_t bi = 0;
-	/* Chips in batches, each batch built and compressed by nt threads (chip i of the batch
-	 * by thread i % nt), then written in chip order: the bytes do not depend on the
-	 * threads. */
-	items = calloc(IMAGE_BATCH, sizeof *items);
-	if (!items)
+	/* The workers build and compress chips ahead of the writer (this thread), which
+	 * writes them in chip order. */
+	pl.ip = ip;
+	pl.chips = chips;
+	pl.n = nblobs;
+	pl.order = order;
+	pl.chip_first = chip_first;
+	if (pthread_mutex_init(&pl.mu, NULL) != 0)
 		goto nomem;
+	if (pthread_cond_init(&pl.ready, NULL) != 0) {
+		pthread_mutex_destroy(&pl.mu);
+		goto nomem;
+	}
+	if (pthread_cond_init(&pl.space, NULL) != 0) {
+		pthread_cond_destroy(&pl.ready);
+		pthread_mutex_destroy(&pl.mu);
+		goto nomem;
+	}
+	pool_init = true;
 	for (unsigned t = 0; t < nt; t++) {
 		wk[t].w = (struct writer){
 		        .mp = mp, .src_n = -1, .fixed_total_share = w.fixed_total_share};
-		wk[t].items = items;
-		wk[t].t = t;
-		wk[t].nt = nt;
-		wk[t].order = order;
-		wk[t].chip_first = chip_first;
+		wk[t].pool = &pl;
+		wk[t].sc = image_scratch_new();
+		wk[t].z = libdeflate_alloc_compressor(IMAGE_ZLEVEL);
+		if (!wk[t].sc || !wk[t].z)
+			goto nomem;
 	}
-	for (uint32_t g = 0; g < mp->n_chips;) {
-		size_t ni = 0;
-		for (; g < mp->n_chips && ni < IMAGE_BATCH; g++) {
-			uint32_t np = (uint32_t)(chip_first[g + 1] - chip_first[g]);
-			if (np == 0 && mp->tables[g].n == 0)
-				continue;
-			memset(&items[ni], 0, sizeof items[ni]);
-			items[ni].g = g;
-			items[ni].np = np;
-			ni++;
+	unsigned running = 0;
+	for (unsigned t = 0; t < nt; t++)
+		if ((wk[t].started = pthread_create(&wk[t].th, NULL, image_work, &wk[t]) == 0))
+			running++;
+	rc = 0;
+	uint32_t bi = 0;
+	for (uint32_t i = 0; i < nblobs && rc == 0; i++) {
+		struct slot *s = &pl.slot[i % IMAGE_WINDOW];
+		if (running == 0) { /* no thread could start: build the chip here */
+			s->g = chips[i];
+			s->np = (uint32_t)(chip_first[s->g + 1] - chip_first[s->g]);
+			s->rc = 0;
+			s->why[0] = 0;
+			build_slot(&wk[0], s);
+			s->ready = true;
 		}
-		bool started[IMAGE_THREADS_MAX] = {false};
-		for (unsigned t = 0; t < nt; t++) {
-			wk[t].n_items = ni;
-			if (t > 0 && ni > t)
-				started[t] =
-				        pthread_create(&wk[t].th, NULL, image_work, &wk[t]) == 0;
+		pthread_mutex_lock(&pl.mu);
+		while (!s->ready) {
+			/* Wait for a chip IMAGE_WAKE - 1 further on, unless it is built already
+			 * (then for this one): one wake-up per IMAGE_WAKE chips rather than per
+			 * chip. The window's slot of that chip is its own (far < i + IMAGE_WINDOW).
+			 */
+			uint32_t far =
+			        i + IMAGE_WAKE - 1 < nblobs ? i + IMAGE_WAKE - 1 : nblobs - 1;
+			pl.want = pl.slot[far % IMAGE_WINDOW].ready ? i : far;
+			pthread_cond_wait(&pl.ready, &pl.mu);
 		}
-		image_work(&wk[0]);
-		for (unsigned t = 1; t < nt; t++) {
-			if (started[t])
-				pthread_join(wk[t].th, NULL);
-			else if (ni > t)
-				image_work(&wk[t]); /* no thread: do its share here */
+		pl.want = UINT32_MAX;
+		pthread_mutex_unlock(&pl.mu);
+		if (s->rc < 0) {
+			rc = s->rc;
+			net_seterr(err, errlen, "chip (%u, %u): %s", s->g / mp->cpb, s->g % mp->cpb,
+			           s->why[0]               ? s->why
+			           : s->rc == S2_E_NOSPACE ? "its data exceed 256 MiB"
+			                                   : "out of memory");
+		} else if (!wr(f, s->z, s->zl)) {
+			rc = S2_E_IO;
+		} else {
+			S2pb__ImageBlob *ib = &blobs[bi];
+			s2pb__image_blob__init(ib);
+			ib->board = s->g / mp->cpb;
+			ib->chip = s->g % mp->cpb;
+			ib->offset = off;
+			ib->size = (uint32_t)s->zl;
+			ib->raw_size = (uint32_t)s->raw_n;
+			ib->crc32 = s->crc_z;
+			ib->raw_crc32 = s->crc_raw;
+			ib->pes = s->np;
+			ib->router_entries = mp->tables[s->g].n;
+			pblobs[bi] = ib;
+			bi++;
+			off += s->zl;
 		}
-		for (size_t i = 0; i < ni; i++) {
-			struct item *it = &items[i];
-			if (rc == 0 && it->rc < 0) {
-				rc = it->rc;
-				net_seterr(err, errlen, "chip (%u, %u): %s", it->g / mp->cpb,
-				           it->g % mp->cpb,
-				           it->why[0]               ? it->why
-				           : it->rc == S2_E_NOSPACE ? "its data exceed 256 MiB"
-				                                    : "out of memory");
-			}
-			if (rc == 0 && !wr(f, it->z, it->zl))
-				rc = S2_E_IO;
-			if (rc == 0) {
-				S2pb__ImageBlob *ib = &blobs[bi];
-				s2pb__image_blob__init(ib);
-				ib->board = it->g / mp->cpb;
-				ib->chip = it->g % mp->cpb;
-				ib->offset = off;
-				ib->size = (uint32_t)it->zl;
-				ib->raw_size = (uint32_t)it->raw_n;
-				ib->crc32 = it->crc_z;
-				ib->raw_crc32 = it->crc_raw;
-				ib->pes = it->np;
-				ib->router_entries = mp->tables[it->g].n;
-				pblobs[bi] = ib;
-				bi++;
-				off += it->zl;
-			}
-			free(it->z);
-			it->z = NULL;
-		}
-		if (rc == S2_E_IO)
-			goto ioerr;
-		if (rc < 0)
-			goto out;
+		pthread_mutex_lock(&pl.mu);
+		s->ready = false;
+		pl.written++;
+		pl.stop |= rc < 0;
+		if (pl.idle)
+			pthread_cond_broadcast(&pl.space);
+		pthread_mutex_unlock(&pl.mu);
 	}
+	pthread_mutex_lock(&pl.mu);
+	pl.stop = true;
+	pthread_cond_broadcast(&pl.space);
+	pthread_mutex_unlock(&pl.mu);
+	for (unsigned t = 0; t < nt; t++)
+		if (wk[t].started)
+			pthread_join(wk[t].th, NULL);
+	if (rc == S2_E_IO)
+		goto ioerr;
+	if (rc < 0)
+		goto out;
 	/* manifest */
 	S2pb__Image im = S2PB__IMAGE__INIT;
 	S2pb__ImageReport rep = S2PB__IMAGE_REPORT__INIT;
@@ -632,9 +754,22 @@ done:
 		free(wk[t].w.src);
 		free(wk[t].w.sig);
 		free(wk[t].raw.p);
-		free(wk[t].zbuf);
+		free(wk[t].span);
+		free(wk[t].zb);
+		image_scratch_free(wk[t].sc);
+		if (wk[t].z)
+			libdeflate_free_compressor(wk[t].z);
 	}
-	free(items);
+	if (pool_init) {
+		pthread_cond_destroy(&pl.space);
+		pthread_cond_destroy(&pl.ready);
+		pthread_mutex_destroy(&pl.mu);
+	}
+	for (size_t i = 0; pl.slot && i < IMAGE_WINDOW; i++)
+		free(pl.slot[i].z);
+	free(pl.slot);
+	free(chips);
+	image_prep_free(ip);
 	free(chip_first);
 	free(order);
 	free(blobs);

@@ -431,33 +431,210 @@ struct run {
 	uint32_t per_part;
 };
 
-int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, long nsrc,
-                     uint64_t *const *fixed_total_share, uint64_t seed_base, uint8_t **out,
-                     size_t *len, char *err, size_t errlen)
+/* A population's share of the PE records, the same on each of its PEs: looked up once by
+ * image_prep_new (name lookups and row templates), read by every thread. */
+struct pop_prep {
+	unsigned model; /* S2_MODEL_... */
+	bool state_sect, rec_spikes, no_targets, argmax_split;
+	uint8_t prow[S2_PE_PARAMS * 4], srow[S2_PE_STATE * 4]; /* encoded template rows */
+	double prow_d[S2_PE_PARAMS], srow_d[S2_PE_STATE];
+	unsigned pvar[NET_MAX_PARAMS], svar[4], n_pvar, n_svar;
+	int pslot[NET_MAX_PARAMS], sslot[4];
+	const S2pb__Value *pval[NET_MAX_PARAMS], *sval[4];
+	uint64_t pseed[NET_MAX_PARAMS], sseed[4]; /* per-neuron value streams */
+	float bg_r, bg_w;
+	uint32_t *vrec_of; /* recordings of the voltage of this population, indices */
+	size_t n_vrec_of;
+};
+
+/* A projection's weight and delay distributions in the post population's units. */
+struct proj_prep {
+	uint8_t w_dist, d_dist;
+	float w_a, w_b, d_a, d_b;
+	double wlost, dlost;
+	bool bad; /* a kind the engine's expansion does not take */
+};
+
+struct image_prep {
+	struct pop_prep *pop;
+	struct proj_prep *proj;
+	size_t n_pop;
+};
+
+struct image_scratch {
+	struct run *runs;
+	size_t n_runs, cap;
+	struct blob b, rows, exp, slc;
+};
+
+void image_prep_free(struct image_prep *ip)
+{
+	if (!ip)
+		return;
+	for (size_t p = 0; p < ip->n_pop; p++)
+		free(ip->pop[p].vrec_of);
+	free(ip->pop);
+	free(ip->proj);
+	free(ip);
+}
+
+static unsigned engine_model(unsigned id)
+{
+	return id == MODEL_LIF_CURR_EXP   ? S2_MODEL_LIF_CURR_EXP
+	       : id == MODEL_LIF_COND_EXP ? S2_MODEL_LIF_COND_EXP
+	       : id == MODEL_IZHIKEVICH   ? S2_MODEL_IZHIKEVICH
+	       : id == MODEL_NIR_NEURON   ? S2_MODEL_NIR
+	       : id == MODEL_EGRU         ? S2_MODEL_EGRU
+	       : id == MODEL_DENSE        ? S2_MODEL_DENSE
+	       : id == MODEL_POISSON      ? S2_MODEL_POISSON
+	                                  : S2_MODEL_SPIKE_ARRAY;
+}
+
+struct image_prep *image_prep_new(struct s2_mapping *mp, uint64_t seed_base)
 {
 	const struct s2_net *net = mp->net;
-	const struct part *pt = &mp->parts[q];
-	const S2pb__Population *pop = net->pb->populations[pt->pop];
-	const struct net_model *md = net->model[pt->pop];
-	double dt = net->pb->timestep_ms;
-	unsigned model = md->id == MODEL_LIF_CURR_EXP   ? S2_MODEL_LIF_CURR_EXP
-	                 : md->id == MODEL_LIF_COND_EXP ? S2_MODEL_LIF_COND_EXP
-	                 : md->id == MODEL_IZHIKEVICH   ? S2_MODEL_IZHIKEVICH
-	                 : md->id == MODEL_NIR_NEURON   ? S2_MODEL_NIR
-	                 : md->id == MODEL_EGRU         ? S2_MODEL_EGRU
-	                 : md->id == MODEL_DENSE        ? S2_MODEL_DENSE
-	                 : md->id == MODEL_POISSON      ? S2_MODEL_POISSON
-	                                                : S2_MODEL_SPIKE_ARRAY;
-	if (fabs(dt - 0.1) > 1e-9 && fabs(dt - 1.0) > 1e-9)
-		return fail(err, errlen, "timestep %g ms: the engine runs 0.1 or 1 ms", dt);
-	if (pt->n > S2_PE_MAX_NEURONS)
-		return fail(err, errlen, "population %s: %u neurons on one PE, the engine takes %u",
-		            pop->label, pt->n, S2_PE_MAX_NEURONS);
-	int rc = 0;
-	/* Runs of consecutive source parts of one population. */
-	struct run *runs = calloc((size_t)nsrc + 1, sizeof *runs);
-	if (!runs)
-		return S2_E_NOMEM;
+	const S2pb__Network *pb = net->pb;
+	if (image_weight_units(mp) < 0)
+		return NULL;
+	struct image_prep *ip = calloc(1, sizeof *ip);
+	if (!ip)
+		return NULL;
+	ip->pop = calloc(pb->n_populations + 1, sizeof *ip->pop);
+	ip->proj = calloc(pb->n_projections + 1, sizeof *ip->proj);
+	if (!ip->pop || !ip->proj) {
+		image_prep_free(ip);
+		return NULL;
+	}
+	ip->n_pop = pb->n_populations;
+	double dt = pb->timestep_ms;
+	for (size_t p = 0; p < pb->n_populations; p++) {
+		struct pop_prep *pp = &ip->pop[p];
+		const S2pb__Population *pop = pb->populations[p];
+		const struct net_model *md = net->model[p];
+		unsigned model = engine_model(md->id);
+		pp->model = model;
+		pp->state_sect = model == S2_MODEL_LIF_CURR_EXP || model == S2_MODEL_LIF_COND_EXP ||
+		                 model == S2_MODEL_IZHIKEVICH || model == S2_MODEL_NIR ||
+		                 md->event_layer;
+		pp->argmax_split = md->id == MODEL_DENSE && const_param(md, pop, "argmax") != 0 &&
+		                   mp->pops[p].count > 1;
+		pp->no_targets = mp->out_first[p] == mp->out_first[p + 1];
+		for (unsigned k = 0; k < md->n_params; k++) {
+			pp->pslot[k] = param_slot(md->id, md->params[k].name);
+			pp->pval[k] = find(pop->params, pop->n_params, md->params[k].name);
+			pp->pseed[k] = mix(seed_base ^ ((uint64_t)p << 40) ^ k);
+		}
+		for (unsigned k = 0; k < md->n_state; k++) {
+			pp->sslot[k] = state_slot(md->id, md->state[k].name);
+			pp->sval[k] = find(pop->initial, pop->n_initial, md->state[k].name);
+			pp->sseed[k] = mix(seed_base ^ ((uint64_t)p << 40) ^ (100u + k));
+		}
+		/* Row templates: defaults and constants set once, only arrays and random values
+		 * evaluated per neuron. */
+		double *prow = pp->prow_d, *srow = pp->srow_d;
+		if (model == S2_MODEL_LIF_CURR_EXP) {
+			static const double lif_def[] = {-65, -65, -50, 20, 1, 0.1, 5, 5, 0};
+			memcpy(prow, lif_def, sizeof lif_def);
+		} else if (model == S2_MODEL_LIF_COND_EXP) {
+			static const double cond_def[] = {-65, -65, -50, 20, 1,  0.1,
+			                                  5,   5,   0,   0,  -70};
+			memcpy(prow, cond_def, sizeof cond_def);
+		} else if (model == S2_MODEL_IZHIKEVICH) {
+			static const double izk_def[] = {0.02, 0.2, -65, 2, 0};
+			memcpy(prow, izk_def, sizeof izk_def);
+		}
+		for (unsigned k = 0; k < md->n_params; k++) {
+			if (pp->pslot[k] < 0)
+				continue;
+			if (!pp->pval[k] || pp->pval[k]->kind_case == S2PB__VALUE__KIND_CONSTANT)
+				prow[pp->pslot[k]] = value_at(pp->pval[k], md->params[k].def, 0, 0);
+			else
+				pp->pvar[pp->n_pvar++] = k;
+		}
+		for (unsigned k = 0; k < md->n_state; k++) {
+			if (pp->sslot[k] < 0)
+				continue;
+			if (!pp->sval[k] || pp->sval[k]->kind_case == S2PB__VALUE__KIND_CONSTANT)
+				srow[pp->sslot[k]] = value_at(pp->sval[k], md->state[k].def, 0, 0);
+			else
+				pp->svar[pp->n_svar++] = k;
+		}
+		double v[S2_PE_PARAMS];
+		memcpy(v, prow, sizeof v);
+		if (model == S2_MODEL_POISSON && v[2] > 1e9)
+			v[2] = 0; /* "for ever" */
+		for (unsigned k = 0; k < S2_PE_PARAMS; k++)
+			st_f32(pp->prow + 4 * k, v[k]);
+		for (unsigned k = 0; k < S2_PE_STATE; k++)
+			st_f32(pp->srow + 4 * k, srow[k]);
+		if (model == S2_MODEL_LIF_CURR_EXP || model == S2_MODEL_LIF_COND_EXP) {
+			pp->bg_r = (float)const_param(md, pop, "bg_rate_hz");
+			pp->bg_w = (float)const_param(
+			        md, pop,
+			        model == S2_MODEL_LIF_CURR_EXP ? "bg_weight_na" : "bg_weight_us");
+		}
+		/* recordings of this population */
+		for (size_t r = 0; r < pb->n_recordings; r++) {
+			const S2pb__Recording *rec = pb->recordings[r];
+			if (strcmp(rec->population, pop->label))
+				continue;
+			if (!strcmp(rec->variable, "spikes")) {
+				pp->rec_spikes = true;
+				continue;
+			}
+			bool is_v = !strcmp(rec->variable, "v") || !strcmp(rec->variable, "v_mv") ||
+			            (md->event_layer && !strcmp(rec->variable, md->state[0].name));
+			if (!is_v)
+				continue; /* refused by the network checks (network.c) */
+			if (!pp->vrec_of &&
+			    !(pp->vrec_of = calloc(pb->n_recordings, sizeof *pp->vrec_of))) {
+				image_prep_free(ip);
+				return NULL;
+			}
+			pp->vrec_of[pp->n_vrec_of++] = (uint32_t)r;
+		}
+	}
+	for (size_t j = 0; j < pb->n_projections; j++) {
+		const S2pb__Projection *pj = pb->projections[j];
+		struct proj_prep *pr = &ip->proj[j];
+		unsigned rcp = pj->receptor == S2PB__PROJECTION__RECEPTOR__INHIBITORY;
+		double scale = mp->wunit[2 * (size_t)net->post[j] + rcp];
+		pr->bad = dist_of(pj->weight, 0, scale, 0, 65535 * scale, &pr->w_dist, &pr->w_a,
+		                  &pr->w_b, &pr->wlost) < 0 ||
+		          dist_of(pj->delay, dt, dt, dt, S2_PE_MAX_DELAY * dt, &pr->d_dist,
+		                  &pr->d_a, &pr->d_b, &pr->dlost) < 0;
+	}
+	return ip;
+}
+
+struct image_scratch *image_scratch_new(void)
+{
+	return calloc(1, sizeof(struct image_scratch));
+}
+
+void image_scratch_free(struct image_scratch *sc)
+{
+	if (!sc)
+		return;
+	free(sc->runs);
+	free(sc->b.buf.p);
+	free(sc->rows.buf.p);
+	free(sc->exp.buf.p);
+	free(sc->slc.buf.p);
+	free(sc);
+}
+
+/* Runs of consecutive source parts of one population from the sorted sources src. */
+static int find_runs(const struct s2_mapping *mp, struct image_scratch *sc, const uint64_t *src,
+                     long nsrc)
+{
+	if ((size_t)nsrc + 1 > sc->cap) {
+		struct run *r = realloc(sc->runs, ((size_t)nsrc + 1) * sizeof *r);
+		if (!r)
+			return S2_E_NOMEM;
+		sc->runs = r;
+		sc->cap = (size_t)nsrc + 1;
+	}
 	size_t n_runs = 0;
 	for (long k = 0; k < nsrc;) {
 		uint64_t s0 = (uint32_t)src[k];
@@ -478,146 +655,129 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 		/* A run of one part (perhaps a short last one with a smaller key block) has
 		 * that part's size per part. */
 		uint32_t per = e - k == 1 ? a->n : mp->pops[a->pop].per_part;
-		runs[n_runs++] = (struct run){
+		sc->runs[n_runs++] = (struct run){
 		        a->pop, a->key, (uint32_t)(e - k) << a->kbits, a->lo, n, a->kbits, per};
 		k = e;
 	}
+	sc->n_runs = n_runs;
+	return 0;
+}
+
+int image_put_pedata(struct s2_mapping *mp, const struct image_prep *ip, struct image_scratch *scr,
+                     uint64_t q, const uint64_t *src, long nsrc, bool src_new,
+                     uint64_t *const *fixed_total_share, uint64_t seed_base, struct map_buf *out,
+                     char *err, size_t errlen)
+{
+	const struct s2_net *net = mp->net;
+	const struct part *pt = &mp->parts[q];
+	const S2pb__Population *pop = net->pb->populations[pt->pop];
+	const struct net_model *md = net->model[pt->pop];
+	const struct pop_prep *pp = &ip->pop[pt->pop];
+	double dt = net->pb->timestep_ms;
+	unsigned model = pp->model;
+	if (fabs(dt - 0.1) > 1e-9 && fabs(dt - 1.0) > 1e-9)
+		return fail(err, errlen, "timestep %g ms: the engine runs 0.1 or 1 ms", dt);
+	if (pt->n > S2_PE_MAX_NEURONS)
+		return fail(err, errlen, "population %s: %u neurons on one PE, the engine takes %u",
+		            pop->label, pt->n, S2_PE_MAX_NEURONS);
+	int rc = 0;
+	/* Runs of consecutive source parts of one population: the same as for the previous
+	 * part when its sources were. */
+	if (src_new && (rc = find_runs(mp, scr, src, nsrc)) < 0)
+		return rc;
+	const struct run *runs = scr->runs;
+	size_t n_runs = scr->n_runs;
 	/* Weight units per receptor (image_weight_units). */
 	double scale[2] = {mp->wunit[2 * (size_t)pt->pop], mp->wunit[2 * (size_t)pt->pop + 1]};
 	/* Event layers (docs/egru.md): per gate the weight unit 2^-shift, the weight bits, and
 	 * per unit and gate the sum of |w_q| (the accumulator bound). */
-	struct ev_fmt evf = {0};
-	if (md->event_layer)
+	struct ev_fmt evf;
+	if (md->event_layer) {
+		memset(&evf, 0, sizeof evf);
 		ev_begin(&evf, md, pop);
-	if (md->id == MODEL_DENSE && const_param(md, pop, "argmax") != 0 &&
-	    mp->pops[pt->pop].count > 1) {
-		free(runs);
-		return fail(
-		        err, errlen,
-		        "population %s: argmax needs the whole layer on one PE (its %u units are "
-		        "on %u PEs; at most %u per PE)",
-		        pop->label, pop->size, mp->pops[pt->pop].count, S2_PE_MAX_NEURONS);
 	}
+	if (pp->argmax_split)
+		return fail(err, errlen,
+		            "population %s: argmax needs the whole layer on one PE (its %u units "
+		            "are on %u PEs; at most %u per PE)",
+		            pop->label, pop->size, mp->pops[pt->pop].count, S2_PE_MAX_NEURONS);
 
-	struct blob b = {0};
-	/* Parameters and initial state, per neuron. */
-	/* slots and values looked up once per PE, not once per neuron (name lookups) */
-	int pslot[NET_MAX_PARAMS], sslot[4];
-	const S2pb__Value *pval[NET_MAX_PARAMS], *sval[4];
-	for (unsigned k = 0; k < md->n_params; k++) {
-		pslot[k] = param_slot(md->id, md->params[k].name);
-		pval[k] = find(pop->params, pop->n_params, md->params[k].name);
-	}
-	for (unsigned k = 0; k < md->n_state; k++) {
-		sslot[k] = state_slot(md->id, md->state[k].name);
-		sval[k] = find(pop->initial, pop->n_initial, md->state[k].name);
-	}
-	/* One row template per PE: defaults and constants are set once, only arrays and random
-	 * values are evaluated per neuron; each section is grown once and written in place. */
-	double prow[S2_PE_PARAMS] = {0}, srow[S2_PE_STATE] = {0};
-	unsigned pvar[NET_MAX_PARAMS], svar[4], n_pvar = 0, n_svar = 0;
-	if (model == S2_MODEL_LIF_CURR_EXP) {
-		static const double lif_def[] = {-65, -65, -50, 20, 1, 0.1, 5, 5, 0};
-		memcpy(prow, lif_def, sizeof lif_def);
-	} else if (model == S2_MODEL_LIF_COND_EXP) {
-		static const double cond_def[] = {-65, -65, -50, 20, 1, 0.1, 5, 5, 0, 0, -70};
-		memcpy(prow, cond_def, sizeof cond_def);
-	} else if (model == S2_MODEL_IZHIKEVICH) {
-		static const double izk_def[] = {0.02, 0.2, -65, 2, 0};
-		memcpy(prow, izk_def, sizeof izk_def);
-	}
-	for (unsigned k = 0; k < md->n_params; k++) {
-		if (pslot[k] < 0)
-			continue;
-		if (!pval[k] || pval[k]->kind_case == S2PB__VALUE__KIND_CONSTANT)
-			prow[pslot[k]] = value_at(pval[k], md->params[k].def, 0, 0);
-		else
-			pvar[n_pvar++] = k;
-	}
-	for (unsigned k = 0; k < md->n_state; k++) {
-		if (sslot[k] < 0)
-			continue;
-		if (!sval[k] || sval[k]->kind_case == S2PB__VALUE__KIND_CONSTANT)
-			srow[sslot[k]] = value_at(sval[k], md->state[k].def, 0, 0);
-		else
-			svar[n_svar++] = k;
-	}
-	/* with no array or random value, every neuron has the template's row: one row, which
-	 * the engine gives every neuron (docs/pedata.md), instead of n equal ones */
-	uint32_t prows = n_pvar ? pt->n : 1, srows = n_svar ? pt->n : 1;
-	begin(&b, S2_SECT_PARAMS);
-	uint8_t *pp = grow(&b, (size_t)prows * S2_PE_PARAMS * 4);
-	for (uint32_t i = 0; pp && i < prows; i++) {
+	struct blob *b = &scr->b;
+	b->buf.n = 0;
+	b->buf.failed = false;
+	b->n_sect = 0;
+	/* Parameters and initial state: the population's template row, per neuron only when
+	 * an array or random value makes the rows differ; one row otherwise, which the engine
+	 * gives every neuron (docs/pedata.md). */
+	uint32_t prows = pp->n_pvar ? pt->n : 1, srows = pp->n_svar ? pt->n : 1;
+	begin(b, S2_SECT_PARAMS);
+	uint8_t *ppr = grow(b, (size_t)prows * S2_PE_PARAMS * 4);
+	if (ppr && !pp->n_pvar)
+		memcpy(ppr, pp->prow, sizeof pp->prow);
+	for (uint32_t i = 0; ppr && pp->n_pvar && i < prows; i++) {
 		double v[S2_PE_PARAMS];
-		memcpy(v, prow, sizeof v);
-		for (unsigned x = 0; x < n_pvar; x++) {
-			unsigned k = pvar[x];
-			v[pslot[k]] = value_at(pval[k], md->params[k].def, pt->lo + i,
-			                       mix(seed_base ^ ((uint64_t)pt->pop << 40) ^ k));
+		memcpy(v, pp->prow_d, sizeof v);
+		for (unsigned x = 0; x < pp->n_pvar; x++) {
+			unsigned k = pp->pvar[x];
+			v[pp->pslot[k]] =
+			        value_at(pp->pval[k], md->params[k].def, pt->lo + i, pp->pseed[k]);
 		}
 		if (model == S2_MODEL_POISSON && v[2] > 1e9)
 			v[2] = 0; /* "for ever" */
-		for (unsigned k = 0; k < S2_PE_PARAMS; k++, pp += 4)
-			st_f32(pp, v[k]);
+		for (unsigned k = 0; k < S2_PE_PARAMS; k++, ppr += 4)
+			st_f32(ppr, v[k]);
 	}
-	end(&b);
-	if (model == S2_MODEL_LIF_CURR_EXP || model == S2_MODEL_LIF_COND_EXP ||
-	    model == S2_MODEL_IZHIKEVICH || model == S2_MODEL_NIR || md->event_layer) {
-		begin(&b, S2_SECT_STATE);
-		uint8_t *sp = grow(&b, (size_t)srows * S2_PE_STATE * 4);
-		for (uint32_t i = 0; sp && i < srows; i++) {
+	end(b);
+	if (pp->state_sect) {
+		begin(b, S2_SECT_STATE);
+		uint8_t *sp = grow(b, (size_t)srows * S2_PE_STATE * 4);
+		if (sp && !pp->n_svar)
+			memcpy(sp, pp->srow, sizeof pp->srow);
+		for (uint32_t i = 0; sp && pp->n_svar && i < srows; i++) {
 			double v[S2_PE_STATE];
-			memcpy(v, srow, sizeof v);
-			for (unsigned x = 0; x < n_svar; x++) {
-				unsigned k = svar[x];
-				v[sslot[k]] = value_at(
-				        sval[k], md->state[k].def, pt->lo + i,
-				        mix(seed_base ^ ((uint64_t)pt->pop << 40) ^ (100u + k)));
+			memcpy(v, pp->srow_d, sizeof v);
+			for (unsigned x = 0; x < pp->n_svar; x++) {
+				unsigned k = pp->svar[x];
+				v[pp->sslot[k]] = value_at(pp->sval[k], md->state[k].def,
+				                           pt->lo + i, pp->sseed[k]);
 			}
 			for (unsigned k = 0; k < S2_PE_STATE; k++, sp += 4)
 				st_f32(sp, v[k]);
 		}
-		end(&b);
+		end(b);
 	}
 	/* Recording. */
-	bool rec_spikes = false;
-	uint8_t vsel[S2_PE_MAX_NEURONS] = {0}; /* a neuron named by several recordings once */
+	bool rec_spikes = pp->rec_spikes;
+	uint8_t vsel[S2_PE_MAX_NEURONS]; /* a neuron named by several recordings once */
 	uint16_t vrec[S2_PE_MAX_RECORD_V];
 	unsigned n_vrec = 0;
-	for (size_t r = 0; r < net->pb->n_recordings; r++) {
-		const S2pb__Recording *rec = net->pb->recordings[r];
-		if (strcmp(rec->population, pop->label))
-			continue;
-		bool is_v = !strcmp(rec->variable, "v") || !strcmp(rec->variable, "v_mv") ||
-		            (md->event_layer && !strcmp(rec->variable, md->state[0].name));
-		if (!strcmp(rec->variable, "spikes")) {
-			rec_spikes = true;
+	if (pp->n_vrec_of)
+		memset(vsel, 0, pt->n);
+	for (size_t x = 0; x < pp->n_vrec_of; x++) {
+		const S2pb__Recording *rec = net->pb->recordings[pp->vrec_of[x]];
+		if (rec->n_neurons == 0) {
+			memset(vsel, 1, pt->n);
 			continue;
 		}
-		if (!is_v)
-			continue; /* refused by the network checks (network.c) */
-		for (uint32_t i = 0; i < pt->n; i++) {
-			bool want = rec->n_neurons == 0;
-			for (size_t k = 0; !want && k < rec->n_neurons; k++)
-				want = rec->neurons[k] == pt->lo + i;
-			vsel[i] |= want;
-		}
+		for (size_t k = 0; k < rec->n_neurons; k++)
+			if (rec->neurons[k] >= pt->lo && rec->neurons[k] - pt->lo < pt->n)
+				vsel[rec->neurons[k] - pt->lo] = 1;
 	}
-	for (uint32_t i = 0; i < pt->n; i++) /* pt->n <= S2_PE_MAX_RECORD_V: checked above */
+	for (uint32_t i = 0; pp->n_vrec_of && i < pt->n; i++) /* pt->n <= S2_PE_MAX_RECORD_V */
 		if (vsel[i])
 			vrec[n_vrec++] = (uint16_t)i;
 	if (n_vrec) {
-		begin(&b, S2_SECT_RECORD_V);
+		begin(b, S2_SECT_RECORD_V);
 		for (unsigned i = 0; i < n_vrec; i++) {
-			uint8_t *p = grow(&b, 2);
+			uint8_t *p = grow(b, 2);
 			if (p)
 				s2_st16(p, vrec[i]);
 		}
-		end(&b);
+		end(b);
 	}
 	/* Spike arrays. */
 	if (model == S2_MODEL_SPIKE_ARRAY && pop->n_spike_times) {
-		begin(&b, S2_SECT_SPIKES);
+		begin(b, S2_SECT_SPIKES);
 		/* sorted by step: merge the neurons' (sorted) trains */
 		size_t total = 0;
 		for (uint32_t i = 0; i < pt->n; i++)
@@ -640,14 +800,16 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 				ev[y - 1] = tmp;
 			}
 		for (size_t x = 0; x < m; x++) {
-			u32(&b, (uint32_t)(ev[x] >> 16));
-			u32(&b, (uint32_t)(ev[x] & 0xFFFF));
+			u32(b, (uint32_t)(ev[x] >> 16));
+			u32(b, (uint32_t)(ev[x] & 0xFFFF));
 		}
 		free(ev);
-		end(&b);
+		end(b);
 	}
 	/* Sources: explicit rows and expansion descriptors, per run and projection. */
-	struct blob rows = {0}, exp = {0}, slc = {0};
+	struct blob *rows = &scr->rows, *exp = &scr->exp, *slc = &scr->slc;
+	rows->buf.n = exp->buf.n = slc->buf.n = 0;
+	rows->buf.failed = exp->buf.failed = slc->buf.failed = false;
 	bool sliced = false;
 	unsigned entries = 0;
 	for (size_t r = 0; r < n_runs; r++) {
@@ -667,7 +829,7 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 				          "population %s: a PE hears from more than %u runs of "
 				          "sources",
 				          pop->label, S2_PE_MAX_TABLE);
-				goto out_src;
+				goto out;
 			}
 			if (pj->connector_case == S2PB__PROJECTION__CONNECTOR_FROM_LIST) {
 				/* Rows: one per pre neuron of the run, synapses to this part. */
@@ -676,7 +838,7 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 				uint32_t *cnt = calloc(ru->n_pre + 1, sizeof *cnt);
 				if (!cnt) {
 					rc = S2_E_NOMEM;
-					goto out_src;
+					goto out;
 				}
 				for (size_t i = 0; i < l->n_pre; i++)
 					if ((sa + l->pre[i]) >= ru->pre_lo &&
@@ -694,19 +856,19 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 					          "projection %s: a row of %u synapses, the "
 					          "engine takes %u",
 					          label, longest, S2_PE_ROW_MAX);
-					goto out_src;
+					goto out;
 				}
 				uint32_t stride = longest + 1;
-				u32(&rows, ru->key_lo);
-				u32(&rows, ru->n_keys);
-				u32(&rows, (uint32_t)ru->kbits | ru->per_part << 16);
-				u32(&rows, ru->n_pre);
-				u32(&rows, stride);
-				size_t base = rows.buf.n;
-				if (!grow(&rows, (size_t)ru->n_pre * stride * 4)) {
+				u32(rows, ru->key_lo);
+				u32(rows, ru->n_keys);
+				u32(rows, (uint32_t)ru->kbits | ru->per_part << 16);
+				u32(rows, ru->n_pre);
+				u32(rows, stride);
+				size_t base = rows->buf.n;
+				if (!grow(rows, (size_t)ru->n_pre * stride * 4)) {
 					free(cnt);
 					rc = S2_E_NOMEM;
-					goto out_src;
+					goto out;
 				}
 				memset(cnt, 0, (ru->n_pre + 1) * sizeof *cnt);
 				for (size_t i = 0; i < l->n_pre; i++) {
@@ -729,16 +891,16 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 						          "projection %s: delay %g ms is not 1-%u "
 						          "timesteps",
 						          label, d, S2_PE_MAX_DELAY);
-						goto out_src;
+						goto out;
 					}
-					uint8_t *rp = rows.buf.p + base + (size_t)row * stride * 4;
+					uint8_t *rp = rows->buf.p + base + (size_t)row * stride * 4;
 					uint32_t word = 0;
 					if (md->event_layer) {
 						if ((rc = ev_word(&evf, pj, label, i, w,
 						                  (sc + l->post[i]) - pt->lo, &word,
 						                  err, errlen)) < 0) {
 							free(cnt);
-							goto out_src;
+							goto out;
 						}
 					} else {
 						long wu = lround(fabs(w) / scale[rcp]);
@@ -754,7 +916,7 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 							        "weight units (unit %g)",
 							        label, pop->label, w, i,
 							        scale[rcp]);
-							goto out_src;
+							goto out;
 						}
 						word = s2_syn_word(
 						        (sc + l->post[i]) - pt->lo, rcp,
@@ -857,18 +1019,22 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 			default:
 				rc = fail(err, errlen, "projection %s: connector not supported",
 				          label);
-				goto out_src;
+				goto out;
 			}
-			double wlost, dlost;
-			if (dist_of(pj->weight, 0, scale[rcp], 0, 65535 * scale[rcp], &x.w_dist,
-			            &x.w_a, &x.w_b, &wlost) < 0 ||
-			    dist_of(pj->delay, dt, dt, dt, S2_PE_MAX_DELAY * dt, &x.d_dist, &x.d_a,
-			            &x.d_b, &dlost) < 0) {
+			const struct proj_prep *pr = &ip->proj[j];
+			double wlost = pr->wlost, dlost = pr->dlost;
+			x.w_dist = pr->w_dist;
+			x.w_a = pr->w_a;
+			x.w_b = pr->w_b;
+			x.d_dist = pr->d_dist;
+			x.d_a = pr->d_a;
+			x.d_b = pr->d_b;
+			if (pr->bad) {
 				rc = fail(err, errlen,
 				          "projection %s: weights or delays of that kind are "
 				          "not supported by the engine's expansion",
 				          label);
-				goto out_src;
+				goto out;
 			}
 			/* Values the engine cannot hold: refused, with the size of the error
 			 * (docs/engine.md, "Nothing clipped in silence"). */
@@ -887,7 +1053,7 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 				                  "clip elsewhere than the description is",
 				        wlost > 1e-6 ? wlost : dlost, scale[rcp], S2_PE_MAX_DELAY,
 				        dt);
-				goto out_src;
+				goto out;
 			}
 			/* dist_of takes |const|: delays are positive, fine */
 			if (x.d_dist == S2_DIST_CONST &&
@@ -895,50 +1061,50 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 				rc = fail(err, errlen,
 				          "projection %s: delay %g ms is not 1-%u timesteps", label,
 				          x.d_a * dt, S2_PE_MAX_DELAY);
-				goto out_src;
+				goto out;
 			}
 			/* fixed number post: every post PE must draw the same lists. */
 			uint64_t sd = mix(seed_base ^ (0x5EEDull << 32) ^ ((uint64_t)j << 16) ^
 			                  (x.connector == S2_CONN_FIXED_NUMBER_POST ? 0 : q + 1));
 			x.seed = (uint32_t)(sd ^ (sd >> 32));
-			uint8_t *p = grow(&exp, S2_PE_EXPAND_LEN);
+			uint8_t *p = grow(exp, S2_PE_EXPAND_LEN);
 			if (p)
 				s2_pedata_expand_encode(p, &x);
-			if ((p = grow(&slc, S2_PE_SLICE_LEN)))
+			if ((p = grow(slc, S2_PE_SLICE_LEN)))
 				s2_pedata_slice_encode(p, &x);
 		}
 	}
-	if (rows.buf.n) {
-		begin(&b, S2_SECT_ROWS);
-		uint8_t *p = grow(&b, rows.buf.n);
+	if (rows->buf.n) {
+		begin(b, S2_SECT_ROWS);
+		uint8_t *p = grow(b, rows->buf.n);
 		if (p)
-			memcpy(p, rows.buf.p, rows.buf.n);
-		end(&b);
+			memcpy(p, rows->buf.p, rows->buf.n);
+		end(b);
 	}
-	if (exp.buf.n) {
-		begin(&b, S2_SECT_EXPAND);
-		uint8_t *p = grow(&b, exp.buf.n);
+	if (exp->buf.n) {
+		begin(b, S2_SECT_EXPAND);
+		uint8_t *p = grow(b, exp->buf.n);
 		if (p)
-			memcpy(p, exp.buf.p, exp.buf.n);
-		end(&b);
+			memcpy(p, exp->buf.p, exp->buf.n);
+		end(b);
 	}
-	if (exp.buf.n && sliced) { /* only when a projection is sliced: others' bytes unchanged */
-		begin(&b, S2_SECT_SLICES);
-		uint8_t *p = grow(&b, slc.buf.n);
+	if (exp->buf.n && sliced) { /* only when a projection is sliced: others' bytes unchanged */
+		begin(b, S2_SECT_SLICES);
+		uint8_t *p = grow(b, slc->buf.n);
 		if (p)
-			memcpy(p, slc.buf.p, slc.buf.n);
-		end(&b);
+			memcpy(p, slc->buf.p, slc->buf.n);
+		end(b);
 	}
-	if (rows.buf.failed || exp.buf.failed || slc.buf.failed || b.buf.failed) {
+	if (rows->buf.failed || exp->buf.failed || slc->buf.failed || b->buf.failed) {
 		rc = S2_E_NOMEM;
-		goto out_src;
+		goto out;
 	}
 	/* Header and section table in front. */
-	size_t head = S2_PEDATA_HDR_LEN + (size_t)b.n_sect * S2_PEDATA_SECT_LEN;
-	uint8_t *o = calloc(1, head + b.buf.n);
+	size_t head = S2_PEDATA_HDR_LEN + (size_t)b->n_sect * S2_PEDATA_SECT_LEN;
+	uint8_t *o = map_buf_grow(out, head + b->buf.n);
 	if (!o) {
 		rc = S2_E_NOMEM;
-		goto out_src;
+		goto out;
 	}
 	s2_st32(o, S2_PEDATA_MAGIC);
 	s2_st16(o + 4, S2_PEDATA_VERSION);
@@ -953,34 +1119,21 @@ int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, lon
 	memcpy(o + 24, &fe, 4);
 	memcpy(o + 28, &fi, 4);
 	if (model == S2_MODEL_LIF_CURR_EXP || model == S2_MODEL_LIF_COND_EXP) {
-		float bg_r = (float)const_param(md, pop, "bg_rate_hz"),
-		      bg_w = (float)const_param(md, pop,
-		                                model == S2_MODEL_LIF_CURR_EXP ? "bg_weight_na"
-		                                                               : "bg_weight_us");
-		memcpy(o + 44, &bg_r, 4);
-		memcpy(o + 48, &bg_w, 4);
+		memcpy(o + 44, &pp->bg_r, 4);
+		memcpy(o + 48, &pp->bg_w, 4);
 	}
 	/* dram_base/dram_size: set by the loader */
-	s2_st16(o + 40, (uint16_t)b.n_sect);
+	s2_st16(o + 40, (uint16_t)b->n_sect);
 	/* bit 1: no projection leaves the population, its spikes have nowhere to go (the port does
 	 * not send them; a live stream still sees them) */
-	bool no_targets = mp->out_first[pt->pop] == mp->out_first[pt->pop + 1];
 	s2_st16(o + 42, (uint16_t)((rec_spikes ? S2_PD_F_RECORD_SPIKES : 0) |
-	                           (no_targets ? S2_PD_F_NO_TARGETS : 0)));
-	for (unsigned i = 0; i < b.n_sect; i++) {
+	                           (pp->no_targets ? S2_PD_F_NO_TARGETS : 0)));
+	for (unsigned i = 0; i < b->n_sect; i++) {
 		uint8_t *e = o + S2_PEDATA_HDR_LEN + i * S2_PEDATA_SECT_LEN;
-		memcpy(e, b.table[i], S2_PEDATA_SECT_LEN);
+		memcpy(e, b->table[i], S2_PEDATA_SECT_LEN);
 		s2_st32(e + 4, s2_ld32(e + 4) + (uint32_t)head);
 	}
-	memcpy(o + head, b.buf.p, b.buf.n);
-	*out = o;
-	*len = head + b.buf.n;
-out_src:
-	free(rows.buf.p);
-	free(slc.buf.p);
-	free(exp.buf.p);
+	memcpy(o + head, b->buf.p, b->buf.n);
 out:
-	free(b.buf.p);
-	free(runs);
 	return rc;
 }

@@ -80,7 +80,13 @@ struct s2_mapping {
 	uint32_t *vstamp;
 	struct s2_route *vwant;
 	uint32_t vcur;
+	/* placement: the traffic order is tried (cfg.fine_place, or s2_map_run's default) and
+	 * moved some chunk */
+	bool try_traffic, traffic_moved;
 };
+
+/** Back to stage 1 (partitioned): placement, keys, routes and tables undone. */
+void map_unplace(struct s2_mapping *mp);
 
 static inline unsigned route_bit(const struct s2_route *r, unsigned bit)
 {
@@ -130,11 +136,41 @@ struct map_buf {
 };
 uint8_t *map_buf_grow(struct map_buf *b, size_t n);
 
-/* image_pedata.c: the engine's PE data for part q (docs/pedata.md); *out is malloc'd. */
-/** Weight units of every population and receptor into mp->wunit (before image_put_pedata). */
+/* image_pedata.c: the engine's PE data (docs/pedata.md). */
+struct image_prep;
+struct image_scratch;
+/** Weight units of every population and receptor into mp->wunit (by image_prep_new). */
 int image_weight_units(struct s2_mapping *mp);
-int image_put_pedata(struct s2_mapping *mp, uint64_t q, const uint64_t *src, long nsrc,
-                     uint64_t *const *fixed_total_share, uint64_t seed_base, uint8_t **out,
-                     size_t *len, char *err, size_t errlen);
+/** What the PE records of a population or projection share, looked up once (weight units
+ * included) before image_put_pedata runs in threads, which only read it. NULL: no memory. */
+struct image_prep *image_prep_new(struct s2_mapping *mp, uint64_t seed_base);
+void image_prep_free(struct image_prep *ip);
+/** One thread's scratch for image_put_pedata (NULL: no memory). */
+struct image_scratch *image_scratch_new(void);
+void image_scratch_free(struct image_scratch *sc);
+/**
+ * Append the PE data of part q to out. src[0..nsrc): its source parts sorted by key; src_new
+ * false when they are the same as for the previous call with this scratch (whose runs of
+ * consecutive sources are then reused). @return 0, S2_E_NOMEM, or S2_E_RANGE with err set.
+ */
+int image_put_pedata(struct s2_mapping *mp, const struct image_prep *ip, struct image_scratch *sc,
+                     uint64_t q, const uint64_t *src, long nsrc, bool src_new,
+                     uint64_t *const *fixed_total_share, uint64_t seed_base, struct map_buf *out,
+                     char *err, size_t errlen);
+
+/* image_deflate.c: a zlib stream of blobs whose records repeat (docs/image.md). */
+/** From byte start on (until the next span), the one match distance to try (0: none). */
+struct image_span {
+	uint32_t start, dist;
+};
+/** Bytes image_deflate may need for n bytes of input. */
+size_t image_deflate_bound(size_t n);
+/**
+ * Compress in[0..n) into out[0..cap) as a zlib stream (one fixed-Huffman block), trying at
+ * each position only its span's distance. sp: spans in ascending start order.
+ * @return the stream's length, or 0 if cap is too small.
+ */
+size_t image_deflate(const uint8_t *in, size_t n, const struct image_span *sp, size_t nsp,
+                     uint8_t *out, size_t cap);
 
 #endif

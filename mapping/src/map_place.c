@@ -113,6 +113,29 @@ const struct s2_map_report *s2_map_report(const struct s2_mapping *mp)
 	return &mp->rep;
 }
 
+void map_unplace(struct s2_mapping *mp)
+{
+	if (mp->stage < 2)
+		return;
+	if (mp->tables)
+		for (uint32_t g = 0; g < mp->n_chips; g++) {
+			free(mp->tables[g].e);
+			free(mp->tables[g].orig);
+		}
+	free(mp->tables);
+	free(mp->by_key);
+	free(mp->link_load);
+	mp->tables = NULL;
+	mp->by_key = NULL;
+	mp->link_load = NULL;
+	for (uint64_t q = 0; q < mp->n_parts; q++) {
+		mp->parts[q].chip = NO_CHIP;
+		mp->parts[q].pe = 0;
+		mp->parts[q].key = 0;
+	}
+	mp->stage = 1;
+}
+
 static int stage_check(struct s2_mapping *mp, int want, char *err, size_t errlen)
 {
 	if (mp->stage != want - 1) {
@@ -657,12 +680,79 @@ static double fine_cost(struct fine *f, const uint32_t *o, uint32_t k)
 	return cost;
 }
 
+/* The part of fine_cost from the edges of chunk o[i] (at position i) to the board's other
+ * chunks but `skip`. With f->local and f->start those of the order o. */
+static double fine_edges(const struct fine *f, const uint32_t *o, uint32_t i, uint32_t skip)
+{
+	uint32_t u = o[i];
+	uint32_t cu[3];
+	uint64_t su = f->start[i], nu = f->ch[u].count;
+	uint64_t pu[3] = {su, su + nu / 2, su + nu - 1};
+	for (int a = 0; a < 3; a++)
+		cu[a] = f->slot_chip[pu[a] < f->cap ? pu[a] : f->cap - 1];
+	double cost = 0;
+	for (idx_t e = f->g->xadj[u]; e < f->g->xadj[u + 1]; e++) {
+		uint32_t v = (uint32_t)f->g->adj[e];
+		uint32_t j = f->local[v];
+		if (j == UINT32_MAX || v == skip || v == u)
+			continue;
+		uint64_t sv = f->start[j], nv = f->ch[v].count;
+		uint64_t pv[3] = {sv, sv + nv / 2, sv + nv - 1};
+		unsigned d = 0;
+		for (int b = 0; b < 3; b++) {
+			uint32_t cv = f->slot_chip[pv[b] < f->cap ? pv[b] : f->cap - 1];
+			for (int a = 0; a < 3; a++)
+				d += f->dist[cu[a] * f->cpb + cv];
+		}
+		cost += (double)f->g->adjw[e] * d;
+	}
+	return cost;
+}
+
+/* The cost of order o with o[i] and o[j] swapped, cur being o's (f->local and f->start
+ * those of o, and left so). Chunks of equal size leave every other chunk's slots where they
+ * were, so only their own edges change (hops are symmetric, so the edge between the two does
+ * not change either): those are summed before and after. Weights and hops are integers, so
+ * the result is exactly fine_cost's. Otherwise the whole cost is evaluated. */
+static double fine_swap_cost(struct fine *f, uint32_t *o, uint32_t k, uint32_t i, uint32_t j,
+                             double cur)
+{
+	uint32_t u = o[i], v = o[j];
+	double c;
+	if (f->ch[u].count == f->ch[v].count) {
+		double before = fine_edges(f, o, i, v) + fine_edges(f, o, j, u);
+		o[i] = v;
+		o[j] = u;
+		f->local[u] = j;
+		f->local[v] = i;
+		double after = fine_edges(f, o, i, u) + fine_edges(f, o, j, v);
+		o[i] = u;
+		o[j] = v;
+		f->local[u] = i;
+		f->local[v] = j;
+		return cur - before + after;
+	}
+	o[i] = v;
+	o[j] = u;
+	c = fine_cost(f, o, k);
+	o[i] = u;
+	o[j] = v;
+	uint64_t s = 0;
+	for (uint32_t x = 0; x < k; x++) {
+		f->local[o[x]] = x;
+		f->start[x] = s;
+		s += f->ch[o[x]].count;
+	}
+	return c;
+}
+
 #define FINE_BUDGET 4000u /* cost evaluations per board */
 
-static void fine_order(struct fine *f, uint32_t *o, uint32_t k, unsigned budget)
+static bool fine_order(struct fine *f, uint32_t *o, uint32_t k, unsigned budget)
 {
+	bool moved = false;
 	if (k < 2)
-		return;
+		return false;
 	double cur = fine_cost(f, o, k);
 	unsigned evals = 1;
 	for (;;) {
@@ -670,13 +760,8 @@ static void fine_order(struct fine *f, uint32_t *o, uint32_t k, unsigned budget)
 		uint32_t bi = 0, bj = 0;
 		for (uint32_t i = 0; i < k && evals < budget; i++)
 			for (uint32_t j = i + 1; j < k && evals < budget; j++) {
-				uint32_t t = o[i];
-				o[i] = o[j];
-				o[j] = t;
-				double c = fine_cost(f, o, k);
+				double c = fine_swap_cost(f, o, k, i, j, cur);
 				evals++;
-				o[j] = o[i];
-				o[i] = t;
 				if (c < best - 1e-9 * (best > 0 ? best : 1)) {
 					best = c;
 					bi = i;
@@ -688,12 +773,14 @@ static void fine_order(struct fine *f, uint32_t *o, uint32_t k, unsigned budget)
 		uint32_t t = o[bi];
 		o[bi] = o[bj];
 		o[bj] = t;
-		cur = best;
+		cur = fine_cost(f, o, k); /* == best; f->local and f->start now those of o */
+		moved = true;
 		if (evals >= budget)
 			break;
 	}
 	for (uint32_t i = 0; i < k; i++)
 		f->local[o[i]] = UINT32_MAX;
+	return moved;
 }
 
 /* Fine placement of every board's chunks (corder[cfirst[i]..cfirst[i+1]) for partition i,
@@ -733,7 +820,7 @@ static int fine_place(struct s2_mapping *mp, const struct cgraph *g, const struc
 		for (uint64_t sl = 0; sl < cap[i]; sl++)
 			slot_chip[sl] = slots[slot_first[b] + sl] >> 16;
 		f.cap = cap[i];
-		fine_order(&f, corder + cfirst[i], k, FINE_BUDGET);
+		mp->traffic_moved |= fine_order(&f, corder + cfirst[i], k, FINE_BUDGET);
 	}
 	rc = 0;
 out:
@@ -873,9 +960,12 @@ int s2_map_place(struct s2_mapping *mp, char *err, size_t errlen)
 			corder[fill[part_of[c]]++] = (uint32_t)c;
 		free(fill);
 	}
-	rc = !mp->cfg.fine_place ? 0
-	                         : fine_place(mp, &graph, ch, (uint32_t)nch, corder, cfirst, nb,
-	                                      chosen_board, slots, slot_first, capv);
+	mp->traffic_moved = false;
+	rc = !(mp->cfg.fine_place || mp->try_traffic)
+	             ? 0
+	             : fine_place(mp, &graph, ch, (uint32_t)nch, corder, cfirst, nb, chosen_board,
+	                          slots, slot_first, capv);
+	mp->rep.placed_by_traffic = mp->traffic_moved;
 	if (rc < 0)
 		goto out;
 	/* fill each board's slots with its chunks in that order; what does not fit spills over

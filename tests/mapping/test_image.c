@@ -12,7 +12,9 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <zlib.h>
 
+#include "map_internal.h"
 #include "s2/error.h"
 #include "s2/image.h"
 #include "s2/machine.h"
@@ -92,13 +94,15 @@ static void t_threads(void **state)
 	assert_non_null(mkdtemp(dir));
 	snprintf(a, sizeof a, "%s/a.s2img", dir);
 	snprintf(b, sizeof b, "%s/b.s2img", dir);
-	const char *names[] = {"microcircuit", "synthetic_board"};
-	const double scales[] = {0.3, 0.1};
+	/* the last: more chips (288) than the writer's window of chips built ahead (256) */
+	const char *names[] = {"microcircuit", "synthetic_board", "synthetic_board"};
+	const double scales[] = {0.3, 0.1, 6};
+	const unsigned boards[] = {1, 1, 7};
 	const unsigned threads[] = {2, 1, 3, 7};
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 3; i++) {
 		char e2[512];
 		struct s2_net *n = s2_net_example(names[i], scales[i], e2, sizeof e2);
-		struct s2_machine *m = s2_machine_new_boards(1, "h", 0);
+		struct s2_machine *m = s2_machine_new_boards(boards[i], "h", 0);
 		size_t al = 0;
 		uint8_t *ab = NULL;
 		for (int t = 0; t < 4; t++) {
@@ -106,7 +110,7 @@ static void t_threads(void **state)
 			                            .router_min = i == 1};
 			struct s2_mapping *mp = s2_map_new(n, m, &cfg);
 			assert_int_equal(s2_map_run(mp, err, sizeof err), 0);
-			assert_true(s2_map_report(mp)->chips > 1);
+			assert_true(s2_map_report(mp)->chips > (i == 2 ? 256u : 1u));
 			assert_int_equal(s2_image_write(mp, t ? b : a, err, sizeof err), 0);
 			s2_map_free(mp);
 			if (t == 0) {
@@ -129,6 +133,80 @@ static void t_threads(void **state)
 	unlink(a);
 	unlink(b);
 	rmdir(dir);
+}
+
+/* xorshift64*, for the encoder test's inputs */
+static uint64_t rnd(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 0x2545F4914F6CDD1Dull;
+}
+
+/* image_deflate: zlib's inflate gives back every input, whatever the spans say (distances
+ * of 0, beyond the data seen, beyond the 32 KiB window, the record length, wrong ones),
+ * on random bytes, repeated records with a few bytes changed, runs, and the edges (0 and 1
+ * bytes, matches of 257-259 bytes, a match ending at the last byte); too small an output
+ * buffer gives 0, never a partial stream. */
+static void t_deflate(void **state)
+{
+	(void)state;
+	uint64_t seed = 0x5EED5EEDull;
+	size_t cap = 200000;
+	uint8_t *in = malloc(cap), *out = malloc(image_deflate_bound(cap)), *back = malloc(cap + 1);
+	struct image_span sp[64];
+	for (int iter = 0; iter < 400; iter++) {
+		size_t n = iter == 0 ? 0 : iter == 1 ? 1 : rnd(&seed) % (iter < 200 ? 2000 : cap);
+		unsigned kind = (unsigned)(rnd(&seed) % 4);
+		size_t rec = 1 + rnd(&seed) % 400;
+		for (size_t i = 0; i < n; i++) {
+			if (kind == 0 || i < rec) /* random bytes */
+				in[i] = (uint8_t)rnd(&seed);
+			else if (kind == 1) /* records repeating with a few changes */
+				in[i] = rnd(&seed) % 23 ? in[i - rec] : (uint8_t)rnd(&seed);
+			else if (kind == 2) /* runs */
+				in[i] = rnd(&seed) % 300 ? in[i - 1] : (uint8_t)rnd(&seed);
+			else /* exact repetition: long matches */
+				in[i] = in[i - rec];
+		}
+		size_t nsp = (size_t)(rnd(&seed) % 64);
+		uint32_t at = 0;
+		for (size_t k = 0; k < nsp; k++) {
+			at += (uint32_t)(n ? rnd(&seed) % (n / (nsp ? nsp : 1) + 1) : 0);
+			uint64_t r = rnd(&seed) % 6;
+			uint32_t dist = r == 0   ? 0
+			                : r == 1 ? (uint32_t)rec
+			                : r == 2 ? 32768 + (uint32_t)(rnd(&seed) % 3) - 1
+			                : r == 3 ? (uint32_t)(rnd(&seed) % 70000)
+			                         : 1 + (uint32_t)(rnd(&seed) % 300);
+			sp[k] = (struct image_span){at, dist};
+		}
+		size_t zl = image_deflate(in, n, sp, nsp, out, image_deflate_bound(n));
+		assert_true(zl > 0);
+		assert_true(zl <= image_deflate_bound(n));
+		uLongf bl = (uLongf)cap + 1;
+		if (uncompress(back, &bl, out, zl) != Z_OK)
+			fail_msg("iteration %d (%zu bytes, kind %u): not a zlib stream", iter, n,
+			         kind);
+		assert_int_equal(bl, n);
+		assert_memory_equal(back, in, n);
+		if (kind == 3 && n > 10000) { /* repetition at the span's distance is found */
+			struct image_span one = {0, (uint32_t)rec};
+			size_t z1 = image_deflate(in, n, &one, 1, out, image_deflate_bound(n));
+			assert_true(z1 > 0 && z1 < n / 20);
+			bl = (uLongf)cap + 1;
+			assert_int_equal(uncompress(back, &bl, out, z1), Z_OK);
+			assert_int_equal(bl, n);
+			assert_memory_equal(back, in, n);
+			assert_int_equal(image_deflate(in, n, &one, 1, out, z1 - 1), 0);
+		}
+		/* an output buffer one byte short: 0 */
+		assert_int_equal(image_deflate(in, n, sp, nsp, out, zl - 1), 0);
+	}
+	free(in);
+	free(out);
+	free(back);
 }
 
 static void t_corrupt(void **state)
@@ -184,6 +262,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(t_write_check),
 	        cmocka_unit_test(t_threads),
+	        cmocka_unit_test(t_deflate),
 	        cmocka_unit_test(t_corrupt),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

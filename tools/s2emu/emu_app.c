@@ -53,6 +53,7 @@ struct dlv {
 struct rres {
 	uint8_t kind, has_payload, in, chip;
 	uint16_t board;
+	uint8_t bucket; /* RR_PE: the gather bucket of the target PE */
 	uint32_t key, payload;
 	void *p, *q;
 	uint64_t ord;
@@ -72,6 +73,11 @@ struct pe_app {
 	struct emu_board *board;
 	struct emu_chip *chip;
 	uint16_t pe;
+	/* The PE's DRAM area [fast_lo, fast_hi) in one host mapping (emu_mem_reserve), read
+	 * without the page tables; NULL: through them. */
+	const uint8_t *fast;
+	uint64_t fast_lo, fast_hi;
+	uint64_t fast_used; /* the end of what the PE wrote there (its expansion) */
 	uint32_t rec_addr[2], rec_size[2], rec_len[2];
 	uint64_t clip[S2_REC_CLIPS]; /* the clipping counters last written to the header */
 	/* The current step: what the PE sent (filled by the thread ticking it, routed in machine
@@ -108,12 +114,26 @@ static uint64_t now_us(void)
 static int pe_dram_read(void *ctx, uint32_t addr, void *dst, uint32_t len)
 {
 	struct pe_app *a = ctx;
+	if (addr >= a->fast_lo && addr < a->fast_hi && len <= a->fast_hi - addr) {
+		memcpy(dst, a->fast + (addr - a->fast_lo), len);
+		return 0;
+	}
 	return emu_mem_read(&a->chip->dram, addr, dst, len);
+}
+
+static const void *pe_dram_peek(void *ctx, uint32_t addr, uint32_t len)
+{
+	struct pe_app *a = ctx;
+	if (addr >= a->fast_lo && addr < a->fast_hi && len <= a->fast_hi - addr)
+		return a->fast + (addr - a->fast_lo);
+	return emu_mem_peek(&a->chip->dram, addr, len);
 }
 
 static int pe_dram_write(void *ctx, uint32_t addr, const void *src, uint32_t len)
 {
 	struct pe_app *a = ctx;
+	if (addr >= a->fast_lo && addr < a->fast_hi && (uint64_t)addr + len > a->fast_used)
+		a->fast_used = (uint64_t)addr + len;
 	return emu_mem_write(&a->chip->dram, addr, src, len);
 }
 
@@ -179,9 +199,7 @@ static void pe_record(void *ctx, unsigned s, const void *data, uint32_t len)
 	}
 	emu_mem_write(&a->chip->dram, a->rec_addr[s] + S2_REC_HDR_LEN + a->rec_len[s], data, len);
 	a->rec_len[s] += len;
-	emu_mem_read(&a->chip->dram, a->rec_addr[s], hdr, 8);
-	hdr[0] = a->rec_len[s];
-	emu_mem_write(&a->chip->dram, a->rec_addr[s], hdr, 8);
+	emu_mem_write(&a->chip->dram, a->rec_addr[s], &a->rec_len[s], 4); /* bytes recorded */
 }
 
 /* --- loading -------------------------------------------------------------------------------- */
@@ -328,9 +346,19 @@ static int expand(struct load *l)
 		                                                          : S2_REC_HDR_LEN)) < 0)
 			goto fail;
 	}
+	/* Its rows' area in one host mapping, if nothing is there yet (writes still go through
+	 * the page tables, which then take the mapping's pages). */
+	struct s2_pedata pd;
+	if (s2_pedata_decode(blob, l->m.blob_len, &pd) == 0 && pd.dram_size &&
+	    (x->fast = emu_mem_reserve(&l->c->dram, pd.dram_base, pd.dram_size, &x->fast_lo,
+	                               &x->fast_hi)) == NULL)
+		x->fast_lo = x->fast_hi = 0;
 	const struct s2_eng_hal hal = {x, pe_dram_read, pe_dram_write, pe_send, pe_record};
 	if ((rc = s2_eng_init(&x->eng, blob, l->m.blob_len, &hal)) < 0)
 		goto fail;
+	x->eng.dram_peek = pe_dram_peek;
+	if (x->fast && x->fast_used > x->fast_lo) /* rows are written from the area's start */
+		emu_mem_hugepages(x->fast, (size_t)(x->fast_used - x->fast_lo));
 	pe_clips(x); /* the expansion's */
 	l->x = x;
 	return 0;
@@ -640,9 +668,20 @@ struct pe_ref {
 	uint16_t p;
 };
 
-/* PEs with packets waiting for delivery in the current step, in the order first reached. */
-static struct pe_ref *dlv_pes;
-static size_t n_dlv_pes, cap_dlv_pes;
+/*
+ * The gather is shared out by target PE: bucket j holds the PEs whose routed packets thread j
+ * appends to their lists (route() notes the bucket of each finding), each bucket with its own
+ * list of PEs reached, joined into dlv afterwards. n_buckets: the step threads.
+ */
+struct dlv_list {
+	struct pe_ref *v;
+	size_t n, cap;
+};
+static struct dlv_list *buckets;
+static unsigned n_buckets;
+/* PEs with packets waiting for delivery in the current step: the buckets' lists, then the
+ * PEs reached by packets from other processes. */
+static struct dlv_list dlv;
 
 static int push_ref(struct pe_ref **v, size_t *n, size_t *cap, struct emu_chip *c, unsigned p)
 {
@@ -659,7 +698,7 @@ static int push_ref(struct pe_ref **v, size_t *n, size_t *cap, struct emu_chip *
 }
 
 /* Queue a routed packet for PE x of chip ch; delivered after routing, in routing order. */
-static int deliver_later(struct emu_chip *ch, struct pe_app *x, uint32_t key,
+static int deliver_later(struct dlv_list *l, struct emu_chip *ch, struct pe_app *x, uint32_t key,
                          const uint32_t *payload, uint64_t ord)
 {
 	if (x->n_in == x->cap_in) {
@@ -670,7 +709,7 @@ static int deliver_later(struct emu_chip *ch, struct pe_app *x, uint32_t key,
 		x->in = q;
 		x->cap_in = cap;
 	}
-	if (!x->n_in && push_ref(&dlv_pes, &n_dlv_pes, &cap_dlv_pes, ch, x->pe) < 0)
+	if (!x->n_in && push_ref(&l->v, &l->n, &l->cap, ch, x->pe) < 0)
 		return S2_E_NOMEM;
 	x->in[x->n_in++] = (struct dlv){key, payload ? *payload : 0, payload != NULL, ord};
 	return 0;
@@ -802,6 +841,7 @@ static void route(struct emu *e, struct rcount *k, struct rres **v, uint32_t *n,
 				struct pe_app *x = ch->app && ch->app->pe ? ch->app->pe[p] : NULL;
 				r.kind = RR_PE;
 				r.board = (uint16_t)p;
+				r.bucket = (uint8_t)((h.c + p) % n_buckets);
 				r.q = ch;
 				if (!x || rr_push(v, n, cap, r) < 0)
 					k->dropped[slot]++; /* no PE there, or out of memory */
@@ -842,15 +882,18 @@ static void route(struct emu *e, struct rcount *k, struct rres **v, uint32_t *n,
 
 static struct pe_app *ref_pe(struct pe_ref r);
 
-/* Apply what routing found, on the event loop's thread, in machine order. */
-static void apply_rr(struct emu *e, const struct rres *r)
+/* Apply what routing found, in machine order: a packet for a PE joins its list (on the thread
+ * of the PE's bucket, l that bucket's list), a crossing to another process goes out (on the
+ * event loop's thread). */
+static void apply_rr(struct emu *e, const struct rres *r, struct dlv_list *l)
 {
 	const uint32_t *pl = r->has_payload ? &r->payload : NULL;
 	if (r->kind == RR_PE) {
 		/* Its board may have stopped since (between two slices of the step). */
 		struct pe_app *x = ref_pe((struct pe_ref){r->q, r->board});
-		if (x && deliver_later(r->q, x, r->key, pl, r->ord) < 0)
-			x->board->app.packets_dropped++; /* out of memory: lost, counted */
+		if (x && deliver_later(l, r->q, x, r->key, pl, r->ord) < 0)
+			__atomic_fetch_add(&x->board->app.packets_dropped, 1,
+			                   __ATOMIC_RELAXED); /* out of memory: lost, counted */
 	} else {
 		struct emu_board *b = r->p;
 		if (emu_link_out(e, b, r->board, r->chip, r->in, r->key, pl, r->ord) < 0)
@@ -876,20 +919,23 @@ static void route_in(struct emu *e, const struct emu_link_pkt *k)
 	route(e, &rcounts[0], &v, &n, &cap, tb, k->chip, k->in, k->key,
 	      k->has_payload ? &k->payload : NULL, k->ord);
 	for (uint32_t i = 0; i < n; i++)
-		apply_rr(e, &v[i]);
+		apply_rr(e, &v[i], &dlv);
 }
 
 /*
  * One machine-wide step over every running board, in three phases:
- *  1. tick: every loaded PE of every running board computes the step; the PEs are shared
- *     out to the step threads (--threads), and what each sends goes to its own list;
- *  2. route: the PEs are shared out again; each one's packets go through the routers (which
- *     only read), what they find (target PEs, crossings to other processes) into the PE's own
- *     list, the counts into the thread's counters (sums);
- *  3. gather: on the event loop's thread, those lists in machine order (board, chip, PE,
- *     sending order: the order of one thread) into each target PE's list of the step (and to
- *     the other processes, emu_link.c); live streams see the spikes in that order;
- *  4. deliver: the PEs with packets are shared out again; each takes its packets in that
+ *  1. tick and route: every loaded PE of every running board computes the step, then its
+ *     packets go through the routers (which only read); the PEs are shared out to the step
+ *     threads (--threads); what a PE sends, and what routing found for it (target PEs,
+ *     crossings to other processes), go to its own lists, the counts into the thread's
+ *     counters (sums);
+ *  2. gather: those lists are applied in machine order (board, chip, PE, sending order: the
+ *     order of one thread), each packet for a PE joining that PE's list of the step. The
+ *     target PEs are shared out in buckets, one thread per bucket, each thread reading every
+ *     list and applying what goes to its bucket's PEs; the event loop's thread (bucket 0)
+ *     also sends the crossings to the other processes (emu_link.c) and shows the spikes to
+ *     live streams, in that order;
+ *  3. deliver: the PEs with packets are shared out again; each takes its packets in that
  *     order (s2_eng_receive).
  * A PE's state is touched by one thread at a time, and every order that matters (packets at a
  * PE, live spikes, router counters) is the same whatever the number of threads, so the results
@@ -904,13 +950,11 @@ enum { PH_TICK, PH_ROUTE, PH_GATHER, PH_LINK, PH_DELIVER };
 static struct {
 	bool active; /* a step has begun and not finished */
 	int phase;
-	size_t next;      /* next PE of the phase's list */
-	uint32_t s;       /* route: next packet of that PE's list */
+	size_t next;      /* next PE (gather: bucket) of the phase's list */
 	uint32_t step_id; /* the running boards' step (the same in every process) */
 	unsigned round;   /* link: exchange round with the other processes */
 	bool sent;        /* link: this round's batches are sent */
 	bool link_wait;   /* link: waiting for the other processes' batches */
-	bool shown;       /* gather: the PE's spikes are shown to live streams */
 } cur;
 
 /* Loaded PEs of running boards, in machine order (board, chip, PE): fixed at the step's start. */
@@ -948,9 +992,29 @@ static void deliver_pe(struct pe_app *x)
 			break;
 		}
 	uint64_t u0 = x->eng.c.packets_unknown;
-	for (uint32_t i = 0; i < x->n_in; i++)
-		s2_eng_receive(&x->eng, x->in[i].key,
-		               x->in[i].has_payload ? &x->in[i].payload : NULL);
+	/* In batches whose memory is fetched ahead (s2_eng_prefetch*): the rows of the next
+	 * batch, then the ring slots of this one, whose rows came meanwhile. One at a time, each
+	 * row and slot would wait for memory (rows are scattered over the chip's DRAM, and the
+	 * other PEs' steps have pushed this PE's ring out of the caches). */
+	enum { B = S2_ENG_PREFETCH / 2 };
+	uint32_t keys[2][B];
+	for (uint32_t i = 0, h = 0; i < x->n_in; i += B, h ^= 1) {
+		uint32_t m = x->n_in - i < B ? x->n_in - i : B;
+		if (i == 0) {
+			for (uint32_t j = 0; j < m; j++)
+				keys[h][j] = x->in[j].key;
+			s2_eng_prefetch(&x->eng, keys[h], m);
+		}
+		uint32_t m2 = x->n_in - i - m < B ? x->n_in - i - m : B;
+		for (uint32_t j = 0; j < m2; j++)
+			keys[h ^ 1][j] = x->in[i + m + j].key;
+		if (m2)
+			s2_eng_prefetch(&x->eng, keys[h ^ 1], m2);
+		s2_eng_prefetch_ring(&x->eng, keys[h], m);
+		for (uint32_t j = i; j < i + m; j++)
+			s2_eng_receive(&x->eng, x->in[j].key,
+			               x->in[j].has_payload ? &x->in[j].payload : NULL);
+	}
 	x->n_in = 0;
 	if (x->eng.c.packets_unknown != u0)
 		__atomic_fetch_add(&x->board->app.packets_unrouted, x->eng.c.packets_unknown - u0,
@@ -970,6 +1034,28 @@ static void route_pe(struct emu *e, struct pe_app *x)
 		if (q->flags & SENT_ROUTE)
 			route(e, k, &x->rr, &x->n_rr, &x->cap_rr, b, c, NO_LINK, q->key,
 			      (q->flags & SENT_PAYLOAD) ? &q->payload : NULL, ord0 | i);
+	}
+}
+
+/* Apply what the routing of the step's PEs found for the PEs of bucket j, in machine order
+ * (board, chip, PE, sending order); bucket 0 also sends the crossings to other processes and
+ * shows the PEs' spikes to live streams, in that order. */
+static void gather_bucket(struct emu *e, unsigned j)
+{
+	for (size_t i = 0; i < n_act_pes; i++) {
+		struct pe_app *x = ref_pe(act_pes[i]);
+		if (!x)
+			continue;
+		struct emu_board *b = x->board;
+		if (j == 0 && b->live && emu_live_wants(b, x->chip->index, x->pe))
+			for (uint32_t s = 0; s < x->n_out; s++)
+				emu_live_spike(b, b->app.step, x->chip->index, x->pe,
+				               x->out[s].key - x->eng.pd.key_base);
+		for (uint32_t s = 0; s < x->n_rr; s++) {
+			const struct rres *r = &x->rr[s];
+			if (r->kind == RR_PE ? r->bucket == j : j == 0)
+				apply_rr(e, r, &buckets[j]);
+		}
 	}
 }
 
@@ -1007,14 +1093,27 @@ static void phase_work(void)
 		size_t i = atomic_fetch_add_explicit(&T.next, 1, memory_order_relaxed);
 		if (i >= T.n)
 			break;
-		struct pe_app *x = ref_pe(T.pes[i]);
-		if (x) {
-			if (T.phase == PH_TICK)
-				tick_pe(x);
-			else if (T.phase == PH_ROUTE)
-				route_pe(T.e, x);
-			else
-				deliver_pe(x);
+		struct pe_app *x = T.phase == PH_GATHER ? NULL : ref_pe(T.pes[i]);
+		if (x && i + 1 < T.n) {
+			/* The next PE's lists and engine header, while this one works: with
+			 * hundreds of PEs a step, each PE's state has left the caches since its
+			 * last turn. */
+			struct pe_ref r = T.pes[i + 1];
+			struct pe_app *y = r.c->app ? r.c->app->pe[r.p] : NULL;
+			if (y) {
+				__builtin_prefetch(&y->n_out);
+				__builtin_prefetch(&y->n_in);
+				__builtin_prefetch(&y->eng.t);
+				__builtin_prefetch(&y->eng.params[0][0]);
+			}
+		}
+		if (T.phase == PH_GATHER) {
+			gather_bucket(T.e, (unsigned)i);
+		} else if (x && T.phase == PH_TICK) {
+			tick_pe(x);
+			route_pe(T.e, x);
+		} else if (x) {
+			deliver_pe(x);
 		}
 		if (now_us() >= T.t_end)
 			atomic_store_explicit(&T.late, true, memory_order_relaxed);
@@ -1076,8 +1175,8 @@ static bool run_phase(int phase, struct pe_ref *pes, size_t n, size_t *next, uin
 	T.t_end = t_end;
 	atomic_store(&T.next, *next);
 	atomic_store(&T.late, false);
-	/* Few PEs: not worth waking anyone. */
-	unsigned helpers = n - *next > 4 ? T.n_helpers : 0;
+	/* Few PEs: not worth waking anyone. (The gather's buckets are few, and large.) */
+	unsigned helpers = n - *next > 4 || (phase == PH_GATHER && n - *next > 1) ? T.n_helpers : 0;
 	if (helpers) {
 		pthread_mutex_lock(&T.mu);
 		T.gen++;
@@ -1108,32 +1207,6 @@ static bool any_running(const struct emu *e)
 	return false;
 }
 
-/* Apply what the routing of the step's PEs found, in machine order (board, chip, PE, sending
- * order), from PE cur.next, finding cur.s on; live streams see the PEs' spikes in that order. */
-static bool gather_part(struct emu *e, uint64_t t_end)
-{
-	unsigned work = 0;
-	for (; cur.next < n_act_pes; cur.next++, cur.s = 0, cur.shown = false) {
-		struct pe_app *x = ref_pe(act_pes[cur.next]);
-		if (!x)
-			continue;
-		struct emu_board *b = x->board;
-		unsigned c = x->chip->index;
-		if (!cur.shown && b->live && emu_live_wants(b, c, x->pe))
-			for (uint32_t i = 0; i < x->n_out; i++)
-				emu_live_spike(b, b->app.step, c, x->pe,
-				               x->out[i].key - x->eng.pd.key_base);
-		cur.shown = true;
-		while (cur.s < x->n_rr) {
-			apply_rr(e, &x->rr[cur.s++]);
-			if (++work % 64 == 0 && now_us() >= t_end &&
-			    (cur.s < x->n_rr || cur.next + 1 < n_act_pes))
-				return false;
-		}
-	}
-	return true;
-}
-
 /* Work on the current step until it is done (true) or t_end has passed (false). */
 static bool step_part(struct emu *e, uint64_t t_end)
 {
@@ -1141,7 +1214,7 @@ static bool step_part(struct emu *e, uint64_t t_end)
 		memset(&cur, 0, sizeof cur);
 		cur.active = true;
 		n_act_pes = 0;
-		n_dlv_pes = 0;
+		dlv.n = 0;
 		for (unsigned i = 0; i < e->n_boards; i++)
 			if (e->boards[i].app.state == S2_APP_RUNNING) {
 				cur.step_id = e->boards[i].app.step;
@@ -1149,10 +1222,14 @@ static bool step_part(struct emu *e, uint64_t t_end)
 			}
 		step_threads_start();
 		T.e = e;
-		if (rcounts_init(e, T.n_helpers + 1) < 0) {
+		if (rcounts_init(e, T.n_helpers + 1) < 0 ||
+		    (!buckets && !(buckets = calloc(T.n_helpers + 1, sizeof *buckets)))) {
 			fprintf(stderr, "s2emu: out of memory for the routing counters\n");
 			abort();
 		}
+		n_buckets = T.n_helpers + 1;
+		for (unsigned j = 0; j < n_buckets; j++)
+			buckets[j].n = 0; /* (a step cut short by its boards stopping) */
 		for (unsigned i = 0; i < e->n_boards; i++) {
 			struct emu_board *b = &e->boards[i];
 			if (b->app.state != S2_APP_RUNNING)
@@ -1172,18 +1249,25 @@ static bool step_part(struct emu *e, uint64_t t_end)
 	if (cur.phase == PH_TICK) {
 		if (!run_phase(PH_TICK, act_pes, n_act_pes, &cur.next, t_end))
 			return false;
-		cur.phase = PH_ROUTE;
-		cur.next = 0;
-	}
-	if (cur.phase == PH_ROUTE) {
-		if (!run_phase(PH_ROUTE, act_pes, n_act_pes, &cur.next, t_end))
-			return false;
 		cur.phase = PH_GATHER;
 		cur.next = 0;
 	}
 	if (cur.phase == PH_GATHER) {
-		if (!gather_part(e, t_end))
+		if (!run_phase(PH_GATHER, NULL, n_buckets, &cur.next, t_end))
 			return false;
+		for (unsigned j = 0; j < n_buckets; j++) {
+			for (size_t i = 0; i < buckets[j].n; i++)
+				if (push_ref(&dlv.v, &dlv.n, &dlv.cap, buckets[j].v[i].c,
+				             buckets[j].v[i].p) < 0) {
+					/* out of memory: that PE's packets are lost, counted */
+					struct pe_app *x = ref_pe(buckets[j].v[i]);
+					if (x) {
+						x->board->app.packets_dropped += x->n_in;
+						x->n_in = 0;
+					}
+				}
+			buckets[j].n = 0;
+		}
 		cur.phase = emu_link_active(e) ? PH_LINK : PH_DELIVER;
 		cur.next = 0;
 	}
@@ -1215,7 +1299,7 @@ static bool step_part(struct emu *e, uint64_t t_end)
 		}
 	}
 	rcounts_flush(e);
-	if (!run_phase(PH_DELIVER, dlv_pes, n_dlv_pes, &cur.next, t_end))
+	if (!run_phase(PH_DELIVER, dlv.v, dlv.n, &cur.next, t_end))
 		return false;
 	for (unsigned i = 0; i < e->n_boards; i++) {
 		struct emu_board *b = &e->boards[i];
@@ -1464,8 +1548,13 @@ void emu_app_shutdown(void)
 	rcounts = NULL;
 	n_rcounts = 0;
 	free(act_pes);
-	free(dlv_pes);
+	free(dlv.v);
+	for (unsigned j = 0; j < n_buckets; j++)
+		free(buckets[j].v);
+	free(buckets);
+	buckets = NULL;
+	n_buckets = 0;
 	act_pes = NULL;
-	dlv_pes = NULL;
-	n_act_pes = cap_act_pes = n_dlv_pes = cap_dlv_pes = 0;
+	dlv = (struct dlv_list){0};
+	n_act_pes = cap_act_pes = 0;
 }

@@ -43,10 +43,12 @@ struct s2_map_config {
 	bool router_min;        /**< compress every table as far as it goes (ordered tables) */
 	unsigned image_threads; /**< threads building the image (s2_image_write); 0: 2. The
 	                             image's bytes do not depend on it */
-	bool fine_place;        /**< order each board's chunks to keep heavy traffic on a chip
-	                             or next door (fewer hops); off: population order. Off by
-	                             default: fixed_total connectivity depends on the key layout,
-	                             so moving parts changes the spikes (docs/mapping.md) */
+	bool fine_place;        /**< always order each board's chunks to keep heavy traffic on
+	                             a chip or next door (s2ctl compile --place traffic) */
+	bool place_order;       /**< always fill boards in population order (--place order).
+	                             Neither (the default): s2_map_run maps both ways when the
+	                             traffic order moves anything and keeps the one with fewer
+	                             router hops per spike (docs/mapping.md) */
 	bool no_verify;         /**< skip stage 6 (benchmarks measure it separately) */
 	unsigned key_bits;      /**< bits of a routing key; 0: 32 (smaller only for tests) */
 };
@@ -84,7 +86,11 @@ struct s2_map_report {
 	uint64_t key_span;               /**< key space taken, alignment included */
 	unsigned key_mode;               /**< 0: board+chip+PE blocks, 1: chip+PE, 2: PE */
 	uint64_t routes, route_chips;    /**< trees built; chips on all trees */
-	double seconds[7];               /**< wall time of stages 1-6 (index 1-6) */
+	bool placed_by_traffic; /**< boards' chunks in the traffic order (else population order) */
+	/** Mean router hops per spike of the placement not kept, when s2_map_run tried both
+	 *  (the default), else a negative value. */
+	double hops_mean_other;
+	double seconds[7]; /**< wall time of stages 1-6 (index 1-6) */
 };
 
 /**
