@@ -294,9 +294,12 @@ class State(common.control.BaseState):
             raise NotSupportedError("pyNN.s2: run until %g ms: not a whole number of "
                                     "timesteps (%g ms)" % (tstop, self.dt))
         if not resume:
+            # Nothing loaded yet (the first run, or earlier runs had no population): load
+            # and run from t = 0 to tstop.
             self._close_deployment()
             self.results = {}
-            self._deploy(simtime)
+            self._deploy(tstop)
+            steps_now, self.t = 0, 0.0
         left = steps_total - steps_now
         first = not resume
         while left > 0:
