@@ -131,6 +131,7 @@ bool s2_lease_guarded(uint8_t type)
 	case S2_MSG_BOOT_END:
 	case S2_MSG_MEM_WRITE:
 	case S2_MSG_SIGNAL:
+	case S2_MSG_SCRUB:
 	case S2_MSG_ROUTER_LOAD:
 	case S2_MSG_APP_LOAD:
 	case S2_MSG_APP_RUN:

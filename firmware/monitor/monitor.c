@@ -4,6 +4,7 @@
  */
 #include "monitor.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "s2/error.h"
@@ -93,6 +94,8 @@ static int do_mem_write(struct s2_monitor *m, uint8_t pe, const uint8_t *body, s
 	int rc = s2_msg_mem_write_decode(body, len, &w);
 	if (rc < 0)
 		return rc;
+	if (m->scrub.rep.state == S2_SCRUB_RUNNING)
+		return S2_E_STATE; /* the scrub would wipe it, or verify it as not zero */
 	rc = check_range(m, w.space, pe, w.addr, w.len);
 	if (rc < 0)
 		return rc;
@@ -135,6 +138,8 @@ static int do_signal(struct s2_monitor *m, const uint8_t *body, size_t len, uint
 	int rc = s2_msg_signal_decode(body, len, &s);
 	if (rc < 0)
 		return rc;
+	if (s.signal == S2_SIG_START && m->scrub.rep.state == S2_SCRUB_RUNNING)
+		return S2_E_STATE; /* no PE starts while its memory is being scrubbed */
 	unsigned changed = 0;
 	for (unsigned p = 0; p < 8u * S2_PE_BITMAP_LEN; p++) {
 		if (!s2_bitmap_get(s.pes, p))
@@ -168,6 +173,161 @@ static int do_signal(struct s2_monitor *m, const uint8_t *body, size_t len, uint
 	return 2;
 }
 
+/* --- SCRUB (protocol 4.20) ------------------------------------------------------------- */
+
+#define SCRUB_CHUNK (4u << 20) /* bytes per HAL call when the HAL zeroes or checks itself */
+
+static uint8_t scrub_buf[S2_MEM_XFER_MAX]; /* one scrub at a time: no reentrancy */
+
+static uint64_t region_len(const struct s2_monitor *m, unsigned r)
+{
+	return r == m->cfg.pes ? m->cfg.dram_bytes : m->cfg.sram_per_pe;
+}
+
+/* The next region at or after r that the scrub covers (cfg.pes: DRAM). */
+static unsigned next_region(const struct s2_monitor *m, unsigned r)
+{
+	while (r < m->cfg.pes && !s2_bitmap_get(m->scrub.pes, r))
+		r++;
+	return r;
+}
+
+static void scrub_fail(struct s2_monitor *m, unsigned r, uint64_t addr)
+{
+	struct s2_msg_scrub_rep *s = &m->scrub.rep;
+	if (!s->failures++) {
+		s->fail_space = r == m->cfg.pes ? S2_MEM_DRAM : S2_MEM_SRAM;
+		s->fail_pe = r == m->cfg.pes ? 0 : (uint8_t)r;
+		s->fail_addr = (uint32_t)addr;
+		mon_log(m, S2_PE_MONITOR, "monitor: scrub: a region failed\n");
+	}
+}
+
+/* Zero n bytes at addr of region r; 0 or a negative code. */
+static int scrub_zero(struct s2_monitor *m, uint8_t space, uint8_t pe, uint64_t addr, uint32_t n)
+{
+	if (m->hal->mem_zero)
+		return m->hal->mem_zero(m->ctx, space, pe, addr, n);
+	memset(scrub_buf, 0, n);
+	return m->hal->mem_write(m->ctx, space, pe, (uint32_t)addr, scrub_buf, (uint16_t)n);
+}
+
+/* 0 if n bytes at addr read as zero, 1 (*at set) if not, or a negative code. */
+static int scrub_check(struct s2_monitor *m, uint8_t space, uint8_t pe, uint64_t addr, uint32_t n,
+                       uint32_t *at)
+{
+	if (m->hal->mem_find_nonzero)
+		return m->hal->mem_find_nonzero(m->ctx, space, pe, addr, n, at);
+	uint8_t *buf = scrub_buf;
+	int rc = m->hal->mem_read(m->ctx, space, pe, (uint32_t)addr, buf, (uint16_t)n);
+	if (rc < 0)
+		return rc;
+	for (uint32_t i = 0; i < n; i++)
+		if (buf[i]) {
+			*at = i;
+			return 1;
+		}
+	return 0;
+}
+
+static void scrub_finish(struct s2_monitor *m)
+{
+	struct s2_msg_scrub_rep *s = &m->scrub.rep;
+	bool ok = !s->failures && s->bytes_zeroed == s->bytes_total &&
+	          s->bytes_verified == s->bytes_total;
+	s->state = ok ? S2_SCRUB_DONE : S2_SCRUB_FAILED;
+	mon_log(m, S2_PE_MONITOR,
+	        ok ? "monitor: scrub done, verified\n" : "monitor: scrub FAILED\n");
+}
+
+int s2_monitor_scrub_step(struct s2_monitor *m, uint64_t budget)
+{
+	struct s2_mon_scrub *sc = &m->scrub;
+	struct s2_msg_scrub_rep *s = &sc->rep;
+	uint32_t chunk =
+	        m->hal->mem_zero && m->hal->mem_find_nonzero ? SCRUB_CHUNK : S2_MEM_XFER_MAX;
+	while (s->state == S2_SCRUB_RUNNING && budget) {
+		unsigned r = next_region(m, sc->region);
+		if (r > m->cfg.pes) { /* past DRAM: next phase, or done */
+			if (s->phase == 0) {
+				s->phase = 1;
+				sc->region = 0;
+				sc->off = 0;
+				continue;
+			}
+			scrub_finish(m);
+			break;
+		}
+		sc->region = (uint16_t)r;
+		uint64_t left = region_len(m, r) - sc->off;
+		if (!left) {
+			sc->region++;
+			sc->off = 0;
+			continue;
+		}
+		uint32_t n = left < chunk ? (uint32_t)left : chunk;
+		if (n > budget)
+			n = (uint32_t)budget;
+		uint8_t space = r == m->cfg.pes ? S2_MEM_DRAM : S2_MEM_SRAM;
+		uint8_t pe = r == m->cfg.pes ? 0 : (uint8_t)r;
+		if (s->phase == 0) {
+			int rc = scrub_zero(m, space, pe, sc->off, n);
+			if (rc < 0)
+				scrub_fail(m, r, sc->off);
+			else
+				s->bytes_zeroed += n;
+		} else {
+			uint32_t at = 0;
+			int rc = scrub_check(m, space, pe, sc->off, n, &at);
+			if (rc < 0)
+				scrub_fail(m, r, sc->off);
+			else if (rc > 0) {
+				scrub_fail(m, r, sc->off + at);
+				s->bytes_verified += at;
+			} else
+				s->bytes_verified += n;
+		}
+		sc->off += n;
+		budget -= n;
+	}
+	return s->state == S2_SCRUB_RUNNING;
+}
+
+/* Start a scrub: application PEs stop (to idle) and every live one's SRAM and the chip's
+ * DRAM are then zeroed and read back by s2_monitor_scrub_step. */
+static void scrub_start(struct s2_monitor *m)
+{
+	struct s2_mon_scrub *sc = &m->scrub;
+	memset(sc, 0, sizeof *sc);
+	uint16_t pes = 0;
+	for (uint8_t p = 0; p < m->cfg.pes; p++) {
+		uint8_t st = m->state[p];
+		if (st == S2_PE_STATE_DEAD || st == S2_PE_STATE_MONITOR)
+			continue;
+		if (st != S2_PE_STATE_IDLE) {
+			m->state[p] = S2_PE_STATE_IDLE;
+			mon_log(m, p, "monitor: stopped for scrub\n");
+		}
+		s2_bitmap_set(sc->pes, p, true);
+		pes++;
+	}
+	sc->rep.state = S2_SCRUB_RUNNING;
+	sc->rep.pes = pes;
+	sc->rep.bytes_total = (uint64_t)pes * m->cfg.sram_per_pe + m->cfg.dram_bytes;
+	mon_log(m, S2_PE_MONITOR, "monitor: scrub started\n");
+}
+
+static int do_scrub(struct s2_monitor *m, const uint8_t *body, size_t len, uint8_t *out, size_t cap)
+{
+	struct s2_msg_scrub_req q;
+	int rc = s2_msg_scrub_req_decode(body, len, &q);
+	if (rc < 0)
+		return rc;
+	if (q.op == S2_SCRUB_START && m->scrub.rep.state != S2_SCRUB_RUNNING)
+		scrub_start(m);
+	return s2_msg_scrub_rep_encode(out, cap, &m->scrub.rep);
+}
+
 int s2_monitor_handle(struct s2_monitor *m, uint8_t type, uint8_t pe, const uint8_t *body,
                       size_t len, uint8_t *out, size_t cap)
 {
@@ -191,6 +351,9 @@ int s2_monitor_handle(struct s2_monitor *m, uint8_t type, uint8_t pe, const uint
 		break;
 	case S2_MSG_SIGNAL:
 		rc = do_signal(m, body, len, out, cap);
+		break;
+	case S2_MSG_SCRUB:
+		rc = do_scrub(m, body, len, out, cap);
 		break;
 	default:
 		rc = S2_E_TYPE;

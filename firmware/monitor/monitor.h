@@ -31,6 +31,12 @@ struct s2_mon_hal {
 	/** Read a log from stream offset `offset` (see struct s2_msg_iobuf_rep). */
 	int (*log_read)(void *ctx, uint8_t pe, uint32_t offset, uint8_t *dst, uint16_t max,
 	                uint32_t *total, uint32_t *start, uint16_t *n);
+	/** Optional (NULL: the monitor uses mem_write): write len zero bytes at addr. */
+	int (*mem_zero)(void *ctx, uint8_t space, uint8_t pe, uint64_t addr, uint32_t len);
+	/** Optional (NULL: the monitor uses mem_read): 0 if [addr, addr+len) reads all zero,
+	 * 1 and *at = offset of the first non-zero byte otherwise, or a negative S2_E_ code. */
+	int (*mem_find_nonzero)(void *ctx, uint8_t space, uint8_t pe, uint64_t addr, uint32_t len,
+	                        uint32_t *at);
 };
 
 /** What the monitor knows of its chip after its boot-time self test. */
@@ -45,6 +51,14 @@ struct s2_mon_config {
 	uint64_t dram_bytes;
 };
 
+/** A scrub in progress or its outcome (protocol 4.20). */
+struct s2_mon_scrub {
+	struct s2_msg_scrub_rep rep;   /**< what SCRUB status answers */
+	uint8_t pes[S2_PE_BITMAP_LEN]; /**< PEs whose SRAM is scrubbed */
+	uint16_t region;               /**< cursor: PE index, or cfg.pes for DRAM */
+	uint64_t off;                  /**< cursor within the region */
+};
+
 struct s2_monitor {
 	const struct s2_mon_hal *hal;
 	void *ctx;
@@ -52,6 +66,7 @@ struct s2_monitor {
 	uint8_t state[S2_MAX_CHIP_PES]; /**< enum s2_pe_state */
 	uint32_t requests;              /**< commands handled */
 	uint32_t errors;                /**< commands answered with an error */
+	struct s2_mon_scrub scrub;
 };
 
 /** The monitor's version string as it appears in CHIP_INFO. */
@@ -75,5 +90,12 @@ int s2_monitor_init(struct s2_monitor *m, const struct s2_mon_hal *hal, void *ct
  */
 int s2_monitor_handle(struct s2_monitor *m, uint8_t type, uint8_t pe, const uint8_t *body,
                       size_t len, uint8_t *out, size_t cap);
+
+/**
+ * Do up to `budget` bytes of the scrub's work (zeroing, then reading back). The platform
+ * calls it whenever it is idle (between packets); SCRUB only starts a scrub and reports.
+ * @return 1 while the scrub still runs, 0 when none runs.
+ */
+int s2_monitor_scrub_step(struct s2_monitor *m, uint64_t budget);
 
 #endif

@@ -106,6 +106,7 @@ int verb_mem(int argc, char **argv);
 int verb_signal(int argc, char **argv);
 int verb_power(int argc, char **argv);
 int verb_reset(int argc, char **argv);
+int verb_scrub(int argc, char **argv);
 int verb_machine(int argc, char **argv);
 int verb_net(int argc, char **argv);
 int verb_compile(int argc, char **argv);

@@ -56,6 +56,11 @@ static const struct verb verbs[] = {
          "usage: s2ctl power on|off|status [--machine FILE] [--boards LIST] [--json]\n"},
         {"reset", verb_reset, "reset boards (power off then on); they come back unbooted",
          "usage: s2ctl reset [--machine FILE] [--boards LIST] [--json]\n"},
+        {"scrub", verb_scrub, "stop boards' PEs, zero their SRAM and DRAM on the board, verified",
+         "usage: s2ctl scrub [--machine FILE] [--boards LIST] [--timeout S] [--force] [--json]\n"
+         "Every chip's monitor stops its application PEs, zeroes their SRAM and the chip's\n"
+         "DRAM and reads it all back (protocol 4.20), all chips at once; s2ctl waits at most\n"
+         "--timeout s (default 600). Exit 0 only if every byte was zeroed and verified.\n"},
         {"flash", verb_flash, "write firmware to boards' flash, never leaving one unbootable",
          "usage: s2ctl flash IMAGE [--machine FILE] [--boards LIST] [--json]\n"
          "       s2ctl flash --status [--machine FILE] [--boards LIST] [--json]\n"

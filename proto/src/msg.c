@@ -376,6 +376,65 @@ int s2_msg_signal_decode(const uint8_t *p, size_t len, struct s2_msg_signal *m)
 	return rd_done(&r);
 }
 
+int s2_msg_scrub_req_encode(uint8_t *out, size_t cap, const struct s2_msg_scrub_req *m)
+{
+	struct s2_wr w;
+	s2_wr_init(&w, out, cap);
+	s2_wr_u8(&w, m->op);
+	wr_zero(&w, 3);
+	return wr_done(&w);
+}
+
+int s2_msg_scrub_req_decode(const uint8_t *p, size_t len, struct s2_msg_scrub_req *m)
+{
+	struct s2_rd r;
+	s2_rd_init(&r, p, len);
+	m->op = s2_rd_u8(&r);
+	rd_reserved(&r, 3);
+	rd_check(&r, m->op <= S2_SCRUB_START);
+	return rd_done(&r);
+}
+
+int s2_msg_scrub_rep_encode(uint8_t *out, size_t cap, const struct s2_msg_scrub_rep *m)
+{
+	struct s2_wr w;
+	s2_wr_init(&w, out, cap);
+	s2_wr_u8(&w, m->state);
+	s2_wr_u8(&w, m->phase);
+	s2_wr_u16(&w, m->pes);
+	s2_wr_u32(&w, m->failures);
+	s2_wr_u64(&w, m->bytes_total);
+	s2_wr_u64(&w, m->bytes_zeroed);
+	s2_wr_u64(&w, m->bytes_verified);
+	s2_wr_u32(&w, m->fail_addr);
+	s2_wr_u8(&w, m->fail_space);
+	s2_wr_u8(&w, m->fail_pe);
+	wr_zero(&w, 2);
+	return wr_done(&w);
+}
+
+int s2_msg_scrub_rep_decode(const uint8_t *p, size_t len, struct s2_msg_scrub_rep *m)
+{
+	struct s2_rd r;
+	s2_rd_init(&r, p, len);
+	m->state = s2_rd_u8(&r);
+	m->phase = s2_rd_u8(&r);
+	m->pes = s2_rd_u16(&r);
+	m->failures = s2_rd_u32(&r);
+	m->bytes_total = s2_rd_u64(&r);
+	m->bytes_zeroed = s2_rd_u64(&r);
+	m->bytes_verified = s2_rd_u64(&r);
+	m->fail_addr = s2_rd_u32(&r);
+	m->fail_space = s2_rd_u8(&r);
+	m->fail_pe = s2_rd_u8(&r);
+	rd_reserved(&r, 2);
+	rd_check(&r, m->state <= S2_SCRUB_FAILED && m->phase <= 1 &&
+	                     m->bytes_zeroed <= m->bytes_total &&
+	                     m->bytes_verified <= m->bytes_total && m->pes <= S2_MAX_CHIP_PES &&
+	                     m->fail_space <= S2_MEM_SRAM);
+	return rd_done(&r);
+}
+
 int s2_msg_bmp_info_encode(uint8_t *out, size_t cap, const struct s2_msg_bmp_info *m)
 {
 	struct s2_wr w;
@@ -518,6 +577,8 @@ const char *s2_msg_name(unsigned type)
 		return "IOBUF";
 	case S2_MSG_SIGNAL:
 		return "SIGNAL";
+	case S2_MSG_SCRUB:
+		return "SCRUB";
 	case S2_MSG_BMP_INFO:
 		return "BMP_INFO";
 	case S2_MSG_BMP_POWER:

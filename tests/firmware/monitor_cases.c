@@ -30,11 +30,15 @@ static int t_read(void *ctx, uint8_t space, uint8_t pe, uint32_t addr, uint8_t *
 	return 0;
 }
 
+static int t_stuck = -1; /* a DRAM byte that keeps 0xA5 whatever is written (a bad cell) */
+
 static int t_write(void *ctx, uint8_t space, uint8_t pe, uint32_t addr, const uint8_t *src,
                    uint16_t len)
 {
 	(void)ctx;
 	memcpy(space == S2_MEM_DRAM ? &t_dram[addr] : &t_sram[pe][addr], src, len);
+	if (t_stuck >= 0)
+		t_dram[t_stuck] = 0xA5;
 	return 0;
 }
 
@@ -67,7 +71,7 @@ static int t_logr(void *ctx, uint8_t pe, uint32_t offset, uint8_t *dst, uint16_t
 	return 0;
 }
 
-static const struct s2_mon_hal t_hal = {t_read, t_write, t_logw, t_logr};
+static const struct s2_mon_hal t_hal = {t_read, t_write, t_logw, t_logr, NULL, NULL};
 static struct s2_monitor mon;
 static uint8_t out[S2_MAX_PAYLOAD];
 static uint8_t req[S2_MAX_PAYLOAD];
@@ -114,6 +118,113 @@ static void t_mon_chip_info_and_states(void)
 	/* A body where none belongs. */
 	S2T_EQ(s2_monitor_handle(&mon, S2_MSG_CHIP_INFO, 0, req, 1, out, sizeof out), S2_E_LENGTH);
 	S2T_EQ(s2_monitor_handle(&mon, 0x7E, 0, NULL, 0, out, sizeof out), S2_E_TYPE);
+}
+
+static int scrub_req(uint8_t op, struct s2_msg_scrub_rep *rep)
+{
+	struct s2_msg_scrub_req q = {.op = op};
+	int n = s2_msg_scrub_req_encode(req, sizeof req, &q);
+	n = s2_monitor_handle(&mon, S2_MSG_SCRUB, S2_PE_MONITOR, req, (size_t)n, out, sizeof out);
+	if (n < 0)
+		return n;
+	return s2_msg_scrub_rep_decode(out, (size_t)n, rep);
+}
+
+/* SCRUB (protocol 4.20): stop the PEs, zero every application PE's SRAM and the DRAM, read
+ * them back, count bytes; a bad cell makes the scrub fail, never read as done. */
+static void t_mon_scrub(void)
+{
+	S2T_EQ(setup(), 0);
+	t_stuck = -1;
+	struct s2_msg_scrub_rep rep;
+	S2T_EQ(scrub_req(S2_SCRUB_STATUS, &rep), 0);
+	S2T_EQ(rep.state, S2_SCRUB_NONE);
+	S2T_EQ(s2_monitor_scrub_step(&mon, 1u << 20), 0);
+	/* The previous tenant's data, and a running PE. */
+	memset(t_dram, 0x3C, sizeof t_dram);
+	for (unsigned p = 0; p < T_PES; p++)
+		memset(t_sram[p], (int)(p + 1), T_SRAM);
+	struct s2_msg_signal sig = {.signal = S2_SIG_START};
+	s2_bitmap_set(sig.pes, 9, true);
+	int n = s2_msg_signal_encode(req, sizeof req, &sig);
+	S2T_EQ(s2_monitor_handle(&mon, S2_MSG_SIGNAL, S2_PE_MONITOR, req, (size_t)n, out,
+	                         sizeof out),
+	       2);
+	S2T_EQ(mon.state[9], S2_PE_STATE_RUNNING);
+
+	S2T_EQ(scrub_req(S2_SCRUB_START, &rep), 0);
+	S2T_EQ(rep.state, S2_SCRUB_RUNNING);
+	S2T_EQ(rep.pes, T_PES - 2); /* not the dead PE 5, not the monitor's PE 0 */
+	S2T_EQ(rep.bytes_total, (uint64_t)(T_PES - 2) * T_SRAM + T_DRAM);
+	S2T_EQ(rep.bytes_zeroed, 0);
+	S2T_EQ(mon.state[9], S2_PE_STATE_IDLE);
+	/* Work is done in steps between requests; status reports progress. */
+	S2T_EQ(s2_monitor_scrub_step(&mon, 1000), 1);
+	S2T_EQ(scrub_req(S2_SCRUB_STATUS, &rep), 0);
+	S2T_EQ(rep.state, S2_SCRUB_RUNNING);
+	S2T_EQ(rep.phase, 0);
+	S2T_EQ(rep.bytes_zeroed, 1000);
+	S2T_EQ(rep.bytes_verified, 0);
+	/* While it runs, nothing writes memory and no PE starts. */
+	struct s2_msg_mem_write mw = {.space = S2_MEM_DRAM, .addr = 0, .data = t_dram, .len = 4};
+	n = s2_msg_mem_write_encode(req, sizeof req, &mw);
+	S2T_EQ(s2_monitor_handle(&mon, S2_MSG_MEM_WRITE, 0, req, (size_t)n, out, sizeof out),
+	       S2_E_STATE);
+	n = s2_msg_signal_encode(req, sizeof req, &sig);
+	S2T_EQ(s2_monitor_handle(&mon, S2_MSG_SIGNAL, S2_PE_MONITOR, req, (size_t)n, out,
+	                         sizeof out),
+	       S2_E_STATE);
+	/* A second START while it runs does not restart it. */
+	S2T_EQ(scrub_req(S2_SCRUB_START, &rep), 0);
+	S2T_EQ(rep.bytes_zeroed, 1000);
+	unsigned steps = 0;
+	while (s2_monitor_scrub_step(&mon, 4096) && steps < 1000)
+		steps++;
+	S2T_CHECK(steps > 2 && steps < 1000);
+	S2T_EQ(scrub_req(S2_SCRUB_STATUS, &rep), 0);
+	S2T_EQ(rep.state, S2_SCRUB_DONE);
+	S2T_EQ(rep.failures, 0);
+	S2T_EQ(rep.bytes_zeroed, rep.bytes_total);
+	S2T_EQ(rep.bytes_verified, rep.bytes_total);
+	unsigned nonzero = 0;
+	for (unsigned i = 0; i < T_DRAM; i++)
+		nonzero += t_dram[i] != 0;
+	for (unsigned p = 1; p < T_PES; p++)
+		for (unsigned i = 0; i < T_SRAM; i++)
+			nonzero += p != 5 && t_sram[p][i] != 0;
+	S2T_EQ(nonzero, 0);
+	S2T_EQ(t_sram[0][0], 1); /* the monitor's own SRAM is not the tenant's */
+	S2T_EQ(t_sram[5][0], 6); /* a dead PE cannot be reached (nor read) */
+
+	/* A bad DRAM cell at 100: the scrub fails, names it, and counts only what it verified. */
+	t_stuck = 100;
+	t_dram[100] = 0xA5;
+	S2T_EQ(scrub_req(S2_SCRUB_START, &rep), 0);
+	steps = 0;
+	while (s2_monitor_scrub_step(&mon, 1u << 20) && steps < 100)
+		steps++;
+	S2T_EQ(scrub_req(S2_SCRUB_STATUS, &rep), 0);
+	S2T_EQ(rep.state, S2_SCRUB_FAILED);
+	S2T_EQ(rep.failures, 1);
+	S2T_EQ(rep.fail_space, S2_MEM_DRAM);
+	S2T_EQ(rep.fail_addr, 100);
+	S2T_EQ(rep.bytes_zeroed, rep.bytes_total);
+	S2T_EQ(rep.bytes_verified, rep.bytes_total - (S2_MEM_XFER_MAX - 100));
+	t_stuck = -1;
+
+	/* Bad requests. */
+	memset(req, 0, 4);
+	req[0] = 2;
+	S2T_EQ(s2_monitor_handle(&mon, S2_MSG_SCRUB, S2_PE_MONITOR, req, 4, out, sizeof out),
+	       S2_E_RANGE);
+	req[0] = 1;
+	req[2] = 1;
+	S2T_EQ(s2_monitor_handle(&mon, S2_MSG_SCRUB, S2_PE_MONITOR, req, 4, out, sizeof out),
+	       S2_E_RESERVED);
+	S2T_CHECK(s2_monitor_handle(&mon, S2_MSG_SCRUB, S2_PE_MONITOR, req, 3, out, sizeof out) <
+	          0);
+	/* It changes the board: refused under another session's lease. */
+	S2T_CHECK(s2_lease_guarded(S2_MSG_SCRUB));
 }
 
 static void t_mon_memory(void)
@@ -520,6 +631,7 @@ const struct s2t_case s2_monitor_cases[] = {
         S2T_CASE(t_lease_force_and_bad_requests),
         S2T_CASE(t_mon_chip_info_and_states),
         S2T_CASE(t_mon_memory),
+        S2T_CASE(t_mon_scrub),
         S2T_CASE(t_mon_signals_and_iobuf),
 };
 const size_t s2_monitor_ncases = sizeof s2_monitor_cases / sizeof s2_monitor_cases[0];

@@ -202,6 +202,7 @@ j flash_write flash flash "$WORK/v1.s2fi" --machine "$WORK/one.pb"
 j flash_status_one flash flash --status --machine "$WORK/one.pb"
 check "flash: v1 in a slot" jq_is "$WORK/flash_status_one.json" \
 	'[.boards[0].flash.slots[].version] | index("v1") != null' true
+j scrub scrub scrub --machine "$M" --boards 0-1
 j power_off power power off --machine "$M" --boards 3
 j power_status_off power power status --machine "$M" --boards 3
 check "power status: board 3 off" jq_is "$WORK/power_status_off.json" '.boards[0].power' '"off"'

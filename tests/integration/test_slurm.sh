@@ -278,8 +278,8 @@ if [ "$PYNN" = 1 ]; then
 	check "job c: pyNN.s2's spikes are those of the run alone" cmp -s "$WORK/pynn_alone.json" "$OUT/c/pynn.json"
 fi
 check "prologs and epilogs logged no failure" bash -c "! grep -q 'failed' '$S/log/prolog.log' '$S/log/epilog.log'"
-check "the epilog scrubbed (power cycle) and revoked each job's key" \
-	test "$(grep -c 'scrubbed in .* key revoked (rc 0)' "$S/log/epilog.log")" -eq 3
+check "the epilog scrubbed (zeroed and verified on the boards) and revoked each job's key" \
+	test "$(grep -c 'scrubbed in .* (zeroed and verified), power-cycled, key revoked (rc 0)' "$S/log/epilog.log")" -eq 3
 sed -n 's/.*\(boards .* scrubbed in [0-9.]* s\).*/    epilog: \1/p' "$S/log/epilog.log"
 check "job keys and allocations are gone" test -z "$(ls "$S2_STATE_DIR/jobs")"
 "$S2CTL" key list --machine "$M" --key "$K" --json >"$WORK/keys.json"

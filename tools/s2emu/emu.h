@@ -59,8 +59,9 @@ struct emu_chip {
 	bool booted;
 	uint8_t links_dead;                /**< injected dead links (bit l) */
 	uint8_t pe_dead[S2_PE_BITMAP_LEN]; /**< injected dead PEs */
-	uint8_t parent;                    /**< next chip towards the Ethernet chip (boot tree) */
-	uint8_t hops;                      /**< distance from the Ethernet chip */
+	uint32_t stuck_dram; /**< injected: 1 + address of a DRAM byte that keeps 0xA5 (0: none) */
+	uint8_t parent;      /**< next chip towards the Ethernet chip (boot tree) */
+	uint8_t hops;        /**< distance from the Ethernet chip */
 	struct s2_monitor mon;
 	struct emu_mem dram;
 	struct emu_mem sram; /**< all PEs: PE p at p * sram_per_pe */
@@ -87,6 +88,7 @@ struct emu_board {
 	uint32_t serial;
 	int eth_fd, bmp_fd;
 	struct event *eth_ev, *bmp_ev, *announce_ev;
+	struct event *scrub_ev; /**< drives the chips' monitors' scrubs (protocol 4.20) */
 	bool powered;
 	bool muted;
 	uint8_t state; /**< enum s2_board_state */

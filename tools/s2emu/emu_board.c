@@ -28,6 +28,12 @@
 static const char emu_version[] = "s2emu " S2_VERSION_STRING;
 
 static void announce_cb(evutil_socket_t fd, short what, void *arg);
+static void scrub_cb(evutil_socket_t fd, short what, void *arg);
+
+/* Bytes of scrub work per chip per turn of the event loop: the chips of a board scrub side by
+ * side, as every chip's monitor does its own memory on silicon, and requests are served
+ * between turns. */
+#define EMU_SCRUB_BUDGET (64ull << 20)
 
 /* --- chip HAL: what the monitor firmware sees as hardware ------------------------------ */
 
@@ -83,9 +89,43 @@ static int hal_log_read(void *ctx, uint8_t pe, uint32_t offset, uint8_t *dst, ui
 	return 0;
 }
 
+static struct emu_mem *hal_space(struct emu_chip *c, uint8_t space, uint8_t pe, uint64_t *addr)
+{
+	if (space == S2_MEM_DRAM)
+		return &c->dram;
+	*addr += (uint64_t)pe * c->mon.cfg.sram_per_pe;
+	return &c->sram;
+}
+
+/* Zeroing clears the pages that exist (absent ones read as zero, as untouched memory does). */
+static int hal_mem_zero(void *ctx, uint8_t space, uint8_t pe, uint64_t addr, uint32_t len)
+{
+	struct emu_chip *c = ctx;
+	struct emu_mem *m = hal_space(c, space, pe, &addr);
+	int rc = emu_mem_zero(m, addr, len);
+	uint64_t bad = (uint64_t)c->stuck_dram - 1; /* --stuck-dram: a cell that will not clear */
+	if (rc == 0 && c->stuck_dram && space == S2_MEM_DRAM && bad >= addr && bad - addr < len)
+		rc = emu_mem_write(m, bad, &(const uint8_t){0xA5}, 1);
+	return rc;
+}
+
+static int hal_mem_find_nonzero(void *ctx, uint8_t space, uint8_t pe, uint64_t addr, uint32_t len,
+                                uint32_t *at)
+{
+	struct emu_chip *c = ctx;
+	struct emu_mem *m = hal_space(c, space, pe, &addr);
+	uint64_t off = 0;
+	int rc = emu_mem_find_nonzero(m, addr, len, &off);
+	if (rc > 0)
+		*at = (uint32_t)off;
+	return rc;
+}
+
 static const struct s2_mon_hal chip_hal = {
         .mem_read = hal_mem_read,
         .mem_write = hal_mem_write,
+        .mem_zero = hal_mem_zero,
+        .mem_find_nonzero = hal_mem_find_nonzero,
         .log = hal_log,
         .log_read = hal_log_read,
 };
@@ -152,7 +192,8 @@ int emu_board_init(struct emu *e, struct emu_board *b, uint16_t index)
 	s2_lease_init(&b->lease);
 	s2_guard_init(&b->guard);
 	b->announce_ev = event_new(e->base, -1, EV_PERSIST, announce_cb, b);
-	if (!b->announce_ev)
+	b->scrub_ev = evtimer_new(e->base, scrub_cb, b);
+	if (!b->announce_ev || !b->scrub_ev)
 		return S2_E_NOMEM;
 	return emu_flash_open(&b->flash, e->flash_dir, index);
 }
@@ -182,6 +223,8 @@ void emu_board_free(struct emu_board *b)
 	free(b->cache);
 	if (b->announce_ev)
 		event_free(b->announce_ev);
+	if (b->scrub_ev)
+		event_free(b->scrub_ev);
 	emu_flash_close(&b->flash);
 	if (b->eth_ev)
 		event_free(b->eth_ev);
@@ -434,6 +477,22 @@ static int board_status(const struct emu_board *b, uint8_t *out, size_t cap)
 	return s2_msg_board_status_encode(out, cap, &st);
 }
 
+/* Run every booted chip's scrub a step; again next turn while any still runs. */
+static void scrub_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct emu_board *b = arg;
+	bool more = false;
+	for (unsigned c = 0; c < b->n_chips; c++)
+		if (b->chips[c].booted && s2_monitor_scrub_step(&b->chips[c].mon, EMU_SCRUB_BUDGET))
+			more = true;
+	if (more) {
+		struct timeval now = {0, 0};
+		evtimer_add(b->scrub_ev, &now);
+	}
+}
+
 /* --- dispatch ----------------------------------------------------------------------------- */
 
 static int chip_command(struct emu_board *b, const struct s2_header *h, const uint8_t *p,
@@ -448,12 +507,24 @@ static int chip_command(struct emu_board *b, const struct s2_header *h, const ui
 		return S2_E_DEAD;
 	/* The command travels the boot tree to the chip and the reply comes back the same way. */
 	b->st.mesh_hops += 2u * b->chips[c].hops;
+	if ((h->type == S2_MSG_ROUTER_LOAD || h->type == S2_MSG_APP_LOAD) &&
+	    b->chips[c].mon.scrub.rep.state == S2_SCRUB_RUNNING)
+		return S2_E_STATE; /* nothing loads into memory being scrubbed */
 	if (h->type == S2_MSG_ROUTER_LOAD)
 		return emu_app_router_load(b, &b->chips[c], p, h->payload_len);
 	if (h->type == S2_MSG_APP_LOAD)
 		return emu_app_load(b, &b->chips[c], h->pe, p, h->payload_len);
 	if (h->type == S2_MSG_APP_UPDATE)
 		return emu_app_update(b, &b->chips[c], h->pe, p, h->payload_len);
+	if (h->type == S2_MSG_SCRUB) {
+		struct s2_msg_scrub_req q;
+		if (s2_msg_scrub_req_decode(p, h->payload_len, &q) == 0 && q.op == S2_SCRUB_START &&
+		    b->chips[c].mon.scrub.rep.state != S2_SCRUB_RUNNING) {
+			emu_app_stop(b); /* the application's cores stop before their memory goes */
+			struct timeval now = {0, 0};
+			evtimer_add(b->scrub_ev, &now);
+		}
+	}
 	return s2_monitor_handle(&b->chips[c].mon, h->type, h->pe, p, h->payload_len, out, cap);
 }
 
@@ -492,6 +563,7 @@ static int eth_request(struct emu_board *b, const struct s2_header *h, const uin
 	case S2_MSG_CORE_STATES:
 	case S2_MSG_IOBUF:
 	case S2_MSG_SIGNAL:
+	case S2_MSG_SCRUB:
 	case S2_MSG_ROUTER_LOAD:
 	case S2_MSG_APP_LOAD:
 	case S2_MSG_APP_UPDATE:

@@ -337,6 +337,134 @@ int emu_mem_write(struct emu_mem *m, uint64_t addr, const void *src, size_t len)
 	return 0;
 }
 
+/* The mappings of emu_mem_reserve hold bytes a PE wrote without a page slot: the scrub must
+ * clear and check them too. Each overlap of [addr, addr+len) with a mapping, under its lock. */
+typedef int (*map_fn)(uint8_t *p, uint64_t space_addr, uint64_t n, void *ctx);
+
+static int each_map(const struct emu_mem *m, uint64_t addr, uint64_t len, map_fn fn, void *ctx)
+{
+	struct emu_arena *a = get((slot *)&m->arena);
+	if (!a || !atomic_load_explicit(&a->n_maps_pub, memory_order_acquire))
+		return 0;
+	int rc = 0;
+	pthread_mutex_lock(&a->mu);
+	for (uint32_t i = 0; i < a->n_maps && rc == 0; i++) {
+		const struct emu_map *q = &a->maps[i];
+		uint64_t x0 = q->lo > addr ? q->lo : addr;
+		uint64_t x1 = q->hi < addr + len ? q->hi : addr + len;
+		if (x0 < x1)
+			rc = fn(q->p + (x0 - q->lo), x0, x1 - x0, ctx);
+	}
+	pthread_mutex_unlock(&a->mu);
+	return rc;
+}
+
+static int map_zero(uint8_t *p, uint64_t space_addr, uint64_t n, void *ctx)
+{
+	(void)space_addr;
+	(void)ctx;
+	/* Whole host pages are dropped (a private anonymous mapping reads zero after), the
+	 * edges cleared. */
+	uintptr_t lo = ((uintptr_t)p + EMU_PAGE_SIZE - 1) & ~(uintptr_t)(EMU_PAGE_SIZE - 1);
+	uintptr_t hi = ((uintptr_t)p + n) & ~(uintptr_t)(EMU_PAGE_SIZE - 1);
+	if (hi > lo && madvise((void *)lo, hi - lo, MADV_DONTNEED) == 0) {
+		memset(p, 0, lo - (uintptr_t)p);
+		memset((void *)hi, 0, (uintptr_t)p + n - hi);
+	} else {
+		memset(p, 0, (size_t)n);
+	}
+	return 0;
+}
+
+int emu_mem_zero(struct emu_mem *m, uint64_t addr, uint64_t len)
+{
+	if (addr > m->size || len > m->size - addr)
+		return S2_E_RANGE;
+	uint64_t a0 = addr, n0 = len;
+	/* Pages stay (emu_mem_peek promises that until emu_mem_clear): only those that exist are
+	 * cleared; absent ones read as zero already. */
+	slot *dir = get(&m->dir);
+	while (len && dir) {
+		uint64_t pg = addr >> EMU_PAGE_BITS;
+		size_t off = (size_t)(addr & (EMU_PAGE_SIZE - 1));
+		uint64_t n = EMU_PAGE_SIZE - off < len ? EMU_PAGE_SIZE - off : len;
+		slot *l2 = get(&dir[pg / L2_ENTRIES]);
+		if (!l2) { /* an absent table: nothing to clear up to its end */
+			uint64_t to_end =
+			        ((uint64_t)(L2_ENTRIES - pg % L2_ENTRIES) << EMU_PAGE_BITS) - off;
+			n = to_end < len ? to_end : len;
+		} else {
+			uint8_t *p = untag(get(&l2[pg % L2_ENTRIES]));
+			if (p)
+				memset(p + off, 0, (size_t)n);
+		}
+		addr += n;
+		len -= n;
+	}
+	return each_map(m, a0, n0, map_zero, NULL);
+}
+
+struct find_ctx {
+	uint64_t base, best; /* best: offset from base of the first non-zero byte, or UINT64_MAX */
+};
+
+static const uint8_t zero_page[EMU_PAGE_SIZE];
+
+/* Offset of the first non-zero byte of p[0..n), or n: a page at a time with memcmp. */
+static uint64_t first_nonzero(const uint8_t *p, uint64_t n)
+{
+	uint64_t i = 0;
+	while (i < n) {
+		size_t k = n - i < EMU_PAGE_SIZE ? (size_t)(n - i) : EMU_PAGE_SIZE;
+		if (memcmp(p + i, zero_page, k) != 0)
+			for (size_t j = 0; j < k; j++)
+				if (p[i + j])
+					return i + j;
+		i += k;
+	}
+	return n;
+}
+
+static int map_find(uint8_t *p, uint64_t space_addr, uint64_t n, void *ctx)
+{
+	struct find_ctx *f = ctx;
+	uint64_t i = first_nonzero(p, n);
+	if (i < n && space_addr - f->base + i < f->best)
+		f->best = space_addr - f->base + i;
+	return 0;
+}
+
+int emu_mem_find_nonzero(const struct emu_mem *m, uint64_t addr, uint64_t len, uint64_t *at)
+{
+	if (addr > m->size || len > m->size - addr)
+		return S2_E_RANGE;
+	struct find_ctx f = {addr, UINT64_MAX};
+	(void)each_map(m, addr, len, map_find, &f);
+	slot *dir = get((slot *)&m->dir);
+	uint64_t done = 0;
+	while (done < len && done < f.best && dir) {
+		uint64_t a = addr + done, pg = a >> EMU_PAGE_BITS;
+		size_t off = (size_t)(a & (EMU_PAGE_SIZE - 1));
+		uint64_t n = EMU_PAGE_SIZE - off < len - done ? EMU_PAGE_SIZE - off : len - done;
+		slot *l2 = get(&dir[pg / L2_ENTRIES]);
+		if (!l2) {
+			uint64_t to_end =
+			        ((uint64_t)(L2_ENTRIES - pg % L2_ENTRIES) << EMU_PAGE_BITS) - off;
+			n = to_end < len - done ? to_end : len - done;
+		} else {
+			const uint8_t *p = untag(get(&l2[pg % L2_ENTRIES]));
+			uint64_t i = p ? first_nonzero(p + off, n) : n;
+			if (i < n && done + i < f.best)
+				f.best = done + i;
+		}
+		done += n;
+	}
+	if (f.best == UINT64_MAX)
+		return 0;
+	*at = f.best;
+	return 1;
+}
+
 uint64_t emu_mem_footprint(const struct emu_mem *m)
 {
 	uint64_t pages = atomic_load(&m->pages);

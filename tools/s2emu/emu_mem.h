@@ -50,6 +50,16 @@ int emu_mem_read(const struct emu_mem *m, uint64_t addr, void *dst, size_t len);
 /** Copy in; allocates pages as needed. 0, S2_E_RANGE, or S2_E_NOMEM. */
 int emu_mem_write(struct emu_mem *m, uint64_t addr, const void *src, size_t len);
 
+/** Zero [addr, addr+len): the pages that exist are cleared (absent ones read as zero), and
+ * so are the bytes of emu_mem_reserve mappings there. Needs exclusive use of the space (no
+ * PE running on it). 0 or S2_E_RANGE. */
+int emu_mem_zero(struct emu_mem *m, uint64_t addr, uint64_t len);
+
+/** 0 if [addr, addr+len) is all zero; 1 and *at = offset of the first non-zero byte if not;
+ * S2_E_RANGE. Absent pages and tables are skipped without reading; emu_mem_reserve mappings
+ * are read whole. */
+int emu_mem_find_nonzero(const struct emu_mem *m, uint64_t addr, uint64_t len, uint64_t *at);
+
 /** A pointer to [addr, addr+len) if those bytes lie in one page that exists (a hint for
  *  prefetching: the page stays until emu_mem_clear), else NULL. */
 const void *emu_mem_peek(const struct emu_mem *m, uint64_t addr, size_t len);

@@ -62,6 +62,8 @@ static void usage(FILE *f)
 	        "  --dead-chip B:C       chip C of board B is dead (repeatable)\n"
 	        "  --dead-pe B:C:P       PE P of chip C of board B is dead (repeatable)\n"
 	        "  --dead-link B:C:L     link L (0-5) of chip C of board B is dead (repeatable)\n"
+	        "  --stuck-dram B:C:A    fault: DRAM byte A (< 1 MiB) of chip C does not take a\n"
+	        "                        zero when scrubbed (reads 0xA5 after SCRUB)\n"
 	        "  --loss P --dup P --reorder P   probabilities (0..1) per datagram\n"
 	        "  --delay-us N          delay every datagram by N microseconds\n"
 	        "  --mute B              board B answers nothing (repeatable)\n"
@@ -161,6 +163,15 @@ static int apply_fault(const char *kind, const char *arg, char *err, size_t errl
 			c->links_dead = (uint8_t)(c->links_dead | 1u << v[2]);
 		}
 		emu_board_reroute(b);
+		return 0;
+	}
+	if (!strcmp(kind, "stuck-dram")) {
+		if (parse_tuple(arg, 3, v) < 0 || !(b = board_by_index(v[0])) ||
+		    v[1] >= b->n_chips) {
+			snprintf(err, errlen, "stuck-dram: '%s' is not BOARD:CHIP:ADDR here", arg);
+			return -1;
+		}
+		b->chips[v[1]].stuck_dram = (uint32_t)v[2] + 1;
 		return 0;
 	}
 	if (!strcmp(kind, "mute") || !strcmp(kind, "unmute")) {
@@ -386,6 +397,7 @@ int main(int argc, char **argv)
 	        {"dead-chip", required_argument, 0, O_FAULT},
 	        {"dead-pe", required_argument, 0, O_FAULT},
 	        {"dead-link", required_argument, 0, O_FAULT},
+	        {"stuck-dram", required_argument, 0, O_FAULT},
 	        {"loss", required_argument, 0, O_FAULT},
 	        {"dup", required_argument, 0, O_FAULT},
 	        {"reorder", required_argument, 0, O_FAULT},

@@ -56,6 +56,18 @@ int s2_survey_start(struct s2_conn *conn, uint64_t chips, struct s2_msg_chip_inf
                     int *chip_status, struct s2_op *op);
 
 /**
+ * SCRUB (protocol 4.20) to the monitor of every chip whose bit is set in chips: `scrub_op`
+ * S2_SCRUB_START starts a scrub (application PEs stop; their SRAM and the chip's DRAM are
+ * zeroed and read back on the chip), S2_SCRUB_STATUS asks how far it is. rep[c] and
+ * chip_status[c] (0 or a negative code) are filled for each chip. A chip that does not answer
+ * fails the op; the scrub's own outcome is in rep[c].state (S2_SCRUB_DONE only when every
+ * byte was zeroed and read back as zero). The host polls STATUS until no chip is
+ * S2_SCRUB_RUNNING, within a bound of its choosing.
+ */
+int s2_scrub_start(struct s2_conn *conn, uint64_t chips, uint8_t scrub_op,
+                   struct s2_msg_scrub_rep *rep, int *chip_status, struct s2_op *op);
+
+/**
  * One request with a small reply body copied to reply[0..cap) (*reply_len set). Used for
  * DISCOVER, BOARD_STATUS, CORE_STATES, IOBUF, SIGNAL, BMP_INFO, BMP_POWER.
  */

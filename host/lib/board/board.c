@@ -310,6 +310,55 @@ int s2_survey_start(struct s2_conn *conn, uint64_t chips, struct s2_msg_chip_inf
 	return 0;
 }
 
+struct scrub_req {
+	struct s2_op *op;
+	struct s2_msg_scrub_rep *rep;
+	int *status;
+	uint16_t chip;
+};
+
+static void scrub_cb(void *arg, int status, const struct s2_header *h, const uint8_t *p, size_t len)
+{
+	(void)h;
+	struct scrub_req *r = arg;
+	r->op->outstanding--;
+	if (status >= 0)
+		status = s2_msg_scrub_rep_decode(p, len, r->rep);
+	*r->status = status;
+	if (status < 0)
+		op_fail(r->op, status, "SCRUB of chip %u", r->chip);
+	op_advance(r->op, 1);
+	free(r);
+}
+
+int s2_scrub_start(struct s2_conn *conn, uint64_t chips, uint8_t scrub_op,
+                   struct s2_msg_scrub_rep *rep, int *chip_status, struct s2_op *op)
+{
+	uint8_t body[4];
+	struct s2_msg_scrub_req q = {.op = scrub_op};
+	int n = s2_msg_scrub_req_encode(body, sizeof body, &q);
+	if (n < 0)
+		return n;
+	for (unsigned c = 0; c < 64; c++) {
+		if (!((chips >> c) & 1u))
+			continue;
+		struct scrub_req *r = malloc(sizeof *r);
+		if (!r)
+			return S2_E_NOMEM;
+		*r = (struct scrub_req){
+		        .op = op, .rep = &rep[c], .status = &chip_status[c], .chip = (uint16_t)c};
+		int rc = s2_conn_request(conn, S2_MSG_SCRUB, (uint16_t)c, S2_PE_MONITOR, body,
+		                         (size_t)n, scrub_cb, r);
+		if (rc < 0) {
+			free(r);
+			return rc;
+		}
+		op->outstanding++;
+		op->total++;
+	}
+	return 0;
+}
+
 struct simple_req {
 	struct s2_op *op;
 	void *reply;

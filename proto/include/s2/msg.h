@@ -31,6 +31,7 @@ enum s2_msg_type {
 	S2_MSG_CORE_STATES = 0x13,  /**< state of every PE of a chip */
 	S2_MSG_IOBUF = 0x14,        /**< read a PE's (or the monitor's) log buffer */
 	S2_MSG_SIGNAL = 0x15,       /**< start, stop or reset a set of PEs */
+	S2_MSG_SCRUB = 0x16,        /**< stop the PEs, zero and verify SRAM and DRAM (4.20) */
 	S2_MSG_ROUTER_LOAD = 0x20,  /**< a chip: load its router table from its DRAM (4.15) */
 	S2_MSG_APP_LOAD = 0x21,     /**< a chip's PE: start the engine on PE data in DRAM */
 	S2_MSG_APP_RUN = 0x22,      /**< board: arm the loaded application to run n steps */
@@ -367,6 +368,36 @@ int s2_msg_signal_encode(uint8_t *out, size_t cap, const struct s2_msg_signal *m
 int s2_msg_signal_decode(const uint8_t *p, size_t len, struct s2_msg_signal *m);
 int s2_msg_bmp_info_encode(uint8_t *out, size_t cap, const struct s2_msg_bmp_info *m);
 int s2_msg_bmp_info_decode(const uint8_t *p, size_t len, struct s2_msg_bmp_info *m);
+
+/** SCRUB request (section 4.20): 4 bytes. */
+enum s2_scrub_op { S2_SCRUB_STATUS = 0, S2_SCRUB_START = 1 };
+/** SCRUB reply state. */
+enum s2_scrub_state {
+	S2_SCRUB_NONE = 0,    /**< no scrub since the monitor started */
+	S2_SCRUB_RUNNING = 1, /**< zeroing or verifying */
+	S2_SCRUB_DONE = 2,    /**< every byte zeroed and read back as zero */
+	S2_SCRUB_FAILED = 3,  /**< a byte read back non-zero, or the memory refused */
+};
+struct s2_msg_scrub_req {
+	uint8_t op; /**< enum s2_scrub_op */
+};
+/** SCRUB reply, 40 bytes. */
+struct s2_msg_scrub_rep {
+	uint8_t state;           /**< enum s2_scrub_state */
+	uint8_t phase;           /**< 0 zeroing, 1 verifying (meaningful while running) */
+	uint16_t pes;            /**< PEs whose SRAM the scrub covers */
+	uint32_t failures;       /**< regions that failed (write refused or non-zero read) */
+	uint64_t bytes_total;    /**< SRAM of those PEs + the chip's DRAM */
+	uint64_t bytes_zeroed;   /**< written with zeros so far */
+	uint64_t bytes_verified; /**< read back as zero so far (after they were zeroed) */
+	uint32_t fail_addr;      /**< first failure: address within its space */
+	uint8_t fail_space;      /**< its space (S2_MEM_*) */
+	uint8_t fail_pe;         /**< its PE (SRAM) */
+};
+int s2_msg_scrub_req_encode(uint8_t *out, size_t cap, const struct s2_msg_scrub_req *m);
+int s2_msg_scrub_req_decode(const uint8_t *p, size_t len, struct s2_msg_scrub_req *m);
+int s2_msg_scrub_rep_encode(uint8_t *out, size_t cap, const struct s2_msg_scrub_rep *m);
+int s2_msg_scrub_rep_decode(const uint8_t *p, size_t len, struct s2_msg_scrub_rep *m);
 
 /** A one-byte body (BMP_POWER action, SIGNAL count...) and a 32-bit status. */
 int s2_msg_u8_decode(const uint8_t *p, size_t len, uint8_t *v);
