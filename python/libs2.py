@@ -89,7 +89,8 @@ class RunStats(ctypes.Structure):
                 ("booted", ctypes.c_uint), ("bytes", u64), ("load", BulkStats),
                 ("rec", BulkStats), ("steps", u32), ("synaptic_events", u64),
                 ("spikes_sent", u64), ("packets_dropped", u64), ("packets_unrouted", u64),
-                ("inputs_clipped", u64), ("recording_lost", u64), ("stream", StreamStats)]
+                ("inputs_clipped", u64), ("recording_lost", u64), ("stream", StreamStats),
+                ("steps_before", u64)]
 
 
 PROGRESS = ctypes.CFUNCTYPE(None, c_void_p, c_char_p, u64, u64)
@@ -123,7 +124,7 @@ class DeployOpts(ctypes.Structure):
 class RunOpts(ctypes.Structure):
     _fields_ = [("duration_ms", c_double), ("stall_s", c_double), ("realtime", c_bool),
                 ("live_pops", ctypes.POINTER(c_bool)), ("energy_every", u32),
-                ("cb", ctypes.POINTER(RunCallbacks))]
+                ("cb", ctypes.POINTER(RunCallbacks)), ("resume", c_bool)]
 
 
 class ResultsSpike(ctypes.Structure):
@@ -237,6 +238,7 @@ def load():
     _sig(lib.s2_deployment_plan, P(CPlan), c_void_p)
     _sig(lib.s2_deploy, c_int, c_void_p, P(DeployOpts), c_char_p, ctypes.c_size_t)
     _sig(lib.s2_deployment_check_loaded, c_int, c_void_p, c_double, c_char_p, ctypes.c_size_t)
+    _sig(lib.s2_deployment_update, c_int, c_void_p, P(CPlan), c_char_p, ctypes.c_size_t)
     _sig(lib.s2_run, c_int, c_void_p, P(RunOpts), P(P(CResults)), c_char_p, ctypes.c_size_t)
     _sig(lib.s2_deployment_stats, P(RunStats), c_void_p)
     _sig(lib.s2_deployment_free, None, c_void_p)
@@ -415,18 +417,20 @@ class Deployment:
 
     def run(self, duration_ms=0.0, realtime=False, stall_s=0.0, live_pops=None,
             energy_every=0, on_progress=None, on_spikes=None, on_energy=None, on_event=None,
-            allow_partial=False):
+            allow_partial=False, resume=False):
         """Run every board, read the recordings back: Results. on_spikes gets (n, 3) uint32
         arrays (population, neuron, step) as they arrive; on_energy each EnergySample. A run
         that did not complete raises PartialRun (with its results) unless allow_partial;
-        one with no results at all raises Error."""
+        one with no results at all raises Error. resume: continue from where the previous
+        completed run stopped (s2_run_opts.resume): the results hold this run's steps,
+        numbered from 0 at its start."""
         cb = self._callbacks(on_progress, on_spikes, on_energy, on_event)
         lp = None
         if live_pops is not None:
             lp = (c_bool * max(1, len(live_pops)))(*[bool(x) for x in live_pops])
         o = RunOpts(duration_ms=duration_ms, stall_s=stall_s, realtime=realtime,
                     live_pops=ctypes.cast(lp, ctypes.POINTER(c_bool)) if lp else None,
-                    energy_every=energy_every, cb=ctypes.pointer(cb))
+                    energy_every=energy_every, cb=ctypes.pointer(cb), resume=resume)
         out = ctypes.POINTER(CResults)()
         err = ctypes.create_string_buffer(ERRLEN)
         rc = load().s2_run(self._d, ctypes.byref(o), ctypes.byref(out), err, ERRLEN)
@@ -438,6 +442,16 @@ class Deployment:
         if not res.complete and not allow_partial:
             raise PartialRun(rc, msg, res)
         return res
+
+    def update(self, plan):
+        """Between runs: give the loaded network the PE data of plan (the same network
+        compiled with other parameters, spike times, rates or currents); the PEs keep their
+        state and the next run(resume=True) continues with it (s2_deployment_update). The
+        plan is taken. Raises Error naming what cannot change."""
+        err = ctypes.create_string_buffer(ERRLEN)
+        rc = load().s2_deployment_update(self._d, plan._take(), err, ERRLEN)
+        if rc < 0:
+            raise Error(rc, err.value.decode(errors="replace"))
 
     @property
     def stats(self):

@@ -808,6 +808,76 @@ int s2_eng_init(struct s2_eng *e, const uint8_t *pedata, size_t len, const struc
 	return 0;
 }
 
+static bool sect_same(const struct s2_pedata *a, const struct s2_pedata *b, unsigned t)
+{
+	return a->sect_len[t] == b->sect_len[t] &&
+	       (!a->sect_len[t] || !memcmp(a->sect[t], b->sect[t], a->sect_len[t]));
+}
+
+/* The first entry (of `size` bytes, step u32 first) of a sorted section at or after step t. */
+static uint32_t first_at(const uint8_t *p, uint32_t len, uint32_t size, uint32_t t)
+{
+	uint32_t i = 0, n = len / size;
+	while (i < n && s2_ld32(p + size * i) < t)
+		i++;
+	return i;
+}
+
+int s2_eng_update(struct s2_eng *e, const uint8_t *pedata, size_t len)
+{
+	struct s2_pedata pd;
+	int rc = s2_pedata_decode(pedata, len, &pd);
+	if (rc < 0)
+		return rc;
+	const struct s2_pedata *o = &e->pd;
+	if (pd.model != o->model || pd.n_neurons != o->n_neurons ||
+	    pd.n_record_v != o->n_record_v || pd.flags != o->flags || pd.dt_us != o->dt_us ||
+	    pd.key_base != o->key_base || pd.seed != o->seed || pd.w_scale_e != o->w_scale_e ||
+	    pd.w_scale_i != o->w_scale_i || pd.dram_base != o->dram_base ||
+	    pd.dram_size != o->dram_size || !sect_same(&pd, o, S2_SECT_STATE) ||
+	    !sect_same(&pd, o, S2_SECT_RECORD_V) || !sect_same(&pd, o, S2_SECT_ROWS) ||
+	    !sect_same(&pd, o, S2_SECT_EXPAND) || !sect_same(&pd, o, S2_SECT_SLICES))
+		return S2_E_STATE;
+	/* Parameters: the new ones, checked; the old ones back if they are refused. */
+	bool p_one = pd.sect_len[S2_SECT_PARAMS] == S2_PE_PARAMS * 4u;
+	bool o_one = o->sect_len[S2_SECT_PARAMS] == S2_PE_PARAMS * 4u;
+	for (unsigned i = 0; i < e->n; i++)
+		for (unsigned j = 0; j < S2_PE_PARAMS; j++)
+			e->params[i][j] = ldf(pd.sect[S2_SECT_PARAMS] +
+			                      4u * ((p_one ? 0 : i) * S2_PE_PARAMS + j));
+	if (!params_ok(e)) {
+		for (unsigned i = 0; i < e->n; i++)
+			for (unsigned j = 0; j < S2_PE_PARAMS; j++)
+				e->params[i][j] = ldf(o->sect[S2_SECT_PARAMS] +
+				                      4u * ((o_one ? 0 : i) * S2_PE_PARAMS + j));
+		return S2_E_RANGE;
+	}
+	e->pd = pd;
+	derive(e);
+	e->bg_lam = e->bg_p0 = e->bg_w = 0;
+	e->bg_chunks = 0;
+	if (e->pd.bg_rate_hz > 0) { /* as s2_eng_init */
+		float lam = e->pd.bg_rate_hz * e->dt_ms * 0.001f;
+		e->bg_chunks = (unsigned)(lam / 16.0f) + 1u;
+		e->bg_lam = lam / (float)e->bg_chunks;
+		e->bg_p0 = s2f_exp(-e->bg_lam);
+		e->bg_w = e->pd.bg_weight;
+	}
+	e->spike_next = first_at(pd.sect[S2_SECT_SPIKES], pd.sect_len[S2_SECT_SPIKES], 8u, e->t);
+	/* DC steps set a parameter (i_offset): replay those of the steps already computed onto
+	 * the new parameters, as if the run had had them from the start. */
+	unsigned slot = e->model == S2_MODEL_IZHIKEVICH ? IZK_I_OFFSET : LIF_I_OFFSET;
+	const uint8_t *c = pd.sect[S2_SECT_CURRENT];
+	uint32_t nc = pd.sect_len[S2_SECT_CURRENT] / 12u;
+	for (e->current_next = 0; e->current_next < nc && s2_ld32(c + 12u * e->current_next) < e->t;
+	     e->current_next++) {
+		unsigned i = s2_ld16(c + 12u * e->current_next + 4);
+		if (i < e->n)
+			e->params[i][slot] = ldf(c + 12u * e->current_next + 8);
+	}
+	return 0;
+}
+
 /* --- events -------------------------------------------------------------------------------- */
 
 /* An event layer's row: weight x event value into the accumulators of the step after the

@@ -156,6 +156,19 @@ void s2_eng_prefetch_ring(const struct s2_eng *e, const uint32_t *keys, unsigned
  */
 int s2_eng_inject(struct s2_eng *e, unsigned i);
 
+/**
+ * Between runs (pause and resume, docs/engine.md): take new PE data for the same network and
+ * keep the state (neurons, synaptic rings, random stream, step, DRAM rows). What may differ
+ * from the data the engine runs on: the parameters (neuron parameters, Poisson rates), the
+ * spike times (SPIKES; those before the current step are ignored), the DC steps (CURRENT;
+ * likewise) and the background input. Anything else (model, neurons, timestep, keys, seed,
+ * recording, initial state, rows, connectors) must be byte-identical. On success the engine
+ * reads spike times and currents from pedata from then on (it must stay valid).
+ * @return 0; S2_E_STATE: something that cannot change differs (nothing is changed); the
+ *         errors of s2_pedata_decode; S2_E_RANGE: a parameter out of range (nothing changed).
+ */
+int s2_eng_update(struct s2_eng *e, const uint8_t *pedata, size_t len);
+
 /** Compute one timestep: inputs, neuron updates, spikes out, recording. */
 void s2_eng_tick(struct s2_eng *e);
 

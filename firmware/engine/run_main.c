@@ -11,6 +11,8 @@
  *             set means the packet carries the payload (graded events, docs/egru.md).
  * output.bin: 'S2OU' u32, n_steps u32, spike_bytes u32, v_bytes u32, the spike recording,
  *             the voltage recording (f32), then the counters of engine.h as 12 x u64.
+ * update.bin (optional, pause and resume): step u32, then a PE data blob that the engine takes
+ *             with s2_eng_update() before computing that step (refused: exit 1).
  * The chip DRAM window (port.h) holds: the blob at 0, synaptic rows from 1 MiB (the blob's
  * dram_base/dram_size must lie in [1 MiB, 12 MiB)), recordings from 12 MiB, input at 15 MiB.
  */
@@ -98,8 +100,15 @@ int main(void)
 	if ((uint64_t)n_in * ent > (uint64_t)m - 12u)
 		fail("input.bin is truncated");
 	const uint8_t *in = dram + INPUT_AT + 12;
+	/* update.bin goes after the blob, in the first MiB */
+	uint32_t at = ((uint32_t)n + 7u) & ~7u, upd_step = UINT32_MAX;
+	long u = s2_port_file_read("update.bin", dram + at, BLOB_MAX - at);
+	if (u > 4)
+		upd_step = s2_ld32(dram + at);
 	uint32_t next = 0;
 	for (uint32_t t = 0; t < steps; t++) {
+		if (t == upd_step && s2_eng_update(&eng, dram + at + 4, (size_t)u - 4u) < 0)
+			fail("update.bin refused by the engine");
 		s2_eng_tick(&eng);
 		while (next < n_in && (s2_ld32(in + ent * next) & 0x7FFFFFFFu) <= t) {
 			const uint8_t *x = in + ent * next;

@@ -135,6 +135,7 @@ bool s2_lease_guarded(uint8_t type)
 	case S2_MSG_ROUTER_LOAD:
 	case S2_MSG_APP_LOAD:
 	case S2_MSG_APP_RUN:
+	case S2_MSG_APP_UPDATE:
 	case S2_MSG_APP_STOP:
 	case S2_MSG_BULK_BEGIN:
 	case S2_MSG_BMP_POWER:

@@ -593,6 +593,8 @@ const char *s2_msg_name(unsigned type)
 		return "APP_STATUS";
 	case S2_MSG_APP_STOP:
 		return "APP_STOP";
+	case S2_MSG_APP_UPDATE:
+		return "APP_UPDATE";
 	case S2_MSG_FLASH_STATUS:
 		return "FLASH_STATUS";
 	case S2_MSG_FLASH_BEGIN:
@@ -834,6 +836,25 @@ int s2_msg_app_load_decode(const uint8_t *p, size_t len, struct s2_msg_app_load 
 	return rd_done(&r);
 }
 
+int s2_msg_app_update_encode(uint8_t *out, size_t cap, const struct s2_msg_app_update *m)
+{
+	struct s2_wr w;
+	s2_wr_init(&w, out, cap);
+	s2_wr_u32(&w, m->blob_addr);
+	s2_wr_u32(&w, m->blob_len);
+	return wr_done(&w);
+}
+
+int s2_msg_app_update_decode(const uint8_t *p, size_t len, struct s2_msg_app_update *m)
+{
+	struct s2_rd r;
+	s2_rd_init(&r, p, len);
+	m->blob_addr = s2_rd_u32(&r);
+	m->blob_len = s2_rd_u32(&r);
+	rd_check(&r, m->blob_len >= 1 && m->blob_len <= (16u << 20));
+	return rd_done(&r);
+}
+
 int s2_msg_app_run_encode(uint8_t *out, size_t cap, const struct s2_msg_app_run *m)
 {
 	struct s2_wr w;
@@ -849,7 +870,7 @@ int s2_msg_app_run_decode(const uint8_t *p, size_t len, struct s2_msg_app_run *m
 	s2_rd_init(&r, p, len);
 	m->n_steps = s2_rd_u32(&r);
 	m->flags = s2_rd_u32(&r);
-	rd_check(&r, (m->flags & ~S2_APP_F_REALTIME) == 0);
+	rd_check(&r, (m->flags & ~(S2_APP_F_REALTIME | S2_APP_F_RESUME)) == 0);
 	return rd_done(&r);
 }
 

@@ -85,6 +85,11 @@ class State(common.control.BaseState):
         self.verbose = False
         self.allow_partial = False
         self.partial = None  # after run(): None, or why the results are partial
+        self._deployment = self._session = None  # the network loaded (libs2), kept by run()
+        self._broken = None  # why the loaded network cannot continue
+        self._sized_steps = 0
+        self.steps_before = 0
+        self._loss_seen = {}
         self.clear()
 
     # -- bookkeeping -------------------------------------------------------------------
@@ -98,6 +103,7 @@ class State(common.control.BaseState):
         self.reset()
 
     def reset(self):
+        self._close_deployment()  # run() after reset() loads the network again, t = 0
         self.running = False
         self.t = 0
         self.t_start = 0
@@ -177,7 +183,18 @@ class State(common.control.BaseState):
         self.emu_machine = m
         return m
 
+    def _close_deployment(self):
+        """Forget the network loaded on the machine (and the session holding its lease)."""
+        d, sess = getattr(self, "_deployment", None), getattr(self, "_session", None)
+        self._deployment = self._session = None
+        self._broken = None
+        if d is not None:
+            d.close()
+        if sess is not None:
+            sess.close()
+
     def stop_emulator(self):
+        self._close_deployment()
         if self.emu is not None:
             if self.emu.poll() is None:
                 self.emu.send_signal(signal.SIGTERM)
@@ -240,6 +257,10 @@ class State(common.control.BaseState):
                     return "%s %s (%s)" % (what, lab, ", ".join(keys))
         return "the network"
 
+    # Recordings of a deployment are sized for at least this much biological time: a later
+    # run() that continues for longer is run in parts of this length.
+    SIZED_MS = 1000.0
+
     def run_until(self, tstop):
         simtime = tstop - self.t
         if simtime <= 0:
@@ -249,63 +270,139 @@ class State(common.control.BaseState):
             self.running = True
             self._run_signature = self._signature()
             return
-        # Continuation: the engine is deterministic, so run(a); run(b) is run from t = 0 to
-        # a + b again; the recorder returns what belongs to the current segment.
+        # Continuation: the machine keeps the network loaded and continues from where it
+        # stopped (libs2 resume: neuron state, synaptic rings, random streams stay on the
+        # PEs); nothing of the network may have changed since (else reset() first).
         sig = self._signature()
+        resume = self.t > 0 and self._deployment is not None
         if self.t > 0:
+            if getattr(self, "_broken", None):
+                raise S2RunError("pyNN.s2: cannot continue: %s; call reset() to run again "
+                                 "from t = 0" % self._broken)
             prev = getattr(self, "_run_signature", None)
             if prev is not None and prev != sig:
-                raise NotSupportedError(
-                    "pyNN.s2: cannot continue the run: %s changed since the previous run() "
-                    "(a continued run() re-simulates from t = 0, so the network, parameters, "
-                    "initial values and recordings must stay as they were; call reset() "
-                    "before changing them)" % self._what_changed(prev, sig))
-        simtime = tstop
+                if self._deployment is None or \
+                        self._fixed_part(prev) != self._fixed_part(sig):
+                    raise NotSupportedError(
+                        "pyNN.s2: cannot continue the run: %s changed since the previous "
+                        "run() (the network stays loaded on the machine and continues from "
+                        "where it stopped; between runs only parameters, Poisson rates and "
+                        "spike times may change: call reset() before changing anything "
+                        "else)" % self._what_changed(self._fixed_part(prev),
+                                                     self._fixed_part(sig)))
+                self._update(simtime)
+        steps_total = int(round(tstop / self.dt))
+        steps_now = int(round(self.t / self.dt))
+        if abs(steps_total * self.dt - tstop) > 1e-6 * max(1.0, tstop):
+            raise NotSupportedError("pyNN.s2: run until %g ms: not a whole number of "
+                                    "timesteps (%g ms)" % (tstop, self.dt))
+        if not resume:
+            # Nothing loaded yet (the first run, or earlier runs had no population): load
+            # and run from t = 0 to tstop.
+            self._close_deployment()
+            self.results = {}
+            self._deploy(tstop)
+            steps_now, self.t = 0, 0.0
+        left = steps_total - steps_now
+        first = not resume
+        while left > 0:
+            part = left if first else min(left, self._sized_steps)
+            self._run_part(part, resume=not first)
+            first = False
+            left -= part
+            steps_now += part
+            self.t = steps_now * self.dt
+        self.t = tstop
+        self.running = True
+        self._run_signature = sig
+
+    @staticmethod
+    def _fixed_part(sig):
+        """What cannot change between runs: the signature without the populations'
+        parameters (rates included) and spike times."""
+        net = dict(sig["network"])
+        net["populations"] = [{k: v for k, v in q.items() if k not in ("params", "spike_times")}
+                              for q in net.get("populations", [])]
+        return {"network": net, "machine": sig["machine"]}
+
+    def _update(self, simtime):
+        """Write the changed parameters, rates and spike times into the loaded PEs (libs2
+        s2_deployment_update): the machine keeps its state and continues with them."""
+        net = self.network_json(simtime)
+        try:
+            plan = self._session.compile_json(json.dumps(net))
+            self._deployment.update(plan)
+        except libs2.Error as e:
+            if "cannot change" in str(e) or "cannot update" in str(e):
+                raise NotSupportedError("pyNN.s2: cannot continue the run: %s (call reset() "
+                                        "before changing it)" % e) from None
+            self._broken = "updating the loaded network failed (%s)" % e
+            raise S2RunError("pyNN.s2: %s" % e) from None
+
+    def _deploy(self, simtime):
         net = self.network_json(simtime)
         machine = self.machine or self._start_emulator()
         if self.workdir:  # kept for inspection (setup(workdir=...)); the run does not read it
             os.makedirs(self.workdir, exist_ok=True)
             with open(os.path.join(self.workdir, "network.json"), "w") as f:
                 json.dump(net, f, indent=1)
+        sized = max(float(simtime), self.SIZED_MS)
         try:
-            with libs2.Session(machine, purpose="pyNN.s2") as session:
-                plan = session.compile_json(json.dumps(net))
-                with session.deploy(plan, firmware=self._firmware(),
-                                    duration_ms=float(simtime)) as d:
-                    try:
-                        res = d.run(duration_ms=float(simtime), allow_partial=True)
-                    finally:
-                        st = d.stats
+            self._session = libs2.Session(machine, purpose="pyNN.s2")
+            plan = self._session.compile_json(json.dumps(net))
+            self._deployment = self._session.deploy(plan, firmware=self._firmware(),
+                                                    duration_ms=sized)
         except libs2.Error as e:
+            self._close_deployment()
+            raise S2RunError("pyNN.s2: %s" % e) from None
+        self._sized_steps = max(1, int(round(sized / self.dt)))
+
+    def _run_part(self, steps, resume):
+        """Run the loaded network for steps more steps (from where it stopped if resume) and
+        append the recordings to self.results."""
+        d = self._deployment
+        start = int(round(self.t / self.dt)) if resume else 0
+        try:
+            try:
+                res = d.run(duration_ms=steps * self.dt, allow_partial=True, resume=resume)
+            finally:
+                st = d.stats
+                self.steps_before = st.steps_before  # steps the machine ran before this part
+        except libs2.Error as e:
+            self._broken = "the previous run() failed (%s)" % e
             raise S2RunError("pyNN.s2: %s" % e) from None
         if d.error:
+            self._broken = "the previous run() did not complete (%s)" % d.error[1]
             if not self.allow_partial or res.complete:
                 raise S2PartialResultError("pyNN.s2: partial run: %s (%s)"
                                            % (res.partial or d.error[1], d.error[1]))
-            warnings.warn("pyNN.s2: %s" % d.error[1], RuntimeWarning, stacklevel=3)
-        self._warn_losses(self._losses(st, res))
+            warnings.warn("pyNN.s2: %s" % d.error[1], RuntimeWarning, stacklevel=4)
+        # The boards' counters run on over resumed runs (the recording losses start afresh):
+        # say what this part added.
+        loss = self._losses(st, res)
+        seen = self._loss_seen if resume else {}
+        self._loss_seen = dict(loss)
+        self._warn_losses({k: v - (seen.get(k, 0) if k != "recording_bytes_lost" else 0)
+                           for k, v in loss.items()})
         self.partial = None
         if not res.complete:
+            self._broken = "the previous run() did not complete (%s)" % res.partial
             self.partial = "partial run: %s" % res.partial
             warnings.warn("pyNN.s2: %s: the recorded data stop where the run stopped"
-                          % self.partial, RuntimeWarning, stacklevel=3)
-        self.results = {}
+                          % self.partial, RuntimeWarning, stacklevel=4)
         for p in self.populations:
-            r = {}
+            r = self.results.setdefault(p._s2_label, {})
             try:
                 q = res.population(p._s2_label)
             except KeyError:
                 q = None
             if q is not None and q.spikes is not None:
                 # neuron, and the time at the end of the spike's step (docs/results.md)
-                r["spikes"] = np.column_stack([q.spikes[:, 0].astype(np.float64),
-                                               (q.spikes[:, 1] + 1.0) * res.dt_ms])
+                sp = np.column_stack([q.spikes[:, 0].astype(np.float64),
+                                      (q.spikes[:, 1] + 1.0 + start) * res.dt_ms])
+                r["spikes"] = np.vstack([r["spikes"], sp]) if "spikes" in r else sp
             if q is not None and q.v is not None:
-                r["v"] = q.v
-            self.results[p._s2_label] = r
-        self.t = tstop
-        self.running = True
-        self._run_signature = sig
+                r["v"] = np.vstack([r["v"], q.v]) if "v" in r else q.v
 
 
 state = State()

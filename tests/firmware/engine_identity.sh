@@ -57,5 +57,34 @@ run expand_number --model lif_curr_exp --n 100 \
 	--connect fixed_number_pre:n=20:n_pre=400:w=0.3:d=2:seed=6 \
 	--connect fixed_total:n=5000:n_pre=500:w=0.2:d=1:d_hi=10:seed=7:replace=1 \
 	--input 1:c299 --duration 20
+# Pause and resume (s2_eng_update): new parameters (tau_m 10 -> 15 ms, the DC steps as they
+# were) taken at step 500 of 1000; both builds must agree, and the update must change the run.
+resume_update() {
+	local d="$W/resume_update" args=(--model lif_curr_exp --n 4 --param cm=0.25 --current 1:0:1.0
+		--current 1:1:0.7 --current 30:2:2.5 --current 60:3:1.5 --record-v 0,1,2,3 --duration 100)
+	mkdir -p "$d/a" "$d/b" "$d/qemu" "$d/host" "$d/none"
+	"$S2FW_RUN" "${args[@]}" --param tau_m=10 --write-dir "$d/a" &&
+		"$S2FW_RUN" "${args[@]}" --param tau_m=15 --write-dir "$d/b" ||
+		{ echo "FAIL - resume_update: s2fw-run"; fail=$((fail + 1)); return; }
+	printf '\364\001\000\000' >"$d/a/update.bin" # step 500, little-endian
+	cat "$d/b/pedata.bin" >>"$d/a/update.bin"
+	cp "$d/a/pedata.bin" "$d/a/input.bin" "$d/a/update.bin" "$d/qemu/"
+	cp "$d/a/pedata.bin" "$d/a/input.bin" "$d/a/update.bin" "$d/host/"
+	cp "$d/a/pedata.bin" "$d/a/input.bin" "$d/none/"
+	(cd "$d/host" && "$ENGINE_EMU") && (cd "$d/none" && "$ENGINE_EMU") ||
+		{ echo "FAIL - resume_update: host run"; fail=$((fail + 1)); return; }
+	(cd "$d/qemu" && timeout 120 sh "$QEMU_RUN" "$ENGINE_ELF") ||
+		{ echo "FAIL - resume_update: QEMU run"; fail=$((fail + 1)); return; }
+	if cmp -s "$d/qemu/output.bin" "$d/host/output.bin" &&
+		! cmp -s "$d/host/output.bin" "$d/none/output.bin" &&
+		cmp -s <(head -c 16 "$d/host/output.bin") <(head -c 16 "$d/none/output.bin"); then
+		echo "ok   - resume_update ($(stat -c %s "$d/host/output.bin") bytes identical; the update changed the run)"
+		pass=$((pass + 1))
+	else
+		echo "FAIL - resume_update: QEMU and host differ, or the update changed nothing"
+		fail=$((fail + 1))
+	fi
+}
+resume_update
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

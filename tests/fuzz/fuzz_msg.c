@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	const uint8_t *p = data + 1;
 	size_t len = size - 1;
-	switch (data[0] % 36) {
+	switch (data[0] % 37) {
 	case 0: {
 		struct s2_msg_board_id m;
 		if (!s2_msg_board_id_decode(p, len, &m))
@@ -239,6 +239,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct s2_msg_scrub_rep m;
 		if (!s2_msg_scrub_rep_decode(p, len, &m))
 			same(s2_msg_scrub_rep_encode(out, sizeof out, &m), p, len);
+		break;
+	}
+	case 36: {
+		struct s2_msg_app_update m;
+		if (!s2_msg_app_update_decode(p, len, &m))
+			same(s2_msg_app_update_encode(out, sizeof out, &m), p, len);
 		break;
 	}
 	case 33: {

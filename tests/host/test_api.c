@@ -27,6 +27,8 @@
 #include "s2/error.h"
 #include "s2/machine.h"
 #include "s2/network.h"
+#include "s2/pedata.h"
+#include "s2/wire.h"
 #include "s2/run.h"
 #include "s2/session.h"
 
@@ -375,6 +377,48 @@ static void deploy_run_live_and_results(void **state)
 		assert_int_equal(back->pops[p].n_spikes, res->pops[p].n_spikes);
 	s2_results_free(back);
 	s2_results_free(res);
+	/* pause and resume: continue for half the time; longer than the recordings were sized
+	 * for is refused; the same network given again changes nothing */
+	struct s2_run_opts rsm = {.duration_ms = RUN_MS / 2, .resume = true};
+	rc = s2_run(d, &rsm, &res, err, sizeof err);
+	if (rc)
+		fprintf(stderr, "s2_run resume: %s\n", err);
+	assert_int_equal(rc, 0);
+	assert_true(res->complete);
+	assert_int_equal(res->steps, (uint32_t)(RUN_MS / 2 / res->dt_ms + 0.5));
+	assert_int_equal(s2_deployment_stats(d)->steps_before,
+	                 (uint64_t)(RUN_MS / res->dt_ms + 0.5));
+	s2_results_free(res);
+	res = NULL;
+	rsm.duration_ms = 2 * RUN_MS;
+	assert_int_equal(s2_run(d, &rsm, &res, err, sizeof err), S2_E_RANGE);
+	assert_non_null(strstr(err, "sized for"));
+	assert_null(res);
+	assert_int_equal(s2_deployment_update(d, compile_va(s), err, sizeof err), 0);
+	/* new parameters for the first PE (its first parameter 0.5 mV higher): written and
+	 * taken; a new seed is refused, naming it, and changes nothing */
+	struct s2_plan *np = compile_va(s);
+	struct s2_app_pe *pe0 = &np->boards[0].chips[0].pes[0];
+	struct s2_pedata pd;
+	assert_int_equal(s2_pedata_decode(pe0->pedata, pe0->len, &pd), 0);
+	uint8_t *par = pe0->pedata + (pd.sect[S2_SECT_PARAMS] - pe0->pedata);
+	float f;
+	memcpy(&f, par, 4);
+	f += 0.5f;
+	memcpy(par, &f, 4);
+	rc = s2_deployment_update(d, np, err, sizeof err);
+	if (rc)
+		fprintf(stderr, "s2_deployment_update: %s\n", err);
+	assert_int_equal(rc, 0);
+	np = compile_va(s);
+	s2_st32(np->boards[0].chips[0].pes[0].pedata + 20, 12345); /* the seed */
+	assert_int_equal(s2_deployment_update(d, np, err, sizeof err), S2_E_STATE);
+	assert_non_null(strstr(err, "seed"));
+	rsm.duration_ms = RUN_MS / 2;
+	assert_int_equal(s2_run(d, &rsm, &res, err, sizeof err), 0);
+	assert_true(res->complete);
+	s2_results_free(res);
+	res = NULL;
 	/* what is loaded can run again (s2ctl run --deployed) */
 	assert_int_equal(s2_deployment_check_loaded(d, RUN_MS, err, sizeof err), 0);
 	s2_deployment_free(d);

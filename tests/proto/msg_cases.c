@@ -462,7 +462,15 @@ static void t_msg_app(void)
 	al.rec_size[1] = 4; /* a region too small for its header */
 	n = s2_msg_app_load_encode(buf, sizeof buf, &al);
 	S2T_EQ(s2_msg_app_load_decode(buf, (size_t)n, &al2), S2_E_RANGE);
-	struct s2_msg_app_run r = {10, 2}, r2; /* unknown flag */
+	struct s2_msg_app_update up = {0x200000, 96}, up2;
+	n = s2_msg_app_update_encode(buf, sizeof buf, &up);
+	S2T_EQ(n, 8);
+	S2T_EQ(s2_msg_app_update_decode(buf, (size_t)n, &up2), 0);
+	S2T_CHECK(up2.blob_addr == 0x200000 && up2.blob_len == 96);
+	up.blob_len = 0; /* no blob */
+	n = s2_msg_app_update_encode(buf, sizeof buf, &up);
+	S2T_EQ(s2_msg_app_update_decode(buf, (size_t)n, &up2), S2_E_RANGE);
+	struct s2_msg_app_run r = {10, 4}, r2; /* unknown flag */
 	n = s2_msg_app_run_encode(buf, sizeof buf, &r);
 	S2T_EQ(s2_msg_app_run_decode(buf, (size_t)n, &r2), S2_E_RANGE);
 }

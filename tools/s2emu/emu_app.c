@@ -1392,6 +1392,32 @@ static void kick(void)
 	}
 }
 
+int emu_app_update(struct emu_board *b, struct emu_chip *c, unsigned pe, const uint8_t *p,
+                   size_t len)
+{
+	struct s2_msg_app_update m;
+	int rc = s2_msg_app_update_decode(p, len, &m);
+	if (rc < 0)
+		return rc;
+	/* Between runs only: loaded (or done), not loading, armed or running. */
+	if (b->app.state != S2_APP_LOADED && b->app.state != S2_APP_DONE)
+		return S2_E_STATE;
+	if (pe == 0 || !c->app || pe >= c->mon.cfg.pes || !c->app->pe[pe])
+		return S2_E_RANGE; /* no application on that PE */
+	struct pe_app *x = c->app->pe[pe];
+	uint8_t *blob = malloc(m.blob_len);
+	if (!blob)
+		return S2_E_NOMEM;
+	if ((rc = emu_mem_read(&c->dram, m.blob_addr, blob, m.blob_len)) < 0 ||
+	    (rc = s2_eng_update(&x->eng, blob, m.blob_len)) < 0) {
+		free(blob);
+		return rc;
+	}
+	free(x->blob); /* the engine reads spike times and currents from the new one now */
+	x->blob = blob;
+	return 0;
+}
+
 int emu_app_run(struct emu_board *b, const uint8_t *p, size_t len)
 {
 	struct s2_msg_app_run m;
@@ -1402,6 +1428,24 @@ int emu_app_run(struct emu_board *b, const uint8_t *p, size_t len)
 		return 0; /* a repeated request */
 	if (b->app.state != S2_APP_LOADED && b->app.state != S2_APP_DONE)
 		return S2_E_STATE;
+	if (m.flags & S2_APP_F_RESUME) {
+		/* Continue: the engines keep everything; recording starts again at the start of
+		 * each region (the clipping counters in the spike header stay cumulative). */
+		if (b->app.state != S2_APP_DONE)
+			return S2_E_STATE;
+		for (unsigned c = 0; c < b->n_chips; c++)
+			for (unsigned q = 0; b->chips[c].app && q < b->chips[c].mon.cfg.pes; q++) {
+				struct pe_app *x = b->chips[c].app->pe[q];
+				for (unsigned s = 0; x && s < 2; s++) {
+					static const uint32_t zero[2];
+					x->rec_len[s] = 0;
+					if (x->rec_size[s] >= S2_REC_HDR_LEN)
+						emu_mem_write(&x->chip->dram, x->rec_addr[s], zero,
+						              sizeof zero);
+				}
+			}
+		b->app.rec_lost = 0;
+	}
 	b->app.n_steps = m.n_steps;
 	b->app.flags = m.flags;
 	b->app.steps_done = 0;

@@ -31,6 +31,10 @@ int emu_app_router_load(struct emu_board *b, struct emu_chip *c, const uint8_t *
 /** APP_LOAD on PE pe of chip c. */
 int emu_app_load(struct emu_board *b, struct emu_chip *c, unsigned pe, const uint8_t *p,
                  size_t len);
+/** APP_UPDATE on PE pe of chip c, between runs: the engine takes new PE data and keeps its
+ *  state (s2_eng_update). */
+int emu_app_update(struct emu_board *b, struct emu_chip *c, unsigned pe, const uint8_t *p,
+                   size_t len);
 /** APP_RUN: arm the board; it runs when every board with an application here is armed. */
 int emu_app_run(struct emu_board *b, const uint8_t *p, size_t len);
 /** APP_STATUS reply into out; returns its length or an S2_E_ code. */

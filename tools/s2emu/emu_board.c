@@ -514,6 +514,8 @@ static int chip_command(struct emu_board *b, const struct s2_header *h, const ui
 		return emu_app_router_load(b, &b->chips[c], p, h->payload_len);
 	if (h->type == S2_MSG_APP_LOAD)
 		return emu_app_load(b, &b->chips[c], h->pe, p, h->payload_len);
+	if (h->type == S2_MSG_APP_UPDATE)
+		return emu_app_update(b, &b->chips[c], h->pe, p, h->payload_len);
 	if (h->type == S2_MSG_SCRUB) {
 		struct s2_msg_scrub_req q;
 		if (s2_msg_scrub_req_decode(p, h->payload_len, &q) == 0 && q.op == S2_SCRUB_START &&
@@ -564,6 +566,7 @@ static int eth_request(struct emu_board *b, const struct s2_header *h, const uin
 	case S2_MSG_SCRUB:
 	case S2_MSG_ROUTER_LOAD:
 	case S2_MSG_APP_LOAD:
+	case S2_MSG_APP_UPDATE:
 		return chip_command(b, h, p, out, cap);
 	case S2_MSG_BULK_BEGIN:
 	case S2_MSG_BULK_POLL:

@@ -26,6 +26,7 @@ local type_names = {
 	[0x14] = "IOBUF", [0x15] = "SIGNAL",
 	[0x20] = "ROUTER_LOAD", [0x21] = "APP_LOAD", [0x22] = "APP_RUN", [0x23] = "APP_STATUS",
 	[0x24] = "APP_STOP",
+	[0x25] = "APP_UPDATE",
 	[0x30] = "BMP_INFO", [0x31] = "BMP_POWER", [0x32] = "FLASH_STATUS", [0x33] = "FLASH_BEGIN",
 	[0x34] = "FLASH_DATA", [0x35] = "FLASH_READ", [0x36] = "FLASH_COMMIT",
 	[0x40] = "BULK_BEGIN", [0x41] = "BULK_DATA", [0x42] = "BULK_SACK", [0x43] = "BULK_POLL",
@@ -645,6 +646,12 @@ body[0x23] = { req = empty(), rep = function(rd, c)
 	end
 end }
 body[0x24] = { req = empty(), rep = empty() }
+body[0x25] = { req = function(rd, c)
+	local a = rd:add(f.app_blob_addr, 4)
+	local n = rd:add(f.app_blob_len, 4)
+	rd:finish()
+	if n then c.info[#c.info + 1] = string.format("new blob 0x%x, %d bytes", a, n) end
+end, rep = empty() }
 body[0x30] = { req = empty(), rep = function(rd, c)
 	local b = rd:add(f.bmp_board, 2)
 	local p = rd:add(f.bmp_power, 1)

@@ -86,6 +86,17 @@ struct s2_run_opts {
 	const bool *live_pops;
 	uint32_t energy_every;             /**< steps between energy samples (cb->energy); 0: 100 */
 	const struct s2_run_callbacks *cb; /**< NULL: none (no live stream is opened) */
+	/**
+	 * Continue from where the previous s2_run() of this deployment stopped (it must have
+	 * completed on every board): the PEs keep their state (neurons, synaptic rings, random
+	 * streams, spike-array positions, the step count), so run(a) then resumed run(b) is
+	 * run(a + b). The results hold this run's steps only, numbered from 0 at its start
+	 * (s2_run_stats.steps_before: the steps run before it). At most the steps the recordings
+	 * were sized for (s2_deploy_opts.duration_ms) per resumed run. The boards' activity
+	 * counters (s2_run_stats) are the totals since loading. false: the boards run on from
+	 * their state too (nothing is reloaded), but recordings are appended to what is there.
+	 */
+	bool resume;
 };
 
 /** What a deployment and its last run did (s2_deployment_stats; each s2_run() starts the
@@ -102,6 +113,9 @@ struct s2_run_stats {
 	uint64_t inputs_clipped;                    /**< ring slots saturated */
 	uint64_t recording_lost;                    /**< recording bytes that did not fit */
 	struct s2_stream_stats stream; /**< the live stream's counters (zero: none opened) */
+	/** After a completed run: the steps run before it since loading (resumed runs,
+	 *  s2_run_opts.resume); 0 for a run that was not resumed. */
+	uint64_t steps_before;
 };
 
 /**
@@ -156,6 +170,23 @@ int s2_deployment_check_loaded(struct s2_deployment *d, double duration_ms, char
  */
 int s2_run(struct s2_deployment *d, const struct s2_run_opts *o, struct s2_results **res, char *err,
            size_t errlen);
+
+/**
+ * Between runs (pause and resume, s2_run_opts.resume): give the loaded network new PE data,
+ * compiled from the same network with other parameters, spike times, Poisson rates or
+ * currents. Each PE whose data differs gets it (written to chip DRAM, then APP_UPDATE) and
+ * keeps its state; the next resumed s2_run() continues with it. Spike times and current
+ * steps before the step reached are ignored. Nothing else may differ: placement, routing,
+ * connections, initial values, recordings, timestep (checked on the host before anything is
+ * sent).
+ * @param np the new plan, taken over (also on failure)
+ * @return 0; S2_E_STATE: something that cannot change differs (err names it and the
+ *         population; nothing was changed), or a board failed before; S2_E_RANGE: PE data
+ *         too large; a board's error while updating (the deployment is then in an unknown
+ *         state: deploy again).
+ * Only for a deployment loaded by s2_deploy() (not s2_deployment_check_loaded()).
+ */
+int s2_deployment_update(struct s2_deployment *d, struct s2_plan *np, char *err, size_t errlen);
 
 /**
  * How board b fared: 0 if it has not failed, else its code, and *what (if what is not NULL)

@@ -23,6 +23,8 @@
 #include "s2/key.h"
 #include "s2/live.h"
 #include "s2/machine.h"
+#include "s2/pedata.h"
+#include "s2/wire.h"
 
 #define STALL_DEFAULT_S 60.0
 #define POLL_NS (20 * 1000 * 1000) /* status poll interval */
@@ -35,6 +37,9 @@ struct s2_deployment {
 	int *failed;       /* [n]: first error */
 	char (*what)[160]; /* [n] */
 	uint32_t sized_steps;
+	uint64_t steps_run; /* steps run since the deployment was loaded, by completed runs */
+	bool resumable;     /* the last s2_run() completed on every board */
+	uint8_t **upd;      /* [plan->pes] PE data given by s2_deployment_update (owned), or NULL */
 	double stall_s;
 	const struct s2_run_callbacks *cb;
 	struct s2_run_stats stats;
@@ -211,6 +216,9 @@ void s2_deployment_free(struct s2_deployment *d)
 	free(d->failed);
 	free(d->what);
 	free(d->ended);
+	for (uint64_t g = 0; d->upd && g < d->plan->pes; g++)
+		free(d->upd[g]);
+	free(d->upd);
 	s2_plan_free(d->plan);
 	free(d);
 }
@@ -445,6 +453,216 @@ int s2_deploy(struct s2_deployment *d, const struct s2_deploy_opts *o, char *err
 	phase(d, S2_PHASE_LOAD, true);
 	d->stats.deploy_s = now_s() - t0;
 	return first_failure(d, err, errlen);
+}
+
+/* ---- Changing the loaded network between runs ------------------------------------------ */
+
+static bool sect_eq(const struct s2_pedata *a, const struct s2_pedata *b, unsigned t)
+{
+	return a->sect_len[t] == b->sect_len[t] &&
+	       (!a->sect_len[t] || !memcmp(a->sect[t], b->sect[t], a->sect_len[t]));
+}
+
+/* What of a PE's data s2_eng_update cannot take (NULL: nothing): checked on the host first so
+ * that a refused update changes nothing. */
+static const char *update_refused(const uint8_t *old, uint32_t olen, const uint8_t *nw,
+                                  uint32_t nlen)
+{
+	struct s2_pedata a, b;
+	if (s2_pedata_decode(old, olen, &a) < 0 || s2_pedata_decode(nw, nlen, &b) < 0)
+		return "its PE data";
+	if (a.model != b.model)
+		return "the cell type";
+	if (a.n_neurons != b.n_neurons)
+		return "the number of neurons";
+	if (a.dt_us != b.dt_us)
+		return "the timestep";
+	if (a.n_record_v != b.n_record_v || a.flags != b.flags ||
+	    !sect_eq(&a, &b, S2_SECT_RECORD_V))
+		return "what is recorded";
+	if (a.key_base != b.key_base || a.seed != b.seed)
+		return "the keys or the seed";
+	if (a.w_scale_e != b.w_scale_e || a.w_scale_i != b.w_scale_i ||
+	    !sect_eq(&a, &b, S2_SECT_ROWS) || !sect_eq(&a, &b, S2_SECT_EXPAND) ||
+	    !sect_eq(&a, &b, S2_SECT_SLICES))
+		return "the connections (weights, delays, connectors)";
+	if (!sect_eq(&a, &b, S2_SECT_STATE))
+		return "the initial values";
+	return NULL;
+}
+
+int s2_deployment_update(struct s2_deployment *d, struct s2_plan *np, char *err, size_t errlen)
+{
+	struct s2_plan *op = d->plan;
+	int rc = 0;
+	/* copies of the changed PE data, [op->pes] by PE in plan order: the loaded plan keeps them
+	 */
+	uint8_t **fresh = calloc(op->pes + 1, sizeof *fresh);
+	if (!fresh || (!d->upd && !(d->upd = calloc(op->pes + 1, sizeof *d->upd)))) {
+		rc = fail(err, errlen, S2_E_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = first_failure(d, err, errlen)) < 0)
+		goto out;
+	/* Every board, chip, PE and router table as loaded; only PE data may differ. */
+	bool same =
+	        np->n_boards == op->n_boards && np->n_pops == op->n_pops && np->dt_ms == op->dt_ms;
+	for (unsigned i = 0; same && i < op->n_boards; i++) {
+		const struct s2_plan_board *a = &op->boards[i], *b = &np->boards[i];
+		same = a->board == b->board && a->n_chips == b->n_chips;
+		for (unsigned c = 0; same && c < a->n_chips; c++) {
+			const struct s2_app_chip *x = &a->chips[c], *y = &b->chips[c];
+			same = x->chip == y->chip && x->n_pes == y->n_pes && x->n_rt == y->n_rt &&
+			       !memcmp(x->rt, y->rt, (size_t)x->n_rt * S2_RT_ENTRY_LEN);
+			for (unsigned k = 0; same && k < x->n_pes; k++)
+				same = x->pes[k].pe == y->pes[k].pe;
+		}
+	}
+	if (!same) {
+		rc = fail(err, errlen, S2_E_STATE,
+		          "cannot update the loaded network: its placement or routing changed "
+		          "(populations, projections or boards); deploy it again");
+		goto out;
+	}
+	/* Check every PE before anything is sent. */
+	unsigned changed = 0;
+	uint64_t g = 0;
+	for (unsigned i = 0; i < op->n_boards; i++)
+		for (unsigned c = 0; c < op->boards[i].n_chips; c++) {
+			struct s2_app_chip *x = &op->boards[i].chips[c],
+			                   *y = &np->boards[i].chips[c];
+			if (!x->region_len) {
+				rc = fail(err, errlen, S2_E_STATE,
+				          "cannot update the network: it was not loaded by this "
+				          "deployment (s2_deploy)");
+				goto out;
+			}
+			for (unsigned k = 0; k < x->n_pes; k++, g++) {
+				struct s2_app_pe *p = &x->pes[k], *q = &y->pes[k];
+				if (g >= op->pes) {
+					rc = fail(err, errlen, S2_E_STATE,
+					          "the plan's PE count is wrong");
+					goto out;
+				}
+				if (q->len < S2_PEDATA_HDR_LEN || q->len > S2_APP_BLOB_MAX) {
+					rc = fail(
+					        err, errlen, S2_E_RANGE,
+					        "cannot update board %u chip %u PE %u: its PE data "
+					        "(%u bytes) is not 64..%u bytes",
+					        op->boards[i].board, x->chip, p->pe, q->len,
+					        S2_APP_BLOB_MAX);
+					goto out;
+				}
+				memcpy(q->pedata + 32, p->pedata + 32,
+				       8); /* dram_base, dram_size */
+				q->rec_size[0] = p->rec_size[0];
+				q->rec_size[1] = p->rec_size[1];
+				if (p->len == q->len && !memcmp(p->pedata, q->pedata, p->len))
+					continue;
+				const char *what =
+				        update_refused(p->pedata, p->len, q->pedata, q->len);
+				if (what) {
+					unsigned pop = op->boards[i].info[c][k].pop;
+					rc = fail(err, errlen, S2_E_STATE,
+					          "cannot change %s of population '%s' (board %u "
+					          "chip %u "
+					          "PE %u) between runs: only parameters, spike "
+					          "times, rates "
+					          "and currents; deploy it again",
+					          what,
+					          pop < op->n_pops ? op->pops[pop].label : "?",
+					          op->boards[i].board, x->chip, p->pe);
+					goto out;
+				}
+				if (!(fresh[g] = malloc(q->len))) {
+					rc = fail(err, errlen, S2_E_NOMEM, "out of memory");
+					goto out;
+				}
+				memcpy(fresh[g], q->pedata, q->len);
+				changed++;
+			}
+		}
+	/* Each changed PE's data goes to its own slot after the loaded tables and blobs. */
+	for (unsigned i = 0; i < op->n_boards && changed; i++) {
+		struct s2_plan_board *pb = &np->boards[i];
+		s2_op_init(&d->ops[pb->board], NULL, NULL);
+		for (unsigned c = 0; c < pb->n_chips; c++) {
+			struct s2_app_chip *x = &op->boards[i].chips[c], *y = &pb->chips[c];
+			/* after the region loaded (its length stays in the loaded plan) */
+			uint64_t base = ((uint64_t)x->region_len + 0xFFFu) & ~(uint64_t)0xFFFu;
+			for (unsigned k = 0; k < y->n_pes; k++) {
+				struct s2_app_pe *p = &x->pes[k], *q = &y->pes[k];
+				uint64_t at = base + (uint64_t)k * S2_APP_BLOB_MAX;
+				if (p->len == q->len && !memcmp(p->pedata, q->pedata, p->len))
+					continue;
+				if (at + S2_APP_BLOB_MAX > S2_APP_DATA_MAX) {
+					d->ops[pb->board].status = S2_E_NOSPACE;
+					continue;
+				}
+				int r2 = s2_bulk_write_start_ex(
+				        eth(d, pb->board), y->chip, S2_PE_MONITOR, S2_MEM_DRAM,
+				        S2_APP_DATA_ADDR + (uint32_t)at, q->pedata, q->len, NULL,
+				        &d->stats.load, &d->ops[pb->board]);
+				if (r2 < 0)
+					d->ops[pb->board].status = r2;
+			}
+		}
+	}
+	settle(d, "writing updated PE data");
+	for (unsigned i = 0; i < op->n_boards && changed; i++) {
+		struct s2_plan_board *pb = &np->boards[i];
+		if (d->failed[pb->board])
+			continue;
+		s2_op_init(&d->ops[pb->board], NULL, NULL);
+		for (unsigned c = 0; c < pb->n_chips; c++) {
+			struct s2_app_chip *x = &op->boards[i].chips[c], *y = &pb->chips[c];
+			/* after the region loaded (its length stays in the loaded plan) */
+			uint64_t base = ((uint64_t)x->region_len + 0xFFFu) & ~(uint64_t)0xFFFu;
+			for (unsigned k = 0; k < y->n_pes; k++) {
+				struct s2_app_pe *p = &x->pes[k], *q = &y->pes[k];
+				if (p->len == q->len && !memcmp(p->pedata, q->pedata, p->len))
+					continue;
+				uint8_t body[16];
+				struct s2_msg_app_update m = {
+				        S2_APP_DATA_ADDR +
+				                (uint32_t)(base + (uint64_t)k * S2_APP_BLOB_MAX),
+				        q->len};
+				int len = s2_msg_app_update_encode(body, sizeof body, &m);
+				int r2 = len < 0 ? len
+				                 : s2_simple_start(eth(d, pb->board),
+				                                   S2_MSG_APP_UPDATE, y->chip,
+				                                   q->pe, body, (size_t)len, NULL,
+				                                   0, NULL, &d->ops[pb->board]);
+				if (r2 < 0)
+					d->ops[pb->board].status = r2;
+			}
+		}
+	}
+	settle(d, "APP_UPDATE");
+	if ((rc = first_failure(d, err, errlen)) < 0)
+		goto out;
+	/* The new PE data is what the boards hold now (the loaded plan keeps its layout). */
+	g = 0;
+	for (unsigned i = 0; i < op->n_boards; i++)
+		for (unsigned c = 0; c < op->boards[i].n_chips; c++) {
+			struct s2_app_chip *x = &op->boards[i].chips[c],
+			                   *y = &np->boards[i].chips[c];
+			for (unsigned k = 0; k < x->n_pes; k++, g++) {
+				if (!fresh[g])
+					continue;
+				free(d->upd[g]);
+				d->upd[g] = fresh[g];
+				fresh[g] = NULL;
+				x->pes[k].pedata = d->upd[g];
+				x->pes[k].len = y->pes[k].len;
+			}
+		}
+out:
+	for (uint64_t h = 0; fresh && h < op->pes; h++)
+		free(fresh[h]);
+	free(fresh);
+	s2_plan_free(np);
+	return rc;
 }
 
 int s2_deployment_check_loaded(struct s2_deployment *d, double duration_ms, char *err,
@@ -800,7 +1018,11 @@ static bool run_loop(struct s2_deployment *d, const struct s2_run_opts *o, uint3
 		if (d->st) {
 			pump(d, 0.02); /* the live stream's packets, as they arrive */
 		} else {
-			struct timespec ts = {0, POLL_NS};
+			/* Short runs (resumed runs, docs/pynn.md) end soon: poll more often in the
+			 * first part of a run, an eighth of the time so far (1 ms..POLL_NS). */
+			double wait_ns = (now_s() - t0) * 1e9 / 8;
+			wait_ns = wait_ns < 1e6 ? 1e6 : wait_ns > POLL_NS ? POLL_NS : wait_ns;
+			struct timespec ts = {0, (long)wait_ns};
 			nanosleep(&ts, NULL);
 		}
 	}
@@ -820,10 +1042,20 @@ int s2_run(struct s2_deployment *d, const struct s2_run_opts *o, struct s2_resul
 	uint32_t steps = o->duration_ms > 0 ? steps_for(d, o->duration_ms) : d->sized_steps;
 	if (!steps)
 		steps = steps_for(d, 0);
+	if (o->resume && !d->resumable)
+		return fail(err, errlen, S2_E_STATE,
+		            "cannot resume: no run of this deployment completed on every board "
+		            "(run it without resume first)");
+	if (o->resume && steps > d->sized_steps)
+		return fail(err, errlen, S2_E_RANGE,
+		            "cannot resume for %u steps: the recordings were sized for %u steps "
+		            "(s2_deploy_opts.duration_ms); resume in parts of at most that",
+		            steps, d->sized_steps);
 	if (steps > d->sized_steps)
 		size_recordings(d, steps); /* (effective on the next deployment only) */
 	/* this run's counters (a deployment may run more than once) */
 	d->stats.steps = steps;
+	d->resumable = false;
 	d->stats.run_s = d->stats.collect_s = 0;
 	d->stats.synaptic_events = d->stats.spikes_sent = 0;
 	d->stats.packets_dropped = d->stats.packets_unrouted = 0;
@@ -851,7 +1083,10 @@ int s2_run(struct s2_deployment *d, const struct s2_run_opts *o, struct s2_resul
 		if (d->failed[b])
 			continue;
 		s2_op_init(&d->ops[b], NULL, NULL);
-		s2_app_run_start(eth(d, b), steps, o->realtime ? S2_APP_F_REALTIME : 0, &d->ops[b]);
+		s2_app_run_start(eth(d, b), steps,
+		                 (o->realtime ? S2_APP_F_REALTIME : 0u) |
+		                         (o->resume ? S2_APP_F_RESUME : 0u),
+		                 &d->ops[b]);
 	}
 	settle(d, "APP_RUN");
 	bool stopped_early = run_loop(d, o, steps, st, last, moved);
@@ -907,6 +1142,13 @@ int s2_run(struct s2_deployment *d, const struct s2_run_opts *o, struct s2_resul
 		}
 	}
 	res->complete = complete;
+	if (!o->resume)
+		d->steps_run = 0;
+	if (complete) {
+		d->steps_run += steps;
+		d->resumable = true;
+	}
+	d->stats.steps_before = complete ? d->steps_run - steps : 0;
 	for (unsigned i = 0; i < plan->n_boards; i++) {
 		unsigned b = plan->boards[i].board;
 		d->stats.synaptic_events += st[b].synaptic_events;

@@ -37,6 +37,7 @@ enum s2_msg_type {
 	S2_MSG_APP_RUN = 0x22,      /**< board: arm the loaded application to run n steps */
 	S2_MSG_APP_STATUS = 0x23,   /**< board: run state, steps done, activity counters */
 	S2_MSG_APP_STOP = 0x24,     /**< board: stop running and unload the application */
+	S2_MSG_APP_UPDATE = 0x25,   /**< a chip's PE, between runs: take new PE data, keep state */
 	S2_MSG_BMP_INFO = 0x30,     /**< board controller: power state, identity */
 	S2_MSG_BMP_POWER = 0x31,    /**< board controller: power off, on or reset */
 	S2_MSG_FLASH_STATUS = 0x32, /**< board controller: both flash slots (section 4.13) */
@@ -173,8 +174,17 @@ struct s2_msg_app_load {
 	uint32_t rec_addr[2], rec_size[2]; /**< recording regions (spikes, voltages) in chip DRAM */
 };
 
+/** APP_UPDATE request (section 4.15); the PE is the header's pe field. */
+struct s2_msg_app_update {
+	uint32_t blob_addr, blob_len; /**< the new PE data blob in chip DRAM */
+};
+
 /** APP_RUN request. */
 #define S2_APP_F_REALTIME 0x01u /**< pace timesteps to wall-clock time */
+/** Continue the run that ended (state done): every PE keeps its state (neurons, synaptic
+ *  rings, random streams, step), and recording starts again at the start of each region
+ *  (the host read the previous run's recordings). */
+#define S2_APP_F_RESUME 0x02u
 struct s2_msg_app_run {
 	uint32_t n_steps;
 	uint32_t flags;
@@ -429,6 +439,8 @@ int s2_msg_router_load_encode(uint8_t *out, size_t cap, const struct s2_msg_rout
 int s2_msg_router_load_decode(const uint8_t *p, size_t len, struct s2_msg_router_load *m);
 int s2_msg_app_load_encode(uint8_t *out, size_t cap, const struct s2_msg_app_load *m);
 int s2_msg_app_load_decode(const uint8_t *p, size_t len, struct s2_msg_app_load *m);
+int s2_msg_app_update_encode(uint8_t *out, size_t cap, const struct s2_msg_app_update *m);
+int s2_msg_app_update_decode(const uint8_t *p, size_t len, struct s2_msg_app_update *m);
 int s2_msg_app_run_encode(uint8_t *out, size_t cap, const struct s2_msg_app_run *m);
 int s2_msg_app_run_decode(const uint8_t *p, size_t len, struct s2_msg_app_run *m);
 int s2_msg_app_status_encode(uint8_t *out, size_t cap, const struct s2_msg_app_status *m);
