@@ -231,8 +231,11 @@ static uint64_t print_pops(const struct s2_results *r, double secs, struct json 
 		json_arr(j, "populations");
 	for (unsigned p = 0; p < r->n_pops; p++) {
 		const struct s2_results_pop *P = &r->pops[p];
-		/* A partial run has no duration to divide by: its spikes, but no rate. */
-		bool has_rate = r->complete && P->spikes_recorded;
+		/* A partial run has no duration to divide by, and a population whose recording
+		 * lost bytes has lost spikes of unknown times: its spikes, but no rate (a rate over
+		 * the whole run would be too low and look right). */
+		bool rec_lost = P->clip[S2_RES_CLIP_RECLOST] != 0;
+		bool has_rate = r->complete && P->spikes_recorded && !rec_lost;
 		double rate = P->size && secs > 0 ? (double)P->n_spikes / P->size / secs : 0;
 		uint64_t any = 0;
 		for (unsigned k = 0; k < S2_RES_CLIPS; k++)
@@ -268,8 +271,9 @@ static uint64_t print_pops(const struct s2_results *r, double secs, struct json 
 			printf("  %-12s %8u neurons %10llu spikes %8.2f Hz", P->label, P->size,
 			       (unsigned long long)P->n_spikes, rate);
 		else if (P->spikes_recorded)
-			printf("  %-12s %8u neurons %10llu spikes (partial run: no rate)", P->label,
-			       P->size, (unsigned long long)P->n_spikes);
+			printf("  %-12s %8u neurons %10llu spikes (%s: no rate)", P->label, P->size,
+			       (unsigned long long)P->n_spikes,
+			       r->complete ? "recording incomplete" : "partial run");
 		else
 			printf("  %-12s %8u neurons %30s", P->label, P->size,
 			       "spikes not recorded");

@@ -96,6 +96,19 @@ check "counted for rec, not for fill" jq -e \
 check "run warns about the lost bytes" grep -q "51712 recording bytes lost" "$WORK/rl.err"
 "$S2CTL" results "$WORK/rl.s2res" >"$WORK/rl.txt"
 check "results: CLIPPED line for rec" grep -q "rec .*CLIPPED: recording_bytes_lost 51712" "$WORK/rl.txt"
+# The same with rec's spikes recorded too: spikes were lost, so there is no rate to give (a
+# rate over the whole run would be too low and look right).
+jq '.recordings += [{population: "rec", variable: "spikes"}]
+    | .populations[0].params = {i_offset_na: 2}' "$WORK/rl.json" >"$WORK/rl2.json"
+"$S2CTL" compile "$WORK/rl2.json" --machine "$WORK/one.pb" -o "$WORK/rl2.s2img" --quiet
+"$S2CTL" run "$WORK/rl2.s2img" --machine "$WORK/one.pb" -o "$WORK/rl2.s2res" --json \
+	>"$WORK/rl2.out" 2>/dev/null
+check "spikes and voltages lost: rec has spikes but no rate" jq -e \
+	'.populations[0] | .clipped.recording_bytes_lost > 0 and .spikes > 0 and .rate_hz == null' \
+	"$WORK/rl2.out"
+"$S2CTL" results "$WORK/rl2.s2res" >"$WORK/rl2.txt"
+check "results: rec says recording incomplete, no rate" \
+	grep -q "rec .*spikes (recording incomplete: no rate)" "$WORK/rl2.txt"
 "$S2CTL" results "$WORK/rl.s2res" --npy "$WORK/rlnpy" --quiet
 check "results: 2,599 steps of voltage, the 101 lost ones NaN" $PY -c "
 import numpy as np, sys
