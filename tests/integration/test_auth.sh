@@ -72,9 +72,10 @@ for _ in $(seq 100); do [ -f "$WORK/s.ready" ] && break; sleep 0.1; done
 "$S2CTL" run "$WORK/va.s2img" --machine "$M" --key "$K" --deployed -o "$WORK/ks.s2res" --quiet
 check "with the key: deploy, then run --deployed, exits 0" test $? -eq 0
 wait $SP
-check "authenticated stream: exits 0 with nothing lost or bad" \
-	grep -qE "lost 0, late [0-9]+, duplicates 0, stale 0, bad 0" "$WORK/s.err" ||
-	sed 's/^/    /' "$WORK/s.err"
+st=$?
+stream_ok() { [ "$st" -eq 0 ] && grep -qE "lost 0, late [0-9]+, duplicates 0, stale 0, bad 0" "$WORK/s.err"; }
+check "authenticated stream: exits 0 (got $st) with nothing lost or bad" stream_ok
+stream_ok || sed 's/^/    stream: /' "$WORK/s.err"
 live=$(grep -vc '^#' "$WORK/s.out")
 rec=$(tail -q -n +2 "$WORK/keyed/E_spikes.csv" "$WORK/keyed/I_spikes.csv" | wc -l)
 check "authenticated stream: every recorded spike arrived tagged ($live live, $rec recorded)" \
@@ -201,8 +202,8 @@ if [ "$(id -u)" = 0 ] && command -v runuser >/dev/null; then
 	chmod 644 "$D/m.pb"
 	runuser -u nobody -- "$S2CTL" info --machine "$D/m.pb" --key "$D/other.key" 2>"$WORK/unread.err" >/dev/null
 	check "a key file the user cannot read: exit 3" test $? -eq 3
-	check "... naming it and why" grep -q "other.key: Permission denied" "$WORK/unread.err" ||
-		cat "$WORK/unread.err"
+	check "... naming it and why" grep -q "other.key: Permission denied" "$WORK/unread.err"
+	grep -q "other.key: Permission denied" "$WORK/unread.err" || sed 's/^/    /' "$WORK/unread.err"
 	rm -rf "$D"
 fi
 printf 'not a key' >"$WORK/junk.key"
