@@ -305,6 +305,9 @@ int verb_stream(int argc, char **argv)
 			}
 		}
 	}
+	/* A probe still in flight writes its reply into probe[] and owns its op: let every
+	 * request finish (the transport's bound) before freeing them or reusing the ops. */
+	s2_client_wait(s.client);
 	free(misses);
 	free(probed);
 	free(probe);
