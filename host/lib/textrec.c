@@ -21,8 +21,8 @@ bool s2_textrec_word(const char *s, bool allow_empty)
 	return true;
 }
 
-int s2_textrec_save(const struct s2_textrec_kind *k, const char *text, size_t len,
-                    const char *path, char *err, size_t errlen)
+int s2_textrec_save(const struct s2_textrec_kind *k, const char *text, size_t len, const char *path,
+                    char *err, size_t errlen)
 {
 	int rc = S2_E_NOMEM;
 	struct s2_file_w *w = s2_file_w_new(k->kind, k->version);

@@ -32,8 +32,8 @@ bool s2_textrec_word(const char *s, bool allow_empty);
  * @return 0, or S2_E_NOMEM / S2_E_IO with err ("path: reason") set; on failure path is
  *         untouched or, if only the chmod failed, holds the new record.
  */
-int s2_textrec_save(const struct s2_textrec_kind *k, const char *text, size_t len,
-                    const char *path, char *err, size_t errlen);
+int s2_textrec_save(const struct s2_textrec_kind *k, const char *text, size_t len, const char *path,
+                    char *err, size_t errlen);
 
 /**
  * Called for each line of a record's text, in order (without its '\n'; empty lines are
