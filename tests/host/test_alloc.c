@@ -142,8 +142,8 @@ static void files_round_trip(void **state)
 	struct s2_alloc *a = alloc_of(m, idx, 2);
 	a->start_us = 1796592890364038ull;
 	snprintf(a->key, sizeof a->key, "/var/lib/s2/jobs/12/job.key");
-	char path[] = "/tmp/s2alloc.XXXXXX", err[512];
-	int fd = mkstemp(path);
+	char path[1024], err[512];
+	int fd = s2t_mkstemp(path, sizeof path, "s2alloc.");
 	assert_true(fd >= 0);
 	close(fd);
 	assert_int_equal(s2_alloc_save(a, path, err, sizeof err), 0);

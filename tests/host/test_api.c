@@ -35,11 +35,11 @@
 #define NET_SCALE 0.1 /* Vogels-Abbott at 400 neurons: a few PEs */
 #define RUN_MS 200.0
 
-static char dir[64];
+static char dir[512];
 
 struct emu {
 	pid_t pid;
-	char machine[128];
+	char machine[640];
 };
 
 /* Start s2emu (1 board) with extra arguments (NULL-terminated); fails the test if it does
@@ -48,7 +48,7 @@ static void emu_start(struct emu *e, const char *name, const char *fault)
 {
 	const char *exe = getenv("S2EMU");
 	assert_non_null(exe);
-	char ready[160];
+	char ready[700];
 	snprintf(e->machine, sizeof e->machine, "%s/%s.pb", dir, name);
 	snprintf(ready, sizeof ready, "%s/%s.ready", dir, name);
 	e->pid = fork();
@@ -113,7 +113,7 @@ static struct s2_plan *compile_va(struct s2_session *s)
 static void machine_file_that_does_not_parse(void **state)
 {
 	(void)state;
-	char path[128], err[512] = "";
+	char path[640], err[512] = "";
 	snprintf(path, sizeof path, "%s/garbage.pb", dir);
 	FILE *f = fopen(path, "w");
 	assert_non_null(f);
@@ -138,7 +138,7 @@ static void machine_file_that_does_not_parse(void **state)
 static void board_selection_out_of_range(void **state)
 {
 	(void)state;
-	char path[128], err[512] = "";
+	char path[640], err[512] = "";
 	snprintf(path, sizeof path, "%s/two.pb", dir);
 	struct s2_machine *m = s2_machine_new_boards(2, "127.0.0.1", 1);
 	assert_non_null(m);
@@ -191,7 +191,7 @@ static void allocation_through_a_resolver(void **state)
 static void image_that_does_not_parse(void **state)
 {
 	(void)state;
-	char path[128], err[512] = "";
+	char path[640], err[512] = "";
 	snprintf(path, sizeof path, "%s/garbage.s2img", dir);
 	FILE *f = fopen(path, "w");
 	assert_non_null(f);
@@ -365,7 +365,7 @@ static void deploy_run_live_and_results(void **state)
 	assert_true(seen.phases & (1u << S2_PHASE_RUN));
 	assert_true(seen.phases & (1u << S2_PHASE_READOUT));
 	/* the results file round trip */
-	char path[128];
+	char path[640];
 	snprintf(path, sizeof path, "%s/ok.s2res", dir);
 	assert_int_equal(s2_results_write(res, path, err, sizeof err), 0);
 	int rrc = 0;
@@ -474,7 +474,7 @@ static void board_dies_mid_run(void **state)
 	assert_int_equal(res->boards[0].status, S2_RESULTS_BOARD_NO_ANSWER);
 	assert_true(res->boards[0].last_step < res->steps);
 	assert_false(s2_results_is_complete(res));
-	char path[128];
+	char path[640];
 	snprintf(path, sizeof path, "%s/dies.s2res", dir);
 	assert_int_equal(s2_results_write(res, path, err, sizeof err), 0);
 	int rrc = 0;
@@ -497,8 +497,7 @@ int main(void)
 		printf("test_api: skipped, needs S2EMU and S2_FIRMWARE (the monitor image)\n");
 		return 77;
 	}
-	snprintf(dir, sizeof dir, "/tmp/s2api.XXXXXX");
-	if (!mkdtemp(dir))
+	if (!s2t_mkdtemp(dir, sizeof dir, "s2api."))
 		return 1;
 	const struct CMUnitTest t[] = {
 	        cmocka_unit_test(machine_file_that_does_not_parse),
@@ -512,9 +511,5 @@ int main(void)
 	        cmocka_unit_test(board_dies_mid_run),
 	};
 	int failed = s2t_run_cmocka("api", NULL, 0, t, sizeof t / sizeof t[0]);
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "test_api: could not remove %s\n", dir);
-	return failed ? 1 : 0;
+	return failed ? 1 : 0; /* dir goes with s2t_tmpdir() at exit */
 }

@@ -15,6 +15,7 @@
 #include <zlib.h>
 
 #include "map_internal.h"
+#include "cmocka_runner.h"
 #include "s2/error.h"
 #include "s2/image.h"
 #include "s2/machine.h"
@@ -50,8 +51,8 @@ static struct s2_mapping *mapped(struct s2_net **n, struct s2_machine **m, const
 static void t_write_check(void **state)
 {
 	(void)state;
-	char dir[] = "/tmp/s2imgXXXXXX", a[64], b[64], err[512];
-	assert_non_null(mkdtemp(dir));
+	char dir[512], a[1024], b[1024], err[512];
+	assert_non_null(s2t_mkdtemp(dir, sizeof dir, "s2img"));
 	snprintf(a, sizeof a, "%s/a.s2img", dir);
 	snprintf(b, sizeof b, "%s/b.s2img", dir);
 	const char *names[] = {"microcircuit", "brunel", "synfire", "vogels_abbott"};
@@ -90,8 +91,8 @@ static void t_write_check(void **state)
 static void t_threads(void **state)
 {
 	(void)state;
-	char dir[] = "/tmp/s2imgXXXXXX", a[64], b[64], err[512];
-	assert_non_null(mkdtemp(dir));
+	char dir[512], a[1024], b[1024], err[512];
+	assert_non_null(s2t_mkdtemp(dir, sizeof dir, "s2img"));
 	snprintf(a, sizeof a, "%s/a.s2img", dir);
 	snprintf(b, sizeof b, "%s/b.s2img", dir);
 	/* the last: more chips (288) than the writer's window of chips built ahead (256) */
@@ -212,8 +213,8 @@ static void t_deflate(void **state)
 static void t_corrupt(void **state)
 {
 	(void)state;
-	char path[] = "/tmp/s2imgcXXXXXX", err[512];
-	int fd = mkstemp(path);
+	char path[1024], err[512];
+	int fd = s2t_mkstemp(path, sizeof path, "s2imgc");
 	assert_true(fd >= 0);
 	close(fd);
 	struct s2_net *n;

@@ -29,8 +29,8 @@ struct s2_req_spec {
 	void *out;
 	size_t cap;
 	size_t *out_len;
-	int *status;  /**< if not NULL: the request's own outcome, 0 or a negative code */
-	int answer;   /**< a negative status that is an answer, not a failure of the op, or 0 */
+	int *status;   /**< if not NULL: the request's own outcome, 0 or a negative code */
+	int answer;    /**< a negative status that is an answer, not a failure of the op, or 0 */
 	bool per_chip; /**< one of a fan-out over chips: named "TYPE of chip N" in op->what,
 	                    op->done advances whatever the outcome */
 	bool counted;  /**< an item of op->total (done advances when it completes) */
