@@ -419,8 +419,18 @@ static void deploy_run_live_and_results(void **state)
 	assert_true(res->complete);
 	s2_results_free(res);
 	res = NULL;
-	/* what is loaded can run again (s2ctl run --deployed) */
-	assert_int_equal(s2_deployment_check_loaded(d, RUN_MS, err, sizeof err), 0);
+	/* a run that is not resumed would not start at t = 0 (the PEs go on from their state,
+	 * the recordings hold the last run's): refused, changing nothing; and so is running
+	 * what already ran as if it were freshly loaded (s2ctl run --deployed) */
+	struct s2_run_opts fresh = {.duration_ms = RUN_MS};
+	assert_int_equal(s2_run(d, &fresh, &res, err, sizeof err), S2_E_STATE);
+	assert_non_null(strstr(err, "already ran"));
+	assert_null(res);
+	assert_int_equal(s2_run(d, &rsm, &res, err, sizeof err), 0); /* resuming still works */
+	s2_results_free(res);
+	res = NULL;
+	assert_int_equal(s2_deployment_check_loaded(d, RUN_MS, err, sizeof err), S2_E_STATE);
+	assert_non_null(strstr(err, "already ran since it was deployed"));
 	s2_deployment_free(d);
 	/* a new deployment on the same session (its lease replaces the first), live spikes only
 	 * (no energy samples): every recorded spike still arrives live */
