@@ -26,7 +26,7 @@
 #include "s2/version.h"
 #include "s2/wire.h"
 #include "s2_git.h"
-#include "sha256.h"
+#include "sha256_internal.h"
 
 struct sample {
 	uint16_t board, chip;
@@ -292,7 +292,7 @@ static const char *event_name(unsigned e)
 static void json_file_hash(struct json *j, const char *key, const char *path)
 {
 	char hex[65];
-	if (path && sha256_file(path, hex) == 0)
+	if (path && s2_sha256_file(path, hex) == 0)
 		json_str(j, key, hex);
 	else
 		json_null(j, key);
