@@ -29,7 +29,7 @@
 #include "s2/packet.h"
 #include "s2/stream.h"
 #include "s2/wire.h"
-#include "serve.h"
+#include "s2/serve.h"
 #include "stream_out.h"
 
 #define CAP_SNAPLEN 65535        /* whole frames: an s2 datagram is at most 1472 bytes */
@@ -756,7 +756,8 @@ int verb_replay(int argc, char **argv)
 		goto out;
 	}
 	for (unsigned i = 0; i < plan->n_boards; i++)
-		if (sx_add_sources(st, plan, &plan->boards[i], NULL, 0, NULL, NULL) < 0) {
+		if (s2_stream_add_plan_sources(st, plan, &plan->boards[i], NULL, 0, NULL, NULL) <
+		    0) {
 			ec = cli_error(&c, EXIT_FAIL, "out of memory");
 			goto out;
 		}
@@ -765,8 +766,8 @@ int verb_replay(int argc, char **argv)
 			ec = cli_error(&c, EXIT_FAIL, "out of memory");
 			goto out;
 		}
-		if (!(x.serve = serve_open(base, "s2ctl replay", o.serve, plan, (size_t)queue, err,
-		                           sizeof err))) {
+		if (!(x.serve = s2_serve_open(base, o.serve, plan, (size_t)queue, cli_serve_log,
+		                              (void *)"s2ctl replay", err, sizeof err))) {
 			ec = cli_error(&c, EXIT_USAGE, "--serve %s: %s", o.serve, err);
 			goto out;
 		}
@@ -843,7 +844,7 @@ int verb_replay(int argc, char **argv)
 	}
 	fflush(x.out);
 	if (x.serve)
-		serve_finish(x.serve, s2_stream_stats(st));
+		s2_serve_finish(x.serve, s2_stream_stats(st));
 	if (!c.quiet) {
 		sx_summary(&c, s2_stream_stats(st), last_ts - first_ts, c.json ? stdout : stderr);
 		replay_report(&c, file, link, &n);
@@ -859,7 +860,7 @@ int verb_replay(int argc, char **argv)
 		        file, id ? " of that --stream-id" : "", n.records);
 out:
 	if (x.serve)
-		serve_close(x.serve);
+		s2_serve_close(x.serve);
 	if (base)
 		event_base_free(base);
 	s2_stream_free(st);

@@ -1,7 +1,7 @@
 /*
  * s2ctl stream and inject (docs/cli/stream.md): receive a running network's live spikes,
  * energy counter samples and run events, print them as text or JSON lines (or serve them to
- * applications, serve.c); inject spikes into source populations.
+ * applications, s2/serve.h); inject spikes into source populations.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -21,8 +21,8 @@
 #include "s2/key.h"
 #include "s2/live.h"
 #include "s2/stream.h"
-#include "metrics.h"
-#include "serve.h"
+#include "s2/metrics.h"
+#include "s2/serve.h"
 #include "stream_out.h"
 #include "session.h"
 
@@ -170,12 +170,13 @@ int verb_stream(int argc, char **argv)
 		               s2_strerror(rc));
 		goto out;
 	}
-	if (o.metrics && !(x.metrics = metrics_open(base, o.metrics, argv[pos], err, sizeof err))) {
+	if (o.metrics && !(x.metrics = s2_metrics_open(base, o.metrics, argv[pos], cli_serve_log,
+	                                               (void *)"s2ctl stream", err, sizeof err))) {
 		ec = cli_error(&c, EXIT_USAGE, "--metrics %s: %s", o.metrics, err);
 		goto out;
 	}
-	if (o.serve && !(x.serve = serve_open(base, "s2ctl stream", o.serve, plan, (size_t)queue,
-	                                      err, sizeof err))) {
+	if (o.serve && !(x.serve = s2_serve_open(base, o.serve, plan, (size_t)queue, cli_serve_log,
+	                                         (void *)"s2ctl stream", err, sizeof err))) {
 		ec = cli_error(&c, EXIT_USAGE, "--serve %s: %s", o.serve, err);
 		goto out;
 	}
@@ -190,7 +191,7 @@ int verb_stream(int argc, char **argv)
 		        (o.no_spikes ? 0 : S2_LIVE_F_SPIKES) | (energy ? S2_LIVE_F_ENERGY : 0);
 		s2_stream_start_msg(st, flags, (uint32_t)energy, port, &m);
 		unsigned bad_chip = 0;
-		rc = sx_add_sources(st, plan, pb, o.pops, o.n_pops, &m, &bad_chip);
+		rc = s2_stream_add_plan_sources(st, plan, pb, o.pops, o.n_pops, &m, &bad_chip);
 		if (rc == S2_E_RANGE) {
 			ec = cli_error(&c, EXIT_INPUT,
 			               "board %u chip %u: beyond the %u chips a stream subscribes",
@@ -322,7 +323,7 @@ stop:
 	}
 	s2_client_wait(s.client);
 	if (x.serve)
-		serve_finish(x.serve, s2_stream_stats(st));
+		s2_serve_finish(x.serve, s2_stream_stats(st));
 	if (!c.quiet)
 		sx_summary(&c, s2_stream_stats(st), sx_now() - t0, c.json ? stdout : stderr);
 	if (ec == EXIT_TIMEOUT)
@@ -334,9 +335,9 @@ stop:
 		        (unsigned long long)s2_stream_stats(st)->lost,
 		        (unsigned long long)s2_stream_stats(st)->board_dropped);
 out:
-	metrics_close(x.metrics);
+	s2_metrics_close(x.metrics);
 	if (x.serve)
-		serve_close(x.serve);
+		s2_serve_close(x.serve);
 	s2_stream_free(st);
 	free(ops);
 	free(x.state);

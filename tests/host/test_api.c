@@ -6,6 +6,9 @@
  * not parse, an image for a bigger machine than the session, a board that is not booted with
  * no firmware to boot it, a board held by another session, and a board that dies mid-run
  * (s2emu --fault-at run:kill: a clear error code, results marked partial, never complete).
+ * The energy record of a run (s2/energy_record.h) and its report (s2/energy_report.h): the
+ * counters the record took from the live stream are the report's; the record of the run whose
+ * board died is marked incomplete and its report refused unless allowed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +27,8 @@
 
 #include "cmocka_runner.h"
 #include "s2/compile.h"
+#include "s2/energy_record.h"
+#include "s2/energy_report.h"
 #include "s2/error.h"
 #include "s2/machine.h"
 #include "s2/network.h"
@@ -491,6 +496,149 @@ static void board_dies_mid_run(void **state)
 	emu_stop(&e);
 }
 
+/* ---- the energy record of a run, and its report ---------------------------------------- */
+
+struct rec_run {
+	struct s2_energy_record *er;
+	struct s2_energy_host h[4][2];
+	bool seen[4];
+	uint64_t syn; /* synaptic events over every sample, the last of each chip */
+};
+
+static void rec_phase(void *arg, enum s2_phase ph, bool end)
+{
+	struct rec_run *x = arg;
+	s2_energy_host_now(&x->h[ph][end]);
+	x->seen[ph] = true;
+}
+
+static void rec_energy(void *arg, const struct s2_energy_sample *e)
+{
+	struct rec_run *x = arg;
+	s2_energy_record_sample(x->er, e);
+}
+
+static void rec_event(void *arg, const struct s2_run_event *ev)
+{
+	struct rec_run *x = arg;
+	s2_energy_record_event(x->er, ev);
+}
+
+/* Deploy and run VA on the emulator e with an energy record written to dir/NAME.energy;
+ * the run's return code. */
+static int run_recorded(struct emu *e, const char *name, char *rec, size_t reclen)
+{
+	const char *fw = getenv("S2_FIRMWARE");
+	struct s2_session *s = open_session(e->machine);
+	struct s2_deployment *d = NULL;
+	char err[512];
+	assert_int_equal(s2_deployment_new(s, compile_va(s), false, &d, err, sizeof err), 0);
+	const struct s2_plan *plan = s2_deployment_plan(d);
+	struct rec_run x = {0};
+	x.er = s2_energy_record_start(s, plan, 20, err, sizeof err);
+	assert_non_null(x.er);
+	struct s2_run_callbacks cb = {
+	        .phase = rec_phase, .energy = rec_energy, .event = rec_event, .arg = &x};
+	struct s2_deploy_opts dop = {
+	        .duration_ms = RUN_MS, .firmware = fw, .stall_s = 5, .cb = &cb};
+	assert_int_equal(s2_deploy(d, &dop, err, sizeof err), 0);
+	struct s2_results *res = NULL;
+	struct s2_run_opts rop = {
+	        .duration_ms = RUN_MS, .stall_s = 5, .energy_every = 20, .cb = &cb};
+	int rc = s2_run(d, &rop, &res, err, sizeof err);
+	static const char *const names[] = {"boot", "load", "run", "readout"};
+	for (unsigned ph = 0; ph < 4; ph++)
+		if (x.seen[ph])
+			s2_energy_record_phase(x.er, names[ph], &x.h[ph][0], &x.h[ph][1]);
+	s2_energy_record_stream_stats(x.er, &s2_deployment_stats(d)->stream);
+	char why[300];
+	struct s2_energy_record_info info = {.image = "va (in memory)",
+	                                     .machine = e->machine,
+	                                     .firmware = fw,
+	                                     .booted = s2_deployment_stats(d)->booted,
+	                                     .network = plan->network,
+	                                     .network_crc32 = plan->network_crc32};
+	if (!res || !res->complete) {
+		if (res)
+			s2_results_partial_why(res, why, sizeof why);
+		info.partial = res ? why : "no results";
+	}
+	snprintf(rec, reclen, "%s/%s.energy", dir, name);
+	assert_int_equal(s2_energy_record_write(x.er, rec, &info, plan->dt_ms,
+	                                        s2_deployment_stats(d)->steps, err, sizeof err),
+	                 0);
+	s2_energy_record_free(x.er);
+	s2_results_free(res);
+	s2_deployment_free(d);
+	s2_session_close(s);
+	return rc;
+}
+
+static void energy_record_and_report(void **state)
+{
+	(void)state;
+	struct emu e;
+	emu_start(&e, "energy", NULL);
+	char rec[160], err[512];
+	assert_int_equal(run_recorded(&e, "va", rec, sizeof rec), 0);
+	emu_stop(&e);
+	struct s2_energy_report *r = NULL;
+	int rc = s2_energy_report_open(rec, NULL, &r, err, sizeof err);
+	if (rc)
+		fprintf(stderr, "s2_energy_report_open: %s\n", err);
+	assert_int_equal(rc, 0);
+	assert_null(s2_energy_report_partial(r));
+	struct s2_energy_figures f;
+	s2_energy_report_figures(r, &f);
+	assert_int_equal(f.steps, (uint64_t)(RUN_MS / 0.1 + 0.5));
+	assert_true(f.synaptic_events > 0);
+	assert_true(f.run_dynamic_j > 0);
+	assert_true(f.run_j > f.run_dynamic_j); /* and the boards' static power */
+	assert_int_equal(f.booted_boards, 1);
+	assert_true(f.run_host_s > 0 && f.load_s > 0);
+	s2_energy_report_free(r);
+	/* the record is sealed: one byte changed is refused, naming the damage */
+	FILE *fp = fopen(rec, "r+");
+	assert_non_null(fp);
+	assert_int_equal(fseek(fp, 40, SEEK_SET), 0);
+	int ch = fgetc(fp);
+	assert_int_equal(fseek(fp, 40, SEEK_SET), 0);
+	fputc(ch == '1' ? '2' : '1', fp);
+	fclose(fp);
+	r = (struct s2_energy_report *)&r;
+	rc = s2_energy_report_open(rec, NULL, &r, err, sizeof err);
+	assert_true(rc == S2_E_FORMAT);
+	assert_null(r);
+}
+
+static void energy_record_of_a_board_that_dies(void **state)
+{
+	(void)state;
+	struct emu e;
+	emu_start(&e, "edies", "run:kill:100");
+	char rec[160], err[512];
+	assert_int_equal(run_recorded(&e, "dies", rec, sizeof rec), S2_E_TIMEOUT);
+	emu_stop(&e);
+	/* the record says the run did not complete; its report is refused unless allowed */
+	struct s2_energy_report *r = (struct s2_energy_report *)&r;
+	assert_int_equal(s2_energy_report_open(rec, NULL, &r, err, sizeof err), S2_E_STATE);
+	assert_null(r);
+	assert_non_null(strstr(err, "record of a partial run"));
+	assert_non_null(strstr(err, "board 0"));
+	struct s2_energy_report_opts o = {.allow_partial = true};
+	assert_int_equal(s2_energy_report_open(rec, &o, &r, err, sizeof err), 0);
+	assert_non_null(s2_energy_report_partial(r));
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	assert_int_equal(s2_energy_report_json(r, f), 0);
+	fclose(f);
+	assert_null(strstr(buf, "\"partial\":null"));
+	assert_non_null(strstr(buf, "\"partial\":\"board 0"));
+	free(buf);
+	s2_energy_report_free(r);
+}
+
 int main(void)
 {
 	if (!getenv("S2EMU") || !getenv("S2_FIRMWARE") || access(getenv("S2_FIRMWARE"), R_OK)) {
@@ -510,6 +658,8 @@ int main(void)
 	        cmocka_unit_test(not_booted_and_no_firmware),
 	        cmocka_unit_test(deploy_run_live_and_results),
 	        cmocka_unit_test(board_dies_mid_run),
+	        cmocka_unit_test(energy_record_and_report),
+	        cmocka_unit_test(energy_record_of_a_board_that_dies),
 	};
 	int failed = s2t_run_cmocka("api", NULL, 0, t, sizeof t / sizeof t[0]);
 	char cmd[128];

@@ -55,14 +55,16 @@ static const char *write_record(const char *name, bool complete)
 	static const unsigned long long syn[4] = {4294966796ull, 4294967196ull, 300, 700};
 	static const unsigned steps[4] = {0, 25, 50, 100};
 	fprintf(f,
-	        "{\"format\": \"s2-energy-record-1\", \"image\": \"synthetic\", \"timestep_ms\": 1.0,"
+	        "{\"format\": \"s2-energy-record-1\", \"image\": \"synthetic\", \"timestep_ms\": "
+	        "1.0,"
 	        " \"steps\": 100, \"energy_every\": 25, \"machine_boards\": 4,%s"
 	        " \"boards\": [{\"board\": 0, \"chips_used\": 1, \"pes\": 2}],"
 	        " \"phases\": [{\"name\": \"boot\", \"start_us\": 1000000, \"end_us\": 1200000},"
 	        " {\"name\": \"run\", \"start_us\": 1200000, \"end_us\": 1900000},"
 	        " {\"name\": \"readout\", \"start_us\": 1900000, \"end_us\": 2000000}],"
 	        " \"events\": [], \"stream\": {\"lost\": 0, \"bad\": 0}, \"samples\": [",
-	        complete ? "" : " \"complete\": false, \"partial\": \"board 0 stopped at step 50\",");
+	        complete ? ""
+	                 : " \"complete\": false, \"partial\": \"board 0 stopped at step 50\",");
 	for (unsigned i = 0; i < 4; i++)
 		fprintf(f, "%s[0, 0, %u, %u, 0, %llu, 0, 0, 0, 0, 0, 0]", i ? ", " : "", steps[i],
 		        1200000 + 1000 * steps[i], syn[i]);
@@ -105,9 +107,8 @@ static void known_joules(void **state)
 	struct s2_energy_report_opts o = {.model = &m};
 	struct s2_energy_report *r = NULL;
 	char err[512];
-	assert_int_equal(s2_energy_report_open(write_record("wrap.json", true), &o, &r, err,
-	                                       sizeof err),
-	                 0);
+	assert_int_equal(
+	        s2_energy_report_open(write_record("wrap.json", true), &o, &r, err, sizeof err), 0);
 	assert_non_null(r);
 	assert_null(s2_energy_report_partial(r));
 	struct s2_energy_figures f;
@@ -154,9 +155,9 @@ static void renderers(void **state)
 	                                  .n_metrics = 1};
 	struct s2_energy_report *r = NULL;
 	char err[512];
-	assert_int_equal(s2_energy_report_open(write_record("render.json", true), &o, &r, err,
-	                                       sizeof err),
-	                 0);
+	assert_int_equal(
+	        s2_energy_report_open(write_record("render.json", true), &o, &r, err, sizeof err),
+	        0);
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
@@ -267,7 +268,8 @@ static void bad_options(void **state)
 	struct s2_energy_metric bad = {"a b", 1};
 	o = (struct s2_energy_report_opts){.metrics = &bad, .n_metrics = 1};
 	refused(p, &o, S2_E_INVAL, "--metric: 'a b'");
-	o = (struct s2_energy_report_opts){.model_path = write_file("bad.model", "chip_idle_w = x\n")};
+	o = (struct s2_energy_report_opts){.model_path =
+	                                           write_file("bad.model", "chip_idle_w = x\n")};
 	refused(p, &o, S2_E_FORMAT, "--model ");
 	/* expected rates: the record names no results file, and none is given */
 	o = (struct s2_energy_report_opts){.expect_rates_path = write_file("rates.txt", "E 1 1\n")};
@@ -277,9 +279,10 @@ static void bad_options(void **state)
 	refused(p, &o, S2_E_FORMAT, "line 1: not 'POPULATION RATE_HZ TOLERANCE_HZ'");
 	/* hourly carbon needs the record's UTC times (format 1 has none) */
 	o = (struct s2_energy_report_opts){
-	        .grid_hourly_path = write_file("hourly.csv", "# dataset: t\n# zone: Z\n# year: 2026\n"
-	                                                     "# scope: direct\nhour_utc,g_per_kwh\n"
-	                                                     "2026-03-01T09:00:00Z,300\n")};
+	        .grid_hourly_path =
+	                write_file("hourly.csv", "# dataset: t\n# zone: Z\n# year: 2026\n"
+	                                         "# scope: direct\nhour_utc,g_per_kwh\n"
+	                                         "2026-03-01T09:00:00Z,300\n")};
 	refused(p, &o, S2_E_FORMAT, "has no UTC times");
 	o = (struct s2_energy_report_opts){.samples = 10, .baseline_path = "/nonexistent.json"};
 	refused(p, &o, S2_E_FORMAT, "--baseline ");

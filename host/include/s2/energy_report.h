@@ -179,7 +179,7 @@ size_t s2_energy_report_power(const struct s2_energy_report *r, int board,
 
 /** The report's main figures, as numbers. */
 struct s2_energy_figures {
-	double energy_j;         /**< boards, every phase, static and dynamic */
+	double energy_j; /**< boards, every phase, static and dynamic */
 	double static_j, dynamic_j;
 	double run_j, run_dynamic_j; /**< the run phase (biological time) */
 	double host_j;               /**< the host's energy, phases not excluded (+ compile) */

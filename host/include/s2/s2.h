@@ -10,7 +10,10 @@
  * The high-level API on top (docs/api.md): sessions on a machine's boards (session.h),
  * compiling a network in memory (compile.h, with the mapping library: machine.h,
  * network.h, mapper.h, image.h), load plans (plan.h), deploying and running with live
- * callbacks (run.h) and run results with the .s2res format (results.h).
+ * callbacks (run.h), run results with the .s2res format (results.h), a run's energy record
+ * (energy_record.h) and its report with JSON, text and OpenMetrics renderers
+ * (energy_report.h), and the fan-out server that hands a live stream to local applications
+ * (serve.h).
  * Link with pkg-config (`pkg-config --cflags --libs s2`) or CMake (`find_package(s2)`,
  * target `s2::s2`, or `s2::s2_static`).
  */
@@ -23,6 +26,8 @@
 #include "s2/compile.h"
 #include "s2/crc32.h"
 #include "s2/energy.h"
+#include "s2/energy_record.h"
+#include "s2/energy_report.h"
 #include "s2/error.h"
 #include "s2/flash.h"
 #include "s2/image.h"
@@ -35,6 +40,7 @@
 #include "s2/plan.h"
 #include "s2/results.h"
 #include "s2/run.h"
+#include "s2/serve.h"
 #include "s2/session.h"
 #include "s2/stream.h"
 #include "s2/transport.h"

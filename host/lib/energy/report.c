@@ -37,7 +37,7 @@
 
 /* err (may be NULL) gets the message; returns code, for `return rfail(...)`. */
 __attribute__((format(printf, 4, 5))) static int rfail(char *err, size_t errlen, int code,
-                                                        const char *fmt, ...)
+                                                       const char *fmt, ...)
 {
 	if (err && errlen) {
 		va_list ap;
@@ -186,7 +186,8 @@ static int check_seal(const char *path, const char *buf, size_t len, char *err, 
 	for (const char *p = buf; (p = strstr(p, "\"crc32\":\"")) != NULL; p++)
 		k = p; /* the last one: the seal */
 	if (!k)
-		return fail(err, errlen, path, "no \"crc32\" at its end: cut short, or not written by s2");
+		return fail(err, errlen, path,
+		            "no \"crc32\" at its end: cut short, or not written by s2");
 	const char *comma = k;
 	while (comma > buf && comma[-1] != ',')
 		comma--;
@@ -279,7 +280,8 @@ static int load(struct energy_report *r, const char *path, char *err, size_t err
 	                            ? (unsigned)json_object_get_int(v)
 	                            : 0;
 	if (!(r->dt_ms > 0) || !r->steps || !r->machine_boards) {
-		ec = fail(err, errlen, path, "timestep_ms, steps and machine_boards must be positive");
+		ec = fail(err, errlen, path,
+		          "timestep_ms, steps and machine_boards must be positive");
 		goto out;
 	}
 	if (!(a = get(root, "boards", json_type_array)) || !json_object_array_length(a) ||
@@ -1009,12 +1011,12 @@ static int check_rates(const char *file, const char *results, const char *want_s
 		if (got != 3 || *x1 || *x2 || !(rate >= 0 && rate < 1e6) ||
 		    !(tol >= 0 && tol < 1e6))
 			ec = rfail(err, errlen, S2_E_FORMAT,
-			               "--expect-rates %s: line %u: not 'POPULATION RATE_HZ "
-			               "TOLERANCE_HZ' with rates in 0..1e6",
-			               file, line);
+			           "--expect-rates %s: line %u: not 'POPULATION RATE_HZ "
+			           "TOLERANCE_HZ' with rates in 0..1e6",
+			           file, line);
 		else if (k->n_rate == MAX_RATES)
-			ec = rfail(err, errlen, S2_E_FORMAT, "--expect-rates %s: more than %d populations",
-			               file, MAX_RATES);
+			ec = rfail(err, errlen, S2_E_FORMAT,
+			           "--expect-rates %s: more than %d populations", file, MAX_RATES);
 		else {
 			struct rate_row *q = &k->rate[k->n_rate++];
 			snprintf(q->label, sizeof q->label, "%s", label);
@@ -1029,14 +1031,14 @@ static int check_rates(const char *file, const char *results, const char *want_s
 		return rfail(err, errlen, S2_E_FORMAT, "--expect-rates %s: no populations", file);
 	if (!results)
 		return rfail(err, errlen, S2_E_INVAL,
-		                 "--expect-rates needs the run's results: give --results FILE (the "
-		                 "record names none)");
+		             "--expect-rates needs the run's results: give --results FILE (the "
+		             "record names none)");
 	char hex[65];
 	if (want_sha && s2_sha256_file(results, hex) == 0 && strcmp(hex, want_sha))
 		return rfail(err, errlen, S2_E_FORMAT,
-		                 "--results %s: not the results of this run (its SHA-256 differs "
-		                 "from the record's results_sha256)",
-		                 results);
+		             "--results %s: not the results of this run (its SHA-256 differs "
+		             "from the record's results_sha256)",
+		             results);
 	char rerr[512];
 	struct s2_results *res = s2_results_read(results, 0, NULL, rerr, sizeof rerr);
 	if (!res)
@@ -1052,8 +1054,8 @@ static int check_rates(const char *file, const char *results, const char *want_s
 				pop = &res->pops[p];
 		if (!pop) {
 			ec = rfail(err, errlen, S2_E_FORMAT,
-			               "--expect-rates %s: population '%s' is not in %s", file,
-			               q->label, results);
+			           "--expect-rates %s: population '%s' is not in %s", file,
+			           q->label, results);
 			break;
 		}
 		q->spikes = pop->n_spikes;
@@ -1129,15 +1131,15 @@ static int hourly(const struct energy_report *r, const struct figs *f, const str
 	*total_g = 0;
 	if (!r->have_utc)
 		return rfail(err, errlen, S2_E_FORMAT,
-		                 "--grid-hourly: %s has no UTC times (energy record format 1): "
-		                 "record the run again",
-		                 r->path);
+		             "--grid-hourly: %s has no UTC times (energy record format 1): "
+		             "record the run again",
+		             r->path);
 	for (unsigned i = 0; i < r->n_ph; i++) {
 		const struct phase *ph = &r->ph[i];
 		double kwh = (ph->static_j + ph->dynamic_j + ph->host_j) / 3.6e6;
 		if (spread(rows, n, utc_us(r, ph->t0_us), utc_us(r, ph->t1_us), kwh) < 0)
-			return rfail(err, errlen, S2_E_NOMEM, "--grid-hourly: phase %s: cannot spread",
-			                 ph->name);
+			return rfail(err, errlen, S2_E_NOMEM,
+			             "--grid-hourly: phase %s: cannot spread", ph->name);
 	}
 	if (f->compile_cpu_s >= 0 && r->n_ph) {
 		int64_t u = utc_us(r, r->ph[0].t0_us);
@@ -1153,11 +1155,10 @@ static int hourly(const struct energy_report *r, const struct figs *f, const str
 			eg_utc_string((*rows)[i].hour, when);
 			free(*rows);
 			*rows = NULL;
-			return rfail(
-			        err, errlen, S2_E_FORMAT,
-			        "--grid-hourly %s: no intensity for the hour from %s, which "
-			        "the run spans",
-			        cb->hourly_path, when);
+			return rfail(err, errlen, S2_E_FORMAT,
+			             "--grid-hourly %s: no intensity for the hour from %s, which "
+			             "the run spans",
+			             cb->hourly_path, when);
 		}
 		(*rows)[i].g_per_kwh = h->g_per_kwh;
 		(*rows)[i].g = (*rows)[i].kwh * cb->pue * h->g_per_kwh;
@@ -1253,7 +1254,7 @@ static void report_json(FILE *out, const struct energy_report *r, const struct f
 	s2_json_str(&j, "format", "s2-energy-report-2");
 	s2_json_str(&j, "record", path);
 	s2_json_str(&j, "record_format",
-	         r->record_version == 2 ? "s2-energy-record-2" : "s2-energy-record-1");
+	            r->record_version == 2 ? "s2-energy-record-2" : "s2-energy-record-1");
 	s2_json_str(&j, "partial", r->partial);
 	s2_json_str(&j, "image", r->image);
 	s2_json_str(&j, "kind", kind);
@@ -1266,8 +1267,8 @@ static void report_json(FILE *out, const struct energy_report *r, const struct f
 	s2_json_num(&j, "pe_active_w", s2_energy_pe_active_w(&r->m));
 	s2_json_num(&j, "host_w_per_core", r->m.host_w_per_core);
 	s2_json_str(&j, "host_w_per_core_source",
-	         r->m.host_w_per_core == S2_ENERGY_HOST_W_PER_CORE ? S2_ENERGY_HOST_W_SOURCE
-	                                                           : "given (--model)");
+	            r->m.host_w_per_core == S2_ENERGY_HOST_W_PER_CORE ? S2_ENERGY_HOST_W_SOURCE
+	                                                              : "given (--model)");
 	s2_json_end_obj(&j);
 	/* provenance: what made the record, and what made this report */
 	s2_json_obj(&j, "provenance");
@@ -1306,7 +1307,7 @@ static void report_json(FILE *out, const struct energy_report *r, const struct f
 		s2_json_uint(&j, "packets_start", b->from_samples ? b->n_start : 1);
 		s2_json_uint(&j, "packets_end", b->from_samples ? b->n_end : 1);
 		s2_json_flag(&j, "within_tolerance",
-		          (double)llabs(b->off_end_us - b->off_start_us) <= in->clock_tol_us);
+		             (double)llabs(b->off_end_us - b->off_start_us) <= in->clock_tol_us);
 		s2_json_end_obj(&j);
 	}
 	s2_json_end_arr(&j);
@@ -1412,10 +1413,10 @@ static void report_json(FILE *out, const struct energy_report *r, const struct f
 			s2_json_null(&j, "energy_j");
 		s2_json_str(&j, "kind", ph->host_kind);
 		s2_json_str(&j, "method",
-		         !strcmp(ph->host_kind, "measured") ? "RAPL package domains (powercap)"
-		         : !strcmp(ph->host_kind, "estimated")
-		                 ? "s2ctl's CPU time x host_w_per_core"
-		                 : "not recorded (record format 1)");
+		            !strcmp(ph->host_kind, "measured") ? "RAPL package domains (powercap)"
+		            : !strcmp(ph->host_kind, "estimated")
+		                    ? "s2ctl's CPU time x host_w_per_core"
+		                    : "not recorded (record format 1)");
 		s2_json_end_obj(&j);
 	}
 	s2_json_end_arr(&j);
@@ -1520,7 +1521,7 @@ static void report_json(FILE *out, const struct energy_report *r, const struct f
 	s2_json_end_obj(&j);
 	s2_json_num(&j, "pue", cb->pue);
 	s2_json_str(&j, "pue_kind",
-	         cb->have_pue ? "given" : "assumed 1.0: no facility overhead given");
+	            cb->have_pue ? "given" : "assumed 1.0: no facility overhead given");
 	s2_json_num(&j, "facility_overhead_kwh", facility_kwh);
 	if (cb->have_grid) {
 		s2_json_obj(&j, "grid");
@@ -1542,9 +1543,10 @@ static void report_json(FILE *out, const struct energy_report *r, const struct f
 		s2_json_str(&j, "zone", cb->hourly.zone);
 		s2_json_str(&j, "year", cb->hourly.year);
 		s2_json_str(&j, "scope", cb->hourly.scope);
-		s2_json_str(&j, "method",
-		         "each phase's energy (boards and host) spread evenly over its UTC window, "
-		         "x PUE x the hour's intensity");
+		s2_json_str(
+		        &j, "method",
+		        "each phase's energy (boards and host) spread evenly over its UTC window, "
+		        "x PUE x the hour's intensity");
 		s2_json_arr(&j, "hours");
 		for (size_t i = 0; i < n_hr; i++) {
 			char h[32];
@@ -1568,7 +1570,7 @@ static void report_json(FILE *out, const struct energy_report *r, const struct f
 		s2_json_str(&j, "source", cb->market_source);
 		s2_json_num(&j, "operational_g", it_kwh * cb->pue * cb->market);
 		s2_json_str(&j, "note",
-		         "shown apart: never subtracted from the location-based figure");
+		            "shown apart: never subtracted from the location-based figure");
 		s2_json_end_obj(&j);
 	} else {
 		s2_json_null(&j, "market_based");
@@ -1610,8 +1612,8 @@ static void report_json(FILE *out, const struct energy_report *r, const struct f
 	}
 	if (cb->have_wue || cb->have_water)
 		s2_json_num(&j, "litres",
-		         (cb->have_wue ? it_kwh * cb->wue : 0) +
-		                 (cb->have_water ? it_kwh * cb->pue * cb->water : 0));
+		            (cb->have_wue ? it_kwh * cb->wue : 0) +
+		                    (cb->have_water ? it_kwh * cb->pue * cb->water : 0));
 	else
 		s2_json_null(&j, "litres");
 	s2_json_end_obj(&j);
@@ -1644,9 +1646,9 @@ static void report_json(FILE *out, const struct energy_report *r, const struct f
 		else
 			s2_json_null(&j, "latency_s");
 		s2_json_num(&j, "ratio_to_s2_chips",
-		         per_inf_chip > 0 ? b->per_inference_j / per_inf_chip : 0);
+		            per_inf_chip > 0 ? b->per_inference_j / per_inf_chip : 0);
 		s2_json_num(&j, "ratio_to_s2_boards",
-		         per_inf_board > 0 ? b->per_inference_j / per_inf_board : 0);
+		            per_inf_board > 0 ? b->per_inference_j / per_inf_board : 0);
 		s2_json_end_obj(&j);
 	}
 	s2_json_end_arr(&j);
@@ -1660,7 +1662,7 @@ static void report_json(FILE *out, const struct energy_report *r, const struct f
 		}
 		s2_json_num(&j, "requests", requests);
 		s2_json_num(&j, "s2_chips_j",
-		         (training_j > 0 ? training_j : 0) + requests * per_inf_chip);
+		            (training_j > 0 ? training_j : 0) + requests * per_inf_chip);
 		s2_json_arr(&j, "baselines");
 		for (unsigned i = 0; i < bl->n; i++) {
 			const struct eb_row *b = &bl->row[i];
@@ -1668,7 +1670,8 @@ static void report_json(FILE *out, const struct energy_report *r, const struct f
 			s2_json_obj(&j, NULL);
 			s2_json_str(&j, "platform", b->platform);
 			s2_json_num(&j, "j",
-			         (training_j > 0 ? training_j : 0) + requests * b->per_inference_j);
+			            (training_j > 0 ? training_j : 0) +
+			                    requests * b->per_inference_j);
 			if (saved > 0 && training_j >= 0)
 				s2_json_num(&j, "payback_requests", ceil(training_j / saved));
 			else
@@ -1700,29 +1703,32 @@ static void report_text(FILE *out, const struct energy_report *r, const struct f
 	double emb_g = cb->have_embodied ? cb->embodied_kg * 1000 * r->n_boards *
 	                                           (f->secs / (cb->lifetime_y * 365.25 * 86400))
 	                                 : NAN;
-	fprintf(out, "energy of %s (%s: %s, model %s, PEs at the %s level)\n", r->image ? r->image : path,
-	       path, kind, r->m.version, r->m.pl == S2_PL_HIGH ? "high" : "low");
+	fprintf(out, "energy of %s (%s: %s, model %s, PEs at the %s level)\n",
+	        r->image ? r->image : path, path, kind, r->m.version,
+	        r->m.pl == S2_PL_HIGH ? "high" : "low");
 	if (r->partial)
-		fprintf(out, "PARTIAL RUN: %s; every figure below is of a run that did not complete\n",
-		       r->partial);
+		fprintf(out,
+		        "PARTIAL RUN: %s; every figure below is of a run that did not complete\n",
+		        r->partial);
 	if (r->record_version >= 2) {
 		const char *const *p = (const char *const *)r->prov;
-		fprintf(out, "provenance: s2 %s, commit %s, host %s; image sha256 %.16s..., network %s "
-		       "(crc32 %s), machine %s sha256 %.16s...\n",
-		       p[0] ? p[0] : "?", p[1] ? p[1] : "?", p[2] ? p[2] : "?",
-		       p[4] ? p[4] : "(unreadable)", p[5] ? p[5] : "?", p[6] ? p[6] : "?",
-		       p[7] ? p[7] : "(not known)", p[8] ? p[8] : "(unreadable)");
+		fprintf(out,
+		        "provenance: s2 %s, commit %s, host %s; image sha256 %.16s..., network %s "
+		        "(crc32 %s), machine %s sha256 %.16s...\n",
+		        p[0] ? p[0] : "?", p[1] ? p[1] : "?", p[2] ? p[2] : "?",
+		        p[4] ? p[4] : "(unreadable)", p[5] ? p[5] : "?", p[6] ? p[6] : "?",
+		        p[7] ? p[7] : "(not known)", p[8] ? p[8] : "(unreadable)");
 		char buf[256];
 		if (r->have_fw)
 			fprintf(out, "firmware: %s, sha256 %.16s..., image crc32 %s (%s)\n",
-			       r->fw[2] ? r->fw[2] : "(no identity)",
-			       r->fw[1] ? r->fw[1] : "(unreadable)", r->fw[3] ? r->fw[3] : "?",
-			       firmware_basis(r, buf, sizeof buf));
+			        r->fw[2] ? r->fw[2] : "(no identity)",
+			        r->fw[1] ? r->fw[1] : "(unreadable)", r->fw[3] ? r->fw[3] : "?",
+			        firmware_basis(r, buf, sizeof buf));
 		fprintf(out, "boards:");
 		for (unsigned i = 0; i < r->n_boards; i++)
 			if (r->have_serial[i])
 				fprintf(out, " %u (serial %u, %s);", r->boards[i], r->serial[i],
-				       r->bversion[i] ? r->bversion[i] : "?");
+				        r->bversion[i] ? r->bversion[i] : "?");
 			else
 				fprintf(out, " %u (no identity);", r->boards[i]);
 		fprintf(out, "\n");
@@ -1733,22 +1739,25 @@ static void report_text(FILE *out, const struct energy_report *r, const struct f
 	for (unsigned i = 0; i < r->n_boards; i++) {
 		const struct board_clock *b = &r->bclk[i];
 		if (b->have_start && b->have_end)
-			fprintf(out, "clock: board %u: host - board %lld us at the start, %lld us at the "
-			       "end "
-			       "(drift %lld us, tolerance %.0f us%s)\n",
-			       r->boards[i], (long long)b->off_start_us, (long long)b->off_end_us,
-			       (long long)(b->off_end_us - b->off_start_us), in->clock_tol_us,
-			       (double)llabs(b->off_end_us - b->off_start_us) <= in->clock_tol_us
-			               ? ""
-			               : ": OUT OF TOLERANCE");
+			fprintf(out,
+			        "clock: board %u: host - board %lld us at the start, %lld us at "
+			        "the "
+			        "end "
+			        "(drift %lld us, tolerance %.0f us%s)\n",
+			        r->boards[i], (long long)b->off_start_us, (long long)b->off_end_us,
+			        (long long)(b->off_end_us - b->off_start_us), in->clock_tol_us,
+			        (double)llabs(b->off_end_us - b->off_start_us) <= in->clock_tol_us
+			                ? ""
+			                : ": OUT OF TOLERANCE");
 	}
 	if (!any_clock)
 		fprintf(out, "clock: no offset recorded (needs record format 2 with run events)\n");
 	else if (!cok)
-		fprintf(out, "warning: a board's clock offset moved more than the tolerance during the "
-		       "run: times on the boards' clock and the host's do not line up\n");
+		fprintf(out,
+		        "warning: a board's clock offset moved more than the tolerance during the "
+		        "run: times on the boards' clock and the host's do not line up\n");
 	fprintf(out, "  %-8s %10s %12s %12s %12s  %-24s %s\n", "phase", "seconds", "static J",
-	       "dynamic J", "total J", "start (UTC)", "host");
+	        "dynamic J", "total J", "start (UTC)", "host");
 	for (unsigned p = 0; p < r->n_ph; p++) {
 		const struct phase *ph = &r->ph[p];
 		char u[40] = "-", hj[48];
@@ -1759,38 +1768,40 @@ static void report_text(FILE *out, const struct energy_report *r, const struct f
 		else
 			snprintf(hj, sizeof hj, "excluded");
 		fprintf(out, "  %-8s %10.3f %12.4g %12.4g %12.4g  %-24s %s%s\n", ph->name, ph->s,
-		       ph->static_j, ph->dynamic_j, ph->static_j + ph->dynamic_j, u, hj,
-		       !strcmp(ph->name, "run")
-		               ? "  (biological time: the machine runs in real time)"
-		               : "");
+		        ph->static_j, ph->dynamic_j, ph->static_j + ph->dynamic_j, u, hj,
+		        !strcmp(ph->name, "run")
+		                ? "  (biological time: the machine runs in real time)"
+		                : "");
 	}
-	fprintf(out, "  %-8s %10.3f %12.4g %12.4g %12.4g   mean %.3g W, peak %.3g W\n", "total", f->secs,
-	       f->e_static, f->e_dyn, f->e_total, f->secs > 0 ? f->e_total / f->secs : 0,
-	       f->peak_w);
+	fprintf(out, "  %-8s %10.3f %12.4g %12.4g %12.4g   mean %.3g W, peak %.3g W\n", "total",
+	        f->secs, f->e_static, f->e_dyn, f->e_total, f->secs > 0 ? f->e_total / f->secs : 0,
+	        f->peak_w);
 	if (!strcmp(host_kind(f), "excluded") && f->compile_cpu_s < 0)
 		fprintf(out, "host: excluded, not recorded (energy record format 1");
 	else
 		fprintf(out, "host: %.4g J %s (%.3g W per busy core", f->host_j, host_kind(f),
-		       r->m.host_w_per_core);
+		        r->m.host_w_per_core);
 	if (f->compile_cpu_s >= 0)
 		fprintf(out, "; compile %.3g s of CPU", f->compile_cpu_s);
 	else
 		fprintf(out, "; compile excluded: give --compile-cpu-s");
 	fprintf(out, ")\n");
-	fprintf(out, "run: %.4g J for %.3g s of biological time (%.4g J per simulated second); "
-	       "%.3g J per synaptic event, %.3g J per spike",
-	       f->run_j, f->bio_s, f->bio_s > 0 ? f->run_j / f->bio_s : 0,
-	       f->syn ? f->run_j / (double)f->syn : 0, f->spk ? f->run_j / (double)f->spk : 0);
+	fprintf(out,
+	        "run: %.4g J for %.3g s of biological time (%.4g J per simulated second); "
+	        "%.3g J per synaptic event, %.3g J per spike",
+	        f->run_j, f->bio_s, f->bio_s > 0 ? f->run_j / f->bio_s : 0,
+	        f->syn ? f->run_j / (double)f->syn : 0, f->spk ? f->run_j / (double)f->spk : 0);
 	if (inferences > 0)
 		fprintf(out, ", %.4g J per inference", f->run_j / inferences);
 	fprintf(out, "\n  dynamic:");
 	for (unsigned k = 0; k < S2_EP_COUNT; k++)
 		fprintf(out, " %s %.3g J%s", part_names[k], r->part_j[k],
-		       k + 1 < S2_EP_COUNT ? "," : "\n");
-	fprintf(out, "activity: %llu synaptic operations, %llu spikes, %llu neuron updates, activation "
-	       "sparsity %.4f\n",
-	       (unsigned long long)f->syn, (unsigned long long)f->spk, (unsigned long long)f->upd,
-	       sparsity(f->spk, f->upd));
+		        k + 1 < S2_EP_COUNT ? "," : "\n");
+	fprintf(out,
+	        "activity: %llu synaptic operations, %llu spikes, %llu neuron updates, activation "
+	        "sparsity %.4f\n",
+	        (unsigned long long)f->syn, (unsigned long long)f->spk, (unsigned long long)f->upd,
+	        sparsity(f->spk, f->upd));
 	if (in->have_k) {
 		const struct correctness *k = &in->k;
 		fprintf(out, "correctness:");
@@ -1798,14 +1809,14 @@ static void report_text(FILE *out, const struct energy_report *r, const struct f
 			fprintf(out, " %s %.6g (given);", k->metric[i].name, k->metric[i].value);
 		for (unsigned i = 0; i < k->n_rate; i++)
 			fprintf(out, " %s %.4g Hz (expected %.4g +- %.4g: %s);", k->rate[i].label,
-			       k->rate[i].measured, k->rate[i].expected, k->rate[i].tol,
-			       k->rate[i].ok ? "ok" : "OUT");
+			        k->rate[i].measured, k->rate[i].expected, k->rate[i].tol,
+			        k->rate[i].ok ? "ok" : "OUT");
 		fprintf(out, "\n");
 	}
 	fprintf(out, "boards:");
 	for (unsigned i = 0; i < r->n_boards; i++)
 		fprintf(out, " %u: static %.4g J + run dynamic %.4g J;", r->boards[i],
-		       f->e_static / r->n_boards, r->board_dyn_j[r->boards[i]]);
+		        f->e_static / r->n_boards, r->board_dyn_j[r->boards[i]]);
 	struct domain d[N_DOMAINS];
 	boundary(r, f, cb->have_pue, d);
 	fprintf(out, "\nboundary:");
@@ -1816,20 +1827,23 @@ static void report_text(FILE *out, const struct energy_report *r, const struct f
 		snprintf(host_kwh, sizeof host_kwh, "excluded");
 	else
 		snprintf(host_kwh, sizeof host_kwh, "%.4g", f->host_j / 3.6e6);
-	fprintf(out, "carbon: IT energy %.4g kWh (boards %.4g, host %s); PUE %.2f (%s): facility "
-	       "overhead %.4g kWh\n",
-	       it_kwh, f->e_total / 3.6e6, host_kwh, cb->pue,
-	       cb->have_pue ? "given" : "assumed: none given", facility_kwh);
+	fprintf(out,
+	        "carbon: IT energy %.4g kWh (boards %.4g, host %s); PUE %.2f (%s): facility "
+	        "overhead %.4g kWh\n",
+	        it_kwh, f->e_total / 3.6e6, host_kwh, cb->pue,
+	        cb->have_pue ? "given" : "assumed: none given", facility_kwh);
 	if (cb->have_grid)
-		fprintf(out, "  operational %.4g g CO2e (annual average %.4g g/kWh: %s, %s, %s%s%s)\n",
-		       op_g, cb->grid, cb->dataset, cb->zone, cb->year, cb->scope ? ", " : "",
-		       cb->scope ? cb->scope : "");
+		fprintf(out,
+		        "  operational %.4g g CO2e (annual average %.4g g/kWh: %s, %s, %s%s%s)\n",
+		        op_g, cb->grid, cb->dataset, cb->zone, cb->year, cb->scope ? ", " : "",
+		        cb->scope ? cb->scope : "");
 	else if (!cb->hourly_path)
-		fprintf(out, "  operational: not computed (give --grid-intensity with its dataset, zone "
-		       "and year, or --grid-hourly)\n");
+		fprintf(out,
+		        "  operational: not computed (give --grid-intensity with its dataset, zone "
+		        "and year, or --grid-hourly)\n");
 	if (cb->hourly_path) {
 		fprintf(out, "  operational, hour by hour %.4g g CO2e (%s, %s, %s, %s):", hourly_g,
-		       cb->hourly.dataset, cb->hourly.zone, cb->hourly.year, cb->hourly.scope);
+		        cb->hourly.dataset, cb->hourly.zone, cb->hourly.year, cb->hourly.scope);
 		for (size_t i = 0; i < n_hr; i++) {
 			char h[32];
 			eg_utc_string(hr[i].hour, h);
@@ -1838,13 +1852,15 @@ static void report_text(FILE *out, const struct energy_report *r, const struct f
 		fprintf(out, "\n");
 	}
 	if (cb->have_market)
-		fprintf(out, "  market-based %.4g g CO2e (%.4g g/kWh: %s; shown apart, never "
-		       "subtracted)\n",
-		       it_kwh * cb->pue * cb->market, cb->market, cb->market_source);
+		fprintf(out,
+		        "  market-based %.4g g CO2e (%.4g g/kWh: %s; shown apart, never "
+		        "subtracted)\n",
+		        it_kwh * cb->pue * cb->market, cb->market, cb->market_source);
 	if (cb->have_embodied)
-		fprintf(out, "  embodied %.4g g CO2e (%.4g kg per board, %u boards held %.3f s of a "
-		       "%.3g-year life)\n",
-		       emb_g, cb->embodied_kg, r->n_boards, f->secs, cb->lifetime_y);
+		fprintf(out,
+		        "  embodied %.4g g CO2e (%.4g kg per board, %u boards held %.3f s of a "
+		        "%.3g-year life)\n",
+		        emb_g, cb->embodied_kg, r->n_boards, f->secs, cb->lifetime_y);
 	else
 		fprintf(out, "  embodied: not computed (give --embodied-kg per board)\n");
 	if (cb->have_grid && cb->have_embodied)
@@ -1852,29 +1868,32 @@ static void report_text(FILE *out, const struct energy_report *r, const struct f
 	if (cb->have_wue || cb->have_water) {
 		fprintf(out, "water:");
 		if (cb->have_wue)
-			fprintf(out, " on site %.4g L (WUE %.4g L/kWh: %s);", it_kwh * cb->wue, cb->wue,
-			       cb->wue_source);
+			fprintf(out, " on site %.4g L (WUE %.4g L/kWh: %s);", it_kwh * cb->wue,
+			        cb->wue, cb->wue_source);
 		if (cb->have_water)
 			fprintf(out, " off site %.4g L (%.4g L/kWh of electricity: %s);",
-			       it_kwh * cb->pue * cb->water, cb->water, cb->water_source);
+			        it_kwh * cb->pue * cb->water, cb->water, cb->water_source);
 		fprintf(out, "\n");
 	}
 	if (r->stream_lost || r->stream_bad)
-		fprintf(out, "warning: the energy stream lost %llu packets (%llu bad): samples are "
-		       "missing, the counters still cover the gaps\n",
-		       (unsigned long long)r->stream_lost, (unsigned long long)r->stream_bad);
+		fprintf(out,
+		        "warning: the energy stream lost %llu packets (%llu bad): samples are "
+		        "missing, the counters still cover the gaps\n",
+		        (unsigned long long)r->stream_lost, (unsigned long long)r->stream_bad);
 	if (inferences > 0 && (bl->n || training_j >= 0 || requests > 0)) {
-		fprintf(out, "per %s (%s): s2 %.4g J at the %u chips in use, %.4g J at the boards\n",
-		       bl->inference[0] ? bl->inference : "inference", kind, per_inf_chip,
-		       f->chips_used, per_inf_board);
+		fprintf(out,
+		        "per %s (%s): s2 %.4g J at the %u chips in use, %.4g J at the boards\n",
+		        bl->inference[0] ? bl->inference : "inference", kind, per_inf_chip,
+		        f->chips_used, per_inf_board);
 		for (unsigned i = 0; i < bl->n; i++) {
 			const struct eb_row *b = &bl->row[i];
-			fprintf(out, "  %-34s %10.4g J  %-9s boundary %-14s  %.3gx s2 (chips), %.3gx s2 "
-			       "(boards)\n    basis: %s\n",
-			       b->platform, b->per_inference_j, b->kind, b->boundary,
-			       per_inf_chip > 0 ? b->per_inference_j / per_inf_chip : 0,
-			       per_inf_board > 0 ? b->per_inference_j / per_inf_board : 0,
-			       b->basis);
+			fprintf(out,
+			        "  %-34s %10.4g J  %-9s boundary %-14s  %.3gx s2 (chips), %.3gx s2 "
+			        "(boards)\n    basis: %s\n",
+			        b->platform, b->per_inference_j, b->kind, b->boundary,
+			        per_inf_chip > 0 ? b->per_inference_j / per_inf_chip : 0,
+			        per_inf_board > 0 ? b->per_inference_j / per_inf_board : 0,
+			        b->basis);
 		}
 	}
 	if (training_j >= 0 || requests > 0) {
@@ -1884,24 +1903,26 @@ static void report_text(FILE *out, const struct energy_report *r, const struct f
 		else
 			fprintf(out, " no training energy given;");
 		fprintf(out, " %.4g requests: s2 %.4g J", requests,
-		       (training_j > 0 ? training_j : 0) + requests * per_inf_chip);
+		        (training_j > 0 ? training_j : 0) + requests * per_inf_chip);
 		for (unsigned i = 0; i < bl->n; i++)
 			fprintf(out, ", %s %.4g J", bl->row[i].platform,
-			       (training_j > 0 ? training_j : 0) +
-			               requests * bl->row[i].per_inference_j);
+			        (training_j > 0 ? training_j : 0) +
+			                requests * bl->row[i].per_inference_j);
 		fprintf(out, "\n");
 		for (unsigned i = 0; training_j >= 0 && i < bl->n; i++) {
 			double saved = bl->row[i].per_inference_j - per_inf_chip;
 			if (saved > 0)
-				fprintf(out, "  against %s: serving on s2 saves %.4g J per %s and pays "
-				       "back "
-				       "the training energy after %.4g requests\n",
-				       bl->row[i].platform, saved, bl->inference,
-				       ceil(training_j / saved));
+				fprintf(out,
+				        "  against %s: serving on s2 saves %.4g J per %s and pays "
+				        "back "
+				        "the training energy after %.4g requests\n",
+				        bl->row[i].platform, saved, bl->inference,
+				        ceil(training_j / saved));
 			else
-				fprintf(out, "  against %s: s2 saves nothing per %s, it never pays "
-				       "back\n",
-				       bl->row[i].platform, bl->inference);
+				fprintf(out,
+				        "  against %s: s2 saves nothing per %s, it never pays "
+				        "back\n",
+				        bl->row[i].platform, bl->inference);
 		}
 	}
 }
@@ -1909,28 +1930,32 @@ static void report_text(FILE *out, const struct energy_report *r, const struct f
 static void report_openmetrics(FILE *out, const struct energy_report *r, const struct figs *f)
 {
 	const char *run_name = r->image ? r->image : r->path;
-	fprintf(out, "# TYPE s2_energy_joules counter\n# UNIT s2_energy_joules joules\n"
-	       "# HELP s2_energy_joules Energy of a run, by board and phase (%s, %s).\n",
-	       f->kind, r->m.version);
+	fprintf(out,
+	        "# TYPE s2_energy_joules counter\n# UNIT s2_energy_joules joules\n"
+	        "# HELP s2_energy_joules Energy of a run, by board and phase (%s, %s).\n",
+	        f->kind, r->m.version);
 	for (unsigned i = 0; i < r->n_boards; i++)
 		for (unsigned p = 0; p < r->n_ph; p++) {
 			double dj = !strcmp(r->ph[p].name, "run")
 			                    ? r->board_dyn_j[r->boards[i]]
 			                    : r->ph[p].dynamic_j / r->n_boards;
-			fprintf(out, "s2_energy_joules_total{run=\"%s\",board=\"%u\",phase=\"%s\","
-			       "kind=\"%s\"} %.9g\n",
-			       run_name, r->boards[i], r->ph[p].name, r->ph[p].kind,
-			       r->ph[p].static_j / r->n_boards + dj);
+			fprintf(out,
+			        "s2_energy_joules_total{run=\"%s\",board=\"%u\",phase=\"%s\","
+			        "kind=\"%s\"} %.9g\n",
+			        run_name, r->boards[i], r->ph[p].name, r->ph[p].kind,
+			        r->ph[p].static_j / r->n_boards + dj);
 		}
 	for (unsigned p = 0; p < r->n_ph; p++)
 		if (strcmp(r->ph[p].host_kind, "excluded"))
-			fprintf(out, "s2_energy_joules_total{run=\"%s\",board=\"host\",phase=\"%s\","
-			       "kind=\"%s\"} %.9g\n",
-			       run_name, r->ph[p].name, r->ph[p].host_kind, r->ph[p].host_j);
-	fprintf(out, "# TYPE s2_synaptic_events counter\n"
-	       "s2_synaptic_events_total{run=\"%s\"} %llu\n"
-	       "# TYPE s2_spikes counter\ns2_spikes_total{run=\"%s\"} %llu\n# EOF\n",
-	       run_name, (unsigned long long)f->syn, run_name, (unsigned long long)f->spk);
+			fprintf(out,
+			        "s2_energy_joules_total{run=\"%s\",board=\"host\",phase=\"%s\","
+			        "kind=\"%s\"} %.9g\n",
+			        run_name, r->ph[p].name, r->ph[p].host_kind, r->ph[p].host_j);
+	fprintf(out,
+	        "# TYPE s2_synaptic_events counter\n"
+	        "s2_synaptic_events_total{run=\"%s\"} %llu\n"
+	        "# TYPE s2_spikes counter\ns2_spikes_total{run=\"%s\"} %llu\n# EOF\n",
+	        run_name, (unsigned long long)f->syn, run_name, (unsigned long long)f->spk);
 }
 
 /* --- the public report ------------------------------------------------------------------- */
@@ -1967,7 +1992,10 @@ static int read_model(const char *path, struct s2_energy_model *m, char *err, si
 	char merr[512];
 	int rc = s2_energy_model_load(m, path, merr, sizeof merr);
 	if (rc < 0)
-		return rfail(err, errlen, rc == S2_E_NOMEM ? rc : rc == S2_E_IO ? rc : S2_E_FORMAT,
+		return rfail(err, errlen,
+		             rc == S2_E_NOMEM ? rc
+		             : rc == S2_E_IO  ? rc
+		                              : S2_E_FORMAT,
 		             "--model %s", merr);
 	return 0;
 }
@@ -1977,8 +2005,8 @@ static int in_range(bool have, double v, const char *opt, double lo, double hi, 
                     size_t errlen)
 {
 	if (have && !(v >= lo && v <= hi))
-		return rfail(err, errlen, S2_E_INVAL, "%s: %g is not a number in %g..%g", opt, v, lo,
-		             hi);
+		return rfail(err, errlen, S2_E_INVAL, "%s: %g is not a number in %g..%g", opt, v,
+		             lo, hi);
 	return 0;
 }
 
@@ -2016,8 +2044,8 @@ static int report_inputs(struct s2_energy_report *rep, const struct s2_energy_re
 	        {o->have_compile_cpu, o->compile_cpu_s, "--compile-cpu-s", 0, 1e7},
 	};
 	for (unsigned i = 0; i < sizeof range / sizeof range[0]; i++)
-		if ((rc = in_range(range[i].have, range[i].v, range[i].opt, range[i].lo, range[i].hi,
-		                   err, errlen)))
+		if ((rc = in_range(range[i].have, range[i].v, range[i].opt, range[i].lo,
+		                   range[i].hi, err, errlen)))
 			return rc;
 	if (o->have_grid && (!o->grid_dataset || !o->grid_zone || !o->grid_year))
 		return rfail(err, errlen, S2_E_INVAL,
@@ -2028,7 +2056,8 @@ static int report_inputs(struct s2_energy_report *rep, const struct s2_energy_re
 		             "--market-intensity needs --market-source (the contract or "
 		             "certificate it comes from)");
 	if (o->have_wue && !o->wue_source)
-		return rfail(err, errlen, S2_E_INVAL, "--wue needs --wue-source: where it comes from");
+		return rfail(err, errlen, S2_E_INVAL,
+		             "--wue needs --wue-source: where it comes from");
 	if (o->have_water && !o->water_source)
 		return rfail(err, errlen, S2_E_INVAL,
 		             "--water-intensity needs --water-source: where it comes from");
@@ -2039,14 +2068,16 @@ static int report_inputs(struct s2_energy_report *rep, const struct s2_energy_re
 		size_t n = nm ? strlen(nm) : 0;
 		bool name_ok = n > 0 && n < sizeof in->k.metric[0].name;
 		for (size_t c = 0; name_ok && c < n; c++)
-			name_ok = (nm[c] >= 'a' && nm[c] <= 'z') || (nm[c] >= 'A' && nm[c] <= 'Z') ||
+			name_ok = (nm[c] >= 'a' && nm[c] <= 'z') ||
+			          (nm[c] >= 'A' && nm[c] <= 'Z') ||
 			          (nm[c] >= '0' && nm[c] <= '9') || nm[c] == '_' || nm[c] == '-' ||
 			          nm[c] == '.';
 		if (!name_ok || !isfinite(o->metrics[i].value))
-			return rfail(err, errlen, S2_E_INVAL,
-			             "--metric: '%s' is not NAME=VALUE (a name of letters, digits, _-. "
-			             "and a number)",
-			             nm ? nm : "");
+			return rfail(
+			        err, errlen, S2_E_INVAL,
+			        "--metric: '%s' is not NAME=VALUE (a name of letters, digits, _-. "
+			        "and a number)",
+			        nm ? nm : "");
 		memcpy(in->k.metric[i].name, nm, n + 1);
 		in->k.metric[i].value = o->metrics[i].value;
 	}
@@ -2063,15 +2094,16 @@ static int report_inputs(struct s2_energy_report *rep, const struct s2_energy_re
 	                     o->have_water};
 	for (unsigned i = 0; i < sizeof given / sizeof given[0]; i++)
 		if (given[i] && !base[i])
-			return rfail(err, errlen, S2_E_INVAL, "%s applies only with %s", orphan[i][0],
-			             orphan[i][1]);
+			return rfail(err, errlen, S2_E_INVAL, "%s applies only with %s",
+			             orphan[i][0], orphan[i][1]);
 	if ((o->baseline_path || o->requests || o->have_training_j || o->training_csv) &&
 	    !o->samples)
 		return rfail(err, errlen, S2_E_INVAL,
 		             "--baseline, --requests and the training energy compare energy per "
 		             "inference: give --samples N (inferences in the run)");
 	if (o->have_training_j && o->training_csv)
-		return rfail(err, errlen, S2_E_INVAL, "give --training-j or --training-csv, not both");
+		return rfail(err, errlen, S2_E_INVAL,
+		             "give --training-j or --training-csv, not both");
 	cb->have_pue = o->have_pue;
 	if (o->have_pue)
 		cb->pue = o->pue;
@@ -2108,7 +2140,8 @@ static int report_inputs(struct s2_energy_report *rep, const struct s2_energy_re
 		return rfail(err, errlen, S2_E_NOMEM, "out of memory");
 	char berr[512];
 	if (o->baseline_path && (rc = eb_load(&in->bl, o->baseline_path, berr, sizeof berr)) < 0)
-		return rfail(err, errlen, rc == S2_E_NOMEM ? rc : S2_E_FORMAT, "--baseline %s", berr);
+		return rfail(err, errlen, rc == S2_E_NOMEM ? rc : S2_E_FORMAT, "--baseline %s",
+		             berr);
 	if (o->training_csv && (rc = eb_training_csv(o->training_csv, &in->training_j,
 	                                             &in->training_src, berr, sizeof berr)) < 0)
 		return rfail(err, errlen, rc == S2_E_NOMEM ? rc : S2_E_FORMAT, "--training-csv %s",
@@ -2117,8 +2150,8 @@ static int report_inputs(struct s2_energy_report *rep, const struct s2_energy_re
 		size_t len;
 		char *text = read_text(o->grid_hourly_path, 64 << 20, &len);
 		if (!text)
-			return rfail(err, errlen, S2_E_IO, "--grid-hourly %s: %s", o->grid_hourly_path,
-			             strerror(errno));
+			return rfail(err, errlen, S2_E_IO, "--grid-hourly %s: %s",
+			             o->grid_hourly_path, strerror(errno));
 		char gerr[256];
 		rc = eg_parse(text, len, &cb->hourly, gerr, sizeof gerr);
 		free(text);
@@ -2258,9 +2291,9 @@ size_t s2_energy_report_chips(const struct s2_energy_report *rep, struct s2_ener
 			continue;
 		uint64_t inc[S2_LIVE_COUNTERS];
 		s2_energy_increase(&r->m, cs->p, 0, cs->n - 1, inc);
-		(*out)[n++] = (struct s2_energy_chip){cs->board, cs->chip,
-		                                      inc[S2_LC_SYNAPTIC_EVENTS],
-		                                      s2_energy_dynamic_j(&r->m, inc, NULL)};
+		(*out)[n++] =
+		        (struct s2_energy_chip){cs->board, cs->chip, inc[S2_LC_SYNAPTIC_EVENTS],
+		                                s2_energy_dynamic_j(&r->m, inc, NULL)};
 	}
 	return n;
 }
