@@ -30,6 +30,7 @@
 #include "s2/energy_record.h"
 #include "s2/energy_report.h"
 #include "s2/error.h"
+#include "s2/health.h"
 #include "s2/machine.h"
 #include "s2/network.h"
 #include "s2/pedata.h"
@@ -70,6 +71,41 @@ static void emu_start(struct emu *e, const char *name, const char *fault)
 		else
 			execl(exe, exe, "--boards", "1", "--write-machine", e->machine,
 			      "--ready-file", ready, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 200 && access(ready, F_OK) != 0; i++) {
+		struct timespec ts = {0, 50 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	assert_int_equal(access(ready, F_OK), 0);
+}
+
+/* s2emu (boards boards) with up to 8 more arguments, NULL-terminated. */
+static void emu_start_args(struct emu *e, const char *name, const char *boards, ...)
+{
+	const char *exe = getenv("S2EMU");
+	assert_non_null(exe);
+	char ready[160];
+	snprintf(e->machine, sizeof e->machine, "%s/%s.pb", dir, name);
+	snprintf(ready, sizeof ready, "%s/%s.ready", dir, name);
+	const char *argv[20] = {exe,        "--boards",     boards, "--write-machine",
+	                        e->machine, "--ready-file", ready};
+	unsigned n = 7;
+	va_list ap;
+	va_start(ap, boards);
+	for (const char *a; n < 18 && (a = va_arg(ap, const char *));)
+		argv[n++] = a;
+	va_end(ap);
+	argv[n] = NULL;
+	e->pid = fork();
+	assert_true(e->pid >= 0);
+	if (e->pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		if (null >= 0) {
+			dup2(null, 1);
+			dup2(null, 2);
+		}
+		execv(exe, (char *const *)argv);
 		_exit(127);
 	}
 	for (int i = 0; i < 200 && access(ready, F_OK) != 0; i++) {
@@ -639,6 +675,120 @@ static void energy_record_of_a_board_that_dies(void **state)
 	s2_energy_report_free(r);
 }
 
+/* ---- boot and health (s2/health.h) -------------------------------------------------------- */
+
+static void monitor_image_errors(void **state)
+{
+	(void)state;
+	uint8_t *img = (uint8_t *)&img;
+	size_t len = 1;
+	char err[512], path[128];
+	snprintf(path, sizeof path, "%s/none.bin", dir);
+	assert_int_equal(s2_monitor_image_load(path, &img, &len, err, sizeof err), S2_E_IO);
+	assert_null(img);
+	assert_non_null(strstr(err, "none.bin"));
+	snprintf(path, sizeof path, "%s/short.bin", dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("not a monitor image", f);
+	fclose(f);
+	assert_int_equal(s2_monitor_image_load(path, &img, &len, err, sizeof err), S2_E_FORMAT);
+	assert_null(img);
+	assert_non_null(strstr(err, "not a monitor image for protocol"));
+	assert_int_equal(s2_monitor_image_load(getenv("S2_FIRMWARE"), &img, &len, err, sizeof err),
+	                 0);
+	assert_non_null(img);
+	assert_true(len > 0);
+	free(img);
+}
+
+static void boot_survey_and_check(void **state)
+{
+	(void)state;
+	struct emu e;
+	emu_start_args(&e, "health", "2", "--dead-chip", "0:5", "--dead-pe", "1:40:151",
+	               "--dead-link", "1:20:1", (const char *)NULL);
+	struct s2_session *s = open_session(e.machine);
+	char err[512];
+	assert_int_equal(s2_session_lease(s, false, err, sizeof err), 0);
+	struct s2_board_health rep[2];
+	memset(rep, 0, sizeof rep);
+	/* not booted yet: BOARD_STATUS says so */
+	assert_int_equal(s2_health_status(s, rep), S2_E_STATE);
+	assert_int_equal(rep[1].status, S2_E_STATE);
+	assert_string_equal(rep[1].what, "BOARD_STATUS (board not booted)");
+	memset(rep, 0, sizeof rep);
+	uint8_t *img;
+	size_t len;
+	assert_int_equal(s2_monitor_image_load(getenv("S2_FIRMWARE"), &img, &len, err, sizeof err),
+	                 0);
+	assert_int_equal(s2_health_boot(s, img, len, NULL, NULL, rep), 0);
+	free(img);
+	assert_int_equal(s2_health_survey(s, NULL, NULL, rep), 0);
+	struct s2_board_check c0, c1;
+	assert_int_equal(s2_health_check(s, rep, 0, &c0), 0);
+	assert_int_equal(s2_health_check(s, rep, 1, &c1), 0);
+	assert_int_equal(c0.chips_expected, 48);
+	assert_int_equal(c0.chips_alive, 47);
+	assert_int_equal(c0.n_dead_chips, 1);
+	assert_int_equal(c0.dead_chips[0], 5);
+	assert_int_equal(c1.n_dead_pes, 1);
+	assert_int_equal(c1.dead_pes[0].chip, 40);
+	assert_int_equal(c1.dead_pes[0].item, 151);
+	assert_int_equal(c1.pes_alive, c1.pes_expected - 1);
+	/* the dead link seen from both of its ends: one on board 1, one on its neighbour */
+	assert_true(c1.n_dead_links >= 1);
+	bool seen = false;
+	for (size_t i = 0; i < c1.n_dead_links; i++)
+		seen |= c1.dead_links[i].chip == 20 && c1.dead_links[i].item == 1;
+	assert_true(seen);
+	assert_int_equal(c0.n_dead_links + c1.n_dead_links, 2);
+	s2_board_check_free(&c0);
+	s2_board_check_free(&c1);
+	/* now booted: BOARD_STATUS agrees */
+	memset(rep, 0, sizeof rep);
+	assert_int_equal(s2_health_status(s, rep), 0);
+	/* a board outside the selection cannot be checked */
+	s2_session_close(s);
+	struct s2_session_opts so = {
+	        .machine_path = e.machine, .eth = true, .boards = "1", .purpose = "test_api"};
+	assert_int_equal(s2_session_open(&so, &s, err, sizeof err), 0);
+	assert_int_equal(s2_health_check(s, rep, 0, &c0), S2_E_INVAL);
+	s2_board_check_free(&c0);
+	s2_session_close(s);
+	emu_stop(&e);
+}
+
+static void board_dies_while_booting(void **state)
+{
+	(void)state;
+	struct emu e;
+	emu_start_args(&e, "bootdies", "1", "--fault-at", "boot:kill", (const char *)NULL);
+	struct s2_session *s = open_session(e.machine);
+	char err[512];
+	assert_int_equal(s2_session_lease(s, false, err, sizeof err), 0);
+	struct s2_board_health rep[1];
+	memset(rep, 0, sizeof rep);
+	uint8_t *img;
+	size_t len;
+	assert_int_equal(s2_monitor_image_load(getenv("S2_FIRMWARE"), &img, &len, err, sizeof err),
+	                 0);
+	int rc = s2_health_boot(s, img, len, NULL, NULL, rep);
+	free(img);
+	assert_int_equal(rc, S2_E_TIMEOUT);
+	assert_int_equal(rep[0].status, S2_E_TIMEOUT);
+	assert_true(rep[0].what[0] != 0); /* the step it failed at */
+	/* the survey leaves the failed board out; its check lists every chip dead */
+	assert_int_equal(s2_health_survey(s, NULL, NULL, rep), 0);
+	struct s2_board_check c;
+	assert_int_equal(s2_health_check(s, rep, 0, &c), 0);
+	assert_int_equal(c.chips_alive, 0);
+	assert_int_equal(c.n_dead_chips, c.chips_expected);
+	s2_board_check_free(&c);
+	s2_session_close(s);
+	emu_stop(&e);
+}
+
 int main(void)
 {
 	if (!getenv("S2EMU") || !getenv("S2_FIRMWARE") || access(getenv("S2_FIRMWARE"), R_OK)) {
@@ -660,6 +810,9 @@ int main(void)
 	        cmocka_unit_test(board_dies_mid_run),
 	        cmocka_unit_test(energy_record_and_report),
 	        cmocka_unit_test(energy_record_of_a_board_that_dies),
+	        cmocka_unit_test(monitor_image_errors),
+	        cmocka_unit_test(boot_survey_and_check),
+	        cmocka_unit_test(board_dies_while_booting),
 	};
 	int failed = s2t_run_cmocka("api", NULL, 0, t, sizeof t / sizeof t[0]);
 	char cmd[128];

@@ -102,7 +102,8 @@ static void clients_get_the_stream(void **state)
 	snprintf(path, sizeof path, "%s/s.sock", dir);
 	snprintf(spec, sizeof spec, "unix:%s", path);
 	logbuf[0] = 0;
-	struct s2_serve *sv = s2_serve_open(base, spec, &plan, 1 << 20, log_cb, NULL, err, sizeof err);
+	struct s2_serve *sv =
+	        s2_serve_open(base, spec, &plan, 1 << 20, log_cb, NULL, err, sizeof err);
 	if (!sv)
 		fail_msg("s2_serve_open: %s", err);
 	assert_non_null(strstr(logbuf, "serving on unix:"));
@@ -223,7 +224,8 @@ static void open_errors(void **state)
 
 int main(void)
 {
-	snprintf(dir, sizeof dir, "%s/s2serve.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	snprintf(dir, sizeof dir, "%s/s2serve.XXXXXX",
+	         getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	if (strlen(dir) > 90 || !mkdtemp(dir)) /* socket paths hold 107 bytes */
 		return 1;
 	const struct CMUnitTest t[] = {

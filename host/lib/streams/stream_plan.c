@@ -24,8 +24,7 @@ static bool pop_selected(const char *const *pops, unsigned n_pops, const char *l
 
 int s2_stream_add_plan_sources(struct s2_stream *st, const struct s2_plan *plan,
                                const struct s2_plan_board *pb, const char *const *pops,
-                               unsigned n_pops, struct s2_msg_stream_start *m,
-                               unsigned *bad_chip)
+                               unsigned n_pops, struct s2_msg_stream_start *m, unsigned *bad_chip)
 {
 	for (unsigned ch = 0; ch < pb->n_chips; ch++) {
 		const struct s2_app_chip *ac = &pb->chips[ch];
