@@ -33,10 +33,10 @@ extern "C" {
 
 /** What one board reported. */
 struct s2_board_health {
-	int status;      /**< 0, or why the board failed (an S2_E_ code) */
-	char what[96];   /**< with status: the step it failed at ("BOOT_DATA block 3") */
-	struct s2_msg_board_status st;                     /**< after boot, or asked */
-	struct s2_msg_chip_info info[S2_BOARD_MAX_CHIPS];  /**< surveyed chips */
+	int status;    /**< 0, or why the board failed (an S2_E_ code) */
+	char what[96]; /**< with status: the step it failed at ("BOOT_DATA block 3") */
+	struct s2_msg_board_status st;                    /**< after boot, or asked */
+	struct s2_msg_chip_info info[S2_BOARD_MAX_CHIPS]; /**< surveyed chips */
 	int chip_status[S2_BOARD_MAX_CHIPS]; /**< 0: surveyed; else why not (S2_E_DEAD: the
 	                                          board says the chip is dead) */
 };
@@ -52,8 +52,7 @@ typedef void (*s2_health_progress)(void *arg, const char *what, uint64_t done, u
  *         S2_E_FORMAT: not a monitor image for protocol S2_PROTOCOL_VERSION; err says
  *         "image PATH: reason".
  */
-int s2_monitor_image_load(const char *path, uint8_t **image, size_t *len, char *err,
-                          size_t errlen);
+int s2_monitor_image_load(const char *path, uint8_t **image, size_t *len, char *err, size_t errlen);
 
 /**
  * Boot every selected board with image (BOOT_START, every block windowed, BOOT_END), in
@@ -91,8 +90,7 @@ struct s2_dead_item {
 struct s2_board_check {
 	/* What the description expects (its known-dead chips, PEs and links left out), and what
 	 * is alive. A link counts only between two chips found alive, from both ends. */
-	unsigned chips_expected, chips_alive, pes_expected, pes_alive, links_expected,
-	        links_alive;
+	unsigned chips_expected, chips_alive, pes_expected, pes_alive, links_expected, links_alive;
 	unsigned n_dead_chips;
 	uint16_t dead_chips[S2_BOARD_MAX_CHIPS]; /**< expected, not alive (all, if it failed) */
 	size_t n_dead_pes, n_dead_links;

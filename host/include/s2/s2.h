@@ -12,8 +12,9 @@
  * network.h, mapper.h, image.h), load plans (plan.h), deploying and running with live
  * callbacks (run.h), run results with the .s2res format (results.h), a run's energy record
  * (energy_record.h) and its report with JSON, text and OpenMetrics renderers
- * (energy_report.h), and the fan-out server that hands a live stream to local applications
- * (serve.h).
+ * (energy_report.h), the fan-out server that hands a live stream to local applications
+ * (serve.h), a stream's energy for Prometheus (metrics.h), replaying captured frames
+ * (replay.h), and booting boards and seeing what is alive on them (health.h).
  * Link with pkg-config (`pkg-config --cflags --libs s2`) or CMake (`find_package(s2)`,
  * target `s2::s2`, or `s2::s2_static`).
  */
@@ -30,14 +31,17 @@
 #include "s2/energy_report.h"
 #include "s2/error.h"
 #include "s2/flash.h"
+#include "s2/health.h"
 #include "s2/image.h"
 #include "s2/live.h"
 #include "s2/machine.h"
 #include "s2/mapper.h"
+#include "s2/metrics.h"
 #include "s2/msg.h"
 #include "s2/network.h"
 #include "s2/packet.h"
 #include "s2/plan.h"
+#include "s2/replay.h"
 #include "s2/results.h"
 #include "s2/run.h"
 #include "s2/serve.h"

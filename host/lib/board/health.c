@@ -20,8 +20,7 @@
 #include "s2/packet.h"
 #include "s2/transport.h"
 
-int s2_monitor_image_load(const char *path, uint8_t **image, size_t *len, char *err,
-                          size_t errlen)
+int s2_monitor_image_load(const char *path, uint8_t **image, size_t *len, char *err, size_t errlen)
 {
 	*image = NULL;
 	*len = 0;
@@ -75,8 +74,7 @@ static void on_progress(void *arg)
 }
 
 /* Each selected board's op failure into its report (if it had not failed); the first code. */
-static int take_failures(struct s2_session *s, const struct s2_op *ops,
-                         struct s2_board_health *rep)
+static int take_failures(struct s2_session *s, const struct s2_op *ops, struct s2_board_health *rep)
 {
 	const bool *sel = s2_session_selection(s);
 	int first = 0;
@@ -135,8 +133,8 @@ int s2_health_status(struct s2_session *s, struct s2_board_health *rep)
 			continue;
 		s2_op_init(&ops[b], NULL, NULL);
 		int rc = eth[b] ? s2_simple_start(eth[b], S2_MSG_BOARD_STATUS, S2_ADDR_ANY,
-		                                  S2_PE_MONITOR, NULL, 0, bodies[b], sizeof bodies[b],
-		                                  &blen[b], &ops[b])
+		                                  S2_PE_MONITOR, NULL, 0, bodies[b],
+		                                  sizeof bodies[b], &blen[b], &ops[b])
 		                : S2_E_INVAL;
 		if (rc < 0)
 			ops[b].status = rc;
@@ -196,8 +194,8 @@ int s2_health_survey(struct s2_session *s, s2_health_progress cb, void *cb_arg,
 }
 
 /* Does link l of chip c on board b work, as reported by both ends we know about? */
-static bool link_reported_alive(struct s2_session *s, const struct s2_board_health *rep,
-                                unsigned b, unsigned c, unsigned l)
+static bool link_reported_alive(struct s2_session *s, const struct s2_board_health *rep, unsigned b,
+                                unsigned c, unsigned l)
 {
 	if (!((rep[b].info[c].links_alive >> l) & 1u))
 		return false;
@@ -251,7 +249,8 @@ int s2_health_check(struct s2_session *s, const struct s2_board_health *rep, uns
 		if (r->chip_status[ch] != 0 || s2_machine_chip_dead(m, b, ch))
 			continue;
 		for (unsigned p = 0; p < pes; p++)
-			if (!s2_bitmap_get(r->info[ch].pe_alive, p) && !s2_machine_pe_dead(m, b, ch, p) &&
+			if (!s2_bitmap_get(r->info[ch].pe_alive, p) &&
+			    !s2_machine_pe_dead(m, b, ch, p) &&
 			    add_item(&out->dead_pes, &out->n_dead_pes, ch, p) < 0)
 				return S2_E_NOMEM;
 	}
