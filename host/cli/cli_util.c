@@ -124,12 +124,7 @@ void cli_progress_end(const struct cli *c)
 
 void cli_conn_summary(const struct s2_conn *conn, char *out, size_t cap)
 {
-	const struct s2_conn_stats *s = s2_conn_stats(conn);
-	snprintf(out, cap,
-	         "%s: %" PRIu64 " requests, %" PRIu64 " sent, %" PRIu64 " retransmitted, %" PRIu64
-	         " timeouts, %" PRIu64 " duplicate replies, %" PRIu64 " bad datagrams, srtt %u us",
-	         s2_conn_peer(conn), s->requests, s->sent, s->retransmits, s->timeouts,
-	         s->duplicates, s->bad, s->srtt_us);
+	s2_conn_summary(conn, out, cap);
 }
 
 void cli_json_conn(struct json *j, const char *key, const struct s2_conn *conn)

@@ -19,11 +19,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <event2/event.h>
 
 #include "cmocka_runner.h"
 #include "s2/compile.h"
@@ -31,6 +35,9 @@
 #include "s2/energy_report.h"
 #include "s2/error.h"
 #include "s2/health.h"
+#include "s2/metrics.h"
+#include "s2/subscribe.h"
+#include "s2/transport.h"
 #include "s2/machine.h"
 #include "s2/network.h"
 #include "s2/pedata.h"
@@ -789,6 +796,182 @@ static void board_dies_while_booting(void **state)
 	emu_stop(&e);
 }
 
+/* ---- listening to a network that runs (s2/subscribe.h) and its energy for Prometheus ---- */
+
+struct heard {
+	unsigned long long spikes, samples, events;
+};
+
+static void heard_spikes(void *arg, const struct s2_spike *sp, size_t n)
+{
+	(void)sp;
+	((struct heard *)arg)->spikes += n;
+}
+
+static void heard_energy(void *arg, const struct s2_energy_sample *e)
+{
+	(void)e;
+	((struct heard *)arg)->samples++;
+}
+
+static void heard_event(void *arg, const struct s2_run_event *ev)
+{
+	(void)ev;
+	((struct heard *)arg)->events++;
+}
+
+static void subscribe_watch_and_a_board_that_dies(void **state)
+{
+	(void)state;
+	const char *fw = getenv("S2_FIRMWARE");
+	struct emu e;
+	emu_start(&e, "listen", NULL);
+	struct s2_session *s = open_session(e.machine);
+	struct s2_deployment *d = NULL;
+	char err[512];
+	assert_int_equal(s2_deployment_new(s, compile_va(s), false, &d, err, sizeof err), 0);
+	const struct s2_plan *plan = s2_deployment_plan(d);
+	struct s2_deploy_opts dop = {.duration_ms = RUN_MS, .firmware = fw, .stall_s = 5};
+	assert_int_equal(s2_deploy(d, &dop, err, sizeof err), 0);
+	/* a second listener, as s2ctl stream is, on the session's event loop */
+	struct heard h = {0};
+	struct s2_stream_callbacks cb = {heard_spikes, heard_energy, heard_event, &h};
+	struct s2_stream *st = s2_stream_new(0x51ab, &cb);
+	assert_non_null(st);
+	uint16_t port = 0;
+	assert_int_equal(
+	        s2_stream_listen(st, s2_client_base(s2_session_client(s)), "127.0.0.1", 0, &port),
+	        0);
+	unsigned boards = 0;
+	bool sent = false;
+	assert_int_equal(s2_stream_subscribe(s, st, plan, NULL, 0,
+	                                     S2_LIVE_F_SPIKES | S2_LIVE_F_ENERGY, 50, port, &boards,
+	                                     &sent, err, sizeof err),
+	                 0);
+	assert_int_equal(boards, 1);
+	assert_true(sent);
+	struct s2_results *res = NULL;
+	struct s2_run_opts rop = {.duration_ms = RUN_MS, .stall_s = 5};
+	assert_int_equal(s2_run(d, &rop, &res, err, sizeof err), 0);
+	/* what the run recorded, the listener heard */
+	uint64_t recorded = 0;
+	for (unsigned p = 0; p < res->n_pops; p++)
+		recorded += res->pops[p].n_spikes;
+	struct event_base *base = s2_client_base(s2_session_client(s));
+	for (int i = 0; i < 10 && h.spikes < recorded; i++) {
+		struct timeval tv = {0, 20000};
+		event_base_loopexit(base, &tv);
+		event_base_dispatch(base);
+	}
+	assert_true(recorded > 0);
+	assert_int_equal(h.spikes, recorded);
+	assert_true(h.samples > 0 && h.events > 0);
+	assert_int_equal(s2_stream_stats(st)->lost, 0);
+	s2_results_free(res);
+	/* the watch: quiet while the board answers, then names it once it stops */
+	struct s2_stream_watch *w = s2_stream_watch_new(s, plan);
+	assert_non_null(w);
+	assert_int_equal(s2_stream_watch_poll(w, err, sizeof err), 0);
+	kill(e.pid, SIGSTOP);
+	int rc = 0;
+	for (int i = 0; i < 600 && rc == 0; i++) { /* at most 30 s: two probes time out */
+		struct timeval tv = {0, 50000};
+		event_base_loopexit(base, &tv);
+		event_base_dispatch(base);
+		rc = s2_stream_watch_poll(w, err, sizeof err);
+	}
+	assert_int_equal(rc, S2_E_TIMEOUT);
+	assert_non_null(strstr(err, "board 0 stopped answering while streaming"));
+	assert_non_null(strstr(err, "two probes in a row"));
+	s2_stream_watch_free(w);
+	/* subscribing to a board that does not answer: its silence, named */
+	rc = s2_stream_subscribe(s, st, plan, NULL, 0, S2_LIVE_F_SPIKES, 0, port, &boards, &sent,
+	                         err, sizeof err);
+	assert_int_equal(rc, S2_E_TIMEOUT);
+	assert_true(sent);
+	assert_non_null(strstr(err, "board 0: STREAM_START:"));
+	kill(e.pid, SIGCONT);
+	s2_stream_unsubscribe(s, plan, 0x51ab);
+	s2_stream_free(st);
+	s2_deployment_free(d);
+	s2_session_close(s);
+	emu_stop(&e);
+}
+
+static char metrics_line[256];
+
+static void metrics_log(void *arg, const char *line)
+{
+	(void)arg;
+	snprintf(metrics_line, sizeof metrics_line, "%s", line);
+}
+
+/* GET /metrics from 127.0.0.1:port while the event loop runs; the reply (malloc'd). */
+static char *http_get(struct event_base *base, uint16_t port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+	const char req[] = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+	assert_int_equal(write(fd, req, sizeof req - 1), (ssize_t)(sizeof req - 1));
+	char *buf = calloc(1, 65536);
+	size_t len = 0;
+	for (int i = 0; i < 200; i++) {
+		event_base_loop(base, EVLOOP_NONBLOCK);
+		ssize_t got = recv(fd, buf + len, 65535 - len, MSG_DONTWAIT);
+		if (got == 0)
+			break;
+		if (got > 0)
+			len += (size_t)got;
+		else {
+			struct timespec ts = {0, 10 * 1000 * 1000};
+			nanosleep(&ts, NULL);
+		}
+	}
+	close(fd);
+	return buf;
+}
+
+static void metrics_export(void **state)
+{
+	(void)state;
+	struct event_base *base = event_base_new();
+	assert_non_null(base);
+	char err[256] = "";
+	assert_null(s2_metrics_open(base, "udp:127.0.0.1:1", "r", NULL, NULL, err, sizeof err));
+	assert_non_null(strstr(err, "is not tcp:ADDR:PORT"));
+	struct s2_metrics *m =
+	        s2_metrics_open(base, "tcp:127.0.0.1:0", "va", metrics_log, NULL, err, sizeof err);
+	assert_non_null(m);
+	const char *at = strstr(metrics_line, "http://127.0.0.1:");
+	assert_non_null(at);
+	uint16_t port = (uint16_t)atoi(at + 17);
+	/* the port is taken now */
+	char spec[64];
+	snprintf(spec, sizeof spec, "tcp:127.0.0.1:%u", port);
+	assert_null(s2_metrics_open(base, spec, "r", NULL, NULL, err, sizeof err));
+	assert_non_null(strstr(err, "cannot listen"));
+	struct s2_run_event ev = {.board = 0, .event = S2_LIVE_STARTED};
+	s2_metrics_event(m, &ev);
+	struct s2_energy_sample smp = {.board = 0, .chip = 3};
+	smp.counters[S2_LC_SYNAPTIC_EVENTS] = 100;
+	s2_metrics_energy(m, &smp);
+	smp.counters[S2_LC_SYNAPTIC_EVENTS] = 1100;
+	s2_metrics_energy(m, &smp);
+	char *body = http_get(base, port);
+	assert_non_null(strstr(body, "200 OK"));
+	assert_non_null(
+	        strstr(body, "s2_synaptic_events_total{run=\"va\",board=\"0\",chip=\"3\"} 1100"));
+	assert_non_null(strstr(body, "phase=\"run\""));
+	assert_non_null(strstr(body, "# EOF"));
+	free(body);
+	s2_metrics_close(m);
+	s2_metrics_close(NULL);
+	event_base_free(base);
+}
+
 int main(void)
 {
 	if (!getenv("S2EMU") || !getenv("S2_FIRMWARE") || access(getenv("S2_FIRMWARE"), R_OK)) {
@@ -813,6 +996,8 @@ int main(void)
 	        cmocka_unit_test(monitor_image_errors),
 	        cmocka_unit_test(boot_survey_and_check),
 	        cmocka_unit_test(board_dies_while_booting),
+	        cmocka_unit_test(subscribe_watch_and_a_board_that_dies),
+	        cmocka_unit_test(metrics_export),
 	};
 	int failed = s2t_run_cmocka("api", NULL, 0, t, sizeof t / sizeof t[0]);
 	char cmd[128];

@@ -14,7 +14,8 @@
  * (energy_record.h) and its report with JSON, text and OpenMetrics renderers
  * (energy_report.h), the fan-out server that hands a live stream to local applications
  * (serve.h), a stream's energy for Prometheus (metrics.h), replaying captured frames
- * (replay.h), and booting boards and seeing what is alive on them (health.h).
+ * (replay.h), listening to a network that runs (subscribe.h), and booting boards and seeing
+ * what is alive on them (health.h).
  * Link with pkg-config (`pkg-config --cflags --libs s2`) or CMake (`find_package(s2)`,
  * target `s2::s2`, or `s2::s2_static`).
  */
@@ -47,6 +48,7 @@
 #include "s2/serve.h"
 #include "s2/session.h"
 #include "s2/stream.h"
+#include "s2/subscribe.h"
 #include "s2/transport.h"
 #include "s2/version.h"
 
