@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "s2/netbuild.h"
 #include "s2/results.h"
 #include "s2/run.h"
 #include "s2/session.h"
@@ -32,6 +33,7 @@ size_t s2_abi_sizeof(const char *name)
 	        {"s2_results_spike", sizeof(struct s2_results_spike)},
 	        {"s2_plan", sizeof(struct s2_plan)},
 	        {"s2_plan_pop", sizeof(struct s2_plan_pop)},
+	        {"s2_netb_dist", sizeof(struct s2_netb_dist)},
 	};
 	for (size_t i = 0; name && i < sizeof t / sizeof t[0]; i++)
 		if (!strcmp(t[i].name, name))
