@@ -146,7 +146,9 @@ int s2_netb_population(struct s2_netb *b, const char *label, const char *model, 
 {
 	if (!b || !label || !model) {
 		net_seterr(err, errlen, "population: NULL %s",
-		           !b ? "builder" : !label ? "label" : "model");
+		           !b       ? "builder"
+		           : !label ? "label"
+		                    : "model");
 		return S2_E_INVAL;
 	}
 	if (size == 0) {
@@ -213,8 +215,8 @@ static int pop_set(struct s2_netb *b, int pop, const char *name, bool initial, S
 }
 
 /* Population pop and the check of name against its model; NULL with err set. */
-static S2pb__Population *pop_param_check(struct s2_netb *b, int pop, const char *name,
-                                         bool initial, int *rc, char *err, size_t errlen)
+static S2pb__Population *pop_param_check(struct s2_netb *b, int pop, const char *name, bool initial,
+                                         int *rc, char *err, size_t errlen)
 {
 	S2pb__Population *p = get_pop(b, pop, err, errlen);
 	*rc = b ? S2_E_NOTFOUND : S2_E_INVAL;
@@ -234,8 +236,9 @@ static S2pb__Population *pop_param_check(struct s2_netb *b, int pop, const char 
 		for (unsigned i = 0; i < np && k < sizeof names; i++)
 			k += (size_t)snprintf(names + k, sizeof names - k, "%s%s", i ? ", " : "",
 			                      (initial ? m->state : m->params)[i].name);
-		net_seterr(err, errlen, "population '%.60s': %s '%.60s' is not one of model %s (%s)",
-		           p->label, initial ? "state variable" : "parameter", name, m->name,
+		net_seterr(err, errlen,
+		           "population '%.60s': %s '%.60s' is not one of model %s (%s)", p->label,
+		           initial ? "state variable" : "parameter", name, m->name,
 		           np ? names : "none");
 		return NULL;
 	}
@@ -289,8 +292,8 @@ static S2pb__Value *dist_value(struct s2_netb *b, const struct s2_netb_dist *d)
 	return v;
 }
 
-static int check_dist(const struct s2_netb_dist *d, const char *item, const char *name,
-                      char *err, size_t errlen)
+static int check_dist(const struct s2_netb_dist *d, const char *item, const char *name, char *err,
+                      size_t errlen)
 {
 	if (!d) {
 		net_seterr(err, errlen, "%s: NULL distribution for '%.60s'", item, name);
@@ -359,6 +362,34 @@ int s2_netb_pop_spike_times(struct s2_netb *b, int pop, const uint32_t *counts, 
 	return 0;
 }
 
+static int whole(double v, double max, const char *item, const char *field, uint64_t *out,
+                 char *err, size_t errlen);
+
+int s2_netb_pop_set(struct s2_netb *b, int pop, const char *field, double value, char *err,
+                    size_t errlen)
+{
+	S2pb__Population *p = get_pop(b, pop, err, errlen);
+	if (!p)
+		return b ? S2_E_NOTFOUND : S2_E_INVAL;
+	char item[100];
+	snprintf(item, sizeof item, "population '%.60s'", p->label);
+	if (field && !strcmp(field, "rate_hint_hz")) {
+		p->rate_hint_hz = value;
+		return 0;
+	}
+	if (field && !strcmp(field, "max_per_pe")) {
+		uint64_t w;
+		int rc = whole(value, UINT32_MAX, item, field, &w, err, errlen);
+		if (rc < 0)
+			return rc;
+		p->max_per_pe = (uint32_t)w;
+		return 0;
+	}
+	net_seterr(err, errlen, "%s: no number '%.60s' (rate_hint_hz, max_per_pe)", item,
+	           field ? field : "(null)");
+	return S2_E_NOTFOUND;
+}
+
 int s2_netb_projection(struct s2_netb *b, int pre, int post, const char *receptor,
                        const char *label, char *err, size_t errlen)
 {
@@ -420,8 +451,7 @@ int s2_netb_proj_slice(struct s2_netb *b, int proj, bool post, uint32_t start, u
 	return 0;
 }
 
-int s2_netb_proj_connector(struct s2_netb *b, int proj, const char *type, char *err,
-                           size_t errlen)
+int s2_netb_proj_connector(struct s2_netb *b, int proj, const char *type, char *err, size_t errlen)
 {
 	S2pb__Projection *p = get_proj(b, proj, err, errlen);
 	if (!p)
@@ -578,8 +608,7 @@ int s2_netb_proj_connector_set(struct s2_netb *b, int proj, const char *field, d
 }
 
 int s2_netb_proj_list(struct s2_netb *b, int proj, const uint32_t *pre, const uint32_t *post,
-                      const double *weight, const double *delay, size_t n, char *err,
-                      size_t errlen)
+                      const double *weight, const double *delay, size_t n, char *err, size_t errlen)
 {
 	S2pb__Projection *p = get_proj(b, proj, err, errlen);
 	if (!p)
@@ -734,8 +763,8 @@ int s2_netb_record(struct s2_netb *b, int pop, const char *variable, const uint3
 	return 0;
 }
 
-int s2_netb_csource(struct s2_netb *b, int pop, const char *kind, const uint32_t *neurons,
-                    size_t n, char *err, size_t errlen)
+int s2_netb_csource(struct s2_netb *b, int pop, const char *kind, const uint32_t *neurons, size_t n,
+                    char *err, size_t errlen)
 {
 	S2pb__Population *p = get_pop(b, pop, err, errlen);
 	if (!p)

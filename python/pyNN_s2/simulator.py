@@ -70,6 +70,19 @@ def _find_tool(env, rel):
     return shutil.which(name) or cand
 
 
+def _jsonable(x):
+    """x with its NumPy arrays and numbers as lists and Python numbers (for json)."""
+    if isinstance(x, dict):
+        return {k: _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    if isinstance(x, np.generic):
+        return x.item()
+    return x
+
+
 class State(common.control.BaseState):
     def __init__(self):
         common.control.BaseState.__init__(self)
@@ -211,6 +224,13 @@ class State(common.control.BaseState):
 
     # -- running ----------------------------------------------------------------------
     def network_json(self, run_ms):
+        """The network description as JSON-ready Python objects (lists, not arrays): the
+        network's signature between runs, the copy in setup(workdir=...)."""
+        return _jsonable(self.network_description(run_ms))
+
+    def network_description(self, run_ms):
+        """The network in the network format's structure (docs/network.md), per-neuron
+        values and connection lists as NumPy arrays: what _compile gives libs2's builder."""
         net = {"format": 1, "name": "pynn", "timestep_ms": self.dt, "run_ms": run_ms,
                "seed": int(self.seed), "populations": [], "projections": [],
                "recordings": []}
@@ -325,12 +345,26 @@ class State(common.control.BaseState):
                               for q in net.get("populations", [])]
         return {"network": net, "machine": sig["machine"]}
 
+    def _compile(self, net):
+        """The network description net compiled in memory: built with libs2's network
+        builder (s2/netbuild.h; arrays passed by pointer, no text); a description holding a
+        part the builder does not know yet (libs2.Unknown) goes through its JSON form
+        (s2_compile_json) instead. self.compiled_from says which ("memory" or "json")."""
+        try:
+            nb = libs2.Network.from_description(net)
+        except libs2.Unknown:
+            self.compiled_from = "json"
+            return self._session.compile_json(json.dumps(_jsonable(net)))
+        self.compiled_from = "memory"
+        with nb:
+            return self._session.compile(nb)
+
     def _update(self, simtime):
         """Write the changed parameters, rates and spike times into the loaded PEs (libs2
         s2_deployment_update): the machine keeps its state and continues with them."""
-        net = self.network_json(simtime)
+        net = self.network_description(simtime)
         try:
-            plan = self._session.compile_json(json.dumps(net))
+            plan = self._compile(net)
             self._deployment.update(plan)
         except libs2.Error as e:
             if "cannot change" in str(e) or "cannot update" in str(e):
@@ -340,16 +374,16 @@ class State(common.control.BaseState):
             raise S2RunError("pyNN.s2: %s" % e) from None
 
     def _deploy(self, simtime):
-        net = self.network_json(simtime)
+        net = self.network_description(simtime)
         machine = self.machine or self._start_emulator()
         if self.workdir:  # kept for inspection (setup(workdir=...)); the run does not read it
             os.makedirs(self.workdir, exist_ok=True)
             with open(os.path.join(self.workdir, "network.json"), "w") as f:
-                json.dump(net, f, indent=1)
+                json.dump(_jsonable(net), f, indent=1)
         sized = max(float(simtime), self.SIZED_MS)
         try:
             self._session = libs2.Session(machine, purpose="pyNN.s2")
-            plan = self._session.compile_json(json.dumps(net))
+            plan = self._compile(net)
             self._deployment = self._session.deploy(plan, firmware=self._firmware(),
                                                     duration_ms=sized)
         except libs2.Error as e:

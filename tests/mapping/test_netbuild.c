@@ -23,7 +23,7 @@ static const char *GOOD =
         "{\"format\": 1, \"name\": \"t\", \"timestep_ms\": 0.1, \"run_ms\": 100, \"seed\": 7,\n"
         " \"populations\": [\n"
         "  {\"label\": \"in\", \"size\": 10, \"model\": \"spike_source_poisson\",\n"
-        "   \"params\": {\"rate_hz\": 20}},\n"
+        "   \"params\": {\"rate_hz\": 20}, \"rate_hint_hz\": 20, \"max_per_pe\": 5},\n"
         "  {\"label\": \"arr\", \"size\": 2, \"model\": \"spike_source_array\",\n"
         "   \"spike_times\": [[1, 2.5], []]},\n"
         "  {\"label\": \"E\", \"size\": 4, \"model\": \"lif_curr_exp\",\n"
@@ -51,11 +51,11 @@ static const char *GOOD =
         " \"times_ms\": [5, 10], \"amplitudes_na\": [0.5, 0]}]\n"
         "}\n";
 
-#define OK(call)                                                                                  \
-	do {                                                                                      \
-		int rc_ = (call);                                                                 \
-		if (rc_ < 0)                                                                      \
-			fail_msg("%s: %s (%s)", #call, err, s2_strerror(rc_));                    \
+#define OK(call)                                                               \
+	do {                                                                   \
+		int rc_ = (call);                                              \
+		if (rc_ < 0)                                                   \
+			fail_msg("%s: %s (%s)", #call, err, s2_strerror(rc_)); \
 	} while (0)
 
 /* GOOD, built call by call. */
@@ -73,6 +73,8 @@ static struct s2_netb *build_good(void)
 	double rate = 20, tau[] = {10, 11, 12, 13}, times[] = {1, 2.5};
 	uint32_t counts[] = {2, 0};
 	OK(s2_netb_pop_param(b, in, "rate_hz", false, &rate, 1, err, sizeof err));
+	OK(s2_netb_pop_set(b, in, "rate_hint_hz", 20, err, sizeof err));
+	OK(s2_netb_pop_set(b, in, "max_per_pe", 5, err, sizeof err));
 	OK(s2_netb_pop_spike_times(b, arr, counts, 2, times, 2, err, sizeof err));
 	OK(s2_netb_pop_param(b, e, "tau_m_ms", false, tau, 4, err, sizeof err));
 	struct s2_netb_dist th = {.kind = S2_NETB_UNIFORM, .low = -55, .high = -50};
@@ -178,14 +180,14 @@ static void t_same_as_json(void **state)
 	s2_net_free(j);
 }
 
-#define REFUSE(code, call, words)                                                                 \
-	do {                                                                                      \
-		err[0] = 0;                                                                       \
-		int rc_ = (call);                                                                 \
-		if (rc_ != (code))                                                                \
-			fail_msg("%s: %d (%s), not %s", #call, rc_, err, #code);                  \
-		if (!strstr(err, (words)))                                                        \
-			fail_msg("%s: message '%s' lacks '%s'", #call, err, (words));             \
+#define REFUSE(code, call, words)                                                     \
+	do {                                                                          \
+		err[0] = 0;                                                           \
+		int rc_ = (call);                                                     \
+		if (rc_ != (code))                                                    \
+			fail_msg("%s: %d (%s), not %s", #call, rc_, err, #code);      \
+		if (!strstr(err, (words)))                                            \
+			fail_msg("%s: message '%s' lacks '%s'", #call, err, (words)); \
 	} while (0)
 
 static void t_errors(void **state)
@@ -239,8 +241,7 @@ static void t_errors(void **state)
 	       "state variable 'tau_m_ms'");
 	REFUSE(S2_E_NOTFOUND, s2_netb_pop_param(b, 0, "v_mv", true, &one, 1, err, sizeof err),
 	       "(none)");
-	REFUSE(S2_E_NOTFOUND,
-	       s2_netb_pop_param_random(b, 2, "v_mv", true, &bad, err, sizeof err),
+	REFUSE(S2_E_NOTFOUND, s2_netb_pop_param_random(b, 2, "v_mv", true, &bad, err, sizeof err),
 	       "distribution kind 9");
 	REFUSE(S2_E_NOTFOUND, s2_netb_projection(b, 0, 2, "gaba", NULL, err, sizeof err),
 	       "receptor 'gaba' is unknown");
@@ -248,6 +249,10 @@ static void t_errors(void **state)
 	       "projection in->E: connector one_to_one has no field 'p'");
 	REFUSE(S2_E_NOTFOUND, s2_netb_proj_value(b, 0, "speed", &one, 1, err, sizeof err),
 	       "'speed' is not a value of a projection");
+	REFUSE(S2_E_NOTFOUND, s2_netb_pop_set(b, 0, "rate", 1, err, sizeof err),
+	       "population 'in': no number 'rate'");
+	REFUSE(S2_E_RANGE, s2_netb_pop_set(b, 0, "max_per_pe", 0.5, err, sizeof err),
+	       "max_per_pe 0.5 is not a whole number");
 	REFUSE(S2_E_NOTFOUND, s2_netb_csource_set(b, 0, "volume", 1, err, sizeof err),
 	       "no number 'volume'");
 	REFUSE(S2_E_NOTFOUND, s2_netb_csource_array(b, 0, "volumes", three, 3, err, sizeof err),

@@ -103,6 +103,15 @@ int s2_netb_pop_spike_times(struct s2_netb *b, int pop, const uint32_t *counts, 
                             const double *times, size_t n_times, char *err, size_t errlen);
 
 /**
+ * Set a number of population pop by its network-format name: "rate_hint_hz" (its expected
+ * mean rate, for the mapper's traffic estimate), "max_per_pe" (a cap on its neurons per PE;
+ * 0 the model's limit; a whole number). @return 0, S2_E_NOTFOUND (pop, or another name),
+ * S2_E_RANGE (max_per_pe not a whole number).
+ */
+int s2_netb_pop_set(struct s2_netb *b, int pop, const char *field, double value, char *err,
+                    size_t errlen);
+
+/**
  * Add a projection from population pre to population post onto receptor (a network-format
  * receptor name: "excitatory", "inhibitory", ...), with label (NULL: none). It needs a
  * connector (s2_netb_proj_connector) before s2_netb_finish.
@@ -128,8 +137,7 @@ int s2_netb_proj_slice(struct s2_netb *b, int proj, bool post, uint32_t start, u
  * @return 0, S2_E_NOTFOUND (proj, or an unknown type: err lists the types), S2_E_STATE (it
  *         has a connector already), S2_E_NOMEM.
  */
-int s2_netb_proj_connector(struct s2_netb *b, int proj, const char *type, char *err,
-                           size_t errlen);
+int s2_netb_proj_connector(struct s2_netb *b, int proj, const char *type, char *err, size_t errlen);
 
 /**
  * Set a scalar field of projection proj's connector by its network-format name: "p" (a
@@ -187,8 +195,8 @@ int s2_netb_record(struct s2_netb *b, int pop, const char *variable, const uint3
  * @return its index (0, 1, ...), or S2_E_NOTFOUND (pop), S2_E_INVAL (NULL kind, neurons NULL
  *         with n > 0), S2_E_NOMEM.
  */
-int s2_netb_csource(struct s2_netb *b, int pop, const char *kind, const uint32_t *neurons,
-                    size_t n, char *err, size_t errlen);
+int s2_netb_csource(struct s2_netb *b, int pop, const char *kind, const uint32_t *neurons, size_t n,
+                    char *err, size_t errlen);
 
 /**
  * Set a number of current source cs by its network-format name ("amplitude_na", "start_ms",
