@@ -1,9 +1,13 @@
-"""libs2 from Python: the s2 host library's high-level C API (s2/session.h, s2/compile.h,
-s2/run.h, s2/results.h; docs/api.md) through ctypes, in-process.
+"""libs2 from Python: the s2 host library's high-level C API (s2/session.h, s2/netbuild.h,
+s2/compile.h, s2/run.h, s2/results.h; docs/api.md) through ctypes, in-process.
 
     import libs2
+    net = libs2.Network("net", timestep_ms=0.1, run_ms=1000)   # built in memory
+    e = net.population("E", "lif_curr_exp", 100)
+    net.param(e, "v_mv", numpy_array_of_100, initial=True)    # passed by pointer
+    ...
     with libs2.Session(machine="machine.pb") as s:
-        plan = s.compile_json(network_json_text)        # or libs2.Plan.load("net.s2img")
+        plan = s.compile(net)          # or s.compile_json(text), libs2.Plan.load("x.s2img")
         with s.deploy(plan, firmware=fw) as d:           # boot what is missing, load
             res = d.run(on_spikes=lambda spikes: ...)   # live spikes, energy samples
         for pop in res.populations:
@@ -24,7 +28,8 @@ import ctypes
 import ctypes.util
 import os
 
-__all__ = ["Error", "PartialRun", "Session", "Plan", "Deployment", "Results", "load"]
+__all__ = ["Error", "PartialRun", "Unknown", "Session", "Network", "Plan", "Deployment",
+           "Results", "load"]
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _ROOT = os.path.abspath(os.path.join(_HERE, ".."))
