@@ -9,6 +9,7 @@
 #include "s2/energy_report.h"
 #include "s2/health.h"
 #include "s2/replay.h"
+#include "s2/netbuild.h"
 #include "s2/results.h"
 #include "s2/run.h"
 #include "s2/session.h"
@@ -46,6 +47,7 @@ size_t s2_abi_sizeof(const char *name)
 	        {"s2_board_health", sizeof(struct s2_board_health)},
 	        {"s2_board_check", sizeof(struct s2_board_check)},
 	        {"s2_replay_counts", sizeof(struct s2_replay_counts)},
+	        {"s2_netb_dist", sizeof(struct s2_netb_dist)},
 	};
 	for (size_t i = 0; name && i < sizeof t / sizeof t[0]; i++)
 		if (!strcmp(t[i].name, name))

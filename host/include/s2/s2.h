@@ -39,6 +39,7 @@
 #include "s2/mapper.h"
 #include "s2/metrics.h"
 #include "s2/msg.h"
+#include "s2/netbuild.h"
 #include "s2/network.h"
 #include "s2/packet.h"
 #include "s2/plan.h"
