@@ -241,6 +241,8 @@ def load():
     _sig(lib.s2_deployment_update, c_int, c_void_p, P(CPlan), c_char_p, ctypes.c_size_t)
     _sig(lib.s2_run, c_int, c_void_p, P(RunOpts), P(P(CResults)), c_char_p, ctypes.c_size_t)
     _sig(lib.s2_deployment_stats, P(RunStats), c_void_p)
+    _sig(lib.s2_deployment_read_dram, c_int, c_void_p, ctypes.c_uint, ctypes.c_uint16,
+         ctypes.c_uint32, c_void_p, ctypes.c_size_t, c_char_p, ctypes.c_size_t)
     _sig(lib.s2_deployment_free, None, c_void_p)
     _sig(lib.s2_results_free, None, P(CResults))
     _sig(lib.s2_results_read, P(CResults), c_char_p, ctypes.c_uint, P(c_int), c_char_p,
@@ -452,6 +454,17 @@ class Deployment:
         rc = load().s2_deployment_update(self._d, plan._take(), err, ERRLEN)
         if rc < 0:
             raise Error(rc, err.value.decode(errors="replace"))
+
+    def read_dram(self, board, chip, addr, n):
+        """n bytes of chip DRAM at addr of chip `chip` of board `board` (its number in the
+        machine), between runs (s2_deployment_read_dram): e.g. the rows of plastic synapses."""
+        buf = ctypes.create_string_buffer(max(int(n), 1))
+        err = ctypes.create_string_buffer(ERRLEN)
+        rc = load().s2_deployment_read_dram(self._d, int(board), int(chip), int(addr), buf,
+                                            int(n), err, ERRLEN)
+        if rc < 0:
+            raise Error(rc, err.value.decode(errors="replace"))
+        return buf.raw[:int(n)]
 
     @property
     def stats(self):

@@ -85,8 +85,17 @@ static int table_add(struct s2_eng *e, uint32_t key_lo, uint32_t n_keys, unsigne
 {
 	if (e->n_table == S2_PE_MAX_TABLE)
 		return S2_E_NOSPACE;
-	e->table[e->n_table++] = (struct s2_eng_entry){
-	        key_lo, n_keys, index, data, n_rows, (uint16_t)per_part, (uint8_t)part_bits, 0, 0};
+	e->table[e->n_table] = (struct s2_eng_entry){key_lo,
+	                                             n_keys,
+	                                             index,
+	                                             data,
+	                                             n_rows,
+	                                             (uint16_t)per_part,
+	                                             (uint8_t)part_bits,
+	                                             0,
+	                                             (uint16_t)e->n_table,
+	                                             0};
+	e->n_table++;
 	return 0;
 }
 

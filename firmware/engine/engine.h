@@ -70,6 +70,7 @@ struct s2_eng_entry {
 	uint16_t per_part;
 	uint8_t part_bits;
 	uint8_t plastic;  /* 0, or 1 + its rule in struct s2_plastic (plastic.h) */
+	uint16_t ord;     /* the order the engine made it in (explicit rows, then descriptors) */
 	uint64_t max_end; /* the largest key_lo + n_keys of this and every earlier entry */
 };
 

@@ -107,8 +107,8 @@ static int rule_check(struct s2_eng *e, struct s2_pl_rule *u)
 }
 
 /* Rewrite the rows of table entry t for rule u (plastic.h). */
-static int convert(struct s2_eng *e, struct s2_eng_entry *t, struct s2_pl_rule *u,
-                   uint32_t *next, uint32_t end)
+static int convert(struct s2_eng *e, struct s2_eng_entry *t, struct s2_pl_rule *u, uint32_t *next,
+                   uint32_t end)
 {
 	bool sl = stdp_like(u->kind);
 	uint32_t hdr = sl ? HDR_STDP : HDR_TM, per = sl ? 2u : 1u;
@@ -179,9 +179,9 @@ static int convert(struct s2_eng *e, struct s2_eng_entry *t, struct s2_pl_rule *
 			e->row[1] = 0;
 			e->row[2] = 0;
 		} else {
-			e->row[1] = 0;            /* u = 0 (PyNN's initial value) */
-			e->row[2] = 1u << 30;     /* x = 1 */
-			e->row[3] = 0;            /* y = 0 */
+			e->row[1] = 0;        /* u = 0 (PyNN's initial value) */
+			e->row[2] = 1u << 30; /* x = 1 */
+			e->row[3] = 0;        /* y = 0 */
 		}
 		uint32_t niw = off << IDX_COUNT_BITS | m;
 		if ((rc = wr(e, data + off * 4u, e->row, m * 4u)) < 0 ||
@@ -377,7 +377,8 @@ static void tm_row(struct s2_eng *e, const struct s2_pl_rule *u, uint32_t at, ui
 		float f = (float)(w >> 16) * rel + 0.5f;
 		uint32_t units = (uint32_t)f;
 		e->pl.c.zero += units == 0 && (w >> 16) != 0;
-		uint16_t *slot = &e->ring[(m + ((w >> 9) & 63u) + 1u) & 63u][(w >> 8) & 1u][w & 0xFFu];
+		uint16_t *slot =
+		        &e->ring[(m + ((w >> 9) & 63u) + 1u) & 63u][(w >> 8) & 1u][w & 0xFFu];
 		uint32_t sum = (uint32_t)*slot + units;
 		if (sum > 0xFFFFu) {
 			sum = 0xFFFFu;
@@ -492,7 +493,8 @@ int s2_plastic_row_decode(const struct s2_pl_rule *u, float w_scale_e, float w_s
 		if (n < HDR_TM)
 			return -1;
 		for (uint32_t i = HDR_TM; i < n; i++)
-			out(ctx, w[i], (float)(w[i] >> 16) * (((w[i] >> 8) & 1u) ? w_scale_i : w_scale_e));
+			out(ctx, w[i],
+			    (float)(w[i] >> 16) * (((w[i] >> 8) & 1u) ? w_scale_i : w_scale_e));
 		return (int)(n - HDR_TM);
 	}
 	if (n < HDR_STDP || (n - HDR_STDP) % 2u)

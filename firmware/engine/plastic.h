@@ -46,20 +46,20 @@ struct s2_pl_rule {
 
 /** What plasticity clipped, rounded away or could not do, counted (docs/engine.md). */
 struct s2_pl_counters {
-	uint64_t updates;     /**< synapse updates (a pre event, or a post spike applied) */
-	uint64_t zero;        /**< delivered weights above 0 that rounded to 0 ring units */
-	uint64_t clipped;     /**< delivered weights above 65535 units, traces above 65535 */
-	uint64_t hist_lost;   /**< synapse updates that needed a post spike no longer kept */
-	uint64_t queue_full;  /**< axonal pre events applied early: their slot's queue was full */
+	uint64_t updates;    /**< synapse updates (a pre event, or a post spike applied) */
+	uint64_t zero;       /**< delivered weights above 0 that rounded to 0 ring units */
+	uint64_t clipped;    /**< delivered weights above 65535 units, traces above 65535 */
+	uint64_t hist_lost;  /**< synapse updates that needed a post spike no longer kept */
+	uint64_t queue_full; /**< axonal pre events applied early: their slot's queue was full */
 };
 
 struct s2_plastic {
-	unsigned n;                                  /**< rules (0: no plasticity) */
+	unsigned n; /**< rules (0: no plasticity) */
 	struct s2_pl_rule r[S2_PE_MAX_PLASTIC];
 	uint32_t hist[S2_PE_MAX_NEURONS][S2_PL_HIST]; /**< post spike steps, a ring per neuron */
-	uint32_t hn[S2_PE_MAX_NEURONS];              /**< post spikes so far (ring position) */
-	uint32_t lost[S2_PE_MAX_NEURONS];            /**< newest spike dropped from the ring */
-	uint32_t pend[S2_PE_MAX_DELAY][S2_PL_PEND];  /**< axonal events: table index | row << 8 */
+	uint32_t hn[S2_PE_MAX_NEURONS];               /**< post spikes so far (ring position) */
+	uint32_t lost[S2_PE_MAX_NEURONS];             /**< newest spike dropped from the ring */
+	uint32_t pend[S2_PE_MAX_DELAY][S2_PL_PEND];   /**< axonal events: table index | row << 8 */
 	uint8_t npend[S2_PE_MAX_DELAY];
 	struct s2_pl_counters c;
 };
