@@ -11,7 +11,7 @@
 #define Q16 65536.0f      /* a trace of 1 */
 #define IDX_COUNT_BITS 11u
 #define HDR_STDP 3u /* T_last, P (Q16.16), mark */
-#define HDR_TM 4u   /* m_last, u, x, y (Q2.30) */
+#define HDR_TM 2u   /* m_last, u (Q2.30); then per synapse: word, x, y (Q2.30) */
 
 static float ldf(const uint8_t *p)
 {
@@ -90,8 +90,8 @@ static int rule_check(struct s2_eng *e, struct s2_pl_rule *u)
 	case S2_PL_TM:
 		if (!(p[0] > 0 && p[0] <= 1 && p[1] > 0 && p[2] >= 0 && p[3] >= 0))
 			return S2_E_RANGE;
-		if (p[3] > 0 && p[3] - p[1] < 1e-4f * p[1] && p[1] - p[3] < 1e-4f * p[1])
-			return S2_E_RANGE; /* tau_psc = tau_rec: the propagator's singular case */
+		if (!(p[3] >= 0 || p[3] == -1.0f))
+			return S2_E_RANGE; /* tau_psc: >= 0, or -1: the post neuron's tau_syn */
 		break;
 	default:
 		return S2_E_RANGE;
@@ -106,12 +106,31 @@ static int rule_check(struct s2_eng *e, struct s2_pl_rule *u)
 	return 0;
 }
 
+/* The time constant of the post-synaptic current of synapse word x for Tsodyks-Markram (NEST's
+ * tau_psc): the rule's, or (-1) the post neuron's tau_syn of the word's receptor for models
+ * with exponential or alpha synapses, 0 (two states) for delta synapses. */
+static float tau_psc(const struct s2_eng *e, const struct s2_pl_rule *u, uint32_t x)
+{
+	if (u->p[3] >= 0)
+		return u->p[3];
+	switch (e->model) {
+	case S2_MODEL_LIF_CURR_EXP:
+	case S2_MODEL_LIF_COND_EXP:
+	case S2_MODEL_LIF_CURR_ALPHA:
+	case S2_MODEL_LIF_COND_ALPHA:
+	case S2_MODEL_ADEX_COND_EXP:
+		return e->params[x & 0xFFu][6u + ((x >> 8) & 1u)]; /* tau_syn_E, tau_syn_I */
+	default:
+		return 0;
+	}
+}
+
 /* Rewrite the rows of table entry t for rule u (plastic.h). */
 static int convert(struct s2_eng *e, struct s2_eng_entry *t, struct s2_pl_rule *u, uint32_t *next,
                    uint32_t end)
 {
 	bool sl = stdp_like(u->kind);
-	uint32_t hdr = sl ? HDR_STDP : HDR_TM, per = sl ? 2u : 1u;
+	uint32_t hdr = sl ? HDR_STDP : HDR_TM, per = sl ? 2u : 3u;
 	/* Pass 1: sizes and the common delay. */
 	uint64_t words = 0;
 	int delay = -1;
@@ -121,8 +140,7 @@ static int convert(struct s2_eng *e, struct s2_eng_entry *t, struct s2_pl_rule *
 		if (rc < 0)
 			return rc;
 		uint32_t n = iw & ((1u << IDX_COUNT_BITS) - 1u);
-		if (n > S2_PE_ROW_MAX || (sl && n > S2_PE_PLASTIC_ROW_MAX) ||
-		    hdr + per * n > S2_PE_ROW_MAX)
+		if (n > S2_PE_ROW_MAX || n > S2_PE_PLASTIC_ROW_MAX || hdr + per * n > S2_PE_ROW_MAX)
 			return S2_E_NOSPACE;
 		if (n && (rc = rd(e, t->data + (iw >> IDX_COUNT_BITS) * 4u, e->row, n * 4u)) < 0)
 			return rc;
@@ -171,18 +189,20 @@ static int convert(struct s2_eng *e, struct s2_eng_entry *t, struct s2_pl_rule *
 				e->row[hdr + 2u * i + 1u] = q30(w);
 				e->row[hdr + 2u * i] = x;
 			} else {
-				e->row[hdr + i] = x;
+				float tp = tau_psc(e, u, x);
+				if (tp > 0 && tp - u->p[1] < 1e-4f * u->p[1] &&
+				    u->p[1] - tp < 1e-4f * u->p[1])
+					return S2_E_RANGE; /* tau_psc = tau_rec: singular propagator
+					                    */
+				e->row[hdr + 3u * i] = x;
+				e->row[hdr + 3u * i + 1u] = 1u << 30; /* x = 1 */
+				e->row[hdr + 3u * i + 2u] = 0;        /* y = 0 */
 			}
 		}
 		e->row[0] = S2_PL_NONE;
-		if (sl) {
-			e->row[1] = 0;
+		e->row[1] = 0; /* STDP: P; TM: u = 0 (PyNN's initial value) */
+		if (sl)
 			e->row[2] = 0;
-		} else {
-			e->row[1] = 0;        /* u = 0 (PyNN's initial value) */
-			e->row[2] = 1u << 30; /* x = 1 */
-			e->row[3] = 0;        /* y = 0 */
-		}
 		uint32_t niw = off << IDX_COUNT_BITS | m;
 		if ((rc = wr(e, data + off * 4u, e->row, m * 4u)) < 0 ||
 		    (rc = wr(e, index + r * 4u, &niw, 4)) < 0)
@@ -346,34 +366,43 @@ static void stdp_row(struct s2_eng *e, const struct s2_pl_rule *u, uint32_t at, 
 	(void)wr(e, at, row, n * 4u);
 }
 
-/* Tsodyks-Markram (NEST's tsodyks_synapse, with tau_psc): the row's state propagated from
- * its last spike to step m, the spike's release u x, each synapse's weight times it. */
+/* Tsodyks-Markram (NEST's tsodyks_synapse, with tau_psc), per synapse: u is the row's (it
+ * depends on the pre spikes only), x and y each synapse's (y decays with the post neuron's
+ * tau_psc). The state is propagated from the row's last spike to step m, then the spike
+ * releases u x, which multiplies the synapse's weight. */
 static void tm_row(struct s2_eng *e, const struct s2_pl_rule *u, uint32_t at, uint32_t n,
                    uint32_t m)
 {
 	uint32_t *row = e->row;
-	float U = u->p[0], trec = u->p[1], tfac = u->p[2], tpsc = u->p[3];
-	float uu = (float)row[1] * (1.0f / Q30), x = (float)row[2] * (1.0f / Q30),
-	      y = (float)row[3] * (1.0f / Q30);
-	if (row[0] != S2_PL_NONE) {
-		float h = (float)(m - row[0]) * e->dt_ms;
-		float puu = tfac > 0 ? s2f_exp(-h / tfac) : 0.0f;
-		float pzz = s2f_exp(-h / trec);
-		float pyy = tpsc > 0 ? s2f_exp(-h / tpsc) : 0.0f;
-		float pxy = tpsc > 0 ? ((pzz - 1.0f) * trec - (pyy - 1.0f) * tpsc) / (tpsc - trec)
-		                     : 1.0f - pzz;
-		float pxz = 1.0f - pzz;
-		float z = 1.0f - x - y;
-		uu = uu * puu;
-		x = x + pxy * y + pxz * z;
-		y = y * pyy;
+	float U = u->p[0], trec = u->p[1], tfac = u->p[2];
+	float uu = (float)row[1] * (1.0f / Q30), h = 0, pzz = 1, tp_last = -1, pyy = 0, pxy = 0;
+	bool first = row[0] == S2_PL_NONE;
+	if (!first) {
+		h = (float)(m - row[0]) * e->dt_ms;
+		pzz = s2f_exp(-h / trec);
+		uu = uu * (tfac > 0 ? s2f_exp(-h / tfac) : 0.0f);
 	}
 	uu = uu + U * (1.0f - uu);
-	float rel = uu * x;
-	x = x - rel;
-	y = y + rel;
-	for (uint32_t i = HDR_TM; i < n; i++) {
-		uint32_t w = row[i];
+	uint32_t ns = (n - HDR_TM) / 3u;
+	for (uint32_t i = 0; i < ns; i++) {
+		uint32_t *q = row + HDR_TM + 3u * i, w = q[0];
+		float x = (float)q[1] * (1.0f / Q30), y = (float)q[2] * (1.0f / Q30);
+		if (!first) {
+			float tp = tau_psc(e, u, w);
+			if (tp != tp_last) {
+				pyy = tp > 0 ? s2f_exp(-h / tp) : 0.0f;
+				pxy = tp > 0 ? ((pzz - 1.0f) * trec - (pyy - 1.0f) * tp) /
+				                       (tp - trec)
+				             : 1.0f - pzz;
+				tp_last = tp;
+			}
+			float z = 1.0f - x - y;
+			x = x + pxy * y + (1.0f - pzz) * z;
+			y = y * pyy;
+		}
+		float rel = uu * x;
+		x = x - rel;
+		y = y + rel;
 		float f = (float)(w >> 16) * rel + 0.5f;
 		uint32_t units = (uint32_t)f;
 		e->pl.c.zero += units == 0 && (w >> 16) != 0;
@@ -385,14 +414,14 @@ static void tm_row(struct s2_eng *e, const struct s2_pl_rule *u, uint32_t at, ui
 			e->c.ring_saturated++;
 		}
 		*slot = (uint16_t)sum;
+		q[1] = q30(x < 0 ? 0 : x);
+		q[2] = q30(y < 0 ? 0 : y);
 	}
-	e->c.synaptic_events += n - HDR_TM;
+	e->c.synaptic_events += ns;
 	e->pl.c.updates++;
 	row[0] = m;
 	row[1] = q30(uu);
-	row[2] = q30(x < 0 ? 0 : x);
-	row[3] = q30(y < 0 ? 0 : y);
-	(void)wr(e, at, row, HDR_TM * 4u);
+	(void)wr(e, at, row, n * 4u);
 }
 
 void s2_plastic_row(struct s2_eng *e, unsigned k, uint32_t r, uint32_t at, uint32_t n,
@@ -490,12 +519,12 @@ int s2_plastic_row_decode(const struct s2_pl_rule *u, float w_scale_e, float w_s
                           void (*out)(void *ctx, uint32_t word, float weight), void *ctx)
 {
 	if (u->kind == S2_PL_TM) {
-		if (n < HDR_TM)
+		if (n < HDR_TM || (n - HDR_TM) % 3u)
 			return -1;
-		for (uint32_t i = HDR_TM; i < n; i++)
+		for (uint32_t i = HDR_TM; i < n; i += 3)
 			out(ctx, w[i],
 			    (float)(w[i] >> 16) * (((w[i] >> 8) & 1u) ? w_scale_i : w_scale_e));
-		return (int)(n - HDR_TM);
+		return (int)((n - HDR_TM) / 3u);
 	}
 	if (n < HDR_STDP || (n - HDR_STDP) % 2u)
 		return -1;

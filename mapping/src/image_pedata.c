@@ -388,13 +388,9 @@ int image_weight_units(struct s2_mapping *mp)
 	return 0;
 }
 
-static double const_param(const struct net_model *md, const S2pb__Population *pop,
-                          const char *name);
-
 /* The PLASTIC entry (pedata.h) of a projection with a plastic rule into population pop, for
  * key-table entry `entry`; false for a static projection. */
-static bool plastic_entry(const S2pb__Projection *pj, const struct net_model *md,
-                          const S2pb__Population *pop, unsigned entry, uint8_t *out)
+static bool plastic_entry(const S2pb__Projection *pj, unsigned entry, uint8_t *out)
 {
 	const S2pb__Synapse *sy = pj->synapse;
 	if (!sy)
@@ -424,14 +420,9 @@ static bool plastic_entry(const S2pb__Projection *pj, const struct net_model *md
 		p[0] = (float)sy->u;
 		p[1] = (float)sy->tau_rec_ms;
 		p[2] = (float)sy->tau_facil_ms;
-		/* the post-synaptic current's time constant (NEST's tau_psc): the receptor's
-		 * tau_syn of an exponential or alpha synapse; 0 (two states) for delta synapses */
-		const char *ts = pj->receptor == S2PB__PROJECTION__RECEPTOR__INHIBITORY
-		                         ? "tau_syn_i_ms"
-		                         : "tau_syn_e_ms";
-		p[3] = net_model_param(md, ts, false) >= 0 && md->id != MODEL_LIF_CURR_DELTA
-		               ? (float)const_param(md, pop, ts)
-		               : 0.0f;
+		/* the post-synaptic current's time constant (NEST's tau_psc): each post neuron's
+		 * tau_syn of the receptor (the engine reads it; 0 for delta synapses) */
+		p[3] = -1.0f;
 	} else {
 		return false;
 	}
@@ -1057,7 +1048,7 @@ int image_put_pedata(struct s2_mapping *mp, const struct image_prep *ip, struct 
 				}
 				pl[n_pl].expl = expl;
 				pl[n_pl].ord = expl ? n_expl : n_expd;
-				if (plastic_entry(pj, md, pop, 0, pl[n_pl].d))
+				if (plastic_entry(pj, 0, pl[n_pl].d))
 					n_pl++;
 			}
 			n_expl += expl;

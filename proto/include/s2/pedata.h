@@ -209,14 +209,15 @@ enum s2_pe_csrc_kind {
  * section's entries first, then one per EXPAND descriptor), 4 zero bytes, p0..p7 f32, 8 zero
  * bytes. Parameters per kind (times in ms, weights in the receptor's unit: nA, uS or mV):
  *   STDP (additive, multiplicative): w_min, w_max, tau_plus, tau_minus, A_plus, A_minus
- *   Tsodyks-Markram: U, tau_rec, tau_facil, tau_psc (0: the two-state limit)
+ *   Tsodyks-Markram: U, tau_rec, tau_facil, tau_psc (0: the two-state limit; -1: each
+ *                    post neuron's tau_syn of the receptor, 0 for delta synapses)
  *   Vogels 2011: w_min, w_max, tau, eta (weight unit), rho (Hz)
- * Every synapse of a plastic entry has the same delay; STDP and Vogels rows hold at most
+ * Every synapse of an STDP or Vogels entry has the same delay; rows of a plastic entry hold at most
  * S2_PE_PLASTIC_ROW_MAX synapses.
  */
 #define S2_PE_PLASTIC_LEN 48u
 #define S2_PE_MAX_PLASTIC 8u       /**< rules per PE */
-#define S2_PE_PLASTIC_ROW_MAX 500u /**< synapses in a row of an STDP or Vogels entry */
+#define S2_PE_PLASTIC_ROW_MAX 340u /**< synapses in a row of a plastic entry */
 #define S2_PL_F_DENDRITIC 0x01u    /**< the delay is dendritic (PyNN's default), else axonal */
 enum s2_pe_plastic_kind {
 	S2_PL_STDP_ADD = 1,  /**< SpikePairRule, AdditiveWeightDependence */
