@@ -88,7 +88,7 @@ static int rule_check(struct s2_eng *e, struct s2_pl_rule *u)
 		u->reach = 14.0f * p[2] / dt;
 		break;
 	case S2_PL_TM:
-		if (!(p[0] > 0 && p[0] <= 1 && p[1] > 0 && p[2] >= 0 && p[3] >= 0))
+		if (!(p[0] > 0 && p[0] <= 1 && p[1] > 0 && p[2] >= 0))
 			return S2_E_RANGE;
 		if (!(p[3] >= 0 || p[3] == -1.0f))
 			return S2_E_RANGE; /* tau_psc: >= 0, or -1: the post neuron's tau_syn */

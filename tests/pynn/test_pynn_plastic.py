@@ -52,7 +52,7 @@ def check(ok, what):
         FAILS.append(what)
 
 
-def pair(s, mult=False, dendritic=0.0, parts=(200.0,)):
+def pair(s, mult=False, dendritic=0.0, parts=(200.0,), vogels=None):
     """Weights after the protocol, and each post neuron's spike times as recorded."""
     s.setup(timestep=DT, min_delay=DT)
     n = len(DELTAS)
@@ -66,7 +66,8 @@ def pair(s, mult=False, dendritic=0.0, parts=(200.0,)):
     post = s.Population(n, s.IF_curr_exp(tau_refrac=30.0), label="post")
     wd = (s.MultiplicativeWeightDependence if mult else s.AdditiveWeightDependence)(
         w_min=0.0, w_max=W_MAX)
-    stdp = s.STDPMechanism(timing_dependence=s.SpikePairRule(**P), weight_dependence=wd,
+    td = s.Vogels2011Rule(**vogels) if vogels else s.SpikePairRule(**P)
+    stdp = s.STDPMechanism(timing_dependence=td, weight_dependence=wd,
                            weight=W0, delay=D, dendritic_delay_fraction=dendritic)
     prj = s.Projection(pre, post, s.OneToOneConnector(), stdp)
     s.Projection(drv, post, s.OneToOneConnector(), s.StaticSynapse(weight=5.0, delay=1.0))
@@ -118,6 +119,54 @@ def s2_window(mult, dendritic):
     return w, sp
 
 
+def vogels_window():
+    """Vogels et al. 2011 on one pair: dw = eta (exp(-|dt|/tau) - 2 rho tau), either order."""
+    vp = dict(tau=20.0, eta=1e-4, rho=5.0)
+    w, sp, _, _ = pair(sim, vogels=vp)
+    if not all(len(x) == 1 for x in sp):
+        check(False, "Vogels: every post neuron fired once")
+        return
+    t_post = np.array([x[0] for x in sp]) - DT
+    dl = t_post - (T_PRE + D)
+    ref = vp["eta"] * (np.exp(-np.abs(dl) / vp["tau"]) - 2 * vp["rho"] * vp["tau"] / 1000.0)
+    err = float(np.max(np.abs((w - W0) - ref)))
+    check(err <= 1e-6 * W_MAX, "Vogels2011Rule pair on s2emu: dw %s against eta (exp(-|dt|/tau)"
+          " - 2 rho tau): max |diff| %.2g" % (["%.3g" % x for x in (w - W0)], err))
+
+
+def tm_train():
+    """TsodyksMarkramSynapse onto IF_curr_delta (a weight is a jump of v): the jumps along a
+    regular train against the recursion u_n = U + u_{n-1} (1 - U) e^(-T/tau_facil),
+    x_n = 1 - (1 - x_{n-1} + u_{n-1} x_{n-1}) e^(-T/tau_rec) (two states: delta synapses)."""
+    U, trec, tfac, w, T, n = 0.2, 150.0, 300.0, 2.0, 20.0, 10
+    sim.setup(timestep=DT)
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=[10.0 + T * k for k in range(n)]))
+    post = sim.Population(1, sim.IF_curr_delta(tau_m=1e4, v_rest=0.0, v_reset=0.0,
+                                                v_thresh=1000.0, tau_refrac=0.1),
+                          initial_values={"v": 0.0})
+    sim.Projection(src, post, sim.AllToAllConnector(),
+                   sim.TsodyksMarkramSynapse(U=U, tau_rec=trec, tau_facil=tfac, weight=w,
+                                             delay=1.0))
+    post.record("v")
+    sim.run(10.0 + T * n + 5)
+    v = np.asarray(post.get_data().segments[0].filter(name="v")[0]).ravel()
+    sim.end()
+    jumps = np.diff(v)
+    jumps = jumps[np.abs(jumps) > 1e-3]  # (the leak, tau_m 10 s, moves v by < 1e-4 per step)
+    ref, u, x = [], 0.0, 1.0
+    for k in range(n):
+        if k:
+            x = 1 - (1 - x + u * x) * np.exp(-T / trec)
+            u = u * np.exp(-T / tfac)
+        u = u + U * (1 - u)
+        ref.append(w * u * x)
+    ref = np.array(ref)
+    ok = len(jumps) == n and np.max(np.abs(jumps - ref)) <= w / 8000 + 1e-4
+    check(ok, "TsodyksMarkramSynapse on s2emu (U %g, tau_rec %g, tau_facil %g, %d spikes every "
+          "%g ms): v jumps %s against the recursion %s" % (
+              U, trec, tfac, n, T, ["%.4f" % j for j in jumps], ["%.4f" % r for r in ref]))
+
+
 def main():
     try:
         import pyNN.brian2 as b2
@@ -127,6 +176,8 @@ def main():
     w_add, sp_add = s2_window(False, 0.0)
     s2_window(True, 0.0)
     s2_window(False, 1.0)
+    vogels_window()
+    tm_train()
     # pyNN.brian2 (axonal delays only): the same protocol, the same numbers
     wb, spb, _, _ = pair(b2, False, 0.0)
     if w_add is not None:
