@@ -179,9 +179,8 @@ static int convert(struct s2_eng *e, struct s2_eng_entry *t, struct s2_pl_rule *
 		for (uint32_t i = n; i-- > 0;) {
 			uint32_t x = e->row[i];
 			if (sl) {
-				unsigned rec = (x >> 8) & 1u;
-				float ws = rec ? e->pd.w_scale_i : e->pd.w_scale_e;
-				float w = (float)(x >> 16) * ws / u->p[1];
+				/* the initial weight, in units of w_max / 32768 (pedata.h) */
+				float w = (float)(x >> 16) * (1.0f / (float)S2_PL_WORD_ONE);
 				if (w < u->wmin || w > 1.0f) {
 					w = w < u->wmin ? u->wmin : 1.0f;
 					e->pl.c.clipped++;
@@ -254,7 +253,11 @@ int s2_plastic_init(struct s2_eng *e, uint32_t *next, uint32_t end)
 			return rc;
 		e->table[u->entry].plastic = (uint8_t)(++pl->n);
 	}
-	return 0;
+	if (end - *next < 48u)
+		return S2_E_NOSPACE;
+	pl->cnt_addr = *next;
+	*next += 48u;
+	return s2_plastic_flush(e); /* the counters' first copy */
 }
 
 /* The weight units a Q2.30 weight gives on receptor rec, added to the ring slot of step t. */
@@ -511,7 +514,12 @@ int s2_plastic_flush(struct s2_eng *e)
 				return rc;
 		}
 	}
-	return 0;
+	uint8_t c[48] = {0};
+	s2_st32(c, 0x43503253u); /* 'S2PC' */
+	const uint64_t *v = &e->pl.c.updates;
+	for (unsigned i = 0; i < 5; i++)
+		s2_st64(c + 8 + 8 * i, v[i]);
+	return wr(e, e->pl.cnt_addr, c, sizeof c);
 }
 
 int s2_plastic_row_decode(const struct s2_pl_rule *u, float w_scale_e, float w_scale_i,

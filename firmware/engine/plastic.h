@@ -61,6 +61,7 @@ struct s2_plastic {
 	uint32_t lost[S2_PE_MAX_NEURONS];             /**< newest spike dropped from the ring */
 	uint32_t pend[S2_PE_MAX_DELAY][S2_PL_PEND];   /**< axonal events: table index | row << 8 */
 	uint8_t npend[S2_PE_MAX_DELAY];
+	uint32_t cnt_addr; /**< DRAM copy of the counters ('S2PC' u32, 0 u32, 5 x u64), by flush */
 	struct s2_pl_counters c;
 };
 
@@ -89,7 +90,8 @@ void s2_plastic_tick(struct s2_eng *e);
 
 /**
  * Apply to every plastic row the potentiation of the post spikes seen before step e->t, so
- * that DRAM holds the learned weights (the end of a run; neutral for what follows).
+ * that DRAM holds the learned weights (the end of a run; neutral for what follows), and copy
+ * the counters to DRAM after the rows (cnt_addr), where the host reads them with the rows.
  * @return 0 or a DMA error.
  */
 int s2_plastic_flush(struct s2_eng *e);

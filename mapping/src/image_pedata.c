@@ -310,6 +310,14 @@ static bool learns(const S2pb__Projection *pj)
 	       (!strcmp(pj->synapse->rule, "stdp") || !strcmp(pj->synapse->rule, "vogels2011"));
 }
 
+/* The unit of the weight field of a projection's synaptic words: the receptor's unit, or for
+ * a learning rule w_max / 32768 (the engine keeps such weights in its own fixed point,
+ * plastic.h, and delivers them in the receptor's unit). */
+static double word_scale(const S2pb__Projection *pj, double receptor_unit)
+{
+	return learns(pj) ? pj->synapse->w_max / S2_PL_WORD_ONE : receptor_unit;
+}
+
 /* The largest |weight| the projection's synapses can reach: a plastic one's grow to w_max. */
 static double proj_wmax(const S2pb__Projection *pj)
 {
@@ -772,7 +780,7 @@ struct image_prep *image_prep_new(struct s2_mapping *mp, uint64_t seed_base)
 		const S2pb__Projection *pj = pb->projections[j];
 		struct proj_prep *pr = &ip->proj[j];
 		unsigned rcp = pj->receptor == S2PB__PROJECTION__RECEPTOR__INHIBITORY;
-		double scale = mp->wunit[2 * (size_t)net->post[j] + rcp];
+		double scale = word_scale(pj, mp->wunit[2 * (size_t)net->post[j] + rcp]);
 		pr->bad = dist_of(pj->weight, 0, scale, 0, 65535 * scale, &pr->w_dist, &pr->w_a,
 		                  &pr->w_b, &pr->wlost) < 0 ||
 		          dist_of(pj->delay, dt, dt, dt, S2_PE_MAX_DELAY * dt, &pr->d_dist,
@@ -1125,7 +1133,8 @@ int image_put_pedata(struct s2_mapping *mp, const struct image_prep *ip, struct 
 							goto out;
 						}
 					} else {
-						long wu = lround(fabs(w) / scale[rcp]);
+						long wu = lround(fabs(w) /
+						                 word_scale(pj, scale[rcp]));
 						if (wu == 0 && w != 0) {
 							free(cnt);
 							rc = fail(

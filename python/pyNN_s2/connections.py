@@ -159,12 +159,14 @@ def connections_of(prj):
 
 
 def _run_tool(state, cmd):
-    """Runs one s2 program; its failure is an S2RunError naming it and what it said."""
+    """Runs one s2 program; its failure is an S2RunError naming it and what it said. Returns
+    its standard output."""
     r = subprocess.run(cmd, capture_output=True, text=True, env=state._env())
     if r.returncode != 0:
         raise simulator.S2RunError("pyNN.s2: %s failed (exit %d): %s"
                                    % (" ".join(cmd[:2]), r.returncode,
                                       (r.stderr or r.stdout).strip()))
+    return r.stdout
 
 
 def _compute(state, net):
@@ -194,6 +196,26 @@ def _compute(state, net):
         shutil.rmtree(wd, ignore_errors=True)
 
 
+_PLASTIC_LOSSES = {
+    "zero": "deliveries of a plastic weight above 0 rounded to 0 units of the receptor's "
+            "weight unit (w_max far below the largest weight onto the population)",
+    "clipped": "plastic weights or traces clipped at their fixed-point maximum",
+    "hist_lost": "synapse updates missed a post spike that had left the 16-spike history",
+    "queue_full": "axonal pre spikes applied early: their step's queue of 32 was full",
+}
+
+
+def _warn_plastic(out):
+    """Warn about what the machine's plasticity counted (docs/engine.md, Plasticity)."""
+    import warnings
+    f = out.split()
+    if len(f) >= 11 and f[0] == "plastic":
+        c = {f[k]: int(f[k + 1]) for k in range(1, 11, 2)}
+        for k, why in _PLASTIC_LOSSES.items():
+            if c.get(k):
+                warnings.warn("pyNN.s2: %d %s" % (c[k], why), RuntimeWarning, stacklevel=5)
+
+
 def _learned(state, dep, image, areas):
     """The synapses with the weights the machine holds now: every plastic PE's rows read
     from chip DRAM ((pe, board, chip, addr, len) of `s2fw-run connections -a`), then the
@@ -211,7 +233,8 @@ def _learned(state, dep, image, areas):
                     from None
             with open(os.path.join(wd, "pe%d.bin" % pe), "wb") as f:
                 f.write(data)
-        _run_tool(state, [s2fw_run(), "connections", img, "-o", cn, "-d", wd])
+        out = _run_tool(state, [s2fw_run(), "connections", img, "-o", cn, "-d", wd])
+        _warn_plastic(out)
         dt, ent, con = read_file(cn)
         return _assign(state, ent, con, dt)
     finally:

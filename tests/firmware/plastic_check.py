@@ -184,9 +184,9 @@ def trains(kind, dendritic=0, d_ms=2.0):
             "tau_m=10", "--duration", "%g" % (dur + 10)] + rule_args(kind, p, dendritic)
     pre_syn, post_syn, w0s = [], [], []
     for j in range(n):
-        # an initial weight the synaptic word holds exactly (units of w_max / 4000, the
-        # scale s2fw-run gives the receptor)
-        w0 = round(float(rng.uniform(0.3, 0.9)) * 4000) * p["w_max"] / 4000
+        # an initial weight the synaptic word holds exactly (units of w_max / 32768,
+        # pedata.h S2_PL_WORD_ONE)
+        w0 = round(float(rng.uniform(0.3, 0.9)) * 32768) * p["w_max"] / 32768
         w0s.append(w0)
         pre = np.unique(np.round(np.sort(rng.uniform(5, dur - 20, rng.integers(3, 15))), 1))
         post = np.round(np.sort(rng.uniform(5, dur - 20, rng.integers(3, 15))), 1)

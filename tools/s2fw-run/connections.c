@@ -141,6 +141,8 @@ static bool plastic_span(struct s2_eng *e, struct cn_pe *pe, uint32_t *lo, uint3
 		}
 		*hi = end > *hi ? end : *hi;
 	}
+	if (any && e->pl.cnt_addr + 48u > *hi) /* the counters' copy (plastic.h) */
+		*hi = e->pl.cnt_addr + 48u;
 	return any;
 }
 
@@ -182,6 +184,7 @@ int connections_main(int argc, char **argv)
 	uint8_t *conns = NULL, *ents = NULL;
 	size_t n_conns = 0, cap_conns = 0, n_ents = 0, cap_ents = 0;
 	struct cn_pe pe = {NULL};
+	uint64_t pl_cnt[5] = {0};
 	if (!e || !src)
 		goto out;
 	/* Keys of every PE: a run's first key is the first key of a PE. */
@@ -243,6 +246,12 @@ int connections_main(int argc, char **argv)
 					}
 					if (df)
 						fclose(df);
+					if (dram_dir &&
+					    s2_ld32(pe.dram + e->pl.cnt_addr) == 0x43503253u)
+						for (unsigned k = 0; k < 5; k++)
+							pl_cnt[k] +=
+							        s2_ld64(pe.dram + e->pl.cnt_addr +
+							                8 + 8 * k);
 				}
 				/* Creation order (struct s2_eng_entry ord). */
 				for (unsigned k = 0; k < e->n_table; k++)
@@ -345,6 +354,12 @@ int connections_main(int argc, char **argv)
 					s2_st32(o + 24, (uint32_t)(n_conns - first));
 				}
 			}
+	if (dram_dir) /* what the machine's plasticity counted (plastic.h), for pyNN.s2 to warn */
+		printf("plastic updates %llu zero %llu clipped %llu hist_lost %llu queue_full "
+		       "%llu\n",
+		       (unsigned long long)pl_cnt[0], (unsigned long long)pl_cnt[1],
+		       (unsigned long long)pl_cnt[2], (unsigned long long)pl_cnt[3],
+		       (unsigned long long)pl_cnt[4]);
 	uint8_t head[32];
 	s2_st32(head, CN_MAGIC);
 	s2_st32(head + 4, 1);

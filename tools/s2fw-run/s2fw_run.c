@@ -529,6 +529,8 @@ static uint8_t *build(size_t *len)
 					die("--syn: delay %g ms is not 1..64 timesteps",
 					    y->delay_ms);
 				double sc = y->receptor ? wi : we;
+				if (O.pl_kind && O.pl_kind != S2_PL_TM) /* pedata.h */
+					sc = O.pl_p[1] / S2_PL_WORD_ONE;
 				unsigned w = (unsigned)floor(fabs(y->w) / sc + 0.5);
 				s2_st32(row + 4 * ++k, s2_syn_word(y->dst, y->receptor, d, w));
 			}

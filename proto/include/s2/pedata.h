@@ -219,6 +219,9 @@ enum s2_pe_csrc_kind {
 #define S2_PE_MAX_PLASTIC 8u       /**< rules per PE */
 #define S2_PE_PLASTIC_ROW_MAX 340u /**< synapses in a row of a plastic entry */
 #define S2_PL_F_DENDRITIC 0x01u    /**< the delay is dendritic (PyNN's default), else axonal */
+/** STDP and Vogels entries: the weight field of their synaptic words is the initial weight in
+ *  units of w_max / S2_PL_WORD_ONE (not the receptor's unit). */
+#define S2_PL_WORD_ONE 32768.0
 enum s2_pe_plastic_kind {
 	S2_PL_STDP_ADD = 1,  /**< SpikePairRule, AdditiveWeightDependence */
 	S2_PL_STDP_MULT = 2, /**< SpikePairRule, MultiplicativeWeightDependence */
