@@ -205,14 +205,18 @@ _PLASTIC_LOSSES = {
 }
 
 
-def _warn_plastic(out):
-    """Warn about what the machine's plasticity counted (docs/engine.md, Plasticity)."""
+def _warn_plastic(state, out):
+    """Warn about what the machine's plasticity counted (docs/engine.md, Plasticity): when a
+    count first appears, then each time it has doubled (a script reading the weights every
+    millisecond gets a few warnings, not one per read)."""
     import warnings
     f = out.split()
     if len(f) >= 11 and f[0] == "plastic":
         c = {f[k]: int(f[k + 1]) for k in range(1, 11, 2)}
+        seen = state.__dict__.setdefault("_s2_plastic_warned", {})
         for k, why in _PLASTIC_LOSSES.items():
-            if c.get(k):
+            if c.get(k) and c[k] >= 2 * seen.get(k, 0) and c[k] != seen.get(k):
+                seen[k] = c[k]
                 warnings.warn("pyNN.s2: %d %s" % (c[k], why), RuntimeWarning, stacklevel=5)
 
 
@@ -234,7 +238,7 @@ def _learned(state, dep, image, areas):
             with open(os.path.join(wd, "pe%d.bin" % pe), "wb") as f:
                 f.write(data)
         out = _run_tool(state, [s2fw_run(), "connections", img, "-o", cn, "-d", wd])
-        _warn_plastic(out)
+        _warn_plastic(state, out)
         dt, ent, con = read_file(cn)
         return _assign(state, ent, con, dt)
     finally:
