@@ -199,6 +199,17 @@ int s2_deployment_update(struct s2_deployment *d, struct s2_plan *np, char *err,
  */
 int s2_deployment_board_error(const struct s2_deployment *d, unsigned board, const char **what);
 
+/**
+ * Read len bytes of the DRAM of chip `chip` of board `board` (its number in the machine, as
+ * struct s2_plan_board) at addr into out, between runs: for example the rows of plastic
+ * synapses, which hold the learned weights when a run has ended (docs/engine.md,
+ * "Plasticity"; pyNN.s2's Projection.get). Checked end to end like every bulk read.
+ * @return 0, or a negative S2_E_ code with err set (no such board in the plan, a transfer
+ *         error).
+ */
+int s2_deployment_read_dram(struct s2_deployment *d, unsigned board, uint16_t chip, uint32_t addr,
+                            void *out, size_t len, char *err, size_t errlen);
+
 /** Boards of the plan that have not failed. */
 unsigned s2_deployment_live_boards(const struct s2_deployment *d);
 

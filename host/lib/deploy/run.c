@@ -18,6 +18,7 @@
 #include <event2/event.h>
 
 #include "s2/app.h"
+#include "s2/bulk.h"
 #include "s2/error.h"
 #include "s2/fwident.h"
 #include "s2/key.h"
@@ -493,6 +494,29 @@ static const char *update_refused(const uint8_t *old, uint32_t olen, const uint8
 	if (!sect_eq(&a, &b, S2_SECT_STATE))
 		return "the initial values";
 	return NULL;
+}
+
+int s2_deployment_read_dram(struct s2_deployment *d, unsigned board, uint16_t chip, uint32_t addr,
+                            void *out, size_t len, char *err, size_t errlen)
+{
+	bool found = false;
+	for (unsigned i = 0; i < d->plan->n_boards; i++)
+		found |= d->plan->boards[i].board == board;
+	if (!found || board >= d->n)
+		return fail(err, errlen, S2_E_RANGE, "board %u is not in the loaded plan", board);
+	if (!len)
+		return 0;
+	struct s2_op op;
+	s2_op_init(&op, NULL, NULL);
+	int rc = s2_bulk_read_start(eth(d, board), chip, S2_PE_MONITOR, S2_MEM_DRAM, addr, out, len,
+	                            &op);
+	if (rc == 0)
+		rc = s2_op_wait(s2_session_client(d->s), &op);
+	if (rc < 0)
+		return fail(err, errlen, rc,
+		            "board %u chip %u: reading %zu bytes of DRAM at 0x%08x: %s", board,
+		            chip, len, addr, op.what[0] ? op.what : s2_strerror(rc));
+	return 0;
 }
 
 int s2_deployment_update(struct s2_deployment *d, struct s2_plan *np, char *err, size_t errlen)
