@@ -39,6 +39,8 @@ NETPYNE_CV_SD = [0.146, 0.106, 0.107, 0.101, 0.107, 0.118, 0.142, 0.125]
 NETPYNE_SYNC = [2.9, 1.8, 3.0, 1.7, 4.4, 1.1, 1.2, 1.0]
 SYNC_BIN_MS = 3.0
 SUBSAMPLE = 1000
+CC_SUBSAMPLE = 250  # the NEST reference data's pairwise statistics (see pairwise_cc)
+CC_BIN_MS = 2.0
 SYNC_SAMPLES = 20  # samples of SUBSAMPLE neurons averaged (one sample alone varies by ~10 %)
 NETPYNE_MIN_SPIKES = 11  # "len(spks) > 10"
 
@@ -77,6 +79,27 @@ def synchrony_samples(n, t, size, t0, t1, rng, samples=SYNC_SAMPLES, k=SUBSAMPLE
         sub[rng.choice(size, k, replace=False)] = True
         out.append(synchrony(t[sub[n]], t0, t1))
     return np.array(out)
+
+
+def pairwise_cc(n, t, size, t0, t1, rng, k=CC_SUBSAMPLE, bin_ms=CC_BIN_MS):
+    """Pairwise spike-count correlation coefficients as the NEST reference data of the
+    microcircuit compute them (INM-6/microcircuit-PD14-model, PyNEST/reference_data,
+    helpers.pairwise_spike_count_correlations; Dasbach et al. 2021): k neurons drawn at random
+    without replacement, their spike counts in bins of bin_ms from t0 to t1, the Pearson
+    correlation coefficient of every pair; pairs with a neuron that never fired (no
+    coefficient) are left out."""
+    sel = rng.choice(size, min(k, size), replace=False)
+    row = np.full(size, -1)
+    row[sel] = np.arange(len(sel))
+    nb = int((t1 - t0) / bin_ms + 1e-9)
+    keep = (row[n] >= 0) & (t >= t0) & (t < t0 + nb * bin_ms)
+    idx = row[n[keep]] * nb + ((t[keep] - t0) // bin_ms).astype(int)
+    counts = np.bincount(idx, minlength=len(sel) * nb).reshape(len(sel), nb)
+    counts = counts[counts.std(axis=1) > 0]
+    if len(counts) < 2:
+        return np.empty(0)
+    c = np.corrcoef(counts)
+    return c[np.triu_indices(len(counts), 1)]
 
 
 def gamma_train(rate_hz, cv, t0, t1, rng):
@@ -144,10 +167,12 @@ def main():
     print(f"window {t0:g}-{t1:g} ms; rates: NEST example and NetPyNE (Romaro et al. 2021 "
           f"Table A.1); CV: neurons with >= {ms} spikes, NetPyNE Table A.3 (60 s) and as "
           f"this window sees it; synchrony: {SUBSAMPLE} neurons (mean of {SYNC_SAMPLES} "
-          f"samples), {SYNC_BIN_MS:g} ms bins, NetPyNE Table A.5")
+          f"samples), {SYNC_BIN_MS:g} ms bins, NetPyNE Table A.5; CC: mean pairwise "
+          f"spike-count correlation of {CC_SUBSAMPLE} neurons in {CC_BIN_MS:g} ms bins "
+          "(NEST reference data)")
     print(f"{'pop':5} {'rate':>6} {'NEST':>6} {'ratio':>5} {'NetPyNE':>7} | {'CV':>5} "
           f"{'cells':>5} {'pub':>5} {'pub@win':>7} {'ratio':>5} | {'sync':>5} {'sd':>4} "
-          f"{'pub':>4} {'ratio':>5}")
+          f"{'pub':>4} {'ratio':>5} | {'CC':>7}")
     for k, p in enumerate(POPS):
         n, t = population(csv_dir, p, size[p], t0, t1)
         dur_s = (t1 - t0) / 1000
@@ -160,6 +185,7 @@ def main():
         lit = cv_per_neuron(n[np.isin(n, sub)], t[np.isin(n, sub)], NETPYNE_MIN_SPIKES)
         ss = synchrony_samples(n, t, size[p], t0, t1, rng)
         sync, sync_sd = float(ss.mean()), float(ss.std())
+        cc = pairwise_cc(n, t, size[p], t0, t1, rng)
         r = {"population": p, "rate_hz": rate, "nest_hz": NEST_RATE[k],
              "netpyne_hz": NETPYNE_RATE[k], "rate_ratio": rate / NEST_RATE[k],
              "cv_isi": cv, "cv_neurons": int(len(cvs)), "cv_published": NETPYNE_CV[k],
@@ -169,12 +195,14 @@ def main():
              "cv_netpyne_rule_neurons": int(len(lit)),
              "synchrony": sync, "synchrony_sample_sd": sync_sd,
              "synchrony_samples": int(len(ss)), "synchrony_published": NETPYNE_SYNC[k],
-             "synchrony_ratio": sync / NETPYNE_SYNC[k]}
+             "synchrony_ratio": sync / NETPYNE_SYNC[k],
+             "cc_mean": float(cc.mean()) if len(cc) else None, "cc_pairs": int(len(cc))}
         out.append(r)
         print(f"{p:5} {rate:6.3f} {NEST_RATE[k]:6.3f} {rate / NEST_RATE[k]:5.2f} "
               f"{NETPYNE_RATE[k]:7.2f} | {cv:5.3f} {len(cvs):5d} {NETPYNE_CV[k]:5.3f} "
               f"{pub_win:7.3f} {r['cv_ratio']:5.2f} | {sync:5.2f} {sync_sd:4.2f} "
-              f"{NETPYNE_SYNC[k]:4.1f} {sync / NETPYNE_SYNC[k]:5.2f}")
+              f"{NETPYNE_SYNC[k]:4.1f} {sync / NETPYNE_SYNC[k]:5.2f} | "
+              f"{cc.mean() if len(cc) else float('nan'):7.4f}")
     if opt["--json"]:
         json.dump({"t0_ms": t0, "t1_ms": t1, "min_spikes": ms, "populations": out},
                   open(opt["--json"], "w"), indent=1)
