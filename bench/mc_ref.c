@@ -26,8 +26,15 @@
  * Output: DIR/<pop>_spikes.csv ("neuron,time_ms", time = (step + 1)·dt as NEST stamps it),
  * DIR/sizes.json for bench/mc_stats.py, and one line of progress per 100 ms on stderr.
  *
+ * With --intfire-pd the neurons follow instead the two rules of NetPyNE's IntFire_PD (Romaro
+ * et al. 2021, the NMODL mechanism of their model) that differ from NEST's iaf_psc_exp beyond
+ * the integration scheme: a refractory neuron ignores its inputs and its synaptic current
+ * stays as it was at the spike (NEST goes on decaying the current and adding the inputs), and
+ * each neuron's external weight is drawn once, normal with a relative s.d. of 0.1 (NEST: one
+ * weight for all). Everything else stays as above.
+ *
  *   cc -O2 -o mc_ref bench/mc_ref.c -lm
- *   mc_ref SCALE DURATION_MS DIR [SEED]
+ *   mc_ref [--intfire-pd] SCALE DURATION_MS DIR [SEED]
  */
 #include <errno.h>
 #include <math.h>
@@ -178,8 +185,13 @@ static inline void draw(struct rng *r, const struct proj *p, const uint32_t *n, 
 
 int main(int argc, char **argv)
 {
+	int intfire = argc > 1 && !strcmp(argv[1], "--intfire-pd");
+	if (intfire) {
+		argv++;
+		argc--;
+	}
 	if (argc < 4) {
-		fprintf(stderr, "usage: mc_ref SCALE DURATION_MS DIR [SEED]\n");
+		fprintf(stderr, "usage: mc_ref [--intfire-pd] SCALE DURATION_MS DIR [SEED]\n");
 		return 2;
 	}
 	double scale = atof(argv[1]), dur = atof(argv[2]);
@@ -217,8 +229,9 @@ int main(int argc, char **argv)
 			p->seed = seed * 1000003ULL + (uint64_t)(t * NPOP + s);
 			total += p->k;
 		}
-	fprintf(stderr, "mc_ref: scale %g, %u neurons, %llu synapses, seed %llu\n", scale, ntot,
-	        (unsigned long long)total, (unsigned long long)seed);
+	fprintf(stderr, "mc_ref: scale %g, %u neurons, %llu synapses, seed %llu%s\n", scale, ntot,
+	        (unsigned long long)total, (unsigned long long)seed,
+	        intfire ? ", IntFire_PD rules" : "");
 
 	/* CSR by source: count, then place */
 	uint64_t *off = xmalloc((ntot + 1) * sizeof *off);
@@ -285,6 +298,13 @@ int main(int argc, char **argv)
 			dcp[i] = p20 * dc;
 			emlam[i] = exp(-lam);
 			wext[i] = psc * wf;
+			if (intfire) {
+				double x;
+				do
+					x = 1 + 0.1 * normal(&rs);
+				while (x <= 0);
+				wext[i] *= x;
+			}
 			pop[i] = (uint8_t)t;
 		}
 	}
@@ -315,7 +335,9 @@ int main(int argc, char **argv)
 				v[i] = v[i] * p22 + cur[i] * p21 + dcp[i];
 			else
 				ref[i]--;
-			cur[i] = cur[i] * p11 + slot[i] + wext[i] * poisson(&rs, emlam[i]);
+			int ext = poisson(&rs, emlam[i]);
+			if (!intfire || ref[i] == 0)
+				cur[i] = cur[i] * p11 + slot[i] + wext[i] * ext;
 			slot[i] = 0;
 			if (v[i] >= theta) {
 				ref[i] = 20;
