@@ -34,3 +34,8 @@ rm -rf "$W/csv"
 PY=python3
 $PY -c 'import numpy' 2>/dev/null || PY=/usr/bin/python3
 $PY bench/mc_stats.py "$W/csv" "$W/results.json" --t0 100 --json "$W/stats.json"
+# Longer runs: the synchrony of each further second and of the whole run after 100 ms.
+if [ "$DUR" -ge 2100 ]; then
+	E=$(seq -s, 100 1000 "$DUR")
+	$PY bench/mc_stats.py "$W/csv" "$W/results.json" --windows "$E" --json "$W/windows.json"
+fi
