@@ -31,10 +31,11 @@
  * the integration scheme: a refractory neuron ignores its inputs and its synaptic current
  * stays as it was at the spike (NEST goes on decaying the current and adding the inputs), and
  * each neuron's external weight is drawn once, normal with a relative s.d. of 0.1 (NEST: one
- * weight for all). Everything else stays as above.
+ * weight for all). --intfire-refractory applies the first rule alone. Everything else stays
+ * as above.
  *
  *   cc -O2 -o mc_ref bench/mc_ref.c -lm
- *   mc_ref [--intfire-pd] SCALE DURATION_MS DIR [SEED]
+ *   mc_ref [--intfire-pd | --intfire-refractory] SCALE DURATION_MS DIR [SEED]
  */
 #include <errno.h>
 #include <math.h>
@@ -185,13 +186,18 @@ static inline void draw(struct rng *r, const struct proj *p, const uint32_t *n, 
 
 int main(int argc, char **argv)
 {
-	int intfire = argc > 1 && !strcmp(argv[1], "--intfire-pd");
+	/* 1: both IntFire_PD rules, 2: its refractory rule alone */
+	int intfire = argc > 1 && !strcmp(argv[1], "--intfire-pd")           ? 1
+	              : argc > 1 && !strcmp(argv[1], "--intfire-refractory") ? 2
+	                                                                     : 0;
 	if (intfire) {
 		argv++;
 		argc--;
 	}
 	if (argc < 4) {
-		fprintf(stderr, "usage: mc_ref [--intfire-pd] SCALE DURATION_MS DIR [SEED]\n");
+		fprintf(stderr,
+		        "usage: mc_ref [--intfire-pd|--intfire-refractory] SCALE DURATION_MS "
+		        "DIR [SEED]\n");
 		return 2;
 	}
 	double scale = atof(argv[1]), dur = atof(argv[2]);
@@ -231,7 +237,9 @@ int main(int argc, char **argv)
 		}
 	fprintf(stderr, "mc_ref: scale %g, %u neurons, %llu synapses, seed %llu%s\n", scale, ntot,
 	        (unsigned long long)total, (unsigned long long)seed,
-	        intfire ? ", IntFire_PD rules" : "");
+	        intfire == 1 ? ", IntFire_PD rules"
+	        : intfire    ? ", IntFire_PD refractory rule"
+	                     : "");
 
 	/* CSR by source: count, then place */
 	uint64_t *off = xmalloc((ntot + 1) * sizeof *off);
@@ -298,7 +306,7 @@ int main(int argc, char **argv)
 			dcp[i] = p20 * dc;
 			emlam[i] = exp(-lam);
 			wext[i] = psc * wf;
-			if (intfire) {
+			if (intfire == 1) {
 				double x;
 				do
 					x = 1 + 0.1 * normal(&rs);
