@@ -326,7 +326,7 @@ int main(int argc, char **argv)
 		out[t] = fopen(path, "w");
 		if (!out[t]) {
 			fprintf(stderr, "mc_ref: %s: %s\n", path, strerror(errno));
-			return 1;
+			exit(1);
 		}
 		fprintf(out[t], "neuron,time_ms\n");
 	}
@@ -366,6 +366,19 @@ int main(int argc, char **argv)
 			fprintf(stderr, "mc_ref: %.0f ms, %llu spikes, %ld s\n", (st + 1) * DT,
 			        (unsigned long long)nspk, (long)(time(NULL) - t0));
 	}
+	free(off);
+	free(tgt);
+	free(wt);
+	free(dl);
+	free(v);
+	free(cur);
+	free(dcp);
+	free(emlam);
+	free(wext);
+	free(ref);
+	free(pop);
+	free(ring);
+	free(fired);
 	for (int t = 0; t < NPOP; t++)
 		if (fclose(out[t])) {
 			fprintf(stderr, "mc_ref: writing %s: %s\n", POP[t], strerror(errno));
