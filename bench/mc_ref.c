@@ -31,11 +31,12 @@
  * the integration scheme: a refractory neuron ignores its inputs and its synaptic current
  * stays as it was at the spike (NEST goes on decaying the current and adding the inputs), and
  * each neuron's external weight is drawn once, normal with a relative s.d. of 0.1 (NEST: one
- * weight for all). --intfire-refractory applies the first rule alone. Everything else stays
- * as above.
+ * weight for all). --intfire-refractory applies the first rule alone, --netpyne-ext-weights
+ * the second alone. Everything else stays as above.
  *
  *   cc -O2 -o mc_ref bench/mc_ref.c -lm
- *   mc_ref [--intfire-pd | --intfire-refractory] SCALE DURATION_MS DIR [SEED]
+ *   mc_ref [--intfire-pd | --intfire-refractory | --netpyne-ext-weights] SCALE DURATION_MS DIR
+ *          [SEED]
  */
 #include <errno.h>
 #include <math.h>
@@ -186,18 +187,22 @@ static inline void draw(struct rng *r, const struct proj *p, const uint32_t *n, 
 
 int main(int argc, char **argv)
 {
-	/* 1: both IntFire_PD rules, 2: its refractory rule alone */
-	int intfire = argc > 1 && !strcmp(argv[1], "--intfire-pd")           ? 1
-	              : argc > 1 && !strcmp(argv[1], "--intfire-refractory") ? 2
-	                                                                     : 0;
+	/* 1: both of NetPyNE's rules, 2: the refractory rule alone, 3: the weights alone */
+	int intfire = 0;
+	if (argc > 1 && !strcmp(argv[1], "--intfire-pd"))
+		intfire = 1;
+	else if (argc > 1 && !strcmp(argv[1], "--intfire-refractory"))
+		intfire = 2;
+	else if (argc > 1 && !strcmp(argv[1], "--netpyne-ext-weights"))
+		intfire = 3;
 	if (intfire) {
 		argv++;
 		argc--;
 	}
 	if (argc < 4) {
 		fprintf(stderr,
-		        "usage: mc_ref [--intfire-pd|--intfire-refractory] SCALE DURATION_MS "
-		        "DIR [SEED]\n");
+		        "usage: mc_ref [--intfire-pd|--intfire-refractory|--netpyne-ext-weights] "
+		        "SCALE DURATION_MS DIR [SEED]\n");
 		return 2;
 	}
 	double scale = atof(argv[1]), dur = atof(argv[2]);
@@ -237,9 +242,10 @@ int main(int argc, char **argv)
 		}
 	fprintf(stderr, "mc_ref: scale %g, %u neurons, %llu synapses, seed %llu%s\n", scale, ntot,
 	        (unsigned long long)total, (unsigned long long)seed,
-	        intfire == 1 ? ", IntFire_PD rules"
-	        : intfire    ? ", IntFire_PD refractory rule"
-	                     : "");
+	        intfire == 1   ? ", NetPyNE's two rules"
+	        : intfire == 2 ? ", IntFire_PD's refractory rule"
+	        : intfire == 3 ? ", NetPyNE's external weights"
+	                       : "");
 
 	/* CSR by source: count, then place */
 	uint64_t *off = xmalloc((ntot + 1) * sizeof *off);
@@ -306,7 +312,7 @@ int main(int argc, char **argv)
 			dcp[i] = p20 * dc;
 			emlam[i] = exp(-lam);
 			wext[i] = psc * wf;
-			if (intfire == 1) {
+			if (intfire == 1 || intfire == 3) {
 				double x;
 				do
 					x = 1 + 0.1 * normal(&rs);
@@ -344,7 +350,7 @@ int main(int argc, char **argv)
 			else
 				ref[i]--;
 			int ext = poisson(&rs, emlam[i]);
-			if (!intfire || ref[i] == 0)
+			if (intfire == 0 || intfire == 3 || ref[i] == 0)
 				cur[i] = cur[i] * p11 + slot[i] + wext[i] * ext;
 			slot[i] = 0;
 			if (v[i] >= theta) {
