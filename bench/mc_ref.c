@@ -26,11 +26,11 @@
  * Output: DIR/<pop>_spikes.csv ("neuron,time_ms", time = (step + 1)·dt as NEST stamps it),
  * DIR/sizes.json for bench/mc_stats.py, and one line of progress per 100 ms on stderr.
  *
- * With --intfire-pd the neurons follow instead the two rules of NetPyNE's IntFire_PD (Romaro
- * et al. 2021, the NMODL mechanism of their model) that differ from NEST's iaf_psc_exp beyond
- * the integration scheme: a refractory neuron ignores its inputs and its synaptic current
- * stays as it was at the spike (NEST goes on decaying the current and adding the inputs), and
- * each neuron's external weight is drawn once, normal with a relative s.d. of 0.1 (NEST: one
+ * With --intfire-pd the model follows instead two rules of NetPyNE's version (Romaro et al.
+ * 2021: its neuron IntFire_PD.mod and its netParams.py) that differ from NEST's beyond the
+ * integration scheme: a refractory neuron ignores its inputs and its synaptic current stays
+ * as it was at the spike (NEST goes on decaying the current and adding the inputs), and each
+ * neuron's external weight is drawn once, normal with a relative s.d. of 0.1 (NEST: one
  * weight for all). --intfire-refractory applies the first rule alone, --netpyne-ext-weights
  * the second alone. Everything else stays as above.
  *
