@@ -92,7 +92,7 @@ static void emu_start_args(struct emu *e, const char *name, const char *boards, 
 {
 	const char *exe = getenv("S2EMU");
 	assert_non_null(exe);
-	char ready[160];
+	char ready[700];
 	snprintf(e->machine, sizeof e->machine, "%s/%s.pb", dir, name);
 	snprintf(ready, sizeof ready, "%s/%s.ready", dir, name);
 	const char *argv[20] = {exe,        "--boards",     boards, "--write-machine",
@@ -632,7 +632,7 @@ static void energy_record_and_report(void **state)
 	(void)state;
 	struct emu e;
 	emu_start(&e, "energy", NULL);
-	char rec[160], err[512];
+	char rec[640], err[1024];
 	assert_int_equal(run_recorded(&e, "va", rec, sizeof rec), 0);
 	emu_stop(&e);
 	struct s2_energy_report *r = NULL;
@@ -669,7 +669,7 @@ static void energy_record_of_a_board_that_dies(void **state)
 	(void)state;
 	struct emu e;
 	emu_start(&e, "edies", "run:kill:100");
-	char rec[160], err[512];
+	char rec[640], err[1024];
 	assert_int_equal(run_recorded(&e, "dies", rec, sizeof rec), S2_E_TIMEOUT);
 	emu_stop(&e);
 	/* the record says the run did not complete; its report is refused unless allowed */
@@ -699,7 +699,7 @@ static void monitor_image_errors(void **state)
 	(void)state;
 	uint8_t *img = (uint8_t *)&img;
 	size_t len = 1;
-	char err[512], path[128];
+	char err[1024], path[640];
 	snprintf(path, sizeof path, "%s/none.bin", dir);
 	assert_int_equal(s2_monitor_image_load(path, &img, &len, err, sizeof err), S2_E_IO);
 	assert_null(img);
