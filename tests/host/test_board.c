@@ -201,8 +201,8 @@ static void simple_and_status(void **state)
 	assert_string_equal(op.what, "BOARD_STATUS reply");
 	assert_true(op.done == 0 && op.total == 1);
 	s2_op_init(&op, NULL, NULL);
-	assert_int_equal(s2_simple_start(conn, S2_MSG_DISCOVER, S2_ADDR_ANY, S2_PE_MONITOR, NULL,
-	                                 0, NULL, 0, NULL, &op),
+	assert_int_equal(s2_simple_start(conn, S2_MSG_DISCOVER, S2_ADDR_ANY, S2_PE_MONITOR, NULL, 0,
+	                                 NULL, 0, NULL, &op),
 	                 0);
 	assert_int_equal(s2_op_wait(c, &op), S2_E_STATE);
 	assert_string_equal(op.what, "DISCOVER");
@@ -223,6 +223,5 @@ int main(void)
 	        cmocka_unit_test(scrub),
 	        cmocka_unit_test(simple_and_status),
 	};
-	return _cmocka_run_group_tests("board", t, sizeof t / sizeof t[0], setup, teardown) ? 1
-	                                                                                       : 0;
+	return _cmocka_run_group_tests("board", t, sizeof t / sizeof t[0], setup, teardown) ? 1 : 0;
 }
