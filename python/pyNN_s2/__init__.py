@@ -9,6 +9,7 @@ if __name__ == "pyNN_s2":  # imported as pyNN_s2: also be pyNN.s2
     _pyNN.s2 = _sys.modules["pyNN.s2"]
 
 import logging
+from . import _deferred  # noqa: F401  (before pyNN: scipy.signal on first use)
 from pyNN import common, errors
 from pyNN.common.control import DEFAULT_MAX_DELAY, DEFAULT_TIMESTEP, DEFAULT_MIN_DELAY
 from pyNN.connectors import *  # noqa: F401,F403  (unsupported ones fail in Projection)
@@ -49,7 +50,8 @@ def list_standard_models():
 
 
 def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params):
-    """extra parameters: machine (an s2 machine file; default: start a local 1-board s2emu),
+    """extra parameters: machine (an s2 machine file; default: a local 1-board s2emu, started
+    here and made ready by run()),
     seed (the network's seed, default 1), workdir (write the network's JSON there, for
     inspection: the run itself is in memory), allow_partial (default False: a run that did not
     complete on every board raises S2PartialResultError; True: read what it recorded, warn, and
@@ -70,6 +72,8 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     st.workdir = extra_params.get("workdir")
     st.verbose = extra_params.get("verbose", False)
     st.allow_partial = bool(extra_params.get("allow_partial", False))
+    if not st.machine:
+        st.spawn_emulator()  # starts while the script builds its network (run() waits)
     return 0
 
 

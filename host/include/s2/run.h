@@ -93,8 +93,10 @@ struct s2_run_opts {
 	 * run(a + b). The results hold this run's steps only, numbered from 0 at its start
 	 * (s2_run_stats.steps_before: the steps run before it). At most the steps the recordings
 	 * were sized for (s2_deploy_opts.duration_ms) per resumed run. The boards' activity
-	 * counters (s2_run_stats) are the totals since loading. false: the boards run on from
-	 * their state too (nothing is reloaded), but recordings are appended to what is there.
+	 * counters (s2_run_stats) are the totals since loading. false: a run from t = 0, which
+	 * only a freshly loaded deployment can give: once a run was started, a run that is not
+	 * resumed is refused (S2_E_STATE; the PEs would go on from their state and the
+	 * recordings hold the last run's), s2_deploy() again first.
 	 */
 	bool resume;
 };
@@ -149,8 +151,10 @@ int s2_deploy(struct s2_deployment *d, const struct s2_deploy_opts *o, char *err
 
 /**
  * Instead of s2_deploy(): check that every board already holds the plan loaded (s2ctl
- * deploy earlier), and size the recordings for duration_ms (0: the image's run time).
- * @return 0, or S2_E_STATE (a board holds something else) / S2_E_TIMEOUT, with err set.
+ * deploy earlier) and has not run it since, and size the recordings for duration_ms (0: the
+ * image's run time).
+ * @return 0, or S2_E_STATE (a board holds something else, or already ran what it holds: a
+ *         new run would not start at t = 0; deploy it again) / S2_E_TIMEOUT, with err set.
  */
 int s2_deployment_check_loaded(struct s2_deployment *d, double duration_ms, char *err,
                                size_t errlen);

@@ -40,7 +40,9 @@ struct s2_deployment {
 	uint32_t sized_steps;
 	uint64_t steps_run; /* steps run since the deployment was loaded, by completed runs */
 	bool resumable;     /* the last s2_run() completed on every board */
-	uint8_t **upd;      /* [plan->pes] PE data given by s2_deployment_update (owned), or NULL */
+	bool ran;      /* a run was started since loading: the PEs are no longer at t = 0 and their
+	                  recordings hold that run's (only a resumed run may follow) */
+	uint8_t **upd; /* [plan->pes] PE data given by s2_deployment_update (owned), or NULL */
 	double stall_s;
 	const struct s2_run_callbacks *cb;
 	struct s2_run_stats stats;
@@ -452,6 +454,8 @@ int s2_deploy(struct s2_deployment *d, const struct s2_deploy_opts *o, char *err
 	/* The PEs expand their synapses: wait until every board has loaded everything. */
 	wait_expanded(d);
 	phase(d, S2_PHASE_LOAD, true);
+	d->ran = d->resumable = false;
+	d->steps_run = 0;
 	d->stats.deploy_s = now_s() - t0;
 	return first_failure(d, err, errlen);
 }
@@ -709,8 +713,15 @@ int s2_deployment_check_loaded(struct s2_deployment *d, double duration_ms, char
 		unsigned b = d->plan->boards[i].board;
 		if (d->failed[b])
 			continue;
-		if ((st[b].state != S2_APP_LOADED && st[b].state != S2_APP_DONE) ||
-		    st[b].pes != d->plan->boards[i].pes) {
+		if (st[b].state == S2_APP_DONE && st[b].pes == d->plan->boards[i].pes) {
+			/* Running it again would not start at t = 0: the PEs go on from their
+			 * state and the recordings hold the last run's. */
+			d->ran = true;
+			d->failed[b] = S2_E_STATE;
+			snprintf(d->what[b], sizeof d->what[b],
+			         "--deployed: the image already ran since it was deployed (a new "
+			         "run would not start at t = 0): s2ctl deploy it again first");
+		} else if (st[b].state != S2_APP_LOADED || st[b].pes != d->plan->boards[i].pes) {
 			d->failed[b] = S2_E_STATE;
 			snprintf(d->what[b], sizeof d->what[b],
 			         "--deployed: the board holds %u PEs in state %u, not the image's "
@@ -1066,6 +1077,12 @@ int s2_run(struct s2_deployment *d, const struct s2_run_opts *o, struct s2_resul
 	uint32_t steps = o->duration_ms > 0 ? steps_for(d, o->duration_ms) : d->sized_steps;
 	if (!steps)
 		steps = steps_for(d, 0);
+	if (!o->resume && d->ran)
+		return fail(
+		        err, errlen, S2_E_STATE,
+		        "this deployment already ran: a new run would not start at t = 0 (the "
+		        "PEs go on from their state, the recordings hold the last run's); deploy "
+		        "it again (s2_deploy) or continue it (s2_run_opts.resume)");
 	if (o->resume && !d->resumable)
 		return fail(err, errlen, S2_E_STATE,
 		            "cannot resume: no run of this deployment completed on every board "
@@ -1112,6 +1129,7 @@ int s2_run(struct s2_deployment *d, const struct s2_run_opts *o, struct s2_resul
 		                         (o->resume ? S2_APP_F_RESUME : 0u),
 		                 &d->ops[b]);
 	}
+	d->ran = true;
 	settle(d, "APP_RUN");
 	bool stopped_early = run_loop(d, o, steps, st, last, moved);
 	d->stats.run_s = now_s() - t0;
