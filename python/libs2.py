@@ -140,7 +140,7 @@ class ResultsPop(ctypes.Structure):
     _fields_ = [("clip", u64 * RES_CLIPS), ("spikes_recorded", c_bool), ("label", c_char_p),
                 ("size", u32), ("n_spikes", u64), ("spikes", ctypes.POINTER(ResultsSpike)),
                 ("n_vrec", u32), ("vrec", ctypes.POINTER(u32)),
-                ("v", ctypes.POINTER(ctypes.c_float))]
+                ("v", ctypes.POINTER(ctypes.c_float)), ("plastic", u64)]
 
 
 class ResultsBoard(ctypes.Structure):
