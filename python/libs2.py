@@ -225,6 +225,8 @@ _FUNCS = {
     "s2_deployment_update": (c_int, c_void_p, _P(CPlan), ERR),
     "s2_run": (c_int, c_void_p, _P(RunOpts), _P(_P(CResults)), ERR),
     "s2_deployment_stats": (_P(RunStats), c_void_p),
+    "s2_deployment_read_dram": (c_int, c_void_p, ctypes.c_uint, ctypes.c_uint16, ctypes.c_uint32,
+                                c_void_p, ctypes.c_size_t, ERR),
     "s2_deployment_free": (None, c_void_p),
     "s2_results_free": (None, _P(CResults)),
     "s2_results_read": (_P(CResults), c_char_p, ctypes.c_uint, _P(c_int), ERR),
@@ -511,6 +513,13 @@ class Deployment(_Handle):
         state and the next run(resume=True) continues with it (s2_deployment_update). The
         plan is taken. Raises Error naming what cannot change."""
         _call("s2_deployment_update", self._h, plan._take())
+
+    def read_dram(self, board, chip, addr, n):
+        """n bytes of chip DRAM at addr of chip `chip` of board `board` (its number in the
+        machine), between runs (s2_deployment_read_dram): e.g. the rows of plastic synapses."""
+        buf = ctypes.create_string_buffer(max(int(n), 1))
+        _call("s2_deployment_read_dram", self._h, int(board), int(chip), int(addr), buf, int(n))
+        return buf.raw[:int(n)]
 
     @property
     def stats(self):

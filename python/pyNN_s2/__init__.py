@@ -35,6 +35,8 @@ from .simulator import NotSupportedError, S2RunError, S2PartialResultError  # no
 from .standardmodels import IF_curr_exp, IF_cond_exp, Izhikevich, SpikeSourcePoisson, \
     SpikeSourceArray, StaticSynapse, IF_curr_alpha, IF_cond_alpha, IF_curr_delta, \
     EIF_cond_exp_isfa_ista
+from .standardmodels import STDPMechanism, SpikePairRule, AdditiveWeightDependence, \
+    MultiplicativeWeightDependence, Vogels2011Rule, TsodyksMarkramSynapse  # noqa: F401
 from .populations import Population, PopulationView, Assembly
 from .projections import Projection
 from .electrodes import DCSource, ACSource, StepCurrentSource, NoisyCurrentSource  # noqa: F401
@@ -127,11 +129,11 @@ for _name in ("IF_cond_exp_gsfa_grr",
               "GIF_cond_exp", "SpikeSourcePoissonRefractory",
               "SpikeSourceGamma", "SpikeSourceInhGamma"):
     globals()[_name] = _unsupported(_name, _CELLS, errors.NoModelAvailableError)
-for _name in ("TsodyksMarkramSynapse", "SimpleStochasticSynapse",
+for _name in ("SimpleStochasticSynapse",
               "StochasticTsodyksMarkramSynapse", "MultiQuantalSynapse", "ElectricalSynapse",
-              "STDPMechanism", "AdditiveWeightDependence", "MultiplicativeWeightDependence",
-              "AdditivePotentiationMultiplicativeDepression", "GutigWeightDependence",
-              "SpikePairRule", "Vogels2011Rule"):
+              "AdditivePotentiationMultiplicativeDepression", "GutigWeightDependence"):
     globals()[_name] = _unsupported(
-        _name, "plastic, stochastic and electrical synapses: only StaticSynapse")
+        _name, "pyNN.s2 has StaticSynapse, TsodyksMarkramSynapse and STDPMechanism with "
+        "SpikePairRule or Vogels2011Rule and AdditiveWeightDependence or "
+        "MultiplicativeWeightDependence")
 del _name

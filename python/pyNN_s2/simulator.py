@@ -128,6 +128,7 @@ class State(common.control.BaseState):
         self.segment_counter += 1
         self.results = {}
         self._run_signature = None
+        self._s2_plastic_warned = {}  # connections.py: plasticity counts already warned
 
     # -- tools --------------------------------------------------------------------------
     def _env(self):
