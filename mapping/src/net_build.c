@@ -7,6 +7,7 @@
 #include "s2/netbuild.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -714,6 +715,82 @@ int s2_netb_proj_synapse(struct s2_netb *b, int proj, const char *rule, char *er
 	s2pb__synapse__init(s);
 	s->rule = r;
 	p->synapse = s;
+	return 0;
+}
+
+/* The synapse of projection proj, or NULL with err set and *rc. */
+static S2pb__Synapse *get_syn(const struct s2_netb *b, int proj, int *rc, char *err, size_t errlen)
+{
+	S2pb__Projection *p = get_proj(b, proj, err, errlen);
+	if (!p) {
+		*rc = b ? S2_E_NOTFOUND : S2_E_INVAL;
+		return NULL;
+	}
+	if (!p->synapse) {
+		char nm[140];
+		net_seterr(err, errlen, "%s: no synapse rule yet (s2_netb_proj_synapse)",
+		           proj_name(p, nm, sizeof nm));
+		*rc = S2_E_STATE;
+	}
+	return p->synapse;
+}
+
+int s2_netb_proj_synapse_set(struct s2_netb *b, int proj, const char *field, double value,
+                             char *err, size_t errlen)
+{
+	int rc;
+	S2pb__Synapse *s = get_syn(b, proj, &rc, err, errlen);
+	if (!s)
+		return rc;
+	static const struct {
+		const char *key;
+		size_t off;
+	} nums[] = {{"w_min", offsetof(S2pb__Synapse, w_min)},
+	            {"w_max", offsetof(S2pb__Synapse, w_max)},
+	            {"tau_plus_ms", offsetof(S2pb__Synapse, tau_plus_ms)},
+	            {"tau_minus_ms", offsetof(S2pb__Synapse, tau_minus_ms)},
+	            {"a_plus", offsetof(S2pb__Synapse, a_plus)},
+	            {"a_minus", offsetof(S2pb__Synapse, a_minus)},
+	            {"dendritic_delay_fraction", offsetof(S2pb__Synapse, dendritic_delay_fraction)},
+	            {"u", offsetof(S2pb__Synapse, u)},
+	            {"tau_rec_ms", offsetof(S2pb__Synapse, tau_rec_ms)},
+	            {"tau_facil_ms", offsetof(S2pb__Synapse, tau_facil_ms)},
+	            {"tau_ms", offsetof(S2pb__Synapse, tau_ms)},
+	            {"eta", offsetof(S2pb__Synapse, eta)},
+	            {"rho_hz", offsetof(S2pb__Synapse, rho_hz)}};
+	for (size_t i = 0; field && i < sizeof nums / sizeof nums[0]; i++)
+		if (!strcmp(field, nums[i].key)) {
+			*(double *)((char *)s + nums[i].off) = value;
+			return 0;
+		}
+	char nm[140];
+	net_seterr(err, errlen, "%s: synapse %.40s has no number '%.60s'",
+	           proj_name(b->projs.v[proj], nm, sizeof nm), s->rule, field ? field : "(null)");
+	return S2_E_NOTFOUND;
+}
+
+int s2_netb_proj_synapse_str(struct s2_netb *b, int proj, const char *field, const char *value,
+                             char *err, size_t errlen)
+{
+	int rc;
+	S2pb__Synapse *s = get_syn(b, proj, &rc, err, errlen);
+	if (!s)
+		return rc;
+	char nm[140];
+	proj_name(b->projs.v[proj], nm, sizeof nm);
+	if (!field || strcmp(field, "weight_dependence")) {
+		net_seterr(err, errlen, "%s: synapse %.40s has no name '%.60s' (weight_dependence)",
+		           nm, s->rule, field ? field : "(null)");
+		return S2_E_NOTFOUND;
+	}
+	if (!value) {
+		net_seterr(err, errlen, "%s: NULL %s", nm, field);
+		return S2_E_INVAL;
+	}
+	char *v = net_arena_strdup(&b->a, value);
+	if (!v)
+		return nomem(err, errlen);
+	s->weight_dependence = v;
 	return 0;
 }
 
