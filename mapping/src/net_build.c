@@ -66,8 +66,13 @@ static int vec_reserve(struct s2_netb *b, struct vec *v)
 	return 0;
 }
 
-static void *copy(struct s2_netb *b, const void *src, size_t n)
+/* A copy of count items of size bytes in the arena; NULL when memory runs out or the size
+ * overflows. */
+static void *copy(struct s2_netb *b, const void *src, size_t count, size_t size)
 {
+	if (count > SIZE_MAX / size / 2)
+		return NULL;
+	size_t n = count * size;
 	void *p = net_arena_alloc(&b->a, n ? n : 1);
 	if (p && n)
 		memcpy(p, src, n);
@@ -266,7 +271,7 @@ int s2_netb_pop_param(struct s2_netb *b, int pop, const char *name, bool initial
 	} else {
 		v = net_arena_alloc(&b->a, sizeof *v);
 		S2pb__ValueArray *a = net_arena_alloc(&b->a, sizeof *a);
-		double *d = copy(b, values, n * sizeof *values);
+		double *d = copy(b, values, n, sizeof *values);
 		if (!v || !a || !d)
 			return nomem(err, errlen);
 		s2pb__value__init(v);
@@ -349,7 +354,7 @@ int s2_netb_pop_spike_times(struct s2_netb *b, int pop, const uint32_t *counts, 
 	}
 	S2pb__SpikeTrain **tr = net_arena_alloc(&b->a, n_counts * sizeof *tr);
 	S2pb__SpikeTrain *t = net_arena_alloc(&b->a, n_counts * sizeof *t);
-	double *all = copy(b, times, n_times * sizeof *times);
+	double *all = copy(b, times, n_times, sizeof *times);
 	if (!tr || !t || !all)
 		return nomem(err, errlen);
 	for (size_t i = 0, at = 0; i < n_counts; at += counts[i], i++) {
@@ -625,9 +630,9 @@ int s2_netb_proj_list(struct s2_netb *b, int proj, const uint32_t *pre, const ui
 		           !pre ? "pre" : "post", n);
 		return S2_E_INVAL;
 	}
-	uint32_t *a = copy(b, pre, n * sizeof *pre), *z = copy(b, post, n * sizeof *post);
-	double *w = weight ? copy(b, weight, n * sizeof *weight) : NULL;
-	double *d = delay ? copy(b, delay, n * sizeof *delay) : NULL;
+	uint32_t *a = copy(b, pre, n, sizeof *pre), *z = copy(b, post, n, sizeof *post);
+	double *w = weight ? copy(b, weight, n, sizeof *weight) : NULL;
+	double *d = delay ? copy(b, delay, n, sizeof *delay) : NULL;
 	if (!a || !z || (weight && !w) || (delay && !d))
 		return nomem(err, errlen);
 	S2pb__FromList *l = p->from_list;
@@ -805,7 +810,7 @@ static int neuron_list(struct s2_netb *b, const char *item, const uint32_t *neur
 		net_seterr(err, errlen, "%s: NULL list of %zu neurons", item, n);
 		return S2_E_INVAL;
 	}
-	if (!(*out = copy(b, neurons, n * sizeof *neurons)))
+	if (!(*out = copy(b, neurons, n, sizeof *neurons)))
 		return nomem(err, errlen);
 	return 0;
 }
@@ -937,7 +942,7 @@ int s2_netb_csource_array(struct s2_netb *b, int cs, const char *field, const do
 		net_seterr(err, errlen, "current source %d: NULL %s of %zu values", cs, field, n);
 		return S2_E_INVAL;
 	}
-	double *d = copy(b, values, n * sizeof *values);
+	double *d = copy(b, values, n, sizeof *values);
 	if (!d)
 		return nomem(err, errlen);
 	*at = n ? d : NULL;

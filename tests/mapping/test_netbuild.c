@@ -245,6 +245,9 @@ static void t_errors(void **state)
 	       "3 values of 'weight' given, 1 needed");
 	REFUSE(S2_E_INVAL, s2_netb_proj_list(b, 2, NULL, idx, NULL, NULL, 1, err, sizeof err),
 	       "NULL pre list");
+	REFUSE(S2_E_NOMEM,
+	       s2_netb_proj_list(b, 2, idx, idx, NULL, NULL, SIZE_MAX / 2, err, sizeof err),
+	       "out of memory"); /* a length whose size overflows: refused before a copy */
 	REFUSE(S2_E_INVAL, s2_netb_record(b, 2, "spikes", NULL, 2, 0, err, sizeof err),
 	       "NULL list of 2 neurons");
 	REFUSE(S2_E_INVAL, s2_netb_population(b, "Z", "lif_curr_exp", 0, err, sizeof err),
