@@ -986,6 +986,8 @@ void s2_eng_prefetch_ring(const struct s2_eng *e, const uint32_t *keys, unsigned
 			                      keys[i], &r) ||
 			    r >= t->n_rows)
 				continue;
+			if (t->plastic) /* other words than synaptic ones (plastic.h) */
+				break;
 			const uint8_t *p = peek(e->hal.ctx, t->index + r * 4u, 4);
 			uint32_t iw = p ? s2_ld32(p) : 0, len = iw & ((1u << IDX_COUNT_BITS) - 1u);
 			const uint8_t *w =
