@@ -74,6 +74,10 @@ int s2_lease_handle(struct s2_lease *l, uint64_t now_ms, uint64_t sender, const 
 	expire(l, now_ms);
 	bool force = q.flags & S2_LEASE_F_FORCE;
 	if (q.op == S2_LEASE_ACQUIRE) {
+		/* A renewal takes nothing: a lease that expired, was released or was taken by
+		 * force stays so (a renewal late on the wire must not take the board again). */
+		if ((q.flags & S2_LEASE_F_RENEW) && l->token != q.token)
+			return S2_E_STATE;
 		if (l->token && l->token != q.token) {
 			if (!force) {
 				l->refused++;

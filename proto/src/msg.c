@@ -484,7 +484,10 @@ int s2_msg_lease_req_decode(const uint8_t *p, size_t len, struct s2_msg_lease_re
 	m->token = s2_rd_u64(&r);
 	rd_str(&r, m->holder);
 	rd_check(&r, m->op <= S2_LEASE_RELEASE);
-	rd_check(&r, (m->flags & ~S2_LEASE_F_FORCE) == 0);
+	rd_check(&r, (m->flags & ~(S2_LEASE_F_FORCE | S2_LEASE_F_RENEW)) == 0);
+	/* renew only with acquire, and never with force (it must not take anything) */
+	rd_check(&r, !(m->flags & S2_LEASE_F_RENEW) ||
+	                     (m->op == S2_LEASE_ACQUIRE && !(m->flags & S2_LEASE_F_FORCE)));
 	if (m->op == S2_LEASE_ACQUIRE)
 		rd_check(&r, m->ttl_ms >= 1 && m->ttl_ms <= S2_LEASE_TTL_MAX);
 	else

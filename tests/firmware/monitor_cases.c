@@ -382,6 +382,23 @@ static void t_lease_take_keep_expire(void)
 	S2T_EQ(lease_req(60002, 8, S2_LEASE_RELEASE, 0, 0, 0xB2, "bob", &rep), 0);
 	S2T_EQ(rep.held, 0);
 	S2T_CHECK(lease_logged[0] == 0); /* nothing forced so far: nothing logged */
+	/* Renew only: extends the holder's lease; never takes a free, expired or other's one. */
+	S2T_EQ(lease_req(70000, 7, S2_LEASE_ACQUIRE, S2_LEASE_F_RENEW, 1000, 0xA1, "alice", &rep),
+	       S2_E_STATE); /* free (bob released it): not taken */
+	S2T_EQ(lease_req(70001, 8, S2_LEASE_STATUS, 0, 0, 0, "", &rep), 0);
+	S2T_EQ(rep.held, 0);
+	S2T_EQ(lease_req(70002, 7, S2_LEASE_ACQUIRE, 0, 1000, 0xA1, "alice", &rep), 0);
+	S2T_EQ(lease_req(70500, 7, S2_LEASE_ACQUIRE, S2_LEASE_F_RENEW, 1000, 0xA1, "alice", &rep),
+	       0);
+	S2T_EQ(rep.remaining_ms, 1000); /* renewed */
+	S2T_EQ(lease_req(70600, 8, S2_LEASE_ACQUIRE, S2_LEASE_F_RENEW, 1000, 0xB2, "bob", &rep),
+	       S2_E_STATE); /* another's: not taken, and not counted as a busy refusal */
+	S2T_EQ(lease_req(70700, 8, S2_LEASE_STATUS, 0, 0, 0, "", &rep), 0);
+	S2T_EQ(strcmp(rep.holder, "alice"), 0);
+	S2T_EQ(lease_req(72000, 7, S2_LEASE_ACQUIRE, S2_LEASE_F_RENEW, 1000, 0xA1, "alice", &rep),
+	       S2_E_STATE); /* expired at 71500: stays free */
+	S2T_EQ(lease_req(72001, 8, S2_LEASE_STATUS, 0, 0, 0, "", &rep), 0);
+	S2T_EQ(rep.held, 0);
 }
 
 static void t_lease_force_and_bad_requests(void)
@@ -405,6 +422,10 @@ static void t_lease_force_and_bad_requests(void)
 	       S2_E_RANGE);
 	S2T_EQ(lease_req(30, 3, 3, 0, 0, 5, "x", &rep), S2_E_RANGE);
 	S2T_EQ(lease_req(30, 3, S2_LEASE_STATUS, 0x80, 0, 0, "", &rep), S2_E_RANGE);
+	S2T_EQ(lease_req(30, 3, S2_LEASE_RELEASE, S2_LEASE_F_RENEW, 0, 5, "x", &rep), S2_E_RANGE);
+	S2T_EQ(lease_req(30, 3, S2_LEASE_ACQUIRE, S2_LEASE_F_RENEW | S2_LEASE_F_FORCE, 5000, 5, "x",
+	                 &rep),
+	       S2_E_RANGE);
 	/* Eight sockets may act for one holder; a ninth is refused, not silently ignored. */
 	for (uint64_t k = 10; k < 10 + S2_LEASE_SENDERS - 1; k++)
 		S2T_EQ(lease_req(40, k, S2_LEASE_ACQUIRE, 0, 5000, 0x22, "operator", &rep), 0);

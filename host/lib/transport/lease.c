@@ -202,8 +202,10 @@ static void keeper_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct s2_lease_keeper *k = arg;
-	struct s2_msg_lease_req q = {
-	        .op = S2_LEASE_ACQUIRE, .ttl_ms = k->ttl_ms, .token = k->token};
+	struct s2_msg_lease_req q = {.op = S2_LEASE_ACQUIRE,
+	                             .flags = S2_LEASE_F_RENEW,
+	                             .ttl_ms = k->ttl_ms,
+	                             .token = k->token};
 	memcpy(q.holder, k->holder, sizeof q.holder);
 	uint8_t body[64];
 	int n = s2_msg_lease_req_encode(body, sizeof body, &q);

@@ -322,6 +322,7 @@ struct s2_msg_bmp_info {
 /** LEASE operations (section 4.18). */
 enum s2_lease_op { S2_LEASE_STATUS = 0, S2_LEASE_ACQUIRE = 1, S2_LEASE_RELEASE = 2 };
 #define S2_LEASE_F_FORCE 0x01u    /**< ACQUIRE/RELEASE: whoever holds it */
+#define S2_LEASE_F_RENEW 0x02u    /**< ACQUIRE: only renew a lease held with this token */
 #define S2_LEASE_TTL_MAX 3600000u /**< longest lease, ms (one hour) */
 #define S2_LEASE_HOLDER_LEN 32u   /**< holder names on the wire */
 
