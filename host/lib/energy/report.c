@@ -48,28 +48,15 @@ __attribute__((format(printf, 4, 5))) static int rfail(char *err, size_t errlen,
 	return code;
 }
 
-/* A whole file of at most max bytes (malloc'd), NULL with errno set: EFBIG if longer. */
-static char *read_text(const char *path, size_t max, size_t *len)
+/* A whole text file of at most max bytes, NUL-terminated (malloc'd); NULL with the reason in
+ * ferr ("path: reason"). */
+static char *read_text(const char *path, size_t max, size_t *len, char *ferr, size_t ferrlen)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
+	uint8_t *buf;
+	if (s2_file_read_all(path, max, &buf, len, ferr, ferrlen) < 0)
 		return NULL;
-	char *buf = malloc(max + 1);
-	size_t n = buf ? fread(buf, 1, max + 1, f) : 0;
-	int bad = !buf || ferror(f);
-	fclose(f);
-	if (bad) {
-		free(buf);
-		errno = EIO;
-		return NULL;
-	}
-	if (n > max) {
-		free(buf);
-		errno = EFBIG;
-		return NULL;
-	}
-	*len = n;
-	return buf;
+	buf[*len] = 0; /* s2_file_read_all leaves a byte beyond the data */
+	return (char *)buf;
 }
 
 /* One chip's samples, in time order. */
@@ -982,15 +969,10 @@ static int check_rates(const char *file, const char *results, const char *want_s
                        struct correctness *k, char *err, size_t errlen)
 {
 	size_t len;
-	char *text = read_text(file, 1 << 20, &len);
-	if (!text)
-		return rfail(err, errlen, S2_E_IO, "--expect-rates %s: %s", file, strerror(errno));
-	char *t = realloc(text, len + 1);
-	if (!t) {
-		free(text);
-		return rfail(err, errlen, S2_E_NOMEM, "out of memory");
-	}
-	t[len] = 0;
+	char ferr[512];
+	char *t = read_text(file, 1 << 20, &len, ferr, sizeof ferr);
+	if (!t)
+		return rfail(err, errlen, S2_E_IO, "--expect-rates %s", ferr);
 	int ec = 0;
 	unsigned line = 0;
 	for (char *p = t, *e; *p && !ec; p = e ? e + 1 : p + strlen(p)) {
@@ -2149,10 +2131,10 @@ static int report_inputs(struct s2_energy_report *rep, const struct s2_energy_re
 		             berr);
 	if (o->grid_hourly_path) {
 		size_t len;
-		char *text = read_text(o->grid_hourly_path, 64 << 20, &len);
+		char ferr[512];
+		char *text = read_text(o->grid_hourly_path, 64 << 20, &len, ferr, sizeof ferr);
 		if (!text)
-			return rfail(err, errlen, S2_E_IO, "--grid-hourly %s: %s",
-			             o->grid_hourly_path, strerror(errno));
+			return rfail(err, errlen, S2_E_IO, "--grid-hourly %s", ferr);
 		char gerr[256];
 		rc = eg_parse(text, len, &cb->hourly, gerr, sizeof gerr);
 		free(text);
