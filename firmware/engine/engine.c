@@ -184,7 +184,7 @@ static int load_explicit(struct s2_eng *e, struct alloc *a)
 			uint32_t count = s2_ld32(row), at = off;
 			for (uint32_t i = 0; i < count; i++) {
 				uint32_t w = s2_ld32(row + 4 * (i + 1));
-				if ((w & 0xFFu) >= e->n || (w & 0x8000u))
+				if (s2_syn_neuron(w) >= e->n || s2_syn_delay(w) > e->max_delay)
 					return S2_E_RANGE;
 				e->row[i] = w;
 			}
@@ -234,13 +234,12 @@ static uint32_t make_word(struct s2_eng *e, const struct s2_pe_expand *x, struct
 	float w = draw(r, x->w_dist, x->w_a, x->w_b, 1e-30f);
 	float d = draw(r, x->d_dist, x->d_a, x->d_b, 1.0f);
 	unsigned wi = w <= 0 ? 0 : w >= 65535.0f ? 65535u : (unsigned)(w + 0.5f);
-	unsigned di = d < 0.5f                      ? 1u
-	              : d >= (float)S2_PE_MAX_DELAY ? S2_PE_MAX_DELAY
-	                                            : (unsigned)(d + 0.5f);
+	float dmax = (float)e->max_delay;
+	unsigned di = d < 0.5f ? 1u : d >= dmax ? e->max_delay : (unsigned)(d + 0.5f);
 	if (count) {
 		e->c.weights_zero += wi == 0 && w != 0; /* rounded or clipped to 0 */
 		e->c.weights_clipped += w > 65535.5f;
-		e->c.delays_clamped += d < 0.5f || d >= (float)S2_PE_MAX_DELAY + 0.5f;
+		e->c.delays_clamped += d < 0.5f || d >= dmax + 0.5f;
 	}
 	return s2_syn_word(post, x->receptor, di, wi);
 }
@@ -722,6 +721,25 @@ static void bg_table(struct s2_eng *e)
 	e->bg_top_p = p;
 }
 
+/* The input ring's shape for this PE's neuron count (pedata.h s2_pe_max_delay). */
+static void ring_geometry(struct s2_eng *e)
+{
+	unsigned stride = s2_pe_ring_stride(e->n), b = 0;
+	while ((1u << b) < stride)
+		b++;
+	e->stride_bits = (uint8_t)b;
+	e->ring_shift = (uint8_t)(b + 1u);
+	e->max_delay = (uint16_t)s2_pe_max_delay(e->n);
+	e->ring_mask = e->max_delay - 1u;
+}
+
+/* The accumulator of synaptic word x (pedata.h) for a spike sent in step base. */
+static inline uint32_t ring_index(const struct s2_eng *e, uint32_t base, uint32_t x)
+{
+	return ((base + ((x >> 8) & 0xFFu) + 1u) & e->ring_mask) << e->ring_shift |
+	       (x >> 7 & 1u) << e->stride_bits | (x & 0x7Fu);
+}
+
 int s2_eng_init(struct s2_eng *e, const uint8_t *pedata, size_t len, const struct s2_eng_hal *hal)
 {
 	memset(e, 0, sizeof *e);
@@ -731,6 +749,7 @@ int s2_eng_init(struct s2_eng *e, const uint8_t *pedata, size_t len, const struc
 		return rc;
 	e->n = e->pd.n_neurons;
 	e->model = e->pd.model;
+	ring_geometry(e);
 	e->dt_ms = (float)e->pd.dt_us / 1000.0f;
 	/* a row per neuron, or one row shared by all (docs/pedata.md) */
 	bool p_one = e->pd.sect_len[S2_SECT_PARAMS] == S2_PE_PARAMS * 4u;
@@ -982,9 +1001,7 @@ void s2_eng_prefetch_ring(const struct s2_eng *e, const uint32_t *keys, unsigned
 			            : NULL;
 			for (uint32_t j = 0; w && j < len; j++) {
 				uint32_t x = s2_ld32(w + 4u * j);
-				__builtin_prefetch(&e->ring[(base + ((x >> 9) & 63u) + 1u) & 63u]
-				                           [(x >> 8) & 1u][x & 0xFFu],
-				                   1);
+				__builtin_prefetch(&e->ring[ring_index(e, base, x)], 1);
 			}
 			break;
 		}
@@ -1020,8 +1037,7 @@ void s2_eng_receive(struct s2_eng *e, uint32_t key, const uint32_t *payload)
 		uint32_t sat = 0;
 		for (; w < end; w++) {
 			uint32_t x = *w;
-			uint16_t *slot = &e->ring[(base + ((x >> 9) & 63u) + 1u) & 63u]
-			                         [(x >> 8) & 1u][x & 0xFFu];
+			uint16_t *slot = &e->ring[ring_index(e, base, x)];
 			uint32_t s = (uint32_t)*slot + (x >> 16);
 			if (s > 0xFFFFu) {
 				s = 0xFFFFu;
@@ -1167,8 +1183,8 @@ int s2_eng_inject(struct s2_eng *e, unsigned i)
 void s2_eng_tick(struct s2_eng *e)
 {
 	uint8_t bits[S2_PE_MAX_NEURONS / 8] = {0};
-	unsigned slot = e->t & 63u;
-	uint16_t *in_e = e->ring[slot][0], *in_i = e->ring[slot][1];
+	uint16_t *in_e = &e->ring[(e->t & e->ring_mask) << e->ring_shift],
+	         *in_i = in_e + (1u << e->stride_bits);
 	float we = e->pd.w_scale_e, wi = e->pd.w_scale_i, dt = e->dt_ms;
 	if (e->pd.sect[S2_SECT_CURRENT])
 		apply_currents(e);

@@ -715,8 +715,9 @@ struct image_prep *image_prep_new(struct s2_mapping *mp, uint64_t seed_base)
 		double scale = mp->wunit[2 * (size_t)net->post[j] + rcp];
 		pr->bad = dist_of(pj->weight, 0, scale, 0, 65535 * scale, &pr->w_dist, &pr->w_a,
 		                  &pr->w_b, &pr->wlost) < 0 ||
-		          dist_of(pj->delay, dt, dt, dt, S2_PE_MAX_DELAY * dt, &pr->d_dist,
-		                  &pr->d_a, &pr->d_b, &pr->dlost) < 0;
+		          dist_of(pj->delay, dt, dt, dt,
+		                  s2_pe_max_delay(mp->pops[net->post[j]].per_part) * dt,
+		                  &pr->d_dist, &pr->d_a, &pr->d_b, &pr->dlost) < 0;
 	}
 	return ip;
 }
@@ -1024,12 +1025,12 @@ int image_put_pedata(struct s2_mapping *mp, const struct image_prep *ip, struct 
 					                      : value_at(pj->delay, dt, (uint32_t)i,
 					                                 0);
 					long steps = lround(d / dt);
-					if (steps < 1 || steps > (long)S2_PE_MAX_DELAY) {
+					if (steps < 1 || steps > (long)s2_pe_max_delay(pt->n)) {
 						free(cnt);
 						rc = fail(err, errlen,
 						          "projection %s: delay %g ms is not 1-%u "
-						          "timesteps",
-						          label, d, S2_PE_MAX_DELAY);
+						          "timesteps (a PE of %u neurons)",
+						          label, d, s2_pe_max_delay(pt->n), pt->n);
 						goto out;
 					}
 					uint8_t *rp = rows->buf.p + base + (size_t)row * stride * 4;
@@ -1190,16 +1191,16 @@ int image_put_pedata(struct s2_mapping *mp, const struct image_prep *ip, struct 
 				                : "the fraction of the distribution the engine "
 				                  "would "
 				                  "clip elsewhere than the description is",
-				        wlost > 1e-6 ? wlost : dlost, scale[rcp], S2_PE_MAX_DELAY,
-				        dt);
+				        wlost > 1e-6 ? wlost : dlost, scale[rcp],
+				        s2_pe_max_delay(pt->n), dt);
 				goto out;
 			}
 			/* dist_of takes |const|: delays are positive, fine */
 			if (x.d_dist == S2_DIST_CONST &&
-			    (x.d_a < 0.5f || x.d_a > S2_PE_MAX_DELAY + 0.49f)) {
+			    (x.d_a < 0.5f || x.d_a > s2_pe_max_delay(pt->n) + 0.49f)) {
 				rc = fail(err, errlen,
 				          "projection %s: delay %g ms is not 1-%u timesteps", label,
-				          x.d_a * dt, S2_PE_MAX_DELAY);
+				          x.d_a * dt, s2_pe_max_delay(pt->n));
 				goto out;
 			}
 			/* fixed number post: every post PE must draw the same lists. */

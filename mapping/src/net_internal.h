@@ -14,7 +14,7 @@
 #include "s2pb/network.pb-c.h"
 
 #define NET_MAX_PARAMS 16
-#define NET_MAX_DELAY_STEPS 64u /* longest synaptic delay, in timesteps */
+#define NET_MAX_DELAY_STEPS 256u /* longest synaptic delay, in timesteps (S2_PE_MAX_DELAY_WORD) */
 #define NET_MAX_POP_SIZE (1u << 30)
 
 enum net_model_id {

@@ -73,7 +73,6 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
 
 # The engine's timestep: a whole number of microseconds in this range (pedata.h).
 DT_US_MIN, DT_US_MAX = 10, 10000
-MAX_DELAY_STEPS = 64
 
 
 def check_timestep(timestep):

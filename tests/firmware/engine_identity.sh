@@ -57,6 +57,12 @@ run expand_number --model lif_curr_exp --n 100 \
 	--connect fixed_number_pre:n=20:n_pre=400:w=0.3:d=2:seed=6 \
 	--connect fixed_total:n=5000:n_pre=500:w=0.2:d=1:d_hi=10:seed=7:replace=1 \
 	--input 1:c299 --duration 20
+# Delays beyond 64 steps (docs/engine.md, "Delays"): at 0.01 ms, 1-256 steps on a PE of 5
+# neurons (its ring has 256 slots), explicit and drawn (uniform 0.5-2.56 ms).
+run long_delay --model izhikevich --n 5 --dt 0.01 --syn 0:0:200:0.01:exc --syn 0:1:200:0.64:exc \
+	--syn 0:2:200:0.65:exc --syn 0:3:200:2.0:exc --syn 0:4:200:2.56:exc --input 1:0 --input 3.33:0 \
+	--connect fixed_prob:p=0.5:n_pre=40:w=5:d=0.5:d_hi=2.56:seed=3 --input 1:c7 --input 2:c30 \
+	--record-v 0,3,4 --duration 8
 # Pause and resume (s2_eng_update): new parameters (tau_m 10 -> 15 ms, the DC steps as they
 # were) taken at step 500 of 1000; both builds must agree, and the update must change the run.
 resume_update() {

@@ -166,7 +166,7 @@ static void t_bad(void **state)
 	expect_bad("\"seed\": 7", "\"seed\": 7, \"colour\": 1", "network: unknown key 'colour'");
 	expect_bad("\"size\": 100", "\"size\": \"100\"", "populations[2].size: expected a whole");
 	expect_bad("\"weight\": 0.5", "\"weight\": -0.5", "weight: -0.5 is outside 0 to 1000");
-	expect_bad("\"delay\": 1}", "\"delay\": 0.01}", "delay: 0.01 is outside 0.1 to 6.4");
+	expect_bad("\"delay\": 1}", "\"delay\": 0.01}", "delay: 0.01 is outside 0.1 to 25.6");
 	expect_bad("\"one_to_one\"", "\"two_to_two\"", "connector 'two_to_two' is unknown");
 	expect_bad("[5, 99]", "[5, 100]", "from_list[1]: 1 -> 100 is outside 2 x 100");
 	expect_bad("\"format\": 1", "\"format\": 2", "format: version 2 is not supported");

@@ -463,9 +463,10 @@ static uint8_t *build(size_t *len)
 				if (y->dst >= O.n)
 					die("--syn: neuron %u does not exist", y->dst);
 				unsigned d = to_step(y->delay_ms);
-				if (d < 1 || d > S2_PE_MAX_DELAY)
-					die("--syn: delay %g ms is not 1..64 timesteps",
-					    y->delay_ms);
+				if (d < 1 || d > s2_pe_max_delay(O.n))
+					die("--syn: delay %g ms is not 1..%u timesteps (%u "
+					    "neurons)",
+					    y->delay_ms, s2_pe_max_delay(O.n), O.n);
 				double sc = y->receptor ? wi : we;
 				unsigned w = (unsigned)floor(fabs(y->w) / sc + 0.5);
 				s2_st32(row + 4 * ++k, s2_syn_word(y->dst, y->receptor, d, w));

@@ -45,7 +45,9 @@
 #define S2_PE_PARAMS2 4u            /**< f32 parameters per neuron in PARAMS2 (AdEx) */
 #define S2_PD_F_RECORD_SPIKES 0x01u /**< header flags: record the spikes */
 #define S2_PD_F_NO_TARGETS 0x02u    /**< header flags: no projection leaves: do not send */
-#define S2_PE_MAX_DELAY 64u         /**< synaptic delay, timesteps (1..64) */
+#define S2_PE_MAX_DELAY 64u         /**< delays any PE holds (128 neurons), timesteps */
+#define S2_PE_MAX_DELAY_WORD 256u   /**< the longest delay a synaptic word holds, timesteps */
+#define S2_PE_RING_WORDS 16384u     /**< 16-bit input accumulators: slots x 2 x neuron stride */
 #define S2_PE_DT_US_MIN 10u         /**< the shortest timestep, microseconds (0.01 ms) */
 #define S2_PE_DT_US_MAX 10000u      /**< the longest timestep, microseconds (10 ms) */
 #define S2_PE_MAX_TABLE 256u        /**< key table entries (explicit + expanded sources) */
@@ -85,15 +87,59 @@ enum s2_pe_section {
 };
 
 /**
- * A synaptic word: bits 0-7 target neuron, bit 8 receptor (0 excitatory, 1 inhibitory),
- * bits 9-14 delay - 1 (delay 1..64 timesteps), bit 15 zero, bits 16-31 weight (units of
- * w_scale_e / w_scale_i).
+ * A synaptic word: bits 0-6 target neuron, bit 7 receptor (0 excitatory, 1 inhibitory),
+ * bits 8-15 delay - 1 (delay 1..256 timesteps; a PE holds up to s2_pe_max_delay(n_neurons)),
+ * bits 16-31 weight (units of w_scale_e / w_scale_i).
  */
 static inline uint32_t s2_syn_word(unsigned neuron, unsigned receptor, unsigned delay,
                                    unsigned weight)
 {
-	return (uint32_t)neuron | (uint32_t)receptor << 8 | (uint32_t)(delay - 1u) << 9 |
+	return (uint32_t)neuron | (uint32_t)receptor << 7 | (uint32_t)(delay - 1u) << 8 |
 	       (uint32_t)weight << 16;
+}
+static inline unsigned s2_syn_neuron(uint32_t w)
+{
+	return w & 0x7Fu;
+}
+static inline unsigned s2_syn_receptor(uint32_t w)
+{
+	return (w >> 7) & 1u;
+}
+static inline unsigned s2_syn_delay(uint32_t w)
+{
+	return ((w >> 8) & 0xFFu) + 1u;
+}
+static inline unsigned s2_syn_weight(uint32_t w)
+{
+	return w >> 16;
+}
+
+/*
+ * The input ring of a PE (docs/engine.md, "Delays"): S2_PE_RING_WORDS accumulators as slots
+ * x 2 receptors x a neuron stride, the stride the power of two at or above the PE's neuron
+ * count. Fewer neurons leave room for more slots, so longer delays: 64 slots (delays 1-64
+ * steps) at 65-128 neurons, 128 at 33-64, 256 (the word's limit) at 32 or fewer.
+ */
+static inline unsigned s2_pe_ring_stride(unsigned n_neurons)
+{
+	unsigned s = 1;
+	while (s < n_neurons)
+		s <<= 1;
+	return s;
+}
+/** Slots of the ring of a PE with n_neurons: its longest delay, in timesteps. */
+static inline unsigned s2_pe_max_delay(unsigned n_neurons)
+{
+	unsigned slots = S2_PE_RING_WORDS / 2u / s2_pe_ring_stride(n_neurons);
+	return slots < S2_PE_MAX_DELAY_WORD ? slots : S2_PE_MAX_DELAY_WORD;
+}
+/** The most neurons a PE may have to hold delays of up to `delay` timesteps (0: none). */
+static inline unsigned s2_pe_neurons_for_delay(unsigned delay)
+{
+	if (delay > S2_PE_MAX_DELAY_WORD)
+		return 0;
+	unsigned n = S2_PE_RING_WORDS / 2u / s2_pe_ring_stride(delay ? delay : 1u);
+	return n < S2_PE_MAX_NEURONS ? n : S2_PE_MAX_NEURONS;
 }
 
 /*
