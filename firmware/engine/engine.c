@@ -1361,8 +1361,11 @@ void s2_eng_tick(struct s2_eng *e)
 	if (e->pd.flags & 1u)
 		e->hal.record(e->hal.ctx, 0, bits, (e->n + 7u) / 8u);
 	if (e->pd.n_record_v) {
-		for (unsigned r = 0; r < e->pd.n_record_v; r++)
-			e->vbuf[r] = e->state[e->record_v[r]][ST_V];
+		for (unsigned r = 0; r < e->pd.n_record_v; r++) { /* pedata.h RECORD_V */
+			unsigned i = s2_rec_neuron(e->record_v[r]), x = s2_rec_var(e->record_v[r]);
+			e->vbuf[r] = x < S2_PE_STATE ? e->state[i][x]
+			                             : (float)e->izk[i][x - S2_PE_STATE];
+		}
 		e->hal.record(e->hal.ctx, 1, e->vbuf, e->pd.n_record_v * 4u);
 	}
 	e->c.steps++;

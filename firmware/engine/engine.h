@@ -39,7 +39,8 @@ struct s2_eng_hal {
 	/** Send a multicast packet with this key; with a 32-bit payload when payload is not NULL
 	 *  (the graded events of event layers, docs/egru.md). */
 	void (*send)(void *ctx, uint32_t key, const uint32_t *payload);
-	/** Append len bytes to recording stream 0 (spikes) or 1 (voltages). */
+	/** Append len bytes to recording stream 0 (spikes) or 1 (voltages and the other
+	 *  recorded state variables, pedata.h RECORD_V). */
 	void (*record)(void *ctx, unsigned stream, const void *data, uint32_t len);
 };
 
@@ -104,7 +105,7 @@ struct s2_eng {
 	uint8_t stride_bits; /**< log2(neuron stride) */
 	uint16_t max_delay;  /**< the longest delay the ring holds, timesteps */
 	uint16_t record_v[S2_PE_MAX_RECORD_V];
-	float vbuf[S2_PE_MAX_RECORD_V]; /**< one step's recorded voltages */
+	float vbuf[S2_PE_MAX_RECORD_V]; /**< one step's recorded values (RECORD_V) */
 	struct s2_eng_entry table[S2_PE_MAX_TABLE];
 	unsigned n_table;
 	uint32_t row[S2_PE_ROW_MAX + 1]; /**< DMA buffer for one row */

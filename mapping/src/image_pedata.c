@@ -545,7 +545,7 @@ struct pop_prep {
 	const S2pb__Value *pval[NET_MAX_PARAMS], *sval[4];
 	uint64_t pseed[NET_MAX_PARAMS], sseed[4]; /* per-neuron value streams */
 	float bg_r, bg_w;
-	uint32_t *vrec_of; /* recordings of the voltage of this population, indices */
+	uint32_t *vrec_of; /* recordings of state variables of this population, indices */
 	size_t n_vrec_of;
 };
 
@@ -696,8 +696,8 @@ struct image_prep *image_prep_new(struct s2_mapping *mp, uint64_t seed_base)
 				pp->rec_spikes = true;
 				continue;
 			}
-			bool is_v = !strcmp(rec->variable, "v") || !strcmp(rec->variable, "v_mv") ||
-			            (md->event_layer && !strcmp(rec->variable, md->state[0].name));
+			bool is_v = !strcmp(rec->variable, "v") ||
+			            net_model_record_var(md, rec->variable) >= 0;
 			if (!is_v)
 				continue; /* refused by the network checks (network.c) */
 			if (!pp->vrec_of &&
@@ -885,24 +885,39 @@ int image_put_pedata(struct s2_mapping *mp, const struct image_prep *ip, struct 
 	}
 	/* Recording. */
 	bool rec_spikes = pp->rec_spikes;
-	uint8_t vsel[S2_PE_MAX_NEURONS]; /* a neuron named by several recordings once */
+	/* per neuron a bit per recorded variable (pedata.h RECORD_V): a neuron and variable
+	 * named by several recordings once */
+	uint8_t vsel[S2_PE_MAX_NEURONS];
 	uint16_t vrec[S2_PE_MAX_RECORD_V];
 	unsigned n_vrec = 0;
 	if (pp->n_vrec_of)
 		memset(vsel, 0, pt->n);
 	for (size_t x = 0; x < pp->n_vrec_of; x++) {
 		const S2pb__Recording *rec = net->pb->recordings[pp->vrec_of[x]];
+		int var = strcmp(rec->variable, "v") ? net_model_record_var(md, rec->variable) : 0;
+		uint8_t bit = (uint8_t)(1u << (var < 0 ? 0 : var));
 		if (rec->n_neurons == 0) {
-			memset(vsel, 1, pt->n);
+			for (uint32_t i = 0; i < pt->n; i++)
+				vsel[i] |= bit;
 			continue;
 		}
 		for (size_t k = 0; k < rec->n_neurons; k++)
 			if (rec->neurons[k] >= pt->lo && rec->neurons[k] - pt->lo < pt->n)
-				vsel[rec->neurons[k] - pt->lo] = 1;
+				vsel[rec->neurons[k] - pt->lo] |= bit;
 	}
-	for (uint32_t i = 0; pp->n_vrec_of && i < pt->n; i++) /* pt->n <= S2_PE_MAX_RECORD_V */
-		if (vsel[i])
-			vrec[n_vrec++] = (uint16_t)i;
+	for (uint32_t i = 0; pp->n_vrec_of && i < pt->n; i++)
+		for (unsigned var = 0; var < S2_REC_VARS; var++)
+			if (vsel[i] >> var & 1u) {
+				if (n_vrec == S2_PE_MAX_RECORD_V) {
+					rc = fail(err, errlen,
+					          "population %s: more than %u values recorded per "
+					          "PE "
+					          "(record fewer variables)",
+					          pop->label, S2_PE_MAX_RECORD_V);
+					goto out;
+				}
+				vrec[n_vrec++] = (uint16_t)(i | var << S2_REC_VAR_SHIFT);
+			}
 	if (n_vrec) {
 		begin(b, S2_SECT_RECORD_V);
 		for (unsigned i = 0; i < n_vrec; i++) {

@@ -60,6 +60,12 @@ int net_receptor_find(const char *name);
 const struct net_model *net_model_get(unsigned id);
 /** Index of a parameter (or, with state = true, state variable) of m; -1 if none. */
 int net_model_param(const struct net_model *m, const char *name, bool state);
+/**
+ * The engine's recorded variable (pedata.h RECORD_V, 0..S2_REC_VARS-1) for a variable of m
+ * that can be recorded besides spikes: its state variables (v, the synaptic currents or
+ * conductances, Izhikevich's u) and AdEx's w_na; -1 if the engine cannot record it.
+ */
+int net_model_record_var(const struct net_model *m, const char *var);
 /** The list of model names, for error messages. */
 const char *net_model_names(void);
 

@@ -325,6 +325,19 @@ int net_model_param(const struct net_model *m, const char *name, bool state)
 	return -1;
 }
 
+int net_model_record_var(const struct net_model *m, const char *var)
+{
+	if (m->event_layer)
+		return strcmp(var, m->state[0].name) ? -1 : 0;
+	if (m->id == MODEL_ADEX_COND_EXP && !strcmp(var, "w_na"))
+		return 4; /* the engine's double slot 0 (adex.h) */
+	int k = net_model_param(m, var, true);
+	if (k < 0 || !m->has_synapses)
+		return -1;
+	/* The STATE slots of docs/pedata.md: v first, then the model's own order. */
+	return k;
+}
+
 const char *net_model_names(void)
 {
 	return "lif_curr_exp, spike_source_poisson, spike_source_array, lif_cond_exp, izhikevich, "

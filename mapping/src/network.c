@@ -654,18 +654,18 @@ static int check_recording(struct check *k, struct s2_net *n, unsigned i, const 
 		return S2_E_NOTFOUND;
 	}
 	const struct net_model *m = n->model[p];
-	if (strcmp(r->variable, "spikes") && net_model_param(m, r->variable, true) < 0) {
+	if (strcmp(r->variable, "spikes") && net_model_param(m, r->variable, true) < 0 &&
+	    net_model_record_var(m, r->variable) < 0) {
 		net_seterr(k->err, k->errlen,
 		           "%s: variable '%.60s' is not 'spikes' or a state variable of %s", item,
 		           r->variable, m->name);
 		return S2_E_NOTFOUND;
 	}
-	if (strcmp(r->variable, "spikes") && net_model_param(m, r->variable, true) != 0) {
-		/* The engine records spikes and the membrane voltage (state 0) only. */
+	if (strcmp(r->variable, "spikes") && net_model_record_var(m, r->variable) < 0) {
 		net_seterr(k->err, k->errlen,
-		           "%s: variable '%.60s' cannot be recorded yet (the engine records spikes "
-		           "and %s)",
-		           item, r->variable, m->state[0].name);
+		           "%s: variable '%.60s' cannot be recorded (the engine records spikes "
+		           "and the state variables of neuron models)",
+		           item, r->variable);
 		return S2_E_RANGE;
 	}
 	for (size_t j = 0; j < r->n_neurons; j++)

@@ -57,9 +57,8 @@ int s2_pedata_decode(const uint8_t *buf, size_t len, struct s2_pedata *pd)
 		if (buf[i])
 			return S2_E_RESERVED;
 	if (!known_model(pd->model) || pd->n_neurons < 1 || pd->n_neurons > S2_PE_MAX_NEURONS ||
-	    pd->n_record_v > S2_PE_MAX_RECORD_V || pd->n_record_v > pd->n_neurons ||
-	    pd->dt_us < S2_PE_DT_US_MIN || pd->dt_us > S2_PE_DT_US_MAX ||
-	    pd->key_base > UINT32_MAX - pd->n_neurons ||
+	    pd->n_record_v > S2_PE_MAX_RECORD_V || pd->dt_us < S2_PE_DT_US_MIN ||
+	    pd->dt_us > S2_PE_DT_US_MAX || pd->key_base > UINT32_MAX - pd->n_neurons ||
 	    (pd->flags & ~(S2_PD_F_RECORD_SPIKES | S2_PD_F_NO_TARGETS)) != 0 ||
 	    !(pd->w_scale_e >= 0) || !(pd->w_scale_i >= 0) ||
 	    !(pd->bg_rate_hz >= 0 && pd->bg_rate_hz <= 1e7f) ||
@@ -102,9 +101,12 @@ int s2_pedata_decode(const uint8_t *buf, size_t len, struct s2_pedata *pd)
 	     pd->sect_len[S2_SECT_SLICES] !=
 	             pd->sect_len[S2_SECT_EXPAND] / S2_PE_EXPAND_LEN * S2_PE_SLICE_LEN))
 		return S2_E_LENGTH;
-	for (unsigned i = 0; i < pd->n_record_v; i++)
-		if (s2_ld16(pd->sect[S2_SECT_RECORD_V] + 2 * i) >= pd->n_neurons)
+	for (unsigned i = 0; i < pd->n_record_v; i++) {
+		uint16_t x = s2_ld16(pd->sect[S2_SECT_RECORD_V] + 2 * i);
+		if (s2_rec_neuron(x) >= pd->n_neurons || (x & 0x0F00u) ||
+		    s2_rec_var(x) >= S2_REC_VARS)
 			return S2_E_RANGE;
+	}
 	return 0;
 }
 

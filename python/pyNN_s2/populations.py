@@ -148,7 +148,8 @@ class Population(common.Population):
             if variable == "spikes":
                 out.append({"population": self._s2_label, "variable": "spikes",
                             "neurons": neurons})
-            elif variable == "v":
-                out.append({"population": self._s2_label, "variable": "v_mv",
+            else:  # a state variable the engine records (recording.py checked it)
+                out.append({"population": self._s2_label,
+                            "variable": self.celltype.s2_record[variable][0],
                             "neurons": neurons})
         return out

@@ -17,11 +17,18 @@ _LIF = (
 )
 
 
+# The engine's recorded variables (pedata.h RECORD_V; s2 network variable, variable index):
+# v, the synaptic currents (nA) or conductances (uS), Izhikevich's u, AdEx's w (nA).
+_REC_CURR = {'v': ('v_mv', 0), 'isyn_exc': ('isyn_e_na', 1), 'isyn_inh': ('isyn_i_na', 2)}
+_REC_COND = {'v': ('v_mv', 0), 'gsyn_exc': ('gsyn_e_us', 1), 'gsyn_inh': ('gsyn_i_us', 2)}
+
+
 class IF_curr_exp(cells.IF_curr_exp):
     __doc__ = cells.IF_curr_exp.__doc__
     s2_model = "lif_curr_exp"
     translations = build_translations(*_LIF)
     s2_state = {'v': 'v_mv', 'isyn_exc': 'isyn_e_na', 'isyn_inh': 'isyn_i_na'}
+    s2_record = _REC_CURR
 
 
 class IF_cond_exp(cells.IF_cond_exp):
@@ -29,6 +36,7 @@ class IF_cond_exp(cells.IF_cond_exp):
     s2_model = "lif_cond_exp"
     translations = build_translations(*_LIF, ('e_rev_E', 'e_rev_e_mv'), ('e_rev_I', 'e_rev_i_mv'))
     s2_state = {'v': 'v_mv', 'gsyn_exc': 'gsyn_e_us', 'gsyn_inh': 'gsyn_i_us'}
+    s2_record = _REC_COND
 
 
 class IF_curr_alpha(cells.IF_curr_alpha):
@@ -36,6 +44,7 @@ class IF_curr_alpha(cells.IF_curr_alpha):
     s2_model = "lif_curr_alpha"
     translations = build_translations(*_LIF)
     s2_state = {'v': 'v_mv', 'isyn_exc': 'isyn_e_na', 'isyn_inh': 'isyn_i_na'}
+    s2_record = _REC_CURR
 
 
 class IF_cond_alpha(cells.IF_cond_alpha):
@@ -43,6 +52,7 @@ class IF_cond_alpha(cells.IF_cond_alpha):
     s2_model = "lif_cond_alpha"
     translations = build_translations(*_LIF, ('e_rev_E', 'e_rev_e_mv'), ('e_rev_I', 'e_rev_i_mv'))
     s2_state = {'v': 'v_mv', 'gsyn_exc': 'gsyn_e_us', 'gsyn_inh': 'gsyn_i_us'}
+    s2_record = _REC_COND
 
 
 class IF_curr_delta(cells.IF_curr_delta):
@@ -50,6 +60,7 @@ class IF_curr_delta(cells.IF_curr_delta):
     s2_model = "lif_curr_delta"
     translations = build_translations(*[t for t in _LIF if not t[0].startswith("tau_syn")])
     s2_state = {'v': 'v_mv'}
+    s2_record = {'v': ('v_mv', 0)}
 
 
 class EIF_cond_exp_isfa_ista(cells.EIF_cond_exp_isfa_ista):
@@ -59,7 +70,9 @@ class EIF_cond_exp_isfa_ista(cells.EIF_cond_exp_isfa_ista):
         *_LIF, ('e_rev_E', 'e_rev_e_mv'), ('e_rev_I', 'e_rev_i_mv'), ('v_spike', 'v_spike_mv'),
         ('a', 'a_ns'), ('b', 'b_na'), ('delta_T', 'delta_t_mv'), ('tau_w', 'tau_w_ms'))
     s2_state = {'v': 'v_mv', 'gsyn_exc': 'gsyn_e_us', 'gsyn_inh': 'gsyn_i_us'}
+    s2_record = _REC_COND
     s2_state_zero = {'w'}  # starts at 0 on the PEs; another initial w is refused
+    s2_record = dict(_REC_COND, w=('w_na', 4))
 
 
 class Izhikevich(cells.Izhikevich):
@@ -73,6 +86,7 @@ class Izhikevich(cells.Izhikevich):
         ('i_offset', 'i_offset_na'),
     )
     s2_state = {'v': 'v_mv', 'u': 'u'}
+    s2_record = {'v': ('v_mv', 0), 'u': ('u', 1)}
 
 
 class SpikeSourcePoisson(cells.SpikeSourcePoisson):

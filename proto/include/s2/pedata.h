@@ -11,7 +11,7 @@
  *     4    2 version      1
  *     6    2 model        enum s2_pe_model
  *     8    2 n_neurons    1..S2_PE_MAX_NEURONS
- *    10    2 n_record_v   neurons whose membrane voltage is recorded, 0..S2_PE_MAX_RECORD_V
+ *    10    2 n_record_v   values recorded per step (RECORD_V entries), 0..S2_PE_MAX_RECORD_V
  *    12    4 dt_us        timestep, whole microseconds, S2_PE_DT_US_MIN..S2_PE_DT_US_MAX
  *    16    4 key_base     neuron i sends key key_base + i
  *    20    4 seed         of the PE's random numbers (Poisson sources)
@@ -39,7 +39,7 @@
 #define S2_PEDATA_HDR_LEN 64u
 #define S2_PEDATA_SECT_LEN 12u
 #define S2_PE_MAX_NEURONS 128u      /**< neurons per PE (SRAM budget, docs/pedata.md) */
-#define S2_PE_MAX_RECORD_V 128u     /**< neurons with recorded voltage per PE: all of them */
+#define S2_PE_MAX_RECORD_V 512u     /**< values recorded per step and PE: 4 per neuron */
 #define S2_PE_PARAMS 12u            /**< f32 parameters per neuron */
 #define S2_PE_STATE 4u              /**< f32 state variables per neuron */
 #define S2_PE_PARAMS2 4u            /**< f32 parameters per neuron in PARAMS2 (AdEx) */
@@ -75,7 +75,7 @@ enum s2_pe_model {
 enum s2_pe_section {
 	S2_SECT_PARAMS = 1,   /**< n_neurons (or 1, shared by all) x S2_PE_PARAMS f32 */
 	S2_SECT_STATE = 2,    /**< n_neurons (or 1, shared) x S2_PE_STATE f32: initial state */
-	S2_SECT_RECORD_V = 3, /**< n_record_v x u16 neuron indices */
+	S2_SECT_RECORD_V = 3, /**< n_record_v x u16: neuron | variable << 12 (below) */
 	S2_SECT_ROWS = 4,     /**< explicit synaptic rows (s2_pe_rows entries) */
 	S2_SECT_EXPAND = 5,   /**< expansion descriptors, S2_PE_EXPAND_LEN bytes each */
 	S2_SECT_SPIKES = 6,   /**< spike times: (step u32, neuron u16, 0 u16), sorted by step */
@@ -85,6 +85,24 @@ enum s2_pe_section {
 	S2_SECT_PARAMS2 = 10, /**< n_neurons (or 1) x S2_PE_PARAMS2 f32: more parameters (AdEx) */
 	S2_SECT__MAX = 10,
 };
+
+/*
+ * A RECORD_V entry: bits 0-7 the neuron, bits 8-11 zero, bits 12-15 the variable recorded
+ * every step (a f32 in recording stream 1, in the entries' order): 0-3 the STATE slot of
+ * that index (0 v; 1, 2 the excitatory and inhibitory synaptic current or conductance of the
+ * LIF and AdEx models, Izhikevich's u in 1), 4 and 5 the model's further state variables
+ * (AdEx w in nA in 4). docs/pedata.md.
+ */
+#define S2_REC_VAR_SHIFT 12u
+#define S2_REC_VARS 6u /**< variables 0..5 */
+static inline unsigned s2_rec_neuron(uint16_t x)
+{
+	return x & 0xFFu;
+}
+static inline unsigned s2_rec_var(uint16_t x)
+{
+	return (unsigned)x >> S2_REC_VAR_SHIFT;
+}
 
 /**
  * A synaptic word: bits 0-6 target neuron, bit 7 receptor (0 excitatory, 1 inhibitory),
