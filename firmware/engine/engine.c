@@ -1,6 +1,7 @@
 /* The neuron and synapse engine (engine.h, docs/engine.md). */
 #include "engine.h"
 #include "adex.h"
+#include "hh.h"
 #include "lif_alpha.h"
 
 #include <string.h>
@@ -682,6 +683,10 @@ static bool params_ok(struct s2_eng *e)
 			      p[LIF_TAU_SYN_I] > 0 && p[LIF_TAU_REFRAC] >= 0))
 				return false;
 			break;
+		case S2_MODEL_HH_COND_EXP: /* hh.c */
+			if (!s2_hh_params_ok(p))
+				return false;
+			break;
 		case S2_MODEL_NIR:
 			if (!(p[NIR_A_I] >= 0 && p[NIR_A_I] <= 1 && p[NIR_A_V] >= 0 &&
 			      p[NIR_A_V] <= 1))
@@ -775,17 +780,16 @@ int s2_eng_init(struct s2_eng *e, const uint8_t *pedata, size_t len, const struc
 	if (s2_lif2_model(e->model))
 		s2_lif2_derive(e); /* lif_alpha.c */
 	if (e->model == S2_MODEL_ADEX_COND_EXP) {
-		s2_adex_derive(e);                  /* adex.c */
-		for (unsigned i = 0; i < e->n; i++) /* delta_T, tau_w > 0 */
-			if (!(e->k[i][6] > 0 && e->k[i][7] > 0 && e->k[i][6] < 1e6f &&
-			      e->k[i][7] < 1e9f && e->k[i][4] == e->k[i][4] &&
-			      e->k[i][5] == e->k[i][5]))
-				return S2_E_RANGE;
+		if (!s2_adex_params_ok(&e->pd, e->n))
+			return S2_E_RANGE;
+		s2_adex_derive(e); /* adex.c */
 	}
+	if (e->model == S2_MODEL_HH_COND_EXP)
+		s2_hh_derive(e);           /* hh.c */
 	if (e->pd.sect[S2_SECT_CSOURCE]) { /* current sources: LIF and Izhikevich neurons */
 		if (e->model != S2_MODEL_LIF_CURR_EXP && e->model != S2_MODEL_LIF_COND_EXP &&
 		    e->model != S2_MODEL_IZHIKEVICH && !s2_lif2_model(e->model) &&
-		    e->model != S2_MODEL_ADEX_COND_EXP)
+		    e->model != S2_MODEL_ADEX_COND_EXP && e->model != S2_MODEL_HH_COND_EXP)
 			return S2_E_RANGE;
 		unsigned slot = e->model == S2_MODEL_IZHIKEVICH ? IZK_I_OFFSET : LIF_I_OFFSET;
 		rc = s2_csrc_init(&e->cs, e->pd.sect[S2_SECT_CSOURCE],
@@ -864,7 +868,8 @@ int s2_eng_update(struct s2_eng *e, const uint8_t *pedata, size_t len)
 		for (unsigned j = 0; j < S2_PE_PARAMS; j++)
 			e->params[i][j] = ldf(pd.sect[S2_SECT_PARAMS] +
 			                      4u * ((p_one ? 0 : i) * S2_PE_PARAMS + j));
-	if (!params_ok(e)) {
+	if (!params_ok(e) ||
+	    (e->model == S2_MODEL_ADEX_COND_EXP && !s2_adex_params_ok(&pd, e->n))) {
 		for (unsigned i = 0; i < e->n; i++)
 			for (unsigned j = 0; j < S2_PE_PARAMS; j++)
 				e->params[i][j] = ldf(o->sect[S2_SECT_PARAMS] +
@@ -873,6 +878,12 @@ int s2_eng_update(struct s2_eng *e, const uint8_t *pedata, size_t len)
 	}
 	e->pd = pd;
 	derive(e);
+	if (s2_lif2_model(e->model)) /* the models' own constants; their state is kept */
+		s2_lif2_params(e);
+	else if (e->model == S2_MODEL_ADEX_COND_EXP)
+		s2_adex_params(e);
+	else if (e->model == S2_MODEL_HH_COND_EXP)
+		s2_hh_params(e);
 	e->bg_lam = e->bg_p0 = e->bg_w = 0;
 	e->bg_chunks = 0;
 	if (e->pd.bg_rate_hz > 0) { /* as s2_eng_init */
@@ -1240,10 +1251,13 @@ void s2_eng_tick(struct s2_eng *e)
 	case S2_MODEL_LIF_CURR_ALPHA:
 	case S2_MODEL_LIF_COND_ALPHA:
 	case S2_MODEL_LIF_CURR_DELTA:
-	case S2_MODEL_ADEX_COND_EXP: { /* lif_alpha.c, adex.c */
+	case S2_MODEL_ADEX_COND_EXP:
+	case S2_MODEL_HH_COND_EXP: { /* lif_alpha.c, adex.c, hh.c */
 		uint8_t fire[S2_PE_MAX_NEURONS / 8] = {0};
 		if (e->model == S2_MODEL_ADEX_COND_EXP)
 			s2_adex_tick(e, in_e, in_i, fire);
+		else if (e->model == S2_MODEL_HH_COND_EXP)
+			s2_hh_tick(e, in_e, in_i, fire);
 		else
 			s2_lif2_tick(e, in_e, in_i, fire);
 		for (unsigned i = 0; i < e->n; i++)

@@ -91,7 +91,8 @@ struct s2_eng {
 	float state[S2_PE_MAX_NEURONS][S2_PE_STATE];
 	/* Per-neuron constants derived at start-up (decay factors). */
 	float k[S2_PE_MAX_NEURONS][8];
-	double izk[S2_PE_MAX_NEURONS][2]; /**< Izhikevich v, u in double precision */
+	/** state in double precision: Izhikevich v, u; alpha y_e, y_i; AdEx w; HH v, m, h, n */
+	double izk[S2_PE_MAX_NEURONS][4];
 	union {
 		/* (slot & ring_mask) << ring_shift | receptor << stride_bits | neuron: slots x
 		 * 2 receptors x the neuron stride (pedata.h s2_pe_ring_stride) */

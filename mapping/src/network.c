@@ -567,21 +567,22 @@ static int check_projection(struct check *k, struct s2_net *n, unsigned j, const
 			}
 			if (l->n_weight &&
 			    (!isfinite(l->weight[i]) || l->weight[i] < wlo || l->weight[i] > whi)) {
-				net_seterr(k->err, k->errlen,
-				           "%s: from_list[%zu]: weight %g %s is outside %g to %g",
-				           item, i, l->weight[i],
-				           n->model[post]->id == MODEL_LIF_COND_EXP ||
-				                           n->model[post]->id ==
-				                                   MODEL_LIF_COND_ALPHA ||
-				                           n->model[post]->id == MODEL_ADEX_COND_EXP
-				                   ? "uS"
-				           : n->model[post]->id == MODEL_IZHIKEVICH ||
-				                           n->model[post]->id ==
-				                                   MODEL_LIF_CURR_DELTA
-				                   ? "mV"
-				           : ev ? "(w_q x 2^-shift)"
-				                : "nA",
-				           wlo, whi);
+				net_seterr(
+				        k->err, k->errlen,
+				        "%s: from_list[%zu]: weight %g %s is outside %g to %g",
+				        item, i, l->weight[i],
+				        n->model[post]->id == MODEL_LIF_COND_EXP ||
+				                        n->model[post]->id ==
+				                                MODEL_LIF_COND_ALPHA ||
+				                        n->model[post]->id == MODEL_ADEX_COND_EXP ||
+				                        n->model[post]->id == MODEL_HH_COND_EXP
+				                ? "uS"
+				        : n->model[post]->id == MODEL_IZHIKEVICH ||
+				                        n->model[post]->id == MODEL_LIF_CURR_DELTA
+				                ? "mV"
+				        : ev ? "(w_q x 2^-shift)"
+				             : "nA",
+				        wlo, whi);
 				return S2_E_RANGE;
 			}
 			if (ev && l->n_delay && fabs(l->delay[i] - k->dt) > 1e-9 * k->dt) {
@@ -700,7 +701,7 @@ static int check_csource(struct check *k, struct s2_net *n, unsigned i, const ui
 	if (m->id != MODEL_LIF_CURR_EXP && m->id != MODEL_LIF_COND_EXP &&
 	    m->id != MODEL_IZHIKEVICH && m->id != MODEL_LIF_CURR_ALPHA &&
 	    m->id != MODEL_LIF_COND_ALPHA && m->id != MODEL_LIF_CURR_DELTA &&
-	    m->id != MODEL_ADEX_COND_EXP) {
+	    m->id != MODEL_ADEX_COND_EXP && m->id != MODEL_HH_COND_EXP) {
 		net_seterr(k->err, k->errlen,
 		           "%s: a %s population takes no current (the lif_* models and "
 		           "izhikevich do)",

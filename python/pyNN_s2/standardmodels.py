@@ -75,6 +75,21 @@ class EIF_cond_exp_isfa_ista(cells.EIF_cond_exp_isfa_ista):
     s2_record = dict(_REC_COND, w=('w_na', 4))
 
 
+class HH_cond_exp(cells.HH_cond_exp):
+    __doc__ = cells.HH_cond_exp.__doc__
+    s2_model = "hh_cond_exp"
+    translations = build_translations(
+        ('gbar_Na', 'gbar_na_us'), ('gbar_K', 'gbar_k_us'), ('g_leak', 'g_leak_us'),
+        ('cm', 'cm_nf'), ('v_offset', 'v_offset_mv'), ('e_rev_Na', 'e_rev_na_mv'),
+        ('e_rev_K', 'e_rev_k_mv'), ('e_rev_leak', 'e_rev_leak_mv'), ('e_rev_E', 'e_rev_e_mv'),
+        ('e_rev_I', 'e_rev_i_mv'), ('tau_syn_E', 'tau_syn_e_ms'), ('tau_syn_I', 'tau_syn_i_ms'),
+        ('i_offset', 'i_offset_na'))
+    s2_state = {'v': 'v_mv', 'gsyn_exc': 'gsyn_e_us', 'gsyn_inh': 'gsyn_i_us'}
+    # the gates start at PyNN's initial values on the PEs; other initial values are refused
+    s2_state_fixed = {'m': 0.0, 'h': 1.0, 'n': 0.0}
+    s2_record = _REC_COND
+
+
 class Izhikevich(cells.Izhikevich):
     __doc__ = cells.Izhikevich.__doc__
     s2_model = "izhikevich"

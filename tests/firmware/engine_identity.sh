@@ -63,6 +63,9 @@ run long_delay --model izhikevich --n 5 --dt 0.01 --syn 0:0:200:0.01:exc --syn 0
 	--syn 0:2:200:0.65:exc --syn 0:3:200:2.0:exc --syn 0:4:200:2.56:exc --input 1:0 --input 3.33:0 \
 	--connect fixed_prob:p=0.5:n_pre=40:w=5:d=0.5:d_hi=2.56:seed=3 --input 1:c7 --input 2:c30 \
 	--record-v 0,3,4 --duration 8
+# HH_cond_exp (hh.c): RK4 in double precision, 10 sub-steps per 0.1 ms step.
+run hh_cond_exp --model hh_cond_exp --n 2 --current 1:0:0.2 --syn 0:1:0.05:1:exc --input 10:0 \
+	--input 30:0 --input 31:0 --record-v 0,1 --duration 100
 # Pause and resume (s2_eng_update): new parameters (tau_m 10 -> 15 ms, the DC steps as they
 # were) taken at step 500 of 1000; both builds must agree, and the update must change the run.
 resume_update() {

@@ -16,6 +16,13 @@
   at the timestep (every 5th sample for 0.5 ms: pyNN.brian2's own 0.5 ms recording follows
   another trajectory), the same samples within a tolerance per variable (printed), and the
   spikes.
+- HH_cond_exp (PyNN's parameters) under DC (i_offset 0.2 nA) and under excitatory spikes,
+  at timestep 0.01 ms against pyNN.brian2 at 0.01 ms: the same spikes (pyNN.brian2 fires in
+  every step with v > -40 mV, having no refractory period; its first step of each run is
+  the upward crossing the engine reports), v within 0.01 mV; at 0.1 ms (the engine's RK4 in
+  10 sub-steps; Brian2's RK4 at 0.1 ms diverges to NaN after the first spike) the DC neuron
+  against pyNN.brian2 at 0.01 ms sampled every 10th step: spikes within one timestep, v
+  within 0.01 mV.
 Brian2 integrates with 'exact' where it applies and RK4 otherwise (A8), as test_pynn_s2.
 Needs S2CTL, S2EMU, S2_FIRMWARE; exit 77 without pyNN or Brian2.
 """
@@ -169,8 +176,52 @@ def gsyn_tests():
                                            max(map(abs, y), default=0), d, tol))
 
 
+def hh(sim, dt, duration=100.0):
+    """HH_cond_exp with PyNN's parameters: under DC, and under excitatory spikes."""
+    sim.setup(timestep=dt, min_delay=dt)
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=[10.0, 30.0, 31.0, 60.0]))
+    dc = sim.Population(1, sim.HH_cond_exp(i_offset=0.2), label="hh_dc")
+    syn = sim.Population(1, sim.HH_cond_exp(), label="hh_syn")
+    sim.Projection(src, syn, sim.OneToOneConnector(), sim.StaticSynapse(weight=0.05, delay=1.0),
+                   receptor_type="excitatory")
+    out = {}
+    for p in (dc, syn):
+        p.record(["spikes", "v", "gsyn_exc"])
+    sim.run(duration)
+    for p in (dc, syn):
+        seg = p.get_data().segments[0]
+        out[p.label] = ([float(t) for t in seg.spiketrains[0].magnitude],
+                        [float(x) for x in seg.filter(name="v")[0].magnitude[:, 0]])
+    sim.end()
+    return out
+
+
+def crossings(times, dt):
+    """pyNN.brian2's HH spikes (every step with v > -40 mV): the first of each run, +dt (A1)."""
+    return [round(t + dt, 6) for i, t in enumerate(times)
+            if i == 0 or t - times[i - 1] > 1.5 * dt]
+
+
+def hh_tests():
+    a = hh(ref, 0.01)
+    for dt, names in ((0.01, ("hh_dc", "hh_syn")), (0.1, ("hh_dc",))):
+        b = hh(s2, dt)
+        k = int(round(dt / 0.01))
+        for name in names:
+            r, s = crossings(a[name][0], 0.01), [round(t, 6) for t in b[name][0]]
+            dmax = max((abs(x - y) for x, y in zip(r, s)), default=0.0)
+            check(len(r) == len(s) and len(r) > 0 and dmax <= dt + 1e-6,
+                  "HH dt %g %s: brian2 (dt 0.01, +dt) %d spikes, s2 %d, max |diff| %.3f ms "
+                  "(tolerance %g)" % (dt, name, len(r), len(s), dmax, dt))
+            x, y = a[name][1][::k], b[name][1]
+            d = max((abs(p - q) for p, q in zip(x, y)), default=float("inf"))
+            check(len(x) == len(y) and d <= 0.01, "HH dt %g %s: v %d/%d samples, max |diff| "
+                  "%.2g mV (tolerance 0.01)" % (dt, name, len(x), len(y), d))
+
+
 if __name__ == "__main__":
     delay_tests()
     gsyn_tests()
+    hh_tests()
     print("test_pynn_cells: %s" % ("FAIL: " + "; ".join(FAILS) if FAILS else "PASS"))
     sys.exit(1 if FAILS else 0)

@@ -85,6 +85,13 @@ static const struct model_info {
          {"a", "b", "c", "d", "i_offset"},
          {0.02, 0.2, -65, 2, 0},
          -70},
+        /* PyNN's HH_cond_exp (firmware/engine/hh.h; e_rev_K -90 mV in PARAMS2) */
+        {"hh_cond_exp",
+         S2_MODEL_HH_COND_EXP,
+         {"e_rev_leak", "v_offset", "gbar_Na", "gbar_K", "cm", "g_leak", "tau_syn_E", "tau_syn_I",
+          "i_offset", "e_rev_E", "e_rev_I", "e_rev_Na"},
+         {-65, -63, 20, 6, 0.2, 0.01, 0.2, 2, 0, 0, -80, 50},
+         -65},
         {"poisson", S2_MODEL_POISSON, {"rate", "start", "duration"}, {1, 0, 0}, 0},
         {"spike_array", S2_MODEL_SPIKE_ARRAY, {0}, {0}, 0},
 };
@@ -353,7 +360,8 @@ static void parse(int argc, char **argv)
 			     "  [--spike T:NEURON]... (spike_array) [--connect CONN:k=v:...]...\n"
 			     "  [--record-v I,J,...] [--seed N] [--write-dir DIR] [--json]\n"
 			     "  [--bg RATE_HZ:WEIGHT] (LIF: background Poisson input per neuron)\n"
-			     "models: lif_curr_exp lif_cond_exp izhikevich poisson spike_array\n"
+			     "models: lif_curr_exp lif_cond_exp izhikevich hh_cond_exp poisson "
+			     "spike_array\n"
 			     "       s2fw-run image IMAGE ... (docs/engine.md)\n"
 			     "       s2fw-run connections IMAGE -o FILE (the synapses the PEs "
 			     "make)");
@@ -415,6 +423,13 @@ static uint8_t *build(size_t *len)
 		for (unsigned j = 0; j < S2_PE_PARAMS; j++)
 			pdb_f32(&b, (float)(O.param_set[j] ? O.params[j] : mi->defaults[j]));
 	pdb_end(&b);
+	if (O.model == S2_MODEL_HH_COND_EXP) { /* e_rev_K, shared */
+		pdb_begin(&b, S2_SECT_PARAMS2);
+		pdb_f32(&b, -90.0f);
+		for (unsigned j = 1; j < S2_PE_PARAMS2; j++)
+			pdb_f32(&b, 0);
+		pdb_end(&b);
+	}
 	pdb_begin(&b, S2_SECT_STATE);
 	for (unsigned i = 0; i < O.n; i++) {
 		double v0 = O.init_v_set ? O.init_v : mi->v0;

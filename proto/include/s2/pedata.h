@@ -67,6 +67,7 @@ enum s2_pe_model {
 	S2_MODEL_LIF_COND_ALPHA = 8, /**< conductance-based LIF, alpha synapses */
 	S2_MODEL_LIF_CURR_DELTA = 9, /**< LIF, delta synapses (weights are voltage jumps) */
 	S2_MODEL_ADEX_COND_EXP = 12, /**< adaptive exponential LIF, conductance synapses */
+	S2_MODEL_HH_COND_EXP = 13,   /**< Hodgkin-Huxley (Traub & Miles), conductance synapses */
 	S2_MODEL_POISSON = 10,       /**< Poisson spike source, per-neuron rate */
 	S2_MODEL_SPIKE_ARRAY = 11,   /**< spike-time arrays */
 };
@@ -82,7 +83,8 @@ enum s2_pe_section {
 	S2_SECT_CURRENT = 7,  /**< DC steps: (step u32, neuron u16, 0 u16, amp f32 nA), sorted */
 	S2_SECT_SLICES = 8,   /**< per descriptor of EXPAND: its projection's population slices */
 	S2_SECT_CSOURCE = 9,  /**< current sources (s2_pe_csource entries, below) */
-	S2_SECT_PARAMS2 = 10, /**< n_neurons (or 1) x S2_PE_PARAMS2 f32: more parameters (AdEx) */
+	S2_SECT_PARAMS2 =
+	        10, /**< n_neurons (or 1) x S2_PE_PARAMS2 f32: more parameters (AdEx, HH) */
 	S2_SECT__MAX = 10,
 };
 
