@@ -3,15 +3,14 @@
  *   C v' = g_leak (E_leak - v) - gNa m^3 h (v - E_Na) - gK n^4 (v - E_K)
  *          + g_e (E_e - v) + g_i (E_i - v) + i_offset
  *   x' = alpha_x(u) (1 - x) - beta_x(u) x  for x = m, h, n, u = v - v_offset:
- *   alpha_m = 0.32 (13 - u) / (e^((13 - u) / 4) - 1)   beta_m = 0.28 (u - 40) / (e^((u - 40) / 5) - 1)
- *   alpha_h = 0.128 e^((17 - u) / 18)                  beta_h = 4 / (1 + e^((40 - u) / 5))
- *   alpha_n = 0.032 (15 - u) / (e^((15 - u) / 5) - 1)  beta_n = 0.5 e^((10 - u) / 40)
- *   g' = -g / tau_syn
- * (mV, ms, nF, uS, nA). The sodium current makes the system stiff during a spike (rates of
- * 100/ms at gbar_Na / C = 100/ms), so a step is split into ceil(dt / 10 us) classical RK4
- * sub-steps, in double precision (software doubles on Cortex-M4F, IEEE-exact: the same bits
- * on every build; exponentials from fmath's float exp). A spike is v crossing -40 mV upwards
- * (no refractory period); the step's synaptic input is added at its end, as lif_cond_exp.
+ *   alpha_m = 0.32 (13 - u) / (e^((13 - u) / 4) - 1)   beta_m = 0.28 (u - 40) / (e^((u - 40) / 5) -
+ * 1) alpha_h = 0.128 e^((17 - u) / 18)                  beta_h = 4 / (1 + e^((40 - u) / 5)) alpha_n
+ * = 0.032 (15 - u) / (e^((15 - u) / 5) - 1)  beta_n = 0.5 e^((10 - u) / 40) g' = -g / tau_syn (mV,
+ * ms, nF, uS, nA). The sodium current makes the system stiff during a spike (rates of 100/ms at
+ * gbar_Na / C = 100/ms), so a step is split into ceil(dt / 10 us) classical RK4 sub-steps, in
+ * double precision (software doubles on Cortex-M4F, IEEE-exact: the same bits on every build;
+ * exponentials from fmath's float exp). A spike is v crossing -40 mV upwards (no refractory
+ * period); the step's synaptic input is added at its end, as lif_cond_exp.
  */
 #include "hh.h"
 
@@ -41,8 +40,8 @@ enum { X_V, X_M, X_H, X_N };
 
 bool s2_hh_params_ok(const float *p)
 {
-	return p[H_CM] > 0 && p[H_TAU_E] > 0 && p[H_TAU_I] > 0 && p[H_G_NA] >= 0 &&
-	       p[H_G_K] >= 0 && p[H_G_LEAK] >= 0;
+	return p[H_CM] > 0 && p[H_TAU_E] > 0 && p[H_TAU_I] > 0 && p[H_G_NA] >= 0 && p[H_G_K] >= 0 &&
+	       p[H_G_LEAK] >= 0;
 }
 
 void s2_hh_params(struct s2_eng *e)
@@ -106,13 +105,13 @@ void s2_hh_tick(struct s2_eng *e, const uint16_t *in_e, const uint16_t *in_i, ui
 	for (unsigned i = 0; i < e->n; i++) {
 		const float *p = e->params[i], *k = e->k[i];
 		float *s = e->state[i];
-		struct hhp c = {p[H_E_LEAK], p[H_V_OFFSET], p[H_G_NA],  p[H_G_K], p[H_CM],
-		                p[H_G_LEAK], p[H_TAU_E],    p[H_TAU_I], p[H_I_OFFSET],
-		                p[H_E_E],    p[H_E_I],      p[H_E_NA],  k[K_E_K]};
+		struct hhp c = {p[H_E_LEAK], p[H_V_OFFSET], p[H_G_NA],  p[H_G_K],      p[H_CM],
+		                p[H_G_LEAK], p[H_TAU_E],    p[H_TAU_I], p[H_I_OFFSET], p[H_E_E],
+		                p[H_E_I],    p[H_E_NA],     k[K_E_K]};
 		unsigned nsub = (unsigned)k[K_NSUB];
 		double h = (double)e->dt_ms / nsub;
-		double x[6] = {e->izk[i][X_V], e->izk[i][X_M], e->izk[i][X_H], e->izk[i][X_N],
-		               s[LS_E], s[LS_I]};
+		double x[6] = {e->izk[i][X_V], e->izk[i][X_M], e->izk[i][X_H],
+		               e->izk[i][X_N], s[LS_E],        s[LS_I]};
 		double v0 = x[0];
 		for (unsigned q = 0; q < nsub; q++) {
 			double k1[6], k2[6], k3[6], k4[6], y[6];
