@@ -43,7 +43,10 @@ bool s2_adex_params_ok(const struct s2_pedata *pd, unsigned n)
 void s2_adex_params(struct s2_eng *e)
 {
 	for (unsigned i = 0; i < e->n; i++) {
-		s2_eng_params2(&e->pd, i, &e->k[i][K_A]); /* a, b, delta_T, tau_w */
+		float q[S2_PE_PARAMS2];
+		s2_eng_params2(&e->pd, i, q);
+		for (unsigned j = 0; j < 4; j++) /* a, b, delta_T, tau_w */
+			e->k[i][K_A + j] = q[j];
 		e->k[i][K_REF] = s2_eng_refrac_steps(e, i);
 	}
 }

@@ -2,6 +2,7 @@
 #include "engine.h"
 #include "adex.h"
 #include "hh.h"
+#include "lif_sfa.h"
 #include "lif_alpha.h"
 
 #include <string.h>
@@ -679,6 +680,7 @@ static bool params_ok(struct s2_eng *e)
 		case S2_MODEL_LIF_COND_ALPHA:
 		case S2_MODEL_LIF_CURR_DELTA:
 		case S2_MODEL_ADEX_COND_EXP:
+		case S2_MODEL_LIF_COND_SFA:
 			if (!(p[LIF_TAU_M] > 0 && p[LIF_CM] > 0 && p[LIF_TAU_SYN_E] > 0 &&
 			      p[LIF_TAU_SYN_I] > 0 && p[LIF_TAU_REFRAC] >= 0))
 				return false;
@@ -785,11 +787,19 @@ int s2_eng_init(struct s2_eng *e, const uint8_t *pedata, size_t len, const struc
 		s2_adex_derive(e); /* adex.c */
 	}
 	if (e->model == S2_MODEL_HH_COND_EXP)
-		s2_hh_derive(e);           /* hh.c */
+		s2_hh_derive(e);                 /* hh.c */
+	if (e->model == S2_MODEL_LIF_COND_SFA) { /* lif_sfa.c: g_s, g_r start at 0 */
+		if (!s2_sfa_params_ok(&e->pd, (const float(*)[S2_PE_PARAMS])e->params, e->n))
+			return S2_E_RANGE;
+		for (unsigned i = 0; i < e->n; i++)
+			e->izk[i][0] = e->izk[i][1] = 0;
+		s2_sfa_params(e);
+	}
 	if (e->pd.sect[S2_SECT_CSOURCE]) { /* current sources: LIF and Izhikevich neurons */
 		if (e->model != S2_MODEL_LIF_CURR_EXP && e->model != S2_MODEL_LIF_COND_EXP &&
 		    e->model != S2_MODEL_IZHIKEVICH && !s2_lif2_model(e->model) &&
-		    e->model != S2_MODEL_ADEX_COND_EXP && e->model != S2_MODEL_HH_COND_EXP)
+		    e->model != S2_MODEL_ADEX_COND_EXP && e->model != S2_MODEL_HH_COND_EXP &&
+		    e->model != S2_MODEL_LIF_COND_SFA)
 			return S2_E_RANGE;
 		unsigned slot = e->model == S2_MODEL_IZHIKEVICH ? IZK_I_OFFSET : LIF_I_OFFSET;
 		rc = s2_csrc_init(&e->cs, e->pd.sect[S2_SECT_CSOURCE],
@@ -869,7 +879,9 @@ int s2_eng_update(struct s2_eng *e, const uint8_t *pedata, size_t len)
 			e->params[i][j] = ldf(pd.sect[S2_SECT_PARAMS] +
 			                      4u * ((p_one ? 0 : i) * S2_PE_PARAMS + j));
 	if (!params_ok(e) ||
-	    (e->model == S2_MODEL_ADEX_COND_EXP && !s2_adex_params_ok(&pd, e->n))) {
+	    (e->model == S2_MODEL_ADEX_COND_EXP && !s2_adex_params_ok(&pd, e->n)) ||
+	    (e->model == S2_MODEL_LIF_COND_SFA &&
+	     !s2_sfa_params_ok(&pd, (const float(*)[S2_PE_PARAMS])e->params, e->n))) {
 		for (unsigned i = 0; i < e->n; i++)
 			for (unsigned j = 0; j < S2_PE_PARAMS; j++)
 				e->params[i][j] = ldf(o->sect[S2_SECT_PARAMS] +
@@ -884,6 +896,8 @@ int s2_eng_update(struct s2_eng *e, const uint8_t *pedata, size_t len)
 		s2_adex_params(e);
 	else if (e->model == S2_MODEL_HH_COND_EXP)
 		s2_hh_params(e);
+	else if (e->model == S2_MODEL_LIF_COND_SFA)
+		s2_sfa_params(e);
 	e->bg_lam = e->bg_p0 = e->bg_w = 0;
 	e->bg_chunks = 0;
 	if (e->pd.bg_rate_hz > 0) { /* as s2_eng_init */
@@ -1252,10 +1266,13 @@ void s2_eng_tick(struct s2_eng *e)
 	case S2_MODEL_LIF_COND_ALPHA:
 	case S2_MODEL_LIF_CURR_DELTA:
 	case S2_MODEL_ADEX_COND_EXP:
-	case S2_MODEL_HH_COND_EXP: { /* lif_alpha.c, adex.c, hh.c */
+	case S2_MODEL_HH_COND_EXP:
+	case S2_MODEL_LIF_COND_SFA: { /* lif_alpha.c, adex.c, hh.c, lif_sfa.c */
 		uint8_t fire[S2_PE_MAX_NEURONS / 8] = {0};
 		if (e->model == S2_MODEL_ADEX_COND_EXP)
 			s2_adex_tick(e, in_e, in_i, fire);
+		else if (e->model == S2_MODEL_LIF_COND_SFA)
+			s2_sfa_tick(e, in_e, in_i, fire);
 		else if (e->model == S2_MODEL_HH_COND_EXP)
 			s2_hh_tick(e, in_e, in_i, fire);
 		else

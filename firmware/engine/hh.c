@@ -30,7 +30,7 @@ enum {
 	H_E_I = LP_E_REV_I,
 	H_E_NA
 };
-/* derived: PARAMS2 (e_rev_K) in k[0..3], sub-steps in k[4] */
+/* derived: e_rev_K (PARAMS2 0) in k[0], sub-steps in k[4] */
 enum { K_E_K = 0, K_NSUB = 4 };
 /* the double state: v, m, h, n */
 enum { X_V, X_M, X_H, X_N };
@@ -51,7 +51,9 @@ void s2_hh_params(struct s2_eng *e)
 	while (dt / nsub > HH_SUBSTEP_MS * (1 + 1e-9))
 		nsub++;
 	for (unsigned i = 0; i < e->n; i++) {
-		s2_eng_params2(&e->pd, i, &e->k[i][K_E_K]);
+		float q[S2_PE_PARAMS2];
+		s2_eng_params2(&e->pd, i, q);
+		e->k[i][K_E_K] = q[0];
 		e->k[i][K_NSUB] = (float)nsub;
 	}
 }

@@ -1,8 +1,8 @@
 /*
  * What the engine's LIF-family models share (docs/pedata.md, docs/engine.md "Models"): the
  * parameter and state layout of the LIF models, which lif_alpha.c and adex.c read, and the
- * loading of the PARAMS2 section (AdEx, HH_cond_exp) and of the refractory period in steps.
- * Internal to firmware/engine.
+ * loading of the PARAMS2 section (AdEx, HH_cond_exp, IF_cond_exp_gsfa_grr) and of the refractory
+ * period in steps. Internal to firmware/engine.
  */
 #ifndef S2FW_MODEL_PARAMS_H
 #define S2FW_MODEL_PARAMS_H
@@ -31,7 +31,7 @@ enum {
 enum { LS_V, LS_E, LS_I, LS_REFRAC };
 
 /** Copy neuron i's PARAMS2 values of pd (a row per neuron, or one shared row) into
- *  out[0..4). */
+ *  out[0..S2_PE_PARAMS2). */
 static inline void s2_eng_params2(const struct s2_pedata *pd, unsigned i, float *out)
 {
 	const uint8_t *q = pd->sect[S2_SECT_PARAMS2];

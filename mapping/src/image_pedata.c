@@ -36,6 +36,12 @@ static int param_slot(unsigned model, const char *name)
 	        "e_rev_leak_mv", "v_offset_mv",  "gbar_na_us",   "gbar_k_us",   "cm_nf",
 	        "g_leak_us",     "tau_syn_e_ms", "tau_syn_i_ms", "i_offset_na", "e_rev_e_mv",
 	        "e_rev_i_mv",    "e_rev_na_mv",  "e_rev_k_mv"};
+	/* IF_cond_exp_gsfa_grr (firmware/engine/lif_sfa.h): slots 12-16 in PARAMS2 */
+	static const char *const sfa[] = {
+	        "v_rest_mv",     "v_reset_mv",   "v_thresh_mv",  "tau_m_ms",    "cm_nf",
+	        "tau_refrac_ms", "tau_syn_e_ms", "tau_syn_i_ms", "i_offset_na", "e_rev_e_mv",
+	        "e_rev_i_mv",    "tau_sfa_ms",   "e_rev_sfa_mv", "q_sfa_ns",    "tau_rr_ms",
+	        "e_rev_rr_mv",   "q_rr_ns"};
 	static const char *const nir[] = {"a_i",      "g_i",     "a_v",
 	                                  "b_v",      "g_v",     "bias",
 	                                  "v_thresh", "v_reset", "reset_subtract",
@@ -53,6 +59,7 @@ static int param_slot(unsigned model, const char *name)
 	                       : model == MODEL_DENSE         ? dense
 	                       : model == MODEL_ADEX_COND_EXP ? adex
 	                       : model == MODEL_HH_COND_EXP   ? hh
+	                       : model == MODEL_LIF_COND_SFA  ? sfa
 	                                                      : lif;
 	unsigned n = model == MODEL_POISSON          ? 3
 	             : model == MODEL_IZHIKEVICH     ? 5
@@ -61,6 +68,7 @@ static int param_slot(unsigned model, const char *name)
 	             : model == MODEL_LIF_COND_ALPHA ? 11
 	             : model == MODEL_ADEX_COND_EXP  ? 16
 	             : model == MODEL_HH_COND_EXP    ? 13
+	             : model == MODEL_LIF_COND_SFA   ? 17
 	             : model == MODEL_EGRU           ? 11
 	             : model == MODEL_DENSE          ? 6
 	                                             : 9;
@@ -597,6 +605,7 @@ static unsigned engine_model(unsigned id)
 	       : id == MODEL_LIF_CURR_DELTA ? S2_MODEL_LIF_CURR_DELTA
 	       : id == MODEL_ADEX_COND_EXP  ? S2_MODEL_ADEX_COND_EXP
 	       : id == MODEL_HH_COND_EXP    ? S2_MODEL_HH_COND_EXP
+	       : id == MODEL_LIF_COND_SFA   ? S2_MODEL_LIF_COND_SFA
 	       : id == MODEL_NIR_NEURON     ? S2_MODEL_NIR
 	       : id == MODEL_EGRU           ? S2_MODEL_EGRU
 	       : id == MODEL_DENSE          ? S2_MODEL_DENSE
@@ -627,12 +636,12 @@ struct image_prep *image_prep_new(struct s2_mapping *mp, uint64_t seed_base)
 		const struct net_model *md = net->model[p];
 		unsigned model = engine_model(md->id);
 		pp->model = model;
-		pp->state_sect = model == S2_MODEL_LIF_CURR_EXP || model == S2_MODEL_LIF_COND_EXP ||
-		                 model == S2_MODEL_IZHIKEVICH || model == S2_MODEL_NIR ||
-		                 md->event_layer || model == S2_MODEL_LIF_CURR_ALPHA ||
-		                 model == S2_MODEL_LIF_COND_ALPHA ||
-		                 model == S2_MODEL_LIF_CURR_DELTA ||
-		                 model == S2_MODEL_ADEX_COND_EXP || model == S2_MODEL_HH_COND_EXP;
+		pp->state_sect =
+		        model == S2_MODEL_LIF_CURR_EXP || model == S2_MODEL_LIF_COND_EXP ||
+		        model == S2_MODEL_IZHIKEVICH || model == S2_MODEL_NIR || md->event_layer ||
+		        model == S2_MODEL_LIF_CURR_ALPHA || model == S2_MODEL_LIF_COND_ALPHA ||
+		        model == S2_MODEL_LIF_CURR_DELTA || model == S2_MODEL_ADEX_COND_EXP ||
+		        model == S2_MODEL_HH_COND_EXP || model == S2_MODEL_LIF_COND_SFA;
 		pp->argmax_split = md->id == MODEL_DENSE && const_param(md, pop, "argmax") != 0 &&
 		                   mp->pops[p].count > 1;
 		pp->no_targets = mp->out_first[p] == mp->out_first[p + 1];
@@ -858,8 +867,8 @@ int image_put_pedata(struct s2_mapping *mp, const struct image_prep *ip, struct 
 			st_f32(ppr, v[k]);
 	}
 	end(b);
-	if (model == S2_MODEL_ADEX_COND_EXP ||
-	    model == S2_MODEL_HH_COND_EXP) { /* the parameters beyond 12: PARAMS2 */
+	if (model == S2_MODEL_ADEX_COND_EXP || model == S2_MODEL_HH_COND_EXP ||
+	    model == S2_MODEL_LIF_COND_SFA) { /* the parameters beyond 12: PARAMS2 */
 		begin(b, S2_SECT_PARAMS2);
 		uint8_t *p2 = grow(b, (size_t)prows * S2_PE_PARAMS2 * 4);
 		for (uint32_t i = 0; p2 && i < prows; i++) {

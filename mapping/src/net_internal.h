@@ -13,7 +13,7 @@
 
 #include "s2pb/network.pb-c.h"
 
-#define NET_MAX_PARAMS 16
+#define NET_MAX_PARAMS 20
 #define NET_MAX_DELAY_STEPS 256u /* longest synaptic delay, in timesteps (S2_PE_MAX_DELAY_WORD) */
 #define NET_MAX_POP_SIZE (1u << 30)
 
@@ -31,6 +31,7 @@ enum net_model_id {
 	MODEL_LIF_CURR_DELTA,
 	MODEL_ADEX_COND_EXP,
 	MODEL_HH_COND_EXP,
+	MODEL_LIF_COND_SFA,
 	MODEL__COUNT
 };
 

@@ -364,7 +364,8 @@ static int check_population(struct check *k, struct s2_net *n, unsigned i)
 	/* v_reset below v_thresh, where both are constants. */
 	if (m->id == MODEL_LIF_CURR_EXP || m->id == MODEL_LIF_COND_EXP ||
 	    m->id == MODEL_LIF_CURR_ALPHA || m->id == MODEL_LIF_COND_ALPHA ||
-	    m->id == MODEL_LIF_CURR_DELTA || m->id == MODEL_ADEX_COND_EXP) {
+	    m->id == MODEL_LIF_CURR_DELTA || m->id == MODEL_ADEX_COND_EXP ||
+	    m->id == MODEL_LIF_COND_SFA) {
 		double reset = m->params[net_model_param(m, "v_reset_mv", false)].def,
 		       thresh = m->params[net_model_param(m, "v_thresh_mv", false)].def;
 		for (size_t j = 0; j < p->n_params; j++) {
@@ -575,7 +576,8 @@ static int check_projection(struct check *k, struct s2_net *n, unsigned j, const
 				                        n->model[post]->id ==
 				                                MODEL_LIF_COND_ALPHA ||
 				                        n->model[post]->id == MODEL_ADEX_COND_EXP ||
-				                        n->model[post]->id == MODEL_HH_COND_EXP
+				                        n->model[post]->id == MODEL_HH_COND_EXP ||
+				                        n->model[post]->id == MODEL_LIF_COND_SFA
 				                ? "uS"
 				        : n->model[post]->id == MODEL_IZHIKEVICH ||
 				                        n->model[post]->id == MODEL_LIF_CURR_DELTA
@@ -701,7 +703,8 @@ static int check_csource(struct check *k, struct s2_net *n, unsigned i, const ui
 	if (m->id != MODEL_LIF_CURR_EXP && m->id != MODEL_LIF_COND_EXP &&
 	    m->id != MODEL_IZHIKEVICH && m->id != MODEL_LIF_CURR_ALPHA &&
 	    m->id != MODEL_LIF_COND_ALPHA && m->id != MODEL_LIF_CURR_DELTA &&
-	    m->id != MODEL_ADEX_COND_EXP && m->id != MODEL_HH_COND_EXP) {
+	    m->id != MODEL_ADEX_COND_EXP && m->id != MODEL_HH_COND_EXP &&
+	    m->id != MODEL_LIF_COND_SFA) {
 		net_seterr(k->err, k->errlen,
 		           "%s: a %s population takes no current (the lif_* models and "
 		           "izhikevich do)",

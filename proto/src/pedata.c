@@ -28,7 +28,7 @@ static bool known_model(unsigned m)
 	       m == S2_MODEL_DENSE || m == S2_MODEL_POISSON || m == S2_MODEL_SPIKE_ARRAY ||
 	       m == S2_MODEL_LIF_CURR_ALPHA || m == S2_MODEL_LIF_COND_ALPHA ||
 	       m == S2_MODEL_LIF_CURR_DELTA || m == S2_MODEL_ADEX_COND_EXP ||
-	       m == S2_MODEL_HH_COND_EXP;
+	       m == S2_MODEL_HH_COND_EXP || m == S2_MODEL_LIF_COND_SFA;
 }
 
 int s2_pedata_decode(const uint8_t *buf, size_t len, struct s2_pedata *pd)
@@ -97,8 +97,8 @@ int s2_pedata_decode(const uint8_t *buf, size_t len, struct s2_pedata *pd)
 	    (pd->sect[S2_SECT_PARAMS2] &&
 	     pd->sect_len[S2_SECT_PARAMS2] != (uint32_t)pd->n_neurons * S2_PE_PARAMS2 * 4u &&
 	     pd->sect_len[S2_SECT_PARAMS2] != S2_PE_PARAMS2 * 4u) ||
-	    ((pd->model == S2_MODEL_ADEX_COND_EXP || pd->model == S2_MODEL_HH_COND_EXP) !=
-	     (pd->sect[S2_SECT_PARAMS2] != NULL)) ||
+	    ((pd->model == S2_MODEL_ADEX_COND_EXP || pd->model == S2_MODEL_HH_COND_EXP ||
+	      pd->model == S2_MODEL_LIF_COND_SFA) != (pd->sect[S2_SECT_PARAMS2] != NULL)) ||
 	    (pd->sect[S2_SECT_SLICES] &&
 	     pd->sect_len[S2_SECT_SLICES] !=
 	             pd->sect_len[S2_SECT_EXPAND] / S2_PE_EXPAND_LEN * S2_PE_SLICE_LEN))

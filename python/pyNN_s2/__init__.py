@@ -33,7 +33,7 @@ from . import simulator
 from .simulator import NotSupportedError, S2RunError, S2PartialResultError  # noqa: F401
 from .standardmodels import IF_curr_exp, IF_cond_exp, Izhikevich, SpikeSourcePoisson, \
     SpikeSourceArray, StaticSynapse, IF_curr_alpha, IF_cond_alpha, IF_curr_delta, \
-    EIF_cond_exp_isfa_ista, HH_cond_exp
+    EIF_cond_exp_isfa_ista, HH_cond_exp, IF_cond_exp_gsfa_grr
 from .populations import Population, PopulationView, Assembly
 from .projections import Projection
 from .electrodes import DCSource, ACSource, StepCurrentSource, NoisyCurrentSource  # noqa: F401
@@ -43,7 +43,8 @@ logger = logging.getLogger("PyNN")
 
 def list_standard_models():
     return ["IF_curr_exp", "IF_cond_exp", "IF_curr_alpha", "IF_cond_alpha", "IF_curr_delta",
-            "EIF_cond_exp_isfa_ista", "HH_cond_exp", "Izhikevich", "SpikeSourcePoisson",
+            "EIF_cond_exp_isfa_ista", "HH_cond_exp", "IF_cond_exp_gsfa_grr", "Izhikevich",
+            "SpikeSourcePoisson",
             "SpikeSourceArray"]
 
 
@@ -118,8 +119,7 @@ def _unsupported(name, why, exc=NotSupportedError):
 
 
 _CELLS = "pyNN.s2 has " + ", ".join(list_standard_models())
-for _name in ("IF_cond_exp_gsfa_grr",
-              "IF_facets_hardware1", "EIF_cond_alpha_isfa_ista",
+for _name in ("IF_facets_hardware1", "EIF_cond_alpha_isfa_ista",
               "GIF_cond_exp", "SpikeSourcePoissonRefractory",
               "SpikeSourceGamma", "SpikeSourceInhGamma"):
     globals()[_name] = _unsupported(_name, _CELLS, errors.NoModelAvailableError)

@@ -90,6 +90,18 @@ class HH_cond_exp(cells.HH_cond_exp):
     s2_record = _REC_COND
 
 
+class IF_cond_exp_gsfa_grr(cells.IF_cond_exp_gsfa_grr):
+    __doc__ = cells.IF_cond_exp_gsfa_grr.__doc__
+    s2_model = "lif_cond_exp_gsfa_grr"
+    translations = build_translations(
+        *_LIF, ('e_rev_E', 'e_rev_e_mv'), ('e_rev_I', 'e_rev_i_mv'), ('tau_sfa', 'tau_sfa_ms'),
+        ('e_rev_sfa', 'e_rev_sfa_mv'), ('q_sfa', 'q_sfa_ns'), ('tau_rr', 'tau_rr_ms'),
+        ('e_rev_rr', 'e_rev_rr_mv'), ('q_rr', 'q_rr_ns'))
+    s2_state = {'v': 'v_mv', 'gsyn_exc': 'gsyn_e_us', 'gsyn_inh': 'gsyn_i_us'}
+    s2_state_fixed = {'g_s': 0.0, 'g_r': 0.0}  # start at 0 on the PEs
+    s2_record = dict(_REC_COND, g_s=('g_s_ns', 4), g_r=('g_r_ns', 5))
+
+
 class Izhikevich(cells.Izhikevich):
     __doc__ = cells.Izhikevich.__doc__
     s2_model = "izhikevich"

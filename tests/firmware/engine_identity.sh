@@ -66,6 +66,10 @@ run long_delay --model izhikevich --n 5 --dt 0.01 --syn 0:0:200:0.01:exc --syn 0
 # HH_cond_exp (hh.c): RK4 in double precision, 10 sub-steps per 0.1 ms step.
 run hh_cond_exp --model hh_cond_exp --n 2 --current 1:0:0.2 --syn 0:1:0.05:1:exc --input 10:0 \
 	--input 30:0 --input 31:0 --record-v 0,1 --duration 100
+# IF_cond_exp_gsfa_grr (lif_sfa.c): adaptation and relative refractoriness, DC and spikes.
+run lif_cond_sfa --model lif_cond_exp_gsfa_grr --n 2 --dt 0.01 --current 1:0:2.0 \
+	--current 1:1:0.5 --syn 0:1:0.05:1:exc --input 10:0 --input 12:0 --input 14:0 --input 16:0 \
+	--record-v 0,1 --duration 100
 # Pause and resume (s2_eng_update): new parameters (tau_m 10 -> 15 ms, the DC steps as they
 # were) taken at step 500 of 1000; both builds must agree, and the update must change the run.
 resume_update() {

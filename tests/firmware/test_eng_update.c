@@ -196,12 +196,12 @@ static size_t adex_blob(uint8_t *b, float b_na)
 	s2_st32(b + 68, off);
 	s2_st32(b + 72, plen);
 	s2_st16(b + 88, S2_SECT_STATE); /* v -70.6 mV, g 0 */
-	s2_st32(b + 92, off + plen + 16);
+	s2_st32(b + 92, off + plen + S2_PE_PARAMS2 * 4);
 	s2_st32(b + 96, S2_PE_STATE * 4);
-	putf(b + off + plen + 16, -70.6f);
+	putf(b + off + plen + S2_PE_PARAMS2 * 4, -70.6f);
 	s2_st16(b + 76, S2_SECT_PARAMS2);
 	s2_st32(b + 80, off + plen);
-	s2_st32(b + 84, 16);
+	s2_st32(b + 84, S2_PE_PARAMS2 * 4);
 	const float p[S2_PE_PARAMS] = {-70.6f, -70.6f, -50.4f, 9.3667f, 0.281f, 0.1f,
 	                               5,      5,      1.0f,   0,       -80,    -40};
 	for (unsigned j = 0; j < S2_PE_PARAMS; j++)
@@ -209,7 +209,7 @@ static size_t adex_blob(uint8_t *b, float b_na)
 	const float q[4] = {4.0f, b_na, 2.0f, 144.0f};
 	for (unsigned j = 0; j < 4; j++)
 		putf(b + off + plen + 4 * j, q[j]);
-	return off + plen + 16 + S2_PE_STATE * 4;
+	return off + plen + (S2_PE_PARAMS2 + S2_PE_STATE) * 4;
 }
 
 /* AdEx's own constants (PARAMS2) follow new parameters too, and its w is kept: b changed

@@ -92,6 +92,14 @@ static const struct model_info {
           "i_offset", "e_rev_E", "e_rev_I", "e_rev_Na"},
          {-65, -63, 20, 6, 0.2, 0.01, 0.2, 2, 0, 0, -80, 50},
          -65},
+        /* PyNN's IF_cond_exp_gsfa_grr (firmware/engine/lif_sfa.h; PARAMS2 at PyNN's
+         * defaults: e_rev_sfa -75 mV, q_sfa 15 nS, tau_rr 2 ms, e_rev_rr -75 mV, q_rr 3000 nS) */
+        {"lif_cond_exp_gsfa_grr",
+         S2_MODEL_LIF_COND_SFA,
+         {"v_rest", "v_reset", "v_thresh", "tau_m", "cm", "tau_refrac", "tau_syn_E", "tau_syn_I",
+          "i_offset", "e_rev_E", "e_rev_I", "tau_sfa"},
+         {-65, -65, -50, 20, 1, 0.1, 5, 5, 0, 0, -70, 100},
+         -65},
         {"poisson", S2_MODEL_POISSON, {"rate", "start", "duration"}, {1, 0, 0}, 0},
         {"spike_array", S2_MODEL_SPIKE_ARRAY, {0}, {0}, 0},
 };
@@ -360,8 +368,8 @@ static void parse(int argc, char **argv)
 			     "  [--spike T:NEURON]... (spike_array) [--connect CONN:k=v:...]...\n"
 			     "  [--record-v I,J,...] [--seed N] [--write-dir DIR] [--json]\n"
 			     "  [--bg RATE_HZ:WEIGHT] (LIF: background Poisson input per neuron)\n"
-			     "models: lif_curr_exp lif_cond_exp izhikevich hh_cond_exp poisson "
-			     "spike_array\n"
+			     "models: lif_curr_exp lif_cond_exp izhikevich hh_cond_exp "
+			     "lif_cond_exp_gsfa_grr poisson spike_array\n"
 			     "       s2fw-run image IMAGE ... (docs/engine.md)\n"
 			     "       s2fw-run connections IMAGE -o FILE (the synapses the PEs "
 			     "make)");
@@ -423,11 +431,12 @@ static uint8_t *build(size_t *len)
 		for (unsigned j = 0; j < S2_PE_PARAMS; j++)
 			pdb_f32(&b, (float)(O.param_set[j] ? O.params[j] : mi->defaults[j]));
 	pdb_end(&b);
-	if (O.model == S2_MODEL_HH_COND_EXP) { /* e_rev_K, shared */
+	if (O.model == S2_MODEL_HH_COND_EXP || O.model == S2_MODEL_LIF_COND_SFA) { /* shared */
+		static const float hh2[S2_PE_PARAMS2] = {-90.0f};                  /* e_rev_K */
+		static const float sfa2[S2_PE_PARAMS2] = {-75.0f, 15.0f, 2.0f, -75.0f, 3000.0f};
 		pdb_begin(&b, S2_SECT_PARAMS2);
-		pdb_f32(&b, -90.0f);
-		for (unsigned j = 1; j < S2_PE_PARAMS2; j++)
-			pdb_f32(&b, 0);
+		for (unsigned j = 0; j < S2_PE_PARAMS2; j++)
+			pdb_f32(&b, O.model == S2_MODEL_HH_COND_EXP ? hh2[j] : sfa2[j]);
 		pdb_end(&b);
 	}
 	pdb_begin(&b, S2_SECT_STATE);

@@ -42,7 +42,7 @@
 #define S2_PE_MAX_RECORD_V 512u     /**< values recorded per step and PE: 4 per neuron */
 #define S2_PE_PARAMS 12u            /**< f32 parameters per neuron */
 #define S2_PE_STATE 4u              /**< f32 state variables per neuron */
-#define S2_PE_PARAMS2 4u            /**< f32 parameters per neuron in PARAMS2 (AdEx) */
+#define S2_PE_PARAMS2 8u            /**< f32 parameters per neuron in PARAMS2 (AdEx, HH, SFA) */
 #define S2_PD_F_RECORD_SPIKES 0x01u /**< header flags: record the spikes */
 #define S2_PD_F_NO_TARGETS 0x02u    /**< header flags: no projection leaves: do not send */
 #define S2_PE_MAX_DELAY 64u         /**< delays any PE holds (128 neurons), timesteps */
@@ -68,8 +68,10 @@ enum s2_pe_model {
 	S2_MODEL_LIF_CURR_DELTA = 9, /**< LIF, delta synapses (weights are voltage jumps) */
 	S2_MODEL_ADEX_COND_EXP = 12, /**< adaptive exponential LIF, conductance synapses */
 	S2_MODEL_HH_COND_EXP = 13,   /**< Hodgkin-Huxley (Traub & Miles), conductance synapses */
-	S2_MODEL_POISSON = 10,       /**< Poisson spike source, per-neuron rate */
-	S2_MODEL_SPIKE_ARRAY = 11,   /**< spike-time arrays */
+	S2_MODEL_LIF_COND_SFA =
+	        14, /**< LIF, conductance synapses, adaptation, relative refractoriness */
+	S2_MODEL_POISSON = 10,     /**< Poisson spike source, per-neuron rate */
+	S2_MODEL_SPIKE_ARRAY = 11, /**< spike-time arrays */
 };
 
 /** Section types. */
