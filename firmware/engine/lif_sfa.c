@@ -69,9 +69,10 @@ void s2_sfa_tick(struct s2_eng *e, const uint16_t *in_e, const uint16_t *in_i, u
 			float grm = gr * 1e-3f * (k[K_TAU_RR] / dt * (1.0f - k[K_DR]));
 			float g_l = p[LP_CM] / p[LP_TAU_M];
 			float g = g_l + ge + gi + gsm + grm;
-			float v_inf = (g_l * p[LP_V_REST] + ge * p[LP_E_REV_E] + gi * p[LP_E_REV_I] +
-			               gsm * k[K_ES] + grm * k[K_ER] + p[LP_I_OFFSET]) /
-			              g;
+			float v_inf =
+			        (g_l * p[LP_V_REST] + ge * p[LP_E_REV_E] + gi * p[LP_E_REV_I] +
+			         gsm * k[K_ES] + grm * k[K_ER] + p[LP_I_OFFSET]) /
+			        g;
 			v = v_inf + (v - v_inf) * s2f_exp(-dt * g / p[LP_CM]);
 			if (v >= p[LP_V_THRESH]) {
 				v = p[LP_V_RESET];
