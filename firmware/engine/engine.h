@@ -27,6 +27,7 @@
 
 #include "csource.h"
 #include "fmath.h"
+#include "plastic.h"
 #include "s2/pedata.h"
 
 /** What the engine needs from below: DMA to chip DRAM, the router, recording. */
@@ -70,6 +71,8 @@ struct s2_eng_entry {
 	uint32_t n_rows;
 	uint16_t per_part;
 	uint8_t part_bits;
+	uint8_t plastic;  /* 0, or 1 + its rule in struct s2_plastic (plastic.h) */
+	uint16_t ord;     /* the order the engine made it in (explicit rows, then descriptors) */
 	uint64_t max_end; /* the largest key_lo + n_keys of this and every earlier entry */
 };
 
@@ -91,8 +94,9 @@ struct s2_eng {
 	float state[S2_PE_MAX_NEURONS][S2_PE_STATE];
 	/* Per-neuron constants derived at start-up (decay factors). */
 	float k[S2_PE_MAX_NEURONS][8];
-	/** state in double precision: Izhikevich v, u; alpha y_e, y_i; AdEx w; HH v, m, h, n */
-	double izk[S2_PE_MAX_NEURONS][4];
+	/** state in double precision: Izhikevich v, u; alpha y_e, y_i; AdEx w; HH v; SFA g_s, g_r
+	 */
+	double izk[S2_PE_MAX_NEURONS][2];
 	union {
 		/* (slot & ring_mask) << ring_shift | receptor << stride_bits | neuron: slots x
 		 * 2 receptors x the neuron stride (pedata.h s2_pe_ring_stride) */
@@ -121,13 +125,21 @@ struct s2_eng {
 	 * bg_chunks x bg_lam, drawn as bg_chunks counts of mean bg_lam (exp(-bg_lam) = bg_p0). */
 	float bg_lam, bg_p0, bg_w;
 	unsigned bg_chunks;
-	struct s2_csrc cs; /**< current sources (csource.h) */
+	struct s2_csrc cs;    /**< current sources (csource.h) */
+	struct s2_plastic pl; /**< plastic synapses (plastic.h) */
 	/* The Poisson CDF of mean bg_lam at 0..bg_top, as bg_count's sequential search sums it
 	 * (the same operations, so the same floats), and its term at bg_top. */
 	float bg_cdf[S2_ENG_BG_CDF], bg_top_p;
 	unsigned bg_top;
 	struct s2_eng_counters c;
 };
+
+/** The input ring's accumulator of receptor rec, neuron j for step t (pedata.h
+ *  s2_pe_max_delay: the ring's shape depends on the PE's neuron count). */
+static inline uint16_t *s2_eng_ring_slot(struct s2_eng *e, uint32_t t, unsigned rec, unsigned j)
+{
+	return &e->ring[(t & e->ring_mask) << e->ring_shift | rec << e->stride_bits | j];
+}
 
 /**
  * Start the engine on a PE data blob (pedata.h): check it, derive constants, copy explicit

@@ -9,7 +9,8 @@
  * ms, nF, uS, nA). The sodium current makes the system stiff during a spike (rates of 100/ms at
  * gbar_Na / C = 100/ms), so a step is split into ceil(dt / 10 us) classical RK4 sub-steps, in
  * double precision (software doubles on Cortex-M4F, IEEE-exact: the same bits on every build;
- * exponentials from fmath's float exp). A spike is v crossing -40 mV upwards (no refractory
+ * exponentials from fmath's float exp; between steps v is kept as a double, the gates and
+ * conductances as floats). A spike is v crossing -40 mV upwards (no refractory
  * period); the step's synaptic input is added at its end, as lif_cond_exp.
  */
 #include "hh.h"
@@ -30,10 +31,9 @@ enum {
 	H_E_I = LP_E_REV_I,
 	H_E_NA
 };
-/* derived: e_rev_K (PARAMS2 0) in k[0], sub-steps in k[4] */
-enum { K_E_K = 0, K_NSUB = 4 };
-/* the double state: v, m, h, n */
-enum { X_V, X_M, X_H, X_N };
+/* derived: e_rev_K (PARAMS2 0) in k[0], sub-steps in k[4]; the gates m, h, n between steps
+ * in k[1..3] (floats: the engine's SRAM has no room for more doubles per neuron) */
+enum { K_E_K = 0, K_M = 1, K_H = 2, K_N = 3, K_NSUB = 4 };
 
 #define HH_THRESHOLD -40.0 /* mV, PyNN's Brian2 model's */
 #define HH_SUBSTEP_MS 0.01
@@ -62,10 +62,10 @@ void s2_hh_derive(struct s2_eng *e)
 {
 	s2_hh_params(e);
 	for (unsigned i = 0; i < e->n; i++) {
-		e->izk[i][X_V] = e->state[i][LS_V];
-		e->izk[i][X_M] = 0; /* PyNN's initial values */
-		e->izk[i][X_H] = 1;
-		e->izk[i][X_N] = 0;
+		e->izk[i][0] = e->state[i][LS_V]; /* v in double precision */
+		e->k[i][K_M] = 0;                 /* PyNN's initial values */
+		e->k[i][K_H] = 1;
+		e->k[i][K_N] = 0;
 	}
 }
 
@@ -105,15 +105,14 @@ void s2_hh_tick(struct s2_eng *e, const uint16_t *in_e, const uint16_t *in_i, ui
 {
 	double we = e->pd.w_scale_e, wi = e->pd.w_scale_i;
 	for (unsigned i = 0; i < e->n; i++) {
-		const float *p = e->params[i], *k = e->k[i];
-		float *s = e->state[i];
+		const float *p = e->params[i];
+		float *s = e->state[i], *k = e->k[i];
 		struct hhp c = {p[H_E_LEAK], p[H_V_OFFSET], p[H_G_NA],  p[H_G_K],      p[H_CM],
 		                p[H_G_LEAK], p[H_TAU_E],    p[H_TAU_I], p[H_I_OFFSET], p[H_E_E],
 		                p[H_E_I],    p[H_E_NA],     k[K_E_K]};
 		unsigned nsub = (unsigned)k[K_NSUB];
 		double h = (double)e->dt_ms / nsub;
-		double x[6] = {e->izk[i][X_V], e->izk[i][X_M], e->izk[i][X_H],
-		               e->izk[i][X_N], s[LS_E],        s[LS_I]};
+		double x[6] = {e->izk[i][0], k[K_M], k[K_H], k[K_N], s[LS_E], s[LS_I]};
 		double v0 = x[0];
 		for (unsigned q = 0; q < nsub; q++) {
 			double k1[6], k2[6], k3[6], k4[6], y[6];
@@ -132,8 +131,10 @@ void s2_hh_tick(struct s2_eng *e, const uint16_t *in_e, const uint16_t *in_i, ui
 		}
 		if (v0 <= HH_THRESHOLD && x[0] > HH_THRESHOLD)
 			fire[i >> 3] |= (uint8_t)(1u << (i & 7));
-		for (unsigned j = 0; j < 4; j++)
-			e->izk[i][j] = x[j];
+		e->izk[i][0] = x[0];
+		k[K_M] = (float)x[1];
+		k[K_H] = (float)x[2];
+		k[K_N] = (float)x[3];
 		s[LS_V] = (float)x[0];
 		s[LS_E] = (float)(x[4] + (double)in_e[i] * we);
 		s[LS_I] = (float)(x[5] + (double)in_i[i] * wi);

@@ -4,8 +4,8 @@
  * Parameters (docs/pedata.md): e_rev_leak, v_offset, gbar_Na, gbar_K, cm, g_leak, tau_syn_E,
  * tau_syn_I, i_offset, e_rev_E, e_rev_I, e_rev_Na in the 12 PARAMS slots (cm, the synaptic
  * time constants, i_offset and the synaptic reversal potentials where the LIF layout has
- * them), e_rev_K in PARAMS2 slot 0. State: v, g_e, g_i as the LIF models; v, m, h, n in the
- * engine's double slots.
+ * them), e_rev_K in PARAMS2 slot 0. State: v, g_e, g_i as the LIF models; v also in the
+ * engine's double slot 0; m, h, n (floats) in derived-constant slots 1-3.
  */
 #ifndef S2FW_HH_H
 #define S2FW_HH_H

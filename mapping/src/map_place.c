@@ -257,6 +257,22 @@ int s2_map_partition(struct s2_mapping *mp, char *err, size_t errlen)
 		if (md->has_synapses && delay[p] > S2_PE_MAX_DELAY &&
 		    s2_pe_neurons_for_delay(delay[p]) < per)
 			per = s2_pe_neurons_for_delay(delay[p]);
+		/* A PE records S2_PE_MAX_RECORD_V values per step (pedata.h RECORD_V): with more
+		 * than two variables recorded, fewer neurons per PE. */
+		const char *vars[S2_REC_VARS];
+		unsigned nv = 0;
+		for (size_t ri = 0; ri < pb->n_recordings; ri++) {
+			const S2pb__Recording *rec = pb->recordings[ri];
+			if (strcmp(rec->population, pop->label) || !strcmp(rec->variable, "spikes"))
+				continue;
+			unsigned k = 0;
+			while (k < nv && strcmp(vars[k], rec->variable))
+				k++;
+			if (k == nv && nv < S2_REC_VARS)
+				vars[nv++] = rec->variable;
+		}
+		if (nv && S2_PE_MAX_RECORD_V / nv < per)
+			per = S2_PE_MAX_RECORD_V / nv;
 		if (budget / bpn < per)
 			per = budget / bpn;
 		double dram_need = syn_in[p] * 4.0;
