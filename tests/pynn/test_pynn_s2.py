@@ -401,7 +401,7 @@ def test_errors():
     pop = s2.Population(2, s2.IF_curr_exp())
     cond = s2.Population(2, s2.IF_cond_exp())
     cases = {
-        "HH_cond_exp": (lambda: s2.HH_cond_exp(), pyNN.errors.NoModelAvailableError),
+        "GIF_cond_exp": (lambda: s2.GIF_cond_exp(), pyNN.errors.NoModelAvailableError),
         "STDPMechanism": (lambda: s2.STDPMechanism(), NotImplementedError),
         "SpikePairRule": (lambda: s2.SpikePairRule(), NotImplementedError),
         "TsodyksMarkramSynapse": (lambda: s2.TsodyksMarkramSynapse(), NotImplementedError),
