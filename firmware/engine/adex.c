@@ -10,41 +10,52 @@
  */
 #include "adex.h"
 
-#include <string.h>
-
-#include "engine.h"
-#include "s2/wire.h"
+#include "model_params.h"
 
 enum {
-	P_V_REST,
-	P_V_RESET,
-	P_V_THRESH,
-	P_TAU_M,
-	P_CM,
-	P_TAU_REFRAC,
-	P_TAU_E,
-	P_TAU_I,
-	P_I_OFFSET,
-	P_E_REV_E,
-	P_E_REV_I,
-	P_V_SPIKE
+	P_V_REST = LP_V_REST,
+	P_V_RESET = LP_V_RESET,
+	P_V_THRESH = LP_V_THRESH,
+	P_TAU_M = LP_TAU_M,
+	P_CM = LP_CM,
+	P_TAU_E = LP_TAU_E,
+	P_TAU_I = LP_TAU_I,
+	P_I_OFFSET = LP_I_OFFSET,
+	P_E_REV_E = LP_E_REV_E,
+	P_E_REV_I = LP_E_REV_I,
+	P_V_SPIKE = LP_V_SPIKE
 };
-enum { S_V, S_E, S_I, S_REFRAC };
+enum { S_V = LS_V, S_E = LS_E, S_I = LS_I, S_REFRAC = LS_REFRAC };
 enum { K_REF = 3, K_A = 4, K_B = 5, K_DT = 6, K_TAU_W = 7 };
+
+bool s2_adex_params_ok(const struct s2_pedata *pd, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		float q[S2_PE_PARAMS2]; /* a, b, delta_T, tau_w */
+		s2_eng_params2(pd, i, q);
+		if (!(q[2] > 0 && q[3] > 0 && q[2] < 1e6f && q[3] < 1e9f && q[0] == q[0] &&
+		      q[1] == q[1]))
+			return false;
+	}
+	return true;
+}
+
+void s2_adex_params(struct s2_eng *e)
+{
+	for (unsigned i = 0; i < e->n; i++) {
+		float q[S2_PE_PARAMS2];
+		s2_eng_params2(&e->pd, i, q);
+		for (unsigned j = 0; j < 4; j++) /* a, b, delta_T, tau_w */
+			e->k[i][K_A + j] = q[j];
+		e->k[i][K_REF] = s2_eng_refrac_steps(e, i);
+	}
+}
 
 void s2_adex_derive(struct s2_eng *e)
 {
-	const uint8_t *q = e->pd.sect[S2_SECT_PARAMS2];
-	bool one = e->pd.sect_len[S2_SECT_PARAMS2] == S2_PE_PARAMS2 * 4u;
-	for (unsigned i = 0; i < e->n; i++) {
-		float *k = e->k[i];
-		for (unsigned j = 0; j < S2_PE_PARAMS2; j++) {
-			uint32_t u = s2_ld32(q + 4u * ((one ? 0 : i) * S2_PE_PARAMS2 + j));
-			memcpy(&k[K_A + j], &u, 4);
-		}
-		k[K_REF] = (float)(int)(e->params[i][P_TAU_REFRAC] / e->dt_ms + 0.5f);
+	s2_adex_params(e);
+	for (unsigned i = 0; i < e->n; i++)
 		e->izk[i][0] = 0; /* w */
-	}
 }
 
 struct adx {

@@ -9,9 +9,18 @@
 #ifndef S2FW_ADEX_H
 #define S2FW_ADEX_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct s2_eng;
+struct s2_pedata;
+
+/** PARAMS2 of pd in range for its n neurons (delta_T, tau_w > 0, a and b numbers)? */
+bool s2_adex_params_ok(const struct s2_pedata *pd, unsigned n);
+
+/** Derive the per-neuron constants from the parameters; the state is kept (pause and
+ *  resume: new parameters). */
+void s2_adex_params(struct s2_eng *e);
 
 /** Read PARAMS2 and derive the per-neuron constants (start-up); w starts at 0. */
 void s2_adex_derive(struct s2_eng *e);

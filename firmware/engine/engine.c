@@ -1,6 +1,8 @@
 /* The neuron and synapse engine (engine.h, docs/engine.md). */
 #include "engine.h"
 #include "adex.h"
+#include "hh.h"
+#include "lif_sfa.h"
 #include "lif_alpha.h"
 
 #include <string.h>
@@ -193,7 +195,7 @@ static int load_explicit(struct s2_eng *e, struct alloc *a)
 			uint32_t count = s2_ld32(row), at = off;
 			for (uint32_t i = 0; i < count; i++) {
 				uint32_t w = s2_ld32(row + 4 * (i + 1));
-				if ((w & 0xFFu) >= e->n || (w & 0x8000u))
+				if (s2_syn_neuron(w) >= e->n || s2_syn_delay(w) > e->max_delay)
 					return S2_E_RANGE;
 				e->row[i] = w;
 			}
@@ -243,13 +245,12 @@ static uint32_t make_word(struct s2_eng *e, const struct s2_pe_expand *x, struct
 	float w = draw(r, x->w_dist, x->w_a, x->w_b, 1e-30f);
 	float d = draw(r, x->d_dist, x->d_a, x->d_b, 1.0f);
 	unsigned wi = w <= 0 ? 0 : w >= 65535.0f ? 65535u : (unsigned)(w + 0.5f);
-	unsigned di = d < 0.5f                      ? 1u
-	              : d >= (float)S2_PE_MAX_DELAY ? S2_PE_MAX_DELAY
-	                                            : (unsigned)(d + 0.5f);
+	float dmax = (float)e->max_delay;
+	unsigned di = d < 0.5f ? 1u : d >= dmax ? e->max_delay : (unsigned)(d + 0.5f);
 	if (count) {
 		e->c.weights_zero += wi == 0 && w != 0; /* rounded or clipped to 0 */
 		e->c.weights_clipped += w > 65535.5f;
-		e->c.delays_clamped += d < 0.5f || d >= (float)S2_PE_MAX_DELAY + 0.5f;
+		e->c.delays_clamped += d < 0.5f || d >= dmax + 0.5f;
 	}
 	return s2_syn_word(post, x->receptor, di, wi);
 }
@@ -690,11 +691,16 @@ static bool params_ok(struct s2_eng *e)
 		case S2_MODEL_LIF_COND_ALPHA:
 		case S2_MODEL_LIF_CURR_DELTA:
 		case S2_MODEL_ADEX_COND_EXP:
+		case S2_MODEL_LIF_COND_SFA:
 			/* the refractory period becomes whole steps, held in a float: at most
 			 * 2^24 steps (beyond, the conversion to int would be undefined) */
 			if (!(p[LIF_TAU_M] > 0 && p[LIF_CM] > 0 && p[LIF_TAU_SYN_E] > 0 &&
 			      p[LIF_TAU_SYN_I] > 0 && p[LIF_TAU_REFRAC] >= 0 &&
 			      p[LIF_TAU_REFRAC] / e->dt_ms + 0.5f < S2_ENG_REFRAC_MAX))
+				return false;
+			break;
+		case S2_MODEL_HH_COND_EXP: /* hh.c */
+			if (!s2_hh_params_ok(p))
 				return false;
 			break;
 		case S2_MODEL_NIR:
@@ -736,6 +742,25 @@ static void bg_table(struct s2_eng *e)
 	e->bg_top_p = p;
 }
 
+/* The input ring's shape for this PE's neuron count (pedata.h s2_pe_max_delay). */
+static void ring_geometry(struct s2_eng *e)
+{
+	unsigned stride = s2_pe_ring_stride(e->n), b = 0;
+	while ((1u << b) < stride)
+		b++;
+	e->stride_bits = (uint8_t)b;
+	e->ring_shift = (uint8_t)(b + 1u);
+	e->max_delay = (uint16_t)s2_pe_max_delay(e->n);
+	e->ring_mask = e->max_delay - 1u;
+}
+
+/* The accumulator of synaptic word x (pedata.h) for a spike sent in step base. */
+static inline uint32_t ring_index(const struct s2_eng *e, uint32_t base, uint32_t x)
+{
+	return ((base + ((x >> 8) & 0xFFu) + 1u) & e->ring_mask) << e->ring_shift |
+	       (x >> 7 & 1u) << e->stride_bits | (x & 0x7Fu);
+}
+
 int s2_eng_init(struct s2_eng *e, const uint8_t *pedata, size_t len, const struct s2_eng_hal *hal)
 {
 	memset(e, 0, sizeof *e);
@@ -745,6 +770,7 @@ int s2_eng_init(struct s2_eng *e, const uint8_t *pedata, size_t len, const struc
 		return rc;
 	e->n = e->pd.n_neurons;
 	e->model = e->pd.model;
+	ring_geometry(e);
 	e->dt_ms = (float)e->pd.dt_us / 1000.0f;
 	/* a row per neuron, or one row shared by all (docs/pedata.md) */
 	bool p_one = e->pd.sect_len[S2_SECT_PARAMS] == S2_PE_PARAMS * 4u;
@@ -770,17 +796,24 @@ int s2_eng_init(struct s2_eng *e, const uint8_t *pedata, size_t len, const struc
 	if (s2_lif2_model(e->model))
 		s2_lif2_derive(e); /* lif_alpha.c */
 	if (e->model == S2_MODEL_ADEX_COND_EXP) {
-		s2_adex_derive(e);                  /* adex.c */
-		for (unsigned i = 0; i < e->n; i++) /* delta_T, tau_w > 0 */
-			if (!(e->k[i][6] > 0 && e->k[i][7] > 0 && e->k[i][6] < 1e6f &&
-			      e->k[i][7] < 1e9f && e->k[i][4] == e->k[i][4] &&
-			      e->k[i][5] == e->k[i][5]))
-				return S2_E_RANGE;
+		if (!s2_adex_params_ok(&e->pd, e->n))
+			return S2_E_RANGE;
+		s2_adex_derive(e); /* adex.c */
+	}
+	if (e->model == S2_MODEL_HH_COND_EXP)
+		s2_hh_derive(e);                 /* hh.c */
+	if (e->model == S2_MODEL_LIF_COND_SFA) { /* lif_sfa.c: g_s, g_r start at 0 */
+		if (!s2_sfa_params_ok(&e->pd, (const float(*)[S2_PE_PARAMS])e->params, e->n))
+			return S2_E_RANGE;
+		for (unsigned i = 0; i < e->n; i++)
+			e->izk[i][0] = e->izk[i][1] = 0;
+		s2_sfa_params(e);
 	}
 	if (e->pd.sect[S2_SECT_CSOURCE]) { /* current sources: LIF and Izhikevich neurons */
 		if (e->model != S2_MODEL_LIF_CURR_EXP && e->model != S2_MODEL_LIF_COND_EXP &&
 		    e->model != S2_MODEL_IZHIKEVICH && !s2_lif2_model(e->model) &&
-		    e->model != S2_MODEL_ADEX_COND_EXP)
+		    e->model != S2_MODEL_ADEX_COND_EXP && e->model != S2_MODEL_HH_COND_EXP &&
+		    e->model != S2_MODEL_LIF_COND_SFA)
 			return S2_E_RANGE;
 		unsigned slot = e->model == S2_MODEL_IZHIKEVICH ? IZK_I_OFFSET : LIF_I_OFFSET;
 		rc = s2_csrc_init(&e->cs, e->pd.sect[S2_SECT_CSOURCE],
@@ -862,7 +895,10 @@ int s2_eng_update(struct s2_eng *e, const uint8_t *pedata, size_t len)
 		for (unsigned j = 0; j < S2_PE_PARAMS; j++)
 			e->params[i][j] = ldf(pd.sect[S2_SECT_PARAMS] +
 			                      4u * ((p_one ? 0 : i) * S2_PE_PARAMS + j));
-	if (!params_ok(e)) {
+	if (!params_ok(e) ||
+	    (e->model == S2_MODEL_ADEX_COND_EXP && !s2_adex_params_ok(&pd, e->n)) ||
+	    (e->model == S2_MODEL_LIF_COND_SFA &&
+	     !s2_sfa_params_ok(&pd, (const float(*)[S2_PE_PARAMS])e->params, e->n))) {
 		for (unsigned i = 0; i < e->n; i++)
 			for (unsigned j = 0; j < S2_PE_PARAMS; j++)
 				e->params[i][j] = ldf(o->sect[S2_SECT_PARAMS] +
@@ -871,6 +907,14 @@ int s2_eng_update(struct s2_eng *e, const uint8_t *pedata, size_t len)
 	}
 	e->pd = pd;
 	derive(e);
+	if (s2_lif2_model(e->model)) /* the models' own constants; their state is kept */
+		s2_lif2_params(e);
+	else if (e->model == S2_MODEL_ADEX_COND_EXP)
+		s2_adex_params(e);
+	else if (e->model == S2_MODEL_HH_COND_EXP)
+		s2_hh_params(e);
+	else if (e->model == S2_MODEL_LIF_COND_SFA)
+		s2_sfa_params(e);
 	e->bg_lam = e->bg_p0 = e->bg_w = 0;
 	e->bg_chunks = 0;
 	if (e->pd.bg_rate_hz > 0) { /* as s2_eng_init */
@@ -1001,9 +1045,7 @@ void s2_eng_prefetch_ring(const struct s2_eng *e, const uint32_t *keys, unsigned
 			            : NULL;
 			for (uint32_t j = 0; w && j < len; j++) {
 				uint32_t x = s2_ld32(w + 4u * j);
-				__builtin_prefetch(&e->ring[(base + ((x >> 9) & 63u) + 1u) & 63u]
-				                           [(x >> 8) & 1u][x & 0xFFu],
-				                   1);
+				__builtin_prefetch(&e->ring[ring_index(e, base, x)], 1);
 			}
 			break;
 		}
@@ -1043,8 +1085,7 @@ void s2_eng_receive(struct s2_eng *e, uint32_t key, const uint32_t *payload)
 		uint32_t sat = 0;
 		for (; w < end; w++) {
 			uint32_t x = *w;
-			uint16_t *slot = &e->ring[(base + ((x >> 9) & 63u) + 1u) & 63u]
-			                         [(x >> 8) & 1u][x & 0xFFu];
+			uint16_t *slot = &e->ring[ring_index(e, base, x)];
 			uint32_t s = (uint32_t)*slot + (x >> 16);
 			if (s > 0xFFFFu) {
 				s = 0xFFFFu;
@@ -1192,8 +1233,8 @@ int s2_eng_inject(struct s2_eng *e, unsigned i)
 void s2_eng_tick(struct s2_eng *e)
 {
 	uint8_t bits[S2_PE_MAX_NEURONS / 8] = {0};
-	unsigned slot = e->t & 63u;
-	uint16_t *in_e = e->ring[slot][0], *in_i = e->ring[slot][1];
+	uint16_t *in_e = &e->ring[(e->t & e->ring_mask) << e->ring_shift],
+	         *in_i = in_e + (1u << e->stride_bits);
 	float we = e->pd.w_scale_e, wi = e->pd.w_scale_i, dt = e->dt_ms;
 	if (e->pl.n) /* axonal STDP: the pre spikes that reach their synapses now */
 		s2_plastic_tick(e);
@@ -1251,10 +1292,16 @@ void s2_eng_tick(struct s2_eng *e)
 	case S2_MODEL_LIF_CURR_ALPHA:
 	case S2_MODEL_LIF_COND_ALPHA:
 	case S2_MODEL_LIF_CURR_DELTA:
-	case S2_MODEL_ADEX_COND_EXP: { /* lif_alpha.c, adex.c */
+	case S2_MODEL_ADEX_COND_EXP:
+	case S2_MODEL_HH_COND_EXP:
+	case S2_MODEL_LIF_COND_SFA: { /* lif_alpha.c, adex.c, hh.c, lif_sfa.c */
 		uint8_t fire[S2_PE_MAX_NEURONS / 8] = {0};
 		if (e->model == S2_MODEL_ADEX_COND_EXP)
 			s2_adex_tick(e, in_e, in_i, fire);
+		else if (e->model == S2_MODEL_LIF_COND_SFA)
+			s2_sfa_tick(e, in_e, in_i, fire);
+		else if (e->model == S2_MODEL_HH_COND_EXP)
+			s2_hh_tick(e, in_e, in_i, fire);
 		else
 			s2_lif2_tick(e, in_e, in_i, fire);
 		for (unsigned i = 0; i < e->n; i++)
@@ -1372,8 +1419,11 @@ void s2_eng_tick(struct s2_eng *e)
 	if (e->pd.flags & 1u)
 		e->hal.record(e->hal.ctx, 0, bits, (e->n + 7u) / 8u);
 	if (e->pd.n_record_v) {
-		for (unsigned r = 0; r < e->pd.n_record_v; r++)
-			e->vbuf[r] = e->state[e->record_v[r]][ST_V];
+		for (unsigned r = 0; r < e->pd.n_record_v; r++) { /* pedata.h RECORD_V */
+			unsigned i = s2_rec_neuron(e->record_v[r]), x = s2_rec_var(e->record_v[r]);
+			e->vbuf[r] = x < S2_PE_STATE ? e->state[i][x]
+			                             : (float)e->izk[i][x - S2_PE_STATE];
+		}
 		e->hal.record(e->hal.ctx, 1, e->vbuf, e->pd.n_record_v * 4u);
 	}
 	e->c.steps++;

@@ -14,7 +14,8 @@
  * timesteps after the spike (as in NEST and Brian2).
  *
  * Memory: everything lives in struct s2_eng (no allocation); the largest part is the ring
- * buffer (64 slots x 2 receptors x 128 neurons x 16 bits = 32 KiB). The same source runs on
+ * buffer (32 KiB: 64 slots x 2 receptors x 128 neurons x 16 bits; with fewer neurons, more
+ * slots for longer delays, up to 256: pedata.h s2_pe_max_delay). The same source runs on
  * Cortex-M4F (SRAM) and in the emulator; results are bit-identical (fmath.h, no FMA).
  */
 #ifndef S2FW_ENGINE_H
@@ -39,7 +40,8 @@ struct s2_eng_hal {
 	/** Send a multicast packet with this key; with a 32-bit payload when payload is not NULL
 	 *  (the graded events of event layers, docs/egru.md). */
 	void (*send)(void *ctx, uint32_t key, const uint32_t *payload);
-	/** Append len bytes to recording stream 0 (spikes) or 1 (voltages). */
+	/** Append len bytes to recording stream 0 (spikes) or 1 (voltages and the other
+	 *  recorded state variables, pedata.h RECORD_V). */
 	void (*record)(void *ctx, unsigned stream, const void *data, uint32_t len);
 };
 
@@ -59,7 +61,7 @@ struct s2_eng_counters {
 	/* Synapses the PE drew (expansion) whose values the engine cannot hold: */
 	uint64_t weights_zero;    /**< a drawn weight that became 0 units (rounded, or negative) */
 	uint64_t weights_clipped; /**< a weight above 65535 units, stored as 65535 */
-	uint64_t delays_clamped;  /**< a delay outside 1-64 steps, stored as 1 or 64 */
+	uint64_t delays_clamped;  /**< a delay outside 1 to max_delay steps, stored as 1 or it */
 };
 
 /** A key-table entry: a run of source parts (pedata.h) and its rows in DRAM. */
@@ -95,15 +97,23 @@ struct s2_eng {
 	float state[S2_PE_MAX_NEURONS][S2_PE_STATE];
 	/* Per-neuron constants derived at start-up (decay factors). */
 	float k[S2_PE_MAX_NEURONS][8];
-	double izk[S2_PE_MAX_NEURONS][2]; /**< Izhikevich v, u in double precision */
+	/** state in double precision: Izhikevich v, u; alpha y_e, y_i; AdEx w; HH v; SFA g_s, g_r
+	 */
+	double izk[S2_PE_MAX_NEURONS][2];
 	union {
-		uint16_t ring[S2_PE_MAX_DELAY][2][S2_PE_MAX_NEURONS];
+		/* (slot & ring_mask) << ring_shift | receptor << stride_bits | neuron: slots x
+		 * 2 receptors x the neuron stride (pedata.h s2_pe_ring_stride) */
+		uint16_t ring[S2_PE_RING_WORDS];
 		/* Event layers (docs/egru.md): per step parity, gate and unit, the integer sum of
 		 * weight x event value of the events that arrived for that step. */
 		int32_t acc[2][S2_EV_GATES][S2_PE_MAX_NEURONS];
 	};
+	uint32_t ring_mask;  /**< ring slots - 1 (s2_pe_max_delay(n) slots) */
+	uint8_t ring_shift;  /**< log2(2 x neuron stride) */
+	uint8_t stride_bits; /**< log2(neuron stride) */
+	uint16_t max_delay;  /**< the longest delay the ring holds, timesteps */
 	uint16_t record_v[S2_PE_MAX_RECORD_V];
-	float vbuf[S2_PE_MAX_RECORD_V]; /**< one step's recorded voltages */
+	float vbuf[S2_PE_MAX_RECORD_V]; /**< one step's recorded values (RECORD_V) */
 	struct s2_eng_entry table[S2_PE_MAX_TABLE];
 	unsigned n_table;
 	uint32_t row[S2_PE_ROW_MAX + 1]; /**< DMA buffer for one row */
@@ -126,6 +136,13 @@ struct s2_eng {
 	unsigned bg_top;
 	struct s2_eng_counters c;
 };
+
+/** The input ring's accumulator of receptor rec, neuron j for step t (pedata.h
+ *  s2_pe_max_delay: the ring's shape depends on the PE's neuron count). */
+static inline uint16_t *s2_eng_ring_slot(struct s2_eng *e, uint32_t t, unsigned rec, unsigned j)
+{
+	return &e->ring[(t & e->ring_mask) << e->ring_shift | rec << e->stride_bits | j];
+}
 
 /**
  * Start the engine on a PE data blob (pedata.h): check it, derive constants, copy explicit

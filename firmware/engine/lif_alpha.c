@@ -11,23 +11,22 @@
  */
 #include "lif_alpha.h"
 
-#include "engine.h"
+#include "model_params.h"
 
-/* The LIF layout of docs/pedata.md (engine.c's LIF_*, ST_*). */
+/* The LIF layout of docs/pedata.md (model_params.h). */
 enum {
-	P_V_REST,
-	P_V_RESET,
-	P_V_THRESH,
-	P_TAU_M,
-	P_CM,
-	P_TAU_REFRAC,
-	P_TAU_E,
-	P_TAU_I,
-	P_I_OFFSET,
-	P_E_REV_E,
-	P_E_REV_I
+	P_V_REST = LP_V_REST,
+	P_V_RESET = LP_V_RESET,
+	P_V_THRESH = LP_V_THRESH,
+	P_TAU_M = LP_TAU_M,
+	P_CM = LP_CM,
+	P_TAU_E = LP_TAU_E,
+	P_TAU_I = LP_TAU_I,
+	P_I_OFFSET = LP_I_OFFSET,
+	P_E_REV_E = LP_E_REV_E,
+	P_E_REV_I = LP_E_REV_I
 };
-enum { S_V, S_E, S_I, S_REFRAC };
+enum { S_V = LS_V, S_E = LS_E, S_I = LS_I, S_REFRAC = LS_REFRAC };
 /* Derived constants: current-based and delta */
 enum { K_DM, K_DE, K_DI, K_REF, K_P21E, K_P21I, K_P31E, K_P31I };
 /* conductance-based: the mean over a step per unit of g and of y */
@@ -73,15 +72,22 @@ static double one_minus_exp_1x(double x)
 
 void s2_lif2_derive(struct s2_eng *e)
 {
+	for (unsigned i = 0; i < e->n; i++) {
+		e->izk[i][0] = 0; /* y_e, y_i */
+		e->izk[i][1] = 0;
+	}
+	s2_lif2_params(e);
+}
+
+void s2_lif2_params(struct s2_eng *e)
+{
 	double h = e->dt_ms;
 	for (unsigned i = 0; i < e->n; i++) {
 		const float *p = e->params[i];
 		float *k = e->k[i];
 		double tm = p[P_TAU_M], cm = p[P_CM];
 		k[K_DM] = s2f_exp((float)(-h / tm));
-		k[K_REF] = (float)(int)(p[P_TAU_REFRAC] / (float)h + 0.5f);
-		e->izk[i][0] = 0;
-		e->izk[i][1] = 0;
+		k[K_REF] = s2_eng_refrac_steps(e, i);
 		if (e->model == S2_MODEL_LIF_CURR_DELTA)
 			continue;
 		for (unsigned r = 0; r < 2; r++) {

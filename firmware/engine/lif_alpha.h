@@ -19,6 +19,9 @@ bool s2_lif2_model(unsigned model);
 /** Derive the per-neuron constants for timestep dt (start-up) and clear y_e, y_i. */
 void s2_lif2_derive(struct s2_eng *e);
 
+/** Derive the per-neuron constants again from new parameters; the state is kept. */
+void s2_lif2_params(struct s2_eng *e);
+
 /**
  * One step of every neuron: membrane update with this step's inputs in_e/in_i (ring units,
  * acting from the end of the step, as for IF_curr_exp); a neuron that fires gets its bit set

@@ -123,7 +123,7 @@ static float tau_psc(const struct s2_eng *e, const struct s2_pl_rule *u, uint32_
 	case S2_MODEL_LIF_CURR_ALPHA:
 	case S2_MODEL_LIF_COND_ALPHA:
 	case S2_MODEL_ADEX_COND_EXP:
-		return e->params[x & 0xFFu][6u + ((x >> 8) & 1u)]; /* tau_syn_E, tau_syn_I */
+		return e->params[s2_syn_neuron(x)][6u + s2_syn_receptor(x)]; /* tau_syn_E, _I */
 	default:
 		return 0;
 	}
@@ -149,7 +149,9 @@ static int convert(struct s2_eng *e, struct s2_eng_entry *t, struct s2_pl_rule *
 		if (n && (rc = rd(e, t->data + (iw >> IDX_COUNT_BITS) * 4u, e->row, n * 4u)) < 0)
 			return rc;
 		for (uint32_t i = 0; i < n; i++) {
-			int d = (int)((e->row[i] >> 9) & 63u) + 1;
+			int d = (int)s2_syn_delay(e->row[i]);
+			if (sl && d > (int)S2_PE_MAX_DELAY)
+				return S2_E_RANGE; /* the pending queue: 64 steps (plastic.h) */
 			if (delay < 0)
 				delay = d;
 			else if (d != delay && sl)
@@ -268,7 +270,7 @@ int s2_plastic_init(struct s2_eng *e, uint32_t *next, uint32_t end)
 static void deliver(struct s2_eng *e, const struct s2_pl_rule *u, uint32_t x, uint32_t wq,
                     uint32_t t)
 {
-	unsigned rec = (x >> 8) & 1u, j = x & 0xFFu;
+	unsigned rec = s2_syn_receptor(x), j = s2_syn_neuron(x);
 	float f = (float)wq * u->k_units[rec] + 0.5f;
 	uint32_t units;
 	if (f >= 65535.5f) {
@@ -278,7 +280,7 @@ static void deliver(struct s2_eng *e, const struct s2_pl_rule *u, uint32_t x, ui
 		units = (uint32_t)f;
 		e->pl.c.zero += units == 0 && wq != 0;
 	}
-	uint16_t *slot = &e->ring[t & 63u][rec][j];
+	uint16_t *slot = s2_eng_ring_slot(e, t, rec, j);
 	uint32_t sum = (uint32_t)*slot + units;
 	if (sum > 0xFFFFu) {
 		sum = 0xFFFFu;
@@ -349,7 +351,7 @@ static void stdp_row(struct s2_eng *e, const struct s2_pl_rule *u, uint32_t at, 
 	uint32_t ns = (n - HDR_STDP) / 2u;
 	for (uint32_t i = 0; i < ns; i++) {
 		uint32_t x = row[HDR_STDP + 2u * i];
-		unsigned j = x & 0xFFu;
+		unsigned j = s2_syn_neuron(x);
 		float w = (float)row[HDR_STDP + 2u * i + 1u] * (1.0f / Q30);
 		w = potentiate(e, u, j, w, t_last, P, mark, T);
 		float m = post_trace(e, u, j, T);
@@ -413,8 +415,8 @@ static void tm_row(struct s2_eng *e, const struct s2_pl_rule *u, uint32_t at, ui
 		float f = (float)(w >> 16) * rel + 0.5f;
 		uint32_t units = (uint32_t)f;
 		e->pl.c.zero += units == 0 && (w >> 16) != 0;
-		uint16_t *slot =
-		        &e->ring[(m + ((w >> 9) & 63u) + 1u) & 63u][(w >> 8) & 1u][w & 0xFFu];
+		uint16_t *slot = s2_eng_ring_slot(e, m + s2_syn_delay(w), s2_syn_receptor(w),
+		                                  s2_syn_neuron(w));
 		uint32_t sum = (uint32_t)*slot + units;
 		if (sum > 0xFFFFu) {
 			sum = 0xFFFFu;
@@ -510,7 +512,7 @@ int s2_plastic_flush(struct s2_eng *e)
 			for (uint32_t i = 0; i < (n - HDR_STDP) / 2u; i++) {
 				uint32_t x = row[HDR_STDP + 2u * i];
 				float w = (float)row[HDR_STDP + 2u * i + 1u] * (1.0f / Q30);
-				w = potentiate(e, u, x & 0xFFu, w, row[0], P, row[2], F);
+				w = potentiate(e, u, s2_syn_neuron(x), w, row[0], P, row[2], F);
 				row[HDR_STDP + 2u * i + 1u] = q30(w);
 			}
 			row[2] = F;
@@ -535,7 +537,7 @@ int s2_plastic_row_decode(const struct s2_pl_rule *u, float w_scale_e, float w_s
 			return -1;
 		for (uint32_t i = HDR_TM; i < n; i += 3)
 			out(ctx, w[i],
-			    (float)(w[i] >> 16) * (((w[i] >> 8) & 1u) ? w_scale_i : w_scale_e));
+			    (float)(w[i] >> 16) * (s2_syn_receptor(w[i]) ? w_scale_i : w_scale_e));
 		return (int)((n - HDR_TM) / 3u);
 	}
 	if (n < HDR_STDP || (n - HDR_STDP) % 2u)

@@ -31,6 +31,17 @@ static int param_slot(unsigned model, const char *name)
 	        "cm_nf",       "tau_refrac_ms", "tau_syn_e_ms", "tau_syn_i_ms",
 	        "i_offset_na", "e_rev_e_mv",    "e_rev_i_mv",   "v_spike_mv",
 	        "a_ns",        "b_na",          "delta_t_mv",   "tau_w_ms"};
+	/* HH (firmware/engine/hh.h): e_rev_k_mv in PARAMS2 slot 0 */
+	static const char *const hh[] = {
+	        "e_rev_leak_mv", "v_offset_mv",  "gbar_na_us",   "gbar_k_us",   "cm_nf",
+	        "g_leak_us",     "tau_syn_e_ms", "tau_syn_i_ms", "i_offset_na", "e_rev_e_mv",
+	        "e_rev_i_mv",    "e_rev_na_mv",  "e_rev_k_mv"};
+	/* IF_cond_exp_gsfa_grr (firmware/engine/lif_sfa.h): slots 12-16 in PARAMS2 */
+	static const char *const sfa[] = {
+	        "v_rest_mv",     "v_reset_mv",   "v_thresh_mv",  "tau_m_ms",    "cm_nf",
+	        "tau_refrac_ms", "tau_syn_e_ms", "tau_syn_i_ms", "i_offset_na", "e_rev_e_mv",
+	        "e_rev_i_mv",    "tau_sfa_ms",   "e_rev_sfa_mv", "q_sfa_ns",    "tau_rr_ms",
+	        "e_rev_rr_mv",   "q_rr_ns"};
 	static const char *const nir[] = {"a_i",      "g_i",     "a_v",
 	                                  "b_v",      "g_v",     "bias",
 	                                  "v_thresh", "v_reset", "reset_subtract",
@@ -47,6 +58,8 @@ static int param_slot(unsigned model, const char *name)
 	                       : model == MODEL_EGRU          ? egru
 	                       : model == MODEL_DENSE         ? dense
 	                       : model == MODEL_ADEX_COND_EXP ? adex
+	                       : model == MODEL_HH_COND_EXP   ? hh
+	                       : model == MODEL_LIF_COND_SFA  ? sfa
 	                                                      : lif;
 	unsigned n = model == MODEL_POISSON          ? 3
 	             : model == MODEL_IZHIKEVICH     ? 5
@@ -54,6 +67,8 @@ static int param_slot(unsigned model, const char *name)
 	             : model == MODEL_LIF_COND_EXP   ? 11
 	             : model == MODEL_LIF_COND_ALPHA ? 11
 	             : model == MODEL_ADEX_COND_EXP  ? 16
+	             : model == MODEL_HH_COND_EXP    ? 13
+	             : model == MODEL_LIF_COND_SFA   ? 17
 	             : model == MODEL_EGRU           ? 11
 	             : model == MODEL_DENSE          ? 6
 	                                             : 9;
@@ -613,7 +628,7 @@ struct pop_prep {
 	const S2pb__Value *pval[NET_MAX_PARAMS], *sval[4];
 	uint64_t pseed[NET_MAX_PARAMS], sseed[4]; /* per-neuron value streams */
 	float bg_r, bg_w;
-	uint32_t *vrec_of; /* recordings of the voltage of this population, indices */
+	uint32_t *vrec_of; /* recordings of state variables of this population, indices */
 	size_t n_vrec_of;
 };
 
@@ -657,6 +672,8 @@ static unsigned engine_model(unsigned id)
 	       : id == MODEL_LIF_COND_ALPHA ? S2_MODEL_LIF_COND_ALPHA
 	       : id == MODEL_LIF_CURR_DELTA ? S2_MODEL_LIF_CURR_DELTA
 	       : id == MODEL_ADEX_COND_EXP  ? S2_MODEL_ADEX_COND_EXP
+	       : id == MODEL_HH_COND_EXP    ? S2_MODEL_HH_COND_EXP
+	       : id == MODEL_LIF_COND_SFA   ? S2_MODEL_LIF_COND_SFA
 	       : id == MODEL_NIR_NEURON     ? S2_MODEL_NIR
 	       : id == MODEL_EGRU           ? S2_MODEL_EGRU
 	       : id == MODEL_DENSE          ? S2_MODEL_DENSE
@@ -691,7 +708,8 @@ struct image_prep *image_prep_new(struct s2_mapping *mp, uint64_t seed_base)
 		        model == S2_MODEL_LIF_CURR_EXP || model == S2_MODEL_LIF_COND_EXP ||
 		        model == S2_MODEL_IZHIKEVICH || model == S2_MODEL_NIR || md->event_layer ||
 		        model == S2_MODEL_LIF_CURR_ALPHA || model == S2_MODEL_LIF_COND_ALPHA ||
-		        model == S2_MODEL_LIF_CURR_DELTA || model == S2_MODEL_ADEX_COND_EXP;
+		        model == S2_MODEL_LIF_CURR_DELTA || model == S2_MODEL_ADEX_COND_EXP ||
+		        model == S2_MODEL_HH_COND_EXP || model == S2_MODEL_LIF_COND_SFA;
 		pp->argmax_split = md->id == MODEL_DENSE && const_param(md, pop, "argmax") != 0 &&
 		                   mp->pops[p].count > 1;
 		pp->no_targets = mp->out_first[p] == mp->out_first[p + 1];
@@ -764,8 +782,8 @@ struct image_prep *image_prep_new(struct s2_mapping *mp, uint64_t seed_base)
 				pp->rec_spikes = true;
 				continue;
 			}
-			bool is_v = !strcmp(rec->variable, "v") || !strcmp(rec->variable, "v_mv") ||
-			            (md->event_layer && !strcmp(rec->variable, md->state[0].name));
+			bool is_v = !strcmp(rec->variable, "v") ||
+			            net_model_record_var(md, rec->variable) >= 0;
 			if (!is_v)
 				continue; /* refused by the network checks (network.c) */
 			if (!pp->vrec_of &&
@@ -783,8 +801,9 @@ struct image_prep *image_prep_new(struct s2_mapping *mp, uint64_t seed_base)
 		double scale = word_scale(pj, mp->wunit[2 * (size_t)net->post[j] + rcp]);
 		pr->bad = dist_of(pj->weight, 0, scale, 0, 65535 * scale, &pr->w_dist, &pr->w_a,
 		                  &pr->w_b, &pr->wlost) < 0 ||
-		          dist_of(pj->delay, dt, dt, dt, S2_PE_MAX_DELAY * dt, &pr->d_dist,
-		                  &pr->d_a, &pr->d_b, &pr->dlost) < 0;
+		          dist_of(pj->delay, dt, dt, dt,
+		                  s2_pe_max_delay(mp->pops[net->post[j]].per_part) * dt,
+		                  &pr->d_dist, &pr->d_a, &pr->d_b, &pr->dlost) < 0;
 	}
 	return ip;
 }
@@ -916,7 +935,8 @@ int image_put_pedata(struct s2_mapping *mp, const struct image_prep *ip, struct 
 			st_f32(ppr, v[k]);
 	}
 	end(b);
-	if (model == S2_MODEL_ADEX_COND_EXP) { /* the parameters beyond 12: PARAMS2 */
+	if (model == S2_MODEL_ADEX_COND_EXP || model == S2_MODEL_HH_COND_EXP ||
+	    model == S2_MODEL_LIF_COND_SFA) { /* the parameters beyond 12: PARAMS2 */
 		begin(b, S2_SECT_PARAMS2);
 		uint8_t *p2 = grow(b, (size_t)prows * S2_PE_PARAMS2 * 4);
 		for (uint32_t i = 0; p2 && i < prows; i++) {
@@ -952,24 +972,39 @@ int image_put_pedata(struct s2_mapping *mp, const struct image_prep *ip, struct 
 	}
 	/* Recording. */
 	bool rec_spikes = pp->rec_spikes;
-	uint8_t vsel[S2_PE_MAX_NEURONS]; /* a neuron named by several recordings once */
+	/* per neuron a bit per recorded variable (pedata.h RECORD_V): a neuron and variable
+	 * named by several recordings once */
+	uint8_t vsel[S2_PE_MAX_NEURONS];
 	uint16_t vrec[S2_PE_MAX_RECORD_V];
 	unsigned n_vrec = 0;
 	if (pp->n_vrec_of)
 		memset(vsel, 0, pt->n);
 	for (size_t x = 0; x < pp->n_vrec_of; x++) {
 		const S2pb__Recording *rec = net->pb->recordings[pp->vrec_of[x]];
+		int var = strcmp(rec->variable, "v") ? net_model_record_var(md, rec->variable) : 0;
+		uint8_t bit = (uint8_t)(1u << (var < 0 ? 0 : var));
 		if (rec->n_neurons == 0) {
-			memset(vsel, 1, pt->n);
+			for (uint32_t i = 0; i < pt->n; i++)
+				vsel[i] |= bit;
 			continue;
 		}
 		for (size_t k = 0; k < rec->n_neurons; k++)
 			if (rec->neurons[k] >= pt->lo && rec->neurons[k] - pt->lo < pt->n)
-				vsel[rec->neurons[k] - pt->lo] = 1;
+				vsel[rec->neurons[k] - pt->lo] |= bit;
 	}
-	for (uint32_t i = 0; pp->n_vrec_of && i < pt->n; i++) /* pt->n <= S2_PE_MAX_RECORD_V */
-		if (vsel[i])
-			vrec[n_vrec++] = (uint16_t)i;
+	for (uint32_t i = 0; pp->n_vrec_of && i < pt->n; i++)
+		for (unsigned var = 0; var < S2_REC_VARS; var++)
+			if (vsel[i] >> var & 1u) {
+				if (n_vrec == S2_PE_MAX_RECORD_V) {
+					rc = fail(err, errlen,
+					          "population %s: more than %u values recorded per "
+					          "PE "
+					          "(record fewer variables)",
+					          pop->label, S2_PE_MAX_RECORD_V);
+					goto out;
+				}
+				vrec[n_vrec++] = (uint16_t)(i | var << S2_REC_VAR_SHIFT);
+			}
 	if (n_vrec) {
 		begin(b, S2_SECT_RECORD_V);
 		for (unsigned i = 0; i < n_vrec; i++) {
@@ -1115,12 +1150,12 @@ int image_put_pedata(struct s2_mapping *mp, const struct image_prep *ip, struct 
 					                      : value_at(pj->delay, dt, (uint32_t)i,
 					                                 0);
 					long steps = lround(d / dt);
-					if (steps < 1 || steps > (long)S2_PE_MAX_DELAY) {
+					if (steps < 1 || steps > (long)s2_pe_max_delay(pt->n)) {
 						free(cnt);
 						rc = fail(err, errlen,
 						          "projection %s: delay %g ms is not 1-%u "
-						          "timesteps",
-						          label, d, S2_PE_MAX_DELAY);
+						          "timesteps (a PE of %u neurons)",
+						          label, d, s2_pe_max_delay(pt->n), pt->n);
 						goto out;
 					}
 					uint8_t *rp = rows->buf.p + base + (size_t)row * stride * 4;
@@ -1282,16 +1317,16 @@ int image_put_pedata(struct s2_mapping *mp, const struct image_prep *ip, struct 
 				                : "the fraction of the distribution the engine "
 				                  "would "
 				                  "clip elsewhere than the description is",
-				        wlost > 1e-6 ? wlost : dlost, scale[rcp], S2_PE_MAX_DELAY,
-				        dt);
+				        wlost > 1e-6 ? wlost : dlost, scale[rcp],
+				        s2_pe_max_delay(pt->n), dt);
 				goto out;
 			}
 			/* dist_of takes |const|: delays are positive, fine */
 			if (x.d_dist == S2_DIST_CONST &&
-			    (x.d_a < 0.5f || x.d_a > S2_PE_MAX_DELAY + 0.49f)) {
+			    (x.d_a < 0.5f || x.d_a > s2_pe_max_delay(pt->n) + 0.49f)) {
 				rc = fail(err, errlen,
 				          "projection %s: delay %g ms is not 1-%u timesteps", label,
-				          x.d_a * dt, S2_PE_MAX_DELAY);
+				          x.d_a * dt, s2_pe_max_delay(pt->n));
 				goto out;
 			}
 			/* fixed number post: every post PE must draw the same lists. */

@@ -177,8 +177,8 @@ static uint32_t max_delay_steps(const S2pb__Projection *p, double dt)
 		else if (v->random->kind == S2PB__DISTRIBUTION__KIND__UNIFORM ||
 		         v->random->kind == S2PB__DISTRIBUTION__KIND__NORMAL_CLIPPED)
 			d = v->random->high;
-		else
-			d = dt * NET_MAX_DELAY_STEPS;
+		else /* unbounded (normal): clamped at the PE's ring, at least 64 steps */
+			d = dt * S2_PE_MAX_DELAY;
 	}
 	double steps = ceil(d / dt - 1e-9);
 	return steps < 1 ? 1 : steps > NET_MAX_DELAY_STEPS ? NET_MAX_DELAY_STEPS : (uint32_t)steps;
@@ -252,6 +252,27 @@ int s2_map_partition(struct s2_mapping *mp, char *err, size_t errlen)
 		uint32_t per = md->max_per_pe;
 		if (pop->max_per_pe && pop->max_per_pe < per)
 			per = pop->max_per_pe;
+		/* The engine's input ring holds longer delays on PEs with fewer neurons
+		 * (pedata.h s2_pe_max_delay); network.c refused what no PE holds. */
+		if (md->has_synapses && delay[p] > S2_PE_MAX_DELAY &&
+		    s2_pe_neurons_for_delay(delay[p]) < per)
+			per = s2_pe_neurons_for_delay(delay[p]);
+		/* A PE records S2_PE_MAX_RECORD_V values per step (pedata.h RECORD_V): with more
+		 * than two variables recorded, fewer neurons per PE. */
+		const char *vars[S2_REC_VARS];
+		unsigned nv = 0;
+		for (size_t ri = 0; ri < pb->n_recordings; ri++) {
+			const S2pb__Recording *rec = pb->recordings[ri];
+			if (strcmp(rec->population, pop->label) || !strcmp(rec->variable, "spikes"))
+				continue;
+			unsigned k = 0;
+			while (k < nv && strcmp(vars[k], rec->variable))
+				k++;
+			if (k == nv && nv < S2_REC_VARS)
+				vars[nv++] = rec->variable;
+		}
+		if (nv && S2_PE_MAX_RECORD_V / nv < per)
+			per = S2_PE_MAX_RECORD_V / nv;
 		if (budget / bpn < per)
 			per = budget / bpn;
 		double dram_need = syn_in[p] * 4.0;

@@ -13,8 +13,8 @@
 
 #include "s2pb/network.pb-c.h"
 
-#define NET_MAX_PARAMS 16
-#define NET_MAX_DELAY_STEPS 64u /* longest synaptic delay, in timesteps */
+#define NET_MAX_PARAMS 20
+#define NET_MAX_DELAY_STEPS 256u /* longest synaptic delay, in timesteps (S2_PE_MAX_DELAY_WORD) */
 #define NET_MAX_POP_SIZE (1u << 30)
 
 enum net_model_id {
@@ -30,6 +30,8 @@ enum net_model_id {
 	MODEL_LIF_COND_ALPHA,
 	MODEL_LIF_CURR_DELTA,
 	MODEL_ADEX_COND_EXP,
+	MODEL_HH_COND_EXP,
+	MODEL_LIF_COND_SFA,
 	MODEL__COUNT
 };
 
@@ -60,6 +62,12 @@ int net_receptor_find(const char *name);
 const struct net_model *net_model_get(unsigned id);
 /** Index of a parameter (or, with state = true, state variable) of m; -1 if none. */
 int net_model_param(const struct net_model *m, const char *name, bool state);
+/**
+ * The engine's recorded variable (pedata.h RECORD_V, 0..S2_REC_VARS-1) for a variable of m
+ * that can be recorded besides spikes: its state variables (v, the synaptic currents or
+ * conductances, Izhikevich's u) and AdEx's w_na; -1 if the engine cannot record it.
+ */
+int net_model_record_var(const struct net_model *m, const char *var);
 /** The list of model names, for error messages. */
 const char *net_model_names(void);
 

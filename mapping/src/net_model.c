@@ -300,6 +300,74 @@ static const struct net_model MODELS[MODEL__COUNT] =
                         .sram_fixed = 24,  /* v, w (double), g_e, g_i, refractory count */
                         .has_synapses = true,
                 },
+                {
+                        /* PyNN's HH_cond_exp (Traub & Miles; firmware/engine/hh.c) */
+                        .name = "hh_cond_exp",
+                        .id = MODEL_HH_COND_EXP,
+                        .n_params = 13,
+                        .params =
+                                {
+                                        {"gbar_na_us", 20.0, 0.0, 1e6},
+                                        {"gbar_k_us", 6.0, 0.0, 1e6},
+                                        {"g_leak_us", 0.01, 0.0, 1e6},
+                                        {"cm_nf", 0.2, 1e-6, 1e3},
+                                        {"v_offset_mv", -63.0, -1e3, 1e3},
+                                        {"e_rev_na_mv", 50.0, -1e3, 1e3},
+                                        {"e_rev_k_mv", -90.0, -1e3, 1e3},
+                                        {"e_rev_leak_mv", -65.0, -1e3, 1e3},
+                                        {"e_rev_e_mv", 0.0, -1e3, 1e3},
+                                        {"e_rev_i_mv", -80.0, -1e3, 1e3},
+                                        {"tau_syn_e_ms", 0.2, 1e-3, 1e4},
+                                        {"tau_syn_i_ms", 2.0, 1e-3, 1e4},
+                                        {"i_offset_na", 0.0, -1e3, 1e3},
+                                },
+                        .n_state = 3,
+                        .state =
+                                {
+                                        {"v_mv", -65.0, -1e3, 1e3},
+                                        {"gsyn_e_us", 0.0, 0.0, 1e6},
+                                        {"gsyn_i_us", 0.0, 0.0, 1e6},
+                                },
+                        .max_per_pe = 128, /* S2_PE_MAX_NEURONS of the engine */
+                        .sram_fixed = 48,  /* v, m, h, n (double), g_e, g_i */
+                        .has_synapses = true,
+                },
+                {
+                        /* PyNN's IF_cond_exp_gsfa_grr (firmware/engine/lif_sfa.c) */
+                        .name = "lif_cond_exp_gsfa_grr",
+                        .id = MODEL_LIF_COND_SFA,
+                        .n_params = 17,
+                        .params =
+                                {
+                                        {"cm_nf", 1.0, 1e-6, 1e3},
+                                        {"tau_m_ms", 20.0, 1e-3, 1e4},
+                                        {"tau_syn_e_ms", 5.0, 1e-3, 1e4},
+                                        {"tau_syn_i_ms", 5.0, 1e-3, 1e4},
+                                        {"tau_refrac_ms", 0.1, 0.0, 1e4},
+                                        {"v_rest_mv", -65.0, -1e3, 1e3},
+                                        {"v_reset_mv", -65.0, -1e3, 1e3},
+                                        {"v_thresh_mv", -50.0, -1e3, 1e3},
+                                        {"i_offset_na", 0.0, -1e3, 1e3},
+                                        {"e_rev_e_mv", 0.0, -1e3, 1e3},
+                                        {"e_rev_i_mv", -70.0, -1e3, 1e3},
+                                        {"tau_sfa_ms", 100.0, 1e-3, 1e6},
+                                        {"e_rev_sfa_mv", -75.0, -1e3, 1e3},
+                                        {"q_sfa_ns", 15.0, 0.0, 1e6},
+                                        {"tau_rr_ms", 2.0, 1e-3, 1e6},
+                                        {"e_rev_rr_mv", -75.0, -1e3, 1e3},
+                                        {"q_rr_ns", 3000.0, 0.0, 1e6},
+                                },
+                        .n_state = 3,
+                        .state =
+                                {
+                                        {"v_mv", -65.0, -1e3, 1e3},
+                                        {"gsyn_e_us", 0.0, 0.0, 1e6},
+                                        {"gsyn_i_us", 0.0, 0.0, 1e6},
+                                },
+                        .max_per_pe = 128, /* S2_PE_MAX_NEURONS of the engine */
+                        .sram_fixed = 32,  /* v, g_e, g_i, refractory; g_s, g_r (double) */
+                        .has_synapses = true,
+                },
 };
 
 const struct net_model *net_model_find(const char *name)
@@ -325,10 +393,28 @@ int net_model_param(const struct net_model *m, const char *name, bool state)
 	return -1;
 }
 
+int net_model_record_var(const struct net_model *m, const char *var)
+{
+	if (m->event_layer)
+		return strcmp(var, m->state[0].name) ? -1 : 0;
+	if (m->id == MODEL_ADEX_COND_EXP && !strcmp(var, "w_na"))
+		return 4; /* the engine's double slot 0 (adex.h) */
+	if (m->id == MODEL_LIF_COND_SFA && !strcmp(var, "g_s_ns"))
+		return 4; /* double slots 0 and 1 (lif_sfa.h) */
+	if (m->id == MODEL_LIF_COND_SFA && !strcmp(var, "g_r_ns"))
+		return 5;
+	int k = net_model_param(m, var, true);
+	if (k < 0 || !m->has_synapses)
+		return -1;
+	/* The STATE slots of docs/pedata.md: v first, then the model's own order. */
+	return k;
+}
+
 const char *net_model_names(void)
 {
 	return "lif_curr_exp, spike_source_poisson, spike_source_array, lif_cond_exp, izhikevich, "
-	       "nir_neuron, lif_curr_alpha, lif_cond_alpha, lif_curr_delta, adex_cond_exp";
+	       "nir_neuron, lif_curr_alpha, lif_cond_alpha, lif_curr_delta, adex_cond_exp, "
+	       "hh_cond_exp, lif_cond_exp_gsfa_grr";
 }
 
 /* Receptor names of the JSON form, in the order of the protobuf enum (network.proto). */

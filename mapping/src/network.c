@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "net_internal.h"
+#include "s2/pedata.h"
 #include "s2/error.h"
 #include "s2/fileio.h"
 
@@ -364,7 +365,8 @@ static int check_population(struct check *k, struct s2_net *n, unsigned i)
 	/* v_reset below v_thresh, where both are constants. */
 	if (m->id == MODEL_LIF_CURR_EXP || m->id == MODEL_LIF_COND_EXP ||
 	    m->id == MODEL_LIF_CURR_ALPHA || m->id == MODEL_LIF_COND_ALPHA ||
-	    m->id == MODEL_LIF_CURR_DELTA || m->id == MODEL_ADEX_COND_EXP) {
+	    m->id == MODEL_LIF_CURR_DELTA || m->id == MODEL_ADEX_COND_EXP ||
+	    m->id == MODEL_LIF_COND_SFA) {
 		double reset = m->params[net_model_param(m, "v_reset_mv", false)].def,
 		       thresh = m->params[net_model_param(m, "v_thresh_mv", false)].def;
 		for (size_t j = 0; j < p->n_params; j++) {
@@ -529,6 +531,17 @@ static int check_synapse(struct check *k, struct s2_net *n, const char *item,
 			        item, r);
 			return S2_E_RANGE;
 		}
+		double d0 = fl && fl->n_delay ? fl->delay[0]
+		            : p->delay        ? p->delay->constant
+		                              : k->dt;
+		if (d0 > k->dt * S2_PE_MAX_DELAY * (1 + 1e-9)) {
+			net_seterr(
+			        k->err, k->errlen,
+			        "%s: synapse %s: delay %g ms is beyond %u timesteps (%g ms), the "
+			        "longest a plastic synapse's pre events wait (docs/engine.md)",
+			        item, r, d0, S2_PE_MAX_DELAY, k->dt * S2_PE_MAX_DELAY);
+			return S2_E_RANGE;
+		}
 		double lo = s->w_min * (1 - 1e-9), hi = s->w_max * (1 + 1e-9);
 		for (size_t i = 0; fl && i < fl->n_weight; i++)
 			if (!(fabs(fl->weight[i]) >= lo && fabs(fl->weight[i]) <= hi)) {
@@ -687,21 +700,23 @@ static int check_projection(struct check *k, struct s2_net *n, unsigned j, const
 			}
 			if (l->n_weight &&
 			    (!isfinite(l->weight[i]) || l->weight[i] < wlo || l->weight[i] > whi)) {
-				net_seterr(k->err, k->errlen,
-				           "%s: from_list[%zu]: weight %g %s is outside %g to %g",
-				           item, i, l->weight[i],
-				           n->model[post]->id == MODEL_LIF_COND_EXP ||
-				                           n->model[post]->id ==
-				                                   MODEL_LIF_COND_ALPHA ||
-				                           n->model[post]->id == MODEL_ADEX_COND_EXP
-				                   ? "uS"
-				           : n->model[post]->id == MODEL_IZHIKEVICH ||
-				                           n->model[post]->id ==
-				                                   MODEL_LIF_CURR_DELTA
-				                   ? "mV"
-				           : ev ? "(w_q x 2^-shift)"
-				                : "nA",
-				           wlo, whi);
+				net_seterr(
+				        k->err, k->errlen,
+				        "%s: from_list[%zu]: weight %g %s is outside %g to %g",
+				        item, i, l->weight[i],
+				        n->model[post]->id == MODEL_LIF_COND_EXP ||
+				                        n->model[post]->id ==
+				                                MODEL_LIF_COND_ALPHA ||
+				                        n->model[post]->id == MODEL_ADEX_COND_EXP ||
+				                        n->model[post]->id == MODEL_HH_COND_EXP ||
+				                        n->model[post]->id == MODEL_LIF_COND_SFA
+				                ? "uS"
+				        : n->model[post]->id == MODEL_IZHIKEVICH ||
+				                        n->model[post]->id == MODEL_LIF_CURR_DELTA
+				                ? "mV"
+				        : ev ? "(w_q x 2^-shift)"
+				             : "nA",
+				        wlo, whi);
 				return S2_E_RANGE;
 			}
 			if (ev && l->n_delay && fabs(l->delay[i] - k->dt) > 1e-9 * k->dt) {
@@ -771,18 +786,18 @@ static int check_recording(struct check *k, struct s2_net *n, unsigned i, const 
 		return S2_E_NOTFOUND;
 	}
 	const struct net_model *m = n->model[p];
-	if (strcmp(r->variable, "spikes") && net_model_param(m, r->variable, true) < 0) {
+	if (strcmp(r->variable, "spikes") && net_model_param(m, r->variable, true) < 0 &&
+	    net_model_record_var(m, r->variable) < 0) {
 		net_seterr(k->err, k->errlen,
 		           "%s: variable '%.60s' is not 'spikes' or a state variable of %s", item,
 		           r->variable, m->name);
 		return S2_E_NOTFOUND;
 	}
-	if (strcmp(r->variable, "spikes") && net_model_param(m, r->variable, true) != 0) {
-		/* The engine records spikes and the membrane voltage (state 0) only. */
+	if (strcmp(r->variable, "spikes") && net_model_record_var(m, r->variable) < 0) {
 		net_seterr(k->err, k->errlen,
-		           "%s: variable '%.60s' cannot be recorded yet (the engine records spikes "
-		           "and %s)",
-		           item, r->variable, m->state[0].name);
+		           "%s: variable '%.60s' cannot be recorded (the engine records spikes "
+		           "and the state variables of neuron models)",
+		           item, r->variable);
 		return S2_E_RANGE;
 	}
 	for (size_t j = 0; j < r->n_neurons; j++)
@@ -817,7 +832,8 @@ static int check_csource(struct check *k, struct s2_net *n, unsigned i, const ui
 	if (m->id != MODEL_LIF_CURR_EXP && m->id != MODEL_LIF_COND_EXP &&
 	    m->id != MODEL_IZHIKEVICH && m->id != MODEL_LIF_CURR_ALPHA &&
 	    m->id != MODEL_LIF_COND_ALPHA && m->id != MODEL_LIF_CURR_DELTA &&
-	    m->id != MODEL_ADEX_COND_EXP) {
+	    m->id != MODEL_ADEX_COND_EXP && m->id != MODEL_HH_COND_EXP &&
+	    m->id != MODEL_LIF_COND_SFA) {
 		net_seterr(k->err, k->errlen,
 		           "%s: a %s population takes no current (the lif_* models and "
 		           "izhikevich do)",

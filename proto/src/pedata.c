@@ -27,7 +27,8 @@ static bool known_model(unsigned m)
 	       m == S2_MODEL_IZHIKEVICH || m == S2_MODEL_NIR || m == S2_MODEL_EGRU ||
 	       m == S2_MODEL_DENSE || m == S2_MODEL_POISSON || m == S2_MODEL_SPIKE_ARRAY ||
 	       m == S2_MODEL_LIF_CURR_ALPHA || m == S2_MODEL_LIF_COND_ALPHA ||
-	       m == S2_MODEL_LIF_CURR_DELTA || m == S2_MODEL_ADEX_COND_EXP;
+	       m == S2_MODEL_LIF_CURR_DELTA || m == S2_MODEL_ADEX_COND_EXP ||
+	       m == S2_MODEL_HH_COND_EXP || m == S2_MODEL_LIF_COND_SFA;
 }
 
 int s2_pedata_decode(const uint8_t *buf, size_t len, struct s2_pedata *pd)
@@ -57,9 +58,8 @@ int s2_pedata_decode(const uint8_t *buf, size_t len, struct s2_pedata *pd)
 		if (buf[i])
 			return S2_E_RESERVED;
 	if (!known_model(pd->model) || pd->n_neurons < 1 || pd->n_neurons > S2_PE_MAX_NEURONS ||
-	    pd->n_record_v > S2_PE_MAX_RECORD_V || pd->n_record_v > pd->n_neurons ||
-	    pd->dt_us < S2_PE_DT_US_MIN || pd->dt_us > S2_PE_DT_US_MAX ||
-	    pd->key_base > UINT32_MAX - pd->n_neurons ||
+	    pd->n_record_v > S2_PE_MAX_RECORD_V || pd->dt_us < S2_PE_DT_US_MIN ||
+	    pd->dt_us > S2_PE_DT_US_MAX || pd->key_base > UINT32_MAX - pd->n_neurons ||
 	    (pd->flags & ~(S2_PD_F_RECORD_SPIKES | S2_PD_F_NO_TARGETS)) != 0 ||
 	    !(pd->w_scale_e >= 0) || !(pd->w_scale_i >= 0) ||
 	    !(pd->bg_rate_hz >= 0 && pd->bg_rate_hz <= 1e7f) ||
@@ -99,14 +99,18 @@ int s2_pedata_decode(const uint8_t *buf, size_t len, struct s2_pedata *pd)
 	    (pd->sect[S2_SECT_PARAMS2] &&
 	     pd->sect_len[S2_SECT_PARAMS2] != (uint32_t)pd->n_neurons * S2_PE_PARAMS2 * 4u &&
 	     pd->sect_len[S2_SECT_PARAMS2] != S2_PE_PARAMS2 * 4u) ||
-	    ((pd->model == S2_MODEL_ADEX_COND_EXP) != (pd->sect[S2_SECT_PARAMS2] != NULL)) ||
+	    ((pd->model == S2_MODEL_ADEX_COND_EXP || pd->model == S2_MODEL_HH_COND_EXP ||
+	      pd->model == S2_MODEL_LIF_COND_SFA) != (pd->sect[S2_SECT_PARAMS2] != NULL)) ||
 	    (pd->sect[S2_SECT_SLICES] &&
 	     pd->sect_len[S2_SECT_SLICES] !=
 	             pd->sect_len[S2_SECT_EXPAND] / S2_PE_EXPAND_LEN * S2_PE_SLICE_LEN))
 		return S2_E_LENGTH;
-	for (unsigned i = 0; i < pd->n_record_v; i++)
-		if (s2_ld16(pd->sect[S2_SECT_RECORD_V] + 2 * i) >= pd->n_neurons)
+	for (unsigned i = 0; i < pd->n_record_v; i++) {
+		uint16_t x = s2_ld16(pd->sect[S2_SECT_RECORD_V] + 2 * i);
+		if (s2_rec_neuron(x) >= pd->n_neurons || (x & 0x0F00u) ||
+		    s2_rec_var(x) >= S2_REC_VARS)
 			return S2_E_RANGE;
+	}
 	return 0;
 }
 

@@ -34,7 +34,7 @@ from . import simulator
 from .simulator import NotSupportedError, S2RunError, S2PartialResultError  # noqa: F401
 from .standardmodels import IF_curr_exp, IF_cond_exp, Izhikevich, SpikeSourcePoisson, \
     SpikeSourceArray, StaticSynapse, IF_curr_alpha, IF_cond_alpha, IF_curr_delta, \
-    EIF_cond_exp_isfa_ista
+    EIF_cond_exp_isfa_ista, HH_cond_exp, IF_cond_exp_gsfa_grr
 from .standardmodels import STDPMechanism, SpikePairRule, AdditiveWeightDependence, \
     MultiplicativeWeightDependence, Vogels2011Rule, TsodyksMarkramSynapse  # noqa: F401
 from .populations import Population, PopulationView, Assembly
@@ -46,7 +46,9 @@ logger = logging.getLogger("PyNN")
 
 def list_standard_models():
     return ["IF_curr_exp", "IF_cond_exp", "IF_curr_alpha", "IF_cond_alpha", "IF_curr_delta",
-            "EIF_cond_exp_isfa_ista", "Izhikevich", "SpikeSourcePoisson", "SpikeSourceArray"]
+            "EIF_cond_exp_isfa_ista", "HH_cond_exp", "IF_cond_exp_gsfa_grr", "Izhikevich",
+            "SpikeSourcePoisson",
+            "SpikeSourceArray"]
 
 
 def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params):
@@ -79,7 +81,6 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
 
 # The engine's timestep: a whole number of microseconds in this range (pedata.h).
 DT_US_MIN, DT_US_MAX = 10, 10000
-MAX_DELAY_STEPS = 64
 
 
 def check_timestep(timestep):
@@ -124,8 +125,7 @@ def _unsupported(name, why, exc=NotSupportedError):
 
 
 _CELLS = "pyNN.s2 has " + ", ".join(list_standard_models())
-for _name in ("IF_cond_exp_gsfa_grr",
-              "IF_facets_hardware1", "HH_cond_exp", "EIF_cond_alpha_isfa_ista",
+for _name in ("IF_facets_hardware1", "EIF_cond_alpha_isfa_ista",
               "GIF_cond_exp", "SpikeSourcePoissonRefractory",
               "SpikeSourceGamma", "SpikeSourceInhGamma"):
     globals()[_name] = _unsupported(_name, _CELLS, errors.NoModelAvailableError)

@@ -101,6 +101,9 @@ class Population(common.Population):
         if variable in getattr(self.celltype, "s2_state_zero", ()) and \
                 not np.any(np.asarray(vals, dtype=float)):
             return  # a state variable the engine starts at 0 (AdEx's w): 0 is fine
+        fixed = getattr(self.celltype, "s2_state_fixed", {})
+        if variable in fixed and np.all(np.asarray(vals, dtype=float) == fixed[variable]):
+            return  # a state variable the engine starts at this value (HH's gates)
         self._s2_check_state(variable)
         self._s2_initial[variable] = np.array(np.broadcast_to(
             np.asarray(vals, dtype=float), (self.size,)))
@@ -150,7 +153,8 @@ class Population(common.Population):
             if variable == "spikes":
                 out.append({"population": self._s2_label, "variable": "spikes",
                             "neurons": neurons})
-            elif variable == "v":
-                out.append({"population": self._s2_label, "variable": "v_mv",
+            else:  # a state variable the engine records (recording.py checked it)
+                out.append({"population": self._s2_label,
+                            "variable": self.celltype.s2_record[variable][0],
                             "neurons": neurons})
         return out

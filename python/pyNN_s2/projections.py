@@ -9,6 +9,10 @@ from . import simulator
 from .simulator import NotSupportedError
 from .standardmodels import StaticSynapse, STDPMechanism, TsodyksMarkramSynapse
 
+# The longest delay (synaptic word, pedata.h S2_PE_MAX_DELAY_WORD); beyond 64 steps the
+# mapper puts fewer neurons on a PE (docs/engine.md, "Delays").
+MAX_DELAY_STEPS = 256
+
 _DISTS = {"uniform", "normal", "normal_clipped", "exponential"}
 _CONNECTORS = ("OneToOneConnector", "AllToAllConnector", "FixedProbabilityConnector",
                "FixedNumberPreConnector", "FixedNumberPostConnector",
@@ -191,11 +195,11 @@ class Projection(common.Projection):
         dt = simulator.state.dt
         for dl in ([d_["delay"]] if isinstance(d_.get("delay"), float) else []) + \
                 list(conn.get("delay", [])):
-            if not 0.5 <= dl / dt < 64.5:
+            if not 0.5 <= dl / dt < MAX_DELAY_STEPS + 0.5:
                 raise errors.ConnectionError(
-                    "pyNN.s2: delay %g ms onto %s: the engine holds delays of 1-64 "
+                    "pyNN.s2: delay %g ms onto %s: the engine holds delays of 1-%d "
                     "timesteps (%g-%g ms at timestep %g ms)"
-                    % (dl, post.label, dt, 64 * dt, dt))
+                    % (dl, post.label, MAX_DELAY_STEPS, dt, MAX_DELAY_STEPS * dt, dt))
         d_["receptor"] = self.receptor_type
         if type(self.synapse_type) is not StaticSynapse:
             d_["synapse"] = self._plastic(d_, post)

@@ -1,4 +1,4 @@
-"""Recorder of pyNN.s2: the spikes and voltages of the run's results (simulator.state.results,
+"""Recorder of pyNN.s2: the spikes and state variables (v, gsyn_exc, ...) of the run's results (simulator.state.results,
 NumPy arrays from libs2)."""
 import numpy as np
 from pyNN import recording, errors
@@ -10,14 +10,16 @@ class Recorder(recording.Recorder):
     _simulator = simulator
 
     def _record(self, variable, new_ids, sampling_interval=None):
-        if variable not in ("spikes", "v"):
-            raise errors.RecordingError(variable, self.population.celltype)
-        if variable == "v" and not self.population.celltype.s2_state:
+        if variable != "spikes" and variable not in getattr(self.population.celltype,
+                                                            "s2_record", {}):
             raise errors.RecordingError(variable, self.population.celltype)
         si = sampling_interval or self.sampling_interval
-        if abs(si - simulator.state.dt) > 1e-12:
+        k = si / simulator.state.dt
+        if k < 1 - 1e-9 or abs(k - round(k)) > 1e-6 * k:
             raise NotSupportedError(
-                "pyNN.s2: sampling_interval other than the timestep is not supported yet")
+                "pyNN.s2: sampling_interval %g ms is not a whole number of timesteps (%g ms)"
+                % (si, simulator.state.dt))
+        self.sampling_interval = si
 
     def _results(self):
         return simulator.state.results.get(self.population._s2_label, {})
@@ -50,28 +52,31 @@ class Recorder(recording.Recorder):
         gid, times = self._spikes_in_segment(ids)
         return gid, times.astype(float)
 
-    def _recorded_v_neurons(self):
-        ids = self.recorded["v"]
-        idx = sorted(int(i) for i in self.population.id_to_index(
-            np.array(sorted(ids), dtype=int)).ravel())
-        return idx
-
     def _get_all_signals(self, variable, ids, clear=False):
-        v = self._results().get("v")
-        rec = self._recorded_v_neurons()
+        res = self._results()
+        v, vrec = res.get("v"), res.get("vrec")
         want = [int(self.population.id_to_index(int(i))) for i in ids]
         if v is None:
             return np.zeros((0, len(ids))), None
         v = np.asarray(v, dtype=float).reshape(v.shape[0], -1)
-        cols = [rec.index(n) for n in want]
+        # the results' channels: neuron | variable << 24 (s2/results.h)
+        var = self.population.celltype.s2_record[variable][1]
+        col = {int(c): k for k, c in enumerate(vrec)}
+        cols = [col[n | var << 24] for n in want]
+        ct = self.population.celltype
         init = self.population._s2_initial.get(
-            "v", np.full(self.population.size, self.population.celltype.default_initial_values["v"]))
+            variable, np.full(self.population.size,
+                              ct.default_initial_values.get(variable, 0.0)))
+        init = np.broadcast_to(np.asarray(init, dtype=float), (self.population.size,))
         first = np.array([[init[n] for n in want]])
-        # s2 row s is v at the end of step s, i.e. at (s+1)*dt; PyNN starts at t = 0. After a
-        # get_data(clear=True) the segment starts at that time: drop the earlier samples.
+        # s2 row s is the value at the end of step s, i.e. at (s+1)*dt; PyNN starts at t = 0.
+        # After a get_data(clear=True) the segment starts at that time: drop the earlier
+        # samples. A sampling interval of k timesteps keeps every k-th sample (the engine
+        # records every step).
         full = np.vstack([first, v[:, cols]])
         k0 = int(round(self._start_ms() / simulator.state.dt))
-        return full[k0:], None
+        k = int(round(self.sampling_interval / simulator.state.dt))
+        return full[k0::k], None
 
     def _local_count(self, variable, filter_ids=None):
         if variable != "spikes":

@@ -471,7 +471,9 @@ class State(common.control.BaseState):
                                       (q.spikes[:, 1] + 1.0 + start) * res.dt_ms])
                 r["spikes"] = np.vstack([r["spikes"], sp]) if "spikes" in r else sp
             if q is not None and q.v is not None:
+                # every recorded state variable: channels neuron | variable << 24 (results.h)
                 r["v"] = np.vstack([r["v"], q.v]) if "v" in r else q.v
+                r["vrec"] = q.vrec
         self.timings["results"] = self.timings.get("results", 0.0) + time.perf_counter() - t0
 
 

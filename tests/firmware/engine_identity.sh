@@ -57,6 +57,19 @@ run expand_number --model lif_curr_exp --n 100 \
 	--connect fixed_number_pre:n=20:n_pre=400:w=0.3:d=2:seed=6 \
 	--connect fixed_total:n=5000:n_pre=500:w=0.2:d=1:d_hi=10:seed=7:replace=1 \
 	--input 1:c299 --duration 20
+# Delays beyond 64 steps (docs/engine.md, "Delays"): at 0.01 ms, 1-256 steps on a PE of 5
+# neurons (its ring has 256 slots), explicit and drawn (uniform 0.5-2.56 ms).
+run long_delay --model izhikevich --n 5 --dt 0.01 --syn 0:0:200:0.01:exc --syn 0:1:200:0.64:exc \
+	--syn 0:2:200:0.65:exc --syn 0:3:200:2.0:exc --syn 0:4:200:2.56:exc --input 1:0 --input 3.33:0 \
+	--connect fixed_prob:p=0.5:n_pre=40:w=5:d=0.5:d_hi=2.56:seed=3 --input 1:c7 --input 2:c30 \
+	--record-v 0,3,4 --duration 8
+# HH_cond_exp (hh.c): RK4 in double precision, 10 sub-steps per 0.1 ms step.
+run hh_cond_exp --model hh_cond_exp --n 2 --current 1:0:0.2 --syn 0:1:0.05:1:exc --input 10:0 \
+	--input 30:0 --input 31:0 --record-v 0,1 --duration 100
+# IF_cond_exp_gsfa_grr (lif_sfa.c): adaptation and relative refractoriness, DC and spikes.
+run lif_cond_sfa --model lif_cond_exp_gsfa_grr --n 2 --dt 0.01 --current 1:0:2.0 \
+	--current 1:1:0.5 --syn 0:1:0.05:1:exc --input 10:0 --input 12:0 --input 14:0 --input 16:0 \
+	--record-v 0,1 --duration 100
 # Pause and resume (s2_eng_update): new parameters (tau_m 10 -> 15 ms, the DC steps as they
 # were) taken at step 500 of 1000; both builds must agree, and the update must change the run.
 resume_update() {

@@ -178,6 +178,77 @@ static void new_spike_times_before_the_step_are_skipped(void **state)
 	assert_int_equal(sent[2], 71);
 }
 
+/* One AdEx neuron (PyNN's defaults, i_offset 1 nA) with adaptation increment b (nA). */
+static size_t adex_blob(uint8_t *b, float b_na)
+{
+	memset(b, 0, 512);
+	uint32_t off = 64 + 12 * 3, plen = S2_PE_PARAMS * 4;
+	s2_st32(b, S2_PEDATA_MAGIC);
+	s2_st16(b + 4, S2_PEDATA_VERSION);
+	s2_st16(b + 6, S2_MODEL_ADEX_COND_EXP);
+	s2_st16(b + 8, 1);
+	s2_st32(b + 12, 100);
+	s2_st32(b + 16, 0x100);
+	putf(b + 24, 0.001f);
+	putf(b + 28, 0.001f);
+	s2_st16(b + 40, 3);
+	s2_st16(b + 64, S2_SECT_PARAMS);
+	s2_st32(b + 68, off);
+	s2_st32(b + 72, plen);
+	s2_st16(b + 88, S2_SECT_STATE); /* v -70.6 mV, g 0 */
+	s2_st32(b + 92, off + plen + S2_PE_PARAMS2 * 4);
+	s2_st32(b + 96, S2_PE_STATE * 4);
+	putf(b + off + plen + S2_PE_PARAMS2 * 4, -70.6f);
+	s2_st16(b + 76, S2_SECT_PARAMS2);
+	s2_st32(b + 80, off + plen);
+	s2_st32(b + 84, S2_PE_PARAMS2 * 4);
+	const float p[S2_PE_PARAMS] = {-70.6f, -70.6f, -50.4f, 9.3667f, 0.281f, 0.1f,
+	                               5,      5,      1.0f,   0,       -80,    -40};
+	for (unsigned j = 0; j < S2_PE_PARAMS; j++)
+		putf(b + off + 4 * j, p[j]);
+	const float q[4] = {4.0f, b_na, 2.0f, 144.0f};
+	for (unsigned j = 0; j < 4; j++)
+		putf(b + off + plen + 4 * j, q[j]);
+	return off + plen + (S2_PE_PARAMS2 + S2_PE_STATE) * 4;
+}
+
+/* AdEx's own constants (PARAMS2) follow new parameters too, and its w is kept: b changed
+ * before the first step gives the run that had it from the start; changed at step 1000 it
+ * leaves the first 1000 steps as they were and changes the rest. */
+static void adex_parameters_change(void **state)
+{
+	(void)state;
+	static uint8_t a[512], c[512];
+	uint32_t lo[MAXS], hi[MAXS], n_lo, n_hi;
+	size_t la = adex_blob(a, 0.0f), lc = adex_blob(c, 0.5f);
+	start(c, lc);
+	ticks(2000);
+	n_hi = n_sent;
+	memcpy(hi, sent, sizeof hi);
+	start(a, la);
+	ticks(2000);
+	n_lo = n_sent;
+	memcpy(lo, sent, sizeof lo);
+	print_message("AdEx spikes in 200 ms: b 0: %u, b 0.5 nA: %u\n", n_lo, n_hi);
+	assert_true(n_lo > n_hi + 2 && n_hi > 2); /* adaptation slows it down */
+	start(a, la);
+	assert_int_equal(s2_eng_update(&e, c, lc), 0);
+	ticks(2000);
+	assert_int_equal(n_sent, n_hi);
+	assert_memory_equal(sent, hi, n_hi * sizeof hi[0]);
+	start(a, la);
+	ticks(1000);
+	assert_int_equal(s2_eng_update(&e, c, lc), 0);
+	ticks(1000);
+	unsigned before = 0;
+	while (before < n_lo && lo[before] < 1000)
+		before++;
+	assert_memory_equal(sent, lo, before * sizeof lo[0]);
+	assert_true(n_sent < n_lo);                           /* adapting from step 1000 on */
+	memset(c + 64 + 12 * 3 + S2_PE_PARAMS * 4 + 8, 0, 4); /* delta_T 0: refused */
+	assert_int_equal(s2_eng_update(&e, c, lc), S2_E_RANGE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -185,6 +256,7 @@ int main(void)
 	        cmocka_unit_test(new_parameters_act_from_the_step_reached),
 	        cmocka_unit_test(what_cannot_change_is_refused),
 	        cmocka_unit_test(new_spike_times_before_the_step_are_skipped),
+	        cmocka_unit_test(adex_parameters_change),
 	};
 	return s2t_run_cmocka("eng_update", NULL, 0, tests, sizeof tests / sizeof tests[0]) ? 1 : 0;
 }

@@ -245,9 +245,12 @@ static void t_refused(void **state)
 	                "0.5, \"high\": 0.6}",
 	                "0.5", err, sizeof err),
 	        err, "Tgt", "delays cannot be represented");
-	/* a constant delay beyond the engine's 64 steps: refused, naming both populations */
-	expect_refused(try_net("20", "0.5", "10", "0.5", err, sizeof err), err, "src -> Tgt",
-	               "delay: 10 is outside 0.1 to 6.4");
+	/* a constant delay beyond the synaptic word's 256 steps: refused, naming both
+	 * populations */
+	expect_refused(try_net("20", "0.5", "30", "0.5", err, sizeof err), err, "src -> Tgt",
+	               "delay: 30 is outside 0.1 to 25.6");
+	/* 100 steps: mapped, on PEs of at most 64 neurons (pedata.h s2_pe_max_delay) */
+	assert_int_equal(try_net("20", "0.5", "10", "0.5", err, sizeof err), 0);
 	/* normal_clipped weights clipped where the engine does not (0.4 to 0.6 nA) */
 	expect_refused(try_net("20",
 	                       "{\"dist\": \"normal_clipped\", \"mean\": 0.5, \"sd\": 0.3, "

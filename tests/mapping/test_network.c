@@ -167,7 +167,7 @@ static void t_bad(void **state)
 	expect_bad("\"seed\": 7", "\"seed\": 7, \"colour\": 1", "network: unknown key 'colour'");
 	expect_bad("\"size\": 100", "\"size\": \"100\"", "populations[2].size: expected a whole");
 	expect_bad("\"weight\": 0.5", "\"weight\": -0.5", "weight: -0.5 is outside 0 to 1000");
-	expect_bad("\"delay\": 1}", "\"delay\": 0.01}", "delay: 0.01 is outside 0.1 to 6.4");
+	expect_bad("\"delay\": 1}", "\"delay\": 0.01}", "delay: 0.01 is outside 0.1 to 25.6");
 	expect_bad("\"one_to_one\"", "\"two_to_two\"", "connector 'two_to_two' is unknown");
 	expect_bad("[5, 99]", "[5, 100]", "from_list[1]: 1 -> 100 is outside 2 x 100");
 	expect_bad("\"format\": 1", "\"format\": 2", "format: version 2 is not supported");
@@ -180,9 +180,9 @@ static void t_bad(void **state)
 	expect_bad("\"seed\": 7,", "\"seed\": 7,,", "JSON syntax error at line 1");
 	expect_bad("\"variable\": \"v_mv\"", "\"variable\": \"gsyn\"",
 	           "variable 'gsyn' is not 'spikes' or a state variable of lif_curr_exp");
-	expect_bad("\"variable\": \"v_mv\"", "\"variable\": \"isyn_e_na\"",
-	           "variable 'isyn_e_na' cannot be recorded yet (the engine records spikes and "
-	           "v_mv)");
+	/* AdEx's w is recordable, not on another model */
+	expect_bad("\"variable\": \"v_mv\"", "\"variable\": \"w_na\"",
+	           "variable 'w_na' is not 'spikes' or a state variable of lif_curr_exp");
 }
 
 /* The conductance-based LIF and Izhikevich models: accepted with their parameters and state,
@@ -236,9 +236,8 @@ static void t_models(void **state)
 	                  "populations[1] (C): v_reset_mv -65 is not below v_thresh_mv -70");
 	expect_models_bad("\"gsyn_e_us\": 0.01", "\"isyn_e_na\": 0.01",
 	                  "state variable 'isyn_e_na' is not one of model lif_cond_exp");
-	expect_models_bad("\"variable\": \"v_mv\"}, {", "\"variable\": \"u\"}, {",
-	                  "recordings[0] (Z): variable 'u' cannot be recorded yet (the engine "
-	                  "records spikes and v_mv)");
+	expect_models_bad("\"variable\": \"v_mv\"}, {", "\"variable\": \"d\"}, {",
+	                  "recordings[0] (Z): variable 'd' is not 'spikes' or a state variable");
 	expect_models_bad("[5, 3]", "[5, 1003]",
 	                  "from_list[1]: weight 1003 mV is outside 0 to 1000");
 	expect_models_bad("\"weight\": 0.004", "\"weight\": -0.004",

@@ -499,8 +499,8 @@ static void t_delay_flatten(void **state)
 	syn(e, 1, 1, &d1);
 	near(d1, 3.5);
 	s2_net_free(net);
-	o.dt = 0.00001; /* 0.002 s = 201 steps: too long */
-	must_fail(&o, "node 'lif' (LIF): a delay of 201 steps from 'in'");
+	o.dt = 0.00001; /* 0.0034 s = 341 steps: too long (0.002 s = 201 steps fits) */
+	must_fail(&o, "node 'lif' (LIF): a delay of 341 steps from 'in'");
 }
 
 /* Coefficients of every neuron type (contract table), exact and euler, reset modes. */

@@ -6,7 +6,7 @@ and under spikes (delay 1 ms), IF_cond_exp under DC and under excitatory + inhib
 spikes, Izhikevich under DC. Pass: the same number of spikes, each within one timestep after
 shifting Brian2's by +dt (docs/engine.md, A1; tau_refrac 0, so A2 does not enter), and the
 recorded v within a tolerance per model (printed). Also: a timestep the engine cannot run is
-refused at setup() naming it, and a delay beyond 64 timesteps at Projection().
+refused at setup() naming it, and a delay beyond 256 timesteps at Projection().
 Brian2 integrates with 'exact' where it applies and RK4 otherwise (A8), as test_pynn_s2.
 Needs S2CTL, S2EMU, S2_FIRMWARE; exit 77 without pyNN or Brian2.
 """
@@ -102,10 +102,10 @@ def refusals():
     a = s2.Population(1, s2.SpikeSourceArray(spike_times=[1.0]))
     b = s2.Population(1, s2.IF_curr_exp(), label="target")
     try:
-        s2.Projection(a, b, s2.OneToOneConnector(), s2.StaticSynapse(weight=1.0, delay=1.0))
-        check(False, "delay 1 ms at timestep 0.01 ms refused: it was accepted")
+        s2.Projection(a, b, s2.OneToOneConnector(), s2.StaticSynapse(weight=1.0, delay=3.0))
+        check(False, "delay 3 ms at timestep 0.01 ms refused: it was accepted")
     except pyNN_errors().ConnectionError as e:
-        check("delay 1 ms onto target" in str(e), "delay of 100 timesteps refused: %s" % e)
+        check("delay 3 ms onto target" in str(e), "delay of 300 timesteps refused: %s" % e)
     s2.end()
 
 

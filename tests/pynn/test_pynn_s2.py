@@ -401,7 +401,7 @@ def test_errors():
     pop = s2.Population(2, s2.IF_curr_exp())
     cond = s2.Population(2, s2.IF_cond_exp())
     cases = {
-        "HH_cond_exp": (lambda: s2.HH_cond_exp(), pyNN.errors.NoModelAvailableError),
+        "GIF_cond_exp": (lambda: s2.GIF_cond_exp(), pyNN.errors.NoModelAvailableError),
         # plastic synapses are supported (test_pynn_plastic.py); these parts are not
         "GutigWeightDependence": (lambda: s2.GutigWeightDependence(), NotImplementedError),
         "StochasticTsodyksMarkramSynapse": (lambda: s2.StochasticTsodyksMarkramSynapse(),

@@ -112,10 +112,10 @@ static void plastic_out(void *ctx, uint32_t w, float wv)
 	memcpy(&wb, &wv, 4);
 	uint8_t *o = *x->conns + (*x->n_conns)++ * 16u;
 	s2_st32(o, x->pre);
-	s2_st32(o + 4, x->post_lo + (w & 0xFFu));
+	s2_st32(o + 4, x->post_lo + s2_syn_neuron(w));
 	s2_st32(o + 8, wb);
-	s2_st16(o + 12, (uint16_t)(((w >> 9) & 63u) + 1u));
-	o[14] = (uint8_t)((w >> 8) & 1u);
+	s2_st16(o + 12, (uint16_t)s2_syn_delay(w));
+	o[14] = (uint8_t)s2_syn_receptor(w);
 	o[15] = 0;
 }
 
@@ -318,18 +318,17 @@ int connections_main(int argc, char **argv)
 						}
 						for (uint32_t i = 0; i < cnt; i++) {
 							uint32_t w = e->row[i];
-							unsigned rcp = (w >> 8) & 1u;
+							unsigned rcp = s2_syn_receptor(w);
 							float sc = rcp ? e->pd.w_scale_i
 							               : e->pd.w_scale_e;
-							float wv = (float)(w >> 16) * sc;
+							float wv = (float)s2_syn_weight(w) * sc;
 							uint32_t wb;
 							memcpy(&wb, &wv, 4);
 							uint8_t *o = conns + n_conns++ * 16u;
 							s2_st32(o, s->lo + r0);
-							s2_st32(o + 4, in->lo + (w & 0xFFu));
+							s2_st32(o + 4, in->lo + s2_syn_neuron(w));
 							s2_st32(o + 8, wb);
-							s2_st16(o + 12,
-							        (uint16_t)(((w >> 9) & 63u) + 1u));
+							s2_st16(o + 12, (uint16_t)s2_syn_delay(w));
 							o[14] = (uint8_t)rcp;
 							o[15] = 0;
 						}

@@ -93,6 +93,21 @@ static const struct model_info {
           "i_offset"},
          {-65, -65, -50, 20, 1, 0.1, 5, 5, 0},
          -65},
+        /* PyNN's HH_cond_exp (firmware/engine/hh.h; e_rev_K -90 mV in PARAMS2) */
+        {"hh_cond_exp",
+         S2_MODEL_HH_COND_EXP,
+         {"e_rev_leak", "v_offset", "gbar_Na", "gbar_K", "cm", "g_leak", "tau_syn_E", "tau_syn_I",
+          "i_offset", "e_rev_E", "e_rev_I", "e_rev_Na"},
+         {-65, -63, 20, 6, 0.2, 0.01, 0.2, 2, 0, 0, -80, 50},
+         -65},
+        /* PyNN's IF_cond_exp_gsfa_grr (firmware/engine/lif_sfa.h; PARAMS2 at PyNN's
+         * defaults: e_rev_sfa -75 mV, q_sfa 15 nS, tau_rr 2 ms, e_rev_rr -75 mV, q_rr 3000 nS) */
+        {"lif_cond_exp_gsfa_grr",
+         S2_MODEL_LIF_COND_SFA,
+         {"v_rest", "v_reset", "v_thresh", "tau_m", "cm", "tau_refrac", "tau_syn_E", "tau_syn_I",
+          "i_offset", "e_rev_E", "e_rev_I", "tau_sfa"},
+         {-65, -65, -50, 20, 1, 0.1, 5, 5, 0, 0, -70, 100},
+         -65},
         {"poisson", S2_MODEL_POISSON, {"rate", "start", "duration"}, {1, 0, 0}, 0},
         {"spike_array", S2_MODEL_SPIKE_ARRAY, {0}, {0}, 0},
 };
@@ -410,8 +425,9 @@ static void parse(int argc, char **argv)
 			     "  [--plastic stdp_add|stdp_mult|tm|vogels:NAME=V:...] (the --syn "
 			     "rows;\n"
 			     "   dendritic=1: dendritic delay; prints the learned weights)\n"
-			     "models: lif_curr_exp lif_cond_exp lif_curr_delta izhikevich poisson\n"
-			     "        spike_array\n"
+			     "models: lif_curr_exp lif_cond_exp lif_curr_delta izhikevich "
+			     "hh_cond_exp\n"
+			     "        lif_cond_exp_gsfa_grr poisson spike_array\n"
 			     "       s2fw-run image IMAGE ... (docs/engine.md)\n"
 			     "       s2fw-run connections IMAGE -o FILE (the synapses the PEs "
 			     "make)");
@@ -477,6 +493,14 @@ static uint8_t *build(size_t *len)
 		for (unsigned j = 0; j < S2_PE_PARAMS; j++)
 			pdb_f32(&b, (float)(O.param_set[j] ? O.params[j] : mi->defaults[j]));
 	pdb_end(&b);
+	if (O.model == S2_MODEL_HH_COND_EXP || O.model == S2_MODEL_LIF_COND_SFA) { /* shared */
+		static const float hh2[S2_PE_PARAMS2] = {-90.0f};                  /* e_rev_K */
+		static const float sfa2[S2_PE_PARAMS2] = {-75.0f, 15.0f, 2.0f, -75.0f, 3000.0f};
+		pdb_begin(&b, S2_SECT_PARAMS2);
+		for (unsigned j = 0; j < S2_PE_PARAMS2; j++)
+			pdb_f32(&b, O.model == S2_MODEL_HH_COND_EXP ? hh2[j] : sfa2[j]);
+		pdb_end(&b);
+	}
 	pdb_begin(&b, S2_SECT_STATE);
 	for (unsigned i = 0; i < O.n; i++) {
 		double v0 = O.init_v_set ? O.init_v : mi->v0;
@@ -525,9 +549,10 @@ static uint8_t *build(size_t *len)
 				if (y->dst >= O.n)
 					die("--syn: neuron %u does not exist", y->dst);
 				unsigned d = to_step(y->delay_ms);
-				if (d < 1 || d > S2_PE_MAX_DELAY)
-					die("--syn: delay %g ms is not 1..64 timesteps",
-					    y->delay_ms);
+				if (d < 1 || d > s2_pe_max_delay(O.n))
+					die("--syn: delay %g ms is not 1..%u timesteps (%u "
+					    "neurons)",
+					    y->delay_ms, s2_pe_max_delay(O.n), O.n);
 				double sc = y->receptor ? wi : we;
 				if (O.pl_kind && O.pl_kind != S2_PL_TM) /* pedata.h */
 					sc = O.pl_p[1] / S2_PL_WORD_ONE;
@@ -665,9 +690,10 @@ static void weight_out(void *ctx, uint32_t word, float w)
 {
 	struct wctx *x = ctx;
 	if (O.json)
-		printf("%s[%u,%u,%.9g]", *x->first ? "" : ",", x->row, word & 0xFFu, (double)w);
+		printf("%s[%u,%u,%.9g]", *x->first ? "" : ",", x->row, s2_syn_neuron(word),
+		       (double)w);
 	else
-		printf("weight %u %u %.9g\n", x->row, word & 0xFFu, (double)w);
+		printf("weight %u %u %.9g\n", x->row, s2_syn_neuron(word), (double)w);
 	*x->first = false;
 }
 

@@ -32,6 +32,9 @@ enum {
 	S2_RES_CLIPS
 };
 
+#define S2_RESULTS_VAR_SHIFT 24u /**< s2_results_pop.vrec: the variable's bits */
+#define S2_RESULTS_NEURON_MASK 0xFFFFFFu
+
 struct s2_results_pop {
 	uint64_t clip[S2_RES_CLIPS];
 	bool spikes_recorded; /**< false: n_spikes is 0 because nothing was recorded */
@@ -40,8 +43,11 @@ struct s2_results_pop {
 	uint64_t n_spikes;
 	struct s2_results_spike *spikes;
 	uint32_t n_vrec;
-	uint32_t *vrec; /**< recorded neurons */
-	float *v;       /**< steps x n_vrec */
+	/** recorded channels: bits 0-23 the neuron, bits 24-31 the variable (0 v; the engine's
+	 *  RECORD_V variables, pedata.h: 1, 2 synaptic current or conductance, Izhikevich u in
+	 *  1, AdEx w in 4) */
+	uint32_t *vrec;
+	float *v; /**< steps x n_vrec */
 	/** Plasticity's counters summed over the population's PEs (docs/engine.md
 	 *  "Plasticity": delivered weights rounded to 0 units or clipped at 65535, traces
 	 *  saturated, updates that missed a post spike no longer kept, axonal events applied

@@ -10,7 +10,8 @@
  *   per population P, in order:
  *   "population P spikes"    label_len u16, label, size u32, n_spikes u64,
  *                            n_spikes x (neuron u32, step u32)
- *   "population P voltages"  n_vrec u32, n_vrec x neuron u32, steps x n_vrec f32 (row per step)
+ *   "population P voltages"  n_vrec u32, n_vrec x channel u32 (neuron | variable << 24:
+ *                            s2_results_pop.vrec), steps x n_vrec f32 (row per step)
  *   "clipping"  n_pops u32, per population flags u32 (bit 0: spikes recorded) and S2_RES_CLIPS x
  * u64 (results.h: what the machine clipped, dropped or rounded away; optional when reading: files
  * written before it say nothing of clipping)
@@ -33,6 +34,7 @@
 #include "s2/error.h"
 #include "s2/fileio.h"
 #include "s2/wire.h"
+#include "s2/pedata.h"
 
 #define KIND S2_SFILE_KIND('R', 'S', 'L', 'T')
 #define VERSION 2u
@@ -190,8 +192,11 @@ int s2_results_add_pe(struct s2_results *r, unsigned pop, uint32_t lo, uint32_t 
 	}
 	free(P->v);
 	P->v = m;
-	for (unsigned c = 0; c < n_vrec; c++)
-		vr[first + c] = lo + s2_ld16(vrec + 2 * c);
+	for (unsigned c = 0; c < n_vrec; c++) { /* pedata.h RECORD_V: neuron and variable */
+		uint16_t x = s2_ld16(vrec + 2 * c);
+		vr[first + c] =
+		        (uint32_t)s2_rec_var(x) << S2_RESULTS_VAR_SHIFT | (lo + s2_rec_neuron(x));
+	}
 	P->n_vrec = w;
 	return 0;
 }
@@ -386,7 +391,8 @@ static bool read_pop(struct s2_results_pop *q, uint32_t steps, const struct s2_s
 		goto nomem;
 	for (unsigned i = 0; i < q->n_vrec; i++) {
 		q->vrec[i] = s2_rd_u32(&r);
-		if (q->vrec[i] >= q->size) {
+		if ((q->vrec[i] & S2_RESULTS_NEURON_MASK) >= q->size ||
+		    q->vrec[i] >> S2_RESULTS_VAR_SHIFT >= S2_REC_VARS) {
 			damaged(err, errlen, name, sv,
 			        "a recorded neuron is outside the population");
 			return false;
@@ -620,8 +626,13 @@ int s2_results_export(const struct s2_results *r, const char *dir, bool npy, cha
 				fprintf(f, "# partial run: %s\n", why);
 			if (f) {
 				fputs("time_ms", f);
-				for (unsigned k = 0; k < q->n_vrec; k++)
-					fprintf(f, ",v%u", q->vrec[k]);
+				for (unsigned k = 0; k < q->n_vrec; k++) /* v12, s1_12: var 1 */
+					if (q->vrec[k] >> S2_RESULTS_VAR_SHIFT)
+						fprintf(f, ",s%u_%u",
+						        q->vrec[k] >> S2_RESULTS_VAR_SHIFT,
+						        q->vrec[k] & S2_RESULTS_NEURON_MASK);
+					else
+						fprintf(f, ",v%u", q->vrec[k]);
 				fputc('\n', f);
 			}
 		}

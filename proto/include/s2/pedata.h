@@ -11,7 +11,7 @@
  *     4    2 version      1
  *     6    2 model        enum s2_pe_model
  *     8    2 n_neurons    1..S2_PE_MAX_NEURONS
- *    10    2 n_record_v   neurons whose membrane voltage is recorded, 0..S2_PE_MAX_RECORD_V
+ *    10    2 n_record_v   values recorded per step (RECORD_V entries), 0..S2_PE_MAX_RECORD_V
  *    12    4 dt_us        timestep, whole microseconds, S2_PE_DT_US_MIN..S2_PE_DT_US_MAX
  *    16    4 key_base     neuron i sends key key_base + i
  *    20    4 seed         of the PE's random numbers (Poisson sources)
@@ -39,13 +39,15 @@
 #define S2_PEDATA_HDR_LEN 64u
 #define S2_PEDATA_SECT_LEN 12u
 #define S2_PE_MAX_NEURONS 128u      /**< neurons per PE (SRAM budget, docs/pedata.md) */
-#define S2_PE_MAX_RECORD_V 128u     /**< neurons with recorded voltage per PE: all of them */
+#define S2_PE_MAX_RECORD_V 256u     /**< values recorded per step and PE: 2 per neuron */
 #define S2_PE_PARAMS 12u            /**< f32 parameters per neuron */
 #define S2_PE_STATE 4u              /**< f32 state variables per neuron */
-#define S2_PE_PARAMS2 4u            /**< f32 parameters per neuron in PARAMS2 (AdEx) */
+#define S2_PE_PARAMS2 8u            /**< f32 parameters per neuron in PARAMS2 (AdEx, HH, SFA) */
 #define S2_PD_F_RECORD_SPIKES 0x01u /**< header flags: record the spikes */
 #define S2_PD_F_NO_TARGETS 0x02u    /**< header flags: no projection leaves: do not send */
-#define S2_PE_MAX_DELAY 64u         /**< synaptic delay, timesteps (1..64) */
+#define S2_PE_MAX_DELAY 64u         /**< delays any PE holds (128 neurons), timesteps */
+#define S2_PE_MAX_DELAY_WORD 256u   /**< the longest delay a synaptic word holds, timesteps */
+#define S2_PE_RING_WORDS 16384u     /**< 16-bit input accumulators: slots x 2 x neuron stride */
 #define S2_PE_DT_US_MIN 10u         /**< the shortest timestep, microseconds (0.01 ms) */
 #define S2_PE_DT_US_MAX 10000u      /**< the longest timestep, microseconds (10 ms) */
 #define S2_PE_MAX_TABLE 256u        /**< key table entries (explicit + expanded sources) */
@@ -65,36 +67,102 @@ enum s2_pe_model {
 	S2_MODEL_LIF_COND_ALPHA = 8, /**< conductance-based LIF, alpha synapses */
 	S2_MODEL_LIF_CURR_DELTA = 9, /**< LIF, delta synapses (weights are voltage jumps) */
 	S2_MODEL_ADEX_COND_EXP = 12, /**< adaptive exponential LIF, conductance synapses */
-	S2_MODEL_POISSON = 10,       /**< Poisson spike source, per-neuron rate */
-	S2_MODEL_SPIKE_ARRAY = 11,   /**< spike-time arrays */
+	S2_MODEL_HH_COND_EXP = 13,   /**< Hodgkin-Huxley (Traub & Miles), conductance synapses */
+	S2_MODEL_LIF_COND_SFA =
+	        14, /**< LIF, conductance synapses, adaptation, relative refractoriness */
+	S2_MODEL_POISSON = 10,     /**< Poisson spike source, per-neuron rate */
+	S2_MODEL_SPIKE_ARRAY = 11, /**< spike-time arrays */
 };
 
 /** Section types. */
 enum s2_pe_section {
 	S2_SECT_PARAMS = 1,   /**< n_neurons (or 1, shared by all) x S2_PE_PARAMS f32 */
 	S2_SECT_STATE = 2,    /**< n_neurons (or 1, shared) x S2_PE_STATE f32: initial state */
-	S2_SECT_RECORD_V = 3, /**< n_record_v x u16 neuron indices */
+	S2_SECT_RECORD_V = 3, /**< n_record_v x u16: neuron | variable << 12 (below) */
 	S2_SECT_ROWS = 4,     /**< explicit synaptic rows (s2_pe_rows entries) */
 	S2_SECT_EXPAND = 5,   /**< expansion descriptors, S2_PE_EXPAND_LEN bytes each */
 	S2_SECT_SPIKES = 6,   /**< spike times: (step u32, neuron u16, 0 u16), sorted by step */
 	S2_SECT_CURRENT = 7,  /**< DC steps: (step u32, neuron u16, 0 u16, amp f32 nA), sorted */
 	S2_SECT_SLICES = 8,   /**< per descriptor of EXPAND: its projection's population slices */
 	S2_SECT_CSOURCE = 9,  /**< current sources (s2_pe_csource entries, below) */
-	S2_SECT_PARAMS2 = 10, /**< n_neurons (or 1) x S2_PE_PARAMS2 f32: more parameters (AdEx) */
+	S2_SECT_PARAMS2 =
+	        10, /**< n_neurons (or 1) x S2_PE_PARAMS2 f32: more parameters (AdEx, HH, SFA) */
 	S2_SECT_PLASTIC = 11, /**< plastic synapse rules (s2_pe_plastic entries, below) */
 	S2_SECT__MAX = 11,
 };
 
+/*
+ * A RECORD_V entry: bits 0-7 the neuron, bits 8-11 zero, bits 12-15 the variable recorded
+ * every step (a f32 in recording stream 1, in the entries' order): 0-3 the STATE slot of
+ * that index (0 v; 1, 2 the excitatory and inhibitory synaptic current or conductance of the
+ * LIF and AdEx models, Izhikevich's u in 1), 4 and 5 the model's further state variables
+ * (AdEx w in nA in 4). docs/pedata.md.
+ */
+#define S2_REC_VAR_SHIFT 12u
+#define S2_REC_VARS 6u /**< variables 0..5 */
+static inline unsigned s2_rec_neuron(uint16_t x)
+{
+	return x & 0xFFu;
+}
+static inline unsigned s2_rec_var(uint16_t x)
+{
+	return (unsigned)x >> S2_REC_VAR_SHIFT;
+}
+
 /**
- * A synaptic word: bits 0-7 target neuron, bit 8 receptor (0 excitatory, 1 inhibitory),
- * bits 9-14 delay - 1 (delay 1..64 timesteps), bit 15 zero, bits 16-31 weight (units of
- * w_scale_e / w_scale_i).
+ * A synaptic word: bits 0-6 target neuron, bit 7 receptor (0 excitatory, 1 inhibitory),
+ * bits 8-15 delay - 1 (delay 1..256 timesteps; a PE holds up to s2_pe_max_delay(n_neurons)),
+ * bits 16-31 weight (units of w_scale_e / w_scale_i).
  */
 static inline uint32_t s2_syn_word(unsigned neuron, unsigned receptor, unsigned delay,
                                    unsigned weight)
 {
-	return (uint32_t)neuron | (uint32_t)receptor << 8 | (uint32_t)(delay - 1u) << 9 |
+	return (uint32_t)neuron | (uint32_t)receptor << 7 | (uint32_t)(delay - 1u) << 8 |
 	       (uint32_t)weight << 16;
+}
+static inline unsigned s2_syn_neuron(uint32_t w)
+{
+	return w & 0x7Fu;
+}
+static inline unsigned s2_syn_receptor(uint32_t w)
+{
+	return (w >> 7) & 1u;
+}
+static inline unsigned s2_syn_delay(uint32_t w)
+{
+	return ((w >> 8) & 0xFFu) + 1u;
+}
+static inline unsigned s2_syn_weight(uint32_t w)
+{
+	return w >> 16;
+}
+
+/*
+ * The input ring of a PE (docs/engine.md, "Delays"): S2_PE_RING_WORDS accumulators as slots
+ * x 2 receptors x a neuron stride, the stride the power of two at or above the PE's neuron
+ * count. Fewer neurons leave room for more slots, so longer delays: 64 slots (delays 1-64
+ * steps) at 65-128 neurons, 128 at 33-64, 256 (the word's limit) at 32 or fewer.
+ */
+static inline unsigned s2_pe_ring_stride(unsigned n_neurons)
+{
+	unsigned s = 1;
+	while (s < n_neurons)
+		s <<= 1;
+	return s;
+}
+/** Slots of the ring of a PE with n_neurons: its longest delay, in timesteps. */
+static inline unsigned s2_pe_max_delay(unsigned n_neurons)
+{
+	unsigned slots = S2_PE_RING_WORDS / 2u / s2_pe_ring_stride(n_neurons);
+	return slots < S2_PE_MAX_DELAY_WORD ? slots : S2_PE_MAX_DELAY_WORD;
+}
+/** The most neurons a PE may have to hold delays of up to `delay` timesteps (0: none). */
+static inline unsigned s2_pe_neurons_for_delay(unsigned delay)
+{
+	if (delay > S2_PE_MAX_DELAY_WORD)
+		return 0;
+	unsigned n = S2_PE_RING_WORDS / 2u / s2_pe_ring_stride(delay ? delay : 1u);
+	return n < S2_PE_MAX_NEURONS ? n : S2_PE_MAX_NEURONS;
 }
 
 /*
