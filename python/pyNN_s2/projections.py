@@ -250,8 +250,8 @@ class Projection(common.Projection):
                           % (self._s2_name(), type(c).__name__, why, e)) from None
         except NotImplementedError as e:
             raise NotSupportedError("pyNN.s2: %s: %s cannot be expanded (%s)"
-                                    % (self._s2_name(), type(c).__name__, e or
-                                       "PyNN does not implement it")) from None
+                                    % (self._s2_name(), type(c).__name__, str(e) or
+                                       "PyNN does not implement its connect()")) from None
         except Exception as e:
             raise errors.ConnectionError(
                 "pyNN.s2: %s: expanding %s on the host (%s) failed: %s: %s"

@@ -64,8 +64,9 @@ class Recorder(recording.Recorder):
             return np.zeros((0, len(ids))), None
         v = np.asarray(v, dtype=float).reshape(v.shape[0], -1)
         cols = [rec.index(n) for n in want]
-        init = self.population._s2_initial.get(
-            "v", np.full(self.population.size, self.population.celltype.default_initial_values["v"]))
+        pop = self.population
+        init = pop._s2_v0 if getattr(pop, "_s2_v0", None) is not None else pop._s2_initial.get(
+            "v", np.full(pop.size, pop.celltype.default_initial_values["v"]))
         first = np.array([[init[n] for n in want]])
         # s2 row s is v at the end of step s, i.e. at (s+1)*dt; PyNN starts at t = 0. After a
         # get_data(clear=True) the segment starts at that time: drop the earlier samples.

@@ -286,9 +286,9 @@ class State(common.control.BaseState):
                     raise NotSupportedError(
                         "pyNN.s2: cannot continue the run: %s changed since the previous "
                         "run() (the network stays loaded on the machine and continues from "
-                        "where it stopped; between runs only parameters, Poisson rates and "
-                        "spike times may change: call reset() before changing anything "
-                        "else)" % self._what_changed(self._fixed_part(prev),
+                        "where it stopped; between runs only parameters, Poisson rates, "
+                        "spike times, current sources and initial values (initialize()) may "
+                        "change: call reset() before changing anything else)" % self._what_changed(self._fixed_part(prev),
                                                      self._fixed_part(sig)))
                 self._update(simtime)
         steps_total = int(round(tstop / self.dt))
@@ -319,15 +319,32 @@ class State(common.control.BaseState):
     @staticmethod
     def _fixed_part(sig):
         """What cannot change between runs: the signature without the populations'
-        parameters (rates included) and spike times."""
+        parameters (rates included), spike times and initial values, and without the
+        current sources."""
         net = dict(sig["network"])
-        net["populations"] = [{k: v for k, v in q.items() if k not in ("params", "spike_times")}
+        net.pop("current_sources", None)
+        net["populations"] = [{k: v for k, v in q.items()
+                               if k not in ("params", "spike_times", "initial")}
                               for q in net.get("populations", [])]
         return {"network": net, "machine": sig["machine"]}
 
     def _update(self, simtime):
-        """Write the changed parameters, rates and spike times into the loaded PEs (libs2
-        s2_deployment_update): the machine keeps its state and continues with them."""
+        """Write the changed parameters, rates, spike times, current sources and initial
+        values into the loaded PEs (libs2 s2_deployment_update): the machine keeps its state
+        and continues with them. The engine sets a state value whose initial value differs
+        from the one loaded (PyNN's initialize() between runs): a value initialize()d to what
+        was loaded already is first sent one float32 step away, then as given
+        (populations.Population._s2_nudged)."""
+        pending = [p for p in self.populations if getattr(p, "_s2_pending_init", None)]
+        if pending:
+            from .populations import nudged
+            with nudged(pending):
+                self._update_once(simtime)
+        self._update_once(simtime)
+        for p in pending:
+            p._s2_pending_init.clear()
+
+    def _update_once(self, simtime):
         net = self.network_json(simtime)
         try:
             plan = self._session.compile_json(json.dumps(net))
@@ -340,6 +357,9 @@ class State(common.control.BaseState):
             raise S2RunError("pyNN.s2: %s" % e) from None
 
     def _deploy(self, simtime):
+        for p in self.populations:  # initial values: loaded as such (populations.py)
+            getattr(p, "_s2_pending_init", set()).clear()
+            p._s2_v0 = None
         net = self.network_json(simtime)
         machine = self.machine or self._start_emulator()
         if self.workdir:  # kept for inspection (setup(workdir=...)); the run does not read it
