@@ -23,6 +23,7 @@ each s2 neuron's own rate in the window, measured exactly as s2's trains are
 (`window_cv`). Synchrony over one second is measured as published (3 ms bins, 1000 neurons).
 
 usage: mc_stats.py CSV_DIR SIZES_JSON [--t0 100] [--t1 END] [--min-spikes 5] [--json OUT]
+       mc_stats.py CSV_DIR SIZES_JSON --windows 100,1100,2100,3100 [--json OUT]
 CSV_DIR: `s2ctl results FILE --csv DIR`; SIZES_JSON: `s2ctl results FILE --json`.
 """
 import json
@@ -36,8 +37,15 @@ NETPYNE_RATE = [0.90, 2.80, 4.39, 5.70, 6.80, 8.22, 1.14, 7.60]
 NETPYNE_CV = [0.938, 0.916, 0.891, 0.873, 0.847, 0.809, 0.924, 0.819]
 NETPYNE_CV_SD = [0.146, 0.106, 0.107, 0.101, 0.107, 0.118, 0.142, 0.125]
 NETPYNE_SYNC = [2.9, 1.8, 3.0, 1.7, 4.4, 1.1, 1.2, 1.0]
+# NEST's full-scale mean pairwise spike-count correlation (2 ms bins, 250 neurons, 900 s, ten
+# realisations; INM-6/microcircuit-PD14-model reference data), read off its figure by
+# bench/mc_digitize_cc.py to about 0.0005; L5E's is a lower bound (its curve leaves the plot).
+NEST_REF_CC = [0.0038, 0.0042, 0.0047, 0.0022, 0.0097, 0.0018, -0.0007, 0.0007]
 SYNC_BIN_MS = 3.0
 SUBSAMPLE = 1000
+CC_SUBSAMPLE = 250  # the NEST reference data's pairwise statistics (see pairwise_cc)
+CC_BIN_MS = 2.0
+SYNC_SAMPLES = 20  # samples of SUBSAMPLE neurons averaged (one sample alone varies by ~10 %)
 NETPYNE_MIN_SPIKES = 11  # "len(spks) > 10"
 
 
@@ -61,6 +69,41 @@ def synchrony(t, t0, t1, bin_ms=SYNC_BIN_MS):
     edges = t0 + bin_ms * np.arange(int((t1 - t0) / bin_ms + 1e-9) + 1)
     h, _ = np.histogram(t, bins=edges)
     return float(h.var() / h.mean()) if h.mean() > 0 else float("nan")
+
+
+def synchrony_samples(n, t, size, t0, t1, rng, samples=SYNC_SAMPLES, k=SUBSAMPLE):
+    """Synchrony (as `synchrony`) of `samples` random samples of k neurons (all neurons of the
+    population when it has no more than k, then one sample), neurons that did not fire
+    included; n, t: neuron ids (0..size-1) and spike times (ms) in [t0, t1)."""
+    if size <= k:
+        return np.array([synchrony(t, t0, t1)])
+    out = []
+    for _ in range(samples):
+        sub = np.zeros(size, bool)
+        sub[rng.choice(size, k, replace=False)] = True
+        out.append(synchrony(t[sub[n]], t0, t1))
+    return np.array(out)
+
+
+def pairwise_cc(n, t, size, t0, t1, rng, k=CC_SUBSAMPLE, bin_ms=CC_BIN_MS):
+    """Pairwise spike-count correlation coefficients as the NEST reference data of the
+    microcircuit compute them (INM-6/microcircuit-PD14-model, PyNEST/reference_data,
+    helpers.pairwise_spike_count_correlations; Dasbach et al. 2021): k neurons drawn at random
+    without replacement, their spike counts in bins of bin_ms from t0 to t1, the Pearson
+    correlation coefficient of every pair; pairs with a neuron that never fired (no
+    coefficient) are left out."""
+    sel = rng.choice(size, min(k, size), replace=False)
+    row = np.full(size, -1)
+    row[sel] = np.arange(len(sel))
+    nb = int((t1 - t0) / bin_ms + 1e-9)
+    keep = (row[n] >= 0) & (t >= t0) & (t < t0 + nb * bin_ms)
+    idx = row[n[keep]] * nb + ((t[keep] - t0) // bin_ms).astype(int)
+    counts = np.bincount(idx, minlength=len(sel) * nb).reshape(len(sel), nb)
+    counts = counts[counts.std(axis=1) > 0]
+    if len(counts) < 2:
+        return np.empty(0)
+    c = np.corrcoef(counts)
+    return c[np.triu_indices(len(counts), 1)]
 
 
 def gamma_train(rate_hz, cv, t0, t1, rng):
@@ -103,7 +146,7 @@ def population(csv_dir, p, size, t0, t1):
 
 def main():
     args = sys.argv[1:]
-    opt = {"--t0": "100", "--t1": None, "--json": None, "--min-spikes": "5"}
+    opt = {"--t0": "100", "--t1": None, "--json": None, "--min-spikes": "5", "--windows": None}
     pos = []
     i = 0
     while i < len(args):
@@ -121,14 +164,19 @@ def main():
     t1 = float(opt["--t1"]) if opt["--t1"] else t_end
     ms = int(opt["--min-spikes"])
     rng = np.random.default_rng(1)
+    if opt["--windows"]:
+        return windows(csv_dir, size, [float(x) for x in opt["--windows"].split(",")],
+                       opt["--json"], rng)
     out = []
     print(f"window {t0:g}-{t1:g} ms; rates: NEST example and NetPyNE (Romaro et al. 2021 "
           f"Table A.1); CV: neurons with >= {ms} spikes, NetPyNE Table A.3 (60 s) and as "
-          f"this window sees it; synchrony: {SUBSAMPLE} neurons, {SYNC_BIN_MS:g} ms bins, "
-          "NetPyNE Table A.5")
+          f"this window sees it; synchrony: {SUBSAMPLE} neurons (mean of {SYNC_SAMPLES} "
+          f"samples), {SYNC_BIN_MS:g} ms bins, NetPyNE Table A.5; CC: mean pairwise "
+          f"spike-count correlation of {CC_SUBSAMPLE} neurons in {CC_BIN_MS:g} ms bins "
+          "(NEST: its full-scale reference data, 900 s)")
     print(f"{'pop':5} {'rate':>6} {'NEST':>6} {'ratio':>5} {'NetPyNE':>7} | {'CV':>5} "
-          f"{'cells':>5} {'pub':>5} {'pub@win':>7} {'ratio':>5} | {'sync':>5} {'pub':>4} "
-          f"{'ratio':>5}")
+          f"{'cells':>5} {'pub':>5} {'pub@win':>7} {'ratio':>5} | {'sync':>5} {'sd':>4} "
+          f"{'pub':>4} {'ratio':>5} | {'CC':>7} {'NEST':>7}")
     for k, p in enumerate(POPS):
         n, t = population(csv_dir, p, size[p], t0, t1)
         dur_s = (t1 - t0) / 1000
@@ -139,7 +187,9 @@ def main():
         pub_win = window_cv(counts / dur_s, NETPYNE_CV[k], t0, t1, ms, rng)
         sub = rng.choice(size[p], min(SUBSAMPLE, size[p]), replace=False)
         lit = cv_per_neuron(n[np.isin(n, sub)], t[np.isin(n, sub)], NETPYNE_MIN_SPIKES)
-        sync = synchrony(t[np.isin(n, sub)], t0, t1)
+        ss = synchrony_samples(n, t, size[p], t0, t1, rng)
+        sync, sync_sd = float(ss.mean()), float(ss.std())
+        cc = pairwise_cc(n, t, size[p], t0, t1, rng)
         r = {"population": p, "rate_hz": rate, "nest_hz": NEST_RATE[k],
              "netpyne_hz": NETPYNE_RATE[k], "rate_ratio": rate / NEST_RATE[k],
              "cv_isi": cv, "cv_neurons": int(len(cvs)), "cv_published": NETPYNE_CV[k],
@@ -147,16 +197,52 @@ def main():
              "cv_ratio": cv / pub_win if pub_win > 0 else float("nan"),
              "cv_netpyne_rule": float(lit.mean()) if len(lit) else None,
              "cv_netpyne_rule_neurons": int(len(lit)),
-             "synchrony": sync, "synchrony_published": NETPYNE_SYNC[k],
-             "synchrony_ratio": sync / NETPYNE_SYNC[k]}
+             "synchrony": sync, "synchrony_sample_sd": sync_sd,
+             "synchrony_samples": int(len(ss)), "synchrony_published": NETPYNE_SYNC[k],
+             "synchrony_ratio": sync / NETPYNE_SYNC[k],
+             "cc_mean": float(cc.mean()) if len(cc) else None, "cc_pairs": int(len(cc)),
+             "cc_nest_reference": NEST_REF_CC[k]}
         out.append(r)
         print(f"{p:5} {rate:6.3f} {NEST_RATE[k]:6.3f} {rate / NEST_RATE[k]:5.2f} "
               f"{NETPYNE_RATE[k]:7.2f} | {cv:5.3f} {len(cvs):5d} {NETPYNE_CV[k]:5.3f} "
-              f"{pub_win:7.3f} {r['cv_ratio']:5.2f} | {sync:5.2f} {NETPYNE_SYNC[k]:4.1f} "
-              f"{sync / NETPYNE_SYNC[k]:5.2f}")
+              f"{pub_win:7.3f} {r['cv_ratio']:5.2f} | {sync:5.2f} {sync_sd:4.2f} "
+              f"{NETPYNE_SYNC[k]:4.1f} {sync / NETPYNE_SYNC[k]:5.2f} | "
+              f"{cc.mean() if len(cc) else float('nan'):7.4f} {NEST_REF_CC[k]:7.4f}")
     if opt["--json"]:
         json.dump({"t0_ms": t0, "t1_ms": t1, "min_spikes": ms, "populations": out},
                   open(opt["--json"], "w"), indent=1)
+
+
+def windows(csv_dir, size, edges, json_out, rng):
+    """Rate and synchrony (mean of SYNC_SAMPLES samples of SUBSAMPLE neurons) in each window
+    between consecutive edges (ms) and over the whole span from the first to the last."""
+    spans = list(zip(edges[:-1], edges[1:]))
+    if len(spans) > 1:
+        spans.append((edges[0], edges[-1]))
+    names = [f"{a:g}-{b:g}" for a, b in spans]
+    print(f"synchrony by window ({SUBSAMPLE} neurons, mean of {SYNC_SAMPLES} samples, "
+          f"{SYNC_BIN_MS:g} ms bins); NetPyNE Table A.5 (60 s) last")
+    print(f"{'pop':5} " + " ".join(f"{x:>15}" for x in names) + f" {'NetPyNE':>7}")
+    out = []
+    for k, p in enumerate(POPS):
+        n_all, t_all = population(csv_dir, p, size[p], edges[0], edges[-1])
+        row = {"population": p, "windows": []}
+        cells = []
+        for (a, b), name in zip(spans, names):
+            keep = (t_all >= a) & (t_all < b)
+            n, t = n_all[keep], t_all[keep]
+            ss = synchrony_samples(n, t, size[p], a, b, rng)
+            rate = len(t) / size[p] / ((b - a) / 1000)
+            row["windows"].append({"t0_ms": a, "t1_ms": b, "rate_hz": rate,
+                                   "synchrony": float(ss.mean()),
+                                   "synchrony_sample_sd": float(ss.std())})
+            cells.append(f"{ss.mean():6.2f}±{ss.std():4.2f} {rate:4.1f}")
+        row["synchrony_published"] = NETPYNE_SYNC[k]
+        out.append(row)
+        print(f"{p:5} " + " ".join(f"{c:>15}" for c in cells) + f" {NETPYNE_SYNC[k]:7.1f}")
+    print("(each cell: synchrony ± s.d. over samples, then the rate in Hz)")
+    if json_out:
+        json.dump({"windows": names, "populations": out}, open(json_out, "w"), indent=1)
 
 
 if __name__ == "__main__":

@@ -3,8 +3,9 @@
 # print per population the rate after the 100 ms transient, the irregularity (CV ISI) and the
 # synchrony beside the published full-scale values (NEST example, Romaro et al. 2021), with
 # the sources' definitions (bench/mc_stats.py).
-#   bench/microcircuit.sh [BUILD_DIR] [SCALE] [DURATION_MS] [OUT_DIR]
-#   default build/host-release 1 1100 (a temporary directory)
+#   bench/microcircuit.sh [BUILD_DIR] [SCALE] [DURATION_MS] [OUT_DIR] [SEED]
+#   default build/host-release 1 1100 (a temporary directory) and the example's seed; SEED
+#   sets the network's seed (another realisation of its connections and initial voltages).
 # Full scale takes minutes of wall time per biological second (docs/engine.md).
 set -eu
 cd "$(dirname "$0")/.."
@@ -21,7 +22,13 @@ trap 'kill $EMU 2>/dev/null; wait 2>/dev/null; [ -z "$RM" ] || rm -rf "$RM"' EXI
 "$S2EMU" --boards 4 --write-machine "$W/m.pb" --ready-file "$W/ready" 2>"$W/emu.err" &
 EMU=$!
 for _ in $(seq 200); do [ -f "$W/ready" ] && break; sleep 0.05; done
-"$S2CTL" net example microcircuit --scale "$SCALE" -o "$W/net.pb" --quiet
+if [ -n "${5:-}" ]; then
+	"$S2CTL" net example microcircuit --scale "$SCALE" --to json -o "$W/net0.json" --quiet
+	jq ".seed = $5" "$W/net0.json" >"$W/net.json"
+	"$S2CTL" net convert "$W/net.json" -o "$W/net.pb" --to pb
+else
+	"$S2CTL" net example microcircuit --scale "$SCALE" -o "$W/net.pb" --quiet
+fi
 "$S2CTL" compile "$W/net.pb" --machine "$W/m.pb" -o "$W/net.s2img" --quiet
 t0=$(date +%s)
 "$S2CTL" run "$W/net.s2img" --machine "$W/m.pb" --duration "$DUR" -o "$W/r.s2res" --json >"$W/run.json"
@@ -34,3 +41,8 @@ rm -rf "$W/csv"
 PY=python3
 $PY -c 'import numpy' 2>/dev/null || PY=/usr/bin/python3
 $PY bench/mc_stats.py "$W/csv" "$W/results.json" --t0 100 --json "$W/stats.json"
+# Longer runs: the synchrony of each further second and of the whole run after 100 ms.
+if [ "$DUR" -ge 2100 ]; then
+	E=$(seq -s, 100 1000 "$DUR")
+	$PY bench/mc_stats.py "$W/csv" "$W/results.json" --windows "$E" --json "$W/windows.json"
+fi

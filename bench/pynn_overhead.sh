@@ -2,7 +2,10 @@
 # pyNN.s2 overhead (issue 21): the Vogels-Abbott script of 1 s biological time
 # (bench/pynn_va.py) as a whole process, against a bare `s2ctl run` of the same network's
 # image as a whole process, both on one running 1-board s2emu (booted by a warm-up run).
-# Prints the median of REPEAT runs of each and their ratio (goal: at most 1.5).
+# Prints the median of REPEAT runs of each and their ratio (goal: at most 1.5), then where
+# the script's time goes (medians): python3's start, `import pyNN.s2`, building the network,
+# pyNN.s2's run() by part, the counts, end(); and what any PyNN backend pays before its
+# first line (python3 + `import pyNN.common`, neo and scipy with it) beside the bare run.
 #   bench/pynn_overhead.sh [BUILD_DIR] [REPEAT]     default build/host-release 3
 set -eu
 cd "$(dirname "$0")/.."
@@ -22,6 +25,14 @@ for _ in $(seq 200); do [ -f "$W/ready" ] && break; sleep 0.05; done
 export S2_MACHINE=$W/m.pb
 now() { date +%s.%N; }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+timed() { # FILE COMMAND...: append the command's wall time to FILE
+	local f=$1 t0 t1
+	shift
+	t0=$(now)
+	"$@"
+	t1=$(now)
+	echo "$t1 - $t0" | bc >>"$W/$f"
+}
 
 # Warm-up (boots the board) and the network's JSON for the bare run.
 VA_JSON_DIR=$W/json $PY bench/pynn_va.py >"$W/warm.txt"
@@ -29,23 +40,20 @@ VA_JSON_DIR=$W/json $PY bench/pynn_va.py >"$W/warm.txt"
 "$S2CTL" compile "$W/va.pb" --machine "$W/m.pb" -o "$W/va.s2img" --quiet
 
 for _ in $(seq "$REPEAT"); do
-	t0=$(now)
-	$PY bench/pynn_va.py >"$W/py.txt"
-	t1=$(now)
-	"$S2CTL" run "$W/va.s2img" --machine "$W/m.pb" --duration 1000 -o "$W/r.s2res" --quiet
-	t2=$(now)
-	$PY -c "import pyNN.s2"
-	t3=$(now)
-	echo "$t1 - $t0" | bc >>"$W/py.s"
-	echo "$t2 - $t1" | bc >>"$W/ctl.s"
-	echo "$t3 - $t2" | bc >>"$W/imp.s"
+	VA_TIMES=$W/times timed py.s $PY bench/pynn_va.py >"$W/py.txt"
+	timed ctl.s "$S2CTL" run "$W/va.s2img" --machine "$W/m.pb" --duration 1000 -o "$W/r.s2res" --quiet
+	timed start.s $PY -c pass
+	timed imp.s $PY -c "import pyNN.s2"
+	timed common.s $PY -c "import pyNN.common"
 done
 py=$(median <"$W/py.s")
 ctl=$(median <"$W/ctl.s")
-imp=$(median <"$W/imp.s")
+col() { awk -v c="$1" '{print $c}' "$W/times" | median; }
 echo "pyNN.s2 Vogels-Abbott (4000 neurons, 1 s biological), whole process: ${py} s ($(cat "$W/py.txt"))"
 echo "bare s2ctl run of the same image, whole process:                 ${ctl} s"
 echo "ratio pyNN.s2 / s2ctl run: $(echo "scale=2; $py / $ctl" | bc) (goal <= 1.5; median of $REPEAT; load: $(cut -d' ' -f1-3 /proc/loadavg))"
-# What any PyNN backend pays before the script's first line: python3 and `import pyNN.s2`
-# (PyNN imports neo, which imports scipy.signal and scipy.stats).
-echo "of which python3 + import pyNN.s2 alone (PyNN, neo, scipy): ${imp} s; the rest of the script: $(echo "$py - $imp" | bc) s = $(echo "scale=2; ($py - $imp) / $ctl" | bc)x s2ctl run"
+echo "the script, from the interpreter's start (s; medians): first line $(col 1), pyNN.s2 imported $(col 2), network built $(col 3), run() done $(col 4), counts $(col 5), end() $(col 6)"
+echo "  pyNN.s2's run(): describe $(col 7), compile $(col 8), deploy $(col 9), run and read back $(col 10), results $(col 11)"
+echo "separately (whole processes): python3 -c pass $(median <"$W/start.s") s; python3 -c 'import pyNN.s2' $(median <"$W/imp.s") s"
+common=$(median <"$W/common.s")
+echo "what any PyNN backend pays before its first line: python3 -c 'import pyNN.common' (neo, scipy) ${common} s = $(echo "scale=2; $common / $ctl" | bc)x s2ctl run"

@@ -3,11 +3,17 @@
 biological time, as a plain pyNN.s2 script: bench/pynn_overhead.sh times it as a whole
 process. $S2_MACHINE: the machine to run on (default: pyNN.s2 starts an s2emu); $VA_JSON_DIR:
 also write the network's JSON there (setup(workdir=...)), for the bare s2ctl run of the same
-network. Prints the mean excitatory and inhibitory rates (from get_spike_counts)."""
+network; $VA_TIMES: append one line of where the script's time went to this file (seconds
+since the interpreter started: the script's start, import done, network built, run done,
+counts done, end done; then pyNN.s2's own parts of run(): describe, compile, deploy, run,
+results). Prints the mean excitatory and inhibitory rates (from get_spike_counts)."""
 import os
+import time
 
-import pyNN.s2 as sim
+stamps = [time.perf_counter()]
+import pyNN.s2 as sim  # noqa: E402
 
+stamps.append(time.perf_counter())
 n, duration, seed = 4000, 1000.0, 1
 extra = {}
 if os.environ.get("S2_MACHINE"):
@@ -26,11 +32,25 @@ for pre, w, rec in ((cells[:n_exc], 0.27e-3 * 60.0, "excitatory"),
                     (cells[n_exc:], -4.5e-3 * 20.0, "inhibitory")):
     sim.Projection(pre, cells, conn, sim.StaticSynapse(weight=w, delay=0.1), receptor_type=rec)
 cells.record("spikes")
+stamps.append(time.perf_counter())
 sim.run(duration)
+stamps.append(time.perf_counter())
 # Spike counts per neuron (PyNN's get_spike_counts): iterating get_data()'s 4,000 neo
 # SpikeTrains instead costs several seconds of neo/quantities on any backend.
 sc = cells.get_spike_counts()
 counts = [sc[i] for i in cells.all_cells]
+stamps.append(time.perf_counter())
+parts = dict(sim.simulator.state.timings)
 sim.end()
+stamps.append(time.perf_counter())
 print("E %.2f Hz, I %.2f Hz" % (sum(counts[:n_exc]) / (n_exc * duration / 1000.0),
                                 sum(counts[n_exc:]) / ((n - n_exc) * duration / 1000.0)))
+if os.environ.get("VA_TIMES"):
+    # perf_counter is CLOCK_MONOTONIC: the interpreter's start from /proc (clock ticks since
+    # boot) on the same clock
+    with open("/proc/self/stat") as f:
+        start = int(f.read().rsplit(")", 1)[1].split()[19]) / os.sysconf("SC_CLK_TCK")
+    with open(os.environ["VA_TIMES"], "a") as f:
+        f.write(" ".join("%.4f" % (t - start) for t in stamps) + " " +
+                " ".join("%.4f" % parts.get(k, 0.0)
+                         for k in ("describe", "compile", "deploy", "run", "results")) + "\n")

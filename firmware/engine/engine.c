@@ -85,8 +85,17 @@ static int table_add(struct s2_eng *e, uint32_t key_lo, uint32_t n_keys, unsigne
 {
 	if (e->n_table == S2_PE_MAX_TABLE)
 		return S2_E_NOSPACE;
-	e->table[e->n_table++] = (struct s2_eng_entry){
-	        key_lo, n_keys, index, data, n_rows, (uint16_t)per_part, (uint8_t)part_bits, 0};
+	e->table[e->n_table] = (struct s2_eng_entry){key_lo,
+	                                             n_keys,
+	                                             index,
+	                                             data,
+	                                             n_rows,
+	                                             (uint16_t)per_part,
+	                                             (uint8_t)part_bits,
+	                                             0,
+	                                             (uint16_t)e->n_table,
+	                                             0};
+	e->n_table++;
 	return 0;
 }
 
@@ -352,7 +361,7 @@ static uint32_t gen_row(struct s2_eng *e, const struct s2_pe_expand *x, uint32_t
 
 static int expand_rowwise(struct s2_eng *e, const struct s2_pe_expand *x, struct alloc *a)
 {
-	uint32_t index, data, off = 0;
+	uint32_t index = 0, data = 0, off = 0;
 	int rc = rows_begin(a, x->n_pre, &index, &data);
 	for (uint32_t r = 0; rc == 0 && r < x->n_pre; r++) {
 		uint32_t n = gen_row(e, x, r);
@@ -392,7 +401,7 @@ static uint32_t binomial(struct s2f_rng *r, uint32_t n, float p)
  */
 static int expand_fixed_total(struct s2_eng *e, const struct s2_pe_expand *x, struct alloc *a)
 {
-	uint32_t index, data, off = 0;
+	uint32_t index = 0, data = 0, off = 0;
 	int rc = rows_begin(a, x->n_pre, &index, &data);
 	if (rc < 0)
 		return rc;
@@ -810,6 +819,8 @@ int s2_eng_init(struct s2_eng *e, const uint8_t *pedata, size_t len, const struc
 		if (rc < 0)
 			return rc;
 	}
+	if ((rc = s2_plastic_init(e, &a.next, a.end)) < 0) /* plastic.c */
+		return rc;
 	sort_table(e);
 	return 0;
 }
@@ -842,7 +853,7 @@ int s2_eng_update(struct s2_eng *e, const uint8_t *pedata, size_t len)
 	    pd.w_scale_i != o->w_scale_i || pd.dram_base != o->dram_base ||
 	    pd.dram_size != o->dram_size || !sect_same(&pd, o, S2_SECT_RECORD_V) ||
 	    !sect_same(&pd, o, S2_SECT_ROWS) || !sect_same(&pd, o, S2_SECT_EXPAND) ||
-	    !sect_same(&pd, o, S2_SECT_SLICES))
+	    !sect_same(&pd, o, S2_SECT_SLICES) || !sect_same(&pd, o, S2_SECT_PLASTIC))
 		return S2_E_STATE;
 	/* Parameters: the new ones, checked; the old ones back if they are refused. */
 	bool p_one = pd.sect_len[S2_SECT_PARAMS] == S2_PE_PARAMS * 4u;
@@ -1062,6 +1073,10 @@ void s2_eng_receive(struct s2_eng *e, uint32_t key, const uint32_t *payload)
 		if (n == 0 || n > S2_PE_ROW_MAX ||
 		    dram_read(e, t->data + (iw >> IDX_COUNT_BITS) * 4u, e->row, n * 4u) < 0)
 			continue;
+		if (t->plastic) { /* plastic.c */
+			s2_plastic_row(e, k, r, t->data + (iw >> IDX_COUNT_BITS) * 4u, n, base);
+			continue;
+		}
 		if (e->model == S2_MODEL_EGRU || e->model == S2_MODEL_DENSE) {
 			event_row(e, base, n, payload);
 			continue;
@@ -1122,6 +1137,8 @@ static void spike(struct s2_eng *e, unsigned i, uint8_t *bits)
 {
 	bits[i >> 3] |= (uint8_t)(1u << (i & 7));
 	e->c.spikes_sent++;
+	if (e->pl.n)
+		s2_plastic_post(e, i);
 	e->hal.send(e->hal.ctx, e->pd.key_base + i, NULL);
 }
 
@@ -1221,6 +1238,8 @@ void s2_eng_tick(struct s2_eng *e)
 	unsigned slot = e->t & 63u;
 	uint16_t *in_e = e->ring[slot][0], *in_i = e->ring[slot][1];
 	float we = e->pd.w_scale_e, wi = e->pd.w_scale_i, dt = e->dt_ms;
+	if (e->pl.n) /* axonal STDP: the pre spikes that reach their synapses now */
+		s2_plastic_tick(e);
 	if (e->pd.sect[S2_SECT_CURRENT])
 		apply_currents(e);
 	if (e->cs.n)

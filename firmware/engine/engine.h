@@ -26,6 +26,7 @@
 
 #include "csource.h"
 #include "fmath.h"
+#include "plastic.h"
 #include "s2/pedata.h"
 
 /** What the engine needs from below: DMA to chip DRAM, the router, recording. */
@@ -68,6 +69,8 @@ struct s2_eng_entry {
 	uint32_t n_rows;
 	uint16_t per_part;
 	uint8_t part_bits;
+	uint8_t plastic;  /* 0, or 1 + its rule in struct s2_plastic (plastic.h) */
+	uint16_t ord;     /* the order the engine made it in (explicit rows, then descriptors) */
 	uint64_t max_end; /* the largest key_lo + n_keys of this and every earlier entry */
 };
 
@@ -112,7 +115,8 @@ struct s2_eng {
 	 * bg_chunks x bg_lam, drawn as bg_chunks counts of mean bg_lam (exp(-bg_lam) = bg_p0). */
 	float bg_lam, bg_p0, bg_w;
 	unsigned bg_chunks;
-	struct s2_csrc cs; /**< current sources (csource.h) */
+	struct s2_csrc cs;    /**< current sources (csource.h) */
+	struct s2_plastic pl; /**< plastic synapses (plastic.h) */
 	/* The Poisson CDF of mean bg_lam at 0..bg_top, as bg_count's sequential search sums it
 	 * (the same operations, so the same floats), and its term at bg_top. */
 	float bg_cdf[S2_ENG_BG_CDF], bg_top_p;

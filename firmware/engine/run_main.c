@@ -11,6 +11,9 @@
  *             set means the packet carries the payload (graded events, docs/egru.md).
  * output.bin: 'S2OU' u32, n_steps u32, spike_bytes u32, v_bytes u32, the spike recording,
  *             the voltage recording (f32), then the counters of engine.h as 12 x u64.
+ * weights.bin (with plastic synapses, after s2_plastic_flush): 'S2WT' u32, n u32, the plasticity
+ *             counters (plastic.h) as 5 x u64, then n x (entry u32 (sorted table index), row
+ *             u32, synaptic word u32, weight f32 in the receptor's unit).
  * update.bin (optional, pause and resume): step u32, then a PE data blob that the engine takes
  *             with s2_eng_update() before computing that step (refused: exit 1).
  * The chip DRAM window (port.h) holds: the blob at 0, synaptic rows from 1 MiB (the blob's
@@ -78,6 +81,56 @@ static void fail(const char *what)
 	s2_port_exit(1);
 }
 
+static uint8_t *wout;
+static uint32_t wlen, wk, wr;
+
+static void weight_out(void *ctx, uint32_t word, float w)
+{
+	(void)ctx;
+	if (wlen + 16u > (1u << 20))
+		fail("weights too large for weights.bin");
+	uint32_t u;
+	memcpy(&u, &w, 4);
+	s2_st32(wout + wlen, wk);
+	s2_st32(wout + wlen + 4, wr);
+	s2_st32(wout + wlen + 8, word);
+	s2_st32(wout + wlen + 12, u);
+	wlen += 16;
+}
+
+/* The learned weights (plastic.h), in the area at out (the input area, no longer needed). */
+static void write_weights(uint8_t *out)
+{
+	if (s2_plastic_flush(&eng) < 0)
+		fail("plastic rows out of DRAM");
+	wout = out;
+	wlen = 48;
+	for (wk = 0; wk < eng.n_table; wk++) {
+		const struct s2_eng_entry *t = &eng.table[wk];
+		if (!t->plastic)
+			continue;
+		for (wr = 0; wr < t->n_rows; wr++) {
+			uint32_t iw, n;
+			if (hal_read(NULL, t->index + wr * 4u, &iw, 4) < 0)
+				fail("plastic rows out of DRAM");
+			n = iw & 0x7FFu;
+			if (n > S2_PE_ROW_MAX ||
+			    hal_read(NULL, t->data + (iw >> 11) * 4u, eng.row, n * 4u) < 0 ||
+			    s2_plastic_row_decode(&eng.pl.r[t->plastic - 1u], eng.pd.w_scale_e,
+			                          eng.pd.w_scale_i, eng.row, n, weight_out,
+			                          NULL) < 0)
+				fail("a malformed plastic row");
+		}
+	}
+	s2_st32(out, 0x54573253u);
+	s2_st32(out + 4, (wlen - 48u) / 16u);
+	const uint64_t *c = &eng.pl.c.updates;
+	for (unsigned i = 0; i < 5; i++)
+		s2_st64(out + 8 + 8 * i, c[i]);
+	if (s2_port_file_write("weights.bin", out, wlen) != (long)wlen)
+		fail("cannot write weights.bin");
+}
+
 int main(void)
 {
 	s2_port_init();
@@ -137,5 +190,7 @@ int main(void)
 	(void)out_head;
 	if (s2_port_file_write("output.bin", out, len) != (long)len)
 		fail("cannot write output.bin");
+	if (eng.pl.n)
+		write_weights(out);
 	return 0;
 }

@@ -71,27 +71,21 @@ void cli_progress_end(const struct cli *c);
 /** Transport counters of a conn as one line of text (for errors and --verbose). */
 void cli_conn_summary(const struct s2_conn *conn, char *out, size_t cap);
 
-/* Minimal JSON writer on stdout. */
-struct json {
-	FILE *f;
-	int depth;
-	bool first[32];
-};
-void json_begin(struct json *j, FILE *f);
-void json_obj(struct json *j, const char *key); /* key NULL inside arrays */
-void json_arr(struct json *j, const char *key);
-void json_end_obj(struct json *j);
-void json_end_arr(struct json *j);
-void json_str(struct json *j, const char *key, const char *v);
-void json_int(struct json *j, const char *key, long long v);
-void json_uint(struct json *j, const char *key, unsigned long long v);
-void json_num(struct json *j, const char *key, double v);
-void json_flag(struct json *j, const char *key, bool v);
-void json_null(struct json *j, const char *key);
-/* json_str with v NULL writes null. */
-void json_finish(struct json *j);
-/* s as a JSON string, quoted and escaped, for JSON printed without struct json. */
-void json_escaped(FILE *f, const char *s);
+/* JSON output: libs2's writer (lib/util/jsonw_internal.h, struct json), by its short names. */
+#include "jsonw_internal.h"
+#define json_begin s2_json_begin
+#define json_obj s2_json_obj
+#define json_arr s2_json_arr
+#define json_end_obj s2_json_end_obj
+#define json_end_arr s2_json_end_arr
+#define json_str s2_json_str
+#define json_int s2_json_int
+#define json_uint s2_json_uint
+#define json_num s2_json_num
+#define json_flag s2_json_flag
+#define json_null s2_json_null
+#define json_finish s2_json_finish
+#define json_escaped s2_json_escaped
 
 /** A conn's transport counters as a JSON object under key. */
 void cli_json_conn(struct json *j, const char *key, const struct s2_conn *conn);
@@ -135,6 +129,11 @@ uint16_t cli_job_wire_board(const struct cli *c, const struct s2_machine *m, uns
 struct s2_stream;
 int cli_job_stream_map(const struct cli *c, const struct s2_machine *m, struct s2_stream *st);
 int cli_machine_slurm(int argc, char **argv);
+/* Plot an energy report's power per board over the run (energy report --svg, plot power)
+ * into path, atomically (verb_plot.c). 0, or S2_E_IO / S2_E_NOMEM with err set and no file. */
+struct s2_energy_report;
+int cli_energy_power_svg(const struct s2_energy_report *r, const char *path, char *err,
+                         size_t errlen);
 int cli_energy_jobs(int argc, char **argv);
 
 #endif

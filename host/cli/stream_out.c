@@ -6,8 +6,8 @@
 
 #include "s2/error.h"
 #include "s2/live.h"
-#include "metrics.h"
-#include "serve.h"
+#include "s2/metrics.h"
+#include "s2/serve.h"
 
 double sx_now(void)
 {
@@ -29,7 +29,7 @@ void sx_spikes(void *ctx, const struct s2_spike *s, size_t n)
 {
 	struct sx *x = ctx;
 	if (x->serve)
-		serve_spikes(x->serve, s, n);
+		s2_serve_spikes(x->serve, s, n);
 	if (x->count_only || x->serve)
 		return;
 	for (size_t i = 0; i < n; i++) {
@@ -50,9 +50,9 @@ void sx_energy(void *ctx, const struct s2_energy_sample *e)
 {
 	struct sx *x = ctx;
 	if (x->metrics)
-		metrics_energy(x->metrics, e);
+		s2_metrics_energy(x->metrics, e);
 	if (x->serve)
-		serve_energy(x->serve, e);
+		s2_serve_energy(x->serve, e);
 	if (x->count_only || x->serve)
 		return;
 	if (x->c->json) {
@@ -78,9 +78,9 @@ void sx_event(void *ctx, const struct s2_run_event *ev)
 {
 	struct sx *x = ctx;
 	if (x->metrics)
-		metrics_event(x->metrics, ev);
+		s2_metrics_event(x->metrics, ev);
 	if (x->serve)
-		serve_event(x->serve, ev);
+		s2_serve_event(x->serve, ev);
 	if (!x->count_only && !x->serve) {
 		if (x->c->json)
 			fprintf(x->out,
@@ -141,41 +141,7 @@ void sx_summary(const struct cli *c, const struct s2_stream_stats *st, double se
 	        (unsigned long long)st->rx_errors);
 }
 
-static bool pop_selected(const char *const *pops, unsigned n_pops, const char *label)
+void cli_serve_log(void *who, const char *line)
 {
-	if (!n_pops)
-		return true;
-	for (unsigned i = 0; i < n_pops; i++)
-		if (!strcmp(pops[i], label))
-			return true;
-	return false;
-}
-
-int sx_add_sources(struct s2_stream *st, const struct s2_plan *plan, const struct s2_plan_board *pb,
-                   const char *const *pops, unsigned n_pops, struct s2_msg_stream_start *m,
-                   unsigned *bad_chip)
-{
-	for (unsigned ch = 0; ch < pb->n_chips; ch++) {
-		const struct s2_app_chip *ac = &pb->chips[ch];
-		for (unsigned q = 0; q < ac->n_pes; q++) {
-			const struct s2_plan_pe_info *in = &pb->info[ch][q];
-			uint8_t pe = ac->pes[q].pe;
-			if (!pop_selected(pops, n_pops, plan->pops[in->pop].label))
-				continue;
-			if (m) {
-				if (ac->chip >= S2_LIVE_MAX_CHIPS) {
-					*bad_chip = ac->chip;
-					return S2_E_RANGE;
-				}
-				m->live[ac->chip][pe / 8] |= (uint8_t)(1u << (pe % 8));
-				if (m->n_chips <= ac->chip)
-					m->n_chips = (uint16_t)(ac->chip + 1);
-			}
-			int rc = s2_stream_add_source(st, (uint16_t)pb->board, ac->chip, pe,
-			                              in->pop, in->lo);
-			if (rc < 0)
-				return rc;
-		}
-	}
-	return 0;
+	fprintf(stderr, "%s: %s\n", (const char *)who, line);
 }

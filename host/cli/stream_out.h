@@ -13,15 +13,15 @@
 #include "s2/plan.h"
 #include "s2/stream.h"
 
-struct serve;
-struct metrics;
+struct s2_serve;
+struct s2_metrics;
 
 struct sx {
 	struct cli *c;
 	struct s2_plan *plan;
-	struct serve *serve;     /**< if set, the stream goes there instead of out */
-	struct metrics *metrics; /**< if set, energy samples and events are exported there too */
-	bool count_only;         /**< print nothing but the summary */
+	struct s2_serve *serve;     /**< if set, the stream goes there instead of out */
+	struct s2_metrics *metrics; /**< if set, energy samples and events are exported there too */
+	bool count_only;            /**< print nothing but the summary */
 	unsigned boards_running, boards_finished, boards_total;
 	unsigned char *state; /**< [boards_total]: 0 idle, 1 running, 2 finished */
 	double t_last_finish; /**< CLOCK_MONOTONIC seconds of the last board finishing */
@@ -35,18 +35,7 @@ void sx_event(void *ctx, const struct s2_run_event *ev);
 /** The closing summary: counters of the stream (JSON line or text). */
 void sx_summary(const struct cli *c, const struct s2_stream_stats *st, double secs, FILE *f);
 double sx_now(void);
-
-/**
- * Register the application PEs of pb (a board of plan) as sources of st, so that their spikes
- * decode to (population, neuron): only PEs of the populations labelled pops[0..n_pops)
- * (n_pops 0: every population). With m (the board's STREAM_START body, from
- * s2_stream_start_msg), also mark each such PE live in m. s2ctl stream and s2ctl replay both
- * use this, so a replay decodes a capture exactly as the live stream did.
- * @return 0; S2_E_RANGE if m is given and a PE's chip is beyond S2_LIVE_MAX_CHIPS (that chip
- *         in *bad_chip); S2_E_NOMEM.
- */
-int sx_add_sources(struct s2_stream *st, const struct s2_plan *plan, const struct s2_plan_board *pb,
-                   const char *const *pops, unsigned n_pops, struct s2_msg_stream_start *m,
-                   unsigned *bad_chip);
+/** The fan-out server's lines (s2_serve_log) on stderr, prefixed by who ("s2ctl stream"). */
+void cli_serve_log(void *who, const char *line);
 
 #endif

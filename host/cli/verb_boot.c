@@ -11,18 +11,12 @@
 #include "cli.h"
 #include "s2/crc32.h"
 #include "s2/error.h"
-#include "s2/fwident.h"
+#include "s2/health.h"
 #include "s2/machine.h"
 #include "session.h"
 
-/* What one board reported. */
+/* For info: who holds the board (what it reported is libs2's struct s2_board_health). */
 struct board_report {
-	int status; /* 0, or why the board failed */
-	char what[96];
-	struct s2_msg_board_status st;
-	struct s2_msg_chip_info info[S2_BOARD_MAX_CHIPS];
-	int chip_status[S2_BOARD_MAX_CHIPS];
-	struct s2_op op;
 	bool lease_asked; /* info: who holds the board */
 	int lease_status;
 	struct s2_msg_lease_rep lease;
@@ -40,43 +34,14 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-struct progress {
-	struct cli *c;
-	struct board_report *rep;
-	struct session *s;
-	const char *label;
-};
-
-static void on_progress(void *arg)
+static void on_progress(void *arg, const char *what, uint64_t done, uint64_t total)
 {
-	struct progress *p = arg;
-	uint64_t done = 0, total = 0;
-	for (unsigned b = 0; b < p->s->n; b++) {
-		if (!p->s->sel[b])
-			continue;
-		done += p->rep[b].op.done;
-		total += p->rep[b].op.total;
-	}
-	cli_progress(p->c, p->label, done, total);
-}
-
-/* Does link l of chip c on board b work, as reported by both ends we know about? */
-static bool link_reported_alive(struct session *s, struct board_report *rep, unsigned b, unsigned c,
-                                unsigned l)
-{
-	if (!((rep[b].info[c].links_alive >> l) & 1u))
-		return false;
-	unsigned nb, nc;
-	if (!s2_machine_neighbour(s->m, b, c, l, &nb, &nc))
-		return false;
-	if (s->sel[nb] && rep[nb].status == 0 && rep[nb].chip_status[nc] == 0)
-		return (rep[nb].info[nc].links_alive >> ((l + 3) % 6)) & 1u;
-	return true;
+	cli_progress(arg, what, done, total);
 }
 
 /* Compare reports with the description; print or emit JSON; optionally mark the dead. */
-static void report(struct session *s, struct board_report *rep, struct s2_machine *found,
-                   double seconds, double total, bool boot)
+static void report(struct session *s, struct board_report *rep, struct s2_board_health *hs,
+                   struct s2_machine *found, double seconds, double total, bool boot)
 {
 	struct cli *c = s->c;
 	unsigned chips = s2_machine_chips_per_board(s->m), pes = s2_machine_pes_per_chip(s->m);
@@ -95,8 +60,17 @@ static void report(struct session *s, struct board_report *rep, struct s2_machin
 	for (unsigned b = 0; b < s->n; b++) {
 		if (!s->sel[b])
 			continue;
-		struct board_report *r = &rep[b];
-		struct totals bt = {0};
+		const struct s2_board_health *r = &hs[b];
+		struct s2_board_check ck;
+		int crc = s2_health_check(s->ls, hs, b, &ck);
+		if (crc < 0)
+			cli_error(c, EXIT_FAIL, "board %u: %s", b, s2_strerror(crc));
+		struct totals bt = {.chips_exp = ck.chips_expected,
+		                    .chips_alive = ck.chips_alive,
+		                    .pes_exp = ck.pes_expected,
+		                    .pes_alive = ck.pes_alive,
+		                    .links_exp = ck.links_expected,
+		                    .links_alive = ck.links_alive};
 		if (c->json) {
 			json_obj(&j, NULL);
 			json_uint(&j, "board", b);
@@ -106,79 +80,34 @@ static void report(struct session *s, struct board_report *rep, struct s2_machin
 				json_str(&j, "step", r->what);
 			}
 			json_arr(&j, "dead_chips");
-		}
-		/* Chips and PEs. */
-		for (unsigned ch = 0; ch < chips; ch++) {
-			if (s2_machine_chip_dead(s->m, b, ch))
-				continue; /* known dead: not expected */
-			bt.chips_exp++;
-			unsigned pe_exp = 0;
-			for (unsigned p = 0; p < pes; p++)
-				pe_exp += !s2_machine_pe_dead(s->m, b, ch, p);
-			bt.pes_exp += pe_exp;
-			if (r->status == 0 && r->chip_status[ch] == 0) {
-				bt.chips_alive++;
-				for (unsigned p = 0; p < pes; p++)
-					bt.pes_alive += s2_bitmap_get(r->info[ch].pe_alive, p);
-			} else {
-				if (c->json)
-					json_uint(&j, NULL, ch);
-				if (found && r->status == 0)
-					s2_machine_mark_chip_dead(found, b, ch);
-			}
-		}
-		if (c->json) {
+			for (unsigned i = 0; i < ck.n_dead_chips; i++)
+				json_uint(&j, NULL, ck.dead_chips[i]);
 			json_end_arr(&j);
 			json_arr(&j, "dead_pes");
-		}
-		for (unsigned ch = 0; r->status == 0 && ch < chips; ch++) {
-			if (r->chip_status[ch] != 0 || s2_machine_chip_dead(s->m, b, ch))
-				continue;
-			for (unsigned p = 0; p < pes; p++) {
-				if (s2_bitmap_get(r->info[ch].pe_alive, p) ||
-				    s2_machine_pe_dead(s->m, b, ch, p))
-					continue;
-				if (c->json) {
-					json_arr(&j, NULL);
-					json_uint(&j, NULL, ch);
-					json_uint(&j, NULL, p);
-					json_end_arr(&j);
-				}
-				if (found)
-					s2_machine_mark_pe_dead(found, b, ch, p);
+			for (size_t i = 0; i < ck.n_dead_pes; i++) {
+				json_arr(&j, NULL);
+				json_uint(&j, NULL, ck.dead_pes[i].chip);
+				json_uint(&j, NULL, ck.dead_pes[i].item);
+				json_end_arr(&j);
 			}
-		}
-		if (c->json) {
 			json_end_arr(&j);
 			json_arr(&j, "dead_links");
-		}
-		/* Links between two chips that are both alive; each counted from both ends. */
-		for (unsigned ch = 0; r->status == 0 && ch < chips; ch++) {
-			if (r->chip_status[ch] != 0)
-				continue;
-			for (unsigned l = 0; l < 6; l++) {
-				unsigned nb, nc;
-				if (!s2_machine_neighbour(s->m, b, ch, l, &nb, &nc) ||
-				    s2_machine_link_dead(s->m, b, ch, l))
-					continue;
-				bool far_known = s->sel[nb] && rep[nb].status == 0;
-				if (far_known && rep[nb].chip_status[nc] != 0)
-					continue; /* the far chip is dead: not a link fault */
-				bt.links_exp++;
-				if (link_reported_alive(s, rep, b, ch, l)) {
-					bt.links_alive++;
-					continue;
-				}
-				if (c->json) {
-					json_arr(&j, NULL);
-					json_uint(&j, NULL, ch);
-					json_uint(&j, NULL, l);
-					json_end_arr(&j);
-				}
-				if (found)
-					s2_machine_mark_link_dead(found, b, ch, l);
+			for (size_t i = 0; i < ck.n_dead_links; i++) {
+				json_arr(&j, NULL);
+				json_uint(&j, NULL, ck.dead_links[i].chip);
+				json_uint(&j, NULL, ck.dead_links[i].item);
+				json_end_arr(&j);
 			}
 		}
+		/* What a board that answered found dead is marked so in the new description. */
+		for (unsigned i = 0; found && r->status == 0 && i < ck.n_dead_chips; i++)
+			s2_machine_mark_chip_dead(found, b, ck.dead_chips[i]);
+		for (size_t i = 0; found && i < ck.n_dead_pes; i++)
+			s2_machine_mark_pe_dead(found, b, ck.dead_pes[i].chip, ck.dead_pes[i].item);
+		for (size_t i = 0; found && i < ck.n_dead_links; i++)
+			s2_machine_mark_link_dead(found, b, ck.dead_links[i].chip,
+			                          ck.dead_links[i].item);
+		s2_board_check_free(&ck);
 		if (c->json) {
 			json_end_arr(&j);
 			json_uint(&j, "chips_expected", bt.chips_exp);
@@ -196,13 +125,14 @@ static void report(struct session *s, struct board_report *rep, struct s2_machin
 						v = r->info[ch].version;
 				json_str(&j, "monitor", v);
 			}
-			if (r->lease_asked && r->lease_status == 0) {
+			if (rep[b].lease_asked && rep[b].lease_status == 0) {
 				json_obj(&j, "lease");
-				json_flag(&j, "held", r->lease.held);
-				json_str(&j, "holder", r->lease.held ? r->lease.holder : NULL);
-				json_num(&j, "remaining_s", r->lease.remaining_ms / 1000.0);
-				json_uint(&j, "refused", r->lease.refused);
-				json_uint(&j, "forced", r->lease.forced);
+				json_flag(&j, "held", rep[b].lease.held);
+				json_str(&j, "holder",
+				         rep[b].lease.held ? rep[b].lease.holder : NULL);
+				json_num(&j, "remaining_s", rep[b].lease.remaining_ms / 1000.0);
+				json_uint(&j, "refused", rep[b].lease.refused);
+				json_uint(&j, "forced", rep[b].lease.forced);
 				json_end_obj(&j);
 			}
 			cli_json_conn(&j, "transport", s->eth[b]);
@@ -214,12 +144,12 @@ static void report(struct session *s, struct board_report *rep, struct s2_machin
 			       bt.chips_alive, bt.chips_exp, bt.pes_alive, bt.pes_exp,
 			       bt.links_alive, bt.links_exp);
 		}
-		if (!c->json && r->lease_asked && r->lease_status == 0) {
+		if (!c->json && rep[b].lease_asked && rep[b].lease_status == 0) {
 			char lt[160];
-			session_lease_text(&r->lease, lt, sizeof lt);
+			session_lease_text(&rep[b].lease, lt, sizeof lt);
 			printf("board %u: lease %s; %u requests refused as busy, %u taken by "
 			       "force\n",
-			       b, lt, r->lease.refused, r->lease.forced);
+			       b, lt, rep[b].lease.refused, rep[b].lease.forced);
 		}
 		t.chips_exp += bt.chips_exp;
 		t.chips_alive += bt.chips_alive;
@@ -263,47 +193,20 @@ static void report(struct session *s, struct board_report *rep, struct s2_machin
 	}
 }
 
-/* Survey every chip the board says is alive; failures land in the report. */
-static void survey_all(struct session *s, struct board_report *rep, struct progress *pg)
-{
-	for (unsigned b = 0; b < s->n; b++) {
-		struct board_report *r = &rep[b];
-		if (!s->sel[b] || r->status)
-			continue;
-		for (unsigned ch = 0; ch < S2_BOARD_MAX_CHIPS; ch++)
-			r->chip_status[ch] = S2_E_DEAD;
-		s2_op_init(&r->op, on_progress, pg);
-		int rc = s2_survey_start(s->eth[b], r->st.chips_alive, r->info, r->chip_status,
-		                         &r->op);
-		if (rc < 0)
-			r->op.status = rc;
-	}
-	pg->label = "survey";
-	s2_client_wait(s->client);
-	for (unsigned b = 0; b < s->n; b++) {
-		struct board_report *r = &rep[b];
-		if (s->sel[b] && !r->status && r->op.status) {
-			r->status = r->op.status;
-			snprintf(r->what, sizeof r->what, "%s", r->op.what);
-		}
-	}
-	cli_progress_end(s->c);
-}
-
-static int finish(struct session *s, struct board_report *rep)
+static int finish(struct session *s, const struct s2_board_health *hs)
 {
 	unsigned ok = 0, bad = 0;
 	int worst = 0;
 	for (unsigned b = 0; b < s->n; b++) {
 		if (!s->sel[b])
 			continue;
-		if (rep[b].status) {
+		if (hs[b].status) {
 			bad++;
-			worst = rep[b].status;
+			worst = hs[b].status;
 			char line[300];
 			cli_conn_summary(s->eth[b], line, sizeof line);
 			fprintf(stderr, "s2ctl %s: board %u failed at %s: %s (%s)\n", s->c->verb, b,
-			        rep[b].what, s2_strerror(rep[b].status), line);
+			        hs[b].what, s2_strerror(hs[b].status), line);
 		} else {
 			ok++;
 		}
@@ -346,66 +249,46 @@ int verb_boot(int argc, char **argv)
 
 	/* Check the image before touching any board: a bad image changes nothing. */
 	const char *path = o.image ? o.image : cli_default_firmware();
-	size_t len = 0;
-	uint8_t *image = cli_read_file(path, S2_FW_IMAGE_MAX, &len);
-	if (!image)
-		return cli_error(&c, EXIT_INPUT, "image %s: %s", path,
-		                 errno == EFBIG ? "larger than a PE's 128 KiB SRAM"
-		                                : strerror(errno));
-	struct s2_fw_ident id;
-	int rc = s2_fw_ident_decode(image, len, &id);
-	if (rc < 0 || id.kind != S2_FW_MONITOR || id.protocol != S2_PROTOCOL_VERSION) {
-		free(image);
-		return cli_error(
-		        &c, EXIT_INPUT, "image %s: not a monitor image for protocol %u (%s)", path,
-		        S2_PROTOCOL_VERSION,
-		        rc < 0 ? s2_strerror(rc) : "wrong kind or protocol in identity block");
-	}
+	uint8_t *image;
+	size_t len;
+	char err[512];
+	int rc = s2_monitor_image_load(path, &image, &len, err, sizeof err);
+	if (rc < 0)
+		return cli_error(&c, rc == S2_E_NOMEM ? EXIT_FAIL : EXIT_INPUT, "%s", err);
 
 	struct session s;
 	int ec = session_open(&s, &c, true, false);
 	if (!ec)
 		ec = session_lease(&s);
 	struct board_report *rep = ec ? NULL : calloc(s.n, sizeof *rep);
-	if (ec || !rep) {
+	struct s2_board_health *hs = ec ? NULL : calloc(s.n, sizeof *hs);
+	if (ec || !rep || !hs) {
 		free(image);
+		free(rep);
+		free(hs);
 		session_close(&s);
 		return ec ? ec : cli_error(&c, EXIT_FAIL, "out of memory");
 	}
-	struct progress pg = {&c, rep, &s, "boot"};
 	double t0 = now_s();
-	for (unsigned b = 0; b < s.n; b++) {
-		if (!s.sel[b])
-			continue;
-		s2_op_init(&rep[b].op, on_progress, &pg);
-		rc = s2_boot_start(s.eth[b], image, len, S2_BOOT_BLOCK_MAX, &rep[b].op, &rep[b].st);
-		if (rc < 0)
-			rep[b].op.status = rc;
-	}
-	s2_client_wait(s.client);
+	s2_health_boot(s.ls, image, len, on_progress, &c, hs);
 	double seconds = now_s() - t0;
 	cli_progress_end(&c);
-	for (unsigned b = 0; b < s.n; b++) {
-		if (s.sel[b] && rep[b].op.status) {
-			rep[b].status = rep[b].op.status;
-			snprintf(rep[b].what, sizeof rep[b].what, "%s", rep[b].op.what);
-		}
-	}
-	survey_all(&s, rep, &pg);
+	s2_health_survey(s.ls, on_progress, &c, hs);
+	cli_progress_end(&c);
 	double total = now_s() - t0;
 	struct s2_machine *found = NULL;
 	if (o.write_machine && !(found = s2_machine_clone(s.m)))
 		ec = cli_error(&c, EXIT_FAIL, "out of memory");
-	report(&s, rep, found, seconds, total, true);
+	report(&s, rep, hs, found, seconds, total, true);
 	if (found) {
-		char err[512];
 		if (s2_machine_save_file(found, o.write_machine, err, sizeof err) < 0)
 			ec = cli_error(&c, EXIT_INPUT, "%s", err);
 		s2_machine_free(found);
 	}
 	if (!ec)
-		ec = finish(&s, rep);
+		ec = finish(&s, hs);
 	free(rep);
+	free(hs);
 	free(image);
 	session_close(&s);
 	return ec;
@@ -422,40 +305,16 @@ int verb_info(int argc, char **argv)
 	struct session s;
 	int ec = session_open(&s, &c, true, false);
 	struct board_report *rep = ec ? NULL : calloc(s.n, sizeof *rep);
-	if (ec || !rep) {
+	struct s2_board_health *hs = ec ? NULL : calloc(s.n, sizeof *hs);
+	if (ec || !rep || !hs) {
+		free(rep);
+		free(hs);
 		session_close(&s);
 		return ec ? ec : cli_error(&c, EXIT_FAIL, "out of memory");
 	}
-	struct progress pg = {&c, rep, &s, "status"};
-	uint8_t bodies[720][16];
-	size_t blen[720];
-	for (unsigned b = 0; b < s.n && b < 720; b++) {
-		if (!s.sel[b])
-			continue;
-		s2_op_init(&rep[b].op, NULL, NULL);
-		int rc =
-		        s2_simple_start(s.eth[b], S2_MSG_BOARD_STATUS, S2_ADDR_ANY, S2_PE_MONITOR,
-		                        NULL, 0, bodies[b], sizeof bodies[b], &blen[b], &rep[b].op);
-		if (rc < 0)
-			rep[b].op.status = rc;
-	}
-	s2_client_wait(s.client);
-	for (unsigned b = 0; b < s.n && b < 720; b++) {
-		struct board_report *r = &rep[b];
-		if (!s.sel[b])
-			continue;
-		int rc = r->op.status ? r->op.status
-		                      : s2_msg_board_status_decode(bodies[b], blen[b], &r->st);
-		if (rc == 0 && r->st.state != S2_BOARD_BOOTED)
-			rc = S2_E_STATE;
-		if (rc) {
-			r->status = rc;
-			snprintf(r->what, sizeof r->what, "%s",
-			         rc == S2_E_STATE ? "BOARD_STATUS (board not booted)"
-			                          : "BOARD_STATUS");
-		}
-	}
-	survey_all(&s, rep, &pg);
+	s2_health_status(s.ls, hs);
+	s2_health_survey(s.ls, on_progress, &c, hs);
+	cli_progress_end(&c);
 	struct s2_msg_lease_rep *lr = calloc(s.n, sizeof *lr);
 	int *ls = calloc(s.n, sizeof *ls);
 	if (lr && ls) {
@@ -469,9 +328,10 @@ int verb_info(int argc, char **argv)
 	}
 	free(lr);
 	free(ls);
-	report(&s, rep, NULL, 0, 0, false);
-	ec = finish(&s, rep);
+	report(&s, rep, hs, NULL, 0, 0, false);
+	ec = finish(&s, hs);
 	free(rep);
+	free(hs);
 	session_close(&s);
 	return ec;
 }

@@ -29,7 +29,8 @@
 #include "s2/packet.h"
 #include "s2/stream.h"
 #include "s2/wire.h"
-#include "serve.h"
+#include "s2/replay.h"
+#include "s2/serve.h"
 #include "stream_out.h"
 
 #define CAP_SNAPLEN 65535        /* whole frames: an s2 datagram is at most 1472 bytes */
@@ -556,51 +557,6 @@ static int replay_opt(struct cli *c, int id, const char *arg, void *ctx)
 	}
 }
 
-/* What replay found in the file: every record lands in exactly one of the last seven. */
-struct replay_counts {
-	unsigned long long records;       /* packet records read */
-	unsigned long long stream;        /* UDP datagrams to the stream's address: fed to it */
-	unsigned long long other_streams; /* STREAM_DATA packets to other addresses */
-	unsigned long long other_udp;     /* other UDP datagrams (requests, replies, not s2) */
-	unsigned long long other;         /* frames of other protocols (ARP, IPv6, TCP...) */
-	unsigned long long fragments;     /* IPv4 fragments (s2 never fragments) */
-	unsigned long long truncated;     /* cut short by the capture's snap length */
-	unsigned long long malformed;     /* headers inconsistent with the frame */
-};
-
-/*
- * Where the live stream was received. The live receiver's socket took every datagram sent
- * to its address and port once it was open; replay feeds the same ones: those to the address
- * and port of the first STREAM_DATA packet of the stream (the one with id `want`, or any),
- * and every later datagram sent there.
- */
-struct dest {
-	bool known;
-	uint8_t addr[4];
-	uint16_t port;
-};
-
-/* Is d a STREAM_DATA packet that a receiver would number (not malformed in its header or
- * its body's header), of stream want (0: any)? */
-static bool stream_packet(const uint8_t *d, size_t len, uint32_t want)
-{
-	struct s2_header h;
-	const uint8_t *body;
-	struct s2_live_rd r;
-	uint32_t id, dropped;
-	uint64_t first_us;
-	return s2_packet_decode(d, len, &h, &body) == 0 && h.type == S2_MSG_STREAM_DATA &&
-	       !(h.flags & S2_F_REPLY) && h.board != S2_ADDR_ANY &&
-	       s2_live_open(&r, body, h.payload_len, &id, &dropped, &first_us) == 0 &&
-	       (!want || id == want);
-}
-
-/* Judged by the header's magic and type only, for counting what was not fed. */
-static bool looks_stream_data(const uint8_t *p, size_t len)
-{
-	return len >= 6 && s2_ld32(p) == S2_MAGIC && p[5] == S2_MSG_STREAM_DATA;
-}
-
 /* Seconds of a record's timestamp (opened with nanosecond precision). */
 static double ts_s(const struct pcap_pkthdr *h)
 {
@@ -644,7 +600,7 @@ static void skipped(const char *file, unsigned long long rec, const char *why,
 }
 
 static void replay_report(const struct cli *c, const char *file, enum cap_link link,
-                          const struct replay_counts *n)
+                          const struct s2_replay_counts *n)
 {
 	if (c->json) {
 		struct json j;
@@ -669,8 +625,11 @@ static void replay_report(const struct cli *c, const char *file, enum cap_link l
 	        "replay: %s (%s): %llu records: %llu stream packets, %llu of other streams, %llu "
 	        "other UDP datagrams, %llu of other protocols, %llu IPv4 fragments, %llu "
 	        "truncated, %llu malformed\n",
-	        file, cap_link_name(link), n->records, n->stream, n->other_streams, n->other_udp,
-	        n->other, n->fragments, n->truncated, n->malformed);
+	        file, cap_link_name(link), (unsigned long long)n->records,
+	        (unsigned long long)n->stream, (unsigned long long)n->other_streams,
+	        (unsigned long long)n->other_udp, (unsigned long long)n->other,
+	        (unsigned long long)n->fragments, (unsigned long long)n->truncated,
+	        (unsigned long long)n->malformed);
 }
 
 int verb_replay(int argc, char **argv)
@@ -756,7 +715,8 @@ int verb_replay(int argc, char **argv)
 		goto out;
 	}
 	for (unsigned i = 0; i < plan->n_boards; i++)
-		if (sx_add_sources(st, plan, &plan->boards[i], NULL, 0, NULL, NULL) < 0) {
+		if (s2_stream_add_plan_sources(st, plan, &plan->boards[i], NULL, 0, NULL, NULL) <
+		    0) {
 			ec = cli_error(&c, EXIT_FAIL, "out of memory");
 			goto out;
 		}
@@ -765,8 +725,8 @@ int verb_replay(int argc, char **argv)
 			ec = cli_error(&c, EXIT_FAIL, "out of memory");
 			goto out;
 		}
-		if (!(x.serve = serve_open(base, "s2ctl replay", o.serve, plan, (size_t)queue, err,
-		                           sizeof err))) {
+		if (!(x.serve = s2_serve_open(base, o.serve, plan, (size_t)queue, cli_serve_log,
+		                              (void *)"s2ctl replay", err, sizeof err))) {
 			ec = cli_error(&c, EXIT_USAGE, "--serve %s: %s", o.serve, err);
 			goto out;
 		}
@@ -783,83 +743,57 @@ int verb_replay(int argc, char **argv)
 	if (wait_s)
 		wait_until(base, now_s() + (double)wait_s);
 
-	struct replay_counts n = {0};
-	struct dest d = {0};
+	struct s2_replay *rp = s2_replay_new(st, (uint32_t)id, (enum s2_replay_link)link);
+	if (!rp) {
+		ec = cli_error(&c, EXIT_FAIL, "out of memory");
+		goto out;
+	}
+	const struct s2_replay_counts *n = s2_replay_counts(rp);
 	struct pcap_pkthdr *h;
 	const u_char *data;
 	double first_ts = 0, last_ts = 0, t0_wall = 0, t0_cap = 0;
 	unsigned warned = 0;
 	int rc = 0;
 	while (!interrupted && (rc = pcap_next_ex(p, &h, &data)) == 1) {
-		n.records++;
 		if (o.realtime) {
-			if (n.records == 1) {
+			if (n->records == 0) {
 				t0_wall = now_s();
 				t0_cap = ts_s(h);
 			}
 			wait_until(base, t0_wall + (ts_s(h) - t0_cap));
 		}
-		struct cap_udp u;
 		const char *why = "";
-		enum cap_verdict v = cap_frame_udp(link, data, h->caplen, h->len, &u, &why);
-		switch (v) {
-		case CAP_UDP:
-			if (!d.known && stream_packet(u.payload, u.len, (uint32_t)id)) {
-				d.known = true;
-				memcpy(d.addr, u.dst, 4);
-				d.port = u.dport;
-			}
-			if (!d.known || u.dport != d.port || memcmp(u.dst, d.addr, 4)) {
-				if (looks_stream_data(u.payload, u.len))
-					n.other_streams++;
-				else
-					n.other_udp++;
-				break;
-			}
-			if (!n.stream++)
+		enum s2_replay_verdict v = s2_replay_frame(rp, data, h->caplen, h->len, &why);
+		if (v == S2_REPLAY_FED) {
+			if (n->stream == 1)
 				first_ts = ts_s(h);
 			last_ts = ts_s(h);
-			s2_stream_feed(st, u.payload, u.len);
-			break;
-		case CAP_OTHER:
-			n.other++;
-			break;
-		case CAP_FRAGMENT:
-			n.fragments++;
-			break;
-		case CAP_TRUNCATED:
-		case CAP_MALFORMED: {
-			bool cut = v == CAP_TRUNCATED;
-			if (cut)
-				n.truncated++;
-			else
-				n.malformed++;
-			skipped(file, n.records, why, h, cut, &warned);
-			break;
-		}
+		} else if (v == S2_REPLAY_TRUNCATED || v == S2_REPLAY_MALFORMED) {
+			skipped(file, n->records, why, h, v == S2_REPLAY_TRUNCATED, &warned);
 		}
 		if (base)
 			event_base_loop(base, EVLOOP_NONBLOCK);
 	}
 	fflush(x.out);
 	if (x.serve)
-		serve_finish(x.serve, s2_stream_stats(st));
+		s2_serve_finish(x.serve, s2_stream_stats(st));
 	if (!c.quiet) {
 		sx_summary(&c, s2_stream_stats(st), last_ts - first_ts, c.json ? stdout : stderr);
-		replay_report(&c, file, link, &n);
+		replay_report(&c, file, link, n);
 	}
 	/* after the counters, so that it is the last thing said */
 	if (!interrupted && rc == PCAP_ERROR)
-		ec = cli_error(&c, EXIT_INPUT, "%s: record %llu: %s", file, n.records + 1,
-		               pcap_geterr(p));
-	else if (!n.stream)
+		ec = cli_error(&c, EXIT_INPUT, "%s: record %llu: %s", file,
+		               (unsigned long long)n->records + 1, pcap_geterr(p));
+	else if (!n->stream)
 		fprintf(stderr,
 		        "s2ctl replay: %s: no live-stream (STREAM_DATA) packets%s in %llu "
 		        "records\n",
-		        file, id ? " of that --stream-id" : "", n.records);
+		        file, id ? " of that --stream-id" : "", (unsigned long long)n->records);
+	s2_replay_free(rp);
 out:
 	if (x.serve)
-		serve_close(x.serve);
+		s2_serve_close(x.serve);
 	if (base)
 		event_base_free(base);
 	s2_stream_free(st);

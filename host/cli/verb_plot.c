@@ -2,7 +2,7 @@
  * s2ctl plot (docs/cli/plot.md): pictures of a run as SVG files, drawn with svg.c: a spike
  * raster and population rates from a results file of `s2ctl run`, power per board and a
  * per-chip heatmap of activity or modelled energy from an energy record of `s2ctl run
- * --energy` (computed by the energy report's code, energy_report.h). Every file is written
+ * --energy` (computed by libs2, s2/energy_report.h). Every file is written
  * atomically: nothing is left behind when the input is bad.
  */
 #include <errno.h>
@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "energy_report.h"
+#include "s2/energy_report.h"
 #include "s2/results.h"
 #include "s2/error.h"
 #include "s2/machine.h"
@@ -374,16 +374,97 @@ free_results:
 	return ec;
 }
 
+/* The energy report of a record (libs2) with the default model; a partial run's is refused.
+ * NULL after an error naming the file and the reason, with *exit_code set. */
+static struct s2_energy_report *open_report(const struct cli *c, const char *path, int *exit_code)
+{
+	struct s2_energy_report_opts ro = {.allow_partial = true};
+	struct s2_energy_report *r;
+	char err[1024];
+	int rc = s2_energy_report_open(path, &ro, &r, err, sizeof err);
+	if (rc < 0) {
+		*exit_code = cli_error(c, rc == S2_E_NOMEM ? EXIT_FAIL : EXIT_INPUT, "%s", err);
+		return NULL;
+	}
+	if (s2_energy_report_partial(r)) {
+		*exit_code =
+		        cli_error(c, EXIT_PARTIAL,
+		                  "%s: record of a partial run (%s): not drawn as if it were "
+		                  "complete (s2ctl energy report --allow-partial shows it, marked)",
+		                  path, s2_energy_report_partial(r));
+		s2_energy_report_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+int cli_energy_power_svg(const struct s2_energy_report *r, const char *path, char *err,
+                         size_t errlen)
+{
+	enum { W = 800, H = 420, L = 80, R = 150, T = 40, B = 56, SHOWN = 10, CAP = 4096 };
+	struct s2_energy_power *pw[SHOWN] = {0};
+	size_t n[SHOWN] = {0};
+	struct s2_energy_figures fig;
+	s2_energy_report_figures(r, &fig);
+	const unsigned *boards;
+	unsigned nb = s2_energy_report_boards(r, &boards);
+	double ymax = 0, xmax = (double)fig.steps * fig.dt_ms;
+	unsigned shown = nb < SHOWN ? nb : SHOWN;
+	int rc = 0;
+	for (unsigned i = 0; i < shown; i++) {
+		pw[i] = calloc(CAP, sizeof *pw[i]);
+		if (!pw[i]) {
+			snprintf(err, errlen, "%.400s: out of memory", path);
+			rc = S2_E_NOMEM;
+			goto free_series;
+		}
+		n[i] = s2_energy_report_power(r, (int)boards[i], pw[i], CAP);
+		for (size_t k = 0; k < n[i]; k++)
+			ymax = fmax(ymax, pw[i][k].watts);
+	}
+	ymax *= 1.05;
+	double ystep = svg_round_up(&ymax, 5);
+	struct svg s;
+	if ((rc = svg_open(&s, path, W, H, err, errlen)) < 0)
+		goto free_series;
+	svg_text(&s, L, 22, "start", "font-size=\"15\"", "Power per board during the run (%s, %s)",
+	         fig.measured ? "measured" : "modelled", fig.model_version);
+	struct svg_axes ax = {L, T, W - L - R, H - T - B, 0, xmax > 0 ? xmax : 1, 0, ymax};
+	svg_draw_axes(&s, &ax, svg_nice_step(ax.xmax, 6), ystep, true, "biological time (ms)",
+	              "power (W)");
+	for (unsigned i = 0; i < shown; i++) {
+		char cls[32], label[32];
+		snprintf(cls, sizeof cls, "board board-%u", boards[i]);
+		svg_polyline_begin(&s, svg_colour(i), cls);
+		for (size_t k = 0; k < n[i]; k++) {
+			double y = svg_y(&ax, pw[i][k].watts);
+			svg_polyline_point(&s, svg_x(&ax, pw[i][k].step_from * fig.dt_ms), y);
+			svg_polyline_point(&s, svg_x(&ax, pw[i][k].step_to * fig.dt_ms), y);
+		}
+		svg_polyline_end(&s);
+		snprintf(label, sizeof label, "board %u", boards[i]);
+		svg_legend(&s, W - R + 14, T + 16.0 * (i + 1), svg_colour(i), label);
+	}
+	if (nb > shown)
+		svg_text(&s, W - R + 14, T + 16.0 * (shown + 1), "start", NULL, "(%u more boards)",
+		         nb - shown);
+	rc = svg_close(&s, err, errlen);
+free_series:
+	for (unsigned i = 0; i < shown; i++)
+		free(pw[i]);
+	return rc;
+}
+
 static int plot_power(const struct cli *c, const struct popts *o, const char *path)
 {
 	int ec = 0;
-	struct energy_report *r = energy_report_open(c, path, &ec);
+	struct s2_energy_report *r = open_report(c, path, &ec);
 	if (!r)
 		return ec;
 	char err[512];
-	if (energy_report_power_svg(r, o->out, err, sizeof err) < 0)
+	if (cli_energy_power_svg(r, o->out, err, sizeof err) < 0)
 		ec = cli_error(c, EXIT_FAIL, "%s", err);
-	energy_report_free(r);
+	s2_energy_report_free(r);
 	return ec;
 }
 
@@ -413,10 +494,10 @@ static int plot_heatmap(const struct cli *c, const struct popts *o, const char *
 			                 "--what %s: synaptic_events or energy, not that", o->what);
 	}
 	int ec = 0;
-	struct energy_chip *chips = NULL;
+	struct s2_energy_chip *chips = NULL;
 	double *val = NULL;
 	struct s2_machine *m = NULL;
-	struct energy_report *r = energy_report_open(c, path, &ec);
+	struct s2_energy_report *r = open_report(c, path, &ec);
 	if (!r)
 		return ec;
 	if (!(m = cli_load_machine(c))) {
@@ -424,7 +505,7 @@ static int plot_heatmap(const struct cli *c, const struct popts *o, const char *
 		goto free_report;
 	}
 	const unsigned *boards;
-	unsigned nb = energy_report_boards(r, &boards);
+	unsigned nb = s2_energy_report_boards(r, &boards);
 	unsigned cpb = s2_machine_chips_per_board(m);
 	for (unsigned i = 0; i < nb; i++)
 		if (boards[i] >= s2_machine_boards(m)) {
@@ -436,7 +517,7 @@ static int plot_heatmap(const struct cli *c, const struct popts *o, const char *
 			               s2_machine_boards(m));
 			goto free_report;
 		}
-	size_t nc = energy_report_chips(r, &chips);
+	size_t nc = s2_energy_report_chips(r, &chips);
 	if (!(val = calloc((size_t)nb * cpb, sizeof *val))) {
 		ec = cli_error(c, EXIT_FAIL, "out of memory");
 		goto free_report;
@@ -588,7 +669,7 @@ free_report:
 	free(val);
 	free(chips);
 	s2_machine_free(m);
-	energy_report_free(r);
+	s2_energy_report_free(r);
 	return ec;
 }
 

@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "cli.h"
-#include "energy_rec.h"
+#include "s2/energy_record.h"
 #include "s2/error.h"
 #include "s2/plan.h"
 #include "s2/results.h"
@@ -81,8 +81,8 @@ struct ctx {
 	struct session s;
 	struct s2_deployment *d;
 	const struct s2_plan *plan;
-	struct erec *er;
-	struct erec_host h[4][2]; /* [enum s2_phase][begin, end] */
+	struct s2_energy_record *er;
+	struct s2_energy_host h[4][2]; /* [enum s2_phase][begin, end] */
 	bool seen[4];
 };
 
@@ -95,7 +95,7 @@ static void progress_cb(void *arg, const char *what, uint64_t done, uint64_t tot
 static void phase_cb(void *arg, enum s2_phase ph, bool end)
 {
 	struct ctx *x = arg;
-	erec_host_now(&x->h[ph][end]);
+	s2_energy_host_now(&x->h[ph][end]);
 	x->seen[ph] = true;
 	/* each bar ends with its phase */
 	if (end || ph == S2_PHASE_READOUT)
@@ -105,13 +105,13 @@ static void phase_cb(void *arg, enum s2_phase ph, bool end)
 static void energy_cb(void *arg, const struct s2_energy_sample *e)
 {
 	struct ctx *x = arg;
-	erec_energy(x->er, e);
+	s2_energy_record_sample(x->er, e);
 }
 
 static void event_cb(void *arg, const struct s2_run_event *ev)
 {
 	struct ctx *x = arg;
-	erec_event(x->er, ev);
+	s2_energy_record_event(x->er, ev);
 }
 
 /* The image, the session, and the deployment with the boards leased: 0 or an exit code. */
@@ -374,16 +374,17 @@ static int write_energy(struct ctx *x, const char *image, const char *path, cons
 	static const char *const names[] = {"boot", "load", "run", "readout"};
 	for (unsigned ph = 0; ph < 4; ph++)
 		if (x->seen[ph] && (ph >= S2_PHASE_RUN || !deployed))
-			erec_phase(x->er, names[ph], &x->h[ph][0], &x->h[ph][1]);
-	erec_stream_stats(x->er, &s2_deployment_stats(x->d)->stream);
-	struct erec_info info = {image,
-	                         x->c->machine_path ? x->c->machine_path : getenv("S2_MACHINE"),
-	                         cli_default_firmware(),
-	                         s2_deployment_stats(x->d)->booted,
-	                         out,
-	                         x->plan->network,
-	                         x->plan->network_crc32,
-	                         NULL};
+			s2_energy_record_phase(x->er, names[ph], &x->h[ph][0], &x->h[ph][1]);
+	s2_energy_record_stream_stats(x->er, &s2_deployment_stats(x->d)->stream);
+	struct s2_energy_record_info info = {image,
+	                                     x->c->machine_path ? x->c->machine_path
+	                                                        : getenv("S2_MACHINE"),
+	                                     cli_default_firmware(),
+	                                     s2_deployment_stats(x->d)->booted,
+	                                     out,
+	                                     x->plan->network,
+	                                     x->plan->network_crc32,
+	                                     NULL};
 	char pwhy[300], err[512];
 	if (res && !res->complete) {
 		s2_results_partial_why(res, pwhy, sizeof pwhy);
@@ -391,8 +392,8 @@ static int write_energy(struct ctx *x, const char *image, const char *path, cons
 	} else if (!res) {
 		info.partial = "no results: the run failed before its recordings were read";
 	}
-	if (erec_write(x->er, path, &info, x->plan->dt_ms, s2_deployment_stats(x->d)->steps, err,
-	               sizeof err) < 0)
+	if (s2_energy_record_write(x->er, path, &info, x->plan->dt_ms,
+	                           s2_deployment_stats(x->d)->steps, err, sizeof err) < 0)
 		return cli_error(x->c, EXIT_FAIL, "%s", err);
 	return 0;
 }
@@ -453,7 +454,8 @@ int verb_run(int argc, char **argv)
 	/* The energy record: every chip's counters every --energy-every steps. */
 	if (o.energy) {
 		char eerr[512];
-		if (!(x.er = erec_start(&x.s, x.plan, (uint32_t)every, eerr, sizeof eerr))) {
+		if (!(x.er = s2_energy_record_start(x.s.ls, x.plan, (uint32_t)every, eerr,
+		                                    sizeof eerr))) {
 			close_ctx(&x);
 			return cli_error(&c, EXIT_FAIL, "--energy %s: %s", o.energy, eerr);
 		}
@@ -484,7 +486,7 @@ int verb_run(int argc, char **argv)
 		int erc = write_energy(&x, argv[pos], o.energy, out, res, o.deployed);
 		if (!wrc)
 			wrc = erc;
-		erec_free(x.er);
+		s2_energy_record_free(x.er);
 	}
 	const struct s2_run_stats *rs = s2_deployment_stats(x.d);
 	if (res)

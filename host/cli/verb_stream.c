@@ -1,7 +1,7 @@
 /*
  * s2ctl stream and inject (docs/cli/stream.md): receive a running network's live spikes,
  * energy counter samples and run events, print them as text or JSON lines (or serve them to
- * applications, serve.c); inject spikes into source populations.
+ * applications, s2/serve.h); inject spikes into source populations.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -21,13 +21,11 @@
 #include "s2/key.h"
 #include "s2/live.h"
 #include "s2/stream.h"
-#include "metrics.h"
-#include "serve.h"
+#include "s2/subscribe.h"
+#include "s2/metrics.h"
+#include "s2/serve.h"
 #include "stream_out.h"
 #include "session.h"
-
-/* Probes (APP_STATUS, once a second) a board may miss in a row before the stream ends. */
-#define STREAM_MISSES 2
 
 struct stream_opts {
 	const char *pops[64];
@@ -146,7 +144,6 @@ int verb_stream(int argc, char **argv)
 	struct sx x = {.c = &c, .plan = plan, .count_only = o.count_only, .out = stdout};
 	x.boards_total = s.n;
 	x.state = calloc(s.n ? s.n : 1, 1);
-	struct s2_op *ops = calloc(s.n ? s.n : 1, sizeof *ops);
 	uint32_t id = (uint32_t)time(NULL) ^ (uint32_t)getpid() << 12;
 	id = id ? id : 1;
 	struct s2_stream_callbacks cb = {sx_spikes, sx_energy, sx_event, &x};
@@ -161,7 +158,7 @@ int verb_stream(int argc, char **argv)
 	uint16_t port = 0;
 	int rc;
 	double t0 = sx_now();
-	if (!x.state || !ops || !st) {
+	if (!x.state || !st) {
 		ec = cli_error(&c, EXIT_FAIL, "out of memory");
 		goto out;
 	}
@@ -170,52 +167,29 @@ int verb_stream(int argc, char **argv)
 		               s2_strerror(rc));
 		goto out;
 	}
-	if (o.metrics && !(x.metrics = metrics_open(base, o.metrics, argv[pos], err, sizeof err))) {
+	if (o.metrics && !(x.metrics = s2_metrics_open(base, o.metrics, argv[pos], cli_serve_log,
+	                                               (void *)"s2ctl stream", err, sizeof err))) {
 		ec = cli_error(&c, EXIT_USAGE, "--metrics %s: %s", o.metrics, err);
 		goto out;
 	}
-	if (o.serve && !(x.serve = serve_open(base, "s2ctl stream", o.serve, plan, (size_t)queue,
-	                                      err, sizeof err))) {
+	if (o.serve && !(x.serve = s2_serve_open(base, o.serve, plan, (size_t)queue, cli_serve_log,
+	                                         (void *)"s2ctl stream", err, sizeof err))) {
 		ec = cli_error(&c, EXIT_USAGE, "--serve %s: %s", o.serve, err);
 		goto out;
 	}
 	/* Subscribe every board of the image: its live PEs, its chips' counters. */
 	unsigned boards = 0;
-	for (unsigned i = 0; i < plan->n_boards; i++) {
-		const struct s2_plan_board *pb = &plan->boards[i];
-		if (pb->board >= s.n || !s.sel[pb->board])
-			continue;
-		static struct s2_msg_stream_start m;
-		uint32_t flags =
-		        (o.no_spikes ? 0 : S2_LIVE_F_SPIKES) | (energy ? S2_LIVE_F_ENERGY : 0);
-		s2_stream_start_msg(st, flags, (uint32_t)energy, port, &m);
-		unsigned bad_chip = 0;
-		rc = sx_add_sources(st, plan, pb, o.pops, o.n_pops, &m, &bad_chip);
-		if (rc == S2_E_RANGE) {
-			ec = cli_error(&c, EXIT_INPUT,
-			               "board %u chip %u: beyond the %u chips a stream subscribes",
-			               pb->board, bad_chip, S2_LIVE_MAX_CHIPS);
+	bool sent = false;
+	uint32_t flags = (o.no_spikes ? 0 : S2_LIVE_F_SPIKES) | (energy ? S2_LIVE_F_ENERGY : 0);
+	rc = s2_stream_subscribe(s.ls, st, plan, o.pops, o.n_pops, flags, (uint32_t)energy, port,
+	                         &boards, &sent, err, sizeof err);
+	if (rc < 0) {
+		ec = cli_error(
+		        &c, !sent ? (rc == S2_E_RANGE ? EXIT_INPUT : EXIT_FAIL) : cli_exit_for(rc),
+		        "%s", err);
+		if (!sent)
 			goto out;
-		}
-		if (rc < 0) {
-			ec = cli_error(&c, EXIT_FAIL, "out of memory");
-			goto out;
-		}
-		s2_op_init(&ops[pb->board], NULL, NULL);
-		s2_stream_start_start(s.eth[pb->board], &m, &ops[pb->board]);
-		boards++;
-	}
-	s2_client_wait(s.client);
-	for (unsigned i = 0; i < plan->n_boards; i++) {
-		unsigned b = plan->boards[i].board;
-		if (b < s.n && s.sel[b] && ops[b].status) {
-			char line[300];
-			cli_conn_summary(s.eth[b], line, sizeof line);
-			ec = cli_error(&c, cli_exit_for(ops[b].status),
-			               "board %u: STREAM_START: %s (%s)", b,
-			               s2_strerror(ops[b].status), line);
-			goto stop;
-		}
+		goto stop;
 	}
 	if (!c.quiet)
 		fprintf(stderr,
@@ -233,19 +207,12 @@ int verb_stream(int argc, char **argv)
 	t0 = sx_now();
 	/* Liveness: a stream only listens, so it asks each board for APP_STATUS once a second; a
 	 * board that stops answering (the transport's retries, at least 3 s) ends the stream
-	 * with an error naming it, instead of a wait without end. */
-	struct s2_msg_app_status *probe = calloc(s.n ? s.n : 1, sizeof *probe);
-	unsigned *misses = calloc(s.n ? s.n : 1, sizeof *misses);
-	bool *probed = calloc(s.n ? s.n : 1, sizeof *probed); /* a probe was sent, not yet judged */
-	double t_probe = t0;
-	if (!probe || !misses || !probed) {
-		free(misses);
-		free(probed);
+	 * with an error naming it, instead of a wait without end (libs2's stream watch). */
+	struct s2_stream_watch *watch = s2_stream_watch_new(s.ls, plan);
+	if (!watch) {
 		ec = cli_error(&c, EXIT_FAIL, "out of memory");
 		goto stop;
 	}
-	for (unsigned i = 0; i < plan->n_boards; i++)
-		s2_op_init(&ops[plan->boards[i].board], NULL, NULL);
 	/* Until every board finished (and 200 ms more for packets overtaken on the way), or
 	 * --max-seconds, or a signal. */
 	while (!interrupted) {
@@ -261,68 +228,17 @@ int verb_stream(int argc, char **argv)
 				ec = EXIT_TIMEOUT;
 			break;
 		}
-		/* A probe that times out (the transport's bound, at least 3 s) counts a miss;
-		 * STREAM_MISSES in a row end the stream (a board starved for a few seconds by a
-		 * busy host is not dead); an error reply ends it at once. */
-		bool dead = false;
-		for (unsigned i = 0; i < plan->n_boards && !dead; i++) {
-			unsigned b = plan->boards[i].board;
-			if (b >= s.n || !s.sel[b] || ops[b].outstanding || !probed[b])
-				continue;
-			probed[b] = false; /* this probe's outcome, taken once */
-			if (!ops[b].status) {
-				misses[b] = 0;
-				continue;
-			}
-			if (ops[b].status == S2_E_TIMEOUT && ++misses[b] < STREAM_MISSES) {
-				s2_conn_reset_responsive(s.eth[b]);
-				s2_op_init(&ops[b], NULL,
-				           NULL); /* probe again at the next second */
-				continue;
-			}
-			char line[300];
-			cli_conn_summary(s.eth[b], line, sizeof line);
-			ec = cli_error(&c, cli_exit_for(ops[b].status),
-			               "board %u stopped answering while streaming (APP_STATUS: "
-			               "%s%s) (%s)",
-			               b, s2_strerror(ops[b].status),
-			               ops[b].status == S2_E_TIMEOUT ? ", two probes in a row" : "",
-			               line);
-			dead = true;
-		}
-		if (dead)
+		if ((rc = s2_stream_watch_poll(watch, err, sizeof err)) < 0) {
+			ec = cli_error(&c, cli_exit_for(rc), "%s", err);
 			break;
-		if (sx_now() - t_probe >= 1.0) {
-			t_probe = sx_now();
-			for (unsigned i = 0; i < plan->n_boards; i++) {
-				unsigned b = plan->boards[i].board;
-				if (b >= s.n || !s.sel[b] || ops[b].outstanding)
-					continue;
-				s2_op_init(&ops[b], NULL, NULL);
-				probed[b] = true;
-				if (s2_app_status_start(s.eth[b], &probe[b], &ops[b]) < 0)
-					ops[b].status = S2_E_NOMEM;
-			}
 		}
 	}
-	/* A probe still in flight writes its reply into probe[] and owns its op: let every
-	 * request finish (the transport's bound) before freeing them or reusing the ops. */
-	s2_client_wait(s.client);
-	free(misses);
-	free(probed);
-	free(probe);
+	s2_stream_watch_free(watch);
 stop:
 	/* Unsubscribe (best effort: a board that is gone forgets its streams anyway). */
-	for (unsigned i = 0; i < plan->n_boards; i++) {
-		unsigned b = plan->boards[i].board;
-		if (b < s.n && s.sel[b]) {
-			s2_op_init(&ops[b], NULL, NULL);
-			s2_stream_stop_start(s.eth[b], id, &ops[b]);
-		}
-	}
-	s2_client_wait(s.client);
+	s2_stream_unsubscribe(s.ls, plan, id);
 	if (x.serve)
-		serve_finish(x.serve, s2_stream_stats(st));
+		s2_serve_finish(x.serve, s2_stream_stats(st));
 	if (!c.quiet)
 		sx_summary(&c, s2_stream_stats(st), sx_now() - t0, c.json ? stdout : stderr);
 	if (ec == EXIT_TIMEOUT)
@@ -334,11 +250,10 @@ stop:
 		        (unsigned long long)s2_stream_stats(st)->lost,
 		        (unsigned long long)s2_stream_stats(st)->board_dropped);
 out:
-	metrics_close(x.metrics);
+	s2_metrics_close(x.metrics);
 	if (x.serve)
-		serve_close(x.serve);
+		s2_serve_close(x.serve);
 	s2_stream_free(st);
-	free(ops);
 	free(x.state);
 	session_close(&s);
 	s2_plan_free(plan);

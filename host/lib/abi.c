@@ -5,6 +5,11 @@
  */
 #include <string.h>
 
+#include "s2/energy_record.h"
+#include "s2/energy_report.h"
+#include "s2/health.h"
+#include "s2/replay.h"
+#include "s2/netbuild.h"
 #include "s2/results.h"
 #include "s2/run.h"
 #include "s2/session.h"
@@ -32,6 +37,17 @@ size_t s2_abi_sizeof(const char *name)
 	        {"s2_results_spike", sizeof(struct s2_results_spike)},
 	        {"s2_plan", sizeof(struct s2_plan)},
 	        {"s2_plan_pop", sizeof(struct s2_plan_pop)},
+	        {"s2_energy_report_opts", sizeof(struct s2_energy_report_opts)},
+	        {"s2_energy_metric", sizeof(struct s2_energy_metric)},
+	        {"s2_energy_figures", sizeof(struct s2_energy_figures)},
+	        {"s2_energy_power", sizeof(struct s2_energy_power)},
+	        {"s2_energy_chip", sizeof(struct s2_energy_chip)},
+	        {"s2_energy_host", sizeof(struct s2_energy_host)},
+	        {"s2_energy_record_info", sizeof(struct s2_energy_record_info)},
+	        {"s2_board_health", sizeof(struct s2_board_health)},
+	        {"s2_board_check", sizeof(struct s2_board_check)},
+	        {"s2_replay_counts", sizeof(struct s2_replay_counts)},
+	        {"s2_netb_dist", sizeof(struct s2_netb_dist)},
 	};
 	for (size_t i = 0; name && i < sizeof t / sizeof t[0]; i++)
 		if (!strcmp(t[i].name, name))

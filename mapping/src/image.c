@@ -255,6 +255,7 @@ struct worker {
 	struct libdeflate_compressor *z;
 	struct map_buf raw;
 	struct image_span *span; /* where the blob repeats itself: for image_deflate */
+	struct image_deflate_tmp dtmp;
 	uint8_t *zb; /* the other encoder's output, swapped with a slot's buffer if smaller */
 	size_t zcap;
 	size_t n_span, span_cap;
@@ -406,7 +407,7 @@ static void build_slot(struct worker *k, struct slot *s)
 			return;
 		}
 	}
-	s->zl = image_deflate(k->raw.p, k->raw.n, k->span, k->n_span, s->z, s->zcap);
+	s->zl = image_deflate(k->raw.p, k->raw.n, k->span, k->n_span, s->z, s->zcap, &k->dtmp);
 	if (s->zl == 0 || s->zl > k->raw.n / 4) {
 		size_t zl = libdeflate_zlib_compress(k->z, k->raw.p, k->raw.n, k->zb, k->zcap);
 		if (zl > 0 && (s->zl == 0 || zl < s->zl)) {
@@ -755,6 +756,7 @@ done:
 		free(wk[t].w.sig);
 		free(wk[t].raw.p);
 		free(wk[t].span);
+		free(wk[t].dtmp.p);
 		free(wk[t].zb);
 		image_scratch_free(wk[t].sc);
 		if (wk[t].z)

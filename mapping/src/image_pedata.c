@@ -303,6 +303,28 @@ static double in_degree_bound(const struct s2_net *net, uint32_t j)
 	return m + 5 * sqrt(m) + 1; /* with replacement the count may exceed npre */
 }
 
+/* A plastic rule that changes weights (stdp, vogels2011; docs/network.md). */
+static bool learns(const S2pb__Projection *pj)
+{
+	return pj->synapse &&
+	       (!strcmp(pj->synapse->rule, "stdp") || !strcmp(pj->synapse->rule, "vogels2011"));
+}
+
+/* The unit of the weight field of a projection's synaptic words: the receptor's unit, or for
+ * a learning rule w_max / 32768 (the engine keeps such weights in its own fixed point,
+ * plastic.h, and delivers them in the receptor's unit). */
+static double word_scale(const S2pb__Projection *pj, double receptor_unit)
+{
+	return learns(pj) ? pj->synapse->w_max / S2_PL_WORD_ONE : receptor_unit;
+}
+
+/* The largest |weight| the projection's synapses can reach: a plastic one's grow to w_max. */
+static double proj_wmax(const S2pb__Projection *pj)
+{
+	double m = max_abs(pj->weight);
+	return learns(pj) ? fmax(m, pj->synapse->w_max) : m;
+}
+
 /*
  * The weight unit of every population and receptor (docs/engine.md), once, before the image
  * is written in threads. A synapse holds a 16-bit weight and a neuron sums a step's input in a
@@ -327,7 +349,7 @@ int image_weight_units(struct s2_mapping *mp)
 		for (uint32_t ij = mp->in_first[pop]; ij < mp->in_first[pop + 1]; ij++) {
 			const S2pb__Projection *pj = net->pb->projections[mp->in_proj[ij]];
 			unsigned r = pj->receptor == S2PB__PROJECTION__RECEPTOR__INHIBITORY;
-			double m = max_abs(pj->weight);
+			double m = proj_wmax(pj);
 			if (pj->connector_case == S2PB__PROJECTION__CONNECTOR_FROM_LIST) {
 				lists = true;
 				for (size_t i = 0; i < pj->from_list->n_weight; i++)
@@ -347,15 +369,14 @@ int image_weight_units(struct s2_mapping *mp)
 				const S2pb__FromList *fl = pj->from_list;
 				for (size_t k = 0; k < fl->n_post; k++)
 					sum[r * (size_t)n + net->post_lo[j] + fl->post[k]] +=
-					        fl->n_weight ? fabs(fl->weight[k])
-					                     : max_abs(pj->weight);
+					        fl->n_weight ? fabs(fl->weight[k]) : proj_wmax(pj);
 			} else if (sum) {
-				double w = max_abs(pj->weight) * in_degree_bound(net, j);
+				double w = proj_wmax(pj) * in_degree_bound(net, j);
 				for (uint32_t i = net->post_lo[j]; i < net->post_hi[j]; i++)
 					sum[r * (size_t)n + i] += w;
 			} else {
 				/* all neurons alike (slices ignored: an upper bound) */
-				bound[r] += max_abs(pj->weight) * in_degree_bound(net, j);
+				bound[r] += proj_wmax(pj) * in_degree_bound(net, j);
 			}
 		}
 		for (unsigned r = 0; r < 2; r++) {
@@ -373,6 +394,53 @@ int image_weight_units(struct s2_mapping *mp)
 		free(sum);
 	}
 	return 0;
+}
+
+/* The PLASTIC entry (pedata.h) of a projection with a plastic rule into population pop, for
+ * key-table entry `entry`; false for a static projection. */
+static bool plastic_entry(const S2pb__Projection *pj, unsigned entry, uint8_t *out)
+{
+	const S2pb__Synapse *sy = pj->synapse;
+	if (!sy)
+		return false;
+	float p[8] = {0};
+	unsigned kind, flags = 0;
+	if (!strcmp(sy->rule, "stdp")) {
+		kind = !strcmp(sy->weight_dependence, "multiplicative") ? S2_PL_STDP_MULT
+		                                                        : S2_PL_STDP_ADD;
+		p[0] = (float)sy->w_min;
+		p[1] = (float)sy->w_max;
+		p[2] = (float)sy->tau_plus_ms;
+		p[3] = (float)sy->tau_minus_ms;
+		p[4] = (float)sy->a_plus;
+		p[5] = (float)sy->a_minus;
+		flags = sy->dendritic_delay_fraction == 1 ? S2_PL_F_DENDRITIC : 0;
+	} else if (!strcmp(sy->rule, "vogels2011")) {
+		kind = S2_PL_VOGELS;
+		p[0] = (float)sy->w_min;
+		p[1] = (float)sy->w_max;
+		p[2] = (float)sy->tau_ms;
+		p[3] = (float)sy->eta;
+		p[4] = (float)sy->rho_hz;
+		flags = sy->dendritic_delay_fraction == 1 ? S2_PL_F_DENDRITIC : 0;
+	} else if (!strcmp(sy->rule, "tsodyks_markram")) {
+		kind = S2_PL_TM;
+		p[0] = (float)sy->u;
+		p[1] = (float)sy->tau_rec_ms;
+		p[2] = (float)sy->tau_facil_ms;
+		/* the post-synaptic current's time constant (NEST's tau_psc): each post neuron's
+		 * tau_syn of the receptor (the engine reads it; 0 for delta synapses) */
+		p[3] = -1.0f;
+	} else {
+		return false;
+	}
+	memset(out, 0, S2_PE_PLASTIC_LEN);
+	out[0] = (uint8_t)kind;
+	out[1] = (uint8_t)flags;
+	s2_st16(out + 2, (uint16_t)entry);
+	for (unsigned k = 0; k < 8; k++)
+		memcpy(out + 8 + 4 * k, &p[k], 4);
+	return true;
 }
 
 /*
@@ -712,7 +780,7 @@ struct image_prep *image_prep_new(struct s2_mapping *mp, uint64_t seed_base)
 		const S2pb__Projection *pj = pb->projections[j];
 		struct proj_prep *pr = &ip->proj[j];
 		unsigned rcp = pj->receptor == S2PB__PROJECTION__RECEPTOR__INHIBITORY;
-		double scale = mp->wunit[2 * (size_t)net->post[j] + rcp];
+		double scale = word_scale(pj, mp->wunit[2 * (size_t)net->post[j] + rcp]);
 		pr->bad = dist_of(pj->weight, 0, scale, 0, 65535 * scale, &pr->w_dist, &pr->w_a,
 		                  &pr->w_b, &pr->wlost) < 0 ||
 		          dist_of(pj->delay, dt, dt, dt, S2_PE_MAX_DELAY * dt, &pr->d_dist,
@@ -950,7 +1018,12 @@ int image_put_pedata(struct s2_mapping *mp, const struct image_prep *ip, struct 
 	rows->buf.n = exp->buf.n = slc->buf.n = 0;
 	rows->buf.failed = exp->buf.failed = slc->buf.failed = false;
 	bool sliced = false;
-	unsigned entries = 0;
+	unsigned entries = 0, n_expl = 0, n_expd = 0, n_pl = 0;
+	struct {
+		bool expl;
+		unsigned ord;
+		uint8_t d[S2_PE_PLASTIC_LEN];
+	} pl[S2_PE_MAX_PLASTIC];
 	for (size_t r = 0; r < n_runs; r++) {
 		const struct run *ru = &runs[r];
 		for (uint32_t ij = mp->in_first[pt->pop]; ij < mp->in_first[pt->pop + 1]; ij++) {
@@ -970,7 +1043,25 @@ int image_put_pedata(struct s2_mapping *mp, const struct image_prep *ip, struct 
 				          pop->label, S2_PE_MAX_TABLE);
 				goto out;
 			}
-			if (pj->connector_case == S2PB__PROJECTION__CONNECTOR_FROM_LIST) {
+			bool expl = pj->connector_case == S2PB__PROJECTION__CONNECTOR_FROM_LIST;
+			if (pj->synapse && pj->synapse->rule[0] &&
+			    strcmp(pj->synapse->rule, "static")) {
+				if (n_pl == S2_PE_MAX_PLASTIC) {
+					rc = fail(err, errlen,
+					          "population %s: a PE hears from more than %u "
+					          "runs of "
+					          "sources through plastic synapses",
+					          pop->label, S2_PE_MAX_PLASTIC);
+					goto out;
+				}
+				pl[n_pl].expl = expl;
+				pl[n_pl].ord = expl ? n_expl : n_expd;
+				if (plastic_entry(pj, 0, pl[n_pl].d))
+					n_pl++;
+			}
+			n_expl += expl;
+			n_expd += !expl;
+			if (expl) {
 				/* Rows: one per pre neuron of the run, synapses to this part. */
 				const S2pb__FromList *l = pj->from_list;
 				uint32_t longest = 0;
@@ -1042,7 +1133,8 @@ int image_put_pedata(struct s2_mapping *mp, const struct image_prep *ip, struct 
 							goto out;
 						}
 					} else {
-						long wu = lround(fabs(w) / scale[rcp]);
+						long wu = lround(fabs(w) /
+						                 word_scale(pj, scale[rcp]));
 						if (wu == 0 && w != 0) {
 							free(cnt);
 							rc = fail(
@@ -1232,6 +1324,18 @@ int image_put_pedata(struct s2_mapping *mp, const struct image_prep *ip, struct 
 		uint8_t *p = grow(b, slc->buf.n);
 		if (p)
 			memcpy(p, slc->buf.p, slc->buf.n);
+		end(b);
+	}
+	if (n_pl) { /* entries: the explicit rows first, then the descriptors (s2_eng_init) */
+		begin(b, S2_SECT_PLASTIC);
+		for (unsigned i = 0; i < n_pl; i++) {
+			uint8_t *p = grow(b, S2_PE_PLASTIC_LEN);
+			if (p) {
+				memcpy(p, pl[i].d, S2_PE_PLASTIC_LEN);
+				s2_st16(p + 2,
+				        (uint16_t)(pl[i].expl ? pl[i].ord : n_expl + pl[i].ord));
+			}
+		}
 		end(b);
 	}
 	if (rows->buf.failed || exp->buf.failed || slc->buf.failed || b->buf.failed) {

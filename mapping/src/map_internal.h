@@ -165,12 +165,19 @@ struct image_span {
 };
 /** Bytes image_deflate may need for n bytes of input. */
 size_t image_deflate_bound(size_t n);
+/** image_deflate's scratch memory, kept between calls (free p when done). */
+struct image_deflate_tmp {
+	void *p;
+	size_t cap;
+};
 /**
- * Compress in[0..n) into out[0..cap) as a zlib stream (one fixed-Huffman block), trying at
- * each position only its span's distance. sp: spans in ascending start order.
- * @return the stream's length, or 0 if cap is too small.
+ * Compress in[0..n) into out[0..cap) as a zlib stream (one block with Huffman codes made for
+ * it, or the fixed codes where smaller), trying at each position only its span's distance.
+ * sp: spans in ascending start order. tmp: scratch grown as needed (NULL: allocated and
+ * freed in the call). The bytes depend only on in and sp.
+ * @return the stream's length, or 0 if cap is too small (or out of memory).
  */
 size_t image_deflate(const uint8_t *in, size_t n, const struct image_span *sp, size_t nsp,
-                     uint8_t *out, size_t cap);
+                     uint8_t *out, size_t cap, struct image_deflate_tmp *tmp);
 
 #endif

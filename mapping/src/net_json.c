@@ -8,6 +8,7 @@
  */
 #include <json-c/json.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -457,6 +458,55 @@ static int rd_connector(struct rd *r, json_object *o, const char *path, S2pb__Pr
 	return 0;
 }
 
+/* "synapse": a rule name ("static"), or an object with "rule" and its parameters
+ * (docs/network.md "Plastic synapses"). */
+static int rd_synapse(struct rd *r, json_object *o, const char *path, S2pb__Synapse **out)
+{
+	S2pb__Synapse *s = net_arena_alloc(&r->a, sizeof *s);
+	if (!s)
+		return nomem(r);
+	s2pb__synapse__init(s);
+	*out = s;
+	if (json_object_is_type(o, json_type_string))
+		return rd_str(r, o, path, &s->rule);
+	if (!json_object_is_type(o, json_type_object))
+		return type_err(r, path, "a rule name or an object with a \"rule\"");
+	static const struct {
+		const char *key;
+		size_t off;
+	} nums[] = {{"w_min", offsetof(S2pb__Synapse, w_min)},
+	            {"w_max", offsetof(S2pb__Synapse, w_max)},
+	            {"tau_plus_ms", offsetof(S2pb__Synapse, tau_plus_ms)},
+	            {"tau_minus_ms", offsetof(S2pb__Synapse, tau_minus_ms)},
+	            {"a_plus", offsetof(S2pb__Synapse, a_plus)},
+	            {"a_minus", offsetof(S2pb__Synapse, a_minus)},
+	            {"dendritic_delay_fraction", offsetof(S2pb__Synapse, dendritic_delay_fraction)},
+	            {"u", offsetof(S2pb__Synapse, u)},
+	            {"tau_rec_ms", offsetof(S2pb__Synapse, tau_rec_ms)},
+	            {"tau_facil_ms", offsetof(S2pb__Synapse, tau_facil_ms)},
+	            {"tau_ms", offsetof(S2pb__Synapse, tau_ms)},
+	            {"eta", offsetof(S2pb__Synapse, eta)},
+	            {"rho_hz", offsetof(S2pb__Synapse, rho_hz)}};
+	char q[256];
+	json_object_object_foreach(o, key, val)
+	{
+		snprintf(q, sizeof q, "%.180s.%.60s", path, key);
+		int rc = 1;
+		if (!strcmp(key, "rule"))
+			rc = rd_str(r, val, q, &s->rule);
+		else if (!strcmp(key, "weight_dependence"))
+			rc = rd_str(r, val, q, &s->weight_dependence);
+		for (size_t i = 0; rc == 1 && i < sizeof nums / sizeof nums[0]; i++)
+			if (!strcmp(key, nums[i].key))
+				rc = rd_num(r, val, q, (double *)((char *)s + nums[i].off));
+		if (rc == 1)
+			rc = unknown_key(r, path, key);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
 static int rd_projection(struct rd *r, json_object *o, const char *path, S2pb__Projection **out)
 {
 	if (!json_object_is_type(o, json_type_object))
@@ -499,12 +549,7 @@ static int rd_projection(struct rd *r, json_object *o, const char *path, S2pb__P
 			p->receptor = (S2pb__Projection__Receptor)rcp;
 			rc = 0;
 		} else if (!strcmp(key, "synapse")) {
-			S2pb__Synapse *s = net_arena_alloc(&r->a, sizeof *s);
-			if (!s)
-				return nomem(r);
-			s2pb__synapse__init(s);
-			p->synapse = s;
-			rc = rd_str(r, val, q, &s->rule);
+			rc = rd_synapse(r, val, q, &p->synapse);
 		} else {
 			rc = unknown_key(r, path, key);
 		}
@@ -858,6 +903,44 @@ static json_object *wr_connector(const S2pb__Projection *p)
 	return o;
 }
 
+/* A rule name, or with a plastic rule an object with its parameters (the rule's only). */
+static json_object *wr_synapse(const S2pb__Synapse *s)
+{
+	const char *r = s->rule;
+	if (!strcmp(r, "stdp") || !strcmp(r, "vogels2011") || !strcmp(r, "tsodyks_markram")) {
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "rule", json_object_new_string(r));
+		if (!strcmp(r, "stdp"))
+			json_object_object_add(o, "weight_dependence",
+			                       json_object_new_string(s->weight_dependence));
+		if (strcmp(r, "tsodyks_markram")) {
+			json_object_object_add(o, "w_min", wr_num(s->w_min));
+			json_object_object_add(o, "w_max", wr_num(s->w_max));
+		}
+		if (!strcmp(r, "stdp")) {
+			json_object_object_add(o, "tau_plus_ms", wr_num(s->tau_plus_ms));
+			json_object_object_add(o, "tau_minus_ms", wr_num(s->tau_minus_ms));
+			json_object_object_add(o, "a_plus", wr_num(s->a_plus));
+			json_object_object_add(o, "a_minus", wr_num(s->a_minus));
+		}
+		if (!strcmp(r, "vogels2011")) {
+			json_object_object_add(o, "tau_ms", wr_num(s->tau_ms));
+			json_object_object_add(o, "eta", wr_num(s->eta));
+			json_object_object_add(o, "rho_hz", wr_num(s->rho_hz));
+		}
+		if (strcmp(r, "tsodyks_markram")) {
+			json_object_object_add(o, "dendritic_delay_fraction",
+			                       wr_num(s->dendritic_delay_fraction));
+		} else {
+			json_object_object_add(o, "u", wr_num(s->u));
+			json_object_object_add(o, "tau_rec_ms", wr_num(s->tau_rec_ms));
+			json_object_object_add(o, "tau_facil_ms", wr_num(s->tau_facil_ms));
+		}
+		return o;
+	}
+	return json_object_new_string(r);
+}
+
 static json_object *wr_projection(const S2pb__Projection *p)
 {
 	json_object *o = json_object_new_object();
@@ -877,7 +960,7 @@ static json_object *wr_projection(const S2pb__Projection *p)
 	json_object_object_add(o, "receptor",
 	                       json_object_new_string(net_receptor_name(p->receptor)));
 	if (p->synapse)
-		json_object_object_add(o, "synapse", json_object_new_string(p->synapse->rule));
+		json_object_object_add(o, "synapse", wr_synapse(p->synapse));
 	return o;
 }
 

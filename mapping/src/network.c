@@ -432,6 +432,126 @@ static int check_slice(struct check *k, const char *item, const char *what, cons
 	return 0;
 }
 
+/* A plastic synapse rule (docs/network.md "Plastic synapses"): every parameter in range, a
+ * constant delay and an initial weight within the bounds, a post population with synapses. */
+static int check_synapse(struct check *k, struct s2_net *n, const char *item,
+                         const S2pb__Projection *p)
+{
+	const S2pb__Synapse *s = p->synapse;
+	const char *r = s->rule;
+	if (!r[0] || !strcmp(r, "static"))
+		return 0;
+	bool stdp = !strcmp(r, "stdp"), vog = !strcmp(r, "vogels2011"),
+	     tm = !strcmp(r, "tsodyks_markram");
+	if (!stdp && !vog && !tm) {
+		net_seterr(k->err, k->errlen,
+		           "%s: synapse rule '%.60s' is unknown (known: static, stdp, vogels2011, "
+		           "tsodyks_markram)",
+		           item, r);
+		return S2_E_NOTFOUND;
+	}
+	const char *bad = NULL, *why = NULL;
+	double v = 0;
+#define REQ(cond, name, val, reason)   \
+	do {                           \
+		if (!bad && !(cond)) { \
+			bad = name;    \
+			v = val;       \
+			why = reason;  \
+		}                      \
+	} while (0)
+	if (stdp || vog) {
+		REQ(isfinite(s->w_min) && s->w_min >= 0, "w_min", s->w_min, "must be >= 0");
+		REQ(isfinite(s->w_max) && s->w_max > 0, "w_max", s->w_max, "must be > 0");
+		if (!bad && s->w_min > s->w_max) {
+			net_seterr(k->err, k->errlen, "%s: synapse %s: w_min %g is above w_max %g",
+			           item, r, s->w_min, s->w_max);
+			return S2_E_RANGE;
+		}
+		REQ(s->dendritic_delay_fraction == 0 || s->dendritic_delay_fraction == 1,
+		    "dendritic_delay_fraction", s->dendritic_delay_fraction,
+		    "must be 0 (axonal) or 1 (dendritic)");
+	}
+	if (stdp) {
+		bool mult = !strcmp(s->weight_dependence, "multiplicative");
+		if (!mult && strcmp(s->weight_dependence, "additive")) {
+			net_seterr(k->err, k->errlen,
+			           "%s: synapse: weight_dependence '%.60s' is unknown (additive, "
+			           "multiplicative)",
+			           item, s->weight_dependence);
+			return S2_E_RANGE;
+		}
+		REQ(isfinite(s->tau_plus_ms) && s->tau_plus_ms > 0, "tau_plus_ms", s->tau_plus_ms,
+		    "must be > 0");
+		REQ(isfinite(s->tau_minus_ms) && s->tau_minus_ms > 0, "tau_minus_ms",
+		    s->tau_minus_ms, "must be > 0");
+		REQ(isfinite(s->a_plus) && s->a_plus >= 0, "a_plus", s->a_plus, "must be >= 0");
+		REQ(isfinite(s->a_minus) && s->a_minus >= 0, "a_minus", s->a_minus, "must be >= 0");
+	}
+	if (vog) {
+		REQ(isfinite(s->tau_ms) && s->tau_ms > 0, "tau_ms", s->tau_ms, "must be > 0");
+		REQ(isfinite(s->eta) && s->eta >= 0, "eta", s->eta, "must be >= 0");
+		REQ(isfinite(s->rho_hz) && s->rho_hz >= 0, "rho_hz", s->rho_hz, "must be >= 0");
+	}
+	if (tm) {
+		REQ(isfinite(s->u) && s->u > 0 && s->u <= 1, "u", s->u, "must be in (0, 1]");
+		REQ(isfinite(s->tau_rec_ms) && s->tau_rec_ms > 0, "tau_rec_ms", s->tau_rec_ms,
+		    "must be > 0");
+		REQ(isfinite(s->tau_facil_ms) && s->tau_facil_ms >= 0, "tau_facil_ms",
+		    s->tau_facil_ms, "must be >= 0");
+	}
+#undef REQ
+	if (bad) {
+		net_seterr(k->err, k->errlen, "%s: synapse %s: %s %g %s", item, r, bad, v, why);
+		return S2_E_RANGE;
+	}
+	if (p->receptor > S2PB__PROJECTION__RECEPTOR__INHIBITORY) {
+		net_seterr(k->err, k->errlen,
+		           "%s: synapse %s: only on the excitatory or inhibitory "
+		           "receptor of a spiking neuron",
+		           item, r);
+		return S2_E_RANGE;
+	}
+	if (stdp || vog) {
+		const S2pb__FromList *fl =
+		        p->connector_case == S2PB__PROJECTION__CONNECTOR_FROM_LIST ? p->from_list
+		                                                                   : NULL;
+		bool const_d = fl && fl->n_delay ? true
+		                                 : !p->delay || p->delay->kind_case ==
+		                                                        S2PB__VALUE__KIND_CONSTANT;
+		for (size_t i = 1; fl && i < fl->n_delay; i++)
+			const_d = const_d && fl->delay[i] == fl->delay[0];
+		if (!const_d) {
+			net_seterr(
+			        k->err, k->errlen,
+			        "%s: synapse %s: the delay must be one constant (the engine keeps "
+			        "one delay per plastic projection)",
+			        item, r);
+			return S2_E_RANGE;
+		}
+		double lo = s->w_min * (1 - 1e-9), hi = s->w_max * (1 + 1e-9);
+		for (size_t i = 0; fl && i < fl->n_weight; i++)
+			if (!(fabs(fl->weight[i]) >= lo && fabs(fl->weight[i]) <= hi)) {
+				net_seterr(
+				        k->err, k->errlen,
+				        "%s: synapse %s: weight %g of entry %zu is outside [w_min, "
+				        "w_max] = [%g, %g]",
+				        item, r, fl->weight[i], i, s->w_min, s->w_max);
+				return S2_E_RANGE;
+			}
+		if (!(fl && fl->n_weight) && p->weight &&
+		    p->weight->kind_case == S2PB__VALUE__KIND_CONSTANT &&
+		    !(fabs(p->weight->constant) >= lo && fabs(p->weight->constant) <= hi)) {
+			net_seterr(k->err, k->errlen,
+			           "%s: synapse %s: weight %g is outside [w_min, w_max] = [%g, %g]",
+			           item, r, p->weight->constant, s->w_min, s->w_max);
+			return S2_E_RANGE;
+		}
+	}
+	(void)n;
+	return 0;
+}
+
 static int check_projection(struct check *k, struct s2_net *n, unsigned j, const uint32_t *sorted)
 {
 	S2pb__Network *pb = n->pb;
@@ -633,11 +753,8 @@ static int check_projection(struct check *k, struct s2_net *n, unsigned j, const
 		net_seterr(k->err, k->errlen, "%s: receptor %d is unknown", item, (int)p->receptor);
 		return S2_E_FORMAT;
 	}
-	if (p->synapse && p->synapse->rule[0] && strcmp(p->synapse->rule, "static")) {
-		net_seterr(k->err, k->errlen, "%s: synapse rule '%.60s' is unknown (known: static)",
-		           item, p->synapse->rule);
-		return S2_E_NOTFOUND;
-	}
+	if (p->synapse && (rc = check_synapse(k, n, item, p)) < 0)
+		return rc;
 	return 0;
 }
 

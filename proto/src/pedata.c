@@ -92,6 +92,8 @@ int s2_pedata_decode(const uint8_t *buf, size_t len, struct s2_pedata *pd)
 	     pd->sect_len[S2_SECT_STATE] != S2_PE_STATE * 4u) ||
 	    pd->sect_len[S2_SECT_RECORD_V] != pd->n_record_v * 2u ||
 	    pd->sect_len[S2_SECT_EXPAND] % S2_PE_EXPAND_LEN != 0 ||
+	    pd->sect_len[S2_SECT_PLASTIC] % S2_PE_PLASTIC_LEN != 0 ||
+	    pd->sect_len[S2_SECT_PLASTIC] > S2_PE_MAX_PLASTIC * S2_PE_PLASTIC_LEN ||
 	    pd->sect_len[S2_SECT_SPIKES] % 8u != 0 || pd->sect_len[S2_SECT_CURRENT] % 12u != 0 ||
 	    (pd->sect[S2_SECT_CSOURCE] && pd->sect_len[S2_SECT_CSOURCE] < S2_PE_CSRC_HDR) ||
 	    (pd->sect[S2_SECT_PARAMS2] &&

@@ -9,6 +9,7 @@ if __name__ == "pyNN_s2":  # imported as pyNN_s2: also be pyNN.s2
     _pyNN.s2 = _sys.modules["pyNN.s2"]
 
 import logging
+from . import _deferred  # noqa: F401  (before pyNN: scipy.signal on first use)
 from pyNN import common, errors
 from pyNN.common.control import DEFAULT_MAX_DELAY, DEFAULT_TIMESTEP, DEFAULT_MIN_DELAY
 from pyNN.connectors import *  # noqa: F401,F403  (unsupported ones fail in Projection)
@@ -55,6 +56,8 @@ from .simulator import NotSupportedError, S2RunError, S2PartialResultError  # no
 from .standardmodels import IF_curr_exp, IF_cond_exp, Izhikevich, SpikeSourcePoisson, \
     SpikeSourceArray, StaticSynapse, IF_curr_alpha, IF_cond_alpha, IF_curr_delta, \
     EIF_cond_exp_isfa_ista
+from .standardmodels import STDPMechanism, SpikePairRule, AdditiveWeightDependence, \
+    MultiplicativeWeightDependence, Vogels2011Rule, TsodyksMarkramSynapse  # noqa: F401
 from .populations import Population, PopulationView, Assembly
 from .projections import Projection
 from .electrodes import DCSource, ACSource, StepCurrentSource, NoisyCurrentSource  # noqa: F401
@@ -68,7 +71,8 @@ def list_standard_models():
 
 
 def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params):
-    """extra parameters: machine (an s2 machine file; default: start a local 1-board s2emu),
+    """extra parameters: machine (an s2 machine file; default: a local 1-board s2emu, started
+    here and made ready by run()),
     seed (the network's seed, default 1), workdir (write the network's JSON there, for
     inspection: the run itself is in memory), allow_partial (default False: a run that did not
     complete on every board raises S2PartialResultError; True: read what it recorded, warn, and
@@ -89,6 +93,8 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     st.workdir = extra_params.get("workdir")
     st.verbose = extra_params.get("verbose", False)
     st.allow_partial = bool(extra_params.get("allow_partial", False))
+    if not st.machine:
+        st.spawn_emulator()  # starts while the script builds its network (run() waits)
     return 0
 
 
@@ -144,11 +150,11 @@ for _name in ("IF_cond_exp_gsfa_grr",
               "GIF_cond_exp", "SpikeSourcePoissonRefractory",
               "SpikeSourceGamma", "SpikeSourceInhGamma"):
     globals()[_name] = _unsupported(_name, _CELLS, errors.NoModelAvailableError)
-for _name in ("TsodyksMarkramSynapse", "SimpleStochasticSynapse",
+for _name in ("SimpleStochasticSynapse",
               "StochasticTsodyksMarkramSynapse", "MultiQuantalSynapse", "ElectricalSynapse",
-              "STDPMechanism", "AdditiveWeightDependence", "MultiplicativeWeightDependence",
-              "AdditivePotentiationMultiplicativeDepression", "GutigWeightDependence",
-              "SpikePairRule", "Vogels2011Rule"):
+              "AdditivePotentiationMultiplicativeDepression", "GutigWeightDependence"):
     globals()[_name] = _unsupported(
-        _name, "plastic, stochastic and electrical synapses: only StaticSynapse")
+        _name, "pyNN.s2 has StaticSynapse, TsodyksMarkramSynapse and STDPMechanism with "
+        "SpikePairRule or Vogels2011Rule and AdditiveWeightDependence or "
+        "MultiplicativeWeightDependence")
 del _name

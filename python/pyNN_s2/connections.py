@@ -17,6 +17,7 @@ import tempfile
 import numpy as np
 
 from . import simulator
+from .simulator import libs2
 
 MAGIC = 0x4E433253
 _ENTRY = np.dtype([("pe", "<u4"), ("post_pop", "<u4"), ("pre_pop", "<u4"), ("key_lo", "<u4"),
@@ -129,27 +130,43 @@ def _assign(state, ent, con, dt):
     return out
 
 
+def _plastic(state):
+    return any("synapse" in prj._s2_description() for prj in state.projections)
+
+
 def connections_of(prj):
     """The synapses of Projection prj on the machine (see _assign); computed once per
-    network: compile, then `s2fw-run connections`."""
+    network: compile, then `s2fw-run connections`. With plastic synapses and a network that
+    has run, the weights the machine learned: its plastic rows read back from chip DRAM
+    (libs2 s2_deployment_read_dram) and decoded by the same tool (docs/pynn.md)."""
     state = simulator.state
     net = state.network_json(state.dt)
     key = json.dumps({"network": {k: v for k, v in net.items() if k != "run_ms"},
                       "machine": state.machine}, sort_keys=True)
     cache = getattr(state, "_s2_connections", None)
     if cache is None or cache[0] != key:
-        cache = (key, _compute(state, net))
+        cache = (key,) + _compute(state, net)
         state._s2_connections = cache
-    return cache[1][state.projections.index(prj)]
+    out = cache[1]
+    dep = getattr(state, "_deployment", None)
+    if dep is not None and state.t > 0 and cache[2] and _plastic(state):
+        learned = getattr(state, "_s2_learned", None)
+        if learned is None or learned[0] != (key, state.t):
+            learned = ((key, state.t), _learned(state, dep, cache[3], cache[2]))
+            state._s2_learned = learned
+        out = learned[1]
+    return out[state.projections.index(prj)]
 
 
 def _run_tool(state, cmd):
-    """Runs one s2 program; its failure is an S2RunError naming it and what it said."""
+    """Runs one s2 program; its failure is an S2RunError naming it and what it said. Returns
+    its standard output."""
     r = subprocess.run(cmd, capture_output=True, text=True, env=state._env())
     if r.returncode != 0:
         raise simulator.S2RunError("pyNN.s2: %s failed (exit %d): %s"
                                    % (" ".join(cmd[:2]), r.returncode,
                                       (r.stderr or r.stdout).strip()))
+    return r.stdout
 
 
 def _compute(state, net):
@@ -167,7 +184,61 @@ def _compute(state, net):
         if not os.access(tool, os.X_OK):
             raise simulator.S2RunError("pyNN.s2: s2fw-run not found at %s (set S2FW_RUN)"
                                        % tool)
-        _run_tool(state, [tool, "connections", img, "-o", cn])
+        ar = os.path.join(wd, "areas.txt")
+        _run_tool(state, [tool, "connections", img, "-o", cn, "-a", ar])
+        dt, ent, con = read_file(cn)
+        with open(ar) as f:
+            areas = [tuple(int(x) for x in line.split()) for line in f if line.strip()]
+        with open(img, "rb") as f:
+            image = f.read()
+        return _assign(state, ent, con, dt), areas, image
+    finally:
+        shutil.rmtree(wd, ignore_errors=True)
+
+
+_PLASTIC_LOSSES = {
+    "zero": "deliveries of a plastic weight above 0 rounded to 0 units of the receptor's "
+            "weight unit (w_max far below the largest weight onto the population)",
+    "clipped": "plastic weights or traces clipped at their fixed-point maximum",
+    "hist_lost": "synapse updates missed a post spike that had left the 16-spike history",
+    "queue_full": "axonal pre spikes applied early: their step's queue of 32 was full",
+}
+
+
+def _warn_plastic(state, out):
+    """Warn about what the machine's plasticity counted (docs/engine.md, Plasticity): when a
+    count first appears, then each time it has doubled (a script reading the weights every
+    millisecond gets a few warnings, not one per read)."""
+    import warnings
+    f = out.split()
+    if len(f) >= 11 and f[0] == "plastic":
+        c = {f[k]: int(f[k + 1]) for k in range(1, 11, 2)}
+        seen = state.__dict__.setdefault("_s2_plastic_warned", {})
+        for k, why in _PLASTIC_LOSSES.items():
+            if c.get(k) and c[k] >= 2 * seen.get(k, 0) and c[k] != seen.get(k):
+                seen[k] = c[k]
+                warnings.warn("pyNN.s2: %d %s" % (c[k], why), RuntimeWarning, stacklevel=5)
+
+
+def _learned(state, dep, image, areas):
+    """The synapses with the weights the machine holds now: every plastic PE's rows read
+    from chip DRAM ((pe, board, chip, addr, len) of `s2fw-run connections -a`), then the
+    image's connections with those rows (`-d`)."""
+    wd = tempfile.mkdtemp(prefix="pynn_s2_learned.")
+    try:
+        img, cn = os.path.join(wd, "network.s2img"), os.path.join(wd, "conn.bin")
+        with open(img, "wb") as f:
+            f.write(image)
+        for pe, board, chip, addr, n in areas:
+            try:
+                data = dep.read_dram(board, chip, addr, n)
+            except libs2.Error as e:
+                raise simulator.S2RunError("pyNN.s2: reading the learned weights: %s" % e) \
+                    from None
+            with open(os.path.join(wd, "pe%d.bin" % pe), "wb") as f:
+                f.write(data)
+        out = _run_tool(state, [s2fw_run(), "connections", img, "-o", cn, "-d", wd])
+        _warn_plastic(state, out)
         dt, ent, con = read_file(cn)
         return _assign(state, ent, con, dt)
     finally:

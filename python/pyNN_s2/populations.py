@@ -42,11 +42,12 @@ def _between_runs(pop, variable):
 
 
 def _plain(values):
-    """A parameter array as a JSON value: one number if all equal, else a list."""
+    """A parameter array as a network-format value: one number if all equal, else a float64
+    array (one per neuron; a copy)."""
     a = np.asarray(values, dtype=float).ravel()
     if a.size and np.all(a == a[0]):
         return float(a[0])
-    return [float(x) for x in a]
+    return a.copy()
 
 
 class Assembly(common.Assembly):
@@ -157,8 +158,9 @@ class Population(common.Population):
         params = {}
         for name, value in self._parameters.items():
             if name == "spike_times":
-                d["spike_times"] = [[float(t) for t in np.sort(np.asarray(
-                    s.value if isinstance(s, Sequence) else s, dtype=float))] for s in value]
+                d["spike_times"] = [np.sort(np.asarray(
+                    s.value if isinstance(s, Sequence) else s, dtype=float).ravel())
+                    for s in value]
             else:
                 params[name] = _plain(value)
         if params:

@@ -11,7 +11,7 @@ from pyNN.space import Space
 from pyNN.random import RandomDistribution
 from . import simulator
 from .simulator import NotSupportedError
-from .standardmodels import StaticSynapse
+from .standardmodels import StaticSynapse, STDPMechanism, TsodyksMarkramSynapse
 
 _DISTS = {"uniform", "normal", "normal_clipped", "exponential"}
 # Expanded on the PEs from a descriptor (docs/network.md), when their n, self-connection
@@ -96,9 +96,10 @@ class Projection(common.Projection):
                 % getattr(post, "label", post))
         common.Projection.__init__(self, presynaptic_population, postsynaptic_population,
                                    connector, synapse_type, source, receptor_type, space, label)
-        if type(self.synapse_type) is not StaticSynapse:
+        if type(self.synapse_type) not in (StaticSynapse, STDPMechanism, TsodyksMarkramSynapse):
             raise NotSupportedError(
-                "pyNN.s2: only StaticSynapse, not %s" % type(self.synapse_type).__name__)
+                "pyNN.s2: synapse type %s is not supported (pyNN.s2 has StaticSynapse, "
+                "STDPMechanism, TsodyksMarkramSynapse)" % type(self.synapse_type).__name__)
         if self.receptor_type not in ("excitatory", "inhibitory"):
             raise NotSupportedError(
                 "pyNN.s2: receptor_type '%s'" % self.receptor_type)
@@ -195,15 +196,40 @@ class Projection(common.Projection):
         if "delay" not in conn:
             d_["delay"] = _value(d, 1.0, "delay")
         dt = simulator.state.dt
-        for dl in ([d_["delay"]] if isinstance(d_.get("delay"), float) else []) + \
-                list(conn.get("delay", [])):
-            if not 0.5 <= dl / dt < 64.5:
+        dls = np.concatenate([np.asarray([d_["delay"]] if isinstance(d_.get("delay"), float)
+                                         else [], float),
+                              np.asarray(conn.get("delay", []), float).ravel()])
+        for dl in dls[~((dls / dt >= 0.5) & (dls / dt < 64.5))][:1]:
                 raise errors.ConnectionError(
                     "pyNN.s2: %s: delay %g ms onto %s: the engine holds delays of 1-64 "
                     "timesteps (%g-%g ms at timestep %g ms)"
                     % (self._s2_name(), dl, post.label, dt, 64 * dt, dt))
         d_["receptor"] = self.receptor_type
+        if type(self.synapse_type) is not StaticSynapse:
+            d_["synapse"] = self._plastic(d_, post)
         return d_
+
+    def _plastic(self, d_, post):
+        """The "synapse" object of a plastic projection (docs/network.md), checked: one
+        constant delay and |weight| within [w_min, w_max] for the learning rules."""
+        syn = self.synapse_type.s2_synapse()
+        name = self.label or "%s->%s" % (self.pre.label, post.label)
+        if syn["rule"] == "tsodyks_markram":
+            return syn
+        delays = [d_["delay"]] if "delay" in d_ else d_["connector"].get("delay", [])
+        if not all(isinstance(x, float) for x in delays) or len(set(delays)) > 1:
+            raise errors.ConnectionError(
+                "pyNN.s2: projection %s: a plastic projection takes one constant delay "
+                "(the engine keeps one delay per plastic projection)" % name)
+        ws = [d_["weight"]] if "weight" in d_ else d_["connector"].get("weight", [])
+        for w in ws:
+            if isinstance(w, float) and not (syn["w_min"] * (1 - 1e-9) <= abs(w) <=
+                                             syn["w_max"] * (1 + 1e-9)):
+                raise errors.ConnectionError(
+                    "pyNN.s2: projection %s: weight %g is outside the weight dependence's "
+                    "[w_min, w_max] = [%g, %g] (bounds of |weight|)"
+                    % (name, w, syn["w_min"], syn["w_max"]))
+        return syn
 
     def _s2_description(self):
         return self._s2
@@ -283,8 +309,8 @@ class Projection(common.Projection):
                     self.receptor_type, "conductances (uS) are positive on both receptors"
                     if post_pop.celltype.conductance_based else
                     "excitatory weights are positive, inhibitory ones negative"))
-        return {"type": "from_list", "pre": pre.tolist(), "post": post.tolist(),
-                "weight": w.tolist(), "delay": dl.tolist()}
+        # arrays: handed to libs2's network builder as they are (simulator._compile)
+        return {"type": "from_list", "pre": pre, "post": post, "weight": w, "delay": dl}
 
     def _s2_check_probability(self, c):
         """A distance expression of a probability must give numbers (NaN connects nothing in

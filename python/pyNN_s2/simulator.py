@@ -70,6 +70,19 @@ def _find_tool(env, rel):
     return shutil.which(name) or cand
 
 
+def _jsonable(x):
+    """x with its NumPy arrays and numbers as lists and Python numbers (for json)."""
+    if isinstance(x, dict):
+        return {k: _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    if isinstance(x, np.generic):
+        return x.item()
+    return x
+
+
 class State(common.control.BaseState):
     def __init__(self):
         common.control.BaseState.__init__(self)
@@ -82,6 +95,7 @@ class State(common.control.BaseState):
         self.keep_files = False
         self.emu = None
         self.emu_dir = None
+        self._emu_log = None
         self.verbose = False
         self.allow_partial = False
         self.partial = None  # after run(): None, or why the results are partial
@@ -90,6 +104,10 @@ class State(common.control.BaseState):
         self._sized_steps = 0
         self.steps_before = 0
         self._loss_seen = {}
+        # Wall time (s) of the last run()'s parts, for bench/pynn_overhead.sh: describe,
+        # compile, deploy (in s2_deploy), run (s2_run, the recordings read back included),
+        # results (into self.results).
+        self.timings = {}
         self.clear()
 
     # -- bookkeeping -------------------------------------------------------------------
@@ -110,6 +128,7 @@ class State(common.control.BaseState):
         self.segment_counter += 1
         self.results = {}
         self._run_signature = None
+        self._s2_plastic_warned = {}  # connections.py: plasticity counts already warned
 
     # -- tools --------------------------------------------------------------------------
     def _env(self):
@@ -158,30 +177,46 @@ class State(common.control.BaseState):
                 warnings.warn("pyNN.s2: %d %s: the results are not exactly what the network "
                               "says" % (n, what), RuntimeWarning, stacklevel=4)
 
-    def _start_emulator(self):
+    def spawn_emulator(self):
+        """Start the local s2emu without waiting for it to be ready (setup() does, when no
+        machine is given, so that it starts while the script builds its network); nothing
+        if one is running. Returns False (and run() says why) if it cannot be started."""
         if self.emu is not None and self.emu.poll() is None:
-            return self.emu_machine
+            return True
+        self._forget_emulator()  # one that ended: its files go
         exe = _find_tool("S2EMU", os.path.join("tools", "s2emu"))
         if not os.access(exe, os.X_OK):
-            raise S2RunError("pyNN.s2: s2emu not found at %s (set S2EMU)" % exe)
+            return False
         self.emu_dir = tempfile.mkdtemp(prefix="pynn_s2_emu.")
-        m = os.path.join(self.emu_dir, "machine.pb")
-        ready = os.path.join(self.emu_dir, "ready")
+        self.emu_machine = os.path.join(self.emu_dir, "machine.pb")
+        self._emu_ready = os.path.join(self.emu_dir, "ready")
         self._emu_log = open(os.path.join(self.emu_dir, "s2emu.log"), "w")
-        self.emu = subprocess.Popen([exe, "--boards", "1", "--write-machine", m,
-                                     "--ready-file", ready], stdout=self._emu_log,
-                                    stderr=subprocess.STDOUT, env=self._env())
-        for _ in range(200):
-            if os.path.exists(ready):
-                break
+        self._emu_exe = exe
+        try:
+            self.emu = subprocess.Popen([exe, "--boards", "1", "--write-machine",
+                                         self.emu_machine, "--ready-file", self._emu_ready],
+                                        stdout=self._emu_log, stderr=subprocess.STDOUT,
+                                        env=self._env())
+        except OSError:
+            self._forget_emulator()
+            return False
+        return True
+
+    def _start_emulator(self):
+        """The local s2emu's machine file, once it is ready (started now if setup() did
+        not)."""
+        if not self.spawn_emulator():
+            exe = _find_tool("S2EMU", os.path.join("tools", "s2emu"))
+            raise S2RunError("pyNN.s2: s2emu not found at %s (set S2EMU)" % exe)
+        for _ in range(1000):
+            if os.path.exists(self._emu_ready):
+                return self.emu_machine
             if self.emu.poll() is not None:
                 break
-            time.sleep(0.05)
-        if not os.path.exists(ready):
-            self.stop_emulator()
-            raise S2RunError("pyNN.s2: s2emu did not start (%s)" % exe)
-        self.emu_machine = m
-        return m
+            time.sleep(0.01)
+        exe = self._emu_exe
+        self.stop_emulator()
+        raise S2RunError("pyNN.s2: s2emu did not start (%s)" % exe)
 
     def _close_deployment(self):
         """Forget the network loaded on the machine (and the session holding its lease)."""
@@ -195,22 +230,34 @@ class State(common.control.BaseState):
 
     def stop_emulator(self):
         self._close_deployment()
-        if self.emu is not None:
-            if self.emu.poll() is None:
-                self.emu.send_signal(signal.SIGTERM)
-                try:
-                    self.emu.wait(5)
-                except subprocess.TimeoutExpired:
-                    self.emu.kill()
-                    self.emu.wait()
-            self.emu = None
+        if self.emu is not None and self.emu.poll() is None:
+            self.emu.send_signal(signal.SIGTERM)
+            try:
+                self.emu.wait(5)
+            except subprocess.TimeoutExpired:
+                self.emu.kill()
+                self.emu.wait()
+        self._forget_emulator()
+
+    def _forget_emulator(self):
+        """The emulator's process (ended) and files are let go."""
+        self.emu = None
+        if self._emu_log is not None:
             self._emu_log.close()
+            self._emu_log = None
         if self.emu_dir and not self.keep_files:
             shutil.rmtree(self.emu_dir, ignore_errors=True)
         self.emu_dir = None
 
     # -- running ----------------------------------------------------------------------
     def network_json(self, run_ms):
+        """The network description as JSON-ready Python objects (lists, not arrays): the
+        network's signature between runs, the copy in setup(workdir=...)."""
+        return _jsonable(self.network_description(run_ms))
+
+    def network_description(self, run_ms):
+        """The network in the network format's structure (docs/network.md), per-neuron
+        values and connection lists as NumPy arrays: what _compile gives libs2's builder."""
         net = {"format": 1, "name": "pynn", "timestep_ms": self.dt, "run_ms": run_ms,
                "seed": int(self.seed), "populations": [], "projections": [],
                "recordings": []}
@@ -328,13 +375,27 @@ class State(common.control.BaseState):
                               for q in net.get("populations", [])]
         return {"network": net, "machine": sig["machine"]}
 
+    def _compile(self, net):
+        """The network description net compiled in memory: built with libs2's network
+        builder (s2/netbuild.h; arrays passed by pointer, no text); a description holding a
+        part the builder does not know yet (libs2.Unknown) goes through its JSON form
+        (s2_compile_json) instead. self.compiled_from says which ("memory" or "json")."""
+        try:
+            nb = libs2.Network.from_description(net)
+        except libs2.Unknown:
+            self.compiled_from = "json"
+            return self._session.compile_json(json.dumps(_jsonable(net)))
+        self.compiled_from = "memory"
+        with nb:
+            return self._session.compile(nb)
+
     def _update(self, simtime):
         """Write the changed parameters, rates, spike times, current sources and initial
         values into the loaded PEs (libs2 s2_deployment_update): the machine keeps its state
         and continues with them. The engine sets a state value whose initial value differs
         from the one loaded (PyNN's initialize() between runs): a value initialize()d to what
         was loaded already is first sent one float32 step away, then as given
-        (populations.Population._s2_nudged)."""
+        (populations.nudged)."""
         pending = [p for p in self.populations if getattr(p, "_s2_pending_init", None)]
         if pending:
             from .populations import nudged
@@ -345,9 +406,9 @@ class State(common.control.BaseState):
             p._s2_pending_init.clear()
 
     def _update_once(self, simtime):
-        net = self.network_json(simtime)
+        net = self.network_description(simtime)
         try:
-            plan = self._session.compile_json(json.dumps(net))
+            plan = self._compile(net)
             self._deployment.update(plan)
         except libs2.Error as e:
             if "cannot change" in str(e) or "cannot update" in str(e):
@@ -360,18 +421,23 @@ class State(common.control.BaseState):
         for p in self.populations:  # initial values: loaded as such (populations.py)
             getattr(p, "_s2_pending_init", set()).clear()
             p._s2_v0 = None
-        net = self.network_json(simtime)
+        t0 = time.perf_counter()
+        net = self.network_description(simtime)
+        self.timings = {"describe": time.perf_counter() - t0}
         machine = self.machine or self._start_emulator()
         if self.workdir:  # kept for inspection (setup(workdir=...)); the run does not read it
             os.makedirs(self.workdir, exist_ok=True)
             with open(os.path.join(self.workdir, "network.json"), "w") as f:
-                json.dump(net, f, indent=1)
+                json.dump(_jsonable(net), f, indent=1)
         sized = max(float(simtime), self.SIZED_MS)
         try:
             self._session = libs2.Session(machine, purpose="pyNN.s2")
-            plan = self._session.compile_json(json.dumps(net))
+            t0 = time.perf_counter()
+            plan = self._compile(net)
+            t1 = time.perf_counter()
             self._deployment = self._session.deploy(plan, firmware=self._firmware(),
                                                     duration_ms=sized)
+            self.timings.update(compile=t1 - t0, deploy=time.perf_counter() - t1)
         except libs2.Error as e:
             self._close_deployment()
             raise S2RunError("pyNN.s2: %s" % e) from None
@@ -383,8 +449,10 @@ class State(common.control.BaseState):
         d = self._deployment
         start = int(round(self.t / self.dt)) if resume else 0
         try:
+            t0 = time.perf_counter()
             try:
                 res = d.run(duration_ms=steps * self.dt, allow_partial=True, resume=resume)
+                self.timings["run"] = self.timings.get("run", 0.0) + time.perf_counter() - t0
             finally:
                 st = d.stats
                 self.steps_before = st.steps_before  # steps the machine ran before this part
@@ -410,6 +478,7 @@ class State(common.control.BaseState):
             self.partial = "partial run: %s" % res.partial
             warnings.warn("pyNN.s2: %s: the recorded data stop where the run stopped"
                           % self.partial, RuntimeWarning, stacklevel=4)
+        t0 = time.perf_counter()
         for p in self.populations:
             r = self.results.setdefault(p._s2_label, {})
             try:
@@ -423,6 +492,7 @@ class State(common.control.BaseState):
                 r["spikes"] = np.vstack([r["spikes"], sp]) if "spikes" in r else sp
             if q is not None and q.v is not None:
                 r["v"] = np.vstack([r["v"], q.v]) if "v" in r else q.v
+        self.timings["results"] = self.timings.get("results", 0.0) + time.perf_counter() - t0
 
 
 state = State()

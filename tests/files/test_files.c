@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "s2/results.h"
+#include "cmocka_runner.h"
 #include "s2/error.h"
 #include "s2/fileio.h"
 #include "s2/image.h"
@@ -99,8 +100,8 @@ static void t_container(void **state)
 static void t_atomic(void **state)
 {
 	(void)state;
-	char dir[] = "/tmp/s2filesXXXXXX", path[64], err[256];
-	assert_non_null(mkdtemp(dir));
+	char dir[512], path[1024], err[256];
+	assert_non_null(s2t_mkdtemp(dir, sizeof dir, "s2files"));
 	snprintf(path, sizeof path, "%s/a.bin", dir);
 	assert_int_equal(s2_file_write_atomic(path, "old", 3, err, sizeof err), 0);
 	const void *parts[2] = {"ne", "w!"};
@@ -114,7 +115,7 @@ static void t_atomic(void **state)
 	free(b);
 	assert_int_equal(s2_file_read_all(path, 3, &b, &n, err, sizeof err), S2_E_RANGE);
 	/* a failed write leaves the old file and no temporary file */
-	char bad[96];
+	char bad[1024];
 	snprintf(bad, sizeof bad, "%s/nodir/x.bin", dir);
 	assert_int_equal(s2_file_write_atomic(bad, "x", 1, err, sizeof err), S2_E_IO);
 	assert_non_null(strstr(err, bad));
@@ -134,8 +135,8 @@ static void write_bytes(const char *path, const uint8_t *b, size_t n)
 static void t_sum(void **state)
 {
 	(void)state;
-	char dir[] = "/tmp/s2sumXXXXXX", path[64], sum[72], err[512];
-	assert_non_null(mkdtemp(dir));
+	char dir[256], path[300], sum[320], err[1024];
+	assert_non_null(s2t_mkdtemp(dir, sizeof dir, "s2sum"));
 	snprintf(path, sizeof path, "%s/run.pcap", dir);
 	snprintf(sum, sizeof sum, "%s.s2sum", path);
 	size_t n = 2 * S2_FILE_SUM_CHUNK + 1000;
@@ -149,7 +150,7 @@ static void t_sum(void **state)
 	b[S2_FILE_SUM_CHUNK + 5] ^= 0x20;
 	write_bytes(path, b, n);
 	assert_int_equal(s2_file_sum_check(path, sum, err, sizeof err), S2_E_CRC);
-	char want[256];
+	char want[1024];
 	snprintf(want, sizeof want, "%s: bytes 1048576-2097151 fail their checksum (%s)", path,
 	         sum);
 	assert_string_equal(err, want);
@@ -209,7 +210,7 @@ static struct s2_results *sample_results(uint32_t steps, unsigned spikes)
 
 static uint8_t *write_results(const struct s2_results *r, const char *dir, size_t *len)
 {
-	char path[96], err[256];
+	char path[1024], err[256];
 	snprintf(path, sizeof path, "%s/r.s2res", dir);
 	if (s2_results_write(r, path, err, sizeof err) < 0)
 		fail_msg("%s", err);
@@ -222,8 +223,8 @@ static uint8_t *write_results(const struct s2_results *r, const char *dir, size_
 static void t_results_status(void **state)
 {
 	(void)state;
-	char dir[] = "/tmp/s2resXXXXXX", err[512];
-	assert_non_null(mkdtemp(dir));
+	char dir[512], err[512];
+	assert_non_null(s2t_mkdtemp(dir, sizeof dir, "s2res"));
 	struct s2_results *r = sample_results(100, 30);
 	size_t len;
 	uint8_t *b;
@@ -266,7 +267,7 @@ static void t_results_status(void **state)
 	assert_int_equal(d->boards[1].last_step, 42);
 	assert_string_equal(d->boards[1].reason, "no answer at run");
 	/* export marks it partial: a PARTIAL file and a comment line in each CSV */
-	char out[96], p[128], line[256];
+	char out[1024], p[1100], line[256];
 	snprintf(out, sizeof out, "%s/csv", dir);
 	assert_int_equal(s2_results_export(d, out, false, err, sizeof err), 0);
 	snprintf(p, sizeof p, "%s/PARTIAL", out);
@@ -305,7 +306,7 @@ static void t_results_status(void **state)
 	assert_null(s2_results_decode(old, sizeof old, "old.s2res", 0, &rc, err, sizeof err));
 	assert_non_null(strstr(err, "old.s2res: results format 1"));
 	s2_results_free(r);
-	char cmd[128];
+	char cmd[1100];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	assert_int_equal(system(cmd), 0);
 }
@@ -346,7 +347,7 @@ static bool dec_image(const uint8_t *buf, size_t len, const char *name, char *er
 }
 
 /* Checksum records are read from files: the mutant is written over the record. */
-static char g_pcap[96], g_sum[104];
+static char g_pcap[1024], g_sum[1100];
 
 static bool dec_sum(const uint8_t *buf, size_t len, const char *name, char *err, size_t errlen)
 {
@@ -427,8 +428,8 @@ static struct tally mutate(const char *name, const uint8_t *good, size_t len, de
 static void t_mutants(void **state)
 {
 	(void)state;
-	char dir[] = "/tmp/s2mutXXXXXX", err[512];
-	assert_non_null(mkdtemp(dir));
+	char dir[512], err[512];
+	assert_non_null(s2t_mkdtemp(dir, sizeof dir, "s2mut"));
 	struct tally t;
 
 	/* results: a small file (every bit) and a larger one (a sample) */
@@ -475,7 +476,7 @@ static void t_mutants(void **state)
 	struct s2_mapping *mp = s2_map_new(n, m1, NULL);
 	if (s2_map_run(mp, err, sizeof err) < 0)
 		fail_msg("%s", err);
-	char path[96];
+	char path[1024];
 	snprintf(path, sizeof path, "%s/va.s2img", dir);
 	assert_int_equal(s2_image_write(mp, path, err, sizeof err), 0);
 	assert_int_equal(s2_file_read_all(path, 1u << 30, &b, &len, err, sizeof err), 0);
@@ -502,7 +503,7 @@ static void t_mutants(void **state)
 	free(b);
 	s2_net_free(n);
 	s2_machine_free(m);
-	char cmd[128];
+	char cmd[1100];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	assert_int_equal(system(cmd), 0);
 }

@@ -1,5 +1,5 @@
 /*
- * Fuzz target for the frame parser of s2ctl replay (host/cli/cap_frame.c): a captured frame
+ * Fuzz target for the frame parser of s2ctl replay (host/lib/streams/cap_frame.c): a captured frame
  * of any bytes, with any captured and wire lengths, must give a verdict without reading
  * outside the frame, and a UDP datagram found must lie inside the frame and inside the IP
  * packet's lengths. Input: byte 0 picks the link layer; byte 1 says how much longer than

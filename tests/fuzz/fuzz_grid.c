@@ -1,7 +1,7 @@
 /*
  * Fuzz target for the hourly grid-intensity CSV of `s2ctl energy report --grid-hourly`
- * (host/cli/energy_grid.c): any bytes are parsed; a rejection must say why and leave nothing,
- * an accepted file must hold strictly increasing whole hours with intensities in range and
+ * (host/lib/energy/energy_grid.c): any bytes are parsed; a rejection must say why and leave
+ * nothing, an accepted file must hold strictly increasing whole hours with intensities in range and
  * name its dataset, zone, year and scope, and every hour must be found by eg_find.
  */
 #include <stdint.h>

@@ -17,7 +17,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char dpath[64], spath[72];
+static char dpath[512], spath[520];
 
 static void name(unsigned i, const uint8_t *sec, size_t n, char *buf, size_t len)
 {
@@ -26,13 +26,26 @@ static void name(unsigned i, const uint8_t *sec, size_t n, char *buf, size_t len
 	snprintf(buf, len, "%s", i == 0 ? "chunks" : "file");
 }
 
+static void remove_files(void)
+{
+	unlink(spath);
+	unlink(dpath);
+}
+
 static void setup_files(void)
 {
 	if (dpath[0])
 		return;
-	const char *dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-	snprintf(dpath, sizeof dpath, "%s/s2fuzz_sum.%ld", dir, (long)getpid());
+	/* TMPDIR if set (the test's own directory), else memory (fast), else /tmp; the process id
+	 * keeps parallel runs apart. */
+	const char *dir = getenv("TMPDIR");
+	if (!dir || !*dir)
+		dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+	int n = snprintf(dpath, sizeof dpath, "%s/s2fuzz_sum.%ld", dir, (long)getpid());
+	if (n < 0 || (size_t)n >= sizeof dpath)
+		abort();
 	snprintf(spath, sizeof spath, "%s.s2sum", dpath);
+	atexit(remove_files);
 	uint8_t d[3000];
 	for (size_t i = 0; i < sizeof d; i++)
 		d[i] = (uint8_t)(i * 7);

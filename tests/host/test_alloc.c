@@ -15,6 +15,7 @@
 #include "cmocka_runner.h"
 #include "s2/alloc.h"
 #include "s2/error.h"
+#include "s2/fileio.h"
 #include "s2/jobs.h"
 #include "s2/live.h"
 #include "s2/machine.h"
@@ -141,8 +142,8 @@ static void files_round_trip(void **state)
 	struct s2_alloc *a = alloc_of(m, idx, 2);
 	a->start_us = 1796592890364038ull;
 	snprintf(a->key, sizeof a->key, "/var/lib/s2/jobs/12/job.key");
-	char path[] = "/tmp/s2alloc.XXXXXX", err[512];
-	int fd = mkstemp(path);
+	char path[1024], err[512];
+	int fd = s2t_mkstemp(path, sizeof path, "s2alloc.");
 	assert_true(fd >= 0);
 	close(fd);
 	assert_int_equal(s2_alloc_save(a, path, err, sizeof err), 0);
@@ -179,6 +180,72 @@ static void files_round_trip(void **state)
 	assert_int_equal(s2_alloc_load(path, &b, err, sizeof err) < 0, 1);
 	unlink(path);
 	s2_machine_free(m);
+}
+
+/* A container of kind (k0..k3) whose one section holds text[0..n). */
+static uint8_t *text_file(uint32_t kind, const char *section, const char *text, size_t n,
+                          size_t *len)
+{
+	struct s2_file_w *w = s2_file_w_new(kind, 1);
+	assert_non_null(w);
+	assert_int_equal(s2_file_w_section(w, section), 0);
+	assert_int_equal(s2_file_w_put(w, text, n), 0);
+	uint8_t *out = NULL;
+	assert_int_equal(s2_file_w_finish(w, &out, len), 0);
+	s2_file_w_free(w);
+	return out;
+}
+
+/* Both text records (allocation and job report, one shared reader) refuse a NUL byte, a
+ * carriage return and a bad line, naming the file and the line; a good text reads. */
+static void text_records_refused(void **state)
+{
+	(void)state;
+	static struct s2_alloc a;
+	static struct s2_job_energy j;
+	const uint32_t alloc_kind = S2_SFILE_KIND('A', 'L', 'O', 'C');
+	const uint32_t job_kind = S2_SFILE_KIND('J', 'O', 'B', 'E');
+	static const char good_job[] = "job 7\nuser u\naccount a\nmodel m\nstart_us 1\nend_us "
+	                               "2\nboard 0 1.5 0\n";
+	static const char good_alloc[] = "job 7\nuser u\naccount a\nboard 0 127.0.0.1 1 2\n";
+	char err[512];
+	size_t len;
+	uint8_t *f = text_file(job_kind, "job", good_job, sizeof good_job - 1, &len);
+	assert_int_equal(s2_job_energy_decode(f, len, "r.s2job", &j, err, sizeof err), 0);
+	assert_int_equal(j.n, 1);
+	free(f);
+	f = text_file(alloc_kind, "alloc", good_alloc, sizeof good_alloc - 1, &len);
+	assert_int_equal(s2_alloc_decode(f, len, "al", &a, err, sizeof err), 0);
+	assert_int_equal(a.ep[0].bmp_port, 2);
+	free(f);
+	struct {
+		const char *text;
+		size_t n;
+		const char *msg, *tail; /* then the record's name, then tail */
+	} bad[] = {
+	        {"job 7\nuser u\0x\n", sizeof "job 7\nuser u\0x\n" - 1, "a NUL byte in the ",
+	         " text"},
+	        {"job 7\nfuture x\r\n", sizeof "job 7\nfuture x\r\n" - 1,
+	         "line 2: 'future x\r' is not a valid ", " line"},
+	        {"job 7\nboard zero\n", sizeof "job 7\nboard zero\n" - 1,
+	         "line 2: 'board zero' is not a valid ", " line"},
+	};
+	for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char want[128];
+		f = text_file(job_kind, "job", bad[i].text, bad[i].n, &len);
+		assert_int_equal(s2_job_energy_decode(f, len, "r.s2job", &j, err, sizeof err),
+		                 S2_E_FORMAT);
+		snprintf(want, sizeof want, "%s%s%s", bad[i].msg, "report", bad[i].tail);
+		assert_non_null(strstr(err, "r.s2job: "));
+		assert_non_null(strstr(err, want));
+		free(f);
+		f = text_file(alloc_kind, "alloc", bad[i].text, bad[i].n, &len);
+		assert_int_equal(s2_alloc_decode(f, len, "al", &a, err, sizeof err), S2_E_FORMAT);
+		snprintf(want, sizeof want, "%s%s%s", bad[i].msg, "allocation", bad[i].tail);
+		assert_non_null(strstr(err, "al: "));
+		assert_non_null(strstr(err, want));
+		free(f);
+	}
 }
 
 static struct s2_job_energy *job(const char *id, const char *acct, uint64_t s, uint64_t e,
@@ -292,7 +359,7 @@ int main(void)
 	const struct CMUnitTest t[] = {
 	        cmocka_unit_test(gres_indices),     cmocka_unit_test(job_view),
 	        cmocka_unit_test(files_round_trip), cmocka_unit_test(period_split),
-	        cmocka_unit_test(stream_board_map),
+	        cmocka_unit_test(stream_board_map), cmocka_unit_test(text_records_refused),
 	};
 	return s2t_run_cmocka("alloc", NULL, 0, t, sizeof t / sizeof t[0]) ? 1 : 0;
 }

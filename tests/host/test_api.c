@@ -6,6 +6,9 @@
  * not parse, an image for a bigger machine than the session, a board that is not booted with
  * no firmware to boot it, a board held by another session, and a board that dies mid-run
  * (s2emu --fault-at run:kill: a clear error code, results marked partial, never complete).
+ * The energy record of a run (s2/energy_record.h) and its report (s2/energy_report.h): the
+ * counters the record took from the live stream are the report's; the record of the run whose
+ * board died is marked incomplete and its report refused unless allowed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,15 +19,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <event2/event.h>
 
 #include "cmocka_runner.h"
 #include "s2/compile.h"
+#include "s2/energy_record.h"
+#include "s2/energy_report.h"
 #include "s2/error.h"
+#include "s2/health.h"
+#include "s2/metrics.h"
+#include "s2/subscribe.h"
+#include "s2/transport.h"
 #include "s2/machine.h"
 #include "s2/network.h"
 #include "s2/pedata.h"
@@ -35,11 +48,11 @@
 #define NET_SCALE 0.1 /* Vogels-Abbott at 400 neurons: a few PEs */
 #define RUN_MS 200.0
 
-static char dir[64];
+static char dir[512];
 
 struct emu {
 	pid_t pid;
-	char machine[128];
+	char machine[640];
 };
 
 /* Start s2emu (1 board) with extra arguments (NULL-terminated); fails the test if it does
@@ -48,7 +61,7 @@ static void emu_start(struct emu *e, const char *name, const char *fault)
 {
 	const char *exe = getenv("S2EMU");
 	assert_non_null(exe);
-	char ready[160];
+	char ready[700];
 	snprintf(e->machine, sizeof e->machine, "%s/%s.pb", dir, name);
 	snprintf(ready, sizeof ready, "%s/%s.ready", dir, name);
 	e->pid = fork();
@@ -65,6 +78,41 @@ static void emu_start(struct emu *e, const char *name, const char *fault)
 		else
 			execl(exe, exe, "--boards", "1", "--write-machine", e->machine,
 			      "--ready-file", ready, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 200 && access(ready, F_OK) != 0; i++) {
+		struct timespec ts = {0, 50 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	assert_int_equal(access(ready, F_OK), 0);
+}
+
+/* s2emu (boards boards) with up to 8 more arguments, NULL-terminated. */
+static void emu_start_args(struct emu *e, const char *name, const char *boards, ...)
+{
+	const char *exe = getenv("S2EMU");
+	assert_non_null(exe);
+	char ready[160];
+	snprintf(e->machine, sizeof e->machine, "%s/%s.pb", dir, name);
+	snprintf(ready, sizeof ready, "%s/%s.ready", dir, name);
+	const char *argv[20] = {exe,        "--boards",     boards, "--write-machine",
+	                        e->machine, "--ready-file", ready};
+	unsigned n = 7;
+	va_list ap;
+	va_start(ap, boards);
+	for (const char *a; n < 18 && (a = va_arg(ap, const char *));)
+		argv[n++] = a;
+	va_end(ap);
+	argv[n] = NULL;
+	e->pid = fork();
+	assert_true(e->pid >= 0);
+	if (e->pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		if (null >= 0) {
+			dup2(null, 1);
+			dup2(null, 2);
+		}
+		execv(exe, (char *const *)argv);
 		_exit(127);
 	}
 	for (int i = 0; i < 200 && access(ready, F_OK) != 0; i++) {
@@ -113,7 +161,7 @@ static struct s2_plan *compile_va(struct s2_session *s)
 static void machine_file_that_does_not_parse(void **state)
 {
 	(void)state;
-	char path[128], err[512] = "";
+	char path[640], err[512] = "";
 	snprintf(path, sizeof path, "%s/garbage.pb", dir);
 	FILE *f = fopen(path, "w");
 	assert_non_null(f);
@@ -138,7 +186,7 @@ static void machine_file_that_does_not_parse(void **state)
 static void board_selection_out_of_range(void **state)
 {
 	(void)state;
-	char path[128], err[512] = "";
+	char path[640], err[512] = "";
 	snprintf(path, sizeof path, "%s/two.pb", dir);
 	struct s2_machine *m = s2_machine_new_boards(2, "127.0.0.1", 1);
 	assert_non_null(m);
@@ -191,7 +239,7 @@ static void allocation_through_a_resolver(void **state)
 static void image_that_does_not_parse(void **state)
 {
 	(void)state;
-	char path[128], err[512] = "";
+	char path[640], err[512] = "";
 	snprintf(path, sizeof path, "%s/garbage.s2img", dir);
 	FILE *f = fopen(path, "w");
 	assert_non_null(f);
@@ -365,7 +413,7 @@ static void deploy_run_live_and_results(void **state)
 	assert_true(seen.phases & (1u << S2_PHASE_RUN));
 	assert_true(seen.phases & (1u << S2_PHASE_READOUT));
 	/* the results file round trip */
-	char path[128];
+	char path[640];
 	snprintf(path, sizeof path, "%s/ok.s2res", dir);
 	assert_int_equal(s2_results_write(res, path, err, sizeof err), 0);
 	int rrc = 0;
@@ -419,8 +467,18 @@ static void deploy_run_live_and_results(void **state)
 	assert_true(res->complete);
 	s2_results_free(res);
 	res = NULL;
-	/* what is loaded can run again (s2ctl run --deployed) */
-	assert_int_equal(s2_deployment_check_loaded(d, RUN_MS, err, sizeof err), 0);
+	/* a run that is not resumed would not start at t = 0 (the PEs go on from their state,
+	 * the recordings hold the last run's): refused, changing nothing; and so is running
+	 * what already ran as if it were freshly loaded (s2ctl run --deployed) */
+	struct s2_run_opts fresh = {.duration_ms = RUN_MS};
+	assert_int_equal(s2_run(d, &fresh, &res, err, sizeof err), S2_E_STATE);
+	assert_non_null(strstr(err, "already ran"));
+	assert_null(res);
+	assert_int_equal(s2_run(d, &rsm, &res, err, sizeof err), 0); /* resuming still works */
+	s2_results_free(res);
+	res = NULL;
+	assert_int_equal(s2_deployment_check_loaded(d, RUN_MS, err, sizeof err), S2_E_STATE);
+	assert_non_null(strstr(err, "already ran since it was deployed"));
 	s2_deployment_free(d);
 	/* a new deployment on the same session (its lease replaces the first), live spikes only
 	 * (no energy samples): every recorded spike still arrives live */
@@ -474,7 +532,7 @@ static void board_dies_mid_run(void **state)
 	assert_int_equal(res->boards[0].status, S2_RESULTS_BOARD_NO_ANSWER);
 	assert_true(res->boards[0].last_step < res->steps);
 	assert_false(s2_results_is_complete(res));
-	char path[128];
+	char path[640];
 	snprintf(path, sizeof path, "%s/dies.s2res", dir);
 	assert_int_equal(s2_results_write(res, path, err, sizeof err), 0);
 	int rrc = 0;
@@ -491,14 +549,446 @@ static void board_dies_mid_run(void **state)
 	emu_stop(&e);
 }
 
+/* ---- the energy record of a run, and its report ---------------------------------------- */
+
+struct rec_run {
+	struct s2_energy_record *er;
+	struct s2_energy_host h[4][2];
+	bool seen[4];
+	uint64_t syn; /* synaptic events over every sample, the last of each chip */
+};
+
+static void rec_phase(void *arg, enum s2_phase ph, bool end)
+{
+	struct rec_run *x = arg;
+	s2_energy_host_now(&x->h[ph][end]);
+	x->seen[ph] = true;
+}
+
+static void rec_energy(void *arg, const struct s2_energy_sample *e)
+{
+	struct rec_run *x = arg;
+	s2_energy_record_sample(x->er, e);
+}
+
+static void rec_event(void *arg, const struct s2_run_event *ev)
+{
+	struct rec_run *x = arg;
+	s2_energy_record_event(x->er, ev);
+}
+
+/* Deploy and run VA on the emulator e with an energy record written to dir/NAME.energy;
+ * the run's return code. */
+static int run_recorded(struct emu *e, const char *name, char *rec, size_t reclen)
+{
+	const char *fw = getenv("S2_FIRMWARE");
+	struct s2_session *s = open_session(e->machine);
+	struct s2_deployment *d = NULL;
+	char err[512];
+	assert_int_equal(s2_deployment_new(s, compile_va(s), false, &d, err, sizeof err), 0);
+	const struct s2_plan *plan = s2_deployment_plan(d);
+	struct rec_run x = {0};
+	x.er = s2_energy_record_start(s, plan, 20, err, sizeof err);
+	assert_non_null(x.er);
+	struct s2_run_callbacks cb = {
+	        .phase = rec_phase, .energy = rec_energy, .event = rec_event, .arg = &x};
+	struct s2_deploy_opts dop = {
+	        .duration_ms = RUN_MS, .firmware = fw, .stall_s = 5, .cb = &cb};
+	assert_int_equal(s2_deploy(d, &dop, err, sizeof err), 0);
+	struct s2_results *res = NULL;
+	struct s2_run_opts rop = {
+	        .duration_ms = RUN_MS, .stall_s = 5, .energy_every = 20, .cb = &cb};
+	int rc = s2_run(d, &rop, &res, err, sizeof err);
+	static const char *const names[] = {"boot", "load", "run", "readout"};
+	for (unsigned ph = 0; ph < 4; ph++)
+		if (x.seen[ph])
+			s2_energy_record_phase(x.er, names[ph], &x.h[ph][0], &x.h[ph][1]);
+	s2_energy_record_stream_stats(x.er, &s2_deployment_stats(d)->stream);
+	char why[300];
+	struct s2_energy_record_info info = {.image = "va (in memory)",
+	                                     .machine = e->machine,
+	                                     .firmware = fw,
+	                                     .booted = s2_deployment_stats(d)->booted,
+	                                     .network = plan->network,
+	                                     .network_crc32 = plan->network_crc32};
+	if (!res || !res->complete) {
+		if (res)
+			s2_results_partial_why(res, why, sizeof why);
+		info.partial = res ? why : "no results";
+	}
+	snprintf(rec, reclen, "%s/%s.energy", dir, name);
+	assert_int_equal(s2_energy_record_write(x.er, rec, &info, plan->dt_ms,
+	                                        s2_deployment_stats(d)->steps, err, sizeof err),
+	                 0);
+	s2_energy_record_free(x.er);
+	s2_results_free(res);
+	s2_deployment_free(d);
+	s2_session_close(s);
+	return rc;
+}
+
+static void energy_record_and_report(void **state)
+{
+	(void)state;
+	struct emu e;
+	emu_start(&e, "energy", NULL);
+	char rec[160], err[512];
+	assert_int_equal(run_recorded(&e, "va", rec, sizeof rec), 0);
+	emu_stop(&e);
+	struct s2_energy_report *r = NULL;
+	int rc = s2_energy_report_open(rec, NULL, &r, err, sizeof err);
+	if (rc)
+		fprintf(stderr, "s2_energy_report_open: %s\n", err);
+	assert_int_equal(rc, 0);
+	assert_null(s2_energy_report_partial(r));
+	struct s2_energy_figures f;
+	s2_energy_report_figures(r, &f);
+	assert_int_equal(f.steps, (uint64_t)(RUN_MS / 0.1 + 0.5));
+	assert_true(f.synaptic_events > 0);
+	assert_true(f.run_dynamic_j > 0);
+	assert_true(f.run_j > f.run_dynamic_j); /* and the boards' static power */
+	assert_int_equal(f.booted_boards, 1);
+	assert_true(f.run_host_s > 0 && f.load_s > 0);
+	s2_energy_report_free(r);
+	/* the record is sealed: one byte changed is refused, naming the damage */
+	FILE *fp = fopen(rec, "r+");
+	assert_non_null(fp);
+	assert_int_equal(fseek(fp, 40, SEEK_SET), 0);
+	int ch = fgetc(fp);
+	assert_int_equal(fseek(fp, 40, SEEK_SET), 0);
+	fputc(ch == '1' ? '2' : '1', fp);
+	fclose(fp);
+	r = (struct s2_energy_report *)&r;
+	rc = s2_energy_report_open(rec, NULL, &r, err, sizeof err);
+	assert_true(rc == S2_E_FORMAT);
+	assert_null(r);
+}
+
+static void energy_record_of_a_board_that_dies(void **state)
+{
+	(void)state;
+	struct emu e;
+	emu_start(&e, "edies", "run:kill:100");
+	char rec[160], err[512];
+	assert_int_equal(run_recorded(&e, "dies", rec, sizeof rec), S2_E_TIMEOUT);
+	emu_stop(&e);
+	/* the record says the run did not complete; its report is refused unless allowed */
+	struct s2_energy_report *r = (struct s2_energy_report *)&r;
+	assert_int_equal(s2_energy_report_open(rec, NULL, &r, err, sizeof err), S2_E_STATE);
+	assert_null(r);
+	assert_non_null(strstr(err, "record of a partial run"));
+	assert_non_null(strstr(err, "board 0"));
+	struct s2_energy_report_opts o = {.allow_partial = true};
+	assert_int_equal(s2_energy_report_open(rec, &o, &r, err, sizeof err), 0);
+	assert_non_null(s2_energy_report_partial(r));
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	assert_int_equal(s2_energy_report_json(r, f), 0);
+	fclose(f);
+	assert_null(strstr(buf, "\"partial\":null"));
+	assert_non_null(strstr(buf, "\"partial\":\"board 0"));
+	free(buf);
+	s2_energy_report_free(r);
+}
+
+/* ---- boot and health (s2/health.h) -------------------------------------------------------- */
+
+static void monitor_image_errors(void **state)
+{
+	(void)state;
+	uint8_t *img = (uint8_t *)&img;
+	size_t len = 1;
+	char err[512], path[128];
+	snprintf(path, sizeof path, "%s/none.bin", dir);
+	assert_int_equal(s2_monitor_image_load(path, &img, &len, err, sizeof err), S2_E_IO);
+	assert_null(img);
+	assert_non_null(strstr(err, "none.bin"));
+	snprintf(path, sizeof path, "%s/short.bin", dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("not a monitor image", f);
+	fclose(f);
+	assert_int_equal(s2_monitor_image_load(path, &img, &len, err, sizeof err), S2_E_FORMAT);
+	assert_null(img);
+	assert_non_null(strstr(err, "not a monitor image for protocol"));
+	assert_int_equal(s2_monitor_image_load(getenv("S2_FIRMWARE"), &img, &len, err, sizeof err),
+	                 0);
+	assert_non_null(img);
+	assert_true(len > 0);
+	free(img);
+}
+
+static void boot_survey_and_check(void **state)
+{
+	(void)state;
+	struct emu e;
+	emu_start_args(&e, "health", "2", "--dead-chip", "0:5", "--dead-pe", "1:40:151",
+	               "--dead-link", "1:20:1", (const char *)NULL);
+	struct s2_session *s = open_session(e.machine);
+	char err[512];
+	assert_int_equal(s2_session_lease(s, false, err, sizeof err), 0);
+	struct s2_board_health rep[2];
+	memset(rep, 0, sizeof rep);
+	/* not booted yet: BOARD_STATUS says so */
+	assert_int_equal(s2_health_status(s, rep), S2_E_STATE);
+	assert_int_equal(rep[1].status, S2_E_STATE);
+	assert_string_equal(rep[1].what, "BOARD_STATUS (board not booted)");
+	memset(rep, 0, sizeof rep);
+	uint8_t *img;
+	size_t len;
+	assert_int_equal(s2_monitor_image_load(getenv("S2_FIRMWARE"), &img, &len, err, sizeof err),
+	                 0);
+	assert_int_equal(s2_health_boot(s, img, len, NULL, NULL, rep), 0);
+	free(img);
+	assert_int_equal(s2_health_survey(s, NULL, NULL, rep), 0);
+	struct s2_board_check c0, c1;
+	assert_int_equal(s2_health_check(s, rep, 0, &c0), 0);
+	assert_int_equal(s2_health_check(s, rep, 1, &c1), 0);
+	assert_int_equal(c0.chips_expected, 48);
+	assert_int_equal(c0.chips_alive, 47);
+	assert_int_equal(c0.n_dead_chips, 1);
+	assert_int_equal(c0.dead_chips[0], 5);
+	assert_int_equal(c1.n_dead_pes, 1);
+	assert_int_equal(c1.dead_pes[0].chip, 40);
+	assert_int_equal(c1.dead_pes[0].item, 151);
+	assert_int_equal(c1.pes_alive, c1.pes_expected - 1);
+	/* the dead link seen from both of its ends: one on board 1, one on its neighbour */
+	assert_true(c1.n_dead_links >= 1);
+	bool seen = false;
+	for (size_t i = 0; i < c1.n_dead_links; i++)
+		seen |= c1.dead_links[i].chip == 20 && c1.dead_links[i].item == 1;
+	assert_true(seen);
+	assert_int_equal(c0.n_dead_links + c1.n_dead_links, 2);
+	s2_board_check_free(&c0);
+	s2_board_check_free(&c1);
+	/* now booted: BOARD_STATUS agrees */
+	memset(rep, 0, sizeof rep);
+	assert_int_equal(s2_health_status(s, rep), 0);
+	/* a board outside the selection cannot be checked */
+	s2_session_close(s);
+	struct s2_session_opts so = {
+	        .machine_path = e.machine, .eth = true, .boards = "1", .purpose = "test_api"};
+	assert_int_equal(s2_session_open(&so, &s, err, sizeof err), 0);
+	assert_int_equal(s2_health_check(s, rep, 0, &c0), S2_E_INVAL);
+	s2_board_check_free(&c0);
+	s2_session_close(s);
+	emu_stop(&e);
+}
+
+static void board_dies_while_booting(void **state)
+{
+	(void)state;
+	struct emu e;
+	emu_start_args(&e, "bootdies", "1", "--fault-at", "boot:kill", (const char *)NULL);
+	struct s2_session *s = open_session(e.machine);
+	char err[512];
+	assert_int_equal(s2_session_lease(s, false, err, sizeof err), 0);
+	struct s2_board_health rep[1];
+	memset(rep, 0, sizeof rep);
+	uint8_t *img;
+	size_t len;
+	assert_int_equal(s2_monitor_image_load(getenv("S2_FIRMWARE"), &img, &len, err, sizeof err),
+	                 0);
+	int rc = s2_health_boot(s, img, len, NULL, NULL, rep);
+	free(img);
+	assert_int_equal(rc, S2_E_TIMEOUT);
+	assert_int_equal(rep[0].status, S2_E_TIMEOUT);
+	assert_true(rep[0].what[0] != 0); /* the step it failed at */
+	/* the survey leaves the failed board out; its check lists every chip dead */
+	assert_int_equal(s2_health_survey(s, NULL, NULL, rep), 0);
+	struct s2_board_check c;
+	assert_int_equal(s2_health_check(s, rep, 0, &c), 0);
+	assert_int_equal(c.chips_alive, 0);
+	assert_int_equal(c.n_dead_chips, c.chips_expected);
+	s2_board_check_free(&c);
+	s2_session_close(s);
+	emu_stop(&e);
+}
+
+/* ---- listening to a network that runs (s2/subscribe.h) and its energy for Prometheus ---- */
+
+struct heard {
+	unsigned long long spikes, samples, events;
+};
+
+static void heard_spikes(void *arg, const struct s2_spike *sp, size_t n)
+{
+	(void)sp;
+	((struct heard *)arg)->spikes += n;
+}
+
+static void heard_energy(void *arg, const struct s2_energy_sample *e)
+{
+	(void)e;
+	((struct heard *)arg)->samples++;
+}
+
+static void heard_event(void *arg, const struct s2_run_event *ev)
+{
+	(void)ev;
+	((struct heard *)arg)->events++;
+}
+
+static void subscribe_watch_and_a_board_that_dies(void **state)
+{
+	(void)state;
+	const char *fw = getenv("S2_FIRMWARE");
+	struct emu e;
+	emu_start(&e, "listen", NULL);
+	struct s2_session *s = open_session(e.machine);
+	struct s2_deployment *d = NULL;
+	char err[512];
+	assert_int_equal(s2_deployment_new(s, compile_va(s), false, &d, err, sizeof err), 0);
+	const struct s2_plan *plan = s2_deployment_plan(d);
+	struct s2_deploy_opts dop = {.duration_ms = RUN_MS, .firmware = fw, .stall_s = 5};
+	assert_int_equal(s2_deploy(d, &dop, err, sizeof err), 0);
+	/* a second listener, as s2ctl stream is, on the session's event loop */
+	struct heard h = {0};
+	struct s2_stream_callbacks cb = {heard_spikes, heard_energy, heard_event, &h};
+	struct s2_stream *st = s2_stream_new(0x51ab, &cb);
+	assert_non_null(st);
+	uint16_t port = 0;
+	assert_int_equal(
+	        s2_stream_listen(st, s2_client_base(s2_session_client(s)), "127.0.0.1", 0, &port),
+	        0);
+	unsigned boards = 0;
+	bool sent = false;
+	assert_int_equal(s2_stream_subscribe(s, st, plan, NULL, 0,
+	                                     S2_LIVE_F_SPIKES | S2_LIVE_F_ENERGY, 50, port, &boards,
+	                                     &sent, err, sizeof err),
+	                 0);
+	assert_int_equal(boards, 1);
+	assert_true(sent);
+	struct s2_results *res = NULL;
+	struct s2_run_opts rop = {.duration_ms = RUN_MS, .stall_s = 5};
+	assert_int_equal(s2_run(d, &rop, &res, err, sizeof err), 0);
+	/* what the run recorded, the listener heard */
+	uint64_t recorded = 0;
+	for (unsigned p = 0; p < res->n_pops; p++)
+		recorded += res->pops[p].n_spikes;
+	struct event_base *base = s2_client_base(s2_session_client(s));
+	for (int i = 0; i < 10 && h.spikes < recorded; i++) {
+		struct timeval tv = {0, 20000};
+		event_base_loopexit(base, &tv);
+		event_base_dispatch(base);
+	}
+	assert_true(recorded > 0);
+	assert_int_equal(h.spikes, recorded);
+	assert_true(h.samples > 0 && h.events > 0);
+	assert_int_equal(s2_stream_stats(st)->lost, 0);
+	s2_results_free(res);
+	/* the watch: quiet while the board answers, then names it once it stops */
+	struct s2_stream_watch *w = s2_stream_watch_new(s, plan);
+	assert_non_null(w);
+	assert_int_equal(s2_stream_watch_poll(w, err, sizeof err), 0);
+	kill(e.pid, SIGSTOP);
+	int rc = 0;
+	for (int i = 0; i < 600 && rc == 0; i++) { /* at most 30 s: two probes time out */
+		struct timeval tv = {0, 50000};
+		event_base_loopexit(base, &tv);
+		event_base_dispatch(base);
+		rc = s2_stream_watch_poll(w, err, sizeof err);
+	}
+	assert_int_equal(rc, S2_E_TIMEOUT);
+	assert_non_null(strstr(err, "board 0 stopped answering while streaming"));
+	assert_non_null(strstr(err, "two probes in a row"));
+	s2_stream_watch_free(w);
+	/* subscribing to a board that does not answer: its silence, named */
+	rc = s2_stream_subscribe(s, st, plan, NULL, 0, S2_LIVE_F_SPIKES, 0, port, &boards, &sent,
+	                         err, sizeof err);
+	assert_int_equal(rc, S2_E_TIMEOUT);
+	assert_true(sent);
+	assert_non_null(strstr(err, "board 0: STREAM_START:"));
+	kill(e.pid, SIGCONT);
+	s2_stream_unsubscribe(s, plan, 0x51ab);
+	s2_stream_free(st);
+	s2_deployment_free(d);
+	s2_session_close(s);
+	emu_stop(&e);
+}
+
+static char metrics_line[256];
+
+static void metrics_log(void *arg, const char *line)
+{
+	(void)arg;
+	snprintf(metrics_line, sizeof metrics_line, "%s", line);
+}
+
+/* GET /metrics from 127.0.0.1:port while the event loop runs; the reply (malloc'd). */
+static char *http_get(struct event_base *base, uint16_t port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+	const char req[] = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+	assert_int_equal(write(fd, req, sizeof req - 1), (ssize_t)(sizeof req - 1));
+	char *buf = calloc(1, 65536);
+	size_t len = 0;
+	for (int i = 0; i < 200; i++) {
+		event_base_loop(base, EVLOOP_NONBLOCK);
+		ssize_t got = recv(fd, buf + len, 65535 - len, MSG_DONTWAIT);
+		if (got == 0)
+			break;
+		if (got > 0)
+			len += (size_t)got;
+		else {
+			struct timespec ts = {0, 10 * 1000 * 1000};
+			nanosleep(&ts, NULL);
+		}
+	}
+	close(fd);
+	return buf;
+}
+
+static void metrics_export(void **state)
+{
+	(void)state;
+	struct event_base *base = event_base_new();
+	assert_non_null(base);
+	char err[256] = "";
+	assert_null(s2_metrics_open(base, "udp:127.0.0.1:1", "r", NULL, NULL, err, sizeof err));
+	assert_non_null(strstr(err, "is not tcp:ADDR:PORT"));
+	struct s2_metrics *m =
+	        s2_metrics_open(base, "tcp:127.0.0.1:0", "va", metrics_log, NULL, err, sizeof err);
+	assert_non_null(m);
+	const char *at = strstr(metrics_line, "http://127.0.0.1:");
+	assert_non_null(at);
+	uint16_t port = (uint16_t)atoi(at + 17);
+	/* the port is taken now */
+	char spec[64];
+	snprintf(spec, sizeof spec, "tcp:127.0.0.1:%u", port);
+	assert_null(s2_metrics_open(base, spec, "r", NULL, NULL, err, sizeof err));
+	assert_non_null(strstr(err, "cannot listen"));
+	struct s2_run_event ev = {.board = 0, .event = S2_LIVE_STARTED};
+	s2_metrics_event(m, &ev);
+	struct s2_energy_sample smp = {.board = 0, .chip = 3};
+	smp.counters[S2_LC_SYNAPTIC_EVENTS] = 100;
+	s2_metrics_energy(m, &smp);
+	smp.counters[S2_LC_SYNAPTIC_EVENTS] = 1100;
+	s2_metrics_energy(m, &smp);
+	char *body = http_get(base, port);
+	assert_non_null(strstr(body, "200 OK"));
+	assert_non_null(
+	        strstr(body, "s2_synaptic_events_total{run=\"va\",board=\"0\",chip=\"3\"} 1100"));
+	assert_non_null(strstr(body, "phase=\"run\""));
+	assert_non_null(strstr(body, "# EOF"));
+	free(body);
+	s2_metrics_close(m);
+	s2_metrics_close(NULL);
+	event_base_free(base);
+}
+
 int main(void)
 {
 	if (!getenv("S2EMU") || !getenv("S2_FIRMWARE") || access(getenv("S2_FIRMWARE"), R_OK)) {
 		printf("test_api: skipped, needs S2EMU and S2_FIRMWARE (the monitor image)\n");
 		return 77;
 	}
-	snprintf(dir, sizeof dir, "/tmp/s2api.XXXXXX");
-	if (!mkdtemp(dir))
+	if (!s2t_mkdtemp(dir, sizeof dir, "s2api."))
 		return 1;
 	const struct CMUnitTest t[] = {
 	        cmocka_unit_test(machine_file_that_does_not_parse),
@@ -510,11 +1000,14 @@ int main(void)
 	        cmocka_unit_test(not_booted_and_no_firmware),
 	        cmocka_unit_test(deploy_run_live_and_results),
 	        cmocka_unit_test(board_dies_mid_run),
+	        cmocka_unit_test(energy_record_and_report),
+	        cmocka_unit_test(energy_record_of_a_board_that_dies),
+	        cmocka_unit_test(monitor_image_errors),
+	        cmocka_unit_test(boot_survey_and_check),
+	        cmocka_unit_test(board_dies_while_booting),
+	        cmocka_unit_test(subscribe_watch_and_a_board_that_dies),
+	        cmocka_unit_test(metrics_export),
 	};
 	int failed = s2t_run_cmocka("api", NULL, 0, t, sizeof t / sizeof t[0]);
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "test_api: could not remove %s\n", dir);
-	return failed ? 1 : 0;
+	return failed ? 1 : 0; /* dir goes with s2t_tmpdir() at exit */
 }

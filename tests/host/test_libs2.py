@@ -2,9 +2,12 @@
 """python/libs2.py (the ctypes binding of libs2's high-level API, docs/api.md) against a real
 s2emu: structure layouts checked against the library, a session, a network compiled in memory
 from its JSON form, deploy, a run with live spikes and energy samples, results as NumPy arrays
-(equal to the live spikes), and errors: a machine file that does not parse, a network that
-does not parse, a board killed mid-run (PartialRun with partial results). Needs S2EMU,
+(equal to the live spikes); the same network built in memory (libs2.Network, s2/netbuild.h)
+runs to the same spikes; and errors: a machine file that does not parse, a network that
+does not parse, a builder call naming a population that does not exist or giving an array
+of the wrong length, a board killed mid-run (PartialRun with partial results). Needs S2EMU,
 S2_FIRMWARE and libs2.so (S2_LIB or beside S2CTL); exit 77 without NumPy."""
+import json
 import os
 import subprocess
 import sys
@@ -95,6 +98,50 @@ def main():
                 same &= sorted(map(tuple, a.tolist())) == sorted(map(tuple, p.spikes.tolist()))
             check(same, "the live spikes are the recorded ones (neuron, step)")
             check(len(energy) > 0, "%d energy samples" % len(energy))
+            # The same network built in memory, from the JSON form's structure as Python
+            # objects (the per-neuron values as NumPy arrays): the same spikes.
+            desc = json.loads(example_json())
+            for p in desc["populations"]:
+                for key in ("params", "initial"):
+                    for k, v in p.get(key, {}).items():
+                        if isinstance(v, list):
+                            p[key][k] = np.asarray(v)
+            with libs2.Network.from_description(desc) as nb:
+                plan = s.compile(nb)
+            with s.deploy(plan, firmware=fw, duration_ms=200.0) as dep:
+                res2 = dep.run(duration_ms=200.0)
+            same = [(a.label, None if a.spikes is None else a.spikes.tolist()) for a in
+                    res.populations] == [(a.label, None if a.spikes is None else
+                                          a.spikes.tolist()) for a in res2.populations]
+            check(same and res2.complete, "built in memory: the same %d spikes" % rec)
+            with libs2.Network("t", 0.1, 100.0, 1) as nb:
+                e = nb.population("E", "lif_curr_exp", 4)
+                for what, f, code, words in (
+                        ("a population that does not exist",
+                         lambda: nb.param(7, "tau_m_ms", 10.0), -15,
+                         "population 7 does not exist"),
+                        ("a projection to a population that does not exist",
+                         lambda: nb.projection(e, 3), -15, "population 3 does not exist"),
+                        ("an array of the wrong length",
+                         lambda: nb.param(e, "tau_m_ms", np.array([10.0, 11.0, 12.0])), -10,
+                         "3 values of 'tau_m_ms' given, 1 or 4 needed"),
+                        ("spike times of a wrong number of neurons",
+                         lambda: nb.spike_times(e, [[1.0]]), -10, "of 1 neurons given"),
+                        ("an unknown parameter",
+                         lambda: nb.param(e, "tau_x", 1.0), -15, "'tau_x' is not one of")):
+                    try:
+                        f()
+                        check(False, "builder: %s is refused" % what)
+                    except libs2.Error as ex:
+                        check(ex.code == code and words in str(ex),
+                              "builder: %s: %s (%d)" % (what, ex, ex.code))
+                nb.projection(e, e)
+                try:
+                    s.compile(nb)
+                    check(False, "builder: a projection without a connector is refused")
+                except libs2.Error as ex:
+                    check(ex.code == -14 and "no connector" in str(ex),
+                          "builder: compiled without a connector: %s" % ex)
     finally:
         emu.kill()
         emu.wait()

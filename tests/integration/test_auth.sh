@@ -193,8 +193,13 @@ check "... naming it" grep -q "none.key: No such file" "$WORK/none.err"
 "$S2CTL" info --machine "$M" --key "$WORK" 2>"$WORK/dir.err" >/dev/null
 check "a key path that is not a file: exit 3" test $? -eq 3
 if [ "$(id -u)" = 0 ] && command -v runuser >/dev/null; then
-	# A key file the user may not read (root reads anything: run as nobody).
-	D=$(mktemp -d /tmp/s2key.XXXXXX)
+	# A key file the user may not read (root reads anything: run as nobody). Its directory
+	# must be one nobody can reach: a new one under TMPDIR if nobody can enter that, else
+	# under /tmp; removed on exit whatever happens.
+	T=${TMPDIR:-/tmp}
+	runuser -u nobody -- test -x "$T" 2>/dev/null || T=/tmp
+	D=$(mktemp -d "$T/s2key.XXXXXX")
+	trap 'rm -rf "$D"; cleanup' EXIT
 	chmod 755 "$D"
 	cp "$K" "$D/other.key"
 	chmod 600 "$D/other.key"

@@ -40,6 +40,27 @@ check "VA spikes in both populations" \
 	jq_is "$WORK/va.json" '[.populations[] | .spikes > 0]' '[true,true]'
 check "synfire: the chain carries activity" \
 	jq_is "$WORK/syn.json" '[.synaptic_events > 0, .spikes > 100]' '[true,true]'
+# Running twice: what `s2ctl deploy` loaded runs once from t = 0. A second `run --deployed`
+# would go on from the PEs' state, its recordings after the first run's in regions sized for
+# one: it is refused, saying why, and writes nothing. Deployed again, it runs from t = 0.
+"$S2CTL" deploy "$WORK/va.s2img" --machine "$WORK/four.pb" --duration 200 --quiet
+"$S2CTL" run "$WORK/va.s2img" --machine "$WORK/four.pb" --deployed --duration 200 \
+	-o "$WORK/d1.s2res" --quiet
+check "deploy, run --deployed: results equal the engine's own run" \
+	cmp -s "$WORK/d1.s2res" "$WORK/va.local"
+"$S2CTL" run "$WORK/va.s2img" --machine "$WORK/four.pb" --deployed --duration 200 \
+	-o "$WORK/d2.s2res" 2>"$WORK/d2.err"
+rc=$?
+check "run --deployed a second time: refused (exit $rc)" test $rc -ne 0
+check "... saying that it already ran and to deploy it again" \
+	grep -q "already ran since it was deployed.*s2ctl deploy it again" "$WORK/d2.err"
+grep -q "already ran" "$WORK/d2.err" || sed 's/^/    /' "$WORK/d2.err"
+check "... and writing no results" test ! -e "$WORK/d2.s2res"
+"$S2CTL" deploy "$WORK/va.s2img" --machine "$WORK/four.pb" --duration 200 --quiet
+"$S2CTL" run "$WORK/va.s2img" --machine "$WORK/four.pb" --deployed --duration 200 \
+	-o "$WORK/d3.s2res" --quiet
+check "deployed again, it runs from t = 0: the same results" \
+	cmp -s "$WORK/d3.s2res" "$WORK/va.local"
 "$S2CTL" results "$WORK/va.s2res" --csv "$WORK/csv" --npy "$WORK/npy" --quiet
 check "results convert to CSV and .npy" \
 	test -s "$WORK/csv/E_spikes.csv" -a -s "$WORK/npy/E_spikes.npy"

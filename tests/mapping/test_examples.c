@@ -20,6 +20,7 @@
 #include <math.h>
 
 #include "net_internal.h"
+#include "cmocka_runner.h"
 #include "s2/error.h"
 #include "s2/image.h"
 #include "s2/machine.h"
@@ -185,8 +186,8 @@ static int map_json(const char *json, char *err, size_t errlen)
 	struct s2_machine *m = s2_machine_new_boards(1, "h", 0);
 	struct s2_map_config cfg = {0};
 	struct s2_mapping *mp = s2_map_new(n, m, &cfg);
-	char path[] = "/tmp/s2_examples_XXXXXX";
-	int fd = mkstemp(path);
+	char path[1024];
+	int fd = s2t_mkstemp(path, sizeof path, "s2_examples_");
 	assert_true(fd >= 0);
 	close(fd);
 	int rc = s2_map_run(mp, err, errlen);

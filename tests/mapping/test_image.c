@@ -15,6 +15,7 @@
 #include <zlib.h>
 
 #include "map_internal.h"
+#include "cmocka_runner.h"
 #include "s2/error.h"
 #include "s2/image.h"
 #include "s2/machine.h"
@@ -50,8 +51,8 @@ static struct s2_mapping *mapped(struct s2_net **n, struct s2_machine **m, const
 static void t_write_check(void **state)
 {
 	(void)state;
-	char dir[] = "/tmp/s2imgXXXXXX", a[64], b[64], err[512];
-	assert_non_null(mkdtemp(dir));
+	char dir[512], a[1024], b[1024], err[512];
+	assert_non_null(s2t_mkdtemp(dir, sizeof dir, "s2img"));
 	snprintf(a, sizeof a, "%s/a.s2img", dir);
 	snprintf(b, sizeof b, "%s/b.s2img", dir);
 	const char *names[] = {"microcircuit", "brunel", "synfire", "vogels_abbott"};
@@ -90,8 +91,8 @@ static void t_write_check(void **state)
 static void t_threads(void **state)
 {
 	(void)state;
-	char dir[] = "/tmp/s2imgXXXXXX", a[64], b[64], err[512];
-	assert_non_null(mkdtemp(dir));
+	char dir[512], a[1024], b[1024], err[512];
+	assert_non_null(s2t_mkdtemp(dir, sizeof dir, "s2img"));
 	snprintf(a, sizeof a, "%s/a.s2img", dir);
 	snprintf(b, sizeof b, "%s/b.s2img", dir);
 	/* the last: more chips (288) than the writer's window of chips built ahead (256) */
@@ -182,7 +183,7 @@ static void t_deflate(void **state)
 			                         : 1 + (uint32_t)(rnd(&seed) % 300);
 			sp[k] = (struct image_span){at, dist};
 		}
-		size_t zl = image_deflate(in, n, sp, nsp, out, image_deflate_bound(n));
+		size_t zl = image_deflate(in, n, sp, nsp, out, image_deflate_bound(n), NULL);
 		assert_true(zl > 0);
 		assert_true(zl <= image_deflate_bound(n));
 		uLongf bl = (uLongf)cap + 1;
@@ -193,16 +194,46 @@ static void t_deflate(void **state)
 		assert_memory_equal(back, in, n);
 		if (kind == 3 && n > 10000) { /* repetition at the span's distance is found */
 			struct image_span one = {0, (uint32_t)rec};
-			size_t z1 = image_deflate(in, n, &one, 1, out, image_deflate_bound(n));
+			size_t z1 =
+			        image_deflate(in, n, &one, 1, out, image_deflate_bound(n), NULL);
 			assert_true(z1 > 0 && z1 < n / 20);
 			bl = (uLongf)cap + 1;
 			assert_int_equal(uncompress(back, &bl, out, z1), Z_OK);
 			assert_int_equal(bl, n);
 			assert_memory_equal(back, in, n);
-			assert_int_equal(image_deflate(in, n, &one, 1, out, z1 - 1), 0);
+			assert_int_equal(image_deflate(in, n, &one, 1, out, z1 - 1, NULL), 0);
 		}
 		/* an output buffer one byte short: 0 */
-		assert_int_equal(image_deflate(in, n, sp, nsp, out, zl - 1), 0);
+		assert_int_equal(image_deflate(in, n, sp, nsp, out, zl - 1, NULL), 0);
+	}
+	/* Huffman codes made for the block (BTYPE 2) where they are smaller than the fixed ones:
+	 * two letters cost 1 and 2 bits; and literal counts growing as the Fibonacci numbers
+	 * (24 symbols, 121392 bytes) would need codes of 23 bits: limited to 15, still read back.
+	 */
+	for (int t = 0; t < 2; t++) {
+		size_t n = 0;
+		if (t == 0) {
+			for (; n < 20000; n++)
+				in[n] = rnd(&seed) & 1 ? 'a' : 'b';
+		} else {
+			uint64_t f0 = 1, f1 = 1;
+			for (unsigned sym = 0; sym < 24; sym++) {
+				for (uint64_t k = 0; k < f0; k++)
+					in[n++] = (uint8_t)(sym * 7);
+				uint64_t f2 = f0 + f1;
+				f0 = f1;
+				f1 = f2;
+			}
+		}
+		size_t zl = image_deflate(in, n, NULL, 0, out, image_deflate_bound(n), NULL);
+		assert_true(zl > 0);
+		assert_int_equal(out[2] >> 1 & 3, 2); /* BFINAL 1, BTYPE 10: dynamic codes */
+		if (t == 0)
+			assert_true(zl < n / 4); /* fixed codes: 8 bits a letter */
+		uLongf bl = (uLongf)cap + 1;
+		assert_int_equal(uncompress(back, &bl, out, zl), Z_OK);
+		assert_int_equal(bl, n);
+		assert_memory_equal(back, in, n);
 	}
 	free(in);
 	free(out);
@@ -212,8 +243,8 @@ static void t_deflate(void **state)
 static void t_corrupt(void **state)
 {
 	(void)state;
-	char path[] = "/tmp/s2imgcXXXXXX", err[512];
-	int fd = mkstemp(path);
+	char path[1024], err[512];
+	int fd = s2t_mkstemp(path, sizeof path, "s2imgc");
 	assert_true(fd >= 0);
 	close(fd);
 	struct s2_net *n;

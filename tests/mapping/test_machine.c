@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "s2/error.h"
+#include "cmocka_runner.h"
 #include "s2/machine.h"
 #include "s2/sfile.h"
 #include "s2pb/machine.pb-c.h"
@@ -218,8 +219,8 @@ static void t_round_trip(void **state)
 	s2_machine_mark_pe_dead(m, 3, 0, 0);
 	s2_machine_mark_link_dead(m, 0, 0, 3); /* crosses to board 9 */
 	s2_machine_set_board_endpoint(m, 7, "board7.example", 17, 18);
-	char path[] = "/tmp/s2machineXXXXXX";
-	int fd = mkstemp(path);
+	char path[1024];
+	int fd = s2t_mkstemp(path, sizeof path, "s2machine");
 	assert_true(fd >= 0);
 	close(fd);
 	char err[256];
@@ -409,8 +410,8 @@ static void t_hosts(void **state)
 	expect_host("a.b_c", false);
 	/* what reading refuses is never written */
 	struct s2_machine *m = s2_machine_new_boards(1, "bad host", 1000);
-	char path[] = "/tmp/s2badhostXXXXXX", err[256];
-	int fd = mkstemp(path);
+	char path[1024], err[256];
+	int fd = s2t_mkstemp(path, sizeof path, "s2badhost");
 	close(fd);
 	unlink(path);
 	assert_int_equal(s2_machine_save_file(m, path, err, sizeof err), S2_E_INVAL);

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "s2/error.h"
+#include "cmocka_runner.h"
 #include "s2/network.h"
 
 static const char *GOOD =
@@ -272,8 +273,8 @@ static void t_binary_bad(void **state)
 static void t_files(void **state)
 {
 	(void)state;
-	char err[512], dir[] = "/tmp/s2netXXXXXX", path[64], jpath[64];
-	assert_non_null(mkdtemp(dir));
+	char err[512], dir[512], path[1024], jpath[1024];
+	assert_non_null(s2t_mkdtemp(dir, sizeof dir, "s2net"));
 	snprintf(path, sizeof path, "%s/n.pb", dir);
 	snprintf(jpath, sizeof jpath, "%s/n.json", dir);
 	struct s2_net *n = s2_net_example("brunel", 0.01, err, sizeof err);

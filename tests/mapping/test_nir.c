@@ -18,12 +18,13 @@
 #include <cmocka.h>
 
 #include "net_internal.h"
+#include "cmocka_runner.h"
 #include "nir_internal.h"
 #include "s2/network.h"
 #include "s2/nir.h"
 
-static char dir[64];
-static char path[128];
+static char dir[512];
+static char path[640];
 
 /* ---- writing NIR files ---------------------------------------------------------------- */
 
@@ -930,7 +931,7 @@ static void t_input(void **state)
 	end();
 	uint8_t buf[512];
 	const uint8_t r[12] = {1, 0, 0, 0, 0, 1, 0, 1, 1, 0, 0, 0}; /* (3, 4) */
-	char np[160], arg[200];
+	char np[640], arg[700];
 	snprintf(np, sizeof np, "%s/in.npy", dir);
 	write_file(
 	        np, buf,
@@ -1036,15 +1037,13 @@ static void t_image(void **state)
 static int setup(void **state)
 {
 	(void)state;
-	const char *tmp = getenv("TMPDIR");
-	snprintf(dir, sizeof dir, "%s/s2nirXXXXXX", tmp && *tmp ? tmp : "/tmp");
-	return mkdtemp(dir) ? 0 : -1;
+	return s2t_mkdtemp(dir, sizeof dir, "s2nir") ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[128];
+	char cmd[600];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	return system(cmd) == 0 ? 0 : -1;
 }

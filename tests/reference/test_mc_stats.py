@@ -65,6 +65,47 @@ one = ms.gamma_train(50.0, 1.0, 0.0, 20000.0, rng)
 s = ms.synchrony(np.tile(one, 10), 0.0, 20000.0)
 check("10 identical Poisson trains: synchrony 10 within 0.5", abs(s - 10) < 0.5, f"{s:.3f}")
 
+# Samples of 1000 neurons, silent neurons included: 2000 neurons of which the first 1000
+# fire one identical Poisson train and the rest never fire. A sample of 1000 holds about
+# 500 firing neurons, whose summed count is 500 x that of one train: synchrony about 500 (a
+# sample of firing neurons only would read 1000). A population of at most 1000 is taken whole.
+one = ms.gamma_train(20.0, 1.0, 0.0, 20000.0, rng)
+n = np.repeat(np.arange(1000), len(one))
+t = np.tile(one, 1000)
+ss = ms.synchrony_samples(n, t, 2000, 0.0, 20000.0, rng)
+check("identical trains in half of 2000 neurons: 20 samples, synchrony 500 within 5 %",
+      len(ss) == ms.SYNC_SAMPLES and abs(ss.mean() / (500 * ms.synchrony(one, 0.0, 20000.0))
+                                         - 1) < 0.05, f"{ss.mean():.1f}")
+ss = ms.synchrony_samples(n, t, 1000, 0.0, 20000.0, rng)
+check("a population of 1000 is one sample of all its neurons",
+      len(ss) == 1 and abs(ss[0] - ms.synchrony(t, 0.0, 20000.0)) < 1e-9, f"{ss}")
+n, t = trains(3000, 5.0, 1.0, 20000.0, rng)
+ss = ms.synchrony_samples(n, t, 3000, 0.0, 20000.0, rng)
+check("3000 independent Poisson trains: mean over samples 1 within 0.05",
+      abs(ss.mean() - 1) < 0.05, f"{ss.mean():.4f}")
+
+# Pairwise spike-count correlations (2 ms bins, 250 neurons, as the NEST reference data):
+# 400 neurons each firing a private Poisson train of 120 Hz and one shared train of 40 Hz have
+# a count correlation of 40 / 160 = 0.25 (Poisson counts: covariance and variances equal to the
+# means; 4000 shared spikes leave an error of about 0.004); independent trains 0; silent
+# neurons give no coefficient and are left out.
+shared = ms.gamma_train(40.0, 1.0, 0.0, 100000.0, rng)
+n, t = [], []
+for i in range(400):
+    s_ = np.unique(np.round(np.concatenate([shared, ms.gamma_train(120.0, 1.0, 0.0, 100000.0,
+                                                                   rng)]), 1))
+    n.append(np.full(len(s_), i))
+    t.append(s_)
+n, t = np.concatenate(n), np.concatenate(t)
+cc = ms.pairwise_cc(n, t, 450, 0.0, 100000.0, rng)
+check("shared 40 Hz of 160 Hz in 400 of 450 neurons: 250 drawn, CC 0.25 within 0.01, "
+      "silent pairs out", abs(cc.mean() - 0.25) < 0.01 and len(cc) < 250 * 249 // 2,
+      f"{cc.mean():.4f} ({len(cc)} pairs)")
+n, t = trains(300, 5.0, 1.0, 100000.0, rng)
+cc = ms.pairwise_cc(n, t, 300, 0.0, 100000.0, rng)
+check("independent Poisson trains: mean CC 0 within 0.001, 250 x 249 / 2 pairs",
+      abs(cc.mean()) < 0.001 and len(cc) == 250 * 249 // 2, f"{cc.mean():.5f}")
+
 # The one-second window: Poisson neurons at 8 Hz with at least 5 spikes show a CV well
 # below 1; the correction reproduces what the window shows of a known process.
 rates = rng.uniform(4, 12, 2000)

@@ -1208,6 +1208,19 @@ static bool any_running(const struct emu *e)
 }
 
 /* Work on the current step until it is done (true) or t_end has passed (false). */
+/* The end of a run: every plastic row of the board's PEs gets the potentiation of the post
+ * spikes seen so far (plastic.h), so chip DRAM holds the learned weights while it waits.
+ * (The rows lie in the PE's own DRAM area, which its start-up checked: nothing can fail.) */
+static void flush_plastic(struct emu_board *b)
+{
+	for (unsigned c = 0; c < b->n_chips; c++) {
+		struct emu_app_chip *a = b->chips[c].app;
+		for (unsigned p = 0; a && a->pe && p < b->chips[c].mon.cfg.pes; p++)
+			if (a->pe[p] && a->pe[p]->eng.pl.n)
+				(void)s2_plastic_flush(&a->pe[p]->eng);
+	}
+}
+
 static bool step_part(struct emu *e, uint64_t t_end)
 {
 	if (!cur.active) {
@@ -1309,6 +1322,7 @@ static bool step_part(struct emu *e, uint64_t t_end)
 		b->app.step++;
 		emu_fault_point(EMU_PH_RUN);
 		if (++b->app.steps_done >= b->app.n_steps) {
+			flush_plastic(b);
 			b->app.state = S2_APP_DONE;
 			emu_live_event(b, b->app.step, S2_LIVE_DONE);
 		}

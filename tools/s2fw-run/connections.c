@@ -17,8 +17,14 @@
  *     0 for explicit), receptor u8 (descriptor's; 255 for explicit), 0 u8,
  *     first u32 (its first connection), count u32, 0 u32
  *   n_conns x 16 bytes: pre u32 (index in pre_pop), post u32 (index in post_pop),
- *     weight f32 (units x w_scale of the receptor: nA, uS or mV), delay u16 (timesteps),
- *     receptor u8, 0 u8
+ *     weight f32 (units x w_scale of the receptor: nA, uS or mV; plastic synapses: the
+ *     rule's weight, plastic.h), delay u16 (timesteps), receptor u8, 0 u8
+ *
+ * Learned weights (docs/engine.md "Plasticity"): -a AREAS writes, per PE with plastic
+ * synapses, a line "PE BOARD CHIP ADDR LEN": the chip DRAM bytes [ADDR, ADDR + LEN) that hold
+ * its plastic rows on the machine; -d DIR then takes DIR/peN.bin (those LEN bytes, read from
+ * the machine after a run) in place of the rows the engine made, so the file lists the
+ * weights the machine learned.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -27,6 +33,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "s2/app.h"
 #include "s2/plan.h"
 #include "s2/error.h"
 #include "s2/wire.h"
@@ -82,7 +89,7 @@ static int by_index(const void *a, const void *b)
 {
 	const struct s2_eng_entry *x = *(const struct s2_eng_entry *const *)a,
 	                          *y = *(const struct s2_eng_entry *const *)b;
-	return x->index < y->index ? -1 : x->index > y->index;
+	return x->ord < y->ord ? -1 : x->ord > y->ord;
 }
 
 static int put(FILE *f, const void *p, size_t n)
@@ -90,18 +97,74 @@ static int put(FILE *f, const void *p, size_t n)
 	return fwrite(p, 1, n, f) == n ? 0 : -1;
 }
 
+/* A plastic synapse into the output (s2_plastic_row_decode's callback). */
+struct cn_out {
+	uint8_t **conns;
+	size_t *n_conns;
+	uint32_t pre, post_lo;
+	const struct s2_pl_rule *rule;
+};
+
+static void plastic_out(void *ctx, uint32_t w, float wv)
+{
+	struct cn_out *x = ctx;
+	uint32_t wb;
+	memcpy(&wb, &wv, 4);
+	uint8_t *o = *x->conns + (*x->n_conns)++ * 16u;
+	s2_st32(o, x->pre);
+	s2_st32(o + 4, x->post_lo + (w & 0xFFu));
+	s2_st32(o + 8, wb);
+	s2_st16(o + 12, (uint16_t)(((w >> 9) & 63u) + 1u));
+	o[14] = (uint8_t)((w >> 8) & 1u);
+	o[15] = 0;
+}
+
+/* The DRAM span [*lo, *hi) of the PE's plastic rows (allocated last, together); false if none. */
+static bool plastic_span(struct s2_eng *e, struct cn_pe *pe, uint32_t *lo, uint32_t *hi)
+{
+	bool any = false;
+	*lo = UINT32_MAX;
+	*hi = 0;
+	for (unsigned k = 0; k < e->n_table; k++) {
+		const struct s2_eng_entry *t = &e->table[k];
+		if (!t->plastic)
+			continue;
+		any = true;
+		*lo = t->index < *lo ? t->index : *lo;
+		uint32_t end = t->index + t->n_rows * 4u;
+		for (uint32_t r = 0; r < t->n_rows; r++) {
+			uint32_t iw;
+			if (c_read(pe, t->index + r * 4u, &iw, 4) < 0)
+				return false;
+			uint32_t x = t->data + ((iw >> 11) + (iw & 0x7FFu)) * 4u;
+			end = x > end ? x : end;
+		}
+		*hi = end > *hi ? end : *hi;
+	}
+	if (any && e->pl.cnt_addr + 48u > *hi) /* the counters' copy (plastic.h) */
+		*hi = e->pl.cnt_addr + 48u;
+	return any;
+}
+
 int connections_main(int argc, char **argv)
 {
-	static const char usage[] = "usage: s2fw-run connections IMAGE -o FILE\n";
-	const char *out = NULL;
+	static const char usage[] =
+	        "usage: s2fw-run connections IMAGE -o FILE [-a AREAS] [-d DRAM_DIR]\n";
+	const char *out = NULL, *areas = NULL, *dram_dir = NULL;
+	FILE *af = NULL;
 	int c;
 	optind = 1;
-	while ((c = getopt(argc, argv, "o:")) != -1) {
-		if (c != 'o') {
+	while ((c = getopt(argc, argv, "o:a:d:")) != -1) {
+		if (c == 'o')
+			out = optarg;
+		else if (c == 'a')
+			areas = optarg;
+		else if (c == 'd')
+			dram_dir = optarg;
+		else {
 			fputs(usage, stderr);
 			return 2;
 		}
-		out = optarg;
 	}
 	if (optind + 1 != argc || !out) {
 		fputs(usage, stderr);
@@ -121,6 +184,7 @@ int connections_main(int argc, char **argv)
 	uint8_t *conns = NULL, *ents = NULL;
 	size_t n_conns = 0, cap_conns = 0, n_ents = 0, cap_ents = 0;
 	struct cn_pe pe = {NULL};
+	uint64_t pl_cnt[5] = {0};
 	if (!e || !src)
 		goto out;
 	/* Keys of every PE: a run's first key is the first key of a PE. */
@@ -139,6 +203,9 @@ int connections_main(int argc, char **argv)
 			for (unsigned q = 0; q < plan->boards[b].chips[ch].n_pes; q++, pe_no++) {
 				struct s2_app_pe *ap = &plan->boards[b].chips[ch].pes[q];
 				const struct s2_plan_pe_info *in = &plan->boards[b].info[ch][q];
+				/* where the loader puts the PE's rows on the machine */
+				uint32_t mbase =
+				        s2_app_area(q, plan->boards[b].chips[ch].n_pes).rows;
 				s2_st32(ap->pedata + 32, 0);
 				s2_st32(ap->pedata + 36, CN_DRAM);
 				free(pe.dram);
@@ -156,8 +223,37 @@ int connections_main(int argc, char **argv)
 					        s2_strerror(r));
 					goto out;
 				}
-				/* Creation order: each entry's index was allocated after the
-				 * previous one's. */
+				uint32_t plo, phi;
+				if (e->pl.n && plastic_span(e, &pe, &plo, &phi)) {
+					if (areas && (af || (af = fopen(areas, "w"))))
+						fprintf(af, "%zu %u %u %u %u\n", pe_no,
+						        plan->boards[b].board,
+						        plan->boards[b].chips[ch].chip, mbase + plo,
+						        phi - plo);
+					char path[4096];
+					snprintf(path, sizeof path, "%s/pe%zu.bin",
+					         dram_dir ? dram_dir : "", pe_no);
+					FILE *df = dram_dir ? fopen(path, "rb") : NULL;
+					if (dram_dir && (!df || fread(pe.dram + plo, 1, phi - plo,
+					                              df) != phi - plo)) {
+						fprintf(stderr,
+						        "s2fw-run connections: %s: cannot read %u "
+						        "bytes\n",
+						        path, phi - plo);
+						if (df)
+							fclose(df);
+						goto out;
+					}
+					if (df)
+						fclose(df);
+					if (dram_dir &&
+					    s2_ld32(pe.dram + e->pl.cnt_addr) == 0x43503253u)
+						for (unsigned k = 0; k < 5; k++)
+							pl_cnt[k] +=
+							        s2_ld64(pe.dram + e->pl.cnt_addr +
+							                8 + 8 * k);
+				}
+				/* Creation order (struct s2_eng_entry ord). */
 				for (unsigned k = 0; k < e->n_table; k++)
 					order[k] = &e->table[k];
 				qsort(order, e->n_table, sizeof order[0], by_index);
@@ -193,6 +289,25 @@ int connections_main(int argc, char **argv)
 						    c_read(&pe, t->data + (iw >> 11) * 4u, e->row,
 						           cnt * 4u) < 0)
 							goto out;
+						if (t->plastic && n_conns + cnt > cap_conns) {
+							cap_conns = 2 * (n_conns + cnt) + 4096;
+							uint8_t *g =
+							        realloc(conns, cap_conns * 16u);
+							if (!g)
+								goto out;
+							conns = g;
+						}
+						if (t->plastic) {
+							struct cn_out co = {
+							        &conns, &n_conns, s->lo + r0,
+							        in->lo, &e->pl.r[t->plastic - 1u]};
+							if (s2_plastic_row_decode(
+							            co.rule, e->pd.w_scale_e,
+							            e->pd.w_scale_i, e->row, cnt,
+							            plastic_out, &co) < 0)
+								goto out;
+							continue;
+						}
 						if (n_conns + cnt > cap_conns) {
 							cap_conns = 2 * (n_conns + cnt) + 4096;
 							uint8_t *g =
@@ -239,6 +354,12 @@ int connections_main(int argc, char **argv)
 					s2_st32(o + 24, (uint32_t)(n_conns - first));
 				}
 			}
+	if (dram_dir) /* what the machine's plasticity counted (plastic.h), for pyNN.s2 to warn */
+		printf("plastic updates %llu zero %llu clipped %llu hist_lost %llu queue_full "
+		       "%llu\n",
+		       (unsigned long long)pl_cnt[0], (unsigned long long)pl_cnt[1],
+		       (unsigned long long)pl_cnt[2], (unsigned long long)pl_cnt[3],
+		       (unsigned long long)pl_cnt[4]);
 	uint8_t head[32];
 	s2_st32(head, CN_MAGIC);
 	s2_st32(head + 4, 1);
@@ -256,6 +377,12 @@ int connections_main(int argc, char **argv)
 	}
 	rc = 0;
 out:
+	if (af && fclose(af) && rc == 0) {
+		fprintf(stderr, "s2fw-run connections: %s: %s\n", areas, strerror(errno));
+		rc = 1;
+	}
+	if (areas && !af && rc == 0 && (af = fopen(areas, "w"))) /* no plastic synapses */
+		fclose(af);
 	if (f && fclose(f) && rc == 0) {
 		fprintf(stderr, "s2fw-run connections: %s: %s\n", out, strerror(errno));
 		rc = 1;

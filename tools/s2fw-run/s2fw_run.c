@@ -57,7 +57,9 @@ static struct {
 	unsigned record_v[S2_PE_MAX_RECORD_V], n_record_v;
 	const char *write_dir;
 	bool json;
-	double bg_rate, bg_w; /* background Poisson input (--bg) */
+	double bg_rate, bg_w;       /* background Poisson input (--bg) */
+	unsigned pl_kind, pl_flags; /* --plastic: a rule for the --syn rows (0: none) */
+	float pl_p[8];
 } O = {.model = S2_MODEL_LIF_CURR_EXP, .n = 1, .seed = 1, .dt_ms = 0.1, .duration_ms = 100};
 
 static const struct model_info {
@@ -85,6 +87,12 @@ static const struct model_info {
          {"a", "b", "c", "d", "i_offset"},
          {0.02, 0.2, -65, 2, 0},
          -70},
+        {"lif_curr_delta",
+         S2_MODEL_LIF_CURR_DELTA,
+         {"v_rest", "v_reset", "v_thresh", "tau_m", "cm", "tau_refrac", "tau_syn_E", "tau_syn_I",
+          "i_offset"},
+         {-65, -65, -50, 20, 1, 0.1, 5, 5, 0},
+         -65},
         {"poisson", S2_MODEL_POISSON, {"rate", "start", "duration"}, {1, 0, 0}, 0},
         {"spike_array", S2_MODEL_SPIKE_ARRAY, {0}, {0}, 0},
 };
@@ -147,6 +155,47 @@ static void opt_param(char *arg)
 			return;
 		}
 	die("--param: model %s has no parameter '%s'", m->name, arg);
+}
+
+/* --plastic KIND:NAME=V:...: the rule of the --syn rows (pedata.h, PLASTIC). */
+static void opt_plastic(char *arg)
+{
+	static const char *const kinds[] = {"", "stdp_add", "stdp_mult", "tm", "vogels"};
+	static const char *const names[5][6] = {
+	        {0},
+	        {"w_min", "w_max", "tau_plus", "tau_minus", "A_plus", "A_minus"},
+	        {"w_min", "w_max", "tau_plus", "tau_minus", "A_plus", "A_minus"},
+	        {"U", "tau_rec", "tau_facil", "tau_psc"},
+	        {"w_min", "w_max", "tau", "eta", "rho"}};
+	static const float defaults[5][6] = {{0},
+	                                     {0, 1, 20, 20, 0.01f, 0.01f},
+	                                     {0, 1, 20, 20, 0.01f, 0.01f},
+	                                     {0.5f, 100, 0, 0},
+	                                     {0, 1, 20, 1e-10f, 3}};
+	char *tok = strtok(arg, ":");
+	O.pl_kind = 0;
+	for (unsigned k = 1; k < 5 && tok; k++)
+		if (!strcmp(tok, kinds[k]))
+			O.pl_kind = k;
+	if (!O.pl_kind)
+		die("--plastic: stdp_add, stdp_mult, tm or vogels");
+	memcpy(O.pl_p, defaults[O.pl_kind], sizeof defaults[0]);
+	while ((tok = strtok(NULL, ":"))) {
+		char *eq = strchr(tok, '=');
+		if (!eq)
+			die("--plastic: '%s' is not NAME=VALUE", tok);
+		*eq = 0;
+		if (!strcmp(tok, "dendritic")) {
+			O.pl_flags = num(eq + 1, tok) != 0 ? S2_PL_F_DENDRITIC : 0;
+			continue;
+		}
+		unsigned i = 0;
+		while (i < 6 && names[O.pl_kind][i] && strcmp(names[O.pl_kind][i], tok))
+			i++;
+		if (i == 6 || !names[O.pl_kind][i])
+			die("--plastic: rule %s has no parameter '%s'", kinds[O.pl_kind], tok);
+		O.pl_p[i] = (float)num(eq + 1, tok);
+	}
 }
 
 static void opt_connect(char *arg)
@@ -228,7 +277,8 @@ static void parse(int argc, char **argv)
 		O_JSON,
 		O_V0,
 		O_SPIKE,
-		O_BG
+		O_BG,
+		O_PLASTIC
 	};
 	static const struct option opts[] = {{"model", required_argument, 0, O_MODEL},
 	                                     {"n", required_argument, 0, O_N},
@@ -246,6 +296,7 @@ static void parse(int argc, char **argv)
 	                                     {"v0", required_argument, 0, O_V0},
 	                                     {"spike", required_argument, 0, O_SPIKE},
 	                                     {"bg", required_argument, 0, O_BG},
+	                                     {"plastic", required_argument, 0, O_PLASTIC},
 	                                     {"help", no_argument, 0, 'h'},
 	                                     {0, 0, 0, 0}};
 	/* The model first: parameter names depend on it. */
@@ -321,6 +372,9 @@ static void parse(int argc, char **argv)
 		case O_CONN:
 			opt_connect(optarg);
 			break;
+		case O_PLASTIC:
+			opt_plastic(optarg);
+			break;
 		case O_BG:
 			if (fields(optarg, f, 2) != 2)
 				die("--bg: RATE_HZ:WEIGHT");
@@ -353,7 +407,11 @@ static void parse(int argc, char **argv)
 			     "  [--spike T:NEURON]... (spike_array) [--connect CONN:k=v:...]...\n"
 			     "  [--record-v I,J,...] [--seed N] [--write-dir DIR] [--json]\n"
 			     "  [--bg RATE_HZ:WEIGHT] (LIF: background Poisson input per neuron)\n"
-			     "models: lif_curr_exp lif_cond_exp izhikevich poisson spike_array\n"
+			     "  [--plastic stdp_add|stdp_mult|tm|vogels:NAME=V:...] (the --syn "
+			     "rows;\n"
+			     "   dendritic=1: dendritic delay; prints the learned weights)\n"
+			     "models: lif_curr_exp lif_cond_exp lif_curr_delta izhikevich poisson\n"
+			     "        spike_array\n"
 			     "       s2fw-run image IMAGE ... (docs/engine.md)\n"
 			     "       s2fw-run connections IMAGE -o FILE (the synapses the PEs "
 			     "make)");
@@ -385,6 +443,10 @@ static double w_scale(unsigned receptor)
 	for (unsigned i = 0; i < O.n_syns; i++)
 		if (O.syns[i].receptor == receptor && fabs(O.syns[i].w) > m)
 			m = fabs(O.syns[i].w);
+	if (O.pl_kind && O.pl_kind != S2_PL_TM && O.pl_p[1] > m) /* weights grow up to w_max */
+		for (unsigned i = 0; i < O.n_syns; i++)
+			if (O.syns[i].receptor == receptor)
+				m = O.pl_p[1];
 	return m > 0 ? m / 4000.0 : 1.0 / 1000.0; /* headroom: 16 coincident maximal inputs */
 }
 
@@ -467,11 +529,23 @@ static uint8_t *build(size_t *len)
 					die("--syn: delay %g ms is not 1..64 timesteps",
 					    y->delay_ms);
 				double sc = y->receptor ? wi : we;
+				if (O.pl_kind && O.pl_kind != S2_PL_TM) /* pedata.h */
+					sc = O.pl_p[1] / S2_PL_WORD_ONE;
 				unsigned w = (unsigned)floor(fabs(y->w) / sc + 0.5);
 				s2_st32(row + 4 * ++k, s2_syn_word(y->dst, y->receptor, d, w));
 			}
 			s2_st32(row, k);
 		}
+		pdb_end(&b);
+	}
+	if (O.pl_kind && O.n_syns) { /* the --syn rows are key-table entry 0 */
+		pdb_begin(&b, S2_SECT_PLASTIC);
+		uint8_t *p = pdb_grow(&b, S2_PE_PLASTIC_LEN);
+		memset(p, 0, S2_PE_PLASTIC_LEN);
+		p[0] = (uint8_t)O.pl_kind;
+		p[1] = (uint8_t)O.pl_flags;
+		for (unsigned k = 0; k < 8; k++)
+			memcpy(p + 8 + 4 * k, &O.pl_p[k], 4);
 		pdb_end(&b);
 	}
 	if (O.n_expand) {
@@ -582,6 +656,56 @@ static void h_record(void *ctx, unsigned s, const void *data, uint32_t len)
 	rec_len[s] += len;
 }
 
+struct wctx {
+	uint32_t row;
+	bool *first;
+};
+
+static void weight_out(void *ctx, uint32_t word, float w)
+{
+	struct wctx *x = ctx;
+	if (O.json)
+		printf("%s[%u,%u,%.9g]", *x->first ? "" : ",", x->row, word & 0xFFu, (double)w);
+	else
+		printf("weight %u %u %.9g\n", x->row, word & 0xFFu, (double)w);
+	*x->first = false;
+}
+
+/* The learned weights of the --syn rows (entry 0), by source and neuron, and the
+ * plasticity counters. */
+static void print_weights(struct s2_eng *e)
+{
+	bool first = true;
+	if (O.json)
+		printf("\"weights\":[");
+	for (unsigned k = 0; k < e->n_table; k++) {
+		const struct s2_eng_entry *t = &e->table[k];
+		if (!t->plastic)
+			continue;
+		for (uint32_t r = 0; r < t->n_rows; r++) {
+			uint32_t iw;
+			if (h_read(NULL, t->index + r * 4u, &iw, 4) < 0)
+				die("plasticity: a row out of DRAM");
+			uint32_t n = iw & 0x7FFu;
+			if (n > S2_PE_ROW_MAX ||
+			    h_read(NULL, t->data + (iw >> 11) * 4u, e->row, n * 4u))
+				die("plasticity: a row out of DRAM");
+			struct wctx x = {r, &first};
+			if (s2_plastic_row_decode(&e->pl.r[t->plastic - 1u], e->pd.w_scale_e,
+			                          e->pd.w_scale_i, e->row, n, weight_out, &x) < 0)
+				die("plasticity: a malformed row");
+		}
+	}
+	const struct s2_pl_counters *c = &e->pl.c;
+	printf(O.json ? "],\"plastic\":{\"updates\":%llu,\"zero\":%llu,\"clipped\":%llu,"
+	                "\"hist_lost\":%llu,\"queue_full\":%llu},"
+	              : "plastic updates %llu zero %llu clipped %llu hist_lost %llu queue_full "
+	                "%llu\n",
+	       (unsigned long long)c->updates, (unsigned long long)c->zero,
+	       (unsigned long long)c->clipped, (unsigned long long)c->hist_lost,
+	       (unsigned long long)c->queue_full);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "va"))
@@ -652,6 +776,14 @@ int main(int argc, char **argv)
 			printf("\n");
 		}
 	}
+	if (e.pl.n) {
+		rc = s2_plastic_flush(&e);
+		if (rc < 0)
+			die("plasticity: %s", s2_strerror(rc));
+		if (O.json)
+			printf("],");
+		print_weights(&e);
+	}
 	const struct s2_eng_counters *c = &e.c;
 	static const char *const names[] = {"steps",        "neuron_updates",  "synaptic_events",
 	                                    "spikes_sent",  "packets_in",      "packets_unknown",
@@ -660,7 +792,7 @@ int main(int argc, char **argv)
 	_Static_assert(sizeof names / sizeof names[0] == sizeof *c / sizeof(uint64_t),
 	               "a name per counter");
 	const uint64_t *cv = &c->steps;
-	printf(O.json ? "],\"counters\":{" : "counters");
+	printf(O.json ? (e.pl.n ? "\"counters\":{" : "],\"counters\":{") : "counters");
 	for (unsigned k = 0; k < sizeof names / sizeof names[0]; k++)
 		printf(O.json ? "%s\"%s\":%llu" : "%s%s %llu", O.json && k ? "," : " ", names[k],
 		       (unsigned long long)cv[k]);

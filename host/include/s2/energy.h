@@ -69,6 +69,14 @@ void s2_energy_model_default(struct s2_energy_model *m);
  */
 int s2_energy_model_parse(struct s2_energy_model *m, const char *text, char *err, size_t errlen);
 
+/**
+ * s2_energy_model_parse() of a file of at most 1 MiB.
+ * @return 0; S2_E_IO: the file cannot be read, err "PATH: reason" (errno's); S2_E_NOMEM;
+ *         S2_E_FORMAT / S2_E_RANGE: a line is wrong, err "PATH: line N: ..."; m unchanged on
+ *         failure.
+ */
+int s2_energy_model_load(struct s2_energy_model *m, const char *path, char *err, size_t errlen);
+
 /** Energy of one PE cycle at a level, joules: (busy - idle chip power) / (152 PEs x clock),
  * scaled by voltage squared from the high level. */
 double s2_energy_j_per_cycle(const struct s2_energy_model *m, unsigned pl);

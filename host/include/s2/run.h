@@ -93,8 +93,10 @@ struct s2_run_opts {
 	 * run(a + b). The results hold this run's steps only, numbered from 0 at its start
 	 * (s2_run_stats.steps_before: the steps run before it). At most the steps the recordings
 	 * were sized for (s2_deploy_opts.duration_ms) per resumed run. The boards' activity
-	 * counters (s2_run_stats) are the totals since loading. false: the boards run on from
-	 * their state too (nothing is reloaded), but recordings are appended to what is there.
+	 * counters (s2_run_stats) are the totals since loading. false: a run from t = 0, which
+	 * only a freshly loaded deployment can give: once a run was started, a run that is not
+	 * resumed is refused (S2_E_STATE; the PEs would go on from their state and the
+	 * recordings hold the last run's), s2_deploy() again first.
 	 */
 	bool resume;
 };
@@ -149,8 +151,10 @@ int s2_deploy(struct s2_deployment *d, const struct s2_deploy_opts *o, char *err
 
 /**
  * Instead of s2_deploy(): check that every board already holds the plan loaded (s2ctl
- * deploy earlier), and size the recordings for duration_ms (0: the image's run time).
- * @return 0, or S2_E_STATE (a board holds something else) / S2_E_TIMEOUT, with err set.
+ * deploy earlier) and has not run it since, and size the recordings for duration_ms (0: the
+ * image's run time).
+ * @return 0, or S2_E_STATE (a board holds something else, or already ran what it holds: a
+ *         new run would not start at t = 0; deploy it again) / S2_E_TIMEOUT, with err set.
  */
 int s2_deployment_check_loaded(struct s2_deployment *d, double duration_ms, char *err,
                                size_t errlen);
@@ -195,6 +199,17 @@ int s2_deployment_update(struct s2_deployment *d, struct s2_plan *np, char *err,
  * data").
  */
 int s2_deployment_board_error(const struct s2_deployment *d, unsigned board, const char **what);
+
+/**
+ * Read len bytes of the DRAM of chip `chip` of board `board` (its number in the machine, as
+ * struct s2_plan_board) at addr into out, between runs: for example the rows of plastic
+ * synapses, which hold the learned weights when a run has ended (docs/engine.md,
+ * "Plasticity"; pyNN.s2's Projection.get). Checked end to end like every bulk read.
+ * @return 0, or a negative S2_E_ code with err set (no such board in the plan, a transfer
+ *         error).
+ */
+int s2_deployment_read_dram(struct s2_deployment *d, unsigned board, uint16_t chip, uint32_t addr,
+                            void *out, size_t len, char *err, size_t errlen);
 
 /** Boards of the plan that have not failed. */
 unsigned s2_deployment_live_boards(const struct s2_deployment *d);

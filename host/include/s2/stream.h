@@ -117,6 +117,22 @@ uint64_t s2_stream_packet_time(const struct s2_stream *s);
 void s2_stream_start_msg(const struct s2_stream *s, uint32_t flags, uint32_t energy_period,
                          uint16_t port, struct s2_msg_stream_start *m);
 
+struct s2_plan;
+struct s2_plan_board;
+/**
+ * Register the application PEs of pb (a board of plan, s2/plan.h) as sources of s, so that
+ * their spikes decode to (population, neuron): only PEs of the populations labelled
+ * pops[0..n_pops) (n_pops 0: every population). With m (the board's STREAM_START body, from
+ * s2_stream_start_msg), also mark each such PE live in m. s2ctl stream and s2ctl replay both
+ * use this, so a replay decodes a capture exactly as the live stream did (stream_plan.c).
+ * @return 0; S2_E_RANGE if m is given and a PE's chip is beyond S2_LIVE_MAX_CHIPS (that chip
+ *         in *bad_chip, which may be NULL otherwise); S2_E_NOMEM. Sources registered before
+ *         a failure stay registered.
+ */
+int s2_stream_add_plan_sources(struct s2_stream *s, const struct s2_plan *plan,
+                               const struct s2_plan_board *pb, const char *const *pops,
+                               unsigned n_pops, struct s2_msg_stream_start *m, unsigned *bad_chip);
+
 /* Requests to a board's Ethernet endpoint (asynchronous, reporting into op; board.h). */
 struct s2_conn;
 struct s2_op;

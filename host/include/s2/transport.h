@@ -160,4 +160,9 @@ struct s2_client *s2_conn_client(const struct s2_conn *conn);
 /** "host:port" of the conn's endpoint, for messages. */
 const char *s2_conn_peer(const struct s2_conn *conn);
 
+/** The conn's peer and transport counters as one line, for error messages ("127.0.0.1:5000:
+ * 3 requests, 4 sent, 1 retransmitted, 0 timeouts, 0 duplicate replies, 0 bad datagrams,
+ * srtt 120 us"), into out[cap] (always NUL-terminated when cap > 0). */
+void s2_conn_summary(const struct s2_conn *conn, char *out, size_t cap);
+
 #endif

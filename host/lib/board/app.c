@@ -8,6 +8,8 @@
 #include "s2/pedata.h"
 #include "s2/wire.h"
 
+#include "board_internal.h"
+
 int s2_app_write_start(struct s2_conn *eth, struct s2_app_chip *chips, unsigned n,
                        struct s2_bulk_stats *st, struct s2_op *op)
 {
@@ -104,39 +106,20 @@ int s2_app_run_start(struct s2_conn *eth, uint32_t n_steps, uint32_t flags, stru
 	                       NULL, 0, NULL, op);
 }
 
-struct status_req {
-	struct s2_op *op;
-	struct s2_msg_app_status *st;
-};
-
-static void status_cb(void *arg, int status, const struct s2_header *h, const uint8_t *p,
-                      size_t len)
+static int status_decode(const uint8_t *p, size_t len, void *out, uint16_t chip)
 {
-	(void)h;
-	struct status_req *r = arg;
-	r->op->outstanding--;
-	int rc = status < 0 ? status : s2_msg_app_status_decode(p, len, r->st);
-	if (rc < 0 && r->op->status == 0) {
-		r->op->status = rc;
-		strcpy(r->op->what, "APP_STATUS");
-	}
-	free(r);
+	(void)chip;
+	return s2_msg_app_status_decode(p, len, out);
 }
 
 int s2_app_status_start(struct s2_conn *eth, struct s2_msg_app_status *st, struct s2_op *op)
 {
-	struct status_req *r = malloc(sizeof *r);
-	if (!r)
-		return S2_E_NOMEM;
-	*r = (struct status_req){op, st};
-	op->outstanding++;
-	int rc = s2_conn_request(eth, S2_MSG_APP_STATUS, S2_ADDR_ANY, S2_PE_MONITOR, NULL, 0,
-	                         status_cb, r);
-	if (rc < 0) {
-		op->outstanding--;
-		free(r);
-	}
-	return rc;
+	struct s2_req_spec s = {.type = S2_MSG_APP_STATUS,
+	                        .chip = S2_ADDR_ANY,
+	                        .pe = S2_PE_MONITOR,
+	                        .decode = status_decode,
+	                        .out = st};
+	return s2_req_start(eth, &s, op);
 }
 
 int s2_app_stop_start(struct s2_conn *eth, struct s2_op *op)

@@ -5,6 +5,8 @@
  */
 #include "s2/board.h"
 
+#include <stdbool.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +14,8 @@
 
 #include "s2/crc32.h"
 #include "s2/error.h"
+
+#include "board_internal.h"
 
 void s2_op_init(struct s2_op *op, void (*progress)(void *arg), void *arg)
 {
@@ -259,76 +263,106 @@ int s2_mem_read_start(struct s2_conn *conn, uint16_t chip, uint8_t pe, uint8_t s
 	return mem_start(conn, chip, pe, space, addr, NULL, out, len, op);
 }
 
-/* --- survey and simple requests ---------------------------------------------------------- */
+/* --- requests decoded into the caller's memory (board_internal.h) ------------------------ */
 
-struct survey_req {
+struct req {
 	struct s2_op *op;
-	struct s2_msg_chip_info *info;
-	int *status;
-	uint16_t chip;
+	struct s2_req_spec s; /* body and len are not used after sending */
 };
 
-static void survey_cb(void *arg, int status, const struct s2_header *h, const uint8_t *p,
-                      size_t len)
+static void req_cb(void *arg, int status, const struct s2_header *h, const uint8_t *p, size_t len)
 {
 	(void)h;
-	struct survey_req *r = arg;
+	struct req *r = arg;
+	const struct s2_req_spec *s = &r->s;
 	r->op->outstanding--;
+	bool reply = false; /* a failure in the reply itself, not in its delivery */
 	if (status >= 0) {
-		status = s2_msg_chip_info_decode(p, len, r->info);
-		if (status == 0 && r->info->chip != r->chip)
-			status = S2_E_FORMAT;
+		reply = true;
+		if (s->decode) {
+			status = s->decode(p, len, s->out, s->chip);
+		} else if (len > s->cap) {
+			status = S2_E_LENGTH;
+		} else {
+			if (len)
+				memcpy(s->out, p, len);
+			if (s->out_len)
+				*s->out_len = len;
+		}
 	}
-	*r->status = status;
-	/* A dead chip is an answer, not a failure of the survey; no answer at all is. */
-	if (status < 0 && status != S2_E_DEAD)
-		op_fail(r->op, status, "CHIP_INFO of chip %u", r->chip);
-	op_advance(r->op, 1);
+	if (s->status)
+		*s->status = status;
+	if (status < 0 && status != s->answer) {
+		if (s->per_chip)
+			op_fail(r->op, status, "%s of chip %u", s2_msg_name(s->type), s->chip);
+		else
+			op_fail(r->op, status, "%s%s", s2_msg_name(s->type), reply ? " reply" : "");
+	}
+	if (s->counted && (status >= 0 || s->per_chip))
+		op_advance(r->op, 1);
 	free(r);
+}
+
+int s2_req_start(struct s2_conn *conn, const struct s2_req_spec *s, struct s2_op *op)
+{
+	struct req *r = malloc(sizeof *r);
+	if (!r)
+		return S2_E_NOMEM;
+	*r = (struct req){.op = op, .s = *s};
+	r->s.body = NULL;
+	int rc = s2_conn_request(conn, s->type, s->chip, s->pe, s->body, s->len, req_cb, r);
+	if (rc < 0) {
+		free(r);
+		return rc;
+	}
+	op->outstanding++;
+	if (s->counted)
+		op->total++;
+	return 0;
+}
+
+/* --- survey, scrub and simple requests --------------------------------------------------- */
+
+/* s: one request per chip in the mask, its reply to out_base + c * out_size. */
+static int per_chip_start(struct s2_conn *conn, uint64_t chips, struct s2_req_spec s,
+                          void *out_base, size_t out_size, int *chip_status, struct s2_op *op)
+{
+	s.per_chip = s.counted = true;
+	for (unsigned c = 0; c < 64; c++) {
+		if (!((chips >> c) & 1u))
+			continue;
+		s.chip = (uint16_t)c;
+		s.out = (uint8_t *)out_base + c * out_size;
+		s.status = &chip_status[c];
+		int rc = s2_req_start(conn, &s, op);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int chip_info_decode(const uint8_t *p, size_t len, void *out, uint16_t chip)
+{
+	struct s2_msg_chip_info *info = out;
+	int rc = s2_msg_chip_info_decode(p, len, info);
+	return rc == 0 && info->chip != chip ? S2_E_FORMAT : rc;
 }
 
 int s2_survey_start(struct s2_conn *conn, uint64_t chips, struct s2_msg_chip_info *info,
                     int *chip_status, struct s2_op *op)
 {
-	for (unsigned c = 0; c < 64; c++) {
-		if (!((chips >> c) & 1u))
-			continue;
-		struct survey_req *r = malloc(sizeof *r);
-		if (!r)
-			return S2_E_NOMEM;
-		*r = (struct survey_req){
-		        .op = op, .info = &info[c], .status = &chip_status[c], .chip = (uint16_t)c};
-		int rc = s2_conn_request(conn, S2_MSG_CHIP_INFO, (uint16_t)c, S2_PE_MONITOR, NULL,
-		                         0, survey_cb, r);
-		if (rc < 0) {
-			free(r);
-			return rc;
-		}
-		op->outstanding++;
-		op->total++;
-	}
-	return 0;
+	/* A dead chip is an answer, not a failure of the survey; no answer at all is. */
+	struct s2_req_spec s = {.type = S2_MSG_CHIP_INFO,
+	                        .pe = S2_PE_MONITOR,
+	                        .decode = chip_info_decode,
+	                        .answer = S2_E_DEAD};
+	return per_chip_start(conn, chips, s, info, sizeof *info, chip_status, op);
 }
 
-struct scrub_req {
-	struct s2_op *op;
-	struct s2_msg_scrub_rep *rep;
-	int *status;
-	uint16_t chip;
-};
-
-static void scrub_cb(void *arg, int status, const struct s2_header *h, const uint8_t *p, size_t len)
+static int scrub_decode(const uint8_t *p, size_t len, void *out, uint16_t chip)
 {
-	(void)h;
-	struct scrub_req *r = arg;
-	r->op->outstanding--;
-	if (status >= 0)
-		status = s2_msg_scrub_rep_decode(p, len, r->rep);
-	*r->status = status;
-	if (status < 0)
-		op_fail(r->op, status, "SCRUB of chip %u", r->chip);
-	op_advance(r->op, 1);
-	free(r);
+	(void)chip;
+	return s2_msg_scrub_rep_decode(p, len, out);
 }
 
 int s2_scrub_start(struct s2_conn *conn, uint64_t chips, uint8_t scrub_op,
@@ -339,68 +373,25 @@ int s2_scrub_start(struct s2_conn *conn, uint64_t chips, uint8_t scrub_op,
 	int n = s2_msg_scrub_req_encode(body, sizeof body, &q);
 	if (n < 0)
 		return n;
-	for (unsigned c = 0; c < 64; c++) {
-		if (!((chips >> c) & 1u))
-			continue;
-		struct scrub_req *r = malloc(sizeof *r);
-		if (!r)
-			return S2_E_NOMEM;
-		*r = (struct scrub_req){
-		        .op = op, .rep = &rep[c], .status = &chip_status[c], .chip = (uint16_t)c};
-		int rc = s2_conn_request(conn, S2_MSG_SCRUB, (uint16_t)c, S2_PE_MONITOR, body,
-		                         (size_t)n, scrub_cb, r);
-		if (rc < 0) {
-			free(r);
-			return rc;
-		}
-		op->outstanding++;
-		op->total++;
-	}
-	return 0;
-}
-
-struct simple_req {
-	struct s2_op *op;
-	void *reply;
-	size_t cap;
-	size_t *reply_len;
-	uint8_t type;
-};
-
-static void simple_cb(void *arg, int status, const struct s2_header *h, const uint8_t *p,
-                      size_t len)
-{
-	(void)h;
-	struct simple_req *r = arg;
-	r->op->outstanding--;
-	if (status < 0) {
-		op_fail(r->op, status, "%s", s2_msg_name(r->type));
-	} else if (len > r->cap) {
-		op_fail(r->op, S2_E_LENGTH, "%s reply", s2_msg_name(r->type));
-	} else {
-		if (len)
-			memcpy(r->reply, p, len);
-		if (r->reply_len)
-			*r->reply_len = len;
-		op_advance(r->op, 1);
-	}
-	free(r);
+	struct s2_req_spec s = {.type = S2_MSG_SCRUB,
+	                        .pe = S2_PE_MONITOR,
+	                        .body = body,
+	                        .len = (size_t)n,
+	                        .decode = scrub_decode};
+	return per_chip_start(conn, chips, s, rep, sizeof *rep, chip_status, op);
 }
 
 int s2_simple_start(struct s2_conn *conn, uint8_t type, uint16_t chip, uint8_t pe, const void *body,
                     size_t len, void *reply, size_t cap, size_t *reply_len, struct s2_op *op)
 {
-	struct simple_req *r = malloc(sizeof *r);
-	if (!r)
-		return S2_E_NOMEM;
-	*r = (struct simple_req){
-	        .op = op, .reply = reply, .cap = cap, .reply_len = reply_len, .type = type};
-	int rc = s2_conn_request(conn, type, chip, pe, body, len, simple_cb, r);
-	if (rc < 0) {
-		free(r);
-		return rc;
-	}
-	op->outstanding++;
-	op->total++;
-	return 0;
+	struct s2_req_spec s = {.type = type,
+	                        .chip = chip,
+	                        .pe = pe,
+	                        .body = body,
+	                        .len = len,
+	                        .out = reply,
+	                        .cap = cap,
+	                        .out_len = reply_len,
+	                        .counted = true};
+	return s2_req_start(conn, &s, op);
 }

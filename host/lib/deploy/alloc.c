@@ -12,9 +12,15 @@
 #include "s2/error.h"
 #include "s2/fileio.h"
 
-#define ALLOC_KIND S2_SFILE_KIND('A', 'L', 'O', 'C')
-#define ALLOC_VERSION 1u
-#define ALLOC_MAX (1u << 20)
+#include "../textrec_internal.h"
+
+static const struct s2_textrec_kind alloc_rec = {
+        .kind = S2_SFILE_KIND('A', 'L', 'O', 'C'),
+        .version = 1,
+        .section = "alloc",
+        .what = "allocation",
+        .max = 1u << 20,
+};
 
 const char *s2_alloc_state_dir(void)
 {
@@ -154,13 +160,11 @@ int s2_alloc_set_boards(struct s2_alloc *a, const struct s2_machine *m, const un
 	return 0;
 }
 
-/* A value is one word of printable characters (no spaces): user and account names, paths. */
+/* A value is one word of printable characters (no spaces): user and account names, paths;
+ * empty ones are written as "-". */
 static bool word_ok(const char *s)
 {
-	for (; *s; s++)
-		if (*s <= ' ' || *s > '~')
-			return false;
-	return true;
+	return s2_textrec_word(s, true);
 }
 
 int s2_alloc_save(const struct s2_alloc *a, const char *path, char *err, size_t errlen)
@@ -191,18 +195,8 @@ int s2_alloc_save(const struct s2_alloc *a, const char *path, char *err, size_t 
 	for (unsigned i = 0; i < a->n && n < cap; i++)
 		n += (size_t)snprintf(t + n, cap - n, "board %u %s %u %u\n", a->board[i],
 		                      a->ep[i].host, a->ep[i].eth_port, a->ep[i].bmp_port);
-	int rc = S2_E_NOMEM;
-	struct s2_file_w *w = s2_file_w_new(ALLOC_KIND, ALLOC_VERSION);
-	if (w && s2_file_w_section(w, "alloc") == 0 && s2_file_w_put(w, t, n) == 0)
-		rc = s2_file_w_save(w, path, err, errlen);
-	else
-		snprintf(err, errlen, "out of memory");
-	s2_file_w_free(w);
+	int rc = s2_textrec_save(&alloc_rec, t, n, path, err, errlen);
 	free(t);
-	if (rc == 0 && chmod(path, 0644) < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		rc = S2_E_IO;
-	}
 	return rc;
 }
 
@@ -282,38 +276,13 @@ static int parse_line(struct s2_alloc *a, char *line)
 	return 0; /* names a later version adds are skipped */
 }
 
-int s2_alloc_decode(const uint8_t *buf, size_t len, const char *path, struct s2_alloc *a, char *err,
-                    size_t errlen)
+static int alloc_line(void *ctx, char *line)
 {
-	memset(a, 0, sizeof *a);
-	struct s2_sfile f;
-	int rc = s2_file_check(buf, len, ALLOC_KIND, ALLOC_VERSION, path, &f, err, errlen);
-	if (rc < 0)
-		return rc;
-	char *t = malloc(f.content_len + 1);
-	if (!t) {
-		snprintf(err, errlen, "out of memory");
-		return S2_E_NOMEM;
-	}
-	memcpy(t, f.content, f.content_len);
-	t[f.content_len] = 0;
-	if (strlen(t) != f.content_len) {
-		snprintf(err, errlen, "%s: a NUL byte in the allocation text", path);
-		rc = S2_E_FORMAT;
-	}
-	unsigned lineno = 0;
-	char *save = NULL;
-	for (char *line = rc ? NULL : strtok_r(t, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		lineno++;
-		if (strlen(line) != strcspn(line, "\r") || parse_line(a, line) < 0) {
-			snprintf(err, errlen, "%s: line %u: '%.60s' is not a valid allocation line",
-			         path, lineno, line);
-			rc = S2_E_FORMAT;
-			break;
-		}
-	}
-	free(t);
+	return parse_line(ctx, line);
+}
+
+static int alloc_done(int rc, const struct s2_alloc *a, const char *path, char *err, size_t errlen)
+{
 	if (rc == 0 && (!*a->job || !a->n)) {
 		snprintf(err, errlen, "%s: no job id or no boards", path);
 		rc = S2_E_FORMAT;
@@ -321,17 +290,19 @@ int s2_alloc_decode(const uint8_t *buf, size_t len, const char *path, struct s2_
 	return rc;
 }
 
+int s2_alloc_decode(const uint8_t *buf, size_t len, const char *path, struct s2_alloc *a, char *err,
+                    size_t errlen)
+{
+	memset(a, 0, sizeof *a);
+	int rc = s2_textrec_decode(&alloc_rec, buf, len, path, alloc_line, a, err, errlen);
+	return alloc_done(rc, a, path, err, errlen);
+}
+
 int s2_alloc_load(const char *path, struct s2_alloc *a, char *err, size_t errlen)
 {
 	memset(a, 0, sizeof *a);
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	int rc = s2_file_read_all(path, ALLOC_MAX, &buf, &len, err, errlen);
-	if (rc < 0)
-		return rc;
-	rc = s2_alloc_decode(buf, len, path, a, err, errlen);
-	free(buf);
-	return rc;
+	int rc = s2_textrec_load(&alloc_rec, path, alloc_line, a, err, errlen);
+	return alloc_done(rc, a, path, err, errlen);
 }
 
 int s2_alloc_from_env(struct s2_alloc *a, char *err, size_t errlen)

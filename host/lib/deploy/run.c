@@ -18,6 +18,7 @@
 #include <event2/event.h>
 
 #include "s2/app.h"
+#include "s2/bulk.h"
 #include "s2/error.h"
 #include "s2/fwident.h"
 #include "s2/key.h"
@@ -39,7 +40,9 @@ struct s2_deployment {
 	uint32_t sized_steps;
 	uint64_t steps_run; /* steps run since the deployment was loaded, by completed runs */
 	bool resumable;     /* the last s2_run() completed on every board */
-	uint8_t **upd;      /* [plan->pes] PE data given by s2_deployment_update (owned), or NULL */
+	bool ran;      /* a run was started since loading: the PEs are no longer at t = 0 and their
+	                  recordings hold that run's (only a resumed run may follow) */
+	uint8_t **upd; /* [plan->pes] PE data given by s2_deployment_update (owned), or NULL */
 	double stall_s;
 	const struct s2_run_callbacks *cb;
 	struct s2_run_stats stats;
@@ -451,6 +454,8 @@ int s2_deploy(struct s2_deployment *d, const struct s2_deploy_opts *o, char *err
 	/* The PEs expand their synapses: wait until every board has loaded everything. */
 	wait_expanded(d);
 	phase(d, S2_PHASE_LOAD, true);
+	d->ran = d->resumable = false;
+	d->steps_run = 0;
 	d->stats.deploy_s = now_s() - t0;
 	return first_failure(d, err, errlen);
 }
@@ -487,6 +492,29 @@ static const char *update_refused(const uint8_t *old, uint32_t olen, const uint8
 	    !sect_eq(&a, &b, S2_SECT_SLICES))
 		return "the connections (weights, delays, connectors)";
 	return NULL; /* parameters, spike times, currents, initial values (s2_eng_update) */
+}
+
+int s2_deployment_read_dram(struct s2_deployment *d, unsigned board, uint16_t chip, uint32_t addr,
+                            void *out, size_t len, char *err, size_t errlen)
+{
+	bool found = false;
+	for (unsigned i = 0; i < d->plan->n_boards; i++)
+		found |= d->plan->boards[i].board == board;
+	if (!found || board >= d->n)
+		return fail(err, errlen, S2_E_RANGE, "board %u is not in the loaded plan", board);
+	if (!len)
+		return 0;
+	struct s2_op op;
+	s2_op_init(&op, NULL, NULL);
+	int rc = s2_bulk_read_start(eth(d, board), chip, S2_PE_MONITOR, S2_MEM_DRAM, addr, out, len,
+	                            &op);
+	if (rc == 0)
+		rc = s2_op_wait(s2_session_client(d->s), &op);
+	if (rc < 0)
+		return fail(err, errlen, rc,
+		            "board %u chip %u: reading %zu bytes of DRAM at 0x%08x: %s", board,
+		            chip, len, addr, op.what[0] ? op.what : s2_strerror(rc));
+	return 0;
 }
 
 int s2_deployment_update(struct s2_deployment *d, struct s2_plan *np, char *err, size_t errlen)
@@ -683,8 +711,15 @@ int s2_deployment_check_loaded(struct s2_deployment *d, double duration_ms, char
 		unsigned b = d->plan->boards[i].board;
 		if (d->failed[b])
 			continue;
-		if ((st[b].state != S2_APP_LOADED && st[b].state != S2_APP_DONE) ||
-		    st[b].pes != d->plan->boards[i].pes) {
+		if (st[b].state == S2_APP_DONE && st[b].pes == d->plan->boards[i].pes) {
+			/* Running it again would not start at t = 0: the PEs go on from their
+			 * state and the recordings hold the last run's. */
+			d->ran = true;
+			d->failed[b] = S2_E_STATE;
+			snprintf(d->what[b], sizeof d->what[b],
+			         "--deployed: the image already ran since it was deployed (a new "
+			         "run would not start at t = 0): s2ctl deploy it again first");
+		} else if (st[b].state != S2_APP_LOADED || st[b].pes != d->plan->boards[i].pes) {
 			d->failed[b] = S2_E_STATE;
 			snprintf(d->what[b], sizeof d->what[b],
 			         "--deployed: the board holds %u PEs in state %u, not the image's "
@@ -1040,6 +1075,12 @@ int s2_run(struct s2_deployment *d, const struct s2_run_opts *o, struct s2_resul
 	uint32_t steps = o->duration_ms > 0 ? steps_for(d, o->duration_ms) : d->sized_steps;
 	if (!steps)
 		steps = steps_for(d, 0);
+	if (!o->resume && d->ran)
+		return fail(
+		        err, errlen, S2_E_STATE,
+		        "this deployment already ran: a new run would not start at t = 0 (the "
+		        "PEs go on from their state, the recordings hold the last run's); deploy "
+		        "it again (s2_deploy) or continue it (s2_run_opts.resume)");
 	if (o->resume && !d->resumable)
 		return fail(err, errlen, S2_E_STATE,
 		            "cannot resume: no run of this deployment completed on every board "
@@ -1086,6 +1127,7 @@ int s2_run(struct s2_deployment *d, const struct s2_run_opts *o, struct s2_resul
 		                         (o->resume ? S2_APP_F_RESUME : 0u),
 		                 &d->ops[b]);
 	}
+	d->ran = true;
 	settle(d, "APP_RUN");
 	bool stopped_early = run_loop(d, o, steps, st, last, moved);
 	d->stats.run_s = now_s() - t0;

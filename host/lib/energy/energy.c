@@ -1,6 +1,7 @@
 /* The energy model (energy.h, docs/energy.md). */
 #include "s2/energy.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,4 +195,32 @@ double s2_energy_dynamic_j(const struct s2_energy_model *m, const uint64_t inc[S
 		total += j;
 	}
 	return total;
+}
+
+int s2_energy_model_load(struct s2_energy_model *m, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return S2_E_IO;
+	}
+	enum { MAX = 1 << 20 };
+	char *t = malloc(MAX + 1);
+	size_t n = t ? fread(t, 1, MAX + 1, f) : 0;
+	int e = !t ? ENOMEM : ferror(f) ? EIO : n > MAX ? EFBIG : 0;
+	fclose(f);
+	if (e) {
+		free(t);
+		if (err && errlen)
+			snprintf(err, errlen, "%s: %s", path, strerror(e));
+		return e == ENOMEM ? S2_E_NOMEM : S2_E_IO;
+	}
+	t[n] = 0;
+	char perr[256];
+	int rc = s2_energy_model_parse(m, t, perr, sizeof perr);
+	free(t);
+	if (rc < 0 && err && errlen)
+		snprintf(err, errlen, "%s: %s", path, perr);
+	return rc;
 }

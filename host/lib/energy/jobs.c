@@ -13,9 +13,15 @@
 #include "s2/error.h"
 #include "s2/fileio.h"
 
-#define JOB_KIND S2_SFILE_KIND('J', 'O', 'B', 'E')
-#define JOB_VERSION 1u
-#define JOB_MAX (4u << 20)
+#include "../textrec_internal.h"
+
+static const struct s2_textrec_kind job_rec = {
+        .kind = S2_SFILE_KIND('J', 'O', 'B', 'E'),
+        .version = 1,
+        .section = "job",
+        .what = "report",
+        .max = 4u << 20,
+};
 
 double s2_job_board_j(const struct s2_job_energy *j, unsigned i)
 {
@@ -33,12 +39,7 @@ double s2_job_total_j(const struct s2_job_energy *j)
 
 static bool word_ok(const char *s)
 {
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (*s <= ' ' || *s > '~')
-			return false;
-	return true;
+	return s2_textrec_word(s, false);
 }
 
 int s2_job_energy_save(const struct s2_job_energy *j, const char *path, char *err, size_t errlen)
@@ -64,18 +65,8 @@ int s2_job_energy_save(const struct s2_job_energy *j, const char *path, char *er
 	for (unsigned i = 0; i < j->n && n < cap; i++)
 		n += (size_t)snprintf(t + n, cap - n, "board %u %.17g %.17g\n", j->board[i],
 		                      j->static_w[i], j->dynamic_j[i]);
-	int rc = S2_E_NOMEM;
-	struct s2_file_w *w = s2_file_w_new(JOB_KIND, JOB_VERSION);
-	if (w && s2_file_w_section(w, "job") == 0 && s2_file_w_put(w, t, n) == 0)
-		rc = s2_file_w_save(w, path, err, errlen);
-	else
-		snprintf(err, errlen, "out of memory");
-	s2_file_w_free(w);
+	int rc = s2_textrec_save(&job_rec, t, n, path, err, errlen);
 	free(t);
-	if (rc == 0 && chmod(path, 0644) < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		rc = S2_E_IO;
-	}
 	return rc;
 }
 
@@ -138,36 +129,14 @@ static int parse_line(struct s2_job_energy *j, const char *line)
 	return 0; /* names a later version adds */
 }
 
-int s2_job_energy_decode(const uint8_t *buf, size_t len, const char *path, struct s2_job_energy *j,
-                         char *err, size_t errlen)
+static int job_line(void *ctx, char *line)
 {
-	memset(j, 0, sizeof *j);
-	struct s2_sfile f;
-	int rc = s2_file_check(buf, len, JOB_KIND, JOB_VERSION, path, &f, err, errlen);
-	if (rc < 0)
-		return rc;
-	char *t = malloc(f.content_len + 1);
-	if (!t) {
-		snprintf(err, errlen, "out of memory");
-		return S2_E_NOMEM;
-	}
-	memcpy(t, f.content, f.content_len);
-	t[f.content_len] = 0;
-	if (strlen(t) != f.content_len) {
-		snprintf(err, errlen, "%s: a NUL byte in the report text", path);
-		rc = S2_E_FORMAT;
-	}
-	unsigned lineno = 0;
-	char *save = NULL;
-	for (char *line = rc ? NULL : strtok_r(t, "\n", &save); line && rc == 0;
-	     line = strtok_r(NULL, "\n", &save)) {
-		lineno++;
-		if (parse_line(j, line) < 0) {
-			snprintf(err, errlen, "%s: line %u: '%.60s' is not a valid report line",
-			         path, lineno, line);
-			rc = S2_E_FORMAT;
-		}
-	}
+	return parse_line(ctx, line);
+}
+
+static int job_done(int rc, const struct s2_job_energy *j, const char *path, char *err,
+                    size_t errlen)
+{
 	if (rc == 0 &&
 	    (!*j->job || !*j->user || !*j->account || !j->n || j->end_us < j->start_us)) {
 		snprintf(
@@ -177,21 +146,22 @@ int s2_job_energy_decode(const uint8_t *buf, size_t len, const char *path, struc
 		        path);
 		rc = S2_E_FORMAT;
 	}
-	free(t);
 	return rc;
+}
+
+int s2_job_energy_decode(const uint8_t *buf, size_t len, const char *path, struct s2_job_energy *j,
+                         char *err, size_t errlen)
+{
+	memset(j, 0, sizeof *j);
+	int rc = s2_textrec_decode(&job_rec, buf, len, path, job_line, j, err, errlen);
+	return job_done(rc, j, path, err, errlen);
 }
 
 int s2_job_energy_load(const char *path, struct s2_job_energy *j, char *err, size_t errlen)
 {
 	memset(j, 0, sizeof *j);
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	int rc = s2_file_read_all(path, JOB_MAX, &buf, &len, err, errlen);
-	if (rc < 0)
-		return rc;
-	rc = s2_job_energy_decode(buf, len, path, j, err, errlen);
-	free(buf);
-	return rc;
+	int rc = s2_textrec_load(&job_rec, path, job_line, j, err, errlen);
+	return job_done(rc, j, path, err, errlen);
 }
 
 struct span {

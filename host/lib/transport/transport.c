@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <netdb.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -728,6 +729,16 @@ struct s2_client *s2_conn_client(const struct s2_conn *conn)
 const char *s2_conn_peer(const struct s2_conn *conn)
 {
 	return conn->peer_str;
+}
+
+void s2_conn_summary(const struct s2_conn *conn, char *out, size_t cap)
+{
+	const struct s2_conn_stats *s = s2_conn_stats(conn);
+	snprintf(out, cap,
+	         "%s: %" PRIu64 " requests, %" PRIu64 " sent, %" PRIu64 " retransmitted, %" PRIu64
+	         " timeouts, %" PRIu64 " duplicate replies, %" PRIu64 " bad datagrams, srtt %u us",
+	         s2_conn_peer(conn), s->requests, s->sent, s->retransmits, s->timeouts,
+	         s->duplicates, s->bad, s->srtt_us);
 }
 
 static void conn_free(struct s2_conn *conn)

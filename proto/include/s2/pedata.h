@@ -81,7 +81,8 @@ enum s2_pe_section {
 	S2_SECT_SLICES = 8,   /**< per descriptor of EXPAND: its projection's population slices */
 	S2_SECT_CSOURCE = 9,  /**< current sources (s2_pe_csource entries, below) */
 	S2_SECT_PARAMS2 = 10, /**< n_neurons (or 1) x S2_PE_PARAMS2 f32: more parameters (AdEx) */
-	S2_SECT__MAX = 10,
+	S2_SECT_PLASTIC = 11, /**< plastic synapse rules (s2_pe_plastic entries, below) */
+	S2_SECT__MAX = 11,
 };
 
 /**
@@ -199,6 +200,33 @@ enum s2_pe_csrc_kind {
 	S2_CSRC_STEP = 2,  /**< the amplitude of the last point at or before the step (0 before) */
 	S2_CSRC_AC = 3,    /**< p1 + p0 sin(2 pi (p2 Hz (t - start) + p3 / 360)) in [start, stop) */
 	S2_CSRC_NOISY = 4, /**< p0 + p1 N(0, 1), drawn at start + k p2 steps, in [start, stop) */
+};
+
+/**
+ * Plastic synapses (PLASTIC section, docs/pedata.md, docs/engine.md "Plasticity"): entries of
+ * S2_PE_PLASTIC_LEN bytes: kind u8 (enum s2_pe_plastic_kind), flags u8 (S2_PL_F_*), entry u16
+ * (the key-table entry the rule applies to, in the order the engine makes them: the ROWS
+ * section's entries first, then one per EXPAND descriptor), 4 zero bytes, p0..p7 f32, 8 zero
+ * bytes. Parameters per kind (times in ms, weights in the receptor's unit: nA, uS or mV):
+ *   STDP (additive, multiplicative): w_min, w_max, tau_plus, tau_minus, A_plus, A_minus
+ *   Tsodyks-Markram: U, tau_rec, tau_facil, tau_psc (0: the two-state limit; -1: each
+ *                    post neuron's tau_syn of the receptor, 0 for delta synapses)
+ *   Vogels 2011: w_min, w_max, tau, eta (weight unit), rho (Hz)
+ * Every synapse of an STDP or Vogels entry has the same delay; rows of a plastic entry hold at most
+ * S2_PE_PLASTIC_ROW_MAX synapses.
+ */
+#define S2_PE_PLASTIC_LEN 48u
+#define S2_PE_MAX_PLASTIC 8u       /**< rules per PE */
+#define S2_PE_PLASTIC_ROW_MAX 340u /**< synapses in a row of a plastic entry */
+#define S2_PL_F_DENDRITIC 0x01u    /**< the delay is dendritic (PyNN's default), else axonal */
+/** STDP and Vogels entries: the weight field of their synaptic words is the initial weight in
+ *  units of w_max / S2_PL_WORD_ONE (not the receptor's unit). */
+#define S2_PL_WORD_ONE 32768.0
+enum s2_pe_plastic_kind {
+	S2_PL_STDP_ADD = 1,  /**< SpikePairRule, AdditiveWeightDependence */
+	S2_PL_STDP_MULT = 2, /**< SpikePairRule, MultiplicativeWeightDependence */
+	S2_PL_TM = 3,        /**< TsodyksMarkramSynapse */
+	S2_PL_VOGELS = 4,    /**< Vogels2011Rule, AdditiveWeightDependence bounds */
 };
 
 /** A decoded PE data header with its sections located (pointers into the blob). */

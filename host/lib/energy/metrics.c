@@ -1,5 +1,10 @@
-/* OpenMetrics export of a live stream's energy counters (metrics.h). */
-#include "metrics.h"
+/*
+ * OpenMetrics export of a live stream's energy counters (s2/metrics.h, docs/energy.md): an
+ * HTTP endpoint /metrics in the stream's event loop (libevent's evhttp), with joules per
+ * board, chip and phase computed by the energy model from the latest samples, and the raw
+ * activity counters; inside a SLURM job every series also carries the job, user and account.
+ */
+#include "s2/metrics.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +14,7 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 
-#include "cli.h"
+#include "s2/alloc.h"
 #include "s2/energy.h"
 
 enum { PH_LOAD, PH_RUN, PH_IDLE, PH_COUNT };
@@ -31,7 +36,7 @@ struct board {
 	double since; /* CLOCK_MONOTONIC seconds of the last static accounting */
 };
 
-struct metrics {
+struct s2_metrics {
 	struct evhttp *http;
 	struct s2_energy_model model;
 	char run[256];
@@ -51,7 +56,7 @@ static double mono(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static struct board *board_of(struct metrics *m, unsigned b)
+static struct board *board_of(struct s2_metrics *m, unsigned b)
 {
 	if (b >= sizeof m->boards / sizeof m->boards[0])
 		return NULL;
@@ -63,7 +68,7 @@ static struct board *board_of(struct metrics *m, unsigned b)
 }
 
 /* Static energy of every board up to now, into its current phase. */
-static void account_static(struct metrics *m)
+static void account_static(struct s2_metrics *m)
 {
 	double now = mono(), w = 48 * m->model.chip_idle_w + m->model.board_other_w;
 	for (unsigned b = 0; b < m->n_boards; b++) {
@@ -85,7 +90,7 @@ static void escape(struct evbuffer *out, const char *s)
 }
 
 /* The labels every series starts with: run, and inside a SLURM job, job, user and account. */
-static void labels(struct evbuffer *out, const struct metrics *m)
+static void labels(struct evbuffer *out, const struct s2_metrics *m)
 {
 	escape(out, m->run);
 	if (!m->in_job)
@@ -100,7 +105,7 @@ static void labels(struct evbuffer *out, const struct metrics *m)
 
 static void serve(struct evhttp_request *req, void *arg)
 {
-	struct metrics *m = arg;
+	struct s2_metrics *m = arg;
 	account_static(m);
 	struct evbuffer *out = evbuffer_new();
 	if (!out) {
@@ -153,8 +158,9 @@ static void serve(struct evhttp_request *req, void *arg)
 	evbuffer_free(out);
 }
 
-struct metrics *metrics_open(struct event_base *base, const char *spec, const char *run, char *err,
-                             size_t errlen)
+struct s2_metrics *s2_metrics_open(struct event_base *base, const char *spec, const char *run,
+                                   void (*log)(void *arg, const char *line), void *log_arg,
+                                   char *err, size_t errlen)
 {
 	char host[128];
 	unsigned port;
@@ -162,36 +168,45 @@ struct metrics *metrics_open(struct event_base *base, const char *spec, const ch
 		snprintf(err, errlen, "'%s' is not tcp:ADDR:PORT", spec);
 		return NULL;
 	}
-	struct metrics *m = calloc(1, sizeof *m);
+	struct s2_metrics *m = calloc(1, sizeof *m);
 	if (!m) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
 	s2_energy_model_default(&m->model);
 	snprintf(m->run, sizeof m->run, "%s", run);
-	char jl[256];
-	if (cli_job_labels(jl, sizeof jl) == 1 &&
-	    sscanf(jl, "%63[^\t]\t%63[^\t]\t%63[^\t]", m->job, m->user, m->account) == 3)
-		m->in_job = true;
+	struct s2_alloc *a = malloc(sizeof *a);
+	char aerr[256];
+	if (a && s2_alloc_from_env(a, aerr, sizeof aerr) == 1) {
+		snprintf(m->job, sizeof m->job, "%s", a->job);
+		snprintf(m->user, sizeof m->user, "%s", a->user);
+		snprintf(m->account, sizeof m->account, "%s", a->account);
+		/* all three, as the labels are all or none */
+		m->in_job = m->job[0] && m->user[0] && m->account[0];
+	}
+	free(a);
 	m->t0 = mono();
 	struct evhttp_bound_socket *h = NULL;
 	if (!(m->http = evhttp_new(base)) ||
 	    !(h = evhttp_bind_socket_with_handle(m->http, host, (uint16_t)port))) {
 		snprintf(err, errlen, "cannot listen on %s:%u", host, port);
-		metrics_close(m);
+		s2_metrics_close(m);
 		return NULL;
 	}
 	evhttp_set_cb(m->http, "/metrics", serve, m);
 	struct sockaddr_storage ss;
 	ev_socklen_t sl = sizeof ss;
 	if (getsockname(evhttp_bound_socket_get_fd(h), (struct sockaddr *)&ss, &sl) == 0 &&
-	    ss.ss_family == AF_INET)
-		fprintf(stderr, "s2ctl stream: OpenMetrics on http://%s:%u/metrics\n", host,
-		        ntohs(((struct sockaddr_in *)&ss)->sin_port));
+	    ss.ss_family == AF_INET && log) {
+		char line[256];
+		snprintf(line, sizeof line, "OpenMetrics on http://%s:%u/metrics", host,
+		         ntohs(((struct sockaddr_in *)&ss)->sin_port));
+		log(log_arg, line);
+	}
 	return m;
 }
 
-void metrics_energy(struct metrics *m, const struct s2_energy_sample *e)
+void s2_metrics_energy(struct s2_metrics *m, const struct s2_energy_sample *e)
 {
 	struct board *b = board_of(m, e->board);
 	if (!b)
@@ -225,7 +240,7 @@ void metrics_energy(struct metrics *m, const struct s2_energy_sample *e)
 	c->have = true;
 }
 
-void metrics_event(struct metrics *m, const struct s2_run_event *ev)
+void s2_metrics_event(struct s2_metrics *m, const struct s2_run_event *ev)
 {
 	struct board *b = board_of(m, ev->board);
 	if (!b)
@@ -234,7 +249,7 @@ void metrics_event(struct metrics *m, const struct s2_run_event *ev)
 	b->phase = ev->event == S2_LIVE_STARTED ? PH_RUN : PH_IDLE;
 }
 
-void metrics_close(struct metrics *m)
+void s2_metrics_close(struct s2_metrics *m)
 {
 	if (!m)
 		return;

@@ -5,12 +5,10 @@
  * run's energy (given in joules, or read from a CodeCarbon or Zeus CSV) added to inference
  * energy times N requests.
  */
-#ifndef S2_CLI_ENERGY_BASELINE_H
-#define S2_CLI_ENERGY_BASELINE_H
+#ifndef S2_ENERGY_BASELINE_INTERNAL_H
+#define S2_ENERGY_BASELINE_INTERNAL_H
 
 #include <stddef.h>
-
-#include "cli.h"
 
 #define EB_MAX_ROWS 16
 

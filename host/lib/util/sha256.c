@@ -1,5 +1,5 @@
 /* SHA-256 (sha256.h), after FIPS 180-4 section 6.2. */
-#include "sha256.h"
+#include "sha256_internal.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -58,7 +58,7 @@ static void block(struct sha256 *s, const uint8_t *p)
 	s->h[7] += h;
 }
 
-void sha256_init(struct sha256 *s)
+void s2_sha256_init(struct sha256 *s)
 {
 	static const uint32_t h0[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
 	                               0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
@@ -67,7 +67,7 @@ void sha256_init(struct sha256 *s)
 	s->n = 0;
 }
 
-void sha256_update(struct sha256 *s, const void *data, size_t len)
+void s2_sha256_update(struct sha256 *s, const void *data, size_t len)
 {
 	const uint8_t *p = data;
 	s->bytes += len;
@@ -84,34 +84,34 @@ void sha256_update(struct sha256 *s, const void *data, size_t len)
 	}
 }
 
-void sha256_hex(struct sha256 *s, char hex[65])
+void s2_sha256_hex(struct sha256 *s, char hex[65])
 {
 	uint64_t bits = s->bytes * 8;
 	uint8_t pad[72] = {0x80};
 	size_t padlen = (s->n < 56 ? 56 : 120) - s->n;
 	for (unsigned i = 0; i < 8; i++)
 		pad[padlen + i] = (uint8_t)(bits >> (56 - 8 * i));
-	sha256_update(s, pad, padlen + 8);
+	s2_sha256_update(s, pad, padlen + 8);
 	for (unsigned i = 0; i < 8; i++)
 		snprintf(hex + 8 * i, 9, "%08x", s->h[i]);
 }
 
-int sha256_file(const char *path, char hex[65])
+int s2_sha256_file(const char *path, char hex[65])
 {
 	hex[0] = 0;
 	FILE *f = fopen(path, "rb");
 	if (!f)
 		return -errno;
 	struct sha256 s;
-	sha256_init(&s);
+	s2_sha256_init(&s);
 	uint8_t buf[65536];
 	size_t n;
 	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-		sha256_update(&s, buf, n);
+		s2_sha256_update(&s, buf, n);
 	int bad = ferror(f);
 	fclose(f);
 	if (bad)
 		return -EIO;
-	sha256_hex(&s, hex);
+	s2_sha256_hex(&s, hex);
 	return 0;
 }

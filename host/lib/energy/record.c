@@ -1,5 +1,10 @@
-/* Recording a run's energy counters and phases (energy_rec.h). */
-#include "energy_rec.h"
+/*
+ * Recording what a run cost (s2/energy_record.h): every chip's counter samples and the run
+ * events as the live stream brings them, the host's phase windows with its CPU time and RAPL
+ * energy, the boards' identities and the run's provenance, written as an energy record (JSON,
+ * s2-energy-record-2, sealed with its CRC-32) that s2_energy_report_open() reads.
+ */
+#include "s2/energy_record.h"
 
 #include <stdbool.h>
 
@@ -15,7 +20,7 @@
 #include "s2/crc32.h"
 #include "s2/fileio.h"
 
-#include "cli.h"
+#include "jsonw_internal.h"
 #include "s2/board.h"
 #include "s2/energy.h"
 #include "s2/error.h"
@@ -26,7 +31,7 @@
 #include "s2/version.h"
 #include "s2/wire.h"
 #include "s2_git.h"
-#include "sha256.h"
+#include "sha256_internal.h"
 
 struct sample {
 	uint16_t board, chip;
@@ -51,10 +56,10 @@ struct board_id {
 	struct s2_msg_board_id id;
 };
 
-struct erec {
-	struct session *s;
+struct s2_energy_record {
+	struct s2_session *s;
 	const struct s2_plan *plan;
-	struct s2_stream_stats ss; /* the run's live stream (erec_stream_stats) */
+	struct s2_stream_stats ss; /* the run's live stream (s2_energy_record_stream_stats) */
 	uint32_t every;
 	struct sample *smp;
 	size_t n_smp, cap_smp;
@@ -70,7 +75,7 @@ struct erec {
 
 static uint64_t clock_us(clockid_t id);
 
-void erec_energy(struct erec *r, const struct s2_energy_sample *e)
+void s2_energy_record_sample(struct s2_energy_record *r, const struct s2_energy_sample *e)
 {
 	if (r->n_smp == r->cap_smp) {
 		size_t cap = r->cap_smp ? 2 * r->cap_smp : 1024;
@@ -98,7 +103,7 @@ static uint64_t clock_us(clockid_t id)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-void erec_event(struct erec *r, const struct s2_run_event *ev)
+void s2_energy_record_event(struct s2_energy_record *r, const struct s2_run_event *ev)
 {
 	uint64_t host_us = clock_us(CLOCK_MONOTONIC);
 	if (r->n_ev == r->cap_ev) {
@@ -119,13 +124,13 @@ void erec_event(struct erec *r, const struct s2_run_event *ev)
 }
 
 /* The RAPL package domains (intel-rapl:N, not their sub-zones) under $S2_POWERCAP. */
-static void read_rapl(struct erec_host *h)
+static void read_rapl(struct s2_energy_host *h)
 {
 	const char *root = getenv("S2_POWERCAP");
 	if (!root || !*root)
 		root = "/sys/class/powercap";
 	h->n_rapl = 0;
-	for (unsigned d = 0; d < 64 && h->n_rapl < EREC_RAPL_MAX; d++) {
+	for (unsigned d = 0; d < 64 && h->n_rapl < S2_ENERGY_RAPL_MAX; d++) {
 		char p[4200];
 		unsigned long long uj = 0, range = 0;
 		snprintf(p, sizeof p, "%.4000s/intel-rapl:%u/energy_uj", root, d);
@@ -147,7 +152,7 @@ static void read_rapl(struct erec_host *h)
 	}
 }
 
-void erec_host_now(struct erec_host *h)
+void s2_energy_host_now(struct s2_energy_host *h)
 {
 	memset(h, 0, sizeof *h);
 	struct rusage ru;
@@ -159,23 +164,26 @@ void erec_host_now(struct erec_host *h)
 }
 
 /* The boards' identities (DISCOVER: serial and firmware version), for the provenance. */
-static void identify(struct erec *r)
+static void identify(struct s2_energy_record *r)
 {
-	struct session *s = r->s;
+	struct s2_session *s = r->s;
 	const struct s2_plan *p = r->plan;
-	struct s2_op *ops = calloc(s->n ? s->n : 1, sizeof *ops);
-	uint8_t(*body)[64] = calloc(s->n ? s->n : 1, sizeof *body);
-	size_t *blen = calloc(s->n ? s->n : 1, sizeof *blen);
+	unsigned n = s2_session_boards(s);
+	struct s2_conn **eth = s2_session_eth(s);
+	struct s2_op *ops = calloc(n ? n : 1, sizeof *ops);
+	uint8_t(*body)[64] = calloc(n ? n : 1, sizeof *body);
+	size_t *blen = calloc(n ? n : 1, sizeof *blen);
 	if (!(r->bid = calloc(p->n_boards + 1, sizeof *r->bid)) || !ops || !body || !blen)
 		goto out;
 	for (unsigned i = 0; i < p->n_boards; i++) {
 		unsigned b = p->boards[i].board;
 		s2_op_init(&ops[b], NULL, NULL);
-		if (s2_simple_start(s->eth[b], S2_MSG_DISCOVER, S2_ADDR_ANY, S2_PE_MONITOR, NULL, 0,
+		if (b >= n || !eth[b] ||
+		    s2_simple_start(eth[b], S2_MSG_DISCOVER, S2_ADDR_ANY, S2_PE_MONITOR, NULL, 0,
 		                    body[b], sizeof body[b], &blen[b], &ops[b]) < 0)
 			ops[b].status = S2_E_NOMEM;
 	}
-	s2_client_wait(s->client);
+	s2_client_wait(s2_session_client(s));
 	for (unsigned i = 0; i < p->n_boards; i++) {
 		unsigned b = p->boards[i].board;
 		struct board_id *id = &r->bid[i];
@@ -190,12 +198,13 @@ out:
 	free(blen);
 }
 
-struct erec *erec_start(struct session *s, const struct s2_plan *p, uint32_t every, char *err,
-                        size_t errlen)
+struct s2_energy_record *s2_energy_record_start(struct s2_session *s, const struct s2_plan *p,
+                                                uint32_t every, char *err, size_t errlen)
 {
-	struct erec *r = calloc(1, sizeof *r);
+	struct s2_energy_record *r = calloc(1, sizeof *r);
 	if (!r) {
-		snprintf(err, errlen, "out of memory");
+		if (err && errlen)
+			snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
 	r->s = s;
@@ -207,13 +216,13 @@ struct erec *erec_start(struct session *s, const struct s2_plan *p, uint32_t eve
 	return r;
 }
 
-void erec_stream_stats(struct erec *r, const struct s2_stream_stats *ss)
+void s2_energy_record_stream_stats(struct s2_energy_record *r, const struct s2_stream_stats *ss)
 {
 	r->ss = *ss;
 }
 
-void erec_phase(struct erec *r, const char *name, const struct erec_host *h0,
-                const struct erec_host *h1)
+void s2_energy_record_phase(struct s2_energy_record *r, const char *name,
+                            const struct s2_energy_host *h0, const struct s2_energy_host *h1)
 {
 	if (r->n_ph == sizeof r->ph / sizeof r->ph[0])
 		return;
@@ -241,9 +250,9 @@ void erec_phase(struct erec *r, const char *name, const struct erec_host *h0,
  * packet - the board's time stamp). Every packet's delay adds to the difference, never
  * subtracts, so the least-delayed packet bounds the offset best.
  */
-static void write_clock_offsets(struct json *j, const struct erec *r)
+static void write_clock_offsets(struct json *j, const struct s2_energy_record *r)
 {
-	json_arr(j, "clock_offsets");
+	s2_json_arr(j, "clock_offsets");
 	for (unsigned i = 0; i < r->plan->n_boards; i++) {
 		unsigned b = r->plan->boards[i].board;
 		uint64_t t0 = UINT64_MAX, t1 = 0;
@@ -271,16 +280,16 @@ static void write_clock_offsets(struct json *j, const struct erec *r)
 				best1 = off < best1 ? off : best1;
 			}
 		}
-		json_obj(j, NULL);
-		json_uint(j, "board", b);
-		json_int(j, "start_us", best0);
-		json_int(j, "end_us", best1);
-		json_uint(j, "samples_start", n0);
-		json_uint(j, "samples_end", n1);
-		json_uint(j, "window_us", w);
-		json_end_obj(j);
+		s2_json_obj(j, NULL);
+		s2_json_uint(j, "board", b);
+		s2_json_int(j, "start_us", best0);
+		s2_json_int(j, "end_us", best1);
+		s2_json_uint(j, "samples_start", n0);
+		s2_json_uint(j, "samples_end", n1);
+		s2_json_uint(j, "window_us", w);
+		s2_json_end_obj(j);
 	}
-	json_end_arr(j);
+	s2_json_end_arr(j);
 }
 
 static const char *event_name(unsigned e)
@@ -292,39 +301,45 @@ static const char *event_name(unsigned e)
 static void json_file_hash(struct json *j, const char *key, const char *path)
 {
 	char hex[65];
-	if (path && sha256_file(path, hex) == 0)
-		json_str(j, key, hex);
+	if (path && s2_sha256_file(path, hex) == 0)
+		s2_json_str(j, key, hex);
 	else
-		json_null(j, key);
+		s2_json_null(j, key);
 }
 
-static void write_firmware(struct json *j, const struct erec *r, const struct erec_info *info)
+static void write_firmware(struct json *j, const struct s2_energy_record *r,
+                           const struct s2_energy_record_info *info)
 {
-	json_obj(j, "firmware");
-	json_str(j, "path", info->firmware);
+	s2_json_obj(j, "firmware");
+	s2_json_str(j, "path", info->firmware);
 	json_file_hash(j, "sha256", info->firmware);
 	size_t len = 0;
-	uint8_t *img = info->firmware ? cli_read_file(info->firmware, S2_FW_IMAGE_MAX, &len) : NULL;
+	uint8_t *img = NULL;
+	char rerr[64];
+	if (info->firmware &&
+	    s2_file_read_all(info->firmware, S2_FW_IMAGE_MAX, &img, &len, rerr, sizeof rerr) < 0)
+		img = NULL;
 	struct s2_fw_ident id;
 	if (img && s2_fw_ident_decode(img, len, &id) == 0) {
-		json_str(j, "version", id.version);
-		json_uint(j, "protocol", id.protocol);
+		s2_json_str(j, "version", id.version);
+		s2_json_uint(j, "protocol", id.protocol);
 		char crc[16];
 		snprintf(crc, sizeof crc, "%08x", (unsigned)s2_ld32(img + S2_FW_IDENT_OFFSET + 12));
-		json_str(j, "image_crc32", crc);
+		s2_json_str(j, "image_crc32", crc);
 	} else {
-		json_null(j, "version");
-		json_null(j, "protocol");
-		json_null(j, "image_crc32");
+		s2_json_null(j, "version");
+		s2_json_null(j, "protocol");
+		s2_json_null(j, "image_crc32");
 	}
 	free(img);
-	json_uint(j, "booted_boards", info->booted);
-	json_uint(j, "boards", r->plan->n_boards);
-	json_end_obj(j);
+	s2_json_uint(j, "booted_boards", info->booted);
+	s2_json_uint(j, "boards", r->plan->n_boards);
+	s2_json_end_obj(j);
 }
 
-int erec_write(struct erec *r, const char *path, const struct erec_info *info, double dt_ms,
-               uint32_t steps, char *err, size_t errlen)
+int s2_energy_record_write(struct s2_energy_record *r, const char *path,
+                           const struct s2_energy_record_info *info, double dt_ms, uint32_t steps,
+                           char *err, size_t errlen)
 {
 	if (r->nomem) {
 		snprintf(err, errlen, "%.400s: out of memory while recording", path);
@@ -341,129 +356,129 @@ int erec_write(struct erec *r, const char *path, const struct erec_info *info, d
 	}
 	const struct s2_stream_stats *ss = &r->ss;
 	struct json j;
-	json_begin(&j, f);
-	json_obj(&j, NULL);
-	json_str(&j, "format", "s2-energy-record-2");
-	json_str(&j, "image", info->image);
-	json_num(&j, "timestep_ms", dt_ms);
-	json_uint(&j, "steps", steps);
+	s2_json_begin(&j, f);
+	s2_json_obj(&j, NULL);
+	s2_json_str(&j, "format", "s2-energy-record-2");
+	s2_json_str(&j, "image", info->image);
+	s2_json_num(&j, "timestep_ms", dt_ms);
+	s2_json_uint(&j, "steps", steps);
 	/* A run that did not complete never reads as complete (docs/results.md). */
-	json_flag(&j, "complete", !info->partial);
+	s2_json_flag(&j, "complete", !info->partial);
 	if (info->partial)
-		json_str(&j, "partial", info->partial);
-	json_uint(&j, "energy_every", r->every);
-	json_uint(&j, "machine_boards", r->s->n);
-	json_arr(&j, "boards");
+		s2_json_str(&j, "partial", info->partial);
+	s2_json_uint(&j, "energy_every", r->every);
+	s2_json_uint(&j, "machine_boards", s2_session_boards(r->s));
+	s2_json_arr(&j, "boards");
 	for (unsigned i = 0; i < r->plan->n_boards; i++) {
 		const struct s2_plan_board *pb = &r->plan->boards[i];
-		json_obj(&j, NULL);
-		json_uint(&j, "board", pb->board);
-		json_uint(&j, "chips_used", pb->n_chips);
-		json_uint(&j, "pes", pb->pes);
+		s2_json_obj(&j, NULL);
+		s2_json_uint(&j, "board", pb->board);
+		s2_json_uint(&j, "chips_used", pb->n_chips);
+		s2_json_uint(&j, "pes", pb->pes);
 		if (r->bid && r->bid[i].ok) {
-			json_uint(&j, "serial", r->bid[i].id.serial);
-			json_str(&j, "version", r->bid[i].id.version);
+			s2_json_uint(&j, "serial", r->bid[i].id.serial);
+			s2_json_str(&j, "version", r->bid[i].id.version);
 		} else {
-			json_null(&j, "serial");
-			json_str(&j, "version", NULL);
-			json_str(&j, "identity_error",
-			         s2_strerror(r->bid ? r->bid[i].status : S2_E_NOMEM));
+			s2_json_null(&j, "serial");
+			s2_json_str(&j, "version", NULL);
+			s2_json_str(&j, "identity_error",
+			            s2_strerror(r->bid ? r->bid[i].status : S2_E_NOMEM));
 		}
-		json_end_obj(&j);
+		s2_json_end_obj(&j);
 	}
-	json_end_arr(&j);
+	s2_json_end_arr(&j);
 	/* Provenance: what made the record, from what, where and when. */
-	json_obj(&j, "provenance");
-	json_str(&j, "s2_version", s2_version());
-	json_str(&j, "git_commit", S2_GIT_COMMIT);
+	s2_json_obj(&j, "provenance");
+	s2_json_str(&j, "s2_version", s2_version());
+	s2_json_str(&j, "git_commit", S2_GIT_COMMIT);
 	char host[256] = "";
 	if (gethostname(host, sizeof host - 1) < 0)
 		host[0] = 0;
-	json_str(&j, "host", host[0] ? host : NULL);
-	json_str(&j, "image", info->image);
+	s2_json_str(&j, "host", host[0] ? host : NULL);
+	s2_json_str(&j, "image", info->image);
 	json_file_hash(&j, "image_sha256", info->image);
-	json_str(&j, "network", info->network);
+	s2_json_str(&j, "network", info->network);
 	char crc[16];
 	snprintf(crc, sizeof crc, "%08x", (unsigned)info->network_crc32);
-	json_str(&j, "network_crc32", crc);
-	json_str(&j, "machine", info->machine);
+	s2_json_str(&j, "network_crc32", crc);
+	s2_json_str(&j, "machine", info->machine);
 	json_file_hash(&j, "machine_sha256", info->machine);
-	json_str(&j, "results", info->results);
+	s2_json_str(&j, "results", info->results);
 	json_file_hash(&j, "results_sha256", info->results);
-	json_end_obj(&j);
+	s2_json_end_obj(&j);
 	write_firmware(&j, r, info);
-	json_obj(&j, "host_clock");
-	json_uint(&j, "utc_us", r->utc_us0);
-	json_uint(&j, "mono_us", r->mono_us0);
-	json_end_obj(&j);
-	json_arr(&j, "phases");
+	s2_json_obj(&j, "host_clock");
+	s2_json_uint(&j, "utc_us", r->utc_us0);
+	s2_json_uint(&j, "mono_us", r->mono_us0);
+	s2_json_end_obj(&j);
+	s2_json_arr(&j, "phases");
 	for (unsigned i = 0; i < r->n_ph; i++) {
-		json_obj(&j, NULL);
-		json_str(&j, "name", r->ph[i].name);
-		json_uint(&j, "start_us", r->ph[i].t0);
-		json_uint(&j, "end_us", r->ph[i].t1);
-		json_uint(&j, "cpu_us", r->ph[i].cpu_us);
+		s2_json_obj(&j, NULL);
+		s2_json_str(&j, "name", r->ph[i].name);
+		s2_json_uint(&j, "start_us", r->ph[i].t0);
+		s2_json_uint(&j, "end_us", r->ph[i].t1);
+		s2_json_uint(&j, "cpu_us", r->ph[i].cpu_us);
 		if (r->ph[i].rapl) {
-			json_uint(&j, "rapl_uj", r->ph[i].rapl_uj);
-			json_uint(&j, "rapl_domains", r->ph[i].rapl_n);
+			s2_json_uint(&j, "rapl_uj", r->ph[i].rapl_uj);
+			s2_json_uint(&j, "rapl_domains", r->ph[i].rapl_n);
 		} else {
-			json_null(&j, "rapl_uj");
+			s2_json_null(&j, "rapl_uj");
 		}
-		json_end_obj(&j);
+		s2_json_end_obj(&j);
 	}
-	json_end_arr(&j);
-	json_arr(&j, "events");
+	s2_json_end_arr(&j);
+	s2_json_arr(&j, "events");
 	for (size_t k = 0; k < r->n_ev; k++) {
-		json_obj(&j, NULL);
-		json_uint(&j, "board", r->ev[k].board);
-		json_str(&j, "event", event_name(r->ev[k].event));
-		json_uint(&j, "step", r->ev[k].step);
-		json_uint(&j, "time_us", r->ev[k].time_us);
-		json_uint(&j, "host_us", r->ev_host_us[k]);
-		json_end_obj(&j);
+		s2_json_obj(&j, NULL);
+		s2_json_uint(&j, "board", r->ev[k].board);
+		s2_json_str(&j, "event", event_name(r->ev[k].event));
+		s2_json_uint(&j, "step", r->ev[k].step);
+		s2_json_uint(&j, "time_us", r->ev[k].time_us);
+		s2_json_uint(&j, "host_us", r->ev_host_us[k]);
+		s2_json_end_obj(&j);
 	}
-	json_end_arr(&j);
+	s2_json_end_arr(&j);
 	write_clock_offsets(&j, r);
-	json_obj(&j, "stream");
-	json_uint(&j, "packets", ss->packets);
-	json_uint(&j, "lost", ss->lost);
-	json_uint(&j, "late", ss->late);
-	json_uint(&j, "duplicates", ss->duplicates);
-	json_uint(&j, "stale", ss->stale);
-	json_uint(&j, "bad", ss->bad);
-	json_uint(&j, "board_dropped", ss->board_dropped);
-	json_end_obj(&j);
+	s2_json_obj(&j, "stream");
+	s2_json_uint(&j, "packets", ss->packets);
+	s2_json_uint(&j, "lost", ss->lost);
+	s2_json_uint(&j, "late", ss->late);
+	s2_json_uint(&j, "duplicates", ss->duplicates);
+	s2_json_uint(&j, "stale", ss->stale);
+	s2_json_uint(&j, "bad", ss->bad);
+	s2_json_uint(&j, "board_dropped", ss->board_dropped);
+	s2_json_end_obj(&j);
 	/* Samples: one array per sample, counters in the order of the names. */
 	static const char *const names[S2_LIVE_COUNTERS] = {
 	        "neuron_updates", "synaptic_events", "spikes_sent", "packets_in",
 	        "packets_routed", "dma_bytes",       "pe_steps",    "energy_uj"};
-	json_arr(&j, "sample_fields");
-	json_str(&j, NULL, "board");
-	json_str(&j, NULL, "chip");
-	json_str(&j, NULL, "step");
-	json_str(&j, NULL, "time_us");
+	s2_json_arr(&j, "sample_fields");
+	s2_json_str(&j, NULL, "board");
+	s2_json_str(&j, NULL, "chip");
+	s2_json_str(&j, NULL, "step");
+	s2_json_str(&j, NULL, "time_us");
 	for (unsigned k = 0; k < S2_LIVE_COUNTERS; k++)
-		json_str(&j, NULL, names[k]);
-	json_end_arr(&j);
-	json_arr(&j, "samples");
+		s2_json_str(&j, NULL, names[k]);
+	s2_json_end_arr(&j);
+	s2_json_arr(&j, "samples");
 	for (size_t i = 0; i < r->n_smp; i++) {
 		const struct sample *x = &r->smp[i];
-		json_arr(&j, NULL);
-		json_uint(&j, NULL, x->board);
-		json_uint(&j, NULL, x->chip);
-		json_uint(&j, NULL, x->step);
-		json_uint(&j, NULL, x->time_us);
+		s2_json_arr(&j, NULL);
+		s2_json_uint(&j, NULL, x->board);
+		s2_json_uint(&j, NULL, x->chip);
+		s2_json_uint(&j, NULL, x->step);
+		s2_json_uint(&j, NULL, x->time_us);
 		for (unsigned k = 0; k < S2_LIVE_COUNTERS; k++)
-			json_uint(&j, NULL, x->c[k]);
-		json_end_arr(&j);
+			s2_json_uint(&j, NULL, x->c[k]);
+		s2_json_end_arr(&j);
 	}
-	json_end_arr(&j);
+	s2_json_end_arr(&j);
 	fflush(f);
 	char seal[16];
 	snprintf(seal, sizeof seal, "%08x", (unsigned)s2_crc32(0, buf, blen));
-	json_str(&j, "crc32", seal);
-	json_end_obj(&j);
-	json_finish(&j);
+	s2_json_str(&j, "crc32", seal);
+	s2_json_end_obj(&j);
+	s2_json_finish(&j);
 	bool bad = ferror(f);
 	if (fclose(f) != 0 || bad) {
 		free(buf);
@@ -475,7 +490,7 @@ int erec_write(struct erec *r, const char *path, const struct erec_info *info, d
 	return rc;
 }
 
-void erec_free(struct erec *r)
+void s2_energy_record_free(struct s2_energy_record *r)
 {
 	if (!r)
 		return;

@@ -1,8 +1,9 @@
 /* Baseline rows and training energy for the energy report (energy_baseline.h). */
-#include "energy_baseline.h"
+#include "energy_baseline_internal.h"
 
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,8 +1,9 @@
 /*
- * The fan-out server of s2ctl stream --serve (serve.h, docs/stream.md "Serving
- * applications"). It listens on a Unix socket or a TCP port with an evconnlistener in the
- * stream's own event loop, and gives each connected client the live stream as framed
- * StreamMessages (proto/pb/stream.proto): a u32 little-endian length, then the message.
+ * The fan-out server (s2/serve.h, docs/stream.md "Serving applications") of s2ctl stream
+ * --serve and s2ctl replay --serve, and of any program that has a live stream. It listens on a Unix
+ * socket or a TCP port with an evconnlistener in the stream's own event loop, and gives each
+ * connected client the live stream as framed StreamMessages (proto/pb/stream.proto): a u32
+ * little-endian length, then the message.
  *
  * Each message is encoded once into a scratch frame and copied into the output buffer of every
  * client's bufferevent, which libevent writes as the socket takes it (partial writes
@@ -15,7 +16,7 @@
  * EPIPE on a write, and the client is closed and its line printed.
  */
 #define _GNU_SOURCE /* struct ucred, SO_PEERCRED */
-#include "serve.h"
+#include "s2/serve.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -47,12 +48,12 @@
 #define SERVE_VERSION 1u            /* StreamMessage.Hello.version */
 #define SERVE_MAX_FRAME (16u << 20) /* largest message a client must accept */
 #define SERVE_MAX_CLIENTS 64u       /* connected at once; more are refused */
-#define SERVE_FLUSH_MS 2000         /* serve_finish waits at most this for clients */
-#define SERVE_LOOP_SLICE_US 20000   /* event loop slice while serve_finish waits */
+#define SERVE_FLUSH_MS 2000         /* s2_serve_finish waits at most this for clients */
+#define SERVE_LOOP_SLICE_US 20000   /* event loop slice while s2_serve_finish waits */
 #define SERVE_SMALL_FRAME 256u      /* Drops and Summary frames fit in this */
 
 struct serve_client {
-	struct serve *sv;
+	struct s2_serve *sv;
 	struct serve_client *prev, *next;
 	struct bufferevent *bev;
 	unsigned id;   /* 1, 2, ... in order of connection */
@@ -63,7 +64,7 @@ struct serve_client {
 	bool closing;   /* Summary queued: close once the output buffer is empty */
 };
 
-struct serve {
+struct s2_serve {
 	struct event_base *base;
 	struct evconnlistener *lis;
 	struct event *accept_retry; /* re-enables the listener after an accept error */
@@ -80,19 +81,27 @@ struct serve {
 	struct serve_client *clients;
 	unsigned n_clients, next_id;
 	bool finished;
-	struct sigaction old_pipe; /* SIGPIPE action before serve_open */
+	struct sigaction old_pipe; /* SIGPIPE action before s2_serve_open */
 	uint64_t frames_dropped_nomem;
-	const char *who; /* the program and verb, for its lines on stderr */
+	s2_serve_log log; /* lines for a person (NULL: none) */
+	void *log_arg;
 };
 
-/* A line on stderr, prefixed with who serves ("s2ctl stream", "s2ctl replay"). */
-__attribute__((format(printf, 2, 3))) static void say(const struct serve *sv, const char *fmt, ...)
+/* A line for a person, to the log callback (formatted without its final newline). */
+__attribute__((format(printf, 2, 3))) static void say(const struct s2_serve *sv, const char *fmt,
+                                                      ...)
 {
+	if (!sv->log)
+		return;
+	char line[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	fprintf(stderr, "%s: ", sv->who);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
+	size_t n = strlen(line);
+	if (n && line[n - 1] == '\n')
+		line[n - 1] = 0;
+	sv->log(sv->log_arg, line);
 }
 
 static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa,
@@ -124,7 +133,7 @@ static void put_le32(uint8_t *p, uint32_t v)
 
 /* Encode m as a frame into sv->frame (grown as needed). Frame length, or 0 if out of memory
  * or over SERVE_MAX_FRAME. */
-static size_t encode_frame(struct serve *sv, const S2pb__StreamMessage *m)
+static size_t encode_frame(struct s2_serve *sv, const S2pb__StreamMessage *m)
 {
 	size_t n = s2pb__stream_message__get_packed_size(m);
 	if (n > SERVE_MAX_FRAME)
@@ -214,7 +223,7 @@ static void client_offer(struct serve_client *c, const uint8_t *frame, size_t le
 }
 
 /* Offer sv->frame[0..len) to every client; len 0 (could not encode): a drop for each. */
-static void broadcast(struct serve *sv, size_t len, uint64_t spikes)
+static void broadcast(struct s2_serve *sv, size_t len, uint64_t spikes)
 {
 	if (!len)
 		sv->frames_dropped_nomem++;
@@ -231,7 +240,7 @@ static void broadcast(struct serve *sv, size_t len, uint64_t spikes)
 /* The client's closing line on stderr, then its connection and memory freed. */
 static void client_end(struct serve_client *c, const char *how)
 {
-	struct serve *sv = c->sv;
+	struct s2_serve *sv = c->sv;
 	say(sv,
 	    "client %u (%s): sent %llu messages, %llu spikes, %llu bytes; "
 	    "dropped %llu messages, %llu spikes; %s\n",
@@ -283,7 +292,7 @@ static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct soc
 {
 	(void)lis;
 	(void)socklen;
-	struct serve *sv = ctx;
+	struct s2_serve *sv = ctx;
 	char peer[64];
 	peer_name(fd, sa, peer, sizeof peer);
 	if (sv->finished || sv->n_clients >= SERVE_MAX_CLIENTS) {
@@ -339,7 +348,7 @@ static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct soc
  * fire again at once; pause it for a second instead of spinning. */
 static void accept_error_cb(struct evconnlistener *lis, void *ctx)
 {
-	struct serve *sv = ctx;
+	struct s2_serve *sv = ctx;
 	say(sv, "accepting a client: %s (trying again in 1 s)\n",
 	    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 	evconnlistener_disable(lis);
@@ -351,7 +360,7 @@ static void accept_retry_cb(evutil_socket_t fd, short what, void *ctx)
 {
 	(void)fd;
 	(void)what;
-	struct serve *sv = ctx;
+	struct s2_serve *sv = ctx;
 	if (!sv->finished)
 		evconnlistener_enable(sv->lis);
 }
@@ -397,7 +406,7 @@ static void client_event_cb(struct bufferevent *bev, short what, void *ctx)
 }
 
 /* Make the Hello frame of a plan. 0 or S2_E_NOMEM. */
-static int make_hello(struct serve *sv, const struct s2_plan *plan)
+static int make_hello(struct s2_serve *sv, const struct s2_plan *plan)
 {
 	S2pb__StreamMessage m = S2PB__STREAM_MESSAGE__INIT;
 	S2pb__StreamMessage__Hello h = S2PB__STREAM_MESSAGE__HELLO__INIT;
@@ -457,7 +466,7 @@ static int remove_stale(const char *path, const struct sockaddr_un *sun, char *e
 	return 0;
 }
 
-static int listen_unix(struct serve *sv, const char *path, char *err, size_t errlen)
+static int listen_unix(struct s2_serve *sv, const char *path, char *err, size_t errlen)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	if (!*path || strlen(path) >= sizeof sun.sun_path) {
@@ -543,7 +552,7 @@ static int parse_tcp(const char *spec, struct sockaddr_storage *ss, socklen_t *s
 	return -1;
 }
 
-static int listen_tcp(struct serve *sv, const char *spec, char *err, size_t errlen)
+static int listen_tcp(struct s2_serve *sv, const char *spec, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	socklen_t sslen;
@@ -585,20 +594,22 @@ static int listen_tcp(struct serve *sv, const char *spec, char *err, size_t errl
 	return 0;
 }
 
-struct serve *serve_open(struct event_base *base, const char *who, const char *spec,
-                         const struct s2_plan *plan, size_t queue_bytes, char *err, size_t errlen)
+struct s2_serve *s2_serve_open(struct event_base *base, const char *spec,
+                               const struct s2_plan *plan, size_t queue_bytes, s2_serve_log log,
+                               void *log_arg, char *err, size_t errlen)
 {
 	if (!queue_bytes) {
 		snprintf(err, errlen, "the client queue must hold at least 1 byte");
 		return NULL;
 	}
-	struct serve *sv = calloc(1, sizeof *sv);
+	struct s2_serve *sv = calloc(1, sizeof *sv);
 	if (!sv) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
 	sv->base = base;
-	sv->who = who;
+	sv->log = log;
+	sv->log_arg = log_arg;
 	sv->queue_bytes = queue_bytes;
 	struct sigaction ign = {.sa_handler = SIG_IGN};
 	sigemptyset(&ign.sa_mask);
@@ -622,11 +633,11 @@ struct serve *serve_open(struct event_base *base, const char *who, const char *s
 	evconnlistener_set_error_cb(sv->lis, accept_error_cb);
 	return sv;
 fail:
-	serve_close(sv);
+	s2_serve_close(sv);
 	return NULL;
 }
 
-void serve_spikes(struct serve *sv, const struct s2_spike *s, size_t n)
+void s2_serve_spikes(struct s2_serve *sv, const struct s2_spike *s, size_t n)
 {
 	if (sv->finished || !sv->clients || !n)
 		return;
@@ -659,7 +670,7 @@ void serve_spikes(struct serve *sv, const struct s2_spike *s, size_t n)
 	broadcast(sv, len, n);
 }
 
-void serve_energy(struct serve *sv, const struct s2_energy_sample *e)
+void s2_serve_energy(struct s2_serve *sv, const struct s2_energy_sample *e)
 {
 	if (sv->finished || !sv->clients)
 		return;
@@ -678,7 +689,7 @@ void serve_energy(struct serve *sv, const struct s2_energy_sample *e)
 	broadcast(sv, encode_frame(sv, &m), 0);
 }
 
-void serve_event(struct serve *sv, const struct s2_run_event *ev)
+void s2_serve_event(struct s2_serve *sv, const struct s2_run_event *ev)
 {
 	if (sv->finished || !sv->clients)
 		return;
@@ -695,7 +706,7 @@ void serve_event(struct serve *sv, const struct s2_run_event *ev)
 	broadcast(sv, encode_frame(sv, &m), 0);
 }
 
-void serve_finish(struct serve *sv, const struct s2_stream_stats *st)
+void s2_serve_finish(struct s2_serve *sv, const struct s2_stream_stats *st)
 {
 	if (sv->finished)
 		return;
@@ -762,7 +773,7 @@ void serve_finish(struct serve *sv, const struct s2_stream_stats *st)
 	}
 }
 
-void serve_close(struct serve *sv)
+void s2_serve_close(struct s2_serve *sv)
 {
 	if (!sv)
 		return;
