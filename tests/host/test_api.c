@@ -92,7 +92,7 @@ static void emu_start_args(struct emu *e, const char *name, const char *boards, 
 {
 	const char *exe = getenv("S2EMU");
 	assert_non_null(exe);
-	char ready[160];
+	char ready[600];
 	snprintf(e->machine, sizeof e->machine, "%s/%s.pb", dir, name);
 	snprintf(ready, sizeof ready, "%s/%s.ready", dir, name);
 	const char *argv[20] = {exe,        "--boards",     boards, "--write-machine",
@@ -699,7 +699,7 @@ static void monitor_image_errors(void **state)
 	(void)state;
 	uint8_t *img = (uint8_t *)&img;
 	size_t len = 1;
-	char err[512], path[128];
+	char err[512], path[600];
 	snprintf(path, sizeof path, "%s/none.bin", dir);
 	assert_int_equal(s2_monitor_image_load(path, &img, &len, err, sizeof err), S2_E_IO);
 	assert_null(img);
