@@ -205,9 +205,47 @@ class Projection(common.Projection):
                     "timesteps (%g-%g ms at timestep %g ms)"
                     % (self._s2_name(), dl, post.label, dt, 64 * dt, dt))
         d_["receptor"] = self.receptor_type
+        self._s2_parts = None
         if type(self.synapse_type) is not StaticSynapse:
-            d_["synapse"] = self._plastic(d_, post)
+            parts = self._s2_split_delays(d_)
+            for part in parts:
+                part["synapse"] = self._plastic(part, post)
+            if len(parts) > 1:
+                self._s2_parts = parts
+                return parts[0]
         return d_
+
+    def _s2_split_delays(self, d_):
+        """A learning projection expanded on the host with several delays (PyNN's
+        stdp_network: delay '0.1+0.001*d'): the engine keeps one delay per plastic
+        projection, so it travels as one network projection per delay in whole timesteps,
+        each holding the synapses of that delay (what the PEs would hold: delays are whole
+        timesteps). Else [d_]."""
+        conn = d_["connector"]
+        dl = conn.get("delay")
+        if conn["type"] != "from_list" or dl is None or not hasattr(dl, "dtype") or \
+                self.synapse_type.s2_synapse()["rule"] == "tsodyks_markram":
+            return [d_]
+        dt = simulator.state.dt
+        steps = np.floor(np.asarray(dl, float) / dt + 0.5).astype(np.int64)
+        if len(np.unique(steps)) <= 1:
+            return [d_]
+        parts = []
+        for k in np.unique(steps):
+            m = steps == k
+            part = dict(d_)
+            part["connector"] = {"type": "from_list", "pre": conn["pre"][m],
+                                 "post": conn["post"][m]}
+            if "weight" in conn:
+                part["connector"]["weight"] = conn["weight"][m]
+            part["delay"] = float(k * dt)
+            parts.append(part)
+        return parts
+
+    def _s2_descriptions(self):
+        """The network projections this projection travels as (one, or one per delay:
+        _s2_split_delays)."""
+        return self._s2_parts or [self._s2]
 
     def _plastic(self, d_, post):
         """The "synapse" object of a plastic projection (docs/network.md), checked: one

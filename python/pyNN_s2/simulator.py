@@ -264,8 +264,8 @@ class State(common.control.BaseState):
         for p in self.populations:
             net["populations"].append(p._s2_description())
             net["recordings"].extend(p._s2_recordings())
-        for prj in self.projections:
-            net["projections"].append(prj._s2_description())
+        for prj in self.projections:  # one or more each (projections._s2_split_delays)
+            net["projections"].extend(prj._s2_descriptions())
         for cs in getattr(self, "current_sources", []):  # electrodes.py
             if cs._targets:
                 net.setdefault("current_sources", []).extend(cs._s2_description())

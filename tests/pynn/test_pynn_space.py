@@ -19,6 +19,8 @@ as explicit lists. Checked against references that are not pyNN.s2's own output:
  - the machine: spike sources fire one at a time through a DistanceDependentProbability
    projection with distance-dependent delays; every post spike names a (pre, post, delay)
    the PEs hold; the set seen equals the set get() returns;
+ - a learning projection (STDP) with delays as an expression of distance travels as one
+   network projection per delay: get() against NumPy, and it runs;
  - bad expressions are refused with a ConnectionError naming the projection.
 Needs S2CTL, S2EMU, S2_FIRMWARE, S2FW_RUN (ctest sets them); exit 77 without pyNN.
 """
@@ -262,6 +264,42 @@ def on_the_machine():
     sim.end()
 
 
+def plastic_delays():
+    """A learning projection with delays as an expression of distance (PyNN's stdp_network):
+    one network projection per delay (the engine keeps one delay per plastic projection);
+    get() gives every synapse with its own delay, and the network runs."""
+    sim.setup(timestep=DT, min_delay=DT, seed=2)
+    cells = sim.Population(100, sim.IF_cond_exp(), structure=Grid2D(dx=50.0, dy=50.0),
+                           label="cells")
+    src = sim.Population(20, sim.SpikeSourcePoisson(rate=200.0), label="src")
+    stdp = sim.STDPMechanism(
+        timing_dependence=sim.SpikePairRule(tau_plus=20.0, tau_minus=20.0, A_plus=0.01,
+                                            A_minus=0.012),
+        weight_dependence=sim.AdditiveWeightDependence(w_min=0.0, w_max=0.04),
+        weight=0.01, delay="0.1+0.001*d")
+    prj = sim.Projection(cells[:80], cells, sim.DistanceDependentProbabilityConnector(
+        "exp(-d**2/1e4)"), stdp, label="stdp")
+    sim.Projection(src, cells, sim.FixedNumberPostConnector(20),
+                   sim.StaticSynapse(weight=0.3, delay=0.1))
+    lst = np.array(prj.get(["weight", "delay"], format="list"))
+    i, j = lst[:, 0].astype(int), lst[:, 1].astype(int)
+    D = dist(cells.positions[:, :80], cells.positions)
+    nparts = len(prj._s2_descriptions())
+    ok = steps_ok(lst[:, 3], 0.1 + 0.001 * D[i, j]) and np.allclose(lst[:, 2], 0.01,
+                                                                       atol=0.04 / 256)
+    cells.record("spikes")
+    sim.run(50.0)
+    after = np.array(prj.get(["weight"], format="list"))
+    n_sp = sum(len(st) for st in cells.get_data().segments[0].spiketrains)
+    sim.end()
+    check(ok and nparts >= 2 and len(after) == len(lst) and n_sp > 0 and
+          np.any(np.abs(after[:, 2] - 0.01) > 1e-4),
+          "STDP with delay '0.1+0.001*d': %d synapses in %d network projections (one per "
+          "delay), get() delays equal NumPy's (to the step), weights 0.01; ran 50 ms (%d "
+          "spikes), %d learned weights read back (%.4f .. %.4f)" % (
+              len(lst), nparts, n_sp, len(after), after[:, 2].min(), after[:, 2].max()))
+
+
 def bad_input():
     sim.setup(timestep=DT, min_delay=DT)
     a = sim.Population(25, sim.IF_curr_exp(), structure=Grid2D(dx=100.0, dy=100.0), label="A")
@@ -296,6 +334,7 @@ def bad_input():
 if __name__ == "__main__":
     statistics()
     on_the_machine()
+    plastic_delays()
     bad_input()
     against_brian2()
     print("test_pynn_space: %s" % ("FAIL: " + "; ".join(FAILS) if FAILS else "PASS"))
