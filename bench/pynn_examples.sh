@@ -10,7 +10,9 @@
 # clone of NeuralEnsemble/PyNN named by $PYNN_GIT (a git dir), or by `git clone` if the
 # network allows. Each run has a time limit ($EX_TIMEOUT, default 600 s). $SIMS (default
 # "s2 brian2") chooses the simulators run; results already in OUT_DIR are kept and tabled
-# (so SIMS=s2 re-runs pyNN.s2 against an earlier pyNN.brian2 run; SIMS=none only tables). Needs
+# (so SIMS=s2 re-runs pyNN.s2 against an earlier pyNN.brian2 run; SIMS=none only tables);
+# $ONLY (names, space-separated) runs only those examples (two invocations with disjoint
+# ONLY lists may share OUT_DIR and run at once). Needs
 # /usr/bin/python3 with pyNN 0.10 and Brian2 (Debian python3-pynn python3-brian).
 set -u
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -56,6 +58,7 @@ not_counted=" nineml_brunel nineml_neuron nrn_artificial_cell simpleRandomNetwor
 
 for f in "$EX"/*.py; do
 	name=$(basename "$f" .py)
+	case " ${ONLY:-$name} " in *" $name "*) ;; *) continue ;; esac
 	for sim in ${SIMS:-s2 brian2}; do
 		[ "$sim" = none ] && continue # SIMS=none: only the table
 		d="$OUT/$name.$sim"
