@@ -143,6 +143,9 @@ class Projection(common.Projection):
         why = self._s2_host_reason(c, w, d, same)
         if why:
             conn = self._s2_expand_on_host(why, sign)
+            if not len(conn["pre"]):  # nothing connected: no values to take from the list
+                d_["weight"], d_["delay"] = 0.0, float(simulator.state.dt)
+                del conn["weight"], conn["delay"]
         elif t is connectors.OneToOneConnector:
             conn = {"type": "one_to_one"}
         elif t is connectors.AllToAllConnector:

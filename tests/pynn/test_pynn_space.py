@@ -247,9 +247,12 @@ def on_the_machine():
     post.record("spikes")
     prj = sim.Projection(pre, post, sim.DistanceDependentProbabilityConnector(
         "exp(-d/400)"), sim.StaticSynapse(weight=20.0, delay="0.1+0.002*d"), label="machine")
+    none = sim.Projection(pre, post, sim.DistanceDependentProbabilityConnector("d<0"),
+                          sim.StaticSynapse(weight=20.0, delay=1.0), label="none")
     lst = np.array(prj.get(["delay"], format="list")).reshape(-1, 3)
     want = {(int(i), int(j), int(round(dl / DT))) for i, j, dl in lst}
     sim.run(T0 + GAP * N_PRE + 10.0)
+    check(none.size() == 0, "a distance rule that connects nothing: 0 synapses, and it runs")
     seen = set()
     for j, st in enumerate(post.get_data().segments[0].spiketrains):
         for t in st.magnitude:
