@@ -14,12 +14,18 @@
  * the link packets arrive on, 1 << 6 for a local PE; routes that do not fit 26 bits, which
  * only route equality matters for, become distinct numbers with bit 31 set), for
  * bench_rtmin and the published ordered covering.
+ * --zlib-peer (with IMAGE): every chip blob of the image written inflated again and
+ * compressed with zlib's compress2 at levels 1 and 6 (the peer), sizes and CPU time printed
+ * beside the image's, as ratios (docs/mapping.md "Image size").
  */
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <zlib.h>
 
 #include "s2/image.h"
 #include "s2/machine.h"
@@ -110,10 +116,84 @@ static int dump_tables(const struct s2_mapping *mp, const struct s2_machine *m, 
 	return fclose(f) == 0 ? 0 : -1;
 }
 
+/* The zlib peer: the blobs of the image at path (back to back from byte 32 to the manifest,
+ * docs/image.md) inflated and compressed again at zlib's levels 1 and 6. */
+static int zlib_peer(const char *path, double img_cpu)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return -1;
+	fseek(f, 0, SEEK_END);
+	long fl = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	uint8_t *b = fl > 32 ? malloc((size_t)fl) : NULL;
+	size_t len = b ? fread(b, 1, (size_t)fl, f) : 0;
+	fclose(f);
+	uint64_t mo = 0;
+	for (int i = 0; i < 8 && len >= 24; i++)
+		mo |= (uint64_t)b[16 + i] << (8 * i);
+	if (!b || len != (size_t)fl || mo < 32 || mo > len) {
+		free(b);
+		return -1;
+	}
+	size_t cap = 1 << 20, blobs = 0;
+	uint8_t *raw = malloc(cap), *z = malloc(compressBound(cap));
+	uint64_t s2b = 0, zb[2] = {0, 0}, rawb = 0;
+	double zc[2] = {0, 0};
+	z_stream st;
+	for (size_t off = 32; off < mo; blobs++) {
+		memset(&st, 0, sizeof st);
+		if (inflateInit(&st) != Z_OK)
+			return -1;
+		st.next_in = b + off;
+		st.avail_in = (uInt)(mo - off);
+		size_t rn = 0;
+		int rc;
+		do {
+			if (rn == cap) {
+				cap *= 2;
+				raw = realloc(raw, cap);
+				z = realloc(z, compressBound(cap));
+			}
+			st.next_out = raw + rn;
+			st.avail_out = (uInt)(cap - rn);
+			rc = inflate(&st, Z_NO_FLUSH);
+			rn = cap - st.avail_out;
+		} while (rc == Z_OK);
+		size_t used = (size_t)(st.next_in - (b + off));
+		inflateEnd(&st);
+		if (rc != Z_STREAM_END)
+			return -1;
+		s2b += used;
+		rawb += rn;
+		off += used;
+		for (int l = 0; l < 2; l++) {
+			uLongf zl = compressBound(rn);
+			double c0 = cpu_s();
+			if (compress2(z, &zl, raw, rn, l ? 6 : 1) != Z_OK)
+				return -1;
+			zc[l] += cpu_s() - c0;
+			zb[l] += zl;
+		}
+	}
+	printf("zlib peer: %zu blobs, %llu bytes raw; this image's blobs %llu bytes, image CPU "
+	       "%.3f s\n",
+	       blobs, (unsigned long long)rawb, (unsigned long long)s2b, img_cpu);
+	for (int l = 0; l < 2; l++)
+		printf("zlib peer: level %d %llu bytes in %.3f s CPU (one thread); s2 / zlib: size "
+		       "%.3f\n",
+		       l ? 6 : 1, (unsigned long long)zb[l], zc[l], (double)s2b / (double)zb[l]);
+	free(raw);
+	free(z);
+	free(b);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct s2_map_config cfg = {0};
 	const char *image = NULL, *dump = NULL;
+	bool peer = false;
 	int na = 0;
 	char *args[4];
 	for (int i = 1; i < argc; i++) {
@@ -125,6 +205,8 @@ int main(int argc, char **argv)
 			cfg.place_order = true;
 		else if (!strcmp(argv[i], "--no-verify"))
 			cfg.no_verify = true;
+		else if (!strcmp(argv[i], "--zlib-peer"))
+			peer = true;
 		else if (!strcmp(argv[i], "--dump-tables") && i + 1 < argc)
 			dump = argv[++i];
 		else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
@@ -137,7 +219,7 @@ int main(int argc, char **argv)
 	if (na < 3 || na > 4) {
 		fprintf(stderr, "usage: bench_mapper NETWORK SCALE MACHINE [IMAGE] [--min] "
 		                "[--fine-place|--order-place] [--threads N] [--no-verify] "
-		                "[--dump-tables FILE]\n");
+		                "[--dump-tables FILE] [--zlib-peer]\n");
 		return 2;
 	}
 	if (na == 4)
@@ -194,6 +276,10 @@ int main(int argc, char **argv)
 	}
 	if (image)
 		printf("image:     %8.3f s (CPU %.3f s, all threads)\n", img, img_cpu);
+	if (image && peer && zlib_peer(image, img_cpu) < 0) {
+		fprintf(stderr, "bench_mapper: --zlib-peer: cannot read the blobs of %s\n", image);
+		return 1;
+	}
 	printf("total:     %8.3f s (mapping%s)\n", total + img, image ? " and image" : "");
 	printf("result:    %llu PEs on %u chips, %u boards; %llu routes; entries %llu -> %llu "
 	       "(max/chip %u -> %u, %u chips compressed)\n",

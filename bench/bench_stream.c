@@ -794,20 +794,13 @@ static int run_latency(const char *machine, const char *image, const char *ready
 			goto out;
 		}
 		s2_stream_start_msg(st, S2_LIVE_F_SPIKES, 0, port, &msg);
-		for (unsigned ch = 0; ch < pb->n_chips; ch++) {
-			const struct s2_app_chip *ac = &pb->chips[ch];
-			for (unsigned q = 0; q < ac->n_pes; q++) {
-				const struct s2_plan_pe_info *in = &pb->info[ch][q];
-				uint8_t pe = ac->pes[q].pe;
-				if (ac->chip >= S2_LIVE_MAX_CHIPS)
-					continue;
-				msg.live[ac->chip][pe / 8] |= (uint8_t)(1u << (pe % 8));
-				if (msg.n_chips <= ac->chip)
-					msg.n_chips = (uint16_t)(ac->chip + 1);
-				if (s2_stream_add_source(st, (uint16_t)pb->board, ac->chip, pe,
-				                         in->pop, in->lo) < 0)
-					goto out;
-			}
+		unsigned bad_chip = 0;
+		int arc = s2_stream_add_plan_sources(st, plan, pb, NULL, 0, &msg, &bad_chip);
+		if (arc < 0) {
+			fprintf(stderr, "bench_stream: board %u chip %u: %s\n", pb->board, bad_chip,
+			        arc == S2_E_RANGE ? "beyond the chips a stream can mark live"
+			                          : s2_strerror(arc));
+			goto out;
 		}
 		s2_op_init(&ops[pb->board], NULL, NULL);
 		s2_stream_start_start(conn[pb->board], &msg, &ops[pb->board]);

@@ -111,7 +111,7 @@ for c in $cases; do
 	if [ -n "$im" ]; then
 		ls -l "$im" | awk '{print $5}' >"$out/new.size"
 		sha2=$(sha256sum "$im" | cut -c1-16)
-		"$B/bench/bench_mapper" "$@" "$im" --threads 1 --no-verify >"$out/t1.txt"
+		"$B/bench/bench_mapper" "$@" "$im" --threads 1 --no-verify --zlib-peer >"$out/t1.txt"
 		sha1=$(sha256sum "$im" | cut -c1-16)
 		rm -f "$im"
 	fi
@@ -140,6 +140,8 @@ for c in $cases; do
 		row "image time (s, wall, 1 thread)" "$(field "$out/t1.txt" image)" "-"
 		row "image size (bytes)" "$(cat "$out/new.size")" \
 			"$([ -s "$out/old.size" ] && cat "$out/old.size" || echo -)"
+		# the peer: the same blobs compressed by zlib (bench_mapper --zlib-peer)
+		awk '/^zlib peer: [0-9]* blobs/{s=$(NF-5)} /^zlib peer: level/{printf "  %-38s %14s %14s %8s (zlib %s s CPU)\n", "image blobs, s2 / zlib level " $4, s, $5, $NF, $8}' "$out/t1.txt"
 		if [ "$sha1" = "$sha2" ]; then same=yes; else same=NO; fi
 		printf "  %-38s %s (1 and 2 threads: %s)\n" "image SHA-256, same bytes" "$same" "$sha2"
 	fi

@@ -26,15 +26,17 @@
  * Output: DIR/<pop>_spikes.csv ("neuron,time_ms", time = (step + 1)·dt as NEST stamps it),
  * DIR/sizes.json for bench/mc_stats.py, and one line of progress per 100 ms on stderr.
  *
- * With --intfire-pd the neurons follow instead the two rules of NetPyNE's IntFire_PD (Romaro
- * et al. 2021, the NMODL mechanism of their model) that differ from NEST's iaf_psc_exp beyond
- * the integration scheme: a refractory neuron ignores its inputs and its synaptic current
- * stays as it was at the spike (NEST goes on decaying the current and adding the inputs), and
- * each neuron's external weight is drawn once, normal with a relative s.d. of 0.1 (NEST: one
- * weight for all). Everything else stays as above.
+ * With --intfire-pd the model follows instead two rules of NetPyNE's version (Romaro et al.
+ * 2021: its neuron IntFire_PD.mod and its netParams.py) that differ from NEST's beyond the
+ * integration scheme: a refractory neuron ignores its inputs and its synaptic current stays
+ * as it was at the spike (NEST goes on decaying the current and adding the inputs), and each
+ * neuron's external weight is drawn once, normal with a relative s.d. of 0.1 (NEST: one
+ * weight for all). --intfire-refractory applies the first rule alone, --netpyne-ext-weights
+ * the second alone. Everything else stays as above.
  *
  *   cc -O2 -o mc_ref bench/mc_ref.c -lm
- *   mc_ref [--intfire-pd] SCALE DURATION_MS DIR [SEED]
+ *   mc_ref [--intfire-pd | --intfire-refractory | --netpyne-ext-weights] SCALE DURATION_MS DIR
+ *          [SEED]
  */
 #include <errno.h>
 #include <math.h>
@@ -185,13 +187,22 @@ static inline void draw(struct rng *r, const struct proj *p, const uint32_t *n, 
 
 int main(int argc, char **argv)
 {
-	int intfire = argc > 1 && !strcmp(argv[1], "--intfire-pd");
+	/* 1: both of NetPyNE's rules, 2: the refractory rule alone, 3: the weights alone */
+	int intfire = 0;
+	if (argc > 1 && !strcmp(argv[1], "--intfire-pd"))
+		intfire = 1;
+	else if (argc > 1 && !strcmp(argv[1], "--intfire-refractory"))
+		intfire = 2;
+	else if (argc > 1 && !strcmp(argv[1], "--netpyne-ext-weights"))
+		intfire = 3;
 	if (intfire) {
 		argv++;
 		argc--;
 	}
 	if (argc < 4) {
-		fprintf(stderr, "usage: mc_ref [--intfire-pd] SCALE DURATION_MS DIR [SEED]\n");
+		fprintf(stderr,
+		        "usage: mc_ref [--intfire-pd|--intfire-refractory|--netpyne-ext-weights] "
+		        "SCALE DURATION_MS DIR [SEED]\n");
 		return 2;
 	}
 	double scale = atof(argv[1]), dur = atof(argv[2]);
@@ -231,7 +242,10 @@ int main(int argc, char **argv)
 		}
 	fprintf(stderr, "mc_ref: scale %g, %u neurons, %llu synapses, seed %llu%s\n", scale, ntot,
 	        (unsigned long long)total, (unsigned long long)seed,
-	        intfire ? ", IntFire_PD rules" : "");
+	        intfire == 1   ? ", NetPyNE's two rules"
+	        : intfire == 2 ? ", IntFire_PD's refractory rule"
+	        : intfire == 3 ? ", NetPyNE's external weights"
+	                       : "");
 
 	/* CSR by source: count, then place */
 	uint64_t *off = xmalloc((ntot + 1) * sizeof *off);
@@ -298,7 +312,7 @@ int main(int argc, char **argv)
 			dcp[i] = p20 * dc;
 			emlam[i] = exp(-lam);
 			wext[i] = psc * wf;
-			if (intfire) {
+			if (intfire == 1 || intfire == 3) {
 				double x;
 				do
 					x = 1 + 0.1 * normal(&rs);
@@ -318,7 +332,7 @@ int main(int argc, char **argv)
 		out[t] = fopen(path, "w");
 		if (!out[t]) {
 			fprintf(stderr, "mc_ref: %s: %s\n", path, strerror(errno));
-			return 1;
+			exit(1);
 		}
 		fprintf(out[t], "neuron,time_ms\n");
 	}
@@ -336,7 +350,7 @@ int main(int argc, char **argv)
 			else
 				ref[i]--;
 			int ext = poisson(&rs, emlam[i]);
-			if (!intfire || ref[i] == 0)
+			if (intfire == 0 || intfire == 3 || ref[i] == 0)
 				cur[i] = cur[i] * p11 + slot[i] + wext[i] * ext;
 			slot[i] = 0;
 			if (v[i] >= theta) {
@@ -358,6 +372,19 @@ int main(int argc, char **argv)
 			fprintf(stderr, "mc_ref: %.0f ms, %llu spikes, %ld s\n", (st + 1) * DT,
 			        (unsigned long long)nspk, (long)(time(NULL) - t0));
 	}
+	free(off);
+	free(tgt);
+	free(wt);
+	free(dl);
+	free(v);
+	free(cur);
+	free(dcp);
+	free(emlam);
+	free(wext);
+	free(ref);
+	free(pop);
+	free(ring);
+	free(fired);
 	for (int t = 0; t < NPOP; t++)
 		if (fclose(out[t])) {
 			fprintf(stderr, "mc_ref: writing %s: %s\n", POP[t], strerror(errno));

@@ -13,14 +13,19 @@ Sources (full scale, Poisson external input):
   neurons (± 0.10-0.15).
 - synchrony: Romaro et al. 2021 Table A.5 (100 %): the variance over the mean of the
   population spike count histogram (Potjans & Diesmann 2014's measure), 3 ms bins, about
-  1000 neurons per population, 60 s.
+  1000 neurons per population, 60 s. Which neurons is not published: here 1000 drawn at
+  random, silent ones included, the mean of SYNC_SAMPLES such samples.
+- pairwise correlation: NEST's full-scale reference data (INM-6/microcircuit-PD14-model,
+  900 s, ten networks): spike-count correlation coefficients of the pairs of 250 random
+  neurons in 2 ms bins (`pairwise_cc`); their means read off its figure (NEST_REF_CC).
 
 A CV measured in a window of about one second is biased low: intervals longer than the window
 cannot be seen, and a neuron needs several spikes in it to count at all, which favours the
 faster, more regular neurons. So the CV is also compared with the published value as the same
 window sees it: gamma renewal trains (a stationary process whose CV is the published one) at
 each s2 neuron's own rate in the window, measured exactly as s2's trains are
-(`window_cv`). Synchrony over one second is measured as published (3 ms bins, 1000 neurons).
+(`window_cv`). Synchrony over a shorter window is measured as published (3 ms bins, 1000
+neurons); --windows gives it for each window between the edges and for the whole span.
 
 usage: mc_stats.py CSV_DIR SIZES_JSON [--t0 100] [--t1 END] [--min-spikes 5] [--json OUT]
        mc_stats.py CSV_DIR SIZES_JSON --windows 100,1100,2100,3100 [--json OUT]

@@ -6,11 +6,13 @@
 # the script's time goes (medians): python3's start, `import pyNN.s2`, building the network,
 # pyNN.s2's run() by part, the counts, end(); and what any PyNN backend pays before its
 # first line (python3 + `import pyNN.common`, neo and scipy with it) beside the bare run.
-#   bench/pynn_overhead.sh [BUILD_DIR] [REPEAT]     default build/host-release 3
+#   bench/pynn_overhead.sh [BUILD_DIR] [REPEAT] [N]     default build/host-release 3 4000
+# (N, the network's neurons, is for the ctest smoke run: pynn_overhead_smoke)
 set -eu
 cd "$(dirname "$0")/.."
 B=${1:-build/host-release}
 REPEAT=${2:-3}
+export VA_N=${3:-4000}
 case $B in /*) ;; *) B=$PWD/$B ;; esac
 PY=/usr/bin/python3
 export S2CTL=$B/host/s2ctl S2EMU=$B/tools/s2emu S2_LIB=$B/dist/libs2.so
@@ -49,7 +51,7 @@ done
 py=$(median <"$W/py.s")
 ctl=$(median <"$W/ctl.s")
 col() { awk -v c="$1" '{print $c}' "$W/times" | median; }
-echo "pyNN.s2 Vogels-Abbott (4000 neurons, 1 s biological), whole process: ${py} s ($(cat "$W/py.txt"))"
+echo "pyNN.s2 Vogels-Abbott ($VA_N neurons, 1 s biological), whole process: ${py} s ($(cat "$W/py.txt"))"
 echo "bare s2ctl run of the same image, whole process:                 ${ctl} s"
 echo "ratio pyNN.s2 / s2ctl run: $(echo "scale=2; $py / $ctl" | bc) (goal <= 1.5; median of $REPEAT; load: $(cut -d' ' -f1-3 /proc/loadavg))"
 echo "the script, from the interpreter's start (s; medians): first line $(col 1), pyNN.s2 imported $(col 2), network built $(col 3), run() done $(col 4), counts $(col 5), end() $(col 6)"

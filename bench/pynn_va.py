@@ -6,7 +6,8 @@ also write the network's JSON there (setup(workdir=...)), for the bare s2ctl run
 network; $VA_TIMES: append one line of where the script's time went to this file (seconds
 since the interpreter started: the script's start, import done, network built, run done,
 counts done, end done; then pyNN.s2's own parts of run(): describe, compile, deploy, run,
-results). Prints the mean excitatory and inhibitory rates (from get_spike_counts)."""
+results); $VA_N: the number of neurons (default 4000). Prints the mean excitatory and
+inhibitory rates (from get_spike_counts)."""
 import os
 import time
 
@@ -14,7 +15,7 @@ stamps = [time.perf_counter()]
 import pyNN.s2 as sim  # noqa: E402
 
 stamps.append(time.perf_counter())
-n, duration, seed = 4000, 1000.0, 1
+n, duration, seed = int(os.environ.get("VA_N", 4000)), 1000.0, 1
 extra = {}
 if os.environ.get("S2_MACHINE"):
     extra["machine"] = os.environ["S2_MACHINE"]

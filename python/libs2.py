@@ -140,7 +140,7 @@ class ResultsPop(ctypes.Structure):
     _fields_ = [("clip", u64 * RES_CLIPS), ("spikes_recorded", c_bool), ("label", c_char_p),
                 ("size", u32), ("n_spikes", u64), ("spikes", ctypes.POINTER(ResultsSpike)),
                 ("n_vrec", u32), ("vrec", ctypes.POINTER(u32)),
-                ("v", ctypes.POINTER(ctypes.c_float))]
+                ("v", ctypes.POINTER(ctypes.c_float)), ("plastic", u64)]
 
 
 class ResultsBoard(ctypes.Structure):
@@ -234,6 +234,8 @@ _FUNCS = {
     "s2_results_partial_why": (None, _P(CResults), c_char_p, size_t),
     "s2_results_status_name": (c_char_p, c_int),
     "s2_net_free": (None, c_void_p),
+    "s2_net_from_json": (c_void_p, c_char_p, size_t, ERR),
+    "s2_net_encode": (c_int, c_void_p, _P(_P(u8)), _P(size_t)),
     "s2_netb_new": (c_void_p, c_char_p, c_double, c_double, u64),
     "s2_netb_free": (None, c_void_p),
     "s2_netb_set_run_ms": (None, c_void_p, c_double),
@@ -253,6 +255,8 @@ _FUNCS = {
     "s2_netb_proj_value": (c_int, c_void_p, c_int, c_char_p, _P(c_double), size_t, ERR),
     "s2_netb_proj_value_random": (c_int, c_void_p, c_int, c_char_p, _P(NetbDist), ERR),
     "s2_netb_proj_synapse": (c_int, c_void_p, c_int, c_char_p, ERR),
+    "s2_netb_proj_synapse_set": (c_int, c_void_p, c_int, c_char_p, c_double, ERR),
+    "s2_netb_proj_synapse_str": (c_int, c_void_p, c_int, c_char_p, c_char_p, ERR),
     "s2_netb_record": (c_int, c_void_p, c_int, c_char_p, _P(u32), size_t, c_double, ERR),
     "s2_netb_csource": (c_int, c_void_p, c_int, c_char_p, _P(u32), size_t, ERR),
     "s2_netb_csource_set": (c_int, c_void_p, c_int, c_char_p, c_double, ERR),
@@ -726,8 +730,15 @@ class Network(_Handle):
         a, p = _doubles(value)
         _call("s2_netb_proj_value", self._h, proj, _b(field), p, a.size)
 
-    def synapse(self, proj, rule):
+    def synapse(self, proj, rule, **fields):
+        """The synapse rule ("static", "stdp", "vogels2011", "tsodyks_markram") and its
+        parameters by their network-format names (numbers; weight_dependence a name)."""
         _call("s2_netb_proj_synapse", self._h, proj, _b(rule))
+        for k, v in fields.items():
+            if isinstance(v, str):
+                _call("s2_netb_proj_synapse_str", self._h, proj, _b(k), _b(v))
+            else:
+                _call("s2_netb_proj_synapse_set", self._h, proj, _b(k), float(v))
 
     def record(self, pop, variable, neurons=None, interval_ms=0.0):
         """Record variable of the neurons given (None or empty: all)."""
@@ -812,10 +823,14 @@ class Network(_Handle):
                 if key in j:
                     nb.value(k, key, j[key])
             if "synapse" in j:
-                if not isinstance(j["synapse"], str):
-                    raise Unknown(-15, "libs2: %s: a synapse other than a rule name is not "
-                                  "known to the network builder" % what)
-                nb.synapse(k, j["synapse"])
+                syn = j["synapse"]
+                if isinstance(syn, str):
+                    nb.synapse(k, syn)
+                else:
+                    syn = dict(syn)
+                    rule = syn.pop("rule")
+                    known(syn, what + ".synapse", _SYNAPSE_FIELDS)
+                    nb.synapse(k, rule, **syn)
         for i, r in enumerate(net.get("recordings", [])):
             what = "recordings[%d]" % i
             known(r, what, ("population", "variable", "neurons", "interval_ms"))
@@ -832,6 +847,11 @@ class Network(_Handle):
                             "amplitudes_na"))
             nb.current_source(target, kind, neurons, **c)
         return nb
+
+
+_SYNAPSE_FIELDS = ("weight_dependence", "w_min", "w_max", "tau_plus_ms", "tau_minus_ms",
+                   "a_plus", "a_minus", "dendritic_delay_fraction", "u", "tau_rec_ms",
+                   "tau_facil_ms", "tau_ms", "eta", "rho_hz")
 
 
 class Unknown(Error):

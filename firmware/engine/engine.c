@@ -299,13 +299,15 @@ static uint32_t gen_row(struct s2_eng *e, const struct s2_pe_expand *x, uint32_t
 		s2f_rng_seed(&rng, s2f_hash2(x->seed, s2f_hash2(pre_g, x->post_lo)));
 		if (x->p <= 0)
 			break;
-		float lq = x->p < 1 ? s2f_log(1.0f - x->p) : 0;
+		/* log(1 - p); for p below 2^-24, where 1 - p rounds to 1, its first term -p
+		 * (the log would be 0 and the skip -inf, converted undefined) */
+		float lq = x->p >= 1 ? 0 : 1.0f - x->p < 1.0f ? s2f_log(1.0f - x->p) : -x->p;
 		uint32_t j = jlo;
 		for (;;) {
 			if (x->p < 1) {
 				float u = 1.0f - s2f_rng_uniform(&rng); /* (0, 1] */
 				float skip = s2f_log(u) / lq;
-				if (skip >= (float)(jhi - j))
+				if (!(skip < (float)(jhi - j))) /* and NaN: never converted */
 					break;
 				j += (uint32_t)skip;
 			}
@@ -688,8 +690,11 @@ static bool params_ok(struct s2_eng *e)
 		case S2_MODEL_LIF_COND_ALPHA:
 		case S2_MODEL_LIF_CURR_DELTA:
 		case S2_MODEL_ADEX_COND_EXP:
+			/* the refractory period becomes whole steps, held in a float: at most
+			 * 2^24 steps (beyond, the conversion to int would be undefined) */
 			if (!(p[LIF_TAU_M] > 0 && p[LIF_CM] > 0 && p[LIF_TAU_SYN_E] > 0 &&
-			      p[LIF_TAU_SYN_I] > 0 && p[LIF_TAU_REFRAC] >= 0))
+			      p[LIF_TAU_SYN_I] > 0 && p[LIF_TAU_REFRAC] >= 0 &&
+			      p[LIF_TAU_REFRAC] / e->dt_ms + 0.5f < S2_ENG_REFRAC_MAX))
 				return false;
 			break;
 		case S2_MODEL_NIR:
@@ -1036,6 +1041,8 @@ void s2_eng_prefetch_ring(const struct s2_eng *e, const uint32_t *keys, unsigned
 			                      keys[i], &r) ||
 			    r >= t->n_rows)
 				continue;
+			if (t->plastic) /* other words than synaptic ones (plastic.h) */
+				break;
 			const uint8_t *p = peek(e->hal.ctx, t->index + r * 4u, 4);
 			uint32_t iw = p ? s2_ld32(p) : 0, len = iw & ((1u << IDX_COUNT_BITS) - 1u);
 			const uint8_t *w =

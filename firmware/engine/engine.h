@@ -76,6 +76,9 @@ struct s2_eng_entry {
 
 /** Entries of the background input's precomputed CDF (struct s2_eng). */
 #define S2_ENG_BG_CDF 40u
+/** Refractory periods longer than this many steps are refused at load (S2_E_RANGE): the
+ *  step count is held in a float (exact to 2^24) and made by a float-to-int conversion. */
+#define S2_ENG_REFRAC_MAX 16777216.0f
 
 struct s2_eng {
 	struct s2_eng_hal hal;

@@ -101,6 +101,10 @@ static int rule_check(struct s2_eng *e, struct s2_pl_rule *u)
 		for (unsigned k = 0; k < 2; k++) {
 			float ws = k ? e->pd.w_scale_i : e->pd.w_scale_e;
 			u->k_units[k] = ws > 0 ? p[1] / Q30 / ws : 0;
+			/* w_max over a weight unit that overflows float: 0 x inf would be NaN,
+			 * and its conversion to units undefined */
+			if (!finite(u->k_units[k]))
+				return S2_E_RANGE;
 		}
 	}
 	return 0;

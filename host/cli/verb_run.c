@@ -240,6 +240,7 @@ static uint64_t print_pops(const struct s2_results *r, double secs, struct json 
 		uint64_t any = 0;
 		for (unsigned k = 0; k < S2_RES_CLIPS; k++)
 			any += P->clip[k];
+		any += P->plastic;
 		total += any;
 		if (j) {
 			json_obj(j, NULL);
@@ -262,6 +263,7 @@ static uint64_t print_pops(const struct s2_results *r, double secs, struct json 
 				json_obj(j, "clipped");
 				for (unsigned k = 0; k < S2_RES_CLIPS; k++)
 					json_uint(j, s2_results_clip_names[k], P->clip[k]);
+				json_uint(j, "plastic", P->plastic);
 				json_end_obj(j);
 			}
 			json_end_obj(j);
@@ -284,6 +286,12 @@ static uint64_t print_pops(const struct s2_results *r, double secs, struct json 
 			if (P->clip[k])
 				printf("  %-12s   CLIPPED: %s %llu\n", P->label,
 				       s2_results_clip_names[k], (unsigned long long)P->clip[k]);
+		if (P->plastic)
+			printf("  %-12s   CLIPPED: plastic %llu (plasticity: weights rounded to 0 "
+			       "or "
+			       "clipped, traces saturated, post spikes lost, early events; "
+			       "docs/engine.md)\n",
+			       P->label, (unsigned long long)P->plastic);
 	}
 	if (j)
 		json_end_arr(j);
@@ -295,10 +303,12 @@ static void report_run(const struct cli *c, const struct s2_results *res,
                        const struct s2_run_stats *rs, const char *out, double dur)
 {
 	bool complete = res->complete;
-	uint64_t drawn = 0;
-	for (unsigned p = 0; p < res->n_pops; p++)
+	uint64_t drawn = 0, plastic = 0;
+	for (unsigned p = 0; p < res->n_pops; p++) {
 		drawn += res->pops[p].clip[S2_RES_CLIP_WZERO] +
 		         res->pops[p].clip[S2_RES_CLIP_WMAX] + res->pops[p].clip[S2_RES_CLIP_DELAY];
+		plastic += res->pops[p].plastic;
+	}
 	if (c->json) {
 		struct json j;
 		json_begin(&j, stdout);
@@ -365,6 +375,13 @@ static void report_run(const struct cli *c, const struct s2_results *res,
 		        "engine cannot hold (rounded to zero, or clamped; per population above, "
 		        "docs/engine.md); the run is not what the network says\n",
 		        (unsigned long long)drawn);
+	if (plastic && !c->quiet)
+		fprintf(stderr,
+		        "s2ctl run: plasticity counted %llu values it could not hold (weights "
+		        "delivered rounded to zero units or clipped, traces saturated, post spikes "
+		        "gone from the 16-spike history, axonal events applied early; per "
+		        "population above, docs/engine.md); the run is not what the network says\n",
+		        (unsigned long long)plastic);
 }
 
 /* Write the energy record of the run (--energy). 0 or an exit code after a message. */

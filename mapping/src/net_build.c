@@ -7,6 +7,7 @@
 #include "s2/netbuild.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,8 +66,13 @@ static int vec_reserve(struct s2_netb *b, struct vec *v)
 	return 0;
 }
 
-static void *copy(struct s2_netb *b, const void *src, size_t n)
+/* A copy of count items of size bytes in the arena; NULL when memory runs out or the size
+ * overflows. */
+static void *copy(struct s2_netb *b, const void *src, size_t count, size_t size)
 {
+	if (count > SIZE_MAX / size / 2)
+		return NULL;
+	size_t n = count * size;
 	void *p = net_arena_alloc(&b->a, n ? n : 1);
 	if (p && n)
 		memcpy(p, src, n);
@@ -265,7 +271,7 @@ int s2_netb_pop_param(struct s2_netb *b, int pop, const char *name, bool initial
 	} else {
 		v = net_arena_alloc(&b->a, sizeof *v);
 		S2pb__ValueArray *a = net_arena_alloc(&b->a, sizeof *a);
-		double *d = copy(b, values, n * sizeof *values);
+		double *d = copy(b, values, n, sizeof *values);
 		if (!v || !a || !d)
 			return nomem(err, errlen);
 		s2pb__value__init(v);
@@ -348,7 +354,7 @@ int s2_netb_pop_spike_times(struct s2_netb *b, int pop, const uint32_t *counts, 
 	}
 	S2pb__SpikeTrain **tr = net_arena_alloc(&b->a, n_counts * sizeof *tr);
 	S2pb__SpikeTrain *t = net_arena_alloc(&b->a, n_counts * sizeof *t);
-	double *all = copy(b, times, n_times * sizeof *times);
+	double *all = copy(b, times, n_times, sizeof *times);
 	if (!tr || !t || !all)
 		return nomem(err, errlen);
 	for (size_t i = 0, at = 0; i < n_counts; at += counts[i], i++) {
@@ -624,9 +630,9 @@ int s2_netb_proj_list(struct s2_netb *b, int proj, const uint32_t *pre, const ui
 		           !pre ? "pre" : "post", n);
 		return S2_E_INVAL;
 	}
-	uint32_t *a = copy(b, pre, n * sizeof *pre), *z = copy(b, post, n * sizeof *post);
-	double *w = weight ? copy(b, weight, n * sizeof *weight) : NULL;
-	double *d = delay ? copy(b, delay, n * sizeof *delay) : NULL;
+	uint32_t *a = copy(b, pre, n, sizeof *pre), *z = copy(b, post, n, sizeof *post);
+	double *w = weight ? copy(b, weight, n, sizeof *weight) : NULL;
+	double *d = delay ? copy(b, delay, n, sizeof *delay) : NULL;
 	if (!a || !z || (weight && !w) || (delay && !d))
 		return nomem(err, errlen);
 	S2pb__FromList *l = p->from_list;
@@ -717,6 +723,82 @@ int s2_netb_proj_synapse(struct s2_netb *b, int proj, const char *rule, char *er
 	return 0;
 }
 
+/* The synapse of projection proj, or NULL with err set and *rc. */
+static S2pb__Synapse *get_syn(const struct s2_netb *b, int proj, int *rc, char *err, size_t errlen)
+{
+	S2pb__Projection *p = get_proj(b, proj, err, errlen);
+	if (!p) {
+		*rc = b ? S2_E_NOTFOUND : S2_E_INVAL;
+		return NULL;
+	}
+	if (!p->synapse) {
+		char nm[140];
+		net_seterr(err, errlen, "%s: no synapse rule yet (s2_netb_proj_synapse)",
+		           proj_name(p, nm, sizeof nm));
+		*rc = S2_E_STATE;
+	}
+	return p->synapse;
+}
+
+int s2_netb_proj_synapse_set(struct s2_netb *b, int proj, const char *field, double value,
+                             char *err, size_t errlen)
+{
+	int rc;
+	S2pb__Synapse *s = get_syn(b, proj, &rc, err, errlen);
+	if (!s)
+		return rc;
+	static const struct {
+		const char *key;
+		size_t off;
+	} nums[] = {{"w_min", offsetof(S2pb__Synapse, w_min)},
+	            {"w_max", offsetof(S2pb__Synapse, w_max)},
+	            {"tau_plus_ms", offsetof(S2pb__Synapse, tau_plus_ms)},
+	            {"tau_minus_ms", offsetof(S2pb__Synapse, tau_minus_ms)},
+	            {"a_plus", offsetof(S2pb__Synapse, a_plus)},
+	            {"a_minus", offsetof(S2pb__Synapse, a_minus)},
+	            {"dendritic_delay_fraction", offsetof(S2pb__Synapse, dendritic_delay_fraction)},
+	            {"u", offsetof(S2pb__Synapse, u)},
+	            {"tau_rec_ms", offsetof(S2pb__Synapse, tau_rec_ms)},
+	            {"tau_facil_ms", offsetof(S2pb__Synapse, tau_facil_ms)},
+	            {"tau_ms", offsetof(S2pb__Synapse, tau_ms)},
+	            {"eta", offsetof(S2pb__Synapse, eta)},
+	            {"rho_hz", offsetof(S2pb__Synapse, rho_hz)}};
+	for (size_t i = 0; field && i < sizeof nums / sizeof nums[0]; i++)
+		if (!strcmp(field, nums[i].key)) {
+			*(double *)((char *)s + nums[i].off) = value;
+			return 0;
+		}
+	char nm[140];
+	net_seterr(err, errlen, "%s: synapse %.40s has no number '%.60s'",
+	           proj_name(b->projs.v[proj], nm, sizeof nm), s->rule, field ? field : "(null)");
+	return S2_E_NOTFOUND;
+}
+
+int s2_netb_proj_synapse_str(struct s2_netb *b, int proj, const char *field, const char *value,
+                             char *err, size_t errlen)
+{
+	int rc;
+	S2pb__Synapse *s = get_syn(b, proj, &rc, err, errlen);
+	if (!s)
+		return rc;
+	char nm[140];
+	proj_name(b->projs.v[proj], nm, sizeof nm);
+	if (!field || strcmp(field, "weight_dependence")) {
+		net_seterr(err, errlen, "%s: synapse %.40s has no name '%.60s' (weight_dependence)",
+		           nm, s->rule, field ? field : "(null)");
+		return S2_E_NOTFOUND;
+	}
+	if (!value) {
+		net_seterr(err, errlen, "%s: NULL %s", nm, field);
+		return S2_E_INVAL;
+	}
+	char *v = net_arena_strdup(&b->a, value);
+	if (!v)
+		return nomem(err, errlen);
+	s->weight_dependence = v;
+	return 0;
+}
+
 /* A copy of neurons[0..n) (n = 0: an empty list), or NULL with err set and *rc. */
 static int neuron_list(struct s2_netb *b, const char *item, const uint32_t *neurons, size_t n,
                        uint32_t **out, char *err, size_t errlen)
@@ -728,7 +810,7 @@ static int neuron_list(struct s2_netb *b, const char *item, const uint32_t *neur
 		net_seterr(err, errlen, "%s: NULL list of %zu neurons", item, n);
 		return S2_E_INVAL;
 	}
-	if (!(*out = copy(b, neurons, n * sizeof *neurons)))
+	if (!(*out = copy(b, neurons, n, sizeof *neurons)))
 		return nomem(err, errlen);
 	return 0;
 }
@@ -860,7 +942,7 @@ int s2_netb_csource_array(struct s2_netb *b, int cs, const char *field, const do
 		net_seterr(err, errlen, "current source %d: NULL %s of %zu values", cs, field, n);
 		return S2_E_INVAL;
 	}
-	double *d = copy(b, values, n * sizeof *values);
+	double *d = copy(b, values, n, sizeof *values);
 	if (!d)
 		return nomem(err, errlen);
 	*at = n ? d : NULL;

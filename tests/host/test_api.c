@@ -632,7 +632,7 @@ static void energy_record_and_report(void **state)
 	(void)state;
 	struct emu e;
 	emu_start(&e, "energy", NULL);
-	char rec[160], err[512];
+	char rec[640], err[1024];
 	assert_int_equal(run_recorded(&e, "va", rec, sizeof rec), 0);
 	emu_stop(&e);
 	struct s2_energy_report *r = NULL;
@@ -669,7 +669,7 @@ static void energy_record_of_a_board_that_dies(void **state)
 	(void)state;
 	struct emu e;
 	emu_start(&e, "edies", "run:kill:100");
-	char rec[160], err[512];
+	char rec[640], err[1024];
 	assert_int_equal(run_recorded(&e, "dies", rec, sizeof rec), S2_E_TIMEOUT);
 	emu_stop(&e);
 	/* the record says the run did not complete; its report is refused unless allowed */

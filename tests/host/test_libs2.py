@@ -7,6 +7,7 @@ runs to the same spikes; and errors: a machine file that does not parse, a netwo
 does not parse, a builder call naming a population that does not exist or giving an array
 of the wrong length, a board killed mid-run (PartialRun with partial results). Needs S2EMU,
 S2_FIRMWARE and libs2.so (S2_LIB or beside S2CTL); exit 77 without NumPy."""
+import ctypes
 import json
 import os
 import subprocess
@@ -50,6 +51,70 @@ def example_json():
     """The Vogels-Abbott example at 400 neurons in its JSON form (s2ctl net example)."""
     return subprocess.run([os.environ["S2CTL"], "net", "example", "vogels_abbott", "--scale",
                            "0.1"], capture_output=True, text=True, check=True).stdout
+
+
+RICH = {
+    "format": 1, "name": "rich", "timestep_ms": 0.1, "run_ms": 100.0, "seed": 3,
+    "populations": [
+        {"label": "in", "size": 3, "model": "spike_source_array",
+         "spike_times": [[1.0, 2.5], [], [7.0]]},
+        {"label": "poi", "size": 5, "model": "spike_source_poisson",
+         "params": {"rate_hz": [1.0, 2.0, 3.0, 4.0, 5.0]}, "rate_hint_hz": 3.0},
+        {"label": "E", "size": 4, "model": "lif_curr_exp",
+         "params": {"tau_m_ms": [10.0, 11.0, 12.0, 13.0],
+                    "v_thresh_mv": {"dist": "uniform", "low": -55.0, "high": -50.0}},
+         "initial": {"v_mv": {"dist": "normal", "mean": -60.0, "sd": 2.0}},
+         "max_per_pe": 2}],
+    "projections": [
+        {"pre": "in", "post": "E", "pre_slice": [0, 2], "post_slice": [1, 3],
+         "connector": {"type": "one_to_one"}, "weight": 0.5, "delay": 1.0},
+        {"label": "EE", "pre": "E", "post": "E", "receptor": "inhibitory",
+         "connector": {"type": "fixed_probability", "p": 0.5, "allow_self": False},
+         "weight": {"dist": "normal_clipped", "mean": 0.1, "sd": 0.01, "low": 0.0,
+                    "high": 1.0},
+         "delay": {"dist": "uniform", "low": 0.1, "high": 2.0}},
+        {"pre": "in", "post": "E", "connector": {"type": "from_list", "pre": [0, 2],
+                                                 "post": [3, 1], "weight": [0.1, 0.2],
+                                                 "delay": [0.5, 0.7]}},
+        {"pre": "poi", "post": "E", "connector": {"type": "fixed_number_pre", "n": 2,
+                                                  "with_replacement": True},
+         "weight": 0.2, "delay": 1.0,
+         "synapse": {"rule": "stdp", "weight_dependence": "multiplicative", "w_min": 0.0,
+                     "w_max": 0.5, "tau_plus_ms": 20.0, "tau_minus_ms": 25.0,
+                     "a_plus": 0.01, "a_minus": 0.012, "dendritic_delay_fraction": 1.0}}],
+    "recordings": [{"population": "E", "variable": "v_mv", "neurons": [0, 3]},
+                   {"population": "E", "variable": "spikes"}],
+    "current_sources": [{"population": "E", "kind": "step", "neurons": [2],
+                         "times_ms": [5.0, 10.0], "amplitudes_na": [0.5, 0.0]},
+                        {"population": "E", "kind": "dc", "amplitude_na": 0.3,
+                         "start_ms": 10.0, "stop_ms": 50.0}]}
+
+
+def same_net(lib):
+    """Network.from_description of a description using every part of the format gives the
+    network, byte for byte, that the JSON reader gives for the same description as text."""
+    def encoded(net):
+        buf, n = ctypes.POINTER(ctypes.c_uint8)(), ctypes.c_size_t()
+        assert lib.s2_net_encode(net, ctypes.byref(buf), ctypes.byref(n)) == 0
+        out = ctypes.string_at(buf, n.value)
+        ctypes.CDLL(None).free(buf)
+        lib.s2_net_free(net)
+        return out
+    text = json.dumps(RICH).encode()
+    err = ctypes.create_string_buffer(1024)
+    a = lib.s2_net_from_json(text, len(text), err, 1024)
+    check(bool(a), "the rich description reads as JSON: %s" % err.value.decode())
+    with libs2.Network.from_description(RICH) as nb:
+        b = nb._finish()
+    ea, eb = encoded(a), encoded(b)
+    check(ea == eb, "built in memory == read from JSON, byte for byte (%d bytes: %d "
+          "populations, %d projections, STDP, lists, slices, distributions, current "
+          "sources)" % (len(ea), len(RICH["populations"]), len(RICH["projections"])))
+    try:
+        libs2.Network.from_description(dict(RICH, extra=1))
+        check(False, "a key the builder does not know raises Unknown")
+    except libs2.Unknown as ex:
+        check("'extra'" in str(ex), "a key the builder does not know: %s" % ex)
 
 
 def main():
@@ -114,6 +179,7 @@ def main():
                     res.populations] == [(a.label, None if a.spikes is None else
                                           a.spikes.tolist()) for a in res2.populations]
             check(same and res2.complete, "built in memory: the same %d spikes" % rec)
+            same_net(lib)
             with libs2.Network("t", 0.1, 100.0, 1) as nb:
                 e = nb.population("E", "lif_curr_exp", 4)
                 for what, f, code, words in (

@@ -43,7 +43,10 @@ static const char *GOOD =
         "  {\"pre\": \"arr\", \"post\": \"E\", \"connector\": {\"type\": \"from_list\","
         " \"pre\": [0, 1], \"post\": [3, 2], \"weight\": [0.1, 0.2]}, \"delay\": 0.1},\n"
         "  {\"pre\": \"in\", \"post\": \"E\", \"connector\": {\"type\": \"fixed_total\", \"n\": 7,"
-        " \"with_replacement\": true}, \"weight\": 0.2, \"delay\": 0.2}\n"
+        " \"with_replacement\": true}, \"weight\": 0.2, \"delay\": 0.2,\n"
+        "   \"synapse\": {\"rule\": \"stdp\", \"weight_dependence\": \"additive\", \"w_min\": 0,"
+        " \"w_max\": 0.5, \"tau_plus_ms\": 20, \"tau_minus_ms\": 20, \"a_plus\": 0.01,"
+        " \"a_minus\": 0.012, \"dendritic_delay_fraction\": 0}}\n"
         " ],\n"
         " \"recordings\": [{\"population\": \"E\", \"variable\": \"v_mv\", \"neurons\": [0, 1],"
         " \"interval_ms\": 1}, {\"population\": \"E\", \"variable\": \"spikes\"}],\n"
@@ -115,6 +118,20 @@ static struct s2_netb *build_good(void)
 	OK(s2_netb_proj_connector_set(b, j, "with_replacement", 1, err, sizeof err));
 	OK(s2_netb_proj_value(b, j, "weight", &w2, 1, err, sizeof err));
 	OK(s2_netb_proj_value(b, j, "delay", &w2, 1, err, sizeof err));
+	OK(s2_netb_proj_synapse(b, j, "stdp", err, sizeof err));
+	OK(s2_netb_proj_synapse_str(b, j, "weight_dependence", "additive", err, sizeof err));
+	static const struct {
+		const char *k;
+		double v;
+	} syn[] = {{"w_min", 0},
+	           {"w_max", 0.5},
+	           {"tau_plus_ms", 20},
+	           {"tau_minus_ms", 20},
+	           {"a_plus", 0.01},
+	           {"a_minus", 0.012},
+	           {"dendritic_delay_fraction", 0}};
+	for (size_t i = 0; i < sizeof syn / sizeof syn[0]; i++)
+		OK(s2_netb_proj_synapse_set(b, j, syn[i].k, syn[i].v, err, sizeof err));
 
 	uint32_t rec[] = {0, 1}, two = 2;
 	OK(s2_netb_record(b, e, "v_mv", rec, 2, 1, err, sizeof err));
@@ -228,6 +245,9 @@ static void t_errors(void **state)
 	       "3 values of 'weight' given, 1 needed");
 	REFUSE(S2_E_INVAL, s2_netb_proj_list(b, 2, NULL, idx, NULL, NULL, 1, err, sizeof err),
 	       "NULL pre list");
+	REFUSE(S2_E_NOMEM,
+	       s2_netb_proj_list(b, 2, idx, idx, NULL, NULL, SIZE_MAX / 2, err, sizeof err),
+	       "out of memory"); /* a length whose size overflows: refused before a copy */
 	REFUSE(S2_E_INVAL, s2_netb_record(b, 2, "spikes", NULL, 2, 0, err, sizeof err),
 	       "NULL list of 2 neurons");
 	REFUSE(S2_E_INVAL, s2_netb_population(b, "Z", "lif_curr_exp", 0, err, sizeof err),
@@ -257,6 +277,12 @@ static void t_errors(void **state)
 	       "no number 'volume'");
 	REFUSE(S2_E_NOTFOUND, s2_netb_csource_array(b, 0, "volumes", three, 3, err, sizeof err),
 	       "no array 'volumes'");
+	REFUSE(S2_E_NOTFOUND, s2_netb_proj_synapse_set(b, 3, "tau", 1, err, sizeof err),
+	       "synapse stdp has no number 'tau'");
+	REFUSE(S2_E_NOTFOUND, s2_netb_proj_synapse_str(b, 3, "rule2", "x", err, sizeof err),
+	       "has no name 'rule2'");
+	REFUSE(S2_E_STATE, s2_netb_proj_synapse_set(b, 0, "w_max", 1, err, sizeof err),
+	       "no synapse rule yet");
 	/* state */
 	REFUSE(S2_E_STATE, s2_netb_proj_connector(b, 1, "all_to_all", err, sizeof err),
 	       "projection E->E: it has a connector already (fixed_probability)");

@@ -402,9 +402,11 @@ def test_errors():
     cond = s2.Population(2, s2.IF_cond_exp())
     cases = {
         "HH_cond_exp": (lambda: s2.HH_cond_exp(), pyNN.errors.NoModelAvailableError),
-        # (STDPMechanism, SpikePairRule and TsodyksMarkramSynapse run: test_pynn_plastic)
-        "SimpleStochasticSynapse": (lambda: s2.SimpleStochasticSynapse(), NotImplementedError),
+        # plastic synapses are supported (test_pynn_plastic.py); these parts are not
         "GutigWeightDependence": (lambda: s2.GutigWeightDependence(), NotImplementedError),
+        "StochasticTsodyksMarkramSynapse": (lambda: s2.StochasticTsodyksMarkramSynapse(),
+                                            NotImplementedError),
+        "timing_dependence NoneType": (lambda: s2.STDPMechanism(), ValueError),
         "SmallWorldConnector": (  # PyNN 0.10.1 implements no connect() for it
             lambda: s2.Projection(pop, pop, s2.SmallWorldConnector(1.0, 0.1),
                                   s2.StaticSynapse()), NotImplementedError),

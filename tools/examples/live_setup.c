@@ -22,25 +22,29 @@ int live_subscribe(const char *prog, struct s2_client *client, struct s2_stream 
 		struct s2_board_endpoint ep;
 		s2_machine_board_endpoint(mach, pb->board, &ep);
 		eth[pb->board] = s2_conn_open(client, ep.host, ep.eth_port, (uint16_t)pb->board);
-		static struct s2_msg_stream_start m;
+		static struct s2_msg_stream_start m; /* large: not on the stack */
 		s2_stream_start_msg(st, S2_LIVE_F_SPIKES, 0, port, &m);
 		for (unsigned ch = 0; ch < pb->n_chips; ch++)
 			for (unsigned q = 0; q < pb->chips[ch].n_pes; q++) {
 				const struct s2_plan_pe_info *pi = &pb->info[ch][q];
-				uint16_t chip = pb->chips[ch].chip;
-				uint8_t pe = pb->chips[ch].pes[q].pe;
 				if (pi->pop == in_pop)
 					for (uint32_t k = 0; k < pi->n; k++)
 						in_at[pi->lo + k] = (struct live_where){
-						        (uint16_t)pb->board, chip, (uint16_t)k, pe};
-				if (pi->pop != out_pop || chip >= S2_LIVE_MAX_CHIPS)
-					continue;
-				m.live[chip][pe / 8] |= (uint8_t)(1u << (pe % 8));
-				if (m.n_chips <= chip)
-					m.n_chips = (uint16_t)(chip + 1);
-				s2_stream_add_source(st, (uint16_t)pb->board, chip, pe, pi->pop,
-				                     pi->lo);
+						        (uint16_t)pb->board, pb->chips[ch].chip,
+						        (uint16_t)k, pb->chips[ch].pes[q].pe};
 			}
+		/* The output population's PEs as sources, each marked live; a chip the live map
+		 * cannot name is refused, not skipped. */
+		const char *out_label = plan->pops[out_pop].label;
+		unsigned bad_chip = 0;
+		int arc = s2_stream_add_plan_sources(st, plan, pb, &out_label, 1, &m, &bad_chip);
+		if (arc < 0) {
+			fprintf(stderr, "%s: board %u chip %u: %s\n", prog, pb->board, bad_chip,
+			        arc == S2_E_RANGE ? "beyond the chips a stream can mark live"
+			                          : s2_strerror(arc));
+			rc = -1;
+			break;
+		}
 		s2_op_init(&start[i], NULL, NULL);
 		if (!eth[pb->board] || s2_stream_start_start(eth[pb->board], &m, &start[i]) < 0) {
 			fprintf(stderr, "%s: board %u: cannot subscribe\n", prog, pb->board);

@@ -168,10 +168,13 @@ static void pe_send(void *ctx, uint32_t key, const uint32_t *payload)
 static void pe_clips(struct pe_app *a)
 {
 	const struct s2_eng_counters *c = &a->eng.c;
+	const struct s2_pl_counters *pc = &a->eng.pl.c;
 	uint64_t v[S2_REC_CLIPS] = {[S2_CLIP_INPUT] = c->ring_saturated,
 	                            [S2_CLIP_WZERO] = c->weights_zero,
 	                            [S2_CLIP_WMAX] = c->weights_clipped,
-	                            [S2_CLIP_DELAY] = c->delays_clamped};
+	                            [S2_CLIP_DELAY] = c->delays_clamped,
+	                            [S2_CLIP_PLASTIC] = pc->zero + pc->clipped + pc->hist_lost +
+	                                                pc->queue_full};
 	if (a->rec_size[0] < S2_REC_HDR_LEN || !memcmp(v, a->clip, sizeof v))
 		return;
 	memcpy(a->clip, v, sizeof v);
@@ -1216,8 +1219,10 @@ static void flush_plastic(struct emu_board *b)
 	for (unsigned c = 0; c < b->n_chips; c++) {
 		struct emu_app_chip *a = b->chips[c].app;
 		for (unsigned p = 0; a && a->pe && p < b->chips[c].mon.cfg.pes; p++)
-			if (a->pe[p] && a->pe[p]->eng.pl.n)
+			if (a->pe[p] && a->pe[p]->eng.pl.n) {
 				(void)s2_plastic_flush(&a->pe[p]->eng);
+				pe_clips(a->pe[p]); /* what the flush counted */
+			}
 	}
 }
 

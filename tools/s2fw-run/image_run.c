@@ -290,6 +290,8 @@ int image_main(int argc, char **argv)
 		P->clip[S2_RES_CLIP_WZERO] += ec->weights_zero;
 		P->clip[S2_RES_CLIP_WMAX] += ec->weights_clipped;
 		P->clip[S2_RES_CLIP_DELAY] += ec->delays_clamped;
+		const struct s2_pl_counters *pc = &pes[i].eng->pl.c;
+		P->plastic += pc->zero + pc->clipped + pc->hist_lost + pc->queue_full;
 		events += pes[i].eng->c.synaptic_events;
 	}
 	int rc = 0;

@@ -31,6 +31,7 @@ struct s2_bulk_opts {
 	unsigned max_stalls; /**< timeouts in a row without progress before S2_E_TIMEOUT (10) */
 };
 
+/** Fill o with the defaults above (every field; nothing is allocated). */
 void s2_bulk_defaults(struct s2_bulk_opts *o);
 
 /** Counters of transfers; an op adds to the struct it was given (which may be shared). */
@@ -67,6 +68,9 @@ int s2_bulk_write_start_ex(struct s2_conn *conn, uint16_t chip, uint8_t pe, uint
                            uint32_t addr, const void *data, size_t len,
                            const struct s2_bulk_opts *o, struct s2_bulk_stats *st,
                            struct s2_op *op);
+/** s2_bulk_read_start with options (NULL: defaults) and counters (NULL: none); out must stay
+ * valid until the op completes. 0, or an S2_E_ code if the transfer cannot start (op not
+ * started). */
 int s2_bulk_read_start_ex(struct s2_conn *conn, uint16_t chip, uint8_t pe, uint8_t space,
                           uint32_t addr, void *out, size_t len, const struct s2_bulk_opts *o,
                           struct s2_bulk_stats *st, struct s2_op *op);

@@ -49,8 +49,8 @@ struct s2_energy_metric {
  * and arrays are read during s2_energy_report_open() and copied where the report keeps them.
  */
 struct s2_energy_report_opts {
-	/** Constants of the energy model: a file of "name = value" lines
-	 * (s2_energy_model_parse), or a model in memory; both NULL: s2-energy-model-1. */
+	/** Constants of the energy model: a model in memory (NULL: s2-energy-model-1), with
+	 * the "name = value" lines of model_path (s2_energy_model_load; NULL: none) over it. */
 	const char *model_path;
 	const struct s2_energy_model *model;
 	/** Report a record of a run that did not complete (marked PARTIAL); false: refuse it. */

@@ -29,11 +29,13 @@ struct s2_flash_plan;
  * @return a plan, or NULL with *err set (S2_E_NOMEM or the image's decode error).
  */
 struct s2_flash_plan *s2_flash_plan_new(const uint8_t *image, size_t len, int *err);
+/** Free a plan (not the image it points into); NULL is allowed. */
 void s2_flash_plan_free(struct s2_flash_plan *p);
 /** The decoded image header. */
 const struct s2_flashimg *s2_flash_plan_image(const struct s2_flash_plan *p);
 /** Blocks, and bytes of FLASH_DATA payload they take on the wire. */
 size_t s2_flash_plan_blocks(const struct s2_flash_plan *p);
+/** Bytes of FLASH_DATA payload the blocks take on the wire. */
 size_t s2_flash_plan_wire_bytes(const struct s2_flash_plan *p);
 
 /** What one board's flash looked like before and after. */

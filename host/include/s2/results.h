@@ -42,6 +42,11 @@ struct s2_results_pop {
 	uint32_t n_vrec;
 	uint32_t *vrec; /**< recorded neurons */
 	float *v;       /**< steps x n_vrec */
+	/** Plasticity's counters summed over the population's PEs (docs/engine.md
+	 *  "Plasticity": delivered weights rounded to 0 units or clipped at 65535, traces
+	 *  saturated, updates that missed a post spike no longer kept, axonal events applied
+	 *  early); 0 in a file written before it (no "plastic" section). */
+	uint64_t plastic;
 };
 
 /** How a board's part of a run ended (docs/results.md). */

@@ -68,6 +68,7 @@ struct s2_stream_callbacks {
 /** A stream with this id (0: the first id it is fed, for replays); callbacks may be NULL.
  * NULL if out of memory. */
 struct s2_stream *s2_stream_new(uint32_t id, const struct s2_stream_callbacks *cb);
+/** Close the stream's socket (if any) and free it and its sources; NULL is allowed. */
 void s2_stream_free(struct s2_stream *s);
 
 /**
@@ -104,6 +105,7 @@ int s2_stream_feed(struct s2_stream *s, const uint8_t *dgram, size_t len);
 int s2_stream_listen(struct s2_stream *s, struct event_base *base, const char *addr, uint16_t port,
                      uint16_t *port_out);
 
+/** The stream's counters so far (owned by the stream, updated as packets arrive). */
 const struct s2_stream_stats *s2_stream_stats(const struct s2_stream *s);
 
 /**

@@ -41,6 +41,7 @@ struct s2_transport_opts {
 	unsigned rto_max_us;      /**< upper bound, also of back-off (default 1 s) */
 };
 
+/** Fill o with the defaults above (every field; nothing is allocated). */
 void s2_transport_defaults(struct s2_transport_opts *o);
 
 /** Counters of one conn. Every datagram sent or received lands in exactly one of them. */
@@ -89,6 +90,8 @@ struct s2_client *s2_client_new(const struct s2_transport_opts *opts);
 /** Close every conn (outstanding requests complete with S2_E_IO) and free the client. */
 void s2_client_free(struct s2_client *c);
 
+/** The client's libevent loop (owned by the client): add your own events (a stream's
+ * socket, a server) to it, and they run while the client waits. */
 struct event_base *s2_client_base(struct s2_client *c);
 
 /**
@@ -144,6 +147,7 @@ void s2_conn_unlisten(struct s2_conn *conn, s2_unsolicited_cb cb, void *arg);
  * reply (a timer, datagrams from a board). Every hold is matched by one release.
  */
 void s2_client_hold(struct s2_client *c);
+/** End one s2_client_hold(). */
 void s2_client_release(struct s2_client *c);
 
 /** Requests outstanding plus queued. */
@@ -151,10 +155,14 @@ size_t s2_conn_pending(const struct s2_conn *conn);
 
 /** True once a request timed out; cleared by s2_conn_reset_responsive(). */
 bool s2_conn_unresponsive(const struct s2_conn *conn);
+/** Clear the unresponsive mark (to try the board again). */
 void s2_conn_reset_responsive(struct s2_conn *conn);
 
+/** The conn's counters (owned by the conn, updated as datagrams come and go). */
 const struct s2_conn_stats *s2_conn_stats(const struct s2_conn *conn);
+/** The board number the conn's packets carry. */
 uint16_t s2_conn_board(const struct s2_conn *conn);
+/** The client the conn belongs to (not owned by the caller). */
 struct s2_client *s2_conn_client(const struct s2_conn *conn);
 
 /** "host:port" of the conn's endpoint, for messages. */

@@ -952,6 +952,7 @@ static int collect(struct s2_deployment *d, struct s2_results *res)
 						P->clip[c] += s2_app_rec_clip(sp, c);
 					P->clip[S2_RES_CLIP_RECLOST] +=
 					        (sp ? sp->hdr[1] : 0) + (vv ? vv->hdr[1] : 0);
+					P->plastic += sp ? s2_app_rec_clip(sp, S2_CLIP_PLASTIC) : 0;
 				}
 				if (!d->failed[pb->board] && rc == 0)
 					rc = s2_results_add_pe(

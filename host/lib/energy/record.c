@@ -177,16 +177,23 @@ static void identify(struct s2_energy_record *r)
 		goto out;
 	for (unsigned i = 0; i < p->n_boards; i++) {
 		unsigned b = p->boards[i].board;
+		if (b >= n)
+			continue; /* not in the session's machine: no identity (below) */
 		s2_op_init(&ops[b], NULL, NULL);
-		if (b >= n || !eth[b] ||
-		    s2_simple_start(eth[b], S2_MSG_DISCOVER, S2_ADDR_ANY, S2_PE_MONITOR, NULL, 0,
-		                    body[b], sizeof body[b], &blen[b], &ops[b]) < 0)
+		if (!eth[b])
+			ops[b].status = S2_E_INVAL; /* no Ethernet endpoint opened for it */
+		else if (s2_simple_start(eth[b], S2_MSG_DISCOVER, S2_ADDR_ANY, S2_PE_MONITOR, NULL,
+		                         0, body[b], sizeof body[b], &blen[b], &ops[b]) < 0)
 			ops[b].status = S2_E_NOMEM;
 	}
 	s2_client_wait(s2_session_client(s));
 	for (unsigned i = 0; i < p->n_boards; i++) {
 		unsigned b = p->boards[i].board;
 		struct board_id *id = &r->bid[i];
+		if (b >= n) {
+			id->status = S2_E_INVAL;
+			continue;
+		}
 		id->status = ops[b].status;
 		if (!id->status)
 			id->status = s2_msg_board_id_decode(body[b], blen[b], &id->id);

@@ -177,9 +177,8 @@ static int cmp_point(const void *a, const void *b)
 	                                 : (x->step > y->step) - (x->step < y->step);
 }
 
-/* Read the record; 0 or an exit code (the error printed). */
 /* A format-2 record ends with "crc32", the CRC-32 of every byte before the comma that
- * precedes it (energy_rec.c). 0 if it holds; else an error naming the file and why. */
+ * precedes it (record.c). 0 if it holds; else an error naming the file and why. */
 static int check_seal(const char *path, const char *buf, size_t len, char *err, size_t errlen)
 {
 	const char *k = NULL;
@@ -207,6 +206,7 @@ static int check_seal(const char *path, const char *buf, size_t len, char *err, 
 	return 0;
 }
 
+/* Read the record; 0 or an S2_E_ code with err set. */
 static int load(struct energy_report *r, const char *path, char *err, size_t errlen)
 {
 	uint8_t *raw = NULL;
@@ -1121,7 +1121,8 @@ static int cmp_hour(const void *a, const void *b)
 /*
  * The run's energy hour by hour: each phase's energy (boards and host) spread evenly over its
  * UTC window, compile's (given as CPU time, with no window) in the first phase's hour; times
- * the hour's intensity and the PUE. 0, or an exit code after naming the hour with no intensity.
+ * the hour's intensity and the PUE. 0, or an S2_E_ code with err set (an hour without
+ * intensity is named).
  */
 static int hourly(const struct energy_report *r, const struct figs *f, const struct carbon *cb,
                   struct hour_row **rows, size_t *n, double *total_g, char *err, size_t errlen)

@@ -13,7 +13,10 @@
  *   "population P voltages"  n_vrec u32, n_vrec x neuron u32, steps x n_vrec f32 (row per step)
  *   "clipping"  n_pops u32, per population flags u32 (bit 0: spikes recorded) and S2_RES_CLIPS x
  * u64 (results.h: what the machine clipped, dropped or rounded away; optional when reading: files
- * written before it say nothing of clipping) A spike in step s happened at (s + 1) * dt ms; voltage
+ * written before it say nothing of clipping)
+ *   "plastic"   n_pops u32, per population u64: plasticity's counters summed (results.h; optional
+ *               when reading, after "clipping": files written before it read as 0)
+ * A spike in step s happened at (s + 1) * dt ms; voltage
  * row s is the value after step s. Format 1 (bare 'S2RS' files, no checksum and no run status) is
  * refused: nothing in it says whether the run completed.
  */
@@ -261,6 +264,10 @@ int s2_results_write(const struct s2_results *r, const char *path, char *err, si
 		for (unsigned k = 0; k < S2_RES_CLIPS; k++)
 			s2_file_w_u64(w, r->pops[p].clip[k]);
 	}
+	s2_file_w_section(w, "plastic");
+	s2_file_w_u32(w, r->n_pops);
+	for (unsigned p = 0; p < r->n_pops; p++)
+		s2_file_w_u64(w, r->pops[p].plastic);
 	int rc = s2_file_w_save(w, path, err, errlen);
 	s2_file_w_free(w);
 	return rc;
@@ -429,7 +436,8 @@ struct s2_results *s2_results_decode(const uint8_t *buf, size_t len, const char 
 	}
 	if (!read_run(res, &run, &bs, name, &fl, err, errlen))
 		goto fail;
-	bool clips = f.n_sections == 3 + 2 * (uint64_t)res->n_pops;
+	bool plastic = f.n_sections == 4 + 2 * (uint64_t)res->n_pops;
+	bool clips = plastic || f.n_sections == 3 + 2 * (uint64_t)res->n_pops;
 	if (!clips && f.n_sections != 2 + 2 * (uint64_t)res->n_pops) {
 		snprintf(err, errlen, "%s: %u sections for %u populations", name, f.n_sections,
 		         res->n_pops);
@@ -470,6 +478,20 @@ struct s2_results *s2_results_decode(const uint8_t *buf, size_t len, const char 
 			goto fail;
 		}
 		res->has_clips = true;
+	}
+	if (plastic) {
+		struct s2_sfile_sec sc;
+		s2_sfile_next(&f, &it, &sc);
+		struct s2_rd r;
+		s2_rd_init(&r, sc.data, (size_t)sc.len);
+		bool ok = s2_sfile_sec_is(&sc, "plastic") && s2_rd_u32(&r) == res->n_pops;
+		for (unsigned p = 0; ok && p < res->n_pops; p++)
+			res->pops[p].plastic = s2_rd_u64(&r);
+		if (!ok || r.err || s2_rd_left(&r)) {
+			damaged(err, errlen, name, &sc,
+			        "not a plasticity counter section for these populations");
+			goto fail;
+		}
 	}
 	res->complete = s2_results_is_complete(res);
 	if (res->complete != (fl & 1u)) {

@@ -180,6 +180,25 @@ int s2_netb_proj_value_random(struct s2_netb *b, int proj, const char *field,
 int s2_netb_proj_synapse(struct s2_netb *b, int proj, const char *rule, char *err, size_t errlen);
 
 /**
+ * Set a number of projection proj's synapse (after s2_netb_proj_synapse) by its
+ * network-format name (docs/network.md "Plastic synapses": "w_min", "w_max", "tau_plus_ms",
+ * "tau_minus_ms", "a_plus", "a_minus", "dendritic_delay_fraction", "u", "tau_rec_ms",
+ * "tau_facil_ms", "tau_ms", "eta", "rho_hz"; ranges checked by s2_netb_finish).
+ * @return 0, S2_E_NOTFOUND (proj, or an unknown field), S2_E_STATE (no synapse rule yet).
+ */
+int s2_netb_proj_synapse_set(struct s2_netb *b, int proj, const char *field, double value,
+                             char *err, size_t errlen);
+
+/**
+ * Set a name of projection proj's synapse: "weight_dependence" ("additive",
+ * "multiplicative"; checked by s2_netb_finish). Copied.
+ * @return 0, S2_E_NOTFOUND (proj, or an unknown field), S2_E_STATE (no synapse rule yet),
+ *         S2_E_INVAL (NULL value), S2_E_NOMEM.
+ */
+int s2_netb_proj_synapse_str(struct s2_netb *b, int proj, const char *field, const char *value,
+                             char *err, size_t errlen);
+
+/**
  * Record variable ("spikes" or a state variable of the model; checked by s2_netb_finish) of
  * the neurons neurons[0..n) of population pop (n = 0: all), every interval_ms (0: every
  * timestep). @return 0, S2_E_NOTFOUND (pop), S2_E_INVAL (NULL variable, or neurons NULL with

@@ -165,7 +165,12 @@ enum s2_rec_clip {
 	S2_CLIP_WZERO = 1, /**< drawn weights above 0 that rounded to 0 weight units */
 	S2_CLIP_WMAX = 2,  /**< drawn weights above 65535 units (stored as 65535) */
 	S2_CLIP_DELAY = 3, /**< drawn delays outside 1-64 steps (stored as 1 or 64) */
-	S2_REC_CLIPS = 5,  /**< counters in the header (the last is reserved, zero) */
+	/** Plasticity (docs/engine.md "Plasticity"), the sum of its counters: delivered
+	 *  weights that rounded to 0 units or were clipped at 65535, traces saturated, updates
+	 *  that missed a post spike no longer kept, axonal events applied early. Zero from a PE
+	 *  without it (the slot was reserved, zero, before). */
+	S2_CLIP_PLASTIC = 4,
+	S2_REC_CLIPS = 5, /**< counters in the header */
 };
 
 /** APP_LOAD request (section 4.15); the PE is the header's pe field. */
