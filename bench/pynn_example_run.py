@@ -8,7 +8,9 @@ given, in the current directory). Before it runs, every Population and Projectio
 creates is noted (common.Population/Projection.__init__), and the simulator module's end()
 is wrapped: before it ends, the run's summary is written to OUT.json: per population with
 recorded spikes the mean rate (Hz) and the first spike times of its first neurons; per
-projection with a plastic synapse type its weights (mean, min, max, count). Written at every
+population with recorded v its mean and the first recorded neuron's trace (at most 20,000
+samples); per projection with a plastic synapse type its weights (mean, min, max, count);
+per static projection of at most 1e6 pre x post pairs its number of connections. Written at every
 end() call (the last one counts) and, if the example never calls end(), at exit.
 """
 import atexit
@@ -83,9 +85,32 @@ def main():
                               for st in trains[:3]]}
             except Exception as e:  # noqa: BLE001  the summary must not fail the run
                 res["populations"]["%d:%s" % (k, p.label)] = {"error": str(e)[:200]}
+        for k, p in enumerate(pops):
+            try:
+                if "v" not in p.recorder.recorded or not p.recorder.recorded["v"]:
+                    continue
+                sigs = [a for a in p.get_data("v").segments[-1].analogsignals
+                        if a.name == "v"]
+                if not sigs:
+                    continue
+                v = sigs[0].magnitude[:, 0]
+                step = max(1, -(-len(v) // 20000))  # at most 20,000 samples kept
+                res.setdefault("v", {})["%d:%s" % (k, p.label)] = {
+                    "samples": len(v), "every": step, "mean": float(v.mean()),
+                    "v0": [round(float(x), 5) for x in v[::step]]}
+            except Exception as e:  # noqa: BLE001
+                res.setdefault("v", {})["%d:%s" % (k, p.label)] = {"error": str(e)[:200]}
         for k, j in enumerate(prjs):
             st = j.synapse_type
             if type(st).__name__ == "StaticSynapse":
+                # connection counts of the smaller projections (the host computes them)
+                if j.pre.size * j.post.size <= 10 ** 6:
+                    try:
+                        res.setdefault("static", {})["%d:%s" % (k, j.label)] = {
+                            "count": int(j.size())}
+                    except Exception as e:  # noqa: BLE001
+                        res.setdefault("static", {})["%d:%s" % (k, j.label)] = {
+                            "error": str(e)[:200]}
                 continue
             try:
                 w = [x for x in j.get("weight", format="list", with_address=False)]

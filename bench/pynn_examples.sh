@@ -10,7 +10,9 @@
 # clone of NeuralEnsemble/PyNN named by $PYNN_GIT (a git dir), or by `git clone` if the
 # network allows. Each run has a time limit ($EX_TIMEOUT, default 600 s). $SIMS (default
 # "s2 brian2") chooses the simulators run; results already in OUT_DIR are kept and tabled
-# (so SIMS=s2 re-runs pyNN.s2 against an earlier pyNN.brian2 run; SIMS=none only tables). Needs
+# (so SIMS=s2 re-runs pyNN.s2 against an earlier pyNN.brian2 run; SIMS=none only tables);
+# $ONLY (names, space-separated) runs only those examples (two invocations with disjoint
+# ONLY lists may share OUT_DIR and run at once). Needs
 # /usr/bin/python3 with pyNN 0.10 and Brian2 (Debian python3-pynn python3-brian).
 set -u
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -56,6 +58,7 @@ not_counted=" nineml_brunel nineml_neuron nrn_artificial_cell simpleRandomNetwor
 
 for f in "$EX"/*.py; do
 	name=$(basename "$f" .py)
+	case " ${ONLY:-$name} " in *" $name "*) ;; *) continue ;; esac
 	for sim in ${SIMS:-s2 brian2}; do
 		[ "$sim" = none ] && continue # SIMS=none: only the table
 		d="$OUT/$name.$sim"
@@ -91,15 +94,15 @@ def load(n, s):
         err = lines[-1][:110] if lines else "no output"
     return int(rc), float(secs), summ, err
 rows, ok_s2, ok_br, counted = [], 0, 0, 0
-print("\n| example | pyNN.s2 | pyNN.brian2 | population: rate s2 / brian2 (Hz) | first spikes (neuron 0) s2 / brian2 | plastic weights mean s2 / brian2 |")
-print("|---|---|---|---|---|---|")
+print("\n| example | pyNN.s2 | pyNN.brian2 | population: rate s2 / brian2 (Hz) | first spikes (neuron 0) s2 / brian2 | plastic weights mean s2 / brian2 | v of the first recorded neuron: max / mean abs diff (mV) | connections s2 / brian2 |")
+print("|---|---|---|---|---|---|---|---|")
 for n in names:
     a, b = load(n, "s2"), load(n, "brian2")
     c = n not in skip
     counted += c
     ok_s2 += c and a[0] == 0
     ok_br += c and b[0] == 0
-    rates, firsts, ws = [], [], []
+    rates, firsts, ws, vs, cs = [], [], [], [], []
     if a[2] and b[2] and a[0] == 0 and b[0] == 0:  # both completed
         for k, v in a[2]["populations"].items():
             w = b[2]["populations"].get(k)
@@ -111,10 +114,26 @@ for n in names:
             w = b[2]["projections"].get(k)
             if w and "mean" in v and "mean" in w:
                 ws.append("%.4g / %.4g" % (v["mean"], w["mean"]))
+        for k, v in a[2].get("v", {}).items():
+            w = b[2].get("v", {}).get(k)
+            if w and "v0" in v and "v0" in w:
+                if len(v["v0"]) != len(w["v0"]):
+                    vs.append("%s: %d / %d samples" % (k.split(":", 1)[1] or k,
+                                                      v["samples"], w["samples"]))
+                    continue
+                d = [abs(x - y) for x, y in zip(v["v0"], w["v0"])]
+                vs.append("%s: %.3g / %.3g" % (k.split(":", 1)[1] or k, max(d),
+                                               sum(d) / len(d)))
+        for k, v in a[2].get("static", {}).items():
+            w = b[2].get("static", {}).get(k)
+            if w and "count" in v and "count" in w:
+                cs.append("%d / %d" % (v["count"], w["count"]))
     st = lambda r: ("runs (%.0f s)" % r[1]) if r[0] == 0 else \
         ("timed out (%.0f s)" % r[1]) if r[0] == 124 else ("fails: %s" % r[3].replace("|", "/"))
-    print("| %s%s | %s | %s | %s | %s | %s |" % (n, "" if c else " (not counted)", st(a), st(b),
-          "; ".join(rates[:3]), "; ".join(firsts[:2]), "; ".join(ws[:2])))
+    print("| %s%s | %s | %s | %s | %s | %s | %s | %s |" % (
+          n, "" if c else " (not counted)", st(a), st(b), "; ".join(rates[:3]),
+          "; ".join(firsts[:2]), "; ".join(ws[:2]), "; ".join(vs[:2]),
+          ", ".join(cs[:6]) + (" ..." if len(cs) > 6 else "")))
 print("\nrun unchanged: pyNN.s2 %d of %d, pyNN.brian2 %d of %d (not counted: %s)"
       % (ok_s2, counted, ok_br, counted, ", ".join(skip)))
 PYEOF

@@ -761,6 +761,16 @@ static inline uint32_t ring_index(const struct s2_eng *e, uint32_t base, uint32_
 	       (x >> 7 & 1u) << e->stride_bits | (x & 0x7Fu);
 }
 
+/* The models that take current sources (csource.h): the LIFs, AdEx, Izhikevich,
+ * HH and the adapting LIF. */
+static bool csrc_model(unsigned model)
+{
+	return model == S2_MODEL_LIF_CURR_EXP || model == S2_MODEL_LIF_COND_EXP ||
+	       model == S2_MODEL_IZHIKEVICH || s2_lif2_model(model) ||
+	       model == S2_MODEL_ADEX_COND_EXP || model == S2_MODEL_HH_COND_EXP ||
+	       model == S2_MODEL_LIF_COND_SFA;
+}
+
 int s2_eng_init(struct s2_eng *e, const uint8_t *pedata, size_t len, const struct s2_eng_hal *hal)
 {
 	memset(e, 0, sizeof *e);
@@ -810,10 +820,7 @@ int s2_eng_init(struct s2_eng *e, const uint8_t *pedata, size_t len, const struc
 		s2_sfa_params(e);
 	}
 	if (e->pd.sect[S2_SECT_CSOURCE]) { /* current sources: LIF and Izhikevich neurons */
-		if (e->model != S2_MODEL_LIF_CURR_EXP && e->model != S2_MODEL_LIF_COND_EXP &&
-		    e->model != S2_MODEL_IZHIKEVICH && !s2_lif2_model(e->model) &&
-		    e->model != S2_MODEL_ADEX_COND_EXP && e->model != S2_MODEL_HH_COND_EXP &&
-		    e->model != S2_MODEL_LIF_COND_SFA)
+		if (!csrc_model(e->model))
 			return S2_E_RANGE;
 		unsigned slot = e->model == S2_MODEL_IZHIKEVICH ? IZK_I_OFFSET : LIF_I_OFFSET;
 		rc = s2_csrc_init(&e->cs, e->pd.sect[S2_SECT_CSOURCE],
@@ -883,10 +890,9 @@ int s2_eng_update(struct s2_eng *e, const uint8_t *pedata, size_t len)
 	    pd.n_record_v != o->n_record_v || pd.flags != o->flags || pd.dt_us != o->dt_us ||
 	    pd.key_base != o->key_base || pd.seed != o->seed || pd.w_scale_e != o->w_scale_e ||
 	    pd.w_scale_i != o->w_scale_i || pd.dram_base != o->dram_base ||
-	    pd.dram_size != o->dram_size || !sect_same(&pd, o, S2_SECT_STATE) ||
-	    !sect_same(&pd, o, S2_SECT_RECORD_V) || !sect_same(&pd, o, S2_SECT_ROWS) ||
-	    !sect_same(&pd, o, S2_SECT_EXPAND) || !sect_same(&pd, o, S2_SECT_SLICES) ||
-	    !sect_same(&pd, o, S2_SECT_PLASTIC))
+	    pd.dram_size != o->dram_size || !sect_same(&pd, o, S2_SECT_RECORD_V) ||
+	    !sect_same(&pd, o, S2_SECT_ROWS) || !sect_same(&pd, o, S2_SECT_EXPAND) ||
+	    !sect_same(&pd, o, S2_SECT_SLICES) || !sect_same(&pd, o, S2_SECT_PLASTIC))
 		return S2_E_STATE;
 	/* Parameters: the new ones, checked; the old ones back if they are refused. */
 	bool p_one = pd.sect_len[S2_SECT_PARAMS] == S2_PE_PARAMS * 4u;
@@ -905,6 +911,51 @@ int s2_eng_update(struct s2_eng *e, const uint8_t *pedata, size_t len)
 				                      4u * ((o_one ? 0 : i) * S2_PE_PARAMS + j));
 		return S2_E_RANGE;
 	}
+	/* Current sources: indexed again in the new data (the old data is freed after an
+	 * update) with the new i_offsets as their base. DC, AC and noise depend on the step
+	 * alone and a step source applies its points up to the current step at the next tick,
+	 * so the new sources act from the next step as if the run had had them all along. */
+	unsigned cslot = e->model == S2_MODEL_IZHIKEVICH ? IZK_I_OFFSET : LIF_I_OFFSET;
+	if (pd.sect[S2_SECT_CSOURCE] || e->cs.n) {
+		rc = pd.sect[S2_SECT_CSOURCE] && !csrc_model(e->model)
+		             ? S2_E_RANGE
+		             : s2_csrc_init(&e->cs, pd.sect[S2_SECT_CSOURCE],
+		                            pd.sect_len[S2_SECT_CSOURCE], e->n,
+		                            (const float(*)[S2_PE_PARAMS])e->params, cslot,
+		                            pd.seed);
+		if (rc < 0) {
+			for (unsigned i = 0; i < e->n; i++)
+				for (unsigned j = 0; j < S2_PE_PARAMS; j++)
+					e->params[i][j] =
+					        ldf(o->sect[S2_SECT_PARAMS] +
+					            4u * ((o_one ? 0 : i) * S2_PE_PARAMS + j));
+			(void)s2_csrc_init(&e->cs, o->sect[S2_SECT_CSOURCE],
+			                   o->sect_len[S2_SECT_CSOURCE], e->n,
+			                   (const float(*)[S2_PE_PARAMS])e->params, cslot, o->seed);
+			return rc;
+		}
+	}
+	/* Initial values changed between runs (PyNN's initialize()): each state value whose
+	 * initial value differs from the one loaded before is set to it now; the others go on.
+	 */
+	bool s_one = pd.sect_len[S2_SECT_STATE] == S2_PE_STATE * 4u;
+	bool os_one = o->sect_len[S2_SECT_STATE] == S2_PE_STATE * 4u;
+	if (pd.sect[S2_SECT_STATE])
+		for (unsigned i = 0; i < e->n; i++)
+			for (unsigned j = 0; j < S2_PE_STATE; j++) {
+				uint32_t nw = s2_ld32(pd.sect[S2_SECT_STATE] +
+				                      4u * ((s_one ? 0 : i) * S2_PE_STATE + j));
+				uint32_t old =
+				        o->sect[S2_SECT_STATE]
+				                ? s2_ld32(o->sect[S2_SECT_STATE] +
+				                          4u * ((os_one ? 0 : i) * S2_PE_STATE + j))
+				                : 0u;
+				if (nw == old)
+					continue;
+				memcpy(&e->state[i][j], &nw, 4);
+				if (e->model == S2_MODEL_IZHIKEVICH && j < 2)
+					e->izk[i][j] = e->state[i][j]; /* ST_IZK_V, ST_IZK_U */
+			}
 	e->pd = pd;
 	derive(e);
 	if (s2_lif2_model(e->model)) /* the models' own constants; their state is kept */

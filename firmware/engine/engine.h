@@ -185,8 +185,11 @@ int s2_eng_inject(struct s2_eng *e, unsigned i);
  * keep the state (neurons, synaptic rings, random stream, step, DRAM rows). What may differ
  * from the data the engine runs on: the parameters (neuron parameters, Poisson rates), the
  * spike times (SPIKES; those before the current step are ignored), the DC steps (CURRENT;
- * likewise) and the background input. Anything else (model, neurons, timestep, keys, seed,
- * recording, initial state, rows, connectors) must be byte-identical. On success the engine
+ * likewise), the current sources (CSOURCE: they act from the current step, a step source's
+ * points up to it applied), the background input, and the initial state (STATE: each state
+ * value whose initial value differs from the previous data's is set to it, PyNN's
+ * initialize() between runs; the others go on). Anything else (model, neurons, timestep,
+ * keys, seed, recording, rows, connectors) must be byte-identical. On success the engine
  * reads spike times and currents from pedata from then on (it must stay valid).
  * @return 0; S2_E_STATE: something that cannot change differs (nothing is changed); the
  *         errors of s2_pedata_decode; S2_E_RANGE: a parameter out of range (nothing changed).

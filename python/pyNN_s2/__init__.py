@@ -14,6 +14,27 @@ from pyNN import common, errors
 from pyNN.common.control import DEFAULT_MAX_DELAY, DEFAULT_TIMESTEP, DEFAULT_MIN_DELAY
 from pyNN.connectors import *  # noqa: F401,F403  (unsupported ones fail in Projection)
 from pyNN.connectors import FixedProbabilityConnector
+from pyNN import connectors as _connectors
+
+
+class DistanceDependentProbabilityConnector(_connectors.DistanceDependentProbabilityConnector):
+    __doc__ = _connectors.DistanceDependentProbabilityConnector.__doc__ + """
+    pyNN.s2: `d_expression` may also be a callable of the distance (PyNN 0.10.1 documents it
+    but its own __init__ evaluates every d_expression as a string); expanded on the host
+    (docs/pynn.md, "Space, positions and distance")."""
+
+    def __init__(self, d_expression, allow_self_connections=True, rng=None, safe=True,
+                 callback=None):
+        if isinstance(d_expression, str) or not callable(d_expression):
+            _connectors.DistanceDependentProbabilityConnector.__init__(
+                self, d_expression, allow_self_connections, rng, safe, callback)
+            return
+        _connectors.Connector.__init__(self, safe, callback)
+        assert isinstance(allow_self_connections, bool) or allow_self_connections == 'NoMutual'
+        self.d_expression = d_expression
+        self.allow_self_connections = allow_self_connections
+        self.distance_function = d_expression
+        self.rng = _connectors._get_rng(rng)
 from pyNN.recording import *  # noqa: F401,F403
 from pyNN.random import NumpyRNG, RandomDistribution  # noqa: F401
 from pyNN.random import NativeRNG as _NativeRNG

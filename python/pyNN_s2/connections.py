@@ -77,7 +77,9 @@ def _assign(state, ent, con, dt):
     pre and post (indices in the projection's pre and post, which may be views), weight
     (PyNN units and sign) and delay (ms), in the order the PEs hold them."""
     pops = {p._s2_label: k for k, p in enumerate(state.populations)}
-    descs = [prj._s2_description() for prj in state.projections]
+    # the network's projections: one or more per script projection (its owner)
+    owner = [j for j, prj in enumerate(state.projections) for _ in prj._s2_descriptions()]
+    descs = [d for prj in state.projections for d in prj._s2_descriptions()]
     ends = [(pops[d["pre"]], pops[d["post"]]) for d in descs]
     parts = [[] for _ in descs]
     # Entries of one PE and one source run are made in projection order, explicit rows
@@ -108,12 +110,13 @@ def _assign(state, ent, con, dt):
                                    g["receptor"] != (descs[j]["receptor"] == "inhibitory")):
                 raise simulator.S2RunError(
                     "pyNN.s2: the compiled image does not match projection %s"
-                    % state.projections[j].label)
+                    % state.projections[owner[j]].label)
             parts[j].append(con[g["first"]:g["first"] + g["count"]])
     out = []
     for j, prj in enumerate(state.projections):
-        c = np.concatenate(parts[j]) if parts[j] else np.zeros(0, _CONN)
-        d = descs[j]
+        mine = [c for i, o in enumerate(owner) if o == j for c in parts[i]]
+        c = np.concatenate(mine) if mine else np.zeros(0, _CONN)
+        d = prj._s2_description()
         pre_lo = d.get("pre_slice", [0])[0]
         post_lo = d.get("post_slice", [0])[0]
         post = prj.post.grandparent if hasattr(prj.post, "grandparent") else prj.post

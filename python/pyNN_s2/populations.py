@@ -1,5 +1,7 @@
 """Populations of pyNN.s2: they hold parameters on the host and describe themselves in the
 s2 network format (docs/network.md)."""
+import contextlib
+
 import numpy as np
 from pyNN import common, errors
 from pyNN.standardmodels import StandardCellType
@@ -8,6 +10,35 @@ from pyNN.random import RandomDistribution
 from . import simulator
 from .simulator import NotSupportedError
 from .recording import Recorder
+
+
+@contextlib.contextmanager
+def nudged(populations):
+    """While inside: the initial values initialize()d since the last run (_s2_pending_init)
+    one float32 step up, so that each differs from what the PEs hold (the engine sets a
+    state value whose initial value changed: simulator.State._update)."""
+    saved = []
+    for p in populations:
+        for var in p._s2_pending_init:
+            a = p._s2_initial[var]
+            saved.append((p, var, a))
+            p._s2_initial[var] = np.nextafter(a.astype(np.float32), np.float32(np.inf)) \
+                .astype(float)
+    try:
+        yield
+    finally:
+        for p, var, a in saved:
+            p._s2_initial[var] = a
+
+
+def _between_runs(pop, variable):
+    """initialize() of variable on pop (its parent population): between runs the PEs set it
+    at the next run(); the t = 0 sample of a recorded v stays the value the run began with."""
+    if simulator.state.t > 0 and getattr(simulator.state, "_deployment", None) is not None:
+        if variable == "v" and getattr(pop, "_s2_v0", None) is None:
+            pop._s2_v0 = np.array(pop._s2_initial.get("v", np.full(pop.size, float(
+                pop.celltype.default_initial_values["v"]))), dtype=float)
+        pop._s2_pending_init.add(variable)
 
 
 def _plain(values):
@@ -45,6 +76,7 @@ class PopulationView(common.PopulationView):
         self.parent._s2_check_state(variable)
         vals = initial_values.evaluate(simplify=False) if hasattr(initial_values, "evaluate") \
             else initial_values
+        _between_runs(self.parent, variable)
         cur = self.parent._s2_initial.setdefault(
             variable, np.full(self.parent.size, float(
                 self.parent.celltype.default_initial_values[variable])))
@@ -81,6 +113,8 @@ class Population(common.Population):
         self._s2_index = len(simulator.state.populations)
         self._s2_label = "p%d" % self._s2_index
         self._s2_initial = {}
+        self._s2_pending_init = set()  # initialize()d between runs, not yet sent
+        self._s2_v0 = None  # v at t = 0 when initialize() changed it since
         simulator.state.populations.append(self)
 
     def inject(self, current_source):
@@ -105,6 +139,7 @@ class Population(common.Population):
         if variable in fixed and np.all(np.asarray(vals, dtype=float) == fixed[variable]):
             return  # a state variable the engine starts at this value (HH's gates)
         self._s2_check_state(variable)
+        _between_runs(self, variable)
         self._s2_initial[variable] = np.array(np.broadcast_to(
             np.asarray(vals, dtype=float), (self.size,)))
 

@@ -1,6 +1,10 @@
-"""Projections of pyNN.s2: the connector travels as an s2 connector descriptor (expanded on
-the machine); the host computes the same connections with the engine's own expansion code
-when the script asks for them (connections.py)."""
+"""Projections of pyNN.s2: a connector the PEs can expand travels as an s2 connector
+descriptor (expanded on the machine); every other connector, and any connector whose weight
+or delay is an expression of distance (PyNN's strings and callables), is expanded here on the
+host by PyNN's own connector code (Connector.connect -> _convergent_connect) and travels as
+an explicit list (docs/pynn.md, "Space, positions and distance"). Either way the host
+computes the connections the machine holds with the engine's own expansion code when the
+script asks for them (connections.py)."""
 import numpy as np
 from pyNN import common, errors, connectors
 from pyNN.space import Space
@@ -14,9 +18,13 @@ from .standardmodels import StaticSynapse, STDPMechanism, TsodyksMarkramSynapse
 MAX_DELAY_STEPS = 256
 
 _DISTS = {"uniform", "normal", "normal_clipped", "exponential"}
-_CONNECTORS = ("OneToOneConnector", "AllToAllConnector", "FixedProbabilityConnector",
-               "FixedNumberPreConnector", "FixedNumberPostConnector",
-               "FixedTotalNumberConnector", "FromListConnector", "ArrayConnector")
+# Expanded on the PEs from a descriptor (docs/network.md), when their n, self-connection
+# rule, weight and delay allow it.
+_ON_PES = (connectors.OneToOneConnector, connectors.AllToAllConnector,
+           connectors.FixedProbabilityConnector, connectors.FixedNumberPreConnector,
+           connectors.FixedNumberPostConnector, connectors.FixedTotalNumberConnector)
+# Explicit lists as they are.
+_AS_LIST = (connectors.FromListConnector, connectors.ArrayConnector)
 
 
 def _base(v):
@@ -136,7 +144,13 @@ class Projection(common.Projection):
             return int(cn.n)
 
         t = type(c)
-        if t is connectors.OneToOneConnector:
+        why = self._s2_host_reason(c, w, d, same)
+        if why:
+            conn = self._s2_expand_on_host(why, sign)
+            if not len(conn["pre"]):  # nothing connected: no values to take from the list
+                d_["weight"], d_["delay"] = 0.0, float(simulator.state.dt)
+                del conn["weight"], conn["delay"]
+        elif t is connectors.OneToOneConnector:
             conn = {"type": "one_to_one"}
         elif t is connectors.AllToAllConnector:
             conn = {"type": "all_to_all", "allow_self": allow(c)}
@@ -176,10 +190,6 @@ class Projection(common.Projection):
             pi, qi = np.nonzero(a)
             conn = {"type": "from_list", "pre": [int(x) for x in pi],
                     "post": [int(x) for x in qi]}
-        else:
-            raise NotSupportedError(
-                "pyNN.s2: connector %s is not supported (supported: %s)"
-                % (t.__name__, ", ".join(_CONNECTORS)))
         d_["connector"] = conn
         if "weight" not in conn:
             d_["weight"] = _value(w, sign, "weight")
@@ -193,17 +203,57 @@ class Projection(common.Projection):
         if "delay" not in conn:
             d_["delay"] = _value(d, 1.0, "delay")
         dt = simulator.state.dt
-        for dl in ([d_["delay"]] if isinstance(d_.get("delay"), float) else []) + \
-                list(conn.get("delay", [])):
-            if not 0.5 <= dl / dt < MAX_DELAY_STEPS + 0.5:
-                raise errors.ConnectionError(
-                    "pyNN.s2: delay %g ms onto %s: the engine holds delays of 1-%d "
-                    "timesteps (%g-%g ms at timestep %g ms)"
-                    % (dl, post.label, MAX_DELAY_STEPS, dt, MAX_DELAY_STEPS * dt, dt))
+        dls = np.concatenate([np.asarray([d_["delay"]] if isinstance(d_.get("delay"), float)
+                                         else [], float),
+                              np.asarray(conn.get("delay", []), float).ravel()])
+        for dl in dls[~((dls / dt >= 0.5) & (dls / dt < MAX_DELAY_STEPS + 0.5))][:1]:
+            raise errors.ConnectionError(
+                "pyNN.s2: %s: delay %g ms onto %s: the engine holds delays of 1-%d "
+                "timesteps (%g-%g ms at timestep %g ms)"
+                % (self._s2_name(), dl, post.label, MAX_DELAY_STEPS, dt,
+                   MAX_DELAY_STEPS * dt, dt))
         d_["receptor"] = self.receptor_type
+        self._s2_parts = None
         if type(self.synapse_type) is not StaticSynapse:
-            d_["synapse"] = self._plastic(d_, post)
+            parts = self._s2_split_delays(d_)
+            for part in parts:
+                part["synapse"] = self._plastic(part, post)
+            if len(parts) > 1:
+                self._s2_parts = parts
+                return parts[0]
         return d_
+
+    def _s2_split_delays(self, d_):
+        """A learning projection expanded on the host with several delays (PyNN's
+        stdp_network: delay '0.1+0.001*d'): the engine keeps one delay per plastic
+        projection, so it travels as one network projection per delay in whole timesteps,
+        each holding the synapses of that delay (what the PEs would hold: delays are whole
+        timesteps). Else [d_]."""
+        conn = d_["connector"]
+        dl = conn.get("delay")
+        if conn["type"] != "from_list" or dl is None or not hasattr(dl, "dtype") or \
+                self.synapse_type.s2_synapse()["rule"] == "tsodyks_markram":
+            return [d_]
+        dt = simulator.state.dt
+        steps = np.floor(np.asarray(dl, float) / dt + 0.5).astype(np.int64)
+        if len(np.unique(steps)) <= 1:
+            return [d_]
+        parts = []
+        for k in np.unique(steps):
+            m = steps == k
+            part = dict(d_)
+            part["connector"] = {"type": "from_list", "pre": conn["pre"][m],
+                                 "post": conn["post"][m]}
+            if "weight" in conn:
+                part["connector"]["weight"] = conn["weight"][m]
+            part["delay"] = float(k * dt)
+            parts.append(part)
+        return parts
+
+    def _s2_descriptions(self):
+        """The network projections this projection travels as (one, or one per delay:
+        _s2_split_delays)."""
+        return self._s2_parts or [self._s2]
 
     def _plastic(self, d_, post):
         """The "synapse" object of a plastic projection (docs/network.md), checked: one
@@ -229,6 +279,119 @@ class Projection(common.Projection):
 
     def _s2_description(self):
         return self._s2
+
+    # -- connectors expanded on the host ---------------------------------------------------
+    def _s2_name(self):
+        return "projection '%s'" % (self.label or "%s->%s" % (self.pre.label, self.post.label))
+
+    @staticmethod
+    def _s2_host_reason(c, w, d, same):
+        """Why connector c (with weight w and delay d) is expanded on the host, or None when
+        the PEs expand it (or it is an explicit list already). The PEs have no positions and
+        cannot run Python expressions, so distance rules and expressions of distance (or of
+        indices) are expanded here; so are rules the PE expansion lacks (a random n,
+        allow_self_connections='NoMutual', connectors other than the six it has)."""
+        t = type(c)
+        if t in _AS_LIST:
+            return None
+        for name, v in (("weight", w), ("delay", d)):
+            if callable(_base(v)):
+                return "its %s is an expression (%s)" % (name, getattr(
+                    _base(v), "__name__", type(_base(v)).__name__))
+        if t not in _ON_PES:
+            return "the PEs have no %s" % t.__name__
+        if same and getattr(c, "allow_self_connections", True) == "NoMutual":
+            return "allow_self_connections='NoMutual'"
+        if hasattr(c, "n") and not isinstance(c.n, (int, np.integer)):
+            return "its n is random"
+        return None
+
+    def _s2_expand_on_host(self, why, sign):
+        """Expand the connector with PyNN's own code (the connector's rng, PyNN's Space and
+        positions, weights and delays evaluated as PyNN evaluates them) into a from_list.
+        Anything the expansion or its values cannot be: ConnectionError naming the
+        projection and the reason."""
+        c = self._connector
+        self._s2_rows = []
+        if isinstance(c, connectors.DistanceDependentProbabilityConnector):
+            self._s2_check_probability(c)
+        try:
+            c.connect(self)
+        except (errors.ConnectionError, NotSupportedError) as e:
+            raise type(e)("pyNN.s2: %s (%s, expanded on the host: %s): %s"
+                          % (self._s2_name(), type(c).__name__, why, e)) from None
+        except NotImplementedError as e:
+            raise NotSupportedError("pyNN.s2: %s: %s cannot be expanded (%s)"
+                                    % (self._s2_name(), type(c).__name__, str(e) or
+                                       "PyNN does not implement its connect()")) from None
+        except Exception as e:
+            raise errors.ConnectionError(
+                "pyNN.s2: %s: expanding %s on the host (%s) failed: %s: %s"
+                % (self._s2_name(), type(c).__name__, why, type(e).__name__, e)) from None
+        rows, self._s2_rows = self._s2_rows, None
+        if rows:
+            pre = np.concatenate([r[0] for r in rows])
+            post = np.concatenate([r[1] for r in rows])
+            w = np.concatenate([r[2] for r in rows]) * sign
+            dl = np.concatenate([r[3] for r in rows])
+        else:
+            pre = post = np.zeros(0, np.int64)
+            w = dl = np.zeros(0)
+        for name, v in (("weight", w), ("delay", dl)):
+            bad = ~np.isfinite(v)
+            if np.any(bad):
+                k = int(np.nonzero(bad)[0][0])
+                raise errors.ConnectionError(
+                    "pyNN.s2: %s: %d of its %d %ss are not finite numbers (the first: pre %d "
+                    "-> post %d, %s = %r)" % (self._s2_name(), int(bad.sum()), len(v), name,
+                                             pre[k], post[k], name, float(v[k] * (
+                                                 sign if name == "weight" else 1))))
+        if np.any(w < 0):
+            k = int(np.nonzero(w < 0)[0][0])
+            post_pop = getattr(self.post, "grandparent", self.post)
+            raise errors.ConnectionError(
+                "pyNN.s2: %s: weight %g (pre %d -> post %d) onto %s (%s): %s" % (
+                    self._s2_name(), w[k] * sign, pre[k], post[k], post_pop.label,
+                    self.receptor_type, "conductances (uS) are positive on both receptors"
+                    if post_pop.celltype.conductance_based else
+                    "excitatory weights are positive, inhibitory ones negative"))
+        # arrays: handed to libs2's network builder as they are (simulator._compile)
+        return {"type": "from_list", "pre": pre, "post": post, "weight": w, "delay": dl}
+
+    def _s2_check_probability(self, c):
+        """A distance expression of a probability must give numbers (NaN connects nothing in
+        PyNN's comparison, silently): refused naming the projection."""
+        try:
+            p = c.distance_function(c._generate_distance_map(self))
+            p = np.asarray(p.evaluate(simplify=False) if hasattr(p, "evaluate") else p,
+                           dtype=float)
+        except Exception as e:
+            raise errors.ConnectionError(
+                "pyNN.s2: %s: the distance expression %r of its "
+                "DistanceDependentProbabilityConnector cannot be evaluated: %s: %s"
+                % (self._s2_name(), c.d_expression, type(e).__name__, e)) from None
+        if np.any(np.isnan(p)):
+            raise errors.ConnectionError(
+                "pyNN.s2: %s: the distance expression %r gives NaN for %d of the %d pairs "
+                "(a probability must be a number)"
+                % (self._s2_name(), c.d_expression, int(np.isnan(p).sum()), p.size))
+
+    def _convergent_connect(self, presynaptic_indices, postsynaptic_index,
+                            **connection_parameters):
+        """Called by PyNN's connectors (host expansion): pre indices of the projection's pre
+        onto one post index, with native weight and delay (scalars or one per pre)."""
+        pre = np.asarray(presynaptic_indices, dtype=np.int64).ravel()
+        if pre.size == 0:
+            return
+        n = pre.size
+
+        def col(name, default):
+            v = connection_parameters.get(name, default)
+            v = np.asarray(v.evaluate() if hasattr(v, "evaluate") else v, dtype=float)
+            return np.broadcast_to(v.ravel() if v.size != 1 else v.reshape(()), (n,)).copy()
+
+        self._s2_rows.append((pre, np.full(n, int(postsynaptic_index), np.int64),
+                              col("weight", np.nan), col("delay", simulator.state.min_delay)))
 
     # -- connections, computed on the host as the PEs draw them (connections.py) ---------
     def _s2_conns(self):

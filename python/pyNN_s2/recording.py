@@ -63,11 +63,14 @@ class Recorder(recording.Recorder):
         var = self.population.celltype.s2_record[variable][1]
         col = {int(c): k for k, c in enumerate(vrec)}
         cols = [col[n | var << 24] for n in want]
-        ct = self.population.celltype
-        init = self.population._s2_initial.get(
-            variable, np.full(self.population.size,
-                              ct.default_initial_values.get(variable, 0.0)))
-        init = np.broadcast_to(np.asarray(init, dtype=float), (self.population.size,))
+        pop = self.population
+        ct = pop.celltype
+        if variable == "v" and getattr(pop, "_s2_v0", None) is not None:
+            init = pop._s2_v0  # v at t = 0 when initialize() changed it since
+        else:
+            init = pop._s2_initial.get(
+                variable, np.full(pop.size, ct.default_initial_values.get(variable, 0.0)))
+        init = np.broadcast_to(np.asarray(init, dtype=float), (pop.size,))
         first = np.array([[init[n] for n in want]])
         # s2 row s is the value at the end of step s, i.e. at (s+1)*dt; PyNN starts at t = 0.
         # After a get_data(clear=True) the segment starts at that time: drop the earlier

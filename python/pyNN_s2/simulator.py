@@ -264,8 +264,8 @@ class State(common.control.BaseState):
         for p in self.populations:
             net["populations"].append(p._s2_description())
             net["recordings"].extend(p._s2_recordings())
-        for prj in self.projections:
-            net["projections"].append(prj._s2_description())
+        for prj in self.projections:  # one or more each (projections._s2_split_delays)
+            net["projections"].extend(prj._s2_descriptions())
         for cs in getattr(self, "current_sources", []):  # electrodes.py
             if cs._targets:
                 net.setdefault("current_sources", []).extend(cs._s2_description())
@@ -333,9 +333,9 @@ class State(common.control.BaseState):
                     raise NotSupportedError(
                         "pyNN.s2: cannot continue the run: %s changed since the previous "
                         "run() (the network stays loaded on the machine and continues from "
-                        "where it stopped; between runs only parameters, Poisson rates and "
-                        "spike times may change: call reset() before changing anything "
-                        "else)" % self._what_changed(self._fixed_part(prev),
+                        "where it stopped; between runs only parameters, Poisson rates, "
+                        "spike times, current sources and initial values (initialize()) may "
+                        "change: call reset() before changing anything else)" % self._what_changed(self._fixed_part(prev),
                                                      self._fixed_part(sig)))
                 self._update(simtime)
         steps_total = int(round(tstop / self.dt))
@@ -366,9 +366,12 @@ class State(common.control.BaseState):
     @staticmethod
     def _fixed_part(sig):
         """What cannot change between runs: the signature without the populations'
-        parameters (rates included) and spike times."""
+        parameters (rates included), spike times and initial values, and without the
+        current sources."""
         net = dict(sig["network"])
-        net["populations"] = [{k: v for k, v in q.items() if k not in ("params", "spike_times")}
+        net.pop("current_sources", None)
+        net["populations"] = [{k: v for k, v in q.items()
+                               if k not in ("params", "spike_times", "initial")}
                               for q in net.get("populations", [])]
         return {"network": net, "machine": sig["machine"]}
 
@@ -387,8 +390,22 @@ class State(common.control.BaseState):
             return self._session.compile(nb)
 
     def _update(self, simtime):
-        """Write the changed parameters, rates and spike times into the loaded PEs (libs2
-        s2_deployment_update): the machine keeps its state and continues with them."""
+        """Write the changed parameters, rates, spike times, current sources and initial
+        values into the loaded PEs (libs2 s2_deployment_update): the machine keeps its state
+        and continues with them. The engine sets a state value whose initial value differs
+        from the one loaded (PyNN's initialize() between runs): a value initialize()d to what
+        was loaded already is first sent one float32 step away, then as given
+        (populations.nudged)."""
+        pending = [p for p in self.populations if getattr(p, "_s2_pending_init", None)]
+        if pending:
+            from .populations import nudged
+            with nudged(pending):
+                self._update_once(simtime)
+        self._update_once(simtime)
+        for p in pending:
+            p._s2_pending_init.clear()
+
+    def _update_once(self, simtime):
         net = self.network_description(simtime)
         try:
             plan = self._compile(net)
@@ -401,6 +418,9 @@ class State(common.control.BaseState):
             raise S2RunError("pyNN.s2: %s" % e) from None
 
     def _deploy(self, simtime):
+        for p in self.populations:  # initial values: loaded as such (populations.py)
+            getattr(p, "_s2_pending_init", set()).clear()
+            p._s2_v0 = None
         t0 = time.perf_counter()
         net = self.network_description(simtime)
         self.timings = {"describe": time.perf_counter() - t0}

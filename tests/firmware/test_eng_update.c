@@ -1,8 +1,9 @@
 /*
  * Pause and resume in the engine (firmware/engine, s2_eng_update): a run paused and given the
  * same PE data again goes on exactly as one that was never paused; new parameters act from
- * the step reached on; new spike times before it are skipped; anything else that differs, or
- * a parameter out of range, is refused and changes nothing.
+ * the step reached on; new spike times before it are skipped; a changed initial value is set
+ * at once; anything else that differs, or a parameter out of range, is refused and changes
+ * nothing.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -80,6 +81,25 @@ static size_t blob(uint8_t *b, uint16_t model, uint16_t n, float i_offset, float
 	for (unsigned k = 0; k < n_steps; k++)
 		s2_st32(b + off + plen + 8 * k, steps[k]);
 	return off + plen + 8 * n_steps;
+}
+
+/* blob() of a LIF neuron with a STATE section (initial v, the other state 0) after PARAMS. */
+static size_t blob_v0(uint8_t *b, float i_offset, float v0)
+{
+	size_t len = blob(b, S2_MODEL_LIF_CURR_EXP, 1, i_offset, 10.0f, NULL, 0);
+	uint8_t params[S2_PE_PARAMS * 4];
+	memcpy(params, b + 76, sizeof params);
+	uint32_t off = 64 + 24;
+	s2_st16(b + 40, 2);
+	s2_st32(b + 68, off);
+	memcpy(b + off, params, sizeof params);
+	s2_st32(b + 76, S2_SECT_STATE); /* and the reserved u16 */
+	s2_st32(b + 80, off + (uint32_t)sizeof params);
+	s2_st32(b + 84, S2_PE_STATE * 4);
+	memset(b + off + sizeof params, 0, S2_PE_STATE * 4);
+	putf(b + off + sizeof params, v0);
+	(void)len;
+	return off + sizeof params + S2_PE_STATE * 4;
 }
 
 static struct s2_eng e; /* large: not on the stack */
@@ -247,6 +267,29 @@ static void adex_parameters_change(void **state)
 	assert_true(n_sent < n_lo);                           /* adapting from step 1000 on */
 	memset(c + 64 + 12 * 3 + S2_PE_PARAMS * 4 + 8, 0, 4); /* delta_T 0: refused */
 	assert_int_equal(s2_eng_update(&e, c, lc), S2_E_RANGE);
+static void new_initial_values_are_set(void **state)
+{
+	(void)state;
+	static uint8_t a[512], c[512], d[512];
+	size_t la = blob_v0(a, 0.5f, -65.0f);
+	start(a, la);
+	ticks(1000);
+	uint32_t want[MAXS], n_want = n_sent, before = 0;
+	memcpy(want, sent, sizeof want);
+	while (before < n_want && want[before] < 500)
+		before++;
+	assert_true(before > 1 && before < n_want);
+	start(a, la);
+	ticks(500);
+	memcpy(c, a, la); /* the same initial value: the neuron goes on */
+	assert_int_equal(s2_eng_update(&e, c, la), 0);
+	float v = e.state[0][0];
+	size_t ld = blob_v0(d, 0.5f, -80.0f); /* another: v is set to it now */
+	assert_int_equal(s2_eng_update(&e, d, ld), 0);
+	assert_true(e.state[0][0] == -80.0f && v != -80.0f);
+	ticks(500);
+	assert_memory_equal(sent, want, before * sizeof want[0]);    /* the past is unchanged */
+	assert_true(n_sent > before && sent[before] > want[before]); /* next spike later */
 }
 
 int main(void)
@@ -257,6 +300,7 @@ int main(void)
 	        cmocka_unit_test(what_cannot_change_is_refused),
 	        cmocka_unit_test(new_spike_times_before_the_step_are_skipped),
 	        cmocka_unit_test(adex_parameters_change),
+	        cmocka_unit_test(new_initial_values_are_set),
 	};
 	return s2t_run_cmocka("eng_update", NULL, 0, tests, sizeof tests / sizeof tests[0]) ? 1 : 0;
 }

@@ -178,11 +178,12 @@ int s2_run(struct s2_deployment *d, const struct s2_run_opts *o, struct s2_resul
 /**
  * Between runs (pause and resume, s2_run_opts.resume): give the loaded network new PE data,
  * compiled from the same network with other parameters, spike times, Poisson rates or
- * currents. Each PE whose data differs gets it (written to chip DRAM, then APP_UPDATE) and
- * keeps its state; the next resumed s2_run() continues with it. Spike times and current
- * steps before the step reached are ignored. Nothing else may differ: placement, routing,
- * connections, initial values, recordings, timestep (checked on the host before anything is
- * sent).
+ * currents, current sources or initial values. Each PE whose data differs gets it (written
+ * to chip DRAM, then APP_UPDATE) and keeps its state, except that each state value whose
+ * initial value changed is set to the new one (PyNN's initialize() between runs); the next
+ * resumed s2_run() continues with it. Spike times and current steps before the step reached
+ * are ignored. Nothing else may differ: placement, routing, connections, recordings,
+ * timestep (checked on the host before anything is sent).
  * @param np the new plan, taken over (also on failure)
  * @return 0; S2_E_STATE: something that cannot change differs (err names it and the
  *         population; nothing was changed), or a board failed before; S2_E_RANGE: PE data

@@ -491,9 +491,7 @@ static const char *update_refused(const uint8_t *old, uint32_t olen, const uint8
 	    !sect_eq(&a, &b, S2_SECT_ROWS) || !sect_eq(&a, &b, S2_SECT_EXPAND) ||
 	    !sect_eq(&a, &b, S2_SECT_SLICES))
 		return "the connections (weights, delays, connectors)";
-	if (!sect_eq(&a, &b, S2_SECT_STATE))
-		return "the initial values";
-	return NULL;
+	return NULL; /* parameters, spike times, currents, initial values (s2_eng_update) */
 }
 
 int s2_deployment_read_dram(struct s2_deployment *d, unsigned board, uint16_t chip, uint32_t addr,
