@@ -267,6 +267,8 @@ static void adex_parameters_change(void **state)
 	assert_true(n_sent < n_lo);                           /* adapting from step 1000 on */
 	memset(c + 64 + 12 * 3 + S2_PE_PARAMS * 4 + 8, 0, 4); /* delta_T 0: refused */
 	assert_int_equal(s2_eng_update(&e, c, lc), S2_E_RANGE);
+}
+
 static void new_initial_values_are_set(void **state)
 {
 	(void)state;
