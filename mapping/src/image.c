@@ -99,12 +99,6 @@ struct writer {
 	bool src_new; /* the last call computed its sources (else reused them) */
 };
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
 /* Source parts (sorted by key) whose spikes reach post part q. Parts of one population whose
  * projections cover them the same way (no one-to-one, no list) share the previous result. */
 static long sources_of(struct writer *w, uint64_t q)
@@ -184,7 +178,7 @@ static long sources_of(struct writer *w, uint64_t q)
 	for (size_t k = 1; k < n && sorted; k++)
 		sorted = w->src[k - 1] < w->src[k];
 	if (!sorted)
-		qsort(w->src, n, sizeof *w->src, cmp_u64);
+		qsort(w->src, n, sizeof *w->src, s2_map_cmp_u64);
 	size_t u = 0;
 	for (size_t k = 0; k < n; k++)
 		if (u == 0 || w->src[u - 1] != w->src[k])
@@ -519,7 +513,7 @@ static int image_write(struct s2_mapping *mp, const char *path, FILE *given, cha
 	for (uint32_t g = 0; g < mp->n_chips; g++) {
 		uint64_t n = chip_first[g + 1] - chip_first[g];
 		if (n > 1)
-			qsort(order + chip_first[g], n, sizeof *order, cmp_u64);
+			qsort(order + chip_first[g], n, sizeof *order, s2_map_cmp_u64);
 		for (uint64_t k = chip_first[g]; k < chip_first[g + 1]; k++)
 			order[k] &= (1ull << 40) - 1;
 		nblobs += n > 0 || mp->tables[g].n > 0;

@@ -1032,12 +1032,9 @@ int image_put_pedata(struct s2_mapping *mp, const struct image_prep *ip, struct 
 			for (size_t k = 0; k < t->n_times_ms; k++)
 				ev[m++] = (uint64_t)llround(t->times_ms[k] / dt) << 16 | i;
 		}
-		for (size_t x = 1; x < m; x++) /* insertion sort: trains are short */
-			for (size_t y = x; y > 0 && ev[y - 1] > ev[y]; y--) {
-				uint64_t tmp = ev[y];
-				ev[y] = ev[y - 1];
-				ev[y - 1] = tmp;
-			}
+		/* step << 16 | neuron: unique keys, so the order is the same with any sort (trains
+		 * drawn on the host are long: an insertion sort was quadratic in them) */
+		qsort(ev, m, sizeof *ev, s2_map_cmp_u64);
 		for (size_t x = 0; x < m; x++) {
 			u32(b, (uint32_t)(ev[x] >> 16));
 			u32(b, (uint32_t)(ev[x] & 0xFFFF));

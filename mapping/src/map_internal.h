@@ -180,4 +180,7 @@ struct image_deflate_tmp {
 size_t image_deflate(const uint8_t *in, size_t n, const struct image_span *sp, size_t nsp,
                      uint8_t *out, size_t cap, struct image_deflate_tmp *tmp);
 
+/** qsort comparator of uint64_t values, ascending (map_place.c). */
+int s2_map_cmp_u64(const void *a, const void *b);
+
 #endif

@@ -146,10 +146,10 @@ static int stage_check(struct s2_mapping *mp, int want, char *err, size_t errlen
 	return 0;
 }
 
-static int cmp_u64(const void *a, const void *b)
+int s2_map_cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
+	return (x > y) - (x < y);
 }
 
 /* ---- stage 1: partition ------------------------------------------------------------------- */
@@ -375,7 +375,7 @@ int s2_map_partition(struct s2_mapping *mp, char *err, size_t errlen)
 			lp->pair[i] = a << 32 | b;
 		}
 		size_t n = l->n_pre;
-		qsort(lp->pair, n, sizeof *lp->pair, cmp_u64);
+		qsort(lp->pair, n, sizeof *lp->pair, s2_map_cmp_u64);
 		size_t u = 0;
 		for (size_t i = 0; i < n; i++)
 			if (u == 0 || lp->pair[u - 1] != lp->pair[i])
@@ -1240,7 +1240,7 @@ int s2_map_keys(struct s2_mapping *mp, char *err, size_t errlen)
 	}
 	for (uint64_t i = 0; i < mp->n_parts; i++)
 		kv[i] = (uint64_t)mp->parts[i].key << 32 | i;
-	qsort(kv, mp->n_parts, sizeof *kv, cmp_u64);
+	qsort(kv, mp->n_parts, sizeof *kv, s2_map_cmp_u64);
 	for (uint64_t i = 0; i < mp->n_parts; i++)
 		order[i] = (uint32_t)kv[i];
 	free(kv);

@@ -55,7 +55,8 @@ from . import simulator
 from .simulator import NotSupportedError, S2RunError, S2PartialResultError  # noqa: F401
 from .standardmodels import IF_curr_exp, IF_cond_exp, Izhikevich, SpikeSourcePoisson, \
     SpikeSourceArray, StaticSynapse, IF_curr_alpha, IF_cond_alpha, IF_curr_delta, \
-    EIF_cond_exp_isfa_ista, HH_cond_exp, IF_cond_exp_gsfa_grr
+    EIF_cond_exp_isfa_ista, HH_cond_exp, IF_cond_exp_gsfa_grr, SpikeSourceGamma, \
+    SpikeSourcePoissonRefractory
 from .standardmodels import STDPMechanism, SpikePairRule, AdditiveWeightDependence, \
     MultiplicativeWeightDependence, Vogels2011Rule, TsodyksMarkramSynapse  # noqa: F401
 from .populations import Population, PopulationView, Assembly
@@ -68,8 +69,8 @@ logger = logging.getLogger("PyNN")
 def list_standard_models():
     return ["IF_curr_exp", "IF_cond_exp", "IF_curr_alpha", "IF_cond_alpha", "IF_curr_delta",
             "EIF_cond_exp_isfa_ista", "HH_cond_exp", "IF_cond_exp_gsfa_grr", "Izhikevich",
-            "SpikeSourcePoisson",
-            "SpikeSourceArray"]
+            "SpikeSourcePoisson", "SpikeSourceArray", "SpikeSourceGamma",
+            "SpikeSourcePoissonRefractory"]
 
 
 def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params):
@@ -147,8 +148,7 @@ def _unsupported(name, why, exc=NotSupportedError):
 
 _CELLS = "pyNN.s2 has " + ", ".join(list_standard_models())
 for _name in ("IF_facets_hardware1", "EIF_cond_alpha_isfa_ista",
-              "GIF_cond_exp", "SpikeSourcePoissonRefractory",
-              "SpikeSourceGamma", "SpikeSourceInhGamma"):
+              "GIF_cond_exp", "SpikeSourceInhGamma"):
     globals()[_name] = _unsupported(_name, _CELLS, errors.NoModelAvailableError)
 for _name in ("SimpleStochasticSynapse",
               "StochasticTsodyksMarkramSynapse", "MultiQuantalSynapse", "ElectricalSynapse",

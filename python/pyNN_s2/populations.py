@@ -158,6 +158,14 @@ class Population(common.Population):
     # -- the s2 description ---------------------------------------------------------------
     def _s2_description(self):
         d = {"label": self._s2_label, "size": int(self.size), "model": self.celltype.s2_model}
+        draw = getattr(self.celltype, "s2_draw", None)
+        if draw is not None:  # standardmodels.py: a renewal source drawn on the host
+            p = {name: np.broadcast_to(np.asarray(value, dtype=float).ravel(), (self.size,))
+                 for name, value in self._parameters.items()}
+            self.celltype.s2_check(p, self.label)
+            d["spike_times"] = draw(p, int(self.size), simulator.state.seed, self._s2_index,
+                                    float(getattr(simulator.state, "s2_horizon", 0.0)))
+            return d
         params = {}
         for name, value in self._parameters.items():
             if name == "spike_times":

@@ -122,6 +122,7 @@ class State(common.control.BaseState):
 
     def reset(self):
         self._close_deployment()  # run() after reset() loads the network again, t = 0
+        self.s2_horizon = 0.0  # sources drawn on the host: up to the run's end (run_until)
         self.running = False
         self.t = 0
         self.t_start = 0
@@ -312,6 +313,9 @@ class State(common.control.BaseState):
         simtime = tstop - self.t
         if simtime <= 0:
             return
+        # Sources drawn on the host (standardmodels.py) are drawn up to here; a later run
+        # extends their trains (a change of spike times, as update_spike_source_array's).
+        self.s2_horizon = max(float(getattr(self, "s2_horizon", 0.0)), float(tstop))
         if not self.populations:
             self.t = tstop
             self.running = True

@@ -136,6 +136,106 @@ class SpikeSourceArray(cells.SpikeSourceArray):
     s2_state = {}
 
 
+# Renewal sources drawn on the host (docs/pynn.md, "Spike sources drawn on the host"): each
+# neuron's train is drawn from its own seeded stream (the network's seed, the population,
+# the neuron), in the PyNN parameters' units, and travels as a spike_source_array, so the
+# PEs send exactly these spikes. The draw is deterministic and extends, never changes, as the
+# run goes on (run(a); run(b) equals run(a + b)).
+
+def _renewal_trains(p, n, seed, pop_index, horizon_ms, first_isi, isi):
+    """One ascending train per neuron: spikes at start + sum of ISIs, before
+    min(start + duration, horizon_ms). p: per-neuron arrays of PyNN parameters; isi(rng, k,
+    i) draws k intervals (ms) of neuron i."""
+    import numpy as np
+    out = []
+    for i in range(n):
+        start, end = float(p["start"][i]), float(p["start"][i] + p["duration"][i])
+        end = min(end, horizon_ms)
+        rng = np.random.default_rng([int(seed), int(pop_index), i, 0x5C2])
+        if not first_isi(i) or end <= start:
+            out.append(np.zeros(0))
+            continue
+        t, parts = start, []
+        while t < end:  # fixed chunks: the same stream whatever the horizon
+            x = start + np.cumsum(isi(rng, 256, i)) if not parts else \
+                parts[-1][-1] + np.cumsum(isi(rng, 256, i))
+            parts.append(x)
+            t = x[-1]
+        tr = np.concatenate(parts)
+        out.append(tr[tr < end])
+    return out
+
+
+class SpikeSourceGamma(cells.SpikeSourceGamma):
+    __doc__ = cells.SpikeSourceGamma.__doc__ + """
+    pyNN.s2: drawn on the host (intervals Gamma(alpha, 1/beta), a renewal process from
+    `start`), sent as a spike array."""
+    s2_model = "spike_source_array"
+    translations = build_translations(
+        ('alpha', 'alpha'),
+        ('beta', 'beta'),
+        ('start', 'start'),
+        ('duration', 'duration'),
+    )
+    s2_state = {}
+
+    @staticmethod
+    def s2_check(p, label):
+        from pyNN.errors import InvalidParameterValueError
+        import numpy as np
+        for name, ok, must in (("alpha", np.all(p["alpha"] > 0), "above 0"),
+                               ("beta", np.all(p["beta"] >= 0), "0 or above"),
+                               ("start", np.all(p["start"] >= 0), "0 or above"),
+                               ("duration", np.all(p["duration"] >= 0), "0 or above")):
+            if not ok:
+                raise InvalidParameterValueError(
+                    "pyNN.s2: SpikeSourceGamma '%s': %s must be %s" % (label, name, must))
+
+    @staticmethod
+    def s2_draw(p, n, seed, pop_index, horizon_ms):
+        return _renewal_trains(
+            p, n, seed, pop_index, horizon_ms, lambda i: p["beta"][i] > 0,
+            lambda rng, k, i: rng.gamma(p["alpha"][i], 1000.0 / p["beta"][i], k))
+
+
+class SpikeSourcePoissonRefractory(cells.SpikeSourcePoissonRefractory):
+    __doc__ = cells.SpikeSourcePoissonRefractory.__doc__ + """
+    pyNN.s2: drawn on the host (intervals tau_refrac + an exponential of mean
+    1000/rate - tau_refrac ms, so the rate counts the dead time, as NEST's
+    poisson_generator_ps), sent as a spike array."""
+    s2_model = "spike_source_array"
+    translations = build_translations(
+        ('rate', 'rate'),
+        ('tau_refrac', 'tau_refrac'),
+        ('start', 'start'),
+        ('duration', 'duration'),
+    )
+    s2_state = {}
+
+    @staticmethod
+    def s2_check(p, label):
+        from pyNN.errors import InvalidParameterValueError
+        import numpy as np
+        for name, ok, must in (
+                ("rate", np.all(p["rate"] >= 0), "0 or above"),
+                ("tau_refrac", np.all(p["tau_refrac"] >= 0), "0 or above"),
+                ("rate", np.all(p["rate"] * p["tau_refrac"] < 1000.0),
+                 "below 1000/tau_refrac Hz (the dead time alone allows no more)"),
+                ("start", np.all(p["start"] >= 0), "0 or above"),
+                ("duration", np.all(p["duration"] >= 0), "0 or above")):
+            if not ok:
+                raise InvalidParameterValueError(
+                    "pyNN.s2: SpikeSourcePoissonRefractory '%s': %s must be %s"
+                    % (label, name, must))
+
+    @staticmethod
+    def s2_draw(p, n, seed, pop_index, horizon_ms):
+        return _renewal_trains(
+            p, n, seed, pop_index, horizon_ms, lambda i: p["rate"][i] > 0,
+            lambda rng, k, i: p["tau_refrac"][i] + rng.exponential(
+                1000.0 / p["rate"][i] - p["tau_refrac"][i], k))
+
+
 class StaticSynapse(synapses.StaticSynapse):
     __doc__ = synapses.StaticSynapse.__doc__
     translations = build_translations(
