@@ -747,27 +747,11 @@ int s2_netb_proj_synapse_set(struct s2_netb *b, int proj, const char *field, dou
 	S2pb__Synapse *s = get_syn(b, proj, &rc, err, errlen);
 	if (!s)
 		return rc;
-	static const struct {
-		const char *key;
-		size_t off;
-	} nums[] = {{"w_min", offsetof(S2pb__Synapse, w_min)},
-	            {"w_max", offsetof(S2pb__Synapse, w_max)},
-	            {"tau_plus_ms", offsetof(S2pb__Synapse, tau_plus_ms)},
-	            {"tau_minus_ms", offsetof(S2pb__Synapse, tau_minus_ms)},
-	            {"a_plus", offsetof(S2pb__Synapse, a_plus)},
-	            {"a_minus", offsetof(S2pb__Synapse, a_minus)},
-	            {"dendritic_delay_fraction", offsetof(S2pb__Synapse, dendritic_delay_fraction)},
-	            {"u", offsetof(S2pb__Synapse, u)},
-	            {"tau_rec_ms", offsetof(S2pb__Synapse, tau_rec_ms)},
-	            {"tau_facil_ms", offsetof(S2pb__Synapse, tau_facil_ms)},
-	            {"tau_ms", offsetof(S2pb__Synapse, tau_ms)},
-	            {"eta", offsetof(S2pb__Synapse, eta)},
-	            {"rho_hz", offsetof(S2pb__Synapse, rho_hz)}};
-	for (size_t i = 0; field && i < sizeof nums / sizeof nums[0]; i++)
-		if (!strcmp(field, nums[i].key)) {
-			*(double *)((char *)s + nums[i].off) = value;
-			return 0;
-		}
+	double *f = field ? net_synapse_num(s, field) : NULL;
+	if (f) {
+		*f = value;
+		return 0;
+	}
 	char nm[140];
 	net_seterr(err, errlen, "%s: synapse %.40s has no number '%.60s'",
 	           proj_name(b->projs.v[proj], nm, sizeof nm), s->rule, field ? field : "(null)");

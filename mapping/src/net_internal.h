@@ -110,6 +110,9 @@ __attribute__((format(printf, 3, 4))) void net_seterr(char *err, size_t errlen, 
 extern const double S2_MC_N[8], S2_MC_P[8][8], S2_MC_K_EXT[8], S2_MC_RATES[8];
 /** PSC amplitude (pA) of a 1 mV PSP peak of a current-based LIF neuron (C in pF, ms). */
 double s2_mc_psc_per_psp(double cm_pf, double tau_m, double tau_s);
+/** The numeric field of a plastic synapse named key (docs/network.md "synapse": w_min,
+ *  tau_plus_ms, ...), or NULL: the one table the JSON reader and the builder use. */
+double *net_synapse_num(S2pb__Synapse *s, const char *key);
 /** Synapses from population s to t at full scale: log(1 - p) / log(1 - 1 / (N_s N_t)). */
 double s2_mc_synapses(int t, int s);
 

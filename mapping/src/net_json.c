@@ -471,22 +471,6 @@ static int rd_synapse(struct rd *r, json_object *o, const char *path, S2pb__Syna
 		return rd_str(r, o, path, &s->rule);
 	if (!json_object_is_type(o, json_type_object))
 		return type_err(r, path, "a rule name or an object with a \"rule\"");
-	static const struct {
-		const char *key;
-		size_t off;
-	} nums[] = {{"w_min", offsetof(S2pb__Synapse, w_min)},
-	            {"w_max", offsetof(S2pb__Synapse, w_max)},
-	            {"tau_plus_ms", offsetof(S2pb__Synapse, tau_plus_ms)},
-	            {"tau_minus_ms", offsetof(S2pb__Synapse, tau_minus_ms)},
-	            {"a_plus", offsetof(S2pb__Synapse, a_plus)},
-	            {"a_minus", offsetof(S2pb__Synapse, a_minus)},
-	            {"dendritic_delay_fraction", offsetof(S2pb__Synapse, dendritic_delay_fraction)},
-	            {"u", offsetof(S2pb__Synapse, u)},
-	            {"tau_rec_ms", offsetof(S2pb__Synapse, tau_rec_ms)},
-	            {"tau_facil_ms", offsetof(S2pb__Synapse, tau_facil_ms)},
-	            {"tau_ms", offsetof(S2pb__Synapse, tau_ms)},
-	            {"eta", offsetof(S2pb__Synapse, eta)},
-	            {"rho_hz", offsetof(S2pb__Synapse, rho_hz)}};
 	char q[256];
 	json_object_object_foreach(o, key, val)
 	{
@@ -496,9 +480,9 @@ static int rd_synapse(struct rd *r, json_object *o, const char *path, S2pb__Syna
 			rc = rd_str(r, val, q, &s->rule);
 		else if (!strcmp(key, "weight_dependence"))
 			rc = rd_str(r, val, q, &s->weight_dependence);
-		for (size_t i = 0; rc == 1 && i < sizeof nums / sizeof nums[0]; i++)
-			if (!strcmp(key, nums[i].key))
-				rc = rd_num(r, val, q, (double *)((char *)s + nums[i].off));
+		double *f = rc == 1 ? net_synapse_num(s, key) : NULL;
+		if (f)
+			rc = rd_num(r, val, q, f);
 		if (rc == 1)
 			rc = unknown_key(r, path, key);
 		if (rc < 0)

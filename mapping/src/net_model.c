@@ -3,6 +3,7 @@
  * with units in the name, defaults (PyNN's), allowed ranges, and the per-PE limits the
  * partitioner works with. The firmware engine (a later issue) implements the same table.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "net_internal.h"
@@ -431,4 +432,28 @@ int net_receptor_find(const char *name)
 		if (!strcmp(RECEPTORS[i], name))
 			return (int)i;
 	return -1;
+}
+
+double *net_synapse_num(S2pb__Synapse *s, const char *key)
+{
+	static const struct {
+		const char *key;
+		size_t off;
+	} nums[] = {{"w_min", offsetof(S2pb__Synapse, w_min)},
+	            {"w_max", offsetof(S2pb__Synapse, w_max)},
+	            {"tau_plus_ms", offsetof(S2pb__Synapse, tau_plus_ms)},
+	            {"tau_minus_ms", offsetof(S2pb__Synapse, tau_minus_ms)},
+	            {"a_plus", offsetof(S2pb__Synapse, a_plus)},
+	            {"a_minus", offsetof(S2pb__Synapse, a_minus)},
+	            {"dendritic_delay_fraction", offsetof(S2pb__Synapse, dendritic_delay_fraction)},
+	            {"u", offsetof(S2pb__Synapse, u)},
+	            {"tau_rec_ms", offsetof(S2pb__Synapse, tau_rec_ms)},
+	            {"tau_facil_ms", offsetof(S2pb__Synapse, tau_facil_ms)},
+	            {"tau_ms", offsetof(S2pb__Synapse, tau_ms)},
+	            {"eta", offsetof(S2pb__Synapse, eta)},
+	            {"rho_hz", offsetof(S2pb__Synapse, rho_hz)}};
+	for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++)
+		if (!strcmp(key, nums[i].key))
+			return (double *)((char *)s + nums[i].off);
+	return NULL;
 }
