@@ -441,17 +441,49 @@ static int check_synapse(struct check *k, struct s2_net *n, const char *item,
 {
 	const S2pb__Synapse *s = p->synapse;
 	const char *r = s->rule;
-	if (!r[0] || !strcmp(r, "static"))
-		return 0;
+	bool stat = !r[0] || !strcmp(r, "static");
 	bool stdp = !strcmp(r, "stdp"), vog = !strcmp(r, "vogels2011"),
 	     tm = !strcmp(r, "tsodyks_markram");
-	if (!stdp && !vog && !tm) {
+	if (!stat && !stdp && !vog && !tm) {
 		net_seterr(k->err, k->errlen,
 		           "%s: synapse rule '%.60s' is unknown (known: static, stdp, vogels2011, "
 		           "tsodyks_markram)",
 		           item, r);
 		return S2_E_NOTFOUND;
 	}
+	/* A parameter of another rule is refused, not carried along unused (the network's JSON
+	 * form writes only the rule's own: it would not read back the same). */
+	const struct {
+		const char *name;
+		double v;
+		bool ok;
+	} own[] = {{"w_min", s->w_min, stdp || vog},
+	           {"w_max", s->w_max, stdp || vog},
+	           {"dendritic_delay_fraction", s->dendritic_delay_fraction, stdp || vog},
+	           {"tau_plus_ms", s->tau_plus_ms, stdp},
+	           {"tau_minus_ms", s->tau_minus_ms, stdp},
+	           {"a_plus", s->a_plus, stdp},
+	           {"a_minus", s->a_minus, stdp},
+	           {"tau_ms", s->tau_ms, vog},
+	           {"eta", s->eta, vog},
+	           {"rho_hz", s->rho_hz, vog},
+	           {"u", s->u, tm},
+	           {"tau_rec_ms", s->tau_rec_ms, tm},
+	           {"tau_facil_ms", s->tau_facil_ms, tm}};
+	for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
+		if (!own[i].ok && own[i].v != 0) {
+			net_seterr(k->err, k->errlen, "%s: synapse %s: %s is not a parameter of it",
+			           item, stat ? "static" : r, own[i].name);
+			return S2_E_RANGE;
+		}
+	if (!stdp && s->weight_dependence && s->weight_dependence[0]) {
+		net_seterr(k->err, k->errlen,
+		           "%s: synapse %s: weight_dependence is a parameter of stdp only", item,
+		           stat ? "static" : r);
+		return S2_E_RANGE;
+	}
+	if (stat)
+		return 0;
 	const char *bad = NULL, *why = NULL;
 	double v = 0;
 #define REQ(cond, name, val, reason)   \
