@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Run the INM-6 PyNEST microcircuit (INM-6/microcircuit-PD14-model, PyNEST/src/microcircuit,
+Potjans & Diesmann 2014) in an existing NEST installation, recording the spikes of every
+neuron, and write the run's facts (phases' wall times, peak memory) as JSON.
+
+The model's own classes and parameters are used unchanged, except what is set here:
+N_scaling = K_scaling = SCALE, bg_input_type = "poisson" (the repository's head defaults to
+"dc"; the NEST example that s2 follows, and the published rates, use Poisson input), the
+threads, the seed, t_presim and t_sim, and the data directory. Nothing here builds or
+installs NEST: PYTHONPATH must reach `nest` and `microcircuit` (bench/mc_nest.sh sets it).
+
+usage: mc_nest_run.py SCALE PRESIM_MS SIM_MS DATA_DIR [--threads 2] [--seed 55]
+"""
+import json
+import os
+import resource
+import sys
+import time
+
+
+def main():
+    args = sys.argv[1:]
+    opt = {"--threads": "2", "--seed": "55"}
+    pos = []
+    i = 0
+    while i < len(args):
+        if args[i] in opt:
+            if i + 1 >= len(args):
+                sys.exit(f"mc_nest_run: {args[i]} needs a value")
+            opt[args[i]] = args[i + 1]
+            i += 2
+        else:
+            pos.append(args[i])
+            i += 1
+    if len(pos) != 4:
+        sys.exit(__doc__.strip().splitlines()[-1])
+    scale, presim, sim = float(pos[0]), float(pos[1]), float(pos[2])
+    data = os.path.abspath(pos[3]) + "/"
+    if not 0 < scale <= 1 or presim < 0 or sim <= 0:
+        sys.exit(f"mc_nest_run: bad SCALE {pos[0]} / PRESIM_MS {pos[1]} / SIM_MS {pos[2]}: "
+                 "need 0 < SCALE <= 1, PRESIM_MS >= 0, SIM_MS > 0")
+    os.makedirs(data, exist_ok=True)
+
+    t_start = time.time()
+    import nest
+    from microcircuit import network
+    from microcircuit.network_params import default_net_dict as net_dict
+    from microcircuit.sim_params import default_sim_dict as sim_dict
+    from microcircuit.stimulus_params import default_stim_dict as stim_dict
+
+    net_dict["N_scaling"] = scale
+    net_dict["K_scaling"] = scale
+    net_dict["bg_input_type"] = "poisson"
+    sim_dict.update({"t_presim": presim, "t_sim": sim, "data_path": data,
+                     "local_num_threads": int(opt["--threads"]),
+                     "rng_seed": int(opt["--seed"]), "rec_dev": ["spike_recorder"],
+                     "print_time": False, "store_metadata": False})
+    t_import = time.time()
+    net = network.Network(sim_dict, net_dict, stim_dict)
+    net.create()
+    t_create = time.time()
+    net.connect()  # includes nest.Prepare(): the connection infrastructure
+    t_connect = time.time()
+    if presim > 0:
+        net.simulate(presim)
+    t_presim = time.time()
+    net.simulate(sim)
+    t_sim = time.time()
+    rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    info = {"nest_version": nest.__version__ if hasattr(nest, "__version__") else None,
+            "scale": scale, "t_presim_ms": presim, "t_sim_ms": sim, "t_end_ms": presim + sim,
+            "dt_ms": nest.resolution, "threads": nest.local_num_threads,
+            "rng_seed": nest.rng_seed, "bg_input_type": net_dict["bg_input_type"],
+            "num_neurons": [int(x) for x in net.num_neurons],
+            "num_connections": int(nest.num_connections),
+            "populations": list(net_dict["populations"]),
+            "wall_s": {"import": t_import - t_start, "create": t_create - t_import,
+                       "connect": t_connect - t_create, "presim": t_presim - t_connect,
+                       "sim": t_sim - t_presim, "total": t_sim - t_start},
+            "peak_rss_mb": rss_kb / 1024, "load_average": os.getloadavg()}
+    json.dump(info, open(os.path.join(data, "run.json"), "w"), indent=1)
+    w = info["wall_s"]
+    print(f"NEST {info['nest_version']}: scale {scale:g}, {info['num_connections']} connections, "
+          f"{int(opt['--threads'])} threads; create {w['create']:.1f} s, connect "
+          f"{w['connect']:.1f} s, presim {presim:g} ms {w['presim']:.1f} s, sim {sim:g} ms "
+          f"{w['sim']:.1f} s ({w['sim'] / (sim / 1000):.1f} s per biological second); peak RSS "
+          f"{info['peak_rss_mb']:.0f} MB; load {info['load_average'][0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
