@@ -11,7 +11,9 @@
 # use NEST_PYTHONPATH (or the Python path as it is). INM6_DIR: the model repository (its
 # PyNEST/src/microcircuit) or that microcircuit package's parent directory. PRESIM_MS: the
 # transient, simulated first and left out of the statistics (default 500, the model's).
-# THREADS (default 2) and SEED (default 55, the model's rng_seed) in the environment.
+# THREADS (default 2) and SEED (default 55, the model's rng_seed) in the environment; DEADLINE
+# (a date(1) time, e.g. "05:15") starts no further second of simulation that would end past it
+# (the run then says so and is measured over what it simulated).
 # Exits 77 (skipped) when NEST or the model is not there.
 set -eu
 cd "$(dirname "$0")/.."
@@ -23,6 +25,10 @@ PREFIX=$1 INM6=$2 SCALE=$3 SIM=$4 W=$5 PRESIM=${6:-500} S2DIR=${7:-}
 THREADS=${THREADS:-2} SEED=${SEED:-55}
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
+if [ -n "$S2DIR" ] && ! { [ -f "$S2DIR/results.json" ] && [ -d "$S2DIR/csv" ]; }; then
+	echo "mc_nest: $S2DIR has no results.json and csv/ of bench/microcircuit.sh" >&2
+	exit 2
+fi
 NPP=${NEST_PYTHONPATH:-}
 if [ "$PREFIX" != "-" ]; then
 	for d in "$PREFIX"/lib*/python3*/site-packages; do
@@ -41,17 +47,19 @@ if ! NESTVER=$("$PY" -c 'import nest; print(nest.__version__)' 2>"$W/import.err"
 	exit 77
 fi
 rm -f "$W"/data/spike_recorder-*.dat
-END=$("$PY" -c "print(f'{$PRESIM + $SIM:g}')")
+DL=()
+[ -z "${DEADLINE:-}" ] || DL=(--deadline "$(date -d "$DEADLINE" +%s)")
 echo "NEST $NESTVER (PYTHONPATH $NPP), model $MPP/microcircuit: scale $SCALE, $PRESIM + $SIM ms, $THREADS threads, seed $SEED; load $(cut -d' ' -f1-3 /proc/loadavg)"
 TIMEV=
 [ -x /usr/bin/time ] && TIMEV="/usr/bin/time -v -o $W/time.txt"
 # shellcheck disable=SC2086
-$TIMEV "$PY" bench/mc_nest_run.py "$SCALE" "$PRESIM" "$SIM" "$W/data" --threads "$THREADS" --seed "$SEED" >"$W/nest.log" 2>&1 || {
+$TIMEV "$PY" bench/mc_nest_run.py "$SCALE" "$PRESIM" "$SIM" "$W/data" --threads "$THREADS" --seed "$SEED" "${DL[@]}" >"$W/nest.log" 2>&1 || {
 	echo "mc_nest: the NEST run failed (exit $?); its log, $W/nest.log, ends:" >&2
 	tail -5 "$W/nest.log" >&2
 	exit 1
 }
 tail -1 "$W/nest.log"
+END=$(jq '.t_end_ms' "$W/data/run.json")
 [ -z "$TIMEV" ] || grep -E "Maximum resident|Elapsed" "$W/time.txt" | sed 's/^\s*/  /'
 "$PY" bench/mc_nest2csv.py "$W/data" "$W/csv" "$W/sizes.json" "$END"
 "$PY" bench/mc_stats.py "$W/csv" "$W/sizes.json" --t0 "$PRESIM" --json "$W/stats.json"
@@ -63,7 +71,6 @@ if [ "$((IEND - IPRE))" -ge 2000 ]; then
 fi
 [ -n "$S2DIR" ] || exit 0
 # s2 beside NEST over the window both cover (s2's run from bench/microcircuit.sh).
-[ -f "$S2DIR/results.json" ] && [ -d "$S2DIR/csv" ] || { echo "mc_nest: $S2DIR has no results.json and csv/ of bench/microcircuit.sh" >&2; exit 1; }
 S2END=$(jq '.steps * .dt_ms' "$S2DIR/results.json")
 C1=$("$PY" -c "print(f'{min($S2END, $END):g}')")
 C0=$PRESIM

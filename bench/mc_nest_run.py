@@ -9,7 +9,13 @@ N_scaling = K_scaling = SCALE, bg_input_type = "poisson" (the repository's head 
 threads, the seed, t_presim and t_sim, and the data directory. Nothing here builds or
 installs NEST: PYTHONPATH must reach `nest` and `microcircuit` (bench/mc_nest.sh sets it).
 
-usage: mc_nest_run.py SCALE PRESIM_MS SIM_MS DATA_DIR [--threads 2] [--seed 55]
+SIM_MS is simulated in steps of --chunk ms (default 1000; each a nest.Simulate call, which
+appends to the same spike files); with --deadline (seconds since the epoch) no further chunk is
+started whose wall time, judged by the last one, would end past it, and the run's JSON and
+last line say how much was simulated (t_end_ms) and that it stopped short.
+
+usage: mc_nest_run.py SCALE PRESIM_MS SIM_MS DATA_DIR [--threads 2] [--seed 55] [--chunk 1000]
+       [--deadline EPOCH_S]
 """
 import json
 import os
@@ -20,7 +26,7 @@ import time
 
 def main():
     args = sys.argv[1:]
-    opt = {"--threads": "2", "--seed": "55"}
+    opt = {"--threads": "2", "--seed": "55", "--chunk": "1000", "--deadline": None}
     pos = []
     i = 0
     while i < len(args):
@@ -64,11 +70,23 @@ def main():
     if presim > 0:
         net.simulate(presim)
     t_presim = time.time()
-    net.simulate(sim)
+    chunk = float(opt["--chunk"])
+    deadline = float(opt["--deadline"]) if opt["--deadline"] else None
+    done, last = 0.0, 0.0
+    while done < sim - 1e-9:
+        step = min(chunk, sim - done)
+        if deadline is not None and done > 0 and time.time() + last * step / chunk > deadline:
+            break
+        t = time.time()
+        nest.Simulate(step)
+        last = (time.time() - t) * chunk / step
+        done += step
     t_sim = time.time()
+    short = done < sim - 1e-9
     rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     info = {"nest_version": nest.__version__ if hasattr(nest, "__version__") else None,
-            "scale": scale, "t_presim_ms": presim, "t_sim_ms": sim, "t_end_ms": presim + sim,
+            "scale": scale, "t_presim_ms": presim, "t_sim_ms": done, "t_sim_asked_ms": sim,
+            "t_end_ms": presim + done, "stopped_at_deadline": short,
             "dt_ms": nest.resolution, "threads": nest.local_num_threads,
             "rng_seed": nest.rng_seed, "bg_input_type": net_dict["bg_input_type"],
             "num_neurons": [int(x) for x in net.num_neurons],
