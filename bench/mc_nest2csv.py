@@ -123,7 +123,8 @@ def main():
             "source": os.path.abspath(data)}
     with open(sizes_out, "w") as f:
         json.dump(info, f, indent=1)
-    print(f"mc_nest2csv: {len(t)} spikes from {len(files)} files, "
+    span = f" at {t.min():g}-{t.max():g} ms" if len(t) else ""
+    print(f"mc_nest2csv: {len(t)} spikes{span} from {len(files)} files, "
           + ", ".join(f"{p} {b - a + 1}" for p, (a, b) in zip(pops, ranges)))
 
 

@@ -9,8 +9,8 @@ N_scaling = K_scaling = SCALE, bg_input_type = "poisson" (the repository's head 
 threads, the seed, t_presim and t_sim, and the data directory. Nothing here builds or
 installs NEST: PYTHONPATH must reach `nest` and `microcircuit` (bench/mc_nest.sh sets it).
 
-SIM_MS is simulated in steps of --chunk ms (default 1000; each a nest.Simulate call, which
-appends to the same spike files); with --deadline (seconds since the epoch) no further chunk is
+The transient and SIM_MS are one simulation (nest.Prepare, nest.Run in steps of --chunk ms,
+default 1000, nest.Cleanup), recorded from 0 ms; with --deadline (seconds since the epoch) no further chunk is
 started whose wall time, judged by the last one, would end past it, and the run's JSON and
 last line say how much was simulated (t_end_ms) and that it stopped short.
 
@@ -67,9 +67,14 @@ def main():
     t_create = time.time()
     net.connect()  # includes nest.Prepare(): the connection infrastructure
     t_connect = time.time()
+    # One Prepare / Run... / Cleanup: every nest.Simulate (the model's net.simulate) reopens
+    # and so truncates the ASCII spike files, which would keep only the last call's spikes.
+    nest.Prepare()
     if presim > 0:
-        net.simulate(presim)
+        nest.Run(presim)
     t_presim = time.time()
+    print(f"built in {t_connect - t_import:.1f} s, transient {presim:g} ms in "
+          f"{t_presim - t_connect:.1f} s", flush=True)
     chunk = float(opt["--chunk"])
     deadline = float(opt["--deadline"]) if opt["--deadline"] else None
     done, last = 0.0, 0.0
@@ -78,9 +83,12 @@ def main():
         if deadline is not None and done > 0 and time.time() + last * step / chunk > deadline:
             break
         t = time.time()
-        nest.Simulate(step)
+        nest.Run(step)
         last = (time.time() - t) * chunk / step
         done += step
+        print(f"simulated to {presim + done:g} ms: this step {time.time() - t:.1f} s of wall, "
+              f"load {os.getloadavg()[0]:.2f}", flush=True)
+    nest.Cleanup()
     t_sim = time.time()
     short = done < sim - 1e-9
     rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
