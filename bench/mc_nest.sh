@@ -11,9 +11,11 @@
 # use NEST_PYTHONPATH (or the Python path as it is). INM6_DIR: the model repository (its
 # PyNEST/src/microcircuit) or that microcircuit package's parent directory. PRESIM_MS: the
 # transient, simulated first and left out of the statistics (default 500, the model's).
-# THREADS (default 2) and SEED (default 55, the model's rng_seed) in the environment; DEADLINE
-# (a date(1) time, e.g. "05:15") starts no further second of simulation that would end past it
-# (the run then says so and is measured over what it simulated).
+# In the environment: THREADS (default 1: on the loaded 2-core machine one thread ran 4.5 times
+# faster than two, whose OpenMP barriers wait on each other every 0.1 ms step), SEED (default
+# 55, the model's rng_seed), DEADLINE (a date(1) time, e.g. "05:15": no further second of
+# simulation is started that would end past it; the run then says so and is measured over
+# what it simulated).
 # Exits 77 (skipped) when NEST or the model is not there.
 set -eu
 cd "$(dirname "$0")/.."
@@ -22,7 +24,7 @@ if [ $# -lt 5 ]; then
 	exit 2
 fi
 PREFIX=$1 INM6=$2 SCALE=$3 SIM=$4 W=$5 PRESIM=${6:-500} S2DIR=${7:-}
-THREADS=${THREADS:-2} SEED=${SEED:-55}
+THREADS=${THREADS:-1} SEED=${SEED:-55}
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 if [ -n "$S2DIR" ] && ! { [ -f "$S2DIR/results.json" ] && [ -d "$S2DIR/csv" ]; }; then

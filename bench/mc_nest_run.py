@@ -14,7 +14,7 @@ default 1000, nest.Cleanup), recorded from 0 ms; with --deadline (seconds since 
 started whose wall time, judged by the last one, would end past it, and the run's JSON and
 last line say how much was simulated (t_end_ms) and that it stopped short.
 
-usage: mc_nest_run.py SCALE PRESIM_MS SIM_MS DATA_DIR [--threads 2] [--seed 55] [--chunk 1000]
+usage: mc_nest_run.py SCALE PRESIM_MS SIM_MS DATA_DIR [--threads 1] [--seed 55] [--chunk 1000]
        [--deadline EPOCH_S]
 """
 import json
@@ -26,7 +26,7 @@ import time
 
 def main():
     args = sys.argv[1:]
-    opt = {"--threads": "2", "--seed": "55", "--chunk": "1000", "--deadline": None}
+    opt = {"--threads": "1", "--seed": "55", "--chunk": "1000", "--deadline": None}
     pos = []
     i = 0
     while i < len(args):
