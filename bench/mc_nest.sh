@@ -15,7 +15,8 @@
 # faster than two, whose OpenMP barriers wait on each other every 0.1 ms step), SEED (default
 # 55, the model's rng_seed), DEADLINE (a date(1) time, e.g. "05:15": no further second of
 # simulation is started that would end past it; the run then says so and is measured over
-# what it simulated).
+# what it simulated), SYNAPSE (static_synapse, or static_synapse_hpc: 8 bytes less per
+# connection; at full scale NEST needs more than 14 GB with static_synapse).
 # Exits 77 (skipped) when NEST or the model is not there.
 set -eu
 cd "$(dirname "$0")/.."
@@ -55,7 +56,7 @@ echo "NEST $NESTVER (PYTHONPATH $NPP), model $MPP/microcircuit: scale $SCALE, $P
 TIMEV=
 [ -x /usr/bin/time ] && TIMEV="/usr/bin/time -v -o $W/time.txt"
 # shellcheck disable=SC2086
-$TIMEV "$PY" bench/mc_nest_run.py "$SCALE" "$PRESIM" "$SIM" "$W/data" --threads "$THREADS" --seed "$SEED" "${DL[@]}" >"$W/nest.log" 2>&1 || {
+$TIMEV "$PY" bench/mc_nest_run.py "$SCALE" "$PRESIM" "$SIM" "$W/data" --threads "$THREADS" --seed "$SEED" --synapse "${SYNAPSE:-static_synapse}" "${DL[@]}" >"$W/nest.log" 2>&1 || {
 	echo "mc_nest: the NEST run failed (exit $?); its log, $W/nest.log, ends:" >&2
 	tail -5 "$W/nest.log" >&2
 	exit 1

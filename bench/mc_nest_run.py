@@ -15,7 +15,10 @@ started whose wall time, judged by the last one, would end past it, and the run'
 last line say how much was simulated (t_end_ms) and that it stopped short.
 
 usage: mc_nest_run.py SCALE PRESIM_MS SIM_MS DATA_DIR [--threads 1] [--seed 55] [--chunk 1000]
-       [--deadline EPOCH_S]
+       [--deadline EPOCH_S] [--synapse static_synapse | static_synapse_hpc]
+--synapse: the model copied for the recurrent connections; static_synapse_hpc is NEST's
+static_synapse with a 4-byte target index instead of an 8-byte pointer (the same dynamics,
+less memory per connection).
 """
 import json
 import os
@@ -26,7 +29,8 @@ import time
 
 def main():
     args = sys.argv[1:]
-    opt = {"--threads": "1", "--seed": "55", "--chunk": "1000", "--deadline": None}
+    opt = {"--threads": "1", "--seed": "55", "--chunk": "1000", "--deadline": None,
+           "--synapse": "static_synapse"}
     pos = []
     i = 0
     while i < len(args):
@@ -74,8 +78,8 @@ def main():
                 and isinstance(conn_spec, dict) and conn_spec.get("rule") == "fixed_total_number":
             key = post[0].global_id
             if key not in copies:
-                copies[key] = f"static_synapse_into_{len(copies)}"
-                nest.CopyModel("static_synapse", copies[key])
+                copies[key] = f"{opt['--synapse']}_into_{len(copies)}"
+                nest.CopyModel(opt["--synapse"], copies[key])
             syn_spec = dict(syn_spec, synapse_model=copies[key])
         return connect(pre, post, conn_spec=conn_spec, syn_spec=syn_spec, **kw)
 
@@ -124,7 +128,7 @@ def main():
             "scale": scale, "t_presim_ms": presim, "t_sim_ms": done, "t_sim_asked_ms": sim,
             "t_end_ms": presim + done, "stopped_at_deadline": short,
             "dt_ms": nest.resolution, "threads": nest.local_num_threads,
-            "rng_seed": nest.rng_seed, "bg_input_type": net_dict["bg_input_type"],
+            "rng_seed": nest.rng_seed, "recurrent_synapse": opt["--synapse"], "bg_input_type": net_dict["bg_input_type"],
             "num_neurons": [int(x) for x in net.num_neurons],
             "num_connections": int(nest.num_connections),
             "populations": list(net_dict["populations"]),
