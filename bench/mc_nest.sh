@@ -45,7 +45,7 @@ if [ -d "$INM6/PyNEST/src/microcircuit" ]; then MPP=$INM6/PyNEST/src; elif [ -d 
 fi
 export PYTHONPATH="$NPP:$MPP${PYTHONPATH:+:$PYTHONPATH}"
 mkdir -p "$W/data"
-if ! NESTVER=$("$PY" -c 'import nest; print(nest.__version__)' 2>"$W/import.err"); then
+if ! NESTVER=$("$PY" -c 'import nest; print("NESTVER", nest.__version__)' 2>"$W/import.err" | sed -n 's/^NESTVER //p') || [ -z "$NESTVER" ]; then
 	echo "mc_nest: skipped, NEST cannot be imported by $PY with PYTHONPATH=$NPP: $(tail -1 "$W/import.err")"
 	exit 77
 fi
@@ -75,6 +75,10 @@ fi
 [ -n "$S2DIR" ] || exit 0
 # s2 beside NEST over the window both cover (s2's run from bench/microcircuit.sh).
 S2END=$(jq '.steps * .dt_ms' "$S2DIR/results.json")
+if [ "$(jq -c '[.populations[].size]' "$S2DIR/results.json")" != "$(jq -c '[.populations[].size]' "$W/sizes.json")" ]; then
+	echo "mc_nest: $S2DIR is s2's run of another scale (population sizes differ); not compared" >&2
+	exit 1
+fi
 C1=$("$PY" -c "print(f'{min($S2END, $END):g}')")
 C0=$PRESIM
 echo "common window $C0-$C1 ms: NEST, then s2"

@@ -140,8 +140,9 @@ def main():
     w = info["wall_s"]
     print(f"NEST {info['nest_version']}: scale {scale:g}, {info['num_connections']} connections, "
           f"{int(opt['--threads'])} threads; create {w['create']:.1f} s, connect "
-          f"{w['connect']:.1f} s, presim {presim:g} ms {w['presim']:.1f} s, sim {sim:g} ms "
-          f"{w['sim']:.1f} s ({w['sim'] / (sim / 1000):.1f} s per biological second); peak RSS "
+          f"{w['connect']:.1f} s, presim {presim:g} ms {w['presim']:.1f} s, sim {done:g} ms "
+          + (f"(STOPPED AT THE DEADLINE, {sim:g} ms asked) " if short else "")
+          + f"{w['sim']:.1f} s ({w['sim'] / (done / 1000):.1f} s per biological second); peak RSS "
           f"{info['peak_rss_mb']:.0f} MB; load {info['load_average'][0]:.2f}")
 
 
