@@ -20,6 +20,14 @@ export S2_FIRMWARE=${S2_FIRMWARE:-$PWD/build/cm4f/firmware/monitor/s2_monitor.bi
 export PYTHONPATH=$PWD/python${PYTHONPATH:+:$PYTHONPATH}
 $PY -c 'import pyNN' 2>/dev/null || { echo "pynn_overhead: skipped, no pyNN for $PY"; exit 77; }
 W=$(mktemp -d)
+# Python caches the bytecode of what it imports (__pycache__) unless told not to: every run
+# after a user's first reads it. Some environments (CI runners, sandboxes) set
+# PYTHONDONTWRITEBYTECODE, and a source tree or an install may not be writable: here every
+# python3 caches in $W (compiled once, by the warm-up run below), as by default.
+bytecode="cached in a temporary directory, as by default"
+[ -n "${PYTHONDONTWRITEBYTECODE:-}" ] && bytecode="$bytecode (PYTHONDONTWRITEBYTECODE of this environment unset)"
+unset PYTHONDONTWRITEBYTECODE
+export PYTHONPYCACHEPREFIX=$W/pycache
 trap 'kill $EMU 2>/dev/null; wait 2>/dev/null; rm -rf "$W"' EXIT
 "$S2EMU" --boards 1 --write-machine "$W/m.pb" --ready-file "$W/ready" 2>/dev/null &
 EMU=$!
@@ -36,8 +44,9 @@ timed() { # FILE COMMAND...: append the command's wall time to FILE
 	echo "$t1 - $t0" | bc >>"$W/$f"
 }
 
-# Warm-up (boots the board) and the network's JSON for the bare run.
+# Warm-up (boots the board; compiles the bytecode) and the network's JSON for the bare run.
 VA_JSON_DIR=$W/json $PY bench/pynn_va.py >"$W/warm.txt"
+$PY -c 'import pyNN.common'
 "$S2CTL" net convert "$W/json/network.json" -o "$W/va.pb" --quiet
 "$S2CTL" compile "$W/va.pb" --machine "$W/m.pb" -o "$W/va.s2img" --quiet
 
@@ -58,4 +67,5 @@ echo "the script, from the interpreter's start (s; medians): first line $(col 1)
 echo "  pyNN.s2's run(): describe $(col 7), compile $(col 8), deploy $(col 9), run and read back $(col 10), results $(col 11)"
 echo "separately (whole processes): python3 -c pass $(median <"$W/start.s") s; python3 -c 'import pyNN.s2' $(median <"$W/imp.s") s"
 common=$(median <"$W/common.s")
-echo "what any PyNN backend pays before its first line: python3 -c 'import pyNN.common' (neo, scipy) ${common} s = $(echo "scale=2; $common / $ctl" | bc)x s2ctl run"
+echo "PyNN itself, without pyNN.s2's deferred imports (docs/pynn.md): python3 -c 'import pyNN.common' (neo, scipy) ${common} s = $(echo "scale=2; $common / $ctl" | bc)x s2ctl run"
+echo "python3 bytecode: $bytecode"
