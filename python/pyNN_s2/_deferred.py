@@ -58,11 +58,13 @@ class _Deferred(types.ModuleType):
 
     def __getattr__(self, attr):
         _load(self)
+        if type(self) is _Deferred:  # not loaded (cannot happen): no endless recursion
+            raise AttributeError("module %r has no attribute %r" % (self.__name__, attr))
         return getattr(self, attr)
 
     def __dir__(self):
         _load(self)
-        return dir(self)
+        return dir(self) if type(self) is not _Deferred else []
 
 
 def _load(module):
@@ -71,10 +73,10 @@ def _load(module):
     code fails, it leaves sys.modules as a failed import does, and the error is raised."""
     with _lock:
         name = module.__name__
-        entry = _pending.pop(name, None)
-        if entry is None or module.__class__ is not _Deferred:
+        if module.__class__ is not _Deferred:
             return
-        _, before = entry
+        entry = _pending.pop(name, None)
+        before = entry[1] if entry is not None and entry[0] is module else dict(module.__dict__)
         set_meanwhile = {k: v for k, v in module.__dict__.items()
                          if k not in before or before[k] is not v}
         module.__class__ = types.ModuleType  # before its code: lookups during it are plain

@@ -152,6 +152,25 @@ print(json.dumps([descriptions.DEFAULT_TEMPLATE_ENGINE,
 check(r == ["string", "StringTemplateEngine"],
       "an attribute set before pyNN.descriptions ran is kept %s" % r)
 
+r = run('''
+import os, tempfile
+import pyNN_s2
+d = tempfile.mkdtemp()
+with open(os.path.join(d, "s2_bad_mod.py"), "w") as f:
+    f.write("x = 1\\nraise ImportError('bad on purpose')\\n")
+sys.path.insert(0, d)
+installed = sys.modules["pyNN.s2"]._deferred.defer("s2_bad_mod")
+import s2_bad_mod
+try:
+    s2_bad_mod.x
+    got = "no error"
+except ImportError as e:
+    got = str(e)
+print(json.dumps([installed, got, "s2_bad_mod" in sys.modules]))
+''')
+check(r == [True, "bad on purpose", False], "a deferred module whose code fails raises its "
+      "error when used and leaves sys.modules as a failed import does %s" % r)
+
 # pyNN_s2's Recorder.__init__ (the start in ms, no quantities) against PyNN's own.
 r = run('''
 import pyNN_s2
