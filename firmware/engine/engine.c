@@ -4,6 +4,7 @@
 #include "hh.h"
 #include "lif_sfa.h"
 #include "lif_alpha.h"
+#include "rk4.h"
 
 #include <string.h>
 
@@ -761,6 +762,19 @@ static inline uint32_t ring_index(const struct s2_eng *e, uint32_t base, uint32_
 	       (x >> 7 & 1u) << e->stride_bits | (x & 0x7Fu);
 }
 
+/* Izhikevich: the derivatives of (v, u) for the current cur (pA) and a, b. */
+struct izk {
+	double cur, a, b;
+};
+
+static void izk_deriv(const void *ctx, const double *x, double *d)
+{
+	const struct izk *p = ctx;
+	double v = x[0], u = x[1];
+	d[0] = 0.04 * v * v + 5.0 * v + 140.0 - u + p->cur;
+	d[1] = p->a * (p->b * v - u);
+}
+
 /* The models that take current sources (csource.h): the LIFs, AdEx, Izhikevich,
  * HH and the adapting LIF. */
 static bool csrc_model(unsigned model)
@@ -1367,22 +1381,10 @@ void s2_eng_tick(struct s2_eng *e)
 			 * doubles in software, IEEE-exact like the host, so the builds still agree.
 			 */
 			float *p = e->params[i], *s = e->state[i];
-			double v = e->izk[i][0], u = e->izk[i][1];
-			double cur = (double)p[IZK_I_OFFSET] * 1000.0, a = p[IZK_A], b = p[IZK_B],
-			       h = dt;
-			double k1v = 0.04 * v * v + 5.0 * v + 140.0 - u + cur,
-			       k1u = a * (b * v - u);
-			double v2 = v + 0.5 * h * k1v, u2 = u + 0.5 * h * k1u;
-			double k2v = 0.04 * v2 * v2 + 5.0 * v2 + 140.0 - u2 + cur,
-			       k2u = a * (b * v2 - u2);
-			double v3 = v + 0.5 * h * k2v, u3 = u + 0.5 * h * k2u;
-			double k3v = 0.04 * v3 * v3 + 5.0 * v3 + 140.0 - u3 + cur,
-			       k3u = a * (b * v3 - u3);
-			double v4 = v + h * k3v, u4 = u + h * k3u;
-			double k4v = 0.04 * v4 * v4 + 5.0 * v4 + 140.0 - u4 + cur,
-			       k4u = a * (b * v4 - u4);
-			v += h / 6.0 * (k1v + 2.0 * k2v + 2.0 * k3v + k4v);
-			u += h / 6.0 * (k1u + 2.0 * k2u + 2.0 * k3u + k4u);
+			struct izk c = {(double)p[IZK_I_OFFSET] * 1000.0, p[IZK_A], p[IZK_B]};
+			double x[2] = {e->izk[i][0], e->izk[i][1]};
+			s2_rk4_step(izk_deriv, &c, x, 2, dt);
+			double v = x[0], u = x[1];
 			if (v >= 30.0) {
 				v = p[IZK_C];
 				u += p[IZK_D];
