@@ -71,9 +71,9 @@ static void deriv(const void *ctx, const double *x, double *d)
 	double v = x[0], w = x[1], ge = x[2], gi = x[3];
 	double ex = (double)s2f_exp((float)((v - p->vt) / p->dt_));
 	d[0] = p->refr ? 0.0
-	            : (p->gl * (p->el - v) + p->gl * p->dt_ * ex + ge * (p->ee - v) +
-	               gi * (p->ei - v) + p->ie - w) /
-	                       p->cm;
+	               : (p->gl * (p->el - v) + p->gl * p->dt_ * ex + ge * (p->ee - v) +
+	                  gi * (p->ei - v) + p->ie - w) /
+	                         p->cm;
 	d[1] = (p->a * (v - p->el) - w) / p->tw;
 	d[2] = -ge / p->te;
 	d[3] = -gi / p->ti;
@@ -87,9 +87,18 @@ void s2_adex_tick(struct s2_eng *e, const uint16_t *in_e, const uint16_t *in_i, 
 		float *s = e->state[i];
 		/* units: mV, ms, nF, uS, nA (a in nS / 1000 = uS) */
 		bool refr = s[S_REFRAC] > 0;
-		struct adx c = {p[P_CM] / p[P_TAU_M], p[P_V_REST],  p[P_V_THRESH], k[K_DT],
-		                p[P_E_REV_E],         p[P_E_REV_I], p[P_I_OFFSET], p[P_CM],
-		                k[K_A] * 1e-3,        k[K_TAU_W],   p[P_TAU_E],    p[P_TAU_I],
+		struct adx c = {p[P_CM] / p[P_TAU_M],
+		                p[P_V_REST],
+		                p[P_V_THRESH],
+		                k[K_DT],
+		                p[P_E_REV_E],
+		                p[P_E_REV_I],
+		                p[P_I_OFFSET],
+		                p[P_CM],
+		                k[K_A] * 1e-3,
+		                k[K_TAU_W],
+		                p[P_TAU_E],
+		                p[P_TAU_I],
 		                refr};
 		double x[4] = {refr ? p[P_V_RESET] : s[S_V], e->izk[i][0], s[S_E], s[S_I]};
 		s2_rk4_step(deriv, &c, x, 4, h);
