@@ -71,7 +71,7 @@ void s2_hh_derive(struct s2_eng *e)
 }
 
 /* x / (e^(x / s) - 1), its limit s at x = 0 */
-static double xexp(double x, double s)
+__attribute__((noinline)) static double xexp(double x, double s)
 {
 	if (x < 1e-6 && x > -1e-6)
 		return s - 0.5 * x;
