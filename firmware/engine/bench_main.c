@@ -121,30 +121,29 @@ static size_t make_blob(unsigned L, bool egru)
  * steps of 0.1 ms (HH, 10 RK4 sub-steps per step, fewer). */
 struct model_case {
 	uint16_t model, steps;
-	float p[S2_PE_PARAMS], s[S2_PE_STATE], q[S2_PE_PARAMS2];
+	const float *p, *q; /* S2_PE_PARAMS values; S2_PE_PARAMS2 values or NULL (none) */
+	float v0, u0;       /* initial state: v, and the second variable (Izhikevich's u) */
 };
 
+static const float lif_p[S2_PE_PARAMS] = {-65, -65, -50, 20, 1, 2, 5, 5, 1, 0, -70};
+static const float izk_p[S2_PE_PARAMS] = {0.02f, 0.2f, -65, 8, 0.01f};
+static const float adex_p[S2_PE_PARAMS] = {-70.6f, -70.6f, -50.4f, 9.3667f, 0.281f, 0.1f,
+                                           5,      5,      1,      0,       -80,    -40};
+static const float adex_q[S2_PE_PARAMS2] = {4, 0.0805f, 2, 144};
+static const float hh_p[S2_PE_PARAMS] = {-65, -63, 20, 6, 0.2f, 0.01f, 0.2f, 2, 0.5f, 0, -80, 50};
+static const float hh_q[S2_PE_PARAMS2] = {-90};
+static const float sfa_p[S2_PE_PARAMS] = {-70, -70, -57, 20, 0.289f, 2, 1.5f, 10, 1, 0, -75, 110};
+static const float sfa_q[S2_PE_PARAMS2] = {-75, 14.48f, 1.97f, -75, 3214};
+
 static const struct model_case models[] = {
-        {S2_MODEL_LIF_CURR_EXP, 100, {-65, -65, -50, 20, 1, 2, 5, 5, 1, 0, -70}, {-50.5f}, {0}},
-        {S2_MODEL_LIF_COND_EXP, 100, {-65, -65, -50, 20, 1, 2, 5, 5, 1, 0, -70}, {-50.5f}, {0}},
-        {S2_MODEL_IZHIKEVICH, 100, {0.02f, 0.2f, -65, 8, 0.01f}, {-65, -13}, {0}},
-        {S2_MODEL_LIF_CURR_ALPHA, 100, {-65, -65, -50, 20, 1, 2, 5, 5, 1, 0, -70}, {-50.5f}, {0}},
-        {S2_MODEL_LIF_COND_ALPHA, 100, {-65, -65, -50, 20, 1, 2, 5, 5, 1, 0, -70}, {-50.5f}, {0}},
-        {S2_MODEL_ADEX_COND_EXP,
-         100,
-         {-70.6f, -70.6f, -50.4f, 9.3667f, 0.281f, 0.1f, 5, 5, 1, 0, -80, -40},
-         {-51},
-         {4, 0.0805f, 2, 144}},
-        {S2_MODEL_HH_COND_EXP,
-         10,
-         {-65, -63, 20, 6, 0.2f, 0.01f, 0.2f, 2, 0.5f, 0, -80, 50},
-         {-65},
-         {-90}},
-        {S2_MODEL_LIF_COND_SFA,
-         100,
-         {-70, -70, -57, 20, 0.289f, 2, 1.5f, 10, 1, 0, -75, 110},
-         {-70},
-         {-75, 14.48f, 1.97f, -75, 3214}},
+        {S2_MODEL_LIF_CURR_EXP, 100, lif_p, NULL, -50.5f, 0},
+        {S2_MODEL_LIF_COND_EXP, 100, lif_p, NULL, -50.5f, 0},
+        {S2_MODEL_IZHIKEVICH, 100, izk_p, NULL, -65, -13},
+        {S2_MODEL_LIF_CURR_ALPHA, 100, lif_p, NULL, -50.5f, 0},
+        {S2_MODEL_LIF_COND_ALPHA, 100, lif_p, NULL, -50.5f, 0},
+        {S2_MODEL_ADEX_COND_EXP, 100, adex_p, adex_q, -51, 0},
+        {S2_MODEL_HH_COND_EXP, 10, hh_p, hh_q, -65, 0},
+        {S2_MODEL_LIF_COND_SFA, 100, sfa_p, sfa_q, -70, 0},
 };
 
 static size_t make_model_blob(const struct model_case *m)
@@ -163,20 +162,20 @@ static size_t make_model_blob(const struct model_case *m)
 	s2_st32(blob + 32, 1u << 20);
 	s2_st32(blob + 36, 4u << 20);
 	/* PARAMS2 only for the models that have it (pedata.h) */
-	bool p2 = m->model == S2_MODEL_ADEX_COND_EXP || m->model == S2_MODEL_HH_COND_EXP ||
-	          m->model == S2_MODEL_LIF_COND_SFA;
-	s2_st16(blob + 40, p2 ? 3 : 2);
+	unsigned n_sect = m->q ? 3u : 2u;
+	s2_st16(blob + 40, (uint16_t)n_sect);
 	static const uint16_t type[3] = {S2_SECT_PARAMS, S2_SECT_STATE, S2_SECT_PARAMS2};
 	static const uint32_t size[3] = {P, S, Q};
-	const float *src[3] = {m->p, m->s, m->q};
-	for (unsigned k = 0, at = (unsigned)off; k < (p2 ? 3u : 2u); at += size[k++]) {
+	const float st[S2_PE_STATE] = {m->v0, m->u0};
+	const float *src[3] = {m->p, st, m->q};
+	for (unsigned k = 0, at = (unsigned)off; k < n_sect; at += size[k++]) {
 		s2_st16(blob + 64 + 12 * k, type[k]);
 		s2_st32(blob + 68 + 12 * k, at);
 		s2_st32(blob + 72 + 12 * k, size[k]);
 		for (unsigned j = 0; j < size[k] / 4; j++)
 			putf32(blob + at + 4 * j, src[k][j]);
 	}
-	return off + P + S + (p2 ? Q : 0);
+	return off + P + S + (m->q ? Q : 0);
 }
 
 #define SYST_CSR (*(volatile uint32_t *)0xE000E010u)
