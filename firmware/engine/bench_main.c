@@ -142,7 +142,7 @@ static const struct model_case models[] = {
         {S2_MODEL_LIF_CURR_ALPHA, 100, lif_p, NULL, -50.5f, 0},
         {S2_MODEL_LIF_COND_ALPHA, 100, lif_p, NULL, -50.5f, 0},
         {S2_MODEL_ADEX_COND_EXP, 100, adex_p, adex_q, -51, 0},
-        {S2_MODEL_HH_COND_EXP, 10, hh_p, hh_q, -65, 0},
+        {S2_MODEL_HH_COND_EXP, 4, hh_p, hh_q, -65, 0},
         {S2_MODEL_LIF_COND_SFA, 100, sfa_p, sfa_q, -70, 0},
 };
 
