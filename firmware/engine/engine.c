@@ -751,17 +751,6 @@ static bool params_ok(struct s2_eng *e)
 	return true;
 }
 
-/* The background input's constants: Poisson(lam) as the sum of bg_chunks Poisson(lam / chunks)
- * of mean at most 16: exact, and exp(-mean) stays far from float underflow. */
-static void bg_setup(struct s2_eng *e)
-{
-	float lam = e->pd.bg_rate_hz * e->dt_ms * 0.001f;
-	e->bg_chunks = (unsigned)(lam / 16.0f) + 1u;
-	e->bg_lam = lam / (float)e->bg_chunks;
-	e->bg_p0 = s2f_exp(-e->bg_lam);
-	e->bg_w = e->pd.bg_weight;
-}
-
 /* The background input's Poisson CDF at 0..bg_top, each term and partial sum computed as
  * the sequential search of bg_count computes them (the same floats): the search then costs a
  * comparison per step instead of a division. Every term before bg_top is > 0. */
@@ -778,6 +767,19 @@ static void bg_table(struct s2_eng *e)
 	}
 	e->bg_top = k;
 	e->bg_top_p = p;
+}
+
+/* The background input's constants and CDF table: Poisson(lam) as the sum of bg_chunks
+ * Poisson(lam / chunks) of mean at most 16: exact, and exp(-mean) stays far from float
+ * underflow. */
+static void bg_setup(struct s2_eng *e)
+{
+	float lam = e->pd.bg_rate_hz * e->dt_ms * 0.001f;
+	e->bg_chunks = (unsigned)(lam / 16.0f) + 1u;
+	e->bg_lam = lam / (float)e->bg_chunks;
+	e->bg_p0 = s2f_exp(-e->bg_lam);
+	e->bg_w = e->pd.bg_weight;
+	bg_table(e);
 }
 
 /* The input ring's shape for this PE's neuron count (pedata.h s2_pe_max_delay). */
@@ -875,10 +877,8 @@ int s2_eng_init(struct s2_eng *e, const uint8_t *pedata, size_t len, const struc
 		if (rc < 0)
 			return rc;
 	}
-	if (e->pd.bg_rate_hz > 0) {
+	if (e->pd.bg_rate_hz > 0)
 		bg_setup(e);
-		bg_table(e);
-	}
 	s2f_rng_seed(&e->rng, e->pd.seed);
 	struct alloc a = {e->pd.dram_base, e->pd.dram_base + e->pd.dram_size};
 	if (a.end < a.next)
@@ -995,7 +995,7 @@ int s2_eng_update(struct s2_eng *e, const uint8_t *pedata, size_t len)
 		s2_sfa_params(e);
 	e->bg_lam = e->bg_p0 = e->bg_w = 0;
 	e->bg_chunks = 0;
-	if (e->pd.bg_rate_hz > 0) /* as s2_eng_init */
+	if (e->pd.bg_rate_hz > 0) /* as s2_eng_init, the CDF table too (a new rate) */
 		bg_setup(e);
 	e->spike_next = first_at(pd.sect[S2_SECT_SPIKES], pd.sect_len[S2_SECT_SPIKES], 8u, e->t);
 	/* DC steps set a parameter (i_offset): replay those of the steps already computed onto
