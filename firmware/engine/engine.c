@@ -801,7 +801,7 @@ static inline uint32_t ring_index(const struct s2_eng *e, uint32_t base, uint32_
 	       (x >> 7 & 1u) << e->stride_bits | (x & 0x7Fu);
 }
 
-/* Izhikevich: the derivatives of (v, u) for the current cur (pA) and a, b. */
+/* Izhikevich: the derivatives of (v, u) for the input cur (i_offset x 1000) and a, b. */
 struct izk {
 	double cur, a, b;
 };
