@@ -156,8 +156,10 @@ def _find_spec(name):
 
 
 def defer(name):
-    """Put a deferred module for name into sys.modules (a parent package is imported now);
-    nothing if it is imported already, cannot be found, or deferring is switched off.
+    """Put a deferred module for name into sys.modules (its parent package is set its
+    attribute if imported; if not, it is not imported, but a package above it may be, to
+    find the spec); nothing if it is imported already, cannot be found, or deferring is
+    switched off.
     @return True if the deferred module was installed."""
     if name in sys.modules or os.environ.get("S2_PYNN_EAGER_IMPORTS"):
         return False
