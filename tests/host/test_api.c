@@ -30,6 +30,8 @@
 #include <event2/event.h>
 
 #include "cmocka_runner.h"
+#include "s2/app.h"
+#include "s2/board.h"
 #include "s2/compile.h"
 #include "s2/energy_record.h"
 #include "s2/energy_report.h"
@@ -139,6 +141,52 @@ static struct s2_session *open_session(const char *machine)
 	assert_int_equal(rc, 0);
 	assert_non_null(s);
 	return s;
+}
+
+static void app_status(struct s2_session *s, struct s2_msg_app_status *st)
+{
+	struct s2_op op;
+	memset(st, 0, sizeof *st);
+	s2_op_init(&op, NULL, NULL);
+	assert_int_equal(s2_app_status_start(s2_session_eth(s)[0], st, &op), 0);
+	assert_int_equal(s2_op_wait(s2_session_client(s), &op), 0);
+}
+
+/* A board that ran (state done) refuses a raw APP_RUN that is not resumed (a run from t = 0
+ * it cannot give, protocol 4.15) and changes nothing: it stays done, runs no step, keeps
+ * its counters; with the resume flag it runs. */
+static void raw_run_refused(struct s2_session *s)
+{
+	struct s2_msg_app_status before, after;
+	app_status(s, &before);
+	assert_int_equal(before.state, S2_APP_DONE);
+	assert_true(before.neuron_updates > 0);
+	struct s2_op op;
+	s2_op_init(&op, NULL, NULL);
+	assert_int_equal(s2_app_run_start(s2_session_eth(s)[0], 50, 0, &op), 0);
+	assert_int_equal(s2_op_wait(s2_session_client(s), &op), S2_E_STATE);
+	struct timespec ts = {0, 200 * 1000 * 1000}; /* time for steps it should not run */
+	nanosleep(&ts, NULL);
+	app_status(s, &after);
+	assert_int_equal(after.state, S2_APP_DONE);
+	assert_int_equal(after.steps_done, before.steps_done);
+	assert_int_equal(after.n_steps, before.n_steps);
+	assert_int_equal(after.neuron_updates, before.neuron_updates);
+	assert_int_equal(after.synaptic_events, before.synaptic_events);
+	assert_int_equal(after.spikes_sent, before.spikes_sent);
+	assert_int_equal(after.rec_lost, before.rec_lost);
+	s2_op_init(&op, NULL, NULL);
+	assert_int_equal(s2_app_run_start(s2_session_eth(s)[0], 5, S2_APP_F_RESUME, &op), 0);
+	assert_int_equal(s2_op_wait(s2_session_client(s), &op), 0);
+	for (int i = 0; i < 100; i++) { /* at most 20 s */
+		nanosleep(&ts, NULL);
+		app_status(s, &after);
+		if (after.state == S2_APP_DONE && after.steps_done == 5)
+			break;
+	}
+	assert_int_equal(after.state, S2_APP_DONE);
+	assert_int_equal(after.steps_done, 5);
+	assert_true(after.neuron_updates > before.neuron_updates);
 }
 
 static struct s2_plan *compile_va(struct s2_session *s)
@@ -477,6 +525,7 @@ static void deploy_run_live_and_results(void **state)
 	assert_int_equal(s2_run(d, &rsm, &res, err, sizeof err), 0); /* resuming still works */
 	s2_results_free(res);
 	res = NULL;
+	raw_run_refused(s);
 	assert_int_equal(s2_deployment_check_loaded(d, RUN_MS, err, sizeof err), S2_E_STATE);
 	assert_non_null(strstr(err, "already ran since it was deployed"));
 	s2_deployment_free(d);

@@ -1445,13 +1445,15 @@ int emu_app_run(struct emu_board *b, const uint8_t *p, size_t len)
 		return rc;
 	if (b->app.state == S2_APP_ARMED || b->app.state == S2_APP_RUNNING)
 		return 0; /* a repeated request */
-	if (b->app.state != S2_APP_LOADED && b->app.state != S2_APP_DONE)
+	/* A run from t = 0 only on a freshly loaded board, a resumed one only after a run: the
+	 * PEs always go on from their state, so a board that ran cannot start again at t = 0
+	 * (protocol 4.15); refused before anything changes. Any other state: S2_E_STATE too. */
+	bool resume = m.flags & S2_APP_F_RESUME;
+	if (b->app.state != (resume ? S2_APP_DONE : S2_APP_LOADED))
 		return S2_E_STATE;
-	if (m.flags & S2_APP_F_RESUME) {
+	if (resume) {
 		/* Continue: the engines keep everything; recording starts again at the start of
 		 * each region (the clipping counters in the spike header stay cumulative). */
-		if (b->app.state != S2_APP_DONE)
-			return S2_E_STATE;
 		for (unsigned c = 0; c < b->n_chips; c++)
 			for (unsigned q = 0; b->chips[c].app && q < b->chips[c].mon.cfg.pes; q++) {
 				struct pe_app *x = b->chips[c].app->pe[q];
