@@ -15,8 +15,11 @@
  *   "clipping"  n_pops u32, per population flags u32 (bit 0: spikes recorded) and S2_RES_CLIPS x
  * u64 (results.h: what the machine clipped, dropped or rounded away; optional when reading: files
  * written before it say nothing of clipping)
- *   "plastic"   n_pops u32, per population u64: plasticity's counters summed (results.h; optional
- *               when reading, after "clipping": files written before it read as 0)
+ *   "plastic"   n_pops u32, per population u64: plasticity's counters summed (results.h)
+ * Format 3 has every section; format 2 (read too) may end after the populations or after
+ * "clipping" (no counters known), or have "plastic" as well. A section is never added to a
+ * format that exists: an older reader counts the sections and would refuse the file as
+ * damaged, while a new format version makes it say which version it cannot read.
  * A spike in step s happened at (s + 1) * dt ms; voltage
  * row s is the value after step s. Format 1 (bare 'S2RS' files, no checksum and no run status) is
  * refused: nothing in it says whether the run completed.
@@ -37,7 +40,7 @@
 #include "s2/pedata.h"
 
 #define KIND S2_SFILE_KIND('R', 'S', 'L', 'T')
-#define VERSION 2u
+#define VERSION 3u               /* docs/cli/results.md: 2 is read too */
 #define LEGACY_MAGIC 0x53523253u /* format 1 */
 #define FILE_MAX (1ull << 34)
 
@@ -417,7 +420,7 @@ struct s2_results *s2_results_decode(const uint8_t *buf, size_t len, const char 
 	if (len >= 4 && s2_ld32(buf) == LEGACY_MAGIC) {
 		snprintf(err, errlen,
 		         "%s: results format 1 (an older s2: no checksum, no run status) is not "
-		         "read; run again to get format 2",
+		         "read; run again to get format 3",
 		         name);
 		*rc = S2_E_VERSION;
 		return NULL;
@@ -444,9 +447,9 @@ struct s2_results *s2_results_decode(const uint8_t *buf, size_t len, const char 
 		goto fail;
 	bool plastic = f.n_sections == 4 + 2 * (uint64_t)res->n_pops;
 	bool clips = plastic || f.n_sections == 3 + 2 * (uint64_t)res->n_pops;
-	if (!clips && f.n_sections != 2 + 2 * (uint64_t)res->n_pops) {
-		snprintf(err, errlen, "%s: %u sections for %u populations", name, f.n_sections,
-		         res->n_pops);
+	if (f.version >= 3 ? !plastic : !clips && f.n_sections != 2 + 2 * (uint64_t)res->n_pops) {
+		snprintf(err, errlen, "%s: %u sections for %u populations (format %u)", name,
+		         f.n_sections, res->n_pops, f.version);
 		goto fail;
 	}
 	res->pops = calloc(res->n_pops ? res->n_pops : 1, sizeof *res->pops);
