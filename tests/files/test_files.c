@@ -27,6 +27,7 @@
 #include "s2/mapper.h"
 #include "s2/network.h"
 #include "s2/sfile.h"
+#include "s2/wire.h"
 
 /* ---- the container --------------------------------------------------------------------- */
 
@@ -327,6 +328,18 @@ static uint8_t *results_as(const uint8_t *b, size_t len, uint16_t version, unsig
 		char name[256];
 		snprintf(name, sizeof name, "%.*s", (int)sec.name_len, sec.name);
 		s2_file_w_section(w, name);
+		if (version == 2 && s2_sfile_sec_is(&sec, "plastic")) { /* format 2: the sums */
+			uint32_t np = s2_ld32(sec.data);
+			s2_file_w_u32(w, np);
+			for (uint32_t p = 0; p < np; p++) {
+				uint64_t sum = 0;
+				for (unsigned k = 0; k < S2_RES_PLASTICS; k++)
+					sum += s2_ld64(sec.data + 4 +
+					               8 * (S2_RES_PLASTICS * p + k));
+				s2_file_w_u64(w, sum);
+			}
+			continue;
+		}
 		s2_file_w_put(w, sec.data, (size_t)sec.len);
 	}
 	uint8_t *out = NULL;
@@ -346,6 +359,17 @@ static void t_results_versions(void **state)
 	struct s2_results *r = sample_results(50, 10);
 	assert_int_equal(s2_results_set_board_status(r, 0, S2_RESULTS_BOARD_COMPLETE, 50, NULL), 0);
 	r->pops[1].plastic = 7;
+	/* known only as a sum (as read from format 2): format 3 cannot keep it */
+	char path[600];
+	snprintf(path, sizeof path, "%s/r.s2res", dir);
+	assert_int_equal(s2_results_write(r, path, err, sizeof err), S2_E_INVAL);
+	assert_non_null(strstr(err, "population 1: plasticity's 7 counted values are not known "
+	                            "per cause (results read from format 2 keep only the sum)"));
+	r->has_plastic_causes = true;
+	assert_int_equal(s2_results_write(r, path, err, sizeof err), S2_E_INVAL);
+	assert_non_null(strstr(err, "the causes add up to another sum"));
+	r->pops[1].plastic_cause[S2_RES_PL_HIST] = 5;
+	r->pops[1].plastic_cause[S2_RES_PL_CLIPPED] = 2;
 	r->pops[0].clip[S2_RES_CLIP_WMAX] = 3;
 	size_t len, l2;
 	uint8_t *b = write_results(r, dir, &len);
@@ -371,9 +395,19 @@ static void t_results_versions(void **state)
 		assert_int_equal(d->has_clips, n >= 7);
 		assert_int_equal(d->pops[0].clip[S2_RES_CLIP_WMAX], n >= 7 ? 3 : 0);
 		assert_int_equal(d->pops[1].plastic, n == 8 ? 7 : 0);
+		assert_false(d->has_plastic_causes);
+		assert_int_equal(d->pops[1].plastic_cause[S2_RES_PL_HIST], 0);
 		s2_results_free(d);
 		free(v2);
 	}
+	struct s2_results *d = s2_results_decode(b, len, "v3.s2res", 0, &rc, err, sizeof err);
+	assert_non_null(d);
+	assert_true(d->has_plastic_causes);
+	assert_int_equal(d->pops[1].plastic, 7);
+	assert_int_equal(d->pops[1].plastic_cause[S2_RES_PL_HIST], 5);
+	assert_int_equal(d->pops[1].plastic_cause[S2_RES_PL_CLIPPED], 2);
+	assert_int_equal(d->pops[0].plastic, 0);
+	s2_results_free(d);
 	for (unsigned n = 6; n <= 7; n++) {
 		uint8_t *v3 = results_as(b, len, 3, n, &l2);
 		assert_null(s2_results_decode(v3, l2, "v3.s2res", 0, &rc, err, sizeof err));

@@ -15,7 +15,8 @@
  *   "clipping"  n_pops u32, per population flags u32 (bit 0: spikes recorded) and S2_RES_CLIPS x
  * u64 (results.h: what the machine clipped, dropped or rounded away; optional when reading: files
  * written before it say nothing of clipping)
- *   "plastic"   n_pops u32, per population u64: plasticity's counters summed (results.h)
+ *   "plastic"   n_pops u32, per population S2_RES_PLASTICS x u64: plasticity's counters per
+ *               cause (results.h; format 2: one u64, their sum)
  * Format 3 has every section; format 2 (read too) may end after the populations or after
  * "clipping" (no counters known), or have "plastic" as well. A section is never added to a
  * format that exists: an older reader counts the sections and would refuse the file as
@@ -47,6 +48,13 @@
 const char *const s2_results_clip_names[S2_RES_CLIPS] = {"inputs_clipped", "weights_zero",
                                                          "weights_clipped", "delays_clamped",
                                                          "recording_bytes_lost"};
+const char *const s2_results_plastic_names[S2_RES_PLASTICS] = {"zero", "clipped", "hist_lost",
+                                                               "queue_full"};
+const char *const s2_results_plastic_whys[S2_RES_PLASTICS] = {
+        "delivered weights above 0 rounded to 0 units",
+        "delivered weights above 65535 units clipped, or traces saturated",
+        "synapse updates that needed a post spike gone from the 16-spike history",
+        "axonal pre spikes applied early: their step's queue of 32 was full"};
 
 void s2_results_free(struct s2_results *r)
 {
@@ -272,10 +280,26 @@ int s2_results_write(const struct s2_results *r, const char *path, char *err, si
 		for (unsigned k = 0; k < S2_RES_CLIPS; k++)
 			s2_file_w_u64(w, r->pops[p].clip[k]);
 	}
+	for (unsigned p = 0; p < r->n_pops; p++) {
+		uint64_t sum = 0;
+		for (unsigned k = 0; k < S2_RES_PLASTICS; k++)
+			sum += r->pops[p].plastic_cause[k];
+		if (r->pops[p].plastic == sum && (sum == 0 || r->has_plastic_causes))
+			continue;
+		s2_file_w_free(w);
+		snprintf(err, errlen,
+		         "%s: population %u: plasticity's %llu counted values are not known per "
+		         "cause (%s), which results format 3 keeps",
+		         path, p, (unsigned long long)r->pops[p].plastic,
+		         r->has_plastic_causes ? "the causes add up to another sum"
+		                               : "results read from format 2 keep only the sum");
+		return S2_E_INVAL;
+	}
 	s2_file_w_section(w, "plastic");
 	s2_file_w_u32(w, r->n_pops);
 	for (unsigned p = 0; p < r->n_pops; p++)
-		s2_file_w_u64(w, r->pops[p].plastic);
+		for (unsigned k = 0; k < S2_RES_PLASTICS; k++)
+			s2_file_w_u64(w, r->pops[p].plastic_cause[k]);
 	int rc = s2_file_w_save(w, path, err, errlen);
 	s2_file_w_free(w);
 	return rc;
@@ -494,8 +518,19 @@ struct s2_results *s2_results_decode(const uint8_t *buf, size_t len, const char 
 		struct s2_rd r;
 		s2_rd_init(&r, sc.data, (size_t)sc.len);
 		bool ok = s2_sfile_sec_is(&sc, "plastic") && s2_rd_u32(&r) == res->n_pops;
-		for (unsigned p = 0; ok && p < res->n_pops; p++)
-			res->pops[p].plastic = s2_rd_u64(&r);
+		res->has_plastic_causes = f.version >= 3;
+		for (unsigned p = 0; ok && p < res->n_pops; p++) {
+			struct s2_results_pop *q = &res->pops[p];
+			if (!res->has_plastic_causes) {
+				q->plastic = s2_rd_u64(&r);
+				continue;
+			}
+			for (unsigned k = 0; k < S2_RES_PLASTICS; k++) {
+				q->plastic_cause[k] = s2_rd_u64(&r);
+				ok &= q->plastic + q->plastic_cause[k] >= q->plastic; /* no wrap */
+				q->plastic += q->plastic_cause[k];
+			}
+		}
 		if (!ok || r.err || s2_rd_left(&r)) {
 			damaged(err, errlen, name, &sc,
 			        "not a plasticity counter section for these populations");
