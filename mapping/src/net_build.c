@@ -892,7 +892,7 @@ int s2_netb_csource_set(struct s2_netb *b, int cs, const char *field, double val
 	                              {"mean_na", F_DOUBLE, &c->mean_na},
 	                              {"stdev_na", F_DOUBLE, &c->stdev_na},
 	                              {"interval_ms", F_DOUBLE, &c->interval_ms}};
-	if (set_num(t, sizeof t / sizeof t[0], field, value, NULL, err, errlen) == 0)
+	if (set_num(t, sizeof t / sizeof t[0], field, value, "current source", err, errlen) == 0)
 		return 0;
 	net_seterr(err, errlen,
 	           "current source %d (%.40s into '%.60s'): no number '%.60s' (amplitude_na, "
