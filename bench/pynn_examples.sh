@@ -20,6 +20,7 @@ BUILD=${1:-$SRC/build/host-release}
 OUT=${2:-/tmp/pynn_ex}
 EX=${PYNN_EXAMPLES:-/tmp/pynn-0.10.1-examples}
 TMO=${EX_TIMEOUT:-600}
+# Per simulator, if set: EX_TIMEOUT_S2, EX_TIMEOUT_BRIAN2 (else EX_TIMEOUT).
 PY=/usr/bin/python3
 case $BUILD in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
 case $OUT in /*) ;; *) OUT=$PWD/$OUT ;; esac
@@ -43,6 +44,14 @@ export S2CTL=${S2CTL:-$BUILD/host/s2ctl} S2EMU=${S2EMU:-$BUILD/tools/s2emu}
 export S2FW_RUN=${S2FW_RUN:-$BUILD/tools/s2fw-run}
 export S2_FIRMWARE=${S2_FIRMWARE:-$SRC/build/cm4f/firmware/monitor/s2_monitor.bin}
 mkdir -p "$OUT"
+# What the run was: commit, command, start (the table cites these; appended per invocation).
+if [ "${SIMS:-s2 brian2}" != none ]; then
+	{
+		echo "commit $(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$SRC" diff --quiet HEAD 2>/dev/null || echo ' (with local changes)')"
+		echo "command SIMS=\"${SIMS:-s2 brian2}\" EX_TIMEOUT=$TMO EX_TIMEOUT_S2=${EX_TIMEOUT_S2:-$TMO} EX_TIMEOUT_BRIAN2=${EX_TIMEOUT_BRIAN2:-$TMO}${ONLY:+ ONLY=\"$ONLY\"} bench/pynn_examples.sh $BUILD $OUT"
+		echo "start $(date -u '+%Y-%m-%d %H:%M:%S') load $(cut -d' ' -f1-3 /proc/loadavg)"
+	} >>"$OUT/run.txt"
+fi
 
 # Arguments some examples need besides the simulator (their own defaults otherwise).
 args_of() {
@@ -65,15 +74,20 @@ for f in "$EX"/*.py; do
 		rm -rf "$d"
 		mkdir -p "$d"
 		cp -r "$EX"/. "$d/" 2>/dev/null
+		tv=EX_TIMEOUT_$(echo "$sim" | tr a-z A-Z)
+		tmo=${!tv:-$TMO}
+		l0=$(cut -d' ' -f1 /proc/loadavg)
 		t0=$(date +%s.%N)
-		(cd "$d" && timeout "$TMO" $PY "$SRC/bench/pynn_example_run.py" "$d/summary.json" \
+		(cd "$d" && timeout "$tmo" $PY "$SRC/bench/pynn_example_run.py" "$d/summary.json" \
 			"$name.py" "$sim" $(args_of "$name") >"$d/out.txt" 2>&1)
 		rc=$?
 		t1=$(date +%s.%N)
-		echo "$rc $(echo "$t1 - $t0" | bc)" >"$d/status"
+		# exit code, wall seconds, 1-min load average at start and end, start time (UTC)
+		echo "$rc $(echo "$t1 - $t0" | bc) $l0 $(cut -d' ' -f1 /proc/loadavg) $(date -u -d @"${t0%.*}" +%H:%M:%S)" >"$d/status"
 		echo "$name $sim exit $rc ($(echo "$t1 - $t0" | bc | cut -c1-6) s)"
 	done
 done
+[ "${SIMS:-s2 brian2}" != none ] && echo "end $(date -u '+%Y-%m-%d %H:%M:%S') load $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/run.txt"
 
 $PY - "$OUT" "$EX" "$not_counted" <<'PYEOF'
 import json, os, sys
@@ -83,7 +97,7 @@ def load(n, s):
     d = os.path.join(out, "%s.%s" % (n, s))
     if not os.path.exists(os.path.join(d, "status")):
         return 99, 0.0, None, "not run"
-    rc, secs = open(os.path.join(d, "status")).read().split()
+    rc, secs = open(os.path.join(d, "status")).read().split()[:2]
     summ = None
     p = os.path.join(d, "summary.json")
     if os.path.exists(p):
