@@ -34,7 +34,8 @@ def load(out, n, s):
     if rc != 0:
         lines = [ln for ln in open(os.path.join(d, "out.txt"), errors="replace").read()
                  .splitlines() if ln.strip()]
-        err = lines[-1].strip()[:240] if lines else "no output"
+        err = lines[-1].strip() if lines else "no output"
+        err = err if len(err) <= 160 else err[:157] + "..."
     return rc, secs, summ, err, ld
 
 
