@@ -56,7 +56,8 @@ if [ "${SIMS:-s2 brian2}" != none ]; then
 	tmos="$tmos EX_TIMEOUT_BRIAN2=${EX_TIMEOUT_BRIAN2:-$TMO}"
 	{
 		echo "commit $rev"
-		echo "command SIMS=\"${SIMS:-s2 brian2}\" $tmos${ONLY:+ ONLY=\"$ONLY\"}" \
+		echo "command ${PYNN_BRIAN2_RK4:+PYNN_BRIAN2_RK4=$PYNN_BRIAN2_RK4 }SIMS=\"${SIMS:-s2 brian2}\"" \
+			"$tmos${ONLY:+ ONLY=\"$ONLY\"}" \
 			"bench/pynn_examples.sh $BUILD $OUT"
 		echo "start $(date -u '+%Y-%m-%d %H:%M:%S') load $(cut -d' ' -f1-3 /proc/loadavg)"
 	} >>"$OUT/run.txt"
