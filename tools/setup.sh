@@ -33,6 +33,6 @@ for p in $PRESETS; do
 	cmake --preset "$p" >/dev/null
 	cmake --build --preset "$p"
 done
-echo "== firmware sizes (text/data/bss, bytes)"
+echo "== firmware sizes (text/data/bss, CODE region and its free bytes)"
 cat build/cm4f/firmware/sizes.txt 2>/dev/null || true
 echo "set-up done: presets $PRESETS built"

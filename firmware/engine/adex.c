@@ -11,6 +11,7 @@
 #include "adex.h"
 
 #include "model_params.h"
+#include "rk4.h"
 
 enum {
 	P_V_REST = LP_V_REST,
@@ -60,17 +61,19 @@ void s2_adex_derive(struct s2_eng *e)
 
 struct adx {
 	double gl, el, vt, dt_, ee, ei, ie, cm, a, tw, te, ti;
+	bool refr;
 };
 
 /* The derivatives at (v, w, ge, gi); v' is 0 while refractory. */
-static void deriv(const struct adx *p, bool refr, const double *x, double *d)
+static void deriv(const void *ctx, const double *x, double *d)
 {
+	const struct adx *p = ctx;
 	double v = x[0], w = x[1], ge = x[2], gi = x[3];
 	double ex = (double)s2f_exp((float)((v - p->vt) / p->dt_));
-	d[0] = refr ? 0.0
-	            : (p->gl * (p->el - v) + p->gl * p->dt_ * ex + ge * (p->ee - v) +
-	               gi * (p->ei - v) + p->ie - w) /
-	                       p->cm;
+	d[0] = p->refr ? 0.0
+	               : (p->gl * (p->el - v) + p->gl * p->dt_ * ex + ge * (p->ee - v) +
+	                  gi * (p->ei - v) + p->ie - w) /
+	                         p->cm;
 	d[1] = (p->a * (v - p->el) - w) / p->tw;
 	d[2] = -ge / p->te;
 	d[3] = -gi / p->ti;
@@ -83,24 +86,22 @@ void s2_adex_tick(struct s2_eng *e, const uint16_t *in_e, const uint16_t *in_i, 
 		const float *p = e->params[i], *k = e->k[i];
 		float *s = e->state[i];
 		/* units: mV, ms, nF, uS, nA (a in nS / 1000 = uS) */
-		struct adx c = {p[P_CM] / p[P_TAU_M], p[P_V_REST],  p[P_V_THRESH], k[K_DT],
-		                p[P_E_REV_E],         p[P_E_REV_I], p[P_I_OFFSET], p[P_CM],
-		                k[K_A] * 1e-3,        k[K_TAU_W],   p[P_TAU_E],    p[P_TAU_I]};
 		bool refr = s[S_REFRAC] > 0;
+		struct adx c = {p[P_CM] / p[P_TAU_M],
+		                p[P_V_REST],
+		                p[P_V_THRESH],
+		                k[K_DT],
+		                p[P_E_REV_E],
+		                p[P_E_REV_I],
+		                p[P_I_OFFSET],
+		                p[P_CM],
+		                k[K_A] * 1e-3,
+		                k[K_TAU_W],
+		                p[P_TAU_E],
+		                p[P_TAU_I],
+		                refr};
 		double x[4] = {refr ? p[P_V_RESET] : s[S_V], e->izk[i][0], s[S_E], s[S_I]};
-		double k1[4], k2[4], k3[4], k4[4], y[4];
-		deriv(&c, refr, x, k1);
-		for (unsigned j = 0; j < 4; j++)
-			y[j] = x[j] + 0.5 * h * k1[j];
-		deriv(&c, refr, y, k2);
-		for (unsigned j = 0; j < 4; j++)
-			y[j] = x[j] + 0.5 * h * k2[j];
-		deriv(&c, refr, y, k3);
-		for (unsigned j = 0; j < 4; j++)
-			y[j] = x[j] + h * k3[j];
-		deriv(&c, refr, y, k4);
-		for (unsigned j = 0; j < 4; j++)
-			x[j] += h / 6.0 * (k1[j] + 2.0 * k2[j] + 2.0 * k3[j] + k4[j]);
+		s2_rk4_step(deriv, &c, x, 4, h);
 		if (refr) {
 			s[S_REFRAC] -= 1.0f;
 			x[0] = p[P_V_RESET];

@@ -6,7 +6,8 @@
  * instructions per synaptic event = the slope of ticks over L. In the host build the port's
  * clock gives synaptic events per second of one host core. bench/engine.sh runs both.
  * The same for an EGRU layer (docs/egru.md): rows of L event words with a payload ("E" lines),
- * and steps of 128 units whose accumulators hold varied sums ("U" line: unit updates).
+ * and steps of 128 units whose accumulators hold varied sums ("U" line: unit updates). And the
+ * cost of a step of each neuron model ("S" lines: 128 neurons, ticks per run of steps).
  */
 #include <stdbool.h>
 #include <string.h>
@@ -115,6 +116,68 @@ static size_t make_blob(unsigned L, bool egru)
 	return off + params + rows;
 }
 
+/* The per-step cost of the neuron models ("S" lines): 128 neurons of one shared parameter, state
+ * (and PARAMS2) row, driven by a DC current (i_offset) so that they fire, no synapses; `steps`
+ * steps of 0.1 ms (HH, 10 RK4 sub-steps per step, fewer). */
+struct model_case {
+	uint16_t model, steps;
+	const float *p, *q; /* S2_PE_PARAMS values; S2_PE_PARAMS2 values or NULL (none) */
+	float v0, u0;       /* initial state: v, and the second variable (Izhikevich's u) */
+};
+
+static const float lif_p[S2_PE_PARAMS] = {-65, -65, -50, 20, 1, 2, 5, 5, 1, 0, -70};
+static const float izk_p[S2_PE_PARAMS] = {0.02f, 0.2f, -65, 8, 0.01f};
+static const float adex_p[S2_PE_PARAMS] = {-70.6f, -70.6f, -50.4f, 9.3667f, 0.281f, 0.1f,
+                                           5,      5,      1,      0,       -80,    -40};
+static const float adex_q[S2_PE_PARAMS2] = {4, 0.0805f, 2, 144};
+static const float hh_p[S2_PE_PARAMS] = {-65, -63, 20, 6, 0.2f, 0.01f, 0.2f, 2, 0.5f, 0, -80, 50};
+static const float hh_q[S2_PE_PARAMS2] = {-90};
+static const float sfa_p[S2_PE_PARAMS] = {-70, -70, -57, 20, 0.289f, 2, 1.5f, 10, 1, 0, -75, 110};
+static const float sfa_q[S2_PE_PARAMS2] = {-75, 14.48f, 1.97f, -75, 3214};
+
+static const struct model_case models[] = {
+        {S2_MODEL_LIF_CURR_EXP, 100, lif_p, NULL, -50.5f, 0},
+        {S2_MODEL_LIF_COND_EXP, 100, lif_p, NULL, -50.5f, 0},
+        {S2_MODEL_IZHIKEVICH, 100, izk_p, NULL, -65, -13},
+        {S2_MODEL_LIF_CURR_ALPHA, 100, lif_p, NULL, -50.5f, 0},
+        {S2_MODEL_LIF_COND_ALPHA, 100, lif_p, NULL, -50.5f, 0},
+        {S2_MODEL_ADEX_COND_EXP, 100, adex_p, adex_q, -51, 0},
+        {S2_MODEL_HH_COND_EXP, 4, hh_p, hh_q, -65, 0},
+        {S2_MODEL_LIF_COND_SFA, 100, sfa_p, sfa_q, -70, 0},
+};
+
+static size_t make_model_blob(const struct model_case *m)
+{
+	enum { P = S2_PE_PARAMS * 4, S = S2_PE_STATE * 4, Q = S2_PE_PARAMS2 * 4 };
+	size_t off = 64 + 3 * 12;
+	memset(blob, 0, off + P + S + Q);
+	s2_st32(blob, S2_PEDATA_MAGIC);
+	s2_st16(blob + 4, S2_PEDATA_VERSION);
+	s2_st16(blob + 6, m->model);
+	s2_st16(blob + 8, N);
+	s2_st32(blob + 12, 100);
+	s2_st32(blob + 16, 0x100);
+	putf32(blob + 24, 0.001f);
+	putf32(blob + 28, 0.001f);
+	s2_st32(blob + 32, 1u << 20);
+	s2_st32(blob + 36, 4u << 20);
+	/* PARAMS2 only for the models that have it (pedata.h) */
+	unsigned n_sect = m->q ? 3u : 2u;
+	s2_st16(blob + 40, (uint16_t)n_sect);
+	static const uint16_t type[3] = {S2_SECT_PARAMS, S2_SECT_STATE, S2_SECT_PARAMS2};
+	static const uint32_t size[3] = {P, S, Q};
+	const float st[S2_PE_STATE] = {m->v0, m->u0};
+	const float *src[3] = {m->p, st, m->q};
+	for (unsigned k = 0, at = (unsigned)off; k < n_sect; at += size[k++]) {
+		s2_st16(blob + 64 + 12 * k, type[k]);
+		s2_st32(blob + 68 + 12 * k, at);
+		s2_st32(blob + 72 + 12 * k, size[k]);
+		for (unsigned j = 0; j < size[k] / 4; j++)
+			putf32(blob + at + 4 * j, src[k][j]);
+	}
+	return off + P + S + (m->q ? Q : 0);
+}
+
 #define SYST_CSR (*(volatile uint32_t *)0xE000E010u)
 #define SYST_RVR (*(volatile uint32_t *)0xE000E014u)
 #define SYST_CVR (*(volatile uint32_t *)0xE000E018u)
@@ -125,6 +188,16 @@ static uint32_t now(void)
 	return 0xFFFFFFu - SYST_CVR; /* counts up, 24 bits */
 #else
 	return s2_port_cycles();
+#endif
+}
+
+/* Ticks since t0 (SysTick: 24 bits, so at most one wrap between the two readings). */
+static uint32_t since(uint32_t t0)
+{
+#ifdef S2FW_BENCH_SYSTICK
+	return (now() - t0) & 0xFFFFFFu;
+#else
+	return now() - t0;
 #endif
 }
 
@@ -215,5 +288,28 @@ int main(void)
 	s2_port_puts(" ticks ");
 	put_u(spent);
 	s2_port_puts("\n");
+	/* Neuron models: per-step cost ("S" lines). */
+	for (unsigned mi = 0; mi < sizeof models / sizeof models[0]; mi++) {
+		len = make_model_blob(&models[mi]);
+		if (s2_eng_init(&eng, blob, len, &hal) < 0)
+			s2_port_exit(3);
+		spent = 0;
+		for (unsigned t = 0; t < models[mi].steps; t++) {
+			uint32_t t0 = now();
+			s2_eng_tick(&eng);
+			spent += since(t0);
+		}
+		s2_port_puts("S model ");
+		put_u(models[mi].model);
+		s2_port_puts(" neurons ");
+		put_u(N);
+		s2_port_puts(" steps ");
+		put_u(models[mi].steps);
+		s2_port_puts(" spikes ");
+		put_u(eng.c.spikes_sent);
+		s2_port_puts(" ticks ");
+		put_u(spent);
+		s2_port_puts("\n");
+	}
 	return 0;
 }

@@ -4,6 +4,8 @@
 #include "hh.h"
 #include "lif_sfa.h"
 #include "lif_alpha.h"
+#include "model_params.h"
+#include "rk4.h"
 
 #include <string.h>
 
@@ -62,6 +64,31 @@ static float ldf(const uint8_t *p)
 	float f;
 	memcpy(&f, &u, sizeof f);
 	return f;
+}
+
+/* Neuron i's value j of a section of `cols` f32 per neuron (a row per neuron, or one row that
+ * every neuron shares: docs/pedata.md). */
+static const uint8_t *row_at(const uint8_t *sect, uint32_t len, unsigned cols, unsigned i,
+                             unsigned j)
+{
+	return sect + 4u * ((len == cols * 4u ? 0 : i) * cols + j);
+}
+
+/* The parameters of every neuron from a PARAMS section. */
+static void load_params(struct s2_eng *e, const struct s2_pedata *pd)
+{
+	for (unsigned i = 0; i < e->n; i++)
+		for (unsigned j = 0; j < S2_PE_PARAMS; j++)
+			e->params[i][j] =
+			        ldf(row_at(pd->sect[S2_SECT_PARAMS], pd->sect_len[S2_SECT_PARAMS],
+			                   S2_PE_PARAMS, i, j));
+}
+
+void s2_eng_params2(const struct s2_pedata *pd, unsigned i, float *out)
+{
+	for (unsigned j = 0; j < S2_PE_PARAMS2; j++)
+		out[j] = ldf(row_at(pd->sect[S2_SECT_PARAMS2], pd->sect_len[S2_SECT_PARAMS2],
+		                    S2_PE_PARAMS2, i, j));
 }
 
 static int dram_write(struct s2_eng *e, uint32_t addr, const void *src, uint32_t len)
@@ -742,6 +769,19 @@ static void bg_table(struct s2_eng *e)
 	e->bg_top_p = p;
 }
 
+/* The background input's constants and CDF table: Poisson(lam) as the sum of bg_chunks
+ * Poisson(lam / chunks) of mean at most 16: exact, and exp(-mean) stays far from float
+ * underflow. */
+static void bg_setup(struct s2_eng *e)
+{
+	float lam = e->pd.bg_rate_hz * e->dt_ms * 0.001f;
+	e->bg_chunks = (unsigned)(lam / 16.0f) + 1u;
+	e->bg_lam = lam / (float)e->bg_chunks;
+	e->bg_p0 = s2f_exp(-e->bg_lam);
+	e->bg_w = e->pd.bg_weight;
+	bg_table(e);
+}
+
 /* The input ring's shape for this PE's neuron count (pedata.h s2_pe_max_delay). */
 static void ring_geometry(struct s2_eng *e)
 {
@@ -759,6 +799,19 @@ static inline uint32_t ring_index(const struct s2_eng *e, uint32_t base, uint32_
 {
 	return ((base + ((x >> 8) & 0xFFu) + 1u) & e->ring_mask) << e->ring_shift |
 	       (x >> 7 & 1u) << e->stride_bits | (x & 0x7Fu);
+}
+
+/* Izhikevich: the derivatives of (v, u) for the input cur (i_offset x 1000) and a, b. */
+struct izk {
+	double cur, a, b;
+};
+
+static void izk_deriv(const void *ctx, const double *x, double *d)
+{
+	const struct izk *p = ctx;
+	double v = x[0], u = x[1];
+	d[0] = 0.04 * v * v + 5.0 * v + 140.0 - u + p->cur;
+	d[1] = p->a * (p->b * v - u);
 }
 
 /* The models that take current sources (csource.h): the LIFs, AdEx, Izhikevich,
@@ -782,20 +835,15 @@ int s2_eng_init(struct s2_eng *e, const uint8_t *pedata, size_t len, const struc
 	e->model = e->pd.model;
 	ring_geometry(e);
 	e->dt_ms = (float)e->pd.dt_us / 1000.0f;
-	/* a row per neuron, or one row shared by all (docs/pedata.md) */
-	bool p_one = e->pd.sect_len[S2_SECT_PARAMS] == S2_PE_PARAMS * 4u;
-	bool s_one = e->pd.sect_len[S2_SECT_STATE] == S2_PE_STATE * 4u;
-	for (unsigned i = 0; i < e->n; i++)
-		for (unsigned j = 0; j < S2_PE_PARAMS; j++)
-			e->params[i][j] = ldf(e->pd.sect[S2_SECT_PARAMS] +
-			                      4u * ((p_one ? 0 : i) * S2_PE_PARAMS + j));
+	load_params(e, &e->pd);
 	if (!params_ok(e))
 		return S2_E_RANGE;
 	if (e->pd.sect[S2_SECT_STATE])
 		for (unsigned i = 0; i < e->n; i++)
 			for (unsigned j = 0; j < S2_PE_STATE; j++)
-				e->state[i][j] = ldf(e->pd.sect[S2_SECT_STATE] +
-				                     4u * ((s_one ? 0 : i) * S2_PE_STATE + j));
+				e->state[i][j] = ldf(row_at(e->pd.sect[S2_SECT_STATE],
+				                            e->pd.sect_len[S2_SECT_STATE],
+				                            S2_PE_STATE, i, j));
 	for (unsigned i = 0; i < e->pd.n_record_v; i++)
 		e->record_v[i] = s2_ld16(e->pd.sect[S2_SECT_RECORD_V] + 2 * i);
 	for (unsigned i = 0; i < e->n; i++) {
@@ -829,16 +877,8 @@ int s2_eng_init(struct s2_eng *e, const uint8_t *pedata, size_t len, const struc
 		if (rc < 0)
 			return rc;
 	}
-	if (e->pd.bg_rate_hz > 0) {
-		/* Poisson(lam) as the sum of bg_chunks Poisson(lam / chunks) of mean at most 16:
-		 * exact, and exp(-mean) stays far from float underflow. */
-		float lam = e->pd.bg_rate_hz * e->dt_ms * 0.001f;
-		e->bg_chunks = (unsigned)(lam / 16.0f) + 1u;
-		e->bg_lam = lam / (float)e->bg_chunks;
-		e->bg_p0 = s2f_exp(-e->bg_lam);
-		e->bg_w = e->pd.bg_weight;
-		bg_table(e);
-	}
+	if (e->pd.bg_rate_hz > 0)
+		bg_setup(e);
 	s2f_rng_seed(&e->rng, e->pd.seed);
 	struct alloc a = {e->pd.dram_base, e->pd.dram_base + e->pd.dram_size};
 	if (a.end < a.next)
@@ -895,20 +935,12 @@ int s2_eng_update(struct s2_eng *e, const uint8_t *pedata, size_t len)
 	    !sect_same(&pd, o, S2_SECT_SLICES) || !sect_same(&pd, o, S2_SECT_PLASTIC))
 		return S2_E_STATE;
 	/* Parameters: the new ones, checked; the old ones back if they are refused. */
-	bool p_one = pd.sect_len[S2_SECT_PARAMS] == S2_PE_PARAMS * 4u;
-	bool o_one = o->sect_len[S2_SECT_PARAMS] == S2_PE_PARAMS * 4u;
-	for (unsigned i = 0; i < e->n; i++)
-		for (unsigned j = 0; j < S2_PE_PARAMS; j++)
-			e->params[i][j] = ldf(pd.sect[S2_SECT_PARAMS] +
-			                      4u * ((p_one ? 0 : i) * S2_PE_PARAMS + j));
+	load_params(e, &pd);
 	if (!params_ok(e) ||
 	    (e->model == S2_MODEL_ADEX_COND_EXP && !s2_adex_params_ok(&pd, e->n)) ||
 	    (e->model == S2_MODEL_LIF_COND_SFA &&
 	     !s2_sfa_params_ok(&pd, (const float(*)[S2_PE_PARAMS])e->params, e->n))) {
-		for (unsigned i = 0; i < e->n; i++)
-			for (unsigned j = 0; j < S2_PE_PARAMS; j++)
-				e->params[i][j] = ldf(o->sect[S2_SECT_PARAMS] +
-				                      4u * ((o_one ? 0 : i) * S2_PE_PARAMS + j));
+		load_params(e, o);
 		return S2_E_RANGE;
 	}
 	/* Current sources: indexed again in the new data (the old data is freed after an
@@ -924,11 +956,7 @@ int s2_eng_update(struct s2_eng *e, const uint8_t *pedata, size_t len)
 		                            (const float(*)[S2_PE_PARAMS])e->params, cslot,
 		                            pd.seed);
 		if (rc < 0) {
-			for (unsigned i = 0; i < e->n; i++)
-				for (unsigned j = 0; j < S2_PE_PARAMS; j++)
-					e->params[i][j] =
-					        ldf(o->sect[S2_SECT_PARAMS] +
-					            4u * ((o_one ? 0 : i) * S2_PE_PARAMS + j));
+			load_params(e, o);
 			(void)s2_csrc_init(&e->cs, o->sect[S2_SECT_CSOURCE],
 			                   o->sect_len[S2_SECT_CSOURCE], e->n,
 			                   (const float(*)[S2_PE_PARAMS])e->params, cslot, o->seed);
@@ -938,18 +966,17 @@ int s2_eng_update(struct s2_eng *e, const uint8_t *pedata, size_t len)
 	/* Initial values changed between runs (PyNN's initialize()): each state value whose
 	 * initial value differs from the one loaded before is set to it now; the others go on.
 	 */
-	bool s_one = pd.sect_len[S2_SECT_STATE] == S2_PE_STATE * 4u;
-	bool os_one = o->sect_len[S2_SECT_STATE] == S2_PE_STATE * 4u;
 	if (pd.sect[S2_SECT_STATE])
 		for (unsigned i = 0; i < e->n; i++)
 			for (unsigned j = 0; j < S2_PE_STATE; j++) {
-				uint32_t nw = s2_ld32(pd.sect[S2_SECT_STATE] +
-				                      4u * ((s_one ? 0 : i) * S2_PE_STATE + j));
-				uint32_t old =
-				        o->sect[S2_SECT_STATE]
-				                ? s2_ld32(o->sect[S2_SECT_STATE] +
-				                          4u * ((os_one ? 0 : i) * S2_PE_STATE + j))
-				                : 0u;
+				uint32_t nw = s2_ld32(row_at(pd.sect[S2_SECT_STATE],
+				                             pd.sect_len[S2_SECT_STATE],
+				                             S2_PE_STATE, i, j));
+				uint32_t old = o->sect[S2_SECT_STATE]
+				                       ? s2_ld32(row_at(o->sect[S2_SECT_STATE],
+				                                        o->sect_len[S2_SECT_STATE],
+				                                        S2_PE_STATE, i, j))
+				                       : 0u;
 				if (nw == old)
 					continue;
 				memcpy(&e->state[i][j], &nw, 4);
@@ -968,13 +995,8 @@ int s2_eng_update(struct s2_eng *e, const uint8_t *pedata, size_t len)
 		s2_sfa_params(e);
 	e->bg_lam = e->bg_p0 = e->bg_w = 0;
 	e->bg_chunks = 0;
-	if (e->pd.bg_rate_hz > 0) { /* as s2_eng_init */
-		float lam = e->pd.bg_rate_hz * e->dt_ms * 0.001f;
-		e->bg_chunks = (unsigned)(lam / 16.0f) + 1u;
-		e->bg_lam = lam / (float)e->bg_chunks;
-		e->bg_p0 = s2f_exp(-e->bg_lam);
-		e->bg_w = e->pd.bg_weight;
-	}
+	if (e->pd.bg_rate_hz > 0) /* as s2_eng_init, the CDF table too (a new rate) */
+		bg_setup(e);
 	e->spike_next = first_at(pd.sect[S2_SECT_SPIKES], pd.sect_len[S2_SECT_SPIKES], 8u, e->t);
 	/* DC steps set a parameter (i_offset): replay those of the steps already computed onto
 	 * the new parameters, as if the run had had them from the start. */
@@ -1367,22 +1389,10 @@ void s2_eng_tick(struct s2_eng *e)
 			 * doubles in software, IEEE-exact like the host, so the builds still agree.
 			 */
 			float *p = e->params[i], *s = e->state[i];
-			double v = e->izk[i][0], u = e->izk[i][1];
-			double cur = (double)p[IZK_I_OFFSET] * 1000.0, a = p[IZK_A], b = p[IZK_B],
-			       h = dt;
-			double k1v = 0.04 * v * v + 5.0 * v + 140.0 - u + cur,
-			       k1u = a * (b * v - u);
-			double v2 = v + 0.5 * h * k1v, u2 = u + 0.5 * h * k1u;
-			double k2v = 0.04 * v2 * v2 + 5.0 * v2 + 140.0 - u2 + cur,
-			       k2u = a * (b * v2 - u2);
-			double v3 = v + 0.5 * h * k2v, u3 = u + 0.5 * h * k2u;
-			double k3v = 0.04 * v3 * v3 + 5.0 * v3 + 140.0 - u3 + cur,
-			       k3u = a * (b * v3 - u3);
-			double v4 = v + h * k3v, u4 = u + h * k3u;
-			double k4v = 0.04 * v4 * v4 + 5.0 * v4 + 140.0 - u4 + cur,
-			       k4u = a * (b * v4 - u4);
-			v += h / 6.0 * (k1v + 2.0 * k2v + 2.0 * k3v + k4v);
-			u += h / 6.0 * (k1u + 2.0 * k2u + 2.0 * k3u + k4u);
+			struct izk c = {(double)p[IZK_I_OFFSET] * 1000.0, p[IZK_A], p[IZK_B]};
+			double x[2] = {e->izk[i][0], e->izk[i][1]};
+			s2_rk4_step(izk_deriv, &c, x, 2, dt);
+			double v = x[0], u = x[1];
 			if (v >= 30.0) {
 				v = p[IZK_C];
 				u += p[IZK_D];

@@ -16,6 +16,7 @@
 #include "hh.h"
 
 #include "model_params.h"
+#include "rk4.h"
 
 enum {
 	H_E_LEAK,
@@ -70,7 +71,7 @@ void s2_hh_derive(struct s2_eng *e)
 }
 
 /* x / (e^(x / s) - 1), its limit s at x = 0 */
-static double xexp(double x, double s)
+__attribute__((noinline)) static double xexp(double x, double s)
 {
 	if (x < 1e-6 && x > -1e-6)
 		return s - 0.5 * x;
@@ -82,8 +83,9 @@ struct hhp {
 };
 
 /* The derivatives of (v, m, h, n, g_e, g_i). */
-static void deriv(const struct hhp *p, const double *x, double *d)
+static void deriv(const void *ctx, const double *x, double *d)
 {
+	const struct hhp *p = ctx;
 	double v = x[0], m = x[1], h = x[2], n = x[3], ge = x[4], gi = x[5], u = v - p->vo;
 	double am = 0.32 * xexp(13.0 - u, 4.0), bm = 0.28 * xexp(u - 40.0, 5.0);
 	double ah = 0.128 * (double)s2f_exp((float)((17.0 - u) / 18.0));
@@ -114,21 +116,8 @@ void s2_hh_tick(struct s2_eng *e, const uint16_t *in_e, const uint16_t *in_i, ui
 		double h = (double)e->dt_ms / nsub;
 		double x[6] = {e->izk[i][0], k[K_M], k[K_H], k[K_N], s[LS_E], s[LS_I]};
 		double v0 = x[0];
-		for (unsigned q = 0; q < nsub; q++) {
-			double k1[6], k2[6], k3[6], k4[6], y[6];
-			deriv(&c, x, k1);
-			for (unsigned j = 0; j < 6; j++)
-				y[j] = x[j] + 0.5 * h * k1[j];
-			deriv(&c, y, k2);
-			for (unsigned j = 0; j < 6; j++)
-				y[j] = x[j] + 0.5 * h * k2[j];
-			deriv(&c, y, k3);
-			for (unsigned j = 0; j < 6; j++)
-				y[j] = x[j] + h * k3[j];
-			deriv(&c, y, k4);
-			for (unsigned j = 0; j < 6; j++)
-				x[j] += h / 6.0 * (k1[j] + 2.0 * k2[j] + 2.0 * k3[j] + k4[j]);
-		}
+		for (unsigned q = 0; q < nsub; q++)
+			s2_rk4_step(deriv, &c, x, 6, h);
 		if (v0 <= HH_THRESHOLD && x[0] > HH_THRESHOLD)
 			fire[i >> 3] |= (uint8_t)(1u << (i & 7));
 		e->izk[i][0] = x[0];

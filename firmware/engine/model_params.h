@@ -31,16 +31,8 @@ enum {
 enum { LS_V, LS_E, LS_I, LS_REFRAC };
 
 /** Copy neuron i's PARAMS2 values of pd (a row per neuron, or one shared row) into
- *  out[0..S2_PE_PARAMS2). */
-static inline void s2_eng_params2(const struct s2_pedata *pd, unsigned i, float *out)
-{
-	const uint8_t *q = pd->sect[S2_SECT_PARAMS2];
-	bool one = pd->sect_len[S2_SECT_PARAMS2] == S2_PE_PARAMS2 * 4u;
-	for (unsigned j = 0; j < S2_PE_PARAMS2; j++) {
-		uint32_t u = s2_ld32(q + 4u * ((one ? 0 : i) * S2_PE_PARAMS2 + j));
-		memcpy(&out[j], &u, 4);
-	}
-}
+ *  out[0..S2_PE_PARAMS2) (engine.c: one copy for every model). */
+void s2_eng_params2(const struct s2_pedata *pd, unsigned i, float *out);
 
 /** The refractory period in whole steps, round(tau_refrac / dt), as every LIF model. */
 static inline float s2_eng_refrac_steps(const struct s2_eng *e, unsigned i)

@@ -294,6 +294,34 @@ static void new_initial_values_are_set(void **state)
 	assert_true(n_sent > before && sent[before] > want[before]); /* next spike later */
 }
 
+/* A background rate changed between runs (PyNN's set()): from then on the input is drawn from
+ * the new rate's Poisson distribution, as in a run that had it from the start (the same
+ * random stream), not from the CDF table of the rate loaded first. */
+static void new_background_rate_is_drawn_as_its_own(void **state)
+{
+	(void)state;
+	static uint8_t a[512], c[512];
+	static const float from[] = {0.0f, 2000.0f}; /* none, then 0.2 inputs per step */
+	size_t lc = blob(c, S2_MODEL_LIF_CURR_EXP, 1, 0.0f, 10.0f, NULL, 0);
+	putf(c + 44, 30000.0f); /* 3 inputs per 0.1 ms step */
+	putf(c + 48, 0.01f);
+	start(c, lc);
+	ticks(300);
+	uint64_t want = e.c.bg_inputs;
+	float v = e.state[0][0];
+	assert_true(want > 600 && want < 1200);
+	for (unsigned k = 0; k < 2; k++) {
+		size_t la = blob(a, S2_MODEL_LIF_CURR_EXP, 1, 0.0f, 10.0f, NULL, 0);
+		putf(a + 44, from[k]);
+		putf(a + 48, 0.01f);
+		start(a, la);
+		assert_int_equal(s2_eng_update(&e, c, lc), 0);
+		ticks(300);
+		assert_int_equal(e.c.bg_inputs, want);
+		assert_true(e.state[0][0] == v);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -303,6 +331,7 @@ int main(void)
 	        cmocka_unit_test(new_spike_times_before_the_step_are_skipped),
 	        cmocka_unit_test(adex_parameters_change),
 	        cmocka_unit_test(new_initial_values_are_set),
+	        cmocka_unit_test(new_background_rate_is_drawn_as_its_own),
 	};
 	return s2t_run_cmocka("eng_update", NULL, 0, tests, sizeof tests / sizeof tests[0]) ? 1 : 0;
 }
