@@ -5,7 +5,8 @@
 # Prints the median of REPEAT runs of each and their ratio (goal: at most 1.5), then where
 # the script's time goes (medians): python3's start, `import pyNN.s2`, building the network,
 # pyNN.s2's run() by part, the counts, end(); and what any PyNN backend pays before its
-# first line (python3 + `import pyNN.common`, neo and scipy with it) beside the bare run.
+# first line unless it defers imports as pyNN.s2 does (python3 + `import pyNN.common`: neo,
+# quantities, scipy, jinja2) beside the bare run. Python's bytecode is cached, as by default.
 #   bench/pynn_overhead.sh [BUILD_DIR] [REPEAT] [N]     default build/host-release 3 4000
 # (N, the network's neurons, is for the ctest smoke run: pynn_overhead_smoke)
 set -eu
@@ -20,24 +21,31 @@ export S2_FIRMWARE=${S2_FIRMWARE:-$PWD/build/cm4f/firmware/monitor/s2_monitor.bi
 export PYTHONPATH=$PWD/python${PYTHONPATH:+:$PYTHONPATH}
 $PY -c 'import pyNN' 2>/dev/null || { echo "pynn_overhead: skipped, no pyNN for $PY"; exit 77; }
 W=$(mktemp -d)
+# Python caches the bytecode of what it imports (__pycache__) unless told not to: every run
+# after a user's first reads it. Some environments (CI runners, sandboxes) set
+# PYTHONDONTWRITEBYTECODE, and a source tree or an install may not be writable: here every
+# python3 caches in $W (compiled once, by the warm-up run below), as by default.
+bytecode="cached in a temporary directory, as by default"
+[ -n "${PYTHONDONTWRITEBYTECODE:-}" ] && bytecode="$bytecode (PYTHONDONTWRITEBYTECODE of this environment unset)"
+unset PYTHONDONTWRITEBYTECODE
+export PYTHONPYCACHEPREFIX=$W/pycache
 trap 'kill $EMU 2>/dev/null; wait 2>/dev/null; rm -rf "$W"' EXIT
 "$S2EMU" --boards 1 --write-machine "$W/m.pb" --ready-file "$W/ready" 2>/dev/null &
 EMU=$!
 for _ in $(seq 200); do [ -f "$W/ready" ] && break; sleep 0.05; done
 export S2_MACHINE=$W/m.pb
-now() { date +%s.%N; }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-timed() { # FILE COMMAND...: append the command's wall time to FILE
-	local f=$1 t0 t1
+timed() { # FILE COMMAND...: append the command's wall time to FILE, its CPU time to FILE.cpu
+	local f=$1 TIMEFORMAT='%3R %3U %3S'
 	shift
-	t0=$(now)
-	"$@"
-	t1=$(now)
-	echo "$t1 - $t0" | bc >>"$W/$f"
+	{ time "$@" 2>&3; } 3>&2 2>"$W/t"
+	awk '{print $1}' "$W/t" >>"$W/$f"
+	awk '{print $2 + $3}' "$W/t" >>"$W/$f.cpu"
 }
 
-# Warm-up (boots the board) and the network's JSON for the bare run.
+# Warm-up (boots the board; compiles the bytecode) and the network's JSON for the bare run.
 VA_JSON_DIR=$W/json $PY bench/pynn_va.py >"$W/warm.txt"
+$PY -c 'import pyNN.common'
 "$S2CTL" net convert "$W/json/network.json" -o "$W/va.pb" --quiet
 "$S2CTL" compile "$W/va.pb" --machine "$W/m.pb" -o "$W/va.s2img" --quiet
 
@@ -54,8 +62,10 @@ col() { awk -v c="$1" '{print $c}' "$W/times" | median; }
 echo "pyNN.s2 Vogels-Abbott ($VA_N neurons, 1 s biological), whole process: ${py} s ($(cat "$W/py.txt"))"
 echo "bare s2ctl run of the same image, whole process:                 ${ctl} s"
 echo "ratio pyNN.s2 / s2ctl run: $(echo "scale=2; $py / $ctl" | bc) (goal <= 1.5; median of $REPEAT; load: $(cut -d' ' -f1-3 /proc/loadavg))"
+echo "CPU time (user + system; medians) of the pyNN.s2 script $(median <"$W/py.s.cpu") s, of s2ctl run $(median <"$W/ctl.s.cpu") s (s2emu's, the same for both, not counted)"
 echo "the script, from the interpreter's start (s; medians): first line $(col 1), pyNN.s2 imported $(col 2), network built $(col 3), run() done $(col 4), counts $(col 5), end() $(col 6)"
 echo "  pyNN.s2's run(): describe $(col 7), compile $(col 8), deploy $(col 9), run and read back $(col 10), results $(col 11)"
 echo "separately (whole processes): python3 -c pass $(median <"$W/start.s") s; python3 -c 'import pyNN.s2' $(median <"$W/imp.s") s"
 common=$(median <"$W/common.s")
-echo "what any PyNN backend pays before its first line: python3 -c 'import pyNN.common' (neo, scipy) ${common} s = $(echo "scale=2; $common / $ctl" | bc)x s2ctl run"
+echo "what any PyNN backend pays before its first line unless it defers imports as pyNN.s2 does (docs/pynn.md): python3 -c 'import pyNN.common' (neo, quantities, scipy, jinja2) ${common} s = $(echo "scale=2; $common / $ctl" | bc)x s2ctl run"
+echo "python3 bytecode: $bytecode"

@@ -42,6 +42,7 @@ S2_E_STATE = -16
 S2_E_TIMEOUT = -13
 LIVE_COUNTERS = 8
 RES_CLIPS = 5
+RES_PLASTICS = 4  # s2/results.h S2_RES_PLASTICS
 CLIP_NAMES = ("input", "weight_zero", "weight_max", "delay", "recording_lost")
 
 
@@ -140,7 +141,8 @@ class ResultsPop(ctypes.Structure):
     _fields_ = [("clip", u64 * RES_CLIPS), ("spikes_recorded", c_bool), ("label", c_char_p),
                 ("size", u32), ("n_spikes", u64), ("spikes", ctypes.POINTER(ResultsSpike)),
                 ("n_vrec", u32), ("vrec", ctypes.POINTER(u32)),
-                ("v", ctypes.POINTER(ctypes.c_float)), ("plastic", u64)]
+                ("v", ctypes.POINTER(ctypes.c_float)), ("plastic", u64),
+                ("plastic_cause", u64 * RES_PLASTICS)]
 
 
 class ResultsBoard(ctypes.Structure):
@@ -151,7 +153,8 @@ class ResultsBoard(ctypes.Structure):
 class CResults(ctypes.Structure):
     _fields_ = [("has_clips", c_bool), ("dt_ms", c_double), ("steps", u32), ("n_pops", u32),
                 ("pops", ctypes.POINTER(ResultsPop)), ("n_boards", u32),
-                ("boards", ctypes.POINTER(ResultsBoard)), ("complete", c_bool)]
+                ("boards", ctypes.POINTER(ResultsBoard)), ("complete", c_bool),
+                ("has_plastic_causes", c_bool)]
 
 
 class PlanPop(ctypes.Structure):

@@ -7,7 +7,6 @@ usercustomize.py (source tree, PYTHONPATH=/path/to/s2/python) or by s2_pynn.pth 
 by `cmake --install` into the interpreter's dist-packages). Without it, `import pyNN_s2`
 also works and registers itself as `pyNN.s2`.
 """
-import importlib.abc
 import importlib.util
 import os
 import sys
@@ -15,7 +14,10 @@ import sys
 _HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pyNN_s2")
 
 
-class _S2Finder(importlib.abc.MetaPathFinder):
+class _S2Finder:
+    # A meta path finder is any object with find_spec (importlib.abc.MetaPathFinder only adds
+    # an invalidate_caches that does nothing): not subclassing it spares every Python
+    # start-up importing importlib.abc (with importlib.resources, pathlib, tempfile, ...).
     def find_spec(self, fullname, path, target=None):
         if fullname != "pyNN.s2":
             return None

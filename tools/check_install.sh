@@ -43,6 +43,10 @@ if [ -x "$py" ] && "$py" -c "import pyNN" 2>/dev/null; then
 		echo "check_install: pyNN.s2 or the monitor image not installed" >&2
 		exit 1
 	}
+	[ -n "$(find "$pydir/pyNN_s2" -name 'simulator*.pyc' 2>/dev/null)" ] || {
+		echo "check_install: pyNN.s2 installed without its bytecode" >&2
+		exit 1
+	}
 	(cd "$work" && env -u PYTHONPATH -u S2CTL -u S2EMU -u S2_FIRMWARE PATH="$prefix/bin:$PATH" \
 		"$py" -c "
 import site; site.addsitedir('$pydir')

@@ -13,20 +13,6 @@
 #include "model_params.h"
 #include "rk4.h"
 
-enum {
-	P_V_REST = LP_V_REST,
-	P_V_RESET = LP_V_RESET,
-	P_V_THRESH = LP_V_THRESH,
-	P_TAU_M = LP_TAU_M,
-	P_CM = LP_CM,
-	P_TAU_E = LP_TAU_E,
-	P_TAU_I = LP_TAU_I,
-	P_I_OFFSET = LP_I_OFFSET,
-	P_E_REV_E = LP_E_REV_E,
-	P_E_REV_I = LP_E_REV_I,
-	P_V_SPIKE = LP_V_SPIKE
-};
-enum { S_V = LS_V, S_E = LS_E, S_I = LS_I, S_REFRAC = LS_REFRAC };
 enum { K_REF = 3, K_A = 4, K_B = 5, K_DT = 6, K_TAU_W = 7 };
 
 bool s2_adex_params_ok(const struct s2_pedata *pd, unsigned n)

@@ -13,20 +13,6 @@
 
 #include "model_params.h"
 
-/* The LIF layout of docs/pedata.md (model_params.h). */
-enum {
-	P_V_REST = LP_V_REST,
-	P_V_RESET = LP_V_RESET,
-	P_V_THRESH = LP_V_THRESH,
-	P_TAU_M = LP_TAU_M,
-	P_CM = LP_CM,
-	P_TAU_E = LP_TAU_E,
-	P_TAU_I = LP_TAU_I,
-	P_I_OFFSET = LP_I_OFFSET,
-	P_E_REV_E = LP_E_REV_E,
-	P_E_REV_I = LP_E_REV_I
-};
-enum { S_V = LS_V, S_E = LS_E, S_I = LS_I, S_REFRAC = LS_REFRAC };
 /* Derived constants: current-based and delta */
 enum { K_DM, K_DE, K_DI, K_REF, K_P21E, K_P21I, K_P31E, K_P31I };
 /* conductance-based: the mean over a step per unit of g and of y */

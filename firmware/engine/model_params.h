@@ -29,6 +29,21 @@ enum {
 };
 /* State slots: v, the excitatory and inhibitory current or conductance, refractory steps. */
 enum { LS_V, LS_E, LS_I, LS_REFRAC };
+/* The short names lif_alpha.c and adex.c use for the same slots. */
+enum {
+	P_V_REST = LP_V_REST,
+	P_V_RESET = LP_V_RESET,
+	P_V_THRESH = LP_V_THRESH,
+	P_TAU_M = LP_TAU_M,
+	P_CM = LP_CM,
+	P_TAU_E = LP_TAU_E,
+	P_TAU_I = LP_TAU_I,
+	P_I_OFFSET = LP_I_OFFSET,
+	P_E_REV_E = LP_E_REV_E,
+	P_E_REV_I = LP_E_REV_I,
+	P_V_SPIKE = LP_V_SPIKE
+};
+enum { S_V = LS_V, S_E = LS_E, S_I = LS_I, S_REFRAC = LS_REFRAC };
 
 /** Copy neuron i's PARAMS2 values of pd (a row per neuron, or one shared row) into
  *  out[0..S2_PE_PARAMS2) (engine.c: one copy for every model). */

@@ -42,9 +42,6 @@ struct cli {
 __attribute__((format(printf, 3, 4))) int cli_error(const struct cli *c, int code, const char *fmt,
                                                     ...);
 
-/** Read a whole file of at most max bytes (malloc'd). NULL with errno set on failure:
- * EFBIG if the file is longer than max. */
-uint8_t *cli_read_file(const char *path, size_t max, size_t *len);
 /** The monitor image when no --image is given: S2_FIRMWARE, the build tree's, the installed one. */
 const char *cli_default_firmware(void);
 

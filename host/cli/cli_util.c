@@ -144,30 +144,6 @@ void cli_json_conn(struct json *j, const char *key, const struct s2_conn *conn)
 	json_end_obj(j);
 }
 
-/* Read a whole file (at most max bytes). NULL with errno set on failure; EFBIG if longer. */
-uint8_t *cli_read_file(const char *path, size_t max, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	uint8_t *buf = malloc(max + 1);
-	size_t n = buf ? fread(buf, 1, max + 1, f) : 0;
-	int bad = !buf || ferror(f);
-	fclose(f);
-	if (bad) {
-		free(buf);
-		errno = EIO;
-		return NULL;
-	}
-	if (n > max) {
-		free(buf);
-		errno = EFBIG;
-		return NULL;
-	}
-	*len = n;
-	return buf;
-}
-
 /*
  * The monitor image to boot with when neither --image nor S2_FIRMWARE names one: the build
  * tree's (S2_DEFAULT_FIRMWARE) if it is there, else the installed one, found relative to the

@@ -2,7 +2,6 @@
  * s2ctl flash: write a flash image to boards, show their flash slots, or pack an image
  * (docs/cli/flash.md).
  */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,24 +175,26 @@ static int flash_pack(struct cli *c, struct flash_opts *o, int argc, char **argv
 	if (o->board_type && cli_uint(c, "--board-type", o->board_type, 65535, &type) < 0)
 		return EXIT_USAGE;
 	size_t mlen = 0, elen = 0;
-	uint8_t *mon = cli_read_file(argv[pos], S2_FW_IMAGE_MAX, &mlen);
-	if (!mon)
-		return cli_error(c, EXIT_INPUT, "%s: %s", argv[pos],
-		                 errno == EFBIG ? "larger than a PE's 128 KiB SRAM"
-		                                : strerror(errno));
+	uint8_t *mon = NULL, *extra = NULL;
+	char err[600];
+	int rc = s2_file_read_all(argv[pos], S2_FW_IMAGE_MAX, &mon, &mlen, err, sizeof err);
+	if (rc == S2_E_RANGE)
+		return cli_error(c, EXIT_INPUT, "%s: larger than a PE's 128 KiB SRAM", argv[pos]);
+	if (rc < 0)
+		return cli_error(c, EXIT_INPUT, "%s", err);
 	struct s2_fw_ident id;
-	int rc = s2_fw_ident_decode(mon, mlen, &id);
+	rc = s2_fw_ident_decode(mon, mlen, &id);
 	if (rc < 0 || id.kind != S2_FW_MONITOR) {
 		free(mon);
 		return cli_error(c, EXIT_INPUT, "%s: not a sealed monitor image (%s)", argv[pos],
 		                 rc < 0 ? s2_strerror(rc) : "not a monitor");
 	}
-	uint8_t *extra = NULL;
-	if (o->extra &&
-	    !(extra = cli_read_file(o->extra, S2_FLASHIMG_MAX - S2_FLASHIMG_HDR_LEN, &elen))) {
+	if (o->extra && (rc = s2_file_read_all(o->extra, S2_FLASHIMG_MAX - S2_FLASHIMG_HDR_LEN,
+	                                       &extra, &elen, err, sizeof err)) < 0) {
 		free(mon);
-		return cli_error(c, EXIT_INPUT, "%s: %s", o->extra,
-		                 errno == EFBIG ? "too large for a flash slot" : strerror(errno));
+		if (rc == S2_E_RANGE)
+			return cli_error(c, EXIT_INPUT, "%s: too large for a flash slot", o->extra);
+		return cli_error(c, EXIT_INPUT, "%s", err);
 	}
 	size_t cap = S2_FLASHIMG_HDR_LEN + mlen + elen;
 	uint8_t *img = malloc(cap);
@@ -210,7 +211,6 @@ static int flash_pack(struct cli *c, struct flash_opts *o, int argc, char **argv
 		                 : n == S2_E_RANGE ? "too large for a flash slot"
 		                                   : s2_strerror((int)n));
 	}
-	char err[512];
 	int wrc = s2_file_write_atomic(o->out, img, (size_t)n, err, sizeof err);
 	free(img);
 	if (wrc < 0)
@@ -254,12 +254,13 @@ static void on_progress(void *arg)
 static int flash_write(struct cli *c, const char *path)
 {
 	size_t len = 0;
-	uint8_t *image = cli_read_file(path, S2_FLASHIMG_MAX, &len);
-	if (!image)
-		return cli_error(c, EXIT_INPUT, "image %s: %s", path,
-		                 errno == EFBIG ? "larger than a flash slot (4 MiB)"
-		                                : strerror(errno));
-	int rc;
+	uint8_t *image = NULL;
+	char err[600];
+	int rc = s2_file_read_all(path, S2_FLASHIMG_MAX, &image, &len, err, sizeof err);
+	if (rc == S2_E_RANGE)
+		return cli_error(c, EXIT_INPUT, "image %s: larger than a flash slot (4 MiB)", path);
+	if (rc < 0)
+		return cli_error(c, EXIT_INPUT, "image %s", err);
 	struct s2_flash_plan *plan = s2_flash_plan_new(image, len, &rc);
 	if (!plan) {
 		free(image);

@@ -23,6 +23,7 @@
 #include "s2/app.h"
 #include "s2/energy.h"
 #include "s2/error.h"
+#include "s2/fileio.h"
 #include "s2/jobs.h"
 #include "s2/machine.h"
 #include "s2/stream.h"
@@ -259,17 +260,14 @@ static int load_model(const struct cli *c, const char *path, struct s2_energy_mo
 	if (!path)
 		return 0;
 	size_t len;
-	char err[512];
-	uint8_t *t = cli_read_file(path, 1 << 20, &len);
-	if (!t)
-		return cli_error(c, EXIT_INPUT, "--model %s: %s", path, strerror(errno));
-	char *s = realloc(t, len + 1);
-	if (!s) {
-		free(t);
-		return cli_error(c, EXIT_FAIL, "out of memory");
-	}
-	s[len] = 0;
-	int rc = s2_energy_model_parse(em, s, err, sizeof err);
+	char err[600];
+	uint8_t *t = NULL;
+	int rc = s2_file_read_all(path, 1 << 20, &t, &len, err, sizeof err);
+	if (rc < 0)
+		return cli_error(c, rc == S2_E_NOMEM ? EXIT_FAIL : EXIT_INPUT, "--model %s", err);
+	char *s = (char *)t;
+	s[len] = 0; /* the byte s2_file_read_all leaves beyond the data */
+	rc = s2_energy_model_parse(em, s, err, sizeof err);
 	free(s);
 	if (rc < 0)
 		return cli_error(c, EXIT_INPUT, "--model %s: %s", path, err);

@@ -264,6 +264,15 @@ static uint64_t print_pops(const struct s2_results *r, double secs, struct json 
 				for (unsigned k = 0; k < S2_RES_CLIPS; k++)
 					json_uint(j, s2_results_clip_names[k], P->clip[k]);
 				json_uint(j, "plastic", P->plastic);
+				if (r->has_plastic_causes) {
+					json_obj(j, "plastic_causes");
+					for (unsigned k = 0; k < S2_RES_PLASTICS; k++)
+						json_uint(j, s2_results_plastic_names[k],
+						          P->plastic_cause[k]);
+					json_end_obj(j);
+				} else {
+					json_null(j, "plastic_causes");
+				}
 				json_end_obj(j);
 			}
 			json_end_obj(j);
@@ -286,11 +295,16 @@ static uint64_t print_pops(const struct s2_results *r, double secs, struct json 
 			if (P->clip[k])
 				printf("  %-12s   CLIPPED: %s %llu\n", P->label,
 				       s2_results_clip_names[k], (unsigned long long)P->clip[k]);
-		if (P->plastic)
+		for (unsigned k = 0; r->has_plastic_causes && k < S2_RES_PLASTICS; k++)
+			if (P->plastic_cause[k])
+				printf("  %-12s   CLIPPED: plastic %s %llu (%s; docs/engine.md)\n",
+				       P->label, s2_results_plastic_names[k],
+				       (unsigned long long)P->plastic_cause[k],
+				       s2_results_plastic_whys[k]);
+		if (P->plastic && !r->has_plastic_causes)
 			printf("  %-12s   CLIPPED: plastic %llu (plasticity: weights rounded to 0 "
-			       "or "
-			       "clipped, traces saturated, post spikes lost, early events; "
-			       "docs/engine.md)\n",
+			       "or clipped, traces saturated, post spikes lost, early events; the "
+			       "file keeps only their sum; docs/engine.md)\n",
 			       P->label, (unsigned long long)P->plastic);
 	}
 	if (j)
@@ -303,11 +317,13 @@ static void report_run(const struct cli *c, const struct s2_results *res,
                        const struct s2_run_stats *rs, const char *out, double dur)
 {
 	bool complete = res->complete;
-	uint64_t drawn = 0, plastic = 0;
+	uint64_t drawn = 0, plastic = 0, cause[S2_RES_PLASTICS] = {0};
 	for (unsigned p = 0; p < res->n_pops; p++) {
 		drawn += res->pops[p].clip[S2_RES_CLIP_WZERO] +
 		         res->pops[p].clip[S2_RES_CLIP_WMAX] + res->pops[p].clip[S2_RES_CLIP_DELAY];
 		plastic += res->pops[p].plastic;
+		for (unsigned k = 0; k < S2_RES_PLASTICS; k++)
+			cause[k] += res->pops[p].plastic_cause[k];
 	}
 	if (c->json) {
 		struct json j;
@@ -375,13 +391,21 @@ static void report_run(const struct cli *c, const struct s2_results *res,
 		        "engine cannot hold (rounded to zero, or clamped; per population above, "
 		        "docs/engine.md); the run is not what the network says\n",
 		        (unsigned long long)drawn);
-	if (plastic && !c->quiet)
+	if (plastic && !c->quiet) {
+		char by[200] = "";
+		size_t n = 0;
+		for (unsigned k = 0; k < S2_RES_PLASTICS && n < sizeof by; k++)
+			if (cause[k])
+				n += (size_t)snprintf(by + n, sizeof by - n, "%s%s %llu",
+				                      n ? ", " : "", s2_results_plastic_names[k],
+				                      (unsigned long long)cause[k]);
 		fprintf(stderr,
-		        "s2ctl run: plasticity counted %llu values it could not hold (weights "
+		        "s2ctl run: plasticity counted %llu values it could not hold (%s: weights "
 		        "delivered rounded to zero units or clipped, traces saturated, post spikes "
 		        "gone from the 16-spike history, axonal events applied early; per "
 		        "population above, docs/engine.md); the run is not what the network says\n",
-		        (unsigned long long)plastic);
+		        (unsigned long long)plastic, by);
+	}
 }
 
 /* Write the energy record of the run (--energy). 0 or an exit code after a message. */

@@ -368,8 +368,58 @@ int s2_netb_pop_spike_times(struct s2_netb *b, int pop, const uint32_t *counts, 
 	return 0;
 }
 
+/* A whole number in [0, max] from a double, or S2_E_RANGE with err set. */
 static int whole(double v, double max, const char *item, const char *field, uint64_t *out,
-                 char *err, size_t errlen);
+                 char *err, size_t errlen)
+{
+	if (!(v >= 0) || v > max || v != floor(v)) {
+		net_seterr(err, errlen, "%s: %s %g is not a whole number from 0 to %.0f", item,
+		           field, v, max);
+		return S2_E_RANGE;
+	}
+	*out = (uint64_t)v;
+	return 0;
+}
+
+/* One settable number of a message, for the s2_netb_*_set calls. */
+struct num_field {
+	const char *name;
+	enum { F_DOUBLE, F_BOOL, F_U32, F_U53 } kind; /* F_U53: a whole number up to 2^53 */
+	void *at; /* double, protobuf_c_boolean, uint32_t, uint64_t */
+};
+
+/* Set the field of t[0..n) named field to value (a bool: not 0; a whole number checked,
+ * naming item). 0, S2_E_RANGE with err set, or S2_E_NOTFOUND with err unset (the caller
+ * says what the fields are). */
+static int set_num(const struct num_field *t, size_t n, const char *field, double value,
+                   const char *item, char *err, size_t errlen)
+{
+	for (size_t k = 0; field && k < n; k++) {
+		if (strcmp(field, t[k].name))
+			continue;
+		uint64_t w = 0;
+		int rc = 0;
+		switch (t[k].kind) {
+		case F_DOUBLE:
+			*(double *)t[k].at = value;
+			break;
+		case F_BOOL:
+			*(protobuf_c_boolean *)t[k].at = value != 0;
+			break;
+		case F_U32:
+			if ((rc = whole(value, UINT32_MAX, item, field, &w, err, errlen)) == 0)
+				*(uint32_t *)t[k].at = (uint32_t)w;
+			break;
+		case F_U53: /* 2^53: the largest whole number every double below it holds exactly */
+			if ((rc = whole(value, 9007199254740992.0, item, field, &w, err, errlen)) ==
+			    0)
+				*(uint64_t *)t[k].at = w;
+			break;
+		}
+		return rc;
+	}
+	return S2_E_NOTFOUND;
+}
 
 int s2_netb_pop_set(struct s2_netb *b, int pop, const char *field, double value, char *err,
                     size_t errlen)
@@ -379,21 +429,13 @@ int s2_netb_pop_set(struct s2_netb *b, int pop, const char *field, double value,
 		return b ? S2_E_NOTFOUND : S2_E_INVAL;
 	char item[100];
 	snprintf(item, sizeof item, "population '%.60s'", p->label);
-	if (field && !strcmp(field, "rate_hint_hz")) {
-		p->rate_hint_hz = value;
-		return 0;
-	}
-	if (field && !strcmp(field, "max_per_pe")) {
-		uint64_t w;
-		int rc = whole(value, UINT32_MAX, item, field, &w, err, errlen);
-		if (rc < 0)
-			return rc;
-		p->max_per_pe = (uint32_t)w;
-		return 0;
-	}
-	net_seterr(err, errlen, "%s: no number '%.60s' (rate_hint_hz, max_per_pe)", item,
-	           field ? field : "(null)");
-	return S2_E_NOTFOUND;
+	const struct num_field t[] = {{"rate_hint_hz", F_DOUBLE, &p->rate_hint_hz},
+	                              {"max_per_pe", F_U32, &p->max_per_pe}};
+	int rc = set_num(t, sizeof t / sizeof t[0], field, value, item, err, errlen);
+	if (rc == S2_E_NOTFOUND)
+		net_seterr(err, errlen, "%s: no number '%.60s' (rate_hint_hz, max_per_pe)", item,
+		           field ? field : "(null)");
+	return rc;
 }
 
 int s2_netb_projection(struct s2_netb *b, int pre, int post, const char *receptor,
@@ -524,19 +566,6 @@ int s2_netb_proj_connector(struct s2_netb *b, int proj, const char *type, char *
 	return 0;
 }
 
-/* A whole number in [0, max] from a double, or S2_E_RANGE with err set. */
-static int whole(double v, double max, const char *item, const char *field, uint64_t *out,
-                 char *err, size_t errlen)
-{
-	if (!(v >= 0) || v > max || v != floor(v)) {
-		net_seterr(err, errlen, "%s: %s %g is not a whole number from 0 to %.0f", item,
-		           field, v, max);
-		return S2_E_RANGE;
-	}
-	*out = (uint64_t)v;
-	return 0;
-}
-
 int s2_netb_proj_connector_set(struct s2_netb *b, int proj, const char *field, double value,
                                char *err, size_t errlen)
 {
@@ -549,26 +578,16 @@ int s2_netb_proj_connector_set(struct s2_netb *b, int proj, const char *field, d
 		net_seterr(err, errlen, "%s: no connector yet (s2_netb_proj_connector)", nm);
 		return S2_E_STATE;
 	}
-	const char *f = field ? field : "(null)";
-	bool b_ = value != 0;
-	uint64_t w = 0;
-	int rc = 0;
+	struct num_field t[3];
+	size_t n = 0;
 	switch (p->connector_case) {
 	case S2PB__PROJECTION__CONNECTOR_ALL_TO_ALL:
-		if (!strcmp(f, "allow_self")) {
-			p->all_to_all->allow_self = b_;
-			return 0;
-		}
+		t[n++] = (struct num_field){"allow_self", F_BOOL, &p->all_to_all->allow_self};
 		break;
 	case S2PB__PROJECTION__CONNECTOR_FIXED_PROBABILITY:
-		if (!strcmp(f, "p")) {
-			p->fixed_probability->p = value;
-			return 0;
-		}
-		if (!strcmp(f, "allow_self")) {
-			p->fixed_probability->allow_self = b_;
-			return 0;
-		}
+		t[n++] = (struct num_field){"p", F_DOUBLE, &p->fixed_probability->p};
+		t[n++] =
+		        (struct num_field){"allow_self", F_BOOL, &p->fixed_probability->allow_self};
 		break;
 	case S2PB__PROJECTION__CONNECTOR_FIXED_NUMBER_PRE:
 	case S2PB__PROJECTION__CONNECTOR_FIXED_NUMBER_POST: {
@@ -576,40 +595,24 @@ int s2_netb_proj_connector_set(struct s2_netb *b, int proj, const char *field, d
 		        p->connector_case == S2PB__PROJECTION__CONNECTOR_FIXED_NUMBER_PRE
 		                ? p->fixed_number_pre
 		                : p->fixed_number_post;
-		if (!strcmp(f, "n")) {
-			if ((rc = whole(value, UINT32_MAX, nm, f, &w, err, errlen)) < 0)
-				return rc;
-			fx->n = (uint32_t)w;
-			return 0;
-		}
-		if (!strcmp(f, "allow_self")) {
-			fx->allow_self = b_;
-			return 0;
-		}
-		if (!strcmp(f, "with_replacement")) {
-			fx->with_replacement = b_;
-			return 0;
-		}
+		t[n++] = (struct num_field){"n", F_U32, &fx->n};
+		t[n++] = (struct num_field){"allow_self", F_BOOL, &fx->allow_self};
+		t[n++] = (struct num_field){"with_replacement", F_BOOL, &fx->with_replacement};
 		break;
 	}
 	case S2PB__PROJECTION__CONNECTOR_FIXED_TOTAL:
-		if (!strcmp(f, "n")) {
-			/* 2^53: the largest whole number every double below it holds exactly */
-			if ((rc = whole(value, 9007199254740992.0, nm, f, &w, err, errlen)) < 0)
-				return rc;
-			p->fixed_total->n = w;
-			return 0;
-		}
-		if (!strcmp(f, "with_replacement")) {
-			p->fixed_total->with_replacement = b_;
-			return 0;
-		}
+		t[n++] = (struct num_field){"n", F_U53, &p->fixed_total->n};
+		t[n++] = (struct num_field){"with_replacement", F_BOOL,
+		                            &p->fixed_total->with_replacement};
 		break;
 	default:
 		break;
 	}
+	int rc = set_num(t, n, field, value, nm, err, errlen);
+	if (rc != S2_E_NOTFOUND)
+		return rc;
 	net_seterr(err, errlen, "%s: connector %s has no field '%.60s'", nm,
-	           CONN_NAMES[p->connector_case], f);
+	           CONN_NAMES[p->connector_case], field ? field : "(null)");
 	return S2_E_NOTFOUND;
 }
 
@@ -880,19 +883,17 @@ int s2_netb_csource_set(struct s2_netb *b, int cs, const char *field, double val
 	S2pb__CurrentSource *c = get_cs(b, cs, err, errlen);
 	if (!c)
 		return b ? S2_E_NOTFOUND : S2_E_INVAL;
-	struct {
-		const char *name;
-		double *at;
-	} nums[] = {{"amplitude_na", &c->amplitude_na}, {"start_ms", &c->start_ms},
-	            {"stop_ms", &c->stop_ms},           {"offset_na", &c->offset_na},
-	            {"frequency_hz", &c->frequency_hz}, {"phase_deg", &c->phase_deg},
-	            {"mean_na", &c->mean_na},           {"stdev_na", &c->stdev_na},
-	            {"interval_ms", &c->interval_ms}};
-	for (size_t k = 0; field && k < sizeof nums / sizeof nums[0]; k++)
-		if (!strcmp(field, nums[k].name)) {
-			*nums[k].at = value;
-			return 0;
-		}
+	const struct num_field t[] = {{"amplitude_na", F_DOUBLE, &c->amplitude_na},
+	                              {"start_ms", F_DOUBLE, &c->start_ms},
+	                              {"stop_ms", F_DOUBLE, &c->stop_ms},
+	                              {"offset_na", F_DOUBLE, &c->offset_na},
+	                              {"frequency_hz", F_DOUBLE, &c->frequency_hz},
+	                              {"phase_deg", F_DOUBLE, &c->phase_deg},
+	                              {"mean_na", F_DOUBLE, &c->mean_na},
+	                              {"stdev_na", F_DOUBLE, &c->stdev_na},
+	                              {"interval_ms", F_DOUBLE, &c->interval_ms}};
+	if (set_num(t, sizeof t / sizeof t[0], field, value, NULL, err, errlen) == 0)
+		return 0;
 	net_seterr(err, errlen,
 	           "current source %d (%.40s into '%.60s'): no number '%.60s' (amplitude_na, "
 	           "start_ms, stop_ms, offset_na, frequency_hz, phase_deg, mean_na, stdev_na, "

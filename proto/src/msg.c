@@ -821,6 +821,8 @@ int s2_msg_app_load_encode(uint8_t *out, size_t cap, const struct s2_msg_app_loa
 		s2_wr_u32(&w, m->rec_addr[i]);
 		s2_wr_u32(&w, m->rec_size[i]);
 	}
+	if (m->rec_hdr && m->rec_hdr != S2_REC_HDR_LEN_V1)
+		s2_wr_u32(&w, m->rec_hdr);
 	return wr_done(&w);
 }
 
@@ -834,6 +836,11 @@ int s2_msg_app_load_decode(const uint8_t *p, size_t len, struct s2_msg_app_load 
 		m->rec_addr[i] = s2_rd_u32(&r);
 		m->rec_size[i] = s2_rd_u32(&r);
 		rd_check(&r, m->rec_size[i] == 0 || m->rec_size[i] >= 8);
+	}
+	m->rec_hdr = S2_REC_HDR_LEN_V1;
+	if (s2_rd_left(&r)) { /* the header length asked for: only this s2's */
+		m->rec_hdr = s2_rd_u32(&r);
+		rd_check(&r, m->rec_hdr == S2_REC_HDR_LEN);
 	}
 	rd_check(&r, m->blob_len >= 1 && m->blob_len <= (16u << 20));
 	return rd_done(&r);

@@ -9,7 +9,7 @@ if __name__ == "pyNN_s2":  # imported as pyNN_s2: also be pyNN.s2
     _pyNN.s2 = _sys.modules["pyNN.s2"]
 
 import logging
-from . import _deferred  # noqa: F401  (before pyNN: scipy.signal on first use)
+from . import _deferred  # noqa: F401  (before pyNN: neo, quantities, ... on first use)
 from pyNN import common, errors
 from pyNN.common.control import DEFAULT_MAX_DELAY, DEFAULT_TIMESTEP, DEFAULT_MIN_DELAY
 from pyNN.connectors import *  # noqa: F401,F403  (unsupported ones fail in Projection)

@@ -1,76 +1,191 @@
-"""Start-up time of pyNN.s2 (docs/pynn.md, "Start-up"): neo, which PyNN imports, imports
-scipy.signal (and through it scipy.stats) when it is imported, for two methods a PyNN
-script seldom calls (AnalogSignal.downsample and .resample); that import is about half of
-`import pyNN.s2`. Before pyNN is imported, this module puts a deferred stand-in for
-scipy.signal into sys.modules: the real module is imported, whole and unchanged, the first
-time any attribute of it is used (by neo or by the script), so nothing behaves differently;
-only its cost moves to where it is needed. A script that imported scipy.signal (or neo)
-before pyNN.s2 is not touched, nor is one run with S2_PYNN_EAGER_IMPORTS=1 in the
-environment."""
-import importlib
+"""Start-up time of pyNN.s2 (docs/pynn.md, "Start-up and overhead"): modules that PyNN imports
+when it is imported but that a script uses only for some of what it does are imported when
+they are first used instead. Before pyNN is imported, this module puts a deferred module
+for each of DEFERRED into sys.modules: a module object made from the real module's spec
+(importlib.util.module_from_spec: the same __name__, __spec__, __file__, __path__ as the
+real one), whose code has not run yet. The first time an attribute it does not have is
+looked up (neo.Block, pq.ms, scipy.signal.resample, descriptions.render, dir()), the real
+module's code runs in that same object (its loader's exec_module, as importlib.util.LazyLoader
+does) and the object becomes an ordinary module: the one object, whole and unchanged, for
+everyone who imported it before or after, so nothing behaves differently; only the cost moves
+to where the module is needed, and a script that never needs it does not pay for it.
+
+Unlike importlib.util.LazyLoader, an `import neo` statement does not load the module (in
+CPython 3.11 it reads the module's __spec__, which the deferred module has; a LazyLoader
+module loads on any attribute), and importing a submodule (`import neo.io`, `from neo.core
+import Block`) loads the package first, as the import system does for an ordinary package
+(_ParentFirst below): its __init__ runs before any of its submodules, in the usual order.
+
+A module imported before pyNN.s2 is not touched, nor anything when the environment has
+S2_PYNN_EAGER_IMPORTS=1. tests/pynn/test_pynn_startup.py checks that `import pyNN.s2` does
+not import these modules and that each works as usual when used.
+"""
+import importlib.machinery
 import importlib.util
 import os
 import sys
+import threading
 import types
 
-DEFERRED = ("scipy.signal",)
+# Imported by PyNN when it is imported, used by a script only for some of what it does:
+DEFERRED = (
+    # neo (with neo.io and neo.rawio, their file formats, urllib, http.client, xml):
+    # PyNN's recording module and standard models import it; used by get_data(),
+    # write_data(), print_v() and current sources' recordings.
+    "neo",
+    # quantities (units for neo): PyNN's Recorder multiplies by pq.ms when a population is
+    # created (pyNN_s2.recording keeps that time in ms instead, as a Quantity for PyNN's code
+    # that reads it); used with neo.
+    "quantities",
+    # scipy.signal (and scipy.stats with it): neo imports it for AnalogSignal.downsample and
+    # .resample.
+    "scipy.signal",
+    # pyNN.descriptions (jinja2 and its templates): describe().
+    "pyNN.descriptions",
+    # scipy.sparse.csgraph (with scipy.sparse.linalg and scipy.linalg): lazyarray, which PyNN
+    # uses for every parameter, imports scipy.sparse, whose __init__ imports csgraph for its
+    # users (`scipy.sparse.csgraph.shortest_path(...)`); nothing in PyNN uses it.
+    "scipy.sparse.csgraph",
+)
+
+_lock = threading.RLock()
+_pending = {}  # name -> (the deferred module, its __dict__ when it was made)
 
 
 class _Deferred(types.ModuleType):
-    """A module that imports its real self on the first use of an attribute it lacks, and
-    then answers every such use from it. Its own attributes are the import system's
-    (__spec__, __path__, ...), so `import scipy.signal` elsewhere finds it without
-    triggering the import."""
-
-    def _s2_load(self):
-        d = self.__dict__
-        real = d.get("_s2_real")
-        if real is None:
-            name = self.__name__
-            if sys.modules.get(name) is self:
-                del sys.modules[name]
-            try:
-                real = importlib.import_module(name)
-            except BaseException:
-                sys.modules.setdefault(name, self)
-                raise
-            d["_s2_real"] = real
-        return real
+    """A module whose code has not run yet; it runs on the first lookup of an attribute the
+    module does not have (or dir()), and the module then is an ordinary module."""
 
     def __getattr__(self, attr):
-        return getattr(self._s2_load(), attr)
+        _load(self)
+        if type(self) is _Deferred:  # not loaded (cannot happen): no endless recursion
+            raise AttributeError("module %r has no attribute %r" % (self.__name__, attr))
+        return getattr(self, attr)
 
     def __dir__(self):
-        return dir(self._s2_load())
+        _load(self)
+        return dir(self) if type(self) is not _Deferred else []
+
+
+def _load(module):
+    """Run the deferred module's code in it (once; under a lock, for threads); attributes
+    set on it meanwhile (by a script, or the import system's submodules) are kept. If its
+    code fails, it leaves sys.modules as a failed import does, and the error is raised."""
+    with _lock:
+        name = module.__name__
+        if module.__class__ is not _Deferred:
+            return
+        entry = _pending.pop(name, None)
+        before = entry[1] if entry is not None and entry[0] is module else dict(module.__dict__)
+        set_meanwhile = {k: v for k, v in module.__dict__.items()
+                         if k not in before or before[k] is not v}
+        module.__class__ = types.ModuleType  # before its code: lookups during it are plain
+        spec = module.__spec__
+        spec._initializing = True
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            if sys.modules.get(name) is module:
+                del sys.modules[name]
+            parent, _, child = name.rpartition(".")
+            if parent and getattr(sys.modules.get(parent), child, None) is module:
+                delattr(sys.modules[parent], child)
+            raise
+        finally:
+            spec._initializing = False
+        module.__dict__.update(set_meanwhile)
+        if not _pending and _ParentFirst.instance in sys.meta_path:
+            sys.meta_path.remove(_ParentFirst.instance)
+
+
+class _Existing:
+    """The loader of a submodule that its package's code imported already (_ParentFirst):
+    gives the import system that module and leaves it as it is."""
+
+    def __init__(self, module):
+        self.module, self.spec = module, module.__spec__
+
+    def create_module(self, spec):
+        return self.module
+
+    def exec_module(self, module):
+        module.__spec__ = self.spec  # the import system set it to the spec made here
+
+
+class _ParentFirst:
+    """First on sys.meta_path while a deferred package has not run: importing one of its
+    submodules runs the package's code first. If that imported the submodule already, the
+    import system is given that module (taken out of sys.modules until the import system
+    puts it back, so that it does not load the submodule a second time)."""
+    instance = None
+
+    def find_spec(self, fullname, path=None, target=None):
+        packages = sorted(n for n in _pending if fullname.startswith(n + "."))
+        if not packages or target is not None or fullname in sys.modules:
+            return None
+        for name in packages:  # outermost first
+            entry = _pending.get(name)
+            if entry is not None:
+                _load(entry[0])
+        module = sys.modules.get(fullname)
+        if module is None:
+            return None  # the package's code did not import it: found as usual
+        del sys.modules[fullname]
+        return importlib.machinery.ModuleSpec(fullname, _Existing(module))
+
+
+_ParentFirst.instance = _ParentFirst()
+
+
+def _find_spec(name):
+    """The spec of module name, without importing its parent package if that is not imported
+    yet (importlib.util.find_spec would, and run its code): found as the import system would,
+    in the parent's __path__ (its grandparent is imported)."""
+    parent = name.rpartition(".")[0]
+    if not parent or parent in sys.modules:
+        return importlib.util.find_spec(name)
+    pspec = _find_spec(parent)
+    if pspec is None or pspec.submodule_search_locations is None:
+        return None
+    for finder in sys.meta_path:
+        find = getattr(finder, "find_spec", None)
+        spec = find(name, pspec.submodule_search_locations) if find else None
+        if spec is not None:
+            return spec
+    return None
 
 
 def defer(name):
-    """Put a deferred stand-in for the module name into sys.modules (its parent package is
-    imported now); nothing if it is imported already, cannot be found, or deferring is
-    switched off. @return True if the stand-in was installed."""
+    """Put a deferred module for name into sys.modules (its parent package is set its
+    attribute if imported; if not, it is not imported, but a package above it may be, to
+    find the spec); nothing if it is imported already, cannot be found, or deferring is
+    switched off.
+    @return True if the deferred module was installed."""
     if name in sys.modules or os.environ.get("S2_PYNN_EAGER_IMPORTS"):
         return False
     try:
-        spec = importlib.util.find_spec(name)
+        spec = _find_spec(name)
     except (ImportError, ValueError):
         return False
-    if spec is None:
+    if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
         return False
-    m = _Deferred(name)
-    m.__spec__ = spec
-    m.__loader__ = spec.loader
-    m.__file__ = spec.origin
-    if spec.submodule_search_locations is not None:
-        m.__path__ = list(spec.submodule_search_locations)
-    m.__package__ = name if spec.submodule_search_locations is not None \
-        else name.rpartition(".")[0]
-    sys.modules[name] = m
-    parent, _, child = name.rpartition(".")
-    if parent in sys.modules:
-        setattr(sys.modules[parent], child, m)
+    m = importlib.util.module_from_spec(spec)
+    m.__class__ = _Deferred
+    with _lock:
+        _pending[name] = (m, dict(m.__dict__))
+        sys.modules[name] = m
+        parent, _, child = name.rpartition(".")
+        if parent in sys.modules:
+            setattr(sys.modules[parent], child, m)
+        if _ParentFirst.instance not in sys.meta_path:
+            sys.meta_path.insert(0, _ParentFirst.instance)
     return True
 
 
-if "neo" not in sys.modules:
-    for _name in DEFERRED:
-        defer(_name)
+def pending():
+    """The names of the deferred modules whose code has not run yet."""
+    return sorted(_pending)
+
+
+for _name in DEFERRED:
+    defer(_name)

@@ -1,5 +1,7 @@
 """Recorder of pyNN.s2: the spikes and state variables (v, gsyn_exc, ...) of the run's results (simulator.state.results,
 NumPy arrays from libs2)."""
+from collections import defaultdict
+
 import numpy as np
 from pyNN import recording, errors
 from . import simulator
@@ -8,6 +10,39 @@ from .simulator import NotSupportedError
 
 class Recorder(recording.Recorder):
     _simulator = simulator
+
+    # The start of the current segment. PyNN's Recorder keeps it as a Quantity (t * pq.ms),
+    # which would import quantities (with neo, deferred: pyNN_s2/_deferred.py) for every
+    # population created; here it is also kept in ms, and the Quantity is made when PyNN's
+    # code first reads it (get_data builds the segment with it), so quantities is imported
+    # when the data are, not before. A Quantity PyNN sets (clear(), reset()) is kept as is.
+    @property
+    def _recording_start_time(self):
+        q = self._s2_start_q
+        if q is None:
+            import quantities as pq
+            q = self._s2_start_q = self._s2_start_ms * pq.ms
+        return q
+
+    @_recording_start_time.setter
+    def _recording_start_time(self, t):
+        if hasattr(t, "rescale"):  # a Quantity
+            self._s2_start_ms, self._s2_start_q = float(t.rescale("ms").magnitude), t
+        else:  # ms
+            self._s2_start_ms, self._s2_start_q = float(t), None
+
+    def __init__(self, population, file=None):
+        # PyNN 0.10's Recorder.__init__, with the start in ms (the property above) instead of
+        # state.t * pq.ms.
+        self.file = file
+        self.population = population
+        self.recorded = defaultdict(set)
+        self.cache = recording.DataCache()
+        self._simulator.state.recorders.add(self)
+        self.clear_flag = False
+        self._recording_start_time = float(self._simulator.state.t)
+        self.sampling_interval = self._simulator.state.dt
+        self.record_times = getattr(self._simulator.state, "record_sample_times", False)
 
     def _record(self, variable, new_ids, sampling_interval=None):
         if variable != "spikes" and variable not in getattr(self.population.celltype,
@@ -27,8 +62,7 @@ class Recorder(recording.Recorder):
     def _start_ms(self):
         """Start of the current segment's data: 0, or the time of the last get_data(clear=True)
         (the results always hold the whole run from t = 0: a continued run() re-simulates)."""
-        t = self._recording_start_time
-        return float(getattr(t, "magnitude", t))
+        return self._s2_start_ms
 
     def _spikes_in_segment(self, ids):
         """(global ids, times in ms) of the recorded spikes of ids since the segment's start,

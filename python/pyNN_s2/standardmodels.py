@@ -166,6 +166,19 @@ def _renewal_trains(p, n, seed, pop_index, horizon_ms, first_isi, isi):
     return out
 
 
+def _check_source(kind, p, label, rules):
+    """Refuse a host-drawn spike source's parameters, naming its population and the
+    parameter: rules are (name, per-neuron truth, what it must be), then start and duration
+    (0 or above, as every such source)."""
+    from pyNN.errors import InvalidParameterValueError
+    import numpy as np
+    for name, ok, must in list(rules) + [("start", p["start"] >= 0, "0 or above"),
+                                         ("duration", p["duration"] >= 0, "0 or above")]:
+        if not np.all(ok):
+            raise InvalidParameterValueError(
+                "pyNN.s2: %s '%s': %s must be %s" % (kind, label, name, must))
+
+
 class SpikeSourceGamma(cells.SpikeSourceGamma):
     __doc__ = cells.SpikeSourceGamma.__doc__ + """
     pyNN.s2: drawn on the host (intervals Gamma(alpha, 1/beta), a renewal process from
@@ -181,15 +194,9 @@ class SpikeSourceGamma(cells.SpikeSourceGamma):
 
     @staticmethod
     def s2_check(p, label):
-        from pyNN.errors import InvalidParameterValueError
-        import numpy as np
-        for name, ok, must in (("alpha", np.all(p["alpha"] > 0), "above 0"),
-                               ("beta", np.all(p["beta"] >= 0), "0 or above"),
-                               ("start", np.all(p["start"] >= 0), "0 or above"),
-                               ("duration", np.all(p["duration"] >= 0), "0 or above")):
-            if not ok:
-                raise InvalidParameterValueError(
-                    "pyNN.s2: SpikeSourceGamma '%s': %s must be %s" % (label, name, must))
+        _check_source("SpikeSourceGamma", p, label,
+                      [("alpha", p["alpha"] > 0, "above 0"),
+                       ("beta", p["beta"] >= 0, "0 or above")])
 
     @staticmethod
     def s2_draw(p, n, seed, pop_index, horizon_ms):
@@ -214,19 +221,11 @@ class SpikeSourcePoissonRefractory(cells.SpikeSourcePoissonRefractory):
 
     @staticmethod
     def s2_check(p, label):
-        from pyNN.errors import InvalidParameterValueError
-        import numpy as np
-        for name, ok, must in (
-                ("rate", np.all(p["rate"] >= 0), "0 or above"),
-                ("tau_refrac", np.all(p["tau_refrac"] >= 0), "0 or above"),
-                ("rate", np.all(p["rate"] * p["tau_refrac"] < 1000.0),
-                 "below 1000/tau_refrac Hz (the dead time alone allows no more)"),
-                ("start", np.all(p["start"] >= 0), "0 or above"),
-                ("duration", np.all(p["duration"] >= 0), "0 or above")):
-            if not ok:
-                raise InvalidParameterValueError(
-                    "pyNN.s2: SpikeSourcePoissonRefractory '%s': %s must be %s"
-                    % (label, name, must))
+        _check_source("SpikeSourcePoissonRefractory", p, label,
+                      [("rate", p["rate"] >= 0, "0 or above"),
+                       ("tau_refrac", p["tau_refrac"] >= 0, "0 or above"),
+                       ("rate", p["rate"] * p["tau_refrac"] < 1000.0,
+                        "below 1000/tau_refrac Hz (the dead time alone allows no more)")])
 
     @staticmethod
     def s2_draw(p, n, seed, pop_index, horizon_ms):

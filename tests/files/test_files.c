@@ -27,6 +27,7 @@
 #include "s2/mapper.h"
 #include "s2/network.h"
 #include "s2/sfile.h"
+#include "s2/wire.h"
 
 /* ---- the container --------------------------------------------------------------------- */
 
@@ -311,6 +312,117 @@ static void t_results_status(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* The first n sections of results file b as a file of format version `version`. */
+static uint8_t *results_as(const uint8_t *b, size_t len, uint16_t version, unsigned n,
+                           size_t *out_len)
+{
+	struct s2_sfile f;
+	char err[256];
+	assert_int_equal(s2_file_check(b, len, S2_SFILE_KIND('R', 'S', 'L', 'T'), 3, "r", &f, err,
+	                               sizeof err),
+	                 0);
+	struct s2_file_w *w = s2_file_w_new(S2_SFILE_KIND('R', 'S', 'L', 'T'), version);
+	struct s2_sfile_it it = {0};
+	struct s2_sfile_sec sec;
+	for (unsigned i = 0; i < n && s2_sfile_next(&f, &it, &sec); i++) {
+		char name[256];
+		snprintf(name, sizeof name, "%.*s", (int)sec.name_len, sec.name);
+		s2_file_w_section(w, name);
+		if (version == 2 && s2_sfile_sec_is(&sec, "plastic")) { /* format 2: the sums */
+			uint32_t np = s2_ld32(sec.data);
+			s2_file_w_u32(w, np);
+			for (uint32_t p = 0; p < np; p++) {
+				uint64_t sum = 0;
+				for (unsigned k = 0; k < S2_RES_PLASTICS; k++)
+					sum += s2_ld64(sec.data + 4 +
+					               8 * (S2_RES_PLASTICS * p + k));
+				s2_file_w_u64(w, sum);
+			}
+			continue;
+		}
+		s2_file_w_put(w, sec.data, (size_t)sec.len);
+	}
+	uint8_t *out = NULL;
+	assert_int_equal(s2_file_w_finish(w, &out, out_len), 0);
+	s2_file_w_free(w);
+	return out;
+}
+
+/* Format 3 is written; a reader of format 2 refuses it naming the version; every form of
+ * format 2 (without the counters, with clipping, with clipping and plastic) is still read,
+ * and a format-3 file without its counter sections is refused. */
+static void t_results_versions(void **state)
+{
+	(void)state;
+	char dir[512], err[512];
+	assert_non_null(s2t_mkdtemp(dir, sizeof dir, "s2resv"));
+	struct s2_results *r = sample_results(50, 10);
+	assert_int_equal(s2_results_set_board_status(r, 0, S2_RESULTS_BOARD_COMPLETE, 50, NULL), 0);
+	r->pops[1].plastic = 7;
+	/* known only as a sum (as read from format 2): format 3 cannot keep it */
+	char path[600];
+	snprintf(path, sizeof path, "%s/r.s2res", dir);
+	assert_int_equal(s2_results_write(r, path, err, sizeof err), S2_E_INVAL);
+	assert_non_null(strstr(err, "population 1: plasticity's 7 counted values are not known "
+	                            "per cause (results read from format 2 keep only the sum)"));
+	r->has_plastic_causes = true;
+	assert_int_equal(s2_results_write(r, path, err, sizeof err), S2_E_INVAL);
+	assert_non_null(strstr(err, "the causes add up to another sum"));
+	r->pops[1].plastic_cause[S2_RES_PL_HIST] = 5;
+	r->pops[1].plastic_cause[S2_RES_PL_CLIPPED] = 2;
+	r->pops[0].clip[S2_RES_CLIP_WMAX] = 3;
+	size_t len, l2;
+	uint8_t *b = write_results(r, dir, &len);
+	struct s2_sfile f;
+	assert_int_equal(s2_file_check(b, len, S2_SFILE_KIND('R', 'S', 'L', 'T'), 3, "r", &f, err,
+	                               sizeof err),
+	                 0);
+	assert_int_equal(f.version, 3);
+	assert_int_equal(f.n_sections, 8);
+	assert_int_equal(s2_file_check(b, len, S2_SFILE_KIND('R', 'S', 'L', 'T'), 2, "r.s2res", &f,
+	                               err, sizeof err),
+	                 S2_E_VERSION);
+	assert_string_equal(err,
+	                    "r.s2res: format version 3 is not supported (this s2 reads 1 to 2)");
+	int rc;
+	for (unsigned n = 6; n <= 8; n++) {
+		uint8_t *v2 = results_as(b, len, 2, n, &l2);
+		struct s2_results *d =
+		        s2_results_decode(v2, l2, "v2.s2res", 0, &rc, err, sizeof err);
+		if (!d)
+			fail_msg("format 2 with %u sections: %s", n, err);
+		assert_int_equal(d->pops[0].n_spikes, 10);
+		assert_int_equal(d->has_clips, n >= 7);
+		assert_int_equal(d->pops[0].clip[S2_RES_CLIP_WMAX], n >= 7 ? 3 : 0);
+		assert_int_equal(d->pops[1].plastic, n == 8 ? 7 : 0);
+		assert_false(d->has_plastic_causes);
+		assert_int_equal(d->pops[1].plastic_cause[S2_RES_PL_HIST], 0);
+		s2_results_free(d);
+		free(v2);
+	}
+	struct s2_results *d = s2_results_decode(b, len, "v3.s2res", 0, &rc, err, sizeof err);
+	assert_non_null(d);
+	assert_true(d->has_plastic_causes);
+	assert_int_equal(d->pops[1].plastic, 7);
+	assert_int_equal(d->pops[1].plastic_cause[S2_RES_PL_HIST], 5);
+	assert_int_equal(d->pops[1].plastic_cause[S2_RES_PL_CLIPPED], 2);
+	assert_int_equal(d->pops[0].plastic, 0);
+	s2_results_free(d);
+	for (unsigned n = 6; n <= 7; n++) {
+		uint8_t *v3 = results_as(b, len, 3, n, &l2);
+		assert_null(s2_results_decode(v3, l2, "v3.s2res", 0, &rc, err, sizeof err));
+		assert_int_equal(rc, S2_E_FORMAT);
+		char want[100];
+		snprintf(want, sizeof want, "v3.s2res: %u sections for 2 populations (format 3)",
+		         n);
+		assert_string_equal(err, want);
+		free(v3);
+	}
+	free(b);
+	s2_results_free(r);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 /* ---- mutants of every file type ------------------------------------------------------- */
 
 typedef bool (*decode_fn)(const uint8_t *buf, size_t len, const char *name, char *err,
@@ -511,8 +623,11 @@ static void t_mutants(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(t_container), cmocka_unit_test(t_atomic),
-	        cmocka_unit_test(t_sum),       cmocka_unit_test(t_results_status),
+	        cmocka_unit_test(t_container),
+	        cmocka_unit_test(t_atomic),
+	        cmocka_unit_test(t_sum),
+	        cmocka_unit_test(t_results_status),
+	        cmocka_unit_test(t_results_versions),
 	        cmocka_unit_test(t_mutants),
 	};
 	return cmocka_run_group_tests_name("files", tests, NULL, NULL);

@@ -2,7 +2,9 @@
  * Fuzz target for results files (s2_results_decode, docs/cli/results.md): any bytes are accepted
  * or refused with a message naming the file, never read out of bounds; what is accepted keeps
  * every spike inside its population and run, and a partial run is refused unless allowed.
- * Inputs starting with 0x01 are section contents wrapped by the harness (fuzz_wrap.h).
+ * Inputs starting with 0x01 are section contents wrapped by the harness (fuzz_wrap.h) as a
+ * file of the current format (3), 0x02 the same as format 2; the sections after the
+ * populations are named "clipping" and "plastic".
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -17,11 +19,15 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char label[256];
+static uint64_t n_pops; /* from the "run" section */
 
 static void name(unsigned i, const uint8_t *sec, size_t n, char *buf, size_t len)
 {
 	if (i == 0) {
+		n_pops = n >= 16 ? s2_ld32(sec + 12) : 0;
 		snprintf(buf, len, "run");
+	} else if (i >= 2 + 2 * n_pops) {
+		snprintf(buf, len, i == 2 + 2 * n_pops ? "clipping" : "plastic");
 	} else if (i == 1) {
 		snprintf(buf, len, "boards");
 	} else if (i % 2 == 0) { /* spikes: the label is at its start */
@@ -40,8 +46,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint8_t *owned;
 	size_t len;
-	const uint8_t *file =
-	        fuzz_file(data, size, S2_SFILE_KIND('R', 'S', 'L', 'T'), 2, name, &len, &owned);
+	uint16_t version = 3;
+	uint8_t *v2 = NULL;
+	if (size && data[0] == 0x02) { /* format 2: wrapped like 0x01 */
+		if (!(v2 = malloc(size)))
+			return 0;
+		memcpy(v2, data, size);
+		v2[0] = 0x01;
+		data = v2;
+		version = 2;
+	}
+	const uint8_t *file = fuzz_file(data, size, S2_SFILE_KIND('R', 'S', 'L', 'T'), version,
+	                                name, &len, &owned);
+	free(v2);
 	if (!file)
 		return 0;
 	char err[1024];

@@ -30,6 +30,8 @@
 #include <event2/event.h>
 
 #include "cmocka_runner.h"
+#include "s2/app.h"
+#include "s2/board.h"
 #include "s2/compile.h"
 #include "s2/energy_record.h"
 #include "s2/energy_report.h"
@@ -139,6 +141,52 @@ static struct s2_session *open_session(const char *machine)
 	assert_int_equal(rc, 0);
 	assert_non_null(s);
 	return s;
+}
+
+static void app_status(struct s2_session *s, struct s2_msg_app_status *st)
+{
+	struct s2_op op;
+	memset(st, 0, sizeof *st);
+	s2_op_init(&op, NULL, NULL);
+	assert_int_equal(s2_app_status_start(s2_session_eth(s)[0], st, &op), 0);
+	assert_int_equal(s2_op_wait(s2_session_client(s), &op), 0);
+}
+
+/* A board that ran (state done) refuses a raw APP_RUN that is not resumed (a run from t = 0
+ * it cannot give, protocol 4.15) and changes nothing: it stays done, runs no step, keeps
+ * its counters; with the resume flag it runs. */
+static void raw_run_refused(struct s2_session *s)
+{
+	struct s2_msg_app_status before, after;
+	app_status(s, &before);
+	assert_int_equal(before.state, S2_APP_DONE);
+	assert_true(before.neuron_updates > 0);
+	struct s2_op op;
+	s2_op_init(&op, NULL, NULL);
+	assert_int_equal(s2_app_run_start(s2_session_eth(s)[0], 50, 0, &op), 0);
+	assert_int_equal(s2_op_wait(s2_session_client(s), &op), S2_E_STATE);
+	struct timespec ts = {0, 200 * 1000 * 1000}; /* time for steps it should not run */
+	nanosleep(&ts, NULL);
+	app_status(s, &after);
+	assert_int_equal(after.state, S2_APP_DONE);
+	assert_int_equal(after.steps_done, before.steps_done);
+	assert_int_equal(after.n_steps, before.n_steps);
+	assert_int_equal(after.neuron_updates, before.neuron_updates);
+	assert_int_equal(after.synaptic_events, before.synaptic_events);
+	assert_int_equal(after.spikes_sent, before.spikes_sent);
+	assert_int_equal(after.rec_lost, before.rec_lost);
+	s2_op_init(&op, NULL, NULL);
+	assert_int_equal(s2_app_run_start(s2_session_eth(s)[0], 5, S2_APP_F_RESUME, &op), 0);
+	assert_int_equal(s2_op_wait(s2_session_client(s), &op), 0);
+	for (int i = 0; i < 100; i++) { /* at most 20 s */
+		nanosleep(&ts, NULL);
+		app_status(s, &after);
+		if (after.state == S2_APP_DONE && after.steps_done == 5)
+			break;
+	}
+	assert_int_equal(after.state, S2_APP_DONE);
+	assert_int_equal(after.steps_done, 5);
+	assert_true(after.neuron_updates > before.neuron_updates);
 }
 
 static struct s2_plan *compile_va(struct s2_session *s)
@@ -477,6 +525,7 @@ static void deploy_run_live_and_results(void **state)
 	assert_int_equal(s2_run(d, &rsm, &res, err, sizeof err), 0); /* resuming still works */
 	s2_results_free(res);
 	res = NULL;
+	raw_run_refused(s);
 	assert_int_equal(s2_deployment_check_loaded(d, RUN_MS, err, sizeof err), S2_E_STATE);
 	assert_non_null(strstr(err, "already ran since it was deployed"));
 	s2_deployment_free(d);
@@ -502,6 +551,128 @@ static void deploy_run_live_and_results(void **state)
 	assert_int_equal(s2_deployment_stats(d)->stream.lost, 0);
 	s2_results_free(res);
 	s2_deployment_free(d);
+	s2_session_close(s);
+	emu_stop(&e);
+}
+
+/* Poll the board's APP_STATUS until its state is want (at most 20 s). */
+static void await_state(struct s2_session *s, uint8_t want, struct s2_msg_app_status *st)
+{
+	for (int i = 0; i < 400; i++) {
+		app_status(s, st);
+		if (st->state == want)
+			return;
+		struct timespec ts = {0, 50 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	assert_int_equal(st->state, want);
+}
+
+/* A host of an earlier s2 sends a 24-byte APP_LOAD (no rec_hdr): the board keeps the first
+ * layout of the recording regions, a 48-byte header with five counters and the data right
+ * after it, and the run is the one libs2 gets with the 80-byte header (protocol 4.15). */
+static void earlier_hosts_recording_layout(void **state)
+{
+	(void)state;
+	const char *fw = getenv("S2_FIRMWARE");
+	assert_non_null(fw);
+	struct emu e;
+	emu_start(&e, "v1", NULL);
+	struct s2_session *s = open_session(e.machine);
+	char err[512];
+	/* the reference: libs2's load and run */
+	struct s2_deployment *d = NULL;
+	assert_int_equal(s2_deployment_new(s, compile_va(s), false, &d, err, sizeof err), 0);
+	struct s2_deploy_opts dop = {.duration_ms = RUN_MS, .firmware = fw};
+	assert_int_equal(s2_deploy(d, &dop, err, sizeof err), 0);
+	struct s2_run_opts rop = {.duration_ms = RUN_MS};
+	struct s2_results *res = NULL;
+	assert_int_equal(s2_run(d, &rop, &res, err, sizeof err), 0);
+	uint64_t want_spikes = 0, want_clip[S2_REC_CLIPS_V1] = {0};
+	for (unsigned p = 0; p < res->n_pops; p++) {
+		want_spikes += res->pops[p].n_spikes;
+		for (unsigned k = 0; k < S2_CLIP_PLASTIC; k++)
+			want_clip[k] += res->pops[p].clip[k];
+	}
+	assert_true(want_spikes > 0);
+	s2_results_free(res);
+	s2_deployment_free(d);
+	/* the same network loaded as an earlier host loads it */
+	struct s2_plan *plan = compile_va(s);
+	struct s2_plan_board *pb = &plan->boards[0];
+	struct s2_conn *eth = s2_session_eth(s)[0];
+	struct s2_client *c = s2_session_client(s);
+	uint32_t steps = (uint32_t)(RUN_MS / plan->dt_ms + 0.5);
+	for (unsigned ch = 0; ch < pb->n_chips; ch++)
+		for (unsigned q = 0; q < pb->chips[ch].n_pes; q++) {
+			const struct s2_plan_pe_info *in = &pb->info[ch][q];
+			pb->chips[ch].pes[q].rec_size[0] =
+			        S2_REC_HDR_LEN_V1 +
+			        (in->rec_spikes ? steps * ((in->n + 7) / 8) : 0);
+			pb->chips[ch].pes[q].rec_size[1] = 0;
+		}
+	struct s2_op op;
+	s2_op_init(&op, NULL, NULL);
+	assert_int_equal(s2_app_write_start(eth, pb->chips, pb->n_chips, NULL, &op), 0);
+	assert_int_equal(s2_op_wait(c, &op), 0);
+	s2_op_init(&op, NULL, NULL);
+	for (unsigned ch = 0; ch < pb->n_chips; ch++) {
+		const struct s2_app_chip *ac = &pb->chips[ch];
+		uint8_t body[64];
+		struct s2_msg_router_load rl = {S2_APP_DATA_ADDR, ac->n_rt};
+		int len = s2_msg_router_load_encode(body, sizeof body, &rl);
+		assert_int_equal(s2_simple_start(eth, S2_MSG_ROUTER_LOAD, ac->chip, S2_PE_MONITOR,
+		                                 body, (size_t)len, NULL, 0, NULL, &op),
+		                 0);
+		for (unsigned q = 0; q < ac->n_pes; q++) {
+			struct s2_app_area ar = s2_app_area(q, ac->n_pes);
+			struct s2_msg_app_load al = {.blob_addr =
+			                                     S2_APP_DATA_ADDR + ac->blob_off[q],
+			                             .blob_len = ac->pes[q].len,
+			                             .rec_addr = {ar.rec[0], ar.rec[1]},
+			                             .rec_size = {ac->pes[q].rec_size[0], 0}};
+			len = s2_msg_app_load_encode(body, sizeof body, &al);
+			assert_int_equal(len, 24);
+			assert_int_equal(s2_simple_start(eth, S2_MSG_APP_LOAD, ac->chip,
+			                                 ac->pes[q].pe, body, (size_t)len, NULL, 0,
+			                                 NULL, &op),
+			                 0);
+		}
+	}
+	assert_int_equal(s2_op_wait(c, &op), 0);
+	struct s2_msg_app_status st;
+	await_state(s, S2_APP_LOADED, &st);
+	s2_op_init(&op, NULL, NULL);
+	assert_int_equal(s2_app_run_start(eth, steps, 0, &op), 0);
+	assert_int_equal(s2_op_wait(c, &op), 0);
+	await_state(s, S2_APP_DONE, &st);
+	/* every spike region: the 48-byte header, then the bitmaps */
+	uint64_t spikes = 0, clip[S2_REC_CLIPS_V1] = {0};
+	for (unsigned ch = 0; ch < pb->n_chips; ch++)
+		for (unsigned q = 0; q < pb->chips[ch].n_pes; q++) {
+			const struct s2_plan_pe_info *in = &pb->info[ch][q];
+			uint32_t size = pb->chips[ch].pes[q].rec_size[0];
+			uint8_t *r = malloc(size);
+			assert_non_null(r);
+			s2_op_init(&op, NULL, NULL);
+			assert_int_equal(
+			        s2_mem_read_start(
+			                eth, pb->chips[ch].chip, S2_PE_MONITOR, S2_MEM_DRAM,
+			                s2_app_area(q, pb->chips[ch].n_pes).rec[0], r, size, &op),
+			        0);
+			assert_int_equal(s2_op_wait(c, &op), 0);
+			assert_int_equal(s2_ld32(r), size - S2_REC_HDR_LEN_V1); /* recorded */
+			assert_int_equal(s2_ld32(r + 4), 0);                    /* lost */
+			for (unsigned k = 0; k < S2_CLIP_PLASTIC; k++)
+				clip[k] += s2_ld64(r + 8 + 8 * k);
+			for (uint32_t i = S2_REC_HDR_LEN_V1; in->rec_spikes && i < size; i++)
+				spikes += (uint64_t)__builtin_popcount(r[i]);
+			free(r);
+		}
+	assert_int_equal(spikes, want_spikes);
+	assert_memory_equal(clip, want_clip, sizeof clip);
+	s2_app_release(pb->chips, pb->n_chips);
+	s2_plan_free(plan);
 	s2_session_close(s);
 	emu_stop(&e);
 }
@@ -999,6 +1170,7 @@ int main(void)
 	        cmocka_unit_test(image_for_a_bigger_machine),
 	        cmocka_unit_test(not_booted_and_no_firmware),
 	        cmocka_unit_test(deploy_run_live_and_results),
+	        cmocka_unit_test(earlier_hosts_recording_layout),
 	        cmocka_unit_test(board_dies_mid_run),
 	        cmocka_unit_test(energy_record_and_report),
 	        cmocka_unit_test(energy_record_of_a_board_that_dies),

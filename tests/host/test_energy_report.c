@@ -290,18 +290,14 @@ static void bad_options(void **state)
 
 int main(void)
 {
-	snprintf(dir, sizeof dir, "%s/s2erep.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (strlen(dir) >= sizeof dir - 1 || !mkdtemp(dir))
+	if (!s2t_mkdtemp(dir, sizeof dir, "s2erep")) { /* removed at exit with s2t_tmpdir() */
+		fprintf(stderr, "test_energy_report: no temporary directory\n");
 		return 1;
+	}
 	const struct CMUnitTest t[] = {
 	        cmocka_unit_test(known_joules), cmocka_unit_test(renderers),
 	        cmocka_unit_test(bad_records),  cmocka_unit_test(partial_run),
 	        cmocka_unit_test(bad_options),
 	};
-	int failed = s2t_run_cmocka("energy_report", NULL, 0, t, sizeof t / sizeof t[0]);
-	char cmd[260];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "test_energy_report: could not remove %s\n", dir);
-	return failed ? 1 : 0;
+	return s2t_run_cmocka("energy_report", NULL, 0, t, sizeof t / sizeof t[0]) ? 1 : 0;
 }

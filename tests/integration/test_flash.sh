@@ -8,6 +8,22 @@ head -c 20000 /dev/urandom >"$WORK/extra.bin"
 pack --version v1 -o "$WORK/v1.s2fi"
 pack --version v2 --extra "$WORK/extra.bin" -o "$WORK/v2.s2fi"
 check "pack makes flash images" test -s "$WORK/v2.s2fi"
+# Files that cannot be read are refused naming the file and the reason (exit 3).
+refused() { # WHAT WANT COMMAND...: exit 3 and stderr WANT
+	"${@:3}" 2>"$WORK/r.err" >/dev/null
+	local rc=$?
+	check "$1: refused with exit 3 (got $rc): $(cat "$WORK/r.err")" \
+		test $rc -eq 3 -a "$(cat "$WORK/r.err")" = "$2"
+}
+head -c 140000 /dev/zero >"$WORK/big.bin"
+refused "pack: no monitor" "s2ctl flash: $WORK/none.bin: No such file or directory" \
+	"$S2CTL" flash pack "$WORK/none.bin" --version x -o "$WORK/x.s2fi"
+refused "pack: a monitor larger than SRAM" \
+	"s2ctl flash: $WORK/big.bin: larger than a PE's 128 KiB SRAM" \
+	"$S2CTL" flash pack "$WORK/big.bin" --version x -o "$WORK/x.s2fi"
+refused "pack: no --extra file" "s2ctl flash: $WORK/none.bin: No such file or directory" \
+	"$S2CTL" flash pack "$S2_FIRMWARE" --extra "$WORK/none.bin" --version x -o "$WORK/x.s2fi"
+check "pack: nothing written when refused" test ! -e "$WORK/x.s2fi"
 
 # status NAME: the flash status JSON of board 0 of emulator NAME
 status() { "$S2CTL" flash --status --machine "$WORK/$1.pb" --json; }
@@ -40,6 +56,14 @@ for bad in trunc corrupt other; do
 	check "$bad image: both slots untouched" cmp -s "$WORK/before.json" "$WORK/after.json"
 done
 check "wrong board type is named" grep -q "board type 7" "$WORK/other.err"
+head -c 5000000 /dev/zero >"$WORK/huge.s2fi"
+refused "flash: no image" "s2ctl flash: image $WORK/none.s2fi: No such file or directory" \
+	"$S2CTL" flash "$WORK/none.s2fi" --machine "$WORK/base.pb"
+refused "flash: an image larger than a slot" \
+	"s2ctl flash: image $WORK/huge.s2fi: larger than a flash slot (4 MiB)" \
+	"$S2CTL" flash "$WORK/huge.s2fi" --machine "$WORK/base.pb"
+status base >"$WORK/after.json"
+check "unread images: both slots untouched" cmp -s "$WORK/before.json" "$WORK/after.json"
 "$S2CTL" power off --machine "$WORK/base.pb" --quiet
 "$S2CTL" flash "$WORK/v2.s2fi" --machine "$WORK/base.pb" 2>"$WORK/off.err"
 check "a powered-off board is refused (exit 1)" test $? -eq 1

@@ -223,6 +223,10 @@ j key_rotate key key rotate "$WORK/m.key" --machine "$WORK/keyed.pb"
 export S2_STATE_DIR=$WORK/state
 "$S2CTL" job begin --machine "$WORK/keyed.pb" --job 5 --gres-idx 0 --user u --account a >/dev/null
 SLURM_JOB_ID=5 j job_show job job show
+"$S2CTL" job end --machine "$WORK/keyed.pb" --job 5 --model "$WORK/no.model" 2>"$WORK/model.err"
+check "job end: a missing --model is refused (exit 3), naming it and why" \
+	test $? -eq 3 -a "$(cat "$WORK/model.err")" = \
+	"s2ctl job: --model $WORK/no.model: No such file or directory"
 j job_end job job end --machine "$WORK/keyed.pb" --key "$WORK/m.key" --job 5
 j energy_jobs energy-jobs energy jobs --machine "$WORK/keyed.pb"
 

@@ -294,6 +294,15 @@ static void t_errors(void **state)
 	       "n 2.5 is not a whole number");
 	REFUSE(S2_E_RANGE, s2_netb_proj_connector_set(b, 3, "n", -1, err, sizeof err),
 	       "n -1 is not a whole number");
+	REFUSE(S2_E_RANGE,
+	       s2_netb_proj_connector_set(b, 3, "n", 9007199254740994.0, err, sizeof err),
+	       "n 9.0072e+15 is not a whole number from 0 to 9007199254740992");
+	REFUSE(S2_E_NOTFOUND, s2_netb_proj_connector_set(b, 3, "allow_self", 1, err, sizeof err),
+	       "connector fixed_total has no field 'allow_self'");
+	REFUSE(S2_E_NOTFOUND, s2_netb_proj_connector_set(b, 3, NULL, 1, err, sizeof err),
+	       "has no field '(null)'");
+	REFUSE(S2_E_NOTFOUND, s2_netb_csource_set(b, 0, NULL, 1, err, sizeof err),
+	       "no number '(null)'");
 	/* none of it changed the network */
 	struct s2_net *n = NULL, *j = s2_net_from_json(GOOD, strlen(GOOD), err, sizeof err);
 	assert_non_null(j);

@@ -610,8 +610,8 @@ def read_s2file(path, kind):
 
 def read_s2res(path):
     ver, secs = read_s2file(path, "RSLT")
-    if ver != 2:
-        raise ValueError(f"{path}: results format {ver}, this reads 2")
+    if ver not in (2, 3):  # 3 added counters after the populations (docs/cli/results.md)
+        raise ValueError(f"{path}: results format {ver}, this reads 2 and 3")
     dt_ms, steps, n_pops, n_boards, flags = struct.unpack_from("<dIIII", secs[0][1], 0)
     if not flags & 1:
         raise ValueError(f"{path}: partial run")

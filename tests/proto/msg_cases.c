@@ -459,6 +459,16 @@ static void t_msg_app(void)
 	S2T_EQ(n, 24);
 	S2T_EQ(s2_msg_app_load_decode(buf, (size_t)n, &al2), 0);
 	S2T_EQ(al2.rec_size[0], 8);
+	S2T_EQ(al2.rec_hdr, S2_REC_HDR_LEN_V1); /* an earlier s2's body: the first header */
+	al.rec_hdr = S2_REC_HDR_LEN;            /* asking for this s2's header: 4 bytes more */
+	n = s2_msg_app_load_encode(buf, sizeof buf, &al);
+	S2T_EQ(n, 28);
+	S2T_EQ(s2_msg_app_load_decode(buf, (size_t)n, &al2), 0);
+	S2T_EQ(al2.rec_hdr, S2_REC_HDR_LEN);
+	s2_st32(buf + 24, 64); /* a header length no s2 has */
+	S2T_EQ(s2_msg_app_load_decode(buf, (size_t)n, &al2), S2_E_RANGE);
+	S2T_EQ(s2_msg_app_load_decode(buf, 26, &al2), S2_E_SHORT);
+	al.rec_hdr = 0;
 	al.rec_size[1] = 4; /* a region too small for its header */
 	n = s2_msg_app_load_encode(buf, sizeof buf, &al);
 	S2T_EQ(s2_msg_app_load_decode(buf, (size_t)n, &al2), S2_E_RANGE);

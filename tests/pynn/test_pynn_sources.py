@@ -105,7 +105,9 @@ for cls, kw, name in ((sim.SpikeSourceGamma, {"alpha": 0}, "alpha"),
                       (sim.SpikeSourceGamma, {"beta": -1.0}, "beta"),
                       (sim.SpikeSourcePoissonRefractory, {"rate": 300.0, "tau_refrac": 5.0},
                        "rate"),
-                      (sim.SpikeSourcePoissonRefractory, {"tau_refrac": -1.0}, "tau_refrac")):
+                      (sim.SpikeSourcePoissonRefractory, {"tau_refrac": -1.0}, "tau_refrac"),
+                      (sim.SpikeSourceGamma, {"start": -1.0}, "start"),
+                      (sim.SpikeSourcePoissonRefractory, {"duration": -5.0}, "duration")):
     sim.setup(timestep=0.1)
     p = sim.Population(3, cls(**kw), label="bad source")
     try:

@@ -79,6 +79,7 @@ struct pe_app {
 	uint64_t fast_lo, fast_hi;
 	uint64_t fast_used; /* the end of what the PE wrote there (its expansion) */
 	uint32_t rec_addr[2], rec_size[2], rec_len[2];
+	uint32_t rec_hdr;            /* the regions' header (APP_LOAD): S2_REC_HDR_LEN or _V1 */
 	uint64_t clip[S2_REC_CLIPS]; /* the clipping counters last written to the header */
 	/* The current step: what the PE sent (filled by the thread ticking it, routed in machine
 	 * order), and the packets routed to it (in routing order, delivered after routing). */
@@ -163,7 +164,7 @@ static void pe_send(void *ctx, uint32_t key, const uint32_t *payload)
 	                      (uint8_t)((payload ? SENT_PAYLOAD : 0) | (routed ? SENT_ROUTE : 0))};
 }
 
-/* The PE's clipping counters into the header of its spike region (S2_REC_HDR_LEN), when
+/* The PE's clipping counters into the header of its spike region (rec_hdr bytes), when
  * they changed. */
 static void pe_clips(struct pe_app *a)
 {
@@ -173,25 +174,29 @@ static void pe_clips(struct pe_app *a)
 	                            [S2_CLIP_WZERO] = c->weights_zero,
 	                            [S2_CLIP_WMAX] = c->weights_clipped,
 	                            [S2_CLIP_DELAY] = c->delays_clamped,
-	                            [S2_CLIP_PLASTIC] = pc->zero + pc->clipped + pc->hist_lost +
-	                                                pc->queue_full};
-	if (a->rec_size[0] < S2_REC_HDR_LEN || !memcmp(v, a->clip, sizeof v))
+	                            [S2_CLIP_PLASTIC] =
+	                                    pc->zero + pc->clipped + pc->hist_lost + pc->queue_full,
+	                            [S2_CLIP_PL_ZERO] = pc->zero,
+	                            [S2_CLIP_PL_CLIPPED] = pc->clipped,
+	                            [S2_CLIP_PL_HIST] = pc->hist_lost,
+	                            [S2_CLIP_PL_QUEUE] = pc->queue_full};
+	if (a->rec_size[0] < a->rec_hdr || !memcmp(v, a->clip, sizeof v))
 		return;
 	memcpy(a->clip, v, sizeof v);
 	uint8_t b[8 * S2_REC_CLIPS];
 	for (unsigned k = 0; k < S2_REC_CLIPS; k++)
 		s2_st64(b + 8 * k, v[k]);
-	emu_mem_write(&a->chip->dram, a->rec_addr[0] + 8, b, sizeof b);
+	emu_mem_write(&a->chip->dram, a->rec_addr[0] + 8, b, a->rec_hdr - 8);
 }
 
 /* Recording region: u32 bytes recorded, u32 bytes lost, (spikes: the clipping counters,)
- * then the data, S2_REC_HDR_LEN bytes in. */
+ * then the data, rec_hdr bytes in. */
 static void pe_record(void *ctx, unsigned s, const void *data, uint32_t len)
 {
 	struct pe_app *a = ctx;
-	if (s > 1 || a->rec_size[s] < S2_REC_HDR_LEN)
+	if (s > 1 || a->rec_size[s] < a->rec_hdr)
 		return;
-	uint32_t room = a->rec_size[s] - S2_REC_HDR_LEN - a->rec_len[s];
+	uint32_t room = a->rec_size[s] - a->rec_hdr - a->rec_len[s];
 	uint32_t hdr[2];
 	if (len > room) {
 		__atomic_fetch_add(&a->board->app.rec_lost, len, __ATOMIC_RELAXED);
@@ -200,7 +205,7 @@ static void pe_record(void *ctx, unsigned s, const void *data, uint32_t len)
 		emu_mem_write(&a->chip->dram, a->rec_addr[s], hdr, 8);
 		return;
 	}
-	emu_mem_write(&a->chip->dram, a->rec_addr[s] + S2_REC_HDR_LEN + a->rec_len[s], data, len);
+	emu_mem_write(&a->chip->dram, a->rec_addr[s] + a->rec_hdr + a->rec_len[s], data, len);
 	a->rec_len[s] += len;
 	emu_mem_write(&a->chip->dram, a->rec_addr[s], &a->rec_len[s], 4); /* bytes recorded */
 }
@@ -339,14 +344,15 @@ static int expand(struct load *l)
 	x->pe = (uint16_t)l->pe;
 	if ((rc = emu_mem_read(&l->c->dram, l->m.blob_addr, blob, l->m.blob_len)) < 0)
 		goto fail;
+	x->rec_hdr = l->m.rec_hdr;
 	for (int s = 0; s < 2; s++) {
 		x->rec_addr[s] = l->m.rec_addr[s];
 		x->rec_size[s] = l->m.rec_size[s];
 		static const uint8_t zero[S2_REC_HDR_LEN];
 		if (l->m.rec_size[s] &&
 		    (rc = emu_mem_write(&l->c->dram, l->m.rec_addr[s], zero,
-		                        l->m.rec_size[s] < S2_REC_HDR_LEN ? l->m.rec_size[s]
-		                                                          : S2_REC_HDR_LEN)) < 0)
+		                        l->m.rec_size[s] < x->rec_hdr ? l->m.rec_size[s]
+		                                                      : x->rec_hdr)) < 0)
 			goto fail;
 	}
 	/* Its rows' area in one host mapping, if nothing is there yet (writes still go through
@@ -1445,20 +1451,22 @@ int emu_app_run(struct emu_board *b, const uint8_t *p, size_t len)
 		return rc;
 	if (b->app.state == S2_APP_ARMED || b->app.state == S2_APP_RUNNING)
 		return 0; /* a repeated request */
-	if (b->app.state != S2_APP_LOADED && b->app.state != S2_APP_DONE)
+	/* A run from t = 0 only on a freshly loaded board, a resumed one only after a run: the
+	 * PEs always go on from their state, so a board that ran cannot start again at t = 0
+	 * (protocol 4.15); refused before anything changes. Any other state: S2_E_STATE too. */
+	bool resume = m.flags & S2_APP_F_RESUME;
+	if (b->app.state != (resume ? S2_APP_DONE : S2_APP_LOADED))
 		return S2_E_STATE;
-	if (m.flags & S2_APP_F_RESUME) {
+	if (resume) {
 		/* Continue: the engines keep everything; recording starts again at the start of
 		 * each region (the clipping counters in the spike header stay cumulative). */
-		if (b->app.state != S2_APP_DONE)
-			return S2_E_STATE;
 		for (unsigned c = 0; c < b->n_chips; c++)
 			for (unsigned q = 0; b->chips[c].app && q < b->chips[c].mon.cfg.pes; q++) {
 				struct pe_app *x = b->chips[c].app->pe[q];
 				for (unsigned s = 0; x && s < 2; s++) {
 					static const uint32_t zero[2];
 					x->rec_len[s] = 0;
-					if (x->rec_size[s] >= S2_REC_HDR_LEN)
+					if (x->rec_size[s] >= x->rec_hdr)
 						emu_mem_write(&x->chip->dram, x->rec_addr[s], zero,
 						              sizeof zero);
 				}

@@ -270,6 +270,7 @@ int image_main(int argc, char **argv)
 	res->dt_ms = plan->dt_ms;
 	res->steps = steps;
 	res->has_clips = true;
+	res->has_plastic_causes = true;
 	res->n_pops = plan->n_pops;
 	res->pops = calloc(plan->n_pops + 1, sizeof *res->pops);
 	for (unsigned p = 0; p < plan->n_pops; p++) {
@@ -291,7 +292,14 @@ int image_main(int argc, char **argv)
 		P->clip[S2_RES_CLIP_WMAX] += ec->weights_clipped;
 		P->clip[S2_RES_CLIP_DELAY] += ec->delays_clamped;
 		const struct s2_pl_counters *pc = &pes[i].eng->pl.c;
-		P->plastic += pc->zero + pc->clipped + pc->hist_lost + pc->queue_full;
+		const uint64_t cause[S2_RES_PLASTICS] = {[S2_RES_PL_ZERO] = pc->zero,
+		                                         [S2_RES_PL_CLIPPED] = pc->clipped,
+		                                         [S2_RES_PL_HIST] = pc->hist_lost,
+		                                         [S2_RES_PL_QUEUE] = pc->queue_full};
+		for (unsigned k = 0; k < S2_RES_PLASTICS; k++) {
+			P->plastic_cause[k] += cause[k];
+			P->plastic += cause[k];
+		}
 		events += pes[i].eng->c.synaptic_events;
 	}
 	int rc = 0;

@@ -184,6 +184,7 @@ F("app_spk_addr", ProtoField.uint32("s2.app.spike_rec_addr", "Spike recording ad
 F("app_spk_size", ProtoField.uint32("s2.app.spike_rec_size", "Spike recording size", base.DEC))
 F("app_v_addr", ProtoField.uint32("s2.app.v_rec_addr", "Voltage recording address", base.HEX))
 F("app_v_size", ProtoField.uint32("s2.app.v_rec_size", "Voltage recording size", base.DEC))
+F("app_rec_hdr", ProtoField.uint32("s2.app.rec_hdr", "Recording header length", base.DEC))
 F("app_n_steps", ProtoField.uint32("s2.app.n_steps", "Steps", base.DEC))
 F("app_flags", ProtoField.uint32("s2.app.flags", "Run flags", base.HEX))
 F("app_realtime", ProtoField.bool("s2.app.flags.realtime", "Pace to real time", 32, nil, 0x1))
@@ -614,6 +615,7 @@ body[0x21] = { req = function(rd, c)
 	rd:add(f.app_spk_size, 4)
 	rd:add(f.app_v_addr, 4)
 	rd:add(f.app_v_size, 4)
+	if rd:left() == 4 then rd:add(f.app_rec_hdr, 4) end -- absent from an earlier s2
 	rd:finish()
 	if n then c.info[#c.info + 1] = string.format("blob 0x%x, %d bytes", a, n) end
 end, rep = empty() }

@@ -32,6 +32,15 @@ enum {
 	S2_RES_CLIPS
 };
 
+/** Plasticity's counters per cause (docs/engine.md "Plasticity"; the firmware's names). */
+enum {
+	S2_RES_PL_ZERO,    /**< delivered plastic weights above 0 that rounded to 0 units */
+	S2_RES_PL_CLIPPED, /**< delivered plastic weights above 65535 units, traces saturated */
+	S2_RES_PL_HIST,    /**< updates that needed a post spike gone from the 16-spike history */
+	S2_RES_PL_QUEUE,   /**< axonal pre events applied early: their step's queue was full */
+	S2_RES_PLASTICS
+};
+
 #define S2_RESULTS_VAR_SHIFT 24u /**< s2_results_pop.vrec: the variable's bits */
 #define S2_RESULTS_NEURON_MASK 0xFFFFFFu
 
@@ -53,6 +62,9 @@ struct s2_results_pop {
 	 *  saturated, updates that missed a post spike no longer kept, axonal events applied
 	 *  early); 0 in a file written before it (no "plastic" section). */
 	uint64_t plastic;
+	/** The same per cause (S2_RES_PL_*), summing to plastic when
+	 *  s2_results.has_plastic_causes; all 0 otherwise (a results file of format 2). */
+	uint64_t plastic_cause[S2_RES_PLASTICS];
 };
 
 /** How a board's part of a run ended (docs/results.md). */
@@ -79,6 +91,8 @@ struct s2_results {
 	uint32_t n_boards;
 	struct s2_results_board *boards; /**< per board of the run (s2_results_set_board_status) */
 	bool complete; /**< set by s2_results_read: every board complete (and at least one) */
+	/** plastic_cause is known (a run, a results file of format 3; format 2 kept the sum) */
+	bool has_plastic_causes;
 };
 
 /** Free r and everything it owns; NULL is allowed. */
@@ -116,6 +130,11 @@ int s2_results_add_pe(struct s2_results *r, unsigned pop, uint32_t lo, uint32_t 
                       const uint8_t *v, size_t v_len);
 /** Names of the S2_RES_CLIP_ counters, for reports (JSON keys). */
 extern const char *const s2_results_clip_names[S2_RES_CLIPS];
+/** Names of the S2_RES_PL_ causes, for reports (JSON keys): zero, clipped, hist_lost,
+ *  queue_full (as the firmware, s2fw-run and pyNN.s2 name them). */
+extern const char *const s2_results_plastic_names[S2_RES_PLASTICS];
+/** What each S2_RES_PL_ cause means, for people. */
+extern const char *const s2_results_plastic_whys[S2_RES_PLASTICS];
 /**
  * Write r to path in the checksummed container (docs/results.md, docs/files.md), atomically:
  * a crash leaves the old file or the new one, never a half file.

@@ -78,7 +78,8 @@ int s2_app_activate_start(struct s2_conn *eth, const struct s2_app_chip *chips, 
 			if (!c->blob_off)
 				return S2_E_STATE; /* s2_app_write_start first */
 			struct s2_msg_app_load al = {.blob_addr = S2_APP_DATA_ADDR + c->blob_off[k],
-			                             .blob_len = p->len};
+			                             .blob_len = p->len,
+			                             .rec_hdr = S2_REC_HDR_LEN};
 			struct s2_app_area ar = s2_app_area(k, c->n_pes);
 			for (int s = 0; s < 2; s++) {
 				al.rec_addr[s] = ar.rec[s];

@@ -102,6 +102,12 @@ static void settle(struct s2_deployment *d, const char *step)
 				         d->ops[b].what);
 			else
 				snprintf(d->what[b], sizeof d->what[b], "%s", step);
+			if (d->ops[b].status == S2_E_LENGTH &&
+			    !strcmp(d->ops[b].what, "APP_LOAD")) /* protocol 4.15, rec_hdr */
+				snprintf(d->what[b] + strlen(d->what[b]),
+				         sizeof d->what[b] - strlen(d->what[b]),
+				         " (the board's firmware is older than this s2: it keeps a "
+				         "shorter recording header; boot it with this s2's)");
 		}
 	}
 }
@@ -952,7 +958,12 @@ static int collect(struct s2_deployment *d, struct s2_results *res)
 						P->clip[c] += s2_app_rec_clip(sp, c);
 					P->clip[S2_RES_CLIP_RECLOST] +=
 					        (sp ? sp->hdr[1] : 0) + (vv ? vv->hdr[1] : 0);
-					P->plastic += sp ? s2_app_rec_clip(sp, S2_CLIP_PLASTIC) : 0;
+					for (unsigned c = 0; sp && c < S2_RES_PLASTICS; c++) {
+						uint64_t v =
+						        s2_app_rec_clip(sp, S2_CLIP_PL_ZERO + c);
+						P->plastic_cause[c] += v;
+						P->plastic += v;
+					}
 				}
 				if (!d->failed[pb->board] && rc == 0)
 					rc = s2_results_add_pe(
@@ -1137,6 +1148,7 @@ int s2_run(struct s2_deployment *d, const struct s2_run_opts *o, struct s2_resul
 	res->dt_ms = plan->dt_ms;
 	res->steps = steps;
 	res->has_clips = true;
+	res->has_plastic_causes = true;
 	res->n_pops = plan->n_pops;
 	res->pops = calloc(res->n_pops ? res->n_pops : 1, sizeof *res->pops);
 	for (unsigned p = 0; res->pops && p < res->n_pops; p++) {

@@ -1215,22 +1215,40 @@ static void json_opt_str(struct json *j, const char *key, const char *v)
 		s2_json_null(j, key);
 }
 
+/* What both renderers derive from the figures and the carbon inputs. */
+struct derived {
+	double per_inf_board, per_inf_chip; /* J per inference (0 without inferences) */
+	double it_kwh;                      /* the boards' and the host's energy, kWh */
+	double facility_kwh;                /* the facility's overhead on it (PUE - 1) */
+	double op_g, emb_g; /* operational and embodied CO2e, g; NaN when not given */
+};
+
+static struct derived derive(const struct energy_report *r, const struct figs *f,
+                             const struct rep_in *in)
+{
+	const struct carbon *cb = &in->cb;
+	struct derived d = {0};
+	if (in->inferences > 0) {
+		d.per_inf_board = f->run_j / in->inferences;
+		d.per_inf_chip = f->chip_run_j / in->inferences;
+	}
+	d.it_kwh = (f->e_total + f->host_j) / 3.6e6;
+	d.facility_kwh = d.it_kwh * (cb->pue - 1);
+	d.op_g = cb->have_grid ? d.it_kwh * cb->pue * cb->grid : NAN;
+	d.emb_g = cb->have_embodied ? cb->embodied_kg * 1000 * r->n_boards *
+	                                      (f->secs / (cb->lifetime_y * 365.25 * 86400))
+	                            : NAN;
+	return d;
+}
+
 static void report_json(FILE *out, const struct energy_report *r, const struct figs *f,
                         const struct rep_in *in, const struct hour_row *hr, size_t n_hr,
                         double hourly_g)
 {
 	const struct carbon *cb = &in->cb;
 	const struct eb_set *bl = &in->bl;
-	double inferences = in->inferences, requests = in->requests, training_j = in->training_j;
 	const char *kind = f->kind, *path = r->path;
-	double per_inf_board = inferences > 0 ? f->run_j / inferences : 0,
-	       per_inf_chip = inferences > 0 ? f->chip_run_j / inferences : 0;
-	double it_kwh = (f->e_total + f->host_j) / 3.6e6;
-	double facility_kwh = it_kwh * (cb->pue - 1);
-	double op_g = cb->have_grid ? it_kwh * cb->pue * cb->grid : NAN;
-	double emb_g = cb->have_embodied ? cb->embodied_kg * 1000 * r->n_boards *
-	                                           (f->secs / (cb->lifetime_y * 365.25 * 86400))
-	                                 : NAN;
+	const struct derived dv = derive(r, f, in);
 	struct json j;
 	s2_json_begin(&j, out);
 	s2_json_obj(&j, NULL);
@@ -1414,8 +1432,8 @@ static void report_json(FILE *out, const struct energy_report *r, const struct f
 	s2_json_num(&j, "per_synaptic_event_j", f->syn ? f->run_j / (double)f->syn : 0);
 	s2_json_num(&j, "per_spike_j", f->spk ? f->run_j / (double)f->spk : 0);
 	s2_json_num(&j, "per_simulated_second_j", f->bio_s > 0 ? f->run_j / f->bio_s : 0);
-	if (inferences > 0)
-		s2_json_num(&j, "per_inference_j", f->run_j / inferences);
+	if (in->inferences > 0)
+		s2_json_num(&j, "per_inference_j", f->run_j / in->inferences);
 	else
 		s2_json_null(&j, "per_inference_j");
 	s2_json_end_obj(&j);
@@ -1494,7 +1512,7 @@ static void report_json(FILE *out, const struct energy_report *r, const struct f
 	s2_json_uint(&j, "dma_bytes", r->run_inc_total[S2_LC_DMA_BYTES]);
 	s2_json_end_obj(&j);
 	s2_json_obj(&j, "carbon");
-	s2_json_num(&j, "it_energy_kwh", it_kwh);
+	s2_json_num(&j, "it_energy_kwh", dv.it_kwh);
 	s2_json_obj(&j, "it_energy_parts_kwh");
 	s2_json_num(&j, "boards", f->e_total / 3.6e6);
 	if (host_none)
@@ -1505,7 +1523,7 @@ static void report_json(FILE *out, const struct energy_report *r, const struct f
 	s2_json_num(&j, "pue", cb->pue);
 	s2_json_str(&j, "pue_kind",
 	            cb->have_pue ? "given" : "assumed 1.0: no facility overhead given");
-	s2_json_num(&j, "facility_overhead_kwh", facility_kwh);
+	s2_json_num(&j, "facility_overhead_kwh", dv.facility_kwh);
 	if (cb->have_grid) {
 		s2_json_obj(&j, "grid");
 		s2_json_num(&j, "intensity_g_per_kwh", cb->grid);
@@ -1514,7 +1532,7 @@ static void report_json(FILE *out, const struct energy_report *r, const struct f
 		s2_json_str(&j, "year", cb->year);
 		json_opt_str(&j, "scope", cb->scope);
 		s2_json_end_obj(&j);
-		s2_json_num(&j, "operational_g", op_g);
+		s2_json_num(&j, "operational_g", dv.op_g);
 	} else {
 		s2_json_null(&j, "grid");
 		s2_json_null(&j, "operational_g");
@@ -1551,7 +1569,7 @@ static void report_json(FILE *out, const struct energy_report *r, const struct f
 		s2_json_obj(&j, "market_based");
 		s2_json_num(&j, "intensity_g_per_kwh", cb->market);
 		s2_json_str(&j, "source", cb->market_source);
-		s2_json_num(&j, "operational_g", it_kwh * cb->pue * cb->market);
+		s2_json_num(&j, "operational_g", dv.it_kwh * cb->pue * cb->market);
 		s2_json_str(&j, "note",
 		            "shown apart: never subtracted from the location-based figure");
 		s2_json_end_obj(&j);
@@ -1564,13 +1582,13 @@ static void report_json(FILE *out, const struct energy_report *r, const struct f
 		s2_json_num(&j, "lifetime_years", cb->lifetime_y);
 		s2_json_uint(&j, "boards_held", r->n_boards);
 		s2_json_num(&j, "seconds_held", f->secs);
-		s2_json_num(&j, "g", emb_g);
+		s2_json_num(&j, "g", dv.emb_g);
 		s2_json_end_obj(&j);
 	} else {
 		s2_json_null(&j, "embodied");
 	}
 	if (cb->have_grid && cb->have_embodied)
-		s2_json_num(&j, "sci_g", op_g + emb_g);
+		s2_json_num(&j, "sci_g", dv.op_g + dv.emb_g);
 	else
 		s2_json_null(&j, "sci_g");
 	s2_json_end_obj(&j);
@@ -1579,7 +1597,7 @@ static void report_json(FILE *out, const struct energy_report *r, const struct f
 		s2_json_obj(&j, "onsite");
 		s2_json_num(&j, "wue_l_per_kwh", cb->wue);
 		s2_json_str(&j, "source", cb->wue_source);
-		s2_json_num(&j, "litres", it_kwh * cb->wue);
+		s2_json_num(&j, "litres", dv.it_kwh * cb->wue);
 		s2_json_end_obj(&j);
 	} else {
 		s2_json_null(&j, "onsite");
@@ -1588,15 +1606,15 @@ static void report_json(FILE *out, const struct energy_report *r, const struct f
 		s2_json_obj(&j, "offsite");
 		s2_json_num(&j, "l_per_kwh", cb->water);
 		s2_json_str(&j, "source", cb->water_source);
-		s2_json_num(&j, "litres", it_kwh * cb->pue * cb->water);
+		s2_json_num(&j, "litres", dv.it_kwh * cb->pue * cb->water);
 		s2_json_end_obj(&j);
 	} else {
 		s2_json_null(&j, "offsite");
 	}
 	if (cb->have_wue || cb->have_water)
 		s2_json_num(&j, "litres",
-		            (cb->have_wue ? it_kwh * cb->wue : 0) +
-		                    (cb->have_water ? it_kwh * cb->pue * cb->water : 0));
+		            (cb->have_wue ? dv.it_kwh * cb->wue : 0) +
+		                    (cb->have_water ? dv.it_kwh * cb->pue * cb->water : 0));
 	else
 		s2_json_null(&j, "litres");
 	s2_json_end_obj(&j);
@@ -1604,11 +1622,11 @@ static void report_json(FILE *out, const struct energy_report *r, const struct f
 	s2_json_uint(&j, "lost", r->stream_lost);
 	s2_json_uint(&j, "bad", r->stream_bad);
 	s2_json_end_obj(&j);
-	if (inferences > 0) {
+	if (in->inferences > 0) {
 		s2_json_obj(&j, "per_inference");
-		s2_json_num(&j, "inferences", inferences);
-		s2_json_num(&j, "boards_j", per_inf_board);
-		s2_json_num(&j, "chips_in_use_j", per_inf_chip);
+		s2_json_num(&j, "inferences", in->inferences);
+		s2_json_num(&j, "boards_j", dv.per_inf_board);
+		s2_json_num(&j, "chips_in_use_j", dv.per_inf_chip);
 		s2_json_uint(&j, "chips_in_use", f->chips_used);
 		s2_json_str(&j, "kind", kind);
 		s2_json_end_obj(&j);
@@ -1629,34 +1647,35 @@ static void report_json(FILE *out, const struct energy_report *r, const struct f
 		else
 			s2_json_null(&j, "latency_s");
 		s2_json_num(&j, "ratio_to_s2_chips",
-		            per_inf_chip > 0 ? b->per_inference_j / per_inf_chip : 0);
+		            dv.per_inf_chip > 0 ? b->per_inference_j / dv.per_inf_chip : 0);
 		s2_json_num(&j, "ratio_to_s2_boards",
-		            per_inf_board > 0 ? b->per_inference_j / per_inf_board : 0);
+		            dv.per_inf_board > 0 ? b->per_inference_j / dv.per_inf_board : 0);
 		s2_json_end_obj(&j);
 	}
 	s2_json_end_arr(&j);
-	if (training_j >= 0 || requests > 0) {
+	if (in->training_j >= 0 || in->requests > 0) {
 		s2_json_obj(&j, "lifecycle");
-		if (training_j >= 0) {
-			s2_json_num(&j, "training_j", training_j);
+		if (in->training_j >= 0) {
+			s2_json_num(&j, "training_j", in->training_j);
 			s2_json_str(&j, "training_source", in->training_src);
 		} else {
 			s2_json_null(&j, "training_j");
 		}
-		s2_json_num(&j, "requests", requests);
+		s2_json_num(&j, "requests", in->requests);
 		s2_json_num(&j, "s2_chips_j",
-		            (training_j > 0 ? training_j : 0) + requests * per_inf_chip);
+		            (in->training_j > 0 ? in->training_j : 0) +
+		                    in->requests * dv.per_inf_chip);
 		s2_json_arr(&j, "baselines");
 		for (unsigned i = 0; i < bl->n; i++) {
 			const struct eb_row *b = &bl->row[i];
-			double saved = b->per_inference_j - per_inf_chip;
+			double saved = b->per_inference_j - dv.per_inf_chip;
 			s2_json_obj(&j, NULL);
 			s2_json_str(&j, "platform", b->platform);
 			s2_json_num(&j, "j",
-			            (training_j > 0 ? training_j : 0) +
-			                    requests * b->per_inference_j);
-			if (saved > 0 && training_j >= 0)
-				s2_json_num(&j, "payback_requests", ceil(training_j / saved));
+			            (in->training_j > 0 ? in->training_j : 0) +
+			                    in->requests * b->per_inference_j);
+			if (saved > 0 && in->training_j >= 0)
+				s2_json_num(&j, "payback_requests", ceil(in->training_j / saved));
 			else
 				s2_json_null(&j, "payback_requests");
 			s2_json_end_obj(&j);
@@ -1676,16 +1695,8 @@ static void report_text(FILE *out, const struct energy_report *r, const struct f
 {
 	const struct carbon *cb = &in->cb;
 	const struct eb_set *bl = &in->bl;
-	double inferences = in->inferences, requests = in->requests, training_j = in->training_j;
 	const char *kind = f->kind, *path = r->path;
-	double per_inf_board = inferences > 0 ? f->run_j / inferences : 0,
-	       per_inf_chip = inferences > 0 ? f->chip_run_j / inferences : 0;
-	double it_kwh = (f->e_total + f->host_j) / 3.6e6;
-	double facility_kwh = it_kwh * (cb->pue - 1);
-	double op_g = cb->have_grid ? it_kwh * cb->pue * cb->grid : NAN;
-	double emb_g = cb->have_embodied ? cb->embodied_kg * 1000 * r->n_boards *
-	                                           (f->secs / (cb->lifetime_y * 365.25 * 86400))
-	                                 : NAN;
+	const struct derived dv = derive(r, f, in);
 	fprintf(out, "energy of %s (%s: %s, model %s, PEs at the %s level)\n",
 	        r->image ? r->image : path, path, kind, r->m.version,
 	        r->m.pl == S2_PL_HIGH ? "high" : "low");
@@ -1774,8 +1785,8 @@ static void report_text(FILE *out, const struct energy_report *r, const struct f
 	        "%.3g J per synaptic event, %.3g J per spike",
 	        f->run_j, f->bio_s, f->bio_s > 0 ? f->run_j / f->bio_s : 0,
 	        f->syn ? f->run_j / (double)f->syn : 0, f->spk ? f->run_j / (double)f->spk : 0);
-	if (inferences > 0)
-		fprintf(out, ", %.4g J per inference", f->run_j / inferences);
+	if (in->inferences > 0)
+		fprintf(out, ", %.4g J per inference", f->run_j / in->inferences);
 	fprintf(out, "\n  dynamic:");
 	for (unsigned k = 0; k < S2_EP_COUNT; k++)
 		fprintf(out, " %s %.3g J%s", part_names[k], r->part_j[k],
@@ -1813,12 +1824,12 @@ static void report_text(FILE *out, const struct energy_report *r, const struct f
 	fprintf(out,
 	        "carbon: IT energy %.4g kWh (boards %.4g, host %s); PUE %.2f (%s): facility "
 	        "overhead %.4g kWh\n",
-	        it_kwh, f->e_total / 3.6e6, host_kwh, cb->pue,
-	        cb->have_pue ? "given" : "assumed: none given", facility_kwh);
+	        dv.it_kwh, f->e_total / 3.6e6, host_kwh, cb->pue,
+	        cb->have_pue ? "given" : "assumed: none given", dv.facility_kwh);
 	if (cb->have_grid)
 		fprintf(out,
 		        "  operational %.4g g CO2e (annual average %.4g g/kWh: %s, %s, %s%s%s)\n",
-		        op_g, cb->grid, cb->dataset, cb->zone, cb->year, cb->scope ? ", " : "",
+		        dv.op_g, cb->grid, cb->dataset, cb->zone, cb->year, cb->scope ? ", " : "",
 		        cb->scope ? cb->scope : "");
 	else if (!cb->hourly_path)
 		fprintf(out,
@@ -1838,24 +1849,24 @@ static void report_text(FILE *out, const struct energy_report *r, const struct f
 		fprintf(out,
 		        "  market-based %.4g g CO2e (%.4g g/kWh: %s; shown apart, never "
 		        "subtracted)\n",
-		        it_kwh * cb->pue * cb->market, cb->market, cb->market_source);
+		        dv.it_kwh * cb->pue * cb->market, cb->market, cb->market_source);
 	if (cb->have_embodied)
 		fprintf(out,
 		        "  embodied %.4g g CO2e (%.4g kg per board, %u boards held %.3f s of a "
 		        "%.3g-year life)\n",
-		        emb_g, cb->embodied_kg, r->n_boards, f->secs, cb->lifetime_y);
+		        dv.emb_g, cb->embodied_kg, r->n_boards, f->secs, cb->lifetime_y);
 	else
 		fprintf(out, "  embodied: not computed (give --embodied-kg per board)\n");
 	if (cb->have_grid && cb->have_embodied)
-		fprintf(out, "  SCI total %.4g g CO2e\n", op_g + emb_g);
+		fprintf(out, "  SCI total %.4g g CO2e\n", dv.op_g + dv.emb_g);
 	if (cb->have_wue || cb->have_water) {
 		fprintf(out, "water:");
 		if (cb->have_wue)
-			fprintf(out, " on site %.4g L (WUE %.4g L/kWh: %s);", it_kwh * cb->wue,
+			fprintf(out, " on site %.4g L (WUE %.4g L/kWh: %s);", dv.it_kwh * cb->wue,
 			        cb->wue, cb->wue_source);
 		if (cb->have_water)
 			fprintf(out, " off site %.4g L (%.4g L/kWh of electricity: %s);",
-			        it_kwh * cb->pue * cb->water, cb->water, cb->water_source);
+			        dv.it_kwh * cb->pue * cb->water, cb->water, cb->water_source);
 		fprintf(out, "\n");
 	}
 	if (r->stream_lost || r->stream_bad)
@@ -1863,44 +1874,44 @@ static void report_text(FILE *out, const struct energy_report *r, const struct f
 		        "warning: the energy stream lost %llu packets (%llu bad): samples are "
 		        "missing, the counters still cover the gaps\n",
 		        (unsigned long long)r->stream_lost, (unsigned long long)r->stream_bad);
-	if (inferences > 0 && (bl->n || training_j >= 0 || requests > 0)) {
+	if (in->inferences > 0 && (bl->n || in->training_j >= 0 || in->requests > 0)) {
 		fprintf(out,
 		        "per %s (%s): s2 %.4g J at the %u chips in use, %.4g J at the boards\n",
-		        bl->inference[0] ? bl->inference : "inference", kind, per_inf_chip,
-		        f->chips_used, per_inf_board);
+		        bl->inference[0] ? bl->inference : "inference", kind, dv.per_inf_chip,
+		        f->chips_used, dv.per_inf_board);
 		for (unsigned i = 0; i < bl->n; i++) {
 			const struct eb_row *b = &bl->row[i];
 			fprintf(out,
 			        "  %-34s %10.4g J  %-9s boundary %-14s  %.3gx s2 (chips), %.3gx s2 "
 			        "(boards)\n    basis: %s\n",
 			        b->platform, b->per_inference_j, b->kind, b->boundary,
-			        per_inf_chip > 0 ? b->per_inference_j / per_inf_chip : 0,
-			        per_inf_board > 0 ? b->per_inference_j / per_inf_board : 0,
+			        dv.per_inf_chip > 0 ? b->per_inference_j / dv.per_inf_chip : 0,
+			        dv.per_inf_board > 0 ? b->per_inference_j / dv.per_inf_board : 0,
 			        b->basis);
 		}
 	}
-	if (training_j >= 0 || requests > 0) {
+	if (in->training_j >= 0 || in->requests > 0) {
 		fprintf(out, "lifecycle:");
-		if (training_j >= 0)
-			fprintf(out, " training %.4g J (%s);", training_j, in->training_src);
+		if (in->training_j >= 0)
+			fprintf(out, " training %.4g J (%s);", in->training_j, in->training_src);
 		else
 			fprintf(out, " no training energy given;");
-		fprintf(out, " %.4g requests: s2 %.4g J", requests,
-		        (training_j > 0 ? training_j : 0) + requests * per_inf_chip);
+		fprintf(out, " %.4g requests: s2 %.4g J", in->requests,
+		        (in->training_j > 0 ? in->training_j : 0) + in->requests * dv.per_inf_chip);
 		for (unsigned i = 0; i < bl->n; i++)
 			fprintf(out, ", %s %.4g J", bl->row[i].platform,
-			        (training_j > 0 ? training_j : 0) +
-			                requests * bl->row[i].per_inference_j);
+			        (in->training_j > 0 ? in->training_j : 0) +
+			                in->requests * bl->row[i].per_inference_j);
 		fprintf(out, "\n");
-		for (unsigned i = 0; training_j >= 0 && i < bl->n; i++) {
-			double saved = bl->row[i].per_inference_j - per_inf_chip;
+		for (unsigned i = 0; in->training_j >= 0 && i < bl->n; i++) {
+			double saved = bl->row[i].per_inference_j - dv.per_inf_chip;
 			if (saved > 0)
 				fprintf(out,
 				        "  against %s: serving on s2 saves %.4g J per %s and pays "
 				        "back "
 				        "the training energy after %.4g requests\n",
 				        bl->row[i].platform, saved, bl->inference,
-				        ceil(training_j / saved));
+				        ceil(in->training_j / saved));
 			else
 				fprintf(out,
 				        "  against %s: s2 saves nothing per %s, it never pays "

@@ -15,8 +15,12 @@
  *   "clipping"  n_pops u32, per population flags u32 (bit 0: spikes recorded) and S2_RES_CLIPS x
  * u64 (results.h: what the machine clipped, dropped or rounded away; optional when reading: files
  * written before it say nothing of clipping)
- *   "plastic"   n_pops u32, per population u64: plasticity's counters summed (results.h; optional
- *               when reading, after "clipping": files written before it read as 0)
+ *   "plastic"   n_pops u32, per population S2_RES_PLASTICS x u64: plasticity's counters per
+ *               cause (results.h; format 2: one u64, their sum)
+ * Format 3 has every section; format 2 (read too) may end after the populations or after
+ * "clipping" (no counters known), or have "plastic" as well. A section is never added to a
+ * format that exists: an older reader counts the sections and would refuse the file as
+ * damaged, while a new format version makes it say which version it cannot read.
  * A spike in step s happened at (s + 1) * dt ms; voltage
  * row s is the value after step s. Format 1 (bare 'S2RS' files, no checksum and no run status) is
  * refused: nothing in it says whether the run completed.
@@ -37,13 +41,20 @@
 #include "s2/pedata.h"
 
 #define KIND S2_SFILE_KIND('R', 'S', 'L', 'T')
-#define VERSION 2u
+#define VERSION 3u               /* docs/cli/results.md: 2 is read too */
 #define LEGACY_MAGIC 0x53523253u /* format 1 */
 #define FILE_MAX (1ull << 34)
 
 const char *const s2_results_clip_names[S2_RES_CLIPS] = {"inputs_clipped", "weights_zero",
                                                          "weights_clipped", "delays_clamped",
                                                          "recording_bytes_lost"};
+const char *const s2_results_plastic_names[S2_RES_PLASTICS] = {"zero", "clipped", "hist_lost",
+                                                               "queue_full"};
+const char *const s2_results_plastic_whys[S2_RES_PLASTICS] = {
+        "delivered weights above 0 rounded to 0 units",
+        "delivered weights above 65535 units clipped, or traces saturated",
+        "synapse updates that needed a post spike gone from the 16-spike history",
+        "axonal pre spikes applied early: their step's queue of 32 was full"};
 
 void s2_results_free(struct s2_results *r)
 {
@@ -269,10 +280,26 @@ int s2_results_write(const struct s2_results *r, const char *path, char *err, si
 		for (unsigned k = 0; k < S2_RES_CLIPS; k++)
 			s2_file_w_u64(w, r->pops[p].clip[k]);
 	}
+	for (unsigned p = 0; p < r->n_pops; p++) {
+		uint64_t sum = 0;
+		for (unsigned k = 0; k < S2_RES_PLASTICS; k++)
+			sum += r->pops[p].plastic_cause[k];
+		if (r->pops[p].plastic == sum && (sum == 0 || r->has_plastic_causes))
+			continue;
+		s2_file_w_free(w);
+		snprintf(err, errlen,
+		         "%s: population %u: plasticity's %llu counted values are not known per "
+		         "cause (%s), which results format 3 keeps",
+		         path, p, (unsigned long long)r->pops[p].plastic,
+		         r->has_plastic_causes ? "the causes add up to another sum"
+		                               : "results read from format 2 keep only the sum");
+		return S2_E_INVAL;
+	}
 	s2_file_w_section(w, "plastic");
 	s2_file_w_u32(w, r->n_pops);
 	for (unsigned p = 0; p < r->n_pops; p++)
-		s2_file_w_u64(w, r->pops[p].plastic);
+		for (unsigned k = 0; k < S2_RES_PLASTICS; k++)
+			s2_file_w_u64(w, r->pops[p].plastic_cause[k]);
 	int rc = s2_file_w_save(w, path, err, errlen);
 	s2_file_w_free(w);
 	return rc;
@@ -417,7 +444,7 @@ struct s2_results *s2_results_decode(const uint8_t *buf, size_t len, const char 
 	if (len >= 4 && s2_ld32(buf) == LEGACY_MAGIC) {
 		snprintf(err, errlen,
 		         "%s: results format 1 (an older s2: no checksum, no run status) is not "
-		         "read; run again to get format 2",
+		         "read; run again to get format 3",
 		         name);
 		*rc = S2_E_VERSION;
 		return NULL;
@@ -444,9 +471,9 @@ struct s2_results *s2_results_decode(const uint8_t *buf, size_t len, const char 
 		goto fail;
 	bool plastic = f.n_sections == 4 + 2 * (uint64_t)res->n_pops;
 	bool clips = plastic || f.n_sections == 3 + 2 * (uint64_t)res->n_pops;
-	if (!clips && f.n_sections != 2 + 2 * (uint64_t)res->n_pops) {
-		snprintf(err, errlen, "%s: %u sections for %u populations", name, f.n_sections,
-		         res->n_pops);
+	if (f.version >= 3 ? !plastic : !clips && f.n_sections != 2 + 2 * (uint64_t)res->n_pops) {
+		snprintf(err, errlen, "%s: %u sections for %u populations (format %u)", name,
+		         f.n_sections, res->n_pops, f.version);
 		goto fail;
 	}
 	res->pops = calloc(res->n_pops ? res->n_pops : 1, sizeof *res->pops);
@@ -491,8 +518,19 @@ struct s2_results *s2_results_decode(const uint8_t *buf, size_t len, const char 
 		struct s2_rd r;
 		s2_rd_init(&r, sc.data, (size_t)sc.len);
 		bool ok = s2_sfile_sec_is(&sc, "plastic") && s2_rd_u32(&r) == res->n_pops;
-		for (unsigned p = 0; ok && p < res->n_pops; p++)
-			res->pops[p].plastic = s2_rd_u64(&r);
+		res->has_plastic_causes = f.version >= 3;
+		for (unsigned p = 0; ok && p < res->n_pops; p++) {
+			struct s2_results_pop *q = &res->pops[p];
+			if (!res->has_plastic_causes) {
+				q->plastic = s2_rd_u64(&r);
+				continue;
+			}
+			for (unsigned k = 0; k < S2_RES_PLASTICS; k++) {
+				q->plastic_cause[k] = s2_rd_u64(&r);
+				ok &= q->plastic + q->plastic_cause[k] >= q->plastic; /* no wrap */
+				q->plastic += q->plastic_cause[k];
+			}
+		}
 		if (!ok || r.err || s2_rd_left(&r)) {
 			damaged(err, errlen, name, &sc,
 			        "not a plasticity counter section for these populations");

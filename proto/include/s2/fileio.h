@@ -50,7 +50,8 @@ int s2_file_tmp_commit(FILE *f, const char *tmp, const char *path, char *err, si
 void s2_file_tmp_abort(FILE *f, const char *tmp);
 
 /**
- * Read a whole file of at most max bytes into a new buffer (free() it).
+ * Read a whole file of at most max bytes into a new buffer (free() it), which has one byte
+ * more than *len (a text can be NUL-terminated in place).
  * @return 0, S2_E_IO (cannot open or read), S2_E_RANGE (larger than max) or S2_E_NOMEM,
  *         with err ("path: reason") set.
  */

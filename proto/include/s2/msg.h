@@ -157,26 +157,36 @@ struct s2_msg_router_load {
  * A recording region (protocol 4.15) starts with a header: recorded u32, lost u32, and in the
  * spike stream's region (stream 0) the PE's clipping counters, S2_REC_CLIPS x u64 (enum
  * s2_rec_clip), kept current by the PE; then the data. A region of stream 0 is at least
- * S2_REC_HDR_LEN bytes, so that every PE reports its counters.
+ * the header, so that every PE reports its counters. The header is S2_REC_HDR_LEN bytes when
+ * APP_LOAD asks for it (s2_msg_app_load.rec_hdr), else the first layout, S2_REC_HDR_LEN_V1
+ * bytes with the first S2_REC_CLIPS_V1 counters (what a host of an earlier s2 reads).
  */
-#define S2_REC_HDR_LEN 48u
+#define S2_REC_HDR_LEN 80u
+#define S2_REC_HDR_LEN_V1 48u
 enum s2_rec_clip {
 	S2_CLIP_INPUT = 0, /**< input additions clipped at a neuron's 16-bit per-step slot */
 	S2_CLIP_WZERO = 1, /**< drawn weights above 0 that rounded to 0 weight units */
 	S2_CLIP_WMAX = 2,  /**< drawn weights above 65535 units (stored as 65535) */
 	S2_CLIP_DELAY = 3, /**< drawn delays outside 1-64 steps (stored as 1 or 64) */
-	/** Plasticity (docs/engine.md "Plasticity"), the sum of its counters: delivered
-	 *  weights that rounded to 0 units or were clipped at 65535, traces saturated, updates
-	 *  that missed a post spike no longer kept, axonal events applied early. Zero from a PE
-	 *  without it (the slot was reserved, zero, before). */
+	/** Plasticity (docs/engine.md "Plasticity"), the sum of its counters (the four
+	 *  below). Zero from a PE without it. */
 	S2_CLIP_PLASTIC = 4,
-	S2_REC_CLIPS = 5, /**< counters in the header */
+	S2_REC_CLIPS_V1 = 5,    /**< counters in the first layout */
+	S2_CLIP_PL_ZERO = 5,    /**< delivered plastic weights above 0 that rounded to 0 units */
+	S2_CLIP_PL_CLIPPED = 6, /**< delivered plastic weights above 65535 units; traces
+	                           above 65535 (saturated) */
+	S2_CLIP_PL_HIST = 7,    /**< updates that needed a post spike gone from the history */
+	S2_CLIP_PL_QUEUE = 8,   /**< axonal pre events applied early: their slot's queue full */
+	S2_REC_CLIPS = 9,       /**< counters in the header */
 };
 
 /** APP_LOAD request (section 4.15); the PE is the header's pe field. */
 struct s2_msg_app_load {
 	uint32_t blob_addr, blob_len;      /**< the PE data blob in chip DRAM */
 	uint32_t rec_addr[2], rec_size[2]; /**< recording regions (spikes, voltages) in chip DRAM */
+	/** The recording regions' header: S2_REC_HDR_LEN (a 28-byte body), or 0 when encoding
+	 *  (a 24-byte body, as an earlier s2 sends) = S2_REC_HDR_LEN_V1 when decoded. */
+	uint32_t rec_hdr;
 };
 
 /** APP_UPDATE request (section 4.15); the PE is the header's pe field. */
