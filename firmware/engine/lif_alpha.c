@@ -146,9 +146,11 @@ void s2_lif2_tick(struct s2_eng *e, const uint16_t *in_e, const uint16_t *in_i, 
 			continue;
 		}
 		s[S_V] = v;
-		/* I (or g) from y over the step, then y decays and takes this step's input */
-		s[S_E] = (s[S_E] + ye * (float)(E_1 * dt / p[P_TAU_E])) * k[K_DE];
-		s[S_I] = (s[S_I] + yi * (float)(E_1 * dt / p[P_TAU_I])) * k[K_DI];
+		/* I (or g) from y over the step, then y decays and takes this step's input.
+		 * e·dt/tau in single precision: in double it was software arithmetic on the M4F,
+		 * most of the model's cost per neuron and step (docs/engine.md, per-step cost). */
+		s[S_E] = (s[S_E] + ye * ((float)E_1 * dt / p[P_TAU_E])) * k[K_DE];
+		s[S_I] = (s[S_I] + yi * ((float)E_1 * dt / p[P_TAU_I])) * k[K_DI];
 		e->izk[i][0] = (double)(ye * k[K_DE] + (float)in_e[i] * we);
 		e->izk[i][1] = (double)(yi * k[K_DI] + (float)in_i[i] * wi);
 	}
