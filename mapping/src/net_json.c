@@ -8,6 +8,7 @@
  */
 #include <json-c/json.h>
 #include <limits.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -748,6 +749,9 @@ out:
 static json_object *wr_num(double d)
 {
 	char buf[40];
+	/* "-0" would read back as the integer 0 and lose its sign: write it as a fraction. */
+	if (d == 0 && signbit(d))
+		return json_object_new_double_s(d, "-0.0");
 	for (int prec = 15; prec <= 17; prec++) {
 		snprintf(buf, sizeof buf, "%.*g", prec, d);
 		if (strtod(buf, NULL) == d)
