@@ -134,6 +134,12 @@ static const float hh_p[S2_PE_PARAMS] = {-65, -63, 20, 6, 0.2f, 0.01f, 0.2f, 2, 
 static const float hh_q[S2_PE_PARAMS2] = {-90};
 static const float sfa_p[S2_PE_PARAMS] = {-70, -70, -57, 20, 0.289f, 2, 1.5f, 10, 1, 0, -75, 110};
 static const float sfa_q[S2_PE_PARAMS2] = {-75, 14.48f, 1.97f, -75, 3214};
+/* NIR: a_i, g_i, a_v, b_v, g_v, bias, v_thresh, v_reset, subtract, spiking; Poisson at 100 Hz;
+ * dense: bias above thr, so every unit sends an event each step */
+static const float nir_p[S2_PE_PARAMS] = {0.5f, 1, 0.9f, 0, 1, 0.15f, 1, 0, 0, 1};
+static const float poi_p[S2_PE_PARAMS] = {100, 0, 0};
+static const float none_p[S2_PE_PARAMS] = {0};
+static const float dn_p[S2_PE_PARAMS] = {0.1f, 0, 7, 8, 0, 0};
 
 static const struct model_case models[] = {
         {S2_MODEL_LIF_CURR_EXP, 100, lif_p, NULL, -50.5f, 0},
@@ -144,6 +150,11 @@ static const struct model_case models[] = {
         {S2_MODEL_ADEX_COND_EXP, 100, adex_p, adex_q, -51, 0},
         {S2_MODEL_HH_COND_EXP, 4, hh_p, hh_q, -65, 0},
         {S2_MODEL_LIF_COND_SFA, 100, sfa_p, sfa_q, -70, 0},
+        {S2_MODEL_LIF_CURR_DELTA, 100, lif_p, NULL, -50.5f, 0},
+        {S2_MODEL_NIR, 100, nir_p, NULL, 0, 0},
+        {S2_MODEL_DENSE, 100, dn_p, NULL, 0, 0},
+        {S2_MODEL_POISSON, 100, poi_p, NULL, 0, 0},
+        {S2_MODEL_SPIKE_ARRAY, 100, none_p, NULL, 0, 0},
 };
 
 static size_t make_model_blob(const struct model_case *m)
@@ -161,8 +172,9 @@ static size_t make_model_blob(const struct model_case *m)
 	putf32(blob + 28, 0.001f);
 	s2_st32(blob + 32, 1u << 20);
 	s2_st32(blob + 36, 4u << 20);
-	/* PARAMS2 only for the models that have it (pedata.h) */
-	unsigned n_sect = m->q ? 3u : 2u;
+	/* PARAMS2 only for the models that have it, STATE not for sources (pedata.h) */
+	bool src_model = m->model == S2_MODEL_POISSON || m->model == S2_MODEL_SPIKE_ARRAY;
+	unsigned n_sect = src_model ? 1u : m->q ? 3u : 2u;
 	s2_st16(blob + 40, (uint16_t)n_sect);
 	static const uint16_t type[3] = {S2_SECT_PARAMS, S2_SECT_STATE, S2_SECT_PARAMS2};
 	static const uint32_t size[3] = {P, S, Q};
@@ -175,7 +187,7 @@ static size_t make_model_blob(const struct model_case *m)
 		for (unsigned j = 0; j < size[k] / 4; j++)
 			putf32(blob + at + 4 * j, src[k][j]);
 	}
-	return off + P + S + (m->q ? Q : 0);
+	return off + P + (src_model ? 0 : S) + (m->q ? Q : 0);
 }
 
 #define SYST_CSR (*(volatile uint32_t *)0xE000E010u)
@@ -235,7 +247,7 @@ int main(void)
 		s2_port_exit(1);
 	blob = dram + (8u << 20);
 	static const unsigned lens[] = {0, 16, 64, 256};
-	const struct s2_eng_hal hal = {NULL, rd, wr, snd, rec};
+	const struct s2_eng_hal hal = {NULL, rd, wr, snd, rec, NULL};
 	for (unsigned li = 0; li < 2 * sizeof lens / sizeof lens[0]; li++) {
 		bool egru = li >= sizeof lens / sizeof lens[0];
 		unsigned L = lens[li % (sizeof lens / sizeof lens[0])];

@@ -1127,6 +1127,7 @@ void s2_eng_prefetch_ring(const struct s2_eng *e, const uint32_t *keys, unsigned
 
 void s2_eng_receive(struct s2_eng *e, uint32_t key, const uint32_t *payload)
 {
+	uint32_t t0 = e->hal.cycles ? e->hal.cycles(e->hal.ctx) : 0; /* the budget, measured */
 	e->c.packets_in++;
 	bool matched = false;
 	uint32_t base = e->t - 1u; /* the sender's timestep */
@@ -1171,6 +1172,8 @@ void s2_eng_receive(struct s2_eng *e, uint32_t key, const uint32_t *payload)
 	}
 	if (!matched)
 		e->c.packets_unknown++;
+	if (e->hal.cycles)
+		e->bud_busy += e->hal.cycles(e->hal.ctx) - t0;
 }
 
 /* A Poisson count of mean bg_chunks x bg_lam: per chunk, inversion by sequential search
@@ -1303,8 +1306,37 @@ int s2_eng_inject(struct s2_eng *e, unsigned i)
 	return 0;
 }
 
+/*
+ * The step's cost against the real-time budget (docs/engine.md): measured busy cycles with
+ * hal.cycles, else modelled from the PE data's costs (the same figures the mapper placed the
+ * neurons by), so that every build counts the same.
+ */
+static void budget_step(struct s2_eng *e, uint32_t t0)
+{
+	float cost;
+	if (e->hal.cycles) {
+		cost = (float)(e->bud_busy + (e->hal.cycles(e->hal.ctx) - t0));
+		e->bud_busy = 0;
+	} else {
+		uint32_t ev = (uint32_t)(e->c.synaptic_events - e->bud_ev),
+		         pk = (uint32_t)(e->c.packets_in - e->bud_pk);
+		cost = (float)e->n * (float)e->pd.cyc_update +
+		       (float)ev * ((float)e->pd.cyc_event_x10 * 0.1f) +
+		       (float)pk * (float)e->pd.cyc_packet;
+	}
+	e->bud_ev = e->c.synaptic_events;
+	e->bud_pk = e->c.packets_in;
+	float budget = (float)e->pd.budget;
+	e->c.steps_over += cost > budget;
+	float pm = cost * 1000.0f / budget;
+	uint32_t w = pm < 4e9f ? (uint32_t)pm : 4000000000u; /* no 64-bit float conversion */
+	if (w > e->c.worst_permille)
+		e->c.worst_permille = w;
+}
+
 void s2_eng_tick(struct s2_eng *e)
 {
+	uint32_t t0 = e->hal.cycles ? e->hal.cycles(e->hal.ctx) : 0;
 	uint8_t bits[S2_PE_MAX_NEURONS / 8] = {0};
 	uint16_t *in_e = &e->ring[(e->t & e->ring_mask) << e->ring_shift],
 	         *in_i = in_e + (1u << e->stride_bits);
@@ -1487,6 +1519,8 @@ void s2_eng_tick(struct s2_eng *e)
 		}
 		e->hal.record(e->hal.ctx, 1, e->vbuf, e->pd.n_record_v * 4u);
 	}
+	if (e->pd.budget)
+		budget_step(e, t0);
 	e->c.steps++;
 	e->t++;
 }

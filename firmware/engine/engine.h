@@ -43,6 +43,12 @@ struct s2_eng_hal {
 	/** Append len bytes to recording stream 0 (spikes) or 1 (voltages and the other
 	 *  recorded state variables, pedata.h RECORD_V). */
 	void (*record)(void *ctx, unsigned stream, const void *data, uint32_t len);
+	/** Optional (NULL: the modelled cost): the core's free-running cycle counter (DWT
+	 *  CYCCNT on a Cortex-M4F, s2_port_cycles). With it the engine measures each step's
+	 *  busy cycles (its tick and the packets received since the last one) against the
+	 *  budget; without it it counts the cost the PE data models (docs/engine.md "Real-time
+	 *  budget"), which is what s2emu and the QEMU build do. */
+	uint32_t (*cycles)(void *ctx);
 };
 
 /** Activity counters (energy accounting, docs/engine.md). */
@@ -62,6 +68,9 @@ struct s2_eng_counters {
 	uint64_t weights_zero;    /**< a drawn weight that became 0 units (rounded, or negative) */
 	uint64_t weights_clipped; /**< a weight above 65535 units, stored as 65535 */
 	uint64_t delays_clamped;  /**< a delay outside 1 to max_delay steps, stored as 1 or it */
+	/* The real-time budget (pedata budget cycles per step; 0: neither is counted): */
+	uint64_t steps_over;     /**< steps whose cycles exceeded the budget */
+	uint64_t worst_permille; /**< the costliest step's cycles, in thousandths of the budget */
 };
 
 /** A key-table entry: a run of source parts (pedata.h) and its rows in DRAM. */
@@ -135,6 +144,10 @@ struct s2_eng {
 	float bg_cdf[S2_ENG_BG_CDF], bg_top_p;
 	unsigned bg_top;
 	struct s2_eng_counters c;
+	/* the budget's count: counters at the end of the previous step; measured busy cycles
+	 * since then (hal.cycles) */
+	uint64_t bud_ev, bud_pk;
+	uint32_t bud_busy;
 };
 
 /** The input ring's accumulator of receptor rec, neuron j for step t (pedata.h

@@ -140,7 +140,7 @@ int main(void)
 	long n = s2_port_file_read("pedata.bin", dram, BLOB_MAX);
 	if (n <= 0)
 		fail("cannot read pedata.bin");
-	const struct s2_eng_hal hal = {NULL, hal_read, hal_write, hal_send, hal_record};
+	const struct s2_eng_hal hal = {NULL, hal_read, hal_write, hal_send, hal_record, NULL};
 	int rc = s2_eng_init(&eng, dram, (size_t)n, &hal);
 	if (rc < 0)
 		fail("pedata.bin refused by the engine");

@@ -213,7 +213,7 @@ static const struct verb verbs[] = {
          "--allow-partial reads it and marks the summary, the CSV files and DIR/PARTIAL.\n"},
         {"machine", verb_machine, "make or show machine descriptions",
          "usage: s2ctl machine generate (--boards N | --rack | --racks R) [--host ADDR]\n"
-         "                              [--base-port P] [--dram-kib K] -o FILE\n"
+         "                              [--base-port P] [--dram-kib K] [--pe-mhz F] -o FILE\n"
          "       s2ctl machine show FILE [--json]\n"
          "       s2ctl machine slurm FILE [--node NAME] [--dev-dir DIR] [--make-files]\n"
          "slurm prints the gres.conf and slurm.conf lines that make the boards of FILE the\n"
@@ -222,6 +222,7 @@ static const struct verb verbs[] = {
          "usage: s2ctl net convert FILE [-o OUT] [--to json|pb] [--json]\n"
          "       s2ctl net example NAME [--scale F] [-o OUT] [--to json|pb] [--json]\n"
          "       s2ctl net show FILE [--json]\n"
+         "       s2ctl net models [--json]\n"
          "       s2ctl net import-nir FILE.nir -o NET [--dt S] [--reset subtract|zero]\n"
          "                 [--integrator exact|euler] [--input NODE=FILE.npy]... [--steps N]\n"
          "                 [--seed N] [--json]\n"
@@ -230,17 +231,22 @@ static const struct verb verbs[] = {
          "microcircuit, vogels_abbott, brunel, synfire, synthetic_board, synthetic_rack,\n"
          "synthetic_8racks (--scale: neuron counts). import-nir reads a NIR graph (HDF5):\n"
          "neuron nodes become nir_neuron populations, Inputs spike sources (rasters from\n"
-         "--input .npy files), linear nodes are folded into from_list projections.\n"},
+         "--input .npy files), linear nodes are folded into from_list projections.\n"
+         "models lists the neuron models with the cycles per update and per synaptic\n"
+         "event the mapper budgets (measured, docs/mapping.md).\n"},
         {"compile", verb_compile, "map a network onto a machine: a deployable image",
          "usage: s2ctl compile NET --machine FILE -o IMAGE [--router-target N|min]\n"
-         "                     [--place auto|order|traffic] [--json] [--quiet]\n"
+         "                     [--place auto|order|traffic] [--allow-slow] [--json]\n"
+         "                     [--quiet]\n"
          "Partition, place, allocate keys, route, build and compress router tables and\n"
          "per-PE data; write the image atomically (nothing is written on failure) and print\n"
          "the mapping report. --router-target caps entries per chip (default: the router's\n"
          "size); min compresses every table as far as it goes (ordered tables).\n"
          "--place traffic orders each board's parts for fewer router hops, order fills\n"
          "boards in population order; auto (the default) keeps whichever of the two\n"
-         "gives fewer router hops per spike (ties: order).\n"},
+         "gives fewer router hops per spike (ties: order). A PE holds no more neurons than\n"
+         "its clock updates in real time; a population of which one neuron is too slow is\n"
+         "refused unless --allow-slow (then one per PE, and the slow-down is reported).\n"},
 };
 
 const char *cli_usage(const char *verb)

@@ -17,6 +17,7 @@
 
 struct compile_opts {
 	const char *out, *target, *place;
+	bool allow_slow;
 };
 
 static int compile_opt(struct cli *c, int id, const char *arg, void *ctx)
@@ -32,6 +33,9 @@ static int compile_opt(struct cli *c, int id, const char *arg, void *ctx)
 		return 0;
 	case 257:
 		o->place = arg;
+		return 0;
+	case 258:
+		o->allow_slow = true;
 		return 0;
 	default:
 		return -1;
@@ -72,6 +76,15 @@ static void report(const struct cli *c, const struct s2_net *n, const struct s2_
 		json_end_obj(&j);
 		json_str(&j, "placement", r->placed_by_traffic ? "traffic" : "population");
 		json_num(&j, "synaptic_events_per_step", r->synaptic_events_per_step);
+		json_obj(&j, "budget");
+		json_num(&j, "cycles_per_step", r->budget_cycles);
+		json_flag(&j, "real_time", r->slowdown <= 1.0);
+		json_num(&j, "slowdown", r->slowdown);
+		if (r->slowdown > 1.0)
+			json_str(&j, "slowest_population", s2_net_pop_label(n, r->slowest_pop));
+		else
+			json_null(&j, "slowest_population");
+		json_end_obj(&j);
 		json_uint(&j, "keys_used", r->keys_used);
 		json_uint(&j, "key_span", r->key_span);
 		json_str(&j, "key_mode", mode[r->key_mode % 3]);
@@ -107,6 +120,14 @@ static void report(const struct cli *c, const struct s2_net *n, const struct s2_
 	else
 		printf("  placement: %s order\n", r->placed_by_traffic ? "traffic" : "population");
 	printf("  expected synaptic events per timestep: %.4g\n", r->synaptic_events_per_step);
+	if (r->slowdown > 1.0)
+		printf("  real time: NO, %.1f times slower than real time (allowed by "
+		       "--allow-slow; "
+		       "population %s: one neuron's step exceeds the %.0f cycles a PE has)\n",
+		       r->slowdown, s2_net_pop_label(n, r->slowest_pop), r->budget_cycles);
+	else
+		printf("  real time: every PE's modelled step within its %.0f cycles\n",
+		       r->budget_cycles);
 	printf("  keys: %llu used, %llu of 4294967296 taken (%s)\n",
 	       (unsigned long long)r->keys_used, (unsigned long long)r->key_span,
 	       mode[r->key_mode % 3]);
@@ -122,6 +143,7 @@ int verb_compile(int argc, char **argv)
 	        {"output", required_argument, 0, 'o'},
 	        {"router-target", required_argument, 0, 256},
 	        {"place", required_argument, 0, 257},
+	        {"allow-slow", no_argument, 0, 258},
 	        {0, 0, 0, 0},
 	};
 	struct cli c;
@@ -155,7 +177,8 @@ int verb_compile(int argc, char **argv)
 	struct s2_map_config cfg = {.router_target = (uint32_t)target,
 	                            .router_min = tmin,
 	                            .fine_place = o.place && !strcmp(o.place, "traffic"),
-	                            .place_order = o.place && !strcmp(o.place, "order")};
+	                            .place_order = o.place && !strcmp(o.place, "order"),
+	                            .allow_slow = o.allow_slow};
 	struct s2_mapping *mp = s2_map_new(n, m, &cfg);
 	int code = EXIT_OK;
 	if (!mp) {

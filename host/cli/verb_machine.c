@@ -11,7 +11,7 @@
 
 struct gen_opts {
 	bool rack;
-	const char *racks, *host, *base_port, *out, *dram_kib;
+	const char *racks, *host, *base_port, *out, *dram_kib, *pe_mhz;
 };
 
 static int gen_opt(struct cli *c, int id, const char *arg, void *ctx)
@@ -31,6 +31,9 @@ static int gen_opt(struct cli *c, int id, const char *arg, void *ctx)
 	case 260:
 		o->dram_kib = arg;
 		break;
+	case 261:
+		o->pe_mhz = arg;
+		break;
 	case 259:
 		o->base_port = arg;
 		break;
@@ -46,13 +49,10 @@ static int gen_opt(struct cli *c, int id, const char *arg, void *ctx)
 static int machine_generate(int argc, char **argv)
 {
 	static const struct option extra[] = {
-	        {"rack", no_argument, 0, 256},
-	        {"racks", required_argument, 0, 257},
-	        {"host", required_argument, 0, 258},
-	        {"base-port", required_argument, 0, 259},
-	        {"dram-kib", required_argument, 0, 260},
-	        {"output", required_argument, 0, 'o'},
-	        {0, 0, 0, 0},
+	        {"rack", no_argument, 0, 256},           {"racks", required_argument, 0, 257},
+	        {"host", required_argument, 0, 258},     {"base-port", required_argument, 0, 259},
+	        {"dram-kib", required_argument, 0, 260}, {"pe-mhz", required_argument, 0, 261},
+	        {"output", required_argument, 0, 'o'},   {0, 0, 0, 0},
 	};
 	struct cli c;
 	struct gen_opts o = {.host = "127.0.0.1", .base_port = "0"};
@@ -97,6 +97,15 @@ static int machine_generate(int argc, char **argv)
 			return cli_error(&c, EXIT_USAGE, "--dram-kib: must be at least 1");
 		}
 		s2_machine_set_dram(m, (uint64_t)kib << 10);
+	}
+	if (o.pe_mhz) { /* the clock the mapper's real-time budget assumes (docs/mapping.md) */
+		unsigned long mhz = 0;
+		if (cli_uint(&c, "--pe-mhz", o.pe_mhz, 10000, &mhz) < 0 || mhz == 0) {
+			s2_machine_free(m);
+			return mhz ? EXIT_USAGE
+			           : cli_error(&c, EXIT_USAGE, "--pe-mhz: must be 1 to 10000");
+		}
+		s2_machine_set_pe_mhz(m, (uint32_t)mhz);
 	}
 	unsigned boards = s2_machine_boards(m);
 	if (port && port + 2ul * boards - 1 > 65535) {

@@ -288,6 +288,48 @@ static int net_show(int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* The neuron models and the real-time cost the mapper budgets for each (docs/mapping.md). */
+static int net_models(int argc, char **argv)
+{
+	struct cli c;
+	int pos = cli_parse(&c, "net", argc, argv, NULL, NULL, NULL);
+	if (pos < 0)
+		return pos == -2 ? EXIT_OK : EXIT_USAGE;
+	if (pos != argc)
+		return cli_error(&c, EXIT_USAGE, "unexpected argument '%s'", argv[pos]);
+	const char *name;
+	double cu, ce;
+	struct json j;
+	if (c.json) {
+		json_begin(&j, stdout);
+		json_obj(&j, NULL);
+		json_num(&j, "cycles_per_packet", s2_net_packet_cycles());
+		json_arr(&j, "models");
+	} else {
+		printf("%-24s %14s %14s   (Cortex-M4F cycles, measured: bench/engine.sh)\n",
+		       "model", "per update", "per syn. event");
+	}
+	for (unsigned i = 0; s2_net_model_cost(i, &name, &cu, &ce) == 0; i++) {
+		if (c.json) {
+			json_obj(&j, NULL);
+			json_str(&j, "model", name);
+			json_num(&j, "cycles_per_update", cu);
+			json_num(&j, "cycles_per_event", ce);
+			json_end_obj(&j);
+		} else {
+			printf("%-24s %14.1f %14.1f\n", name, cu, ce);
+		}
+	}
+	if (c.json) {
+		json_end_arr(&j);
+		json_end_obj(&j);
+		json_finish(&j);
+	} else {
+		printf("%-24s %14.1f per packet received\n", "(any)", s2_net_packet_cycles());
+	}
+	return EXIT_OK;
+}
+
 #ifdef S2CTL_NIR_EXEC
 /* s2ctl itself does not link the NIR importer (libhdf5: its start-up would cost every verb);
  * `net import-nir` is run by s2ctl-nir beside it: this s2ctl built with the importer. */
@@ -412,11 +454,14 @@ int verb_net(int argc, char **argv)
 		return net_example(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "show"))
 		return net_show(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "models"))
+		return net_models(argc - 1, argv + 1);
 	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		fputs(cli_usage("net"), stdout);
 		return EXIT_OK;
 	}
-	fprintf(stderr, "s2ctl net: say convert, example, show or import-nir (see --help)\n%s",
+	fprintf(stderr,
+	        "s2ctl net: say convert, example, show, models or import-nir (see --help)\n%s",
 	        cli_usage("net"));
 	return EXIT_USAGE;
 }

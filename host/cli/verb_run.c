@@ -275,6 +275,14 @@ static uint64_t print_pops(const struct s2_results *r, double secs, struct json 
 				}
 				json_end_obj(j);
 			}
+			if (r->has_budget) { /* docs/engine.md "Real-time budget" */
+				json_obj(j, "budget");
+				json_uint(j, "steps_over", P->steps_over);
+				json_num(j, "worst_step", (double)P->worst_permille / 1000.0);
+				json_end_obj(j);
+			} else {
+				json_null(j, "budget");
+			}
 			json_end_obj(j);
 			continue;
 		}
@@ -301,6 +309,11 @@ static uint64_t print_pops(const struct s2_results *r, double secs, struct json 
 				       P->label, s2_results_plastic_names[k],
 				       (unsigned long long)P->plastic_cause[k],
 				       s2_results_plastic_whys[k]);
+		if (P->steps_over)
+			printf("  %-12s   OVER BUDGET: %llu PE-steps exceeded the real-time budget "
+			       "(worst step %.2f times its budget; docs/engine.md)\n",
+			       P->label, (unsigned long long)P->steps_over,
+			       (double)P->worst_permille / 1000.0);
 		if (P->plastic && !r->has_plastic_causes)
 			printf("  %-12s   CLIPPED: plastic %llu (plasticity: weights rounded to 0 "
 			       "or clipped, traces saturated, post spikes lost, early events; the "
@@ -310,6 +323,40 @@ static uint64_t print_pops(const struct s2_results *r, double secs, struct json 
 	if (j)
 		json_end_arr(j);
 	return total;
+}
+
+/* Whether the run kept real time (JSON: null when the results do not know), and the
+ * slow-down of its worst PE-step (1 or less when it did). */
+static void json_real_time(struct json *j, const struct s2_results *r)
+{
+	double worst = 0;
+	for (unsigned p = 0; p < r->n_pops; p++)
+		if ((double)r->pops[p].worst_permille / 1000.0 > worst)
+			worst = (double)r->pops[p].worst_permille / 1000.0;
+	if (!r->has_budget) {
+		json_null(j, "real_time");
+		json_null(j, "slowdown");
+		return;
+	}
+	json_flag(j, "real_time", !s2_results_over_budget(r));
+	json_num(j, "slowdown", worst);
+}
+
+/* One line on the real-time budget when a step exceeded it (nothing otherwise). */
+static void print_over_budget(FILE *f, const char *pre, const struct s2_results *r)
+{
+	if (!s2_results_over_budget(r))
+		return;
+	uint64_t over = 0, worst = 0;
+	for (unsigned p = 0; p < r->n_pops; p++) {
+		over += r->pops[p].steps_over;
+		worst = r->pops[p].worst_permille > worst ? r->pops[p].worst_permille : worst;
+	}
+	fprintf(f,
+	        "%sNOT REAL TIME: %llu PE-steps exceeded the PE's cycles per step (worst %.2f "
+	        "times; per population above; docs/engine.md \"Real-time budget\"): a board "
+	        "runs this network %.2f times slower than real time\n",
+	        pre, (unsigned long long)over, (double)worst / 1000.0, (double)worst / 1000.0);
 }
 
 /* The run's summary line, JSON, and the warnings about what was clipped or lost. */
@@ -358,6 +405,7 @@ static void report_run(const struct cli *c, const struct s2_results *res,
 		json_uint(&j, "load_wire_bytes", rs->load.bytes_data + rs->load.bytes_sack);
 		json_uint(&j, "recording_bytes", rs->rec.bytes_raw);
 		json_uint(&j, "recording_wire_bytes", rs->rec.bytes_data + rs->rec.bytes_sack);
+		json_real_time(&j, res);
 		print_pops(res, dur / 1000, &j, false);
 		json_end_obj(&j);
 		json_finish(&j);
@@ -376,8 +424,11 @@ static void report_run(const struct cli *c, const struct s2_results *res,
 			       why);
 		}
 		print_pops(res, dur / 1000, NULL, false);
+		print_over_budget(stdout, "", res);
 		printf("%s in %s\n", complete ? "results" : "partial results", out);
 	}
+	if (c->json && !c->quiet)
+		print_over_budget(stderr, "s2ctl run: ", res);
 	if (rs->inputs_clipped && !c->quiet)
 		fprintf(stderr,
 		        "s2ctl run: %llu inputs were clipped: a neuron's input in one step "
@@ -617,6 +668,7 @@ int verb_results(int argc, char **argv)
 			json_end_obj(&j);
 		}
 		json_end_arr(&j);
+		json_real_time(&j, r);
 		print_pops(r, secs, &j, true);
 		json_end_obj(&j);
 		json_finish(&j);
@@ -624,8 +676,13 @@ int verb_results(int argc, char **argv)
 		printf("%s: %u steps of %g ms (%g ms)%s%s\n", argv[pos], r->steps, r->dt_ms,
 		       r->steps * r->dt_ms, why[0] ? "; PARTIAL RUN: " : "", why);
 		print_pops(r, secs, NULL, true);
+		print_over_budget(stdout, "", r);
 		if (!r->has_clips)
 			printf("  (written before s2 counted clipping: no clipping counters)\n");
+		if (!r->has_budget)
+			printf("  (written before s2 counted the real-time budget: not known "
+			       "whether "
+			       "the run kept real time)\n");
 	}
 	s2_results_free(r);
 	return ec;

@@ -628,6 +628,8 @@ struct pop_prep {
 	const S2pb__Value *pval[NET_MAX_PARAMS], *sval[4];
 	uint64_t pseed[NET_MAX_PARAMS], sseed[4]; /* per-neuron value streams */
 	float bg_r, bg_w;
+	uint32_t budget, cyc_update; /* the real-time budget (pedata.h header) */
+	uint16_t cyc_event_x10, cyc_packet;
 	uint32_t *vrec_of; /* recordings of state variables of this population, indices */
 	size_t n_vrec_of;
 };
@@ -713,6 +715,12 @@ struct image_prep *image_prep_new(struct s2_mapping *mp, uint64_t seed_base)
 		pp->argmax_split = md->id == MODEL_DENSE && const_param(md, pop, "argmax") != 0 &&
 		                   mp->pops[p].count > 1;
 		pp->no_targets = mp->out_first[p] == mp->out_first[p + 1];
+		/* the budget the engine counts overruns against, and the model's measured costs
+		 * for its modelled count (docs/engine.md "Real-time budget") */
+		pp->budget = (uint32_t)(mp->rep.budget_cycles + 0.5);
+		pp->cyc_update = (uint32_t)(md->cycles_update + 0.5);
+		pp->cyc_event_x10 = (uint16_t)(md->cycles_event * 10 + 0.5);
+		pp->cyc_packet = (uint16_t)(NET_CYCLES_PACKET + 0.5);
 		for (unsigned k = 0; k < md->n_params; k++) {
 			pp->pslot[k] = param_slot(md->id, md->params[k].name);
 			pp->pval[k] = find(pop->params, pop->n_params, md->params[k].name);
@@ -1397,6 +1405,10 @@ int image_put_pedata(struct s2_mapping *mp, const struct image_prep *ip, struct 
 		memcpy(o + 44, &pp->bg_r, 4);
 		memcpy(o + 48, &pp->bg_w, 4);
 	}
+	s2_st32(o + 52, pp->budget);
+	s2_st32(o + 56, pp->cyc_update);
+	s2_st16(o + 60, pp->cyc_event_x10);
+	s2_st16(o + 62, pp->cyc_packet);
 	/* dram_base/dram_size: set by the loader */
 	s2_st16(o + 40, (uint16_t)b->n_sect);
 	/* bit 1: no projection leaves the population, its spikes have nowhere to go (the port does

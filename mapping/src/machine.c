@@ -34,6 +34,10 @@ static const struct s2_machine_defaults DEFAULTS = {
         .sram_per_pe = 128u * 1024u,
         .dram_bytes = 2ull << 30,
         .router_entries = 16384,
+        /* Brief section 2: per-PE performance levels, 150 MHz at 0.5 V and 300 MHz at 0.8 V
+         * (Höppner et al. 2019, arXiv:1903.08941); the energy model runs PEs at the high
+         * level (docs/energy.md, pl), so the real-time budget does too. */
+        .pe_mhz = 300,
         .rack_width = 10,
         .rack_height = 9,
         .link_dx = {1, 1, 0, -1, -1, 0},
@@ -131,6 +135,7 @@ static void set_standard_chip(struct s2_machine *m)
 	m->res.sram_per_pe = d->sram_per_pe;
 	m->res.dram_bytes = d->dram_bytes;
 	m->res.router_entries = d->router_entries;
+	m->res.pe_mhz = d->pe_mhz;
 	for (unsigned l = 0; l < S2_MACHINE_LINKS; l++) {
 		m->dx[l] = d->link_dx[l];
 		m->dy[l] = d->link_dy[l];
@@ -360,6 +365,11 @@ void s2_machine_chip_resources(const struct s2_machine *m, struct s2_chip_resour
 void s2_machine_set_dram(struct s2_machine *m, uint64_t bytes)
 {
 	m->res.dram_bytes = bytes;
+}
+
+void s2_machine_set_pe_mhz(struct s2_machine *m, uint32_t mhz)
+{
+	m->res.pe_mhz = mhz;
 }
 
 const char *s2_machine_name(const struct s2_machine *m)
@@ -618,6 +628,8 @@ int s2_machine_encode(const struct s2_machine *m, uint8_t **out, size_t *len)
 	res.sram_per_pe = m->res.sram_per_pe;
 	res.dram_bytes = m->res.dram_bytes;
 	res.router_entries = m->res.router_entries;
+	/* the default as 0, so that a standard machine's description keeps its bytes */
+	res.pe_mhz = m->res.pe_mhz == DEFAULTS.pe_mhz ? 0 : m->res.pe_mhz;
 	res.monitor_pe = m->res.monitor_pe;
 	pm.chip = &res;
 	for (unsigned l = 0; l < S2_MACHINE_LINKS; l++) {
@@ -917,6 +929,8 @@ static struct s2_machine *from_pb(const S2pb__Machine *pm, char *err, size_t err
 	m->res.sram_per_pe = r->sram_per_pe;
 	m->res.dram_bytes = r->dram_bytes;
 	m->res.router_entries = r->router_entries;
+	/* 0: a description written before the field, whose machines run at the default */
+	m->res.pe_mhz = r->pe_mhz ? r->pe_mhz : DEFAULTS.pe_mhz;
 	for (unsigned l = 0; l < S2_MACHINE_LINKS; l++) {
 		m->dx[l] = pm->links[l]->dx;
 		m->dy[l] = pm->links[l]->dy;

@@ -192,6 +192,91 @@ static uint32_t pow2ceil32(uint32_t x)
 	return p;
 }
 
+/* A population's expected firing rate, for traffic and budget estimates: its hint (10 Hz
+ * without one); Poisson sources their rate, spike arrays their spikes over the run. */
+static double pop_rate(const S2pb__Network *pb, size_t p, const struct net_model *md)
+{
+	const S2pb__Population *pop = pb->populations[p];
+	double rate = md->id == MODEL_POISSON
+	                      ? net_model_find("spike_source_poisson")->params[0].def
+	                      : (pop->rate_hint_hz > 0 ? pop->rate_hint_hz : 10.0);
+	if (md->id == MODEL_POISSON)
+		for (size_t i = 0; i < pop->n_params; i++)
+			if (!strcmp(pop->params[i]->name, "rate_hz")) {
+				const S2pb__Value *v = pop->params[i]->value;
+				rate = v->kind_case == S2PB__VALUE__KIND_CONSTANT ? v->constant
+				       : v->kind_case == S2PB__VALUE__KIND_RANDOM ? v->random->mean
+				                                                  : rate;
+			}
+	if (md->id == MODEL_SPIKE_ARRAY) {
+		double spikes = 0;
+		for (size_t i = 0; i < pop->n_spike_times; i++)
+			spikes += (double)pop->spike_times[i]->n_times_ms;
+		rate = spikes / pop->size / (pb->run_ms / 1000.0);
+	}
+	return rate;
+}
+
+/*
+ * The modelled cycles of one step of a PE holding n neurons of population p (the engine's
+ * model, docs/engine.md "Real-time budget"): n neuron updates and the synaptic events the
+ * rate hints predict. Not the packets: each costs the same whatever its row, so their
+ * number, the spiking pre neurons with a synapse on the PE, hardly falls with fewer neurons
+ * per PE, and at the default hint of 10 Hz it would halve the microcircuit's neurons per PE
+ * although at its published rates it fits (docs/mapping.md); the engine counts them.
+ */
+static double step_cycles(const struct s2_mapping *mp, size_t p, uint32_t n)
+{
+	const S2pb__Network *pb = mp->net->pb;
+	const struct net_model *md = mp->net->model[p];
+	double dt_s = pb->timestep_ms / 1000.0, ev = 0;
+	for (uint32_t k = mp->in_first[p]; k < mp->in_first[p + 1]; k++) {
+		unsigned j = mp->in_proj[k];
+		double npost = mp->net->post_hi[j] - mp->net->post_lo[j];
+		double m = n < npost ? n : npost; /* post neurons of the slice on the PE */
+		ev += s2_net_proj_synapses(mp->net, j) / npost * m *
+		      mp->pops[mp->net->pre[j]].rate_hz * dt_s;
+	}
+	return n * md->cycles_update + ev * md->cycles_event;
+}
+
+/*
+ * Lower *per to the neurons whose step fits budget cycles; a population of which not even
+ * one neuron fits is refused, or with cfg.allow_slow placed one neuron per PE and the
+ * slow-down recorded (the report's slowdown).
+ */
+static int budget_limit(struct s2_mapping *mp, size_t p, double budget, uint32_t *per, char *err,
+                        size_t errlen)
+{
+	const S2pb__Population *pop = mp->net->pb->populations[p];
+	const struct net_model *md = mp->net->model[p];
+	uint32_t n = *per;
+	while (n > 0 && step_cycles(mp, p, n) > budget)
+		n--;
+	if (n > 0) {
+		*per = n;
+		return 0;
+	}
+	double one = step_cycles(mp, p, 1), f = one / budget;
+	if (!mp->cfg.allow_slow) {
+		net_seterr(err, errlen,
+		           "population %s: one %s neuron takes %.0f cycles per step (%.0f per "
+		           "update, measured; with its expected input), more than the %.0f a PE "
+		           "has per %g ms step at %u MHz: it cannot run in real time (allow slower "
+		           "than real time, s2ctl compile --allow-slow, to run %.1f times slower)",
+		           pop->label, md->name, one, md->cycles_update, budget,
+		           mp->net->pb->timestep_ms,
+		           (unsigned)(budget / mp->net->pb->timestep_ms / 1000), f);
+		return S2_E_RANGE;
+	}
+	*per = 1;
+	if (f > mp->rep.slowdown) {
+		mp->rep.slowdown = f;
+		mp->rep.slowest_pop = (uint32_t)p;
+	}
+	return 0;
+}
+
 int s2_map_partition(struct s2_mapping *mp, char *err, size_t errlen)
 {
 	int rc = stage_check(mp, 1, err, errlen);
@@ -220,6 +305,12 @@ int s2_map_partition(struct s2_mapping *mp, char *err, size_t errlen)
 		double npost = mp->net->post_hi[j] - mp->net->post_lo[j];
 		syn_in[post] += s2_net_proj_synapses(mp->net, (unsigned)j) / npost;
 	}
+	for (size_t p = 0; p < np; p++)
+		mp->pops[p].rate_hz = pop_rate(pb, p, mp->net->model[p]);
+	/* the real-time budget: cycles a PE has per timestep (docs/mapping.md) */
+	double budget_cyc = (double)r.pe_mhz * 1000.0 * dt;
+	mp->rep.slowdown = 1.0;
+	mp->rep.budget_cycles = budget_cyc;
 	uint64_t parts = 0;
 	uint32_t budget = S2_MAP_SRAM_DATA - S2_MAP_PE_OVERHEAD;
 	for (size_t p = 0; p < np && rc == 0; p++) {
@@ -287,29 +378,12 @@ int s2_map_partition(struct s2_mapping *mp, char *err, size_t errlen)
 			rc = S2_E_RANGE;
 			break;
 		}
+		if (per > 0 && (rc = budget_limit(mp, p, budget_cyc, &per, err, errlen)) < 0)
+			break;
 		pm->per_part = per;
 		pm->count = (pop->size + per - 1) / per;
 		pm->first = parts;
 		pm->sram_per_neuron = bpn;
-		pm->rate_hz = md->id == MODEL_POISSON
-		                      ? net_model_find("spike_source_poisson")->params[0].def
-		                      : (pop->rate_hint_hz > 0 ? pop->rate_hint_hz : 10.0);
-		if (md->id == MODEL_POISSON)
-			for (size_t i = 0; i < pop->n_params; i++)
-				if (!strcmp(pop->params[i]->name, "rate_hz")) {
-					const S2pb__Value *v = pop->params[i]->value;
-					pm->rate_hz = v->kind_case == S2PB__VALUE__KIND_CONSTANT
-					                      ? v->constant
-					              : v->kind_case == S2PB__VALUE__KIND_RANDOM
-					                      ? v->random->mean
-					                      : pm->rate_hz;
-				}
-		if (md->id == MODEL_SPIKE_ARRAY) {
-			double spikes = 0;
-			for (size_t i = 0; i < pop->n_spike_times; i++)
-				spikes += (double)pop->spike_times[i]->n_times_ms;
-			pm->rate_hz = spikes / pop->size / (pb->run_ms / 1000.0);
-		}
 		parts += pm->count;
 	}
 	free(delay);

@@ -16,6 +16,9 @@
 #define NET_MAX_PARAMS 20
 #define NET_MAX_DELAY_STEPS 256u /* longest synaptic delay, in timesteps (S2_PE_MAX_DELAY_WORD) */
 #define NET_MAX_POP_SIZE (1u << 30)
+/* Cycles per multicast packet received (key lookup, row DMA), measured with the rest of the
+ * model table's costs (bench/engine.sh "per packet"). */
+#define NET_CYCLES_PACKET 369.0
 
 enum net_model_id {
 	MODEL_LIF_CURR_EXP,
@@ -49,6 +52,10 @@ struct net_model {
 	unsigned n_state;
 	struct net_param_def state[4];
 	unsigned max_per_pe; /* neurons per PE the firmware handles */
+	/* The real-time budget (docs/mapping.md): Cortex-M4F cycles per neuron per step and per
+	 * synaptic event received, measured under QEMU (bench/engine.sh, one instruction taken
+	 * as one cycle; the step's fixed work spread over 128 neurons) */
+	double cycles_update, cycles_event;
 	unsigned sram_fixed; /* bytes of SRAM per neuron, before per-neuron parameters */
 	bool has_synapses;   /* can be the post side of a projection */
 	bool event_layer;    /* graded events, gate receptors, signed weights (docs/egru.md) */

@@ -1,12 +1,17 @@
 /*
  * The neuron models the network format knows (docs/network.md): parameter and state names
  * with units in the name, defaults (PyNN's), allowed ranges, and the per-PE limits the
- * partitioner works with. The firmware engine (a later issue) implements the same table.
+ * partitioner works with: memory, and the real-time budget's cycles per neuron update and
+ * per synaptic event, measured on 2026-12-07 with bench/engine.sh (the Cortex-M4F build under
+ * qemu-system-arm -icount, instructions taken as cycles; tests/mapping/budget_table.sh checks
+ * them against a fresh measurement). The firmware engine implements the same models.
  */
 #include <stddef.h>
 #include <string.h>
 
 #include "net_internal.h"
+#include "s2/error.h"
+#include "s2/network.h"
 
 #define BIG 1e12
 
@@ -37,8 +42,10 @@ static const struct net_model MODELS[MODEL__COUNT] =
                                         {"isyn_e_na", 0.0, -1e6, 1e6},
                                         {"isyn_i_na", 0.0, -1e6, 1e6},
                                 },
-                        .max_per_pe = 128, /* S2_PE_MAX_NEURONS of the engine */
-                        .sram_fixed = 16,  /* v, isyn_e, isyn_i, refractory count */
+                        .max_per_pe = 128,     /* S2_PE_MAX_NEURONS of the engine */
+                        .cycles_update = 63.3, /* bench/engine.sh "model lif_curr_exp" */
+                        .cycles_event = 26.1,  /* "inner loop" */
+                        .sram_fixed = 16,      /* v, isyn_e, isyn_i, refractory count */
                         .has_synapses = true,
                 },
                 {
@@ -51,14 +58,18 @@ static const struct net_model MODELS[MODEL__COUNT] =
                                         {"start_ms", 0.0, 0.0, BIG},
                                         {"duration_ms", 1e10, 0.0, BIG},
                                 },
-                        .max_per_pe = 128, /* S2_PE_MAX_NEURONS of the engine */
-                        .sram_fixed = 8,   /* time to next spike, rate in ticks */
+                        .max_per_pe = 128,     /* S2_PE_MAX_NEURONS of the engine */
+                        .cycles_update = 49.3, /* bench/engine.sh "model poisson" */
+                        .cycles_event = 0,
+                        .sram_fixed = 8, /* time to next spike, rate in ticks */
                 },
                 {
                         .name = "spike_source_array",
                         .id = MODEL_SPIKE_ARRAY,
-                        .max_per_pe = 128, /* S2_PE_MAX_NEURONS of the engine */
-                        .sram_fixed = 8,   /* spike count, read index */
+                        .max_per_pe = 128,    /* S2_PE_MAX_NEURONS of the engine */
+                        .cycles_update = 2.8, /* bench/engine.sh "model spike_array" */
+                        .cycles_event = 0,
+                        .sram_fixed = 8, /* spike count, read index */
                 },
                 {
                         .name = "lif_cond_exp",
@@ -87,8 +98,10 @@ static const struct net_model MODELS[MODEL__COUNT] =
                                         {"gsyn_e_us", 0.0, 0.0, 1e6},
                                         {"gsyn_i_us", 0.0, 0.0, 1e6},
                                 },
-                        .max_per_pe = 128, /* S2_PE_MAX_NEURONS of the engine */
-                        .sram_fixed = 16,  /* v, g_e, g_i, refractory count */
+                        .max_per_pe = 128,      /* S2_PE_MAX_NEURONS of the engine */
+                        .cycles_update = 112.9, /* bench/engine.sh "model lif_cond_exp" */
+                        .cycles_event = 26.1,   /* "inner loop" */
+                        .sram_fixed = 16,       /* v, g_e, g_i, refractory count */
                         .has_synapses = true,
                 },
                 {
@@ -109,8 +122,10 @@ static const struct net_model MODELS[MODEL__COUNT] =
                                         {"v_mv", -70.0, -1e3, 1e3},
                                         {"u", -14.0, -1e6, 1e6},
                                 },
-                        .max_per_pe = 128, /* S2_PE_MAX_NEURONS of the engine */
-                        .sram_fixed = 16,  /* v, u (as doubles) */
+                        .max_per_pe = 128,       /* S2_PE_MAX_NEURONS of the engine */
+                        .cycles_update = 5314.5, /* bench/engine.sh "model izhikevich" */
+                        .cycles_event = 26.1,    /* "inner loop" */
+                        .sram_fixed = 16,        /* v, u (as doubles) */
                         .has_synapses = true,
                 },
                 {
@@ -138,8 +153,10 @@ static const struct net_model MODELS[MODEL__COUNT] =
                                         {"v", 0.0, -1e9, 1e9},
                                         {"i", 0.0, -1e9, 1e9},
                                 },
-                        .max_per_pe = 128, /* S2_PE_MAX_NEURONS of the engine */
-                        .sram_fixed = 8,   /* v, i */
+                        .max_per_pe = 128,     /* S2_PE_MAX_NEURONS of the engine */
+                        .cycles_update = 51.1, /* bench/engine.sh "model nir" */
+                        .cycles_event = 26.1,  /* "inner loop" */
+                        .sram_fixed = 8,       /* v, i */
                         .has_synapses = true,
                 },
                 {
@@ -163,8 +180,10 @@ static const struct net_model MODELS[MODEL__COUNT] =
                                 },
                         .n_state = 1,
                         .state = {{"c", 0.0, -1e6, 1e6}},
-                        .max_per_pe = 128, /* S2_PE_MAX_NEURONS of the engine */
-                        .sram_fixed = 36,  /* c, four 32-bit accumulators x 2 steps */
+                        .max_per_pe = 128,      /* S2_PE_MAX_NEURONS of the engine */
+                        .cycles_update = 239.0, /* bench/engine.sh "EGRU units" */
+                        .cycles_event = 31.1,   /* "EGRU rows" */
+                        .sram_fixed = 36,       /* c, four 32-bit accumulators x 2 steps */
                         .has_synapses = true,
                         .event_layer = true,
                 },
@@ -184,7 +203,9 @@ static const struct net_model MODELS[MODEL__COUNT] =
                                 },
                         .n_state = 1,
                         .state = {{"a", 0.0, -1e6, 1e6}},
-                        .max_per_pe = 128, /* S2_PE_MAX_NEURONS of the engine */
+                        .max_per_pe = 128,     /* S2_PE_MAX_NEURONS of the engine */
+                        .cycles_update = 84.1, /* bench/engine.sh "model dense" */
+                        .cycles_event = 31.1,  /* "EGRU rows" */
                         .sram_fixed = 36,
                         .has_synapses = true,
                         .event_layer = true,
@@ -212,8 +233,10 @@ static const struct net_model MODELS[MODEL__COUNT] =
                                         {"isyn_e_na", 0.0, -1e6, 1e6},
                                         {"isyn_i_na", 0.0, -1e6, 1e6},
                                 },
-                        .max_per_pe = 128, /* S2_PE_MAX_NEURONS of the engine */
-                        .sram_fixed = 32,  /* v, I and y per receptor, refractory count */
+                        .max_per_pe = 128,      /* S2_PE_MAX_NEURONS of the engine */
+                        .cycles_update = 143.4, /* bench/engine.sh "model lif_curr_alpha" */
+                        .cycles_event = 26.1,   /* "inner loop" */
+                        .sram_fixed = 32,       /* v, I and y per receptor, refractory count */
                         .has_synapses = true,
                 },
                 {
@@ -241,8 +264,10 @@ static const struct net_model MODELS[MODEL__COUNT] =
                                         {"gsyn_e_us", 0.0, 0.0, 1e6},
                                         {"gsyn_i_us", 0.0, 0.0, 1e6},
                                 },
-                        .max_per_pe = 128, /* S2_PE_MAX_NEURONS of the engine */
-                        .sram_fixed = 32,  /* v, g and y per receptor, refractory count */
+                        .max_per_pe = 128,      /* S2_PE_MAX_NEURONS of the engine */
+                        .cycles_update = 189.8, /* bench/engine.sh "model lif_cond_alpha" */
+                        .cycles_event = 26.1,   /* "inner loop" */
+                        .sram_fixed = 32,       /* v, g and y per receptor, refractory count */
                         .has_synapses = true,
                 },
                 {
@@ -261,8 +286,10 @@ static const struct net_model MODELS[MODEL__COUNT] =
                                 },
                         .n_state = 1,
                         .state = {{"v_mv", -65.0, -1e3, 1e3}},
-                        .max_per_pe = 128, /* S2_PE_MAX_NEURONS of the engine */
-                        .sram_fixed = 16,  /* v, refractory count */
+                        .max_per_pe = 128,     /* S2_PE_MAX_NEURONS of the engine */
+                        .cycles_update = 84.0, /* bench/engine.sh "model lif_curr_delta" */
+                        .cycles_event = 26.1,  /* "inner loop" */
+                        .sram_fixed = 16,      /* v, refractory count */
                         .has_synapses = true,
                 },
                 {
@@ -297,8 +324,10 @@ static const struct net_model MODELS[MODEL__COUNT] =
                                         {"gsyn_e_us", 0.0, 0.0, 1e6},
                                         {"gsyn_i_us", 0.0, 0.0, 1e6},
                                 },
-                        .max_per_pe = 128, /* S2_PE_MAX_NEURONS of the engine */
-                        .sram_fixed = 24,  /* v, w (double), g_e, g_i, refractory count */
+                        .max_per_pe = 128,        /* S2_PE_MAX_NEURONS of the engine */
+                        .cycles_update = 12763.6, /* bench/engine.sh "model adex_cond_exp" */
+                        .cycles_event = 26.1,     /* "inner loop" */
+                        .sram_fixed = 24,         /* v, w (double), g_e, g_i, refractory count */
                         .has_synapses = true,
                 },
                 {
@@ -329,8 +358,10 @@ static const struct net_model MODELS[MODEL__COUNT] =
                                         {"gsyn_e_us", 0.0, 0.0, 1e6},
                                         {"gsyn_i_us", 0.0, 0.0, 1e6},
                                 },
-                        .max_per_pe = 128, /* S2_PE_MAX_NEURONS of the engine */
-                        .sram_fixed = 48,  /* v, m, h, n (double), g_e, g_i */
+                        .max_per_pe = 128,         /* S2_PE_MAX_NEURONS of the engine */
+                        .cycles_update = 471731.6, /* bench/engine.sh "model hh_cond_exp" */
+                        .cycles_event = 26.1,      /* "inner loop" */
+                        .sram_fixed = 48,          /* v, m, h, n (double), g_e, g_i */
                         .has_synapses = true,
                 },
                 {
@@ -365,8 +396,10 @@ static const struct net_model MODELS[MODEL__COUNT] =
                                         {"gsyn_e_us", 0.0, 0.0, 1e6},
                                         {"gsyn_i_us", 0.0, 0.0, 1e6},
                                 },
-                        .max_per_pe = 128, /* S2_PE_MAX_NEURONS of the engine */
-                        .sram_fixed = 32,  /* v, g_e, g_i, refractory; g_s, g_r (double) */
+                        .max_per_pe = 128,      /* S2_PE_MAX_NEURONS of the engine */
+                        .cycles_update = 199.1, /* bench/engine.sh "model lif_cond_exp_gsfa_grr" */
+                        .cycles_event = 26.1,   /* "inner loop" */
+                        .sram_fixed = 32,       /* v, g_e, g_i, refractory; g_s, g_r (double) */
                         .has_synapses = true,
                 },
 };
@@ -377,6 +410,21 @@ const struct net_model *net_model_find(const char *name)
 		if (name && !strcmp(MODELS[i].name, name))
 			return &MODELS[i];
 	return NULL;
+}
+
+int s2_net_model_cost(unsigned i, const char **name, double *cycles_update, double *cycles_event)
+{
+	if (i >= MODEL__COUNT)
+		return S2_E_RANGE;
+	*name = MODELS[i].name;
+	*cycles_update = MODELS[i].cycles_update;
+	*cycles_event = MODELS[i].cycles_event;
+	return 0;
+}
+
+double s2_net_packet_cycles(void)
+{
+	return NET_CYCLES_PACKET;
 }
 
 const struct net_model *net_model_get(unsigned id)

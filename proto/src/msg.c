@@ -840,7 +840,7 @@ int s2_msg_app_load_decode(const uint8_t *p, size_t len, struct s2_msg_app_load 
 	m->rec_hdr = S2_REC_HDR_LEN_V1;
 	if (s2_rd_left(&r)) { /* the header length asked for: only this s2's */
 		m->rec_hdr = s2_rd_u32(&r);
-		rd_check(&r, m->rec_hdr == S2_REC_HDR_LEN);
+		rd_check(&r, m->rec_hdr == S2_REC_HDR_LEN || m->rec_hdr == S2_REC_HDR_LEN_V2);
 	}
 	rd_check(&r, m->blob_len >= 1 && m->blob_len <= (16u << 20));
 	return rd_done(&r);

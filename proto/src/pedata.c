@@ -54,9 +54,10 @@ int s2_pedata_decode(const uint8_t *buf, size_t len, struct s2_pedata *pd)
 	pd->flags = s2_ld16(buf + 42);
 	pd->bg_rate_hz = ldf(buf + 44);
 	pd->bg_weight = ldf(buf + 48);
-	for (unsigned i = 52; i < S2_PEDATA_HDR_LEN; i++)
-		if (buf[i])
-			return S2_E_RESERVED;
+	pd->budget = s2_ld32(buf + 52);
+	pd->cyc_update = s2_ld32(buf + 56);
+	pd->cyc_event_x10 = s2_ld16(buf + 60);
+	pd->cyc_packet = s2_ld16(buf + 62);
 	if (!known_model(pd->model) || pd->n_neurons < 1 || pd->n_neurons > S2_PE_MAX_NEURONS ||
 	    pd->n_record_v > S2_PE_MAX_RECORD_V || pd->dt_us < S2_PE_DT_US_MIN ||
 	    pd->dt_us > S2_PE_DT_US_MAX || pd->key_base > UINT32_MAX - pd->n_neurons ||

@@ -186,6 +186,7 @@ static struct s2_results *sample_results(uint32_t steps, unsigned spikes)
 	r->dt_ms = 0.1;
 	r->steps = steps;
 	r->n_pops = 2;
+	r->has_budget = true;
 	r->pops = calloc(2, sizeof *r->pops);
 	const char *labels[2] = {"exc", "inh"};
 	for (unsigned p = 0; p < 2; p++) {
@@ -318,7 +319,7 @@ static uint8_t *results_as(const uint8_t *b, size_t len, uint16_t version, unsig
 {
 	struct s2_sfile f;
 	char err[256];
-	assert_int_equal(s2_file_check(b, len, S2_SFILE_KIND('R', 'S', 'L', 'T'), 3, "r", &f, err,
+	assert_int_equal(s2_file_check(b, len, S2_SFILE_KIND('R', 'S', 'L', 'T'), 4, "r", &f, err,
 	                               sizeof err),
 	                 0);
 	struct s2_file_w *w = s2_file_w_new(S2_SFILE_KIND('R', 'S', 'L', 'T'), version);
@@ -348,9 +349,10 @@ static uint8_t *results_as(const uint8_t *b, size_t len, uint16_t version, unsig
 	return out;
 }
 
-/* Format 3 is written; a reader of format 2 refuses it naming the version; every form of
- * format 2 (without the counters, with clipping, with clipping and plastic) is still read,
- * and a format-3 file without its counter sections is refused. */
+/* Format 4 is written; a reader of format 3 refuses it naming the version; every form of
+ * format 2 (without the counters, with clipping, with clipping and plastic) and format 3
+ * (without the budget) is still read, and a file without the sections of its format is
+ * refused. */
 static void t_results_versions(void **state)
 {
 	(void)state;
@@ -371,19 +373,27 @@ static void t_results_versions(void **state)
 	r->pops[1].plastic_cause[S2_RES_PL_HIST] = 5;
 	r->pops[1].plastic_cause[S2_RES_PL_CLIPPED] = 2;
 	r->pops[0].clip[S2_RES_CLIP_WMAX] = 3;
+	/* the budget's counters unknown (as read from format 3): format 4 cannot keep them */
+	r->has_budget = false;
+	assert_int_equal(s2_results_write(r, path, err, sizeof err), S2_E_INVAL);
+	assert_non_null(strstr(err, "the real-time budget's counters are not known"));
+	r->has_budget = true;
+	r->pops[1].steps_over = 12;
+	r->pops[1].worst_permille = 15700;
+	r->pops[0].worst_permille = 640;
 	size_t len, l2;
 	uint8_t *b = write_results(r, dir, &len);
 	struct s2_sfile f;
-	assert_int_equal(s2_file_check(b, len, S2_SFILE_KIND('R', 'S', 'L', 'T'), 3, "r", &f, err,
+	assert_int_equal(s2_file_check(b, len, S2_SFILE_KIND('R', 'S', 'L', 'T'), 4, "r", &f, err,
 	                               sizeof err),
 	                 0);
-	assert_int_equal(f.version, 3);
-	assert_int_equal(f.n_sections, 8);
-	assert_int_equal(s2_file_check(b, len, S2_SFILE_KIND('R', 'S', 'L', 'T'), 2, "r.s2res", &f,
+	assert_int_equal(f.version, 4);
+	assert_int_equal(f.n_sections, 9);
+	assert_int_equal(s2_file_check(b, len, S2_SFILE_KIND('R', 'S', 'L', 'T'), 3, "r.s2res", &f,
 	                               err, sizeof err),
 	                 S2_E_VERSION);
 	assert_string_equal(err,
-	                    "r.s2res: format version 3 is not supported (this s2 reads 1 to 2)");
+	                    "r.s2res: format version 4 is not supported (this s2 reads 1 to 3)");
 	int rc;
 	for (unsigned n = 6; n <= 8; n++) {
 		uint8_t *v2 = results_as(b, len, 2, n, &l2);
@@ -396,27 +406,43 @@ static void t_results_versions(void **state)
 		assert_int_equal(d->pops[0].clip[S2_RES_CLIP_WMAX], n >= 7 ? 3 : 0);
 		assert_int_equal(d->pops[1].plastic, n == 8 ? 7 : 0);
 		assert_false(d->has_plastic_causes);
+		assert_false(d->has_budget);
 		assert_int_equal(d->pops[1].plastic_cause[S2_RES_PL_HIST], 0);
 		s2_results_free(d);
 		free(v2);
 	}
-	struct s2_results *d = s2_results_decode(b, len, "v3.s2res", 0, &rc, err, sizeof err);
+	uint8_t *v3 = results_as(b, len, 3, 8, &l2);
+	struct s2_results *d = s2_results_decode(v3, l2, "v3.s2res", 0, &rc, err, sizeof err);
 	assert_non_null(d);
 	assert_true(d->has_plastic_causes);
+	assert_false(d->has_budget);
+	assert_int_equal(d->pops[1].steps_over, 0);
+	assert_false(s2_results_over_budget(d));
 	assert_int_equal(d->pops[1].plastic, 7);
 	assert_int_equal(d->pops[1].plastic_cause[S2_RES_PL_HIST], 5);
 	assert_int_equal(d->pops[1].plastic_cause[S2_RES_PL_CLIPPED], 2);
 	assert_int_equal(d->pops[0].plastic, 0);
 	s2_results_free(d);
-	for (unsigned n = 6; n <= 7; n++) {
-		uint8_t *v3 = results_as(b, len, 3, n, &l2);
-		assert_null(s2_results_decode(v3, l2, "v3.s2res", 0, &rc, err, sizeof err));
+	free(v3);
+	d = s2_results_decode(b, len, "v4.s2res", 0, &rc, err, sizeof err);
+	assert_non_null(d);
+	assert_true(d->has_budget);
+	assert_int_equal(d->pops[1].steps_over, 12);
+	assert_int_equal(d->pops[1].worst_permille, 15700);
+	assert_int_equal(d->pops[0].worst_permille, 640);
+	assert_true(s2_results_over_budget(d));
+	assert_int_equal(d->pops[1].plastic_cause[S2_RES_PL_HIST], 5);
+	s2_results_free(d);
+	for (unsigned n = 6; n <= 8; n++) {
+		unsigned ver = n == 8 ? 4 : 3;
+		uint8_t *vx = results_as(b, len, (uint16_t)ver, n, &l2);
+		assert_null(s2_results_decode(vx, l2, "vx.s2res", 0, &rc, err, sizeof err));
 		assert_int_equal(rc, S2_E_FORMAT);
 		char want[100];
-		snprintf(want, sizeof want, "v3.s2res: %u sections for 2 populations (format 3)",
-		         n);
+		snprintf(want, sizeof want, "vx.s2res: %u sections for 2 populations (format %u)",
+		         n, ver);
 		assert_string_equal(err, want);
-		free(v3);
+		free(vx);
 	}
 	free(b);
 	s2_results_free(r);

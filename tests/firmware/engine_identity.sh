@@ -21,8 +21,8 @@ run() { # NAME ARGS...: one scenario
 	if cmp -s "$d/qemu/output.bin" "$d/host/output.bin"; then
 		local size ev sp
 		size=$(stat -c %s "$d/host/output.bin")
-		ev=$(od -An -tu8 -j $((size - 80)) -N8 "$d/host/output.bin" | tr -d ' ')
-		sp=$(od -An -tu8 -j $((size - 72)) -N8 "$d/host/output.bin" | tr -d ' ')
+		ev=$(od -An -tu8 -j $((size - 96)) -N8 "$d/host/output.bin" | tr -d ' ')
+		sp=$(od -An -tu8 -j $((size - 88)) -N8 "$d/host/output.bin" | tr -d ' ')
 		echo "ok   - $name ($size bytes identical; $sp spikes, $ev synaptic events)"
 		pass=$((pass + 1))
 	else

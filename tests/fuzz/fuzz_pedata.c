@@ -75,7 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(blob, data, size);
 	if (!too_slow(blob, size)) {
-		const struct s2_eng_hal hal = {NULL, rd, wr, snd, rec};
+		const struct s2_eng_hal hal = {NULL, rd, wr, snd, rec, NULL};
 		if (s2_eng_init(&eng, blob, size, &hal) == 0) {
 			for (unsigned t = 0; t < 8; t++) {
 				s2_eng_tick(&eng);

@@ -64,12 +64,12 @@ check "partial run: plot --allow-partial draws it and says so" \
 	expect 0 "partial run, plotted as far as it went" \
 	"$S2CTL" plot raster "$WORK/partial.s2res" -o "$WORK/p.svg" --allow-partial
 
-# Damage: a flipped bit in the last section (plastic), a cut, a results file of format 1.
+# Damage: a flipped bit in the last section (budget), a cut, a results file of format 1.
 cp "$WORK/va.s2res" "$WORK/flip.s2res"
 size=$(wc -c <"$WORK/va.s2res")
 printf '\001' | dd of="$WORK/flip.s2res" bs=1 seek=$((size - 1)) conv=notrunc 2>/dev/null
 check "a flipped bit: exit 3, the section named" \
-	expect 3 "flip.s2res: section 'plastic' fails its checksum" \
+	expect 3 "flip.s2res: section 'budget' fails its checksum" \
 	"$S2CTL" results "$WORK/flip.s2res"
 head -c $((size - 7)) "$WORK/va.s2res" >"$WORK/cut.s2res"
 check "a cut file: exit 3, both lengths" \

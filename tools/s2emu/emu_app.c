@@ -79,7 +79,7 @@ struct pe_app {
 	uint64_t fast_lo, fast_hi;
 	uint64_t fast_used; /* the end of what the PE wrote there (its expansion) */
 	uint32_t rec_addr[2], rec_size[2], rec_len[2];
-	uint32_t rec_hdr;            /* the regions' header (APP_LOAD): S2_REC_HDR_LEN or _V1 */
+	uint32_t rec_hdr; /* the regions' header (APP_LOAD): S2_REC_HDR_LEN, _V2 or _V1 */
 	uint64_t clip[S2_REC_CLIPS]; /* the clipping counters last written to the header */
 	/* The current step: what the PE sent (filled by the thread ticking it, routed in machine
 	 * order), and the packets routed to it (in routing order, delivered after routing). */
@@ -179,7 +179,9 @@ static void pe_clips(struct pe_app *a)
 	                            [S2_CLIP_PL_ZERO] = pc->zero,
 	                            [S2_CLIP_PL_CLIPPED] = pc->clipped,
 	                            [S2_CLIP_PL_HIST] = pc->hist_lost,
-	                            [S2_CLIP_PL_QUEUE] = pc->queue_full};
+	                            [S2_CLIP_PL_QUEUE] = pc->queue_full,
+	                            [S2_CLIP_OVERRUN] = c->steps_over,
+	                            [S2_CLIP_WORST] = c->worst_permille};
 	if (a->rec_size[0] < a->rec_hdr || !memcmp(v, a->clip, sizeof v))
 		return;
 	memcpy(a->clip, v, sizeof v);
@@ -362,7 +364,7 @@ static int expand(struct load *l)
 	    (x->fast = emu_mem_reserve(&l->c->dram, pd.dram_base, pd.dram_size, &x->fast_lo,
 	                               &x->fast_hi)) == NULL)
 		x->fast_lo = x->fast_hi = 0;
-	const struct s2_eng_hal hal = {x, pe_dram_read, pe_dram_write, pe_send, pe_record};
+	const struct s2_eng_hal hal = {x, pe_dram_read, pe_dram_write, pe_send, pe_record, NULL};
 	if ((rc = s2_eng_init(&x->eng, blob, l->m.blob_len, &hal)) < 0)
 		goto fail;
 	x->eng.dram_peek = pe_dram_peek;

@@ -211,8 +211,8 @@ int connections_main(int argc, char **argv)
 				free(pe.dram);
 				if (!(pe.dram = calloc(1, CN_DRAM)))
 					goto out;
-				const struct s2_eng_hal hal = {&pe, c_read, c_write, c_send,
-				                               c_record};
+				const struct s2_eng_hal hal = {&pe,    c_read,   c_write,
+				                               c_send, c_record, NULL};
 				int r = s2_eng_init(e, ap->pedata, ap->len, &hal);
 				if (r < 0) {
 					fprintf(stderr,

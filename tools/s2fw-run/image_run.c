@@ -227,8 +227,8 @@ int image_main(int argc, char **argv)
 					return 1;
 				s2_st32(ap->pedata + 32, 0);
 				s2_st32(ap->pedata + 36, DRAM_SIZE);
-				const struct s2_eng_hal hal = {p, l_read, l_write, l_send,
-				                               l_record};
+				const struct s2_eng_hal hal = {p,      l_read,   l_write,
+				                               l_send, l_record, NULL};
 				int rc = s2_eng_init(p->eng, ap->pedata, ap->len, &hal);
 				if (rc < 0) {
 					fprintf(stderr,
@@ -271,6 +271,7 @@ int image_main(int argc, char **argv)
 	res->steps = steps;
 	res->has_clips = true;
 	res->has_plastic_causes = true;
+	res->has_budget = true;
 	res->n_pops = plan->n_pops;
 	res->pops = calloc(plan->n_pops + 1, sizeof *res->pops);
 	for (unsigned p = 0; p < plan->n_pops; p++) {
@@ -291,6 +292,9 @@ int image_main(int argc, char **argv)
 		P->clip[S2_RES_CLIP_WZERO] += ec->weights_zero;
 		P->clip[S2_RES_CLIP_WMAX] += ec->weights_clipped;
 		P->clip[S2_RES_CLIP_DELAY] += ec->delays_clamped;
+		P->steps_over += ec->steps_over;
+		if (ec->worst_permille > P->worst_permille)
+			P->worst_permille = ec->worst_permille;
 		const struct s2_pl_counters *pc = &pes[i].eng->pl.c;
 		const uint64_t cause[S2_RES_PLASTICS] = {[S2_RES_PL_ZERO] = pc->zero,
 		                                         [S2_RES_PL_CLIPPED] = pc->clipped,

@@ -756,7 +756,7 @@ int main(int argc, char **argv)
 	dram = calloc(1, DRAM_SIZE);
 	if (!dram)
 		die("out of memory");
-	const struct s2_eng_hal hal = {NULL, h_read, h_write, h_send, h_record};
+	const struct s2_eng_hal hal = {NULL, h_read, h_write, h_send, h_record, NULL};
 	int rc = s2_eng_init(&e, pd, plen, &hal);
 	if (rc < 0)
 		die("the engine refused the PE data: %s", s2_strerror(rc));
@@ -814,7 +814,8 @@ int main(int argc, char **argv)
 	static const char *const names[] = {"steps",        "neuron_updates",  "synaptic_events",
 	                                    "spikes_sent",  "packets_in",      "packets_unknown",
 	                                    "dma_bytes",    "ring_saturated",  "bg_inputs",
-	                                    "weights_zero", "weights_clipped", "delays_clamped"};
+	                                    "weights_zero", "weights_clipped", "delays_clamped",
+	                                    "steps_over",   "worst_permille"};
 	_Static_assert(sizeof names / sizeof names[0] == sizeof *c / sizeof(uint64_t),
 	               "a name per counter");
 	const uint64_t *cv = &c->steps;

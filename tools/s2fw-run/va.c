@@ -202,7 +202,7 @@ int va_main(int argc, char **argv)
 		x->eng = calloc(1, sizeof *x->eng);
 		if (!x->dram || !x->eng)
 			return 1;
-		const struct s2_eng_hal hal = {x, va_read, va_write, va_send, va_record};
+		const struct s2_eng_hal hal = {x, va_read, va_write, va_send, va_record, NULL};
 		int rc = s2_eng_init(x->eng, x->blob, len, &hal);
 		if (rc < 0) {
 			fprintf(stderr, "s2fw-run va: PE %u: %s\n", i, s2_strerror(rc));

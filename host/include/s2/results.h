@@ -65,6 +65,11 @@ struct s2_results_pop {
 	/** The same per cause (S2_RES_PL_*), summing to plastic when
 	 *  s2_results.has_plastic_causes; all 0 otherwise (a results file of format 2). */
 	uint64_t plastic_cause[S2_RES_PLASTICS];
+	/** The real-time budget (docs/engine.md "Real-time budget"), when s2_results.has_budget:
+	 *  steps of the population's PEs whose cycles exceeded a PE's budget per step (PE-steps,
+	 *  summed over its PEs), and its costliest PE-step in thousandths of the budget (1000:
+	 *  exactly the budget; the slow-down factor of that PE's worst step x 1000). */
+	uint64_t steps_over, worst_permille;
 };
 
 /** How a board's part of a run ended (docs/results.md). */
@@ -93,7 +98,13 @@ struct s2_results {
 	bool complete; /**< set by s2_results_read: every board complete (and at least one) */
 	/** plastic_cause is known (a run, a results file of format 3; format 2 kept the sum) */
 	bool has_plastic_causes;
+	/** steps_over and worst_permille are known (a run, a results file of format 4) */
+	bool has_budget;
 };
+
+/** True if r knows the budget counters and a PE's step exceeded its real-time budget
+ *  (the run did not keep real time: docs/engine.md "Real-time budget"). */
+bool s2_results_over_budget(const struct s2_results *r);
 
 /** Free r and everything it owns; NULL is allowed. */
 void s2_results_free(struct s2_results *r);

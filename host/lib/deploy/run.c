@@ -964,6 +964,14 @@ static int collect(struct s2_deployment *d, struct s2_results *res)
 						P->plastic_cause[c] += v;
 						P->plastic += v;
 					}
+					if (sp) { /* the real-time budget: PE-steps over, worst */
+						uint64_t w = s2_app_rec_clip(sp, S2_CLIP_WORST);
+						P->steps_over +=
+						        s2_app_rec_clip(sp, S2_CLIP_OVERRUN);
+						P->worst_permille = w > P->worst_permille
+						                            ? w
+						                            : P->worst_permille;
+					}
 				}
 				if (!d->failed[pb->board] && rc == 0)
 					rc = s2_results_add_pe(
@@ -1149,6 +1157,7 @@ int s2_run(struct s2_deployment *d, const struct s2_run_opts *o, struct s2_resul
 	res->steps = steps;
 	res->has_clips = true;
 	res->has_plastic_causes = true;
+	res->has_budget = true;
 	res->n_pops = plan->n_pops;
 	res->pops = calloc(res->n_pops ? res->n_pops : 1, sizeof *res->pops);
 	for (unsigned p = 0; res->pops && p < res->n_pops; p++) {

@@ -17,10 +17,12 @@
  * written before it say nothing of clipping)
  *   "plastic"   n_pops u32, per population S2_RES_PLASTICS x u64: plasticity's counters per
  *               cause (results.h; format 2: one u64, their sum)
- * Format 3 has every section; format 2 (read too) may end after the populations or after
- * "clipping" (no counters known), or have "plastic" as well. A section is never added to a
- * format that exists: an older reader counts the sections and would refuse the file as
- * damaged, while a new format version makes it say which version it cannot read.
+ *   "budget"    n_pops u32, per population steps_over u64, worst_permille u64 (results.h:
+ *               the real-time budget)
+ * Format 4 has every section; format 3 (read too) every one but "budget"; format 2 may end
+ * after the populations or after "clipping" (no counters known), or have "plastic" as well. A
+ * section is never added to a format that exists: an older reader counts the sections and would
+ * refuse the file as damaged, while a new format version makes it say which version it cannot read.
  * A spike in step s happened at (s + 1) * dt ms; voltage
  * row s is the value after step s. Format 1 (bare 'S2RS' files, no checksum and no run status) is
  * refused: nothing in it says whether the run completed.
@@ -41,7 +43,7 @@
 #include "s2/pedata.h"
 
 #define KIND S2_SFILE_KIND('R', 'S', 'L', 'T')
-#define VERSION 3u               /* docs/cli/results.md: 2 is read too */
+#define VERSION 4u               /* docs/cli/results.md: 2 and 3 are read too */
 #define LEGACY_MAGIC 0x53523253u /* format 1 */
 #define FILE_MAX (1ull << 34)
 
@@ -300,9 +302,31 @@ int s2_results_write(const struct s2_results *r, const char *path, char *err, si
 	for (unsigned p = 0; p < r->n_pops; p++)
 		for (unsigned k = 0; k < S2_RES_PLASTICS; k++)
 			s2_file_w_u64(w, r->pops[p].plastic_cause[k]);
+	if (!r->has_budget) {
+		s2_file_w_free(w);
+		snprintf(err, errlen,
+		         "%s: the real-time budget's counters are not known (results read from "
+		         "format 3 or earlier), which results format 4 keeps",
+		         path);
+		return S2_E_INVAL;
+	}
+	s2_file_w_section(w, "budget");
+	s2_file_w_u32(w, r->n_pops);
+	for (unsigned p = 0; p < r->n_pops; p++) {
+		s2_file_w_u64(w, r->pops[p].steps_over);
+		s2_file_w_u64(w, r->pops[p].worst_permille);
+	}
 	int rc = s2_file_w_save(w, path, err, errlen);
 	s2_file_w_free(w);
 	return rc;
+}
+
+bool s2_results_over_budget(const struct s2_results *r)
+{
+	for (unsigned p = 0; r->has_budget && p < r->n_pops; p++)
+		if (r->pops[p].steps_over)
+			return true;
+	return false;
 }
 
 static const char *damaged(char *err, size_t errlen, const char *name, const struct s2_sfile_sec *s,
@@ -444,7 +468,7 @@ struct s2_results *s2_results_decode(const uint8_t *buf, size_t len, const char 
 	if (len >= 4 && s2_ld32(buf) == LEGACY_MAGIC) {
 		snprintf(err, errlen,
 		         "%s: results format 1 (an older s2: no checksum, no run status) is not "
-		         "read; run again to get format 3",
+		         "read; run again to get format 4",
 		         name);
 		*rc = S2_E_VERSION;
 		return NULL;
@@ -469,9 +493,12 @@ struct s2_results *s2_results_decode(const uint8_t *buf, size_t len, const char 
 	}
 	if (!read_run(res, &run, &bs, name, &fl, err, errlen))
 		goto fail;
-	bool plastic = f.n_sections == 4 + 2 * (uint64_t)res->n_pops;
+	bool budget = f.version >= 4 && f.n_sections == 5 + 2 * (uint64_t)res->n_pops;
+	bool plastic = budget || f.n_sections == 4 + 2 * (uint64_t)res->n_pops;
 	bool clips = plastic || f.n_sections == 3 + 2 * (uint64_t)res->n_pops;
-	if (f.version >= 3 ? !plastic : !clips && f.n_sections != 2 + 2 * (uint64_t)res->n_pops) {
+	if (f.version >= 4   ? !budget
+	    : f.version == 3 ? !plastic
+	                     : !clips && f.n_sections != 2 + 2 * (uint64_t)res->n_pops) {
 		snprintf(err, errlen, "%s: %u sections for %u populations (format %u)", name,
 		         f.n_sections, res->n_pops, f.version);
 		goto fail;
@@ -536,6 +563,23 @@ struct s2_results *s2_results_decode(const uint8_t *buf, size_t len, const char 
 			        "not a plasticity counter section for these populations");
 			goto fail;
 		}
+	}
+	if (budget) {
+		struct s2_sfile_sec sc;
+		s2_sfile_next(&f, &it, &sc);
+		struct s2_rd r;
+		s2_rd_init(&r, sc.data, (size_t)sc.len);
+		bool ok = s2_sfile_sec_is(&sc, "budget") && s2_rd_u32(&r) == res->n_pops;
+		for (unsigned p = 0; ok && p < res->n_pops; p++) {
+			res->pops[p].steps_over = s2_rd_u64(&r);
+			res->pops[p].worst_permille = s2_rd_u64(&r);
+		}
+		if (!ok || r.err || s2_rd_left(&r)) {
+			damaged(err, errlen, name, &sc,
+			        "not a real-time budget section for these populations");
+			goto fail;
+		}
+		res->has_budget = true;
 	}
 	res->complete = s2_results_is_complete(res);
 	if (res->complete != (fl & 1u)) {

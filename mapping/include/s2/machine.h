@@ -45,7 +45,9 @@ struct s2_machine_defaults {
 	uint32_t sram_per_pe;               /**< bytes: 128 KiB */
 	uint64_t dram_bytes;                /**< bytes per chip: 2 GiB */
 	uint32_t router_entries;            /**< per chip: 16,384 */
-	unsigned rack_width, rack_height;   /**< boards per rack on the grid: 10 x 9 = 90 */
+	uint32_t pe_mhz; /**< PE clock the real-time budget assumes: 300 (the high performance
+	                      level; docs/mapping.md "Real-time budget") */
+	unsigned rack_width, rack_height; /**< boards per rack on the grid: 10 x 9 = 90 */
 	int link_dx[S2_MACHINE_LINKS], link_dy[S2_MACHINE_LINKS];
 	const char *link_name[S2_MACHINE_LINKS];
 };
@@ -58,6 +60,7 @@ struct s2_chip_resources {
 	uint32_t sram_per_pe;
 	uint64_t dram_bytes;
 	uint32_t router_entries;
+	uint32_t pe_mhz; /**< PE clock, MHz: a PE has pe_mhz x 1000 x dt_ms cycles per step */
 };
 
 /** Where the host reaches a board. */
@@ -165,6 +168,9 @@ void s2_machine_chip_resources(const struct s2_machine *m, struct s2_chip_resour
 /** Set the DRAM bytes of every chip (a board revision with other memory); the mapper refuses
  *  networks that do not fit it. */
 void s2_machine_set_dram(struct s2_machine *m, uint64_t bytes);
+/** Set the PE clock (MHz, > 0) the mapper's real-time budget assumes (a PE has
+ *  mhz x 1000 x dt_ms cycles per timestep; docs/mapping.md "Real-time budget"). */
+void s2_machine_set_pe_mhz(struct s2_machine *m, uint32_t mhz);
 const char *s2_machine_name(const struct s2_machine *m);
 bool s2_machine_wraps(const struct s2_machine *m);
 /** Global chip grid size. */

@@ -51,6 +51,11 @@ struct s2_map_config {
 	                             router hops per spike (docs/mapping.md) */
 	bool no_verify;         /**< skip stage 6 (benchmarks measure it separately) */
 	unsigned key_bits;      /**< bits of a routing key; 0: 32 (smaller only for tests) */
+	/** Allow slower than real time: a population of which not even one neuron's step fits
+	 *  a PE's cycles per timestep is placed one neuron per PE instead of being refused,
+	 *  and the report gives the slow-down (s2ctl compile --allow-slow; docs/mapping.md
+	 *  "Real-time budget") */
+	bool allow_slow;
 };
 
 /** Route bits: bit l (0-5) = link l, bit 6 + p = PE p. Enough for 154 PEs per chip. */
@@ -91,6 +96,12 @@ struct s2_map_report {
 	 *  (the default), else a negative value. */
 	double hops_mean_other;
 	double seconds[7]; /**< wall time of stages 1-6 (index 1-6) */
+	/** The real-time budget (docs/mapping.md): a PE's cycles per timestep (machine clock x
+	 *  timestep), and the factor by which the slowest PE's modelled step exceeds it: 1 when
+	 *  every PE keeps real time, more only with s2_map_config.allow_slow (then slowest_pop
+	 *  is the population that sets it). */
+	double budget_cycles, slowdown;
+	uint32_t slowest_pop;
 };
 
 /**

@@ -112,6 +112,16 @@ const char *s2_net_pop_model(const struct s2_net *n, unsigned p);
  */
 double s2_net_proj_synapses(const struct s2_net *n, unsigned j);
 
+/**
+ * The real-time cost of neuron model i (0, 1, ... in the order of docs/network.md): its name,
+ * Cortex-M4F cycles per neuron per timestep and per synaptic event it receives, as the mapper
+ * budgets them (docs/mapping.md "Real-time budget"; measured with bench/engine.sh).
+ * @return 0, or S2_E_RANGE past the last model (nothing set).
+ */
+int s2_net_model_cost(unsigned i, const char **name, double *cycles_update, double *cycles_event);
+/** Cycles per multicast packet a PE receives (key lookup and row fetch), the same figure. */
+double s2_net_packet_cycles(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -157,11 +157,14 @@ struct s2_msg_router_load {
  * A recording region (protocol 4.15) starts with a header: recorded u32, lost u32, and in the
  * spike stream's region (stream 0) the PE's clipping counters, S2_REC_CLIPS x u64 (enum
  * s2_rec_clip), kept current by the PE; then the data. A region of stream 0 is at least
- * the header, so that every PE reports its counters. The header is S2_REC_HDR_LEN bytes when
- * APP_LOAD asks for it (s2_msg_app_load.rec_hdr), else the first layout, S2_REC_HDR_LEN_V1
- * bytes with the first S2_REC_CLIPS_V1 counters (what a host of an earlier s2 reads).
+ * the header, so that every PE reports its counters. The header is as long as APP_LOAD asks
+ * (s2_msg_app_load.rec_hdr): S2_REC_HDR_LEN bytes, or the second layout, S2_REC_HDR_LEN_V2
+ * with the first S2_REC_CLIPS_V2 counters, or without it the first layout,
+ * S2_REC_HDR_LEN_V1 bytes with the first S2_REC_CLIPS_V1 counters (what hosts of earlier
+ * s2 releases read).
  */
-#define S2_REC_HDR_LEN 80u
+#define S2_REC_HDR_LEN 96u
+#define S2_REC_HDR_LEN_V2 80u /**< the second layout: S2_REC_CLIPS_V2 counters */
 #define S2_REC_HDR_LEN_V1 48u
 enum s2_rec_clip {
 	S2_CLIP_INPUT = 0, /**< input additions clipped at a neuron's 16-bit per-step slot */
@@ -177,15 +180,21 @@ enum s2_rec_clip {
 	                           above 65535 (saturated) */
 	S2_CLIP_PL_HIST = 7,    /**< updates that needed a post spike gone from the history */
 	S2_CLIP_PL_QUEUE = 8,   /**< axonal pre events applied early: their slot's queue full */
-	S2_REC_CLIPS = 9,       /**< counters in the header */
+	S2_REC_CLIPS_V2 = 9,    /**< counters in the second layout */
+	/** The real-time budget (docs/engine.md "Real-time budget"): steps whose cycles
+	 *  exceeded the PE's budget, and the costliest step in thousandths of it. */
+	S2_CLIP_OVERRUN = 9,
+	S2_CLIP_WORST = 10,
+	S2_REC_CLIPS = 11, /**< counters in the header */
 };
 
 /** APP_LOAD request (section 4.15); the PE is the header's pe field. */
 struct s2_msg_app_load {
 	uint32_t blob_addr, blob_len;      /**< the PE data blob in chip DRAM */
 	uint32_t rec_addr[2], rec_size[2]; /**< recording regions (spikes, voltages) in chip DRAM */
-	/** The recording regions' header: S2_REC_HDR_LEN (a 28-byte body), or 0 when encoding
-	 *  (a 24-byte body, as an earlier s2 sends) = S2_REC_HDR_LEN_V1 when decoded. */
+	/** The recording regions' header: S2_REC_HDR_LEN or S2_REC_HDR_LEN_V2 (a 28-byte
+	 *  body), or 0 when encoding (a 24-byte body, as an earlier s2 sends) =
+	 *  S2_REC_HDR_LEN_V1 when decoded. */
 	uint32_t rec_hdr;
 };
 

@@ -23,7 +23,10 @@
  *    42    2 flags        bit 0: record spikes; bit 1: no targets (spikes not sent)
  *    44    4 bg_rate_hz   f32: background Poisson input per neuron, Hz (LIF models; 0: none)
  *    48    4 bg_weight    f32: its weight, nA (current) or uS (conductance), excitatory
- *    52   12 reserved     zero
+ *    52    4 budget       cycles the PE has per timestep (clock x dt; 0: not checked)
+ *    56    4 cyc_update   modelled cycles per neuron per step (the model's measured cost)
+ *    60    2 cyc_event    modelled cycles per synaptic event received, in tenths
+ *    62    2 cyc_packet   modelled cycles per packet received (key lookup, row DMA)
  * Section table: n_sections entries of 12 bytes: type u16, reserved u16, offset u32 (from the
  * start of the blob), length u32. Each section type appears at most once.
  */
@@ -303,6 +306,11 @@ struct s2_pedata {
 	uint32_t dt_us, key_base, seed, dram_base, dram_size;
 	float w_scale_e, w_scale_i;
 	float bg_rate_hz, bg_weight; /**< per-neuron background Poisson input (0: none) */
+	/** The real-time budget (docs/engine.md "Real-time budget"): cycles per step, 0 when
+	 *  the data sets none (nothing is counted); the modelled cost of a step is n_neurons x
+	 *  cyc_update + events x cyc_event_x10 / 10 + packets x cyc_packet. */
+	uint32_t budget, cyc_update;
+	uint16_t cyc_event_x10, cyc_packet;
 	const uint8_t *sect[S2_SECT__MAX + 1];
 	uint32_t sect_len[S2_SECT__MAX + 1];
 };
