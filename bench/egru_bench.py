@@ -7,7 +7,7 @@ rule: the same model, the same inputs, accuracy beside every energy figure).
 One table: platform | accuracy | energy per token (J) | method | latency per token | activity
 sparsity | effective MACs per token; then `s2ctl energy report` with the CPU row as a baseline
 (ratio) and the training energy over 10^6 requests (when s2 pays it back). s2's energy is
-modelled (s2-energy-model-1, with the event layers' instruction counts measured under QEMU by
+modelled (s2-energy-model-2, with the event layers' instruction counts measured under QEMU by
 bench/engine.sh); the CPU's is measured by RAPL where the machine exposes it, else estimated
 from CPU time and a documented per-core power; a GPU row only where NVML finds a GPU.
 """

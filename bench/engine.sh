@@ -33,7 +33,7 @@ echo "$q" | awk '
 		printf "rows of 16: %.1f instructions per synaptic event, all included\n", L[16] * per_tick / ev[16]
 		printf "rows of 256: %.1f instructions per synaptic event, all included\n", L[256] * per_tick / ev[256]
 		for (m = 1; m <= 14; m++) if (m in S)
-			printf "model %s: %.0f instructions per neuron update (128 neurons, %d steps of 0.1 ms, %d spikes)\n", name[m], S[m] * per_tick / Sn[m], Ssteps[m], Ssp[m]
+			printf "model %s: %.1f instructions per neuron update (128 neurons, %d steps of 0.1 ms, %d spikes)\n", name[m], S[m] * per_tick / Sn[m], Ssteps[m], Ssp[m]
 	}'
 echo "== host build (one core, $(uname -m))"
 echo "$h" | awk '

@@ -142,7 +142,8 @@ class ResultsPop(ctypes.Structure):
                 ("size", u32), ("n_spikes", u64), ("spikes", ctypes.POINTER(ResultsSpike)),
                 ("n_vrec", u32), ("vrec", ctypes.POINTER(u32)),
                 ("v", ctypes.POINTER(ctypes.c_float)), ("plastic", u64),
-                ("plastic_cause", u64 * RES_PLASTICS)]
+                ("plastic_cause", u64 * RES_PLASTICS), ("steps_over", u64),
+                ("worst_permille", u64)]
 
 
 class ResultsBoard(ctypes.Structure):
@@ -154,7 +155,7 @@ class CResults(ctypes.Structure):
     _fields_ = [("has_clips", c_bool), ("dt_ms", c_double), ("steps", u32), ("n_pops", u32),
                 ("pops", ctypes.POINTER(ResultsPop)), ("n_boards", u32),
                 ("boards", ctypes.POINTER(ResultsBoard)), ("complete", c_bool),
-                ("has_plastic_causes", c_bool)]
+                ("has_plastic_causes", c_bool), ("has_budget", c_bool)]
 
 
 class PlanPop(ctypes.Structure):
@@ -538,11 +539,12 @@ class Deployment(_Handle):
 
 class Population:
     """One population's results as NumPy arrays: spikes (n, 2) uint32 (neuron, step) or None
-    if not recorded, v (steps, n_vrec) float32 and vrec (the recorded neurons), clipped."""
+    if not recorded, v (steps, n_vrec) float32 and vrec (the recorded neurons), clipped, and
+    budget: the real-time budget's {"steps_over", "worst_step"} (None when not known)."""
 
-    def __init__(self, label, size, spikes, vrec, v, clipped):
+    def __init__(self, label, size, spikes, vrec, v, clipped, budget=None):
         self.label, self.size, self.spikes, self.vrec, self.v = label, size, spikes, vrec, v
-        self.clipped = clipped
+        self.clipped, self.budget = clipped, budget
 
 
 class Results:
@@ -582,8 +584,13 @@ class Results:
                 v = np.ctypeslib.as_array(q.v, (r.steps * q.n_vrec,)).reshape(
                     r.steps, q.n_vrec).copy()
             clipped = dict(zip(CLIP_NAMES, list(q.clip)))
+            budget = ({"steps_over": q.steps_over, "worst_step": q.worst_permille / 1000.0}
+                      if r.has_budget else None)
             self.populations.append(Population(q.label.decode(), q.size, spikes, vrec, v,
-                                               clipped))
+                                               clipped, budget))
+        # no PE-step over its real-time budget (docs/engine.md); None when not known
+        self.real_time = (all(p.budget["steps_over"] == 0 for p in self.populations)
+                          if r.has_budget else None)
         lib.s2_results_free(ptr)
 
     def population(self, label):

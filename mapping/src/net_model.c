@@ -3,7 +3,7 @@
  * with units in the name, defaults (PyNN's), allowed ranges, and the per-PE limits the
  * partitioner works with: memory, and the real-time budget's cycles per neuron update and
  * per synaptic event, measured on 2026-12-07 with bench/engine.sh (the Cortex-M4F build under
- * qemu-system-arm -icount, instructions taken as cycles; tests/mapping/budget_table.sh checks
+ * qemu-system-arm -icount, instructions taken as cycles; tests/mapping/budget_table.py checks
  * them against a fresh measurement). The firmware engine implements the same models.
  */
 #include <stddef.h>
@@ -43,8 +43,8 @@ static const struct net_model MODELS[MODEL__COUNT] =
                                         {"isyn_i_na", 0.0, -1e6, 1e6},
                                 },
                         .max_per_pe = 128,     /* S2_PE_MAX_NEURONS of the engine */
-                        .cycles_update = 63.3, /* bench/engine.sh "model lif_curr_exp" */
-                        .cycles_event = 26.1,  /* "inner loop" */
+                        .cycles_update = 63.4, /* bench/engine.sh "model lif_curr_exp" */
+                        .cycles_event = 27.1,  /* "inner loop" */
                         .sram_fixed = 16,      /* v, isyn_e, isyn_i, refractory count */
                         .has_synapses = true,
                 },
@@ -67,7 +67,7 @@ static const struct net_model MODELS[MODEL__COUNT] =
                         .name = "spike_source_array",
                         .id = MODEL_SPIKE_ARRAY,
                         .max_per_pe = 128,    /* S2_PE_MAX_NEURONS of the engine */
-                        .cycles_update = 2.8, /* bench/engine.sh "model spike_array" */
+                        .cycles_update = 3.0, /* bench/engine.sh "model spike_array" */
                         .cycles_event = 0,
                         .sram_fixed = 8, /* spike count, read index */
                 },
@@ -99,8 +99,8 @@ static const struct net_model MODELS[MODEL__COUNT] =
                                         {"gsyn_i_us", 0.0, 0.0, 1e6},
                                 },
                         .max_per_pe = 128,      /* S2_PE_MAX_NEURONS of the engine */
-                        .cycles_update = 112.9, /* bench/engine.sh "model lif_cond_exp" */
-                        .cycles_event = 26.1,   /* "inner loop" */
+                        .cycles_update = 113.0, /* bench/engine.sh "model lif_cond_exp" */
+                        .cycles_event = 27.1,   /* "inner loop" */
                         .sram_fixed = 16,       /* v, g_e, g_i, refractory count */
                         .has_synapses = true,
                 },
@@ -123,8 +123,8 @@ static const struct net_model MODELS[MODEL__COUNT] =
                                         {"u", -14.0, -1e6, 1e6},
                                 },
                         .max_per_pe = 128,       /* S2_PE_MAX_NEURONS of the engine */
-                        .cycles_update = 5314.5, /* bench/engine.sh "model izhikevich" */
-                        .cycles_event = 26.1,    /* "inner loop" */
+                        .cycles_update = 5313.6, /* bench/engine.sh "model izhikevich" */
+                        .cycles_event = 27.1,    /* "inner loop" */
                         .sram_fixed = 16,        /* v, u (as doubles) */
                         .has_synapses = true,
                 },
@@ -154,8 +154,8 @@ static const struct net_model MODELS[MODEL__COUNT] =
                                         {"i", 0.0, -1e9, 1e9},
                                 },
                         .max_per_pe = 128,     /* S2_PE_MAX_NEURONS of the engine */
-                        .cycles_update = 51.1, /* bench/engine.sh "model nir" */
-                        .cycles_event = 26.1,  /* "inner loop" */
+                        .cycles_update = 51.2, /* bench/engine.sh "model nir" */
+                        .cycles_event = 27.1,  /* "inner loop" */
                         .sram_fixed = 8,       /* v, i */
                         .has_synapses = true,
                 },
@@ -181,7 +181,7 @@ static const struct net_model MODELS[MODEL__COUNT] =
                         .n_state = 1,
                         .state = {{"c", 0.0, -1e6, 1e6}},
                         .max_per_pe = 128,      /* S2_PE_MAX_NEURONS of the engine */
-                        .cycles_update = 239.0, /* bench/engine.sh "EGRU units" */
+                        .cycles_update = 239.1, /* bench/engine.sh "EGRU units" */
                         .cycles_event = 31.1,   /* "EGRU rows" */
                         .sram_fixed = 36,       /* c, four 32-bit accumulators x 2 steps */
                         .has_synapses = true,
@@ -234,8 +234,8 @@ static const struct net_model MODELS[MODEL__COUNT] =
                                         {"isyn_i_na", 0.0, -1e6, 1e6},
                                 },
                         .max_per_pe = 128,      /* S2_PE_MAX_NEURONS of the engine */
-                        .cycles_update = 143.4, /* bench/engine.sh "model lif_curr_alpha" */
-                        .cycles_event = 26.1,   /* "inner loop" */
+                        .cycles_update = 143.5, /* bench/engine.sh "model lif_curr_alpha" */
+                        .cycles_event = 27.1,   /* "inner loop" */
                         .sram_fixed = 32,       /* v, I and y per receptor, refractory count */
                         .has_synapses = true,
                 },
@@ -265,8 +265,8 @@ static const struct net_model MODELS[MODEL__COUNT] =
                                         {"gsyn_i_us", 0.0, 0.0, 1e6},
                                 },
                         .max_per_pe = 128,      /* S2_PE_MAX_NEURONS of the engine */
-                        .cycles_update = 189.8, /* bench/engine.sh "model lif_cond_alpha" */
-                        .cycles_event = 26.1,   /* "inner loop" */
+                        .cycles_update = 189.9, /* bench/engine.sh "model lif_cond_alpha" */
+                        .cycles_event = 27.1,   /* "inner loop" */
                         .sram_fixed = 32,       /* v, g and y per receptor, refractory count */
                         .has_synapses = true,
                 },
@@ -287,8 +287,8 @@ static const struct net_model MODELS[MODEL__COUNT] =
                         .n_state = 1,
                         .state = {{"v_mv", -65.0, -1e3, 1e3}},
                         .max_per_pe = 128,     /* S2_PE_MAX_NEURONS of the engine */
-                        .cycles_update = 84.0, /* bench/engine.sh "model lif_curr_delta" */
-                        .cycles_event = 26.1,  /* "inner loop" */
+                        .cycles_update = 84.1, /* bench/engine.sh "model lif_curr_delta" */
+                        .cycles_event = 27.1,  /* "inner loop" */
                         .sram_fixed = 16,      /* v, refractory count */
                         .has_synapses = true,
                 },
@@ -325,8 +325,8 @@ static const struct net_model MODELS[MODEL__COUNT] =
                                         {"gsyn_i_us", 0.0, 0.0, 1e6},
                                 },
                         .max_per_pe = 128,        /* S2_PE_MAX_NEURONS of the engine */
-                        .cycles_update = 12763.6, /* bench/engine.sh "model adex_cond_exp" */
-                        .cycles_event = 26.1,     /* "inner loop" */
+                        .cycles_update = 12764.7, /* bench/engine.sh "model adex_cond_exp" */
+                        .cycles_event = 27.1,     /* "inner loop" */
                         .sram_fixed = 24,         /* v, w (double), g_e, g_i, refractory count */
                         .has_synapses = true,
                 },
@@ -359,8 +359,8 @@ static const struct net_model MODELS[MODEL__COUNT] =
                                         {"gsyn_i_us", 0.0, 0.0, 1e6},
                                 },
                         .max_per_pe = 128,         /* S2_PE_MAX_NEURONS of the engine */
-                        .cycles_update = 471731.6, /* bench/engine.sh "model hh_cond_exp" */
-                        .cycles_event = 26.1,      /* "inner loop" */
+                        .cycles_update = 471732.6, /* bench/engine.sh "model hh_cond_exp" */
+                        .cycles_event = 27.1,      /* "inner loop" */
                         .sram_fixed = 48,          /* v, m, h, n (double), g_e, g_i */
                         .has_synapses = true,
                 },
@@ -397,8 +397,8 @@ static const struct net_model MODELS[MODEL__COUNT] =
                                         {"gsyn_i_us", 0.0, 0.0, 1e6},
                                 },
                         .max_per_pe = 128,      /* S2_PE_MAX_NEURONS of the engine */
-                        .cycles_update = 199.1, /* bench/engine.sh "model lif_cond_exp_gsfa_grr" */
-                        .cycles_event = 26.1,   /* "inner loop" */
+                        .cycles_update = 199.2, /* bench/engine.sh "model lif_cond_exp_gsfa_grr" */
+                        .cycles_event = 27.1,   /* "inner loop" */
                         .sram_fixed = 32,       /* v, g_e, g_i, refractory; g_s, g_r (double) */
                         .has_synapses = true,
                 },

@@ -3,8 +3,8 @@
  * or refused with a message naming the file, never read out of bounds; what is accepted keeps
  * every spike inside its population and run, and a partial run is refused unless allowed.
  * Inputs starting with 0x01 are section contents wrapped by the harness (fuzz_wrap.h) as a
- * file of the current format (3), 0x02 the same as format 2; the sections after the
- * populations are named "clipping" and "plastic".
+ * file of the current format (4), 0x03 the same as format 3, 0x02 as format 2; the sections
+ * after the populations are named "clipping", "plastic" and "budget".
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -27,7 +27,10 @@ static void name(unsigned i, const uint8_t *sec, size_t n, char *buf, size_t len
 		n_pops = n >= 16 ? s2_ld32(sec + 12) : 0;
 		snprintf(buf, len, "run");
 	} else if (i >= 2 + 2 * n_pops) {
-		snprintf(buf, len, i == 2 + 2 * n_pops ? "clipping" : "plastic");
+		snprintf(buf, len, "%s",
+		         i == 2 + 2 * n_pops   ? "clipping"
+		         : i == 3 + 2 * n_pops ? "plastic"
+		                               : "budget");
 	} else if (i == 1) {
 		snprintf(buf, len, "boards");
 	} else if (i % 2 == 0) { /* spikes: the label is at its start */
@@ -46,15 +49,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint8_t *owned;
 	size_t len;
-	uint16_t version = 3;
+	uint16_t version = 4;
 	uint8_t *v2 = NULL;
-	if (size && data[0] == 0x02) { /* format 2: wrapped like 0x01 */
+	if (size && (data[0] == 0x02 || data[0] == 0x03)) { /* formats 2, 3: wrapped like 0x01 */
 		if (!(v2 = malloc(size)))
 			return 0;
 		memcpy(v2, data, size);
+		version = data[0];
 		v2[0] = 0x01;
 		data = v2;
-		version = 2;
 	}
 	const uint8_t *file = fuzz_file(data, size, S2_SFILE_KIND('R', 'S', 'L', 'T'), version,
 	                                name, &len, &owned);

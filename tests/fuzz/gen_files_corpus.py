@@ -97,8 +97,10 @@ def main():
     boards = struct.pack("<IIIH", 0, 2, 120, len(reason)) + reason
     parts = [bytes(run_sec), boards] + [d for _, d in secs[2:]]
     put("results", "partial.wrapped", b"\x01" + SEP.join(parts))
-    # Format 2 as older s2 wrote it (0x02: the harness wraps it as format 2): up to "clipping".
-    put("results", "va.f2.wrapped", b"\x02" + SEP.join(d for _, d in secs[:-1]))
+    # Format 3 as s2 wrote it before the real-time budget (0x03: wrapped as format 3): up to
+    # "plastic"; format 2 as older s2 wrote it (0x02: wrapped as format 2): up to "clipping".
+    put("results", "va.f3.wrapped", b"\x03" + SEP.join(d for _, d in secs[:-1]))
+    put("results", "va.f2.wrapped", b"\x02" + SEP.join(d for _, d in secs[:-2]))
     for f in ("m3.pb", "va.pb", "va.s2res"):
         put("sfile", f, read(f))
     # A checksum record of the 3000 bytes fuzz_sumrec checks against (byte i = 7i mod 256).

@@ -119,7 +119,7 @@ static void known_joules(void **state)
 	assert_true(close_to(f.per_synaptic_event_j, f.run_j / 1200));
 	assert_false(f.measured);
 	assert_int_equal(f.steps, 100);
-	assert_string_equal(f.model_version, "s2-energy-model-1+custom");
+	assert_string_equal(f.model_version, "s2-energy-model-2+custom");
 	const unsigned *boards;
 	assert_int_equal(s2_energy_report_boards(r, &boards), 1);
 	assert_int_equal(boards[0], 0);

@@ -150,6 +150,12 @@ def main():
                               on_energy=lambda e: energy.append(e.step))
                 st = dep.stats
             check(res.complete and res.steps == 2000, "run complete, %d steps" % res.steps)
+            labels = [q["label"] for q in json.loads(example_json())["populations"]]
+            check([q.label for q in res.populations] == labels and res.real_time is True and
+                  all(q.budget["steps_over"] == 0 and 0 <= q.budget["worst_step"] < 1
+                      for q in res.populations),
+                  "every population's label and real-time budget (none over): %s"
+                  % [(q.label, q.budget) for q in res.populations])
             rec = sum(len(p.spikes) for p in res.populations if p.spikes is not None)
             lv = np.concatenate(live) if live else np.zeros((0, 3), dtype=np.uint32)
             check(rec > 0 and len(lv) == rec and st.stream.lost == 0,

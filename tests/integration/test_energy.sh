@@ -75,7 +75,7 @@ for r in wrap gaps; do
 		jq_is "$WORK/$r.rep.json" .activity.synaptic_operations 1200
 	check "$r: static energy 25 W x 0.4 s" close "$(jq .total.static_j "$WORK/$r.rep.json")" 10
 	check "$r: modelled, model version named" \
-		jq_is "$WORK/$r.rep.json" '[.kind, .model.version]' '["modelled","s2-energy-model-1+custom"]'
+		jq_is "$WORK/$r.rep.json" '[.kind, .model.version]' '["modelled","s2-energy-model-2+custom"]'
 	check "$r: report validates against the schema" valid "$WORK/$r.rep.json"
 done
 "$S2CTL" energy report "$WORK/wrap.json" --json >"$WORK/default.rep.json"
@@ -402,7 +402,7 @@ check "energy bench: the same synaptic operations in both trials (spread 0), the
 	jq -e '(.runs | length) == 2 and .all.synaptic_operations.spread_pct == 0 and .all.run_energy_j.flagged == false and .all.synaptic_operations.mean == .runs[0].figures.synaptic_operations' "$WORK/bench.json"
 check "energy bench: a record per trial" test -s "$WORK/bench/trial-2.energy"
 "$S2CTL" energy report "$WORK/p80.energy" --svg "$WORK/p80.svg" --csv "$WORK" >"$WORK/p80.txt"
-check "text report names the model and the kind" grep -q "modelled, model s2-energy-model-1" "$WORK/p80.txt"
+check "text report names the model and the kind" grep -q "modelled, model s2-energy-model-2" "$WORK/p80.txt"
 check "the SVG plot is well-formed XML with a line per board" \
 	python3 -c "import xml.etree.ElementTree as E; t = E.parse('$WORK/p80.svg'); exit(0 if t.getroot().findall('{http://www.w3.org/2000/svg}polyline') else 1)"
 check "CSV of the raw samples and of power" \

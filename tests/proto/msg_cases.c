@@ -465,6 +465,9 @@ static void t_msg_app(void)
 	S2T_EQ(n, 28);
 	S2T_EQ(s2_msg_app_load_decode(buf, (size_t)n, &al2), 0);
 	S2T_EQ(al2.rec_hdr, S2_REC_HDR_LEN);
+	s2_st32(buf + 24, S2_REC_HDR_LEN_V2); /* the second layout, of the s2 before the budget */
+	S2T_EQ(s2_msg_app_load_decode(buf, (size_t)n, &al2), 0);
+	S2T_EQ(al2.rec_hdr, S2_REC_HDR_LEN_V2);
 	s2_st32(buf + 24, 64); /* a header length no s2 has */
 	S2T_EQ(s2_msg_app_load_decode(buf, (size_t)n, &al2), S2_E_RANGE);
 	S2T_EQ(s2_msg_app_load_decode(buf, 26, &al2), S2_E_SHORT);

@@ -21,7 +21,7 @@ cmp "$w/app.json" "$w/s2ctl.json" || {
 	echo "s2_energy_test: the application's JSON differs from s2ctl energy report's" >&2
 	exit 1
 }
-grep -q "^modelled, model s2-energy-model-1: " "$w/out.txt"
+grep -q "^modelled, model s2-energy-model-2: " "$w/out.txt"
 if grep -q " 0 synaptic events" "$w/out.txt"; then
 	echo "s2_energy_test: no synaptic events" >&2
 	exit 1

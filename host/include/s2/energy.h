@@ -18,7 +18,7 @@
 
 #include "s2/live.h"
 
-#define S2_ENERGY_MODEL_VERSION "s2-energy-model-1"
+#define S2_ENERGY_MODEL_VERSION "s2-energy-model-2"
 
 /**
  * The host's power per busy core, for the estimate of what the host spent where it exposes no

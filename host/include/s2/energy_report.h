@@ -49,7 +49,7 @@ struct s2_energy_metric {
  * and arrays are read during s2_energy_report_open() and copied where the report keeps them.
  */
 struct s2_energy_report_opts {
-	/** Constants of the energy model: a model in memory (NULL: s2-energy-model-1), with
+	/** Constants of the energy model: a model in memory (NULL: s2-energy-model-2), with
 	 * the "name = value" lines of model_path (s2_energy_model_load; NULL: none) over it. */
 	const char *model_path;
 	const struct s2_energy_model *model;

@@ -3,7 +3,7 @@
  * @brief Live export of a stream's energy counters in the Prometheus/OpenMetrics text format
  * (metrics.c, docs/energy.md): an HTTP endpoint /metrics, in the stream's event loop, that a
  * data centre's Prometheus scrapes, with joules per board, chip and phase (load, run, idle)
- * computed by the energy model (s2-energy-model-1) from the latest samples, and the raw
+ * computed by the energy model (s2-energy-model-2) from the latest samples, and the raw
  * activity counters. Inside a SLURM job (s2/alloc.h) every series also carries the job, user
  * and account labels. `s2ctl stream --metrics tcp:ADDR:PORT` serves one.
  *

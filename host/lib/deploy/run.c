@@ -108,6 +108,16 @@ static void settle(struct s2_deployment *d, const char *step)
 				         sizeof d->what[b] - strlen(d->what[b]),
 				         " (the board's firmware is older than this s2: it keeps a "
 				         "shorter recording header; boot it with this s2's)");
+			else if (d->ops[b].status == S2_E_RANGE &&
+			         !strcmp(d->ops[b].what,
+			                 "APP_LOAD")) /* rec_hdr 96 to an 80-byte s2 */
+				snprintf(d->what[b] + strlen(d->what[b]),
+				         sizeof d->what[b] - strlen(d->what[b]),
+				         " (a board whose firmware keeps the 80-byte recording "
+				         "header "
+				         "of an older s2 refuses this s2's 96 bytes so; boot it "
+				         "with "
+				         "this s2's)");
 		}
 	}
 }
