@@ -1,0 +1,165 @@
+/*
+ * The engine's real-time budget (firmware/engine, docs/engine.md "Real-time budget"): each
+ * step's cost, modelled from the PE data's figures (neurons x cyc_update + synaptic events x
+ * cyc_event / 10 + packets x cyc_packet) or measured with the port's cycle counter
+ * (s2_eng_hal.cycles: the tick and the packets received since the last one), against the
+ * budget in the PE data; steps over it counted, the costliest kept in thousandths; nothing
+ * counted without a budget.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cmocka_runner.h"
+#include "engine.h"
+#include "s2/error.h"
+#include "s2/wire.h"
+
+static uint32_t clock_now, clock_step; /* the fake cycle counter: + clock_step per reading */
+
+static int dram_read(void *ctx, uint32_t addr, void *dst, uint32_t len)
+{
+	(void)ctx, (void)addr, (void)dst, (void)len;
+	return S2_E_RANGE; /* no rows in these tests */
+}
+static int dram_write(void *ctx, uint32_t addr, const void *src, uint32_t len)
+{
+	(void)ctx, (void)addr, (void)src, (void)len;
+	return S2_E_RANGE;
+}
+static void send(void *ctx, uint32_t key, const uint32_t *payload)
+{
+	(void)ctx, (void)key, (void)payload;
+}
+static void record(void *ctx, unsigned s, const void *d, uint32_t len)
+{
+	(void)ctx, (void)s, (void)d, (void)len;
+}
+static uint32_t cycles(void *ctx)
+{
+	(void)ctx;
+	return clock_now += clock_step;
+}
+static const struct s2_eng_hal modelled = {NULL, dram_read, dram_write, send, record, NULL};
+static const struct s2_eng_hal measured = {NULL, dram_read, dram_write, send, record, cycles};
+
+static void putf(uint8_t *p, float f)
+{
+	uint32_t u;
+	memcpy(&u, &f, 4);
+	s2_st32(p, u);
+}
+
+/* n LIF neurons below threshold, with the budget's header fields (pedata.h, bytes 52-63). */
+static size_t blob(uint8_t *b, uint16_t n, uint32_t budget, uint32_t cyc_update,
+                   uint16_t cyc_event_x10, uint16_t cyc_packet)
+{
+	memset(b, 0, 512);
+	uint32_t off = 64 + 12, plen = S2_PE_PARAMS * 4;
+	s2_st32(b, S2_PEDATA_MAGIC);
+	s2_st16(b + 4, S2_PEDATA_VERSION);
+	s2_st16(b + 6, S2_MODEL_LIF_CURR_EXP);
+	s2_st16(b + 8, n);
+	s2_st32(b + 12, 100);
+	s2_st32(b + 16, 0x100);
+	putf(b + 24, 0.001f);
+	putf(b + 28, 0.001f);
+	s2_st16(b + 40, 1);
+	s2_st32(b + 52, budget);
+	s2_st32(b + 56, cyc_update);
+	s2_st16(b + 60, cyc_event_x10);
+	s2_st16(b + 62, cyc_packet);
+	s2_st16(b + 64, S2_SECT_PARAMS);
+	s2_st32(b + 68, off);
+	s2_st32(b + 72, plen);
+	const float lif[S2_PE_PARAMS] = {-65, -65, -50, 10, 0.25f, 0, 5, 5, 0};
+	for (unsigned j = 0; j < S2_PE_PARAMS; j++)
+		putf(b + off + 4 * j, lif[j]);
+	return off + plen;
+}
+
+static struct s2_eng e; /* large: not on the stack */
+static uint8_t b[512];
+
+static void ticks(unsigned n)
+{
+	for (unsigned k = 0; k < n; k++)
+		s2_eng_tick(&e);
+}
+
+static void packets(unsigned n)
+{
+	static const uint32_t payload[4];
+	for (unsigned k = 0; k < n; k++)
+		s2_eng_receive(&e, 0x9999, payload); /* no key-table entry: counted, unknown */
+}
+
+static void modelled_within_and_over(void **state)
+{
+	(void)state;
+	/* 4 neurons x 200 = 800 of 1000 cycles: within, 0.8 of the budget */
+	assert_int_equal(s2_eng_init(&e, b, blob(b, 4, 1000, 200, 271, 50), &modelled), 0);
+	ticks(10);
+	assert_int_equal(e.c.steps_over, 0);
+	assert_int_equal(e.c.worst_permille, 800);
+	/* a step that receives 5 packets (no synaptic events): 800 + 250 = 1050, over */
+	packets(5);
+	ticks(1);
+	assert_int_equal(e.c.packets_unknown, 5);
+	assert_int_equal(e.c.steps_over, 1);
+	assert_int_equal(e.c.worst_permille, 1050);
+	/* the packets count once: the next steps are within again */
+	ticks(3);
+	assert_int_equal(e.c.steps_over, 1);
+	assert_int_equal(e.c.worst_permille, 1050);
+	/* 4 x 300 = 1200 every step: each one over */
+	assert_int_equal(s2_eng_init(&e, b, blob(b, 4, 1000, 300, 271, 376), &modelled), 0);
+	ticks(7);
+	assert_int_equal(e.c.steps_over, 7);
+	assert_int_equal(e.c.worst_permille, 1200);
+}
+
+static void no_budget_counts_nothing(void **state)
+{
+	(void)state;
+	assert_int_equal(s2_eng_init(&e, b, blob(b, 4, 0, 1000000, 0, 0), &modelled), 0);
+	ticks(5);
+	assert_int_equal(e.c.steps, 5);
+	assert_int_equal(e.c.steps_over, 0);
+	assert_int_equal(e.c.worst_permille, 0);
+}
+
+static void measured_cycles_replace_the_model(void **state)
+{
+	(void)state;
+	/* The model would say 4 x 100000 cycles, far over; the counter says 400 per tick. */
+	clock_now = 0xFFFFFF00u; /* it wraps during the test */
+	clock_step = 400;
+	assert_int_equal(s2_eng_init(&e, b, blob(b, 4, 1000, 100000, 271, 376), &measured), 0);
+	ticks(6);
+	assert_int_equal(e.c.steps_over, 0);
+	assert_int_equal(e.c.worst_permille, 400);
+	/* Two packets received between ticks add their measured 400 each: 1200, over. */
+	packets(2);
+	ticks(1);
+	assert_int_equal(e.c.steps_over, 1);
+	assert_int_equal(e.c.worst_permille, 1200);
+	ticks(2); /* counted once */
+	assert_int_equal(e.c.steps_over, 1);
+	assert_int_equal(e.c.steps, 9);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(modelled_within_and_over),
+	        cmocka_unit_test(no_budget_counts_nothing),
+	        cmocka_unit_test(measured_cycles_replace_the_model),
+	};
+	return s2t_run_cmocka("eng_budget", NULL, 0, tests, sizeof tests / sizeof tests[0]) ? 1 : 0;
+}
