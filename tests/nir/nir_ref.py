@@ -610,8 +610,9 @@ def read_s2file(path, kind):
 
 def read_s2res(path):
     ver, secs = read_s2file(path, "RSLT")
-    if ver not in (2, 3):  # 3 added counters after the populations (docs/cli/results.md)
-        raise ValueError(f"{path}: results format {ver}, this reads 2 and 3")
+    # 3 added counters after the populations, 4 the real-time budget's (docs/cli/results.md)
+    if ver not in (2, 3, 4):
+        raise ValueError(f"{path}: results format {ver}, this reads 2 to 4")
     dt_ms, steps, n_pops, n_boards, flags = struct.unpack_from("<dIIII", secs[0][1], 0)
     if not flags & 1:
         raise ValueError(f"{path}: partial run")
