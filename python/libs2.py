@@ -123,6 +123,12 @@ class SessionOpts(ctypes.Structure):
                 ("purpose", c_char_p), ("log", LOG), ("log_arg", c_void_p)]
 
 
+class MapConfig(ctypes.Structure):  # s2_map_config (s2/mapper.h)
+    _fields_ = [("router_target", u32), ("router_min", c_bool), ("image_threads", ctypes.c_uint),
+                ("fine_place", c_bool), ("place_order", c_bool), ("no_verify", c_bool),
+                ("key_bits", ctypes.c_uint), ("allow_slow", c_bool)]
+
+
 class DeployOpts(ctypes.Structure):
     _fields_ = [("duration_ms", c_double), ("stall_s", c_double), ("firmware", c_char_p),
                 ("cb", ctypes.POINTER(RunCallbacks))]
@@ -180,7 +186,8 @@ _ABI = {"s2_netb_dist": NetbDist, "s2_session_opts": SessionOpts, "s2_run_callba
         "s2_bulk_stats": BulkStats, "s2_stream_stats": StreamStats, "s2_spike": Spike,
         "s2_energy_sample": EnergySample, "s2_run_event": RunEvent, "s2_results": CResults,
         "s2_results_pop": ResultsPop, "s2_results_board": ResultsBoard,
-        "s2_results_spike": ResultsSpike, "s2_plan": CPlan, "s2_plan_pop": PlanPop}
+        "s2_results_spike": ResultsSpike, "s2_plan": CPlan, "s2_plan_pop": PlanPop,
+        "s2_map_config": MapConfig}
 
 _lib = None
 
@@ -307,6 +314,11 @@ def load():
     return lib
 
 
+def _map_config(allow_slow):
+    """The mapper's configuration for s2_compile: None (the defaults) unless allow_slow."""
+    return ctypes.byref(MapConfig(allow_slow=True)) if allow_slow else None
+
+
 def _call(name, *args, error=Error):
     """Call the library's function name with args and an error buffer; raise error (with
     the S2_E_ code and the library's message) if it returns a negative code, else return
@@ -388,25 +400,27 @@ class Session(_Handle):
     def boards(self):
         return load().s2_session_boards(self._h)
 
-    def compile(self, network):
+    def compile(self, network, allow_slow=False):
         """Map a Network (built in memory) onto this session's machine, in memory: a Plan
-        (s2_netb_finish, s2_compile)."""
+        (s2_netb_finish, s2_compile). allow_slow: place a population of which one neuron is
+        slower than real time one neuron per PE instead of refusing it (s2_map_config,
+        docs/mapping.md "Real-time budget")."""
         net = network._finish()
         try:
             out = _P(CPlan)()
-            _call("s2_compile", net, load().s2_session_machine(self._h), None,
+            _call("s2_compile", net, load().s2_session_machine(self._h), _map_config(allow_slow),
                   ctypes.byref(out))
         finally:
             load().s2_net_free(net)
         return Plan(out)
 
-    def compile_json(self, text):
+    def compile_json(self, text, allow_slow=False):
         """Map a network (its JSON form, docs/network.md) onto this session's machine, in
-        memory: a Plan (s2_compile_json)."""
+        memory: a Plan (s2_compile_json); allow_slow as for compile()."""
         t = text.encode() if isinstance(text, str) else text
         out = _P(CPlan)()
-        _call("s2_compile_json", t, len(t), load().s2_session_machine(self._h), None,
-              ctypes.byref(out))
+        _call("s2_compile_json", t, len(t), load().s2_session_machine(self._h),
+              _map_config(allow_slow), ctypes.byref(out))
         return Plan(out)
 
     def deploy(self, plan, firmware=None, duration_ms=0.0, stall_s=0.0, force=False,

@@ -8,6 +8,7 @@
 #include "s2/energy_record.h"
 #include "s2/energy_report.h"
 #include "s2/health.h"
+#include "s2/mapper.h"
 #include "s2/replay.h"
 #include "s2/netbuild.h"
 #include "s2/results.h"
@@ -48,6 +49,7 @@ size_t s2_abi_sizeof(const char *name)
 	        {"s2_board_check", sizeof(struct s2_board_check)},
 	        {"s2_replay_counts", sizeof(struct s2_replay_counts)},
 	        {"s2_netb_dist", sizeof(struct s2_netb_dist)},
+	        {"s2_map_config", sizeof(struct s2_map_config)},
 	};
 	for (size_t i = 0; name && i < sizeof t / sizeof t[0]; i++)
 		if (!strcmp(t[i].name, name))

@@ -29,6 +29,7 @@ struct pop_map {
 	uint32_t count;    /* parts */
 	uint32_t per_part; /* neurons per part (the last may hold fewer) */
 	double rate_hz;    /* expected firing rate, for traffic estimates */
+	double budget_hz;  /* the same for the real-time budget: never from run_ms (map_place.c) */
 	uint32_t sram_per_neuron;
 	uint32_t delay_slots;
 };

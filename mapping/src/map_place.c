@@ -218,6 +218,30 @@ static double pop_rate(const S2pb__Network *pb, size_t p, const struct net_model
 }
 
 /*
+ * The rate the real-time budget charges for population p's spikes: pop_rate's, except that a
+ * spike array without a rate hint fires its spikes over the span of its trains (up to the
+ * last spike), not over the run. So the partition, and with it every PE's seeds and the
+ * synapses the PEs draw, never depends on run_ms: pyNN.s2 compiles the network for
+ * Projection.get() before run() knows the run's length (docs/pynn.md) and must get the
+ * machine's synapses.
+ */
+static double budget_rate(const S2pb__Network *pb, size_t p, const struct net_model *md,
+                          double rate)
+{
+	const S2pb__Population *pop = pb->populations[p];
+	if (md->id != MODEL_SPIKE_ARRAY || pop->rate_hint_hz > 0)
+		return rate;
+	double spikes = 0, last_ms = pb->timestep_ms;
+	for (size_t i = 0; i < pop->n_spike_times; i++) {
+		const S2pb__SpikeTrain *st = pop->spike_times[i];
+		spikes += (double)st->n_times_ms;
+		for (size_t k = 0; k < st->n_times_ms; k++)
+			last_ms = st->times_ms[k] > last_ms ? st->times_ms[k] : last_ms;
+	}
+	return spikes / pop->size / (last_ms / 1000.0);
+}
+
+/*
  * The modelled cycles of one step of a PE holding n neurons of population p (the engine's
  * model, docs/engine.md "Real-time budget"): n neuron updates and the synaptic events the
  * rate hints predict. Not the packets: each costs the same whatever its row, so their
@@ -235,7 +259,7 @@ static double step_cycles(const struct s2_mapping *mp, size_t p, uint32_t n)
 		double npost = mp->net->post_hi[j] - mp->net->post_lo[j];
 		double m = n < npost ? n : npost; /* post neurons of the slice on the PE */
 		ev += s2_net_proj_synapses(mp->net, j) / npost * m *
-		      mp->pops[mp->net->pre[j]].rate_hz * dt_s;
+		      mp->pops[mp->net->pre[j]].budget_hz * dt_s;
 	}
 	return n * md->cycles_update + ev * md->cycles_event;
 }
@@ -305,8 +329,10 @@ int s2_map_partition(struct s2_mapping *mp, char *err, size_t errlen)
 		double npost = mp->net->post_hi[j] - mp->net->post_lo[j];
 		syn_in[post] += s2_net_proj_synapses(mp->net, (unsigned)j) / npost;
 	}
-	for (size_t p = 0; p < np; p++)
+	for (size_t p = 0; p < np; p++) {
 		mp->pops[p].rate_hz = pop_rate(pb, p, mp->net->model[p]);
+		mp->pops[p].budget_hz = budget_rate(pb, p, mp->net->model[p], mp->pops[p].rate_hz);
+	}
 	/* the real-time budget: cycles a PE has per timestep (docs/mapping.md) */
 	double budget_cyc = (double)r.pe_mhz * 1000.0 * dt;
 	mp->rep.slowdown = 1.0;

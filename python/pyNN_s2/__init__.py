@@ -79,7 +79,10 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     seed (the network's seed, default 1), workdir (write the network's JSON there, for
     inspection: the run itself is in memory), allow_partial (default False: a run that did not
     complete on every board raises S2PartialResultError; True: read what it recorded, warn, and
-    set pyNN.s2.simulator.state.partial to why)."""
+    set pyNN.s2.simulator.state.partial to why), allow_slow (default False: a population of
+    which one neuron's update takes more cycles than a PE has per timestep, for example AdEx or
+    Izhikevich neurons at 0.01 ms, is refused; True: placed one neuron per PE, and the run is
+    that many times slower than real time on a board: docs/mapping.md "Real-time budget")."""
     max_delay = extra_params.get('max_delay', DEFAULT_MAX_DELAY)
     check_timestep(timestep)
     if min_delay == 'auto':
@@ -96,6 +99,7 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     st.workdir = extra_params.get("workdir")
     st.verbose = extra_params.get("verbose", False)
     st.allow_partial = bool(extra_params.get("allow_partial", False))
+    st.allow_slow = bool(extra_params.get("allow_slow", False))
     if not st.machine:
         st.spawn_emulator()  # starts while the script builds its network (run() waits)
     return 0

@@ -182,7 +182,8 @@ def _compute(state, net):
         machine = state.machine or state._start_emulator()
         pb, img, cn = (os.path.join(wd, x) for x in ("network.pb", "network.s2img", "conn.bin"))
         _run_tool(state, [s2ctl, "net", "convert", jpath, "-o", pb, "--quiet"])
-        _run_tool(state, [s2ctl, "compile", pb, "--machine", machine, "-o", img, "--quiet"])
+        _run_tool(state, [s2ctl, "compile", pb, "--machine", machine, "-o", img, "--quiet"] +
+                  (["--allow-slow"] if state.allow_slow else []))
         tool = s2fw_run()
         if not os.access(tool, os.X_OK):
             raise simulator.S2RunError("pyNN.s2: s2fw-run not found at %s (set S2FW_RUN)"

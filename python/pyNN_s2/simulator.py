@@ -98,6 +98,7 @@ class State(common.control.BaseState):
         self._emu_log = None
         self.verbose = False
         self.allow_partial = False
+        self.allow_slow = False
         self.partial = None  # after run(): None, or why the results are partial
         self._deployment = self._session = None  # the network loaded (libs2), kept by run()
         self._broken = None  # why the loaded network cannot continue
@@ -388,10 +389,11 @@ class State(common.control.BaseState):
             nb = libs2.Network.from_description(net)
         except libs2.Unknown:
             self.compiled_from = "json"
-            return self._session.compile_json(json.dumps(_jsonable(net)))
+            return self._session.compile_json(json.dumps(_jsonable(net)),
+                                              allow_slow=self.allow_slow)
         self.compiled_from = "memory"
         with nb:
-            return self._session.compile(nb)
+            return self._session.compile(nb, allow_slow=self.allow_slow)
 
     def _update(self, simtime):
         """Write the changed parameters, rates, spike times, current sources and initial
@@ -444,7 +446,8 @@ class State(common.control.BaseState):
             self.timings.update(compile=t1 - t0, deploy=time.perf_counter() - t1)
         except libs2.Error as e:
             self._close_deployment()
-            raise S2RunError("pyNN.s2: %s" % e) from None
+            slow = " (pyNN.s2: setup(..., allow_slow=True))" if "--allow-slow" in str(e) else ""
+            raise S2RunError("pyNN.s2: %s%s" % (e, slow)) from None
         self._sized_steps = max(1, int(round(sized / self.dt)))
 
     def _run_part(self, steps, resume):

@@ -70,6 +70,26 @@ check "0.1 ms: Izhikevich 5 per PE (4 PEs), LIF 128 per PE (3): 9 PEs" \
 check "at 150 MHz (--pe-mhz 150): Izhikevich 2 per PE (10 PEs): 15 PEs" \
 	jq -e '.pes == 15 and .budget.cycles_per_step == 15000' "$WORK/slow.json"
 
+# The partition never depends on run_ms (pyNN.s2 compiles for Projection.get() with run_ms
+# = dt, then runs with the real length, and the machine must draw the same synapses): 40
+# spike arrays of one spike each into 128 LIF neurons. Charged over a run of 0.1 ms they
+# would fire at 10 kHz and put 8 events per neuron per step (107 LIF per PE, 2 PEs).
+arr() { # RUN_MS
+	jq -n --argjson run "$1" '{format: 1, name: "arr", timestep_ms: 0.1, run_ms: $run, seed: 5,
+  populations: [{label: "src", size: 40, model: "spike_source_array",
+                 spike_times: [range(40) | [5 + 10 * .]]},
+                {label: "post", size: 128, model: "lif_curr_exp"}],
+  projections: [{pre: "src", post: "post", connector: {type: "fixed_probability", p: 0.2},
+                 weight: 1.0, delay: 1.0}]}'
+}
+for r in 0.1 400; do
+	arr $r >"$WORK/arr$r.json"
+	"$S2CTL" compile "$WORK/arr$r.json" --machine "$WORK/one.pb" -o "$WORK/arr$r.s2img" \
+		--json >"$WORK/arr$r.out"
+done
+check "spike arrays: the same partition for run_ms 0.1 and 400 (1 + 1 PEs)" \
+	jq -e --slurpfile o "$WORK/arr400.out" '.pes == 2 and .pes == $o[0].pes' "$WORK/arr0.1.out"
+
 # Allowed slower than real time: one HH neuron per PE, the slow-down reported.
 "$S2CTL" compile "$WORK/b01.json" --machine "$WORK/one.pb" -o "$WORK/b01.s2img" \
 	--allow-slow --json >"$WORK/slow01.json"
