@@ -26,6 +26,8 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 PYDIR = os.path.abspath(os.path.join(HERE, "..", "..", "python"))
 PY = sys.executable
+sys.path.insert(0, os.path.join(HERE, "..", "common"))
+import s2check  # noqa: E402
 try:
     import pyNN  # noqa: F401
     import neo  # noqa: F401
@@ -38,14 +40,7 @@ DEFERRED = ["neo", "pyNN.descriptions", "quantities", "scipy.signal", "scipy.spa
 HEAVY = ("neo", "quantities", "jinja2", "scipy.signal", "scipy.stats", "pyNN.descriptions",
          "scipy.sparse.csgraph", "scipy.sparse.linalg", "scipy.linalg")
 
-failed = 0
-
-
-def check(ok, what):
-    global failed
-    print("%s - %s" % ("ok" if ok else "FAIL", what))
-    if not ok:
-        failed += 1
+check = s2check.Checks("{mark} - {what}")
 
 
 def run(code, eager=False, pythonpath=False):
@@ -233,5 +228,5 @@ for key in ("counts", "spikes", "t_start", "v", "describe", "read_back"):
           "%s the same with and without the deferral: %s" % (key, str(deferred[key])[:70]))
 check(deferred["read_back"] is True, "write_data, then neo.io.PickleIO reads the same spikes")
 
-print("pynn_startup: %d failed" % failed)
-sys.exit(1 if failed else 0)
+print("pynn_startup: %d failed" % len(check.failed))
+sys.exit(check.status())
