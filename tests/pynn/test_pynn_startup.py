@@ -71,12 +71,13 @@ import types
 d = sys.modules["pyNN.s2"]._deferred
 print(json.dumps({"real": [m for m, v in sys.modules.items()
                            if isinstance(v, types.ModuleType) and type(v) is types.ModuleType],
-                  "pending": d.pending()}))
+                  "pending": d.pending(), "disabled": d.disabled()}))
 '''
 r = run("import pyNN_s2\n" + LOADED)
 check(heavy(r["real"]) == [], "import pyNN_s2 imports none of %s (imported: %s)"
       % (", ".join(HEAVY), heavy(r["real"]) or "none"))
-check(r["pending"] == DEFERRED, "deferred: %s" % r["pending"])
+check(r["pending"] == DEFERRED and r["disabled"] is None, "deferred: %s (deferring %s)"
+      % (r["pending"], r["disabled"] or "works here"))
 r = run("import pyNN.s2\n" + LOADED, pythonpath=True)
 check(heavy(r["real"]) == [] and r["pending"] == DEFERRED,
       "import pyNN.s2 (PYTHONPATH=python, the finder) imports none of it either")
