@@ -10,18 +10,12 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "bench"))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "common"))
 import mc_stats as ms  # noqa: E402
+import s2check  # noqa: E402
 
-passed = failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    print(f"{'ok' if ok else 'FAIL'}: {name} {detail}")
-    if ok:
-        passed += 1
-    else:
-        failed += 1
+checks = s2check.Checks("{mark}: {what} {detail}", detail="{}")
+check = checks.named
 
 
 def trains(k_neurons, rate, cv, t1, rng):
@@ -125,5 +119,5 @@ check("window_cv equals the same measurement on such trains within 0.03",
 check("published tables as printed", ms.NETPYNE_CV[0] == 0.938 and ms.NETPYNE_SYNC[4] == 4.4
       and ms.NETPYNE_RATE[7] == 7.60 and ms.NEST_RATE[2] == 4.414)
 
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+print(f"{checks.passed} passed, {len(checks.failed)} failed")
+sys.exit(checks.status())
