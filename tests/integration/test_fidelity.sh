@@ -32,8 +32,11 @@ check "and the emulator's results equal the engine's own, byte for byte" \
 # 2. A network built to clip: 300 sources spiking together into one neuron (45 input
 #    additions clipped), weights drawn from a normal around 0 (about half round to zero),
 #    delays from a normal beyond 1-64 steps (most clamped), and an unrecorded population.
+#    The sources' hint keeps their one-step burst out of the real-time budget (charged as
+#    1,000 Hz, a spike each in the first ms, it would put 63 "drawn" neurons on a PE, whose
+#    fewer neurons keep a longer delay range, docs/engine.md): 100 on one PE, 1-64 steps.
 jq -n '{format: 1, name: "clip", timestep_ms: 0.1, run_ms: 5, seed: 1,
-  populations: [{label: "src", size: 300, model: "spike_source_array",
+  populations: [{label: "src", size: 300, model: "spike_source_array", rate_hint_hz: 10,
                  spike_times: [range(300) | [1.0]]},
                 {label: "sat", size: 1, model: "lif_curr_exp"},
                 {label: "drawn", size: 100, model: "lif_curr_exp"},
