@@ -124,6 +124,10 @@ check("window_cv equals the same measurement on such trains within 0.03",
 # The published values are the paper's (Romaro et al. 2021 Tables A.1, A.3, A.5, 100 %).
 check("published tables as printed", ms.NETPYNE_CV[0] == 0.938 and ms.NETPYNE_SYNC[4] == 4.4
       and ms.NETPYNE_RATE[7] == 7.60 and ms.NEST_RATE[2] == 4.414)
+# Shimoura et al. 2018 Fig. 2D/2C as bench/mc_read_rescience.py reads their article/fig2.pdf.
+check("Brian 2 figure values as read", ms.RESCIENCE_SYNC[0] == 4.515
+      and ms.RESCIENCE_SYNC[4] == 7.265 and ms.RESCIENCE_CV[5] == 0.802
+      and len(ms.RESCIENCE_SYNC) == len(ms.RESCIENCE_CV) == len(ms.RESCIENCE_RATE) == 8)
 
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
