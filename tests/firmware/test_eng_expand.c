@@ -141,7 +141,8 @@ static void check_law(float mean, float sd, uint8_t flags, double least)
 		double got = (double)hist[k] / (double)n_syn;
 		double se = sqrt(want * (1 - want) / (double)n_syn);
 		if (fabs(got - want) > 5 * se)
-			fail_msg("flags %u: %u steps: %.5f of the synapses, the law %.5f (s.e. %.5f)",
+			fail_msg("flags %u: %u steps: %.5f of the synapses, the law %.5f (s.e. "
+			         "%.5f)",
 			         flags, k, got, want, se);
 	}
 }
