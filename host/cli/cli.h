@@ -35,7 +35,8 @@ struct cli {
 	const char *boards_spec; /**< --boards */
 	bool force;              /**< --force: take boards held by another session (logged) */
 	const char *key_path;    /**< --key, or $S2_KEY_FILE: authenticate (docs/security.md) */
-	bool site; /**< the site's whole machine, not a SLURM job's view (prolog, epilog) */
+	unsigned attempts; /**< --attempts: sends per request (0: $S2_ATTEMPTS, else the default) */
+	bool site;         /**< the site's whole machine, not a SLURM job's view (prolog, epilog) */
 };
 
 /* Print "s2ctl VERB: message" to stderr; returns code, for `return cli_error(...)`. */
@@ -60,6 +61,12 @@ int cli_select_boards(const struct cli *c, unsigned n, bool *sel);
 /** Parse an unsigned number with bounds; prints an error naming `what` on failure. */
 int cli_uint(const struct cli *c, const char *what, const char *s, unsigned long max,
              unsigned long *out);
+
+/**
+ * Parse a number of sends per request (--attempts, $S2_ATTEMPTS: `what` names it in the
+ * error): 1..S2_ATTEMPTS_MAX, decimal. 0, or -1 after an error (exit EXIT_USAGE).
+ */
+int cli_attempts(const struct cli *c, const char *what, const char *s, unsigned *out);
 
 /** Draw a progress bar on stderr (only when c->progress); done <= total. */
 void cli_progress(const struct cli *c, const char *label, uint64_t done, uint64_t total);

@@ -73,6 +73,20 @@ int cli_uint(const struct cli *c, const char *what, const char *s, unsigned long
 	return 0;
 }
 
+int cli_attempts(const struct cli *c, const char *what, const char *s, unsigned *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || *s == '-' || *s == '+' || v < 1 || v > S2_ATTEMPTS_MAX) {
+		cli_error(c, EXIT_USAGE, "%s: '%s' is not a number of sends in 1..%u", what, s,
+		          S2_ATTEMPTS_MAX);
+		return -1;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
 int cli_select_boards(const struct cli *c, unsigned n, bool *sel)
 {
 	const char *spec = c->boards_spec;

@@ -254,7 +254,7 @@ const char *cli_usage(const char *verb)
 int cli_parse(struct cli *c, const char *verb, int argc, char **argv, const struct option *extra,
               int (*on)(struct cli *c, int id, const char *arg, void *ctx), void *ctx)
 {
-	enum { O_MACHINE = 1, O_BOARDS, O_JSON, O_QUIET, O_HELP, O_FORCE, O_KEY };
+	enum { O_MACHINE = 1, O_BOARDS, O_JSON, O_QUIET, O_HELP, O_FORCE, O_KEY, O_ATTEMPTS };
 	struct option all[48];
 	size_t n = 0;
 	all[n++] = (struct option){"machine", required_argument, 0, O_MACHINE};
@@ -264,6 +264,7 @@ int cli_parse(struct cli *c, const char *verb, int argc, char **argv, const stru
 	all[n++] = (struct option){"help", no_argument, 0, O_HELP};
 	all[n++] = (struct option){"force", no_argument, 0, O_FORCE};
 	all[n++] = (struct option){"key", required_argument, 0, O_KEY};
+	all[n++] = (struct option){"attempts", required_argument, 0, O_ATTEMPTS};
 	for (size_t i = 0; extra && extra[i].name && n < 47; i++)
 		all[n++] = extra[i];
 	all[n] = (struct option){0, 0, 0, 0};
@@ -292,6 +293,10 @@ int cli_parse(struct cli *c, const char *verb, int argc, char **argv, const stru
 			break;
 		case O_KEY:
 			c->key_path = optarg;
+			break;
+		case O_ATTEMPTS:
+			if (cli_attempts(c, "--attempts", optarg, &c->attempts) < 0)
+				return -1;
 			break;
 		case O_HELP:
 		case 'h':
@@ -369,7 +374,8 @@ static int man_page(const char *name)
 		if (!body)
 			printf(".fi\n");
 		printf(".SH COMMON OPTIONS\n\\-\\-machine FILE, \\-\\-boards LIST, \\-\\-json, "
-		       "\\-\\-quiet, \\-\\-help: see\n.BR s2ctl (1).\n.SH SEE ALSO\n.BR s2ctl "
+		       "\\-\\-quiet, \\-\\-attempts N, \\-\\-help: see\n.BR s2ctl (1).\n.SH "
+		       "SEE ALSO\n.BR s2ctl "
 		       "(1),\n.BR s2emu (1);\n"
 		       "docs/cli/ in the s2 sources.\n");
 		return EXIT_OK;
@@ -381,7 +387,9 @@ static int man_page(const char *name)
 	printf(".SH COMMON OPTIONS\n.TP\n\\-\\-machine FILE\nthe machine description (default "
 	       "$S2_MACHINE)\n.TP\n\\-\\-boards LIST\nboards to act on: all (default), 3, "
 	       "0\\-3,7\n.TP\n\\-\\-json\nmachine\\-readable output\n.TP\n\\-\\-quiet\nno "
-	       "progress bars, no summary lines\n.TP\n\\-\\-help\nthe usage of the verb\n"
+	       "progress bars, no summary lines\n.TP\n\\-\\-attempts N\nsends of each request "
+	       "before a board counts as silent, 1..100 (default $S2_ATTEMPTS, else 8)\n"
+	       ".TP\n\\-\\-help\nthe usage of the verb\n"
 	       ".SH EXIT STATUS\n0 ok, 1 failed on the machine, 2 bad command line, 3 bad input "
 	       "file, 4 a board did not answer, 5 some boards failed.\n.SH VERSION\ns2ctl %s, "
 	       "protocol %u.\n",

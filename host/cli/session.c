@@ -36,6 +36,14 @@ int session_open(struct session *s, struct cli *c, bool eth, bool bmp)
 	s->c = c;
 	/* The machine as the verb sees it: inside a SLURM job its view, with the job's key and
 	 * the site's board numbers in the headers (verb_job.c); --site: the whole machine. */
+	/* Sends per request before a board counts as silent (docs/cli.md, "Transport"). */
+	struct s2_transport_opts topts;
+	s2_transport_defaults(&topts);
+	const char *env = getenv("S2_ATTEMPTS");
+	if (c->attempts)
+		topts.max_attempts = c->attempts;
+	else if (env && *env && cli_attempts(c, "S2_ATTEMPTS", env, &topts.max_attempts) < 0)
+		return EXIT_USAGE;
 	struct s2_machine *m = cli_load_machine(c);
 	if (!m)
 		return c->machine_path || getenv("S2_MACHINE") ? EXIT_INPUT : EXIT_USAGE;
@@ -58,6 +66,7 @@ int session_open(struct session *s, struct cli *c, bool eth, bool bmp)
 	        .key_path = key,
 	        .eth = eth,
 	        .bmp = bmp,
+	        .transport = &topts,
 	        .purpose = c->verb,
 	        .log = log_cb,
 	        .log_arg = c,

@@ -9,6 +9,11 @@
  * The energy record of a run (s2/energy_record.h) and its report (s2/energy_report.h): the
  * counters the record took from the live stream are the report's; the record of the run whose
  * board died is marked incomplete and its report refused unless allowed.
+ *
+ * Every s2emu started here is stopped whatever happens to the test: a failed assertion leaves
+ * its test through cmocka's longjmp, and the per-test teardown (and, at exit, an atexit
+ * handler) kills every emulator still running; if this process dies outright (a crash, a
+ * sanitizer abort, ctest's timeout), the kernel kills them (PR_SET_PDEATHSIG).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +28,9 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <time.h>
 #include <unistd.h>
 
@@ -57,6 +65,64 @@ struct emu {
 	char machine[640];
 };
 
+/* The emulators running: a test's own emu_stop takes its one off; emu_stop_all the rest. */
+static pid_t running[8];
+
+static void emu_track(pid_t pid)
+{
+	for (size_t i = 0; i < sizeof running / sizeof running[0]; i++)
+		if (!running[i]) {
+			running[i] = pid;
+			return;
+		}
+	kill(pid, SIGKILL); /* more than this test ever starts: refuse rather than leak it */
+	waitpid(pid, NULL, 0);
+	fail_msg("more than %zu s2emu processes at once", sizeof running / sizeof running[0]);
+}
+
+static void emu_untrack(pid_t pid)
+{
+	for (size_t i = 0; i < sizeof running / sizeof running[0]; i++)
+		if (running[i] == pid)
+			running[i] = 0;
+}
+
+/* Kill every emulator still running (SIGKILL also ends a SIGSTOPped one) and reap it. */
+static void emu_stop_all(void)
+{
+	for (size_t i = 0; i < sizeof running / sizeof running[0]; i++)
+		if (running[i] > 0) {
+			kill(running[i], SIGKILL);
+			waitpid(running[i], NULL, 0);
+			running[i] = 0;
+		}
+}
+
+/* Teardown of every test: cmocka runs it after a failed assertion too. */
+static int emu_teardown(void **state)
+{
+	(void)state;
+	emu_stop_all();
+	return 0;
+}
+
+/* In the child, before exec: die with this process, and drop its output. */
+static void emu_child(pid_t parent)
+{
+#ifdef __linux__
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent) /* the parent died before prctl */
+		_exit(127);
+#else
+	(void)parent;
+#endif
+	int null = open("/dev/null", O_WRONLY);
+	if (null >= 0) {
+		dup2(null, 1);
+		dup2(null, 2);
+	}
+}
+
 /* Start s2emu (1 board) with extra arguments (NULL-terminated); fails the test if it does
  * not come up within 10 s. */
 static void emu_start(struct emu *e, const char *name, const char *fault)
@@ -66,14 +132,11 @@ static void emu_start(struct emu *e, const char *name, const char *fault)
 	char ready[700];
 	snprintf(e->machine, sizeof e->machine, "%s/%s.pb", dir, name);
 	snprintf(ready, sizeof ready, "%s/%s.ready", dir, name);
+	pid_t parent = getpid();
 	e->pid = fork();
 	assert_true(e->pid >= 0);
 	if (e->pid == 0) {
-		int null = open("/dev/null", O_WRONLY);
-		if (null >= 0) {
-			dup2(null, 1);
-			dup2(null, 2);
-		}
+		emu_child(parent);
 		if (fault)
 			execl(exe, exe, "--boards", "1", "--write-machine", e->machine,
 			      "--ready-file", ready, "--fault-at", fault, (char *)NULL);
@@ -82,6 +145,7 @@ static void emu_start(struct emu *e, const char *name, const char *fault)
 			      "--ready-file", ready, (char *)NULL);
 		_exit(127);
 	}
+	emu_track(e->pid);
 	for (int i = 0; i < 200 && access(ready, F_OK) != 0; i++) {
 		struct timespec ts = {0, 50 * 1000 * 1000};
 		nanosleep(&ts, NULL);
@@ -106,17 +170,15 @@ static void emu_start_args(struct emu *e, const char *name, const char *boards, 
 		argv[n++] = a;
 	va_end(ap);
 	argv[n] = NULL;
+	pid_t parent = getpid();
 	e->pid = fork();
 	assert_true(e->pid >= 0);
 	if (e->pid == 0) {
-		int null = open("/dev/null", O_WRONLY);
-		if (null >= 0) {
-			dup2(null, 1);
-			dup2(null, 2);
-		}
+		emu_child(parent);
 		execv(exe, (char *const *)argv);
 		_exit(127);
 	}
+	emu_track(e->pid);
 	for (int i = 0; i < 200 && access(ready, F_OK) != 0; i++) {
 		struct timespec ts = {0, 50 * 1000 * 1000};
 		nanosleep(&ts, NULL);
@@ -128,6 +190,7 @@ static void emu_stop(struct emu *e)
 {
 	kill(e->pid, SIGKILL);
 	waitpid(e->pid, NULL, 0);
+	emu_untrack(e->pid);
 }
 
 static struct s2_session *open_session(const char *machine)
@@ -1161,25 +1224,28 @@ int main(void)
 	}
 	if (!s2t_mkdtemp(dir, sizeof dir, "s2api."))
 		return 1;
+	atexit(emu_stop_all); /* runs before the directory's removal, registered earlier */
+#define TEST(f) cmocka_unit_test_teardown(f, emu_teardown)
 	const struct CMUnitTest t[] = {
-	        cmocka_unit_test(machine_file_that_does_not_parse),
-	        cmocka_unit_test(board_selection_out_of_range),
-	        cmocka_unit_test(allocation_through_a_resolver),
-	        cmocka_unit_test(image_that_does_not_parse),
-	        cmocka_unit_test(network_that_does_not_parse),
-	        cmocka_unit_test(image_for_a_bigger_machine),
-	        cmocka_unit_test(not_booted_and_no_firmware),
-	        cmocka_unit_test(deploy_run_live_and_results),
-	        cmocka_unit_test(earlier_hosts_recording_layout),
-	        cmocka_unit_test(board_dies_mid_run),
-	        cmocka_unit_test(energy_record_and_report),
-	        cmocka_unit_test(energy_record_of_a_board_that_dies),
-	        cmocka_unit_test(monitor_image_errors),
-	        cmocka_unit_test(boot_survey_and_check),
-	        cmocka_unit_test(board_dies_while_booting),
-	        cmocka_unit_test(subscribe_watch_and_a_board_that_dies),
-	        cmocka_unit_test(metrics_export),
+	        TEST(machine_file_that_does_not_parse),
+	        TEST(board_selection_out_of_range),
+	        TEST(allocation_through_a_resolver),
+	        TEST(image_that_does_not_parse),
+	        TEST(network_that_does_not_parse),
+	        TEST(image_for_a_bigger_machine),
+	        TEST(not_booted_and_no_firmware),
+	        TEST(deploy_run_live_and_results),
+	        TEST(earlier_hosts_recording_layout),
+	        TEST(board_dies_mid_run),
+	        TEST(energy_record_and_report),
+	        TEST(energy_record_of_a_board_that_dies),
+	        TEST(monitor_image_errors),
+	        TEST(boot_survey_and_check),
+	        TEST(board_dies_while_booting),
+	        TEST(subscribe_watch_and_a_board_that_dies),
+	        TEST(metrics_export),
 	};
+#undef TEST
 	int failed = s2t_run_cmocka("api", NULL, 0, t, sizeof t / sizeof t[0]);
 	return failed ? 1 : 0; /* dir goes with s2t_tmpdir() at exit */
 }

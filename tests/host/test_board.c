@@ -5,7 +5,8 @@
  * are named, and how far progress counts. The board answers per message type and chip:
  * CHIP_INFO of chip 0 well, of chip 1 "dead" (an answer, not a failure of the survey), of
  * chip 2 with another chip's number; SCRUB of chip 1 with a cut reply; BOARD_STATUS with 200
- * bytes; DISCOVER with an error status; APP_STATUS well.
+ * bytes; DISCOVER with an error status; APP_STATUS well; nothing at all to chip 9 (a silent
+ * chip: the transport's give-up after max_attempts sends).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -29,6 +30,7 @@ static int fd = -1;
 static uint16_t port;
 static atomic_bool quit;
 static pthread_t th;
+static atomic_uint silent_rx; /* requests to the silent chip 9 that reached the board */
 
 /* The reply body for request h (into body, its length returned), or an error status. */
 static size_t script(const struct s2_header *h, uint8_t *body, size_t cap, int *status)
@@ -85,6 +87,10 @@ static void *board(void *arg)
 		const uint8_t *payload;
 		if (n <= 0 || s2_packet_decode(in, (size_t)n, &h, &payload) < 0)
 			continue;
+		if (h.chip == 9) {
+			atomic_fetch_add(&silent_rx, 1);
+			continue;
+		}
 		int status;
 		size_t len = script(&h, body, sizeof body, &status);
 		h.flags = S2_F_REPLY;
@@ -216,12 +222,64 @@ static void simple_and_status(void **state)
 	s2_client_free(c);
 }
 
+/* A chip that never answers: given up after exactly max_attempts sends (min_patience_us 0),
+ * failing the op as a timeout; the conn's counters and summary name the request, the chip
+ * and the sends. max_attempts is clamped to 1..S2_ATTEMPTS_MAX. */
+static void give_up(void **state)
+{
+	(void)state;
+	struct s2_transport_opts o;
+	s2_transport_defaults(&o);
+	assert_int_equal(o.max_attempts, 8);
+	o.max_attempts = 0;
+	c = s2_client_new(&o);
+	assert_int_equal(s2_client_opts(c)->max_attempts, 1);
+	s2_client_free(c);
+	o.max_attempts = S2_ATTEMPTS_MAX + 1;
+	c = s2_client_new(&o);
+	assert_int_equal(s2_client_opts(c)->max_attempts, S2_ATTEMPTS_MAX);
+	s2_client_free(c);
+
+	o.max_attempts = 6;
+	o.min_patience_us = 0;
+	o.rto_initial_us = 2000;
+	o.rto_min_us = 1000;
+	o.rto_max_us = 4000;
+	c = s2_client_new(&o);
+	assert_non_null(c);
+	conn = s2_conn_open(c, "127.0.0.1", port, 0);
+	assert_non_null(conn);
+	char sum[512];
+	s2_conn_summary(conn, sum, sizeof sum);
+	assert_null(strstr(sum, "gave up"));
+	atomic_store(&silent_rx, 0);
+	struct s2_msg_chip_info info[64];
+	int st[64];
+	struct s2_op op;
+	s2_op_init(&op, NULL, NULL);
+	assert_int_equal(s2_survey_start(conn, 1ull << 9, info, st, &op), 0);
+	assert_int_equal(s2_op_wait(c, &op), S2_E_TIMEOUT);
+	assert_int_equal(st[9], S2_E_TIMEOUT);
+	assert_int_equal(atomic_load(&silent_rx), 6);
+	const struct s2_conn_stats *cs = s2_conn_stats(conn);
+	assert_int_equal(cs->sent, 6);
+	assert_int_equal(cs->failed, 1);
+	assert_int_equal(cs->gaveup_sends, 6);
+	assert_int_equal(cs->gaveup_chip, 9);
+	assert_int_equal(cs->gaveup_type, S2_MSG_CHIP_INFO);
+	assert_true(s2_conn_unresponsive(conn));
+	s2_conn_summary(conn, sum, sizeof sum);
+	assert_non_null(strstr(sum, "; gave up on CHIP_INFO to chip 9 after 6 sends in "));
+	s2_client_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest t[] = {
 	        cmocka_unit_test(survey),
 	        cmocka_unit_test(scrub),
 	        cmocka_unit_test(simple_and_status),
+	        cmocka_unit_test(give_up),
 	};
 	return _cmocka_run_group_tests("board", t, sizeof t / sizeof t[0], setup, teardown) ? 1 : 0;
 }

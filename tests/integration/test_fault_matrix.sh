@@ -16,6 +16,24 @@
 DL_DEAD=20   # stop or kill: the board goes silent; one request bound + set-up
 DL_LOSSY=90  # loss up to 30 %: the work itself, retransmitted
 
+# Under loss every verb must complete: a give-up there is a failure of the row, not "a clear
+# error". s2emu drops each datagram with probability p each way, independently (a seeded
+# stream of draws, but which datagram meets which draw shifts with timing), so one send of a
+# request goes unanswered with q = 1 - (1-p)^2: 0.51 at 30 %, 0.36 at 20 %, 0.19 at 10 %. A
+# request is given up only when all of its A sends fail: q^A. A bulk transfer gives up after
+# A+2 stall rounds in a row with no progress, each one failing with at most q too (its SACK
+# or poll, or every block resent, lost). Measured at 30 % (temporary counters, seeds 11-13,
+# 2026-12-07): the six verbs and the two result checks of one loss level make at most 460
+# requests, and the run at most 180 bulk stall rounds (up to 8 in a row; the limit was 10).
+# With the default A = 8 (the transport also keeps sending for 3 s: 8 to 11 sends),
+# 460 x 0.51^11..0.51^8 = 0.28..2.1 expected give-ups per run of the 30 % level: whether the
+# rows completed depended on timing. With A = 40 (bulk: 42 stalls):
+#   requests: 460 x 0.51^40 = 460 x 2.0e-12 = 9.2e-10;  bulk: 180 x 0.51^42 = 9.4e-11;
+#   the 20 % and 10 % levels add < 1e-15: about 1e-9 per run of this test.
+# A success costs no more time (a request needs about 2 sends at 30 %); a board that fell
+# silent would be given up after about 40 s, still within DL_LOSSY.
+LOSS_ATTEMPTS=40
+
 "$S2CTL" net example vogels_abbott -o "$WORK/va.pb" --quiet
 "$S2CTL" flash pack "$S2_FIRMWARE" --version fm1 -o "$WORK/fm1.s2fi" --quiet
 DUR=200 # ms of biological time per run: 2000 steps
@@ -70,7 +88,9 @@ file_state() {
 # judge NAME FAULT VERB DEADLINE [RESULTS] [CHECK...]: classify the last timed command. With exit
 # 0 the CHECK command must hold (the result is right; where the injected fault must have struck,
 # CHECK is false: a verb that completed anyway means the fault never fired, and the row fails); otherwise the error must name a board,
-# come within the deadline, and leave no complete-looking results file.
+# come within the deadline, and leave no complete-looking results file. With MUST_COMPLETE=1
+# (the loss rows) any error fails the row.
+MUST_COMPLETE=0
 judge() {
 	local fault=$1 verb=$2 dl=$3 res=${4:-} outcome fstate="-"
 	shift 4
@@ -83,6 +103,7 @@ judge() {
 		outcome="error: ${first:-"(no message)"}"
 		if ! grep -q "board [0-9]" "$WORK/err"; then outcome="UNCLEAR ERROR: $first"; fi
 		if [ "$fstate" = complete ]; then outcome="FILE CLAIMS COMPLETE: $first"; fi
+		if [ "$MUST_COMPLETE" = 1 ]; then outcome="GAVE UP UNDER LOSS: $first"; fi
 	fi
 	if [ "$(echo "$SECS > $dl" | bc)" = 1 ]; then outcome="OVER DEADLINE: $outcome"; fi
 	row "$fault" "$verb" "$outcome" "$RC" "$(printf %.1f "$SECS")" "$dl" "$fstate"
@@ -92,8 +113,8 @@ judge() {
 	esac
 }
 
-booted48() { "$S2CTL" info --machine "$1" --json | jq -e '.chips_alive == 48' >/dev/null; }
-flashed() { "$S2CTL" flash --status --machine "$1" --json | jq -e '[.boards[0].flash.slots[].version] | index("fm1") != null' >/dev/null; }
+booted48() { "$S2CTL" info --machine "$1" --json "${@:2}" | jq -e '.chips_alive == 48' >/dev/null; }
+flashed() { "$S2CTL" flash --status --machine "$1" --json "${@:2}" | jq -e '[.boards[0].flash.slots[].version] | index("fm1") != null' >/dev/null; }
 same_spikes() { # RESULTS
 	rm -rf "$WORK/got.csv"
 	"$S2CTL" results "$1" --csv "$WORK/got.csv" --quiet && diff -rq "$WORK/ref.csv" "$WORK/got.csv" >/dev/null
@@ -178,27 +199,47 @@ for act in stop kill; do
 	stop_emu "st$act"
 done
 
+# --- the give-up itself, with --attempts ------------------------------------------------------
+# A silent board is given up after exactly --attempts sends (more than the 3 s the transport
+# waits at least: 12 sends at most 1 s apart take over 5 s), a failure that names the request
+# and the sends.
+emu_start "att" --boards 1 --fault-at "boot:stop:2"
+timed "$WORK/out" "$WORK/err" "$S2CTL" boot --machine "$WORK/att.pb" --attempts 12
+judge "stop at boot" "boot --attempts 12" $DL_DEAD "" false
+check "stop at boot, --attempts 12: exit 4, BOOT_DATA given up after 12 sends, over 5 s" \
+	sh -c "test $RC -eq 4 && grep -q 'gave up on BOOT_DATA after 12 sends in ' '$WORK/err' &&
+		test \$(echo '$SECS > 5' | bc) = 1"
+stop_emu "att"
+"$S2CTL" boot --machine "$WORK/att.pb" --attempts 0 >/dev/null 2>"$WORK/err"
+check "--attempts 0 refused: exit 2, naming the option" \
+	sh -c "test $? -eq 2 && grep -q \"^s2ctl boot: --attempts: '0' is not a number of sends in 1..100\" '$WORK/err'"
+S2_ATTEMPTS=many "$S2CTL" info --machine "$WORK/att.pb" >/dev/null 2>"$WORK/err"
+check "S2_ATTEMPTS=many refused: exit 2, naming the variable" \
+	sh -c "test $? -eq 2 && grep -q \"^s2ctl info: S2_ATTEMPTS: 'many' is not a number of sends\" '$WORK/err'"
+
 # --- datagram loss ----------------------------------------------------------------------------
+MUST_COMPLETE=1
+A=(--attempts $LOSS_ATTEMPTS)
 for loss in 0 0.1 0.2 0.3; do
 	pct=$(echo "$loss * 100 / 1" | bc)
 	f="loss ${pct} %"
 	mkdir -p "$WORK/fl$pct"
 	emu_start "loss$pct" --boards 1 --loss $loss --seed 11 --flash-dir "$WORK/fl$pct"
 	M="$WORK/loss$pct.pb"
-	timed "$WORK/out" "$WORK/err" "$S2CTL" boot --machine "$M"
-	judge "$f" boot $DL_LOSSY "" booted48 "$M"
-	timed "$WORK/out" "$WORK/err" "$S2CTL" info --machine "$M" --json
+	timed "$WORK/out" "$WORK/err" "$S2CTL" boot --machine "$M" "${A[@]}"
+	judge "$f" boot $DL_LOSSY "" booted48 "$M" "${A[@]}"
+	timed "$WORK/out" "$WORK/err" "$S2CTL" info --machine "$M" --json "${A[@]}"
 	judge "$f" info $DL_LOSSY "" jq -e '.chips_alive == 48' "$WORK/out"
 	head -c 65536 /dev/urandom >"$WORK/blob"
-	timed "$WORK/out" "$WORK/err" "$S2CTL" mem write --machine "$M" --board 0 --chip 20 0x200000 --file "$WORK/blob"
+	timed "$WORK/out" "$WORK/err" "$S2CTL" mem write --machine "$M" --board 0 --chip 20 0x200000 --file "$WORK/blob" "${A[@]}"
 	judge "$f" "mem write" $DL_LOSSY "" true
-	timed "$WORK/out" "$WORK/err" "$S2CTL" mem read --machine "$M" --board 0 --chip 20 0x200000 65536 -o "$WORK/back"
+	timed "$WORK/out" "$WORK/err" "$S2CTL" mem read --machine "$M" --board 0 --chip 20 0x200000 65536 -o "$WORK/back" "${A[@]}"
 	judge "$f" "mem read" $DL_LOSSY "" cmp -s "$WORK/blob" "$WORK/back"
-	timed "$WORK/out" "$WORK/err" "$S2CTL" flash "$WORK/fm1.s2fi" --machine "$M"
-	judge "$f" flash $DL_LOSSY "" flashed "$M"
+	timed "$WORK/out" "$WORK/err" "$S2CTL" flash "$WORK/fm1.s2fi" --machine "$M" "${A[@]}"
+	judge "$f" flash $DL_LOSSY "" flashed "$M" "${A[@]}"
 	"$S2CTL" compile "$WORK/va.pb" --machine "$M" -o "$WORK/loss.s2img" --quiet
 	timed "$WORK/out" "$WORK/err" "$S2CTL" run "$WORK/loss.s2img" --machine "$M" --duration $DUR \
-		-o "$WORK/loss$pct.s2res"
+		-o "$WORK/loss$pct.s2res" "${A[@]}"
 	judge "$f" run $DL_LOSSY "$WORK/loss$pct.s2res" same_spikes "$WORK/loss$pct.s2res"
 	stop_emu "loss$pct"
 done

@@ -52,7 +52,8 @@ struct s2_bulk_stats {
 
 /**
  * Write len bytes of data to addr in a space (S2_MEM_DRAM of chip, or S2_MEM_SRAM of PE pe)
- * with the default options. data must stay valid until the op completes.
+ * with the default options (as the _ex call with NULL options). data must stay valid until the op
+ * completes.
  * @return 0 if started (outcome in op->status after s2_client_wait()), S2_E_RANGE for a bad
  *         length or address, S2_E_NOMEM.
  */
@@ -63,12 +64,13 @@ int s2_bulk_write_start(struct s2_conn *conn, uint16_t chip, uint8_t pe, uint8_t
 int s2_bulk_read_start(struct s2_conn *conn, uint16_t chip, uint8_t pe, uint8_t space,
                        uint32_t addr, void *out, size_t len, struct s2_op *op);
 
-/** As above, with options (NULL: defaults) and counters (NULL: none). */
+/** As above, with options (NULL: defaults, but max_stalls the client's max_attempts + 2,
+ * s2/transport.h) and counters (NULL: none). */
 int s2_bulk_write_start_ex(struct s2_conn *conn, uint16_t chip, uint8_t pe, uint8_t space,
                            uint32_t addr, const void *data, size_t len,
                            const struct s2_bulk_opts *o, struct s2_bulk_stats *st,
                            struct s2_op *op);
-/** s2_bulk_read_start with options (NULL: defaults) and counters (NULL: none); out must stay
+/** s2_bulk_read_start with options (NULL: as for writes) and counters (NULL: none); out must stay
  * valid until the op completes. 0, or an S2_E_ code if the transfer cannot start (op not
  * started). */
 int s2_bulk_read_start_ex(struct s2_conn *conn, uint16_t chip, uint8_t pe, uint8_t space,

@@ -70,6 +70,9 @@ struct s2_session_opts {
 	/** A key file (docs/security.md): authenticate every request. NULL: no key. */
 	const char *key_path;
 	bool eth, bmp; /**< open the Ethernet endpoints, the board controllers, or both */
+	/** The transport's tuning (sends per request, window, timeouts; s2/transport.h), copied.
+	 * NULL: s2_transport_defaults(). */
+	const struct s2_transport_opts *transport;
 	/** The lease holder's purpose ("s2ctl run", "pyNN.s2"): shown to whoever finds the
 	 * boards busy. NULL: "libs2". */
 	const char *purpose;

@@ -34,12 +34,19 @@ struct s2_conn;
 /** Transport tuning; s2_transport_defaults() fills the documented defaults. */
 struct s2_transport_opts {
 	unsigned window;          /**< requests outstanding per conn (default 32, max 256) */
-	unsigned max_attempts;    /**< sends of one request before S2_E_TIMEOUT (default 8) */
+	unsigned max_attempts;    /**< sends of one request before S2_E_TIMEOUT (default 8,
+	                               1..S2_ATTEMPTS_MAX); bulk transfers on the client (s2/bulk.h)
+	                               allow max_attempts + 2 stalls in a row */
 	unsigned min_patience_us; /**< ... and not before this long after the first (3 s) */
 	unsigned rto_initial_us;  /**< timeout before the first RTT sample (default 100 ms) */
 	unsigned rto_min_us;      /**< lower bound of the timeout (default 5 ms) */
 	unsigned rto_max_us;      /**< upper bound, also of back-off (default 1 s) */
 };
+
+/** The largest max_attempts a client takes (s2_client_new clamps to 1..this). Each wait
+ * between sends is at most rto_max_us (1 s), so a silent board costs at most about
+ * max_attempts seconds: under two minutes. */
+#define S2_ATTEMPTS_MAX 100u
 
 /** Fill o with the defaults above (every field; nothing is allocated). */
 void s2_transport_defaults(struct s2_transport_opts *o);
@@ -68,6 +75,11 @@ struct s2_conn_stats {
 	uint64_t rx_bytes;     /**< bytes of every datagram received from the board's address */
 	uint64_t auth_bad;     /**< replies dropped: not authenticated as the request (2.3) */
 	uint64_t session_restarts; /**< new sessions after a board forgot ours (S2_E_STALE) */
+	/* The last request given up (S2_E_TIMEOUT after its sends), for messages: */
+	uint32_t gaveup_sends; /**< its sends (0: no request given up yet) */
+	uint32_t gaveup_ms;    /**< ms from its first send to the give-up */
+	uint16_t gaveup_chip;  /**< its chip */
+	uint8_t gaveup_type;   /**< its message type (s2_msg_name) */
 };
 
 /**
@@ -86,6 +98,9 @@ typedef void (*s2_unsolicited_cb)(void *arg, const struct s2_header *h, const ui
 
 /** New client with its own event loop; NULL if out of memory. */
 struct s2_client *s2_client_new(const struct s2_transport_opts *opts);
+
+/** The client's options as in force (clamped by s2_client_new); owned by the client. */
+const struct s2_transport_opts *s2_client_opts(const struct s2_client *c);
 
 /** Close every conn (outstanding requests complete with S2_E_IO) and free the client. */
 void s2_client_free(struct s2_client *c);
@@ -170,7 +185,8 @@ const char *s2_conn_peer(const struct s2_conn *conn);
 
 /** The conn's peer and transport counters as one line, for error messages ("127.0.0.1:5000:
  * 3 requests, 4 sent, 1 retransmitted, 0 timeouts, 0 duplicate replies, 0 bad datagrams,
- * srtt 120 us"), into out[cap] (always NUL-terminated when cap > 0). */
+ * srtt 120 us"; after a give-up also "; gave up on CHIP_INFO to chip 37 after 8 sends in
+ * 3.3 s"), into out[cap] (always NUL-terminated when cap > 0). */
 void s2_conn_summary(const struct s2_conn *conn, char *out, size_t cap);
 
 #endif

@@ -583,10 +583,14 @@ static int start(struct s2_conn *conn, uint16_t chip, uint8_t pe, uint8_t space,
 	struct bulk *b = calloc(1, sizeof *b);
 	if (!b)
 		return S2_E_NOMEM;
-	if (o)
+	if (o) {
 		b->o = *o;
-	else
+	} else {
+		/* As patient as the client's requests (--attempts): a stall is resolved by a
+		 * round trip that may be lost like a request's (docs/faults.md, "Loss"). */
 		s2_bulk_defaults(&b->o);
+		b->o.max_stalls = s2_client_opts(s2_conn_client(conn))->max_attempts + 2;
+	}
 	if (b->o.block_size < S2_BULK_BLOCK_MIN || b->o.block_size > S2_BULK_BLOCK_MAX ||
 	    b->o.window < 1 || b->o.window > S2_BULK_WINDOW_MAX) {
 		free(b);

@@ -182,7 +182,7 @@ int s2_session_open(const struct s2_session_opts *o, struct s2_session **out, ch
 	s->sel = calloc(s->n + 1, sizeof *s->sel);
 	s->eth = calloc(s->n + 1, sizeof *s->eth);
 	s->bmp = calloc(s->n + 1, sizeof *s->bmp);
-	s->client = s2_client_new(NULL);
+	s->client = s2_client_new(o->transport);
 	if (!s->sel || !s->eth || !s->bmp || !s->client ||
 	    (o->machine_path && !(s->machine_path = strdup(o->machine_path)))) {
 		rc = fail(err, errlen, S2_E_NOMEM, "out of memory");

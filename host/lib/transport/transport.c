@@ -217,12 +217,19 @@ struct s2_client *s2_client_new(const struct s2_transport_opts *opts)
 		c->opts.window = WINDOW_MAX;
 	if (c->opts.max_attempts < 1)
 		c->opts.max_attempts = 1;
+	if (c->opts.max_attempts > S2_ATTEMPTS_MAX)
+		c->opts.max_attempts = S2_ATTEMPTS_MAX;
 	c->base = event_base_new();
 	if (!c->base) {
 		free(c);
 		return NULL;
 	}
 	return c;
+}
+
+const struct s2_transport_opts *s2_client_opts(const struct s2_client *c)
+{
+	return &c->opts;
 }
 
 struct event_base *s2_client_base(struct s2_client *c)
@@ -372,6 +379,10 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 		conn->unresponsive = true;
+		conn->st.gaveup_sends = r->attempts;
+		conn->st.gaveup_ms = (uint32_t)((now_us() - r->first_sent_us) / 1000u);
+		conn->st.gaveup_chip = r->chip;
+		conn->st.gaveup_type = r->type;
 	}
 	inflight_remove(conn, r);
 	complete(r, S2_E_TIMEOUT, NULL, NULL, 0);
@@ -734,11 +745,21 @@ const char *s2_conn_peer(const struct s2_conn *conn)
 void s2_conn_summary(const struct s2_conn *conn, char *out, size_t cap)
 {
 	const struct s2_conn_stats *s = s2_conn_stats(conn);
-	snprintf(out, cap,
-	         "%s: %" PRIu64 " requests, %" PRIu64 " sent, %" PRIu64 " retransmitted, %" PRIu64
-	         " timeouts, %" PRIu64 " duplicate replies, %" PRIu64 " bad datagrams, srtt %u us",
-	         s2_conn_peer(conn), s->requests, s->sent, s->retransmits, s->timeouts,
-	         s->duplicates, s->bad, s->srtt_us);
+	int n = snprintf(out, cap,
+	                 "%s: %" PRIu64 " requests, %" PRIu64 " sent, %" PRIu64
+	                 " retransmitted, %" PRIu64 " timeouts, %" PRIu64
+	                 " duplicate replies, %" PRIu64 " bad datagrams, srtt %u us",
+	                 s2_conn_peer(conn), s->requests, s->sent, s->retransmits, s->timeouts,
+	                 s->duplicates, s->bad, s->srtt_us);
+	/* Which request the board left unanswered, and how hard we tried (--attempts). */
+	if (s->gaveup_sends && n >= 0 && (size_t)n < cap) {
+		char chip[16] = "";
+		if (s->gaveup_chip != S2_ADDR_ANY)
+			snprintf(chip, sizeof chip, " to chip %u", s->gaveup_chip);
+		snprintf(out + n, cap - (size_t)n, "; gave up on %s%s after %u sends in %u.%u s",
+		         s2_msg_name(s->gaveup_type), chip, s->gaveup_sends, s->gaveup_ms / 1000u,
+		         s->gaveup_ms % 1000u / 100u);
+	}
 }
 
 static void conn_free(struct s2_conn *conn)
