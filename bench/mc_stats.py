@@ -150,6 +150,14 @@ def window_cv(rates_hz, cv, t0, t1, min_spikes, rng, trials=3):
     return float(np.mean(vals)) if vals else float("nan")
 
 
+def recording_lost(info):
+    """(population, bytes) of each population of an s2 results file (s2ctl results --json)
+    whose spike recording lost bytes: its CSV then ends early. NEST's and mc_ref's sizes files
+    have no such field."""
+    return [(p["label"], p["clipped"]["recording_bytes_lost"]) for p in info["populations"]
+            if p.get("clipped", {}).get("recording_bytes_lost", 0) > 0]
+
+
 def population(csv_dir, p, size, t0, t1):
     with open(f"{csv_dir}/{p}_spikes.csv") as f:
         f.readline()
@@ -174,6 +182,12 @@ def main():
             i += 1
     csv_dir, sizes = pos
     info = json.load(open(sizes))
+    lost = recording_lost(info)
+    if lost:
+        sys.exit("mc_stats: the spike recording is incomplete (recording bytes lost: "
+                 + ", ".join(f"{p} {b}" for p, b in lost)
+                 + "): each PE's recording region filled before the run ended, so rates, CVs "
+                 "and synchrony over the run would be wrong; run shorter (docs/engine.md)")
     size = {p["label"]: p["size"] for p in info["populations"]}
     t_end = info["steps"] * info["dt_ms"]
     t0 = float(opt["--t0"])

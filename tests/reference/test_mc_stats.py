@@ -129,5 +129,36 @@ check("Brian 2 figure values as read", ms.RESCIENCE_SYNC[0] == 4.515
       and ms.RESCIENCE_SYNC[4] == 7.265 and ms.RESCIENCE_CV[5] == 0.802
       and len(ms.RESCIENCE_SYNC) == len(ms.RESCIENCE_CV) == len(ms.RESCIENCE_RATE) == 8)
 
+# A results file whose spike recording lost bytes is refused, naming the population; NEST's
+# and mc_ref's sizes files (no clipped counters) and a complete s2 run are measured.
+import json  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+
+with tempfile.TemporaryDirectory() as d:
+    for p in ms.POPS:
+        with open(f"{d}/{p}_spikes.csv", "w") as f:
+            f.write("neuron,time_ms\n" + "".join(f"{i % 10},{150 + i * 7.3:.1f}\n"
+                                                for i in range(100)))
+    pops = [{"label": p, "size": 10, "clipped": {"recording_bytes_lost": 0}} for p in ms.POPS]
+    res = {"dt_ms": 0.1, "steps": 12000, "populations": pops}
+    stats = os.path.join(os.path.dirname(__file__), "..", "..", "bench", "mc_stats.py")
+
+    def run_on(info):
+        with open(f"{d}/r.json", "w") as f:
+            json.dump(info, f)
+        return subprocess.run([sys.executable, stats, d, f"{d}/r.json"], capture_output=True,
+                              text=True)
+
+    r = run_on(res)
+    check("a complete run is measured", r.returncode == 0, r.stderr.strip()[-200:])
+    pops[4]["clipped"]["recording_bytes_lost"] = 4096
+    r = run_on(res)
+    check("recording bytes lost: refused, naming the population and the bytes",
+          r.returncode != 0 and "L5E 4096" in r.stderr and "incomplete" in r.stderr,
+          r.stderr.strip()[-200:])
+    check("recording_lost() on a NEST sizes file (no counters) is empty",
+          ms.recording_lost({"populations": [{"label": "L23E", "size": 3}]}) == [])
+
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
