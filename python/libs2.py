@@ -119,6 +119,7 @@ class SessionOpts(ctypes.Structure):
                 ("resolve", RESOLVE), ("resolve_arg", c_void_p), ("ignore_job", c_bool),
                 ("wire_boards", ctypes.POINTER(u16)), ("boards", c_char_p),
                 ("key_path", c_char_p), ("eth", c_bool), ("bmp", c_bool),
+                ("transport", c_void_p),  # const struct s2_transport_opts *: NULL, defaults
                 ("purpose", c_char_p), ("log", LOG), ("log_arg", c_void_p)]
 
 

@@ -67,6 +67,36 @@ static void putf32(uint8_t *p, float f)
 	s2_st32(p, u);
 }
 
+/* The PE-data header (pedata.h) of every blob here: n neurons of model, dt 0.1 ms, keys from
+ * 0x100, weight units 0.001, a 4 MiB DRAM area at 1 MiB, n_sect sections; the rest zero (the
+ * caller clears the blob). */
+static void put_header(uint8_t *b, uint16_t model, uint16_t n, uint16_t n_sect)
+{
+	s2_st32(b, S2_PEDATA_MAGIC);
+	s2_st16(b + 4, S2_PEDATA_VERSION);
+	s2_st16(b + 6, model);
+	s2_st16(b + 8, n);
+	s2_st32(b + 12, 100);
+	s2_st32(b + 16, 0x100);
+	putf32(b + 24, 0.001f);
+	putf32(b + 28, 0.001f);
+	s2_st32(b + 32, 1u << 20);
+	s2_st32(b + 36, 4u << 20);
+	s2_st16(b + 40, n_sect);
+}
+
+/* Entry k of the section table: the section of type at offset off of the blob, len bytes.
+ * Inlined: out of line, LTO places it before the engine's code, which moves the timed code and
+ * with it QEMU's figures (the last digit of "EGRU units" and of hh_cond_exp when it did). */
+__attribute__((always_inline)) static inline void put_sect(uint8_t *b, unsigned k, uint16_t type,
+                                                           uint32_t off, uint32_t len)
+{
+	uint8_t *e = b + S2_PEDATA_HDR_LEN + S2_PEDATA_SECT_LEN * k;
+	s2_st16(e, type);
+	s2_st32(e + 4, off);
+	s2_st32(e + 8, len);
+}
+
 /* A blob: 128 LIF neurons (or EGRU units), ROWS rows of L synapses (targets, delays or gates
  * spread). */
 static size_t make_blob(unsigned L, bool egru)
@@ -74,23 +104,9 @@ static size_t make_blob(unsigned L, bool egru)
 	memset(blob, 0, BLOB_LEN);
 	size_t params = N * S2_PE_PARAMS * 4, rows = S2_PE_ROWS_HDR + ROWS * (L + 1) * 4;
 	size_t off = 64 + 2 * 12;
-	s2_st32(blob, S2_PEDATA_MAGIC);
-	s2_st16(blob + 4, S2_PEDATA_VERSION);
-	s2_st16(blob + 6, egru ? S2_MODEL_EGRU : S2_MODEL_LIF_CURR_EXP);
-	s2_st16(blob + 8, N);
-	s2_st32(blob + 12, 100);
-	s2_st32(blob + 16, 0x100);
-	putf32(blob + 24, 0.001f);
-	putf32(blob + 28, 0.001f);
-	s2_st32(blob + 32, 1u << 20);
-	s2_st32(blob + 36, 4u << 20);
-	s2_st16(blob + 40, 2);
-	s2_st16(blob + 64, S2_SECT_PARAMS);
-	s2_st32(blob + 68, (uint32_t)off);
-	s2_st32(blob + 72, (uint32_t)params);
-	s2_st16(blob + 76, S2_SECT_ROWS);
-	s2_st32(blob + 80, (uint32_t)(off + params));
-	s2_st32(blob + 84, (uint32_t)rows);
+	put_header(blob, egru ? S2_MODEL_EGRU : S2_MODEL_LIF_CURR_EXP, N, 2);
+	put_sect(blob, 0, S2_SECT_PARAMS, (uint32_t)off, (uint32_t)params);
+	put_sect(blob, 1, S2_SECT_ROWS, (uint32_t)(off + params), (uint32_t)rows);
 	static const float lif[S2_PE_PARAMS] = {-65, -65, -50, 20, 1, 1, 5, 5, 0};
 	/* thr, b_u, b_r, b_cx, b_ch, shifts 6, 8-bit weights, start 0 */
 	static const float eg[S2_PE_PARAMS] = {0.3f, 0.1f, -0.2f, 0.05f, 0.0f, 6, 6, 6, 6, 8, 0};
@@ -151,27 +167,15 @@ static size_t make_model_blob(const struct model_case *m)
 	enum { P = S2_PE_PARAMS * 4, S = S2_PE_STATE * 4, Q = S2_PE_PARAMS2 * 4 };
 	size_t off = 64 + 3 * 12;
 	memset(blob, 0, off + P + S + Q);
-	s2_st32(blob, S2_PEDATA_MAGIC);
-	s2_st16(blob + 4, S2_PEDATA_VERSION);
-	s2_st16(blob + 6, m->model);
-	s2_st16(blob + 8, N);
-	s2_st32(blob + 12, 100);
-	s2_st32(blob + 16, 0x100);
-	putf32(blob + 24, 0.001f);
-	putf32(blob + 28, 0.001f);
-	s2_st32(blob + 32, 1u << 20);
-	s2_st32(blob + 36, 4u << 20);
 	/* PARAMS2 only for the models that have it (pedata.h) */
 	unsigned n_sect = m->q ? 3u : 2u;
-	s2_st16(blob + 40, (uint16_t)n_sect);
+	put_header(blob, m->model, N, (uint16_t)n_sect);
 	static const uint16_t type[3] = {S2_SECT_PARAMS, S2_SECT_STATE, S2_SECT_PARAMS2};
 	static const uint32_t size[3] = {P, S, Q};
 	const float st[S2_PE_STATE] = {m->v0, m->u0};
 	const float *src[3] = {m->p, st, m->q};
 	for (unsigned k = 0, at = (unsigned)off; k < n_sect; at += size[k++]) {
-		s2_st16(blob + 64 + 12 * k, type[k]);
-		s2_st32(blob + 68 + 12 * k, at);
-		s2_st32(blob + 72 + 12 * k, size[k]);
+		put_sect(blob, k, type[k], at, size[k]);
 		for (unsigned j = 0; j < size[k] / 4; j++)
 			putf32(blob + at + 4 * j, src[k][j]);
 	}

@@ -17,8 +17,17 @@ import Block`) loads the package first, as the import system does for an ordinar
 (_ParentFirst below): its __init__ runs before any of its submodules, in the usual order.
 
 A module imported before pyNN.s2 is not touched, nor anything when the environment has
-S2_PYNN_EAGER_IMPORTS=1. tests/pynn/test_pynn_startup.py checks that `import pyNN.s2` does
-not import these modules and that each works as usual when used.
+S2_PYNN_EAGER_IMPORTS=1. Nothing here can stop pyNN.s2 from importing: this relies on how
+CPython imports (the import statement reads a module's __spec__, a ModuleType subclass can
+become a plain module), so before deferring anything it defers a module made in memory and
+checks that the import statement leaves it alone and its first attribute runs it once
+(_self_test); if not, or if deferring one module fails in any way, the modules concerned are
+imported as usual, when PyNN imports them (disabled() says why). An error of a deferred
+module's code is raised where it is used; an AttributeError as an ImportError naming the
+module (hasattr() and `from m import x` would otherwise take it for a missing name).
+tests/pynn/test_pynn_deferred.py checks the mechanism on modules made for it;
+tests/pynn/test_pynn_startup.py that `import pyNN.s2` does not import these modules and that
+each works as usual when used.
 """
 import importlib.machinery
 import importlib.util
@@ -57,7 +66,11 @@ class _Deferred(types.ModuleType):
     module does not have (or dir()), and the module then is an ordinary module."""
 
     def __getattr__(self, attr):
-        _load(self)
+        try:
+            _load(self)
+        except AttributeError as e:  # of the module's code, not a missing name: say so
+            raise ImportError("deferred module %r failed to load: %s" % (self.__name__, e),
+                              name=self.__name__) from e
         if type(self) is _Deferred:  # not loaded (cannot happen): no endless recursion
             raise AttributeError("module %r has no attribute %r" % (self.__name__, attr))
         return getattr(self, attr)
@@ -65,6 +78,23 @@ class _Deferred(types.ModuleType):
     def __dir__(self):
         _load(self)
         return dir(self) if type(self) is not _Deferred else []
+
+
+class _Loading(types.ModuleType):
+    """A deferred module while its code runs: to that code (the thread running it) a plain
+    module, whose missing attributes are missing; another thread waits until it has run (as
+    an `import` of a module being imported by another thread does) and then looks again."""
+
+    def __getattr__(self, attr):
+        with _lock:  # the thread running the code holds it already
+            loaded = type(self) is not _Loading
+        if not loaded:
+            raise AttributeError("module %r has no attribute %r" % (self.__name__, attr))
+        return getattr(self, attr)
+
+    def __dir__(self):
+        with _lock:
+            return types.ModuleType.__dir__(self)
 
 
 def _load(module):
@@ -79,11 +109,12 @@ def _load(module):
         before = entry[1] if entry is not None and entry[0] is module else dict(module.__dict__)
         set_meanwhile = {k: v for k, v in module.__dict__.items()
                          if k not in before or before[k] is not v}
-        module.__class__ = types.ModuleType  # before its code: lookups during it are plain
+        module.__class__ = _Loading  # before its code: lookups during it are plain
         spec = module.__spec__
         spec._initializing = True
         try:
             spec.loader.exec_module(module)
+            module.__dict__.update(set_meanwhile)
         except BaseException:
             if sys.modules.get(name) is module:
                 del sys.modules[name]
@@ -93,7 +124,7 @@ def _load(module):
             raise
         finally:
             spec._initializing = False
-        module.__dict__.update(set_meanwhile)
+            module.__class__ = types.ModuleType
         if not _pending and _ParentFirst.instance in sys.meta_path:
             sys.meta_path.remove(_ParentFirst.instance)
 
@@ -158,28 +189,85 @@ def _find_spec(name):
 def defer(name):
     """Put a deferred module for name into sys.modules (its parent package is set its
     attribute if imported; if not, it is not imported, but a package above it may be, to
-    find the spec); nothing if it is imported already, cannot be found, or deferring is
-    switched off.
+    find the spec); nothing if it is imported already, cannot be found, deferring is
+    switched off or does not work here (disabled()), or anything goes wrong: then name is
+    imported as usual when something imports it.
     @return True if the deferred module was installed."""
-    if name in sys.modules or os.environ.get("S2_PYNN_EAGER_IMPORTS"):
+    if name in sys.modules or _disabled is not None or os.environ.get("S2_PYNN_EAGER_IMPORTS"):
         return False
     try:
         spec = _find_spec(name)
-    except (ImportError, ValueError):
+        return spec is not None and _install(name, spec)
+    except Exception:  # noqa: BLE001 -- whatever failed, the usual import is left to run
         return False
-    if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+
+
+def _install(name, spec):
+    """defer() of the module of spec, found; False if its loader cannot run it in a module
+    made beforehand. Leaves nothing behind if it fails."""
+    if spec.loader is None or not hasattr(spec.loader, "exec_module"):
         return False
     m = importlib.util.module_from_spec(spec)
+    if type(m) is not types.ModuleType:  # a loader's own module type: not ours to change
+        return False
     m.__class__ = _Deferred
+    parent, _, child = name.rpartition(".")
     with _lock:
-        _pending[name] = (m, dict(m.__dict__))
-        sys.modules[name] = m
-        parent, _, child = name.rpartition(".")
-        if parent in sys.modules:
-            setattr(sys.modules[parent], child, m)
-        if _ParentFirst.instance not in sys.meta_path:
-            sys.meta_path.insert(0, _ParentFirst.instance)
+        try:
+            _pending[name] = (m, dict(m.__dict__))
+            sys.modules[name] = m
+            if parent in sys.modules:
+                setattr(sys.modules[parent], child, m)
+            if _ParentFirst.instance not in sys.meta_path:
+                sys.meta_path.insert(0, _ParentFirst.instance)
+        except BaseException:
+            _pending.pop(name, None)
+            if sys.modules.get(name) is m:
+                del sys.modules[name]
+            if parent and getattr(sys.modules.get(parent), child, None) is m:
+                delattr(sys.modules[parent], child)
+            raise
     return True
+
+
+class _ProbeLoader:
+    """The loader of _self_test's module, made in memory: counts the runs of its code."""
+
+    def __init__(self):
+        self.runs = 0
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        self.runs += 1
+        module.value = self.runs
+
+
+def _self_test():
+    """Whether deferring works in this interpreter, tried on a module made in memory: the
+    import statement leaves it deferred, its first missing attribute runs its code once in
+    the same object, which then is a plain module in sys.modules. Leaves nothing behind."""
+    name = "_s2_deferred_self_test"
+    loader = _ProbeLoader()
+    try:
+        if name in sys.modules or not _install(name, importlib.util.spec_from_loader(name,
+                                                                                      loader)):
+            return False
+        m = __import__(name)  # what `import name` does when name is in sys.modules
+        if type(m) is not _Deferred or loader.runs != 0:
+            return False
+        value = m.value
+        return (value == 1 and loader.runs == 1 and m.value == 1
+                and type(m) is types.ModuleType and sys.modules.get(name) is m)
+    except Exception:  # noqa: BLE001 -- not working here, whatever the reason
+        return False
+    finally:
+        with _lock:
+            _pending.pop(name, None)
+            sys.modules.pop(name, None)
+            if not _pending and _ParentFirst.instance in sys.meta_path:
+                sys.meta_path.remove(_ParentFirst.instance)
 
 
 def pending():
@@ -187,5 +275,16 @@ def pending():
     return sorted(_pending)
 
 
+def disabled():
+    """Why nothing is deferred in this process (a sentence), or None if deferring works."""
+    if os.environ.get("S2_PYNN_EAGER_IMPORTS"):
+        return "S2_PYNN_EAGER_IMPORTS is set"
+    return _disabled
+
+
+_disabled = None
+if not os.environ.get("S2_PYNN_EAGER_IMPORTS") and not _self_test():
+    _disabled = "deferring does not work in this Python (%s): modules imported as usual" % (
+        sys.version.split()[0])
 for _name in DEFERRED:
     defer(_name)

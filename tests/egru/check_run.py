@@ -27,22 +27,15 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
+sys.path.insert(0, os.path.join(HERE, "..", "common"))
 
 from s2_egru import export, ref_numpy  # noqa: E402
 from s2_egru.data import bits_per_char  # noqa: E402
 from s2_egru import model as M  # noqa: E402
+import s2check  # noqa: E402
 
-passed = failed = 0
-
-
-def check(what, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-    print("%s - %s%s" % ("ok  " if ok else "FAIL", what, (": " + detail) if detail else ""))
-
+checks = s2check.Checks("{mark} - {what}{detail}", ok="ok  ")
+check = checks.named
 
 
 def read_output_bin(path):
@@ -156,8 +149,8 @@ def main():
                 e1, e2 = (np.load(x) for x in (p1, p2))  # (neuron, time): order by both
                 e1, e2 = (e[np.lexsort((e[:, 0], e[:, 1]))] for e in (e1, e2))
                 check("%s: the other mapping's events identical" % lab, np.array_equal(e1, e2))
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    print("%d passed, %d failed" % (checks.passed, len(checks.failed)))
+    return checks.status()
 
 
 if __name__ == "__main__":

@@ -16,31 +16,24 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
+sys.path.insert(0, os.path.join(HERE, "..", "common"))
 
 import torch  # noqa: E402
 
 from s2_egru import data, export, model as M, ref_numpy as R  # noqa: E402
+import s2check  # noqa: E402
 
 torch.set_num_threads(2)
 N_CHARS = 500
-RESULTS = {"passed": 0, "failed": 0}
-
-
-def check(name, cond, detail=""):
-    if cond:
-        RESULTS["passed"] += 1
-        print("ok   %s%s" % (name, (": " + detail) if detail else ""))
-    else:
-        RESULTS["failed"] += 1
-        print("FAIL %s%s" % (name, (": " + detail) if detail else ""))
+checks = s2check.Checks("{mark} {what}{detail}", ok="ok  ")
+check = checks.named
 
 
 def case(fn):
     try:
         fn()
     except Exception:  # noqa: BLE001 -- a crash is a failed check, the rest still run
-        RESULTS["failed"] += 1
-        print("FAIL %s raised:" % fn.__name__)
+        checks(False, "%s raised:" % fn.__name__)
         traceback.print_exc(file=sys.stdout)
 
 
@@ -294,8 +287,8 @@ def test_export_errors():
 def main():
     for fn in (test_quantisation, test_exp, test_export_errors, test_charlm, test_digits):
         case(fn)
-    print("%d passed, %d failed" % (RESULTS["passed"], RESULTS["failed"]))
-    return 0 if RESULTS["failed"] == 0 else 1
+    print("%d passed, %d failed" % (checks.passed, len(checks.failed)))
+    return checks.status()
 
 
 if __name__ == "__main__":

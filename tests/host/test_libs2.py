@@ -17,20 +17,16 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
+sys.path.insert(0, os.path.join(HERE, "..", "common"))
 try:
     import numpy as np
 except ImportError:
     print("test_libs2: skipped, no NumPy")
     sys.exit(77)
 import libs2  # noqa: E402
+import s2check  # noqa: E402
 
-FAILS = 0
-
-
-def check(ok, what):
-    global FAILS
-    print("%s - %s" % ("ok  " if ok else "FAIL", what))
-    FAILS += not ok
+check = s2check.Checks("{mark} - {what}", ok="ok  ")
 
 
 def emulator(d, name, fault=None):
@@ -229,8 +225,8 @@ def main():
         emu.kill()
         emu.wait()
     subprocess.run(["rm", "-rf", d])
-    print("%d failed" % FAILS)
-    return 1 if FAILS else 0
+    print("%d failed" % len(check.failed))
+    return check.status()
 
 
 if __name__ == "__main__":

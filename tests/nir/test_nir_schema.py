@@ -26,17 +26,13 @@ except ImportError:
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
+sys.path.insert(0, os.path.join(HERE, "..", "common"))
 import gen_nir_fixtures as g  # noqa: E402
 import nir_schema  # noqa: E402
+import s2check  # noqa: E402
 
-passed = failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    print(f"{'ok' if ok else 'FAIL'}: {name}" + (f" ({detail})" if detail else ""))
-    passed += ok
-    failed += not ok
+checks = s2check.Checks("{mark}: {what}{detail}", detail=" ({})")
+check = checks.named
 
 
 def verdict(path, **kw):
@@ -116,5 +112,5 @@ with tempfile.TemporaryDirectory() as d:
     case("metadata: read, and written by nir.write when not empty", graph(fc=fc), True,
          strict=True)
 
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+print(f"{checks.passed} passed, {len(checks.failed)} failed")
+sys.exit(checks.status())

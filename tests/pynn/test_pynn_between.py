@@ -25,6 +25,8 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
+sys.path.insert(0, os.path.join(HERE, "..", "common"))
+import s2check  # noqa: E402
 try:
     import warnings
     warnings.filterwarnings("ignore")
@@ -36,16 +38,10 @@ except ImportError as e:
 import pyNN_s2  # noqa: F401,E402  registers pyNN.s2
 import pyNN.s2 as sim  # noqa: E402
 
-FAILS = []
+check = s2check.Checks("{mark} {what}", ok="PASS")
 DT = 0.1
 CELL = dict(tau_m=10.0, cm=0.25, v_rest=-65.0, v_reset=-65.0, v_thresh=0.0, tau_refrac=0.0,
             tau_syn_E=5.0, tau_syn_I=5.0)
-
-
-def check(ok, what):
-    print("%s %s" % ("PASS" if ok else "FAIL", what))
-    if not ok:
-        FAILS.append(what)
 
 
 def lif(current, v0=-65.0, cell=CELL, sets=None):
@@ -191,5 +187,6 @@ if __name__ == "__main__":
     sources()
     noise()
     initialize()
-    print("test_pynn_between: %s" % ("FAIL: " + "; ".join(FAILS) if FAILS else "PASS"))
-    sys.exit(1 if FAILS else 0)
+    print("test_pynn_between: %s"
+          % ("FAIL: " + "; ".join(check.failed) if check.failed else "PASS"))
+    sys.exit(check.status())

@@ -43,23 +43,19 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "common"))
 import test_pynn_s2 as base  # noqa: E402  (exit 77 without pyNN/Brian2; registers pyNN.s2)
+import s2check  # noqa: E402
 import pyNN.errors  # noqa: E402
 import numpy as np  # noqa: E402
 
 ref, s2 = base.ref, base.s2
-FAILS = []
+check = s2check.Checks("{mark} {what}", ok="PASS")
 
 CURR = dict(tau_m=10.0, cm=0.25, v_rest=-65.0, v_reset=-65.0, v_thresh=-50.0,
             tau_refrac=0.0, tau_syn_E=0.5, tau_syn_I=0.5)
 DELAYS = [0.01, 0.5, 0.64, 0.65, 1.0, 1.28, 1.29, 2.0, 2.56]
 INPUT = [5.0, 12.0, 12.5]
-
-
-def check(ok, what):
-    print("%s %s" % ("PASS" if ok else "FAIL", what))
-    if not ok:
-        FAILS.append(what.split(":")[0])
 
 
 def spikes_of(pop):
@@ -411,5 +407,6 @@ if __name__ == "__main__":
     gsyn_tests()
     hh_tests()
     sfa_tests()
-    print("test_pynn_cells: %s" % ("FAIL: " + "; ".join(FAILS) if FAILS else "PASS"))
-    sys.exit(1 if FAILS else 0)
+    fails = [w.split(":")[0] for w in check.failed]
+    print("test_pynn_cells: %s" % ("FAIL: " + "; ".join(fails) if fails else "PASS"))
+    sys.exit(check.status())

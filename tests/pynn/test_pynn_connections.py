@@ -28,6 +28,8 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
+sys.path.insert(0, os.path.join(HERE, "..", "common"))
+import s2check  # noqa: E402
 try:
     import warnings
     warnings.filterwarnings("ignore")
@@ -40,13 +42,7 @@ except ImportError as e:
 import pyNN_s2  # noqa: F401,E402  registers pyNN.s2
 import pyNN.s2 as sim  # noqa: E402
 
-FAILS = []
-
-
-def check(ok, what):
-    print("%s %s" % ("PASS" if ok else "FAIL", what))
-    if not ok:
-        FAILS.append(what)
+check = s2check.Checks("{mark} {what}", ok="PASS")
 
 
 N_PRE, GAP, T0 = 40, 10.0, 5.0
@@ -191,5 +187,6 @@ def statistics():
 if __name__ == "__main__":
     propagation()
     statistics()
-    print("test_pynn_connections: %s" % ("FAIL: " + "; ".join(FAILS) if FAILS else "PASS"))
-    sys.exit(1 if FAILS else 0)
+    print("test_pynn_connections: %s"
+          % ("FAIL: " + "; ".join(check.failed) if check.failed else "PASS"))
+    sys.exit(check.status())

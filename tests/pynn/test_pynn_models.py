@@ -15,21 +15,17 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "common"))
 import test_pynn_s2 as base  # noqa: E402  (exit 77 without pyNN/Brian2; registers pyNN.s2)
+import s2check  # noqa: E402
 
 ref, s2 = base.ref, base.s2
-FAILS = []
+check = s2check.Checks("{mark} {what}", ok="PASS")
 
 CURR = dict(tau_m=10.0, cm=0.25, v_rest=-65.0, v_reset=-65.0, v_thresh=-50.0,
             tau_refrac=0.0, tau_syn_E=5.0, tau_syn_I=5.0)
 COND = dict(CURR, e_rev_E=0.0, e_rev_I=-75.0)
 V_TOL = {"curr_syn": 1e-3, "cond_syn": 0.01, "izk_dc": 0.01}
-
-
-def check(ok, what):
-    print("%s %s" % ("PASS" if ok else "FAIL", what))
-    if not ok:
-        FAILS.append(what.split(":")[0])
 
 
 def single(sim, dt, duration=100.0):
@@ -278,5 +274,6 @@ if __name__ == "__main__":
     models()
     current_sources()
     timesteps()
-    print("test_pynn_models: %s" % ("FAIL: " + "; ".join(FAILS) if FAILS else "PASS"))
-    sys.exit(1 if FAILS else 0)
+    fails = [w.split(":")[0] for w in check.failed]
+    print("test_pynn_models: %s" % ("FAIL: " + "; ".join(fails) if fails else "PASS"))
+    sys.exit(check.status())

@@ -26,6 +26,8 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
+sys.path.insert(0, os.path.join(HERE, "..", "common"))
+import s2check  # noqa: E402
 try:
     import warnings
     warnings.filterwarnings("ignore")
@@ -39,17 +41,11 @@ except ImportError as e:
 import pyNN_s2  # noqa: F401,E402  registers pyNN.s2
 import pyNN.s2 as sim  # noqa: E402
 
-FAILS = []
+check = s2check.Checks("{mark} {what}", ok="PASS")
 DT = 0.1
 P = dict(tau_plus=20.0, tau_minus=15.0, A_plus=0.01, A_minus=0.012)
 W_MAX, W0, D, T_PRE = 0.01, 0.005, 1.0, 100.0
 DELTAS = np.arange(-40, 41, 10.0)
-
-
-def check(ok, what):
-    print("%s %s" % ("PASS" if ok else "FAIL", what))
-    if not ok:
-        FAILS.append(what)
 
 
 def pair(s, mult=False, dendritic=0.0, parts=(200.0,), vogels=None):
@@ -265,8 +261,8 @@ def main():
         syn = back.get("projections", [{}])[0].get("synapse", {})
         check(r.returncode == 0 and syn.get("rule") == "stdp" and syn.get("a_plus") == 0.01,
               "a plastic projection converts JSON -> binary -> JSON unchanged (%s)" % syn)
-    print("%d failed" % len(FAILS))
-    return 1 if FAILS else 0
+    print("%d failed" % len(check.failed))
+    return check.status()
 
 
 if __name__ == "__main__":

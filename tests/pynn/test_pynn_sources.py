@@ -17,6 +17,8 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
+sys.path.insert(0, os.path.join(HERE, "..", "common"))
+import s2check  # noqa: E402
 try:
     import warnings
     warnings.filterwarnings("ignore")
@@ -28,14 +30,7 @@ except ImportError as e:
 import pyNN_s2  # noqa: F401,E402  registers pyNN.s2
 import pyNN.s2 as sim  # noqa: E402
 
-failed = 0
-
-
-def check(ok, what):
-    global failed
-    print("%s - %s" % ("ok" if ok else "FAIL", what))
-    if not ok:
-        failed += 1
+check = s2check.Checks("{mark} - {what}")
 
 
 def trains(pop, t0=0.0):
@@ -118,5 +113,5 @@ for cls, kw, name in ((sim.SpikeSourceGamma, {"alpha": 0}, "alpha"),
               "%s %s refused: %s" % (cls.__name__, kw, e))
     sim.end()
 
-print("pynn_sources: %d failed" % failed)
-sys.exit(1 if failed else 0)
+print("pynn_sources: %d failed" % len(check.failed))
+sys.exit(check.status())

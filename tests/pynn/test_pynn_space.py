@@ -29,6 +29,8 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
+sys.path.insert(0, os.path.join(HERE, "..", "common"))
+import s2check  # noqa: E402
 try:
     import warnings
     warnings.filterwarnings("ignore")
@@ -44,14 +46,8 @@ except ImportError as e:
 import pyNN_s2  # noqa: F401,E402  registers pyNN.s2
 import pyNN.s2 as sim  # noqa: E402
 
-FAILS = []
+check = s2check.Checks("{mark} {what}", ok="PASS")
 DT = 0.1
-
-
-def check(ok, what):
-    print("%s %s" % ("PASS" if ok else "FAIL", what))
-    if not ok:
-        FAILS.append(what)
 
 
 def grid(n, dx, dy, x0=0.0, y0=0.0):
@@ -340,5 +336,6 @@ if __name__ == "__main__":
     plastic_delays()
     bad_input()
     against_brian2()
-    print("test_pynn_space: %s" % ("FAIL: " + "; ".join(FAILS) if FAILS else "PASS"))
-    sys.exit(1 if FAILS else 0)
+    print("test_pynn_space: %s"
+          % ("FAIL: " + "; ".join(check.failed) if check.failed else "PASS"))
+    sys.exit(check.status())

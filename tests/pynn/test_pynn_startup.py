@@ -26,6 +26,8 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 PYDIR = os.path.abspath(os.path.join(HERE, "..", "..", "python"))
 PY = sys.executable
+sys.path.insert(0, os.path.join(HERE, "..", "common"))
+import s2check  # noqa: E402
 try:
     import pyNN  # noqa: F401
     import neo  # noqa: F401
@@ -38,14 +40,7 @@ DEFERRED = ["neo", "pyNN.descriptions", "quantities", "scipy.signal", "scipy.spa
 HEAVY = ("neo", "quantities", "jinja2", "scipy.signal", "scipy.stats", "pyNN.descriptions",
          "scipy.sparse.csgraph", "scipy.sparse.linalg", "scipy.linalg")
 
-failed = 0
-
-
-def check(ok, what):
-    global failed
-    print("%s - %s" % ("ok" if ok else "FAIL", what))
-    if not ok:
-        failed += 1
+check = s2check.Checks("{mark} - {what}")
 
 
 def run(code, eager=False, pythonpath=False):
@@ -76,12 +71,13 @@ import types
 d = sys.modules["pyNN.s2"]._deferred
 print(json.dumps({"real": [m for m, v in sys.modules.items()
                            if isinstance(v, types.ModuleType) and type(v) is types.ModuleType],
-                  "pending": d.pending()}))
+                  "pending": d.pending(), "disabled": d.disabled()}))
 '''
 r = run("import pyNN_s2\n" + LOADED)
 check(heavy(r["real"]) == [], "import pyNN_s2 imports none of %s (imported: %s)"
       % (", ".join(HEAVY), heavy(r["real"]) or "none"))
-check(r["pending"] == DEFERRED, "deferred: %s" % r["pending"])
+check(r["pending"] == DEFERRED and r["disabled"] is None, "deferred: %s (deferring %s)"
+      % (r["pending"], r["disabled"] or "works here"))
 r = run("import pyNN.s2\n" + LOADED, pythonpath=True)
 check(heavy(r["real"]) == [] and r["pending"] == DEFERRED,
       "import pyNN.s2 (PYTHONPATH=python, the finder) imports none of it either")
@@ -233,5 +229,5 @@ for key in ("counts", "spikes", "t_start", "v", "describe", "read_back"):
           "%s the same with and without the deferral: %s" % (key, str(deferred[key])[:70]))
 check(deferred["read_back"] is True, "write_data, then neo.io.PickleIO reads the same spikes")
 
-print("pynn_startup: %d failed" % failed)
-sys.exit(1 if failed else 0)
+print("pynn_startup: %d failed" % len(check.failed))
+sys.exit(check.status())

@@ -16,18 +16,12 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 BENCH = os.path.join(HERE, "..", "..", "bench")
 sys.path.insert(0, BENCH)
+sys.path.insert(0, os.path.join(HERE, "..", "common"))
 import mc_stats as ms  # noqa: E402
+import s2check  # noqa: E402
 
-passed = failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    print(f"{'ok' if ok else 'FAIL'}: {name} {detail}")
-    if ok:
-        passed += 1
-    else:
-        failed += 1
+checks = s2check.Checks("{mark}: {what} {detail}", detail="{}")
+check = checks.named
 
 
 HEADER = "# NEST version: 3.10.0\n# RecordingBackendASCII version: 2\nsender\ttime_ms\n"
@@ -103,5 +97,5 @@ with tempfile.TemporaryDirectory() as tmp:
           p.returncode != 0 and "2 populations" in p.stderr and not os.path.exists(bad),
           p.stderr.strip())
 
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+print(f"{checks.passed} passed, {len(checks.failed)} failed")
+sys.exit(checks.status())

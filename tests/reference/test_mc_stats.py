@@ -10,18 +10,12 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "bench"))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "common"))
 import mc_stats as ms  # noqa: E402
+import s2check  # noqa: E402
 
-passed = failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    print(f"{'ok' if ok else 'FAIL'}: {name} {detail}")
-    if ok:
-        passed += 1
-    else:
-        failed += 1
+checks = s2check.Checks("{mark}: {what} {detail}", detail="{}")
+check = checks.named
 
 
 def trains(k_neurons, rate, cv, t1, rng):
@@ -160,5 +154,5 @@ with tempfile.TemporaryDirectory() as d:
     check("recording_lost() on a NEST sizes file (no counters) is empty",
           ms.recording_lost({"populations": [{"label": "L23E", "size": 3}]}) == [])
 
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+print(f"{checks.passed} passed, {len(checks.failed)} failed")
+sys.exit(checks.status())
