@@ -13,6 +13,7 @@ as the files cannot tell it (a silent last stretch writes nothing).
 usage: mc_nest2csv.py DATA_DIR OUT_DIR SIZES_JSON T_END_MS [--dt 0.1]
        [--populations L23E,L23I,L4E,L4I,L5E,L5I,L6E,L6I]
 """
+import argparse
 import glob
 import json
 import os
@@ -65,25 +66,18 @@ def read_spikes(path):
 
 
 def main():
-    args = sys.argv[1:]
-    opt = {"--dt": "0.1", "--populations": POPS}
-    pos = []
-    i = 0
-    while i < len(args):
-        if args[i] in opt:
-            if i + 1 >= len(args):
-                sys.exit(f"mc_nest2csv: {args[i]} needs a value")
-            opt[args[i]] = args[i + 1]
-            i += 2
-        else:
-            pos.append(args[i])
-            i += 1
-    if len(pos) != 4:
-        sys.exit("usage: mc_nest2csv.py DATA_DIR OUT_DIR SIZES_JSON T_END_MS [--dt 0.1] "
-                 "[--populations " + POPS + "]")
-    data, out, sizes_out, t_end = pos[0], pos[1], pos[2], float(pos[3])
-    dt = float(opt["--dt"])
-    pops = opt["--populations"].split(",")
+    ap = argparse.ArgumentParser(prog="mc_nest2csv.py",
+                                 description=__doc__.split("\n\n")[0].replace("\n", " "))
+    ap.add_argument("data", metavar="DATA_DIR", help="the NEST run's data directory")
+    ap.add_argument("out", metavar="OUT_DIR", help="<population>_spikes.csv are written here")
+    ap.add_argument("sizes_out", metavar="SIZES_JSON")
+    ap.add_argument("t_end", metavar="T_END_MS", type=float, help="the run's end, ms")
+    ap.add_argument("--dt", type=float, default=0.1, help="the timestep, ms (default 0.1)")
+    ap.add_argument("--populations", default=POPS,
+                    help=f"the populations in node-id order (default {POPS})")
+    a = ap.parse_args()
+    data, out, sizes_out, t_end, dt = a.data, a.out, a.sizes_out, a.t_end, a.dt
+    pops = a.populations.split(",")
     ranges = read_ranges(os.path.join(data, "population_nodeids.dat"))
     if len(ranges) != len(pops):
         sys.exit(f"mc_nest2csv: {data}/population_nodeids.dat: {len(ranges)} populations, "

@@ -20,6 +20,7 @@ usage: mc_nest_run.py SCALE PRESIM_MS SIM_MS DATA_DIR [--threads 1] [--seed 55] 
 static_synapse with a 4-byte target index instead of an 8-byte pointer (the same dynamics,
 less memory per connection).
 """
+import argparse
 import json
 import os
 import resource
@@ -28,27 +29,27 @@ import time
 
 
 def main():
-    args = sys.argv[1:]
-    opt = {"--threads": "1", "--seed": "55", "--chunk": "1000", "--deadline": None,
-           "--synapse": "static_synapse"}
-    pos = []
-    i = 0
-    while i < len(args):
-        if args[i] in opt:
-            if i + 1 >= len(args):
-                sys.exit(f"mc_nest_run: {args[i]} needs a value")
-            opt[args[i]] = args[i + 1]
-            i += 2
-        else:
-            pos.append(args[i])
-            i += 1
-    if len(pos) != 4:
-        sys.exit(__doc__.strip().splitlines()[-1])
-    scale, presim, sim = float(pos[0]), float(pos[1]), float(pos[2])
-    data = os.path.abspath(pos[3]) + "/"
-    if not 0 < scale <= 1 or presim < 0 or sim <= 0:
-        sys.exit(f"mc_nest_run: bad SCALE {pos[0]} / PRESIM_MS {pos[1]} / SIM_MS {pos[2]}: "
-                 "need 0 < SCALE <= 1, PRESIM_MS >= 0, SIM_MS > 0")
+    ap = argparse.ArgumentParser(prog="mc_nest_run.py",
+                                 description=__doc__.split("\n\n")[0].replace("\n", " "))
+    ap.add_argument("scale", metavar="SCALE", type=float, help="N_scaling = K_scaling, (0, 1]")
+    ap.add_argument("presim", metavar="PRESIM_MS", type=float, help="the transient, ms")
+    ap.add_argument("sim", metavar="SIM_MS", type=float, help="simulated after it, ms")
+    ap.add_argument("data", metavar="DATA_DIR", help="NEST's spike files and run.json")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=55, help="rng_seed (default 55, the model's)")
+    ap.add_argument("--chunk", type=float, default=1000.0, help="ms per nest.Run (default 1000)")
+    ap.add_argument("--deadline", type=float, default=None,
+                    help="seconds since the epoch: no chunk is started that would end past it")
+    ap.add_argument("--synapse", default="static_synapse",
+                    choices=["static_synapse", "static_synapse_hpc"],
+                    help="the model copied for the recurrent connections")
+    a = ap.parse_args()
+    scale, presim, sim = a.scale, a.presim, a.sim
+    data = os.path.abspath(a.data) + "/"
+    if not 0 < scale <= 1 or presim < 0 or sim <= 0 or a.chunk <= 0:
+        sys.exit(f"mc_nest_run: bad SCALE {scale:g} / PRESIM_MS {presim:g} / SIM_MS {sim:g} / "
+                 f"--chunk {a.chunk:g}: need 0 < SCALE <= 1, PRESIM_MS >= 0, SIM_MS > 0, "
+                 "--chunk > 0")
     os.makedirs(data, exist_ok=True)
 
     t_start = time.time()
@@ -62,8 +63,8 @@ def main():
     net_dict["K_scaling"] = scale
     net_dict["bg_input_type"] = "poisson"
     sim_dict.update({"t_presim": presim, "t_sim": sim, "data_path": data,
-                     "local_num_threads": int(opt["--threads"]),
-                     "rng_seed": int(opt["--seed"]), "rec_dev": ["spike_recorder"],
+                     "local_num_threads": a.threads,
+                     "rng_seed": a.seed, "rec_dev": ["spike_recorder"],
                      "print_time": False, "store_metadata": False})
     t_import = time.time()
     # NEST holds at most 2^27 - 2 connections of one synapse model per virtual process: the
@@ -78,8 +79,8 @@ def main():
                 and isinstance(conn_spec, dict) and conn_spec.get("rule") == "fixed_total_number":
             key = post[0].global_id
             if key not in copies:
-                copies[key] = f"{opt['--synapse']}_into_{len(copies)}"
-                nest.CopyModel(opt["--synapse"], copies[key])
+                copies[key] = f"{a.synapse}_into_{len(copies)}"
+                nest.CopyModel(a.synapse, copies[key])
             syn_spec = dict(syn_spec, synapse_model=copies[key])
         return connect(pre, post, conn_spec=conn_spec, syn_spec=syn_spec, **kw)
 
@@ -107,8 +108,8 @@ def main():
     t_presim = time.time()
     print(f"built in {t_connect - t_import:.1f} s, transient {presim:g} ms in "
           f"{t_presim - t_connect:.1f} s", flush=True)
-    chunk = float(opt["--chunk"])
-    deadline = float(opt["--deadline"]) if opt["--deadline"] else None
+    chunk = a.chunk
+    deadline = a.deadline
     done, last = 0.0, 0.0
     while done < sim - 1e-9:
         step = min(chunk, sim - done)
@@ -128,7 +129,7 @@ def main():
             "scale": scale, "t_presim_ms": presim, "t_sim_ms": done, "t_sim_asked_ms": sim,
             "t_end_ms": presim + done, "stopped_at_deadline": short,
             "dt_ms": nest.resolution, "threads": nest.local_num_threads,
-            "rng_seed": nest.rng_seed, "recurrent_synapse": opt["--synapse"], "bg_input_type": net_dict["bg_input_type"],
+            "rng_seed": nest.rng_seed, "recurrent_synapse": a.synapse, "bg_input_type": net_dict["bg_input_type"],
             "num_neurons": [int(x) for x in net.num_neurons],
             "num_connections": int(nest.num_connections),
             "populations": list(net_dict["populations"]),
@@ -139,7 +140,7 @@ def main():
     json.dump(info, open(os.path.join(data, "run.json"), "w"), indent=1)
     w = info["wall_s"]
     print(f"NEST {info['nest_version']}: scale {scale:g}, {info['num_connections']} connections, "
-          f"{int(opt['--threads'])} threads; create {w['create']:.1f} s, connect "
+          f"{a.threads} threads; create {w['create']:.1f} s, connect "
           f"{w['connect']:.1f} s, presim {presim:g} ms {w['presim']:.1f} s, sim {done:g} ms "
           + (f"(STOPPED AT THE DEADLINE, {sim:g} ms asked) " if short else "")
           + f"{w['sim']:.1f} s ({w['sim'] / (done / 1000):.1f} s per biological second); peak RSS "

@@ -34,9 +34,15 @@
  * weight for all). --intfire-refractory applies the first rule alone, --netpyne-ext-weights
  * the second alone. Everything else stays as above.
  *
+ * With --half-step-delays the delays are redrawn below half a step (0.05 ms) instead of one
+ * step, then rounded to the grid, so that draws in [0.05, 0.15) ms all become one step: the
+ * rule of the INM-6 PyNEST model since its commit d7330c0d (2022, "correct rounding of
+ * synaptic delays"; `min=nest.resolution - 0.5 * nest.resolution`), which NEST 3.10 runs here.
+ * Before it, and in NEST 2's example, the bound was one step (the default here).
+ *
  *   cc -O2 -o mc_ref bench/mc_ref.c -lm
- *   mc_ref [--intfire-pd | --intfire-refractory | --netpyne-ext-weights] SCALE DURATION_MS DIR
- *          [SEED]
+ *   mc_ref [--half-step-delays] [--intfire-pd | --intfire-refractory |
+ *          --netpyne-ext-weights] SCALE DURATION_MS DIR [SEED]
  */
 #include <errno.h>
 #include <math.h>
@@ -167,6 +173,8 @@ struct proj {
 	uint64_t seed;
 };
 
+static double delay_min = DT; /* delays are redrawn below this (ms) */
+
 static inline void draw(struct rng *r, const struct proj *p, const uint32_t *n, uint32_t *pre,
                         uint32_t *post, float *w, uint8_t *d)
 {
@@ -179,7 +187,7 @@ static inline void draw(struct rng *r, const struct proj *p, const uint32_t *n, 
 	double y;
 	do
 		y = p->dm + 0.5 * p->dm * normal(r);
-	while (y < DT || y > 64 * DT);
+	while (y < delay_min || y > 64 * DT);
 	*w = (float)(p->s % 2 ? -x : x);
 	long st = lround(y / DT);
 	*d = (uint8_t)(st < 1 ? 1 : st > 64 ? 64 : st);
@@ -189,6 +197,11 @@ int main(int argc, char **argv)
 {
 	/* 1: both of NetPyNE's rules, 2: the refractory rule alone, 3: the weights alone */
 	int intfire = 0;
+	if (argc > 1 && !strcmp(argv[1], "--half-step-delays")) {
+		delay_min = 0.5 * DT;
+		argv++;
+		argc--;
+	}
 	if (argc > 1 && !strcmp(argv[1], "--intfire-pd"))
 		intfire = 1;
 	else if (argc > 1 && !strcmp(argv[1], "--intfire-refractory"))
@@ -200,9 +213,9 @@ int main(int argc, char **argv)
 		argc--;
 	}
 	if (argc < 4) {
-		fprintf(stderr,
-		        "usage: mc_ref [--intfire-pd|--intfire-refractory|--netpyne-ext-weights] "
-		        "SCALE DURATION_MS DIR [SEED]\n");
+		fprintf(stderr, "usage: mc_ref [--half-step-delays] "
+		                "[--intfire-pd|--intfire-refractory|--netpyne-ext-weights] "
+		                "SCALE DURATION_MS DIR [SEED]\n");
 		return 2;
 	}
 	double scale = atof(argv[1]), dur = atof(argv[2]);
@@ -240,8 +253,9 @@ int main(int argc, char **argv)
 			p->seed = seed * 1000003ULL + (uint64_t)(t * NPOP + s);
 			total += p->k;
 		}
-	fprintf(stderr, "mc_ref: scale %g, %u neurons, %llu synapses, seed %llu%s\n", scale, ntot,
+	fprintf(stderr, "mc_ref: scale %g, %u neurons, %llu synapses, seed %llu%s%s\n", scale, ntot,
 	        (unsigned long long)total, (unsigned long long)seed,
+	        delay_min < DT ? ", delays redrawn below half a step" : "",
 	        intfire == 1   ? ", NetPyNE's two rules"
 	        : intfire == 2 ? ", IntFire_PD's refractory rule"
 	        : intfire == 3 ? ", NetPyNE's external weights"

@@ -4,11 +4,12 @@
 # any scale including full scale (about 3 GB of memory and 20-60 s of one core per biological
 # second there), then bench/mc_stats.py on its spikes as on s2's (with windows of 1 s when the
 # run is longer than 2.1 s).
-#   bench/mc_reference.sh SCALE DURATION_MS OUT_DIR [SEED] [--intfire-pd | --intfire-refractory | --netpyne-ext-weights]
+#   bench/mc_reference.sh SCALE DURATION_MS OUT_DIR [SEED] [--half-step-delays] [--intfire-pd | --intfire-refractory | --netpyne-ext-weights]
+# (the options after SEED are passed to mc_ref, see bench/mc_ref.c)
 set -eu
 cd "$(dirname "$0")/.."
-[ $# -ge 3 ] || { echo "usage: bench/mc_reference.sh SCALE DURATION_MS OUT_DIR [SEED] [--intfire-pd | --intfire-refractory | --netpyne-ext-weights]" >&2; exit 2; }
-SCALE=$1 DUR=$2 W=$3 SEED=${4:-1} OPT=${5:-}
+[ $# -ge 3 ] || { echo "usage: bench/mc_reference.sh SCALE DURATION_MS OUT_DIR [SEED] [--half-step-delays] [--intfire-pd | --intfire-refractory | --netpyne-ext-weights]" >&2; exit 2; }
+SCALE=$1 DUR=$2 W=$3 SEED=${4:-1} OPT=${*:5}
 mkdir -p "$W"
 cc -O2 -o "$W/mc_ref" bench/mc_ref.c -lm
 t0=$(date +%s)

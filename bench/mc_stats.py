@@ -15,6 +15,12 @@ Sources (full scale, Poisson external input):
   population spike count histogram (Potjans & Diesmann 2014's measure), 3 ms bins, about
   1000 neurons per population, 60 s. Which neurons is not published: here 1000 drawn at
   random, silent ones included, the mean of SYNC_SAMPLES such samples.
+- synchrony and irregularity, Brian 2: Shimoura et al. 2018 (ReScience 4(1):2, "[Re] The
+  cell-type specific cortical microcircuit", Fig. 2C, D; NEST's construction in Brian 2, one
+  network, 60 s): the same synchrony (np.var / np.mean of the spike count of 1000 random
+  neurons per population, silent ones included, 3 ms bins from 498 ms to 60 s; one sample) and
+  the mean CV of those neurons with at least 3 spikes (np.std / np.mean), read off the
+  figure's vector drawing by bench/mc_read_rescience.py (RESCIENCE_*).
 - pairwise correlation: NEST's full-scale reference data (INM-6/microcircuit-PD14-model,
   900 s, ten networks): spike-count correlation coefficients of the pairs of 250 random
   neurons in 2 ms bins (`pairwise_cc`); their means read off its figure (NEST_REF_CC).
@@ -46,6 +52,11 @@ NETPYNE_SYNC = [2.9, 1.8, 3.0, 1.7, 4.4, 1.1, 1.2, 1.0]
 # realisations; INM-6/microcircuit-PD14-model reference data), read off its figure by
 # bench/mc_digitize_cc.py to about 0.0005; L5E's is a lower bound (its curve leaves the plot).
 NEST_REF_CC = [0.0038, 0.0042, 0.0047, 0.0022, 0.0097, 0.0018, -0.0007, 0.0007]
+# Shimoura et al. 2018, Fig. 2 (bench/mc_read_rescience.py on its article/fig2.pdf; to 0.004
+# in synchrony, 0.001 in CV and rate): Brian 2, full scale, one network, 60 s, 1000 neurons.
+RESCIENCE_SYNC = [4.515, 3.248, 4.681, 2.518, 7.265, 1.641, 1.699, 1.309]
+RESCIENCE_CV = [0.935, 0.919, 0.892, 0.874, 0.845, 0.802, 0.914, 0.819]
+RESCIENCE_RATE = [0.965, 3.085, 4.429, 5.976, 7.508, 8.776, 1.124, 7.672]
 SYNC_BIN_MS = 3.0
 SUBSAMPLE = 1000
 CC_SUBSAMPLE = 250  # the NEST reference data's pairwise statistics (see pairwise_cc)
@@ -139,6 +150,14 @@ def window_cv(rates_hz, cv, t0, t1, min_spikes, rng, trials=3):
     return float(np.mean(vals)) if vals else float("nan")
 
 
+def recording_lost(info):
+    """(population, bytes) of each population of an s2 results file (s2ctl results --json)
+    whose spike recording lost bytes: its CSV then ends early. NEST's and mc_ref's sizes files
+    have no such field."""
+    return [(p["label"], p["clipped"]["recording_bytes_lost"]) for p in info["populations"]
+            if p.get("clipped", {}).get("recording_bytes_lost", 0) > 0]
+
+
 def population(csv_dir, p, size, t0, t1):
     with open(f"{csv_dir}/{p}_spikes.csv") as f:
         f.readline()
@@ -163,6 +182,12 @@ def main():
             i += 1
     csv_dir, sizes = pos
     info = json.load(open(sizes))
+    lost = recording_lost(info)
+    if lost:
+        sys.exit("mc_stats: the spike recording is incomplete (recording bytes lost: "
+                 + ", ".join(f"{p} {b}" for p, b in lost)
+                 + "): each PE's recording region filled before the run ended, so rates, CVs "
+                 "and synchrony over the run would be wrong; run shorter (docs/engine.md)")
     size = {p["label"]: p["size"] for p in info["populations"]}
     t_end = info["steps"] * info["dt_ms"]
     t0 = float(opt["--t0"])
@@ -176,12 +201,13 @@ def main():
     print(f"window {t0:g}-{t1:g} ms; rates: NEST example and NetPyNE (Romaro et al. 2021 "
           f"Table A.1); CV: neurons with >= {ms} spikes, NetPyNE Table A.3 (60 s) and as "
           f"this window sees it; synchrony: {SUBSAMPLE} neurons (mean of {SYNC_SAMPLES} "
-          f"samples), {SYNC_BIN_MS:g} ms bins, NetPyNE Table A.5; CC: mean pairwise "
+          f"samples), {SYNC_BIN_MS:g} ms bins, NetPyNE Table A.5 and Brian 2 (Shimoura et al. "
+          "2018 Fig. 2D, 60 s); CC: mean pairwise "
           f"spike-count correlation of {CC_SUBSAMPLE} neurons in {CC_BIN_MS:g} ms bins "
           "(NEST: its full-scale reference data, 900 s)")
     print(f"{'pop':5} {'rate':>6} {'NEST':>6} {'ratio':>5} {'NetPyNE':>7} | {'CV':>5} "
           f"{'cells':>5} {'pub':>5} {'pub@win':>7} {'ratio':>5} | {'sync':>5} {'sd':>4} "
-          f"{'pub':>4} {'ratio':>5} | {'CC':>7} {'NEST':>7}")
+          f"{'pub':>4} {'ratio':>5} {'Brian2':>6} {'ratio':>5} | {'CC':>7} {'NEST':>7}")
     for k, p in enumerate(POPS):
         n, t = population(csv_dir, p, size[p], t0, t1)
         dur_s = (t1 - t0) / 1000
@@ -205,13 +231,16 @@ def main():
              "synchrony": sync, "synchrony_sample_sd": sync_sd,
              "synchrony_samples": int(len(ss)), "synchrony_published": NETPYNE_SYNC[k],
              "synchrony_ratio": sync / NETPYNE_SYNC[k],
+             "synchrony_rescience": RESCIENCE_SYNC[k],
+             "synchrony_rescience_ratio": sync / RESCIENCE_SYNC[k],
              "cc_mean": float(cc.mean()) if len(cc) else None, "cc_pairs": int(len(cc)),
              "cc_nest_reference": NEST_REF_CC[k]}
         out.append(r)
         print(f"{p:5} {rate:6.3f} {NEST_RATE[k]:6.3f} {rate / NEST_RATE[k]:5.2f} "
               f"{NETPYNE_RATE[k]:7.2f} | {cv:5.3f} {len(cvs):5d} {NETPYNE_CV[k]:5.3f} "
               f"{pub_win:7.3f} {r['cv_ratio']:5.2f} | {sync:5.2f} {sync_sd:4.2f} "
-              f"{NETPYNE_SYNC[k]:4.1f} {sync / NETPYNE_SYNC[k]:5.2f} | "
+              f"{NETPYNE_SYNC[k]:4.1f} {sync / NETPYNE_SYNC[k]:5.2f} "
+              f"{RESCIENCE_SYNC[k]:6.2f} {sync / RESCIENCE_SYNC[k]:5.2f} | "
               f"{cc.mean() if len(cc) else float('nan'):7.4f} {NEST_REF_CC[k]:7.4f}")
     if opt["--json"]:
         json.dump({"t0_ms": t0, "t1_ms": t1, "min_spikes": ms, "populations": out},
@@ -226,8 +255,9 @@ def windows(csv_dir, size, edges, json_out, rng):
         spans.append((edges[0], edges[-1]))
     names = [f"{a:g}-{b:g}" for a, b in spans]
     print(f"synchrony by window ({SUBSAMPLE} neurons, mean of {SYNC_SAMPLES} samples, "
-          f"{SYNC_BIN_MS:g} ms bins); NetPyNE Table A.5 (60 s) last")
-    print(f"{'pop':5} " + " ".join(f"{x:>15}" for x in names) + f" {'NetPyNE':>7}")
+          f"{SYNC_BIN_MS:g} ms bins); NetPyNE Table A.5 and Brian 2 (Shimoura et al. 2018 "
+          "Fig. 2D), both 60 s, last")
+    print(f"{'pop':5} " + " ".join(f"{x:>15}" for x in names) + f" {'NetPyNE':>7} {'Brian2':>6}")
     out = []
     for k, p in enumerate(POPS):
         n_all, t_all = population(csv_dir, p, size[p], edges[0], edges[-1])
@@ -243,8 +273,10 @@ def windows(csv_dir, size, edges, json_out, rng):
                                    "synchrony_sample_sd": float(ss.std())})
             cells.append(f"{ss.mean():6.2f}±{ss.std():4.2f} {rate:4.1f}")
         row["synchrony_published"] = NETPYNE_SYNC[k]
+        row["synchrony_rescience"] = RESCIENCE_SYNC[k]
         out.append(row)
-        print(f"{p:5} " + " ".join(f"{c:>15}" for c in cells) + f" {NETPYNE_SYNC[k]:7.1f}")
+        print(f"{p:5} " + " ".join(f"{c:>15}" for c in cells) + f" {NETPYNE_SYNC[k]:7.1f} "
+              f"{RESCIENCE_SYNC[k]:6.2f}")
     print("(each cell: synchrony ± s.d. over samples, then the rate in Hz)")
     if json_out:
         json.dump({"windows": names, "populations": out}, open(json_out, "w"), indent=1)

@@ -270,7 +270,7 @@ static uint32_t make_word(struct s2_eng *e, const struct s2_pe_expand *x, struct
                           unsigned post, bool count)
 {
 	float w = draw(r, x->w_dist, x->w_a, x->w_b, 1e-30f);
-	float d = draw(r, x->d_dist, x->d_a, x->d_b, 1.0f);
+	float d = draw(r, x->d_dist, x->d_a, x->d_b, x->flags & S2_EXP_F_DELAY_HALF ? 0.5f : 1.0f);
 	unsigned wi = w <= 0 ? 0 : w >= 65535.0f ? 65535u : (unsigned)(w + 0.5f);
 	float dmax = (float)e->max_delay;
 	unsigned di = d < 0.5f ? 1u : d >= dmax ? e->max_delay : (unsigned)(d + 0.5f);

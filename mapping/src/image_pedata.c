@@ -191,7 +191,8 @@ static double max_abs(const S2pb__Value *v)
 
 /*
  * A distribution of the engine (weights in units, delays in steps). The engine redraws a
- * normal_clipped value below the least value it holds (a weight of 0, a delay of one step)
+ * normal_clipped value below the least value it holds (a weight of 0, a delay of one step or
+ * half of one)
  * and clamps values above the most it holds (most, in the item's unit); *lost is the part of
  * the distribution where that differs from the description's bounds (0 for constants,
  * uniform and plain normal values, which the engine clamps and counts), or 1 for a constant
@@ -639,7 +640,8 @@ struct proj_prep {
 	uint8_t w_dist, d_dist;
 	float w_a, w_b, d_a, d_b;
 	double wlost, dlost;
-	bool bad; /* a kind the engine's expansion does not take */
+	bool bad;    /* a kind the engine's expansion does not take */
+	bool d_half; /* normal_clipped delays redrawn below half a step (S2_EXP_F_DELAY_HALF) */
 };
 
 struct image_prep {
@@ -807,9 +809,16 @@ struct image_prep *image_prep_new(struct s2_mapping *mp, uint64_t seed_base)
 		struct proj_prep *pr = &ip->proj[j];
 		unsigned rcp = pj->receptor == S2PB__PROJECTION__RECEPTOR__INHIBITORY;
 		double scale = word_scale(pj, mp->wunit[2 * (size_t)net->post[j] + rcp]);
+		/* The engine redraws normal_clipped delays below one step, or below half of one
+		 * (NEST's microcircuit since 2022: draws in [0.5, 1.5) steps make one step): the
+		 * nearer to the description's lower bound. */
+		const S2pb__Value *dv = pj->delay;
+		pr->d_half = dv && dv->kind_case == S2PB__VALUE__KIND_RANDOM &&
+		             dv->random->kind == S2PB__DISTRIBUTION__KIND__NORMAL_CLIPPED &&
+		             dv->random->low < 0.75 * dt;
 		pr->bad = dist_of(pj->weight, 0, scale, 0, 65535 * scale, &pr->w_dist, &pr->w_a,
 		                  &pr->w_b, &pr->wlost) < 0 ||
-		          dist_of(pj->delay, dt, dt, dt,
+		          dist_of(pj->delay, dt, dt, pr->d_half ? 0.5 * dt : dt,
 		                  s2_pe_max_delay(mp->pops[net->post[j]].per_part) * dt,
 		                  &pr->d_dist, &pr->d_a, &pr->d_b, &pr->dlost) < 0;
 	}
@@ -1300,6 +1309,7 @@ int image_put_pedata(struct s2_mapping *mp, const struct image_prep *ip, struct 
 			x.d_dist = pr->d_dist;
 			x.d_a = pr->d_a;
 			x.d_b = pr->d_b;
+			x.flags |= pr->d_half ? S2_EXP_F_DELAY_HALF : 0;
 			if (pr->bad) {
 				rc = fail(err, errlen,
 				          "projection %s: weights or delays of that kind are "

@@ -177,7 +177,9 @@ static uint32_t scaled(double n, double scale)
  * network_params.py and network.py of NEST 3) builds it: the published populations, K_ext,
  * connection probabilities turned into fixed total numbers of synapses (multapses and
  * autapses allowed), PSPs of 0.15 mV (L4E->L2/3E doubled, g = -4) with a relative s.d. of 0.1
- * redrawn at 0, delays 1.5 / 0.75 ms with a relative s.d. of 0.5 redrawn below one step, the
+ * redrawn at 0, delays 1.5 / 0.75 ms with a relative s.d. of 0.5 redrawn below half a step
+ * and rounded to the grid (INM-6/microcircuit-PD14-model network.py, `min=nest.resolution -
+ * 0.5 * nest.resolution` since 2022: draws in [0.05, 0.15) ms make 0.1 ms), the
  * "optimized" initial voltages per population, and the external drive as an independent
  * Poisson train of 8 Hz x K_ext per neuron (the engine's background input, docs/engine.md).
  * Below scale 1 the in-degrees scale too (K_scaling = N_scaling = scale), compensated as the
@@ -255,7 +257,7 @@ static void microcircuit(struct gen *g, double scale)
 			        net_value_dist(&g->a, S2PB__DISTRIBUTION__KIND__NORMAL_CLIPPED, wm,
 			                       0.1 * wm, 0, 2 * wm),
 			        net_value_dist(&g->a, S2PB__DISTRIBUTION__KIND__NORMAL_CLIPPED, dm,
-			                       0.5 * dm, dt, 64 * dt),
+			                       0.5 * dm, 0.5 * dt, 64 * dt),
 			        inh);
 			if (p) {
 				double k = s2_mc_synapses(t, s) * ((double)n[t] / S2_MC_N[t]) * ks;

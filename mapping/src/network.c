@@ -782,8 +782,13 @@ static int check_projection(struct check *k, struct s2_net *n, unsigned j, const
 			return rc;
 	}
 	if (!listed_d && p->delay) {
-		rc = check_value(k, item, "delay", p->delay, k->dt, k->dt * NET_MAX_DELAY_STEPS,
-		                 list, "with from_list (one per entry)");
+		/* a normal_clipped delay may be redrawn below half a step (NEST's rule: draws in
+		 * [0.5, 1.5) steps round to one step); every other delay is at least one step */
+		bool nc = p->delay->kind_case == S2PB__VALUE__KIND_RANDOM &&
+		          p->delay->random->kind == S2PB__DISTRIBUTION__KIND__NORMAL_CLIPPED;
+		rc = check_value(k, item, "delay", p->delay, nc ? 0.5 * k->dt : k->dt,
+		                 k->dt * NET_MAX_DELAY_STEPS, list,
+		                 "with from_list (one per entry)");
 		if (rc < 0)
 			return rc;
 	}

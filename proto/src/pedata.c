@@ -144,7 +144,7 @@ int s2_pedata_expand_decode(const struct s2_pedata *pd, unsigned i, struct s2_pe
 	if (p[61] != 0)
 		return S2_E_RESERVED;
 	if (x->connector < S2_CONN_ALL_TO_ALL || x->connector > S2_CONN_FIXED_TOTAL ||
-	    x->receptor > 1 || (x->flags & ~7u) || x->w_dist > S2_DIST_NORMAL_POS ||
+	    x->receptor > 1 || (x->flags & ~15u) || x->w_dist > S2_DIST_NORMAL_POS ||
 	    x->d_dist > S2_DIST_NORMAL_POS || x->n_pre < 1 || x->n_pre > 65536 ||
 	    x->pre_total > S2_PE_MAX_POP || x->post_total > S2_PE_MAX_POP || x->n > S2_PE_MAX_POP ||
 	    x->n_keys < 1 || x->part_bits > 31 || x->per_part < 1 ||

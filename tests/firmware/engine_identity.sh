@@ -57,6 +57,13 @@ run expand_number --model lif_curr_exp --n 100 \
 	--connect fixed_number_pre:n=20:n_pre=400:w=0.3:d=2:seed=6 \
 	--connect fixed_total:n=5000:n_pre=500:w=0.2:d=1:d_hi=10:seed=7:replace=1 \
 	--input 1:c299 --duration 20
+# normal_clipped delays (0.75 ms, s.d. 0.375 ms, the microcircuit's inhibitory ones) redrawn
+# below one step and, as NEST's microcircuit model, below half a step (S2_EXP_F_DELAY_HALF);
+# "c65553": source 17 of the second --connect
+run expand_delay_half --model lif_curr_exp --n 100 \
+	--connect all_to_all:n_pre=200:w=0.3:d=0.75:d_sd=0.375:seed=8 \
+	--connect all_to_all:n_pre=200:w=0.3:d=0.75:d_sd=0.375:d_half=1:seed=8 \
+	--input 1:c17 --input 1:c150 --input 2:c65553 --input 2:c65686 --record-v 0,5,99 --duration 20
 # Delays beyond 64 steps (docs/engine.md, "Delays"): at 0.01 ms, 1-256 steps on a PE of 5
 # neurons (its ring has 256 slots), explicit and drawn (uniform 0.5-2.56 ms).
 run long_delay --model izhikevich --n 5 --dt 0.01 --syn 0:0:200:0.01:exc --syn 0:1:200:0.64:exc \

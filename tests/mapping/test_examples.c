@@ -153,13 +153,14 @@ static void t_microcircuit(void **state)
 		near(wd->sd, 0.1 * wm, 2e-4, "weight s.d.", pj->label);
 		assert_true(wd->low == 0 && wd->high >= wm + 9 * wd->sd);
 		/* delays: 1.5 ms (excitatory) and 0.75 ms (inhibitory), relative s.d. 0.5, redrawn
-		 * below one step */
+		 * below half a step (0.05 ms) and rounded to the 0.1 ms grid, as the INM-6 PyNEST
+		 * model (network.py: min = resolution - 0.5 resolution) */
 		double dm = inh ? 0.75 : 1.5;
 		const S2pb__Distribution *dd = pj->delay->random;
 		assert_int_equal(dd->kind, S2PB__DISTRIBUTION__KIND__NORMAL_CLIPPED);
 		near(dd->mean, dm, 1e-12, "delay", pj->label);
 		near(dd->sd, 0.5 * dm, 1e-12, "delay s.d.", pj->label);
-		near(dd->low, 0.1, 1e-12, "least delay", pj->label);
+		near(dd->low, 0.05, 1e-12, "least delay", pj->label);
 	}
 	s2_net_free(n);
 }
@@ -263,6 +264,19 @@ static void t_refused(void **state)
 	                         "\"low\": 0.1, \"high\": 6.4}",
 	                         "0.5", err, sizeof err),
 	                 0);
+	/* redrawn below half a step (NEST's microcircuit, 0.75 ms inhibitory delays): mapped,
+	 * the engine redrawing below half a step too */
+	assert_int_equal(try_net("20", "0.5",
+	                         "{\"dist\": \"normal_clipped\", \"mean\": 0.75, \"sd\": "
+	                         "0.375, \"low\": 0.05, \"high\": 6.4}",
+	                         "0.5", err, sizeof err),
+	                 0);
+	/* between the engine's two bounds (0.08 ms): 0.45 % redrawn elsewhere, refused */
+	expect_refused(try_net("20", "0.5",
+	                       "{\"dist\": \"normal_clipped\", \"mean\": 0.75, \"sd\": 0.375, "
+	                       "\"low\": 0.08, \"high\": 6.4}",
+	                       "0.5", err, sizeof err),
+	               err, "Tgt", "delays cannot be represented");
 	/* a list weight that rounds to zero units beside a large one */
 	const char *lst = "{\"format\": 1, \"name\": \"t\", \"timestep_ms\": 0.1, \"run_ms\": 10,"
 	                  " \"populations\": [{\"label\": \"a\", \"size\": 2, \"model\": "

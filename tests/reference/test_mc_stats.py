@@ -118,6 +118,41 @@ check("window_cv equals the same measurement on such trains within 0.03",
 # The published values are the paper's (Romaro et al. 2021 Tables A.1, A.3, A.5, 100 %).
 check("published tables as printed", ms.NETPYNE_CV[0] == 0.938 and ms.NETPYNE_SYNC[4] == 4.4
       and ms.NETPYNE_RATE[7] == 7.60 and ms.NEST_RATE[2] == 4.414)
+# Shimoura et al. 2018 Fig. 2D/2C as bench/mc_read_rescience.py reads their article/fig2.pdf.
+check("Brian 2 figure values as read", ms.RESCIENCE_SYNC[0] == 4.515
+      and ms.RESCIENCE_SYNC[4] == 7.265 and ms.RESCIENCE_CV[5] == 0.802
+      and len(ms.RESCIENCE_SYNC) == len(ms.RESCIENCE_CV) == len(ms.RESCIENCE_RATE) == 8)
+
+# A results file whose spike recording lost bytes is refused, naming the population; NEST's
+# and mc_ref's sizes files (no clipped counters) and a complete s2 run are measured.
+import json  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+
+with tempfile.TemporaryDirectory() as d:
+    for p in ms.POPS:
+        with open(f"{d}/{p}_spikes.csv", "w") as f:
+            f.write("neuron,time_ms\n" + "".join(f"{i % 10},{150 + i * 7.3:.1f}\n"
+                                                for i in range(100)))
+    pops = [{"label": p, "size": 10, "clipped": {"recording_bytes_lost": 0}} for p in ms.POPS]
+    res = {"dt_ms": 0.1, "steps": 12000, "populations": pops}
+    stats = os.path.join(os.path.dirname(__file__), "..", "..", "bench", "mc_stats.py")
+
+    def run_on(info):
+        with open(f"{d}/r.json", "w") as f:
+            json.dump(info, f)
+        return subprocess.run([sys.executable, stats, d, f"{d}/r.json"], capture_output=True,
+                              text=True)
+
+    r = run_on(res)
+    check("a complete run is measured", r.returncode == 0, r.stderr.strip()[-200:])
+    pops[4]["clipped"]["recording_bytes_lost"] = 4096
+    r = run_on(res)
+    check("recording bytes lost: refused, naming the population and the bytes",
+          r.returncode != 0 and "L5E 4096" in r.stderr and "incomplete" in r.stderr,
+          r.stderr.strip()[-200:])
+    check("recording_lost() on a NEST sizes file (no counters) is empty",
+          ms.recording_lost({"populations": [{"label": "L23E", "size": 3}]}) == [])
 
 print(f"{checks.passed} passed, {len(checks.failed)} failed")
 sys.exit(checks.status())

@@ -7,6 +7,9 @@
  *   s2fw-run --model lif_curr_exp --n 1 --param tau_m=10 --current 10:0:1.5 --duration 100
  *   s2fw-run ... --syn 0:0:0.5:1.0:exc --input 5.0:0   (external source 0 spikes at 5 ms)
  *   s2fw-run ... --connect fixed_prob:p=0.1:n_pre=200:w=0.3:d=1:seed=7 --input 1:c17
+ *     (--connect fields: p, n, n_pre, w, w_sd (normal), d (ms), d_hi (uniform d..d_hi), d_sd
+ *     (normal redrawn below one step), d_half=1 (redrawn below half a step instead), seed,
+ *     inh, replace)
  *   s2fw-run ... --write-dir DIR      (pedata.bin + input.bin for fw_engine_run)
  * Output (stdout): one line per spike "spike T_MS NEURON", then with --record-v one line per
  * step "v T_MS V0 V1 ...", then "counters ..."; --json prints one JSON object instead.
@@ -258,12 +261,19 @@ static void opt_connect(char *arg)
 		else if (!strcmp(f[i], "d_hi")) {
 			x->d_b = (float)v;
 			x->d_dist = S2_DIST_UNIFORM;
-		} else if (!strcmp(f[i], "seed"))
+		} else if (!strcmp(f[i], "d_sd")) { /* normal, redrawn below one step */
+			x->d_b = (float)v;
+			x->d_dist = S2_DIST_NORMAL_POS;
+		} else if (!strcmp(f[i], "d_half")) /* ... or below half a step */
+			x->flags = (uint8_t)(v != 0 ? x->flags | S2_EXP_F_DELAY_HALF
+			                            : x->flags & ~S2_EXP_F_DELAY_HALF);
+		else if (!strcmp(f[i], "seed"))
 			x->seed = (uint32_t)v;
 		else if (!strcmp(f[i], "inh"))
 			x->receptor = v != 0;
 		else if (!strcmp(f[i], "replace"))
-			x->flags = v != 0 ? S2_EXP_F_REPLACE : 0;
+			x->flags = (uint8_t)(v != 0 ? x->flags | S2_EXP_F_REPLACE
+			                            : x->flags & ~S2_EXP_F_REPLACE);
 		else
 			die("--connect: unknown field '%s'", f[i]);
 	}

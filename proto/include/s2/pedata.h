@@ -227,13 +227,18 @@ enum s2_pe_dist {
 	S2_DIST_UNIFORM = 1, /**< [a, b) */
 	S2_DIST_NORMAL = 2,  /**< mean a, s.d. b; weights clipped at 0, delays to 1..64 */
 	/** mean a, s.d. b, redrawn while below the item's least value (weights: at or below 0;
-	 *  delays: below one timestep), as NEST's redraw and PyNN's normal_clipped */
+	 *  delays: below one timestep, or half of one with S2_EXP_F_DELAY_HALF), as NEST's
+	 *  redraw and PyNN's normal_clipped */
 	S2_DIST_NORMAL_POS = 3,
 };
 
 #define S2_EXP_F_ALLOW_SELF 0x01u /**< pre == post allowed (same population) */
 #define S2_EXP_F_SAME_POP 0x02u   /**< pre and post are the same population */
 #define S2_EXP_F_REPLACE 0x04u    /**< fixed number: with replacement (multapses) */
+/** normal_clipped delays redrawn below half a timestep, not one (then rounded: draws in
+ *  [0.5, 1.5) steps make one step), as NEST's microcircuit model draws them since 2022
+ *  (`min=nest.resolution - 0.5 * nest.resolution`) */
+#define S2_EXP_F_DELAY_HALF 0x08u
 
 /**
  * An expansion descriptor (64 bytes): the PE generates the rows for one run of source parts
