@@ -58,7 +58,7 @@ static void record(void *ctx, unsigned s, const void *d, uint32_t len)
 {
 	(void)ctx, (void)s, (void)d, (void)len;
 }
-static const struct s2_eng_hal hal = {NULL, dram_read, dram_write, send, record};
+static const struct s2_eng_hal hal = {NULL, dram_read, dram_write, send, record, NULL};
 
 static void putf(uint8_t *p, float f)
 {

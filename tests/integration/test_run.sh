@@ -40,6 +40,31 @@ check "VA spikes in both populations" \
 	jq_is "$WORK/va.json" '[.populations[] | .spikes > 0]' '[true,true]'
 check "synfire: the chain carries activity" \
 	jq_is "$WORK/syn.json" '[.synaptic_events > 0, .spikes > 100]' '[true,true]'
+# A board with no PE of the network whose routers carry its packets: 8 chips of one-spike
+# sources (one per PE) project at random onto 24 chips of neurons, all on board 0; some of the
+# multicast trees are shortest through board 1, which gets router tables and no PE. It takes
+# part in the run (it was refused with "wrong state" before router tables counted as an
+# application): complete, nothing dropped, the engine's own results.
+jq -n '{format: 1, name: "routeonly", timestep_ms: 0.1, run_ms: 20, seed: 3,
+	populations: [{label: "X", size: 1208, model: "spike_source_array", max_per_pe: 1,
+			spike_times: [range(1208) | [1]]},
+		{label: "F", size: 3624, model: "lif_curr_exp", max_per_pe: 1,
+			params: {v_rest_mv: -65, v_reset_mv: -65}}],
+	projections: [{label: "X->F", pre: "X", post: "F", receptor: "excitatory",
+		connector: {type: "fixed_probability", p: 0.01}, weight: 0.5, delay: 1.0}],
+	recordings: [{population: "F", variable: "spikes"}]}' >"$WORK/ro.json"
+"$S2CTL" net convert "$WORK/ro.json" -o "$WORK/ro.pb" --to pb >/dev/null
+"$S2CTL" compile "$WORK/ro.pb" --machine "$WORK/four.pb" -o "$WORK/ro.s2img" --json >"$WORK/ro.c.json"
+check "routes only: the network's PEs are on one board" jq_is "$WORK/ro.c.json" '.boards' '1'
+"$S2CTL" run "$WORK/ro.s2img" --machine "$WORK/four.pb" -o "$WORK/ro.s2res" --json \
+	>"$WORK/ro.out.json" 2>"$WORK/ro.err"
+check "routes only: board 1 (router tables, no PE) runs with board 0: exit 0" test $? -eq 0
+sed 's/^/    /' "$WORK/ro.err" | head -3
+check "... both complete, spikes delivered, nothing dropped" jq_is "$WORK/ro.out.json" \
+	'[.complete, [.boards[] | [.board, .status]], .synaptic_events > 0, .packets_dropped]' \
+	'[true,[[0,"complete"],[1,"complete"]],true,0]'
+"$S2FW_RUN" image "$WORK/ro.s2img" -o "$WORK/ro.local" >/dev/null
+check "... and the results equal the engine's own run" cmp -s "$WORK/ro.s2res" "$WORK/ro.local"
 # Running twice: what `s2ctl deploy` loaded runs once from t = 0. A second `run --deployed`
 # would go on from the PEs' state, its recordings after the first run's in regions sized for
 # one: it is refused, saying why, and writes nothing. Deployed again, it runs from t = 0.

@@ -274,6 +274,11 @@ int emu_app_router_load(struct emu_board *b, struct emu_chip *c, const uint8_t *
 	a->rt_keys = keys;
 	a->n_rt = m.n_entries;
 	a->rt_ordered = ordered;
+	/* A board whose routers carry a network's packets between its other boards takes part
+	 * in the run with no PE of its own: router tables are an application too (protocol
+	 * 4.15), so an idle board is loaded from here (APP_STOP unloads it again). */
+	if (b->app.state == S2_APP_IDLE)
+		b->app.state = S2_APP_LOADED;
 	return 0;
 }
 
