@@ -96,7 +96,7 @@ class RunStats(ctypes.Structure):
                 ("rec", BulkStats), ("steps", u32), ("synaptic_events", u64),
                 ("spikes_sent", u64), ("packets_dropped", u64), ("packets_unrouted", u64),
                 ("inputs_clipped", u64), ("recording_lost", u64), ("stream", StreamStats),
-                ("steps_before", u64)]
+                ("steps_before", u64), ("parts", u32)]
 
 
 PROGRESS = ctypes.CFUNCTYPE(None, c_void_p, c_char_p, u64, u64)
@@ -137,7 +137,8 @@ class DeployOpts(ctypes.Structure):
 class RunOpts(ctypes.Structure):
     _fields_ = [("duration_ms", c_double), ("stall_s", c_double), ("realtime", c_bool),
                 ("live_pops", ctypes.POINTER(c_bool)), ("energy_every", u32),
-                ("cb", ctypes.POINTER(RunCallbacks)), ("resume", c_bool)]
+                ("cb", ctypes.POINTER(RunCallbacks)), ("resume", c_bool),
+                ("part_ms", c_double)]
 
 
 class ResultsSpike(ctypes.Structure):

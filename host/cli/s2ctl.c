@@ -77,9 +77,11 @@ static const struct verb verbs[] = {
         {"run", verb_run, "deploy, run and collect the recordings of a compiled network",
          "usage: s2ctl run IMAGE [--duration MS] [--realtime] [--deployed] [-o RESULTS]\n"
          "                 [--energy RECORD [--energy-every STEPS]] [--stall-timeout S]\n"
-         "                 [--machine FILE] [--boards LIST] [--force] [--json]\n"
+         "                 [--part-ms MS] [--machine FILE] [--boards LIST] [--force] [--json]\n"
          "Deploy (unless --deployed: run what s2ctl deploy left, with the spikes injected\n"
          "meanwhile), start every board together, run, collect the recordings into RESULTS.\n"
+         "A run longer than the PEs' recording regions hold runs in parts, each part's\n"
+         "recordings read back before the next continues (--part-ms: parts of at most MS).\n"
          "--energy records the chips' activity counters and the phases for s2ctl energy.\n"
          "The image's boards are leased while run works; a board that stops answering, does\n"
          "not advance for --stall-timeout s (default 60) or leaves the run ends its part:\n"

@@ -19,7 +19,7 @@
 #include "session.h"
 
 struct run_opts {
-	const char *duration, *out, *energy, *energy_every, *stall;
+	const char *duration, *out, *energy, *energy_every, *stall, *part;
 	bool realtime, deployed;
 };
 
@@ -44,6 +44,8 @@ static int run_opt(struct cli *c, int id, const char *arg, void *ctx)
 		o->energy_every = arg;
 	else if (id == 261)
 		o->stall = arg;
+	else if (id == 262)
+		o->part = arg;
 	else
 		return -1;
 	return 0;
@@ -63,15 +65,20 @@ static int parse_stall(const struct cli *c, const char *arg, double *s)
 	return 0;
 }
 
-static int parse_duration(const struct cli *c, const char *arg, double *dur)
+static int parse_ms(const struct cli *c, const char *opt, const char *arg, double *dur)
 {
 	char *end;
 	*dur = strtod(arg, &end);
 	if (*end || !(*dur > 0 && *dur <= 1e7)) {
-		cli_error(c, EXIT_USAGE, "--duration: '%s' is not a time in ms", arg);
+		cli_error(c, EXIT_USAGE, "%s: '%s' is not a time in ms", opt, arg);
 		return -1;
 	}
 	return 0;
+}
+
+static int parse_duration(const struct cli *c, const char *arg, double *dur)
+{
+	return parse_ms(c, "--duration", arg, dur);
 }
 
 /* What a deploy or run prints while it waits: progress bars, and the host's snapshots at the
@@ -394,6 +401,7 @@ static void report_run(const struct cli *c, const struct s2_results *res,
 		json_num(&j, "collect_seconds", rs->collect_s);
 		json_num(&j, "biological_ms", dur);
 		json_uint(&j, "steps", rs->steps);
+		json_uint(&j, "parts", rs->parts);
 		json_uint(&j, "synaptic_events", rs->synaptic_events);
 		json_uint(&j, "spikes", rs->spikes_sent);
 		json_uint(&j, "packets_dropped", rs->packets_dropped);
@@ -411,9 +419,15 @@ static void report_run(const struct cli *c, const struct s2_results *res,
 		json_finish(&j);
 	} else if (!c->quiet) {
 		if (complete) {
-			printf("ran %g ms of biological time (%u steps) in %.3f s; %llu synaptic "
+			char parts[80] = "";
+			if (rs->parts > 1)
+				snprintf(parts, sizeof parts,
+				         " in %u parts (their recordings read back after each)",
+				         rs->parts);
+			printf("ran %g ms of biological time (%u steps)%s in %.3f s; %llu synaptic "
 			       "events, %llu packets dropped, %llu recording bytes lost\n",
-			       dur, rs->steps, rs->run_s, (unsigned long long)rs->synaptic_events,
+			       dur, rs->steps, parts, rs->run_s,
+			       (unsigned long long)rs->synaptic_events,
 			       (unsigned long long)rs->packets_dropped,
 			       (unsigned long long)rs->recording_lost);
 		} else {
@@ -499,6 +513,7 @@ int verb_run(int argc, char **argv)
 	                                      {"energy", required_argument, 0, 259},
 	                                      {"energy-every", required_argument, 0, 260},
 	                                      {"stall-timeout", required_argument, 0, 261},
+	                                      {"part-ms", required_argument, 0, 262},
 	                                      {0, 0, 0, 0}};
 	struct cli c;
 	struct run_opts o = {0};
@@ -507,8 +522,9 @@ int verb_run(int argc, char **argv)
 		return pos == -2 ? EXIT_OK : EXIT_USAGE;
 	if (pos + 1 != argc)
 		return cli_error(&c, EXIT_USAGE, "run takes one IMAGE (see --help)");
-	double dur = 0, stall;
+	double dur = 0, stall, part = 0;
 	if ((o.duration && parse_duration(&c, o.duration, &dur) < 0) ||
+	    (o.part && parse_ms(&c, "--part-ms", o.part, &part) < 0) ||
 	    parse_stall(&c, o.stall, &stall) < 0)
 		return EXIT_USAGE;
 	const char *out = o.out ? o.out : "run.s2res";
@@ -558,7 +574,8 @@ int verb_run(int argc, char **argv)
 	                         .stall_s = stall,
 	                         .realtime = o.realtime,
 	                         .energy_every = (uint32_t)every,
-	                         .cb = &cb};
+	                         .cb = &cb,
+	                         .part_ms = part};
 	char err[512];
 	struct s2_results *res = NULL;
 	int rc = s2_run(x.d, &ro, &res, err, sizeof err);

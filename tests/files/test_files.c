@@ -222,6 +222,66 @@ static uint8_t *write_results(const struct s2_results *r, const char *dir, size_
 	return b;
 }
 
+/* A continued run's results joined to the earlier ones: spikes shifted, voltages after, the
+ * PEs' cumulative counters taken from the later part, lost bytes summed, boards' ends. */
+static void t_results_append(void **state)
+{
+	(void)state;
+	struct s2_results *a = sample_results(100, 30), *b = sample_results(50, 10);
+	a->pops[0].clip[S2_RES_CLIP_INPUT] = 3;
+	b->pops[0].clip[S2_RES_CLIP_INPUT] = 5; /* since loading: includes a's 3 */
+	a->pops[0].clip[S2_RES_CLIP_RECLOST] = 7;
+	b->pops[0].clip[S2_RES_CLIP_RECLOST] = 11; /* each run's own */
+	a->pops[1].worst_permille = 900;
+	b->pops[1].worst_permille = 1200;
+	assert_int_equal(s2_results_set_board_status(a, 0, S2_RESULTS_BOARD_COMPLETE, 100, NULL),
+	                 0);
+	assert_int_equal(s2_results_set_board_status(b, 0, S2_RESULTS_BOARD_NO_ANSWER, 20, "gone"),
+	                 0);
+	a->complete = true;
+	b->complete = false;
+	float v_b0 = b->pops[0].v[0];
+	assert_int_equal(s2_results_append(a, b), 0);
+	assert_int_equal(a->steps, 150);
+	assert_int_equal(a->pops[0].n_spikes, 40);
+	assert_int_equal(a->pops[0].spikes[30].step, b->pops[0].spikes[0].step + 100);
+	assert_int_equal(a->pops[0].spikes[31].neuron, b->pops[0].spikes[1].neuron);
+	assert_true(a->pops[0].v[200] == v_b0); /* step 100, channel 0 */
+	assert_int_equal(a->pops[0].clip[S2_RES_CLIP_INPUT], 5);
+	assert_int_equal(a->pops[0].clip[S2_RES_CLIP_RECLOST], 18);
+	assert_int_equal(a->pops[1].worst_permille, 1200);
+	assert_false(a->complete);
+	assert_int_equal(a->n_boards, 1);
+	assert_int_equal(a->boards[0].status, S2_RESULTS_BOARD_NO_ANSWER);
+	assert_int_equal(a->boards[0].last_step, 120);
+	assert_string_equal(a->boards[0].reason, "gone");
+	/* the spikes in order of step, then neuron */
+	s2_results_sort(a);
+	for (unsigned p = 0; p < 2; p++)
+		for (uint64_t i = 1; i < a->pops[p].n_spikes; i++) {
+			const struct s2_results_spike *x = &a->pops[p].spikes[i - 1],
+			                              *y = &a->pops[p].spikes[i];
+			assert_true(x->step < y->step ||
+			            (x->step == y->step && x->neuron <= y->neuron));
+		}
+	/* another network: refused, nothing changed */
+	struct s2_results *c = sample_results(10, 2);
+	free(c->pops[1].label);
+	c->pops[1].label = strdup("other");
+	assert_int_equal(s2_results_append(a, c), S2_E_INVAL);
+	strcpy(c->pops[1].label, "inh");
+	c->pops[0].vrec[1] = 18; /* another neuron's voltage */
+	assert_int_equal(s2_results_append(a, c), S2_E_INVAL);
+	c->pops[0].vrec[1] = 17;
+	c->dt_ms = 1.0;
+	assert_int_equal(s2_results_append(a, c), S2_E_INVAL);
+	assert_int_equal(a->steps, 150);
+	assert_int_equal(a->pops[0].n_spikes, 40);
+	s2_results_free(a);
+	s2_results_free(b);
+	s2_results_free(c);
+}
+
 static void t_results_status(void **state)
 {
 	(void)state;
@@ -653,6 +713,7 @@ int main(void)
 	        cmocka_unit_test(t_atomic),
 	        cmocka_unit_test(t_sum),
 	        cmocka_unit_test(t_results_status),
+	        cmocka_unit_test(t_results_append),
 	        cmocka_unit_test(t_results_versions),
 	        cmocka_unit_test(t_mutants),
 	};

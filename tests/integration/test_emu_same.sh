@@ -8,7 +8,9 @@
 . "$(dirname "$0")/lib.sh"
 
 IMG=$(dirname "$0")/../emu/microcircuit_0.1.s2img
-WANT=c3cefa306037b72241e8af16823d4a444481ac0b5e5784aaaa63e4b8a19f42b4
+# the spikes in order of step, then neuron (s2_results_sort, 2026-12-07); the same lines as
+# the hash before, c3cefa30..., of the PE-by-PE order, sorted
+WANT=9ee6a53c2b5c9fc05f009b0a0aa945e62bcd6a460a0308ba424f3b52514947ff
 spikes_sha() {
 	rm -rf "$WORK/csv"
 	"$S2CTL" results "$1" --csv "$WORK/csv" --quiet &&

@@ -80,9 +80,10 @@ check "weights_clipped counted by the engine (12)" jq -e '.counters.weights_clip
 
 # Recording space: a chip holding 151 application PEs gives each one 1,331,200 bytes per
 # stream (docs/protocol.md, s2_app_area). 128 voltages are 512 bytes a step, so after the
-# 80-byte header 2,599 steps fit; 2,700 steps lose the last 101 (51,712 bytes), counted for
-# the recorded population only, in the run's report and the results, and the steps that
-# were not delivered read as NaN.
+# 96-byte header 2,599 steps fit. Run in one part (--part-ms 270), 2,700 steps lose the last
+# 101 (51,712 bytes), counted for the recorded population only, in the run's report and the
+# results, and the steps that were not delivered read as NaN. Without --part-ms the run goes
+# in two parts and loses nothing.
 jq -n '{format: 1, name: "reclost", timestep_ms: 0.1, run_ms: 270, seed: 1,
   populations: [{label: "rec", size: 128, model: "lif_curr_exp"},
                 {label: "fill", size: 19200, model: "spike_source_array",
@@ -90,9 +91,16 @@ jq -n '{format: 1, name: "reclost", timestep_ms: 0.1, run_ms: 270, seed: 1,
   recordings: [{population: "rec", variable: "v_mv"}]}' >"$WORK/rl.json"
 "$S2CTL" compile "$WORK/rl.json" --machine "$WORK/one.pb" -o "$WORK/rl.s2img" >"$WORK/rl.cout"
 check "the recording network fills one chip (151 PEs)" grep -q "151 PEs on 1 chips" "$WORK/rl.cout"
+"$S2CTL" run "$WORK/rl.s2img" --machine "$WORK/one.pb" -o "$WORK/rl.parts.s2res" --json \
+	>"$WORK/rl.parts.out"
+check "the recordings do not fit: two parts, nothing lost" jq -e \
+	'[.parts, .complete, .recording_bytes_lost] == [2, true, 0]' "$WORK/rl.parts.out"
+"$S2FW_RUN" image "$WORK/rl.s2img" -o "$WORK/rl.local" >/dev/null
+check "... every step's voltages, equal to the engine's own run" \
+	cmp -s "$WORK/rl.parts.s2res" "$WORK/rl.local"
 "$S2CTL" run "$WORK/rl.s2img" --machine "$WORK/one.pb" -o "$WORK/rl.s2res" --json \
-	>"$WORK/rl.out" 2>"$WORK/rl.err"
-check "run exits 0" test $? -eq 0
+	--part-ms 270 >"$WORK/rl.out" 2>"$WORK/rl.err"
+check "run --part-ms 270 exits 0" test $? -eq 0
 check "recording_bytes_lost 51712 in total" jq -e '.recording_bytes_lost == 51712' "$WORK/rl.out"
 check "counted for rec, not for fill" jq -e \
 	'[.populations[] | .clipped.recording_bytes_lost] == [51712, 0]' "$WORK/rl.out"
@@ -105,7 +113,7 @@ jq '.recordings += [{population: "rec", variable: "spikes"}]
     | .populations[0].params = {i_offset_na: 2}' "$WORK/rl.json" >"$WORK/rl2.json"
 "$S2CTL" compile "$WORK/rl2.json" --machine "$WORK/one.pb" -o "$WORK/rl2.s2img" --quiet
 "$S2CTL" run "$WORK/rl2.s2img" --machine "$WORK/one.pb" -o "$WORK/rl2.s2res" --json \
-	>"$WORK/rl2.out" 2>/dev/null
+	--part-ms 270 >"$WORK/rl2.out" 2>/dev/null
 check "spikes and voltages lost: rec has spikes but no rate" jq -e \
 	'.populations[0] | .clipped.recording_bytes_lost > 0 and .spikes > 0 and .rate_hz == null' \
 	"$WORK/rl2.out"

@@ -65,6 +65,19 @@ check "... both complete, spikes delivered, nothing dropped" jq_is "$WORK/ro.out
 	'[true,[[0,"complete"],[1,"complete"]],true,0]'
 "$S2FW_RUN" image "$WORK/ro.s2img" -o "$WORK/ro.local" >/dev/null
 check "... and the results equal the engine's own run" cmp -s "$WORK/ro.s2res" "$WORK/ro.local"
+# A run in parts: the boards pause after each part, its recordings are read back, and the
+# next part continues from where it stopped. Whatever the parts, the results are those of one
+# run, byte for byte: --part-ms 30 gives 7 parts of 200 ms.
+"$S2CTL" run "$WORK/va.s2img" --machine "$WORK/four.pb" --duration 200 --part-ms 30 \
+	-o "$WORK/va.parts.s2res" --json >"$WORK/va.parts.json"
+check "--part-ms 30: 7 parts, complete" jq_is "$WORK/va.parts.json" '[.parts, .complete]' '[7,true]'
+check "... the results equal the engine's own run in one, byte for byte" \
+	cmp -s "$WORK/va.parts.s2res" "$WORK/va.local"
+"$S2CTL" run "$WORK/va.s2img" --machine "$WORK/four.pb" --part-ms 0 -o "$WORK/p0.s2res" \
+	2>"$WORK/p0.err"
+check "--part-ms 0 refused: exit 2, naming the option, nothing written" sh -c \
+	"test $? -eq 2 && grep -q \"^s2ctl run: --part-ms: '0' is not a time in ms\" '$WORK/p0.err' && test ! -e '$WORK/p0.s2res'"
+# (A run that does not fit its recordings goes in parts by itself: test_fidelity.sh.)
 # Running twice: what `s2ctl deploy` loaded runs once from t = 0. A second `run --deployed`
 # would go on from the PEs' state, its recordings after the first run's in regions sized for
 # one: it is refused, saying why, and writes nothing. Deployed again, it runs from t = 0.

@@ -306,6 +306,7 @@ int image_main(int argc, char **argv)
 		}
 		events += pes[i].eng->c.synaptic_events;
 	}
+	s2_results_sort(res); /* as s2_run() gives them */
 	int rc = 0;
 	for (unsigned i = 0; rc == 0 && i < plan->n_boards; i++) /* every step ran, locally */
 		rc = s2_results_set_board_status(res, plan->boards[i].board,

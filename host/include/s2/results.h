@@ -121,6 +121,24 @@ int s2_results_set_board_status(struct s2_results *r, uint32_t board,
                                 enum s2_results_board_status status, uint32_t last_step,
                                 const char *reason);
 
+/** Put every population's spikes in order of step, then neuron: the order s2_run() and
+ * s2fw-run give them in (so that a run gives the same results whatever the order its PEs
+ * were read in, and in parts or in one). */
+void s2_results_sort(struct s2_results *r);
+
+/**
+ * Append to r the results of the run that continued it (a resumed run of the same
+ * deployment, s2_run_opts.resume): next's spikes follow r's with their steps shifted by
+ * r->steps, its voltages follow r's, and r->steps grows by next->steps. The counters the
+ * PEs keep since loading (clipped inputs, weights and delays, plasticity, the real-time
+ * budget's) are taken from next; the recording bytes lost, counted afresh by each run, are
+ * summed. A board that did not complete next keeps its status and reason, with its last
+ * step counted from r's start; r->complete only if both were.
+ * @return 0; S2_E_INVAL: next is not of the same network (timestep, populations, their
+ *         sizes or recorded channels differ; r unchanged); S2_E_NOMEM (r unchanged).
+ */
+int s2_results_append(struct s2_results *r, const struct s2_results *next);
+
 /** True if r records a complete run (as s2_results_set_board_status defines it). */
 bool s2_results_is_complete(const struct s2_results *r);
 

@@ -91,14 +91,26 @@ struct s2_run_opts {
 	 * completed on every board): the PEs keep their state (neurons, synaptic rings, random
 	 * streams, spike-array positions, the step count), so run(a) then resumed run(b) is
 	 * run(a + b). The results hold this run's steps only, numbered from 0 at its start
-	 * (s2_run_stats.steps_before: the steps run before it). At most the steps the recordings
-	 * were sized for (s2_deploy_opts.duration_ms) per resumed run. The boards' activity
+	 * (s2_run_stats.steps_before: the steps run before it). A resumed run longer than the
+	 * recordings were sized for (s2_deploy_opts.duration_ms) goes in parts (part_ms). The
+	 * boards' activity
 	 * counters (s2_run_stats) are the totals since loading. false: a run from t = 0, which
 	 * only a freshly loaded deployment can give: once a run was started, a run that is not
 	 * resumed is refused (S2_E_STATE; the PEs would go on from their state and the
 	 * recordings hold the last run's), s2_deploy() again first.
 	 */
 	bool resume;
+	/**
+	 * Run in parts of at most this much biological time (ms): after each part the boards
+	 * pause, their recordings are read back and the next part continues from where it
+	 * stopped (as resume), so results, counters and callbacks are those of one run of
+	 * duration_ms (the callbacks' steps are the boards' own, counted since loading, as for
+	 * any resumed run). 0: in parts only when the recordings would not fit, each as long as
+	 * every PE's share of the recording area holds (and at most what s2_deploy() sized
+	 * them for); a run that fits is one part. Between parts the network does not keep
+	 * real time (o->realtime paces each part).
+	 */
+	double part_ms;
 };
 
 /** What a deployment and its last run did (s2_deployment_stats; each s2_run() starts the
@@ -118,6 +130,8 @@ struct s2_run_stats {
 	/** After a completed run: the steps run before it since loading (resumed runs,
 	 *  s2_run_opts.resume); 0 for a run that was not resumed. */
 	uint64_t steps_before;
+	/** The parts the run was run in (s2_run_opts.part_ms): 1 for a run in one. */
+	uint32_t parts;
 };
 
 /**

@@ -38,6 +38,9 @@ struct s2_deployment {
 	int *failed;       /* [n]: first error */
 	char (*what)[160]; /* [n] */
 	uint32_t sized_steps;
+	uint32_t fit_steps; /* the steps every PE's recording regions hold (UINT32_MAX: any) */
+	/* s2_run() runs in parts; the part running is the first, the last */
+	bool in_parts, first_part, last_part;
 	uint64_t steps_run; /* steps run since the deployment was loaded, by completed runs */
 	bool resumable;     /* the last s2_run() completed on every board */
 	bool ran;      /* a run was started since loading: the PEs are no longer at t = 0 and their
@@ -80,6 +83,11 @@ static void progress(const struct s2_deployment *d, const char *what, uint64_t d
 
 static void phase(const struct s2_deployment *d, enum s2_phase ph, bool end)
 {
+	/* A run in parts is one run phase, from the first part's start to the last one's end
+	 * (the readouts between parts within it), then the last part's readout. */
+	if (d->in_parts && ((ph == S2_PHASE_RUN && (end ? !d->last_part : !d->first_part)) ||
+	                    (ph == S2_PHASE_READOUT && !d->last_part)))
+		return;
 	if (d->cb && d->cb->phase)
 		d->cb->phase(d->cb->arg, ph, end);
 }
@@ -247,6 +255,7 @@ void s2_deployment_free(struct s2_deployment *d)
 static void size_recordings(struct s2_deployment *d, uint32_t steps)
 {
 	d->sized_steps = steps;
+	d->fit_steps = UINT32_MAX;
 	for (unsigned i = 0; i < d->plan->n_boards; i++) {
 		struct s2_plan_board *pb = &d->plan->boards[i];
 		for (unsigned ch = 0; ch < pb->n_chips; ch++)
@@ -261,6 +270,13 @@ static void size_recordings(struct s2_deployment *d, uint32_t steps)
 				                                   (uint64_t)steps * in->n_vrec * 4
 				                         : 0;
 				uint32_t cap = s2_app_area(q, pb->chips[ch].n_pes).rec_max;
+				uint64_t per[2] = {in->rec_spikes ? (in->n + 7u) / 8u : 0,
+				                   (uint64_t)in->n_vrec * 4u};
+				for (int k = 0; k < 2; k++)
+					if (per[k] && cap > S2_REC_HDR_LEN &&
+					    (cap - S2_REC_HDR_LEN) / per[k] < d->fit_steps)
+						d->fit_steps =
+						        (uint32_t)((cap - S2_REC_HDR_LEN) / per[k]);
 				pb->chips[ch].pes[q].rec_size[0] = (uint32_t)(sp > cap ? cap : sp);
 				pb->chips[ch].pes[q].rec_size[1] = (uint32_t)(vv > cap ? cap : vv);
 			}
@@ -1091,12 +1107,10 @@ static bool run_loop(struct s2_deployment *d, const struct s2_run_opts *o, uint3
 	}
 }
 
-int s2_run(struct s2_deployment *d, const struct s2_run_opts *o, struct s2_results **out, char *err,
-           size_t errlen)
+/* One run of the boards (s2_run: a part of it). */
+static int run_part(struct s2_deployment *d, const struct s2_run_opts *o, struct s2_results **out,
+                    char *err, size_t errlen)
 {
-	static const struct s2_run_opts none;
-	if (!o)
-		o = &none;
 	*out = NULL;
 	const struct s2_plan *plan = d->plan;
 	d->cb = o->cb;
@@ -1180,6 +1194,8 @@ int s2_run(struct s2_deployment *d, const struct s2_run_opts *o, struct s2_resul
 	phase(d, S2_PHASE_READOUT, false);
 	double t1 = now_s();
 	int crc = res->pops ? collect(d, res) : S2_E_NOMEM;
+	if (res->pops)
+		s2_results_sort(res);
 	d->stats.collect_s = now_s() - t1;
 	phase(d, S2_PHASE_READOUT, true);
 	if (crc < 0) {
@@ -1243,5 +1259,92 @@ out:
 	free(st);
 	free(last);
 	free(moved);
+	return rc;
+}
+
+/* dst += src, member by member, for a structure of uint64_t counters only. */
+static void add_counters(void *dst, const void *src, size_t size)
+{
+	for (size_t i = 0; i + sizeof(uint64_t) <= size; i += sizeof(uint64_t)) {
+		uint64_t a, b;
+		memcpy(&a, (char *)dst + i, sizeof a);
+		memcpy(&b, (const char *)src + i, sizeof b);
+		a += b;
+		memcpy((char *)dst + i, &a, sizeof a);
+	}
+}
+_Static_assert(sizeof(struct s2_bulk_stats) % sizeof(uint64_t) == 0, "counters only");
+_Static_assert(sizeof(struct s2_stream_stats) % sizeof(uint64_t) == 0, "counters only");
+
+int s2_run(struct s2_deployment *d, const struct s2_run_opts *o, struct s2_results **out, char *err,
+           size_t errlen)
+{
+	static const struct s2_run_opts none;
+	if (!o)
+		o = &none;
+	*out = NULL;
+	uint32_t steps = o->duration_ms > 0 ? steps_for(d, o->duration_ms) : d->sized_steps;
+	if (!steps)
+		steps = steps_for(d, 0);
+	uint32_t part = o->part_ms > 0 ? steps_for(d, o->part_ms) : d->fit_steps;
+	if (o->part_ms > 0 && !part)
+		return fail(err, errlen, S2_E_INVAL, "part_ms %g is less than a timestep (%g ms)",
+		            o->part_ms, d->plan->dt_ms);
+	if (part > d->sized_steps)
+		part = d->sized_steps;
+	if (steps <= part || !part) {
+		int rc = run_part(d, o, out, err, errlen);
+		d->stats.parts = 1;
+		return rc;
+	}
+	/* In parts: the first as asked (from t = 0 or resumed), the others resumed; each part's
+	 * recordings are read before the next starts. The deployment's statistics are this
+	 * s2_run()'s: the boards' activity counters are their totals since loading (the last
+	 * part's), the rest summed over the parts. */
+	struct s2_run_opts po = *o;
+	struct s2_results *all = NULL;
+	struct s2_run_stats sum = {0};
+	int rc = 0;
+	d->in_parts = true;
+	for (uint32_t done = 0; done < steps;) {
+		uint32_t n = steps - done < part ? steps - done : part;
+		po.duration_ms = n * d->plan->dt_ms;
+		po.resume = done ? true : o->resume;
+		d->first_part = !done;
+		d->last_part = done + n == steps;
+		sum.parts++;
+		struct s2_results *res = NULL;
+		rc = run_part(d, &po, &res, err, errlen);
+		sum.run_s += d->stats.run_s;
+		sum.collect_s += d->stats.collect_s;
+		sum.recording_lost += d->stats.recording_lost;
+		add_counters(&sum.rec, &d->stats.rec, sizeof sum.rec);
+		add_counters(&sum.stream, &d->stats.stream, sizeof sum.stream);
+		if (res && all) {
+			int arc = s2_results_append(all, res);
+			s2_results_free(res);
+			if (arc < 0 && !rc)
+				rc = fail(err, errlen, arc,
+				          "joining the results of the run's parts: %s",
+				          s2_strerror(arc));
+		} else if (res) {
+			all = res;
+		}
+		if (rc)
+			break;
+		done += n;
+	}
+	d->in_parts = d->first_part = d->last_part = false;
+	d->stats.parts = sum.parts;
+	d->stats.run_s = sum.run_s;
+	d->stats.collect_s = sum.collect_s;
+	d->stats.recording_lost = sum.recording_lost;
+	d->stats.rec = sum.rec;
+	d->stats.stream = sum.stream;
+	if (!rc) {
+		d->stats.steps = steps;
+		d->stats.steps_before = d->steps_run - steps;
+	}
+	*out = all;
 	return rc;
 }

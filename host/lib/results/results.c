@@ -110,6 +110,115 @@ int s2_results_set_board_status(struct s2_results *r, uint32_t board,
 	return 0;
 }
 
+static int spike_cmp(const void *a, const void *b)
+{
+	const struct s2_results_spike *x = a, *y = b;
+	if (x->step != y->step)
+		return x->step < y->step ? -1 : 1;
+	return x->neuron < y->neuron ? -1 : x->neuron > y->neuron;
+}
+
+void s2_results_sort(struct s2_results *r)
+{
+	for (unsigned p = 0; p < r->n_pops; p++) {
+		struct s2_results_pop *P = &r->pops[p];
+		bool sorted = true;
+		for (uint64_t i = 1; i < P->n_spikes && sorted; i++)
+			sorted = spike_cmp(&P->spikes[i - 1], &P->spikes[i]) <= 0;
+		if (!sorted)
+			qsort(P->spikes, P->n_spikes, sizeof *P->spikes, spike_cmp);
+	}
+}
+
+int s2_results_append(struct s2_results *r, const struct s2_results *next)
+{
+	if (r->dt_ms != next->dt_ms || r->n_pops != next->n_pops)
+		return S2_E_INVAL;
+	for (unsigned p = 0; p < r->n_pops; p++) {
+		const struct s2_results_pop *a = &r->pops[p], *b = &next->pops[p];
+		if (a->size != b->size || a->n_vrec != b->n_vrec ||
+		    a->spikes_recorded != b->spikes_recorded || strcmp(a->label, b->label) ||
+		    (a->n_vrec && memcmp(a->vrec, b->vrec, a->n_vrec * sizeof *a->vrec)))
+			return S2_E_INVAL;
+	}
+	if ((uint64_t)r->steps + next->steps > UINT32_MAX)
+		return S2_E_INVAL;
+	/* Grow every array first, so that a failure leaves r as it was (realloc keeps the
+	 * contents; the sizes recorded in r change only below). */
+	for (unsigned p = 0; p < r->n_pops; p++) {
+		struct s2_results_pop *a = &r->pops[p];
+		const struct s2_results_pop *b = &next->pops[p];
+		if (b->n_spikes) {
+			struct s2_results_spike *ns =
+			        realloc(a->spikes, (a->n_spikes + b->n_spikes) * sizeof *ns);
+			if (!ns)
+				return S2_E_NOMEM;
+			a->spikes = ns;
+		}
+		if (a->n_vrec && next->steps) {
+			size_t n = ((size_t)r->steps + next->steps) * a->n_vrec;
+			float *nv = realloc(a->v, n * sizeof *nv);
+			if (!nv)
+				return S2_E_NOMEM;
+			a->v = nv;
+		}
+	}
+	for (uint32_t i = 0; i < next->n_boards; i++) {
+		uint32_t k = 0;
+		while (k < r->n_boards && r->boards[k].board != next->boards[i].board)
+			k++;
+		if (k == r->n_boards) {
+			struct s2_results_board *nb =
+			        realloc(r->boards, (r->n_boards + next->n_boards) * sizeof *nb);
+			if (!nb)
+				return S2_E_NOMEM;
+			r->boards = nb;
+			break;
+		}
+	}
+	for (unsigned p = 0; p < r->n_pops; p++) {
+		struct s2_results_pop *a = &r->pops[p];
+		const struct s2_results_pop *b = &next->pops[p];
+		for (uint64_t i = 0; i < b->n_spikes; i++)
+			a->spikes[a->n_spikes + i] = (struct s2_results_spike){
+			        b->spikes[i].neuron, b->spikes[i].step + r->steps};
+		a->n_spikes += b->n_spikes;
+		if (a->n_vrec && next->steps)
+			memcpy(a->v + (size_t)r->steps * a->n_vrec, b->v,
+			       (size_t)next->steps * a->n_vrec * sizeof *a->v);
+		uint64_t lost = a->clip[S2_RES_CLIP_RECLOST] + b->clip[S2_RES_CLIP_RECLOST];
+		memcpy(a->clip, b->clip, sizeof a->clip);
+		a->clip[S2_RES_CLIP_RECLOST] = lost;
+		a->plastic = b->plastic;
+		memcpy(a->plastic_cause, b->plastic_cause, sizeof a->plastic_cause);
+		a->steps_over = b->steps_over;
+		if (b->worst_permille > a->worst_permille)
+			a->worst_permille = b->worst_permille;
+	}
+	for (uint32_t i = 0; i < next->n_boards; i++) {
+		const struct s2_results_board *nb = &next->boards[i];
+		uint32_t k = 0;
+		while (k < r->n_boards && r->boards[k].board != nb->board)
+			k++;
+		if (k ==
+		    r->n_boards) /* a board only the continuation ran on: it missed r's steps */
+			r->boards[r->n_boards++] = (struct s2_results_board){
+			        nb->board, S2_RESULTS_BOARD_STOPPED, 0, "not in the earlier part"};
+		struct s2_results_board *ob = &r->boards[k];
+		if (ob->status == S2_RESULTS_BOARD_COMPLETE && ob->last_step == r->steps) {
+			ob->status = nb->status;
+			ob->last_step = r->steps + nb->last_step;
+			memcpy(ob->reason, nb->reason, sizeof ob->reason);
+		}
+	}
+	r->steps += next->steps;
+	r->has_clips &= next->has_clips;
+	r->has_plastic_causes &= next->has_plastic_causes;
+	r->has_budget &= next->has_budget;
+	r->complete = r->complete && next->complete;
+	return 0;
+}
+
 bool s2_results_is_complete(const struct s2_results *r)
 {
 	if (!r->n_boards)
