@@ -6,8 +6,9 @@
 #   bench/microcircuit.sh [BUILD_DIR] [SCALE] [DURATION_MS] [OUT_DIR] [SEED]
 #   default build/host-release 1 1100 (a temporary directory) and the example's seed; SEED
 #   sets the network's seed (another realisation of its connections and initial voltages).
-# Full scale takes minutes of wall time per biological second, and a PE of 128 neurons records
-# 8.3 s of spikes: mc_stats refuses a longer run's results (recording bytes lost; docs/engine.md).
+# Full scale takes minutes of wall time per biological second. A PE of 128 neurons records
+# 8.3 s of spikes; `s2ctl run` runs a longer run in parts (docs/cli/run.md), and mc_stats
+# refuses results with recording bytes lost (docs/engine.md).
 set -eu
 cd "$(dirname "$0")/.."
 B=${1:-build/host-release}
