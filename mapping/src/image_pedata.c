@@ -1399,32 +1399,31 @@ int image_put_pedata(struct s2_mapping *mp, const struct image_prep *ip, struct 
 		rc = S2_E_NOMEM;
 		goto out;
 	}
-	s2_st32(o, S2_PEDATA_MAGIC);
-	s2_st16(o + 4, S2_PEDATA_VERSION);
-	s2_st16(o + 6, (uint16_t)model);
-	s2_st16(o + 8, (uint16_t)pt->n);
-	s2_st16(o + 10, (uint16_t)n_vrec);
-	s2_st32(o + 12, (uint32_t)dt_us);
-	s2_st32(o + 16, pt->key);
 	uint64_t ps = mix(seed_base ^ (0xB0Bull << 40) ^ q);
-	s2_st32(o + 20, (uint32_t)(ps ^ (ps >> 32)));
-	float fe = (float)scale[0], fi = (float)scale[1];
-	memcpy(o + 24, &fe, 4);
-	memcpy(o + 28, &fi, 4);
+	struct s2_pedata h = {
+	        .model = (uint16_t)model,
+	        .n_neurons = (uint16_t)pt->n,
+	        .n_record_v = (uint16_t)n_vrec,
+	        .dt_us = (uint32_t)dt_us,
+	        .key_base = pt->key,
+	        .seed = (uint32_t)(ps ^ (ps >> 32)),
+	        .w_scale_e = (float)scale[0],
+	        .w_scale_i = (float)scale[1],
+	        /* dram_base/dram_size: set by the loader */
+	        /* bit 1: no projection leaves the population, its spikes have nowhere to go (the
+	         * port does not send them; a live stream still sees them) */
+	        .flags = (uint16_t)((rec_spikes ? S2_PD_F_RECORD_SPIKES : 0) |
+	                            (pp->no_targets ? S2_PD_F_NO_TARGETS : 0)),
+	        .budget = pp->budget,
+	        .cyc_update = pp->cyc_update,
+	        .cyc_event_x10 = pp->cyc_event_x10,
+	        .cyc_packet = pp->cyc_packet,
+	};
 	if (model == S2_MODEL_LIF_CURR_EXP || model == S2_MODEL_LIF_COND_EXP) {
-		memcpy(o + 44, &pp->bg_r, 4);
-		memcpy(o + 48, &pp->bg_w, 4);
+		h.bg_rate_hz = pp->bg_r;
+		h.bg_weight = pp->bg_w;
 	}
-	s2_st32(o + 52, pp->budget);
-	s2_st32(o + 56, pp->cyc_update);
-	s2_st16(o + 60, pp->cyc_event_x10);
-	s2_st16(o + 62, pp->cyc_packet);
-	/* dram_base/dram_size: set by the loader */
-	s2_st16(o + 40, (uint16_t)b->n_sect);
-	/* bit 1: no projection leaves the population, its spikes have nowhere to go (the port does
-	 * not send them; a live stream still sees them) */
-	s2_st16(o + 42, (uint16_t)((rec_spikes ? S2_PD_F_RECORD_SPIKES : 0) |
-	                           (pp->no_targets ? S2_PD_F_NO_TARGETS : 0)));
+	s2_pedata_header_encode(o, &h, b->n_sect);
 	for (unsigned i = 0; i < b->n_sect; i++) {
 		uint8_t *e = o + S2_PEDATA_HDR_LEN + i * S2_PEDATA_SECT_LEN;
 		memcpy(e, b->table[i], S2_PEDATA_SECT_LEN);

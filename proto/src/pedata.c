@@ -31,6 +31,31 @@ static bool known_model(unsigned m)
 	       m == S2_MODEL_HH_COND_EXP || m == S2_MODEL_LIF_COND_SFA;
 }
 
+void s2_pedata_header_encode(uint8_t *out, const struct s2_pedata *pd, unsigned n_sect)
+{
+	memset(out, 0, S2_PEDATA_HDR_LEN);
+	s2_st32(out, S2_PEDATA_MAGIC);
+	s2_st16(out + 4, S2_PEDATA_VERSION);
+	s2_st16(out + 6, pd->model);
+	s2_st16(out + 8, pd->n_neurons);
+	s2_st16(out + 10, pd->n_record_v);
+	s2_st32(out + 12, pd->dt_us);
+	s2_st32(out + 16, pd->key_base);
+	s2_st32(out + 20, pd->seed);
+	stf(out + 24, pd->w_scale_e);
+	stf(out + 28, pd->w_scale_i);
+	s2_st32(out + 32, pd->dram_base);
+	s2_st32(out + 36, pd->dram_size);
+	s2_st16(out + 40, (uint16_t)n_sect);
+	s2_st16(out + 42, pd->flags);
+	stf(out + 44, pd->bg_rate_hz);
+	stf(out + 48, pd->bg_weight);
+	s2_st32(out + 52, pd->budget);
+	s2_st32(out + 56, pd->cyc_update);
+	s2_st16(out + 60, pd->cyc_event_x10);
+	s2_st16(out + 62, pd->cyc_packet);
+}
+
 int s2_pedata_decode(const uint8_t *buf, size_t len, struct s2_pedata *pd)
 {
 	memset(pd, 0, sizeof *pd);

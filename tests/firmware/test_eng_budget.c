@@ -16,70 +16,36 @@
 #include <cmocka.h>
 
 #include "cmocka_runner.h"
+#include "eng_fake.h"
 #include "engine.h"
-#include "s2/error.h"
-#include "s2/wire.h"
 
 static uint32_t clock_now, clock_step; /* the fake cycle counter: + clock_step per reading */
 
-static int dram_read(void *ctx, uint32_t addr, void *dst, uint32_t len)
-{
-	(void)ctx, (void)addr, (void)dst, (void)len;
-	return S2_E_RANGE; /* no rows in these tests */
-}
-static int dram_write(void *ctx, uint32_t addr, const void *src, uint32_t len)
-{
-	(void)ctx, (void)addr, (void)src, (void)len;
-	return S2_E_RANGE;
-}
-static void send(void *ctx, uint32_t key, const uint32_t *payload)
-{
-	(void)ctx, (void)key, (void)payload;
-}
-static void record(void *ctx, unsigned s, const void *d, uint32_t len)
-{
-	(void)ctx, (void)s, (void)d, (void)len;
-}
 static uint32_t cycles(void *ctx)
 {
 	(void)ctx;
 	return clock_now += clock_step;
 }
-static const struct s2_eng_hal modelled = {NULL, dram_read, dram_write, send, record, NULL};
-static const struct s2_eng_hal measured = {NULL, dram_read, dram_write, send, record, cycles};
+static const struct s2_eng_hal modelled = {NULL,           fake_dram_none,   fake_dram_write_none,
+                                           fake_send_none, fake_record_none, NULL};
+static const struct s2_eng_hal measured = {NULL,           fake_dram_none,   fake_dram_write_none,
+                                           fake_send_none, fake_record_none, cycles};
 
-static void putf(uint8_t *p, float f)
-{
-	uint32_t u;
-	memcpy(&u, &f, 4);
-	s2_st32(p, u);
-}
-
-/* n LIF neurons below threshold, with the budget's header fields (pedata.h, bytes 52-63). */
+/* n LIF neurons below threshold, with the budget's header fields. */
 static size_t blob(uint8_t *b, uint16_t n, uint32_t budget, uint32_t cyc_update,
                    uint16_t cyc_event_x10, uint16_t cyc_packet)
 {
 	memset(b, 0, 512);
-	uint32_t off = 64 + 12, plen = S2_PE_PARAMS * 4;
-	s2_st32(b, S2_PEDATA_MAGIC);
-	s2_st16(b + 4, S2_PEDATA_VERSION);
-	s2_st16(b + 6, S2_MODEL_LIF_CURR_EXP);
-	s2_st16(b + 8, n);
-	s2_st32(b + 12, 100);
-	s2_st32(b + 16, 0x100);
-	putf(b + 24, 0.001f);
-	putf(b + 28, 0.001f);
-	s2_st16(b + 40, 1);
-	s2_st32(b + 52, budget);
-	s2_st32(b + 56, cyc_update);
-	s2_st16(b + 60, cyc_event_x10);
-	s2_st16(b + 62, cyc_packet);
-	s2_st16(b + 64, S2_SECT_PARAMS);
-	s2_st32(b + 68, off);
-	s2_st32(b + 72, plen);
+	struct s2_pedata h = fake_pedata(S2_MODEL_LIF_CURR_EXP, n);
+	h.budget = budget;
+	h.cyc_update = cyc_update;
+	h.cyc_event_x10 = cyc_event_x10;
+	h.cyc_packet = cyc_packet;
+	uint32_t off = fake_header(b, &h, 1), plen = S2_PE_PARAMS * 4;
+	fake_sect(b, 0, S2_SECT_PARAMS, off, plen);
 	const float lif[S2_PE_PARAMS] = {-65, -65, -50, 10, 0.25f, 0, 5, 5, 0};
 	for (unsigned j = 0; j < S2_PE_PARAMS; j++)
-		putf(b + off + 4 * j, lif[j]);
+		fake_putf(b + off + 4 * j, lif[j]);
 	return off + plen;
 }
 

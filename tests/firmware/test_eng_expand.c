@@ -18,10 +18,8 @@
 #include <cmocka.h>
 
 #include "cmocka_runner.h"
+#include "eng_fake.h"
 #include "engine.h"
-#include "s2/error.h"
-#include "s2/pedata.h"
-#include "s2/wire.h"
 
 #define N_POST 100u
 #define N_PRE 1000u
@@ -31,11 +29,6 @@
 static unsigned hist[MAX_D + 2];
 static uint64_t n_syn;
 
-static int dram_read(void *ctx, uint32_t addr, void *dst, uint32_t len)
-{
-	(void)ctx, (void)addr, (void)dst, (void)len;
-	return S2_E_RANGE;
-}
 /* The index (one word per pre neuron) comes first; every later write is synaptic words. */
 static int dram_write(void *ctx, uint32_t addr, const void *src, uint32_t len)
 {
@@ -50,50 +43,24 @@ static int dram_write(void *ctx, uint32_t addr, const void *src, uint32_t len)
 	}
 	return 0;
 }
-static void send(void *ctx, uint32_t key, const uint32_t *payload)
-{
-	(void)ctx, (void)key, (void)payload;
-}
-static void record(void *ctx, unsigned s, const void *d, uint32_t len)
-{
-	(void)ctx, (void)s, (void)d, (void)len;
-}
-static const struct s2_eng_hal hal = {NULL, dram_read, dram_write, send, record, NULL};
-
-static void putf(uint8_t *p, float f)
-{
-	uint32_t u;
-	memcpy(&u, &f, 4);
-	s2_st32(p, u);
-}
+static const struct s2_eng_hal hal = {NULL,           fake_dram_none,   dram_write,
+                                      fake_send_none, fake_record_none, NULL};
 
 /* N_POST LIF neurons and one all-to-all descriptor from N_PRE sources: weights 1 unit, delays
  * normal_clipped (mean, sd in steps) with the given flags. */
 static size_t blob(uint8_t *b, float mean, float sd, uint8_t flags)
 {
 	memset(b, 0, 512);
-	uint32_t off = S2_PEDATA_HDR_LEN + 2 * S2_PEDATA_SECT_LEN, plen = S2_PE_PARAMS * 4;
-	s2_st32(b, S2_PEDATA_MAGIC);
-	s2_st16(b + 4, S2_PEDATA_VERSION);
-	s2_st16(b + 6, S2_MODEL_LIF_CURR_EXP);
-	s2_st16(b + 8, N_POST);
-	s2_st32(b + 12, 100);
-	s2_st32(b + 16, 0x100);
-	s2_st32(b + 20, 7);
-	putf(b + 24, 0.001f);
-	putf(b + 28, 0.001f);
-	s2_st32(b + 32, DRAM_BASE);
-	s2_st32(b + 36, 16u << 20);
-	s2_st16(b + 40, 2);
-	s2_st16(b + 64, S2_SECT_PARAMS);
-	s2_st32(b + 68, off);
-	s2_st32(b + 72, plen);
+	struct s2_pedata h = fake_pedata(S2_MODEL_LIF_CURR_EXP, N_POST);
+	h.seed = 7;
+	h.dram_base = DRAM_BASE;
+	h.dram_size = 16u << 20;
+	uint32_t off = fake_header(b, &h, 2), plen = S2_PE_PARAMS * 4;
+	fake_sect(b, 0, S2_SECT_PARAMS, off, plen);
 	const float lif[S2_PE_PARAMS] = {-65, -65, -50, 10, 0.25f, 0, 0.5f, 0.5f, 0};
 	for (unsigned j = 0; j < S2_PE_PARAMS; j++)
-		putf(b + off + 4 * j, lif[j]);
-	s2_st16(b + 76, S2_SECT_EXPAND);
-	s2_st32(b + 80, off + plen);
-	s2_st32(b + 84, S2_PE_EXPAND_LEN);
+		fake_putf(b + off + 4 * j, lif[j]);
+	fake_sect(b, 1, S2_SECT_EXPAND, off + plen, S2_PE_EXPAND_LEN);
 	struct s2_pe_expand x = {.connector = S2_CONN_ALL_TO_ALL,
 	                         .receptor = 1,
 	                         .flags = flags,

@@ -15,91 +15,73 @@
 #include <cmocka.h>
 
 #include "cmocka_runner.h"
+#include "eng_fake.h"
 #include "engine.h"
-#include "s2/error.h"
-#include "s2/wire.h"
 
 #define MAXS 256
 static uint32_t sent[MAXS], n_sent, now;
 
-static int dram_read(void *ctx, uint32_t addr, void *dst, uint32_t len)
-{
-	(void)ctx, (void)addr, (void)dst, (void)len;
-	return S2_E_RANGE; /* no rows in these tests */
-}
-static int dram_write(void *ctx, uint32_t addr, const void *src, uint32_t len)
-{
-	(void)ctx, (void)addr, (void)src, (void)len;
-	return S2_E_RANGE;
-}
 static void send(void *ctx, uint32_t key, const uint32_t *payload)
 {
 	(void)ctx, (void)key, (void)payload;
 	if (n_sent < MAXS)
 		sent[n_sent++] = now;
 }
-static void record(void *ctx, unsigned s, const void *d, uint32_t len)
-{
-	(void)ctx, (void)s, (void)d, (void)len;
-}
-static const struct s2_eng_hal hal = {NULL, dram_read, dram_write, send, record, NULL};
+static const struct s2_eng_hal hal = {NULL, fake_dram_none,   fake_dram_write_none,
+                                      send, fake_record_none, NULL};
 
-static void putf(uint8_t *p, float f)
+static const float lif_p[S2_PE_PARAMS] = {-65, -65, -50, 10, 0.25f, 0, 5, 5, 0};
+
+/* One neuron (LIF, i_offset, tau_m) or a spike-array source with spikes at steps[], with the
+ * header fields h; an optional STATE section (v0 not NULL: initial v, the rest 0). */
+static size_t blob_h(uint8_t *b, const struct s2_pedata *h, float i_offset, float tau_m,
+                     const uint32_t *steps, unsigned n_steps, const float *v0)
 {
-	uint32_t u;
-	memcpy(&u, &f, 4);
-	s2_st32(p, u);
+	memset(b, 0, 512);
+	unsigned ns = 1 + (n_steps > 0) + (v0 != NULL), k = 0;
+	uint32_t off = fake_header(b, h, ns), plen = S2_PE_PARAMS * 4;
+	fake_sect(b, k++, S2_SECT_PARAMS, off, plen);
+	for (unsigned j = 0; j < S2_PE_PARAMS; j++)
+		fake_putf(b + off + 4 * j, h->model != S2_MODEL_LIF_CURR_EXP ? 0.0f
+		                           : j == 3                          ? tau_m
+		                           : j == 8                          ? i_offset
+		                                                             : lif_p[j]);
+	off += plen;
+	if (v0) {
+		fake_sect(b, k++, S2_SECT_STATE, off, S2_PE_STATE * 4);
+		fake_putf(b + off, *v0);
+		off += S2_PE_STATE * 4;
+	}
+	if (n_steps) {
+		fake_sect(b, k++, S2_SECT_SPIKES, off, 8 * n_steps);
+		for (unsigned i = 0; i < n_steps; i++)
+			s2_st32(b + off + 8 * i, steps[i]);
+		off += 8 * n_steps;
+	}
+	return off;
 }
 
-/* One neuron (LIF, i_offset, tau_m) or a spike-array source with spikes at steps[]. */
 static size_t blob(uint8_t *b, uint16_t model, uint16_t n, float i_offset, float tau_m,
                    const uint32_t *steps, unsigned n_steps)
 {
-	memset(b, 0, 512);
-	unsigned ns = n_steps ? 2 : 1;
-	uint32_t off = 64 + 12 * ns, plen = S2_PE_PARAMS * 4;
-	s2_st32(b, S2_PEDATA_MAGIC);
-	s2_st16(b + 4, S2_PEDATA_VERSION);
-	s2_st16(b + 6, model);
-	s2_st16(b + 8, n);
-	s2_st32(b + 12, 100);
-	s2_st32(b + 16, 0x100);
-	putf(b + 24, 0.001f);
-	putf(b + 28, 0.001f);
-	s2_st16(b + 40, (uint16_t)ns);
-	s2_st16(b + 64, S2_SECT_PARAMS);
-	s2_st32(b + 68, off);
-	s2_st32(b + 72, plen);
-	const float lif[S2_PE_PARAMS] = {-65, -65, -50, tau_m, 0.25f, 0, 5, 5, i_offset};
-	for (unsigned j = 0; j < S2_PE_PARAMS; j++)
-		putf(b + off + 4 * j, model == S2_MODEL_LIF_CURR_EXP ? lif[j] : 0.0f);
-	if (!n_steps)
-		return off + plen;
-	s2_st16(b + 76, S2_SECT_SPIKES);
-	s2_st32(b + 80, off + plen);
-	s2_st32(b + 84, 8 * n_steps);
-	for (unsigned k = 0; k < n_steps; k++)
-		s2_st32(b + off + plen + 8 * k, steps[k]);
-	return off + plen + 8 * n_steps;
+	struct s2_pedata h = fake_pedata(model, n);
+	return blob_h(b, &h, i_offset, tau_m, steps, n_steps, NULL);
 }
 
 /* blob() of a LIF neuron with a STATE section (initial v, the other state 0) after PARAMS. */
 static size_t blob_v0(uint8_t *b, float i_offset, float v0)
 {
-	size_t len = blob(b, S2_MODEL_LIF_CURR_EXP, 1, i_offset, 10.0f, NULL, 0);
-	uint8_t params[S2_PE_PARAMS * 4];
-	memcpy(params, b + 76, sizeof params);
-	uint32_t off = 64 + 24;
-	s2_st16(b + 40, 2);
-	s2_st32(b + 68, off);
-	memcpy(b + off, params, sizeof params);
-	s2_st32(b + 76, S2_SECT_STATE); /* and the reserved u16 */
-	s2_st32(b + 80, off + (uint32_t)sizeof params);
-	s2_st32(b + 84, S2_PE_STATE * 4);
-	memset(b + off + sizeof params, 0, S2_PE_STATE * 4);
-	putf(b + off + sizeof params, v0);
-	(void)len;
-	return off + sizeof params + S2_PE_STATE * 4;
+	struct s2_pedata h = fake_pedata(S2_MODEL_LIF_CURR_EXP, 1);
+	return blob_h(b, &h, i_offset, 10.0f, NULL, 0, &v0);
+}
+
+/* A LIF neuron at rest with a background Poisson input of rate (Hz) and weight (nA). */
+static size_t blob_bg(uint8_t *b, float rate, float weight)
+{
+	struct s2_pedata h = fake_pedata(S2_MODEL_LIF_CURR_EXP, 1);
+	h.bg_rate_hz = rate;
+	h.bg_weight = weight;
+	return blob_h(b, &h, 0.0f, 10.0f, NULL, 0, NULL);
 }
 
 static struct s2_eng e; /* large: not on the stack */
@@ -202,34 +184,21 @@ static void new_spike_times_before_the_step_are_skipped(void **state)
 static size_t adex_blob(uint8_t *b, float b_na)
 {
 	memset(b, 0, 512);
-	uint32_t off = 64 + 12 * 3, plen = S2_PE_PARAMS * 4;
-	s2_st32(b, S2_PEDATA_MAGIC);
-	s2_st16(b + 4, S2_PEDATA_VERSION);
-	s2_st16(b + 6, S2_MODEL_ADEX_COND_EXP);
-	s2_st16(b + 8, 1);
-	s2_st32(b + 12, 100);
-	s2_st32(b + 16, 0x100);
-	putf(b + 24, 0.001f);
-	putf(b + 28, 0.001f);
-	s2_st16(b + 40, 3);
-	s2_st16(b + 64, S2_SECT_PARAMS);
-	s2_st32(b + 68, off);
-	s2_st32(b + 72, plen);
-	s2_st16(b + 88, S2_SECT_STATE); /* v -70.6 mV, g 0 */
-	s2_st32(b + 92, off + plen + S2_PE_PARAMS2 * 4);
-	s2_st32(b + 96, S2_PE_STATE * 4);
-	putf(b + off + plen + S2_PE_PARAMS2 * 4, -70.6f);
-	s2_st16(b + 76, S2_SECT_PARAMS2);
-	s2_st32(b + 80, off + plen);
-	s2_st32(b + 84, S2_PE_PARAMS2 * 4);
+	struct s2_pedata h = fake_pedata(S2_MODEL_ADEX_COND_EXP, 1);
+	uint32_t off = fake_header(b, &h, 3), plen = S2_PE_PARAMS * 4;
+	uint32_t p2 = off + plen, st = p2 + S2_PE_PARAMS2 * 4;
+	fake_sect(b, 0, S2_SECT_PARAMS, off, plen);
+	fake_sect(b, 1, S2_SECT_PARAMS2, p2, S2_PE_PARAMS2 * 4);
+	fake_sect(b, 2, S2_SECT_STATE, st, S2_PE_STATE * 4);
+	fake_putf(b + st, -70.6f); /* v -70.6 mV, g 0 */
 	const float p[S2_PE_PARAMS] = {-70.6f, -70.6f, -50.4f, 9.3667f, 0.281f, 0.1f,
 	                               5,      5,      1.0f,   0,       -80,    -40};
 	for (unsigned j = 0; j < S2_PE_PARAMS; j++)
-		putf(b + off + 4 * j, p[j]);
+		fake_putf(b + off + 4 * j, p[j]);
 	const float q[4] = {4.0f, b_na, 2.0f, 144.0f};
 	for (unsigned j = 0; j < 4; j++)
-		putf(b + off + plen + 4 * j, q[j]);
-	return off + plen + (S2_PE_PARAMS2 + S2_PE_STATE) * 4;
+		fake_putf(b + p2 + 4 * j, q[j]);
+	return st + S2_PE_STATE * 4;
 }
 
 /* AdEx's own constants (PARAMS2) follow new parameters too, and its w is kept: b changed
@@ -302,18 +271,14 @@ static void new_background_rate_is_drawn_as_its_own(void **state)
 	(void)state;
 	static uint8_t a[512], c[512];
 	static const float from[] = {0.0f, 2000.0f}; /* none, then 0.2 inputs per step */
-	size_t lc = blob(c, S2_MODEL_LIF_CURR_EXP, 1, 0.0f, 10.0f, NULL, 0);
-	putf(c + 44, 30000.0f); /* 3 inputs per 0.1 ms step */
-	putf(c + 48, 0.01f);
+	size_t lc = blob_bg(c, 30000.0f, 0.01f);     /* 3 inputs per 0.1 ms step */
 	start(c, lc);
 	ticks(300);
 	uint64_t want = e.c.bg_inputs;
 	float v = e.state[0][0];
 	assert_true(want > 600 && want < 1200);
 	for (unsigned k = 0; k < 2; k++) {
-		size_t la = blob(a, S2_MODEL_LIF_CURR_EXP, 1, 0.0f, 10.0f, NULL, 0);
-		putf(a + 44, from[k]);
-		putf(a + 48, 0.01f);
+		size_t la = blob_bg(a, from[k], 0.01f);
 		start(a, la);
 		assert_int_equal(s2_eng_update(&e, c, lc), 0);
 		ticks(300);

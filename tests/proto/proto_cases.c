@@ -10,6 +10,7 @@
 #include "s2/crc32.h"
 #include "s2/error.h"
 #include "s2/packet.h"
+#include "s2/pedata.h"
 #include "s2/wire.h"
 #include "s2test.h"
 
@@ -368,6 +369,92 @@ static void t_error_strings(void)
 	S2T_CHECK(strcmp(s2_errname(S2_E_CRC), "S2_E_CRC") == 0);
 }
 
+/* The PE-data header writer: its bytes sit where pedata.h's layout says (read here by hand,
+ * not by the decoder), and the decoder reads back every field it wrote. */
+static void t_pedata_header_roundtrip(void)
+{
+	struct s2_pedata h = {.model = S2_MODEL_LIF_COND_EXP,
+	                      .n_neurons = 128,
+	                      .n_record_v = 3,
+	                      .flags = S2_PD_F_RECORD_SPIKES | S2_PD_F_NO_TARGETS,
+	                      .dt_us = 100,
+	                      .key_base = 0x12345600u,
+	                      .seed = 0xDEADBEEFu,
+	                      .dram_base = 0x00100000u,
+	                      .dram_size = 0x00400000u,
+	                      .w_scale_e = 0.25f,
+	                      .w_scale_i = 0.5f,
+	                      .bg_rate_hz = 8000.0f,
+	                      .bg_weight = 0.0875f,
+	                      .budget = 30000,
+	                      .cyc_update = 63,
+	                      .cyc_event_x10 = 1130,
+	                      .cyc_packet = 40};
+	uint8_t b[S2_PEDATA_HDR_LEN + 2 * S2_PEDATA_SECT_LEN + S2_PE_PARAMS * 4 + 6];
+	memset(b, 0xA5, sizeof b);
+	s2_pedata_header_encode(b, &h, 1);
+	S2T_EQ(s2_ld32(b), 0x44503253u);
+	S2T_EQ(b[0], 'S');
+	S2T_EQ(b[3], 'D');
+	S2T_EQ(s2_ld16(b + 4), 1u);
+	S2T_EQ(s2_ld16(b + 6), (unsigned)S2_MODEL_LIF_COND_EXP);
+	S2T_EQ(s2_ld16(b + 8), 128u);
+	S2T_EQ(s2_ld16(b + 10), 3u);
+	S2T_EQ(s2_ld32(b + 12), 100u);
+	S2T_EQ(s2_ld32(b + 16), 0x12345600u);
+	S2T_EQ(s2_ld32(b + 20), 0xDEADBEEFu);
+	S2T_EQ(s2_ld32(b + 24), 0x3E800000u); /* 0.25f */
+	S2T_EQ(s2_ld32(b + 28), 0x3F000000u); /* 0.5f */
+	S2T_EQ(s2_ld32(b + 32), 0x00100000u);
+	S2T_EQ(s2_ld32(b + 36), 0x00400000u);
+	S2T_EQ(s2_ld16(b + 40), 1u);
+	S2T_EQ(s2_ld16(b + 42), 3u);
+	S2T_EQ(s2_ld32(b + 44), 0x45FA0000u); /* 8000.0f */
+	S2T_EQ(s2_ld32(b + 52), 30000u);
+	S2T_EQ(s2_ld32(b + 56), 63u);
+	S2T_EQ(s2_ld16(b + 60), 1130u);
+	S2T_EQ(s2_ld16(b + 62), 40u);
+	S2T_EQ(b[S2_PEDATA_HDR_LEN], 0xA5u); /* the header's 64 bytes and no more */
+	/* PARAMS (one row for all) and RECORD_V (3 entries) after the table; decode it back */
+	uint32_t off = S2_PEDATA_HDR_LEN + 2 * S2_PEDATA_SECT_LEN, plen = S2_PE_PARAMS * 4;
+	static const uint16_t type[2] = {S2_SECT_PARAMS, S2_SECT_RECORD_V};
+	const uint32_t at[2] = {off, off + plen}, n[2] = {plen, 3 * 2};
+	for (unsigned k = 0; k < 2; k++) {
+		uint8_t *e = b + S2_PEDATA_HDR_LEN + k * S2_PEDATA_SECT_LEN;
+		s2_st16(e, type[k]);
+		s2_st16(e + 2, 0);
+		s2_st32(e + 4, at[k]);
+		s2_st32(e + 8, n[k]);
+	}
+	memset(b + off, 0, plen);
+	for (unsigned k = 0; k < 3; k++) /* v of neurons 0, 1, 2 */
+		s2_st16(b + off + plen + 2 * k, (uint16_t)k);
+	s2_pedata_header_encode(b, &h, 2);
+	const size_t len = off + plen + 6;
+	struct s2_pedata d;
+	S2T_EQ(s2_pedata_decode(b, len, &d), 0);
+	S2T_EQ(d.model, h.model);
+	S2T_EQ(d.n_neurons, h.n_neurons);
+	S2T_EQ(d.n_record_v, h.n_record_v);
+	S2T_EQ(d.flags, h.flags);
+	S2T_EQ(d.dt_us, h.dt_us);
+	S2T_EQ(d.key_base, h.key_base);
+	S2T_EQ(d.seed, h.seed);
+	S2T_EQ(d.dram_base, h.dram_base);
+	S2T_EQ(d.dram_size, h.dram_size);
+	S2T_CHECK(d.w_scale_e == h.w_scale_e && d.w_scale_i == h.w_scale_i);
+	S2T_CHECK(d.bg_rate_hz == h.bg_rate_hz && d.bg_weight == h.bg_weight);
+	S2T_EQ(d.budget, h.budget);
+	S2T_EQ(d.cyc_update, h.cyc_update);
+	S2T_EQ(d.cyc_event_x10, h.cyc_event_x10);
+	S2T_EQ(d.cyc_packet, h.cyc_packet);
+	S2T_EQ(d.sect_len[S2_SECT_RECORD_V], 6u);
+	/* what the header does not allow is still refused by the decoder */
+	h.model = 99;
+	s2_pedata_header_encode(b, &h, 2);
+	S2T_EQ(s2_pedata_decode(b, len, &d), S2_E_RANGE);
+}
+
 const struct s2t_case s2_proto_cases[] = {
         S2T_CASE(t_crc_known_values),
         S2T_CASE(t_crc_incremental),
@@ -382,5 +469,6 @@ const struct s2t_case s2_proto_cases[] = {
         S2T_CASE(t_blake2b_rfc7693_abc),
         S2T_CASE(t_blake2b_rfc7693_selftest),
         S2T_CASE(t_auth_packet_known_answer),
+        S2T_CASE(t_pedata_header_roundtrip),
 };
 const size_t s2_proto_ncases = sizeof s2_proto_cases / sizeof s2_proto_cases[0];

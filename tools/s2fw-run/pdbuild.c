@@ -12,23 +12,21 @@ void pdb_init(struct pdb *b, unsigned model, unsigned n_neurons, unsigned dt_us,
               uint32_t dram_size)
 {
 	memset(b, 0, sizeof *b);
-	s2_st32(b->hdr, S2_PEDATA_MAGIC);
-	s2_st16(b->hdr + 4, S2_PEDATA_VERSION);
-	s2_st16(b->hdr + 6, (uint16_t)model);
-	s2_st16(b->hdr + 8, (uint16_t)n_neurons);
-	s2_st32(b->hdr + 12, dt_us);
-	s2_st32(b->hdr + 16, key_base);
-	s2_st32(b->hdr + 20, seed);
-	memcpy(b->hdr + 24, &w_scale_e, 4);
-	memcpy(b->hdr + 28, &w_scale_i, 4);
-	s2_st32(b->hdr + 32, dram_base);
-	s2_st32(b->hdr + 36, dram_size);
-	s2_st16(b->hdr + 42, 1); /* record spikes */
+	b->h.model = (uint16_t)model;
+	b->h.n_neurons = (uint16_t)n_neurons;
+	b->h.dt_us = dt_us;
+	b->h.key_base = key_base;
+	b->h.seed = seed;
+	b->h.w_scale_e = w_scale_e;
+	b->h.w_scale_i = w_scale_i;
+	b->h.dram_base = dram_base;
+	b->h.dram_size = dram_size;
+	b->h.flags = S2_PD_F_RECORD_SPIKES;
 }
 
 void pdb_set_record_v(struct pdb *b, unsigned n)
 {
-	s2_st16(b->hdr + 10, (uint16_t)n);
+	b->h.n_record_v = (uint16_t)n;
 }
 
 uint8_t *pdb_grow(struct pdb *b, size_t n)
@@ -80,8 +78,7 @@ uint8_t *pdb_finish(struct pdb *b, size_t *len)
 		fputs("out of memory\n", stderr);
 		exit(1);
 	}
-	s2_st16(b->hdr + 40, (uint16_t)b->n_sect);
-	memcpy(out, b->hdr, S2_PEDATA_HDR_LEN);
+	s2_pedata_header_encode(out, &b->h, b->n_sect);
 	for (unsigned i = 0; i < b->n_sect; i++) {
 		uint8_t *e = out + S2_PEDATA_HDR_LEN + i * S2_PEDATA_SECT_LEN;
 		memcpy(e, b->table[i], S2_PEDATA_SECT_LEN);

@@ -11,7 +11,7 @@
 #include "s2/pedata.h"
 
 struct pdb {
-	uint8_t hdr[S2_PEDATA_HDR_LEN];
+	struct s2_pedata h; /**< the header's fields (written by s2_pedata_header_encode) */
 	uint8_t table[S2_SECT__MAX][S2_PEDATA_SECT_LEN];
 	unsigned n_sect;
 	uint8_t *body;

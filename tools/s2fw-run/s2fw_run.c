@@ -494,9 +494,8 @@ static uint8_t *build(size_t *len)
 	pdb_init(&b, O.model, O.n, (unsigned)floor(O.dt_ms * 1000.0 + 0.5), 0x00000100u, O.seed,
 	         (float)we, (float)wi, DRAM_BASE, DRAM_SIZE);
 	if (O.bg_rate > 0) {
-		float r = (float)O.bg_rate, w = (float)O.bg_w;
-		memcpy(b.hdr + 44, &r, 4);
-		memcpy(b.hdr + 48, &w, 4);
+		b.h.bg_rate_hz = (float)O.bg_rate;
+		b.h.bg_weight = (float)O.bg_w;
 	}
 	pdb_begin(&b, S2_SECT_PARAMS);
 	for (unsigned i = 0; i < O.n; i++)

@@ -329,6 +329,13 @@ struct s2_pedata {
  */
 int s2_pedata_decode(const uint8_t *buf, size_t len, struct s2_pedata *pd);
 
+/**
+ * Write the 64-byte header of a blob with n_sect sections from pd's fields (the layout above;
+ * magic and version added; pd's sect pointers are not used): the one writer of the header,
+ * for the mapper, the host tools and the tests. s2_pedata_decode reads back what it wrote.
+ */
+void s2_pedata_header_encode(uint8_t *out, const struct s2_pedata *pd, unsigned n_sect);
+
 /** Decode expansion descriptor i of the EXPAND section (checks its fields). */
 int s2_pedata_expand_decode(const struct s2_pedata *pd, unsigned i, struct s2_pe_expand *x);
 /** Encode a descriptor's slices into out[0..S2_PE_SLICE_LEN) (the SLICES section). */
