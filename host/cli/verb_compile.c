@@ -126,7 +126,8 @@ static void report(const struct cli *c, const struct s2_net *n, const struct s2_
 		       "population %s: one neuron's step exceeds the %.0f cycles a PE has)\n",
 		       r->slowdown, s2_net_pop_label(n, r->slowest_pop), r->budget_cycles);
 	else
-		printf("  real time: every PE's modelled step within its %.0f cycles\n",
+		printf("  real time: every PE's mean modelled step within its %.0f cycles "
+		       "(bursts and packets: counted by the run)\n",
 		       r->budget_cycles);
 	printf("  keys: %llu used, %llu of 4294967296 taken (%s)\n",
 	       (unsigned long long)r->keys_used, (unsigned long long)r->key_span,
