@@ -37,6 +37,8 @@ t0=$(date +%s)
 t1=$(date +%s)
 echo "microcircuit scale $SCALE, $DUR ms: deploy+run $((t1 - t0)) s wall"
 jq -r '"run \(.run_seconds) s; \(.synaptic_events) synaptic events; clipped \(.inputs_clipped); dropped \(.packets_dropped); recording bytes lost \(.recording_bytes_lost)"' "$W/run.json"
+# The real-time budget as the engine counted it (docs/engine.md "Real-time budget").
+jq -r '"real time: \(.real_time); \(.steps) steps in \(.parts) part(s); PE-steps over the budget: \([.populations[].budget.steps_over] | add); the costliest step: \(.slowdown) times the budget"' "$W/run.json"
 "$S2CTL" results "$W/r.s2res" --json >"$W/results.json"
 rm -rf "$W/csv"
 "$S2CTL" results "$W/r.s2res" --csv "$W/csv" --quiet
