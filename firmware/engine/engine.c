@@ -1329,7 +1329,11 @@ static void budget_step(struct s2_eng *e, uint32_t t0)
 	float budget = (float)e->pd.budget;
 	e->c.steps_over += cost > budget;
 	float pm = cost * 1000.0f / budget;
-	uint32_t w = pm < 4e9f ? (uint32_t)pm : 4000000000u; /* no 64-bit float conversion */
+	/* to 64 bits in two 32-bit halves (a float-to-u64 conversion is a library call on the
+	 * M4F): nothing saturates below 2^64 thousandths; a float holds 24 bits of it anyway */
+	uint32_t hi = pm < 1.8e19f ? (uint32_t)(pm * (1.0f / 4294967296.0f)) : UINT32_MAX;
+	uint32_t lo = pm < 1.8e19f ? (uint32_t)(pm - (float)hi * 4294967296.0f) : UINT32_MAX;
+	uint64_t w = (uint64_t)hi << 32 | lo;
 	if (w > e->c.worst_permille)
 		e->c.worst_permille = w;
 }

@@ -120,12 +120,24 @@ static void measured_cycles_replace_the_model(void **state)
 	assert_int_equal(e.c.steps, 9);
 }
 
+/* A step far over a tiny budget is kept whole, not saturated at 32 bits: 128 neurons x 4e6
+ * cycles against 10 cycles is 5.12e10 thousandths of the budget. */
+static void worst_step_beyond_32_bits(void **state)
+{
+	(void)state;
+	assert_int_equal(s2_eng_init(&e, b, blob(b, 128, 10, 4000000, 0, 0), &modelled), 0);
+	ticks(2);
+	assert_int_equal(e.c.steps_over, 2);
+	assert_true(e.c.worst_permille == 51200000000ull);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(modelled_within_and_over),
 	        cmocka_unit_test(no_budget_counts_nothing),
 	        cmocka_unit_test(measured_cycles_replace_the_model),
+	        cmocka_unit_test(worst_step_beyond_32_bits),
 	};
 	return s2t_run_cmocka("eng_budget", NULL, 0, tests, sizeof tests / sizeof tests[0]) ? 1 : 0;
 }
